@@ -1,0 +1,82 @@
+"""Shared CLI plumbing: the invocation state, output helpers and exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from ..services import Services
+from ..settings import ConfigError, Settings, User, load_settings
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class CliState:
+    """What the global options decided, shared by every command of one invocation."""
+
+    config_path: str | None = None
+    acting_user: str | None = None
+    _services: Services | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """The loaded settings (a configuration problem exits with code 2)."""
+        return self.services.settings
+
+    @property
+    def services(self) -> Services:
+        """The composition root for this invocation."""
+        if self._services is None:
+            settings = load_settings(self.config_path)
+            if self.acting_user:
+                settings = settings.model_copy(update={"user": self.acting_user})
+            self._services = Services(settings)
+        return self._services
+
+    def user(self) -> User:
+        """The acting user: ``--as`` or ``BATON_USER``, which must be declared in settings."""
+        return self.settings.user_named(self.settings.user)
+
+
+def state(ctx: typer.Context) -> CliState:
+    """The ``CliState`` of this invocation."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def print_json(value: Any) -> None:
+    """Write ``value`` as indented JSON to stdout (for scripts)."""
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    """Print an error to stderr and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CliState",
+    "ConfigError",
+    "console",
+    "err_console",
+    "fail",
+    "print_json",
+    "state",
+]

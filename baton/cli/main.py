@@ -1,0 +1,84 @@
+"""The root ``baton`` command: global options, command registration and error handling."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from tools import BatonError
+
+from .. import __version__
+from ..settings import ConfigError, UnknownUserError
+from .common import EXIT_FAILED, EXIT_USAGE, CliState, err_console
+
+HELP = """Baton: goals become typed plans of tool calls, vetted by policy and people,
+run by a durable executor, every step recorded in a tamper-evident ledger.
+
+Start with `baton demo`. Typical flow: `baton plan "GOAL"` (analyst) →
+`baton approve PLAN_ID` (approver) → `baton run PLAN_ID` → `baton audit verify`.
+"""
+
+app = typer.Typer(
+    name="baton",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+# Each module adds its commands to ``app`` when imported. Keep them light at
+# import time: heavy libraries are imported inside the commands.
+COMMAND_MODULES = [
+    "baton.cli.tools_cmd",
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"baton {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Act as this user (default: $BATON_USER).")
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="Settings file (default: $BATON_CONFIG or ./baton.toml).")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Global options."""
+    ctx.obj = CliState(config_path=config, acting_user=as_user)
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``baton`` console script; returns the exit code."""
+    try:
+        app(args=argv, prog_name="baton", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_FAILED
+    except (ConfigError, UnknownUserError) as exc:
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+        return EXIT_USAGE
+    except BatonError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+        return EXIT_FAILED
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

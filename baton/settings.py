@@ -1,0 +1,195 @@
+"""Settings: ``baton.toml`` (or ``BATON_CONFIG``) plus environment overrides.
+
+Only the shell reads settings; it hands the parts below it what they need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from tools import BatonError
+
+
+class ConfigError(BatonError):
+    """The configuration is missing, unreadable or invalid (exit code 2)."""
+
+    code = "config_error"
+
+
+class UnknownUserError(BatonError):
+    """The acting user is not declared in the settings."""
+
+    code = "unknown_user"
+
+
+class User(BaseModel):
+    """A person Baton knows, with the roles policies and the approval gate check."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(description="User id, as given to --as or BATON_USER.")
+    roles: tuple[str, ...] = Field(default=(), description="Roles, e.g. analyst, approver, admin.")
+    token_sha256: tuple[str, ...] = Field(
+        default=(), description="SHA-256 (hex) of the API bearer tokens that act as this user."
+    )
+
+
+class LLMSettings(BaseModel):
+    """How to reach an OpenAI-compatible endpoint."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str | None = Field(default=None, description="Endpoint base URL; unset: no LLM.")
+    model: str = Field(default="gpt-4o-mini", description="Model name.")
+    api_key: SecretStr | None = Field(default=None, description="API key (never logged).")
+    timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    max_repairs: int = Field(default=3, ge=1, le=10, description="Planning attempts in all.")
+    max_tools_offered: int = Field(default=20, ge=1, description="Tools offered per goal.")
+
+    @property
+    def configured(self) -> bool:
+        """True when an endpoint is set."""
+        return bool(self.base_url)
+
+
+class ExecutorSettings(BaseModel):
+    """Limits and timings of the executor."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    concurrency: int = Field(default=4, ge=1, le=256, description="Steps running at once per run.")
+    per_tool_concurrency: dict[str, int] = Field(default_factory=dict, description="Per-tool limits.")
+    lease_s: float = Field(default=30.0, gt=0, description="How long a run owner's lease lasts.")
+    artifact_threshold_bytes: int = Field(
+        default=64 * 1024, ge=0, description="Outputs larger than this are stored as artifacts."
+    )
+
+
+class Settings(BaseModel):
+    """Everything the shell needs to build Baton's parts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(default=Path(".baton"), description="Database, artifacts, workspace.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite.")
+    workspace: Path | None = Field(default=None, description="Directory the files.* tools may use.")
+    templates_dir: Path | None = Field(default=None, description="Extra plan templates (YAML).")
+    policies_dir: Path | None = Field(default=None, description="Policies replacing the shipped ones.")
+    opa_url: str | None = Field(default=None, description="OPA server URL; unset: embedded Rego.")
+    approval_ttl_s: float = Field(default=7 * 24 * 3600, gt=0, description="Approval lifetime.")
+    max_steps: int = Field(default=200, ge=1, description="Largest plan the validator accepts.")
+    http_max_response_bytes: int = Field(default=5 * 1024 * 1024, ge=1, description="Body cap.")
+    user: str | None = Field(default=None, description="Acting CLI user (BATON_USER or --as).")
+    users: dict[str, User] = Field(default_factory=dict, description="Known users by id.")
+    secrets: dict[str, SecretStr] = Field(default_factory=dict, description="Tool secrets by name.")
+    policy_data: dict[str, Any] = Field(default_factory=dict, description="Merged over shipped data.")
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'baton.db').resolve()}"
+
+    @property
+    def resolved_workspace(self) -> Path:
+        """The files.* workspace, defaulting to ``<data_dir>/workspace``."""
+        return (self.workspace or self.data_dir / "workspace").resolve()
+
+    def user_named(self, user_id: str | None) -> User:
+        """The declared user ``user_id``; refuses unknown or missing users."""
+        if not user_id:
+            raise UnknownUserError("no acting user: pass --as USER or set BATON_USER")
+        try:
+            return self.users[user_id]
+        except KeyError:
+            known = ", ".join(sorted(self.users)) or "none declared"
+            raise UnknownUserError(
+                f"unknown user {user_id!r} (known users: {known}); declare it under [users.{user_id}]"
+            ) from None
+
+    def user_for_token(self, token: str) -> User | None:
+        """The user whose hashed token matches ``token``, if any."""
+        digest = hash_token(token)
+        for user in self.users.values():
+            if digest in user.token_sha256:
+                return user
+        return None
+
+
+def hash_token(token: str) -> str:
+    """How API tokens are stored: SHA-256 hex of the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+_ENV = {
+    "BATON_DATA_DIR": ("data_dir",),
+    "BATON_DATABASE_URL": ("database_url",),
+    "BATON_WORKSPACE": ("workspace",),
+    "BATON_TEMPLATES_DIR": ("templates_dir",),
+    "BATON_POLICIES_DIR": ("policies_dir",),
+    "BATON_OPA_URL": ("opa_url",),
+    "BATON_USER": ("user",),
+    "BATON_LLM_BASE_URL": ("llm", "base_url"),
+    "BATON_LLM_MODEL": ("llm", "model"),
+    "BATON_LLM_API_KEY": ("llm", "api_key"),
+    "BATON_LLM_TIMEOUT": ("llm", "timeout_s"),
+}
+
+
+def load_settings(
+    config_path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read ``baton.toml`` (explicit path, ``BATON_CONFIG``, or ./baton.toml) then the environment."""
+    env = os.environ if environ is None else environ
+    explicit = config_path or env.get("BATON_CONFIG")
+    path = Path(explicit) if explicit else Path("baton.toml")
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    elif explicit:
+        raise ConfigError(f"settings file {path} does not exist")
+    raw = _normalise(raw, base=path.parent if path.exists() else Path.cwd())
+    for var, keys in _ENV.items():
+        if env.get(var):
+            target = raw
+            for key in keys[:-1]:
+                target = target.setdefault(key, {})
+            target[keys[-1]] = env[var]
+    if not (raw.get("llm", {}) or {}).get("api_key") and env.get("OPENAI_API_KEY"):
+        raw.setdefault("llm", {})["api_key"] = env["OPENAI_API_KEY"]
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings ({path}): {problems}") from exc
+
+
+def _normalise(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Map the TOML layout onto ``Settings``: [users.X], [policy.data], relative paths."""
+    raw = dict(raw)
+    users = raw.get("users", {})
+    if isinstance(users, dict):
+        raw["users"] = {
+            uid: {"id": uid, **(spec if isinstance(spec, dict) else {})} for uid, spec in users.items()
+        }
+    policy = raw.pop("policy", None)
+    if isinstance(policy, dict) and "data" in policy:
+        raw["policy_data"] = policy["data"]
+    for key in ("data_dir", "workspace", "templates_dir", "policies_dir"):
+        if isinstance(raw.get(key), str) and not Path(raw[key]).is_absolute():
+            raw[key] = str(base / raw[key])
+    return raw

@@ -1,0 +1,1 @@
+"""Use cases: the operations people perform, wiring planner, policies and executor."""

@@ -1,0 +1,205 @@
+"""The ledger: an append-only, hash-chained audit log of everything Baton decided and did.
+
+``hash = sha256(prev_hash + canonical(event))`` where the event holds seq, at,
+kind, subject, actor and payload. Appends are serialised (one writer at a
+time) so the chain never forks; ``verify`` recomputes it and names the first
+broken event.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from planner.plan import canonical_json
+
+from .store.schema import LedgerRow
+
+GENESIS_HASH = "0" * 64
+REDACTED = "[REDACTED]"
+
+
+class EventKind(str, enum.Enum):
+    """Every kind of event the ledger records."""
+
+    GOAL = "goal"
+    LLM_EXCHANGE = "llm_exchange"
+    PLAN_VERSION = "plan_version"
+    VALIDATION = "validation"
+    DECISION = "decision"
+    APPROVAL = "approval"
+    REJECTION = "rejection"
+    TEMPLATE_SAVED = "template_saved"
+    RUN_START = "run_start"
+    RUN_RESUME = "run_resume"
+    ATTEMPT_START = "attempt_start"
+    ATTEMPT_SUCCESS = "attempt_success"
+    ATTEMPT_FAILURE = "attempt_failure"
+    STEP_CHECK = "step_check"
+    RUN_CANCEL = "run_cancel"
+    RUN_END = "run_end"
+
+
+class LedgerEvent(BaseModel):
+    """One recorded event, as read back from the ledger."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int = Field(description="Position in the chain, from 1.")
+    at: datetime = Field(description="When it was appended (UTC).")
+    kind: str = Field(description="Event kind (see EventKind).")
+    subject: str = Field(description="What it is about: a plan id, a run id...")
+    actor: str = Field(description="Who caused it: a user id, 'planner', 'executor'...")
+    payload: dict[str, Any] = Field(description="Event details (secrets redacted).")
+    prev_hash: str = Field(description="Hash of the previous event.")
+    hash: str = Field(description="sha256(prev_hash + canonical(event)).")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of recomputing the chain."""
+
+    ok: bool
+    events: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
+
+
+def event_hash(prev_hash: str, seq: int, at: datetime, kind: str, subject: str, actor: str,
+               payload: Any) -> str:
+    """The chain hash of one event."""
+    body = canonical_json({"seq": seq, "at": _iso(at), "kind": kind, "subject": subject,
+                           "actor": actor, "payload": payload})
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def _iso(at: datetime) -> str:
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds")
+
+
+def redact(value: Any, secret_values: Iterable[str]) -> Any:
+    """A copy of ``value`` where every string containing a secret value has it masked."""
+    secrets = [s for s in secret_values if s]
+    if not secrets:
+        return value
+    return _redact(value, secrets)
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v, secrets) for v in value]
+    return value
+
+
+class Ledger:
+    """Appends to and reads the ledger table through one engine."""
+
+    def __init__(self, engine: Engine, *, secret_values: Iterable[str] = ()) -> None:
+        self._engine = engine
+        self._secrets = [s for s in secret_values if s]
+
+    def append(self, kind: EventKind | str, subject: str, actor: str,
+               payload: dict[str, Any] | None = None, *, session: Session | None = None) -> LedgerEvent:
+        """Append one event (in ``session``'s transaction when given) and return it."""
+        if session is not None:
+            return self._append(session, kind, subject, actor, payload or {})
+        with Session(self._engine) as own:
+            event = self._append(own, kind, subject, actor, payload or {})
+            own.commit()
+            return event
+
+    def _append(self, session: Session, kind: EventKind | str, subject: str, actor: str,
+                payload: dict[str, Any]) -> LedgerEvent:
+        self._lock(session)
+        clean = json.loads(canonical_json(redact(payload, self._secrets)))
+        last = session.exec(select(LedgerRow).order_by(col(LedgerRow.seq).desc()).limit(1)).first()
+        seq = (last.seq + 1) if last else 1
+        prev = last.hash if last else GENESIS_HASH
+        at = datetime.now(UTC)
+        kind_value = kind.value if isinstance(kind, EventKind) else str(kind)
+        digest = event_hash(prev, seq, at, kind_value, subject, actor, clean)
+        row = LedgerRow(seq=seq, at=at, kind=kind_value, subject=subject, actor=actor,
+                        payload=canonical_json(clean), prev_hash=prev, hash=digest)
+        session.add(row)
+        session.flush()
+        return LedgerEvent(seq=seq, at=at, kind=kind_value, subject=subject, actor=actor,
+                           payload=clean, prev_hash=prev, hash=digest)
+
+    def _lock(self, session: Session) -> None:
+        # SQLite transactions start with BEGIN IMMEDIATE (see store.db), which
+        # already serialises writers; PostgreSQL needs an explicit lock.
+        if self._engine.dialect.name == "postgresql":
+            session.exec(text("SELECT pg_advisory_xact_lock(727274)"))  # type: ignore[call-overload]
+
+    def events(self, *, subject: str | None = None, kinds: Iterable[str] | None = None,
+               after_seq: int = 0, limit: int | None = None) -> list[LedgerEvent]:
+        """Events in chain order, optionally for one subject and/or some kinds."""
+        return list(self.iter_events(subject=subject, kinds=kinds, after_seq=after_seq, limit=limit))
+
+    def iter_events(self, *, subject: str | None = None, kinds: Iterable[str] | None = None,
+                    after_seq: int = 0, limit: int | None = None) -> Iterator[LedgerEvent]:
+        """Stream events in chain order."""
+        query = select(LedgerRow).where(LedgerRow.seq > after_seq).order_by(col(LedgerRow.seq))
+        if subject is not None:
+            query = query.where(LedgerRow.subject == subject)
+        if kinds is not None:
+            query = query.where(col(LedgerRow.kind).in_(list(kinds)))
+        if limit is not None:
+            query = query.limit(limit)
+        with Session(self._engine) as session:
+            for row in session.exec(query):
+                yield _to_event(row)
+
+    def verify(self) -> VerifyResult:
+        """Recompute the whole chain; name the first event whose link or hash is wrong."""
+        prev = GENESIS_HASH
+        expected_seq = 1
+        count = 0
+        with Session(self._engine) as session:
+            rows = session.exec(select(LedgerRow).order_by(col(LedgerRow.seq))).yield_per(1000)
+            for row in rows:
+                count += 1
+                problem = _check_row(row, prev, expected_seq)
+                if problem:
+                    return VerifyResult(ok=False, events=count, first_broken_seq=row.seq, reason=problem)
+                prev = row.hash
+                expected_seq = row.seq + 1
+        return VerifyResult(ok=True, events=count)
+
+
+def _check_row(row: LedgerRow, prev: str, expected_seq: int) -> str | None:
+    if row.seq != expected_seq:
+        return f"event {row.seq}: expected seq {expected_seq} (an event is missing or out of order)"
+    if row.prev_hash != prev:
+        return f"event {row.seq}: prev_hash does not match the hash of event {row.seq - 1}"
+    try:
+        payload = json.loads(row.payload)
+    except json.JSONDecodeError:
+        return f"event {row.seq}: payload is not valid JSON"
+    if event_hash(prev, row.seq, row.at, row.kind, row.subject, row.actor, payload) != row.hash:
+        return f"event {row.seq}: hash does not match its contents (the event was altered)"
+    return None
+
+
+def _to_event(row: LedgerRow) -> LedgerEvent:
+    return LedgerEvent(seq=row.seq, at=row.at, kind=row.kind, subject=row.subject, actor=row.actor,
+                       payload=json.loads(row.payload), prev_hash=row.prev_hash, hash=row.hash)

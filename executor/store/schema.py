@@ -1,0 +1,151 @@
+"""Every table Baton keeps. One schema, one migration chain (``executor/migrations``).
+
+Rows are storage shapes, not contracts: repositories turn them into the
+frozen models the rest of the code passes around.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class PlanRow(SQLModel, table=True):
+    """A plan: the goal an analyst asked for, and who asked."""
+
+    __tablename__ = "plans"
+
+    id: str = Field(primary_key=True, max_length=40)
+    goal: str = Field(sa_column=Column(Text, nullable=False))
+    requester: str = Field(max_length=200)
+    created_at: datetime
+    latest_version: int = 1
+
+
+class PlanVersionRow(SQLModel, table=True):
+    """One version of a plan, its validation result and its status."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("plan_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plans.id", index=True, max_length=40)
+    version: int
+    plan_json: str = Field(sa_column=Column(Text, nullable=False))
+    plan_hash: str = Field(max_length=64)
+    status: str = Field(max_length=32, index=True)
+    planner: str = Field(max_length=32)
+    origin_json: str | None = Field(default=None, sa_column=Column(Text))
+    problems_json: str | None = Field(default=None, sa_column=Column(Text))
+    feedback: str | None = Field(default=None, sa_column=Column(Text))
+    created_by: str = Field(max_length=200)
+    created_at: datetime
+
+
+class DecisionRow(SQLModel, table=True):
+    """A policy decision on one plan version."""
+
+    __tablename__ = "decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(index=True, max_length=40)
+    version: int
+    plan_hash: str = Field(max_length=64)
+    decision_json: str = Field(sa_column=Column(Text, nullable=False))
+    engine: str = Field(max_length=32)
+    bundle_hash: str = Field(max_length=64)
+    decided_at: datetime
+
+
+class ApprovalRow(SQLModel, table=True):
+    """An approval or a rejection, bound to (plan id, version, plan hash)."""
+
+    __tablename__ = "approvals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(index=True, max_length=40)
+    version: int
+    plan_hash: str = Field(max_length=64)
+    actor: str = Field(max_length=200)
+    kind: str = Field(max_length=16)  # approve | reject
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    decided_at: datetime
+    expires_at: datetime | None = None
+
+
+class RunRow(SQLModel, table=True):
+    """One execution of an approved plan version."""
+
+    __tablename__ = "runs"
+
+    id: str = Field(primary_key=True, max_length=40)
+    plan_id: str = Field(index=True, max_length=40)
+    version: int
+    plan_hash: str = Field(max_length=64)
+    status: str = Field(max_length=16, index=True)
+    requested_by: str = Field(max_length=200)
+    owner: str | None = Field(default=None, max_length=200)
+    lease_expires_at: datetime | None = None
+    concurrency: int = 4
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class StepRunRow(SQLModel, table=True):
+    """The state of one step in one run; its output inline or as an artifact URI."""
+
+    __tablename__ = "run_steps"
+    __table_args__ = (UniqueConstraint("run_id", "step_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=40)
+    step_id: str = Field(max_length=40)
+    tool: str = Field(max_length=200)
+    position: int
+    status: str = Field(max_length=16)
+    attempts: int = 0
+    idempotency_key: str = Field(max_length=128)
+    output_json: str | None = Field(default=None, sa_column=Column(Text))
+    output_uri: str | None = Field(default=None, max_length=300)
+    output_sha256: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    next_attempt_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class AttemptRow(SQLModel, table=True):
+    """One attempt of one step: journalled before the call, completed after."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("run_id", "step_id", "attempt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, max_length=40)
+    step_id: str = Field(max_length=40)
+    attempt: int
+    status: str = Field(max_length=16)  # started | succeeded | failed
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    retryable: bool | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class LedgerRow(SQLModel, table=True):
+    """One event of the hash-chained, append-only audit log."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (Index("ix_ledger_subject", "subject"),)
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    at: datetime
+    kind: str = Field(max_length=40)
+    subject: str = Field(max_length=80)
+    actor: str = Field(max_length=200)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

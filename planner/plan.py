@@ -1,0 +1,217 @@
+"""The plan contract: the typed DAG of tool calls that every part of Baton shares.
+
+Wire format (JSON or YAML)::
+
+    {"goal": "...", "steps": [{"id": "load", "tool": "files.read",
+      "args": {"path": "sales.csv"}, "why": "...", "depends_on": []}]}
+
+Anywhere inside ``args`` a value may be a reference ``{"ref": "step.field.path"}``
+into an earlier step's declared output; a reference implies a dependency.
+The plan hash (SHA-256 of the canonical JSON of ``{goal, steps}``) is what
+approvals bind to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools import RetryPolicy
+
+STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+STEP_ID = re.compile(STEP_ID_PATTERN)
+REF_PATTERN = r"^[a-z][a-z0-9_]{0,39}(\.[A-Za-z0-9_\-]+)+$"
+REF = re.compile(REF_PATTERN)
+
+JsonPath = str
+
+
+class Reference(BaseModel):
+    """A pointer from an argument to a field of an earlier step's output."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ref: str = Field(
+        pattern=REF_PATTERN,
+        description="'<step_id>.<field>[.<field>...]': a path into that step's output; "
+        "numeric segments index lists.",
+    )
+
+    @property
+    def step(self) -> str:
+        """The id of the referenced step."""
+        return self.ref.split(".", 1)[0]
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The field path inside the referenced step's output."""
+        return tuple(self.ref.split(".")[1:])
+
+
+class TemplateOrigin(BaseModel):
+    """Which template (and version) a plan was instantiated from, with what parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="Template name.")
+    version: int = Field(ge=1, description="Template version.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Parameter values used.")
+
+
+class Step(BaseModel):
+    """One tool call in a plan."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=STEP_ID_PATTERN, description="Unique step id: lower-case, digits, '_'.")
+    tool: str = Field(min_length=1, description="Name of a registered tool.")
+    args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Arguments for the tool; any value may be a reference {'ref': 'step.field'}.",
+    )
+    depends_on: tuple[str, ...] = Field(
+        default=(), description="Extra ordering: steps that must finish first though no data flows."
+    )
+    why: str | None = Field(default=None, description="One-line rationale shown to approvers.")
+    retry: RetryPolicy | None = Field(default=None, description="Overrides the tool's retry policy.")
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="Overrides the tool's time limit for one attempt (seconds)."
+    )
+
+    def references(self) -> list[tuple[JsonPath, Reference]]:
+        """Every reference inside ``args`` with its JSON path (e.g. ``$.args.json.total``)."""
+        return list(iter_references(self.args, "$.args"))
+
+    def dependencies(self) -> tuple[str, ...]:
+        """Ids of the steps this one waits for: referenced ones, then ``depends_on``; no repeats."""
+        seen: dict[str, None] = {}
+        for _, ref in self.references():
+            seen.setdefault(ref.step, None)
+        for dep in self.depends_on:
+            seen.setdefault(dep, None)
+        return tuple(seen)
+
+
+class Plan(BaseModel):
+    """A goal and the steps that achieve it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    goal: str = Field(min_length=1, description="The goal in plain language.")
+    steps: tuple[Step, ...] = Field(description="The tool calls, in plan order.")
+
+    def step(self, step_id: str) -> Step:
+        """The step with id ``step_id`` (KeyError if absent)."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The plan as plain JSON data, without defaulted fields (what hashing and storage use)."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+    def canonical_json(self) -> str:
+        """Sorted keys, no insignificant whitespace: the bytes the hash is taken over."""
+        wire = self.to_wire()
+        return canonical_json({"goal": wire["goal"], "steps": wire.get("steps", [])})
+
+    def plan_hash(self) -> str:
+        """SHA-256 (hex) of the canonical JSON of ``{goal, steps}``; approvals bind to it."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def topological_order(self) -> list[str]:
+        """Step ids with dependencies first, ties broken by plan order.
+
+        Raises ``ValueError`` when the steps do not form a DAG; use the
+        validator for a report that names the cycle.
+        """
+        return topological_order(self.steps)
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON: sorted keys, compact separators, UTF-8 characters kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def is_reference(value: Any) -> bool:
+    """True for an object whose single key is ``ref``."""
+    return isinstance(value, Mapping) and len(value) == 1 and "ref" in value
+
+
+def iter_references(value: Any, path: JsonPath = "$") -> Iterator[tuple[JsonPath, Reference]]:
+    """Yield ``(json_path, Reference)`` for every well-formed reference inside ``value``."""
+    if is_reference(value):
+        target = value["ref"]
+        if isinstance(target, str) and REF.match(target):
+            yield path, Reference(ref=target)
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from iter_references(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from iter_references(item, f"{path}[{index}]")
+
+
+def resolve_references(value: Any, lookup: Callable[[Reference], Any]) -> Any:
+    """A copy of ``value`` with every reference replaced by ``lookup(reference)``."""
+    if is_reference(value) and isinstance(value["ref"], str) and REF.match(value["ref"]):
+        return lookup(Reference(ref=value["ref"]))
+    if isinstance(value, Mapping):
+        return {key: resolve_references(item, lookup) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [resolve_references(item, lookup) for item in value]
+    return value
+
+
+def follow_path(value: Any, path: tuple[str, ...]) -> Any:
+    """Walk ``path`` (keys, or list indices as digits) into ``value``; KeyError names the segment."""
+    current = value
+    for depth, segment in enumerate(path):
+        if isinstance(current, Mapping) and segment in current:
+            current = current[segment]
+        elif isinstance(current, list) and segment.isdigit() and int(segment) < len(current):
+            current = current[int(segment)]
+        else:
+            walked = ".".join(path[:depth]) or "<output>"
+            raise KeyError(f"{walked} has no field {segment!r}")
+    return current
+
+
+def topological_order(steps: tuple[Step, ...] | list[Step]) -> list[str]:
+    """Kahn's algorithm with a heap on plan position: deterministic, ties by plan order."""
+    position = {step.id: index for index, step in enumerate(steps)}
+    waiting_on: dict[str, set[str]] = {}
+    dependents: dict[str, list[str]] = {step.id: [] for step in steps}
+    for step in steps:
+        deps = {d for d in step.dependencies() if d in position}
+        waiting_on[step.id] = deps
+        for dep in deps:
+            dependents[dep].append(step.id)
+    ready = [position[sid] for sid, deps in waiting_on.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    ids = [step.id for step in steps]
+    while ready:
+        sid = ids[heapq.heappop(ready)]
+        order.append(sid)
+        for child in dependents[sid]:
+            waiting_on[child].discard(sid)
+            if not waiting_on[child]:
+                heapq.heappush(ready, position[child])
+    if len(order) != len(steps):
+        stuck = [sid for sid in ids if sid not in set(order)]
+        raise ValueError(f"steps form a cycle: {', '.join(stuck)}")
+    return order
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """JSON Schema of the plan wire format."""
+    return Plan.model_json_schema()

@@ -1,0 +1,56 @@
+"""Validation problems: what is wrong with a plan, where, and what to do about it."""
+
+from __future__ import annotations
+
+import enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools import BatonError
+
+
+class ProblemCode(str, enum.Enum):
+    """Stable codes for every static validation rule (scripts and the LLM repair loop use them)."""
+
+    MALFORMED_DOCUMENT = "malformed_document"
+    WRONG_SHAPE = "wrong_shape"
+    NO_STEPS = "no_steps"
+    TOO_MANY_STEPS = "too_many_steps"
+    MALFORMED_ID = "malformed_id"
+    DUPLICATE_ID = "duplicate_id"
+    UNKNOWN_TOOL = "unknown_tool"
+    INVALID_ARGS = "invalid_args"
+    UNKNOWN_ARG = "unknown_arg"
+    MALFORMED_REF = "malformed_ref"
+    REF_UNKNOWN_STEP = "ref_unknown_step"
+    REF_UNKNOWN_FIELD = "ref_unknown_field"
+    REF_TYPE_MISMATCH = "ref_type_mismatch"
+    UNKNOWN_DEPENDENCY = "unknown_dependency"
+    SELF_DEPENDENCY = "self_dependency"
+    CYCLE = "cycle"
+
+
+class Problem(BaseModel):
+    """One thing wrong with a plan."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: ProblemCode = Field(description="Stable rule code.")
+    step: str | None = Field(default=None, description="Id of the step at fault, if any.")
+    path: str = Field(default="$", description="JSON path of the offending value.")
+    message: str = Field(description="What is wrong and how to fix it.")
+
+    def __str__(self) -> str:
+        where = f"step {self.step}: " if self.step else ""
+        return f"[{self.code.value}] {where}{self.path}: {self.message}"
+
+
+class InvalidPlanError(BatonError):
+    """A plan failed static validation; carries every problem."""
+
+    code = "invalid_plan"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"the plan is invalid ({len(problems)} problem(s)):\n{lines}")

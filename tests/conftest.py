@@ -1,0 +1,19 @@
+"""Shared fixtures. Tests never reach a real model or a host outside 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# No test may talk to a real LLM endpoint or inherit the developer's settings.
+for _var in ("OPENAI_API_KEY", "BATON_LLM_BASE_URL", "BATON_LLM_API_KEY", "BATON_OPA_URL",
+             "BATON_CONFIG", "BATON_DATABASE_URL", "BATON_USER", "BATON_DATA_DIR"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """A fresh data directory used as the working directory (so ./baton.toml is the test's)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -1,0 +1,195 @@
+"""Turn a type-hinted function into input/output models, reporting every problem at once."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+
+from .errors import ToolDefinitionError
+from .spec import ToolContext
+
+TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+_ARGS_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters)\s*:\s*$")
+_ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
+_OTHER_SECTION = re.compile(r"^\s*(Returns|Raises|Yields|Examples?|Notes?)\s*:\s*$")
+
+
+@dataclass(frozen=True)
+class DerivedModels:
+    """What a function's signature says about the tool it becomes."""
+
+    description: str
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    context_param: str | None
+    model_param: str | None
+    field_params: tuple[tuple[str, str], ...]
+    wraps_value: bool
+
+
+def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into a description and per-argument descriptions."""
+    if not doc:
+        return "", {}
+    lines = inspect.cleandoc(doc).splitlines()
+    summary: list[str] = []
+    args: dict[str, str] = {}
+    current: str | None = None
+    in_args = False
+    for line in lines:
+        if _ARGS_SECTION.match(line):
+            in_args, current = True, None
+            continue
+        if _OTHER_SECTION.match(line):
+            in_args, current = False, None
+            continue
+        if not in_args:
+            summary.append(line)
+            continue
+        match = _ARG_LINE.match(line)
+        if match and (len(line) - len(line.lstrip())) <= 4:
+            current = match.group(1).lstrip("*")
+            args[current] = match.group(3).strip()
+        elif current and line.strip():
+            args[current] = f"{args[current]} {line.strip()}".strip()
+    return "\n".join(summary).strip(), args
+
+
+def _is_model(tp: Any) -> bool:
+    return inspect.isclass(tp) and issubclass(tp, BaseModel)
+
+
+def _json_schema_problem(tp: Any) -> str | None:
+    try:
+        TypeAdapter(tp).json_schema()
+    except Exception as exc:  # pydantic raises several types here; report the message
+        return str(exc).splitlines()[0]
+    return None
+
+
+def _field_name(param: str) -> str:
+    # A parameter called e.g. "json" would shadow a BaseModel attribute.
+    return f"{param}_" if hasattr(BaseModel, param) else param
+
+
+def derive_models(
+    fn: Callable[..., Any],
+    *,
+    name: str,
+    description: str | None,
+    input_model: type[BaseModel] | None,
+    output_model: type[BaseModel] | None,
+) -> DerivedModels:
+    """Build the models of a tool from ``fn``; raise ``ToolDefinitionError`` listing all problems."""
+    qualname = getattr(fn, "__qualname__", repr(fn))
+    problems: list[str] = []
+    if not TOOL_NAME.match(name):
+        problems.append(
+            f"tool name {name!r} must be lower-case words separated by dots, e.g. 'files.read'"
+        )
+    if not callable(fn):
+        raise ToolDefinitionError(qualname, ["is not callable"])
+    doc_summary, doc_args = parse_docstring(inspect.getdoc(fn))
+    summary = (description or doc_summary).strip()
+    if not summary:
+        problems.append("has no description: add a docstring or pass description=")
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception as exc:  # unresolvable forward references and the like
+        raise ToolDefinitionError(qualname, [f"type hints cannot be resolved: {exc}"]) from exc
+    signature = inspect.signature(fn)
+
+    context_param: str | None = None
+    model_param: str | None = None
+    fields: dict[str, Any] = {}
+    field_params: list[tuple[str, str]] = []
+    for param in signature.parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            problems.append(f"parameter {param.name!r}: *args and **kwargs cannot be described to a planner")
+            continue
+        if param.kind is param.POSITIONAL_ONLY:
+            problems.append(f"parameter {param.name!r} is positional-only; tools are called by keyword")
+            continue
+        hint = hints.get(param.name, inspect.Parameter.empty)
+        if hint is ToolContext:
+            context_param = param.name
+            continue
+        if hint is inspect.Parameter.empty:
+            problems.append(f"parameter {param.name!r} has no type annotation")
+            continue
+        if input_model is not None:
+            if model_param is not None or hint is not input_model:
+                problems.append(
+                    f"parameter {param.name!r}: with input_model= the function takes exactly one "
+                    f"parameter annotated {input_model.__name__} (plus an optional ToolContext)"
+                )
+            model_param = param.name
+            continue
+        schema_problem = _json_schema_problem(hint)
+        if schema_problem:
+            problems.append(f"parameter {param.name!r}: type {hint!r} has no JSON Schema ({schema_problem})")
+            continue
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        field_name = _field_name(param.name)
+        fields[field_name] = (
+            hint,
+            Field(default, alias=param.name if field_name != param.name else None,
+                  description=doc_args.get(param.name) or None),
+        )
+        field_params.append((param.name, field_name))
+    if input_model is not None and model_param is None and not problems:
+        problems.append(f"takes no parameter annotated {input_model.__name__}")
+    for documented in doc_args:
+        if documented not in signature.parameters:
+            problems.append(f"docstring documents {documented!r}, which is not a parameter")
+
+    wraps_value = False
+    returns = hints.get("return", inspect.Parameter.empty)
+    if output_model is None:
+        if returns is inspect.Parameter.empty:
+            problems.append("has no return annotation: annotate it or pass output_model=")
+        elif _is_model(returns):
+            output_model = returns
+        elif returns is None or returns is type(None):
+            problems.append("returns None: a tool must return a value later steps can use")
+        else:
+            schema_problem = _json_schema_problem(returns)
+            if schema_problem:
+                problems.append(f"return type {returns!r} has no JSON Schema ({schema_problem})")
+            else:
+                wraps_value = True
+                output_model = create_model(
+                    _model_name(name, "Output"),
+                    __config__=ConfigDict(frozen=True),
+                    value=(returns, Field(description="The tool's result.")),
+                )
+    if problems:
+        raise ToolDefinitionError(qualname, problems)
+
+    if input_model is None:
+        input_model = create_model(
+            _model_name(name, "Input"),
+            __config__=ConfigDict(extra="forbid", frozen=True, populate_by_name=True),
+            **fields,
+        )
+    assert output_model is not None
+    return DerivedModels(
+        description=summary,
+        input_model=input_model,
+        output_model=output_model,
+        context_param=context_param,
+        model_param=model_param,
+        field_params=tuple(field_params),
+        wraps_value=wraps_value,
+    )
+
+
+def _model_name(tool_name: str, suffix: str) -> str:
+    parts = re.split(r"[._]", tool_name)
+    return "".join(p[:1].upper() + p[1:] for p in parts if p) + suffix

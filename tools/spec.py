@@ -1,0 +1,134 @@
+"""What a tool is: its metadata, its input and output models, and how it is called."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .retry import RetryPolicy
+
+
+class Effect(str, enum.Enum):
+    """Whether a call changes the world (``write``) or only looks at it (``read``)."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolContext:
+    """What the executor hands a tool at call time, besides its arguments.
+
+    A tool asks for it by declaring a parameter annotated ``ToolContext``;
+    that parameter never appears in the tool's input schema, so the planner
+    never sees secrets or keys.
+    """
+
+    idempotency_key: str
+    run_id: str = ""
+    step_id: str = ""
+    attempt: int = 1
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    workspace: Path | None = None
+
+
+class ToolInfo(BaseModel):
+    """The public, serialisable description of a tool (CLI, API, planner, policy input)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="Registered name, e.g. 'files.read'.")
+    description: str = Field(description="What the tool does, as the planner sees it.")
+    effect: Effect = Field(description="Default effect; some tools decide it from arguments.")
+    effect_depends_on_args: bool = Field(
+        default=False, description="True when the effect is decided from the call's arguments."
+    )
+    idempotent: bool = Field(description="Calling twice with the same key is safe.")
+    timeout_s: float = Field(description="Default time limit of one attempt, in seconds.")
+    retry: RetryPolicy = Field(description="Default retry policy.")
+    secrets: tuple[str, ...] = Field(default=(), description="Names of secrets injected at call time.")
+    tags: tuple[str, ...] = Field(default=(), description="Free-form labels policies can match.")
+    region: str | None = Field(default=None, description="Where the tool's data lives, if anywhere.")
+    input_schema: dict[str, Any] = Field(description="JSON Schema of the arguments.")
+    output_schema: dict[str, Any] = Field(description="JSON Schema of the output.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolSpec:
+    """A registered tool: a typed callable plus the metadata policies and the executor use."""
+
+    name: str
+    description: str
+    fn: Callable[..., Any]
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    effect: Effect = Effect.READ
+    effect_from_args: Callable[[Mapping[str, Any]], Effect] | None = None
+    idempotent: bool = False
+    timeout_s: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    secrets: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    region: str | None = None
+    context_param: str | None = None
+    model_param: str | None = None
+    field_params: tuple[tuple[str, str], ...] = ()
+    wraps_value: bool = False
+
+    def effect_of(self, args: Mapping[str, Any]) -> Effect:
+        """The effect of one call: decided from its arguments when the tool says so."""
+        if self.effect_from_args is None:
+            return self.effect
+        return self.effect_from_args(args)
+
+    def input_schema(self) -> dict[str, Any]:
+        """JSON Schema of the tool's arguments."""
+        return self.input_model.model_json_schema()
+
+    def output_schema(self) -> dict[str, Any]:
+        """JSON Schema of the tool's output."""
+        return self.output_model.model_json_schema()
+
+    def info(self) -> ToolInfo:
+        """The serialisable description of this tool."""
+        return ToolInfo(
+            name=self.name,
+            description=self.description,
+            effect=self.effect,
+            effect_depends_on_args=self.effect_from_args is not None,
+            idempotent=self.idempotent,
+            timeout_s=self.timeout_s,
+            retry=self.retry,
+            secrets=self.secrets,
+            tags=self.tags,
+            region=self.region,
+            input_schema=self.input_schema(),
+            output_schema=self.output_schema(),
+        )
+
+    async def invoke(self, args: Mapping[str, Any], context: ToolContext) -> dict[str, Any]:
+        """Validate ``args``, call the function (sync ones in a thread) and return its JSON output.
+
+        The caller owns the timeout; a sync tool that ignores cancellation keeps
+        its thread but no longer holds up the caller.
+        """
+        parsed = self.input_model.model_validate(dict(args))
+        if self.model_param is not None:
+            kwargs: dict[str, Any] = {self.model_param: parsed}
+        else:
+            kwargs = {param: getattr(parsed, fld) for param, fld in self.field_params}
+        if self.context_param is not None:
+            kwargs[self.context_param] = context
+        if asyncio.iscoroutinefunction(self.fn):
+            result = await self.fn(**kwargs)
+        else:
+            result = await asyncio.to_thread(self.fn, **kwargs)
+        if self.wraps_value:
+            result = {"value": result}
+        return self.output_model.model_validate(result).model_dump(mode="json")
