@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -86,7 +86,3 @@ class Planner(Protocol):
         """A new plan that addresses ``feedback`` on ``previous``."""
         ...
 
-
-def describe(value: Any) -> str:
-    """Short type name for messages."""
-    return type(value).__name__
