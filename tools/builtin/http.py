@@ -1,0 +1,282 @@
+"""``http.request``: one HTTP call, with the run's idempotency key, a body cap and typed errors.
+
+The transport (:func:`send`) is shared with tools registered from an HTTP
+endpoint description (``tools.http_endpoint``). ``httpx`` is imported inside
+the functions that need it so that ``import tools`` stays light.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json as jsonlib
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..errors import RetryableToolError, ToolError, ToolInputError
+from ..retry import RetryPolicy
+from ..spec import Effect, ToolContext
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..registry import ToolRegistry
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_TIMEOUT_S = 30.0
+READ_METHODS = frozenset({"GET", "HEAD"})
+SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_.-]*)\}")
+_EXCERPT_CHARS = 200
+
+HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class HttpRequestInput(BaseModel):
+    """Arguments of ``http.request``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    method: HttpMethod = Field(
+        default="GET", description="HTTP method; GET and HEAD read, the others write."
+    )
+    url: str = Field(
+        pattern=r"^https?://", description="Absolute http:// or https:// URL to call."
+    )
+    headers: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "Request headers. A value may name a configured secret as ${secret:NAME}; "
+            "it is filled in at call time and never appears in the plan."
+        ),
+    )
+    query: dict[str, str | int | float | bool] | None = Field(
+        default=None, description="Query-string parameters added to the URL."
+    )
+    json_: Any = Field(
+        default=None, alias="json", description="JSON body to send (sets Content-Type)."
+    )
+    body: str | None = Field(default=None, description="Raw text body; not together with json.")
+    timeout_s: float | None = Field(
+        default=None, gt=0, le=600, description="Seconds to wait for the response; default 30."
+    )
+
+    @model_validator(mode="after")
+    def _one_body(self) -> HttpRequestInput:
+        if self.body is not None and "json_" in self.model_fields_set:
+            raise ValueError("give either json or body, not both")
+        return self
+
+
+class HttpResponse(BaseModel):
+    """What an HTTP call returned."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    status: int = Field(description="HTTP status code, e.g. 200.")
+    headers: dict[str, str] = Field(description="Response headers, names lower-cased.")
+    text: str = Field(description="Response body decoded as text.")
+    json_: Any = Field(
+        default=None, alias="json", description="Parsed body when the response is JSON, else null."
+    )
+    url: str = Field(description="Final URL that was called, query string included.")
+
+
+def effect_of_request(args: Mapping[str, Any]) -> Effect:
+    """``read`` for GET/HEAD, ``write`` for anything else (an unreadable method counts as write)."""
+    method = args.get("method", "GET")
+    if isinstance(method, str) and method.upper() in READ_METHODS:
+        return Effect.READ
+    return Effect.WRITE
+
+
+def resolve_secret_headers(
+    headers: Mapping[str, str] | None, secrets: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Fill ``${secret:NAME}`` in header values; returns the headers and the values used.
+
+    A missing secret is a non-retryable error that names the secret, never a value.
+    """
+    used: list[str] = []
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in secrets:
+            raise ToolError(
+                f"header refers to secret {name!r}, which is not configured for this call",
+                retryable=False,
+                code="missing_secret",
+            )
+        used.append(secrets[name])
+        return secrets[name]
+
+    resolved = {key: SECRET_REF.sub(fill, value) for key, value in (headers or {}).items()}
+    return resolved, used
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _mask(text: str, secret_values: list[str]) -> str:
+    for value in secret_values:
+        if value:
+            text = text.replace(value, "***")
+    return text
+
+
+def status_error(status: int, reason: str, url: str, body: str, retry_after: str | None,
+                 secret_values: list[str]) -> ToolError | None:
+    """The error an HTTP status stands for: None for 1xx-3xx, retryable for 429 and 5xx."""
+    if status < 400:
+        return None
+    excerpt = _mask(body[:_EXCERPT_CHARS], secret_values).replace("\n", " ").strip()
+    message = f"HTTP {status} {reason} from {url}" + (f": {excerpt}" if excerpt else "")
+    if status == 429 or status >= 500:
+        return ToolError(message, retryable=True, retry_after_s=parse_retry_after(retry_after),
+                         code=f"http_{status}")
+    return ToolError(message, retryable=False, code=f"http_{status}")
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """Read the body, refusing (not truncating) one larger than ``max_bytes``."""
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise ToolError(
+            f"response body of {int(declared)} bytes from {response.url} exceeds the limit "
+            f"of {max_bytes} bytes", retryable=False, code="http_response_too_large",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ToolError(
+                f"response body from {response.url} exceeds the limit of {max_bytes} bytes "
+                f"(stopped reading at {size} bytes)", retryable=False,
+                code="http_response_too_large",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(response: httpx.Response, raw: bytes) -> tuple[str, Any]:
+    encoding = response.charset_encoding or "utf-8"
+    text = raw.decode(encoding, errors="replace")
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    parsed = None
+    if raw and (content_type == "application/json" or content_type.endswith("+json")):
+        try:
+            parsed = jsonlib.loads(text)
+        except ValueError:
+            parsed = None  # a server that mislabels its body still returns the text
+    return text, parsed
+
+
+async def send(
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    context: ToolContext,
+    max_response_bytes: int,
+    query: Mapping[str, Any] | None = None,
+    json_body: Any = None,
+    send_json: bool = False,
+    text_body: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> HttpResponse:
+    """Make one HTTP call with the idempotency key; translate transport and status failures."""
+    import httpx
+
+    resolved, secret_values = resolve_secret_headers(headers, context.secrets)
+    # The executor's key wins: it is what makes a retried attempt safe to repeat.
+    resolved["Idempotency-Key"] = context.idempotency_key
+    request: dict[str, Any] = {"headers": resolved, "params": dict(query) if query else None}
+    if send_json:
+        request["json"] = json_body
+    elif text_body is not None:
+        request["content"] = text_body.encode("utf-8")
+    started = time.perf_counter()
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
+            async with client.stream(method, url, **request) as response:
+                raw = await _read_capped(response, max_response_bytes)
+    except httpx.TimeoutException as exc:
+        raise RetryableToolError(f"{method} {url} timed out after {timeout_s}s ({type(exc).__name__})",
+                                 code="http_timeout") from exc
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise ToolInputError(f"cannot call {url!r}: {exc}") from exc
+    except httpx.TransportError as exc:
+        detail = _mask(str(exc) or type(exc).__name__, secret_values)
+        raise RetryableToolError(f"{method} {url} failed: {detail}", code="http_transport") from exc
+    text, parsed = _decode(response, raw)
+    log.debug("http.response", method=method, url=url, status=response.status_code,
+              bytes=len(raw), elapsed_s=round(time.perf_counter() - started, 4))
+    error = status_error(response.status_code, response.reason_phrase, url, text,
+                         response.headers.get("retry-after"), secret_values)
+    if error is not None:
+        raise error
+    return HttpResponse(
+        status=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        text=text,
+        json=parsed,
+        url=str(response.url),
+    )
+
+
+def register_http_request(registry: ToolRegistry, *, max_response_bytes: int) -> None:
+    """Add ``http.request`` to ``registry`` with the given response-size cap."""
+
+    async def http_request(request: HttpRequestInput, context: ToolContext) -> HttpResponse:
+        """Call an HTTP endpoint and return its status, headers, text and parsed JSON.
+
+        Sends the step's idempotency key as the Idempotency-Key header. HTTP 429
+        and 5xx answers fail retryably, other 4xx answers fail for good; redirects
+        are returned, not followed.
+        """
+        return await send(
+            method=request.method,
+            url=request.url,
+            headers=request.headers or {},
+            context=context,
+            max_response_bytes=max_response_bytes,
+            query=request.query,
+            json_body=request.json_,
+            send_json="json_" in request.model_fields_set,
+            text_body=request.body,
+            timeout_s=request.timeout_s or DEFAULT_TIMEOUT_S,
+        )
+
+    registry.register_function(
+        http_request,
+        name="http.request",
+        effect=Effect.WRITE,
+        effect_from_args=effect_of_request,
+        idempotent=False,
+        timeout_s=60.0,
+        retry=RetryPolicy(max_attempts=3, initial_backoff_s=0.5, max_backoff_s=30.0),
+        tags=("egress", "network"),
+        input_model=HttpRequestInput,
+        output_model=HttpResponse,
+    )
