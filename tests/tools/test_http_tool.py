@@ -1,0 +1,191 @@
+"""http.request against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from tests.support import Reply
+from tools import Effect, RetryableToolError, ToolContext, ToolError, ToolRegistry
+from tools.builtin import register_builtin_tools
+from tools.builtin.http import parse_retry_after
+
+LIMIT = 64 * 1024
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> ToolRegistry:
+    registry = ToolRegistry()
+    register_builtin_tools(registry, workspace=tmp_path / "ws", http_max_response_bytes=LIMIT)
+    return registry
+
+
+def call(registry: ToolRegistry, args: dict, *, key: str = "run1-step1", secrets=None) -> dict:
+    context = ToolContext(idempotency_key=key, secrets=secrets or {})
+    return asyncio.run(registry.get("http.request").invoke(args, context))
+
+
+def test_get_parses_a_json_response(registry, http_server):
+    http_server.script("/items", Reply(body={"items": [1, 2]}, headers={"X-Trace": "t1"}))
+    out = call(registry, {"url": http_server.url("/items"), "query": {"limit": 2}})
+    assert out["status"] == 200
+    assert out["json"] == {"items": [1, 2]}
+    assert out["headers"]["x-trace"] == "t1"
+    assert out["url"].endswith("/items?limit=2")
+    assert http_server.requests("/items")[0].query == {"limit": ["2"]}
+
+
+def test_text_response_has_null_json(registry, http_server):
+    http_server.script("/t", Reply(body="plain words"))
+    out = call(registry, {"url": http_server.url("/t")})
+    assert out["text"] == "plain words"
+    assert out["json"] is None
+
+
+def test_post_sends_json_body_and_idempotency_key(registry, http_server):
+    call(registry, {"method": "POST", "url": http_server.url("/hook"), "json": {"total": 3}},
+         key="run9-post")
+    [request] = http_server.requests("/hook")
+    assert request.method == "POST"
+    assert request.idempotency_key == "run9-post"
+    assert request.json() == {"total": 3}
+    assert request.headers["content-type"] == "application/json"
+
+
+def test_same_idempotency_key_is_applied_once_by_the_server(registry, http_server):
+    args = {"method": "POST", "url": http_server.url("/pay"), "body": "x"}
+    first = call(registry, args, key="k-1")
+    second = call(registry, args, key="k-1")
+    assert http_server.count("/pay") == 2
+    assert len(http_server.effects("/pay")) == 1
+    assert second["headers"]["idempotent-replayed"] == "true"
+    assert first["status"] == second["status"] == 200
+
+
+def test_effect_is_read_for_get_and_head_and_write_otherwise(registry):
+    spec = registry.get("http.request")
+    assert spec.effect_of({"method": "GET", "url": "http://x"}) is Effect.READ
+    assert spec.effect_of({"method": "HEAD", "url": "http://x"}) is Effect.READ
+    assert spec.effect_of({"url": "http://x"}) is Effect.READ
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        assert spec.effect_of({"method": method, "url": "http://x"}) is Effect.WRITE
+    assert spec.effect_of({"method": {"ref": "a.method"}, "url": "http://x"}) is Effect.WRITE
+    assert spec.info().effect_depends_on_args is True
+    assert set(spec.tags) == {"egress", "network"}
+
+
+def test_oversized_body_is_refused_with_size_and_limit(registry, http_server):
+    http_server.script("/big", Reply(body=b"x" * (LIMIT + 1)))
+    with pytest.raises(ToolError) as caught:
+        call(registry, {"url": http_server.url("/big")})
+    assert not caught.value.retryable
+    assert str(LIMIT + 1) in str(caught.value) and str(LIMIT) in str(caught.value)
+
+
+def test_oversized_body_without_length_is_refused_while_streaming(registry, http_server):
+    http_server.script("/stream", Reply(body=b"y" * (LIMIT * 3), send_length=False))
+    with pytest.raises(ToolError, match=f"exceeds the limit of {LIMIT} bytes"):
+        call(registry, {"url": http_server.url("/stream")})
+
+
+def test_body_at_the_limit_is_returned_whole(registry, http_server):
+    http_server.script("/edge", Reply(body=b"z" * LIMIT, send_length=False))
+    assert len(call(registry, {"url": http_server.url("/edge")})["text"]) == LIMIT
+
+
+def test_server_error_is_retryable(registry, http_server):
+    http_server.script("/flaky", Reply(status=503, body="down for maintenance"))
+    with pytest.raises(ToolError) as caught:
+        call(registry, {"url": http_server.url("/flaky")})
+    assert caught.value.retryable
+    assert "503" in str(caught.value) and "down for maintenance" in str(caught.value)
+
+
+def test_too_many_requests_carries_retry_after_seconds(registry, http_server):
+    http_server.script("/rl", Reply(status=429, headers={"Retry-After": "7"}))
+    with pytest.raises(ToolError) as caught:
+        call(registry, {"url": http_server.url("/rl")})
+    assert caught.value.retryable
+    assert caught.value.retry_after_s == 7.0
+
+
+def test_retry_after_http_date_is_parsed():
+    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90
+    assert parse_retry_after(format_datetime(now - timedelta(seconds=5), usegmt=True), now) == 0
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_not_found_is_final_with_status_and_excerpt(registry, http_server):
+    http_server.script("/gone", Reply(status=404, body="no such item " + "x" * 1000))
+    with pytest.raises(ToolError) as caught:
+        call(registry, {"url": http_server.url("/gone")})
+    assert not caught.value.retryable
+    assert "HTTP 404" in str(caught.value) and "no such item" in str(caught.value)
+    assert len(str(caught.value)) < 400
+
+
+def test_redirect_is_returned_not_followed(registry, http_server):
+    http_server.script("/old", Reply(status=302, headers={"Location": "/new"}))
+    out = call(registry, {"url": http_server.url("/old")})
+    assert out["status"] == 302 and out["headers"]["location"] == "/new"
+    assert http_server.count("/new") == 0
+
+
+def test_timeout_is_retryable(registry, http_server):
+    http_server.script("/slow", Reply(delay_s=30))
+    with pytest.raises(RetryableToolError, match="timed out"):
+        call(registry, {"url": http_server.url("/slow"), "timeout_s": 0.2})
+
+
+def test_dropped_connection_is_retryable(registry, http_server):
+    http_server.script("/drop", Reply(drop=True))
+    with pytest.raises(RetryableToolError):
+        call(registry, {"url": http_server.url("/drop")})
+
+
+def test_connection_refused_is_retryable(registry):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(RetryableToolError) as caught:
+        call(registry, {"url": f"http://127.0.0.1:{port}/x"})
+    assert caught.value.retryable
+
+
+def test_only_http_urls_are_accepted(registry):
+    with pytest.raises(ValidationError, match="url"):
+        call(registry, {"url": "file:///etc/passwd"})
+    with pytest.raises(ValidationError, match="json or body"):
+        call(registry, {"url": "http://127.0.0.1/", "json": {}, "body": "x"})
+
+
+def test_secret_header_is_filled_at_call_time(registry, http_server):
+    args = {"url": http_server.url("/auth"),
+            "headers": {"Authorization": "Bearer ${secret:API_TOKEN}"}}
+    call(registry, args, secrets={"API_TOKEN": "s3cr3t-value"})
+    assert http_server.requests("/auth")[0].headers["authorization"] == "Bearer s3cr3t-value"
+
+
+def test_secret_value_never_appears_in_errors(registry, http_server):
+    http_server.script("/echo", Reply(status=401, body="you sent Bearer s3cr3t-value, bad"))
+    args = {"url": http_server.url("/echo"), "headers": {"Authorization": "Bearer ${secret:T}"}}
+    with pytest.raises(ToolError) as caught:
+        call(registry, args, secrets={"T": "s3cr3t-value"})
+    assert "s3cr3t-value" not in str(caught.value)
+    assert "HTTP 401" in str(caught.value)
+
+
+def test_missing_secret_is_final_and_named(registry, http_server):
+    args = {"url": http_server.url("/auth"), "headers": {"X-Key": "${secret:NOPE}"}}
+    with pytest.raises(ToolError, match="'NOPE'") as caught:
+        call(registry, args, secrets={"OTHER": "v"})
+    assert not caught.value.retryable
+    assert http_server.count() == 0
