@@ -14,20 +14,27 @@ from .plan import (
     topological_order,
 )
 from .problems import InvalidPlanError, Problem, ProblemCode
+from .loading import PlanFileError, load_plan_document, read_plan_file
+from .validation import ValidationReport, validate_plan
 
 __all__ = [
     "InvalidPlanError",
     "Plan",
+    "PlanFileError",
     "Problem",
     "ProblemCode",
     "Reference",
     "Step",
     "TemplateOrigin",
+    "ValidationReport",
     "canonical_json",
     "follow_path",
     "is_reference",
     "iter_references",
+    "load_plan_document",
     "plan_json_schema",
+    "read_plan_file",
     "resolve_references",
     "topological_order",
+    "validate_plan",
 ]

@@ -1,0 +1,220 @@
+"""Checks of one step's arguments: the tool's input schema, unknown arguments and references.
+
+Separate from the document checks in ``validation`` because this part knows
+JSON Schema: it holds the per-tool schema cache and the jsonschema validators.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from tools import ToolRegistry, ToolSpec
+
+from .plan import REF, STEP_ID
+from .schema_types import Node
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_MAX_SHOWN = 160  # longest quoted value inside a message
+
+
+def json_path(base: str, segments: tuple[Any, ...] | list[Any]) -> str:
+    """``$.steps[2].args`` + ``("json", "total")`` → ``$.steps[2].args.json.total``."""
+    parts = [base]
+    for seg in segments:
+        if isinstance(seg, int):
+            parts.append(f"[{seg}]")
+        elif _PLAIN_KEY.match(seg):
+            parts.append(f".{seg}")
+        else:
+            parts.append(f"[{seg!r}]")
+    return "".join(parts)
+
+
+def shorten(text: str) -> str:
+    """Cut a long message fragment so that one huge value cannot flood a report."""
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def suggest(name: str, candidates: list[str], noun: str = "") -> str:
+    """``" (did you mean 'x'?)"`` when something close exists, else ``""``."""
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    if not close:
+        return ""
+    listed = " or ".join(repr(f"{noun}{c}") for c in close)
+    return f" (did you mean {listed}?)"
+
+
+class RefSlot:
+    """Stands in for a reference while the arguments are checked against the input schema."""
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __repr__(self) -> str:
+        return f"{{'ref': {self.target!r}}}"
+
+
+@dataclass(frozen=True)
+class FoundRef:
+    """A well-formed reference inside a step's arguments."""
+
+    segments: tuple[Any, ...]
+    target: str
+
+
+@dataclass
+class ScannedArgs:
+    """The arguments with references replaced by slots, and what the scan found."""
+
+    value: Any
+    refs: list[FoundRef] = field(default_factory=list)
+    malformed: list[tuple[tuple[Any, ...], str]] = field(default_factory=list)
+
+
+def malformed_ref_reason(value: Mapping[Any, Any]) -> str | None:
+    """Why ``{"ref": ...}`` is not a usable reference, or None when it is one."""
+    extras = sorted(str(k) for k in value if k != "ref")
+    target = value["ref"]
+    if extras:
+        return (
+            f"a reference is an object with the single key 'ref', but this one also has "
+            f"{', '.join(map(repr, extras))}; remove them (data cannot sit beside a reference)"
+        )
+    if not isinstance(target, str):
+        return f"'ref' must be a string like 'load.text', not {type(target).__name__} {shorten(repr(target))}"
+    if REF.match(target):
+        return None
+    if STEP_ID.match(target):
+        return (
+            f"reference {target!r} names a step but no output field; "
+            f"write '{target}.<field>', e.g. '{target}.value'"
+        )
+    return (
+        f"reference {shorten(repr(target))} is malformed: write '<step_id>.<field>[.<field>...]' "
+        "(step ids: lower-case letters, digits, '_'; fields: letters, digits, '_', '-'), e.g. 'load.text'"
+    )
+
+
+def scan_args(value: Any, segments: tuple[Any, ...] = (), out: ScannedArgs | None = None) -> ScannedArgs:
+    """Find every reference (good or malformed) and replace each by a ``RefSlot``."""
+    out = out if out is not None else ScannedArgs(None)
+    out.value = _scan(value, segments, out)
+    return out
+
+
+def _scan(value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
+    if isinstance(value, Mapping):
+        if "ref" in value:
+            reason = malformed_ref_reason(value)
+            if reason is None:
+                out.refs.append(FoundRef(segments, value["ref"]))
+                return RefSlot(value["ref"])
+            out.malformed.append((segments, reason))
+            return RefSlot(str(value["ref"]))
+        return {k: _scan(v, (*segments, k), out) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scan(v, (*segments, i), out) for i, v in enumerate(value)]
+    return value
+
+
+@cache
+def _slot_tolerant_class() -> type:
+    """A Draft 2020-12 validator class whose every keyword accepts a ``RefSlot``.
+
+    References are type-checked separately against the referenced output, so
+    the input schema must neither reject nor accept them on its own.
+    """
+    from jsonschema import Draft202012Validator, validators
+
+    def tolerant(check: Callable[..., Any]) -> Callable[..., Any]:
+        def keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+            if isinstance(instance, RefSlot):
+                return
+            yield from check(validator, value, instance, schema) or ()
+
+        return keyword
+
+    wrapped = {name: tolerant(fn) for name, fn in Draft202012Validator.VALIDATORS.items()}
+    return validators.extend(Draft202012Validator, wrapped)
+
+
+@dataclass
+class ToolSchemas:
+    """Input/output schemas and compiled validators of one tool, built once per validation."""
+
+    spec: ToolSpec
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    _plain: Any = None
+    _tolerant: Any = None
+
+    @property
+    def arg_names(self) -> list[str] | None:
+        """Declared argument names; None when the schema takes any name."""
+        props = self.input_schema.get("properties")
+        if isinstance(props, Mapping):
+            return list(props)
+        extra = self.input_schema.get("additionalProperties")
+        return None if extra not in (None, False) else []
+
+    def validator(self, with_refs: bool) -> Any:
+        """A jsonschema validator for the arguments (slot-tolerant when references are present)."""
+        if with_refs:
+            if self._tolerant is None:
+                self._tolerant = _slot_tolerant_class()(self.input_schema)
+            return self._tolerant
+        if self._plain is None:
+            from jsonschema import Draft202012Validator
+
+            self._plain = Draft202012Validator(self.input_schema)
+        return self._plain
+
+    def input_node(self) -> Node:
+        """The input schema as a walkable node."""
+        return Node(self.input_schema, self.input_schema)
+
+    def output_node(self) -> Node:
+        """The output schema as a walkable node."""
+        return Node(self.output_schema, self.output_schema)
+
+
+class SchemaCache:
+    """Per-tool schemas and validators keyed by tool name, so each is built once per call."""
+
+    def __init__(self, registry: ToolRegistry) -> None:
+        self.registry = registry
+        self._by_name: dict[str, ToolSchemas | None] = {}
+
+    def get(self, name: str) -> ToolSchemas | None:
+        """The schemas of tool ``name``, or None when no such tool is registered."""
+        if name not in self._by_name:
+            if name in self.registry:
+                spec = self.registry.get(name)
+                self._by_name[name] = ToolSchemas(spec, spec.input_schema(), spec.output_schema())
+            else:
+                self._by_name[name] = None
+        return self._by_name[name]
+
+
+def schema_error_message(error: Any) -> str:
+    """A one-line, actionable message for one jsonschema error."""
+    where = ".".join(str(s) for s in error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if error.message.count("'") >= 2 else error.message
+        noun = "argument" if not where else f"field of {where!r},"
+        return f"missing required {noun} {missing!r}"
+    if error.validator == "additionalProperties" and where:
+        return f"{where!r}: {shorten(error.message)}"
+    text = shorten(error.message)
+    if error.context:
+        from jsonschema.exceptions import best_match
+
+        text += f" (closest alternative: {shorten(best_match(error.context).message)})"
+    return f"argument {where!r}: {text}" if where else text

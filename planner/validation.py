@@ -1,0 +1,346 @@
+"""Static plan validation: every problem of a plan document, found at once, before anything runs.
+
+``validate_plan`` checks, in this order, and never stops at the first problem:
+the document (parseable, an object with ``goal`` and a list of ``steps``, no
+unknown keys, fields of the right type), the number of steps, step ids,
+tools, arguments against each tool's input schema (unknown arguments
+included), references (well formed, to a known step and a field that step's
+tool outputs, of a type that fits the argument), ``depends_on`` entries and
+finally cycles. Each problem carries a stable code, the step id, a JSON path
+and a message that says how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tools import ToolRegistry
+
+from .arg_checks import (
+    FoundRef,
+    SchemaCache,
+    json_path,
+    scan_args,
+    schema_error_message,
+    shorten,
+    suggest,
+)
+from .cycles import find_cycles
+from .loading import load_plan_document
+from .plan import STEP_ID, Plan, Step
+from .problems import InvalidPlanError, Problem, ProblemCode
+from .schema_types import describe, field_names, fits, walk
+
+PLAN_KEYS = ("goal", "steps")
+STEP_KEYS = tuple(Step.model_fields)
+
+
+class ValidationReport(BaseModel):
+    """The outcome of validating one plan document: the plan when valid, every problem otherwise."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: Plan | None = Field(default=None, description="The parsed plan; None when it is invalid.")
+    problems: tuple[Problem, ...] = Field(default=(), description="Every problem found, in plan order.")
+
+    @property
+    def ok(self) -> bool:
+        """True when the plan is valid."""
+        return self.plan is not None and not self.problems
+
+    def raise_if_invalid(self) -> Plan:
+        """The valid plan, or ``InvalidPlanError`` carrying every problem."""
+        if self.plan is None or self.problems:
+            raise InvalidPlanError(list(self.problems))
+        return self.plan
+
+
+@dataclass
+class _StepView:
+    """What could be read from one step entry, even when parts of it are malformed."""
+
+    index: int
+    id: str | None
+    tool: str | None
+    args: Mapping[str, Any] | None
+    depends_on: list[tuple[int, str]]
+    parsed: Step | None
+
+    @property
+    def path(self) -> str:
+        return f"$.steps[{self.index}]"
+
+
+@dataclass
+class _Checker:
+    """One validation pass over one document."""
+
+    registry: ToolRegistry
+    max_steps: int
+    problems: list[Problem] = field(default_factory=list)
+    views: list[_StepView] = field(default_factory=list)
+    first_index: dict[str, int] = field(default_factory=dict)
+    waits_for: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.schemas = SchemaCache(self.registry)
+
+    def add(self, code: ProblemCode, path: str, message: str, step: str | None = None) -> None:
+        self.problems.append(Problem(code=code, step=step, path=path, message=message))
+
+    def run(self, data: Any) -> Plan | None:
+        goal, raw_steps = self.check_top_level(data)
+        if raw_steps is None:
+            return None
+        self.views = [self.read_step(i, raw) for i, raw in enumerate(raw_steps)]
+        self.check_ids()
+        for view in self.views:
+            self.check_step(view)
+        self.check_cycles()
+        if self.problems or goal is None:
+            return None
+        try:
+            return Plan(goal=goal, steps=tuple(v.parsed for v in self.views if v.parsed is not None))
+        except ValidationError as exc:  # a rule the checks above do not know yet: still reported
+            self.shape_problems(exc, "$", None)
+            return None
+
+    # -- the document ---------------------------------------------------------
+
+    def check_top_level(self, data: Any) -> tuple[str | None, list[Any] | None]:
+        if not isinstance(data, Mapping):
+            self.add(ProblemCode.WRONG_SHAPE, "$",
+                     f"a plan is an object with 'goal' and 'steps', not {_kind(data)}")
+            return None, None
+        for key in data:
+            if key not in PLAN_KEYS:
+                self.add(ProblemCode.WRONG_SHAPE, json_path("$", [str(key)]),
+                         f"unknown top-level key {str(key)!r}{suggest(str(key), list(PLAN_KEYS))}; "
+                         "a plan has only 'goal' and 'steps'")
+        goal = data.get("goal")
+        if "goal" not in data:
+            self.add(ProblemCode.WRONG_SHAPE, "$", "missing 'goal': say in plain words what the plan achieves")
+        elif not isinstance(goal, str) or not goal.strip():
+            self.add(ProblemCode.WRONG_SHAPE, "$.goal", f"'goal' must be a non-empty string, not {_kind(goal)}")
+            goal = None
+        steps = data.get("steps")
+        if "steps" not in data:
+            self.add(ProblemCode.WRONG_SHAPE, "$", "missing 'steps': a plan needs a list of steps")
+            return goal, None
+        if not isinstance(steps, list | tuple):
+            self.add(ProblemCode.WRONG_SHAPE, "$.steps", f"'steps' must be a list of steps, not {_kind(steps)}")
+            return goal, None
+        if not steps:
+            self.add(ProblemCode.NO_STEPS, "$.steps", "the plan has no steps; add at least one tool call")
+        elif len(steps) > self.max_steps:
+            self.add(ProblemCode.TOO_MANY_STEPS, "$.steps",
+                     f"the plan has {len(steps)} steps, more than the limit of {self.max_steps}; "
+                     "split the goal or merge steps")
+        return goal, list(steps)
+
+    def read_step(self, index: int, raw: Any) -> _StepView:
+        path = f"$.steps[{index}]"
+        if not isinstance(raw, Mapping):
+            self.add(ProblemCode.WRONG_SHAPE, path,
+                     f"a step is an object with 'id', 'tool' and 'args', not {_kind(raw)}")
+            return _StepView(index, None, None, None, [], None)
+        sid = raw.get("id") if isinstance(raw.get("id"), str) else None
+        parsed: Step | None = None
+        try:
+            parsed = Step.model_validate(raw)
+        except ValidationError as exc:
+            self.shape_problems(exc, path, sid)
+        deps = raw.get("depends_on")
+        depends_on = [(j, d) for j, d in enumerate(deps) if isinstance(d, str)] if isinstance(
+            deps, list | tuple) else []
+        return _StepView(index, sid, raw.get("tool") if isinstance(raw.get("tool"), str) else None,
+                         raw.get("args") if isinstance(raw.get("args"), Mapping) else None,
+                         depends_on, parsed)
+
+    def shape_problems(self, exc: ValidationError, path: str, sid: str | None) -> None:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            if loc == ("id",) and error["type"] == "string_pattern_mismatch":
+                continue  # reported as MALFORMED_ID by check_ids, with a better message
+            where = json_path(path, loc)
+            name = str(loc[-1]) if loc else ""
+            if error["type"] == "extra_forbidden":
+                choices = list(STEP_KEYS) if len(loc) == 1 else []
+                message = f"unknown key {name!r}{suggest(name, choices)}"
+                if len(loc) == 1:
+                    message += f"; a step takes only: {', '.join(STEP_KEYS)}"
+            elif error["type"] == "missing":
+                message = f"missing required key {name!r}"
+            else:
+                field_name = ".".join(str(p) for p in loc) or "step"
+                message = f"{field_name!r}: {shorten(error['msg'])}"
+            self.add(ProblemCode.WRONG_SHAPE, where, message, sid)
+
+    # -- ids ------------------------------------------------------------------
+
+    def check_ids(self) -> None:
+        for view in self.views:
+            if view.id is None:
+                continue
+            if not STEP_ID.match(view.id):
+                self.add(ProblemCode.MALFORMED_ID, f"{view.path}.id",
+                         f"step id {shorten(repr(view.id))} is malformed: start with a lower-case "
+                         "letter, then lower-case letters, digits or '_', at most 40 characters "
+                         f"(e.g. {_fixed_id(view.id)!r})", view.id)
+            if view.id in self.first_index:
+                first = self.first_index[view.id]
+                self.add(ProblemCode.DUPLICATE_ID, f"{view.path}.id",
+                         f"step id {view.id!r} is already used by step $.steps[{first}]; "
+                         "give every step its own id", view.id)
+            else:
+                self.first_index[view.id] = view.index
+                self.waits_for[view.id] = set()
+
+    # -- one step -------------------------------------------------------------
+
+    def check_step(self, view: _StepView) -> None:
+        tool = None
+        if view.tool is not None:
+            tool = self.schemas.get(view.tool)
+            if tool is None:
+                hint = suggest(view.tool, self.registry.names()) or (
+                    f"; registered tools: {', '.join(self.registry.names()[:12]) or 'none'}")
+                self.add(ProblemCode.UNKNOWN_TOOL, f"{view.path}.tool",
+                         f"unknown tool {view.tool!r}{hint} (see `baton tools list`)", view.id)
+        args = view.args or {}
+        scanned = scan_args(args)
+        for segments, reason in scanned.malformed:
+            self.add(ProblemCode.MALFORMED_REF, json_path(f"{view.path}.args", segments), reason, view.id)
+        if tool is not None and view.args is not None:
+            self.check_args(view, tool, scanned.value, with_refs=bool(scanned.refs or scanned.malformed))
+        for ref in scanned.refs:
+            self.check_ref(view, tool, ref)
+        self.check_depends_on(view)
+
+    def check_args(self, view: _StepView, tool: Any, value: Mapping[str, Any], *, with_refs: bool) -> None:
+        base = f"{view.path}.args"
+        names = tool.arg_names
+        if names is not None:
+            for key in value:
+                if key not in names:
+                    takes = ", ".join(names) if names else "no arguments"
+                    self.add(ProblemCode.UNKNOWN_ARG, json_path(base, [str(key)]),
+                             f"tool {tool.spec.name!r} takes no argument {str(key)!r}"
+                             f"{suggest(str(key), names)}; it takes: {takes}", view.id)
+        for error in tool.validator(with_refs).iter_errors(value):
+            if error.validator == "additionalProperties" and not error.absolute_path and names is not None:
+                continue  # every unknown argument is already reported above
+            self.add(ProblemCode.INVALID_ARGS, json_path(base, list(error.absolute_path)),
+                     schema_error_message(error), view.id)
+
+    def check_ref(self, view: _StepView, tool: Any, ref: FoundRef) -> None:
+        path = json_path(f"{view.path}.args", ref.segments)
+        target_id, *fields = ref.target.split(".")
+        if target_id == view.id:
+            self.add(ProblemCode.SELF_DEPENDENCY, path,
+                     f"step {view.id!r} refers to its own output ({ref.target!r}); "
+                     "a step can only use the outputs of other steps", view.id)
+            return
+        if target_id not in self.first_index:
+            self.add(ProblemCode.REF_UNKNOWN_STEP, path,
+                     f"reference {ref.target!r} names step {target_id!r}, which is not in the plan"
+                     f"{suggest(target_id, list(self.first_index))}", view.id)
+            return
+        if view.id is not None and view.id in self.waits_for:
+            self.waits_for[view.id].add(target_id)
+        source_view = self.views[self.first_index[target_id]]
+        source = self.schemas.get(source_view.tool) if source_view.tool else None
+        if source is None:
+            return  # its unknown tool is reported on that step
+        node, failed, reason = walk(source.output_node(), fields)
+        if failed is not None:
+            walked = ".".join([target_id, *fields[:failed]])
+            options = field_names(node) if node is not None else []
+            where = "" if failed == 0 else f" at {walked!r}"
+            what = f"no field {fields[failed]!r}{where}" if (reason or "").startswith("no field") else (
+                f"no {fields[failed]!r} at {walked!r}: {reason}")
+            self.add(ProblemCode.REF_UNKNOWN_FIELD, path,
+                     f"reference {ref.target!r}: the output of step {target_id!r} (tool "
+                     f"{source.spec.name!r}) has {what}"
+                     f"{suggest(fields[failed], options, walked + '.')}"
+                     + (f"; fields there: {', '.join(options)}" if options else ""), view.id)
+            return
+        if tool is None:
+            return
+        argument, arg_failed, _ = walk(tool.input_node(), [str(s) for s in ref.segments])
+        if arg_failed is None and not fits(node, argument):
+            self.add(ProblemCode.REF_TYPE_MISMATCH, path,
+                     f"reference {ref.target!r} gives {describe(node)}, but argument "
+                     f"{'.'.join(map(str, ref.segments))!r} of tool {tool.spec.name!r} takes "
+                     f"{describe(argument)}; refer to an output field of a fitting type "
+                     "or add a step that converts it", view.id)
+
+    def check_depends_on(self, view: _StepView) -> None:
+        for j, dep in view.depends_on:
+            path = f"{view.path}.depends_on[{j}]"
+            if dep == view.id:
+                self.add(ProblemCode.SELF_DEPENDENCY, path,
+                         f"step {view.id!r} lists itself in depends_on; remove that entry", view.id)
+            elif dep not in self.first_index:
+                self.add(ProblemCode.UNKNOWN_DEPENDENCY, path,
+                         f"depends_on names step {dep!r}, which is not in the plan"
+                         f"{suggest(dep, list(self.first_index))}", view.id)
+            elif view.id is not None and view.id in self.waits_for:
+                self.waits_for[view.id].add(dep)
+
+    # -- the graph ------------------------------------------------------------
+
+    def check_cycles(self) -> None:
+        for cycle, knot in find_cycles(list(self.first_index), self.waits_for):
+            start = cycle[0]
+            message = (f"steps form a cycle: {' → '.join(cycle)} (each waits for the one before it), "
+                       "so none of them can start; remove one reference or depends_on entry from it")
+            others = [s for s in knot if s not in cycle]
+            if others:
+                message += f"; also caught in the same knot: {', '.join(others)}"
+            self.add(ProblemCode.CYCLE, f"$.steps[{self.first_index[start]}]", message, start)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    for typ, name in names.items():
+        if isinstance(value, typ):
+            return name
+    if isinstance(value, Mapping):
+        return "an object"
+    return "a list" if isinstance(value, list | tuple) else f"a {type(value).__name__}"
+
+
+def _fixed_id(raw: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "_" for c in raw.lower()).strip("_") or "step"
+    if not cleaned[0].isalpha():
+        cleaned = f"s_{cleaned}"
+    return cleaned[:40]
+
+
+def validate_plan(
+    document: Plan | Mapping[str, Any] | str | bytes,
+    registry: ToolRegistry,
+    *,
+    max_steps: int = 200,
+) -> ValidationReport:
+    """Check a plan (object, parsed data, or JSON/YAML text) against ``registry``; all problems at once."""
+    if isinstance(document, str | bytes):
+        data, problems = load_plan_document(document)
+        if problems:
+            return ValidationReport(plan=None, problems=tuple(problems))
+    elif isinstance(document, Plan):
+        data = document.model_dump(mode="json", exclude_defaults=True)
+    else:
+        data = document
+    checker = _Checker(registry=registry, max_steps=max_steps)
+    plan = checker.run(data)
+    if isinstance(document, Plan) and plan is not None:
+        plan = document
+    return ValidationReport(plan=plan, problems=tuple(checker.problems))
