@@ -7,13 +7,17 @@ what they need from it.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from executor.ledger import Ledger
 from tools import ToolRegistry
 
-from .settings import Settings
+from .settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from planner.llm import LLMPlanner
 
 
 class Services:
@@ -60,3 +64,22 @@ class Services:
         )
         registry.load_entry_points()
         return registry
+
+    @cached_property
+    def llm_planner(self) -> LLMPlanner:
+        """The LLM planner for the configured endpoint; ``ConfigError`` when none is configured."""
+        from planner.llm import LLMConfig, LLMPlanner
+
+        llm = self.settings.llm
+        if not llm.base_url:
+            raise ConfigError(
+                "no LLM endpoint is configured: set BATON_LLM_BASE_URL (and BATON_LLM_MODEL, "
+                "BATON_LLM_API_KEY if the endpoint needs one) or [llm] base_url in baton.toml"
+            )
+        config = LLMConfig(
+            base_url=llm.base_url, model=llm.model, api_key=llm.api_key, timeout_s=llm.timeout_s,
+            temperature=llm.temperature, max_attempts=llm.max_repairs,
+            max_tools_offered=llm.max_tools_offered, max_steps=self.settings.max_steps,
+            capability_cache=self.settings.data_dir / "llm_capabilities.json",
+        )
+        return LLMPlanner(config)

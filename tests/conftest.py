@@ -7,6 +7,7 @@ import os
 import pytest
 
 from tests.support.http_server import http_server  # noqa: F401 - fixture: a real server on 127.0.0.1
+from tests.support.openai_server import openai_server  # noqa: F401 - fixture: scripted OpenAI API
 
 # No test may talk to a real LLM endpoint or inherit the developer's settings.
 for _var in ("OPENAI_API_KEY", "BATON_LLM_BASE_URL", "BATON_LLM_API_KEY", "BATON_OPA_URL",

@@ -1,0 +1,280 @@
+"""Talking to an OpenAI-compatible endpoint: retries, response-format fallback, the exchange record.
+
+Every request goes through the official ``openai`` SDK (imported lazily so that
+``baton --help`` stays fast) with the SDK's own retries switched off: the
+retry decision is :func:`retry_delay`, a pure function, and every HTTP attempt
+becomes one :class:`~planner.base.ModelExchange` in the planning trace.
+
+Response formats are tried strongest first (``json_schema`` strict, then
+``json_object``, then plain text). An endpoint that rejects one with a 400 is
+remembered, per base URL and model, for the life of the client and optionally
+in a small JSON file, so later plans go straight to the format that works.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from planner.base import ModelExchange, PlanningError
+from planner.plan import canonical_json
+
+from .config import LLMConfig
+
+log = structlog.get_logger(__name__)
+
+Messages = list[dict[str, str]]
+_FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output")
+
+
+class ResponseFormat(str, enum.Enum):
+    """How the reply is constrained, strongest first."""
+
+    JSON_SCHEMA = "json_schema"
+    JSON_OBJECT = "json_object"
+    TEXT = "text"
+
+    def weaker(self) -> ResponseFormat | None:
+        """The next format to try when the endpoint rejects this one."""
+        order = list(ResponseFormat)
+        index = order.index(self)
+        return order[index + 1] if index + 1 < len(order) else None
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """The parts of a chat completion the planner reads."""
+
+    content: str | None
+    refusal: str | None
+    finish_reason: str | None
+    fmt: ResponseFormat
+
+
+def retry_delay(attempt: int, *, base_s: float, max_s: float, retry_after_s: float | None) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): Retry-After wins, else doubling."""
+    if retry_after_s is not None and retry_after_s >= 0:
+        return min(retry_after_s, max_s)
+    return min(base_s * (2 ** (attempt - 1)), max_s)
+
+
+def prompt_sha256(messages: Messages) -> str:
+    """SHA-256 of the canonical JSON of the messages sent."""
+    return hashlib.sha256(canonical_json(messages).encode("utf-8")).hexdigest()
+
+
+class CapabilityMemory:
+    """Which response format each endpoint accepts, optionally persisted to a JSON file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._known: dict[str, ResponseFormat] = {}
+        if path is not None and path.is_file():
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                self._known = {k: ResponseFormat(v) for k, v in raw.items()}
+            except (OSError, ValueError) as exc:  # a corrupt cache only costs a re-probe
+                log.warning("llm.capability_cache_unreadable", path=str(path), error=str(exc))
+
+    def get(self, key: str) -> ResponseFormat:
+        """The strongest format not known to be rejected by ``key``."""
+        return self._known.get(key, ResponseFormat.JSON_SCHEMA)
+
+    def remember(self, key: str, fmt: ResponseFormat) -> None:
+        """Record that ``key`` works with ``fmt`` (and nothing stronger)."""
+        self._known[key] = fmt
+        if self._path is not None:
+            try:
+                self._path.write_text(
+                    json.dumps({k: v.value for k, v in self._known.items()}, indent=1),
+                    encoding="utf-8",
+                )
+            except OSError as exc:
+                log.warning("llm.capability_cache_unwritable", path=str(self._path), error=str(exc))
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class _FormatRejected(Exception):
+    pass
+
+
+def default_client_factory(config: LLMConfig) -> Any:
+    """An ``openai.OpenAI`` client for ``config`` with the SDK's own retries off."""
+    import openai
+
+    key = config.api_key.get_secret_value() if config.api_key is not None else ""
+    # Local servers (Ollama, vLLM, llama.cpp) need no key, but the SDK insists on one.
+    return openai.OpenAI(
+        base_url=config.base_url, api_key=key or "not-needed", timeout=config.timeout_s, max_retries=0
+    )
+
+
+class ChatClient:
+    """Sends chat requests with retries and format fallback, recording every attempt."""
+
+    def __init__(
+        self,
+        config: LLMConfig,
+        *,
+        client_factory: Callable[[LLMConfig], Any] | None = None,
+        memory: CapabilityMemory | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self._factory = client_factory or default_client_factory
+        self._client: Any = None
+        self.memory = memory or CapabilityMemory(config.capability_cache)
+        self._sleep = sleep
+
+    @property
+    def client(self) -> Any:
+        """The SDK client, built on first use."""
+        if self._client is None:
+            self._client = self._factory(self.config)
+        return self._client
+
+    def complete(
+        self, messages: Messages, schema: dict[str, Any], record: list[ModelExchange]
+    ) -> ChatReply:
+        """One completion, falling back to weaker formats the endpoint accepts."""
+        fmt: ResponseFormat | None = self.memory.get(self.config.endpoint_key)
+        while fmt is not None:
+            try:
+                reply = self._with_retries(messages, schema, fmt, record)
+            except _FormatRejected:
+                log.info("llm.format_rejected", endpoint=self.config.base_url, format=fmt.value)
+                fmt = fmt.weaker()
+                if fmt is not None:
+                    self.memory.remember(self.config.endpoint_key, fmt)
+                continue
+            return reply
+        raise PlanningError(  # unreachable in practice: plain text is never a format rejection
+            f"{self.config.describe()} accepts no response format", code="endpoint_rejected"
+        )
+
+    def _with_retries(
+        self, messages: Messages, schema: dict[str, Any], fmt: ResponseFormat,
+        record: list[ModelExchange],
+    ) -> ChatReply:
+        retries = 0
+        while True:
+            try:
+                return self._once(messages, schema, fmt, record)
+            except _Transient as exc:
+                if retries >= self.config.max_transport_retries:
+                    raise PlanningError(
+                        f"{self.config.describe()} is unreachable after "
+                        f"{retries + 1} attempt(s): {exc}",
+                        code="endpoint_unreachable",
+                    ) from None
+                retries += 1
+                delay = retry_delay(retries, base_s=self.config.backoff_s,
+                                    max_s=self.config.max_backoff_s, retry_after_s=exc.retry_after_s)
+                log.info("llm.retry", endpoint=self.config.base_url, retry=retries, delay_s=delay)
+                self._sleep(delay)
+
+    def _request(self, messages: Messages, schema: dict[str, Any], fmt: ResponseFormat) -> dict:
+        request: dict[str, Any] = {
+            "model": self.config.model, "messages": messages,
+            "temperature": self.config.temperature,
+        }
+        if fmt is ResponseFormat.JSON_SCHEMA:
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "baton_plan", "strict": True, "schema": schema},
+            }
+        elif fmt is ResponseFormat.JSON_OBJECT:
+            request["response_format"] = {"type": "json_object"}
+        return request
+
+    def _once(
+        self, messages: Messages, schema: dict[str, Any], fmt: ResponseFormat,
+        record: list[ModelExchange],
+    ) -> ChatReply:
+        started = time.perf_counter()
+        base = {"model": self.config.model, "endpoint": self.config.base_url,
+                "prompt_sha256": prompt_sha256(messages), "response_format": fmt.value}
+        try:
+            completion = self.client.chat.completions.create(**self._request(messages, schema, fmt))
+        except Exception as exc:
+            latency = (time.perf_counter() - started) * 1000
+            record.append(ModelExchange(**base, latency_ms=latency, error=_describe(exc)))
+            raise self._translate(exc, fmt) from exc
+        latency = (time.perf_counter() - started) * 1000
+        choice = completion.choices[0] if completion.choices else None
+        message = choice.message if choice is not None else None
+        usage = completion.usage
+        record.append(ModelExchange(
+            **base,
+            reply=getattr(message, "content", None),
+            finish_reason=getattr(choice, "finish_reason", None),
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            latency_ms=latency,
+        ))
+        return ChatReply(
+            content=getattr(message, "content", None),
+            refusal=getattr(message, "refusal", None),
+            finish_reason=getattr(choice, "finish_reason", None),
+            fmt=fmt,
+        )
+
+    def _translate(self, exc: Exception, fmt: ResponseFormat) -> Exception:
+        """Map an SDK error onto: retry, fall back to a weaker format, or fail at once."""
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
+            return _Transient(_describe(exc))
+        if not isinstance(exc, openai.APIStatusError):
+            return PlanningError(f"{self.config.describe()} failed: {_describe(exc)}",
+                                 code="endpoint_error")
+        status = exc.status_code
+        if status == 429 or status >= 500 or status == 408:
+            return _Transient(_describe(exc), _retry_after(exc))
+        if status in (401, 403):
+            return PlanningError(
+                f"{self.config.describe()} refused the credentials (HTTP {status}); "
+                "check BATON_LLM_API_KEY / OPENAI_API_KEY", code="endpoint_auth")
+        body = _body_text(exc).lower()
+        if (status in (400, 422) and fmt is not ResponseFormat.TEXT
+                and any(word in body for word in _FORMAT_WORDS)):
+            return _FormatRejected()
+        return PlanningError(
+            f"{self.config.describe()} rejected the request (HTTP {status}): {_body_text(exc)[:300]}",
+            code="endpoint_bad_request")
+
+
+def _describe(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    return f"{name} (HTTP {status})" if status else f"{name}: {exc}"
+
+
+def _body_text(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if body is None:
+        return str(getattr(exc, "message", "") or exc)
+    return body if isinstance(body, str) else json.dumps(body)
+
+
+def _retry_after(exc: Any) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    value = headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:  # an HTTP date: fall back to our own backoff
+        return None

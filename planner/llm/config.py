@@ -1,0 +1,48 @@
+"""How the LLM planner reaches its endpoint: a frozen value the shell builds from settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class LLMConfig(BaseModel):
+    """Endpoint, model and limits of the LLM planner (the planner never reads settings itself)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str = Field(min_length=1, description="Base URL of the OpenAI-compatible endpoint.")
+    model: str = Field(min_length=1, description="Model name sent with every request.")
+    api_key: SecretStr | None = Field(
+        default=None, description="API key; local servers need none. Never logged or traced."
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="Time limit of one HTTP request.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Candidate plans asked for, repairs included."
+    )
+    max_tools_offered: int = Field(
+        default=20, ge=1, description="Most tools shown to the model; larger catalogues are ranked."
+    )
+    max_steps: int = Field(default=200, ge=1, description="Largest plan validation accepts.")
+    max_transport_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of one request after a transient error."
+    )
+    backoff_s: float = Field(
+        default=0.5, ge=0, description="First retry delay; doubles on every further retry."
+    )
+    max_backoff_s: float = Field(default=30.0, ge=0, description="Upper bound of one retry delay.")
+    capability_cache: Path | None = Field(
+        default=None,
+        description="JSON file remembering which response_format each endpoint supports.",
+    )
+
+    @property
+    def endpoint_key(self) -> str:
+        """What capabilities are remembered under: base URL and model."""
+        return f"{self.base_url.rstrip('/')}#{self.model}"
+
+    def describe(self) -> str:
+        """Endpoint and model for error messages (never the key)."""
+        return f"endpoint {self.base_url} (model {self.model})"

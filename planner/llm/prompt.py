@@ -1,0 +1,203 @@
+"""What the model is told and how its reply becomes a candidate plan document.
+
+The reply shape in every response format is ``{"steps": [{"id", "tool",
+"args_json", "depends_on", "why"}]}``; ``args`` as a plain object is accepted
+too (models in json_object/text mode often write it that way). The goal is
+never taken from the model: the planner puts the analyst's goal back in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from planner.plan import Plan, canonical_json
+from planner.problems import Problem, ProblemCode
+from tools import ToolInfo
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+
+_CONTRACT = """\
+You are Baton's planner. Turn the analyst's goal into a plan: a list of tool calls that
+together achieve the goal, using ONLY the tools listed below.
+
+Reply format (JSON only, no prose, no code fences):
+{"steps": [{"id": "load", "tool": "<tool name>", "args_json": "{\\"path\\": \\"sales.csv\\"}",
+            "depends_on": [], "why": "one line for the approver"}]}
+
+Rules:
+- id: lower-case letters, digits and '_', starting with a letter, unique in the plan.
+- tool: exactly one of the listed tool names.
+- args_json: the tool's arguments as a JSON object encoded in a string (if you cannot
+  produce a string, an "args" object is accepted instead). Arguments must follow the
+  tool's input schema: required arguments present, no unknown ones.
+- To pass an earlier step's output into an argument, use the value {"ref": "<step_id>.<field>"}
+  where <field> is one of that tool's OUTPUT fields (nested: "<step_id>.<field>.<sub>";
+  list items: "<step_id>.<field>.0"). A reference makes the step wait for the other one.
+- depends_on: ids of steps that must finish first although no data flows; usually [].
+- The steps must form a DAG: no cycles, no step depending on itself, no unknown ids.
+- Never put secrets, passwords, tokens or API keys in arguments: tools that need secrets
+  receive them by name at run time.
+- Keep the plan minimal: no steps the goal does not need, no invented dependencies.
+"""
+
+
+def _tool_block(tool: ToolInfo) -> str:
+    outputs = tool.output_schema.get("properties") or {}
+    output_lines = ", ".join(
+        f"{name} ({spec.get('type', 'any')})" if isinstance(spec, dict) else name
+        for name, spec in outputs.items()
+    ) or "(no declared fields)"
+    lines = [
+        f"## {tool.name}",
+        tool.description.strip(),
+        f"effect: {tool.effect.value}",
+        f"input schema: {canonical_json(_trim_schema(tool.input_schema))}",
+        f"output fields: {output_lines}",
+    ]
+    if tool.secrets:
+        lines.append(f"secrets injected at run time (never pass them): {', '.join(tool.secrets)}")
+    return "\n".join(lines)
+
+
+def _trim_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    # Titles repeat the field names and cost tokens without telling the model anything.
+    if isinstance(schema, dict):
+        return {k: _trim_schema(v) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [_trim_schema(v) for v in schema]  # type: ignore[return-value]
+    return schema
+
+
+def tools_section(tools: Sequence[ToolInfo]) -> str:
+    """The tool catalogue as the model reads it: description, input schema, output fields."""
+    return "# Tools\n\n" + "\n\n".join(_tool_block(t) for t in tools)
+
+
+def system_prompt(tools: Sequence[ToolInfo]) -> str:
+    """The plan contract, the rules and the offered tools."""
+    return f"{_CONTRACT}\n{tools_section(tools)}\n"
+
+
+def goal_message(goal: str) -> str:
+    """The user message that asks for a plan."""
+    return f"Goal: {goal}\n\nReply with the plan as JSON only."
+
+
+def revise_message(goal: str, previous: Plan, feedback: str) -> str:
+    """The user message that asks for a revision of ``previous``."""
+    return (
+        f"Goal: {goal}\n\nA previous plan for this goal:\n{_reply_shape(previous)}\n\n"
+        f"Feedback on it:\n{feedback}\n\n"
+        "Write a new complete plan that addresses the feedback. Reply with JSON only."
+    )
+
+
+def repair_message(problems: Sequence[Problem]) -> str:
+    """The user message that sends every validation problem back to the model."""
+    lines = "\n".join(
+        f"- code={p.code.value} step={p.step or '-'} path={p.path}: {p.message}" for p in problems
+    )
+    return (
+        f"Your plan is invalid. Problems ({len(problems)}):\n{lines}\n\n"
+        "Fix every problem and reply with the corrected complete plan as JSON only."
+    )
+
+
+def _reply_shape(plan: Plan) -> str:
+    steps = [
+        {"id": s.id, "tool": s.tool, "args_json": canonical_json(s.args),
+         "depends_on": list(s.depends_on), "why": s.why or ""}
+        for s in plan.steps
+    ]
+    return json.dumps({"steps": steps}, ensure_ascii=False)
+
+
+def reply_schema(tool_names: Sequence[str]) -> dict[str, Any]:
+    """The strict JSON Schema of a reply, for ``response_format`` ``json_schema``.
+
+    Strict mode requires ``additionalProperties: false`` and every property
+    required on every object, so a free-form ``args`` object (whose values may
+    also be references anywhere inside) cannot be described; a per-tool
+    ``anyOf`` would have to make optional arguments nullable (changing their
+    meaning) and double every property to allow references. Arguments are
+    therefore a JSON *string*, decoded and validated by Baton afterwards; the
+    tool name is still constrained to the offered tools by an enum.
+    """
+    step = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "tool", "args_json", "depends_on", "why"],
+        "properties": {
+            "id": {"type": "string", "description": "Unique step id: lower-case, digits, '_'."},
+            "tool": {"type": "string", "enum": sorted(tool_names)},
+            "args_json": {"type": "string",
+                          "description": "The tool's arguments as a JSON object in a string."},
+            "depends_on": {"type": "array", "items": {"type": "string"}},
+            "why": {"type": "string", "description": "One-line rationale for the approver."},
+        },
+    }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["steps"],
+        "properties": {"steps": {"type": "array", "items": step}},
+    }
+
+
+def extract_json(text: str) -> Any:
+    """The JSON value in a reply: whole text, else a fenced block, else the outermost object."""
+    text = text.strip()
+    candidates = [text, *(m.strip() for m in _FENCE.findall(text))]
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    raise ValueError("the reply contains no JSON object")
+
+
+def _malformed(message: str, step: str | None = None, path: str = "$") -> Problem:
+    return Problem(code=ProblemCode.MALFORMED_DOCUMENT, step=step, path=path, message=message)
+
+
+def candidate_document(goal: str, reply: str | None) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Turn a reply into a plan document ``{goal, steps}``, or the problems that prevent it."""
+    if not reply or not reply.strip():
+        return None, [_malformed("the reply is empty; reply with the plan as a JSON object")]
+    try:
+        data = extract_json(reply)
+    except ValueError as exc:
+        return None, [_malformed(f"{exc}; reply with JSON only")]
+    if isinstance(data, dict) and isinstance(data.get("plan"), dict):
+        data = data["plan"]  # some models wrap the plan once
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        return None, [_malformed('the reply must be an object with a "steps" list')]
+    problems: list[Problem] = []
+    steps = [_wire_step(raw, i, problems) for i, raw in enumerate(data["steps"])]
+    if problems:
+        return None, problems
+    return {"goal": goal, "steps": steps}, []
+
+
+def _wire_step(raw: Any, index: int, problems: list[Problem]) -> Any:
+    if not isinstance(raw, dict):
+        return raw  # the validator reports the wrong shape with its own words
+    step = {k: v for k, v in raw.items() if k != "args_json"}
+    if "args_json" in raw:
+        encoded = raw["args_json"]
+        try:
+            step["args"] = json.loads(encoded) if isinstance(encoded, str) and encoded.strip() else {}
+        except ValueError as exc:
+            problems.append(_malformed(f"args_json is not valid JSON: {exc}",
+                                       step=raw.get("id"), path=f"$.steps[{index}].args_json"))
+    if step.get("why") in ("", None):
+        step.pop("why", None)
+    if step.get("depends_on") in ([], None):
+        step.pop("depends_on", None)
+    return step
