@@ -1,0 +1,143 @@
+"""files.read / files.write / files.list, confined to a temp workspace."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tools import Effect, ToolContext, ToolInputError, ToolRegistry
+from tools.builtin import register_builtin_tools
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    return tmp_path / "ws"
+
+
+@pytest.fixture
+def registry(workspace: Path) -> ToolRegistry:
+    registry = ToolRegistry()
+    register_builtin_tools(registry, workspace=workspace)
+    return registry
+
+
+def call(registry: ToolRegistry, tool: str, **args) -> dict:
+    return asyncio.run(registry.get(tool).invoke(args, ToolContext(idempotency_key="k")))
+
+
+def test_write_creates_the_workspace_and_read_returns_the_text(registry, workspace):
+    assert not workspace.exists()
+    written = call(registry, "files.write", path="reports/total.txt", text="héllo\n")
+    data = "héllo\n".encode()
+    assert written == {"path": "reports/total.txt", "bytes": len(data),
+                       "sha256": hashlib.sha256(data).hexdigest()}
+    assert (workspace / "reports" / "total.txt").read_bytes() == data
+    read = call(registry, "files.read", path="reports/total.txt")
+    assert read["text"] == "héllo\n" and read["sha256"] == written["sha256"]
+
+
+def test_write_refuses_to_replace_other_content_without_overwrite(registry, workspace):
+    call(registry, "files.write", path="a.txt", text="one")
+    with pytest.raises(ToolInputError, match="overwrite"):
+        call(registry, "files.write", path="a.txt", text="two")
+    assert (workspace / "a.txt").read_text() == "one"
+    call(registry, "files.write", path="a.txt", text="two", overwrite=True)
+    assert (workspace / "a.txt").read_text() == "two"
+
+
+def test_rewriting_the_same_content_succeeds_so_a_retry_is_safe(registry):
+    first = call(registry, "files.write", path="a.txt", text="same")
+    assert call(registry, "files.write", path="a.txt", text="same") == first
+    spec = registry.get("files.write")
+    assert spec.idempotent and spec.effect_of({}) is Effect.WRITE
+
+
+def test_list_matches_a_glob_sorted(registry, workspace):
+    for name in ("b.csv", "a.csv", "notes.txt", "sub/c.csv"):
+        call(registry, "files.write", path=name, text="x" * len(name))
+    out = call(registry, "files.list", pattern="*.csv")
+    assert out["entries"] == [{"path": "a.csv", "size": 5, "is_dir": False},
+                              {"path": "b.csv", "size": 5, "is_dir": False}]
+    deep = [e["path"] for e in call(registry, "files.list", pattern="**/*.csv")["entries"]]
+    assert deep == ["a.csv", "b.csv", "sub/c.csv"]
+    top = call(registry, "files.list")["entries"]
+    assert {"path": "sub", "size": 0, "is_dir": True} in top
+
+
+def test_list_of_a_missing_workspace_is_empty(registry):
+    assert call(registry, "files.list") == {"entries": []}
+
+
+def test_reading_a_missing_file_names_it(registry):
+    with pytest.raises(ToolInputError, match="'nope.txt'"):
+        call(registry, "files.read", path="nope.txt")
+
+
+def test_reading_binary_is_refused(registry, workspace):
+    workspace.mkdir()
+    (workspace / "img.bin").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ToolInputError, match="not UTF-8"):
+        call(registry, "files.read", path="img.bin")
+
+
+@pytest.mark.parametrize("path", ["../outside.txt", "sub/../../outside.txt", "..", "a/.."])
+@pytest.mark.parametrize("tool", ["files.read", "files.write", "files.list"])
+def test_dot_dot_is_refused(registry, tool, path, tmp_path):
+    (tmp_path / "outside.txt").write_text("secret")
+    args = {"path": path, "text": "x"} if tool == "files.write" else {"path": path}
+    with pytest.raises(ToolInputError, match="'..'") as caught:
+        call(registry, tool, **args)
+    assert repr(path) in str(caught.value)
+    assert (tmp_path / "outside.txt").read_text() == "secret"
+
+
+@pytest.mark.parametrize("tool", ["files.read", "files.write", "files.list"])
+def test_absolute_path_is_refused(registry, tool, tmp_path):
+    target = str(tmp_path / "abs.txt")
+    args = {"path": target, "text": "x"} if tool == "files.write" else {"path": target}
+    with pytest.raises(ToolInputError, match="absolute"):
+        call(registry, tool, **args)
+    assert not Path(target).exists()
+
+
+def test_symlinked_file_pointing_outside_is_refused(registry, workspace, tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    workspace.mkdir()
+    (workspace / "link.txt").symlink_to(outside)
+    with pytest.raises(ToolInputError, match="symlink"):
+        call(registry, "files.read", path="link.txt")
+    with pytest.raises(ToolInputError, match="symlink"):
+        call(registry, "files.write", path="link.txt", text="pwned", overwrite=True)
+    assert outside.read_text() == "secret"
+
+
+def test_symlinked_directory_pointing_outside_is_refused(registry, workspace, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "data.txt").write_text("secret")
+    workspace.mkdir()
+    (workspace / "dir").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ToolInputError, match="symlink"):
+        call(registry, "files.read", path="dir/data.txt")
+    with pytest.raises(ToolInputError, match="symlink"):
+        call(registry, "files.write", path="dir/new.txt", text="pwned")
+    with pytest.raises(ToolInputError, match="symlink"):
+        call(registry, "files.list", path="dir")
+    assert not (outside / "new.txt").exists()
+    listed = [e["path"] for e in call(registry, "files.list", pattern="**/*")["entries"]]
+    assert not any("data.txt" in p for p in listed)
+
+
+def test_symlink_inside_the_workspace_is_followed(registry, workspace):
+    call(registry, "files.write", path="real/data.txt", text="ok")
+    (workspace / "alias").symlink_to(workspace / "real", target_is_directory=True)
+    assert call(registry, "files.read", path="alias/data.txt")["text"] == "ok"
+
+
+def test_bad_glob_pattern_is_refused(registry):
+    with pytest.raises(ToolInputError, match="pattern"):
+        call(registry, "files.list", pattern="../*")
