@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -90,6 +90,10 @@ class RunRow(SQLModel, table=True):
     lease_expires_at: datetime | None = None
     concurrency: int = 4
     error: str | None = Field(default=None, sa_column=Column(Text))
+    # Set by `baton cancel`; the owner polls it and stops starting steps.
+    cancel_requested: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime
     started_at: datetime | None = None
     ended_at: datetime | None = None

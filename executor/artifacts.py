@@ -1,0 +1,100 @@
+"""Content-addressed artifacts: large step outputs stored once by SHA-256 under the data directory.
+
+An output whose canonical JSON is larger than the threshold is written to
+``<root>/<first two hex digits>/<sha256>`` and referred to as
+``artifact://sha256/<hash>``; the run store and the ledger keep only that URI
+and the hash, never the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from planner.plan import canonical_json
+from tools import BatonError
+
+URI_PREFIX = "artifact://sha256/"
+
+
+class ArtifactError(BatonError):
+    """An artifact is missing, unreadable or does not match its hash."""
+
+    code = "artifact_error"
+
+
+@dataclass(frozen=True)
+class StoredOutput:
+    """How one output is kept: inline JSON, or an artifact URI with its hash and size."""
+
+    inline_json: str | None
+    uri: str | None = None
+    sha256: str | None = None
+    size: int = 0
+
+
+class ArtifactStore:
+    """Writes and reads artifacts under ``root``."""
+
+    def __init__(self, root: Path, *, threshold_bytes: int) -> None:
+        self.root = Path(root)
+        self.threshold_bytes = threshold_bytes
+
+    def keep(self, output: Any) -> StoredOutput:
+        """Inline when small, otherwise stored as an artifact."""
+        text = canonical_json(output)
+        data = text.encode("utf-8")
+        if len(data) <= self.threshold_bytes:
+            return StoredOutput(inline_json=text, size=len(data))
+        digest = self.put(data)
+        return StoredOutput(inline_json=None, uri=URI_PREFIX + digest, sha256=digest, size=len(data))
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (once) and return its SHA-256 hex digest."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.path_of(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename so that a crash never leaves a half-written artifact
+        # under its final name; fsync so the file outlives the commit naming it.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def path_of(self, digest: str) -> Path:
+        """Where the artifact with ``digest`` lives."""
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ArtifactError(f"not a SHA-256 hex digest: {digest!r}")
+        return self.root / digest[:2] / digest
+
+    def read_bytes(self, uri: str) -> bytes:
+        """The bytes behind ``uri``, checked against its hash."""
+        if not uri.startswith(URI_PREFIX):
+            raise ArtifactError(f"not an artifact URI: {uri!r}")
+        digest = uri[len(URI_PREFIX):]
+        path = self.path_of(digest)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ArtifactError(f"artifact {uri} cannot be read: {exc}") from exc
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ArtifactError(f"artifact {uri} does not match its hash (the file was altered)")
+        return data
+
+    def load(self, uri: str) -> Any:
+        """The JSON value behind ``uri``."""
+        return json.loads(self.read_bytes(uri))

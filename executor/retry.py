@@ -1,0 +1,62 @@
+"""Whether and when to try a failed attempt again: a pure decision beside the loop that applies it.
+
+Retryable: a ``ToolError`` whose ``retryable`` is true (timeouts, connection
+errors, HTTP 429 and 5xx from ``http.request``, ``RetryableToolError``) and
+``asyncio.TimeoutError`` / ``TimeoutError``. Everything else fails the step at
+once. The jitter comes from a generator seeded by ``run:step:attempt``, so a
+replay of the same run waits exactly as long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from tools import RetryPolicy, ToolError
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """Try again after ``delay_s`` seconds, for ``reason``."""
+
+    delay_s: float
+    reason: str
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether ``error`` is transient by Baton's rules."""
+    if isinstance(error, ToolError):
+        return bool(error.retryable)
+    return isinstance(error, asyncio.TimeoutError | TimeoutError)
+
+
+def backoff_s(attempt: int, policy: RetryPolicy) -> float:
+    """The un-jittered wait after failed attempt number ``attempt`` (1-based)."""
+    return min(policy.max_backoff_s, policy.initial_backoff_s * policy.multiplier ** (attempt - 1))
+
+
+def decide(error: BaseException, attempt: int, policy: RetryPolicy, *, seed: str) -> RetryDecision | None:
+    """None to give up; otherwise how long to wait before attempt ``attempt + 1``.
+
+    ``attempt`` is the number of the attempt that just failed (1-based). A
+    ``Retry-After`` the error carries wins over the backoff when it is longer.
+    """
+    if not is_retryable(error):
+        return None
+    if attempt >= policy.max_attempts:
+        return None
+    base = backoff_s(attempt, policy)
+    spread = base * policy.jitter
+    delay = base - spread + random.Random(seed).random() * 2 * spread if spread else base
+    delay = max(0.0, min(delay, policy.max_backoff_s))
+    reason = f"{type(error).__name__}: {error}"
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after is not None and retry_after > delay:
+        return RetryDecision(delay_s=float(retry_after), reason=f"{reason} (Retry-After {retry_after}s)")
+    return RetryDecision(delay_s=delay, reason=reason)
+
+
+def effective_policy(step_policy: RetryPolicy | None, tool_policy: RetryPolicy) -> RetryPolicy:
+    """A step's own retry policy when it has one, else its tool's."""
+    return step_policy if step_policy is not None else tool_policy
