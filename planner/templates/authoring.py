@@ -1,0 +1,179 @@
+"""Save an approved plan as a template: chosen literal values become typed parameters."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from ..plan import Plan
+from .matching import TemplateMatcher
+from .loader import TemplateLibrary
+from .model import ParamType, Template, TemplateError, TemplateParam
+from .params import _text
+
+_INDEX = re.compile(r"^(?P<key>[^\[\]]+)?((?:\[\d+\])*)$")
+_PHRASE_SPECIAL = set("{}()[]")
+
+
+def template_from_plan(
+    plan: Plan,
+    *,
+    name: str,
+    params: dict[str, str],
+    description: str = "",
+    pre_approved: bool = False,
+) -> Template:
+    """A template (version 1; the library renumbers on save) made from ``plan``.
+
+    Each entry of ``params`` maps a new parameter name to either a JSON path into
+    the plan (``$.steps[0].args.path`` or ``$.steps.load.args.path``): that value
+    only, or a literal (``sales.csv``): every argument equal to it. Values that
+    appear in the goal become ``{param}`` captures of the goal pattern; the others
+    get their current value as the default.
+    """
+    document = copy.deepcopy(plan.to_wire())
+    steps = document["steps"]
+    declared: list[TemplateParam] = []
+    values: dict[str, Any] = {}
+    for pname, spec in params.items():
+        if spec.startswith("$."):
+            value = _replace_at(steps, pname, spec)
+        else:
+            value = _replace_literal(steps, pname, spec)
+        values[pname] = value
+    goal_pattern, captured = _goal_pattern(plan.goal, values)
+    for pname, value in values.items():
+        declared.append(TemplateParam(
+            name=pname, type=_type_of(value), description=f"was {_text(value)!r} in {plan.goal!r}",
+            default=None if pname in captured else value,
+        ))
+    template = Template(
+        name=name, version=1, description=description or plan.goal, pre_approved=pre_approved,
+        example_goals=(plan.goal,), patterns=(goal_pattern,), params=tuple(declared),
+        plan={"goal": _goal_skeleton(plan.goal, values, captured), "steps": steps},
+    )
+    _check_round_trip(template, plan.goal, {k: values[k] for k in captured})
+    return template
+
+
+def save_template(library: TemplateLibrary, template: Template) -> Template:
+    """Store ``template`` as the next version of its name; returns the stored version."""
+    TemplateMatcher(TemplateLibrary([template]))  # every pattern must compile before it is written
+    stored, _ = library.save(template)
+    return stored
+
+
+def _type_of(value: Any) -> ParamType:
+    if isinstance(value, bool):
+        return ParamType.BOOL
+    if isinstance(value, int):
+        return ParamType.INT
+    if isinstance(value, float):
+        return ParamType.NUMBER
+    return ParamType.STR
+
+
+def _scalar(value: Any, where: str) -> Any:
+    if isinstance(value, str | int | float | bool) and value is not None:
+        return value
+    raise TemplateError(f"{where} holds {type(value).__name__}, not a single value; "
+                        "choose a path to a string, number or yes/no value")
+
+
+def _replace_at(steps: list[dict[str, Any]], pname: str, path: str) -> Any:
+    segments = path[2:].split(".")
+    if not segments or segments[0].split("[")[0] != "steps":
+        raise TemplateError(f"parameter {pname}: {path} must start with $.steps")
+    container: Any = {"steps": steps}
+    keys: list[Any] = []
+    for segment in segments:
+        found = _INDEX.match(segment)
+        if not found:
+            raise TemplateError(f"parameter {pname}: cannot read path segment {segment!r}")
+        if found["key"] is not None:
+            keys.append(found["key"])
+        keys.extend(int(i) for i in re.findall(r"\[(\d+)\]", segment))
+    parent, last = _walk(container, keys, pname, path)
+    value = _scalar(parent[last], f"parameter {pname}: {path}")
+    parent[last] = "{{" + pname + "}}"
+    return value
+
+
+def _walk(container: Any, keys: list[Any], pname: str, path: str) -> tuple[Any, Any]:
+    for depth, key in enumerate(keys):
+        if isinstance(container, list) and isinstance(key, str):
+            ids = [s.get("id") for s in container if isinstance(s, dict)]
+            if key not in ids:
+                raise TemplateError(f"parameter {pname}: {path}: no step {key!r}")
+            key = ids.index(key)
+        try:
+            if depth == len(keys) - 1:
+                container[key]  # noqa: B018  (existence check)
+                return container, key
+            container = container[key]
+        except (KeyError, IndexError, TypeError):
+            raise TemplateError(f"parameter {pname}: {path} does not exist in the plan") from None
+    raise TemplateError(f"parameter {pname}: {path} is empty")
+
+
+def _replace_literal(value: Any, pname: str, literal: str) -> Any:
+    found: list[Any] = []
+    _replace_equal(value, literal, "{{" + pname + "}}", found)
+    if not found:
+        raise TemplateError(f"parameter {pname}: no argument of the plan has the value {literal!r}")
+    return found[0]
+
+
+def _replace_equal(value: Any, literal: str, placeholder: str, found: list[Any]) -> None:
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in list(items):
+        if isinstance(item, dict | list):
+            if not (isinstance(item, dict) and "ref" in item and len(item) == 1):
+                _replace_equal(item, literal, placeholder, found)
+        elif item is not None and _text(item) == literal and not (
+            isinstance(value, dict) and key in ("id", "tool")
+        ):
+            found.append(item)
+            value[key] = placeholder
+
+
+def _goal_pattern(goal: str, values: dict[str, Any]) -> tuple[str, set[str]]:
+    """A phrase (or ``re:`` pattern) for the goal with values replaced by captures."""
+    use_regex = bool(_PHRASE_SPECIAL & set(goal))
+    text = goal.strip().rstrip(".!?").strip()
+    spans: list[tuple[int, int, str]] = []
+    for pname, value in sorted(values.items(), key=lambda kv: -len(_text(kv[1]))):
+        literal = _text(value)
+        if re.search(r"\s", literal):
+            continue  # a capture is one word; the value stays fixed, as the default
+        for hit in re.finditer(rf"(?<!\S){re.escape(literal)}(?=[\s,;:]|$)", text, re.IGNORECASE):
+            if all(hit.end() <= s or hit.start() >= e for s, e, _ in spans):
+                spans.append((hit.start(), hit.end(), pname))
+                break
+    spans.sort()
+    out, position = [], 0
+    for start, end, pname in spans:
+        out.append(_quote(text[position:start], use_regex))
+        out.append(f"(?P<{pname}>\\S+)" if use_regex else "{" + pname + "}")
+        position = end
+    out.append(_quote(text[position:], use_regex))
+    pattern = "".join(out)
+    return ("re:" + pattern if use_regex else pattern), {pname for _, _, pname in spans}
+
+
+def _quote(text: str, use_regex: bool) -> str:
+    return re.escape(text) if use_regex else text
+
+
+def _goal_skeleton(goal: str, values: dict[str, Any], captured: set[str]) -> str:
+    for pname in captured:
+        goal = goal.replace(_text(values[pname]), "{{" + pname + "}}", 1)
+    return goal
+
+
+def _check_round_trip(template: Template, goal: str, expected: dict[str, Any]) -> None:
+    found, misses = TemplateMatcher(TemplateLibrary([template])).match(goal)
+    if found is None or found.params != {**found.params, **expected}:
+        why = "; ".join(p for m in misses for p in m.problems) or "the pattern does not match it"
+        raise TemplateError(f"template {template.name} would not match its own goal {goal!r}: {why}")

@@ -1,0 +1,129 @@
+"""The template library: versioned YAML files from one or more directories."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from .model import Template, TemplateError
+
+SHIPPED_DIR = Path(__file__).parent / "library"
+_FILE_NAME = re.compile(r"^(?P<name>[a-z][a-z0-9_-]{0,63})(?:\.v(?P<version>[1-9]\d*))?\.ya?ml$")
+
+
+def load_template_file(path: Path) -> Template:
+    """Read one template file (``name.vN.yaml``, or a ``version`` field); TemplateError if bad."""
+    found = _FILE_NAME.match(path.name)
+    if not found:
+        raise TemplateError(f"{path}: template files are named NAME.vN.yaml (lower-case name)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateError(f"{path}: cannot read template: {exc}") from exc
+    if not isinstance(data, dict):
+        raise TemplateError(f"{path}: a template file must hold a mapping")
+    data.setdefault("name", found["name"])
+    if found["version"]:
+        if "version" in data and data["version"] != int(found["version"]):
+            raise TemplateError(f"{path}: file name says v{found['version']} "
+                                f"but the version field says {data['version']}")
+        data["version"] = int(found["version"])
+    if data["name"] != found["name"]:
+        raise TemplateError(f"{path}: file name says {found['name']!r} but name is {data['name']!r}")
+    try:
+        return Template.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'template'}: {e['msg']}"
+                             for e in exc.errors())
+        raise TemplateError(f"{path}: invalid template: {problems}") from exc
+
+
+def template_file_name(template: Template) -> str:
+    """The file name a template version is saved under."""
+    return f"{template.name}.v{template.version}.yaml"
+
+
+class TemplateLibrary:
+    """Every version of every template found; the newest version of each is used for matching."""
+
+    def __init__(self, templates: Iterable[Template] = (), *, writable_dir: Path | None = None) -> None:
+        self._versions: dict[str, dict[int, Template]] = {}
+        self.writable_dir = writable_dir
+        for template in templates:
+            self._add(template, source="<memory>")
+
+    @classmethod
+    def load(cls, directories: Iterable[Path], *, writable_dir: Path | None = None) -> TemplateLibrary:
+        """Load ``*.yaml`` from each existing directory, in order; a broken file is an error."""
+        library = cls(writable_dir=writable_dir)
+        for directory in directories:
+            if not directory.is_dir():
+                continue
+            for path in sorted(directory.glob("*.y*ml")):
+                library._add(load_template_file(path), source=str(path))
+        return library
+
+    def _add(self, template: Template, *, source: str) -> None:
+        versions = self._versions.setdefault(template.name, {})
+        existing = versions.get(template.version)
+        if existing is not None and existing != template:
+            raise TemplateError(f"{source}: template {template.name} v{template.version} is "
+                                "already defined differently; save changes as a new version")
+        versions[template.version] = template
+
+    def names(self) -> list[str]:
+        """Template names, sorted."""
+        return sorted(self._versions)
+
+    def __iter__(self) -> Iterator[Template]:
+        """The newest version of each template, by name."""
+        return (self.get(name) for name in self.names())
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+    def versions(self, name: str) -> list[Template]:
+        """Every version of ``name``, oldest first."""
+        if name not in self._versions:
+            raise self._unknown(name)
+        return [self._versions[name][v] for v in sorted(self._versions[name])]
+
+    def get(self, name: str, version: int | None = None) -> Template:
+        """Version ``version`` of ``name`` (newest when None); TemplateError naming what exists."""
+        versions = self._versions.get(name)
+        if not versions:
+            raise self._unknown(name)
+        if version is None:
+            return versions[max(versions)]
+        if version not in versions:
+            have = ", ".join(f"v{v}" for v in sorted(versions))
+            raise TemplateError(f"template {name} has no version {version} (versions: {have})",
+                                code="not_found")
+        return versions[version]
+
+    def next_version(self, name: str) -> int:
+        """The version number a new version of ``name`` gets."""
+        return max(self._versions.get(name, {0: None})) + 1
+
+    def save(self, template: Template) -> tuple[Template, Path]:
+        """Store ``template`` as the next version of its name in the writable directory."""
+        if self.writable_dir is None:
+            raise TemplateError("no templates directory to write to; set templates_dir")
+        stored = template.model_copy(update={"version": self.next_version(template.name)})
+        self.writable_dir.mkdir(parents=True, exist_ok=True)
+        path = self.writable_dir / template_file_name(stored)
+        text = yaml.safe_dump(stored.to_document(), sort_keys=False, allow_unicode=True)
+        path.write_text(text, encoding="utf-8")
+        self._add(stored, source=str(path))
+        return stored, path
+
+    def _unknown(self, name: str) -> TemplateError:
+        import difflib
+
+        close = difflib.get_close_matches(name, self.names(), n=3)
+        hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+        return TemplateError(f"no template named {name!r}{hint}", code="not_found")

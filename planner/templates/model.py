@@ -1,0 +1,132 @@
+"""The template contract: a plan skeleton with typed parameters and the goals it answers."""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tools import BatonError
+
+TEMPLATE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+PARAM_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+PLACEHOLDER = re.compile(r"\{\{\s*([a-z][a-z0-9_]{0,39})\s*\}\}")
+
+
+class TemplateError(BatonError):
+    """A template file or template use is wrong (bad file, bad parameter, version clash)."""
+
+    code = "template_error"
+
+
+class ParamType(str, enum.Enum):
+    """The types a template parameter may have."""
+
+    STR = "str"
+    INT = "int"
+    NUMBER = "number"
+    BOOL = "bool"
+
+
+class TemplateParam(BaseModel):
+    """One typed parameter of a template, with the bounds a value must stay within."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=PARAM_NAME_PATTERN, description="Parameter name used as {name}.")
+    type: ParamType = Field(default=ParamType.STR, description="str, int, number or bool.")
+    pattern: str | None = Field(
+        default=None, description="Regex a str value must match in full (e.g. '^[\\w.-]+\\.csv$')."
+    )
+    enum: tuple[str | int | float | bool, ...] | None = Field(
+        default=None, description="The only values allowed (compared case-insensitively for str)."
+    )
+    min: float | None = Field(default=None, description="Smallest value allowed (int and number).")
+    max: float | None = Field(default=None, description="Largest value allowed (int and number).")
+    description: str = Field(default="", description="What the parameter means, for people.")
+    default: str | int | float | bool | None = Field(
+        default=None, description="Value used when the goal does not give one; none: required."
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"pattern {value!r} is not a valid regex: {exc}") from None
+        return value
+
+    @property
+    def required(self) -> bool:
+        """True when the goal must supply a value."""
+        return self.default is None
+
+
+class Template(BaseModel):
+    """A reusable plan: a skeleton with ``{{param}}`` placeholders and the goals that select it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=TEMPLATE_NAME_PATTERN, description="Template name, e.g. csv-total.")
+    version: int = Field(default=1, ge=1, description="Version; the newest one is used for matching.")
+    description: str = Field(default="", description="What the plan does, for people.")
+    pre_approved: bool = Field(
+        default=False, description="Instances within bounds are standard changes for policies."
+    )
+    example_goals: tuple[str, ...] = Field(
+        default=(), description="Goals this template answers; used to suggest the nearest ones."
+    )
+    patterns: tuple[str, ...] = Field(
+        min_length=1,
+        description="Goal phrases with {param} captures, (a|b) choices and [optional] words, "
+        "or 're:' followed by a regex with named groups. Matched in full, case-insensitively.",
+    )
+    params: tuple[TemplateParam, ...] = Field(default=(), description="Typed parameters.")
+    plan: dict[str, Any] = Field(
+        description="Plan skeleton ({goal?, steps}); strings may hold {{param}} placeholders."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Template:
+        names = [p.name for p in self.params]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"parameter(s) declared twice: {', '.join(duplicates)}")
+        if not isinstance(self.plan.get("steps"), list) or not self.plan["steps"]:
+            raise ValueError("plan.steps must be a non-empty list of steps")
+        unknown = sorted(placeholders(self.plan) - set(names) - {"goal"})
+        if unknown:
+            raise ValueError(f"plan uses undeclared parameter(s): {', '.join(unknown)}")
+        return self
+
+    def param(self, name: str) -> TemplateParam:
+        """The parameter called ``name`` (KeyError if absent)."""
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(name)
+
+    def to_document(self) -> dict[str, Any]:
+        """The template as plain data, in the YAML file layout."""
+        return self.model_dump(mode="json", exclude_defaults=False)
+
+
+def placeholders(value: Any) -> set[str]:
+    """Names of every ``{{param}}`` placeholder inside ``value``."""
+    if isinstance(value, str):
+        return set(PLACEHOLDER.findall(value))
+    if isinstance(value, dict):
+        found: set[str] = set()
+        for item in value.values():
+            found |= placeholders(item)
+        return found
+    if isinstance(value, list | tuple):
+        found = set()
+        for item in value:
+            found |= placeholders(item)
+        return found
+    return set()
