@@ -42,7 +42,8 @@ def shorten(text: str) -> str:
 
 def suggest(name: str, candidates: list[str], noun: str = "") -> str:
     """``" (did you mean 'x'?)"`` when something close exists, else ``""``."""
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    same_but_case = [c for c in candidates if c.lower() == name.lower() and c != name]
+    close = same_but_case or difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
     if not close:
         return ""
     listed = " or ".join(repr(f"{noun}{c}") for c in close)

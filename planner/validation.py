@@ -45,7 +45,11 @@ class ValidationReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     plan: Plan | None = Field(default=None, description="The parsed plan; None when it is invalid.")
-    problems: tuple[Problem, ...] = Field(default=(), description="Every problem found, in plan order.")
+    problems: tuple[Problem, ...] = Field(
+        default=(),
+        description="Every problem found: document shape and ids first, "
+        "then each step in plan order, then cycles.",
+    )
 
     @property
     def ok(self) -> bool:
@@ -210,7 +214,7 @@ class _Checker:
                 hint = suggest(view.tool, self.registry.names()) or (
                     f"; registered tools: {', '.join(self.registry.names()[:12]) or 'none'}")
                 self.add(ProblemCode.UNKNOWN_TOOL, f"{view.path}.tool",
-                         f"unknown tool {view.tool!r}{hint} (see `baton tools list`)", view.id)
+                         f"unknown tool {view.tool!r}{hint}; see `baton tools list`", view.id)
         args = view.args or {}
         scanned = scan_args(args)
         for segments, reason in scanned.malformed:

@@ -35,6 +35,9 @@ app = typer.Typer(
 # import time: heavy libraries are imported inside the commands.
 COMMAND_MODULES = [
     "baton.cli.tools_cmd",
+    "baton.cli.validate_cmd",
+    "baton.cli.serve_cmd",
+    "baton.cli.audit_cmd",
 ]
 
 

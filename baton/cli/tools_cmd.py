@@ -1,0 +1,82 @@
+"""``baton tools list|show``: the tools plans may call, as the planner and policies see them."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from .common import EXIT_FAILED, console, fail, print_json, state
+from .main import app
+
+tools_app = typer.Typer(help="The tools plans may call.", no_args_is_help=True)
+app.add_typer(tools_app, name="tools")
+
+
+def effect_label(info: Any) -> str:
+    """'read', 'write', or 'read/write by args' when the call's arguments decide."""
+    return "read/write by args" if info.effect_depends_on_args else info.effect.value
+
+
+@tools_app.command("list")
+def list_tools(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List every registered tool with its effect, timeout and tags."""
+    infos = [spec.info() for spec in state(ctx).services.registry]
+    if as_json:
+        print_json([info.model_dump(mode="json") for info in infos])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(infos)} tools", title_justify="left")
+    for column in ("name", "effect", "idempotent", "timeout", "tags", "description"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        table.add_row(
+            escape(info.name), effect_label(info), "yes" if info.idempotent else "no",
+            f"{info.timeout_s:g}s", escape(", ".join(info.tags)),
+            escape(info.description.splitlines()[0] if info.description else ""),
+        )
+    console.print(table)
+
+
+@tools_app.command("show")
+def show_tool(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Tool name, e.g. files.read.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show one tool: description, input and output schema, effect, retry policy, timeout."""
+    registry = state(ctx).services.registry
+    if name not in registry:
+        close = registry.closest(name)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `baton tools list`"
+        fail(f"unknown tool {escape(repr(name))}{hint}", EXIT_FAILED)
+    info = registry.get(name).info()
+    if as_json:
+        print_json(info.model_dump(mode="json"))
+        return
+    retry = info.retry
+    lines = [
+        f"[bold]{escape(info.name)}[/]",
+        escape(info.description),
+        "",
+        f"effect:      {effect_label(info)}",
+        f"idempotent:  {'yes' if info.idempotent else 'no'}",
+        f"timeout:     {info.timeout_s:g}s",
+        f"retry:       up to {retry.max_attempts} attempts, backoff {retry.initial_backoff_s:g}s "
+        f"×{retry.multiplier:g} (max {retry.max_backoff_s:g}s, jitter {retry.jitter:g})",
+        f"secrets:     {escape(', '.join(info.secrets)) or '-'}",
+        f"tags:        {escape(', '.join(info.tags)) or '-'}",
+    ]
+    if info.region:
+        lines.append(f"region:      {escape(info.region)}")
+    for line in lines:
+        console.print(line, soft_wrap=True)
+    for title, schema in (("input schema", info.input_schema), ("output schema", info.output_schema)):
+        console.print(f"\n[bold]{title}[/]")
+        console.print(escape(json.dumps(schema, indent=2)), soft_wrap=True)

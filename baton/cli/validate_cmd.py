@@ -1,0 +1,78 @@
+"""``baton validate PLAN_FILE`` and ``baton schema plan``: check a plan file, print the contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from .common import EXIT_FAILED, EXIT_USAGE, console, fail, print_json, state
+from .main import app
+
+schema_app = typer.Typer(help="Print the JSON Schemas of Baton's documents.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+
+
+@app.command("validate")
+def validate(
+    ctx: typer.Context,
+    plan_file: Annotated[Path, typer.Argument(help="Plan document, JSON or YAML.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Check a plan file against the registered tools; exit 1 listing every problem when invalid."""
+    from planner import PlanFileError, read_plan_file, validate_plan
+
+    try:
+        document, problems = read_plan_file(plan_file)
+    except PlanFileError as exc:
+        fail(escape(exc.message), EXIT_USAGE)
+    cli = state(ctx)
+    if problems:
+        _report(plan_file, None, [p.model_dump(mode="json") for p in problems], as_json)
+        raise typer.Exit(EXIT_FAILED)
+    report = validate_plan(document, cli.services.registry, max_steps=cli.settings.max_steps)
+    _report(plan_file, report.plan, [p.model_dump(mode="json") for p in report.problems], as_json)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _report(path: Path, plan: Any, problems: list[dict[str, Any]], as_json: bool) -> None:
+    summary: dict[str, Any] = {"file": str(path), "ok": plan is not None and not problems}
+    if plan is not None and not problems:
+        summary.update(goal=plan.goal, steps=len(plan.steps), plan_hash=plan.plan_hash(),
+                       order=plan.topological_order())
+    summary["problems"] = problems
+    if as_json:
+        print_json(summary)
+    elif summary["ok"]:
+        _print_valid(summary)
+    else:
+        _print_problems(path, problems)
+
+
+def _print_valid(summary: dict[str, Any]) -> None:
+    console.print(f"[green]✓[/] {escape(summary['file'])}: valid plan, {summary['steps']} step(s)",
+                  soft_wrap=True)
+    console.print(f"  goal:  {escape(summary['goal'])}", soft_wrap=True)
+    console.print(f"  hash:  sha256:{summary['plan_hash']}")
+    console.print(f"  order: {escape(' → '.join(summary['order']))}", soft_wrap=True)
+
+
+def _print_problems(path: Path, problems: list[dict[str, Any]]) -> None:
+    console.print(f"[red]✗[/] {escape(str(path))}: invalid plan, {len(problems)} problem(s)",
+                  soft_wrap=True)
+    for problem in problems:
+        step = f" step {problem['step']}" if problem["step"] else ""
+        console.print(f"  [bold]{problem['code']}[/]{escape(step)} at {escape(problem['path'])}",
+                      soft_wrap=True)
+        console.print(f"      {escape(problem['message'])}", soft_wrap=True)
+
+
+@schema_app.command("plan")
+def schema_plan() -> None:
+    """Print the JSON Schema of the plan document."""
+    from planner import plan_json_schema
+
+    print_json(plan_json_schema())
