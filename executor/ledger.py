@@ -166,11 +166,23 @@ class Ledger:
         if limit is not None:
             query = query.limit(limit)
         with Session(self._engine) as session:
-            for row in session.exec(query):
+            # Batches, so exporting a long ledger does not load it whole.
+            for row in session.exec(query.execution_options(yield_per=1000)):
                 yield _to_event(row)
 
-    def verify(self) -> VerifyResult:
-        """Recompute the whole chain; name the first event whose link or hash is wrong."""
+    def head(self) -> tuple[int, str] | None:
+        """The last event's (seq, hash), or None when empty: record it outside to anchor the chain."""
+        with Session(self._engine) as session:
+            last = session.exec(select(LedgerRow).order_by(col(LedgerRow.seq).desc()).limit(1)).first()
+            return (last.seq, last.hash) if last else None
+
+    def verify(self, *, expect_head: tuple[int, str] | None = None) -> VerifyResult:
+        """Recompute the whole chain; name the first event whose link or hash is wrong.
+
+        The chain alone cannot reveal a suffix recomputed from some point on,
+        nor a truncated tail: ``expect_head`` (a head recorded earlier,
+        outside the database) must then be found in the chain unchanged.
+        """
         prev = GENESIS_HASH
         expected_seq = 1
         count = 0
@@ -178,11 +190,15 @@ class Ledger:
             rows = session.exec(select(LedgerRow).order_by(col(LedgerRow.seq))).yield_per(1000)
             for row in rows:
                 count += 1
-                problem = _check_row(row, prev, expected_seq)
+                problem = _check_row(row, prev, expected_seq) or _check_anchor(row, expect_head)
                 if problem:
                     return VerifyResult(ok=False, events=count, first_broken_seq=row.seq, reason=problem)
                 prev = row.hash
                 expected_seq = row.seq + 1
+        if expect_head is not None and count < expect_head[0]:
+            reason = (f"the ledger ends at event {count}, before the expected head {expect_head[0]} "
+                      "(events were removed)")
+            return VerifyResult(ok=False, events=count, first_broken_seq=count + 1, reason=reason)
         return VerifyResult(ok=True, events=count)
 
 
@@ -198,6 +214,13 @@ def _check_row(row: LedgerRow, prev: str, expected_seq: int) -> str | None:
     if event_hash(prev, row.seq, row.at, row.kind, row.subject, row.actor, payload) != row.hash:
         return f"event {row.seq}: hash does not match its contents (the event was altered)"
     return None
+
+
+def _check_anchor(row: LedgerRow, expect_head: tuple[int, str] | None) -> str | None:
+    if expect_head is None or row.seq != expect_head[0] or row.hash == expect_head[1]:
+        return None
+    return (f"event {row.seq}: hash differs from the recorded head "
+            "(the chain was rewritten up to this event)")
 
 
 def _to_event(row: LedgerRow) -> LedgerEvent:

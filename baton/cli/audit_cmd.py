@@ -1,0 +1,117 @@
+"""``baton audit show|verify|export``: read, check and hand over the hash-chained ledger."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from .common import EXIT_FAILED, EXIT_USAGE, console, err_console, fail, print_json, state
+from .main import app
+
+audit_app = typer.Typer(help="The audit ledger: show, verify, export.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+PAYLOAD_PREVIEW_CHARS = 90
+
+
+def parse_head(value: str) -> tuple[int, str]:
+    """Parse ``SEQ:HASH`` (as printed by ``baton audit verify``) into (seq, hash)."""
+    seq_text, sep, digest = value.partition(":")
+    digest = digest.strip().lower()
+    if not sep or not seq_text.strip().isdigit() or int(seq_text) < 1 or len(digest) != 64 \
+            or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"--expect-head must be SEQ:HASH (a positive seq and a 64-hex sha256), "
+                         f"got {value!r}")
+    return int(seq_text), digest
+
+
+@audit_app.command("show")
+def show(
+    ctx: typer.Context,
+    subject: Annotated[str | None, typer.Option("--subject", help="Only events about this plan/run id.")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Only this event kind (repeatable).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show the latest N matching events.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show the latest ledger events, oldest first."""
+    from executor.ledger_export import event_record
+
+    ledger = state(ctx).services.ledger
+    latest = deque(ledger.iter_events(subject=subject, kinds=kind or None), maxlen=limit)
+    if as_json:
+        print_json([event_record(e) for e in latest])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(latest)} events", title_justify="left")
+    for column in ("seq", "at", "kind", "subject", "actor", "payload"):
+        table.add_column(column, overflow="fold")
+    for event in latest:
+        payload = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)
+        if len(payload) > PAYLOAD_PREVIEW_CHARS:
+            payload = payload[: PAYLOAD_PREVIEW_CHARS - 1] + "…"
+        table.add_row(str(event.seq), event.at.strftime("%Y-%m-%d %H:%M:%S"), escape(event.kind),
+                      escape(event.subject), escape(event.actor), escape(payload))
+    console.print(table)
+
+
+@audit_app.command("verify")
+def verify(
+    ctx: typer.Context,
+    expect_head: Annotated[str | None, typer.Option(
+        "--expect-head", metavar="SEQ:HASH",
+        help="A head recorded earlier outside Baton; the chain must still pass through it.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Recompute the hash chain; exit 1 naming the first broken event."""
+    try:
+        anchor = parse_head(expect_head) if expect_head is not None else None
+    except ValueError as exc:
+        fail(escape(str(exc)), EXIT_USAGE)
+    ledger = state(ctx).services.ledger
+    result = ledger.verify(expect_head=anchor)
+    head = ledger.head() if result.ok else None
+    head_text = f"{head[0]}:{head[1]}" if head else None
+    if as_json:
+        print_json({"ok": result.ok, "events": result.events, "first_broken_seq": result.first_broken_seq,
+                    "reason": result.reason, "head": head_text})
+    elif result.ok:
+        console.print(f"ledger intact: {result.events} events", soft_wrap=True)
+        if head_text:
+            console.print(f"head {head_text}  (record it elsewhere; check later with "
+                          f"--expect-head)", soft_wrap=True)
+    else:
+        err_console.print(f"[bold red]ledger broken at event {result.first_broken_seq}:[/] "
+                          f"{escape(result.reason or '')}", soft_wrap=True)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@audit_app.command("export")
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or cloudevents (CloudEvents 1.0, structured).")] = "jsonl",
+    subject: Annotated[str | None, typer.Option("--subject", help="Only events about this plan/run id.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file (default: stdout).")] = None,
+) -> None:
+    """Write the ledger as JSON lines or CloudEvents, one event per line, in chain order."""
+    from executor.ledger_export import ExportFormat
+    from executor.ledger_export import export as write_events
+
+    try:
+        chosen = ExportFormat(fmt.lower())
+    except ValueError:
+        fail(f"unknown format {escape(repr(fmt))}; use jsonl or cloudevents", EXIT_USAGE)
+    ledger = state(ctx).services.ledger
+    if out is None:
+        count = write_events(ledger, sys.stdout, chosen, subject)
+    else:
+        with out.open("w", encoding="utf-8") as handle:
+            count = write_events(ledger, handle, chosen, subject)
+    err_console.print(f"exported {count} events ({chosen.value})", soft_wrap=True)

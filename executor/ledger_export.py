@@ -1,0 +1,76 @@
+"""Writing the ledger out: JSON lines, or CloudEvents 1.0 in structured mode.
+
+Both stream the chain in order, a batch at a time, so an export of a long
+ledger does not hold it in memory. Each line carries ``prev_hash`` and
+``hash``, so an auditor can re-verify the exported chain independently.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import UTC
+from typing import Any, TextIO
+
+from .ledger import Ledger, LedgerEvent
+
+CLOUDEVENTS_SOURCE = "baton"
+CLOUDEVENTS_TYPE_PREFIX = "dev.baton."
+
+
+class ExportFormat(str, enum.Enum):
+    """The formats ``baton audit export`` writes."""
+
+    JSONL = "jsonl"
+    CLOUDEVENTS = "cloudevents"
+
+
+def event_record(event: LedgerEvent) -> dict[str, Any]:
+    """One event as a plain JSON-ready dict (the JSON lines format)."""
+    return {"seq": event.seq, "at": _rfc3339(event), "kind": event.kind, "subject": event.subject,
+            "actor": event.actor, "payload": event.payload, "prev_hash": event.prev_hash,
+            "hash": event.hash}
+
+
+def cloudevent(event: LedgerEvent) -> dict[str, Any]:
+    """One event as a CloudEvents 1.0 structured-mode JSON object."""
+    return {
+        "specversion": "1.0",
+        "id": f"{event.seq}",
+        "source": CLOUDEVENTS_SOURCE,
+        "type": f"{CLOUDEVENTS_TYPE_PREFIX}{event.kind}",
+        "subject": event.subject,
+        "time": _rfc3339(event),
+        "datacontenttype": "application/json",
+        "data": {"payload": event.payload, "actor": event.actor, "seq": event.seq,
+                 "prev_hash": event.prev_hash, "hash": event.hash},
+    }
+
+
+def export_jsonl(ledger: Ledger, out: TextIO, subject: str | None = None) -> int:
+    """Write every event (of ``subject`` when given) as one JSON object per line; return the count."""
+    return _write(ledger, out, subject, event_record)
+
+
+def export_cloudevents(ledger: Ledger, out: TextIO, subject: str | None = None) -> int:
+    """Write every event (of ``subject`` when given) as CloudEvents JSON lines; return the count."""
+    return _write(ledger, out, subject, cloudevent)
+
+
+def export(ledger: Ledger, out: TextIO, fmt: ExportFormat, subject: str | None = None) -> int:
+    """Write the ledger in ``fmt``; return the number of events written."""
+    writer = export_cloudevents if fmt is ExportFormat.CLOUDEVENTS else export_jsonl
+    return writer(ledger, out, subject)
+
+
+def _write(ledger: Ledger, out: TextIO, subject: str | None, shape: Any) -> int:
+    count = 0
+    for event in ledger.iter_events(subject=subject):
+        out.write(json.dumps(shape(event), ensure_ascii=False, separators=(",", ":")) + "\n")
+        count += 1
+    return count
+
+
+def _rfc3339(event: LedgerEvent) -> str:
+    at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

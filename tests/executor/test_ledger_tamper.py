@@ -1,0 +1,213 @@
+"""The ledger catches tampering (and names the right event) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, text
+from sqlmodel import Session, col, select
+
+from executor.ledger import Ledger, event_hash
+from executor.ledger_export import export_cloudevents, export_jsonl
+from executor.store.db import make_engine
+from executor.store.schema import LedgerRow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def ledger(engine) -> Ledger:
+    """A ledger holding six events about two subjects."""
+    led = Ledger(engine)
+    for i in range(6):
+        led.append("attempt_success", f"run{i % 2}", "executor", {"step": f"s{i}", "n": i})
+    return led
+
+
+def _row(session: Session, seq: int) -> LedgerRow:
+    return session.exec(select(LedgerRow).where(LedgerRow.seq == seq)).one()
+
+
+def _rehash_from(engine, seq: int) -> None:
+    """Recompute every hash from ``seq`` on, as a forger who knows the algorithm would."""
+    with Session(engine) as session:
+        rows = session.exec(select(LedgerRow).where(LedgerRow.seq >= seq - 1)
+                            .order_by(col(LedgerRow.seq))).all()
+        prev = rows[0].hash if seq > 1 else "0" * 64
+        for row in rows[1:] if seq > 1 else rows:
+            row.prev_hash = prev
+            row.hash = event_hash(prev, row.seq, row.at, row.kind, row.subject, row.actor,
+                                  json.loads(row.payload))
+            session.add(row)
+            prev = row.hash
+        session.commit()
+
+
+def test_an_untouched_ledger_verifies_with_its_event_count(ledger):
+    result = ledger.verify()
+    assert (result.ok, result.events, result.first_broken_seq) == (True, 6, None)
+
+
+def test_an_edited_payload_is_caught_at_its_event(ledger, engine):
+    with Session(engine) as session:
+        row = _row(session, 3)
+        row.payload = json.dumps({"step": "s2", "n": 999})
+        session.add(row)
+        session.commit()
+    result = ledger.verify()
+    assert (result.ok, result.first_broken_seq) == (False, 3)
+    assert "altered" in (result.reason or "")
+
+
+def test_a_deleted_row_is_caught_at_the_gap(ledger, engine):
+    with Session(engine) as session:
+        session.exec(delete(LedgerRow).where(LedgerRow.seq == 3))  # type: ignore[call-overload]
+        session.commit()
+    result = ledger.verify()
+    assert (result.ok, result.first_broken_seq) == (False, 4)
+    assert "missing" in (result.reason or "")
+
+
+def test_a_swapped_pair_is_caught_at_the_first_of_the_pair(ledger, engine):
+    fields = ("at", "kind", "subject", "actor", "payload", "prev_hash", "hash")
+    with Session(engine) as session:
+        a, b = _row(session, 3), _row(session, 4)
+        va, vb = ({f: getattr(r, f) for f in fields} for r in (a, b))
+        for f in fields:
+            setattr(a, f, vb[f])
+            setattr(b, f, va[f])
+        session.add_all([a, b])
+        session.commit()
+    result = ledger.verify()
+    assert (result.ok, result.first_broken_seq) == (False, 3)
+
+
+def test_a_forged_hash_breaks_the_link_to_the_next_event(ledger, engine):
+    with Session(engine) as session:
+        row = _row(session, 3)
+        row.payload = json.dumps({"step": "s2", "n": 999})
+        row.hash = event_hash(row.prev_hash, row.seq, row.at, row.kind, row.subject, row.actor,
+                              {"step": "s2", "n": 999})
+        session.add(row)
+        session.commit()
+    result = ledger.verify()
+    assert (result.ok, result.first_broken_seq) == (False, 4)
+    assert "prev_hash" in (result.reason or "")
+
+
+def test_a_recomputed_suffix_is_caught_only_against_a_recorded_head(ledger, engine):
+    anchor = ledger.head()
+    assert anchor is not None and anchor[0] == 6
+    with Session(engine) as session:
+        row = _row(session, 3)
+        row.payload = json.dumps({"step": "s2", "n": 999})
+        session.add(row)
+        session.commit()
+    _rehash_from(engine, 3)
+
+    assert ledger.verify().ok  # the chain alone is self-consistent again
+    result = ledger.verify(expect_head=anchor)
+    assert (result.ok, result.first_broken_seq) == (False, 6)
+    assert "recorded head" in (result.reason or "")
+
+
+def test_a_truncated_tail_is_caught_against_a_recorded_head(ledger, engine):
+    anchor = ledger.head()
+    with Session(engine) as session:
+        session.exec(delete(LedgerRow).where(col(LedgerRow.seq) >= 5))  # type: ignore[call-overload]
+        session.commit()
+    assert ledger.verify().ok
+    result = ledger.verify(expect_head=anchor)
+    assert (result.ok, result.first_broken_seq) == (False, 5)
+    assert "removed" in (result.reason or "")
+
+
+def test_an_earlier_head_still_verifies_after_more_appends(ledger):
+    anchor = ledger.head()
+    ledger.append("run_end", "run0", "executor", {"status": "succeeded"})
+    assert ledger.verify(expect_head=anchor).ok
+
+
+def test_concurrent_appends_from_threads_never_fork_the_chain(engine):
+    def append_many(worker: int) -> None:
+        led = Ledger(engine)
+        for i in range(15):
+            led.append("attempt_start", f"w{worker}", "executor", {"i": i})
+
+    threads = [threading.Thread(target=append_many, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = Ledger(engine).verify()
+    assert (result.ok, result.events) == (True, 90)
+
+
+APPENDER = """
+import sys
+from executor.ledger import Ledger
+from executor.store.db import make_engine
+engine = make_engine(sys.argv[1])
+ledger = Ledger(engine)
+for i in range(int(sys.argv[3])):
+    ledger.append("attempt_start", sys.argv[2], "executor", {"i": i})
+"""
+
+
+def test_concurrent_appends_from_processes_never_fork_the_chain(engine, db_url):
+    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, db_url, f"p{n}", "20"], cwd=ROOT)
+             for n in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    result = Ledger(engine).verify()
+    assert (result.ok, result.events) == (True, 80)
+    subjects = [e.subject for e in Ledger(engine).events()]
+    assert all(subjects.count(f"p{n}") == 20 for n in range(4))
+
+
+def test_secret_values_never_reach_the_stored_rows_or_the_exports(engine, tmp_path):
+    led = Ledger(engine, secret_values=["hunter2-token"])
+    led.append("attempt_start", "run1", "executor",
+               {"args": {"headers": {"Authorization": "Bearer hunter2-token"}, "n": 1}})
+    with engine.connect() as conn:
+        stored = " ".join(str(v) for row in conn.execute(text("SELECT * FROM ledger")) for v in row)
+    assert "hunter2-token" not in stored and "[REDACTED]" in stored
+    for writer in (export_jsonl, export_cloudevents):
+        path = tmp_path / f"{writer.__name__}.jsonl"
+        with path.open("w") as out:
+            writer(led, out)
+        assert "hunter2-token" not in path.read_text()
+    assert led.verify().ok
+
+
+def _baton(args: list[str], db_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BATON_DATABASE_URL": db_url}
+    return subprocess.run([sys.executable, "-m", "baton", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_verify_passes_then_names_the_tampered_event(ledger, engine, db_url, tmp_path):
+    ok = _baton(["audit", "verify", "--json"], db_url, tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    report = json.loads(ok.stdout)
+    assert (report["ok"], report["events"]) == (True, 6)
+    head = report["head"]
+
+    with Session(engine) as session:
+        row = _row(session, 2)
+        row.actor = "mallory"
+        session.add(row)
+        session.commit()
+    broken = _baton(["audit", "verify"], db_url, tmp_path)
+    assert broken.returncode == 1
+    assert "event 2" in broken.stderr
+
+    _rehash_from(engine, 2)
+    assert _baton(["audit", "verify"], db_url, tmp_path).returncode == 0
+    anchored = _baton(["audit", "verify", "--expect-head", head], db_url, tmp_path)
+    assert anchored.returncode == 1 and "event 6" in anchored.stderr
