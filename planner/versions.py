@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,3 +43,9 @@ class StoredVersion(BaseModel):
     feedback: str | None = Field(default=None, description="Feedback this version answers.")
     created_by: str = Field(description="Who created this version.")
     created_at: datetime = Field(description="When it was stored (UTC).")
+    document: Any = Field(
+        default=None, description="The document as submitted, when it was not a well-formed plan."
+    )
+    error: str | None = Field(
+        default=None, description="Why planning failed, when no valid plan came out."
+    )

@@ -1,0 +1,203 @@
+"""The plan repository: plans and their numbered versions over ``plans`` / ``plan_versions``.
+
+Every version is kept, invalid ones included (with their problems), so that
+nothing recorded is lost. ``problems_json`` holds a list of problems, or an
+object ``{"problems": [...], "error": "..."}`` when planning itself failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from planner.base import PlannerKind
+from planner.plan import Plan, TemplateOrigin, canonical_json
+from planner.problems import Problem
+from planner.versions import StoredVersion, VersionStatus
+from tools import BatonError
+
+from .schema import PlanRow, PlanVersionRow
+
+FINAL_STATUSES = frozenset({VersionStatus.REJECTED, VersionStatus.DENIED, VersionStatus.INVALID,
+                            VersionStatus.SUPERSEDED})
+
+
+class PlanNotFoundError(BatonError):
+    """No plan (or no such version of a plan) is stored."""
+
+    code = "not_found"
+
+
+class NewVersion(BaseModel):
+    """What a caller supplies to store one version; the store adds id, number, hash and time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: Plan | None = Field(default=None, description="The plan, when it is a well-formed one.")
+    document: Any = Field(default=None, description="The raw document when it is not a Plan.")
+    status: VersionStatus = Field(description="Initial status (VALIDATED or INVALID).")
+    planner: PlannerKind = Field(description="Which planner produced it.")
+    origin: TemplateOrigin | None = Field(default=None, description="Template it instantiates.")
+    problems: tuple[Problem, ...] = Field(default=(), description="Validation problems.")
+    feedback: str | None = Field(default=None, description="Feedback this version answers.")
+    created_by: str = Field(description="Who created it.")
+    error: str | None = Field(default=None, description="Why planning failed, if it did.")
+
+
+def new_plan_id() -> str:
+    """A fresh plan id: ``p-`` and 8 hex characters."""
+    return "p-" + secrets.token_hex(4)
+
+
+class PlanStore:
+    """Creates, versions, reads and lists stored plans."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_plan(self, goal: str, requester: str, first: NewVersion) -> StoredVersion:
+        """Store a new plan with ``first`` as version 1."""
+        now = datetime.now(UTC)
+        with Session(self._engine) as session:
+            plan_id = self._free_id(session)
+            session.add(PlanRow(id=plan_id, goal=goal, requester=requester, created_at=now,
+                                latest_version=1))
+            session.flush()
+            row = _version_row(plan_id, 1, goal, first, now)
+            session.add(row)
+            session.commit()
+            return _to_stored(row, goal=goal, requester=requester)
+
+    def add_version(self, plan_id: str, new: NewVersion) -> StoredVersion:
+        """Store the next version; the previous one becomes SUPERSEDED unless already final."""
+        now = datetime.now(UTC)
+        with Session(self._engine) as session:
+            plan = session.exec(
+                select(PlanRow).where(PlanRow.id == plan_id).with_for_update()
+            ).first()
+            if plan is None:
+                raise PlanNotFoundError(f"no plan {plan_id!r}")
+            previous = self._row(session, plan_id, plan.latest_version)
+            if previous is not None and VersionStatus(previous.status) not in FINAL_STATUSES:
+                previous.status = VersionStatus.SUPERSEDED.value
+                session.add(previous)
+            plan.latest_version += 1
+            session.add(plan)
+            row = _version_row(plan_id, plan.latest_version, plan.goal, new, now)
+            session.add(row)
+            session.commit()
+            return _to_stored(row, goal=plan.goal, requester=plan.requester)
+
+    def get(self, plan_id: str, version: int | None = None) -> StoredVersion:
+        """Version ``version`` of the plan (latest when None); PlanNotFoundError names what exists."""
+        with Session(self._engine) as session:
+            plan = session.get(PlanRow, plan_id)
+            if plan is None:
+                raise PlanNotFoundError(f"no plan {plan_id!r}; `baton plans list` shows the plans")
+            row = self._row(session, plan_id, version or plan.latest_version)
+            if row is None:
+                have = ", ".join(str(v) for v in self._numbers(session, plan_id)) or "none"
+                raise PlanNotFoundError(f"plan {plan_id} has no version {version} (versions: {have})")
+            return _to_stored(row, goal=plan.goal, requester=plan.requester)
+
+    def versions(self, plan_id: str) -> list[StoredVersion]:
+        """Every version of the plan, oldest first."""
+        with Session(self._engine) as session:
+            plan = session.get(PlanRow, plan_id)
+            if plan is None:
+                raise PlanNotFoundError(f"no plan {plan_id!r}; `baton plans list` shows the plans")
+            rows = session.exec(select(PlanVersionRow).where(PlanVersionRow.plan_id == plan_id)
+                                .order_by(col(PlanVersionRow.version))).all()
+            return [_to_stored(r, goal=plan.goal, requester=plan.requester) for r in rows]
+
+    def list_plans(self, status: VersionStatus | None = None, limit: int = 50) -> list[StoredVersion]:
+        """The latest version of each plan, newest plan first; optionally only those in ``status``."""
+        query = (select(PlanRow, PlanVersionRow)
+                 .join(PlanVersionRow, (PlanVersionRow.plan_id == PlanRow.id)
+                       & (PlanVersionRow.version == PlanRow.latest_version))
+                 .order_by(col(PlanRow.created_at).desc(), col(PlanRow.id)))
+        if status is not None:
+            query = query.where(PlanVersionRow.status == VersionStatus(status).value)
+        with Session(self._engine) as session:
+            rows = session.exec(query.limit(limit)).all()
+            return [_to_stored(v, goal=p.goal, requester=p.requester) for p, v in rows]
+
+    def set_status(self, plan_id: str, version: int, status: VersionStatus) -> StoredVersion:
+        """Change one version's status (policy, approval and execution use this)."""
+        with Session(self._engine) as session:
+            plan = session.get(PlanRow, plan_id)
+            row = self._row(session, plan_id, version) if plan is not None else None
+            if plan is None or row is None:
+                raise PlanNotFoundError(f"no version {version} of plan {plan_id!r}")
+            row.status = VersionStatus(status).value
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return _to_stored(row, goal=plan.goal, requester=plan.requester)
+
+    @staticmethod
+    def _row(session: Session, plan_id: str, version: int) -> PlanVersionRow | None:
+        return session.exec(select(PlanVersionRow).where(
+            PlanVersionRow.plan_id == plan_id, PlanVersionRow.version == version)).first()
+
+    @staticmethod
+    def _numbers(session: Session, plan_id: str) -> list[int]:
+        rows = session.exec(select(PlanVersionRow.version).where(PlanVersionRow.plan_id == plan_id)
+                            .order_by(col(PlanVersionRow.version))).all()
+        return list(rows)
+
+    @staticmethod
+    def _free_id(session: Session) -> str:
+        while True:  # 32 random bits: a clash is rare, but never overwrite a plan
+            plan_id = new_plan_id()
+            if session.get(PlanRow, plan_id) is None:
+                return plan_id
+
+
+def _version_row(plan_id: str, number: int, goal: str, new: NewVersion,
+                 now: datetime) -> PlanVersionRow:
+    if new.plan is not None:
+        plan_json, plan_hash = new.plan.canonical_json(), new.plan.plan_hash()
+    else:
+        raw = new.document if new.document is not None else {"goal": goal, "steps": []}
+        plan_json = canonical_json(raw)
+        plan_hash = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()
+    problems = [p.model_dump(mode="json") for p in new.problems]
+    stored_problems: Any = {"problems": problems, "error": new.error} if new.error else problems
+    return PlanVersionRow(
+        plan_id=plan_id, version=number, plan_json=plan_json, plan_hash=plan_hash,
+        status=new.status.value, planner=new.planner.value,
+        origin_json=new.origin.model_dump_json() if new.origin else None,
+        problems_json=json.dumps(stored_problems) if (problems or new.error) else None,
+        feedback=new.feedback, created_by=new.created_by, created_at=now,
+    )
+
+
+def _to_stored(row: PlanVersionRow, *, goal: str, requester: str) -> StoredVersion:
+    raw = json.loads(row.plan_json)
+    document = None
+    try:
+        plan = Plan.model_validate(raw)
+    except ValidationError:
+        plan, document = Plan(goal=goal or "(no goal)", steps=()), raw
+    stored_problems = json.loads(row.problems_json) if row.problems_json else []
+    error = None
+    if isinstance(stored_problems, dict):
+        error = stored_problems.get("error")
+        stored_problems = stored_problems.get("problems", [])
+    created_at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return StoredVersion(
+        plan_id=row.plan_id, version=row.version, goal=goal, requester=requester, plan=plan,
+        plan_hash=row.plan_hash, status=VersionStatus(row.status), planner=PlannerKind(row.planner),
+        origin=TemplateOrigin.model_validate_json(row.origin_json) if row.origin_json else None,
+        problems=tuple(Problem.model_validate(p) for p in stored_problems),
+        feedback=row.feedback, created_by=row.created_by, created_at=created_at,
+        document=document, error=error,
+    )
