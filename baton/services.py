@@ -17,7 +17,9 @@ from tools import ToolRegistry
 from .settings import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from executor.store.plans import PlanStore
     from planner.llm import LLMPlanner
+    from planner.templates import TemplateLibrary
 
 
 class Services:
@@ -63,6 +65,9 @@ class Services:
             http_max_response_bytes=self.settings.http_max_response_bytes,
         )
         registry.load_entry_points()
+        from tools.http_endpoint import load_http_tools
+
+        load_http_tools(registry, self.settings.http_tools)
         return registry
 
     @cached_property
@@ -83,3 +88,18 @@ class Services:
             capability_cache=self.settings.data_dir / "llm_capabilities.json",
         )
         return LLMPlanner(config)
+
+    @cached_property
+    def plan_store(self) -> PlanStore:
+        """Plans and their versions."""
+        from executor.store.plans import PlanStore
+
+        return PlanStore(self.engine)
+
+    @cached_property
+    def template_library(self) -> TemplateLibrary:
+        """Shipped templates plus ``templates_dir`` (default ``<data_dir>/templates``), writable."""
+        from planner.templates import SHIPPED_DIR, TemplateLibrary
+
+        user_dir = (self.settings.templates_dir or self.settings.data_dir / "templates").resolve()
+        return TemplateLibrary.load([SHIPPED_DIR, user_dir], writable_dir=user_dir)

@@ -91,6 +91,9 @@ class Settings(BaseModel):
     users: dict[str, User] = Field(default_factory=dict, description="Known users by id.")
     secrets: dict[str, SecretStr] = Field(default_factory=dict, description="Tool secrets by name.")
     policy_data: dict[str, Any] = Field(default_factory=dict, description="Merged over shipped data.")
+    http_tools: list[dict[str, Any]] = Field(
+        default_factory=list, description="HTTP endpoints registered as tools ([[tools.http]])."
+    )
     llm: LLMSettings = Field(default_factory=LLMSettings)
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
 
@@ -186,6 +189,13 @@ def _normalise(raw: dict[str, Any], base: Path) -> dict[str, Any]:
         raw["users"] = {
             uid: {"id": uid, **(spec if isinstance(spec, dict) else {})} for uid, spec in users.items()
         }
+    tools_table = raw.pop("tools", None)
+    if isinstance(tools_table, dict):
+        raw["http_tools"] = tools_table.pop("http", [])
+        if tools_table:  # anything else under [tools] is reported by validation, not dropped
+            raw["tools"] = tools_table
+    elif tools_table is not None:
+        raw["tools"] = tools_table
     policy = raw.pop("policy", None)
     if isinstance(policy, dict) and "data" in policy:
         raw["policy_data"] = policy["data"]

@@ -1,0 +1,156 @@
+"""HTTP endpoints registered as tools from a description, called against a real local server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import ValidationError
+
+from baton.services import Services
+from baton.settings import load_settings
+from tests.support import Reply
+from tools import Effect, ToolContext, ToolDefinitionError, ToolError, ToolRegistry
+from tools.http_endpoint import load_http_tools, register_http_tool
+
+LOOKUP_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "customer_id": {"type": "string", "description": "The customer's id.", "minLength": 1},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+        "status": {"enum": ["open", "closed"]},
+        "json": {"type": "boolean", "description": "A name that shadows a pydantic attribute."},
+        "labels": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["customer_id"],
+}
+OUTPUT_SCHEMA = {
+    "type": "object",
+    "properties": {"score": {"type": "number"}, "flags": {"type": "array"}},
+    "required": ["score"],
+}
+
+
+def invoke(registry: ToolRegistry, name: str, args: dict, **context) -> dict:
+    ctx = ToolContext(idempotency_key=context.pop("key", "run-step"), **context)
+    return asyncio.run(registry.get(name).invoke(args, ctx))
+
+
+def test_post_endpoint_sends_args_as_json_and_validates_output(http_server):
+    http_server.script("/score", Reply(body={"score": 0.7, "flags": ["x"], "extra": 1}))
+    registry = ToolRegistry()
+    spec = register_http_tool(
+        registry, name="risk.score", url=http_server.url("/score"), method="POST",
+        description="Score a customer's risk.", input_schema=LOOKUP_SCHEMA,
+        output_schema=OUTPUT_SCHEMA, secrets=["RISK_KEY"],
+        headers={"X-Api-Key": "${secret:RISK_KEY}"}, timeout_s=5, tags=["risk"],
+    )
+    out = invoke(registry, "risk.score", {"customer_id": "c1", "json": True, "labels": ["a"]},
+                 key="k-42", secrets={"RISK_KEY": "abc"})
+    assert out["score"] == 0.7 and out["flags"] == ["x"]
+    [request] = http_server.requests("/score")
+    assert request.json() == {"customer_id": "c1", "json": True, "labels": ["a"]}
+    assert request.idempotency_key == "k-42"
+    assert request.headers["x-api-key"] == "abc"
+    assert spec.effect_of({}) is Effect.WRITE and spec.secrets == ("RISK_KEY",)
+    assert spec.tags == ("risk",) and spec.timeout_s == 5
+
+
+def test_schema_is_exported_with_descriptions_bounds_and_required(http_server):
+    registry = ToolRegistry()
+    register_http_tool(registry, name="crm.lookup", url=http_server.url("/c"), method="GET",
+                       description="Look up a customer.", input_schema=LOOKUP_SCHEMA)
+    info = registry.get("crm.lookup").info()
+    props = info.input_schema["properties"]
+    assert info.description == "Look up a customer."
+    assert info.input_schema["required"] == ["customer_id"]
+    assert info.input_schema["additionalProperties"] is False
+    assert props["customer_id"]["description"] == "The customer's id."
+    assert props["limit"]["maximum"] == 50 and props["limit"]["default"] == 10
+    assert "json" in props and "labels" in props
+    assert info.effect is Effect.READ
+    assert "status" in info.output_schema["properties"]  # raw HttpResponse without output_schema
+
+
+def test_get_endpoint_sends_args_as_query(http_server):
+    http_server.script("/c", Reply(body={"name": "Ada"}))
+    registry = ToolRegistry()
+    register_http_tool(registry, name="crm.lookup", url=http_server.url("/c"), method="GET",
+                       description="Look up a customer.", input_schema=LOOKUP_SCHEMA)
+    out = invoke(registry, "crm.lookup", {"customer_id": "c9", "limit": 3})
+    assert out["json"] == {"name": "Ada"}
+    assert http_server.requests("/c")[0].query == {"customer_id": ["c9"], "limit": ["3"]}
+
+
+def test_arguments_are_checked_against_the_schema(http_server):
+    registry = ToolRegistry()
+    register_http_tool(registry, name="crm.lookup", url=http_server.url("/c"), method="GET",
+                       description="Look up a customer.", input_schema=LOOKUP_SCHEMA)
+    for bad in ({}, {"customer_id": "c", "limit": 99}, {"customer_id": "c", "status": "odd"},
+                {"customer_id": "c", "typo": 1}):
+        with pytest.raises(ValidationError):
+            invoke(registry, "crm.lookup", bad)
+    assert http_server.count() == 0
+
+
+def test_output_not_matching_the_schema_is_a_final_error(http_server):
+    http_server.script("/score", Reply(body={"unexpected": True}))
+    registry = ToolRegistry()
+    register_http_tool(registry, name="risk.score", url=http_server.url("/score"),
+                       description="Score.", input_schema=LOOKUP_SCHEMA,
+                       output_schema=OUTPUT_SCHEMA)
+    with pytest.raises(ToolError, match="output_schema") as caught:
+        invoke(registry, "risk.score", {"customer_id": "c"})
+    assert not caught.value.retryable
+
+
+def test_endpoint_errors_map_like_http_request(http_server):
+    http_server.script("/score", Reply(status=503, headers={"Retry-After": "3"}))
+    registry = ToolRegistry()
+    register_http_tool(registry, name="risk.score", url=http_server.url("/score"),
+                       description="Score.", input_schema=LOOKUP_SCHEMA)
+    with pytest.raises(ToolError) as caught:
+        invoke(registry, "risk.score", {"customer_id": "c"})
+    assert caught.value.retryable and caught.value.retry_after_s == 3
+
+
+def test_bad_description_reports_every_problem_naming_the_tool():
+    schema = {"type": "object", "required": ["a", "ghost"],
+              "properties": {"a": {"type": "strin"}, "b": {"anyOf": [{"type": "string"}]}}}
+    with pytest.raises(ToolDefinitionError) as caught:
+        register_http_tool(ToolRegistry(), name="bad.tool", url="http://127.0.0.1/",
+                           description="Bad.", input_schema=schema)
+    text = str(caught.value)
+    assert "bad.tool" in text and "'ghost'" in text and "'strin'" in text and "anyOf" in text
+
+
+def test_header_secret_must_be_declared():
+    with pytest.raises(ToolDefinitionError, match="'TOKEN', which is not listed in secrets"):
+        register_http_tool(ToolRegistry(), name="x.y", url="http://127.0.0.1/",
+                           description="X.", headers={"Authorization": "Bearer ${secret:TOKEN}"})
+
+
+def test_load_http_tools_names_the_bad_table():
+    specs = [{"name": "ok.tool", "url": "http://127.0.0.1/", "description": "Fine."},
+             {"name": "bad.tool", "url": "ftp://x", "description": "Bad.", "colour": "red"}]
+    registry = ToolRegistry()
+    with pytest.raises(ToolDefinitionError) as caught:
+        load_http_tools(registry, specs)
+    assert "tools.http[1] (bad.tool)" in str(caught.value)
+    assert "url" in str(caught.value) and "colour" in str(caught.value)
+
+
+def test_baton_toml_tools_http_tables_reach_the_registry(data_dir, http_server):
+    (data_dir / "baton.toml").write_text(f'''
+[[tools.http]]
+name = "crm.lookup"
+url = "{http_server.url('/c')}"
+method = "GET"
+description = "Look up a customer."
+input_schema = {{ type = "object", properties = {{ id = {{ type = "string" }} }}, required = ["id"] }}
+''')
+    settings = load_settings()
+    assert settings.http_tools[0]["name"] == "crm.lookup"
+    registry = Services(settings).registry
+    assert "crm.lookup" in registry and "http.request" in registry
+    assert invoke(registry, "crm.lookup", {"id": "7"})["status"] == 200

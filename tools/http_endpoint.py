@@ -1,0 +1,229 @@
+"""Register an existing HTTP endpoint as a tool from a description, without writing Python.
+
+The description (``HttpToolSpec``, one ``[[tools.http]]`` table in
+``baton.toml``) gives a flat JSON Schema for the arguments; it becomes a
+pydantic model, so plans calling the tool are validated like any other. A call
+sends the arguments as JSON (as the query string for GET/HEAD/DELETE) with the
+step's idempotency key, through the same transport as ``http.request``.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Mapping
+from types import NoneType
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from .builtin.http import (
+    READ_METHODS,
+    SECRET_REF,
+    HttpMethod,
+    HttpResponse,
+    send,
+)
+from .errors import ToolDefinitionError, ToolError
+from .registry import ToolRegistry
+from .retry import RetryPolicy
+from .spec import Effect, ToolContext, ToolSpec
+
+_TYPES: dict[str, Any] = {
+    "string": str, "integer": int, "number": float, "boolean": bool,
+    "object": dict[str, Any], "array": list[Any], "null": NoneType,
+}
+_CONSTRAINTS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt",
+                "exclusiveMaximum": "lt", "minLength": "min_length", "maxLength": "max_length",
+                "pattern": "pattern", "minItems": "min_length", "maxItems": "max_length"}
+_IGNORED = {"type", "description", "default", "enum", "items", "title", "examples", "format"}
+_QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
+
+
+class HttpToolSpec(BaseModel):
+    """How to call one HTTP endpoint as a tool (a ``[[tools.http]]`` table)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="Tool name, e.g. 'crm.lookup'.")
+    url: str = Field(pattern=r"^https?://", description="Endpoint URL (http or https).")
+    method: HttpMethod = Field(default="POST", description="HTTP method.")
+    description: str = Field(min_length=1, description="What the tool does, for the planner.")
+    input_schema: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}},
+        description="Flat JSON Schema (type object) of the arguments.",
+    )
+    output_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema of the JSON response; unset: the raw response."
+    )
+    effect: Effect | None = Field(
+        default=None, description="read or write; unset: read for GET/HEAD, write otherwise."
+    )
+    idempotent: bool = Field(default=False, description="Calling twice with one key is safe.")
+    secrets: tuple[str, ...] = Field(default=(), description="Secret names the headers use.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Fixed headers; values may use ${secret:NAME}."
+    )
+    timeout_s: float = Field(default=30.0, gt=0, le=600, description="Per-attempt time limit.")
+    retry: RetryPolicy | None = Field(default=None, description="Retry policy; unset: default.")
+    tags: tuple[str, ...] = Field(default=("egress", "network"), description="Labels for policy.")
+    max_response_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1, description="Larger responses are refused."
+    )
+
+
+def _python_name(name: str, index: int) -> str:
+    ok = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+    return name if ok and not hasattr(BaseModel, name) else f"field_{index}"
+
+
+def _field_type(name: str, schema: Any, problems: list[str]) -> Any:
+    """The Python type of one property; appends a problem for what this small mapper can't do."""
+    if not isinstance(schema, dict):
+        problems.append(f"property {name!r}: schema must be an object")
+        return Any
+    unsupported = sorted(set(schema) - _IGNORED - set(_CONSTRAINTS))
+    if unsupported:
+        problems.append(f"property {name!r}: unsupported keywords {unsupported} "
+                        "(flat schemas only: type, enum, items, description, default, bounds)")
+    if "enum" in schema:
+        values = schema["enum"]
+        if not isinstance(values, list) or not values:
+            problems.append(f"property {name!r}: enum must be a non-empty list")
+            return Any
+        return Literal[tuple(values)]  # type: ignore[valid-type]
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    types: list[Any] = []
+    for kind in kinds:
+        if kind not in _TYPES:
+            problems.append(f"property {name!r}: type {kind!r} is not one of {sorted(_TYPES)}")
+            return Any
+        if kind == "array" and isinstance(schema.get("items"), dict):
+            types.append(list[_field_type(f"{name}[]", schema["items"], problems)])
+        else:
+            types.append(_TYPES[kind])
+    result = types[0]
+    for extra in types[1:]:
+        result = result | extra
+    return result
+
+
+def model_from_schema(
+    model_name: str, schema: Mapping[str, Any], *, tool: str, forbid_extra: bool
+) -> type[BaseModel]:
+    """A pydantic model for a flat object JSON Schema; ``ToolDefinitionError`` lists every problem."""
+    problems: list[str] = []
+    if schema.get("type") != "object":
+        problems.append(f"{model_name}: top-level schema must have type 'object'")
+    properties = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    if not isinstance(properties, dict):
+        raise ToolDefinitionError(tool, problems + [f"{model_name}: properties must be an object"])
+    for missing in sorted(required - set(properties)):
+        problems.append(f"{model_name}: required property {missing!r} is not in properties")
+    fields: dict[str, Any] = {}
+    for index, (prop, prop_schema) in enumerate(properties.items()):
+        tp = _field_type(prop, prop_schema, problems)
+        if not isinstance(prop_schema, dict):
+            continue
+        default = ... if prop in required else prop_schema.get("default")
+        if prop not in required and "default" not in prop_schema:
+            tp = tp | None
+        bounds = {_CONSTRAINTS[k]: v for k, v in prop_schema.items() if k in _CONSTRAINTS}
+        fields[_python_name(prop, index)] = (tp, Field(
+            default, alias=prop, description=prop_schema.get("description"), **bounds))
+    if problems:
+        raise ToolDefinitionError(tool, problems)
+    extra = "forbid" if forbid_extra or schema.get("additionalProperties") is False else "allow"
+    if forbid_extra and schema.get("additionalProperties") is True:
+        extra = "allow"
+    config = ConfigDict(frozen=True, extra=extra, populate_by_name=True, serialize_by_alias=True)
+    return create_model(model_name, __config__=config, **fields)
+
+
+def _model_prefix(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("_", ".").split(".") if part)
+
+
+def register_http_tool(registry: ToolRegistry, **options: Any) -> ToolSpec:
+    """Register an HTTP endpoint as a tool; ``options`` are the fields of :class:`HttpToolSpec`."""
+    spec = _parse_spec(options, where=str(options.get("name", "http tool")))
+    problems = [
+        f"header {header!r} uses secret {ref!r}, which is not listed in secrets"
+        for header, value in spec.headers.items()
+        for ref in SECRET_REF.findall(value) if ref not in spec.secrets
+    ]
+    if problems:
+        raise ToolDefinitionError(spec.name, problems)
+    prefix = _model_prefix(spec.name)
+    input_model = model_from_schema(f"{prefix}Input", spec.input_schema, tool=spec.name,
+                                    forbid_extra=True)
+    output_model = None
+    if spec.output_schema is not None:
+        output_model = model_from_schema(f"{prefix}Output", spec.output_schema, tool=spec.name,
+                                         forbid_extra=False)
+    return registry.register_function(
+        _endpoint_caller(spec, input_model, output_model),
+        name=spec.name,
+        description=spec.description,
+        effect=spec.effect or (Effect.READ if spec.method in READ_METHODS else Effect.WRITE),
+        idempotent=spec.idempotent,
+        timeout_s=spec.timeout_s,
+        retry=spec.retry,
+        secrets=spec.secrets,
+        tags=spec.tags,
+        input_model=input_model,
+        output_model=output_model or HttpResponse,
+    )
+
+
+def _endpoint_caller(
+    spec: HttpToolSpec, input_model: type[BaseModel], output_model: type[BaseModel] | None
+) -> Any:
+    async def call(args: Any, context: ToolContext) -> Any:
+        """Call the endpoint with the arguments."""
+        payload = args.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        as_query = spec.method in _QUERY_METHODS
+        response = await send(
+            method=spec.method, url=spec.url, headers=spec.headers, context=context,
+            max_response_bytes=spec.max_response_bytes, query=payload if as_query else None,
+            json_body=None if as_query else payload, send_json=not as_query,
+            timeout_s=spec.timeout_s,
+        )
+        if output_model is None:
+            return response
+        try:
+            return output_model.model_validate(response.json_)
+        except ValidationError as exc:
+            raise ToolError(
+                f"{spec.name}: {spec.url} answered with output that does not fit its "
+                f"output_schema: {exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}",
+                retryable=False, code="http_output_mismatch",
+            ) from exc
+
+    # Annotations are set here because the models only exist at run time.
+    call.__annotations__ = {"args": input_model, "context": ToolContext,
+                            "return": output_model or HttpResponse}
+    call.__qualname__ = f"http_endpoint[{spec.name}]"
+    return call
+
+
+def _parse_spec(raw: Mapping[str, Any], *, where: str) -> HttpToolSpec:
+    try:
+        return HttpToolSpec.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ToolDefinitionError(where, [
+            f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}" for err in exc.errors()
+        ]) from None
+
+
+def load_http_tools(registry: ToolRegistry, specs: list[Mapping[str, Any]]) -> list[str]:
+    """Register every ``[[tools.http]]`` description; returns the names added."""
+    names: list[str] = []
+    for index, raw in enumerate(specs):
+        if not isinstance(raw, Mapping):
+            raise ToolDefinitionError(f"tools.http[{index}]", ["must be a table"])
+        where = f"tools.http[{index}] ({raw.get('name', 'unnamed')})"
+        spec = _parse_spec(raw, where=where)
+        names.append(register_http_tool(registry, **spec.model_dump()).name)
+    return names
