@@ -1,0 +1,6 @@
+"""Baton's HTTP API (FastAPI): ``create_app(services)``; run it with ``baton serve``."""
+
+from .app import API_PREFIX, create_app
+from .permissions import ROLE_ACTIONS, Action, allowed_actions, may
+
+__all__ = ["API_PREFIX", "ROLE_ACTIONS", "Action", "allowed_actions", "create_app", "may"]

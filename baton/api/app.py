@@ -1,0 +1,42 @@
+"""The FastAPI application: ``create_app(services)`` wires routes, auth, limits and errors."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from baton import __version__
+from baton.services import Services
+
+from .errors import install_error_handlers
+from .limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """Baton's HTTP API: goals become typed plans of tool calls, vetted by
+policy and people, run by a durable executor, every step recorded in a
+hash-chained ledger.
+
+Authenticate with `Authorization: Bearer <token>`; tokens are declared (as
+SHA-256 hex) under `[users.ID] token_sha256` in `baton.toml`. Every error is
+`{"error": {"code": "...", "message": "..."}}`.
+"""
+
+
+def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+               web: bool = True) -> FastAPI:
+    """The API (under ``/api/v1``) and, unless ``web=False``, the web page, over ``services``."""
+    from . import routes_ledger, routes_tools
+
+    app = FastAPI(title="Baton", version=__version__, description=DESCRIPTION,
+                  openapi_tags=[{"name": n} for n in ("plans", "runs", "tools", "policy",
+                                                      "ledger", "health")])
+    app.state.services = services
+    install_error_handlers(app)
+    for router in (routes_tools.router, routes_ledger.router, routes_ledger.health_router):
+        app.include_router(router, prefix=API_PREFIX)
+    if web:
+        from baton.web import install_web
+
+        install_web(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    return app

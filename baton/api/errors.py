@@ -1,0 +1,137 @@
+"""The API's one error shape and the translation of every failure into it.
+
+Every failure answers ``{"error": {"code": ..., "message": ...}}`` with a
+stable ``code`` clients may branch on. ``BatonError`` subclasses keep their
+own ``.code``; the HTTP status comes from :data:`STATUS_BY_CODE` or from the
+shape of the code (``*_not_found`` → 404...), defaulting to 409: most of what
+a use case refuses is a state conflict (not approved yet, already rejected).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tools import BatonError
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, for people and for programs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(description="Stable machine-readable code, e.g. 'not_found'.")
+    message: str = Field(description="Human-readable explanation naming the problem.")
+    details: list[dict[str, Any]] | None = Field(
+        default=None, description="Per-field problems for invalid requests."
+    )
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    model_config = ConfigDict(frozen=True)
+
+    error: ErrorDetail = Field(description="The error.")
+
+
+class ApiError(Exception):
+    """An error raised by the API layer itself (auth, lookups, limits)."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+STATUS_BY_CODE: dict[str, int] = {
+    "not_found": 404,
+    "unknown_tool": 404,
+    "unknown_user": 403,
+    "self_approval": 403,
+    "not_eligible": 403,
+    "forbidden": 403,
+    "invalid_plan": 422,
+    "invalid_request": 422,
+    "planning_error": 422,
+    "config_error": 500,
+}
+
+
+def status_for(code: str) -> int:
+    """HTTP status of a ``BatonError`` code."""
+    if code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[code]
+    if code.endswith("not_found") or code.startswith("unknown_"):
+        return 404
+    if code.startswith("invalid") or code.endswith("_invalid"):
+        return 422
+    return 409
+
+
+def error_json(status: int, code: str, message: str, *, details: list[dict[str, Any]] | None = None,
+               headers: dict[str, str] | None = None) -> JSONResponse:
+    """A JSON error response in the one shape."""
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message, details=details))
+    return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status,
+                        headers=headers)
+
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+               413: "body_too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [{"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
+             "type": str(err.get("type", ""))} for err in exc.errors()]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every failure of ``app`` answer in the one error shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_json(exc.status, exc.code, exc.message, headers=exc.headers)
+
+    @app.exception_handler(BatonError)
+    async def _baton_error(request: Request, exc: BatonError) -> JSONResponse:
+        return error_json(status_for(exc.code), exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        if any(d["type"] == "json_invalid" for d in details):
+            return error_json(400, "malformed_json", "the request body is not valid JSON",
+                              details=details)
+        summary = "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in details[:5])
+        return error_json(422, "invalid_request", f"invalid request: {summary}", details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_json(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        import structlog
+
+        structlog.get_logger("baton.api").exception("unhandled error", path=request.url.path)
+        return error_json(500, "internal_error", "internal error; see the server log")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting the error shape for ``statuses``."""
+    text = {400: "Malformed JSON body", 401: "Missing or unknown bearer token",
+            403: "The user's role may not do this", 404: "Not found",
+            409: "Conflicts with the current state", 413: "Request body too large",
+            422: "Invalid request"}
+    return {s: {"model": ErrorResponse, "description": text.get(s, "Error")} for s in statuses}

@@ -1,0 +1,99 @@
+"""Ledger routes: read, verify and export the audit log; health."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+
+from baton.settings import User
+from executor.ledger import LedgerEvent
+from executor.ledger_export import ExportFormat, cloudevent, event_record
+
+from .auth import require, services_of
+from .errors import error_responses
+from .permissions import Action
+
+router = APIRouter(responses=error_responses(401, 403))
+health_router = APIRouter(tags=["health"])
+
+
+class VerifyReport(BaseModel):
+    """The outcome of recomputing the ledger's hash chain."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool = Field(description="True when every event links and hashes correctly.")
+    events: int = Field(description="Events checked.")
+    first_broken_seq: int | None = Field(default=None, description="First bad event, if any.")
+    reason: str | None = Field(default=None, description="Why that event is bad.")
+
+
+class Health(BaseModel):
+    """Liveness answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: str = Field(description="'ok' when the server and its database answer.")
+    time: datetime = Field(description="Server time (UTC).")
+
+
+@router.get("/ledger/verify", response_model=VerifyReport, tags=["ledger"],
+            summary="Verify the ledger's hash chain")
+def verify_ledger(request: Request,
+                  user: User = Depends(require(Action.LEDGER_READ))) -> VerifyReport:
+    """Recompute the chain; name the first broken event."""
+    result = services_of(request).ledger.verify()
+    return VerifyReport(ok=result.ok, events=result.events,
+                        first_broken_seq=result.first_broken_seq, reason=result.reason)
+
+
+@router.get("/ledger/events", response_model=list[LedgerEvent], tags=["ledger"],
+            summary="Read ledger events")
+def ledger_events(
+    request: Request,
+    subject: str | None = Query(default=None, max_length=80,
+                                description="Only events about this plan or run id."),
+    after_seq: int = Query(default=0, ge=0, description="Only events after this position."),
+    limit: int = Query(default=500, ge=1, le=5000, description="At most this many events."),
+    user: User = Depends(require(Action.LEDGER_READ)),
+) -> list[LedgerEvent]:
+    """Events in chain order."""
+    return services_of(request).ledger.events(subject=subject, after_seq=after_seq, limit=limit)
+
+
+@router.get(
+    "/ledger/export", tags=["ledger"], summary="Export the ledger",
+    response_class=StreamingResponse,
+    responses={200: {"description": "One JSON object per line (JSON lines or CloudEvents 1.0).",
+                     "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+)
+def export_ledger(
+    request: Request,
+    format: ExportFormat = Query(default=ExportFormat.JSONL, description="jsonl or cloudevents."),
+    subject: str | None = Query(default=None, max_length=80,
+                                description="Only events about this plan or run id."),
+    user: User = Depends(require(Action.LEDGER_READ)),
+) -> StreamingResponse:
+    """Stream the chain in order; each line keeps prev_hash and hash for re-verification."""
+    shape = cloudevent if format is ExportFormat.CLOUDEVENTS else event_record
+    ledger = services_of(request).ledger
+
+    def lines() -> Iterator[str]:
+        for event in ledger.iter_events(subject=subject):
+            yield json.dumps(shape(event), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@health_router.get("/healthz", response_model=Health, summary="Liveness check")
+def healthz(request: Request) -> Health:
+    """Answers without authentication when the server and its database are up."""
+    with services_of(request).engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    return Health(status="ok", time=datetime.now(UTC))

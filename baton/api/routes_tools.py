@@ -1,0 +1,45 @@
+"""Tool routes: what plans may call."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from baton.settings import User
+from tools import Effect, ToolInfo
+
+from .auth import require, services_of
+from .errors import error_responses
+from .permissions import Action
+
+router = APIRouter(tags=["tools"], responses=error_responses(401, 403))
+
+
+class ToolSummary(BaseModel):
+    """One line of the tool list."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="Registered name, e.g. 'files.read'.")
+    description: str = Field(description="What the tool does.")
+    effect: Effect = Field(description="Default effect (read or write).")
+    idempotent: bool = Field(description="Calling twice with the same key is safe.")
+    tags: tuple[str, ...] = Field(default=(), description="Labels policies can match.")
+
+
+@router.get("/tools", response_model=list[ToolSummary], summary="List the registered tools")
+def list_tools(request: Request,
+               user: User = Depends(require(Action.TOOLS_READ))) -> list[ToolSummary]:
+    """Every tool plans may call, sorted by name."""
+    registry = services_of(request).registry
+    return [ToolSummary(name=info.name, description=info.description, effect=info.effect,
+                        idempotent=info.idempotent, tags=info.tags)
+            for info in sorted((spec.info() for spec in registry), key=lambda i: i.name)]
+
+
+@router.get("/tools/{name}", response_model=ToolInfo, summary="Describe one tool",
+            responses=error_responses(404))
+def get_tool(name: str, request: Request,
+             user: User = Depends(require(Action.TOOLS_READ))) -> ToolInfo:
+    """A tool's metadata and its input and output JSON Schemas."""
+    return services_of(request).registry.get(name).info()

@@ -1,0 +1,62 @@
+"""Rendering helpers shared by the web routes: templates, forms, redirects, error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from baton.api.permissions import Action, may
+from baton.settings import User
+
+from .session import csrf_ok, csrf_token
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["may"] = may
+templates.env.globals["Action"] = Action
+
+MAX_FORM_FIELDS = 20
+
+
+class FormError(Exception):
+    """A form was refused (bad CSRF token, missing field); shown to the user, status 400/403."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def render(request: Request, name: str, user: User | None, status: int = 200,
+           **context: Any) -> HTMLResponse:
+    """Render template ``name`` with the signed-in user and this session's CSRF token."""
+    csrf = csrf_token(request) if user is not None else ""
+    context.setdefault("flash", request.query_params.get("flash"))
+    context.setdefault("flash_kind", request.query_params.get("kind", "info"))
+    return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf, **context},
+                                      status_code=status)
+
+
+async def read_form(request: Request, *, check_csrf: bool = True) -> dict[str, str]:
+    """The url-encoded form body (first value of each field); refuses a bad CSRF token."""
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    parsed = parse_qs(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    form = {key: values[0] for key, values in parsed.items()}
+    if check_csrf and not csrf_ok(request, form.get("csrf")):
+        raise FormError("the form expired or did not come from this site; reload and try again",
+                        status=403)
+    return form
+
+
+def redirect(url: str, flash: str | None = None, kind: str = "info") -> RedirectResponse:
+    """A 303 redirect (after a POST), optionally with a one-line message."""
+    if flash:
+        from urllib.parse import urlencode
+
+        url = f"{url}{'&' if '?' in url else '?'}{urlencode({'flash': flash, 'kind': kind})}"
+    return RedirectResponse(url, status_code=303)

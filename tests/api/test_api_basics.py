@@ -1,0 +1,120 @@
+"""The API's edges through real HTTP: auth, error shape, body limits, tools, ledger, OpenAPI."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+
+def assert_error(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+def test_healthz_answers_without_a_token(client_for):
+    response = client_for(None).get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer not-a-known-token", "Basic YWxpY2U6eA=="])
+def test_missing_or_unknown_token_is_401_with_a_bearer_challenge(client_for, header):
+    client = client_for(None)
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/tools", headers=headers)
+    assert_error(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_user_without_roles_is_403(client_for):
+    assert_error(client_for("erin").get("/tools"), 403, "forbidden")
+
+
+def test_tools_list_and_show(client_for):
+    client = client_for("alice")
+    names = [tool["name"] for tool in client.get("/tools").json()]
+    assert "files.read" in names and names == sorted(names)
+    info = client.get("/tools/files.read").json()
+    assert info["effect"] == "read"
+    assert "path" in info["input_schema"]["properties"]
+
+
+def test_unknown_tool_is_404_naming_the_closest(client_for):
+    response = client_for("alice").get("/tools/files.raed")
+    assert_error(response, 404, "unknown_tool")
+    assert "files.read" in response.json()["error"]["message"]
+
+
+def test_ledger_verify_and_export(client_for, services):
+    services.ledger.append("goal", "p-1", "alice", {"goal": "count rows"})
+    services.ledger.append("goal", "p-2", "alice", {"goal": "sum rows"})
+    client = client_for("dave")
+    assert client.get("/ledger/verify").json() == {"ok": True, "events": 2,
+                                                   "first_broken_seq": None, "reason": None}
+    lines = client.get("/ledger/export", params={"subject": "p-2"}).text.splitlines()
+    assert [json.loads(line)["subject"] for line in lines] == ["p-2"]
+    cloud = client.get("/ledger/export", params={"format": "cloudevents"}).text.splitlines()
+    assert [json.loads(line)["specversion"] for line in cloud] == ["1.0", "1.0"]
+    assert_error(client.get("/ledger/export", params={"format": "xml"}), 422, "invalid_request")
+
+
+def test_oversized_body_is_413_by_declared_length(client_for):
+    response = client_for("alice").post("/policy/decision", content=b"x" * (64 * 1024 + 1),
+                                        headers={"Content-Type": "application/json"})
+    assert_error(response, 413, "body_too_large")
+
+
+def test_oversized_chunked_body_is_413_by_counted_bytes(server):
+    # A chunked body declares no length: the limit must be enforced on the bytes received.
+    chunks = [b"x" * 32768, b"x" * 32768, b"x"]  # one byte over, and no Content-Length
+    request = (b"POST /api/v1/policy/decision HTTP/1.1\r\nHost: x\r\n"
+               b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in chunks)
+               + b"0\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk_in := sock.recv(65536):
+            received += chunk_in
+        reply = received.decode("latin-1")
+    head, _, body = reply.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 413")
+    assert json.loads(body)["error"]["code"] == "body_too_large"
+
+
+def test_unknown_route_uses_the_error_shape(client_for):
+    assert_error(client_for("alice").get("/no-such-thing"), 404, "not_found")
+
+
+def _refs(value):
+    if isinstance(value, dict):
+        if isinstance(value.get("$ref"), str):
+            yield value["$ref"]
+        for item in value.values():
+            yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+
+
+def test_openapi_document_is_complete_and_documents_bearer_auth(server):
+    import httpx
+
+    document = httpx.get(server.url + "/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    for ref in set(_refs(document)):
+        target = document
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]  # KeyError: a dangling $ref
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("summary"), f"{method} {path} has no summary"
+            assert operation.get("responses"), f"{method} {path} documents no response"
+            if path != "/api/v1/healthz":
+                assert "401" in operation["responses"], f"{method} {path} lacks 401"
