@@ -204,11 +204,12 @@ class ChatClient:
         self, messages: Messages, schema: dict[str, Any], fmt: ResponseFormat,
         record: list[ModelExchange],
     ) -> ChatReply:
+        client = self.client  # built outside the try: a bad configuration is not a transport error
         started = time.perf_counter()
         base = {"model": self.config.model, "endpoint": self.config.base_url,
                 "prompt_sha256": prompt_sha256(messages), "response_format": fmt.value}
         try:
-            completion = self.client.chat.completions.create(**self._request(messages, schema, fmt))
+            completion = client.chat.completions.create(**self._request(messages, schema, fmt))
         except Exception as exc:
             latency = (time.perf_counter() - started) * 1000
             record.append(ModelExchange(**base, latency_ms=latency, error=_describe(exc)))
