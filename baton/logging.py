@@ -1,0 +1,83 @@
+"""Structured logs: JSON lines on stderr for ``baton worker``/``serve``, a console view otherwise.
+
+Every entry goes through ``SecretMasker`` last but one, so a secret value
+that slips into an event, a bound id or a formatted traceback is masked
+before anything is rendered.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+from executor.ledger import REDACTED, redact
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+           "error": logging.ERROR, "critical": logging.CRITICAL}
+
+
+class SecretMasker:
+    """A structlog processor replacing every known secret value with a marker."""
+
+    def __init__(self, secret_values: Iterable[str]) -> None:
+        # Longest first, so a secret that contains another is masked whole.
+        self._secrets = sorted({s for s in secret_values if s}, key=len, reverse=True)
+
+    def __call__(self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+        """Mask secrets in every value (keys are code, not data)."""
+        if not self._secrets:
+            return event_dict
+        return {key: _mask(value, self._secrets) for key, value in event_dict.items()}
+
+
+def _mask(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str | dict | list | tuple):
+        return redact(value, secrets)
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    text = str(value)  # exceptions, paths, models: compare their text form
+    return redact(text, secrets) if any(s in text for s in secrets) else value
+
+
+def level_number(level: str | int) -> int:
+    """A logging level from a name ('info') or a number; a bad name raises ValueError."""
+    if isinstance(level, int):
+        return level
+    try:
+        return _LEVELS[level.lower()]
+    except KeyError:
+        raise ValueError(f"unknown log level {level!r}; use one of {', '.join(_LEVELS)}") from None
+
+
+def configure_logging(level: str | int = "info", json: bool = False, *,
+                      secret_values: Iterable[str] = (), stream: Any = None) -> None:
+    """Configure structlog (and stdlib logging) to write to ``stream`` (default stderr)."""
+    number = level_number(level)
+    out = stream if stream is not None else sys.stderr
+    renderer: Any = (structlog.processors.JSONRenderer() if json
+                     else structlog.dev.ConsoleRenderer(colors=out.isatty(),
+                                                        exception_formatter=structlog.dev.plain_traceback))
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            SecretMasker(secret_values),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(number),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries that log through stdlib (uvicorn, alembic) go to the same stream.
+    logging.basicConfig(level=number, stream=out, format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
+
+
+__all__ = ["REDACTED", "SecretMasker", "configure_logging", "level_number"]
