@@ -64,9 +64,19 @@ def test_upgrade_from_the_baseline_revision_reaches_head_and_keeps_rows(empty_en
 
     with empty_engine.begin() as conn:
         command.upgrade(alembic_config(conn), BASELINE_REVISION)
+        # Columns as they were at the baseline: later revisions add to them.
+        conn.execute(text(
+            "INSERT INTO runs (id, plan_id, version, plan_hash, status, requested_by, concurrency,"
+            " created_at) VALUES ('r1', 'p1', 1, :h, 'succeeded', 'alice', 4, :at)"),
+            {"h": "0" * 64, "at": datetime.now(UTC)})
     Ledger(empty_engine).append("goal", "p1", "alice", {})
+
     upgrade(empty_engine)
-    assert current_revision(empty_engine) == head_revision()
+
+    assert current_revision(empty_engine) == head_revision() != BASELINE_REVISION
+    with empty_engine.connect() as conn:
+        runs = conn.execute(text("SELECT id, status, plan_id FROM runs")).all()
+    assert [tuple(r) for r in runs] == [("r1", "succeeded", "p1")]
     assert Ledger(empty_engine).verify().events == 1
 
 
