@@ -13,8 +13,13 @@ from .retry import NO_RETRY, RetryPolicy
 from .signature import parse_docstring
 from .spec import Effect, ToolContext, ToolInfo, ToolSpec
 
+# Last: these import the modules above. They are light (no httpx or jmespath until a call).
+from .builtin import register_builtin_tools  # noqa: E402
+from .http_endpoint import HttpToolSpec, load_http_tools, register_http_tool  # noqa: E402
+
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "HttpToolSpec",
     "NO_RETRY",
     "BatonError",
     "Effect",
@@ -28,5 +33,8 @@ __all__ = [
     "ToolRegistry",
     "ToolSpec",
     "UnknownToolError",
+    "load_http_tools",
     "parse_docstring",
+    "register_builtin_tools",
+    "register_http_tool",
 ]
