@@ -1,0 +1,197 @@
+"""Plan routes: goals → plans, hand-written plans, versions, diffs, revision.
+
+Every route calls a use case in ``baton.usecases``; none re-implements one.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from baton.settings import User
+from planner.base import PlannerKind
+from planner.diff import PlanDiff, diff_plans
+from planner.versions import StoredVersion, VersionStatus
+
+from .auth import require, services_of
+from .errors import error_responses
+from .permissions import Action
+
+router = APIRouter(tags=["plans"], responses=error_responses(401, 403))
+
+MAX_DOCUMENT_STEPS_HINT = "Validated like any planner's output; an invalid plan is stored INVALID."
+
+
+class GoalRequest(BaseModel):
+    """A goal to plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    goal: str = Field(min_length=1, max_length=4000, description="The goal in plain language.")
+    planner: Literal["llm", "template"] | None = Field(
+        default=None, description="Which planner; default: llm when configured, else template.")
+
+
+class PlanDocumentRequest(BaseModel):
+    """A hand-written plan document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: dict[str, Any] = Field(
+        description="The plan in its wire format: {goal, steps: [{id, tool, args, ...}]}. "
+        + MAX_DOCUMENT_STEPS_HINT)
+
+
+class FeedbackRequest(BaseModel):
+    """What should change in the next version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feedback: str = Field(min_length=1, max_length=4000, description="Feedback for the planner.")
+
+
+class PlanSummary(BaseModel):
+    """The latest version of one plan, in a list."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan_id: str = Field(description="Plan id.")
+    version: int = Field(description="Latest version number.")
+    goal: str = Field(description="The plan's goal.")
+    requester: str = Field(description="Who asked for it.")
+    status: VersionStatus = Field(description="Status of the latest version.")
+    planner: PlannerKind = Field(description="Which planner produced the latest version.")
+    created_at: datetime = Field(description="When the latest version was stored.")
+
+
+class VersionSummary(BaseModel):
+    """One version in a plan's history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: int = Field(description="Version number.")
+    status: VersionStatus = Field(description="Lifecycle status.")
+    plan_hash: str = Field(description="Hash approvals bind to.")
+    created_by: str = Field(description="Who created it.")
+    created_at: datetime = Field(description="When it was stored.")
+    feedback: str | None = Field(default=None, description="Feedback it answers.")
+
+
+class PlanDetail(BaseModel):
+    """A plan: its latest version in full and its version history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    latest: StoredVersion = Field(description="The latest version.")
+    versions: list[VersionSummary] = Field(description="Every version, oldest first.")
+
+
+def summary(stored: StoredVersion) -> PlanSummary:
+    """The list entry of a stored version."""
+    return PlanSummary(plan_id=stored.plan_id, version=stored.version, goal=stored.goal,
+                       requester=stored.requester, status=stored.status, planner=stored.planner,
+                       created_at=stored.created_at)
+
+
+def version_summary(stored: StoredVersion) -> VersionSummary:
+    """The history entry of a stored version."""
+    return VersionSummary(version=stored.version, status=stored.status, plan_hash=stored.plan_hash,
+                          created_by=stored.created_by, created_at=stored.created_at,
+                          feedback=stored.feedback)
+
+
+@router.post("/plans", response_model=StoredVersion, status_code=201,
+             summary="Plan a goal", responses=error_responses(400, 409, 413, 422))
+def create_plan(body: GoalRequest, request: Request,
+                user: User = Depends(require(Action.PLAN_CREATE))) -> StoredVersion:
+    """Plan the goal and store version 1 (validated and judged by policy)."""
+    from baton.usecases.plans import plan_goal
+
+    kind = PlannerKind(body.planner) if body.planner else None
+    return plan_goal(services_of(request), body.goal, user, planner=kind)
+
+
+@router.post("/plans/document", response_model=StoredVersion, status_code=201,
+             summary="Submit a hand-written plan", responses=error_responses(400, 409, 413, 422))
+def create_plan_from_document(body: PlanDocumentRequest, request: Request,
+                              user: User = Depends(require(Action.PLAN_CREATE))) -> StoredVersion:
+    """Store a hand-written plan; it is validated and judged like any planner's output."""
+    from baton.usecases.plans import plan_from_file
+
+    # The use case reads plan files; a private temporary file keeps one code path for both.
+    with tempfile.TemporaryDirectory(prefix="baton-api-") as tmp:
+        path = Path(tmp) / "submitted-plan.json"
+        path.write_text(json.dumps(body.document), encoding="utf-8")
+        return plan_from_file(services_of(request), path, user)
+
+
+@router.get("/plans", response_model=list[PlanSummary], summary="List plans")
+def list_plans_route(
+    request: Request,
+    status: VersionStatus | None = Query(default=None, description="Only this latest status."),
+    limit: int = Query(default=50, ge=1, le=500, description="At most this many plans."),
+    user: User = Depends(require(Action.PLAN_READ)),
+) -> list[PlanSummary]:
+    """The latest version of each plan, newest first."""
+    from baton.usecases.plans import list_plans
+
+    return [summary(s) for s in list_plans(services_of(request), status, limit)]
+
+
+@router.get("/plans/{plan_id}", response_model=PlanDetail, summary="Show a plan",
+            responses=error_responses(404))
+def get_plan(plan_id: str, request: Request,
+             user: User = Depends(require(Action.PLAN_READ))) -> PlanDetail:
+    """The latest version in full and the version history."""
+    from baton.usecases.plans import plan_versions
+
+    versions = plan_versions(services_of(request), plan_id)
+    return PlanDetail(latest=versions[-1], versions=[version_summary(v) for v in versions])
+
+
+@router.get("/plans/{plan_id}/versions/{version}", response_model=StoredVersion,
+            summary="Show one version of a plan", responses=error_responses(404))
+def get_plan_version(plan_id: str, version: int, request: Request,
+                     user: User = Depends(require(Action.PLAN_READ))) -> StoredVersion:
+    """One stored version."""
+    from baton.usecases.plans import show_plan
+
+    return show_plan(services_of(request), plan_id, version)
+
+
+@router.get("/plans/{plan_id}/diff", response_model=PlanDiff, summary="Diff two versions",
+            responses=error_responses(404, 409))
+def diff_versions(
+    plan_id: str, request: Request,
+    from_version: int | None = Query(default=None, alias="from", ge=1,
+                                     description="Older version; default: the one before 'to'."),
+    to_version: int | None = Query(default=None, alias="to", ge=1,
+                                   description="Newer version; default: the latest."),
+    user: User = Depends(require(Action.PLAN_READ)),
+) -> PlanDiff:
+    """How version ``to`` differs from version ``from``."""
+    from baton.usecases.plans import diff_with_previous, show_plan
+
+    services = services_of(request)
+    if from_version is None:
+        return diff_with_previous(services, plan_id, to_version)[2]
+    old = show_plan(services, plan_id, from_version)
+    new = show_plan(services, plan_id, to_version)
+    return diff_plans(old.plan, new.plan, a_label=f"{plan_id} v{old.version}",
+                      b_label=f"{plan_id} v{new.version}")
+
+
+@router.post("/plans/{plan_id}/revise", response_model=StoredVersion, status_code=201,
+             summary="Ask for a revised version", responses=error_responses(400, 404, 409, 413, 422))
+def revise(plan_id: str, body: FeedbackRequest, request: Request,
+           user: User = Depends(require(Action.PLAN_REVISE))) -> StoredVersion:
+    """Send the feedback (and any rejection reason) to the planner; store the next version."""
+    from baton.usecases.plans import revise_plan
+
+    return revise_plan(services_of(request), plan_id, body.feedback, user)
