@@ -1,0 +1,94 @@
+"""The policy engine interface and what every backend shares: shape checks and failing closed.
+
+Anything but a well-formed result — an engine error, an undefined result, a
+result of the wrong shape, a timeout — becomes a deny that names the cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import ValidationError
+
+from .contracts import ApprovalsNeeded, Decision, StepCall, StepDecision
+
+DECISION_PATH = "baton/decision"
+STEP_DECISION_PATH = "baton/step_decision"
+ENGINE_ERROR = "policy engine error"
+
+
+@runtime_checkable
+class PolicyEngine(Protocol):
+    """Judges plans (``decide``) and single calls at run time (``check_step``)."""
+
+    name: str
+    bundle_hash: str
+
+    def decide(self, policy_input: Mapping[str, Any]) -> Decision:
+        """Evaluate ``data.baton.decision`` over ``policy_input``; never raises, fails closed."""
+        ...
+
+    def check_step(self, call: StepCall) -> StepDecision:
+        """Evaluate ``data.baton.step_decision`` for one call; never raises, fails closed."""
+        ...
+
+
+class EngineFailure(Exception):
+    """Internal: evaluation did not produce a usable result (turned into a deny)."""
+
+
+def failed_decision(cause: str, *, engine: str, bundle_hash: str) -> Decision:
+    """The deny a plan gets when the engine cannot judge it."""
+    return Decision(allow=False, deny=(f"{ENGINE_ERROR}: {cause}",), approvals=ApprovalsNeeded(),
+                    risk=100, notes=(), runtime_checks=(), engine=engine, bundle_hash=bundle_hash)
+
+
+def failed_step_decision(cause: str, *, engine: str, bundle_hash: str) -> StepDecision:
+    """The deny a call gets when the engine cannot judge it."""
+    return StepDecision(allow=False, deny=(f"{ENGINE_ERROR}: {cause}",), engine=engine,
+                        bundle_hash=bundle_hash)
+
+
+def _require_str_list(result: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = result.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise EngineFailure(f"decision field {key!r} must be a list of strings")
+    return tuple(value)
+
+
+def parse_decision(result: Any, *, engine: str, bundle_hash: str) -> Decision:
+    """A ``Decision`` from the raw result, or ``EngineFailure`` naming what is wrong with it."""
+    if result is None:
+        raise EngineFailure("data.baton.decision is undefined")
+    if not isinstance(result, Mapping):
+        raise EngineFailure(f"data.baton.decision must be an object, got {type(result).__name__}")
+    if not isinstance(result.get("allow"), bool):
+        raise EngineFailure("decision field 'allow' must be true or false")
+    deny = _require_str_list(result, "deny")
+    approvals = result.get("approvals", {"count": 0, "roles": []})
+    risk = result.get("risk", 0)
+    if isinstance(risk, bool) or not isinstance(risk, int | float):
+        raise EngineFailure("decision field 'risk' must be a number")
+    try:
+        return Decision(
+            allow=result["allow"] and not deny, deny=deny,
+            approvals=ApprovalsNeeded.model_validate(approvals),
+            risk=max(0, min(100, int(risk))),
+            notes=_require_str_list(result, "notes"),
+            runtime_checks=_require_str_list(result, "runtime_checks"),
+            engine=engine, bundle_hash=bundle_hash,
+        )
+    except ValidationError as exc:
+        raise EngineFailure(f"decision field 'approvals' is malformed: {exc.errors()[0]['msg']}") from exc
+
+
+def parse_step_decision(result: Any, *, engine: str, bundle_hash: str) -> StepDecision:
+    """A ``StepDecision`` from the raw result, or ``EngineFailure``."""
+    if result is None:
+        raise EngineFailure("data.baton.step_decision is undefined")
+    if not isinstance(result, Mapping) or not isinstance(result.get("allow"), bool):
+        raise EngineFailure("data.baton.step_decision must be an object with a boolean 'allow'")
+    deny = _require_str_list(result, "deny")
+    return StepDecision(allow=result["allow"] and not deny, deny=deny, engine=engine,
+                        bundle_hash=bundle_hash)

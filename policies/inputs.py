@@ -1,0 +1,205 @@
+"""Building the policy input document from a plan, its tools and its context.
+
+Facts that Rego cannot derive reliably under the embedded interpreter (URL
+hosts, string entropy, hours of the day, reference graphs) are computed here
+so that every rule reads plain values.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from planner.plan import Plan, Step, TemplateOrigin, is_reference
+from tools import Effect, ToolRegistry, ToolSpec
+
+from .contracts import PolicyContext, Requester, StepCall, TemplateCheck
+
+SECRET_REF = re.compile(r"\$\{secret:([A-Za-z0-9_.\-]+)\}")
+MAX_STRINGS_PER_STEP = 500
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character: random tokens score high (>3.5), words low."""
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def iter_strings(value: Any, path: str = "$.args", key: str = "") -> Iterator[dict[str, Any]]:
+    """Every literal string inside ``value`` with its JSON path and nearest key; references skipped."""
+    if is_reference(value):
+        return
+    if isinstance(value, str):
+        yield {"path": path, "key": key, "value": value, "length": len(value),
+               "entropy": round(shannon_entropy(value), 3)}
+    elif isinstance(value, Mapping):
+        for k, item in value.items():
+            yield from iter_strings(item, f"{path}.{k}", str(k))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from iter_strings(item, f"{path}[{index}]", key)
+
+
+def url_facts(url: Any) -> dict[str, Any]:
+    """Host, scheme and embedded credentials of a literal URL; a reference is flagged instead."""
+    if is_reference(url):
+        return {"url_from_ref": True, "url_ref": url["ref"], "host": None}
+    if not isinstance(url, str):
+        return {"url_from_ref": False, "host": None}
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower().rstrip(".") or None
+        has_credentials = parts.username is not None or parts.password is not None
+    except ValueError:
+        host, has_credentials, parts = None, False, None
+    return {"url_from_ref": False, "host": host, "scheme": parts.scheme if parts else "",
+            "url_has_credentials": has_credentials}
+
+
+def effect_for(spec: ToolSpec, args: Mapping[str, Any]) -> Effect:
+    """The call's effect; when it depends on arguments that are references, assume ``write``."""
+    if spec.effect_from_args is not None and any(is_reference(v) for v in args.values()):
+        return Effect.WRITE
+    try:
+        return spec.effect_of(args)
+    except Exception:  # noqa: BLE001 - an effect we cannot compute is treated as the riskier one
+        return Effect.WRITE
+
+
+def secret_names(args: Any) -> list[str]:
+    """Names of configured secrets the arguments ask for (``${secret:NAME}``); never values."""
+    names = {m.group(1) for s in iter_strings(args) for m in SECRET_REF.finditer(s["value"])}
+    return sorted(names)
+
+
+def _step_entry(step: Step, registry: ToolRegistry) -> dict[str, Any]:
+    spec = registry.get(step.tool) if step.tool in registry else None
+    entry: dict[str, Any] = {
+        "id": step.id,
+        "tool": step.tool,
+        "known": spec is not None,
+        "effect": effect_for(spec, step.args).value if spec else Effect.WRITE.value,
+        "tags": list(spec.tags) if spec else [],
+        "region": spec.region if spec else None,
+        "tool_secrets": list(spec.secrets) if spec else [],
+        "why": step.why,
+        "depends_on": list(step.dependencies()),
+        "references": [{"path": p, "ref": r.ref, "step": r.step} for p, r in step.references()],
+        "secret_names": secret_names(step.args),
+        "strings": list(iter_strings(step.args))[:MAX_STRINGS_PER_STEP],
+    }
+    if "url" in step.args:
+        entry["url"] = url_facts(step.args["url"])
+    return entry
+
+
+def data_sources(plan: Plan) -> dict[str, list[str]]:
+    """For each step, every step whose output reaches it through references (transitively)."""
+    direct = {s.id: {r.step for _, r in s.references()} for s in plan.steps}
+    result: dict[str, list[str]] = {}
+    for step in plan.steps:
+        seen: set[str] = set()
+        todo = list(direct.get(step.id, ()))
+        while todo:
+            current = todo.pop()
+            if current in seen or current == step.id:
+                continue
+            seen.add(current)
+            todo.extend(direct.get(current, ()))
+        result[step.id] = sorted(seen)
+    return result
+
+
+def context_facts(context: PolicyContext) -> dict[str, Any]:
+    """The context with the hour and weekday (UTC) precomputed; Rego time parsing is not relied on."""
+    now = context.now if context.now.tzinfo else context.now.replace(tzinfo=UTC)
+    utc = now.astimezone(UTC)
+    return {"now": utc.isoformat(), "hour_utc": utc.hour, "weekday": utc.strftime("%A").lower(),
+            "environment": context.environment}
+
+
+def build_policy_input(
+    plan: Plan,
+    registry: ToolRegistry,
+    *,
+    requester: Requester,
+    context: PolicyContext,
+    origin: TemplateOrigin | None = None,
+    template: TemplateCheck | Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The document ``data.baton.decision`` is evaluated over."""
+    sources = data_sources(plan)
+    steps = []
+    for step in plan.steps:
+        entry = _step_entry(step, registry)
+        entry["data_sources"] = sources[step.id]
+        steps.append(entry)
+    if isinstance(template, Mapping):
+        template = TemplateCheck.model_validate(template)
+    return {
+        "kind": "plan",
+        "plan": {"goal": plan.goal, "hash": plan.plan_hash(), "step_count": len(plan.steps)},
+        "steps": steps,
+        "requester": requester.model_dump(mode="json"),
+        "context": context_facts(context),
+        "origin": origin.model_dump(mode="json") if origin else None,
+        "template": template.model_dump(mode="json") if template else None,
+    }
+
+
+def build_step_input(call: StepCall, *, now: datetime | None = None) -> dict[str, Any]:
+    """The document ``data.baton.step_decision`` is evaluated over: one call, values resolved."""
+    entry: dict[str, Any] = {
+        "id": call.step_id,
+        "tool": call.tool,
+        "effect": call.effect,
+        "tags": list(call.tags),
+        "region": call.region,
+        "strings": list(iter_strings(call.args))[:MAX_STRINGS_PER_STEP],
+        "secret_names": secret_names(call.args),
+        "source_regions": sorted(set(call.source_regions)),
+        "source_tools": sorted(set(call.source_tools)),
+    }
+    if "url" in call.args:
+        entry["url"] = url_facts(call.args["url"])
+    return {
+        "kind": "step",
+        "run_id": call.run_id,
+        "plan_id": call.plan_id,
+        "step": entry,
+        "requester": call.requester.model_dump(mode="json"),
+        "context": context_facts(PolicyContext(now=now or datetime.now(UTC))),
+    }
+
+
+def step_call_for(
+    plan: Plan,
+    step_id: str,
+    resolved_args: Mapping[str, Any],
+    registry: ToolRegistry,
+    *,
+    run_id: str,
+    plan_id: str,
+    requester: Requester,
+) -> StepCall:
+    """The ``StepCall`` the executor checks before calling ``step_id`` with ``resolved_args``."""
+    spec = registry.get(plan.step(step_id).tool)
+    tools, regions = set(), set()
+    for source in data_sources(plan)[step_id]:
+        tool = plan.step(source).tool
+        tools.add(tool)
+        if tool in registry and registry.get(tool).region:
+            regions.add(registry.get(tool).region)
+    return StepCall(
+        run_id=run_id, plan_id=plan_id, step_id=step_id, tool=spec.name,
+        effect=effect_for(spec, resolved_args).value, args=dict(resolved_args),
+        tags=spec.tags, region=spec.region, requester=requester,
+        source_regions=tuple(sorted(regions)), source_tools=tuple(sorted(tools)),
+    )

@@ -1,0 +1,51 @@
+# Helpers the other rule files share. Nothing here denies anything.
+#
+# Interpreter note: the embedded engine quotes a concat() result passed to
+# sprintf's %s, so messages with joined lists are built with concat("", [...]).
+package baton
+
+import rego.v1
+
+cfg := data.baton_config
+
+# A tool pattern matches a tool name exactly, as "prefix.*", or as "*".
+pattern_matches(pattern, _) if pattern == "*"
+
+pattern_matches(pattern, name) if pattern == name
+
+pattern_matches(pattern, name) if {
+	endswith(pattern, ".*")
+	startswith(name, substring(pattern, 0, count(pattern) - 1))
+}
+
+# A host pattern is an exact host, or "*.domain" for any sub-domain of domain.
+host_matches(pattern, host) if {
+	is_string(host)
+	pattern == host
+}
+
+host_matches(pattern, host) if {
+	is_string(host)
+	startswith(pattern, "*.")
+	endswith(host, substring(pattern, 1, -1))
+}
+
+# A step sends data out when its tool is tagged "egress".
+is_egress(s) if "egress" in s.tags
+
+# The region a step works in: the data's tool_regions entry first, then the
+# region of the host it calls, then the region the tool declares (maybe none).
+step_region(s) := r if {
+	r := cfg.tool_regions[s.tool]
+} else := r if {
+	some pattern, r in cfg.host_regions
+	host_matches(pattern, s.url.host)
+} else := s.region
+
+# "region eu" or "no region" for messages.
+region_name(r) := sprintf("region %s", [r]) if r != null
+
+else := "no known region"
+
+# Steps of the plan by id.
+steps_by_id[s.id] := s if some s in input.steps

@@ -1,0 +1,73 @@
+# The decision: what the engine returns for a plan (data.baton.decision) and
+# for one call at run time (data.baton.step_decision).
+package baton
+
+import rego.v1
+
+# Risk: each step adds per_step, writes and some tags add more, large plans more again.
+effect_weight(s) := cfg.risk.write if s.effect == "write"
+
+else := 0
+
+tag_weight(s) := sum([object.get(cfg.risk.tags, t, 0) | some t in s.tags])
+
+size_weight := cfg.risk.large_plan if count(input.steps) >= cfg.risk.large_plan_steps
+
+else := 0
+
+step_risks := [w | some s in input.steps; w := (cfg.risk.per_step + effect_weight(s)) + tag_weight(s)]
+
+risk := min([100, sum(step_risks) + size_weight])
+
+# Standard change: a plan made from a pre-approved template, with every
+# parameter inside the template's bounds, needs no approval.
+standard_change if {
+	input.template.pre_approved
+	input.template.within_bounds
+}
+
+# Rule: a plan that writes anything, or is risky, needs approval; risk at or
+# above approval.two_person_risk needs two distinct approvers.
+approvals_needed := 0 if standard_change
+
+else := 2 if risk >= cfg.approval.two_person_risk
+
+else := 1 if count(write_steps) > 0
+
+else := 0
+
+notes contains msg if {
+	standard_change
+	msg := sprintf("standard change: made from pre-approved template %s v%d with parameters inside its bounds", [input.origin.name, input.origin.version])
+}
+
+notes contains msg if {
+	input.template.pre_approved
+	not input.template.within_bounds
+	msg := concat("", ["not a standard change: parameters outside the template's bounds (", concat("; ", input.template.bound_problems), ")"])
+}
+
+notes contains msg if {
+	count(write_steps) > 0
+	msg := concat("", [format_int(count(write_steps), 10), " step(s) change the world: ", concat(", ", write_steps)])
+}
+
+notes contains msg if {
+	approvals_needed > 0
+	counts := sprintf("risk %d (two approvers from %d): needs %d approver(s) with role ", [risk, cfg.approval.two_person_risk, approvals_needed])
+	msg := concat("", [counts, concat(" or ", cfg.approval.roles)])
+}
+
+decision := {
+	"allow": count(deny) == 0,
+	"deny": sort(deny),
+	"approvals": {"count": approvals_needed, "roles": cfg.approval.roles},
+	"risk": risk,
+	"notes": sort(notes),
+	"runtime_checks": sort(runtime_checks),
+}
+
+step_decision := {
+	"allow": count(step_deny) == 0,
+	"deny": sort(step_deny),
+}

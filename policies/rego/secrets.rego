@@ -1,0 +1,47 @@
+# Rules about secrets written into plans. Messages name the step, the argument
+# and the kind of secret, never the value.
+package baton
+
+import rego.v1
+
+# The kinds of secret a literal string looks like (secret_patterns in the data).
+secret_kinds(str) := {p.kind |
+	some p in cfg.secret_patterns
+	regex.match(p.pattern, str.value)
+}
+
+# A long, random-looking value under a key named like "password" or "token".
+sensitive_value(str) if {
+	some word in cfg.sensitive_key_words
+	contains(lower(str.key), word)
+	not contains(str.value, "${secret:")
+	str.length >= cfg.sensitive_value_min_length
+	str.entropy >= cfg.sensitive_value_min_entropy
+}
+
+# Rule: no literal secret in any argument; secrets are configured in settings
+# and referred to as ${secret:NAME}.
+secret_findings(s) := {msg |
+	some str in s.strings
+	some kind in secret_kinds(str)
+	msg := sprintf("step %s: argument %s contains %s; configure it as a secret and write ${secret:NAME} instead", [s.id, str.path, kind])
+} | {msg |
+	some str in s.strings
+	sensitive_value(str)
+	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, str.path, str.key])
+}
+
+deny contains msg if {
+	some s in input.steps
+	some msg in secret_findings(s)
+}
+
+step_deny contains msg if {
+	some msg in secret_findings(input.step)
+}
+
+notes contains msg if {
+	some s in input.steps
+	count(s.secret_names) > 0
+	msg := concat("", ["step ", s.id, ": uses configured secret(s) ", concat(", ", s.secret_names)])
+}
