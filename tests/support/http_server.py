@@ -80,6 +80,11 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    raw_headers: tuple[tuple[str, str], ...] = ()
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value sent for header ``name`` (case-insensitive), in order."""
+        return [v for k, v in self.raw_headers if k.lower() == name.lower()]
 
     @property
     def idempotency_key(self) -> str | None:
@@ -192,6 +197,7 @@ def _handler_for(server: RecordingHTTPServer) -> type[BaseHTTPRequestHandler]:
                 query=parse_qs(parts.query),
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=self.rfile.read(length) if length else b"",
+                raw_headers=tuple(self.headers.items()),
             )
             reply, replayed = server._reply_for(request)
             if reply.delay_s and server._stopping.wait(reply.delay_s):

@@ -94,6 +94,22 @@ def test_oversized_body_without_length_is_refused_while_streaming(registry, http
         call(registry, {"url": http_server.url("/stream")})
 
 
+def test_head_of_a_large_resource_is_not_refused(registry, http_server):
+    http_server.script("/big", Reply(body=b"x" * (LIMIT * 2)))
+    out = call(registry, {"method": "HEAD", "url": http_server.url("/big")})
+    assert out["status"] == 200 and out["headers"]["content-length"] == str(LIMIT * 2)
+    assert out["text"] == ""
+
+
+def test_plan_supplied_idempotency_key_is_replaced_by_the_runs(registry, http_server):
+    headers = {"idempotency-key": "from-plan", "X-Other": "kept"}
+    call(registry, {"method": "PUT", "url": http_server.url("/k"), "headers": headers},
+         key="from-run")
+    [request] = http_server.requests("/k")
+    assert request.header_values("Idempotency-Key") == ["from-run"]
+    assert request.headers["x-other"] == "kept"
+
+
 def test_body_at_the_limit_is_returned_whole(registry, http_server):
     http_server.script("/edge", Reply(body=b"z" * LIMIT, send_length=False))
     assert len(call(registry, {"url": http_server.url("/edge")})["text"]) == LIMIT

@@ -157,9 +157,10 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
     return ToolError(message, retryable=False, code=f"http_{status}")
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+async def _read_capped(response: httpx.Response, max_bytes: int, method: str) -> bytes:
     """Read the body, refusing (not truncating) one larger than ``max_bytes``."""
-    declared = response.headers.get("content-length")
+    # A HEAD answer declares the length of a body it does not send.
+    declared = response.headers.get("content-length") if method != "HEAD" else None
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise ToolError(
             f"response body of {int(declared)} bytes from {response.url} exceeds the limit "
@@ -210,6 +211,7 @@ async def send(
 
     resolved, secret_values = resolve_secret_headers(headers, context.secrets)
     # The executor's key wins: it is what makes a retried attempt safe to repeat.
+    resolved = {k: v for k, v in resolved.items() if k.lower() != "idempotency-key"}
     resolved["Idempotency-Key"] = context.idempotency_key
     request: dict[str, Any] = {"headers": resolved, "params": dict(query) if query else None}
     if send_json:
@@ -220,7 +222,7 @@ async def send(
     try:
         async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
             async with client.stream(method, url, **request) as response:
-                raw = await _read_capped(response, max_response_bytes)
+                raw = await _read_capped(response, max_response_bytes, method)
     except httpx.TimeoutException as exc:
         raise RetryableToolError(f"{method} {url} timed out after {timeout_s}s ({type(exc).__name__})",
                                  code="http_timeout") from exc
