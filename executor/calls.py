@@ -1,0 +1,91 @@
+"""One tool call under a real timeout, and the payloads that describe calls in the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretBytes, SecretStr, ValidationError
+
+from tools import ToolContext, ToolError, ToolInputError, ToolSpec
+
+from .ledger import REDACTED
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt produced: an output, or the error it failed with."""
+
+    output: dict[str, Any] | None = None
+    error: BaseException | None = None
+
+
+async def call_tool(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
+                    timeout_s: float, delay_s: float = 0.0,
+                    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> Outcome:
+    """Wait ``delay_s`` (a retry's backoff), then call the tool; never raises, never hangs.
+
+    On timeout the call is cancelled and abandoned: a tool that ignores
+    cancellation (or a sync tool still busy in its thread) no longer holds up
+    the run.
+    """
+    if delay_s > 0:
+        await sleep(delay_s)
+    task = asyncio.ensure_future(spec.invoke(args, context))
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if not done:
+        task.cancel()
+        task.add_done_callback(_consume)
+        return Outcome(error=asyncio.TimeoutError(f"attempt timed out after {timeout_s:g}s"))
+    try:
+        return Outcome(output=task.result())
+    except ValidationError as exc:
+        return Outcome(error=ToolInputError(f"{spec.name}: invalid arguments or output: {exc}"))
+    except Exception as exc:  # noqa: BLE001 - one attempt's failure, recorded with its step
+        return Outcome(error=exc)
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    # Retrieve the abandoned call's result so asyncio does not warn about it.
+    if not task.cancelled():
+        task.exception()
+
+
+def error_text(error: BaseException) -> str:
+    """A one-line description of an attempt's error."""
+    if isinstance(error, ToolError):
+        return error.message
+    if isinstance(error, asyncio.TimeoutError):
+        return str(error) or "attempt timed out"
+    return f"{type(error).__name__}: {error}"
+
+
+def error_code(error: BaseException) -> str:
+    """A stable code for an attempt's error."""
+    if isinstance(error, ToolError):
+        return error.code
+    if isinstance(error, asyncio.TimeoutError):
+        return "timeout"
+    return "tool_crashed"
+
+
+def secret_fields(spec: ToolSpec) -> frozenset[str]:
+    """Names of the tool's arguments typed as secrets (their values never reach the ledger)."""
+    names = set()
+    for name, info in spec.input_model.model_fields.items():
+        annotation = str(info.annotation)
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if "SecretStr" in annotation or "SecretBytes" in annotation or extra.get("secret"):
+            names.add(info.alias or name)
+        elif info.annotation in (SecretStr, SecretBytes):
+            names.add(info.alias or name)
+    return frozenset(names)
+
+
+def mask_args(args: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:
+    """``args`` with the values of secret-typed arguments replaced by a marker."""
+    if not secret_names:
+        return dict(args)
+    return {k: (REDACTED if k in secret_names else v) for k, v in args.items()}

@@ -1,0 +1,357 @@
+"""The run store: runs, steps and attempts, one commit per transition, each with its ledger event.
+
+Every method that changes state opens one transaction, updates rows by
+primary key, appends the ledger event recording the change *in the same
+transaction*, and commits: the journal and the ledger never disagree, and a
+process killed between two transitions loses nothing that was reported done.
+Hot-path statements are SQLAlchemy Core on primary keys; nothing here scans
+all the steps of a run per step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ..artifacts import StoredOutput
+from ..ledger import EventKind, Ledger
+from ..records import AttemptRecord, AttemptStatus, RunRecord, RunStatus, StepRecord
+from ..scheduling import StepStatus
+from .schema import AttemptRow, PlanVersionRow, RunRow, StepRunRow
+
+RUNS = RunRow.__table__  # type: ignore[attr-defined]
+STEPS = StepRunRow.__table__  # type: ignore[attr-defined]
+ATTEMPTS = AttemptRow.__table__  # type: ignore[attr-defined]
+ACTOR = "executor"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def idempotency_key(run_id: str, step_id: str) -> str:
+    """The key every attempt of ``step_id`` in ``run_id`` sends: sha256 of 'run_id:step_id'."""
+    return hashlib.sha256(f"{run_id}:{step_id}".encode()).hexdigest()
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """``value`` as timezone-aware UTC (SQLite hands back naive datetimes)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass
+class StepState:
+    """The runner's working copy of one step row (mutable on purpose: it is the loop's state)."""
+
+    pk: int
+    step_id: str
+    tool: str
+    position: int
+    status: StepStatus
+    attempts: int
+    key: str
+    output_json: str | None
+    output_uri: str | None
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    """What a claim of a run changed: whose it was, and which steps it sent back to pending."""
+
+    previous_owner: str | None
+    previous_status: RunStatus
+    interrupted: tuple[str, ...]
+    reset: tuple[str, ...]
+
+
+class RunStore:
+    """Reads and writes runs; every transition commits with its ledger event."""
+
+    def __init__(self, engine: Engine, ledger: Ledger, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.clock = clock
+
+    # -- creation and plan source -------------------------------------------------
+
+    def create(self, *, run_id: str, plan_id: str, version: int, plan_hash: str,
+               steps: Sequence[tuple[str, str]], requested_by: str, concurrency: int,
+               owner: str | None = None, lease_s: float = 30.0) -> None:
+        """Insert a queued run, its pending steps and the RUN_START event, in one commit."""
+        now = self.clock()
+        with Session(self.engine) as s:
+            s.execute(insert(RUNS).values(
+                id=run_id, plan_id=plan_id, version=version, plan_hash=plan_hash,
+                status=RunStatus.QUEUED.value, requested_by=requested_by, owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_s) if owner else None,
+                concurrency=concurrency, cancel_requested=False, created_at=now))
+            if steps:
+                s.execute(insert(STEPS), [
+                    {"run_id": run_id, "step_id": sid, "tool": tool, "position": i,
+                     "status": StepStatus.PENDING.value, "attempts": 0,
+                     "idempotency_key": idempotency_key(run_id, sid)}
+                    for i, (sid, tool) in enumerate(steps)])
+            self.ledger.append(EventKind.RUN_START, run_id, requested_by, {
+                "plan_id": plan_id, "version": version, "plan_hash": plan_hash,
+                "concurrency": concurrency, "steps": len(steps)}, session=s)
+            s.commit()
+
+    def plan_source(self, plan_id: str, version: int) -> tuple[str, str]:
+        """The stored plan JSON and hash of one plan version (KeyError if absent)."""
+        with Session(self.engine) as s:
+            row = s.execute(select(PlanVersionRow.plan_json, PlanVersionRow.plan_hash).where(
+                PlanVersionRow.plan_id == plan_id, PlanVersionRow.version == version)).first()
+        if row is None:
+            raise KeyError(f"{plan_id} v{version}")
+        return row[0], row[1]
+
+    # -- reads ----------------------------------------------------------------------
+
+    def run_row(self, run_id: str) -> dict[str, Any] | None:
+        """The run's row as a mapping, or None."""
+        with Session(self.engine) as s:
+            row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
+        return dict(row) if row else None
+
+    def step_states(self, run_id: str) -> list[StepState]:
+        """Every step of the run, in plan order (one query; the runner's starting state)."""
+        with Session(self.engine) as s:
+            rows = s.execute(select(
+                STEPS.c.id, STEPS.c.step_id, STEPS.c.tool, STEPS.c.position, STEPS.c.status,
+                STEPS.c.attempts, STEPS.c.idempotency_key, STEPS.c.output_json, STEPS.c.output_uri,
+            ).where(STEPS.c.run_id == run_id).order_by(STEPS.c.position)).all()
+        return [StepState(pk=r[0], step_id=r[1], tool=r[2], position=r[3], status=StepStatus(r[4]),
+                          attempts=r[5], key=r[6], output_json=r[7], output_uri=r[8]) for r in rows]
+
+    def get(self, run_id: str, *, detail: bool = True) -> RunRecord | None:
+        """The run with (``detail``) its steps and attempts, or None."""
+        row = self.run_row(run_id)
+        if row is None:
+            return None
+        steps: tuple[StepRecord, ...] = ()
+        if detail:
+            steps = self._step_records(run_id)
+        return _run_record(row, steps)
+
+    def list(self, *, limit: int = 50, status: RunStatus | None = None) -> list[RunRecord]:
+        """Most recent runs first."""
+        query = select(RUNS).order_by(RUNS.c.created_at.desc()).limit(limit)
+        if status is not None:
+            query = query.where(RUNS.c.status == status.value)
+        with Session(self.engine) as s:
+            rows = s.execute(query).mappings().all()
+        return [_run_record(dict(r), ()) for r in rows]
+
+    def _step_records(self, run_id: str) -> tuple[StepRecord, ...]:
+        with Session(self.engine) as s:
+            steps = s.execute(select(STEPS).where(STEPS.c.run_id == run_id)
+                              .order_by(STEPS.c.position)).mappings().all()
+            attempts = s.execute(select(ATTEMPTS).where(ATTEMPTS.c.run_id == run_id)
+                                 .order_by(ATTEMPTS.c.step_id, ATTEMPTS.c.attempt)).mappings().all()
+        by_step: dict[str, list[AttemptRecord]] = {}
+        for a in attempts:
+            by_step.setdefault(a["step_id"], []).append(AttemptRecord(
+                attempt=a["attempt"], status=AttemptStatus(a["status"]), error=a["error"],
+                retryable=a["retryable"], started_at=aware(a["started_at"]),
+                ended_at=aware(a["ended_at"])))
+        return tuple(StepRecord(
+            step_id=r["step_id"], tool=r["tool"], position=r["position"],
+            status=StepStatus(r["status"]), attempts=r["attempts"],
+            idempotency_key=r["idempotency_key"],
+            output=json.loads(r["output_json"]) if r["output_json"] is not None else None,
+            output_uri=r["output_uri"], output_sha256=r["output_sha256"], error=r["error"],
+            started_at=aware(r["started_at"]), ended_at=aware(r["ended_at"]),
+            attempt_log=tuple(by_step.get(r["step_id"], ())),
+        ) for r in steps)
+
+    # -- ownership ------------------------------------------------------------------
+
+    def take_over(self, run_id: str, owner: str, *, expected_owner: str | None, lease_s: float,
+                  actor: str = ACTOR, resume_failed: bool = False) -> TakeOver | None:
+        """Claim the run if its owner is still ``expected_owner``; None when someone else won.
+
+        Attempts left ``started`` become ``interrupted`` and their steps go back to
+        pending (re-attempted with the same key); with ``resume_failed`` the
+        failed steps do too. Records RUN_RESUME when the run had started before.
+        """
+        with Session(self.engine) as s:
+            row = s.execute(select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at)
+                            .where(RUNS.c.id == run_id).with_for_update()).first()
+            if row is None or row[2] != expected_owner:
+                return None
+            took = self._claim(s, row, owner, lease_s, actor, resume_failed)
+            s.commit()
+        return took
+
+    def claim_next(self, owner: str, lease_s: float) -> tuple[str, TakeOver] | None:
+        """Claim the oldest queued run, or running run whose lease expired, for ``owner``."""
+        now = self.clock()
+        query = select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at).where(or_(
+            and_(RUNS.c.status == RunStatus.QUEUED.value, RUNS.c.owner.is_(None)),
+            and_(RUNS.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
+                 RUNS.c.lease_expires_at < now),
+        )).order_by(RUNS.c.created_at).limit(1)
+        if self.engine.dialect.name == "postgresql":
+            # Workers skip a row another worker is claiming instead of queueing behind it.
+            query = query.with_for_update(skip_locked=True)
+        with Session(self.engine) as s:
+            row = s.execute(query).first()
+            if row is None:
+                return None
+            took = self._claim(s, row, owner, lease_s, ACTOR, False)
+            s.commit()
+        return (row[0], took) if took is not None else None
+
+    def _claim(self, s: Session, row: Any, owner: str, lease_s: float, actor: str,
+               resume_failed: bool) -> TakeOver | None:
+        run_id, status, expected_owner, started_at = row
+        now = self.clock()
+        claimed = s.execute(update(RUNS).where(
+            RUNS.c.id == run_id,
+            RUNS.c.owner.is_(None) if expected_owner is None else RUNS.c.owner == expected_owner,
+        ).values(owner=owner, lease_expires_at=now + timedelta(seconds=lease_s)))
+        if claimed.rowcount != 1:
+            return None
+        previous = RunStatus(status)
+        interrupted = self._send_back(s, run_id, StepStatus.RUNNING, now)
+        reset = self._send_back(s, run_id, StepStatus.FAILED, now) if resume_failed else ()
+        if previous is not RunStatus.QUEUED or started_at is not None:
+            s.execute(update(RUNS).where(RUNS.c.id == run_id).values(
+                status=RunStatus.RUNNING.value, error=None, ended_at=None))
+            self.ledger.append(EventKind.RUN_RESUME, run_id, actor, {
+                "owner": owner, "previous_owner": expected_owner,
+                "previous_status": previous.value, "interrupted": list(interrupted),
+                "reset": list(reset)}, session=s)
+        return TakeOver(expected_owner, previous, interrupted, reset)
+
+    def _send_back(self, s: Session, run_id: str, status: StepStatus, now: datetime) -> tuple[str, ...]:
+        ids = tuple(s.execute(select(STEPS.c.step_id).where(
+            STEPS.c.run_id == run_id, STEPS.c.status == status.value)
+            .order_by(STEPS.c.position)).scalars())
+        if not ids:
+            return ()
+        if status is StepStatus.RUNNING:
+            s.execute(update(ATTEMPTS).where(
+                ATTEMPTS.c.run_id == run_id, ATTEMPTS.c.status == AttemptStatus.STARTED.value,
+            ).values(status=AttemptStatus.INTERRUPTED.value, ended_at=now,
+                     error="interrupted: its owner stopped before recording a result"))
+        s.execute(update(STEPS).where(STEPS.c.run_id == run_id, STEPS.c.status == status.value)
+                  .values(status=StepStatus.PENDING.value, error=None, ended_at=None))
+        return ids
+
+    def renew(self, run_id: str, owner: str, lease_s: float) -> bool | None:
+        """Extend the lease; the cancel flag, or None when ``owner`` no longer owns the run."""
+        now = self.clock()
+        with Session(self.engine) as s:
+            done = s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.owner == owner)
+                             .values(lease_expires_at=now + timedelta(seconds=lease_s)))
+            flag = s.execute(select(RUNS.c.cancel_requested).where(RUNS.c.id == run_id)).scalar()
+            s.commit()
+        return bool(flag) if done.rowcount == 1 else None
+
+    # -- transitions ----------------------------------------------------------------
+
+    def mark_running(self, run_id: str) -> None:
+        """The owner starts executing: status running, started_at set once."""
+        now = self.clock()
+        with Session(self.engine) as s:
+            s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.started_at.is_(None))
+                      .values(started_at=now))
+            s.execute(update(RUNS).where(RUNS.c.id == run_id).values(status=RunStatus.RUNNING.value))
+            s.commit()
+
+    def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any]) -> int:
+        """Journal an attempt before the tool is called; returns the attempt row's id."""
+        now = self.clock()
+        with Session(self.engine) as s:
+            pk = s.execute(insert(ATTEMPTS).values(
+                run_id=run_id, step_id=step.step_id, attempt=attempt,
+                status=AttemptStatus.STARTED.value, started_at=now)).inserted_primary_key[0]
+            values: dict[str, Any] = {"status": StepStatus.RUNNING.value, "attempts": attempt}
+            if attempt == 1:
+                values["started_at"] = now
+            s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(**values))
+            self.ledger.append(EventKind.ATTEMPT_START, run_id, ACTOR, payload, session=s)
+            s.commit()
+        return int(pk)
+
+    def record_success(self, run_id: str, step: StepState, attempt_pk: int, stored: StoredOutput,
+                       payload: dict[str, Any]) -> None:
+        """The attempt succeeded: its output (inline or artifact URI) and ATTEMPT_SUCCESS."""
+        now = self.clock()
+        with Session(self.engine) as s:
+            s.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_pk)
+                      .values(status=AttemptStatus.SUCCEEDED.value, ended_at=now))
+            s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(
+                status=StepStatus.SUCCEEDED.value, output_json=stored.inline_json,
+                output_uri=stored.uri, output_sha256=stored.sha256, error=None, ended_at=now))
+            self.ledger.append(EventKind.ATTEMPT_SUCCESS, run_id, ACTOR, payload, session=s)
+            s.commit()
+
+    def record_failure(self, run_id: str, step: StepState, attempt_pk: int, *, error: str,
+                       retryable: bool, final: bool, payload: dict[str, Any]) -> None:
+        """The attempt failed; with ``final`` the step failed for good."""
+        now = self.clock()
+        with Session(self.engine) as s:
+            s.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_pk).values(
+                status=AttemptStatus.FAILED.value, error=error, retryable=retryable, ended_at=now))
+            if final:
+                s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(
+                    status=StepStatus.FAILED.value, error=error, ended_at=now))
+            self.ledger.append(EventKind.ATTEMPT_FAILURE, run_id, ACTOR, payload, session=s)
+            s.commit()
+
+    def record_check(self, run_id: str, step: StepState, payload: dict[str, Any], *,
+                     denied_error: str | None) -> None:
+        """A runtime policy check; a denial fails the step for good in the same commit."""
+        now = self.clock()
+        with Session(self.engine) as s:
+            if denied_error is not None:
+                s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(
+                    status=StepStatus.FAILED.value, error=denied_error, ended_at=now))
+            self.ledger.append(EventKind.STEP_CHECK, run_id, ACTOR, payload, session=s)
+            s.commit()
+
+    def finish(self, run_id: str, owner: str, status: RunStatus, error: str | None, *,
+               cancelled: bool = False) -> None:
+        """End the run (RUN_CANCEL first when cancelled, then RUN_END) and release it."""
+        now = self.clock()
+        with Session(self.engine) as s:
+            s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.owner == owner).values(
+                status=status.value, error=error, ended_at=now, owner=None, lease_expires_at=None))
+            if cancelled:
+                self.ledger.append(EventKind.RUN_CANCEL, run_id, ACTOR, {}, session=s)
+            self.ledger.append(EventKind.RUN_END, run_id, ACTOR,
+                               {"status": status.value, "error": error}, session=s)
+            s.commit()
+
+    def request_cancel(self, run_id: str) -> bool:
+        """Raise the cancel flag on an unfinished run; False when it has already ended."""
+        with Session(self.engine) as s:
+            done = s.execute(update(RUNS).where(
+                RUNS.c.id == run_id,
+                RUNS.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
+            ).values(cancel_requested=True))
+            s.commit()
+        return done.rowcount == 1
+
+
+def _run_record(row: dict[str, Any], steps: tuple[StepRecord, ...]) -> RunRecord:
+    return RunRecord(
+        id=row["id"], plan_id=row["plan_id"], version=row["version"], plan_hash=row["plan_hash"],
+        status=RunStatus(row["status"]), requested_by=row["requested_by"], owner=row["owner"],
+        lease_expires_at=aware(row["lease_expires_at"]), concurrency=row["concurrency"],
+        cancel_requested=bool(row["cancel_requested"]), error=row["error"],
+        created_at=aware(row["created_at"]), started_at=aware(row["started_at"]),
+        ended_at=aware(row["ended_at"]), steps=steps)

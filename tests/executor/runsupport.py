@@ -1,0 +1,68 @@
+"""Helpers for runner tests: approved plans written through the store, runners, tools."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from executor.artifacts import ArtifactStore
+from executor.checks import StepCall, StepDecision
+from executor.ledger import Ledger
+from executor.runner import Runner
+from executor.store.schema import PlanRow, PlanVersionRow
+from planner.plan import Plan
+from tools import ToolRegistry
+
+
+def approved_plan(engine: Engine, plan: Plan | dict[str, Any], *, requester: str = "alice") -> str:
+    """Store ``plan`` as version 1 of a new plan, already approved; returns the plan id."""
+    plan = plan if isinstance(plan, Plan) else Plan.model_validate(plan)
+    plan_id = f"p-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    with Session(engine) as s:
+        s.add(PlanRow(id=plan_id, goal=plan.goal, requester=requester, created_at=now))
+        s.flush()
+        s.add(PlanVersionRow(plan_id=plan_id, version=1, plan_json=plan.canonical_json(),
+                             plan_hash=plan.plan_hash(), status="approved", planner="template",
+                             created_by=requester, created_at=now))
+        s.commit()
+    return plan_id
+
+
+class HostCheck:
+    """A real runtime check: allows calls whose URL starts with an allowed prefix, denies the rest."""
+
+    def __init__(self, *allowed_prefixes: str) -> None:
+        self.allowed = allowed_prefixes
+        self.calls: list[StepCall] = []
+
+    def check_step(self, call: StepCall) -> StepDecision:
+        """Allow only URLs under the allowed prefixes."""
+        self.calls.append(call)
+        url = str(call.args.get("url", ""))
+        if any(url.startswith(p) for p in self.allowed):
+            return StepDecision(allow=True, engine="test", bundle_hash="b" * 64)
+        return StepDecision(allow=False, deny=(f"host of {url} is not allowed",), engine="test",
+                            bundle_hash="b" * 64)
+
+
+def make_runner(engine: Engine, registry: ToolRegistry, data_dir: Path, **options: Any) -> Runner:
+    """A runner on ``engine`` with artifacts under ``data_dir``."""
+    threshold = options.pop("threshold", 64 * 1024)
+    return Runner(engine, options.pop("ledger", Ledger(engine)), registry,
+                  options.pop("runtime_check", None),
+                  artifacts=ArtifactStore(data_dir / "artifacts", threshold_bytes=threshold),
+                  **options)
+
+
+def run_plan(runner: Runner, engine: Engine, plan: Plan | dict[str, Any], **create: Any):
+    """Approve ``plan``, create a run for it and run it to the end; returns the RunRecord."""
+    plan = plan if isinstance(plan, Plan) else Plan.model_validate(plan)
+    plan_id = approved_plan(engine, plan)
+    run_id = runner.create_run(plan_id, 1, plan, requested_by="alice", **create)
+    return runner.run_sync(run_id)
