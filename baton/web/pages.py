@@ -60,3 +60,10 @@ def redirect(url: str, flash: str | None = None, kind: str = "info") -> Redirect
 
         url = f"{url}{'&' if '?' in url else '?'}{urlencode({'flash': flash, 'kind': kind})}"
     return RedirectResponse(url, status_code=303)
+
+
+def require_role(user: User, action: Action) -> None:
+    """Refuse (403 page) unless one of ``user``'s roles grants ``action``."""
+    if not may(user, action):
+        raise FormError(f"{user.id} ({', '.join(user.roles) or 'no roles'}) may not "
+                        f"{action.value}", status=403)

@@ -1,18 +1,119 @@
-"""Pages over the use cases: queue, plan, run, ledger."""
+"""Pages over the use cases: queue, goal form, plan page and its controls, run and ledger pages."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from dataclasses import dataclass
 
-from .pages import render
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from baton.api.auth import services_of
+from baton.api.permissions import Action
+from baton.services import Services
+from baton.settings import User
+from planner.plan import Step
+from planner.versions import StoredVersion
+from tools import BatonError
+
+from .graph import layout, render_args
+from .pages import read_form, redirect, render, require_role
 from .session import signed_in_user
 
 router = APIRouter(include_in_schema=False)
 
 
+@dataclass(frozen=True)
+class StepRow:
+    """One row of the plan's step table."""
+
+    step: Step
+    effect: str
+    args: Markup
+    depends: tuple[str, ...]
+
+
+def step_rows(services: Services, stored: StoredVersion) -> list[StepRow]:
+    """The table rows: tool, effect (from the registry), arguments with reference links, why."""
+    rows = []
+    for step in stored.plan.steps:
+        try:
+            effect = services.registry.get(step.tool).effect_of(step.args).value
+        except Exception:  # noqa: BLE001 - an unknown tool or odd args: show '?' rather than fail
+            effect = "?"
+        rows.append(StepRow(step=step, effect=effect, args=render_args(step.args),
+                            depends=step.dependencies()))
+    return rows
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
-    """The signed-in user's queue."""
+    """The signed-in user's queue, the goal form (analysts) and recent plans."""
+    from baton.usecases.plans import list_plans
+
     user = signed_in_user(request)
-    return render(request, "index.html", user, waiting=[], mine=[])
+    services = services_of(request)
+    recent = list_plans(services, None, 30)
+    waiting = [s for s in recent if waits_for(services, s, user)]
+    return render(request, "index.html", user, waiting=waiting, mine=recent)
+
+
+def waits_for(services: Services, stored: StoredVersion, user: User) -> bool:
+    """True when ``stored`` is pending approval and ``user`` may approve it (not their own)."""
+    from planner.versions import VersionStatus
+
+    if stored.status is not VersionStatus.PENDING_APPROVAL or stored.requester == user.id:
+        return False
+    from baton.api.permissions import may
+
+    return may(user, Action.PLAN_APPROVE)
+
+
+@router.post("/plans")
+async def submit_goal(request: Request) -> Response:
+    """The goal form: plan it as the signed-in analyst."""
+    from baton.usecases.plans import plan_goal
+
+    user = signed_in_user(request)
+    form = await read_form(request)
+    require_role(user, Action.PLAN_CREATE)
+    try:
+        stored = plan_goal(services_of(request), form.get("goal", ""), user)
+    except BatonError as exc:
+        return redirect("/", exc.message, "error")
+    return redirect(f"/plans/{stored.plan_id}", f"Planned as {stored.plan_id} v{stored.version}.")
+
+
+@router.get("/plans/{plan_id}", response_class=HTMLResponse)
+def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTMLResponse:
+    """A plan version: graph, steps, policy, diff, history and the approval controls."""
+    from baton.usecases.plans import diff_with_previous, plan_versions
+
+    user = signed_in_user(request)
+    require_role(user, Action.PLAN_READ)
+    services = services_of(request)
+    versions = plan_versions(services, plan_id)
+    stored = versions[-1] if version is None else next(
+        (v for v in versions if v.version == version), None)
+    if stored is None:
+        return render(request, "error.html", user, status=404, title="Not found",
+                      message=f"plan {plan_id} has no version {version}")
+    diff = diff_with_previous(services, plan_id, stored.version)[2] if stored.version > 1 else None
+    return render(request, "plan.html", user, stored=stored, versions=versions,
+                  graph=layout(stored.plan), rows=step_rows(services, stored), diff=diff,
+                  latest=stored.version == versions[-1].version)
+
+
+@router.post("/plans/{plan_id}/revise")
+async def request_revision(request: Request, plan_id: str) -> Response:
+    """Ask the planner for a new version with the given feedback."""
+    from baton.usecases.plans import revise_plan
+
+    user = signed_in_user(request)
+    form = await read_form(request)
+    require_role(user, Action.PLAN_REVISE)
+    try:
+        stored = revise_plan(services_of(request), plan_id, form.get("feedback", ""), user)
+    except BatonError as exc:
+        return redirect(f"/plans/{plan_id}", exc.message, "error")
+    return redirect(f"/plans/{plan_id}", f"Version {stored.version} created.")
