@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "baton.cli.validate_cmd",
     "baton.cli.serve_cmd",
     "baton.cli.audit_cmd",
+    "baton.cli.plan_cmd",
 ]
 
 

@@ -42,6 +42,7 @@ def template_from_plan(
         else:
             value = _replace_literal(steps, pname, spec)
         values[pname] = value
+    _name_in_why(steps, values)
     goal_pattern, captured = _goal_pattern(plan.goal, values)
     for pname, value in values.items():
         declared.append(TemplateParam(
@@ -136,6 +137,17 @@ def _replace_equal(value: Any, literal: str, placeholder: str, found: list[Any])
         ):
             found.append(item)
             value[key] = placeholder
+
+
+def _name_in_why(steps: list[dict[str, Any]], values: dict[str, Any]) -> None:
+    """Mention parameters in the steps' rationales, so an instance explains its own values."""
+    for step in steps:
+        why = step.get("why")
+        if isinstance(why, str):
+            for pname, value in sorted(values.items(), key=lambda kv: -len(_text(kv[1]))):
+                if isinstance(value, str) and len(value) > 2:
+                    why = why.replace(value, "{{" + pname + "}}")
+            step["why"] = why
 
 
 def _goal_pattern(goal: str, values: dict[str, Any]) -> tuple[str, set[str]]:

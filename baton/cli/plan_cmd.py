@@ -1,0 +1,231 @@
+"""``baton plan``, ``baton revise``, ``baton plans list|show``, ``baton templates list|show|add``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table
+
+from .common import EXIT_FAILED, EXIT_USAGE, console, err_console, fail, print_json, state
+from .main import app
+
+plans_app = typer.Typer(help="List and show stored plans and their versions.", no_args_is_help=True)
+templates_app = typer.Typer(help="The plan library: templates that plan without a model.",
+                            no_args_is_help=True)
+app.add_typer(plans_app, name="plans")
+app.add_typer(templates_app, name="templates")
+
+PlannerOption = Annotated[
+    str | None, typer.Option("--planner", help="llm or template (default: llm when configured).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _planner_kind(value: str | None):  # noqa: ANN202
+    from planner.base import PlannerKind
+
+    if value is None:
+        return None
+    if value not in ("llm", "template"):
+        fail(f"--planner must be llm or template, not {escape(value)!r}", EXIT_USAGE)
+    return PlannerKind(value)
+
+
+def _reader(ctx: typer.Context):  # noqa: ANN202
+    """Services for a read-only command; an acting user, when one is named, must be declared."""
+    cli = state(ctx)
+    if cli.settings.user:
+        cli.user()
+    return cli.services
+
+
+def _show(stored, as_json: bool) -> None:  # noqa: ANN001
+    from .render import render_plan_tree
+
+    if as_json:
+        print_json(stored.model_dump(mode="json"))
+    else:
+        console.print(render_plan_tree(stored))
+
+
+@app.command("plan")
+def plan(
+    ctx: typer.Context,
+    goal: Annotated[str | None, typer.Argument(help="The goal, in plain language.")] = None,
+    planner: PlannerOption = None,
+    as_json: JsonOption = False,
+    file: Annotated[Path | None, typer.Option("--file", help="Submit a hand-written plan (JSON/YAML).")] = None,
+) -> None:
+    """Turn a goal (or a plan file) into a stored, validated plan version."""
+    from planner.loading import PlanFileError
+    from planner.problems import InvalidPlanError
+
+    from ..usecases.plans import plan_from_file, plan_goal
+
+    cli = state(ctx)
+    if (goal is None) == (file is None):
+        fail("give either a GOAL or --file PLAN_FILE", EXIT_USAGE)
+    kind = _planner_kind(planner)
+    user = cli.user()
+    if file is None:
+        _show(plan_goal(cli.services, goal or "", user, kind), as_json)
+        return
+    try:
+        stored = plan_from_file(cli.services, file, user)
+    except PlanFileError as exc:
+        fail(escape(exc.message), EXIT_USAGE)
+    except InvalidPlanError as exc:
+        _show(exc.stored, as_json) if as_json else err_console.print(escape(exc.message))  # type: ignore[attr-defined]
+        raise typer.Exit(EXIT_FAILED) from None
+    _show(stored, as_json)
+
+
+@app.command("revise")
+def revise(
+    ctx: typer.Context,
+    plan_id: Annotated[str, typer.Argument(help="Plan id, e.g. p-3f2a9c1d.")],
+    feedback: Annotated[str, typer.Argument(help="What should change.")],
+    planner: PlannerOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask the planner for a new version that addresses FEEDBACK (and any rejection reason)."""
+    from ..usecases.plans import revise_plan
+
+    cli = state(ctx)
+    _show(revise_plan(cli.services, plan_id, feedback, cli.user(), _planner_kind(planner)), as_json)
+
+
+@plans_app.command("list")
+def plans_list(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="Only plans whose latest version has this status.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many plans.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """The latest version of each plan, newest first."""
+    from planner.versions import VersionStatus
+
+    from ..usecases.plans import list_plans
+    from .render import status_text
+
+    if status is not None and status not in {s.value for s in VersionStatus}:
+        fail(f"--status must be one of {', '.join(s.value for s in VersionStatus)}", EXIT_USAGE)
+    rows = list_plans(_reader(ctx), status, limit)
+    if as_json:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table("plan", "v", "status", "planner", "requester", "created", "goal")
+    for r in rows:
+        table.add_row(r.plan_id, str(r.version), status_text(r.status), r.planner.value,
+                      escape(r.requester), r.created_at.strftime("%Y-%m-%d %H:%M"), escape(r.goal))
+    console.print(table if rows else "[dim]no plans yet: baton plan \"GOAL\"[/]")
+
+
+@plans_app.command("show")
+def plans_show(
+    ctx: typer.Context,
+    plan_id: Annotated[str, typer.Argument(help="Plan id.")],
+    version: Annotated[int | None, typer.Option("--version", min=1, help="Version (default: latest).")] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Compare with the previous version.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one plan version, or its diff against the previous version."""
+    from ..usecases.plans import diff_with_previous, show_plan
+    from .render import render_diff
+
+    services = _reader(ctx)
+    if not diff:
+        _show(show_plan(services, plan_id, version), as_json)
+        return
+    previous, current, changes = diff_with_previous(services, plan_id, version)
+    if as_json:
+        print_json({"plan_id": plan_id, "from": previous.version, "to": current.version,
+                    **changes.model_dump(mode="json")})
+        return
+    console.print(f"[bold]{plan_id}[/] v{previous.version} → v{current.version}")
+    console.print(render_diff(changes))
+    if changes.text:
+        console.print(Syntax(changes.text, "diff", theme="ansi_dark", background_color="default"))
+
+
+@templates_app.command("list")
+def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The newest version of every template."""
+    from ..usecases.templates import list_templates
+
+    templates = list_templates(_reader(ctx))
+    if as_json:
+        print_json([t.to_document() for t in templates])
+        return
+    table = Table("template", "v", "pre-approved", "params", "example goal")
+    for t in templates:
+        table.add_row(t.name, str(t.version), "yes" if t.pre_approved else "",
+                      ", ".join(p.name for p in t.params),
+                      escape(t.example_goals[0] if t.example_goals else t.description))
+    console.print(table)
+
+
+@templates_app.command("show")
+def templates_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Template name.")],
+    version: Annotated[int | None, typer.Option("--version", min=1, help="Version (default: newest).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one template version as YAML (or JSON)."""
+    import yaml
+
+    from ..usecases.templates import show_template
+
+    template = show_template(_reader(ctx), name, version)
+    if as_json:
+        print_json(template.to_document())
+    else:
+        text = yaml.safe_dump(template.to_document(), sort_keys=False, allow_unicode=True)
+        console.print(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
+
+
+@templates_app.command("add")
+def templates_add(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="A template YAML file to add.")] = None,
+    from_plan: Annotated[str | None, typer.Option("--from-plan", help="Plan id to save as a template.")] = None,
+    version: Annotated[int | None, typer.Option("--version", min=1, help="Plan version (default: latest).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Template name (with --from-plan).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=$.steps.ID.args.X or NAME=literal.")] = None,
+    description: Annotated[str, typer.Option("--description", help="What the template does.")] = "",
+    pre_approved: Annotated[bool, typer.Option("--pre-approved", help="Instances are standard changes (approvers only).")] = False,
+) -> None:
+    """Add a template from a YAML file, or from a stored plan (chosen values become parameters)."""
+    from ..usecases.templates import add_template_file, save_plan_as_template
+
+    cli = state(ctx)
+    if (file is None) == (from_plan is None):
+        fail("give either FILE.yaml or --from-plan PLAN_ID", EXIT_USAGE)
+    if file is not None:
+        if not file.is_file():
+            fail(f"no template file {escape(str(file))}", EXIT_USAGE)
+        template = add_template_file(cli.services, file, cli.user())
+    else:
+        if not name:
+            fail("--from-plan needs --name NAME", EXIT_USAGE)
+        template = save_plan_as_template(
+            cli.services, from_plan or "", name=name, params=_params(param or []), actor=cli.user(),
+            version=version, description=description, pre_approved=pre_approved)
+    console.print(f"[green]✓[/] saved template [bold]{template.name}[/] v{template.version}"
+                  f"{' (pre-approved)' if template.pre_approved else ''}; "
+                  f"pattern: {escape(template.patterns[0])}", soft_wrap=True)
+
+
+def _params(values: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values:
+        key, sep, spec = item.partition("=")
+        if not sep or not key or not spec:
+            fail(f"--param {escape(item)!r}: write NAME=JSONPATH or NAME=VALUE", EXIT_USAGE)
+        params[key.strip()] = spec.strip()
+    return params

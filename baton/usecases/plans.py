@@ -1,0 +1,211 @@
+"""Planning use cases: goal → stored plan version, hand-written plan files, revision, reading.
+
+Every path ends in ``_store_version``: the one place where a new version is
+stored and recorded in the ledger. The policy decision plugs in right after
+it, in ``_after_new_version``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from executor.ledger import EventKind
+from executor.store.plans import NewVersion
+from executor.store.schema import ApprovalRow
+from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
+from planner.diff import PlanDiff, diff_plans
+from planner.problems import InvalidPlanError
+from planner.versions import StoredVersion, VersionStatus
+from tools import BatonError
+
+from ..services import Services
+from ..settings import User
+
+def default_planner_kind(services: Services) -> PlannerKind:
+    """The LLM planner when an endpoint is configured, the template planner otherwise."""
+    return PlannerKind.LLM if services.settings.llm.configured else PlannerKind.TEMPLATE
+
+
+def planner_for(services: Services, kind: PlannerKind | None):  # noqa: ANN201 (Planner protocol)
+    """The planner of ``kind`` (default: see ``default_planner_kind``)."""
+    from planner.templates import TemplatePlanner
+
+    kind = kind or default_planner_kind(services)
+    if kind is PlannerKind.LLM:
+        return services.llm_planner  # ConfigError when no endpoint is configured
+    if kind is PlannerKind.TEMPLATE:
+        return TemplatePlanner(services.template_library, max_steps=services.settings.max_steps)
+    raise PlanningError(f"{kind.value!r} is not a planner; use llm or template", code="bad_planner")
+
+
+def _actor(services: Services, user: User | str) -> User:
+    # Fail closed: only declared users may create or change plans.
+    return services.settings.user_named(user.id if isinstance(user, User) else user)
+
+
+def plan_goal(services: Services, goal: str, requester: User,
+              planner: PlannerKind | None = None) -> StoredVersion:
+    """Plan ``goal`` and store version 1; a failed planning is stored INVALID, then raised."""
+    user = _actor(services, requester)
+    goal = goal.strip()
+    if not goal:
+        raise PlanningError("the goal is empty; describe what you want done", code="empty_goal")
+    chosen = planner_for(services, planner)
+    kind = planner or default_planner_kind(services)
+    try:
+        result = chosen.plan(goal, services.registry)
+    except PlanningError as exc:
+        stored = _store_failure(services, goal, user, kind, exc, plan_id=None, feedback=None)
+        raise _noted(exc, stored) from None
+    return _store_result(services, goal, user, result, plan_id=None, feedback=None)
+
+
+def plan_from_file(services: Services, path: Path | str, requester: User) -> StoredVersion:
+    """Store a hand-written plan file; it is validated like any planner's output.
+
+    An invalid plan is stored INVALID with its problems, then InvalidPlanError is raised.
+    """
+    from planner.loading import read_plan_file
+    from planner.validation import validate_plan
+
+    user = _actor(services, requester)
+    path = Path(path)
+    data, problems = read_plan_file(path)
+    report = None if problems else validate_plan(data, services.registry,
+                                                 max_steps=services.settings.max_steps)
+    problems = list(problems) + (list(report.problems) if report else [])
+    goal = _document_goal(data, path)
+    trace = PlanningTrace(planner=PlannerKind.FILE, notes=(f"plan file {path}",))
+    if report is not None and report.ok and report.plan is not None:
+        result = PlanResult(plan=report.plan, planner=PlannerKind.FILE, trace=trace)
+        return _store_result(services, goal, user, result, plan_id=None, feedback=None)
+    new = NewVersion(document=data, status=VersionStatus.INVALID, planner=PlannerKind.FILE,
+                     problems=tuple(problems), created_by=user.id)
+    stored = _store_version(services, goal, user, new, trace, plan_id=None)
+    raise _noted(InvalidPlanError(problems), stored)
+
+
+def _noted(exc: PlanningError | InvalidPlanError, stored: StoredVersion) -> BatonError:
+    """``exc`` with the id of the INVALID version that records it; kept as ``exc.stored``."""
+    exc.message = f"{exc.message}\n(recorded as plan {stored.plan_id} v{stored.version}, invalid)"
+    exc.args = (exc.message,)
+    exc.stored = stored  # type: ignore[union-attr]  (lets the CLI and API show the record)
+    return exc
+
+
+def _document_goal(data: object, path: Path) -> str:
+    goal = data.get("goal") if isinstance(data, dict) else None
+    return goal.strip() if isinstance(goal, str) and goal.strip() else f"plan file {path.name}"
+
+
+def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,
+                planner: PlannerKind | None = None) -> StoredVersion:
+    """Send the latest version, ``feedback`` and any rejection reason to the planner; store v+1."""
+    user = _actor(services, actor)
+    feedback = feedback.strip()
+    if not feedback:
+        raise PlanningError("the feedback is empty; say what should change", code="empty_feedback")
+    previous = services.plan_store.get(plan_id)
+    reason = rejection_reason(services, plan_id, previous.version)
+    request = feedback if reason is None else (
+        f"{feedback}\n\nThe approver rejected version {previous.version}: {reason}")
+    kind = planner or default_planner_kind(services)
+    try:
+        result = planner_for(services, kind).revise(previous.plan, request, services.registry)
+    except PlanningError as exc:
+        _record_trace(services, plan_id, user, exc.trace)
+        raise
+    return _store_result(services, previous.goal, user, result, plan_id=plan_id, feedback=request)
+
+
+def rejection_reason(services: Services, plan_id: str, version: int) -> str | None:
+    """The comment of the latest rejection of that version, if an approver rejected it."""
+    with Session(services.engine) as session:
+        row = session.exec(
+            select(ApprovalRow).where(ApprovalRow.plan_id == plan_id,
+                                      ApprovalRow.version == version, ApprovalRow.kind == "reject")
+            .order_by(col(ApprovalRow.decided_at).desc())
+        ).first()
+    return (row.comment or "no reason given") if row is not None else None
+
+
+def show_plan(services: Services, plan_id: str, version: int | None = None) -> StoredVersion:
+    """One stored version (latest when ``version`` is None)."""
+    return services.plan_store.get(plan_id, version)
+
+
+def plan_versions(services: Services, plan_id: str) -> list[StoredVersion]:
+    """Every version of a plan, oldest first."""
+    return services.plan_store.versions(plan_id)
+
+
+def diff_with_previous(services: Services, plan_id: str,
+                       version: int | None = None) -> tuple[StoredVersion, StoredVersion, PlanDiff]:
+    """The version (latest when None), the one before it, and how they differ."""
+    current = services.plan_store.get(plan_id, version)
+    if current.version == 1:
+        raise PlanningError(f"plan {plan_id} has only version 1; nothing to compare with",
+                            code="no_previous_version")
+    previous = services.plan_store.get(plan_id, current.version - 1)
+    diff = diff_plans(previous.plan, current.plan, a_label=f"{plan_id} v{previous.version}",
+                      b_label=f"{plan_id} v{current.version}")
+    return previous, current, diff
+
+
+def list_plans(services: Services, status: VersionStatus | str | None = None,
+               limit: int = 50) -> list[StoredVersion]:
+    """The latest version of each plan, newest first."""
+    return services.plan_store.list_plans(VersionStatus(status) if status else None, limit)
+
+
+def _store_result(services: Services, goal: str, user: User, result: PlanResult, *,
+                  plan_id: str | None, feedback: str | None) -> StoredVersion:
+    new = NewVersion(plan=result.plan, status=VersionStatus.VALIDATED, planner=result.planner,
+                     origin=result.origin, feedback=feedback, created_by=user.id)
+    stored = _store_version(services, goal, user, new, result.trace, plan_id=plan_id)
+    return _after_new_version(services, stored, user)
+
+
+def _store_failure(services: Services, goal: str, user: User, kind: PlannerKind,
+                   exc: PlanningError, *, plan_id: str | None, feedback: str | None) -> StoredVersion:
+    new = NewVersion(status=VersionStatus.INVALID, planner=kind, problems=tuple(exc.problems),
+                     feedback=feedback, created_by=user.id, error=exc.message)
+    trace = exc.trace or PlanningTrace(planner=kind)
+    return _store_version(services, goal, user, new, trace, plan_id=plan_id)
+
+
+def _store_version(services: Services, goal: str, user: User, new: NewVersion,
+                   trace: PlanningTrace, *, plan_id: str | None) -> StoredVersion:
+    """Store one version and record it: GOAL (new plans), LLM exchanges, PLAN_VERSION, VALIDATION."""
+    store = services.plan_store
+    if plan_id is None:
+        stored = store.create_plan(goal, user.id, new)
+        services.ledger.append(EventKind.GOAL, stored.plan_id, user.id,
+                               {"goal": goal, "planner": new.planner.value})
+    else:
+        stored = store.add_version(plan_id, new)
+    _record_trace(services, stored.plan_id, user, trace)
+    services.ledger.append(EventKind.PLAN_VERSION, stored.plan_id, user.id, {
+        "version": stored.version, "plan_hash": stored.plan_hash, "planner": stored.planner.value,
+        "origin": stored.origin.model_dump(mode="json") if stored.origin else None,
+        "status": stored.status.value, "feedback": stored.feedback, "notes": list(trace.notes),
+    })
+    services.ledger.append(EventKind.VALIDATION, stored.plan_id, user.id, {
+        "version": stored.version, "ok": stored.status is not VersionStatus.INVALID,
+        "problems": [p.model_dump(mode="json") for p in stored.problems], "error": stored.error,
+    })
+    return stored
+
+
+def _record_trace(services: Services, plan_id: str, user: User, trace: PlanningTrace | None) -> None:
+    # The ledger masks configured secret values; the exchanges never hold the key.
+    for exchange in (trace.exchanges if trace else ()):
+        services.ledger.append(EventKind.LLM_EXCHANGE, plan_id, user.id,
+                               exchange.model_dump(mode="json"))
+
+
+def _after_new_version(services: Services, stored: StoredVersion, user: User) -> StoredVersion:
+    """Hook: a new valid version has just been stored. The policy decision goes here."""
+    return stored

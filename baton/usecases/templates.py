@@ -1,0 +1,95 @@
+"""Template use cases: list, show, add a YAML file, save an approved plan as a template.
+
+A pre-approved template turns its instances into standard changes, so only an
+approver (or admin) may mark one, and only from an approved plan version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from executor.ledger import EventKind
+from planner.base import PlanningError
+from planner.templates import (
+    Template,
+    TemplateError,
+    TemplateLibrary,
+    TemplatePlanner,
+    load_template_file,
+    template_from_plan,
+)
+from planner.versions import VersionStatus
+
+from ..services import Services
+from ..settings import User
+
+PRE_APPROVING_ROLES = frozenset({"approver", "admin"})
+_UNUSABLE = frozenset({VersionStatus.INVALID, VersionStatus.DENIED, VersionStatus.REJECTED})
+
+
+def list_templates(services: Services) -> list[Template]:
+    """The newest version of every template, by name."""
+    return list(services.template_library)
+
+
+def show_template(services: Services, name: str, version: int | None = None) -> Template:
+    """One template version (newest when None)."""
+    return services.template_library.get(name, version)
+
+
+def save_plan_as_template(
+    services: Services, plan_id: str, *, name: str, params: dict[str, str], actor: User,
+    version: int | None = None, description: str = "", pre_approved: bool = False,
+) -> Template:
+    """Turn a stored plan version into the next version of template ``name``."""
+    user = services.settings.user_named(actor.id)
+    stored = services.plan_store.get(plan_id, version)
+    if stored.status in _UNUSABLE:
+        raise TemplateError(f"plan {plan_id} v{stored.version} is {stored.status.value}; "
+                            "only a valid plan can become a template")
+    if pre_approved:
+        _check_may_pre_approve(user)
+        if stored.status is not VersionStatus.APPROVED:
+            raise TemplateError(f"plan {plan_id} v{stored.version} is {stored.status.value}, not "
+                                "approved; only an approved plan can become a pre-approved template")
+    template = template_from_plan(stored.plan, name=name, params=params,
+                                  description=description, pre_approved=pre_approved)
+    return _save(services, template, user, source=f"{plan_id} v{stored.version}")
+
+
+def add_template_file(services: Services, path: Path | str, actor: User) -> Template:
+    """Check a template file (patterns, example goals → valid plans) and save it as a new version."""
+    user = services.settings.user_named(actor.id)
+    template = load_template_file(Path(path))
+    if template.pre_approved:
+        _check_may_pre_approve(user)
+    return _save(services, template, user, source=str(path))
+
+
+def _check_may_pre_approve(user: User) -> None:
+    if not PRE_APPROVING_ROLES & set(user.roles):
+        raise TemplateError(f"{user.id} may not mark a template pre-approved "
+                            f"(needs one of the roles: {', '.join(sorted(PRE_APPROVING_ROLES))})")
+
+
+def _save(services: Services, template: Template, user: User, *, source: str) -> Template:
+    _check_examples(services, template)
+    library = services.template_library
+    stored, path = library.save(template)
+    services.ledger.append(EventKind.TEMPLATE_SAVED, f"template:{stored.name}", user.id, {
+        "name": stored.name, "version": stored.version, "pre_approved": stored.pre_approved,
+        "source": source, "file": str(path),
+    })
+    return stored
+
+
+def _check_examples(services: Services, template: Template) -> None:
+    """Every example goal must select this template and give a valid plan (fail before saving)."""
+    planner = TemplatePlanner(TemplateLibrary([template]), max_steps=services.settings.max_steps)
+    for goal in template.example_goals:
+        try:
+            planner.plan(goal, services.registry)
+        except PlanningError as exc:
+            details = "".join(f"\n  - {p}" for p in exc.problems)
+            raise TemplateError(f"template {template.name}: example goal {goal!r} does not "
+                                f"give a valid plan: {exc.message}{details}") from exc
