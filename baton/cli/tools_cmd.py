@@ -30,15 +30,20 @@ def list_tools(
     if as_json:
         print_json([info.model_dump(mode="json") for info in infos])
         return
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{len(infos)} tools", title_justify="left")
-    for column in ("name", "effect", "idempotent", "timeout", "tags", "description"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"{len(infos)} tools", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    # Names and effects are what people grep for: never split them across lines.
+    for column in ("name", "effect", "idem.", "timeout"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("tags", overflow="fold")
+    table.add_column("description", overflow="fold", ratio=1)
     for info in infos:
         table.add_row(
             escape(info.name), effect_label(info), "yes" if info.idempotent else "no",
-            f"{info.timeout_s:g}s", escape(", ".join(info.tags)),
+            f"{info.timeout_s:g}s", escape(" ".join(info.tags)),
             escape(info.description.splitlines()[0] if info.description else ""),
         )
     console.print(table)
