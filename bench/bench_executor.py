@@ -1,0 +1,109 @@
+"""Per-step overhead of Baton's executor on chains of no-op steps, next to the SQLite floor.
+
+Run: ``.venv/bin/python -m bench.bench_executor [--quick] [--sizes 100,1000,10000]``
+
+The floor is measured in the same run on the same disk: one SQLite
+``INSERT`` + ``COMMIT`` per step in WAL mode with the pragmas of
+``executor/store/db.py`` (``synchronous=NORMAL``). Baton's figure is a whole
+``Runner`` run of an approved plan of N chained no-op steps (each step
+depends on the previous one), divided by N. Flatness is per-step cost at the
+largest chain over the smallest: near 1.0 means no scan grows with the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from executor.store.db import SQLITE_BUSY_TIMEOUT_MS
+
+SIZES = (100, 1_000, 10_000)
+QUICK_SIZES = (50, 200)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured chain length."""
+
+    steps: int
+    floor_ms: float
+    baton_ms: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        """Baton's per-step cost over the floor's."""
+        return None if self.baton_ms is None else self.baton_ms / self.floor_ms
+
+
+def floor_per_step_ms(steps: int, workdir: Path) -> float:
+    """One INSERT + COMMIT per step on a fresh WAL SQLite file, in milliseconds per step."""
+    path = workdir / f"floor-{steps}.db"
+    conn = sqlite3.connect(path, isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    for pragma in ("journal_mode=WAL", f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+                   "synchronous=NORMAL", "foreign_keys=ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute("CREATE TABLE steps (id INTEGER PRIMARY KEY, run_id TEXT, step_id TEXT, "
+                 "output TEXT, at TEXT)")
+    started = time.perf_counter()
+    for i in range(steps):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO steps (run_id, step_id, output, at) VALUES (?, ?, ?, ?)",
+                     ("r1", f"s{i}", "{}", "2026-01-01T00:00:00"))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed * 1000 / steps
+
+
+def baton_per_step_ms(steps: int, workdir: Path) -> float | None:
+    """A Runner run of ``steps`` chained no-op steps, in milliseconds per step (None: no runner)."""
+    try:
+        from bench.baton_chain import run_chain
+    except ImportError:
+        return None
+    seconds = run_chain(steps, f"sqlite:///{workdir / f'baton-{steps}.db'}")
+    return seconds * 1000 / steps
+
+
+def measure(sizes: tuple[int, ...], workdir: Path | None = None) -> list[Figure]:
+    """Floor and Baton per-step figures for each chain length, in one run."""
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
+        where = workdir or Path(tmp)
+        floor_per_step_ms(50, where)  # warm the page cache and the interpreter
+        return [Figure(n, floor_per_step_ms(n, where), baton_per_step_ms(n, where)) for n in sizes]
+
+
+def render(figures: list[Figure]) -> str:
+    """The figures as a plain text table, then the flatness line."""
+    lines = [f"{'steps':>7}  {'floor ms/step':>13}  {'baton ms/step':>13}  {'ratio':>6}"]
+    for f in figures:
+        baton = f"{f.baton_ms:13.3f}" if f.baton_ms is not None else f"{'n/a':>13}"
+        ratio = f"{f.ratio:5.2f}x" if f.ratio is not None else f"{'n/a':>6}"
+        lines.append(f"{f.steps:>7}  {f.floor_ms:13.4f}  {baton}  {ratio}")
+    first, last = figures[0], figures[-1]
+    if first.baton_ms and last.baton_ms and len(figures) > 1:
+        lines.append(f"flatness (per-step at {last.steps} / at {first.steps}): "
+                     f"{last.baton_ms / first.baton_ms:.2f}")
+    if any(f.baton_ms is None for f in figures):
+        lines.append("baton: n/a — executor.runner.Runner is not available in this tree")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"smoke run: chains of {QUICK_SIZES}")
+    parser.add_argument("--sizes", help="comma-separated chain lengths (default 100,1000,10000)")
+    args = parser.parse_args(argv)
+    sizes = QUICK_SIZES if args.quick else SIZES
+    if args.sizes:
+        sizes = tuple(int(s) for s in args.sizes.split(","))
+    print(render(measure(sizes)))  # noqa: T201  (a benchmark prints its figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Per-step overhead of the executors users would otherwise pick, side by side with Baton.
+
+Run through ``bench/peers/run_peers.sh`` (it installs the peers into
+``bench/.peers-venv`` first). This file has two roles:
+
+* under Baton's interpreter (``python -m bench.peers.peer_bench``) it measures
+  Baton and the SQLite floor in-process, then each peer in a subprocess of
+  the peers' interpreter, and prints one table with the ratios;
+* under the peers' interpreter (``peer_bench.py --peer NAME``) it measures one
+  peer and prints one JSON line. It imports nothing of Baton's there.
+
+Every peer runs a chain of N no-op steps persisted to a fresh SQLite file,
+after a short warm-up run; per-step = wall time of the chain / N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+PEERS = ("dbos", "langgraph", "prefect")
+WARMUP_STEPS = 10
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
+
+
+def bench_dbos(steps: int, workdir: Path) -> float:
+    """A DBOS workflow calling ``steps`` no-op @DBOS.step functions; seconds for the chain."""
+    from dbos import DBOS
+
+    DBOS(config={"name": "peerbench", "system_database_url": f"sqlite:///{workdir / 'dbos.sqlite'}",
+                 "log_level": "WARNING"})
+
+    @DBOS.step()
+    def noop(i: int) -> int:
+        return i
+
+    @DBOS.workflow()
+    def chain(n: int) -> int:
+        total = 0
+        for i in range(n):
+            total += noop(i)
+        return total
+
+    DBOS.launch()
+    try:
+        chain(WARMUP_STEPS)
+        started = time.perf_counter()
+        chain(steps)
+        return time.perf_counter() - started
+    finally:
+        DBOS.destroy()
+
+
+def bench_langgraph(steps: int, workdir: Path) -> float:
+    """A LangGraph loop of ``steps`` no-op supersteps checkpointed by SqliteSaver; seconds."""
+    import sqlite3
+    from typing import TypedDict
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict):
+        i: int
+        n: int
+
+    def noop(state: State) -> dict[str, int]:
+        return {"i": state["i"] + 1}
+
+    graph = StateGraph(State)
+    graph.add_node("noop", noop)
+    graph.add_edge(START, "noop")
+    graph.add_conditional_edges("noop", lambda s: "noop" if s["i"] < s["n"] else END)
+    conn = sqlite3.connect(workdir / "langgraph.sqlite", check_same_thread=False)
+    app = graph.compile(checkpointer=SqliteSaver(conn))
+
+    def run(n: int, thread: str) -> None:
+        config = {"configurable": {"thread_id": thread}, "recursion_limit": n + 10}
+        app.invoke({"i": 0, "n": n}, config)
+
+    run(WARMUP_STEPS, "warmup")
+    started = time.perf_counter()
+    run(steps, "bench")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def bench_prefect(steps: int, workdir: Path) -> float:
+    """A Prefect flow calling ``steps`` no-op tasks against a SQLite-backed local API; seconds."""
+    os.environ["PREFECT_HOME"] = str(workdir / "prefect-home")
+    os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = \
+        f"sqlite+aiosqlite:///{workdir / 'prefect.sqlite'}"
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here
+    from prefect import flow, task
+
+    @task
+    def noop(i: int) -> int:
+        return i
+
+    @flow
+    def chain(n: int) -> int:
+        total = 0
+        for i in range(n):
+            total += noop(i)
+        return total
+
+    chain(WARMUP_STEPS)
+    started = time.perf_counter()
+    chain(steps)
+    return time.perf_counter() - started
+
+
+def measure_peer(name: str, steps: int) -> dict[str, Any]:
+    """Measure one peer (in this interpreter) and return its figures."""
+    dist = {"dbos": "dbos", "langgraph": "langgraph", "prefect": "prefect"}[name]
+    runner = {"dbos": bench_dbos, "langgraph": bench_langgraph, "prefect": bench_prefect}[name]
+    with tempfile.TemporaryDirectory(prefix=f"peer-{name}-") as tmp:
+        seconds = runner(steps, Path(tmp))
+    return {"peer": name, "version": _version(dist), "steps": steps,
+            "per_step_ms": seconds * 1000 / steps}
+
+
+def _run_peer(python: str, name: str, steps: int, timeout_s: float) -> dict[str, Any]:
+    cmd = [python, str(Path(__file__).resolve()), "--peer", name, "--steps", str(steps)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"peer": name, "error": f"timed out after {timeout_s:.0f}s"}
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {"peer": name, "error": f"exit {done.returncode}: {' | '.join(tail)}"}
+    return json.loads(lines[-1])
+
+
+def compare(python: str, steps: int, peers: tuple[str, ...], timeout_s: float) -> str:
+    """Measure Baton, the floor and each peer in one run; return the table."""
+    from bench.bench_executor import measure
+
+    (baton,) = measure((steps,))
+    rows = [("sqlite floor (INSERT+COMMIT)", "", baton.floor_ms, None),
+            ("baton", "", baton.baton_ms, None)]
+    for name in peers:
+        result = _run_peer(python, name, steps, timeout_s)
+        if "error" in result:
+            rows.append((name, result["error"], None, None))
+            continue
+        ms = result["per_step_ms"]
+        ratio = ms / baton.baton_ms if baton.baton_ms else None
+        rows.append((f"{name} {result['version']}", "", ms, ratio))
+    return _table(steps, rows)
+
+
+def _table(steps: int, rows: list[tuple[str, str, float | None, float | None]]) -> str:
+    lines = [f"chain of {steps} no-op steps, SQLite persistence, one machine, one run",
+             f"{'executor':<30} {'ms/step':>9} {'peer/baton':>11}"]
+    for label, error, ms, ratio in rows:
+        if error:
+            lines.append(f"{label:<30} {'failed':>9}  {error}")
+            continue
+        ms_text = f"{ms:9.3f}" if ms is not None else f"{'n/a':>9}"
+        ratio_text = f"{ratio:10.1f}x" if ratio is not None else f"{'':>11}"
+        lines.append(f"{label:<30} {ms_text} {ratio_text}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Either measure one peer (``--peer``) or compare them all with Baton."""
+    parser = argparse.ArgumentParser(description="Baton vs peer executors, per-step overhead")
+    parser.add_argument("--peer", choices=PEERS, help="measure only this peer; print JSON")
+    parser.add_argument("--peers", default=",".join(PEERS), help="peers to compare")
+    parser.add_argument("--peers-python", default=sys.executable,
+                        help="interpreter of the peers' venv (bench/.peers-venv/bin/python)")
+    parser.add_argument("--steps", type=int, default=500, help="chain length (default 500)")
+    parser.add_argument("--quick", action="store_true", help="a 50-step chain")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per peer")
+    args = parser.parse_args(argv)
+    steps = 50 if args.quick else args.steps
+    if args.peer:
+        print(json.dumps(measure_peer(args.peer, steps)), flush=True)  # noqa: T201
+        return
+    peers = tuple(p for p in args.peers.split(",") if p)
+    print(compare(args.peers_python, steps, peers, args.timeout))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
