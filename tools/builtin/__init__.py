@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..registry import ToolRegistry
 from .files import register_file_tools
-from .http import HttpRequestInput, HttpResponse, register_http_request
+from .http import HttpRequestInput, HttpResponse, referenced_secrets, register_http_request
 from .jsonq import register_json_tools
 from .table import register_table_tools
 
@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_HTTP_MAX_RESPONSE_BYTES",
     "HttpRequestInput",
     "HttpResponse",
+    "referenced_secrets",
     "register_builtin_tools",
 ]
 
