@@ -17,6 +17,8 @@ from tools import ToolRegistry
 from .settings import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from executor.store.approvals import ApprovalStore
+    from policies.engine import PolicyEngine
     from executor.store.plans import PlanStore
     from planner.llm import LLMPlanner
     from planner.templates import TemplateLibrary
@@ -103,3 +105,19 @@ class Services:
 
         user_dir = (self.settings.templates_dir or self.settings.data_dir / "templates").resolve()
         return TemplateLibrary.load([SHIPPED_DIR, user_dir], writable_dir=user_dir)
+
+    @cached_property
+    def policy_engine(self) -> PolicyEngine:
+        """The policy engine: embedded Rego, or the OPA server at ``opa_url``."""
+        from policies.factory import make_policy_engine
+
+        return make_policy_engine(policies_dir=self.settings.policies_dir,
+                                  policy_data=self.settings.policy_data,
+                                  opa_url=self.settings.opa_url)
+
+    @cached_property
+    def approval_store(self) -> ApprovalStore:
+        """Policy decisions and approvals."""
+        from executor.store.approvals import ApprovalStore
+
+        return ApprovalStore(self.engine)

@@ -2,7 +2,8 @@
 
 Known gaps of the interpreter, which the shipped policies stay clear of (a
 test checks): no networking built-ins (``net.*``, ``http.send``),
-``time.parse_rfc3339_ns`` fails, ``with input as`` is unreliable, and regular
+``time.parse_rfc3339_ns`` fails, ``with input as`` is unreliable, ``min``/``max``
+return wrong values, ``sprintf("%s", [concat(...)])`` adds quotes, and regular
 expressions take no inline flags such as ``(?i)``.
 """
 

@@ -33,6 +33,10 @@ class PolicyEngine(Protocol):
         """Evaluate ``data.baton.step_decision`` for one call; never raises, fails closed."""
         ...
 
+    def evaluate_step(self, step_input: Mapping[str, Any]) -> StepDecision:
+        """Evaluate ``data.baton.step_decision`` over a prepared input (fixtures use this)."""
+        ...
+
 
 class EngineFailure(Exception):
     """Internal: evaluation did not produce a usable result (turned into a deny)."""

@@ -17,7 +17,12 @@ else := 0
 
 step_risks := [w | some s in input.steps; w := (cfg.risk.per_step + effect_weight(s)) + tag_weight(s)]
 
-risk := min([100, sum(step_risks) + size_weight])
+raw_risk := sum(step_risks) + size_weight
+
+# Capped at 100. (min() over computed numbers is unreliable in the embedded interpreter.)
+risk := raw_risk if raw_risk <= 100
+
+else := 100
 
 # Standard change: a plan made from a pre-approved template, with every
 # parameter inside the template's bounds, needs no approval.
@@ -30,11 +35,22 @@ standard_change if {
 # above approval.two_person_risk needs two distinct approvers.
 approvals_needed := 0 if standard_change
 
-else := 2 if risk >= cfg.approval.two_person_risk
+approvals_needed := 2 if {
+	not standard_change
+	risk >= cfg.approval.two_person_risk
+}
 
-else := 1 if count(write_steps) > 0
+approvals_needed := 1 if {
+	not standard_change
+	risk < cfg.approval.two_person_risk
+	count(write_steps) > 0
+}
 
-else := 0
+approvals_needed := 0 if {
+	not standard_change
+	risk < cfg.approval.two_person_risk
+	count(write_steps) == 0
+}
 
 notes contains msg if {
 	standard_change

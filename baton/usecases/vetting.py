@@ -1,0 +1,195 @@
+"""Vetting use cases: the policy decision on a stored version, approvals, rejections, the gate.
+
+The executor's use cases call :func:`require_approved` before every run and resume.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from executor.ledger import EventKind
+from executor.store.approvals import StoredDecision
+from planner.versions import StoredVersion, VersionStatus
+from policies.approval import (
+    ApprovalKind,
+    ApprovalRecord,
+    ApprovalTarget,
+    GateState,
+    GateStatus,
+    NotApprovedError,
+    check_can_approve,
+    check_can_reject,
+    evaluate_gate,
+)
+from policies.contracts import Decision, Outcome, PolicyContext, Requester, TemplateCheck
+from policies.inputs import build_policy_input
+from tools import BatonError
+
+from ..services import Services
+from ..settings import User
+
+log = structlog.get_logger(__name__)
+
+STATUS_FOR = {Outcome.DENIED: VersionStatus.DENIED, Outcome.NEEDS_APPROVAL:
+              VersionStatus.PENDING_APPROVAL, Outcome.ALLOWED: VersionStatus.APPROVED}
+
+__all__ = ["NotApprovedError", "approve", "decision_for", "gate_state", "reject",
+           "require_approved", "template_check", "vet_version"]
+
+
+def requester_of(services: Services, user_id: str) -> Requester:
+    """The requester with roles from settings; an undeclared user has no roles (policy denies)."""
+    user = services.settings.users.get(user_id)
+    return Requester(id=user_id, roles=user.roles if user else ())
+
+
+def template_check(services: Services, version: StoredVersion) -> TemplateCheck | None:
+    """Whether a template-made version is a standard change: pre-approved, in bounds, unaltered."""
+    if version.origin is None:
+        return None
+    from planner.templates import TemplateError, bounds_check, instantiate
+
+    origin = version.origin
+    try:
+        template = services.template_library.get(origin.name, origin.version)
+    except TemplateError as exc:
+        return TemplateCheck(pre_approved=False, within_bounds=False, bound_problems=(exc.message,))
+    problems = list(bounds_check(template, dict(origin.params)))
+    if not problems:
+        try:
+            expected = instantiate(template, dict(origin.params), goal=version.plan.goal)
+            if expected.to_wire()["steps"] != version.plan.to_wire()["steps"]:
+                problems.append("the plan's steps differ from what the template makes")
+        except TemplateError as exc:
+            problems.append(exc.message)
+    return TemplateCheck(pre_approved=template.pre_approved, within_bounds=not problems,
+                         bound_problems=tuple(problems))
+
+
+def vet_version(services: Services, version: StoredVersion, *, now: datetime | None = None
+                ) -> Decision:
+    """Decide a valid version, store and record the decision, and set its status from it."""
+    if version.status is VersionStatus.INVALID:
+        raise BatonError(f"plan {version.plan_id} v{version.version} is invalid; fix it first",
+                         code="invalid_plan")
+    policy_input = build_policy_input(
+        version.plan, services.registry, requester=requester_of(services, version.requester),
+        context=PolicyContext(now=now or datetime.now(UTC)), origin=version.origin,
+        template=template_check(services, version),
+    )
+    decision = services.policy_engine.decide(policy_input)
+    services.approval_store.record_decision(version.plan_id, version.version, version.plan_hash,
+                                            decision)
+    services.ledger.append(EventKind.DECISION, version.plan_id, "policy", {
+        "version": version.version, "plan_hash": version.plan_hash, "engine": decision.engine,
+        "bundle_hash": decision.bundle_hash, "decision": decision.model_dump(mode="json"),
+    })
+    services.plan_store.set_status(version.plan_id, version.version, STATUS_FOR[decision.outcome])
+    log.info("policy.decided", plan_id=version.plan_id, version=version.version,
+             outcome=decision.outcome.value, engine=decision.engine)
+    return decision
+
+
+def decision_for(services: Services, plan_id: str, version: int | None = None
+                 ) -> StoredDecision | None:
+    """The latest stored decision on a version (latest version when None)."""
+    stored = services.plan_store.get(plan_id, version)
+    return services.approval_store.latest_decision(plan_id, stored.version)
+
+
+def _ttl(services: Services) -> timedelta:
+    return timedelta(seconds=services.settings.approval_ttl_s)
+
+
+def _target(services: Services, stored: StoredVersion, decided: StoredDecision | None
+            ) -> ApprovalTarget:
+    latest = services.plan_store.get(stored.plan_id).version
+    return ApprovalTarget(plan_id=stored.plan_id, version=stored.version, latest_version=latest,
+                          plan_hash=stored.plan.plan_hash(),
+                          decided_hash=decided.plan_hash if decided else "",
+                          requester=stored.requester)
+
+
+def approve(services: Services, plan_id: str, actor: User, *, version: int | None = None,
+            comment: str | None = None, now: datetime | None = None) -> GateState:
+    """Record ``actor``'s approval if the gate's rules allow it; the version turns APPROVED when enough."""
+    user = services.settings.user_named(actor.id)
+    now = now or datetime.now(UTC)
+    stored = services.plan_store.get(plan_id, version)
+    decided = services.approval_store.latest_decision(plan_id, stored.version)
+    records = services.approval_store.records(plan_id, stored.version)
+    check_can_approve(user.id, user.roles, _target(services, stored, decided),
+                      decided.decision if decided else None, records, now, _ttl(services))
+    record = services.approval_store.add(ApprovalRecord(
+        plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
+        kind=ApprovalKind.APPROVE, comment=comment, decided_at=now, expires_at=now + _ttl(services)))
+    state = evaluate_gate(decided.decision, stored.requester, [*records, record], now,
+                          stored.plan_hash, _ttl(services))
+    services.ledger.append(EventKind.APPROVAL, plan_id, user.id, {
+        "version": stored.version, "plan_hash": stored.plan_hash, "comment": comment,
+        "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+        "gate": state.status.value, "missing": state.missing_count,
+    })
+    if state.status is GateStatus.APPROVED:
+        services.plan_store.set_status(plan_id, stored.version, VersionStatus.APPROVED)
+    return state
+
+
+def reject(services: Services, plan_id: str, actor: User, *, reason: str,
+           version: int | None = None, now: datetime | None = None) -> GateState:
+    """Reject a version with a reason: it is ended (REJECTED); a revision makes a new version."""
+    user = services.settings.user_named(actor.id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise BatonError("a rejection needs a reason (--reason); the planner and requester read it",
+                         code="missing_reason")
+    now = now or datetime.now(UTC)
+    stored = services.plan_store.get(plan_id, version)
+    decided = services.approval_store.latest_decision(plan_id, stored.version)
+    records = services.approval_store.records(plan_id, stored.version)
+    check_can_reject(user.id, user.roles, _target(services, stored, decided),
+                     decided.decision if decided else None, records)
+    record = services.approval_store.add(ApprovalRecord(
+        plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
+        kind=ApprovalKind.REJECT, comment=reason, decided_at=now))
+    services.ledger.append(EventKind.REJECTION, plan_id, user.id, {
+        "version": stored.version, "plan_hash": stored.plan_hash, "reason": reason})
+    services.plan_store.set_status(plan_id, stored.version, VersionStatus.REJECTED)
+    return evaluate_gate(decided.decision, stored.requester, [*records, record], now,
+                         stored.plan_hash, _ttl(services))
+
+
+def gate_state(services: Services, plan_id: str, version: int | None = None, *,
+               now: datetime | None = None) -> GateState:
+    """Where a version stands at the gate now (expired approvals no longer count)."""
+    stored = services.plan_store.get(plan_id, version)
+    decided = services.approval_store.latest_decision(plan_id, stored.version)
+    if decided is None:
+        why = ("the plan is invalid" if stored.status is VersionStatus.INVALID
+               else "no policy decision yet")
+        return GateState(status=GateStatus.DENIED if stored.status is VersionStatus.INVALID
+                         else GateStatus.PENDING, missing_count=0, eligible_roles=(),
+                         valid_approvals=(), reasons=(why,))
+    current_hash = stored.plan.plan_hash()
+    if current_hash != decided.plan_hash or current_hash != stored.plan_hash:
+        return GateState(status=GateStatus.DENIED, missing_count=0, eligible_roles=(),
+                         valid_approvals=(), reasons=("the plan changed after its decision",))
+    records = services.approval_store.records(plan_id, stored.version)
+    return evaluate_gate(decided.decision, stored.requester, records, now or datetime.now(UTC),
+                         current_hash, _ttl(services))
+
+
+def require_approved(services: Services, plan_id: str, version: int | None = None, *,
+                     now: datetime | None = None) -> StoredVersion:
+    """The version if it may run now; ``NotApprovedError`` naming why not otherwise."""
+    stored = services.plan_store.get(plan_id, version)
+    if stored.status is not VersionStatus.APPROVED:
+        raise NotApprovedError(f"plan {plan_id} v{stored.version} is {stored.status.value}, "
+                               "not approved")
+    state = gate_state(services, plan_id, stored.version, now=now)
+    if state.status is not GateStatus.APPROVED:
+        raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: "
+                               + "; ".join(state.reasons or (state.status.value,)))
+    return stored

@@ -1,0 +1,91 @@
+"""Storing policy decisions and approvals/rejections, bound to (plan id, version, plan hash)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from planner.plan import canonical_json
+from policies.approval import ApprovalKind, ApprovalRecord
+from policies.contracts import Decision
+
+from .schema import ApprovalRow, DecisionRow
+
+
+class StoredDecision(BaseModel):
+    """A decision as stored: the plan hash it judged and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan_id: str = Field(description="Plan id.")
+    version: int = Field(description="Version judged.")
+    plan_hash: str = Field(description="Plan hash judged.")
+    decision: Decision = Field(description="The decision.")
+    decided_at: datetime = Field(description="When (UTC).")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back naive; they were written in UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class ApprovalStore:
+    """Decisions and approvals in the SQL store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def record_decision(self, plan_id: str, version: int, plan_hash: str,
+                        decision: Decision) -> StoredDecision:
+        """Store a decision on one version."""
+        now = datetime.now(UTC)
+        row = DecisionRow(plan_id=plan_id, version=version, plan_hash=plan_hash,
+                          decision_json=canonical_json(decision.model_dump(mode="json")),
+                          engine=decision.engine, bundle_hash=decision.bundle_hash, decided_at=now)
+        with Session(self._engine) as session:
+            session.add(row)
+            session.commit()
+        return StoredDecision(plan_id=plan_id, version=version, plan_hash=plan_hash,
+                              decision=decision, decided_at=now)
+
+    def latest_decision(self, plan_id: str, version: int) -> StoredDecision | None:
+        """The newest decision on that version, if any."""
+        query = (select(DecisionRow).where(DecisionRow.plan_id == plan_id,
+                                           DecisionRow.version == version)
+                 .order_by(col(DecisionRow.decided_at).desc(), col(DecisionRow.id).desc()))
+        with Session(self._engine) as session:
+            row = session.exec(query).first()
+        if row is None:
+            return None
+        return StoredDecision(plan_id=row.plan_id, version=row.version, plan_hash=row.plan_hash,
+                              decision=Decision.model_validate(json.loads(row.decision_json)),
+                              decided_at=_aware(row.decided_at))
+
+    def add(self, record: ApprovalRecord) -> ApprovalRecord:
+        """Store one approval or rejection."""
+        row = ApprovalRow(plan_id=record.plan_id, version=record.version,
+                          plan_hash=record.plan_hash, actor=record.actor, kind=record.kind.value,
+                          comment=record.comment, decided_at=record.decided_at,
+                          expires_at=record.expires_at)
+        with Session(self._engine) as session:
+            session.add(row)
+            session.commit()
+        return record
+
+    def records(self, plan_id: str, version: int) -> list[ApprovalRecord]:
+        """Every approval and rejection of that version, oldest first."""
+        query = (select(ApprovalRow).where(ApprovalRow.plan_id == plan_id,
+                                           ApprovalRow.version == version)
+                 .order_by(col(ApprovalRow.decided_at), col(ApprovalRow.id)))
+        with Session(self._engine) as session:
+            rows = session.exec(query).all()
+        return [ApprovalRecord(plan_id=r.plan_id, version=r.version, plan_hash=r.plan_hash,
+                               actor=r.actor, kind=ApprovalKind(r.kind), comment=r.comment,
+                               decided_at=_aware(r.decided_at), expires_at=_aware(r.expires_at))
+                for r in rows]

@@ -1,0 +1,222 @@
+"""The approval gate: pure rules over a decision and the approvals recorded for one version.
+
+Approvals bind to (plan id, version, plan hash). Storage lives in
+``executor.store.approvals``; the use cases in ``baton.usecases.vetting``
+apply these rules.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools import BatonError
+
+from .contracts import Decision
+
+
+class GateStatus(str, enum.Enum):
+    """Where a version stands at the gate."""
+
+    APPROVED = "approved"
+    PENDING = "pending"
+    DENIED = "denied"
+    REJECTED = "rejected"
+
+
+class ApprovalKind(str, enum.Enum):
+    """An approver's answer."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class RefusalCode(str, enum.Enum):
+    """Why an approval or rejection was refused."""
+
+    SELF_APPROVAL = "self_approval"
+    WRONG_ROLE = "wrong_role"
+    DOUBLE_APPROVAL = "double_approval"
+    STALE_VERSION = "stale_version"
+    PLAN_CHANGED = "plan_changed"
+    DENIED_PLAN = "denied_plan"
+    ENDED_VERSION = "ended_version"
+    NOT_NEEDED = "not_needed"
+    NO_DECISION = "no_decision"
+
+
+class ApprovalRefused(BatonError):
+    """An approval or rejection the gate does not accept; ``code`` says which rule."""
+
+    code = "approval_refused"
+
+    def __init__(self, refusal: RefusalCode, message: str) -> None:
+        super().__init__(message, code=refusal.value)
+        self.refusal = refusal
+
+
+class ApprovalRequirement(BaseModel):
+    """What the decision asks of approvers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int = Field(ge=0, description="Distinct approvers needed.")
+    roles: tuple[str, ...] = Field(description="An approver needs one of these roles.")
+
+    @classmethod
+    def of(cls, decision: Decision) -> ApprovalRequirement:
+        """The requirement a decision states."""
+        return cls(count=decision.approvals.count, roles=decision.approvals.roles)
+
+
+class ApprovalRecord(BaseModel):
+    """One approval or rejection, bound to (plan id, version, plan hash)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan_id: str = Field(description="Plan id.")
+    version: int = Field(ge=1, description="Version approved or rejected.")
+    plan_hash: str = Field(description="Plan hash the approver saw.")
+    actor: str = Field(description="Who approved or rejected.")
+    kind: ApprovalKind = Field(description="approve or reject.")
+    comment: str | None = Field(default=None, description="Comment, or the rejection's reason.")
+    decided_at: datetime = Field(description="When (UTC).")
+    expires_at: datetime | None = Field(default=None, description="When an approval lapses.")
+
+
+class ApprovalTarget(BaseModel):
+    """The version someone wants to approve, as the store sees it now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan_id: str = Field(description="Plan id.")
+    version: int = Field(ge=1, description="Version to approve.")
+    latest_version: int = Field(ge=1, description="Newest version of the plan.")
+    plan_hash: str = Field(description="Hash of the stored plan document, computed now.")
+    decided_hash: str = Field(description="Plan hash the decision was taken on.")
+    requester: str = Field(description="Who asked for the plan.")
+
+
+class GateState(BaseModel):
+    """The gate's verdict on one version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: GateStatus = Field(description="approved, pending, denied or rejected.")
+    missing_count: int = Field(ge=0, description="Approvals still needed.")
+    eligible_roles: tuple[str, ...] = Field(description="Roles that may approve.")
+    valid_approvals: tuple[ApprovalRecord, ...] = Field(description="Approvals that count now.")
+    reasons: tuple[str, ...] = Field(default=(), description="Why it is not approved (if not).")
+
+
+def is_current(record: ApprovalRecord, *, plan_hash: str, now: datetime, ttl: timedelta) -> bool:
+    """An approval counts while it matches the plan hash and has not expired."""
+    expires = record.expires_at or record.decided_at + ttl
+    return record.plan_hash == plan_hash and now < expires
+
+
+def valid_approvals(records: Iterable[ApprovalRecord], *, requester: str, plan_hash: str,
+                    now: datetime, ttl: timedelta) -> tuple[ApprovalRecord, ...]:
+    """Current approvals by people other than the requester, one per person (the latest)."""
+    latest: dict[str, ApprovalRecord] = {}
+    for record in sorted(records, key=lambda r: r.decided_at):
+        if record.kind is ApprovalKind.APPROVE and record.actor != requester and is_current(
+                record, plan_hash=plan_hash, now=now, ttl=ttl):
+            latest[record.actor] = record
+    return tuple(latest.values())
+
+
+def evaluate_gate(decision: Decision, requester: str, approvals: Sequence[ApprovalRecord],
+                  now: datetime, version_hash: str, ttl: timedelta) -> GateState:
+    """The gate's status for one version from its decision and the approvals recorded for it."""
+    roles = decision.approvals.roles
+    rejection = next((r for r in approvals if r.kind is ApprovalKind.REJECT), None)
+    if rejection is not None:
+        reason = f"rejected by {rejection.actor}: {rejection.comment or 'no reason given'}"
+        return GateState(status=GateStatus.REJECTED, missing_count=0, eligible_roles=roles,
+                         valid_approvals=(), reasons=(reason,))
+    if not decision.allow:
+        return GateState(status=GateStatus.DENIED, missing_count=0, eligible_roles=roles,
+                         valid_approvals=(), reasons=decision.deny)
+    valid = valid_approvals(approvals, requester=requester, plan_hash=version_hash, now=now, ttl=ttl)
+    missing = max(0, decision.approvals.count - len(valid))
+    if missing == 0:
+        return GateState(status=GateStatus.APPROVED, missing_count=0, eligible_roles=roles,
+                         valid_approvals=valid)
+    reasons = [f"needs {missing} more approval(s) from a user with role {' or '.join(roles)}"]
+    lapsed = [r.actor for r in approvals if r.kind is ApprovalKind.APPROVE and r not in valid
+              and r.actor != requester]
+    if lapsed:
+        reasons.append(f"approvals no longer valid (expired or for another plan hash): "
+                       f"{', '.join(sorted(set(lapsed)))}")
+    return GateState(status=GateStatus.PENDING, missing_count=missing, eligible_roles=roles,
+                     valid_approvals=valid, reasons=tuple(reasons))
+
+
+def _check_version(target: ApprovalTarget, decision: Decision | None,
+                   approvals: Sequence[ApprovalRecord]) -> Decision:
+    """Rules shared by approving and rejecting: a decided, current, unedited, open version."""
+    if decision is None:
+        raise ApprovalRefused(RefusalCode.NO_DECISION,
+                              f"plan {target.plan_id} v{target.version} has no policy decision yet")
+    if target.version != target.latest_version:
+        raise ApprovalRefused(RefusalCode.STALE_VERSION,
+                              f"plan {target.plan_id} v{target.version} is stale: "
+                              f"v{target.latest_version} is the current version")
+    if target.plan_hash != target.decided_hash:
+        raise ApprovalRefused(RefusalCode.PLAN_CHANGED,
+                              f"plan {target.plan_id} v{target.version} changed after the decision "
+                              "(its hash differs); it must be decided again")
+    if any(r.kind is ApprovalKind.REJECT for r in approvals):
+        raise ApprovalRefused(RefusalCode.ENDED_VERSION,
+                              f"plan {target.plan_id} v{target.version} was rejected; that version is ended")
+    return decision
+
+
+def _check_role(actor_id: str, actor_roles: Sequence[str], decision: Decision, verb: str) -> None:
+    if not set(actor_roles) & set(decision.approvals.roles):
+        needed = " or ".join(decision.approvals.roles) or "(none: no approval is asked for)"
+        raise ApprovalRefused(RefusalCode.WRONG_ROLE,
+                              f"{actor_id} cannot {verb} this plan: it needs role {needed}, "
+                              f"{actor_id} has {', '.join(actor_roles) or 'no roles'}")
+
+
+def check_can_approve(actor_id: str, actor_roles: Sequence[str], target: ApprovalTarget,
+                      decision: Decision | None, approvals: Sequence[ApprovalRecord],
+                      now: datetime, ttl: timedelta) -> None:
+    """Raise ``ApprovalRefused`` naming the rule unless ``actor`` may approve ``target`` now."""
+    decision = _check_version(target, decision, approvals)
+    if not decision.allow:
+        raise ApprovalRefused(RefusalCode.DENIED_PLAN,
+                              f"plan {target.plan_id} v{target.version} was denied by policy; "
+                              "it cannot be approved")
+    if actor_id == target.requester:
+        raise ApprovalRefused(RefusalCode.SELF_APPROVAL,
+                              f"{actor_id} asked for plan {target.plan_id} and cannot approve it")
+    if decision.approvals.count == 0:
+        raise ApprovalRefused(RefusalCode.NOT_NEEDED,
+                              f"plan {target.plan_id} v{target.version} needs no approval")
+    _check_role(actor_id, actor_roles, decision, "approve")
+    current = valid_approvals(approvals, requester=target.requester, plan_hash=target.plan_hash,
+                              now=now, ttl=ttl)
+    if any(r.actor == actor_id for r in current):
+        raise ApprovalRefused(RefusalCode.DOUBLE_APPROVAL,
+                              f"{actor_id} has already approved plan {target.plan_id} "
+                              f"v{target.version}; another person must approve")
+
+
+def check_can_reject(actor_id: str, actor_roles: Sequence[str], target: ApprovalTarget,
+                     decision: Decision | None, approvals: Sequence[ApprovalRecord]) -> None:
+    """Raise ``ApprovalRefused`` unless ``actor`` may reject ``target``: an approver role, or its requester."""
+    decision = _check_version(target, decision, approvals)
+    if actor_id != target.requester:
+        _check_role(actor_id, actor_roles, decision, "reject")
+
+
+class NotApprovedError(BatonError):
+    """A run was asked for a version that is not approved now (status, hash or approvals)."""
+
+    code = "not_approved"

