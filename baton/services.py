@@ -9,14 +9,15 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-
-from executor.ledger import Ledger
 from tools import ToolRegistry
 
 from .settings import ConfigError, Settings
 
 if TYPE_CHECKING:
+    # SQLAlchemy alone costs most of `baton --help`'s start-up: import it when first used.
+    from sqlalchemy.engine import Engine
+
+    from executor.ledger import Ledger
     from executor.store.approvals import ApprovalStore
     from policies.engine import PolicyEngine
     from executor.store.plans import PlanStore
@@ -53,6 +54,8 @@ class Services:
     @cached_property
     def ledger(self) -> Ledger:
         """The audit log."""
+        from executor.ledger import Ledger
+
         return Ledger(self.engine, secret_values=self.secret_values)
 
     @cached_property

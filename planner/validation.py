@@ -89,6 +89,7 @@ class _Checker:
     views: list[_StepView] = field(default_factory=list)
     first_index: dict[str, int] = field(default_factory=dict)
     waits_for: dict[str, set[str]] = field(default_factory=dict)
+    ref_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.schemas = SchemaCache(self.registry)
@@ -260,7 +261,10 @@ class _Checker:
         source = self.schemas.get(source_view.tool) if source_view.tool else None
         if source is None:
             return  # its unknown tool is reported on that step
-        node, failed, reason = walk(source.output_node(), fields)
+        found = self.ref_types(source, tool, tuple(fields), ref.segments)
+        if found is None:
+            return
+        node, failed, reason, argument = found
         if failed is not None:
             walked = ".".join([target_id, *fields[:failed]])
             options = field_names(node) if node is not None else []
@@ -272,16 +276,32 @@ class _Checker:
                      f"{source.spec.name!r}) has {what}"
                      f"{suggest(fields[failed], options, walked + '.')}"
                      + (f"; fields there: {', '.join(options)}" if options else ""), view.id)
-            return
-        if tool is None:
-            return
-        argument, arg_failed, _ = walk(tool.input_node(), [str(s) for s in ref.segments])
-        if arg_failed is None and not fits(node, argument):
+        else:
             self.add(ProblemCode.REF_TYPE_MISMATCH, path,
                      f"reference {ref.target!r} gives {describe(node)}, but argument "
                      f"{'.'.join(map(str, ref.segments))!r} of tool {tool.spec.name!r} takes "
                      f"{describe(argument)}; refer to an output field of a fitting type "
                      "or add a step that converts it", view.id)
+
+    def ref_types(self, source: Any, tool: Any, fields: tuple[str, ...], segments: tuple[Any, ...]) -> Any:
+        """None when the referenced field exists and fits; else what is wrong (memoised).
+
+        Big plans repeat the same (tool, field, argument) triples many times over,
+        so each is walked and compared once per validation.
+        """
+        key = (source.spec.name, fields, tool.spec.name if tool else None, segments)
+        if key in self.ref_memo:
+            return self.ref_memo[key]
+        node, failed, reason = walk(source.output_node(), fields)
+        outcome: Any = None
+        if failed is not None:
+            outcome = (node, failed, reason, None)
+        elif tool is not None:
+            argument, arg_failed, _ = walk(tool.input_node(), [str(s) for s in segments])
+            if arg_failed is None and not fits(node, argument):
+                outcome = (node, None, None, argument)
+        self.ref_memo[key] = outcome
+        return outcome
 
     def check_depends_on(self, view: _StepView) -> None:
         for j, dep in view.depends_on:
