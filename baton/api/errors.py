@@ -57,6 +57,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "unknown_tool": 404,
     "unknown_user": 403,
     "self_approval": 403,
+    "wrong_role": 403,
+    "missing_reason": 422,
     "not_eligible": 403,
     "forbidden": 403,
     "invalid_plan": 422,

@@ -18,6 +18,8 @@ from baton.settings import User
 from planner.base import PlannerKind
 from planner.diff import PlanDiff, diff_plans
 from planner.versions import StoredVersion, VersionStatus
+from policies.approval import GateState
+from policies.contracts import Decision
 
 from .auth import require, services_of
 from .errors import error_responses
@@ -84,12 +86,32 @@ class VersionSummary(BaseModel):
 
 
 class PlanDetail(BaseModel):
-    """A plan: its latest version in full and its version history."""
+    """A plan: its latest version in full, its policy decision, gate state and history."""
 
     model_config = ConfigDict(frozen=True)
 
     latest: StoredVersion = Field(description="The latest version.")
+    decision: Decision | None = Field(description="Policy decision on the latest version.")
+    gate: GateState = Field(description="Where the latest version stands at the approval gate.")
     versions: list[VersionSummary] = Field(description="Every version, oldest first.")
+
+
+class ApproveRequest(BaseModel):
+    """An approval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1, description="Version; default: the latest.")
+    comment: str | None = Field(default=None, max_length=2000, description="Optional comment.")
+
+
+class RejectRequest(BaseModel):
+    """A rejection; the reason goes to the requester and the planner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1, description="Version; default: the latest.")
+    reason: str = Field(min_length=1, max_length=2000, description="Why the plan is rejected.")
 
 
 def summary(stored: StoredVersion) -> PlanSummary:
@@ -150,9 +172,15 @@ def get_plan(plan_id: str, request: Request,
              user: User = Depends(require(Action.PLAN_READ))) -> PlanDetail:
     """The latest version in full and the version history."""
     from baton.usecases.plans import plan_versions
+    from baton.usecases.vetting import decision_for, gate_state
 
-    versions = plan_versions(services_of(request), plan_id)
-    return PlanDetail(latest=versions[-1], versions=[version_summary(v) for v in versions])
+    services = services_of(request)
+    versions = plan_versions(services, plan_id)
+    latest = versions[-1]
+    decided = decision_for(services, plan_id, latest.version)
+    return PlanDetail(latest=latest, decision=decided.decision if decided else None,
+                      gate=gate_state(services, plan_id, latest.version),
+                      versions=[version_summary(v) for v in versions])
 
 
 @router.get("/plans/{plan_id}/versions/{version}", response_model=StoredVersion,
@@ -195,3 +223,24 @@ def revise(plan_id: str, body: FeedbackRequest, request: Request,
     from baton.usecases.plans import revise_plan
 
     return revise_plan(services_of(request), plan_id, body.feedback, user)
+
+
+@router.post("/plans/{plan_id}/approve", response_model=GateState, summary="Approve a version",
+             responses=error_responses(400, 404, 409, 413, 422))
+def approve_plan(plan_id: str, body: ApproveRequest, request: Request,
+                 user: User = Depends(require(Action.PLAN_APPROVE))) -> GateState:
+    """Approve under the gate's rules (never your own plan; a role the decision asks for)."""
+    from baton.usecases.vetting import approve
+
+    return approve(services_of(request), plan_id, user, version=body.version,
+                   comment=body.comment)
+
+
+@router.post("/plans/{plan_id}/reject", response_model=GateState, summary="Reject a version",
+             responses=error_responses(400, 404, 409, 413, 422))
+def reject_plan(plan_id: str, body: RejectRequest, request: Request,
+                user: User = Depends(require(Action.PLAN_REJECT))) -> GateState:
+    """Reject with a reason: the version is ended; a revision makes a new one."""
+    from baton.usecases.vetting import reject
+
+    return reject(services_of(request), plan_id, user, reason=body.reason, version=body.version)

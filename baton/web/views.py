@@ -9,11 +9,12 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from baton.api.auth import services_of
-from baton.api.permissions import Action
+from baton.api.permissions import Action, may
 from baton.services import Services
 from baton.settings import User
 from planner.plan import Step
-from planner.versions import StoredVersion
+from planner.versions import StoredVersion, VersionStatus
+from policies.approval import GateState
 from tools import BatonError
 
 from .graph import layout, render_args
@@ -59,14 +60,12 @@ def index(request: Request) -> HTMLResponse:
 
 
 def waits_for(services: Services, stored: StoredVersion, user: User) -> bool:
-    """True when ``stored`` is pending approval and ``user`` may approve it (not their own)."""
-    from planner.versions import VersionStatus
+    """True when ``stored`` waits for approval and ``user`` is eligible (not the requester)."""
+    from baton.usecases.vetting import gate_state
 
     if stored.status is not VersionStatus.PENDING_APPROVAL or stored.requester == user.id:
         return False
-    from baton.api.permissions import may
-
-    return may(user, Action.PLAN_APPROVE)
+    return can_approve(stored, gate_state(services, stored.plan_id, stored.version), user)
 
 
 @router.post("/plans")
@@ -88,6 +87,7 @@ async def submit_goal(request: Request) -> Response:
 def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTMLResponse:
     """A plan version: graph, steps, policy, diff, history and the approval controls."""
     from baton.usecases.plans import diff_with_previous, plan_versions
+    from baton.usecases.vetting import decision_for, gate_state
 
     user = signed_in_user(request)
     require_role(user, Action.PLAN_READ)
@@ -99,9 +99,71 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
         return render(request, "error.html", user, status=404, title="Not found",
                       message=f"plan {plan_id} has no version {version}")
     diff = diff_with_previous(services, plan_id, stored.version)[2] if stored.version > 1 else None
+    decided = decision_for(services, plan_id, stored.version)
+    gate = gate_state(services, plan_id, stored.version)
+    history = sorted((r for v in versions for r in services.approval_store.records(plan_id, v.version)),
+                     key=lambda r: r.decided_at)
     return render(request, "plan.html", user, stored=stored, versions=versions,
                   graph=layout(stored.plan), rows=step_rows(services, stored), diff=diff,
-                  latest=stored.version == versions[-1].version)
+                  latest=stored.version == versions[-1].version,
+                  decision=decided.decision if decided else None, gate=gate, history=history,
+                  runs=runs_of(services, plan_id),
+                  can_approve=can_approve(stored, gate, user),
+                  can_run=stored.status is VersionStatus.APPROVED and may(user, Action.RUN_START))
+
+
+def can_approve(stored: StoredVersion, gate: GateState, user: User) -> bool:
+    """Whether to offer approve/reject: the version waits, and the user may be one of its approvers.
+
+    Only an offer: the use case still decides (and refuses self-approval, wrong roles...).
+    """
+    return (stored.status is VersionStatus.PENDING_APPROVAL and stored.requester != user.id
+            and may(user, Action.PLAN_APPROVE)
+            and (not gate.eligible_roles or bool(set(user.roles) & set(gate.eligible_roles)))
+            and user.id not in {a.actor for a in gate.valid_approvals})
+
+
+def runs_of(services: Services, plan_id: str) -> list:
+    """The plan's runs, newest first (empty until the runs use cases are present)."""
+    return []
+
+
+@router.post("/plans/{plan_id}/approve")
+async def approve_form(request: Request, plan_id: str) -> Response:
+    """Approve the version shown, through the same use case as the API and the CLI."""
+    from baton.usecases.vetting import approve
+
+    user = signed_in_user(request)
+    form = await read_form(request)
+    require_role(user, Action.PLAN_APPROVE)
+    try:
+        state = approve(services_of(request), plan_id, user, version=_int(form.get("version")),
+                        comment=form.get("comment") or None)
+    except BatonError as exc:
+        return redirect(f"/plans/{plan_id}", exc.message, "error")
+    note = ("Approved: the plan may run." if state.status.value == "approved"
+            else f"Approval recorded; {state.missing_count} more needed.")
+    return redirect(f"/plans/{plan_id}", note)
+
+
+@router.post("/plans/{plan_id}/reject")
+async def reject_form(request: Request, plan_id: str) -> Response:
+    """Reject the version shown, with the reason given."""
+    from baton.usecases.vetting import reject
+
+    user = signed_in_user(request)
+    form = await read_form(request)
+    require_role(user, Action.PLAN_REJECT)
+    try:
+        reject(services_of(request), plan_id, user, reason=form.get("reason", ""),
+               version=_int(form.get("version")))
+    except BatonError as exc:
+        return redirect(f"/plans/{plan_id}", exc.message, "error")
+    return redirect(f"/plans/{plan_id}", "Rejected; the requester can ask for a revision.")
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 @router.post("/plans/{plan_id}/revise")
