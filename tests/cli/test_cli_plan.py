@@ -1,0 +1,137 @@
+"""`baton plan`, `revise`, `plans` and `templates` end to end through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+import structlog
+
+from baton.cli.main import main
+
+BATON_TOML = """
+[users.alice]
+roles = ["analyst"]
+
+[users.bob]
+roles = ["approver"]
+"""
+TOTAL_GOAL = "Total the amount column of sales.csv and write it to total.json"
+# A valid version is then decided by policy; any of these means it passed validation.
+VETTED = {"validated", "pending_approval", "approved", "denied"}
+
+
+@pytest.fixture
+def baton(data_dir, monkeypatch, capsys):
+    """Run ``baton`` in-process (fast) in a fresh directory with declared users and a data dir."""
+    (data_dir / "baton.toml").write_text(BATON_TOML)
+    monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
+    monkeypatch.setenv("BATON_USER", "alice")
+    saved_structlog = structlog.get_config()
+    saved_handlers = list(logging.getLogger().handlers)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["baton", *args], code, out, err)
+
+    yield run
+    # The CLI configures logging for the process; leave it as other tests found it.
+    structlog.configure(**saved_structlog)
+    logging.getLogger().handlers[:] = saved_handlers
+
+
+def _json(result: subprocess.CompletedProcess[str]):
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_plan_stores_a_validated_template_plan_and_shows_it_as_a_tree(baton):
+    shown = baton("plan", TOTAL_GOAL)
+    assert shown.returncode == 0, shown.stderr
+    for text in ("csv-total-to-file", "files.read", "⟵ load.text", "why: read the CSV"):
+        assert text in shown.stdout
+    listed = _json(baton("plans", "list", "--json"))
+    assert len(listed) == 1 and listed[0]["status"] in VETTED
+    stored = _json(baton("plans", "show", listed[0]["plan_id"], "--json"))
+    assert stored["planner"] == "template" and stored["origin"]["name"] == "csv-total-to-file"
+    assert stored["requester"] == "alice" and len(stored["plan_hash"]) == 64
+    ledger = _json(baton("audit", "show", "--json", "--subject", stored["plan_id"]))
+    assert [e["kind"] for e in ledger][:3] == ["goal", "plan_version", "validation"]
+
+
+def test_revision_adds_a_version_and_diff_shows_the_change(baton):
+    plan_id = _json(baton("plan", "--json", "Copy sales.csv to backup.csv"))["plan_id"]
+    revised = _json(baton("revise", "--json", plan_id, "Copy sales.csv to archive/sales.csv"))
+    assert revised["version"] == 2 and revised["feedback"] == "Copy sales.csv to archive/sales.csv"
+    first = _json(baton("plans", "show", plan_id, "--version", "1", "--json"))
+    assert first["status"] == "superseded"
+    diff = _json(baton("plans", "show", plan_id, "--diff", "--json"))
+    assert (diff["from"], diff["to"]) == (1, 2)
+    assert {"step": "save", "paths": ["$.args.path"]} in diff["changed"]
+    text = baton("plans", "show", plan_id, "--diff")
+    assert text.returncode == 0 and '+        "path": "archive/sales.csv"' in text.stdout
+    refused = baton("revise", plan_id, "make it nicer")
+    assert refused.returncode == 1 and "baton plan --file" in refused.stderr
+
+
+def test_unmatched_goal_fails_with_nearest_templates_and_is_recorded_invalid(baton):
+    result = baton("plan", "Total the amount column of sales.csv and email it to bob")
+    assert result.returncode == 1
+    assert "no template matches; configure an LLM endpoint or add a template" in result.stderr
+    assert "csv-total-to-file" in result.stderr
+    invalid = _json(baton("plans", "list", "--status", "invalid", "--json"))
+    assert len(invalid) == 1 and invalid[0]["error"].startswith("no template matches")
+
+
+def test_plan_file_goes_through_validation_and_invalid_files_are_kept(baton, data_dir):
+    good = {"goal": "read it", "steps": [{"id": "load", "tool": "files.read", "args": {"path": "a.txt"}}]}
+    (data_dir / "good.json").write_text(json.dumps(good))
+    (data_dir / "bad.json").write_text(json.dumps({**good, "steps": [{"id": "x", "tool": "nope"}]}))
+    stored = _json(baton("plan", "--file", "good.json", "--json"))
+    assert stored["planner"] == "file" and stored["status"] in VETTED
+    bad = baton("plan", "--file", "bad.json")
+    assert bad.returncode == 1 and "unknown_tool" in bad.stderr and "recorded as plan" in bad.stderr
+    assert baton("plan", "--file", "missing.json").returncode == 2
+    assert baton("plan").returncode == 2
+
+
+def test_unknown_users_and_unconfigured_llm_are_usage_errors(baton):
+    unknown = baton("--as", "mallory", "plan", TOTAL_GOAL)
+    assert unknown.returncode == 2 and "unknown user 'mallory'" in unknown.stderr
+    no_llm = baton("plan", "--planner", "llm", TOTAL_GOAL)
+    assert no_llm.returncode == 2 and "no LLM endpoint is configured" in no_llm.stderr
+    assert baton("plans", "show", "p-00000000").returncode == 1
+
+
+def test_templates_list_show_and_save_a_plan_as_a_new_template(baton):
+    names = {t["name"] for t in _json(baton("templates", "list", "--json"))}
+    assert {"csv-total-to-file", "csv-total-post", "csv-aggregate"} <= names
+    shown = _json(baton("templates", "show", "csv-aggregate", "--json"))
+    assert shown["pre_approved"] is True
+    plan_id = _json(baton("plan", "--json", "Copy sales.csv to backup.csv"))["plan_id"]
+    saved = baton("templates", "add", "--from-plan", plan_id, "--name", "backup-copy",
+                  "--param", "target=$.steps.save.args.path", "--param", "src=sales.csv")
+    assert saved.returncode == 0, saved.stderr
+    assert "backup-copy v1" in saved.stdout and "Copy {src} to {target}" in saved.stdout
+    refused = baton("templates", "add", "--from-plan", plan_id, "--name", "backup-copy",
+                    "--param", "target=$.steps.save.args.path", "--pre-approved")
+    assert refused.returncode == 1 and "may not mark a template pre-approved" in refused.stderr
+    used = _json(baton("plan", "--json", "--planner", "template", "Copy q2.csv to old/q2.csv"))
+    assert used["origin"] == {"name": "backup-copy", "version": 1,
+                              "params": {"target": "old/q2.csv", "src": "q2.csv"}}
+
+
+def test_the_installed_entry_point_plans_a_goal(data_dir):
+    (data_dir / "baton.toml").write_text(BATON_TOML)
+    env = {**os.environ, "BATON_DATA_DIR": str(data_dir / "data"), "BATON_USER": "alice"}
+    result = subprocess.run([sys.executable, "-m", "baton", "plan", "--json", TOTAL_GOAL],
+                            capture_output=True, text=True, timeout=120, check=False, env=env,
+                            cwd=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["origin"]["name"] == "csv-total-to-file"
