@@ -1,0 +1,122 @@
+"""Anything but a well-formed decision is a deny that names the cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policies.bundle import PolicyBundle, PolicyBundleError
+from policies.contracts import Outcome, Requester, StepCall
+from policies.embedded import EmbeddedEngine
+from policies.fixtures_runner import load_fixtures
+from policies.bundle import SHIPPED_FIXTURES
+from policies.opa import OpaEngine
+from tests.support.fake_opa import FakeOpa
+
+SAFE_INPUT = next(f.input for f in load_fixtures(SHIPPED_FIXTURES)
+                  if f.name == "read_only_plan_is_allowed_without_approval")
+
+
+def _bundle(tmp_path: Path, source: str) -> PolicyBundle:
+    (tmp_path / "policy.rego").write_text(source)
+    return PolicyBundle.load(tmp_path)
+
+
+def _denied_with(decision, text: str) -> None:
+    assert decision.allow is False
+    assert decision.outcome is Outcome.DENIED
+    assert any(text in reason for reason in decision.deny), decision.deny
+    assert all(reason.startswith("policy engine error") for reason in decision.deny)
+
+
+def test_safe_plan_is_allowed_by_shipped_policies(bundle):
+    assert EmbeddedEngine(bundle).decide(SAFE_INPUT).allow is True
+
+
+def test_policy_that_does_not_compile_denies(tmp_path):
+    bundle = _bundle(tmp_path, "package baton\ndecision := {{{\n")
+    _denied_with(EmbeddedEngine(bundle).decide(SAFE_INPUT), "do not compile")
+
+
+def test_undefined_decision_denies(tmp_path):
+    bundle = _bundle(tmp_path, "package baton\nimport rego.v1\nsomething_else := true\n")
+    _denied_with(EmbeddedEngine(bundle).decide(SAFE_INPUT), "undefined")
+
+
+@pytest.mark.parametrize("body, cause", [
+    ('decision := "yes"', "must be an object"),
+    ('decision := {"allow": "true"}', "'allow' must be true or false"),
+    ('decision := {"allow": true, "deny": "none"}', "'deny' must be a list of strings"),
+    ('decision := {"allow": true, "risk": "high"}', "'risk' must be a number"),
+    ('decision := {"allow": true, "approvals": {"count": -1}}', "'approvals' is malformed"),
+])
+def test_decision_of_the_wrong_shape_denies(tmp_path, body, cause):
+    bundle = _bundle(tmp_path, f"package baton\nimport rego.v1\n{body}\n")
+    _denied_with(EmbeddedEngine(bundle).decide(SAFE_INPUT), cause)
+
+
+def test_runtime_error_in_a_builtin_denies(tmp_path):
+    bundle = _bundle(tmp_path, 'package baton\nimport rego.v1\n'
+                               'decision := {"allow": to_number("not a number") > 0}\n')
+    _denied_with(EmbeddedEngine(bundle).decide(SAFE_INPUT), "evaluation failed")
+
+
+def test_allow_true_with_deny_reasons_is_still_denied(tmp_path):
+    bundle = _bundle(tmp_path, 'package baton\nimport rego.v1\n'
+                               'decision := {"allow": true, "deny": ["no"]}\n')
+    assert EmbeddedEngine(bundle).decide(SAFE_INPUT).allow is False
+
+
+def test_step_decision_undefined_denies_the_call(tmp_path):
+    bundle = _bundle(tmp_path, 'package baton\nimport rego.v1\ndecision := {"allow": true}\n')
+    call = StepCall(run_id="r", plan_id="p", step_id="s", tool="files.read", effect="read",
+                    args={"path": "a"}, requester=Requester(id="alice", roles=("analyst",)))
+    verdict = EmbeddedEngine(bundle).check_step(call)
+    assert verdict.allow is False and "undefined" in verdict.deny[0]
+
+
+def test_missing_policies_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(PolicyBundleError, match="does not exist"):
+        PolicyBundle.load(tmp_path / "nope")
+
+
+def test_dead_opa_server_denies(bundle):
+    server = FakeOpa()
+    url = server.url
+    server.close()
+    _denied_with(OpaEngine(bundle, url, timeout_s=1.0).decide(SAFE_INPUT), "cannot be reached")
+
+
+def test_slow_opa_server_past_timeout_denies(bundle):
+    with FakeOpa(delay_s=1.0) as server:
+        decision = OpaEngine(bundle, server.url, timeout_s=0.2).decide(SAFE_INPUT)
+    _denied_with(decision, "did not answer in time")
+
+
+def test_opa_answer_without_result_denies(bundle):
+    with FakeOpa(drop_result=True) as server:
+        decision = OpaEngine(bundle, server.url, timeout_s=5.0).decide(SAFE_INPUT)
+    _denied_with(decision, "undefined")
+
+
+def test_opa_backend_pushes_bundle_once_and_reuses_it(bundle):
+    with FakeOpa() as server:
+        OpaEngine(bundle, server.url, timeout_s=5.0).decide(SAFE_INPUT)
+        pushes = [r for r in server.requests if r[0] == "PUT"]
+        second = OpaEngine(bundle, server.url, timeout_s=5.0)
+        assert second.decide(SAFE_INPUT).allow is True
+        assert [r for r in server.requests if r[0] == "PUT"] == pushes
+        assert server.get_data(["baton_meta", "bundle_hash"]) == bundle.bundle_hash
+
+
+def test_decisions_carry_engine_and_bundle_hash(engine, bundle):
+    decision = engine.decide(SAFE_INPUT)
+    assert decision.bundle_hash == bundle.bundle_hash
+    assert decision.engine in ("embedded", "opa")
+
+
+def test_bundle_hash_changes_with_the_data(bundle):
+    changed = PolicyBundle.load(overrides={"egress_allowlist": ["only.example"]})
+    assert changed.bundle_hash != bundle.bundle_hash
+    assert changed.data["egress_allowlist"] == ["only.example"]
