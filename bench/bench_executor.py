@@ -41,7 +41,7 @@ class Figure:
 
 def floor_per_step_ms(steps: int, workdir: Path) -> float:
     """One INSERT + COMMIT per step on a fresh WAL SQLite file, in milliseconds per step."""
-    path = workdir / f"floor-{steps}.db"
+    path = workdir / f"floor-{steps}-{time.perf_counter_ns()}.db"
     conn = sqlite3.connect(path, isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     for pragma in ("journal_mode=WAL", f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
                    "synchronous=NORMAL", "foreign_keys=ON"):
@@ -65,7 +65,7 @@ def baton_per_step_ms(steps: int, workdir: Path) -> float | None:
         from bench.baton_chain import run_chain
     except ImportError:
         return None
-    seconds = run_chain(steps, f"sqlite:///{workdir / f'baton-{steps}.db'}")
+    seconds = run_chain(steps, f"sqlite:///{workdir / f'baton-{steps}-{time.perf_counter_ns()}.db'}")
     return seconds * 1000 / steps
 
 

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -27,6 +29,10 @@ from .store.schema import LedgerRow
 
 GENESIS_HASH = "0" * 64
 REDACTED = "[REDACTED]"
+
+_TABLE = LedgerRow.__table__  # type: ignore[attr-defined]
+_LAST_EVENT = sa_select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
+_INSERT_EVENT = sa_insert(_TABLE)
 
 
 class EventKind(str, enum.Enum):
@@ -129,18 +135,20 @@ class Ledger:
 
     def _append(self, session: Session, kind: EventKind | str, subject: str, actor: str,
                 payload: dict[str, Any]) -> LedgerEvent:
+        # SQLAlchemy Core, not ORM rows: this runs twice per attempt, and the ORM
+        # unit of work cost more than the commit itself.
         self._lock(session)
-        clean = json.loads(canonical_json(redact(payload, self._secrets)))
-        last = session.exec(select(LedgerRow).order_by(col(LedgerRow.seq).desc()).limit(1)).first()
-        seq = (last.seq + 1) if last else 1
-        prev = last.hash if last else GENESIS_HASH
+        stored_payload = canonical_json(redact(payload, self._secrets))
+        clean = json.loads(stored_payload)
+        last = session.execute(_LAST_EVENT).first()
+        seq = (last[0] + 1) if last else 1
+        prev = last[1] if last else GENESIS_HASH
         at = datetime.now(UTC)
         kind_value = kind.value if isinstance(kind, EventKind) else str(kind)
         digest = event_hash(prev, seq, at, kind_value, subject, actor, clean)
-        row = LedgerRow(seq=seq, at=at, kind=kind_value, subject=subject, actor=actor,
-                        payload=canonical_json(clean), prev_hash=prev, hash=digest)
-        session.add(row)
-        session.flush()
+        session.execute(_INSERT_EVENT, {"seq": seq, "at": at, "kind": kind_value, "subject": subject,
+                                        "actor": actor, "payload": stored_payload,
+                                        "prev_hash": prev, "hash": digest})
         return LedgerEvent(seq=seq, at=at, kind=kind_value, subject=subject, actor=actor,
                            payload=clean, prev_hash=prev, hash=digest)
 

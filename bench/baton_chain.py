@@ -1,0 +1,84 @@
+"""A Baton run of N chained no-op steps, timed end to end through the real ``Runner``.
+
+The plan is stored as an approved version directly through the store (no
+planner, policy or approval: the benchmark is about the executor), and the
+run goes through every durable step an attempt takes: journal "attempt
+started", call the tool, journal the result, each its own commit with a
+ledger event.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session
+
+from executor.artifacts import ArtifactStore
+from executor.ledger import Ledger
+from executor.runner import Runner
+from executor.store.db import make_engine
+from executor.store.migrate import upgrade
+from executor.store.schema import PlanRow, PlanVersionRow
+from planner.plan import Plan
+from tools import ToolRegistry
+
+
+def noop_registry() -> ToolRegistry:
+    """A registry with one tool, ``noop``, that returns its input."""
+    registry = ToolRegistry()
+
+    @registry.tool("noop", idempotent=True)
+    def noop(n: int) -> dict[str, int]:
+        """Return ``n`` unchanged (benchmark step).
+
+        Args:
+            n: Any number.
+        """
+        return {"n": n}
+
+    return registry
+
+
+def chain_plan(steps: int) -> Plan:
+    """``steps`` no-op steps, each depending on the one before."""
+    return Plan.model_validate({"goal": f"benchmark: a chain of {steps} no-op steps", "steps": [
+        {"id": f"s{i}", "tool": "noop", "args": {"n": i},
+         "depends_on": [f"s{i - 1}"] if i else []}
+        for i in range(steps)]})
+
+
+def store_approved(engine, plan: Plan) -> str:
+    """Store ``plan`` as approved version 1 of a new plan; return its id."""
+    plan_id = f"p-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    with Session(engine) as s:
+        s.add(PlanRow(id=plan_id, goal=plan.goal, requester="bench", created_at=now))
+        s.flush()
+        s.add(PlanVersionRow(plan_id=plan_id, version=1, plan_json=plan.canonical_json(),
+                             plan_hash=plan.plan_hash(), status="approved", planner="template",
+                             created_by="bench", created_at=now))
+        s.commit()
+    return plan_id
+
+
+def run_chain(steps: int, url: str) -> float:
+    """Seconds for the Runner to create and finish a run of ``steps`` chained no-op steps."""
+    engine = make_engine(url)
+    upgrade(engine)
+    plan = chain_plan(steps)
+    plan_id = store_approved(engine, plan)
+    with tempfile.TemporaryDirectory(prefix="baton-bench-artifacts-") as tmp:
+        runner = Runner(engine, Ledger(engine), noop_registry(),
+                        artifacts=ArtifactStore(Path(tmp), threshold_bytes=64 * 1024))
+        started = time.perf_counter()
+        run_id = runner.create_run(plan_id, 1, plan, requested_by="bench")
+        record = runner.run_sync(run_id)
+        elapsed = time.perf_counter() - started
+    engine.dispose()
+    if record.status.value != "succeeded":
+        raise RuntimeError(f"benchmark run {run_id} ended {record.status.value}: {record.error}")
+    return elapsed
