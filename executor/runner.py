@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import Engine
 
-from planner.plan import Plan, Reference, follow_path, resolve_references
+from planner.plan import Plan, Reference, Step, follow_path, resolve_references
 from tools import BatonError, Effect, ToolContext, ToolRegistry, ToolSpec
 
 from . import crash
@@ -88,6 +88,7 @@ class _RunState:
     plan_id: str
     requester: str
     plan: Plan
+    by_id: dict[str, Step]
     concurrency: int
     steps: dict[str, StepState]
     states: dict[str, StepStatus]
@@ -249,6 +250,7 @@ class Runner:
                           if states[sid] is StepStatus.PENDING and waiting[sid] == 0)
         return _RunState(
             run_id=row["id"], plan_id=row["plan_id"], requester=row["requested_by"], plan=plan,
+            by_id={s.id: s for s in plan.steps},
             concurrency=self.concurrency or row["concurrency"], steps=steps, states=states,
             deps=deps, dependents=dependents, rank=rank, waiting=waiting, frontier=frontier)
 
@@ -310,7 +312,7 @@ class Runner:
     # -- one step ---------------------------------------------------------------------
 
     def _start_step(self, st: _RunState, sid: str) -> None:
-        step = st.plan.step(sid)
+        step = st.by_id[sid]
         try:
             spec = self.registry.get(step.tool)
             args = resolve_references(step.args, lambda ref: self._lookup(st, ref))
@@ -362,7 +364,7 @@ class Runner:
                        args: dict[str, Any], delay_s: float) -> None:
         row = st.steps[sid]
         attempt = row.attempts + 1
-        step = st.plan.step(sid)
+        step = st.by_id[sid]
         masked = mask_args(step.args, self._secrets_of(spec)) if spec else step.args
         st.attempt_pk[sid] = self.store.start_attempt(st.run_id, row, attempt, {
             "step": sid, "tool": step.tool, "attempt": attempt, "args": masked,
@@ -409,7 +411,7 @@ class Runner:
 
     def _retry_or_fail(self, st: _RunState, sid: str, error: BaseException) -> None:
         row = st.steps[sid]
-        step = st.plan.step(sid)
+        step = st.by_id[sid]
         spec = self.registry.get(step.tool)
         st.tries[sid] = st.tries.get(sid, 0) + 1
         decision = None if st.stopping else decide(
