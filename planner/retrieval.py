@@ -66,10 +66,12 @@ def tool_text(tool: Any) -> ToolText:
         name = str(tool.get("name") or tool.get("api_name") or "")
         description = str(tool.get("description") or tool.get("api_description") or "")
         params = tool.get("input_schema") or tool.get("parameters") or {}
-    else:
+    elif hasattr(tool, "input_model"):  # a ToolSpec: read the fields, skip JSON Schema generation
         name, description = tool.name, tool.description
-        schema = tool.input_schema
-        params = schema() if callable(schema) else schema
+        params = {(f.alias or key): {"description": f.description}
+                  for key, f in tool.input_model.model_fields.items()}
+    else:
+        name, description, params = tool.name, tool.description, tool.input_schema
     return ToolText(name=name, description=description, arguments=_argument_text(params))
 
 

@@ -1,0 +1,33 @@
+"""Where the benchmark data lives: ``BATON_EVALS_DATA``, else ``shared/evals`` above the project."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tools import BatonError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class EvalDataError(BatonError):
+    """The benchmark data cannot be found or read."""
+
+    code = "eval_data"
+
+
+def data_dir() -> Path:
+    """The folder holding ``seal-tools/`` and ``bfcl/`` (never copied into the project)."""
+    explicit = os.environ.get("BATON_EVALS_DATA")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_dir():
+            raise EvalDataError(f"BATON_EVALS_DATA={explicit} is not a directory")
+        return path
+    for folder in (PROJECT_ROOT, *PROJECT_ROOT.parents):
+        candidate = folder / "shared" / "evals"
+        if candidate.is_dir():
+            return candidate
+    raise EvalDataError(
+        "no evaluation data: set BATON_EVALS_DATA or put shared/evals/ beside the project"
+    )

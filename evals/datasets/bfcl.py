@@ -1,0 +1,74 @@
+"""BFCL v4 parallel-multiple: independent calls (a good plan has no edges), AST-style argument match.
+
+Each answer lists acceptable values per argument; ``""`` among them means the
+argument may be left out. The gold plan uses the first acceptable value that
+is not ``""`` and leaves out arguments with none.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from planner.plan import Plan
+
+from ..catalogue import registry_of, tool_spec
+from ..data import data_dir
+from .base import EvalCase, GoldArg, GoldCall
+
+FILES = ("BFCL_v4_parallel_multiple.json", "BFCL_v4_live_parallel_multiple.json")
+
+
+def _lines(path: Any) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def records(limit: int | None = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(question record, answer record) pairs, in file order."""
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for name in FILES:
+        folder = data_dir() / "bfcl"
+        answers = {a["id"]: a for a in _lines(folder / f"answer_{name}")}
+        pairs.extend((q, answers[q["id"]]) for q in _lines(folder / name) if q["id"] in answers)
+    return pairs[:limit] if limit is not None else pairs
+
+
+def _goal(question: Any) -> str:
+    turns = question[0] if question and isinstance(question[0], list) else question
+    return "\n".join(m["content"] for m in turns if m.get("role") == "user")
+
+
+def _gold_calls(answer: dict[str, Any]) -> tuple[GoldCall, ...]:
+    calls = []
+    for entry in answer["ground_truth"]:
+        ((tool, args),) = entry.items()
+        calls.append(GoldCall(tool=tool, args=tuple(
+            GoldArg(name=k, acceptable=tuple(v for v in values if v != ""),
+                    optional="" in values)
+            for k, values in args.items()
+        )))
+    return tuple(calls)
+
+
+def case(question: dict[str, Any], answer: dict[str, Any]) -> EvalCase:
+    """One record as a case whose catalogue is the record's own functions."""
+    specs = [
+        tool_spec(f["name"], f.get("description", ""), (f.get("parameters") or {}).get("properties")
+                  or {}, list((f.get("parameters") or {}).get("required") or []))
+        for f in question["function"]
+    ]
+    calls = _gold_calls(answer)
+    steps = [
+        {"id": f"call_{i}", "tool": c.tool,
+         "args": {a.name: a.acceptable[0] for a in c.args if a.acceptable}}
+        for i, c in enumerate(calls)
+    ]
+    goal = _goal(question["question"])
+    return EvalCase(id=question["id"], goal=goal, registry=registry_of(specs), gold_calls=calls,
+                    gold_plan=Plan.model_validate({"goal": goal, "steps": steps}))
+
+
+def load_cases(limit: int | None = None) -> list[EvalCase]:
+    """The first ``limit`` records as cases."""
+    return [case(q, a) for q, a in records(limit)]

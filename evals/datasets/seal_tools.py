@@ -1,0 +1,116 @@
+"""Seal-Tools: 4,076 tools, 700 goals; ``API_call_k`` values become references between steps.
+
+A gold call's ``responses`` list names its outputs in the order of the tool's
+declared response fields, numbered across the whole record: the first call of
+a tool with fields (species) answers ``API_call_0``, so a later parameter
+value ``"API_call_0"`` becomes ``{"ref": "call_0.species"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+from planner.plan import Plan
+from tools import ToolRegistry
+
+from ..catalogue import registry_of, tool_spec
+from ..data import data_dir
+from .base import EvalCase, GoldArg, GoldCall
+
+_PLACEHOLDER = re.compile(r"^API_call_\d+$")
+
+
+@cache
+def tool_records() -> tuple[dict[str, Any], ...]:
+    """The raw tool catalogue."""
+    path = data_dir() / "seal-tools" / "tool.jsonl"
+    with path.open(encoding="utf-8") as handle:
+        return tuple(json.loads(line) for line in handle if line.strip())
+
+
+@cache
+def catalogue() -> ToolRegistry:
+    """The full catalogue as a registry (built once: about 3 s)."""
+    return registry_of([
+        tool_spec(t["api_name"], t.get("api_description", ""), t.get("parameters") or {},
+                  list(t.get("required") or []), t.get("responses") or None)
+        for t in tool_records()
+    ])
+
+
+def records(limit: int | None = None) -> list[dict[str, Any]]:
+    """The raw goals with their gold calls."""
+    path = data_dir() / "seal-tools" / "test_in_domain.jsonl"
+    out: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                out.append(json.loads(line))
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+@cache
+def _by_name() -> dict[str, dict[str, Any]]:
+    return {t["api_name"]: t for t in tool_records()}
+
+
+_NUMERIC = {"int": int, "float": float}
+
+
+def coerce(value: Any, declared: Any) -> Any:
+    """Seal-Tools writes numbers as strings ("40.7"); give them their declared type back."""
+    kind = declared.get("type") if isinstance(declared, dict) else None
+    if not isinstance(value, str):
+        return value
+    if kind in _NUMERIC:
+        try:
+            return _NUMERIC[kind](value)
+        except ValueError:
+            return value
+    if kind == "bool" and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def gold_plan(record: dict[str, Any]) -> Plan:
+    """The record's calls as a plan: step ``call_i``, placeholders turned into references."""
+    tools = _by_name()
+    where: dict[str, str] = {}
+    steps = []
+    for index, call in enumerate(record["calling"]):
+        names = list((tools.get(call["api"], {}).get("responses") or {}).keys())
+        for position, placeholder in enumerate(call.get("responses") or []):
+            if position < len(names):
+                where[placeholder] = f"call_{index}.{names[position]}"
+        declared = tools.get(call["api"], {}).get("parameters") or {}
+        args = {k: _resolve(coerce(v, declared.get(k)), where)
+                for k, v in (call.get("parameters") or {}).items()}
+        steps.append({"id": f"call_{index}", "tool": call["api"], "args": args})
+    return Plan.model_validate({"goal": record["query"], "steps": steps})
+
+
+def _resolve(value: Any, where: dict[str, str]) -> Any:
+    if isinstance(value, str) and _PLACEHOLDER.match(value) and value in where:
+        return {"ref": where[value]}
+    return value
+
+
+def case(record: dict[str, Any]) -> EvalCase:
+    """One record as an evaluation case over the full catalogue."""
+    plan = gold_plan(record)
+    calls = tuple(
+        GoldCall(tool=s.tool, args=tuple(GoldArg(name=k, acceptable=(v,)) for k, v in s.args.items()))
+        for s in plan.steps
+    )
+    return EvalCase(id=record["id"], goal=record["query"], registry=catalogue(),
+                    gold_calls=calls, gold_plan=plan)
+
+
+def load_cases(limit: int | None = None) -> list[EvalCase]:
+    """The first ``limit`` records as cases."""
+    return [case(r) for r in records(limit)]

@@ -1,0 +1,126 @@
+"""Score a planner on public benchmark data.
+
+    python -m evals.planner --dataset seal-tools|bfcl [--limit N] [--planner llm|gold|damaged]
+                            [--base-url URL --model NAME] [--out DIR]
+
+``llm`` runs the LLM planner against an endpoint (``--base-url``/``--model``,
+or ``BATON_LLM_BASE_URL``/``BATON_LLM_MODEL``; key from ``BATON_LLM_API_KEY``
+or ``OPENAI_API_KEY``). ``gold`` and ``damaged`` run the same planner against
+the scripted local server replaying the gold plans (every metric must be 1.0)
+or plans with one deliberate mistake each (they must score lower). Writes
+``<dataset>-<planner>.json`` and ``.md`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from planner.llm import LLMConfig
+
+from .datasets import load_cases
+from .harness import aggregate, run_endpoint, run_replay, sample
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m evals.planner", description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", required=True, choices=["seal-tools", "bfcl"])
+    parser.add_argument("--limit", type=int, default=None, help="Cases to run, spread evenly "
+                        "over the dataset (records whose own gold plan is invalid are skipped).")
+    parser.add_argument("--planner", default="llm", choices=["llm", "gold", "damaged"])
+    parser.add_argument("--base-url", default=os.environ.get("BATON_LLM_BASE_URL"))
+    parser.add_argument("--model", default=os.environ.get("BATON_LLM_MODEL", "gpt-4o-mini"))
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--max-tools", type=int, default=20, help="Tools offered per goal.")
+    parser.add_argument("--out", type=Path, default=Path(".baton/evals"))
+    return parser.parse_args(argv)
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the evaluation the arguments describe and return the result document."""
+    cases, gold_invalid = sample(load_cases(args.dataset), args.limit)
+    if args.planner == "llm":
+        if not args.base_url:
+            raise SystemExit("--planner llm needs --base-url or BATON_LLM_BASE_URL")
+        key = os.environ.get("BATON_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        config = LLMConfig(base_url=args.base_url, model=args.model, timeout_s=args.timeout,
+                           api_key=SecretStr(key) if key else None,
+                           max_tools_offered=args.max_tools)
+        results = run_endpoint(cases, config)
+        endpoint = {"base_url": args.base_url, "model": args.model}
+    else:
+        results = run_replay(cases, args.planner, {"max_tools_offered": args.max_tools})
+        endpoint = {"base_url": "scripted local server", "model": f"replay of {args.planner} plans"}
+    return {
+        "dataset": args.dataset, "planner": args.planner, **endpoint,
+        "gold_invalid_skipped": gold_invalid,
+        "metrics": aggregate(results),
+        "cases": [_case_row(r) for r in results],
+    }
+
+
+def _case_row(result: Any) -> dict[str, Any]:
+    row = dict(vars(result))
+    for name in ("tools", "args", "edges"):
+        row[name] = row[name].as_dict()
+    return row
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The headline metrics as a Markdown table."""
+    m = doc["metrics"]
+    rows = [
+        ("cases", m["cases"]),
+        ("gold plans skipped (invalid against the dataset's own schemas)",
+         len(doc["gold_invalid_skipped"])),
+        ("valid-plan rate", m["valid_plan_rate"]),
+        ("attempts per plan", m["attempts_per_plan"]),
+        ("tool P / R / F1", _prf(m["tool"])),
+        ("argument P / R / F1", _prf(m["argument"])),
+        ("edge P / R / F1", _prf(m["edge"])),
+        ("model calls per plan", m["model_calls_per_plan"]),
+        ("prompt / completion tokens per plan",
+         f"{m['prompt_tokens_per_plan']:.0f} / {m['completion_tokens_per_plan']:.0f}"),
+        ("latency ms (mean / p50 / p95)", " / ".join(f"{v:.1f}" for v in m["latency_ms"].values())),
+        ("gold tools among those offered", m["gold_tools_offered_rate"]),
+        ("errors", m["errors"] or "none"),
+    ]
+    if m["damages"]:
+        rows.append(("damages applied", m["damages"]))
+    head = f"## {doc['dataset']} — planner `{doc['planner']}` ({doc['model']})\n\n"
+    body = "\n".join(f"| {k} | {_fmt(v)} |" for k, v in rows)
+    return head + "| metric | value |\n|---|---|\n" + body + "\n"
+
+
+def _prf(counts: dict[str, float]) -> str:
+    return f"{counts['precision']:.3f} / {counts['recall']:.3f} / {counts['f1']:.3f}"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, write the JSON and Markdown results, print the table."""
+    args = parse_args(argv)
+    doc = evaluate(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"{args.dataset}-{args.planner}"
+    stem.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+    table = markdown(doc)
+    stem.with_suffix(".md").write_text(table, encoding="utf-8")
+    sys.stdout.write(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

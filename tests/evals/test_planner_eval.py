@@ -1,0 +1,70 @@
+"""The evaluation harness runs the real LLM planner against the scripted server replaying plans."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evals.datasets import load_cases
+from evals.planner import main
+from planner.plan import Plan
+from tests.support.openai_server import refuse_remote_endpoints
+
+
+@pytest.fixture(autouse=True)
+def _no_remote_models(monkeypatch):
+    refuse_remote_endpoints(monkeypatch)
+
+
+def run(tmp_path, dataset: str, planner: str) -> dict:
+    assert main(["--dataset", dataset, "--planner", planner, "--limit", "10",
+                 "--out", str(tmp_path)]) == 0
+    doc = json.loads((tmp_path / f"{dataset}-{planner}.json").read_text())
+    assert (tmp_path / f"{dataset}-{planner}.md").read_text().startswith(f"## {dataset}")
+    return doc
+
+
+@pytest.mark.parametrize("dataset", ["seal-tools", "bfcl"])
+def test_replaying_gold_plans_scores_perfect(tmp_path, dataset):
+    metrics = run(tmp_path, dataset, "gold")["metrics"]
+    assert metrics["cases"] == 10
+    assert metrics["valid_plan_rate"] == 1.0 and metrics["attempts_per_plan"] == 1.0
+    for name in ("tool", "argument", "edge"):
+        assert metrics[name]["f1"] == 1.0, name
+    assert metrics["errors"] == {}
+
+
+@pytest.mark.parametrize("dataset", ["seal-tools", "bfcl"])
+def test_every_damaged_plan_scores_below_perfect(tmp_path, dataset):
+    doc = run(tmp_path, dataset, "damaged")
+    assert doc["metrics"]["cases"] == 10
+    for case in doc["cases"]:
+        perfect = case["valid"] and all(case[k]["f1"] == 1.0 for k in ("tools", "args", "edges"))
+        assert not perfect, case["id"]
+    assert doc["metrics"]["tool"]["f1"] < 1.0 and doc["metrics"]["argument"]["f1"] < 1.0
+    assert set(doc["metrics"]["damages"]) <= {"wrong_tool", "dropped_arg", "invented_edge"}
+
+
+def test_bfcl_invented_edges_count_against_the_plan(tmp_path):
+    doc = run(tmp_path, "bfcl", "damaged")
+    invented = [c for c in doc["cases"] if c["damage"] == "invented_edge"]
+    assert invented and all(c["edges"]["fp"] == 1 and c["edges"]["precision"] == 0.0
+                            for c in invented)
+
+
+def test_seal_tools_api_call_placeholders_become_references():
+    case = next(c for c in load_cases("seal-tools") if c.id == "test_in_domain-difficult-225")
+    project = case.gold_plan.step("call_1")
+    assert project.args == {"project_id": {"ref": "call_0.species"}}
+    assert project.dependencies() == ("call_0",)
+    assert isinstance(case.gold_plan, Plan) and len(case.registry) == 4076
+
+
+def test_bfcl_gold_takes_the_first_acceptable_value_and_leaves_optional_empties_out():
+    case = load_cases("bfcl", limit=1)[0]
+    assert [s.tool for s in case.gold_plan.steps] == [
+        "math_toolkit.sum_of_multiples", "math_toolkit.product_of_primes"]
+    assert case.gold_plan.steps[0].args == {"lower_limit": 1, "upper_limit": 1000,
+                                            "multiples": [3, 5]}
+    assert all(not s.depends_on for s in case.gold_plan.steps)
