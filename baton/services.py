@@ -6,7 +6,9 @@ what they need from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 from typing import TYPE_CHECKING
 
 from tools import ToolRegistry
@@ -17,7 +19,9 @@ if TYPE_CHECKING:
     # SQLAlchemy alone costs most of `baton --help`'s start-up: import it when first used.
     from sqlalchemy.engine import Engine
 
+    from executor.artifacts import ArtifactStore
     from executor.ledger import Ledger
+    from executor.runner import Runner
     from executor.store.approvals import ApprovalStore
     from policies.engine import PolicyEngine
     from executor.store.plans import PlanStore
@@ -124,3 +128,35 @@ class Services:
         from executor.store.approvals import ApprovalStore
 
         return ApprovalStore(self.engine)
+
+    @cached_property
+    def artifact_store(self) -> ArtifactStore:
+        """Content-addressed store of large step outputs under ``<data_dir>/artifacts``."""
+        from executor.artifacts import ArtifactStore
+
+        return ArtifactStore((self.settings.data_dir / "artifacts").resolve(),
+                             threshold_bytes=self.settings.executor.artifact_threshold_bytes)
+
+    @cached_property
+    def runtime_check(self) -> Any:
+        """What the runner asks before a write or egress call: the policy engine."""
+        from .usecases.runs import PolicyRuntimeCheck
+
+        return PolicyRuntimeCheck(self)
+
+    @cached_property
+    def runner_factory(self) -> Callable[..., Runner]:
+        """Builds a runner (a new owner) from settings; keyword options override them."""
+        from executor.runner import Runner
+
+        def build(**options: Any) -> Runner:
+            executor = self.settings.executor
+            options = {k: v for k, v in options.items() if v is not None}
+            return Runner(
+                self.engine, self.ledger, self.registry, options.pop("runtime_check", self.runtime_check),
+                artifacts=self.artifact_store, concurrency=options.pop("concurrency", None),
+                per_tool_concurrency=executor.per_tool_concurrency, lease_s=executor.lease_s,
+                secrets={k: v.get_secret_value() for k, v in self.settings.secrets.items()},
+                workspace=self.settings.resolved_workspace, **options)
+
+        return build

@@ -24,6 +24,8 @@ class StepCall:
     tags: tuple[str, ...] = ()
     region: str | None = None
     requester: str = ""
+    source_tools: tuple[str, ...] = ()
+    source_regions: tuple[str, ...] = ()
 
 
 class CheckOutcome(Protocol):

@@ -345,9 +345,12 @@ class Runner:
         effect = spec.effect_of(args)
         if effect is not Effect.WRITE and "egress" not in spec.tags:
             return True
+        sources = [self.registry.get(st.by_id[d].tool) for d in st.deps[sid]
+                   if st.by_id[d].tool in self.registry]
         call = StepCall(run_id=st.run_id, plan_id=st.plan_id, step_id=sid, tool=spec.name,
                         effect=effect.value, args=args, tags=tuple(spec.tags), region=spec.region,
-                        requester=st.requester)
+                        requester=st.requester, source_tools=tuple(s.name for s in sources),
+                        source_regions=tuple(sorted({s.region for s in sources if s.region})))
         decision = NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
         deny = [str(d) for d in decision.deny]
         allowed = bool(decision.allow) and not deny

@@ -1,0 +1,102 @@
+"""Run use cases: start an approved plan, resume, cancel, inspect runs, and the worker loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from executor.checks import StepCall
+from executor.records import RunRecord, RunStatus
+from executor.runner import RunError, RunNotFoundError, StepProgress
+
+if TYPE_CHECKING:
+    from executor.runner import Runner
+
+    from ..services import Services
+    from ..settings import User
+
+
+class PolicyRuntimeCheck:
+    """Adapts the policy engine to the runner's runtime check (fails closed on any error)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def check_step(self, call: StepCall) -> Any:
+        """Ask ``data.baton.step_decision`` about one call."""
+        from policies.contracts import StepCall as PolicyStepCall
+
+        from .vetting import requester_of
+
+        fields = asdict(call)
+        fields["requester"] = requester_of(self._services, call.requester)
+        return self._services.policy_engine.check_step(PolicyStepCall(**fields))
+
+
+def make_runner(services: Services, *, concurrency: int | None = None,
+                observer: Callable[[StepProgress], None] | None = None) -> Runner:
+    """A runner wired from settings (one owner id per runner)."""
+    return services.runner_factory(concurrency=concurrency, observer=observer)
+
+
+def start_run(services: Services, plan_id: str, actor: User, *, version: int | None = None,
+              concurrency: int | None = None, detach: bool = False,
+              observer: Callable[[StepProgress], None] | None = None) -> RunRecord:
+    """Run an approved plan version (RUN_START recorded); detached, queue it for a worker."""
+    from .vetting import require_approved
+
+    stored = require_approved(services, plan_id, version)
+    runner = make_runner(services, concurrency=concurrency, observer=observer)
+    run_id = runner.create_run(stored.plan_id, stored.version, stored.plan,
+                               requested_by=actor.id, detach=detach, concurrency=concurrency)
+    if detach:
+        return show_run(services, run_id)
+    return runner.run_sync(run_id)
+
+
+def resume_run(services: Services, run_id: str, actor: User, *,
+               observer: Callable[[StepProgress], None] | None = None) -> RunRecord:
+    """Take over a run whose owner is gone and run it to its end (refused while the owner lives)."""
+    return make_runner(services, observer=observer).resume_sync(run_id, actor=actor.id)
+
+
+def cancel_run(services: Services, run_id: str, actor: User) -> RunRecord:
+    """Ask a run to stop: no new steps start, running ones finish, it ends cancelled."""
+    from executor.store.runs import RunStore
+
+    store = RunStore(services.engine, services.ledger)
+    record = store.get(run_id, detail=False)
+    if record is None:
+        raise RunNotFoundError(f"no run {run_id!r}")
+    if not store.request_cancel(run_id):
+        raise RunError(f"run {run_id} has already {record.status.value}; nothing to cancel")
+    if record.status is RunStatus.QUEUED and record.owner is None:
+        # Nobody will ever poll a queued run's flag: end it here.
+        runner = make_runner(services)
+        runner.take_over(run_id, actor=actor.id)
+        runner.run_sync(run_id)
+    return show_run(services, run_id)
+
+
+def show_run(services: Services, run_id: str) -> RunRecord:
+    """One run with its steps and attempts."""
+    from executor.store.runs import RunStore
+
+    record = RunStore(services.engine, services.ledger).get(run_id)
+    if record is None:
+        raise RunNotFoundError(f"no run {run_id!r}")
+    return record
+
+
+def list_runs(services: Services, *, limit: int = 50) -> list[RunRecord]:
+    """Most recent runs first (without step detail)."""
+    from executor.store.runs import RunStore
+
+    return RunStore(services.engine, services.ledger).list(limit=limit)
+
+
+def run_worker(services: Services, *, once: bool = False,
+               should_stop: Callable[[], bool] = lambda: False) -> int:
+    """Pick up queued runs and runs whose owner's lease expired; returns how many it ran."""
+    return make_runner(services).worker(once=once, should_stop=should_stop)
