@@ -39,6 +39,8 @@ COMMAND_MODULES = [
     "baton.cli.serve_cmd",
     "baton.cli.audit_cmd",
     "baton.cli.plan_cmd",
+    "baton.cli.vetting_cmd",
+    "baton.cli.run_cmd",
 ]
 
 

@@ -43,13 +43,17 @@ def _reader(ctx: typer.Context):  # noqa: ANN202
     return cli.services
 
 
-def _show(stored, as_json: bool) -> None:  # noqa: ANN001
+def _show(stored, as_json: bool, services=None) -> None:  # noqa: ANN001
     from .render import render_plan_tree
 
     if as_json:
         print_json(stored.model_dump(mode="json"))
     else:
         console.print(render_plan_tree(stored))
+        if services is not None:  # the policy decision and the approval gate (issue 4)
+            from .vetting_cmd import show_decision
+
+            show_decision(services, stored.plan_id, stored.version)
 
 
 @app.command("plan")
@@ -72,7 +76,7 @@ def plan(
     kind = _planner_kind(planner)
     user = cli.user()
     if file is None:
-        _show(plan_goal(cli.services, goal or "", user, kind), as_json)
+        _show(plan_goal(cli.services, goal or "", user, kind), as_json, cli.services)
         return
     try:
         stored = plan_from_file(cli.services, file, user)
@@ -81,7 +85,7 @@ def plan(
     except InvalidPlanError as exc:
         _show(exc.stored, as_json) if as_json else err_console.print(escape(exc.message))  # type: ignore[attr-defined]
         raise typer.Exit(EXIT_FAILED) from None
-    _show(stored, as_json)
+    _show(stored, as_json, cli.services)
 
 
 @app.command("revise")
@@ -96,7 +100,8 @@ def revise(
     from ..usecases.plans import revise_plan
 
     cli = state(ctx)
-    _show(revise_plan(cli.services, plan_id, feedback, cli.user(), _planner_kind(planner)), as_json)
+    _show(revise_plan(cli.services, plan_id, feedback, cli.user(), _planner_kind(planner)), as_json,
+          cli.services)
 
 
 @plans_app.command("list")

@@ -69,6 +69,7 @@ notes contains msg if {
 }
 
 notes contains msg if {
+	count(deny) == 0
 	approvals_needed > 0
 	counts := sprintf("risk %d (two approvers from %d): needs %d approver(s) with role ", [risk, cfg.approval.two_person_risk, approvals_needed])
 	msg := concat("", [counts, concat(" or ", cfg.approval.roles)])

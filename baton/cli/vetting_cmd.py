@@ -1,0 +1,190 @@
+"""``baton approve``, ``baton reject``, ``baton policy eval|test|show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from .common import EXIT_FAILED, EXIT_USAGE, console, fail, print_json, state
+from .main import app
+
+if TYPE_CHECKING:
+    from policies.approval import GateState
+    from policies.contracts import Decision
+
+    from ..services import Services
+
+policy_app = typer.Typer(help="Inspect, evaluate and test the policies.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+VersionOption = Annotated[int | None, typer.Option("--version", help="Version (default: latest).")]
+
+_STYLE = {"denied": "bold red", "needs_approval": "bold yellow", "allowed": "bold green",
+          "pending": "bold yellow", "approved": "bold green", "rejected": "bold red"}
+
+
+def print_decision(decision: Decision, gate: GateState | None = None) -> None:
+    """Show a decision (and the gate) in colour: denied with reasons, pending with who is needed."""
+    outcome = decision.outcome.value
+    label = {"denied": "DENIED", "needs_approval": "NEEDS APPROVAL", "allowed": "ALLOWED"}[outcome]
+    console.print(f"[{_STYLE[outcome]}]policy: {label}[/] (risk {decision.risk}, engine "
+                  f"{decision.engine}, bundle {decision.bundle_hash[:12]})")
+    for reason in decision.deny:
+        console.print(f"  [red]✗[/] {escape(reason)}")
+    if gate is not None:
+        style = _STYLE.get(gate.status.value, "bold")
+        line = f"[{style}]gate: {gate.status.value}[/]"
+        if gate.status.value == "pending":
+            line += (f" — needs {gate.missing_count} more approval(s) from a user with role "
+                     f"{' or '.join(gate.eligible_roles)}")
+        console.print(line)
+        for record in gate.valid_approvals:
+            console.print(f"  [green]✓[/] approved by {escape(record.actor)}")
+        if gate.status.value == "rejected":
+            for reason in gate.reasons:
+                console.print(f"  [red]✗[/] {escape(reason)}")
+    for note in decision.notes:
+        console.print(f"  [dim]•[/] {escape(note)}")
+
+
+def show_decision(services: Services, plan_id: str, version: int) -> None:
+    """Print the stored decision and gate of one version (``baton plan`` calls this)."""
+    from ..usecases.vetting import decision_for, gate_state
+
+    stored = decision_for(services, plan_id, version)
+    if stored is not None:
+        print_decision(stored.decision, gate_state(services, plan_id, version))
+
+
+@app.command("approve")
+def approve_cmd(
+    ctx: typer.Context,
+    plan_id: Annotated[str, typer.Argument(help="Plan id, e.g. p-3f2a9c1d.")],
+    version: VersionOption = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="A note kept with the approval.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a plan version as the acting user (--as or BATON_USER)."""
+    from ..usecases.vetting import approve
+
+    cli = state(ctx)
+    gate = approve(cli.services, plan_id, cli.user(), version=version, comment=comment)
+    if as_json:
+        print_json(gate.model_dump(mode="json"))
+        return
+    console.print(f"approved {escape(plan_id)} as {escape(cli.user().id)}")
+    show_decision(cli.services, plan_id, cli.services.plan_store.get(plan_id, version).version)
+
+
+@app.command("reject")
+def reject_cmd(
+    ctx: typer.Context,
+    plan_id: Annotated[str, typer.Argument(help="Plan id, e.g. p-3f2a9c1d.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; the planner and requester read it.")],
+    version: VersionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reject a plan version with a reason; the version is ended (revise to make a new one)."""
+    from ..usecases.vetting import reject
+
+    cli = state(ctx)
+    gate = reject(cli.services, plan_id, cli.user(), reason=reason, version=version)
+    if as_json:
+        print_json(gate.model_dump(mode="json"))
+        return
+    console.print(f"[bold red]rejected[/] {escape(plan_id)}: {escape(gate.reasons[0])}")
+
+
+def _plan_from_file(path: Path) -> Any:
+    from pydantic import ValidationError
+
+    from planner.loading import PlanFileError, read_plan_file
+    from planner.plan import Plan
+
+    try:
+        data, problems = read_plan_file(path)
+    except PlanFileError as exc:
+        fail(escape(exc.message), EXIT_USAGE)
+    if problems:
+        fail(escape("; ".join(p.message for p in problems)), EXIT_FAILED)
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        fail(escape(f"{path} is not a plan: {exc.errors()[0]['msg']} at "
+                    f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}"), EXIT_FAILED)
+
+
+@policy_app.command("eval")
+def policy_eval(
+    ctx: typer.Context,
+    plan_file: Annotated[Path, typer.Argument(help="Plan file (JSON or YAML).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show the decision the policies take on PLAN_FILE for the acting user; nothing is stored."""
+    from datetime import UTC, datetime
+
+    from policies.contracts import PolicyContext
+    from policies.inputs import build_policy_input
+
+    from ..usecases.vetting import requester_of
+
+    cli = state(ctx)
+    user = cli.user()
+    plan = _plan_from_file(plan_file)
+    policy_input = build_policy_input(plan, cli.services.registry,
+                                      requester=requester_of(cli.services, user.id),
+                                      context=PolicyContext(now=datetime.now(UTC)))
+    decision = cli.services.policy_engine.decide(policy_input)
+    if as_json:
+        print_json(decision.model_dump(mode="json"))
+    else:
+        print_decision(decision)
+    if not decision.allow:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@policy_app.command("test")
+def policy_test(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Run every policy fixture against the active engine; exit 1 on any failure."""
+    from policies.fixtures_runner import run_fixtures
+
+    services = state(ctx).services
+    engine = services.policy_engine
+    results = run_fixtures(engine, engine.bundle.fixtures_dir)  # type: ignore[attr-defined]
+    failed = [r for r in results if not r.passed]
+    if as_json:
+        print_json({"engine": engine.name, "bundle_hash": engine.bundle_hash,
+                    "passed": len(results) - len(failed), "failed": len(failed),
+                    "failures": {r.name: list(r.failures) for r in failed}})
+    else:
+        for r in results:
+            mark = "[green]PASS[/]" if r.passed else "[red]FAIL[/]"
+            console.print(f"{mark} {escape(r.name)}")
+            for failure in r.failures:
+                console.print(f"     {escape(failure)}")
+        console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed "
+                      f"(engine {engine.name})")
+    if failed or not results:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@policy_app.command("show")
+def policy_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The active policy files, the data's top-level keys, the bundle hash and the engine."""
+    services = state(ctx).services
+    engine = services.policy_engine
+    bundle = engine.bundle  # type: ignore[attr-defined]
+    info = {"engine": engine.name, "opa_url": services.settings.opa_url,
+            "bundle_hash": engine.bundle_hash, "directory": str(bundle.directory),
+            "files": [name for name, _ in bundle.modules], "data_keys": sorted(bundle.data),
+            "fixtures": str(bundle.fixtures_dir)}
+    if as_json:
+        print_json(info)
+        return
+    for key, value in info.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        console.print(f"[bold]{key}[/]: {escape(str(shown))}")
