@@ -1,0 +1,177 @@
+"""``baton run``, ``baton runs list|show``, ``baton resume``, ``baton cancel``, ``baton worker``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .common import EXIT_FAILED, console, print_json, state
+from .main import app
+
+if TYPE_CHECKING:
+    from executor.records import RunRecord
+    from executor.runner import StepProgress
+
+runs_app = typer.Typer(help="List and show runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "pending": "dim",
+                "cancelled": "magenta", "queued": "dim"}
+
+
+class _Progress:
+    """A live table of steps, updated from the runner's step events."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.rows: dict[str, tuple[str, int, str]] = {}
+        self.live = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.update(self._table())
+            self.live.__exit__(None, None, None)
+
+    def __call__(self, event: StepProgress) -> None:
+        self.rows[event.step_id] = (event.status.value, event.attempt, event.error or "")
+        if self.live is not None:
+            self.live.update(self._table())
+
+    def _table(self) -> Table:
+        table = Table(title="steps", show_lines=False)
+        for column in ("step", "status", "attempt", "error"):
+            table.add_column(column)
+        for sid, (status, attempt, error) in self.rows.items():
+            style = STATUS_STYLE.get(status, "")
+            table.add_row(sid, f"[{style}]{status}[/]", str(attempt), escape(error[:80]))
+        return table
+
+
+def _summary(record: RunRecord) -> None:
+    style = STATUS_STYLE.get(record.status.value, "")
+    console.print(f"run [bold]{record.id}[/] of {record.plan_id} v{record.version}: "
+                  f"[{style}]{record.status.value}[/]")
+    if record.error:
+        console.print(f"  cause: {escape(record.error)}")
+
+
+def _exit_for(record: RunRecord, as_json: bool) -> None:
+    if as_json:
+        print_json(record.model_dump(mode="json"))
+    else:
+        _summary(record)
+    if record.status.value in ("failed", "cancelled"):
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("run")
+def run(ctx: typer.Context, plan_id: str,
+        version: Annotated[int | None, typer.Option("--version", help="Plan version (default: latest).")] = None,
+        detach: Annotated[bool, typer.Option("--detach", help="Queue it for `baton worker`.")] = False,
+        concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, max=256,
+                                                        help="Steps at once.")] = None,
+        as_json: JsonOption = False) -> None:
+    """Run an approved plan version (exit 0 when it succeeds, 1 when it fails)."""
+    from baton.usecases.runs import start_run
+
+    cli = state(ctx)
+    user = cli.user()
+    with _Progress(enabled=not (as_json or detach)) as progress:
+        record = start_run(cli.services, plan_id, user, version=version, concurrency=concurrency,
+                           detach=detach, observer=progress)
+    if detach:
+        if as_json:
+            print_json(record.model_dump(mode="json"))
+        else:
+            console.print(record.id)
+        return
+    _exit_for(record, as_json)
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
+    """Take over a run whose owner is gone and finish it (a failed run restarts its failed step)."""
+    from baton.usecases.runs import resume_run
+
+    cli = state(ctx)
+    with _Progress(enabled=not as_json) as progress:
+        record = resume_run(cli.services, run_id, cli.user(), observer=progress)
+    _exit_for(record, as_json)
+
+
+@app.command("cancel")
+def cancel(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
+    """Ask a run to stop: no new steps start, running ones finish, it ends cancelled."""
+    from baton.usecases.runs import cancel_run
+
+    cli = state(ctx)
+    record = cancel_run(cli.services, run_id, cli.user())
+    if as_json:
+        print_json(record.model_dump(mode="json"))
+    else:
+        console.print(f"cancel requested for {record.id} (now {record.status.value})")
+
+
+@app.command("worker")
+def worker(ctx: typer.Context,
+           once: Annotated[bool, typer.Option("--once", help="Stop when no run is waiting.")] = False) -> None:
+    """Run queued runs and runs whose owner's lease expired."""
+    from baton.usecases.runs import run_worker
+
+    count = run_worker(state(ctx).services, once=once)
+    console.print(f"worker ran {count} run(s)")
+
+
+@runs_app.command("list")
+def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Recent runs, newest first."""
+    from baton.usecases.runs import list_runs
+
+    records = list_runs(state(ctx).services)
+    if as_json:
+        print_json([r.model_dump(mode="json", exclude={"steps"}) for r in records])
+        return
+    table = Table()
+    for column in ("run", "plan", "version", "status", "by", "created", "error"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(r.id, r.plan_id, str(r.version),
+                      f"[{STATUS_STYLE.get(r.status.value, '')}]{r.status.value}[/]",
+                      r.requested_by, f"{r.created_at:%Y-%m-%d %H:%M:%S}", escape(r.error or ""))
+    console.print(table)
+
+
+@runs_app.command("show")
+def show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
+    """One run: steps, attempts, errors, outputs (or their artifact URIs) and timings."""
+    from baton.usecases.runs import show_run
+
+    record = show_run(state(ctx).services, run_id)
+    if as_json:
+        print_json(record.model_dump(mode="json"))
+        return
+    _summary(record)
+    table = Table()
+    for column in ("step", "tool", "status", "attempts", "output / error", "took"):
+        table.add_column(column)
+    for s in record.steps:
+        took = f"{(s.ended_at - s.started_at).total_seconds():.3f}s" if s.started_at and s.ended_at else ""
+        detail = s.error or s.output_uri or ("" if s.output is None else str(s.output))
+        table.add_row(s.step_id, s.tool, f"[{STATUS_STYLE.get(s.status.value, '')}]{s.status.value}[/]",
+                      str(s.attempts), escape(detail[:100]), took)
+        for a in s.attempt_log:
+            if a.error:
+                table.add_row("", "", f"  #{a.attempt} {a.status.value}", "", escape(a.error[:100]), "")
+    console.print(table)
