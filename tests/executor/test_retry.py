@@ -1,0 +1,60 @@
+"""The pure retry decision: what retries, how long it waits, and that a replay waits the same."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from executor.retry import backoff_s, decide, effective_policy
+from tools import RetryableToolError, RetryPolicy, ToolError, ToolInputError
+
+POLICY = RetryPolicy(max_attempts=4, initial_backoff_s=1.0, multiplier=2.0, max_backoff_s=3.0,
+                     jitter=0.0)
+
+
+@pytest.mark.parametrize("error", [
+    RetryableToolError("flaky"),
+    ToolError("HTTP 503", retryable=True),
+    asyncio.TimeoutError("slow"),
+])
+def test_transient_errors_are_retried(error):
+    assert decide(error, 1, POLICY, seed="r:s:1") is not None
+
+
+@pytest.mark.parametrize("error", [ToolInputError("bad path"), ToolError("HTTP 404"), ValueError("bug")])
+def test_permanent_errors_are_not_retried(error):
+    assert decide(error, 1, POLICY, seed="r:s:1") is None
+
+
+def test_backoff_grows_by_the_multiplier_and_stops_at_the_maximum():
+    delays = [decide(RetryableToolError("x"), n, POLICY, seed="s").delay_s for n in (1, 2, 3)]
+    assert delays == [1.0, 2.0, 3.0]
+    assert backoff_s(10, POLICY) == 3.0
+
+
+def test_no_retry_after_the_last_attempt():
+    assert decide(RetryableToolError("x"), 4, POLICY, seed="s") is None
+
+
+def test_retry_after_wins_when_longer_than_the_backoff():
+    decision = decide(ToolError("429", retryable=True, retry_after_s=7.0), 1, POLICY, seed="s")
+    assert decision.delay_s == 7.0 and "Retry-After" in decision.reason
+    shorter = decide(ToolError("429", retryable=True, retry_after_s=0.1), 2, POLICY, seed="s")
+    assert shorter.delay_s == 2.0
+
+
+def test_jitter_is_the_same_for_the_same_seed_and_stays_in_bounds():
+    policy = POLICY.model_copy(update={"jitter": 0.5})
+    first = decide(RetryableToolError("x"), 2, policy, seed="run1:step:2").delay_s
+    again = decide(RetryableToolError("x"), 2, policy, seed="run1:step:2").delay_s
+    others = {decide(RetryableToolError("x"), 2, policy, seed=f"run{i}:step:2").delay_s for i in range(20)}
+    assert first == again
+    assert len(others) > 1
+    assert all(1.0 <= d <= 3.0 for d in others)
+
+
+def test_a_step_policy_overrides_the_tool_policy():
+    step = RetryPolicy(max_attempts=1)
+    assert effective_policy(step, POLICY) is step
+    assert effective_policy(None, POLICY) is POLICY
