@@ -40,8 +40,14 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show the latest ledger events, oldest first."""
+    from executor.ledger import EventKind
     from executor.ledger_export import event_record
 
+    known = {k.value for k in EventKind}
+    unknown = sorted(set(kind or ()) - known)
+    if unknown:
+        fail(f"unknown event kind {escape(', '.join(unknown))}; known kinds: "
+             f"{', '.join(sorted(known))}", EXIT_USAGE)
     ledger = state(ctx).services.ledger
     latest = deque(ledger.iter_events(subject=subject, kinds=kind or None), maxlen=limit)
     if as_json:

@@ -83,3 +83,8 @@ def test_show_filters_by_kind_and_keeps_the_latest(db, tmp_path):
 def test_verify_rejects_a_malformed_head(db, tmp_path):
     done = baton(["audit", "verify", "--expect-head", "5:nothex"], db, tmp_path)
     assert done.returncode == 2 and "SEQ:HASH" in done.stderr
+
+
+def test_show_rejects_an_unknown_kind(db, tmp_path):
+    done = baton(["audit", "show", "--kind", "run_strat"], db, tmp_path)
+    assert done.returncode == 2 and "unknown event kind run_strat" in done.stderr
