@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -48,6 +48,25 @@ def suggest(name: str, candidates: list[str], noun: str = "") -> str:
         return ""
     listed = " or ".join(repr(f"{noun}{c}") for c in close)
     return f" (did you mean {listed}?)"
+
+
+class Suggester:
+    """``suggest`` with a budget of name comparisons, so a plan full of mistakes stays linear.
+
+    Fuzzy matching costs a comparison per candidate; with a 1,000-step plan
+    whose every step names a missing id that would be a million comparisons.
+    After the budget is spent, problems are still reported, without hints.
+    """
+
+    def __init__(self, budget: int = 2_000) -> None:
+        self.budget = budget
+
+    def __call__(self, name: str, candidates: Collection[str], noun: str = "") -> str:
+        """Like ``suggest``, or ``""`` once the budget is spent."""
+        if len(candidates) > self.budget:
+            return ""
+        self.budget -= len(candidates)
+        return suggest(name, list(candidates), noun)
 
 
 class RefSlot:

@@ -17,6 +17,7 @@ from .problems import Problem, ProblemCode
 
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
+_TOO_DEEP = "the document is nested too deeply to be a plan; flatten the arguments"
 
 
 class PlanFileError(BatonError):
@@ -55,6 +56,8 @@ def _parse_json(text: str) -> tuple[Any, list[Problem]]:
         )
     except _Refused as exc:
         return None, _malformed(f"invalid JSON: {exc}")
+    except RecursionError:
+        return None, _malformed(_TOO_DEEP)
     return value, []
 
 
@@ -103,6 +106,8 @@ def _parse_yaml(text: str) -> tuple[Any, list[Problem]]:
         return None, _malformed(f"invalid YAML{where}: {what}")
     except yaml.YAMLError as exc:
         return None, _malformed(f"invalid YAML: {exc}")
+    except RecursionError:
+        return None, _malformed(_TOO_DEEP)
     return value, []
 
 

@@ -23,6 +23,7 @@ from tools import ToolRegistry
 from .arg_checks import (
     FoundRef,
     SchemaCache,
+    Suggester,
     json_path,
     scan_args,
     schema_error_message,
@@ -93,6 +94,7 @@ class _Checker:
 
     def __post_init__(self) -> None:
         self.schemas = SchemaCache(self.registry)
+        self.suggest = Suggester()
 
     def add(self, code: ProblemCode, path: str, message: str, step: str | None = None) -> None:
         self.problems.append(Problem(code=code, step=step, path=path, message=message))
@@ -212,7 +214,7 @@ class _Checker:
         if view.tool is not None:
             tool = self.schemas.get(view.tool)
             if tool is None:
-                hint = suggest(view.tool, self.registry.names()) or (
+                hint = self.suggest(view.tool, self.registry.names()) or (
                     f"; registered tools: {', '.join(self.registry.names()[:12]) or 'none'}")
                 self.add(ProblemCode.UNKNOWN_TOOL, f"{view.path}.tool",
                          f"unknown tool {view.tool!r}{hint}; see `baton tools list`", view.id)
@@ -253,7 +255,7 @@ class _Checker:
         if target_id not in self.first_index:
             self.add(ProblemCode.REF_UNKNOWN_STEP, path,
                      f"reference {ref.target!r} names step {target_id!r}, which is not in the plan"
-                     f"{suggest(target_id, list(self.first_index))}", view.id)
+                     f"{self.suggest(target_id, self.first_index.keys())}", view.id)
             return
         if view.id is not None and view.id in self.waits_for:
             self.waits_for[view.id].add(target_id)
@@ -312,7 +314,7 @@ class _Checker:
             elif dep not in self.first_index:
                 self.add(ProblemCode.UNKNOWN_DEPENDENCY, path,
                          f"depends_on names step {dep!r}, which is not in the plan"
-                         f"{suggest(dep, list(self.first_index))}", view.id)
+                         f"{self.suggest(dep, self.first_index.keys())}", view.id)
             elif view.id is not None and view.id in self.waits_for:
                 self.waits_for[view.id].add(dep)
 
@@ -364,7 +366,11 @@ def validate_plan(
     else:
         data = document
     checker = _Checker(registry=registry, max_steps=max_steps)
-    plan = checker.run(data)
+    try:
+        plan = checker.run(data)
+    except RecursionError:  # arguments nested thousands deep: refuse rather than crash
+        checker.add(ProblemCode.WRONG_SHAPE, "$", "the plan is nested too deeply; flatten the arguments")
+        plan = None
     if isinstance(document, Plan) and plan is not None:
         plan = document
     return ValidationReport(plan=plan, problems=tuple(checker.problems))

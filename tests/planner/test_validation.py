@@ -399,3 +399,22 @@ def test_read_plan_file_reads_and_refuses_missing_files(tmp_path):
         read_plan_file(tmp_path / "missing.json")
     with pytest.raises(PlanFileError, match="directory"):
         read_plan_file(tmp_path)
+
+
+def test_deeply_nested_documents_are_refused_not_crashed():
+    text = '{"goal": "g", "steps": [{"id": "a", "tool": "files.read", "args": {"path": ' + "[" * 50_000
+    assert "nested too deeply" in only(check(text + "]" * 50_000 + "}}]}"), C.MALFORMED_DOCUMENT).message
+    nested: Any = "x"
+    for _ in range(5_000):
+        nested = {"k": nested}
+    report = check(plan(step("a", "http.post", args={"url": "u", "json": nested})))
+    assert "nested too deeply" in only(report, C.WRONG_SHAPE).message and report.plan is None
+
+
+def test_a_plan_full_of_mistakes_reports_every_one_even_after_hints_run_out():
+    doc = plan(*(step(f"step_{i}", depends_on=[f"stpe_{i}"]) for i in range(300)))
+    report = check(doc, max_steps=300)
+    problems = [p for p in report.problems if p.code is C.UNKNOWN_DEPENDENCY]
+    assert len(problems) == 300
+    assert "did you mean 'step_0'" in problems[0].message
+    assert all("stpe_" in p.message for p in problems)
