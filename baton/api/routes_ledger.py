@@ -20,6 +20,7 @@ from .errors import error_responses
 from .permissions import Action
 
 router = APIRouter(responses=error_responses(401, 403))
+MAX_INT64 = 2**63 - 1  # what the database stores; larger numbers are invalid requests
 health_router = APIRouter(tags=["health"])
 
 
@@ -59,7 +60,8 @@ def ledger_events(
     request: Request,
     subject: str | None = Query(default=None, max_length=80,
                                 description="Only events about this plan or run id."),
-    after_seq: int = Query(default=0, ge=0, description="Only events after this position."),
+    after_seq: int = Query(default=0, ge=0, le=MAX_INT64,
+                           description="Only events after this position."),
     limit: int = Query(default=500, ge=1, le=5000, description="At most this many events."),
     user: User = Depends(require(Action.LEDGER_READ)),
 ) -> list[LedgerEvent]:

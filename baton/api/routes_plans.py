@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from baton.settings import User
@@ -26,6 +27,7 @@ from .errors import error_responses
 from .permissions import Action
 
 router = APIRouter(tags=["plans"], responses=error_responses(401, 403))
+MAX_VERSION = 2**31 - 1  # larger numbers cannot name a stored version
 
 MAX_DOCUMENT_STEPS_HINT = "Validated like any planner's output; an invalid plan is stored INVALID."
 
@@ -101,7 +103,8 @@ class ApproveRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1, description="Version; default: the latest.")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
+                                description="Version; default: the latest.")
     comment: str | None = Field(default=None, max_length=2000, description="Optional comment.")
 
 
@@ -110,7 +113,8 @@ class RejectRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1, description="Version; default: the latest.")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
+                                description="Version; default: the latest.")
     reason: str = Field(min_length=1, max_length=2000, description="Why the plan is rejected.")
 
 
@@ -185,7 +189,8 @@ def get_plan(plan_id: str, request: Request,
 
 @router.get("/plans/{plan_id}/versions/{version}", response_model=StoredVersion,
             summary="Show one version of a plan", responses=error_responses(404))
-def get_plan_version(plan_id: str, version: int, request: Request,
+def get_plan_version(plan_id: str, request: Request,
+                     version: int = PathParam(ge=1, le=MAX_VERSION, description="Version number."),
                      user: User = Depends(require(Action.PLAN_READ))) -> StoredVersion:
     """One stored version."""
     from baton.usecases.plans import show_plan
@@ -197,9 +202,9 @@ def get_plan_version(plan_id: str, version: int, request: Request,
             responses=error_responses(404, 409))
 def diff_versions(
     plan_id: str, request: Request,
-    from_version: int | None = Query(default=None, alias="from", ge=1,
+    from_version: int | None = Query(default=None, alias="from", ge=1, le=MAX_VERSION,
                                      description="Older version; default: the one before 'to'."),
-    to_version: int | None = Query(default=None, alias="to", ge=1,
+    to_version: int | None = Query(default=None, alias="to", ge=1, le=MAX_VERSION,
                                    description="Newer version; default: the latest."),
     user: User = Depends(require(Action.PLAN_READ)),
 ) -> PlanDiff:

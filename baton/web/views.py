@@ -163,7 +163,8 @@ async def reject_form(request: Request, plan_id: str) -> Response:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    # Bounded: a huge number cannot name a version and must not reach the database.
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
 
 
 @router.post("/plans/{plan_id}/revise")
