@@ -1,0 +1,380 @@
+"""The runner against real databases (SQLite and PostgreSQL) and a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session
+
+from executor.ledger import Ledger
+from executor.records import AttemptStatus, RunStatus
+from executor.runner import RunOwnedError
+from executor.scheduling import StepStatus
+from executor.store.schema import PlanVersionRow, RunRow
+from tests.support.http_server import Reply
+from tools import RetryableToolError, RetryPolicy, ToolContext, ToolRegistry
+from tools.builtin.http import register_http_request
+
+from tests.executor.runsupport import HostCheck, approved_plan, make_runner, run_plan
+
+FAST = {"max_attempts": 4, "initial_backoff_s": 0.5, "multiplier": 2.0, "max_backoff_s": 5.0,
+        "jitter": 0.0}
+
+
+class Sleeps:
+    """Backoff waits, recorded instead of slept."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+def http_registry() -> ToolRegistry:
+    registry = ToolRegistry()
+    register_http_request(registry, max_response_bytes=1 << 20)
+    return registry
+
+
+def post(step_id: str, url: str, **extra):
+    return {"id": step_id, "tool": "http.request", "args": {"method": "POST", "url": url},
+            "retry": FAST, **extra}
+
+
+@pytest.fixture
+def runner_for(engine, tmp_path, http_server):
+    def build(registry=None, **options):
+        options.setdefault("runtime_check", HostCheck(http_server.base_url))
+        options.setdefault("sleep", Sleeps())
+        return make_runner(engine, registry or http_registry(), tmp_path, **options)
+    return build
+
+
+def test_a_plan_runs_in_order_and_references_resolve(engine, tmp_path, http_server, runner_for):
+    http_server.script("/total", Reply(body={"total": 42}))
+    runner = runner_for()
+    plan = {"goal": "g", "steps": [
+        {"id": "load", "tool": "http.request", "args": {"url": http_server.url("/total")}},
+        post("send", http_server.url("/hook"), args={"method": "POST", "url": http_server.url("/hook"),
+                                                      "json": {"sum": {"ref": "load.json.total"}}}),
+    ]}
+    record = run_plan(runner, engine, plan)
+    assert record.status is RunStatus.SUCCEEDED
+    assert [s.status for s in record.steps] == [StepStatus.SUCCEEDED] * 2
+    assert http_server.effects("/hook")[0].json() == {"sum": 42}
+    kinds = [e.kind for e in Ledger(engine).events(subject=record.id)]
+    assert kinds == ["run_start", "step_check", "attempt_start", "attempt_success", "step_check",
+                     "attempt_start", "attempt_success", "run_end"]
+    assert Ledger(engine).verify().ok
+
+
+@pytest.mark.parametrize("failure", [
+    Reply(status=500), Reply(status=503), Reply(drop=True, applies=False),
+    Reply(delay_s=5.0, applies=False),
+])
+def test_transient_failures_are_retried_with_the_same_idempotency_key(
+        engine, http_server, runner_for, failure):
+    http_server.script("/hook", failure, Reply(body={"ok": True}))
+    sleeps = Sleeps()
+    record = run_plan(runner_for(sleep=sleeps), engine, {"goal": "g", "steps": [
+        post("send", http_server.url("/hook"), timeout_s=0.5)]})
+    assert record.status is RunStatus.SUCCEEDED
+    (step,) = record.steps
+    assert [a.status for a in step.attempt_log] == [AttemptStatus.FAILED, AttemptStatus.SUCCEEDED]
+    keys = {r.idempotency_key for r in http_server.requests("/hook")}
+    assert keys == {step.idempotency_key}
+    assert len(http_server.effects("/hook")) == 1
+    assert sleeps.delays == [0.5]
+
+
+def test_retry_after_is_honoured(engine, http_server, runner_for):
+    http_server.script("/hook", Reply(status=429, headers={"Retry-After": "3"}), Reply())
+    sleeps = Sleeps()
+    record = run_plan(runner_for(sleep=sleeps), engine, {"goal": "g", "steps": [
+        post("send", http_server.url("/hook"))]})
+    assert record.status is RunStatus.SUCCEEDED
+    assert sleeps.delays == [3.0]
+
+
+def test_a_non_retryable_error_fails_the_run_at_once_and_stops_new_steps(engine, http_server, runner_for):
+    http_server.script("/bad", Reply(status=404))
+    record = run_plan(runner_for(), engine, {"goal": "g", "steps": [
+        post("send", http_server.url("/bad")),
+        post("after", http_server.url("/hook"), depends_on=["send"]),
+    ]})
+    assert record.status is RunStatus.FAILED
+    assert "step send failed" in record.error and "404" in record.error
+    send, after = record.steps
+    assert send.status is StepStatus.FAILED and send.attempts == 1
+    assert after.status is StepStatus.PENDING and http_server.count("/hook") == 0
+
+
+def test_attempts_are_exhausted_then_the_step_fails(engine, http_server, runner_for):
+    http_server.script("/hook", Reply(status=500))
+    sleeps = Sleeps()
+    record = run_plan(runner_for(sleep=sleeps), engine, {"goal": "g", "steps": [
+        post("send", http_server.url("/hook"))]})
+    assert record.status is RunStatus.FAILED
+    assert record.steps[0].attempts == 4 and http_server.count("/hook") == 4
+    assert sleeps.delays == [0.5, 1.0, 2.0]
+
+
+def test_a_denied_call_fails_for_good_and_records_the_reasons(engine, http_server, runner_for):
+    runner = runner_for(runtime_check=HostCheck("http://allowed.example"))
+    record = run_plan(runner, engine, {"goal": "g", "steps": [post("send", http_server.url("/hook"))]})
+    assert record.status is RunStatus.FAILED and "denied by runtime policy" in record.error
+    assert http_server.count() == 0
+    (check,) = Ledger(engine).events(subject=record.id, kinds=["step_check"])
+    assert check.payload["allow"] is False and "not allowed" in check.payload["deny"][0]
+
+
+def test_without_a_runtime_check_write_calls_are_refused(engine, http_server, runner_for):
+    record = run_plan(runner_for(runtime_check=None), engine, {"goal": "g", "steps": [
+        post("send", http_server.url("/hook"))]})
+    assert record.status is RunStatus.FAILED and http_server.count() == 0
+
+
+def test_a_tool_that_ignores_cancellation_does_not_hang_the_run(engine, tmp_path):
+    registry = ToolRegistry()
+    release = threading.Event()
+
+    @registry.tool("slow.sync", timeout_s=0.2, retry=RetryPolicy(max_attempts=1))
+    def slow_sync() -> str:
+        """Sleeps in its thread and cannot be interrupted."""
+        release.wait(30)
+        return "late"
+
+    @registry.tool("slow.async", timeout_s=0.2, retry=RetryPolicy(max_attempts=1))
+    async def slow_async() -> str:
+        """Swallows cancellation and keeps going."""
+        for _ in range(300):
+            try:
+                await asyncio.sleep(0.1)
+            except asyncio.CancelledError:
+                continue
+        return "late"
+
+    runner = make_runner(engine, registry, tmp_path)
+    try:
+        record = run_plan(runner, engine, {"goal": "g", "steps": [
+            {"id": "a", "tool": "slow.sync"}, {"id": "b", "tool": "slow.async"}]})
+    finally:
+        release.set()
+    assert record.status is RunStatus.FAILED
+    assert all("timed out after 0.2s" in s.error for s in record.steps)
+
+
+def test_cancel_stops_new_steps_and_lets_running_ones_finish(engine, tmp_path):
+    registry = ToolRegistry()
+    started = threading.Event()
+    proceed = threading.Event()
+
+    @registry.tool("gate")
+    def gate() -> str:
+        """Waits until the test lets it go."""
+        started.set()
+        proceed.wait(10)
+        return "done"
+
+    runner = make_runner(engine, registry, tmp_path, lease_s=0.3)
+    plan_id = approved_plan(engine, {"goal": "g", "steps": [
+        {"id": "first", "tool": "gate"}, {"id": "second", "tool": "gate", "depends_on": ["first"]}]})
+    from planner.plan import Plan
+
+    plan = Plan.model_validate({"goal": "g", "steps": [
+        {"id": "first", "tool": "gate"}, {"id": "second", "tool": "gate", "depends_on": ["first"]}]})
+    run_id = runner.create_run(plan_id, 1, plan, requested_by="alice")
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("r", runner.run_sync(run_id)))
+    thread.start()
+    assert started.wait(10)
+    seen = threading.Event()
+    renew = runner.store.renew
+
+    def renew_and_tell(*args):
+        cancel = renew(*args)
+        if cancel:
+            seen.set()
+        return cancel
+
+    runner.store.renew = renew_and_tell  # tells the test when the owner has seen the flag
+    assert runner.store.request_cancel(run_id)
+    assert seen.wait(10)
+    proceed.set()
+    thread.join(20)
+    record = result["r"]
+    assert record.status is RunStatus.CANCELLED
+    assert [s.status for s in record.steps] == [StepStatus.SUCCEEDED, StepStatus.PENDING]
+    kinds = [e.kind for e in Ledger(engine).events(subject=run_id)]
+    assert kinds[-2:] == ["run_cancel", "run_end"]
+
+
+def test_large_outputs_become_artifacts_resolved_through_references(engine, tmp_path):
+    registry = ToolRegistry()
+
+    @registry.tool("big")
+    def big() -> dict:
+        """A large output."""
+        return {"rows": ["x" * 100] * 50, "n": 50}
+
+    @registry.tool("count")
+    def count(rows: list) -> int:
+        """Counts rows."""
+        return len(rows)
+
+    runner = make_runner(engine, registry, tmp_path, threshold=1000)
+    record = run_plan(runner, engine, {"goal": "g", "steps": [
+        {"id": "make", "tool": "big"}, {"id": "n", "tool": "count", "args": {"rows": {"ref": "make.value.rows"}}}]})
+    assert record.status is RunStatus.SUCCEEDED
+    make, n = record.steps
+    assert make.output is None and make.output_uri == f"artifact://sha256/{make.output_sha256}"
+    assert (tmp_path / "artifacts" / make.output_sha256[:2] / make.output_sha256).exists()
+    assert n.output == {"value": 50}
+    (success,) = [e for e in Ledger(engine).events(subject=record.id, kinds=["attempt_success"])
+                  if e.payload["step"] == "make"]
+    assert success.payload["output_uri"] == make.output_uri and "output" not in success.payload
+
+
+def test_a_changed_plan_is_refused(engine, tmp_path):
+    registry = ToolRegistry()
+    registry.register_function(_one, name="one")
+    runner = make_runner(engine, registry, tmp_path)
+    from planner.plan import Plan
+
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "one"}]})
+    plan_id = approved_plan(engine, plan)
+    run_id = runner.create_run(plan_id, 1, plan, requested_by="alice")
+    with Session(engine) as s:
+        s.execute(update(PlanVersionRow).where(PlanVersionRow.plan_id == plan_id).values(
+            plan_json=plan.model_copy(update={"goal": "other"}).canonical_json()))
+        s.commit()
+    record = runner.run_sync(run_id)
+    assert record.status is RunStatus.FAILED and "no longer matches the approved hash" in record.error
+
+
+def test_a_failed_run_resumes_from_the_failed_step_after_the_cause_is_fixed(
+        engine, http_server, runner_for):
+    http_server.script("/bad", Reply(status=403))
+    runner = runner_for()
+    record = run_plan(runner, engine, {"goal": "g", "steps": [
+        post("first", http_server.url("/hook")),
+        post("flaky", http_server.url("/bad"), depends_on=["first"]),
+        post("last", http_server.url("/end"), depends_on=["flaky"])]})
+    assert record.status is RunStatus.FAILED
+    http_server.script("/bad", Reply())  # the cause is fixed
+    resumed = runner_for().resume_sync(record.id)
+    assert resumed.status is RunStatus.SUCCEEDED
+    first, flaky, last = resumed.steps
+    assert http_server.count("/hook") == 1 and http_server.count("/end") == 1
+    assert [a.status for a in flaky.attempt_log] == [AttemptStatus.FAILED, AttemptStatus.SUCCEEDED]
+    resume = Ledger(engine).events(subject=record.id, kinds=["run_resume"])
+    assert resume[0].payload["reset"] == ["flaky"]
+
+
+def _one() -> int:
+    """One."""
+    return 1
+
+
+def _set_owner(engine, run_id, owner, lease_s=60.0, status="running"):
+    with Session(engine) as s:
+        s.execute(update(RunRow).where(RunRow.id == run_id).values(
+            owner=owner, status=status, lease_expires_at=datetime.now(UTC) + timedelta(seconds=lease_s)))
+        s.commit()
+
+
+def _queued_run(engine, tmp_path):
+    registry = ToolRegistry()
+    registry.register_function(_one, name="one")
+    runner = make_runner(engine, registry, tmp_path)
+    from planner.plan import Plan
+
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "one"}]})
+    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice", detach=True)
+    return registry, run_id
+
+
+def test_resume_is_refused_while_the_owner_is_alive_and_names_it(engine, tmp_path):
+    registry, run_id = _queued_run(engine, tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        import socket
+
+        owner = f"{socket.gethostname()}:{other.pid}:abc"
+        _set_owner(engine, run_id, owner)
+        with pytest.raises(RunOwnedError, match=owner):
+            make_runner(engine, registry, tmp_path).resume_sync(run_id)
+    finally:
+        other.kill()
+        other.wait()
+    record = make_runner(engine, registry, tmp_path).resume_sync(run_id)
+    assert record.status is RunStatus.SUCCEEDED
+
+
+def test_resume_takes_over_when_the_lease_expired(engine, tmp_path):
+    registry, run_id = _queued_run(engine, tmp_path)
+    _set_owner(engine, run_id, f"elsewhere:{os.getpid()}:abc", lease_s=-1)
+    assert make_runner(engine, registry, tmp_path).resume_sync(run_id).status is RunStatus.SUCCEEDED
+
+
+def test_a_worker_runs_queued_runs_and_runs_whose_lease_expired(engine, tmp_path):
+    registry, queued = _queued_run(engine, tmp_path)
+    _, expired = _queued_run(engine, tmp_path)
+    _, alive = _queued_run(engine, tmp_path)
+    _set_owner(engine, expired, "elsewhere:1:abc", lease_s=-1)
+    _set_owner(engine, alive, "elsewhere:1:abc", lease_s=600)
+    assert make_runner(engine, registry, tmp_path).worker(once=True) == 2
+    runner = make_runner(engine, registry, tmp_path)
+    assert runner.store.get(queued).status is RunStatus.SUCCEEDED
+    assert runner.store.get(expired).status is RunStatus.SUCCEEDED
+    assert runner.store.get(alive).status is RunStatus.RUNNING
+
+
+def test_per_tool_limits_hold_while_steps_run_concurrently(engine, tmp_path):
+    registry = ToolRegistry()
+    lock = threading.Lock()
+    active = {"now": 0, "max": 0}
+
+    @registry.tool("busy")
+    def busy() -> int:
+        """Counts concurrent calls."""
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        time.sleep(0.02)
+        with lock:
+            active["now"] -= 1
+        return 1
+
+    runner = make_runner(engine, registry, tmp_path, concurrency=8, per_tool_concurrency={"busy": 2})
+    record = run_plan(runner, engine, {"goal": "g", "steps": [
+        {"id": f"s{i}", "tool": "busy"} for i in range(8)]})
+    assert record.status is RunStatus.SUCCEEDED and active["max"] == 2
+
+
+def test_the_tool_gets_the_step_key_and_only_its_declared_secrets(engine, tmp_path):
+    registry = ToolRegistry()
+    seen = {}
+
+    @registry.tool("peek", secrets=("api_token",))
+    def peek(context: ToolContext) -> str:
+        """Records its context."""
+        seen.update(key=context.idempotency_key, secrets=dict(context.secrets), attempt=context.attempt)
+        if context.attempt == 1:
+            raise RetryableToolError("try again")
+        return "ok"
+
+    runner = make_runner(engine, registry, tmp_path, secrets={"api_token": "t0k3n", "other": "zzz"},
+                         sleep=Sleeps(), ledger=Ledger(engine, secret_values=["t0k3n", "zzz"]))
+    record = run_plan(runner, engine, {"goal": "g", "steps": [{"id": "p", "tool": "peek"}]})
+    assert record.status is RunStatus.SUCCEEDED
+    assert seen == {"key": record.steps[0].idempotency_key, "secrets": {"api_token": "t0k3n"}, "attempt": 2}
