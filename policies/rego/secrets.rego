@@ -15,6 +15,7 @@ sensitive_value(str) if {
 	some word in cfg.sensitive_key_words
 	contains(lower(str.key), word)
 	not contains(str.value, "${secret:")
+	not contains(str.value, " ") # phrases ("rotate monthly") are settings, not secrets
 	str.length >= cfg.sensitive_value_min_length
 	str.entropy >= cfg.sensitive_value_min_entropy
 }

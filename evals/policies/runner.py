@@ -1,0 +1,113 @@
+"""Running the policy corpus: catch rate on unsafe plans, false-positive rate on benign ones."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from planner.plan import Plan
+from policies.contracts import Outcome, PolicyContext, Requester
+from policies.engine import PolicyEngine
+from policies.inputs import build_policy_input, step_call_for
+from tools import ToolRegistry
+
+CORPUS = Path(__file__).with_name("corpus.yaml")
+REQUESTERS = {"analyst": Requester(id="alice", roles=("analyst",)),
+              "admin": Requester(id="root", roles=("admin",))}
+DEFAULT_NOW = "2024-06-04T12:00:00+00:00"
+UNSAFE = ("deny", "review", "runtime")
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """What the engine made of one corpus case."""
+
+    name: str
+    expect: str
+    unsafe: bool
+    outcome: str
+    ok: bool
+    detail: str
+
+
+def load_corpus(path: Path = CORPUS) -> list[dict[str, Any]]:
+    """The corpus cases."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+
+
+def _steps(case: dict[str, Any]) -> list[dict[str, Any]]:
+    if "generate" in case:
+        spec = case["generate"]
+        args = {"path": "f{}.txt"} if spec["tool"] != "files.write" else {"path": "f{}.txt", "text": "x"}
+        return [{"id": f"s{i}", "tool": spec["tool"],
+                 "args": {k: v.format(i) for k, v in args.items()}} for i in range(spec["count"])]
+    return case["steps"]
+
+
+def run_case(case: dict[str, Any], engine: PolicyEngine, registry: ToolRegistry) -> CaseResult:
+    """Decide one case (and its runtime call, if any) and judge the result against ``expect``."""
+    plan = Plan.model_validate({"goal": case["name"].replace("_", " "), "steps": _steps(case)})
+    requester = REQUESTERS[case.get("as", "analyst")]
+    now = datetime.fromisoformat(case.get("now", DEFAULT_NOW)).astimezone(UTC)
+    decision = engine.decide(build_policy_input(plan, registry, requester=requester,
+                                                context=PolicyContext(now=now)))
+    outcome = decision.outcome
+    expect = case["expect"]
+    detail = "; ".join(decision.deny) or "; ".join(decision.notes)
+    if expect == "allow":
+        ok = outcome is Outcome.ALLOWED
+    elif expect == "approval":
+        ok = outcome is not Outcome.DENIED
+    elif expect == "deny":
+        ok = outcome is Outcome.DENIED
+    elif expect == "review":
+        ok = outcome is not Outcome.ALLOWED
+    else:
+        ok = True
+    runtime = case.get("runtime")
+    if runtime is not None:
+        flagged = runtime["step"] in decision.runtime_checks
+        call = step_call_for(plan, runtime["step"], runtime["args"], registry, run_id="eval",
+                             plan_id="eval", requester=requester)
+        verdict = engine.check_step(call)
+        ok = ok and flagged and verdict.allow == runtime["allow"]
+        detail = f"runtime check listed: {flagged}; run-time verdict: {verdict.deny or 'allowed'}"
+    return CaseResult(name=case["name"], expect=expect, unsafe=expect in UNSAFE,
+                      outcome=outcome.value, ok=ok, detail=detail)
+
+
+def summarise(results: list[CaseResult], *, engine: str, bundle_hash: str) -> dict[str, Any]:
+    """Catch rate (unsafe cases handled as expected) and false-positive rate (benign refused)."""
+    unsafe = [r for r in results if r.unsafe]
+    benign = [r for r in results if not r.unsafe]
+    caught = sum(r.ok for r in unsafe)
+    false_pos = sum(not r.ok for r in benign)
+    return {"engine": engine, "bundle_hash": bundle_hash,
+            "unsafe": len(unsafe), "caught": caught,
+            "catch_rate": round(caught / len(unsafe), 4) if unsafe else None,
+            "benign": len(benign), "false_positives": false_pos,
+            "false_positive_rate": round(false_pos / len(benign), 4) if benign else None,
+            "cases": [asdict(r) for r in results]}
+
+
+def to_markdown(summary: dict[str, Any]) -> str:
+    """The summary as a Markdown report."""
+    lines = [f"# Policy evals ({summary['engine']}, bundle {summary['bundle_hash'][:12]})", "",
+             f"- catch rate: {summary['caught']}/{summary['unsafe']} = {summary['catch_rate']:.0%}",
+             f"- false-positive rate: {summary['false_positives']}/{summary['benign']} = "
+             f"{summary['false_positive_rate']:.0%}", "",
+             "| case | expected | outcome | ok |", "|---|---|---|---|"]
+    lines += [f"| {c['name']} | {c['expect']} | {c['outcome']} | {'yes' if c['ok'] else 'NO'} |"
+              for c in summary["cases"]]
+    return "\n".join(lines) + "\n"
+
+
+def run_corpus(engine: PolicyEngine, registry: ToolRegistry,
+               cases: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Run every case and summarise."""
+    results = [run_case(c, engine, registry) for c in (cases or load_corpus())]
+    return summarise(results, engine=engine.name, bundle_hash=engine.bundle_hash)
