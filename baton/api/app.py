@@ -25,14 +25,17 @@ SHA-256 hex) under `[users.ID] token_sha256` in `baton.toml`. Every error is
 def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                web: bool = True) -> FastAPI:
     """The API (under ``/api/v1``) and, unless ``web=False``, the web page, over ``services``."""
-    from . import routes_ledger, routes_plans, routes_policy, routes_tools
+    from . import routes_ledger, routes_plans, routes_policy, routes_runs, routes_tools
+    from .worker import BackgroundWorker
 
     app = FastAPI(title="Baton", version=__version__, description=DESCRIPTION,
                   openapi_tags=[{"name": n} for n in ("plans", "runs", "tools", "policy",
                                                       "ledger", "health")])
     app.state.services = services
+    app.state.worker = BackgroundWorker(services)
     install_error_handlers(app)
-    for router in (routes_plans.router, routes_policy.router, routes_tools.router, routes_ledger.router, routes_ledger.health_router):
+    for router in (routes_plans.router, routes_runs.router, routes_policy.router,
+                   routes_tools.router, routes_ledger.router, routes_ledger.health_router):
         app.include_router(router, prefix=API_PREFIX)
     if web:
         from baton.web import install_web

@@ -59,6 +59,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "self_approval": 403,
     "wrong_role": 403,
     "missing_reason": 422,
+    "run_not_found": 404,
     "not_eligible": 403,
     "forbidden": 403,
     "invalid_plan": 422,

@@ -1,0 +1,141 @@
+"""Run routes: start an approved plan, list and show runs, cancel, and a live event stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from baton.services import Services
+from baton.settings import User
+from executor.ledger import EventKind, LedgerEvent
+from executor.records import RunRecord
+
+from .auth import require, services_of
+from .errors import error_responses
+from .permissions import Action
+
+router = APIRouter(tags=["runs"], responses=error_responses(401, 403))
+
+POLL_S = 0.25
+HEARTBEAT_S = 15.0
+MAX_VERSION = 2**31 - 1
+
+
+class StartRunRequest(BaseModel):
+    """Which approved plan version to run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: str = Field(min_length=1, max_length=40, description="Plan id.")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
+                                description="Version; default: the latest.")
+    concurrency: int | None = Field(default=None, ge=1, le=256,
+                                    description="Steps at once; default: from settings.")
+
+
+@router.post("/runs", response_model=RunRecord, status_code=202, summary="Start a run",
+             responses=error_responses(400, 404, 409, 413, 422))
+def start(body: StartRunRequest, request: Request,
+          user: User = Depends(require(Action.RUN_START))) -> RunRecord:
+    """Queue a run of an approved version (the approval is checked now); the server runs it."""
+    from baton.usecases.runs import start_run
+
+    record = start_run(services_of(request), body.plan_id, user, version=body.version,
+                       concurrency=body.concurrency, detach=True)
+    request.app.state.worker.kick()
+    return record
+
+
+@router.get("/runs", response_model=list[RunRecord], summary="List runs")
+def runs(request: Request,
+         limit: int = Query(default=50, ge=1, le=500, description="At most this many runs."),
+         user: User = Depends(require(Action.RUN_READ))) -> list[RunRecord]:
+    """Most recent runs first (without step detail)."""
+    from baton.usecases.runs import list_runs
+
+    return list_runs(services_of(request), limit=limit)
+
+
+@router.get("/runs/{run_id}", response_model=RunRecord, summary="Show a run",
+            responses=error_responses(404))
+def run(run_id: str, request: Request,
+        user: User = Depends(require(Action.RUN_READ))) -> RunRecord:
+    """One run with its steps, outputs and attempts."""
+    from baton.usecases.runs import show_run
+
+    return show_run(services_of(request), run_id)
+
+
+@router.post("/runs/{run_id}/cancel", response_model=RunRecord, summary="Cancel a run",
+             responses=error_responses(404, 409))
+def cancel(run_id: str, request: Request,
+           user: User = Depends(require(Action.RUN_CANCEL))) -> RunRecord:
+    """Ask the run to stop: no new steps start; it ends cancelled."""
+    from baton.usecases.runs import cancel_run
+
+    return cancel_run(services_of(request), run_id, user)
+
+
+@router.get(
+    "/runs/{run_id}/events", summary="Stream a run's events", response_class=StreamingResponse,
+    responses={200: {"description": "Server-sent events: one `event: <kind>` with the ledger "
+                     "event as JSON `data` per event, until the run ends.",
+                     "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+               **error_responses(404)},
+)
+def events(run_id: str, request: Request,
+           user: User = Depends(require(Action.RUN_READ))) -> StreamingResponse:
+    """The run's ledger events as server-sent events, live, until the run ends."""
+    from baton.usecases.runs import show_run
+
+    services = services_of(request)
+    show_run(services, run_id)  # 404 before the stream starts
+    return event_stream(services, run_id, request)
+
+
+def event_stream(services: Services, run_id: str, request: Request) -> StreamingResponse:
+    """A ``text/event-stream`` response of ``run_id``'s events (shared with the web page)."""
+    return StreamingResponse(sse_events(services, run_id, request), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def sse_message(event: LedgerEvent) -> str:
+    """One ledger event as a server-sent event."""
+    return f"id: {event.seq}\nevent: {event.kind}\ndata: {event.model_dump_json()}\n\n"
+
+
+async def sse_events(services: Services, run_id: str, request: Request) -> AsyncIterator[str]:
+    """Poll the ledger for the run's new events; stop after its end (or when the client leaves)."""
+    from baton.usecases.runs import show_run
+
+    last = int(request.headers.get("last-event-id", "0") or 0) if _is_int(
+        request.headers.get("last-event-id")) else 0
+    quiet = 0.0
+    while not await request.is_disconnected():
+        batch = await asyncio.to_thread(services.ledger.events, subject=run_id, after_seq=last)
+        for event in batch:
+            last = event.seq
+            yield sse_message(event)
+        if any(e.kind == EventKind.RUN_END.value for e in batch):
+            return
+        if not batch:
+            record = await asyncio.to_thread(show_run, services, run_id)
+            if record.status.finished and not await asyncio.to_thread(
+                    services.ledger.events, subject=run_id, after_seq=last):
+                return
+        quiet = 0.0 if batch else quiet + POLL_S
+        if quiet >= HEARTBEAT_S:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(POLL_S)
+
+
+def _is_int(value: str | None) -> bool:
+    return bool(value) and value.isdigit() and len(value) < 19  # type: ignore[union-attr]
+
+
+__all__ = ["event_stream", "router", "sse_message"]
