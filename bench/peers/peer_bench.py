@@ -10,7 +10,7 @@ Run through ``bench/peers/run_peers.sh`` (it installs the peers into
   peer and prints one JSON line. It imports nothing of Baton's there.
 
 Every peer runs a chain of N no-op steps persisted to a fresh SQLite file,
-after a short warm-up run; per-step = wall time of the chain / N.
+after a short warm-up run; per-step = median wall time of ``--repeat`` chains / N.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,13 +30,23 @@ PEERS = ("dbos", "langgraph", "prefect")
 WARMUP_STEPS = 10
 
 
+def _median_time(run: Any, repeat: int) -> float:
+    """Median wall time of ``repeat`` calls of ``run`` (a busy machine skews single runs)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def _version(dist: str) -> str:
     from importlib.metadata import version
 
     return version(dist)
 
 
-def bench_dbos(steps: int, workdir: Path) -> float:
+def bench_dbos(steps: int, workdir: Path, repeat: int) -> float:
     """A DBOS workflow calling ``steps`` no-op @DBOS.step functions; seconds for the chain."""
     from dbos import DBOS
 
@@ -56,14 +67,12 @@ def bench_dbos(steps: int, workdir: Path) -> float:
     DBOS.launch()
     try:
         chain(WARMUP_STEPS)
-        started = time.perf_counter()
-        chain(steps)
-        return time.perf_counter() - started
+        return _median_time(lambda: chain(steps), repeat)
     finally:
         DBOS.destroy()
 
 
-def bench_langgraph(steps: int, workdir: Path) -> float:
+def bench_langgraph(steps: int, workdir: Path, repeat: int) -> float:
     """A LangGraph loop of ``steps`` no-op supersteps checkpointed by SqliteSaver; seconds."""
     import sqlite3
     from typing import TypedDict
@@ -90,15 +99,15 @@ def bench_langgraph(steps: int, workdir: Path) -> float:
         app.invoke({"i": 0, "n": n}, config)
 
     run(WARMUP_STEPS, "warmup")
-    started = time.perf_counter()
-    run(steps, "bench")
-    elapsed = time.perf_counter() - started
+    threads = iter(range(repeat))
+    elapsed = _median_time(lambda: run(steps, f"bench-{next(threads)}"), repeat)
     conn.close()
     return elapsed
 
 
-def bench_prefect(steps: int, workdir: Path) -> float:
+def bench_prefect(steps: int, workdir: Path, repeat: int) -> float:
     """A Prefect flow calling ``steps`` no-op tasks against a SQLite-backed local API; seconds."""
+    (workdir / "prefect-home").mkdir()
     os.environ["PREFECT_HOME"] = str(workdir / "prefect-home")
     os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = \
         f"sqlite+aiosqlite:///{workdir / 'prefect.sqlite'}"
@@ -118,23 +127,22 @@ def bench_prefect(steps: int, workdir: Path) -> float:
         return total
 
     chain(WARMUP_STEPS)
-    started = time.perf_counter()
-    chain(steps)
-    return time.perf_counter() - started
+    return _median_time(lambda: chain(steps), repeat)
 
 
-def measure_peer(name: str, steps: int) -> dict[str, Any]:
+def measure_peer(name: str, steps: int, repeat: int = 3) -> dict[str, Any]:
     """Measure one peer (in this interpreter) and return its figures."""
     dist = {"dbos": "dbos", "langgraph": "langgraph", "prefect": "prefect"}[name]
     runner = {"dbos": bench_dbos, "langgraph": bench_langgraph, "prefect": bench_prefect}[name]
     with tempfile.TemporaryDirectory(prefix=f"peer-{name}-") as tmp:
-        seconds = runner(steps, Path(tmp))
+        seconds = runner(steps, Path(tmp), repeat)
     return {"peer": name, "version": _version(dist), "steps": steps,
             "per_step_ms": seconds * 1000 / steps}
 
 
-def _run_peer(python: str, name: str, steps: int, timeout_s: float) -> dict[str, Any]:
-    cmd = [python, str(Path(__file__).resolve()), "--peer", name, "--steps", str(steps)]
+def _run_peer(python: str, name: str, steps: int, repeat: int, timeout_s: float) -> dict[str, Any]:
+    cmd = [python, str(Path(__file__).resolve()), "--peer", name, "--steps", str(steps),
+           "--repeat", str(repeat)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -146,15 +154,17 @@ def _run_peer(python: str, name: str, steps: int, timeout_s: float) -> dict[str,
     return json.loads(lines[-1])
 
 
-def compare(python: str, steps: int, peers: tuple[str, ...], timeout_s: float) -> str:
-    """Measure Baton, the floor and each peer in one run; return the table."""
-    from bench.bench_executor import measure
+def compare(python: str, steps: int, peers: tuple[str, ...], repeat: int, timeout_s: float) -> str:
+    """Measure Baton, the floor and each peer in one run (medians of ``repeat``); return the table."""
+    from bench.bench_executor import Figure, measure
 
-    (baton,) = measure((steps,))
+    runs = [measure((steps,))[0] for _ in range(repeat)]
+    baton = Figure(steps, statistics.median(f.floor_ms for f in runs),
+                   statistics.median(f.baton_ms for f in runs) if runs[0].baton_ms else None)
     rows = [("sqlite floor (INSERT+COMMIT)", "", baton.floor_ms, None),
             ("baton", "", baton.baton_ms, None)]
     for name in peers:
-        result = _run_peer(python, name, steps, timeout_s)
+        result = _run_peer(python, name, steps, repeat, timeout_s)
         if "error" in result:
             rows.append((name, result["error"], None, None))
             continue
@@ -186,14 +196,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="interpreter of the peers' venv (bench/.peers-venv/bin/python)")
     parser.add_argument("--steps", type=int, default=500, help="chain length (default 500)")
     parser.add_argument("--quick", action="store_true", help="a 50-step chain")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per peer")
+    parser.add_argument("--repeat", type=int, default=3, help="chains per executor; the median counts")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per peer")
     args = parser.parse_args(argv)
     steps = 50 if args.quick else args.steps
     if args.peer:
-        print(json.dumps(measure_peer(args.peer, steps)), flush=True)  # noqa: T201
+        print(json.dumps(measure_peer(args.peer, steps, args.repeat)), flush=True)  # noqa: T201
         return
     peers = tuple(p for p in args.peers.split(",") if p)
-    print(compare(args.peers_python, steps, peers, args.timeout))  # noqa: T201
+    print(compare(args.peers_python, steps, peers, args.repeat, args.timeout))  # noqa: T201
 
 
 if __name__ == "__main__":
