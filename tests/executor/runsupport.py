@@ -19,10 +19,11 @@ from planner.plan import Plan
 from tools import ToolRegistry
 
 
-def approved_plan(engine: Engine, plan: Plan | dict[str, Any], *, requester: str = "alice") -> str:
+def approved_plan(engine: Engine, plan: Plan | dict[str, Any], *, requester: str = "alice",
+                  plan_id: str | None = None) -> str:
     """Store ``plan`` as version 1 of a new plan, already approved; returns the plan id."""
     plan = plan if isinstance(plan, Plan) else Plan.model_validate(plan)
-    plan_id = f"p-{uuid.uuid4().hex[:8]}"
+    plan_id = plan_id or f"p-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)
     with Session(engine) as s:
         s.add(PlanRow(id=plan_id, goal=plan.goal, requester=requester, created_at=now))
