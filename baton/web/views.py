@@ -124,8 +124,98 @@ def can_approve(stored: StoredVersion, gate: GateState, user: User) -> bool:
 
 
 def runs_of(services: Services, plan_id: str) -> list:
-    """The plan's runs, newest first (empty until the runs use cases are present)."""
-    return []
+    """The plan's recent runs, newest first."""
+    from baton.usecases.runs import list_runs
+
+    return [r for r in list_runs(services, limit=200) if r.plan_id == plan_id]
+
+
+@router.post("/plans/{plan_id}/run")
+async def start_run_form(request: Request, plan_id: str) -> Response:
+    """Start a run of the approved version shown; the server's worker executes it."""
+    from baton.usecases.runs import start_run
+
+    user = signed_in_user(request)
+    form = await read_form(request)
+    require_role(user, Action.RUN_START)
+    try:
+        record = start_run(services_of(request), plan_id, user, version=_int(form.get("version")),
+                           detach=True)
+    except BatonError as exc:
+        return redirect(f"/plans/{plan_id}", exc.message, "error")
+    request.app.state.worker.kick()
+    return redirect(f"/runs/{record.id}")
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(request: Request) -> HTMLResponse:
+    """Recent runs."""
+    from baton.usecases.runs import list_runs
+
+    user = signed_in_user(request)
+    require_role(user, Action.RUN_READ)
+    return render(request, "runs.html", user, runs=list_runs(services_of(request), limit=100))
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: str) -> HTMLResponse:
+    """A run: step states (updated live by the page's script), outputs and events."""
+    from baton.usecases.plans import show_plan
+    from baton.usecases.runs import show_run
+
+    user = signed_in_user(request)
+    require_role(user, Action.RUN_READ)
+    services = services_of(request)
+    record = show_run(services, run_id)
+    stored = show_plan(services, record.plan_id, record.version)
+    return render(request, "run.html", user, run=record, stored=stored, graph=layout(stored.plan),
+                  outputs={s.step_id: _pretty(s.output) for s in record.steps},
+                  events=services.ledger.events(subject=run_id))
+
+
+@router.get("/runs/{run_id}/state")
+def run_state(request: Request, run_id: str) -> dict:
+    """The run's status and step states as JSON, for the page's script (cookie auth)."""
+    from baton.usecases.runs import show_run
+
+    user = signed_in_user(request)
+    require_role(user, Action.RUN_READ)
+    record = show_run(services_of(request), run_id)
+    return {"status": record.status.value, "finished": record.status.finished,
+            "error": record.error,
+            "steps": [{"step_id": s.step_id, "status": s.status.value, "attempts": s.attempts,
+                       "error": s.error, "output": _pretty(s.output)} for s in record.steps]}
+
+
+@router.get("/runs/{run_id}/events")
+def run_events(request: Request, run_id: str) -> Response:
+    """The run's events as server-sent events (cookie auth; same stream as the API's)."""
+    from baton.api.routes_runs import event_stream
+    from baton.usecases.runs import show_run
+
+    user = signed_in_user(request)
+    require_role(user, Action.RUN_READ)
+    services = services_of(request)
+    show_run(services, run_id)
+    return event_stream(services, run_id, request)
+
+
+@router.get("/ledger", response_class=HTMLResponse)
+def ledger_page(request: Request, subject: str | None = None) -> HTMLResponse:
+    """Ledger events, for one plan or run when ``subject`` is given, and the chain's check."""
+    user = signed_in_user(request)
+    require_role(user, Action.LEDGER_READ)
+    ledger = services_of(request).ledger
+    subject = (subject or "").strip()[:80] or None
+    events = ledger.events(subject=subject, limit=None if subject else 500)
+    return render(request, "ledger.html", user, events=events, subject=subject,
+                  verify=ledger.verify())
+
+
+def _pretty(value: object) -> str | None:
+    import json
+
+    return None if value is None else json.dumps(value, indent=2, ensure_ascii=False)[:20000]
 
 
 @router.post("/plans/{plan_id}/approve")
