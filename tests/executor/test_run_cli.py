@@ -1,0 +1,104 @@
+"""``baton run|resume|runs|cancel|worker`` end to end in subprocesses, through the approval gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONFIG = """
+workspace = "ws"
+
+[users.alice]
+roles = ["analyst"]
+
+[users.bob]
+roles = ["approver"]
+"""
+COPY_PLAN = {"goal": "copy the export", "steps": [
+    {"id": "load", "tool": "files.read", "args": {"path": "a.csv"}},
+    {"id": "save", "tool": "files.write", "args": {"path": "b.csv", "text": {"ref": "load.text"}}}]}
+
+
+def baton(*args: str, user: str = "alice", crash_at: str | None = None):
+    env = {**os.environ, "COLUMNS": "200", "BATON_USER": user}
+    if crash_at:
+        env.update(BATON_ALLOW_CRASH_POINTS="1", BATON_CRASH_AT=crash_at)
+    return subprocess.run([sys.executable, "-m", "baton", *args], capture_output=True, text=True,
+                          timeout=120, check=False, env=env)
+
+
+@pytest.fixture
+def approved(data_dir: Path) -> str:
+    (data_dir / "baton.toml").write_text(CONFIG)
+    (data_dir / "ws").mkdir()
+    (data_dir / "ws" / "a.csv").write_text("region,total\nnorth,3\n")
+    (data_dir / "copy.json").write_text(json.dumps(COPY_PLAN))
+    planned = baton("plan", "--file", "copy.json", "--json")
+    assert planned.returncode == 0, planned.stderr
+    plan_id = json.loads(planned.stdout)["plan_id"]
+    assert baton("approve", plan_id, user="bob").returncode == 0
+    return plan_id
+
+
+def _runs() -> list[dict]:
+    listed = baton("runs", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return json.loads(listed.stdout)
+
+
+def test_an_approved_plan_runs_and_shows_its_steps(approved, data_dir):
+    done = baton("run", approved, "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["status"] == "succeeded"
+    assert (data_dir / "ws" / "b.csv").read_text() == "region,total\nnorth,3\n"
+    shown = baton("runs", "show", record["id"])
+    assert shown.returncode == 0 and "save" in shown.stdout and "succeeded" in shown.stdout
+
+
+def test_an_unapproved_plan_does_not_run(data_dir):
+    (data_dir / "baton.toml").write_text(CONFIG)
+    (data_dir / "copy.json").write_text(json.dumps(COPY_PLAN))
+    plan_id = json.loads(baton("plan", "--file", "copy.json", "--json").stdout)["plan_id"]
+    refused = baton("run", plan_id)
+    assert refused.returncode == 1 and "not approved" in refused.stderr.replace("\n", " ")
+    assert _runs() == []
+
+
+def test_a_killed_run_resumes_from_the_cli_without_repeating_a_finished_step(approved, data_dir):
+    killed = baton("run", approved, crash_at="after_tool_returned:save")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (run,) = _runs()
+    assert run["status"] == "running"
+    resumed = baton("resume", run["id"], "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    steps = {s["step_id"]: s for s in json.loads(resumed.stdout)["steps"]}
+    assert steps["load"]["attempts"] == 1
+    assert [a["status"] for a in steps["save"]["attempt_log"]] == ["interrupted", "succeeded"]
+    assert baton("audit", "verify").returncode == 0
+
+
+def test_detached_runs_wait_for_a_worker(approved):
+    queued = baton("run", approved, "--detach")
+    assert queued.returncode == 0, queued.stderr
+    run_id = queued.stdout.strip()
+    assert [r["status"] for r in _runs()] == ["queued"]
+    assert baton("worker", "--once").returncode == 0
+    assert json.loads(baton("runs", "show", run_id, "--json").stdout)["status"] == "succeeded"
+
+
+def test_cancelling_a_queued_run_ends_it_and_a_finished_run_cannot_be_cancelled(approved):
+    run_id = baton("run", approved, "--detach").stdout.strip()
+    cancelled = baton("cancel", run_id, "--json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert json.loads(cancelled.stdout)["status"] == "cancelled"
+    again = baton("cancel", run_id)
+    assert again.returncode == 1 and "already cancelled" in again.stderr
+    missing = baton("resume", "r-nope")
+    assert missing.returncode == 1 and "no run" in missing.stderr
