@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .retry import RetryPolicy
+
+
+@functools.cache
+def model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema, generated once: pydantic rebuilds it on every call otherwise,
+    and validation asks for every tool's schemas on every plan."""
+    return model.model_json_schema()
 
 
 class Effect(str, enum.Enum):
@@ -88,12 +96,12 @@ class ToolSpec:
         return self.effect_from_args(args)
 
     def input_schema(self) -> dict[str, Any]:
-        """JSON Schema of the tool's arguments."""
-        return self.input_model.model_json_schema()
+        """JSON Schema of the tool's arguments (shared: treat it as read-only)."""
+        return model_schema(self.input_model)
 
     def output_schema(self) -> dict[str, Any]:
-        """JSON Schema of the tool's output."""
-        return self.output_model.model_json_schema()
+        """JSON Schema of the tool's output (shared: treat it as read-only)."""
+        return model_schema(self.output_model)
 
     def info(self) -> ToolInfo:
         """The serialisable description of this tool."""
