@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "baton.cli.tools_cmd",
     "baton.cli.validate_cmd",
     "baton.cli.serve_cmd",
+    "baton.cli.demo_cmd",
     "baton.cli.audit_cmd",
     "baton.cli.plan_cmd",
     "baton.cli.vetting_cmd",

@@ -1,0 +1,116 @@
+"""``baton demo``: a guided tour of the whole flow in a throw-away workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.rule import Rule
+from rich.table import Table
+
+from .common import EXIT_USAGE, console, fail
+from .main import app
+
+if TYPE_CHECKING:
+    from executor.ledger import LedgerEvent, VerifyResult
+    from executor.runner import StepProgress
+    from planner.versions import StoredVersion
+    from policies.approval import GateState
+    from policies.contracts import Decision
+    from tools import BatonError
+
+    from ..settings import User
+
+LEDGER_ROWS = 40
+
+
+class ConsoleReporter:
+    """Tells the demo's story on the terminal."""
+
+    def section(self, title: str) -> None:
+        """A chapter heading."""
+        console.print()
+        console.print(Rule(f"[bold]{escape(title)}[/]", align="left"))
+
+    def say(self, actor: User | None, text: str) -> None:
+        """Who does what."""
+        who = f"[bold cyan]{actor.id}[/] ({', '.join(actor.roles)})" if actor else "[bold]baton[/]"
+        console.print(f"{who} {escape(text)}")
+
+    def plan(self, stored: StoredVersion, decision: Decision | None, gate: GateState) -> None:
+        """The plan as a tree, then the policy decision and the gate."""
+        from .render import render_plan_tree
+        from .vetting_cmd import print_decision
+
+        console.print(render_plan_tree(stored))
+        if decision is not None:
+            print_decision(decision, gate)
+
+    def refused(self, actor: User, error: BatonError) -> None:
+        """Baton said no."""
+        console.print(f"[bold red]refused[/] ({escape(error.code)}): {escape(error.message)}")
+
+    def progress(self, event: StepProgress) -> None:
+        """One line per step state change, as it happens."""
+        style = {"succeeded": "green", "failed": "red", "running": "yellow"}.get(
+            event.status.value, "white")
+        line = (f"  [dim]{event.run_id}[/] step [bold]{event.step_id}[/] "
+                f"[{style}]{event.status.value}[/] (attempt {event.attempt})")
+        if event.error:
+            line += f" [red]{escape(event.error)}[/]"
+        console.print(line)
+
+    def outputs(self, files: dict[str, str]) -> None:
+        """What the run wrote."""
+        for name, text in files.items():
+            console.print(f"[bold]{escape(name)}[/] in the workspace now holds:")
+            console.print(f"  {escape(text.strip())}")
+
+    def ledger(self, events: list[LedgerEvent], verify: VerifyResult) -> None:
+        """A short table of the ledger, then the chain check."""
+        table = Table(title=f"ledger ({len(events)} events)", title_justify="left")
+        for column in ("seq", "kind", "subject", "actor", "hash"):
+            table.add_column(column)
+        shown = events if len(events) <= LEDGER_ROWS else events[-LEDGER_ROWS:]
+        for event in shown:
+            table.add_row(str(event.seq), event.kind, event.subject, event.actor,
+                          event.hash[:12] + "…")
+        console.print(table)
+        if verify.ok:
+            console.print(f"[bold green]audit verify: OK[/] — {verify.events} events, "
+                          "every hash recomputed and every link checked")
+        else:
+            console.print(f"[bold red]audit verify: BROKEN[/] at event {verify.first_broken_seq}: "
+                          f"{escape(verify.reason or '')}")
+
+
+@app.command("demo")
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Workspace to create (new or empty); default: a "
+                                  "new temporary directory.")
+    ] = None,
+) -> None:
+    """Tour the whole flow offline: plan, deny, approve, run, audit, in a throw-away workspace."""
+    from ..usecases.demo import run_demo
+    from ..usecases.demo_workspace import new_workspace_dir, prepare_workspace
+
+    if directory is not None and directory.exists() and (
+            not directory.is_dir() or any(directory.iterdir())):
+        fail(f"--dir {directory} is not a new or empty directory; the demo only writes into "
+             "a fresh workspace", EXIT_USAGE)
+    root = directory if directory is not None else new_workspace_dir()
+    workspace = prepare_workspace(root)
+    console.print(f"[bold]Baton demo[/] in [cyan]{workspace.root}[/] (settings: "
+                  f"{workspace.config_path.name}; users alice=analyst, bob and carol=approvers)")
+    result = run_demo(workspace, ConsoleReporter())
+    console.print()
+    console.print(f"[bold green]Demo complete.[/] Plan {result.plan_id} ran as {result.run.id}; "
+                  f"plan {result.denied_plan_id} was denied.")
+    console.print("Explore it in the browser:")
+    console.print(f"  baton --config {workspace.config_path} serve   # then open "
+                  "http://127.0.0.1:8080/")
+    tokens = ", ".join(f"{user}: {token}" for user, token in workspace.tokens.items())
+    console.print(f"  sign-in tokens — {escape(tokens)}")
