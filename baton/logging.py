@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from executor.ledger import REDACTED, redact
+from tools.redaction import REDACTED, redact
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR, "critical": logging.CRITICAL}
@@ -43,6 +43,23 @@ def _mask(value: Any, secrets: list[str]) -> Any:
     return redact(text, secrets) if any(s in text for s in secrets) else value
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing.
+
+    Binding the stream object at configuration time breaks when it is later
+    replaced and closed (test runners, CliRunner, daemonised workers).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def level_number(level: str | int) -> int:
     """A logging level from a name ('info') or a number; a bad name raises ValueError."""
     if isinstance(level, int):
@@ -57,7 +74,7 @@ def configure_logging(level: str | int = "info", json: bool = False, *,
                       secret_values: Iterable[str] = (), stream: Any = None) -> None:
     """Configure structlog (and stdlib logging) to write to ``stream`` (default stderr)."""
     number = level_number(level)
-    out = stream if stream is not None else sys.stderr
+    out = stream if stream is not None else _CurrentStderr()
     renderer: Any = (structlog.processors.JSONRenderer() if json
                      else structlog.dev.ConsoleRenderer(colors=out.isatty(),
                                                         exception_formatter=structlog.dev.plain_traceback))

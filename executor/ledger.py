@@ -24,11 +24,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from planner.plan import canonical_json
+from tools.redaction import REDACTED, redact
 
 from .store.schema import LedgerRow
 
 GENESIS_HASH = "0" * 64
-REDACTED = "[REDACTED]"
 
 _TABLE = LedgerRow.__table__  # type: ignore[attr-defined]
 _LAST_EVENT = sa_select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
@@ -93,27 +93,6 @@ def _iso(at: datetime) -> str:
     if at.tzinfo is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)
     return at.isoformat(timespec="microseconds")
-
-
-def redact(value: Any, secret_values: Iterable[str]) -> Any:
-    """A copy of ``value`` where every string containing a secret value has it masked."""
-    secrets = [s for s in secret_values if s]
-    if not secrets:
-        return value
-    return _redact(value, secrets)
-
-
-def _redact(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {k: _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact(v, secrets) for v in value]
-    return value
 
 
 class Ledger:
