@@ -221,7 +221,8 @@ class Runner:
                 self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
             else:
                 self.store.mark_running(run_id)
-                await self._loop(state)
+                with self.store.pinned():
+                    await self._loop(state)
                 self._finish(state)
         record = self.store.get(run_id)
         assert record is not None

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,6 +83,36 @@ class RunStore:
         self.engine = engine
         self.ledger = ledger
         self.clock = clock
+        self._pinned: Session | None = None
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Keep one connection and session for the hot-path transitions of a run.
+
+        Checking a connection out of the pool and building a session per
+        transition costs more than the transition itself. Only the thread that
+        runs the loop may use the pinned session; other methods open their own.
+        """
+        connection = self.engine.connect()
+        self._pinned = Session(bind=connection, expire_on_commit=False)
+        try:
+            yield
+        finally:
+            self._pinned.close()
+            self._pinned = None
+            connection.close()
+
+    @contextmanager
+    def _hot(self) -> Iterator[Session]:
+        if self._pinned is None:
+            with Session(self.engine) as own:
+                yield own
+            return
+        try:
+            yield self._pinned
+        except BaseException:
+            self._pinned.rollback()
+            raise
 
     # -- creation and plan source -------------------------------------------------
 
@@ -253,7 +284,7 @@ class RunStore:
     def renew(self, run_id: str, owner: str, lease_s: float) -> bool | None:
         """Extend the lease; the cancel flag, or None when ``owner`` no longer owns the run."""
         now = self.clock()
-        with Session(self.engine) as s:
+        with self._hot() as s:
             done = s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.owner == owner)
                              .values(lease_expires_at=now + timedelta(seconds=lease_s)))
             flag = s.execute(select(RUNS.c.cancel_requested).where(RUNS.c.id == run_id)).scalar()
@@ -274,7 +305,7 @@ class RunStore:
     def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any]) -> int:
         """Journal an attempt before the tool is called; returns the attempt row's id."""
         now = self.clock()
-        with Session(self.engine) as s:
+        with self._hot() as s:
             pk = s.execute(insert(ATTEMPTS).values(
                 run_id=run_id, step_id=step.step_id, attempt=attempt,
                 status=AttemptStatus.STARTED.value, started_at=now)).inserted_primary_key[0]
@@ -290,7 +321,7 @@ class RunStore:
                        payload: dict[str, Any]) -> None:
         """The attempt succeeded: its output (inline or artifact URI) and ATTEMPT_SUCCESS."""
         now = self.clock()
-        with Session(self.engine) as s:
+        with self._hot() as s:
             s.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_pk)
                       .values(status=AttemptStatus.SUCCEEDED.value, ended_at=now))
             s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(
@@ -303,7 +334,7 @@ class RunStore:
                        retryable: bool, final: bool, payload: dict[str, Any]) -> None:
         """The attempt failed; with ``final`` the step failed for good."""
         now = self.clock()
-        with Session(self.engine) as s:
+        with self._hot() as s:
             s.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_pk).values(
                 status=AttemptStatus.FAILED.value, error=error, retryable=retryable, ended_at=now))
             if final:
@@ -316,7 +347,7 @@ class RunStore:
                      denied_error: str | None) -> None:
         """A runtime policy check; a denial fails the step for good in the same commit."""
         now = self.clock()
-        with Session(self.engine) as s:
+        with self._hot() as s:
             if denied_error is not None:
                 s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(
                     status=StepStatus.FAILED.value, error=denied_error, ended_at=now))
