@@ -13,7 +13,7 @@ from baton.services import Services
 from baton.settings import Settings, User, hash_token
 
 ROLES = {"alice": ("analyst",), "bob": ("approver",), "carol": ("approver",),
-         "dave": ("auditor",), "erin": ()}
+         "dave": ("auditor",), "erin": (), "root": ("admin",), "frank": ("analyst", "approver")}
 
 
 def token_of(user_id: str) -> str:
