@@ -23,8 +23,10 @@ def serve(
     import uvicorn
 
     from baton.api import create_app
+    from baton.logging import configure_logging
 
     services = state(ctx).services
+    configure_logging("info", json=True, secret_values=services.secret_values)
     application = create_app(services, max_body_bytes=max_body_bytes)
     console.print(f"Baton on [bold]http://{host}:{port}/[/] (API docs: /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.run(application, host=host, port=port, log_level="info", log_config=None)
