@@ -10,7 +10,10 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from baton.api.app import API_PREFIX
 from baton.api.auth import services_of, user_for_token
+from baton.api.errors import status_for
+from tools import BatonError
 
 from .pages import HERE, FormError, read_form, redirect, render
 from .session import COOKIE, SignInRequired, signed_in_user
@@ -59,6 +62,16 @@ def install_web(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _signin(request: Request, exc: SignInRequired) -> Response:
         return redirect("/signin")
+
+    api_handler = app.exception_handlers[BatonError]
+
+    @app.exception_handler(BatonError)
+    async def _baton(request: Request, exc: BatonError) -> Response:
+        # The API answers JSON; a page answers a page (an unknown plan id, a refused action...).
+        if request.url.path.startswith(API_PREFIX):
+            return await api_handler(request, exc)
+        return render(request, "error.html", None, status=status_for(exc.code),
+                      title="That did not work", message=exc.message)
 
     @app.exception_handler(FormError)
     async def _form(request: Request, exc: FormError) -> Response:

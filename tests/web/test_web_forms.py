@@ -1,0 +1,96 @@
+"""The web page's forms over real HTTP: sign-in cookie, CSRF, roles, the queue and the ledger view."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from baton.services import Services
+from baton.usecases.plans import plan_goal
+from tests.api.live import make_settings, serve, token_of
+
+GOAL = "Summarise the amount column of sales.csv by region into summary.json"
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A server with one plan alice asked for, waiting for approval."""
+    services = Services(make_settings(tmp_path))
+    stored = plan_goal(services, GOAL, services.settings.users["alice"])
+    live = serve(services)
+    yield live, stored
+    live.stop()
+
+
+def signed_in(server, user: str) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
+    page = client.post("/signin", data={"token": token_of(user)})
+    assert page.status_code == 200
+    return client, re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def test_sign_in_sets_an_http_only_strict_cookie(site):
+    server, _ = site
+    response = httpx.post(server.url + "/signin", data={"token": token_of("bob")})
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_pages_need_a_signed_in_user(site):
+    server, stored = site
+    response = httpx.get(f"{server.url}/plans/{stored.plan_id}")
+    assert response.status_code == 303 and response.headers["location"] == "/signin"
+
+
+def test_the_queue_shows_a_plan_to_its_approvers_not_its_requester(site):
+    server, stored = site
+    bob, _ = signed_in(server, "bob")
+    alice, _ = signed_in(server, "alice")
+    assert 'data-testid="queue-plan">' + stored.plan_id in bob.get("/").text
+    assert 'data-testid="queue-plan">' + stored.plan_id not in alice.get("/").text
+
+
+def test_a_form_without_this_sessions_csrf_token_is_refused(site):
+    server, stored = site
+    bob, _ = signed_in(server, "bob")
+    _, other_csrf = signed_in(server, "carol")
+    for token in ("", other_csrf):
+        response = bob.post(f"/plans/{stored.plan_id}/approve", data={"csrf": token})
+        assert response.status_code == 403
+    assert "pending approval" in bob.get(f"/plans/{stored.plan_id}").text
+
+
+def test_an_analyst_cannot_approve_through_the_page(site):
+    server, stored = site
+    alice, csrf = signed_in(server, "alice")
+    response = alice.post(f"/plans/{stored.plan_id}/approve", data={"csrf": csrf})
+    assert response.status_code == 403
+    assert "may not plan.approve" in response.text
+
+
+def test_rejecting_needs_a_reason_and_is_recorded(site):
+    server, stored = site
+    bob, csrf = signed_in(server, "bob")
+    page = bob.post(f"/plans/{stored.plan_id}/reject", data={"csrf": csrf, "reason": ""})
+    assert "needs a reason" in page.text
+    page = bob.post(f"/plans/{stored.plan_id}/reject", data={"csrf": csrf, "reason": "wrong file"})
+    assert 'data-testid="plan-status">rejected' in page.text
+    assert "wrong file" in page.text
+
+
+def test_unknown_plan_shows_an_error_page(site):
+    server, _ = site
+    bob, _ = signed_in(server, "bob")
+    response = bob.get("/plans/p-00000000")
+    assert response.status_code == 404 and "<html" in response.text
+
+
+def test_ledger_view_shows_the_plan_events_and_an_intact_chain(site):
+    server, stored = site
+    dave, _ = signed_in(server, "dave")
+    page = dave.get("/ledger", params={"subject": stored.plan_id}).text
+    assert "chain intact" in page
+    assert page.count(f">{stored.plan_id}</a>") >= 3
