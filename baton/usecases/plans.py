@@ -115,7 +115,7 @@ def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,
     try:
         result = planner_for(services, kind).revise(previous.plan, request, services.registry)
     except PlanningError as exc:
-        _record_trace(services, plan_id, user, exc.trace)
+        _record_failed_revision(services, previous, user, kind, request, exc)
         raise
     return _store_result(services, previous.goal, user, result, plan_id=plan_id, feedback=request)
 
@@ -197,6 +197,24 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
         "problems": [p.model_dump(mode="json") for p in stored.problems], "error": stored.error,
     })
     return stored
+
+
+def _record_failed_revision(services: Services, previous: StoredVersion, user: User,
+                            kind: PlannerKind, feedback: str, exc: PlanningError) -> None:
+    """Record a revision that gave no plan: its model exchanges and a failed VALIDATION event.
+
+    No version is stored (the latest one stays current), but the feedback, the error and
+    the problems are kept in the ledger so that nothing the analyst asked for is lost.
+    """
+    _record_trace(services, previous.plan_id, user, exc.trace)
+    services.ledger.append(EventKind.VALIDATION, previous.plan_id, user.id, {
+        "version": None, "revision_of": previous.version, "planner": kind.value, "ok": False,
+        "feedback": feedback, "problems": [p.model_dump(mode="json") for p in exc.problems],
+        "error": exc.message,
+    })
+    exc.message = (f"{exc.message}\n(the feedback is recorded in the ledger of plan "
+                   f"{previous.plan_id}; v{previous.version} stays the latest version)")
+    exc.args = (exc.message,)
 
 
 def _record_trace(services: Services, plan_id: str, user: User, trace: PlanningTrace | None) -> None:

@@ -135,3 +135,60 @@ def test_the_installed_entry_point_plans_a_goal(data_dir):
                             cwd=data_dir)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["origin"]["name"] == "csv-total-to-file"
+
+
+def _llm_reply(*steps: dict) -> str:
+    """A reply in the strict structured-output shape (arguments as a JSON string)."""
+    return json.dumps({"steps": [
+        {"id": s["id"], "tool": s["tool"], "args_json": json.dumps(s["args"]), "depends_on": [],
+         "why": ""} for s in steps]})
+
+
+@pytest.fixture
+def llm_env(openai_server, monkeypatch):
+    """Point Baton at the scripted local endpoint with a key that must never be recorded."""
+    from tests.support.openai_server import refuse_remote_endpoints
+
+    refuse_remote_endpoints(monkeypatch)
+    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
+    monkeypatch.setenv("BATON_LLM_API_KEY", "sk-test-NEVER-RECORD-1234567890")
+    return openai_server
+
+
+def test_llm_planning_records_goal_every_exchange_version_and_validation_but_never_the_key(
+        baton, llm_env):
+    from tests.support.openai_server import Completion
+
+    read = {"id": "load", "tool": "files.read", "args": {"path": "sales.csv"}}
+    llm_env.script(Completion(content=_llm_reply({**read, "tool": "files.reed"}),
+                              prompt_tokens=120, completion_tokens=30),
+                   Completion(content=_llm_reply(read), prompt_tokens=150, completion_tokens=25))
+    stored = _json(baton("plan", "--json", "Read sales.csv"))
+    assert stored["planner"] == "llm" and stored["status"] in VETTED
+    events = _json(baton("audit", "show", "--json", "--subject", stored["plan_id"]))
+    kinds = [e["kind"] for e in events]
+    assert kinds[:5] == ["goal", "llm_exchange", "llm_exchange", "plan_version", "validation"]
+    first, second = (e["payload"] for e in events[1:3])
+    assert (first["model"], first["prompt_tokens"], first["completion_tokens"]) == ("scripted", 120, 30)
+    assert first["problems"][0]["code"] == "unknown_tool" and second["problems"] == []
+    assert len(first["prompt_sha256"]) == 64 and second["latency_ms"] >= 0
+    assert "NEVER-RECORD" not in json.dumps(events)
+
+
+def test_a_failed_llm_revision_keeps_the_feedback_and_error_in_the_ledger(baton, llm_env):
+    from tests.support.openai_server import Completion
+
+    llm_env.script(Completion(content=_llm_reply(
+        {"id": "load", "tool": "files.read", "args": {"path": "sales.csv"}})))
+    plan_id = _json(baton("plan", "--json", "Read sales.csv"))["plan_id"]
+    llm_env.script(Completion(content=None, refusal="I will not email files"))
+    refused = baton("revise", plan_id, "and email it to bob@example.com")
+    assert refused.returncode == 1 and "refused to plan" in refused.stderr
+    assert f"recorded in the ledger of plan {plan_id}" in refused.stderr
+    events = _json(baton("audit", "show", "--json", "--subject", plan_id))
+    failed = [e["payload"] for e in events if e["kind"] == "validation" and not e["payload"]["ok"]]
+    assert len(failed) == 1 and failed[0]["feedback"] == "and email it to bob@example.com"
+    assert failed[0]["revision_of"] == 1 and "refused to plan" in failed[0]["error"]
+    assert [e["kind"] for e in events].count("llm_exchange") == 2
+    assert _json(baton("plans", "show", plan_id, "--json"))["version"] == 1
