@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -32,6 +32,18 @@ RUNS = RunRow.__table__  # type: ignore[attr-defined]
 STEPS = StepRunRow.__table__  # type: ignore[attr-defined]
 ATTEMPTS = AttemptRow.__table__  # type: ignore[attr-defined]
 ACTOR = "executor"
+
+# The hot path's statements, built once: constructing and compiling a statement
+# per transition costs more than executing it.
+_INSERT_ATTEMPT = insert(ATTEMPTS)
+_STEP_STARTED = update(STEPS).where(STEPS.c.id == bindparam("b_pk")).values(
+    status=bindparam("b_status"), attempts=bindparam("b_attempts"))
+_STEP_FIRST_STARTED = _STEP_STARTED.values(started_at=bindparam("b_at"))
+_ATTEMPT_SUCCEEDED = update(ATTEMPTS).where(ATTEMPTS.c.id == bindparam("b_pk")).values(
+    status=AttemptStatus.SUCCEEDED.value, ended_at=bindparam("b_at"))
+_STEP_SUCCEEDED = update(STEPS).where(STEPS.c.id == bindparam("b_pk")).values(
+    status=StepStatus.SUCCEEDED.value, output_json=bindparam("b_json"), output_uri=bindparam("b_uri"),
+    output_sha256=bindparam("b_sha"), error=None, ended_at=bindparam("b_at"))
 
 
 def utcnow() -> datetime:
@@ -306,13 +318,13 @@ class RunStore:
         """Journal an attempt before the tool is called; returns the attempt row's id."""
         now = self.clock()
         with self._hot() as s:
-            pk = s.execute(insert(ATTEMPTS).values(
-                run_id=run_id, step_id=step.step_id, attempt=attempt,
-                status=AttemptStatus.STARTED.value, started_at=now)).inserted_primary_key[0]
-            values: dict[str, Any] = {"status": StepStatus.RUNNING.value, "attempts": attempt}
-            if attempt == 1:
-                values["started_at"] = now
-            s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(**values))
+            conn = s.connection()
+            pk = conn.execute(_INSERT_ATTEMPT, {
+                "run_id": run_id, "step_id": step.step_id, "attempt": attempt,
+                "status": AttemptStatus.STARTED.value, "started_at": now}).inserted_primary_key[0]
+            conn.execute(_STEP_FIRST_STARTED if attempt == 1 else _STEP_STARTED, {
+                "b_pk": step.pk, "b_status": StepStatus.RUNNING.value, "b_attempts": attempt,
+                "b_at": now})
             self.ledger.append(EventKind.ATTEMPT_START, run_id, ACTOR, payload, session=s)
             s.commit()
         return int(pk)
@@ -322,11 +334,10 @@ class RunStore:
         """The attempt succeeded: its output (inline or artifact URI) and ATTEMPT_SUCCESS."""
         now = self.clock()
         with self._hot() as s:
-            s.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_pk)
-                      .values(status=AttemptStatus.SUCCEEDED.value, ended_at=now))
-            s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(
-                status=StepStatus.SUCCEEDED.value, output_json=stored.inline_json,
-                output_uri=stored.uri, output_sha256=stored.sha256, error=None, ended_at=now))
+            conn = s.connection()
+            conn.execute(_ATTEMPT_SUCCEEDED, {"b_pk": attempt_pk, "b_at": now})
+            conn.execute(_STEP_SUCCEEDED, {"b_pk": step.pk, "b_json": stored.inline_json,
+                                           "b_uri": stored.uri, "b_sha": stored.sha256, "b_at": now})
             self.ledger.append(EventKind.ATTEMPT_SUCCESS, run_id, ACTOR, payload, session=s)
             s.commit()
 
