@@ -29,7 +29,7 @@ from .permissions import Action
 router = APIRouter(tags=["plans"], responses=error_responses(401, 403))
 MAX_VERSION = 2**31 - 1  # larger numbers cannot name a stored version
 
-MAX_DOCUMENT_STEPS_HINT = "Validated like any planner's output; an invalid plan is stored INVALID."
+DOCUMENT_HINT = "Validated like any planner's output; an invalid plan is stored INVALID."
 
 
 class GoalRequest(BaseModel):
@@ -49,7 +49,7 @@ class PlanDocumentRequest(BaseModel):
 
     document: dict[str, Any] = Field(
         description="The plan in its wire format: {goal, steps: [{id, tool, args, ...}]}. "
-        + MAX_DOCUMENT_STEPS_HINT)
+        + DOCUMENT_HINT)
 
 
 class FeedbackRequest(BaseModel):
@@ -221,7 +221,8 @@ def diff_versions(
 
 
 @router.post("/plans/{plan_id}/revise", response_model=StoredVersion, status_code=201,
-             summary="Ask for a revised version", responses=error_responses(400, 404, 409, 413, 422))
+             summary="Ask for a revised version",
+             responses=error_responses(400, 404, 409, 413, 422))
 def revise(plan_id: str, body: FeedbackRequest, request: Request,
            user: User = Depends(require(Action.PLAN_REVISE))) -> StoredVersion:
     """Send the feedback (and any rejection reason) to the planner; store the next version."""

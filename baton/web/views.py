@@ -101,7 +101,8 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
     diff = diff_with_previous(services, plan_id, stored.version)[2] if stored.version > 1 else None
     decided = decision_for(services, plan_id, stored.version)
     gate = gate_state(services, plan_id, stored.version)
-    history = sorted((r for v in versions for r in services.approval_store.records(plan_id, v.version)),
+    records = services.approval_store.records
+    history = sorted((r for v in versions for r in records(plan_id, v.version)),
                      key=lambda r: r.decided_at)
     return render(request, "plan.html", user, stored=stored, versions=versions,
                   graph=layout(stored.plan), rows=step_rows(services, stored), diff=diff,

@@ -1,4 +1,4 @@
-"""The API's rules through real HTTP: who may do what, the gate's rules, runs and their event stream."""
+"""The API's rules over real HTTP: who may do what, the gate's rules, runs and their events."""
 
 from __future__ import annotations
 

@@ -31,8 +31,8 @@ def admin_server(tmp_path):
 def _fuzz(operation, base_url: str) -> None:
     @given(case=operation.as_strategy())
     # derandomize: the same examples every run, so CI is stable; raise the count to explore.
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
+              derandomize=True, suppress_health_check=list(HealthCheck))
     def run(case) -> None:
         case.call_and_validate(base_url=base_url,
                                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},

@@ -1,4 +1,4 @@
-"""`baton demo` in a subprocess, from a fresh directory: exit 0, the story told, nothing left outside."""
+"""`baton demo` in a subprocess from a fresh directory: exit 0, story told, nothing left outside."""
 
 from __future__ import annotations
 

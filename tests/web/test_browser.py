@@ -1,4 +1,4 @@
-"""The web page in real headless Chromium: an approver signs in, approves, runs and sees it finish."""
+"""The web page in headless Chromium: an approver signs in, approves, runs, sees it finish."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The web page's forms over real HTTP: sign-in cookie, CSRF, roles, the queue and the ledger view."""
+"""The web page's forms over real HTTP: sign-in cookie, CSRF, roles, queue and ledger view."""
 
 from __future__ import annotations
 
