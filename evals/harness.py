@@ -157,11 +157,8 @@ def damage(case: EvalCase, index: int) -> tuple[dict[str, Any], str]:
 @contextmanager
 def replay_planner(config: dict[str, Any]) -> Iterator[tuple[LLMPlanner, Any]]:
     """The real LLM planner against the scripted local OpenAI-compatible server."""
-    try:
-        from tests.support.openai_server import ScriptedOpenAIServer
-    except ImportError as exc:  # the server ships with the tests, not the package
-        raise SystemExit("replay modes need the repository's tests/support (run from the "
-                         "project root)") from exc
+    from .scripted_server import ScriptedOpenAIServer
+
     server = ScriptedOpenAIServer().start()
     try:
         planner = LLMPlanner(LLMConfig(base_url=server.base_url, model="replay", **config))
@@ -172,7 +169,7 @@ def replay_planner(config: dict[str, Any]) -> Iterator[tuple[LLMPlanner, Any]]:
 
 def run_replay(cases: list[EvalCase], mode: str, config: dict[str, Any]) -> list[CaseResult]:
     """Replay gold (or damaged) plans through the real planner and score them."""
-    from tests.support.openai_server import Completion
+    from .scripted_server import Completion
 
     results = []
     with replay_planner(config) as (planner, server):

@@ -68,3 +68,15 @@ def test_bfcl_gold_takes_the_first_acceptable_value_and_leaves_optional_empties_
     assert case.gold_plan.steps[0].args == {"lower_limit": 1, "upper_limit": 1000,
                                             "multiples": [3, 5]}
     assert all(not s.depends_on for s in case.gold_plan.steps)
+
+
+def test_replay_runs_from_any_directory_with_only_the_installed_package(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "evals.planner", "--dataset", "bfcl", "--limit", "2",
+                           "--planner", "gold", "--out", str(out)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "bfcl-gold.json").read_text())["metrics"]["tool"]["f1"] == 1.0
