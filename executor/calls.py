@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import SecretBytes, SecretStr, ValidationError
 
 from tools import ToolContext, ToolError, ToolInputError, ToolSpec
 
 from .ledger import REDACTED
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,3 +93,22 @@ def mask_args(args: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str
     if not secret_names:
         return dict(args)
     return {k: (REDACTED if k in secret_names else v) for k, v in args.items()}
+
+
+def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
+    """Run ``coro`` in a fresh loop whose tool threads are abandoned, not joined, at the end.
+
+    ``asyncio.run`` would wait for a sync tool still sleeping past its timeout;
+    the run is over, so its thread is left to finish on its own.
+    """
+    loop = asyncio.new_event_loop()
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="baton-tool")
+    loop.set_default_executor(pool)
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        pool.shutdown(wait=False, cancel_futures=True)
+        loop.close()

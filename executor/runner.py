@@ -18,13 +18,11 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
 from sqlalchemy.engine import Engine
 
 from planner.plan import Plan, Reference, Step, follow_path, resolve_references
@@ -32,41 +30,18 @@ from tools import BatonError, Effect, ToolContext, ToolRegistry, ToolSpec
 
 from . import crash
 from .artifacts import ArtifactStore
-from .calls import Outcome, call_tool, error_code, error_text, mask_args, secret_fields
+from .calls import Outcome, call_tool, run_in_loop, error_code, error_text, mask_args, secret_fields
 from .checks import NO_CHECK_CONFIGURED, RuntimeCheck, StepCall
+from .errors import LeaseLostError, RunError, RunNotFoundError, RunOwnedError
 from .ledger import Ledger
 from .ownership import new_owner_id, owner_gone
 from .records import RunRecord, RunStatus
 from .retry import decide, effective_policy
 from .scheduling import StepStatus, ready_steps
 from .store.runs import RunStore, StepState, aware, utcnow
-from .telemetry_bridge import span
+from .telemetry import bind_log, span
 
-log = structlog.get_logger(__name__)
-
-
-class RunError(BatonError):
-    """A run cannot be started, resumed or continued."""
-
-    code = "run_error"
-
-
-class RunNotFoundError(RunError):
-    """No run has that id."""
-
-    code = "run_not_found"
-
-
-class RunOwnedError(RunError):
-    """The run belongs to another process that is still alive."""
-
-    code = "run_owned"
-
-
-class LeaseLostError(RunError):
-    """Another process took the run over; this one stops without recording more."""
-
-    code = "lease_lost"
+log = bind_log()
 
 
 @dataclass(frozen=True)
@@ -158,7 +133,7 @@ class Runner:
 
     def run_sync(self, run_id: str) -> RunRecord:
         """Run ``run_id`` to its end in a private event loop (see :meth:`run`)."""
-        return _run_in_loop(self.run(run_id), threads=max(32, 4 * (self.concurrency or 4)))
+        return run_in_loop(self.run(run_id), threads=max(32, 4 * (self.concurrency or 4)))
 
     def resume_sync(self, run_id: str, *, actor: str = "executor") -> RunRecord:
         """Take over ``run_id`` (see :meth:`take_over`) and run it to its end."""
@@ -431,8 +406,8 @@ class Runner:
                                       "step": sid, "attempt": row.attempts, "error": text,
                                       "code": error_code(error), "retryable": True,
                                       "retry_in_s": round(decision.delay_s, 6)})
-        log.warning("attempt failed; retrying", run_id=st.run_id, step_id=sid,
-                    attempt=row.attempts, delay_s=decision.delay_s, error=text)
+        bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning(
+            "attempt failed; retrying", delay_s=decision.delay_s, error=text)
         self._start_attempt(st, sid, spec=spec, args=st.args[sid], delay_s=decision.delay_s)
 
     def _fail_for_good(self, st: _RunState, sid: str, text: str, code: str, *, retryable: bool) -> None:
@@ -443,7 +418,7 @@ class Runner:
                                       "code": code, "retryable": retryable, "retry_in_s": None})
         self._mark(st, sid, StepStatus.FAILED, text)
         st.failure = st.failure or f"step {sid} failed: {text}"
-        log.warning("step failed", run_id=st.run_id, step_id=sid, attempt=row.attempts, error=text)
+        bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning("step failed", error=text)
 
     def _release(self, st: _RunState, sid: str) -> None:
         for child in st.dependents[sid]:
@@ -468,20 +443,4 @@ class Runner:
             crash.crash_now()
 
 
-def _run_in_loop(coro: Awaitable[RunRecord], *, threads: int) -> RunRecord:
-    """Run ``coro`` in a fresh loop whose tool threads are abandoned, not joined, at the end.
-
-    ``asyncio.run`` would wait for a sync tool still sleeping past its timeout;
-    the run is over, so its thread is left to finish on its own.
-    """
-    loop = asyncio.new_event_loop()
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="baton-tool")
-    loop.set_default_executor(pool)
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        for task in asyncio.all_tasks(loop):
-            task.cancel()
-        loop.run_until_complete(asyncio.sleep(0))
-        pool.shutdown(wait=False, cancel_futures=True)
-        loop.close()
+__all__ = ["LeaseLostError", "RunError", "RunNotFoundError", "RunOwnedError", "Runner", "StepProgress"]

@@ -1,0 +1,36 @@
+"""Errors of the runner, under ``tools.errors.BatonError``.
+
+    BatonError
+    └── RunError                a run cannot be started, resumed or continued
+        ├── RunNotFoundError    no run has that id
+        ├── RunOwnedError       another live process owns the run
+        └── LeaseLostError      another process took the run over mid-way
+"""
+
+from __future__ import annotations
+
+from tools import BatonError
+
+
+class RunError(BatonError):
+    """A run cannot be started, resumed or continued."""
+
+    code = "run_error"
+
+
+class RunNotFoundError(RunError):
+    """No run has that id."""
+
+    code = "run_not_found"
+
+
+class RunOwnedError(RunError):
+    """The run belongs to another process that is still alive."""
+
+    code = "run_owned"
+
+
+class LeaseLostError(RunError):
+    """Another process took the run over; this one stops without recording more."""
+
+    code = "lease_lost"
