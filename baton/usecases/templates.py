@@ -15,7 +15,7 @@ from planner.templates import (
     TemplateError,
     TemplateLibrary,
     TemplatePlanner,
-    load_template_file,
+    read_new_template,
     template_from_plan,
 )
 from planner.versions import VersionStatus
@@ -60,7 +60,7 @@ def save_plan_as_template(
 def add_template_file(services: Services, path: Path | str, actor: User) -> Template:
     """Check a template file (patterns, example goals → valid plans) and save it as a new version."""
     user = services.settings.user_named(actor.id)
-    template = load_template_file(Path(path))
+    template = read_new_template(Path(path))
     if template.pre_approved:
         _check_may_pre_approve(user)
     return _save(services, template, user, source=str(path))

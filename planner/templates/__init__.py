@@ -1,7 +1,13 @@
 """The plan library: versioned YAML templates, the template planner and save-as-template."""
 
 from .authoring import template_from_plan
-from .loader import SHIPPED_DIR, TemplateLibrary, load_template_file, template_file_name
+from .loader import (
+    SHIPPED_DIR,
+    TemplateLibrary,
+    load_template_file,
+    read_new_template,
+    template_file_name,
+)
 from .matching import NO_MATCH_MESSAGE, NearMiss, TemplateMatch, TemplateMatcher, TemplatePlanner
 from .model import ParamType, Template, TemplateError, TemplateParam
 from .params import bounds_check, instantiate
@@ -21,6 +27,7 @@ __all__ = [
     "bounds_check",
     "instantiate",
     "load_template_file",
+    "read_new_template",
     "template_file_name",
     "template_from_plan",
 ]

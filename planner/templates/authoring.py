@@ -58,13 +58,6 @@ def template_from_plan(
     return template
 
 
-def save_template(library: TemplateLibrary, template: Template) -> Template:
-    """Store ``template`` as the next version of its name; returns the stored version."""
-    TemplateMatcher(TemplateLibrary([template]))  # every pattern must compile before it is written
-    stored, _ = library.save(template)
-    return stored
-
-
 def _type_of(value: Any) -> ParamType:
     if isinstance(value, bool):
         return ParamType.BOOL

@@ -20,12 +20,7 @@ def load_template_file(path: Path) -> Template:
     found = _FILE_NAME.match(path.name)
     if not found:
         raise TemplateError(f"{path}: template files are named NAME.vN.yaml (lower-case name)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TemplateError(f"{path}: cannot read template: {exc}") from exc
-    if not isinstance(data, dict):
-        raise TemplateError(f"{path}: a template file must hold a mapping")
+    data = _read_mapping(path)
     data.setdefault("name", found["name"])
     if found["version"]:
         if "version" in data and data["version"] != int(found["version"]):
@@ -34,6 +29,35 @@ def load_template_file(path: Path) -> Template:
         data["version"] = int(found["version"])
     if data["name"] != found["name"]:
         raise TemplateError(f"{path}: file name says {found['name']!r} but name is {data['name']!r}")
+    return _validated(data, path)
+
+
+def read_new_template(path: Path) -> Template:
+    """Read a template someone is adding: any file name; ``name`` from the document, else the file.
+
+    Its version is whatever the library gives it when saved, so a ``version`` field is ignored.
+    """
+    data = _read_mapping(path)
+    if "name" not in data:
+        found = _FILE_NAME.match(path.name)
+        if not found:
+            raise TemplateError(f"{path}: give the template a name (a 'name:' field)")
+        data["name"] = found["name"]
+    data.pop("version", None)
+    return _validated(data, path)
+
+
+def _read_mapping(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TemplateError(f"{path}: cannot read template: {exc}") from exc
+    if not isinstance(data, dict):
+        raise TemplateError(f"{path}: a template file must hold a mapping")
+    return data
+
+
+def _validated(data: dict, path: Path) -> Template:
     try:
         return Template.model_validate(data)
     except ValidationError as exc:

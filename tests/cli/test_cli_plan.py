@@ -192,3 +192,19 @@ def test_a_failed_llm_revision_keeps_the_feedback_and_error_in_the_ledger(baton,
     assert failed[0]["revision_of"] == 1 and "refused to plan" in failed[0]["error"]
     assert [e["kind"] for e in events].count("llm_exchange") == 2
     assert _json(baton("plans", "show", plan_id, "--json"))["version"] == 1
+
+
+def test_templates_add_takes_a_file_of_any_name_and_plans_with_it(baton, data_dir):
+    (data_dir / "my draft.yaml").write_text(
+        "name: read-one\nversion: 7\nexample_goals: ['Read notes.txt']\npatterns: ['read {path}']\n"
+        "params: [{name: path, pattern: '^[a-z.]+$'}]\n"
+        "plan: {steps: [{id: load, tool: files.read, args: {path: '{{path}}'}}]}\n")
+    added = baton("templates", "add", "my draft.yaml")
+    assert added.returncode == 0, added.stderr
+    assert "read-one v1" in added.stdout
+    assert _json(baton("templates", "show", "read-one", "--json"))["version"] == 1
+    used = _json(baton("plan", "--json", "--planner", "template", "Read todo.txt"))
+    assert used["origin"]["name"] == "read-one" and used["plan"]["steps"][0]["args"] == {"path": "todo.txt"}
+    (data_dir / "nameless.txt").write_text("patterns: ['x']\nplan: {steps: []}\n")
+    nameless = baton("templates", "add", "nameless.txt")
+    assert nameless.returncode == 1 and "give the template a name" in nameless.stderr
