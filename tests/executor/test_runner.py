@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import update
 from sqlmodel import Session
 
@@ -378,3 +379,19 @@ def test_the_tool_gets_the_step_key_and_only_its_declared_secrets(engine, tmp_pa
     record = run_plan(runner, engine, {"goal": "g", "steps": [{"id": "p", "tool": "peek"}]})
     assert record.status is RunStatus.SUCCEEDED
     assert seen == {"key": record.steps[0].idempotency_key, "secrets": {"api_token": "t0k3n"}, "attempt": 2}
+
+
+def test_secret_typed_arguments_never_reach_the_ledger(engine, tmp_path):
+    registry = ToolRegistry()
+
+    @registry.tool("login")
+    def login(user: str, password: SecretStr) -> bool:
+        """Checks a password."""
+        return password.get_secret_value() == "hunter2"
+
+    record = run_plan(make_runner(engine, registry, tmp_path), engine, {"goal": "g", "steps": [
+        {"id": "in", "tool": "login", "args": {"user": "ann", "password": "hunter2"}}]})
+    assert record.status is RunStatus.SUCCEEDED and record.steps[0].output == {"value": True}
+    (start,) = Ledger(engine).events(subject=record.id, kinds=["attempt_start"])
+    assert start.payload["args"] == {"user": "ann", "password": "[REDACTED]"}
+    assert all("hunter2" not in str(e.payload) for e in Ledger(engine).events())
