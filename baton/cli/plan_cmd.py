@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.syntax import Syntax
 from rich.table import Table
 
 from .common import EXIT_FAILED, EXIT_USAGE, console, err_console, fail, print_json, state
@@ -140,7 +139,7 @@ def plans_show(
 ) -> None:
     """Show one plan version, or its diff against the previous version."""
     from ..usecases.plans import diff_with_previous, show_plan
-    from .render import render_diff
+    from .render import print_code, render_diff
 
     services = _reader(ctx)
     if not diff:
@@ -154,7 +153,7 @@ def plans_show(
     console.print(f"[bold]{plan_id}[/] v{previous.version} → v{current.version}")
     console.print(render_diff(changes))
     if changes.text:
-        console.print(Syntax(changes.text, "diff", theme="ansi_dark", background_color="default"))
+        print_code(console, changes.text, "diff")
 
 
 @templates_app.command("list")
@@ -185,13 +184,14 @@ def templates_show(
     import yaml
 
     from ..usecases.templates import show_template
+    from .render import print_code
 
     template = show_template(_reader(ctx), name, version)
     if as_json:
         print_json(template.to_document())
     else:
         text = yaml.safe_dump(template.to_document(), sort_keys=False, allow_unicode=True)
-        console.print(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
+        print_code(console, text, "yaml")
 
 
 @templates_app.command("add")

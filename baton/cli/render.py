@@ -99,3 +99,14 @@ def render_diff(diff: PlanDiff) -> Tree:
     if diff.reordered:
         tree.add("steps reordered")
     return tree
+
+
+def print_code(console: Any, text: str, lexer: str) -> None:
+    """Print ``text`` highlighted on a terminal, verbatim otherwise: long lines are never cut."""
+    if console.is_terminal:
+        from rich.syntax import Syntax
+
+        console.print(Syntax(text, lexer, theme="ansi_dark", background_color="default",
+                             word_wrap=True))
+    else:  # a pipe or file: exact text (a cropped diff line would hide the change)
+        console.print(text.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)

@@ -208,3 +208,14 @@ def test_templates_add_takes_a_file_of_any_name_and_plans_with_it(baton, data_di
     (data_dir / "nameless.txt").write_text("patterns: ['x']\nplan: {steps: []}\n")
     nameless = baton("templates", "add", "nameless.txt")
     assert nameless.returncode == 1 and "give the template a name" in nameless.stderr
+
+
+def test_diff_and_template_text_keep_long_lines_whole_when_piped(baton):
+    deep = "backup/" + "a-very-long-directory-name/" * 4
+    plan_id = _json(baton("plan", "--json", f"Copy sales.csv to {deep}one.csv"))["plan_id"]
+    assert baton("revise", plan_id, f"Copy sales.csv to {deep}two.csv").returncode == 0
+    diff = baton("plans", "show", plan_id, "--diff")
+    assert f'+        "path": "{deep}two.csv",' in diff.stdout
+    assert f'-        "path": "{deep}one.csv",' in diff.stdout
+    shown = baton("templates", "show", "copy-file")
+    assert "refusing to overwrite an existing" in " ".join(shown.stdout.split())
