@@ -78,6 +78,16 @@ def _field_name(param: str) -> str:
     return f"{param}_" if hasattr(BaseModel, param) else param
 
 
+@dataclass
+class _Params:
+    """What the parameters of a tool function give: fields, special parameters, problems."""
+
+    fields: dict[str, Any]
+    field_params: list[tuple[str, str]]
+    context_param: str | None = None
+    model_param: str | None = None
+
+
 def derive_models(
     fn: Callable[..., Any],
     *,
@@ -104,11 +114,36 @@ def derive_models(
     except Exception as exc:  # unresolvable forward references and the like
         raise ToolDefinitionError(qualname, [f"type hints cannot be resolved: {exc}"]) from exc
     signature = inspect.signature(fn)
+    params = _parameters(signature, hints, doc_args, input_model, problems)
+    for documented in doc_args:
+        if documented not in signature.parameters:
+            problems.append(f"docstring documents {documented!r}, which is not a parameter")
+    output_model, wraps_value = _output(name, hints, output_model, problems)
+    if problems:
+        raise ToolDefinitionError(qualname, problems)
 
-    context_param: str | None = None
-    model_param: str | None = None
-    fields: dict[str, Any] = {}
-    field_params: list[tuple[str, str]] = []
+    if input_model is None:
+        input_model = create_model(
+            _model_name(name, "Input"),
+            __config__=ConfigDict(extra="forbid", frozen=True, populate_by_name=True),
+            **params.fields,
+        )
+    assert output_model is not None
+    return DerivedModels(
+        description=summary,
+        input_model=input_model,
+        output_model=output_model,
+        context_param=params.context_param,
+        model_param=params.model_param,
+        field_params=tuple(params.field_params),
+        wraps_value=wraps_value,
+    )
+
+
+def _parameters(signature: inspect.Signature, hints: dict[str, Any], doc_args: dict[str, str],
+                input_model: type[BaseModel] | None, problems: list[str]) -> _Params:
+    """Input fields from the parameters; every problem is appended to ``problems``."""
+    out = _Params(fields={}, field_params=[])
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             problems.append(f"parameter {param.name!r}: *args and **kwargs cannot be described to a planner")
@@ -118,18 +153,18 @@ def derive_models(
             continue
         hint = hints.get(param.name, inspect.Parameter.empty)
         if hint is ToolContext:
-            context_param = param.name
+            out.context_param = param.name
             continue
         if hint is inspect.Parameter.empty:
             problems.append(f"parameter {param.name!r} has no type annotation")
             continue
         if input_model is not None:
-            if model_param is not None or hint is not input_model:
+            if out.model_param is not None or hint is not input_model:
                 problems.append(
                     f"parameter {param.name!r}: with input_model= the function takes exactly one "
                     f"parameter annotated {input_model.__name__} (plus an optional ToolContext)"
                 )
-            model_param = param.name
+            out.model_param = param.name
             continue
         schema_problem = _json_schema_problem(hint)
         if schema_problem:
@@ -137,57 +172,40 @@ def derive_models(
             continue
         default = ... if param.default is inspect.Parameter.empty else param.default
         field_name = _field_name(param.name)
-        fields[field_name] = (
+        out.fields[field_name] = (
             hint,
             Field(default, alias=param.name if field_name != param.name else None,
                   description=doc_args.get(param.name) or None),
         )
-        field_params.append((param.name, field_name))
-    if input_model is not None and model_param is None and not problems:
+        out.field_params.append((param.name, field_name))
+    if input_model is not None and out.model_param is None and not problems:
         problems.append(f"takes no parameter annotated {input_model.__name__}")
-    for documented in doc_args:
-        if documented not in signature.parameters:
-            problems.append(f"docstring documents {documented!r}, which is not a parameter")
+    return out
 
-    wraps_value = False
+
+def _output(name: str, hints: dict[str, Any], output_model: type[BaseModel] | None,
+            problems: list[str]) -> tuple[type[BaseModel] | None, bool]:
+    """The output model (given, the return annotation, or a ``value`` wrapper) and whether it wraps."""
+    if output_model is not None:
+        return output_model, False
     returns = hints.get("return", inspect.Parameter.empty)
-    if output_model is None:
-        if returns is inspect.Parameter.empty:
-            problems.append("has no return annotation: annotate it or pass output_model=")
-        elif _is_model(returns):
-            output_model = returns
-        elif returns is None or returns is type(None):
-            problems.append("returns None: a tool must return a value later steps can use")
+    if returns is inspect.Parameter.empty:
+        problems.append("has no return annotation: annotate it or pass output_model=")
+    elif _is_model(returns):
+        return returns, False
+    elif returns is None or returns is type(None):
+        problems.append("returns None: a tool must return a value later steps can use")
+    else:
+        schema_problem = _json_schema_problem(returns)
+        if schema_problem:
+            problems.append(f"return type {returns!r} has no JSON Schema ({schema_problem})")
         else:
-            schema_problem = _json_schema_problem(returns)
-            if schema_problem:
-                problems.append(f"return type {returns!r} has no JSON Schema ({schema_problem})")
-            else:
-                wraps_value = True
-                output_model = create_model(
-                    _model_name(name, "Output"),
-                    __config__=ConfigDict(frozen=True),
-                    value=(returns, Field(description="The tool's result.")),
-                )
-    if problems:
-        raise ToolDefinitionError(qualname, problems)
-
-    if input_model is None:
-        input_model = create_model(
-            _model_name(name, "Input"),
-            __config__=ConfigDict(extra="forbid", frozen=True, populate_by_name=True),
-            **fields,
-        )
-    assert output_model is not None
-    return DerivedModels(
-        description=summary,
-        input_model=input_model,
-        output_model=output_model,
-        context_param=context_param,
-        model_param=model_param,
-        field_params=tuple(field_params),
-        wraps_value=wraps_value,
-    )
+            return create_model(
+                _model_name(name, "Output"),
+                __config__=ConfigDict(frozen=True),
+                value=(returns, Field(description="The tool's result.")),
+            ), True
+    return None, False
 
 
 def _model_name(tool_name: str, suffix: str) -> str:
