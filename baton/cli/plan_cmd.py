@@ -64,6 +64,7 @@ def plan(
     file: Annotated[Path | None, typer.Option("--file", help="Submit a hand-written plan (JSON/YAML).")] = None,
 ) -> None:
     """Turn a goal (or a plan file) into a stored, validated plan version."""
+    from planner.base import PlanningError
     from planner.loading import PlanFileError
     from planner.problems import InvalidPlanError
 
@@ -72,17 +73,26 @@ def plan(
     cli = state(ctx)
     if (goal is None) == (file is None):
         fail("give either a GOAL or --file PLAN_FILE", EXIT_USAGE)
+    if file is not None and planner is not None:
+        fail("--planner does not apply to --file: a plan file is validated as written", EXIT_USAGE)
     kind = _planner_kind(planner)
     user = cli.user()
-    if file is None:
-        _show(plan_goal(cli.services, goal or "", user, kind), as_json, cli.services)
-        return
     try:
-        stored = plan_from_file(cli.services, file, user)
+        if file is None:
+            stored = plan_goal(cli.services, goal or "", user, kind)
+        else:
+            stored = plan_from_file(cli.services, file, user)
     except PlanFileError as exc:
         fail(escape(exc.message), EXIT_USAGE)
-    except InvalidPlanError as exc:
-        _show(exc.stored, as_json) if as_json else err_console.print(escape(exc.message))  # type: ignore[attr-defined]
+    except (PlanningError, InvalidPlanError) as exc:
+        recorded = getattr(exc, "stored", None)
+        if recorded is None:  # nothing was stored (e.g. an empty goal): a plain failure
+            raise
+        # --json callers get the recorded INVALID version (its error and problems) on stdout.
+        if as_json:
+            _show(recorded, as_json)
+        else:
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
     _show(stored, as_json, cli.services)
 

@@ -146,6 +146,10 @@ class TemplatePlanner:
             for template, score in nearest:
                 example = template.example_goals[0] if template.example_goals else template.description
                 lines.append(f"  {template.name} v{template.version} ({score:.2f}): e.g. {example!r}")
+        else:  # nothing shares a word: still say what the library can do
+            names = self.matcher.library.names()
+            lines.append(f"no template shares a word with the goal; the library has: "
+                         f"{', '.join(names) or 'no templates'}")
         trace = PlanningTrace(planner=PlannerKind.TEMPLATE, notes=tuple(lines[1:]))
         return PlanningError("\n".join(lines), trace=trace, code="no_template_matches")
 

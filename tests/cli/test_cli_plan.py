@@ -219,3 +219,20 @@ def test_diff_and_template_text_keep_long_lines_whole_when_piped(baton):
     assert f'-        "path": "{deep}one.csv",' in diff.stdout
     shown = baton("templates", "show", "copy-file")
     assert "refusing to overwrite an existing" in " ".join(shown.stdout.split())
+
+
+def test_a_failed_goal_with_json_prints_the_recorded_invalid_version(baton):
+    failed = baton("plan", "--json", "make me a sandwich")
+    assert failed.returncode == 1
+    recorded = json.loads(failed.stdout)
+    assert recorded["status"] == "invalid" and recorded["error"].startswith("no template matches")
+    text = baton("plan", "make me a sandwich")
+    assert text.returncode == 1 and text.stderr.startswith("error: no template matches")
+
+
+def test_planner_option_with_a_plan_file_is_a_usage_error(baton, data_dir):
+    (data_dir / "p.json").write_text(json.dumps(
+        {"goal": "g", "steps": [{"id": "a", "tool": "files.read", "args": {"path": "a"}}]}))
+    mixed = baton("plan", "--file", "p.json", "--planner", "llm")
+    assert mixed.returncode == 2 and "--planner does not apply to --file" in mixed.stderr
+    assert _json(baton("plans", "list", "--json")) == []

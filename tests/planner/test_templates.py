@@ -107,6 +107,14 @@ def test_no_match_lists_the_nearest_templates_by_their_example_goals(planner, re
     assert nearest[0] == "csv-total-to-file"
 
 
+def test_a_goal_sharing_no_word_with_any_template_still_names_the_library(planner, registry):
+    with pytest.raises(PlanningError) as caught:
+        planner.plan("make me a sandwich", registry)
+    message = caught.value.message
+    assert "nearest templates:" not in message
+    assert "no template shares a word with the goal" in message and "copy-file" in message
+
+
 def test_a_value_outside_the_parameter_pattern_is_named_in_the_refusal(planner, registry):
     with pytest.raises(PlanningError) as caught:
         planner.plan("Total the amount column of sales.txt and write it to total.json", registry)
