@@ -395,3 +395,81 @@ def test_secret_typed_arguments_never_reach_the_ledger(engine, tmp_path):
     (start,) = Ledger(engine).events(subject=record.id, kinds=["attempt_start"])
     assert start.payload["args"] == {"user": "ann", "password": "[REDACTED]"}
     assert all("hunter2" not in str(e.payload) for e in Ledger(engine).events())
+
+
+def test_an_owner_that_lost_its_lease_stops_and_the_new_owner_finishes(engine, tmp_path):
+    from executor.runner import LeaseLostError
+    from planner.plan import Plan
+
+    registry = ToolRegistry()
+    release = threading.Event()
+    started = threading.Event()
+    calls = []
+
+    @registry.tool("gate")
+    def gate(context: ToolContext) -> str:
+        """Blocks the first owner until released."""
+        calls.append(context.attempt)
+        started.set()
+        if context.attempt == 1:
+            release.wait(20)
+        return "done"
+
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "gate"}]})
+    first = make_runner(engine, registry, tmp_path, lease_s=0.3)
+    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    errors = []
+    thread = threading.Thread(target=lambda: _capture(errors, first.run_sync, run_id))
+    thread.start()
+    try:
+        assert started.wait(20)
+        second = make_runner(engine, registry, tmp_path)
+        assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
+                                      lease_s=30)
+        thread.join(20)
+    finally:
+        release.set()
+    assert [type(e) for e in errors] == [LeaseLostError]
+    record = second.run_sync(run_id)
+    assert record.status is RunStatus.SUCCEEDED and calls == [1, 2]
+    assert [a.status for a in record.steps[0].attempt_log] == [AttemptStatus.INTERRUPTED,
+                                                                AttemptStatus.SUCCEEDED]
+
+
+def _capture(errors, fn, *args):
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001 - the test inspects it
+        errors.append(exc)
+
+
+def test_two_workers_run_each_queued_run_exactly_once(engine, tmp_path):
+    from collections import Counter
+
+    from planner.plan import Plan
+
+    registry = ToolRegistry()
+    seen = Counter()
+    lock = threading.Lock()
+
+    @registry.tool("mark")
+    def mark(context: ToolContext) -> int:
+        """Counts calls per run."""
+        with lock:
+            seen[context.run_id] += 1
+        time.sleep(0.01)
+        return 1
+
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "mark"}]})
+    plan_id = approved_plan(engine, plan)
+    creator = make_runner(engine, registry, tmp_path)
+    run_ids = [creator.create_run(plan_id, 1, plan, requested_by="alice", detach=True) for _ in range(6)]
+    counts = []
+    workers = [threading.Thread(target=lambda: counts.append(
+        make_runner(engine, registry, tmp_path).worker(once=True))) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert sum(counts) == 6
+    assert seen == Counter({rid: 1 for rid in run_ids})
