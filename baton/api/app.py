@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from baton import __version__
@@ -28,7 +31,7 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
     from . import routes_ledger, routes_plans, routes_policy, routes_runs, routes_tools
     from .worker import BackgroundWorker
 
-    app = FastAPI(title="Baton", version=__version__, description=DESCRIPTION,
+    app = FastAPI(title="Baton", version=__version__, description=DESCRIPTION, lifespan=_lifespan,
                   openapi_tags=[{"name": n} for n in ("plans", "runs", "tools", "policy",
                                                       "ledger", "health")])
     app.state.services = services
@@ -43,3 +46,10 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
         install_web(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Runs queued while no server was up (or left by a crashed one) are drained at start.
+    app.state.worker.kick()
+    yield

@@ -1,0 +1,55 @@
+"""What `baton serve` does when it starts: runs queued before it started get run."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import httpx
+import pytest
+import uvicorn
+
+from baton.usecases.plans import plan_goal
+from baton.usecases.runs import start_run
+from baton.usecases.vetting import approve
+
+from .live import LiveServer, token_of
+
+GOAL = "Summarise the amount column of sales.csv by region into summary.json"
+
+
+class _LifespanServer(LiveServer):
+    """A live server whose startup/shutdown hooks run, as under `baton serve`."""
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run,
+                                       kwargs={"sockets": [self.socket]}, daemon=True)
+
+
+def _queued_run(services) -> str:
+    users = services.settings.users
+    stored = plan_goal(services, GOAL, users["alice"])
+    for approver in ("bob", "carol"):
+        if approve(services, stored.plan_id, users[approver]).status.value == "approved":
+            break
+    return start_run(services, stored.plan_id, users["alice"], detach=True).id
+
+
+@pytest.mark.timeout(120)  # a run never drained would otherwise hang on its event stream
+def test_runs_queued_before_the_server_started_are_run(services):
+    from baton.api import create_app
+
+    run_id = _queued_run(services)
+    live = _LifespanServer(create_app(services)).start()
+    try:
+        headers = {"Authorization": f"Bearer {token_of('alice')}"}
+        with httpx.Client(base_url=live.url + "/api/v1", headers=headers, timeout=60) as client:
+            with client.stream("GET", f"/runs/{run_id}/events") as stream:
+                kinds = [json.loads(line.removeprefix("data: "))["kind"]
+                         for line in stream.iter_lines() if line.startswith("data: ")]
+            assert kinds[-1] == "run_end"
+            assert client.get(f"/runs/{run_id}").json()["status"] == "succeeded"
+    finally:
+        live.stop()
