@@ -8,7 +8,6 @@ so that every rule reads plain values.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -17,10 +16,10 @@ from urllib.parse import urlsplit
 
 from planner.plan import Plan, Step, TemplateOrigin, is_reference
 from tools import Effect, ToolRegistry, ToolSpec
+from tools.builtin.http import SECRET_REF
 
 from .contracts import PolicyContext, Requester, StepCall, TemplateCheck
 
-SECRET_REF = re.compile(r"\$\{secret:([A-Za-z0-9_.\-]+)\}")
 MAX_STRINGS_PER_STEP = 500
 
 
@@ -74,8 +73,12 @@ def effect_for(spec: ToolSpec, args: Mapping[str, Any]) -> Effect:
 
 
 def secret_names(args: Any) -> list[str]:
-    """Names of configured secrets the arguments ask for (``${secret:NAME}``); never values."""
-    names = {m.group(1) for s in iter_strings(args) for m in SECRET_REF.finditer(s["value"])}
+    """Names of configured secrets the arguments ask for (``${secret:NAME}``); never values.
+
+    Every string is scanned, not only ``http.request``'s headers: where a secret
+    is written decides nothing about where its tool may send it.
+    """
+    names = {name for s in iter_strings(args) for name in SECRET_REF.findall(s["value"])}
     return sorted(names)
 
 

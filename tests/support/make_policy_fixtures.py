@@ -104,6 +104,26 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
         steps=[post("post", "https://x.hooks.example.com/in", {"a": 1},
                     headers={"Authorization": "Bearer ${secret:HOOK_TOKEN}"})],
         expected={"allow": True, "notes_contains": ["step post: uses configured secret(s) HOOK_TOKEN"]}),
+    "secret_not_listed_in_secret_destinations_is_denied": dict(
+        steps=[post("post", "https://x.hooks.example.com/in", {"a": 1},
+                    headers={"Authorization": "Bearer ${secret:CRM_TOKEN}"})],
+        expected={"allow": False, "deny_contains": [
+            "step post: secret CRM_TOKEN has no allowed destinations (list it under secret_destinations)"]}),
+    "secret_sent_to_an_allowlisted_host_outside_its_destinations_is_denied": dict(
+        steps=[post("post", "https://api.internal.example/in", {"a": 1},
+                    headers={"Authorization": "Bearer ${secret:HOOK_TOKEN}"})],
+        expected={"allow": False, "deny_count": 1, "deny_contains": [
+            "step post: secret HOOK_TOKEN may not be sent to host api.internal.example"]}),
+    "secret_in_a_step_without_a_url_is_denied": dict(
+        steps=[s("save", "files.write", path="token.txt", text="${secret:HOOK_TOKEN}")],
+        expected={"allow": False, "deny_contains": [
+            "step save: secret HOOK_TOKEN is used, but the step has no URL whose host can be checked"]}),
+    "secret_sent_to_a_url_from_a_reference_is_checked_at_run_time": dict(
+        steps=[s("cfg", "http.request", url="https://api.internal.example/config"),
+               post("post", ref("cfg.json.webhook"), {"ok": True},
+                    headers={"Authorization": "Bearer ${secret:HOOK_TOKEN}"})],
+        expected={"allow": True, "runtime_checks": ["post"], "notes_contains": [
+            "step post: secret HOOK_TOKEN goes to a URL from cfg.json.webhook; its host is checked"]}),
     "eu_data_may_not_go_to_a_us_host": dict(
         steps=[s("read", "crm.read_eu", segment="vip"),
                post("send", "https://ingest.us.example.com/in", ref("read.value"))],
@@ -173,6 +193,19 @@ STEP_CASES: dict[str, tuple[StepCall, datetime, dict[str, Any]]] = {
         call("send", "http.request", {"method": "POST", "url": "https://ingest.us.example.com/in", "json": {}},
              source_regions=("eu",)),
         TUESDAY_10, {"allow": False, "deny_contains": ["step send: data from region eu would go to host ingest.us.example.com in region us"]}),
+    "runtime_secret_to_a_host_outside_its_destinations_is_denied": (
+        call("post", "http.request", {"method": "POST", "url": "https://api.internal.example/in",
+                                      "headers": {"Authorization": "Bearer ${secret:HOOK_TOKEN}"}}),
+        TUESDAY_10, {"allow": False, "deny_contains": [
+            "step post: secret HOOK_TOKEN may not be sent to host api.internal.example"]}),
+    "runtime_unlisted_secret_is_denied": (
+        call("post", "http.request", {"method": "POST", "url": "https://x.hooks.example.com/in",
+                                      "headers": {"X-Key": "${secret:CRM_TOKEN}"}}),
+        TUESDAY_10, {"allow": False, "deny_contains": ["step post: secret CRM_TOKEN has no allowed destinations"]}),
+    "runtime_secret_to_a_listed_host_passes": (
+        call("post", "http.request", {"method": "POST", "url": "https://x.hooks.example.com/in",
+                                      "headers": {"Authorization": "Bearer ${secret:HOOK_TOKEN}"}}),
+        TUESDAY_10, {"allow": True, "deny_count": 0}),
     "runtime_batch_at_peak_is_denied": (
         call("export", "warehouse.export", {"table": "sales"}),
         TUESDAY_10, {"allow": False, "deny_contains": ["is a batch job and may only run off-peak"]}),
