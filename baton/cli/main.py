@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "baton.cli.validate_cmd",
     "baton.cli.serve_cmd",
     "baton.cli.demo_cmd",
+    "baton.cli.token_cmd",
     "baton.cli.audit_cmd",
     "baton.cli.plan_cmd",
     "baton.cli.vetting_cmd",

@@ -1,0 +1,51 @@
+"""``baton token``: a new sign-in token for the API and web page, and the lines declaring it.
+
+Only the token's SHA-256 goes into ``baton.toml``; the token itself is shown
+once and handed to its owner.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import Annotated
+
+import typer
+
+from ..settings import hash_token
+from .common import EXIT_USAGE, console, fail, print_json
+from .main import app
+
+# A TOML bare key, so that ``[users.ID]`` needs no quoting.
+_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def user_table(user_id: str, roles: list[str], digest: str) -> str:
+    """The ``[users.ID]`` table declaring ``user_id`` with ``roles`` and one token hash."""
+    return (f"[users.{user_id}]\nroles = {json.dumps(roles)}\n"
+            f"token_sha256 = [{json.dumps(digest)}]\n")
+
+
+@app.command("token")
+def token(
+    user_id: Annotated[str, typer.Argument(metavar="USER", help="Who the token is for.")],
+    roles: Annotated[list[str] | None, typer.Option(
+        "--role", help="A role (analyst, approver, auditor, admin); repeat for several.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Make a new sign-in token for USER and print the baton.toml lines that declare it."""
+    if not _USER_ID.match(user_id):
+        fail(f"user id {user_id!r} must be 1-64 letters, digits, '-' or '_'", EXIT_USAGE)
+    chosen = list(roles or ["analyst"])
+    issued = secrets.token_urlsafe(24)
+    digest = hash_token(issued)
+    table = user_table(user_id, chosen, digest)
+    if as_json:
+        print_json({"user": user_id, "roles": chosen, "token": issued,
+                    "token_sha256": digest, "toml": table})
+        return
+    console.print(f"token for {user_id} (shown once; hand it over privately):")
+    console.print(f"  {issued}", soft_wrap=True)
+    console.print("add to baton.toml (for an existing user, add the hash to its token_sha256 list):")
+    console.print(table, markup=False, soft_wrap=True, end="")

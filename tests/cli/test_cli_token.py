@@ -1,0 +1,43 @@
+"""`baton token`: a new sign-in token for a user and the baton.toml lines that declare it."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+from typer.testing import CliRunner
+
+from baton.cli import app
+from baton.settings import hash_token, load_settings
+
+
+def test_the_printed_lines_let_the_token_sign_in(data_dir):
+    result = CliRunner().invoke(app, ["token", "bob", "--role", "approver", "--json"])
+    assert result.exit_code == 0, result.output
+    issued = json.loads(result.stdout)
+    assert issued["token_sha256"] == hash_token(issued["token"])
+    (data_dir / "baton.toml").write_text(issued["toml"], encoding="utf-8")
+    bob = load_settings("baton.toml").users["bob"]
+    assert bob.roles == ("approver",)
+    assert bob.token_sha256 == (hash_token(issued["token"]),)
+
+
+def test_the_token_is_new_each_time_and_never_stored_in_the_toml(data_dir):
+    first, second = (json.loads(CliRunner().invoke(app, ["token", "alice", "--json"]).stdout)
+                     for _ in range(2))
+    assert first["token"] != second["token"]
+    assert first["token"] not in first["toml"]
+    assert tomllib.loads(first["toml"])["users"]["alice"]["roles"] == ["analyst"]
+
+
+def test_the_human_output_shows_the_token_and_the_toml(data_dir):
+    result = CliRunner().invoke(app, ["token", "carol", "--role", "approver", "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    assert "[users.carol]" in result.stdout
+    assert 'roles = ["approver", "admin"]' in result.stdout
+
+
+def test_a_user_id_toml_cannot_hold_is_a_usage_error(data_dir):
+    result = CliRunner().invoke(app, ["token", "bob smith"])
+    assert result.exit_code == 2
+    assert "bob smith" in result.output
