@@ -140,6 +140,11 @@ class Runner:
         self.take_over(run_id, actor=actor)
         return self.run_sync(run_id)
 
+    async def resume(self, run_id: str, *, actor: str = "executor") -> RunRecord:
+        """Take over ``run_id`` (see :meth:`take_over`) and run it in the current loop."""
+        self.take_over(run_id, actor=actor)
+        return await self.run(run_id)
+
     def take_over(self, run_id: str, *, actor: str = "executor") -> None:
         """Claim a run whose owner is gone; refuse, naming the owner, while it is alive.
 
