@@ -94,3 +94,10 @@ def test_ledger_view_shows_the_plan_events_and_an_intact_chain(site):
     page = dave.get("/ledger", params={"subject": stored.plan_id}).text
     assert "chain intact" in page
     assert page.count(f">{stored.plan_id}</a>") >= 3
+
+
+def test_the_sign_in_page_says_where_a_token_comes_from(site):
+    server, _ = site
+    page = httpx.get(server.url + "/signin")
+    assert page.status_code == 200
+    assert "baton token" in page.text
