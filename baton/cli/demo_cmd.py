@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tools import BatonError
 
     from ..settings import User
+    from ..usecases.demo_workspace import DemoWorkspace
 
 LEDGER_ROWS = 40
 
@@ -109,8 +110,20 @@ def demo(
     console.print()
     console.print(f"[bold green]Demo complete.[/] Plan {result.plan_id} ran as {result.run.id}; "
                   f"plan {result.denied_plan_id} was denied.")
-    console.print("Explore it in the browser:")
-    console.print(f"  baton --config {workspace.config_path} serve   # then open "
-                  "http://127.0.0.1:8080/")
-    tokens = ", ".join(f"{user}: {token}" for user, token in workspace.tokens.items())
-    console.print(f"  sign-in tokens — {escape(tokens)}")
+    _print_next_steps(workspace)
+
+
+NEXT_GOAL = "Total the amount column of sales.csv and write it to total.json"
+
+
+def _print_next_steps(workspace: DemoWorkspace) -> None:
+    """How to carry on in the same workspace, in the terminal and in the browser."""
+    console.print("\nCarry on in the terminal (the workspace's baton.toml is picked up there):")
+    for line in (f"cd {workspace.root}", f'baton --as alice plan "{NEXT_GOAL}"',
+                 "baton --as bob approve PLAN_ID", "baton --as alice run PLAN_ID",
+                 "baton audit verify"):
+        console.print(f"  {escape(line)}", soft_wrap=True)
+    console.print("Or in the browser (then open http://127.0.0.1:8080/ and sign in with a token):")
+    console.print(f"  baton --config {workspace.config_path} serve", soft_wrap=True)
+    for user, token in workspace.tokens.items():
+        console.print(f"  {user}: {escape(token)}", soft_wrap=True)

@@ -49,3 +49,20 @@ def test_demo_refuses_a_directory_that_is_not_empty(tmp_path):
     assert result.returncode == 2
     assert "not a new or empty directory" in result.stderr
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
+
+
+def test_the_next_steps_the_demo_prints_work_as_printed(tmp_path):
+    workspace = tmp_path / "ws"
+    env = {**_env(tmp_path), "COLUMNS": "60"}
+    result = subprocess.run([*BATON, "demo", "--dir", str(workspace)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert f"cd {workspace}" in lines
+    assert f"baton --config {workspace / 'baton.toml'} serve" in lines
+    plan_line = next(line for line in lines if line.startswith("baton --as alice plan "))
+    args = plan_line.removeprefix("baton ").split(" ", 3)
+    planned = subprocess.run([*BATON, *args[:3], args[3].strip('"')], cwd=workspace, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "pending_approval" in planned.stdout
