@@ -38,14 +38,18 @@ is_egress(s) if "egress" in s.tags
 step_region(s) := r if {
 	r := cfg.tool_regions[s.tool]
 } else := r if {
-	some pattern, r in cfg.host_regions
-	host_matches(pattern, s.url.host)
+	r := host_region(s.url.host)
 } else := s.region
+
+# The region of a host from host_regions (a separate function so that steps
+# without a URL skip the loop over the patterns).
+host_region(host) := r if {
+	is_string(host)
+	some pattern, r in cfg.host_regions
+	host_matches(pattern, host)
+}
 
 # "region eu" or "no region" for messages.
 region_name(r) := sprintf("region %s", [r]) if r != null
 
 else := "no known region"
-
-# Steps of the plan by id.
-steps_by_id[s.id] := s if some s in input.steps

@@ -4,7 +4,8 @@ package baton
 import rego.v1
 
 # Rule: a step that sends data out may only call hosts on the egress allowlist.
-egress_findings(s) := {msg |
+egress_findings(steps) := {msg |
+	some s in steps
 	is_egress(s)
 	host := s.url.host
 	host != null
@@ -15,7 +16,8 @@ egress_findings(s) := {msg |
 # Rule: a step that sends data out to a URL written in the plan must name a
 # URL with a host we can read. (A tool with no url argument calls an endpoint
 # fixed in its tool definition by the operator; see the note below.)
-egress_url_findings(s) := {msg |
+egress_url_findings(steps) := {msg |
+	some s in steps
 	is_egress(s)
 	s.url.url_from_ref == false
 	not is_string(s.url.host)
@@ -27,14 +29,9 @@ host_allowed(host) if {
 	host_matches(pattern, host)
 }
 
-deny contains msg if {
-	some s in input.steps
-	some msg in egress_findings(s) | egress_url_findings(s)
-}
+deny contains msg if some msg in egress_findings(input.steps) | egress_url_findings(input.steps)
 
-step_deny contains msg if {
-	some msg in egress_findings(input.step) | egress_url_findings(input.step)
-}
+step_deny contains msg if some msg in egress_findings([input.step]) | egress_url_findings([input.step])
 
 # A URL that comes from another step's output is only known at run time:
 # the plan-level decision says so, and the runtime check judges the real host.

@@ -28,17 +28,13 @@ off_peak if {
 }
 
 # Rule: tools tagged "batch" only run off-peak.
-batch_findings(s) := {msg |
+batch_findings(steps) := {msg |
+	some s in steps
 	"batch" in s.tags
 	not off_peak
 	msg := sprintf("step %s: %s is a batch job and may only run off-peak (%d:00 to %d:00 UTC or at weekends); it is %d:00 UTC now", [s.id, s.tool, cfg.batch_window.start_hour, cfg.batch_window.end_hour, input.context.hour_utc])
 }
 
-deny contains msg if {
-	some s in input.steps
-	some msg in batch_findings(s)
-}
+deny contains msg if some msg in batch_findings(input.steps)
 
-step_deny contains msg if {
-	some msg in batch_findings(input.step)
-}
+step_deny contains msg if some msg in batch_findings([input.step])

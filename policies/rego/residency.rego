@@ -3,16 +3,18 @@ package baton
 
 import rego.v1
 
-# Where a step sends or keeps data goes outside region r when the step works
-# in another region, or when it sends data out to a host of no known region.
-leaves_region(s, r) if {
-	dest := step_region(s)
+# The region each step of the plan works in, computed once per step.
+region_of[s.id] := step_region(s) if some s in input.steps
+
+# A step whose region is dest takes data outside region r when it works in
+# another region, or when it sends data out to a host of no known region.
+leaves_region(_, dest, r) if {
 	dest != null
 	dest != r
 }
 
-leaves_region(s, _) if {
-	step_region(s) == null
+leaves_region(s, dest, _) if {
+	dest == null
 	is_egress(s)
 }
 
@@ -23,22 +25,25 @@ target_name(s) := sprintf("host %s", [s.url.host]) if {
 
 # Rule: data read by a step in a region may not flow (through references,
 # directly or via other steps) to a step or host outside that region.
+# (data_sources lists every step whose output reaches a step, directly or
+# through others; the input builder follows the references.)
 deny contains msg if {
 	some s in input.steps
 	some source_id in s.data_sources
-	source := steps_by_id[source_id]
-	r := step_region(source)
+	r := region_of[source_id]
 	r != null
-	leaves_region(s, r)
-	msg := sprintf("step %s: data from step %s (region %s) would go to %s in %s", [s.id, source_id, r, target_name(s), region_name(step_region(s))])
+	dest := region_of[s.id]
+	leaves_region(s, dest, r)
+	msg := sprintf("step %s: data from step %s (region %s) would go to %s in %s", [s.id, source_id, r, target_name(s), region_name(dest)])
 }
 
 # The same rule at run time, once the real host is known.
 step_deny contains msg if {
 	s := input.step
+	dest := step_region(s)
 	some r in runtime_source_regions
-	leaves_region(s, r)
-	msg := sprintf("step %s: data from region %s would go to %s in %s", [s.id, r, target_name(s), region_name(step_region(s))])
+	leaves_region(s, dest, r)
+	msg := sprintf("step %s: data from region %s would go to %s in %s", [s.id, r, target_name(s), region_name(dest)])
 }
 
 runtime_source_regions contains r if some r in input.step.source_regions

@@ -17,17 +17,20 @@ literal_host(s) := s.url.host if is_string(s.url.host)
 
 # Rule: a step may use a configured secret (${secret:NAME}) only when
 # secret_destinations lists that secret, and only to a host on its list.
-secret_destination_findings(s) := {msg |
+secret_destination_findings(steps) := {msg |
+	some s in steps
 	some name in s.secret_names
 	not secret_destinations[name]
 	msg := sprintf("step %s: secret %s has no allowed destinations (list it under secret_destinations)", [s.id, name])
 } | {msg |
+	some s in steps
 	some name in s.secret_names
 	secret_destinations[name]
 	host := literal_host(s)
 	not secret_may_go_to(name, host)
 	msg := sprintf("step %s: secret %s may not be sent to host %s", [s.id, name, host])
 } | {msg |
+	some s in steps
 	some name in s.secret_names
 	secret_destinations[name]
 	not literal_host(s)
@@ -35,14 +38,9 @@ secret_destination_findings(s) := {msg |
 	msg := sprintf("step %s: secret %s is used, but the step has no URL whose host can be checked", [s.id, name])
 }
 
-deny contains msg if {
-	some s in input.steps
-	some msg in secret_destination_findings(s)
-}
+deny contains msg if some msg in secret_destination_findings(input.steps)
 
-step_deny contains msg if {
-	some msg in secret_destination_findings(input.step)
-}
+step_deny contains msg if some msg in secret_destination_findings([input.step])
 
 # A URL that comes from another step is only known at run time: the runtime
 # check applies the same rule to the real host.

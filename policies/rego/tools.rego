@@ -15,9 +15,17 @@ deny contains msg if {
 deny contains msg if {
 	some s in input.steps
 	s.known
-	not tool_allowed(s.tool)
+	not s.tool in allowed_tools
 	roles := concat(", ", input.requester.roles)
 	msg := concat("", ["step ", s.id, ": ", input.requester.id, " (roles: ", roles, ") may not use tool ", s.tool])
+}
+
+# The plan's tools that the requester may use (each distinct tool checked once).
+plan_tools := {s.tool | some s in input.steps}
+
+allowed_tools contains tool if {
+	some tool in plan_tools
+	tool_allowed(tool)
 }
 
 tool_allowed(tool) if {
