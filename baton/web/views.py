@@ -47,6 +47,21 @@ def step_rows(services: Services, stored: StoredVersion) -> list[StepRow]:
     return rows
 
 
+def _allowed(request: Request, action: Action) -> User:
+    """The signed-in user, refused unless a role grants ``action``."""
+    user = signed_in_user(request)
+    require_role(user, action)
+    return user
+
+
+async def _posted(request: Request, action: Action) -> tuple[User, dict[str, str]]:
+    """The signed-in user and their form (CSRF checked), refused unless allowed ``action``."""
+    user = signed_in_user(request)
+    form = await read_form(request)
+    require_role(user, action)
+    return user, form
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
     """The signed-in user's queue, the goal form (analysts) and recent plans."""
@@ -73,9 +88,7 @@ async def submit_goal(request: Request) -> Response:
     """The goal form: plan it as the signed-in analyst."""
     from baton.usecases.plans import plan_goal
 
-    user = signed_in_user(request)
-    form = await read_form(request)
-    require_role(user, Action.PLAN_CREATE)
+    user, form = await _posted(request, Action.PLAN_CREATE)
     try:
         stored = plan_goal(services_of(request), form.get("goal", ""), user)
     except BatonError as exc:
@@ -89,8 +102,7 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
     from baton.usecases.plans import diff_with_previous, plan_versions
     from baton.usecases.vetting import decision_for, gate_state
 
-    user = signed_in_user(request)
-    require_role(user, Action.PLAN_READ)
+    user = _allowed(request, Action.PLAN_READ)
     services = services_of(request)
     versions = plan_versions(services, plan_id)
     stored = versions[-1] if version is None else next(
@@ -136,9 +148,7 @@ async def start_run_form(request: Request, plan_id: str) -> Response:
     """Start a run of the approved version shown; the server's worker executes it."""
     from baton.usecases.runs import start_run
 
-    user = signed_in_user(request)
-    form = await read_form(request)
-    require_role(user, Action.RUN_START)
+    user, form = await _posted(request, Action.RUN_START)
     try:
         record = start_run(services_of(request), plan_id, user, version=_int(form.get("version")),
                            detach=True)
@@ -153,8 +163,7 @@ def runs_page(request: Request) -> HTMLResponse:
     """Recent runs."""
     from baton.usecases.runs import list_runs
 
-    user = signed_in_user(request)
-    require_role(user, Action.RUN_READ)
+    user = _allowed(request, Action.RUN_READ)
     return render(request, "runs.html", user, runs=list_runs(services_of(request), limit=100))
 
 
@@ -164,8 +173,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
     from baton.usecases.plans import show_plan
     from baton.usecases.runs import show_run
 
-    user = signed_in_user(request)
-    require_role(user, Action.RUN_READ)
+    user = _allowed(request, Action.RUN_READ)
     services = services_of(request)
     record = show_run(services, run_id)
     stored = show_plan(services, record.plan_id, record.version)
@@ -179,8 +187,7 @@ def run_state(request: Request, run_id: str) -> dict:
     """The run's status and step states as JSON, for the page's script (cookie auth)."""
     from baton.usecases.runs import show_run
 
-    user = signed_in_user(request)
-    require_role(user, Action.RUN_READ)
+    user = _allowed(request, Action.RUN_READ)
     record = show_run(services_of(request), run_id)
     return {"status": record.status.value, "finished": record.status.finished,
             "error": record.error,
@@ -194,8 +201,7 @@ def run_events(request: Request, run_id: str) -> Response:
     from baton.api.routes_runs import event_stream
     from baton.usecases.runs import show_run
 
-    user = signed_in_user(request)
-    require_role(user, Action.RUN_READ)
+    user = _allowed(request, Action.RUN_READ)
     services = services_of(request)
     show_run(services, run_id)
     return event_stream(services, run_id, request)
@@ -204,8 +210,7 @@ def run_events(request: Request, run_id: str) -> Response:
 @router.get("/ledger", response_class=HTMLResponse)
 def ledger_page(request: Request, subject: str | None = None) -> HTMLResponse:
     """Ledger events, for one plan or run when ``subject`` is given, and the chain's check."""
-    user = signed_in_user(request)
-    require_role(user, Action.LEDGER_READ)
+    user = _allowed(request, Action.LEDGER_READ)
     ledger = services_of(request).ledger
     subject = (subject or "").strip()[:80] or None
     events = ledger.events(subject=subject, limit=None if subject else 500)
@@ -224,9 +229,7 @@ async def approve_form(request: Request, plan_id: str) -> Response:
     """Approve the version shown, through the same use case as the API and the CLI."""
     from baton.usecases.vetting import approve
 
-    user = signed_in_user(request)
-    form = await read_form(request)
-    require_role(user, Action.PLAN_APPROVE)
+    user, form = await _posted(request, Action.PLAN_APPROVE)
     try:
         state = approve(services_of(request), plan_id, user, version=_int(form.get("version")),
                         comment=form.get("comment") or None)
@@ -242,9 +245,7 @@ async def reject_form(request: Request, plan_id: str) -> Response:
     """Reject the version shown, with the reason given."""
     from baton.usecases.vetting import reject
 
-    user = signed_in_user(request)
-    form = await read_form(request)
-    require_role(user, Action.PLAN_REJECT)
+    user, form = await _posted(request, Action.PLAN_REJECT)
     try:
         reject(services_of(request), plan_id, user, reason=form.get("reason", ""),
                version=_int(form.get("version")))
@@ -263,9 +264,7 @@ async def request_revision(request: Request, plan_id: str) -> Response:
     """Ask the planner for a new version with the given feedback."""
     from baton.usecases.plans import revise_plan
 
-    user = signed_in_user(request)
-    form = await read_form(request)
-    require_role(user, Action.PLAN_REVISE)
+    user, form = await _posted(request, Action.PLAN_REVISE)
     try:
         stored = revise_plan(services_of(request), plan_id, form.get("feedback", ""), user)
     except BatonError as exc:
