@@ -15,22 +15,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from .bundle import PolicyBundle
-from .contracts import Decision, StepCall, StepDecision
-from .engine import (
-    DECISION_PATH,
-    STEP_DECISION_PATH,
-    EngineFailure,
-    failed_decision,
-    failed_step_decision,
-    parse_decision,
-    parse_step_decision,
-)
-from .inputs import build_step_input
-
-log = structlog.get_logger(__name__)
+from .engine import DECISION_PATH, STEP_DECISION_PATH, EngineFailure, FailClosedEngine
 
 ENGINE_NAME = "embedded"
 
@@ -96,7 +82,7 @@ def compiled_for(bundle: PolicyBundle) -> CompiledPolicies:
         return _CACHE[key]
 
 
-class EmbeddedEngine:
+class EmbeddedEngine(FailClosedEngine):
     """Policy engine that evaluates the bundle in-process with regopy."""
 
     name = ENGINE_NAME
@@ -105,24 +91,5 @@ class EmbeddedEngine:
         self.bundle = bundle
         self.bundle_hash = bundle.bundle_hash
 
-    def decide(self, policy_input: Mapping[str, Any]) -> Decision:
-        """Judge a plan; any failure is a deny naming the cause."""
-        try:
-            raw = compiled_for(self.bundle).evaluate(DECISION_PATH, policy_input)
-            return parse_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
-        except EngineFailure as exc:
-            log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
-            return failed_decision(str(exc), engine=self.name, bundle_hash=self.bundle_hash)
-
-    def check_step(self, call: StepCall) -> StepDecision:
-        """Judge one call with resolved arguments; any failure is a deny."""
-        return self.evaluate_step(build_step_input(call))
-
-    def evaluate_step(self, step_input: Mapping[str, Any]) -> StepDecision:
-        """Judge a prepared step input (fixtures use this)."""
-        try:
-            raw = compiled_for(self.bundle).evaluate(STEP_DECISION_PATH, step_input)
-            return parse_step_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
-        except EngineFailure as exc:
-            log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
-            return failed_step_decision(str(exc), engine=self.name, bundle_hash=self.bundle_hash)
+    def _evaluate(self, rule: str, policy_input: Mapping[str, Any]) -> Any:
+        return compiled_for(self.bundle).evaluate(f"baton/{rule}", policy_input)

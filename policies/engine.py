@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
+import structlog
 from pydantic import ValidationError
 
 from .contracts import ApprovalsNeeded, Decision, StepCall, StepDecision
+from .inputs import build_step_input
+
+log = structlog.get_logger(__name__)
 
 DECISION_PATH = "baton/decision"
 STEP_DECISION_PATH = "baton/step_decision"
@@ -96,3 +100,36 @@ def parse_step_decision(result: Any, *, engine: str, bundle_hash: str) -> StepDe
     deny = _require_str_list(result, "deny")
     return StepDecision(allow=result["allow"] and not deny, deny=deny, engine=engine,
                         bundle_hash=bundle_hash)
+
+
+class FailClosedEngine:
+    """What both backends share: judging through ``_evaluate`` and turning any failure into a deny."""
+
+    name: str
+    bundle_hash: str
+
+    def _evaluate(self, rule: str, policy_input: Mapping[str, Any]) -> Any:
+        """The raw value of ``data.baton.<rule>``; ``EngineFailure`` when there is none."""
+        raise NotImplementedError
+
+    def decide(self, policy_input: Mapping[str, Any]) -> Decision:
+        """Judge a plan; any failure is a deny naming the cause."""
+        try:
+            raw = self._evaluate("decision", policy_input)
+            return parse_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
+        except EngineFailure as exc:
+            log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
+            return failed_decision(str(exc), engine=self.name, bundle_hash=self.bundle_hash)
+
+    def check_step(self, call: StepCall) -> StepDecision:
+        """Judge one call with resolved arguments; any failure is a deny."""
+        return self.evaluate_step(build_step_input(call))
+
+    def evaluate_step(self, step_input: Mapping[str, Any]) -> StepDecision:
+        """Judge a prepared step input (fixtures use this); any failure is a deny."""
+        try:
+            raw = self._evaluate("step_decision", step_input)
+            return parse_step_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
+        except EngineFailure as exc:
+            log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
+            return failed_step_decision(str(exc), engine=self.name, bundle_hash=self.bundle_hash)

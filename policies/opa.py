@@ -15,15 +15,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from .bundle import DATA_ROOT, PolicyBundle
-from .contracts import Decision, StepCall, StepDecision
-from .engine import (
-    EngineFailure,
-    failed_decision,
-    failed_step_decision,
-    parse_decision,
-    parse_step_decision,
-)
-from .inputs import build_step_input
+from .engine import EngineFailure, FailClosedEngine
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +36,7 @@ def _client(url: str, timeout_s: float) -> Any:
                      timeout=timeout_s, retries=0)
 
 
-class OpaEngine:
+class OpaEngine(FailClosedEngine):
     """Policy engine that asks an OPA server (``POST /v1/data/baton/decision``)."""
 
     name = ENGINE_NAME
@@ -90,7 +82,7 @@ class OpaEngine:
         except Exception as exc:
             raise EngineFailure(_describe(exc, self.url)) from exc
 
-    def _query(self, rule: str, policy_input: Mapping[str, Any]) -> Any:
+    def _evaluate(self, rule: str, policy_input: Mapping[str, Any]) -> Any:
         self.load()
         try:
             body = self._client_obj.query_rule(dict(policy_input), "baton", rule)
@@ -100,27 +92,6 @@ class OpaEngine:
             raise EngineFailure("OPA answered something other than a JSON object")
         return body.get("result")
 
-    def decide(self, policy_input: Mapping[str, Any]) -> Decision:
-        """Judge a plan on the OPA server; any failure is a deny naming the cause."""
-        try:
-            raw = self._query("decision", policy_input)
-            return parse_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
-        except EngineFailure as exc:
-            log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
-            return failed_decision(str(exc), engine=self.name, bundle_hash=self.bundle_hash)
-
-    def check_step(self, call: StepCall) -> StepDecision:
-        """Judge one call on the OPA server; any failure is a deny."""
-        return self.evaluate_step(build_step_input(call))
-
-    def evaluate_step(self, step_input: Mapping[str, Any]) -> StepDecision:
-        """Judge a prepared step input (fixtures use this)."""
-        try:
-            raw = self._query("step_decision", step_input)
-            return parse_step_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
-        except EngineFailure as exc:
-            log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
-            return failed_step_decision(str(exc), engine=self.name, bundle_hash=self.bundle_hash)
 
 
 def _describe(exc: Exception, url: str) -> str:
