@@ -12,6 +12,8 @@ from pydantic import SecretBytes, SecretStr, ValidationError
 
 from tools import ToolContext, ToolError, ToolInputError, ToolSpec
 
+from tools.builtin.http import SECRET_REF
+
 from .ledger import REDACTED
 
 
@@ -86,6 +88,22 @@ def secret_fields(spec: ToolSpec) -> frozenset[str]:
         elif info.annotation in (SecretStr, SecretBytes):
             names.add(info.alias or name)
     return frozenset(names)
+
+
+def referenced_secrets(args: Any) -> tuple[str, ...]:
+    """Names of configured secrets (``${secret:NAME}``) in any string of ``args``, sorted; never values."""
+    found: set[str] = set()
+    stack = [args]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "${secret:" in value:
+                found.update(SECRET_REF.findall(value))
+        elif isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    return tuple(sorted(found))
 
 
 def mask_args(args: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:

@@ -30,7 +30,8 @@ from tools import BatonError, Effect, ToolContext, ToolRegistry, ToolSpec
 
 from . import crash
 from .artifacts import ArtifactStore
-from .calls import Outcome, call_tool, run_in_loop, error_code, error_text, mask_args, secret_fields
+from .calls import (Outcome, call_tool, error_code, error_text, mask_args, referenced_secrets,
+                    run_in_loop, secret_fields)
 from .checks import NO_CHECK_CONFIGURED, RuntimeCheck, StepCall
 from .errors import LeaseLostError, RunError, RunNotFoundError, RunOwnedError
 from .ledger import Ledger
@@ -77,6 +78,7 @@ class _RunState:
     tasks: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
     attempt_pk: dict[str, int] = field(default_factory=dict)
     args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tries: dict[str, int] = field(default_factory=dict)
     failure: str | None = None
     cancelled: bool = False
@@ -302,8 +304,16 @@ class Runner:
             message = exc.message if isinstance(exc, BatonError) else f"reference: {exc.args[0]}"
             self._fail_for_good(st, sid, message, "preparation", retryable=False)
             return
-        if not self._check(st, sid, spec, args):
+        names = referenced_secrets(args)
+        if not self._check(st, sid, spec, args, names):
             return
+        unknown = [n for n in names if n not in self.secrets]
+        if unknown:  # after the check: the policy names what may go where; settings name what exists
+            self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0)
+            self._fail_for_good(st, sid, f"secret {unknown[0]!r} is not configured",
+                                "missing_secret", retryable=False)
+            return
+        st.secret_names[sid] = names
         st.args[sid] = args
         st.tries[sid] = 0
         self._start_attempt(st, sid, spec=spec, args=args, delay_s=0)
@@ -321,10 +331,11 @@ class Runner:
         st.outputs[sid] = value
         return value
 
-    def _check(self, st: _RunState, sid: str, spec: ToolSpec, args: dict[str, Any]) -> bool:
-        """Ask the runtime check about a write or egress call; a denial fails the step for good."""
+    def _check(self, st: _RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
+               secret_names: tuple[str, ...]) -> bool:
+        """Ask the runtime check about a write, egress or secret-using call; a denial fails the step."""
         effect = spec.effect_of(args)
-        if effect is not Effect.WRITE and "egress" not in spec.tags:
+        if effect is not Effect.WRITE and "egress" not in spec.tags and not secret_names:
             return True
         sources = [self.registry.get(st.by_id[d].tool) for d in st.deps[sid]
                    if st.by_id[d].tool in self.registry]
@@ -360,7 +371,8 @@ class Runner:
             return
         context = ToolContext(
             idempotency_key=row.key, run_id=st.run_id, step_id=sid, attempt=attempt,
-            secrets={n: self.secrets[n] for n in spec.secrets if n in self.secrets},
+            secrets={n: self.secrets[n] for n in (*spec.secrets, *st.secret_names.get(sid, ()))
+                     if n in self.secrets},
             workspace=self.workspace)
         timeout = step.timeout_s or spec.timeout_s
         st.running.append(sid)
