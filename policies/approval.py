@@ -8,7 +8,7 @@ apply these rules.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -129,9 +129,29 @@ def valid_approvals(records: Iterable[ApprovalRecord], *, requester: str, plan_h
     return tuple(latest.values())
 
 
+def _without_role(valid: Sequence[ApprovalRecord], roles: Sequence[str],
+                  current_roles: Mapping[str, Sequence[str]]) -> tuple[ApprovalRecord, ...]:
+    """Approvals whose approver no longer holds (or never held) a role the decision asks for."""
+    return tuple(r for r in valid if not set(current_roles.get(r.actor, ())) & set(roles))
+
+
+def _demoted_reason(record: ApprovalRecord, roles: Sequence[str],
+                    current_roles: Mapping[str, Sequence[str]]) -> str:
+    needed = " or ".join(roles)
+    if record.actor not in current_roles:
+        return (f"approval by {record.actor} no longer counts: {record.actor} is no longer a "
+                f"declared user (needs role {needed})")
+    return f"approval by {record.actor} no longer counts: {record.actor} no longer has role {needed}"
+
+
 def evaluate_gate(decision: Decision, requester: str, approvals: Sequence[ApprovalRecord],
-                  now: datetime, version_hash: str, ttl: timedelta) -> GateState:
-    """The gate's status for one version from its decision and the approvals recorded for it."""
+                  now: datetime, version_hash: str, ttl: timedelta,
+                  current_roles: Mapping[str, Sequence[str]]) -> GateState:
+    """The gate's status for one version from its decision and the approvals recorded for it.
+
+    ``current_roles`` maps each declared user to the roles settings give them *now*: an approval
+    counts only while its approver still holds a role the decision asks for (fail closed).
+    """
     roles = decision.approvals.roles
     rejection = next((r for r in approvals if r.kind is ApprovalKind.REJECT), None)
     if rejection is not None:
@@ -141,13 +161,17 @@ def evaluate_gate(decision: Decision, requester: str, approvals: Sequence[Approv
     if not decision.allow:
         return GateState(status=GateStatus.DENIED, missing_count=0, eligible_roles=roles,
                          valid_approvals=(), reasons=decision.deny)
-    valid = valid_approvals(approvals, requester=requester, plan_hash=version_hash, now=now, ttl=ttl)
+    current = valid_approvals(approvals, requester=requester, plan_hash=version_hash, now=now,
+                              ttl=ttl)
+    demoted = _without_role(current, roles, current_roles)
+    valid = tuple(r for r in current if r not in demoted)
     missing = max(0, decision.approvals.count - len(valid))
     if missing == 0:
         return GateState(status=GateStatus.APPROVED, missing_count=0, eligible_roles=roles,
                          valid_approvals=valid)
     reasons = [f"needs {missing} more approval(s) from a user with role {' or '.join(roles)}"]
-    lapsed = [r.actor for r in approvals if r.kind is ApprovalKind.APPROVE and r not in valid
+    reasons += [_demoted_reason(r, roles, current_roles) for r in demoted]
+    lapsed = [r.actor for r in approvals if r.kind is ApprovalKind.APPROVE and r not in current
               and r.actor != requester]
     if lapsed:
         reasons.append(f"approvals no longer valid (expired or for another plan hash): "

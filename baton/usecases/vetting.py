@@ -103,6 +103,11 @@ def _ttl(services: Services) -> timedelta:
     return timedelta(seconds=services.settings.approval_ttl_s)
 
 
+def _current_roles(services: Services) -> dict[str, tuple[str, ...]]:
+    """Every declared user's roles as settings give them now (approvals are re-checked against these)."""
+    return {uid: tuple(user.roles) for uid, user in services.settings.users.items()}
+
+
 def _target(services: Services, stored: StoredVersion, decided: StoredDecision | None
             ) -> ApprovalTarget:
     latest = services.plan_store.get(stored.plan_id).version
@@ -126,7 +131,7 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
         plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
         kind=ApprovalKind.APPROVE, comment=comment, decided_at=now, expires_at=now + _ttl(services)))
     state = evaluate_gate(decided.decision, stored.requester, [*records, record], now,
-                          stored.plan_hash, _ttl(services))
+                          stored.plan_hash, _ttl(services), _current_roles(services))
     services.ledger.append(EventKind.APPROVAL, plan_id, user.id, {
         "version": stored.version, "plan_hash": stored.plan_hash, "comment": comment,
         "expires_at": record.expires_at.isoformat() if record.expires_at else None,
@@ -158,12 +163,12 @@ def reject(services: Services, plan_id: str, actor: User, *, reason: str,
         "version": stored.version, "plan_hash": stored.plan_hash, "reason": reason})
     services.plan_store.set_status(plan_id, stored.version, VersionStatus.REJECTED)
     return evaluate_gate(decided.decision, stored.requester, [*records, record], now,
-                         stored.plan_hash, _ttl(services))
+                         stored.plan_hash, _ttl(services), _current_roles(services))
 
 
 def gate_state(services: Services, plan_id: str, version: int | None = None, *,
                now: datetime | None = None) -> GateState:
-    """Where a version stands at the gate now (expired approvals no longer count)."""
+    """Where a version stands at the gate now (expired approvals, and approvers who lost the role, no longer count)."""
     stored = services.plan_store.get(plan_id, version)
     decided = services.approval_store.latest_decision(plan_id, stored.version)
     if decided is None:
@@ -178,7 +183,7 @@ def gate_state(services: Services, plan_id: str, version: int | None = None, *,
                          valid_approvals=(), reasons=("the plan changed after its decision",))
     records = services.approval_store.records(plan_id, stored.version)
     return evaluate_gate(decided.decision, stored.requester, records, now or datetime.now(UTC),
-                         current_hash, _ttl(services))
+                         current_hash, _ttl(services), _current_roles(services))
 
 
 def require_approved(services: Services, plan_id: str, version: int | None = None, *,

@@ -22,6 +22,7 @@ from policies.contracts import ApprovalsNeeded, Decision
 NOW = datetime(2024, 6, 4, 12, 0, tzinfo=UTC)
 TTL = timedelta(hours=1)
 HASH = "a" * 64
+ROLES = {"alice": ("analyst",), "bob": ("approver",), "carol": ("approver",)}
 
 
 def decision(count: int = 1, allow: bool = True) -> Decision:
@@ -102,45 +103,45 @@ def test_expired_approval_lets_the_same_person_approve_again():
 
 def test_gate_is_pending_until_n_distinct_approvers():
     dec = decision(count=2)
-    one = evaluate_gate(dec, "alice", [record("bob")], NOW, HASH, TTL)
+    one = evaluate_gate(dec, "alice", [record("bob")], NOW, HASH, TTL, ROLES)
     assert one.status is GateStatus.PENDING and one.missing_count == 1
-    same_twice = evaluate_gate(dec, "alice", [record("bob"), record("bob")], NOW, HASH, TTL)
+    same_twice = evaluate_gate(dec, "alice", [record("bob"), record("bob")], NOW, HASH, TTL, ROLES)
     assert same_twice.missing_count == 1
-    two = evaluate_gate(dec, "alice", [record("bob"), record("carol")], NOW, HASH, TTL)
+    two = evaluate_gate(dec, "alice", [record("bob"), record("carol")], NOW, HASH, TTL, ROLES)
     assert two.status is GateStatus.APPROVED and len(two.valid_approvals) == 2
 
 
 def test_expired_approvals_no_longer_count():
     old = record("bob", at=NOW - timedelta(hours=2))
-    state = evaluate_gate(decision(), "alice", [old], NOW, HASH, TTL)
+    state = evaluate_gate(decision(), "alice", [old], NOW, HASH, TTL, ROLES)
     assert state.status is GateStatus.PENDING
     assert any("no longer valid" in r for r in state.reasons)
 
 
 def test_approvals_of_another_plan_hash_do_not_count():
-    state = evaluate_gate(decision(), "alice", [record("bob", plan_hash="d" * 64)], NOW, HASH, TTL)
+    state = evaluate_gate(decision(), "alice", [record("bob", plan_hash="d" * 64)], NOW, HASH, TTL, ROLES)
     assert state.status is GateStatus.PENDING
 
 
 def test_self_approval_records_never_count():
-    state = evaluate_gate(decision(), "alice", [record("alice")], NOW, HASH, TTL)
+    state = evaluate_gate(decision(), "alice", [record("alice")], NOW, HASH, TTL, ROLES)
     assert state.status is GateStatus.PENDING
 
 
 def test_rejection_ends_the_version_with_its_reason():
     records = [record("bob"), record("carol", kind=ApprovalKind.REJECT, comment="wrong host")]
-    state = evaluate_gate(decision(count=1), "alice", records, NOW, HASH, TTL)
+    state = evaluate_gate(decision(count=1), "alice", records, NOW, HASH, TTL, ROLES)
     assert state.status is GateStatus.REJECTED
     assert "wrong host" in state.reasons[0]
 
 
 def test_denied_decision_keeps_the_gate_denied():
-    state = evaluate_gate(decision(allow=False), "alice", [record("bob")], NOW, HASH, TTL)
+    state = evaluate_gate(decision(allow=False), "alice", [record("bob")], NOW, HASH, TTL, ROLES)
     assert state.status is GateStatus.DENIED and state.reasons == ("step x: nope",)
 
 
 def test_no_approval_needed_means_approved():
-    assert evaluate_gate(decision(count=0), "alice", [], NOW, HASH, TTL).status is GateStatus.APPROVED
+    assert evaluate_gate(decision(count=0), "alice", [], NOW, HASH, TTL, ROLES).status is GateStatus.APPROVED
 
 
 def test_reject_needs_the_role_unless_it_is_the_requester_withdrawing():
@@ -148,3 +149,25 @@ def test_reject_needs_the_role_unless_it_is_the_requester_withdrawing():
     with pytest.raises(ApprovalRefused) as info:
         check_can_reject("eve", ("analyst",), target(), decision(), [])
     assert info.value.refusal is RefusalCode.WRONG_ROLE
+
+
+def test_approval_by_someone_who_lost_the_role_no_longer_counts():
+    demoted = {**ROLES, "bob": ("analyst",)}
+    state = evaluate_gate(decision(), "alice", [record("bob")], NOW, HASH, TTL, demoted)
+    assert state.status is GateStatus.PENDING and state.valid_approvals == ()
+    assert any("bob" in r and "no longer has role approver" in r for r in state.reasons)
+
+
+def test_approval_by_a_user_removed_from_settings_no_longer_counts():
+    removed = {k: v for k, v in ROLES.items() if k != "bob"}
+    state = evaluate_gate(decision(), "alice", [record("bob")], NOW, HASH, TTL, removed)
+    assert state.status is GateStatus.PENDING
+    assert any("bob" in r and "approver" in r for r in state.reasons)
+
+
+def test_only_approvers_still_holding_the_role_count_toward_the_total():
+    demoted = {**ROLES, "bob": ()}
+    state = evaluate_gate(decision(count=2), "alice", [record("bob"), record("carol")], NOW, HASH,
+                          TTL, demoted)
+    assert state.missing_count == 1
+    assert [r.actor for r in state.valid_approvals] == ["carol"]

@@ -184,3 +184,29 @@ def test_read_only_plan_is_approved_by_policy_alone(services):
     version = store(services, {"goal": "read", "steps": [WRITE_PLAN["steps"][0]]})
     assert vet_version(services, version).approvals.count == 0
     assert require_approved(services, version.plan_id).version == 1
+
+
+def reloaded(services, **user_changes) -> Services:
+    """The same store seen through settings whose users changed (``None`` removes a user)."""
+    users = {**services.settings.users, **user_changes}
+    settings = services.settings.model_copy(
+        update={"users": {k: v for k, v in users.items() if v is not None}})
+    return Services(settings, registry=services.registry)
+
+
+def test_plan_whose_only_approver_lost_the_role_may_not_run(services):
+    version = store(services, WRITE_PLAN)
+    vet_version(services, version)
+    approve(services, version.plan_id, BOB)
+    demoted = reloaded(services, bob=User(id="bob", roles=("analyst",)))
+    assert gate_state(demoted, version.plan_id).status is GateStatus.PENDING
+    with pytest.raises(NotApprovedError, match="bob no longer has role approver"):
+        require_approved(demoted, version.plan_id)
+
+
+def test_plan_whose_approver_was_removed_from_settings_may_not_run(services):
+    version = store(services, WRITE_PLAN)
+    vet_version(services, version)
+    approve(services, version.plan_id, BOB)
+    with pytest.raises(NotApprovedError, match="bob .*approver"):
+        require_approved(reloaded(services, bob=None), version.plan_id)
