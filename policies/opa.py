@@ -2,7 +2,9 @@
 
 On first use it checks that the server holds this bundle (its hash is kept
 at ``data.baton_meta.bundle_hash``) and pushes the policies and data when it
-does not. Timeouts, connection errors and missing results are denies.
+does not. A missing result usually means the server restarted and lost what
+was pushed, so the policies and data are pushed again once and the query
+retried once. Timeouts, connection errors and results still missing are denies.
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ class OpaEngine(FailClosedEngine):
             current = {}
         if isinstance(current, Mapping) and current.get("bundle_hash") == self.bundle_hash:
             return
+        self._push(client)
+
+    def _push(self, client: Any) -> None:
+        """Push every policy module, the data and the bundle hash."""
         for name, source in self.bundle.modules:
             client.update_policy_from_string(source, f"baton/{name}", rego_compat=False)
         client.update_or_create_data(self.bundle.data_document()[DATA_ROOT], DATA_ROOT)
@@ -84,6 +90,21 @@ class OpaEngine(FailClosedEngine):
 
     def _evaluate(self, rule: str, policy_input: Mapping[str, Any]) -> Any:
         self.load()
+        result = self._query(rule, policy_input)
+        if result is None:
+            # The server may have restarted and lost the pushed bundle: push it again (even if
+            # the hash marker survived) and ask once more; still missing stays a deny.
+            log.warning("policy.opa_result_missing", url=self.url, rule=rule)
+            try:
+                with self._lock:
+                    self._push(self._client_obj)
+            except Exception as exc:
+                raise EngineFailure(_describe(exc, self.url)) from exc
+            result = self._query(rule, policy_input)
+        return result
+
+    def _query(self, rule: str, policy_input: Mapping[str, Any]) -> Any:
+        """The raw ``result`` of ``data.baton.<rule>``, or None when the server has none."""
         try:
             body = self._client_obj.query_rule(dict(policy_input), "baton", rule)
         except Exception as exc:

@@ -100,6 +100,29 @@ def test_opa_answer_without_result_denies(bundle):
     _denied_with(decision, "undefined")
 
 
+def test_opa_server_that_lost_its_policies_gets_them_again_and_answers(bundle):
+    with FakeOpa() as server:
+        engine = OpaEngine(bundle, server.url, timeout_s=5.0)
+        assert engine.decide(SAFE_INPUT).allow is True
+        server.restart()
+        assert engine.decide(SAFE_INPUT).allow is True
+        assert engine.check_step(StepCall(
+            run_id="r-1", plan_id="p-1", step_id="s", tool="files.read", effect="read",
+            args={"path": "a.csv"},
+            requester=Requester(id="alice", roles=("analyst",)))).engine == "opa"
+        assert server.get_data(["baton_meta", "bundle_hash"]) == bundle.bundle_hash
+
+
+def test_opa_result_still_missing_after_one_re_push_denies(bundle):
+    with FakeOpa(drop_result=True) as server:
+        decision = OpaEngine(bundle, server.url, timeout_s=5.0).decide(SAFE_INPUT)
+        policy_pushes = [r for r in server.requests if r[0] == "PUT" and "/v1/policies/" in r[1]]
+        queries = [r for r in server.requests if r[0] == "POST"]
+    _denied_with(decision, "undefined")
+    assert len(policy_pushes) == 2 * len(bundle.modules)
+    assert len(queries) == 2
+
+
 def test_opa_backend_pushes_bundle_once_and_reuses_it(bundle):
     with FakeOpa() as server:
         OpaEngine(bundle, server.url, timeout_s=5.0).decide(SAFE_INPUT)

@@ -3,7 +3,7 @@
 Policies and data pushed to it are evaluated with the embedded regopy
 interpreter, so the OPA backend's wire handling is exercised for real.
 ``delay_s`` makes it slow (timeout tests); ``drop_result`` answers without a
-``result`` (undefined-decision tests).
+``result`` (undefined-decision tests); ``restart`` forgets what was pushed.
 """
 
 from __future__ import annotations
@@ -46,6 +46,12 @@ class FakeOpa:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def restart(self) -> None:
+        """Forget every pushed policy and datum, as a restarted OPA server without a bundle does."""
+        with self._lock:
+            self.policies.clear()
+            self.data.clear()
 
     def put_data(self, path: list[str], value: Any) -> None:
         """Store ``value`` at ``path`` of the data tree."""
