@@ -72,29 +72,50 @@ def level_number(level: str | int) -> int:
 
 def configure_logging(level: str | int = "info", json: bool = False, *,
                       secret_values: Iterable[str] = (), stream: Any = None) -> None:
-    """Configure structlog (and stdlib logging) to write to ``stream`` (default stderr)."""
+    """Configure structlog and stdlib logging to write to ``stream`` (default stderr).
+
+    Stdlib records (uvicorn, alembic, httpx) go through the same processors as
+    structlog events, SecretMasker included, and come out in the same format.
+    """
     number = level_number(level)
     out = stream if stream is not None else _CurrentStderr()
     renderer: Any = (structlog.processors.JSONRenderer() if json
                      else structlog.dev.ConsoleRenderer(colors=out.isatty(),
                                                         exception_formatter=structlog.dev.plain_traceback))
+    masker = SecretMasker(secret_values)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,
-            SecretMasker(secret_values),
-            renderer,
-        ],
+        processors=[*_common_processors(), structlog.processors.StackInfoRenderer(),
+                    structlog.processors.format_exc_info, masker, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(number),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
-    # Libraries that log through stdlib (uvicorn, alembic) go to the same stream.
-    logging.basicConfig(level=number, stream=out, format="%(levelname)s %(name)s: %(message)s",
-                        force=True)
+    _route_stdlib(number, out, masker, renderer)
+
+
+def _common_processors() -> list[Any]:
+    return [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True)]
+
+
+def _route_stdlib(number: int, out: Any, masker: SecretMasker, renderer: Any) -> None:
+    """Send stdlib records through structlog's processors (masking last but one)."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_common_processors(), structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, masker, renderer],
+    )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(number)
+    # Alembic logs its context and each revision at INFO on every start; only debug wants that.
+    logging.getLogger("alembic").setLevel(logging.NOTSET if number <= logging.DEBUG
+                                          else max(number, logging.WARNING))
 
 
 __all__ = ["REDACTED", "SecretMasker", "configure_logging", "level_number"]
