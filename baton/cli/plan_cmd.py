@@ -63,7 +63,12 @@ def plan(
     as_json: JsonOption = False,
     file: Annotated[Path | None, typer.Option("--file", help="Submit a hand-written plan (JSON/YAML).")] = None,
 ) -> None:
-    """Turn a goal (or a plan file) into a stored, validated plan version."""
+    """Turn a goal (or a plan file) into a stored, validated plan version, decided by policy.
+
+    Exit codes: 0 the plan can go ahead (approved, or pending approval); 1 it was denied by
+    policy, is invalid, or planning failed (the stored plan, its decision and reasons are still
+    printed, and with --json the stored version is still on stdout); 2 usage or configuration error.
+    """
     from planner.base import PlanningError
     from planner.loading import PlanFileError
     from planner.problems import InvalidPlanError
@@ -95,6 +100,15 @@ def plan(
             err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
     _show(stored, as_json, cli.services)
+    _exit_if_denied(stored)
+
+
+def _exit_if_denied(stored) -> None:  # noqa: ANN001
+    """Exit 1 after showing a version policy denied: what was asked for (a plan that can go ahead) failed."""
+    from planner.versions import VersionStatus
+
+    if stored.status is VersionStatus.DENIED:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("revise")
