@@ -5,10 +5,7 @@ Every route calls a use case in ``baton.usecases``; none re-implements one.
 
 from __future__ import annotations
 
-import json
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -148,13 +145,9 @@ def create_plan(body: GoalRequest, request: Request,
 def create_plan_from_document(body: PlanDocumentRequest, request: Request,
                               user: User = Depends(require(Action.PLAN_CREATE))) -> StoredVersion:
     """Store a hand-written plan; it is validated and judged like any planner's output."""
-    from baton.usecases.plans import plan_from_file
+    from baton.usecases.plans import plan_from_document
 
-    # The use case reads plan files; a private temporary file keeps one code path for both.
-    with tempfile.TemporaryDirectory(prefix="baton-api-") as tmp:
-        path = Path(tmp) / "submitted-plan.json"
-        path.write_text(json.dumps(body.document), encoding="utf-8")
-        return plan_from_file(services_of(request), path, user)
+    return plan_from_document(services_of(request), body.document, user)
 
 
 @router.get("/plans", response_model=list[PlanSummary], summary="List plans")

@@ -7,7 +7,9 @@ it, in ``_after_new_version``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -16,7 +18,7 @@ from executor.store.plans import NewVersion
 from executor.store.schema import ApprovalRow
 from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from planner.diff import PlanDiff, diff_plans
-from planner.problems import InvalidPlanError
+from planner.problems import InvalidPlanError, Problem
 from planner.versions import StoredVersion, VersionStatus
 from tools import BatonError
 
@@ -68,16 +70,42 @@ def plan_from_file(services: Services, path: Path | str, requester: User) -> Sto
     An invalid plan is stored INVALID with its problems, then InvalidPlanError is raised.
     """
     from planner.loading import read_plan_file
-    from planner.validation import validate_plan
 
     user = _actor(services, requester)
     path = Path(path)
     data, problems = read_plan_file(path)
+    return _store_document(services, data, problems, user,
+                           goal=_document_goal(data, f"plan file {path.name}"),
+                           note=f"plan file {path}")
+
+
+def plan_from_document(services: Services, document: Mapping[str, Any] | str | bytes,
+                       requester: User, *, filename: str | None = None) -> StoredVersion:
+    """Store a plan document given as data, or as JSON/YAML text (format by ``filename``).
+
+    Same rules as ``plan_from_file``: an invalid plan is stored INVALID, then raised.
+    """
+    from planner.loading import load_plan_document
+
+    user = _actor(services, requester)
+    if isinstance(document, Mapping):
+        data, problems = dict(document), []
+    else:
+        data, problems = load_plan_document(document, filename=filename)
+    label = f"plan document {filename}" if filename else "submitted plan document"
+    return _store_document(services, data, problems, user,
+                           goal=_document_goal(data, label), note=label)
+
+
+def _store_document(services: Services, data: Any, problems: list[Problem], user: User, *,
+                    goal: str, note: str) -> StoredVersion:
+    """Validate a parsed document and store it: VALIDATED (then vetted) or INVALID and raised."""
+    from planner.validation import validate_plan
+
     report = None if problems else validate_plan(data, services.registry,
                                                  max_steps=services.settings.max_steps)
     problems = list(problems) + (list(report.problems) if report else [])
-    goal = _document_goal(data, path)
-    trace = PlanningTrace(planner=PlannerKind.FILE, notes=(f"plan file {path}",))
+    trace = PlanningTrace(planner=PlannerKind.FILE, notes=(note,))
     if report is not None and report.ok and report.plan is not None:
         result = PlanResult(plan=report.plan, planner=PlannerKind.FILE, trace=trace)
         return _store_result(services, goal, user, result, plan_id=None, feedback=None)
@@ -95,9 +123,9 @@ def _noted(exc: PlanningError | InvalidPlanError, stored: StoredVersion) -> Bato
     return exc
 
 
-def _document_goal(data: object, path: Path) -> str:
+def _document_goal(data: object, fallback: str) -> str:
     goal = data.get("goal") if isinstance(data, dict) else None
-    return goal.strip() if isinstance(goal, str) and goal.strip() else f"plan file {path.name}"
+    return goal.strip() if isinstance(goal, str) and goal.strip() else fallback
 
 
 def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,
