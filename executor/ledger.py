@@ -117,19 +117,27 @@ class Ledger:
         # SQLAlchemy Core, not ORM rows: this runs twice per attempt, and the ORM
         # unit of work cost more than the commit itself.
         self._lock(session)
+        last = session.execute(_LAST_EVENT).first()
+        row, clean = self.link(last, kind, subject, actor, payload)
+        session.execute(_INSERT_EVENT, row)
+        return LedgerEvent(**{**row, "payload": clean})
+
+    def link(self, last: tuple[int, str] | None, kind: EventKind | str, subject: str, actor: str,
+             payload: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """The row that follows ``last`` (seq, hash; None: genesis) and its redacted payload.
+
+        The one place an event is redacted and hashed: ``append`` and the
+        executor's raw hot path (``executor.store.hot``) both build rows here.
+        """
         stored_payload = canonical_json(redact(payload, self._secrets))
         clean = json.loads(stored_payload)
-        last = session.execute(_LAST_EVENT).first()
         seq = (last[0] + 1) if last else 1
         prev = last[1] if last else GENESIS_HASH
         at = datetime.now(UTC)
         kind_value = kind.value if isinstance(kind, EventKind) else str(kind)
         digest = event_hash(prev, seq, at, kind_value, subject, actor, clean)
-        session.execute(_INSERT_EVENT, {"seq": seq, "at": at, "kind": kind_value, "subject": subject,
-                                        "actor": actor, "payload": stored_payload,
-                                        "prev_hash": prev, "hash": digest})
-        return LedgerEvent(seq=seq, at=at, kind=kind_value, subject=subject, actor=actor,
-                           payload=clean, prev_hash=prev, hash=digest)
+        return {"seq": seq, "at": at, "kind": kind_value, "subject": subject, "actor": actor,
+                "payload": stored_payload, "prev_hash": prev, "hash": digest}, clean
 
     def _lock(self, session: Session) -> None:
         # SQLite transactions start with BEGIN IMMEDIATE (see store.db), which

@@ -4,8 +4,10 @@ Every method that changes state opens one transaction, updates rows by
 primary key, appends the ledger event recording the change *in the same
 transaction*, and commits: the journal and the ledger never disagree, and a
 process killed between two transitions loses nothing that was reported done.
-Hot-path statements are SQLAlchemy Core on primary keys; nothing here scans
-all the steps of a run per step.
+The per-step transitions (attempt start, success, failure, runtime check) go
+through :class:`~executor.store.hot.HotWriter`: raw statements on primary
+keys, one commit per loop turn; nothing here scans all the steps of a run
+per step.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -26,25 +28,13 @@ from ..artifacts import StoredOutput
 from ..ledger import EventKind, Ledger
 from ..records import AttemptRecord, AttemptStatus, RunRecord, RunStatus, StepRecord
 from ..scheduling import StepStatus
+from .hot import HotWriter
 from .schema import AttemptRow, PlanVersionRow, RunRow, StepRunRow
 
 RUNS = RunRow.__table__  # type: ignore[attr-defined]
 STEPS = StepRunRow.__table__  # type: ignore[attr-defined]
 ATTEMPTS = AttemptRow.__table__  # type: ignore[attr-defined]
 ACTOR = "executor"
-
-# The hot path's statements, built once: constructing and compiling a statement
-# per transition costs more than executing it.
-_INSERT_ATTEMPT = insert(ATTEMPTS)
-_STEP_STARTED = update(STEPS).where(STEPS.c.id == bindparam("b_pk")).values(
-    status=bindparam("b_status"), attempts=bindparam("b_attempts"))
-_STEP_FIRST_STARTED = _STEP_STARTED.values(started_at=bindparam("b_at"))
-_ATTEMPT_SUCCEEDED = update(ATTEMPTS).where(ATTEMPTS.c.id == bindparam("b_pk")).values(
-    status=AttemptStatus.SUCCEEDED.value, ended_at=bindparam("b_at"))
-_STEP_SUCCEEDED = update(STEPS).where(STEPS.c.id == bindparam("b_pk")).values(
-    status=StepStatus.SUCCEEDED.value, output_json=bindparam("b_json"), output_uri=bindparam("b_uri"),
-    output_sha256=bindparam("b_sha"), error=None, ended_at=bindparam("b_at"))
-
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
@@ -96,6 +86,7 @@ class RunStore:
         self.ledger = ledger
         self.clock = clock
         self._pinned: Session | None = None
+        self._writer_pinned: HotWriter | None = None
 
     @contextmanager
     def pinned(self) -> Iterator[None]:
@@ -107,12 +98,27 @@ class RunStore:
         """
         connection = self.engine.connect()
         self._pinned = Session(bind=connection, expire_on_commit=False)
+        self._writer_pinned = HotWriter(connection.connection.dbapi_connection,
+                                        self.engine.dialect.name, self.ledger)
         try:
             yield
         finally:
+            self._writer_pinned = None
             self._pinned.close()
             self._pinned = None
             connection.close()
+
+    @contextmanager
+    def _writer(self) -> Iterator[HotWriter]:
+        """The pinned writer (flushed by the loop), or a private one flushed on exit."""
+        if self._writer_pinned is not None:
+            yield self._writer_pinned
+            return
+        with self.engine.connect() as connection:
+            writer = HotWriter(connection.connection.dbapi_connection, self.engine.dialect.name,
+                               self.ledger)
+            yield writer
+            writer.flush()
 
     @contextmanager
     def _hot(self) -> Iterator[Session]:
@@ -314,56 +320,49 @@ class RunStore:
             s.execute(update(RUNS).where(RUNS.c.id == run_id).values(status=RunStatus.RUNNING.value))
             s.commit()
 
-    def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any]) -> int:
-        """Journal an attempt before the tool is called; returns the attempt row's id."""
-        now = self.clock()
-        with self._hot() as s:
-            conn = s.connection()
-            pk = conn.execute(_INSERT_ATTEMPT, {
-                "run_id": run_id, "step_id": step.step_id, "attempt": attempt,
-                "status": AttemptStatus.STARTED.value, "started_at": now}).inserted_primary_key[0]
-            conn.execute(_STEP_FIRST_STARTED if attempt == 1 else _STEP_STARTED, {
-                "b_pk": step.pk, "b_status": StepStatus.RUNNING.value, "b_attempts": attempt,
-                "b_at": now})
-            self.ledger.append(EventKind.ATTEMPT_START, run_id, ACTOR, payload, session=s)
-            s.commit()
-        return int(pk)
+    def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any],
+                      on_id: Callable[[int], None]) -> None:
+        """Journal an attempt (committed by the next :meth:`flush`); ``on_id`` gets its row id."""
+        with self._writer() as w:
+            now = w.when(self.clock())
+            w.execute("attempt", (run_id, step.step_id, attempt, now), on_id)
+            if attempt == 1:
+                w.execute("step_first_started", (attempt, now, step.pk))
+            else:
+                w.execute("step_started", (attempt, step.pk))
+            w.event(EventKind.ATTEMPT_START.value, run_id, ACTOR, payload)
 
     def record_success(self, run_id: str, step: StepState, attempt_pk: int, stored: StoredOutput,
                        payload: dict[str, Any]) -> None:
         """The attempt succeeded: its output (inline or artifact URI) and ATTEMPT_SUCCESS."""
-        now = self.clock()
-        with self._hot() as s:
-            conn = s.connection()
-            conn.execute(_ATTEMPT_SUCCEEDED, {"b_pk": attempt_pk, "b_at": now})
-            conn.execute(_STEP_SUCCEEDED, {"b_pk": step.pk, "b_json": stored.inline_json,
-                                           "b_uri": stored.uri, "b_sha": stored.sha256, "b_at": now})
-            self.ledger.append(EventKind.ATTEMPT_SUCCESS, run_id, ACTOR, payload, session=s)
-            s.commit()
+        with self._writer() as w:
+            now = w.when(self.clock())
+            w.execute("attempt_succeeded", (now, attempt_pk))
+            w.execute("step_succeeded", (stored.inline_json, stored.uri, stored.sha256, now, step.pk))
+            w.event(EventKind.ATTEMPT_SUCCESS.value, run_id, ACTOR, payload)
 
     def record_failure(self, run_id: str, step: StepState, attempt_pk: int, *, error: str,
                        retryable: bool, final: bool, payload: dict[str, Any]) -> None:
         """The attempt failed; with ``final`` the step failed for good."""
-        now = self.clock()
-        with self._hot() as s:
-            s.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_pk).values(
-                status=AttemptStatus.FAILED.value, error=error, retryable=retryable, ended_at=now))
+        with self._writer() as w:
+            now = w.when(self.clock())
+            w.execute("attempt_failed", (error, retryable, now, attempt_pk))
             if final:
-                s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(
-                    status=StepStatus.FAILED.value, error=error, ended_at=now))
-            self.ledger.append(EventKind.ATTEMPT_FAILURE, run_id, ACTOR, payload, session=s)
-            s.commit()
+                w.execute("step_failed", (error, now, step.pk))
+            w.event(EventKind.ATTEMPT_FAILURE.value, run_id, ACTOR, payload)
 
     def record_check(self, run_id: str, step: StepState, payload: dict[str, Any], *,
                      denied_error: str | None) -> None:
         """A runtime policy check; a denial fails the step for good in the same commit."""
-        now = self.clock()
-        with self._hot() as s:
+        with self._writer() as w:
             if denied_error is not None:
-                s.execute(update(STEPS).where(STEPS.c.id == step.pk).values(
-                    status=StepStatus.FAILED.value, error=denied_error, ended_at=now))
-            self.ledger.append(EventKind.STEP_CHECK, run_id, ACTOR, payload, session=s)
-            s.commit()
+                w.execute("step_failed", (denied_error, w.when(self.clock()), step.pk))
+            w.event(EventKind.STEP_CHECK.value, run_id, ACTOR, payload)
+
+    def flush(self) -> None:
+        """Commit the transitions recorded since the last flush (one transaction)."""
+        if self._writer_pinned is not None:
+            self._writer_pinned.flush()
 
     def finish(self, run_id: str, owner: str, status: RunStatus, error: str | None, *,
                cancelled: bool = False) -> None:

@@ -1,0 +1,335 @@
+"""The run loop and one step's life: start ready steps, settle results in FIFO order, retry.
+
+Each turn of the loop records the result of the attempt at the head of the
+FIFO and the "attempt started" entries of the steps that became ready, then
+commits them together (``RunStore.flush``) and only then calls the started
+tools: journal-then-act holds with one commit per turn. Results are settled
+in the order attempts were started, whatever order the tools finish in, and
+steps start in topological order: the ledger and the outputs of a run do not
+depend on timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from planner.plan import Plan, Reference, Step, follow_path, resolve_references
+from tools import BatonError, Effect, ToolContext, ToolRegistry, ToolSpec
+
+from . import crash
+from .artifacts import ArtifactStore
+from .calls import Outcome, call_tool, error_code, error_text, mask_args, referenced_secrets, secret_fields
+from .checks import NO_CHECK_CONFIGURED, RuntimeCheck, StepCall
+from .errors import LeaseLostError
+from .records import RunStatus
+from .retry import decide, effective_policy
+from .scheduling import StepStatus, ready_steps
+from .store.runs import RunStore, StepState
+from .telemetry import bind_log, span
+
+log = bind_log()
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """A step changed state (for progress views)."""
+
+    run_id: str
+    step_id: str
+    status: StepStatus
+    attempt: int
+    error: str | None = None
+
+
+@dataclass
+class RunState:  # noqa: D101 - documented below
+    """Everything the loop of one run knows; built once from the store, updated in memory."""
+
+    run_id: str
+    plan_id: str
+    requester: str
+    plan: Plan
+    by_id: dict[str, Step]
+    concurrency: int
+    steps: dict[str, StepState]
+    states: dict[str, StepStatus]
+    deps: dict[str, tuple[str, ...]]
+    dependents: dict[str, list[str]]
+    rank: dict[str, int]
+    waiting: dict[str, int]
+    frontier: list[tuple[int, str]]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    running: deque[str] = field(default_factory=deque)
+    tasks: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
+    # Steps journalled this turn whose tools start once the turn's commit is done.
+    launch: list[tuple[str, Callable[[], Awaitable[Outcome]]]] = field(default_factory=list)
+    attempt_pk: dict[str, int] = field(default_factory=dict)
+    args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    tries: dict[str, int] = field(default_factory=dict)
+    failure: str | None = None
+    cancelled: bool = False
+    last_poll: float = 0.0
+
+    @property
+    def stopping(self) -> bool:
+        return self.failure is not None or self.cancelled
+
+
+class StepLoop:
+    """The loop of one run and the life of its steps; :class:`~executor.runner.Runner` is one."""
+
+    store: RunStore
+    registry: ToolRegistry
+    runtime_check: RuntimeCheck | None
+    artifacts: ArtifactStore
+    owner_id: str
+    per_tool: dict[str, int]
+    lease_s: float
+    poll_s: float
+    secrets: dict[str, str]
+    workspace: Path | None
+    monotonic: Callable[[], float]
+    sleep: Callable[[float], Awaitable[Any]]
+    observer: Callable[[StepProgress], None] | None
+    _crash: tuple[crash.CrashPoint, str] | None
+    _secret_fields: dict[str, frozenset[str]]
+
+    async def _loop(self, st: RunState) -> None:
+        self._poll(st, force=True)
+        while True:
+            if not st.stopping and st.frontier:
+                self._start_ready(st)
+            self._commit(st)
+            if not st.running:
+                return
+            head = st.running[0]
+            task = st.tasks[head]
+            if not task.done():
+                await asyncio.wait({task}, timeout=self.poll_s)
+                self._poll(st)
+                if not task.done():
+                    continue
+            st.running.popleft()
+            del st.tasks[head]
+            self._settle(st, head, task.result())
+            self._poll(st)
+
+    def _start_ready(self, st: RunState) -> None:
+        candidates = [sid for _, sid in st.frontier]
+        chosen = ready_steps(candidates, st.deps, st.states, running=list(st.running),
+                             tool_of={sid: st.steps[sid].tool for sid in candidates + list(st.running)},
+                             concurrency=st.concurrency, per_tool=self.per_tool)
+        for sid in chosen:
+            st.frontier.remove((st.rank[sid], sid))
+            self._start_step(st, sid)
+
+    def _commit(self, st: RunState) -> None:
+        """One commit for the turn's results and starts; then, and only then, call the started tools."""
+        self.store.flush()
+        for sid, make_call in st.launch:
+            self._maybe_crash(crash.CrashPoint.AFTER_ATTEMPT_STARTED, sid)
+            st.tasks[sid] = asyncio.ensure_future(make_call())
+        st.launch.clear()
+
+    def _poll(self, st: RunState, *, force: bool = False) -> None:
+        """Renew the lease and look for a cancel request, at most every ``poll_s``."""
+        now = self.monotonic()
+        if not force and now - st.last_poll < self.poll_s:
+            return
+        st.last_poll = now
+        cancel = self.store.renew(st.run_id, self.owner_id, self.lease_s)
+        if cancel is None:
+            raise LeaseLostError(f"run {st.run_id} was taken over by another process")
+        if cancel and not st.cancelled:
+            st.cancelled = True
+            log.info("cancel requested; finishing running steps", run_id=st.run_id)
+
+    def _finish(self, st: RunState) -> None:
+        if st.cancelled:
+            status, error = RunStatus.CANCELLED, None
+        elif st.failure is not None:
+            status, error = RunStatus.FAILED, st.failure
+        elif all(s is StepStatus.SUCCEEDED for s in st.states.values()):
+            status, error = RunStatus.SUCCEEDED, None
+        else:
+            status, error = RunStatus.FAILED, "some steps could not be scheduled (per-tool limit 0?)"
+        self.store.finish(st.run_id, self.owner_id, status, error, cancelled=st.cancelled)
+        log.info("run ended", run_id=st.run_id, status=status.value)
+
+    # -- one step ---------------------------------------------------------------------
+
+    def _start_step(self, st: RunState, sid: str) -> None:
+        step = st.by_id[sid]
+        try:
+            spec = self.registry.get(step.tool)
+            args = resolve_references(step.args, lambda ref: self._lookup(st, ref))
+        except (BatonError, KeyError) as exc:
+            self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0)
+            message = exc.message if isinstance(exc, BatonError) else f"reference: {exc.args[0]}"
+            self._fail_for_good(st, sid, message, "preparation", retryable=False)
+            return
+        names = referenced_secrets(args)
+        if not self._check(st, sid, spec, args, names):
+            return
+        unknown = [n for n in names if n not in self.secrets]
+        if unknown:  # after the check: the policy names what may go where; settings name what exists
+            self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0)
+            self._fail_for_good(st, sid, f"secret {unknown[0]!r} is not configured",
+                                "missing_secret", retryable=False)
+            return
+        st.secret_names[sid] = names
+        st.args[sid] = args
+        st.tries[sid] = 0
+        self._start_attempt(st, sid, spec=spec, args=args, delay_s=0)
+
+    def _lookup(self, st: RunState, ref: Reference) -> Any:
+        return follow_path(self._output(st, ref.step), ref.path)
+
+    def _output(self, st: RunState, sid: str) -> Any:
+        if sid in st.outputs:
+            return st.outputs[sid]
+        row = st.steps[sid]
+        if row.output_uri is not None:
+            return self.artifacts.load(row.output_uri)  # not cached: artifacts can be large
+        value = json.loads(row.output_json) if row.output_json is not None else None
+        st.outputs[sid] = value
+        return value
+
+    def _check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
+               secret_names: tuple[str, ...]) -> bool:
+        """Ask the runtime check about a write, egress or secret-using call; a denial fails the step."""
+        effect = spec.effect_of(args)
+        if effect is not Effect.WRITE and "egress" not in spec.tags and not secret_names:
+            return True
+        sources = [self.registry.get(st.by_id[d].tool) for d in st.deps[sid]
+                   if st.by_id[d].tool in self.registry]
+        call = StepCall(run_id=st.run_id, plan_id=st.plan_id, step_id=sid, tool=spec.name,
+                        effect=effect.value, args=args, tags=tuple(spec.tags), region=spec.region,
+                        requester=st.requester, source_tools=tuple(s.name for s in sources),
+                        source_regions=tuple(sorted({s.region for s in sources if s.region})))
+        decision = NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
+        deny = [str(d) for d in decision.deny]
+        allowed = bool(decision.allow) and not deny
+        error = None if allowed else f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}"
+        self.store.record_check(st.run_id, st.steps[sid], {
+            "step": sid, "tool": spec.name, "effect": effect.value, "allow": allowed, "deny": deny,
+            "engine": decision.engine, "bundle_hash": decision.bundle_hash}, denied_error=error)
+        if not allowed:
+            self._mark(st, sid, StepStatus.FAILED, error)
+            st.failure = st.failure or f"step {sid} failed: {error}"
+        return allowed
+
+    def _start_attempt(self, st: RunState, sid: str, *, spec: ToolSpec | None,
+                       args: dict[str, Any], delay_s: float) -> None:
+        row = st.steps[sid]
+        attempt = row.attempts + 1
+        step = st.by_id[sid]
+        masked = mask_args(step.args, self._secrets_of(spec)) if spec else step.args
+        self.store.start_attempt(st.run_id, row, attempt, {
+            "step": sid, "tool": step.tool, "attempt": attempt, "args": masked,
+            "delay_s": round(delay_s, 6)}, partial(st.attempt_pk.__setitem__, sid))
+        row.attempts = attempt
+        self._mark(st, sid, StepStatus.RUNNING, None)
+        if spec is None:
+            self.store.flush()  # preparation failed: its attempt and failure commit at once
+            return
+        context = ToolContext(
+            idempotency_key=row.key, run_id=st.run_id, step_id=sid, attempt=attempt,
+            secrets={n: self.secrets[n] for n in (*spec.secrets, *st.secret_names.get(sid, ()))
+                     if n in self.secrets},
+            workspace=self.workspace)
+        timeout = step.timeout_s or spec.timeout_s
+        st.running.append(sid)
+        st.launch.append((sid, partial(self._attempt, spec, args, context, timeout, delay_s)))
+
+    async def _attempt(self, spec: ToolSpec, args: dict[str, Any], context: ToolContext,
+                       timeout: float, delay_s: float) -> Outcome:
+        with span("baton.attempt", run_id=context.run_id, step_id=context.step_id,
+                  attempt=context.attempt, tool=spec.name):
+            return await call_tool(spec, args, context, timeout_s=timeout, delay_s=delay_s,
+                                   sleep=self.sleep)
+
+    def _settle(self, st: RunState, sid: str, outcome: Outcome) -> None:
+        """Commit one attempt's result (in FIFO order), then retry, fail or release dependents."""
+        self._maybe_crash(crash.CrashPoint.AFTER_TOOL_RETURNED, sid)
+        row = st.steps[sid]
+        if outcome.error is None:
+            stored = self.artifacts.keep(outcome.output)
+            payload: dict[str, Any] = {"step": sid, "attempt": row.attempts}
+            if stored.uri is None:
+                payload["output"] = outcome.output
+                st.outputs[sid] = outcome.output
+            else:
+                payload.update(output_uri=stored.uri, output_sha256=stored.sha256, size=stored.size)
+                row.output_uri = stored.uri
+            self.store.record_success(st.run_id, row, st.attempt_pk.pop(sid), stored, payload)
+            self._mark(st, sid, StepStatus.SUCCEEDED, None)
+            self._release(st, sid)
+            if self._crash is not None and self._crash == (crash.CrashPoint.BETWEEN_STEPS, sid):
+                self.store.flush()  # the result alone, so that "between steps" exists to crash in
+                crash.crash_now()
+            return
+        self._retry_or_fail(st, sid, outcome.error)
+
+    def _retry_or_fail(self, st: RunState, sid: str, error: BaseException) -> None:
+        row = st.steps[sid]
+        step = st.by_id[sid]
+        spec = self.registry.get(step.tool)
+        st.tries[sid] = st.tries.get(sid, 0) + 1
+        decision = None if st.stopping else decide(
+            error, st.tries[sid], effective_policy(step.retry, spec.retry),
+            seed=f"{st.run_id}:{sid}:{row.attempts}")
+        text, retryable = error_text(error), decision is not None
+        if decision is None:
+            self._fail_for_good(st, sid, text, error_code(error),
+                                retryable=bool(getattr(error, "retryable", False)))
+            return
+        self.store.record_failure(st.run_id, row, st.attempt_pk.pop(sid), error=text,
+                                  retryable=retryable, final=False, payload={
+                                      "step": sid, "attempt": row.attempts, "error": text,
+                                      "code": error_code(error), "retryable": True,
+                                      "retry_in_s": round(decision.delay_s, 6)})
+        bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning(
+            "attempt failed; retrying", delay_s=decision.delay_s, error=text)
+        self._start_attempt(st, sid, spec=spec, args=st.args[sid], delay_s=decision.delay_s)
+
+    def _fail_for_good(self, st: RunState, sid: str, text: str, code: str, *, retryable: bool) -> None:
+        row = st.steps[sid]
+        self.store.record_failure(st.run_id, row, st.attempt_pk.pop(sid), error=text,
+                                  retryable=retryable, final=True, payload={
+                                      "step": sid, "attempt": row.attempts, "error": text,
+                                      "code": code, "retryable": retryable, "retry_in_s": None})
+        self._mark(st, sid, StepStatus.FAILED, text)
+        st.failure = st.failure or f"step {sid} failed: {text}"
+        bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning("step failed", error=text)
+
+    def _release(self, st: RunState, sid: str) -> None:
+        for child in st.dependents[sid]:
+            st.waiting[child] -= 1
+            if st.waiting[child] == 0 and st.states[child] is StepStatus.PENDING:
+                bisect.insort(st.frontier, (st.rank[child], child))
+
+    def _mark(self, st: RunState, sid: str, status: StepStatus, error: str | None) -> None:
+        st.states[sid] = status
+        st.steps[sid].status = status
+        if self.observer is not None:
+            self.observer(StepProgress(st.run_id, sid, status, st.steps[sid].attempts, error))
+
+    def _secrets_of(self, spec: ToolSpec) -> frozenset[str]:
+        names = self._secret_fields.get(spec.name)
+        if names is None:
+            names = self._secret_fields[spec.name] = secret_fields(spec)
+        return names
+
+    def _maybe_crash(self, point: crash.CrashPoint, sid: str) -> None:
+        if self._crash is not None and self._crash == (point, sid):
+            crash.crash_now()

@@ -1,0 +1,116 @@
+"""The per-step write path: raw DB-API statements, batched into one commit per loop turn.
+
+A run's loop records, per turn, the results of the attempts that finished
+and the "attempt started" entries of the steps that became ready; this
+writer buffers them and :meth:`HotWriter.flush` executes them in one
+transaction with their ledger events, in the order they were recorded. The
+runner calls a tool only after the flush that journalled its start, so
+journal-then-act holds. SQLAlchemy costs more per statement than SQLite
+takes to run it, so these go straight to the pinned ``sqlite3`` or
+``psycopg`` connection; the ledger rows are built by ``Ledger.link`` so the
+chain is hashed exactly as every other append hashes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ..ledger import Ledger
+
+_SQL = {
+    "attempt": "INSERT INTO attempts (run_id, step_id, attempt, status, started_at) "
+               "VALUES (?, ?, ?, 'started', ?)",
+    "step_started": "UPDATE run_steps SET status = 'running', attempts = ? WHERE id = ?",
+    "step_first_started": "UPDATE run_steps SET status = 'running', attempts = ?, started_at = ? "
+                          "WHERE id = ?",
+    "attempt_succeeded": "UPDATE attempts SET status = 'succeeded', ended_at = ? WHERE id = ?",
+    "step_succeeded": "UPDATE run_steps SET status = 'succeeded', output_json = ?, output_uri = ?, "
+                      "output_sha256 = ?, error = NULL, ended_at = ? WHERE id = ?",
+    "attempt_failed": "UPDATE attempts SET status = 'failed', error = ?, retryable = ?, ended_at = ? "
+                      "WHERE id = ?",
+    "step_failed": "UPDATE run_steps SET status = 'failed', error = ?, ended_at = ? WHERE id = ?",
+    "head": "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+    "event": "INSERT INTO ledger (seq, at, kind, subject, actor, payload, prev_hash, hash) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+}
+_PG_SQL = {k: v.replace("?", "%s") for k, v in _SQL.items()}
+_PG_SQL["attempt"] += " RETURNING id"
+
+
+def sqlite_datetime(value: datetime) -> str:
+    """``value`` as SQLAlchemy's SQLite ``DateTime`` stores it (naive UTC, microseconds)."""
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+class HotWriter:
+    """Buffers one loop turn's transitions and commits them together (see the module doc)."""
+
+    def __init__(self, dbapi_connection: Any, dialect: str, ledger: Ledger) -> None:
+        self._conn = dbapi_connection
+        self._pg = dialect == "postgresql"
+        self._sql = _PG_SQL if self._pg else _SQL
+        self._ledger = ledger
+        # (statement key, parameters, callback receiving the new row id) in recording order.
+        self._statements: list[tuple[str, tuple[Any, ...], Callable[[int], None] | None]] = []
+        self._events: list[tuple[str, str, str, dict[str, Any]]] = []
+
+    @property
+    def pending(self) -> bool:
+        """Whether anything is waiting for :meth:`flush`."""
+        return bool(self._statements or self._events)
+
+    def when(self, value: datetime) -> Any:
+        """A timestamp parameter in the driver's terms."""
+        return value if self._pg else sqlite_datetime(value)
+
+    def execute(self, key: str, params: tuple[Any, ...],
+                on_id: Callable[[int], None] | None = None) -> None:
+        """Queue one statement (``on_id`` gets an inserted row's id at flush)."""
+        self._statements.append((key, params, on_id))
+
+    def event(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> None:
+        """Queue one ledger event."""
+        self._events.append((kind, subject, actor, payload))
+
+    def flush(self) -> None:
+        """Run everything queued in one transaction and commit; roll back and re-raise on error."""
+        if not self.pending:
+            return
+        cursor = self._conn.cursor()
+        try:
+            if self._pg:
+                cursor.execute("SELECT pg_advisory_xact_lock(727274)")  # the ledger's one writer
+            else:
+                cursor.execute("BEGIN IMMEDIATE")
+            self._run_statements(cursor)
+            self._append_events(cursor)
+            self._conn.commit() if self._pg else cursor.execute("COMMIT")
+        except BaseException:
+            self._conn.rollback()
+            raise
+        finally:
+            self._statements.clear()
+            self._events.clear()
+            cursor.close()
+
+    def _run_statements(self, cursor: Any) -> None:
+        sql = self._sql
+        for key, params, on_id in self._statements:
+            cursor.execute(sql[key], params)
+            if on_id is not None:
+                on_id(cursor.fetchone()[0] if self._pg else cursor.lastrowid)
+
+    def _append_events(self, cursor: Any) -> None:
+        if not self._events:
+            return
+        cursor.execute(self._sql["head"])  # seq is the primary key: one index probe
+        last = cursor.fetchone()
+        rows = []
+        for kind, subject, actor, payload in self._events:
+            row, _ = self._ledger.link(last, kind, subject, actor, payload)
+            last = (row["seq"], row["hash"])
+            rows.append((row["seq"], self.when(row["at"]), row["kind"], row["subject"],
+                         row["actor"], row["payload"], row["prev_hash"], row["hash"]))
+        cursor.executemany(self._sql["event"], rows)
