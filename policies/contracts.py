@@ -95,6 +95,9 @@ class StepCall(BaseModel):
     args: dict[str, Any] = Field(description="Resolved arguments (no references left).")
     tags: tuple[str, ...] = Field(default=(), description="The tool's tags.")
     region: str | None = Field(default=None, description="The tool's region, if any.")
+    endpoint_url: str | None = Field(
+        default=None, description="The fixed URL a configured HTTP endpoint tool calls; it is the "
+        "call's URL for policy, whatever the arguments hold.")
     requester: Requester = Field(description="Who asked for the plan.")
     source_regions: tuple[str, ...] = Field(
         default=(), description="Regions of the data that flows into this call through references."

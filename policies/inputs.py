@@ -82,6 +82,20 @@ def secret_names(args: Any) -> list[str]:
     return sorted(names)
 
 
+_NO_URL = object()
+
+
+def call_url(endpoint_url: str | None, args: Mapping[str, Any]) -> Any:
+    """The URL a call goes to: a configured endpoint's fixed URL, else the ``url`` argument.
+
+    An endpoint tool sends its arguments (even one named ``url``) to its fixed URL, so that
+    URL is what the egress and secret-destination rules must judge.
+    """
+    if endpoint_url is not None:
+        return endpoint_url
+    return args.get("url", _NO_URL)
+
+
 def _step_entry(step: Step, registry: ToolRegistry) -> dict[str, Any]:
     spec = registry.get(step.tool) if step.tool in registry else None
     entry: dict[str, Any] = {
@@ -98,8 +112,9 @@ def _step_entry(step: Step, registry: ToolRegistry) -> dict[str, Any]:
         "secret_names": secret_names(step.args),
         "strings": list(iter_strings(step.args))[:MAX_STRINGS_PER_STEP],
     }
-    if "url" in step.args:
-        entry["url"] = url_facts(step.args["url"])
+    url = call_url(spec.endpoint_url if spec else None, step.args)
+    if url is not _NO_URL:
+        entry["url"] = url_facts(url)
     return entry
 
 
@@ -170,8 +185,9 @@ def build_step_input(call: StepCall, *, now: datetime | None = None) -> dict[str
         "source_regions": sorted(set(call.source_regions)),
         "source_tools": sorted(set(call.source_tools)),
     }
-    if "url" in call.args:
-        entry["url"] = url_facts(call.args["url"])
+    url = call_url(call.endpoint_url, call.args)
+    if url is not _NO_URL:
+        entry["url"] = url_facts(url)
     return {
         "kind": "step",
         "run_id": call.run_id,
@@ -203,6 +219,6 @@ def step_call_for(
     return StepCall(
         run_id=run_id, plan_id=plan_id, step_id=step_id, tool=spec.name,
         effect=effect_for(spec, resolved_args).value, args=dict(resolved_args),
-        tags=spec.tags, region=spec.region, requester=requester,
+        tags=spec.tags, region=spec.region, endpoint_url=spec.endpoint_url, requester=requester,
         source_regions=tuple(sorted(regions)), source_tools=tuple(sorted(tools)),
     )

@@ -174,6 +174,7 @@ def register_http_tool(registry: ToolRegistry, **options: Any) -> ToolSpec:
         tags=spec.tags,
         input_model=input_model,
         output_model=output_model or HttpResponse,
+        endpoint_url=spec.url,
     )
 
 

@@ -53,6 +53,7 @@ class ToolRegistry:
         tags: tuple[str, ...] | list[str] = (),
         region: str | None = None,
         description: str | None = None,
+        endpoint_url: str | None = None,
         input_model: type[BaseModel] | None = None,
         output_model: type[BaseModel] | None = None,
     ) -> ToolSpec:
@@ -90,6 +91,7 @@ class ToolRegistry:
             secrets=tuple(secrets),
             tags=tuple(tags),
             region=region,
+            endpoint_url=endpoint_url,
             context_param=derived.context_param,
             model_param=derived.model_param,
             field_params=derived.field_params,

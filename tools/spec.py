@@ -63,6 +63,9 @@ class ToolInfo(BaseModel):
     secrets: tuple[str, ...] = Field(default=(), description="Names of secrets injected at call time.")
     tags: tuple[str, ...] = Field(default=(), description="Free-form labels policies can match.")
     region: str | None = Field(default=None, description="Where the tool's data lives, if anywhere.")
+    endpoint_url: str | None = Field(
+        default=None, description="The fixed URL the tool calls (configured HTTP endpoint tools); "
+        "policies check its host like http.request's url.")
     input_schema: dict[str, Any] = Field(description="JSON Schema of the arguments.")
     output_schema: dict[str, Any] = Field(description="JSON Schema of the output.")
 
@@ -84,6 +87,8 @@ class ToolSpec:
     secrets: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     region: str | None = None
+    # Set for configured HTTP endpoint tools: the call goes here, not to any URL in the arguments.
+    endpoint_url: str | None = None
     context_param: str | None = None
     model_param: str | None = None
     field_params: tuple[tuple[str, str], ...] = ()
@@ -116,6 +121,7 @@ class ToolSpec:
             secrets=self.secrets,
             tags=self.tags,
             region=self.region,
+            endpoint_url=self.endpoint_url,
             input_schema=self.input_schema(),
             output_schema=self.output_schema(),
         )

@@ -31,6 +31,10 @@ class PolicyRuntimeCheck:
 
         fields = asdict(call)
         fields["requester"] = requester_of(self._services, call.requester)
+        # The runner's call does not carry a configured endpoint's fixed URL; the registry does.
+        registry = self._services.registry
+        if call.tool in registry:
+            fields["endpoint_url"] = registry.get(call.tool).endpoint_url
         return self._services.policy_engine.check_step(PolicyStepCall(**fields))
 
 

@@ -14,8 +14,9 @@ egress_findings(steps) := {msg |
 }
 
 # Rule: a step that sends data out to a URL written in the plan must name a
-# URL with a host we can read. (A tool with no url argument calls an endpoint
-# fixed in its tool definition by the operator; see the note below.)
+# URL with a host we can read. (A configured HTTP endpoint tool's fixed URL is
+# its s.url, so these rules judge it too; an egress tool with no URL at all gets
+# the note below.)
 egress_url_findings(steps) := {msg |
 	some s in steps
 	is_egress(s)

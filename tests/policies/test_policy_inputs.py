@@ -23,13 +23,26 @@ def _endpoint_registry() -> ToolRegistry:
     return registry
 
 
-def test_configured_endpoint_tool_without_url_argument_is_not_denied_for_a_missing_host(engine):
+def test_configured_endpoint_tool_is_judged_by_the_host_of_its_fixed_url(engine):
     plan = Plan.model_validate({"goal": "look up", "steps": [
         {"id": "find", "tool": "crm.lookup", "args": {"q": "acme"}}]})
-    decision = engine.decide(build_policy_input(plan, _endpoint_registry(), requester=ALICE,
-                                                context=NOON))
+    policy_input = build_policy_input(plan, _endpoint_registry(), requester=ALICE, context=NOON)
+    assert policy_input["steps"][0]["url"]["host"] == "api.internal.example"
+    decision = engine.decide(policy_input)
     assert decision.allow, decision.deny
-    assert any("endpoint fixed by its tool definition" in note for note in decision.notes)
+    assert "step find: calls api.internal.example (read)" in decision.notes
+
+
+def test_endpoint_tool_off_the_allowlist_is_denied_whatever_its_url_argument_says(engine):
+    registry = ToolRegistry()
+    register_http_tool(registry, name="crm.push", url="https://crm.vendor.example/push",
+                       description="Push a record.",
+                       input_schema={"type": "object", "properties": {"url": {"type": "string"}}})
+    plan = Plan.model_validate({"goal": "push", "steps": [
+        {"id": "push", "tool": "crm.push", "args": {"url": "https://api.internal.example/x"}}]})
+    decision = engine.decide(build_policy_input(plan, registry, requester=ALICE, context=NOON))
+    assert not decision.allow
+    assert "step push: host crm.vendor.example is not on the egress allowlist" in decision.deny
 
 
 def test_secret_names_are_found_in_every_argument_never_with_values():

@@ -210,3 +210,18 @@ def test_plan_whose_approver_was_removed_from_settings_may_not_run(services):
     approve(services, version.plan_id, BOB)
     with pytest.raises(NotApprovedError, match="bob .*approver"):
         require_approved(reloaded(services, bob=None), version.plan_id)
+
+
+def test_runtime_check_judges_an_endpoint_tool_by_its_fixed_host(services):
+    from baton.usecases.runs import PolicyRuntimeCheck
+    from executor.checks import StepCall as RunnerCall
+
+    def runner_call(tool: str, args: dict) -> RunnerCall:
+        return RunnerCall(run_id="r-1", plan_id="p-1", step_id="s", tool=tool, effect="write",
+                          args=args, tags=("egress", "network"), region=None, requester="alice")
+
+    check = PolicyRuntimeCheck(services)
+    pushed = check.check_step(runner_call("crm.push", {"url": "https://api.internal.example/x"}))
+    assert not pushed.allow
+    assert "step s: host crm.vendor.example is not on the egress allowlist" in pushed.deny
+    assert check.check_step(runner_call("crm.note", {"text": "hi"})).allow

@@ -152,6 +152,19 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
     "batch_tool_at_weekend_is_allowed": dict(
         steps=[s("export", "warehouse.export", table="sales")], requester=ADMIN, now=SATURDAY_10,
         expected={"allow": True}),
+    "endpoint_tool_to_an_unlisted_host_is_denied": dict(
+        steps=[READ, s("push", "crm.push", url="https://x.hooks.example.com/in",
+                       record={"text": ref("load.text")})],
+        expected={"allow": False, "deny_contains": [
+            "step push: host crm.vendor.example is not on the egress allowlist"]}),
+    "endpoint_tool_to_a_listed_host_is_allowed_and_its_write_needs_approval": dict(
+        steps=[READ, s("note", "crm.note", text=ref("load.text"))],
+        expected={"allow": True, "approvals": {"count": 1}, "deny_count": 0,
+                  "notes_contains": ["step note: calls api.internal.example (write)"]}),
+    "endpoint_tool_secret_outside_its_destinations_is_denied": dict(
+        steps=[s("note", "crm.note", text="token ${secret:HOOK_TOKEN}")],
+        expected={"allow": False, "deny_contains": [
+            "step note: secret HOOK_TOKEN may not be sent to host api.internal.example"]}),
     "high_risk_needs_two_approvers": dict(
         steps=[s("drop", "db.drop_table", table="customers"),
                post("post", "https://x.hooks.example.com/in", {"dropped": ref("drop.value")})],
@@ -176,7 +189,7 @@ def call(step_id: str, tool: str, args: dict[str, Any], **extra: Any) -> StepCal
     spec = registry.get(tool)
     return StepCall(run_id="r-1", plan_id="p-1", step_id=step_id, tool=tool,
                     effect=spec.effect_of(args).value, args=args, tags=spec.tags, region=spec.region,
-                    requester=ALICE, **extra)
+                    endpoint_url=spec.endpoint_url, requester=ALICE, **extra)
 
 
 STEP_CASES: dict[str, tuple[StepCall, datetime, dict[str, Any]]] = {
@@ -205,6 +218,13 @@ STEP_CASES: dict[str, tuple[StepCall, datetime, dict[str, Any]]] = {
     "runtime_secret_to_a_listed_host_passes": (
         call("post", "http.request", {"method": "POST", "url": "https://x.hooks.example.com/in",
                                       "headers": {"Authorization": "Bearer ${secret:HOOK_TOKEN}"}}),
+        TUESDAY_10, {"allow": True, "deny_count": 0}),
+    "runtime_endpoint_tool_to_an_unlisted_host_is_denied": (
+        call("push", "crm.push", {"url": "https://x.hooks.example.com/in", "record": {"a": 1}}),
+        TUESDAY_10, {"allow": False, "deny_contains": [
+            "step push: host crm.vendor.example is not on the egress allowlist"]}),
+    "runtime_endpoint_tool_to_a_listed_host_passes": (
+        call("note", "crm.note", {"text": "called back"}),
         TUESDAY_10, {"allow": True, "deny_count": 0}),
     "runtime_batch_at_peak_is_denied": (
         call("export", "warehouse.export", {"table": "sales"}),

@@ -154,3 +154,17 @@ input_schema = {{ type = "object", properties = {{ id = {{ type = "string" }} }}
     registry = Services(settings).registry
     assert "crm.lookup" in registry and "http.request" in registry
     assert invoke(registry, "crm.lookup", {"id": "7"})["status"] == 200
+
+
+def test_endpoint_tool_exposes_its_fixed_url_for_policy_and_plain_tools_do_not():
+    registry = ToolRegistry()
+    spec = register_http_tool(registry, name="crm.note", url="https://api.internal.example/notes",
+                              description="Add a note.")
+    assert spec.endpoint_url == "https://api.internal.example/notes"
+    assert spec.info().endpoint_url == "https://api.internal.example/notes"
+    def plain_fn(text: str) -> dict:
+        """Plain."""
+        return {"ok": True}
+
+    plain = registry.register_function(plain_fn, name="x.plain")
+    assert plain.endpoint_url is None and plain.info().endpoint_url is None
