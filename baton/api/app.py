@@ -12,6 +12,7 @@ from baton.services import Services
 
 from .errors import install_error_handlers
 from .limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
+from .worker import DEFAULT_POLL_INTERVAL_S, BackgroundWorker
 
 API_PREFIX = "/api/v1"
 
@@ -26,16 +27,19 @@ SHA-256 hex) under `[users.ID] token_sha256` in `baton.toml`. Every error is
 
 
 def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               web: bool = True) -> FastAPI:
-    """The API (under ``/api/v1``) and, unless ``web=False``, the web page, over ``services``."""
+               web: bool = True, worker_poll_s: float | None = DEFAULT_POLL_INTERVAL_S) -> FastAPI:
+    """The API (under ``/api/v1``) and, unless ``web=False``, the web page, over ``services``.
+
+    While it serves, the background worker looks for runs queued by other
+    processes every ``worker_poll_s`` seconds (None: only when kicked).
+    """
     from . import routes_ledger, routes_plans, routes_policy, routes_runs, routes_tools
-    from .worker import BackgroundWorker
 
     app = FastAPI(title="Baton", version=__version__, description=DESCRIPTION, lifespan=_lifespan,
                   openapi_tags=[{"name": n} for n in ("plans", "runs", "tools", "policy",
                                                       "ledger", "health")])
     app.state.services = services
-    app.state.worker = BackgroundWorker(services)
+    app.state.worker = BackgroundWorker(services, worker_poll_s)
     install_error_handlers(app)
     for router in (routes_plans.router, routes_runs.router, routes_policy.router,
                    routes_tools.router, routes_ledger.router, routes_ledger.health_router):
@@ -50,6 +54,10 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Runs queued while no server was up (or left by a crashed one) are drained at start.
-    app.state.worker.kick()
-    yield
+    # Runs queued while no server was up (or left by a crashed one) are drained at start;
+    # runs queued later by other processes are found by the worker's poller.
+    app.state.worker.start()
+    try:
+        yield
+    finally:
+        app.state.worker.stop()

@@ -1,9 +1,12 @@
-"""The server's background worker: runs started through the API execute off the request thread.
+"""The server's background worker: runs execute off the request thread.
 
 ``POST /runs`` queues the run (``start_run(detach=True)``, which checks the
 approval first) and kicks this worker, which drains the queue with the
 ``run_worker`` use case. One thread at a time; a kick while it is busy makes
 it look again before stopping, so no queued run is left behind.
+
+Runs queued by another process (``baton run --detach``) never kick it, so
+while the server is up a poller kicks it every ``poll_interval_s`` seconds.
 """
 
 from __future__ import annotations
@@ -16,15 +19,44 @@ from baton.services import Services
 
 log = structlog.get_logger(__name__)
 
+DEFAULT_POLL_INTERVAL_S = 3.0
+
 
 class BackgroundWorker:
-    """Drains queued runs in one daemon thread, on demand."""
+    """Drains queued runs in one daemon thread, on demand and every ``poll_interval_s``."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, poll_interval_s: float | None = DEFAULT_POLL_INTERVAL_S
+                 ) -> None:
+        if poll_interval_s is not None and poll_interval_s <= 0:
+            raise ValueError(f"poll interval must be positive seconds, not {poll_interval_s!r}")
         self._services = services
+        self._poll_interval_s = poll_interval_s
         self._lock = threading.Lock()
         self._again = False
         self._thread: threading.Thread | None = None
+        self._poller: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def polling(self) -> bool:
+        """Whether the poller thread is running."""
+        return self._poller is not None and self._poller.is_alive()
+
+    def start(self) -> None:
+        """Drain what is queued now, then poll for runs queued elsewhere (when an interval is set)."""
+        self._stopping.clear()
+        self.kick()
+        if self._poll_interval_s is not None and not self.polling:
+            self._poller = threading.Thread(target=self._poll, name="baton-api-poller",
+                                            daemon=True)
+            self._poller.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop polling and picking up runs; a run in progress is left to its lease if it overruns."""
+        self._stopping.set()
+        for thread in (self._poller, self._thread):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=timeout_s)
 
     def kick(self) -> None:
         """Make sure queued runs get picked up soon."""
@@ -36,16 +68,21 @@ class BackgroundWorker:
                                             daemon=True)
             self._thread.start()
 
+    def _poll(self) -> None:
+        # Event.wait doubles as the sleep, so stop() ends the poller at once.
+        while not self._stopping.wait(self._poll_interval_s):
+            self.kick()
+
     def _drain(self) -> None:
         from baton.usecases.runs import run_worker
 
         while True:
             with self._lock:
-                if not self._again:
+                if not self._again or self._stopping.is_set():
                     self._thread = None
                     return
                 self._again = False
             try:
-                run_worker(self._services, once=True)
+                run_worker(self._services, once=True, should_stop=self._stopping.is_set)
             except Exception:  # noqa: BLE001 - keep serving; the run's own record says what failed
                 log.exception("background worker pass failed")

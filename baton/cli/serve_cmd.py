@@ -18,6 +18,10 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(min=1, help="Largest request body accepted (bytes).")
     ] = 1024 * 1024,
+    poll_interval: Annotated[float, typer.Option(
+        "--poll-interval", min=0.1,
+        help="Seconds between looks for runs queued by other processes (baton run --detach).")
+    ] = 3.0,
 ) -> None:
     """Serve the HTTP API (/api/v1, docs at /docs) and the web page for approvers."""
     import uvicorn
@@ -27,6 +31,7 @@ def serve(
 
     services = state(ctx).services
     configure_logging("info", json=True, secret_values=services.secret_values)
-    application = create_app(services, max_body_bytes=max_body_bytes)
+    application = create_app(services, max_body_bytes=max_body_bytes,
+                             worker_poll_s=poll_interval)
     console.print(f"Baton on [bold]http://{host}:{port}/[/] (API docs: /docs)")
     uvicorn.run(application, host=host, port=port, log_level="info", log_config=None)

@@ -53,3 +53,25 @@ def test_runs_queued_before_the_server_started_are_run(services):
             assert client.get(f"/runs/{run_id}").json()["status"] == "succeeded"
     finally:
         live.stop()
+
+
+@pytest.mark.timeout(120)  # a run never drained would otherwise hang on its event stream
+def test_runs_queued_by_another_process_while_serving_are_run(services):
+    from baton.api import create_app
+    from baton.services import Services
+
+    live = _LifespanServer(create_app(services, worker_poll_s=0.05)).start()
+    try:
+        # Its own Services over the same database: what `baton run --detach` does elsewhere.
+        run_id = _queued_run(Services(services.settings))
+        headers = {"Authorization": f"Bearer {token_of('alice')}"}
+        with httpx.Client(base_url=live.url + "/api/v1", headers=headers, timeout=60) as client:
+            with client.stream("GET", f"/runs/{run_id}/events") as stream:
+                kinds = [json.loads(line.removeprefix("data: "))["kind"]
+                         for line in stream.iter_lines() if line.startswith("data: ")]
+            assert kinds[-1] == "run_end"
+            assert client.get(f"/runs/{run_id}").json()["status"] == "succeeded"
+    finally:
+        live.stop()
+    worker = live.server.config.app.state.worker
+    assert not worker.polling, "the poller must stop when the server shuts down"
