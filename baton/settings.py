@@ -6,9 +6,11 @@ Only the shell reads settings; it hands the parts below it what they need.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +133,14 @@ class Settings(BaseModel):
 def hash_token(token: str) -> str:
     """How API tokens are stored: SHA-256 hex of the token."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def user_toml(user_id: str, roles: Iterable[str], token_sha256s: Iterable[str]) -> str:
+    """The ``[users.ID]`` table of ``baton.toml`` declaring a user, its roles and token hashes."""
+    # JSON strings of plain text are valid TOML basic strings; bare keys stay unquoted.
+    key = user_id if re.fullmatch(r"[A-Za-z0-9_-]+", user_id) else json.dumps(user_id)
+    return (f"[users.{key}]\nroles = {json.dumps(list(roles))}\n"
+            f"token_sha256 = {json.dumps(list(token_sha256s))}\n")
 
 
 _ENV = {

@@ -6,25 +6,18 @@ once and handed to its owner.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from typing import Annotated
 
 import typer
 
-from ..settings import hash_token
+from ..settings import hash_token, user_toml
 from .common import EXIT_USAGE, console, fail, print_json
 from .main import app
 
 # A TOML bare key, so that ``[users.ID]`` needs no quoting.
 _USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def user_table(user_id: str, roles: list[str], digest: str) -> str:
-    """The ``[users.ID]`` table declaring ``user_id`` with ``roles`` and one token hash."""
-    return (f"[users.{user_id}]\nroles = {json.dumps(roles)}\n"
-            f"token_sha256 = [{json.dumps(digest)}]\n")
 
 
 @app.command("token")
@@ -40,7 +33,7 @@ def token(
     chosen = list(roles or ["analyst"])
     issued = secrets.token_urlsafe(24)
     digest = hash_token(issued)
-    table = user_table(user_id, chosen, digest)
+    table = user_toml(user_id, chosen, [digest])
     if as_json:
         print_json({"user": user_id, "roles": chosen, "token": issued,
                     "token_sha256": digest, "toml": table})

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from baton.settings import Settings, hash_token, load_settings
+from baton.settings import Settings, hash_token, load_settings, user_toml
 from tools import BatonError
 
 SALES_CSV = """date,region,product,amount
@@ -59,8 +59,7 @@ def settings_toml(tokens: dict[str, str]) -> str:
     lines = ['# Written by `baton demo`: a self-contained Baton installation.',
              'data_dir = ".baton"', 'workspace = "files"', ""]
     for user, role in DEMO_USERS.items():
-        lines += [f"[users.{user}]", f'roles = ["{role}"]',
-                  f'token_sha256 = ["{hash_token(tokens[user])}"]', ""]
+        lines += [user_toml(user, [role], [hash_token(tokens[user])])]
     lines += ["[policy.data]", 'egress_allowlist = ["api.internal.example", "*.hooks.example.com"]',
               ""]
     return "\n".join(lines)
