@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from baton.usecases.plans import plan_goal
@@ -154,3 +155,15 @@ def test_run_events_stream_until_the_run_ends(client_for, services, plan_id):
 
 def test_unknown_run_is_404(client_for):
     assert_error(client_for("alice").get("/runs/r-nope/events"), 404, "run_not_found")
+
+
+def test_run_responses_name_the_run_id_like_plan_responses_name_plan_id(client_for, services,
+                                                                          plan_id, server):
+    _approve_fully(services, plan_id, client_for)
+    alice = client_for("alice")
+    started = alice.post("/runs", json={"plan_id": plan_id}).json()
+    assert started["run_id"] == started["id"]  # `id` stays for existing clients
+    assert [r["run_id"] for r in alice.get("/runs").json()] == [started["id"]]
+    assert alice.get(f"/runs/{started['id']}").json()["run_id"] == started["id"]
+    schemas = httpx.get(server.url + "/openapi.json").json()["components"]["schemas"]
+    assert "run_id" in schemas["RunView"]["properties"]
