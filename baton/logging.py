@@ -113,6 +113,13 @@ def _route_stdlib(number: int, out: Any, masker: SecretMasker, renderer: Any) ->
         old.close()
     root.addHandler(handler)
     root.setLevel(number)
+    # uvicorn's default config gives its loggers their own plain-text handlers and stops
+    # propagation; left in place (an earlier in-process server), they would bypass masking.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        library = logging.getLogger(name)
+        for old in library.handlers[:]:
+            library.removeHandler(old)
+        library.propagate = True
     # Alembic logs its context and each revision at INFO on every start; only debug wants that.
     logging.getLogger("alembic").setLevel(logging.NOTSET if number <= logging.DEBUG
                                           else max(number, logging.WARNING))

@@ -36,7 +36,11 @@ def test_a_stdlib_log_record_is_json_with_known_secrets_masked(restore_logging):
     assert "hunter2-secret" not in out.getvalue()
 
 
-def test_a_secret_in_a_stdlib_traceback_is_masked(restore_logging):
+def test_a_secret_in_a_uvicorn_traceback_is_masked_even_after_uvicorn_configured_itself(
+        restore_logging):
+    import uvicorn.config
+
+    uvicorn.Config(app=None, log_level="warning")  # installs uvicorn's own plain-text handlers
     out = io.StringIO()
     configure_logging("info", json=True, secret_values=["tok-99"], stream=out)
     try:
