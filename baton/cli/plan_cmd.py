@@ -119,12 +119,16 @@ def revise(
     planner: PlannerOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ask the planner for a new version that addresses FEEDBACK (and any rejection reason)."""
+    """Ask the planner for a new version that addresses FEEDBACK (and any rejection reason).
+
+    Exit codes as for `baton plan`: 1 when the new version is denied by policy or planning failed.
+    """
     from ..usecases.plans import revise_plan
 
     cli = state(ctx)
-    _show(revise_plan(cli.services, plan_id, feedback, cli.user(), _planner_kind(planner)), as_json,
-          cli.services)
+    stored = revise_plan(cli.services, plan_id, feedback, cli.user(), _planner_kind(planner))
+    _show(stored, as_json, cli.services)
+    _exit_if_denied(stored)
 
 
 @plans_app.command("list")

@@ -276,3 +276,11 @@ def test_plan_pending_approval_or_approved_exits_0(baton, data_dir):
 def test_plan_help_documents_its_exit_codes(baton):
     text = " ".join(baton("plan", "--help").stdout.replace("│", " ").split())
     assert "Exit codes: 0 the plan can go ahead" in text and "1 it was denied by policy" in text
+
+
+def test_a_revision_denied_by_policy_exits_1_and_is_still_stored(baton):
+    plan_id = _json(baton("plan", "--json", "Copy sales.csv to backup.csv"))["plan_id"]
+    revised = baton("revise", "--json", plan_id, DENIED_GOAL)
+    assert revised.returncode == 1
+    stored = json.loads(revised.stdout)
+    assert (stored["version"], stored["status"]) == (2, "denied")
