@@ -76,6 +76,27 @@ def root(
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)
 
+# `baton --help` lists commands by what a person is doing, in the order of the flow.
+HELP_PANELS: dict[str, tuple[str, ...]] = {
+    "Start here": ("demo",),
+    "Plan (analysts)": ("plan", "revise", "plans", "templates", "validate"),
+    "Vet (approvers)": ("approve", "reject", "policy"),
+    "Run": ("run", "runs", "resume", "cancel", "worker"),
+    "Audit": ("audit",),
+    "Set up and serve": ("tools", "schema", "serve", "token"),
+}
+def _arrange_help() -> None:
+    rank = {name: i for i, name in enumerate(n for ns in HELP_PANELS.values() for n in ns)}
+    panel_of = {name: panel for panel, names in HELP_PANELS.items() for name in names}
+    for info in [*app.registered_commands, *app.registered_groups]:
+        name = info.name or getattr(info.callback, "__name__", "")
+        info.rich_help_panel = panel_of.get(name, "Other")
+    app.registered_commands.sort(key=lambda c: rank.get(c.name or "", len(rank)))
+    app.registered_groups.sort(key=lambda g: rank.get(g.name or "", len(rank)))
+
+
+_arrange_help()
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``baton`` console script; returns the exit code."""

@@ -144,3 +144,15 @@ def test_cli_runner_validates_yaml_in_process():
     result = CliRunner().invoke(app, ["validate", str(EXAMPLES / "valid" / "region_report.yaml")])
     assert result.exit_code == 0, result.output
     assert "load → by_region → largest → summary → save" in result.output
+
+
+def test_help_groups_commands_by_what_a_person_is_doing():
+    from typer.testing import CliRunner
+
+    from baton.cli.main import app
+
+    text = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "120"}).stdout
+    panels = ["Start here", "Plan (analysts)", "Vet (approvers)", "Run", "Audit", "Set up and serve"]
+    positions = [text.index(panel) for panel in panels[:4]]
+    assert positions == sorted(positions)
+    assert text.index("Vet (approvers)") < text.index(" approve ") < text.index("─ Run ")
