@@ -155,4 +155,4 @@ def test_help_groups_commands_by_what_a_person_is_doing():
     panels = ["Start here", "Plan (analysts)", "Vet (approvers)", "Run", "Audit", "Set up and serve"]
     positions = [text.index(panel) for panel in panels[:4]]
     assert positions == sorted(positions)
-    assert text.index("Vet (approvers)") < text.index(" approve ") < text.index("─ Run ")
+    assert text.index("Vet (approvers)") < text.index("│ approve ") < text.index("─ Run ")
