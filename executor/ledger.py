@@ -89,6 +89,43 @@ def event_hash(prev_hash: str, seq: int, at: datetime, kind: str, subject: str, 
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def json_native(value: Any) -> bool:
+    """Whether ``value`` is exactly what ``json.loads`` returns: dicts with str keys, lists, plain scalars.
+
+    For such a value ``canonical_json(json.loads(canonical_json(v)))`` is
+    ``canonical_json(v)``; tuples, enums and non-str keys (which sort
+    differently once turned into strings) are not.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind not in _SCALARS:
+            return False
+    return True
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _hash_body(prev_hash: str, seq: int, at: datetime, kind: str, subject: str, actor: str,
+               payload_json: str) -> str:
+    """:func:`event_hash` given the payload's canonical JSON (keys in sorted order by hand)."""
+    body = (f'{{"actor":{_dumps(actor)},"at":"{_iso(at)}","kind":{_dumps(kind)},'
+            f'"payload":{payload_json},"seq":{int(seq)},"subject":{_dumps(subject)}}}')
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
 def _iso(at: datetime) -> str:
     if at.tzinfo is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)
@@ -129,13 +166,20 @@ class Ledger:
         The one place an event is redacted and hashed: ``append`` and the
         executor's raw hot path (``executor.store.hot``) both build rows here.
         """
-        stored_payload = canonical_json(redact(payload, self._secrets))
-        clean = json.loads(stored_payload)
+        redacted = redact(payload, self._secrets)
+        stored_payload = canonical_json(redacted)
         seq = (last[0] + 1) if last else 1
         prev = last[1] if last else GENESIS_HASH
         at = datetime.now(UTC)
         kind_value = kind.value if isinstance(kind, EventKind) else str(kind)
-        digest = event_hash(prev, seq, at, kind_value, subject, actor, clean)
+        if json_native(redacted):
+            # Already what json.loads would give back: hash the text just made
+            # instead of parsing it and serialising it again (same bytes).
+            clean = redacted
+            digest = _hash_body(prev, seq, at, kind_value, subject, actor, stored_payload)
+        else:
+            clean = json.loads(stored_payload)
+            digest = event_hash(prev, seq, at, kind_value, subject, actor, clean)
         return {"seq": seq, "at": at, "kind": kind_value, "subject": subject, "actor": actor,
                 "payload": stored_payload, "prev_hash": prev, "hash": digest}, clean
 

@@ -132,17 +132,32 @@ class ToolSpec:
         The caller owns the timeout; a sync tool that ignores cancellation keeps
         its thread but no longer holds up the caller.
         """
-        parsed = self.input_model.model_validate(dict(args))
+        kwargs = self.bind(args, context)
+        if self.is_async:
+            result = await self.fn(**kwargs)
+        else:
+            result = await asyncio.to_thread(self.fn, **kwargs)
+        return self.shape(result)
+
+    @functools.cached_property
+    def is_async(self) -> bool:
+        """Whether ``fn`` is a coroutine function (awaited on the loop, not run in a thread)."""
+        return asyncio.iscoroutinefunction(self.fn)
+
+    def bind(self, args: Mapping[str, Any], context: ToolContext) -> dict[str, Any]:
+        """The keyword arguments for ``fn``: ``args`` validated once by the input model, plus the context."""
+        parsed = self.input_model.model_validate(args if isinstance(args, dict) else dict(args))
         if self.model_param is not None:
             kwargs: dict[str, Any] = {self.model_param: parsed}
         else:
             kwargs = {param: getattr(parsed, fld) for param, fld in self.field_params}
         if self.context_param is not None:
             kwargs[self.context_param] = context
-        if asyncio.iscoroutinefunction(self.fn):
-            result = await self.fn(**kwargs)
-        else:
-            result = await asyncio.to_thread(self.fn, **kwargs)
+        return kwargs
+
+    def shape(self, result: Any) -> dict[str, Any]:
+        """``fn``'s return value checked against the output model, as JSON-native data."""
         if self.wraps_value:
             result = {"value": result}
+        # An instance of the model is returned as is by model_validate (no copy, no re-validation).
         return self.output_model.model_validate(result).model_dump(mode="json")
