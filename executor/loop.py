@@ -124,6 +124,16 @@ class StepLoop:
             self._poll(st)
 
     def _start_ready(self, st: RunState) -> None:
+        slots = st.concurrency - len(st.running)
+        if slots <= 0:
+            return
+        if not self.per_tool:
+            # Every frontier step is ready (pending, dependencies done): take the first ones.
+            chosen = [sid for _, sid in st.frontier[:slots]]
+            del st.frontier[:slots]
+            for sid in chosen:
+                self._start_step(st, sid)
+            return
         candidates = [sid for _, sid in st.frontier]
         chosen = ready_steps(candidates, st.deps, st.states, running=list(st.running),
                              tool_of={sid: st.steps[sid].tool for sid in candidates + list(st.running)},

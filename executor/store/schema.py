@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -126,10 +126,12 @@ class AttemptRow(SQLModel, table=True):
     """One attempt of one step: journalled before the call, completed after."""
 
     __tablename__ = "attempts"
+    # The unique index leads with run_id, so lookups by run use it: no index of its own
+    # (one b-tree less to write per attempt).
     __table_args__ = (UniqueConstraint("run_id", "step_id", "attempt"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(index=True, max_length=40)
+    run_id: str = Field(max_length=40)
     step_id: str = Field(max_length=40)
     attempt: int
     status: str = Field(max_length=16)  # started | succeeded | failed
@@ -145,7 +147,10 @@ class LedgerRow(SQLModel, table=True):
     __tablename__ = "ledger"
     __table_args__ = (Index("ix_ledger_subject", "subject"),)
 
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    # On SQLite an INTEGER primary key is the rowid itself (BIGINT would add a separate
+    # unique index, one more b-tree written per event); PostgreSQL keeps BIGINT.
+    seq: int = Field(sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                      autoincrement=False))
     at: datetime
     kind: str = Field(max_length=40)
     subject: str = Field(max_length=80)

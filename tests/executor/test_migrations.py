@@ -110,3 +110,21 @@ def test_in_memory_sqlite_is_upgraded():
     upgrade(engine)
     Ledger(engine).append("goal", "p1", "alice", {})
     assert Ledger(engine).verify().ok
+
+
+def test_revision_0003_keeps_the_ledger_and_its_chain(empty_engine):
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    with empty_engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0002")
+    ledger = Ledger(empty_engine)
+    for i in range(5):
+        ledger.append("goal", f"p{i}", "alice", {"goal": f"g{i}", "n": i})
+    upgrade(empty_engine)
+    assert current_revision(empty_engine) == head_revision()
+    assert [e.subject for e in ledger.events()] == [f"p{i}" for i in range(5)]
+    assert ledger.verify().ok
+    ledger.append("goal", "p5", "alice", {"goal": "after"})
+    assert ledger.verify().ok and ledger.events()[-1].seq == 6
