@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from .scheduling import StepStatus
 
@@ -88,3 +88,9 @@ class RunRecord(BaseModel):
     started_at: datetime | None = Field(default=None, description="When it first started.")
     ended_at: datetime | None = Field(default=None, description="When it ended.")
     steps: tuple[StepRecord, ...] = Field(default=(), description="Steps in plan order (detail only).")
+
+    @computed_field(description="Run id under the name plan records use for theirs ('plan_id').")
+    @property
+    def run_id(self) -> str:
+        """The run id (same as ``id``, which stays for existing scripts)."""
+        return self.id

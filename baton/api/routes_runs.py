@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field
 
 from baton.services import Services
 from baton.settings import User
@@ -25,20 +25,6 @@ HEARTBEAT_S = 15.0
 MAX_VERSION = 2**31 - 1
 
 
-class RunView(RunRecord):
-    """A run as the API shows it: ``RunRecord`` plus ``run_id``, named like plans' ``plan_id``."""
-
-    @computed_field(description="Run id (same as 'id', which stays for existing clients).")
-    @property
-    def run_id(self) -> str:
-        """The run id under the name plan responses use for their id."""
-        return self.id
-
-
-def _view(record: RunRecord) -> RunView:
-    return RunView.model_validate(record.model_dump())
-
-
 class StartRunRequest(BaseModel):
     """Which approved plan version to run."""
 
@@ -51,47 +37,47 @@ class StartRunRequest(BaseModel):
                                     description="Steps at once; default: from settings.")
 
 
-@router.post("/runs", response_model=RunView, status_code=202, summary="Start a run",
+@router.post("/runs", response_model=RunRecord, status_code=202, summary="Start a run",
              responses=error_responses(400, 404, 409, 413, 422))
 def start(body: StartRunRequest, request: Request,
-          user: User = Depends(require(Action.RUN_START))) -> RunView:
+          user: User = Depends(require(Action.RUN_START))) -> RunRecord:
     """Queue a run of an approved version (the approval is checked now); the server runs it."""
     from baton.usecases.runs import start_run
 
     record = start_run(services_of(request), body.plan_id, user, version=body.version,
                        concurrency=body.concurrency, detach=True)
     request.app.state.worker.kick()
-    return _view(record)
+    return record
 
 
-@router.get("/runs", response_model=list[RunView], summary="List runs")
+@router.get("/runs", response_model=list[RunRecord], summary="List runs")
 def runs(request: Request,
          limit: int = Query(default=50, ge=1, le=500, description="At most this many runs."),
-         user: User = Depends(require(Action.RUN_READ))) -> list[RunView]:
+         user: User = Depends(require(Action.RUN_READ))) -> list[RunRecord]:
     """Most recent runs first (without step detail)."""
     from baton.usecases.runs import list_runs
 
-    return [_view(r) for r in list_runs(services_of(request), limit=limit)]
+    return list_runs(services_of(request), limit=limit)
 
 
-@router.get("/runs/{run_id}", response_model=RunView, summary="Show a run",
+@router.get("/runs/{run_id}", response_model=RunRecord, summary="Show a run",
             responses=error_responses(404))
 def run(run_id: str, request: Request,
-        user: User = Depends(require(Action.RUN_READ))) -> RunView:
+        user: User = Depends(require(Action.RUN_READ))) -> RunRecord:
     """One run with its steps, outputs and attempts."""
     from baton.usecases.runs import show_run
 
-    return _view(show_run(services_of(request), run_id))
+    return show_run(services_of(request), run_id)
 
 
-@router.post("/runs/{run_id}/cancel", response_model=RunView, summary="Cancel a run",
+@router.post("/runs/{run_id}/cancel", response_model=RunRecord, summary="Cancel a run",
              responses=error_responses(404, 409))
 def cancel(run_id: str, request: Request,
-           user: User = Depends(require(Action.RUN_CANCEL))) -> RunView:
+           user: User = Depends(require(Action.RUN_CANCEL))) -> RunRecord:
     """Ask the run to stop: no new steps start; it ends cancelled."""
     from baton.usecases.runs import cancel_run
 
-    return _view(cancel_run(services_of(request), run_id, user))
+    return cancel_run(services_of(request), run_id, user)
 
 
 @router.get(

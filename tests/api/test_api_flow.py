@@ -166,4 +166,4 @@ def test_run_responses_name_the_run_id_like_plan_responses_name_plan_id(client_f
     assert [r["run_id"] for r in alice.get("/runs").json()] == [started["id"]]
     assert alice.get(f"/runs/{started['id']}").json()["run_id"] == started["id"]
     schemas = httpx.get(server.url + "/openapi.json").json()["components"]["schemas"]
-    assert "run_id" in schemas["RunView"]["properties"]
+    assert "run_id" in schemas["RunRecord"]["properties"]

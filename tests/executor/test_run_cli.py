@@ -60,6 +60,7 @@ def test_an_approved_plan_runs_and_shows_its_steps(approved, data_dir):
     assert (data_dir / "ws" / "b.csv").read_text() == "region,total\nnorth,3\n"
     shown = baton("runs", "show", record["id"])
     assert shown.returncode == 0 and "save" in shown.stdout and "succeeded" in shown.stdout
+    assert [r["run_id"] for r in _runs()] == [record["id"]] == [record["run_id"]]
 
 
 def test_an_unapproved_plan_does_not_run(data_dir):
