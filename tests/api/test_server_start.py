@@ -37,6 +37,17 @@ def _queued_run(services) -> str:
     return start_run(services, stored.plan_id, users["alice"], detach=True).id
 
 
+def _assert_run_finishes(url: str, run_id: str) -> None:
+    """Follow the run's event stream to its end; the run must have succeeded."""
+    headers = {"Authorization": f"Bearer {token_of('alice')}"}
+    with httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=60) as client:
+        with client.stream("GET", f"/runs/{run_id}/events") as stream:
+            kinds = [json.loads(line.removeprefix("data: "))["kind"]
+                     for line in stream.iter_lines() if line.startswith("data: ")]
+        assert kinds[-1] == "run_end"
+        assert client.get(f"/runs/{run_id}").json()["status"] == "succeeded"
+
+
 @pytest.mark.timeout(120)  # a run never drained would otherwise hang on its event stream
 def test_runs_queued_before_the_server_started_are_run(services):
     from baton.api import create_app
@@ -44,13 +55,7 @@ def test_runs_queued_before_the_server_started_are_run(services):
     run_id = _queued_run(services)
     live = _LifespanServer(create_app(services)).start()
     try:
-        headers = {"Authorization": f"Bearer {token_of('alice')}"}
-        with httpx.Client(base_url=live.url + "/api/v1", headers=headers, timeout=60) as client:
-            with client.stream("GET", f"/runs/{run_id}/events") as stream:
-                kinds = [json.loads(line.removeprefix("data: "))["kind"]
-                         for line in stream.iter_lines() if line.startswith("data: ")]
-            assert kinds[-1] == "run_end"
-            assert client.get(f"/runs/{run_id}").json()["status"] == "succeeded"
+        _assert_run_finishes(live.url, run_id)
     finally:
         live.stop()
 
@@ -64,13 +69,7 @@ def test_runs_queued_by_another_process_while_serving_are_run(services):
     try:
         # Its own Services over the same database: what `baton run --detach` does elsewhere.
         run_id = _queued_run(Services(services.settings))
-        headers = {"Authorization": f"Bearer {token_of('alice')}"}
-        with httpx.Client(base_url=live.url + "/api/v1", headers=headers, timeout=60) as client:
-            with client.stream("GET", f"/runs/{run_id}/events") as stream:
-                kinds = [json.loads(line.removeprefix("data: "))["kind"]
-                         for line in stream.iter_lines() if line.startswith("data: ")]
-            assert kinds[-1] == "run_end"
-            assert client.get(f"/runs/{run_id}").json()["status"] == "succeeded"
+        _assert_run_finishes(live.url, run_id)
     finally:
         live.stop()
     worker = live.server.config.app.state.worker
