@@ -13,9 +13,22 @@ from .retry import NO_RETRY, RetryPolicy
 from .signature import parse_docstring
 from .spec import Effect, ToolContext, ToolInfo, ToolSpec
 
-# Last: these import the modules above. They are light (no httpx or jmespath until a call).
-from .builtin import register_builtin_tools  # noqa: E402
-from .http_endpoint import HttpToolSpec, load_http_tools, register_http_tool  # noqa: E402
+# The built-in and HTTP-endpoint tools are loaded on first use: they bring structlog and
+# friends, which `baton --help` and `baton validate` should not pay for at start-up.
+_LAZY = {
+    "register_builtin_tools": ".builtin",
+    "HttpToolSpec": ".http_endpoint",
+    "load_http_tools": ".http_endpoint",
+    "register_http_tool": ".http_endpoint",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'tools' has no attribute {name!r}")
 
 __all__ = [
     "ENTRY_POINT_GROUP",

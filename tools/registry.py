@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
-import structlog
 from pydantic import BaseModel
 
 from .errors import BatonError, ToolDefinitionError, UnknownToolError
@@ -17,7 +16,6 @@ from .spec import Effect, ToolSpec
 
 ENTRY_POINT_GROUP = "baton.tools"
 
-log = structlog.get_logger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -150,6 +148,13 @@ class ToolRegistry:
                     code="tool_entry_point",
                 ) from exc
             new = sorted(set(self._tools) - before)
-            log.debug("tools.entry_point_loaded", entry_point=ep.name, tools=new)
+            _log().debug("tools.entry_point_loaded", entry_point=ep.name, tools=new)
             added.extend(new)
         return added
+
+
+def _log() -> Any:
+    # structlog costs ~70 ms to import; `baton --help` must not pay for it.
+    import structlog
+
+    return structlog.get_logger(__name__)
