@@ -90,7 +90,11 @@ def span(name: str, **attributes: Any) -> Iterator[Any]:
 
 def bind_log(**ids: Any) -> Any:
     """A structlog logger bound with the given ids (run_id, step_id, attempt...), None ones dropped."""
-    return structlog.get_logger(LOGGER_NAME).bind(**{k: v for k, v in ids.items() if v is not None})
+    logger = structlog.get_logger(LOGGER_NAME)
+    bound = {k: v for k, v in ids.items() if v is not None}
+    # Binding builds a logger from the configuration of that moment; a module-level logger
+    # (no ids) must stay a lazy proxy so `serve`/`worker` reconfiguring logging reaches it.
+    return logger.bind(**bound) if bound else logger
 
 
 __all__ = ["NOOP_SPAN", "NoopSpan", "bind_log", "span", "use_tracer_provider"]
