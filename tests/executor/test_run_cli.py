@@ -90,8 +90,12 @@ def test_detached_runs_wait_for_a_worker(approved):
     assert queued.returncode == 0, queued.stderr
     run_id = queued.stdout.strip()
     assert [r["status"] for r in _runs()] == ["queued"]
-    assert baton("worker", "--once").returncode == 0
+    worked = baton("worker", "--once")
+    assert worked.returncode == 0, worked.stderr
     assert json.loads(baton("runs", "show", run_id, "--json").stdout)["status"] == "succeeded"
+    # Like `baton serve`, the worker logs JSON lines at info.
+    events = [json.loads(line)["event"] for line in worked.stderr.splitlines() if line.strip()]
+    assert "worker claimed run" in events
 
 
 def test_cancelling_a_queued_run_ends_it_and_a_finished_run_cannot_be_cancelled(approved):
