@@ -122,10 +122,10 @@ def malformed_ref_reason(value: Mapping[Any, Any]) -> str | None:
     )
 
 
-def scan_args(value: Any, segments: tuple[Any, ...] = (), out: ScannedArgs | None = None) -> ScannedArgs:
+def scan_args(value: Any) -> ScannedArgs:
     """Find every reference (good or malformed) and replace each by a ``RefSlot``."""
-    out = out if out is not None else ScannedArgs(None)
-    out.value = _scan(value, segments, out)
+    out = ScannedArgs(None)
+    out.value = _scan(value, (), out)
     return out
 
 
