@@ -74,17 +74,12 @@ def _read_data(root: Path) -> dict[str, Any]:
         path = root / name
         if not path.exists():
             continue
+        import yaml  # here, not at the top: only a bundle being loaded needs it
+
         try:
             text = path.read_text(encoding="utf-8")
-            if name.endswith(".json"):
-                value = json.loads(text)
-            else:
-                import yaml
-
-                value = yaml.safe_load(text)
-        except (OSError, ValueError) as exc:
-            raise PolicyBundleError(f"cannot read policy data {path}: {exc}") from exc
-        except Exception as exc:  # yaml.YAMLError lives in a lazily imported module
+            value = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
             raise PolicyBundleError(f"cannot read policy data {path}: {exc}") from exc
         if not isinstance(value, dict):
             raise PolicyBundleError(f"policy data {path} must hold an object at the top")
