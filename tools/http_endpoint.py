@@ -147,7 +147,10 @@ def _model_prefix(name: str) -> str:
 
 def register_http_tool(registry: ToolRegistry, **options: Any) -> ToolSpec:
     """Register an HTTP endpoint as a tool; ``options`` are the fields of :class:`HttpToolSpec`."""
-    spec = _parse_spec(options, where=str(options.get("name", "http tool")))
+    return _register(registry, _parse_spec(options, where=str(options.get("name", "http tool"))))
+
+
+def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
     problems = [
         f"header {header!r} uses secret {ref!r}, which is not listed in secrets"
         for header, value in spec.headers.items()
@@ -225,6 +228,5 @@ def load_http_tools(registry: ToolRegistry, specs: list[Mapping[str, Any]]) -> l
         if not isinstance(raw, Mapping):
             raise ToolDefinitionError(f"tools.http[{index}]", ["must be a table"])
         where = f"tools.http[{index}] ({raw.get('name', 'unnamed')})"
-        spec = _parse_spec(raw, where=where)
-        names.append(register_http_tool(registry, **spec.model_dump()).name)
+        names.append(_register(registry, _parse_spec(raw, where=where)).name)
     return names
