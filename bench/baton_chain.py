@@ -3,8 +3,8 @@
 The plan is stored as an approved version directly through the store (no
 planner, policy or approval: the benchmark is about the executor), and the
 run goes through every durable step an attempt takes: journal "attempt
-started", call the tool, journal the result, each its own commit with a
-ledger event.
+started", call the tool, journal the result, each with a ledger event (one
+commit carries a step's result and the next step's start).
 """
 
 from __future__ import annotations
