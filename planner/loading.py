@@ -8,6 +8,7 @@ Only an unreadable file (missing, a directory, no permission) raises.
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ def _parse_json(text: str) -> tuple[Any, list[Problem]]:
     return value, []
 
 
+@cache  # built once: a new class (and constructor tables) per document is wasted work
 def _yaml_loader() -> type:
     """A safe YAML loader that keeps timestamps as strings and refuses duplicate keys."""
     import yaml
