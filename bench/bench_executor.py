@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help=f"smoke run: chains of {QUICK_SIZES}")
     parser.add_argument("--sizes", help="comma-separated chain lengths (default 100,1000,10000)")
     args = parser.parse_args(argv)
+    from baton.logging import configure_logging
+
+    configure_logging("warning")  # the runner's "run ended" lines would break up the table
     sizes = QUICK_SIZES if args.quick else SIZES
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))

@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.peer:
         print(json.dumps(measure_peer(args.peer, steps, args.repeat)), flush=True)  # noqa: T201
         return
+    from baton.logging import configure_logging  # Baton's interpreter only, not the peers'
+
+    configure_logging("warning")  # the runner's "run ended" lines would break up the table
     peers = tuple(p for p in args.peers.split(",") if p)
     print(compare(args.peers_python, steps, peers, args.repeat, args.timeout))  # noqa: T201
 
