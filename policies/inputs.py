@@ -68,7 +68,12 @@ def effect_for(spec: ToolSpec, args: Mapping[str, Any]) -> Effect:
         return Effect.WRITE
     try:
         return spec.effect_of(args)
-    except Exception:  # noqa: BLE001 - an effect we cannot compute is treated as the riskier one
+    except Exception as exc:  # noqa: BLE001 - an effect we cannot compute is treated as the riskier one
+        import structlog
+
+        # The exception's type only: its text may quote the arguments, which may hold a secret.
+        structlog.get_logger(__name__).warning(
+            "policy.effect_unknown", tool=spec.name, error=type(exc).__name__)
         return Effect.WRITE
 
 
