@@ -4,7 +4,6 @@ from .approval import (
     ApprovalKind,
     ApprovalRecord,
     ApprovalRefused,
-    ApprovalRequirement,
     ApprovalTarget,
     GateState,
     GateStatus,
@@ -30,7 +29,7 @@ from .factory import make_policy_engine
 from .inputs import build_policy_input, build_step_input, step_call_for
 
 __all__ = [
-    "ApprovalKind", "ApprovalRecord", "ApprovalRefused", "ApprovalRequirement", "ApprovalTarget",
+    "ApprovalKind", "ApprovalRecord", "ApprovalRefused", "ApprovalTarget",
     "ApprovalsNeeded", "Decision", "GateState", "GateStatus", "NotApprovedError", "Outcome",
     "PolicyBundle", "PolicyBundleError", "PolicyContext", "PolicyEngine", "RefusalCode",
     "Requester", "StepCall", "StepDecision", "TemplateCheck", "build_policy_input",

@@ -58,20 +58,6 @@ class ApprovalRefused(BatonError):
         self.refusal = refusal
 
 
-class ApprovalRequirement(BaseModel):
-    """What the decision asks of approvers."""
-
-    model_config = ConfigDict(frozen=True)
-
-    count: int = Field(ge=0, description="Distinct approvers needed.")
-    roles: tuple[str, ...] = Field(description="An approver needs one of these roles.")
-
-    @classmethod
-    def of(cls, decision: Decision) -> ApprovalRequirement:
-        """The requirement a decision states."""
-        return cls(count=decision.approvals.count, roles=decision.approvals.roles)
-
-
 class ApprovalRecord(BaseModel):
     """One approval or rejection, bound to (plan id, version, plan hash)."""
 
