@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 _MAX_DEPTH = 24  # recursive schemas (trees, JSON values) stop being compared here
 
 
