@@ -14,11 +14,8 @@ from typing import Any, TypeVar
 from pydantic import SecretBytes, SecretStr, ValidationError
 
 from tools import ToolContext, ToolError, ToolInputError, ToolSpec
-
 from tools.builtin.http import SECRET_REF
-
-from .ledger import REDACTED
-
+from tools.redaction import REDACTED
 
 T = TypeVar("T")
 

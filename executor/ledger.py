@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from planner.plan import canonical_json
-from tools.redaction import REDACTED, redact
+from tools.redaction import redact
 
 from .store.schema import LedgerRow
 

@@ -187,7 +187,7 @@ def run_state(request: Request, run_id: str) -> dict:
     """The run's status and step states as JSON, for the page's script (cookie auth)."""
     from baton.usecases.runs import show_run
 
-    user = _allowed(request, Action.RUN_READ)
+    _allowed(request, Action.RUN_READ)
     record = show_run(services_of(request), run_id)
     return {"status": record.status.value, "finished": record.status.finished,
             "error": record.error,
@@ -201,7 +201,7 @@ def run_events(request: Request, run_id: str) -> Response:
     from baton.api.routes_runs import event_stream
     from baton.usecases.runs import show_run
 
-    user = _allowed(request, Action.RUN_READ)
+    _allowed(request, Action.RUN_READ)
     services = services_of(request)
     show_run(services, run_id)
     return event_stream(services, run_id, request)
