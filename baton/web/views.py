@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
+from structlog import get_logger
 
 from baton.api.auth import services_of
 from baton.api.permissions import Action, may
@@ -22,6 +23,7 @@ from .pages import read_form, redirect, render, require_role
 from .session import signed_in_user
 
 router = APIRouter(include_in_schema=False)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,9 @@ def step_rows(services: Services, stored: StoredVersion) -> list[StepRow]:
     for step in stored.plan.steps:
         try:
             effect = services.registry.get(step.tool).effect_of(step.args).value
-        except Exception:  # noqa: BLE001 - an unknown tool or odd args: show '?' rather than fail
+        except Exception as exc:  # noqa: BLE001 - an unknown tool or odd args: show '?' rather than fail
+            log.warning("step effect unknown", plan_id=stored.plan_id, version=stored.version,
+                        step_id=step.id, error=str(exc))
             effect = "?"
         rows.append(StepRow(step=step, effect=effect, args=render_args(step.args),
                             depends=step.dependencies()))
