@@ -36,6 +36,7 @@ def median_seconds(command: list[str], runs: int, cwd: str) -> float:
 
 
 def main() -> None:
+    """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     options = parser.parse_args()

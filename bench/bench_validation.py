@@ -61,6 +61,7 @@ def median_seconds(fn: Callable[[], Any], runs: int) -> float:
 
 
 def main() -> None:
+    """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=7)

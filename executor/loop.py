@@ -81,6 +81,7 @@ class RunState:  # noqa: D101 - documented below
 
     @property
     def stopping(self) -> bool:
+        """True once a step failed or a cancel was seen: start no new steps."""
         return self.failure is not None or self.cancelled
 
 
