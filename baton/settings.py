@@ -96,8 +96,10 @@ class Settings(BaseModel):
     http_tools: list[dict[str, Any]] = Field(
         default_factory=list, description="HTTP endpoints registered as tools ([[tools.http]])."
     )
-    llm: LLMSettings = Field(default_factory=LLMSettings)
-    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings,
+                             description="The LLM planner's endpoint and limits ([llm]).")
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings,
+                                       description="Executor limits and timings ([executor]).")
 
     @property
     def resolved_database_url(self) -> str:
