@@ -141,3 +141,116 @@ def test_symlink_inside_the_workspace_is_followed(registry, workspace):
 def test_bad_glob_pattern_is_refused(registry):
     with pytest.raises(ToolInputError, match="pattern"):
         call(registry, "files.list", pattern="../*")
+
+
+def swap_after_validation(monkeypatch, swap) -> None:
+    """Run ``swap`` right after the path passed the '..'/absolute check, before any open."""
+    from tools.builtin import safe_paths
+
+    validate = safe_paths.relative_parts
+
+    def validate_then_swap(path: str) -> tuple[str, ...]:
+        parts = validate(path)
+        swap()
+        return parts
+
+    monkeypatch.setattr(safe_paths, "relative_parts", validate_then_swap)
+
+
+def replace_dir_with_link(directory: Path, target: Path) -> None:
+    directory.rename(directory.with_name(directory.name + ".moved"))
+    directory.symlink_to(target, target_is_directory=True)
+
+
+def test_directory_swapped_for_an_outside_symlink_after_the_check_is_refused(
+        registry, workspace, tmp_path, monkeypatch):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "data.txt").write_text("secret")
+    call(registry, "files.write", path="dir/data.txt", text="inside")
+    swap_after_validation(monkeypatch, lambda: replace_dir_with_link(workspace / "dir", outside))
+    with pytest.raises(ToolInputError, match="outside the workspace through a symlink"):
+        call(registry, "files.read", path="dir/data.txt")
+
+
+@pytest.mark.parametrize("tool", ["files.write", "files.list"])
+def test_write_and_list_refuse_a_directory_swapped_for_an_outside_symlink(
+        registry, workspace, tmp_path, monkeypatch, tool):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    call(registry, "files.write", path="dir/data.txt", text="inside")
+    swap_after_validation(monkeypatch, lambda: replace_dir_with_link(workspace / "dir", outside))
+    args = {"path": "dir/new.txt", "text": "pwned"} if tool == "files.write" else {"path": "dir"}
+    with pytest.raises(ToolInputError, match="outside the workspace through a symlink"):
+        call(registry, tool, **args)
+    assert list(outside.iterdir()) == []
+
+
+def test_file_swapped_for_an_outside_symlink_is_not_written_through(
+        registry, workspace, tmp_path, monkeypatch):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    call(registry, "files.write", path="a.txt", text="inside")
+
+    def swap() -> None:
+        (workspace / "a.txt").unlink()
+        (workspace / "a.txt").symlink_to(outside)
+
+    swap_after_validation(monkeypatch, swap)
+    with pytest.raises(ToolInputError, match="outside the workspace through a symlink"):
+        call(registry, "files.write", path="a.txt", text="pwned", overwrite=True)
+    assert outside.read_text() == "secret"
+
+
+def test_swap_after_the_walk_writes_into_the_directory_already_opened(
+        registry, workspace, tmp_path, monkeypatch):
+    from tools.builtin import files
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    call(registry, "files.write", path="dir/old.txt", text="inside")
+    replace = files.replace_atomically
+
+    def swap_then_replace(dir_fd: int, name: str, data: bytes) -> None:
+        replace_dir_with_link(workspace / "dir", outside)
+        replace(dir_fd, name, data)
+
+    monkeypatch.setattr(files, "replace_atomically", swap_then_replace)
+    call(registry, "files.write", path="dir/new.txt", text="late")
+    assert list(outside.iterdir()) == []
+    assert (workspace / "dir.moved" / "new.txt").read_text() == "late"
+
+
+def test_relative_symlink_climbing_out_is_refused(registry, workspace, tmp_path):
+    (tmp_path / "outside.txt").write_text("secret")
+    call(registry, "files.write", path="sub/keep.txt", text="x")
+    (workspace / "sub" / "esc.txt").symlink_to("../../outside.txt")
+    (workspace / "sub" / "ok.txt").symlink_to("../sub/./keep.txt")
+    with pytest.raises(ToolInputError, match="outside the workspace through a symlink"):
+        call(registry, "files.read", path="sub/esc.txt")
+    read = call(registry, "files.read", path="sub/ok.txt")
+    assert read["text"] == "x" and read["path"] == "sub/keep.txt"
+
+
+def test_symlink_loop_is_refused(registry, workspace):
+    workspace.mkdir()
+    (workspace / "a").symlink_to("b")
+    (workspace / "b").symlink_to("a")
+    with pytest.raises(ToolInputError, match="too many levels of symlinks"):
+        call(registry, "files.read", path="a")
+
+
+def test_list_shows_inside_symlinks_but_does_not_descend_into_symlinked_directories(
+        registry, workspace, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    call(registry, "files.write", path="real/data.txt", text="ok")
+    (workspace / "alias").symlink_to("real", target_is_directory=True)
+    (workspace / "out").symlink_to(outside, target_is_directory=True)
+    (workspace / "file-link").symlink_to("real/data.txt")
+    listed = call(registry, "files.list", pattern="**/*")["entries"]
+    assert listed == [{"path": "alias", "size": 0, "is_dir": True},
+                      {"path": "file-link", "size": 2, "is_dir": False},
+                      {"path": "real", "size": 0, "is_dir": True},
+                      {"path": "real/data.txt", "size": 2, "is_dir": False}]

@@ -1,16 +1,17 @@
 """``files.read`` / ``files.write`` / ``files.list``: confined to one workspace directory.
 
-Every path is relative to the workspace. ``..``, absolute paths and symlinks
-(of the file or of any parent directory) that lead outside are refused before
-anything is read or written.
+Every path is relative to the workspace. ``..`` and absolute paths are refused up
+front; every component is then opened relative to its parent's descriptor with
+``O_NOFOLLOW`` (see :mod:`.safe_paths`), so a symlink that leads outside, even one
+swapped in while the tool runs, is refused rather than followed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-from pathlib import Path, PurePath
+import stat
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import ToolInputError
 from ..retry import NO_RETRY, RetryPolicy
 from ..spec import Effect, ToolContext
+from .safe_paths import (
+    TooManyEntries,
+    Workspace,
+    not_found_error,
+    relative_parts,
+    replace_atomically,
+    scan,
+)
 
 if TYPE_CHECKING:
     from ..registry import ToolRegistry
@@ -65,102 +74,110 @@ class FileListing(BaseModel):
     entries: list[FileEntry] = Field(description="Matching files and directories, sorted by path.")
 
 
-def confine(workspace: Path, path: str) -> Path:
-    """The real path of ``path`` inside ``workspace``; ``ToolInputError`` if it would escape."""
-    if not path or "\x00" in path:
-        raise ToolInputError(f"path {path!r} is empty or malformed", code="path_refused")
-    pure = PurePath(path)
-    if pure.is_absolute() or pure.anchor:
-        raise ToolInputError(f"path {path!r} is absolute; give a path inside the workspace",
-                             code="path_refused")
-    if ".." in pure.parts:
-        raise ToolInputError(f"path {path!r} uses '..'; paths must stay inside the workspace",
-                             code="path_refused")
-    root = workspace.resolve()
-    # resolve() follows every symlink on the way, parents included.
-    target = (root / pure).resolve()
-    if not target.is_relative_to(root):
-        raise ToolInputError(f"path {path!r} leads outside the workspace through a symlink",
-                             code="path_refused")
-    return target
-
-
-def _relative(root: Path, target: Path) -> str:
-    return target.relative_to(root).as_posix() or "."
-
-
 def read_text(workspace: Path, path: str, max_bytes: int) -> FileContent:
     """Read a UTF-8 file from the workspace."""
-    target = confine(workspace, path)
-    if not target.is_file():
-        kind = "a directory" if target.is_dir() else "not found"
-        raise ToolInputError(f"cannot read {path!r}: {kind} in the workspace", code="file_not_found")
-    size = target.stat().st_size
-    if size > max_bytes:
-        raise ToolInputError(f"file {path!r} has {size} bytes, over the limit of {max_bytes}",
+    relative_parts(path)  # refuse '..' and absolute paths before touching the disk
+    try:
+        ws = Workspace(workspace)
+    except FileNotFoundError:
+        raise not_found_error(path, "read") from None
+    with ws:
+        opened = ws.walk(path, verb="read")
+        try:
+            if opened.fd is None:
+                raise not_found_error(path, "read")
+            info = os.fstat(opened.fd)
+            if not stat.S_ISREG(info.st_mode):
+                kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+                raise ToolInputError(f"cannot read {path!r}: {kind} in the workspace",
+                                     code="file_not_found")
+            if info.st_size > max_bytes:
+                raise ToolInputError(f"file {path!r} has {info.st_size} bytes, over the limit "
+                                     f"of {max_bytes}", code="file_too_large")
+            data = _read_fd(opened.fd, max_bytes + 1)
+        finally:
+            opened.close()
+    if len(data) > max_bytes:  # it grew between fstat and read
+        raise ToolInputError(f"file {path!r} is over the limit of {max_bytes} bytes",
                              code="file_too_large")
-    data = target.read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ToolInputError(f"file {path!r} is not UTF-8 text ({exc.reason} at byte {exc.start})",
                              code="file_not_text") from exc
-    return FileContent(path=_relative(workspace.resolve(), target), text=text, bytes=len(data),
+    return FileContent(path=opened.relative, text=text, bytes=len(data),
                        sha256=hashlib.sha256(data).hexdigest())
 
 
 def write_text(workspace: Path, path: str, text: str, overwrite: bool) -> FileWritten:
     """Write a UTF-8 file atomically; rewriting identical content is a no-op success."""
-    workspace.mkdir(parents=True, exist_ok=True)
-    target = confine(workspace, path)
+    relative_parts(path)
     data = text.encode("utf-8")
-    result = FileWritten(path=_relative(workspace.resolve(), target), bytes=len(data),
-                         sha256=hashlib.sha256(data).hexdigest())
-    if target.is_dir():
-        raise ToolInputError(f"cannot write {path!r}: it is a directory", code="file_is_dir")
-    if target.exists() and not overwrite:
-        # A retried attempt finds its own earlier write: same content, same answer.
-        if target.read_bytes() == data:
-            return result
-        raise ToolInputError(f"file {path!r} already exists with other content; "
-                             "pass overwrite=true to replace it", code="file_exists")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    confine(workspace, path)  # the directories just created must not have changed the answer
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".baton-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with Workspace(workspace, create=True) as ws:
+        opened = ws.walk(path, create_dirs=True, verb="write")
+        try:
+            result = FileWritten(path=opened.relative, bytes=len(data),
+                                 sha256=hashlib.sha256(data).hexdigest())
+            if opened.fd is not None:
+                info = os.fstat(opened.fd)
+                if stat.S_ISDIR(info.st_mode) or opened.name is None:
+                    raise ToolInputError(f"cannot write {path!r}: it is a directory",
+                                         code="file_is_dir")
+                if not overwrite:
+                    # A retried attempt finds its own earlier write: same content, same answer.
+                    if stat.S_ISREG(info.st_mode) and info.st_size == len(data) \
+                            and _read_fd(opened.fd, len(data) + 1) == data:
+                        return result
+                    raise ToolInputError(f"file {path!r} already exists with other content; "
+                                         "pass overwrite=true to replace it", code="file_exists")
+            assert opened.parent_fd is not None and opened.name is not None
+            replace_atomically(opened.parent_fd, opened.name, data)
+        finally:
+            opened.close()
     return result
 
 
 def list_entries(workspace: Path, path: str, pattern: str) -> FileListing:
     """Entries under ``path`` matching the glob ``pattern``, sorted; escaping ones are left out."""
-    if not pattern or PurePath(pattern).is_absolute() or ".." in PurePath(pattern).parts:
+    segments = PurePosixPath(pattern).parts if pattern else ()
+    if not segments or PurePosixPath(pattern).is_absolute() or ".." in segments:
         raise ToolInputError(f"pattern {pattern!r} must be a relative glob without '..'",
                              code="path_refused")
-    root = workspace.resolve()
-    if path in ("", ".") and not root.exists():
-        return FileListing(entries=[])
-    base = confine(workspace, path)
-    if not base.is_dir():
-        raise ToolInputError(f"cannot list {path!r}: not a directory in the workspace",
-                             code="file_not_found")
-    entries: list[FileEntry] = []
-    for found in base.glob(pattern):
-        real = found.resolve()
-        if not real.is_relative_to(root):
-            continue  # a symlink to the outside is not the workspace's to show
-        if len(entries) >= MAX_LIST_ENTRIES:
+    relative_parts(path)
+    try:
+        ws = Workspace(workspace)
+    except FileNotFoundError:
+        if path in ("", "."):
+            return FileListing(entries=[])
+        raise not_found_error(path, "list") from None
+    with ws:
+        opened = ws.walk(path, verb="list")
+        try:
+            if opened.fd is None or not stat.S_ISDIR(os.fstat(opened.fd).st_mode):
+                raise ToolInputError(f"cannot list {path!r}: not a directory in the workspace",
+                                     code="file_not_found")
+            entries = [FileEntry(path="/".join(opened.parts + found.names), size=found.size,
+                                 is_dir=found.is_dir)
+                       for found in scan(ws, opened.fd, opened.parts, segments, MAX_LIST_ENTRIES)]
+        except TooManyEntries:
             raise ToolInputError(f"more than {MAX_LIST_ENTRIES} entries match {pattern!r} under "
-                                 f"{path!r}; narrow the pattern", code="too_many_entries")
-        is_dir = real.is_dir()
-        entries.append(FileEntry(path=_relative(root, found.absolute()), is_dir=is_dir,
-                                 size=0 if is_dir else real.stat().st_size))
+                                 f"{path!r}; narrow the pattern", code="too_many_entries") from None
+        finally:
+            opened.close()
     return FileListing(entries=sorted(entries, key=lambda e: e.path))
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from the start of ``fd``."""
+    chunks: list[bytes] = []
+    offset = 0
+    while offset < limit:
+        chunk = os.pread(fd, min(limit - offset, 1 << 20), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
 def register_file_tools(
