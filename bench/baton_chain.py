@@ -4,7 +4,10 @@ The plan is stored as an approved version directly through the store (no
 planner, policy or approval: the benchmark is about the executor), and the
 run goes through every durable step an attempt takes: journal "attempt
 started", call the tool, journal the result, each with a ledger event (one
-commit carries a step's result and the next step's start).
+commit carries a step's result and the next step's start). The no-op tool
+comes in both kinds a developer can register: a plain function (run in a
+thread, so that its timeout holds even if it never returns) and an
+``async def`` (awaited on the event loop).
 """
 
 from __future__ import annotations
@@ -27,8 +30,13 @@ from planner.plan import Plan
 from tools import ToolRegistry
 
 
+WARMUP_STEPS = 10  # as the peers get (bench/peers/peer_bench.py): a warm engine and interpreter
+
+TOOL_KINDS = ("sync", "async")
+
+
 def noop_registry() -> ToolRegistry:
-    """A registry with one tool, ``noop``, that returns its input."""
+    """``noop`` (a sync tool: run in a thread under its timeout) and ``noop_async`` (awaited on the loop)."""
     registry = ToolRegistry()
 
     @registry.tool("noop", idempotent=True)
@@ -40,13 +48,22 @@ def noop_registry() -> ToolRegistry:
         """
         return {"n": n}
 
+    @registry.tool("noop_async", idempotent=True)
+    async def noop_async(n: int) -> dict[str, int]:
+        """Return ``n`` unchanged (benchmark step, async).
+
+        Args:
+            n: Any number.
+        """
+        return {"n": n}
+
     return registry
 
 
-def chain_plan(steps: int) -> Plan:
-    """``steps`` no-op steps, each depending on the one before."""
+def chain_plan(steps: int, tool: str = "noop") -> Plan:
+    """``steps`` calls of ``tool``, each depending on the one before."""
     return Plan.model_validate({"goal": f"benchmark: a chain of {steps} no-op steps", "steps": [
-        {"id": f"s{i}", "tool": "noop", "args": {"n": i},
+        {"id": f"s{i}", "tool": tool, "args": {"n": i},
          "depends_on": [f"s{i - 1}"] if i else []}
         for i in range(steps)]})
 
@@ -65,20 +82,31 @@ def store_approved(engine, plan: Plan) -> str:
     return plan_id
 
 
-def run_chain(steps: int, url: str) -> float:
-    """Seconds for the Runner to create and finish a run of ``steps`` chained no-op steps."""
+def run_chain(steps: int, url: str, *, kind: str = "sync") -> float:
+    """Seconds for the Runner to create and finish a run of ``steps`` chained no-op steps.
+
+    ``kind`` picks the no-op tool (see :data:`TOOL_KINDS`). A warm-up run of
+    :data:`WARMUP_STEPS` steps on the same engine comes first, untimed, as
+    the peers get one: the figure is a warm process's, not an import's.
+    """
+    tool = {"sync": "noop", "async": "noop_async"}[kind]
     engine = make_engine(url)
     upgrade(engine)
-    plan = chain_plan(steps)
-    plan_id = store_approved(engine, plan)
     with tempfile.TemporaryDirectory(prefix="baton-bench-artifacts-") as tmp:
         runner = Runner(engine, Ledger(engine), noop_registry(),
                         artifacts=ArtifactStore(Path(tmp), threshold_bytes=64 * 1024))
-        started = time.perf_counter()
-        run_id = runner.create_run(plan_id, 1, plan, requested_by="bench")
-        record = runner.run_sync(run_id)
-        elapsed = time.perf_counter() - started
+        _timed_run(runner, engine, chain_plan(WARMUP_STEPS, tool))
+        elapsed = _timed_run(runner, engine, chain_plan(steps, tool))
     engine.dispose()
+    return elapsed
+
+
+def _timed_run(runner: Runner, engine, plan: Plan) -> float:
+    plan_id = store_approved(engine, plan)
+    started = time.perf_counter()
+    run_id = runner.create_run(plan_id, 1, plan, requested_by="bench")
+    record = runner.run_sync(run_id)
+    elapsed = time.perf_counter() - started
     if record.status.value != "succeeded":
         raise RuntimeError(f"benchmark run {run_id} ended {record.status.value}: {record.error}")
     return elapsed

@@ -29,16 +29,22 @@ QUICK_SIZES = (50, 200)
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured chain length."""
+    """One measured chain length: the floor, and Baton with a sync and an async no-op tool."""
 
     steps: int
     floor_ms: float
     baton_ms: float | None
+    baton_async_ms: float | None = None
 
     @property
     def ratio(self) -> float | None:
-        """Baton's per-step cost over the floor's."""
+        """Baton's per-step cost (sync tool) over the floor's."""
         return None if self.baton_ms is None else self.baton_ms / self.floor_ms
+
+    @property
+    def async_ratio(self) -> float | None:
+        """Baton's per-step cost (async tool) over the floor's."""
+        return None if self.baton_async_ms is None else self.baton_async_ms / self.floor_ms
 
 
 def floor_per_step_ms(steps: int, workdir: Path) -> float:
@@ -61,14 +67,14 @@ def floor_per_step_ms(steps: int, workdir: Path) -> float:
     return elapsed * 1000 / steps
 
 
-def baton_per_step_ms(steps: int, workdir: Path) -> float | None:
-    """A Runner run of ``steps`` chained no-op steps, in milliseconds per step (None: no runner)."""
+def baton_per_step_ms(steps: int, workdir: Path, kind: str = "sync") -> float | None:
+    """A Runner run of ``steps`` chained no-op steps (``kind`` of tool), in ms per step (None: no runner)."""
     try:
         from bench.baton_chain import run_chain
     except ImportError:
         return None
-    seconds = run_chain(steps, f"sqlite:///{workdir / f'baton-{steps}-{time.perf_counter_ns()}.db'}")
-    return seconds * 1000 / steps
+    url = f"sqlite:///{workdir / f'baton-{kind}-{steps}-{time.perf_counter_ns()}.db'}"
+    return run_chain(steps, url, kind=kind) * 1000 / steps
 
 
 def measure(sizes: tuple[int, ...], workdir: Path | None = None, *, repeat: int = 1) -> list[Figure]:
@@ -80,25 +86,36 @@ def measure(sizes: tuple[int, ...], workdir: Path | None = None, *, repeat: int 
 
 
 def _best(steps: int, where: Path, repeat: int) -> Figure:
-    floors, batons = [], []
-    for _ in range(max(1, repeat)):  # interleaved, so both see the same machine load
+    floors: list[float] = []
+    batons: dict[str, list[float]] = {"sync": [], "async": []}
+    for _ in range(max(1, repeat)):  # interleaved, so all see the same machine load
         floors.append(floor_per_step_ms(steps, where))
-        batons.append(baton_per_step_ms(steps, where))
-    known = [b for b in batons if b is not None]
-    return Figure(steps, min(floors), min(known) if known else None)
+        for kind, figures in batons.items():
+            figure = baton_per_step_ms(steps, where, kind)
+            if figure is not None:
+                figures.append(figure)
+    return Figure(steps, min(floors), min(batons["sync"], default=None),
+                  min(batons["async"], default=None))
+
+
+def _cell(value: float | None, fmt: str, width: int) -> str:
+    return f"{value:{width}{fmt}}" if value is not None else f"{'n/a':>{width}}"
 
 
 def render(figures: list[Figure]) -> str:
-    """The figures as a plain text table, then the flatness line."""
-    lines = [f"{'steps':>7}  {'floor ms/step':>13}  {'baton ms/step':>13}  {'ratio':>6}"]
+    """The figures as a plain text table, then the flatness lines."""
+    lines = ["         SQLite floor    Baton, sync no-op tool    Baton, async no-op tool",
+             f"{'steps':>7}  {'ms/step':>11}  {'ms/step':>13}  {'ratio':>8}  {'ms/step':>13}  {'ratio':>8}"]
     for f in figures:
-        baton = f"{f.baton_ms:13.3f}" if f.baton_ms is not None else f"{'n/a':>13}"
-        ratio = f"{f.ratio:5.2f}x" if f.ratio is not None else f"{'n/a':>6}"
-        lines.append(f"{f.steps:>7}  {f.floor_ms:13.4f}  {baton}  {ratio}")
+        lines.append(f"{f.steps:>7}  {f.floor_ms:11.4f}  {_cell(f.baton_ms, '.3f', 13)}  "
+                     f"{_cell(f.ratio, '.2f', 7)}x  {_cell(f.baton_async_ms, '.3f', 13)}  "
+                     f"{_cell(f.async_ratio, '.2f', 7)}x")
     first, last = figures[0], figures[-1]
-    if first.baton_ms and last.baton_ms and len(figures) > 1:
-        lines.append(f"flatness (per-step at {last.steps} / at {first.steps}): "
-                     f"{last.baton_ms / first.baton_ms:.2f}")
+    for label, attr in (("sync", "baton_ms"), ("async", "baton_async_ms")):
+        low, high = getattr(first, attr), getattr(last, attr)
+        if low and high and len(figures) > 1:
+            lines.append(f"flatness, {label} (per-step at {last.steps} / at {first.steps}): "
+                         f"{high / low:.2f}")
     if any(f.baton_ms is None for f in figures):
         lines.append("baton: n/a — executor.runner.Runner is not available in this tree")
     return "\n".join(lines)

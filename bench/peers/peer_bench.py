@@ -156,34 +156,44 @@ def _run_peer(python: str, name: str, steps: int, repeat: int, timeout_s: float)
 
 def compare(python: str, steps: int, peers: tuple[str, ...], repeat: int, timeout_s: float) -> str:
     """Measure Baton, the floor and each peer in one run (medians of ``repeat``); return the table."""
-    from bench.bench_executor import Figure, measure
+    from bench.bench_executor import measure
 
     runs = [measure((steps,))[0] for _ in range(repeat)]
-    baton = Figure(steps, statistics.median(f.floor_ms for f in runs),
-                   statistics.median(f.baton_ms for f in runs) if runs[0].baton_ms else None)
-    rows = [("sqlite floor (INSERT+COMMIT)", "", baton.floor_ms, None),
-            ("baton", "", baton.baton_ms, None)]
+
+    def median(attr: str) -> float | None:
+        values = [getattr(f, attr) for f in runs if getattr(f, attr) is not None]
+        return statistics.median(values) if values else None
+
+    sync_ms, async_ms = median("baton_ms"), median("baton_async_ms")
+    rows: list[Row] = [("sqlite floor (INSERT+COMMIT)", "", median("floor_ms"), None, None),
+                       ("baton, sync no-op tool", "", sync_ms, None, None),
+                       ("baton, async no-op tool", "", async_ms, None, None)]
     for name in peers:
         result = _run_peer(python, name, steps, repeat, timeout_s)
         if "error" in result:
-            rows.append((name, result["error"], None, None))
+            rows.append((name, result["error"], None, None, None))
             continue
         ms = result["per_step_ms"]
-        ratio = ms / baton.baton_ms if baton.baton_ms else None
-        rows.append((f"{name} {result['version']}", "", ms, ratio))
+        rows.append((f"{name} {result['version']}", "", ms,
+                     ms / sync_ms if sync_ms else None, ms / async_ms if async_ms else None))
     return _table(steps, rows)
 
 
-def _table(steps: int, rows: list[tuple[str, str, float | None, float | None]]) -> str:
+# label, error, ms/step, peer over Baton (sync tool), peer over Baton (async tool)
+Row = tuple[str, str, float | None, float | None, float | None]
+
+
+def _table(steps: int, rows: list[Row]) -> str:
     lines = [f"chain of {steps} no-op steps, SQLite persistence, one machine, one run",
-             f"{'executor':<30} {'ms/step':>9} {'peer/baton':>11}"]
-    for label, error, ms, ratio in rows:
+             f"{'executor':<30} {'ms/step':>9} {'peer/baton sync':>16} {'peer/baton async':>17}"]
+    for label, error, ms, ratio_sync, ratio_async in rows:
         if error:
             lines.append(f"{label:<30} {'failed':>9}  {error}")
             continue
         ms_text = f"{ms:9.3f}" if ms is not None else f"{'n/a':>9}"
-        ratio_text = f"{ratio:10.1f}x" if ratio is not None else f"{'':>11}"
-        lines.append(f"{label:<30} {ms_text} {ratio_text}")
+        sync_text = f"{ratio_sync:15.1f}x" if ratio_sync is not None else f"{'':>16}"
+        async_text = f"{ratio_async:16.1f}x" if ratio_async is not None else f"{'':>17}"
+        lines.append(f"{label:<30} {ms_text} {sync_text} {async_text}".rstrip())
     return "\n".join(lines)
 
 

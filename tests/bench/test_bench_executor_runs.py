@@ -16,4 +16,14 @@ def test_a_tiny_benchmark_measures_floor_and_a_successful_baton_run(tmp_path):
     figures = measure((3, 6), workdir=tmp_path)
     assert [f.steps for f in figures] == [3, 6]
     assert all(f.floor_ms > 0 and f.baton_ms is not None and f.baton_ms > 0 for f in figures)
-    assert "flatness" in render(figures)
+    assert all(f.baton_async_ms is not None and f.baton_async_ms > 0 for f in figures)
+    table = render(figures)
+    assert "flatness, sync" in table and "flatness, async" in table
+
+
+def test_the_async_chain_uses_the_async_no_op_tool():
+    from bench.baton_chain import noop_registry
+
+    plan = chain_plan(2, "noop_async")
+    assert {s.tool for s in plan.steps} == {"noop_async"}
+    assert noop_registry().get("noop_async").is_async
