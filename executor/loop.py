@@ -26,14 +26,15 @@ from tools import BatonError, Effect, ToolContext, ToolRegistry, ToolSpec
 
 from . import crash
 from .artifacts import ArtifactStore
-from .calls import Outcome, call_tool, error_code, error_text, mask_args, referenced_secrets, secret_fields
+from .call_payloads import mask_args, referenced_secrets, secret_fields
+from .calls import Call, Outcome, begin_call, call_tool, error_code, error_text
 from .checks import NO_CHECK_CONFIGURED, RuntimeCheck, StepCall
 from .errors import LeaseLostError
 from .records import RunStatus
 from .retry import decide, effective_policy
 from .scheduling import StepStatus, ready_steps
 from .store.runs import RunStore, StepState
-from .telemetry import bind_log, span
+from .telemetry import bind_log, end_span, run_in_span, start_span
 
 log = bind_log()
 
@@ -68,9 +69,9 @@ class RunState:  # noqa: D101 - documented below
     frontier: list[tuple[int, str]]
     outputs: dict[str, Any] = field(default_factory=dict)
     running: deque[str] = field(default_factory=deque)
-    tasks: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
+    calls: dict[str, Call] = field(default_factory=dict)
     # Steps journalled this turn whose tools start once the turn's commit is done.
-    launch: list[tuple[str, Callable[[], Awaitable[Outcome]]]] = field(default_factory=list)
+    launch: list[tuple[str, Callable[[], Call]]] = field(default_factory=list)
     attempt_pk: dict[str, int] = field(default_factory=dict)
     args: dict[str, dict[str, Any]] = field(default_factory=dict)
     secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -113,15 +114,20 @@ class StepLoop:
             if not st.running:
                 return
             head = st.running[0]
-            task = st.tasks[head]
-            if not task.done():
-                await asyncio.wait({task}, timeout=self.poll_s)
+            call = st.calls[head]
+            loop = asyncio.get_running_loop()
+            if not call.ready(loop.time()):
+                assert call.future is not None
+                wait_s = min(self.poll_s, max(0.0, call.deadline - loop.time()))
+                await asyncio.wait({call.future}, timeout=wait_s)
                 self._poll(st)
-                if not task.done():
+                if not call.ready(loop.time()):
                     continue
             st.running.popleft()
-            del st.tasks[head]
-            self._settle(st, head, task.result())
+            del st.calls[head]
+            outcome = call.outcome()
+            end_span(call.span, outcome.error)
+            self._settle(st, head, outcome)
             self._poll(st)
 
     def _start_ready(self, st: RunState) -> None:
@@ -148,7 +154,7 @@ class StepLoop:
         self.store.flush()
         for sid, make_call in st.launch:
             self._maybe_crash(crash.CrashPoint.AFTER_ATTEMPT_STARTED, sid)
-            st.tasks[sid] = asyncio.ensure_future(make_call())
+            st.calls[sid] = make_call()
         st.launch.clear()
 
     def _poll(self, st: RunState, *, force: bool = False) -> None:
@@ -260,14 +266,17 @@ class StepLoop:
             workspace=self.workspace)
         timeout = step.timeout_s or spec.timeout_s
         st.running.append(sid)
-        st.launch.append((sid, partial(self._attempt, spec, args, context, timeout, delay_s)))
+        st.launch.append((sid, partial(self._launch, spec, args, context, timeout, delay_s)))
 
-    async def _attempt(self, spec: ToolSpec, args: dict[str, Any], context: ToolContext,
-                       timeout: float, delay_s: float) -> Outcome:
-        with span("baton.attempt", run_id=context.run_id, step_id=context.step_id,
-                  attempt=context.attempt, tool=spec.name):
-            return await call_tool(spec, args, context, timeout_s=timeout, delay_s=delay_s,
-                                   sleep=self.sleep)
+    def _launch(self, spec: ToolSpec, args: dict[str, Any], context: ToolContext,
+                timeout: float, delay_s: float) -> Call:
+        """Start the tool now (its span ends when the loop settles it); a retry waits its backoff first."""
+        span = start_span("baton.attempt", run_id=context.run_id, step_id=context.step_id,
+                          attempt=context.attempt, tool=spec.name)
+        if delay_s <= 0:
+            return begin_call(spec, args, context, timeout_s=timeout, span=span)
+        waiting = call_tool(spec, args, context, timeout_s=timeout, delay_s=delay_s, sleep=self.sleep)
+        return Call(None, run_in_span(span, asyncio.ensure_future, waiting), span=span)
 
     def _settle(self, st: RunState, sid: str, outcome: Outcome) -> None:
         """Commit one attempt's result (in FIFO order), then retry, fail or release dependents."""

@@ -27,7 +27,7 @@ from tools import ToolRegistry
 
 from . import crash
 from .artifacts import ArtifactStore
-from .calls import run_in_loop
+from .tool_threads import run_in_loop
 from .checks import RuntimeCheck
 from .errors import LeaseLostError, RunError, RunNotFoundError, RunOwnedError
 from .ledger import Ledger

@@ -10,14 +10,15 @@ pay a dictionary lookup per span.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
 LOGGER_NAME = "baton.executor"
 _INSTRUMENTATION = "baton.executor"
+T = TypeVar("T")
 
 # A provider handed to us explicitly wins over the global one (tests, embedders).
 _explicit_provider: Any = None
@@ -88,6 +89,44 @@ def span(name: str, **attributes: Any) -> Iterator[Any]:
         yield current
 
 
+def start_span(name: str, **attributes: Any) -> Any:
+    """A span started now and ended by :func:`end_span`, for work a ``with`` block cannot enclose.
+
+    An attempt is one: it starts when the loop launches the tool and ends
+    when the loop settles its result. :data:`NOOP_SPAN` when tracing is off.
+    """
+    tracer = _tracer()
+    if tracer is None:
+        return NOOP_SPAN
+    clean = {f"baton.{k}": _attribute(v) for k, v in attributes.items() if v is not None}
+    return tracer.start_span(name, attributes=clean)
+
+
+def run_in_span(current: Any, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` with ``current`` as the active span, so that a task or thread job it starts inherits it."""
+    if current is NOOP_SPAN:
+        return fn(*args)
+    from opentelemetry import context, trace
+
+    token = context.attach(trace.set_span_in_context(current))
+    try:
+        return fn(*args)
+    finally:
+        context.detach(token)
+
+
+def end_span(current: Any, error: BaseException | None = None) -> None:
+    """End a span from :func:`start_span`, recording ``error`` on it when there is one."""
+    if current is NOOP_SPAN:
+        return
+    if error is not None:
+        from opentelemetry.trace import Status, StatusCode
+
+        current.record_exception(error)
+        current.set_status(Status(StatusCode.ERROR, str(error)))
+    current.end()
+
+
 def bind_log(**ids: Any) -> Any:
     """A structlog logger bound with the given ids (run_id, step_id, attempt...), None ones dropped."""
     logger = structlog.get_logger(LOGGER_NAME)
@@ -97,4 +136,5 @@ def bind_log(**ids: Any) -> Any:
     return logger.bind(**bound) if bound else logger
 
 
-__all__ = ["NOOP_SPAN", "NoopSpan", "bind_log", "span", "use_tracer_provider"]
+__all__ = ["NOOP_SPAN", "NoopSpan", "bind_log", "end_span", "run_in_span", "span", "start_span",
+           "use_tracer_provider"]
