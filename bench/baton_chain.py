@@ -105,7 +105,7 @@ def _timed_run(runner: Runner, engine, plan: Plan) -> float:
     plan_id = store_approved(engine, plan)
     started = time.perf_counter()
     run_id = runner.create_run(plan_id, 1, plan, requested_by="bench")
-    record = runner.run_sync(run_id)
+    record = runner.run_sync(run_id, detail=False)  # as `baton run` does (a summary)
     elapsed = time.perf_counter() - started
     if record.status.value != "succeeded":
         raise RuntimeError(f"benchmark run {run_id} ended {record.status.value}: {record.error}")

@@ -9,6 +9,7 @@ broken event.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
@@ -116,13 +117,15 @@ def json_native(value: Any) -> bool:
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
+# Kinds, actors and subjects repeat from event to event (a run appends two per step).
+_quoted = functools.lru_cache(maxsize=1024)(_dumps)
 
 
 def _hash_body(prev_hash: str, seq: int, at: datetime, kind: str, subject: str, actor: str,
                payload_json: str) -> str:
     """:func:`event_hash` given the payload's canonical JSON (keys in sorted order by hand)."""
-    body = (f'{{"actor":{_dumps(actor)},"at":"{_iso(at)}","kind":{_dumps(kind)},'
-            f'"payload":{payload_json},"seq":{int(seq)},"subject":{_dumps(subject)}}}')
+    body = (f'{{"actor":{_quoted(actor)},"at":"{_iso(at)}","kind":{_quoted(kind)},'
+            f'"payload":{payload_json},"seq":{int(seq)},"subject":{_quoted(subject)}}}')
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 

@@ -14,6 +14,7 @@ waiting between independent branches.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -22,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from planner.plan import Plan
+from planner.plan import Plan, order_by_dependencies
 from tools import ToolRegistry
 
 from . import crash
@@ -85,14 +86,14 @@ class Runner(StepLoop):
             owner=None if detach else self.owner_id, lease_s=self.lease_s)
         return run_id
 
-    def run_sync(self, run_id: str) -> RunRecord:
+    def run_sync(self, run_id: str, *, detail: bool = True) -> RunRecord:
         """Run ``run_id`` to its end in a private event loop (see :meth:`run`)."""
-        return run_in_loop(self.run(run_id), threads=max(32, 4 * (self.concurrency or 4)))
+        return run_in_loop(self.run(run_id, detail=detail), threads=max(32, 4 * (self.concurrency or 4)))
 
-    def resume_sync(self, run_id: str, *, actor: str = "executor") -> RunRecord:
+    def resume_sync(self, run_id: str, *, actor: str = "executor", detail: bool = True) -> RunRecord:
         """Take over ``run_id`` (see :meth:`take_over`) and run it to its end."""
         self.take_over(run_id, actor=actor)
-        return self.run_sync(run_id)
+        return self.run_sync(run_id, detail=detail)
 
     async def resume(self, run_id: str, *, actor: str = "executor") -> RunRecord:
         """Take over ``run_id`` (see :meth:`take_over`) and run it in the current loop."""
@@ -135,14 +136,19 @@ class Runner(StepLoop):
             run_id, _ = claimed
             log.info("worker claimed run", run_id=run_id, owner=self.owner_id)
             try:
-                self.run_sync(run_id)
+                self.run_sync(run_id, detail=False)
             except RunError as exc:  # one run's problem must not stop the worker
                 log.warning("run stopped", run_id=run_id, error=exc.message)
             done += 1
         return done
 
-    async def run(self, run_id: str) -> RunRecord:
-        """Execute a run this runner owns until it succeeds, fails or is cancelled."""
+    async def run(self, run_id: str, *, detail: bool = True) -> RunRecord:
+        """Execute a run this runner owns until it succeeds, fails or is cancelled.
+
+        The record returned has the steps and attempts only with ``detail``:
+        reading back a long run's every step is not free, and a caller that
+        shows a summary (or nothing, like the worker) does not need them.
+        """
         row = self.store.run_row(run_id)
         if row is None:
             raise RunNotFoundError(f"no run {run_id!r}")
@@ -158,7 +164,7 @@ class Runner(StepLoop):
                 with self.store.pinned():
                     await self._loop(state)
                 self._finish(state)
-        record = self.store.get(run_id)
+        record = self.store.get(run_id, detail=detail)
         assert record is not None
         return record
 
@@ -168,12 +174,13 @@ class Runner(StepLoop):
         """The loop's state, or why the run must not go on (the plan changed since approval)."""
         plan_json, stored_hash = self.store.plan_source(row["plan_id"], row["version"])
         plan = Plan.model_validate_json(plan_json)
-        if plan.plan_hash() != row["plan_hash"] or stored_hash != row["plan_hash"]:
+        if stored_hash != row["plan_hash"] or not _is_approved_text(plan, plan_json, row["plan_hash"]):
             return (f"plan {row['plan_id']} v{row['version']} no longer matches the approved hash "
                     f"{row['plan_hash'][:12]}…; refusing to run it")
-        order = plan.topological_order()
-        rank = {sid: i for i, sid in enumerate(order)}
-        deps = {s.id: tuple(d for d in s.dependencies() if d in rank) for s in plan.steps}
+        ids = [s.id for s in plan.steps]
+        known = set(ids)
+        deps = {s.id: tuple(d for d in s.dependencies() if d in known) for s in plan.steps}
+        rank = {sid: i for i, sid in enumerate(order_by_dependencies(ids, deps))}
         dependents: dict[str, list[str]] = {sid: [] for sid in rank}
         for sid, ds in deps.items():
             for d in ds:
@@ -188,6 +195,17 @@ class Runner(StepLoop):
             by_id={s.id: s for s in plan.steps},
             concurrency=self.concurrency or row["concurrency"], steps=steps, states=states,
             deps=deps, dependents=dependents, rank=rank, waiting=waiting, frontier=frontier)
+
+
+def _is_approved_text(plan: Plan, plan_json: str, approved_hash: str) -> bool:
+    """Whether the stored plan is the approved one: its text hashes to the approved hash.
+
+    Plans are stored as their canonical JSON, so hashing the text is enough
+    (and cheap); a text stored any other way is re-canonicalised first.
+    """
+    if hashlib.sha256(plan_json.encode("utf-8")).hexdigest() == approved_hash:
+        return True
+    return plan.plan_hash() == approved_hash
 
 
 __all__ = ["LeaseLostError", "RunError", "RunNotFoundError", "RunOwnedError", "Runner", "StepProgress"]

@@ -17,7 +17,7 @@ import hashlib
 import heapq
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -187,18 +187,24 @@ def follow_path(value: Any, path: tuple[str, ...]) -> Any:
 
 def topological_order(steps: tuple[Step, ...] | list[Step]) -> list[str]:
     """Kahn's algorithm with a heap on plan position: deterministic, ties by plan order."""
-    position = {step.id: index for index, step in enumerate(steps)}
+    ids = [step.id for step in steps]
+    known = set(ids)
+    return order_by_dependencies(
+        ids, {step.id: tuple(d for d in step.dependencies() if d in known) for step in steps})
+
+
+def order_by_dependencies(ids: Sequence[str], deps: Mapping[str, Sequence[str]]) -> list[str]:
+    """:func:`topological_order` given each step's dependencies already worked out (ids in plan order)."""
+    position = {sid: index for index, sid in enumerate(ids)}
     waiting_on: dict[str, set[str]] = {}
-    dependents: dict[str, list[str]] = {step.id: [] for step in steps}
-    for step in steps:
-        deps = {d for d in step.dependencies() if d in position}
-        waiting_on[step.id] = deps
-        for dep in deps:
-            dependents[dep].append(step.id)
-    ready = [position[sid] for sid, deps in waiting_on.items() if not deps]
+    dependents: dict[str, list[str]] = {sid: [] for sid in ids}
+    for sid in ids:
+        waiting_on[sid] = set(deps[sid])
+        for dep in waiting_on[sid]:
+            dependents[dep].append(sid)
+    ready = [position[sid] for sid, waits in waiting_on.items() if not waits]
     heapq.heapify(ready)
     order: list[str] = []
-    ids = [step.id for step in steps]
     while ready:
         sid = ids[heapq.heappop(ready)]
         order.append(sid)
@@ -206,8 +212,9 @@ def topological_order(steps: tuple[Step, ...] | list[Step]) -> list[str]:
             waiting_on[child].discard(sid)
             if not waiting_on[child]:
                 heapq.heappush(ready, position[child])
-    if len(order) != len(steps):
-        stuck = [sid for sid in ids if sid not in set(order)]
+    if len(order) != len(ids):
+        placed = set(order)
+        stuck = [sid for sid in ids if sid not in placed]
         raise ValueError(f"steps form a cycle: {', '.join(stuck)}")
     return order
 

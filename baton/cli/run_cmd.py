@@ -90,7 +90,7 @@ def run(ctx: typer.Context, plan_id: str,
     user = cli.user()
     with _Progress(enabled=not (as_json or detach)) as progress:
         record = start_run(cli.services, plan_id, user, version=version, concurrency=concurrency,
-                           detach=detach, observer=progress)
+                           detach=detach, observer=progress, detail=as_json)
     if detach:
         if as_json:
             print_json(record.model_dump(mode="json"))
@@ -107,7 +107,7 @@ def resume(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None
 
     cli = state(ctx)
     with _Progress(enabled=not as_json) as progress:
-        record = resume_run(cli.services, run_id, cli.user(), observer=progress)
+        record = resume_run(cli.services, run_id, cli.user(), observer=progress, detail=as_json)
     _exit_for(record, as_json)
 
 

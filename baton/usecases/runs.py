@@ -46,8 +46,12 @@ def make_runner(services: Services, *, concurrency: int | None = None,
 
 def start_run(services: Services, plan_id: str, actor: User, *, version: int | None = None,
               concurrency: int | None = None, detach: bool = False,
-              observer: Callable[[StepProgress], None] | None = None) -> RunRecord:
-    """Run an approved plan version (RUN_START recorded); detached, queue it for a worker."""
+              observer: Callable[[StepProgress], None] | None = None,
+              detail: bool = True) -> RunRecord:
+    """Run an approved plan version (RUN_START recorded); detached, queue it for a worker.
+
+    Without ``detail`` the record comes back without its steps (a summary).
+    """
     from .vetting import require_approved
 
     stored = require_approved(services, plan_id, version)
@@ -56,13 +60,15 @@ def start_run(services: Services, plan_id: str, actor: User, *, version: int | N
                                requested_by=actor.id, detach=detach, concurrency=concurrency)
     if detach:
         return show_run(services, run_id)
-    return runner.run_sync(run_id)
+    return runner.run_sync(run_id, detail=detail)
 
 
 def resume_run(services: Services, run_id: str, actor: User, *,
-               observer: Callable[[StepProgress], None] | None = None) -> RunRecord:
+               observer: Callable[[StepProgress], None] | None = None,
+               detail: bool = True) -> RunRecord:
     """Take over a run whose owner is gone and run it to its end (refused while the owner lives)."""
-    return make_runner(services, observer=observer).resume_sync(run_id, actor=actor.id)
+    return make_runner(services, observer=observer).resume_sync(run_id, actor=actor.id,
+                                                                 detail=detail)
 
 
 def cancel_run(services: Services, run_id: str, actor: User) -> RunRecord:

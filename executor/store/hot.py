@@ -56,6 +56,13 @@ class HotWriter:
         self._statements: list[tuple[str, tuple[Any, ...], Callable[[int], None] | None]] = []
         self._events: list[tuple[str, str, str, dict[str, Any]]] = []
 
+    def __enter__(self) -> HotWriter:
+        # Used as its own context by the run store: a pinned writer is flushed by the loop.
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
     @property
     def pending(self) -> bool:
         """Whether anything is waiting for :meth:`flush`."""

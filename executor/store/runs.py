@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -108,17 +108,12 @@ class RunStore:
             self._pinned = None
             connection.close()
 
-    @contextmanager
-    def _writer(self) -> Iterator[HotWriter]:
+    def _writer(self) -> AbstractContextManager[HotWriter]:
         """The pinned writer (flushed by the loop), or a private one flushed on exit."""
+        # A plain object, not a @contextmanager generator: this runs twice per step.
         if self._writer_pinned is not None:
-            yield self._writer_pinned
-            return
-        with self.engine.connect() as connection:
-            writer = HotWriter(connection.connection.dbapi_connection, self.engine.dialect.name,
-                               self.ledger)
-            yield writer
-            writer.flush()
+            return self._writer_pinned
+        return _PrivateWriter(self.engine, self.ledger)
 
     @contextmanager
     def _hot(self) -> Iterator[Session]:
@@ -386,6 +381,28 @@ class RunStore:
             ).values(cancel_requested=True))
             s.commit()
         return done.rowcount == 1
+
+
+class _PrivateWriter:
+    """A writer on a connection of its own, flushed and closed when the block ends without error."""
+
+    def __init__(self, engine: Engine, ledger: Ledger) -> None:
+        self._engine = engine
+        self._ledger = ledger
+        self._connection: Any = None
+
+    def __enter__(self) -> HotWriter:
+        self._connection = self._engine.connect()
+        self._writer = HotWriter(self._connection.connection.dbapi_connection,
+                                 self._engine.dialect.name, self._ledger)
+        return self._writer
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if kind is None:
+                self._writer.flush()
+        finally:
+            self._connection.close()
 
 
 def _run_record(row: dict[str, Any], steps: tuple[StepRecord, ...]) -> RunRecord:
