@@ -1,0 +1,619 @@
+"""One attempt in flight: begin_call / call_tool outcomes, and the attempt spans the run loop opens.
+
+The unit tests drive :mod:`executor.calls` on a private event loop
+(``asyncio.run``); the span tests run real plans through a :class:`Runner`
+with an in-memory OpenTelemetry exporter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from executor import telemetry
+from executor.calls import Call, Outcome, begin_call, call_tool
+from executor.records import RunStatus
+from executor.scheduling import StepStatus
+from executor.telemetry import end_span, start_span, use_tracer_provider
+from tools import RetryableToolError, RetryPolicy, ToolContext, ToolInputError, ToolRegistry
+
+from tests.executor.runsupport import make_runner, run_plan
+
+CONTEXT = ToolContext(idempotency_key="k-1", run_id="r-1", step_id="s-1", attempt=1)
+KINDS = ("sync", "async")
+
+
+@pytest.fixture
+def exporter():
+    """An in-memory exporter behind a provider that the executor traces with, for this test only."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    use_tracer_provider(provider)
+    yield memory
+    use_tracer_provider(None)
+    provider.shutdown()
+
+
+class Sleeps:
+    """Backoff waits, recorded (with what had happened before each) instead of slept."""
+
+    def __init__(self, events: list[str] | None = None) -> None:
+        self.delays: list[float] = []
+        self.events = events if events is not None else []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        self.events.append(f"sleep {delay:g}")
+
+
+def by_name(spans, name: str) -> list[Any]:
+    return [s for s in spans if s.name == name]
+
+
+def parent_id(finished) -> int | None:
+    return None if finished.parent is None else finished.parent.span_id
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+# -- attempt spans in a real run ------------------------------------------------------------
+
+
+def traced_registry() -> tuple[ToolRegistry, dict[str, int]]:
+    """``noop`` (sync), ``noop_async``, ``flaky`` (fails once, retryable) and ``boom`` (never works).
+
+    Each opens a span of its own, ``tool.work``, so that its parent can be checked.
+    """
+    registry = ToolRegistry()
+    calls = {"flaky": 0}
+
+    @registry.tool("noop", idempotent=True)
+    def noop(n: int) -> dict[str, int]:
+        """Return ``n`` unchanged, in a span of its own.
+
+        Args:
+            n: Any number.
+        """
+        with telemetry.span("tool.work", tool="noop"):
+            return {"n": n}
+
+    @registry.tool("noop_async", idempotent=True)
+    async def noop_async(n: int) -> dict[str, int]:
+        """Return ``n`` unchanged, in a span of its own (async).
+
+        Args:
+            n: Any number.
+        """
+        with telemetry.span("tool.work", tool="noop_async"):
+            await asyncio.sleep(0)
+            return {"n": n}
+
+    @registry.tool("flaky", idempotent=True,
+                   retry=RetryPolicy(max_attempts=3, initial_backoff_s=0.25, jitter=0.0))
+    async def flaky(n: int) -> dict[str, int]:
+        """Fail the first call with a retryable error, then return ``n``.
+
+        Args:
+            n: Any number.
+        """
+        with telemetry.span("tool.work", tool="flaky"):
+            calls["flaky"] += 1
+            if calls["flaky"] == 1:
+                raise RetryableToolError("flaky: not yet")
+            return {"n": n}
+
+    @registry.tool("boom", retry=RetryPolicy(max_attempts=3))
+    def boom(n: int) -> dict[str, int]:
+        """Always fail with an error that is not retryable.
+
+        Args:
+            n: Any number.
+        """
+        raise ValueError(f"boom {n}")
+
+    return registry, calls
+
+
+def test_each_attempt_of_a_run_has_a_span_under_the_run_span(engine, tmp_path, exporter):
+    registry, calls = traced_registry()
+    sleeps = Sleeps()
+    runner = make_runner(engine, registry, tmp_path, sleep=sleeps)
+    record = run_plan(runner, engine, {"goal": "g", "steps": [
+        {"id": "first", "tool": "noop_async", "args": {"n": 1}},
+        {"id": "second", "tool": "noop", "args": {"n": {"ref": "first.value.n"}}},
+        {"id": "third", "tool": "flaky", "args": {"n": 3}, "depends_on": ["second"]},
+    ]})
+    assert record.status is RunStatus.SUCCEEDED, record.error
+    assert calls["flaky"] == 2 and sleeps.delays == [0.25]
+
+    finished = exporter.get_finished_spans()
+    (run_span,) = by_name(finished, "baton.run")
+    attempts = by_name(finished, "baton.attempt")
+    seen = sorted((s.attributes["baton.step_id"], s.attributes["baton.attempt"]) for s in attempts)
+    assert seen == [("first", 1), ("second", 1), ("third", 1), ("third", 2)]
+    tools = {"first": "noop_async", "second": "noop", "third": "flaky"}
+    for attempt in attempts:
+        step_id = attempt.attributes["baton.step_id"]
+        assert dict(attempt.attributes) == {
+            "baton.run_id": record.id, "baton.step_id": step_id,
+            "baton.attempt": attempt.attributes["baton.attempt"], "baton.tool": tools[step_id]}
+        assert attempt.context.trace_id == run_span.context.trace_id
+        assert parent_id(attempt) == run_span.context.span_id
+        assert attempt.start_time >= run_span.start_time and attempt.end_time <= run_span.end_time
+
+    # Every tool's own span sits under the attempt that called it (the retry's too).
+    from opentelemetry.trace import StatusCode
+
+    work = by_name(finished, "tool.work")
+    assert len(work) == 4
+    by_span_id = {a.context.span_id: a for a in attempts}
+    owners = sorted((by_span_id[parent_id(w)].attributes["baton.step_id"],
+                     by_span_id[parent_id(w)].attributes["baton.attempt"]) for w in work)
+    assert owners == seen
+    statuses = {(a.attributes["baton.step_id"], a.attributes["baton.attempt"]): a.status.status_code
+                for a in attempts}
+    assert statuses[("third", 1)] is StatusCode.ERROR
+    assert [v for k, v in statuses.items() if k != ("third", 1)] == [StatusCode.UNSET] * 3
+
+
+def test_a_failing_attempt_span_has_error_status_and_the_exception(engine, tmp_path, exporter):
+    from opentelemetry.trace import StatusCode
+
+    registry, _ = traced_registry()
+    record = run_plan(make_runner(engine, registry, tmp_path, sleep=Sleeps()), engine, {
+        "goal": "g", "steps": [
+            {"id": "ok", "tool": "noop", "args": {"n": 1}},
+            {"id": "bad", "tool": "boom", "args": {"n": 7}, "depends_on": ["ok"]},
+            {"id": "never", "tool": "noop", "args": {"n": 2}, "depends_on": ["bad"]},
+        ]})
+    assert record.status is RunStatus.FAILED and "boom 7" in record.error
+    assert [s.status for s in record.steps] == [StepStatus.SUCCEEDED, StepStatus.FAILED,
+                                                StepStatus.PENDING]
+
+    finished = exporter.get_finished_spans()
+    (run_span,) = by_name(finished, "baton.run")
+    attempts = {s.attributes["baton.step_id"]: s for s in by_name(finished, "baton.attempt")}
+    assert sorted(attempts) == ["bad", "ok"]  # one attempt: ValueError is not retried
+    bad = attempts["bad"]
+    assert parent_id(bad) == run_span.context.span_id
+    assert bad.attributes["baton.attempt"] == 1 and bad.attributes["baton.tool"] == "boom"
+    assert bad.status.status_code is StatusCode.ERROR and "boom 7" in bad.status.description
+    (event,) = bad.events
+    assert event.name == "exception"
+    assert event.attributes["exception.type"] == "ValueError"
+    assert event.attributes["exception.message"] == "boom 7"
+    assert attempts["ok"].status.status_code is StatusCode.UNSET and not attempts["ok"].events
+
+
+def test_a_timed_out_attempt_span_ends_with_the_timeout(engine, tmp_path, exporter):
+    from opentelemetry.trace import StatusCode
+
+    registry = ToolRegistry()
+    release = threading.Event()
+
+    @registry.tool("stuck", timeout_s=0.1, retry=RetryPolicy(max_attempts=1))
+    def stuck() -> str:
+        """Block in its thread until the test lets it go."""
+        release.wait(2)
+        return "late"
+
+    try:
+        started = time.monotonic()
+        record = run_plan(make_runner(engine, registry, tmp_path), engine, {
+            "goal": "g", "steps": [{"id": "s", "tool": "stuck"}]})
+        took = time.monotonic() - started
+    finally:
+        release.set()
+    assert record.status is RunStatus.FAILED and "timed out after 0.1s" in record.error
+    assert took < 1.5
+    (attempt,) = by_name(exporter.get_finished_spans(), "baton.attempt")
+    assert attempt.status.status_code is StatusCode.ERROR
+    assert [e.attributes["exception.type"] for e in attempt.events] == ["TimeoutError"]
+
+
+# -- the attempt span reaches into the tool ---------------------------------------------------
+
+
+def span_opening_registry() -> ToolRegistry:
+    registry = ToolRegistry()
+
+    @registry.tool("inner.sync")
+    def inner_sync() -> str:
+        """Open a span in the tool's thread."""
+        with telemetry.span("tool.inner", kind="sync"):
+            return threading.current_thread().name
+
+    @registry.tool("inner.async")
+    async def inner_async() -> str:
+        """Open a span in the tool's task."""
+        await asyncio.sleep(0)
+        with telemetry.span("tool.inner", kind="async"):
+            return threading.current_thread().name
+
+    return registry
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_span_given_to_begin_call_is_the_parent_of_spans_the_tool_opens(exporter, kind):
+    from opentelemetry import trace
+
+    spec = span_opening_registry().get(f"inner.{kind}")
+
+    async def main():
+        outer = start_span("baton.attempt", step_id="s", tool=spec.name)
+        before = trace.get_current_span()
+        call = begin_call(spec, {}, CONTEXT, timeout_s=5, span=outer)
+        # run_in_span made it current only while the task / thread job was created.
+        assert trace.get_current_span() is before
+        assert call.span is outer
+        loop = asyncio.get_running_loop()
+        while not call.ready(loop.time()):
+            await asyncio.wait({call.future}, timeout=1)
+        outcome = call.outcome()
+        end_span(outer, outcome.error)
+        return outcome
+
+    outcome = run(main())
+    assert outcome.error is None
+    assert (outcome.output["value"] == "baton-tool") is (kind == "sync")
+    finished = exporter.get_finished_spans()
+    (outer,) = by_name(finished, "baton.attempt")
+    (inner,) = by_name(finished, "tool.inner")
+    assert inner.attributes["baton.kind"] == kind
+    assert inner.context.trace_id == outer.context.trace_id
+    assert parent_id(inner) == outer.context.span_id
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_without_a_span_the_tool_opens_a_root_span(exporter, kind):
+    spec = span_opening_registry().get(f"inner.{kind}")
+    outcome = run(call_tool(spec, {}, CONTEXT, timeout_s=5))
+    assert outcome.error is None
+    (inner,) = by_name(exporter.get_finished_spans(), "tool.inner")
+    assert inner.parent is None
+
+
+# -- begin_call / call_tool ------------------------------------------------------------------
+
+
+def test_an_async_tool_past_its_timeout_is_cancelled_and_times_out():
+    registry = ToolRegistry()
+    seen: list[str] = []
+
+    @registry.tool("slow.async")
+    async def slow_async() -> str:
+        """Sleep well past any test's timeout."""
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        return "late"
+
+    started = time.monotonic()
+    outcome = run(call_tool(registry.get("slow.async"), {}, CONTEXT, timeout_s=0.05))
+    assert time.monotonic() - started < 1.0
+    assert outcome.output is None
+    assert isinstance(outcome.error, TimeoutError)
+    assert "timed out after 0.05s" in str(outcome.error)
+    assert seen == ["cancelled"]
+
+
+def test_a_blocked_sync_tool_times_out_without_waiting_for_its_thread():
+    registry = ToolRegistry()
+    release = threading.Event()
+    entered = threading.Event()
+
+    @registry.tool("slow.sync")
+    def slow_sync() -> str:
+        """Block in its thread until released (at most 2 s)."""
+        entered.set()
+        release.wait(2)
+        return "late"
+
+    try:
+        started = time.monotonic()
+        outcome = run(call_tool(registry.get("slow.sync"), {}, CONTEXT, timeout_s=0.05))
+        took = time.monotonic() - started
+        still_blocked = not release.is_set()
+    finally:
+        release.set()
+    assert entered.is_set() and still_blocked
+    assert took < 1.0
+    assert isinstance(outcome.error, TimeoutError) and "timed out after 0.05s" in str(outcome.error)
+
+
+def test_an_async_tool_that_swallows_cancellation_is_abandoned():
+    registry = ToolRegistry()
+    stop = threading.Event()
+    cancels: list[float] = []
+
+    @registry.tool("stubborn")
+    async def stubborn() -> str:
+        """Keep going whatever happens, until the test says stop."""
+        while not stop.is_set():
+            try:
+                await asyncio.sleep(0.01)
+            except asyncio.CancelledError:
+                cancels.append(time.monotonic())
+        return "late"
+
+    async def main():
+        started = time.monotonic()
+        outcome = await call_tool(registry.get("stubborn"), {}, CONTEXT, timeout_s=0.05)
+        took = time.monotonic() - started
+        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        stop.set()  # let the abandoned task end before asyncio.run waits for it
+        await asyncio.gather(*running)
+        return outcome, took, len(running)
+
+    try:
+        outcome, took, left_running = run(main())
+    finally:
+        stop.set()
+    assert took < 0.5
+    assert isinstance(outcome.error, TimeoutError) and "timed out after 0.05s" in str(outcome.error)
+    assert cancels, "the tool was never asked to stop"
+    assert left_running == 1  # abandoned, not awaited
+
+
+def test_a_call_past_its_deadline_is_ready_and_expires_when_asked():
+    registry = ToolRegistry()
+
+    @registry.tool("slow.async")
+    async def slow_async() -> str:
+        """Sleep well past the test."""
+        await asyncio.sleep(5)
+        return "late"
+
+    async def main():
+        call = begin_call(registry.get("slow.async"), {}, CONTEXT, timeout_s=30)
+        now = asyncio.get_running_loop().time()
+        assert not call.ready(now) and not call.expired
+        assert call.deadline == pytest.approx(now + 30, abs=1.0)
+        assert call.ready(call.deadline)  # no timer needed: the loop's clock is enough
+        assert call.expired
+        outcome = call.outcome()
+        await asyncio.sleep(0)
+        return call, outcome
+
+    call, outcome = run(main())
+    assert isinstance(outcome.error, TimeoutError) and "timed out after 30s" in str(outcome.error)
+    assert call.future.cancelled()
+
+
+def test_the_timeout_is_a_loop_timer_that_fires_with_nobody_polling():
+    registry = ToolRegistry()
+
+    @registry.tool("slow.async")
+    async def slow_async() -> str:
+        """Sleep well past the test."""
+        await asyncio.sleep(5)
+        return "late"
+
+    async def main():
+        call = begin_call(registry.get("slow.async"), {}, CONTEXT, timeout_s=0.02)
+        assert call.timer is not None
+        await asyncio.sleep(0.1)  # nobody asks ready(): only the timer can expire it
+        assert call.expired and call.future.cancelled()
+        return call.outcome()
+
+    outcome = run(main())
+    assert isinstance(outcome.error, TimeoutError)
+
+
+def converting_registry() -> ToolRegistry:
+    registry = ToolRegistry()
+
+    @registry.tool("converts.cancel")
+    async def converts_cancel() -> str:
+        """Turn its cancellation into an error of its own, as some client libraries do."""
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            raise RuntimeError("connection closed") from None
+        return "late"
+
+    return registry
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "Call.outcome only consumes an expired task's result when the task is not done yet; a task "
+    "that ended (with an error) between expire() and outcome() is left unretrieved, and asyncio "
+    "logs 'Task exception was never retrieved'"))
+def test_an_expired_task_that_ends_with_an_error_is_not_reported_as_unretrieved():
+    spec = converting_registry().get("converts.cancel")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        reported: list[str] = []
+        loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx["message"]))
+        call = begin_call(spec, {}, CONTEXT, timeout_s=0.02)
+        await asyncio.sleep(0.1)  # the timer cancels the task, which ends with its RuntimeError
+        assert call.future.done() and call.ready(loop.time())
+        outcome = call.outcome()
+        del call
+        gc.collect()
+        return outcome, reported
+
+    outcome, reported = run(main())
+    assert isinstance(outcome.error, TimeoutError)
+    assert reported == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("args", [{"n": "not a number"}, {}, {"n": 1, "extra": True}])
+def test_invalid_arguments_fail_as_tool_input_without_starting_the_tool(kind, args):
+    registry = ToolRegistry()
+    started: list[int] = []
+
+    if kind == "sync":
+        @registry.tool("add.one")
+        def add_one(n: int) -> int:
+            """Add one.
+
+            Args:
+                n: A number.
+            """
+            started.append(n)
+            return n + 1
+    else:
+        @registry.tool("add.one")
+        async def add_one(n: int) -> int:
+            """Add one (async).
+
+            Args:
+                n: A number.
+            """
+            started.append(n)
+            return n + 1
+
+    spec = registry.get("add.one")
+
+    async def main():
+        call = begin_call(spec, args, CONTEXT, timeout_s=5)
+        assert call.future is None and call.timer is None
+        assert call.ready(0.0)
+        direct = call.outcome()
+        via_call_tool = await call_tool(spec, args, CONTEXT, timeout_s=5)
+        await asyncio.sleep(0.01)
+        return direct, via_call_tool
+
+    for outcome in run(main()):
+        assert outcome.output is None
+        assert isinstance(outcome.error, ToolInputError)
+        assert "add.one: invalid arguments or output" in outcome.error.message
+    assert started == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_output_that_does_not_fit_the_output_model_is_a_tool_input_error(kind):
+    registry = ToolRegistry()
+
+    if kind == "sync":
+        @registry.tool("count")
+        def count() -> dict[str, int]:
+            """Return counts that are not numbers."""
+            return {"apples": "many"}  # type: ignore[dict-item]
+    else:
+        @registry.tool("count")
+        async def count() -> dict[str, int]:
+            """Return counts that are not numbers (async)."""
+            return {"apples": "many"}  # type: ignore[dict-item]
+
+    outcome = run(call_tool(registry.get("count"), {}, CONTEXT, timeout_s=5))
+    assert outcome.output is None
+    assert isinstance(outcome.error, ToolInputError) and "count:" in outcome.error.message
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_tool_gets_its_context_and_its_output_is_shaped(kind):
+    registry = ToolRegistry()
+
+    if kind == "sync":
+        @registry.tool("echo")
+        def echo(n: int, context: ToolContext) -> dict[str, Any]:
+            """Echo ``n`` and where it ran.
+
+            Args:
+                n: A number.
+            """
+            return {"n": n, "key": context.idempotency_key, "step": context.step_id}
+    else:
+        @registry.tool("echo")
+        async def echo(n: int, context: ToolContext) -> dict[str, Any]:
+            """Echo ``n`` and where it ran (async).
+
+            Args:
+                n: A number.
+            """
+            return {"n": n, "key": context.idempotency_key, "step": context.step_id}
+
+    outcome = run(call_tool(registry.get("echo"), {"n": 4}, CONTEXT, timeout_s=5))
+    assert outcome == Outcome(output={"value": {"n": 4, "key": "k-1", "step": "s-1"}})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("error", [ValueError("bad value"), RetryableToolError("try later")])
+def test_a_tools_own_exception_is_the_outcome_error(kind, error):
+    registry = ToolRegistry()
+
+    if kind == "sync":
+        @registry.tool("fail")
+        def fail() -> str:
+            """Raise the test's error."""
+            raise error
+    else:
+        @registry.tool("fail")
+        async def fail() -> str:
+            """Raise the test's error (async)."""
+            raise error
+
+    outcome = run(call_tool(registry.get("fail"), {}, CONTEXT, timeout_s=5))
+    assert outcome.output is None and outcome.error is error
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_delay_s_waits_with_the_injected_sleep_before_the_tool_starts(kind):
+    registry = ToolRegistry()
+    events: list[str] = []
+
+    if kind == "sync":
+        @registry.tool("mark")
+        def mark() -> str:
+            """Record that the tool ran."""
+            events.append("tool")
+            return "ok"
+    else:
+        @registry.tool("mark")
+        async def mark() -> str:
+            """Record that the tool ran (async)."""
+            events.append("tool")
+            return "ok"
+
+    sleeps = Sleeps(events)
+    spec = registry.get("mark")
+    started = time.monotonic()
+    outcome = run(call_tool(spec, {}, CONTEXT, timeout_s=5, delay_s=30.0, sleep=sleeps))
+    assert time.monotonic() - started < 1.0  # the injected sleep, not a real one
+    assert outcome == Outcome(output={"value": "ok"})
+    assert events == ["sleep 30", "tool"] and sleeps.delays == [30.0]
+
+    events.clear()
+    assert run(call_tool(spec, {}, CONTEXT, timeout_s=5, delay_s=0.0, sleep=sleeps)).error is None
+    assert events == ["tool"]
+
+
+def test_the_timeout_is_counted_after_the_delay():
+    registry = ToolRegistry()
+
+    @registry.tool("quick")
+    async def quick() -> str:
+        """Take a little while, less than its timeout."""
+        await asyncio.sleep(0.05)
+        return "ok"
+
+    async def slow_sleep(delay: float) -> None:
+        await asyncio.sleep(0.2)  # a backoff longer than the attempt's timeout
+
+    outcome = run(call_tool(registry.get("quick"), {}, CONTEXT, timeout_s=0.15, delay_s=1.0,
+                            sleep=slow_sleep))
+    assert outcome == Outcome(output={"value": "ok"})
+
+
+def test_a_settled_call_is_ready_at_once():
+    outcome = Outcome(error=ToolInputError("nope"))
+    call = Call.settled(outcome)
+    assert call.ready(float("-inf")) and call.outcome() is outcome
