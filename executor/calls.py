@@ -90,8 +90,8 @@ class Call:
         if self.spec is None:  # a retry's call_tool task: it resolves to an Outcome itself
             return future.result()
         if self.expired or future.cancelled():
-            if not future.done():
-                future.add_done_callback(_consume)  # abandoned: it may finish, unheard
+            # Abandoned: whenever it finishes (it may have, since), nobody reads its result.
+            future.add_done_callback(_consume)
             return Outcome(error=TimeoutError(f"attempt timed out after {self.timeout_s:g}s"))
         error = future.exception()
         if error is not None:

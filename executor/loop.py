@@ -106,6 +106,14 @@ class StepLoop:
     _secret_fields: dict[str, frozenset[str]]
 
     async def _loop(self, st: RunState) -> None:
+        try:
+            await self._turns(st)
+        finally:
+            for call in st.calls.values():  # left in flight by an error (a lost lease...)
+                end_span(call.span, LeaseLostError("the run loop stopped before this attempt ended"))
+            st.calls.clear()
+
+    async def _turns(self, st: RunState) -> None:
         self._poll(st, force=True)
         while True:
             if not st.stopping and st.frontier:

@@ -429,10 +429,6 @@ def converting_registry() -> ToolRegistry:
     return registry
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "Call.outcome only consumes an expired task's result when the task is not done yet; a task "
-    "that ended (with an error) between expire() and outcome() is left unretrieved, and asyncio "
-    "logs 'Task exception was never retrieved'"))
 def test_an_expired_task_that_ends_with_an_error_is_not_reported_as_unretrieved():
     spec = converting_registry().get("converts.cancel")
 
@@ -617,3 +613,47 @@ def test_a_settled_call_is_ready_at_once():
     outcome = Outcome(error=ToolInputError("nope"))
     call = Call.settled(outcome)
     assert call.ready(float("-inf")) and call.outcome() is outcome
+
+
+def test_an_attempt_in_flight_when_the_lease_is_lost_still_ends_its_span(engine, tmp_path, exporter):
+    from executor.errors import LeaseLostError
+    from planner.plan import Plan
+    from tests.executor.runsupport import approved_plan
+
+    registry = ToolRegistry()
+    release, started = threading.Event(), threading.Event()
+
+    @registry.tool("gate")
+    def gate() -> str:
+        """Blocks until released."""
+        started.set()
+        release.wait(20)
+        return "done"
+
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "gate"}]})
+    first = make_runner(engine, registry, tmp_path, lease_s=0.3)
+    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    errors: list[BaseException] = []
+
+    def run_first() -> None:
+        try:
+            first.run_sync(run_id)
+        except LeaseLostError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    try:
+        assert started.wait(20)
+        second = make_runner(engine, registry, tmp_path)
+        assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
+                                      lease_s=30)
+        thread.join(20)
+    finally:
+        release.set()
+    assert len(errors) == 1
+    from opentelemetry.trace import StatusCode
+
+    (attempt,) = by_name(exporter.get_finished_spans(), "baton.attempt")
+    assert attempt.attributes["baton.step_id"] == "a"
+    assert attempt.status.status_code is StatusCode.ERROR
