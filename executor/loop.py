@@ -72,7 +72,6 @@ class RunState:  # noqa: D101 - documented below
     calls: dict[str, Call] = field(default_factory=dict)
     # Steps journalled this turn whose tools start once the turn's commit is done.
     launch: list[tuple[str, Callable[[], Call]]] = field(default_factory=list)
-    attempt_pk: dict[str, int] = field(default_factory=dict)
     args: dict[str, dict[str, Any]] = field(default_factory=dict)
     secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tries: dict[str, int] = field(default_factory=dict)
@@ -261,7 +260,7 @@ class StepLoop:
         masked = mask_args(step.args, self._secrets_of(spec)) if spec else step.args
         self.store.start_attempt(st.run_id, row, attempt, {
             "step": sid, "tool": step.tool, "attempt": attempt, "args": masked,
-            "delay_s": round(delay_s, 6)}, partial(st.attempt_pk.__setitem__, sid))
+            "delay_s": round(delay_s, 6)})
         row.attempts = attempt
         self._mark(st, sid, StepStatus.RUNNING, None)
         if spec is None:
@@ -299,7 +298,7 @@ class StepLoop:
             else:
                 payload.update(output_uri=stored.uri, output_sha256=stored.sha256, size=stored.size)
                 row.output_uri = stored.uri
-            self.store.record_success(st.run_id, row, st.attempt_pk.pop(sid), stored, payload)
+            self.store.record_success(st.run_id, row, stored, payload)
             self._mark(st, sid, StepStatus.SUCCEEDED, None)
             self._release(st, sid)
             if self._crash is not None and self._crash == (crash.CrashPoint.BETWEEN_STEPS, sid):
@@ -321,7 +320,7 @@ class StepLoop:
             self._fail_for_good(st, sid, text, error_code(error),
                                 retryable=bool(getattr(error, "retryable", False)))
             return
-        self.store.record_failure(st.run_id, row, st.attempt_pk.pop(sid), error=text,
+        self.store.record_failure(st.run_id, row, error=text,
                                   retryable=retryable, final=False, payload={
                                       "step": sid, "attempt": row.attempts, "error": text,
                                       "code": error_code(error), "retryable": True,
@@ -332,7 +331,7 @@ class StepLoop:
 
     def _fail_for_good(self, st: RunState, sid: str, text: str, code: str, *, retryable: bool) -> None:
         row = st.steps[sid]
-        self.store.record_failure(st.run_id, row, st.attempt_pk.pop(sid), error=text,
+        self.store.record_failure(st.run_id, row, error=text,
                                   retryable=retryable, final=True, payload={
                                       "step": sid, "attempt": row.attempts, "error": text,
                                       "code": code, "retryable": retryable, "retry_in_s": None})

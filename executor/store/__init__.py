@@ -3,7 +3,6 @@
 from .db import StoreError, make_engine
 from .schema import (
     ApprovalRow,
-    AttemptRow,
     DecisionRow,
     LedgerRow,
     PlanRow,
@@ -14,7 +13,6 @@ from .schema import (
 
 __all__ = [
     "ApprovalRow",
-    "AttemptRow",
     "DecisionRow",
     "LedgerRow",
     "PlanRow",

@@ -13,30 +13,27 @@ chain is hashed exactly as every other append hashes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from ..ledger import Ledger
 
 _SQL = {
-    "attempt": "INSERT INTO attempts (run_id, step_id, attempt, status, started_at) "
-               "VALUES (?, ?, ?, 'started', ?)",
-    "step_started": "UPDATE run_steps SET status = 'running', attempts = ? WHERE id = ?",
-    "step_first_started": "UPDATE run_steps SET status = 'running', attempts = ?, started_at = ? "
-                          "WHERE id = ?",
-    "attempt_succeeded": "UPDATE attempts SET status = 'succeeded', ended_at = ? WHERE id = ?",
+    "step_started": "UPDATE run_steps SET status = 'running', attempts = ?, attempt_log = ? "
+                    "WHERE id = ?",
+    "step_first_started": "UPDATE run_steps SET status = 'running', attempts = ?, attempt_log = ?, "
+                          "started_at = ? WHERE id = ?",
     "step_succeeded": "UPDATE run_steps SET status = 'succeeded', output_json = ?, output_uri = ?, "
-                      "output_sha256 = ?, error = NULL, ended_at = ? WHERE id = ?",
-    "attempt_failed": "UPDATE attempts SET status = 'failed', error = ?, retryable = ?, ended_at = ? "
-                      "WHERE id = ?",
-    "step_failed": "UPDATE run_steps SET status = 'failed', error = ?, ended_at = ? WHERE id = ?",
+                      "output_sha256 = ?, error = NULL, attempt_log = ?, ended_at = ? WHERE id = ?",
+    "step_attempt_failed": "UPDATE run_steps SET attempt_log = ? WHERE id = ?",
+    "step_failed": "UPDATE run_steps SET status = 'failed', error = ?, attempt_log = ?, ended_at = ? "
+                   "WHERE id = ?",
+    "step_denied": "UPDATE run_steps SET status = 'failed', error = ?, ended_at = ? WHERE id = ?",
     "head": "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
     "event": "INSERT INTO ledger (seq, at, kind, subject, actor, payload, prev_hash, hash) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 }
 _PG_SQL = {k: v.replace("?", "%s") for k, v in _SQL.items()}
-_PG_SQL["attempt"] += " RETURNING id"
 
 
 def sqlite_datetime(value: datetime) -> str:
@@ -52,8 +49,8 @@ class HotWriter:
         self._pg = dialect == "postgresql"
         self._sql = _PG_SQL if self._pg else _SQL
         self._ledger = ledger
-        # (statement key, parameters, callback receiving the new row id) in recording order.
-        self._statements: list[tuple[str, tuple[Any, ...], Callable[[int], None] | None]] = []
+        # (statement key, parameters) in recording order.
+        self._statements: list[tuple[str, tuple[Any, ...]]] = []
         self._events: list[tuple[str, str, str, dict[str, Any]]] = []
 
     def __enter__(self) -> HotWriter:
@@ -72,10 +69,9 @@ class HotWriter:
         """A timestamp parameter in the driver's terms."""
         return value if self._pg else sqlite_datetime(value)
 
-    def execute(self, key: str, params: tuple[Any, ...],
-                on_id: Callable[[int], None] | None = None) -> None:
-        """Queue one statement (``on_id`` gets an inserted row's id at flush)."""
-        self._statements.append((key, params, on_id))
+    def execute(self, key: str, params: tuple[Any, ...]) -> None:
+        """Queue one statement."""
+        self._statements.append((key, params))
 
     def event(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> None:
         """Queue one ledger event."""
@@ -104,10 +100,8 @@ class HotWriter:
 
     def _run_statements(self, cursor: Any) -> None:
         sql = self._sql
-        for key, params, on_id in self._statements:
+        for key, params in self._statements:
             cursor.execute(sql[key], params)
-            if on_id is not None:
-                on_id(cursor.fetchone()[0] if self._pg else cursor.lastrowid)
 
     def _append_events(self, cursor: Any) -> None:
         if not self._events:

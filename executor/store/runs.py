@@ -20,21 +20,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ..artifacts import StoredOutput
 from ..ledger import EventKind, Ledger
-from ..records import AttemptRecord, AttemptStatus, RunRecord, RunStatus, StepRecord
+from ..records import AttemptStatus, RunRecord, RunStatus, StepRecord
 from ..scheduling import StepStatus
+from . import attempt_log
+from .claims import ACTOR, RUNS, STEPS, RunClaims, TakeOver
 from .hot import HotWriter
-from .schema import AttemptRow, PlanVersionRow, RunRow, StepRunRow
-
-RUNS = RunRow.__table__  # type: ignore[attr-defined]
-STEPS = StepRunRow.__table__  # type: ignore[attr-defined]
-ATTEMPTS = AttemptRow.__table__  # type: ignore[attr-defined]
-ACTOR = "executor"
+from .schema import PlanVersionRow
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
@@ -66,19 +63,10 @@ class StepState:
     key: str
     output_json: str | None
     output_uri: str | None
+    attempt_log: list[attempt_log.Entry]
 
 
-@dataclass(frozen=True)
-class TakeOver:
-    """What a claim of a run changed: whose it was, and which steps it sent back to pending."""
-
-    previous_owner: str | None
-    previous_status: RunStatus
-    interrupted: tuple[str, ...]
-    reset: tuple[str, ...]
-
-
-class RunStore:
+class RunStore(RunClaims):
     """Reads and writes runs; every transition commits with its ledger event."""
 
     def __init__(self, engine: Engine, ledger: Ledger, *, clock: Callable[[], datetime] = utcnow) -> None:
@@ -174,9 +162,11 @@ class RunStore:
             rows = s.execute(select(
                 STEPS.c.id, STEPS.c.step_id, STEPS.c.tool, STEPS.c.position, STEPS.c.status,
                 STEPS.c.attempts, STEPS.c.idempotency_key, STEPS.c.output_json, STEPS.c.output_uri,
+                STEPS.c.attempt_log,
             ).where(STEPS.c.run_id == run_id).order_by(STEPS.c.position)).all()
         return [StepState(pk=r[0], step_id=r[1], tool=r[2], position=r[3], status=StepStatus(r[4]),
-                          attempts=r[5], key=r[6], output_json=r[7], output_uri=r[8]) for r in rows]
+                          attempts=r[5], key=r[6], output_json=r[7], output_uri=r[8],
+                          attempt_log=attempt_log.parse(r[9])) for r in rows]
 
     def get(self, run_id: str, *, detail: bool = True) -> RunRecord | None:
         """The run with (``detail``) its steps and attempts, or None."""
@@ -201,14 +191,6 @@ class RunStore:
         with Session(self.engine) as s:
             steps = s.execute(select(STEPS).where(STEPS.c.run_id == run_id)
                               .order_by(STEPS.c.position)).mappings().all()
-            attempts = s.execute(select(ATTEMPTS).where(ATTEMPTS.c.run_id == run_id)
-                                 .order_by(ATTEMPTS.c.step_id, ATTEMPTS.c.attempt)).mappings().all()
-        by_step: dict[str, list[AttemptRecord]] = {}
-        for a in attempts:
-            by_step.setdefault(a["step_id"], []).append(AttemptRecord(
-                attempt=a["attempt"], status=AttemptStatus(a["status"]), error=a["error"],
-                retryable=a["retryable"], started_at=aware(a["started_at"]),
-                ended_at=aware(a["ended_at"])))
         return tuple(StepRecord(
             step_id=r["step_id"], tool=r["tool"], position=r["position"],
             status=StepStatus(r["status"]), attempts=r["attempts"],
@@ -216,83 +198,8 @@ class RunStore:
             output=json.loads(r["output_json"]) if r["output_json"] is not None else None,
             output_uri=r["output_uri"], output_sha256=r["output_sha256"], error=r["error"],
             started_at=aware(r["started_at"]), ended_at=aware(r["ended_at"]),
-            attempt_log=tuple(by_step.get(r["step_id"], ())),
+            attempt_log=attempt_log.records(attempt_log.parse(r["attempt_log"])),
         ) for r in steps)
-
-    # -- ownership ------------------------------------------------------------------
-
-    def take_over(self, run_id: str, owner: str, *, expected_owner: str | None, lease_s: float,
-                  actor: str = ACTOR, resume_failed: bool = False) -> TakeOver | None:
-        """Claim the run if its owner is still ``expected_owner``; None when someone else won.
-
-        Attempts left ``started`` become ``interrupted`` and their steps go back to
-        pending (re-attempted with the same key); with ``resume_failed`` the
-        failed steps do too. Records RUN_RESUME when the run had started before.
-        """
-        with Session(self.engine) as s:
-            row = s.execute(select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at)
-                            .where(RUNS.c.id == run_id).with_for_update()).first()
-            if row is None or row[2] != expected_owner:
-                return None
-            took = self._claim(s, row, owner, lease_s, actor, resume_failed)
-            s.commit()
-        return took
-
-    def claim_next(self, owner: str, lease_s: float) -> tuple[str, TakeOver] | None:
-        """Claim the oldest queued run, or running run whose lease expired, for ``owner``."""
-        now = self.clock()
-        query = select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at).where(or_(
-            and_(RUNS.c.status == RunStatus.QUEUED.value, RUNS.c.owner.is_(None)),
-            and_(RUNS.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
-                 RUNS.c.lease_expires_at < now),
-        )).order_by(RUNS.c.created_at).limit(1)
-        if self.engine.dialect.name == "postgresql":
-            # Workers skip a row another worker is claiming instead of queueing behind it.
-            query = query.with_for_update(skip_locked=True)
-        with Session(self.engine) as s:
-            row = s.execute(query).first()
-            if row is None:
-                return None
-            took = self._claim(s, row, owner, lease_s, ACTOR, False)
-            s.commit()
-        return (row[0], took) if took is not None else None
-
-    def _claim(self, s: Session, row: Any, owner: str, lease_s: float, actor: str,
-               resume_failed: bool) -> TakeOver | None:
-        run_id, status, expected_owner, started_at = row
-        now = self.clock()
-        claimed = s.execute(update(RUNS).where(
-            RUNS.c.id == run_id,
-            RUNS.c.owner.is_(None) if expected_owner is None else RUNS.c.owner == expected_owner,
-        ).values(owner=owner, lease_expires_at=now + timedelta(seconds=lease_s)))
-        if claimed.rowcount != 1:
-            return None
-        previous = RunStatus(status)
-        interrupted = self._send_back(s, run_id, StepStatus.RUNNING, now)
-        reset = self._send_back(s, run_id, StepStatus.FAILED, now) if resume_failed else ()
-        if previous is not RunStatus.QUEUED or started_at is not None:
-            s.execute(update(RUNS).where(RUNS.c.id == run_id).values(
-                status=RunStatus.RUNNING.value, error=None, ended_at=None))
-            self.ledger.append(EventKind.RUN_RESUME, run_id, actor, {
-                "owner": owner, "previous_owner": expected_owner,
-                "previous_status": previous.value, "interrupted": list(interrupted),
-                "reset": list(reset)}, session=s)
-        return TakeOver(expected_owner, previous, interrupted, reset)
-
-    def _send_back(self, s: Session, run_id: str, status: StepStatus, now: datetime) -> tuple[str, ...]:
-        ids = tuple(s.execute(select(STEPS.c.step_id).where(
-            STEPS.c.run_id == run_id, STEPS.c.status == status.value)
-            .order_by(STEPS.c.position)).scalars())
-        if not ids:
-            return ()
-        if status is StepStatus.RUNNING:
-            s.execute(update(ATTEMPTS).where(
-                ATTEMPTS.c.run_id == run_id, ATTEMPTS.c.status == AttemptStatus.STARTED.value,
-            ).values(status=AttemptStatus.INTERRUPTED.value, ended_at=now,
-                     error="interrupted: its owner stopped before recording a result"))
-        s.execute(update(STEPS).where(STEPS.c.run_id == run_id, STEPS.c.status == status.value)
-                  .values(status=StepStatus.PENDING.value, error=None, ended_at=None))
-        return ids
 
     def renew(self, run_id: str, owner: str, lease_s: float) -> bool | None:
         """Extend the lease; the cancel flag, or None when ``owner`` no longer owns the run."""
@@ -315,35 +222,40 @@ class RunStore:
             s.execute(update(RUNS).where(RUNS.c.id == run_id).values(status=RunStatus.RUNNING.value))
             s.commit()
 
-    def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any],
-                      on_id: Callable[[int], None]) -> None:
-        """Journal an attempt (committed by the next :meth:`flush`); ``on_id`` gets its row id."""
+    def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any]) -> None:
+        """Journal an attempt in its step's row (committed by the next :meth:`flush`)."""
         with self._writer() as w:
-            now = w.when(self.clock())
-            w.execute("attempt", (run_id, step.step_id, attempt, now), on_id)
+            at = self.clock()
+            attempt_log.start(step.attempt_log, attempt, at)
+            log, now = attempt_log.dumps(step.attempt_log), w.when(at)
             if attempt == 1:
-                w.execute("step_first_started", (attempt, now, step.pk))
+                w.execute("step_first_started", (attempt, log, now, step.pk))
             else:
-                w.execute("step_started", (attempt, step.pk))
+                w.execute("step_started", (attempt, log, step.pk))
             w.event(EventKind.ATTEMPT_START.value, run_id, ACTOR, payload)
 
-    def record_success(self, run_id: str, step: StepState, attempt_pk: int, stored: StoredOutput,
+    def record_success(self, run_id: str, step: StepState, stored: StoredOutput,
                        payload: dict[str, Any]) -> None:
         """The attempt succeeded: its output (inline or artifact URI) and ATTEMPT_SUCCESS."""
         with self._writer() as w:
-            now = w.when(self.clock())
-            w.execute("attempt_succeeded", (now, attempt_pk))
-            w.execute("step_succeeded", (stored.inline_json, stored.uri, stored.sha256, now, step.pk))
+            at = self.clock()
+            attempt_log.finish(step.attempt_log, AttemptStatus.SUCCEEDED, at)
+            w.execute("step_succeeded", (stored.inline_json, stored.uri, stored.sha256,
+                                         attempt_log.dumps(step.attempt_log), w.when(at), step.pk))
             w.event(EventKind.ATTEMPT_SUCCESS.value, run_id, ACTOR, payload)
 
-    def record_failure(self, run_id: str, step: StepState, attempt_pk: int, *, error: str,
-                       retryable: bool, final: bool, payload: dict[str, Any]) -> None:
+    def record_failure(self, run_id: str, step: StepState, *, error: str, retryable: bool,
+                       final: bool, payload: dict[str, Any]) -> None:
         """The attempt failed; with ``final`` the step failed for good."""
         with self._writer() as w:
-            now = w.when(self.clock())
-            w.execute("attempt_failed", (error, retryable, now, attempt_pk))
+            at = self.clock()
+            attempt_log.finish(step.attempt_log, AttemptStatus.FAILED, at, error=error,
+                               retryable=retryable)
+            log = attempt_log.dumps(step.attempt_log)
             if final:
-                w.execute("step_failed", (error, now, step.pk))
+                w.execute("step_failed", (error, log, w.when(at), step.pk))
+            else:
+                w.execute("step_attempt_failed", (log, step.pk))
             w.event(EventKind.ATTEMPT_FAILURE.value, run_id, ACTOR, payload)
 
     def record_check(self, run_id: str, step: StepState, payload: dict[str, Any], *,
@@ -351,7 +263,7 @@ class RunStore:
         """A runtime policy check; a denial fails the step for good in the same commit."""
         with self._writer() as w:
             if denied_error is not None:
-                w.execute("step_failed", (denied_error, w.when(self.clock()), step.pk))
+                w.execute("step_denied", (denied_error, w.when(self.clock()), step.pk))
             w.event(EventKind.STEP_CHECK.value, run_id, ACTOR, payload)
 
     def flush(self) -> None:

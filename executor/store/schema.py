@@ -117,27 +117,11 @@ class StepRunRow(SQLModel, table=True):
     output_uri: str | None = Field(default=None, max_length=300)
     output_sha256: str | None = Field(default=None, max_length=64)
     error: str | None = Field(default=None, sa_column=Column(Text))
+    # The step's attempts as a JSON list (executor/store/attempt_log.py): journalled by
+    # the same UPDATE that moves the step, so an attempt costs no row of its own.
+    attempt_log: str | None = Field(default=None, sa_column=Column(Text))
     next_attempt_at: datetime | None = None
     started_at: datetime | None = None
-    ended_at: datetime | None = None
-
-
-class AttemptRow(SQLModel, table=True):
-    """One attempt of one step: journalled before the call, completed after."""
-
-    __tablename__ = "attempts"
-    # The unique index leads with run_id, so lookups by run use it: no index of its own
-    # (one b-tree less to write per attempt).
-    __table_args__ = (UniqueConstraint("run_id", "step_id", "attempt"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(max_length=40)
-    step_id: str = Field(max_length=40)
-    attempt: int
-    status: str = Field(max_length=16)  # started | succeeded | failed
-    error: str | None = Field(default=None, sa_column=Column(Text))
-    retryable: bool | None = None
-    started_at: datetime
     ended_at: datetime | None = None
 
 

@@ -128,3 +128,68 @@ def test_revision_0003_keeps_the_ledger_and_its_chain(empty_engine):
     assert ledger.verify().ok
     ledger.append("goal", "p5", "alice", {"goal": "after"})
     assert ledger.verify().ok and ledger.events()[-1].seq == 6
+
+
+def _at_0003_with_attempts(engine) -> None:
+    """A database at revision 0003 with one run: step 'a' tried twice (failed, then succeeded),
+    step 'b' in flight (started), step 'c' never attempted."""
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    at = datetime(2026, 11, 29, 12, 0, 0, 123456, tzinfo=UTC)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0003")
+        conn.execute(text(
+            "INSERT INTO runs (id, plan_id, version, plan_hash, status, requested_by, concurrency,"
+            " cancel_requested, created_at) VALUES ('r1', 'p1', 1, :h, 'running', 'alice', 4, false, :at)"),
+            {"h": "0" * 64, "at": at})
+        for position, (sid, status, attempts) in enumerate(
+                [("a", "succeeded", 2), ("b", "running", 1), ("c", "pending", 0)]):
+            conn.execute(text(
+                "INSERT INTO run_steps (run_id, step_id, tool, position, status, attempts,"
+                " idempotency_key) VALUES ('r1', :sid, 't', :pos, :status, :n, :key)"),
+                {"sid": sid, "pos": position, "status": status, "n": attempts, "key": "k-" + sid})
+        for sid, attempt, status, error, retryable, ended in [
+                ("a", 1, "failed", "HTTP 503", True, at), ("a", 2, "succeeded", None, None, at),
+                ("b", 1, "started", None, None, None)]:
+            conn.execute(text(
+                "INSERT INTO attempts (run_id, step_id, attempt, status, error, retryable, started_at,"
+                " ended_at) VALUES ('r1', :sid, :n, :status, :error, :retryable, :at, :ended)"),
+                {"sid": sid, "n": attempt, "status": status, "error": error,
+                 "retryable": retryable, "at": at, "ended": ended})
+
+
+def test_revision_0004_moves_every_attempt_into_its_step_row(empty_engine):
+    from executor.records import AttemptStatus
+    from executor.store.runs import RunStore
+
+    _at_0003_with_attempts(empty_engine)
+    upgrade(empty_engine)
+
+    assert "attempts" not in inspect(empty_engine).get_table_names()
+    record = RunStore(empty_engine, Ledger(empty_engine)).get("r1")
+    logs = {s.step_id: s.attempt_log for s in record.steps}
+    assert [(a.attempt, a.status, a.error, a.retryable) for a in logs["a"]] == [
+        (1, AttemptStatus.FAILED, "HTTP 503", True), (2, AttemptStatus.SUCCEEDED, None, None)]
+    assert logs["a"][0].started_at == datetime(2026, 11, 29, 12, 0, 0, 123456, tzinfo=UTC)
+    assert logs["a"][1].ended_at == logs["a"][0].started_at
+    assert [(a.attempt, a.status, a.ended_at) for a in logs["b"]] == [(1, AttemptStatus.STARTED, None)]
+    assert logs["c"] == ()
+
+
+def test_revision_0004_downgrades_back_to_an_attempts_table(empty_engine):
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    _at_0003_with_attempts(empty_engine)
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003")
+    with empty_engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT step_id, attempt, status, error FROM attempts ORDER BY step_id, attempt")).all()
+    assert [tuple(r) for r in rows] == [("a", 1, "failed", "HTTP 503"), ("a", 2, "succeeded", None),
+                                        ("b", 1, "started", None)]
+    assert "attempt_log" not in {c["name"] for c in inspect(empty_engine).get_columns("run_steps")}

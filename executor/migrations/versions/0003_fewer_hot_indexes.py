@@ -22,7 +22,9 @@ def upgrade() -> None:
     bind = op.get_bind()
     inspector = sa.inspect(bind)
     # Checked first: a database made by create_all from newer models already matches.
-    if "ix_attempts_run_id" in {i["name"] for i in inspector.get_indexes("attempts")}:
+    # (Since 0004 such a database has no attempts table at all.)
+    has_attempts = "attempts" in inspector.get_table_names()
+    if has_attempts and "ix_attempts_run_id" in {i["name"] for i in inspector.get_indexes("attempts")}:
         op.drop_index("ix_attempts_run_id", table_name="attempts")
     if bind.dialect.name != "sqlite":
         return

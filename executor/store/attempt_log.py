@@ -1,0 +1,70 @@
+"""A step's attempts, kept as a small JSON list in its own ``run_steps`` row.
+
+Each attempt is journalled where its step already is: the ``UPDATE`` that
+marks the step running (or done) carries the step's attempt log too. A
+separate attempts table cost two more B-tree pages (its rows and its index)
+in every commit of the run loop, for data the step row holds as well.
+
+An entry is ``{"attempt", "status", "started_at"[, "ended_at", "error",
+"retryable"]}`` with timestamps in ISO 8601, UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from ..records import AttemptRecord, AttemptStatus
+
+INTERRUPTED_ERROR = "interrupted: its owner stopped before recording a result"
+
+Entry = dict[str, Any]
+
+
+def parse(text: str | None) -> list[Entry]:
+    """The entries stored in a row (an empty list for a step never attempted)."""
+    return json.loads(text) if text else []
+
+
+def dumps(log: list[Entry]) -> str:
+    """The text stored in a row."""
+    return json.dumps(log, separators=(",", ":"))
+
+
+def start(log: list[Entry], attempt: int, at: datetime) -> None:
+    """Append a started attempt."""
+    log.append({"attempt": attempt, "status": AttemptStatus.STARTED.value, "started_at": _iso(at)})
+
+
+def finish(log: list[Entry], status: AttemptStatus, at: datetime, *, error: str | None = None,
+           retryable: bool | None = None) -> None:
+    """Record the outcome of the last attempt (the one in flight)."""
+    entry = log[-1]
+    entry["status"] = status.value
+    entry["ended_at"] = _iso(at)
+    if error is not None:
+        entry["error"] = error
+    if retryable is not None:
+        entry["retryable"] = retryable
+
+
+def interrupt(log: list[Entry], at: datetime) -> bool:
+    """Mark the attempt left in flight by a dead owner as interrupted; False when none was."""
+    if not log or log[-1]["status"] != AttemptStatus.STARTED.value:
+        return False
+    finish(log, AttemptStatus.INTERRUPTED, at, error=INTERRUPTED_ERROR)
+    return True
+
+
+def records(log: list[Entry]) -> tuple[AttemptRecord, ...]:
+    """The entries as the records the run store hands out."""
+    return tuple(AttemptRecord(
+        attempt=e["attempt"], status=AttemptStatus(e["status"]), error=e.get("error"),
+        retryable=e.get("retryable"), started_at=datetime.fromisoformat(e["started_at"]),
+        ended_at=datetime.fromisoformat(e["ended_at"]) if "ended_at" in e else None,
+    ) for e in log)
+
+
+def _iso(at: datetime) -> str:
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()

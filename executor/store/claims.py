@@ -1,0 +1,117 @@
+"""Claiming a run: taking it over from a dead owner, or picking up a queued or abandoned one.
+
+A claim is one conditional UPDATE of the run's owner (whoever matches the
+owner it expected wins); the steps the old owner left running go back to
+pending, their last attempt marked interrupted, and RUN_RESUME records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ..ledger import EventKind, Ledger
+from ..records import RunStatus
+from ..scheduling import StepStatus
+from . import attempt_log
+from .schema import RunRow, StepRunRow
+
+RUNS = RunRow.__table__  # type: ignore[attr-defined]
+STEPS = StepRunRow.__table__  # type: ignore[attr-defined]
+ACTOR = "executor"
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    """What a claim of a run changed: whose it was, and which steps it sent back to pending."""
+
+    previous_owner: str | None
+    previous_status: RunStatus
+    interrupted: tuple[str, ...]
+    reset: tuple[str, ...]
+
+
+class RunClaims:
+    """The claiming half of the run store (:class:`~executor.store.runs.RunStore` is one)."""
+
+    engine: Engine
+    ledger: Ledger
+    clock: Any
+
+    def take_over(self, run_id: str, owner: str, *, expected_owner: str | None, lease_s: float,
+                  actor: str = ACTOR, resume_failed: bool = False) -> TakeOver | None:
+        """Claim the run if its owner is still ``expected_owner``; None when someone else won.
+
+        Attempts left ``started`` become ``interrupted`` and their steps go back to
+        pending (re-attempted with the same key); with ``resume_failed`` the
+        failed steps do too. Records RUN_RESUME when the run had started before.
+        """
+        with Session(self.engine) as s:
+            row = s.execute(select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at)
+                            .where(RUNS.c.id == run_id).with_for_update()).first()
+            if row is None or row[2] != expected_owner:
+                return None
+            took = self._claim(s, row, owner, lease_s, actor, resume_failed)
+            s.commit()
+        return took
+
+    def claim_next(self, owner: str, lease_s: float) -> tuple[str, TakeOver] | None:
+        """Claim the oldest queued run, or running run whose lease expired, for ``owner``."""
+        now = self.clock()
+        query = select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at).where(or_(
+            and_(RUNS.c.status == RunStatus.QUEUED.value, RUNS.c.owner.is_(None)),
+            and_(RUNS.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
+                 RUNS.c.lease_expires_at < now),
+        )).order_by(RUNS.c.created_at).limit(1)
+        if self.engine.dialect.name == "postgresql":
+            # Workers skip a row another worker is claiming instead of queueing behind it.
+            query = query.with_for_update(skip_locked=True)
+        with Session(self.engine) as s:
+            row = s.execute(query).first()
+            if row is None:
+                return None
+            took = self._claim(s, row, owner, lease_s, ACTOR, False)
+            s.commit()
+        return (row[0], took) if took is not None else None
+
+    def _claim(self, s: Session, row: Any, owner: str, lease_s: float, actor: str,
+               resume_failed: bool) -> TakeOver | None:
+        run_id, status, expected_owner, started_at = row
+        now = self.clock()
+        claimed = s.execute(update(RUNS).where(
+            RUNS.c.id == run_id,
+            RUNS.c.owner.is_(None) if expected_owner is None else RUNS.c.owner == expected_owner,
+        ).values(owner=owner, lease_expires_at=now + timedelta(seconds=lease_s)))
+        if claimed.rowcount != 1:
+            return None
+        previous = RunStatus(status)
+        interrupted = self._send_back(s, run_id, StepStatus.RUNNING, now)
+        reset = self._send_back(s, run_id, StepStatus.FAILED, now) if resume_failed else ()
+        if previous is not RunStatus.QUEUED or started_at is not None:
+            s.execute(update(RUNS).where(RUNS.c.id == run_id).values(
+                status=RunStatus.RUNNING.value, error=None, ended_at=None))
+            self.ledger.append(EventKind.RUN_RESUME, run_id, actor, {
+                "owner": owner, "previous_owner": expected_owner,
+                "previous_status": previous.value, "interrupted": list(interrupted),
+                "reset": list(reset)}, session=s)
+        return TakeOver(expected_owner, previous, interrupted, reset)
+
+    def _send_back(self, s: Session, run_id: str, status: StepStatus, now: datetime) -> tuple[str, ...]:
+        rows = s.execute(select(STEPS.c.id, STEPS.c.step_id, STEPS.c.attempt_log).where(
+            STEPS.c.run_id == run_id, STEPS.c.status == status.value)
+            .order_by(STEPS.c.position)).all()
+        for pk, _, text in rows:
+            log = attempt_log.parse(text)
+            # A running step's last attempt never got a result: its owner died mid-call.
+            changed = status is StepStatus.RUNNING and attempt_log.interrupt(log, now)
+            values: dict[str, Any] = {"status": StepStatus.PENDING.value, "error": None,
+                                      "ended_at": None}
+            if changed:
+                values["attempt_log"] = attempt_log.dumps(log)
+            s.execute(update(STEPS).where(STEPS.c.id == pk).values(**values))
+        return tuple(row[1] for row in rows)
