@@ -232,7 +232,8 @@ class StepLoop:
                secret_names: tuple[str, ...]) -> bool:
         """Ask the runtime check about a write, egress or secret-using call; a denial fails the step."""
         effect = spec.effect_of(args)
-        if effect is not Effect.WRITE and "egress" not in spec.tags and not secret_names:
+        sends_secrets = bool(secret_names) or bool(spec.endpoint_url and spec.secrets)
+        if effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets:
             return True
         sources = [self.registry.get(st.by_id[d].tool) for d in st.deps[sid]
                    if st.by_id[d].tool in self.registry]

@@ -98,6 +98,9 @@ class StepCall(BaseModel):
     endpoint_url: str | None = Field(
         default=None, description="The fixed URL a configured HTTP endpoint tool calls; it is the "
         "call's URL for policy, whatever the arguments hold.")
+    endpoint_secrets: tuple[str, ...] = Field(
+        default=(), description="Secrets such an endpoint tool puts in its own headers: they go to "
+        "endpoint_url, so secret_destinations must allow its host for each.")
     requester: Requester = Field(description="Who asked for the plan.")
     source_regions: tuple[str, ...] = Field(
         default=(), description="Regions of the data that flows into this call through references."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -87,6 +87,15 @@ def secret_names(args: Any) -> list[str]:
     return sorted(names)
 
 
+def sent_secret_names(args: Any, endpoint_url: str | None, endpoint_secrets: Sequence[str]) -> list[str]:
+    """The secrets one call sends: :func:`secret_names` of its arguments and, for a configured
+    HTTP endpoint tool, the secrets its own headers carry (they go to its fixed URL too)."""
+    names = set(secret_names(args))
+    if endpoint_url is not None:
+        names.update(endpoint_secrets)
+    return sorted(names)
+
+
 _NO_URL = object()
 
 
@@ -114,7 +123,8 @@ def _step_entry(step: Step, registry: ToolRegistry) -> dict[str, Any]:
         "why": step.why,
         "depends_on": list(step.dependencies()),
         "references": [{"path": p, "ref": r.ref, "step": r.step} for p, r in step.references()],
-        "secret_names": secret_names(step.args),
+        "secret_names": sent_secret_names(step.args, spec.endpoint_url if spec else None,
+                                          spec.secrets if spec else ()),
         "strings": list(iter_strings(step.args))[:MAX_STRINGS_PER_STEP],
     }
     url = call_url(spec.endpoint_url if spec else None, step.args)
@@ -186,7 +196,7 @@ def build_step_input(call: StepCall, *, now: datetime | None = None) -> dict[str
         "tags": list(call.tags),
         "region": call.region,
         "strings": list(iter_strings(call.args))[:MAX_STRINGS_PER_STEP],
-        "secret_names": secret_names(call.args),
+        "secret_names": sent_secret_names(call.args, call.endpoint_url, call.endpoint_secrets),
         "source_regions": sorted(set(call.source_regions)),
         "source_tools": sorted(set(call.source_tools)),
     }
@@ -224,6 +234,7 @@ def step_call_for(
     return StepCall(
         run_id=run_id, plan_id=plan_id, step_id=step_id, tool=spec.name,
         effect=effect_for(spec, resolved_args).value, args=dict(resolved_args),
-        tags=spec.tags, region=spec.region, endpoint_url=spec.endpoint_url, requester=requester,
+        tags=spec.tags, region=spec.region, endpoint_url=spec.endpoint_url,
+        endpoint_secrets=spec.secrets if spec.endpoint_url else (), requester=requester,
         source_regions=tuple(sorted(regions)), source_tools=tuple(sorted(tools)),
     )

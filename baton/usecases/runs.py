@@ -31,10 +31,13 @@ class PolicyRuntimeCheck:
 
         fields = asdict(call)
         fields["requester"] = requester_of(self._services, call.requester)
-        # The runner's call does not carry a configured endpoint's fixed URL; the registry does.
+        # The runner's call does not carry a configured endpoint's fixed URL (nor the secrets
+        # its headers send there); the registry does.
         registry = self._services.registry
         if call.tool in registry:
-            fields["endpoint_url"] = registry.get(call.tool).endpoint_url
+            spec = registry.get(call.tool)
+            fields["endpoint_url"] = spec.endpoint_url
+            fields["endpoint_secrets"] = spec.secrets if spec.endpoint_url else ()
         return self._services.policy_engine.check_step(PolicyStepCall(**fields))
 
 

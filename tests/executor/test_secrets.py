@@ -72,3 +72,23 @@ def test_an_unknown_secret_fails_the_step_for_good_naming_it(engine, tmp_path):
     assert record.status is RunStatus.FAILED and seen == []
     assert step.attempts == 1 and "secret 'API_TOKEN' is not configured" in step.error
     assert step.attempt_log[0].retryable is False and VALUE not in step.error
+
+
+def test_an_endpoint_tool_sending_its_own_header_secret_is_checked_even_without_egress_tags(
+        engine, tmp_path, http_server):
+    # Its plan arguments name no secret and its tags say nothing of egress: the secret in its
+    # configured headers still leaves the process, so the runtime check must be asked.
+    from tools.http_endpoint import register_http_tool
+
+    registry = ToolRegistry()
+    register_http_tool(registry, name="crm.lookup", url=http_server.url("/ok"), method="GET",
+                       description="Look a customer up.", tags=("crm",),
+                       input_schema={"type": "object", "properties": {"q": {"type": "string"}}},
+                       secrets=("CRM_TOKEN",), headers={"Authorization": "Bearer ${secret:CRM_TOKEN}"})
+    denied = Recorder(allow=False)
+    runner = make_runner(engine, registry, tmp_path, runtime_check=denied,
+                         secrets={"CRM_TOKEN": VALUE})
+    record = run_plan(runner, engine, {"goal": "g", "steps": [
+        {"id": "find", "tool": "crm.lookup", "args": {"q": "acme"}}]})
+    assert [c.step_id for c in denied.calls] == ["find"]
+    assert record.status is RunStatus.FAILED and "not there" in (record.error or "")
