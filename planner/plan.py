@@ -135,9 +135,14 @@ class Plan(BaseModel):
         return topological_order(self.steps)
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds
+# on every call, built once: the executor serialises several payloads per step.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Canonical JSON: sorted keys, compact separators, UTF-8 characters kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def is_reference(value: Any) -> bool:
