@@ -33,6 +33,7 @@ from .errors import LeaseLostError
 from .records import RunStatus
 from .retry import decide, effective_policy
 from .scheduling import StepStatus, ready_steps
+from .store import attempt_log
 from .store.runs import RunStore, StepState
 from .telemetry import bind_log, end_span, run_in_span, start_span
 
@@ -212,7 +213,8 @@ class StepLoop:
             return
         st.secret_names[sid] = names
         st.args[sid] = args
-        st.tries[sid] = 0
+        # Failed or interrupted attempts before a crash count; a resumed failure starts afresh.
+        st.tries[sid] = attempt_log.tries(st.steps[sid].attempt_log)
         self._start_attempt(st, sid, spec=spec, args=args, delay_s=0)
 
     def _lookup(self, st: RunState, ref: Reference) -> Any:

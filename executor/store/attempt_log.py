@@ -6,7 +6,7 @@ separate attempts table cost two more B-tree pages (its rows and its index)
 in every commit of the run loop, for data the step row holds as well.
 
 An entry is ``{"attempt", "status", "started_at"[, "ended_at", "error",
-"retryable"]}`` with timestamps in ISO 8601, UTC.
+"retryable", "budget_reset"]}`` with timestamps in ISO 8601, UTC.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from ..records import AttemptRecord, AttemptStatus
 INTERRUPTED_ERROR = "interrupted: its owner stopped before recording a result"
 
 Entry = dict[str, Any]
+
+_SPENT = (AttemptStatus.FAILED.value, AttemptStatus.INTERRUPTED.value)
 
 
 def parse(text: str | None) -> list[Entry]:
@@ -58,6 +60,25 @@ def interrupt(log: list[Entry], at: datetime) -> bool:
         return False
     finish(log, AttemptStatus.INTERRUPTED, at, error=INTERRUPTED_ERROR)
     return True
+
+
+def tries(log: list[Entry]) -> int:
+    """Attempts that count against the step's retry budget: those that failed or were
+    interrupted since the budget was last reset (see :func:`reset_budget`)."""
+    count = 0
+    for entry in reversed(log):
+        if entry.get("budget_reset"):
+            break
+        if entry["status"] in _SPENT:
+            count += 1
+    return count
+
+
+def reset_budget(log: list[Entry]) -> None:
+    """A person resumed the run after this step failed for good: its next attempts start a
+    fresh retry budget. (A crash takeover does not reset it: tries made before count.)"""
+    if log:
+        log[-1]["budget_reset"] = True
 
 
 def records(log: list[Entry]) -> tuple[AttemptRecord, ...]:

@@ -107,8 +107,12 @@ class RunClaims:
             .order_by(STEPS.c.position)).all()
         for pk, _, text in rows:
             log = attempt_log.parse(text)
-            # A running step's last attempt never got a result: its owner died mid-call.
-            changed = status is StepStatus.RUNNING and attempt_log.interrupt(log, now)
+            if status is StepStatus.RUNNING:
+                # Its last attempt never got a result: its owner died mid-call.
+                changed = attempt_log.interrupt(log, now)
+            else:  # a failed step a person sends back after fixing the cause
+                attempt_log.reset_budget(log)
+                changed = bool(log)
             values: dict[str, Any] = {"status": StepStatus.PENDING.value, "error": None,
                                       "ended_at": None}
             if changed:

@@ -473,3 +473,60 @@ def test_two_workers_run_each_queued_run_exactly_once(engine, tmp_path):
         w.join(60)
     assert sum(counts) == 6
     assert seen == Counter({rid: 1 for rid in run_ids})
+
+
+def _always_down(calls: list[int]) -> ToolRegistry:
+    registry = ToolRegistry()
+
+    @registry.tool("shaky", retry=RetryPolicy(max_attempts=3, initial_backoff_s=0, jitter=0))
+    def shaky(context: ToolContext) -> str:
+        """Fails every time, retryably."""
+        calls.append(context.attempt)
+        raise RetryableToolError("still down")
+
+    return registry
+
+
+def _seed_attempts(engine, run_id: str, step_id: str, log: list[dict], attempts: int,
+                   status: str) -> None:
+    from executor.store import attempt_log
+    from executor.store.schema import StepRunRow
+
+    with Session(engine) as s:
+        s.execute(update(StepRunRow).where(StepRunRow.run_id == run_id, StepRunRow.step_id == step_id)
+                  .values(attempt_log=attempt_log.dumps(log), attempts=attempts, status=status))
+        s.commit()
+
+
+def test_attempts_made_before_a_crash_count_against_the_retry_budget(engine, tmp_path):
+    from planner.plan import Plan
+
+    calls: list[int] = []
+    runner = make_runner(engine, _always_down(calls), tmp_path)
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "shaky"}]})
+    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice", detach=True)
+    # As a killed owner leaves it: one failed try, then one in flight (interrupted on takeover).
+    at = "2026-11-29T12:00:00+00:00"
+    _seed_attempts(engine, run_id, "a", [
+        {"attempt": 1, "status": "failed", "started_at": at, "ended_at": at, "error": "down",
+         "retryable": True},
+        {"attempt": 2, "status": "started", "started_at": at}], attempts=2, status="running")
+    _set_owner(engine, run_id, "gone-host:1:x", lease_s=-1)
+    record = runner.resume_sync(run_id)
+    assert calls == [3]  # max_attempts=3: only the third attempt was left
+    assert record.status is RunStatus.FAILED
+    assert [a.status for a in record.steps[0].attempt_log] == [
+        AttemptStatus.FAILED, AttemptStatus.INTERRUPTED, AttemptStatus.FAILED]
+
+
+def test_resuming_a_failed_run_gives_the_failed_step_a_fresh_retry_budget(engine, tmp_path):
+    from planner.plan import Plan
+
+    calls: list[int] = []
+    runner = make_runner(engine, _always_down(calls), tmp_path)
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "shaky"}]})
+    record = runner.run_sync(runner.create_run(approved_plan(engine, plan), 1, plan,
+                                               requested_by="alice"))
+    assert record.status is RunStatus.FAILED and calls == [1, 2, 3]
+    record = make_runner(engine, _always_down(calls), tmp_path).resume_sync(record.id)
+    assert record.status is RunStatus.FAILED and calls == [1, 2, 3, 4, 5, 6]
