@@ -165,8 +165,13 @@ def iter_references(value: Any, path: JsonPath = "$") -> Iterator[tuple[JsonPath
             yield from iter_references(item, f"{path}[{index}]")
 
 
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def resolve_references(value: Any, lookup: Callable[[Reference], Any]) -> Any:
     """A copy of ``value`` with every reference replaced by ``lookup(reference)``."""
+    if type(value) in _SCALAR_TYPES:  # most leaves: skip the Mapping (ABC) checks below
+        return value
     if is_reference(value) and isinstance(value["ref"], str) and REF.match(value["ref"]):
         return lookup(Reference(ref=value["ref"]))
     if isinstance(value, Mapping):
