@@ -530,3 +530,28 @@ def test_resuming_a_failed_run_gives_the_failed_step_a_fresh_retry_budget(engine
     assert record.status is RunStatus.FAILED and calls == [1, 2, 3]
     record = make_runner(engine, _always_down(calls), tmp_path).resume_sync(record.id)
     assert record.status is RunStatus.FAILED and calls == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_run_keeps_its_state_out_of_gc_scans_and_leaves_nothing_frozen(engine, tmp_path):
+    import gc
+
+    from planner.plan import Plan
+
+    seen: list[int] = []
+    registry = ToolRegistry()
+
+    @registry.tool("slow")
+    def slow() -> str:
+        """Waits past two refreeze ticks, then reports how much is frozen."""
+        time.sleep(0.6)
+        seen.append(gc.get_freeze_count())
+        return "done"
+
+    gc.unfreeze()
+    runner = make_runner(engine, registry, tmp_path)
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "slow"}]})
+    record = runner.run_sync(runner.create_run(approved_plan(engine, plan), 1, plan,
+                                               requested_by="alice"))
+    assert record.status is RunStatus.SUCCEEDED
+    assert seen and seen[0] > 0
+    assert gc.get_freeze_count() == 0
