@@ -4,9 +4,11 @@ Run: ``.venv/bin/python -m bench.bench_executor [--quick] [--sizes 100,1000,1000
 
 The floor is measured in the same run on the same disk: one SQLite
 ``INSERT`` + ``COMMIT`` per step in WAL mode with the pragmas of
-``executor/store/db.py`` (``synchronous=NORMAL``). Baton's figure is a whole
-``Runner`` run of an approved plan of N chained no-op steps (each step
-depends on the previous one), divided by N. Flatness is per-step cost at the
+``executor/store/db.py`` (``synchronous=NORMAL``). "Baton's SQL alone" is
+the statements one durable step commits, run raw (``bench/journal_floor.py``).
+Baton's figures are whole ``Runner`` runs of an approved plan of N chained
+no-op steps (each step depends on the previous one), divided by N, with a
+sync and with an async no-op tool. Flatness is per-step cost at the
 largest chain over the smallest: near 1.0 means no scan grows with the run.
 With ``--repeat N`` each figure is the best of N runs: on a shared machine
 single runs vary by ±10%, more than most single changes are worth.
@@ -35,6 +37,7 @@ class Figure:
     floor_ms: float
     baton_ms: float | None
     baton_async_ms: float | None = None
+    journal_ms: float | None = None  # Baton's per-step SQL alone (bench/journal_floor.py)
 
     @property
     def ratio(self) -> float | None:
@@ -86,16 +89,20 @@ def measure(sizes: tuple[int, ...], workdir: Path | None = None, *, repeat: int 
 
 
 def _best(steps: int, where: Path, repeat: int) -> Figure:
+    from bench.journal_floor import journal_per_step_ms
+
     floors: list[float] = []
+    journals: list[float] = []
     batons: dict[str, list[float]] = {"sync": [], "async": []}
     for _ in range(max(1, repeat)):  # interleaved, so all see the same machine load
         floors.append(floor_per_step_ms(steps, where))
+        journals.append(journal_per_step_ms(steps, where))
         for kind, figures in batons.items():
             figure = baton_per_step_ms(steps, where, kind)
             if figure is not None:
                 figures.append(figure)
     return Figure(steps, min(floors), min(batons["sync"], default=None),
-                  min(batons["async"], default=None))
+                  min(batons["async"], default=None), min(journals))
 
 
 def _cell(value: float | None, fmt: str, width: int) -> str:
@@ -103,11 +110,14 @@ def _cell(value: float | None, fmt: str, width: int) -> str:
 
 
 def render(figures: list[Figure]) -> str:
-    """The figures as a plain text table, then the flatness lines."""
-    lines = ["         SQLite floor    Baton, sync no-op tool    Baton, async no-op tool",
-             f"{'steps':>7}  {'ms/step':>11}  {'ms/step':>13}  {'ratio':>8}  {'ms/step':>13}  {'ratio':>8}"]
+    """The figures as a plain text table (ratios to the floor), then the flatness lines."""
+    lines = ["          SQLite floor    Baton's SQL alone    Baton, sync no-op tool   Baton, async no-op tool",
+             f"{'steps':>7}  {'ms/step':>11}  {'ms/step':>9}  {'ratio':>7}  "
+             f"{'ms/step':>13}  {'ratio':>8}  {'ms/step':>13}  {'ratio':>8}"]
     for f in figures:
-        lines.append(f"{f.steps:>7}  {f.floor_ms:11.4f}  {_cell(f.baton_ms, '.3f', 13)}  "
+        journal_ratio = f.journal_ms / f.floor_ms if f.journal_ms is not None else None
+        lines.append(f"{f.steps:>7}  {f.floor_ms:11.4f}  {_cell(f.journal_ms, '.4f', 9)}  "
+                     f"{_cell(journal_ratio, '.2f', 6)}x  {_cell(f.baton_ms, '.3f', 13)}  "
                      f"{_cell(f.ratio, '.2f', 7)}x  {_cell(f.baton_async_ms, '.3f', 13)}  "
                      f"{_cell(f.async_ratio, '.2f', 7)}x")
     first, last = figures[0], figures[-1]

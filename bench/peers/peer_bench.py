@@ -166,6 +166,7 @@ def compare(python: str, steps: int, peers: tuple[str, ...], repeat: int, timeou
 
     sync_ms, async_ms = median("baton_ms"), median("baton_async_ms")
     rows: list[Row] = [("sqlite floor (INSERT+COMMIT)", "", median("floor_ms"), None, None),
+                       ("baton's SQL alone (no engine)", "", median("journal_ms"), None, None),
                        ("baton, sync no-op tool", "", sync_ms, None, None),
                        ("baton, async no-op tool", "", async_ms, None, None)]
     for name in peers:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..ledger import Ledger
 
-_SQL = {
+STATEMENTS = {
     "step_started": "UPDATE run_steps SET status = 'running', attempts = ?, attempt_log = ? "
                     "WHERE id = ?",
     "step_first_started": "UPDATE run_steps SET status = 'running', attempts = ?, attempt_log = ?, "
@@ -33,7 +33,7 @@ _SQL = {
     "event": "INSERT INTO ledger (seq, at, kind, subject, actor, payload, prev_hash, hash) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 }
-_PG_SQL = {k: v.replace("?", "%s") for k, v in _SQL.items()}
+PG_STATEMENTS = {k: v.replace("?", "%s") for k, v in STATEMENTS.items()}
 
 
 def sqlite_datetime(value: datetime) -> str:
@@ -47,7 +47,7 @@ class HotWriter:
     def __init__(self, dbapi_connection: Any, dialect: str, ledger: Ledger) -> None:
         self._conn = dbapi_connection
         self._pg = dialect == "postgresql"
-        self._sql = _PG_SQL if self._pg else _SQL
+        self._sql = PG_STATEMENTS if self._pg else STATEMENTS
         self._ledger = ledger
         # (statement key, parameters) in recording order.
         self._statements: list[tuple[str, tuple[Any, ...]]] = []

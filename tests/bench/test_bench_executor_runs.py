@@ -17,6 +17,7 @@ def test_a_tiny_benchmark_measures_floor_and_a_successful_baton_run(tmp_path):
     assert [f.steps for f in figures] == [3, 6]
     assert all(f.floor_ms > 0 and f.baton_ms is not None and f.baton_ms > 0 for f in figures)
     assert all(f.baton_async_ms is not None and f.baton_async_ms > 0 for f in figures)
+    assert all(f.journal_ms is not None and f.journal_ms > 0 for f in figures)
     table = render(figures)
     assert "flatness, sync" in table and "flatness, async" in table
 
