@@ -81,3 +81,21 @@ def engine(empty_engine) -> Engine:
 
     upgrade(empty_engine)
     return empty_engine
+
+
+@pytest.fixture
+def exporter():
+    """An in-memory span exporter behind a provider the executor traces with, for this test only."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from executor.telemetry import use_tracer_provider
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    use_tracer_provider(provider)
+    yield memory
+    use_tracer_provider(None)
+    provider.shutdown()

@@ -19,29 +19,13 @@ from executor import telemetry
 from executor.calls import Call, Outcome, begin_call, call_tool
 from executor.records import RunStatus
 from executor.scheduling import StepStatus
-from executor.telemetry import end_span, start_span, use_tracer_provider
+from executor.telemetry import end_span, start_span
 from tools import RetryableToolError, RetryPolicy, ToolContext, ToolInputError, ToolRegistry
 
 from tests.executor.runsupport import make_runner, run_plan
 
 CONTEXT = ToolContext(idempotency_key="k-1", run_id="r-1", step_id="s-1", attempt=1)
 KINDS = ("sync", "async")
-
-
-@pytest.fixture
-def exporter():
-    """An in-memory exporter behind a provider that the executor traces with, for this test only."""
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    use_tracer_provider(provider)
-    yield memory
-    use_tracer_provider(None)
-    provider.shutdown()
 
 
 class Sleeps:

@@ -12,24 +12,9 @@ import pytest
 
 from baton.logging import configure_logging
 from executor import telemetry
-from executor.telemetry import NOOP_SPAN, bind_log, span, use_tracer_provider
+from executor.telemetry import NOOP_SPAN, bind_log, span
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def exporter():
-    """An in-memory exporter behind a provider that ``span`` uses for this test only."""
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    use_tracer_provider(provider)
-    yield memory
-    use_tracer_provider(None)
 
 
 def test_run_and_attempt_spans_are_exported_nested_with_their_ids(exporter):
