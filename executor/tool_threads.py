@@ -85,34 +85,15 @@ def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | No
 TOOL_THREADS = ToolThreads()
 
 
-# Long runs keep state per step; without freezing it again, each full collection
-# rescans all of it (measured +10% per step at 10,000 steps). Freezing is cheap.
-REFREEZE_S = 0.25
-
-
-class _Refreezer:
-    """Calls ``gc.freeze`` every :data:`REFREEZE_S` on ``loop`` until stopped."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._handle = loop.call_later(REFREEZE_S, self._tick)
-
-    def _tick(self) -> None:
-        gc.freeze()
-        self._handle = self._loop.call_later(REFREEZE_S, self._tick)
-
-    def stop(self) -> None:
-        self._handle.cancel()
-
-
 def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
     """Run ``coro`` in a fresh loop whose tool threads are abandoned, not joined, at the end.
 
     ``asyncio.run`` would wait for a sync tool still sleeping past its timeout;
     the run is over, so its thread is left to finish on its own. Objects that
-    exist before the run, and those the run keeps (its steps' state grows with
-    it), are kept out of the collector's scans while it runs (``gc.freeze``,
-    again every :data:`REFREEZE_S`), and handed back to it afterwards.
+    exist before the run are kept out of the collector's scans while it runs
+    (``gc.freeze``), and handed back to it afterwards. (Freezing again during
+    the run would keep a long run's state out of the scans too, but also every
+    garbage cycle alive at that moment, uncollectable until the run ends.)
     """
     loop = asyncio.new_event_loop()
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="baton-tool")
@@ -120,11 +101,9 @@ def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
     # Full collections would scan every imported module's objects again and again
     # (measured ~20-35 us/step on long runs); freeze what exists now, only for the run.
     gc.freeze()
-    refreezer = _Refreezer(loop)
     try:
         return loop.run_until_complete(coro)
     finally:
-        refreezer.stop()  # before unfreezing: nothing may be frozen once the run is over
         gc.unfreeze()
         for task in asyncio.all_tasks(loop):
             task.cancel()
