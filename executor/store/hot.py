@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..errors import LeaseLostError
 from ..ledger import Ledger
 
 STATEMENTS = {
@@ -30,6 +31,7 @@ STATEMENTS = {
                    "WHERE id = ?",
     "step_denied": "UPDATE run_steps SET status = 'failed', error = ?, ended_at = ? WHERE id = ?",
     "head": "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+    "owner": "SELECT owner FROM runs WHERE id = ?",
     "event": "INSERT INTO ledger (seq, at, kind, subject, actor, payload, prev_hash, hash) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 }
@@ -44,8 +46,12 @@ def sqlite_datetime(value: datetime) -> str:
 class HotWriter:
     """Buffers one loop turn's transitions and commits them together (see the module doc)."""
 
-    def __init__(self, dbapi_connection: Any, dialect: str, ledger: Ledger) -> None:
+    def __init__(self, dbapi_connection: Any, dialect: str, ledger: Ledger, *,
+                 fence: tuple[str, str] | None = None) -> None:
         self._conn = dbapi_connection
+        # (run id, owner): every flush first checks, inside its transaction, that the
+        # run is still this owner's; one that lost it must not write over the new owner.
+        self._fence = fence
         self._pg = dialect == "postgresql"
         self._sql = PG_STATEMENTS if self._pg else STATEMENTS
         self._ledger = ledger
@@ -87,6 +93,7 @@ class HotWriter:
                 cursor.execute("SELECT pg_advisory_xact_lock(727274)")  # the ledger's one writer
             else:
                 cursor.execute("BEGIN IMMEDIATE")
+            self._check_fence(cursor)
             self._run_statements(cursor)
             self._append_events(cursor)
             self._conn.commit() if self._pg else cursor.execute("COMMIT")
@@ -97,6 +104,16 @@ class HotWriter:
             self._statements.clear()
             self._events.clear()
             cursor.close()
+
+    def _check_fence(self, cursor: Any) -> None:
+        if self._fence is None:
+            return
+        run_id, owner = self._fence
+        cursor.execute(self._sql["owner"], (run_id,))
+        row = cursor.fetchone()
+        if row is None or row[0] != owner:
+            raise LeaseLostError(f"run {run_id} was taken over by {row[0] if row else 'nobody'}; "
+                                 "this process stops without recording its last results")
 
     def _run_statements(self, cursor: Any) -> None:
         sql = self._sql

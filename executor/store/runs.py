@@ -64,6 +64,7 @@ class StepState:
     output_json: str | None
     output_uri: str | None
     attempt_log: list[attempt_log.Entry]
+    error: str | None = None
 
 
 class RunStore(RunClaims):
@@ -77,17 +78,20 @@ class RunStore(RunClaims):
         self._writer_pinned: HotWriter | None = None
 
     @contextmanager
-    def pinned(self) -> Iterator[None]:
-        """Keep one connection and session for the hot-path transitions of a run.
+    def pinned(self, run_id: str, owner: str) -> Iterator[None]:
+        """Keep one connection and session for the hot-path transitions of ``owner``'s run.
 
         Checking a connection out of the pool and building a session per
         transition costs more than the transition itself. Only the thread that
         runs the loop may use the pinned session; other methods open their own.
+        Each commit of the pinned writer first checks that ``owner`` still owns
+        the run (``LeaseLostError`` otherwise, nothing written).
         """
         connection = self.engine.connect()
         self._pinned = Session(bind=connection, expire_on_commit=False)
         self._writer_pinned = HotWriter(connection.connection.dbapi_connection,
-                                        self.engine.dialect.name, self.ledger)
+                                        self.engine.dialect.name, self.ledger,
+                                        fence=(run_id, owner))
         try:
             yield
         finally:
@@ -162,11 +166,11 @@ class RunStore(RunClaims):
             rows = s.execute(select(
                 STEPS.c.id, STEPS.c.step_id, STEPS.c.tool, STEPS.c.position, STEPS.c.status,
                 STEPS.c.attempts, STEPS.c.idempotency_key, STEPS.c.output_json, STEPS.c.output_uri,
-                STEPS.c.attempt_log,
+                STEPS.c.attempt_log, STEPS.c.error,
             ).where(STEPS.c.run_id == run_id).order_by(STEPS.c.position)).all()
         return [StepState(pk=r[0], step_id=r[1], tool=r[2], position=r[3], status=StepStatus(r[4]),
                           attempts=r[5], key=r[6], output_json=r[7], output_uri=r[8],
-                          attempt_log=attempt_log.parse(r[9])) for r in rows]
+                          attempt_log=attempt_log.parse(r[9]), error=r[10]) for r in rows]
 
     def get(self, run_id: str, *, detail: bool = True) -> RunRecord | None:
         """The run with (``detail``) its steps and attempts, or None."""
