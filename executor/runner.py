@@ -161,7 +161,7 @@ class Runner(StepLoop):
                 self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
             else:
                 self.store.mark_running(run_id)
-                with self.store.pinned():
+                with self.store.pinned(run_id, self.owner_id):
                     await self._loop(state)
                 self._finish(state)
         record = self.store.get(run_id, detail=detail)
@@ -190,11 +190,15 @@ class Runner(StepLoop):
         waiting = {sid: sum(states[d] is not StepStatus.SUCCEEDED for d in deps[sid]) for sid in rank}
         frontier = sorted((rank[sid], sid) for sid in rank
                           if states[sid] is StepStatus.PENDING and waiting[sid] == 0)
+        # A step that failed for good before a crash still stops the run (no new steps);
+        # resuming the failed run, once the cause is fixed, is what sends it back.
+        failed = next((st for st in steps.values() if st.status is StepStatus.FAILED), None)
         return RunState(
             run_id=row["id"], plan_id=row["plan_id"], requester=row["requested_by"], plan=plan,
             by_id={s.id: s for s in plan.steps},
             concurrency=self.concurrency or row["concurrency"], steps=steps, states=states,
-            deps=deps, dependents=dependents, rank=rank, waiting=waiting, frontier=frontier)
+            deps=deps, dependents=dependents, rank=rank, waiting=waiting, frontier=frontier,
+            failure=f"step {failed.step_id} failed: {failed.error}" if failed else None)
 
 
 def _is_approved_text(plan: Plan, plan_json: str, approved_hash: str) -> bool:
