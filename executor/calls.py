@@ -64,6 +64,14 @@ class Call:
         """A call that ended before it started (its arguments did not bind)."""
         return cls(None, None, span=span, settled=outcome)
 
+    def abandon(self) -> None:
+        """The run stops waiting for this call (it lost its lease): cancel it and its timer."""
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.future is not None and not self.future.done():
+            self.future.cancel()
+            self.future.add_done_callback(_consume)
+
     def expire(self) -> None:
         """The deadline passed: cancel the tool and stop waiting for it."""
         if self.future is not None and not self.future.done():
@@ -89,10 +97,13 @@ class Call:
             self.timer.cancel()
         if self.spec is None:  # a retry's call_tool task: it resolves to an Outcome itself
             return future.result()
-        if self.expired or future.cancelled():
+        if self.expired:
             # Abandoned: whenever it finishes (it may have, since), nobody reads its result.
             future.add_done_callback(_consume)
             return Outcome(error=TimeoutError(f"attempt timed out after {self.timeout_s:g}s"))
+        if future.cancelled():  # not by its deadline: the tool raised CancelledError itself
+            return Outcome(error=ToolError(f"{self.spec.name} was cancelled from inside the tool",
+                                           code="tool_cancelled"))
         error = future.exception()
         if error is not None:
             return _failed(self.spec, error)
@@ -112,11 +123,14 @@ def begin_call(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
         kwargs = spec.bind(args, context)
     except Exception as exc:  # noqa: BLE001 - recorded as the attempt's failure
         return Call.settled(_failed(spec, exc), span)
-    if spec.is_async:
-        loop = asyncio.get_running_loop()
-        future = run_in_span(span, loop.create_task, spec.fn(**kwargs))
-    else:
-        future = run_in_span(span, (threads or TOOL_THREADS).submit, spec.fn, kwargs)
+    try:
+        if spec.is_async:
+            loop = asyncio.get_running_loop()
+            future = run_in_span(span, loop.create_task, spec.fn(**kwargs))
+        else:
+            future = run_in_span(span, (threads or TOOL_THREADS).submit, spec.fn, kwargs)
+    except Exception as exc:  # noqa: BLE001 - e.g. no thread could be started: this attempt fails
+        return Call.settled(_failed(spec, exc), span)
     return Call(spec, future, timeout_s=timeout_s, span=span)
 
 

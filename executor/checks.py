@@ -56,5 +56,5 @@ class RuntimeCheck(Protocol):
 
 
 NO_CHECK_CONFIGURED = StepDecision(
-    allow=False, deny=("no runtime policy check is configured for write or egress calls",),
+    allow=False, deny=("no runtime policy check is configured for write, egress or secret-sending calls",),
     engine="none")

@@ -110,6 +110,7 @@ class StepLoop:
             await self._turns(st)
         finally:
             for call in st.calls.values():  # left in flight by an error (a lost lease...)
+                call.abandon()  # a retry still in its backoff must not call the tool later
                 end_span(call.span, LeaseLostError("the run loop stopped before this attempt ended"))
             st.calls.clear()
 

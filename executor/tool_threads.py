@@ -44,8 +44,8 @@ class ToolThreads:
             if self._idle > 0:
                 self._idle -= 1  # claimed now, so two submits never count on one idle thread
             elif self._threads < self._max:
-                self._threads += 1
                 threading.Thread(target=self._work, name="baton-tool", daemon=True).start()
+                self._threads += 1  # counted once started: a failed start leaves no ghost
         self._jobs.put((fn, kwargs, contextvars.copy_context(), loop, future))
         return future
 
@@ -60,16 +60,24 @@ class ToolThreads:
                         self._threads -= 1
                         return
                 continue  # an idle slot was just claimed for a job on its way
-            try:
-                result, error = ctx.run(fn, **kwargs), None
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                result, error = None, exc
+            # A call that timed out while it waited for a thread (every one busy) is
+            # never started: its retry may already be on its way with the same key.
+            # (Reading the flag from this thread is a benign race: at worst it runs.)
+            started = not future.cancelled()
+            result: Any = None
+            error: BaseException | None = None
+            if started:
+                try:
+                    result = ctx.run(fn, **kwargs)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    error = exc
             with self._lock:
                 self._idle += 1
-            try:
-                loop.call_soon_threadsafe(_resolve, future, result, error)
-            except RuntimeError:
-                pass  # the loop closed while the abandoned call ran
+            if started:
+                try:
+                    loop.call_soon_threadsafe(_resolve, future, result, error)
+                except RuntimeError:
+                    pass  # the loop closed while the abandoned call ran
             del fn, kwargs, ctx, loop, future, result, error
 
 
