@@ -20,7 +20,14 @@ from executor.calls import Call, Outcome, begin_call, call_tool
 from executor.records import RunStatus
 from executor.scheduling import StepStatus
 from executor.telemetry import end_span, start_span
-from tools import RetryableToolError, RetryPolicy, ToolContext, ToolInputError, ToolRegistry
+from tools import (
+    RetryableToolError,
+    RetryPolicy,
+    ToolContext,
+    ToolError,
+    ToolInputError,
+    ToolRegistry,
+)
 
 from tests.executor.runsupport import make_runner, run_plan
 
@@ -641,3 +648,64 @@ def test_an_attempt_in_flight_when_the_lease_is_lost_still_ends_its_span(engine,
     (attempt,) = by_name(exporter.get_finished_spans(), "baton.attempt")
     assert attempt.attributes["baton.step_id"] == "a"
     assert attempt.status.status_code is StatusCode.ERROR
+
+
+def test_a_tool_that_raises_cancelled_error_itself_fails_without_being_called_a_timeout():
+    registry = ToolRegistry()
+
+    @registry.tool("self.cancelling")
+    async def self_cancelling() -> str:
+        """Raises CancelledError though nobody cancelled it."""
+        raise asyncio.CancelledError
+
+    outcome = run(call_tool(registry.get("self.cancelling"), {}, CONTEXT, timeout_s=30))
+    assert isinstance(outcome.error, ToolError) and not isinstance(outcome.error, TimeoutError)
+    assert outcome.error.code == "tool_cancelled" and not outcome.error.retryable
+    assert "self.cancelling was cancelled from inside the tool" in outcome.error.message
+
+
+def test_abandoning_a_call_cancels_its_task_and_its_timer():
+    registry = ToolRegistry()
+
+    @registry.tool("slow.async")
+    async def slow_async() -> str:
+        """Waits a long time."""
+        await asyncio.sleep(30)
+        return "late"
+
+    async def main():
+        call = begin_call(registry.get("slow.async"), {}, CONTEXT, timeout_s=10)
+        call.abandon()
+        await asyncio.sleep(0)
+        return call
+
+    call = run(main())
+    assert call.future.cancelled() and call.timer.cancelled() and not call.expired
+
+
+def test_a_sync_call_that_timed_out_waiting_for_a_thread_is_never_started():
+    from executor.tool_threads import ToolThreads
+
+    threads = ToolThreads(max_threads=1)
+    release = threading.Event()
+    ran: list[str] = []
+
+    def hold() -> str:
+        release.wait(5)
+        ran.append("hold")
+        return "held"
+
+    def queued() -> str:
+        ran.append("queued")
+        return "late"
+
+    async def main():
+        first = threads.submit(hold, {})
+        second = threads.submit(queued, {})  # waits: the only thread is busy
+        second.cancel()  # its deadline passed before a thread was free
+        release.set()
+        await first
+        await asyncio.sleep(0.2)  # time for the thread to reach the queued job
+
+    run(main())
+    assert ran == ["hold"]

@@ -554,3 +554,120 @@ def test_a_run_keeps_older_objects_out_of_gc_scans_and_leaves_nothing_frozen(eng
     assert record.status is RunStatus.SUCCEEDED
     assert seen and seen[0] > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_an_owner_that_lost_the_run_cannot_write_over_the_new_owners_record(engine, tmp_path):
+    from executor.runner import LeaseLostError
+    from planner.plan import Plan
+
+    registry = ToolRegistry()
+    release, started = threading.Event(), threading.Event()
+
+    @registry.tool("gate")
+    def gate(context: ToolContext) -> str:
+        """The first owner's attempt blocks until released."""
+        started.set()
+        if context.attempt == 1:
+            release.wait(20)
+        return f"by attempt {context.attempt}"
+
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "gate"}]})
+    # Alive but stalled: its clock does not move, so it never polls its lease before settling.
+    first = make_runner(engine, registry, tmp_path, lease_s=0.3, monotonic=lambda: 0.0)
+    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(errors, first.run_sync, run_id))
+    thread.start()
+    try:
+        assert started.wait(20)
+        second = make_runner(engine, registry, tmp_path)
+        assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
+                                      lease_s=30)
+        done = second.run_sync(run_id)
+    finally:
+        release.set()
+        thread.join(20)
+    assert [type(e) for e in errors] == [LeaseLostError]
+    after = second.store.get(run_id)
+    assert after == done  # the stale owner's late result was not written
+    step = after.steps[0]
+    assert step.output == {"value": "by attempt 2"} and step.attempts == 2
+    assert [(a.attempt, a.status) for a in step.attempt_log] == [
+        (1, AttemptStatus.INTERRUPTED), (2, AttemptStatus.SUCCEEDED)]
+    events = Ledger(engine).events(subject=run_id, kinds=["attempt_success"])
+    assert [e.payload["attempt"] for e in events] == [2]
+
+
+def test_a_retry_waiting_out_its_backoff_never_calls_the_tool_once_the_lease_is_lost(
+        engine, tmp_path):
+    from executor.runner import LeaseLostError
+    from planner.plan import Plan
+
+    calls: list[int] = []
+    registry = ToolRegistry()
+
+    @registry.tool("shaky", retry=RetryPolicy(max_attempts=3, initial_backoff_s=0.6, jitter=0))
+    def shaky(context: ToolContext) -> str:
+        """Fails retryably the first time."""
+        calls.append(context.attempt)
+        raise RetryableToolError("down")
+
+    first = make_runner(engine, registry, tmp_path, lease_s=0.3)
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "shaky"}]})
+    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+
+    async def run_then_linger() -> list[type]:
+        # The caller's loop lives on after the run stops (an application's loop, not run_sync's).
+        caught: list[type] = []
+        runner = asyncio.ensure_future(first.run(run_id))
+        while not calls:
+            await asyncio.sleep(0.01)
+        _set_owner(engine, run_id, "someone-else:1:x")  # taken over during the backoff
+        try:
+            await runner
+        except LeaseLostError as exc:
+            caught.append(type(exc))
+        await asyncio.sleep(0.9)  # past the backoff: an orphaned retry would call now
+        return caught
+
+    assert asyncio.run(run_then_linger()) == [LeaseLostError]
+    assert calls == [1]
+
+
+def test_a_run_taken_over_after_a_step_failed_for_good_ends_failed_without_new_steps(
+        engine, tmp_path):
+    from planner.plan import Plan
+
+    calls: list[str] = []
+    registry = ToolRegistry()
+
+    @registry.tool("work")
+    def work(name: str) -> str:
+        """Records that it ran.
+
+        Args:
+            name: Which step this is.
+        """
+        calls.append(name)
+        return name
+
+    runner = make_runner(engine, registry, tmp_path)
+    plan = Plan.model_validate({"goal": "g", "steps": [
+        {"id": "a", "tool": "work", "args": {"name": "a"}},
+        {"id": "b", "tool": "work", "args": {"name": "b"}}]})
+    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice", detach=True)
+    # As an owner leaves it when killed after step a failed for good, before ending the run.
+    at = "2026-11-29T12:00:00+00:00"
+    _seed_attempts(engine, run_id, "a", [
+        {"attempt": 1, "status": "failed", "started_at": at, "ended_at": at, "error": "HTTP 403",
+         "retryable": False}], attempts=1, status="failed")
+    with Session(engine) as s:
+        from executor.store.schema import StepRunRow
+
+        s.execute(update(StepRunRow).where(StepRunRow.run_id == run_id, StepRunRow.step_id == "a")
+                  .values(error="HTTP 403"))
+        s.commit()
+    _set_owner(engine, run_id, "gone-host:1:x", lease_s=-1)
+    record = runner.resume_sync(run_id)
+    assert record.status is RunStatus.FAILED and record.error == "step a failed: HTTP 403"
+    assert calls == [] and record.steps[1].status is StepStatus.PENDING
