@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,3 +71,43 @@ def run_plan(runner: Runner, engine: Engine, plan: Plan | dict[str, Any], **crea
     plan_id = approved_plan(engine, plan)
     run_id = runner.create_run(plan_id, 1, plan, requested_by="alice", **create)
     return runner.run_sync(run_id)
+
+
+@dataclass
+class Handover:
+    """A run whose first owner is still busy in a tool while a second owner holds it."""
+
+    first: Runner
+    second: Runner
+    run_id: str
+    thread: threading.Thread
+    errors: list[BaseException] = field(default_factory=list)
+
+
+@contextmanager
+def handed_over(engine: Engine, registry: ToolRegistry, data_dir: Path, plan: Plan,
+                started: threading.Event, release: threading.Event,
+                **first_options: Any) -> Iterator[Handover]:
+    """Run ``plan`` under a first owner in a thread; once its tool set ``started``, hand the run
+    to a second owner. On exit the first owner's tool is released and its thread joined."""
+    first = make_runner(engine, registry, data_dir, **first_options)
+    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    errors: list[BaseException] = []
+
+    def run_first() -> None:
+        try:
+            first.run_sync(run_id)
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            errors.append(exc)
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    try:
+        assert started.wait(20)
+        second = make_runner(engine, registry, data_dir)
+        assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
+                                      lease_s=30)
+        yield Handover(first, second, run_id, thread, errors)
+    finally:
+        release.set()
+        thread.join(20)

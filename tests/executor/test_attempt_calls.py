@@ -360,14 +360,21 @@ def test_an_async_tool_that_swallows_cancellation_is_abandoned():
     assert left_running == 1  # abandoned, not awaited
 
 
-def test_a_call_past_its_deadline_is_ready_and_expires_when_asked():
+def slow_async_registry() -> ToolRegistry:
+    """``slow.async``: sleeps well past any test, then returns."""
     registry = ToolRegistry()
 
     @registry.tool("slow.async")
     async def slow_async() -> str:
         """Sleep well past the test."""
-        await asyncio.sleep(5)
+        await asyncio.sleep(30)
         return "late"
+
+    return registry
+
+
+def test_a_call_past_its_deadline_is_ready_and_expires_when_asked():
+    registry = slow_async_registry()
 
     async def main():
         call = begin_call(registry.get("slow.async"), {}, CONTEXT, timeout_s=30)
@@ -386,13 +393,7 @@ def test_a_call_past_its_deadline_is_ready_and_expires_when_asked():
 
 
 def test_the_timeout_is_a_loop_timer_that_fires_with_nobody_polling():
-    registry = ToolRegistry()
-
-    @registry.tool("slow.async")
-    async def slow_async() -> str:
-        """Sleep well past the test."""
-        await asyncio.sleep(5)
-        return "late"
+    registry = slow_async_registry()
 
     async def main():
         call = begin_call(registry.get("slow.async"), {}, CONTEXT, timeout_s=0.02)
@@ -609,7 +610,7 @@ def test_a_settled_call_is_ready_at_once():
 def test_an_attempt_in_flight_when_the_lease_is_lost_still_ends_its_span(engine, tmp_path, exporter):
     from executor.errors import LeaseLostError
     from planner.plan import Plan
-    from tests.executor.runsupport import approved_plan
+    from tests.executor.runsupport import handed_over
 
     registry = ToolRegistry()
     release, started = threading.Event(), threading.Event()
@@ -622,27 +623,9 @@ def test_an_attempt_in_flight_when_the_lease_is_lost_still_ends_its_span(engine,
         return "done"
 
     plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "gate"}]})
-    first = make_runner(engine, registry, tmp_path, lease_s=0.3)
-    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
-    errors: list[BaseException] = []
-
-    def run_first() -> None:
-        try:
-            first.run_sync(run_id)
-        except LeaseLostError as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run_first)
-    thread.start()
-    try:
-        assert started.wait(20)
-        second = make_runner(engine, registry, tmp_path)
-        assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
-                                      lease_s=30)
-        thread.join(20)
-    finally:
-        release.set()
-    assert len(errors) == 1
+    with handed_over(engine, registry, tmp_path, plan, started, release, lease_s=0.3) as handover:
+        handover.thread.join(20)
+    assert [type(e) for e in handover.errors] == [LeaseLostError]
     from opentelemetry.trace import StatusCode
 
     (attempt,) = by_name(exporter.get_finished_spans(), "baton.attempt")
@@ -665,13 +648,7 @@ def test_a_tool_that_raises_cancelled_error_itself_fails_without_being_called_a_
 
 
 def test_abandoning_a_call_cancels_its_task_and_its_timer():
-    registry = ToolRegistry()
-
-    @registry.tool("slow.async")
-    async def slow_async() -> str:
-        """Waits a long time."""
-        await asyncio.sleep(30)
-        return "late"
+    registry = slow_async_registry()
 
     async def main():
         call = begin_call(registry.get("slow.async"), {}, CONTEXT, timeout_s=10)

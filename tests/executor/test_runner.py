@@ -24,7 +24,7 @@ from tests.support.http_server import Reply
 from tools import RetryableToolError, RetryPolicy, ToolContext, ToolRegistry
 from tools.builtin.http import register_http_request
 
-from tests.executor.runsupport import HostCheck, approved_plan, make_runner, run_plan
+from tests.executor.runsupport import HostCheck, approved_plan, handed_over, make_runner, run_plan
 
 FAST = {"max_attempts": 4, "initial_backoff_s": 0.5, "multiplier": 2.0, "max_backoff_s": 5.0,
         "jitter": 0.0}
@@ -416,31 +416,14 @@ def test_an_owner_that_lost_its_lease_stops_and_the_new_owner_finishes(engine, t
         return "done"
 
     plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "gate"}]})
-    first = make_runner(engine, registry, tmp_path, lease_s=0.3)
-    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
-    errors = []
-    thread = threading.Thread(target=lambda: _capture(errors, first.run_sync, run_id))
-    thread.start()
-    try:
-        assert started.wait(20)
-        second = make_runner(engine, registry, tmp_path)
-        assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
-                                      lease_s=30)
-        thread.join(20)
-    finally:
-        release.set()
-    assert [type(e) for e in errors] == [LeaseLostError]
+    with handed_over(engine, registry, tmp_path, plan, started, release, lease_s=0.3) as handover:
+        handover.thread.join(20)  # the first owner notices, its tool still blocked
+    second, run_id = handover.second, handover.run_id
+    assert [type(e) for e in handover.errors] == [LeaseLostError]
     record = second.run_sync(run_id)
     assert record.status is RunStatus.SUCCEEDED and calls == [1, 2]
     assert [a.status for a in record.steps[0].attempt_log] == [AttemptStatus.INTERRUPTED,
                                                                 AttemptStatus.SUCCEEDED]
-
-
-def _capture(errors, fn, *args):
-    try:
-        fn(*args)
-    except Exception as exc:  # noqa: BLE001 - the test inspects it
-        errors.append(exc)
 
 
 def test_two_workers_run_each_queued_run_exactly_once(engine, tmp_path):
@@ -573,21 +556,11 @@ def test_an_owner_that_lost_the_run_cannot_write_over_the_new_owners_record(engi
 
     plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "gate"}]})
     # Alive but stalled: its clock does not move, so it never polls its lease before settling.
-    first = make_runner(engine, registry, tmp_path, lease_s=0.3, monotonic=lambda: 0.0)
-    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
-    errors: list[BaseException] = []
-    thread = threading.Thread(target=lambda: _capture(errors, first.run_sync, run_id))
-    thread.start()
-    try:
-        assert started.wait(20)
-        second = make_runner(engine, registry, tmp_path)
-        assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
-                                      lease_s=30)
-        done = second.run_sync(run_id)
-    finally:
-        release.set()
-        thread.join(20)
-    assert [type(e) for e in errors] == [LeaseLostError]
+    with handed_over(engine, registry, tmp_path, plan, started, release, lease_s=0.3,
+                     monotonic=lambda: 0.0) as handover:
+        done = handover.second.run_sync(handover.run_id)
+    second, run_id = handover.second, handover.run_id
+    assert [type(e) for e in handover.errors] == [LeaseLostError]
     after = second.store.get(run_id)
     assert after == done  # the stale owner's late result was not written
     step = after.steps[0]
