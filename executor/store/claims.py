@@ -7,6 +7,7 @@ pending, their last attempt marked interrupted, and RUN_RESUME records it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,7 +42,7 @@ class RunClaims:
 
     engine: Engine
     ledger: Ledger
-    clock: Any
+    clock: Callable[[], datetime]
 
     def take_over(self, run_id: str, owner: str, *, expected_owner: str | None, lease_s: float,
                   actor: str = ACTOR, resume_failed: bool = False) -> TakeOver | None:
