@@ -36,7 +36,7 @@ from .loop import RunState, StepLoop, StepProgress
 from .ownership import new_owner_id, owner_gone
 from .records import RunRecord, RunStatus
 from .scheduling import StepStatus
-from .store.runs import RunStore, aware, utcnow
+from .store.runs import RunSnapshot, RunStore, aware, utcnow
 from .telemetry import bind_log, span
 
 log = bind_log()
@@ -149,14 +149,15 @@ class Runner(StepLoop):
         reading back a long run's every step is not free, and a caller that
         shows a summary (or nothing, like the worker) does not need them.
         """
-        row = self.store.run_row(run_id)
-        if row is None:
+        snapshot = self.store.snapshot(run_id)
+        if snapshot is None:
             raise RunNotFoundError(f"no run {run_id!r}")
+        row = snapshot.row
         if row["owner"] != self.owner_id:
             raise RunOwnedError(f"run {run_id} is owned by {row['owner'] or 'nobody'}, not by this "
                                 "process: resume it or let a worker pick it up")
         with span("baton.run", run_id=run_id, plan_id=row["plan_id"]):
-            state = self._load(row)
+            state = self._load(snapshot)
             if isinstance(state, str):
                 self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
             else:
@@ -170,9 +171,11 @@ class Runner(StepLoop):
 
     # -- loading ---------------------------------------------------------------------
 
-    def _load(self, row: dict[str, Any]) -> RunState | str:
+    def _load(self, snapshot: RunSnapshot) -> RunState | str:
         """The loop's state, or why the run must not go on (the plan changed since approval)."""
-        plan_json, stored_hash = self.store.plan_source(row["plan_id"], row["version"])
+        row, plan_json, stored_hash = snapshot.row, snapshot.plan_json, snapshot.plan_hash
+        if plan_json is None:
+            return f"plan {row['plan_id']} v{row['version']} is no longer stored; refusing to run it"
         plan = Plan.model_validate_json(plan_json)
         if stored_hash != row["plan_hash"] or not _is_approved_text(plan, plan_json, row["plan_hash"]):
             return (f"plan {row['plan_id']} v{row['version']} no longer matches the approved hash "
@@ -185,7 +188,7 @@ class Runner(StepLoop):
         for sid, ds in deps.items():
             for d in ds:
                 dependents[d].append(sid)
-        steps = {st.step_id: st for st in self.store.step_states(row["id"])}
+        steps = {st.step_id: st for st in snapshot.steps}
         states = {sid: st.status for sid, st in steps.items()}
         waiting = {sid: sum(states[d] is not StepStatus.SUCCEEDED for d in deps[sid]) for sid in rank}
         frontier = sorted((rank[sid], sid) for sid in rank

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ..artifacts import StoredOutput
+from ..errors import LeaseLostError
 from ..ledger import EventKind, Ledger
 from ..records import AttemptStatus, RunRecord, RunStatus, StepRecord
 from ..scheduling import StepStatus
@@ -65,6 +66,16 @@ class StepState:
     output_uri: str | None
     attempt_log: list[attempt_log.Entry]
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """A run as its runner loads it (see :meth:`RunStore.snapshot`)."""
+
+    row: dict[str, Any]
+    plan_json: str | None  # None: the plan version is gone
+    plan_hash: str | None
+    steps: list[StepState]
 
 
 class RunStore(RunClaims):
@@ -143,14 +154,27 @@ class RunStore(RunClaims):
                 "concurrency": concurrency, "steps": len(steps)}, session=s)
             s.commit()
 
-    def plan_source(self, plan_id: str, version: int) -> tuple[str, str]:
-        """The stored plan JSON and hash of one plan version (KeyError if absent)."""
+    def snapshot(self, run_id: str) -> RunSnapshot | None:
+        """What a runner starts from, read in one transaction: the run's row, its plan
+        version's stored text and hash, and every step in plan order (None: no such run)."""
         with Session(self.engine) as s:
-            row = s.execute(select(PlanVersionRow.plan_json, PlanVersionRow.plan_hash).where(
-                PlanVersionRow.plan_id == plan_id, PlanVersionRow.version == version)).first()
-        if row is None:
-            raise KeyError(f"{plan_id} v{version}")
-        return row[0], row[1]
+            row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
+            if row is None:
+                return None
+            plan = s.execute(select(PlanVersionRow.plan_json, PlanVersionRow.plan_hash).where(
+                PlanVersionRow.plan_id == row["plan_id"],
+                PlanVersionRow.version == row["version"])).first()
+            steps = s.execute(select(
+                STEPS.c.id, STEPS.c.step_id, STEPS.c.tool, STEPS.c.position, STEPS.c.status,
+                STEPS.c.attempts, STEPS.c.idempotency_key, STEPS.c.output_json, STEPS.c.output_uri,
+                STEPS.c.attempt_log, STEPS.c.error,
+            ).where(STEPS.c.run_id == run_id).order_by(STEPS.c.position)).all()
+        return RunSnapshot(
+            row=dict(row), plan_json=plan[0] if plan else None, plan_hash=plan[1] if plan else None,
+            steps=[StepState(pk=r[0], step_id=r[1], tool=r[2], position=r[3],
+                             status=StepStatus(r[4]), attempts=r[5], key=r[6], output_json=r[7],
+                             output_uri=r[8], attempt_log=attempt_log.parse(r[9]), error=r[10])
+                   for r in steps])
 
     # -- reads ----------------------------------------------------------------------
 
@@ -159,18 +183,6 @@ class RunStore(RunClaims):
         with Session(self.engine) as s:
             row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
         return dict(row) if row else None
-
-    def step_states(self, run_id: str) -> list[StepState]:
-        """Every step of the run, in plan order (one query; the runner's starting state)."""
-        with Session(self.engine) as s:
-            rows = s.execute(select(
-                STEPS.c.id, STEPS.c.step_id, STEPS.c.tool, STEPS.c.position, STEPS.c.status,
-                STEPS.c.attempts, STEPS.c.idempotency_key, STEPS.c.output_json, STEPS.c.output_uri,
-                STEPS.c.attempt_log, STEPS.c.error,
-            ).where(STEPS.c.run_id == run_id).order_by(STEPS.c.position)).all()
-        return [StepState(pk=r[0], step_id=r[1], tool=r[2], position=r[3], status=StepStatus(r[4]),
-                          attempts=r[5], key=r[6], output_json=r[7], output_uri=r[8],
-                          attempt_log=attempt_log.parse(r[9]), error=r[10]) for r in rows]
 
     def get(self, run_id: str, *, detail: bool = True) -> RunRecord | None:
         """The run with (``detail``) its steps and attempts, or None."""
@@ -221,9 +233,8 @@ class RunStore(RunClaims):
         """The owner starts executing: status running, started_at set once."""
         now = self.clock()
         with Session(self.engine) as s:
-            s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.started_at.is_(None))
-                      .values(started_at=now))
-            s.execute(update(RUNS).where(RUNS.c.id == run_id).values(status=RunStatus.RUNNING.value))
+            s.execute(update(RUNS).where(RUNS.c.id == run_id).values(
+                status=RunStatus.RUNNING.value, started_at=func.coalesce(RUNS.c.started_at, now)))
             s.commit()
 
     def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any]) -> None:
@@ -277,11 +288,17 @@ class RunStore(RunClaims):
 
     def finish(self, run_id: str, owner: str, status: RunStatus, error: str | None, *,
                cancelled: bool = False) -> None:
-        """End the run (RUN_CANCEL first when cancelled, then RUN_END) and release it."""
+        """End the run (RUN_CANCEL first when cancelled, then RUN_END) and release it.
+
+        Only while ``owner`` still owns it: otherwise ``LeaseLostError``, nothing written.
+        """
         now = self.clock()
         with Session(self.engine) as s:
-            s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.owner == owner).values(
+            ended = s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.owner == owner).values(
                 status=status.value, error=error, ended_at=now, owner=None, lease_expires_at=None))
+            if ended.rowcount != 1:
+                s.rollback()
+                raise LeaseLostError(f"run {run_id} was taken over before {owner} could end it")
             if cancelled:
                 self.ledger.append(EventKind.RUN_CANCEL, run_id, ACTOR, {}, session=s)
             self.ledger.append(EventKind.RUN_END, run_id, ACTOR,

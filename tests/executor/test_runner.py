@@ -644,3 +644,30 @@ def test_a_run_taken_over_after_a_step_failed_for_good_ends_failed_without_new_s
     record = runner.resume_sync(run_id)
     assert record.status is RunStatus.FAILED and record.error == "step a failed: HTTP 403"
     assert calls == [] and record.steps[1].status is StepStatus.PENDING
+
+
+def test_only_the_owner_can_end_a_run_and_a_stale_one_records_nothing(engine, tmp_path):
+    from executor.runner import LeaseLostError
+
+    _registry, run_id = _queued_run(engine, tmp_path)
+    _set_owner(engine, run_id, "new-owner:1:x")
+    store = make_runner(engine, ToolRegistry(), tmp_path).store
+    with pytest.raises(LeaseLostError, match="taken over"):
+        store.finish(run_id, "old-owner:1:x", RunStatus.FAILED, "late")
+    record = store.get(run_id, detail=False)
+    assert record.status is RunStatus.RUNNING and record.owner == "new-owner:1:x"
+    assert Ledger(engine).events(subject=run_id, kinds=["run_end"]) == []
+
+
+def test_a_run_whose_plan_version_is_gone_fails_with_a_clear_cause(engine, tmp_path):
+    from sqlalchemy import delete
+
+    registry, run_id = _queued_run(engine, tmp_path)
+    runner = make_runner(engine, registry, tmp_path)
+    runner.take_over(run_id)
+    with Session(engine) as s:
+        s.execute(delete(PlanVersionRow))
+        s.commit()
+    record = runner.run_sync(run_id)
+    assert record.status is RunStatus.FAILED
+    assert "is no longer stored; refusing to run it" in (record.error or "")
