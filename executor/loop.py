@@ -30,7 +30,7 @@ from .call_payloads import mask_args, referenced_secrets, secret_fields
 from .calls import Call, Outcome, begin_call, call_tool, error_code, error_text
 from .checks import NO_CHECK_CONFIGURED, RuntimeCheck, StepCall
 from .errors import LeaseLostError
-from .records import RunStatus
+from .records import RunRecord, RunStatus
 from .retry import decide, effective_policy
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
@@ -179,7 +179,7 @@ class StepLoop:
             st.cancelled = True
             log.info("cancel requested; finishing running steps", run_id=st.run_id)
 
-    def _finish(self, st: RunState) -> None:
+    def _finish(self, st: RunState) -> RunRecord:
         if st.cancelled:
             status, error = RunStatus.CANCELLED, None
         elif st.failure is not None:
@@ -188,8 +188,9 @@ class StepLoop:
             status, error = RunStatus.SUCCEEDED, None
         else:
             status, error = RunStatus.FAILED, "some steps could not be scheduled (per-tool limit 0?)"
-        self.store.finish(st.run_id, self.owner_id, status, error, cancelled=st.cancelled)
+        summary = self.store.finish(st.run_id, self.owner_id, status, error, cancelled=st.cancelled)
         log.info("run ended", run_id=st.run_id, status=status.value)
+        return summary
 
     # -- one step ---------------------------------------------------------------------
 

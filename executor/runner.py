@@ -159,13 +159,15 @@ class Runner(StepLoop):
         with span("baton.run", run_id=run_id, plan_id=row["plan_id"]):
             state = self._load(snapshot)
             if isinstance(state, str):
-                self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
+                summary = self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
             else:
                 self.store.mark_running(run_id)
                 with self.store.pinned(run_id, self.owner_id):
                     await self._loop(state)
-                self._finish(state)
-        record = self.store.get(run_id, detail=detail)
+                summary = self._finish(state)
+        if not detail:
+            return summary
+        record = self.store.get(run_id)
         assert record is not None
         return record
 

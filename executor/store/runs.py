@@ -287,8 +287,8 @@ class RunStore(RunClaims):
             self._writer_pinned.flush()
 
     def finish(self, run_id: str, owner: str, status: RunStatus, error: str | None, *,
-               cancelled: bool = False) -> None:
-        """End the run (RUN_CANCEL first when cancelled, then RUN_END) and release it.
+               cancelled: bool = False) -> RunRecord:
+        """End the run (RUN_CANCEL first when cancelled, then RUN_END) and release it; its summary.
 
         Only while ``owner`` still owns it: otherwise ``LeaseLostError``, nothing written.
         """
@@ -303,7 +303,9 @@ class RunStore(RunClaims):
                 self.ledger.append(EventKind.RUN_CANCEL, run_id, ACTOR, {}, session=s)
             self.ledger.append(EventKind.RUN_END, run_id, ACTOR,
                                {"status": status.value, "error": error}, session=s)
+            row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().one()
             s.commit()
+        return _run_record(dict(row), ())
 
     def request_cancel(self, run_id: str) -> bool:
         """Raise the cancel flag on an unfinished run; False when it has already ended."""

@@ -671,3 +671,13 @@ def test_a_run_whose_plan_version_is_gone_fails_with_a_clear_cause(engine, tmp_p
     record = runner.run_sync(run_id)
     assert record.status is RunStatus.FAILED
     assert "is no longer stored; refusing to run it" in (record.error or "")
+
+
+def test_a_run_without_detail_returns_its_summary_as_stored(engine, tmp_path):
+    registry, run_id = _queued_run(engine, tmp_path)
+    runner = make_runner(engine, registry, tmp_path)
+    runner.take_over(run_id)
+    summary = runner.run_sync(run_id, detail=False)
+    assert summary.status is RunStatus.SUCCEEDED and summary.steps == ()
+    assert summary == runner.store.get(run_id, detail=False)
+    assert [s.status for s in runner.store.get(run_id).steps] == [StepStatus.SUCCEEDED]
