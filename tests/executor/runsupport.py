@@ -56,6 +56,11 @@ class HostCheck:
                             bundle_hash="b" * 64)
 
 
+def one() -> int:
+    """One (a tool with nothing to do)."""
+    return 1
+
+
 def make_runner(engine: Engine, registry: ToolRegistry, data_dir: Path, **options: Any) -> Runner:
     """A runner on ``engine`` with artifacts under ``data_dir``."""
     threshold = options.pop("threshold", 64 * 1024)
