@@ -70,7 +70,7 @@ class Call:
             self.timer.cancel()
         if self.future is not None and not self.future.done():
             self.future.cancel()
-            self.future.add_done_callback(_consume)
+            _abandon(self.future)
 
     def expire(self) -> None:
         """The deadline passed: cancel the tool and stop waiting for it."""
@@ -98,8 +98,7 @@ class Call:
         if self.spec is None:  # a retry's call_tool task: it resolves to an Outcome itself
             return future.result()
         if self.expired:
-            # Abandoned: whenever it finishes (it may have, since), nobody reads its result.
-            future.add_done_callback(_consume)
+            _abandon(future)  # whenever it finishes (it may have, since), nobody reads its result
             return Outcome(error=TimeoutError(f"attempt timed out after {self.timeout_s:g}s"))
         if future.cancelled():  # not by its deadline: the tool raised CancelledError itself
             return Outcome(error=ToolError(f"{self.spec.name} was cancelled from inside the tool",
@@ -153,6 +152,14 @@ def _failed(spec: ToolSpec, error: BaseException) -> Outcome:
     if isinstance(error, ValidationError):
         return Outcome(error=ToolInputError(f"{spec.name}: invalid arguments or output: {error}"))
     return Outcome(error=error)
+
+
+def _abandon(future: asyncio.Future[Any]) -> None:
+    future.add_done_callback(_consume)
+    if isinstance(future, asyncio.Task):
+        # One that ignores cancellation may still be pending when its loop closes: that
+        # is the point of abandoning it, so asyncio need not report it as destroyed.
+        future._log_destroy_pending = False  # noqa: SLF001 - asyncio's own switch for this
 
 
 def _consume(task: asyncio.Future[Any]) -> None:
