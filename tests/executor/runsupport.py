@@ -116,3 +116,15 @@ def handed_over(engine: Engine, registry: ToolRegistry, data_dir: Path, plan: Pl
     finally:
         release.set()
         thread.join(20)
+
+
+class Sleeps:
+    """Backoff waits, recorded (with what had happened before each) instead of slept."""
+
+    def __init__(self, events: list[str] | None = None) -> None:
+        self.delays: list[float] = []
+        self.events = events if events is not None else []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        self.events.append(f"sleep {delay:g}")

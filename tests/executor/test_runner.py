@@ -15,23 +15,13 @@ from executor.ledger import Ledger
 from executor.records import AttemptStatus, RunStatus
 from executor.scheduling import StepStatus
 from executor.store.schema import PlanVersionRow
-from tests.executor.runsupport import HostCheck, approved_plan, make_runner, one, run_plan
+from tests.executor.runsupport import HostCheck, Sleeps, approved_plan, make_runner, one, run_plan
 from tests.support.http_server import Reply
 from tools import RetryableToolError, RetryPolicy, ToolContext, ToolRegistry
 from tools.builtin.http import register_http_request
 
 FAST = {"max_attempts": 4, "initial_backoff_s": 0.5, "multiplier": 2.0, "max_backoff_s": 5.0,
         "jitter": 0.0}
-
-
-class Sleeps:
-    """Backoff waits, recorded instead of slept."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 def http_registry() -> ToolRegistry:
