@@ -13,11 +13,15 @@ chain is hashed exactly as every other append hashes it.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
+from tools import BatonError
+
 from ..errors import LeaseLostError
 from ..ledger import Ledger
+from .db import StoreError
 
 STATEMENTS = {
     "step_started": "UPDATE run_steps SET status = 'running', attempts = ?, attempt_log = ? "
@@ -84,9 +88,26 @@ class HotWriter:
         self._events.append((kind, subject, actor, payload))
 
     def flush(self) -> None:
-        """Run everything queued in one transaction and commit; roll back and re-raise on error."""
+        """Run everything queued in one transaction and commit; on error roll back and raise.
+
+        A database that fails (gone, full, corrupt) is a ``StoreError`` naming the run:
+        what earlier flushes committed stays, and the run can be resumed once it is back.
+        """
         if not self.pending:
             return
+        try:
+            self._commit_pending()
+        except BatonError:
+            raise
+        except Exception as exc:
+            what = f"run {self._fence[0]}" if self._fence else "a run"
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"the database failed while recording {what}: {detail}") from exc
+        finally:
+            self._statements.clear()
+            self._events.clear()
+
+    def _commit_pending(self) -> None:
         cursor = self._conn.cursor()
         try:
             if self._pg:
@@ -98,12 +119,12 @@ class HotWriter:
             self._append_events(cursor)
             self._conn.commit() if self._pg else cursor.execute("COMMIT")
         except BaseException:
-            self._conn.rollback()
+            with contextlib.suppress(Exception):  # a dead connection cannot roll back: it is gone
+                self._conn.rollback()
             raise
         finally:
-            self._statements.clear()
-            self._events.clear()
-            cursor.close()
+            with contextlib.suppress(Exception):
+                cursor.close()
 
     def _check_fence(self, cursor: Any) -> None:
         if self._fence is None:

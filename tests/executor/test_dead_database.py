@@ -1,0 +1,73 @@
+"""A database that dies in the middle of a run: a clear StoreError, nothing committed lost, resumable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text, update
+from sqlmodel import Session
+
+from executor.ledger import Ledger
+from executor.records import AttemptStatus, RunStatus
+from executor.scheduling import StepStatus
+from executor.store import StoreError
+from executor.store.schema import RunRow
+from planner.plan import Plan
+from tools import ToolRegistry
+
+from tests.executor.runsupport import approved_plan, make_runner
+
+
+def _cut_connection(engine, runner) -> None:
+    """Break the runner's pinned connection the way a dead server or a lost file would."""
+    dbapi = runner.store._writer_pinned._conn  # noqa: SLF001 - the connection under test
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dbapi.info.backend_pid})
+    else:
+        dbapi.close()
+
+
+def test_a_database_lost_mid_run_stops_it_with_a_store_error_and_loses_nothing(engine, tmp_path):
+    registry = ToolRegistry()
+    calls: list[str] = []
+    runner = None
+
+    @registry.tool("cut")
+    def cut(name: str) -> str:
+        """Loses the database under the runner on its first call.
+
+        Args:
+            name: Which step this is.
+        """
+        calls.append(name)
+        if len(calls) == 1:
+            _cut_connection(engine, runner)
+        return name
+
+    plan = Plan.model_validate({"goal": "g", "steps": [
+        {"id": "a", "tool": "cut", "args": {"name": "a"}},
+        {"id": "b", "tool": "cut", "args": {"name": "b"}, "depends_on": ["a"]}]})
+    runner = make_runner(engine, registry, tmp_path)
+    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    with pytest.raises(StoreError, match=f"the database failed while recording run {run_id}"):
+        runner.run_sync(run_id)
+
+    # What was committed before the failure is there: the run, and step a's start.
+    store = make_runner(engine, registry, tmp_path).store
+    record = store.get(run_id)
+    assert record.status is RunStatus.RUNNING
+    assert record.steps[0].status is StepStatus.RUNNING
+    assert [a.status for a in record.steps[0].attempt_log] == [AttemptStatus.STARTED]
+    assert Ledger(engine).verify().ok
+    assert [e.kind for e in Ledger(engine).events(subject=run_id)] == ["run_start", "attempt_start"]
+
+    # Once the owner is gone, the run resumes and finishes; step a is re-attempted with its key.
+    with Session(engine) as s:
+        s.execute(update(RunRow).where(RunRow.id == run_id).values(
+            owner="gone-host:1:x", lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        s.commit()
+    done = make_runner(engine, registry, tmp_path).resume_sync(run_id)
+    assert done.status is RunStatus.SUCCEEDED and calls == ["a", "a", "b"]
+    assert Ledger(engine).verify().ok
