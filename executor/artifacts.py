@@ -23,7 +23,7 @@ URI_PREFIX = "artifact://sha256/"
 
 
 class ArtifactError(BatonError):
-    """An artifact is missing, unreadable or does not match its hash."""
+    """An artifact is missing, unreadable, unwritable or does not match its hash."""
 
     code = "artifact_error"
 
@@ -55,11 +55,20 @@ class ArtifactStore:
         return StoredOutput(inline_json=None, uri=URI_PREFIX + digest, sha256=digest, size=len(data))
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` (once) and return its SHA-256 hex digest."""
+        """Store ``data`` (once) and return its SHA-256 hex digest (``ArtifactError`` if it can't)."""
         digest = hashlib.sha256(data).hexdigest()
         path = self.path_of(digest)
         if path.exists():
             return digest
+        try:
+            self._write(path, data)
+        except OSError as exc:  # a full disk, a read-only or missing directory...
+            raise ArtifactError(f"artifact {URI_PREFIX}{digest} cannot be written under "
+                                f"{self.root}: {exc}") from exc
+        return digest
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename so that a crash never leaves a half-written artifact
         # under its final name; fsync so the file outlives the commit naming it.
@@ -73,7 +82,6 @@ class ArtifactStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return digest
 
     def path_of(self, digest: str) -> Path:
         """Where the artifact with ``digest`` lives."""

@@ -1,4 +1,5 @@
-"""A database that dies in the middle of a run: a clear StoreError, nothing committed lost, resumable."""
+"""Storage that fails in the middle of a run (the database, the artifact directory): a clear
+error naming the run, nothing committed lost, and the run resumable."""
 
 from __future__ import annotations
 
@@ -71,3 +72,24 @@ def test_a_database_lost_mid_run_stops_it_with_a_store_error_and_loses_nothing(e
     done = make_runner(engine, registry, tmp_path).resume_sync(run_id)
     assert done.status is RunStatus.SUCCEEDED and calls == ["a", "a", "b"]
     assert Ledger(engine).verify().ok
+
+
+def test_an_artifact_that_cannot_be_written_stops_the_run_with_a_clear_error(engine, tmp_path):
+    from executor.artifacts import ArtifactError
+
+    registry = ToolRegistry()
+
+    @registry.tool("big")
+    def big() -> str:
+        """Returns an output over the artifact threshold."""
+        return "x" * 4096
+
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the artifact directory should be")
+    runner = make_runner(engine, registry, blocked, threshold=1024)
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "big"}]})
+    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    with pytest.raises(ArtifactError, match="cannot be written under"):
+        runner.run_sync(run_id)
+    record = runner.store.get(run_id)
+    assert record.steps[0].status is StepStatus.RUNNING  # its start is kept; resumable later
