@@ -80,6 +80,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "endpoint_auth": 502,
     "endpoint_bad_request": 502,
     "config_error": 409,
+    "store_error": 503,
 }
 
 
@@ -141,6 +142,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         import structlog
 
+        from executor.store.db import database_failure, is_database_error
+
+        if is_database_error(exc):
+            structlog.get_logger("baton.api").warning("database failed", path=request.url.path,
+                                                      error=database_failure(exc))
+            return error_json(503, "store_error", f"the database failed: {database_failure(exc)}")
         structlog.get_logger("baton.api").exception("unhandled error", path=request.url.path)
         return error_json(500, "internal_error", "internal error; see the server log")
 

@@ -111,19 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
         return EXIT_FAILED
     except Exception as exc:
-        if not _is_database_error(exc):
+        from executor.store.db import database_failure, is_database_error
+
+        if not is_database_error(exc):
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        err_console.print(f"[bold red]error:[/] the database failed: {escape(first)} (nothing "
-                          "recorded before this was lost; retry, or `baton resume` a run, once "
-                          "it is back)", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] the database failed: {escape(database_failure(exc))}"
+                          " (nothing recorded before this was lost; retry, or `baton resume` a "
+                          "run, once it is back)", soft_wrap=True)
         return EXIT_FAILED
     return 0
-
-
-def _is_database_error(exc: BaseException) -> bool:
-    # By module, so that `baton --help` does not import SQLAlchemy or a driver to check.
-    return type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg", "psycopg2")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,18 @@ class StoreError(BatonError):
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the database layer (SQLAlchemy or a driver), not from Baton's code."""
+    # By module, so that callers (the CLI's error path) need not import SQLAlchemy to ask.
+    return type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg", "psycopg2")
+
+
+def database_failure(exc: BaseException) -> str:
+    """A one-line description of a database error, for people."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and immediate write transactions."""
     if url.startswith("sqlite"):

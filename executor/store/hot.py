@@ -21,7 +21,7 @@ from tools import BatonError
 
 from ..errors import LeaseLostError
 from ..ledger import Ledger
-from .db import StoreError
+from .db import StoreError, database_failure
 
 STATEMENTS = {
     "step_started": "UPDATE run_steps SET status = 'running', attempts = ?, attempt_log = ? "
@@ -101,8 +101,8 @@ class HotWriter:
             raise
         except Exception as exc:
             what = f"run {self._fence[0]}" if self._fence else "a run"
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"the database failed while recording {what}: {detail}") from exc
+            raise StoreError(f"the database failed while recording {what}: "
+                             f"{database_failure(exc)}") from exc
         finally:
             self._statements.clear()
             self._events.clear()

@@ -118,3 +118,16 @@ def test_openapi_document_is_complete_and_documents_bearer_auth(server):
             assert operation.get("responses"), f"{method} {path} documents no response"
             if path != "/api/v1/healthz":
                 assert "401" in operation["responses"], f"{method} {path} lacks 401"
+
+
+def test_a_database_that_fails_under_a_request_is_503_in_the_error_shape(client_for, services):
+    from sqlalchemy import text
+
+    assert client_for("dave").get("/runs").status_code == 200
+    with services.engine.begin() as conn:
+        conn.execute(text("DROP TABLE runs"))
+    response = client_for("dave").get("/runs")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "store_error" and "the database failed:" in error["message"]
+    assert "no such table: runs" in error["message"]
