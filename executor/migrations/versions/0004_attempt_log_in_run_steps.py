@@ -43,7 +43,8 @@ def upgrade() -> None:
     if "attempts" not in inspector.get_table_names():
         return
     rows = bind.execute(sa.select(_ATTEMPTS).order_by(
-        _ATTEMPTS.c.run_id, _ATTEMPTS.c.step_id, _ATTEMPTS.c.attempt)).mappings()
+        _ATTEMPTS.c.run_id, _ATTEMPTS.c.step_id, _ATTEMPTS.c.attempt)).mappings().all()
+    logs = []
     for (run_id, step_id), attempts in groupby(rows, key=lambda r: (r["run_id"], r["step_id"])):
         log: list[attempt_log.Entry] = []
         for a in attempts:
@@ -56,8 +57,11 @@ def upgrade() -> None:
             if a["retryable"] is not None:
                 entry["retryable"] = bool(a["retryable"])
             log.append(entry)
-        bind.execute(sa.update(_STEPS).where(_STEPS.c.run_id == run_id, _STEPS.c.step_id == step_id)
-                     .values(attempt_log=attempt_log.dumps(log)))
+        logs.append({"r": run_id, "s": step_id, "log": attempt_log.dumps(log)})
+    if logs:  # one executemany, not a round trip per step
+        bind.execute(sa.update(_STEPS).where(_STEPS.c.run_id == sa.bindparam("r"),
+                                             _STEPS.c.step_id == sa.bindparam("s"))
+                     .values(attempt_log=sa.bindparam("log")), logs)
     op.drop_table("attempts")
 
 
