@@ -132,11 +132,25 @@ class StepLoop:
                 self._poll(st)
                 if not call.ready(loop.time()):
                     continue
-            st.running.popleft()
-            del st.calls[head]
-            outcome = call.outcome()
-            end_span(call.span, outcome.error)
-            self._settle(st, head, outcome)
+            # The head, and every call behind it that has finished too: their results
+            # share the next commit (a fan-out settles many steps per transaction).
+            # Each settle is followed by the starts it makes ready, as if committed
+            # one by one: the ledger's order does not depend on what finished when.
+            while True:
+                st.running.popleft()
+                del st.calls[head]
+                outcome = call.outcome()
+                end_span(call.span, outcome.error)
+                self._settle(st, head, outcome)
+                if not st.stopping and st.frontier:
+                    self._start_ready(st)
+                if not st.running:
+                    break
+                head = st.running[0]
+                waiting = st.calls.get(head)  # None: a retry journalled this turn, not launched yet
+                if waiting is None or not waiting.ready(loop.time()):
+                    break
+                call = waiting
             self._poll(st)
 
     def _start_ready(self, st: RunState) -> None:

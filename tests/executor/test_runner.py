@@ -344,3 +344,39 @@ def test_a_run_keeps_older_objects_out_of_gc_scans_and_leaves_nothing_frozen(eng
     assert record.status is RunStatus.SUCCEEDED
     assert seen and seen[0] > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_results_that_finish_together_share_one_commit(engine, tmp_path, monkeypatch):
+    from executor.store.hot import HotWriter
+    from planner.plan import Plan
+
+    width = 8
+    registry = ToolRegistry()
+    started: list[str] = []
+    all_started = asyncio.Event()
+
+    @registry.tool("together")
+    async def together(context: ToolContext) -> str:
+        """Waits until every step of the fan-out has started, so they all finish at once."""
+        started.append(context.step_id)
+        if len(started) == width:
+            all_started.set()
+        await all_started.wait()
+        return context.step_id
+
+    commits: list[int] = []
+    real_flush = HotWriter.flush
+
+    def counting_flush(self) -> None:
+        if self.pending:
+            commits.append(len(self._events))
+        real_flush(self)
+
+    monkeypatch.setattr(HotWriter, "flush", counting_flush)
+    plan = Plan.model_validate({"goal": "g", "steps": [
+        {"id": f"s{i}", "tool": "together"} for i in range(width)]})
+    runner = make_runner(engine, registry, tmp_path, concurrency=width)
+    record = runner.run_sync(runner.create_run(approved_plan(engine, plan), 1, plan,
+                                               requested_by="alice"))
+    assert record.status is RunStatus.SUCCEEDED
+    assert commits == [width, width]  # every start in one commit, every result in the next
