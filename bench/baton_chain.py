@@ -68,6 +68,15 @@ def chain_plan(steps: int, tool: str = "noop") -> Plan:
         for i in range(steps)]})
 
 
+def fan_plan(steps: int, tool: str = "noop") -> Plan:
+    """``steps`` independent calls of ``tool`` (a fan-out: they may all run at once)."""
+    return Plan.model_validate({"goal": f"benchmark: a fan-out of {steps} no-op steps", "steps": [
+        {"id": f"s{i}", "tool": tool, "args": {"n": i}} for i in range(steps)]})
+
+
+SHAPES = {"chain": chain_plan, "fan": fan_plan}
+
+
 def store_approved(engine, plan: Plan) -> str:
     """Store ``plan`` as approved version 1 of a new plan; return its id."""
     plan_id = f"p-{uuid.uuid4().hex[:8]}"
@@ -82,21 +91,24 @@ def store_approved(engine, plan: Plan) -> str:
     return plan_id
 
 
-def run_chain(steps: int, url: str, *, kind: str = "sync") -> float:
-    """Seconds for the Runner to create and finish a run of ``steps`` chained no-op steps.
+def run_chain(steps: int, url: str, *, kind: str = "sync", shape: str = "chain",
+              concurrency: int = 4) -> float:
+    """Seconds for the Runner to create and finish a run of ``steps`` no-op steps.
 
-    ``kind`` picks the no-op tool (see :data:`TOOL_KINDS`). A warm-up run of
-    :data:`WARMUP_STEPS` steps on the same engine comes first, untimed, as
-    the peers get one: the figure is a warm process's, not an import's.
+    ``kind`` picks the no-op tool (see :data:`TOOL_KINDS`), ``shape`` the plan
+    (see :data:`SHAPES`: a chain, or a fan-out run ``concurrency`` at a time).
+    A warm-up run of :data:`WARMUP_STEPS` steps on the same engine comes
+    first, untimed, as the peers get one: the figure is a warm process's.
     """
     tool = {"sync": "noop", "async": "noop_async"}[kind]
+    make_plan = SHAPES[shape]
     engine = make_engine(url)
     upgrade(engine)
     with tempfile.TemporaryDirectory(prefix="baton-bench-artifacts-") as tmp:
-        runner = Runner(engine, Ledger(engine), noop_registry(),
+        runner = Runner(engine, Ledger(engine), noop_registry(), concurrency=concurrency,
                         artifacts=ArtifactStore(Path(tmp), threshold_bytes=64 * 1024))
-        _timed_run(runner, engine, chain_plan(WARMUP_STEPS, tool))
-        elapsed = _timed_run(runner, engine, chain_plan(steps, tool))
+        _timed_run(runner, engine, make_plan(WARMUP_STEPS, tool))
+        elapsed = _timed_run(runner, engine, make_plan(steps, tool))
     engine.dispose()
     return elapsed
 

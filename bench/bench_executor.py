@@ -145,6 +145,27 @@ def main(argv: list[str] | None = None) -> None:
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
     print(render(measure(sizes, repeat=args.repeat)))  # noqa: T201  (a benchmark prints its figures)
+    if not args.quick:
+        print(fan_out_line(repeat=args.repeat))  # noqa: T201
+
+
+FAN_STEPS, FAN_CONCURRENCY = 2_000, 32
+
+
+def fan_out_line(*, repeat: int = 1) -> str:
+    """Per-step cost of a fan-out (independent steps, run 32 at a time), both tool kinds."""
+    from bench.baton_chain import run_chain
+
+    figures = {}
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
+        for kind in ("sync", "async"):
+            figures[kind] = min(
+                run_chain(FAN_STEPS, f"sqlite:///{Path(tmp) / f'fan-{kind}-{i}.db'}", kind=kind,
+                          shape="fan", concurrency=FAN_CONCURRENCY)
+                for i in range(max(1, repeat))) * 1000 / FAN_STEPS
+    return (f"fan-out of {FAN_STEPS:,} independent steps, {FAN_CONCURRENCY} at a time: "
+            f"sync tool {figures['sync']:.3f} ms/step, async tool {figures['async']:.3f} ms/step "
+            "(results that finish together share a commit)")
 
 
 if __name__ == "__main__":

@@ -28,3 +28,14 @@ def test_the_async_chain_uses_the_async_no_op_tool():
     plan = chain_plan(2, "noop_async")
     assert {s.tool for s in plan.steps} == {"noop_async"}
     assert noop_registry().get("noop_async").is_async
+
+
+def test_the_fan_out_plan_has_no_dependencies_and_its_line_prints(monkeypatch):
+    import bench.bench_executor as bench_executor
+    from bench.baton_chain import fan_plan
+
+    plan = fan_plan(3)
+    assert [s.depends_on for s in plan.steps] == [(), (), ()] and len(plan.steps) == 3
+    monkeypatch.setattr(bench_executor, "FAN_STEPS", 20)
+    line = bench_executor.fan_out_line()
+    assert line.startswith("fan-out of 20 independent steps") and "async tool" in line
