@@ -122,36 +122,42 @@ class StepLoop:
             self._commit(st)
             if not st.running:
                 return
-            head = st.running[0]
-            call = st.calls[head]
-            loop = asyncio.get_running_loop()
-            if not call.ready(loop.time()):
-                assert call.future is not None
-                wait_s = min(self.poll_s, max(0.0, call.deadline - loop.time()))
-                await asyncio.wait({call.future}, timeout=wait_s)
+            if await self._wait_for_head(st):
+                self._settle_finished(st)
                 self._poll(st)
-                if not call.ready(loop.time()):
-                    continue
-            # The head, and every call behind it that has finished too: their results
-            # share the next commit (a fan-out settles many steps per transaction).
-            # Each settle is followed by the starts it makes ready, as if committed
-            # one by one: the ledger's order does not depend on what finished when.
-            while True:
-                st.running.popleft()
-                del st.calls[head]
-                outcome = call.outcome()
-                end_span(call.span, outcome.error)
-                self._settle(st, head, outcome)
-                if not st.stopping and st.frontier:
-                    self._start_ready(st)
-                if not st.running:
-                    break
-                head = st.running[0]
-                waiting = st.calls.get(head)  # None: a retry journalled this turn, not launched yet
-                if waiting is None or not waiting.ready(loop.time()):
-                    break
-                call = waiting
-            self._poll(st)
+
+    async def _wait_for_head(self, st: RunState) -> bool:
+        """Wait for the oldest call, until it ends, its deadline or the next poll; whether it ended."""
+        call = st.calls[st.running[0]]
+        loop = asyncio.get_running_loop()
+        if call.ready(loop.time()):
+            return True
+        assert call.future is not None
+        wait_s = min(self.poll_s, max(0.0, call.deadline - loop.time()))
+        await asyncio.wait({call.future}, timeout=wait_s)
+        self._poll(st)
+        return call.ready(loop.time())
+
+    def _settle_finished(self, st: RunState) -> None:
+        """Settle the oldest call, and every call behind it that has ended too, in start order.
+
+        Their results share the next commit (a fan-out settles many steps per
+        transaction). Each settle is followed by the starts it makes ready, as if
+        committed one by one: the ledger's order does not depend on what ended when.
+        """
+        loop = asyncio.get_running_loop()
+        while st.running:
+            sid = st.running[0]
+            call = st.calls.get(sid)  # None: a retry journalled this turn, not launched yet
+            if call is None or not call.ready(loop.time()):
+                return
+            st.running.popleft()
+            del st.calls[sid]
+            outcome = call.outcome()
+            end_span(call.span, outcome.error)
+            self._settle(st, sid, outcome)
+            if not st.stopping and st.frontier:
+                self._start_ready(st)
 
     def _start_ready(self, st: RunState) -> None:
         slots = st.concurrency - len(st.running)
