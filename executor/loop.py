@@ -108,11 +108,12 @@ class StepLoop:
     async def _loop(self, st: RunState) -> None:
         try:
             await self._turns(st)
-        finally:
-            for call in st.calls.values():  # left in flight by an error (a lost lease...)
+        except BaseException as stop:  # a lost lease, a failed database...: calls left in flight
+            for call in st.calls.values():
                 call.abandon()  # a retry still in its backoff must not call the tool later
-                end_span(call.span, LeaseLostError("the run loop stopped before this attempt ended"))
+                end_span(call.span, stop)
             st.calls.clear()
+            raise
 
     async def _turns(self, st: RunState) -> None:
         self._poll(st, force=True)

@@ -30,7 +30,11 @@ def is_database_error(exc: BaseException) -> bool:
 
 
 def database_failure(exc: BaseException) -> str:
-    """A one-line description of a database error, for people."""
+    """A one-line description of a database error, for people.
+
+    Only the first line: SQLAlchemy appends the statement and its parameters
+    on later lines, and parameters carry step outputs, which stay out of logs.
+    """
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 

@@ -123,7 +123,7 @@ class HotWriter:
                 self._conn.rollback()
             raise
         finally:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # likewise: nothing left to close
                 cursor.close()
 
     def _check_fence(self, cursor: Any) -> None:
