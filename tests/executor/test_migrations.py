@@ -193,3 +193,44 @@ def test_revision_0004_downgrades_back_to_an_attempts_table(empty_engine):
     assert [tuple(r) for r in rows] == [("a", 1, "failed", "HTTP 503"), ("a", 2, "succeeded", None),
                                         ("b", 1, "started", None)]
     assert "attempt_log" not in {c["name"] for c in inspect(empty_engine).get_columns("run_steps")}
+
+
+def test_revision_0004_carries_every_attempt_across_its_batches(empty_engine):
+    """More steps and attempts than one batch of the streamed backfill (1,000): none is lost or
+    split between two logs, in either direction."""
+    from alembic import command
+
+    from executor.store import attempt_log
+    from executor.store.migrate import alembic_config
+
+    steps, at = 2_345, datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0003")
+        conn.execute(text(
+            "INSERT INTO runs (id, plan_id, version, plan_hash, status, requested_by, concurrency,"
+            " cancel_requested, created_at) VALUES ('r1', 'p1', 1, :h, 'failed', 'alice', 4, false, :at)"),
+            {"h": "0" * 64, "at": at})
+        conn.execute(text(
+            "INSERT INTO run_steps (run_id, step_id, tool, position, status, attempts, idempotency_key)"
+            " VALUES ('r1', :sid, 't', :pos, 'failed', :n, :key)"),
+            [{"sid": f"s{i:05}", "pos": i, "n": 1 + i % 3, "key": f"k{i}"} for i in range(steps)])
+        conn.execute(text(
+            "INSERT INTO attempts (run_id, step_id, attempt, status, error, retryable, started_at,"
+            " ended_at) VALUES ('r1', :sid, :n, 'failed', :error, true, :at, :at)"),
+            [{"sid": f"s{i:05}", "n": n, "error": f"e{i}.{n}", "at": at}
+             for i in range(steps) for n in range(1, 2 + i % 3)])
+
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        logs = dict(conn.execute(text("SELECT step_id, attempt_log FROM run_steps")).all())
+    assert len(logs) == steps
+    for i in range(steps):
+        assert [e["error"] for e in attempt_log.parse(logs[f"s{i:05}"])] == [
+            f"e{i}.{n}" for n in range(1, 2 + i % 3)]
+
+    with empty_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003")
+    with empty_engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*), count(DISTINCT error) FROM attempts")).one()
+    expected = sum(1 + i % 3 for i in range(steps))
+    assert tuple(count) == (expected, expected)  # every attempt back, each once
