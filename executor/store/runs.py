@@ -30,7 +30,7 @@ from ..ledger import EventKind, Ledger
 from ..records import AttemptStatus, RunRecord, RunStatus, StepRecord
 from ..scheduling import StepStatus
 from . import attempt_log
-from .claims import ACTOR, RUNS, STEPS, RunClaims, TakeOver
+from .claims import ACTOR, RUNS, STEPS, RunClaims
 from .hot import HotWriter
 from .schema import PlanVersionRow
 

@@ -15,7 +15,6 @@ from sqlmodel import Session, col, select
 
 from executor.ledger import Ledger, event_hash
 from executor.ledger_export import export_cloudevents, export_jsonl
-from executor.store.db import make_engine
 from executor.store.schema import LedgerRow
 
 ROOT = Path(__file__).resolve().parents[2]
