@@ -19,7 +19,7 @@ from policies.approval import GateState
 from tools import BatonError
 
 from .graph import layout, render_args
-from .pages import read_form, redirect, render, require_role
+from .pages import FormError, read_form, redirect, render, require_role
 from .session import signed_in_user
 
 router = APIRouter(include_in_schema=False)
@@ -72,6 +72,12 @@ def index(request: Request) -> HTMLResponse:
     from baton.usecases.plans import list_plans
 
     user = signed_in_user(request)
+    try:
+        require_role(user, Action.PLAN_READ)
+    except FormError as exc:
+        # Signed in without a role: refuse like the other pages, but keep the sign-out button.
+        return render(request, "error.html", user, status=exc.status, title="No access",
+                      message=exc.message)
     services = services_of(request)
     recent = list_plans(services, None, 30)
     waiting = [s for s in recent if waits_for(services, s, user)]

@@ -101,3 +101,38 @@ def test_the_sign_in_page_says_where_a_token_comes_from(site):
     page = httpx.get(server.url + "/signin")
     assert page.status_code == 200
     assert "baton token" in page.text
+
+
+def test_a_user_with_no_role_sees_no_plans_on_the_home_page(site):
+    server, stored = site
+    erin = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
+    page = erin.post("/signin", data={"token": token_of("erin")})
+    assert page.status_code == 403
+    assert "may not plan.read" in page.text
+    assert stored.plan_id not in page.text and GOAL not in page.text
+    assert "Sign out" in page.text  # still signed in, so they can leave
+
+
+@pytest.fixture
+def site_with_a_run(tmp_path):
+    """A server with alice's plan approved and one run of it queued."""
+    from baton.usecases.runs import start_run
+    from baton.usecases.vetting import approve, gate_state
+
+    services = Services(make_settings(tmp_path))
+    stored = plan_goal(services, GOAL, services.settings.users["alice"])
+    for approver in ("bob", "carol"):
+        if gate_state(services, stored.plan_id).missing_count:
+            approve(services, stored.plan_id, services.settings.users[approver])
+    start_run(services, stored.plan_id, services.settings.users["alice"], detach=True)
+    live = serve(services)
+    yield live, stored
+    live.stop()
+
+
+def test_status_badges_show_the_status_value_not_the_enum_name(site_with_a_run):
+    server, stored = site_with_a_run
+    bob, _ = signed_in(server, "bob")
+    for page in (bob.get(f"/plans/{stored.plan_id}").text, bob.get("/").text):
+        assert "Status." not in page
+        assert re.search(r'class="badge s-[a-z_]+"', page)
