@@ -8,7 +8,7 @@ apply these rules.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -84,6 +84,8 @@ class ApprovalTarget(BaseModel):
     plan_hash: str = Field(description="Hash of the stored plan document, computed now.")
     decided_hash: str = Field(description="Plan hash the decision was taken on.")
     requester: str = Field(description="Who asked for the plan.")
+    authors: tuple[str, ...] = Field(
+        default=(), description="Everyone who wrote a version of the plan (revisions included).")
 
 
 class GateState(BaseModel):
@@ -105,11 +107,14 @@ def is_current(record: ApprovalRecord, *, plan_hash: str, now: datetime, ttl: ti
 
 
 def valid_approvals(records: Iterable[ApprovalRecord], *, requester: str, plan_hash: str,
-                    now: datetime, ttl: timedelta) -> tuple[ApprovalRecord, ...]:
-    """Current approvals by people other than the requester, one per person (the latest)."""
+                    now: datetime, ttl: timedelta, authors: Collection[str] = ()
+                    ) -> tuple[ApprovalRecord, ...]:
+    """Current approvals by people other than the requester and the plan's authors, one per
+    person (the latest)."""
+    excluded = {requester, *authors}
     latest: dict[str, ApprovalRecord] = {}
     for record in sorted(records, key=lambda r: r.decided_at):
-        if record.kind is ApprovalKind.APPROVE and record.actor != requester and is_current(
+        if record.kind is ApprovalKind.APPROVE and record.actor not in excluded and is_current(
                 record, plan_hash=plan_hash, now=now, ttl=ttl):
             latest[record.actor] = record
     return tuple(latest.values())
@@ -132,11 +137,13 @@ def _demoted_reason(record: ApprovalRecord, roles: Sequence[str],
 
 def evaluate_gate(decision: Decision, requester: str, approvals: Sequence[ApprovalRecord],
                   now: datetime, version_hash: str, ttl: timedelta,
-                  current_roles: Mapping[str, Sequence[str]]) -> GateState:
+                  current_roles: Mapping[str, Sequence[str]], *,
+                  authors: Collection[str] = ()) -> GateState:
     """The gate's status for one version from its decision and the approvals recorded for it.
 
     ``current_roles`` maps each declared user to the roles settings give them *now*: an approval
     counts only while its approver still holds a role the decision asks for (fail closed).
+    Approvals by the requester or by anyone who wrote a version of the plan never count.
     """
     roles = decision.approvals.roles
     rejection = next((r for r in approvals if r.kind is ApprovalKind.REJECT), None)
@@ -148,7 +155,7 @@ def evaluate_gate(decision: Decision, requester: str, approvals: Sequence[Approv
         return GateState(status=GateStatus.DENIED, missing_count=0, eligible_roles=roles,
                          valid_approvals=(), reasons=decision.deny)
     current = valid_approvals(approvals, requester=requester, plan_hash=version_hash, now=now,
-                              ttl=ttl)
+                              ttl=ttl, authors=authors)
     demoted = _without_role(current, roles, current_roles)
     valid = tuple(r for r in current if r not in demoted)
     missing = max(0, decision.approvals.count - len(valid))
@@ -158,10 +165,14 @@ def evaluate_gate(decision: Decision, requester: str, approvals: Sequence[Approv
     reasons = [f"needs {missing} more approval(s) from a user with role {' or '.join(roles)}"]
     reasons += [_demoted_reason(r, roles, current_roles) for r in demoted]
     lapsed = [r.actor for r in approvals if r.kind is ApprovalKind.APPROVE and r not in current
-              and r.actor != requester]
+              and r.actor != requester and r.actor not in authors]
     if lapsed:
         reasons.append(f"approvals no longer valid (expired or for another plan hash): "
                        f"{', '.join(sorted(set(lapsed)))}")
+    authored = {r.actor for r in approvals if r.kind is ApprovalKind.APPROVE and r.actor in authors
+                and r.actor != requester}
+    reasons += [f"approval by {actor} does not count: {actor} wrote a version of the plan"
+                for actor in sorted(authored)]
     return GateState(status=GateStatus.PENDING, missing_count=missing, eligible_roles=roles,
                      valid_approvals=valid, reasons=tuple(reasons))
 
@@ -206,12 +217,18 @@ def check_can_approve(actor_id: str, actor_roles: Sequence[str], target: Approva
     if actor_id == target.requester:
         raise ApprovalRefused(RefusalCode.SELF_APPROVAL,
                               f"{actor_id} asked for plan {target.plan_id} and cannot approve it")
+    if actor_id in target.authors:
+        # A revision is plan content: whoever wrote one (an approver's "request revision"
+        # included) is an author, and four eyes means someone else signs it off.
+        raise ApprovalRefused(RefusalCode.SELF_APPROVAL,
+                              f"{actor_id} wrote a version of plan {target.plan_id} and cannot "
+                              "approve it; another approver must")
     if decision.approvals.count == 0:
         raise ApprovalRefused(RefusalCode.NOT_NEEDED,
                               f"plan {target.plan_id} v{target.version} needs no approval")
     _check_role(actor_id, actor_roles, decision, "approve")
     current = valid_approvals(approvals, requester=target.requester, plan_hash=target.plan_hash,
-                              now=now, ttl=ttl)
+                              now=now, ttl=ttl, authors=target.authors)
     if any(r.actor == actor_id for r in current):
         raise ApprovalRefused(RefusalCode.DOUBLE_APPROVAL,
                               f"{actor_id} has already approved plan {target.plan_id} "

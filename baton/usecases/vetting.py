@@ -114,7 +114,13 @@ def _target(services: Services, stored: StoredVersion, decided: StoredDecision |
     return ApprovalTarget(plan_id=stored.plan_id, version=stored.version, latest_version=latest,
                           plan_hash=stored.plan.plan_hash(),
                           decided_hash=decided.plan_hash if decided else "",
-                          requester=stored.requester)
+                          requester=stored.requester, authors=_authors(services, stored))
+
+
+def _authors(services: Services, stored: StoredVersion) -> tuple[str, ...]:
+    """Everyone who wrote a version of the plan, the requester aside (an approver who revised it)."""
+    return tuple(sorted({v.created_by for v in services.plan_store.versions(stored.plan_id)}
+                        - {stored.requester}))
 
 
 def approve(services: Services, plan_id: str, actor: User, *, version: int | None = None,
@@ -131,7 +137,8 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
         plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
         kind=ApprovalKind.APPROVE, comment=comment, decided_at=now, expires_at=now + _ttl(services)))
     state = evaluate_gate(decided.decision, stored.requester, [*records, record], now,
-                          stored.plan_hash, _ttl(services), _current_roles(services))
+                          stored.plan_hash, _ttl(services), _current_roles(services),
+                          authors=_authors(services, stored))
     services.ledger.append(EventKind.APPROVAL, plan_id, user.id, {
         "version": stored.version, "plan_hash": stored.plan_hash, "comment": comment,
         "expires_at": record.expires_at.isoformat() if record.expires_at else None,
@@ -163,7 +170,8 @@ def reject(services: Services, plan_id: str, actor: User, *, reason: str,
         "version": stored.version, "plan_hash": stored.plan_hash, "reason": reason})
     services.plan_store.set_status(plan_id, stored.version, VersionStatus.REJECTED)
     return evaluate_gate(decided.decision, stored.requester, [*records, record], now,
-                         stored.plan_hash, _ttl(services), _current_roles(services))
+                         stored.plan_hash, _ttl(services), _current_roles(services),
+                         authors=_authors(services, stored))
 
 
 def gate_state(services: Services, plan_id: str, version: int | None = None, *,
@@ -183,7 +191,8 @@ def gate_state(services: Services, plan_id: str, version: int | None = None, *,
                          valid_approvals=(), reasons=("the plan changed after its decision",))
     records = services.approval_store.records(plan_id, stored.version)
     return evaluate_gate(decided.decision, stored.requester, records, now or datetime.now(UTC),
-                         current_hash, _ttl(services), _current_roles(services))
+                         current_hash, _ttl(services), _current_roles(services),
+                         authors=_authors(services, stored))
 
 
 def require_approved(services: Services, plan_id: str, version: int | None = None, *,

@@ -118,6 +118,17 @@ def test_expired_approvals_no_longer_count():
     assert any("no longer valid" in r for r in state.reasons)
 
 
+def test_an_author_of_a_revision_cannot_approve():
+    error = refused(RefusalCode.SELF_APPROVAL, actor="bob", tgt=target(authors=("bob",)))
+    assert "wrote a version" in error.message
+
+
+def test_approvals_by_authors_never_count():
+    state = evaluate_gate(decision(), "alice", [record("bob")], NOW, HASH, TTL, ROLES, authors=("bob",))
+    assert state.status is GateStatus.PENDING
+    assert "bob wrote a version of the plan" in state.reasons[-1]
+
+
 def test_approvals_of_another_plan_hash_do_not_count():
     state = evaluate_gate(decision(), "alice", [record("bob", plan_hash="d" * 64)], NOW, HASH, TTL, ROLES)
     assert state.status is GateStatus.PENDING

@@ -138,6 +138,38 @@ def test_rejection_ends_the_version_and_a_new_version_needs_new_approvals(servic
     assert gate_state(services, version.plan_id).status is GateStatus.PENDING
 
 
+def test_an_approver_who_revised_the_plan_cannot_approve_it(services):
+    """Four eyes: bob wrote v2 (an approver's "request revision"), so someone else signs it off."""
+    version = store(services, WRITE_PLAN)
+    v2 = store(services, {**WRITE_PLAN, "goal": "copy, as bob rewrote it"}, requester="bob",
+               plan_id=version.plan_id)
+    vet_version(services, v2)
+    with pytest.raises(ApprovalRefused) as info:
+        approve(services, version.plan_id, BOB)
+    assert info.value.refusal is RefusalCode.SELF_APPROVAL
+    assert "bob wrote a version" in info.value.message
+    assert approve(services, version.plan_id, CAROL).status is GateStatus.APPROVED
+
+
+def test_an_approval_by_a_plan_author_recorded_earlier_does_not_count(services):
+    """An approval stored before the rule existed (or by any other route) is not counted."""
+    from policies.approval import ApprovalKind, ApprovalRecord
+
+    version = store(services, WRITE_PLAN)
+    v2 = store(services, {**WRITE_PLAN, "goal": "copy v2"}, requester="bob", plan_id=version.plan_id)
+    vet_version(services, v2)
+    now = datetime.now(UTC)
+    services.approval_store.add(ApprovalRecord(
+        plan_id=v2.plan_id, version=2, plan_hash=v2.plan_hash, actor="bob", kind=ApprovalKind.APPROVE,
+        decided_at=now, expires_at=now + timedelta(hours=1)))
+    state = gate_state(services, v2.plan_id)
+    assert state.status is GateStatus.PENDING
+    assert any("bob wrote a version of the plan" in r for r in state.reasons)
+    services.plan_store.set_status(v2.plan_id, 2, VersionStatus.APPROVED)  # forced: still refused
+    with pytest.raises(NotApprovedError, match="bob wrote a version"):
+        require_approved(services, v2.plan_id)
+
+
 def test_rejection_needs_a_reason(services):
     version = store(services, WRITE_PLAN)
     vet_version(services, version)
