@@ -21,6 +21,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import RetryableToolError, ToolError, ToolInputError
+from ..redaction import redact
 from ..retry import RetryPolicy
 from ..spec import Effect, ToolContext
 
@@ -149,19 +150,13 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _mask(text: str, secret_values: list[str]) -> str:
-    for value in secret_values:
-        if value:
-            text = text.replace(value, "***")
-    return text
-
-
 def status_error(status: int, reason: str, url: str, body: str, retry_after: str | None,
                  secret_values: list[str]) -> ToolError | None:
     """The error an HTTP status stands for: None for 1xx-3xx, retryable for 429 and 5xx."""
     if status < 400:
         return None
-    excerpt = _mask(body[:_EXCERPT_CHARS], secret_values).replace("\n", " ").strip()
+    # Mask before cutting: a secret across the cut would otherwise leave its first half.
+    excerpt = redact(body, secret_values)[:_EXCERPT_CHARS].replace("\n", " ").strip()
     message = f"HTTP {status} {reason} from {url}" + (f": {excerpt}" if excerpt else "")
     if status == 429 or status >= 500:
         return ToolError(message, retryable=True, retry_after_s=parse_retry_after(retry_after),
@@ -242,7 +237,7 @@ async def send(
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise ToolInputError(f"cannot call {url!r}: {exc}") from exc
     except httpx.TransportError as exc:
-        detail = _mask(str(exc) or type(exc).__name__, secret_values)
+        detail = redact(str(exc) or type(exc).__name__, secret_values)
         raise RetryableToolError(f"{method} {url} failed: {detail}", code="http_transport") from exc
     text, parsed = _decode(response, raw)
     log.debug("http.response", method=method, url=url, status=response.status_code,
