@@ -144,6 +144,12 @@ class Services:
 
         return PolicyRuntimeCheck(self)
 
+    def _admit(self, plan_id: str, version: int) -> None:
+        """The runner's admission check: the version must still pass the approval gate now."""
+        from .usecases.vetting import require_approved
+
+        require_approved(self, plan_id, version)
+
     @cached_property
     def runner_factory(self) -> Callable[..., Runner]:
         """Builds a runner (a new owner) from settings; keyword options override them."""
@@ -157,6 +163,6 @@ class Services:
                 artifacts=self.artifact_store, concurrency=options.pop("concurrency", None),
                 per_tool_concurrency=executor.per_tool_concurrency, lease_s=executor.lease_s,
                 secrets={k: v.get_secret_value() for k, v in self.settings.secrets.items()},
-                workspace=self.settings.resolved_workspace, **options)
+                workspace=self.settings.resolved_workspace, admission=self._admit, **options)
 
         return build

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from planner.plan import Plan, order_by_dependencies
-from tools import ToolRegistry
+from tools import BatonError, ToolRegistry
 
 from . import crash
 from .artifacts import ArtifactStore
@@ -53,8 +53,13 @@ class Runner(StepLoop):
                  clock: Callable[[], datetime] = utcnow,
                  monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-                 observer: Callable[[StepProgress], None] | None = None) -> None:
+                 observer: Callable[[StepProgress], None] | None = None,
+                 admission: Callable[[str, int], None] | None = None) -> None:
         self.store = RunStore(engine, ledger, clock=clock)
+        # Asked, before any run executes (started, resumed or picked up by a worker), whether
+        # its plan version may still run; raises a BatonError naming why not. The application
+        # passes the approval gate's check: approvals expire and approvers lose their roles.
+        self.admission = admission
         self.registry = registry
         self.runtime_check = runtime_check
         self.artifacts = artifacts
@@ -157,7 +162,7 @@ class Runner(StepLoop):
             raise RunOwnedError(f"run {run_id} is owned by {row['owner'] or 'nobody'}, not by this "
                                 "process: resume it or let a worker pick it up")
         with span("baton.run", run_id=run_id, plan_id=row["plan_id"]):
-            state = self._load(snapshot)
+            state = self._refused(row) or self._load(snapshot)
             if isinstance(state, str):
                 summary = self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
             else:
@@ -172,6 +177,17 @@ class Runner(StepLoop):
         return record
 
     # -- loading ---------------------------------------------------------------------
+
+    def _refused(self, row: Mapping[str, Any]) -> str | None:
+        """Why the admission check says this run must not execute (None: it may, or it is
+        being cancelled, which executes nothing)."""
+        if self.admission is None or row["cancel_requested"]:
+            return None
+        try:
+            self.admission(row["plan_id"], row["version"])
+        except BatonError as exc:
+            return exc.message
+        return None
 
     def _load(self, snapshot: RunSnapshot) -> RunState | str:
         """The loop's state, or why the run must not go on (the plan changed since approval)."""

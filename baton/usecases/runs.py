@@ -69,7 +69,16 @@ def start_run(services: Services, plan_id: str, actor: User, *, version: int | N
 def resume_run(services: Services, run_id: str, actor: User, *,
                observer: Callable[[StepProgress], None] | None = None,
                detail: bool = True) -> RunRecord:
-    """Take over a run whose owner is gone and run it to its end (refused while the owner lives)."""
+    """Take over a run whose owner is gone and run it to its end (refused while the owner lives).
+
+    Refused, leaving the run as it is, when its plan version no longer passes the approval
+    gate (an approval expired, an approver lost the role): approve it again, then resume.
+    """
+    from .vetting import require_approved
+
+    record = show_run(services, run_id, detail=False)
+    if record.status not in (RunStatus.SUCCEEDED, RunStatus.CANCELLED):  # those: the runner says why
+        require_approved(services, record.plan_id, record.version)
     return make_runner(services, observer=observer).resume_sync(run_id, actor=actor.id,
                                                                  detail=detail)
 
@@ -92,11 +101,11 @@ def cancel_run(services: Services, run_id: str, actor: User) -> RunRecord:
     return show_run(services, run_id)
 
 
-def show_run(services: Services, run_id: str) -> RunRecord:
-    """One run with its steps and attempts."""
+def show_run(services: Services, run_id: str, *, detail: bool = True) -> RunRecord:
+    """One run with its steps and attempts (without them when not ``detail``)."""
     from executor.store.runs import RunStore
 
-    record = RunStore(services.engine, services.ledger).get(run_id)
+    record = RunStore(services.engine, services.ledger).get(run_id, detail=detail)
     if record is None:
         raise RunNotFoundError(f"no run {run_id!r}")
     return record

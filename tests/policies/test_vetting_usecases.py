@@ -257,3 +257,62 @@ def test_runtime_check_judges_an_endpoint_tool_by_its_fixed_host(services):
     assert not pushed.allow
     assert "step s: host crm.vendor.example is not on the egress allowlist" in pushed.deny
     assert check.check_step(runner_call("crm.note", {"text": "hi"})).allow
+
+
+# -- runs re-check the gate: resume, the worker, cancel -------------------------------------
+
+
+def _workspace_file(services, name: str) -> None:
+    workspace = services.settings.resolved_workspace
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / name).write_text("a,b\n")
+
+
+def _approved_then_demoted(services):
+    """A write plan bob approved; then settings in which bob is no longer an approver."""
+    version = store(services, WRITE_PLAN)
+    vet_version(services, version)
+    approve(services, version.plan_id, BOB)
+    return version, reloaded(services, bob=User(id="bob", roles=("analyst",)))
+
+
+def test_resume_is_refused_when_the_approval_no_longer_counts_and_the_run_is_untouched(services):
+    from baton.usecases.runs import resume_run, show_run, start_run
+    from executor.records import RunStatus
+
+    version, demoted = _approved_then_demoted(services)
+    failed = start_run(services, version.plan_id, ALICE)  # sales.csv is missing: the read fails
+    assert failed.status is RunStatus.FAILED
+    _workspace_file(services, "sales.csv")
+    events = len(services.ledger.events())
+    with pytest.raises(NotApprovedError, match="bob no longer has role approver"):
+        resume_run(demoted, failed.run_id, ALICE)
+    assert show_run(services, failed.run_id).status is RunStatus.FAILED
+    assert len(services.ledger.events()) == events  # nothing taken over, nothing recorded
+    assert resume_run(services, failed.run_id, ALICE).status is RunStatus.SUCCEEDED
+
+
+def test_the_worker_ends_a_queued_run_whose_approval_no_longer_counts(services):
+    from baton.usecases.runs import run_worker, show_run, start_run
+    from executor.records import RunStatus
+
+    _workspace_file(services, "sales.csv")
+    version, demoted = _approved_then_demoted(services)
+    queued = start_run(services, version.plan_id, ALICE, detach=True)
+    assert run_worker(demoted, once=True) == 1
+    record = show_run(services, queued.run_id)
+    assert record.status is RunStatus.FAILED
+    assert "bob no longer has role approver" in record.error
+    assert all(s.attempts == 0 for s in record.steps)  # no tool was called
+    assert not (services.settings.resolved_workspace / "copy.csv").exists()
+    end = services.ledger.events(subject=queued.run_id)[-1]
+    assert end.kind == EventKind.RUN_END.value and end.payload["status"] == "failed"
+
+
+def test_a_queued_run_whose_approval_lapsed_can_still_be_cancelled(services):
+    from baton.usecases.runs import cancel_run, start_run
+    from executor.records import RunStatus
+
+    version, demoted = _approved_then_demoted(services)
+    queued = start_run(services, version.plan_id, ALICE, detach=True)
+    assert cancel_run(demoted, queued.run_id, ALICE).status is RunStatus.CANCELLED
