@@ -59,8 +59,10 @@ def start_run(services: Services, plan_id: str, actor: User, *, version: int | N
 
     stored = require_approved(services, plan_id, version)
     runner = make_runner(services, concurrency=concurrency, observer=observer)
+    # Recorded in the run: whoever resumes it or picks it up runs it at the same concurrency.
     run_id = runner.create_run(stored.plan_id, stored.version, stored.plan,
-                               requested_by=actor.id, detach=detach, concurrency=concurrency)
+                               requested_by=actor.id, detach=detach,
+                               concurrency=concurrency or services.settings.executor.concurrency)
     if detach:
         return show_run(services, run_id)
     return runner.run_sync(run_id, detail=detail)
