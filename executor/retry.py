@@ -40,7 +40,10 @@ def decide(error: BaseException, attempt: int, policy: RetryPolicy, *, seed: str
     """None to give up; otherwise how long to wait before attempt ``attempt + 1``.
 
     ``attempt`` is the number of the attempt that just failed (1-based). A
-    ``Retry-After`` the error carries wins over the backoff when it is longer.
+    ``Retry-After`` the error carries wins over the backoff when it is longer,
+    up to ``max_backoff_s``, the bound on any single wait: a server that asks
+    for a longer wait (an hour, or forever) is not retried; the step fails now
+    instead of holding its run for that long.
     """
     if not is_retryable(error):
         return None
@@ -52,6 +55,8 @@ def decide(error: BaseException, attempt: int, policy: RetryPolicy, *, seed: str
     delay = max(0.0, min(delay, policy.max_backoff_s))
     reason = f"{type(error).__name__}: {error}"
     retry_after = getattr(error, "retry_after_s", None)
+    if retry_after is not None and not retry_after <= policy.max_backoff_s:  # NaN too
+        return None
     if retry_after is not None and retry_after > delay:
         return RetryDecision(delay_s=float(retry_after), reason=f"{reason} (Retry-After {retry_after}s)")
     return RetryDecision(delay_s=delay, reason=reason)

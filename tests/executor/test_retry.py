@@ -38,8 +38,8 @@ def test_no_retry_after_the_last_attempt():
 
 
 def test_retry_after_wins_when_longer_than_the_backoff():
-    decision = decide(ToolError("429", retryable=True, retry_after_s=7.0), 1, POLICY, seed="s")
-    assert decision.delay_s == 7.0 and "Retry-After" in decision.reason
+    decision = decide(ToolError("429", retryable=True, retry_after_s=2.5), 1, POLICY, seed="s")
+    assert decision.delay_s == 2.5 and "Retry-After" in decision.reason
     shorter = decide(ToolError("429", retryable=True, retry_after_s=0.1), 2, POLICY, seed="s")
     assert shorter.delay_s == 2.0
 
@@ -58,3 +58,10 @@ def test_a_step_policy_overrides_the_tool_policy():
     step = RetryPolicy(max_attempts=1)
     assert effective_policy(step, POLICY) is step
     assert effective_policy(None, POLICY) is POLICY
+
+
+@pytest.mark.parametrize("wait_s", [3.5, 3600.0, float("inf"), float("nan")])
+def test_a_retry_after_beyond_the_longest_wait_is_not_retried(wait_s):
+    """max_backoff_s bounds every wait: a server asking for longer does not park the run."""
+    assert decide(ToolError("429", retryable=True, retry_after_s=wait_s), 1, POLICY, seed="s") is None
+    assert decide(ToolError("429", retryable=True, retry_after_s=3.0), 1, POLICY, seed="s").delay_s == 3.0

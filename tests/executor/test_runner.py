@@ -90,6 +90,17 @@ def test_retry_after_is_honoured(engine, http_server, runner_for):
     assert sleeps.delays == [3.0]
 
 
+def test_a_retry_after_beyond_the_longest_wait_fails_the_step_at_once(engine, http_server, runner_for):
+    """The tool's policy waits at most 30 s: a server asking for an hour does not park the run."""
+    http_server.script("/hook", Reply(status=429, headers={"Retry-After": "3600"}), Reply())
+    sleeps = Sleeps()
+    record = run_plan(runner_for(sleep=sleeps), engine, {"goal": "g", "steps": [
+        post("send", http_server.url("/hook"))]})
+    assert record.status is RunStatus.FAILED
+    assert "429" in record.error and "Retry-After 3600s" in record.error
+    assert sleeps.delays == [] and record.steps[0].attempts == 1
+
+
 def test_a_non_retryable_error_fails_the_run_at_once_and_stops_new_steps(engine, http_server, runner_for):
     http_server.script("/bad", Reply(status=404))
     record = run_plan(runner_for(), engine, {"goal": "g", "steps": [

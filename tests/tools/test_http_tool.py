@@ -130,6 +130,7 @@ def test_too_many_requests_carries_retry_after_seconds(registry, http_server):
         call(registry, {"url": http_server.url("/rl")})
     assert caught.value.retryable
     assert caught.value.retry_after_s == 7.0
+    assert "(Retry-After 7s)" in caught.value.message  # the failure says what the server asked
 
 
 def test_retry_after_http_date_is_parsed():
@@ -137,6 +138,7 @@ def test_retry_after_http_date_is_parsed():
     assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90
     assert parse_retry_after(format_datetime(now - timedelta(seconds=5), usegmt=True), now) == 0
     assert parse_retry_after("soon", now) is None
+    assert parse_retry_after("inf", now) is None and parse_retry_after("NaN", now) is None
     assert parse_retry_after(None, now) is None
 
 

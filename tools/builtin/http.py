@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import json as jsonlib
+import math
 import re
 import ssl
 import time
@@ -138,9 +139,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # "inf" and "nan" parse as floats but are no wait a server can mean
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -159,8 +162,10 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
     excerpt = redact(body, secret_values)[:_EXCERPT_CHARS].replace("\n", " ").strip()
     message = f"HTTP {status} {reason} from {url}" + (f": {excerpt}" if excerpt else "")
     if status == 429 or status >= 500:
-        return ToolError(message, retryable=True, retry_after_s=parse_retry_after(retry_after),
-                         code=f"http_{status}")
+        wait_s = parse_retry_after(retry_after)
+        if wait_s is not None:  # named: a wait longer than the retry policy allows ends the step
+            message += f" (Retry-After {wait_s:g}s)"
+        return ToolError(message, retryable=True, retry_after_s=wait_s, code=f"http_{status}")
     return ToolError(message, retryable=False, code=f"http_{status}")
 
 
