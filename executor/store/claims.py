@@ -94,8 +94,13 @@ class RunClaims:
         interrupted = self._send_back(s, run_id, StepStatus.RUNNING, now)
         reset = self._send_back(s, run_id, StepStatus.FAILED, now) if resume_failed else ()
         if previous is not RunStatus.QUEUED or started_at is not None:
-            s.execute(update(RUNS).where(RUNS.c.id == run_id).values(
-                status=RunStatus.RUNNING.value, error=None, ended_at=None))
+            values: dict[str, Any] = {"status": RunStatus.RUNNING.value, "error": None,
+                                      "ended_at": None}
+            if resume_failed:
+                # A cancel asked for as the run was failing ended with it; resuming the
+                # failed run is a new decision (a crash takeover keeps a pending cancel).
+                values["cancel_requested"] = False
+            s.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
             self.ledger.append(EventKind.RUN_RESUME, run_id, actor, {
                 "owner": owner, "previous_owner": expected_owner,
                 "previous_status": previous.value, "interrupted": list(interrupted),

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session
 
 from executor.ledger import Ledger
@@ -274,6 +274,22 @@ def test_a_failed_run_resumes_from_the_failed_step_after_the_cause_is_fixed(
     assert [a.status for a in flaky.attempt_log] == [AttemptStatus.FAILED, AttemptStatus.SUCCEEDED]
     resume = Ledger(engine).events(subject=record.id, kinds=["run_resume"])
     assert resume[0].payload["reset"] == ["flaky"]
+
+
+def test_a_cancel_that_came_as_the_run_failed_does_not_cancel_its_resume(
+        engine, http_server, runner_for):
+    """The cancel landed after the last poll, so the run ended failed with the flag set; an
+    explicit resume, a new decision, runs the failed step again instead of ending at once."""
+    http_server.script("/bad", Reply(status=403))
+    record = run_plan(runner_for(), engine, {"goal": "g", "steps": [
+        post("flaky", http_server.url("/bad"))]})
+    assert record.status is RunStatus.FAILED
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET cancel_requested = true WHERE id = :id"), {"id": record.id})
+    http_server.script("/bad", Reply())
+    resumed = runner_for().resume_sync(record.id)
+    assert resumed.status is RunStatus.SUCCEEDED and not resumed.cancel_requested
+    assert http_server.count("/bad") == 2
 
 
 def test_per_tool_limits_hold_while_steps_run_concurrently(engine, tmp_path):
