@@ -10,11 +10,14 @@ pay a dictionary lookup per span.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import structlog
+
+from tools.redaction import redact
 
 LOGGER_NAME = "baton.executor"
 _INSTRUMENTATION = "baton.executor"
@@ -115,15 +118,24 @@ def run_in_span(current: Any, fn: Callable[..., T], *args: Any) -> T:
         context.detach(token)
 
 
-def end_span(current: Any, error: BaseException | None = None) -> None:
-    """End a span from :func:`start_span`, recording ``error`` on it when there is one."""
+def end_span(current: Any, error: BaseException | None = None, *,
+             secret_values: Iterable[str] = ()) -> None:
+    """End a span from :func:`start_span`, recording ``error`` on it with secret values masked."""
     if current is NOOP_SPAN:
         return
     if error is not None:
         from opentelemetry.trace import Status, StatusCode
 
-        current.record_exception(error)
-        current.set_status(Status(StatusCode.ERROR, str(error)))
+        # The event ``record_exception`` would add, masked: a tool's error text (or one of
+        # its causes in the traceback) may echo a credential the tool was handed.
+        kind = type(error)
+        name = kind.__qualname__ if kind.__module__ in (None, "builtins") else (
+            f"{kind.__module__}.{kind.__qualname__}")
+        current.add_event("exception", redact({
+            "exception.type": name, "exception.message": str(error),
+            "exception.stacktrace": "".join(traceback.format_exception(error)),
+            "exception.escaped": "False"}, secret_values))
+        current.set_status(Status(StatusCode.ERROR, redact(str(error), secret_values)))
     current.end()
 
 

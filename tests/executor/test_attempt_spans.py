@@ -162,6 +162,31 @@ def test_a_failing_attempt_span_has_error_status_and_the_exception(engine, tmp_p
     assert attempts["ok"].status.status_code is StatusCode.UNSET and not attempts["ok"].events
 
 
+def test_a_secret_named_by_a_failing_tool_or_its_cause_is_masked_on_the_attempt_span(
+        engine, tmp_path, exporter):
+    secret = "tok-span-0042"
+    registry = ToolRegistry()
+
+    @registry.tool("leak")
+    def leak() -> int:
+        """Fails naming the secret, from a cause that names it too."""
+        try:
+            raise OSError(f"cannot connect with {secret}")
+        except OSError as exc:
+            raise ValueError(f"bad token {secret}") from exc
+
+    record = run_plan(make_runner(engine, registry, tmp_path, secrets={"TOKEN": secret}), engine,
+                      {"goal": "g", "steps": [{"id": "a", "tool": "leak"}]})
+    assert record.status is RunStatus.FAILED
+    (attempt,) = by_name(exporter.get_finished_spans(), "baton.attempt")
+    assert attempt.status.description == "bad token [REDACTED]"
+    (event,) = attempt.events
+    assert event.name == "exception" and event.attributes["exception.type"] == "ValueError"
+    assert event.attributes["exception.message"] == "bad token [REDACTED]"
+    assert "OSError: cannot connect with [REDACTED]" in event.attributes["exception.stacktrace"]
+    assert all(secret not in str(value) for value in event.attributes.values())
+
+
 def test_a_timed_out_attempt_span_ends_with_the_timeout(engine, tmp_path, exporter):
     from opentelemetry.trace import StatusCode
 
