@@ -142,6 +142,11 @@ class Ledger:
         self._engine = engine
         self._secrets = [s for s in secret_values if s]
 
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """The values this ledger masks; the run loop masks outputs and errors with them too."""
+        return tuple(self._secrets)
+
     def append(self, kind: EventKind | str, subject: str, actor: str,
                payload: dict[str, Any] | None = None, *, session: Session | None = None) -> LedgerEvent:
         """Append one event (in ``session``'s transaction when given) and return it."""

@@ -7,6 +7,13 @@ tools: journal-then-act holds with one commit per turn. Results are settled
 in the order attempts were started, whatever order the tools finish in, and
 steps start in topological order: the ledger and the outputs of a run do not
 depend on timing.
+
+Configured secret values (the runner's and the ledger's) are masked in a
+step's output and in every error text as soon as the loop takes them from a
+tool, before anything stores, logs or passes them on: the stored row or
+artifact, the ledger, the dependents and a resumed run all see the same
+masked value, and a dependent can never forward a credential it was not
+handed itself.
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ import json
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 from planner.plan import Plan, Reference, Step, follow_path, resolve_references
 from tools import BatonError, Effect, ToolContext, ToolRegistry, ToolSpec
+from tools.redaction import redact
 
 from . import crash
 from .artifacts import ArtifactStore
@@ -111,7 +119,7 @@ class StepLoop:
         except BaseException as stop:  # a lost lease, a failed database...: calls left in flight
             for call in st.calls.values():
                 call.abandon()  # a retry still in its backoff must not call the tool later
-                end_span(call.span, stop)
+                end_span(call.span, stop, secret_values=self._mask_values)
             st.calls.clear()
             raise
 
@@ -155,7 +163,7 @@ class StepLoop:
             st.running.popleft()
             del st.calls[sid]
             outcome = call.outcome()
-            end_span(call.span, outcome.error)
+            end_span(call.span, outcome.error, secret_values=self._mask_values)
             self._settle(st, sid, outcome)
             if not st.stopping and st.frontier:
                 self._start_ready(st)
@@ -204,7 +212,8 @@ class StepLoop:
         if st.cancelled:
             status, error = RunStatus.CANCELLED, None
         elif st.failure is not None:
-            status, error = RunStatus.FAILED, st.failure
+            # Masked again: a failure loaded from a step stored before its secret was configured.
+            status, error = RunStatus.FAILED, self._masked(st.failure)
         elif all(s is StepStatus.SUCCEEDED for s in st.states.values()):
             status, error = RunStatus.SUCCEEDED, None
         else:
@@ -241,7 +250,10 @@ class StepLoop:
         self._start_attempt(st, sid, spec=spec, args=args, delay_s=0)
 
     def _lookup(self, st: RunState, ref: Reference) -> Any:
-        return follow_path(self._output(st, ref.step), ref.path)
+        # Outputs are masked before they are kept; masking what a reference reads as well
+        # covers one stored before its secret was configured (and it is the same in a fresh
+        # and a resumed run, so determinism holds either way).
+        return self._masked(follow_path(self._output(st, ref.step), ref.path))
 
     def _output(self, st: RunState, sid: str) -> Any:
         if sid in st.outputs:
@@ -267,7 +279,7 @@ class StepLoop:
                         requester=st.requester, source_tools=tuple(s.name for s in sources),
                         source_regions=tuple(sorted({s.region for s in sources if s.region})))
         decision = NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
-        deny = [str(d) for d in decision.deny]
+        deny = [self._masked(str(d)) for d in decision.deny]
         allowed = bool(decision.allow) and not deny
         error = None if allowed else f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}"
         self.store.record_check(st.run_id, st.steps[sid], {
@@ -316,11 +328,13 @@ class StepLoop:
         self._maybe_crash(crash.CrashPoint.AFTER_TOOL_RETURNED, sid)
         row = st.steps[sid]
         if outcome.error is None:
-            stored = self.artifacts.keep(outcome.output)
+            # Masked before anything keeps it: row, artifact, ledger and dependents alike.
+            output = self._masked(outcome.output)
+            stored = self.artifacts.keep(output)
             payload: dict[str, Any] = {"step": sid, "attempt": row.attempts}
             if stored.uri is None:
-                payload["output"] = outcome.output
-                st.outputs[sid] = outcome.output
+                payload["output"] = output
+                st.outputs[sid] = output
             else:
                 payload.update(output_uri=stored.uri, output_sha256=stored.sha256, size=stored.size)
                 row.output_uri = stored.uri
@@ -341,7 +355,7 @@ class StepLoop:
         decision = None if st.stopping else decide(
             error, st.tries[sid], effective_policy(step.retry, spec.retry),
             seed=f"{st.run_id}:{sid}:{row.attempts}")
-        text, retryable = error_text(error), decision is not None
+        text, retryable = self._masked(error_text(error)), decision is not None
         if decision is None:
             self._fail_for_good(st, sid, text, error_code(error),
                                 retryable=bool(getattr(error, "retryable", False)))
@@ -356,6 +370,7 @@ class StepLoop:
         self._start_attempt(st, sid, spec=spec, args=st.args[sid], delay_s=decision.delay_s)
 
     def _fail_for_good(self, st: RunState, sid: str, text: str, code: str, *, retryable: bool) -> None:
+        text = self._masked(text)
         row = st.steps[sid]
         self.store.record_failure(st.run_id, row, error=text,
                                   retryable=retryable, final=True, payload={
@@ -376,6 +391,16 @@ class StepLoop:
         st.steps[sid].status = status
         if self.observer is not None:
             self.observer(StepProgress(st.run_id, sid, status, st.steps[sid].attempts, error))
+
+    @cached_property
+    def _mask_values(self) -> tuple[str, ...]:
+        """Every secret value to mask: the runner's and the ledger's (which adds the LLM API key)."""
+        values = {*self.secrets.values(), *self.store.ledger.secret_values}
+        return tuple(sorted((v for v in values if v), key=len, reverse=True))
+
+    def _masked(self, value: Any) -> Any:
+        """``value`` with every configured secret value replaced by the ledger's marker."""
+        return redact(value, self._mask_values)
 
     def _secrets_of(self, spec: ToolSpec) -> frozenset[str]:
         names = self._secret_fields.get(spec.name)
