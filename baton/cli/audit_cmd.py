@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .common import EXIT_FAILED, EXIT_USAGE, console, err_console, fail, print_json, state
+from ..usecases.permissions import Action
+from .common import EXIT_FAILED, EXIT_USAGE, console, err_console, fail, print_json, reader
 from .main import app
 
 audit_app = typer.Typer(help="The audit ledger: show, verify, export.", no_args_is_help=True)
@@ -48,7 +49,7 @@ def show(
     if unknown:
         fail(f"unknown event kind {escape(', '.join(unknown))}; known kinds: "
              f"{', '.join(sorted(known))}", EXIT_USAGE)
-    ledger = state(ctx).services.ledger
+    ledger = reader(ctx, Action.LEDGER_READ).ledger
     latest = deque(ledger.iter_events(subject=subject, kinds=kind or None), maxlen=limit)
     if as_json:
         print_json([event_record(e) for e in latest])
@@ -80,7 +81,7 @@ def verify(
         anchor = parse_head(expect_head) if expect_head is not None else None
     except ValueError as exc:
         fail(escape(str(exc)), EXIT_USAGE)
-    ledger = state(ctx).services.ledger
+    ledger = reader(ctx, Action.LEDGER_READ).ledger
     result = ledger.verify(expect_head=anchor)
     head = ledger.head() if result.ok else None
     head_text = f"{head[0]}:{head[1]}" if head else None
@@ -114,7 +115,7 @@ def export(
         chosen = ExportFormat(fmt.lower())
     except ValueError:
         fail(f"unknown format {escape(repr(fmt))}; use jsonl or cloudevents", EXIT_USAGE)
-    ledger = state(ctx).services.ledger
+    ledger = reader(ctx, Action.LEDGER_READ).ledger
     if out is None:
         count = write_events(ledger, sys.stdout, chosen, subject)
     else:

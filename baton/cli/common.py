@@ -12,6 +12,7 @@ from rich.console import Console
 
 from ..services import Services
 from ..settings import ConfigError, Settings, User, load_settings
+from ..usecases.permissions import Action, require_action
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -49,6 +50,25 @@ class CliState:
         return self.settings.user_named(self.settings.user)
 
 
+def acting_user(ctx: typer.Context, action: Action) -> User:
+    """The acting user, once the role table grants them ``action`` (the API's 403 exits 2 here)."""
+    user = state(ctx).user()
+    require_action(user, action)
+    return user
+
+
+def reader(ctx: typer.Context, action: Action) -> Services:
+    """Services for a read-only command; an acting user, when one is named, must be granted ``action``.
+
+    Reading needs no acting user (the files are the operator's), but a named one is held to
+    the same table as over the API.
+    """
+    cli = state(ctx)
+    if cli.settings.user:
+        acting_user(ctx, action)
+    return cli.services
+
+
 def state(ctx: typer.Context) -> CliState:
     """The ``CliState`` of this invocation."""
     root = ctx.find_root()
@@ -74,9 +94,11 @@ __all__ = [
     "EXIT_USAGE",
     "CliState",
     "ConfigError",
+    "acting_user",
     "console",
     "err_console",
     "fail",
     "print_json",
+    "reader",
     "state",
 ]

@@ -9,7 +9,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import EXIT_FAILED, EXIT_USAGE, console, err_console, fail, print_json, state
+from ..usecases.permissions import Action
+from .common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    acting_user,
+    console,
+    err_console,
+    fail,
+    print_json,
+    reader,
+    state,
+)
 from .main import app
 
 plans_app = typer.Typer(help="List and show stored plans and their versions.", no_args_is_help=True)
@@ -32,14 +43,6 @@ def _planner_kind(value: str | None):  # noqa: ANN202
     if value not in ("llm", "template"):
         fail(f"--planner must be llm or template, not {escape(value)!r}", EXIT_USAGE)
     return PlannerKind(value)
-
-
-def _reader(ctx: typer.Context):  # noqa: ANN202
-    """Services for a read-only command; an acting user, when one is named, must be declared."""
-    cli = state(ctx)
-    if cli.settings.user:
-        cli.user()
-    return cli.services
 
 
 def _show(stored, as_json: bool, services=None) -> None:  # noqa: ANN001
@@ -81,7 +84,7 @@ def plan(
     if file is not None and planner is not None:
         fail("--planner does not apply to --file: a plan file is validated as written", EXIT_USAGE)
     kind = _planner_kind(planner)
-    user = cli.user()
+    user = acting_user(ctx, Action.PLAN_CREATE)
     try:
         if file is None:
             stored = plan_goal(cli.services, goal or "", user, kind)
@@ -126,7 +129,8 @@ def revise(
     from ..usecases.plans import revise_plan
 
     cli = state(ctx)
-    stored = revise_plan(cli.services, plan_id, feedback, cli.user(), _planner_kind(planner))
+    user = acting_user(ctx, Action.PLAN_REVISE)
+    stored = revise_plan(cli.services, plan_id, feedback, user, _planner_kind(planner))
     _show(stored, as_json, cli.services)
     _exit_if_denied(stored)
 
@@ -146,7 +150,7 @@ def plans_list(
 
     if status is not None and status not in {s.value for s in VersionStatus}:
         fail(f"--status must be one of {', '.join(s.value for s in VersionStatus)}", EXIT_USAGE)
-    rows = list_plans(_reader(ctx), status, limit)
+    rows = list_plans(reader(ctx, Action.PLAN_READ), status, limit)
     if as_json:
         print_json([r.model_dump(mode="json") for r in rows])
         return
@@ -169,7 +173,7 @@ def plans_show(
     from ..usecases.plans import diff_with_previous, show_plan
     from .render import print_code, render_diff
 
-    services = _reader(ctx)
+    services = reader(ctx, Action.PLAN_READ)
     if not diff:
         _show(show_plan(services, plan_id, version), as_json)
         return
@@ -189,7 +193,7 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The newest version of every template."""
     from ..usecases.templates import list_templates
 
-    templates = list_templates(_reader(ctx))
+    templates = list_templates(reader(ctx, Action.TEMPLATE_READ))
     if as_json:
         print_json([t.to_document() for t in templates])
         return
@@ -214,7 +218,7 @@ def templates_show(
     from ..usecases.templates import show_template
     from .render import print_code
 
-    template = show_template(_reader(ctx), name, version)
+    template = show_template(reader(ctx, Action.TEMPLATE_READ), name, version)
     if as_json:
         print_json(template.to_document())
     else:
@@ -239,15 +243,16 @@ def templates_add(
     cli = state(ctx)
     if (file is None) == (from_plan is None):
         fail("give either FILE.yaml or --from-plan PLAN_ID", EXIT_USAGE)
+    user = acting_user(ctx, Action.TEMPLATE_ADD)
     if file is not None:
         if not file.is_file():
             fail(f"no template file {escape(str(file))}", EXIT_USAGE)
-        template = add_template_file(cli.services, file, cli.user())
+        template = add_template_file(cli.services, file, user)
     else:
         if not name:
             fail("--from-plan needs --name NAME", EXIT_USAGE)
         template = save_plan_as_template(
-            cli.services, from_plan or "", name=name, params=_params(param or []), actor=cli.user(),
+            cli.services, from_plan or "", name=name, params=_params(param or []), actor=user,
             version=version, description=description, pre_approved=pre_approved)
     console.print(f"[green]✓[/] saved template [bold]{template.name}[/] v{template.version}"
                   f"{' (pre-approved)' if template.pre_approved else ''}; "

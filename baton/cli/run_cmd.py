@@ -8,7 +8,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import EXIT_FAILED, console, print_json, state
+from ..usecases.permissions import Action
+from .common import EXIT_FAILED, acting_user, console, print_json, reader, state
 from .main import app
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def run(ctx: typer.Context, plan_id: str,
     from baton.usecases.runs import start_run
 
     cli = state(ctx)
-    user = cli.user()
+    user = acting_user(ctx, Action.RUN_START)
     with _Progress(enabled=not (as_json or detach)) as progress:
         record = start_run(cli.services, plan_id, user, version=version, concurrency=concurrency,
                            detach=detach, observer=progress, detail=as_json)
@@ -106,8 +107,9 @@ def resume(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None
     from baton.usecases.runs import resume_run
 
     cli = state(ctx)
+    user = acting_user(ctx, Action.RUN_START)  # resuming runs the rest of the run
     with _Progress(enabled=not as_json) as progress:
-        record = resume_run(cli.services, run_id, cli.user(), observer=progress, detail=as_json)
+        record = resume_run(cli.services, run_id, user, observer=progress, detail=as_json)
     _exit_for(record, as_json)
 
 
@@ -117,7 +119,7 @@ def cancel(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None
     from baton.usecases.runs import cancel_run
 
     cli = state(ctx)
-    record = cancel_run(cli.services, run_id, cli.user())
+    record = cancel_run(cli.services, run_id, acting_user(ctx, Action.RUN_CANCEL))
     if as_json:
         print_json(record.model_dump(mode="json"))
     else:
@@ -142,7 +144,7 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Recent runs, newest first."""
     from baton.usecases.runs import list_runs
 
-    records = list_runs(state(ctx).services)
+    records = list_runs(reader(ctx, Action.RUN_READ))
     if as_json:
         print_json([r.model_dump(mode="json", exclude={"steps"}) for r in records])
         return
@@ -161,7 +163,7 @@ def show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
     """One run: steps, attempts, errors, outputs (or their artifact URIs) and timings."""
     from baton.usecases.runs import show_run
 
-    record = show_run(state(ctx).services, run_id)
+    record = show_run(reader(ctx, Action.RUN_READ), run_id)
     if as_json:
         print_json(record.model_dump(mode="json"))
         return

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from .common import EXIT_FAILED, console, fail, print_json, state
+from ..usecases.permissions import Action
+from .common import EXIT_FAILED, console, fail, print_json, reader
 from .main import app
 
 tools_app = typer.Typer(help="The tools plans may call.", no_args_is_help=True)
@@ -26,7 +27,7 @@ def list_tools(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List every registered tool with its effect, timeout and tags."""
-    infos = [spec.info() for spec in state(ctx).services.registry]
+    infos = [spec.info() for spec in reader(ctx, Action.TOOLS_READ).registry]
     if as_json:
         print_json([info.model_dump(mode="json") for info in infos])
         return
@@ -56,7 +57,7 @@ def show_tool(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show one tool: description, input and output schema, effect, retry policy, timeout."""
-    registry = state(ctx).services.registry
+    registry = reader(ctx, Action.TOOLS_READ).registry
     if name not in registry:
         close = registry.closest(name)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `baton tools list`"

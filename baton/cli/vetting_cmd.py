@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from .common import EXIT_FAILED, EXIT_USAGE, console, fail, print_json, state
+from ..usecases.permissions import Action
+from .common import EXIT_FAILED, EXIT_USAGE, acting_user, console, fail, print_json, reader, state
 from .main import app
 
 if TYPE_CHECKING:
@@ -72,11 +73,12 @@ def approve_cmd(
     from ..usecases.vetting import approve
 
     cli = state(ctx)
-    gate = approve(cli.services, plan_id, cli.user(), version=version, comment=comment)
+    user = acting_user(ctx, Action.PLAN_APPROVE)
+    gate = approve(cli.services, plan_id, user, version=version, comment=comment)
     if as_json:
         print_json(gate.model_dump(mode="json"))
         return
-    console.print(f"approved {escape(plan_id)} as {escape(cli.user().id)}")
+    console.print(f"approved {escape(plan_id)} as {escape(user.id)}")
     show_decision(cli.services, plan_id, cli.services.plan_store.get(plan_id, version).version)
 
 
@@ -92,7 +94,8 @@ def reject_cmd(
     from ..usecases.vetting import reject
 
     cli = state(ctx)
-    gate = reject(cli.services, plan_id, cli.user(), reason=reason, version=version)
+    user = acting_user(ctx, Action.PLAN_REJECT)
+    gate = reject(cli.services, plan_id, user, reason=reason, version=version)
     if as_json:
         print_json(gate.model_dump(mode="json"))
         return
@@ -133,7 +136,7 @@ def policy_eval(
     from ..usecases.vetting import requester_of
 
     cli = state(ctx)
-    user = cli.user()
+    user = acting_user(ctx, Action.POLICY_DECIDE)
     plan = _plan_from_file(plan_file)
     policy_input = build_policy_input(plan, cli.services.registry,
                                       requester=requester_of(cli.services, user.id),
@@ -152,7 +155,7 @@ def policy_test(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Run every policy fixture against the active engine; exit 1 on any failure."""
     from policies.fixtures_runner import run_fixtures
 
-    services = state(ctx).services
+    services = reader(ctx, Action.POLICY_DECIDE)
     engine = services.policy_engine
     results = run_fixtures(engine, engine.bundle.fixtures_dir)  # type: ignore[attr-defined]
     failed = [r for r in results if not r.passed]
@@ -175,7 +178,7 @@ def policy_test(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @policy_app.command("show")
 def policy_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The active policy files, the data's top-level keys, the bundle hash and the engine."""
-    services = state(ctx).services
+    services = reader(ctx, Action.POLICY_DECIDE)
     engine = services.policy_engine
     bundle = engine.bundle  # type: ignore[attr-defined]
     info = {"engine": engine.name, "opa_url": services.settings.opa_url,

@@ -21,6 +21,9 @@ roles = ["approver"]
 
 [users.carol]
 roles = ["approver"]
+
+[users.frank]
+roles = ["analyst", "approver"]
 """
 WRITE_PLAN = {"goal": "copy the export", "steps": [
     {"id": "load", "tool": "files.read", "args": {"path": "a.csv"}},
@@ -48,8 +51,8 @@ def workdir(data_dir: Path) -> Path:
     return data_dir
 
 
-def _plan(file: str) -> dict:
-    done = baton("plan", "--file", file, "--json", user="alice")
+def _plan(file: str, user: str = "alice") -> dict:
+    done = baton("plan", "--file", file, "--json", user=user)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -60,7 +63,10 @@ def test_new_user_sees_denied_then_pending_then_approved_by_a_second_user():
     pending = baton("plan", "--file", "write.json", user="alice")
     assert "gate: pending" in pending.stdout and "approver or admin" in pending.stdout
     plan_id = _plan("write.json")["plan_id"]
-    own = baton("approve", plan_id, user="alice")
+    analyst = baton("approve", plan_id, user="alice")
+    assert analyst.returncode == 2 and "'alice' (analyst) may not plan.approve" in analyst.stderr
+    franks = _plan("write.json", user="frank")["plan_id"]  # analyst and approver: the gate stops him
+    own = baton("approve", franks, user="frank")
     assert own.returncode == 1 and "cannot approve" in own.stderr
     ok = baton("--as", "bob", "approve", plan_id, "--comment", "fine")
     assert ok.returncode == 0, ok.stderr
