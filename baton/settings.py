@@ -176,21 +176,38 @@ def load_settings(
     elif explicit:
         raise ConfigError(f"settings file {path} does not exist")
     raw = _normalise(raw, base=path.parent if path.exists() else Path.cwd())
+    from_env: dict[str, str] = {}  # setting → the variable that set it, for error messages
     for var, keys in _ENV.items():
         if env.get(var):
             target = raw
             for key in keys[:-1]:
                 target = target.setdefault(key, {})
             target[keys[-1]] = env[var]
+            from_env[".".join(keys)] = var
     if not (raw.get("llm", {}) or {}).get("api_key") and env.get("OPENAI_API_KEY"):
         raw.setdefault("llm", {})["api_key"] = env["OPENAI_API_KEY"]
+        from_env["llm.api_key"] = "OPENAI_API_KEY"
+    origin = f" ({path})" if path.exists() else ""
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{_named('.'.join(str(p) for p in err['loc']), from_env)}: {err['msg']}"
+            for err in exc.errors()
         )
-        raise ConfigError(f"invalid settings ({path}): {problems}") from exc
+        raise ConfigError(f"invalid settings{origin}: {problems}") from exc
+    from .settings_checks import check_settings
+
+    found = check_settings(settings)
+    if found:
+        problems = "; ".join(f"{_named(key, from_env)}: {problem}" for key, problem in found)
+        raise ConfigError(f"invalid settings{origin}: {problems}")
+    return settings
+
+
+def _named(setting: str, from_env: Mapping[str, str]) -> str:
+    """``setting``, with the environment variable that set it, if one did."""
+    return f"{setting} ({from_env[setting]})" if setting in from_env else setting
 
 
 def _normalise(raw: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -103,7 +103,11 @@ def demo(
         fail(f"--dir {directory} is not a new or empty directory; the demo only writes into "
              "a fresh workspace", EXIT_USAGE)
     root = directory if directory is not None else new_workspace_dir()
-    workspace = prepare_workspace(root)
+    try:
+        workspace = prepare_workspace(root)
+    except OSError as exc:
+        fail(f"cannot create the demo workspace in {escape(str(root))}: "
+             f"{escape(exc.strerror or str(exc))}", EXIT_USAGE)
     console.print(f"[bold]Baton demo[/] in [cyan]{workspace.root}[/] (settings: "
                   f"{workspace.config_path.name}; users alice=analyst, bob and carol=approvers)")
     result = run_demo(workspace, ConsoleReporter())

@@ -49,7 +49,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the database's directory {Path(path).parent}: "
+                             f"{exc.strerror or exc} (see data_dir or database_url)") from exc
     engine = create_engine(
         url,
         echo=echo,

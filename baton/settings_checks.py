@@ -1,0 +1,107 @@
+"""Checks of valid-looking settings against the machine: paths, the database URL, HTTP tools.
+
+``load_settings`` runs them before anything opens a file or a connection, so
+that a setting pointing at a file instead of a directory, an unparseable or
+unsupported database URL or a broken ``[[tools.http]]`` table is reported as
+a configuration problem (exit 2) naming the setting, not as a traceback or a
+failure of the thing asked for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+DATABASE_URL_EXAMPLES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+
+Problem = tuple[str, str]
+"""(setting, what is wrong with it)."""
+
+
+def check_settings(settings: Settings) -> list[Problem]:
+    """Every problem of ``settings`` found on this machine; empty when none."""
+    problems: list[Problem] = []
+    for key in ("data_dir", "workspace", "templates_dir"):
+        path = getattr(settings, key)
+        problem = path is not None and directory_problem(path)
+        if problem:
+            problems.append((key, problem))
+    if settings.policies_dir is not None:
+        problem = policies_dir_problem(settings.policies_dir)
+        if problem:
+            problems.append(("policies_dir", problem))
+    if settings.database_url:
+        problem = database_url_problem(settings.database_url)
+        if problem:
+            problems.append(("database_url", problem))
+    if settings.http_tools:
+        problems.extend(http_tool_problems(settings))
+    return problems
+
+
+def directory_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be (or become) a directory, if it cannot."""
+    path = path.absolute()
+    if path.exists():
+        return None if path.is_dir() else f"{path} is not a directory"
+    # Created on first use: every existing ancestor must be a directory for that to work.
+    ancestor = next(p for p in path.parents if p.exists())
+    return None if ancestor.is_dir() else f"{path} cannot be created: {ancestor} is not a directory"
+
+
+def policies_dir_problem(path: Path) -> str | None:
+    """Why ``path`` cannot replace the shipped policies, if it cannot."""
+    if not path.exists():
+        return f"{path} does not exist"
+    if not path.is_dir():
+        return f"{path} is not a directory"
+    if not any(path.glob("*.rego")):
+        return f"{path} holds no .rego files"
+    return None
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be Baton's database, if it cannot (the URL is never echoed with its password)."""
+    # SQLAlchemy only here, and only when a URL is set: `baton --help` stays fast.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"not a database URL; use {DATABASE_URL_EXAMPLES}"
+    shown = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DATABASES:
+        return (f"{shown}: {backend} databases are not supported; Baton supports "
+                f"{' and '.join(SUPPORTED_DATABASES)} ({DATABASE_URL_EXAMPLES})")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        return f"{shown}: unknown {backend} driver {parsed.drivername!r}"
+    except ImportError as exc:
+        return (f"{shown}: the {parsed.drivername} driver is not installed (no module "
+                f"{exc.name!r}); install it or use {DATABASE_URL_EXAMPLES}")
+    return None
+
+
+def http_tool_problems(settings: Settings) -> list[Problem]:
+    """Register every ``[[tools.http]]`` table beside the built-in tools, as the server will."""
+    from tools import ToolDefinitionError, ToolRegistry
+    from tools.builtin import register_builtin_tools
+    from tools.http_endpoint import load_http_tools
+
+    registry = ToolRegistry()
+    register_builtin_tools(registry, workspace=settings.resolved_workspace)
+    problems: list[Problem] = []
+    for index, raw in enumerate(settings.http_tools):
+        name = raw.get("name", "unnamed")  # validation made each table a dict
+        try:
+            load_http_tools(registry, [raw])
+        except ToolDefinitionError as exc:
+            problems.append((f"tools.http[{index}] ({name})", "; ".join(exc.problems)))
+    return problems

@@ -1,0 +1,118 @@
+"""Configuration and filesystem problems: one line naming the setting, exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONFIG = """
+[users.alice]
+roles = ["analyst"]
+"""
+
+
+def baton(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m baton`` in the test directory with extra environment variables."""
+    return subprocess.run([sys.executable, "-m", "baton", *args], capture_output=True, text=True,
+                          timeout=120, check=False, env={**os.environ, "COLUMNS": "200", **env})
+
+
+@pytest.fixture(autouse=True)
+def workdir(data_dir: Path) -> Path:
+    (data_dir / "baton.toml").write_text(CONFIG)
+    (data_dir / "afile").write_text("not a directory\n")
+    return data_dir
+
+
+def assert_config_error(done: subprocess.CompletedProcess[str], *names: str) -> None:
+    """Exit 2 with one ``error:`` line that names every one of ``names``."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    for name in names:
+        assert name in lines[0], (name, lines[0])
+
+
+@pytest.mark.parametrize("where", ["afile", "afile/sub"])
+def test_a_data_dir_that_cannot_be_a_directory_is_a_configuration_error(workdir, where):
+    done = baton("runs", "list", BATON_DATA_DIR=str(workdir / where))
+    assert_config_error(done, "data_dir", "BATON_DATA_DIR", "not a directory")
+
+
+def test_a_data_dir_in_the_settings_file_is_named_with_the_file(workdir):
+    (workdir / "baton.toml").write_text('data_dir = "afile"\n' + CONFIG)
+    assert_config_error(baton("runs", "list"), "data_dir", "baton.toml")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_data_dir_the_system_will_not_create_is_a_one_line_error():
+    done = baton("runs", "list", BATON_DATA_DIR="/proc/baton-nope")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "cannot create the database's directory /proc/baton-nope" in done.stderr
+
+
+def test_a_database_url_that_does_not_parse_is_a_configuration_error():
+    done = baton("runs", "list", BATON_DATABASE_URL="notaurl")
+    assert_config_error(done, "database_url", "BATON_DATABASE_URL", "not a database URL")
+    assert "database failed" not in done.stderr
+
+
+def test_an_unsupported_database_names_the_supported_ones_and_hides_the_password():
+    done = baton("runs", "list", BATON_DATABASE_URL="mysql://baton:hunter2@127.0.0.1/baton")
+    assert_config_error(done, "BATON_DATABASE_URL", "mysql", "sqlite and postgresql")
+    assert "hunter2" not in done.stderr
+
+
+def test_an_unknown_database_driver_is_a_configuration_error():
+    done = baton("runs", "list", BATON_DATABASE_URL="postgresql+nosuchdriver://u@127.0.0.1/b")
+    assert_config_error(done, "BATON_DATABASE_URL", "nosuchdriver")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("psycopg2") is not None, reason="psycopg2 installed")
+def test_a_database_driver_that_is_not_installed_says_so():
+    done = baton("runs", "list", BATON_DATABASE_URL="postgresql+psycopg2://u@127.0.0.1/b")
+    assert_config_error(done, "BATON_DATABASE_URL", "not installed", "psycopg2")
+
+
+def test_an_invalid_http_tool_is_a_configuration_error_naming_the_table(workdir):
+    (workdir / "baton.toml").write_text(
+        CONFIG + '[[tools.http]]\nname = "x.y"\nurl = "ftp://x"\ndescription = "d"\n')
+    for command in (("tools", "list"), ("runs", "list")):
+        assert_config_error(baton(*command), "tools.http[0]", "x.y", "url")
+
+
+def test_an_http_tool_named_like_a_builtin_is_a_configuration_error(workdir):
+    (workdir / "baton.toml").write_text(
+        CONFIG + '[[tools.http]]\nname = "files.read"\nurl = "https://x.example"\n'
+        'description = "d"\n')
+    assert_config_error(baton("tools", "list"), "tools.http[0]", "already registered")
+
+
+def test_a_missing_policies_dir_is_a_configuration_error(workdir):
+    (workdir / "baton.toml").write_text('policies_dir = "/nonexistent"\n' + CONFIG)
+    for command in (("policy", "test"), ("runs", "list")):
+        assert_config_error(baton(*command), "policies_dir", "/nonexistent", "does not exist")
+
+
+def test_a_policies_dir_without_rego_files_is_a_configuration_error(workdir):
+    (workdir / "empty").mkdir()
+    done = baton("policy", "test", BATON_POLICIES_DIR=str(workdir / "empty"))
+    assert_config_error(done, "policies_dir", "BATON_POLICIES_DIR", "no .rego files")
+
+
+def test_a_bad_value_from_the_environment_names_the_variable():
+    done = baton("runs", "list", BATON_LLM_TIMEOUT="-1")
+    assert_config_error(done, "llm.timeout_s", "BATON_LLM_TIMEOUT")
+
+
+def test_a_demo_dir_that_cannot_be_created_is_a_clear_error(workdir):
+    done = baton("demo", "--dir", str(workdir / "afile" / "x"))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "error:" in done.stderr and "afile" in done.stderr
