@@ -9,6 +9,12 @@ Response formats are tried strongest first (``json_schema`` strict, then
 ``json_object``, then plain text). An endpoint that rejects one with a 400 is
 remembered, per base URL and model, for the life of the client and optionally
 in a small JSON file, so later plans go straight to the format that works.
+
+The API key is masked in everything the client builds from what the endpoint
+or the SDK says (error messages, the exchange record, the reply): an
+endpoint may echo the ``Authorization`` header it was sent, and those texts
+end up stored with the plan version and shown by the API, the web UI and the
+CLI.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import structlog
 
 from planner.base import ModelExchange, PlanningError
 from planner.plan import canonical_json
+from tools.redaction import redact
 
 from .config import LLMConfig
 
@@ -138,6 +145,11 @@ class ChatClient:
         self._client: Any = None
         self.memory = memory or CapabilityMemory(config.capability_cache)
         self._sleep = sleep
+        self._secrets = (config.api_key.get_secret_value(),) if config.api_key is not None else ()
+
+    def mask(self, text: str) -> str:
+        """``text`` with the API key masked (the ledger's marker in its place)."""
+        return redact(text, self._secrets)
 
     @property
     def client(self) -> Any:
@@ -162,7 +174,8 @@ class ChatClient:
                 continue
             return reply
         raise PlanningError(  # unreachable in practice: plain text is never a format rejection
-            f"{self.config.describe()} accepts no response format", code="endpoint_rejected"
+            self.mask(f"{self.config.describe()} accepts no response format"),
+            code="endpoint_rejected",
         )
 
     def _with_retries(
@@ -176,8 +189,8 @@ class ChatClient:
             except _Transient as exc:
                 if retries >= self.config.max_transport_retries:
                     raise PlanningError(
-                        f"{self.config.describe()} is unreachable after "
-                        f"{retries + 1} attempt(s): {exc}",
+                        self.mask(f"{self.config.describe()} is unreachable after "
+                                  f"{retries + 1} attempt(s): {exc}"),
                         code="endpoint_unreachable",
                     ) from None
                 retries += 1
@@ -206,56 +219,64 @@ class ChatClient:
     ) -> ChatReply:
         client = self.client  # built outside the try: a bad configuration is not a transport error
         started = time.perf_counter()
-        base = {"model": self.config.model, "endpoint": self.config.base_url,
+        base = {"model": self.config.model, "endpoint": self.mask(self.config.base_url),
                 "prompt_sha256": prompt_sha256(messages), "response_format": fmt.value}
         try:
             completion = client.chat.completions.create(**self._request(messages, schema, fmt))
         except Exception as exc:
             latency = (time.perf_counter() - started) * 1000
-            record.append(ModelExchange(**base, latency_ms=latency, error=_describe(exc)))
+            record.append(ModelExchange(**base, latency_ms=latency, error=self.mask(_describe(exc))))
             raise self._translate(exc, fmt) from exc
         latency = (time.perf_counter() - started) * 1000
         choice = completion.choices[0] if completion.choices else None
         message = choice.message if choice is not None else None
         usage = completion.usage
+        content, refusal = self._mask_reply(message)
         record.append(ModelExchange(
             **base,
-            reply=getattr(message, "content", None),
+            reply=content,
             finish_reason=getattr(choice, "finish_reason", None),
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
             latency_ms=latency,
         ))
-        return ChatReply(
-            content=getattr(message, "content", None),
-            refusal=getattr(message, "refusal", None),
-            finish_reason=getattr(choice, "finish_reason", None),
-            fmt=fmt,
-        )
+        return ChatReply(content=content, refusal=refusal,
+                         finish_reason=getattr(choice, "finish_reason", None), fmt=fmt)
+
+    def _mask_reply(self, message: Any) -> tuple[str | None, str | None]:
+        """The reply's content and refusal, the key masked: they become the plan and its errors."""
+        content, refusal = getattr(message, "content", None), getattr(message, "refusal", None)
+        return (None if content is None else self.mask(content),
+                None if refusal is None else self.mask(refusal))
 
     def _translate(self, exc: Exception, fmt: ResponseFormat) -> Exception:
         """Map an SDK error onto: retry, fall back to a weaker format, or fail at once."""
         import openai
 
         if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
-            return _Transient(_describe(exc))
+            return _Transient(self.mask(_describe(exc)))
         if not isinstance(exc, openai.APIStatusError):
-            return PlanningError(f"{self.config.describe()} failed: {_describe(exc)}",
-                                 code="endpoint_error")
+            return self._failure(f"{self.config.describe()} failed: {_describe(exc)}",
+                                 "endpoint_error")
         status = exc.status_code
         if status == 429 or status >= 500 or status == 408:
-            return _Transient(_describe(exc), _retry_after(exc))
+            return _Transient(self.mask(_describe(exc)), _retry_after(exc))
         if status in (401, 403):
-            return PlanningError(
+            return self._failure(
                 f"{self.config.describe()} refused the credentials (HTTP {status}); "
-                "check BATON_LLM_API_KEY / OPENAI_API_KEY", code="endpoint_auth")
-        body = _body_text(exc).lower()
+                "check BATON_LLM_API_KEY / OPENAI_API_KEY", "endpoint_auth")
+        # Masked before it is cut: a key across the cut would otherwise leave its first half.
+        body = self.mask(_body_text(exc))
         if (status in (400, 422) and fmt is not ResponseFormat.TEXT
-                and any(word in body for word in _FORMAT_WORDS)):
+                and any(word in body.lower() for word in _FORMAT_WORDS)):
             return _FormatRejected()
-        return PlanningError(
-            f"{self.config.describe()} rejected the request (HTTP {status}): {_body_text(exc)[:300]}",
-            code="endpoint_bad_request")
+        return self._failure(
+            f"{self.config.describe()} rejected the request (HTTP {status}): {body[:300]}",
+            "endpoint_bad_request")
+
+    def _failure(self, message: str, code: str) -> PlanningError:
+        """A planning error whose message has the key masked (it is stored and shown)."""
+        return PlanningError(self.mask(message), code=code)
 
 
 def _describe(exc: Exception) -> str:

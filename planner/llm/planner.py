@@ -95,8 +95,8 @@ class LLMPlanner:
                         {"role": "user", "content": prompt.repair_message(problems)}]
         listed = "\n".join(f"  - {p}" for p in problems)
         raise PlanningError(
-            f"{self.config.describe()} gave no valid plan in {self.config.max_attempts} "
-            f"attempt(s); last problems:\n{listed}",
+            self.chat.mask(f"{self.config.describe()} gave no valid plan in "
+                           f"{self.config.max_attempts} attempt(s); last problems:\n{listed}"),
             trace=self._trace(exchanges, offered), problems=problems, code="plan_invalid",
         )
 
@@ -112,11 +112,13 @@ class LLMPlanner:
             raise
         if reply.refusal or reply.finish_reason == "content_filter":
             raise PlanningError(
-                f"{self.config.describe()} refused to plan: {reply.refusal or 'content filter'}",
+                self.chat.mask(f"{self.config.describe()} refused to plan: "
+                               f"{reply.refusal or 'content filter'}"),
                 trace=self._trace(exchanges, offered), code="model_refused")
         if reply.finish_reason == "length":
             raise PlanningError(
-                f"{self.config.describe()} stopped at its token limit before the plan was complete",
+                self.chat.mask(f"{self.config.describe()} stopped at its token limit before the "
+                               "plan was complete"),
                 trace=self._trace(exchanges, offered), code="reply_truncated")
         return reply
 

@@ -284,6 +284,41 @@ def test_bad_request_unrelated_to_response_format_fails_at_once(openai_server, r
     assert len(openai_server.requests) == 1
 
 
+KEY = "sk-live-LIVEKEY-abcdef123456"
+
+
+def test_an_error_body_echoing_the_key_gives_an_error_without_it(openai_server, registry):
+    # An endpoint reflecting the Authorization header in its 400 body, as some proxies do:
+    # the message is stored as the plan version's error and shown by the API, web and CLI.
+    openai_server.script(Failure(status=400, body={"error": {
+        "message": f"bad request from key Bearer {KEY}", "type": "invalid_request_error"}}))
+    with pytest.raises(PlanningError) as info:
+        make_planner(openai_server, api_key=KEY).plan(GOAL, registry)
+    assert openai_server.headers[0]["authorization"] == f"Bearer {KEY}"
+    assert info.value.code == "endpoint_bad_request"
+    assert "bad request from key Bearer [REDACTED]" in str(info.value)
+    assert KEY not in str(info.value) and KEY not in info.value.trace.model_dump_json()
+
+
+def test_a_key_across_the_cut_of_the_error_excerpt_leaves_no_part_of_it(openai_server, registry):
+    # The excerpt is the first 300 characters of the body (the SDK keeps the "error" object
+    # as the body): the key begins 5 characters before the cut.
+    opening = len('{"message": "')
+    openai_server.script(Failure(status=400, body={"error": {"message": "x" * (295 - opening) + KEY}}))
+    with pytest.raises(PlanningError) as info:
+        make_planner(openai_server, api_key=KEY).plan(GOAL, registry)
+    assert info.value.code == "endpoint_bad_request" and "xxxx" in str(info.value)
+    assert KEY[:5] not in str(info.value)
+
+
+def test_a_reply_echoing_the_key_gives_a_plan_and_trace_without_it(openai_server, registry):
+    echoed = dict(READ, args={"path": f"{KEY}.csv"})
+    openai_server.script(Completion(content=reply(echoed)))
+    result = make_planner(openai_server, api_key=KEY).plan(GOAL, registry)
+    assert result.plan.steps[0].args == {"path": "[REDACTED].csv"}
+    assert KEY not in result.plan.canonical_json() and KEY not in result.trace.model_dump_json()
+
+
 def test_missing_key_sends_a_placeholder(openai_server, registry):
     openai_server.script(Completion(content=reply(READ)))
     make_planner(openai_server).plan(GOAL, registry)
