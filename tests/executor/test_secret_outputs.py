@@ -17,10 +17,9 @@ from sqlalchemy.engine import Engine
 from executor.ledger import Ledger
 from executor.records import AttemptStatus, RunStatus
 from executor.scheduling import StepStatus
+from tests.executor.runsupport import Sleeps, make_runner, run_plan
 from tools import RetryableToolError, ToolContext, ToolError, ToolRegistry
 from tools.redaction import REDACTED
-
-from tests.executor.runsupport import Sleeps, make_runner, run_plan
 
 SECRET = "SUPERSECRET-crm-9f8e7d"
 LLM_KEY = "sk-live-LIVEKEY-0042"
