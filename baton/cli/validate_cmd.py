@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from .common import EXIT_FAILED, EXIT_USAGE, console, fail, print_json, state
+from .common import EXIT_FAILED, EXIT_USAGE, CliState, console, fail, print_json, state
 from .main import app
+
+if TYPE_CHECKING:
+    from planner.plan import Plan
 
 schema_app = typer.Typer(help="Print the JSON Schemas of Baton's documents.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
@@ -22,20 +25,33 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Check a plan file against the registered tools; exit 1 listing every problem when invalid."""
+    plan, problems = _check(state(ctx), plan_file)
+    _report(plan_file, plan, problems, as_json)
+    if plan is None or problems:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def valid_plan_or_exit(cli: CliState, plan_file: Path, as_json: bool) -> Plan:
+    """The plan in PLAN_FILE when valid; else report every problem as `baton validate` does, exit 1."""
+    plan, problems = _check(cli, plan_file)
+    if plan is None or problems:
+        _report(plan_file, plan, problems, as_json)
+        raise typer.Exit(EXIT_FAILED)
+    return plan
+
+
+def _check(cli: CliState, plan_file: Path) -> tuple[Plan | None, list[dict[str, Any]]]:
+    """Read and validate a plan file: the plan (None when unreadable as one) and every problem."""
     from planner import PlanFileError, read_plan_file, validate_plan
 
     try:
         document, problems = read_plan_file(plan_file)
     except PlanFileError as exc:
         fail(escape(exc.message), EXIT_USAGE)
-    cli = state(ctx)
     if problems:
-        _report(plan_file, None, [p.model_dump(mode="json") for p in problems], as_json)
-        raise typer.Exit(EXIT_FAILED)
+        return None, [p.model_dump(mode="json") for p in problems]
     report = validate_plan(document, cli.services.registry, max_steps=cli.settings.max_steps)
-    _report(plan_file, report.plan, [p.model_dump(mode="json") for p in report.problems], as_json)
-    if not report.ok:
-        raise typer.Exit(EXIT_FAILED)
+    return report.plan, [p.model_dump(mode="json") for p in report.problems]
 
 
 def _report(path: Path, plan: Any, problems: list[dict[str, Any]], as_json: bool) -> None:

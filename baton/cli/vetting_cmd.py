@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from ..usecases.permissions import Action
-from .common import EXIT_FAILED, EXIT_USAGE, acting_user, console, fail, print_json, reader, state
+from .common import EXIT_FAILED, acting_user, console, print_json, reader, state
 from .main import app
 
 if TYPE_CHECKING:
@@ -102,42 +102,28 @@ def reject_cmd(
     console.print(f"[bold red]rejected[/] {escape(plan_id)}: {escape(gate.reasons[0])}")
 
 
-def _plan_from_file(path: Path) -> Any:
-    from pydantic import ValidationError
-
-    from planner.loading import PlanFileError, read_plan_file
-    from planner.plan import Plan
-
-    try:
-        data, problems = read_plan_file(path)
-    except PlanFileError as exc:
-        fail(escape(exc.message), EXIT_USAGE)
-    if problems:
-        fail(escape("; ".join(p.message for p in problems)), EXIT_FAILED)
-    try:
-        return Plan.model_validate(data)
-    except ValidationError as exc:
-        fail(escape(f"{path} is not a plan: {exc.errors()[0]['msg']} at "
-                    f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}"), EXIT_FAILED)
-
-
 @policy_app.command("eval")
 def policy_eval(
     ctx: typer.Context,
     plan_file: Annotated[Path, typer.Argument(help="Plan file (JSON or YAML).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show the decision the policies take on PLAN_FILE for the acting user; nothing is stored."""
+    """Show the decision the policies take on PLAN_FILE for the acting user; nothing is stored.
+
+    The file is validated first, as by `baton validate`: an invalid plan exits 1 listing every
+    problem, and no decision is taken on it.
+    """
     from datetime import UTC, datetime
 
     from policies.contracts import PolicyContext
     from policies.inputs import build_policy_input
 
     from ..usecases.vetting import requester_of
+    from .validate_cmd import valid_plan_or_exit
 
     cli = state(ctx)
     user = acting_user(ctx, Action.POLICY_DECIDE)
-    plan = _plan_from_file(plan_file)
+    plan = valid_plan_or_exit(cli, plan_file, as_json)
     policy_input = build_policy_input(plan, cli.services.registry,
                                       requester=requester_of(cli.services, user.id),
                                       context=PolicyContext(now=datetime.now(UTC)))

@@ -98,6 +98,24 @@ def test_policy_eval_prints_the_decision_and_fails_on_deny():
     assert allowed.returncode == 0 and "NEEDS APPROVAL" in allowed.stdout
 
 
+def test_policy_eval_validates_first_and_fails_naming_every_problem(workdir):
+    cycle = {"goal": "x", "steps": [
+        {"id": "a", "tool": "files.read", "args": {"path": "x"}, "depends_on": ["b"]},
+        {"id": "b", "tool": "files.read", "args": {"path": "y"}, "depends_on": ["a"]}]}
+    wrong_type = {"goal": "x", "steps": [{"id": "a", "tool": "files.read", "args": {"path": 5}}]}
+    (workdir / "cycle.json").write_text(json.dumps(cycle))
+    (workdir / "types.json").write_text(json.dumps(wrong_type))
+    looped = baton("policy", "eval", "cycle.json", user="alice")
+    assert looped.returncode == 1, looped.stdout
+    assert "invalid plan" in looped.stdout and "cycle" in looped.stdout
+    assert "ALLOWED" not in looped.stdout and "policy:" not in looped.stdout
+    typed = baton("policy", "eval", "types.json", "--json", user="alice")
+    assert typed.returncode == 1
+    report = json.loads(typed.stdout)
+    assert report["ok"] is False and [p["code"] for p in report["problems"]] == ["invalid_args"]
+    assert "allow" not in report
+
+
 def test_policy_eval_of_a_missing_file_is_a_usage_error():
     done = baton("policy", "eval", "nope.json", user="alice")
     assert done.returncode == 2 and "does not exist" in done.stderr
