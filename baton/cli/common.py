@@ -18,6 +18,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+# The API's request models use the same bound: no stored version number is larger, and a
+# larger one would overflow the database's integer before the lookup could say "no version".
+MAX_VERSION = 2**31 - 1
+
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
@@ -58,7 +62,7 @@ def acting_user(ctx: typer.Context, action: Action) -> User:
 
 
 def reader(ctx: typer.Context, action: Action) -> Services:
-    """Services for a read-only command; an acting user, when one is named, must be granted ``action``.
+    """Services for a read-only command; a named acting user must be granted ``action``.
 
     Reading needs no acting user (the files are the operator's), but a named one is held to
     the same table as over the API.
@@ -67,6 +71,11 @@ def reader(ctx: typer.Context, action: Action) -> Services:
     if cli.settings.user:
         acting_user(ctx, action)
     return cli.services
+
+
+def version_option(help_text: str) -> Any:
+    """A ``--version N`` option: 0, negatives and huge N are usage errors (never "latest")."""
+    return typer.Option("--version", min=1, max=MAX_VERSION, help=help_text)
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -92,6 +101,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "MAX_VERSION",
     "CliState",
     "ConfigError",
     "acting_user",
@@ -101,4 +111,5 @@ __all__ = [
     "print_json",
     "reader",
     "state",
+    "version_option",
 ]

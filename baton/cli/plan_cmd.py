@@ -20,6 +20,7 @@ from .common import (
     print_json,
     reader,
     state,
+    version_option,
 )
 from .main import app
 
@@ -165,7 +166,7 @@ def plans_list(
 def plans_show(
     ctx: typer.Context,
     plan_id: Annotated[str, typer.Argument(help="Plan id.")],
-    version: Annotated[int | None, typer.Option("--version", min=1, help="Version (default: latest).")] = None,
+    version: Annotated[int | None, version_option("Version (default: latest).")] = None,
     diff: Annotated[bool, typer.Option("--diff", help="Compare with the previous version.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -209,7 +210,7 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
 def templates_show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Template name.")],
-    version: Annotated[int | None, typer.Option("--version", min=1, help="Version (default: newest).")] = None,
+    version: Annotated[int | None, version_option("Version (default: newest).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show one template version as YAML (or JSON)."""
@@ -231,7 +232,7 @@ def templates_add(
     ctx: typer.Context,
     file: Annotated[Path | None, typer.Argument(help="A template YAML file to add.")] = None,
     from_plan: Annotated[str | None, typer.Option("--from-plan", help="Plan id to save as a template.")] = None,
-    version: Annotated[int | None, typer.Option("--version", min=1, help="Plan version (default: latest).")] = None,
+    version: Annotated[int | None, version_option("Plan version (default: latest).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Template name (with --from-plan).")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="NAME=$.steps.ID.args.X or NAME=literal.")] = None,
     description: Annotated[str, typer.Option("--description", help="What the template does.")] = "",

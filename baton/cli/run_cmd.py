@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..usecases.permissions import Action
-from .common import EXIT_FAILED, acting_user, console, print_json, reader, state
+from .common import EXIT_FAILED, acting_user, console, print_json, reader, state, version_option
 from .main import app
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def _exit_for(record: RunRecord, as_json: bool) -> None:
 
 @app.command("run")
 def run(ctx: typer.Context, plan_id: str,
-        version: Annotated[int | None, typer.Option("--version", help="Plan version (default: latest).")] = None,
+        version: Annotated[int | None, version_option("Plan version (default: latest).")] = None,
         detach: Annotated[bool, typer.Option("--detach", help="Queue it for `baton worker`.")] = False,
         concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, max=256,
                                                         help="Steps at once.")] = None,

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from ..usecases.permissions import Action
-from .common import EXIT_FAILED, acting_user, console, print_json, reader, state
+from .common import EXIT_FAILED, acting_user, console, print_json, reader, state, version_option
 from .main import app
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ policy_app = typer.Typer(help="Inspect, evaluate and test the policies.", no_arg
 app.add_typer(policy_app, name="policy")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-VersionOption = Annotated[int | None, typer.Option("--version", help="Version (default: latest).")]
+VersionOption = Annotated[int | None, version_option("Version (default: latest).")]
 
 _STYLE = {"denied": "bold red", "needs_approval": "bold yellow", "allowed": "bold green",
           "pending": "bold yellow", "approved": "bold green", "rejected": "bold red"}

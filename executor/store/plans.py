@@ -101,7 +101,11 @@ class PlanStore:
             plan = session.get(PlanRow, plan_id)
             if plan is None:
                 raise PlanNotFoundError(f"no plan {plan_id!r}; `baton plans list` shows the plans")
-            row = self._row(session, plan_id, version or plan.latest_version)
+            number = plan.latest_version if version is None else version
+            # Versions run 1..latest: 0 is not "the latest", and a number past the latest is
+            # refused before it could overflow the database's integer.
+            in_range = 1 <= number <= plan.latest_version
+            row = self._row(session, plan_id, number) if in_range else None
             if row is None:
                 have = ", ".join(str(v) for v in self._numbers(session, plan_id)) or "none"
                 raise PlanNotFoundError(f"plan {plan_id} has no version {version} (versions: {have})")

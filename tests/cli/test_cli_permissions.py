@@ -38,7 +38,8 @@ COMMANDS: dict[str, list[list[str]]] = {
     "run.cancel": [["cancel", "r-000000000000"]],
     "tools.read": [["tools", "list"], ["tools", "show", "files.read"]],
     "policy.decide": [["policy", "eval", "write.json"], ["policy", "show"], ["policy", "test"]],
-    "ledger.read": [["audit", "verify"], ["audit", "show"], ["audit", "export", "--out", "x.jsonl"]],
+    "ledger.read": [["audit", "verify"], ["audit", "show"],
+                    ["audit", "export", "--out", "x.jsonl"]],
     "template.read": [["templates", "list"], ["templates", "show", "copy-file"]],
     "template.add": [["templates", "add", "template.yaml"],
                      ["templates", "add", "--from-plan", "{plan}", "--name", "copy-it"]],
@@ -101,7 +102,7 @@ def test_an_action_still_needs_an_acting_user(cli, plan_id):
 
 
 
-def _command_names(command, prefix: str = "") -> set[str]:  # noqa: ANN001 - a click command
+def _command_names(command, prefix: str = "") -> set[str]:
     subcommands = getattr(command, "commands", None)
     if subcommands is None:
         return {prefix.strip()}
