@@ -9,16 +9,23 @@ A fixture file ``policies/fixtures/<name>.json`` holds::
                   "runtime_checks": ["post"], "risk_at_least": 20}}
 
 Every key of ``expected`` is optional; each one present is checked.
+
+Fixtures are run with the data they were written for: Baton's own (shipped)
+fixtures with the policy directory's data file alone, since settings'
+``[policy.data]`` (a narrower egress allowlist, say) would change decisions
+they pin; the fixtures of a ``policies_dir`` of one's own with the configured
+data, overrides included, since they test that deployment.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .bundle import SHIPPED_FIXTURES
 from .contracts import Decision, StepDecision
 from .engine import PolicyEngine
 
@@ -32,6 +39,15 @@ class Fixture:
     entrypoint: str
     input: dict[str, Any]
     expected: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FixtureSuite:
+    """The fixtures to run for some settings, and the engine to run them on."""
+
+    directory: Path
+    engine: PolicyEngine
+    configured_data: bool  # False: settings' policy_data set aside for Baton's own fixtures
 
 
 @dataclass(frozen=True)
@@ -104,3 +120,16 @@ def run_fixture(engine: PolicyEngine, fixture: Fixture) -> FixtureResult:
 def run_fixtures(engine: PolicyEngine, directory: Path) -> list[FixtureResult]:
     """Run every fixture in ``directory`` on ``engine``."""
     return [run_fixture(engine, f) for f in load_fixtures(directory)]
+
+
+def fixture_suite(*, policies_dir: Path | None, policy_data: Mapping[str, Any] | None,
+                  opa_url: str | None = None) -> FixtureSuite:
+    """The fixtures for these settings' values, each set with the data it was written for."""
+    from .factory import make_policy_engine
+
+    own = Path(policies_dir) / "fixtures" if policies_dir else None
+    directory = own if own is not None and own.is_dir() else SHIPPED_FIXTURES
+    configured = directory != SHIPPED_FIXTURES or not policy_data
+    engine = make_policy_engine(policies_dir=policies_dir, opa_url=opa_url,
+                                policy_data=policy_data if configured else None)
+    return FixtureSuite(directory=directory, engine=engine, configured_data=configured)

@@ -139,14 +139,17 @@ def policy_eval(
 @policy_app.command("test")
 def policy_test(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Run every policy fixture against the active engine; exit 1 on any failure."""
-    from policies.fixtures_runner import run_fixtures
+    from policies.fixtures_runner import fixture_suite, run_fixtures
 
-    services = reader(ctx, Action.POLICY_DECIDE)
-    engine = services.policy_engine
-    results = run_fixtures(engine, engine.bundle.fixtures_dir)  # type: ignore[attr-defined]
+    settings = reader(ctx, Action.POLICY_DECIDE).settings
+    suite = fixture_suite(policies_dir=settings.policies_dir, policy_data=settings.policy_data,
+                          opa_url=settings.opa_url)
+    engine = suite.engine
+    results = run_fixtures(engine, suite.directory)
     failed = [r for r in results if not r.passed]
     if as_json:
         print_json({"engine": engine.name, "bundle_hash": engine.bundle_hash,
+                    "fixtures": str(suite.directory), "policy_data_applied": suite.configured_data,
                     "passed": len(results) - len(failed), "failed": len(failed),
                     "failures": {r.name: list(r.failures) for r in failed}})
     else:
@@ -157,6 +160,9 @@ def policy_test(ctx: typer.Context, as_json: JsonOption = False) -> None:
                 console.print(f"     {escape(failure)}")
         console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed "
                       f"(engine {engine.name})")
+        if not suite.configured_data:
+            console.print("Baton's own fixtures ran with the shipped policy data: \\[policy.data] "
+                          "in the settings does not apply to them.")
     if failed or not results:
         raise typer.Exit(EXIT_FAILED)
 
