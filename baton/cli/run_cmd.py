@@ -25,7 +25,11 @@ STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "pen
 
 
 class _Progress:
-    """A live table of steps, updated from the runner's step events."""
+    """A live table of steps, updated from the runner's step events.
+
+    The table appears with the first step event, so a run that is refused (unknown plan or run,
+    not approved, owned elsewhere) leaves nothing on the screen but its error.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -33,11 +37,6 @@ class _Progress:
         self.live = None
 
     def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.live import Live
-
-            self.live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
-            self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -47,6 +46,11 @@ class _Progress:
 
     def __call__(self, event: StepProgress) -> None:
         self.rows[event.step_id] = (event.status.value, event.attempt, event.error or "")
+        if self.live is None and self.enabled:
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
+            self.live.__enter__()
         if self.live is not None:
             self.live.update(self._table())
 
