@@ -12,6 +12,7 @@ the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -134,18 +135,36 @@ def begin_call(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
 
 
 async def call_tool(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
-                    timeout_s: float, delay_s: float = 0.0,
-                    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                    timeout_s: float, backoff: Awaitable[Any] | None = None,
+                    stop_reason: Callable[[], str | None] = lambda: None,
                     threads: ToolThreads | None = None) -> Outcome:
-    """Wait ``delay_s`` (a retry's backoff), then call the tool and wait for it; never raises, never hangs."""
-    if delay_s > 0:
-        await sleep(delay_s)
+    """Wait out ``backoff`` (a retry's), then call the tool and wait for it; never raises, never hangs.
+
+    A backoff cancelled by its run, or one that ends with ``stop_reason`` saying
+    why not, ends the attempt without calling the tool: a run that is stopping
+    (cancelled, or a step failed for good) must not cause a side effect.
+    """
+    if backoff is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await backoff
+    reason = stop_reason()
+    if reason is not None or (backoff is not None and _cut_short(backoff)):
+        return Outcome(error=ToolError(reason or "not tried again: the run stopped",
+                                       code="run_stopping"))
     call = begin_call(spec, args, context, timeout_s=timeout_s, threads=threads)
     loop = asyncio.get_running_loop()
     while not call.ready(loop.time()):
         assert call.future is not None
         await asyncio.wait({call.future}, timeout=max(0.0, call.deadline - loop.time()))
     return call.outcome()
+
+
+def _cut_short(backoff: Awaitable[Any]) -> bool:
+    """Whether a backoff ended by cancellation: its own, or this task's (abandoned by its run,
+    possibly just as the backoff finished): either way the tool must not be called now."""
+    task = asyncio.current_task()
+    return (isinstance(backoff, asyncio.Future) and backoff.cancelled()) or bool(
+        task is not None and task.cancelling())
 
 
 def _failed(spec: ToolSpec, error: BaseException) -> Outcome:

@@ -33,7 +33,7 @@ from tools import BatonError, Effect, ToolContext, ToolRegistry, ToolSpec
 from tools.redaction import redact
 
 from . import crash
-from .artifacts import ArtifactStore
+from .artifacts import ArtifactError, ArtifactStore
 from .call_payloads import mask_args, referenced_secrets, secret_fields
 from .calls import Call, Outcome, begin_call, call_tool, error_code, error_text
 from .checks import NO_CHECK_CONFIGURED, RuntimeCheck, StepCall
@@ -84,6 +84,8 @@ class RunState:  # noqa: D101 - documented below
     args: dict[str, dict[str, Any]] = field(default_factory=dict)
     secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tries: dict[str, int] = field(default_factory=dict)
+    # Retries waiting out their backoff (the tool not called yet): dropped once the run stops.
+    backoffs: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
     failure: str | None = None
     cancelled: bool = False
     last_poll: float = 0.0
@@ -126,7 +128,9 @@ class StepLoop:
     async def _turns(self, st: RunState) -> None:
         self._poll(st, force=True)
         while True:
-            if not st.stopping and st.frontier:
+            if st.stopping:
+                self._drop_backoffs(st)
+            elif st.frontier:
                 self._start_ready(st)
             self._commit(st)
             if not st.running:
@@ -194,6 +198,21 @@ class StepLoop:
             self._maybe_crash(crash.CrashPoint.AFTER_ATTEMPT_STARTED, sid)
             st.calls[sid] = make_call()
         st.launch.clear()
+
+    def _drop_backoffs(self, st: RunState) -> None:
+        """The run stops (a cancel, a step failed for good): retries still waiting out their
+        backoff end now without calling their tool; each settles as a failed attempt."""
+        for backoff in st.backoffs.values():
+            backoff.cancel()
+        st.backoffs.clear()
+
+    def _stop_reason(self, st: RunState) -> str | None:
+        """Why a retry whose backoff ended must not call its tool now (None: it may)."""
+        if st.cancelled:
+            return "not tried again: the run was cancelled"
+        if st.failure is not None:
+            return f"not tried again: the run is stopping ({st.failure})"
+        return None
 
     def _poll(self, st: RunState, *, force: bool = False) -> None:
         """Renew the lease and look for a cancel request, at most every ``poll_s``."""
@@ -311,16 +330,21 @@ class StepLoop:
             workspace=self.workspace)
         timeout = step.timeout_s or spec.timeout_s
         st.running.append(sid)
-        st.launch.append((sid, partial(self._launch, spec, args, context, timeout, delay_s)))
+        st.launch.append((sid, partial(self._launch, st, spec, args, context, timeout, delay_s)))
 
-    def _launch(self, spec: ToolSpec, args: dict[str, Any], context: ToolContext,
+    def _launch(self, st: RunState, spec: ToolSpec, args: dict[str, Any], context: ToolContext,
                 timeout: float, delay_s: float) -> Call:
-        """Start the tool now (its span ends when the loop settles it); a retry waits its backoff first."""
+        """Start the tool now (its span ends when the loop settles it); a retry waits its backoff
+        first, unless the run stops meanwhile (see :meth:`_drop_backoffs`)."""
         span = start_span("baton.attempt", run_id=context.run_id, step_id=context.step_id,
                           attempt=context.attempt, tool=spec.name)
         if delay_s <= 0:
             return begin_call(spec, args, context, timeout_s=timeout, span=span)
-        waiting = call_tool(spec, args, context, timeout_s=timeout, delay_s=delay_s, sleep=self.sleep)
+        sid = context.step_id
+        backoff = st.backoffs[sid] = asyncio.ensure_future(self.sleep(delay_s))
+        backoff.add_done_callback(partial(_forget_backoff, st.backoffs, sid))
+        waiting = call_tool(spec, args, context, timeout_s=timeout, backoff=backoff,
+                            stop_reason=partial(self._stop_reason, st))
         return Call(None, run_in_span(span, asyncio.ensure_future, waiting), span=span)
 
     def _settle(self, st: RunState, sid: str, outcome: Outcome) -> None:
@@ -330,7 +354,12 @@ class StepLoop:
         if outcome.error is None:
             # Masked before anything keeps it: row, artifact, ledger and dependents alike.
             output = self._masked(outcome.output)
-            stored = self.artifacts.keep(output)
+            try:
+                stored = self.artifacts.keep(output)
+            except ArtifactError as exc:  # a full disk: the step fails, naming it; the run ends
+                self._fail_for_good(st, sid, f"its result could not be stored: {exc.message}",
+                                    exc.code, retryable=False)
+                return
             payload: dict[str, Any] = {"step": sid, "attempt": row.attempts}
             if stored.uri is None:
                 payload["output"] = output
@@ -411,3 +440,9 @@ class StepLoop:
     def _maybe_crash(self, point: crash.CrashPoint, sid: str) -> None:
         if self._crash is not None and self._crash == (point, sid):
             crash.crash_now()
+
+
+def _forget_backoff(backoffs: dict[str, asyncio.Future[Any]], sid: str,
+                    backoff: asyncio.Future[Any]) -> None:
+    if backoffs.get(sid) is backoff:  # not a later retry's of the same step
+        del backoffs[sid]

@@ -334,13 +334,13 @@ def test_delay_s_waits_with_the_injected_sleep_before_the_tool_starts(kind):
     sleeps = Sleeps(events)
     spec = registry.get("mark")
     started = time.monotonic()
-    outcome = run(call_tool(spec, {}, CONTEXT, timeout_s=5, delay_s=30.0, sleep=sleeps))
+    outcome = run(call_tool(spec, {}, CONTEXT, timeout_s=5, backoff=sleeps(30.0)))
     assert time.monotonic() - started < 1.0  # the injected sleep, not a real one
     assert outcome == Outcome(output={"value": "ok"})
     assert events == ["sleep 30", "tool"] and sleeps.delays == [30.0]
 
     events.clear()
-    assert run(call_tool(spec, {}, CONTEXT, timeout_s=5, delay_s=0.0, sleep=sleeps)).error is None
+    assert run(call_tool(spec, {}, CONTEXT, timeout_s=5)).error is None
     assert events == ["tool"]
 
 
@@ -356,8 +356,8 @@ def test_the_timeout_is_counted_after_the_delay():
     async def slow_sleep(delay: float) -> None:
         await asyncio.sleep(0.2)  # a backoff longer than the attempt's timeout
 
-    outcome = run(call_tool(registry.get("quick"), {}, CONTEXT, timeout_s=0.15, delay_s=1.0,
-                            sleep=slow_sleep))
+    outcome = run(call_tool(registry.get("quick"), {}, CONTEXT, timeout_s=0.15,
+                            backoff=slow_sleep(1.0)))
     assert outcome == Outcome(output={"value": "ok"})
 
 
@@ -420,3 +420,54 @@ def test_a_sync_call_that_timed_out_waiting_for_a_thread_is_never_started():
 
     run(main())
     assert ran == ["hold"]
+
+
+def _counting_tool(calls: list[str]):
+    registry = ToolRegistry()
+
+    @registry.tool("count.calls")
+    async def count_calls() -> str:
+        """Counts its calls."""
+        calls.append("called")
+        return "ok"
+
+    return registry.get("count.calls")
+
+
+def test_a_retry_whose_backoff_is_cancelled_never_calls_its_tool():
+    calls: list[str] = []
+
+    async def scenario() -> Outcome:
+        backoff = asyncio.ensure_future(asyncio.sleep(30))
+        waiting = asyncio.ensure_future(call_tool(_counting_tool(calls), {}, CONTEXT, timeout_s=5,
+                                                  backoff=backoff))
+        await asyncio.sleep(0.01)
+        backoff.cancel()  # the run stops
+        return await waiting
+
+    outcome = run(scenario())
+    assert calls == [] and outcome.error.code == "run_stopping"
+
+
+def test_a_retry_whose_run_stopped_during_its_backoff_never_calls_its_tool():
+    calls: list[str] = []
+    outcome = run(call_tool(_counting_tool(calls), {}, CONTEXT, timeout_s=5,
+                            backoff=asyncio.sleep(0), stop_reason=lambda: "not tried again: cancelled"))
+    assert calls == [] and outcome.error.message == "not tried again: cancelled"
+
+
+def test_an_abandoned_retry_never_calls_its_tool_even_as_its_backoff_ends():
+    """Abandoned just as the backoff finished (the task's wake-up already queued)."""
+    calls: list[str] = []
+
+    async def scenario() -> Outcome:
+        backoff = asyncio.get_running_loop().create_future()
+        waiting = asyncio.ensure_future(call_tool(_counting_tool(calls), {}, CONTEXT, timeout_s=5,
+                                                  backoff=backoff))
+        await asyncio.sleep(0)
+        backoff.set_result(None)  # the backoff ends...
+        waiting.cancel()  # ...and the run abandons the call before it resumes
+        return await waiting
+
+    outcome = run(scenario())
+    assert calls == [] and outcome.error.code == "run_stopping"

@@ -15,9 +15,10 @@ from executor.ledger import Ledger
 from executor.records import AttemptStatus, RunStatus
 from executor.scheduling import StepStatus
 from executor.store.schema import PlanVersionRow
+from planner.plan import Plan
 from tests.executor.runsupport import HostCheck, Sleeps, approved_plan, make_runner, one, run_plan
 from tests.support.http_server import Reply
-from tools import RetryableToolError, RetryPolicy, ToolContext, ToolRegistry
+from tools import RetryableToolError, RetryPolicy, ToolContext, ToolError, ToolRegistry
 from tools.builtin.http import register_http_request
 
 FAST = {"max_attempts": 4, "initial_backoff_s": 0.5, "multiplier": 2.0, "max_backoff_s": 5.0,
@@ -274,6 +275,62 @@ def test_a_failed_run_resumes_from_the_failed_step_after_the_cause_is_fixed(
     assert [a.status for a in flaky.attempt_log] == [AttemptStatus.FAILED, AttemptStatus.SUCCEEDED]
     resume = Ledger(engine).events(subject=record.id, kinds=["run_resume"])
     assert resume[0].payload["reset"] == ["flaky"]
+
+
+SLOW_RETRY = {"max_attempts": 3, "initial_backoff_s": 5.0, "max_backoff_s": 5.0, "jitter": 0.0}
+
+
+def _flaky_and_failing_registry(calls: list[str]) -> ToolRegistry:
+    """``charge`` fails retryably on its first call; ``fraud`` fails for good after 0.1 s."""
+    registry = ToolRegistry()
+
+    @registry.tool("charge")
+    def charge() -> str:
+        """Charges a card (a side effect); the first call meets a busy service."""
+        calls.append("charge")
+        if calls.count("charge") == 1:
+            raise RetryableToolError("service busy")
+        return "charged"
+
+    @registry.tool("fraud")
+    async def fraud() -> str:
+        """Finds the card stolen."""
+        await asyncio.sleep(0.1)
+        raise ToolError("card reported stolen")
+
+    return registry
+
+
+def test_a_step_failing_for_good_drops_a_retry_still_in_its_backoff(engine, tmp_path):
+    """No new side effect once the run stops: the waiting retry ends without calling its tool."""
+    calls: list[str] = []
+    runner = make_runner(engine, _flaky_and_failing_registry(calls), tmp_path)  # real sleeps
+    started = time.monotonic()
+    record = run_plan(runner, engine, {"goal": "g", "steps": [
+        {"id": "pay", "tool": "charge", "retry": SLOW_RETRY}, {"id": "check", "tool": "fraud"}]})
+    assert time.monotonic() - started < 4.0  # not the 5 s backoff
+    assert calls == ["charge"]
+    assert record.status is RunStatus.FAILED and "card reported stolen" in record.error
+    pay = next(s for s in record.steps if s.step_id == "pay")
+    assert pay.status is StepStatus.FAILED and "not tried again: the run is stopping" in pay.error
+    assert [a.status for a in pay.attempt_log] == [AttemptStatus.FAILED, AttemptStatus.FAILED]
+    assert Ledger(engine).verify().ok
+
+
+def test_a_cancel_drops_a_retry_still_in_its_backoff(engine, tmp_path):
+    calls: list[str] = []
+    registry = _flaky_and_failing_registry(calls)
+    runner = make_runner(engine, registry, tmp_path, lease_s=0.3)  # polls every 0.1 s
+    plan = Plan.model_validate({"goal": "g", "steps": [
+        {"id": "pay", "tool": "charge", "retry": SLOW_RETRY}]})
+    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    threading.Timer(0.3, runner.store.request_cancel, args=(run_id,)).start()
+    started = time.monotonic()
+    record = runner.run_sync(run_id)
+    assert time.monotonic() - started < 4.0
+    assert calls == ["charge"]
+    assert record.status is RunStatus.CANCELLED
+    assert "not tried again: the run was cancelled" in record.steps[0].error
 
 
 def test_a_cancel_that_came_as_the_run_failed_does_not_cancel_its_resume(
