@@ -142,7 +142,7 @@ class Runner(StepLoop):
             log.info("worker claimed run", run_id=run_id, owner=self.owner_id)
             try:
                 self.run_sync(run_id, detail=False)
-            except RunError as exc:  # one run's problem must not stop the worker
+            except BatonError as exc:  # one run's problem (a lost lease...) must not stop the worker
                 log.warning("run stopped", run_id=run_id, error=exc.message)
             done += 1
         return done

@@ -74,9 +74,10 @@ def test_a_database_lost_mid_run_stops_it_with_a_store_error_and_loses_nothing(e
     assert Ledger(engine).verify().ok
 
 
-def test_an_artifact_that_cannot_be_written_stops_the_run_with_a_clear_error(engine, tmp_path):
-    from executor.artifacts import ArtifactError
-
+def test_an_artifact_that_cannot_be_written_fails_the_run_with_a_clear_error(engine, tmp_path):
+    """A full disk, a file where the directory should be: the step fails naming the artifact,
+    the run ends failed (recorded), a worker goes on to its next run, and once the cause is
+    fixed `resume` runs the step again (same idempotency key) and keeps its result."""
     registry = ToolRegistry()
 
     @registry.tool("big")
@@ -88,8 +89,19 @@ def test_an_artifact_that_cannot_be_written_stops_the_run_with_a_clear_error(eng
     blocked.write_text("a file where the artifact directory should be")
     runner = make_runner(engine, registry, blocked, threshold=1024)
     plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "big"}]})
-    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
-    with pytest.raises(ArtifactError, match="cannot be written under"):
-        runner.run_sync(run_id)
-    record = runner.store.get(run_id)
-    assert record.steps[0].status is StepStatus.RUNNING  # its start is kept; resumable later
+    plan_id = approved_plan(engine, plan)
+    first = runner.create_run(plan_id, 1, plan, requested_by="alice", detach=True)
+    second = runner.create_run(plan_id, 1, plan, requested_by="alice", detach=True)
+    assert runner.worker(once=True) == 2  # the first run's failure did not stop the worker
+    for run_id in (first, second):
+        record = runner.store.get(run_id)
+        assert record.status is RunStatus.FAILED
+        assert "its result could not be stored" in record.error
+        assert "cannot be written under" in record.error
+        assert record.steps[0].status is StepStatus.FAILED
+    assert Ledger(engine).events(subject=first)[-1].kind == "run_end"
+
+    blocked.unlink()  # the cause is fixed
+    resumed = make_runner(engine, registry, blocked, threshold=1024).resume_sync(first)
+    assert resumed.status is RunStatus.SUCCEEDED
+    assert resumed.steps[0].output_uri is not None and resumed.steps[0].attempts == 2
