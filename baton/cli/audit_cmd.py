@@ -119,6 +119,9 @@ def export(
     if out is None:
         count = write_events(ledger, sys.stdout, chosen, subject)
     else:
-        with out.open("w", encoding="utf-8") as handle:
-            count = write_events(ledger, handle, chosen, subject)
+        try:
+            with out.open("w", encoding="utf-8") as handle:
+                count = write_events(ledger, handle, chosen, subject)
+        except OSError as exc:  # a missing directory, no permission, a full disk
+            fail(f"cannot write {escape(str(out))}: {escape(exc.strerror or str(exc))}")
     err_console.print(f"exported {count} events ({chosen.value})", soft_wrap=True)

@@ -88,3 +88,10 @@ def test_verify_rejects_a_malformed_head(db, tmp_path):
 def test_show_rejects_an_unknown_kind(db, tmp_path):
     done = baton(["audit", "show", "--kind", "run_strat"], db, tmp_path)
     assert done.returncode == 2 and "unknown event kind run_strat" in done.stderr
+
+
+def test_export_to_a_path_that_cannot_be_written_is_a_one_line_error(db, tmp_path):
+    done = baton(["audit", "export", "--out", str(tmp_path / "missing" / "x.jsonl")], db, tmp_path)
+    assert done.returncode == 1
+    assert "cannot write" in done.stderr and "No such file or directory" in done.stderr
+    assert "Traceback" not in done.stderr
