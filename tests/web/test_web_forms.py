@@ -136,3 +136,23 @@ def test_status_badges_show_the_status_value_not_the_enum_name(site_with_a_run):
     for page in (bob.get(f"/plans/{stored.plan_id}").text, bob.get("/").text):
         assert "Status." not in page
         assert re.search(r'class="badge s-[a-z_]+"', page)
+
+
+def test_a_revision_whose_plan_states_another_goal_says_so_on_the_plan_page(tmp_path):
+    """bob rewrote alice's plan: carol, who must sign it off, sees what the plan now says."""
+    from baton.usecases.plans import revise_plan
+
+    services = Services(make_settings(tmp_path))
+    stored = plan_goal(services, GOAL, services.settings.users["alice"])
+    revised = revise_plan(services, stored.plan_id, "Copy sales.csv to stolen/sales.csv",
+                          services.settings.users["bob"])
+    assert revised.plan.goal != GOAL
+    live = serve(services)
+    try:
+        carol, _ = signed_in(live, "carol")
+        page = carol.get(f"/plans/{stored.plan_id}").text
+        assert 'data-testid="version-goal"' in page and revised.plan.goal in page
+        alice_page = carol.get(f"/plans/{stored.plan_id}?version=1").text
+        assert 'data-testid="version-goal"' not in alice_page
+    finally:
+        live.stop()
