@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
-import subprocess
 
 import pytest
-import structlog
 
-from baton.cli.main import main
+from tests.support.cli_in_process import in_process_baton
 
 CONFIG = """
 workspace = "ws"
@@ -45,23 +42,5 @@ def cli(data_dir, capsys):
     (data_dir / "ws" / "a.csv").write_text("region,total\nnorth,3\n")
     (data_dir / "write.json").write_text(json.dumps(WRITE_PLAN))
     (data_dir / "template.yaml").write_text(TEMPLATE)
-    saved_structlog = structlog.get_config()
-    saved_handlers = list(logging.getLogger().handlers)
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(["baton", *args], code, out, err)
-
-    yield run
-    structlog.configure(**saved_structlog)
-    logging.getLogger().handlers[:] = saved_handlers
-
-
-@pytest.fixture
-def plan_id(cli) -> str:
-    """A plan alice asked for, waiting at the gate."""
-    planned = cli("--as", "alice", "plan", "--file", "write.json", "--json")
-    assert planned.returncode == 0, planned.stderr
-    return json.loads(planned.stdout)["plan_id"]
+    with in_process_baton(capsys) as run:
+        yield run

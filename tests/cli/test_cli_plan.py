@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
 
 import pytest
-import structlog
 
-from baton.cli.main import main
+from tests.support.cli_in_process import in_process_baton
 
 BATON_TOML = """
 [users.alice]
@@ -31,19 +29,8 @@ def baton(data_dir, monkeypatch, capsys):
     (data_dir / "baton.toml").write_text(BATON_TOML)
     monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
     monkeypatch.setenv("BATON_USER", "alice")
-    saved_structlog = structlog.get_config()
-    saved_handlers = list(logging.getLogger().handlers)
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(["baton", *args], code, out, err)
-
-    yield run
-    # The CLI configures logging for the process; leave it as other tests found it.
-    structlog.configure(**saved_structlog)
-    logging.getLogger().handlers[:] = saved_handlers
+    with in_process_baton(capsys) as run:
+        yield run
 
 
 def _json(result: subprocess.CompletedProcess[str]):
