@@ -44,3 +44,11 @@ def cli(data_dir, capsys):
     (data_dir / "template.yaml").write_text(TEMPLATE)
     with in_process_baton(capsys) as run:
         yield run
+
+
+@pytest.fixture
+def plan_id(cli) -> str:
+    """A plan alice asked for, waiting at the gate."""
+    planned = cli("--as", "alice", "plan", "--file", "write.json", "--json")
+    assert planned.returncode == 0, planned.stderr
+    return json.loads(planned.stdout)["plan_id"]
