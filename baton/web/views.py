@@ -140,7 +140,8 @@ def can_approve(stored: StoredVersion, gate: GateState, user: User) -> bool:
 
     Only an offer: the use case still decides (and refuses self-approval, wrong roles...).
     """
-    return (stored.status is VersionStatus.PENDING_APPROVAL and stored.requester != user.id
+    return (stored.status is VersionStatus.PENDING_APPROVAL
+            and user.id not in (stored.requester, stored.created_by)  # nobody signs off their own
             and may(user, Action.PLAN_APPROVE)
             and (not gate.eligible_roles or bool(set(user.roles) & set(gate.eligible_roles)))
             and user.id not in {a.actor for a in gate.valid_approvals})

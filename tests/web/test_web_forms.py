@@ -152,6 +152,10 @@ def test_a_revision_whose_plan_states_another_goal_says_so_on_the_plan_page(tmp_
         carol, _ = signed_in(live, "carol")
         page = carol.get(f"/plans/{stored.plan_id}").text
         assert 'data-testid="version-goal"' in page and revised.plan.goal in page
+        assert f'action="/plans/{stored.plan_id}/approve"' in page
+        bob, _ = signed_in(live, "bob")  # he wrote v2: no approve button, not in his queue
+        assert f'action="/plans/{stored.plan_id}/approve"' not in bob.get(f"/plans/{stored.plan_id}").text
+        assert 'data-testid="queue-plan">' + stored.plan_id not in bob.get("/").text
         alice_page = carol.get(f"/plans/{stored.plan_id}?version=1").text
         assert 'data-testid="version-goal"' not in alice_page
     finally:
