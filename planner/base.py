@@ -12,6 +12,10 @@ from tools import BatonError, ToolRegistry
 from .plan import Plan, TemplateOrigin
 from .problems import Problem
 
+# No stored version number is larger (the databases' integer); the CLI and the API bound
+# --version / "version" by it, so a larger one is a usage error, not an overflow in a lookup.
+MAX_VERSION = 2**31 - 1
+
 
 class PlannerKind(str, enum.Enum):
     """Where a plan version came from."""

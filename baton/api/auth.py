@@ -14,7 +14,7 @@ from baton.services import Services
 from baton.settings import User
 
 from .errors import ApiError
-from .permissions import Action, may
+from .permissions import Action, may, refusal
 
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token declared (hashed) in "
                            "the settings under [users.ID] token_sha256.")
@@ -51,9 +51,7 @@ def current_user(
 def check(user: User, action: Action) -> None:
     """403 unless one of ``user``'s roles grants ``action``."""
     if not may(user, action):
-        roles = ", ".join(user.roles) or "no roles"
-        raise ApiError(403, "forbidden",
-                       f"user {user.id!r} ({roles}) may not {action.value}")
+        raise ApiError(403, "forbidden", refusal(user, action))
 
 
 def require(action: Action) -> Callable[..., User]:

@@ -13,7 +13,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from baton.settings import User
-from planner.base import PlannerKind
+from planner.base import MAX_VERSION, PlannerKind
 from planner.diff import PlanDiff, diff_plans
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import GateState
@@ -24,7 +24,6 @@ from .errors import error_responses
 from .permissions import Action
 
 router = APIRouter(tags=["plans"], responses=error_responses(401, 403))
-MAX_VERSION = 2**31 - 1  # larger numbers cannot name a stored version
 
 DOCUMENT_HINT = "Validated like any planner's output; an invalid plan is stored INVALID."
 

@@ -13,6 +13,7 @@ from baton.services import Services
 from baton.settings import User
 from executor.ledger import EventKind, LedgerEvent
 from executor.records import RunRecord
+from planner.base import MAX_VERSION
 
 from .auth import require, services_of
 from .errors import error_responses
@@ -22,7 +23,6 @@ router = APIRouter(tags=["runs"], responses=error_responses(401, 403))
 
 POLL_S = 0.25
 HEARTBEAT_S = 15.0
-MAX_VERSION = 2**31 - 1
 
 
 class StartRunRequest(BaseModel):

@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
+from planner.base import MAX_VERSION
+
 from ..services import Services
 from ..settings import ConfigError, Settings, User, load_settings
 from ..usecases.permissions import Action, require_action
@@ -18,9 +20,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-# The API's request models use the same bound: no stored version number is larger, and a
-# larger one would overflow the database's integer before the lookup could say "no version".
-MAX_VERSION = 2**31 - 1
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from baton.api.permissions import Action, may
+from baton.api.permissions import Action, may, refusal
 from baton.settings import User
 
 from .session import csrf_ok, csrf_token
@@ -65,5 +65,4 @@ def redirect(url: str, flash: str | None = None, kind: str = "info") -> Redirect
 def require_role(user: User, action: Action) -> None:
     """Refuse (403 page) unless one of ``user``'s roles grants ``action``."""
     if not may(user, action):
-        raise FormError(f"{user.id} ({', '.join(user.roles) or 'no roles'}) may not "
-                        f"{action.value}", status=403)
+        raise FormError(refusal(user, action), status=403)
