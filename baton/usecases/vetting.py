@@ -108,19 +108,18 @@ def _current_roles(services: Services) -> dict[str, tuple[str, ...]]:
     return {uid: tuple(user.roles) for uid, user in services.settings.users.items()}
 
 
-def _target(services: Services, stored: StoredVersion, decided: StoredDecision | None
-            ) -> ApprovalTarget:
+def _target(services: Services, stored: StoredVersion, decided: StoredDecision | None,
+            authors: tuple[str, ...]) -> ApprovalTarget:
     latest = services.plan_store.get(stored.plan_id).version
     return ApprovalTarget(plan_id=stored.plan_id, version=stored.version, latest_version=latest,
                           plan_hash=stored.plan.plan_hash(),
                           decided_hash=decided.plan_hash if decided else "",
-                          requester=stored.requester, authors=_authors(services, stored))
+                          requester=stored.requester, authors=authors)
 
 
 def _authors(services: Services, stored: StoredVersion) -> tuple[str, ...]:
     """Everyone who wrote a version of the plan, the requester aside (an approver who revised it)."""
-    return tuple(sorted({v.created_by for v in services.plan_store.versions(stored.plan_id)}
-                        - {stored.requester}))
+    return tuple(sorted(services.plan_store.authors(stored.plan_id) - {stored.requester}))
 
 
 def approve(services: Services, plan_id: str, actor: User, *, version: int | None = None,
@@ -131,14 +130,15 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
     stored = services.plan_store.get(plan_id, version)
     decided = services.approval_store.latest_decision(plan_id, stored.version)
     records = services.approval_store.records(plan_id, stored.version)
-    check_can_approve(user.id, user.roles, _target(services, stored, decided),
+    authors = _authors(services, stored)
+    check_can_approve(user.id, user.roles, _target(services, stored, decided, authors),
                       decided.decision if decided else None, records, now, _ttl(services))
     record = services.approval_store.add(ApprovalRecord(
         plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
         kind=ApprovalKind.APPROVE, comment=comment, decided_at=now, expires_at=now + _ttl(services)))
     state = evaluate_gate(decided.decision, stored.requester, [*records, record], now,
                           stored.plan_hash, _ttl(services), _current_roles(services),
-                          authors=_authors(services, stored))
+                          authors=authors)
     services.ledger.append(EventKind.APPROVAL, plan_id, user.id, {
         "version": stored.version, "plan_hash": stored.plan_hash, "comment": comment,
         "expires_at": record.expires_at.isoformat() if record.expires_at else None,
@@ -161,7 +161,8 @@ def reject(services: Services, plan_id: str, actor: User, *, reason: str,
     stored = services.plan_store.get(plan_id, version)
     decided = services.approval_store.latest_decision(plan_id, stored.version)
     records = services.approval_store.records(plan_id, stored.version)
-    check_can_reject(user.id, user.roles, _target(services, stored, decided),
+    authors = _authors(services, stored)
+    check_can_reject(user.id, user.roles, _target(services, stored, decided, authors),
                      decided.decision if decided else None, records)
     record = services.approval_store.add(ApprovalRecord(
         plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
@@ -171,7 +172,7 @@ def reject(services: Services, plan_id: str, actor: User, *, reason: str,
     services.plan_store.set_status(plan_id, stored.version, VersionStatus.REJECTED)
     return evaluate_gate(decided.decision, stored.requester, [*records, record], now,
                          stored.plan_hash, _ttl(services), _current_roles(services),
-                         authors=_authors(services, stored))
+                         authors=authors)
 
 
 def gate_state(services: Services, plan_id: str, version: int | None = None, *,

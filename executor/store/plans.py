@@ -121,6 +121,12 @@ class PlanStore:
                                 .order_by(col(PlanVersionRow.version))).all()
             return [_to_stored(r, goal=plan.goal, requester=plan.requester) for r in rows]
 
+    def authors(self, plan_id: str) -> frozenset[str]:
+        """Everyone who wrote a version of the plan (the approval gate excludes them)."""
+        with Session(self._engine) as session:
+            return frozenset(session.exec(select(PlanVersionRow.created_by).distinct()
+                                          .where(PlanVersionRow.plan_id == plan_id)).all())
+
     def list_plans(self, status: VersionStatus | None = None, limit: int = 50) -> list[StoredVersion]:
         """The latest version of each plan, newest plan first; optionally only those in ``status``."""
         query = (select(PlanRow, PlanVersionRow)
