@@ -424,8 +424,8 @@ class StepLoop:
     @cached_property
     def _mask_values(self) -> tuple[str, ...]:
         """Every secret value to mask: the runner's and the ledger's (which adds the LLM API key)."""
-        values = {*self.secrets.values(), *self.store.ledger.secret_values}
-        return tuple(sorted((v for v in values if v), key=len, reverse=True))
+        # (redact drops empty values and orders them longest first itself)
+        return tuple({*self.secrets.values(), *self.store.ledger.secret_values})
 
     def _masked(self, value: Any) -> Any:
         """``value`` with every configured secret value replaced by the ledger's marker."""
