@@ -24,6 +24,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from tools.redaction import redact
+
 from ..artifacts import StoredOutput
 from ..errors import LeaseLostError
 from ..ledger import EventKind, Ledger
@@ -192,7 +194,7 @@ class RunStore(RunClaims):
         steps: tuple[StepRecord, ...] = ()
         if detail:
             steps = self._step_records(run_id)
-        return _run_record(row, steps)
+        return self._run_record(row, steps)
 
     def list(self, *, limit: int = 50, status: RunStatus | None = None) -> list[RunRecord]:
         """Most recent runs first."""
@@ -201,21 +203,30 @@ class RunStore(RunClaims):
             query = query.where(RUNS.c.status == status.value)
         with Session(self.engine) as s:
             rows = s.execute(query).mappings().all()
-        return [_run_record(dict(r), ()) for r in rows]
+        return [self._run_record(dict(r), ()) for r in rows]
 
     def _step_records(self, run_id: str) -> tuple[StepRecord, ...]:
         with Session(self.engine) as s:
             steps = s.execute(select(STEPS).where(STEPS.c.run_id == run_id)
                               .order_by(STEPS.c.position)).mappings().all()
+        mask = self._mask
         return tuple(StepRecord(
             step_id=r["step_id"], tool=r["tool"], position=r["position"],
             status=StepStatus(r["status"]), attempts=r["attempts"],
             idempotency_key=r["idempotency_key"],
-            output=json.loads(r["output_json"]) if r["output_json"] is not None else None,
-            output_uri=r["output_uri"], output_sha256=r["output_sha256"], error=r["error"],
+            output=mask(json.loads(r["output_json"])) if r["output_json"] is not None else None,
+            output_uri=r["output_uri"], output_sha256=r["output_sha256"], error=mask(r["error"]),
             started_at=aware(r["started_at"]), ended_at=aware(r["ended_at"]),
-            attempt_log=attempt_log.records(attempt_log.parse(r["attempt_log"])),
+            attempt_log=attempt_log.records(mask(attempt_log.parse(r["attempt_log"]))),
         ) for r in steps)
+
+    def _mask(self, value: Any) -> Any:
+        # What a run stored before a secret was configured (the run loop masks everything
+        # it stores since) is masked on the way out as well: no reader ever sees a secret.
+        return redact(value, self.ledger.secret_values)
+
+    def _run_record(self, row: dict[str, Any], steps: tuple[StepRecord, ...]) -> RunRecord:
+        return _run_record({**row, "error": self._mask(row["error"])}, steps)
 
     def renew(self, run_id: str, owner: str, lease_s: float) -> bool | None:
         """Extend the lease; the cancel flag, or None when ``owner`` no longer owns the run."""
@@ -305,7 +316,7 @@ class RunStore(RunClaims):
                                {"status": status.value, "error": error}, session=s)
             row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().one()
             s.commit()
-        return _run_record(dict(row), ())
+        return self._run_record(dict(row), ())
 
     def request_cancel(self, run_id: str) -> bool:
         """Raise the cancel flag on an unfinished run; False when it has already ended."""

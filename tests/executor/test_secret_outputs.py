@@ -176,3 +176,22 @@ def test_a_resumed_run_hands_dependents_the_same_masked_output_as_an_uninterrupt
     assert [s.status for s in resumed.steps] == [StepStatus.SUCCEEDED, StepStatus.SUCCEEDED]
     assert resumed.steps[0].attempts == 1  # "call" was not repeated: its output came from the store
     assert SECRET not in stored_text(engine)
+
+
+def test_what_a_run_stored_before_its_secret_was_configured_is_masked_when_read_back(
+        engine, tmp_path):
+    # Stored while no secret was configured: the value is in the rows as the tools gave it.
+    plain = make_runner(engine, leaky_registry([]), tmp_path)
+    echoed = run_plan(plain, engine, {"goal": "g", "steps": [{"id": "call", "tool": "crm.echo"}]})
+    refused = run_plan(plain, engine, {"goal": "g", "steps": [{"id": "deny", "tool": "crm.refuse"}]})
+    assert SECRET in stored_text(engine)
+
+    # Read back once the secret is configured (the application gives every secret to the ledger).
+    store = make_runner(engine, leaky_registry([]), tmp_path,
+                        ledger=Ledger(engine, secret_values=[SECRET])).store
+    for run_id in (echoed.id, refused.id):
+        assert SECRET not in store.get(run_id).model_dump_json()
+    assert all(SECRET not in r.model_dump_json() for r in store.list())
+    (deny,) = store.get(refused.id).steps
+    assert deny.error == deny.attempt_log[0].error == f"forbidden: token {REDACTED} is revoked"
+    assert store.get(echoed.id).steps[0].output["value"]["text"] == REDACTED
