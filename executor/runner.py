@@ -166,7 +166,7 @@ class Runner(StepLoop):
             if isinstance(state, str):
                 summary = self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
             else:
-                self.store.mark_running(run_id)
+                self.store.mark_running(run_id, self.owner_id)
                 with self.store.pinned(run_id, self.owner_id):
                     await self._loop(state)
                 summary = self._finish(state)

@@ -240,12 +240,23 @@ class RunStore(RunClaims):
 
     # -- transitions ----------------------------------------------------------------
 
-    def mark_running(self, run_id: str) -> None:
-        """The owner starts executing: status running, started_at set once."""
+    def mark_running(self, run_id: str, owner: str) -> None:
+        """``owner`` starts executing: status running, started_at set once.
+
+        Only while ``owner`` still owns the unfinished run: an owner that stalled
+        after claiming it may have lost it to another, which may have ended it
+        since; then ``LeaseLostError``, nothing written.
+        """
         now = self.clock()
         with Session(self.engine) as s:
-            s.execute(update(RUNS).where(RUNS.c.id == run_id).values(
-                status=RunStatus.RUNNING.value, started_at=func.coalesce(RUNS.c.started_at, now)))
+            started = s.execute(update(RUNS).where(
+                RUNS.c.id == run_id, RUNS.c.owner == owner,
+                RUNS.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
+            ).values(status=RunStatus.RUNNING.value,
+                     started_at=func.coalesce(RUNS.c.started_at, now)))
+            if started.rowcount != 1:
+                s.rollback()
+                raise LeaseLostError(f"run {run_id} was taken over before {owner} could start it")
             s.commit()
 
     def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any]) -> None:

@@ -1,0 +1,66 @@
+"""An owner that stalled after claiming a run, and lost it meanwhile, must not touch it again."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from executor.errors import LeaseLostError
+from executor.ledger import Ledger
+from executor.records import RunStatus
+from planner.plan import Plan
+from tests.executor.runsupport import approved_plan, make_runner, one
+from tools import ToolRegistry
+
+
+def _registry() -> ToolRegistry:
+    registry = ToolRegistry()
+    registry.register_function(one, name="one")
+    return registry
+
+
+def _plan() -> Plan:
+    return Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "one"}]})
+
+
+def test_a_stale_owner_cannot_mark_a_run_finished_by_its_new_owner_running(engine, tmp_path):
+    registry, plan = _registry(), _plan()
+    first = make_runner(engine, registry, tmp_path, lease_s=0.05)
+    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice", detach=True)
+    assert first.store.claim_next(first.owner_id, 0.05)[0] == run_id
+    time.sleep(0.1)  # first stalls: its lease runs out
+    second = make_runner(engine, registry, tmp_path)
+    assert second.worker(once=True) == 1
+    events = Ledger(engine).events(subject=run_id)
+
+    with pytest.raises(LeaseLostError, match=run_id):
+        first.store.mark_running(run_id, first.owner_id)
+    record = second.store.get(run_id, detail=False)
+    assert record.status is RunStatus.SUCCEEDED and record.owner is None
+    assert Ledger(engine).events(subject=run_id) == events
+
+
+def test_a_runner_that_lost_its_run_before_starting_it_stops_without_touching_it(engine, tmp_path):
+    """The runner read the run as its own, then stalled (here: in the admission check) while
+    another worker took the run over and finished it."""
+    registry, plan = _registry(), _plan()
+    taken: list[RunStatus] = []
+
+    def stall(plan_id: str, version: int) -> None:
+        time.sleep(0.1)  # past the lease
+        other = make_runner(engine, registry, tmp_path)
+        thread = threading.Thread(target=lambda: taken.append(
+            other.resume_sync(run_id, detail=False).status))
+        thread.start()
+        thread.join()
+
+    first = make_runner(engine, registry, tmp_path, lease_s=0.05, admission=stall)
+    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    with pytest.raises(LeaseLostError, match=run_id):
+        first.run_sync(run_id)
+    assert taken == [RunStatus.SUCCEEDED]
+    record = first.store.get(run_id, detail=False)
+    assert record.status is RunStatus.SUCCEEDED and record.owner is None
+    assert [e.kind for e in Ledger(engine).events(subject=run_id)][-1] == "run_end"
