@@ -129,7 +129,12 @@ class Runner(StepLoop):
 
     def worker(self, *, once: bool = False, idle_s: float = 1.0,
                should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Run queued runs and runs whose owner's lease expired; with ``once``, stop when none is left."""
+        """Run queued runs and runs whose owner's lease expired; with ``once``, stop when none is left.
+
+        A run that stops on an error (a lost lease, a database failure naming the run) is
+        logged with its id and the worker goes on; a database that fails while looking for
+        the next run stops the worker with a ``StoreError``.
+        """
         done = 0
         while not should_stop():
             claimed = self.store.claim_next(self.owner_id, self.lease_s)

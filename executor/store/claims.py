@@ -20,6 +20,7 @@ from ..ledger import EventKind, Ledger
 from ..records import RunStatus
 from ..scheduling import StepStatus
 from . import attempt_log
+from .db import database_errors
 from .schema import RunRow, StepRunRow
 
 RUNS = RunRow.__table__  # type: ignore[attr-defined]
@@ -52,7 +53,7 @@ class RunClaims:
         pending (re-attempted with the same key); with ``resume_failed`` the
         failed steps do too. Records RUN_RESUME when the run had started before.
         """
-        with Session(self.engine) as s:
+        with database_errors(f"taking over run {run_id}"), Session(self.engine) as s:
             row = s.execute(select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at)
                             .where(RUNS.c.id == run_id).with_for_update()).first()
             if row is None or row[2] != expected_owner:
@@ -72,7 +73,7 @@ class RunClaims:
         if self.engine.dialect.name == "postgresql":
             # Workers skip a row another worker is claiming instead of queueing behind it.
             query = query.with_for_update(skip_locked=True)
-        with Session(self.engine) as s:
+        with database_errors("looking for a run to claim"), Session(self.engine) as s:
             row = s.execute(query).first()
             if row is None:
                 return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,21 @@ def database_failure(exc: BaseException) -> str:
     """
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def database_errors(doing: str) -> Iterator[None]:
+    """Translate a database failure inside the block into a ``StoreError`` naming what failed.
+
+    The message reads "the database failed while ``doing``: <first line of the
+    driver's error>"; anything that is not a database error passes unchanged.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        raise StoreError(f"the database failed while {doing}: {database_failure(exc)}") from exc
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

@@ -33,6 +33,7 @@ from ..records import AttemptStatus, RunRecord, RunStatus, StepRecord
 from ..scheduling import StepStatus
 from . import attempt_log
 from .claims import ACTOR, RUNS, STEPS, RunClaims
+from .db import database_errors
 from .hot import HotWriter
 from .schema import PlanVersionRow
 
@@ -100,7 +101,8 @@ class RunStore(RunClaims):
         Each commit of the pinned writer first checks that ``owner`` still owns
         the run (``LeaseLostError`` otherwise, nothing written).
         """
-        connection = self.engine.connect()
+        with database_errors(f"connecting to run {run_id}"):
+            connection = self.engine.connect()
         self._pinned = Session(bind=connection, expire_on_commit=False)
         self._writer_pinned = HotWriter(connection.connection.dbapi_connection,
                                         self.engine.dialect.name, self.ledger,
@@ -159,7 +161,7 @@ class RunStore(RunClaims):
     def snapshot(self, run_id: str) -> RunSnapshot | None:
         """What a runner starts from, read in one transaction: the run's row, its plan
         version's stored text and hash, and every step in plan order (None: no such run)."""
-        with Session(self.engine) as s:
+        with database_errors(f"loading run {run_id}"), Session(self.engine) as s:
             row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
             if row is None:
                 return None
@@ -231,7 +233,7 @@ class RunStore(RunClaims):
     def renew(self, run_id: str, owner: str, lease_s: float) -> bool | None:
         """Extend the lease; the cancel flag, or None when ``owner`` no longer owns the run."""
         now = self.clock()
-        with self._hot() as s:
+        with database_errors(f"renewing the lease of run {run_id}"), self._hot() as s:
             done = s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.owner == owner)
                              .values(lease_expires_at=now + timedelta(seconds=lease_s)))
             flag = s.execute(select(RUNS.c.cancel_requested).where(RUNS.c.id == run_id)).scalar()
@@ -248,7 +250,7 @@ class RunStore(RunClaims):
         since; then ``LeaseLostError``, nothing written.
         """
         now = self.clock()
-        with Session(self.engine) as s:
+        with database_errors(f"starting run {run_id}"), Session(self.engine) as s:
             started = s.execute(update(RUNS).where(
                 RUNS.c.id == run_id, RUNS.c.owner == owner,
                 RUNS.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
@@ -315,7 +317,7 @@ class RunStore(RunClaims):
         Only while ``owner`` still owns it: otherwise ``LeaseLostError``, nothing written.
         """
         now = self.clock()
-        with Session(self.engine) as s:
+        with database_errors(f"ending run {run_id}"), Session(self.engine) as s:
             ended = s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.owner == owner).values(
                 status=status.value, error=error, ended_at=now, owner=None, lease_expires_at=None))
             if ended.rowcount != 1:
