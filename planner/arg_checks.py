@@ -15,7 +15,7 @@ from typing import Any
 
 from tools import ToolRegistry, ToolSpec
 
-from .plan import REF, STEP_ID
+from .plan import REF, STEP_ID, is_reference
 from .schema_types import Node
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -99,14 +99,8 @@ class ScannedArgs:
 
 
 def malformed_ref_reason(value: Mapping[Any, Any]) -> str | None:
-    """Why ``{"ref": ...}`` is not a usable reference, or None when it is one."""
-    extras = sorted(str(k) for k in value if k != "ref")
+    """Why ``{"ref": ...}`` (the single key ``ref``) is not a usable reference, or None when it is one."""
     target = value["ref"]
-    if extras:
-        return (
-            f"a reference is an object with the single key 'ref', but this one also has "
-            f"{', '.join(map(repr, extras))}; remove them (data cannot sit beside a reference)"
-        )
     if not isinstance(target, str):
         return f"'ref' must be a string like 'load.text', not {type(target).__name__} {shorten(repr(target))}"
     if REF.match(target):
@@ -131,7 +125,9 @@ def scan_args(value: Any) -> ScannedArgs:
 
 def _scan(value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
     if isinstance(value, Mapping):
-        if "ref" in value:
+        # Only an object whose single key is 'ref' is a reference (DESIGN.md, ``is_reference``):
+        # one with more keys is data, which the executor passes through as is.
+        if is_reference(value):
             reason = malformed_ref_reason(value)
             if reason is None:
                 out.refs.append(FoundRef(segments, value["ref"]))
@@ -232,9 +228,18 @@ def schema_error_message(error: Any) -> str:
         return f"missing required {noun} {missing!r}"
     if error.validator == "additionalProperties" and where:
         return f"{where!r}: {shorten(error.message)}"
-    text = shorten(error.message)
+    text = shorten(error.message) + _ref_with_extras_hint(error.instance)
     if error.context:
         from jsonschema.exceptions import best_match
 
         text += f" (closest alternative: {shorten(best_match(error.context).message)})"
     return f"argument {where!r}: {text}" if where else text
+
+
+def _ref_with_extras_hint(instance: Any) -> str:
+    """Why an object with 'ref' beside other keys was checked as data: it looks like a botched reference."""
+    if not isinstance(instance, Mapping) or "ref" not in instance or is_reference(instance):
+        return ""
+    extras = sorted(str(k) for k in instance if k != "ref")
+    return (f"; a reference is an object with the single key 'ref', but this one also has "
+            f"{', '.join(map(repr, extras))}, so it is data: remove them to make it a reference")

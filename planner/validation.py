@@ -32,7 +32,7 @@ from .arg_checks import (
 )
 from .cycles import find_cycles
 from .loading import load_plan_document
-from .plan import STEP_ID, Plan, Step
+from .plan import STEP_ID, Plan, Step, is_reference
 from .problems import InvalidPlanError, Problem, ProblemCode
 from .schema_types import describe, field_names, fits, walk
 
@@ -218,6 +218,10 @@ class _Checker:
                     f"; registered tools: {', '.join(self.registry.names()[:12]) or 'none'}")
                 self.add(ProblemCode.UNKNOWN_TOOL, f"{view.path}.tool",
                          f"unknown tool {view.tool!r}{hint}; see `baton tools list`", view.id)
+        if is_reference(view.args):
+            self.whole_args_reference(view, tool)
+            self.check_depends_on(view)
+            return
         args = view.args or {}
         scanned = scan_args(args)
         for segments, reason in scanned.malformed:
@@ -227,6 +231,14 @@ class _Checker:
         for ref in scanned.refs:
             self.check_ref(view, tool, ref)
         self.check_depends_on(view)
+
+    def whole_args_reference(self, view: _StepView, tool: Any) -> None:
+        # A reference fills one argument; the executor would pass {'ref': ...} itself as the arguments.
+        names = (tool.arg_names if tool is not None else None) or ["<argument>"]
+        target = shorten(repr((view.args or {}).get("ref")))
+        self.add(ProblemCode.WRONG_SHAPE, f"{view.path}.args",
+                 "'args' must be an object of named arguments, not a reference; put the reference "
+                 f"under the argument it feeds, e.g. {{{names[0]!r}: {{'ref': {target}}}}}", view.id)
 
     def check_args(self, view: _StepView, tool: Any, value: Mapping[str, Any], *, with_refs: bool) -> None:
         base = f"{view.path}.args"

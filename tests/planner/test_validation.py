@@ -204,7 +204,6 @@ def test_a_tool_without_arguments_says_so():
 
 
 @pytest.mark.parametrize("value, fragment", [
-    ({"ref": "load.text", "x": 1}, "single key 'ref'"),
     ({"ref": 5}, "must be a string"),
     ({"ref": "load"}, "write 'load.<field>'"),
     ({"ref": "Load.text"}, "is malformed"),
@@ -214,6 +213,31 @@ def test_malformed_references_are_explained(value, fragment):
     problem = only(report, C.MALFORMED_REF)
     assert problem.path == "$.steps[1].args.text" and fragment in problem.message
     assert C.INVALID_ARGS not in codes(report)
+
+
+def test_args_that_are_a_whole_reference_are_a_wrong_shape_not_a_crash():
+    report = check(plan(step("load"), step("up", "text.upper", args={"ref": "load.text"})))
+    problem = only(report, C.WRONG_SHAPE)
+    assert problem.step == "up" and problem.path == "$.steps[1].args"
+    assert "object of named arguments" in problem.message and "{'text': {'ref': 'load.text'}}" in problem.message
+    assert report.plan is None
+
+
+def test_an_object_with_ref_and_other_keys_is_data_not_a_reference():
+    # DESIGN.md: a reference is an object whose single key is 'ref'; the executor passes anything
+    # else through as data, so the validator checks it as data against the argument's schema.
+    doc = plan(step("load"), step("post", "http.post",
+                                  args={"url": "u", "json": {"ref": "load.text", "note": "x"}}))
+    report = check(doc)
+    assert report.ok and report.plan.step("post").references() == []
+
+
+def test_an_object_with_ref_and_other_keys_where_a_string_is_expected_names_the_argument():
+    report = check(plan(step("load"), step("up", "text.upper", args={"text": {"ref": "load.text", "x": 1}})))
+    problem = only(report, C.INVALID_ARGS)
+    assert problem.step == "up" and problem.path == "$.steps[1].args.text"
+    assert "single key 'ref'" in problem.message and "'x'" in problem.message
+    assert C.MALFORMED_REF not in codes(report)
 
 
 def test_reference_to_an_unknown_step_suggests_a_close_id():
