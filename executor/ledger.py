@@ -53,7 +53,8 @@ class EventKind(str, enum.Enum):
     ATTEMPT_SUCCESS = "attempt_success"
     ATTEMPT_FAILURE = "attempt_failure"
     STEP_CHECK = "step_check"
-    RUN_CANCEL = "run_cancel"
+    CANCEL_REQUEST = "cancel_request"  # someone asked a run to stop (actor: who)
+    RUN_CANCEL = "run_cancel"  # the run stopped because of it
     RUN_END = "run_end"
 
 

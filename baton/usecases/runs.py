@@ -86,21 +86,40 @@ def resume_run(services: Services, run_id: str, actor: User, *,
 
 
 def cancel_run(services: Services, run_id: str, actor: User) -> RunRecord:
-    """Ask a run to stop: no new steps start, running ones finish, it ends cancelled."""
-    from executor.store.runs import RunStore
+    """Ask a run to stop: no new steps start, running ones finish, it ends cancelled.
+
+    The request is recorded in the ledger (CANCEL_REQUEST, by ``actor``). A run nobody
+    holds (queued and unclaimed, or its owner crashed or let its lease expire) is taken
+    over and ended cancelled here, since no owner would ever see the flag. The record
+    returned is the run as the store has it afterwards.
+    """
+    from executor.ownership import owner_gone
+    from executor.store.runs import RunStore, utcnow
 
     store = RunStore(services.engine, services.ledger)
-    record = store.get(run_id, detail=False)
-    if record is None:
-        raise RunNotFoundError(f"no run {run_id!r}")
-    if not store.request_cancel(run_id):
+    flagged = store.request_cancel(run_id, actor=actor.id)
+    if flagged is None:
+        record = store.get(run_id, detail=False)  # read now: it may have ended a moment ago
+        if record is None:
+            raise RunNotFoundError(f"no run {run_id!r}")
         raise RunError(f"run {run_id} has already {record.status.value}; nothing to cancel")
-    if record.status is RunStatus.QUEUED and record.owner is None:
-        # Nobody will ever poll a queued run's flag: end it here.
-        runner = make_runner(services)
-        runner.take_over(run_id, actor=actor.id)
-        runner.run_sync(run_id)
+    if owner_gone(flagged.owner, flagged.lease_expires_at, utcnow()):
+        _end_cancelled(services, run_id, actor)
     return show_run(services, run_id)
+
+
+def _end_cancelled(services: Services, run_id: str, actor: User) -> None:
+    """Take over a flagged run nobody holds and run it, which ends it cancelled at once."""
+    from executor.telemetry import bind_log
+
+    runner = make_runner(services)
+    try:
+        runner.take_over(run_id, actor=actor.id)
+        runner.run_sync(run_id, detail=False)
+    except RunError as exc:
+        # Another process claimed (or ended) the run first: the flag is raised, and its
+        # new owner sees it at its first lease renewal. The record shows where it stands.
+        bind_log(run_id=run_id).info("cancelled run taken by another process", reason=exc.message)
 
 
 def show_run(services: Services, run_id: str, *, detail: bool = True) -> RunRecord:

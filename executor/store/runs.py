@@ -331,15 +331,25 @@ class RunStore(RunClaims):
             s.commit()
         return self._run_record(dict(row), ())
 
-    def request_cancel(self, run_id: str) -> bool:
-        """Raise the cancel flag on an unfinished run; False when it has already ended."""
-        with Session(self.engine) as s:
+    def request_cancel(self, run_id: str, *, actor: str) -> RunRecord | None:
+        """Raise the cancel flag on an unfinished run, recording CANCEL_REQUEST by ``actor``.
+
+        Returns the run as it stood once flagged (its owner and lease say who will see
+        the flag), or None when there is no such run or it has already ended.
+        """
+        with database_errors(f"cancelling run {run_id}"), Session(self.engine) as s:
             done = s.execute(update(RUNS).where(
                 RUNS.c.id == run_id,
                 RUNS.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
             ).values(cancel_requested=True))
+            if done.rowcount != 1:
+                s.rollback()
+                return None
+            row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().one()
+            self.ledger.append(EventKind.CANCEL_REQUEST, run_id, actor, {"status": row["status"]},
+                               session=s)
             s.commit()
-        return done.rowcount == 1
+        return self._run_record(dict(row), ())
 
 
 class _PrivateWriter:

@@ -85,6 +85,23 @@ def test_a_killed_run_resumes_from_the_cli_without_repeating_a_finished_step(app
     assert baton("audit", "verify").returncode == 0
 
 
+def test_cancelling_a_killed_run_ends_it_cancelled_and_records_who_asked(approved):
+    killed = baton("run", approved, crash_at="after_tool_returned:save")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (run,) = _runs()
+    cancelled = baton("cancel", run["id"])
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"cancel requested for {run['id']} (now cancelled)" in cancelled.stdout
+    shown = json.loads(baton("runs", "show", run["id"], "--json").stdout)
+    assert shown["status"] == "cancelled" and shown["owner"] is None
+    assert [s["status"] for s in shown["steps"]] == ["succeeded", "pending"]
+    audit = baton("audit", "show", "--subject", run["id"], "--json")
+    events = [(e["kind"], e["actor"]) for e in json.loads(audit.stdout)]
+    assert events[-4:] == [("cancel_request", "alice"), ("run_resume", "alice"),
+                           ("run_cancel", "executor"), ("run_end", "executor")]
+    assert baton("audit", "verify").returncode == 0
+
+
 def test_detached_runs_wait_for_a_worker(approved):
     queued = baton("run", approved, "--detach")
     assert queued.returncode == 0, queued.stderr

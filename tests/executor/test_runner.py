@@ -204,7 +204,7 @@ def test_cancel_stops_new_steps_and_lets_running_ones_finish(engine, tmp_path):
         return cancel
 
     runner.store.renew = renew_and_tell  # tells the test when the owner has seen the flag
-    assert runner.store.request_cancel(run_id)
+    assert runner.store.request_cancel(run_id, actor="alice")
     assert seen.wait(10)
     proceed.set()
     thread.join(20)
@@ -324,7 +324,8 @@ def test_a_cancel_drops_a_retry_still_in_its_backoff(engine, tmp_path):
     plan = Plan.model_validate({"goal": "g", "steps": [
         {"id": "pay", "tool": "charge", "retry": SLOW_RETRY}]})
     run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
-    threading.Timer(0.3, runner.store.request_cancel, args=(run_id,)).start()
+    threading.Timer(0.3, runner.store.request_cancel, args=(run_id,),
+                    kwargs={"actor": "alice"}).start()
     started = time.monotonic()
     record = runner.run_sync(run_id)
     assert time.monotonic() - started < 4.0
