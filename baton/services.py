@@ -53,7 +53,10 @@ class Services:
         values = [s.get_secret_value() for s in self.settings.secrets.values()]
         if self.settings.llm.api_key is not None:
             values.append(self.settings.llm.api_key.get_secret_value())
-        return [v for v in values if v]
+        from .settings_checks import configured_url_secrets
+
+        values.extend(configured_url_secrets(self.settings))
+        return list(dict.fromkeys(v for v in values if v))
 
     @cached_property
     def ledger(self) -> Ledger:

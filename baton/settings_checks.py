@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tools.redaction import hide_url_credentials, url_secrets
+
 if TYPE_CHECKING:
     from .settings import Settings
 
@@ -74,7 +76,7 @@ def database_url_problem(url: str) -> str | None:
         parsed = make_url(url)
     except ArgumentError:
         return f"not a database URL; use {DATABASE_URL_EXAMPLES}"
-    shown = parsed.render_as_string(hide_password=True)
+    shown = hide_url_credentials(url)
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_DATABASES:
         return (f"{shown}: {backend} databases are not supported; Baton supports "
@@ -87,6 +89,14 @@ def database_url_problem(url: str) -> str | None:
         return (f"{shown}: the {parsed.drivername} driver is not installed (no module "
                 f"{exc.name!r}); install it or use {DATABASE_URL_EXAMPLES}")
     return None
+
+
+def configured_url_secrets(settings: Settings) -> list[str]:
+    """Passwords and tokens written into the configured URLs (LLM endpoint, HTTP tools, OPA,
+    database): secret values like the ``[secrets]``, masked in the ledger and the logs."""
+    urls = [settings.llm.base_url, settings.opa_url, settings.database_url,
+            *(raw.get("url") for raw in settings.http_tools)]
+    return [secret for url in urls if isinstance(url, str) for secret in url_secrets(url)]
 
 
 def http_tool_problems(settings: Settings) -> list[Problem]:

@@ -24,6 +24,7 @@ from .builtin.http import (
     send,
 )
 from .errors import ToolDefinitionError, ToolError
+from .redaction import hide_url_credentials
 from .registry import ToolRegistry
 from .retry import RetryPolicy
 from .spec import Effect, ToolContext, ToolSpec
@@ -200,7 +201,7 @@ def _endpoint_caller(
             return output_model.model_validate(response.json_)
         except ValidationError as exc:
             raise ToolError(
-                f"{spec.name}: {spec.url} answered with output that does not fit its "
+                f"{spec.name}: {hide_url_credentials(spec.url)} answered with output that does not fit its "
                 f"output_schema: {exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}",
                 retryable=False, code="http_output_mismatch",
             ) from exc

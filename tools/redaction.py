@@ -1,13 +1,18 @@
 """Masking secret values wherever they could leak: ledger payloads, step outputs, logs, error texts.
 
+URLs are shown with their credentials hidden (:func:`hide_url_credentials`), and the
+passwords and tokens written into them count as secret values (:func:`url_secrets`).
+
 It lives in the lowest layer so that every layer (and ``baton --help``, which
 must not import the database stack) can use it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 REDACTED = "[REDACTED]"
 
@@ -36,3 +41,60 @@ def _redact(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, list | tuple):
         return [_redact(v, secrets) for v in value]
     return value
+
+
+# Query parameters whose values are credentials (``?access_token=``, ``?api_key=``, ``?sig=``).
+_SECRET_PARAM = re.compile(r"token|key|secret|passw|pwd|sig|auth|credential", re.IGNORECASE)
+HIDDEN = "***"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials ``url`` carries, as written and percent-decoded, for :func:`redact`.
+
+    They are the userinfo password (or, in an http(s) URL, a user-only token) and the
+    values of secret-named query parameters.
+    """
+    parts = _split(url)
+    if parts is None:
+        return []
+    found: list[str] = []
+    userinfo, _, _ = parts.netloc.rpartition("@")
+    if userinfo:
+        user, colon, password = userinfo.partition(":")
+        found.append(password if colon else user if _user_is_token(parts) else "")
+    found.extend(value for name, value in _query_pairs(parts.query) if _SECRET_PARAM.search(name))
+    return [v for raw in found if raw for v in dict.fromkeys((raw, unquote(raw)))]
+
+
+def hide_url_credentials(url: str) -> str:
+    """``url`` for messages, logs and listings, the credentials of :func:`url_secrets` as ``***``."""
+    parts = _split(url)
+    if parts is None:
+        return url
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if userinfo:
+        user, colon, _ = userinfo.partition(":")
+        userinfo = f"{user}:{HIDDEN}" if colon else HIDDEN if _user_is_token(parts) else user
+    query = "&".join(
+        f"{name}={HIDDEN}" if sep and _SECRET_PARAM.search(name) and value else pair
+        for pair in parts.query.split("&") if pair
+        for name, sep, value in [pair.partition("=")]
+    ) if parts.query else parts.query
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}", query=query))
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        return urlsplit(url)
+    except ValueError:  # an unparseable URL is shown as it is: it reaches nothing
+        return None
+
+
+def _user_is_token(parts: SplitResult) -> bool:
+    # https://TOKEN@host is how many services take a token; postgresql://USER@host names a role.
+    return parts.scheme.lower() in ("http", "https")
+
+
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    return [(name, value) for pair in query.split("&")
+            for name, sep, value in [pair.partition("=")] if sep]

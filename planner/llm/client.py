@@ -10,7 +10,7 @@ Response formats are tried strongest first (``json_schema`` strict, then
 remembered, per base URL and model, for the life of the client and optionally
 in a small JSON file, so later plans go straight to the format that works.
 
-The API key is masked in everything the client builds from what the endpoint
+The API key (and any password or token in the base URL) is masked in everything the client builds from what the endpoint
 or the SDK says (error messages, the exchange record, the reply): an
 endpoint may echo the ``Authorization`` header it was sent, and those texts
 end up stored with the plan version and shown by the API, the web UI and the
@@ -145,10 +145,10 @@ class ChatClient:
         self._client: Any = None
         self.memory = memory or CapabilityMemory(config.capability_cache)
         self._sleep = sleep
-        self._secrets = (config.api_key.get_secret_value(),) if config.api_key is not None else ()
+        self._secrets = config.secret_values
 
     def mask(self, text: str) -> str:
-        """``text`` with the API key masked (the ledger's marker in its place)."""
+        """``text`` with the API key and URL credentials masked (the ledger's marker in their place)."""
         return redact(text, self._secrets)
 
     @property
@@ -167,7 +167,7 @@ class ChatClient:
             try:
                 reply = self._with_retries(messages, schema, fmt, record)
             except _FormatRejected:
-                log.info("llm.format_rejected", endpoint=self.config.base_url, format=fmt.value)
+                log.info("llm.format_rejected", endpoint=self.config.shown_url, format=fmt.value)
                 fmt = fmt.weaker()
                 if fmt is not None:
                     self.memory.remember(self.config.endpoint_key, fmt)
@@ -196,7 +196,7 @@ class ChatClient:
                 retries += 1
                 delay = retry_delay(retries, base_s=self.config.backoff_s,
                                     max_s=self.config.max_backoff_s, retry_after_s=exc.retry_after_s)
-                log.info("llm.retry", endpoint=self.config.base_url, retry=retries, delay_s=delay)
+                log.info("llm.retry", endpoint=self.config.shown_url, retry=retries, delay_s=delay)
                 self._sleep(delay)
 
     def _request(self, messages: Messages, schema: dict[str, Any], fmt: ResponseFormat) -> dict:
@@ -219,7 +219,7 @@ class ChatClient:
     ) -> ChatReply:
         client = self.client  # built outside the try: a bad configuration is not a transport error
         started = time.perf_counter()
-        base = {"model": self.config.model, "endpoint": self.mask(self.config.base_url),
+        base = {"model": self.config.model, "endpoint": self.config.shown_url,
                 "prompt_sha256": prompt_sha256(messages), "response_format": fmt.value}
         try:
             completion = client.chat.completions.create(**self._request(messages, schema, fmt))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from tools.redaction import hide_url_credentials, url_secrets
+
 
 class LLMConfig(BaseModel):
     """Endpoint, model and limits of the LLM planner (the planner never reads settings itself)."""
@@ -40,9 +42,20 @@ class LLMConfig(BaseModel):
 
     @property
     def endpoint_key(self) -> str:
-        """What capabilities are remembered under: base URL and model."""
-        return f"{self.base_url.rstrip('/')}#{self.model}"
+        """What capabilities are remembered under (and written to a file): base URL and model."""
+        return f"{self.shown_url.rstrip('/')}#{self.model}"
+
+    @property
+    def shown_url(self) -> str:
+        """The base URL for messages, logs and traces: credentials in it shown as ``***``."""
+        return hide_url_credentials(self.base_url)
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """What is masked in everything built from the endpoint's words: the key, URL credentials."""
+        key = (self.api_key.get_secret_value(),) if self.api_key is not None else ()
+        return (*key, *url_secrets(self.base_url))
 
     def describe(self) -> str:
-        """Endpoint and model for error messages (never the key)."""
-        return f"endpoint {self.base_url} (model {self.model})"
+        """Endpoint and model for error messages (never the key nor the URL's credentials)."""
+        return f"endpoint {self.shown_url} (model {self.model})"

@@ -168,3 +168,25 @@ def test_endpoint_tool_exposes_its_fixed_url_for_policy_and_plain_tools_do_not()
 
     plain = registry.register_function(plain_fn, name="x.plain")
     assert plain.endpoint_url is None and plain.info().endpoint_url is None
+
+
+def test_a_password_in_an_endpoint_url_is_hidden_in_errors_outputs_and_the_tool_info(http_server):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    registry = ToolRegistry()
+    register_http_tool(registry, name="crm.dead", method="GET", description="Nobody listens.",
+                       url=f"http://svc:Pw-1a2b3c4d@127.0.0.1:{port}/x?access_token=qt-99887766")
+    with pytest.raises(ToolError) as caught:
+        invoke(registry, "crm.dead", {})
+    assert "Pw-1a2b3c4d" not in str(caught.value) and "qt-99887766" not in str(caught.value)
+    assert f"svc:***@127.0.0.1:{port}/x?access_token=***" in str(caught.value)
+    assert registry.get("crm.dead").info().endpoint_url == (
+        f"http://svc:***@127.0.0.1:{port}/x?access_token=***")
+
+    http_server.script("/ok", Reply(body={"ok": True}))
+    live = http_server.url("/ok").replace("http://", "http://svc:Pw-1a2b3c4d@")
+    register_http_tool(registry, name="crm.ok", method="GET", description="Answers.", url=live)
+    assert "Pw-1a2b3c4d" not in invoke(registry, "crm.ok", {})["url"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tools.builtin.http import _EXCERPT_CHARS, status_error
-from tools.redaction import REDACTED, redact
+from tools.redaction import REDACTED, hide_url_credentials, redact, url_secrets
 
 SECRET = "tok-9f8e7d6c"
 
@@ -32,3 +34,16 @@ def test_an_http_error_excerpt_is_masked_before_it_is_cut():
     error = status_error(400, "Bad Request", "http://127.0.0.1/x", body, None, [SECRET])
     assert error is not None
     assert SECRET[:5] not in error.message and REDACTED[:5] in error.message
+
+
+@pytest.mark.parametrize(("url", "shown", "secrets"), [
+    ("https://user:p%40ss@llm.example/v1?x=1&api_key=k-123", "https://user:***@llm.example/v1?x=1&api_key=***",
+     ["p%40ss", "p@ss", "k-123"]),
+    ("https://ghp_tok123@git.example/repo", "https://***@git.example/repo", ["ghp_tok123"]),
+    ("postgresql+psycopg://baton:pw-9@db/baton", "postgresql+psycopg://baton:***@db/baton", ["pw-9"]),
+    ("postgresql://baton@db/baton", "postgresql://baton@db/baton", []),
+    ("http://plain.example/v1?page=2", "http://plain.example/v1?page=2", []),
+])
+def test_url_credentials_are_hidden_for_display_and_listed_for_masking(url, shown, secrets):
+    assert hide_url_credentials(url) == shown
+    assert url_secrets(url) == secrets

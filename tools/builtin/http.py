@@ -22,7 +22,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import RetryableToolError, ToolError, ToolInputError
-from ..redaction import redact
+from ..redaction import hide_url_credentials, redact, url_secrets
 from ..retry import RetryPolicy
 from ..spec import Effect, ToolContext
 
@@ -169,13 +169,13 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
     return ToolError(message, retryable=False, code=f"http_{status}")
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int, method: str) -> bytes:
+async def _read_capped(response: httpx.Response, max_bytes: int, method: str, shown: str) -> bytes:
     """Read the body, refusing (not truncating) one larger than ``max_bytes``."""
     # A HEAD answer declares the length of a body it does not send.
     declared = response.headers.get("content-length") if method != "HEAD" else None
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise ToolError(
-            f"response body of {int(declared)} bytes from {response.url} exceeds the limit "
+            f"response body of {int(declared)} bytes from {shown} exceeds the limit "
             f"of {max_bytes} bytes", retryable=False, code="http_response_too_large",
         )
     chunks: list[bytes] = []
@@ -184,7 +184,7 @@ async def _read_capped(response: httpx.Response, max_bytes: int, method: str) ->
         size += len(chunk)
         if size > max_bytes:
             raise ToolError(
-                f"response body from {response.url} exceeds the limit of {max_bytes} bytes "
+                f"response body from {shown} exceeds the limit of {max_bytes} bytes "
                 f"(stopped reading at {size} bytes)", retryable=False,
                 code="http_response_too_large",
             )
@@ -222,6 +222,9 @@ async def send(
     import httpx
 
     resolved, secret_values = resolve_secret_headers(headers, context.secrets)
+    # A password or token written into the URL is a secret too: never in an error, log or output.
+    secret_values = [*secret_values, *url_secrets(url)]
+    shown = hide_url_credentials(url)
     # The executor's key wins: it is what makes a retried attempt safe to repeat.
     resolved = {k: v for k, v in resolved.items() if k.lower() != "idempotency-key"}
     resolved["Idempotency-Key"] = context.idempotency_key
@@ -235,19 +238,19 @@ async def send(
         async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False,
                                      verify=_tls_context()) as client:
             async with client.stream(method, url, **request) as response:
-                raw = await _read_capped(response, max_response_bytes, method)
+                raw = await _read_capped(response, max_response_bytes, method, shown)
     except httpx.TimeoutException as exc:
-        raise RetryableToolError(f"{method} {url} timed out after {timeout_s}s ({type(exc).__name__})",
+        raise RetryableToolError(f"{method} {shown} timed out after {timeout_s}s ({type(exc).__name__})",
                                  code="http_timeout") from exc
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        raise ToolInputError(f"cannot call {url!r}: {exc}") from exc
+        raise ToolInputError(f"cannot call {shown!r}: {redact(str(exc), secret_values)}") from exc
     except httpx.TransportError as exc:
         detail = redact(str(exc) or type(exc).__name__, secret_values)
-        raise RetryableToolError(f"{method} {url} failed: {detail}", code="http_transport") from exc
+        raise RetryableToolError(f"{method} {shown} failed: {detail}", code="http_transport") from exc
     text, parsed = _decode(response, raw)
-    log.debug("http.response", method=method, url=url, status=response.status_code,
+    log.debug("http.response", method=method, url=shown, status=response.status_code,
               bytes=len(raw), elapsed_s=round(time.perf_counter() - started, 4))
-    error = status_error(response.status_code, response.reason_phrase, url, text,
+    error = status_error(response.status_code, response.reason_phrase, shown, text,
                          response.headers.get("retry-after"), secret_values)
     if error is not None:
         raise error
@@ -256,7 +259,7 @@ async def send(
         headers={k.lower(): v for k, v in response.headers.items()},
         text=text,
         json=parsed,
-        url=str(response.url),
+        url=hide_url_credentials(str(response.url)),
     )
 
 
