@@ -164,10 +164,16 @@ def build_policy_input(
     *,
     requester: Requester,
     context: PolicyContext,
+    author: Requester | None = None,
     origin: TemplateOrigin | None = None,
     template: TemplateCheck | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The document ``data.baton.decision`` is evaluated over."""
+    """The document ``data.baton.decision`` is evaluated over.
+
+    ``author`` wrote this version (the requester when None). The role rule judges both:
+    the run acts for the requester, and a revision by someone else must not borrow the
+    requester's roles to add a tool its author may not use.
+    """
     sources = data_sources(plan)
     steps = []
     for step in plan.steps:
@@ -181,6 +187,7 @@ def build_policy_input(
         "plan": {"goal": plan.goal, "hash": plan.plan_hash(), "step_count": len(plan.steps)},
         "steps": steps,
         "requester": requester.model_dump(mode="json"),
+        "author": (author or requester).model_dump(mode="json"),
         "context": context_facts(context),
         "origin": origin.model_dump(mode="json") if origin else None,
         "template": template.model_dump(mode="json") if template else None,

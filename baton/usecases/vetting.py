@@ -76,6 +76,7 @@ def vet_version(services: Services, version: StoredVersion, *, now: datetime | N
                          code="invalid_plan")
     policy_input = build_policy_input(
         version.plan, services.registry, requester=requester_of(services, version.requester),
+        author=requester_of(services, version.created_by),
         context=PolicyContext(now=now or datetime.now(UTC)), origin=version.origin,
         template=template_check(services, version),
     )

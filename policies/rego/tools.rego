@@ -10,26 +10,43 @@ deny contains msg if {
 	msg := sprintf("step %s: tool %s is not registered", [s.id, s.tool])
 }
 
-# Rule: the person asking must have a role that allows each tool
-# (role_tools in the data).
+# Rule: the person asking, and the author of this version, must each have a
+# role that allows each tool (role_tools in the data). The run acts for the
+# requester; the author chose the tools, and a revision by someone else must
+# not borrow the requester's roles.
 deny contains msg if {
 	some s in input.steps
 	s.known
-	not s.tool in allowed_tools
-	roles := concat(", ", input.requester.roles)
-	msg := concat("", ["step ", s.id, ": ", input.requester.id, " (roles: ", roles, ") may not use tool ", s.tool])
+	some person in role_holders
+	not [person.id, s.tool] in allowed_uses
+	msg := concat("", ["step ", s.id, ": ", person_label(person), " may not use tool ", s.tool])
 }
 
-# The plan's tools that the requester may use (each distinct tool checked once).
+# The requester, and the version's author when another person (inputs made
+# before authors were recorded have none: the requester alone is judged).
+role_holders contains input.requester
+
+role_holders contains author if {
+	author := input.author
+	is_object(author)
+	author.id != input.requester.id
+}
+
+person_label(person) := concat("", [person.id, " (roles: ", concat(", ", person.roles), ")"]) if {
+	person.id == input.requester.id
+} else := concat("", [person.id, " (roles: ", concat(", ", person.roles), "), who wrote this version,"])
+
+# The plan's tools that each role holder may use (each distinct tool checked once per person).
 plan_tools := {s.tool | some s in input.steps}
 
-allowed_tools contains tool if {
+allowed_uses contains [person.id, tool] if {
+	some person in role_holders
 	some tool in plan_tools
-	tool_allowed(tool)
+	tool_allowed(person, tool)
 }
 
-tool_allowed(tool) if {
-	some role in input.requester.roles
+tool_allowed(person, tool) if {
+	some role in person.roles
 	some pattern in object.get(cfg.role_tools, role, [])
 	pattern_matches(pattern, tool)
 }

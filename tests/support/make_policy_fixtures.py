@@ -58,6 +58,15 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
     "role_without_the_tool_is_denied": dict(
         steps=[s("export", "warehouse.export", table="sales")], now=TUESDAY_22,
         expected={"allow": False, "deny_contains": ["step export: alice (roles: analyst) may not use tool warehouse.export"]}),
+    "author_without_the_tool_is_denied": dict(
+        steps=[s("export", "warehouse.export", table="sales")], now=TUESDAY_22,
+        requester=ADMIN, author=ALICE,
+        expected={"allow": False, "deny_count": 1, "deny_contains": [
+            "step export: alice (roles: analyst), who wrote this version, may not use tool warehouse.export"]}),
+    "author_with_the_tool_does_not_lend_it_to_the_requester": dict(
+        steps=[s("export", "warehouse.export", table="sales")], now=TUESDAY_22, author=ADMIN,
+        expected={"allow": False, "deny_count": 1, "deny_excludes": ["root"], "deny_contains": [
+            "step export: alice (roles: analyst) may not use tool warehouse.export"]}),
     "requester_without_roles_is_denied": dict(
         steps=[READ], requester=Requester(id="mallory", roles=()),
         expected={"allow": False, "deny_contains": ["mallory (roles: ) may not use tool files.read"]}),
@@ -239,7 +248,7 @@ def main(directory: Path = SHIPPED_FIXTURES) -> None:
     for name, case in PLAN_CASES.items():
         plan = Plan.model_validate({"goal": name.replace("_", " "), "steps": case["steps"]})
         document = build_policy_input(
-            plan, registry, requester=case.get("requester", ALICE),
+            plan, registry, requester=case.get("requester", ALICE), author=case.get("author"),
             context=PolicyContext(now=case.get("now", TUESDAY_10)),
             origin=case.get("origin"), template=case.get("template"))
         _write(directory / f"{name}.json", name, "decision", document, case["expected"])
