@@ -9,7 +9,8 @@ Behaviour of ``POST /v1/chat/completions``:
 
 - ``script(*items)`` queues items; each request consumes one, in order:
   :class:`Completion` (content, finish_reason, refusal, usage tokens),
-  :class:`Failure` (HTTP status, JSON body, headers such as ``Retry-After``) or
+  :class:`Failure` (HTTP status, JSON body, headers such as ``Retry-After``),
+  :class:`Raw` (any body and content type: an HTML page, a JSON list) or
   a completion/failure with ``delay_s`` (the server waits first: past the
   client's timeout it looks like a slow endpoint).
 - ``reject_formats`` (a set of ``"json_schema"``/``"json_object"``): requests
@@ -55,11 +56,24 @@ class Failure:
     delay_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A scripted reply sent as it is: a proxy's HTML page, a JSON list, a malformed completion."""
+
+    body: str
+    status: int = 200
+    content_type: str = "application/json"
+    delay_s: float = 0.0
+
+
+Scripted = Completion | Failure | Raw
+
+
 class ScriptedOpenAIServer:
     """The server, its script and its request log."""
 
     def __init__(self) -> None:
-        self._script: deque[Completion | Failure] = deque()
+        self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self.reject_formats: set[str] = set()
         self.requests: list[dict[str, Any]] = []
@@ -76,7 +90,7 @@ class ScriptedOpenAIServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def script(self, *items: Completion | Failure) -> None:
+    def script(self, *items: Scripted) -> None:
         """Queue replies, consumed one per request."""
         with self._lock:
             self._script.extend(items)
@@ -101,7 +115,7 @@ class ScriptedOpenAIServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def _answer(self, body: dict[str, Any], headers: dict[str, str]) -> Completion | Failure:
+    def _answer(self, body: dict[str, Any], headers: dict[str, str]) -> Scripted:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
@@ -147,16 +161,21 @@ def _handler_for(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
             item = server._answer(body, {k.lower(): v for k, v in self.headers.items()})
             if item.delay_s:
                 time.sleep(item.delay_s)
-            if isinstance(item, Failure):
+            if isinstance(item, Raw):
+                self._send_raw(item.status, item.body.encode("utf-8"), item.content_type, {})
+            elif isinstance(item, Failure):
                 self._send(item.status, item.body, item.headers)
             else:
                 self._send(200, completion_body(item, body.get("model", "")), {})
 
         def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
-            data = json.dumps(payload).encode("utf-8")
+            self._send_raw(status, json.dumps(payload).encode("utf-8"), "application/json", headers)
+
+        def _send_raw(self, status: int, data: bytes, content_type: str,
+                      headers: dict[str, str]) -> None:
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in headers.items():
                     self.send_header(name, value)

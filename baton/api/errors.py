@@ -79,6 +79,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "endpoint_error": 502,
     "endpoint_auth": 502,
     "endpoint_bad_request": 502,
+    "endpoint_bad_reply": 502,
     "config_error": 409,
     "store_error": 503,
 }

@@ -118,6 +118,21 @@ class _FormatRejected(Exception):
     pass
 
 
+class _NotACompletion(Exception):
+    """The endpoint answered 200 with something that is not a chat completion."""
+
+    def __init__(self, kind: str, sample: str | None = None) -> None:
+        super().__init__(kind)
+        self.kind, self.sample = kind, sample
+
+    def what(self, mask: Callable[[str], str]) -> str:
+        """What came instead, with a short excerpt of the body (masked before it is cut)."""
+        if not self.sample:
+            return self.kind
+        excerpt = " ".join(mask(self.sample).split())[:_EXCERPT_CHARS]
+        return f"{self.kind} ({excerpt!r})"
+
+
 def default_client_factory(config: LLMConfig) -> Any:
     """An ``openai.OpenAI`` client for ``config`` with the SDK's own retries off."""
     import openai
@@ -228,26 +243,27 @@ class ChatClient:
             record.append(ModelExchange(**base, latency_ms=latency, error=self.mask(_describe(exc))))
             raise self._translate(exc, fmt) from exc
         latency = (time.perf_counter() - started) * 1000
-        choice = completion.choices[0] if completion.choices else None
-        message = choice.message if choice is not None else None
-        usage = completion.usage
-        content, refusal = self._mask_reply(message)
+        try:
+            content, refusal, finish_reason = _reply_parts(completion)
+        except _NotACompletion as exc:
+            # Masked before it is cut: the body may echo the key.
+            failure = self._failure(f"{self.config.describe()} replied with {exc.what(self.mask)}, "
+                                    "not a chat completion", "endpoint_bad_reply")
+            record.append(ModelExchange(**base, latency_ms=latency, error=failure.message))
+            raise failure from None
+        usage = getattr(completion, "usage", None)
+        # Masked: the content and refusal become the plan and its errors.
+        content = None if content is None else self.mask(content)
+        refusal = None if refusal is None else self.mask(refusal)
         record.append(ModelExchange(
             **base,
             reply=content,
-            finish_reason=getattr(choice, "finish_reason", None),
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
+            finish_reason=finish_reason,
+            prompt_tokens=_count(getattr(usage, "prompt_tokens", None)),
+            completion_tokens=_count(getattr(usage, "completion_tokens", None)),
             latency_ms=latency,
         ))
-        return ChatReply(content=content, refusal=refusal,
-                         finish_reason=getattr(choice, "finish_reason", None), fmt=fmt)
-
-    def _mask_reply(self, message: Any) -> tuple[str | None, str | None]:
-        """The reply's content and refusal, the key masked: they become the plan and its errors."""
-        content, refusal = getattr(message, "content", None), getattr(message, "refusal", None)
-        return (None if content is None else self.mask(content),
-                None if refusal is None else self.mask(refusal))
+        return ChatReply(content=content, refusal=refusal, finish_reason=finish_reason, fmt=fmt)
 
     def _translate(self, exc: Exception, fmt: ResponseFormat) -> Exception:
         """Map an SDK error onto: retry, fall back to a weaker format, or fail at once."""
@@ -255,6 +271,10 @@ class ChatClient:
 
         if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
             return _Transient(self.mask(_describe(exc)))
+        if isinstance(exc, ValueError) and not isinstance(exc, openai.OpenAIError):
+            # The SDK could not decode a body labelled JSON (a proxy's HTML error page).
+            return self._failure(f"{self.config.describe()} replied with a body that is not JSON "
+                                 f"({_describe(exc)}), not a chat completion", "endpoint_bad_reply")
         if not isinstance(exc, openai.APIStatusError):
             return self._failure(f"{self.config.describe()} failed: {_describe(exc)}",
                                  "endpoint_error")
@@ -277,6 +297,50 @@ class ChatClient:
     def _failure(self, message: str, code: str) -> PlanningError:
         """A planning error whose message has the key masked (it is stored and shown)."""
         return PlanningError(self.mask(message), code=code)
+
+
+def _reply_parts(completion: Any) -> tuple[str | None, str | None, str | None]:
+    """Content, refusal and finish reason of the first choice; ``_NotACompletion`` otherwise.
+
+    The SDK hands back whatever a 200 carried: text for an HTML page, a list for a
+    JSON list, a model built without validation for an object of the wrong shape.
+    """
+    if isinstance(completion, str | bytes):
+        text = completion.decode("utf-8", "replace") if isinstance(completion, bytes) else completion
+        kind = "an HTML page" if text.lstrip().startswith("<") else "plain text"
+        raise _NotACompletion(kind, text)
+    if not hasattr(completion, "choices"):
+        raise _NotACompletion(f"a JSON {_json_kind(completion)}")
+    choices = completion.choices
+    if not isinstance(choices, list) or not choices:
+        raise _NotACompletion("an object without choices")
+    message = getattr(choices[0], "message", None)
+    if message is None or isinstance(message, str | int | float | list | dict):
+        raise _NotACompletion("a choice without a message object")
+    finish_reason = getattr(choices[0], "finish_reason", None)
+    finish_reason = finish_reason if isinstance(finish_reason, str) else None
+    content, refusal = getattr(message, "content", None), getattr(message, "refusal", None)
+    for field, value in (("content", content), ("refusal", refusal)):
+        if value is not None and not isinstance(value, str):
+            raise _NotACompletion(f"a message whose {field} is a JSON {_json_kind(value)}")
+    if content is None and refusal is None and finish_reason not in _EMPTY_FINISHES:
+        raise _NotACompletion("a message without content")
+    return content, refusal, finish_reason
+
+
+# Finish reasons that explain a message without content (the planner reports each).
+_EMPTY_FINISHES = ("length", "content_filter")
+_EXCERPT_CHARS = 120
+
+
+def _json_kind(value: Any) -> str:
+    names = {list: "list", dict: "object", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number" if isinstance(value, int | float) else type(value).__name__)
+
+
+def _count(value: Any) -> int | None:
+    """A token count, or None for anything else an endpoint sends there."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _describe(exc: Exception) -> str:

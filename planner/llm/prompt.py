@@ -185,17 +185,40 @@ def candidate_document(goal: str, reply: str | None) -> tuple[dict[str, Any] | N
     return {"goal": goal, "steps": steps}, []
 
 
+def _decoded_args(encoded: Any, step: Any, path: str, problems: list[Problem]) -> Any:
+    """The arguments an ``args_json`` holds; None (and a problem) when it holds no object."""
+    step = step if isinstance(step, str) else None
+    if encoded is None or (isinstance(encoded, str) and not encoded.strip()):
+        return {}  # no arguments
+    if isinstance(encoded, dict):
+        return encoded  # an object where a string was asked for means the same thing
+    if not isinstance(encoded, str):
+        problems.append(_malformed(
+            f"args_json must be a JSON object encoded in a string, not a {type(encoded).__name__}",
+            step=step, path=path))
+        return None
+    try:
+        args = json.loads(encoded)
+    except ValueError as exc:
+        problems.append(_malformed(f"args_json is not valid JSON: {exc}", step=step, path=path))
+        return None
+    if not isinstance(args, dict):
+        problems.append(_malformed(
+            f"args_json must encode a JSON object of arguments, not {encoded[:80]!r}",
+            step=step, path=path))
+        return None
+    return args
+
+
 def _wire_step(raw: Any, index: int, problems: list[Problem]) -> Any:
     if not isinstance(raw, dict):
         return raw  # the validator reports the wrong shape with its own words
     step = {k: v for k, v in raw.items() if k != "args_json"}
     if "args_json" in raw:
-        encoded = raw["args_json"]
-        try:
-            step["args"] = json.loads(encoded) if isinstance(encoded, str) and encoded.strip() else {}
-        except ValueError as exc:
-            problems.append(_malformed(f"args_json is not valid JSON: {exc}",
-                                       step=raw.get("id"), path=f"$.steps[{index}].args_json"))
+        args = _decoded_args(raw["args_json"], raw.get("id"), f"$.steps[{index}].args_json",
+                             problems)
+        if args is not None:
+            step["args"] = args
     if step.get("why") in ("", None):
         step.pop("why", None)
     if step.get("depends_on") in ([], None):
