@@ -1,10 +1,11 @@
 """Errors of the runner, under ``tools.errors.BatonError``.
 
     BatonError
-    └── RunError                a run cannot be started, resumed or continued
-        ├── RunNotFoundError    no run has that id
-        ├── RunOwnedError       another live process owns the run
-        └── LeaseLostError      another process took the run over mid-way
+    ├── RunError                a run cannot be started, resumed or continued
+    │   ├── RunNotFoundError    no run has that id
+    │   ├── RunOwnedError       another live process owns the run
+    │   └── LeaseLostError      another process took the run over mid-way
+    └── BrokenEventError        a ledger row cannot be read back (malformed or tampered with)
 """
 
 from __future__ import annotations
@@ -34,3 +35,15 @@ class LeaseLostError(RunError):
     """Another process took the run over; this one stops without recording more."""
 
     code = "lease_lost"
+
+
+class BrokenEventError(BatonError):
+    """A ledger row cannot be read back as an event: it was tampered with or damaged."""
+
+    code = "ledger_broken"
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"ledger event {seq} is broken: {reason} (`baton audit verify` checks "
+                         "the whole chain)")
+        self.seq = seq
+        self.reason = reason

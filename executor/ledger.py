@@ -12,21 +12,22 @@ import enum
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import DateTime, String, text, type_coerce
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Engine, Row
+from sqlmodel import Session
 
 from planner.plan import canonical_json
 from tools.redaction import redact
 
+from .errors import BrokenEventError
 from .store.schema import LedgerRow
 
 GENESIS_HASH = "0" * 64
@@ -34,6 +35,11 @@ GENESIS_HASH = "0" * 64
 _TABLE = LedgerRow.__table__  # type: ignore[attr-defined]
 _LAST_EVENT = sa_select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
 _INSERT_EVENT = sa_insert(_TABLE)
+# Rows are read with ``at`` as stored and parsed one by one: a malformed value (SQLite keeps
+# whatever text it is given) is then a broken event naming its seq, not a failed query.
+_READ_EVENTS = sa_select(_TABLE.c.seq, type_coerce(_TABLE.c.at, String).label("at"), _TABLE.c.kind,
+                         _TABLE.c.subject, _TABLE.c.actor, _TABLE.c.payload, _TABLE.c.prev_hash,
+                         _TABLE.c.hash).order_by(_TABLE.c.seq)
 
 
 class EventKind(str, enum.Enum):
@@ -81,6 +87,9 @@ class VerifyResult:
     events: int
     first_broken_seq: int | None = None
     reason: str | None = None
+    # (seq, hash) of the last event found intact, as verification read it (None: none): the
+    # head to record, immune to events appended since.
+    head: tuple[int, str] | None = None
 
 
 def event_hash(prev_hash: str, seq: int, at: datetime, kind: str, subject: str, actor: str,
@@ -142,6 +151,12 @@ class Ledger:
     def __init__(self, engine: Engine, *, secret_values: Iterable[str] = ()) -> None:
         self._engine = engine
         self._secrets = [s for s in secret_values if s]
+
+    @functools.cached_property
+    def _parse_at(self) -> Callable[[Any], Any] | None:
+        """How SQLAlchemy turns a stored ``at`` into a datetime (None: the driver already does)."""
+        dialect = self._engine.dialect
+        return DateTime().dialect_impl(dialect).result_processor(dialect, None)
 
     @property
     def secret_values(self) -> tuple[str, ...]:
@@ -205,27 +220,30 @@ class Ledger:
 
     def iter_events(self, *, subject: str | None = None, kinds: Iterable[str] | None = None,
                     after_seq: int = 0, limit: int | None = None) -> Iterator[LedgerEvent]:
-        """Stream events in chain order."""
-        query = select(LedgerRow).where(LedgerRow.seq > after_seq).order_by(col(LedgerRow.seq))
+        """Stream events in chain order; ``BrokenEventError`` at a row that cannot be read back."""
+        query = _READ_EVENTS.where(_TABLE.c.seq > after_seq)
         if subject is not None:
-            query = query.where(LedgerRow.subject == subject)
+            query = query.where(_TABLE.c.subject == subject)
         if kinds is not None:
-            query = query.where(col(LedgerRow.kind).in_(list(kinds)))
+            query = query.where(_TABLE.c.kind.in_(list(kinds)))
         if limit is not None:
             query = query.limit(limit)
+        for row in self._stored(query):
+            yield self._to_event(row)
+
+    def _stored(self, query: Any) -> Iterator[Row[Any]]:
         with Session(self._engine) as session:
-            # Batches, so exporting a long ledger does not load it whole.
-            for row in session.exec(query.execution_options(yield_per=1000)):
-                yield _to_event(row)
+            # Batches, so exporting or verifying a long ledger does not load it whole.
+            yield from session.execute(query.execution_options(yield_per=1000))
 
     def head(self) -> tuple[int, str] | None:
         """The last event's (seq, hash), or None when empty: record it outside to anchor the chain."""
         with Session(self._engine) as session:
-            last = session.exec(select(LedgerRow).order_by(col(LedgerRow.seq).desc()).limit(1)).first()
-            return (last.seq, last.hash) if last else None
+            last = session.execute(_LAST_EVENT).first()
+        return (last[0], last[1]) if last else None
 
     def verify(self, *, expect_head: tuple[int, str] | None = None) -> VerifyResult:
-        """Recompute the whole chain; name the first event whose link or hash is wrong.
+        """Recompute the whole chain; name the first event whose link, hash or contents are wrong.
 
         The chain alone cannot reveal a suffix recomputed from some point on,
         nor a truncated tail: ``expect_head`` (a head recorded earlier,
@@ -234,43 +252,69 @@ class Ledger:
         prev = GENESIS_HASH
         expected_seq = 1
         count = 0
-        with Session(self._engine) as session:
-            rows = session.exec(select(LedgerRow).order_by(col(LedgerRow.seq))).yield_per(1000)
-            for row in rows:
-                count += 1
-                problem = _check_row(row, prev, expected_seq) or _check_anchor(row, expect_head)
-                if problem:
-                    return VerifyResult(ok=False, events=count, first_broken_seq=row.seq, reason=problem)
-                prev = row.hash
-                expected_seq = row.seq + 1
+        head: tuple[int, str] | None = None
+        for row in self._stored(_READ_EVENTS):
+            count += 1
+            problem = self._check_row(row, prev, expected_seq) or _check_anchor(row, expect_head)
+            if problem:
+                return VerifyResult(ok=False, events=count, first_broken_seq=row.seq, reason=problem,
+                                    head=head)
+            prev = row.hash
+            expected_seq = row.seq + 1
+            head = (row.seq, row.hash)
         if expect_head is not None and count < expect_head[0]:
             reason = (f"the ledger ends at event {count}, before the expected head {expect_head[0]} "
                       "(events were removed)")
-            return VerifyResult(ok=False, events=count, first_broken_seq=count + 1, reason=reason)
-        return VerifyResult(ok=True, events=count)
+            return VerifyResult(ok=False, events=count, first_broken_seq=count + 1, reason=reason,
+                                head=head)
+        return VerifyResult(ok=True, events=count, head=head)
+
+    def _check_row(self, row: Row[Any], prev: str, expected_seq: int) -> str | None:
+        if row.seq != expected_seq:
+            return f"event {row.seq}: expected seq {expected_seq} (an event is missing or out of order)"
+        if row.prev_hash != prev:
+            return f"event {row.seq}: prev_hash does not match the hash of event {row.seq - 1}"
+        try:
+            at, payload = self._read(row)
+            digest = event_hash(prev, row.seq, at, row.kind, row.subject, row.actor, payload)
+        except BrokenEventError as exc:
+            return f"event {row.seq}: {exc.reason}"
+        except (TypeError, ValueError):  # a field of a type no event has (SQLite stores any)
+            return f"event {row.seq}: its fields are not of the types an event has"
+        if digest != row.hash:
+            return f"event {row.seq}: hash does not match its contents (the event was altered)"
+        return None
+
+    def _read(self, row: Row[Any]) -> tuple[datetime, dict[str, Any]]:
+        """The row's time and payload as an event has them; ``BrokenEventError`` when malformed."""
+        at: Any = row.at
+        if not isinstance(at, datetime):
+            try:
+                at = self._parse_at(at) if self._parse_at is not None and at is not None else None
+            except (TypeError, ValueError):
+                at = None
+            if not isinstance(at, datetime):
+                raise BrokenEventError(row.seq, f"its time {row.at!r} is not a valid timestamp")
+        try:
+            payload = json.loads(row.payload)
+        except (TypeError, ValueError):
+            raise BrokenEventError(row.seq, "payload is not valid JSON") from None
+        if not isinstance(payload, dict):
+            raise BrokenEventError(row.seq, "payload is not a JSON object")
+        return at, payload
+
+    def _to_event(self, row: Row[Any]) -> LedgerEvent:
+        at, payload = self._read(row)
+        try:
+            return LedgerEvent(seq=row.seq, at=at, kind=row.kind, subject=row.subject,
+                               actor=row.actor, payload=payload, prev_hash=row.prev_hash,
+                               hash=row.hash)
+        except ValueError:  # pydantic's ValidationError: a field of the wrong type
+            raise BrokenEventError(row.seq, "its fields are not of the types an event has") from None
 
 
-def _check_row(row: LedgerRow, prev: str, expected_seq: int) -> str | None:
-    if row.seq != expected_seq:
-        return f"event {row.seq}: expected seq {expected_seq} (an event is missing or out of order)"
-    if row.prev_hash != prev:
-        return f"event {row.seq}: prev_hash does not match the hash of event {row.seq - 1}"
-    try:
-        payload = json.loads(row.payload)
-    except json.JSONDecodeError:
-        return f"event {row.seq}: payload is not valid JSON"
-    if event_hash(prev, row.seq, row.at, row.kind, row.subject, row.actor, payload) != row.hash:
-        return f"event {row.seq}: hash does not match its contents (the event was altered)"
-    return None
-
-
-def _check_anchor(row: LedgerRow, expect_head: tuple[int, str] | None) -> str | None:
+def _check_anchor(row: Row[Any], expect_head: tuple[int, str] | None) -> str | None:
     if expect_head is None or row.seq != expect_head[0] or row.hash == expect_head[1]:
         return None
     return (f"event {row.seq}: hash differs from the recorded head "
             "(the chain was rewritten up to this event)")
-
-
-def _to_event(row: LedgerRow) -> LedgerEvent:
-    return LedgerEvent(seq=row.seq, at=row.at, kind=row.kind, subject=row.subject, actor=row.actor,
-                       payload=json.loads(row.payload), prev_hash=row.prev_hash, hash=row.hash)

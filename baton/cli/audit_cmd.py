@@ -83,7 +83,7 @@ def verify(
         fail(escape(str(exc)), EXIT_USAGE)
     ledger = reader(ctx, Action.LEDGER_READ).ledger
     result = ledger.verify(expect_head=anchor)
-    head = ledger.head() if result.ok else None
+    head = result.head if result.ok else None  # what was verified, not a head appended since
     head_text = f"{head[0]}:{head[1]}" if head else None
     if as_json:
         print_json({"ok": result.ok, "events": result.events, "first_broken_seq": result.first_broken_seq,

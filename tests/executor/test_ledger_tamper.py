@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
 
+from executor.errors import BrokenEventError
 from executor.ledger import Ledger, event_hash
 from executor.ledger_export import export_cloudevents, export_jsonl
 from executor.store.schema import LedgerRow
@@ -210,3 +212,73 @@ def test_cli_verify_passes_then_names_the_tampered_event(ledger, engine, db_url,
     assert _baton(["audit", "verify"], db_url, tmp_path).returncode == 0
     anchored = _baton(["audit", "verify", "--expect-head", head], db_url, tmp_path)
     assert anchored.returncode == 1 and "event 6" in anchored.stderr
+
+
+def _set_stored(engine, seq: int, **values: str) -> None:
+    """Overwrite raw column values of event ``seq`` (below the ORM, as a tamperer would)."""
+    columns = ", ".join(f"{name} = :{name}" for name in values)
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE ledger SET {columns} WHERE seq = :seq"), {**values, "seq": seq})
+
+
+def test_a_malformed_time_is_reported_as_a_broken_event(ledger, engine):
+    if engine.dialect.name == "postgresql":
+        pytest.skip("a PostgreSQL timestamp column holds only valid times")
+    _set_stored(engine, 3, at="yesterday-ish")
+    result = ledger.verify()
+    assert (result.ok, result.events, result.first_broken_seq) == (False, 3, 3)
+    assert "event 3" in result.reason and "not a valid timestamp" in result.reason
+    with pytest.raises(BrokenEventError, match="ledger event 3 is broken"):
+        export_jsonl(ledger, io.StringIO())
+
+
+@pytest.mark.parametrize("payload", ["[1, 2]", '"a string"', "7", "{not json"])
+def test_a_payload_that_is_not_a_json_object_is_a_broken_event_everywhere(ledger, engine, payload):
+    _set_stored(engine, 3, payload=payload)
+    if payload != "{not json":
+        _rehash_from(engine, 3)  # a forger who keeps the chain consistent
+    result = ledger.verify()
+    assert (result.ok, result.first_broken_seq) == (False, 3)
+    assert result.reason.startswith("event 3: payload is not ")
+    assert [e.seq for e in ledger.iter_events(subject="run1")][:1] == [2]  # readable until then
+    for read in (lambda: ledger.events(), lambda: export_jsonl(ledger, io.StringIO()),
+                 lambda: export_cloudevents(ledger, io.StringIO())):
+        with pytest.raises(BrokenEventError, match="ledger event 3 is broken: payload is not "):
+            read()
+
+
+def test_verify_reports_the_head_it_verified_not_one_appended_since(ledger, engine):
+    verified_head = ledger.head()
+    result = ledger.verify()
+    ledger.append("run_end", "run0", "executor", {"status": "succeeded"})  # after verification
+    assert result.ok and result.head == verified_head
+    assert ledger.head()[0] == verified_head[0] + 1
+
+    _set_stored(engine, 4, actor="mallory")
+    broken = ledger.verify()
+    assert (broken.ok, broken.first_broken_seq, broken.head) == (False, 4, (3, _hash_of(engine, 3)))
+
+
+def _hash_of(engine, seq: int) -> str:
+    with Session(engine) as session:
+        return _row(session, seq).hash
+
+
+def test_cli_reports_malformed_rows_as_broken_events_without_a_traceback(ledger, engine, db_url,
+                                                                       tmp_path):
+    _set_stored(engine, 2, payload='["not", "an", "object"]')
+    _rehash_from(engine, 2)
+    verify = _baton(["audit", "verify"], db_url, tmp_path)
+    assert verify.returncode == 1 and "ledger broken at event 2" in verify.stderr
+    for args in (["audit", "show"], ["audit", "show", "--json"], ["audit", "export"],
+                 ["audit", "export", "--format", "cloudevents"]):
+        done = _baton(args, db_url, tmp_path)
+        assert done.returncode == 1, args
+        assert "ledger event 2 is broken: payload is not a JSON object" in done.stderr, args
+        assert "Traceback" not in done.stderr, args
+    if engine.dialect.name == "sqlite":
+        _set_stored(engine, 1, at="not a time")
+        verify = _baton(["audit", "verify", "--json"], db_url, tmp_path)
+        assert verify.returncode == 1 and "Traceback" not in verify.stderr
+        report = json.loads(verify.stdout)
+        assert report["first_broken_seq"] == 1 and "not a valid timestamp" in report["reason"]
