@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from tools.builtin.http import SECRET_REF
 
 from .contracts import PolicyContext, Requester, StepCall, TemplateCheck
 
+# The embedded interpreter's time grows with each string scanned (about 1 ms apiece).
 MAX_STRINGS_PER_STEP = 500
 
 
@@ -31,19 +33,36 @@ def shannon_entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
+def _string_fact(path: str, key: str, value: str) -> dict[str, Any]:
+    return {"path": path, "key": key, "value": value, "length": len(value),
+            "entropy": round(shannon_entropy(value), 3)}
+
+
 def iter_strings(value: Any, path: str = "$.args", key: str = "") -> Iterator[dict[str, Any]]:
-    """Every literal string inside ``value`` with its JSON path and nearest key; references skipped."""
+    """Every literal string inside ``value``, object keys included, with its JSON path and
+    nearest key; references skipped."""
     if is_reference(value):
         return
     if isinstance(value, str):
-        yield {"path": path, "key": key, "value": value, "length": len(value),
-               "entropy": round(shannon_entropy(value), 3)}
+        yield _string_fact(path, key, value)
     elif isinstance(value, Mapping):
-        for k, item in value.items():
+        for position, (k, item) in enumerate(value.items(), start=1):
+            # A key is sent like a value, so a secret written as a key must be seen too. Its
+            # path names its position, not its text: a deny reason must never quote a secret.
+            # No nearest key: "a random value under a password key" is about values.
+            yield _string_fact(f"{path} (key {position})", "", str(k))
             yield from iter_strings(item, f"{path}.{k}", str(k))
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from iter_strings(item, f"{path}[{index}]", key)
+
+
+def scanned_strings(args: Any) -> dict[str, Any]:
+    """The strings the secret rules read, at most ``MAX_STRINGS_PER_STEP``, and whether
+    there were more: the policy denies such a step rather than judge part of it."""
+    found = list(islice(iter_strings(args), MAX_STRINGS_PER_STEP + 1))
+    return {"strings": found[:MAX_STRINGS_PER_STEP],
+            "strings_over_limit": len(found) > MAX_STRINGS_PER_STEP}
 
 
 def url_facts(url: Any) -> dict[str, Any]:
@@ -125,7 +144,7 @@ def _step_entry(step: Step, registry: ToolRegistry) -> dict[str, Any]:
         "references": [{"path": p, "ref": r.ref, "step": r.step} for p, r in step.references()],
         "secret_names": sent_secret_names(step.args, spec.endpoint_url if spec else None,
                                           spec.secrets if spec else ()),
-        "strings": list(iter_strings(step.args))[:MAX_STRINGS_PER_STEP],
+        **scanned_strings(step.args),
     }
     url = call_url(spec.endpoint_url if spec else None, step.args)
     if url is not _NO_URL:
@@ -202,7 +221,7 @@ def build_step_input(call: StepCall, *, now: datetime | None = None) -> dict[str
         "effect": call.effect,
         "tags": list(call.tags),
         "region": call.region,
-        "strings": list(iter_strings(call.args))[:MAX_STRINGS_PER_STEP],
+        **scanned_strings(call.args),
         "secret_names": sent_secret_names(call.args, call.endpoint_url, call.endpoint_secrets),
         "source_regions": sorted(set(call.source_regions)),
         "source_tools": sorted(set(call.source_tools)),

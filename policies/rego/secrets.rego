@@ -46,9 +46,22 @@ secret_findings(steps) := {msg |
 	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, str.path, str.key])
 }
 
+# Rule: a step whose arguments hold more strings than the input carries
+# (strings_over_limit) cannot be scanned whole; it is denied rather than judged
+# on part of them, since a secret could sit in the part left out.
+unscanned_findings(steps) := {msg |
+	some s in steps
+	object.get(s, "strings_over_limit", false) != false
+	msg := sprintf("step %s: too many strings to scan for secrets (more than %d in its arguments); send fewer values in one call", [s.id, count(s.strings)])
+}
+
 deny contains msg if some msg in secret_findings(input.steps)
 
+deny contains msg if some msg in unscanned_findings(input.steps)
+
 step_deny contains msg if some msg in secret_findings([input.step])
+
+step_deny contains msg if some msg in unscanned_findings([input.step])
 
 notes contains msg if {
 	some s in input.steps

@@ -1,0 +1,69 @@
+"""The literal-secret rule sees every string a step carries, keys included, or it denies.
+
+Plans go through ``build_policy_input`` (and calls through ``build_step_input``) with
+the real tool registry, judged by the shipped policies on both backends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from planner.plan import Plan
+from policies.contracts import PolicyContext, Requester, StepCall
+from policies.inputs import MAX_STRINGS_PER_STEP, build_policy_input, iter_strings
+from tests.support.policy_tools import policy_registry
+
+ALICE = Requester(id="alice", roles=("analyst",))
+NOON = PolicyContext(now=datetime(2024, 6, 4, 12, tzinfo=UTC))
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+URL = "https://api.internal.example/upload"
+
+
+def _decide(engine, body):
+    plan = Plan.model_validate({"goal": "post it", "steps": [
+        {"id": "send", "tool": "http.request", "args": {"method": "POST", "url": URL, "json": body}}]})
+    return engine.decide(build_policy_input(plan, policy_registry(), requester=ALICE, context=NOON))
+
+
+def _check(engine, body):
+    return engine.check_step(StepCall(
+        run_id="r-1", plan_id="p-1", step_id="send", tool="http.request", effect="write",
+        args={"method": "POST", "url": URL, "json": body}, tags=("egress",), requester=ALICE))
+
+
+def _many_strings_then(secret: str) -> list[str]:
+    return [f"row {i}" for i in range(MAX_STRINGS_PER_STEP)] + [secret]
+
+
+def test_secret_written_as_a_dict_key_is_denied_without_quoting_it(engine):
+    decision = _decide(engine, {"credentials": {AWS_KEY: "yes"}})
+    assert not decision.allow
+    assert any("step send:" in d and "an AWS access key" in d for d in decision.deny), decision.deny
+    assert not any(AWS_KEY in d for d in decision.deny + decision.notes)
+
+
+def test_secret_written_as_a_dict_key_is_denied_at_run_time(engine):
+    verdict = _check(engine, {AWS_KEY: 1})
+    assert not verdict.allow
+    assert any("an AWS access key" in d for d in verdict.deny), verdict.deny
+
+
+def test_step_with_more_strings_than_can_be_scanned_is_denied_naming_the_step(engine):
+    decision = _decide(engine, _many_strings_then(AWS_KEY))
+    assert not decision.allow
+    assert any(d.startswith("step send: too many strings to scan for secrets")
+               for d in decision.deny), decision.deny
+
+
+def test_call_with_more_strings_than_can_be_scanned_is_denied_at_run_time(engine):
+    verdict = _check(engine, _many_strings_then("harmless"))
+    assert not verdict.allow
+    assert any(d.startswith("step send: too many strings to scan for secrets")
+               for d in verdict.deny), verdict.deny
+
+
+def test_step_with_exactly_as_many_strings_as_can_be_scanned_is_judged_normally(engine):
+    # The argument names and the method and URL count too: the body fills the rest.
+    fixed = len(list(iter_strings({"method": "POST", "url": URL, "json": []})))
+    body = [f"row {i}" for i in range(MAX_STRINGS_PER_STEP - fixed)]
+    assert _check(engine, body).allow
