@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -90,7 +91,8 @@ def waits_for(services: Services, stored: StoredVersion, user: User) -> bool:
 
     if stored.status is not VersionStatus.PENDING_APPROVAL or stored.requester == user.id:
         return False
-    return can_approve(stored, gate_state(services, stored.plan_id, stored.version), user)
+    return can_approve(stored, gate_state(services, stored.plan_id, stored.version), user,
+                       services.plan_store.authors(stored.plan_id))
 
 
 @router.post("/plans")
@@ -131,17 +133,20 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
                   latest=stored.version == versions[-1].version,
                   decision=decided.decision if decided else None, gate=gate, history=history,
                   runs=runs_of(services, plan_id),
-                  can_approve=can_approve(stored, gate, user),
+                  can_approve=can_approve(stored, gate, user, services.plan_store.authors(plan_id)),
                   can_run=stored.status is VersionStatus.APPROVED and may(user, Action.RUN_START))
 
 
-def can_approve(stored: StoredVersion, gate: GateState, user: User) -> bool:
+def can_approve(stored: StoredVersion, gate: GateState, user: User,
+                authors: Collection[str]) -> bool:
     """Whether to offer approve/reject: the version waits, and the user may be one of its approvers.
 
-    Only an offer: the use case still decides (and refuses self-approval, wrong roles...).
+    ``authors`` are everyone who wrote any version of the plan (``PlanStore.authors``): the
+    gate refuses them all, not only the latest version's author. Only an offer: the use
+    case still decides (and refuses self-approval, wrong roles...).
     """
     return (stored.status is VersionStatus.PENDING_APPROVAL
-            and user.id not in (stored.requester, stored.created_by)  # nobody signs off their own
+            and user.id != stored.requester and user.id not in authors  # nobody signs off their own
             and may(user, Action.PLAN_APPROVE)
             and (not gate.eligible_roles or bool(set(user.roles) & set(gate.eligible_roles)))
             and user.id not in {a.actor for a in gate.valid_approvals})

@@ -160,3 +160,25 @@ def test_a_revision_whose_plan_states_another_goal_says_so_on_the_plan_page(tmp_
         assert 'data-testid="version-goal"' not in alice_page
     finally:
         live.stop()
+
+
+def test_an_approver_who_wrote_an_earlier_version_is_not_offered_approval(tmp_path):
+    """bob wrote v2, alice v3: the gate refuses bob (an author), so the page offers him nothing."""
+    from baton.usecases.plans import revise_plan
+
+    services = Services(make_settings(tmp_path))
+    users = services.settings.users
+    stored = plan_goal(services, GOAL, users["alice"])
+    revise_plan(services, stored.plan_id, "Copy sales.csv to backup/sales.csv", users["bob"])
+    latest = revise_plan(services, stored.plan_id, GOAL, users["alice"])
+    assert latest.version == 3 and latest.created_by == "alice"
+    live = serve(services)
+    try:
+        bob, _ = signed_in(live, "bob")
+        assert f'action="/plans/{stored.plan_id}/approve"' not in bob.get(
+            f"/plans/{stored.plan_id}").text
+        assert 'data-testid="queue-plan">' + stored.plan_id not in bob.get("/").text
+        carol, _ = signed_in(live, "carol")
+        assert f'action="/plans/{stored.plan_id}/approve"' in carol.get(f"/plans/{stored.plan_id}").text
+    finally:
+        live.stop()
