@@ -15,6 +15,7 @@ from typing import Any
 
 from tools import ToolRegistry, ToolSpec
 
+from .json_values import MAX_ARG_DEPTH, TOO_DEEP, key_fault, plain, scalar_fault
 from .plan import REF, STEP_ID, is_reference
 from .schema_types import Node
 
@@ -70,7 +71,7 @@ class Suggester:
 
 
 class RefSlot:
-    """Stands in for a reference while the arguments are checked against the input schema."""
+    """Stands in for a reference (or a cut-off, too-deep value) while arguments are checked against the schema."""
 
     __slots__ = ("target",)
 
@@ -96,6 +97,8 @@ class ScannedArgs:
     value: Any
     refs: list[FoundRef] = field(default_factory=list)
     malformed: list[tuple[tuple[Any, ...], str]] = field(default_factory=list)
+    unfit: list[tuple[tuple[Any, ...], str]] = field(
+        default_factory=list)  # values no plan can hold (json_values); too-deep ones cut to a slot
 
 
 def malformed_ref_reason(value: Mapping[Any, Any]) -> str | None:
@@ -117,13 +120,22 @@ def malformed_ref_reason(value: Mapping[Any, Any]) -> str | None:
 
 
 def scan_args(value: Any) -> ScannedArgs:
-    """Find every reference (good or malformed) and replace each by a ``RefSlot``."""
+    """Find every reference (good or malformed) and replace each by a ``RefSlot``; note unfit values.
+
+    Objects and lists deeper than ``MAX_ARG_DEPTH`` are cut off (replaced by a slot),
+    so neither this scan nor the schema check recurses without bound.
+    """
     out = ScannedArgs(None)
     out.value = _scan(value, (), out)
     return out
 
 
 def _scan(value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
+    if plain(value):  # most leaves: skip the Mapping (ABC) checks below
+        return value
+    if isinstance(value, Mapping | list | tuple) and len(segments) > MAX_ARG_DEPTH:
+        out.unfit.append((segments, TOO_DEEP))
+        return RefSlot("…")
     if isinstance(value, Mapping):
         # Only an object whose single key is 'ref' is a reference (DESIGN.md, ``is_reference``):
         # one with more keys is data, which the executor passes through as is.
@@ -134,10 +146,25 @@ def _scan(value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
                 return RefSlot(value["ref"])
             out.malformed.append((segments, reason))
             return RefSlot(str(value["ref"]))
-        return {k: _scan(v, (*segments, k), out) for k, v in value.items()}
+        return {_key(k): _scan_item(k, v, segments, out) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scan(v, (*segments, i), out) for i, v in enumerate(value)]
+    reason = scalar_fault(value)
+    if reason is not None:
+        out.unfit.append((segments, reason))
     return value
+
+
+def _scan_item(key: Any, value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
+    reason = None if type(key) is str and key.isascii() else key_fault(key)
+    if reason is not None:
+        out.unfit.append(((*segments, _key(key)), reason))
+    return _scan(value, (*segments, _key(key)), out)
+
+
+def _key(key: Any) -> str:
+    """Keys as text, so that the schema check and the paths never meet an int key (reported apart)."""
+    return key if isinstance(key, str) else str(key)
 
 
 @cache

@@ -3,8 +3,10 @@
 ``validate_plan`` checks, in this order, and never stops at the first problem:
 the document (parseable, an object with ``goal`` and a list of ``steps``, no
 unknown keys, fields of the right type), the number of steps, step ids,
-tools, arguments against each tool's input schema (unknown arguments
-included), references (well formed, to a known step and a field that step's
+tools, values no plan can hold (text that is not UTF-8 encodable, NaN and
+Infinity, non-string keys, arguments nested past ``MAX_ARG_DEPTH``: each
+would pass the schema and then crash the plan hash or the store), arguments
+against each tool's input schema (unknown arguments included), references (well formed, to a known step and a field that step's
 tool outputs, of a type that fits the argument), ``depends_on`` entries and
 finally cycles. Each problem carries a stable code, the step id, a JSON path
 and a message that says how to fix it.
@@ -31,6 +33,7 @@ from .arg_checks import (
     suggest,
 )
 from .cycles import find_cycles
+from .json_values import faults, plain, scalar_fault
 from .loading import load_plan_document
 from .plan import STEP_ID, Plan, Step, is_reference
 from .problems import InvalidPlanError, Problem, ProblemCode
@@ -134,6 +137,9 @@ class _Checker:
         elif not isinstance(goal, str) or not goal.strip():
             self.add(ProblemCode.WRONG_SHAPE, "$.goal", f"'goal' must be a non-empty string, not {_kind(goal)}")
             goal = None
+        elif (fault := scalar_fault(goal)) is not None:
+            self.add(ProblemCode.WRONG_SHAPE, "$.goal", f"'goal': {fault}")
+            goal = None
         steps = data.get("steps")
         if "steps" not in data:
             self.add(ProblemCode.WRONG_SHAPE, "$", "missing 'steps': a plan needs a list of steps")
@@ -156,6 +162,12 @@ class _Checker:
                      f"a step is an object with 'id', 'tool' and 'args', not {_kind(raw)}")
             return _StepView(index, None, None, None, [], None)
         sid = raw.get("id") if isinstance(raw.get("id"), str) else None
+        if sid is not None and scalar_fault(sid) is not None:
+            sid = None  # a problem's step names it; text that cannot be stored would break the record
+        for key, value in raw.items():
+            if key != "args" and not (plain(key) and plain(value)):  # 'args' is checked by scan_args
+                for segments, reason in faults({key: value}):
+                    self.add(ProblemCode.WRONG_SHAPE, json_path(path, segments), reason, sid)
         parsed: Step | None = None
         try:
             parsed = Step.model_validate(raw)
@@ -226,8 +238,12 @@ class _Checker:
         scanned = scan_args(args)
         for segments, reason in scanned.malformed:
             self.add(ProblemCode.MALFORMED_REF, json_path(f"{view.path}.args", segments), reason, view.id)
+        for segments, reason in scanned.unfit:
+            self.add(ProblemCode.INVALID_ARGS, json_path(f"{view.path}.args", segments),
+                     f"argument {str(segments[0])!r}: {reason}" if segments else reason, view.id)
         if tool is not None and view.args is not None:
-            self.check_args(view, tool, scanned.value, with_refs=bool(scanned.refs or scanned.malformed))
+            slots = scanned.refs or scanned.malformed or scanned.unfit
+            self.check_args(view, tool, scanned.value, with_refs=bool(slots))
         for ref in scanned.refs:
             self.check_ref(view, tool, ref)
         self.check_depends_on(view)

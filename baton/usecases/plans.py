@@ -18,6 +18,7 @@ from executor.store.plans import NewVersion
 from executor.store.schema import ApprovalRow
 from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from planner.diff import PlanDiff, diff_plans
+from planner.json_values import storable
 from planner.problems import InvalidPlanError, Problem
 from planner.versions import StoredVersion, VersionStatus
 from tools import BatonError
@@ -109,8 +110,8 @@ def _store_document(services: Services, data: Any, problems: list[Problem], user
     if report is not None and report.ok and report.plan is not None:
         result = PlanResult(plan=report.plan, planner=PlannerKind.FILE, trace=trace)
         return _store_result(services, goal, user, result, plan_id=None, feedback=None)
-    new = NewVersion(document=data, status=VersionStatus.INVALID, planner=PlannerKind.FILE,
-                     problems=tuple(problems), created_by=user.id)
+    new = NewVersion(document=storable(data), status=VersionStatus.INVALID,
+                     planner=PlannerKind.FILE, problems=tuple(problems), created_by=user.id)
     stored = _store_version(services, goal, user, new, trace, plan_id=None)
     raise _noted(InvalidPlanError(problems), stored)
 
@@ -125,7 +126,7 @@ def _noted(exc: PlanningError | InvalidPlanError, stored: StoredVersion) -> Bato
 
 def _document_goal(data: object, fallback: str) -> str:
     goal = data.get("goal") if isinstance(data, dict) else None
-    return goal.strip() if isinstance(goal, str) and goal.strip() else fallback
+    return storable(goal).strip() if isinstance(goal, str) and goal.strip() else fallback
 
 
 def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,

@@ -53,3 +53,47 @@ def test_an_undeclared_requester_is_refused(services):
     assert "mallory" not in ROLES
     with pytest.raises(UnknownUserError):
         plan_from_document(services, DOC, User(id="mallory", roles=("analyst",)))
+
+
+def _raw_document(args_json: str) -> bytes:
+    """A request body holding a one-step plan whose args are given as raw JSON text."""
+    return ('{"document": {"goal": "post it", "steps": [{"id": "post", "tool": "http.request", '
+            '"args": ' + args_json + '}]}}').encode()
+
+
+def _deep_args(levels: int) -> str:
+    return '{"method": "POST", "url": "https://hooks.example.com/x", "json": ' + (
+        '{"k": ' * levels) + '1' + '}' * levels + '}'
+
+
+UNFIT_ARGS = {
+    "nested 300 deep": (_deep_args(300), "nested more than 64 levels deep"),
+    "lone surrogate": ('{"method": "GET", "url": "https://hooks.example.com/\\ud800"}', "lone surrogate"),
+    "NaN": ('{"method": "POST", "url": "https://hooks.example.com/x", "json": {"v": NaN}}',
+            "not a JSON number"),
+}
+
+
+@pytest.mark.parametrize("route", ["/plans/document", "/policy/decision"])
+@pytest.mark.parametrize("case", list(UNFIT_ARGS))
+def test_arguments_no_plan_can_hold_are_a_422_naming_the_argument_not_a_500(client_for, route, case):
+    args_json, fragment = UNFIT_ARGS[case]
+    response = client_for("alice").post(route, content=_raw_document(args_json),
+                                        headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_plan" and fragment in error["message"]
+    assert "$.steps[0].args" in error["message"]
+
+
+def test_an_invalid_document_with_text_no_plan_can_hold_is_recorded_with_the_text_escaped(services, alice):
+    from baton.usecases.plans import plan_from_document
+
+    document = {"goal": "read \ud800", "steps": [{"id": "l\udfff", "tool": "files.read",
+                                                   "args": {"path": "a\ud800", "n": float("nan")}}]}
+    with pytest.raises(InvalidPlanError) as caught:
+        plan_from_document(services, document, alice)
+    stored = services.plan_store.get(caught.value.stored.plan_id)
+    assert stored.status is VersionStatus.INVALID and stored.goal == "read \\ud800"
+    assert stored.document["steps"][0]["args"] == {"path": "a\\ud800", "n": "nan"}
+    assert all(p.step is None for p in stored.problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from planner import (
     read_plan_file,
     validate_plan,
 )
+from planner.json_values import MAX_ARG_DEPTH
 from planner.loading import PlanFileError
 from tests.support.plan_tools import make_registry
 
@@ -432,7 +434,71 @@ def test_deeply_nested_documents_are_refused_not_crashed():
     for _ in range(5_000):
         nested = {"k": nested}
     report = check(plan(step("a", "http.post", args={"url": "u", "json": nested})))
-    assert "nested too deeply" in only(report, C.WRONG_SHAPE).message and report.plan is None
+    assert "nested more than 64 levels" in only(report, C.INVALID_ARGS).message and report.plan is None
+
+
+def nested_args(levels: int) -> dict[str, Any]:
+    """http.post arguments whose 'json' holds ``levels`` objects and lists, alternating."""
+    value: Any = "x"
+    for level in range(levels - 1, -1, -1):
+        value = {"k": value} if level % 2 == 0 else [value]
+    return {"url": "u", "json": value}
+
+
+def test_arguments_nested_up_to_the_cap_validate_and_hash():
+    report = check(plan(step("a", "http.post", args=nested_args(MAX_ARG_DEPTH))))
+    assert report.ok and len(report.plan.plan_hash()) == 64
+
+
+@pytest.mark.parametrize("levels", [MAX_ARG_DEPTH + 1, 255, 500])
+def test_arguments_nested_past_the_cap_are_a_problem_naming_step_and_argument(levels):
+    report = check(plan(step("a", "http.post", args=nested_args(levels))))
+    problem = only(report, C.INVALID_ARGS)
+    assert problem.step == "a" and problem.path.startswith("$.steps[0].args.json.k[0].k[0]")
+    assert problem.message.startswith("argument 'json': nested more than 64 levels deep")
+    assert report.plan is None
+
+
+@pytest.mark.parametrize("args, path", [
+    ({"url": "u", "json": {"t": "a\ud800b"}}, "$.steps[0].args.json.t"),
+    ({"url": "\udfff"}, "$.steps[0].args.url"),
+    ({"url": "u", "json": {"bad\ud800key": 1}}, "$.steps[0].args.json['bad\\ud800key']"),
+    ({"url": "u", "json": [1, ["\ud800"]]}, "$.steps[0].args.json[1][0]"),
+])
+def test_text_that_is_not_utf8_encodable_is_a_problem_naming_step_and_argument(args, path):
+    report = check(plan(step("a", "http.post", args=args)))
+    problem = next(p for p in report.problems if "lone surrogate" in p.message)
+    assert problem.code is C.INVALID_ARGS and problem.step == "a" and problem.path == path
+    assert report.plan is None
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinity_in_arguments_are_a_problem(value):
+    report = check(plan(step("a", "http.post", args={"url": "u", "json": {"v": value}})))
+    problem = only(report, C.INVALID_ARGS)
+    assert problem.path == "$.steps[0].args.json.v" and "not a JSON number" in problem.message
+
+
+def test_non_string_keys_in_arguments_are_a_problem():
+    report = check(plan(step("a", "http.post", args={"url": "u", "json": {1: "a", "b": 2}})))
+    problem = only(report, C.INVALID_ARGS)
+    assert problem.path == "$.steps[0].args.json['1']" and "keys must be strings, not int" in problem.message
+
+
+@pytest.mark.parametrize("field, value, path", [
+    ("goal", "sum \ud800", "$.goal"),
+    ("why", "because \ud800", "$.steps[0].why"),
+    ("timeout_s", math.inf, "$.steps[0].timeout_s"),
+])
+def test_unencodable_text_or_numbers_outside_the_arguments_are_a_problem(field, value, path):
+    doc = plan(step("a"))
+    if field == "goal":
+        doc["goal"] = value
+    else:
+        doc["steps"][0][field] = value
+    report = check(doc)
+    assert report.plan is None
+    assert any(p.path == path and p.code is C.WRONG_SHAPE for p in report.problems), report.problems
 
 
 def test_a_plan_full_of_mistakes_reports_every_one_even_after_hints_run_out():
