@@ -34,6 +34,7 @@ GENESIS_HASH = "0" * 64
 
 _TABLE = LedgerRow.__table__  # type: ignore[attr-defined]
 _LAST_EVENT = sa_select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
+_FIRST_EVENT = sa_select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq).limit(1)
 _INSERT_EVENT = sa_insert(_TABLE)
 # Rows are read with ``at`` as stored and parsed one by one: a malformed value (SQLite keeps
 # whatever text it is given) is then a broken event naming its seq, not a failed query.
@@ -241,6 +242,12 @@ class Ledger:
         with Session(self._engine) as session:
             last = session.execute(_LAST_EVENT).first()
         return (last[0], last[1]) if last else None
+
+    def first(self) -> tuple[int, str] | None:
+        """The first event's (seq, hash), or None when empty: its hash tells one ledger from another."""
+        with Session(self._engine) as session:
+            first = session.execute(_FIRST_EVENT).first()
+        return (first[0], first[1]) if first else None
 
     def verify(self, *, expect_head: tuple[int, str] | None = None) -> VerifyResult:
         """Recompute the whole chain; name the first event whose link, hash or contents are wrong.

@@ -3,18 +3,23 @@
 Both stream the chain in order, a batch at a time, so an export of a long
 ledger does not hold it in memory. Each line carries ``prev_hash`` and
 ``hash``, so an auditor can re-verify the exported chain independently.
+
+A CloudEvent's ``id`` is the event's seq, unique within its ``source``; the
+default source, ``baton:ledger:<hash of the ledger's first event>``, names the
+ledger, so events exported by two installations never share a (source, id).
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from datetime import UTC
 from typing import Any, TextIO
 
-from .ledger import Ledger, LedgerEvent
+from .ledger import GENESIS_HASH, Ledger, LedgerEvent
 
-CLOUDEVENTS_SOURCE = "baton"
+CLOUDEVENTS_SOURCE_PREFIX = "baton:ledger:"
 CLOUDEVENTS_TYPE_PREFIX = "dev.baton."
 
 
@@ -32,12 +37,22 @@ def event_record(event: LedgerEvent) -> dict[str, Any]:
             "hash": event.hash}
 
 
-def cloudevent(event: LedgerEvent) -> dict[str, Any]:
-    """One event as a CloudEvents 1.0 structured-mode JSON object."""
+def ledger_source(ledger: Ledger) -> str:
+    """The default CloudEvents ``source`` of ``ledger``'s events: ``baton:ledger:<first event's hash>``.
+
+    Stable for a ledger (its first event never changes; verify catches one that
+    did) and different between installations (that event's time is in its hash).
+    """
+    first = ledger.first()
+    return CLOUDEVENTS_SOURCE_PREFIX + (first[1] if first else GENESIS_HASH)
+
+
+def cloudevent(event: LedgerEvent, *, source: str) -> dict[str, Any]:
+    """One event as a CloudEvents 1.0 structured-mode JSON object (``source``: see :func:`ledger_source`)."""
     return {
         "specversion": "1.0",
         "id": f"{event.seq}",
-        "source": CLOUDEVENTS_SOURCE,
+        "source": source,
         "type": f"{CLOUDEVENTS_TYPE_PREFIX}{event.kind}",
         "subject": event.subject,
         "time": _rfc3339(event),
@@ -52,15 +67,22 @@ def export_jsonl(ledger: Ledger, out: TextIO, subject: str | None = None) -> int
     return _write(ledger, out, subject, event_record)
 
 
-def export_cloudevents(ledger: Ledger, out: TextIO, subject: str | None = None) -> int:
-    """Write every event (of ``subject`` when given) as CloudEvents JSON lines; return the count."""
-    return _write(ledger, out, subject, cloudevent)
+def export_cloudevents(ledger: Ledger, out: TextIO, subject: str | None = None, *,
+                       source: str | None = None) -> int:
+    """Write every event (of ``subject`` when given) as CloudEvents JSON lines; return the count.
+
+    ``source`` defaults to :func:`ledger_source`.
+    """
+    shape = functools.partial(cloudevent, source=source or ledger_source(ledger))
+    return _write(ledger, out, subject, shape)
 
 
-def export(ledger: Ledger, out: TextIO, fmt: ExportFormat, subject: str | None = None) -> int:
-    """Write the ledger in ``fmt``; return the number of events written."""
-    writer = export_cloudevents if fmt is ExportFormat.CLOUDEVENTS else export_jsonl
-    return writer(ledger, out, subject)
+def export(ledger: Ledger, out: TextIO, fmt: ExportFormat, subject: str | None = None, *,
+           source: str | None = None) -> int:
+    """Write the ledger in ``fmt``; return the number of events written (``source``: CloudEvents')."""
+    if fmt is ExportFormat.CLOUDEVENTS:
+        return export_cloudevents(ledger, out, subject, source=source)
+    return export_jsonl(ledger, out, subject)
 
 
 def _write(ledger: Ledger, out: TextIO, subject: str | None, shape: Any) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -13,7 +14,7 @@ from sqlalchemy import text
 
 from baton.settings import User
 from executor.ledger import LedgerEvent
-from executor.ledger_export import ExportFormat, cloudevent, event_record
+from executor.ledger_export import ExportFormat, cloudevent, event_record, ledger_source
 
 from .auth import require, services_of
 from .errors import error_responses
@@ -83,8 +84,9 @@ def export_ledger(
     user: User = Depends(require(Action.LEDGER_READ)),
 ) -> StreamingResponse:
     """Stream the chain in order; each line keeps prev_hash and hash for re-verification."""
-    shape = cloudevent if format is ExportFormat.CLOUDEVENTS else event_record
     ledger = services_of(request).ledger
+    shape = (partial(cloudevent, source=ledger_source(ledger)) if format is ExportFormat.CLOUDEVENTS
+             else event_record)
 
     def lines() -> Iterator[str]:
         for event in ledger.iter_events(subject=subject):

@@ -42,8 +42,9 @@ def test_export_cloudevents_writes_structured_events_that_rechain(db, tmp_path):
     assert [e["id"] for e in events] == ["1", "2", "3", "4", "5"]
     first = events[0]
     assert {k: first[k] for k in ("specversion", "source", "type", "subject", "datacontenttype")} == {
-        "specversion": "1.0", "source": "baton", "type": "dev.baton.run_start", "subject": "run0",
-        "datacontenttype": "application/json"}
+        "specversion": "1.0", "source": f"baton:ledger:{first['data']['hash']}",
+        "type": "dev.baton.run_start", "subject": "run0", "datacontenttype": "application/json"}
+    assert {e["source"] for e in events} == {first["source"]}  # the ledger's, on every event
     assert first["time"].endswith("Z") and first["data"]["payload"] == {"i": 0}
     # The export alone is enough to re-verify the chain.
     from datetime import datetime
