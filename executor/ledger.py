@@ -244,7 +244,7 @@ class Ledger:
         return (last[0], last[1]) if last else None
 
     def first(self) -> tuple[int, str] | None:
-        """The first event's (seq, hash), or None when empty: its hash tells one ledger from another."""
+        """The first event's (seq, hash), or None when empty: its hash tells ledgers apart."""
         with Session(self._engine) as session:
             first = session.execute(_FIRST_EVENT).first()
         return (first[0], first[1]) if first else None
@@ -264,8 +264,8 @@ class Ledger:
             count += 1
             problem = self._check_row(row, prev, expected_seq) or _check_anchor(row, expect_head)
             if problem:
-                return VerifyResult(ok=False, events=count, first_broken_seq=row.seq, reason=problem,
-                                    head=head)
+                return VerifyResult(ok=False, events=count, first_broken_seq=row.seq,
+                                    reason=problem, head=head)
             prev = row.hash
             expected_seq = row.seq + 1
             head = (row.seq, row.hash)
@@ -278,7 +278,8 @@ class Ledger:
 
     def _check_row(self, row: Row[Any], prev: str, expected_seq: int) -> str | None:
         if row.seq != expected_seq:
-            return f"event {row.seq}: expected seq {expected_seq} (an event is missing or out of order)"
+            return (f"event {row.seq}: expected seq {expected_seq} "
+                    "(an event is missing or out of order)")
         if row.prev_hash != prev:
             return f"event {row.seq}: prev_hash does not match the hash of event {row.seq - 1}"
         try:
@@ -317,7 +318,8 @@ class Ledger:
                                actor=row.actor, payload=payload, prev_hash=row.prev_hash,
                                hash=row.hash)
         except ValueError:  # pydantic's ValidationError: a field of the wrong type
-            raise BrokenEventError(row.seq, "its fields are not of the types an event has") from None
+            raise BrokenEventError(row.seq,
+                                   "its fields are not of the types an event has") from None
 
 
 def _check_anchor(row: Row[Any], expect_head: tuple[int, str] | None) -> str | None:

@@ -38,7 +38,7 @@ def event_record(event: LedgerEvent) -> dict[str, Any]:
 
 
 def ledger_source(ledger: Ledger) -> str:
-    """The default CloudEvents ``source`` of ``ledger``'s events: ``baton:ledger:<first event's hash>``.
+    """The default CloudEvents ``source`` of ``ledger``: ``baton:ledger:<first event's hash>``.
 
     Stable for a ledger (its first event never changes; verify catches one that
     did) and different between installations (that event's time is in its hash).
@@ -48,7 +48,7 @@ def ledger_source(ledger: Ledger) -> str:
 
 
 def cloudevent(event: LedgerEvent, *, source: str) -> dict[str, Any]:
-    """One event as a CloudEvents 1.0 structured-mode JSON object (``source``: see :func:`ledger_source`)."""
+    """One event as a CloudEvents 1.0 structured-mode JSON object (see :func:`ledger_source`)."""
     return {
         "specversion": "1.0",
         "id": f"{event.seq}",
@@ -79,7 +79,7 @@ def export_cloudevents(ledger: Ledger, out: TextIO, subject: str | None = None, 
 
 def export(ledger: Ledger, out: TextIO, fmt: ExportFormat, subject: str | None = None, *,
            source: str | None = None) -> int:
-    """Write the ledger in ``fmt``; return the number of events written (``source``: CloudEvents')."""
+    """Write the ledger in ``fmt``; return the number of events written."""
     if fmt is ExportFormat.CLOUDEVENTS:
         return export_cloudevents(ledger, out, subject, source=source)
     return export_jsonl(ledger, out, subject)

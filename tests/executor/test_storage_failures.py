@@ -144,7 +144,8 @@ def test_a_dead_database_at_a_run_transition_is_a_store_error_naming_the_run(
         "renewing the lease of": lambda: runner.store.renew(run_id, runner.owner_id, 30.0),
         "ending": lambda: runner.store.finish(run_id, runner.owner_id, RunStatus.FAILED, "x"),
     }[operation]
-    with pytest.raises(StoreError, match=f"the database failed while {operation} run {run_id}: ") as caught:
+    expected = f"the database failed while {operation} run {run_id}: "
+    with pytest.raises(StoreError, match=expected) as caught:
         transition()
     assert is_database_error(caught.value.__cause__)
 
@@ -168,7 +169,7 @@ def test_a_database_lost_while_renewing_the_lease_stops_the_run_with_a_store_err
 
 
 def _fail_updates_to(engine, run_id: str, status: str) -> None:
-    """Make the database refuse (as a failing disk would) to set ``run_id``'s status to ``status``."""
+    """Make the database refuse (as a failing disk would) to set ``run_id``'s ``status``."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
