@@ -63,7 +63,8 @@ def run(repeat: int) -> dict[str, Any]:
     context = PolicyContext(now=datetime(2024, 6, 4, 12, tzinfo=UTC))
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "empty.rego").write_text(
-            'package baton\nimport rego.v1\ndecision := {"allow": true, "deny": []}\n'
+            'package baton\nimport rego.v1\ndecision := {"allow": true, "deny": [], "risk": 0,'
+            ' "approvals": {"count": 0, "roles": []}}\n'
             'step_decision := {"allow": true, "deny": []}\n')
         empty = EmbeddedEngine(PolicyBundle.load(Path(tmp)))
     figures: dict[str, Any] = {"repeat": repeat, "median_ms": {}}

@@ -6,6 +6,7 @@ result of the wrong shape, a timeout — becomes a deny that names the cause.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -65,30 +66,57 @@ def _require_str_list(result: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _require_present(result: Mapping[str, Any], keys: tuple[str, ...], prefix: str = "") -> None:
+    # A field that decides something must be stated: a default of "no deny reasons", "no
+    # approvals" or "risk 0" would turn a policy's omission into an allow.
+    for key in keys:
+        if key not in result:
+            raise EngineFailure(f"policy result lacks {prefix}{key}")
+
+
+def _approvals(result: Mapping[str, Any]) -> ApprovalsNeeded:
+    approvals = result["approvals"]
+    if not isinstance(approvals, Mapping):
+        raise EngineFailure("decision field 'approvals' must be an object")
+    _require_present(approvals, ("count", "roles"), prefix="approvals.")
+    if isinstance(approvals["count"], bool):
+        raise EngineFailure("decision field 'approvals' is malformed: count must be a whole number")
+    try:
+        return ApprovalsNeeded.model_validate(approvals)
+    except ValidationError as exc:
+        raise EngineFailure(f"decision field 'approvals' is malformed: {exc.errors()[0]['msg']}") from exc
+
+
+def _risk(result: Mapping[str, Any]) -> int:
+    risk = result["risk"]
+    if isinstance(risk, bool) or not isinstance(risk, int | float):
+        raise EngineFailure("decision field 'risk' must be a number")
+    if not math.isfinite(risk):
+        raise EngineFailure(f"decision field 'risk' must be a finite number, got {risk}")
+    return max(0, min(100, int(risk)))
+
+
 def parse_decision(result: Any, *, engine: str, bundle_hash: str) -> Decision:
-    """A ``Decision`` from the raw result, or ``EngineFailure`` naming what is wrong with it."""
+    """A ``Decision`` from the raw result, or ``EngineFailure`` naming what is wrong with it.
+
+    ``allow``, ``deny``, ``approvals`` (``count`` and ``roles``) and ``risk`` are required;
+    ``notes`` and ``runtime_checks`` only inform, and default to none.
+    """
     if result is None:
         raise EngineFailure("data.baton.decision is undefined")
     if not isinstance(result, Mapping):
         raise EngineFailure(f"data.baton.decision must be an object, got {type(result).__name__}")
     if not isinstance(result.get("allow"), bool):
         raise EngineFailure("decision field 'allow' must be true or false")
+    _require_present(result, ("deny",))
     deny = _require_str_list(result, "deny")
-    approvals = result.get("approvals", {"count": 0, "roles": []})
-    risk = result.get("risk", 0)
-    if isinstance(risk, bool) or not isinstance(risk, int | float):
-        raise EngineFailure("decision field 'risk' must be a number")
-    try:
-        return Decision(
-            allow=result["allow"] and not deny, deny=deny,
-            approvals=ApprovalsNeeded.model_validate(approvals),
-            risk=max(0, min(100, int(risk))),
-            notes=_require_str_list(result, "notes"),
-            runtime_checks=_require_str_list(result, "runtime_checks"),
-            engine=engine, bundle_hash=bundle_hash,
-        )
-    except ValidationError as exc:
-        raise EngineFailure(f"decision field 'approvals' is malformed: {exc.errors()[0]['msg']}") from exc
+    _require_present(result, ("approvals", "risk"))
+    return Decision(
+        allow=result["allow"] and not deny, deny=deny, approvals=_approvals(result),
+        risk=_risk(result), notes=_require_str_list(result, "notes"),
+        runtime_checks=_require_str_list(result, "runtime_checks"),
+        engine=engine, bundle_hash=bundle_hash,
+    )
 
 
 def parse_step_decision(result: Any, *, engine: str, bundle_hash: str) -> StepDecision:
@@ -100,6 +128,14 @@ def parse_step_decision(result: Any, *, engine: str, bundle_hash: str) -> StepDe
     deny = _require_str_list(result, "deny")
     return StepDecision(allow=result["allow"] and not deny, deny=deny, engine=engine,
                         bundle_hash=bundle_hash)
+
+
+def _unexpected(engine: str, exc: Exception) -> str:
+    """The cause of a deny for an error no check foresaw, logged with its type only: its text
+    may quote the input, and the input may hold a secret."""
+    cause = f"unexpected {type(exc).__name__} while judging"
+    log.error("policy.engine_crashed", engine=engine, error=type(exc).__name__)
+    return cause
 
 
 class FailClosedEngine:
@@ -120,6 +156,9 @@ class FailClosedEngine:
         except EngineFailure as exc:
             log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
             return failed_decision(str(exc), engine=self.name, bundle_hash=self.bundle_hash)
+        except Exception as exc:  # noqa: BLE001 - fail closed: a bug here must deny, never crash vetting
+            return failed_decision(_unexpected(self.name, exc), engine=self.name,
+                                   bundle_hash=self.bundle_hash)
 
     def check_step(self, call: StepCall) -> StepDecision:
         """Judge one call with resolved arguments; any failure is a deny."""
@@ -133,3 +172,6 @@ class FailClosedEngine:
         except EngineFailure as exc:
             log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
             return failed_step_decision(str(exc), engine=self.name, bundle_hash=self.bundle_hash)
+        except Exception as exc:  # noqa: BLE001 - fail closed: a bug here must deny, never crash a run
+            return failed_step_decision(_unexpected(self.name, exc), engine=self.name,
+                                        bundle_hash=self.bundle_hash)

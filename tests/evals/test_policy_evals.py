@@ -28,7 +28,8 @@ def test_smuggled_url_is_flagged_at_plan_time_and_stopped_at_run_time():
 
 def test_evals_notice_a_policy_that_allows_everything(tmp_path):
     (tmp_path / "p.rego").write_text('package baton\nimport rego.v1\n'
-                                     'decision := {"allow": true, "deny": []}\n'
+                                     'decision := {"allow": true, "deny": [], "risk": 0,'
+                                     ' "approvals": {"count": 0, "roles": []}}\n'
                                      'step_decision := {"allow": true, "deny": []}\n')
     summary = run_corpus(EmbeddedEngine(PolicyBundle.load(tmp_path)), policy_registry())
     assert summary["catch_rate"] < 0.2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from policies.bundle import PolicyBundle, PolicyBundleError
 from policies.contracts import Outcome, Requester, StepCall
 from policies.embedded import EmbeddedEngine
+from policies.engine import EngineFailure, FailClosedEngine, parse_decision
 from policies.fixtures_runner import load_fixtures
 from policies.bundle import SHIPPED_FIXTURES
 from policies.opa import OpaEngine
@@ -44,16 +46,75 @@ def test_undefined_decision_denies(tmp_path):
     _denied_with(EmbeddedEngine(bundle).decide(SAFE_INPUT), "undefined")
 
 
+NO_APPROVALS = '"approvals": {"count": 0, "roles": []}'
+
+
 @pytest.mark.parametrize("body, cause", [
     ('decision := "yes"', "must be an object"),
     ('decision := {"allow": "true"}', "'allow' must be true or false"),
     ('decision := {"allow": true, "deny": "none"}', "'deny' must be a list of strings"),
-    ('decision := {"allow": true, "risk": "high"}', "'risk' must be a number"),
-    ('decision := {"allow": true, "approvals": {"count": -1}}', "'approvals' is malformed"),
+    (f'decision := {{"allow": true, "deny": [], {NO_APPROVALS}, "risk": "high"}}',
+     "'risk' must be a number"),
+    ('decision := {"allow": true, "deny": [], "risk": 0, "approvals": {"count": -1, "roles": []}}',
+     "'approvals' is malformed"),
 ])
 def test_decision_of_the_wrong_shape_denies(tmp_path, body, cause):
     bundle = _bundle(tmp_path, f"package baton\nimport rego.v1\n{body}\n")
     _denied_with(EmbeddedEngine(bundle).decide(SAFE_INPUT), cause)
+
+
+@pytest.mark.parametrize("body, cause", [
+    ('decision := {"allow": true, "deny": [], "risk": 0}', "policy result lacks approvals"),
+    (f'decision := {{"allow": true, "deny": [], {NO_APPROVALS}}}', "policy result lacks risk"),
+    (f'decision := {{"allow": true, {NO_APPROVALS}, "risk": 0}}', "policy result lacks deny"),
+    ('decision := {"allow": true, "deny": [], "risk": 0, "approvals": {"roles": ["approver"]}}',
+     "policy result lacks approvals.count"),
+    ('decision := {"allow": true, "deny": [], "risk": 0, "approvals": {"count": 1}}',
+     "policy result lacks approvals.roles"),
+    ('decision := {"allow": true, "deny": [], "risk": 0, "approvals": {"count": 1.5, "roles": []}}',
+     "'approvals' is malformed"),
+])
+def test_decision_missing_a_field_that_decides_denies_on_both_backends(tmp_path, body, cause):
+    bundle = _bundle(tmp_path, f"package baton\nimport rego.v1\n{body}\n")
+    _denied_with(EmbeddedEngine(bundle).decide(SAFE_INPUT), cause)
+    with FakeOpa() as server:
+        _denied_with(OpaEngine(bundle, server.url, timeout_s=5.0).decide(SAFE_INPUT), cause)
+
+
+@pytest.mark.parametrize("risk", ["1e400", "-1e400"])
+def test_infinite_risk_denies_instead_of_raising_on_both_backends(tmp_path, risk):
+    bundle = _bundle(tmp_path, "package baton\nimport rego.v1\n"
+                               f'decision := {{"allow": true, "deny": [], {NO_APPROVALS}, "risk": {risk}}}\n')
+    _denied_with(EmbeddedEngine(bundle).decide(SAFE_INPUT), "'risk' must be a finite number")
+    with FakeOpa() as server:
+        _denied_with(OpaEngine(bundle, server.url, timeout_s=5.0).decide(SAFE_INPUT),
+                     "'risk' must be a finite number")
+
+
+@pytest.mark.parametrize("risk", [math.nan, math.inf])
+def test_parse_decision_refuses_a_risk_that_is_not_finite(risk):
+    raw = {"allow": True, "deny": [], "approvals": {"count": 0, "roles": []}, "risk": risk}
+    with pytest.raises(EngineFailure, match="'risk' must be a finite number"):
+        parse_decision(raw, engine="embedded", bundle_hash="h")
+
+
+class _BrokenBackend(FailClosedEngine):
+    """A backend with a bug: evaluation raises something no one planned for."""
+
+    name = "broken"
+    bundle_hash = "h"
+
+    def _evaluate(self, rule, policy_input):
+        raise ZeroDivisionError("division by zero")
+
+
+def test_unexpected_error_in_a_backend_denies_the_plan_and_the_call():
+    decision = _BrokenBackend().decide(SAFE_INPUT)
+    _denied_with(decision, "ZeroDivisionError")
+    call = StepCall(run_id="r", plan_id="p", step_id="s", tool="files.read", effect="read",
+                    args={"path": "a"}, requester=Requester(id="alice", roles=("analyst",)))
+    verdict = _BrokenBackend().check_step(call)
+    assert verdict.allow is False and "ZeroDivisionError" in verdict.deny[0]
 
 
 def test_runtime_error_in_a_builtin_denies(tmp_path):
@@ -64,7 +125,7 @@ def test_runtime_error_in_a_builtin_denies(tmp_path):
 
 def test_allow_true_with_deny_reasons_is_still_denied(tmp_path):
     bundle = _bundle(tmp_path, 'package baton\nimport rego.v1\n'
-                               'decision := {"allow": true, "deny": ["no"]}\n')
+                               f'decision := {{"allow": true, "deny": ["no"], {NO_APPROVALS}, "risk": 0}}\n')
     assert EmbeddedEngine(bundle).decide(SAFE_INPUT).allow is False
 
 
