@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from baton import __version__
 from baton.services import Services
 
 from .errors import install_error_handlers
-from .limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
+from .limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, refuse_nul_characters
 from .worker import DEFAULT_POLL_INTERVAL_S, BackgroundWorker
 
 API_PREFIX = "/api/v1"
@@ -35,7 +35,9 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
     """
     from . import routes_ledger, routes_plans, routes_policy, routes_runs, routes_tools
 
+    # Every route, the web page's included: a NUL never reaches a use case or the database.
     app = FastAPI(title="Baton", version=__version__, description=DESCRIPTION, lifespan=_lifespan,
+                  dependencies=[Depends(refuse_nul_characters)],
                   openapi_tags=[{"name": n} for n in ("plans", "runs", "tools", "policy",
                                                       "ledger", "health")])
     app.state.services = services

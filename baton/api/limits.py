@@ -1,16 +1,26 @@
-"""Request body size limit, enforced before any route reads the body.
+"""Request limits shared by the API and the web page: body size, text lengths, NUL characters.
 
-Checked twice: the declared ``Content-Length`` (refused at once) and the bytes
-actually received (a chunked or lying client is cut off at the limit). The
-body is buffered up to the limit and replayed to the app, so no route ever
-sees a partial body.
+The body size is checked twice: the declared ``Content-Length`` (refused at
+once) and the bytes actually received (a chunked or lying client is cut off
+at the limit). The body is buffered up to the limit and replayed to the app,
+so no route ever sees a partial body.
+
+Text fields have one set of length limits (``*_MAX_CHARS``), used by the API's
+request models and the web forms alike. A NUL character is refused in any
+path segment, query parameter or body field (:func:`refuse_nul_characters`):
+PostgreSQL cannot store one, so it would otherwise fail as a database error.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+
+from tools import BatonError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -19,6 +29,62 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+GOAL_MAX_CHARS = 4000
+FEEDBACK_MAX_CHARS = 4000
+COMMENT_MAX_CHARS = 2000
+REASON_MAX_CHARS = 2000
+# How a NUL can arrive: raw, percent-encoded (query, path, form) or as a JSON escape.
+_NUL_SPELLINGS = (b"\x00", b"%00", b"\\u0000")
+
+
+class InvalidTextError(BatonError):
+    """A request field holds text Baton refuses to store (a NUL character)."""
+
+    code = "invalid_request"
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """Refuse (422 ``invalid_request``, naming the field) a NUL in the path, query or body."""
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if isinstance(value, str) and "\x00" in value:
+            raise _nul_in(name)
+    body = await request.body()  # cached: the route reads the same bytes
+    if not any(spelling in body.lower() for spelling in _NUL_SPELLINGS):
+        return
+    field = next(_nul_fields(body, request.headers.get("content-type", "")), None)
+    if field is not None:
+        raise _nul_in(field)
+
+
+def _nul_in(field: str) -> InvalidTextError:
+    return InvalidTextError(f"invalid request: {field}: NUL characters (\\0) are not allowed")
+
+
+def _nul_fields(body: bytes, content_type: str) -> Iterator[str]:
+    """Where the NULs of a JSON or url-encoded body are, as dotted field paths."""
+    text = body.decode("utf-8", errors="replace")
+    if "json" in content_type:
+        try:
+            yield from _json_nuls(json.loads(text), "body")
+        except ValueError:
+            return  # not JSON: the route answers malformed_json
+        return
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            yield name.replace("\x00", "\\0")
+
+
+def _json_nuls(value: Any, where: str) -> Iterator[str]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield where
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _json_nuls(key, f"{where} (a key)")
+            yield from _json_nuls(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _json_nuls(item, f"{where}.{index}")
 
 
 class BodySizeLimit:

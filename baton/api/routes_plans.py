@@ -21,6 +21,7 @@ from policies.contracts import Decision
 
 from .auth import require, services_of
 from .errors import error_responses
+from .limits import COMMENT_MAX_CHARS, FEEDBACK_MAX_CHARS, GOAL_MAX_CHARS, REASON_MAX_CHARS
 from .permissions import Action
 
 router = APIRouter(tags=["plans"], responses=error_responses(401, 403))
@@ -33,7 +34,7 @@ class GoalRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    goal: str = Field(min_length=1, max_length=4000, description="The goal in plain language.")
+    goal: str = Field(min_length=1, max_length=GOAL_MAX_CHARS, description="The goal in plain language.")
     planner: Literal["llm", "template"] | None = Field(
         default=None, description="Which planner; default: llm when configured, else template.")
 
@@ -53,7 +54,7 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    feedback: str = Field(min_length=1, max_length=4000, description="Feedback for the planner.")
+    feedback: str = Field(min_length=1, max_length=FEEDBACK_MAX_CHARS, description="Feedback for the planner.")
 
 
 class PlanSummary(BaseModel):
@@ -101,7 +102,7 @@ class ApproveRequest(BaseModel):
 
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
-    comment: str | None = Field(default=None, max_length=2000, description="Optional comment.")
+    comment: str | None = Field(default=None, max_length=COMMENT_MAX_CHARS, description="Optional comment.")
 
 
 class RejectRequest(BaseModel):
@@ -111,7 +112,7 @@ class RejectRequest(BaseModel):
 
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
-    reason: str = Field(min_length=1, max_length=2000, description="Why the plan is rejected.")
+    reason: str = Field(min_length=1, max_length=REASON_MAX_CHARS, description="Why the plan is rejected.")
 
 
 def summary(stored: StoredVersion) -> PlanSummary:

@@ -1,0 +1,48 @@
+"""A NUL character is refused at the edge (422 naming the field), before any use case or database.
+
+PostgreSQL cannot store one: without the check it surfaced as a 503 database failure.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.test_web_forms import signed_in
+
+
+def assert_nul_refused(response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert f"{field}: NUL characters" in error["message"]
+
+
+def test_a_nul_in_a_json_body_field_is_422_naming_it(client_for):
+    alice = client_for("alice")
+    assert_nul_refused(alice.post("/plans", json={"goal": "Total sales.csv\x00"}), "body.goal")
+    document = {"goal": "Read", "steps": [{"id": "a", "tool": "files.read",
+                                           "args": {"path": "sales\x00.csv"}}]}
+    assert_nul_refused(alice.post("/plans/document", json={"document": document}),
+                       "body.document.steps.0.args.path")
+    assert alice.get("/plans").json() == []  # nothing was stored
+
+
+@pytest.mark.parametrize(("path", "params", "field"), [
+    ("/plans/p-1%00", None, "plan_id"),
+    ("/runs/r-1%00", None, "run_id"),
+    ("/ledger/events", {"subject": "p-1\x00"}, "subject"),
+])
+def test_a_nul_in_a_path_or_query_parameter_is_422_naming_it(client_for, path, params, field):
+    assert_nul_refused(client_for("dave").get(path, params=params), field)
+
+
+def test_text_that_merely_mentions_percent_zero_zero_is_accepted(client_for):
+    response = client_for("alice").post("/plans", json={"goal": "Explain what %00 means in a URL"})
+    assert "NUL" not in response.text  # planned (or refused by the planner), not refused as NUL
+
+
+def test_the_web_goal_form_refuses_a_nul_with_a_page_naming_the_field(server):
+    alice, csrf = signed_in(server, "alice")
+    page = alice.post("/plans", data={"csrf": csrf, "goal": "Total sales.csv\x00"})
+    assert page.status_code == 422
+    assert "<html" in page.text and "goal: NUL characters" in page.text
