@@ -26,12 +26,14 @@ from .contracts import (
 )
 from .engine import PolicyEngine
 from .factory import make_policy_engine
+from .fixtures_runner import PolicyFixtureError
 from .inputs import build_policy_input, build_step_input, step_call_for
 
 __all__ = [
     "ApprovalKind", "ApprovalRecord", "ApprovalRefused", "ApprovalTarget",
     "ApprovalsNeeded", "Decision", "GateState", "GateStatus", "NotApprovedError", "Outcome",
-    "PolicyBundle", "PolicyBundleError", "PolicyContext", "PolicyEngine", "RefusalCode",
+    "PolicyBundle", "PolicyBundleError", "PolicyContext", "PolicyEngine", "PolicyFixtureError",
+    "RefusalCode",
     "Requester", "StepCall", "StepDecision", "TemplateCheck", "build_policy_input",
     "build_step_input", "check_can_approve", "check_can_reject", "evaluate_gate",
     "make_policy_engine", "step_call_for",

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools import BatonError
+
 from .bundle import SHIPPED_FIXTURES
 from .contracts import Decision, StepDecision
 from .engine import PolicyEngine
@@ -59,14 +61,84 @@ class FixtureResult:
     failures: tuple[str, ...]
 
 
-def load_fixtures(directory: Path) -> list[Fixture]:
-    """Every ``*.json`` fixture in ``directory``, by name."""
-    fixtures = []
-    for path in sorted(Path(directory).glob("*.json")):
+class PolicyFixtureError(BatonError):
+    """One or more fixture files cannot be run; names each file and what is wrong with it."""
+
+    code = "bad_policy_fixture"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"policy fixtures that cannot be run:\n{lines}")
+
+
+ENTRYPOINTS = ("decision", "step_decision")
+
+# What each expectation must hold; a key not listed here (a typo such as
+# "deny_contain") would otherwise be skipped, and the fixture pass untested.
+_STRINGS = (list, "a list of strings")
+EXPECTATIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "allow": (bool, "true or false"), "deny_contains": _STRINGS, "deny_excludes": _STRINGS,
+    "deny_count": (int, "a whole number"), "approvals": (dict, "an object such as {\"count\": 1}"),
+    "notes_contains": _STRINGS, "runtime_checks": _STRINGS,
+    "risk_at_least": ((int, float), "a number"), "risk_below": ((int, float), "a number"),
+}
+
+
+def _expectation_problems(expected: dict[str, Any]) -> list[str]:
+    problems = []
+    for key, value in expected.items():
+        if key not in EXPECTATIONS:
+            problems.append(f"unknown expectation {key!r} (known: {', '.join(EXPECTATIONS)})")
+            continue
+        kind, wanted = EXPECTATIONS[key]
+        if (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+                or (kind is list and not all(isinstance(v, str) for v in value))):
+            problems.append(f"expectation {key!r} must be {wanted}")
+    return problems
+
+
+def _shape_problems(raw: Any) -> list[str]:
+    """Everything wrong with a parsed fixture document (nothing when it can be run)."""
+    if not isinstance(raw, dict):
+        return ["must be a JSON object with 'input' and 'expected'"]
+    problems = [f"lacks {key!r}" for key in ("input", "expected") if key not in raw]
+    problems += [f"{key!r} must be an object" for key in ("input", "expected")
+                 if key in raw and not isinstance(raw[key], dict)]
+    if raw.get("entrypoint", "decision") not in ENTRYPOINTS:
+        problems.append(f"entrypoint must be decision or step_decision, got {raw['entrypoint']!r}")
+    if isinstance(raw.get("expected"), dict):
+        problems += _expectation_problems(raw["expected"])
+    return problems
+
+
+def _read_fixture(path: Path) -> tuple[Fixture | None, list[str]]:
+    """The fixture in ``path``, or the problems that keep it from running (each naming the file)."""
+    try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        fixtures.append(Fixture(name=path.stem, description=raw.get("description", ""),
-                                entrypoint=raw.get("entrypoint", "decision"),
-                                input=raw["input"], expected=raw["expected"]))
+    except json.JSONDecodeError as exc:
+        return None, [f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}, column {exc.colno})"]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"{path}: cannot be read ({exc})"]
+    problems = _shape_problems(raw)
+    if problems:
+        return None, [f"{path}: {p}" for p in problems]
+    return Fixture(name=path.stem, description=raw.get("description", ""),
+                   entrypoint=raw.get("entrypoint", "decision"),
+                   input=raw["input"], expected=raw["expected"]), []
+
+
+def load_fixtures(directory: Path) -> list[Fixture]:
+    """Every ``*.json`` fixture in ``directory``, by name; ``PolicyFixtureError`` listing every
+    file that cannot be run (none is run then: a suite with a broken file is not a pass)."""
+    fixtures, problems = [], []
+    for path in sorted(Path(directory).glob("*.json")):
+        fixture, found = _read_fixture(path)
+        problems += found
+        if fixture is not None:
+            fixtures.append(fixture)
+    if problems:
+        raise PolicyFixtureError(problems)
     return fixtures
 
 

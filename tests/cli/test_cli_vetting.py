@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from policies.bundle import PolicyBundle
+from policies.bundle import SHIPPED_DIR, SHIPPED_FIXTURES, PolicyBundle
 
 CONFIG = """
 [users.alice]
@@ -132,6 +132,45 @@ def test_policy_test_passes_on_shipped_policies_and_fails_on_broken_ones(workdir
     (workdir / "baton.toml").write_text(f'policies_dir = "{broken}"\n' + CONFIG)
     failed = baton("policy", "test")
     assert failed.returncode == 1 and "FAIL" in failed.stdout
+
+
+def _own_policies_with_fixtures(workdir: Path, fixtures: dict[str, str]) -> Path:
+    """A policies_dir holding the shipped rules and the given fixture files."""
+    own = workdir / "mypolicies"
+    (own / "fixtures").mkdir(parents=True)
+    for rule in SHIPPED_DIR.iterdir():
+        if rule.is_file():
+            (own / rule.name).write_text(rule.read_text())
+    for name, text in fixtures.items():
+        (own / "fixtures" / name).write_text(text)
+    (workdir / "baton.toml").write_text(f'policies_dir = "{own}"\n' + CONFIG)
+    return own
+
+
+def test_policy_test_with_a_fixture_that_is_not_json_names_the_file_and_exits_1(workdir):
+    own = _own_policies_with_fixtures(workdir, {"broken.json": '{"input": {"kind": "plan",\n'})
+    done = baton("policy", "test")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert str(own / "fixtures" / "broken.json") in done.stderr and "not valid JSON" in done.stderr
+
+
+def test_policy_test_names_every_malformed_fixture_and_what_is_wrong_with_it(workdir):
+    good = (SHIPPED_FIXTURES / "read_only_plan_is_allowed_without_approval.json").read_text()
+    _own_policies_with_fixtures(workdir, {
+        "good.json": good,
+        "no_expected.json": json.dumps({"input": {"kind": "plan"}}),
+        "list.json": "[]",
+        "typo.json": json.dumps({"input": {}, "expected": {"allow": False, "deny_contain": ["x"]}}),
+        "entry.json": json.dumps({"entrypoint": "step", "input": {}, "expected": {}}),
+    })
+    done = baton("policy", "test", "--json")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    problems = " ".join(done.stderr.split())
+    assert "no_expected.json: lacks 'expected'" in problems
+    assert "list.json: must be a JSON object" in problems
+    assert "typo.json: unknown expectation 'deny_contain'" in problems
+    assert "entry.json: entrypoint must be decision or step_decision" in problems
 
 
 def test_policy_show_names_files_hash_and_engine(workdir):
