@@ -1,5 +1,10 @@
 """Reading plan documents (JSON or YAML) into plain data, with positioned parse errors.
 
+A plan is JSON data whichever way it is written: NaN and Infinity are refused
+(JSON's and YAML's spellings alike, and numbers too large for a float), and YAML
+is read as JSON only, with string keys and no anchors, aliases, merge keys or
+tags such as ``!!set`` or ``!!binary``, each refused with its line.
+
 Parsing never raises for bad content: it returns the problems, so that the
 validator can report a malformed document the same way as any other mistake.
 Only an unreadable file (missing, a directory, no permission) raises.
@@ -8,6 +13,7 @@ Only an unreadable file (missing, a directory, no permission) raises.
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,49 +54,107 @@ def _reject_constant(name: str) -> Any:
     raise _Refused(f"{name} is not valid JSON; write a number or a string")
 
 
-def _parse_json(text: str) -> tuple[Any, list[Problem]]:
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: valid JSON syntax that Python reads as Infinity
+        raise _Refused(f"the number {text} is too large: it would become Infinity, which a plan "
+                       "cannot hash or store; write a smaller number or a string")
+    return value
+
+
+def _parse_json(text: str) -> tuple[Any, list[Problem], bool]:
+    """``(value, problems, syntax_error)``: only a syntax error may mean the text is YAML instead."""
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+        value = json.loads(text, object_pairs_hook=_no_duplicate_keys,
+                           parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         return None, _malformed(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        )
+        ), True
     except _Refused as exc:
-        return None, _malformed(f"invalid JSON: {exc}")
+        return None, _malformed(f"invalid JSON: {exc}"), False
     except RecursionError:
-        return None, _malformed(_TOO_DEEP)
-    return value, []
+        return None, _malformed(_TOO_DEEP), False
+    return value, [], False
+
+
+_YAML = "tag:yaml.org,2002:"
+# What JSON can say, and dates (kept as the text written): every other tag is refused.
+_JSON_TAGS = frozenset(_YAML + name for name in
+                       ("str", "int", "float", "bool", "null", "seq", "map", "timestamp"))
+_JSON_VALUES = "a plan holds only JSON values (text, numbers, true/false, null, lists, mappings)"
+
+
+def _at(node_or_event: Any) -> str:
+    mark = node_or_event.start_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
 @cache  # built once: a new class (and constructor tables) per document is wasted work
 def _yaml_loader() -> type:
-    """A safe YAML loader that keeps timestamps as strings and refuses duplicate keys."""
+    """A safe YAML loader for plans: JSON values only, string keys, no anchors, aliases or other tags."""
     import yaml
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+    from yaml.resolver import Resolver
 
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base: type = yaml.SafeLoader
+    if hasattr(yaml, "CSafeLoader"):
+        from yaml.cyaml import CParser
+
+        class LibyamlLoader(Composer, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+            """libyaml parses (fast); Python's Composer builds the nodes, where anchors show."""
+
+            def __init__(self, stream: Any) -> None:
+                CParser.__init__(self, stream)
+                Composer.__init__(self)
+                SafeConstructor.__init__(self)
+                Resolver.__init__(self)
+
+        base = LibyamlLoader
 
     class PlanLoader(base):  # type: ignore[misc, valid-type]
-        """SafeLoader tuned for plans: JSON-compatible values only."""
+        """Refuses, with their line, what JSON cannot say; an alias bomb is refused before it expands."""
 
-    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
-        loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, AliasEvent) or (
+                    isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor):
+                raise _Refused(f"anchors and aliases (&{event.anchor}, *{event.anchor}) are not "
+                               f"allowed in a plan ({_at(event)}); write each value out")
+            node = super().compose_node(parent, index)
+            if node.tag not in _JSON_TAGS:
+                shown = node.tag.replace(_YAML, "!!", 1)
+                raise _Refused(f"the tag {shown!r} ({_at(node)}) is not allowed: {_JSON_VALUES}")
+            return node
+
+    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=deep)
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                fix = f"quote it ('{key_node.value}')" if isinstance(key_node.value, str) else (
+                    "use text as the key")
+                raise _Refused(f"the key {key!r} ({_at(key_node)}) is not text: mapping keys in a "
+                               f"plan are strings; {fix}")
             if key in result:
-                mark = key_node.start_mark
-                raise _Refused(
-                    f"key {key!r} appears twice in one mapping (line {mark.line + 1}, "
-                    f"column {mark.column + 1}); keep only one"
-                )
+                raise _Refused(f"key {key!r} appears twice in one mapping ({_at(key_node)}); "
+                               "keep only one")
             result[key] = loader.construct_object(value_node, deep=deep)
         return result
 
+    def construct_float(loader: Any, node: Any) -> float:
+        value = SafeConstructor.construct_yaml_float(loader, node)
+        if not math.isfinite(value):
+            raise _Refused(f"{node.value} ({_at(node)}) is not a JSON number: NaN and Infinity "
+                           "cannot be hashed or stored; write a finite number or a quoted string")
+        return value
+
     # Dates would become datetime objects, which are not JSON: keep the text as written.
-    PlanLoader.add_constructor(
-        "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-    )
-    PlanLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    PlanLoader.add_constructor(_YAML + "timestamp", lambda loader, node: loader.construct_scalar(node))
+    PlanLoader.add_constructor(_YAML + "map", construct_mapping)
+    PlanLoader.add_constructor(_YAML + "float", construct_float)
     return PlanLoader
 
 
@@ -139,9 +203,10 @@ def load_plan_document(
         return None, _malformed("the document is empty; a plan is an object with 'goal' and 'steps'")
     fmt = _format_for(text, filename)
     if fmt == "json":
-        value, problems = _parse_json(text)
-        if problems and filename is None:
-            # Sniffed as JSON because it starts with '{': YAML flow style also does.
+        value, problems, syntax_error = _parse_json(text)
+        if syntax_error and filename is None:
+            # Sniffed as JSON because it starts with '{': YAML flow style also does. Not after a
+            # refusal, though: YAML would read NaN or a repeated key as something else, silently.
             yaml_value, yaml_problems = _parse_yaml(text)
             if not yaml_problems:
                 return yaml_value, []
