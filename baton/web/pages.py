@@ -45,7 +45,11 @@ def render(request: Request, name: str, user: User | None, status: int = 200,
 async def read_form(request: Request, *, check_csrf: bool = True) -> dict[str, str]:
     """The url-encoded form body (first value of each field); refuses a bad CSRF token."""
     raw = (await request.body()).decode("utf-8", errors="replace")
-    parsed = parse_qs(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    try:
+        parsed = parse_qs(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # the parser's refusal of too many fields: the sender's mistake
+        raise FormError(f"the form has more than {MAX_FORM_FIELDS} fields; "
+                        "send the page's own form") from None
     form = {key: values[0] for key, values in parsed.items()}
     if check_csrf and not csrf_ok(request, form.get("csrf")):
         raise FormError("the form expired or did not come from this site; reload and try again",

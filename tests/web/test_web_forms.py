@@ -182,3 +182,13 @@ def test_an_approver_who_wrote_an_earlier_version_is_not_offered_approval(tmp_pa
         assert f'action="/plans/{stored.plan_id}/approve"' in carol.get(f"/plans/{stored.plan_id}").text
     finally:
         live.stop()
+
+
+def test_a_form_with_too_many_fields_is_a_400_page_not_a_server_error(site):
+    server, stored = site
+    bob, csrf = signed_in(server, "bob")
+    data = {"csrf": csrf, **{f"f{i}": "x" for i in range(30)}}
+    response = bob.post(f"/plans/{stored.plan_id}/approve", data=data)
+    assert response.status_code == 400
+    assert "<html" in response.text and "more than 20 fields" in response.text
+    assert "pending approval" in bob.get(f"/plans/{stored.plan_id}").text
