@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import chain
 from datetime import UTC, datetime
 from functools import partial
 
@@ -88,8 +89,12 @@ def export_ledger(
     shape = (partial(cloudevent, source=ledger_source(ledger)) if format is ExportFormat.CLOUDEVENTS
              else event_record)
 
+    events = ledger.iter_events(subject=subject)
+    # Read the first batch before answering: a dead database is a 503, not a 200 cut short.
+    first = next(events, None)
+
     def lines() -> Iterator[str]:
-        for event in ledger.iter_events(subject=subject):
+        for event in chain([first] if first is not None else [], events):
             yield json.dumps(shape(event), ensure_ascii=False, separators=(",", ":")) + "\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")

@@ -131,3 +131,15 @@ def test_a_database_that_fails_under_a_request_is_503_in_the_error_shape(client_
     error = response.json()["error"]
     assert error["code"] == "store_error" and "the database failed:" in error["message"]
     assert "no such table: runs" in error["message"]
+
+
+def test_a_ledger_export_over_a_dead_database_is_503_not_a_200_cut_short(client_for, services):
+    from sqlalchemy import text
+
+    dave = client_for("dave")
+    assert dave.get("/ledger/export").status_code == 200
+    with services.engine.begin() as conn:
+        conn.execute(text("DROP TABLE ledger"))
+    response = dave.get("/ledger/export")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "store_error"
