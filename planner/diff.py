@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .plan import Plan
+from .plan import Plan, canonical_json
 
 
 class StepChange(BaseModel):
@@ -53,8 +53,8 @@ def diff_plans(a: Plan, b: Plan, *, a_label: str = "a", b_label: str = "b") -> P
     common_old = [sid for sid in old if sid in new]
     common_new = [sid for sid in new if sid in old]
     changed = tuple(
-        StepChange(step=sid, paths=tuple(changed_paths(old[sid], new[sid], "$")))
-        for sid in common_new if old[sid] != new[sid]
+        StepChange(step=sid, paths=paths) for sid in common_new
+        if (paths := tuple(changed_paths(old[sid], new[sid], "$")))
     )
     text = "".join(difflib.unified_diff(
         pretty_json(a).splitlines(keepends=True), pretty_json(b).splitlines(keepends=True),
@@ -69,23 +69,22 @@ def diff_plans(a: Plan, b: Plan, *, a_label: str = "a", b_label: str = "b") -> P
 
 
 def changed_paths(old: Any, new: Any, path: str) -> list[str]:
-    """The deepest JSON paths at which ``old`` and ``new`` differ."""
+    """The deepest JSON paths at which ``old`` and ``new`` differ as canonical JSON.
+
+    Python's ``==`` calls ``False == 0``, ``True == 1`` and ``1 == 1.0``, but their JSON
+    (and so the plan hash an approval binds to) differs: the diff must show such a change.
+    """
     if isinstance(old, dict) and isinstance(new, dict):
         paths: list[str] = []
         for key in sorted(set(old) | set(new)):
-            if old.get(key, _MISSING) != new.get(key, _MISSING):
-                if key in old and key in new:
-                    paths.extend(changed_paths(old[key], new[key], f"{path}.{key}"))
-                else:
-                    paths.append(f"{path}.{key}")
+            if key in old and key in new:
+                paths.extend(changed_paths(old[key], new[key], f"{path}.{key}"))
+            else:
+                paths.append(f"{path}.{key}")
         return paths
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         paths = []
         for index, (x, y) in enumerate(zip(old, new, strict=True)):
-            if x != y:
-                paths.extend(changed_paths(x, y, f"{path}[{index}]"))
+            paths.extend(changed_paths(x, y, f"{path}[{index}]"))
         return paths
-    return [path] if old != new else []
-
-
-_MISSING = object()
+    return [] if canonical_json(old) == canonical_json(new) else [path]
