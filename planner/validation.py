@@ -390,7 +390,7 @@ def validate_plan(
         if problems:
             return ValidationReport(plan=None, problems=tuple(problems))
     elif isinstance(document, Plan):
-        data = document.model_dump(mode="json", exclude_defaults=True)
+        data = document.model_dump(exclude_defaults=True)  # not mode="json": it turns NaN into null
     else:
         data = document
     checker = _Checker(registry=registry, max_steps=max_steps)

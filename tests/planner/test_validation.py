@@ -508,3 +508,12 @@ def test_a_plan_full_of_mistakes_reports_every_one_even_after_hints_run_out():
     assert len(problems) == 300
     assert "did you mean 'step_0'" in problems[0].message
     assert all("stpe_" in p.message for p in problems)
+
+
+@pytest.mark.parametrize("value, fragment", [
+    (math.nan, "not a JSON number"), ({1: "a"}, "keys must be strings"), ("\ud800", "lone surrogate"),
+])
+def test_a_plan_object_is_checked_for_values_no_plan_can_hold_too(value, fragment):
+    parsed = Plan.model_validate(plan(step("a", "http.post", args={"url": "u", "json": {"v": value}})))
+    report = check(parsed)
+    assert report.plan is None and fragment in only(report, C.INVALID_ARGS).message
