@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from baton.api.permissions import Action, may, refusal
 from baton.settings import User
 
-from .session import csrf_ok, csrf_token
+from .session import csrf_ok, csrf_token, flash_signature, verified_flash
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -36,8 +36,8 @@ def render(request: Request, name: str, user: User | None, status: int = 200,
            **context: Any) -> HTMLResponse:
     """Render template ``name`` with the signed-in user and this session's CSRF token."""
     csrf = csrf_token(request) if user is not None else ""
-    context.setdefault("flash", request.query_params.get("flash"))
-    context.setdefault("flash_kind", request.query_params.get("kind", "info"))
+    if "flash" not in context:
+        context["flash"], context["flash_kind"] = verified_flash(request)
     return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf, **context},
                                       status_code=status)
 
@@ -57,12 +57,15 @@ async def read_form(request: Request, *, check_csrf: bool = True) -> dict[str, s
     return form
 
 
-def redirect(url: str, flash: str | None = None, kind: str = "info") -> RedirectResponse:
-    """A 303 redirect (after a POST), optionally with a one-line message."""
+def redirect(request: Request, url: str, flash: str | None = None,
+             kind: str = "info") -> RedirectResponse:
+    """A 303 redirect (after a POST), optionally with a one-line message signed for this session."""
     if flash:
         from urllib.parse import urlencode
 
-        url = f"{url}{'&' if '?' in url else '?'}{urlencode({'flash': flash, 'kind': kind})}"
+        query = urlencode({"flash": flash, "kind": kind,
+                           "sig": flash_signature(request, flash, kind)})
+        url = f"{url}{'&' if '?' in url else '?'}{query}"
     return RedirectResponse(url, status_code=303)
 
 

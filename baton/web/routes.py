@@ -16,28 +16,51 @@ from baton.api.errors import status_for
 from tools import BatonError
 
 from .pages import HERE, FormError, read_form, redirect, render
-from .session import COOKIE, SignInRequired, signed_in_user
+from .session import (
+    COOKIE,
+    SIGNIN_COOKIE,
+    SignInRequired,
+    new_signin_nonce,
+    signed_in_user,
+    signin_csrf_ok,
+    signin_csrf_token,
+)
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/signin", response_class=HTMLResponse)
 def signin_page(request: Request) -> HTMLResponse:
-    """The sign-in form."""
-    return render(request, "signin.html", None)
+    """The sign-in form, its CSRF token bound to a sign-in cookie of this browser."""
+    return _signin_form(request)
+
+
+def _signin_form(request: Request, status: int = 200, **context: object) -> HTMLResponse:
+    # A SameSite=Strict cookie: a form posted from another site arrives without it, so
+    # nobody can sign a visitor in as themselves (login CSRF).
+    nonce = request.cookies.get(SIGNIN_COOKIE) or new_signin_nonce()
+    response = render(request, "signin.html", None, status=status,
+                      signin_csrf=signin_csrf_token(request, nonce), **context)
+    response.set_cookie(SIGNIN_COOKIE, nonce, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/signin")
+    return response
 
 
 @router.post("/signin")
 async def signin(request: Request) -> Response:
-    """Check the token and keep it in an HttpOnly, SameSite=Strict cookie."""
+    """Check the form's CSRF token and the API token; keep the token in an HttpOnly cookie."""
     form = await read_form(request, check_csrf=False)
+    if not signin_csrf_ok(request, form.get("csrf")):
+        return _signin_form(request, status=403, flash_kind="error",
+                            flash="The sign-in form expired or came from another site; try again.")
     token = form.get("token", "").strip()
     if user_for_token(services_of(request), token) is None:
-        return render(request, "signin.html", None, status=401,
-                      flash="That token is not known to this server.", flash_kind="error")
+        return _signin_form(request, status=401, flash_kind="error",
+                            flash="That token is not known to this server.")
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
     return response
 
 
@@ -61,7 +84,7 @@ def install_web(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def _signin(request: Request, exc: SignInRequired) -> Response:
-        return redirect("/signin")
+        return redirect(request, "/signin")
 
     api_handler = app.exception_handlers[BatonError]
 

@@ -1,4 +1,9 @@
-"""Web sessions: the API token in an HttpOnly cookie, and per-session CSRF tokens."""
+"""Web sessions: the API token in an HttpOnly cookie, per-session CSRF tokens, signed flashes.
+
+Every MAC is keyed by one random secret per server process and bound to the
+browser: the session token once signed in, a random sign-in cookie before
+(so a cross-site form cannot sign a browser in as someone else).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from baton.api.auth import services_of, user_for_token
 from baton.settings import User
 
 COOKIE = "baton_token"
+SIGNIN_COOKIE = "baton_signin"
+FLASH_KINDS = ("info", "error")
 
 
 class SignInRequired(Exception):
@@ -39,12 +46,48 @@ def _secret(request: Request) -> bytes:
     return state.csrf_secret
 
 
+def _mac(request: Request, *parts: str) -> str:
+    message = "\0".join(parts).encode("utf-8")
+    return hmac.new(_secret(request), message, hashlib.sha256).hexdigest()
+
+
 def csrf_token(request: Request) -> str:
     """The CSRF token bound to this session (HMAC of the session token)."""
-    token = session_token(request) or ""
-    return hmac.new(_secret(request), token.encode("utf-8"), hashlib.sha256).hexdigest()
+    return _mac(request, session_token(request) or "")
 
 
 def csrf_ok(request: Request, submitted: str | None) -> bool:
     """True when ``submitted`` is this session's CSRF token."""
     return bool(submitted) and hmac.compare_digest(csrf_token(request), submitted or "")
+
+
+def new_signin_nonce() -> str:
+    """A random value for the sign-in cookie, set by the sign-in page."""
+    return secrets.token_urlsafe(24)
+
+
+def signin_csrf_token(request: Request, nonce: str | None = None) -> str:
+    """The sign-in form's CSRF token, bound to this browser's sign-in cookie ('' without one)."""
+    nonce = nonce or request.cookies.get(SIGNIN_COOKIE) or ""
+    return _mac(request, "signin", nonce) if nonce else ""
+
+
+def signin_csrf_ok(request: Request, submitted: str | None) -> bool:
+    """True when ``submitted`` is the token of the sign-in cookie this browser sent back."""
+    expected = signin_csrf_token(request)
+    return bool(expected and submitted) and hmac.compare_digest(expected, submitted or "")
+
+
+def flash_signature(request: Request, text: str, kind: str) -> str:
+    """The MAC that makes a flash message in a URL one this server issued to this session."""
+    return _mac(request, "flash", session_token(request) or "", kind, text)
+
+
+def verified_flash(request: Request) -> tuple[str | None, str]:
+    """The flash message and kind of this URL when this server signed them for this session."""
+    query = request.query_params
+    text, kind, signature = query.get("flash"), query.get("kind", "info"), query.get("sig", "")
+    if not text or kind not in FLASH_KINDS or not hmac.compare_digest(
+            flash_signature(request, text, kind), signature):
+        return None, "info"  # anyone can write a link: unsigned text is not shown
+    return text, kind

@@ -104,8 +104,9 @@ async def submit_goal(request: Request) -> Response:
     try:
         stored = plan_goal(services_of(request), form.get("goal", ""), user)
     except BatonError as exc:
-        return redirect("/", exc.message, "error")
-    return redirect(f"/plans/{stored.plan_id}", f"Planned as {stored.plan_id} v{stored.version}.")
+        return redirect(request, "/", exc.message, "error")
+    return redirect(request, f"/plans/{stored.plan_id}",
+                    f"Planned as {stored.plan_id} v{stored.version}.")
 
 
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)
@@ -169,9 +170,9 @@ async def start_run_form(request: Request, plan_id: str) -> Response:
         record = start_run(services_of(request), plan_id, user, version=_int(form.get("version")),
                            detach=True)
     except BatonError as exc:
-        return redirect(f"/plans/{plan_id}", exc.message, "error")
+        return redirect(request, f"/plans/{plan_id}", exc.message, "error")
     request.app.state.worker.kick()
-    return redirect(f"/runs/{record.id}")
+    return redirect(request, f"/runs/{record.id}")
 
 
 @router.get("/runs", response_class=HTMLResponse)
@@ -250,10 +251,10 @@ async def approve_form(request: Request, plan_id: str) -> Response:
         state = approve(services_of(request), plan_id, user, version=_int(form.get("version")),
                         comment=form.get("comment") or None)
     except BatonError as exc:
-        return redirect(f"/plans/{plan_id}", exc.message, "error")
+        return redirect(request, f"/plans/{plan_id}", exc.message, "error")
     note = ("Approved: the plan may run." if state.status.value == "approved"
             else f"Approval recorded; {state.missing_count} more needed.")
-    return redirect(f"/plans/{plan_id}", note)
+    return redirect(request, f"/plans/{plan_id}", note)
 
 
 @router.post("/plans/{plan_id}/reject")
@@ -266,8 +267,8 @@ async def reject_form(request: Request, plan_id: str) -> Response:
         reject(services_of(request), plan_id, user, reason=form.get("reason", ""),
                version=_int(form.get("version")))
     except BatonError as exc:
-        return redirect(f"/plans/{plan_id}", exc.message, "error")
-    return redirect(f"/plans/{plan_id}", "Rejected; the requester can ask for a revision.")
+        return redirect(request, f"/plans/{plan_id}", exc.message, "error")
+    return redirect(request, f"/plans/{plan_id}", "Rejected; the requester can ask for a revision.")
 
 
 def _int(value: str | None) -> int | None:
@@ -284,5 +285,5 @@ async def request_revision(request: Request, plan_id: str) -> Response:
     try:
         stored = revise_plan(services_of(request), plan_id, form.get("feedback", ""), user)
     except BatonError as exc:
-        return redirect(f"/plans/{plan_id}", exc.message, "error")
-    return redirect(f"/plans/{plan_id}", f"Version {stored.version} created.")
+        return redirect(request, f"/plans/{plan_id}", exc.message, "error")
+    return redirect(request, f"/plans/{plan_id}", f"Version {stored.version} created.")

@@ -24,16 +24,28 @@ def site(tmp_path):
     live.stop()
 
 
-def signed_in(server, user: str) -> tuple[httpx.Client, str]:
+def csrf_of(page) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def sign_in(server, user: str) -> tuple[httpx.Client, httpx.Response]:
+    """A client that opened the sign-in page and posted its form with ``user``'s token."""
     client = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
-    page = client.post("/signin", data={"token": token_of(user)})
+    form = client.get("/signin")
+    return client, client.post("/signin", data={"csrf": csrf_of(form), "token": token_of(user)})
+
+
+def signed_in(server, user: str) -> tuple[httpx.Client, str]:
+    client, page = sign_in(server, user)
     assert page.status_code == 200
-    return client, re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client, csrf_of(page)
 
 
 def test_sign_in_sets_an_http_only_strict_cookie(site):
     server, _ = site
-    response = httpx.post(server.url + "/signin", data={"token": token_of("bob")})
+    client = httpx.Client(base_url=server.url, timeout=30)
+    form = client.get("/signin")
+    response = client.post("/signin", data={"csrf": csrf_of(form), "token": token_of("bob")})
     assert response.status_code == 303
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
@@ -105,8 +117,7 @@ def test_the_sign_in_page_says_where_a_token_comes_from(site):
 
 def test_a_user_with_no_role_sees_no_plans_on_the_home_page(site):
     server, stored = site
-    erin = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
-    page = erin.post("/signin", data={"token": token_of("erin")})
+    _, page = sign_in(server, "erin")
     assert page.status_code == 403
     assert "may not plan.read" in page.text
     assert stored.plan_id not in page.text and GOAL not in page.text
@@ -192,3 +203,26 @@ def test_a_form_with_too_many_fields_is_a_400_page_not_a_server_error(site):
     assert response.status_code == 400
     assert "<html" in response.text and "more than 20 fields" in response.text
     assert "pending approval" in bob.get(f"/plans/{stored.plan_id}").text
+
+
+def test_a_flash_message_in_a_link_is_shown_only_when_this_server_signed_it(site):
+    server, stored = site
+    bob, csrf = signed_in(server, "bob")
+    spoof = "Security notice: paste your token at evil.example"
+    page = bob.get(f"/plans/{stored.plan_id}", params={"flash": spoof, "kind": "error"}).text
+    assert spoof not in page
+    page = bob.post(f"/plans/{stored.plan_id}/reject", data={"csrf": csrf, "reason": "wrong"})
+    assert "Rejected; the requester can ask for a revision." in page.text  # signed: shown
+    carol, _ = signed_in(server, "carol")  # bob's signed link means nothing in carol's session
+    assert "Rejected; the requester" not in carol.get(str(page.url).replace(server.url, "")).text
+
+
+def test_the_sign_in_form_refuses_a_post_without_its_csrf_token(site):
+    server, _ = site
+    response = httpx.post(server.url + "/signin", data={"token": token_of("bob")})
+    assert response.status_code == 403 and "baton_token" not in response.headers.get(
+        "set-cookie", "")
+    client = httpx.Client(base_url=server.url, timeout=30)
+    client.get("/signin")
+    forged = client.post("/signin", data={"csrf": "0" * 64, "token": token_of("bob")})
+    assert forged.status_code == 403 and "came from another site" in forged.text
