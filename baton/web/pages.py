@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from baton.api import limits
 from baton.api.permissions import Action, may, refusal
 from baton.settings import User
 
@@ -19,6 +20,10 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["may"] = may
 templates.env.globals["Action"] = Action
+# The API's limits, so a form's maxlength and the server's check are the API's own.
+TEXT_LIMITS = {"goal": limits.GOAL_MAX_CHARS, "feedback": limits.FEEDBACK_MAX_CHARS,
+               "comment": limits.COMMENT_MAX_CHARS, "reason": limits.REASON_MAX_CHARS}
+templates.env.globals["max_chars"] = TEXT_LIMITS
 
 MAX_FORM_FIELDS = 20
 
@@ -55,6 +60,16 @@ async def read_form(request: Request, *, check_csrf: bool = True) -> dict[str, s
         raise FormError("the form expired or did not come from this site; reload and try again",
                         status=403)
     return form
+
+
+def form_text(form: dict[str, str], name: str) -> str:
+    """Field ``name`` of ``form`` ('' when absent), refused (422 page) past the API's limit for it."""
+    value = form.get(name, "")
+    limit = TEXT_LIMITS[name]
+    if len(value) > limit:
+        raise FormError(f"{name}: at most {limit} characters, like the API ({len(value)} sent)",
+                        status=422)
+    return value
 
 
 def redirect(request: Request, url: str, flash: str | None = None,

@@ -20,7 +20,7 @@ from policies.approval import GateState
 from tools import BatonError
 
 from .graph import layout, render_args
-from .pages import FormError, read_form, redirect, render, require_role
+from .pages import FormError, form_text, read_form, redirect, render, require_role
 from .session import signed_in_user
 
 router = APIRouter(include_in_schema=False)
@@ -102,7 +102,7 @@ async def submit_goal(request: Request) -> Response:
 
     user, form = await _posted(request, Action.PLAN_CREATE)
     try:
-        stored = plan_goal(services_of(request), form.get("goal", ""), user)
+        stored = plan_goal(services_of(request), form_text(form, "goal"), user)
     except BatonError as exc:
         return redirect(request, "/", exc.message, "error")
     return redirect(request, f"/plans/{stored.plan_id}",
@@ -249,7 +249,7 @@ async def approve_form(request: Request, plan_id: str) -> Response:
     user, form = await _posted(request, Action.PLAN_APPROVE)
     try:
         state = approve(services_of(request), plan_id, user, version=_int(form.get("version")),
-                        comment=form.get("comment") or None)
+                        comment=form_text(form, "comment") or None)
     except BatonError as exc:
         return redirect(request, f"/plans/{plan_id}", exc.message, "error")
     note = ("Approved: the plan may run." if state.status.value == "approved"
@@ -264,7 +264,7 @@ async def reject_form(request: Request, plan_id: str) -> Response:
 
     user, form = await _posted(request, Action.PLAN_REJECT)
     try:
-        reject(services_of(request), plan_id, user, reason=form.get("reason", ""),
+        reject(services_of(request), plan_id, user, reason=form_text(form, "reason"),
                version=_int(form.get("version")))
     except BatonError as exc:
         return redirect(request, f"/plans/{plan_id}", exc.message, "error")
@@ -283,7 +283,7 @@ async def request_revision(request: Request, plan_id: str) -> Response:
 
     user, form = await _posted(request, Action.PLAN_REVISE)
     try:
-        stored = revise_plan(services_of(request), plan_id, form.get("feedback", ""), user)
+        stored = revise_plan(services_of(request), plan_id, form_text(form, "feedback"), user)
     except BatonError as exc:
         return redirect(request, f"/plans/{plan_id}", exc.message, "error")
     return redirect(request, f"/plans/{plan_id}", f"Version {stored.version} created.")

@@ -226,3 +226,24 @@ def test_the_sign_in_form_refuses_a_post_without_its_csrf_token(site):
     client.get("/signin")
     forged = client.post("/signin", data={"csrf": "0" * 64, "token": token_of("bob")})
     assert forged.status_code == 403 and "came from another site" in forged.text
+
+
+def test_the_forms_refuse_text_longer_than_the_api_accepts(site):
+    from baton.api.limits import COMMENT_MAX_CHARS, GOAL_MAX_CHARS
+
+    server, stored = site
+    alice, csrf = signed_in(server, "alice")
+    assert f'maxlength="{GOAL_MAX_CHARS}"' in alice.get("/").text
+    page = alice.post("/plans", data={"csrf": csrf, "goal": GOAL + " " * GOAL_MAX_CHARS})
+    assert page.status_code == 422 and f"goal: at most {GOAL_MAX_CHARS} characters" in page.text
+    assert len(plans_of(server)) == 1  # only the fixture's plan
+    bob, csrf = signed_in(server, "bob")
+    page = bob.post(f"/plans/{stored.plan_id}/approve",
+                    data={"csrf": csrf, "comment": "x" * (COMMENT_MAX_CHARS + 1)})
+    assert page.status_code == 422 and "comment: at most" in page.text
+    assert "pending approval" in bob.get(f"/plans/{stored.plan_id}").text
+
+
+def plans_of(server) -> list:
+    return httpx.get(server.url + "/api/v1/plans",
+                     headers={"Authorization": f"Bearer {token_of('dave')}"}).json()
