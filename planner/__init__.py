@@ -14,10 +14,12 @@ from .plan import (
     topological_order,
 )
 from .problems import InvalidPlanError, Problem, ProblemCode
+from .json_values import MAX_ARG_DEPTH, storable
 from .loading import PlanFileError, load_plan_document, read_plan_file
 from .validation import ValidationReport, validate_plan
 
 __all__ = [
+    "MAX_ARG_DEPTH",
     "InvalidPlanError",
     "Plan",
     "PlanFileError",
@@ -35,6 +37,7 @@ __all__ = [
     "plan_json_schema",
     "read_plan_file",
     "resolve_references",
+    "storable",
     "topological_order",
     "validate_plan",
 ]
