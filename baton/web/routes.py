@@ -6,13 +6,18 @@ the CLI, so the approval rules are identical everywhere.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baton.api.app import API_PREFIX
 from baton.api.auth import services_of, user_for_token
-from baton.api.errors import status_for
+from baton.api.errors import ApiError, status_for
 from tools import BatonError
 
 from .pages import HERE, FormError, read_form, redirect, render
@@ -96,7 +101,32 @@ def install_web(app: FastAPI) -> None:
         return render(request, "error.html", None, status=status_for(exc.code),
                       title="That did not work", message=exc.message)
 
+    for failure in (ApiError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(failure, _page_for_browsers(app.exception_handlers[failure]))
+
     @app.exception_handler(FormError)
     async def _form(request: Request, exc: FormError) -> Response:
         return render(request, "error.html", None, status=exc.status, title="Form refused",
                       message=exc.message)
+
+
+_TITLES = {400: "Request refused", 401: "Sign-in needed", 403: "Not allowed", 404: "Not found",
+           405: "Not allowed", 413: "Too large", 422: "Request refused"}
+
+
+def _page_for_browsers(api_handler: Any) -> Any:
+    """The API's handler for API paths; for a page, the same status and message as an HTML page."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        response = await api_handler(request, exc)
+        if request.url.path.startswith(API_PREFIX):
+            return response
+        try:
+            message = json.loads(bytes(response.body))["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = "the request failed"
+        status = response.status_code
+        title = _TITLES.get(status, "Server error" if status >= 500 else "That did not work")
+        return render(request, "error.html", None, status=status, title=title, message=message)
+
+    return handler

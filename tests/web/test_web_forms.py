@@ -247,3 +247,21 @@ def test_the_forms_refuse_text_longer_than_the_api_accepts(site):
 def plans_of(server) -> list:
     return httpx.get(server.url + "/api/v1/plans",
                      headers={"Authorization": f"Bearer {token_of('dave')}"}).json()
+
+
+def test_failures_of_pages_are_html_pages_while_the_api_keeps_its_json(site):
+    from sqlalchemy import text
+
+    server, stored = site
+    dave, _ = signed_in(server, "dave")
+    for path, status in ((f"/plans/{stored.plan_id}?version=abc", 422), ("/no-such-page", 404)):
+        page = dave.get(path)
+        assert page.status_code == status
+        assert page.headers["content-type"].startswith("text/html") and "<html" in page.text
+    api = dave.get("/api/v1/no-such-route")
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+    services = server.server.config.app.state.services
+    with services.engine.begin() as conn:
+        conn.execute(text("DROP TABLE ledger"))
+    page = dave.get("/ledger")
+    assert page.status_code == 503 and "<html" in page.text and "the database failed" in page.text
