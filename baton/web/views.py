@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,6 +24,9 @@ from tools import BatonError
 from .graph import layout, render_args
 from .pages import FormError, form_text, read_form, redirect, render, require_role
 from .session import signed_in_user
+
+if TYPE_CHECKING:
+    from executor.ledger import Ledger, LedgerEvent
 
 router = APIRouter(include_in_schema=False)
 log = get_logger(__name__)
@@ -230,9 +235,27 @@ def ledger_page(request: Request, subject: str | None = None) -> HTMLResponse:
     user = _allowed(request, Action.LEDGER_READ)
     ledger = services_of(request).ledger
     subject = (subject or "").strip()[:80] or None
-    events = ledger.events(subject=subject, limit=None if subject else 500)
-    return render(request, "ledger.html", user, events=events, subject=subject,
-                  verify=ledger.verify())
+    events, older = newest_events(ledger, subject)
+    return render(request, "ledger.html", user, events=events, subject=subject, older=older,
+                  shown_limit=LEDGER_PAGE_EVENTS, verify=ledger.verify())
+
+
+LEDGER_PAGE_EVENTS = 500
+
+
+def newest_events(ledger: Ledger, subject: str | None) -> tuple[list[LedgerEvent], int]:
+    """The newest ``LEDGER_PAGE_EVENTS`` events (oldest first) and how many older ones exist."""
+    if subject is None:
+        # Sequence numbers run 1..head without gaps: start the read just before the newest page.
+        head = ledger.head()
+        after = max(0, head[0] - LEDGER_PAGE_EVENTS) if head else 0
+        return ledger.events(after_seq=after), after
+    newest: deque[LedgerEvent] = deque(maxlen=LEDGER_PAGE_EVENTS)
+    total = 0
+    for event in ledger.iter_events(subject=subject):
+        newest.append(event)
+        total += 1
+    return list(newest), total - len(newest)
 
 
 def _pretty(value: object) -> str | None:

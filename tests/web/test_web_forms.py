@@ -265,3 +265,21 @@ def test_failures_of_pages_are_html_pages_while_the_api_keeps_its_json(site):
         conn.execute(text("DROP TABLE ledger"))
     page = dave.get("/ledger")
     assert page.status_code == 503 and "<html" in page.text and "the database failed" in page.text
+
+
+def test_the_ledger_page_shows_the_newest_events_and_says_older_ones_exist(site):
+    server, stored = site
+    services = server.server.config.app.state.services
+    for i in range(510):
+        services.ledger.append("note", "p-filler", "root", {"i": i})
+    head = services.ledger.head()[0]
+    dave, _ = signed_in(server, "dave")
+    page = dave.get("/ledger").text
+    shown = [int(seq) for seq in re.findall(r"<tr><td>(\d+)</td>", page)]
+    assert shown == list(range(head - 499, head + 1))
+    assert 'data-testid="older-events"' in page and "baton audit show" in page
+    assert f"{head - 500} older events are not shown" in page
+    page = dave.get("/ledger", params={"subject": "p-filler"}).text
+    assert len(re.findall(r"<tr><td>(\d+)</td>", page)) == 500 and "10 older events" in page
+    assert 'data-testid="older-events"' not in dave.get(
+        "/ledger", params={"subject": stored.plan_id}).text
