@@ -201,8 +201,8 @@ def _endpoint_caller(
             return output_model.model_validate(response.json_)
         except ValidationError as exc:
             raise ToolError(
-                f"{spec.name}: {hide_url_credentials(spec.url)} answered with output that does not fit its "
-                f"output_schema: {exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}",
+                f"{spec.name}: {hide_url_credentials(spec.url)} answered with output that does "
+                f"not fit its output_schema: {exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}",
                 retryable=False, code="http_output_mismatch",
             ) from exc
 

@@ -67,7 +67,7 @@ def url_secrets(url: str) -> list[str]:
 
 
 def hide_url_credentials(url: str) -> str:
-    """``url`` for messages, logs and listings, the credentials of :func:`url_secrets` as ``***``."""
+    """``url`` for messages, logs and listings: the credentials of :func:`url_secrets` as ***."""
     parts = _split(url)
     if parts is None:
         return url

@@ -66,7 +66,7 @@ class ToolInfo(BaseModel):
     region: str | None = Field(default=None, description="Where the tool's data lives, if anywhere.")
     endpoint_url: str | None = Field(
         default=None, description="The fixed URL the tool calls (configured HTTP endpoint tools); "
-        "policies check its host like http.request's url. A password or token in it is shown as ***.")
+        "policies check its host like http.request's url. A password or token in it shows as ***.")
     input_schema: dict[str, Any] = Field(description="JSON Schema of the arguments.")
     output_schema: dict[str, Any] = Field(description="JSON Schema of the output.")
 
@@ -122,7 +122,8 @@ class ToolSpec:
             secrets=self.secrets,
             tags=self.tags,
             region=self.region,
-            endpoint_url=None if self.endpoint_url is None else hide_url_credentials(self.endpoint_url),
+            endpoint_url=(None if self.endpoint_url is None
+                          else hide_url_credentials(self.endpoint_url)),
             input_schema=self.input_schema(),
             output_schema=self.output_schema(),
         )

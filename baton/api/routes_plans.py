@@ -34,7 +34,8 @@ class GoalRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    goal: str = Field(min_length=1, max_length=GOAL_MAX_CHARS, description="The goal in plain language.")
+    goal: str = Field(min_length=1, max_length=GOAL_MAX_CHARS,
+                      description="The goal in plain language.")
     planner: Literal["llm", "template"] | None = Field(
         default=None, description="Which planner; default: llm when configured, else template.")
 
@@ -54,7 +55,8 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    feedback: str = Field(min_length=1, max_length=FEEDBACK_MAX_CHARS, description="Feedback for the planner.")
+    feedback: str = Field(min_length=1, max_length=FEEDBACK_MAX_CHARS,
+                          description="Feedback for the planner.")
 
 
 class PlanSummary(BaseModel):
@@ -102,7 +104,8 @@ class ApproveRequest(BaseModel):
 
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
-    comment: str | None = Field(default=None, max_length=COMMENT_MAX_CHARS, description="Optional comment.")
+    comment: str | None = Field(default=None, max_length=COMMENT_MAX_CHARS,
+                                description="Optional comment.")
 
 
 class RejectRequest(BaseModel):
@@ -112,7 +115,8 @@ class RejectRequest(BaseModel):
 
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
-    reason: str = Field(min_length=1, max_length=REASON_MAX_CHARS, description="Why the plan is rejected.")
+    reason: str = Field(min_length=1, max_length=REASON_MAX_CHARS,
+                        description="Why the plan is rejected.")
 
 
 def summary(stored: StoredVersion) -> PlanSummary:

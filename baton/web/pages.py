@@ -63,7 +63,7 @@ async def read_form(request: Request, *, check_csrf: bool = True) -> dict[str, s
 
 
 def form_text(form: dict[str, str], name: str) -> str:
-    """Field ``name`` of ``form`` ('' when absent), refused (422 page) past the API's limit for it."""
+    """Field ``name`` of ``form`` ('' when absent); a 422 page past the API's limit for it."""
     value = form.get(name, "")
     limit = TEXT_LIMITS[name]
     if len(value) > limit:

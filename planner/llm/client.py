@@ -10,11 +10,14 @@ Response formats are tried strongest first (``json_schema`` strict, then
 remembered, per base URL and model, for the life of the client and optionally
 in a small JSON file, so later plans go straight to the format that works.
 
-The API key (and any password or token in the base URL) is masked in everything the client builds from what the endpoint
-or the SDK says (error messages, the exchange record, the reply): an
-endpoint may echo the ``Authorization`` header it was sent, and those texts
-end up stored with the plan version and shown by the API, the web UI and the
-CLI.
+The API key (and any password or token in the base URL) is masked in
+everything the client builds from what the endpoint or the SDK says (error
+messages, the exchange record, the reply): an endpoint may echo the
+``Authorization`` header it was sent, and those texts end up stored with the
+plan version and shown by the API, the web UI and the CLI. A 200 whose body
+is not a chat completion (a proxy's HTML page, a JSON list, a message without
+text) is a ``PlanningError`` (``endpoint_bad_reply``), recorded like any
+failed exchange.
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ class ChatClient:
         self._secrets = config.secret_values
 
     def mask(self, text: str) -> str:
-        """``text`` with the API key and URL credentials masked (the ledger's marker in their place)."""
+        """``text`` with the API key and URL credentials masked (the ledger's marker instead)."""
         return redact(text, self._secrets)
 
     @property
@@ -306,7 +309,8 @@ def _reply_parts(completion: Any) -> tuple[str | None, str | None, str | None]:
     JSON list, a model built without validation for an object of the wrong shape.
     """
     if isinstance(completion, str | bytes):
-        text = completion.decode("utf-8", "replace") if isinstance(completion, bytes) else completion
+        text = (completion.decode("utf-8", "replace") if isinstance(completion, bytes)
+                else completion)
         kind = "an HTML page" if text.lstrip().startswith("<") else "plain text"
         raise _NotACompletion(kind, text)
     if not hasattr(completion, "choices"):
@@ -335,7 +339,8 @@ _EXCERPT_CHARS = 120
 
 def _json_kind(value: Any) -> str:
     names = {list: "list", dict: "object", str: "string", bool: "boolean", type(None): "null"}
-    return names.get(type(value), "number" if isinstance(value, int | float) else type(value).__name__)
+    fallback = "number" if isinstance(value, int | float) else type(value).__name__
+    return names.get(type(value), fallback)
 
 
 def _count(value: Any) -> int | None:

@@ -52,7 +52,7 @@ class LLMConfig(BaseModel):
 
     @property
     def secret_values(self) -> tuple[str, ...]:
-        """What is masked in everything built from the endpoint's words: the key, URL credentials."""
+        """What is masked in what the endpoint's words become: the key, the URL's credentials."""
         key = (self.api_key.get_secret_value(),) if self.api_key is not None else ()
         return (*key, *url_secrets(self.base_url))
 

@@ -1,4 +1,4 @@
-"""Passwords and tokens written into configured URLs never show: errors, ledger, logs, tool listing."""
+"""Passwords and tokens in configured URLs never show: errors, ledger, logs, tool listing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Odd 200 replies from an OpenAI-compatible endpoint: a clear planning error, recorded, never a crash.
+"""Odd 200 replies from an OpenAI-compatible endpoint: a clear, recorded planning error, no crash.
 
 The real openai SDK talks to the scripted local server, which sends the bodies as they are.
 """
@@ -49,7 +49,8 @@ ODD_REPLIES = {
                    "an object without choices"),
     "null message": (Raw(json.dumps({"choices": [{"index": 0, "message": None}]})),
                      "a choice without a message object"),
-    "null content": (Raw(with_message(role="assistant", content=None)), "a message without content"),
+    "null content": (Raw(with_message(role="assistant", content=None)),
+                     "a message without content"),
     "list content": (Raw(with_message(role="assistant", content=[{"type": "text", "text": "{}"}])),
                      "a message whose content is a JSON list"),
     "number content": (Raw(with_message(role="assistant", content=7)),

@@ -37,10 +37,12 @@ def test_an_http_error_excerpt_is_masked_before_it_is_cut():
 
 
 @pytest.mark.parametrize(("url", "shown", "secrets"), [
-    ("https://user:p%40ss@llm.example/v1?x=1&api_key=k-123", "https://user:***@llm.example/v1?x=1&api_key=***",
+    ("https://user:p%40ss@llm.example/v1?x=1&api_key=k-123",
+     "https://user:***@llm.example/v1?x=1&api_key=***",
      ["p%40ss", "p@ss", "k-123"]),
     ("https://ghp_tok123@git.example/repo", "https://***@git.example/repo", ["ghp_tok123"]),
-    ("postgresql+psycopg://baton:pw-9@db/baton", "postgresql+psycopg://baton:***@db/baton", ["pw-9"]),
+    ("postgresql+psycopg://baton:pw-9@db/baton", "postgresql+psycopg://baton:***@db/baton",
+     ["pw-9"]),
     ("postgresql://baton@db/baton", "postgresql://baton@db/baton", []),
     ("http://plain.example/v1?page=2", "http://plain.example/v1?page=2", []),
 ])

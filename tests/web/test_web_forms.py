@@ -190,7 +190,8 @@ def test_an_approver_who_wrote_an_earlier_version_is_not_offered_approval(tmp_pa
             f"/plans/{stored.plan_id}").text
         assert 'data-testid="queue-plan">' + stored.plan_id not in bob.get("/").text
         carol, _ = signed_in(live, "carol")
-        assert f'action="/plans/{stored.plan_id}/approve"' in carol.get(f"/plans/{stored.plan_id}").text
+        carol_page = carol.get(f"/plans/{stored.plan_id}").text
+        assert f'action="/plans/{stored.plan_id}/approve"' in carol_page
     finally:
         live.stop()
 

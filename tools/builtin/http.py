@@ -240,13 +240,15 @@ async def send(
             async with client.stream(method, url, **request) as response:
                 raw = await _read_capped(response, max_response_bytes, method, shown)
     except httpx.TimeoutException as exc:
-        raise RetryableToolError(f"{method} {shown} timed out after {timeout_s}s ({type(exc).__name__})",
+        raise RetryableToolError(f"{method} {shown} timed out after {timeout_s}s "
+                                 f"({type(exc).__name__})",
                                  code="http_timeout") from exc
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise ToolInputError(f"cannot call {shown!r}: {redact(str(exc), secret_values)}") from exc
     except httpx.TransportError as exc:
         detail = redact(str(exc) or type(exc).__name__, secret_values)
-        raise RetryableToolError(f"{method} {shown} failed: {detail}", code="http_transport") from exc
+        raise RetryableToolError(f"{method} {shown} failed: {detail}",
+                                 code="http_transport") from exc
     text, parsed = _decode(response, raw)
     log.debug("http.response", method=method, url=shown, status=response.status_code,
               bytes=len(raw), elapsed_s=round(time.perf_counter() - started, 4))
