@@ -303,6 +303,8 @@ class Ledger:
                 at = None
             if not isinstance(at, datetime):
                 raise BrokenEventError(row.seq, f"its time {row.at!r} is not a valid timestamp")
+        if at.tzinfo is None:  # stored as naive UTC; the column type would have said so on read
+            at = at.replace(tzinfo=UTC)
         try:
             payload = json.loads(row.payload)
         except (TypeError, ValueError):

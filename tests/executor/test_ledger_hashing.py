@@ -53,6 +53,14 @@ def test_a_chain_appended_with_every_payload_verifies(engine):
     assert "s3cr3t" not in json.dumps([e.payload for e in ledger.events()])
 
 
+
+def test_events_read_back_carry_their_time_in_utc(engine):
+    ledger = Ledger(engine)
+    appended = ledger.append("goal", "p-1", "alice", {"goal": "x"})
+    [read] = ledger.events()
+    assert read.at.tzinfo is not None and read.at.utcoffset().total_seconds() == 0
+    assert read.at == appended.at
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
