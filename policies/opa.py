@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from tools.redaction import hide_url_credentials
+
 from .bundle import DATA_ROOT, PolicyBundle
 from .engine import EngineFailure, FailClosedEngine
 
@@ -31,7 +33,7 @@ def _client(url: str, timeout_s: float) -> Any:
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise EngineFailure(f"OPA URL {url!r} must look like http://host:port")
+        raise EngineFailure(f"OPA URL {hide_url_credentials(url)!r} must look like http://host:port")
     port = parts.port or (443 if parts.scheme == "https" else 8181)
     # No retries: a slow or failing server must fail closed within the timeout.
     return OpaClient(host=parts.hostname, port=port, ssl=parts.scheme == "https",
@@ -47,6 +49,8 @@ class OpaEngine(FailClosedEngine):
         self.bundle = bundle
         self.bundle_hash = bundle.bundle_hash
         self.url = url
+        # Messages, logs and decisions name the server without credentials written into its URL.
+        self.shown_url = hide_url_credentials(url)
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._loaded = False
@@ -77,7 +81,7 @@ class OpaEngine(FailClosedEngine):
             client.update_policy_from_string(source, f"baton/{name}", rego_compat=False)
         client.update_or_create_data(self.bundle.data_document()[DATA_ROOT], DATA_ROOT)
         client.update_or_create_data({"bundle_hash": self.bundle_hash}, META_ROOT)
-        log.info("policy.opa_loaded", url=self.url, bundle_hash=self.bundle_hash)
+        log.info("policy.opa_loaded", url=self.shown_url, bundle_hash=self.bundle_hash)
 
     def load(self) -> None:
         """Connect and make sure the server holds this bundle (raises ``EngineFailure``)."""
@@ -86,7 +90,7 @@ class OpaEngine(FailClosedEngine):
         except EngineFailure:
             raise
         except Exception as exc:
-            raise EngineFailure(_describe(exc, self.url)) from exc
+            raise EngineFailure(_describe(exc, self.shown_url)) from exc
 
     def _evaluate(self, rule: str, policy_input: Mapping[str, Any]) -> Any:
         self.load()
@@ -94,12 +98,12 @@ class OpaEngine(FailClosedEngine):
         if result is None:
             # The server may have restarted and lost the pushed bundle: push it again (even if
             # the hash marker survived) and ask once more; still missing stays a deny.
-            log.warning("policy.opa_result_missing", url=self.url, rule=rule)
+            log.warning("policy.opa_result_missing", url=self.shown_url, rule=rule)
             try:
                 with self._lock:
                     self._push(self._client_obj)
             except Exception as exc:
-                raise EngineFailure(_describe(exc, self.url)) from exc
+                raise EngineFailure(_describe(exc, self.shown_url)) from exc
             result = self._query(rule, policy_input)
         return result
 
@@ -108,7 +112,7 @@ class OpaEngine(FailClosedEngine):
         try:
             body = self._client_obj.query_rule(dict(policy_input), "baton", rule)
         except Exception as exc:
-            raise EngineFailure(_describe(exc, self.url)) from exc
+            raise EngineFailure(_describe(exc, self.shown_url)) from exc
         if not isinstance(body, Mapping):
             raise EngineFailure("OPA answered something other than a JSON object")
         return body.get("result")

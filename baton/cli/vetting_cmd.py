@@ -170,10 +170,12 @@ def policy_test(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @policy_app.command("show")
 def policy_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The active policy files, the data's top-level keys, the bundle hash and the engine."""
+    from tools.redaction import hide_url_credentials
+
     services = reader(ctx, Action.POLICY_DECIDE)
     engine = services.policy_engine
     bundle = engine.bundle  # type: ignore[attr-defined]
-    info = {"engine": engine.name, "opa_url": services.settings.opa_url,
+    info = {"engine": engine.name, "opa_url": services.settings.opa_url and hide_url_credentials(services.settings.opa_url),
             "bundle_hash": engine.bundle_hash, "directory": str(bundle.directory),
             "files": [name for name, _ in bundle.modules], "data_keys": sorted(bundle.data),
             "fixtures": str(bundle.fixtures_dir)}

@@ -178,3 +178,11 @@ def test_policy_show_names_files_hash_and_engine(workdir):
     shown = json.loads(baton("policy", "show", "--json").stdout)
     assert shown["engine"] == "embedded" and "egress.rego" in shown["files"]
     assert shown["bundle_hash"] != PolicyBundle.load().bundle_hash
+
+
+def test_policy_show_hides_a_password_written_into_the_opa_url(workdir):
+    (workdir / "baton.toml").write_text('opa_url = "http://svc:opa-pa55@127.0.0.1:9"\n' + CONFIG)
+    shown = baton("policy", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["opa_url"] == "http://svc:***@127.0.0.1:9"
+    assert "opa-pa55" not in shown.stdout + shown.stderr

@@ -149,6 +149,16 @@ def test_dead_opa_server_denies(bundle):
     _denied_with(OpaEngine(bundle, url, timeout_s=1.0).decide(SAFE_INPUT), "cannot be reached")
 
 
+
+def test_a_password_in_the_opa_url_stays_out_of_the_deny_reason(bundle):
+    server = FakeOpa()
+    url = server.url.replace("http://", "http://svc:opa-pa55word@")
+    server.close()
+    decision = OpaEngine(bundle, url, timeout_s=1.0).decide(SAFE_INPUT)
+    _denied_with(decision, "cannot be reached")
+    assert "opa-pa55word" not in repr(decision)
+    assert "svc:***@" in repr(decision)
+
 def test_slow_opa_server_past_timeout_denies(bundle):
     with FakeOpa(delay_s=1.0) as server:
         decision = OpaEngine(bundle, server.url, timeout_s=0.2).decide(SAFE_INPUT)
