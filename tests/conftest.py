@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -20,3 +21,17 @@ def data_dir(tmp_path, monkeypatch):
     """A fresh data directory used as the working directory (so ./baton.toml is the test's)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def restore_logging():
+    """Put structlog, the root logger and alembic's logger back after a test configures them."""
+    import structlog
+
+    alembic = logging.getLogger("alembic")
+    handlers, level, alembic_level = logging.root.handlers[:], logging.root.level, alembic.level
+    yield
+    structlog.reset_defaults()
+    logging.root.handlers[:] = handlers
+    logging.root.setLevel(level)
+    alembic.setLevel(alembic_level)

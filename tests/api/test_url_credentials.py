@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
 import socket
 
 import httpx
@@ -22,18 +21,6 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def restore_logging():
-    """Put structlog and the root logger back after the test configures them."""
-    import structlog
-
-    handlers, level = logging.root.handlers[:], logging.root.level
-    yield
-    structlog.reset_defaults()
-    logging.root.handlers[:] = handlers
-    logging.root.setLevel(level)
 
 
 @pytest.fixture

@@ -6,23 +6,7 @@ import io
 import json
 import logging
 
-import pytest
-
 from baton.logging import configure_logging
-
-
-@pytest.fixture
-def restore_logging():
-    """Put structlog, the root logger and alembic's logger back after a test configures them."""
-    import structlog
-
-    alembic = logging.getLogger("alembic")
-    handlers, level, alembic_level = logging.root.handlers[:], logging.root.level, alembic.level
-    yield
-    structlog.reset_defaults()
-    logging.root.handlers[:] = handlers
-    logging.root.setLevel(level)
-    alembic.setLevel(alembic_level)
 
 
 def test_a_stdlib_log_record_is_json_with_known_secrets_masked(restore_logging):

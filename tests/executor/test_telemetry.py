@@ -85,20 +85,6 @@ def test_a_globally_configured_provider_is_picked_up():
     assert done.stdout.strip() == "['baton.run']"
 
 
-@pytest.fixture
-def restore_logging():
-    """Put structlog and the root logger back as they were after a test configures them."""
-    import logging
-
-    import structlog
-
-    handlers, level = logging.root.handlers[:], logging.root.level
-    yield
-    structlog.reset_defaults()
-    logging.root.handlers[:] = handlers
-    logging.root.setLevel(level)
-
-
 def test_bind_log_writes_json_with_the_ids_and_masks_secrets(restore_logging):
     out = io.StringIO()
     configure_logging("info", json=True, secret_values=["s3cret-value"], stream=out)
