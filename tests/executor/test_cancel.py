@@ -15,24 +15,15 @@ from sqlmodel import Session
 from baton.services import Services
 from baton.settings import Settings, User
 from baton.usecases.runs import cancel_run, make_runner, start_run
-from baton.usecases.vetting import approve, vet_version
 from executor.records import RunStatus
 from executor.runner import RunError
 from executor.scheduling import StepStatus
-from executor.store.plans import NewVersion
 from executor.store.runs import RunStore
 from executor.store.schema import RunRow
-from planner.base import PlannerKind
-from planner.plan import Plan
-from planner.versions import VersionStatus
+from tests.support.approved_plans import ALICE, BOB, approved_copy_plan
 from tests.support.policy_tools import policy_registry
 
-ALICE = User(id="alice", roles=("analyst",))
-BOB = User(id="bob", roles=("approver",))
 CAROL = User(id="carol", roles=("analyst",))
-COPY_PLAN = {"goal": "copy the export", "steps": [
-    {"id": "load", "tool": "files.read", "args": {"path": "sales.csv"}},
-    {"id": "save", "tool": "files.write", "args": {"path": "copy.csv", "text": {"ref": "load.text"}}}]}
 
 
 @pytest.fixture
@@ -49,12 +40,7 @@ def services(db_url, tmp_path):
 
 
 def _queued_run(services) -> str:
-    version = services.plan_store.create_plan(COPY_PLAN["goal"], "alice", NewVersion(
-        plan=Plan.model_validate(COPY_PLAN), status=VersionStatus.VALIDATED,
-        planner=PlannerKind.FILE, created_by="alice"))
-    vet_version(services, version)
-    approve(services, version.plan_id, BOB)
-    return start_run(services, version.plan_id, ALICE, detach=True).id
+    return start_run(services, approved_copy_plan(services), ALICE, detach=True).id
 
 
 def _set_owner(services, run_id: str, owner: str, lease_s: float) -> None:
