@@ -10,6 +10,7 @@ import pytest
 from baton.services import Services
 from baton.usecases.plans import plan_goal
 from baton.usecases.vetting import approve, gate_state
+from baton.web.session import SIGNIN_COOKIE
 from tests.api.live import make_settings, serve, token_of
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -88,4 +89,6 @@ def test_signing_in_with_an_unknown_token_is_refused(browser_page, waiting_plan)
     page.get_by_label("API token").fill("not-a-token")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("not known")
-    assert page.context.cookies() == []
+    # Only the sign-in form's CSRF cookie, scoped to /signin; no session was opened.
+    cookies = page.context.cookies()
+    assert [(c["name"], c["path"]) for c in cookies] == [(SIGNIN_COOKIE, "/signin")]
