@@ -62,11 +62,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _bounded_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # past Python's int-from-text limit (4,300 digits)
+        raise _Refused(f"a number has too many digits ({len(text)}); write it as a string") from None
+
+
 def _parse_json(text: str) -> tuple[Any, list[Problem], bool]:
     """``(value, problems, syntax_error)``: only a syntax error may mean the text is YAML instead."""
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicate_keys,
-                           parse_constant=_reject_constant, parse_float=_finite_float)
+                           parse_constant=_reject_constant, parse_float=_finite_float,
+                           parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         return None, _malformed(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -88,6 +96,42 @@ _JSON_VALUES = "a plan holds only JSON values (text, numbers, true/false, null, 
 def _at(node_or_event: Any) -> str:
     mark = node_or_event.start_mark
     return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            fix = f"quote it ('{key_node.value}')" if isinstance(key_node.value, str) else (
+                "use text as the key")
+            raise _Refused(f"the key {key!r} ({_at(key_node)}) is not text: mapping keys in a "
+                           f"plan are strings; {fix}")
+        if key in result:
+            raise _Refused(f"key {key!r} appears twice in one mapping ({_at(key_node)}); "
+                           "keep only one")
+        result[key] = loader.construct_object(value_node, deep=deep)
+    return result
+
+
+def _construct_float(loader: Any, node: Any) -> float:
+    from yaml.constructor import SafeConstructor
+
+    value = SafeConstructor.construct_yaml_float(loader, node)
+    if not math.isfinite(value):
+        raise _Refused(f"{node.value} ({_at(node)}) is not a JSON number: NaN and Infinity "
+                       "cannot be hashed or stored; write a finite number or a quoted string")
+    return value
+
+
+def _construct_int(loader: Any, node: Any) -> int:
+    from yaml.constructor import SafeConstructor
+
+    try:
+        return SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:  # past Python's int-from-text limit (4,300 digits)
+        raise _Refused(f"the number at {_at(node)} has too many digits ({len(node.value)}); "
+                       "write it as a string") from None
 
 
 @cache  # built once: a new class (and constructor tables) per document is wasted work
@@ -129,32 +173,11 @@ def _yaml_loader() -> type:
                 raise _Refused(f"the tag {shown!r} ({_at(node)}) is not allowed: {_JSON_VALUES}")
             return node
 
-    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str):
-                fix = f"quote it ('{key_node.value}')" if isinstance(key_node.value, str) else (
-                    "use text as the key")
-                raise _Refused(f"the key {key!r} ({_at(key_node)}) is not text: mapping keys in a "
-                               f"plan are strings; {fix}")
-            if key in result:
-                raise _Refused(f"key {key!r} appears twice in one mapping ({_at(key_node)}); "
-                               "keep only one")
-            result[key] = loader.construct_object(value_node, deep=deep)
-        return result
-
-    def construct_float(loader: Any, node: Any) -> float:
-        value = SafeConstructor.construct_yaml_float(loader, node)
-        if not math.isfinite(value):
-            raise _Refused(f"{node.value} ({_at(node)}) is not a JSON number: NaN and Infinity "
-                           "cannot be hashed or stored; write a finite number or a quoted string")
-        return value
-
     # Dates would become datetime objects, which are not JSON: keep the text as written.
     PlanLoader.add_constructor(_YAML + "timestamp", lambda loader, node: loader.construct_scalar(node))
-    PlanLoader.add_constructor(_YAML + "map", construct_mapping)
-    PlanLoader.add_constructor(_YAML + "float", construct_float)
+    PlanLoader.add_constructor(_YAML + "map", _construct_mapping)
+    PlanLoader.add_constructor(_YAML + "float", _construct_float)
+    PlanLoader.add_constructor(_YAML + "int", _construct_int)
     return PlanLoader
 
 

@@ -33,6 +33,21 @@ def test_json_nan_and_infinity_are_refused_even_when_the_format_is_sniffed(text,
     assert "invalid JSON" in message and ("Infinity" in message or "NaN" in message)
 
 
+
+@pytest.mark.parametrize("text, filename", [
+    ('{"goal": "g", "steps": [], "v": ' + "7" * 5000 + "}", "p.json"),
+    ('{"goal": "g", "steps": [], "v": -' + "7" * 5000 + "}", None),
+    ("goal: g\nsteps: []\nv: " + "7" * 5000 + "\n", "p.yaml"),
+])
+def test_a_number_with_more_digits_than_python_reads_is_refused_not_a_crash(text, filename):
+    assert "too many digits" in refusal(text, filename)
+
+
+def test_a_long_number_python_can_read_still_loads():
+    value, problems = load_plan_document('{"goal": "g", "steps": [], "v": ' + "7" * 4000 + "}",
+                                         filename="p.json")
+    assert problems == [] and value["v"] == int("7" * 4000)
+
 @pytest.mark.parametrize("tagged, tag", [
     ("!!set {a, b}", "!!set"),
     ("!!binary aGVsbG8=", "!!binary"),
