@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -177,6 +177,15 @@ def context_facts(context: PolicyContext) -> dict[str, Any]:
             "environment": context.environment}
 
 
+def author_facts(plan: Plan, requester: Requester, author: Requester | None,
+                 added_tools: Collection[str] | None) -> dict[str, Any]:
+    """The version's author with the tools the role rule judges them for (sorted)."""
+    if author is None or author.id == requester.id:
+        return {**requester.model_dump(mode="json"), "added_tools": []}
+    tools = {s.tool for s in plan.steps} if added_tools is None else set(added_tools)
+    return {**author.model_dump(mode="json"), "added_tools": sorted(tools)}
+
+
 def build_policy_input(
     plan: Plan,
     registry: ToolRegistry,
@@ -184,14 +193,17 @@ def build_policy_input(
     requester: Requester,
     context: PolicyContext,
     author: Requester | None = None,
+    added_tools: Collection[str] | None = None,
     origin: TemplateOrigin | None = None,
     template: TemplateCheck | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The document ``data.baton.decision`` is evaluated over.
 
-    ``author`` wrote this version (the requester when None). The role rule judges both:
-    the run acts for the requester, and a revision by someone else must not borrow the
-    requester's roles to add a tool its author may not use.
+    ``author`` wrote this version (the requester when None). The role rule judges the
+    requester for every tool (the run acts for them) and an author who is someone else for
+    ``added_tools``, the tools this version adds to the one it supersedes: a reviser must not
+    borrow the requester's roles to add a tool, yet may revise a plan whose tools they lack.
+    ``added_tools`` None means the previous version is unknown, so every tool counts as added.
     """
     sources = data_sources(plan)
     steps = []
@@ -206,7 +218,7 @@ def build_policy_input(
         "plan": {"goal": plan.goal, "hash": plan.plan_hash(), "step_count": len(plan.steps)},
         "steps": steps,
         "requester": requester.model_dump(mode="json"),
-        "author": (author or requester).model_dump(mode="json"),
+        "author": author_facts(plan, requester, author, added_tools),
         "context": context_facts(context),
         "origin": origin.model_dump(mode="json") if origin else None,
         "template": template.model_dump(mode="json") if template else None,

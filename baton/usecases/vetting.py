@@ -68,6 +68,16 @@ def template_check(services: Services, version: StoredVersion) -> TemplateCheck 
                          bound_problems=tuple(problems))
 
 
+def added_tools(services: Services, version: StoredVersion) -> list[str]:
+    """Tools this version calls that the version it supersedes did not: the only tools its
+    author chose, so the only ones the role rule judges an author other than the requester for."""
+    if version.version == 1 or version.created_by == version.requester:
+        return []
+    previous = services.plan_store.get(version.plan_id, version.version - 1)
+    before = {s.tool for s in previous.plan.steps}
+    return sorted({s.tool for s in version.plan.steps} - before)
+
+
 def vet_version(services: Services, version: StoredVersion, *, now: datetime | None = None
                 ) -> Decision:
     """Decide a valid version, store and record the decision, and set its status from it."""
@@ -77,6 +87,7 @@ def vet_version(services: Services, version: StoredVersion, *, now: datetime | N
     policy_input = build_policy_input(
         version.plan, services.registry, requester=requester_of(services, version.requester),
         author=requester_of(services, version.created_by),
+        added_tools=added_tools(services, version),
         context=PolicyContext(now=now or datetime.now(UTC)), origin=version.origin,
         template=template_check(services, version),
     )

@@ -23,6 +23,7 @@ TUESDAY_22 = datetime(2024, 6, 4, 22, 0, tzinfo=UTC)
 SATURDAY_10 = datetime(2024, 6, 8, 10, 0, tzinfo=UTC)
 ALICE = Requester(id="alice", roles=("analyst",))
 ADMIN = Requester(id="root", roles=("admin",))
+APPROVER = Requester(id="bob", roles=("approver",))
 
 
 def s(id: str, tool: str, **args: Any) -> dict[str, Any]:  # noqa: A002 - mirrors the wire field
@@ -67,6 +68,12 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
         steps=[s("export", "warehouse.export", table="sales")], now=TUESDAY_22, author=ADMIN,
         expected={"allow": False, "deny_count": 1, "deny_excludes": ["root"], "deny_contains": [
             "step export: alice (roles: analyst) may not use tool warehouse.export"]}),
+    "reviser_is_judged_only_for_the_tools_they_add": dict(
+        steps=[s("note", "crm.note", text="customer called"),
+               s("customers", "crm.read_eu", segment="churned")],
+        author=APPROVER, added_tools=["crm.read_eu"],
+        expected={"allow": False, "deny_count": 1, "deny_excludes": ["crm.note"], "deny_contains": [
+            "step customers: bob (roles: approver), who wrote this version, may not use tool crm.read_eu"]}),
     "requester_without_roles_is_denied": dict(
         steps=[READ], requester=Requester(id="mallory", roles=()),
         expected={"allow": False, "deny_contains": ["mallory (roles: ) may not use tool files.read"]}),
@@ -249,6 +256,7 @@ def main(directory: Path = SHIPPED_FIXTURES) -> None:
         plan = Plan.model_validate({"goal": name.replace("_", " "), "steps": case["steps"]})
         document = build_policy_input(
             plan, registry, requester=case.get("requester", ALICE), author=case.get("author"),
+            added_tools=case.get("added_tools"),
             context=PolicyContext(now=case.get("now", TUESDAY_10)),
             origin=case.get("origin"), template=case.get("template"))
         _write(directory / f"{name}.json", name, "decision", document, case["expected"])
