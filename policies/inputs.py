@@ -8,6 +8,7 @@ so that every rule reads plain values.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -38,6 +39,17 @@ def _string_fact(path: str, key: str, value: str) -> dict[str, Any]:
             "entropy": round(shannon_entropy(value), 3)}
 
 
+# A key that reads as a name (``password``, ``X-Request-Id``) is quoted in the paths of
+# the strings under it; any other key could be a secret, so those paths name its position.
+# A name-shaped key that is a secret (an AWS key id) is masked by the policy, which knows
+# the secret patterns.
+NAME_LIKE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,40}")
+
+
+def _child_path(path: str, key: str, position: int) -> str:
+    return f"{path}.{key}" if NAME_LIKE_KEY.fullmatch(key) else f"{path}.<key {position}>"
+
+
 def iter_strings(value: Any, path: str = "$.args", key: str = "") -> Iterator[dict[str, Any]]:
     """Every literal string inside ``value``, object keys included, with its JSON path and
     nearest key; references skipped."""
@@ -51,7 +63,7 @@ def iter_strings(value: Any, path: str = "$.args", key: str = "") -> Iterator[di
             # path names its position, not its text: a deny reason must never quote a secret.
             # No nearest key: "a random value under a password key" is about values.
             yield _string_fact(f"{path} (key {position})", "", str(k))
-            yield from iter_strings(item, f"{path}.{k}", str(k))
+            yield from iter_strings(item, _child_path(path, str(k), position), str(k))
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from iter_strings(item, f"{path}[{index}]", key)

@@ -38,13 +38,29 @@ secret_findings(steps) := {msg |
 	str.length >= 8 # every pattern needs at least 8 characters; skipping short ones is faster
 	regex.match(any_secret_pattern, str.value)
 	some kind in secret_kinds(str)
-	msg := sprintf("step %s: argument %s contains %s; configure it as a secret and write ${secret:NAME} instead", [s.id, str.path, kind])
+	msg := sprintf("step %s: argument %s contains %s; configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(steps, str), kind])
 } | {msg |
 	some s in steps
 	some str in s.strings
 	sensitive_value(str)
-	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, str.path, str.key])
+	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(steps, str), sensitive_word(str.key)])
 }
+
+# A secret written as a key would be quoted by the path of every string under
+# it: each string a secret pattern matches is masked in the paths printed.
+# (Only denied steps reach this; the scan itself never builds it.)
+masked_path(steps, str) := strings.replace_n(secret_masks(steps), str.path)
+
+secret_masks(steps) := {text: "<a secret>" |
+	some s in steps
+	some found in s.strings
+	found.length >= 8
+	regex.match(any_secret_pattern, found.value)
+	text := found.value
+}
+
+# The sensitive word the key contains, not the key: the rest of it may be a secret.
+sensitive_word(key) := [word | some word in cfg.sensitive_key_words; contains(lower(key), word)][0]
 
 # Rule: a step whose arguments hold more strings than the input carries
 # (strings_over_limit) cannot be scanned whole; it is denied rather than judged

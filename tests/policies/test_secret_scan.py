@@ -48,6 +48,29 @@ def test_secret_written_as_a_dict_key_is_denied_at_run_time(engine):
     assert any("an AWS access key" in d for d in verdict.deny), verdict.deny
 
 
+# Secrets nested under a secret key: every finding's path passes through the key.
+UNDER_A_SECRET_KEY = {AWS_KEY: {"nested": "AKIAI44QH8DHBEXAMPLE", "password": "Zx9!qPw7Lm2#Rt5vBn8"}}
+NOT_A_NAME_KEY = "my password is hunter2"
+
+
+def test_secrets_under_a_secret_key_are_denied_without_quoting_the_key(engine):
+    decision = _decide(engine, UNDER_A_SECRET_KEY)
+    assert any("looks like a literal secret (password)" in d for d in decision.deny), decision.deny
+    assert not any(AWS_KEY in d for d in decision.deny + decision.notes), decision.deny
+
+
+def test_secrets_under_a_secret_key_are_denied_at_run_time_without_quoting_the_key(engine):
+    verdict = _check(engine, UNDER_A_SECRET_KEY)
+    assert any("looks like a literal secret (password)" in d for d in verdict.deny), verdict.deny
+    assert not any(AWS_KEY in d for d in verdict.deny), verdict.deny
+
+
+def test_a_key_that_is_not_a_name_is_not_quoted_by_the_sensitive_value_rule(engine):
+    decision = _decide(engine, {NOT_A_NAME_KEY: "Zx9!qPw7Lm2#Rt5vBn8"})
+    assert any("looks like a literal secret (password)" in d for d in decision.deny), decision.deny
+    assert not any("hunter2" in d for d in decision.deny), decision.deny
+
+
 def test_step_with_more_strings_than_can_be_scanned_is_denied_naming_the_step(engine):
     decision = _decide(engine, _many_strings_then(AWS_KEY))
     assert not decision.allow
