@@ -7,7 +7,7 @@ result of the wrong shape, a timeout — becomes a deny that names the cause.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import structlog
@@ -162,12 +162,17 @@ class FailClosedEngine:
 
     def check_step(self, call: StepCall) -> StepDecision:
         """Judge one call with resolved arguments; any failure is a deny."""
-        return self.evaluate_step(build_step_input(call))
+        # The input is built inside the fail-closed handling: resolved arguments come from
+        # earlier steps' outputs, unbounded (a value nested too deep must deny, not crash).
+        return self._judge_step(lambda: build_step_input(call))
 
     def evaluate_step(self, step_input: Mapping[str, Any]) -> StepDecision:
         """Judge a prepared step input (fixtures use this); any failure is a deny."""
+        return self._judge_step(lambda: step_input)
+
+    def _judge_step(self, make_input: Callable[[], Mapping[str, Any]]) -> StepDecision:
         try:
-            raw = self._evaluate("step_decision", step_input)
+            raw = self._evaluate("step_decision", make_input())
             return parse_step_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
         except EngineFailure as exc:
             log.warning("policy.engine_failed", engine=self.name, cause=str(exc))

@@ -137,6 +137,21 @@ def test_step_decision_undefined_denies_the_call(tmp_path):
     assert verdict.allow is False and "undefined" in verdict.deny[0]
 
 
+def _nested(depth: int) -> object:
+    value: object = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_a_resolved_argument_nested_too_deep_denies_the_call_instead_of_raising(engine):
+    call = StepCall(run_id="r", plan_id="p", step_id="s", tool="files.write", effect="write",
+                    args={"path": "a", "text": _nested(5000)},
+                    requester=Requester(id="alice", roles=("analyst",)))
+    verdict = engine.check_step(call)
+    assert verdict.allow is False and "RecursionError" in verdict.deny[0], verdict.deny
+
+
 def test_missing_policies_directory_is_a_clear_error(tmp_path):
     with pytest.raises(PolicyBundleError, match="does not exist"):
         PolicyBundle.load(tmp_path / "nope")
