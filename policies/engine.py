@@ -120,11 +120,13 @@ def parse_decision(result: Any, *, engine: str, bundle_hash: str) -> Decision:
 
 
 def parse_step_decision(result: Any, *, engine: str, bundle_hash: str) -> StepDecision:
-    """A ``StepDecision`` from the raw result, or ``EngineFailure``."""
+    """A ``StepDecision`` from the raw result, or ``EngineFailure``; ``allow`` and ``deny``
+    are required (a missing ``deny`` must not read as "no reasons")."""
     if result is None:
         raise EngineFailure("data.baton.step_decision is undefined")
     if not isinstance(result, Mapping) or not isinstance(result.get("allow"), bool):
         raise EngineFailure("data.baton.step_decision must be an object with a boolean 'allow'")
+    _require_present(result, ("deny",))
     deny = _require_str_list(result, "deny")
     return StepDecision(allow=result["allow"] and not deny, deny=deny, engine=engine,
                         bundle_hash=bundle_hash)

@@ -137,6 +137,17 @@ def test_step_decision_undefined_denies_the_call(tmp_path):
     assert verdict.allow is False and "undefined" in verdict.deny[0]
 
 
+def test_step_decision_without_deny_denies_the_call_on_both_backends(tmp_path):
+    bundle = _bundle(tmp_path, 'package baton\nimport rego.v1\nstep_decision := {"allow": true}\n')
+    call = StepCall(run_id="r", plan_id="p", step_id="s", tool="files.read", effect="read",
+                    args={"path": "a"}, requester=Requester(id="alice", roles=("analyst",)))
+    with FakeOpa() as server:
+        for engine in (EmbeddedEngine(bundle), OpaEngine(bundle, server.url, timeout_s=5.0)):
+            verdict = engine.check_step(call)
+            assert verdict.allow is False, engine.name
+            assert verdict.deny == ("policy engine error: policy result lacks deny",), verdict.deny
+
+
 def _nested(depth: int) -> object:
     value: object = "x"
     for _ in range(depth):
