@@ -122,10 +122,11 @@ class Runner(StepLoop):
             raise RunOwnedError(f"run {run_id} is owned by {owner}, which is still alive "
                                 f"(lease until {lease:%Y-%m-%d %H:%M:%S} UTC); not resuming it")
         took = self.store.take_over(run_id, self.owner_id, expected_owner=owner,
-                                    lease_s=self.lease_s, actor=actor,
-                                    resume_failed=status is RunStatus.FAILED)
+                                    expected_lease=row["lease_expires_at"], lease_s=self.lease_s,
+                                    actor=actor, resume_failed=status is RunStatus.FAILED)
         if took is None:
-            raise RunOwnedError(f"run {run_id} was claimed by another process first")
+            raise RunOwnedError(f"run {run_id} was claimed by another process, or its owner "
+                                "renewed its lease, as it was being taken over; not resuming it")
 
     def worker(self, *, once: bool = False, idle_s: float = 1.0,
                should_stop: Callable[[], bool] = lambda: False) -> int:

@@ -104,22 +104,14 @@ def cancel_run(services: Services, run_id: str, actor: User) -> RunRecord:
             raise RunNotFoundError(f"no run {run_id!r}")
         raise RunError(f"run {run_id} has already {record.status.value}; nothing to cancel")
     if owner_gone(flagged.owner, flagged.lease_expires_at, utcnow()):
-        _end_cancelled(services, run_id, actor)
+        # Ended here, starting nothing: only while it is still as seen (unfinished, and
+        # nobody renewed or claimed it); otherwise whoever holds it now sees the flag.
+        if not store.end_abandoned(run_id, expected_owner=flagged.owner,
+                                   expected_lease=flagged.lease_expires_at, actor=actor.id):
+            from executor.telemetry import bind_log
+
+            bind_log(run_id=run_id).info("cancelled run moved on before it could be ended here")
     return show_run(services, run_id)
-
-
-def _end_cancelled(services: Services, run_id: str, actor: User) -> None:
-    """Take over a flagged run nobody holds and run it, which ends it cancelled at once."""
-    from executor.telemetry import bind_log
-
-    runner = make_runner(services)
-    try:
-        runner.take_over(run_id, actor=actor.id)
-        runner.run_sync(run_id, detail=False)
-    except RunError as exc:
-        # Another process claimed (or ended) the run first: the flag is raised, and its
-        # new owner sees it at its first lease renewal. The record shows where it stands.
-        bind_log(run_id=run_id).info("cancelled run taken by another process", reason=exc.message)
 
 
 def show_run(services: Services, run_id: str, *, detail: bool = True) -> RunRecord:

@@ -1,8 +1,11 @@
 """Claiming a run: taking it over from a dead owner, or picking up a queued or abandoned one.
 
-A claim is one conditional UPDATE of the run's owner (whoever matches the
-owner it expected wins); the steps the old owner left running go back to
-pending, their last attempt marked interrupted, and RUN_RESUME records it.
+A claim is one conditional UPDATE of the run's owner: it wins only while the
+owner and its lease are still the ones the claimer saw gone (an owner that
+renewed its lease in the meantime is alive after all). The steps the old owner
+left running go back to pending, their last attempt marked interrupted, and
+RUN_RESUME records it. A cancelled run nobody holds is ended the same way,
+without being claimed (:meth:`RunClaims.end_abandoned`).
 """
 
 from __future__ import annotations
@@ -45,9 +48,12 @@ class RunClaims:
     ledger: Ledger
     clock: Callable[[], datetime]
 
-    def take_over(self, run_id: str, owner: str, *, expected_owner: str | None, lease_s: float,
-                  actor: str = ACTOR, resume_failed: bool = False) -> TakeOver | None:
-        """Claim the run if its owner is still ``expected_owner``; None when someone else won.
+    def take_over(self, run_id: str, owner: str, *, expected_owner: str | None,
+                  expected_lease: datetime | None, lease_s: float, actor: str = ACTOR,
+                  resume_failed: bool = False) -> TakeOver | None:
+        """Claim the run if its owner is still ``expected_owner`` and has not renewed its lease
+        past ``expected_lease`` (both as read when judging it gone); None when it has, or
+        someone else won.
 
         Attempts left ``started`` become ``interrupted`` and their steps go back to
         pending (re-attempted with the same key); with ``resume_failed`` the
@@ -58,14 +64,15 @@ class RunClaims:
                             .where(RUNS.c.id == run_id).with_for_update()).first()
             if row is None or row[2] != expected_owner:
                 return None
-            took = self._claim(s, row, owner, lease_s, actor, resume_failed)
+            took = self._claim(s, (*row, expected_lease), owner, lease_s, actor, resume_failed)
             s.commit()
         return took
 
     def claim_next(self, owner: str, lease_s: float) -> tuple[str, TakeOver] | None:
         """Claim the oldest queued run, or running run whose lease expired, for ``owner``."""
         now = self.clock()
-        query = select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at).where(or_(
+        query = select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at,
+                       RUNS.c.lease_expires_at).where(or_(
             and_(RUNS.c.status == RunStatus.QUEUED.value, RUNS.c.owner.is_(None)),
             and_(RUNS.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
                  RUNS.c.lease_expires_at < now),
@@ -83,11 +90,10 @@ class RunClaims:
 
     def _claim(self, s: Session, row: Any, owner: str, lease_s: float, actor: str,
                resume_failed: bool) -> TakeOver | None:
-        run_id, status, expected_owner, started_at = row
+        run_id, status, expected_owner, started_at, expected_lease = row
         now = self.clock()
         claimed = s.execute(update(RUNS).where(
-            RUNS.c.id == run_id,
-            RUNS.c.owner.is_(None) if expected_owner is None else RUNS.c.owner == expected_owner,
+            RUNS.c.id == run_id, *_still_held_as_seen(expected_owner, expected_lease),
         ).values(owner=owner, lease_expires_at=now + timedelta(seconds=lease_s)))
         if claimed.rowcount != 1:
             return None
@@ -108,6 +114,35 @@ class RunClaims:
                 "reset": list(reset)}, session=s)
         return TakeOver(expected_owner, previous, interrupted, reset)
 
+    def end_abandoned(self, run_id: str, *, expected_owner: str | None,
+                      expected_lease: datetime | None, actor: str) -> bool:
+        """End a cancel-flagged run nobody holds as cancelled, starting nothing; False if it moved.
+
+        One conditional UPDATE: the run must still be unfinished, flagged, and held (or not)
+        as the caller saw it gone. An owner that renewed its lease, ended the run or handed
+        it on in the meantime keeps it: it sees the flag, or the run has its own end. Steps
+        the dead owner left running go back to pending, their attempt interrupted.
+        """
+        now = self.clock()
+        with database_errors(f"cancelling run {run_id}"), Session(self.engine) as s:
+            ended = s.execute(update(RUNS).where(
+                RUNS.c.id == run_id,
+                RUNS.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
+                RUNS.c.cancel_requested.is_(True),
+                *_still_held_as_seen(expected_owner, expected_lease),
+            ).values(status=RunStatus.CANCELLED.value, error=None, ended_at=now, owner=None,
+                     lease_expires_at=None))
+            if ended.rowcount != 1:
+                s.rollback()
+                return False
+            interrupted = self._send_back(s, run_id, StepStatus.RUNNING, now)
+            self.ledger.append(EventKind.RUN_CANCEL, run_id, actor, {
+                "previous_owner": expected_owner, "interrupted": list(interrupted)}, session=s)
+            self.ledger.append(EventKind.RUN_END, run_id, actor,
+                               {"status": RunStatus.CANCELLED.value, "error": None}, session=s)
+            s.commit()
+        return True
+
     def _send_back(self, s: Session, run_id: str, status: StepStatus, now: datetime) -> tuple[str, ...]:
         rows = s.execute(select(STEPS.c.id, STEPS.c.step_id, STEPS.c.attempt_log).where(
             STEPS.c.run_id == run_id, STEPS.c.status == status.value)
@@ -126,3 +161,16 @@ class RunClaims:
                 values["attempt_log"] = attempt_log.dumps(log)
             s.execute(update(STEPS).where(STEPS.c.id == pk).values(**values))
         return tuple(row[1] for row in rows)
+
+
+def _still_held_as_seen(owner: str | None, lease: datetime | None) -> tuple[Any, ...]:
+    """WHERE terms: the run is held by ``owner`` with a lease no later than ``lease``.
+
+    A live owner renews its lease forward, so a later lease means it was not gone after all.
+    """
+    if owner is None:
+        return (RUNS.c.owner.is_(None),)
+    lease_term = RUNS.c.lease_expires_at.is_(None)
+    if lease is not None:
+        lease_term = or_(lease_term, RUNS.c.lease_expires_at <= lease)
+    return (RUNS.c.owner == owner, lease_term)

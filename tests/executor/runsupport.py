@@ -110,8 +110,9 @@ def handed_over(engine: Engine, registry: ToolRegistry, data_dir: Path, plan: Pl
     try:
         assert started.wait(20)
         second = make_runner(engine, registry, data_dir)
+        lease = second.store.run_row(run_id)["lease_expires_at"]
         assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
-                                      lease_s=30)
+                                      expected_lease=lease, lease_s=30)
         yield Handover(first, second, run_id, thread, errors)
     finally:
         release.set()

@@ -15,11 +15,11 @@ from sqlmodel import Session
 from baton.services import Services
 from baton.settings import Settings, User
 from baton.usecases.runs import cancel_run, make_runner, start_run
-from executor.records import RunStatus
+from executor.records import AttemptStatus, RunStatus
 from executor.runner import RunError
 from executor.scheduling import StepStatus
 from executor.store.runs import RunStore
-from executor.store.schema import RunRow
+from executor.store.schema import PlanVersionRow, RunRow, StepRunRow
 from tests.support.approved_plans import ALICE, BOB, approved_copy_plan
 from tests.support.policy_tools import policy_registry
 
@@ -117,8 +117,8 @@ def test_cancelling_a_run_whose_owner_is_gone_ends_it_cancelled(services, gone):
     assert record.status is RunStatus.CANCELLED and record.owner is None
     assert [s.status for s in record.steps] == [StepStatus.PENDING, StepStatus.PENDING]
     events = _events(services, run_id)
-    assert events[-4:] == [("cancel_request", "carol"), ("run_resume", "carol"),
-                           ("run_cancel", "executor"), ("run_end", "executor")]
+    assert events[-3:] == [("cancel_request", "carol"), ("run_cancel", "carol"),
+                           ("run_end", "carol")]
     assert services.ledger.events(subject=run_id)[-1].payload == {"status": "cancelled",
                                                                  "error": None}
     assert services.ledger.verify().ok
@@ -131,3 +131,79 @@ def test_cancelling_a_run_whose_owner_lives_leaves_it_to_that_owner(services):
     assert record.status is RunStatus.RUNNING and record.cancel_requested
     assert record.owner == "other-host:1:x"
     assert _events(services, run_id)[-1] == ("cancel_request", "carol")
+
+
+def test_a_cancel_never_resumes_a_run_that_failed_while_it_was_being_asked(services, monkeypatch):
+    # The owner's lease lapsed but it was alive: it ended the run failed right after the
+    # flag went up. The cancel must not take the failed run over and run its steps again.
+    run_id = _queued_run(services)
+    _set_owner(services, run_id, "stalled-host:1:x", lease_s=-1)
+    store = RunStore(services.engine, services.ledger)
+    request_cancel = RunStore.request_cancel
+
+    def then_the_owner_fails_the_run(self, *args, **kwargs):
+        flagged = request_cancel(self, *args, **kwargs)
+        store.finish(run_id, "stalled-host:1:x", RunStatus.FAILED, "step read failed: boom")
+        return flagged
+
+    monkeypatch.setattr(RunStore, "request_cancel", then_the_owner_fails_the_run)
+    record = cancel_run(services, run_id, CAROL)
+    assert record.status is RunStatus.FAILED and record.error == "step read failed: boom"
+    assert [s.status for s in record.steps] == [StepStatus.PENDING, StepStatus.PENDING]
+    kinds = [kind for kind, _ in _events(services, run_id)]
+    assert "run_resume" not in kinds and "attempt_start" not in kinds
+    assert kinds[-2:] == ["cancel_request", "run_end"]
+
+
+def test_a_cancel_leaves_a_run_whose_owner_renewed_its_lease_to_that_owner(services, monkeypatch):
+    run_id = _queued_run(services)
+    _set_owner(services, run_id, "stalled-host:1:x", lease_s=-1)
+    store = RunStore(services.engine, services.ledger)
+    request_cancel = RunStore.request_cancel
+
+    def then_the_owner_wakes_up(self, *args, **kwargs):
+        flagged = request_cancel(self, *args, **kwargs)
+        assert store.renew(run_id, "stalled-host:1:x", 60.0) is True
+        return flagged
+
+    monkeypatch.setattr(RunStore, "request_cancel", then_the_owner_wakes_up)
+    record = cancel_run(services, run_id, CAROL)
+    assert record.status is RunStatus.RUNNING and record.owner == "stalled-host:1:x"
+    assert record.cancel_requested
+    assert _events(services, run_id)[-1] == ("cancel_request", "carol")
+
+
+def test_cancelling_an_abandoned_run_whose_plan_changed_still_ends_it_cancelled(services):
+    run_id = _queued_run(services)
+    record = show_run_row(services, run_id)
+    with Session(services.engine) as s:
+        s.execute(update(PlanVersionRow).where(
+            PlanVersionRow.plan_id == record["plan_id"],
+            PlanVersionRow.version == record["version"]).values(plan_json='{"changed": true}'))
+        s.commit()
+    _set_owner(services, run_id, "gone-host:1:x", lease_s=-1)
+    done = cancel_run(services, run_id, CAROL)
+    assert done.status is RunStatus.CANCELLED and done.error is None
+
+
+def test_cancelling_a_run_killed_mid_step_marks_its_attempt_interrupted(services):
+    run_id = _queued_run(services)
+    _set_owner(services, run_id, "gone-host:1:x", lease_s=-1)
+    with Session(services.engine) as s:
+        s.execute(update(StepRunRow).where(StepRunRow.run_id == run_id,
+                                           StepRunRow.position == 0).values(
+            status="running", attempts=1,
+            attempt_log='[{"attempt": 1, "status": "started", "started_at": "2026-12-05T10:00:00+00:00"}]'))
+        s.commit()
+    record = cancel_run(services, run_id, CAROL)
+    assert record.status is RunStatus.CANCELLED
+    first = record.steps[0]
+    assert first.status is StepStatus.PENDING
+    assert [a.status for a in first.attempt_log] == [AttemptStatus.INTERRUPTED]
+    (cancel,) = services.ledger.events(subject=run_id, kinds=["run_cancel"])
+    assert cancel.actor == "carol"
+    assert cancel.payload == {"previous_owner": "gone-host:1:x", "interrupted": [first.step_id]}
+
+
+def show_run_row(services, run_id: str) -> dict:
+    return RunStore(services.engine, services.ledger).run_row(run_id)

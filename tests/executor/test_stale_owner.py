@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from executor.errors import LeaseLostError
+from executor.errors import LeaseLostError, RunOwnedError
 from executor.ledger import Ledger
 from executor.records import RunStatus
 from planner.plan import Plan
@@ -64,3 +64,40 @@ def test_a_runner_that_lost_its_run_before_starting_it_stops_without_touching_it
     record = first.store.get(run_id, detail=False)
     assert record.status is RunStatus.SUCCEEDED and record.owner is None
     assert [e.kind for e in Ledger(engine).events(subject=run_id)][-1] == "run_end"
+
+
+def test_a_takeover_loses_to_an_owner_that_renews_its_lease_while_being_judged_gone(
+        engine, tmp_path, monkeypatch):
+    registry, plan = _registry(), _plan()
+    first = make_runner(engine, registry, tmp_path, lease_s=0.05)
+    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice", detach=True)
+    assert first.store.claim_next(first.owner_id, 0.05)[0] == run_id
+    time.sleep(0.1)  # first stalls: its lease runs out
+    second = make_runner(engine, registry, tmp_path)
+    read_row = second.store.run_row
+
+    def then_the_owner_wakes_up(rid):
+        row = read_row(rid)  # what the takeover judges gone
+        assert first.store.renew(run_id, first.owner_id, 60.0) is False
+        return row
+
+    monkeypatch.setattr(second.store, "run_row", then_the_owner_wakes_up)
+    with pytest.raises(RunOwnedError, match="renewed its lease"):
+        second.take_over(run_id)
+    assert second.store.get(run_id, detail=False).owner == first.owner_id
+    assert [e.kind for e in Ledger(engine).events(subject=run_id)][-1] == "run_start"
+
+
+def test_the_store_refuses_a_claim_on_an_owner_whose_lease_moved_past_the_one_seen(engine, tmp_path):
+    registry, plan = _registry(), _plan()
+    first = make_runner(engine, registry, tmp_path, lease_s=0.05)
+    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice", detach=True)
+    assert first.store.claim_next(first.owner_id, 0.05)[0] == run_id
+    seen = first.store.run_row(run_id)["lease_expires_at"]
+    assert first.store.renew(run_id, first.owner_id, 60.0) is False
+    second = make_runner(engine, registry, tmp_path)
+    assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
+                                  expected_lease=seen, lease_s=30) is None
+    moved = first.store.run_row(run_id)["lease_expires_at"]
+    assert second.store.take_over(run_id, second.owner_id, expected_owner=first.owner_id,
+                                  expected_lease=moved, lease_s=30) is not None
