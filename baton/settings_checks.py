@@ -93,7 +93,10 @@ def database_url_problem(url: str) -> str | None:
 
 def configured_url_secrets(settings: Settings) -> list[str]:
     """Passwords and tokens written into the configured URLs (LLM endpoint, HTTP tools, OPA,
-    database): secret values like the ``[secrets]``, masked in the ledger and the logs."""
+    database): secret values like the ``[secrets]``, masked in the ledger and the logs.
+
+    Only those long enough to mask everywhere (see :func:`tools.redaction.url_secrets`).
+    """
     urls = [settings.llm.base_url, settings.opa_url, settings.database_url,
             *(raw.get("url") for raw in settings.http_tools)]
     return [secret for url in urls if isinstance(url, str) for secret in url_secrets(url)]

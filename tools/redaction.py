@@ -1,7 +1,8 @@
 """Masking secret values wherever they could leak: ledger payloads, step outputs, logs, error texts.
 
 URLs are shown with their credentials hidden (:func:`hide_url_credentials`), and the
-passwords and tokens written into them count as secret values (:func:`url_secrets`).
+passwords and tokens written into them, when long enough, count as secret values
+(:func:`url_secrets`).
 
 It lives in the lowest layer so that every layer (and ``baton --help``, which
 must not import the database stack) can use it.
@@ -43,16 +44,41 @@ def _redact(value: Any, secrets: list[str]) -> Any:
     return value
 
 
-# Query parameters whose values are credentials (``?access_token=``, ``?api_key=``, ``?sig=``).
-_SECRET_PARAM = re.compile(r"token|key|secret|passw|pwd|sig|auth|credential", re.IGNORECASE)
+# Query parameters whose values are credentials, matched as WHOLE names (lower-cased, with
+# "-" and camelCase humps read as "_"): looking for "key" or "sig" inside a name took
+# ?keyword=, ?monkey=, ?author= and ?design= for credentials and masked their ordinary
+# values in every output of every run.
+SECRET_PARAM_NAMES = frozenset({
+    "token", "access_token", "refresh_token", "id_token", "auth_token", "jwt",
+    "key", "api_key", "apikey", "secret", "client_secret",
+    "password", "passwd", "pwd", "sig", "signature",
+    "x_amz_signature", "x_amz_credential", "x_amz_security_token",
+    "x_goog_signature", "x_goog_credential",
+    "credential", "credentials", "auth", "authorization",
+    "session", "sessionid", "session_id",
+})
+# Names built on these are credentials too (github_token, private_key, db_password).
+SECRET_PARAM_SUFFIXES = ("_token", "_key", "_secret", "_password")
+# What url_secrets lists is masked everywhere, in every tool output and every value passed
+# on to a dependent step, and masking a short value ("pw") that widely corrupts ordinary
+# text. A shorter credential is still hidden in the URL itself (hide_url_credentials).
+MIN_GLOBAL_SECRET_LEN = 8
 HIDDEN = "***"
+_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _is_secret_param(name: str) -> bool:
+    """Whether a query parameter ``name`` is a credential's (``api_key``; not ``keyword``)."""
+    normal = _HUMP.sub("_", unquote(name)).lower().replace("-", "_")
+    return normal in SECRET_PARAM_NAMES or normal.endswith(SECRET_PARAM_SUFFIXES)
 
 
 def url_secrets(url: str) -> list[str]:
-    """The credentials ``url`` carries, as written and percent-decoded, for :func:`redact`.
+    """The credentials ``url`` carries that are masked everywhere, as written and percent-decoded.
 
     They are the userinfo password (or, in an http(s) URL, a user-only token) and the
-    values of secret-named query parameters.
+    values of credential-named query parameters, when at least
+    ``MIN_GLOBAL_SECRET_LEN`` characters long. A user name is never one.
     """
     parts = _split(url)
     if parts is None:
@@ -62,12 +88,13 @@ def url_secrets(url: str) -> list[str]:
     if userinfo:
         user, colon, password = userinfo.partition(":")
         found.append(password if colon else user if _user_is_token(parts) else "")
-    found.extend(value for name, value in _query_pairs(parts.query) if _SECRET_PARAM.search(name))
-    return [v for raw in found if raw for v in dict.fromkeys((raw, unquote(raw)))]
+    found.extend(value for name, value in _query_pairs(parts.query) if _is_secret_param(name))
+    return [v for raw in found if len(unquote(raw)) >= MIN_GLOBAL_SECRET_LEN
+            for v in dict.fromkeys((raw, unquote(raw)))]
 
 
 def hide_url_credentials(url: str) -> str:
-    """``url`` for messages, logs and listings: the credentials of :func:`url_secrets` as ***."""
+    """``url`` for messages, logs and listings: each credential in it as ***, however short."""
     parts = _split(url)
     if parts is None:
         return url
@@ -76,7 +103,7 @@ def hide_url_credentials(url: str) -> str:
         user, colon, _ = userinfo.partition(":")
         userinfo = f"{user}:{HIDDEN}" if colon else HIDDEN if _user_is_token(parts) else user
     query = "&".join(
-        f"{name}={HIDDEN}" if sep and _SECRET_PARAM.search(name) and value else pair
+        f"{name}={HIDDEN}" if sep and _is_secret_param(name) and value else pair
         for pair in parts.query.split("&") if pair
         for name, sep, value in [pair.partition("=")]
     ) if parts.query else parts.query

@@ -36,16 +36,61 @@ def test_an_http_error_excerpt_is_masked_before_it_is_cut():
     assert SECRET[:5] not in error.message and REDACTED[:5] in error.message
 
 
+LONG = "Xk9-long-credential"  # at least MIN_GLOBAL_SECRET_LEN: masked everywhere
+
+
 @pytest.mark.parametrize(("url", "shown", "secrets"), [
-    ("https://user:p%40ss@llm.example/v1?x=1&api_key=k-123",
+    (f"https://user:{LONG}%40x@llm.example/v1?x=1&api_key={LONG}",
      "https://user:***@llm.example/v1?x=1&api_key=***",
-     ["p%40ss", "p@ss", "k-123"]),
+     [f"{LONG}%40x", f"{LONG}@x", LONG]),
     ("https://ghp_tok123@git.example/repo", "https://***@git.example/repo", ["ghp_tok123"]),
-    ("postgresql+psycopg://baton:pw-9@db/baton", "postgresql+psycopg://baton:***@db/baton",
-     ["pw-9"]),
+    (f"postgresql+psycopg://baton:{LONG}@db/baton", "postgresql+psycopg://baton:***@db/baton",
+     [LONG]),
     ("postgresql://baton@db/baton", "postgresql://baton@db/baton", []),
     ("http://plain.example/v1?page=2", "http://plain.example/v1?page=2", []),
 ])
 def test_url_credentials_are_hidden_for_display_and_listed_for_masking(url, shown, secrets):
     assert hide_url_credentials(url) == shown
     assert url_secrets(url) == secrets
+
+
+def test_parameters_whose_names_merely_contain_a_secret_word_are_neither_hidden_nor_listed():
+    # "keyword" holds "key", "author" "auth", "design" "sig", "monkey" "key": ordinary data.
+    url = "http://127.0.0.1/search?keyword=sales&author=bob&design=x&monkey=banana&keys_count=3"
+    assert hide_url_credentials(url) == url
+    assert url_secrets(url) == []
+
+
+@pytest.mark.parametrize("name", [
+    "api_key", "apiKey", "api-key", "key", "token", "access_token", "github_token",
+    "private_key", "client_secret", "db_password", "password", "sig", "X-Amz-Signature",
+    "X-Amz-Credential", "X-Amz-Security-Token", "auth", "sessionid",
+])
+def test_credential_parameters_are_hidden_and_listed_beside_ordinary_ones(name):
+    url = f"https://api.example/v1?keyword=sales&{name}={LONG}"
+    assert hide_url_credentials(url) == f"https://api.example/v1?keyword=sales&{name}=***"
+    assert url_secrets(url) == [LONG]
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://postgres:pw@h/db", "postgresql://postgres:***@h/db"),
+    ("https://api.example/v1?api_key=k-123", "https://api.example/v1?api_key=***"),
+    ("https://abc1234@git.example/repo", "https://***@git.example/repo"),
+    ("https://user:p%40ss@llm.example/v1", "https://user:***@llm.example/v1"),
+])
+def test_a_short_credential_is_hidden_in_the_url_but_not_listed_for_masking_everywhere(url, shown):
+    # Masking "pw" in every output would corrupt ordinary text; the URL itself still hides it.
+    assert hide_url_credentials(url) == shown
+    assert url_secrets(url) == []
+
+
+def test_only_a_long_password_is_listed_for_masking_never_the_user_name():
+    # A role name such as "postgres-admin" is not a secret, however long.
+    assert url_secrets(f"postgresql://postgres-admin:{LONG}@h/db") == [LONG]
+    assert url_secrets("postgresql://postgres-admin:pw@h/db") == []
+
+
+def test_values_of_ordinary_parameters_and_short_passwords_stay_intact_in_masked_output():
+    urls = ["http://127.0.0.1/search?keyword=sales", "postgresql://postgres:pw@h/db"]
+    output = {"text": "sales up; pw reset", "sales": ["pw"]}
+    assert redact(output, [s for url in urls for s in url_secrets(url)]) == output
