@@ -219,21 +219,53 @@ async def send(
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> HttpResponse:
     """Make one HTTP call with the idempotency key; translate transport and status failures."""
-    import httpx
-
     resolved, secret_values = resolve_secret_headers(headers, context.secrets)
     # A password or token written into the URL is a secret too: never in an error, log or output.
     secret_values = [*secret_values, *url_secrets(url)]
     shown = hide_url_credentials(url)
+    request = _request_options(resolved, context.idempotency_key, query=query,
+                               json_body=json_body, send_json=send_json, text_body=text_body)
+    started = time.perf_counter()
+    response, raw = await _exchange(method, url, request, timeout_s=timeout_s,
+                                    max_response_bytes=max_response_bytes, shown=shown,
+                                    secret_values=secret_values)
+    text, parsed = _decode(response, raw)
+    log.debug("http.response", method=method, url=shown, status=response.status_code,
+              bytes=len(raw), elapsed_s=round(time.perf_counter() - started, 4))
+    error = status_error(response.status_code, response.reason_phrase, shown, text,
+                         response.headers.get("retry-after"), secret_values)
+    if error is not None:
+        raise error
+    return HttpResponse(
+        status=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        text=text,
+        json=parsed,
+        url=hide_url_credentials(str(response.url)),
+    )
+
+
+def _request_options(headers: Mapping[str, str], idempotency_key: str, *,
+                     query: Mapping[str, Any] | None, json_body: Any, send_json: bool,
+                     text_body: str | None) -> dict[str, Any]:
+    """The httpx request arguments: headers with the run's idempotency key, query and body."""
     # The executor's key wins: it is what makes a retried attempt safe to repeat.
-    resolved = {k: v for k, v in resolved.items() if k.lower() != "idempotency-key"}
-    resolved["Idempotency-Key"] = context.idempotency_key
+    resolved = {k: v for k, v in headers.items() if k.lower() != "idempotency-key"}
+    resolved["Idempotency-Key"] = idempotency_key
     request: dict[str, Any] = {"headers": resolved, "params": dict(query) if query else None}
     if send_json:
         request["json"] = json_body
     elif text_body is not None:
         request["content"] = text_body.encode("utf-8")
-    started = time.perf_counter()
+    return request
+
+
+async def _exchange(method: str, url: str, request: dict[str, Any], *, timeout_s: float,
+                    max_response_bytes: int, shown: str,
+                    secret_values: list[str]) -> tuple[httpx.Response, bytes]:
+    """Send the request and read the capped body; transport failures become tool errors."""
+    import httpx
+
     try:
         async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False,
                                      verify=_tls_context()) as client:
@@ -249,20 +281,7 @@ async def send(
         detail = redact(str(exc) or type(exc).__name__, secret_values)
         raise RetryableToolError(f"{method} {shown} failed: {detail}",
                                  code="http_transport") from exc
-    text, parsed = _decode(response, raw)
-    log.debug("http.response", method=method, url=shown, status=response.status_code,
-              bytes=len(raw), elapsed_s=round(time.perf_counter() - started, 4))
-    error = status_error(response.status_code, response.reason_phrase, shown, text,
-                         response.headers.get("retry-after"), secret_values)
-    if error is not None:
-        raise error
-    return HttpResponse(
-        status=response.status_code,
-        headers={k.lower(): v for k, v in response.headers.items()},
-        text=text,
-        json=parsed,
-        url=hide_url_credentials(str(response.url)),
-    )
+    return response, raw
 
 
 @functools.cache
