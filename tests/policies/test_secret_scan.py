@@ -90,3 +90,30 @@ def test_step_with_exactly_as_many_strings_as_can_be_scanned_is_judged_normally(
     fixed = len(list(iter_strings({"method": "POST", "url": URL, "json": []})))
     body = [f"row {i}" for i in range(MAX_STRINGS_PER_STEP - fixed)]
     assert _check(engine, body).allow
+
+
+def _table(rows: int) -> list[dict[str, str]]:
+    return [{"region": ("north", "south")[i % 2], "customer": f"customer {i}", "total": str(i * 7)}
+            for i in range(rows)]
+
+
+def test_a_table_of_a_thousand_rows_is_scanned_whole_and_judged(engine):
+    # 6,000 strings, but the keys repeat on every row and count once.
+    assert len(list(iter_strings({"rows": _table(1_000)}))) > MAX_STRINGS_PER_STEP
+    assert _check(engine, {"rows": _table(1_000)}).allow
+
+
+def test_a_secret_in_the_last_row_of_a_large_table_is_found(engine):
+    rows = _table(1_000)
+    rows[-1]["note"] = AWS_KEY
+    verdict = _check(engine, {"rows": rows})
+    assert not verdict.allow
+    assert any("argument $.args.json.rows[999].note contains an AWS access key" in d
+               for d in verdict.deny), verdict.deny
+
+
+def test_a_repeated_secret_is_reported_at_its_first_place(engine):
+    verdict = _check(engine, [{"token": "x"}, {"k": AWS_KEY}, {"k": AWS_KEY}])
+    assert [d for d in verdict.deny if "AWS access key" in d] == [
+        "step send: argument $.args.json[1].k contains an AWS access key; configure it as a "
+        "secret and write ${secret:NAME} instead"]
