@@ -55,7 +55,7 @@ SECRET_PARAM_NAMES = frozenset({
     "x_amz_signature", "x_amz_credential", "x_amz_security_token",
     "x_goog_signature", "x_goog_credential",
     "credential", "credentials", "auth", "authorization",
-    "session", "sessionid", "session_id",
+    "sessionid", "session_id",  # not "session": ?session=spring-2025 names a term
 })
 # Names built on these are credentials too (github_token, private_key, db_password).
 SECRET_PARAM_SUFFIXES = ("_token", "_key", "_secret", "_password")
@@ -73,12 +73,12 @@ def _is_secret_param(name: str) -> bool:
     return normal in SECRET_PARAM_NAMES or normal.endswith(SECRET_PARAM_SUFFIXES)
 
 
-def url_secrets(url: str) -> list[str]:
+def url_secrets(url: str, *, min_length: int = MIN_GLOBAL_SECRET_LEN) -> list[str]:
     """The credentials ``url`` carries that are masked everywhere, as written and percent-decoded.
 
     They are the userinfo password (or, in an http(s) URL, a user-only token) and the
-    values of credential-named query parameters, when at least
-    ``MIN_GLOBAL_SECRET_LEN`` characters long. A user name is never one.
+    values of credential-named query parameters, when at least ``min_length`` characters
+    long (a caller masking only its own messages can take every one). A user name is never one.
     """
     parts = _split(url)
     if parts is None:
@@ -89,7 +89,7 @@ def url_secrets(url: str) -> list[str]:
         user, colon, password = userinfo.partition(":")
         found.append(password if colon else user if _user_is_token(parts) else "")
     found.extend(value for name, value in _query_pairs(parts.query) if _is_secret_param(name))
-    return [v for raw in found if len(unquote(raw)) >= MIN_GLOBAL_SECRET_LEN
+    return [v for raw in found if raw and len(unquote(raw)) >= min_length
             for v in dict.fromkeys((raw, unquote(raw)))]
 
 

@@ -215,3 +215,11 @@ def test_referenced_secrets_are_visible_from_the_arguments():
     assert referenced_secrets(args) == ("K2", "TOK")
     assert referenced_secrets({"url": "https://x"}) == ()
     assert referenced_secrets({"headers": {"ref": "a.b"}}) == ()
+
+
+def test_a_short_url_credential_echoed_by_the_server_is_masked_in_the_calls_error(registry, http_server):
+    http_server.script("/echo", Reply(status=403, body="key k-12 is not allowed here"))
+    with pytest.raises(ToolError) as caught:
+        call(registry, {"url": http_server.url("/echo") + "?api_key=k-12"})
+    assert "k-12" not in str(caught.value)
+    assert "api_key=***" in str(caught.value)

@@ -94,3 +94,15 @@ def test_values_of_ordinary_parameters_and_short_passwords_stay_intact_in_masked
     urls = ["http://127.0.0.1/search?keyword=sales", "postgresql://postgres:pw@h/db"]
     output = {"text": "sales up; pw reset", "sales": ["pw"]}
     assert redact(output, [s for url in urls for s in url_secrets(url)]) == output
+
+
+def test_a_session_term_is_not_a_credential_but_a_session_id_is():
+    url = "https://x.example/report?session=spring-2025&sessionid=0f3a9c2e7b1d"
+    assert hide_url_credentials(url) == "https://x.example/report?session=spring-2025&sessionid=***"
+    assert url_secrets(url) == ["0f3a9c2e7b1d"]
+
+
+def test_a_caller_masking_its_own_messages_gets_short_credentials_too():
+    url = "https://u:pw@x.example/?api_key=k-12&keyword=sales"
+    assert url_secrets(url) == []
+    assert url_secrets(url, min_length=1) == ["pw", "k-12"]

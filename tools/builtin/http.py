@@ -220,8 +220,9 @@ async def send(
 ) -> HttpResponse:
     """Make one HTTP call with the idempotency key; translate transport and status failures."""
     resolved, secret_values = resolve_secret_headers(headers, context.secrets)
-    # A password or token written into the URL is a secret too: never in an error, log or output.
-    secret_values = [*secret_values, *url_secrets(url)]
+    # A password or token written into the URL is a secret too: never in this call's errors,
+    # however short (only its own messages are masked, so nothing else is corrupted).
+    secret_values = [*secret_values, *url_secrets(url, min_length=1)]
     shown = hide_url_credentials(url)
     request = _request_options(resolved, context.idempotency_key, query=query,
                                json_body=json_body, send_json=send_json, text_body=text_body)
