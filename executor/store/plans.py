@@ -127,6 +127,20 @@ class PlanStore:
             return frozenset(session.exec(select(PlanVersionRow.created_by).distinct()
                                           .where(PlanVersionRow.plan_id == plan_id)).all())
 
+    def authors_of(self, plan_ids: list[str]) -> dict[str, frozenset[str]]:
+        """:meth:`authors` of several plans in one query; an unknown plan has none.
+
+        For a page listing plans (the web queue): one query, not one per plan.
+        """
+        found: dict[str, set[str]] = {plan_id: set() for plan_id in plan_ids}
+        if found:
+            query = (select(PlanVersionRow.plan_id, PlanVersionRow.created_by).distinct()
+                     .where(col(PlanVersionRow.plan_id).in_(list(found))))
+            with Session(self._engine) as session:
+                for plan_id, author in session.exec(query).all():
+                    found[plan_id].add(author)
+        return {plan_id: frozenset(authors) for plan_id, authors in found.items()}
+
     def list_plans(self, status: VersionStatus | None = None, limit: int = 50) -> list[StoredVersion]:
         """The latest version of each plan, newest plan first; optionally only those in ``status``."""
         query = (select(PlanRow, PlanVersionRow)

@@ -1,0 +1,69 @@
+"""The queue page reads what it needs for all pending plans at once, not plan by plan."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from baton.services import Services
+from baton.usecases.plans import plan_goal
+from planner.versions import VersionStatus
+from policies.approval import GateState, GateStatus
+from tests.api.live import make_settings, serve
+from tests.web.test_web_forms import GOAL, signed_in
+
+
+@pytest.fixture
+def queue_site(tmp_path):
+    """A server with one plan of alice's waiting for approval; tests add more."""
+    services = Services(make_settings(tmp_path))
+    add_pending(services, 1)
+    live = serve(services)
+    yield live, services
+    live.stop()
+
+
+def add_pending(services: Services, count: int) -> None:
+    for _ in range(count):
+        stored = plan_goal(services, GOAL, services.settings.users["alice"])
+        assert stored.status is VersionStatus.PENDING_APPROVAL
+
+
+def queries_for(services: Services, client, path: str) -> tuple[int, str]:
+    """How many SQL statements answering ``path`` ran, and the page."""
+    seen = []
+
+    def count(*_args) -> None:
+        seen.append(1)
+
+    event.listen(services.engine, "before_cursor_execute", count)
+    try:
+        page = client.get(path)
+    finally:
+        event.remove(services.engine, "before_cursor_execute", count)
+    assert page.status_code == 200
+    return len(seen), page.text
+
+
+def test_the_queue_of_a_user_who_cannot_approve_does_not_read_plan_by_plan(queue_site):
+    server, services = queue_site
+    dave, _ = signed_in(server, "dave")  # an auditor: never offered approval
+    before, _ = queries_for(services, dave, "/")
+    add_pending(services, 5)
+    after, _ = queries_for(services, dave, "/")
+    assert after == before
+
+
+def test_the_queue_reads_the_authors_of_all_pending_plans_in_one_query(queue_site, monkeypatch):
+    """The view's own reads do not grow with the plans shown (the gate's reads are stubbed)."""
+    server, services = queue_site
+    open_gate = GateState(status=GateStatus.PENDING, missing_count=1,
+                          eligible_roles=("approver",), valid_approvals=())
+    monkeypatch.setattr("baton.usecases.vetting.gate_state", lambda *a, **kw: open_gate)
+    bob, _ = signed_in(server, "bob")
+    before, page = queries_for(services, bob, "/")
+    assert page.count('data-testid="queue-plan"') == 1
+    add_pending(services, 5)
+    after, page = queries_for(services, bob, "/")
+    assert page.count('data-testid="queue-plan"') == 6
+    assert after == before
