@@ -9,6 +9,7 @@ a use case refuses is a state conflict (not approved yet, already rejected).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -114,6 +115,23 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
              "type": str(err.get("type", ""))} for err in exc.errors()]
 
 
+def _json_parser_refusal(exc: StarletteHTTPException) -> str | None:
+    """Why the JSON parser refused a body, when the framework answered a bare 400 for it.
+
+    FastAPI turns only ``JSONDecodeError`` into a validation error; the parser's
+    other value errors (a number past Python's int digit limit, bytes that are
+    not UTF-8) come here as "error parsing the body", chained as the cause.
+    """
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, ValueError):
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if "integer string conversion" in str(cause):  # CPython's wording since 3.11
+        return f"a number is too long (over {sys.get_int_max_str_digits()} digits)"
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make every failure of ``app`` answer in the one error shape."""
 
@@ -136,6 +154,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem = _json_parser_refusal(exc)
+        if problem is not None:
+            return error_json(400, "malformed_json", f"the request body is not valid JSON: {problem}",
+                              details=[{"loc": ["body"], "msg": problem, "type": "json_invalid"}])
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_json(exc.status_code, code, str(exc.detail), headers=exc.headers)
 

@@ -96,6 +96,21 @@ def test_malformed_json_is_400(client_for):
     assert_error(response, 400, "malformed_json")
 
 
+def test_a_number_over_the_digit_limit_is_malformed_json_naming_the_number(client_for):
+    # Python's int parser refuses over 4,300 digits with a ValueError that is not a JSONDecodeError.
+    response = client_for("alice").post("/plans", content=b'{"goal": ' + b"9" * 5000 + b"}",
+                                        headers={"Content-Type": "application/json"})
+    assert_error(response, 400, "malformed_json")
+    assert "number is too long" in response.json()["error"]["message"]
+
+
+def test_a_body_that_is_not_utf8_is_malformed_json(client_for):
+    response = client_for("alice").post("/plans", content=b'{"goal": "caf\xe9"}',
+                                        headers={"Content-Type": "application/json"})
+    assert_error(response, 400, "malformed_json")
+    assert "UTF-8" in response.json()["error"]["message"]
+
+
 def test_invalid_body_is_422_with_details(client_for):
     response = client_for("alice").post("/plans", json={"goal": "", "extra": 1})
     assert_error(response, 422, "invalid_request")
