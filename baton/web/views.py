@@ -16,17 +16,19 @@ from baton.api.auth import services_of
 from baton.api.permissions import Action, may
 from baton.services import Services
 from baton.settings import User
+from executor.errors import BrokenEventError
 from planner.plan import Step
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import GateState
 from tools import BatonError
 
+from .chain import WindowCheck, check_window
 from .graph import layout, render_args
 from .pages import FormError, form_text, read_form, redirect, render, require_role
 from .session import signed_in_user
 
 if TYPE_CHECKING:
-    from executor.ledger import Ledger, LedgerEvent
+    from executor.ledger import Ledger, LedgerEvent, VerifyResult
 
 router = APIRouter(include_in_schema=False)
 log = get_logger(__name__)
@@ -247,16 +249,39 @@ def run_events(request: Request, run_id: str) -> Response:
 
 @router.get("/ledger", response_class=HTMLResponse)
 def ledger_page(request: Request, subject: str | None = None) -> HTMLResponse:
-    """Ledger events, for one plan or run when ``subject`` is given, and the chain's check."""
+    """Ledger events, for one plan or run when ``subject`` is given, and their check."""
     user = _allowed(request, Action.LEDGER_READ)
-    ledger = services_of(request).ledger
-    subject = (subject or "").strip()[:80] or None
-    events, older = newest_events(ledger, subject)
-    return render(request, "ledger.html", user, events=events, subject=subject, older=older,
-                  shown_limit=LEDGER_PAGE_EVENTS, verify=ledger.verify())
+    return ledger_view(request, user, subject)
+
+
+@router.post("/ledger/verify", response_class=HTMLResponse)
+async def verify_ledger_form(request: Request) -> HTMLResponse:
+    """Recompute the whole chain now, like ``baton audit verify``, and show the result."""
+    from starlette.concurrency import run_in_threadpool
+
+    user, form = await _posted(request, Action.LEDGER_READ)
+    # Seconds on a long ledger: off the event loop, so other requests are still served.
+    full = await run_in_threadpool(services_of(request).ledger.verify)
+    return await run_in_threadpool(ledger_view, request, user, form.get("subject"), full)
 
 
 LEDGER_PAGE_EVENTS = 500
+
+
+def ledger_view(request: Request, user: User, subject: str | None,
+                full: VerifyResult | None = None) -> HTMLResponse:
+    """The ledger page: the newest events (of ``subject``), their check, and ``full`` when run."""
+    ledger = services_of(request).ledger
+    subject = (subject or "").strip()[:80] or None
+    try:
+        events, older = newest_events(ledger, subject)
+        window = check_window(events, consecutive=subject is None)
+    except BrokenEventError as exc:  # a shown row cannot be read back: say so, keep the button
+        events, older = [], 0
+        window = WindowCheck(ok=False, events=0, linked=subject is None,
+                             first_broken_seq=exc.seq, reason=f"event {exc.seq}: {exc.reason}")
+    return render(request, "ledger.html", user, events=events, subject=subject, older=older,
+                  shown_limit=LEDGER_PAGE_EVENTS, window=window, full=full)
 
 
 def newest_events(ledger: Ledger, subject: str | None) -> tuple[list[LedgerEvent], int]:
