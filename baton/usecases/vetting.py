@@ -5,7 +5,9 @@ The executor's use cases call :func:`require_approved` before every run and resu
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import structlog
 
@@ -131,7 +133,11 @@ def _target(services: Services, stored: StoredVersion, decided: StoredDecision |
 
 def _authors(services: Services, stored: StoredVersion) -> tuple[str, ...]:
     """Everyone who wrote a version of the plan, the requester aside (an approver who revised it)."""
-    return tuple(sorted(services.plan_store.authors(stored.plan_id) - {stored.requester}))
+    return _other_authors(services.plan_store.authors(stored.plan_id), stored.requester)
+
+
+def _other_authors(authors: Collection[str], requester: str) -> tuple[str, ...]:
+    return tuple(sorted(set(authors) - {requester}))
 
 
 def approve(services: Services, plan_id: str, actor: User, *, version: int | None = None,
@@ -191,7 +197,31 @@ def gate_state(services: Services, plan_id: str, version: int | None = None, *,
                now: datetime | None = None) -> GateState:
     """Where a version stands at the gate now (expired approvals, and approvers who lost the role, no longer count)."""
     stored = services.plan_store.get(plan_id, version)
-    decided = services.approval_store.latest_decision(plan_id, stored.version)
+    return _gate(services, stored, services.approval_store.latest_decision(plan_id, stored.version),
+                 lambda: services.approval_store.records(plan_id, stored.version),
+                 lambda: _authors(services, stored), now)
+
+
+def gate_states(services: Services, versions: Sequence[StoredVersion],
+                authors: Mapping[str, Collection[str]], *,
+                now: datetime | None = None) -> dict[tuple[str, int], GateState]:
+    """:func:`gate_state` of several stored versions with a fixed number of reads, for pages
+    that list plans; ``authors`` maps each plan id to everyone who wrote a version of it."""
+    keys = [(s.plan_id, s.version) for s in versions]
+    decisions = services.approval_store.latest_decisions(keys)
+    records = services.approval_store.records_of(keys)
+    return {(s.plan_id, s.version): _gate(
+        services, s, decisions.get((s.plan_id, s.version)),
+        partial(records.__getitem__, (s.plan_id, s.version)),
+        partial(_other_authors, authors.get(s.plan_id, ()), s.requester), now)
+        for s in versions}
+
+
+def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | None,
+          records: Callable[[], list[ApprovalRecord]], authors: Callable[[], tuple[str, ...]],
+          now: datetime | None) -> GateState:
+    """The gate's verdict on ``stored`` given its latest decision (records and authors are
+    read only when the decision stands)."""
     if decided is None:
         why = ("the plan is invalid" if stored.status is VersionStatus.INVALID
                else "no policy decision yet")
@@ -202,10 +232,8 @@ def gate_state(services: Services, plan_id: str, version: int | None = None, *,
     if current_hash != decided.plan_hash or current_hash != stored.plan_hash:
         return GateState(status=GateStatus.DENIED, missing_count=0, eligible_roles=(),
                          valid_approvals=(), reasons=("the plan changed after its decision",))
-    records = services.approval_store.records(plan_id, stored.version)
-    return evaluate_gate(decided.decision, stored.requester, records, now or datetime.now(UTC),
-                         current_hash, _ttl(services), _current_roles(services),
-                         authors=_authors(services, stored))
+    return evaluate_gate(decided.decision, stored.requester, records(), now or datetime.now(UTC),
+                         current_hash, _ttl(services), _current_roles(services), authors=authors())
 
 
 def require_approved(services: Services, plan_id: str, version: int | None = None, *,

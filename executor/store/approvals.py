@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -61,11 +62,24 @@ class ApprovalStore:
                  .order_by(col(DecisionRow.decided_at).desc(), col(DecisionRow.id).desc()))
         with Session(self._engine) as session:
             row = session.exec(query).first()
-        if row is None:
-            return None
-        return StoredDecision(plan_id=row.plan_id, version=row.version, plan_hash=row.plan_hash,
-                              decision=Decision.model_validate(json.loads(row.decision_json)),
-                              decided_at=_aware(row.decided_at))
+        return None if row is None else _stored_decision(row)
+
+    def latest_decisions(self, versions: Collection[tuple[str, int]]
+                         ) -> dict[tuple[str, int], StoredDecision]:
+        """:meth:`latest_decision` of several (plan id, version) pairs in one query; a version
+        without a decision is left out. For pages that list plans."""
+        wanted = set(versions)
+        found: dict[tuple[str, int], StoredDecision] = {}
+        if not wanted:
+            return found
+        query = (select(DecisionRow).where(col(DecisionRow.plan_id).in_({p for p, _ in wanted}))
+                 .order_by(col(DecisionRow.decided_at).desc(), col(DecisionRow.id).desc()))
+        with Session(self._engine) as session:
+            for row in session.exec(query).all():
+                key = (row.plan_id, row.version)
+                if key in wanted and key not in found:
+                    found[key] = _stored_decision(row)
+        return found
 
     def add(self, record: ApprovalRecord) -> ApprovalRecord:
         """Store one approval or rejection."""
@@ -85,7 +99,31 @@ class ApprovalStore:
                  .order_by(col(ApprovalRow.decided_at), col(ApprovalRow.id)))
         with Session(self._engine) as session:
             rows = session.exec(query).all()
-        return [ApprovalRecord(plan_id=r.plan_id, version=r.version, plan_hash=r.plan_hash,
-                               actor=r.actor, kind=ApprovalKind(r.kind), comment=r.comment,
-                               decided_at=_aware(r.decided_at), expires_at=_aware(r.expires_at))
-                for r in rows]
+        return [_approval_record(r) for r in rows]
+
+    def records_of(self, versions: Collection[tuple[str, int]]
+                   ) -> dict[tuple[str, int], list[ApprovalRecord]]:
+        """:meth:`records` of several (plan id, version) pairs in one query (each may be empty)."""
+        found: dict[tuple[str, int], list[ApprovalRecord]] = {key: [] for key in versions}
+        if not found:
+            return found
+        query = (select(ApprovalRow).where(col(ApprovalRow.plan_id).in_({p for p, _ in found}))
+                 .order_by(col(ApprovalRow.decided_at), col(ApprovalRow.id)))
+        with Session(self._engine) as session:
+            for row in session.exec(query).all():
+                records = found.get((row.plan_id, row.version))
+                if records is not None:
+                    records.append(_approval_record(row))
+        return found
+
+
+def _stored_decision(row: DecisionRow) -> StoredDecision:
+    return StoredDecision(plan_id=row.plan_id, version=row.version, plan_hash=row.plan_hash,
+                          decision=Decision.model_validate(json.loads(row.decision_json)),
+                          decided_at=_aware(row.decided_at))
+
+
+def _approval_record(row: ApprovalRow) -> ApprovalRecord:
+    return ApprovalRecord(plan_id=row.plan_id, version=row.version, plan_hash=row.plan_hash,
+                          actor=row.actor, kind=ApprovalKind(row.kind), comment=row.comment,
+                          decided_at=_aware(row.decided_at), expires_at=_aware(row.expires_at))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import event
 
 from baton.services import Services
 from baton.usecases.plans import plan_goal
 from planner.versions import VersionStatus
-from policies.approval import GateState, GateStatus
+from policies.approval import GateStatus
 from tests.api.live import make_settings, serve
 from tests.web.test_web_forms import GOAL, signed_in
 
@@ -54,12 +56,9 @@ def test_the_queue_of_a_user_who_cannot_approve_does_not_read_plan_by_plan(queue
     assert after == before
 
 
-def test_the_queue_reads_the_authors_of_all_pending_plans_in_one_query(queue_site, monkeypatch):
-    """The view's own reads do not grow with the plans shown (the gate's reads are stubbed)."""
+def test_an_approvers_queue_reads_the_same_whatever_the_number_of_pending_plans(queue_site):
+    """Authors, decisions and approvals are read for all plans shown at once, gate included."""
     server, services = queue_site
-    open_gate = GateState(status=GateStatus.PENDING, missing_count=1,
-                          eligible_roles=("approver",), valid_approvals=())
-    monkeypatch.setattr("baton.usecases.vetting.gate_state", lambda *a, **kw: open_gate)
     bob, _ = signed_in(server, "bob")
     before, page = queries_for(services, bob, "/")
     assert page.count('data-testid="queue-plan"') == 1
@@ -67,3 +66,22 @@ def test_the_queue_reads_the_authors_of_all_pending_plans_in_one_query(queue_sit
     after, page = queries_for(services, bob, "/")
     assert page.count('data-testid="queue-plan"') == 6
     assert after == before
+
+
+def test_the_queue_agrees_with_the_gate_read_plan_by_plan(queue_site):
+    """The batched reads give each plan the verdict gate_state gives it alone."""
+    from baton.usecases.vetting import approve, gate_state
+    from baton.web.views import can_approve
+
+    server, services = queue_site
+    add_pending(services, 2)
+    carol_user = services.settings.users["carol"]
+    first = services.plan_store.list_plans(VersionStatus.PENDING_APPROVAL)[0]
+    approve(services, first.plan_id, services.settings.users["bob"])  # one approval given
+    carol, _ = signed_in(server, "carol")
+    _, page = queries_for(services, carol, "/")
+    shown = set(re.findall(r'href="/plans/([^"]+)" data-testid="queue-plan"', page))
+    expected = {s.plan_id for s in services.plan_store.list_plans(VersionStatus.PENDING_APPROVAL)
+                if can_approve(s, gate_state(services, s.plan_id), carol_user,
+                               services.plan_store.authors(s.plan_id))}
+    assert shown == expected and shown
