@@ -7,6 +7,8 @@ ledger does not hold it in memory. Each line carries ``prev_hash`` and
 A CloudEvent's ``id`` is the event's seq, unique within its ``source``; the
 default source, ``baton:ledger:<hash of the ledger's first event>``, names the
 ledger, so events exported by two installations never share a (source, id).
+A source chosen instead must be what CloudEvents 1.0 requires, a non-empty
+RFC 3986 URI-reference (:func:`cloudevents_source_problem`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import re
+import string
+import unicodedata
 from datetime import UTC
 from typing import Any, TextIO
 
@@ -21,6 +26,11 @@ from .ledger import GENESIS_HASH, Ledger, LedgerEvent
 
 CLOUDEVENTS_SOURCE_PREFIX = "baton:ledger:"
 CLOUDEVENTS_TYPE_PREFIX = "dev.baton."
+# RFC 3986: unreserved, gen-delims, sub-delims and "%" (of a %XX escape) are all a URI may hold.
+_URI_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~" + ":/?#[]@"
+                            + "!$&'()*+,;=" + "%")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 
 
 class ExportFormat(str, enum.Enum):
@@ -47,6 +57,35 @@ def ledger_source(ledger: Ledger) -> str:
     return CLOUDEVENTS_SOURCE_PREFIX + (first[1] if first else GENESIS_HASH)
 
 
+def cloudevents_source_problem(source: str) -> str | None:
+    """Why ``source`` is not a CloudEvents ``source`` (a non-empty URI-reference); None if it is.
+
+    The answer is one line: the value is quoted with ``repr``, so a newline in it shows as ``\\n``.
+    """
+    if not source:
+        return "must be a non-empty URI-reference (CloudEvents 1.0)"
+    why = _not_a_uri_reference(source)
+    return f"must be a URI-reference (CloudEvents 1.0): {why}, got {source!r}" if why else None
+
+
+def _not_a_uri_reference(text: str) -> str | None:
+    """What keeps ``text`` from being an RFC 3986 URI-reference, if anything."""
+    refused = next((c for c in text if c not in _URI_CHARACTERS), None)
+    if refused is not None:
+        if refused.isspace():
+            return "it holds whitespace"
+        if unicodedata.category(refused) == "Cc":
+            return "it holds a control character"
+        return f"{refused!r} is not allowed in one (percent-encode it)"
+    if _BAD_PERCENT.search(text):
+        return "'%' must start a %XX escape"
+    scheme, colon, _ = re.split(r"[/?#]", text, maxsplit=1)[0].partition(":")
+    if colon and not _SCHEME.fullmatch(scheme):
+        return (f"{scheme!r}, before the first ':', is not a scheme "
+                f"(a letter, then letters, digits, '+', '-' or '.')")
+    return None
+
+
 def cloudevent(event: LedgerEvent, *, source: str) -> dict[str, Any]:
     """One event as a CloudEvents 1.0 structured-mode JSON object (see :func:`ledger_source`)."""
     return {
@@ -71,9 +110,12 @@ def export_cloudevents(ledger: Ledger, out: TextIO, subject: str | None = None, 
                        source: str | None = None) -> int:
     """Write every event (of ``subject`` when given) as CloudEvents JSON lines; return the count.
 
-    ``source`` defaults to :func:`ledger_source`.
+    ``source`` defaults to :func:`ledger_source`; one that is not a URI-reference is a ValueError.
     """
-    shape = functools.partial(cloudevent, source=source or ledger_source(ledger))
+    if source is not None and (problem := cloudevents_source_problem(source)):
+        raise ValueError(f"CloudEvents source {problem}")
+    chosen = source if source is not None else ledger_source(ledger)
+    shape = functools.partial(cloudevent, source=chosen)
     return _write(ledger, out, subject, shape)
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from executor.ledger import Ledger
-from executor.ledger_export import export_cloudevents, ledger_source
+from executor.ledger_export import cloudevents_source_problem, export_cloudevents, ledger_source
 from executor.store.db import make_engine
 from executor.store.migrate import upgrade
 
@@ -49,6 +53,31 @@ def test_the_source_can_be_set(engine):
     ledger = _filled(engine)
     assert {e["source"] for e in _cloudevents(ledger, source="urn:acme:baton:prod")} == {
         "urn:acme:baton:prod"}
+
+
+@pytest.mark.parametrize("source", [
+    "urn:acme:baton:prod", "https://audit.example.com/baton?env=prod#ledger", "/baton/ledger",
+    "baton:ledger:00ff", "caf%C3%A9", "mailto:audit@example.com", "//[::1]:8080/baton"])
+def test_a_uri_reference_is_a_valid_source(source):
+    assert cloudevents_source_problem(source) is None
+
+
+@pytest.mark.parametrize(("source", "why"), [
+    ("", "non-empty"), (" ", "whitespace"), ("urn:acme baton", "whitespace"),
+    ("urn:acme\nbaton", "whitespace"), ("urn:acme\x00", "control"), ("urn:acme\x7f", "control"),
+    ("urn:acme\u200b", "'\\u200b'"), ("urn:café", "'é'"), ("urn:{env}", "'{'"),
+    ("100%", "%XX"), ("urn:%zz", "%XX"), ("1acme:x", "scheme"), ("[::1]", "scheme")])
+def test_a_source_that_is_not_a_uri_reference_is_refused_saying_why(engine, source, why):
+    problem = cloudevents_source_problem(source)
+    assert problem is not None and why in problem, problem
+    assert "\n" not in problem  # one line, whatever the value holds
+    with pytest.raises(ValueError, match="source"):
+        export_cloudevents(_filled(engine), io.StringIO(), source=source)
+
+
+@given(st.text(min_size=1), st.sampled_from(" \t\r\n\x00\x1f\x7f\x85\xa0\u2028\u3000"), st.text())
+def test_no_source_holding_whitespace_or_a_control_character_is_accepted(before, bad, after):
+    assert cloudevents_source_problem(before + bad + after) is not None
 
 
 def test_an_empty_ledger_exports_nothing(engine):
