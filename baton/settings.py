@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from tools import BatonError
 
@@ -75,6 +76,31 @@ class ExecutorSettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    """How the audit ledger is handed over."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cloudevents_source: str | None = Field(
+        default=None, description="CloudEvents 'source' of exported events (a URI-reference); "
+                                  "unset: baton:ledger:<hash of the ledger's first event>.")
+
+    @field_validator("cloudevents_source")
+    @classmethod
+    def _uri_reference(cls, value: str | None) -> str | None:
+        return None if value is None else checked_cloudevents_source(value)
+
+
+def checked_cloudevents_source(value: str) -> str:
+    """``value``, if it is a CloudEvents ``source``; else a pydantic error saying why."""
+    from executor.ledger_export import cloudevents_source_problem  # the executor is heavy to import
+
+    problem = cloudevents_source_problem(value)
+    if problem:
+        raise PydanticCustomError("cloudevents_source", "{problem}", {"problem": problem})
+    return value
+
+
 class Settings(BaseModel):
     """Everything the shell needs to build Baton's parts."""
 
@@ -100,6 +126,8 @@ class Settings(BaseModel):
                              description="The LLM planner's endpoint and limits ([llm]).")
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings,
                                        description="Executor limits and timings ([executor]).")
+    audit: AuditSettings = Field(default_factory=AuditSettings,
+                                 description="How the audit ledger is exported ([audit]).")
 
     @property
     def resolved_database_url(self) -> str:
@@ -157,6 +185,7 @@ _ENV = {
     "BATON_LLM_MODEL": ("llm", "model"),
     "BATON_LLM_API_KEY": ("llm", "api_key"),
     "BATON_LLM_TIMEOUT": ("llm", "timeout_s"),
+    "BATON_AUDIT_CLOUDEVENTS_SOURCE": ("audit", "cloudevents_source"),
 }
 
 

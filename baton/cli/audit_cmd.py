@@ -106,22 +106,34 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="jsonl or cloudevents (CloudEvents 1.0, structured).")] = "jsonl",
     subject: Annotated[str | None, typer.Option("--subject", help="Only events about this plan/run id.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file (default: stdout).")] = None,
+    source: Annotated[str | None, typer.Option(
+        "--source", metavar="URI",
+        help="CloudEvents source of every event (a URI-reference); default: [audit] "
+             "cloudevents_source, else baton:ledger:<hash of the first event>.")] = None,
 ) -> None:
     """Write the ledger as JSON lines or CloudEvents, one event per line, in chain order."""
-    from executor.ledger_export import ExportFormat
+    from executor.ledger_export import ExportFormat, cloudevents_source_problem
     from executor.ledger_export import export as write_events
 
     try:
         chosen = ExportFormat(fmt.lower())
     except ValueError:
         fail(f"unknown format {escape(repr(fmt))}; use jsonl or cloudevents", EXIT_USAGE)
-    ledger = reader(ctx, Action.LEDGER_READ).ledger
+    if source is not None:
+        if chosen is not ExportFormat.CLOUDEVENTS:
+            fail("--source applies only to --format cloudevents", EXIT_USAGE)
+        problem = cloudevents_source_problem(source)
+        if problem:
+            fail(f"--source {escape(problem)}", EXIT_USAGE)
+    services = reader(ctx, Action.LEDGER_READ)
+    source = source if source is not None else services.settings.audit.cloudevents_source
+    ledger = services.ledger
     if out is None:
-        count = write_events(ledger, sys.stdout, chosen, subject)
+        count = write_events(ledger, sys.stdout, chosen, subject, source=source)
     else:
         try:
             with out.open("w", encoding="utf-8") as handle:
-                count = write_events(ledger, handle, chosen, subject)
+                count = write_events(ledger, handle, chosen, subject, source=source)
         except OSError as exc:  # a missing directory, no permission, a full disk
             fail(f"cannot write {escape(str(out))}: {escape(exc.strerror or str(exc))}")
     err_console.print(f"exported {count} events ({chosen.value})", soft_wrap=True)

@@ -116,3 +116,16 @@ def test_a_demo_dir_that_cannot_be_created_is_a_clear_error(workdir):
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert "error:" in done.stderr and "afile" in done.stderr
+
+
+@pytest.mark.parametrize("value", ['""', '"urn:acme baton"'])
+def test_a_cloudevents_source_that_is_not_a_uri_reference_is_a_configuration_error(workdir, value):
+    (workdir / "baton.toml").write_text(CONFIG + f"[audit]\ncloudevents_source = {value}\n")
+    assert_config_error(baton("audit", "verify"), "audit.cloudevents_source", "URI-reference",
+                        "baton.toml")
+
+
+def test_a_cloudevents_source_from_the_environment_names_the_variable():
+    done = baton("audit", "verify", BATON_AUDIT_CLOUDEVENTS_SOURCE="urn:acme\tbaton")
+    assert_config_error(done, "audit.cloudevents_source", "BATON_AUDIT_CLOUDEVENTS_SOURCE",
+                        "whitespace")

@@ -28,8 +28,9 @@ def db(tmp_path) -> str:
     return url
 
 
-def baton(args: list[str], db: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BATON_DATABASE_URL": db}
+def baton(args: list[str], db: str, cwd: Path,
+          **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BATON_DATABASE_URL": db, **extra_env}
     return subprocess.run([sys.executable, "-m", "baton", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -58,6 +59,39 @@ def test_export_cloudevents_writes_structured_events_that_rechain(db, tmp_path):
         assert event_hash(prev, data["seq"], at, kind, e["subject"], data["actor"], data["payload"]) \
             == data["hash"]
         prev = data["hash"]
+
+
+def _sources(done: subprocess.CompletedProcess[str]) -> set[str]:
+    assert done.returncode == 0, done.stderr
+    return {json.loads(line)["source"] for line in done.stdout.splitlines()}
+
+
+def test_export_source_comes_from_the_option_then_the_setting_then_the_ledger(db, tmp_path):
+    engine = make_engine(db)
+    first_hash = Ledger(engine).first()[1]
+    engine.dispose()
+    export = ["audit", "export", "--format", "cloudevents"]
+    assert _sources(baton(export, db, tmp_path)) == {f"baton:ledger:{first_hash}"}
+    (tmp_path / "baton.toml").write_text('[audit]\ncloudevents_source = "urn:acme:baton:prod"\n')
+    assert _sources(baton(export, db, tmp_path)) == {"urn:acme:baton:prod"}
+    assert _sources(baton(export, db, tmp_path, BATON_AUDIT_CLOUDEVENTS_SOURCE="/from/env")) == {
+        "/from/env"}
+    assert _sources(baton([*export, "--source", "https://audit.example.com/b"], db, tmp_path)) == {
+        "https://audit.example.com/b"}
+
+
+@pytest.mark.parametrize("value", ["", "   ", "urn:acme\nbaton"])
+def test_export_refuses_a_source_that_is_not_a_uri_reference(db, tmp_path, value):
+    done = baton(["audit", "export", "--format", "cloudevents", "--source", value], db, tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--source" in lines[0] and "URI-reference" in lines[0], done.stderr
+    assert done.stdout == ""
+
+
+def test_export_refuses_a_source_for_json_lines(db, tmp_path):
+    done = baton(["audit", "export", "--source", "urn:acme"], db, tmp_path)
+    assert done.returncode == 2 and "--source" in done.stderr and "cloudevents" in done.stderr
 
 
 def test_export_jsonl_of_one_subject_to_stdout(db, tmp_path):
