@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from itertools import chain
 from datetime import UTC, datetime
 from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from baton.settings import User
+from baton.settings import User, checked_cloudevents_source
 from executor.ledger import LedgerEvent
 from executor.ledger_export import ExportFormat, cloudevent, event_record, ledger_source
 
@@ -82,12 +84,25 @@ def export_ledger(
     format: ExportFormat = Query(default=ExportFormat.JSONL, description="jsonl or cloudevents."),
     subject: str | None = Query(default=None, max_length=80,
                                 description="Only events about this plan or run id."),
+    source: Annotated[str | None, Query(
+        description="CloudEvents source of every event (a URI-reference; cloudevents only). "
+                    "Default: the [audit] cloudevents_source setting, else "
+                    "baton:ledger:<hash of the first event>."),
+        AfterValidator(checked_cloudevents_source)] = None,
     user: User = Depends(require(Action.LEDGER_READ)),
 ) -> StreamingResponse:
     """Stream the chain in order; each line keeps prev_hash and hash for re-verification."""
-    ledger = services_of(request).ledger
-    shape = (partial(cloudevent, source=ledger_source(ledger)) if format is ExportFormat.CLOUDEVENTS
-             else event_record)
+    if source is not None and format is not ExportFormat.CLOUDEVENTS:
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", "source"),
+                                       "msg": "applies only to format=cloudevents",
+                                       "input": source}])
+    services = services_of(request)
+    ledger = services.ledger
+    if format is ExportFormat.CLOUDEVENTS:
+        chosen = source or services.settings.audit.cloudevents_source or ledger_source(ledger)
+        shape = partial(cloudevent, source=chosen)
+    else:
+        shape = event_record
 
     events = ledger.iter_events(subject=subject)
     # Read the first batch before answering: a dead database is a 503, not a 200 cut short.

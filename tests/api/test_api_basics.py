@@ -7,6 +7,10 @@ import socket
 
 import pytest
 
+from baton.services import Services
+
+from .live import make_settings, serve, token_of
+
 
 def assert_error(response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
@@ -61,6 +65,42 @@ def test_ledger_verify_and_export(client_for, services):
     cloud = client.get("/ledger/export", params={"format": "cloudevents"}).text.splitlines()
     assert [json.loads(line)["specversion"] for line in cloud] == ["1.0", "1.0"]
     assert_error(client.get("/ledger/export", params={"format": "xml"}), 422, "invalid_request")
+
+
+def test_ledger_export_source_comes_from_the_query_then_the_settings(tmp_path):
+    import httpx
+
+    services = Services(make_settings(tmp_path, audit={"cloudevents_source": "urn:acme:baton"}))
+    services.ledger.append("goal", "p-1", "alice", {"goal": "count rows"})
+    live = serve(services)
+    try:
+        client = httpx.Client(base_url=live.url + "/api/v1", timeout=30,
+                              headers={"Authorization": f"Bearer {token_of('dave')}"})
+        with client:
+            def sources(**params: str) -> set[str]:
+                response = client.get("/ledger/export", params={"format": "cloudevents", **params})
+                assert response.status_code == 200, response.text
+                return {json.loads(line)["source"] for line in response.text.splitlines()}
+
+            assert sources() == {"urn:acme:baton"}
+            assert sources(source="https://audit.example.com/b") == {"https://audit.example.com/b"}
+    finally:
+        live.stop()
+
+
+@pytest.mark.parametrize("source", ["", " ", "urn:acme\nbaton", "urn:{env}"])
+def test_ledger_export_refuses_a_source_that_is_not_a_uri_reference(client_for, source):
+    response = client_for("dave").get("/ledger/export",
+                                      params={"format": "cloudevents", "source": source})
+    assert_error(response, 422, "invalid_request")
+    message = response.json()["error"]["message"]
+    assert "source" in message and "URI-reference" in message and "\n" not in message
+
+
+def test_ledger_export_refuses_a_source_for_json_lines(client_for):
+    response = client_for("dave").get("/ledger/export", params={"source": "urn:acme"})
+    assert_error(response, 422, "invalid_request")
+    assert "cloudevents" in response.json()["error"]["message"]
 
 
 def test_oversized_body_is_413_by_declared_length(client_for):
