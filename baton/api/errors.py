@@ -156,7 +156,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         problem = _json_parser_refusal(exc)
         if problem is not None:
-            return error_json(400, "malformed_json", f"the request body is not valid JSON: {problem}",
+            message = f"the request body is not valid JSON: {problem}"
+            return error_json(400, "malformed_json", message,
                               details=[{"loc": ["body"], "msg": problem, "type": "json_invalid"}])
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_json(exc.status_code, code, str(exc.detail), headers=exc.headers)
