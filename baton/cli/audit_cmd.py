@@ -108,8 +108,10 @@ def export(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file (default: stdout).")] = None,
     source: Annotated[str | None, typer.Option(
         "--source", metavar="URI",
-        help="CloudEvents source of every event (a URI-reference); default: [audit] "
-             "cloudevents_source, else baton:ledger:<hash of the first event>.")] = None,
+        # Plain words: rich would read "[audit]" as a style and ":ledger:" as an emoji.
+        help="CloudEvents source of every event (a URI-reference); default: the "
+             "audit.cloudevents_source setting, else one naming this ledger "
+             "(by its first event's hash).")] = None,
 ) -> None:
     """Write the ledger as JSON lines or CloudEvents, one event per line, in chain order."""
     from executor.ledger_export import ExportFormat, cloudevents_source_problem
