@@ -47,7 +47,7 @@ def show(
     known = {k.value for k in EventKind}
     unknown = sorted(set(kind or ()) - known)
     if unknown:
-        fail(f"unknown event kind {escape(', '.join(unknown))}; known kinds: "
+        fail(f"unknown event kind {', '.join(unknown)}; known kinds: "
              f"{', '.join(sorted(known))}", EXIT_USAGE)
     ledger = reader(ctx, Action.LEDGER_READ).ledger
     latest = deque(ledger.iter_events(subject=subject, kinds=kind or None), maxlen=limit)
@@ -80,7 +80,7 @@ def verify(
     try:
         anchor = parse_head(expect_head) if expect_head is not None else None
     except ValueError as exc:
-        fail(escape(str(exc)), EXIT_USAGE)
+        fail(str(exc), EXIT_USAGE)
     ledger = reader(ctx, Action.LEDGER_READ).ledger
     result = ledger.verify(expect_head=anchor)
     head = result.head if result.ok else None  # what was verified, not a head appended since
@@ -120,13 +120,13 @@ def export(
     try:
         chosen = ExportFormat(fmt.lower())
     except ValueError:
-        fail(f"unknown format {escape(repr(fmt))}; use jsonl or cloudevents", EXIT_USAGE)
+        fail(f"unknown format {fmt!r}; use jsonl or cloudevents", EXIT_USAGE)
     if source is not None:
         if chosen is not ExportFormat.CLOUDEVENTS:
             fail("--source applies only to --format cloudevents", EXIT_USAGE)
         problem = cloudevents_source_problem(source)
         if problem:
-            fail(f"--source {escape(problem)}", EXIT_USAGE)
+            fail(f"--source {problem}", EXIT_USAGE)
     services = reader(ctx, Action.LEDGER_READ)
     source = source if source is not None else services.settings.audit.cloudevents_source
     ledger = services.ledger
@@ -137,5 +137,5 @@ def export(
             with out.open("w", encoding="utf-8") as handle:
                 count = write_events(ledger, handle, chosen, subject, source=source)
         except OSError as exc:  # a missing directory, no permission, a full disk
-            fail(f"cannot write {escape(str(out))}: {escape(exc.strerror or str(exc))}")
+            fail(f"cannot write {out}: {exc.strerror or str(exc)}")
     err_console.print(f"exported {count} events ({chosen.value})", soft_wrap=True)

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from planner.base import MAX_VERSION
 
@@ -21,8 +22,9 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# No emoji codes: ":ledger:" in a CloudEvents source or a payload must print as written.
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 
 @dataclass
@@ -91,8 +93,12 @@ def print_json(value: Any) -> None:
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    """Print an error to stderr and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    """Print an error to stderr and exit with ``code``.
+
+    ``message`` is plain text, never markup: it quotes what the user typed ("[/x]" is a
+    user id to refuse, not a closing tag to crash on).
+    """
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     raise typer.Exit(code)
 
 

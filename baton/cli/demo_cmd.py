@@ -106,8 +106,8 @@ def demo(
     try:
         workspace = prepare_workspace(root)
     except OSError as exc:
-        fail(f"cannot create the demo workspace in {escape(str(root))}: "
-             f"{escape(exc.strerror or str(exc))}", EXIT_USAGE)
+        fail(f"cannot create the demo workspace in {root}: "
+             f"{exc.strerror or str(exc)}", EXIT_USAGE)
     console.print(f"[bold]Baton demo[/] in [cyan]{workspace.root}[/] (settings: "
                   f"{workspace.config_path.name}; users alice=analyst, bob and carol=approvers)")
     result = run_demo(workspace, ConsoleReporter())

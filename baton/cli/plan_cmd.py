@@ -42,7 +42,7 @@ def _planner_kind(value: str | None):  # noqa: ANN202
     if value is None:
         return None
     if value not in ("llm", "template"):
-        fail(f"--planner must be llm or template, not {escape(value)!r}", EXIT_USAGE)
+        fail(f"--planner must be llm or template, not {value!r}", EXIT_USAGE)
     return PlannerKind(value)
 
 
@@ -92,7 +92,7 @@ def plan(
         else:
             stored = plan_from_file(cli.services, file, user)
     except PlanFileError as exc:
-        fail(escape(exc.message), EXIT_USAGE)
+        fail(exc.message, EXIT_USAGE)
     except (PlanningError, InvalidPlanError) as exc:
         recorded = getattr(exc, "stored", None)
         if recorded is None:  # nothing was stored (e.g. an empty goal): a plain failure
@@ -247,7 +247,7 @@ def templates_add(
     user = acting_user(ctx, Action.TEMPLATE_ADD)
     if file is not None:
         if not file.is_file():
-            fail(f"no template file {escape(str(file))}", EXIT_USAGE)
+            fail(f"no template file {file}", EXIT_USAGE)
         template = add_template_file(cli.services, file, user)
     else:
         if not name:
@@ -265,6 +265,6 @@ def _params(values: list[str]) -> dict[str, str]:
     for item in values:
         key, sep, spec = item.partition("=")
         if not sep or not key or not spec:
-            fail(f"--param {escape(item)!r}: write NAME=JSONPATH or NAME=VALUE", EXIT_USAGE)
+            fail(f"--param {item!r}: write NAME=JSONPATH or NAME=VALUE", EXIT_USAGE)
         params[key.strip()] = spec.strip()
     return params

@@ -61,7 +61,7 @@ def show_tool(
     if name not in registry:
         close = registry.closest(name)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `baton tools list`"
-        fail(f"unknown tool {escape(repr(name))}{hint}", EXIT_FAILED)
+        fail(f"unknown tool {name!r}{hint}", EXIT_FAILED)
     info = registry.get(name).info()
     if as_json:
         print_json(info.model_dump(mode="json"))

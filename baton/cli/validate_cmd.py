@@ -47,7 +47,7 @@ def _check(cli: CliState, plan_file: Path) -> tuple[Plan | None, list[dict[str, 
     try:
         document, problems = read_plan_file(plan_file)
     except PlanFileError as exc:
-        fail(escape(exc.message), EXIT_USAGE)
+        fail(exc.message, EXIT_USAGE)
     if problems:
         return None, [p.model_dump(mode="json") for p in problems]
     report = validate_plan(document, cli.services.registry, max_steps=cli.settings.max_steps)
