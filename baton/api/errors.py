@@ -119,11 +119,16 @@ def _json_parser_refusal(exc: StarletteHTTPException) -> str | None:
     """Why the JSON parser refused a body, when the framework answered a bare 400 for it.
 
     FastAPI turns only ``JSONDecodeError`` into a validation error; the parser's
-    other value errors (a number past Python's int digit limit, bytes that are
-    not UTF-8) come here as "error parsing the body", chained as the cause.
+    other errors (a number past Python's int digit limit, bytes that are not UTF-8,
+    arrays nested past the recursion limit) come here as "error parsing the body",
+    chained as the cause.
     """
     cause = exc.__cause__
-    if exc.status_code != 400 or not isinstance(cause, ValueError):
+    if exc.status_code != 400:
+        return None
+    if isinstance(cause, RecursionError):
+        return "it nests arrays or objects too deeply"
+    if not isinstance(cause, ValueError):
         return None
     if isinstance(cause, UnicodeDecodeError):
         return "it is not UTF-8 text"

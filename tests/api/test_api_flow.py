@@ -104,6 +104,13 @@ def test_a_number_over_the_digit_limit_is_malformed_json_naming_the_number(clien
     assert "number is too long" in response.json()["error"]["message"]
 
 
+def test_a_body_nested_past_the_parsers_depth_is_malformed_json(client_for):
+    response = client_for("alice").post("/plans", content=b"[" * 30_000 + b"]" * 30_000,
+                                        headers={"Content-Type": "application/json"})
+    assert_error(response, 400, "malformed_json")
+    assert "too deeply" in response.json()["error"]["message"]
+
+
 def test_a_body_that_is_not_utf8_is_malformed_json(client_for):
     response = client_for("alice").post("/plans", content=b'{"goal": "caf\xe9"}',
                                         headers={"Content-Type": "application/json"})
