@@ -1,7 +1,8 @@
 """Planner metrics: pure functions over a predicted plan and a gold answer.
 
-Calls are matched by tool name (each gold call at most once, the best
-argument agreement first), so step ids never matter. A reference is compared
+Calls are matched by tool name, each gold call at most once, calls of one tool
+paired to agree on the most argument values (an optimal assignment), so
+neither step ids nor step order ever matter. A reference is compared
 as (referenced tool, field path); an edge as (from tool, to tool). Counts are
 summed over cases (micro average); a ratio with nothing on either side is
 1.0, so a plan without edges scores perfect edge precision, and one invented
@@ -112,32 +113,101 @@ def _accepts(arg: GoldArg, value: Any, tool_of: Mapping[str, str],
     return any(normalise(ok, gold_tool_of) == got for ok in arg.acceptable)
 
 
-def match_calls(predicted: Plan, gold: Sequence[GoldCall]) -> list[tuple[int, int | None]]:
-    """(predicted step index, gold call index or None): same tool, most agreeing arguments first."""
-    free = set(range(len(gold)))
-    pairs: list[tuple[int, int | None]] = []
-    for i, step in enumerate(predicted.steps):
-        options = [j for j in sorted(free) if gold[j].tool == step.tool]
-        best = max(options, key=lambda j: len(set(step.args) & {a.name for a in gold[j].args}),
-                   default=None)
-        if best is not None:
-            free.discard(best)
-        pairs.append((i, best))
-    return pairs
+def match_calls(predicted: Plan, gold: Sequence[GoldCall],
+                gold_plan: Plan) -> list[tuple[int, int | None]]:
+    """(predicted step index, gold call index or None): calls of one tool paired by their values.
+
+    Among the pairings that match as many calls as possible, the one with the most
+    agreeing values, then the fewest false positives, then the fewest false
+    negatives (an unpaired call counting whole), so step order never changes a score.
+    """
+    tool_of, gold_tool_of = _tools_of(predicted), _tools_of(gold_plan)
+    pairs: dict[int, int | None] = dict.fromkeys(range(len(predicted.steps)))
+    for tool in dict.fromkeys(s.tool for s in predicted.steps):
+        rows = [i for i, s in enumerate(predicted.steps) if s.tool == tool]
+        cols = [j for j, c in enumerate(gold) if c.tool == tool]
+        if not cols:
+            continue
+        # Unpaired calls are dummy columns (or rows) costing what they count alone.
+        size = max(len(rows), len(cols))
+        table = [[_pair_counts(predicted.steps[i].args if i is not None else None,
+                               gold[j] if j is not None else None, tool_of, gold_tool_of)
+                  for j in _padded(cols, size)] for i in _padded(rows, size)]
+        for r, c in _assign(_lexicographic_costs(table)):
+            if r < len(rows) and c < len(cols):
+                pairs[rows[r]] = cols[c]
+    return sorted(pairs.items())
+
+
+def _padded(items: list[int], size: int) -> list[int | None]:
+    return [*items, *[None] * (size - len(items))]
+
+
+def _pair_counts(args: Mapping[str, Any] | None, call: GoldCall | None, tool_of: Mapping[str, str],
+                 gold_tool_of: Mapping[str, str]) -> Counts:
+    if args is None:
+        return Counts(fn=_required(call)) if call is not None else Counts()
+    return _arg_counts(args, call, tool_of, gold_tool_of)
+
+
+def _required(call: GoldCall) -> int:
+    return sum(1 for a in call.args if not a.optional)
+
+
+def _lexicographic_costs(table: list[list[Counts]]) -> list[list[int]]:
+    """One integer per cell ordering totals by (most tp, fewest fp, fewest fn)."""
+    base = 1 + sum(c.tp + c.fp + c.fn for row in table for c in row)
+    return [[-c.tp * base * base + c.fp * base + c.fn for c in row] for row in table]
+
+
+def _assign(cost: list[list[int]]) -> list[tuple[int, int]]:
+    """(row, column) pairs of a minimum-cost assignment on a square matrix.
+
+    The Hungarian algorithm (potentials, O(n³)) rather than trying every
+    permutation: the benchmarks repeat a tool at most 4 times per case, but a
+    model may emit a dozen calls of one tool, and 12! pairings is too many. It
+    is deterministic: ties go to the lower index. (scipy is not a dependency.)
+    """
+    n = len(cost)
+    u, v = [0] * (n + 1), [0] * (n + 1)
+    owner, way = [0] * (n + 1), [0] * (n + 1)  # owner[column]: its row, 1-based; 0 = free
+    for row in range(1, n + 1):
+        owner[0], col = row, 0
+        least, used = [float("inf")] * (n + 1), [False] * (n + 1)
+        while owner[col]:
+            used[col] = True
+            r, delta, nxt = owner[col], float("inf"), 0
+            for j in range(1, n + 1):
+                if not used[j]:
+                    reduced = cost[r - 1][j - 1] - u[r] - v[j]
+                    if reduced < least[j]:
+                        least[j], way[j] = reduced, col
+                    if least[j] < delta:
+                        delta, nxt = least[j], j
+            for j in range(n + 1):
+                if used[j]:
+                    u[owner[j]] += delta
+                    v[j] -= delta
+                else:
+                    least[j] -= delta
+            col = nxt
+        while col:
+            owner[col] = owner[way[col]]
+            col = way[col]
+    return sorted((owner[j] - 1, j - 1) for j in range(1, n + 1))
 
 
 def arg_counts(predicted: Plan | None, gold: Sequence[GoldCall], gold_plan: Plan) -> Counts:
     """(tool, argument, value) triples; an optional gold argument may be left out."""
-    missed = lambda calls: sum(1 for c in calls for a in c.args if not a.optional)  # noqa: E731
     if predicted is None:
-        return Counts(fn=missed(gold))
+        return Counts(fn=sum(_required(c) for c in gold))
     total, used = Counts(), set()
     tool_of, gold_tool_of = _tools_of(predicted), _tools_of(gold_plan)
-    for i, j in match_calls(predicted, gold):
+    for i, j in match_calls(predicted, gold, gold_plan):
         call = gold[j] if j is not None else None
         used.add(j)
         total += _arg_counts(predicted.steps[i].args, call, tool_of, gold_tool_of)
-    return total + Counts(fn=missed([c for j, c in enumerate(gold) if j not in used]))
+    return total + Counts(fn=sum(_required(c) for j, c in enumerate(gold) if j not in used))
 
 
 def edges(plan: Plan) -> Counter[tuple[str, str]]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from evals.datasets.base import GoldArg, GoldCall
 from evals.metrics import Counts, arg_counts, edge_counts, normalise, summary, tool_counts
 from planner.plan import Plan
@@ -84,3 +89,54 @@ def test_summary_reports_mean_median_and_p95():
     assert summary([]) == {"mean": 0.0, "p50": 0.0, "p95": 0.0}
     result = summary(float(v) for v in range(1, 101))
     assert result["mean"] == 50.5 and result["p50"] == 50.5 and result["p95"] == 95.0
+
+
+def test_calls_of_one_tool_match_by_value_in_any_order():
+    gold = (GoldCall("weather.get", (GoldArg("city", ("Paris",)),)),
+            GoldCall("weather.get", (GoldArg("city", ("Rome",)),)))
+    gold_plan = plan({"id": "a", "tool": "weather.get", "args": {"city": "Paris"}},
+                     {"id": "b", "tool": "weather.get", "args": {"city": "Rome"}})
+    predicted = plan({"id": "x", "tool": "weather.get", "args": {"city": "Rome"}},
+                     {"id": "y", "tool": "weather.get", "args": {"city": "Paris"}})
+    assert arg_counts(predicted, gold, gold_plan) == Counts(2, 0, 0)
+
+
+_ARGS = st.dictionaries(st.sampled_from("abc"), st.integers(1, 3), max_size=3)
+_CALLS = st.lists(st.tuples(st.sampled_from("fg"), _ARGS), max_size=4)
+
+
+def _scored(step: dict | None, call: GoldCall | None, gold_plan: Plan) -> Counts:
+    if step is None:
+        return arg_counts(None, (call,), gold_plan) if call else Counts()
+    if call is None:
+        return Counts(fp=len(step["args"]))
+    return arg_counts(plan(step), (call,), gold_plan)
+
+
+def _best_by_brute_force(steps: list[dict], gold: tuple, gold_plan: Plan) -> Counts:
+    """Every pairing of the calls of each tool: most agreeing values, fewest fp, fewest fn."""
+    total = Counts()
+    for tool in "fg":
+        mine: list = [s for s in steps if s["tool"] == tool]
+        wanted: list = [c for c in gold if c.tool == tool]
+        size = max(len(mine), len(wanted))
+        mine, wanted = mine + [None] * (size - len(mine)), wanted + [None] * (size - len(wanted))
+        options = [sum((_scored(s, c, gold_plan) for s, c in zip(mine, order, strict=True)),
+                       Counts()) for order in itertools.permutations(wanted)]
+        total += min(options, key=lambda c: (-c.tp, c.fp, c.fn))
+    return total
+
+
+@settings(max_examples=300, deadline=None)
+@given(gold_calls=_CALLS, predicted_calls=_CALLS, data=st.data())
+def test_argument_scores_take_the_best_pairing_whatever_the_step_order(gold_calls, predicted_calls,
+                                                                         data):
+    gold = tuple(GoldCall(tool, tuple(GoldArg(k, (v,)) for k, v in args.items()))
+                 for tool, args in gold_calls)
+    gold_plan = plan(*({"id": f"g{i}", "tool": t, "args": a}
+                       for i, (t, a) in enumerate(gold_calls)))
+    steps = [{"id": f"s{i}", "tool": t, "args": a} for i, (t, a) in enumerate(predicted_calls)]
+    shuffled = data.draw(st.permutations(steps))
+    expected = _best_by_brute_force(steps, gold, gold_plan)
+    assert arg_counts(plan(*steps), gold, gold_plan) == expected
+    assert arg_counts(plan(*shuffled), gold, gold_plan) == expected
