@@ -90,8 +90,11 @@ class CapabilityMemory:
         if path is not None and path.is_file():
             try:
                 raw = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(raw, dict):
+                    raise ValueError(f"a JSON {_json_kind(raw)}, not an object")
                 self._known = {k: ResponseFormat(v) for k, v in raw.items()}
-            except (OSError, ValueError) as exc:  # a corrupt cache only costs a re-probe
+            except (OSError, ValueError, RecursionError) as exc:
+                # A corrupt cache only costs a re-probe: it is rewritten on the next remember.
                 log.warning("llm.capability_cache_unreadable", path=str(path), error=str(exc))
 
     def get(self, key: str) -> ResponseFormat:

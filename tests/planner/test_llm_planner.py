@@ -375,3 +375,17 @@ def test_a_remote_base_url_is_refused_in_tests(registry):
     planner = LLMPlanner(LLMConfig(base_url="https://api.openai.com/v1", model="gpt-4o"))
     with pytest.raises(RuntimeError, match="must not reach a real model"):
         planner.plan(GOAL, registry)
+
+
+@pytest.mark.parametrize("cached", ["[]", "null", '"json_object"', "3", '{"x": "bogus"}'])
+def test_a_capability_cache_that_is_not_a_map_of_formats_only_costs_a_re_probe(
+        openai_server, registry, tmp_path, cached):
+    cache = tmp_path / "caps.json"
+    cache.write_text(cached)
+    openai_server.reject_formats = {"json_schema"}
+    openai_server.script(Completion(content=reply(READ)))
+    make_planner(openai_server, capability_cache=cache).plan(GOAL, registry)
+    kinds = [r.get("response_format", {}).get("type") for r in openai_server.requests]
+    assert kinds == ["json_schema", "json_object"]
+    assert json.loads(cache.read_text()) == {f"{openai_server.base_url.rstrip('/')}#scripted":
+                                             "json_object"}
