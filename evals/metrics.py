@@ -20,7 +20,7 @@ from typing import Any
 
 from planner.plan import Plan, is_reference
 
-from .datasets.base import GoldArg, GoldCall
+from .datasets.base import GoldArg, GoldCall, GoldDict
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,25 @@ def _arg_counts(args: Mapping[str, Any], call: GoldCall | None, tool_of: Mapping
 
 def _accepts(arg: GoldArg, value: Any, tool_of: Mapping[str, str],
              gold_tool_of: Mapping[str, str]) -> bool:
-    got = normalise(value, tool_of)
-    return any(normalise(ok, gold_tool_of) == got for ok in arg.acceptable)
+    return any(_agrees(ok, value, tool_of, gold_tool_of) for ok in arg.acceptable)
+
+
+def _agrees(ok: Any, value: Any, tool_of: Mapping[str, str],
+            gold_tool_of: Mapping[str, str]) -> bool:
+    """Whether ``value`` is the acceptable value ``ok`` (a ``GoldDict`` is checked key by key)."""
+    if isinstance(ok, GoldDict):
+        # Any listed value per key; an optional key may be left out, an unlisted one is wrong.
+        if not isinstance(value, Mapping) or is_reference(value):
+            return False
+        if set(value) - {f.name for f in ok.fields}:
+            return False
+        return all(_accepts(f, value[f.name], tool_of, gold_tool_of) if f.name in value
+                   else f.optional for f in ok.fields)
+    if isinstance(ok, list | tuple):
+        return (isinstance(value, list | tuple) and len(value) == len(ok)
+                and all(_agrees(o, v, tool_of, gold_tool_of)
+                        for o, v in zip(ok, value, strict=True)))
+    return normalise(ok, gold_tool_of) == normalise(value, tool_of)
 
 
 def match_calls(predicted: Plan, gold: Sequence[GoldCall],

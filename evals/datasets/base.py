@@ -11,11 +11,30 @@ from tools import ToolRegistry
 
 @dataclass(frozen=True)
 class GoldArg:
-    """One gold argument: the acceptable values, and whether leaving it out is fine."""
+    """One gold argument: the acceptable values, and whether leaving it out is fine.
+
+    An acceptable value may be (or, in a list, hold) a ``GoldDict``.
+    """
 
     name: str
     acceptable: tuple[Any, ...]
     optional: bool = False
+
+
+@dataclass(frozen=True)
+class GoldDict:
+    """A dict-valued gold value given key by key: each key's acceptable values (BFCL)."""
+
+    fields: tuple[GoldArg, ...]
+
+
+def gold_value(acceptable: Any) -> Any:
+    """The plain value an acceptable value stands for: each nested key's first acceptable value."""
+    if isinstance(acceptable, GoldDict):
+        return {f.name: gold_value(f.acceptable[0]) for f in acceptable.fields if f.acceptable}
+    if isinstance(acceptable, list | tuple):
+        return [gold_value(item) for item in acceptable]
+    return acceptable
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """BFCL v4 parallel-multiple: independent calls (a good plan has no edges), AST-style argument match.
 
 Each answer lists acceptable values per argument; ``""`` among them means the
-argument may be left out. The gold plan uses the first acceptable value that
-is not ``""`` and leaves out arguments with none.
+argument may be left out. A dict among them lists acceptable values per key
+in the same way (``{"min": [500000]}`` stands for ``{"min": 500000}``), at any
+depth. The gold plan uses the first acceptable value that is not ``""`` and
+leaves out arguments (and keys) with none.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from planner.plan import Plan
 
 from ..catalogue import registry_of, tool_spec
 from ..data import data_dir
-from .base import EvalCase, GoldArg, GoldCall
+from .base import EvalCase, GoldArg, GoldCall, GoldDict, gold_value
 
 FILES = ("BFCL_v4_parallel_multiple.json", "BFCL_v4_live_parallel_multiple.json")
 
@@ -39,15 +41,25 @@ def _goal(question: Any) -> str:
     return "\n".join(m["content"] for m in turns if m.get("role") == "user")
 
 
+def _gold_arg(name: str, values: list[Any]) -> GoldArg:
+    return GoldArg(name=name, acceptable=tuple(_acceptable(v) for v in values if v != ""),
+                   optional="" in values)
+
+
+def _acceptable(value: Any) -> Any:
+    """A ground-truth value, its dicts (acceptable values per key) as ``GoldDict``."""
+    if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
+        return GoldDict(fields=tuple(_gold_arg(k, v) for k, v in value.items()))
+    if isinstance(value, list):
+        return [_acceptable(item) for item in value]
+    return value
+
+
 def _gold_calls(answer: dict[str, Any]) -> tuple[GoldCall, ...]:
     calls = []
     for entry in answer["ground_truth"]:
         ((tool, args),) = entry.items()
-        calls.append(GoldCall(tool=tool, args=tuple(
-            GoldArg(name=k, acceptable=tuple(v for v in values if v != ""),
-                    optional="" in values)
-            for k, values in args.items()
-        )))
+        calls.append(GoldCall(tool=tool, args=tuple(_gold_arg(k, v) for k, v in args.items())))
     return tuple(calls)
 
 
@@ -61,7 +73,7 @@ def case(question: dict[str, Any], answer: dict[str, Any]) -> EvalCase:
     calls = _gold_calls(answer)
     steps = [
         {"id": f"call_{i}", "tool": c.tool,
-         "args": {a.name: a.acceptable[0] for a in c.args if a.acceptable}}
+         "args": {a.name: gold_value(a.acceptable[0]) for a in c.args if a.acceptable}}
         for i, c in enumerate(calls)
     ]
     goal = _goal(question["question"])

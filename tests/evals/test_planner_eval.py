@@ -8,6 +8,7 @@ import pytest
 
 from evals.data import EvalDataError, data_dir
 from evals.datasets import load_cases
+from evals.metrics import arg_counts
 from evals.planner import main
 from planner.plan import Plan
 from tests.support.openai_server import refuse_remote_endpoints
@@ -82,6 +83,13 @@ def test_bfcl_gold_takes_the_first_acceptable_value_and_leaves_optional_empties_
     assert case.gold_plan.steps[0].args == {"lower_limit": 1, "upper_limit": 1000,
                                             "multiples": [3, 5]}
     assert all(not s.depends_on for s in case.gold_plan.steps)
+
+
+def test_bfcl_nested_ground_truth_becomes_plain_values_and_a_correct_answer_scores_perfect():
+    case = next(c for c in load_cases("bfcl") if c.id == "parallel_multiple_65")
+    step = next(s for s in case.gold_plan.steps if s.tool == "realestate.find_properties")
+    assert step.args["budget"] == {"min": 500000, "max": 800000}
+    assert arg_counts(case.gold_plan, case.gold_calls, case.gold_plan).f1 == 1.0
 
 
 def test_replay_runs_from_any_directory_with_only_the_installed_package(tmp_path):
