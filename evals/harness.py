@@ -49,8 +49,13 @@ def sample(
     returns the ids of examined cases whose own gold plan is invalid against
     the dataset's declared schemas (they are skipped, and reported).
     """
-    stride = max(1, len(cases) // limit) if limit else 1
-    order = [*cases[::stride], *(c for i, c in enumerate(cases) if i % stride)]
+    # round(i * n / limit) reaches the end for any limit; a stride of n // limit is 1
+    # once limit > n / 2, and then the hardest cases were never sampled.
+    picked = (sorted({round(i * len(cases) / limit) for i in range(limit)})
+              if limit and limit < len(cases) else range(len(cases)))
+    chosen = set(picked)
+    # Cases whose gold plan is invalid are replaced from the rest, in dataset order.
+    order = [*(cases[i] for i in picked), *(c for i, c in enumerate(cases) if i not in chosen)]
     good: list[EvalCase] = []
     bad: list[str] = []
     for case in order:
