@@ -62,13 +62,31 @@ def _tool_block(tool: ToolInfo) -> str:
     return "\n".join(lines)
 
 
-def _trim_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    # Titles repeat the field names and cost tokens without telling the model anything.
-    if isinstance(schema, dict):
-        return {k: _trim_schema(v) for k, v in schema.items() if k != "title"}
+# Keywords whose value maps names (arguments, definitions) to schemas: a key there is a
+# name, never a keyword, so an argument called "title" stays.
+_NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions",
+                            "dependentSchemas"})
+# Keywords whose value is data, not a schema: left exactly as the tool declared it.
+_DATA_KEYWORDS = frozenset({"default", "const", "enum", "examples", "example"})
+
+
+def _trim_schema(schema: Any) -> Any:
+    """``schema`` without its ``title`` keywords: they repeat the field names and cost tokens."""
     if isinstance(schema, list):
-        return [_trim_schema(v) for v in schema]  # type: ignore[return-value]
-    return schema
+        return [_trim_schema(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    trimmed: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in _NAMED_SCHEMAS and isinstance(value, dict):
+            trimmed[key] = {name: _trim_schema(sub) for name, sub in value.items()}
+        elif key in _DATA_KEYWORDS:
+            trimmed[key] = value
+        else:
+            trimmed[key] = _trim_schema(value)
+    return trimmed
 
 
 def tools_section(tools: Sequence[ToolInfo]) -> str:

@@ -389,3 +389,31 @@ def test_a_capability_cache_that_is_not_a_map_of_formats_only_costs_a_re_probe(
     assert kinds == ["json_schema", "json_object"]
     assert json.loads(cache.read_text()) == {f"{openai_server.base_url.rstrip('/')}#scripted":
                                              "json_object"}
+
+
+def test_an_argument_named_title_is_shown_to_the_model_while_schema_titles_are_left_out(
+        openai_server):
+    reg = ToolRegistry()
+
+    @reg.tool("issues.create", effect="write")
+    def create(title: str, body: str, labels: dict[str, str] = {"title": "triage"}) -> str:  # noqa: B006
+        """Open an issue.
+
+        Args:
+            title: One-line summary of the issue.
+            body: The issue text.
+            labels: Labels by name.
+        """
+        return ""
+
+    step = {"id": "open", "tool": "issues.create", "args": {"title": "Broken", "body": "It is."}}
+    openai_server.script(Completion(content=reply(step)))
+    make_planner(openai_server).plan("Open an issue saying it is broken", reg)
+    system = openai_server.requests[0]["messages"][0]["content"]
+    line = next(x for x in system.splitlines() if x.startswith("input schema: "))
+    shown = json.loads(line.removeprefix("input schema: "))
+    assert sorted(shown["properties"]) == ["body", "labels", "title"]
+    assert shown["properties"]["title"] == {"description": "One-line summary of the issue.",
+                                            "type": "string"}
+    assert shown["properties"]["labels"]["default"] == {"title": "triage"}  # data, not metadata
+    assert "title" not in shown and "title" not in shown["properties"]["body"]
