@@ -9,16 +9,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from planner.base import PlanningError
 from planner.llm import LLMConfig, LLMPlanner
 from planner.plan import Plan
 from planner.validation import validate_plan
+from tools.redaction import redact
 
 from . import metrics
 from .datasets.base import EvalCase
 from .metrics import Counts
 
 DAMAGES = ("wrong_tool", "dropped_arg", "invented_edge")
+_DETAIL_CHARS = 500
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -28,6 +34,7 @@ class CaseResult:
     id: str
     valid: bool
     error: str | None = None
+    detail: str | None = None
     attempts: int = 0
     model_calls: int = 0
     prompt_tokens: int = 0
@@ -72,17 +79,23 @@ def run_case(planner: LLMPlanner, case: EvalCase) -> CaseResult:
     """Plan ``case.goal`` and score the plan against the gold answer."""
     started = time.perf_counter()
     plan: Plan | None = None
-    error = None
+    error = detail = None
+    trace = None
     try:
         result = planner.plan(case.goal, case.registry)
         plan, trace = result.plan, result.trace
     except PlanningError as exc:
-        error, trace = exc.code, exc.trace
+        error, detail, trace = exc.code, exc.message, exc.trace
+    except Exception as exc:  # noqa: BLE001 - one case's failure is its result; the run goes on
+        error, detail = type(exc).__name__, str(exc)
+        log.warning("eval.case_failed", case=case.id, error=error, exc_info=True)
+    if detail is not None:
+        detail = redact(detail, planner.config.secret_values)[:_DETAIL_CHARS]
     latency = (time.perf_counter() - started) * 1000
     exchanges = trace.exchanges if trace else ()
     offered = set(trace.tools_offered) if trace else set()
     return CaseResult(
-        id=case.id, valid=plan is not None, error=error,
+        id=case.id, valid=plan is not None, error=error, detail=detail,
         attempts=sum(1 for e in exchanges if e.error is None),
         model_calls=len(exchanges),
         prompt_tokens=sum(e.prompt_tokens or 0 for e in exchanges),
@@ -96,25 +109,37 @@ def run_case(planner: LLMPlanner, case: EvalCase) -> CaseResult:
 
 
 def aggregate(results: list[CaseResult]) -> dict[str, Any]:
-    """Totals and rates over all cases."""
-    n = len(results) or 1
-    total = lambda name: sum((getattr(r, name) for r in results), Counts())  # noqa: E731
+    """Totals and rates over all cases; None (shown "n/a") where there is nothing to rate."""
+    n = len(results)
+    per_plan = lambda name: sum(getattr(r, name) for r in results) / n if n else None  # noqa: E731
+    # Until the model has answered once, nothing about the planner was measured: a ratio
+    # over no predictions (1.0 by convention) would read as a perfect score.
+    answered = sum(1 for r in results if r.valid or r.attempts)
+    total = lambda name: _scores(sum((getattr(r, name) for r in results), Counts()),  # noqa: E731
+                                 answered)
     offered = [r.gold_offered for r in results if r.gold_offered is not None]
     return {
-        "cases": len(results),
-        "valid_plan_rate": sum(r.valid for r in results) / n,
-        "attempts_per_plan": sum(r.attempts for r in results) / n,
-        "model_calls_per_plan": sum(r.model_calls for r in results) / n,
-        "prompt_tokens_per_plan": sum(r.prompt_tokens for r in results) / n,
-        "completion_tokens_per_plan": sum(r.completion_tokens for r in results) / n,
+        "cases": n,
+        "answered_cases": answered,
+        "valid_plan_rate": per_plan("valid"),
+        "attempts_per_plan": per_plan("attempts"),
+        "model_calls_per_plan": per_plan("model_calls"),
+        "prompt_tokens_per_plan": per_plan("prompt_tokens"),
+        "completion_tokens_per_plan": per_plan("completion_tokens"),
         "latency_ms": metrics.summary(r.latency_ms for r in results),
         "gold_tools_offered_rate": (sum(offered) / len(offered)) if offered else None,
-        "tool": total("tools").as_dict(),
-        "argument": total("args").as_dict(),
-        "edge": total("edges").as_dict(),
+        "tool": total("tools"),
+        "argument": total("args"),
+        "edge": total("edges"),
         "errors": dict(sorted(_count(r.error for r in results if r.error).items())),
         "damages": dict(sorted(_count(r.damage for r in results if r.damage).items())),
     }
+
+
+def _scores(counts: Counts, answered: int) -> dict[str, float | None]:
+    if answered:
+        return counts.as_dict()
+    return {**counts.as_dict(), "precision": None, "recall": None, "f1": None}
 
 
 def _count(items: Any) -> dict[str, int]:

@@ -8,7 +8,9 @@ or ``BATON_LLM_BASE_URL``/``BATON_LLM_MODEL``; key from ``BATON_LLM_API_KEY``
 or ``OPENAI_API_KEY``). ``gold`` and ``damaged`` run the same planner against
 the scripted local server replaying the gold plans (every metric must be 1.0)
 or plans with one deliberate mistake each (they must score lower). Writes
-``<dataset>-<planner>.json`` and ``.md`` into ``--out``.
+``<dataset>-<planner>.json`` and ``.md`` into ``--out``. Exits 1 when every
+case errored (an unreachable endpoint, say), 2 on a usage error. Scores read
+"n/a" (null in the JSON) until the model has answered at least once.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m evals.planner", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", required=True, choices=["seal-tools", "bfcl"])
-    parser.add_argument("--limit", type=int, default=None, help="Cases to run, spread evenly "
-                        "over the dataset (records whose own gold plan is invalid are skipped).")
+    parser.add_argument("--limit", type=_positive_int, default=None, help="Cases to run (at least "
+                        "1), spread evenly over the dataset (records whose own gold plan is "
+                        "invalid are skipped).")
     parser.add_argument("--planner", default="llm", choices=["llm", "gold", "damaged"])
     parser.add_argument("--base-url", default=os.environ.get("BATON_LLM_BASE_URL"))
     parser.add_argument("--model", default=os.environ.get("BATON_LLM_MODEL", "gpt-4o-mini"))
@@ -41,6 +44,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-tools", type=int, default=20, help="Tools offered per goal.")
     parser.add_argument("--out", type=Path, default=Path(".baton/evals"))
     return parser.parse_args(argv)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1: an eval needs at least one case")
+    return value
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
@@ -78,6 +91,7 @@ def markdown(doc: dict[str, Any]) -> str:
     m = doc["metrics"]
     rows = [
         ("cases", m["cases"]),
+        ("cases the model answered", m["answered_cases"]),
         ("gold plans skipped (invalid against the dataset's own schemas)",
          len(doc["gold_invalid_skipped"])),
         ("valid-plan rate", m["valid_plan_rate"]),
@@ -87,8 +101,10 @@ def markdown(doc: dict[str, Any]) -> str:
         ("edge P / R / F1", _prf(m["edge"])),
         ("model calls per plan", m["model_calls_per_plan"]),
         ("prompt / completion tokens per plan",
-         f"{m['prompt_tokens_per_plan']:.0f} / {m['completion_tokens_per_plan']:.0f}"),
-        ("latency ms (mean / p50 / p95)", " / ".join(f"{v:.1f}" for v in m["latency_ms"].values())),
+         f"{_fmt(m['prompt_tokens_per_plan'], '.0f')} / "
+         f"{_fmt(m['completion_tokens_per_plan'], '.0f')}"),
+        ("latency ms (mean / p50 / p95)",
+         " / ".join(_fmt(v, ".1f") for v in m["latency_ms"].values()) if m["cases"] else None),
         ("gold tools among those offered", m["gold_tools_offered_rate"]),
         ("errors", m["errors"] or "none"),
     ]
@@ -99,13 +115,17 @@ def markdown(doc: dict[str, Any]) -> str:
     return head + "| metric | value |\n|---|---|\n" + body + "\n"
 
 
-def _prf(counts: dict[str, float]) -> str:
+def _prf(counts: dict[str, float | None]) -> str | None:
+    if counts["f1"] is None:
+        return None  # the model never answered: nothing was measured
     return f"{counts['precision']:.3f} / {counts['recall']:.3f} / {counts['f1']:.3f}"
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, spec: str = ".3f") -> str:
+    if value is None:
+        return "n/a"
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return format(value, spec)
     return str(value)
 
 
@@ -119,7 +139,21 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(doc)
     stem.with_suffix(".md").write_text(table, encoding="utf-8")
     sys.stdout.write(table)
-    return 0
+    return _failed(doc, stem.with_suffix(".json"))
+
+
+def _failed(doc: dict[str, Any], path: Path) -> int:
+    """1, with the reason on stderr, when there was no case or every case errored; else 0."""
+    m = doc["metrics"]
+    if m["cases"] and sum(m["errors"].values()) < m["cases"]:
+        return 0
+    if not m["cases"]:
+        reason = "no case to run (every gold plan examined is invalid)"
+    else:
+        errors = ", ".join(f"{k}: {v}" for k, v in m["errors"].items())
+        reason = f"every case errored ({errors}); details per case in {path}"
+    sys.stderr.write(f"python -m evals.planner: {reason}\n")
+    return 1
 
 
 if __name__ == "__main__":
