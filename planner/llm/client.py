@@ -77,8 +77,21 @@ def retry_delay(attempt: int, *, base_s: float, max_s: float, retry_after_s: flo
 
 
 def prompt_sha256(messages: Messages) -> str:
-    """SHA-256 of the canonical JSON of the messages sent."""
-    return hashlib.sha256(canonical_json(messages).encode("utf-8")).hexdigest()
+    """SHA-256 of the canonical JSON of the messages sent (a lone surrogate hashes as itself)."""
+    return hashlib.sha256(canonical_json(messages).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _utf8_safe(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape (``\\ud800``), so UTF-8 can carry it.
+
+    A model (or a goal from undecodable command-line bytes) can hand over such text; as it is,
+    it can be neither sent, hashed nor stored in the ledger.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 class CapabilityMemory:
@@ -169,8 +182,15 @@ class ChatClient:
         self._secrets = config.secret_values
 
     def mask(self, text: str) -> str:
-        """``text`` with the API key and URL credentials masked (the ledger's marker instead)."""
-        return redact(text, self._secrets)
+        """``text`` with the API key and URL credentials masked (the ledger's marker instead).
+
+        Lone surrogates are escaped too: what is masked is recorded, shown and sent back.
+        """
+        return redact(_utf8_safe(text), self._secrets)
+
+    def outgoing(self, messages: Messages) -> Messages:
+        """``messages`` as they may leave this machine: every content UTF-8-safe."""
+        return [{**m, "content": _utf8_safe(m["content"])} for m in messages]
 
     @property
     def client(self) -> Any:
@@ -183,6 +203,7 @@ class ChatClient:
         self, messages: Messages, schema: dict[str, Any], record: list[ModelExchange]
     ) -> ChatReply:
         """One completion, falling back to weaker formats the endpoint accepts."""
+        messages = self.outgoing(messages)
         fmt: ResponseFormat | None = self.memory.get(self.config.endpoint_key)
         while fmt is not None:
             try:

@@ -18,6 +18,7 @@ from planner.problems import Problem, ProblemCode
 from tools import ToolInfo
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+_TOO_DEEP = "is nested too deeply to be a plan; flatten the arguments"
 
 _CONTRACT = """\
 You are Baton's planner. Turn the analyst's goal into a plan: a list of tool calls that
@@ -172,11 +173,16 @@ def extract_json(text: str) -> Any:
     start, end = text.find("{"), text.rfind("}")
     if 0 <= start < end:
         candidates.append(text[start : end + 1])
+    too_deep = False
     for candidate in candidates:
         try:
             return json.loads(candidate)
         except ValueError:
             continue
+        except RecursionError:  # json's decoder recurses once per level of nesting
+            too_deep = True
+    if too_deep:
+        raise ValueError(f"the reply {_TOO_DEEP}")
     raise ValueError("the reply contains no JSON object")
 
 
@@ -219,6 +225,9 @@ def _decoded_args(encoded: Any, step: Any, path: str, problems: list[Problem]) -
         args = json.loads(encoded)
     except ValueError as exc:
         problems.append(_malformed(f"args_json is not valid JSON: {exc}", step=step, path=path))
+        return None
+    except RecursionError:
+        problems.append(_malformed(f"args_json {_TOO_DEEP}", step=step, path=path))
         return None
     if not isinstance(args, dict):
         problems.append(_malformed(

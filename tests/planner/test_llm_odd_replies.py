@@ -94,3 +94,70 @@ def test_args_json_given_as_an_object_or_left_empty_is_accepted(openai_server, r
     step["args_json"] = ""
     openai_server.script(Completion(content=json.dumps({"steps": [step]})))
     assert planner_for(openai_server).plan("What time?", registry).plan.steps[0].args == {}
+
+
+NOW = {"id": "now", "tool": "clock.now", "args_json": "{}", "depends_on": [], "why": "x"}
+GOOD = Completion(content=json.dumps({"steps": [NOW]}))
+DEEP = "[" * 100_000 + "]" * 100_000
+DEEP_REPLIES = {
+    "whole reply": DEEP,
+    "args_json": json.dumps({"steps": [dict(NOW, args_json='{"x": ' + DEEP + "}")]}),
+}
+
+
+@pytest.mark.parametrize("where", DEEP_REPLIES)
+def test_a_reply_nested_too_deeply_is_a_malformed_reply_sent_back_for_repair(
+        openai_server, registry, where):
+    openai_server.script(Completion(content=DEEP_REPLIES[where]), GOOD)
+    result = planner_for(openai_server).plan("What time is it?", registry)
+    assert [s.id for s in result.plan.steps] == ["now"]
+    repair = openai_server.requests[1]["messages"][-1]["content"]
+    assert "code=malformed_document" in repair and "nested too deeply" in repair
+    assert result.trace.exchanges[0].problems[0].code.value == "malformed_document"
+
+
+def test_replies_nested_too_deeply_every_time_are_a_planning_error(openai_server, registry):
+    openai_server.script(*[Completion(content=DEEP)] * 3)
+    with pytest.raises(PlanningError) as caught:
+        planner_for(openai_server).plan("What time is it?", registry)
+    assert caught.value.code == "plan_invalid"
+    assert "nested too deeply" in caught.value.problems[0].message
+    assert len(caught.value.trace.exchanges) == 3
+
+
+LONE_SURROGATE = '{"steps": [{"id": "now", "tool": "clock.now", "args": {}, "why": "x\ud800"}]}'
+
+
+def test_a_lone_surrogate_in_the_reply_is_recorded_escaped_and_sent_back_for_repair(
+        openai_server, registry):
+    # The body holds the escape \ud800 at the level of the content string: the SDK hands
+    # over text that cannot be encoded as UTF-8 (nor hashed, recorded or sent back as it is).
+    openai_server.script(Completion(content=LONE_SURROGATE), GOOD)
+    result = planner_for(openai_server).plan("What time is it?", registry)
+    assert [s.id for s in result.plan.steps] == ["now"]
+    first = result.trace.exchanges[0]
+    assert first.reply == LONE_SURROGATE.replace("\ud800", "\\ud800")
+    assert first.problems and "lone surrogate" in first.problems[0].message
+    assert openai_server.requests[1]["messages"][-2]["content"] == first.reply
+    result.trace.model_dump_json().encode("utf-8")  # storable as it is
+
+
+def test_lone_surrogates_in_every_reply_are_a_planning_error(openai_server, registry):
+    openai_server.script(*[Completion(content=LONE_SURROGATE)] * 3)
+    with pytest.raises(PlanningError) as caught:
+        planner_for(openai_server).plan("What time is it?", registry)
+    assert caught.value.code == "plan_invalid" and len(openai_server.requests) == 3
+    caught.value.trace.model_dump_json().encode("utf-8")
+
+
+def test_a_lone_surrogate_in_the_goal_is_escaped_before_it_is_hashed_and_sent(
+        openai_server, registry):
+    # Undecodable command-line bytes reach Python as lone surrogates: the request still goes
+    # out, and validation refuses the goal (a plan must be storable as UTF-8).
+    openai_server.script(GOOD, GOOD, GOOD)
+    with pytest.raises(PlanningError) as caught:
+        planner_for(openai_server).plan("What time is it? \udcff", registry)
+    sent = openai_server.requests[0]["messages"][1]["content"]
+    assert "What time is it? \\udcff" in sent
+    assert caught.value.code == "plan_invalid" and "lone surrogate" in str(caught.value)
+    assert all(len(e.prompt_sha256) == 64 for e in caught.value.trace.exchanges)

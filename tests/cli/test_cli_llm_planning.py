@@ -1,0 +1,69 @@
+"""`baton plan` and `baton revise` with the LLM planner against the scripted local endpoint.
+
+Whatever the model replies, the command ends in a clear error and the ledger records the
+attempt; nothing configured as secret ever goes to the model.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.cli_in_process import in_process_baton
+from tests.support.openai_server import Completion
+
+CHAT_TOKEN = "xoxb-CONFIGURED-SECRET-777777"
+BATON_TOML = f"""
+[users.alice]
+roles = ["analyst"]
+
+[users.bob]
+roles = ["approver"]
+
+[secrets]
+CHAT_TOKEN = "{CHAT_TOKEN}"
+"""
+
+
+@pytest.fixture
+def baton(data_dir, monkeypatch, capsys, openai_server):
+    """Run ``baton`` in-process with the LLM planner pointed at the scripted endpoint."""
+    (data_dir / "baton.toml").write_text(BATON_TOML)
+    monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
+    monkeypatch.setenv("BATON_USER", "alice")
+    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
+    monkeypatch.setenv("BATON_LLM_API_KEY", "sk-test-NEVER-RECORD-1234567890")
+    with in_process_baton(capsys) as run:
+        yield run
+
+
+def _ledger(baton, plan_id: str) -> list[dict]:
+    shown = baton("audit", "show", "--json", "--subject", plan_id)
+    assert shown.returncode == 0, shown.stderr
+    return json.loads(shown.stdout)
+
+
+def _assert_recorded_failure(baton, failed, attempts: int, problem: str) -> None:
+    """Exit 1 without a traceback; the ledger holds every exchange and the failed validation."""
+    assert failed.returncode == 1, failed.stderr
+    assert "Traceback" not in failed.stderr
+    stored = json.loads(failed.stdout)
+    assert stored["status"] == "invalid" and "gave no valid plan" in stored["error"]
+    kinds = [e["kind"] for e in _ledger(baton, stored["plan_id"])]
+    assert kinds == ["goal", *["llm_exchange"] * attempts, "plan_version", "validation"]
+    assert problem in json.dumps(stored["problems"])
+
+
+def test_model_replies_nested_too_deeply_are_a_recorded_planning_failure(baton, openai_server):
+    openai_server.script(*[Completion(content="[" * 100_000 + "]" * 100_000)] * 3)
+    failed = baton("plan", "--json", "Read sales.csv")
+    _assert_recorded_failure(baton, failed, 3, "nested too deeply")
+
+
+def test_model_replies_with_a_lone_surrogate_are_a_recorded_planning_failure(baton, openai_server):
+    content = '{"steps": [{"id": "a", "tool": "files.read", "args": {"path": "x\ud800"}}]}'
+    openai_server.script(*[Completion(content=content)] * 3)
+    failed = baton("plan", "--json", "Read sales.csv")
+    _assert_recorded_failure(baton, failed, 3, "lone surrogate")
