@@ -67,7 +67,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                            api_key=SecretStr(key) if key else None,
                            max_tools_offered=args.max_tools)
         results = run_endpoint(cases, config)
-        endpoint = {"base_url": args.base_url, "model": args.model}
+        endpoint = {"base_url": config.shown_url, "model": args.model}  # credentials as ***
     else:
         results = run_replay(cases, args.planner, {"max_tools_offered": args.max_tools})
         endpoint = {"base_url": "scripted local server", "model": f"replay of {args.planner} plans"}

@@ -117,3 +117,15 @@ def test_an_unexpected_error_text_never_shows_the_endpoints_secrets():
     result = harness.run_case(Failing(), case(*RECORD))
     assert result.error == "RuntimeError" and "sent" in result.detail
     assert "sk-the-api-key-5678" not in result.detail and "url-password-1234" not in result.detail
+
+
+def test_the_result_files_never_show_the_endpoints_credentials(tmp_path, monkeypatch,
+                                                               openai_server):
+    monkeypatch.setattr(evals.planner, "load_cases", lambda dataset: [case(*RECORD)])
+    url = openai_server.base_url.replace("http://", "http://evals:pass-word-9876@")
+    main(["--dataset", "bfcl", "--planner", "llm", "--base-url", url, "--limit", "1",
+          "--out", str(tmp_path)])
+    doc = json.loads((tmp_path / "bfcl-llm.json").read_text())
+    assert doc["base_url"] == url.replace("pass-word-9876", "***")
+    for written in tmp_path.iterdir():
+        assert "pass-word-9876" not in written.read_text(), written.name
