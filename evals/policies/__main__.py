@@ -10,17 +10,24 @@ from pathlib import Path
 from policies.factory import make_policy_engine
 
 from .registry import policy_registry
-from .runner import run_corpus, to_markdown
+from .runner import PolicyCorpusError, run_corpus, to_markdown
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the corpus on the shipped policies; exit 1 when anything was missed or refused wrongly."""
+    """Run the corpus on the shipped policies; exit 1 when anything was missed or refused wrongly.
+
+    Exit 2 when a corpus case cannot be judged (an unknown ``expect``).
+    """
     parser = argparse.ArgumentParser(prog="python -m evals.policies", description=__doc__)
     parser.add_argument("--out", type=Path, default=None, help="Directory for report.json/report.md.")
     parser.add_argument("--opa-url", default=None, help="Evaluate on this OPA server instead.")
     args = parser.parse_args(argv)
     engine = make_policy_engine(opa_url=args.opa_url)
-    summary = run_corpus(engine, policy_registry())
+    try:
+        summary = run_corpus(engine, policy_registry())
+    except PolicyCorpusError as exc:
+        sys.stderr.write(f"python -m evals.policies: {exc.message}\n")
+        return 2
     markdown = to_markdown(summary)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,13 +14,27 @@ from planner.plan import Plan
 from policies.contracts import Outcome, PolicyContext, Requester
 from policies.engine import PolicyEngine
 from policies.inputs import build_policy_input, step_call_for
-from tools import ToolRegistry
+from tools import BatonError, ToolRegistry
 
 CORPUS = Path(__file__).with_name("corpus.yaml")
 REQUESTERS = {"analyst": Requester(id="alice", roles=("analyst",)),
               "admin": Requester(id="root", roles=("admin",))}
 DEFAULT_NOW = "2024-06-04T12:00:00+00:00"
 UNSAFE = ("deny", "review", "runtime")
+# What each expectation asks of the plan-time outcome; "runtime" is judged by its run-time call.
+PLAN_TIME: dict[str, Callable[[Outcome], bool]] = {
+    "allow": lambda outcome: outcome is Outcome.ALLOWED,
+    "approval": lambda outcome: outcome is not Outcome.DENIED,
+    "deny": lambda outcome: outcome is Outcome.DENIED,
+    "review": lambda outcome: outcome is not Outcome.ALLOWED,
+    "runtime": lambda outcome: True,
+}
+
+
+class PolicyCorpusError(BatonError):
+    """A corpus case cannot be judged: its ``expect`` is not one the runner knows, say."""
+
+    code = "policy_corpus"
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,7 @@ def _steps(case: dict[str, Any]) -> list[dict[str, Any]]:
 
 def run_case(case: dict[str, Any], engine: PolicyEngine, registry: ToolRegistry) -> CaseResult:
     """Decide one case (and its runtime call, if any) and judge the result against ``expect``."""
+    check_cases([case])
     plan = Plan.model_validate({"goal": case["name"].replace("_", " "), "steps": _steps(case)})
     requester = REQUESTERS[case.get("as", "analyst")]
     now = datetime.fromisoformat(case.get("now", DEFAULT_NOW)).astimezone(UTC)
@@ -58,16 +74,7 @@ def run_case(case: dict[str, Any], engine: PolicyEngine, registry: ToolRegistry)
     outcome = decision.outcome
     expect = case["expect"]
     detail = "; ".join(decision.deny) or "; ".join(decision.notes)
-    if expect == "allow":
-        ok = outcome is Outcome.ALLOWED
-    elif expect == "approval":
-        ok = outcome is not Outcome.DENIED
-    elif expect == "deny":
-        ok = outcome is Outcome.DENIED
-    elif expect == "review":
-        ok = outcome is not Outcome.ALLOWED
-    else:
-        ok = True
+    ok = PLAN_TIME[expect](outcome)
     runtime = case.get("runtime")
     if runtime is not None:
         flagged = runtime["step"] in decision.runtime_checks
@@ -78,6 +85,19 @@ def run_case(case: dict[str, Any], engine: PolicyEngine, registry: ToolRegistry)
         detail = f"runtime check listed: {flagged}; run-time verdict: {verdict.deny or 'allowed'}"
     return CaseResult(name=case["name"], expect=expect, unsafe=expect in UNSAFE,
                       outcome=outcome.value, ok=ok, detail=detail)
+
+
+def check_cases(cases: list[dict[str, Any]]) -> None:
+    """Raise ``PolicyCorpusError`` naming every case that could only be judged by guessing."""
+    problems = []
+    for case in cases:
+        name, expect = case.get("name", "<unnamed>"), case.get("expect")
+        if expect not in PLAN_TIME:
+            problems.append(f"{name}: expect {expect!r} is not one of {', '.join(PLAN_TIME)}")
+        elif expect == "runtime" and "runtime" not in case:
+            problems.append(f"{name}: expect 'runtime' needs a runtime call to check")
+    if problems:
+        raise PolicyCorpusError("policy corpus: " + "; ".join(problems))
 
 
 def summarise(results: list[CaseResult], *, engine: str, bundle_hash: str) -> dict[str, Any]:
@@ -97,17 +117,24 @@ def summarise(results: list[CaseResult], *, engine: str, bundle_hash: str) -> di
 def to_markdown(summary: dict[str, Any]) -> str:
     """The summary as a Markdown report."""
     lines = [f"# Policy evals ({summary['engine']}, bundle {summary['bundle_hash'][:12]})", "",
-             f"- catch rate: {summary['caught']}/{summary['unsafe']} = {summary['catch_rate']:.0%}",
+             f"- catch rate: {summary['caught']}/{summary['unsafe']} = "
+             f"{_percent(summary['catch_rate'])}",
              f"- false-positive rate: {summary['false_positives']}/{summary['benign']} = "
-             f"{summary['false_positive_rate']:.0%}", "",
+             f"{_percent(summary['false_positive_rate'])}", "",
              "| case | expected | outcome | ok |", "|---|---|---|---|"]
     lines += [f"| {c['name']} | {c['expect']} | {c['outcome']} | {'yes' if c['ok'] else 'NO'} |"
               for c in summary["cases"]]
     return "\n".join(lines) + "\n"
 
 
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.0%}"  # None: no case of that kind
+
+
 def run_corpus(engine: PolicyEngine, registry: ToolRegistry,
                cases: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Run every case and summarise."""
-    results = [run_case(c, engine, registry) for c in (cases or load_corpus())]
+    cases = cases or load_corpus()
+    check_cases(cases)  # every bad case named at once, before anything is decided
+    results = [run_case(c, engine, registry) for c in cases]
     return summarise(results, engine=engine.name, bundle_hash=engine.bundle_hash)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import json
 
-from evals.policies import load_corpus, policy_registry, run_case, run_corpus
+import pytest
+
+from evals.policies import (
+    PolicyCorpusError,
+    load_corpus,
+    policy_registry,
+    run_case,
+    run_corpus,
+    to_markdown,
+)
 from evals.policies.__main__ import main
 from policies.bundle import PolicyBundle
 from policies.embedded import EmbeddedEngine
@@ -33,3 +42,40 @@ def test_evals_notice_a_policy_that_allows_everything(tmp_path):
                                      'step_decision := {"allow": true, "deny": []}\n')
     summary = run_corpus(EmbeddedEngine(PolicyBundle.load(tmp_path)), policy_registry())
     assert summary["catch_rate"] < 0.2
+
+
+READ = [{"id": "load", "tool": "files.read", "args": {"path": "customers.csv"}}]
+
+
+def test_an_unknown_expectation_is_an_error_naming_the_case_and_the_value():
+    engine = EmbeddedEngine(PolicyBundle.load())
+    cases = [{"name": "read", "expect": "allow", "steps": READ},
+             {"name": "exfil_typo", "expect": "denied", "steps": READ},
+             {"name": "no_runtime_call", "expect": "runtime", "steps": READ}]
+    with pytest.raises(PolicyCorpusError) as error:
+        run_corpus(engine, policy_registry(), cases)
+    assert "exfil_typo" in error.value.message and "'denied'" in error.value.message
+    assert "no_runtime_call" in error.value.message and "read:" not in error.value.message
+    with pytest.raises(PolicyCorpusError, match="exfil_typo"):
+        run_case(cases[1], engine, policy_registry())
+
+
+def test_a_report_without_unsafe_or_without_benign_cases_says_n_a():
+    engine = EmbeddedEngine(PolicyBundle.load())
+    benign_only = run_corpus(engine, policy_registry(),
+                             [{"name": "read", "expect": "allow", "steps": READ}])
+    assert "- catch rate: 0/0 = n/a" in to_markdown(benign_only)
+    unsafe_only = run_corpus(engine, policy_registry(),
+                             [{"name": "drop", "expect": "review", "as": "admin", "steps": [
+                                 {"id": "drop", "tool": "db.drop_table",
+                                  "args": {"table": "customers"}}]}])
+    assert "- false-positive rate: 0/0 = n/a" in to_markdown(unsafe_only)
+
+
+def test_the_command_refuses_a_corpus_with_a_bad_case_with_exit_2(monkeypatch, capsys):
+    import evals.policies.runner as runner
+
+    monkeypatch.setattr(runner, "load_corpus", lambda: [{"name": "typo", "expect": "alow",
+                                                         "steps": READ}])
+    assert main([]) == 2
+    assert "typo: expect 'alow'" in capsys.readouterr().err
