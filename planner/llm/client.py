@@ -12,9 +12,11 @@ in a small JSON file, so later plans go straight to the format that works.
 
 The API key (and any password or token in the base URL) is masked in
 everything the client builds from what the endpoint or the SDK says (error
-messages, the exchange record, the reply): an endpoint may echo the
-``Authorization`` header it was sent, and those texts end up stored with the
-plan version and shown by the API, the web UI and the CLI. A 200 whose body
+messages, the exchange record): an endpoint may echo the ``Authorization``
+header it was sent, and those texts end up stored with the plan version and
+shown by the API, the web UI and the CLI. In the reply the plan is read from,
+only values of at least ``MIN_GLOBAL_SECRET_LEN`` characters are masked: a
+placeholder key ("ollama") is an ordinary word there. A 200 whose body
 is not a chat completion (a proxy's HTML page, a JSON list, a message without
 text) is a ``PlanningError`` (``endpoint_bad_reply``), recorded like any
 failed exchange.
@@ -180,6 +182,7 @@ class ChatClient:
         self.memory = memory or CapabilityMemory(config.capability_cache)
         self._sleep = sleep
         self._secrets = config.secret_values
+        self._plan_secrets = config.plan_secret_values
 
     def mask(self, text: str) -> str:
         """``text`` with the API key and URL credentials masked (the ledger's marker instead).
@@ -279,12 +282,13 @@ class ChatClient:
             record.append(ModelExchange(**base, latency_ms=latency, error=failure.message))
             raise failure from None
         usage = getattr(completion, "usage", None)
-        # Masked: the content and refusal become the plan and its errors.
-        content = None if content is None else self.mask(content)
+        # Masked: the content and refusal become the plan, its errors and the record.
+        recorded = None if content is None else self.mask(content)
+        content = None if content is None else redact(_utf8_safe(content), self._plan_secrets)
         refusal = None if refusal is None else self.mask(refusal)
         record.append(ModelExchange(
             **base,
-            reply=content,
+            reply=recorded,
             finish_reason=finish_reason,
             prompt_tokens=_count(getattr(usage, "prompt_tokens", None)),
             completion_tokens=_count(getattr(usage, "completion_tokens", None)),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from tools.redaction import hide_url_credentials, url_secrets
+from tools.redaction import MIN_GLOBAL_SECRET_LEN, hide_url_credentials, url_secrets
 
 
 class LLMConfig(BaseModel):
@@ -52,9 +52,18 @@ class LLMConfig(BaseModel):
 
     @property
     def secret_values(self) -> tuple[str, ...]:
-        """What is masked in what the endpoint's words become: the key, the URL's credentials."""
+        """What is masked in error texts and recorded exchanges: the key, the URL's credentials."""
         key = (self.api_key.get_secret_value(),) if self.api_key is not None else ()
         return (*key, *url_secrets(self.base_url))
+
+    @property
+    def plan_secret_values(self) -> tuple[str, ...]:
+        """What is masked in the model's plan: the secret values long enough to mask in any text.
+
+        Local servers document placeholder keys ("ollama", "EMPTY"); masked inside a plan
+        they would rewrite ordinary words of it.
+        """
+        return tuple(s for s in self.secret_values if len(s) >= MIN_GLOBAL_SECRET_LEN)
 
     def describe(self) -> str:
         """Endpoint and model for error messages (never the key nor the URL's credentials)."""

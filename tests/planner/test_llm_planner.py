@@ -417,3 +417,21 @@ def test_an_argument_named_title_is_shown_to_the_model_while_schema_titles_are_l
                                             "type": "string"}
     assert shown["properties"]["labels"]["default"] == {"title": "triage"}  # data, not metadata
     assert "title" not in shown and "title" not in shown["properties"]["body"]
+
+
+@pytest.mark.parametrize("placeholder", ["ollama", "EMPTY"])
+def test_a_short_placeholder_key_does_not_rewrite_the_plan_but_is_masked_in_errors_and_records(
+        openai_server, registry, placeholder):
+    # Local servers document such keys; masked in the plan they would corrupt ordinary words.
+    path = f"reports/{placeholder}-usage.csv"
+    step = dict(READ, args={"path": path}, why=f"read the {placeholder} usage report")
+    openai_server.script(Completion(content=reply(step)))
+    result = make_planner(openai_server, api_key=placeholder).plan(f"Read {path}", registry)
+    assert result.plan.steps[0].args == {"path": path}
+    assert result.plan.steps[0].why == f"read the {placeholder} usage report"
+    assert placeholder not in result.trace.exchanges[0].reply
+    openai_server.script(Failure(status=400, body={"error": {"message": f"Bearer {placeholder}?"}}))
+    with pytest.raises(PlanningError) as info:
+        make_planner(openai_server, api_key=placeholder).plan(f"Read {path}", registry)
+    assert "Bearer [REDACTED]?" in str(info.value)
+    assert placeholder not in info.value.trace.model_dump_json()
