@@ -43,7 +43,8 @@ def template_from_plan(
             value = _replace_literal(steps, pname, spec)
         values[pname] = value
     _name_in_why(steps, values)
-    goal_pattern, captured = _goal_pattern(plan.goal, values)
+    goal_pattern, spans = _goal_pattern(plan.goal, values)
+    captured = {pname for _, _, pname in spans}
     for pname, value in values.items():
         declared.append(TemplateParam(
             name=pname, type=_type_of(value), description=f"was {_text(value)!r} in {plan.goal!r}",
@@ -52,7 +53,7 @@ def template_from_plan(
     template = Template(
         name=name, version=1, description=description or plan.goal, pre_approved=pre_approved,
         example_goals=(plan.goal,), patterns=(goal_pattern,), params=tuple(declared),
-        plan={"goal": _goal_skeleton(plan.goal, values, captured), "steps": steps},
+        plan={"goal": _goal_skeleton(plan.goal, spans), "steps": steps},
     )
     _check_round_trip(template, plan.goal, {k: values[k] for k in captured})
     return template
@@ -143,11 +144,17 @@ def _name_in_why(steps: list[dict[str, Any]], values: dict[str, Any]) -> None:
             step["why"] = why
 
 
-def _goal_pattern(goal: str, values: dict[str, Any]) -> tuple[str, set[str]]:
-    """A phrase (or ``re:`` pattern) for the goal with values replaced by captures."""
+def _goal_pattern(goal: str, values: dict[str, Any]) -> tuple[str, list[tuple[int, int, str]]]:
+    """A phrase (or ``re:`` pattern) for the goal with values replaced by captures.
+
+    Also returns where in ``goal`` each captured value was found: (start, end, parameter).
+    """
     use_regex = bool(_PHRASE_SPECIAL & set(goal))
     text = goal.strip().rstrip(".!?").strip()
+    offset = len(goal) - len(goal.lstrip())  # text starts there in goal (when not empty)
     spans: list[tuple[int, int, str]] = []
+    # Longest value first, ties in the order the parameters were given: a value found
+    # inside a longer one (sales in sales.csv) must not take the longer one's place.
     for pname, value in sorted(values.items(), key=lambda kv: -len(_text(kv[1]))):
         literal = _text(value)
         if re.search(r"\s", literal):
@@ -164,16 +171,22 @@ def _goal_pattern(goal: str, values: dict[str, Any]) -> tuple[str, set[str]]:
         position = end
     out.append(_quote(text[position:], use_regex))
     pattern = "".join(out)
-    return ("re:" + pattern if use_regex else pattern), {pname for _, _, pname in spans}
+    found = [(start + offset, end + offset, pname) for start, end, pname in spans]
+    return ("re:" + pattern if use_regex else pattern), found
 
 
 def _quote(text: str, use_regex: bool) -> str:
     return re.escape(text) if use_regex else text
 
 
-def _goal_skeleton(goal: str, values: dict[str, Any], captured: set[str]) -> str:
-    for pname in captured:
-        goal = goal.replace(_text(values[pname]), "{{" + pname + "}}", 1)
+def _goal_skeleton(goal: str, spans: list[tuple[int, int, str]]) -> str:
+    """The goal with each captured value replaced at the span the pattern found it in.
+
+    Not at its first occurrence: that may lie inside another value (sales in
+    sales.csv), and which of the two was replaced first hung on set order.
+    """
+    for start, end, pname in sorted(spans, reverse=True):  # right to left keeps offsets valid
+        goal = goal[:start] + "{{" + pname + "}}" + goal[end:]
     return goal
 
 
