@@ -98,6 +98,8 @@ class Services:
             temperature=llm.temperature, max_attempts=llm.max_repairs,
             max_tools_offered=llm.max_tools_offered, max_steps=self.settings.max_steps,
             capability_cache=self.settings.data_dir / "llm_capabilities.json",
+            # Never a secret in a prompt: a stored plan, a goal or feedback may hold one.
+            prompt_secrets=tuple(self.secret_values),
         )
         return LLMPlanner(config)
 

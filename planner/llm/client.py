@@ -16,10 +16,16 @@ messages, the exchange record): an endpoint may echo the ``Authorization``
 header it was sent, and those texts end up stored with the plan version and
 shown by the API, the web UI and the CLI. In the reply the plan is read from,
 only values of at least ``MIN_GLOBAL_SECRET_LEN`` characters are masked: a
-placeholder key ("ollama") is an ordinary word there. A 200 whose body
-is not a chat completion (a proxy's HTML page, a JSON list, a message without
-text) is a ``PlanningError`` (``endpoint_bad_reply``), recorded like any
-failed exchange.
+placeholder key ("ollama") is an ordinary word there. Lone surrogates in what
+the endpoint says are escaped, so that it can be recorded and sent back.
+
+Nothing configured as secret goes the other way: every message sent (goal,
+feedback, earlier plan, the model's own reply sent back, the problems found in
+it) has the configured secret values masked first (``LLMConfig.prompt_secrets``).
+
+A 200 whose body is not a chat completion (a proxy's HTML page, a JSON list, a
+message without text) is a ``PlanningError`` (``endpoint_bad_reply``), recorded
+like any failed exchange.
 """
 
 from __future__ import annotations
@@ -183,6 +189,7 @@ class ChatClient:
         self._sleep = sleep
         self._secrets = config.secret_values
         self._plan_secrets = config.plan_secret_values
+        self._prompt_secrets = config.prompt_secret_values
 
     def mask(self, text: str) -> str:
         """``text`` with the API key and URL credentials masked (the ledger's marker instead).
@@ -192,8 +199,13 @@ class ChatClient:
         return redact(_utf8_safe(text), self._secrets)
 
     def outgoing(self, messages: Messages) -> Messages:
-        """``messages`` as they may leave this machine: every content UTF-8-safe."""
-        return [{**m, "content": _utf8_safe(m["content"])} for m in messages]
+        """``messages`` as they may leave this machine: secret values masked, UTF-8-safe.
+
+        The goal, the feedback, an earlier plan and the problems echoing its arguments can
+        all hold a configured secret value; none may reach the endpoint.
+        """
+        return [{**m, "content": redact(_utf8_safe(m["content"]), self._prompt_secrets)}
+                for m in messages]
 
     @property
     def client(self) -> Any:

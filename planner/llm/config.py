@@ -39,6 +39,11 @@ class LLMConfig(BaseModel):
         default=None,
         description="JSON file remembering which response_format each endpoint supports.",
     )
+    prompt_secrets: tuple[SecretStr, ...] = Field(
+        default=(),
+        description="Configured secret values (Baton's [secrets], credentials in configured "
+        "URLs): masked, however short, in every message sent to the model.",
+    )
 
     @property
     def endpoint_key(self) -> str:
@@ -64,6 +69,15 @@ class LLMConfig(BaseModel):
         they would rewrite ordinary words of it.
         """
         return tuple(s for s in self.secret_values if len(s) >= MIN_GLOBAL_SECRET_LEN)
+
+    @property
+    def prompt_secret_values(self) -> tuple[str, ...]:
+        """What is masked in every message sent to the model: every configured secret value,
+        and the key and the URL's credentials when long enough to mask in any text."""
+        key = self.api_key.get_secret_value() if self.api_key is not None else None
+        # The endpoint holds its own key: a short one (a placeholder) stays an ordinary word.
+        configured = (s.get_secret_value() for s in self.prompt_secrets)
+        return (*(s for s in configured if s and s != key), *self.plan_secret_values)
 
     def describe(self) -> str:
         """Endpoint and model for error messages (never the key nor the URL's credentials)."""

@@ -67,3 +67,29 @@ def test_model_replies_with_a_lone_surrogate_are_a_recorded_planning_failure(bat
     openai_server.script(*[Completion(content=content)] * 3)
     failed = baton("plan", "--json", "Read sales.csv")
     _assert_recorded_failure(baton, failed, 3, "lone surrogate")
+
+
+def test_no_configured_secret_value_reaches_the_model_when_a_plan_holding_one_is_revised(
+        baton, openai_server, data_dir):
+    leaky = {"goal": "post the note", "steps": [
+        {"id": "post", "tool": "http.request",
+         "args": {"method": "POST", "url": "https://hooks.example.com/x",
+                  "headers": {"Authorization": f"Bearer {CHAT_TOKEN}"}}}]}
+    (data_dir / "leaky.json").write_text(json.dumps(leaky))
+    planned = baton("plan", "--file", "leaky.json", "--json")
+    stored = json.loads(planned.stdout)
+    assert stored["status"] == "denied"  # policy refuses a literal secret
+    openai_server.script(Completion(content=None, refusal="no"))
+    revised = baton("revise", stored["plan_id"], f"use the CHAT_TOKEN secret, not {CHAT_TOKEN}")
+    assert revised.returncode == 1 and "refused to plan" in revised.stderr
+    (request,) = openai_server.requests
+    assert CHAT_TOKEN not in json.dumps(request)
+    assert "Bearer [REDACTED]" in request["messages"][1]["content"]
+
+
+def test_no_configured_secret_value_reaches_the_model_in_a_goal(baton, openai_server):
+    openai_server.script(Completion(content=None, refusal="no"))
+    baton("plan", f"Post hello to the chat with token {CHAT_TOKEN}")
+    (request,) = openai_server.requests
+    assert CHAT_TOKEN not in json.dumps(request)
+    assert "with token [REDACTED]" in request["messages"][1]["content"]

@@ -435,3 +435,30 @@ def test_a_short_placeholder_key_does_not_rewrite_the_plan_but_is_masked_in_erro
         make_planner(openai_server, api_key=placeholder).plan(f"Read {path}", registry)
     assert "Bearer [REDACTED]?" in str(info.value)
     assert placeholder not in info.value.trace.model_dump_json()
+
+
+TOKEN = "xoxb-CONFIGURED-SECRET-777777"
+SHORT = "pw42"  # a configured secret is masked in prompts however short
+
+
+def test_configured_secret_values_never_reach_the_model_in_any_message(openai_server, registry):
+    leaky = dict(READ, args={"path": f"{TOKEN}.csv"}, why=f"uses {SHORT}")
+    previous = Plan.model_validate({"goal": f"{GOAL} with {TOKEN}", "steps": [leaky]})
+    invalid = dict(leaky, args={"path": f"{TOKEN}.csv", TOKEN: SHORT})  # echoed in a problem
+    openai_server.script(Completion(content=reply(invalid)), Completion(content=reply(READ)))
+    planner = make_planner(openai_server, api_key=KEY, prompt_secrets=(TOKEN, SHORT))
+    planner.revise(previous, f"Use {TOKEN} and {SHORT} and {KEY} please", registry)
+    sent = json.dumps(openai_server.requests)
+    for secret in (TOKEN, SHORT, KEY):
+        assert secret not in sent
+    revision, repair = (r["messages"] for r in openai_server.requests)
+    assert '"args_json": "{\\"path\\":\\"[REDACTED].csv\\"}"' in revision[1]["content"]
+    assert "Use [REDACTED] and [REDACTED] and [REDACTED] please" in revision[1]["content"]
+    assert repair[-2]["role"] == "assistant" and "[REDACTED].csv" in repair[-2]["content"]
+    assert "code=unknown_arg" in repair[-1]["content"]
+
+
+def test_a_short_placeholder_key_is_left_in_the_prompt(openai_server, registry):
+    openai_server.script(Completion(content=reply(READ)))
+    make_planner(openai_server, api_key="ollama").plan("Read reports/ollama-usage.csv", registry)
+    assert "Goal: Read reports/ollama-usage.csv" in openai_server.requests[0]["messages"][1]["content"]
