@@ -138,11 +138,14 @@ def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,
         raise PlanningError("the feedback is empty; say what should change", code="empty_feedback")
     previous = services.plan_store.get(plan_id)
     reason = rejection_reason(services, plan_id, previous.version)
+    # Recorded with the version: what was asked for, the rejection included.
     request = feedback if reason is None else (
         f"{feedback}\n\nThe approver rejected version {previous.version}: {reason}")
     kind = planner or default_planner_kind(services)
     try:
-        result = planner_for(services, kind).revise(previous.plan, request, services.registry)
+        # Apart: the template planner matches the feedback alone as a goal.
+        result = planner_for(services, kind).revise(previous.plan, feedback, services.registry,
+                                                    rejection=reason)
     except PlanningError as exc:
         _record_failed_revision(services, previous, user, kind, request, exc)
         raise

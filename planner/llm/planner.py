@@ -49,13 +49,16 @@ class LLMPlanner:
         ]
         return self._loop(goal, messages, offered, registry)
 
-    def revise(self, previous: Plan, feedback: str, registry: ToolRegistry) -> PlanResult:
-        """A new plan for ``previous.goal`` addressing ``feedback`` (e.g. an approver's reason)."""
-        offered = self.offer(f"{previous.goal}\n{feedback}", registry,
+    def revise(self, previous: Plan, feedback: str, registry: ToolRegistry, *,
+               rejection: str | None = None) -> PlanResult:
+        """A new plan for ``previous.goal`` addressing ``feedback`` and the approver's
+        ``rejection`` reason, if an approver rejected ``previous``."""
+        offered = self.offer("\n".join([previous.goal, feedback, rejection or ""]), registry,
                              keep=[s.tool for s in previous.steps])
+        request = prompt.revise_message(previous.goal, previous, feedback, rejection)
         messages = [
             {"role": "system", "content": prompt.system_prompt(offered)},
-            {"role": "user", "content": prompt.revise_message(previous.goal, previous, feedback)},
+            {"role": "user", "content": request},
         ]
         return self._loop(previous.goal, messages, offered, registry)
 

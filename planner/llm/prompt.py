@@ -105,11 +105,12 @@ def goal_message(goal: str) -> str:
     return f"Goal: {goal}\n\nReply with the plan as JSON only."
 
 
-def revise_message(goal: str, previous: Plan, feedback: str) -> str:
-    """The user message that asks for a revision of ``previous``."""
+def revise_message(goal: str, previous: Plan, feedback: str, rejection: str | None = None) -> str:
+    """The user message that asks for a revision of ``previous`` (rejected for ``rejection``)."""
+    rejected = "" if rejection is None else f"The approver rejected it: {rejection}\n\n"
     return (
         f"Goal: {goal}\n\nA previous plan for this goal:\n{_reply_shape(previous)}\n\n"
-        f"Feedback on it:\n{feedback}\n\n"
+        f"Feedback on it:\n{feedback}\n\n{rejected}"
         "Write a new complete plan that addresses the feedback. Reply with JSON only."
     )
 

@@ -101,8 +101,12 @@ class TemplatePlanner:
             raise self._no_match(goal, misses)
         return self._result(found, goal, registry, note=f"matched pattern {found.pattern!r}")
 
-    def revise(self, previous: Plan, feedback: str, registry: ToolRegistry) -> PlanResult:
-        """Only feedback that is itself a goal some template matches can be served without a model."""
+    def revise(self, previous: Plan, feedback: str, registry: ToolRegistry, *,
+               rejection: str | None = None) -> PlanResult:
+        """Only feedback that is itself a goal some template matches can be served without a model.
+
+        The approver's ``rejection`` reason is free text for a model: it is not matched.
+        """
         found, _ = self.matcher.match(feedback)
         if found is None:
             raise PlanningError(

@@ -93,3 +93,21 @@ def test_no_configured_secret_value_reaches_the_model_in_a_goal(baton, openai_se
     (request,) = openai_server.requests
     assert CHAT_TOKEN not in json.dumps(request)
     assert "with token [REDACTED]" in request["messages"][1]["content"]
+
+
+def test_a_revision_after_a_rejection_sends_the_feedback_and_the_masked_reason(
+        baton, openai_server, data_dir):
+    copy = {"goal": "copy the export", "steps": [
+        {"id": "load", "tool": "files.read", "args": {"path": "a.csv"}},
+        {"id": "save", "tool": "files.write", "args": {"path": "b.csv", "text": {"ref": "load.text"}}}]}
+    (data_dir / "copy.json").write_text(json.dumps(copy))
+    plan_id = json.loads(baton("plan", "--file", "copy.json", "--json").stdout)["plan_id"]
+    reason = f"not to b.csv; and never paste {CHAT_TOKEN} anywhere"
+    assert baton("--as", "bob", "reject", plan_id, "--reason", reason).returncode == 0
+    openai_server.script(Completion(content=None, refusal="no"))
+    baton("revise", plan_id, "write it to archive/b.csv")
+    (request,) = openai_server.requests
+    asked = request["messages"][1]["content"]
+    assert "Feedback on it:\nwrite it to archive/b.csv\n" in asked
+    assert "The approver rejected it: not to b.csv; and never paste [REDACTED] anywhere" in asked
+    assert CHAT_TOKEN not in json.dumps(request)

@@ -271,3 +271,15 @@ def test_a_revision_denied_by_policy_exits_1_and_is_still_stored(baton):
     assert revised.returncode == 1
     stored = json.loads(revised.stdout)
     assert (stored["version"], stored["status"]) == (2, "denied")
+
+
+def test_a_template_revision_after_a_rejection_matches_the_feedback_alone(baton):
+    plan_id = _json(baton("plan", "--json", "Copy sales.csv to backup.csv"))["plan_id"]
+    assert baton("--as", "bob", "reject", plan_id, "--reason", "write it under archive/",
+                 "--json").returncode == 0
+    revised = _json(baton("revise", "--json", plan_id, "Copy sales.csv to archive/sales.csv"))
+    assert revised["version"] == 2 and revised["origin"]["name"] == "copy-file"
+    assert revised["plan"]["goal"] == "Copy sales.csv to archive/sales.csv"
+    # The version still records what was asked for, the rejection included.
+    assert revised["feedback"] == ("Copy sales.csv to archive/sales.csv\n\nThe approver rejected "
+                                   "version 1: write it under archive/")

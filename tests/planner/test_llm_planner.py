@@ -351,6 +351,16 @@ def test_revise_sends_the_previous_plan_and_the_feedback(openai_server, registry
     assert '"tool": "files.read"' in user and GOAL in user
 
 
+def test_revise_sends_the_feedback_and_the_rejection_reason_apart(openai_server, registry):
+    previous = Plan.model_validate({"goal": GOAL, "steps": [READ]})
+    openai_server.script(Completion(content=reply(READ, SUM)))
+    make_planner(openai_server).revise(previous, "also total the amount column", registry,
+                                       rejection="it only reads the file")
+    user = openai_server.requests[0]["messages"][1]["content"]
+    assert "Feedback on it:\nalso total the amount column\n" in user
+    assert "The approver rejected it: it only reads the file" in user
+
+
 def test_large_catalogue_offers_only_the_best_ranked_tools(openai_server, registry):
     def noise(query: str) -> str:
         return query

@@ -208,6 +208,15 @@ def test_revision_without_a_model_only_accepts_feedback_that_is_itself_a_goal(pl
     assert "feedback re-matched as a goal" in revised.trace.notes[0]
 
 
+def test_revision_without_a_model_matches_the_feedback_not_the_rejection_reason(
+        planner, registry):
+    previous = planner.plan("Copy sales.csv to backup.csv", registry).plan
+    revised = planner.revise(previous, "Copy sales.csv to archive/sales.csv", registry,
+                             rejection="write it under archive/")
+    assert revised.plan.step("save").args["path"] == "archive/sales.csv"
+    assert revised.plan.goal == "Copy sales.csv to archive/sales.csv"
+
+
 def _approved_plan() -> Plan:
     return Plan.model_validate({
         "goal": "Post the total of q1.csv to https://hooks.example.com/finance",
