@@ -1,16 +1,20 @@
-"""Checks of valid-looking settings against the machine: paths, the database URL, HTTP tools.
+"""Checks of valid-looking settings against the machine: paths, the database URL, the LLM
+endpoint's URL, HTTP tools.
 
 ``load_settings`` runs them before anything opens a file or a connection, so
 that a setting pointing at a file instead of a directory, an unparseable or
-unsupported database URL or a broken ``[[tools.http]]`` table is reported as
-a configuration problem (exit 2) naming the setting, not as a traceback or a
-failure of the thing asked for.
+unsupported database or LLM endpoint URL or a broken ``[[tools.http]]`` table is
+reported as a configuration problem (exit 2) naming the setting, not as a
+traceback or a failure of the thing asked for.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from tools.redaction import hide_url_credentials, url_secrets
 
@@ -19,6 +23,9 @@ if TYPE_CHECKING:
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 DATABASE_URL_EXAMPLES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+LLM_BASE_URL_EXAMPLE = "http://localhost:11434/v1"
+# A host the HTTP client reads as an IPv4 address (and refuses unless it is one).
+_IPV4_STYLE = re.compile(r"[0-9]+(?:\.[0-9]+){3}")
 
 Problem = tuple[str, str]
 """(setting, what is wrong with it)."""
@@ -40,6 +47,10 @@ def check_settings(settings: Settings) -> list[Problem]:
         problem = database_url_problem(settings.database_url)
         if problem:
             problems.append(("database_url", problem))
+    if settings.llm.base_url:
+        problem = llm_base_url_problem(settings.llm.base_url)
+        if problem:
+            problems.append(("llm.base_url", problem))
     if settings.http_tools:
         problems.extend(http_tool_problems(settings))
     return problems
@@ -88,6 +99,34 @@ def database_url_problem(url: str) -> str | None:
     except ImportError as exc:
         return (f"{shown}: the {parsed.drivername} driver is not installed (no module "
                 f"{exc.name!r}); install it or use {DATABASE_URL_EXAMPLES}")
+    return None
+
+
+def llm_base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the LLM endpoint's base URL, if it cannot (never echoing a password).
+
+    The standard library only (``baton --help`` stays fast), refusing what the HTTP client
+    under the openai SDK refuses when the planner is built.
+    """
+    use = f"use a URL such as {LLM_BASE_URL_EXAMPLE}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return f"the URL holds a control character; {use}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError as exc:  # unparseable: shown not even with its credentials hidden
+        return f"not a URL ({exc}); {use}"
+    shown = hide_url_credentials(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"{shown}: not an http:// or https:// URL; {use}"
+    host = parts.hostname
+    if not host:
+        return f"{shown}: names no host; {use}"
+    if _IPV4_STYLE.fullmatch(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"{shown}: {host} is not an IPv4 address; {use}"
     return None
 
 

@@ -129,3 +129,47 @@ def test_a_cloudevents_source_from_the_environment_names_the_variable():
     done = baton("audit", "verify", BATON_AUDIT_CLOUDEVENTS_SOURCE="urn:acme\tbaton")
     assert_config_error(done, "audit.cloudevents_source", "BATON_AUDIT_CLOUDEVENTS_SOURCE",
                         "whitespace")
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    ("http://[::1", "not a URL"),
+    ("http://baton:hunter2-hunter2@[::1/v1", "not a URL"),
+    ("http://127.0.0.1:abc/v1", "not a URL"),
+    ("http://127.0.0.1:99999/v1", "not a URL"),
+    ("http://999.0.0.1/v1", "not an IPv4 address"),
+    ("localhost:11434/v1", "not an http:// or https:// URL"),
+    ("http:///v1", "names no host"),
+])
+def test_a_malformed_llm_base_url_is_a_configuration_error(url, said):
+    done = baton("plan", "Read a.txt", BATON_LLM_BASE_URL=url, BATON_USER="alice")
+    assert_config_error(done, "llm.base_url", "BATON_LLM_BASE_URL", said)
+    assert "hunter2" not in done.stderr
+
+
+def test_a_malformed_llm_base_url_in_the_settings_file_is_named_with_the_file(workdir):
+    (workdir / "baton.toml").write_text(CONFIG + '[llm]\nbase_url = "http://[::1"\n')
+    assert_config_error(baton("runs", "list"), "llm.base_url", "baton.toml", "not a URL")
+
+
+@pytest.mark.parametrize(("toml", "env", "section"), [
+    ('llm = "x"\n', {}, "llm"),
+    ("llm = 5\n", {"BATON_LLM_MODEL": "m"}, "llm"),
+    ("audit = 1\n", {"BATON_AUDIT_CLOUDEVENTS_SOURCE": "urn:x"}, "audit"),
+    ("executor = []\n", {}, "executor"),
+    ('secrets = "x"\n', {}, "secrets"),
+    ("policy = 1\n", {}, "policy"),
+])
+def test_a_section_written_as_a_value_is_a_configuration_error_naming_it(workdir, toml, env,
+                                                                        section):
+    (workdir / "baton.toml").write_text(toml + CONFIG)
+    assert_config_error(baton("runs", "list", **env), section, "must be a table", "baton.toml")
+
+
+def test_policy_data_written_as_a_value_is_a_configuration_error(workdir):
+    (workdir / "baton.toml").write_text(CONFIG + "[policy]\ndata = 1\n")
+    assert_config_error(baton("runs", "list"), "policy.data", "must be a table")
+
+
+def test_a_settings_file_that_is_not_utf8_is_a_configuration_error_naming_the_file(workdir):
+    (workdir / "baton.toml").write_bytes(b'data_dir = "\xff"\n' + CONFIG.encode())
+    assert_config_error(baton("runs", "list"), "baton.toml", "UTF-8")
