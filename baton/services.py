@@ -50,10 +50,16 @@ class Services:
     @cached_property
     def secret_values(self) -> list[str]:
         """Every configured secret value, so that logs and the ledger can mask them."""
-        values = [s.get_secret_value() for s in self.settings.secrets.values()]
-        if self.settings.llm.api_key is not None:
-            values.append(self.settings.llm.api_key.get_secret_value())
+        from tools.redaction import MIN_GLOBAL_SECRET_LEN
+
         from .settings_checks import configured_url_secrets
+
+        values = [s.get_secret_value() for s in self.settings.secrets.values()]
+        api_key = self.settings.llm.api_key
+        # A placeholder key ("ollama", "EMPTY") masked everywhere would rewrite goals and
+        # plans; the LLM client still masks it, however short, in its own errors and records.
+        if api_key is not None and len(api_key.get_secret_value()) >= MIN_GLOBAL_SECRET_LEN:
+            values.append(api_key.get_secret_value())
 
         values.extend(configured_url_secrets(self.settings))
         return list(dict.fromkeys(v for v in values if v))

@@ -86,7 +86,9 @@ class Planner(Protocol):
         """A plan for ``goal`` using only tools in ``registry``; ``PlanningError`` otherwise."""
         ...
 
-    def revise(self, previous: Plan, feedback: str, registry: ToolRegistry) -> PlanResult:
-        """A new plan that addresses ``feedback`` on ``previous``."""
+    def revise(self, previous: Plan, feedback: str, registry: ToolRegistry, *,
+               rejection: str | None = None) -> PlanResult:
+        """A new plan that addresses ``feedback`` on ``previous`` (``rejection``: why an
+        approver rejected it, when they did; a planner may weigh it or ignore it)."""
         ...
 

@@ -81,3 +81,11 @@ def test_ordinary_parameters_and_a_short_password_in_configured_urls_leave_outpu
     expected = {"title": "sales by region", "columns": ["region", "pw"], "note": f"via {REDACTED}"}
     assert seen == [expected]
     assert [step.output for step in record.steps] == [{"value": expected}, {"value": expected}]
+
+
+def test_a_placeholder_llm_key_is_not_masked_everywhere_but_a_real_one_is(tmp_path):
+    def values(key: str) -> list[str]:
+        return Services(Settings(data_dir=tmp_path, llm=LLMSettings(api_key=key))).secret_values
+
+    assert values("ollama") == [] and values("EMPTY") == []
+    assert values("sk-live-0123456789abcdef") == ["sk-live-0123456789abcdef"]
