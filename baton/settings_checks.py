@@ -87,6 +87,8 @@ def database_url_problem(url: str) -> str | None:
         parsed = make_url(url)
     except ArgumentError:
         return f"not a database URL; use {DATABASE_URL_EXAMPLES}"
+    except ValueError:  # a port that is not a number: the parser's int() gives up
+        return f"{hide_url_credentials(url)}: its port is not a number; use {DATABASE_URL_EXAMPLES}"
     shown = hide_url_credentials(url)
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_DATABASES:

@@ -63,6 +63,13 @@ def test_a_database_url_that_does_not_parse_is_a_configuration_error():
     assert "database failed" not in done.stderr
 
 
+def test_a_database_url_whose_port_is_not_a_number_is_a_configuration_error():
+    done = baton("runs", "list",
+                 BATON_DATABASE_URL="postgresql+psycopg://u:hunter2@db:notaport/x")
+    assert_config_error(done, "BATON_DATABASE_URL", "port is not a number")
+    assert "hunter2" not in done.stderr
+
+
 def test_an_unsupported_database_names_the_supported_ones_and_hides_the_password():
     done = baton("runs", "list", BATON_DATABASE_URL="mysql://baton:hunter2@127.0.0.1/baton")
     assert_config_error(done, "BATON_DATABASE_URL", "mysql", "sqlite and postgresql")
