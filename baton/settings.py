@@ -198,12 +198,15 @@ def load_settings(
     path = Path(explicit) if explicit else Path("baton.toml")
     raw: dict[str, Any] = {}
     if path.exists():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+        raw = _read_toml(path)
     elif explicit:
         raise ConfigError(f"settings file {path} does not exist")
+    origin = f" ({path})" if path.exists() else ""
+    # Before the environment is merged in: a variable must not hide (or trip over) a bad section.
+    layout = _layout_problems(raw)
+    if layout:
+        raise ConfigError(f"invalid settings{origin}: "
+                          + "; ".join(f"{key}: {problem}" for key, problem in layout))
     raw = _normalise(raw, base=path.parent if path.exists() else Path.cwd())
     from_env: dict[str, str] = {}  # setting → the variable that set it, for error messages
     for var, keys in _ENV.items():
@@ -216,7 +219,6 @@ def load_settings(
     if not (raw.get("llm", {}) or {}).get("api_key") and env.get("OPENAI_API_KEY"):
         raw.setdefault("llm", {})["api_key"] = env["OPENAI_API_KEY"]
         from_env["llm.api_key"] = "OPENAI_API_KEY"
-    origin = f" ({path})" if path.exists() else ""
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
@@ -232,6 +234,40 @@ def load_settings(
         problems = "; ".join(f"{_named(key, from_env)}: {problem}" for key, problem in found)
         raise ConfigError(f"invalid settings{origin}: {problems}")
     return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The settings file's tables; an unreadable, non-UTF-8 or malformed file is a ConfigError."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read settings file {path}: not UTF-8 text (byte "
+                          f"0x{exc.object[exc.start]:02x} at offset {exc.start})") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+
+
+# Settings written as TOML tables: [llm], [users.NAME], ... (checked before the env merges in).
+_TABLES = ("llm", "executor", "audit", "users", "secrets", "policy", "tools")
+
+
+def _layout_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(setting, problem) for each section of the file that is not laid out as a table."""
+    problems = [(key, f"must be a table ([{key}]), not {_kind(raw[key])}")
+                for key in _TABLES if key in raw and not isinstance(raw[key], dict)]
+    policy = raw.get("policy")
+    if isinstance(policy, dict) and "data" in policy and not isinstance(policy["data"], dict):
+        problems.append(("policy.data", f"must be a table ([policy.data]), not "
+                                        f"{_kind(policy['data'])}"))
+    return problems
+
+
+def _kind(value: Any) -> str:
+    """What a TOML value is, in words, for an error message (never the value: it may be secret)."""
+    if isinstance(value, bool):
+        return "true or false"
+    kinds = {str: "a string", int: "a number", float: "a number", list: "an array"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), "a date or time")
 
 
 def _named(setting: str, from_env: Mapping[str, str]) -> str:
