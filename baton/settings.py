@@ -44,6 +44,12 @@ class User(BaseModel):
     )
 
 
+# Upper bounds of durations: finite, and small enough to add to a date (approvals, leases).
+MAX_APPROVAL_TTL_S = 10 * 365 * 24 * 3600  # 10 years
+MAX_LEASE_S = 24 * 3600  # a day: a lease is renewed every few seconds while its owner lives
+MAX_LLM_TIMEOUT_S = 3600  # an hour for one planning request, even from a slow local model
+
+
 class LLMSettings(BaseModel):
     """How to reach an OpenAI-compatible endpoint."""
 
@@ -52,7 +58,8 @@ class LLMSettings(BaseModel):
     base_url: str | None = Field(default=None, description="Endpoint base URL; unset: no LLM.")
     model: str = Field(default="gpt-4o-mini", description="Model name.")
     api_key: SecretStr | None = Field(default=None, description="API key (never logged).")
-    timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout.")
+    timeout_s: float = Field(default=60.0, gt=0, le=MAX_LLM_TIMEOUT_S, allow_inf_nan=False,
+                             description="Per-request timeout in seconds (at most an hour).")
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
     max_repairs: int = Field(default=3, ge=1, le=10, description="Planning attempts in all.")
     max_tools_offered: int = Field(default=20, ge=1, description="Tools offered per goal.")
@@ -70,7 +77,8 @@ class ExecutorSettings(BaseModel):
 
     concurrency: int = Field(default=4, ge=1, le=256, description="Steps running at once per run.")
     per_tool_concurrency: dict[str, int] = Field(default_factory=dict, description="Per-tool limits.")
-    lease_s: float = Field(default=30.0, gt=0, description="How long a run owner's lease lasts.")
+    lease_s: float = Field(default=30.0, gt=0, le=MAX_LEASE_S, allow_inf_nan=False,
+                           description="How long a run owner's lease lasts, in seconds (at most a day).")
     artifact_threshold_bytes: int = Field(
         default=64 * 1024, ge=0, description="Outputs larger than this are stored as artifacts."
     )
@@ -112,7 +120,9 @@ class Settings(BaseModel):
     templates_dir: Path | None = Field(default=None, description="Extra plan templates (YAML).")
     policies_dir: Path | None = Field(default=None, description="Policies replacing the shipped ones.")
     opa_url: str | None = Field(default=None, description="OPA server URL; unset: embedded Rego.")
-    approval_ttl_s: float = Field(default=7 * 24 * 3600, gt=0, description="Approval lifetime.")
+    approval_ttl_s: float = Field(default=7 * 24 * 3600, gt=0, le=MAX_APPROVAL_TTL_S,
+                                  allow_inf_nan=False,
+                                  description="Approval lifetime in seconds (at most 10 years).")
     max_steps: int = Field(default=200, ge=1, description="Largest plan the validator accepts.")
     http_max_response_bytes: int = Field(default=5 * 1024 * 1024, ge=1, description="Body cap.")
     user: str | None = Field(default=None, description="Acting CLI user (BATON_USER or --as).")

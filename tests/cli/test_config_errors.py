@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -180,3 +181,36 @@ def test_policy_data_written_as_a_value_is_a_configuration_error(workdir):
 def test_a_settings_file_that_is_not_utf8_is_a_configuration_error_naming_the_file(workdir):
     (workdir / "baton.toml").write_bytes(b'data_dir = "\xff"\n' + CONFIG.encode())
     assert_config_error(baton("runs", "list"), "baton.toml", "UTF-8")
+
+
+@pytest.mark.parametrize(("toml", "setting"), [
+    ("approval_ttl_s = 1e12\n", "approval_ttl_s"),
+    ("approval_ttl_s = inf\n", "approval_ttl_s"),
+    ("approval_ttl_s = nan\n", "approval_ttl_s"),
+    ("[executor]\nlease_s = 1e12\n", "executor.lease_s"),
+    ("[executor]\nlease_s = inf\n", "executor.lease_s"),
+    ("[llm]\ntimeout_s = 1e12\n", "llm.timeout_s"),
+    ("[llm]\ntimeout_s = nan\n", "llm.timeout_s"),
+])
+def test_a_duration_that_is_not_finite_or_too_long_is_a_configuration_error(workdir, toml, setting):
+    (workdir / "baton.toml").write_text(toml + CONFIG)
+    assert_config_error(baton("runs", "list"), setting, "baton.toml")
+
+
+@pytest.mark.parametrize("value", ["inf", "1e12"])
+def test_an_llm_timeout_from_the_environment_must_be_finite_and_bounded(value):
+    assert_config_error(baton("runs", "list", BATON_LLM_TIMEOUT=value),
+                        "llm.timeout_s", "BATON_LLM_TIMEOUT")
+
+
+def test_an_approval_lasting_the_longest_allowed_ttl_can_be_given(workdir):
+    (workdir / "baton.toml").write_text(
+        "approval_ttl_s = 315360000\n" + CONFIG + '[users.bob]\nroles = ["approver"]\n')
+    (workdir / "plan.json").write_text(
+        '{"goal": "note", "steps": [{"id": "w", "tool": "files.write",'
+        ' "args": {"path": "n.txt", "text": "hi"}}]}')
+    planned = baton("--as", "alice", "plan", "--file", "plan.json", "--json")
+    assert planned.returncode == 0, planned.stderr
+    plan_id = json.loads(planned.stdout)["plan_id"]
+    approved = baton("--as", "bob", "approve", plan_id)
+    assert approved.returncode == 0 and "Traceback" not in approved.stderr, approved.stderr
