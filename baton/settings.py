@@ -78,7 +78,8 @@ class ExecutorSettings(BaseModel):
     concurrency: int = Field(default=4, ge=1, le=256, description="Steps running at once per run.")
     per_tool_concurrency: dict[str, int] = Field(default_factory=dict, description="Per-tool limits.")
     lease_s: float = Field(default=30.0, gt=0, le=MAX_LEASE_S, allow_inf_nan=False,
-                           description="How long a run owner's lease lasts, in seconds (at most a day).")
+                           description="How long a run owner's lease lasts, in seconds "
+                                       "(at most a day).")
     artifact_threshold_bytes: int = Field(
         default=64 * 1024, ge=0, description="Outputs larger than this are stored as artifacts."
     )
@@ -177,10 +178,14 @@ def hash_token(token: str) -> str:
 
 def user_toml(user_id: str, roles: Iterable[str], token_sha256s: Iterable[str]) -> str:
     """The ``[users.ID]`` table of ``baton.toml`` declaring a user, its roles and token hashes."""
-    # JSON strings of plain text are valid TOML basic strings; bare keys stay unquoted.
-    key = user_id if re.fullmatch(r"[A-Za-z0-9_-]+", user_id) else json.dumps(user_id)
-    return (f"[users.{key}]\nroles = {json.dumps(list(roles))}\n"
+    return (f"[users.{toml_key(user_id)}]\nroles = {json.dumps(list(roles))}\n"
             f"token_sha256 = {json.dumps(list(token_sha256s))}\n")
+
+
+def toml_key(key: str) -> str:
+    """``key`` as written in TOML: bare when it can be, else quoted."""
+    # JSON strings of plain text are valid TOML basic strings.
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
 _ENV = {
@@ -262,14 +267,42 @@ _TABLES = ("llm", "executor", "audit", "users", "secrets", "policy", "tools")
 
 
 def _layout_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(setting, problem) for each section of the file that is not laid out as a table."""
+    """(setting, problem) for each part of the file that is not laid out as Baton reads it:
+    a section that is not a table, a user that is not a table or names another id, a key of
+    ``[policy]`` other than ``data`` (which would otherwise be dropped without a word)."""
     problems = [(key, f"must be a table ([{key}]), not {_kind(raw[key])}")
                 for key in _TABLES if key in raw and not isinstance(raw[key], dict)]
+    users = raw.get("users")
+    if isinstance(users, dict):
+        problems.extend(problem for uid, spec in users.items()
+                        if (problem := _user_layout_problem(uid, spec)))
     policy = raw.get("policy")
-    if isinstance(policy, dict) and "data" in policy and not isinstance(policy["data"], dict):
-        problems.append(("policy.data", f"must be a table ([policy.data]), not "
-                                        f"{_kind(policy['data'])}"))
+    if isinstance(policy, dict):
+        for key, value in policy.items():
+            if key != "data":
+                problems.append((f"policy.{key}", "not a setting; policy data goes under "
+                                                  f"[policy.data] ({toml_key(key)} = ... there)"))
+            elif not isinstance(value, dict):
+                problems.append(("policy.data", f"must be a table ([policy.data]), not "
+                                                f"{_kind(value)}"))
     return problems
+
+
+def _user_layout_problem(uid: str, spec: Any) -> tuple[str, str] | None:
+    """Why the ``[users.UID]`` entry cannot declare user ``uid``, if it cannot."""
+    table = f"[users.{toml_key(uid)}]"
+    if not isinstance(spec, dict):
+        words = [spec] if isinstance(spec, str) else spec
+        if isinstance(words, list) and all(isinstance(word, str) for word in words):
+            roles = json.dumps(words)  # what a value beside the name most likely meant
+        else:
+            roles = '["analyst"]'
+        return (f"users.{uid}", f"must be a table, not {_kind(spec)}; write {table} with "
+                                f"roles = {roles}")
+    if "id" in spec:
+        return (f"users.{uid}", f"a user's id is the name of its table ({table}); remove "
+                                f"id = {spec['id']!r}")
+    return None
 
 
 def _kind(value: Any) -> str:
@@ -290,9 +323,8 @@ def _normalise(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     raw = dict(raw)
     users = raw.get("users", {})
     if isinstance(users, dict):
-        raw["users"] = {
-            uid: {"id": uid, **(spec if isinstance(spec, dict) else {})} for uid, spec in users.items()
-        }
+        # The table's name is the id (an "id" key was refused before this).
+        raw["users"] = {uid: {**spec, "id": uid} for uid, spec in users.items()}
     tools_table = raw.pop("tools", None)
     if isinstance(tools_table, dict):
         raw["http_tools"] = tools_table.pop("http", [])
