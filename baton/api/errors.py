@@ -146,7 +146,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BatonError)
     async def _baton_error(request: Request, exc: BatonError) -> JSONResponse:
-        return error_json(status_for(exc.code), exc.code, exc.message)
+        # An error that names fields (the NUL refusal) carries them as ``details``.
+        return error_json(status_for(exc.code), exc.code, exc.message,
+                          details=getattr(exc, "details", None))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

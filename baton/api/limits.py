@@ -13,6 +13,7 @@ PostgreSQL cannot store one, so it would otherwise fail as a database error.
 
 from __future__ import annotations
 
+import email.message
 import json
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
@@ -37,54 +38,80 @@ REASON_MAX_CHARS = 2000
 _NUL_SPELLINGS = (b"\x00", b"%00", b"\\u0000")
 
 
+NUL_REFUSED = "NUL characters (\\0) are not allowed"
+
+
 class InvalidTextError(BatonError):
     """A request field holds text Baton refuses to store (a NUL character)."""
 
     code = "invalid_request"
 
+    def __init__(self, field: str, loc: list[str]) -> None:
+        super().__init__(f"invalid request: {field}: {NUL_REFUSED}")
+        #: Per-field problems, in the shape of every other 422 ``invalid_request``.
+        self.details = [{"loc": loc, "msg": NUL_REFUSED, "type": "string_nul"}]
+
 
 async def refuse_nul_characters(request: Request) -> None:
     """Refuse (422 ``invalid_request``, naming the field) a NUL in the path, query or body."""
-    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
-        if isinstance(value, str) and "\x00" in value:
-            raise _nul_in(name)
+    for where, params in (("path", request.path_params.items()),
+                          ("query", request.query_params.multi_items())):
+        for name, value in params:
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidTextError(name, [where, name])
     body = await request.body()  # cached: the route reads the same bytes
     if not any(spelling in body.lower() for spelling in _NUL_SPELLINGS):
         return
-    field = next(_nul_fields(body, request.headers.get("content-type", "")), None)
-    if field is not None:
-        raise _nul_in(field)
+    found = next(_nul_fields(body, request.headers.get("content-type", "")), None)
+    if found is not None:
+        raise InvalidTextError(*found)
 
 
-def _nul_in(field: str) -> InvalidTextError:
-    return InvalidTextError(f"invalid request: {field}: NUL characters (\\0) are not allowed")
-
-
-def _nul_fields(body: bytes, content_type: str) -> Iterator[str]:
-    """Where the NULs of a JSON or url-encoded body are, as dotted field paths."""
-    text = body.decode("utf-8", errors="replace")
-    if "json" in content_type:
+def _nul_fields(body: bytes, content_type: str) -> Iterator[tuple[str, list[str]]]:
+    """Where the NULs of a JSON or url-encoded body are: (the field as named in messages, its loc)."""
+    if _parsed_as_json(content_type):
         try:
-            yield from _json_nuls(json.loads(text), "body")
-        except ValueError:
+            # Bytes, as the framework parses them: a UTF-8 BOM, UTF-16 and UTF-32 are detected.
+            value = json.loads(body)
+        except (ValueError, RecursionError):
             return  # not JSON: the route answers malformed_json
+        yield from _json_nuls(value)
         return
-    for name, value in parse_qsl(text, keep_blank_values=True):
+    for name, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
         if "\x00" in name or "\x00" in value:
-            yield name.replace("\x00", "\\0")
+            shown = name.replace("\x00", "\\0")
+            yield shown, ["body", shown]
 
 
-def _json_nuls(value: Any, where: str) -> Iterator[str]:
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield where
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _json_nuls(key, f"{where} (a key)")
-            yield from _json_nuls(item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _json_nuls(item, f"{where}.{index}")
+def _parsed_as_json(content_type: str) -> bool:
+    """Whether FastAPI parses a body of ``content_type`` as JSON (its own test, case-insensitive)."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if not content_type or message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
+
+
+def _json_nuls(value: Any) -> Iterator[tuple[str, list[str]]]:
+    """(field, loc) of every string holding a NUL in parsed JSON; a key is named "<object> (a key)".
+
+    Iterative: the parser accepts nesting deeper than Python's recursion limit allows to walk.
+    """
+    pending: list[tuple[Any, list[str]]] = [(value, ["body"])]
+    while pending:
+        item, loc = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                yield ".".join(loc), loc
+        elif isinstance(item, dict):
+            if any("\x00" in key for key in item):  # the key is not repeated: it is what is refused
+                yield f"{'.'.join(loc)} (a key)", loc
+            pending.extend((child, [*loc, key.replace("\x00", "\\0")])
+                           for key, child in reversed(item.items()))
+        elif isinstance(item, list):
+            pending.extend((child, [*loc, str(index)])
+                           for index, child in reversed(list(enumerate(item))))
 
 
 class BodySizeLimit:

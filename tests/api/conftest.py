@@ -1,4 +1,8 @@
-"""Fixtures: a live API server over fresh settings, and per-user HTTP clients."""
+"""Fixtures: a live API server over fresh settings, and per-user HTTP clients.
+
+``store_client_for`` is ``client_for`` over each store in turn: a SQLite file, then
+PostgreSQL (skipped when the local server does not answer).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import pytest
 
 from baton.services import Services
 
-from .live import make_settings, serve, token_of
+from tests.executor.conftest import db_url  # noqa: F401 - fixture: SQLite, then PostgreSQL
+
+from .live import LiveServer, make_settings, serve, token_of
 
 
 @pytest.fixture
@@ -27,6 +33,29 @@ def server(services):
 @pytest.fixture
 def client_for(server):
     """``client_for(user_id)``: an httpx client sending that user's token (None: no token)."""
+    yield from _clients(server)
+
+
+@pytest.fixture
+def store_services(db_url, tmp_path):  # noqa: F811 - the fixture imported above
+    """Services over the database of ``db_url``: SQLite, then PostgreSQL."""
+    services = Services(make_settings(tmp_path, database_url=db_url))
+    yield services
+    if "engine" in services.__dict__:  # built: close its connections before the schema is dropped
+        services.engine.dispose()
+
+
+@pytest.fixture
+def store_client_for(store_services):
+    """``client_for`` over a server on ``store_services`` (each store in turn)."""
+    live = serve(store_services, max_body_bytes=64 * 1024)
+    try:
+        yield from _clients(live)
+    finally:
+        live.stop()
+
+
+def _clients(server: LiveServer):
     clients: list[httpx.Client] = []
 
     def make(user_id: str | None) -> httpx.Client:

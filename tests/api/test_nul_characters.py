@@ -17,6 +17,48 @@ def assert_nul_refused(response, field: str) -> None:
     assert f"{field}: NUL characters" in error["message"]
 
 
+GOAL_WITH_NUL = '{"goal": "Total sales.csv\\u0000"}'
+# Every body FastAPI parses as JSON: any case of the media type, +json suffixes, and the
+# encodings json.loads detects on bytes (a UTF-8 byte order mark, UTF-16, UTF-32).
+JSON_BODIES = {
+    "Application/JSON": ("Application/JSON", GOAL_WITH_NUL.encode()),
+    "+json suffix": ("application/vnd.baton+json", GOAL_WITH_NUL.encode()),
+    "UTF-8 with BOM": ("application/json", b"\xef\xbb\xbf" + GOAL_WITH_NUL.encode()),
+    "UTF-16": ("application/json", GOAL_WITH_NUL.encode("utf-16")),
+    "UTF-32": ("application/json; charset=utf-32", GOAL_WITH_NUL.encode("utf-32")),
+}
+
+
+@pytest.mark.parametrize("spelling", list(JSON_BODIES))
+def test_a_nul_is_refused_however_the_json_body_is_labelled_or_encoded(store_client_for, spelling):
+    content_type, body = JSON_BODIES[spelling]
+    alice = store_client_for("alice")
+    response = alice.post("/plans", content=body, headers={"Content-Type": content_type})
+    assert_nul_refused(response, "body.goal")
+    assert alice.get("/plans").json() == []  # nothing was stored
+
+
+@pytest.mark.parametrize(("path", "params", "loc"), [
+    ("/plans/p-1%00", None, ["path", "plan_id"]),
+    ("/ledger/events", {"subject": "p-1\x00"}, ["query", "subject"]),
+])
+def test_the_nul_refusal_has_details_like_every_invalid_request(client_for, path, params, loc):
+    response = client_for("dave").get(path, params=params)
+    assert_nul_refused(response, loc[-1])
+    assert response.json()["error"]["details"] == [
+        {"loc": loc, "msg": "NUL characters (\\0) are not allowed", "type": "string_nul"}]
+
+
+def test_the_nul_refusal_of_a_body_field_details_its_location(client_for):
+    document = {"goal": "Read", "steps": [{"id": "a", "tool": "files.read",
+                                           "args": {"path": "sales\x00.csv"}}]}
+    response = client_for("alice").post("/plans/document", json={"document": document})
+    assert_nul_refused(response, "body.document.steps.0.args.path")
+    [detail] = response.json()["error"]["details"]
+    assert detail["loc"] == ["body", "document", "steps", "0", "args", "path"]
+    assert detail["type"] == "string_nul"
+
+
 def test_a_nul_in_a_json_body_field_is_422_naming_it(client_for):
     alice = client_for("alice")
     assert_nul_refused(alice.post("/plans", json={"goal": "Total sales.csv\x00"}), "body.goal")
