@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from itertools import chain
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated
+from itertools import chain
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,7 @@ from sqlalchemy import text
 from baton.settings import User, checked_cloudevents_source
 from executor.ledger import LedgerEvent
 from executor.ledger_export import ExportFormat, cloudevent, event_record, ledger_source
+from tools import BatonError
 
 from .auth import require, services_of
 from .errors import error_responses
@@ -26,6 +27,8 @@ from .permissions import Action
 router = APIRouter(responses=error_responses(401, 403))
 MAX_INT64 = 2**63 - 1  # what the database stores; larger numbers are invalid requests
 health_router = APIRouter(tags=["health"])
+# Export lines read before answering: a whole ledger of ordinary size, a bounded head of a huge one.
+EXPORT_PREFETCH_BYTES = 1024 * 1024
 
 
 class VerifyReport(BaseModel):
@@ -105,14 +108,59 @@ def export_ledger(
         shape = event_record
 
     events = ledger.iter_events(subject=subject)
-    # Read the first batch before answering: a dead database is a 503, not a 200 cut short.
-    first = next(events, None)
+    # Read (and so check) the events before answering, up to a bound: a broken event or a dead
+    # database among them is a 409 or 503, not a 200 cut short. Past the bound, see _rest.
+    head = _prefetch(events, shape, EXPORT_PREFETCH_BYTES)
+    return StreamingResponse(chain(head, _rest(events, shape)), media_type="application/x-ndjson")
 
-    def lines() -> Iterator[str]:
-        for event in chain([first] if first is not None else [], events):
-            yield json.dumps(shape(event), ensure_ascii=False, separators=(",", ":")) + "\n"
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _prefetch(events: Iterator[LedgerEvent], shape: Callable[[LedgerEvent], dict[str, Any]],
+              max_bytes: int) -> list[str]:
+    """The first lines of the export, until they hold ``max_bytes`` or the events end."""
+    lines: list[str] = []
+    size = 0
+    while size < max_bytes:
+        event = next(events, None)
+        if event is None:
+            break
+        lines.append(_line(shape(event)))
+        size += len(lines[-1])
+    return lines
+
+
+def _rest(events: Iterator[LedgerEvent],
+          shape: Callable[[LedgerEvent], dict[str, Any]]) -> Iterator[str]:
+    """The lines after the prefetched ones; a failure ends them with one error line.
+
+    The status line is sent by then, and a connection cut off mid-line reads like a
+    network fault: the last line ``{"error": {"code", "message"}}`` says what happened
+    (no event record has a top-level ``error`` key).
+    """
+    try:
+        for event in events:
+            yield _line(shape(event))
+    except Exception as exc:  # handled: reported in the stream and logged, not re-raised
+        yield _line({"error": _stream_failure(exc)})
+
+
+def _stream_failure(exc: Exception) -> dict[str, str]:
+    import structlog
+
+    from executor.store.db import database_failure, is_database_error
+
+    log = structlog.get_logger("baton.api")
+    if isinstance(exc, BatonError):
+        log.warning("ledger export stopped", code=exc.code, error=exc.message)
+        return {"code": exc.code, "message": exc.message}
+    if is_database_error(exc):
+        log.warning("ledger export stopped: database failed", error=database_failure(exc))
+        return {"code": "store_error", "message": f"the database failed: {database_failure(exc)}"}
+    log.error("ledger export stopped: unexpected error", exc_info=exc)
+    return {"code": "internal_error", "message": "internal error; see the server log"}
 
 
 @health_router.get("/healthz", response_model=Health, summary="Liveness check")
