@@ -5,6 +5,7 @@ Only the shell reads settings; it hands the parts below it what they need.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -40,8 +41,33 @@ class User(BaseModel):
     id: str = Field(description="User id, as given to --as or BATON_USER.")
     roles: tuple[str, ...] = Field(default=(), description="Roles, e.g. analyst, approver, admin.")
     token_sha256: tuple[str, ...] = Field(
-        default=(), description="SHA-256 (hex) of the API bearer tokens that act as this user."
+        default=(), description="SHA-256 (64 hex digits) of the API bearer tokens that act as "
+                                "this user; stored in lower case."
     )
+
+    @field_validator("token_sha256")
+    @classmethod
+    def _sha256_hex(cls, digests: tuple[str, ...]) -> tuple[str, ...]:
+        # Either case is hex (PowerShell's Get-FileHash prints upper case); hash_token's lower
+        # case is what a presented token is compared with, so store that.
+        for number, digest in enumerate(digests, start=1):
+            problem = token_hash_problem(digest)
+            if problem:  # never the value itself: it may be the token
+                raise PydanticCustomError("token_sha256", "entry {number}: {problem}",
+                                          {"number": number, "problem": problem})
+        return tuple(digest.lower() for digest in digests)
+
+
+def token_hash_problem(digest: str) -> str | None:
+    """Why ``digest`` is not a token's SHA-256 as ``token_sha256`` holds it, if it is not."""
+    if re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+        return None
+    if re.fullmatch(r"[0-9a-fA-F]{64}", digest.strip()):
+        return "remove the spaces around the hash"
+    if re.fullmatch(r"[0-9a-fA-F]+", digest):
+        return f"{len(digest)} hex digits; a SHA-256 has 64"
+    return ("not a SHA-256 (64 hex digits); this looks like a raw token: put its SHA-256 "
+            "here, `baton token` prints it")
 
 
 # Upper bounds of durations: finite, and small enough to add to a date (approvals, leases).
@@ -244,7 +270,7 @@ def load_settings(
         raise ConfigError(f"invalid settings{origin}: {problems}") from exc
     from .settings_checks import check_settings
 
-    found = check_settings(settings)
+    found = [*check_settings(settings), *user_problems(settings)]
     if found:
         problems = "; ".join(f"{_named(key, from_env)}: {problem}" for key, problem in found)
         raise ConfigError(f"invalid settings{origin}: {problems}")
@@ -311,6 +337,65 @@ def _kind(value: Any) -> str:
         return "true or false"
     kinds = {str: "a string", int: "a number", float: "a number", list: "an array"}
     return next((name for kind, name in kinds.items() if isinstance(value, kind)), "a date or time")
+
+
+def user_problems(settings: Settings) -> list[tuple[str, str]]:
+    """(setting, problem) for each role no one defines and each token hash two users share."""
+    known = known_roles(policy_data_in_force(settings))
+    problems: list[tuple[str, str]] = []
+    holders: dict[str, list[str]] = {}
+    for uid, user in settings.users.items():
+        problems.extend((f"users.{uid}.roles", problem)
+                        for role in user.roles if (problem := role_problem(role, known)))
+        for digest in dict.fromkeys(user.token_sha256):
+            holders.setdefault(digest, []).append(uid)
+    for uids in holders.values():
+        if len(uids) > 1:  # the token would act as whichever user is declared first
+            problems.append((", ".join(f"users.{uid}.token_sha256" for uid in uids),
+                             f"one token hash is declared for {' and '.join(uids)}; give each "
+                             "person their own token (`baton token USER`)"))
+    return problems
+
+
+def role_problem(role: str, known: list[str]) -> str | None:
+    """Why ``role`` is not one of the ``known`` roles, if it is not."""
+    if role in known:
+        return None
+    near = difflib.get_close_matches(role, known, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return f"unknown role {role!r} ({hint}known roles: {', '.join(known)})"
+
+
+def known_roles(policy_data: Mapping[str, Any]) -> list[str]:
+    """The roles a user may hold, sorted: those of the role → action table, and any role the
+    policy data gives tools (``role_tools``) or approval rights (``approval.roles``)."""
+    from .usecases.permissions import ROLE_ACTIONS  # it imports this module
+
+    roles = set(ROLE_ACTIONS)
+    role_tools = policy_data.get("role_tools")
+    if isinstance(role_tools, Mapping):
+        roles.update(role for role in role_tools if isinstance(role, str))
+    approval = policy_data.get("approval")
+    approvers = approval.get("roles") if isinstance(approval, Mapping) else None
+    if isinstance(approvers, list):
+        roles.update(role for role in approvers if isinstance(role, str))
+    return sorted(roles)
+
+
+def policy_data_in_force(settings: Settings) -> Mapping[str, Any]:
+    """The policy data the engine will read, as far as it names roles.
+
+    The shipped data names only built-in roles, so only a ``policies_dir`` of one's own has
+    its data file read here.
+    """
+    if settings.policies_dir is None:
+        return settings.policy_data
+    from policies.bundle import PolicyBundle, PolicyBundleError
+
+    try:
+        return PolicyBundle.load(settings.policies_dir, overrides=settings.policy_data).data
+    except PolicyBundleError:  # reported by check_settings, or when the engine loads it
+        return settings.policy_data
 
 
 def _named(setting: str, from_env: Mapping[str, str]) -> str:

@@ -12,8 +12,16 @@ from typing import Annotated
 
 import typer
 
-from ..settings import hash_token, user_toml
-from .common import EXIT_USAGE, console, fail, print_json
+from ..settings import (
+    ConfigError,
+    hash_token,
+    known_roles,
+    load_settings,
+    policy_data_in_force,
+    role_problem,
+    user_toml,
+)
+from .common import EXIT_USAGE, console, fail, print_json, state
 from .main import app
 
 # A TOML bare key, so that ``[users.ID]`` needs no quoting.
@@ -22,6 +30,7 @@ _USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 @app.command("token")
 def token(
+    ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(metavar="USER", help="Who the token is for.")],
     roles: Annotated[list[str] | None, typer.Option(
         "--role", help="A role (analyst, approver, auditor, admin); repeat for several.")] = None,
@@ -31,6 +40,11 @@ def token(
     if not _USER_ID.match(user_id):
         fail(f"user id {user_id!r} must be 1-64 letters, digits, '-' or '_'", EXIT_USAGE)
     chosen = list(roles or ["analyst"])
+    known = _known_roles(ctx)
+    for role in chosen:
+        problem = role_problem(role, known)
+        if problem:
+            fail(f"--role: {problem}", EXIT_USAGE)
     issued = secrets.token_urlsafe(24)
     digest = hash_token(issued)
     table = user_toml(user_id, chosen, [digest])
@@ -42,3 +56,12 @@ def token(
     console.print(f"  {issued}", soft_wrap=True)
     console.print("add to baton.toml (for an existing user, add the hash to its token_sha256 list):")
     console.print(table, markup=False, soft_wrap=True, end="")
+
+
+def _known_roles(ctx: typer.Context) -> list[str]:
+    """The roles the settings would accept; the built-in ones when the settings do not load."""
+    try:
+        settings = load_settings(state(ctx).config_path)
+    except ConfigError:  # a token may be what mends them (a raw token pasted as its hash)
+        return known_roles({})
+    return known_roles(policy_data_in_force(settings))

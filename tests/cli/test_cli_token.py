@@ -41,3 +41,25 @@ def test_a_user_id_toml_cannot_hold_is_a_usage_error(data_dir):
     result = CliRunner().invoke(app, ["token", "bob smith"])
     assert result.exit_code == 2
     assert "bob smith" in result.output
+
+
+def test_an_unknown_role_is_a_usage_error_listing_the_known_roles(data_dir):
+    result = CliRunner().invoke(app, ["token", "alice", "--role", "approvers"])
+    assert result.exit_code == 2, result.output
+    assert "'approvers'" in result.output and "admin, analyst, approver, auditor" in result.output
+    assert "token_sha256" not in result.output  # no token was made
+
+
+def test_a_role_the_policy_data_defines_may_be_given(data_dir):
+    (data_dir / "baton.toml").write_text('[policy.data]\nrole_tools = {crm_reader = ["crm.*"]}\n')
+    result = CliRunner().invoke(app, ["token", "carol", "--role", "analyst",
+                                      "--role", "crm_reader"])
+    assert result.exit_code == 0, result.output
+    assert 'roles = ["analyst", "crm_reader"]' in result.stdout
+
+
+def test_a_token_can_be_made_to_mend_a_settings_file_holding_a_raw_token(data_dir):
+    (data_dir / "baton.toml").write_text('[users.bob]\nroles = ["approver"]\n'
+                                         'token_sha256 = ["pasted-the-token-itself"]\n')
+    result = CliRunner().invoke(app, ["token", "bob", "--role", "approver"])
+    assert result.exit_code == 0, result.output

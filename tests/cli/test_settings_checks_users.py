@@ -3,12 +3,17 @@ it (exit 2), never a user who silently has other rights, no rights, or a token t
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from baton.settings import ConfigError, Settings, load_settings
+from baton.settings import ConfigError, Settings, hash_token, load_settings
 from tests.support.cli_in_process import in_process_baton
+
+TOKEN = "bob-token-value"
+DIGEST = hashlib.sha256(TOKEN.encode()).hexdigest()
+
 
 def _load(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Settings:
     path = tmp_path / "baton.toml"
@@ -58,3 +63,78 @@ def test_a_policy_key_outside_policy_data_is_a_configuration_error_pointing_ther
 def test_policy_data_is_still_read(tmp_path):
     settings = _load(tmp_path, '[policy.data]\negress_allowlist = ["api.example"]\n')
     assert settings.policy_data == {"egress_allowlist": ["api.example"]}
+
+
+# --- token hashes -----------------------------------------------------------------------------
+
+def test_an_upper_case_token_hash_signs_the_user_in(tmp_path):
+    settings = _load(tmp_path, f'[users.bob]\nroles = ["approver"]\n'
+                               f'token_sha256 = ["{DIGEST.upper()}"]\n')
+    assert settings.users["bob"].token_sha256 == (DIGEST,)
+    assert settings.user_for_token(TOKEN).id == "bob"
+
+
+def test_a_raw_token_in_place_of_its_hash_is_refused_without_echoing_it(tmp_path):
+    message = _refused(tmp_path, f'[users.bob]\nroles = ["approver"]\ntoken_sha256 = ["{TOKEN}"]\n',
+                       "users.bob.token_sha256", "looks like a raw token", "baton token")
+    assert TOKEN not in message
+
+
+def test_a_hash_of_the_wrong_length_is_refused(tmp_path):
+    _refused(tmp_path, f'[users.bob]\nroles = ["approver"]\ntoken_sha256 = ["{DIGEST[:40]}"]\n',
+             "users.bob.token_sha256", "40 hex digits", "64")
+
+
+def test_one_token_hash_declared_for_two_users_names_both(tmp_path):
+    _refused(tmp_path, f'[users.alice]\nroles = ["analyst"]\ntoken_sha256 = ["{DIGEST}"]\n'
+                       f'[users.bob]\nroles = ["approver"]\ntoken_sha256 = ["{DIGEST.upper()}"]\n',
+             "users.alice.token_sha256", "users.bob.token_sha256", "alice and bob")
+
+
+def test_a_user_may_list_several_tokens(tmp_path):
+    other = hash_token("another")
+    settings = _load(tmp_path, f'[users.bob]\nroles = ["approver"]\n'
+                               f'token_sha256 = ["{DIGEST}", "{other}"]\n')
+    assert settings.user_for_token("another").id == "bob"
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+def test_an_unknown_role_is_refused_listing_the_known_roles(tmp_path):
+    _refused(tmp_path, '[users.bob]\nroles = ["approvers"]\n',
+             "users.bob.roles", "'approvers'", "admin, analyst, approver, auditor")
+
+
+def test_every_built_in_role_and_no_role_at_all_are_accepted(tmp_path):
+    settings = _load(tmp_path, '[users.a]\nroles = ["analyst", "approver", "auditor", "admin"]\n'
+                               '[users.b]\nroles = []\n')
+    assert settings.users["b"].roles == ()
+
+
+def test_a_role_the_policy_data_gives_tools_or_approval_rights_is_known(tmp_path):
+    settings = _load(tmp_path, '[users.carol]\nroles = ["analyst", "crm_reader", "security"]\n'
+                               '[policy.data]\nrole_tools = {crm_reader = ["crm.*"]}\n'
+                               'approval = {roles = ["security"], two_person_risk = 60}\n')
+    assert settings.users["carol"].roles == ("analyst", "crm_reader", "security")
+
+
+def test_a_role_named_in_the_data_file_of_ones_own_policies_is_known(tmp_path):
+    shipped = Path(__file__).parents[2] / "policies" / "rego"
+    own = tmp_path / "policies"
+    own.mkdir()
+    for rego in shipped.glob("*.rego"):
+        (own / rego.name).write_text(rego.read_text())
+    (own / "data.yaml").write_text("role_tools:\n  warehouse: ['warehouse.*']\n")
+    settings = _load(tmp_path, 'policies_dir = "policies"\n[users.wes]\nroles = ["warehouse"]\n')
+    assert settings.users["wes"].roles == ("warehouse",)
+
+
+def test_the_shipped_policy_data_names_only_built_in_roles():
+    # Settings read the data file only of a policies_dir of one's own: this keeps that sound.
+    import yaml
+
+    from baton.usecases.permissions import ROLE_ACTIONS
+
+    data = yaml.safe_load((Path(__file__).parents[2] / "policies/rego/data.yaml").read_text())
+    named = set(data["role_tools"]) | set(data["approval"]["roles"])
+    assert named <= set(ROLE_ACTIONS)
