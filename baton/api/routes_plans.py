@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from baton.settings import User
 from planner.base import MAX_VERSION, PlannerKind
@@ -102,7 +102,7 @@ class ApproveRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
+    version: StrictInt | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
     comment: str | None = Field(default=None, max_length=COMMENT_MAX_CHARS,
                                 description="Optional comment.")
@@ -113,7 +113,7 @@ class RejectRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
+    version: StrictInt | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
     reason: str = Field(min_length=1, max_length=REASON_MAX_CHARS,
                         description="Why the plan is rejected.")
@@ -230,11 +230,12 @@ def revise(plan_id: str, body: FeedbackRequest, request: Request,
 
 @router.post("/plans/{plan_id}/approve", response_model=GateState, summary="Approve a version",
              responses=error_responses(400, 404, 409, 413, 422))
-def approve_plan(plan_id: str, body: ApproveRequest, request: Request,
+def approve_plan(plan_id: str, request: Request, body: ApproveRequest | None = None,
                  user: User = Depends(require(Action.PLAN_APPROVE))) -> GateState:
     """Approve under the gate's rules (never your own plan; a role the decision asks for)."""
     from baton.usecases.vetting import approve
 
+    body = body or ApproveRequest()  # every field is optional, so the body may be left out
     return approve(services_of(request), plan_id, user, version=body.version,
                    comment=body.comment)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from baton.services import Services
 from baton.settings import User
@@ -31,9 +31,9 @@ class StartRunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     plan_id: str = Field(min_length=1, max_length=40, description="Plan id.")
-    version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
+    version: StrictInt | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
-    concurrency: int | None = Field(default=None, ge=1, le=256,
+    concurrency: StrictInt | None = Field(default=None, ge=1, le=256,
                                     description="Steps at once; default: from settings.")
 
 
