@@ -65,6 +65,16 @@ class Services:
         return list(dict.fromkeys(v for v in values if v))
 
     @cached_property
+    def recognisable_secrets(self) -> dict[str, str | None]:
+        """Secret values long enough to tell from ordinary words in a plan, each with its
+        ``[secrets]`` name (None for a credential without one: the API key, a URL password)."""
+        from tools.redaction import MIN_GLOBAL_SECRET_LEN
+
+        named = {s.get_secret_value(): name for name, s in self.settings.secrets.items()}
+        return {value: named.get(value) for value in self.secret_values
+                if len(value) >= MIN_GLOBAL_SECRET_LEN}
+
+    @cached_property
     def ledger(self) -> Ledger:
         """The audit log."""
         from executor.ledger import Ledger

@@ -28,6 +28,7 @@ class ProblemCode(str, enum.Enum):
     UNKNOWN_DEPENDENCY = "unknown_dependency"
     SELF_DEPENDENCY = "self_dependency"
     CYCLE = "cycle"
+    CONFIGURED_SECRET = "configured_secret"  # a configured secret's value written into the plan
 
 
 class Problem(BaseModel):

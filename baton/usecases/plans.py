@@ -197,6 +197,8 @@ def _store_result(services: Services, goal: str, user: User, result: PlanResult,
     new = NewVersion(plan=result.plan, status=VersionStatus.VALIDATED, planner=result.planner,
                      origin=result.origin, feedback=feedback, created_by=user.id)
     stored = _store_version(services, goal, user, new, result.trace, plan_id=plan_id)
+    if stored.status is VersionStatus.INVALID:  # it held a configured secret: never vetted
+        raise _noted(InvalidPlanError(list(stored.problems)), stored)
     return _after_new_version(services, stored, user)
 
 
@@ -210,7 +212,12 @@ def _store_failure(services: Services, goal: str, user: User, kind: PlannerKind,
 
 def _store_version(services: Services, goal: str, user: User, new: NewVersion,
                    trace: PlanningTrace, *, plan_id: str | None) -> StoredVersion:
-    """Store one version and record it: GOAL (new plans), LLM exchanges, PLAN_VERSION, VALIDATION."""
+    """Store one version and record it: GOAL (new plans), LLM exchanges, PLAN_VERSION, VALIDATION.
+
+    Configured secret values never reach the store: a version holding one is stored
+    INVALID with it masked, and the goal and feedback are stored masked.
+    """
+    goal, new = _without_secrets(services, goal, new)
     store = services.plan_store
     if plan_id is None:
         stored = store.create_plan(goal, user.id, new)
@@ -229,6 +236,24 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
         "problems": [p.model_dump(mode="json") for p in stored.problems], "error": stored.error,
     })
     return stored
+
+
+def _without_secrets(services: Services, goal: str, new: NewVersion) -> tuple[str, NewVersion]:
+    """``goal`` and ``new`` with configured secret values masked; a plan holding one is INVALID."""
+    from planner.secret_literals import configured_secret_problems
+    from tools.redaction import redact
+
+    secrets = services.recognisable_secrets
+    if not secrets:
+        return goal, new
+    document = new.plan.model_dump(mode="json") if new.plan is not None else new.document
+    found, masked = configured_secret_problems(document, secrets)
+    feedback = redact(new.feedback, secrets) if new.feedback is not None else None
+    update: dict[str, Any] = {"feedback": feedback}
+    if found:
+        update.update(plan=None, document=masked, status=VersionStatus.INVALID,
+                      problems=(*new.problems, *found))
+    return redact(goal, secrets), new.model_copy(update=update)
 
 
 def _record_failed_revision(services: Services, previous: StoredVersion, user: User,

@@ -78,7 +78,7 @@ def test_no_configured_secret_value_reaches_the_model_when_a_plan_holding_one_is
     (data_dir / "leaky.json").write_text(json.dumps(leaky))
     planned = baton("plan", "--file", "leaky.json", "--json")
     stored = json.loads(planned.stdout)
-    assert stored["status"] == "denied"  # policy refuses a literal secret
+    assert stored["status"] == "invalid"  # a configured secret's value is never stored
     openai_server.script(Completion(content=None, refusal="no"))
     revised = baton("revise", stored["plan_id"], f"use the CHAT_TOKEN secret, not {CHAT_TOKEN}")
     assert revised.returncode == 1 and "refused to plan" in revised.stderr
