@@ -14,7 +14,7 @@ from rich.text import Text
 from planner.base import MAX_VERSION
 
 from ..services import Services
-from ..settings import ConfigError, Settings, User, load_settings
+from ..settings import ConfigError, Settings, UnknownUserError, User, load_settings
 from ..usecases.permissions import Action, require_action
 
 EXIT_OK = 0
@@ -45,7 +45,11 @@ class CliState:
         """The composition root for this invocation."""
         if self._services is None:
             settings = load_settings(self.config_path)
-            if self.acting_user:
+            if self.acting_user is not None:
+                if not self.acting_user:  # not "unset": it must never fall back to BATON_USER
+                    raise UnknownUserError("--as was given an empty user id; name a user "
+                                           "declared under [users.USER], or leave --as out "
+                                           "to act as BATON_USER")
                 settings = settings.model_copy(update={"user": self.acting_user})
             self._services = Services(settings)
         return self._services

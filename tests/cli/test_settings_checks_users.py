@@ -138,3 +138,26 @@ def test_the_shipped_policy_data_names_only_built_in_roles():
     data = yaml.safe_load((Path(__file__).parents[2] / "policies/rego/data.yaml").read_text())
     named = set(data["role_tools"]) | set(data["approval"]["roles"])
     assert named <= set(ROLE_ACTIONS)
+
+
+# --- the acting user --------------------------------------------------------------------------
+
+USERS = '[users.alice]\nroles = ["analyst"]\n[users.bob]\nroles = ["approver"]\n'
+
+
+@pytest.mark.parametrize("command", [("plan", "Read a.txt"), ("plans", "list")])
+def test_an_empty_as_is_a_usage_error_not_the_baton_user(data_dir, capsys, monkeypatch, command):
+    (data_dir / "baton.toml").write_text(USERS)
+    monkeypatch.setenv("BATON_USER", "bob")
+    with in_process_baton(capsys) as baton:
+        done = baton("--as", "", *command)
+    assert done.returncode == 2, done
+    assert "--as" in done.stderr and "bob" not in done.stderr, done.stderr
+
+
+def test_an_empty_baton_user_is_no_acting_user(data_dir, capsys, monkeypatch):
+    (data_dir / "baton.toml").write_text(USERS)
+    monkeypatch.setenv("BATON_USER", "")
+    with in_process_baton(capsys) as baton:
+        done = baton("plan", "Read a.txt")
+    assert done.returncode == 2 and "no acting user" in done.stderr, done
