@@ -146,8 +146,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BatonError)
     async def _baton_error(request: Request, exc: BatonError) -> JSONResponse:
+        message = exc.message
+        if exc.code == "store_error":
+            # One line, as for a database error caught below: a driver's message goes on with
+            # hints and links (and SQLAlchemy's with the statement and its parameters).
+            message = message.strip().splitlines()[0] if message.strip() else "the database failed"
         # An error that names fields (the NUL refusal) carries them as ``details``.
-        return error_json(status_for(exc.code), exc.code, exc.message,
+        return error_json(status_for(exc.code), exc.code, message,
                           details=getattr(exc, "details", None))
 
     @app.exception_handler(RequestValidationError)
@@ -188,5 +193,5 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "Malformed JSON body", 401: "Missing or unknown bearer token",
             403: "The user's role may not do this", 404: "Not found",
             409: "Conflicts with the current state", 413: "Request body too large",
-            422: "Invalid request"}
+            422: "Invalid request", 503: "The database failed or is unreachable"}
     return {s: {"model": ErrorResponse, "description": text.get(s, "Error")} for s in statuses}

@@ -21,7 +21,7 @@ from executor.ledger_export import ExportFormat, cloudevent, event_record, ledge
 from tools import BatonError
 
 from .auth import require, services_of
-from .errors import error_responses
+from .errors import ApiError, error_responses
 from .permissions import Action
 
 router = APIRouter(responses=error_responses(401, 403))
@@ -163,9 +163,23 @@ def _stream_failure(exc: Exception) -> dict[str, str]:
     return {"code": "internal_error", "message": "internal error; see the server log"}
 
 
-@health_router.get("/healthz", response_model=Health, summary="Liveness check")
+@health_router.get("/healthz", response_model=Health, summary="Liveness check",
+                   responses=error_responses(503))
 def healthz(request: Request) -> Health:
     """Answers without authentication when the server and its database are up."""
-    with services_of(request).engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+    import structlog
+
+    from executor.store import StoreError
+    from executor.store.db import database_failure, is_database_error
+
+    try:
+        with services_of(request).engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        if not (isinstance(exc, StoreError) or is_database_error(exc)):
+            raise
+        # Anyone may ask: the driver's detail (host, port, user) goes to the log, not the answer.
+        structlog.get_logger("baton.api").warning("health check: database unreachable",
+                                                  error=database_failure(exc))
+        raise ApiError(503, "store_error", "the database is unreachable") from exc
     return Health(status="ok", time=datetime.now(UTC))

@@ -183,3 +183,33 @@ def test_a_ledger_export_over_a_dead_database_is_503_not_a_200_cut_short(client_
     response = dave.get("/ledger/export")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "store_error"
+
+
+DEAD_DATABASE = "postgresql+psycopg://baton:dbpassword123456@127.0.0.1:1/baton"
+
+
+def test_healthz_over_a_dead_database_says_so_in_one_line_without_driver_detail(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from baton.api import create_app
+
+    services = Services(make_settings(tmp_path, database_url=DEAD_DATABASE))
+    client = TestClient(create_app(services, worker_poll_s=None), raise_server_exceptions=False)
+    response = client.get("/api/v1/healthz")  # no token: anyone may ask
+    assert_error(response, 503, "store_error")
+    assert response.json()["error"]["message"] == "the database is unreachable"
+
+
+def test_an_authenticated_route_over_a_dead_database_is_a_one_line_store_error(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from baton.api import create_app
+
+    services = Services(make_settings(tmp_path, database_url=DEAD_DATABASE))
+    client = TestClient(create_app(services, worker_poll_s=None), raise_server_exceptions=False,
+                        headers={"Authorization": f"Bearer {token_of('dave')}"})
+    response = client.get("/api/v1/plans")
+    assert_error(response, 503, "store_error")
+    message = response.json()["error"]["message"]
+    assert "\n" not in message and "Connection refused" in message
+    assert "dbpassword123456" not in message
