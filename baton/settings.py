@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -102,7 +102,9 @@ class ExecutorSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     concurrency: int = Field(default=4, ge=1, le=256, description="Steps running at once per run.")
-    per_tool_concurrency: dict[str, int] = Field(default_factory=dict, description="Per-tool limits.")
+    per_tool_concurrency: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict, description="Per-tool limits: at most this many calls of a tool "
+                                          "at once (at least 1).")
     lease_s: float = Field(default=30.0, gt=0, le=MAX_LEASE_S, allow_inf_nan=False,
                            description="How long a run owner's lease lasts, in seconds "
                                        "(at most a day).")

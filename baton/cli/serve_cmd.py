@@ -19,8 +19,9 @@ def serve(
         int, typer.Option(min=1, help="Largest request body accepted (bytes).")
     ] = 1024 * 1024,
     poll_interval: Annotated[float, typer.Option(
-        "--poll-interval", min=0.1,
-        help="Seconds between looks for runs queued by other processes (baton run --detach).")
+        "--poll-interval", min=0.1, max=3600.0,
+        help="Seconds between looks for runs queued by other processes (baton run --detach); "
+             "at most an hour.")
     ] = 3.0,
 ) -> None:
     """Serve the HTTP API (/api/v1, docs at /docs) and the web page for approvers."""

@@ -214,3 +214,14 @@ def test_an_approval_lasting_the_longest_allowed_ttl_can_be_given(workdir):
     plan_id = json.loads(planned.stdout)["plan_id"]
     approved = baton("--as", "bob", "approve", plan_id)
     assert approved.returncode == 0 and "Traceback" not in approved.stderr, approved.stderr
+
+
+def test_a_per_tool_limit_below_one_is_a_configuration_error(workdir):
+    (workdir / "baton.toml").write_text(CONFIG + "\n[executor.per_tool_concurrency]\n\"http.request\" = 0\n")
+    assert_config_error(baton("runs", "list"), "per_tool_concurrency", "baton.toml")
+
+
+def test_a_serve_poll_interval_past_an_hour_is_a_usage_error():
+    done = baton("serve", "--poll-interval", "1e12")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--poll-interval" in done.stderr
