@@ -133,21 +133,35 @@ def test_cancelling_a_run_whose_owner_lives_leaves_it_to_that_owner(services):
     assert _events(services, run_id)[-1] == ("cancel_request", "carol")
 
 
+STALLED = "stalled-host:1:x"
+
+
+def _stalled_run(services) -> tuple[str, RunStore]:
+    """A run whose owner let its lease lapse but is alive (it may still act on the run)."""
+    run_id = _queued_run(services)
+    _set_owner(services, run_id, STALLED, lease_s=-1)
+    return run_id, RunStore(services.engine, services.ledger)
+
+
+def _cancel_then(services, run_id: str, monkeypatch, owner_acts):
+    """Cancel ``run_id``; the owner acts (``owner_acts()``) just after the flag goes up."""
+    request_cancel = RunStore.request_cancel
+
+    def then_the_owner_acts(self, *args, **kwargs):
+        flagged = request_cancel(self, *args, **kwargs)
+        owner_acts()
+        return flagged
+
+    monkeypatch.setattr(RunStore, "request_cancel", then_the_owner_acts)
+    return cancel_run(services, run_id, CAROL)
+
+
 def test_a_cancel_never_resumes_a_run_that_failed_while_it_was_being_asked(services, monkeypatch):
     # The owner's lease lapsed but it was alive: it ended the run failed right after the
     # flag went up. The cancel must not take the failed run over and run its steps again.
-    run_id = _queued_run(services)
-    _set_owner(services, run_id, "stalled-host:1:x", lease_s=-1)
-    store = RunStore(services.engine, services.ledger)
-    request_cancel = RunStore.request_cancel
-
-    def then_the_owner_fails_the_run(self, *args, **kwargs):
-        flagged = request_cancel(self, *args, **kwargs)
-        store.finish(run_id, "stalled-host:1:x", RunStatus.FAILED, "step read failed: boom")
-        return flagged
-
-    monkeypatch.setattr(RunStore, "request_cancel", then_the_owner_fails_the_run)
-    record = cancel_run(services, run_id, CAROL)
+    run_id, store = _stalled_run(services)
+    record = _cancel_then(services, run_id, monkeypatch, lambda: store.finish(
+        run_id, STALLED, RunStatus.FAILED, "step read failed: boom"))
     assert record.status is RunStatus.FAILED and record.error == "step read failed: boom"
     assert [s.status for s in record.steps] == [StepStatus.PENDING, StepStatus.PENDING]
     kinds = [kind for kind, _ in _events(services, run_id)]
@@ -156,19 +170,10 @@ def test_a_cancel_never_resumes_a_run_that_failed_while_it_was_being_asked(servi
 
 
 def test_a_cancel_leaves_a_run_whose_owner_renewed_its_lease_to_that_owner(services, monkeypatch):
-    run_id = _queued_run(services)
-    _set_owner(services, run_id, "stalled-host:1:x", lease_s=-1)
-    store = RunStore(services.engine, services.ledger)
-    request_cancel = RunStore.request_cancel
-
-    def then_the_owner_wakes_up(self, *args, **kwargs):
-        flagged = request_cancel(self, *args, **kwargs)
-        assert store.renew(run_id, "stalled-host:1:x", 60.0) is True
-        return flagged
-
-    monkeypatch.setattr(RunStore, "request_cancel", then_the_owner_wakes_up)
-    record = cancel_run(services, run_id, CAROL)
-    assert record.status is RunStatus.RUNNING and record.owner == "stalled-host:1:x"
+    run_id, store = _stalled_run(services)
+    record = _cancel_then(services, run_id, monkeypatch,
+                          lambda: store.renew(run_id, STALLED, 60.0))
+    assert record.status is RunStatus.RUNNING and record.owner == STALLED
     assert record.cancel_requested
     assert _events(services, run_id)[-1] == ("cancel_request", "carol")
 

@@ -25,11 +25,17 @@ def _plan() -> Plan:
     return Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "one"}]})
 
 
-def test_a_stale_owner_cannot_mark_a_run_finished_by_its_new_owner_running(engine, tmp_path):
-    registry, plan = _registry(), _plan()
+def _claimed_briefly(engine, registry: ToolRegistry, tmp_path, plan: Plan):
+    """A first owner and a run it claimed with a lease of 50 ms."""
     first = make_runner(engine, registry, tmp_path, lease_s=0.05)
     run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice", detach=True)
     assert first.store.claim_next(first.owner_id, 0.05)[0] == run_id
+    return first, run_id
+
+
+def test_a_stale_owner_cannot_mark_a_run_finished_by_its_new_owner_running(engine, tmp_path):
+    registry, plan = _registry(), _plan()
+    first, run_id = _claimed_briefly(engine, registry, tmp_path, plan)
     time.sleep(0.1)  # first stalls: its lease runs out
     second = make_runner(engine, registry, tmp_path)
     assert second.worker(once=True) == 1
@@ -69,9 +75,7 @@ def test_a_runner_that_lost_its_run_before_starting_it_stops_without_touching_it
 def test_a_takeover_loses_to_an_owner_that_renews_its_lease_while_being_judged_gone(
         engine, tmp_path, monkeypatch):
     registry, plan = _registry(), _plan()
-    first = make_runner(engine, registry, tmp_path, lease_s=0.05)
-    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice", detach=True)
-    assert first.store.claim_next(first.owner_id, 0.05)[0] == run_id
+    first, run_id = _claimed_briefly(engine, registry, tmp_path, plan)
     time.sleep(0.1)  # first stalls: its lease runs out
     second = make_runner(engine, registry, tmp_path)
     read_row = second.store.run_row
@@ -90,9 +94,7 @@ def test_a_takeover_loses_to_an_owner_that_renews_its_lease_while_being_judged_g
 
 def test_the_store_refuses_a_claim_on_an_owner_whose_lease_moved_past_the_one_seen(engine, tmp_path):
     registry, plan = _registry(), _plan()
-    first = make_runner(engine, registry, tmp_path, lease_s=0.05)
-    run_id = first.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice", detach=True)
-    assert first.store.claim_next(first.owner_id, 0.05)[0] == run_id
+    first, run_id = _claimed_briefly(engine, registry, tmp_path, plan)
     seen = first.store.run_row(run_id)["lease_expires_at"]
     assert first.store.renew(run_id, first.owner_id, 60.0) is False
     second = make_runner(engine, registry, tmp_path)
