@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import deque
 from pathlib import Path
@@ -19,13 +20,15 @@ audit_app = typer.Typer(help="The audit ledger: show, verify, export.", no_args_
 app.add_typer(audit_app, name="audit")
 
 PAYLOAD_PREVIEW_CHARS = 90
+_SEQ = re.compile(r"[0-9]{1,19}")
 
 
 def parse_head(value: str) -> tuple[int, str]:
     """Parse ``SEQ:HASH`` (as printed by ``baton audit verify``) into (seq, hash)."""
     seq_text, sep, digest = value.partition(":")
-    digest = digest.strip().lower()
-    if not sep or not seq_text.strip().isdigit() or int(seq_text) < 1 or len(digest) != 64 \
+    seq_text, digest = seq_text.strip(), digest.strip().lower()
+    # ASCII digits only: isdigit() (and int()) also take '²', '١' or '１'; 19 fit a 64-bit seq.
+    if not sep or not _SEQ.fullmatch(seq_text) or int(seq_text) < 1 or len(digest) != 64 \
             or any(c not in "0123456789abcdef" for c in digest):
         raise ValueError(f"--expect-head must be SEQ:HASH (a positive seq and a 64-hex sha256), "
                          f"got {value!r}")
