@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from executor.ledger import EventKind
 from planner.base import PlanningError
 from planner.templates import (
@@ -52,9 +54,28 @@ def save_plan_as_template(
         if stored.status is not VersionStatus.APPROVED:
             raise TemplateError(f"plan {plan_id} v{stored.version} is {stored.status.value}, not "
                                 "approved; only an approved plan can become a pre-approved template")
-    template = template_from_plan(stored.plan, name=name, params=params,
-                                  description=description, pre_approved=pre_approved)
+    try:
+        template = template_from_plan(stored.plan, name=name, params=params,
+                                      description=description, pre_approved=pre_approved)
+    except ValidationError as exc:  # a name given on the command line that a template cannot have
+        raise TemplateError(f"cannot save plan {plan_id} v{stored.version} as a template: "
+                            f"{_refused_fields(exc)}") from exc
     return _save(services, template, user, source=f"{plan_id} v{stored.version}")
+
+
+_MODEL_NOUNS = {"Template": "template", "TemplateParam": "parameter"}
+
+
+def _refused_fields(exc: ValidationError) -> str:
+    """One line naming each field a template model refused, with the value given."""
+    noun = _MODEL_NOUNS.get(exc.title, exc.title)
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "value"
+        given = repr(error.get("input"))
+        given = given if len(given) <= 60 else given[:59] + "…"
+        problems.append(f"{noun} {field} {given}: {error['msg']}")
+    return "; ".join(problems)
 
 
 def add_template_file(services: Services, path: Path | str, actor: User) -> Template:
