@@ -92,8 +92,14 @@ class RunClaims:
                resume_failed: bool) -> TakeOver | None:
         run_id, status, expected_owner, started_at, expected_lease = row
         now = self.clock()
+        # Never an ended run (a cancel or an end may have come after the row was read and
+        # left it ownerless too); a failed one only when a person resumes it.
+        claimable = [RunStatus.QUEUED.value, RunStatus.RUNNING.value]
+        if resume_failed:
+            claimable.append(RunStatus.FAILED.value)
         claimed = s.execute(update(RUNS).where(
-            RUNS.c.id == run_id, *_still_held_as_seen(expected_owner, expected_lease),
+            RUNS.c.id == run_id, RUNS.c.status.in_(claimable),
+            *_still_held_as_seen(expected_owner, expected_lease),
         ).values(owner=owner, lease_expires_at=now + timedelta(seconds=lease_s)))
         if claimed.rowcount != 1:
             return None

@@ -212,3 +212,15 @@ def test_cancelling_a_run_killed_mid_step_marks_its_attempt_interrupted(services
 
 def show_run_row(services, run_id: str) -> dict:
     return RunStore(services.engine, services.ledger).run_row(run_id)
+
+
+def test_a_resume_that_read_the_run_before_a_cancel_ended_it_does_not_revive_it(services):
+    run_id = _queued_run(services)
+    resumer = make_runner(services)
+    seen = resumer.store.run_row(run_id)  # queued, nobody's: the resumer may take it
+    assert cancel_run(services, run_id, CAROL).status is RunStatus.CANCELLED
+    assert resumer.store.take_over(run_id, resumer.owner_id, expected_owner=seen["owner"],
+                                   expected_lease=seen["lease_expires_at"], lease_s=60) is None
+    record = resumer.store.get(run_id, detail=False)
+    assert record.status is RunStatus.CANCELLED and record.owner is None
+    assert _events(services, run_id)[-1] == ("run_end", "carol")
