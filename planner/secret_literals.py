@@ -32,8 +32,12 @@ def configured_secret_problems(document: Any, secrets: Mapping[str, str | None]
         if isinstance(value, str):
             return _masked_text(value, path, step, ordered, problems)
         if isinstance(value, Mapping):
-            return {_masked_text(str(k), f"{path} (key)", step, ordered, problems):
-                    masked(v, f"{path}.{k}", step) for k, v in value.items()}
+            copy = {}
+            for k, v in value.items():
+                # The path names the key as masked: a secret used as a key must not be quoted.
+                key = _masked_text(str(k), f"{path} (key)", step, ordered, problems)
+                copy[key] = masked(v, f"{path}.{key}", step)
+            return copy
         if isinstance(value, list | tuple):
             return [masked(item, f"{path}[{i}]", _step_id(path, i, item) or step)
                     for i, item in enumerate(value)]

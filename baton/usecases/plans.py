@@ -113,7 +113,7 @@ def _store_document(services: Services, data: Any, problems: list[Problem], user
     new = NewVersion(document=storable(data), status=VersionStatus.INVALID,
                      planner=PlannerKind.FILE, problems=tuple(problems), created_by=user.id)
     stored = _store_version(services, goal, user, new, trace, plan_id=None)
-    raise _noted(InvalidPlanError(problems), stored)
+    raise _noted(InvalidPlanError(list(stored.problems)), stored)  # as stored: secrets masked
 
 
 def _noted(exc: PlanningError | InvalidPlanError, stored: StoredVersion) -> BatonError:
@@ -248,11 +248,15 @@ def _without_secrets(services: Services, goal: str, new: NewVersion) -> tuple[st
         return goal, new
     document = new.plan.model_dump(mode="json") if new.plan is not None else new.document
     found, masked = configured_secret_problems(document, secrets)
-    feedback = redact(new.feedback, secrets) if new.feedback is not None else None
-    update: dict[str, Any] = {"feedback": feedback}
+    update: dict[str, Any] = {
+        "feedback": redact(new.feedback, secrets), "error": redact(new.error, secrets),
+        # A validation message can quote the document ("unknown tool 'x…'").
+        "problems": tuple(p.model_copy(update={"message": redact(p.message, secrets),
+                                               "path": redact(p.path, secrets)})
+                          for p in new.problems)}
     if found:
         update.update(plan=None, document=masked, status=VersionStatus.INVALID,
-                      problems=(*new.problems, *found))
+                      problems=(*update["problems"], *found))
     return redact(goal, secrets), new.model_copy(update=update)
 
 

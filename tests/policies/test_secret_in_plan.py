@@ -76,3 +76,29 @@ def test_a_secret_too_short_to_tell_from_words_leaves_the_plan_alone(services):
                                                    goal="post room 1234's report"), ALICE)
     assert stored.status is not VersionStatus.INVALID
     assert "1234" in show_plan(services, stored.plan_id).goal
+
+
+def _nothing_shows(services, caught) -> None:
+    raised = json.dumps([p.model_dump(mode="json") for p in caught.value.problems])
+    shown = json.dumps(show_plan(services, caught.value.stored.plan_id).model_dump(mode="json"))
+    with Session(services.engine) as s:
+        stored = json.dumps([r.model_dump(mode="json") for r in s.exec(select(PlanVersionRow))])
+    assert TOKEN not in raised + shown + stored + str(caught.value)
+
+
+def test_a_secret_used_as_a_key_is_not_quoted_by_the_path_of_what_lies_under_it(services):
+    with pytest.raises(InvalidPlanError) as caught:
+        plan_from_document(services, _posting("x") | {"steps": [{"id": "send", "tool": "http.request",
+                           "args": {"method": "POST", "url": "https://api.internal.example/in",
+                                    "headers": {TOKEN: f"Bearer {TOKEN}"}}}]}, ALICE)
+    assert {p.path for p in caught.value.problems} == {
+        "$.steps[0].args.headers (key)", f"$.steps[0].args.headers.{REDACTED}"}
+    _nothing_shows(services, caught)
+
+
+def test_a_validation_problem_quoting_a_secret_is_stored_and_raised_masked(services):
+    with pytest.raises(InvalidPlanError) as caught:
+        plan_from_document(services, {"goal": "post", "steps": [
+            {"id": "send", "tool": f"x{TOKEN}", "args": {}}]}, ALICE)
+    assert any(f"x{REDACTED}" in p.message for p in caught.value.problems)
+    _nothing_shows(services, caught)
