@@ -78,7 +78,8 @@ def storable(value: Any, depth_left: int = MAX_RECORD_DEPTH) -> Any:
     """A copy of an invalid document that can be stored, hashed and shown: faults become marked text.
 
     An invalid plan is still recorded, verbatim where it can be; a lone surrogate is
-    kept as its escape (``"\\ud800"``), NaN and Infinity as their names, keys as text.
+    kept as its escape (``"\\ud800"``), a NUL as ``"\\x00"`` (PostgreSQL's text cannot
+    hold one), NaN and Infinity as their names, keys as text.
     """
     if isinstance(value, Mapping | list | tuple) and depth_left <= 0:
         return CUT
@@ -87,8 +88,10 @@ def storable(value: Any, depth_left: int = MAX_RECORD_DEPTH) -> Any:
                 for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [storable(item, depth_left - 1) for item in value]
-    if isinstance(value, str) and not _utf8(value):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, str):
+        if not _utf8(value):
+            value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value.replace("\x00", "\\x00") if "\x00" in value else value
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     return value

@@ -6,9 +6,12 @@ as a misleading "the database failed … retry once it is back".
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from planner import Plan, ProblemCode
+from tests.executor.conftest import db_url  # noqa: F401 - fixture: SQLite, then PostgreSQL
 from tests.planner.test_validation import check, plan, step
 
 C = ProblemCode
@@ -68,3 +71,33 @@ def test_a_plan_object_holding_a_nul_is_refused_too():
 
 def test_text_that_merely_mentions_a_backslash_zero_is_accepted():
     assert check(plan(step("a", "http.post", args={"url": "u", "json": {"t": "\\0 and %00"}}))).ok
+
+
+@pytest.fixture
+def stored_services(db_url, tmp_path):
+    from baton.services import Services
+    from tests.api.live import make_settings
+
+    services = Services(make_settings(tmp_path, database_url=db_url))
+    yield services
+    if "engine" in services.__dict__:
+        services.engine.dispose()
+
+
+def test_a_plan_file_with_a_nul_is_recorded_invalid_on_either_database(stored_services):
+    from baton.usecases.plans import plan_from_document
+    from planner.problems import InvalidPlanError
+
+    alice = stored_services.settings.users["alice"]
+    with pytest.raises(InvalidPlanError, match=r"\$\.goal") as caught:
+        plan_from_document(stored_services, {"goal": "read\x00 it", "steps": [
+            {"id": "load", "tool": "files.read", "args": {"path": "a\x00.csv"}}]}, alice)
+    from sqlmodel import Session, select
+
+    from executor.store.schema import PlanVersionRow
+
+    stored = stored_services.plan_store.get(caught.value.stored.plan_id)
+    assert stored.goal == "read\\x00 it"
+    with Session(stored_services.engine) as s:
+        (plan_json,) = s.exec(select(PlanVersionRow.plan_json)).all()
+    assert json.loads(plan_json)["steps"][0]["args"]["path"] == "a\\x00.csv"
