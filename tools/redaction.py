@@ -47,18 +47,24 @@ def _redact(value: Any, secrets: list[str]) -> Any:
 # Query parameters whose values are credentials, matched as WHOLE names (lower-cased, with
 # "-" and camelCase humps read as "_"): looking for "key" or "sig" inside a name took
 # ?keyword=, ?monkey=, ?author= and ?design= for credentials and masked their ordinary
-# values in every output of every run.
+# values in every output of every run. A name also matches written without separators
+# (?accesstoken=, ?privatekey=): the substring match caught those, and services use them.
 SECRET_PARAM_NAMES = frozenset({
     "token", "access_token", "refresh_token", "id_token", "auth_token", "jwt",
-    "key", "api_key", "apikey", "secret", "client_secret",
+    "key", "api_key", "x_api_key", "private_key", "secret_key", "access_key",
+    "secret", "client_secret",
     "password", "passwd", "pwd", "sig", "signature",
     "x_amz_signature", "x_amz_credential", "x_amz_security_token",
     "x_goog_signature", "x_goog_credential",
     "credential", "credentials", "auth", "authorization",
-    "sessionid", "session_id",  # not "session": ?session=spring-2025 names a term
+    "session_id",  # not "session": ?session=spring-2025 names a term
 })
+_FLAT_SECRET_PARAM_NAMES = frozenset(name.replace("_", "") for name in SECRET_PARAM_NAMES)
 # Names built on these are credentials too (github_token, private_key, db_password).
 SECRET_PARAM_SUFFIXES = ("_token", "_key", "_secret", "_password")
+# ...and on these without a separator (githubtoken, dbpassword). Not "key": monkey, turkey
+# and hockey end in it.
+FLAT_SECRET_PARAM_SUFFIXES = ("token", "secret", "password")
 # What url_secrets lists is masked everywhere, in every tool output and every value passed
 # on to a dependent step, and masking a short value ("pw") that widely corrupts ordinary
 # text. A shorter credential is still hidden in the URL itself (hide_url_credentials).
@@ -70,7 +76,9 @@ _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def _is_secret_param(name: str) -> bool:
     """Whether a query parameter ``name`` is a credential's (``api_key``; not ``keyword``)."""
     normal = _HUMP.sub("_", unquote(name)).lower().replace("-", "_")
-    return normal in SECRET_PARAM_NAMES or normal.endswith(SECRET_PARAM_SUFFIXES)
+    flat = normal.replace("_", "")
+    return (flat in _FLAT_SECRET_PARAM_NAMES or normal.endswith(SECRET_PARAM_SUFFIXES)
+            or flat.endswith(FLAT_SECRET_PARAM_SUFFIXES))
 
 
 def url_secrets(url: str, *, min_length: int = MIN_GLOBAL_SECRET_LEN) -> list[str]:

@@ -56,7 +56,8 @@ def test_url_credentials_are_hidden_for_display_and_listed_for_masking(url, show
 
 def test_parameters_whose_names_merely_contain_a_secret_word_are_neither_hidden_nor_listed():
     # "keyword" holds "key", "author" "auth", "design" "sig", "monkey" "key": ordinary data.
-    url = "http://127.0.0.1/search?keyword=sales&author=bob&design=x&monkey=banana&keys_count=3"
+    url = ("http://127.0.0.1/search?keyword=sales&author=bob&design=x&monkey=banana&keys_count=3"
+           "&turkey=roast&hockey=ice&session=spring-2025&token_id=7")
     assert hide_url_credentials(url) == url
     assert url_secrets(url) == []
 
@@ -67,6 +68,18 @@ def test_parameters_whose_names_merely_contain_a_secret_word_are_neither_hidden_
     "X-Amz-Credential", "X-Amz-Security-Token", "auth", "sessionid",
 ])
 def test_credential_parameters_are_hidden_and_listed_beside_ordinary_ones(name):
+    url = f"https://api.example/v1?keyword=sales&{name}={LONG}"
+    assert hide_url_credentials(url) == f"https://api.example/v1?keyword=sales&{name}=***"
+    assert url_secrets(url) == [LONG]
+
+
+@pytest.mark.parametrize("name", [
+    "accesstoken", "authtoken", "apitoken", "privatekey", "clientsecret", "secretkey",
+    "accesskey", "sessiontoken", "githubtoken", "dbpassword", "ACCESSTOKEN", "Client-Secret",
+    "xapikey", "refreshtoken", "idtoken",
+])
+def test_credential_parameters_written_without_separators_are_hidden_and_listed(name):
+    # The old substring match caught these; matching whole names must not lose them.
     url = f"https://api.example/v1?keyword=sales&{name}={LONG}"
     assert hide_url_credentials(url) == f"https://api.example/v1?keyword=sales&{name}=***"
     assert url_secrets(url) == [LONG]
