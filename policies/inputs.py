@@ -22,9 +22,14 @@ from tools.builtin.http import SECRET_REF
 from .contracts import PolicyContext, Requester, StepCall, TemplateCheck
 
 # The rules' time grows with each distinct string scanned (about 0.15 ms apiece on the
-# embedded interpreter, so the cap bounds one decision at about a second). Rows of a
-# table repeat their keys and often their values: those count once.
+# embedded interpreter, which evaluates under one global lock), so the caps bound a step
+# and a whole plan decision (at about 1.5 s). Rows of a table repeat their keys and often
+# their values: those count once.
 MAX_STRINGS_PER_STEP = 5_000
+MAX_STRINGS_PER_PLAN = 10_000
+# Counting duplicates costs time too: past this many strings, repeated or not, a step is
+# over the limit without reading the rest.
+MAX_STRINGS_SEEN_PER_STEP = 50_000
 
 
 def shannon_entropy(text: str) -> float:
@@ -54,42 +59,65 @@ def _child_path(path: str, key: str, position: int) -> str:
 def iter_strings(value: Any, path: str = "$.args", key: str = "") -> Iterator[dict[str, Any]]:
     """Every literal string inside ``value``, object keys included, with its JSON path and
     nearest key; references skipped."""
+    for place in _string_places(value, path, key):
+        yield _string_fact(*place)
+
+
+def _string_places(value: Any, path: str, key: str) -> Iterator[tuple[str, str, str]]:
+    # (path, key, value) of each string: the scan skips repeats before paying for entropy.
     if is_reference(value):
         return
     if isinstance(value, str):
-        yield _string_fact(path, key, value)
+        yield path, key, value
     elif isinstance(value, Mapping):
         for position, (k, item) in enumerate(value.items(), start=1):
             # A key is sent like a value, so a secret written as a key must be seen too. Its
             # path names its position, not its text: a deny reason must never quote a secret.
             # No nearest key: "a random value under a password key" is about values.
-            yield _string_fact(f"{path} (key {position})", "", str(k))
-            yield from iter_strings(item, _child_path(path, str(k), position), str(k))
+            yield f"{path} (key {position})", "", str(k)
+            yield from _string_places(item, _child_path(path, str(k), position), str(k))
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from iter_strings(item, f"{path}[{index}]", key)
+            yield from _string_places(item, f"{path}[{index}]", key)
 
 
-def scanned_strings(args: Any) -> dict[str, Any]:
-    """The distinct strings the secret rules read, at most ``MAX_STRINGS_PER_STEP``, and
-    whether there were more: the policy denies such a step rather than judge part of it.
+def scanned_strings(args: Any, *, plan_strings_before: int | None = None) -> dict[str, Any]:
+    """The distinct strings the secret rules read and, when there were more than the limits
+    allow, why: the policy denies such a step rather than judge part of it.
 
-    A string seen before under the same nearest key is left out: the rules judge a string
-    by its value and key alone, so it would add the same finding (the first one's path
-    names where it is).
+    ``plan_strings_before`` counts the strings the plan's earlier steps put in the input,
+    all charged to ``MAX_STRINGS_PER_PLAN``; None for one call at run time, which is held
+    to the per-step limits only. A string seen before under the same nearest key is left
+    out: the rules judge a string by its value and key alone, so it would add the same
+    finding (the first one's path names where it is).
     """
+    room = MAX_STRINGS_PER_STEP
+    if plan_strings_before is not None:
+        room = max(0, min(room, MAX_STRINGS_PER_PLAN - plan_strings_before))
     seen: set[tuple[str, str]] = set()
     found: list[dict[str, Any]] = []
-    for fact in iter_strings(args):
-        identity = (fact["key"], fact["value"])
-        if identity in seen:
-            continue
-        seen.add(identity)
-        found.append(fact)
-        if len(found) > MAX_STRINGS_PER_STEP:
+    reason = None
+    for count, (path, key, value) in enumerate(_string_places(args, "$.args", ""), start=1):
+        if count > MAX_STRINGS_SEEN_PER_STEP:
+            reason = f"more than {MAX_STRINGS_SEEN_PER_STEP} strings in its arguments"
             break
-    return {"strings": found[:MAX_STRINGS_PER_STEP],
-            "strings_over_limit": len(found) > MAX_STRINGS_PER_STEP}
+        if (key, value) in seen:
+            continue
+        if len(found) == room:
+            reason = _over_room_reason(room)
+            break
+        seen.add((key, value))
+        found.append(_string_fact(path, key, value))
+    over = {"strings_over_limit_reason": reason} if reason else {}
+    return {"strings": found, "strings_over_limit": reason is not None, **over}
+
+
+def _over_room_reason(room: int) -> str:
+    # Facts, never a string's value: this is quoted in the deny message.
+    if room == MAX_STRINGS_PER_STEP:
+        return f"more than {MAX_STRINGS_PER_STEP} distinct strings in its arguments"
+    return (f"the plan's steps up to this one hold more than {MAX_STRINGS_PER_PLAN} "
+            "distinct strings")
 
 
 def url_facts(url: Any) -> dict[str, Any]:
@@ -129,7 +157,8 @@ def secret_names(args: Any) -> list[str]:
     Every string is scanned, not only ``http.request``'s headers: where a secret
     is written decides nothing about where its tool may send it.
     """
-    names = {name for s in iter_strings(args) for name in SECRET_REF.findall(s["value"])}
+    names = {name for _, _, value in _string_places(args, "$.args", "")
+             for name in SECRET_REF.findall(value)}
     return sorted(names)
 
 
@@ -156,7 +185,7 @@ def call_url(endpoint_url: str | None, args: Mapping[str, Any]) -> Any:
     return args.get("url", _NO_URL)
 
 
-def _step_entry(step: Step, registry: ToolRegistry) -> dict[str, Any]:
+def _step_entry(step: Step, registry: ToolRegistry, plan_strings_before: int) -> dict[str, Any]:
     spec = registry.get(step.tool) if step.tool in registry else None
     entry: dict[str, Any] = {
         "id": step.id,
@@ -171,7 +200,7 @@ def _step_entry(step: Step, registry: ToolRegistry) -> dict[str, Any]:
         "references": [{"path": p, "ref": r.ref, "step": r.step} for p, r in step.references()],
         "secret_names": sent_secret_names(step.args, spec.endpoint_url if spec else None,
                                           spec.secrets if spec else ()),
-        **scanned_strings(step.args),
+        **scanned_strings(step.args, plan_strings_before=plan_strings_before),
     }
     url = call_url(spec.endpoint_url if spec else None, step.args)
     if url is not _NO_URL:
@@ -234,9 +263,11 @@ def build_policy_input(
     """
     sources = data_sources(plan)
     steps = []
+    plan_strings = 0
     for step in plan.steps:
-        entry = _step_entry(step, registry)
+        entry = _step_entry(step, registry, plan_strings)
         entry["data_sources"] = sources[step.id]
+        plan_strings += len(entry["strings"])
         steps.append(entry)
     if isinstance(template, Mapping):
         template = TemplateCheck.model_validate(template)

@@ -64,11 +64,15 @@ sensitive_word(key) := [word | some word in cfg.sensitive_key_words; contains(lo
 
 # Rule: a step whose arguments hold more strings than the input carries
 # (strings_over_limit) cannot be scanned whole; it is denied rather than judged
-# on part of them, since a secret could sit in the part left out.
+# on part of them, since a secret could sit in the part left out. Which limit it
+# passed (its own, the plan's, or strings counted with repeats) is computed with
+# the input (strings_over_limit_reason) and never quotes a value.
 unscanned_findings(steps) := {msg |
 	some s in steps
 	object.get(s, "strings_over_limit", false) != false
-	msg := sprintf("step %s: too many strings to scan for secrets (more than %d in its arguments); send fewer values in one call", [s.id, count(s.strings)])
+	fallback := sprintf("more than %d in its arguments", [count(s.strings)])
+	reason := object.get(s, "strings_over_limit_reason", fallback)
+	msg := sprintf("step %s: too many strings to scan for secrets (%s); send fewer values in one call", [s.id, reason])
 }
 
 deny contains msg if some msg in secret_findings(input.steps)

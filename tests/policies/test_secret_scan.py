@@ -10,7 +10,13 @@ from datetime import UTC, datetime
 
 from planner.plan import Plan
 from policies.contracts import PolicyContext, Requester, StepCall
-from policies.inputs import MAX_STRINGS_PER_STEP, build_policy_input, iter_strings
+from policies.inputs import (
+    MAX_STRINGS_PER_PLAN,
+    MAX_STRINGS_PER_STEP,
+    MAX_STRINGS_SEEN_PER_STEP,
+    build_policy_input,
+    iter_strings,
+)
 from tests.support.policy_tools import policy_registry
 
 ALICE = Requester(id="alice", roles=("analyst",))
@@ -83,6 +89,43 @@ def test_call_with_more_strings_than_can_be_scanned_is_denied_at_run_time(engine
     assert not verdict.allow
     assert any(d.startswith("step send: too many strings to scan for secrets")
                for d in verdict.deny), verdict.deny
+
+
+def _decide_steps(engine, bodies):
+    plan = Plan.model_validate({"goal": "post it", "steps": [
+        {"id": f"send{j}", "tool": "http.request", "args": {"method": "POST", "url": URL, "json": body}}
+        for j, body in enumerate(bodies)]})
+    return engine.decide(build_policy_input(plan, policy_registry(), requester=ALICE, context=NOON))
+
+
+def test_plan_whose_steps_together_hold_more_strings_than_can_be_scanned_is_denied(engine):
+    # Each step is within its own cap; together they pass the plan's, which the third spends.
+    per_step = MAX_STRINGS_PER_STEP - 100
+    assert 2 * per_step < MAX_STRINGS_PER_PLAN < 3 * per_step
+    bodies = [[f"r{j}-{i}" for i in range(per_step)] for j in range(4)]
+    decision = _decide_steps(engine, bodies)
+    assert not decision.allow
+    reason = (f"too many strings to scan for secrets (the plan's steps up to this one hold more "
+              f"than {MAX_STRINGS_PER_PLAN} distinct strings)")
+    assert any(d.startswith(f"step send2: {reason}") for d in decision.deny), decision.deny
+    assert any(d.startswith(f"step send3: {reason}") for d in decision.deny), decision.deny
+    assert not any(d.startswith(("step send0:", "step send1:")) for d in decision.deny), decision.deny
+    assert not any("r2-" in d or "r3-" in d for d in decision.deny), decision.deny
+
+
+def test_step_over_its_own_cap_is_denied_saying_so(engine):
+    decision = _decide(engine, _many_strings_then("harmless"))
+    assert any(f"(more than {MAX_STRINGS_PER_STEP} distinct strings in its arguments)" in d
+               for d in decision.deny), decision.deny
+
+
+def test_step_repeating_one_string_past_the_iteration_cap_is_denied(engine):
+    body = ["same value"] * (MAX_STRINGS_SEEN_PER_STEP + 10_000)
+    for deny in (_decide(engine, body).deny, _check(engine, body).deny):
+        assert any(d.startswith("step send: too many strings to scan for secrets (more than "
+                                f"{MAX_STRINGS_SEEN_PER_STEP} strings in its arguments)")
+                   for d in deny), deny
+        assert not any("same value" in d for d in deny), deny
 
 
 def test_step_with_exactly_as_many_strings_as_can_be_scanned_is_judged_normally(engine):
