@@ -156,7 +156,7 @@ def _scan(value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
 
 
 def _scan_item(key: Any, value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
-    reason = None if type(key) is str and key.isascii() else key_fault(key)
+    reason = None if type(key) is str and plain(key) else key_fault(key)
     if reason is not None:
         out.unfit.append(((*segments, _key(key)), reason))
     return _scan(value, (*segments, _key(key)), out)

@@ -1,10 +1,11 @@
 """What a plan value must be so that it can be hashed, stored and sent: plain, finite, UTF-8 JSON.
 
-Python data can hold more than JSON does. A lone surrogate (``"\\ud800"``) cannot
-be encoded as UTF-8, NaN and Infinity are not JSON numbers, a non-string key
-cannot be sorted beside string keys, and arguments nested hundreds of levels
-deep exceed the serialisers' limits. Each would pass the schema checks and then
-crash the plan hash or the store, so the validator refuses them up front.
+Python data can hold more than JSON does. A lone surrogate (``"\\ud800"``) cannot be
+encoded as UTF-8, a NUL cannot be stored in PostgreSQL's text, NaN and Infinity are not
+JSON numbers, a non-string key cannot be sorted beside string keys, and arguments nested
+hundreds of levels deep exceed the serialisers' limits. Each would pass the schema
+checks and then crash the plan hash or the store, so the validator refuses them up
+front.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 
 MAX_ARG_DEPTH = 64  # levels of objects and lists inside one step's args; real tool calls use a handful
 
+# PostgreSQL cannot store a NUL in text: refused where the problem can name its place.
+NUL_FAULT = "holds a NUL character (\\0), which cannot be stored; remove it"
+
 TOO_DEEP = (f"nested more than {MAX_ARG_DEPTH} levels deep (objects and lists inside 'args'); "
             "flatten the arguments")
 
@@ -22,15 +26,17 @@ TOO_DEEP = (f"nested more than {MAX_ARG_DEPTH} levels deep (objects and lists in
 def plain(value: Any) -> bool:
     """A fast yes for the leaves nearly every plan is made of: ASCII text, ints, booleans, null."""
     kind = type(value)
-    return (kind is str and value.isascii()) or kind is int or kind is bool or value is None
+    return ((kind is str and value.isascii() and "\x00" not in value) or kind is int
+            or kind is bool or value is None)
 
 
 def scalar_fault(value: Any) -> str | None:
     """Why ``value`` (a leaf) cannot be part of a plan, or None when it can."""
     if isinstance(value, str):
-        return None if _utf8(value) else (
-            f"text {_shown(value)} is not valid Unicode (it holds a lone surrogate) and cannot be "
-            "stored as UTF-8; remove or replace that character")
+        if not _utf8(value):
+            return (f"text {_shown(value)} is not valid Unicode (it holds a lone surrogate) and "
+                    "cannot be stored as UTF-8; remove or replace that character")
+        return f"text {_shown(value)} {NUL_FAULT}" if "\x00" in value else None
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value!r} is not a JSON number; write a finite number or a string"
     return None
@@ -40,8 +46,9 @@ def key_fault(key: Any) -> str | None:
     """Why ``key`` cannot be an object key in a plan, or None when it can."""
     if not isinstance(key, str):
         return f"object keys must be strings, not {type(key).__name__} {_shown(key)}"
-    return None if _utf8(key) else (
-        f"key {_shown(key)} is not valid Unicode (it holds a lone surrogate); rename it")
+    if not _utf8(key):
+        return f"key {_shown(key)} is not valid Unicode (it holds a lone surrogate); rename it"
+    return f"key {_shown(key)} {NUL_FAULT}" if "\x00" in key else None
 
 
 def faults(value: Any, segments: tuple[Any, ...] = (),

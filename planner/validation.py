@@ -14,7 +14,7 @@ and a message that says how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,15 +33,13 @@ from .arg_checks import (
     suggest,
 )
 from .cycles import find_cycles
-from .json_values import MAX_ARG_DEPTH, faults, plain, scalar_fault
+from .json_values import faults, plain, scalar_fault
 from .loading import load_plan_document
 from .plan import STEP_ID, Plan, Step, is_reference
 from .problems import InvalidPlanError, Problem, ProblemCode
 from .schema_types import describe, field_names, fits, walk
 
 PLAN_KEYS = ("goal", "steps")
-# PostgreSQL cannot store a NUL in text: refused here, where the problem can name its place.
-NUL_FAULT = "holds a NUL character (\\0), which cannot be stored; remove it"
 STEP_KEYS = tuple(Step.model_fields)
 
 
@@ -142,9 +140,6 @@ class _Checker:
         elif (fault := scalar_fault(goal)) is not None:
             self.add(ProblemCode.WRONG_SHAPE, "$.goal", f"'goal': {fault}")
             goal = None
-        elif "\x00" in goal:
-            self.add(ProblemCode.WRONG_SHAPE, "$.goal", f"'goal': the text {NUL_FAULT}")
-            goal = None
         steps = data.get("steps")
         if "steps" not in data:
             self.add(ProblemCode.WRONG_SHAPE, "$", "missing 'steps': a plan needs a list of steps")
@@ -167,13 +162,12 @@ class _Checker:
                      f"a step is an object with 'id', 'tool' and 'args', not {_kind(raw)}")
             return _StepView(index, None, None, None, [], None)
         sid = raw.get("id") if isinstance(raw.get("id"), str) else None
-        if sid is not None and (scalar_fault(sid) is not None or "\x00" in sid):
+        if sid is not None and scalar_fault(sid) is not None:
             sid = None  # a problem's step names it; text that cannot be stored would break the record
         for key, value in raw.items():
             if key != "args" and not (plain(key) and plain(value)):  # 'args' is checked by scan_args
                 for segments, reason in faults({key: value}):
                     self.add(ProblemCode.WRONG_SHAPE, json_path(path, segments), reason, sid)
-        self.nul_problems(raw, path, sid)
         parsed: Step | None = None
         try:
             parsed = Step.model_validate(raw)
@@ -185,19 +179,6 @@ class _Checker:
         return _StepView(index, sid, raw.get("tool") if isinstance(raw.get("tool"), str) else None,
                          raw.get("args") if isinstance(raw.get("args"), Mapping) else None,
                          depends_on, parsed)
-
-    def nul_problems(self, raw: Mapping[Any, Any], path: str, sid: str | None) -> None:
-        """A NUL anywhere in the step: plain ASCII to the checks above, yet no store keeps it."""
-        for segments in _nul_paths(raw):
-            where = json_path(path, segments)
-            last = segments[-1]
-            what = f"the key {last!r}" if isinstance(last, str) and "\x00" in last else "the text"
-            if segments[0] == "args" and len(segments) > 1:
-                self.add(ProblemCode.INVALID_ARGS, where,
-                         f"argument {str(segments[1])!r}: {what} {NUL_FAULT}", sid)
-            else:
-                self.add(ProblemCode.WRONG_SHAPE, where, f"{str(segments[0])!r}: {what} {NUL_FAULT}",
-                         sid)
 
     def shape_problems(self, exc: ValidationError, path: str, sid: str | None) -> None:
         for error in exc.errors():
@@ -376,28 +357,6 @@ class _Checker:
             if others:
                 message += f"; also caught in the same knot: {', '.join(others)}"
             self.add(ProblemCode.CYCLE, f"$.steps[{self.first_index[start]}]", message, start)
-
-
-def _nul_paths(value: Any, segments: tuple[Any, ...] = (),
-               depth_left: int = MAX_ARG_DEPTH + 2) -> Iterator[tuple[Any, ...]]:
-    """The path of every text or key in ``value`` that holds a NUL character.
-
-    Stops at ``depth_left`` levels (a step, its args, then MAX_ARG_DEPTH more): deeper
-    arguments are refused for their depth, so the walk never recurses far.
-    """
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield segments
-    elif isinstance(value, Mapping) and depth_left > 0:
-        for key, item in value.items():
-            segment = key if isinstance(key, str) else str(key)
-            if "\x00" in segment:
-                yield (*segments, segment)
-            else:
-                yield from _nul_paths(item, (*segments, segment), depth_left - 1)
-    elif isinstance(value, list | tuple) and depth_left > 0:
-        for index, item in enumerate(value):
-            yield from _nul_paths(item, (*segments, index), depth_left - 1)
 
 
 def _kind(value: Any) -> str:
