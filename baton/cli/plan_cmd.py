@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,10 @@ PlannerOption = Annotated[
     str | None, typer.Option("--planner", help="llm or template (default: llm when configured).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+# What planner.templates.model's name patterns allow, in words for an error line.
+_TEMPLATE_NAME_RULE = "a lowercase letter, then at most 63 lowercase letters, digits, '-' or '_'"
+_PARAM_NAME_RULE = "a lowercase letter, then at most 39 lowercase letters, digits or '_'"
 
 
 def _planner_kind(value: str | None):  # noqa: ANN202
@@ -219,6 +224,7 @@ def templates_show(
     from ..usecases.templates import show_template
     from .render import print_code
 
+    _check_template_name(name, f"{name!r}")
     template = show_template(reader(ctx, Action.TEMPLATE_READ), name, version)
     if as_json:
         print_json(template.to_document())
@@ -244,27 +250,61 @@ def templates_add(
     cli = state(ctx)
     if (file is None) == (from_plan is None):
         fail("give either FILE.yaml or --from-plan PLAN_ID", EXIT_USAGE)
+    if file is not None:
+        _refuse_plan_options(name=name, param=param, version=version, description=description,
+                             pre_approved=pre_approved)
+    else:
+        if not name:
+            fail("--from-plan needs --name NAME", EXIT_USAGE)
+        _check_template_name(name, f"--name {name!r}")
+        params = _params(param or [])
     user = acting_user(ctx, Action.TEMPLATE_ADD)
     if file is not None:
         if not file.is_file():
             fail(f"no template file {file}", EXIT_USAGE)
         template = add_template_file(cli.services, file, user)
     else:
-        if not name:
-            fail("--from-plan needs --name NAME", EXIT_USAGE)
         template = save_plan_as_template(
-            cli.services, from_plan or "", name=name, params=_params(param or []), actor=user,
+            cli.services, from_plan or "", name=name or "", params=params, actor=user,
             version=version, description=description, pre_approved=pre_approved)
     console.print(f"[green]✓[/] saved template [bold]{template.name}[/] v{template.version}"
                   f"{' (pre-approved)' if template.pre_approved else ''}; "
                   f"pattern: {escape(template.patterns[0])}", soft_wrap=True)
 
 
+def _refuse_plan_options(*, name: str | None, param: list[str] | None, version: int | None,
+                         description: str, pre_approved: bool) -> None:
+    """Options of --from-plan given with FILE are a usage error, never silently dropped."""
+    given = [option for option, value in (
+        ("--name", name is not None), ("--param", bool(param)), ("--version", version is not None),
+        ("--description", bool(description)), ("--pre-approved", pre_approved)) if value]
+    if given:
+        verb = "does" if len(given) == 1 else "do"
+        fail(f"{', '.join(given)} {verb} not apply to FILE: a template file is added as written",
+             EXIT_USAGE)
+
+
+def _check_template_name(name: str, given: str) -> None:
+    """A name no template can have is a usage error (as the template model would refuse it)."""
+    from planner.templates.model import TEMPLATE_NAME_PATTERN
+
+    if not re.fullmatch(TEMPLATE_NAME_PATTERN, name):
+        fail(f"{given} is not a template name: use {_TEMPLATE_NAME_RULE}", EXIT_USAGE)
+
+
 def _params(values: list[str]) -> dict[str, str]:
+    """``--param NAME=SPEC`` values by name; a malformed, misnamed or repeated one is a usage error."""
+    from planner.templates.model import PARAM_NAME_PATTERN
+
     params: dict[str, str] = {}
     for item in values:
-        key, sep, spec = item.partition("=")
+        key, sep, spec = (part.strip() for part in item.partition("="))
         if not sep or not key or not spec:
             fail(f"--param {item!r}: write NAME=JSONPATH or NAME=VALUE", EXIT_USAGE)
-        params[key.strip()] = spec.strip()
+        if not re.fullmatch(PARAM_NAME_PATTERN, key):
+            fail(f"--param {item!r}: {key!r} is not a parameter name: use {_PARAM_NAME_RULE}",
+                 EXIT_USAGE)
+        if key in params:
+            fail(f"--param {key} is given twice; give each parameter once", EXIT_USAGE)
+        params[key] = spec
     return params
