@@ -11,6 +11,15 @@ Run through ``bench/peers/run_peers.sh`` (it installs the peers into
 
 Every peer runs a chain of N no-op steps persisted to a fresh SQLite file,
 after a short warm-up run; per-step = median wall time of ``--repeat`` chains / N.
+
+SQLite's own durability settings dominate these figures, so each peer whose
+defaults differ from Baton's is measured twice: as it ships, and with the
+settings Baton uses (WAL, ``synchronous=NORMAL``: a commit survives the process
+being killed, not necessarily a power cut). DBOS ships with SQLite's
+defaults (a rollback journal and ``synchronous=FULL``: fsyncs on every commit);
+LangGraph's ``SqliteSaver`` switches to WAL but keeps ``synchronous=FULL``;
+Prefect already uses WAL and NORMAL. Only the matched rows compare like with
+like.
 """
 
 from __future__ import annotations
@@ -28,6 +37,41 @@ from typing import Any
 
 PEERS = ("dbos", "langgraph", "prefect")
 WARMUP_STEPS = 10
+# How each peer's SQLite is set up: as the peer ships it, or as Baton sets its own.
+SQLITE_MODES = ("shipped", "matched")
+MATCHED_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")  # executor/store/db.py's settings
+# Peers whose shipped settings already are Baton's: measured once.
+SHIPS_MATCHED = frozenset({"prefect"})
+DB_FILES = {"dbos": "dbos.sqlite", "langgraph": "langgraph.sqlite", "prefect": "prefect.sqlite"}
+
+
+def _match_sqlite(dbapi_connection: Any) -> None:
+    """Give one SQLite connection Baton's durability settings."""
+    cursor = dbapi_connection.cursor()
+    for pragma in MATCHED_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _match_every_sqlalchemy_engine() -> None:
+    """Apply :data:`MATCHED_PRAGMAS` to every SQLite connection SQLAlchemy opens from now on
+    (DBOS creates its engines itself; a listener on the class reaches them all)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            _match_sqlite(dbapi_connection)
+
+    event.listen(Engine, "connect", on_connect)
+
+
+def _journal_mode(path: Path) -> str:
+    """The journal mode a SQLite file was left in (WAL is stored in the file): proof of the setting."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
 
 
 def _median_time(run: Any, repeat: int) -> float:
@@ -46,11 +90,13 @@ def _version(dist: str) -> str:
     return version(dist)
 
 
-def bench_dbos(steps: int, workdir: Path, repeat: int) -> float:
+def bench_dbos(steps: int, workdir: Path, repeat: int, matched: bool) -> float:
     """A DBOS workflow calling ``steps`` no-op @DBOS.step functions; seconds for the chain."""
+    if matched:
+        _match_every_sqlalchemy_engine()
     from dbos import DBOS
 
-    DBOS(config={"name": "peerbench", "system_database_url": f"sqlite:///{workdir / 'dbos.sqlite'}",
+    DBOS(config={"name": "peerbench", "system_database_url": f"sqlite:///{workdir / DB_FILES['dbos']}",
                  "log_level": "WARNING"})
 
     @DBOS.step()
@@ -72,8 +118,14 @@ def bench_dbos(steps: int, workdir: Path, repeat: int) -> float:
         DBOS.destroy()
 
 
-def bench_langgraph(steps: int, workdir: Path, repeat: int) -> float:
-    """A LangGraph loop of ``steps`` no-op supersteps checkpointed by SqliteSaver; seconds."""
+def bench_langgraph(steps: int, workdir: Path, repeat: int, matched: bool) -> float:
+    """A LangGraph loop of ``steps`` no-op supersteps checkpointed by SqliteSaver; seconds.
+
+    ``durability="sync"``: each checkpoint is written before the next superstep
+    starts, as Baton commits a step before the next one (LangGraph's default,
+    "async", writes it while the next step runs; on this machine the two measure
+    within noise of each other).
+    """
     import sqlite3
     from typing import TypedDict
 
@@ -91,12 +143,14 @@ def bench_langgraph(steps: int, workdir: Path, repeat: int) -> float:
     graph.add_node("noop", noop)
     graph.add_edge(START, "noop")
     graph.add_conditional_edges("noop", lambda s: "noop" if s["i"] < s["n"] else END)
-    conn = sqlite3.connect(workdir / "langgraph.sqlite", check_same_thread=False)
+    conn = sqlite3.connect(workdir / DB_FILES["langgraph"], check_same_thread=False)
+    if matched:
+        _match_sqlite(conn)
     app = graph.compile(checkpointer=SqliteSaver(conn))
 
     def run(n: int, thread: str) -> None:
         config = {"configurable": {"thread_id": thread}, "recursion_limit": n + 10}
-        app.invoke({"i": 0, "n": n}, config)
+        app.invoke({"i": 0, "n": n}, config, durability="sync")
 
     run(WARMUP_STEPS, "warmup")
     threads = iter(range(repeat))
@@ -105,12 +159,15 @@ def bench_langgraph(steps: int, workdir: Path, repeat: int) -> float:
     return elapsed
 
 
-def bench_prefect(steps: int, workdir: Path, repeat: int) -> float:
-    """A Prefect flow calling ``steps`` no-op tasks against a SQLite-backed local API; seconds."""
+def bench_prefect(steps: int, workdir: Path, repeat: int, matched: bool) -> float:
+    """A Prefect flow calling ``steps`` no-op tasks against a SQLite-backed local API; seconds.
+
+    Prefect's server sets WAL and ``synchronous=NORMAL`` itself: ``matched`` changes nothing.
+    """
     (workdir / "prefect-home").mkdir()
     os.environ["PREFECT_HOME"] = str(workdir / "prefect-home")
     os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = \
-        f"sqlite+aiosqlite:///{workdir / 'prefect.sqlite'}"
+        f"sqlite+aiosqlite:///{workdir / DB_FILES['prefect']}"
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here
     from prefect import flow, task
@@ -130,19 +187,20 @@ def bench_prefect(steps: int, workdir: Path, repeat: int) -> float:
     return _median_time(lambda: chain(steps), repeat)
 
 
-def measure_peer(name: str, steps: int, repeat: int = 3) -> dict[str, Any]:
-    """Measure one peer (in this interpreter) and return its figures."""
-    dist = {"dbos": "dbos", "langgraph": "langgraph", "prefect": "prefect"}[name]
+def measure_peer(name: str, steps: int, repeat: int = 3, sqlite: str = "shipped") -> dict[str, Any]:
+    """Measure one peer (in this interpreter), its SQLite set up as ``sqlite`` says; its figures."""
     runner = {"dbos": bench_dbos, "langgraph": bench_langgraph, "prefect": bench_prefect}[name]
     with tempfile.TemporaryDirectory(prefix=f"peer-{name}-") as tmp:
-        seconds = runner(steps, Path(tmp), repeat)
-    return {"peer": name, "version": _version(dist), "steps": steps,
-            "per_step_ms": seconds * 1000 / steps}
+        seconds = runner(steps, Path(tmp), repeat, sqlite == "matched")
+        journal = _journal_mode(Path(tmp) / DB_FILES[name])
+    return {"peer": name, "version": _version(name), "steps": steps, "sqlite": sqlite,
+            "journal_mode": journal, "per_step_ms": seconds * 1000 / steps}
 
 
-def _run_peer(python: str, name: str, steps: int, repeat: int, timeout_s: float) -> dict[str, Any]:
+def _run_peer(python: str, name: str, steps: int, repeat: int, timeout_s: float,
+              sqlite: str) -> dict[str, Any]:
     cmd = [python, str(Path(__file__).resolve()), "--peer", name, "--steps", str(steps),
-           "--repeat", str(repeat)]
+           "--repeat", str(repeat), "--sqlite", sqlite]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -170,31 +228,41 @@ def compare(python: str, steps: int, peers: tuple[str, ...], repeat: int, timeou
                        ("baton, sync no-op tool", "", sync_ms, None, None),
                        ("baton, async no-op tool", "", async_ms, None, None)]
     for name in peers:
-        result = _run_peer(python, name, steps, repeat, timeout_s)
-        if "error" in result:
-            rows.append((name, result["error"], None, None, None))
-            continue
-        ms = result["per_step_ms"]
-        rows.append((f"{name} {result['version']}", "", ms,
-                     ms / sync_ms if sync_ms else None, ms / async_ms if async_ms else None))
+        for sqlite in ("matched",) if name in SHIPS_MATCHED else SQLITE_MODES:
+            result = _run_peer(python, name, steps, repeat, timeout_s, sqlite)
+            if "error" in result:
+                rows.append((f"{name}, {sqlite}", result["error"], None, None, None))
+                continue
+            ms = result["per_step_ms"]
+            rows.append((_peer_label(result), "", ms,
+                         ms / sync_ms if sync_ms else None, ms / async_ms if async_ms else None))
     return _table(steps, rows)
+
+
+def _peer_label(result: dict[str, Any]) -> str:
+    """``dbos 3.4.0, matched (wal)``: the settings asked for and the journal the file was left in."""
+    return f"{result['peer']} {result['version']}, {result['sqlite']} ({result['journal_mode']})"
 
 
 # label, error, ms/step, peer over Baton (sync tool), peer over Baton (async tool)
 Row = tuple[str, str, float | None, float | None, float | None]
+LABEL_WIDTH = 36
 
 
 def _table(steps: int, rows: list[Row]) -> str:
     lines = [f"chain of {steps} no-op steps, SQLite persistence, one machine, one run",
-             f"{'executor':<30} {'ms/step':>9} {'peer/baton sync':>16} {'peer/baton async':>17}"]
+             "peers: 'shipped' = the peer's own SQLite settings; 'matched' = Baton's "
+             "(WAL, synchronous=NORMAL), the like-for-like rows",
+             f"{'executor':<{LABEL_WIDTH}} {'ms/step':>9} {'peer/baton sync':>16} "
+             f"{'peer/baton async':>17}"]
     for label, error, ms, ratio_sync, ratio_async in rows:
         if error:
-            lines.append(f"{label:<30} {'failed':>9}  {error}")
+            lines.append(f"{label:<{LABEL_WIDTH}} {'failed':>9}  {error}")
             continue
         ms_text = f"{ms:9.3f}" if ms is not None else f"{'n/a':>9}"
         sync_text = f"{ratio_sync:15.1f}x" if ratio_sync is not None else f"{'':>16}"
         async_text = f"{ratio_async:16.1f}x" if ratio_async is not None else f"{'':>17}"
-        lines.append(f"{label:<30} {ms_text} {sync_text} {async_text}".rstrip())
+        lines.append(f"{label:<{LABEL_WIDTH}} {ms_text} {sync_text} {async_text}".rstrip())
     return "\n".join(lines)
 
 
@@ -203,6 +271,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Baton vs peer executors, per-step overhead")
     parser.add_argument("--peer", choices=PEERS, help="measure only this peer; print JSON")
     parser.add_argument("--peers", default=",".join(PEERS), help="peers to compare")
+    parser.add_argument("--sqlite", choices=SQLITE_MODES, default="shipped",
+                        help="with --peer: the peer's own SQLite settings, or Baton's")
     parser.add_argument("--peers-python", default=sys.executable,
                         help="interpreter of the peers' venv (bench/.peers-venv/bin/python)")
     parser.add_argument("--steps", type=int, default=500, help="chain length (default 500)")
@@ -212,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     steps = 50 if args.quick else args.steps
     if args.peer:
-        print(json.dumps(measure_peer(args.peer, steps, args.repeat)), flush=True)  # noqa: T201
+        print(json.dumps(measure_peer(args.peer, steps, args.repeat, args.sqlite)), flush=True)  # noqa: T201
         return
     from baton.logging import configure_logging  # Baton's interpreter only, not the peers'
 
