@@ -1,17 +1,15 @@
 """Settings: ``baton.toml`` (or ``BATON_CONFIG``) plus environment overrides.
 
-Only the shell reads settings; it hands the parts below it what they need.
+Only the shell reads settings; it hands the parts below it what they need. The users
+table (token hashes, roles) is checked in ``settings_users``; paths, URLs and HTTP tools
+against the machine in ``settings_checks``.
 """
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import os
-import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +17,21 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_core import PydanticCustomError
 
 from tools import BatonError
+
+from .settings_users import (
+    hash_token,
+    kind_in_words,
+    token_hash_problem,
+    toml_key,
+    user_layout_problem,
+    user_problems,
+)
+
+# The users table's checks live in settings_users; callers import these from here.
+from .settings_users import known_roles as known_roles
+from .settings_users import policy_data_in_force as policy_data_in_force
+from .settings_users import role_problem as role_problem
+from .settings_users import user_toml as user_toml
 
 
 class ConfigError(BatonError):
@@ -56,18 +69,6 @@ class User(BaseModel):
                 raise PydanticCustomError("token_sha256", "entry {number}: {problem}",
                                           {"number": number, "problem": problem})
         return tuple(digest.lower() for digest in digests)
-
-
-def token_hash_problem(digest: str) -> str | None:
-    """Why ``digest`` is not a token's SHA-256 as ``token_sha256`` holds it, if it is not."""
-    if re.fullmatch(r"[0-9a-fA-F]{64}", digest):
-        return None
-    if re.fullmatch(r"[0-9a-fA-F]{64}", digest.strip()):
-        return "remove the spaces around the hash"
-    if re.fullmatch(r"[0-9a-fA-F]+", digest):
-        return f"{len(digest)} hex digits; a SHA-256 has 64"
-    return ("not a SHA-256 (64 hex digits); this looks like a raw token: put its SHA-256 "
-            "here, `baton token` prints it")
 
 
 # Upper bounds of durations: finite, and small enough to add to a date (approvals, leases).
@@ -199,23 +200,6 @@ class Settings(BaseModel):
         return None
 
 
-def hash_token(token: str) -> str:
-    """How API tokens are stored: SHA-256 hex of the token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def user_toml(user_id: str, roles: Iterable[str], token_sha256s: Iterable[str]) -> str:
-    """The ``[users.ID]`` table of ``baton.toml`` declaring a user, its roles and token hashes."""
-    return (f"[users.{toml_key(user_id)}]\nroles = {json.dumps(list(roles))}\n"
-            f"token_sha256 = {json.dumps(list(token_sha256s))}\n")
-
-
-def toml_key(key: str) -> str:
-    """``key`` as written in TOML: bare when it can be, else quoted."""
-    # JSON strings of plain text are valid TOML basic strings.
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
-
-
 _ENV = {
     "BATON_DATA_DIR": ("data_dir",),
     "BATON_DATABASE_URL": ("database_url",),
@@ -298,12 +282,12 @@ def _layout_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(setting, problem) for each part of the file that is not laid out as Baton reads it:
     a section that is not a table, a user that is not a table or names another id, a key of
     ``[policy]`` other than ``data`` (which would otherwise be dropped without a word)."""
-    problems = [(key, f"must be a table ([{key}]), not {_kind(raw[key])}")
+    problems = [(key, f"must be a table ([{key}]), not {kind_in_words(raw[key])}")
                 for key in _TABLES if key in raw and not isinstance(raw[key], dict)]
     users = raw.get("users")
     if isinstance(users, dict):
         problems.extend(problem for uid, spec in users.items()
-                        if (problem := _user_layout_problem(uid, spec)))
+                        if (problem := user_layout_problem(uid, spec)))
     policy = raw.get("policy")
     if isinstance(policy, dict):
         for key, value in policy.items():
@@ -312,92 +296,8 @@ def _layout_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
                                                   f"[policy.data] ({toml_key(key)} = ... there)"))
             elif not isinstance(value, dict):
                 problems.append(("policy.data", f"must be a table ([policy.data]), not "
-                                                f"{_kind(value)}"))
+                                                f"{kind_in_words(value)}"))
     return problems
-
-
-def _user_layout_problem(uid: str, spec: Any) -> tuple[str, str] | None:
-    """Why the ``[users.UID]`` entry cannot declare user ``uid``, if it cannot."""
-    table = f"[users.{toml_key(uid)}]"
-    if not isinstance(spec, dict):
-        words = [spec] if isinstance(spec, str) else spec
-        if isinstance(words, list) and all(isinstance(word, str) for word in words):
-            roles = json.dumps(words)  # what a value beside the name most likely meant
-        else:
-            roles = '["analyst"]'
-        return (f"users.{uid}", f"must be a table, not {_kind(spec)}; write {table} with "
-                                f"roles = {roles}")
-    if "id" in spec:
-        return (f"users.{uid}", f"a user's id is the name of its table ({table}); remove "
-                                f"id = {spec['id']!r}")
-    return None
-
-
-def _kind(value: Any) -> str:
-    """What a TOML value is, in words, for an error message (never the value: it may be secret)."""
-    if isinstance(value, bool):
-        return "true or false"
-    kinds = {str: "a string", int: "a number", float: "a number", list: "an array"}
-    return next((name for kind, name in kinds.items() if isinstance(value, kind)), "a date or time")
-
-
-def user_problems(settings: Settings) -> list[tuple[str, str]]:
-    """(setting, problem) for each role no one defines and each token hash two users share."""
-    known = known_roles(policy_data_in_force(settings))
-    problems: list[tuple[str, str]] = []
-    holders: dict[str, list[str]] = {}
-    for uid, user in settings.users.items():
-        problems.extend((f"users.{uid}.roles", problem)
-                        for role in user.roles if (problem := role_problem(role, known)))
-        for digest in dict.fromkeys(user.token_sha256):
-            holders.setdefault(digest, []).append(uid)
-    for uids in holders.values():
-        if len(uids) > 1:  # the token would act as whichever user is declared first
-            problems.append((", ".join(f"users.{uid}.token_sha256" for uid in uids),
-                             f"one token hash is declared for {' and '.join(uids)}; give each "
-                             "person their own token (`baton token USER`)"))
-    return problems
-
-
-def role_problem(role: str, known: list[str]) -> str | None:
-    """Why ``role`` is not one of the ``known`` roles, if it is not."""
-    if role in known:
-        return None
-    near = difflib.get_close_matches(role, known, n=1)
-    hint = f"did you mean {near[0]!r}? " if near else ""
-    return f"unknown role {role!r} ({hint}known roles: {', '.join(known)})"
-
-
-def known_roles(policy_data: Mapping[str, Any]) -> list[str]:
-    """The roles a user may hold, sorted: those of the role → action table, and any role the
-    policy data gives tools (``role_tools``) or approval rights (``approval.roles``)."""
-    from .usecases.permissions import ROLE_ACTIONS  # it imports this module
-
-    roles = set(ROLE_ACTIONS)
-    role_tools = policy_data.get("role_tools")
-    if isinstance(role_tools, Mapping):
-        roles.update(role for role in role_tools if isinstance(role, str))
-    approval = policy_data.get("approval")
-    approvers = approval.get("roles") if isinstance(approval, Mapping) else None
-    if isinstance(approvers, list):
-        roles.update(role for role in approvers if isinstance(role, str))
-    return sorted(roles)
-
-
-def policy_data_in_force(settings: Settings) -> Mapping[str, Any]:
-    """The policy data the engine will read, as far as it names roles.
-
-    The shipped data names only built-in roles, so only a ``policies_dir`` of one's own has
-    its data file read here.
-    """
-    if settings.policies_dir is None:
-        return settings.policy_data
-    from policies.bundle import PolicyBundle, PolicyBundleError
-
-    try:
-        return PolicyBundle.load(settings.policies_dir, overrides=settings.policy_data).data
-    except PolicyBundleError:  # reported by check_settings, or when the engine loads it
-        return settings.policy_data
 
 
 def _named(setting: str, from_env: Mapping[str, str]) -> str:

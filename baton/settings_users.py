@@ -1,0 +1,133 @@
+"""The users table of the settings: how a user and its tokens are declared, and the checks
+of that table.
+
+``load_settings`` refuses a ``[users.ID]`` entry that is not a table or gives an ``id`` of
+its own (before the environment merges in), a ``token_sha256`` entry that is not a SHA-256,
+a role no one defines and a token hash two users share. ``baton token`` writes the lines
+these read (:func:`user_toml`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+
+def token_hash_problem(digest: str) -> str | None:
+    """Why ``digest`` is not a token's SHA-256 as ``token_sha256`` holds it, if it is not."""
+    if re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+        return None
+    if re.fullmatch(r"[0-9a-fA-F]{64}", digest.strip()):
+        return "remove the spaces around the hash"
+    if re.fullmatch(r"[0-9a-fA-F]+", digest):
+        return f"{len(digest)} hex digits; a SHA-256 has 64"
+    return ("not a SHA-256 (64 hex digits); this looks like a raw token: put its SHA-256 "
+            "here, `baton token` prints it")
+
+
+def hash_token(token: str) -> str:
+    """How API tokens are stored: SHA-256 hex of the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def user_toml(user_id: str, roles: Iterable[str], token_sha256s: Iterable[str]) -> str:
+    """The ``[users.ID]`` table of ``baton.toml`` declaring a user, its roles and token hashes."""
+    return (f"[users.{toml_key(user_id)}]\nroles = {json.dumps(list(roles))}\n"
+            f"token_sha256 = {json.dumps(list(token_sha256s))}\n")
+
+
+def toml_key(key: str) -> str:
+    """``key`` as written in TOML: bare when it can be, else quoted."""
+    # JSON strings of plain text are valid TOML basic strings.
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def user_layout_problem(uid: str, spec: Any) -> tuple[str, str] | None:
+    """Why the ``[users.UID]`` entry cannot declare user ``uid``, if it cannot."""
+    table = f"[users.{toml_key(uid)}]"
+    if not isinstance(spec, dict):
+        words = [spec] if isinstance(spec, str) else spec
+        if isinstance(words, list) and all(isinstance(word, str) for word in words):
+            roles = json.dumps(words)  # what a value beside the name most likely meant
+        else:
+            roles = '["analyst"]'
+        return (f"users.{uid}", f"must be a table, not {kind_in_words(spec)}; write {table} with "
+                                f"roles = {roles}")
+    if "id" in spec:
+        return (f"users.{uid}", f"a user's id is the name of its table ({table}); remove "
+                                f"id = {spec['id']!r}")
+    return None
+
+
+def kind_in_words(value: Any) -> str:
+    """What a TOML value is, in words, for an error message (never the value: it may be secret)."""
+    if isinstance(value, bool):
+        return "true or false"
+    kinds = {str: "a string", int: "a number", float: "a number", list: "an array"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), "a date or time")
+
+
+def user_problems(settings: Settings) -> list[tuple[str, str]]:
+    """(setting, problem) for each role no one defines and each token hash two users share."""
+    known = known_roles(policy_data_in_force(settings))
+    problems: list[tuple[str, str]] = []
+    holders: dict[str, list[str]] = {}
+    for uid, user in settings.users.items():
+        problems.extend((f"users.{uid}.roles", problem)
+                        for role in user.roles if (problem := role_problem(role, known)))
+        for digest in dict.fromkeys(user.token_sha256):
+            holders.setdefault(digest, []).append(uid)
+    for uids in holders.values():
+        if len(uids) > 1:  # the token would act as whichever user is declared first
+            problems.append((", ".join(f"users.{uid}.token_sha256" for uid in uids),
+                             f"one token hash is declared for {' and '.join(uids)}; give each "
+                             "person their own token (`baton token USER`)"))
+    return problems
+
+
+def role_problem(role: str, known: list[str]) -> str | None:
+    """Why ``role`` is not one of the ``known`` roles, if it is not."""
+    if role in known:
+        return None
+    near = difflib.get_close_matches(role, known, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return f"unknown role {role!r} ({hint}known roles: {', '.join(known)})"
+
+
+def known_roles(policy_data: Mapping[str, Any]) -> list[str]:
+    """The roles a user may hold, sorted: those of the role → action table, and any role the
+    policy data gives tools (``role_tools``) or approval rights (``approval.roles``)."""
+    from .usecases.permissions import ROLE_ACTIONS  # it imports baton.settings
+
+    roles = set(ROLE_ACTIONS)
+    role_tools = policy_data.get("role_tools")
+    if isinstance(role_tools, Mapping):
+        roles.update(role for role in role_tools if isinstance(role, str))
+    approval = policy_data.get("approval")
+    approvers = approval.get("roles") if isinstance(approval, Mapping) else None
+    if isinstance(approvers, list):
+        roles.update(role for role in approvers if isinstance(role, str))
+    return sorted(roles)
+
+
+def policy_data_in_force(settings: Settings) -> Mapping[str, Any]:
+    """The policy data the engine will read, as far as it names roles.
+
+    The shipped data names only built-in roles, so only a ``policies_dir`` of one's own has
+    its data file read here.
+    """
+    if settings.policies_dir is None:
+        return settings.policy_data
+    from policies.bundle import PolicyBundle, PolicyBundleError
+
+    try:
+        return PolicyBundle.load(settings.policies_dir, overrides=settings.policy_data).data
+    except PolicyBundleError:  # reported by check_settings, or when the engine loads it
+        return settings.policy_data
