@@ -75,6 +75,7 @@ class User(BaseModel):
 MAX_APPROVAL_TTL_S = 10 * 365 * 24 * 3600  # 10 years
 MAX_LEASE_S = 24 * 3600  # a day: a lease is renewed every few seconds while its owner lives
 MAX_LLM_TIMEOUT_S = 3600  # an hour for one planning request, even from a slow local model
+MAX_VERIFY_COOLDOWN_S = 24 * 3600  # a day: longer would hide a tampered ledger from its readers
 
 
 class LLMSettings(BaseModel):
@@ -115,13 +116,18 @@ class ExecutorSettings(BaseModel):
 
 
 class AuditSettings(BaseModel):
-    """How the audit ledger is handed over."""
+    """How the audit ledger is handed over, and how often a reader may verify it whole."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     cloudevents_source: str | None = Field(
         default=None, description="CloudEvents 'source' of exported events (a URI-reference); "
                                   "unset: baton:ledger:<hash of the ledger's first event>.")
+    verify_cooldown_s: float = Field(
+        default=10.0, ge=0, le=MAX_VERIFY_COOLDOWN_S, allow_inf_nan=False,
+        description="Seconds a user waits, after a full ledger verification they started over "
+                    "HTTP (API or web page) ends, before starting another; 0: no wait "
+                    "(at most a day).")
 
     @field_validator("cloudevents_source")
     @classmethod
@@ -167,7 +173,8 @@ class Settings(BaseModel):
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings,
                                        description="Executor limits and timings ([executor]).")
     audit: AuditSettings = Field(default_factory=AuditSettings,
-                                 description="How the audit ledger is exported ([audit]).")
+                                 description="How the audit ledger is exported and verified "
+                                             "([audit]).")
 
     @property
     def resolved_database_url(self) -> str:
