@@ -2,5 +2,7 @@
 
 from .app import API_PREFIX, create_app
 from .permissions import ROLE_ACTIONS, Action, allowed_actions, may
+from .verify_guard import VerifyGuard, VerifyRefused
 
-__all__ = ["API_PREFIX", "ROLE_ACTIONS", "Action", "allowed_actions", "create_app", "may"]
+__all__ = ["API_PREFIX", "ROLE_ACTIONS", "Action", "VerifyGuard", "VerifyRefused",
+           "allowed_actions", "create_app", "may"]

@@ -12,6 +12,7 @@ from baton.services import Services
 
 from .errors import install_error_handlers
 from .limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, refuse_nul_characters
+from .verify_guard import VerifyGuard
 from .worker import DEFAULT_POLL_INTERVAL_S, BackgroundWorker
 
 API_PREFIX = "/api/v1"
@@ -27,11 +28,14 @@ SHA-256 hex) under `[users.ID] token_sha256` in `baton.toml`. Every error is
 
 
 def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               web: bool = True, worker_poll_s: float | None = DEFAULT_POLL_INTERVAL_S) -> FastAPI:
+               web: bool = True, worker_poll_s: float | None = DEFAULT_POLL_INTERVAL_S,
+               verify_guard: VerifyGuard | None = None) -> FastAPI:
     """The API (under ``/api/v1``) and, unless ``web=False``, the web page, over ``services``.
 
     While it serves, the background worker looks for runs queued by other
-    processes every ``worker_poll_s`` seconds (None: only when kicked).
+    processes every ``worker_poll_s`` seconds (None: only when kicked). Full
+    ledger verifications go through ``verify_guard`` (default: one with the
+    ``[audit] verify_cooldown_s`` setting).
     """
     from . import routes_ledger, routes_plans, routes_policy, routes_runs, routes_tools
 
@@ -42,6 +46,7 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
                                                       "ledger", "health")])
     app.state.services = services
     app.state.worker = BackgroundWorker(services, worker_poll_s)
+    app.state.verify_guard = verify_guard or VerifyGuard(services.settings.audit.verify_cooldown_s)
     install_error_handlers(app)
     for router in (routes_plans.router, routes_runs.router, routes_policy.router,
                    routes_tools.router, routes_ledger.router, routes_ledger.health_router):

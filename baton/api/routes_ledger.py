@@ -21,8 +21,9 @@ from executor.ledger_export import ExportFormat, cloudevent, event_record, ledge
 from tools import BatonError
 
 from .auth import require, services_of
-from .errors import ApiError, error_responses
+from .errors import ApiError, ErrorResponse, error_responses
 from .permissions import Action
+from .verify_guard import VerifyRefused, verify_guard_of
 
 router = APIRouter(responses=error_responses(401, 403))
 MAX_INT64 = 2**63 - 1  # what the database stores; larger numbers are invalid requests
@@ -51,12 +52,27 @@ class Health(BaseModel):
     time: datetime = Field(description="Server time (UTC).")
 
 
+_VERIFY_REFUSED = {429: {"model": ErrorResponse, "headers": {"Retry-After": {
+    "description": "Seconds to wait before asking again.", "schema": {"type": "integer"}}},
+    "description": "A verification is already running (verify_in_progress), or this user "
+                   "verified less than [audit] verify_cooldown_s ago (verify_cooldown)"}}
+
+
 @router.get("/ledger/verify", response_model=VerifyReport, tags=["ledger"],
-            summary="Verify the ledger's hash chain")
+            summary="Verify the ledger's hash chain", responses=_VERIFY_REFUSED)
 def verify_ledger(request: Request,
                   user: User = Depends(require(Action.LEDGER_READ))) -> VerifyReport:
-    """Recompute the chain; name the first broken event."""
-    result = services_of(request).ledger.verify()
+    """Recompute the chain; name the first broken event.
+
+    It reads the whole ledger: one runs at a time per server, and each user waits
+    ``[audit] verify_cooldown_s`` between theirs (429 with ``Retry-After`` meanwhile).
+    """
+    try:
+        with verify_guard_of(request).running(user.id):
+            result = services_of(request).ledger.verify()
+    except VerifyRefused as exc:
+        raise ApiError(429, exc.code, exc.message,
+                       headers={"Retry-After": str(exc.retry_after_s)}) from exc
     return VerifyReport(ok=result.ok, events=result.events,
                         first_broken_seq=result.first_broken_seq, reason=result.reason)
 
