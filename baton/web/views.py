@@ -14,6 +14,7 @@ from structlog import get_logger
 
 from baton.api.auth import services_of
 from baton.api.permissions import Action, may
+from baton.api.verify_guard import VerifyRefused, verify_guard_of
 from baton.services import Services
 from baton.settings import User
 from executor.errors import BrokenEventError
@@ -251,17 +252,35 @@ async def verify_ledger_form(request: Request) -> HTMLResponse:
     from starlette.concurrency import run_in_threadpool
 
     user, form = await _posted(request, Action.LEDGER_READ)
-    # Seconds on a long ledger: off the event loop, so other requests are still served.
-    full = await run_in_threadpool(services_of(request).ledger.verify)
+    try:
+        # The API's guard: one whole-ledger read at a time, a cooldown per user.
+        with verify_guard_of(request).running(user.id):
+            # Seconds on a long ledger: off the event loop, so other requests are still served.
+            full = await run_in_threadpool(services_of(request).ledger.verify)
+    except VerifyRefused as exc:
+        return await run_in_threadpool(refused_view, request, user, form.get("subject"), exc)
     return await run_in_threadpool(ledger_view, request, user, form.get("subject"), full)
+
+
+def refused_view(request: Request, user: User, subject: str | None,
+                 refused: VerifyRefused) -> HTMLResponse:
+    """The ledger page, status 429: why the whole ledger was not verified, and for how long."""
+    page = ledger_view(request, user, subject, status=429, flash=refused.message,
+                       flash_kind="error")
+    page.headers["Retry-After"] = str(refused.retry_after_s)
+    return page
 
 
 LEDGER_PAGE_EVENTS = 500
 
 
 def ledger_view(request: Request, user: User, subject: str | None,
-                full: VerifyResult | None = None) -> HTMLResponse:
-    """The ledger page: the newest events (of ``subject``), their check, and ``full`` when run."""
+                full: VerifyResult | None = None, *, status: int = 200,
+                **notice: str) -> HTMLResponse:
+    """The ledger page: the newest events (of ``subject``), their check, and ``full`` when run.
+
+    ``notice`` (``flash`` and ``flash_kind``) replaces the page's usual one-line message.
+    """
     ledger = services_of(request).ledger
     subject = (subject or "").strip()[:80] or None
     try:
@@ -271,8 +290,8 @@ def ledger_view(request: Request, user: User, subject: str | None,
         events, older = [], 0
         window = WindowCheck(ok=False, events=0, linked=subject is None,
                              first_broken_seq=exc.seq, reason=f"event {exc.seq}: {exc.reason}")
-    return render(request, "ledger.html", user, events=events, subject=subject, older=older,
-                  shown_limit=LEDGER_PAGE_EVENTS, window=window, full=full)
+    return render(request, "ledger.html", user, status, events=events, subject=subject,
+                  older=older, shown_limit=LEDGER_PAGE_EVENTS, window=window, full=full, **notice)
 
 
 def newest_events(ledger: Ledger, subject: str | None) -> tuple[list[LedgerEvent], int]:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from baton.services import Services
+from baton.settings import AuditSettings
 from baton.usecases.plans import plan_goal
 from executor.ledger import Ledger
 from tests.api.live import make_settings, serve
@@ -18,8 +19,12 @@ FILLER = 510  # more than the page shows (500), so the oldest events are off the
 
 @pytest.fixture
 def long_ledger(tmp_path):
-    """A server whose ledger holds alice's plan's events and then FILLER more."""
-    services = Services(make_settings(tmp_path))
+    """A server whose ledger holds alice's plan's events and then FILLER more.
+
+    No cooldown between verifications: these tests press the button again after a change
+    (the cooldown has its own tests, in test_web_verify_guard.py).
+    """
+    services = Services(make_settings(tmp_path, audit=AuditSettings(verify_cooldown_s=0)))
     stored = plan_goal(services, GOAL, services.settings.users["alice"])
     for i in range(FILLER):
         services.ledger.append("note", "p-filler", "root", {"i": i})
