@@ -64,6 +64,10 @@ class TemplateOrigin(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="Parameter values used.")
 
 
+# Where a Step keeps the references found in its args (see Step._found_references).
+_REFERENCES_MEMO = "_references_memo"
+
+
 class Step(BaseModel):
     """One tool call in a plan."""
 
@@ -86,12 +90,29 @@ class Step(BaseModel):
 
     def references(self) -> list[tuple[JsonPath, Reference]]:
         """Every reference inside ``args`` with its JSON path (e.g. ``$.args.json.total``)."""
-        return list(iter_references(self.args, "$.args"))
+        return list(self._found_references())
+
+    def _found_references(self) -> tuple[tuple[JsonPath, Reference], ...]:
+        """The references of ``args``, found by one walk that later calls share.
+
+        ``references()``, ``dependencies()`` and whoever calls them (the policy input asks for
+        both, and for every step's data sources; the runner and the web graph for dependencies)
+        would otherwise each walk all of ``args``: seconds for a step holding millions of values.
+        The memo sits in the instance ``__dict__`` as ``functools.cached_property`` would put
+        it: not a field, so dumps, the hash, equality and the JSON Schema never see it. It is
+        kept with the ``args`` it was found in, so that a ``model_copy(update={"args": ...})``,
+        which copies ``__dict__``, walks its new arguments instead of reusing the old ones.
+        """
+        memo = self.__dict__.get(_REFERENCES_MEMO)
+        if memo is None or memo[0] is not self.args:
+            memo = (self.args, tuple(iter_references(self.args, "$.args")))
+            self.__dict__[_REFERENCES_MEMO] = memo
+        return memo[1]
 
     def dependencies(self) -> tuple[str, ...]:
         """Ids of the steps this one waits for: referenced ones, then ``depends_on``; no repeats."""
         seen: dict[str, None] = {}
-        for _, ref in self.references():
+        for _, ref in self._found_references():
             seen.setdefault(ref.step, None)
         for dep in self.depends_on:
             seen.setdefault(dep, None)
@@ -150,22 +171,37 @@ def is_reference(value: Any) -> bool:
     return isinstance(value, Mapping) and len(value) == 1 and "ref" in value
 
 
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def iter_references(value: Any, path: JsonPath = "$") -> Iterator[tuple[JsonPath, Reference]]:
     """Yield ``(json_path, Reference)`` for every well-formed reference inside ``value``."""
+    found: list[tuple[JsonPath, Reference]] = []
+    _collect_references(value, path, found)
+    yield from found
+
+
+def _collect_references(
+    value: Any, path: JsonPath, found: list[tuple[JsonPath, Reference]]
+) -> None:
+    """Append the references inside ``value`` to ``found``, depth first, in document order.
+
+    A plain function, not nested generators, and scalars are skipped before their path is
+    built: most of a big argument tree is leaves, and neither can hold a reference.
+    """
     if is_reference(value):
         target = value["ref"]
         if isinstance(target, str) and REF.match(target):
-            yield path, Reference(ref=target)
+            found.append((path, Reference(ref=target)))
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
-            yield from iter_references(item, f"{path}.{key}")
+            if type(item) not in _SCALAR_TYPES:
+                _collect_references(item, f"{path}.{key}", found)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from iter_references(item, f"{path}[{index}]")
-
-
-_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+            if type(item) not in _SCALAR_TYPES:
+                _collect_references(item, f"{path}[{index}]", found)
 
 
 def resolve_references(value: Any, lookup: Callable[[Reference], Any]) -> Any:
