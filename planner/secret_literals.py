@@ -1,20 +1,34 @@
-"""Keeping configured secret values out of stored plans.
+"""Keeping configured secret values out of stored plans, and out of what readers are shown.
 
 A plan is read by everyone who may read plans (auditors included), sent to the
 model again when revised, and judged by approvers; a secret written into it
 literally would be shown to all of them. A version holding one is stored
 INVALID with the value masked, and a problem says where it was and how to
 refer to the secret instead (``${secret:NAME}``).
+
+A version stored before its secret was configured still holds the value: it is
+shown masked (:func:`masked_version`, the stored bytes and hash untouched) and
+found by :func:`held_secrets` so that it neither runs nor becomes a template.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from tools.redaction import REDACTED
+from pydantic import ValidationError
 
+from tools.redaction import REDACTED, redact
+
+from .plan import Plan
 from .problems import Problem, ProblemCode
+from .versions import StoredVersion
+
+# What a reader is shown of a version that may hold a secret value: its text, never its
+# identity (plan id, version, the hash approvals bind to) nor its lifecycle.
+_SHOWN_TEXT = ("goal", "plan", "origin", "problems", "feedback", "document", "error")
+
+Describe = Callable[[str | None], str]  # the name of a value found -> the problem's message
 
 
 def configured_secret_problems(document: Any, secrets: Mapping[str, str | None]
@@ -25,17 +39,57 @@ def configured_secret_problems(document: Any, secrets: Mapping[str, str | None]
     that has no name to refer to, such as the LLM API key). Values are matched anywhere
     inside strings, keys included; longest first, so one that contains another is named.
     """
+    return _scan(document, secrets, ProblemCode.CONFIGURED_SECRET, _not_stored)
+
+
+def held_secrets(plan: Plan, secrets: Mapping[str, str | None]) -> tuple[Problem, ...]:
+    """Where a stored ``plan`` holds a secret value (stored before the secret was configured)."""
+    return _scan(plan.to_wire(), secrets, ProblemCode.CONFIGURED_SECRET, _held)[0]
+
+
+def masked_version(stored: StoredVersion, secret_values: Iterable[str]) -> StoredVersion:
+    """``stored`` as a reader may see it: each secret value masked as ``[REDACTED]``.
+
+    Only the view changes: ``plan_hash`` stays the stored hash that approvals bind to (the
+    masked plan no longer hashes to it, so never run or approve what this returns).
+    """
+    values = [value for value in secret_values if value]
+    data = stored.model_dump(mode="json")
+    text = {key: data[key] for key in _SHOWN_TEXT}
+    masked = redact(text, values)
+    if masked == text:
+        return stored
+    try:
+        return StoredVersion.model_validate({**data, **masked})
+    except ValidationError:
+        # A value masked where the plan's shape needs its text (a step id, a reference):
+        # shown as a document that is not a well-formed plan, like any such document.
+        plan = masked["plan"]
+        return StoredVersion.model_validate({**data, **masked, "document": plan,
+                                             "plan": {"goal": plan["goal"], "steps": []}})
+
+
+def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
+          describe: Describe) -> tuple[tuple[Problem, ...], Any]:
+    """Problems of ``code`` where ``document`` holds one of ``secrets``, and a masked copy."""
     ordered = sorted(((v, n) for v, n in secrets.items() if v), key=lambda item: -len(item[0]))
     problems: list[Problem] = []
 
+    def found(text: str, path: str, step: str | None) -> str:
+        for value, name in ordered:
+            if value in text:
+                text = text.replace(value, REDACTED)
+                problems.append(Problem(code=code, step=step, path=path, message=describe(name)))
+        return text
+
     def masked(value: Any, path: str, step: str | None) -> Any:
         if isinstance(value, str):
-            return _masked_text(value, path, step, ordered, problems)
+            return found(value, path, step)
         if isinstance(value, Mapping):
             copy = {}
             for k, v in value.items():
                 # The path names the key as masked: a secret used as a key must not be quoted.
-                key = _masked_text(str(k), f"{path} (key)", step, ordered, problems)
+                key = found(str(k), f"{path} (key)", step)
                 copy[key] = masked(v, f"{path}.{key}", step)
             return copy
         if isinstance(value, list | tuple):
@@ -53,17 +107,7 @@ def _step_id(path: str, index: int, item: Any) -> str | None:
     return None
 
 
-def _masked_text(text: str, path: str, step: str | None, secrets: list[tuple[str, str | None]],
-                 problems: list[Problem]) -> str:
-    for value, name in secrets:
-        if value in text:
-            text = text.replace(value, REDACTED)
-            problems.append(Problem(code=ProblemCode.CONFIGURED_SECRET, step=step, path=path,
-                                    message=_message(name)))
-    return text
-
-
-def _message(name: str | None) -> str:
+def _not_stored(name: str | None) -> str:
     if name is None:
         return ("holds a configured credential (the LLM API key or a password in a configured "
                 "URL); it was not stored. Never write credentials into a plan")
@@ -71,4 +115,13 @@ def _message(name: str | None) -> str:
             f"${{secret:{name}}} where the tool takes a secret (an HTTP header) instead")
 
 
-__all__ = ["configured_secret_problems"]
+def _held(name: str | None) -> str:
+    if name is None:
+        return ("holds a configured credential (the LLM API key or a password in a configured "
+                "URL), stored before such values were refused; revise the plan without it")
+    return (f"holds the value of the configured secret {name}, stored before such values "
+            f"were refused; revise the plan to write ${{secret:{name}}} where the tool takes "
+            "a secret (an HTTP header) instead")
+
+
+__all__ = ["configured_secret_problems", "held_secrets", "masked_version"]

@@ -3,6 +3,9 @@
 Every path ends in ``_store_version``: the one place where a new version is
 stored and recorded in the ledger. The policy decision plugs in right after
 it, in ``_after_new_version``.
+
+Every version handed back to be shown passes through :func:`shown_version`: one
+stored before a secret was configured may hold its value, and no reader sees it.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def plan_goal(services: Services, goal: str, requester: User,
         result = chosen.plan(goal, services.registry)
     except PlanningError as exc:
         stored = _store_failure(services, goal, user, kind, exc, plan_id=None, feedback=None)
-        raise _noted(exc, stored) from None
+        raise _noted(services, exc, stored) from None
     return _store_result(services, goal, user, result, plan_id=None, feedback=None)
 
 
@@ -113,14 +116,16 @@ def _store_document(services: Services, data: Any, problems: list[Problem], user
     new = NewVersion(document=storable(data), status=VersionStatus.INVALID,
                      planner=PlannerKind.FILE, problems=tuple(problems), created_by=user.id)
     stored = _store_version(services, goal, user, new, trace, plan_id=None)
-    raise _noted(InvalidPlanError(list(stored.problems)), stored)  # as stored: secrets masked
+    raise _noted(services, InvalidPlanError(list(stored.problems)), stored)  # masked as stored
 
 
-def _noted(exc: PlanningError | InvalidPlanError, stored: StoredVersion) -> BatonError:
-    """``exc`` with the id of the INVALID version that records it; kept as ``exc.stored``."""
+def _noted(services: Services, exc: PlanningError | InvalidPlanError,
+           stored: StoredVersion) -> BatonError:
+    """``exc`` with the id of the INVALID version that records it, shown as ``exc.stored``."""
     exc.message = f"{exc.message}\n(recorded as plan {stored.plan_id} v{stored.version}, invalid)"
     exc.args = (exc.message,)
-    exc.stored = stored  # type: ignore[union-attr]  (lets the CLI and API show the record)
+    # Lets the CLI and API show the record; a revision's goal may predate a secret.
+    exc.stored = shown_version(services, stored)  # type: ignore[union-attr]
     return exc
 
 
@@ -163,24 +168,48 @@ def rejection_reason(services: Services, plan_id: str, version: int) -> str | No
     return (row.comment or "no reason given") if row is not None else None
 
 
+def shown_version(services: Services, stored: StoredVersion) -> StoredVersion:
+    """``stored`` as people and clients may see it: configured secret values masked.
+
+    A version stored before its secret was configured still holds the value; the stored
+    bytes and hash stay as they are (approvals bind to them), only this view is masked.
+    Never run, approve or re-hash what it returns: read the store for that.
+    """
+    from planner.secret_literals import masked_version
+
+    return masked_version(stored, services.recognisable_secrets)
+
+
+def held_secrets(services: Services, stored: StoredVersion) -> str | None:
+    """Where a version stored before its secret was configured holds the value, as one line
+    naming each step, path and secret, never the value (None: it holds none).
+
+    Such a version may be shown (masked) but never runs nor becomes a template.
+    """
+    from planner.secret_literals import held_secrets as find
+
+    found = find(stored.plan, services.recognisable_secrets)
+    return "; ".join(str(problem) for problem in found) or None
+
+
 def show_plan(services: Services, plan_id: str, version: int | None = None) -> StoredVersion:
-    """One stored version (latest when ``version`` is None)."""
-    return services.plan_store.get(plan_id, version)
+    """One stored version (latest when ``version`` is None), as shown."""
+    return shown_version(services, services.plan_store.get(plan_id, version))
 
 
 def plan_versions(services: Services, plan_id: str) -> list[StoredVersion]:
-    """Every version of a plan, oldest first."""
-    return services.plan_store.versions(plan_id)
+    """Every version of a plan, oldest first, as shown."""
+    return [shown_version(services, v) for v in services.plan_store.versions(plan_id)]
 
 
 def diff_with_previous(services: Services, plan_id: str,
                        version: int | None = None) -> tuple[StoredVersion, StoredVersion, PlanDiff]:
-    """The version (latest when None), the one before it, and how they differ."""
-    current = services.plan_store.get(plan_id, version)
+    """The version (latest when None), the one before it, and how they differ; as shown."""
+    current = show_plan(services, plan_id, version)
     if current.version == 1:
         raise PlanningError(f"plan {plan_id} has only version 1; nothing to compare with",
                             code="no_previous_version")
-    previous = services.plan_store.get(plan_id, current.version - 1)
+    previous = show_plan(services, plan_id, current.version - 1)
     diff = diff_plans(previous.plan, current.plan, a_label=f"{plan_id} v{previous.version}",
                       b_label=f"{plan_id} v{current.version}")
     return previous, current, diff
@@ -188,8 +217,9 @@ def diff_with_previous(services: Services, plan_id: str,
 
 def list_plans(services: Services, status: VersionStatus | str | None = None,
                limit: int = 50) -> list[StoredVersion]:
-    """The latest version of each plan, newest first."""
-    return services.plan_store.list_plans(VersionStatus(status) if status else None, limit)
+    """The latest version of each plan, newest first, as shown."""
+    latest = services.plan_store.list_plans(VersionStatus(status) if status else None, limit)
+    return [shown_version(services, v) for v in latest]
 
 
 def _store_result(services: Services, goal: str, user: User, result: PlanResult, *,
@@ -198,7 +228,7 @@ def _store_result(services: Services, goal: str, user: User, result: PlanResult,
                      origin=result.origin, feedback=feedback, created_by=user.id)
     stored = _store_version(services, goal, user, new, result.trace, plan_id=plan_id)
     if stored.status is VersionStatus.INVALID:  # it held a configured secret: never vetted
-        raise _noted(InvalidPlanError(list(stored.problems)), stored)
+        raise _noted(services, InvalidPlanError(list(stored.problems)), stored)
     return _after_new_version(services, stored, user)
 
 
@@ -290,4 +320,4 @@ def _after_new_version(services: Services, stored: StoredVersion, user: User) ->
     from .vetting import vet_version
 
     vet_version(services, stored)
-    return services.plan_store.get(stored.plan_id, stored.version)
+    return show_plan(services, stored.plan_id, stored.version)

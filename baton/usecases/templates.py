@@ -20,7 +20,7 @@ from planner.templates import (
     read_new_template,
     template_from_plan,
 )
-from planner.versions import VersionStatus
+from planner.versions import StoredVersion, VersionStatus
 
 from ..services import Services
 from ..settings import User
@@ -49,6 +49,7 @@ def save_plan_as_template(
     if stored.status in _UNUSABLE:
         raise TemplateError(f"plan {plan_id} v{stored.version} is {stored.status.value}; "
                             "only a valid plan can become a template")
+    _refuse_held_secrets(services, stored)
     if pre_approved:
         _check_may_pre_approve(user)
         if stored.status is not VersionStatus.APPROVED:
@@ -61,6 +62,17 @@ def save_plan_as_template(
         raise TemplateError(f"cannot save plan {plan_id} v{stored.version} as a template: "
                             f"{_refused_fields(exc)}") from exc
     return _save(services, template, user, source=f"{plan_id} v{stored.version}")
+
+
+def _refuse_held_secrets(services: Services, stored: StoredVersion) -> None:
+    """A version stored before its secret was configured holds the value: a template made
+    from it would hold it too, shown to every reader of templates and copied into plans."""
+    from .plans import held_secrets
+
+    held = held_secrets(services, stored)
+    if held:
+        raise TemplateError(f"cannot save plan {stored.plan_id} v{stored.version} "
+                            f"as a template: {held}")
 
 
 _MODEL_NOUNS = {"Template": "template", "TemplateParam": "parameter"}

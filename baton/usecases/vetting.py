@@ -31,6 +31,7 @@ from tools import BatonError
 
 from ..services import Services
 from ..settings import User
+from .plans import held_secrets
 
 log = structlog.get_logger(__name__)
 
@@ -228,10 +229,14 @@ def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | N
         return GateState(status=GateStatus.DENIED if stored.status is VersionStatus.INVALID
                          else GateStatus.PENDING, missing_count=0, eligible_roles=(),
                          valid_approvals=(), reasons=(why,))
+    # A version stored before its secret was configured never runs: a tool would get the
+    # value outside ${secret:NAME}, where no secret destination rule can see it.
+    held = held_secrets(services, stored)
     current_hash = stored.plan.plan_hash()
-    if current_hash != decided.plan_hash or current_hash != stored.plan_hash:
+    if held or current_hash != decided.plan_hash or current_hash != stored.plan_hash:
         return GateState(status=GateStatus.DENIED, missing_count=0, eligible_roles=(),
-                         valid_approvals=(), reasons=("the plan changed after its decision",))
+                         valid_approvals=(),
+                         reasons=(held or "the plan changed after its decision",))
     return evaluate_gate(decided.decision, stored.requester, records(), now or datetime.now(UTC),
                          current_hash, _ttl(services), _current_roles(services), authors=authors())
 
