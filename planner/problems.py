@@ -29,6 +29,7 @@ class ProblemCode(str, enum.Enum):
     SELF_DEPENDENCY = "self_dependency"
     CYCLE = "cycle"
     CONFIGURED_SECRET = "configured_secret"  # a configured secret's value written into the plan
+    MASKED_VALUE = "masked_value"  # an argument holding [REDACTED], the mark of a hidden value
 
 
 class Problem(BaseModel):

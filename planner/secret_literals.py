@@ -9,6 +9,8 @@ refer to the secret instead (``${secret:NAME}``).
 A version stored before its secret was configured still holds the value: it is
 shown masked (:func:`masked_version`, the stored bytes and hash untouched) and
 found by :func:`held_secrets` so that it neither runs nor becomes a template.
+An argument holding the mask mark itself (copied from such a view) is found by
+:func:`masked_mark_problems`: a tool would receive ``[REDACTED]``, not a secret.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ def configured_secret_problems(document: Any, secrets: Mapping[str, str | None]
 def held_secrets(plan: Plan, secrets: Mapping[str, str | None]) -> tuple[Problem, ...]:
     """Where a stored ``plan`` holds a secret value (stored before the secret was configured)."""
     return _scan(plan.to_wire(), secrets, ProblemCode.CONFIGURED_SECRET, _held)[0]
+
+
+def masked_mark_problems(plan: Plan) -> tuple[Problem, ...]:
+    """Where ``plan``'s arguments hold ``[REDACTED]``, what a masked view shows for a secret."""
+    arguments = {"steps": [{"id": step.id, "args": step.args} for step in plan.steps]}
+    return _scan(arguments, {REDACTED: None}, ProblemCode.MASKED_VALUE, _masked_mark)[0]
 
 
 def masked_version(stored: StoredVersion, secret_values: Iterable[str]) -> StoredVersion:
@@ -124,4 +132,11 @@ def _held(name: str | None) -> str:
             "a secret (an HTTP header) instead")
 
 
-__all__ = ["configured_secret_problems", "held_secrets", "masked_version"]
+def _masked_mark(_: str | None) -> str:
+    return (f"holds {REDACTED}, the mark shown where a secret's value was hidden (from a "
+            "reader or from the planner): the tool would receive that text, not the secret. "
+            "Write ${secret:NAME} where the tool takes a secret (an HTTP header), or the "
+            "value itself if it is not a secret")
+
+
+__all__ = ["configured_secret_problems", "held_secrets", "masked_mark_problems", "masked_version"]

@@ -227,7 +227,7 @@ def _store_result(services: Services, goal: str, user: User, result: PlanResult,
     new = NewVersion(plan=result.plan, status=VersionStatus.VALIDATED, planner=result.planner,
                      origin=result.origin, feedback=feedback, created_by=user.id)
     stored = _store_version(services, goal, user, new, result.trace, plan_id=plan_id)
-    if stored.status is VersionStatus.INVALID:  # it held a configured secret: never vetted
+    if stored.status is VersionStatus.INVALID:  # a secret's value or the mask mark: never vetted
         raise _noted(services, InvalidPlanError(list(stored.problems)), stored)
     return _after_new_version(services, stored, user)
 
@@ -245,9 +245,11 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
     """Store one version and record it: GOAL (new plans), LLM exchanges, PLAN_VERSION, VALIDATION.
 
     Configured secret values never reach the store: a version holding one is stored
-    INVALID with it masked, and the goal and feedback are stored masked.
+    INVALID with it masked, and the goal and feedback are stored masked. So is a version
+    whose arguments hold the mask mark (copied from a masked view, or by the planner).
     """
     goal, new = _without_secrets(services, goal, new)
+    new = _without_masked_marks(new)
     store = services.plan_store
     if plan_id is None:
         stored = store.create_plan(goal, user.id, new)
@@ -288,6 +290,17 @@ def _without_secrets(services: Services, goal: str, new: NewVersion) -> tuple[st
         update.update(plan=None, document=masked, status=VersionStatus.INVALID,
                       problems=(*update["problems"], *found))
     return redact(goal, secrets), new.model_copy(update=update)
+
+
+def _without_masked_marks(new: NewVersion) -> NewVersion:
+    """``new``, INVALID when an argument holds ``[REDACTED]``: a tool would get the mark."""
+    from planner.secret_literals import masked_mark_problems
+
+    found = masked_mark_problems(new.plan) if new.plan is not None else ()
+    if not found:
+        return new
+    return new.model_copy(update={"status": VersionStatus.INVALID,
+                                  "problems": (*new.problems, *found)})
 
 
 def _record_failed_revision(services: Services, previous: StoredVersion, user: User,

@@ -111,3 +111,25 @@ def test_a_revision_after_a_rejection_sends_the_feedback_and_the_masked_reason(
     assert "Feedback on it:\nwrite it to archive/b.csv\n" in asked
     assert "The approver rejected it: not to b.csv; and never paste [REDACTED] anywhere" in asked
     assert CHAT_TOKEN not in json.dumps(request)
+
+
+def test_a_revision_copying_the_mask_over_a_secret_stored_before_it_is_configured_is_invalid(
+        baton, openai_server, data_dir):
+    note = {"goal": "write the note", "steps": [{"id": "note", "tool": "files.write",
+                                                 "args": {"path": "note.txt",
+                                                          "text": f"token {CHAT_TOKEN}"}}]}
+    (data_dir / "note.json").write_text(json.dumps(note))
+    (data_dir / "baton.toml").write_text(BATON_TOML.split("[secrets]")[0])  # not configured yet
+    plan_id = json.loads(baton("plan", "--file", "note.json", "--json").stdout)["plan_id"]
+    (data_dir / "baton.toml").write_text(BATON_TOML)
+    copied = {"id": "note", "tool": "files.write", "why": "the same note",
+              "args_json": json.dumps({"path": "note.txt", "text": "token [REDACTED]"})}
+    openai_server.script(Completion(content=json.dumps({"steps": [copied]})))
+    revised = baton("revise", plan_id, "write it again")
+    assert revised.returncode == 1 and "masked_value" in revised.stderr
+    (request,) = openai_server.requests
+    assert CHAT_TOKEN not in json.dumps(request)
+    assert "token [REDACTED]" in request["messages"][1]["content"]
+    shown = json.loads(baton("plans", "show", plan_id, "--json").stdout)
+    assert shown["version"] == 2 and shown["status"] == "invalid"
+    assert [p["code"] for p in shown["problems"]] == ["masked_value"]

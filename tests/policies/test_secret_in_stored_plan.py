@@ -3,7 +3,8 @@
 Storing refuses a configured secret's value, but a version stored before the secret was
 added to ``[secrets]`` still holds it. Every reader is shown it masked as ``[REDACTED]``
 while the stored bytes and the hash approvals bind to stay as they were; such a version
-may not start a run, and cannot become a template.
+may not start a run, and cannot become a template. A new version whose arguments
+hold the mark itself (copied from such a view) is stored invalid.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from executor.store.plans import NewVersion
 from executor.store.schema import PlanVersionRow
 from planner.base import PlannerKind
 from planner.plan import Plan
+from planner.problems import InvalidPlanError, ProblemCode
 from planner.templates import TemplateError
 from planner.versions import VersionStatus
 from policies.approval import GateStatus, NotApprovedError
@@ -136,3 +138,14 @@ def test_a_version_holding_a_secret_value_cannot_become_a_template(stored_before
                               actor=after.settings.users["alice"])
     assert "configured secret NOTE_TOKEN" in str(refused.value) and TOKEN not in str(refused.value)
 
+
+def test_an_argument_holding_the_mask_mark_is_stored_invalid(stored_before):
+    _, after, _ = stored_before
+    copied = dict(NOTE, goal="write the note", steps=[dict(
+        NOTE["steps"][0], args={"path": "note.txt", "text": f"token {REDACTED}"}, why="copy")])
+    with pytest.raises(InvalidPlanError) as refused:
+        plan_from_document(after, copied, after.settings.users["alice"])
+    (problem,) = refused.value.problems
+    assert problem.code is ProblemCode.MASKED_VALUE and problem.step == "note"
+    assert problem.path == "$.steps[0].args.text" and "${secret:NAME}" in problem.message
+    assert refused.value.stored.status is VersionStatus.INVALID
