@@ -46,6 +46,7 @@ class RefusalCode(str, enum.Enum):
     ENDED_VERSION = "ended_version"
     NOT_NEEDED = "not_needed"
     NO_DECISION = "no_decision"
+    HELD_SECRET = "held_secret"
 
 
 class ApprovalRefused(BatonError):

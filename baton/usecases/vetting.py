@@ -17,10 +17,12 @@ from planner.versions import StoredVersion, VersionStatus
 from policies.approval import (
     ApprovalKind,
     ApprovalRecord,
+    ApprovalRefused,
     ApprovalTarget,
     GateState,
     GateStatus,
     NotApprovedError,
+    RefusalCode,
     check_can_approve,
     check_can_reject,
     evaluate_gate,
@@ -147,6 +149,10 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
     user = services.settings.user_named(actor.id)
     now = now or datetime.now(UTC)
     stored = services.plan_store.get(plan_id, version)
+    held = held_secrets(services, stored)
+    if held:  # it could never run (see _gate): an approval would only mislead
+        raise ApprovalRefused(RefusalCode.HELD_SECRET,
+                              f"plan {plan_id} v{stored.version} cannot be approved: {held}")
     decided = services.approval_store.latest_decision(plan_id, stored.version)
     records = services.approval_store.records(plan_id, stored.version)
     authors = _authors(services, stored)

@@ -24,7 +24,7 @@ from baton.usecases.plans import (
 )
 from baton.usecases.runs import run_worker, show_run, start_run
 from baton.usecases.templates import save_plan_as_template
-from baton.usecases.vetting import approve, gate_state
+from baton.usecases.vetting import approve, gate_state, reject
 from executor.records import RunStatus
 from executor.store.plans import NewVersion
 from executor.store.schema import PlanVersionRow
@@ -33,7 +33,7 @@ from planner.plan import Plan
 from planner.problems import InvalidPlanError, ProblemCode
 from planner.templates import TemplateError
 from planner.versions import VersionStatus
-from policies.approval import GateStatus, NotApprovedError
+from policies.approval import ApprovalRefused, GateStatus, NotApprovedError
 from tests.api.live import make_settings
 from tests.executor.conftest import db_url  # noqa: F401 - fixture: SQLite, then PostgreSQL
 from tools.redaction import REDACTED
@@ -149,3 +149,23 @@ def test_an_argument_holding_the_mask_mark_is_stored_invalid(stored_before):
     assert problem.code is ProblemCode.MASKED_VALUE and problem.step == "note"
     assert problem.path == "$.steps[0].args.text" and "${secret:NAME}" in problem.message
     assert refused.value.stored.status is VersionStatus.INVALID
+
+
+def test_a_version_holding_a_secret_value_cannot_be_approved_but_can_be_rejected(tmp_path, db_url):  # noqa: F811
+    before = Services(make_settings(tmp_path, database_url=db_url))
+    stored = plan_from_document(before, NOTE, before.settings.users["alice"])
+    after = Services(make_settings(tmp_path, database_url=db_url, secrets={"NOTE_TOKEN": TOKEN}))
+    try:
+        head = after.ledger.head()
+        with pytest.raises(ApprovalRefused) as refused:
+            approve(after, stored.plan_id, after.settings.users["bob"])
+        assert refused.value.code == "held_secret"
+        assert "NOTE_TOKEN" in refused.value.message and TOKEN not in refused.value.message
+        assert after.ledger.head() == head  # nothing recorded
+        assert after.approval_store.records(stored.plan_id, 1) == []
+        assert after.plan_store.get(stored.plan_id).status is VersionStatus.PENDING_APPROVAL
+        reject(after, stored.plan_id, after.settings.users["bob"], reason="holds a token")
+        assert after.plan_store.get(stored.plan_id).status is VersionStatus.REJECTED
+    finally:
+        for services in (before, after):
+            services.engine.dispose()
