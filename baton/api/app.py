@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from baton import __version__
 from baton.services import Services
@@ -40,7 +41,8 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
     from . import routes_ledger, routes_plans, routes_policy, routes_runs, routes_tools
 
     # Every route, the web page's included: a NUL never reaches a use case or the database.
-    app = FastAPI(title="Baton", version=__version__, description=DESCRIPTION, lifespan=_lifespan,
+    # /docs and /redoc serve their scripts from the package, not a CDN: Baton runs offline.
+    app = FastAPIOffline(title="Baton", version=__version__, description=DESCRIPTION, lifespan=_lifespan,
                   dependencies=[Depends(refuse_nul_characters)],
                   openapi_tags=[{"name": n} for n in ("plans", "runs", "tools", "policy",
                                                       "ledger", "health")])
