@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tools import BatonError
@@ -31,3 +33,12 @@ def data_dir() -> Path:
     raise EvalDataError(
         "no evaluation data: set BATON_EVALS_DATA or put shared/evals/ beside the project"
     )
+
+
+def run_cli(main: Callable[[], int], prog: str) -> int:
+    """``main()``'s exit code; missing benchmark data is one line on stderr and exit 2, not a traceback."""
+    try:
+        return main()
+    except EvalDataError as exc:
+        sys.stderr.write(f"{prog}: error: {exc.message}\n")
+        return 2

@@ -157,4 +157,6 @@ def _failed(doc: dict[str, Any], path: Path) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from evals.data import run_cli
+
+    raise SystemExit(run_cli(main, "python -m evals.planner"))

@@ -101,4 +101,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from evals.data import run_cli
+
+    raise SystemExit(run_cli(main, "python -m evals.retrieval"))
