@@ -231,9 +231,12 @@ def check_can_approve(actor_id: str, actor_roles: Sequence[str], target: Approva
     current = valid_approvals(approvals, requester=target.requester, plan_hash=target.plan_hash,
                               now=now, ttl=ttl, authors=target.authors)
     if any(r.actor == actor_id for r in current):
+        needed = decision.approvals.count
+        rest = (f"it has all {needed} approval(s) it needs" if len(current) >= needed
+                else "another person must approve")
         raise ApprovalRefused(RefusalCode.DOUBLE_APPROVAL,
                               f"{actor_id} has already approved plan {target.plan_id} "
-                              f"v{target.version}; another person must approve")
+                              f"v{target.version}; {rest}")
 
 
 def check_can_reject(actor_id: str, actor_roles: Sequence[str], target: ApprovalTarget,

@@ -66,7 +66,14 @@ def test_approver_needs_a_role_the_decision_asks_for():
 
 
 def test_one_person_cannot_approve_twice():
-    refused(RefusalCode.DOUBLE_APPROVAL, approvals=[record("bob")])
+    error = refused(RefusalCode.DOUBLE_APPROVAL, dec=decision(count=2), approvals=[record("bob")])
+    assert error.message.endswith("another person must approve")
+
+
+def test_approving_again_a_plan_that_has_its_approvals_says_so():
+    error = refused(RefusalCode.DOUBLE_APPROVAL, approvals=[record("bob")])
+    assert error.message == ("bob has already approved plan p-1 v1; "
+                             "it has all 1 approval(s) it needs")
 
 
 def test_stale_version_cannot_be_approved():
