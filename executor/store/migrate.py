@@ -23,7 +23,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from . import schema  # noqa: F401  (registers the tables on the metadata)
-from .db import StoreError, make_engine
+from .db import StoreError, database_failure, make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BASELINE_REVISION = "0001"
@@ -68,7 +68,16 @@ def upgrade(engine: Engine) -> None:
     except StoreError:
         raise
     except Exception as exc:  # translated at the edge: callers see one error type
-        raise StoreError(f"cannot upgrade the database schema: {exc}") from exc
+        raise StoreError(f"cannot upgrade the database schema: {_explained(exc)}") from exc
+
+
+def _explained(exc: Exception) -> str:
+    """The driver's first line, and what to do when the database itself is missing."""
+    detail = database_failure(exc)
+    if "database" in detail and "does not exist" in detail:
+        # Baton creates its tables, not the database: that needs rights Baton should not hold.
+        detail += "; create the database first (e.g. createdb), then Baton creates its tables"
+    return detail
 
 
 def _lock(connection: Connection) -> None:

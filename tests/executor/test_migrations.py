@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import Session, SQLModel, select
 
 from executor.ledger import Ledger
-from executor.store.db import make_engine
+from executor.store.db import StoreError, make_engine
 from executor.store.migrate import BASELINE_REVISION, current_revision, head_revision, upgrade
 from executor.store.schema import PlanRow
+from tests.executor.conftest import PG_URL, postgres_available
 
 
 def test_upgrade_on_an_empty_database_creates_every_table_at_head(empty_engine):
@@ -234,3 +237,18 @@ def test_revision_0004_carries_every_attempt_across_its_batches(empty_engine):
         count = conn.execute(text("SELECT count(*), count(DISTINCT error) FROM attempts")).one()
     expected = sum(1 + i % 3 for i in range(steps))
     assert tuple(count) == (expected, expected)  # every attempt back, each once
+
+
+@pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running on 127.0.0.1")
+def test_a_postgresql_database_that_does_not_exist_says_to_create_it():
+    missing = f"baton_missing_{uuid.uuid4().hex[:8]}"
+    engine = make_engine(PG_URL.rsplit("/", 1)[0] + f"/{missing}")
+    try:
+        with pytest.raises(StoreError) as failed:
+            upgrade(engine)
+    finally:
+        engine.dispose()
+    message = failed.value.message
+    assert f'database "{missing}" does not exist' in message
+    assert message.endswith("create the database first (e.g. createdb), then Baton creates its tables")
+    assert "\n" not in message and "sqlalche.me" not in message
