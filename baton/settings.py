@@ -223,13 +223,20 @@ _ENV = {
 }
 
 
+def settings_path(config_path: Path | str | None = None,
+                  environ: Mapping[str, str] | None = None) -> Path:
+    """The settings file ``load_settings`` reads: explicit path, ``BATON_CONFIG``, or ./baton.toml."""
+    env = os.environ if environ is None else environ
+    return Path(config_path or env.get("BATON_CONFIG") or "baton.toml")
+
+
 def load_settings(
     config_path: Path | str | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Read ``baton.toml`` (explicit path, ``BATON_CONFIG``, or ./baton.toml) then the environment."""
     env = os.environ if environ is None else environ
     explicit = config_path or env.get("BATON_CONFIG")
-    path = Path(explicit) if explicit else Path("baton.toml")
+    path = settings_path(config_path, env)
     raw: dict[str, Any] = {}
     if path.exists():
         raw = _read_toml(path)
