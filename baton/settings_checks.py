@@ -3,7 +3,8 @@ endpoint's URL, HTTP tools.
 
 ``load_settings`` runs them before anything opens a file or a connection, so
 that a setting pointing at a file instead of a directory, an unparseable or
-unsupported database or LLM endpoint URL or a broken ``[[tools.http]]`` table is
+unsupported database or LLM endpoint URL or a broken ``[[tools.http]]`` table (one
+that cannot be registered, or names a secret ``[secrets]`` does not hold) is
 reported as a configuration problem (exit 2) naming the setting, not as a
 traceback or a failure of the thing asked for.
 """
@@ -158,4 +159,31 @@ def http_tool_problems(settings: Settings) -> list[Problem]:
             load_http_tools(registry, [raw])
         except ToolDefinitionError as exc:
             problems.append((f"tools.http[{index}] ({name})", "; ".join(exc.problems)))
+            continue
+        unconfigured = unconfigured_secret_problems(raw, set(settings.secrets))
+        if unconfigured:
+            problems.append((f"tools.http[{index}] ({name})", "; ".join(unconfigured)))
+    return problems
+
+
+def unconfigured_secret_problems(raw: dict, configured: set[str]) -> list[str]:
+    """Each secret a registered ``[[tools.http]]`` table uses that ``[secrets]`` does not hold.
+
+    Without this the table registers, plans calling it pass policy and approval, and only
+    the run fails (``missing_secret``). A header's reference names the header; a secret
+    listed but used by no header names the list. Only names are shown, never values.
+    """
+    from tools.builtin.http import SECRET_REF
+
+    problems: list[str] = []
+    in_headers: set[str] = set()
+    for header, value in (raw.get("headers") or {}).items():
+        for ref in SECRET_REF.findall(value):
+            in_headers.add(ref)
+            if ref not in configured:
+                problems.append(f"headers.{header} uses secret {ref!r}, which is not "
+                                "configured under [secrets]")
+    for listed in raw.get("secrets") or ():
+        if listed not in configured and listed not in in_headers:
+            problems.append(f"secrets lists {listed!r}, which is not configured under [secrets]")
     return problems
