@@ -33,7 +33,21 @@ class CliState:
 
     config_path: str | None = None
     acting_user: str | None = None
+    log_level: str = "warning"
+    log_json: bool = False
     _services: Services | None = field(default=None, repr=False)
+
+    def use_logging(self, level: str, *, json: bool = False) -> None:
+        """Log at ``level`` (JSON lines for servers) from now on, on stderr.
+
+        Once the settings are loaded every configured secret is masked, whatever the command:
+        a tool that logs its token in ``baton run`` must not print it where the worker would not.
+        """
+        from ..logging import configure_logging
+
+        self.log_level, self.log_json = level, json
+        secrets = self._services.secret_values if self._services is not None else ()
+        configure_logging(level, json=json, secret_values=secrets)
 
     @property
     def settings(self) -> Settings:
@@ -52,6 +66,7 @@ class CliState:
                                            "to act as BATON_USER")
                 settings = settings.model_copy(update={"user": self.acting_user})
             self._services = Services(settings)
+            self.use_logging(self.log_level, json=self.log_json)  # now with the secrets to mask
         return self._services
 
     def user(self) -> User:

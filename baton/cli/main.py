@@ -67,11 +67,9 @@ def root(
     ] = False,
 ) -> None:
     """Global options."""
-    from ..logging import configure_logging
-
-    # Logs go to stderr so that stdout stays clean for --json; serve/worker may reconfigure.
-    configure_logging("warning")
     ctx.obj = CliState(config_path=config, acting_user=as_user)
+    # Logs go to stderr so that stdout stays clean for --json; serve/worker log more, as JSON.
+    ctx.obj.use_logging("warning")
 
 
 for _module in COMMAND_MODULES:

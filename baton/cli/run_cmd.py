@@ -134,11 +134,11 @@ def cancel(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None
 def worker(ctx: typer.Context,
            once: Annotated[bool, typer.Option("--once", help="Stop when no run is waiting.")] = False) -> None:
     """Run queued runs and runs whose owner's lease expired."""
-    from baton.logging import configure_logging
     from baton.usecases.runs import run_worker
 
-    services = state(ctx).services
-    configure_logging("info", json=True, secret_values=services.secret_values)
+    cli = state(ctx)
+    cli.use_logging("info", json=True)
+    services = cli.services
     count = run_worker(services, once=once)
     console.print(f"worker ran {count} run(s)")
 
