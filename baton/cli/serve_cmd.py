@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
 
-from .common import console, state
+from .common import console, fail, state
 from .main import app
 
 
@@ -24,15 +25,58 @@ def serve(
              "at most an hour.")
     ] = 3.0,
 ) -> None:
-    """Serve the HTTP API (/api/v1, docs at /docs) and the web page for approvers."""
+    """Serve the HTTP API (/api/v1, docs at /docs) and the web page for approvers (exit 1 when
+    it cannot listen on HOST:PORT)."""
     import uvicorn
 
     from baton.api import create_app
-    from baton.logging import configure_logging
 
-    services = state(ctx).services
-    configure_logging("info", json=True, secret_values=services.secret_values)
+    cli = state(ctx)
+    cli.use_logging("info", json=True)
+    services = cli.services
     application = create_app(services, max_body_bytes=max_body_bytes,
                              worker_poll_s=poll_interval)
-    console.print(f"Baton on [bold]http://{host}:{port}/[/] (API docs: /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="info", log_config=None)
+    # Bound here, not by uvicorn, so that a taken port is one error line before any banner
+    # (uvicorn logs it as JSON after its start-up messages and exits 3).
+    try:
+        sockets = listening_sockets(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {_address(host, port)}: {_reason(exc)}")
+    bound_port = sockets[0].getsockname()[1]  # --port 0: the one the system chose
+    console.print(f"Baton on [bold]http://{_address(host, bound_port)}/[/] (API docs: /docs)")
+    config = uvicorn.Config(application, host=host, port=bound_port, log_level="info",
+                            log_config=None)
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+def listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to every address of ``host`` (as asyncio would bind them); OSError if any
+    cannot be bound, with none left open."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                               flags=socket.AI_PASSIVE)
+    bound: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            bound.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # else its IPv4-mapped half clashes with the IPv4 socket
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if bound[0] is not sock:  # --port 0: every address on the port the first one got
+                address = (address[0], bound[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+    except OSError:
+        for sock in bound:
+            sock.close()
+        raise
+    return bound
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _reason(exc: OSError) -> str:
+    """'address already in use', from '[Errno 98] Address already in use'."""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
