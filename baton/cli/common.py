@@ -14,7 +14,8 @@ from rich.text import Text
 from planner.base import MAX_VERSION
 
 from ..services import Services
-from ..settings import ConfigError, Settings, UnknownUserError, User, load_settings
+from ..settings import (ConfigError, Settings, UnknownUserError, User, load_settings,
+                        settings_path)
 from ..usecases.permissions import Action, require_action
 
 EXIT_OK = 0
@@ -71,7 +72,16 @@ class CliState:
 
     def user(self) -> User:
         """The acting user: ``--as`` or ``BATON_USER``, which must be declared in settings."""
-        return self.settings.user_named(self.settings.user)
+        try:
+            return self.settings.user_named(self.settings.user)
+        except UnknownUserError:
+            where = settings_path(self.config_path)
+            if self.settings.user and not where.exists():  # users are declared only there
+                raise UnknownUserError(
+                    f"unknown user {self.settings.user!r}: no settings file was found (no "
+                    f"{where.name} in {where.resolve().parent}); run where baton.toml is, "
+                    "or pass --config FILE or set BATON_CONFIG") from None
+            raise
 
 
 def acting_user(ctx: typer.Context, action: Action) -> User:
