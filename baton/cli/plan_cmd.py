@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +23,13 @@ from .common import (
     version_option,
 )
 from .main import app
+from .template_options import (
+    BOUND_OPTIONS_HELP,
+    check_template_name,
+    parse_bounds,
+    parse_params,
+    refuse_plan_options,
+)
 
 plans_app = typer.Typer(help="List and show stored plans and their versions.", no_args_is_help=True)
 templates_app = typer.Typer(help="The plan library: templates that plan without a model.",
@@ -35,10 +41,6 @@ PlannerOption = Annotated[
     str | None, typer.Option("--planner", help="llm or template (default: llm when configured).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-# What planner.templates.model's name patterns allow, in words for an error line.
-_TEMPLATE_NAME_RULE = "a lowercase letter, then at most 63 lowercase letters, digits, '-' or '_'"
-_PARAM_NAME_RULE = "a lowercase letter, then at most 39 lowercase letters, digits or '_'"
 
 
 def _planner_kind(value: str | None):  # noqa: ANN202
@@ -224,7 +226,7 @@ def templates_show(
     from ..usecases.templates import show_template
     from .render import print_code
 
-    _check_template_name(name, f"{name!r}")
+    check_template_name(name, f"{name!r}")
     template = show_template(reader(ctx, Action.TEMPLATE_READ), name, version)
     if as_json:
         print_json(template.to_document())
@@ -240,71 +242,60 @@ def templates_add(
     from_plan: Annotated[str | None, typer.Option("--from-plan", help="Plan id to save as a template.")] = None,
     version: Annotated[int | None, version_option("Plan version (default: latest).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Template name (with --from-plan).")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=$.steps.ID.args.X or NAME=literal.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", metavar="NAME=PATH|VALUE", help="NAME=$.steps.ID.args.X or NAME=literal.")] = None,
+    param_pattern: Annotated[list[str] | None, typer.Option(
+        "--param-pattern", metavar="NAME=REGEX", help="Values of parameter NAME must match REGEX in full.")] = None,
+    param_enum: Annotated[list[str] | None, typer.Option(
+        "--param-enum", metavar="NAME=V1,V2,...", help="The only values parameter NAME may take.")] = None,
+    param_min: Annotated[list[str] | None, typer.Option(
+        "--param-min", metavar="NAME=N", help="Smallest value of number parameter NAME.")] = None,
+    param_max: Annotated[list[str] | None, typer.Option(
+        "--param-max", metavar="NAME=N", help="Largest value of number parameter NAME.")] = None,
     description: Annotated[str, typer.Option("--description", help="What the template does.")] = "",
-    pre_approved: Annotated[bool, typer.Option("--pre-approved", help="Instances are standard changes (approvers only).")] = False,
+    pre_approved: Annotated[bool, typer.Option("--pre-approved", help="Instances are standard changes (approvers only; every parameter bounded).")] = False,
 ) -> None:
-    """Add a template from a YAML file, or from a stored plan (chosen values become parameters)."""
+    """Add a template from a YAML file, or from a stored plan (chosen values become parameters).
+
+    A pre-approved template must bound every parameter: its instances inside the bounds
+    need no approval (--param-pattern, --param-enum, or --param-min and --param-max).
+    """
+    from planner.templates import TemplateError
+
     from ..usecases.templates import add_template_file, save_plan_as_template
 
     cli = state(ctx)
     if (file is None) == (from_plan is None):
         fail("give either FILE.yaml or --from-plan PLAN_ID", EXIT_USAGE)
     if file is not None:
-        _refuse_plan_options(name=name, param=param, version=version, description=description,
-                             pre_approved=pre_approved)
+        refuse_plan_options({
+            "--name": name is not None, "--param": bool(param), "--version": version is not None,
+            "--description": bool(description), "--pre-approved": pre_approved,
+            "--param-pattern": bool(param_pattern), "--param-enum": bool(param_enum),
+            "--param-min": bool(param_min), "--param-max": bool(param_max)})
     else:
         if not name:
             fail("--from-plan needs --name NAME", EXIT_USAGE)
-        _check_template_name(name, f"--name {name!r}")
-        params = _params(param or [])
+        check_template_name(name, f"--name {name!r}")
+        params = parse_params(param or [])
+        bounds = parse_bounds(params, pattern=param_pattern or [], enum=param_enum or [],
+                              minimum=param_min or [], maximum=param_max or [])
     user = acting_user(ctx, Action.TEMPLATE_ADD)
     if file is not None:
         if not file.is_file():
             fail(f"no template file {file}", EXIT_USAGE)
         template = add_template_file(cli.services, file, user)
     else:
-        template = save_plan_as_template(
-            cli.services, from_plan or "", name=name or "", params=params, actor=user,
-            version=version, description=description, pre_approved=pre_approved)
+        try:
+            template = save_plan_as_template(
+                cli.services, from_plan or "", name=name or "", params=params, actor=user,
+                version=version, description=description, pre_approved=pre_approved,
+                bounds=bounds)
+        except TemplateError as exc:
+            if exc.code != "unbounded_parameter":
+                raise
+            # The options left out are what is wrong: a usage error, saying which to add.
+            fail(f"--pre-approved: {exc.message}; on the command line: {BOUND_OPTIONS_HELP}",
+                 EXIT_USAGE)
     console.print(f"[green]✓[/] saved template [bold]{template.name}[/] v{template.version}"
                   f"{' (pre-approved)' if template.pre_approved else ''}; "
                   f"pattern: {escape(template.patterns[0])}", soft_wrap=True)
-
-
-def _refuse_plan_options(*, name: str | None, param: list[str] | None, version: int | None,
-                         description: str, pre_approved: bool) -> None:
-    """Options of --from-plan given with FILE are a usage error, never silently dropped."""
-    given = [option for option, value in (
-        ("--name", name is not None), ("--param", bool(param)), ("--version", version is not None),
-        ("--description", bool(description)), ("--pre-approved", pre_approved)) if value]
-    if given:
-        verb = "does" if len(given) == 1 else "do"
-        fail(f"{', '.join(given)} {verb} not apply to FILE: a template file is added as written",
-             EXIT_USAGE)
-
-
-def _check_template_name(name: str, given: str) -> None:
-    """A name no template can have is a usage error (as the template model would refuse it)."""
-    from planner.templates.model import TEMPLATE_NAME_PATTERN
-
-    if not re.fullmatch(TEMPLATE_NAME_PATTERN, name):
-        fail(f"{given} is not a template name: use {_TEMPLATE_NAME_RULE}", EXIT_USAGE)
-
-
-def _params(values: list[str]) -> dict[str, str]:
-    """``--param NAME=SPEC`` values by name; a malformed, misnamed or repeated one is a usage error."""
-    from planner.templates.model import PARAM_NAME_PATTERN
-
-    params: dict[str, str] = {}
-    for item in values:
-        key, sep, spec = (part.strip() for part in item.partition("="))
-        if not sep or not key or not spec:
-            fail(f"--param {item!r}: write NAME=JSONPATH or NAME=VALUE", EXIT_USAGE)
-        if not re.fullmatch(PARAM_NAME_PATTERN, key):
-            fail(f"--param {item!r}: {key!r} is not a parameter name: use {_PARAM_NAME_RULE}",
-                 EXIT_USAGE)
-        if key in params:
-            fail(f"--param {key} is given twice; give each parameter once", EXIT_USAGE)
-        params[key] = spec
-    return params

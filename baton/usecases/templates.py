@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from executor.ledger import EventKind
 from planner.base import PlanningError
 from planner.templates import (
+    ParamBounds,
     Template,
     TemplateError,
     TemplateLibrary,
@@ -42,8 +43,13 @@ def show_template(services: Services, name: str, version: int | None = None) -> 
 def save_plan_as_template(
     services: Services, plan_id: str, *, name: str, params: dict[str, str], actor: User,
     version: int | None = None, description: str = "", pre_approved: bool = False,
+    bounds: dict[str, ParamBounds] | None = None,
 ) -> Template:
-    """Turn a stored plan version into the next version of template ``name``."""
+    """Turn a stored plan version into the next version of template ``name``.
+
+    ``bounds`` limits the values of the parameters it names; a pre-approved template
+    needs every parameter bounded (TemplateError, code ``unbounded_parameter``).
+    """
     user = services.settings.user_named(actor.id)
     stored = services.plan_store.get(plan_id, version)
     if stored.status in _UNUSABLE:
@@ -57,7 +63,8 @@ def save_plan_as_template(
                                 "approved; only an approved plan can become a pre-approved template")
     try:
         template = template_from_plan(stored.plan, name=name, params=params,
-                                      description=description, pre_approved=pre_approved)
+                                      description=description, pre_approved=pre_approved,
+                                      bounds=bounds)
     except ValidationError as exc:  # a name given on the command line that a template cannot have
         raise TemplateError(f"cannot save plan {plan_id} v{stored.version} as a template: "
                             f"{_refused_fields(exc)}") from exc
@@ -126,3 +133,4 @@ def _check_examples(services: Services, template: Template) -> None:
             details = "".join(f"\n  - {p}" for p in exc.problems)
             raise TemplateError(f"template {template.name}: example goal {goal!r} does not "
                                 f"give a valid plan: {exc.message}{details}") from exc
+

@@ -9,13 +9,14 @@ from .loader import (
     template_file_name,
 )
 from .matching import NO_MATCH_MESSAGE, NearMiss, TemplateMatch, TemplateMatcher, TemplatePlanner
-from .model import ParamType, Template, TemplateError, TemplateParam
+from .model import ParamBounds, ParamType, Template, TemplateError, TemplateParam, unbounded_params
 from .params import bounds_check, instantiate
 
 __all__ = [
     "NO_MATCH_MESSAGE",
     "SHIPPED_DIR",
     "NearMiss",
+    "ParamBounds",
     "ParamType",
     "Template",
     "TemplateError",
@@ -30,4 +31,5 @@ __all__ = [
     "read_new_template",
     "template_file_name",
     "template_from_plan",
+    "unbounded_params",
 ]

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from ..plan import Plan
 from .matching import TemplateMatcher
 from .loader import TemplateLibrary
-from .model import ParamType, Template, TemplateError, TemplateParam
-from .params import _text
+from .model import (
+    ParamBounds,
+    ParamType,
+    Template,
+    TemplateError,
+    TemplateParam,
+    unbounded_message,
+    unbounded_params,
+)
+from .params import _text, coerce
 
 _INDEX = re.compile(r"^(?P<key>[^\[\]]+)?((?:\[\d+\])*)$")
 _PHRASE_SPECIAL = set("{}()[]")
@@ -23,6 +32,7 @@ def template_from_plan(
     params: dict[str, str],
     description: str = "",
     pre_approved: bool = False,
+    bounds: Mapping[str, ParamBounds] | None = None,
 ) -> Template:
     """A template (version 1; the library renumbers on save) made from ``plan``.
 
@@ -30,8 +40,16 @@ def template_from_plan(
     the plan (``$.steps[0].args.path`` or ``$.steps.load.args.path``): that value
     only, or a literal (``sales.csv``): every argument equal to it. Values that
     appear in the goal become ``{param}`` captures of the goal pattern; the others
-    get their current value as the default.
+    get their current value as the default. ``bounds`` limits the values of the
+    parameters it names; a pre-approved template needs every parameter bounded
+    (TemplateError, code ``unbounded_parameter``, naming the others).
     """
+    bounds = dict(bounds or {})
+    unknown = sorted(set(bounds) - set(params))
+    if unknown:
+        raise TemplateError(f"bounds given for {', '.join(unknown)}, which "
+                            f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'}"
+                            " of the template")
     document = copy.deepcopy(plan.to_wire())
     steps = document["steps"]
     declared: list[TemplateParam] = []
@@ -46,10 +64,13 @@ def template_from_plan(
     goal_pattern, spans = _goal_pattern(plan.goal, values)
     captured = {pname for _, _, pname in spans}
     for pname, value in values.items():
-        declared.append(TemplateParam(
+        declared.append(_bounded(TemplateParam(
             name=pname, type=_type_of(value), description=f"was {_text(value)!r} in {plan.goal!r}",
             default=None if pname in captured else value,
-        ))
+        ), bounds.get(pname)))
+    unbounded = unbounded_params(declared)
+    if pre_approved and unbounded:
+        raise TemplateError(unbounded_message(unbounded), code="unbounded_parameter")
     template = Template(
         name=name, version=1, description=description or plan.goal, pre_approved=pre_approved,
         example_goals=(plan.goal,), patterns=(goal_pattern,), params=tuple(declared),
@@ -57,6 +78,22 @@ def template_from_plan(
     )
     _check_round_trip(template, plan.goal, {k: values[k] for k in captured})
     return template
+
+
+def _bounded(param: TemplateParam, bounds: ParamBounds | None) -> TemplateParam:
+    """``param`` with ``bounds`` applied, enum values typed like the parameter."""
+    if bounds is None:
+        return param
+    enum = None
+    if bounds.enum is not None:
+        try:
+            enum = tuple(coerce(param, raw) for raw in bounds.enum)
+        except ValueError as exc:  # "NAME: 'x' is not a whole number"
+            why = str(exc).removeprefix(f"{param.name}: ")
+            raise TemplateError(f"parameter {param.name}: enum value {why}") from None
+    # Validated again: a pattern that does not compile is refused like one in a file.
+    return TemplateParam.model_validate({**param.model_dump(), "pattern": bounds.pattern,
+                                         "enum": enum, "min": bounds.min, "max": bounds.max})
 
 
 def _type_of(value: Any) -> ParamType:

@@ -61,8 +61,8 @@ def _validated(data: dict, path: Path) -> Template:
     try:
         return Template.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'template'}: {e['msg']}"
-                             for e in exc.errors())
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'template'}: "
+                             f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
         raise TemplateError(f"{path}: invalid template: {problems}") from exc
 
 

@@ -65,6 +65,51 @@ class TemplateParam(BaseModel):
         """True when the goal must supply a value."""
         return self.default is None
 
+    @property
+    def unbounded_by(self) -> str | None:
+        """What this parameter lacks for its values to be bounded, or None when they are.
+
+        An enum or a pattern bounds any type (a pattern is matched against the value's
+        text); a yes/no value is bounded by its type; min and max bound numbers only
+        when both are given, and never text.
+        """
+        if self.enum is not None or self.pattern is not None or self.type is ParamType.BOOL:
+            return None
+        if self.type is ParamType.STR:
+            return "no pattern or enum"
+        if self.min is None and self.max is None:
+            return "no pattern, enum, or min and max"
+        if self.min is not None and self.max is not None:
+            return None
+        return "no max" if self.max is None else "no min"
+
+
+class ParamBounds(BaseModel):
+    """Bounds given for a parameter made from a plan's value (``baton templates add
+    --from-plan``), before the value's type is known."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pattern: str | None = Field(default=None, description="Regex the value must match in full.")
+    enum: tuple[str, ...] | None = Field(
+        default=None, description="The only values allowed, as text; typed like the parameter."
+    )
+    min: float | None = Field(default=None, description="Smallest value allowed (numbers).")
+    max: float | None = Field(default=None, description="Largest value allowed (numbers).")
+
+
+def unbounded_params(params: tuple[TemplateParam, ...] | list[TemplateParam]) -> list[TemplateParam]:
+    """The parameters whose values nothing bounds (see :attr:`TemplateParam.unbounded_by`)."""
+    return [param for param in params if param.unbounded_by is not None]
+
+
+def unbounded_message(params: list[TemplateParam]) -> str:
+    """Why a pre-approved template with these unbounded parameters is refused, naming each."""
+    named = ", ".join(f"{p.name} ({p.type.value}: {p.unbounded_by})" for p in params)
+    return ("a pre-approved template must bound every parameter, or any value would be a "
+            "standard change; give each a pattern or an enum (numbers: or both min and max); "
+            f"unbounded: {named}")
+
 
 class Template(BaseModel):
     """A reusable plan: a skeleton with ``{{param}}`` placeholders and the goals that select it."""
@@ -101,6 +146,9 @@ class Template(BaseModel):
         unknown = sorted(placeholders(self.plan) - set(names) - {"goal"})
         if unknown:
             raise ValueError(f"plan uses undeclared parameter(s): {', '.join(unknown)}")
+        unbounded = unbounded_params(self.params)
+        if self.pre_approved and unbounded:
+            raise ValueError(unbounded_message(unbounded))
         return self
 
     def param(self, name: str) -> TemplateParam:
