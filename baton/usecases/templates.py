@@ -25,6 +25,7 @@ from planner.versions import StoredVersion, VersionStatus
 
 from ..services import Services
 from ..settings import User
+from .permissions import ROLE_ACTIONS, ActionNotAllowedError
 
 PRE_APPROVING_ROLES = frozenset({"approver", "admin"})
 _UNUSABLE = frozenset({VersionStatus.INVALID, VersionStatus.DENIED, VersionStatus.REJECTED})
@@ -51,16 +52,16 @@ def save_plan_as_template(
     needs every parameter bounded (TemplateError, code ``unbounded_parameter``).
     """
     user = services.settings.user_named(actor.id)
+    if pre_approved:  # who may, before reading anything
+        _check_may_pre_approve(user)
     stored = services.plan_store.get(plan_id, version)
     if stored.status in _UNUSABLE:
         raise TemplateError(f"plan {plan_id} v{stored.version} is {stored.status.value}; "
                             "only a valid plan can become a template")
     _refuse_held_secrets(services, stored)
-    if pre_approved:
-        _check_may_pre_approve(user)
-        if stored.status is not VersionStatus.APPROVED:
-            raise TemplateError(f"plan {plan_id} v{stored.version} is {stored.status.value}, not "
-                                "approved; only an approved plan can become a pre-approved template")
+    if pre_approved and stored.status is not VersionStatus.APPROVED:
+        raise TemplateError(f"plan {plan_id} v{stored.version} is {stored.status.value}, not "
+                            "approved; only an approved plan can become a pre-approved template")
     try:
         template = template_from_plan(stored.plan, name=name, params=params,
                                       description=description, pre_approved=pre_approved,
@@ -107,9 +108,12 @@ def add_template_file(services: Services, path: Path | str, actor: User) -> Temp
 
 
 def _check_may_pre_approve(user: User) -> None:
+    """A role refusal like the role table's own (the CLI exits 2, as for any other)."""
     if not PRE_APPROVING_ROLES & set(user.roles):
-        raise TemplateError(f"{user.id} may not mark a template pre-approved "
-                            f"(needs one of the roles: {', '.join(sorted(PRE_APPROVING_ROLES))})")
+        roles = ", ".join(user.roles) or "no roles"
+        raise ActionNotAllowedError(
+            f"user {user.id!r} ({roles}) may not mark a template pre-approved; that needs "
+            f"the role {' or '.join(r for r in ROLE_ACTIONS if r in PRE_APPROVING_ROLES)}")
 
 
 def _save(services: Services, template: Template, user: User, *, source: str) -> Template:

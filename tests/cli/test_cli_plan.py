@@ -108,7 +108,7 @@ def test_templates_list_show_and_save_a_plan_as_a_new_template(baton):
     assert "backup-copy v1" in saved.stdout and "Copy {src} to {target}" in saved.stdout
     refused = baton("templates", "add", "--from-plan", plan_id, "--name", "backup-copy",
                     "--param", "target=$.steps.save.args.path", "--pre-approved")
-    assert refused.returncode == 1 and "may not mark a template pre-approved" in refused.stderr
+    assert refused.returncode == 2 and "may not mark a template pre-approved" in refused.stderr
     used = _json(baton("plan", "--json", "--planner", "template", "Copy q2.csv to old/q2.csv"))
     assert used["origin"] == {"name": "backup-copy", "version": 1,
                               "params": {"target": "old/q2.csv", "src": "q2.csv"}}

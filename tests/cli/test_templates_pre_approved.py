@@ -1,4 +1,4 @@
-"""`baton templates add --pre-approved`: every parameter bounded, given with --param-* options.
+"""`baton templates add --pre-approved`: every parameter bounded, refusals exit 2.
 
 The walkthrough that found it: an admin saved an approved "total into ttl.json" plan
 as a pre-approved template with `--param target=ttl.json` and no bound, and an analyst's
@@ -92,6 +92,25 @@ def test_bound_options_do_not_apply_to_a_template_file(cli, option):
     result = cli("--as", "alice", "templates", "add", "template.yaml", option, "path=1")
     assert result.returncode == 2, result
     assert f"{option} does not apply to FILE" in _one_error_line(result)
+
+
+def test_an_analyst_marking_a_template_pre_approved_is_a_role_refusal_exit_2(cli, approved):
+    refused = cli("--as", "alice", "templates", "add", "--from-plan", approved, "--name", "fp3",
+                  "--pre-approved", "--param", "target=ttl.json",
+                  "--param-pattern", r"target=^[a-z]+\.json$")
+    assert refused.returncode == 2, refused
+    line = _one_error_line(refused)
+    assert "user 'alice' (analyst) may not mark a template pre-approved" in line
+    assert "approver or admin" in line
+
+
+def test_an_analyst_adding_a_pre_approved_template_file_is_refused_exit_2(cli, data_dir):
+    text = (data_dir / "template.yaml").read_text()
+    (data_dir / "pre.yaml").write_text("pre_approved: true\n" + text)
+    refused = cli("--as", "alice", "templates", "add", "pre.yaml")
+    assert refused.returncode == 2, refused
+    assert "may not mark a template pre-approved" in _one_error_line(refused)
+    assert cli("--as", "root", "templates", "add", "pre.yaml").returncode == 0
 
 
 def test_a_pre_approved_template_file_with_an_unbounded_parameter_is_refused(cli, data_dir):
