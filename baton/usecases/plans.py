@@ -10,7 +10,7 @@ stored before a secret was configured may hold its value, and no reader sees it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from executor.store.schema import ApprovalRow
 from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from planner.diff import PlanDiff, diff_plans
 from planner.json_values import storable
+from planner.plan import TemplateOrigin
 from planner.problems import InvalidPlanError, Problem
 from planner.versions import StoredVersion, VersionStatus
 from tools import BatonError
@@ -122,6 +123,7 @@ def _store_document(services: Services, data: Any, problems: list[Problem], user
 def _noted(services: Services, exc: PlanningError | InvalidPlanError,
            stored: StoredVersion) -> BatonError:
     """``exc`` with the id of the INVALID version that records it, shown as ``exc.stored``."""
+    _mask_error(services, exc)  # as the version records it
     exc.message = f"{exc.message}\n(recorded as plan {stored.plan_id} v{stored.version}, invalid)"
     exc.args = (exc.message,)
     # Lets the CLI and API show the record; a revision's goal may predate a secret.
@@ -245,8 +247,9 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
     """Store one version and record it: GOAL (new plans), LLM exchanges, PLAN_VERSION, VALIDATION.
 
     Configured secret values never reach the store: a version holding one is stored
-    INVALID with it masked, and the goal and feedback are stored masked. So is a version
-    whose arguments hold the mask mark (copied from a masked view, or by the planner).
+    INVALID with it masked, and the goal, feedback and template parameters are stored
+    masked. So is a version whose arguments hold the mask mark (copied from a masked view,
+    or by the planner).
     """
     goal, new = _without_secrets(services, goal, new)
     new = _without_masked_marks(new)
@@ -282,14 +285,45 @@ def _without_secrets(services: Services, goal: str, new: NewVersion) -> tuple[st
     found, masked = configured_secret_problems(document, secrets)
     update: dict[str, Any] = {
         "feedback": redact(new.feedback, secrets), "error": redact(new.error, secrets),
+        # Template parameters are the goal's words, stored masked like it. The template
+        # check instantiates from them, so a masked value the steps need never passes it.
+        "origin": _masked_origin(new.origin, secrets),
         # A validation message can quote the document ("unknown tool 'x…'").
-        "problems": tuple(p.model_copy(update={"message": redact(p.message, secrets),
-                                               "path": redact(p.path, secrets)})
-                          for p in new.problems)}
+        "problems": _masked_problems(new.problems, secrets)}
     if found:
         update.update(plan=None, document=masked, status=VersionStatus.INVALID,
                       problems=(*update["problems"], *found))
     return redact(goal, secrets), new.model_copy(update=update)
+
+
+def _masked_problems(problems: Iterable[Problem], secrets: Mapping[str, str | None]
+                     ) -> tuple[Problem, ...]:
+    """``problems`` with configured secret values masked in their messages and paths."""
+    from tools.redaction import redact
+
+    return tuple(p.model_copy(update={"message": redact(p.message, secrets),
+                                      "path": redact(p.path, secrets)}) for p in problems)
+
+
+def _mask_error(services: Services, exc: PlanningError | InvalidPlanError) -> None:
+    """Mask configured secret values in ``exc``'s message and problems, in place: a planner's
+    message can quote the goal or the feedback ("source: '/x' does not match ...")."""
+    from tools.redaction import redact
+
+    secrets = services.recognisable_secrets
+    exc.message = redact(exc.message, secrets)
+    exc.args = (exc.message,)
+    exc.problems = list(_masked_problems(exc.problems, secrets))
+
+
+def _masked_origin(origin: TemplateOrigin | None, secrets: Mapping[str, str | None]
+                   ) -> TemplateOrigin | None:
+    """``origin`` with configured secret values masked in its parameters (keys included)."""
+    from tools.redaction import redact
+
+    if origin is None:
+        return None
+    return TemplateOrigin.model_validate(redact(origin.model_dump(mode="json"), secrets))
 
 
 def _without_masked_marks(new: NewVersion) -> NewVersion:
@@ -310,6 +344,7 @@ def _record_failed_revision(services: Services, previous: StoredVersion, user: U
     No version is stored (the latest one stays current), but the feedback, the error and
     the problems are kept in the ledger so that nothing the analyst asked for is lost.
     """
+    _mask_error(services, exc)
     _record_trace(services, previous.plan_id, user, exc.trace)
     services.ledger.append(EventKind.VALIDATION, previous.plan_id, user.id, {
         "version": None, "revision_of": previous.version, "planner": kind.value, "ok": False,
