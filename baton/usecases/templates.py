@@ -17,6 +17,7 @@ from planner.templates import (
     Template,
     TemplateError,
     TemplateLibrary,
+    TemplateMatcher,
     TemplatePlanner,
     read_new_template,
     template_from_plan,
@@ -131,6 +132,9 @@ def _check_examples(services: Services, template: Template) -> None:
     """Every example goal must select this template and give a valid plan (fail before saving)."""
     planner = TemplatePlanner(TemplateLibrary([template]), max_steps=services.settings.max_steps)
     for goal in template.example_goals:
+        missed = _missed_example(planner.matcher, template, goal)
+        if missed:
+            raise TemplateError(f"template {template.name}: {missed}")
         try:
             planner.plan(goal, services.registry)
         except PlanningError as exc:
@@ -138,3 +142,19 @@ def _check_examples(services: Services, template: Template) -> None:
             raise TemplateError(f"template {template.name}: example goal {goal!r} does not "
                                 f"give a valid plan: {exc.message}{details}") from exc
 
+
+def _missed_example(matcher: TemplateMatcher, template: Template, goal: str) -> str | None:
+    """Why the template's own patterns do not select ``goal``, or None when they do.
+
+    Said about this template, not as the planner's "no template matches … nearest" reply.
+    """
+    found, misses = matcher.match(goal)
+    if found is not None:
+        return None
+    if misses:
+        problems = "; ".join(problem for miss in misses for problem in miss.problems)
+        return f"example goal {goal!r} fits the wording of template {template.name} but: {problems}"
+    if len(template.patterns) == 1:
+        return f"example goal {goal!r} does not match the template's own pattern {template.patterns[0]!r}"
+    patterns = ", ".join(repr(p) for p in template.patterns)
+    return f"example goal {goal!r} matches none of the template's own patterns: {patterns}"

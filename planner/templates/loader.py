@@ -50,11 +50,25 @@ def read_new_template(path: Path) -> Template:
 def _read_mapping(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        raise TemplateError(_yaml_problem(path, exc)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{path}: cannot read template: {exc}") from exc
     if not isinstance(data, dict):
         raise TemplateError(f"{path}: a template file must hold a mapping")
     return data
+
+
+def _yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
+    """One line naming the file, the line and column, and what the parser expected.
+
+    PyYAML's own text spans several lines and quotes a "<unicode string>" instead of the file.
+    """
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+    parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+    what = "; ".join(p for p in parts if p) or str(exc).splitlines()[0]
+    return f"{where}: not valid YAML ({what})"
 
 
 def _validated(data: dict, path: Path) -> Template:
@@ -82,13 +96,22 @@ class TemplateLibrary:
 
     @classmethod
     def load(cls, directories: Iterable[Path], *, writable_dir: Path | None = None) -> TemplateLibrary:
-        """Load ``*.yaml`` from each existing directory, in order; a broken file is an error."""
+        """Load ``*.yaml`` from each existing directory, in order; a broken file is an error.
+
+        Never skipped with a warning: skipping a broken newer version would quietly match
+        with the older one it replaces (a looser pattern, a template since made stricter).
+        """
         library = cls(writable_dir=writable_dir)
         for directory in directories:
             if not directory.is_dir():
                 continue
             for path in sorted(directory.glob("*.y*ml")):
-                library._add(load_template_file(path), source=str(path))
+                try:
+                    template = load_template_file(path)
+                except TemplateError as exc:
+                    raise TemplateError(f"{exc.message}; fix or remove the file (every "
+                                        "template is read to plan)", code=exc.code) from exc
+                library._add(template, source=str(path))
         return library
 
     def _add(self, template: Template, *, source: str) -> None:
