@@ -160,14 +160,22 @@ def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,
 
 
 def rejection_reason(services: Services, plan_id: str, version: int) -> str | None:
-    """The comment of the latest rejection of that version, if an approver rejected it."""
+    """The comment of the latest rejection of that version, if an approver rejected it.
+
+    Masked: one stored before a secret was configured may hold its value, and the reason is
+    recorded with the revision and shown in its feedback.
+    """
+    from tools.redaction import redact
+
     with Session(services.engine) as session:
         row = session.exec(
             select(ApprovalRow).where(ApprovalRow.plan_id == plan_id,
                                       ApprovalRow.version == version, ApprovalRow.kind == "reject")
             .order_by(col(ApprovalRow.decided_at).desc())
         ).first()
-    return (row.comment or "no reason given") if row is not None else None
+    if row is None:
+        return None
+    return redact(row.comment, services.secret_values) or "no reason given"
 
 
 def shown_version(services: Services, stored: StoredVersion) -> StoredVersion:

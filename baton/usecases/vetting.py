@@ -1,6 +1,10 @@
 """Vetting use cases: the policy decision on a stored version, approvals, rejections, the gate.
 
 The executor's use cases call :func:`require_approved` before every run and resume.
+
+An approval's comment and a rejection's reason are stored with configured secret values
+masked, as the ledger records them; every record read back for people passes through
+:func:`shown_record`, since one stored before its secret was configured still holds it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from policies.approval import (
 from policies.contracts import Decision, Outcome, PolicyContext, Requester, TemplateCheck
 from policies.inputs import build_policy_input
 from tools import BatonError
+from tools.redaction import redact
 
 from ..services import Services
 from ..settings import User
@@ -40,8 +45,8 @@ log = structlog.get_logger(__name__)
 STATUS_FOR = {Outcome.DENIED: VersionStatus.DENIED, Outcome.NEEDS_APPROVAL:
               VersionStatus.PENDING_APPROVAL, Outcome.ALLOWED: VersionStatus.APPROVED}
 
-__all__ = ["NotApprovedError", "approve", "decision_for", "gate_state", "reject",
-           "require_approved", "template_check", "vet_version"]
+__all__ = ["NotApprovedError", "approval_history", "approve", "decision_for", "gate_state",
+           "reject", "require_approved", "shown_record", "template_check", "vet_version"]
 
 
 def requester_of(services: Services, user_id: str) -> Requester:
@@ -111,9 +116,37 @@ def vet_version(services: Services, version: StoredVersion, *, now: datetime | N
 
 def decision_for(services: Services, plan_id: str, version: int | None = None
                  ) -> StoredDecision | None:
-    """The latest stored decision on a version (latest version when None)."""
+    """The latest stored decision on a version (latest version when None), as shown.
+
+    Its messages quote the plan (step ids): one decided before a secret was configured is
+    shown with the value masked, like the version itself (``shown_version``).
+    """
     stored = services.plan_store.get(plan_id, version)
-    return services.approval_store.latest_decision(plan_id, stored.version)
+    decided = services.approval_store.latest_decision(plan_id, stored.version)
+    if decided is None:
+        return None
+    data = decided.model_dump(mode="json")
+    masked = redact(data, services.recognisable_secrets)
+    return decided if masked == data else StoredDecision.model_validate(masked)
+
+
+def shown_record(services: Services, record: ApprovalRecord) -> ApprovalRecord:
+    """``record`` as people may see it: configured secret values in its comment masked."""
+    comment = redact(record.comment, services.secret_values)
+    return record if comment == record.comment else record.model_copy(update={"comment": comment})
+
+
+def _records(services: Services, plan_id: str, version: int) -> list[ApprovalRecord]:
+    """The approvals and rejections of a version, as shown (the gate's reasons quote them)."""
+    return [shown_record(services, r) for r in services.approval_store.records(plan_id, version)]
+
+
+def approval_history(services: Services, plan_id: str) -> list[ApprovalRecord]:
+    """Every approval and rejection of every version of a plan, oldest first, as shown."""
+    latest = services.plan_store.get(plan_id).version
+    found = services.approval_store.records_of([(plan_id, v) for v in range(1, latest + 1)])
+    return sorted((shown_record(services, r) for records in found.values() for r in records),
+                  key=lambda r: r.decided_at)
 
 
 def _ttl(services: Services) -> timedelta:
@@ -154,10 +187,11 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
         raise ApprovalRefused(RefusalCode.HELD_SECRET,
                               f"plan {plan_id} v{stored.version} cannot be approved: {held}")
     decided = services.approval_store.latest_decision(plan_id, stored.version)
-    records = services.approval_store.records(plan_id, stored.version)
+    records = _records(services, plan_id, stored.version)
     authors = _authors(services, stored)
     check_can_approve(user.id, user.roles, _target(services, stored, decided, authors),
                       decided.decision if decided else None, records, now, _ttl(services))
+    comment = redact(comment, services.secret_values)  # the store keeps what the ledger does
     record = services.approval_store.add(ApprovalRecord(
         plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
         kind=ApprovalKind.APPROVE, comment=comment, decided_at=now, expires_at=now + _ttl(services)))
@@ -185,10 +219,11 @@ def reject(services: Services, plan_id: str, actor: User, *, reason: str,
     now = now or datetime.now(UTC)
     stored = services.plan_store.get(plan_id, version)
     decided = services.approval_store.latest_decision(plan_id, stored.version)
-    records = services.approval_store.records(plan_id, stored.version)
+    records = _records(services, plan_id, stored.version)
     authors = _authors(services, stored)
     check_can_reject(user.id, user.roles, _target(services, stored, decided, authors),
                      decided.decision if decided else None, records)
+    reason = redact(reason, services.secret_values)  # the store keeps what the ledger does
     record = services.approval_store.add(ApprovalRecord(
         plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
         kind=ApprovalKind.REJECT, comment=reason, decided_at=now))
@@ -205,7 +240,7 @@ def gate_state(services: Services, plan_id: str, version: int | None = None, *,
     """Where a version stands at the gate now (expired approvals, and approvers who lost the role, no longer count)."""
     stored = services.plan_store.get(plan_id, version)
     return _gate(services, stored, services.approval_store.latest_decision(plan_id, stored.version),
-                 lambda: services.approval_store.records(plan_id, stored.version),
+                 lambda: _records(services, plan_id, stored.version),
                  lambda: _authors(services, stored), now)
 
 
@@ -216,7 +251,8 @@ def gate_states(services: Services, versions: Sequence[StoredVersion],
     that list plans; ``authors`` maps each plan id to everyone who wrote a version of it."""
     keys = [(s.plan_id, s.version) for s in versions]
     decisions = services.approval_store.latest_decisions(keys)
-    records = services.approval_store.records_of(keys)
+    records = {key: [shown_record(services, r) for r in found]
+               for key, found in services.approval_store.records_of(keys).items()}
     return {(s.plan_id, s.version): _gate(
         services, s, decisions.get((s.plan_id, s.version)),
         partial(records.__getitem__, (s.plan_id, s.version)),

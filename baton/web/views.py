@@ -128,7 +128,7 @@ async def submit_goal(request: Request) -> Response:
 def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTMLResponse:
     """A plan version: graph, steps, policy, diff, history and the approval controls."""
     from baton.usecases.plans import diff_with_previous, plan_versions
-    from baton.usecases.vetting import decision_for, gate_state
+    from baton.usecases.vetting import approval_history, decision_for, gate_state
 
     user = _allowed(request, Action.PLAN_READ)
     services = services_of(request)
@@ -141,9 +141,7 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
     diff = diff_with_previous(services, plan_id, stored.version)[2] if stored.version > 1 else None
     decided = decision_for(services, plan_id, stored.version)
     gate = gate_state(services, plan_id, stored.version)
-    records = services.approval_store.records
-    history = sorted((r for v in versions for r in records(plan_id, v.version)),
-                     key=lambda r: r.decided_at)
+    history = approval_history(services, plan_id)
     return render(request, "plan.html", user, stored=stored, versions=versions,
                   graph=layout(stored.plan), rows=step_rows(services, stored), diff=diff,
                   latest=stored.version == versions[-1].version,
