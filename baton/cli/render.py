@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
+from rich.cells import cell_len
 from rich.markup import escape
+from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
@@ -24,6 +27,16 @@ STATUS_STYLE = {
 def status_text(status: VersionStatus) -> str:
     """The status as rich markup."""
     return f"[{STATUS_STYLE.get(status, 'white')}]{status.value}[/]"
+
+
+def add_id_column(table: Table, header: str, ids: Iterable[str]) -> None:
+    """Add a column of ids that is never wrapped or cut, however narrow the terminal or pipe.
+
+    An id is copied into the next command, so it must print whole: the table's other columns
+    wrap and shrink instead.
+    """
+    widest = max((cell_len(value) for value in ids), default=0)
+    table.add_column(header, no_wrap=True, min_width=max(widest, cell_len(header)))
 
 
 def render_plan_tree(stored: StoredVersion) -> Tree:

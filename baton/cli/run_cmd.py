@@ -11,6 +11,7 @@ from rich.table import Table
 from ..usecases.permissions import Action
 from .common import EXIT_FAILED, acting_user, console, print_json, reader, state, version_option
 from .main import app
+from .render import add_id_column
 
 if TYPE_CHECKING:
     from executor.records import RunRecord
@@ -28,7 +29,9 @@ class _Progress:
     """A live table of steps, updated from the runner's step events.
 
     The table appears with the first step event, so a run that is refused (unknown plan or run,
-    not approved, owned elsewhere) leaves nothing on the screen but its error.
+    not approved, owned elsewhere) leaves nothing on the screen but its error. A pipe or file
+    gets the final table once, at the end (rich's live display ends one there without a newline,
+    gluing the summary line to the table's border).
     """
 
     def __init__(self, enabled: bool) -> None:
@@ -43,10 +46,12 @@ class _Progress:
         if self.live is not None:
             self.live.update(self._table())
             self.live.__exit__(None, None, None)
+        elif self.enabled and self.rows:
+            console.print(self._table())
 
     def __call__(self, event: StepProgress) -> None:
         self.rows[event.step_id] = (event.status.value, event.attempt, event.error or "")
-        if self.live is None and self.enabled:
+        if self.live is None and self.enabled and console.is_terminal:
             from rich.live import Live
 
             self.live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
@@ -56,8 +61,9 @@ class _Progress:
 
     def _table(self) -> Table:
         table = Table(title="steps", show_lines=False)
-        for column in ("step", "status", "attempt", "error"):
-            table.add_column(column)
+        add_id_column(table, "step", self.rows)
+        for column in ("status", "attempt", "error"):
+            table.add_column(column, overflow="fold")
         for sid, (status, attempt, error) in self.rows.items():
             style = STATUS_STYLE.get(status, "")
             table.add_row(sid, f"[{style}]{status}[/]", str(attempt), escape(error[:80]))
@@ -153,8 +159,10 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
         print_json([r.model_dump(mode="json", exclude={"steps"}) for r in records])
         return
     table = Table()
-    for column in ("run", "plan", "version", "status", "by", "created", "error"):
-        table.add_column(column)
+    add_id_column(table, "run", (r.id for r in records))
+    add_id_column(table, "plan", (r.plan_id for r in records))
+    for column in ("v", "status", "by", "created", "error"):  # "v" as in `baton plans list`
+        table.add_column(column, overflow="fold")  # wrapped, never cut: the ids keep their width
     for r in records:
         table.add_row(r.id, r.plan_id, str(r.version),
                       f"[{STATUS_STYLE.get(r.status.value, '')}]{r.status.value}[/]",
@@ -173,8 +181,9 @@ def show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
         return
     _summary(record)
     table = Table()
-    for column in ("step", "tool", "status", "attempts", "output / error", "took"):
-        table.add_column(column)
+    add_id_column(table, "step", (s.step_id for s in record.steps))
+    for column in ("tool", "status", "attempts", "output / error", "took"):
+        table.add_column(column, overflow="fold")
     for s in record.steps:
         took = f"{(s.ended_at - s.started_at).total_seconds():.3f}s" if s.started_at and s.ended_at else ""
         detail = s.error or s.output_uri or ("" if s.output is None else str(s.output))
