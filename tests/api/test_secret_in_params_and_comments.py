@@ -14,10 +14,10 @@ import pytest
 from sqlmodel import Session, select
 
 from baton.services import Services
-from baton.usecases.plans import plan_from_document
-from baton.usecases.vetting import approve, reject
 from executor.store.schema import ApprovalRow, PlanVersionRow
 from tools.redaction import REDACTED
+
+from tests.support.stored_before_secret import before_secret, commented
 
 from .live import make_settings, serve, token_of
 
@@ -83,23 +83,19 @@ def test_an_approval_comment_and_a_rejection_reason_are_stored_and_shown_masked(
 
 
 def test_comments_stored_before_the_secret_was_configured_are_shown_masked(db_url, tmp_path):
-    before = Services(make_settings(tmp_path, database_url=db_url))
-    alice, bob = before.settings.users["alice"], before.settings.users["bob"]
-    approved = plan_from_document(before, WRITE, alice)
-    approve(before, approved.plan_id, bob, comment=f"fine, {SECRET}")
-    rejected = plan_from_document(before, WRITE, alice)
-    reject(before, rejected.plan_id, bob, reason=f"not {SECRET}")
+    before = before_secret(tmp_path, db_url)
+    approved, rejected = commented(before, WRITE, f"fine, {SECRET}", f"not {SECRET}")
     before.engine.dispose()
     after = Services(make_settings(tmp_path, database_url=db_url, secrets={"CRM_TOKEN": SECRET}))
     live = serve(after)
     clients = _clients(live)
     try:
         assert SECRET in stored_text(after)  # left as stored
-        shown = clients["dave"].get(f"/plans/{approved.plan_id}").json()
+        shown = clients["dave"].get(f"/plans/{approved}").json()
         assert shown["gate"]["valid_approvals"][0]["comment"] == f"fine, {REDACTED}"
-        shown = clients["dave"].get(f"/plans/{rejected.plan_id}").json()
+        shown = clients["dave"].get(f"/plans/{rejected}").json()
         assert shown["gate"]["reasons"] == [f"rejected by bob: not {REDACTED}"]
-        for plan_id in (approved.plan_id, rejected.plan_id):
+        for plan_id in (approved, rejected):
             assert SECRET not in clients["dave"].get(f"/plans/{plan_id}").text
     finally:
         for client in clients.values():

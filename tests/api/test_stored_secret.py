@@ -11,13 +11,9 @@ import httpx
 import pytest
 
 from baton.services import Services
-from baton.usecases.plans import plan_from_document
-from baton.usecases.vetting import approve
-from executor.store.plans import NewVersion
-from planner.base import PlannerKind
-from planner.plan import Plan
-from planner.versions import VersionStatus
 from tools.redaction import REDACTED
+
+from tests.support.stored_before_secret import approved_and_revised, before_secret
 
 from .live import make_settings, serve, token_of
 
@@ -31,22 +27,15 @@ def stored(db_url, tmp_path):
     """The approved note plan and a revised one (two versions), stored before any secret was
     configured; then a server over the same store with TOKEN configured as the secret
     NOTE_TOKEN, and clients of alice and dave."""
-    before = Services(make_settings(tmp_path, database_url=db_url))
-    alice = before.settings.users["alice"]
-    approved = plan_from_document(before, NOTE, alice)
-    approve(before, approved.plan_id, before.settings.users["bob"])
-    revised = plan_from_document(before, NOTE, alice)
-    moved = dict(NOTE, steps=[dict(NOTE["steps"][0], args={"path": "b.txt", "text": TOKEN})])
-    before.plan_store.add_version(revised.plan_id, NewVersion(
-        plan=Plan.model_validate(moved), status=VersionStatus.VALIDATED,
-        planner=PlannerKind.FILE, created_by="alice"))
+    before = before_secret(tmp_path, db_url)
+    approved, revised = approved_and_revised(before, NOTE, TOKEN)
     before.engine.dispose()
     after = Services(make_settings(tmp_path, database_url=db_url, secrets={"NOTE_TOKEN": TOKEN}))
     live = serve(after)
     clients = {user: httpx.Client(base_url=live.url + "/api/v1", timeout=30,
                                   headers={"Authorization": f"Bearer {token_of(user)}"})
                for user in ("alice", "dave")}
-    yield approved, revised.plan_id, clients
+    yield approved, revised, clients
     for client in clients.values():
         client.close()
     live.stop()

@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 
 from baton.services import Services
 from baton.usecases.plans import plan_from_document
-from baton.usecases.vetting import approve, reject
 from executor.store.schema import ApprovalRow
 from tests.api.live import make_settings, serve
+from tests.support.stored_before_secret import before_secret, commented
 from tests.web.test_web_forms import signed_in
 from tools.redaction import REDACTED
 
@@ -53,19 +53,14 @@ def test_a_comment_and_a_reason_posted_through_the_page_are_stored_and_shown_mas
 
 
 def test_comments_stored_before_the_secret_was_configured_are_shown_masked(tmp_path):
-    before = Services(make_settings(tmp_path))
-    alice, bob = before.settings.users["alice"], before.settings.users["bob"]
-    approved = plan_from_document(before, WRITE, alice)
-    approve(before, approved.plan_id, bob, comment=f"fine, {SECRET}")
-    rejected = plan_from_document(before, WRITE, alice)
-    reject(before, rejected.plan_id, bob, reason=f"not {SECRET}")
+    before = before_secret(tmp_path)
+    approved, rejected = commented(before, WRITE, f"fine, {SECRET}", f"not {SECRET}")
     before.engine.dispose()
     after = Services(make_settings(tmp_path, secrets={"CRM_TOKEN": SECRET}))
     live = serve(after)
     try:
         dave, _ = signed_in(live, "dave")
-        for plan_id, shown in ((approved.plan_id, f"fine, {REDACTED}"),
-                               (rejected.plan_id, f"not {REDACTED}")):
+        for plan_id, shown in ((approved, f"fine, {REDACTED}"), (rejected, f"not {REDACTED}")):
             page = dave.get(f"/plans/{plan_id}")
             assert page.status_code == 200 and SECRET not in page.text, plan_id
             assert shown in page.text, plan_id

@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from baton.services import Services
-from baton.usecases.plans import plan_from_document
 from baton.usecases.runs import start_run
-from baton.usecases.vetting import approve
-from executor.store.plans import NewVersion
-from planner.base import PlannerKind
-from planner.plan import Plan
-from planner.versions import VersionStatus
 from tests.api.live import make_settings, serve
+from tests.support.stored_before_secret import approved_and_revised, before_secret
 from tests.web.test_web_forms import signed_in
 from tools.redaction import REDACTED
 
@@ -25,19 +20,12 @@ NOTE = {"goal": f"write the note for {TOKEN}", "steps": [
 def site(tmp_path):
     """A server with TOKEN configured as a secret over plans stored before it was: an approved
     one with a queued run, and one revised into a second version."""
-    before = Services(make_settings(tmp_path))
-    alice = before.settings.users["alice"]
-    approved = plan_from_document(before, NOTE, alice)
-    approve(before, approved.plan_id, before.settings.users["bob"])
-    run = start_run(before, approved.plan_id, alice, detach=True)
-    revised = plan_from_document(before, NOTE, alice)
-    moved = dict(NOTE, steps=[dict(NOTE["steps"][0], args={"path": "b.txt", "text": TOKEN})])
-    before.plan_store.add_version(revised.plan_id, NewVersion(
-        plan=Plan.model_validate(moved), status=VersionStatus.VALIDATED,
-        planner=PlannerKind.FILE, created_by="alice"))
+    before = before_secret(tmp_path)
+    approved, revised = approved_and_revised(before, NOTE, TOKEN)
+    run = start_run(before, approved.plan_id, before.settings.users["alice"], detach=True)
     before.engine.dispose()
     live = serve(Services(make_settings(tmp_path, secrets={"NOTE_TOKEN": TOKEN})))
-    yield live, approved, revised.plan_id, run.id
+    yield live, approved, revised, run.id
     live.stop()
 
 
