@@ -216,9 +216,9 @@ def diff_with_previous(services: Services, plan_id: str,
                        version: int | None = None) -> tuple[StoredVersion, StoredVersion, PlanDiff]:
     """The version (latest when None), the one before it, and how they differ; as shown."""
     current = show_plan(services, plan_id, version)
-    if current.version == 1:
-        raise PlanningError(f"plan {plan_id} has only version 1; nothing to compare with",
-                            code="no_previous_version")
+    if current.version == 1:  # said of v1 itself: the plan may have later versions
+        raise PlanningError(f"plan {plan_id} v1 is its first version: nothing before it to "
+                            "compare with", code="no_previous_version")
     previous = show_plan(services, plan_id, current.version - 1)
     diff = diff_plans(previous.plan, current.plan, a_label=f"{plan_id} v{previous.version}",
                       b_label=f"{plan_id} v{current.version}")
