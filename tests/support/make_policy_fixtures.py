@@ -6,7 +6,9 @@ document is what ``build_policy_input`` makes of it, frozen into the fixture.
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -248,7 +250,20 @@ STEP_CASES: dict[str, tuple[StepCall, datetime, dict[str, Any]]] = {
 }
 
 
-def main(directory: Path = SHIPPED_FIXTURES) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, then write every fixture file (``--help`` writes nothing)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.make_policy_fixtures",
+        description="Regenerate the policy fixtures (input documents and expectations) from "
+                    "the readable cases in this module, overwriting the files of the same name.")
+    parser.add_argument("--dir", type=Path, default=SHIPPED_FIXTURES,
+                        help=f"Directory to write the fixtures to (default: {SHIPPED_FIXTURES}).")
+    args = parser.parse_args(argv)
+    write_fixtures(args.dir)
+    return 0
+
+
+def write_fixtures(directory: Path = SHIPPED_FIXTURES) -> None:
     """Write every fixture file."""
     registry = policy_registry()
     directory.mkdir(parents=True, exist_ok=True)
@@ -273,4 +288,4 @@ def _write(path: Path, name: str, entrypoint: str, document: dict[str, Any],
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
