@@ -13,11 +13,12 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from planner.plan import Plan, Step, TemplateOrigin, is_reference
 from tools import Effect, ToolRegistry, ToolSpec
 from tools.builtin.http import SECRET_REF
+from tools.redaction import is_secret_param
 
 from .contracts import PolicyContext, Requester, StepCall, TemplateCheck
 
@@ -89,7 +90,8 @@ def scanned_strings(args: Any, *, plan_strings_before: int | None = None) -> dic
     all charged to ``MAX_STRINGS_PER_PLAN``; None for one call at run time, which is held
     to the per-step limits only. A string seen before under the same nearest key is left
     out: the rules judge a string by its value and key alone, so it would add the same
-    finding (the first one's path names where it is).
+    finding (the first one's path names where it is). ``url_credentials`` lists the
+    credentials written into URLs among those strings (:func:`url_credentials`).
     """
     room = MAX_STRINGS_PER_STEP
     if plan_strings_before is not None:
@@ -109,7 +111,8 @@ def scanned_strings(args: Any, *, plan_strings_before: int | None = None) -> dic
         seen.add((key, value))
         found.append(_string_fact(path, key, value))
     over = {"strings_over_limit_reason": reason} if reason else {}
-    return {"strings": found, "strings_over_limit": reason is not None, **over}
+    return {"strings": found, "url_credentials": url_credentials(found),
+            "strings_over_limit": reason is not None, **over}
 
 
 def _over_room_reason(room: int) -> str:
@@ -118,6 +121,51 @@ def _over_room_reason(room: int) -> str:
         return f"more than {MAX_STRINGS_PER_STEP} distinct strings in its arguments"
     return (f"the plan's steps up to this one hold more than {MAX_STRINGS_PER_PLAN} "
             "distinct strings")
+
+
+# A URL inside any string, found as the URL-password pattern (secret_patterns) finds one:
+# a scheme, "://", then everything up to white space or a quote.
+URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+# Query and fragment parameters are split where a server or a browser would split them.
+_PARAM_SEPARATOR = re.compile(r"[&;?]")
+
+
+def url_credentials(strings: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Each credential written literally into a URL's query or fragment among ``strings``
+    (scanned string facts): the string's path and the parameter's name, never its value.
+
+    A parameter is a credential's by its whole name, as URL masking judges it
+    (:func:`tools.redaction.is_secret_param`: ``api_key``, ``access_token``, ``sig``; not
+    ``keyword``). An empty value, or one made only of ``${secret:NAME}`` references, is not
+    listed: where a configured secret may go is secret_destinations.rego's rule.
+    """
+    found: list[dict[str, str]] = []
+    for fact in strings:
+        text = fact["value"]
+        if "://" not in text:  # most strings stop here
+            continue
+        names = dict.fromkeys(name for match in URL_IN_TEXT.finditer(text)
+                              for name in _credential_params(match.group()))
+        found.extend({"path": fact["path"], "param": name} for name in names)
+    return found
+
+
+def _credential_params(url: str) -> Iterator[str]:
+    # Split by hand, as urlsplit would: it refuses some malformed hosts, and a credential in
+    # a URL that would not parse is still written into the plan.
+    rest, _, fragment = url.partition("#")
+    query = rest.partition("?")[2]
+    for part, where in ((query, "query"), (fragment, "fragment")):
+        for position, pair in enumerate(_PARAM_SEPARATOR.split(part), start=1):
+            name, sep, value = pair.partition("=")
+            if sep and SECRET_REF.sub("", value) and is_secret_param(name):
+                yield _shown_param(name, f"{where} parameter {position}")
+
+
+def _shown_param(name: str, place: str) -> str:
+    # A deny reason quotes the name; one that does not read as a name could hold anything.
+    readable = unquote(name)
+    return readable if NAME_LIKE_KEY.fullmatch(readable) else f"<{place}>"
 
 
 def url_facts(url: Any) -> dict[str, Any]:

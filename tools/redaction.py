@@ -73,8 +73,12 @@ HIDDEN = "***"
 _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
-def _is_secret_param(name: str) -> bool:
-    """Whether a query parameter ``name`` is a credential's (``api_key``; not ``keyword``)."""
+def is_secret_param(name: str) -> bool:
+    """Whether a query parameter ``name`` is a credential's (``api_key``; not ``keyword``).
+
+    The one list of credential names: masking here and the policy rule against literal
+    credentials in URLs (``policies.inputs``) both ask this.
+    """
     normal = _HUMP.sub("_", unquote(name)).lower().replace("-", "_")
     flat = normal.replace("_", "")
     return (flat in _FLAT_SECRET_PARAM_NAMES or normal.endswith(SECRET_PARAM_SUFFIXES)
@@ -96,7 +100,7 @@ def url_secrets(url: str, *, min_length: int = MIN_GLOBAL_SECRET_LEN) -> list[st
     if userinfo:
         user, colon, password = userinfo.partition(":")
         found.append(password if colon else user if _user_is_token(parts) else "")
-    found.extend(value for name, value in _query_pairs(parts.query) if _is_secret_param(name))
+    found.extend(value for name, value in _query_pairs(parts.query) if is_secret_param(name))
     return [v for raw in found if raw and len(unquote(raw)) >= min_length
             for v in dict.fromkeys((raw, unquote(raw)))]
 
@@ -111,7 +115,7 @@ def hide_url_credentials(url: str) -> str:
         user, colon, _ = userinfo.partition(":")
         userinfo = f"{user}:{HIDDEN}" if colon else HIDDEN if _user_is_token(parts) else user
     query = "&".join(
-        f"{name}={HIDDEN}" if sep and _is_secret_param(name) and value else pair
+        f"{name}={HIDDEN}" if sep and is_secret_param(name) and value else pair
         for pair in parts.query.split("&") if pair
         for name, sep, value in [pair.partition("=")]
     ) if parts.query else parts.query

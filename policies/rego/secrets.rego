@@ -46,6 +46,21 @@ secret_findings(steps) := {msg |
 	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(steps, str), sensitive_word(str.key)])
 }
 
+# Rule: no literal credential in a URL's query or fragment (?api_key=..., #access_token=...).
+# The input lists them (url_credentials: the string's path and the parameter's name, a
+# name judged whole as URL masking judges it: api_key, token, sig; not keyword). A value
+# written as ${secret:NAME} is not listed: secret_destinations.rego rules where it may go.
+url_credential_findings(steps) := {msg |
+	some s in steps
+	some found in s.url_credentials
+	msg := sprintf("step %s: argument %s carries a literal credential in URL parameter %s; configure it as a secret and send it as ${secret:NAME} in a header instead", [s.id, masked_path(steps, found), shown_param(found.param)])
+}
+
+# A parameter name that is itself a secret (an AWS key id followed by _key) is not quoted.
+shown_param(name) := "<a secret>" if {
+	regex.match(any_secret_pattern, name)
+} else := name
+
 # A secret written as a key would be quoted by the path of every string under
 # it: each string a secret pattern matches is masked in the paths printed.
 # (Only denied steps reach this; the scan itself never builds it.)
@@ -79,9 +94,13 @@ deny contains msg if some msg in secret_findings(input.steps)
 
 deny contains msg if some msg in unscanned_findings(input.steps)
 
+deny contains msg if some msg in url_credential_findings(input.steps)
+
 step_deny contains msg if some msg in secret_findings([input.step])
 
 step_deny contains msg if some msg in unscanned_findings([input.step])
+
+step_deny contains msg if some msg in url_credential_findings([input.step])
 
 notes contains msg if {
 	some s in input.steps

@@ -114,6 +114,29 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
     "password_in_url_is_denied": dict(
         steps=[s("get", "http.request", url="https://bob:hunter2@api.internal.example/x")],
         expected={"allow": False, "deny_contains": ["contains a password inside a URL"], "deny_excludes": ["hunter2"]}),
+    "credential_in_a_url_query_is_denied": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/b?page=2&api_key=f8Kq2LmZx9Pw3RtY7vBn")],
+        expected={"allow": False, "deny_count": 1, "deny_contains": [
+            "step get: argument $.args.url carries a literal credential in URL parameter api_key"],
+                  "deny_excludes": ["f8Kq2LmZx9Pw3RtY7vBn"]}),
+    "short_credential_in_a_url_query_is_denied": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/b?token=hunter2")],
+        expected={"allow": False, "deny_contains": ["in URL parameter token"],
+                  "deny_excludes": ["hunter2"]}),
+    "credential_in_a_url_fragment_inside_a_text_is_denied": dict(
+        steps=[s("save", "files.write", path="links.md",
+                 text="callback: https://app.example/cb#state=x&access_token=Zq8kLp2vR7xN4")],
+        expected={"allow": False, "deny_contains": [
+            "step save: argument $.args.text carries a literal credential in URL parameter access_token"],
+                  "deny_excludes": ["Zq8kLp2vR7xN4"]}),
+    "ordinary_url_parameters_are_allowed": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/search?keyword=sales"
+                 "&author=bob&design=x&session=spring-2025&token_id=7&api_key=")],
+        expected={"allow": True, "deny_count": 0}),
+    "secret_reference_in_a_url_query_is_judged_by_its_destinations": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/b?token=${secret:HOOK_TOKEN}")],
+        expected={"allow": False, "deny_count": 1, "deny_contains": [
+            "step get: secret HOOK_TOKEN may not be sent to host api.internal.example"]}),
     "random_value_under_password_key_is_denied": dict(
         steps=[post("post", "https://x.hooks.example.com/login", {"user": "svc", "password": "Zq8#kLp2!vR7@xN4"})],
         expected={"allow": False, "deny_contains": ["argument $.args.json.password looks like a literal secret (password)"],
@@ -220,6 +243,12 @@ STEP_CASES: dict[str, tuple[StepCall, datetime, dict[str, Any]]] = {
     "runtime_secret_in_resolved_args_is_denied": (
         call("post", "http.request", {"method": "POST", "url": "https://x.hooks.example.com/in", "body": "key=AKIAIOSFODNN7EXAMPLE"}),
         TUESDAY_10, {"allow": False, "deny_contains": ["contains an AWS access key"], "deny_excludes": ["AKIAIOSFODNN7EXAMPLE"]}),
+    "runtime_credential_in_a_resolved_url_is_denied": (
+        call("post", "http.request", {"method": "POST", "json": {"a": 1},
+                                      "url": "https://x.hooks.example.com/in?access_token=qt-99887766"}),
+        TUESDAY_10, {"allow": False, "deny_contains": [
+            "step post: argument $.args.url carries a literal credential in URL parameter access_token"],
+                     "deny_excludes": ["qt-99887766"]}),
     "runtime_eu_data_to_us_host_is_denied": (
         call("send", "http.request", {"method": "POST", "url": "https://ingest.us.example.com/in", "json": {}},
              source_regions=("eu",)),
