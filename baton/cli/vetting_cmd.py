@@ -1,9 +1,9 @@
-"""``baton approve``, ``baton reject``, ``baton policy eval|test|show``."""
+"""``baton approve``, ``baton reject``, ``baton policy eval|input|test|show``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -113,6 +113,33 @@ def policy_eval(
     The file is validated first, as by `baton validate`: an invalid plan exits 1 listing every
     problem, and no decision is taken on it.
     """
+    cli = state(ctx)
+    policy_input = _policy_input(ctx, plan_file, as_json)
+    decision = cli.services.policy_engine.decide(policy_input)
+    if as_json:
+        print_json(decision.model_dump(mode="json"))
+    else:
+        print_decision(decision)
+    if not decision.allow:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@policy_app.command("input")
+def policy_input_cmd(
+    ctx: typer.Context,
+    plan_file: Annotated[Path, typer.Argument(help="Plan file (JSON or YAML).")],
+) -> None:
+    """Print the JSON input the policies read for PLAN_FILE and the acting user (--as).
+
+    It is the document `baton policy eval` decides on, built the same way: write rules and
+    fixtures against it. Steps carry their arguments' strings (`strings`, each with its
+    `path`), not the arguments themselves. An invalid plan exits 1 listing every problem.
+    """
+    print_json(_policy_input(ctx, plan_file, as_json=False))
+
+
+def _policy_input(ctx: typer.Context, plan_file: Path, as_json: bool) -> dict[str, Any]:
+    """The policy input for PLAN_FILE, validated first, with the acting user as requester."""
     from datetime import UTC, datetime
 
     from policies.contracts import PolicyContext
@@ -124,16 +151,9 @@ def policy_eval(
     cli = state(ctx)
     user = acting_user(ctx, Action.POLICY_DECIDE)
     plan = valid_plan_or_exit(cli, plan_file, as_json)
-    policy_input = build_policy_input(plan, cli.services.registry,
-                                      requester=requester_of(cli.services, user.id),
-                                      context=PolicyContext(now=datetime.now(UTC)))
-    decision = cli.services.policy_engine.decide(policy_input)
-    if as_json:
-        print_json(decision.model_dump(mode="json"))
-    else:
-        print_decision(decision)
-    if not decision.allow:
-        raise typer.Exit(EXIT_FAILED)
+    return build_policy_input(plan, cli.services.registry,
+                              requester=requester_of(cli.services, user.id),
+                              context=PolicyContext(now=datetime.now(UTC)))
 
 
 @policy_app.command("test")
