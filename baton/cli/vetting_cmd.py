@@ -9,7 +9,17 @@ import typer
 from rich.markup import escape
 
 from ..usecases.permissions import Action
-from .common import EXIT_FAILED, acting_user, console, print_json, reader, state, version_option
+from .common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    acting_user,
+    console,
+    fail,
+    print_json,
+    reader,
+    state,
+    version_option,
+)
 from .main import app
 
 if TYPE_CHECKING:
@@ -93,6 +103,8 @@ def reject_cmd(
     """Reject a plan version with a reason; the version is ended (revise to make a new one)."""
     from ..usecases.vetting import reject
 
+    if not reason.strip():  # a usage error like a missing --reason, before anyone is looked up
+        fail("--reason is empty: say why; the planner and requester read it", EXIT_USAGE)
     cli = state(ctx)
     user = acting_user(ctx, Action.PLAN_REJECT)
     gate = reject(cli.services, plan_id, user, reason=reason, version=version)

@@ -77,6 +77,9 @@ def test_new_user_sees_denied_then_pending_then_approved_by_a_second_user():
 def test_reject_requires_a_reason_and_ends_the_version():
     plan_id = _plan("write.json")["plan_id"]
     assert baton("reject", plan_id, user="bob").returncode == 2
+    for blank in ("", "   "):
+        empty = baton("reject", plan_id, "--reason", blank, user="bob")
+        assert empty.returncode == 2 and "--reason is empty" in empty.stderr
     rejected = baton("reject", plan_id, "--reason", "wrong target file", "--json", user="bob")
     assert rejected.returncode == 0, rejected.stderr
     assert json.loads(rejected.stdout)["status"] == "rejected"
