@@ -59,8 +59,15 @@ def show(
         return
     from rich.table import Table
 
+    from .render import add_id_column
+
     table = Table(title=f"{len(latest)} events", title_justify="left")
-    for column in ("seq", "at", "kind", "subject", "actor", "payload"):
+    # The seq and the subject (a plan, run or template id) are copied into the next command.
+    add_id_column(table, "seq", (str(e.seq) for e in latest))
+    table.add_column("at", overflow="fold")
+    table.add_column("kind", overflow="fold")
+    add_id_column(table, "subject", (e.subject for e in latest))
+    for column in ("actor", "payload"):
         table.add_column(column, overflow="fold")
     for event in latest:
         payload = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)

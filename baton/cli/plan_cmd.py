@@ -154,7 +154,7 @@ def plans_list(
     from planner.versions import VersionStatus
 
     from ..usecases.plans import list_plans
-    from .render import status_text
+    from .render import add_id_column, status_text
 
     if status is not None and status not in {s.value for s in VersionStatus}:
         fail(f"--status must be one of {', '.join(s.value for s in VersionStatus)}", EXIT_USAGE)
@@ -162,7 +162,11 @@ def plans_list(
     if as_json:
         print_json([r.model_dump(mode="json") for r in rows])
         return
-    table = Table("plan", "v", "status", "planner", "requester", "created", "goal")
+    table = Table()
+    add_id_column(table, "plan", (r.plan_id for r in rows))
+    add_id_column(table, "v", (str(r.version) for r in rows))
+    for column in ("status", "planner", "requester", "created", "goal"):
+        table.add_column(column, overflow="fold")  # wrapped, never cut: the ids keep their width
     for r in rows:
         table.add_row(r.plan_id, str(r.version), status_text(r.status), r.planner.value,
                       escape(r.requester), r.created_at.strftime("%Y-%m-%d %H:%M"), escape(r.goal))
@@ -205,7 +209,13 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([t.to_document() for t in templates])
         return
-    table = Table("template", "v", "pre-approved", "params", "example goal")
+    from .render import add_id_column
+
+    table = Table()
+    add_id_column(table, "template", (t.name for t in templates))
+    add_id_column(table, "v", (str(t.version) for t in templates))
+    for column in ("pre-approved", "params", "example goal"):
+        table.add_column(column, overflow="fold")  # wrapped, never cut: the names keep their width
     for t in templates:
         table.add_row(t.name, str(t.version), "yes" if t.pre_approved else "",
                       ", ".join(p.name for p in t.params),
