@@ -11,6 +11,9 @@ shown masked (:func:`masked_version`, the stored bytes and hash untouched) and
 found by :func:`held_secrets` so that it neither runs nor becomes a template.
 An argument holding the mask mark itself (copied from such a view) is found by
 :func:`masked_mark_problems`: a tool would receive ``[REDACTED]``, not a secret.
+
+A template is read as widely as a plan and copied into every plan made from it: one
+holding a value is refused before it is saved (:func:`template_secret_problems`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ def held_secrets(plan: Plan, secrets: Mapping[str, str | None]) -> tuple[Problem
     return _scan(plan.to_wire(), secrets, ProblemCode.CONFIGURED_SECRET, _held)[0]
 
 
+def template_secret_problems(document: Any, secrets: Mapping[str, str | None]
+                             ) -> tuple[Problem, ...]:
+    """Where a template's ``document`` (its YAML layout) holds a secret value: any field,
+    the description, example goals, patterns and parameters as much as the plan skeleton."""
+    return _scan(document, secrets, ProblemCode.CONFIGURED_SECRET, _in_template,
+                 steps_path="$.plan.steps")[0]
+
+
 def masked_mark_problems(plan: Plan) -> tuple[Problem, ...]:
     """Where ``plan``'s arguments hold ``[REDACTED]``, what a masked view shows for a secret."""
     arguments = {"steps": [{"id": step.id, "args": step.args} for step in plan.steps]}
@@ -78,8 +89,11 @@ def masked_version(stored: StoredVersion, secret_values: Iterable[str]) -> Store
 
 
 def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
-          describe: Describe) -> tuple[tuple[Problem, ...], Any]:
-    """Problems of ``code`` where ``document`` holds one of ``secrets``, and a masked copy."""
+          describe: Describe, *, steps_path: str = "$.steps") -> tuple[tuple[Problem, ...], Any]:
+    """Problems of ``code`` where ``document`` holds one of ``secrets``, and a masked copy.
+
+    A problem inside an item of the list at ``steps_path`` names that step's id.
+    """
     ordered = sorted(((v, n) for v, n in secrets.items() if v), key=lambda item: -len(item[0]))
     problems: list[Problem] = []
 
@@ -101,7 +115,7 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
                 copy[key] = masked(v, f"{path}.{key}", step)
             return copy
         if isinstance(value, list | tuple):
-            return [masked(item, f"{path}[{i}]", _step_id(path, i, item) or step)
+            return [masked(item, f"{path}[{i}]", _step_id(path == steps_path, item) or step)
                     for i, item in enumerate(value)]
         return value
 
@@ -109,8 +123,8 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
     return tuple(problems), copy
 
 
-def _step_id(path: str, index: int, item: Any) -> str | None:
-    if path == "$.steps" and isinstance(item, Mapping) and isinstance(item.get("id"), str):
+def _step_id(in_steps: bool, item: Any) -> str | None:
+    if in_steps and isinstance(item, Mapping) and isinstance(item.get("id"), str):
         return item["id"]
     return None
 
@@ -132,6 +146,14 @@ def _held(name: str | None) -> str:
             "a secret (an HTTP header) instead")
 
 
+def _in_template(name: str | None) -> str:
+    # Short: a template can hold it in many places; the caller says once what to do instead.
+    if name is None:
+        return ("holds a configured credential (the LLM API key or a password in a "
+                "configured URL)")
+    return f"holds the value of the configured secret {name}"
+
+
 def _masked_mark(_: str | None) -> str:
     return (f"holds {REDACTED}, the mark shown where a secret's value was hidden (from a "
             "reader or from the planner): the tool would receive that text, not the secret. "
@@ -139,4 +161,5 @@ def _masked_mark(_: str | None) -> str:
             "value itself if it is not a secret")
 
 
-__all__ = ["configured_secret_problems", "held_secrets", "masked_mark_problems", "masked_version"]
+__all__ = ["configured_secret_problems", "held_secrets", "masked_mark_problems", "masked_version",
+           "template_secret_problems"]

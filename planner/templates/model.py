@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tools import BatonError
+from tools.redaction import redact
 
 TEMPLATE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 PARAM_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
@@ -59,6 +61,11 @@ class TemplateParam(BaseModel):
             except re.error as exc:
                 raise ValueError(f"pattern {value!r} is not a valid regex: {exc}") from None
         return value
+
+    def masked(self, secret_values: Iterable[str]) -> TemplateParam:
+        """This parameter with each secret value masked (see :meth:`Template.masked`)."""
+        return _masked_fields(self, secret_values, ("name", "pattern", "enum", "description",
+                                                    "default"))
 
     @property
     def required(self) -> bool:
@@ -161,6 +168,31 @@ class Template(BaseModel):
     def to_document(self) -> dict[str, Any]:
         """The template as plain data, in the YAML file layout."""
         return self.model_dump(mode="json", exclude_defaults=False)
+
+    def masked(self, secret_values: Iterable[str]) -> Template:
+        """This template as a reader may see it: each secret value masked as ``[REDACTED]``.
+
+        One saved before its secret was configured still holds the value. Only the view
+        changes, and it is not validated again (a masked name or placeholder need not be
+        well formed): never save or plan from what this returns.
+        """
+        values = [value for value in secret_values if value]
+        if not values:
+            return self
+        shown = _masked_fields(self, values, ("name", "description", "example_goals",
+                                              "patterns", "plan"))
+        return shown.model_copy(update={"params": tuple(p.masked(values) for p in self.params)})
+
+
+def _masked_fields(model: BaseModel, secret_values: Iterable[str], fields: tuple[str, ...]) -> Any:
+    """A copy of ``model`` with ``secret_values`` masked in ``fields`` (tuples stay tuples)."""
+    values = list(secret_values)
+    update = {}
+    for field in fields:
+        value = getattr(model, field)
+        masked = redact(value, values)
+        update[field] = tuple(masked) if isinstance(value, tuple) else masked
+    return model.model_copy(update=update)
 
 
 def placeholders(value: Any) -> set[str]:
