@@ -2,10 +2,17 @@
 
 A pre-approved template turns its instances into standard changes, so only an
 approver (or admin) may mark one, and only from an approved plan version.
+
+Templates are read by everyone who may read them and copied into every plan made
+from them: one holding a configured secret's value is never saved, and one saved
+before the secret was configured is shown masked (the plans made from it hold the
+value, and are refused as such when stored).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -33,13 +40,13 @@ _UNUSABLE = frozenset({VersionStatus.INVALID, VersionStatus.DENIED, VersionStatu
 
 
 def list_templates(services: Services) -> list[Template]:
-    """The newest version of every template, by name."""
-    return list(services.template_library)
+    """The newest version of every template, by name, as shown (secret values masked)."""
+    return [t.masked(services.recognisable_secrets) for t in services.template_library]
 
 
 def show_template(services: Services, name: str, version: int | None = None) -> Template:
-    """One template version (newest when None)."""
-    return services.template_library.get(name, version)
+    """One template version (newest when None), as shown (secret values masked)."""
+    return services.template_library.get(name, version).masked(services.recognisable_secrets)
 
 
 def save_plan_as_template(
@@ -55,6 +62,17 @@ def save_plan_as_template(
     user = services.settings.user_named(actor.id)
     if pre_approved:  # who may, before reading anything
         _check_may_pre_approve(user)
+    with _masked_errors(services):
+        return _save_plan_as_template(services, plan_id, user, name=name, params=params,
+                                      version=version, description=description,
+                                      pre_approved=pre_approved, bounds=bounds)
+
+
+def _save_plan_as_template(
+    services: Services, plan_id: str, user: User, *, name: str, params: dict[str, str],
+    version: int | None, description: str, pre_approved: bool,
+    bounds: dict[str, ParamBounds] | None,
+) -> Template:
     stored = services.plan_store.get(plan_id, version)
     if stored.status in _UNUSABLE:
         raise TemplateError(f"plan {plan_id} v{stored.version} is {stored.status.value}; "
@@ -102,10 +120,26 @@ def _refused_fields(exc: ValidationError) -> str:
 def add_template_file(services: Services, path: Path | str, actor: User) -> Template:
     """Check a template file (patterns, example goals → valid plans) and save it as a new version."""
     user = services.settings.user_named(actor.id)
-    template = read_new_template(Path(path))
-    if template.pre_approved:
-        _check_may_pre_approve(user)
-    return _save(services, template, user, source=str(path))
+    with _masked_errors(services):
+        template = read_new_template(Path(path))
+        if template.pre_approved:
+            _check_may_pre_approve(user)
+        return _save(services, template, user, source=str(path))
+
+
+@contextmanager
+def _masked_errors(services: Services) -> Iterator[None]:
+    """A template error quoting what was given (an example goal, a regex, a name) says it
+    with configured secret values masked."""
+    from tools.redaction import redact
+
+    try:
+        yield
+    except TemplateError as exc:
+        masked = redact(exc.message, services.recognisable_secrets)
+        if masked == exc.message:
+            raise
+        raise TemplateError(masked, code=exc.code) from None  # the cause quotes the value
 
 
 def _check_may_pre_approve(user: User) -> None:
@@ -118,6 +152,7 @@ def _check_may_pre_approve(user: User) -> None:
 
 
 def _save(services: Services, template: Template, user: User, *, source: str) -> Template:
+    _refuse_secret_values(services, template)  # first: other checks quote the examples
     _check_examples(services, template)
     library = services.template_library
     stored, path = library.save(template)
@@ -126,6 +161,21 @@ def _save(services: Services, template: Template, user: User, *, source: str) ->
         "source": source, "file": str(path),
     })
     return stored
+
+
+def _refuse_secret_values(services: Services, template: Template) -> None:
+    """A configured secret's value anywhere in the template: refused, naming each place and
+    secret (never the value), as a plan holding one is."""
+    from planner.secret_literals import template_secret_problems
+
+    found = template_secret_problems(template.to_document(), services.recognisable_secrets)
+    if found:
+        places = "; ".join(f"{problem.path}: {problem.message}" for problem in found)
+        raise TemplateError(
+            f"template {template.name} was not saved: {places}. Every reader of templates "
+            "would see the value, and every plan made from the template would hold it; where "
+            "a tool takes a secret (an HTTP header), write ${secret:NAME} instead",
+            code="configured_secret")
 
 
 def _check_examples(services: Services, template: Template) -> None:
