@@ -35,6 +35,15 @@ def data_dir() -> Path:
     )
 
 
+
+def data_file(*parts: str) -> Path:
+    """A file under :func:`data_dir`; ``EvalDataError`` naming it when it is not there."""
+    path = data_dir().joinpath(*parts)
+    if not path.is_file():
+        raise EvalDataError(f"benchmark data file {path} is missing")
+    return path
+
+
 def run_cli(main: Callable[[], int], prog: str) -> int:
     """``main()``'s exit code; missing benchmark data is one line on stderr and exit 2, not a traceback."""
     try:

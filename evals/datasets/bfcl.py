@@ -15,7 +15,7 @@ from typing import Any
 from planner.plan import Plan
 
 from ..catalogue import registry_of, tool_spec
-from ..data import data_dir
+from ..data import data_file
 from .base import EvalCase, GoldArg, GoldCall, GoldDict, gold_value
 
 FILES = ("BFCL_v4_parallel_multiple.json", "BFCL_v4_live_parallel_multiple.json")
@@ -30,9 +30,9 @@ def records(limit: int | None = None) -> list[tuple[dict[str, Any], dict[str, An
     """(question record, answer record) pairs, in file order."""
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for name in FILES:
-        folder = data_dir() / "bfcl"
-        answers = {a["id"]: a for a in _lines(folder / f"answer_{name}")}
-        pairs.extend((q, answers[q["id"]]) for q in _lines(folder / name) if q["id"] in answers)
+        answers = {a["id"]: a for a in _lines(data_file("bfcl", f"answer_{name}"))}
+        pairs.extend((q, answers[q["id"]]) for q in _lines(data_file("bfcl", name))
+                     if q["id"] in answers)
     return pairs[:limit] if limit is not None else pairs
 
 

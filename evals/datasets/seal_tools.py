@@ -17,7 +17,7 @@ from planner.plan import Plan
 from tools import ToolRegistry
 
 from ..catalogue import registry_of, tool_spec
-from ..data import data_dir
+from ..data import data_file
 from .base import EvalCase, GoldArg, GoldCall
 
 _PLACEHOLDER = re.compile(r"^API_call_\d+$")
@@ -26,7 +26,7 @@ _PLACEHOLDER = re.compile(r"^API_call_\d+$")
 @cache
 def tool_records() -> tuple[dict[str, Any], ...]:
     """The raw tool catalogue."""
-    path = data_dir() / "seal-tools" / "tool.jsonl"
+    path = data_file("seal-tools", "tool.jsonl")
     with path.open(encoding="utf-8") as handle:
         return tuple(json.loads(line) for line in handle if line.strip())
 
@@ -43,7 +43,7 @@ def catalogue() -> ToolRegistry:
 
 def records(limit: int | None = None) -> list[dict[str, Any]]:
     """The raw goals with their gold calls."""
-    path = data_dir() / "seal-tools" / "test_in_domain.jsonl"
+    path = data_file("seal-tools", "test_in_domain.jsonl")
     out: list[dict[str, Any]] = []
     with path.open(encoding="utf-8") as handle:
         for line in handle:
