@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -62,6 +63,14 @@ class TemplateParam(BaseModel):
                 raise ValueError(f"pattern {value!r} is not a valid regex: {exc}") from None
         return value
 
+    @model_validator(mode="after")
+    def _sane_limits(self) -> TemplateParam:
+        # Every comparison with NaN is false, so a NaN limit would let every value through.
+        problems = _limit_problems(self.min, self.max)
+        if problems:
+            raise ValueError(f"parameter {self.name}: {'; '.join(problems)}")
+        return self
+
     def masked(self, secret_values: Iterable[str]) -> TemplateParam:
         """This parameter with each secret value masked (see :meth:`Template.masked`)."""
         return _masked_fields(self, secret_values, ("name", "pattern", "enum", "description",
@@ -103,6 +112,23 @@ class ParamBounds(BaseModel):
     )
     min: float | None = Field(default=None, description="Smallest value allowed (numbers).")
     max: float | None = Field(default=None, description="Largest value allowed (numbers).")
+
+    @model_validator(mode="after")
+    def _sane_limits(self) -> ParamBounds:
+        problems = _limit_problems(self.min, self.max)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _limit_problems(low: float | None, high: float | None) -> list[str]:
+    """Why ``low`` and ``high`` cannot bound a number (not finite, or low above high); [] if fine."""
+    problems = [f"{label} {value:g} is not a finite number; {label} must be a finite number"
+                for label, value in (("min", low), ("max", high))
+                if value is not None and not math.isfinite(value)]
+    if not problems and low is not None and high is not None and low > high:
+        problems.append(f"min {low:g} is above max {high:g}")
+    return problems
 
 
 def unbounded_params(params: tuple[TemplateParam, ...] | list[TemplateParam]) -> list[TemplateParam]:
