@@ -88,8 +88,10 @@ def ledger_events(
     limit: int = Query(default=500, ge=1, le=5000, description="At most this many events."),
     user: User = Depends(require(Action.LEDGER_READ)),
 ) -> list[LedgerEvent]:
-    """Events in chain order."""
-    return services_of(request).ledger.events(subject=subject, after_seq=after_seq, limit=limit)
+    """Events in chain order, configured secret values in their payloads masked."""
+    from baton.usecases.ledger import read_events
+
+    return read_events(services_of(request), subject=subject, after_seq=after_seq, limit=limit)
 
 
 @router.get(
@@ -110,7 +112,13 @@ def export_ledger(
         AfterValidator(checked_cloudevents_source)] = None,
     user: User = Depends(require(Action.LEDGER_READ)),
 ) -> StreamingResponse:
-    """Stream the chain in order; each line keeps prev_hash and hash for re-verification."""
+    """Stream the chain in order; each line keeps prev_hash and hash for re-verification.
+
+    Configured secret values in payloads are masked: such an event no longer re-hashes
+    from the export (``GET /ledger/verify`` checks the stored chain).
+    """
+    from baton.usecases.ledger import iter_shown_events
+
     if source is not None and format is not ExportFormat.CLOUDEVENTS:
         raise RequestValidationError([{"type": "value_error", "loc": ("query", "source"),
                                        "msg": "applies only to format=cloudevents",
@@ -123,7 +131,7 @@ def export_ledger(
     else:
         shape = event_record
 
-    events = ledger.iter_events(subject=subject)
+    events = iter_shown_events(services, subject)
     # Read (and so check) the events before answering, up to a bound: a broken event or a dead
     # database among them is a 409 or 503, not a 200 cut short. Past the bound, see _rest.
     head = _prefetch(events, shape, EXPORT_PREFETCH_BYTES)

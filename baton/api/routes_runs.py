@@ -104,12 +104,13 @@ def event_stream(services: Services, run_id: str, request: Request) -> Streaming
 
 
 def sse_message(event: LedgerEvent) -> str:
-    """One ledger event as a server-sent event."""
+    """One ledger event (as shown: see ``baton.usecases.ledger``) as a server-sent event."""
     return f"id: {event.seq}\nevent: {event.kind}\ndata: {event.model_dump_json()}\n\n"
 
 
 async def sse_events(services: Services, run_id: str, request: Request) -> AsyncIterator[str]:
     """Poll the ledger for the run's new events; stop after its end (or when the client leaves)."""
+    from baton.usecases.ledger import shown_event
     from baton.usecases.runs import show_run
 
     last = int(request.headers.get("last-event-id", "0") or 0) if _is_int(
@@ -119,7 +120,7 @@ async def sse_events(services: Services, run_id: str, request: Request) -> Async
         batch = await asyncio.to_thread(services.ledger.events, subject=run_id, after_seq=last)
         for event in batch:
             last = event.seq
-            yield sse_message(event)
+            yield sse_message(shown_event(services, event))
         if any(e.kind == EventKind.RUN_END.value for e in batch):
             return
         if not batch:

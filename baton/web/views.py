@@ -200,6 +200,7 @@ def runs_page(request: Request) -> HTMLResponse:
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: str) -> HTMLResponse:
     """A run: step states (updated live by the page's script), outputs and events."""
+    from baton.usecases.ledger import read_events
     from baton.usecases.plans import show_plan
     from baton.usecases.runs import show_run
 
@@ -209,7 +210,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
     stored = show_plan(services, record.plan_id, record.version)
     return render(request, "run.html", user, run=record, stored=stored, graph=layout(stored.plan),
                   outputs={s.step_id: _pretty(s.output) for s in record.steps},
-                  events=services.ledger.events(subject=run_id))
+                  events=read_events(services, subject=run_id, limit=None))
 
 
 @router.get("/runs/{run_id}/state")
@@ -279,11 +280,15 @@ def ledger_view(request: Request, user: User, subject: str | None,
 
     ``notice`` (``flash`` and ``flash_kind``) replaces the page's usual one-line message.
     """
-    ledger = services_of(request).ledger
+    from baton.usecases.ledger import shown_events
+
+    services = services_of(request)
     subject = (subject or "").strip()[:80] or None
     try:
-        events, older = newest_events(ledger, subject)
+        events, older = newest_events(services.ledger, subject)
+        # Checked as stored (the hashes cover those payloads), then shown masked.
         window = check_window(events, consecutive=subject is None)
+        events = shown_events(services, events)
     except BrokenEventError as exc:  # a shown row cannot be read back: say so, keep the button
         events, older = [], 0
         window = WindowCheck(ok=False, events=0, linked=subject is None,
