@@ -59,7 +59,7 @@ def show(
         return
     from rich.table import Table
 
-    from .render import add_id_column
+    from .render import add_id_column, print_table
 
     table = Table(title=f"{len(latest)} events", title_justify="left")
     # The seq and the subject (a plan, run or template id) are copied into the next command.
@@ -75,7 +75,7 @@ def show(
             payload = payload[: PAYLOAD_PREVIEW_CHARS - 1] + "…"
         table.add_row(str(event.seq), event.at.strftime("%Y-%m-%d %H:%M:%S"), escape(event.kind),
                       escape(event.subject), escape(event.actor), escape(payload))
-    console.print(table)
+    print_table(console, table)
 
 
 @audit_app.command("verify")

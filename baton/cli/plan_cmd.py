@@ -154,7 +154,7 @@ def plans_list(
     from planner.versions import VersionStatus
 
     from ..usecases.plans import list_plans
-    from .render import add_id_column, status_text
+    from .render import add_id_column, print_table, status_text
 
     if status is not None and status not in {s.value for s in VersionStatus}:
         fail(f"--status must be one of {', '.join(s.value for s in VersionStatus)}", EXIT_USAGE)
@@ -170,7 +170,10 @@ def plans_list(
     for r in rows:
         table.add_row(r.plan_id, str(r.version), status_text(r.status), r.planner.value,
                       escape(r.requester), r.created_at.strftime("%Y-%m-%d %H:%M"), escape(r.goal))
-    console.print(table if rows else "[dim]no plans yet: baton plan \"GOAL\"[/]")
+    if rows:
+        print_table(console, table)
+    else:
+        console.print("[dim]no plans yet: baton plan \"GOAL\"[/]")
 
 
 @plans_app.command("show")
@@ -209,7 +212,7 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([t.to_document() for t in templates])
         return
-    from .render import add_id_column
+    from .render import add_id_column, print_table
 
     table = Table()
     add_id_column(table, "template", (t.name for t in templates))
@@ -220,7 +223,7 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
         table.add_row(t.name, str(t.version), "yes" if t.pre_approved else "",
                       ", ".join(p.name for p in t.params),
                       escape(t.example_goals[0] if t.example_goals else t.description))
-    console.print(table)
+    print_table(console, table)
 
 
 @templates_app.command("show")

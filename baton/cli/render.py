@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -37,6 +40,90 @@ def add_id_column(table: Table, header: str, ids: Iterable[str]) -> None:
     """
     widest = max((cell_len(value) for value in ids), default=0)
     table.add_column(header, no_wrap=True, min_width=max(widest, cell_len(header)))
+
+
+#: The narrowest a column other than an id column gets, when its header is shorter.
+MIN_COLUMN_WIDTH = 4
+
+
+def keep_columns_visible(table: Table) -> None:
+    """Give every column that is not an id column at least its header's width (or 4 cells).
+
+    Rich shrinks the columns it may wrap to fit the console, down to nothing: without a
+    minimum, a table whose ids fill the width would print empty zero-width columns.
+    """
+    for column in table.columns:
+        if not column.no_wrap:
+            header = cell_len(column.header) if isinstance(column.header, str) else 0
+            column.min_width = max(column.min_width or 0, header, MIN_COLUMN_WIDTH)
+
+
+def print_table(console: Console, table: Table) -> None:
+    """Print a table with id columns (``add_id_column``) whole, however narrow the console.
+
+    The other columns wrap down to their headers' width; when even that does not fit, the
+    table is printed wider than the console (a terminal wraps its lines, a pipe keeps them):
+    a cut id or a vanished column would mislead, a long line does not.
+    """
+    keep_columns_visible(table)
+    width = _drawing_width(console, table)
+    if width == console.width:
+        console.print(table)
+    else:  # console.print(width=...) is clamped to the console's width, a renderable is not
+        console.print(_AtWidth(table, width), crop=False)
+
+
+def _drawing_width(console: Console, table: Table) -> int:
+    """The width to give rich so that it draws every column at least at its min_width.
+
+    Given less than the columns' min_widths, rich shrinks columns to nothing. Given more, it
+    shrinks the widest wrappable columns first and then widens any left under its min_width,
+    so the table it draws can pass the width it was given (by a cell or by many): ask for
+    less while that fits the console, else for as much as it draws.
+    """
+    target = console.width
+    narrowest = _narrowest(table)
+    width = target
+    for _ in range(8):  # rich overshoots by a cell or two: a few tries find the width
+        if width < narrowest:
+            break
+        drawn = _drawn_width(console, table, width)
+        if drawn <= target:
+            return width
+        width -= drawn - target
+    # Too wide for the console: at least as wide as its words, so that only long ones wrap.
+    words = Measurement.get(console, console.options.update_width(10_000), table).minimum
+    width = max(target, narrowest, words)
+    for _ in range(8):
+        drawn = _drawn_width(console, table, width)
+        if drawn <= width:
+            break
+        width = drawn
+    return width
+
+
+def _narrowest(table: Table) -> int:
+    """The table's width with every column at its min_width (or one cell) and its padding."""
+    _, right, _, left = table.padding
+    cells = sum((column.min_width or 1) + left + right for column in table.columns)
+    if table.box is None:
+        return cells
+    return cells + len(table.columns) - 1 + (2 if table.show_edge else 0)
+
+
+def _drawn_width(console: Console, table: Table, width: int) -> int:
+    lines = Segment.split_lines(console.render(table, console.options.update_width(width)))
+    return max((Segment.get_line_length(line) for line in lines), default=0)
+
+
+class _AtWidth:
+    """A table drawn at a fixed width, whatever the console's."""
+
+    def __init__(self, table: Table, width: int) -> None:
+        self.table, self.width = table, width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from console.render(self.table, options.update_width(self.width))
 
 
 def render_plan_tree(stored: StoredVersion) -> Tree:

@@ -11,7 +11,7 @@ from rich.table import Table
 from ..usecases.permissions import Action
 from .common import EXIT_FAILED, acting_user, console, print_json, reader, state, version_option
 from .main import app
-from .render import add_id_column
+from .render import add_id_column, keep_columns_visible, print_table
 
 if TYPE_CHECKING:
     from executor.records import RunRecord
@@ -47,7 +47,7 @@ class _Progress:
             self.live.update(self._table())
             self.live.__exit__(None, None, None)
         elif self.enabled and self.rows:
-            console.print(self._table())
+            print_table(console, self._table())
 
     def __call__(self, event: StepProgress) -> None:
         self.rows[event.step_id] = (event.status.value, event.attempt, event.error or "")
@@ -67,6 +67,7 @@ class _Progress:
         for sid, (status, attempt, error) in self.rows.items():
             style = STATUS_STYLE.get(status, "")
             table.add_row(sid, f"[{style}]{status}[/]", str(attempt), escape(error[:80]))
+        keep_columns_visible(table)  # live on a terminal: never a zero-width column
         return table
 
 
@@ -167,7 +168,7 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
         table.add_row(r.id, r.plan_id, str(r.version),
                       f"[{STATUS_STYLE.get(r.status.value, '')}]{r.status.value}[/]",
                       r.requested_by, f"{r.created_at:%Y-%m-%d %H:%M:%S}", escape(r.error or ""))
-    console.print(table)
+    print_table(console, table)
 
 
 @runs_app.command("show")
@@ -192,4 +193,4 @@ def show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
         for a in s.attempt_log:
             if a.error:
                 table.add_row("", "", f"  #{a.attempt} {a.status.value}", "", escape(a.error[:100]), "")
-    console.print(table)
+    print_table(console, table)
