@@ -182,6 +182,12 @@ class Template(BaseModel):
         unbounded = unbounded_params(self.params)
         if self.pre_approved and unbounded:
             raise ValueError(unbounded_message(unbounded))
+        goal_text = goal_placeholders(self.plan["steps"])
+        if self.pre_approved and goal_text:
+            raise ValueError(
+                "a pre-approved template may not put {{goal}} in its steps: the goal is the "
+                "requester's free text, which no bound limits, so any text would be a standard "
+                f"change; used at {', '.join(goal_text)}")
         return self
 
     def param(self, name: str) -> TemplateParam:
@@ -219,6 +225,29 @@ def _masked_fields(model: BaseModel, secret_values: Iterable[str], fields: tuple
         masked = redact(value, values)
         update[field] = tuple(masked) if isinstance(value, tuple) else masked
     return model.model_copy(update=update)
+
+
+def goal_placeholders(steps: list[Any]) -> list[str]:
+    """Where in ``steps`` a ``{{goal}}`` placeholder is, as ``plan.steps[0] (id).args.text``."""
+    found: list[str] = []
+    for index, step in enumerate(steps):
+        label = f"plan.steps[{index}]"
+        if isinstance(step, dict) and isinstance(step.get("id"), str):
+            label += f" ({step['id']})"
+        _find_goal(step, label, found)
+    return found
+
+
+def _find_goal(value: Any, where: str, found: list[str]) -> None:
+    if isinstance(value, str):
+        if "goal" in PLACEHOLDER.findall(value):
+            found.append(where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _find_goal(item, f"{where}.{key}", found)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _find_goal(item, f"{where}[{index}]", found)
 
 
 def placeholders(value: Any) -> set[str]:
