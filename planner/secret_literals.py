@@ -92,9 +92,11 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
           describe: Describe, *, steps_path: str = "$.steps") -> tuple[tuple[Problem, ...], Any]:
     """Problems of ``code`` where ``document`` holds one of ``secrets``, and a masked copy.
 
-    A problem inside an item of the list at ``steps_path`` names that step's id.
+    A problem inside an item of the list at ``steps_path`` names that step's id, masked
+    too: a step id may itself be one of the values.
     """
     ordered = sorted(((v, n) for v, n in secrets.items() if v), key=lambda item: -len(item[0]))
+    values = [v for v, _ in ordered]
     problems: list[Problem] = []
 
     def found(text: str, path: str, step: str | None) -> str:
@@ -115,7 +117,8 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
                 copy[key] = masked(v, f"{path}.{key}", step)
             return copy
         if isinstance(value, list | tuple):
-            return [masked(item, f"{path}[{i}]", _step_id(path == steps_path, item) or step)
+            return [masked(item, f"{path}[{i}]",
+                           _step_id(path == steps_path, item, values) or step)
                     for i, item in enumerate(value)]
         return value
 
@@ -123,9 +126,10 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
     return tuple(problems), copy
 
 
-def _step_id(in_steps: bool, item: Any) -> str | None:
+def _step_id(in_steps: bool, item: Any, values: list[str]) -> str | None:
+    """The id of a step ``item``, each of ``values`` in it masked (problems are shown and stored)."""
     if in_steps and isinstance(item, Mapping) and isinstance(item.get("id"), str):
-        return item["id"]
+        return redact(item["id"], values)
     return None
 
 
