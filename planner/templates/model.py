@@ -16,6 +16,10 @@ from tools.redaction import redact
 TEMPLATE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 PARAM_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z][a-z0-9_]{0,39})\s*\}\}")
+# A pattern that matches every one of these bounds nothing worth the name: it lets
+# through a long run of text, a path out of the workspace and shell syntax at once.
+# Neither "" nor a newline is a probe, so that .+ and .* (no DOTALL) are caught too.
+CATCH_ALL_PROBES = ("a" * 500, "../../etc/passwd", "$(rm -rf /)")
 
 
 class TemplateError(BatonError):
@@ -86,18 +90,25 @@ class TemplateParam(BaseModel):
         """What this parameter lacks for its values to be bounded, or None when they are.
 
         An enum or a pattern bounds any type (a pattern is matched against the value's
-        text); a yes/no value is bounded by its type; min and max bound numbers only
-        when both are given, and never text.
+        text) unless the pattern matches anything (see :func:`matches_anything`); a
+        yes/no value is bounded by its type; min and max bound numbers only when both
+        are given, and never text.
         """
-        if self.enum is not None or self.pattern is not None or self.type is ParamType.BOOL:
+        if self.enum is not None or self.type is ParamType.BOOL:
             return None
+        loose = self.pattern is not None and matches_anything(self.pattern)
+        if self.pattern is not None and not loose:
+            return None
+        lacks = f"pattern {self.pattern!r} matches anything" if loose else ""
         if self.type is ParamType.STR:
-            return "no pattern or enum"
-        if self.min is None and self.max is None:
-            return "no pattern, enum, or min and max"
+            return lacks or "no pattern or enum"
         if self.min is not None and self.max is not None:
             return None
-        return "no max" if self.max is None else "no min"
+        if self.min is None and self.max is None:
+            missing = "no min and max" if loose else "no pattern, enum, or min and max"
+        else:
+            missing = "no max" if self.max is None else "no min"
+        return "; ".join(filter(None, (lacks, missing)))
 
 
 class ParamBounds(BaseModel):
@@ -131,6 +142,11 @@ def _limit_problems(low: float | None, high: float | None) -> list[str]:
     return problems
 
 
+def matches_anything(pattern: str) -> bool:
+    """True when ``pattern`` matches in full every one of :data:`CATCH_ALL_PROBES`."""
+    return all(re.fullmatch(pattern, probe) for probe in CATCH_ALL_PROBES)
+
+
 def unbounded_params(params: tuple[TemplateParam, ...] | list[TemplateParam]) -> list[TemplateParam]:
     """The parameters whose values nothing bounds (see :attr:`TemplateParam.unbounded_by`)."""
     return [param for param in params if param.unbounded_by is not None]
@@ -139,9 +155,14 @@ def unbounded_params(params: tuple[TemplateParam, ...] | list[TemplateParam]) ->
 def unbounded_message(params: list[TemplateParam]) -> str:
     """Why a pre-approved template with these unbounded parameters is refused, naming each."""
     named = ", ".join(f"{p.name} ({p.type.value}: {p.unbounded_by})" for p in params)
-    return ("a pre-approved template must bound every parameter, or any value would be a "
-            "standard change; give each a pattern or an enum (numbers: or both min and max); "
-            f"unbounded: {named}")
+    message = ("a pre-approved template must bound every parameter, or any value would be a "
+               "standard change; give each a pattern or an enum (numbers: or both min and max); "
+               f"unbounded: {named}")
+    if any(p.pattern is not None and matches_anything(p.pattern) for p in params):
+        probes = ", ".join((repr(probe) if len(probe) < 20 else f"{probe[0]!r} * {len(probe)}")
+                           for probe in CATCH_ALL_PROBES)
+        message += f" (a pattern that matches every one of {probes} bounds nothing)"
+    return message
 
 
 class Template(BaseModel):

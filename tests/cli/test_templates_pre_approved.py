@@ -123,3 +123,17 @@ def test_a_pre_approved_template_file_with_an_unbounded_parameter_is_refused(cli
     line = _one_error_line(refused)
     assert "must bound every parameter" in line and "path (str: no pattern or enum)" in line
     assert "loose" not in _saved(cli)
+
+
+@pytest.mark.parametrize("pattern", [".*", "(?s).*", ".+", r"[\s\S]*", "^.*$"])
+def test_a_pattern_that_matches_anything_is_no_bound_exit_2(cli, approved, pattern):
+    refused = cli("--as", "root", "templates", "add", "--from-plan", approved, "--name", "fp3",
+                  "--pre-approved", "--param", "target=ttl.json",
+                  "--param-pattern", f"target={pattern}")
+    assert refused.returncode == 2, refused
+    line = _one_error_line(refused)
+    assert f"target (str: pattern {pattern!r} matches anything)" in line
+    assert "a pattern that matches every one of 'a' * 500, '../../etc/passwd'" in line
+    assert "fp3" not in _saved(cli)
+    inside = cli("--as", "alice", "plan", "--json", GOAL.format("a.csv"))
+    assert json.loads(inside.stdout)["status"] != "approved"
