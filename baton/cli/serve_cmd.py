@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,45 +40,75 @@ def serve(
                              worker_poll_s=poll_interval)
     # Bound here, not by uvicorn, so that a taken port is one error line before any banner
     # (uvicorn logs it as JSON after its start-up messages and exits 3).
+    host = _unbracketed(host)
     try:
         sockets = listening_sockets(host, port)
-    except OSError as exc:
-        fail(f"cannot listen on {_address(host, port)}: {_reason(exc)}")
-    bound_port = sockets[0].getsockname()[1]  # --port 0: the one the system chose
-    console.print(f"Baton on [bold]http://{_address(host, bound_port)}/[/] (API docs: /docs)")
-    config = uvicorn.Config(application, host=host, port=bound_port, log_level="info",
+    except (OSError, ValueError) as exc:  # ValueError: a name idna cannot encode ("a..b")
+        fail(f"cannot listen on {_address(host or '*', port)}: {_reason(exc)}")
+    shown, bound_port = sockets[0].getsockname()[:2]  # --port 0: the one the system chose
+    console.print(f"Baton on [bold]http://{_address(host or shown, bound_port)}/[/] "
+                  "(API docs: /docs)")
+    config = uvicorn.Config(application, host=host or shown, port=bound_port, log_level="info",
                             log_config=None)
     uvicorn.Server(config).run(sockets=sockets)
 
 
 def listening_sockets(host: str, port: int) -> list[socket.socket]:
-    """Sockets bound to every address of ``host`` (as asyncio would bind them); OSError if any
-    cannot be bound, with none left open."""
+    """Sockets bound to every address of ``host``, as asyncio would bind them.
+
+    Like asyncio's create_server, an address whose family this machine lacks (no IPv6 in the
+    kernel) or that it cannot assign is skipped; OSError when nothing could be bound (the last
+    failure) or an address cannot be bound for another reason, with no socket left open.
+    """
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                flags=socket.AI_PASSIVE)
     bound: list[socket.socket] = []
+    failure: OSError | None = None
     try:
         for family, kind, proto, _, address in dict.fromkeys(infos):
-            sock = socket.socket(family, kind, proto)
-            bound.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:  # else its IPv4-mapped half clashes with the IPv4 socket
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            if bound[0] is not sock:  # --port 0: every address on the port the first one got
+            if bound:  # --port 0: every address on the port the first one got
                 address = (address[0], bound[0].getsockname()[1], *address[2:])
-            sock.bind(address)
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError as exc:  # asyncio skips it too: e.g. EAFNOSUPPORT without IPv6
+                failure = exc
+                continue
+            try:
+                _bind(sock, family, address)
+            except OSError as exc:
+                sock.close()
+                if exc.errno != errno.EADDRNOTAVAIL:  # asyncio skips only that one (bpo-30945)
+                    raise
+                failure = exc
+                continue
+            bound.append(sock)
     except OSError:
         for sock in bound:
             sock.close()
         raise
+    if not bound:
+        raise failure or OSError(errno.EADDRNOTAVAIL, f"no address found for {host!r}")
     return bound
+
+
+def _bind(sock: socket.socket, family: int, address: tuple[Any, ...]) -> None:
+    if os.name == "posix":  # as asyncio: elsewhere (Windows) it lets two servers share a port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:  # else its IPv4-mapped half clashes with the IPv4 socket
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.bind(address)
+
+
+def _unbracketed(host: str) -> str:
+    """'::1' from '[::1]', as written in URLs."""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
 
 
 def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _reason(exc: OSError) -> str:
+def _reason(exc: Exception) -> str:
     """'address already in use', from '[Errno 98] Address already in use'."""
-    text = exc.strerror or str(exc) or type(exc).__name__
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return text[:1].lower() + text[1:]

@@ -23,7 +23,8 @@ LONG_NAME = "t" + "-long-template-name" * 3 + "-" + "x" * 5  # the longest allow
 def long_template(cli, data_dir) -> str:
     """A template saved under a 64-character name (the longest allowed)."""
     assert len(LONG_NAME) == 64
-    (data_dir / f"{LONG_NAME}.yaml").write_text(TEMPLATE.replace("name: read-one", f"name: {LONG_NAME}"))
+    template = TEMPLATE.replace("name: read-one", f"name: {LONG_NAME}")
+    (data_dir / f"{LONG_NAME}.yaml").write_text(template)
     added = cli("--as", "alice", "templates", "add", f"{LONG_NAME}.yaml")
     assert added.returncode == 0, added.stderr
     return LONG_NAME
