@@ -19,7 +19,7 @@ from .model import (
     unbounded_message,
     unbounded_params,
 )
-from .params import _text, coerce
+from .params import _text, check_value, coerce
 
 _INDEX = re.compile(r"^(?P<key>[^\[\]]+)?((?:\[\d+\])*)$")
 _PHRASE_SPECIAL = set("{}()[]")
@@ -68,6 +68,7 @@ def template_from_plan(
             name=pname, type=_type_of(value), description=f"was {_text(value)!r} in {plan.goal!r}",
             default=None if pname in captured else value,
         ), bounds.get(pname)))
+    _refuse_leaving_out_own_values(name, plan.goal, declared, values)
     unbounded = unbounded_params(declared)
     if pre_approved and unbounded:
         raise TemplateError(unbounded_message(unbounded), code="unbounded_parameter")
@@ -94,6 +95,22 @@ def _bounded(param: TemplateParam, bounds: ParamBounds | None) -> TemplateParam:
     # Validated again: a pattern that does not compile is refused like one in a file.
     return TemplateParam.model_validate({**param.model_dump(), "pattern": bounds.pattern,
                                          "enum": enum, "min": bounds.min, "max": bounds.max})
+
+
+def _refuse_leaving_out_own_values(name: str, goal: str, declared: list[TemplateParam],
+                                   values: dict[str, Any]) -> None:
+    """Bounds must admit the plan's own values, or the template could not make its own plan."""
+    problems = []
+    for param in declared:
+        value = values[param.name]
+        if param.enum is not None and value not in param.enum:
+            allowed = ", ".join(_text(v) for v in param.enum)
+            problems.append(f"the enum of {param.name} ({allowed}) leaves out the plan's "
+                            f"value {value!r}")
+        problems.extend(check_value(param.model_copy(update={"enum": None}), value))
+    if problems:
+        raise TemplateError(f"template {name} would not match its own goal {goal!r}: "
+                            f"{'; '.join(problems)}")
 
 
 def _type_of(value: Any) -> ParamType:
