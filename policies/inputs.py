@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from planner.plan import Plan, Step, TemplateOrigin, is_reference
 from tools import Effect, ToolRegistry, ToolSpec
 from tools.builtin.http import SECRET_REF
-from tools.redaction import is_secret_param
+from tools.redaction import is_credential_query_param
 
 from .contracts import PolicyContext, Requester, StepCall, TemplateCheck
 
@@ -90,8 +90,13 @@ def scanned_strings(args: Any, *, plan_strings_before: int | None = None) -> dic
     all charged to ``MAX_STRINGS_PER_PLAN``; None for one call at run time, which is held
     to the per-step limits only. A string seen before under the same nearest key is left
     out: the rules judge a string by its value and key alone, so it would add the same
-    finding (the first one's path names where it is). ``url_credentials`` lists the
-    credentials written into URLs among those strings (:func:`url_credentials`).
+    finding (the first one's path names where it is).
+
+    ``url_credentials`` lists the credentials written into URLs. Before the run every
+    literal string is read (the plan's author wrote each URL in it, even in free text); at
+    run time (``plan_strings_before`` None) only the arguments that make the call's URL,
+    ``url`` and ``query``: text a reference brought (a copied web page) is data, and the
+    plan's own text was judged before the run.
     """
     room = MAX_STRINGS_PER_STEP
     if plan_strings_before is not None:
@@ -111,8 +116,15 @@ def scanned_strings(args: Any, *, plan_strings_before: int | None = None) -> dic
         seen.add((key, value))
         found.append(_string_fact(path, key, value))
     over = {"strings_over_limit_reason": reason} if reason else {}
-    return {"strings": found, "url_credentials": url_credentials(found),
+    in_urls = url_credentials(found if plan_strings_before is not None else _url_argument(args))
+    return {"strings": found, "url_credentials": in_urls + query_credentials(args),
             "strings_over_limit": reason is not None, **over}
+
+
+def _url_argument(args: Any) -> list[dict[str, Any]]:
+    # The ``url`` argument as a string fact, judged whole at run time wherever it came from.
+    url = args.get("url") if isinstance(args, Mapping) else None
+    return [{"path": "$.args.url", "value": url}] if isinstance(url, str) else []
 
 
 def _over_room_reason(room: int) -> str:
@@ -124,29 +136,72 @@ def _over_room_reason(room: int) -> str:
 
 
 # A URL inside any string, found as the URL-password pattern (secret_patterns) finds one:
-# a scheme, "://", then everything up to white space or a quote.
-URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+# a scheme, "://", then everything up to white space or a quote (urls_in_text).
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_URL_REST = re.compile(r"[^\s\"'<>]+")
 # Query and fragment parameters are split where a server or a browser would split them.
 _PARAM_SEPARATOR = re.compile(r"[&;?]")
 
 
+def urls_in_text(text: str) -> Iterator[str]:
+    """Each URL written in ``text``: the longest ``scheme://rest`` around each "://".
+
+    Linear in the text's length: a regular expression starting a scheme at every letter
+    re-read a long run of letters before each "://" once per letter (80,000 took 6.7 s).
+    """
+    position = text.find("://")
+    while position != -1:
+        start = position
+        while start > 0 and text[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        while start < position and not (text[start].isascii() and text[start].isalpha()):
+            start += 1  # a scheme starts with a letter
+        # Read on only after a scheme: reading the rest after each of many "://" is quadratic.
+        rest = _URL_REST.match(text, position + 3) if start < position else None
+        if rest:
+            yield text[start:rest.end()]
+            position = text.find("://", rest.end())
+        else:
+            position = text.find("://", position + 1)
+
+
 def url_credentials(strings: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """Each credential written literally into a URL's query or fragment among ``strings``
-    (scanned string facts): the string's path and the parameter's name, never its value.
+    (string facts: path and value): the string's path and the parameter's name, never its value.
 
-    A parameter is a credential's by its whole name, as URL masking judges it
-    (:func:`tools.redaction.is_secret_param`: ``api_key``, ``access_token``, ``sig``; not
-    ``keyword``). An empty value, or one made only of ``${secret:NAME}`` references, is not
-    listed: where a configured secret may go is secret_destinations.rego's rule.
+    A parameter is a credential's by its whole name
+    (:func:`tools.redaction.is_credential_query_param`: ``api_key``, ``access_token``,
+    ``sig``; not ``keyword`` nor ``page_token``). An empty value, or one made only of
+    ``${secret:NAME}`` references, is not listed: where a configured secret may go is
+    secret_destinations.rego's rule.
     """
     found: list[dict[str, str]] = []
     for fact in strings:
         text = fact["value"]
         if "://" not in text:  # most strings stop here
             continue
-        names = dict.fromkeys(name for match in URL_IN_TEXT.finditer(text)
-                              for name in _credential_params(match.group()))
+        names = dict.fromkeys(name for url in urls_in_text(text)
+                              for name in _credential_params(url))
         found.extend({"path": fact["path"], "param": name} for name in names)
+    return found
+
+
+def query_credentials(args: Any) -> list[dict[str, str]]:
+    """Each credential written literally into the ``query`` argument (``{"key": "AIza..."}``),
+    judged as the same parameter in the URL would be: the entry's path and name, never its value.
+
+    A value that is a reference is judged at run time, once resolved.
+    """
+    query = args.get("query") if isinstance(args, Mapping) else None
+    if not isinstance(query, Mapping):
+        return []
+    found: list[dict[str, str]] = []
+    for position, (name, value) in enumerate(query.items(), start=1):
+        values = value if isinstance(value, list | tuple) else [value]
+        literal = [v for v in values if isinstance(v, str | int | float) and not isinstance(v, bool)]
+        if any(SECRET_REF.sub("", str(v)) for v in literal) and is_credential_query_param(str(name)):
+            found.append({"path": _child_path("$.args.query", str(name), position),
+                          "param": _shown_param(str(name), f"query parameter {position}")})
     return found
 
 
@@ -158,7 +213,7 @@ def _credential_params(url: str) -> Iterator[str]:
     for part, where in ((query, "query"), (fragment, "fragment")):
         for position, pair in enumerate(_PARAM_SEPARATOR.split(part), start=1):
             name, sep, value = pair.partition("=")
-            if sep and SECRET_REF.sub("", value) and is_secret_param(name):
+            if sep and SECRET_REF.sub("", value) and is_credential_query_param(name):
                 yield _shown_param(name, f"{where} parameter {position}")
 
 

@@ -76,13 +76,65 @@ _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def is_secret_param(name: str) -> bool:
     """Whether a query parameter ``name`` is a credential's (``api_key``; not ``keyword``).
 
-    The one list of credential names: masking here and the policy rule against literal
-    credentials in URLs (``policies.inputs``) both ask this.
+    Masking asks this; the policy rule against literal credentials in URLs asks the
+    narrower :func:`is_credential_query_param`.
     """
     normal = _HUMP.sub("_", unquote(name)).lower().replace("-", "_")
     flat = normal.replace("_", "")
     return (flat in _FLAT_SECRET_PARAM_NAMES or normal.endswith(SECRET_PARAM_SUFFIXES)
             or flat.endswith(FLAT_SECRET_PARAM_SUFFIXES))
+
+
+# The credential names a URL must not carry literally (the policy rule in policies.inputs
+# denies them), narrower than SECRET_PARAM_NAMES: a wrong mask hides an ordinary value, a
+# wrong deny stops an ordinary plan. Names are read as for masking (lower-cased, "-" and
+# camelCase humps as "_") and also matched written without separators (apikey, accesstoken).
+CREDENTIAL_QUERY_PARAM_NAMES = frozenset({
+    "token", "access_token", "auth_token", "id_token", "refresh_token", "session_token",
+    "bearer_token", "oauth_token", "jwt",
+    "key", "api_key", "x_api_key", "private_key", "secret_key", "access_key", "subscription_key",
+    "secret", "client_secret", "password", "passwd", "pwd",
+    "sig", "signature", "x_amz_signature", "x_amz_credential", "x_amz_security_token",
+    "x_goog_signature", "x_goog_credential",
+    "auth", "authorization", "credential", "credentials",
+})
+_FLAT_CREDENTIAL_QUERY_PARAM_NAMES = frozenset(
+    name.replace("_", "") for name in CREDENTIAL_QUERY_PARAM_NAMES)
+# Names ending so are credentials too (github_token, db_password, googleApiKey), written with
+# or without separators. Not "key" nor "_key": sort_key, primary_key, partitionKey and
+# idempotency_key are not credentials.
+CREDENTIAL_QUERY_PARAM_FLAT_SUFFIXES = ("token", "secret", "password", "apikey")
+# ...unless the name is a cursor's: page_token, nextToken, continuation_token are handed out
+# by the API to page through results and grant nothing.
+NOT_CREDENTIAL_TOKEN_PREFIXES = (
+    "page", "next", "prev", "previous", "continuation", "continue", "cursor", "pagination",
+    "sync", "delta", "skip", "resume", "start", "scroll")
+_PARAM_WORD_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+def is_credential_query_param(name: str) -> bool:
+    """Whether a query parameter ``name`` is so surely a credential's that a literal value
+    in a URL is refused (``api_key``, ``access_token``, ``sig``; not ``page_token``,
+    ``sort_key``, ``user_id``).
+
+    A name ending in ``_id`` is an identifier's. In a bracketed name (``auth[token]``) the
+    innermost part is judged too.
+    """
+    readable = unquote(name)
+    inner = readable.rstrip("]").rpartition("[")[2]
+    return any(_is_credential_name(part) for part in dict.fromkeys((readable, inner)) if part)
+
+
+def _is_credential_name(name: str) -> bool:
+    normal = _PARAM_WORD_SEPARATORS.sub("_", _HUMP.sub("_", name).lower()).strip("_")
+    if normal.endswith(("_id", "_ids")):
+        return False
+    flat = normal.replace("_", "")
+    if flat in _FLAT_CREDENTIAL_QUERY_PARAM_NAMES:
+        return True
+    if flat.endswith("token"):
+        return not flat[:-len("token")].endswith(NOT_CREDENTIAL_TOKEN_PREFIXES)
+    return flat.endswith(CREDENTIAL_QUERY_PARAM_FLAT_SUFFIXES)
 
 
 def url_secrets(url: str, *, min_length: int = MIN_GLOBAL_SECRET_LEN) -> list[str]:
