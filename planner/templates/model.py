@@ -134,7 +134,7 @@ class ParamBounds(BaseModel):
 
 def _limit_problems(low: float | None, high: float | None) -> list[str]:
     """Why ``low`` and ``high`` cannot bound a number (not finite, or low above high); [] if fine."""
-    problems = [f"{label} {value:g} is not a finite number; {label} must be a finite number"
+    problems = [f"{label} must be a finite number, not {value:g}"
                 for label, value in (("min", low), ("max", high))
                 if value is not None and not math.isfinite(value)]
     if not problems and low is not None and high is not None and low > high:

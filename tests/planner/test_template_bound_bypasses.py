@@ -35,17 +35,17 @@ def _document(params: list[dict], *, pre_approved: bool = True, text: str = "x")
 
 @pytest.mark.parametrize("pre_approved", [True, False])
 @pytest.mark.parametrize(("limits", "said"), [
-    ({"min": math.nan, "max": math.nan}, "min nan"),
-    ({"min": -math.inf, "max": math.inf}, "min -inf"),
-    ({"min": 0, "max": math.inf}, "max inf"),
-    ({"min": math.nan, "max": 9}, "min nan"),
+    ({"min": math.nan, "max": math.nan}, "min must be a finite number, not nan"),
+    ({"min": -math.inf, "max": math.inf}, "min must be a finite number, not -inf"),
+    ({"min": 0, "max": math.inf}, "max must be a finite number, not inf"),
+    ({"min": math.nan, "max": 9}, "min must be a finite number, not nan"),
 ])
 def test_a_non_finite_min_or_max_is_refused_naming_the_parameter(limits, said, pre_approved):
     params = [{"name": "n", "type": "int", **limits}]
     with pytest.raises(ValueError) as caught:
         Template.model_validate(_document(params, pre_approved=pre_approved))
     message = str(caught.value)
-    assert "parameter n:" in message and said in message and "finite number" in message
+    assert f"parameter n: {said}" in message
 
 
 @pytest.mark.parametrize("pre_approved", [True, False])
@@ -66,7 +66,7 @@ def test_the_reviewers_nan_and_inf_template_files_are_refused(tmp_path):
             f"params: [{{name: n, type: int, min: {low}, max: {high}}}]\n"
             "plan: {steps: [{id: save, tool: files.write, args: {path: 'o-{{n}}.txt', "
             "text: x}}]}\n")
-        with pytest.raises(TemplateError, match="parameter n: min .* is not a finite number"):
+        with pytest.raises(TemplateError, match="parameter n: min must be a finite number, not (nan|-inf)"):
             load_template_file(path)
 
 
