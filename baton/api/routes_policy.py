@@ -42,19 +42,20 @@ def decide_document(body: DecisionRequest, request: Request,
                     user: User = Depends(require(Action.POLICY_DECIDE))) -> DecisionReport:
     """Validate the document, then evaluate the policies over it with the caller as requester.
 
-    Nothing is stored or recorded: this is a dry run of what ``POST /plans/document`` decides.
+    Nothing is stored or recorded: this is a dry run of what ``POST /plans/document`` decides,
+    refusing what storing refuses (a configured secret's value, ``[REDACTED]`` in an argument).
     """
+    from baton.usecases.plans import check_plan_document
     from planner.problems import InvalidPlanError
-    from planner.validation import validate_plan
     from policies.inputs import build_policy_input
 
     services = services_of(request)
-    report = validate_plan(body.document, services.registry, max_steps=services.settings.max_steps)
-    if not report.ok or report.plan is None:
-        raise InvalidPlanError(list(report.problems))
+    plan, problems = check_plan_document(services, body.document)
+    if plan is None:
+        raise InvalidPlanError(list(problems))
     policy_input = build_policy_input(
-        report.plan, services.registry, requester=Requester(id=user.id, roles=user.roles),
+        plan, services.registry, requester=Requester(id=user.id, roles=user.roles),
         context=PolicyContext(now=datetime.now(UTC)))
     decision = services.policy_engine.decide(policy_input)
     return DecisionReport(outcome=decision.outcome, decision=decision,
-                          plan_hash=report.plan.plan_hash())
+                          plan_hash=plan.plan_hash())

@@ -43,25 +43,22 @@ def valid_plan_or_exit(cli: CliState, plan_file: Path, as_json: bool) -> Plan:
 def _check(cli: CliState, plan_file: Path) -> tuple[Plan | None, list[dict[str, Any]]]:
     """Read and validate a plan file: the plan (None when unreadable as one) and every problem.
 
-    A configured secret's value written into it is a ``configured_secret`` problem, found
-    by the check ``baton plan --file`` makes before storing a plan, and masked in every
+    A configured secret's value written into it is a ``configured_secret`` problem and an
+    argument holding ``[REDACTED]`` a ``masked_value`` one, found by the checks ``baton plan
+    --file`` makes before storing a plan, and configured secret values are masked in every
     problem shown (a validation message may quote the document).
     """
-    from planner import PlanFileError, read_plan_file, validate_plan
-    from planner.secret_literals import configured_secret_problems
+    from planner import PlanFileError, read_plan_file
     from tools.redaction import redact
+
+    from ..usecases.plans import check_plan_document
 
     try:
         document, problems = read_plan_file(plan_file)
     except PlanFileError as exc:
         fail(exc.message, EXIT_USAGE)
-    plan = None
-    if not problems:
-        report = validate_plan(document, cli.services.registry, max_steps=cli.settings.max_steps)
-        plan, problems = report.plan, list(report.problems)
-    secrets = cli.services.recognisable_secrets
-    found, _ = configured_secret_problems(document, secrets)
-    return plan, redact([p.model_dump(mode="json") for p in [*problems, *found]], secrets)
+    plan, found = check_plan_document(cli.services, document, problems)
+    return plan, redact([p.model_dump(mode="json") for p in found], cli.services.recognisable_secrets)
 
 
 def _report(path: Path, plan: Any, problems: list[dict[str, Any]], as_json: bool) -> None:
