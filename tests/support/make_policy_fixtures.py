@@ -133,6 +133,17 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
         steps=[s("get", "http.request", url="https://api.internal.example/search?keyword=sales"
                  "&author=bob&design=x&session=spring-2025&token_id=7&api_key=")],
         expected={"allow": True, "deny_count": 0}),
+    "pagination_cursors_and_keys_of_rows_in_a_url_are_allowed": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/items?page_token=eyJvIjo1MH0"
+                 "&nextToken=AAMA-EFRSURBSGh&continuation_token=c2Vl&sort_key=created"
+                 "&partitionKey=eu-1&idempotency_key=9f1c2e7a-4b&user_id=42")],
+        expected={"allow": True, "deny_count": 0}),
+    "credential_in_the_query_argument_is_denied": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/b",
+                 query={"page": 2, "key": "AIzaSyABCDEFGHIJ"})],
+        expected={"allow": False, "deny_contains": [
+            "step get: argument $.args.query.key carries a literal credential in URL parameter key"],
+                  "deny_excludes": ["AIzaSyABCDEFGHIJ"]}),
     "secret_reference_in_a_url_query_is_judged_by_its_destinations": dict(
         steps=[s("get", "http.request", url="https://api.internal.example/b?token=${secret:HOOK_TOKEN}")],
         expected={"allow": False, "deny_count": 1, "deny_contains": [
@@ -249,6 +260,11 @@ STEP_CASES: dict[str, tuple[StepCall, datetime, dict[str, Any]]] = {
         TUESDAY_10, {"allow": False, "deny_contains": [
             "step post: argument $.args.url carries a literal credential in URL parameter access_token"],
                      "deny_excludes": ["qt-99887766"]}),
+    "runtime_copied_page_with_credential_urls_may_be_written": (
+        call("save", "files.write", {"path": "page-copy.html", "text":
+             '<a href="https://maps.example.com/js?key=AIzaSyABCDEFGHIJ">map</a> '
+             'https://api.example.com/list?page_token=abc'}),
+        TUESDAY_10, {"allow": True, "deny_count": 0}),
     "runtime_eu_data_to_us_host_is_denied": (
         call("send", "http.request", {"method": "POST", "url": "https://ingest.us.example.com/in", "json": {}},
              source_regions=("eu",)),
