@@ -52,8 +52,11 @@ def show(
     if unknown:
         fail(f"unknown event kind {', '.join(unknown)}; known kinds: "
              f"{', '.join(sorted(known))}", EXIT_USAGE)
-    ledger = reader(ctx, Action.LEDGER_READ).ledger
-    latest = deque(ledger.iter_events(subject=subject, kinds=kind or None), maxlen=limit)
+    from ..usecases.ledger import iter_shown_events
+
+    # Shown masked: a payload stored before its secret was configured still holds the value.
+    services = reader(ctx, Action.LEDGER_READ)
+    latest = deque(iter_shown_events(services, subject, kind or None), maxlen=limit)
     if as_json:
         print_json([event_record(e) for e in latest])
         return
@@ -123,9 +126,14 @@ def export(
              "audit.cloudevents_source setting, else one naming this ledger "
              "(by its first event's hash).")] = None,
 ) -> None:
-    """Write the ledger as JSON lines or CloudEvents, one event per line, in chain order."""
+    """Write the ledger as JSON lines or CloudEvents, one event per line, in chain order.
+
+    Configured secret values in payloads are masked: such an event no longer re-hashes from
+    the export (``baton audit verify`` checks the stored chain).
+    """
     from executor.ledger_export import ExportFormat, cloudevents_source_problem
-    from executor.ledger_export import export as write_events
+
+    from ..usecases.ledger import export_events
 
     try:
         chosen = ExportFormat(fmt.lower())
@@ -139,13 +147,12 @@ def export(
             fail(f"--source {problem}", EXIT_USAGE)
     services = reader(ctx, Action.LEDGER_READ)
     source = source if source is not None else services.settings.audit.cloudevents_source
-    ledger = services.ledger
     if out is None:
-        count = write_events(ledger, sys.stdout, chosen, subject, source=source)
+        count = export_events(services, sys.stdout, chosen, subject, source=source)
     else:
         try:
             with out.open("w", encoding="utf-8") as handle:
-                count = write_events(ledger, handle, chosen, subject, source=source)
+                count = export_events(services, handle, chosen, subject, source=source)
         except OSError as exc:  # a missing directory, no permission, a full disk
             fail(f"cannot write {out}: {exc.strerror or str(exc)}")
     err_console.print(f"exported {count} events ({chosen.value})", soft_wrap=True)
