@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from .contracts import ApprovalsNeeded, Decision, StepCall, StepDecision
 from .inputs import build_step_input
+from .long_strings import windowed_input
 
 log = structlog.get_logger(__name__)
 
@@ -153,7 +154,9 @@ class FailClosedEngine:
     def decide(self, policy_input: Mapping[str, Any]) -> Decision:
         """Judge a plan; any failure is a deny naming the cause."""
         try:
-            raw = self._evaluate("decision", policy_input)
+            # Every input goes through windowed_input: a long string crashes the embedded
+            # interpreter, and both engines must judge the same input (long_strings.py).
+            raw = self._evaluate("decision", windowed_input(policy_input))
             return parse_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
         except EngineFailure as exc:
             log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
@@ -174,7 +177,7 @@ class FailClosedEngine:
 
     def _judge_step(self, make_input: Callable[[], Mapping[str, Any]]) -> StepDecision:
         try:
-            raw = self._evaluate("step_decision", make_input())
+            raw = self._evaluate("step_decision", windowed_input(make_input()))
             return parse_step_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
         except EngineFailure as exc:
             log.warning("policy.engine_failed", engine=self.name, cause=str(exc))
