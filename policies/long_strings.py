@@ -32,9 +32,11 @@ from typing import Any
 WINDOW = 512
 # The longest match found whole in some window.
 OVERLAP = 256
-# Long strings' characters one input may hold: about 3 s of scanning at worst (random
-# letters and digits); ordinary text costs far less.
-MAX_LONG_STRING_CHARS = 262_144
+# Long strings' characters one input may hold. Ordinary text (a CSV or a report a run
+# reads and writes) scans at about 1.6 s per MiB, so a step may still copy a file of a few
+# MiB; random letters and digits, the worst case, at about 12 s per MiB (a plan sent to the
+# API is held to 1 MiB by its body limit). Past this, the step is denied, not judged in part.
+MAX_LONG_STRING_CHARS = 4 * 1024 * 1024
 
 
 def string_windows(text: str) -> Iterator[str]:

@@ -90,7 +90,9 @@ def judged(request):
 
 CASES = [
     ("40 KB token", _token(40_000, 1)),
-    ("1 MB token", _token(1_048_576, 2)),
+    ("5 MiB token", _token(5 * 1024 * 1024, 2)),
+    # A file a run copies: text past the first limit (262,144 characters) that denied it.
+    ("600 KB of CSV", "".join(f"{i},{i * 7 % 997},customer note number {i}\n" for i in range(16_000))),
     ("AWS key past the first window", _token(45_000, 3) + " " + AWS_KEY + " " + _token(500, 4)),
     ("private key past the first window",
      _token(30_000, 5) + "\n" + PRIVATE_KEY + "\n" + _token(30_000, 6)),
@@ -109,8 +111,12 @@ def test_a_40_kb_string_is_judged_without_crashing_the_engine(judged):
     assert result == {"plan": [], "call": []}
 
 
-def test_a_1_mb_string_is_denied_as_too_long_to_scan(judged):
-    result = _case(judged, "1 MB token")
+def test_a_csv_file_of_600_kb_is_judged_not_refused(judged):
+    assert _case(judged, "600 KB of CSV") == {"plan": [], "call": []}
+
+
+def test_a_5_mib_string_is_denied_as_too_long_to_scan(judged):
+    result = _case(judged, "5 MiB token")
     for denies in (result["plan"], result["call"]):
         assert len(denies) == 1
         assert "too many strings to scan for secrets" in denies[0]
