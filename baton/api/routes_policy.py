@@ -45,7 +45,7 @@ def decide_document(body: DecisionRequest, request: Request,
     Nothing is stored or recorded: this is a dry run of what ``POST /plans/document`` decides,
     refusing what storing refuses (a configured secret's value, ``[REDACTED]`` in an argument).
     """
-    from baton.usecases.plans import check_plan_document
+    from baton.usecases.plan_checks import check_plan_document
     from planner.problems import InvalidPlanError
     from policies.inputs import build_policy_input
 

@@ -51,7 +51,7 @@ def _check(cli: CliState, plan_file: Path) -> tuple[Plan | None, list[dict[str, 
     from planner import PlanFileError, read_plan_file
     from tools.redaction import redact
 
-    from ..usecases.plans import check_plan_document
+    from ..usecases.plan_checks import check_plan_document
 
     try:
         document, problems = read_plan_file(plan_file)

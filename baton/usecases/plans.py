@@ -10,7 +10,7 @@ stored before a secret was configured may hold its value, and no reader sees it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,13 @@ from executor.store.schema import ApprovalRow
 from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from planner.diff import PlanDiff, diff_plans
 from planner.json_values import storable
-from planner.plan import Plan, TemplateOrigin
+from planner.plan import TemplateOrigin
 from planner.problems import InvalidPlanError, Problem
 from planner.versions import StoredVersion, VersionStatus
 from tools import BatonError
 
 from ..services import Services
+from .plan_checks import masked_problems as _masked_problems
 from ..settings import User
 
 def default_planner_kind(services: Services) -> PlannerKind:
@@ -302,40 +303,6 @@ def _without_secrets(services: Services, goal: str, new: NewVersion) -> tuple[st
         update.update(plan=None, document=masked, status=VersionStatus.INVALID,
                       problems=(*update["problems"], *found))
     return redact(goal, secrets), new.model_copy(update=update)
-
-
-def check_plan_document(services: Services, document: Any,
-                        read_problems: Iterable[Problem] = ()) -> tuple[Plan | None, tuple[Problem, ...]]:
-    """Judge ``document`` as storing it would, storing nothing: the plan (None unless valid)
-    and every problem, configured secret values masked in each.
-
-    Beside validation's problems: a configured secret's value anywhere in it
-    (``configured_secret``) and the mask mark in an argument (``masked_value``), the checks
-    ``plan_from_document`` makes before storing. ``read_problems`` (the document could not be
-    read as a plan) skip validation; the secret scan still runs.
-    """
-    from planner.secret_literals import configured_secret_problems, masked_mark_problems
-    from planner.validation import validate_plan
-
-    problems, plan = list(read_problems), None
-    if not problems:
-        report = validate_plan(document, services.registry, max_steps=services.settings.max_steps)
-        plan, problems = report.plan, list(report.problems)
-    secrets = services.recognisable_secrets
-    found, _ = configured_secret_problems(document, secrets)
-    marks = masked_mark_problems(plan) if plan is not None else ()
-    every = (*_masked_problems(problems, secrets), *found, *marks)
-    return (None if every else plan), every
-
-
-def _masked_problems(problems: Iterable[Problem], secrets: Mapping[str, str | None]
-                     ) -> tuple[Problem, ...]:
-    """``problems`` with configured secret values masked in their messages, steps and paths."""
-    from tools.redaction import redact
-
-    return tuple(p.model_copy(update={"message": redact(p.message, secrets),
-                                      "step": redact(p.step, secrets),
-                                      "path": redact(p.path, secrets)}) for p in problems)
 
 
 def _mask_error(services: Services, exc: PlanningError | InvalidPlanError) -> None:
