@@ -19,10 +19,14 @@ import json
 import re
 import string
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any, TextIO
 
 from .ledger import GENESIS_HASH, Ledger, LedgerEvent
+
+Show = Callable[[LedgerEvent], LedgerEvent]
+"""How a stored event is shown to the reader of an export (the stored one when not given)."""
 
 CLOUDEVENTS_SOURCE_PREFIX = "baton:ledger:"
 CLOUDEVENTS_TYPE_PREFIX = "dev.baton."
@@ -101,13 +105,17 @@ def cloudevent(event: LedgerEvent, *, source: str) -> dict[str, Any]:
     }
 
 
-def export_jsonl(ledger: Ledger, out: TextIO, subject: str | None = None) -> int:
-    """Write every event (of ``subject`` when given) as one JSON object per line; return the count."""
-    return _write(ledger, out, subject, event_record)
+def export_jsonl(ledger: Ledger, out: TextIO, subject: str | None = None, *,
+                 show: Show | None = None) -> int:
+    """Write every event (of ``subject`` when given) as one JSON object per line; return the count.
+
+    ``show`` turns each stored event into the one written (the application masks secrets).
+    """
+    return _write(ledger, out, subject, event_record, show)
 
 
 def export_cloudevents(ledger: Ledger, out: TextIO, subject: str | None = None, *,
-                       source: str | None = None) -> int:
+                       source: str | None = None, show: Show | None = None) -> int:
     """Write every event (of ``subject`` when given) as CloudEvents JSON lines; return the count.
 
     ``source`` defaults to :func:`ledger_source`; one that is not a URI-reference is a ValueError.
@@ -116,20 +124,23 @@ def export_cloudevents(ledger: Ledger, out: TextIO, subject: str | None = None, 
         raise ValueError(f"CloudEvents source {problem}")
     chosen = source if source is not None else ledger_source(ledger)
     shape = functools.partial(cloudevent, source=chosen)
-    return _write(ledger, out, subject, shape)
+    return _write(ledger, out, subject, shape, show)
 
 
 def export(ledger: Ledger, out: TextIO, fmt: ExportFormat, subject: str | None = None, *,
-           source: str | None = None) -> int:
+           source: str | None = None, show: Show | None = None) -> int:
     """Write the ledger in ``fmt``; return the number of events written."""
     if fmt is ExportFormat.CLOUDEVENTS:
-        return export_cloudevents(ledger, out, subject, source=source)
-    return export_jsonl(ledger, out, subject)
+        return export_cloudevents(ledger, out, subject, source=source, show=show)
+    return export_jsonl(ledger, out, subject, show=show)
 
 
-def _write(ledger: Ledger, out: TextIO, subject: str | None, shape: Any) -> int:
+def _write(ledger: Ledger, out: TextIO, subject: str | None, shape: Any,
+           show: Show | None) -> int:
     count = 0
     for event in ledger.iter_events(subject=subject):
+        if show is not None:
+            event = show(event)
         out.write(json.dumps(shape(event), ensure_ascii=False, separators=(",", ":")) + "\n")
         count += 1
     return count

@@ -8,6 +8,7 @@ verification reads the stored payloads, which its hashes cover.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
@@ -52,21 +53,10 @@ def export_events(services: Services, out: TextIO, fmt: ExportFormat,
 
     ``source`` (cloudevents only) defaults to the ledger's own; check it before calling.
     """
-    import functools
-    import json
+    from executor.ledger_export import export
 
-    from executor.ledger_export import cloudevent, event_record, ledger_source
-
-    if fmt is ExportFormat.CLOUDEVENTS:
-        shape = functools.partial(
-            cloudevent, source=source if source is not None else ledger_source(services.ledger))
-    else:
-        shape = event_record
-    count = 0
-    for event in iter_shown_events(services, subject):
-        out.write(json.dumps(shape(event), ensure_ascii=False, separators=(",", ":")) + "\n")
-        count += 1
-    return count
+    return export(services.ledger, out, fmt, subject, source=source,
+                  show=functools.partial(shown_event, services))
 
 
 __all__ = ["export_events", "iter_shown_events", "read_events", "shown_event", "shown_events"]
