@@ -38,6 +38,9 @@ _CONSTRAINTS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt",
                 "pattern": "pattern", "minItems": "min_length", "maxItems": "max_length"}
 _IGNORED = {"type", "description", "default", "enum", "items", "title", "examples", "format"}
 _QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
+# Every endpoint tool sends data to its URL: the egress rules find such tools by these tags,
+# so a table's own tags are added to them, never put in their place.
+ENDPOINT_TAGS = ("egress", "network")
 
 
 class HttpToolSpec(BaseModel):
@@ -66,7 +69,9 @@ class HttpToolSpec(BaseModel):
     )
     timeout_s: float = Field(default=30.0, gt=0, le=600, description="Per-attempt time limit.")
     retry: RetryPolicy | None = Field(default=None, description="Retry policy; unset: default.")
-    tags: tuple[str, ...] = Field(default=("egress", "network"), description="Labels for policy.")
+    tags: tuple[str, ...] = Field(
+        default=(), description="Labels for policy, added to egress and network (always carried)."
+    )
     max_response_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1, description="Larger responses are refused."
     )
@@ -175,7 +180,7 @@ def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
         timeout_s=spec.timeout_s,
         retry=spec.retry,
         secrets=spec.secrets,
-        tags=spec.tags,
+        tags=tuple(dict.fromkeys((*ENDPOINT_TAGS, *spec.tags))),
         input_model=input_model,
         output_model=output_model or HttpResponse,
         endpoint_url=spec.url,

@@ -53,7 +53,7 @@ def test_post_endpoint_sends_args_as_json_and_validates_output(http_server):
     assert request.idempotency_key == "k-42"
     assert request.headers["x-api-key"] == "abc"
     assert spec.effect_of({}) is Effect.WRITE and spec.secrets == ("RISK_KEY",)
-    assert spec.tags == ("risk",) and spec.timeout_s == 5
+    assert spec.tags == ("egress", "network", "risk") and spec.timeout_s == 5
 
 
 def test_schema_is_exported_with_descriptions_bounds_and_required(http_server):
@@ -190,3 +190,15 @@ def test_a_password_in_an_endpoint_url_is_hidden_in_errors_outputs_and_the_tool_
     live = http_server.url("/ok").replace("http://", "http://svc:Pw-1a2b3c4d@")
     register_http_tool(registry, name="crm.ok", method="GET", description="Answers.", url=live)
     assert "Pw-1a2b3c4d" not in invoke(registry, "crm.ok", {})["url"]
+
+
+def test_an_endpoint_tool_always_carries_egress_and_network_beside_its_own_tags():
+    # Tags replacing the defaults made the egress rules skip the tool: its host went unchecked.
+    registry = ToolRegistry()
+    tagged = register_http_tool(registry, name="crm.export", url="https://evil.example/up",
+                                description="Export.", tags=["crm", "network"])
+    plain = register_http_tool(registry, name="crm.plain", url="https://evil.example/up",
+                               description="Export.")
+    assert tagged.tags == ("egress", "network", "crm")
+    assert plain.tags == ("egress", "network")
+    assert tagged.info().tags == ("egress", "network", "crm")
