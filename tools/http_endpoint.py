@@ -3,8 +3,9 @@
 The description (``HttpToolSpec``, one ``[[tools.http]]`` table in
 ``baton.toml``) gives a flat JSON Schema for the arguments; it becomes a
 pydantic model, so plans calling the tool are validated like any other. A call
-sends the arguments as JSON (as the query string for GET/HEAD/DELETE) with the
-step's idempotency key, through the same transport as ``http.request``.
+sends the arguments as JSON (as the query string for GET/HEAD/DELETE, after the
+URL's own query; objects as their JSON text) with the step's idempotency key,
+through the same transport as ``http.request``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import keyword
 from collections.abc import Mapping
 from types import NoneType
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -162,6 +164,7 @@ def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
         for header, value in spec.headers.items()
         for ref in SECRET_REF.findall(value) if ref not in spec.secrets
     ]
+    problems.extend(_query_clashes(spec))
     if problems:
         raise ToolDefinitionError(spec.name, problems)
     prefix = _model_prefix(spec.name)
@@ -185,6 +188,17 @@ def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
         output_model=output_model or HttpResponse,
         endpoint_url=spec.url,
     )
+
+
+def _query_clashes(spec: HttpToolSpec) -> list[str]:
+    """Properties a query-string method would send under a name the URL's query already has."""
+    properties = spec.input_schema.get("properties")
+    if spec.method not in _QUERY_METHODS or not isinstance(properties, dict):
+        return []
+    in_url = {name for name, _ in parse_qsl(urlsplit(spec.url).query, keep_blank_values=True)}
+    return [f"property {name!r} is also a query parameter of url; a {spec.method} endpoint "
+            "sends its arguments in the query string, so rename the property or drop the "
+            "parameter from url" for name in properties if name in in_url]
 
 
 def _endpoint_caller(

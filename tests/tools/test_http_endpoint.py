@@ -202,3 +202,35 @@ def test_an_endpoint_tool_always_carries_egress_and_network_beside_its_own_tags(
     assert tagged.tags == ("egress", "network", "crm")
     assert plain.tags == ("egress", "network")
     assert tagged.info().tags == ("egress", "network", "crm")
+
+
+def test_a_get_endpoint_keeps_its_urls_query_and_encodes_each_kind_of_argument(http_server):
+    registry = ToolRegistry()
+    register_http_tool(
+        registry, name="crm.find", url=http_server.url("/find?api-version=2024-01-01"),
+        method="GET", description="Find.", input_schema={"type": "object", "properties": {
+            "id": {"type": "string"}, "active": {"type": "boolean"},
+            "ids": {"type": "array", "items": {"type": "integer"}},
+            "filter": {"type": "object"}, "rows": {"type": "array"}}})
+    out = invoke(registry, "crm.find", {"id": "42", "active": True, "ids": [1, 2],
+                                        "filter": {"a": 1, "b": [2]}, "rows": [{"x": 1}, 3]})
+    [request] = http_server.requests("/find")
+    assert request.query == {"api-version": ["2024-01-01"], "id": ["42"], "active": ["true"],
+                             "ids": ["1", "2"], "filter": ['{"a":1,"b":[2]}'],
+                             "rows": ['{"x":1}', "3"]}
+    assert "/find?api-version=2024-01-01&id=42&active=true&ids=1&ids=2&filter=" in out["url"]
+    invoke(registry, "crm.find", {})
+    assert http_server.requests("/find")[1].query == {"api-version": ["2024-01-01"]}
+
+
+def test_a_query_endpoint_property_named_like_a_parameter_of_its_url_is_refused():
+    with pytest.raises(ToolDefinitionError, match="'api-version' is also a query parameter"):
+        register_http_tool(ToolRegistry(), name="crm.find", method="GET", description="Find.",
+                           url="https://crm.example/find?api-version=1",
+                           input_schema={"type": "object",
+                                         "properties": {"api-version": {"type": "string"}}})
+    # Sent as JSON, the body's fields never meet the URL's query.
+    register_http_tool(ToolRegistry(), name="crm.post", method="POST", description="Post.",
+                       url="https://crm.example/find?api-version=1",
+                       input_schema={"type": "object",
+                                     "properties": {"api-version": {"type": "string"}}})

@@ -223,3 +223,20 @@ def test_a_short_url_credential_echoed_by_the_server_is_masked_in_the_calls_erro
         call(registry, {"url": http_server.url("/echo") + "?api_key=k-12"})
     assert "k-12" not in str(caught.value)
     assert "api_key=***" in str(caught.value)
+
+
+def test_query_parameters_are_added_to_the_urls_own_query_string(registry, http_server):
+    # httpx's params= replaced the URL's query: ?api-version=... was silently dropped.
+    url = http_server.url("/list?api-version=2024-01-01&dir=a%2Fb")
+    out = call(registry, {"url": url, "query": {"page": 2, "full": True}})
+    assert http_server.requests("/list")[0].query == {
+        "api-version": ["2024-01-01"], "dir": ["a/b"], "page": ["2"], "full": ["true"]}
+    assert out["url"].endswith("/list?api-version=2024-01-01&dir=a%2Fb&page=2&full=true")
+
+
+def test_a_query_parameter_the_url_already_has_is_refused(registry, http_server):
+    from tools import ToolInputError
+
+    with pytest.raises(ToolInputError, match="'page' is also in the url"):
+        call(registry, {"url": http_server.url("/list?page=1"), "query": {"page": 2}})
+    assert http_server.count() == 0

@@ -60,7 +60,9 @@ class HttpRequestInput(BaseModel):
         ),
     )
     query: dict[str, str | int | float | bool] | None = Field(
-        default=None, description="Query-string parameters added to the URL."
+        default=None,
+        description="Query-string parameters added after the URL's own ones "
+        "(a name may not be in both).",
     )
     json_: Any = Field(
         default=None, alias="json", description="JSON body to send (sets Content-Type)."
@@ -224,10 +226,10 @@ async def send(
     # however short (only its own messages are masked, so nothing else is corrupted).
     secret_values = [*secret_values, *url_secrets(url, min_length=1)]
     shown = hide_url_credentials(url)
-    request = _request_options(resolved, context.idempotency_key, query=query,
+    request = _request_options(resolved, context.idempotency_key,
                                json_body=json_body, send_json=send_json, text_body=text_body)
     started = time.perf_counter()
-    response, raw = await _exchange(method, url, request, timeout_s=timeout_s,
+    response, raw = await _exchange(method, url, request, query=query, timeout_s=timeout_s,
                                     max_response_bytes=max_response_bytes, shown=shown,
                                     secret_values=secret_values)
     text, parsed = _decode(response, raw)
@@ -247,13 +249,12 @@ async def send(
 
 
 def _request_options(headers: Mapping[str, str], idempotency_key: str, *,
-                     query: Mapping[str, Any] | None, json_body: Any, send_json: bool,
-                     text_body: str | None) -> dict[str, Any]:
-    """The httpx request arguments: headers with the run's idempotency key, query and body."""
+                     json_body: Any, send_json: bool, text_body: str | None) -> dict[str, Any]:
+    """The httpx request arguments: headers with the run's idempotency key, and the body."""
     # The executor's key wins: it is what makes a retried attempt safe to repeat.
     resolved = {k: v for k, v in headers.items() if k.lower() != "idempotency-key"}
     resolved["Idempotency-Key"] = idempotency_key
-    request: dict[str, Any] = {"headers": resolved, "params": dict(query) if query else None}
+    request: dict[str, Any] = {"headers": resolved}
     if send_json:
         request["json"] = json_body
     elif text_body is not None:
@@ -261,16 +262,54 @@ def _request_options(headers: Mapping[str, str], idempotency_key: str, *,
     return request
 
 
-async def _exchange(method: str, url: str, request: dict[str, Any], *, timeout_s: float,
+def query_pairs(query: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The (name, value) pairs a query object is sent as.
+
+    A list repeats its name (``ids=1&ids=2``); an object, or a list or object inside a
+    list, travels as its compact JSON text (``filter={"a":1}``), never as Python's repr.
+    Scalars are left to httpx: ``true``/``false`` for booleans, empty for null.
+    """
+    def scalar(value: Any) -> Any:
+        if isinstance(value, dict | list):
+            return jsonlib.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return value
+
+    return [(name, scalar(item)) for name, value in query.items()
+            for item in (value if isinstance(value, list) else [value])]
+
+
+def _with_query(url: str, query: Mapping[str, Any] | None) -> httpx.URL | str:
+    """``url`` with ``query`` added after its own query string, which is kept byte for byte.
+
+    httpx's ``params=`` replaces the URL's query (an ``?api-version=`` the URL carries
+    was dropped). A name in both is refused rather than sent twice or silently chosen.
+    """
+    import httpx
+
+    if not query:
+        return url
+    target = httpx.URL(url)
+    clash = sorted(set(query) & set(target.params.keys()))
+    if clash:
+        raise ToolInputError(f"query parameter {clash[0]!r} is also in the url's query string; "
+                             "give it in one place", code="http_query_clash")
+    added = str(httpx.QueryParams(query_pairs(query))).encode("ascii")
+    own = target.query
+    return target.copy_with(query=own + b"&" + added if own else added)
+
+
+async def _exchange(method: str, url: str, request: dict[str, Any], *,
+                    query: Mapping[str, Any] | None, timeout_s: float,
                     max_response_bytes: int, shown: str,
                     secret_values: list[str]) -> tuple[httpx.Response, bytes]:
     """Send the request and read the capped body; transport failures become tool errors."""
     import httpx
 
     try:
+        target = _with_query(url, query)
         async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False,
                                      verify=_tls_context()) as client:
-            async with client.stream(method, url, **request) as response:
+            async with client.stream(method, target, **request) as response:
                 raw = await _read_capped(response, max_response_bytes, method, shown)
     except httpx.TimeoutException as exc:
         raise RetryableToolError(f"{method} {shown} timed out after {timeout_s}s "
