@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .redaction import hide_url_credentials
+from .redaction import hide_url_credentials, redact
 from .retry import RetryPolicy
 
 
@@ -71,6 +71,10 @@ class ToolInfo(BaseModel):
     output_schema: dict[str, Any] = Field(description="JSON Schema of the output.")
 
 
+_MASKED_INFO_FIELDS = ("name", "description", "tags", "region", "endpoint_url", "input_schema",
+                       "output_schema")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ToolSpec:
     """A registered tool: a typed callable plus the metadata policies and the executor use."""
@@ -109,9 +113,13 @@ class ToolSpec:
         """JSON Schema of the tool's output (shared: treat it as read-only)."""
         return model_schema(self.output_model)
 
-    def info(self) -> ToolInfo:
-        """The serialisable description of this tool."""
-        return ToolInfo(
+    def info(self, *, secret_values: Iterable[str] = ()) -> ToolInfo:
+        """The serialisable description of this tool, ``secret_values`` masked as ``[REDACTED]``.
+
+        Pass the configured secret values wherever the description is shown: an endpoint's
+        URL may hold one that no credential name marks (a webhook's path, ``?code=``).
+        """
+        info = ToolInfo(
             name=self.name,
             description=self.description,
             effect=self.effect,
@@ -127,6 +135,14 @@ class ToolSpec:
             input_schema=self.input_schema(),
             output_schema=self.output_schema(),
         )
+        secrets = [value for value in secret_values if value]
+        if not secrets:
+            return info
+        # The free text only: effect, retry and timeout are typed values a short secret could
+        # match inside ("ea" in "read") without revealing anything.
+        masked = redact({field: getattr(info, field) for field in _MASKED_INFO_FIELDS}, secrets)
+        masked["tags"] = tuple(masked["tags"])
+        return info.model_copy(update=masked)
 
     async def invoke(self, args: Mapping[str, Any], context: ToolContext) -> dict[str, Any]:
         """Validate ``args``, call the function (sync ones in a thread) and return its JSON output.

@@ -31,10 +31,11 @@ class ToolSummary(BaseModel):
 def list_tools(request: Request,
                user: User = Depends(require(Action.TOOLS_READ))) -> list[ToolSummary]:
     """Every tool plans may call, sorted by name."""
-    registry = services_of(request).registry
+    services = services_of(request)
+    infos = (spec.info(secret_values=services.secret_values) for spec in services.registry)
     return [ToolSummary(name=info.name, description=info.description, effect=info.effect,
                         idempotent=info.idempotent, tags=info.tags)
-            for info in sorted((spec.info() for spec in registry), key=lambda i: i.name)]
+            for info in sorted(infos, key=lambda i: i.name)]
 
 
 @router.get("/tools/{name}", response_model=ToolInfo, summary="Describe one tool",
@@ -42,4 +43,6 @@ def list_tools(request: Request,
 def get_tool(name: str, request: Request,
              user: User = Depends(require(Action.TOOLS_READ))) -> ToolInfo:
     """A tool's metadata and its input and output JSON Schemas."""
-    return services_of(request).registry.get(name).info()
+    services = services_of(request)
+    # A configured secret may sit where no credential name marks it (a webhook's URL path).
+    return services.registry.get(name).info(secret_values=services.secret_values)

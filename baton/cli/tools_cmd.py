@@ -27,7 +27,8 @@ def list_tools(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List every registered tool with its effect, timeout and tags."""
-    infos = [spec.info() for spec in reader(ctx, Action.TOOLS_READ).registry]
+    services = reader(ctx, Action.TOOLS_READ)
+    infos = [spec.info(secret_values=services.secret_values) for spec in services.registry]
     if as_json:
         print_json([info.model_dump(mode="json") for info in infos])
         return
@@ -57,12 +58,13 @@ def show_tool(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show one tool: description, input and output schema, effect, retry policy, timeout."""
-    registry = reader(ctx, Action.TOOLS_READ).registry
+    services = reader(ctx, Action.TOOLS_READ)
+    registry = services.registry
     if name not in registry:
         close = registry.closest(name)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `baton tools list`"
         fail(f"unknown tool {name!r}{hint}", EXIT_FAILED)
-    info = registry.get(name).info()
+    info = registry.get(name).info(secret_values=services.secret_values)
     if as_json:
         print_json(info.model_dump(mode="json"))
         return

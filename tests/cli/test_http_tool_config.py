@@ -39,3 +39,21 @@ def test_an_endpoint_tool_with_its_own_tags_is_still_held_to_the_egress_allowlis
     result = baton("--as", "alice", "policy", "eval", "p.yaml")
     assert "DENIED" in result.stdout, result.stdout
     assert "collector.evil.example is not on the egress allowlist" in result.stdout
+
+
+HOOK = "T000/B000/XXXXSECRETPATHTOKEN"
+CODE = "az-func-code-0123"
+
+
+def test_tools_show_and_list_mask_configured_secret_values_in_an_endpoint_url(baton, data_dir):
+    (data_dir / "baton.toml").write_text(
+        BASE + f'\n[secrets]\nHOOK = "{HOOK}"\nCODE = "{CODE}"\n'
+        + _tool("slack.post", f"https://hooks.slack.example/services/{HOOK}")
+        + _tool("azure.fn", f"https://fn.azure.example/api/run?code={CODE}"))
+    for args in (("tools", "show", "slack.post", "--json"), ("tools", "show", "azure.fn", "--json"),
+                 ("tools", "list", "--json"), ("tools", "show", "slack.post")):
+        result = baton(*args)
+        assert result.returncode == 0, result.stderr
+        assert "XXXXSECRETPATHTOKEN" not in result.stdout and CODE not in result.stdout, args
+    shown = baton("tools", "show", "slack.post", "--json").stdout
+    assert "https://hooks.slack.example/services/[REDACTED]" in shown

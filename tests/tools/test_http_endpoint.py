@@ -234,3 +234,22 @@ def test_a_query_endpoint_property_named_like_a_parameter_of_its_url_is_refused(
                        url="https://crm.example/find?api-version=1",
                        input_schema={"type": "object",
                                      "properties": {"api-version": {"type": "string"}}})
+
+
+def test_tool_info_masks_the_secret_values_it_is_given_wherever_they_appear():
+    # A webhook's secret path or ?code= is no URL credential by name: only the values tell.
+    registry = ToolRegistry()
+    hook = "https://hooks.slack.example/services/T000/B000/HOOKSECRET42?code=AZ-c0de-9f"
+    register_http_tool(registry, name="slack.post", description="Post to T000/B000/HOOKSECRET42.",
+                       url=hook,
+                       input_schema={"type": "object", "properties": {"text": {
+                           "type": "string", "default": "AZ-c0de-9f"}}})
+    spec = registry.get("slack.post")
+    assert "HOOKSECRET42" in spec.info().endpoint_url  # nothing to mask without values
+    info = spec.info(secret_values=["T000/B000/HOOKSECRET42", "AZ-c0de-9f"])
+    assert info.endpoint_url == (
+        "https://hooks.slack.example/services/[REDACTED]?code=[REDACTED]")
+    assert info.description == "Post to [REDACTED]."
+    assert info.input_schema["properties"]["text"]["default"] == "[REDACTED]"
+    text = info.model_dump_json()
+    assert "HOOKSECRET42" not in text and "AZ-c0de-9f" not in text
