@@ -216,6 +216,11 @@ def _endpoint_caller(
         )
         if output_model is None:
             return response
+        if response.json_ is None:
+            raise ToolError(
+                f"{spec.name}: {hide_url_credentials(spec.url)} did not answer with a JSON "
+                "object (an application/json body; NaN and Infinity are not JSON), as its "
+                "output_schema describes", retryable=False, code="http_output_mismatch")
         try:
             return output_model.model_validate(response.json_)
         except ValidationError as exc:

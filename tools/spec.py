@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import ToolError
 from .redaction import hide_url_credentials, redact
 from .retry import RetryPolicy
 
@@ -178,4 +180,32 @@ class ToolSpec:
         if self.wraps_value:
             result = {"value": result}
         # An instance of the model is returned as is by model_validate (no copy, no re-validation).
-        return self.output_model.model_validate(result).model_dump(mode="json")
+        output = self.output_model.model_validate(result)
+        # JSON has no NaN or Infinity: stored as they were, they made run rows and the ledger
+        # unreadable as JSON (pydantic's JSON mode keeps them in float fields, turns them to
+        # null elsewhere). Refused like a plan document holding them, naming the field.
+        found = _non_finite(output.model_dump(), "")
+        if found is not None:
+            path, value = found
+            raise ToolError(f"{self.name}: output field {path} is {value!r}, not a finite number; "
+                            "JSON has no NaN or Infinity", retryable=False,
+                            code="tool_output_not_finite")
+        return output.model_dump(mode="json")
+
+
+def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
+    """The first NaN or infinite float in ``value`` with its path (``rows[1].score``), if any."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, value)
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = (
+            (f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    for item_path, item in items:
+        found = _non_finite(item, item_path)
+        if found is not None:
+            return found
+    return None

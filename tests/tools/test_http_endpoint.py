@@ -253,3 +253,14 @@ def test_tool_info_masks_the_secret_values_it_is_given_wherever_they_appear():
     assert info.input_schema["properties"]["text"]["default"] == "[REDACTED]"
     text = info.model_dump_json()
     assert "HOOKSECRET42" not in text and "AZ-c0de-9f" not in text
+
+
+def test_an_endpoint_answering_nan_is_refused_as_not_json(http_server):
+    http_server.script("/nan", Reply(body='{"score": NaN}',
+                                     headers={"Content-Type": "application/json"}))
+    registry = ToolRegistry()
+    register_http_tool(registry, name="risk.score", url=http_server.url("/nan"), method="GET",
+                       description="Score.", output_schema=OUTPUT_SCHEMA)
+    with pytest.raises(ToolError, match="did not answer with a JSON object") as caught:
+        invoke(registry, "risk.score", {})
+    assert caught.value.code == "http_output_mismatch" and not caught.value.retryable

@@ -240,3 +240,11 @@ def test_a_query_parameter_the_url_already_has_is_refused(registry, http_server)
     with pytest.raises(ToolInputError, match="'page' is also in the url"):
         call(registry, {"url": http_server.url("/list?page=1"), "query": {"page": 2}})
     assert http_server.count() == 0
+
+
+def test_a_json_body_holding_nan_or_infinity_is_not_parsed_as_json(registry, http_server):
+    # Python's parser takes NaN and Infinity, which no JSON document may hold.
+    body = '{"v": NaN, "w": -Infinity, "ok": 1}'
+    http_server.script("/nan", Reply(body=body, headers={"Content-Type": "application/json"}))
+    out = call(registry, {"url": http_server.url("/nan")})
+    assert out["json"] is None and out["text"] == body

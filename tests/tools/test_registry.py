@@ -261,3 +261,40 @@ def test_entry_point_to_a_missing_module_is_a_baton_error(site_dir):
     (dist / "entry_points.txt").write_text("[baton.tools]\nghost = no_such_module_xyz:register\n")
     with pytest.raises(BatonError, match="'ghost'.*no_such_module_xyz"):
         ToolRegistry().load_entry_points()
+
+
+class Scores(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rows: list[dict[str, float]] = Field(description="Scores per row.")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_float_in_an_output_is_refused_naming_the_field(bad):
+    # Stored as it was, NaN made run rows and the ledger non-standard JSON (audit export broke).
+    from tools import ToolError
+
+    registry = ToolRegistry()
+
+    @registry.tool("x.score")
+    def score() -> float:
+        """Score."""
+        return bad
+
+    @registry.tool("x.rows")
+    def rows() -> Scores:
+        """Rows."""
+        return Scores(rows=[{"a": 1.0}, {"b": bad}])
+
+    @registry.tool("x.any")
+    def anything() -> Any:
+        """Anything."""
+        return {"deep": [1, {"x": bad}]}
+
+    for name, field in (("x.score", "value"), ("x.rows", "rows[1].b"),
+                        ("x.any", "value.deep[1].x")):
+        with pytest.raises(ToolError) as caught:
+            run(registry, name, {})
+        assert not caught.value.retryable
+        assert f"output field {field} is {bad!r}" in str(caught.value), str(caught.value)
+        assert name in str(caught.value)

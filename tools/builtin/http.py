@@ -194,6 +194,12 @@ async def _read_capped(response: httpx.Response, max_bytes: int, method: str, sh
     return b"".join(chunks)
 
 
+def _not_json(constant: str) -> Any:
+    # Python's parser takes NaN and Infinity; no JSON document holds them, and a value
+    # holding them would make the run's rows and the ledger unreadable as JSON.
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _decode(response: httpx.Response, raw: bytes) -> tuple[str, Any]:
     encoding = response.charset_encoding or "utf-8"
     text = raw.decode(encoding, errors="replace")
@@ -201,7 +207,7 @@ def _decode(response: httpx.Response, raw: bytes) -> tuple[str, Any]:
     parsed = None
     if raw and (content_type == "application/json" or content_type.endswith("+json")):
         try:
-            parsed = jsonlib.loads(text)
+            parsed = jsonlib.loads(text, parse_constant=_not_json)
         except ValueError:
             parsed = None  # a server that mislabels its body still returns the text
     return text, parsed
