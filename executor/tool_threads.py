@@ -31,7 +31,13 @@ class ToolThreads:
     def __init__(self, *, max_threads: int = 256, idle_s: float = 60.0) -> None:
         self._jobs: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._lock = threading.Lock()
+        # Under _lock. A waiting thread is either idle (free to claim, or to retire) or
+        # claimed by a job already queued or on its way: jobs queued = claimed + _backlog.
+        # _backlog counts jobs queued while no thread could be claimed or started; a thread
+        # that finishes a job claims one of them instead of becoming idle, so every job
+        # is matched by exactly one thread and _idle never counts a thread twice.
         self._idle = 0
+        self._backlog = 0
         self._threads = 0
         self._max = max_threads
         self._idle_s = idle_s
@@ -46,8 +52,15 @@ class ToolThreads:
             elif self._threads < self._max:
                 threading.Thread(target=self._work, name="baton-tool", daemon=True).start()
                 self._threads += 1  # counted once started: a failed start leaves no ghost
+            else:
+                self._backlog += 1  # every thread is busy: the first one to finish takes it
         self._jobs.put((fn, kwargs, contextvars.copy_context(), loop, future))
         return future
+
+    def counts(self) -> tuple[int, int, int]:
+        """``(threads, idle, backlog)`` now: threads alive, idle ones, jobs waiting for a busy one."""
+        with self._lock:
+            return self._threads, self._idle, self._backlog
 
     def _work(self) -> None:
         while True:
@@ -72,7 +85,10 @@ class ToolThreads:
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller
                     error = exc
             with self._lock:
-                self._idle += 1
+                if self._backlog > 0:
+                    self._backlog -= 1  # a job queued while all were busy: this thread takes it
+                else:
+                    self._idle += 1
             if started:
                 try:
                     loop.call_soon_threadsafe(_resolve, future, result, error)
