@@ -248,3 +248,18 @@ def test_a_json_body_holding_nan_or_infinity_is_not_parsed_as_json(registry, htt
     http_server.script("/nan", Reply(body=body, headers={"Content-Type": "application/json"}))
     out = call(registry, {"url": http_server.url("/nan")})
     assert out["json"] is None and out["text"] == body
+
+
+@pytest.mark.parametrize("charset", ["bogus", "x-user-defined", "base64"])
+def test_an_unknown_charset_is_read_as_utf8_with_replacement(registry, http_server, charset):
+    # Python knows no such codec: the lookup's LookupError crashed the tool.
+    http_server.script("/t", Reply(body=b"caf\xc3\xa9 \xff",
+                                   headers={"Content-Type": f"text/plain; charset={charset}"}))
+    out = call(registry, {"url": http_server.url("/t")})
+    assert out["text"] == "caf\u00e9 \ufffd"
+
+
+def test_a_json_body_with_an_unknown_charset_is_still_parsed(registry, http_server):
+    http_server.script("/j", Reply(body=b'{"name": "caf\xc3\xa9"}',
+                                   headers={"Content-Type": "application/json; charset=bogus"}))
+    assert call(registry, {"url": http_server.url("/j")})["json"] == {"name": "caf\u00e9"}

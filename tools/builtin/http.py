@@ -194,6 +194,20 @@ async def _read_capped(response: httpx.Response, max_bytes: int, method: str, sh
     return b"".join(chunks)
 
 
+def _text(raw: bytes, charset: str | None) -> str:
+    """The body as text in its declared charset, or UTF-8 when Python knows no such text codec.
+
+    A server's label (``charset=bogus``, ``x-user-defined``, ``base64``) must not fail the
+    call: the body is still read, undecodable bytes replaced.
+    """
+    if charset:
+        try:
+            return raw.decode(charset, errors="replace")
+        except LookupError:
+            pass
+    return raw.decode("utf-8", errors="replace")
+
+
 def _not_json(constant: str) -> Any:
     # Python's parser takes NaN and Infinity; no JSON document holds them, and a value
     # holding them would make the run's rows and the ledger unreadable as JSON.
@@ -201,8 +215,7 @@ def _not_json(constant: str) -> Any:
 
 
 def _decode(response: httpx.Response, raw: bytes) -> tuple[str, Any]:
-    encoding = response.charset_encoding or "utf-8"
-    text = raw.decode(encoding, errors="replace")
+    text = _text(raw, response.charset_encoding)
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     parsed = None
     if raw and (content_type == "application/json" or content_type.endswith("+json")):
