@@ -17,6 +17,7 @@ import structlog
 
 from executor.ledger import EventKind
 from executor.store.approvals import StoredDecision
+from executor.store.plans import PlanGate
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import (
     ApprovalKind,
@@ -102,13 +103,16 @@ def vet_version(services: Services, version: StoredVersion, *, now: datetime | N
         template=template_check(services, version),
     )
     decision = services.policy_engine.decide(policy_input)
-    services.approval_store.record_decision(version.plan_id, version.version, version.plan_hash,
-                                            decision)
-    services.ledger.append(EventKind.DECISION, version.plan_id, "policy", {
-        "version": version.version, "plan_hash": version.plan_hash, "engine": decision.engine,
-        "bundle_hash": decision.bundle_hash, "decision": decision.model_dump(mode="json"),
-    })
-    services.plan_store.set_status(version.plan_id, version.version, STATUS_FOR[decision.outcome])
+    with services.plan_store.locked(version.plan_id) as plan:
+        plan.record_decision(version.version, version.plan_hash, decision, datetime.now(UTC))
+        services.ledger.append(EventKind.DECISION, version.plan_id, "policy", {
+            "version": version.version, "plan_hash": version.plan_hash, "engine": decision.engine,
+            "bundle_hash": decision.bundle_hash, "decision": decision.model_dump(mode="json"),
+        }, session=plan.session)
+        # Only a version nobody has moved on meanwhile: a revision that superseded it while
+        # the policies were deciding keeps it superseded (a standard change would run).
+        plan.move_status(version.version, STATUS_FOR[decision.outcome],
+                         only_from={VersionStatus.VALIDATED})
     log.info("policy.decided", plan_id=version.plan_id, version=version.version,
              outcome=decision.outcome.value, engine=decision.engine)
     return decision
@@ -158,11 +162,10 @@ def _current_roles(services: Services) -> dict[str, tuple[str, ...]]:
     return {uid: tuple(user.roles) for uid, user in services.settings.users.items()}
 
 
-def _target(services: Services, stored: StoredVersion, decided: StoredDecision | None,
+def _target(plan: PlanGate, stored: StoredVersion, decided: StoredDecision | None,
             authors: tuple[str, ...]) -> ApprovalTarget:
-    latest = services.plan_store.get(stored.plan_id).version
-    return ApprovalTarget(plan_id=stored.plan_id, version=stored.version, latest_version=latest,
-                          plan_hash=stored.plan.plan_hash(),
+    return ApprovalTarget(plan_id=stored.plan_id, version=stored.version,
+                          latest_version=plan.latest_version, plan_hash=stored.plan.plan_hash(),
                           decided_hash=decided.plan_hash if decided else "",
                           requester=stored.requester, authors=authors)
 
@@ -176,60 +179,86 @@ def _other_authors(authors: Collection[str], requester: str) -> tuple[str, ...]:
     return tuple(sorted(set(authors) - {requester}))
 
 
+def _locked_state(services: Services, plan: PlanGate, version: int | None
+                  ) -> tuple[StoredVersion, StoredDecision | None, list[ApprovalRecord],
+                             tuple[str, ...]]:
+    """A version, its decision, its records (as shown) and the plan's other authors, read
+    under the plan's lock: what the gate's checks and the write they allow both rest on."""
+    stored = plan.version(version)
+    records = [shown_record(services, r) for r in plan.records(stored.version)]
+    return (stored, plan.latest_decision(stored.version), records,
+            _other_authors(plan.authors(), stored.requester))
+
+
 def approve(services: Services, plan_id: str, actor: User, *, version: int | None = None,
             comment: str | None = None, now: datetime | None = None) -> GateState:
-    """Record ``actor``'s approval if the gate's rules allow it; the version turns APPROVED when enough."""
+    """Record ``actor``'s approval if the gate's rules allow it; the version turns APPROVED when enough.
+
+    The checks, the approval, the status and the ledger event are one transaction under the
+    plan's lock: a revision, a rejection or another approval lands wholly before or after it.
+    """
     user = services.settings.user_named(actor.id)
     now = now or datetime.now(UTC)
-    stored = services.plan_store.get(plan_id, version)
-    held = held_secrets(services, stored)
-    if held:  # it could never run (see _gate): an approval would only mislead
-        raise ApprovalRefused(RefusalCode.HELD_SECRET,
-                              f"plan {plan_id} v{stored.version} cannot be approved: {held}")
-    decided = services.approval_store.latest_decision(plan_id, stored.version)
-    records = _records(services, plan_id, stored.version)
-    authors = _authors(services, stored)
-    check_can_approve(user.id, user.roles, _target(services, stored, decided, authors),
-                      decided.decision if decided else None, records, now, _ttl(services))
     comment = redact(comment, services.secret_values)  # the store keeps what the ledger does
-    record = services.approval_store.add(ApprovalRecord(
-        plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
-        kind=ApprovalKind.APPROVE, comment=comment, decided_at=now, expires_at=now + _ttl(services)))
-    state = evaluate_gate(decided.decision, stored.requester, [*records, record], now,
-                          stored.plan_hash, _ttl(services), _current_roles(services),
-                          authors=authors)
-    services.ledger.append(EventKind.APPROVAL, plan_id, user.id, {
-        "version": stored.version, "plan_hash": stored.plan_hash, "comment": comment,
-        "expires_at": record.expires_at.isoformat() if record.expires_at else None,
-        "gate": state.status.value, "missing": state.missing_count,
-    })
-    if state.status is GateStatus.APPROVED:
-        services.plan_store.set_status(plan_id, stored.version, VersionStatus.APPROVED)
+    with services.plan_store.locked(plan_id) as plan:
+        stored, decided, records, authors = _locked_state(services, plan, version)
+        held = held_secrets(services, stored)
+        if held:  # it could never run (see _gate): an approval would only mislead
+            raise ApprovalRefused(RefusalCode.HELD_SECRET,
+                                  f"plan {plan_id} v{stored.version} cannot be approved: {held}")
+        check_can_approve(user.id, user.roles, _target(plan, stored, decided, authors),
+                          decided.decision if decided else None, records, now, _ttl(services))
+        assert decided is not None  # check_can_approve refuses a version without a decision
+        record = ApprovalRecord(
+            plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
+            kind=ApprovalKind.APPROVE, comment=comment, decided_at=now,
+            expires_at=now + _ttl(services))
+        plan.add_record(record)
+        state = evaluate_gate(decided.decision, stored.requester, [*records, record], now,
+                              stored.plan_hash, _ttl(services), _current_roles(services),
+                              authors=authors)
+        if state.status is GateStatus.APPROVED:
+            plan.move_status(stored.version, VersionStatus.APPROVED,
+                             only_from={VersionStatus.PENDING_APPROVAL})
+        services.ledger.append(EventKind.APPROVAL, plan_id, user.id, {
+            "version": stored.version, "plan_hash": stored.plan_hash, "comment": comment,
+            "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+            "gate": state.status.value, "missing": state.missing_count,
+        }, session=plan.session)
     return state
+
+
+# A version may be rejected until it is ended (rejected, superseded) or never was judged.
+_REJECTABLE = frozenset({VersionStatus.VALIDATED, VersionStatus.PENDING_APPROVAL,
+                         VersionStatus.APPROVED, VersionStatus.DENIED})
 
 
 def reject(services: Services, plan_id: str, actor: User, *, reason: str,
            version: int | None = None, now: datetime | None = None) -> GateState:
-    """Reject a version with a reason: it is ended (REJECTED); a revision makes a new version."""
+    """Reject a version with a reason: it is ended (REJECTED); a revision makes a new one.
+
+    Like :func:`approve`, one transaction under the plan's lock.
+    """
     user = services.settings.user_named(actor.id)
     reason = (reason or "").strip()
     if not reason:
         raise BatonError("a rejection needs a reason (--reason); the planner and requester read it",
                          code="missing_reason")
     now = now or datetime.now(UTC)
-    stored = services.plan_store.get(plan_id, version)
-    decided = services.approval_store.latest_decision(plan_id, stored.version)
-    records = _records(services, plan_id, stored.version)
-    authors = _authors(services, stored)
-    check_can_reject(user.id, user.roles, _target(services, stored, decided, authors),
-                     decided.decision if decided else None, records)
     reason = redact(reason, services.secret_values)  # the store keeps what the ledger does
-    record = services.approval_store.add(ApprovalRecord(
-        plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
-        kind=ApprovalKind.REJECT, comment=reason, decided_at=now))
-    services.ledger.append(EventKind.REJECTION, plan_id, user.id, {
-        "version": stored.version, "plan_hash": stored.plan_hash, "reason": reason})
-    services.plan_store.set_status(plan_id, stored.version, VersionStatus.REJECTED)
+    with services.plan_store.locked(plan_id) as plan:
+        stored, decided, records, authors = _locked_state(services, plan, version)
+        check_can_reject(user.id, user.roles, _target(plan, stored, decided, authors),
+                         decided.decision if decided else None, records)
+        assert decided is not None  # check_can_reject refuses a version without a decision
+        record = ApprovalRecord(
+            plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
+            kind=ApprovalKind.REJECT, comment=reason, decided_at=now)
+        plan.add_record(record)
+        plan.move_status(stored.version, VersionStatus.REJECTED, only_from=_REJECTABLE)
+        services.ledger.append(EventKind.REJECTION, plan_id, user.id, {
+            "version": stored.version, "plan_hash": stored.plan_hash, "reason": reason},
+            session=plan.session)
     return evaluate_gate(decided.decision, stored.requester, [*records, record], now,
                          stored.plan_hash, _ttl(services), _current_roles(services),
                          authors=authors)
@@ -290,6 +319,10 @@ def require_approved(services: Services, plan_id: str, version: int | None = Non
     if stored.status is not VersionStatus.APPROVED:
         raise NotApprovedError(f"plan {plan_id} v{stored.version} is {stored.status.value}, "
                                "not approved")
+    latest = services.plan_store.get(plan_id).version
+    if stored.version != latest:  # approvals are for the current version only
+        raise NotApprovedError(f"plan {plan_id} v{stored.version} is not the current version "
+                               f"(v{latest} is); only the current version may run")
     state = gate_state(services, plan_id, stored.version, now=now)
     if state.status is not GateStatus.APPROVED:
         raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: "

@@ -3,6 +3,12 @@
 Every version is kept, invalid ones included (with their problems), so that
 nothing recorded is lost. ``problems_json`` holds a list of problems, or an
 object ``{"problems": [...], "error": "..."}`` when planning itself failed.
+
+The approval gate reads and writes through :meth:`PlanStore.locked`: one
+transaction holding the plan's lock (``SELECT … FOR UPDATE`` on PostgreSQL, the
+``BEGIN IMMEDIATE`` write lock on SQLite), the lock a revision takes too, so a
+check ("v1 is the latest", "one approval of two") and the write it allows see
+the same state. Status changes there are conditional (:meth:`PlanGate.move_status`).
 """
 
 from __future__ import annotations
@@ -10,10 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -21,9 +30,12 @@ from planner.base import PlannerKind
 from planner.plan import Plan, TemplateOrigin, canonical_json
 from planner.problems import Problem
 from planner.versions import StoredVersion, VersionStatus
+from policies.approval import ApprovalRecord
+from policies.contracts import Decision
 from tools import BatonError
 
-from .schema import PlanRow, PlanVersionRow
+from .approvals import StoredDecision, _approval_record, _stored_decision
+from .schema import ApprovalRow, DecisionRow, PlanRow, PlanVersionRow
 
 FINAL_STATUSES = frozenset({VersionStatus.REJECTED, VersionStatus.DENIED, VersionStatus.INVALID,
                             VersionStatus.SUPERSEDED})
@@ -153,8 +165,22 @@ class PlanStore:
             rows = session.exec(query.limit(limit)).all()
             return [_to_stored(v, goal=p.goal, requester=p.requester) for p, v in rows]
 
+    @contextmanager
+    def locked(self, plan_id: str) -> Iterator[PlanGate]:
+        """The plan, locked against revisions and other gate changes until the block ends;
+        what the block wrote commits together at its end (nothing of it when it raises)."""
+        with Session(self._engine) as session:
+            plan = session.exec(
+                select(PlanRow).where(PlanRow.id == plan_id).with_for_update()
+            ).first()
+            if plan is None:
+                raise PlanNotFoundError(f"no plan {plan_id!r}; `baton plans list` shows the plans")
+            yield PlanGate(session, plan)
+            session.commit()
+
     def set_status(self, plan_id: str, version: int, status: VersionStatus) -> StoredVersion:
-        """Change one version's status (policy, approval and execution use this)."""
+        """Change one version's status whatever it was (for repairs and tests: the gate
+        moves statuses only from the ones it expects, with :meth:`PlanGate.move_status`)."""
         with Session(self._engine) as session:
             plan = session.get(PlanRow, plan_id)
             row = self._row(session, plan_id, version) if plan is not None else None
@@ -183,6 +209,84 @@ class PlanStore:
             plan_id = new_plan_id()
             if session.get(PlanRow, plan_id) is None:
                 return plan_id
+
+
+class PlanGate:
+    """One plan inside a :meth:`PlanStore.locked` transaction: its versions, decisions and
+    approvals read fresh under the lock, and the writes the gate makes."""
+
+    def __init__(self, session: Session, plan: PlanRow) -> None:
+        self.session = session  # for a ledger event written in the same transaction
+        self._plan = plan
+
+    @property
+    def latest_version(self) -> int:
+        """The newest version's number."""
+        return self._plan.latest_version
+
+    def version(self, number: int | None = None) -> StoredVersion:
+        """Version ``number`` (latest when None); PlanNotFoundError when there is none."""
+        number = self._plan.latest_version if number is None else number
+        row = (PlanStore._row(self.session, self._plan.id, number)
+               if 1 <= number <= self._plan.latest_version else None)
+        if row is None:
+            have = ", ".join(str(v) for v in PlanStore._numbers(self.session, self._plan.id))
+            raise PlanNotFoundError(f"plan {self._plan.id} has no version {number} "
+                                    f"(versions: {have or 'none'})")
+        return _to_stored(row, goal=self._plan.goal, requester=self._plan.requester)
+
+    def authors(self) -> frozenset[str]:
+        """Everyone who wrote a version of the plan."""
+        return frozenset(self.session.exec(select(PlanVersionRow.created_by).distinct()
+                                           .where(PlanVersionRow.plan_id == self._plan.id)).all())
+
+    def latest_decision(self, version: int) -> StoredDecision | None:
+        """The newest decision on that version, if any."""
+        row = self.session.exec(
+            select(DecisionRow).where(DecisionRow.plan_id == self._plan.id,
+                                      DecisionRow.version == version)
+            .order_by(col(DecisionRow.decided_at).desc(), col(DecisionRow.id).desc())).first()
+        return None if row is None else _stored_decision(row)
+
+    def records(self, version: int) -> list[ApprovalRecord]:
+        """Every approval and rejection of that version, oldest first."""
+        rows = self.session.exec(
+            select(ApprovalRow).where(ApprovalRow.plan_id == self._plan.id,
+                                      ApprovalRow.version == version)
+            .order_by(col(ApprovalRow.decided_at), col(ApprovalRow.id))).all()
+        return [_approval_record(r) for r in rows]
+
+    def add_record(self, record: ApprovalRecord) -> None:
+        """Store one approval or rejection of this plan."""
+        self.session.add(ApprovalRow(
+            plan_id=self._plan.id, version=record.version, plan_hash=record.plan_hash,
+            actor=record.actor, kind=record.kind.value, comment=record.comment,
+            decided_at=record.decided_at, expires_at=record.expires_at))
+
+    def record_decision(self, version: int, plan_hash: str, decision: Decision,
+                        now: datetime) -> StoredDecision:
+        """Store a decision on one version of this plan."""
+        self.session.add(DecisionRow(
+            plan_id=self._plan.id, version=version, plan_hash=plan_hash,
+            decision_json=canonical_json(decision.model_dump(mode="json")),
+            engine=decision.engine, bundle_hash=decision.bundle_hash, decided_at=now))
+        return StoredDecision(plan_id=self._plan.id, version=version, plan_hash=plan_hash,
+                              decision=decision, decided_at=now)
+
+    def move_status(self, version: int, to: VersionStatus,
+                    *, only_from: Collection[VersionStatus]) -> bool:
+        """Set the version's status to ``to`` if it is one of ``only_from`` now; whether it did.
+
+        One ``UPDATE … WHERE status IN (…)``: a status someone else set meanwhile (a revision
+        superseding the version, a rejection) is never overwritten.
+        """
+        result = self.session.execute(
+            update(PlanVersionRow)
+            .where(col(PlanVersionRow.plan_id) == self._plan.id,
+                   col(PlanVersionRow.version) == version,
+                   col(PlanVersionRow.status).in_([VersionStatus(s).value for s in only_from]))
+            .values(status=VersionStatus(to).value))
+        return bool(result.rowcount)
 
 
 def _version_row(plan_id: str, number: int, goal: str, new: NewVersion,

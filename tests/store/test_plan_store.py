@@ -134,3 +134,27 @@ def test_list_shows_the_latest_version_of_each_plan_filtered_by_status(store):
     assert listed == {(a.plan_id, 2), (b.plan_id, 1)}
     assert [v.plan_id for v in store.list_plans(VersionStatus.APPROVED)] == [b.plan_id]
     assert len(store.list_plans(limit=1)) == 1
+
+
+def test_a_locked_status_move_happens_only_from_the_statuses_named(store):
+    first = store.create_plan("copy it", "alice", _valid(_plan()))
+    with store.locked(first.plan_id) as plan:
+        assert plan.move_status(1, VersionStatus.PENDING_APPROVAL,
+                                only_from={VersionStatus.VALIDATED})
+    store.add_version(first.plan_id, _valid(_plan("other.csv")))
+    assert store.get(first.plan_id, 1).status is VersionStatus.SUPERSEDED
+    with store.locked(first.plan_id) as plan:
+        assert plan.latest_version == 2
+        assert not plan.move_status(1, VersionStatus.APPROVED,
+                                    only_from={VersionStatus.PENDING_APPROVAL})
+    assert store.get(first.plan_id, 1).status is VersionStatus.SUPERSEDED
+
+
+def test_what_a_locked_block_wrote_is_dropped_when_it_raises(store):
+    first = store.create_plan("copy it", "alice", _valid(_plan()))
+    with pytest.raises(RuntimeError), store.locked(first.plan_id) as plan:
+        plan.move_status(1, VersionStatus.APPROVED, only_from={VersionStatus.VALIDATED})
+        raise RuntimeError("refused after the write")
+    assert store.get(first.plan_id).status is VersionStatus.VALIDATED
+    with pytest.raises(PlanNotFoundError), store.locked("p-00000000"):
+        pass
