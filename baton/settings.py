@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from tools import BatonError
@@ -175,6 +183,17 @@ class Settings(BaseModel):
     audit: AuditSettings = Field(default_factory=AuditSettings,
                                  description="How the audit ledger is exported and verified "
                                              "([audit]).")
+
+    @field_validator("http_tools")
+    @classmethod
+    def _tables_share_the_response_cap(cls, tables: list[dict[str, Any]],
+                                       info: ValidationInfo) -> list[dict[str, Any]]:
+        """A ``[[tools.http]]`` table without its own ``max_response_bytes`` takes
+        ``http_max_response_bytes``, as ``http.request`` does (each had its own 5 MiB)."""
+        cap = info.data.get("http_max_response_bytes")  # absent: that field failed validation
+        if cap is None:
+            return tables
+        return [{"max_response_bytes": cap, **table} for table in tables]
 
     @property
     def resolved_database_url(self) -> str:

@@ -75,7 +75,8 @@ class HttpToolSpec(BaseModel):
         default=(), description="Labels for policy, added to egress and network (always carried)."
     )
     max_response_bytes: int = Field(
-        default=5 * 1024 * 1024, ge=1, description="Larger responses are refused."
+        default=5 * 1024 * 1024, ge=1,
+        description="Larger responses are refused; unset in baton.toml: http_max_response_bytes.",
     )
 
 

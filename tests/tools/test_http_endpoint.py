@@ -264,3 +264,23 @@ def test_an_endpoint_answering_nan_is_refused_as_not_json(http_server):
     with pytest.raises(ToolError, match="did not answer with a JSON object") as caught:
         invoke(registry, "risk.score", {})
     assert caught.value.code == "http_output_mismatch" and not caught.value.retryable
+
+
+def test_endpoint_tools_default_to_the_http_max_response_bytes_setting(data_dir, http_server):
+    http_server.script("/big", Reply(body="x" * 500))
+    table = f'''
+[[tools.http]]
+name = "crm.{{name}}"
+url = "{http_server.url('/big')}"
+method = "GET"
+description = "A large answer."
+'''
+    (data_dir / "baton.toml").write_text(
+        "http_max_response_bytes = 100\n" + table.format(name="capped")
+        + table.format(name="own") + "max_response_bytes = 1000\n")
+    registry = Services(load_settings()).registry
+    with pytest.raises(ToolError, match="exceeds the limit of 100 bytes"):
+        invoke(registry, "crm.capped", {})
+    with pytest.raises(ToolError, match="exceeds the limit of 100 bytes"):
+        invoke(registry, "http.request", {"url": http_server.url("/big")})
+    assert invoke(registry, "crm.own", {})["text"] == "x" * 500
