@@ -207,7 +207,7 @@ def test_opa_server_that_lost_its_policies_gets_them_again_and_answers(bundle):
             run_id="r-1", plan_id="p-1", step_id="s", tool="files.read", effect="read",
             args={"path": "a.csv"},
             requester=Requester(id="alice", roles=("analyst",)))).engine == "opa"
-        assert server.get_data(["baton_meta", "bundle_hash"]) == bundle.bundle_hash
+        assert server.get_data(["baton_bundles", engine.namespace, "bundle_hash"]) == bundle.bundle_hash
 
 
 def test_opa_result_still_missing_after_one_re_push_denies(bundle):
@@ -216,7 +216,7 @@ def test_opa_result_still_missing_after_one_re_push_denies(bundle):
         policy_pushes = [r for r in server.requests if r[0] == "PUT" and "/v1/policies/" in r[1]]
         queries = [r for r in server.requests if r[0] == "POST"]
     _denied_with(decision, "undefined")
-    assert len(policy_pushes) == 2 * len(bundle.modules)
+    assert len(policy_pushes) == 2 * (len(bundle.modules) + 1)  # the modules and the guard
     assert len(queries) == 2
 
 
@@ -226,8 +226,9 @@ def test_opa_backend_pushes_bundle_once_and_reuses_it(bundle):
         pushes = [r for r in server.requests if r[0] == "PUT"]
         second = OpaEngine(bundle, server.url, timeout_s=5.0)
         assert second.decide(SAFE_INPUT).allow is True
-        assert [r for r in server.requests if r[0] == "PUT"] == pushes
-        assert server.get_data(["baton_meta", "bundle_hash"]) == bundle.bundle_hash
+        assert [r for r in server.requests if r[0] == "PUT" and "/v1/policies/" in r[1]] == [
+            r for r in pushes if "/v1/policies/" in r[1]]
+        assert server.get_data(["baton_bundles", second.namespace, "bundle_hash"]) == bundle.bundle_hash
 
 
 def test_decisions_carry_engine_and_bundle_hash(engine, bundle):

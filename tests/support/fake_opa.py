@@ -1,9 +1,13 @@
 """A local stand-in for an OPA server: the REST routes opa-python-client uses, on 127.0.0.1.
 
 Policies and data pushed to it are evaluated with the embedded regopy
-interpreter, so the OPA backend's wire handling is exercised for real.
-``delay_s`` makes it slow (timeout tests); ``drop_result`` answers without a
-``result`` (undefined-decision tests); ``restart`` forgets what was pushed.
+interpreter, so the OPA backend's wire handling is exercised for real: every
+pushed module takes part in every query, whichever process pushed it, as on
+OPA. Policies can be listed, read and deleted (``/v1/policies``), data written,
+read and deleted under any root (``/v1/data``); a data write at a path that
+holds a package is refused as OPA refuses it. ``delay_s`` makes it slow
+(timeout tests); ``drop_result`` answers without a ``result``
+(undefined-decision tests); ``restart`` forgets what was pushed.
 """
 
 from __future__ import annotations
@@ -12,14 +16,21 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 
 class FakeOpa:
     """A running fake OPA server; use as a context manager or call ``close``."""
 
-    def __init__(self, *, delay_s: float = 0.0, drop_result: bool = False) -> None:
+    def __init__(self, *, delay_s: float = 0.0, drop_result: bool = False,
+                 compile_check: Callable[[dict[str, str]], str | None] | None = None) -> None:
         self.policies: dict[str, str] = {}
+        # regopy leaves a name no module defines undefined where OPA refuses to compile: a
+        # test that needs OPA's refusal passes a check over the modules a PUT or DELETE would
+        # leave (policy id -> source), answering the compile error or None.
+        self.compile_check = compile_check
         self.data: dict[str, Any] = {}
         self.delay_s = delay_s
         self.drop_result = drop_result
@@ -60,6 +71,45 @@ class FakeOpa:
             for key in path[:-1]:
                 target = target.setdefault(key, {})
             target[path[-1]] = value
+
+    def refusal(self, policies: dict[str, str]) -> str | None:
+        """The compile error OPA would answer for holding ``policies``, per ``compile_check``."""
+        return self.compile_check(dict(policies)) if self.compile_check else None
+
+    def put_policy(self, policy_id: str, source: str) -> None:
+        """Store (or replace) the module ``policy_id``."""
+        with self._lock:
+            self.policies[policy_id] = source
+
+    def delete_policy(self, policy_id: str) -> bool:
+        """Remove the module ``policy_id``; False when there is none."""
+        with self._lock:
+            return self.policies.pop(policy_id, None) is not None
+
+    def delete_data(self, path: list[str]) -> bool:
+        """Remove the data at ``path``; False when there is none."""
+        with self._lock:
+            target: Any = self.data
+            for key in path[:-1]:
+                if not isinstance(target, dict) or key not in target:
+                    return False
+                target = target[key]
+            if not isinstance(target, dict) or path[-1] not in target:
+                return False
+            del target[path[-1]]
+            return True
+
+    def package_conflict(self, path: list[str]) -> str | None:
+        """The package a data write at ``path`` would overlap, as OPA refuses it, or None."""
+        from policies.opa_namespace import package_path
+
+        with self._lock:
+            policies = list(self.policies.items())
+        for policy_id, source in policies:
+            package = list(package_path(source))
+            if package and package[:len(path)] == path:
+                return f"{policy_id} (package {'.'.join(package)})"
+        return None
 
     def get_data(self, path: list[str]) -> Any:
         """The stored data at ``path`` (no policy evaluation), or ``None``."""
@@ -109,12 +159,21 @@ def _handler_for(fake: FakeOpa) -> type[BaseHTTPRequestHandler]:
 
         def _path(self, prefix: str) -> list[str]:
             rest = self.path.split("?", 1)[0][len(prefix):].strip("/")
-            return [p for p in rest.split("/") if p]
+            return [unquote(p) for p in rest.split("/") if p]
+
+        def _policy_id(self) -> str:
+            return unquote(self.path.split("?", 1)[0][len("/v1/policies/"):])
 
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             fake.requests.append(("GET", self.path))
+            if self.path.startswith("/v1/policies/") and self._policy_id():
+                policy_id = self._policy_id()
+                if policy_id not in fake.policies:
+                    return self._send(404, {"code": "resource_not_found", "message": policy_id})
+                return self._send(200, {"result": {"id": policy_id,
+                                                   "raw": fake.policies[policy_id]}})
             if self.path.startswith("/v1/policies"):
-                items = [{"id": k, "raw": v} for k, v in fake.policies.items()]
+                items = [{"id": k, "raw": v} for k, v in list(fake.policies.items())]
                 return self._send(200, {"result": items})
             if self.path.startswith("/v1/data"):
                 value = fake.get_data(self._path("/v1/data"))
@@ -125,11 +184,36 @@ def _handler_for(fake: FakeOpa) -> type[BaseHTTPRequestHandler]:
             fake.requests.append(("PUT", self.path))
             body = self._body()
             if self.path.startswith("/v1/policies/"):
-                policy_id = self.path[len("/v1/policies/"):]
-                fake.policies[policy_id] = body.decode("utf-8")
+                policy_id, source = self._policy_id(), body.decode("utf-8")
+                error = fake.refusal({**fake.policies, policy_id: source})
+                if error:
+                    return self._send(400, {"code": "invalid_parameter", "message": error})
+                fake.put_policy(policy_id, source)
                 return self._send(200, {})
             if self.path.startswith("/v1/data/"):
+                conflict = fake.package_conflict(self._path("/v1/data"))
+                if conflict:
+                    return self._send(400, {"code": "invalid_parameter",
+                                            "message": f"path conflicts with {conflict}"})
                 fake.put_data(self._path("/v1/data"), json.loads(body or b"{}"))
+                self.send_response(204)
+                self.end_headers()
+                return None
+            return self._send(404, {"code": "not_found", "message": self.path})
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            fake.requests.append(("DELETE", self.path))
+            if self.path.startswith("/v1/policies/"):
+                left = {k: v for k, v in fake.policies.items() if k != self._policy_id()}
+                error = fake.refusal(left)
+                if error:
+                    return self._send(400, {"code": "invalid_operation", "message": error})
+                if not fake.delete_policy(self._policy_id()):
+                    return self._send(404, {"code": "resource_not_found", "message": self.path})
+                return self._send(200, {})
+            if self.path.startswith("/v1/data/") and self._path("/v1/data"):
+                if not fake.delete_data(self._path("/v1/data")):
+                    return self._send(404, {"code": "resource_not_found", "message": self.path})
                 self.send_response(204)
                 self.end_headers()
                 return None
