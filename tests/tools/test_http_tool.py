@@ -263,3 +263,42 @@ def test_a_json_body_with_an_unknown_charset_is_still_parsed(registry, http_serv
     http_server.script("/j", Reply(body=b'{"name": "caf\xc3\xa9"}',
                                    headers={"Content-Type": "application/json; charset=bogus"}))
     assert call(registry, {"url": http_server.url("/j")})["json"] == {"name": "caf\u00e9"}
+
+
+@pytest.fixture
+def trickling_url():
+    """A server that sends its 200-byte body one byte every 50 ms (10 s in all)."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "200")
+            self.end_headers()
+            try:
+                for _ in range(200):
+                    self.wfile.write(b".")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass  # the client gave up
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/t"
+    server.shutdown()
+    server.server_close()
+
+
+def test_timeout_s_bounds_the_whole_exchange_not_each_read(registry, trickling_url):
+    # Every byte came well within timeout_s, so httpx's per-read timeout never fired and the
+    # call took the whole 10 s.
+    with pytest.raises(RetryableToolError, match="timed out after 0.5s") as caught:
+        call(registry, {"url": trickling_url, "timeout_s": 0.5})
+    assert caught.value.code == "http_timeout"

@@ -7,6 +7,7 @@ the functions that need it so that ``import tools`` stays light.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import functools
 import json as jsonlib
@@ -69,7 +70,8 @@ class HttpRequestInput(BaseModel):
     )
     body: str | None = Field(default=None, description="Raw text body; not together with json.")
     timeout_s: float | None = Field(
-        default=None, gt=0, le=600, description="Seconds to wait for the response; default 30."
+        default=None, gt=0, le=600,
+        description="Seconds the whole call may take, body included; default 30.",
     )
 
     @model_validator(mode="after")
@@ -326,12 +328,14 @@ async def _exchange(method: str, url: str, request: dict[str, Any], *,
 
     try:
         target = _with_query(url, query)
-        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False,
-                                     verify=_tls_context()) as client:
+        # httpx's timeout bounds each connect, write and read: a server trickling its body
+        # byte by byte never trips it. asyncio.timeout bounds the exchange as a whole.
+        async with asyncio.timeout(timeout_s), httpx.AsyncClient(
+                timeout=timeout_s, follow_redirects=False, verify=_tls_context()) as client:
             async with client.stream(method, target, **request) as response:
                 raw = await _read_capped(response, max_response_bytes, method, shown)
-    except httpx.TimeoutException as exc:
-        raise RetryableToolError(f"{method} {shown} timed out after {timeout_s}s "
+    except (httpx.TimeoutException, TimeoutError) as exc:
+        raise RetryableToolError(f"{method} {shown} timed out after {timeout_s:g}s "
                                  f"({type(exc).__name__})",
                                  code="http_timeout") from exc
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
