@@ -103,3 +103,31 @@ def test_json_query_bad_expression_reports_the_jmespath_message(registry):
 def test_json_query_type_error_is_an_input_error(registry):
     with pytest.raises(ToolInputError, match="failed"):
         call(registry, "json.query", expression="sum(name)", data={"name": "x"})
+
+
+def test_integer_sums_and_means_are_exact_beyond_float_precision(registry):
+    # Summed through floats, 2**53 + 1 came back as 2**53.
+    big = 2**53 + 1
+    assert call(registry, "table.aggregate", column="a", op="sum",
+                csv=f"a\n{big}\n0\n")["value"] == big
+    rows = [{"a": 12345678901234567891, "g": "x"}, {"a": 1, "g": "x"}]
+    out = call(registry, "table.aggregate", column="a", op="sum", rows=rows, group_by="g")
+    assert out["value"] == 12345678901234567892 and out["groups"] == {"x": 12345678901234567892}
+    assert call(registry, "table.aggregate", column="a", op="mean",
+                rows=[{"a": 2**60 + 1}, {"a": 2**60 + 3}])["value"] == float(2**60 + 2)
+
+
+@pytest.mark.parametrize(("op", "args"), [
+    ("sum", {"csv": "a\n1e308\n1e308\n"}), ("sum", {"rows": [{"a": 10**400}, {"a": 0.5}]}),
+    ("mean", {"rows": [{"a": 10**400}, {"a": 0.5}]}), ("mean", {"rows": [{"a": 10**400}]}),
+])
+def test_a_sum_beyond_float_range_is_an_input_error_naming_the_column(registry, args, op):
+    # OverflowError escaped and the step failed as a crash of the tool.
+    with pytest.raises(ToolInputError, match=f"{op} of column 'a' is beyond") as caught:
+        call(registry, "table.aggregate", column="a", op=op, **args)
+    assert caught.value.code == "table_overflow"
+
+
+def test_a_mean_within_float_range_is_given_when_the_total_is_not(registry):
+    out = call(registry, "table.aggregate", column="a", op="mean", csv="a\n1e308\n1e308\n")
+    assert out["value"] == 1e308

@@ -84,16 +84,32 @@ def _number(value: Any, column: str, index: int) -> Number | None:
     return value
 
 
-def _apply(op: Op, values: list[Number]) -> Number | None:
+def _apply(op: Op, values: list[Number], column: str) -> Number | None:
+    """``op`` over ``values``; a sum or mean beyond float range is a ``ToolInputError``."""
+    try:
+        return _apply_unchecked(op, values)
+    except OverflowError:
+        raise ToolInputError(f"the {op} of column {column!r} is beyond the range of a "
+                             "floating-point number (about 1.8e308)",
+                             code="table_overflow") from None
+
+
+def _apply_unchecked(op: Op, values: list[Number]) -> Number | None:
     if op == "count":
         return len(values)
+    # Integers are summed exactly: through floats, 2**53 + 1 came back as 2**53.
+    integral = all(isinstance(v, int) for v in values)
     if op == "sum":
-        total = math.fsum(values)
-        return int(total) if all(isinstance(v, int) for v in values) else total
+        return sum(values) if integral else math.fsum(values)
     if not values:
         return None
     if op == "mean":
-        return math.fsum(values) / len(values)
+        if integral:  # int / int is correctly rounded
+            return sum(values) / len(values)
+        try:
+            return math.fsum(values) / len(values)
+        except OverflowError:  # the total overflows where the mean need not (1e308 twice)
+            return math.fsum(v / len(values) for v in values)
     return min(values) if op == "min" else max(values)
 
 
@@ -120,8 +136,8 @@ def aggregate_rows(
             bucket.append(number)
     groups = None
     if group_by is not None:
-        groups = {key: _apply(op, grouped[key]) for key in sorted(grouped)}
-    return AggregateResult(value=_apply(op, values), groups=groups, rows=len(rows))
+        groups = {key: _apply(op, grouped[key], column) for key in sorted(grouped)}
+    return AggregateResult(value=_apply(op, values, column), groups=groups, rows=len(rows))
 
 
 def _group_key(value: Any) -> str:
