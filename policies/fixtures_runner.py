@@ -8,7 +8,10 @@ A fixture file ``policies/fixtures/<name>.json`` holds::
                   "approvals": {"count": 1}, "notes_contains": ["..."],
                   "runtime_checks": ["post"], "risk_at_least": 20}}
 
-Every key of ``expected`` is optional; each one present is checked.
+Every key of ``expected`` is optional; each one present is checked. A fixture
+must expect something: an empty ``expected``, an unknown key (top level or inside
+``approvals``), a value of the wrong type or a ``*_contains``/``*_excludes`` list
+with nothing in it would pass without testing anything, so the file is refused.
 
 Fixtures are run with the data they were written for: Baton's own (shipped)
 fixtures with the policy directory's data file alone, since settings'
@@ -85,16 +88,47 @@ EXPECTATIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
+# What each key inside "approvals" must hold (the same kinds as above).
+APPROVAL_EXPECTATIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "count": (int, "a whole number"),
+}
+# Lists that only say "each of these must (not) appear": empty, they test nothing.
+_NEEDLES = ("deny_contains", "deny_excludes", "notes_contains")
+
+
+def _value_problem(key: str, value: Any, kind: type | tuple[type, ...], wanted: str) -> str | None:
+    if (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+            or (kind is list and not all(isinstance(v, str) for v in value))):
+        return f"expectation {key!r} must be {wanted}"
+    return None
+
+
+def _approvals_problems(approvals: dict[str, Any]) -> list[str]:
+    if not approvals:
+        return ["expectation 'approvals' is empty: it tests nothing (expect e.g. {\"count\": 1})"]
+    problems = []
+    for key, value in approvals.items():
+        if key not in APPROVAL_EXPECTATIONS:
+            problems.append(f"unknown expectation 'approvals.{key}' "
+                            f"(known: {', '.join(APPROVAL_EXPECTATIONS)})")
+        elif problem := _value_problem(f"approvals.{key}", value, *APPROVAL_EXPECTATIONS[key]):
+            problems.append(problem)
+    return problems
+
+
 def _expectation_problems(expected: dict[str, Any]) -> list[str]:
+    if not expected:
+        return ["'expected' is empty: the fixture would pass without testing anything"]
     problems = []
     for key, value in expected.items():
         if key not in EXPECTATIONS:
             problems.append(f"unknown expectation {key!r} (known: {', '.join(EXPECTATIONS)})")
-            continue
-        kind, wanted = EXPECTATIONS[key]
-        if (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
-                or (kind is list and not all(isinstance(v, str) for v in value))):
-            problems.append(f"expectation {key!r} must be {wanted}")
+        elif problem := _value_problem(key, value, *EXPECTATIONS[key]):
+            problems.append(problem)
+        elif key == "approvals":
+            problems += _approvals_problems(value)
+        elif key in _NEEDLES and not value:
+            problems.append(f"expectation {key!r} is an empty list: it tests nothing")
     return problems
 
 
