@@ -16,7 +16,7 @@ from types import NoneType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from .builtin.http import (
     READ_METHODS,
@@ -78,6 +78,32 @@ class HttpToolSpec(BaseModel):
         default=5 * 1024 * 1024, ge=1,
         description="Larger responses are refused; unset in baton.toml: http_max_response_bytes.",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _callable_url(cls, url: str) -> str:
+        problem = endpoint_url_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
+
+
+def endpoint_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be called as written, if it cannot (never echoing the URL: it may
+    hold a password)."""
+    if SECRET_REF.search(url):
+        return ("${secret:NAME} is filled in headers only: in url it would be sent as written; "
+                "send the secret in a header")
+    if any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        return "holds a space or control character; percent-encode it (%20)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        return f"cannot be parsed: {exc}"
+    if not parts.hostname:
+        return "names no host (write https://HOST/PATH)"
+    return None
 
 
 def _python_name(name: str, index: int) -> str:

@@ -57,3 +57,27 @@ def test_tools_show_and_list_mask_configured_secret_values_in_an_endpoint_url(ba
         assert "XXXXSECRETPATHTOKEN" not in result.stdout and CODE not in result.stdout, args
     shown = baton("tools", "show", "slack.post", "--json").stdout
     assert "https://hooks.slack.example/services/[REDACTED]" in shown
+
+
+def _config_error(result) -> str:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    return line
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("https://crm.example/hook/${secret:HOOK}", "${secret:NAME} is filled in headers only"),
+    ("https://crm.example/hook?code=${secret:HOOK}", "${secret:NAME} is filled in headers only"),
+    ("http://", "names no host"),
+    ("https:///path", "names no host"),
+    ("https://crm.example:99999/x", "Port out of range"),
+    ("https://crm example/x", "space or control character"),
+])
+def test_an_endpoint_url_that_cannot_be_called_as_written_is_a_configuration_error(
+        baton, data_dir, url, problem):
+    # Accepted before: the ${secret:...} text was sent literally, "http://" failed every run.
+    (data_dir / "baton.toml").write_text(BASE + '\n[secrets]\nHOOK = "hook-secret-0123"\n'
+                                         + _tool("crm.hook", url))
+    line = _config_error(baton("tools", "list"))
+    assert "tools.http[0] (crm.hook)" in line and "url" in line and problem in line, line

@@ -284,3 +284,10 @@ description = "A large answer."
     with pytest.raises(ToolError, match="exceeds the limit of 100 bytes"):
         invoke(registry, "http.request", {"url": http_server.url("/big")})
     assert invoke(registry, "crm.own", {})["text"] == "x" * 500
+
+
+@pytest.mark.parametrize("url", ["http://", "https://h/${secret:T}", "http://:80/x"])
+def test_an_endpoint_url_without_a_host_or_with_a_secret_reference_is_refused(url):
+    with pytest.raises(ToolDefinitionError, match="url"):
+        register_http_tool(ToolRegistry(), name="x.y", url=url, description="X.",
+                           secrets=["T"])
