@@ -17,7 +17,11 @@ from .spec import ToolContext
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 _ARGS_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters)\s*:\s*$")
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
-_OTHER_SECTION = re.compile(r"^\s*(Returns|Raises|Yields|Examples?|Notes?)\s*:\s*$")
+# Sections about the function's own result and failures: the output schema describes the
+# result, so the planner is not shown them.
+_DROPPED_SECTION = re.compile(r"^\s*(Returns|Raises|Yields)\s*:\s*$")
+# Sections that help a caller: kept in the description, heading included.
+_KEPT_SECTION = re.compile(r"^\s*(Examples?|Notes?|Warnings?)\s*:\s*$")
 
 
 @dataclass(frozen=True)
@@ -41,15 +45,19 @@ def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
     summary: list[str] = []
     args: dict[str, str] = {}
     current: str | None = None
-    in_args = False
+    section = "summary"  # or "args", or "dropped" (Returns, Raises, Yields) until the next one
     for line in lines:
         if _ARGS_SECTION.match(line):
-            in_args, current = True, None
+            section, current = "args", None
             continue
-        if _OTHER_SECTION.match(line):
-            in_args, current = False, None
+        if _DROPPED_SECTION.match(line):
+            section, current = "dropped", None
             continue
-        if not in_args:
+        if _KEPT_SECTION.match(line):
+            section, current = "summary", None
+        if section == "dropped":
+            continue
+        if section == "summary":
             summary.append(line)
             continue
         match = _ARG_LINE.match(line)

@@ -298,3 +298,30 @@ def test_a_non_finite_float_in_an_output_is_refused_naming_the_field(bad):
         assert not caught.value.retryable
         assert f"output field {field} is {bad!r}" in str(caught.value), str(caught.value)
         assert name in str(caught.value)
+
+
+def test_returns_raises_and_yields_sections_stay_out_of_the_description():
+    # Their headings were dropped and their text read as part of the description.
+    from tools import parse_docstring
+
+    summary, args = parse_docstring("""Count things.
+
+    Longer text.
+
+    Args:
+        a: the input.
+
+    Returns:
+        The count of things.
+
+    Raises:
+        ValueError: when a is empty.
+
+    Note:
+        Counting is case-sensitive.
+
+    Yields:
+        Nothing at all.
+    """)
+    assert summary == "Count things.\n\nLonger text.\n\nNote:\n    Counting is case-sensitive."
+    assert args == {"a": "the input."}
