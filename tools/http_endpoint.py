@@ -106,9 +106,29 @@ def endpoint_url_problem(url: str) -> str | None:
     return None
 
 
-def _python_name(name: str, index: int) -> str:
+def _usable_as_is(name: str) -> bool:
     ok = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
-    return name if ok and not hasattr(BaseModel, name) else f"field_{index}"
+    return ok and not hasattr(BaseModel, name)
+
+
+def _python_names(properties: Mapping[str, Any]) -> dict[str, str]:
+    """A distinct Python field name per property: itself where it can be, else ``field_N``.
+
+    A renamed property never takes a name another property has as is (``json`` renamed
+    ``field_1`` replaced the property literally named ``field_1``).
+    """
+    used = {name for name in properties if _usable_as_is(name)}
+    names: dict[str, str] = {}
+    for index, prop in enumerate(properties):
+        if _usable_as_is(prop):
+            names[prop] = prop
+            continue
+        name = f"field_{index}"
+        while name in used:
+            name += "_"
+        used.add(name)
+        names[prop] = name
+    return names
 
 
 def _field_type(name: str, schema: Any, problems: list[str]) -> Any:
@@ -157,7 +177,8 @@ def model_from_schema(
     for missing in sorted(required - set(properties)):
         problems.append(f"{model_name}: required property {missing!r} is not in properties")
     fields: dict[str, Any] = {}
-    for index, (prop, prop_schema) in enumerate(properties.items()):
+    python_names = _python_names(properties)
+    for prop, prop_schema in properties.items():
         tp = _field_type(prop, prop_schema, problems)
         if not isinstance(prop_schema, dict):
             continue
@@ -165,14 +186,15 @@ def model_from_schema(
         if prop not in required and "default" not in prop_schema:
             tp = tp | None
         bounds = {_CONSTRAINTS[k]: v for k, v in prop_schema.items() if k in _CONSTRAINTS}
-        fields[_python_name(prop, index)] = (tp, Field(
+        fields[python_names[prop]] = (tp, Field(
             default, alias=prop, description=prop_schema.get("description"), **bounds))
     if problems:
         raise ToolDefinitionError(tool, problems)
     extra = "forbid" if forbid_extra or schema.get("additionalProperties") is False else "allow"
     if forbid_extra and schema.get("additionalProperties") is True:
         extra = "allow"
-    config = ConfigDict(frozen=True, extra=extra, populate_by_name=True, serialize_by_alias=True)
+    # Arguments go by their property names only: a Python-side name (field_1) is no argument.
+    config = ConfigDict(frozen=True, extra=extra, serialize_by_alias=True)
     return create_model(model_name, __config__=config, **fields)
 
 

@@ -291,3 +291,18 @@ def test_an_endpoint_url_without_a_host_or_with_a_secret_reference_is_refused(ur
     with pytest.raises(ToolDefinitionError, match="url"):
         register_http_tool(ToolRegistry(), name="x.y", url=url, description="X.",
                            secrets=["T"])
+
+
+def test_a_property_named_like_a_renamed_one_keeps_its_own_field():
+    # "json" became field_1 and took the place of the property literally named field_1.
+    registry = ToolRegistry()
+    spec = register_http_tool(registry, name="x.ep", url="http://127.0.0.1:1/x", description="D.",
+                              input_schema={"type": "object", "properties": {
+                                  "field_1": {"type": "string"}, "json": {"type": "integer"},
+                                  "class": {"type": "string"}, "field_2": {"type": "boolean"}}})
+    assert list(spec.input_schema()["properties"]) == ["field_1", "json", "class", "field_2"]
+    args = {"field_1": "a", "json": 2, "class": "c", "field_2": True}
+    bound = spec.bind(args, ToolContext(idempotency_key="k"))["args"]
+    assert bound.model_dump(by_alias=True, exclude_unset=True) == args
+    with pytest.raises(ValidationError):  # a Python-side name is no argument name
+        spec.bind({"field_1_": 2}, ToolContext(idempotency_key="k"))
