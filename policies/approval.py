@@ -47,6 +47,7 @@ class RefusalCode(str, enum.Enum):
     NOT_NEEDED = "not_needed"
     NO_DECISION = "no_decision"
     HELD_SECRET = "held_secret"
+    VERSION_CHANGED = "version_changed"
 
 
 class ApprovalRefused(BatonError):

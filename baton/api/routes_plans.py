@@ -104,6 +104,11 @@ class ApproveRequest(BaseModel):
 
     version: StrictInt | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
+    plan_hash: str | None = Field(
+        default=None, pattern=r"^(sha256:)?[0-9a-fA-F]{12,64}$",
+        description="Hash (or a prefix of at least 12 hex characters) of the version the "
+                    "approver reviewed: when the version approved has another hash, nothing "
+                    "is approved (409 version_changed).")
     comment: str | None = Field(default=None, max_length=COMMENT_MAX_CHARS,
                                 description="Optional comment.")
 
@@ -237,7 +242,7 @@ def approve_plan(plan_id: str, request: Request, body: ApproveRequest | None = N
 
     body = body or ApproveRequest()  # every field is optional, so the body may be left out
     return approve(services_of(request), plan_id, user, version=body.version,
-                   comment=body.comment)
+                   plan_hash=body.plan_hash, comment=body.comment)
 
 
 @router.post("/plans/{plan_id}/reject", response_model=GateState, summary="Reject a version",

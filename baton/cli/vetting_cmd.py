@@ -76,20 +76,39 @@ def approve_cmd(
     ctx: typer.Context,
     plan_id: Annotated[str, typer.Argument(help="Plan id, e.g. p-3f2a9c1d.")],
     version: VersionOption = None,
+    plan_hash: Annotated[str | None, typer.Option(
+        "--hash", metavar="PLAN_HASH",
+        help="The hash of the version you reviewed (at least 12 hex characters, sha256: "
+             "optional, as `baton plans show` prints it): refused if that version is not "
+             "the one approved.")] = None,
     comment: Annotated[str | None, typer.Option("--comment", help="A note kept with the approval.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Approve a plan version as the acting user (--as or BATON_USER)."""
-    from ..usecases.vetting import approve
+    """Approve a plan version as the acting user (--as or BATON_USER).
 
+    Without --version or --hash the latest version is approved, whatever it is when the
+    approval lands; the line printed names its version and hash.
+    """
+    from tools import BatonError
+
+    from ..usecases.vetting import approve, pinned_hash
+
+    if plan_hash is not None:
+        try:  # a usage error, before anyone is looked up
+            pinned_hash(plan_hash)
+        except BatonError as exc:
+            fail(f"--hash: {exc.message}", EXIT_USAGE)
     cli = state(ctx)
     user = acting_user(ctx, Action.PLAN_APPROVE)
-    gate = approve(cli.services, plan_id, user, version=version, comment=comment)
+    gate = approve(cli.services, plan_id, user, version=version, plan_hash=plan_hash,
+                   comment=comment)
+    mine = next(r for r in gate.valid_approvals if r.actor == user.id)
     if as_json:
         print_json(gate.model_dump(mode="json"))
         return
-    console.print(f"approved {escape(plan_id)} as {escape(user.id)}")
-    show_decision(cli.services, plan_id, cli.services.plan_store.get(plan_id, version).version)
+    console.print(f"approved {escape(plan_id)} v{mine.version} (sha256:{mine.plan_hash[:16]}…) "
+                  f"as {escape(user.id)}")
+    show_decision(cli.services, plan_id, mine.version)
 
 
 @app.command("reject")

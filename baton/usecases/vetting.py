@@ -9,6 +9,7 @@ masked, as the ledger records them; every record read back for people passes thr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -46,8 +47,9 @@ log = structlog.get_logger(__name__)
 STATUS_FOR = {Outcome.DENIED: VersionStatus.DENIED, Outcome.NEEDS_APPROVAL:
               VersionStatus.PENDING_APPROVAL, Outcome.ALLOWED: VersionStatus.APPROVED}
 
-__all__ = ["NotApprovedError", "approval_history", "approve", "decision_for", "gate_state",
-           "reject", "require_approved", "shown_record", "template_check", "vet_version"]
+__all__ = ["MIN_HASH_PREFIX", "NotApprovedError", "approval_history", "approve", "decision_for",
+           "gate_state", "pinned_hash", "reject", "require_approved", "shown_record",
+           "template_check", "vet_version"]
 
 
 def requester_of(services: Services, user_id: str) -> Requester:
@@ -190,18 +192,55 @@ def _locked_state(services: Services, plan: PlanGate, version: int | None
             _other_authors(plan.authors(), stored.requester))
 
 
+# The shortest plan hash prefix an approver may pin (the CLI and web page show 16).
+MIN_HASH_PREFIX = 12
+_HASH_PREFIX = re.compile(rf"(?:sha256:)?([0-9a-f]{{{MIN_HASH_PREFIX},64}})")
+
+
+def pinned_hash(text: str) -> str:
+    """The lower-case hex prefix an approver gave (``sha256:`` optional), or BatonError."""
+    found = _HASH_PREFIX.fullmatch(text.strip().lower())
+    if found is None:
+        raise BatonError(f"plan hash {text.strip()[:80]!r} is not {MIN_HASH_PREFIX} to 64 hex "
+                         "characters (`baton plans show` prints it as sha256:…)",
+                         code="invalid_plan_hash")
+    return found.group(1)
+
+
+def _check_seen(plan: PlanGate, stored: StoredVersion, plan_hash: str | None) -> None:
+    """Refuse (``version_changed``) unless ``stored`` is the version whose hash the approver
+    reviewed: a revision since they read it would otherwise get an approval it never had."""
+    if plan_hash is None or stored.plan_hash.startswith(plan_hash):
+        return
+    seen = next((n for n in range(plan.latest_version, 0, -1)
+                 if plan.version(n).plan_hash.startswith(plan_hash)), None)
+    reviewed = (f"v{seen} (sha256:{plan_hash[:16]}…)" if seen is not None
+                else f"sha256:{plan_hash[:16]}… (no version of the plan has that hash)")
+    raise ApprovalRefused(RefusalCode.VERSION_CHANGED,
+                          f"plan {stored.plan_id}: you reviewed {reviewed}, but the version to "
+                          f"approve is v{stored.version} (sha256:{stored.plan_hash[:16]}…); "
+                          f"nothing was approved: review v{stored.version}, then approve it "
+                          "with its hash")
+
+
 def approve(services: Services, plan_id: str, actor: User, *, version: int | None = None,
-            comment: str | None = None, now: datetime | None = None) -> GateState:
+            plan_hash: str | None = None, comment: str | None = None,
+            now: datetime | None = None) -> GateState:
     """Record ``actor``'s approval if the gate's rules allow it; the version turns APPROVED when enough.
 
-    The checks, the approval, the status and the ledger event are one transaction under the
-    plan's lock: a revision, a rejection or another approval lands wholly before or after it.
+    ``plan_hash`` (a prefix of at least ``MIN_HASH_PREFIX`` hex characters) pins the version the
+    approver reviewed: when the version to approve (``version``, else the latest) has another
+    hash, nothing is approved (``version_changed``). The checks, the approval, the status and
+    the ledger event are one transaction under the plan's lock: a revision, a rejection or
+    another approval lands wholly before or after it.
     """
     user = services.settings.user_named(actor.id)
     now = now or datetime.now(UTC)
+    seen = pinned_hash(plan_hash) if plan_hash is not None else None
     comment = redact(comment, services.secret_values)  # the store keeps what the ledger does
     with services.plan_store.locked(plan_id) as plan:
         stored, decided, records, authors = _locked_state(services, plan, version)
+        _check_seen(plan, stored, seen)
         held = held_secrets(services, stored)
         if held:  # it could never run (see _gate): an approval would only mislead
             raise ApprovalRefused(RefusalCode.HELD_SECRET,

@@ -326,6 +326,7 @@ async def approve_form(request: Request, plan_id: str) -> Response:
     user, form = await _posted(request, Action.PLAN_APPROVE)
     try:
         state = approve(services_of(request), plan_id, user, version=_int(form.get("version")),
+                        plan_hash=(form.get("plan_hash") or "").strip() or None,
                         comment=form_text(form, "comment") or None)
     except BatonError as exc:
         return redirect(request, f"/plans/{plan_id}", exc.message, "error")

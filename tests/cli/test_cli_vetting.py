@@ -189,3 +189,37 @@ def test_policy_show_hides_a_password_written_into_the_opa_url(workdir):
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["opa_url"] == "http://svc:***@127.0.0.1:9"
     assert "opa-pa55" not in shown.stdout + shown.stderr
+
+
+def _revised_plan() -> tuple[str, str, str]:
+    """Alice's plan, revised once: its id and the hashes of v1 and v2."""
+    plan_id = _plan("write.json")["plan_id"]
+    revised = baton("revise", plan_id, "Copy a.csv to public/leak.csv", "--json", user="alice")
+    assert revised.returncode == 0, revised.stderr
+    shown = [json.loads(baton("plans", "show", plan_id, "--version", str(n), "--json").stdout)
+             for n in (1, 2)]
+    return plan_id, shown[0]["plan_hash"], shown[1]["plan_hash"]
+
+
+def test_approve_with_the_hash_reviewed_is_refused_after_a_revision():
+    plan_id, seen, current = _revised_plan()
+    stale = baton("--as", "bob", "approve", plan_id, "--hash", f"sha256:{seen[:16]}")
+    assert stale.returncode == 1
+    assert f"you reviewed v1 (sha256:{seen[:16]}" in stale.stderr
+    assert f"v2 (sha256:{current[:16]}" in stale.stderr and "nothing was approved" in stale.stderr
+    ok = baton("--as", "bob", "approve", plan_id, "--hash", current[:12])
+    assert ok.returncode == 0, ok.stderr
+    assert f"approved {plan_id} v2 (sha256:{current[:16]}…) as bob" in ok.stdout
+
+
+def test_approve_without_a_pin_says_which_version_and_hash_it_approved():
+    plan_id, _, current = _revised_plan()
+    ok = baton("--as", "bob", "approve", plan_id)
+    assert ok.returncode == 0, ok.stderr
+    assert f"approved {plan_id} v2 (sha256:{current[:16]}…) as bob" in ok.stdout
+
+
+def test_approve_with_a_malformed_hash_is_a_usage_error():
+    plan_id = _plan("write.json")["plan_id"]
+    bad = baton("--as", "bob", "approve", plan_id, "--hash", "abc")
+    assert bad.returncode == 2 and "--hash" in bad.stderr and "12 to 64 hex" in bad.stderr

@@ -284,3 +284,26 @@ def test_the_ledger_page_shows_the_newest_events_and_says_older_ones_exist(site)
     assert len(re.findall(r"<tr><td>(\d+)</td>", page)) == 500 and "10 older events" in page
     assert 'data-testid="older-events"' not in dave.get(
         "/ledger", params={"subject": stored.plan_id}).text
+
+
+def test_the_approve_form_posts_the_hash_shown_and_a_revision_since_refuses_it(tmp_path):
+    """bob's page showed v1; alice revised before he pressed Approve: nothing is approved."""
+    from baton.usecases.plans import revise_plan
+
+    services = Services(make_settings(tmp_path))
+    stored = plan_goal(services, GOAL, services.settings.users["alice"])
+    live = serve(services)
+    try:
+        bob, csrf = signed_in(live, "bob")
+        page = bob.get(f"/plans/{stored.plan_id}").text
+        form = page[page.index(f'action="/plans/{stored.plan_id}/approve"'):]
+        shown = re.search(r'name="plan_hash" value="([0-9a-f]{64})"', form).group(1)
+        assert shown == stored.plan_hash
+        revised = revise_plan(services, stored.plan_id, "Copy sales.csv to stolen/sales.csv",
+                              services.settings.users["alice"])
+        page = bob.post(f"/plans/{stored.plan_id}/approve",
+                        data={"csrf": csrf, "plan_hash": shown}).text
+        assert "you reviewed v1" in page and "nothing was approved" in page
+        assert services.approval_store.records(stored.plan_id, revised.version) == []
+    finally:
+        live.stop()

@@ -1,0 +1,41 @@
+"""``POST /plans/{id}/approve`` with ``plan_hash``: the version the approver reviewed, on each store."""
+
+from __future__ import annotations
+
+from baton.usecases.vetting import vet_version
+from tests.api.test_api_basics import assert_error
+from tests.support.gate_services import WRITE_PLAN, store_version
+
+REVISED = {**WRITE_PLAN, "steps": [
+    WRITE_PLAN["steps"][0], {**WRITE_PLAN["steps"][1],
+                             "args": {"path": "public/leak.csv", "text": {"ref": "load.text"}}}]}
+
+
+def _revised(services):
+    v1 = store_version(services, WRITE_PLAN)
+    vet_version(services, v1)
+    v2 = store_version(services, REVISED, plan_id=v1.plan_id)
+    vet_version(services, v2)
+    return v1, v2
+
+
+def test_approving_the_hash_reviewed_after_a_revision_is_a_409(store_services, store_client_for):
+    v1, v2 = _revised(store_services)
+    bob = store_client_for("bob")
+    response = bob.post(f"/plans/{v1.plan_id}/approve", json={"plan_hash": v1.plan_hash})
+    assert_error(response, 409, "version_changed")
+    message = response.json()["error"]["message"]
+    assert f"v1 (sha256:{v1.plan_hash[:16]}" in message and f"v2 (sha256:{v2.plan_hash[:16]}" in message
+    assert bob.get(f"/plans/{v1.plan_id}").json()["gate"]["status"] == "pending"
+    ok = bob.post(f"/plans/{v1.plan_id}/approve", json={"plan_hash": "sha256:" + v2.plan_hash[:12]})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["status"] == "approved"
+    assert [a["version"] for a in ok.json()["valid_approvals"]] == [2]
+
+
+def test_a_plan_hash_that_is_not_12_to_64_hex_characters_is_a_422(store_services, store_client_for):
+    v1, _ = _revised(store_services)
+    for bad in ("abc", "z" * 20, "0" * 65, 12):
+        response = store_client_for("bob").post(f"/plans/{v1.plan_id}/approve",
+                                                json={"plan_hash": bad})
+        assert_error(response, 422, "invalid_request")
