@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from tools import ToolContext, ToolError, ToolInputError, ToolSpec
 
 from .telemetry import NOOP_SPAN, run_in_span
-from .tool_threads import TOOL_THREADS, ToolThreads
+from .tool_threads import NO_THREAD, TOOL_THREADS, ThreadJob, ToolThreads
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,15 @@ class Call:
     :class:`Outcome` (``spec`` is then None and the task keeps its own time).
     """
 
-    __slots__ = ("_settled", "deadline", "expired", "future", "spec", "span", "timeout_s", "timer")
+    __slots__ = ("_settled", "deadline", "expired", "future", "job", "spec", "span", "timeout_s",
+                 "timer")
 
     def __init__(self, spec: ToolSpec | None, future: asyncio.Future[Any] | None, *,
                  timeout_s: float = math.inf, span: Any = NOOP_SPAN,
-                 settled: Outcome | None = None) -> None:
+                 settled: Outcome | None = None, job: ThreadJob | None = None) -> None:
         self.spec = spec
         self.future = future
+        self.job = job  # a sync tool's thread job: whether it ever started
         self.timeout_s = timeout_s
         self.span = span
         self.expired = False
@@ -69,6 +71,8 @@ class Call:
         """The run stops waiting for this call (it lost its lease): cancel it and its timer."""
         if self.timer is not None:
             self.timer.cancel()
+        if self.job is not None:
+            self.job.abandon()
         if self.future is not None and not self.future.done():
             self.future.cancel()
             _abandon(self.future)
@@ -77,6 +81,8 @@ class Call:
         """The deadline passed: cancel the tool and stop waiting for it."""
         if self.future is not None and not self.future.done():
             self.expired = True
+            if self.job is not None:
+                self.job.abandon()  # a job still queued is now never started
             self.future.cancel()
 
     def ready(self, now: float) -> bool:
@@ -100,6 +106,8 @@ class Call:
             return future.result()
         if self.expired:
             _abandon(future)  # whenever it finishes (it may have, since), nobody reads its result
+            if self.job is not None and not self.job.started:
+                return Outcome(error=_waited_for_thread(self.spec.name, self.job, self.timeout_s))
             return Outcome(error=TimeoutError(f"attempt timed out after {self.timeout_s:g}s"))
         if future.cancelled():  # not by its deadline: the tool raised CancelledError itself
             return Outcome(error=ToolError(f"{self.spec.name} was cancelled from inside the tool",
@@ -123,15 +131,17 @@ def begin_call(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
         kwargs = spec.bind(args, context)
     except Exception as exc:  # noqa: BLE001 - recorded as the attempt's failure
         return Call.settled(_failed(spec, exc), span)
+    job: ThreadJob | None = None
     try:
         if spec.is_async:
             loop = asyncio.get_running_loop()
             future = run_in_span(span, loop.create_task, spec.fn(**kwargs))
         else:
-            future = run_in_span(span, (threads or TOOL_THREADS).submit, spec.fn, kwargs)
-    except Exception as exc:  # noqa: BLE001 - e.g. no thread could be started: this attempt fails
+            job = run_in_span(span, (threads or TOOL_THREADS).start, spec.fn, kwargs, spec.name)
+            future = job.future
+    except Exception as exc:  # noqa: BLE001 - no thread free, or none could be started: it fails
         return Call.settled(_failed(spec, exc), span)
-    return Call(spec, future, timeout_s=timeout_s, span=span)
+    return Call(spec, future, timeout_s=timeout_s, span=span, job=job)
 
 
 async def call_tool(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
@@ -165,6 +175,15 @@ def _cut_short(backoff: Awaitable[Any]) -> bool:
     task = asyncio.current_task()
     return (isinstance(backoff, asyncio.Future) and backoff.cancelled()) or bool(
         task is not None and task.cancelling())
+
+
+def _waited_for_thread(name: str, job: ThreadJob, timeout_s: float) -> ToolError:
+    """The attempt's deadline passed before any thread was free to start the tool."""
+    stuck, size = job.pool.stuck(), job.pool.max_threads
+    why = (f"{stuck} of the {size} are held by sync tools still running past their timeouts"
+           if stuck else f"all {size} were busy")
+    return ToolError(f"attempt timed out after {timeout_s:g}s waiting for a tool thread ({why}); "
+                     f"{name} was not called", code=NO_THREAD, retryable=True)
 
 
 def _failed(spec: ToolSpec, error: BaseException) -> Outcome:

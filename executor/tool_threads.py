@@ -7,6 +7,7 @@ returns: the run abandons the thread, not the other way round.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import gc
 import queue
@@ -15,7 +16,45 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from tools import ToolError
+
+from .telemetry import bind_log
+
 T = TypeVar("T")
+log = bind_log()
+
+NO_THREAD = "no_tool_thread"
+"""The code of a sync call refused because every tool thread is held by a stuck tool."""
+
+
+class ThreadJob:
+    """One sync call handed to :class:`ToolThreads`: its future, and whether a thread ran it.
+
+    ``started`` and ``abandoned`` change only under the pool's lock, so a caller
+    that gives up on a job knows for certain whether its tool was ever called.
+    """
+
+    __slots__ = ("abandoned", "ctx", "fn", "future", "kwargs", "loop", "name", "pool", "running",
+                 "started")
+
+    def __init__(self, pool: ToolThreads, fn: Callable[..., Any], kwargs: dict[str, Any],
+                 loop: asyncio.AbstractEventLoop, name: str) -> None:
+        self.pool = pool
+        self.fn: Callable[..., Any] | None = fn
+        self.kwargs: dict[str, Any] | None = kwargs
+        self.ctx: contextvars.Context | None = contextvars.copy_context()
+        self.name = name
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+        self.started = False
+        self.running = False
+        self.abandoned = False
+
+    def abandon(self) -> bool:
+        """The caller stops waiting (its deadline passed, or its run stopped); whether the tool
+        was started. A queued job is then never started; a running one counts as stuck
+        (holding its thread past its caller) until it returns."""
+        return self.pool._abandon(self)  # noqa: SLF001 - the pool's bookkeeping, kept in one place
 
 
 class ToolThreads:
@@ -24,12 +63,14 @@ class ToolThreads:
     Cheaper than ``asyncio.to_thread`` (no executor future wrapped in an asyncio
     future): one queue put, one ``call_soon_threadsafe``. A thread is added
     when none is idle (up to ``max_threads``), so a tool stuck past its timeout
-    never blocks the next call; daemon threads never hold up interpreter exit,
-    and idle ones retire after ``idle_s``.
+    does not block the next call; daemon threads never hold up interpreter exit,
+    and idle ones retire after ``idle_s``. Once every thread is held by a tool
+    its caller gave up on (stuck past its timeout), a new call fails at once
+    with :data:`NO_THREAD` instead of waiting in a queue nobody serves.
     """
 
     def __init__(self, *, max_threads: int = 256, idle_s: float = 60.0) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[ThreadJob] = queue.SimpleQueue()
         self._lock = threading.Lock()
         # Under _lock. A waiting thread is either idle (free to claim, or to retire) or
         # claimed by a job already queued or on its way: jobs queued = claimed + _backlog.
@@ -39,33 +80,80 @@ class ToolThreads:
         self._idle = 0
         self._backlog = 0
         self._threads = 0
+        # Jobs still running whose caller gave up on them, by tool name.
+        self._stuck: collections.Counter[str] = collections.Counter()
+        self._warned = False
         self._max = max_threads
         self._idle_s = idle_s
 
     def submit(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> asyncio.Future[T]:
         """Run ``fn(**kwargs)`` in a thread (with the caller's context vars); a future of the running loop."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
+        return self.start(fn, kwargs).future
+
+    def start(self, fn: Callable[..., Any], kwargs: dict[str, Any], name: str = "") -> ThreadJob:
+        """Like :meth:`submit`, but the job itself (``name`` is the tool's, for error messages).
+
+        Raises a ``ToolError`` (code ``no_tool_thread``, not retryable) when every
+        thread is held by a tool still running past its caller's timeout.
+        """
+        job = ThreadJob(self, fn, kwargs, asyncio.get_running_loop(), name or _name_of(fn))
+        refused: ToolError | None = None
+        warn = False
         with self._lock:
             if self._idle > 0:
                 self._idle -= 1  # claimed now, so two submits never count on one idle thread
             elif self._threads < self._max:
                 threading.Thread(target=self._work, name="baton-tool", daemon=True).start()
                 self._threads += 1  # counted once started: a failed start leaves no ghost
-            else:
+            elif self._stuck.total() < self._threads:
                 self._backlog += 1  # every thread is busy: the first one to finish takes it
-        self._jobs.put((fn, kwargs, contextvars.copy_context(), loop, future))
-        return future
+            else:  # every thread is held by a tool nobody waits for: none may ever come back
+                held = self._held()
+                refused = ToolError(
+                    f"no tool thread free: all {self._max} are held by sync tools still running "
+                    f"past their timeouts ({held}); {job.name} was not called", code=NO_THREAD)
+                warn, self._warned = not self._warned, True
+        if refused is not None:
+            if warn:
+                log.warning("no tool thread free: every one is held by a sync tool still running "
+                            "past its timeout; sync tool calls fail until one returns",
+                            max_threads=self._max, stuck=held)
+            raise refused
+        self._jobs.put(job)
+        return job
+
+    @property
+    def max_threads(self) -> int:
+        """The most threads this pool starts."""
+        return self._max
 
     def counts(self) -> tuple[int, int, int]:
         """``(threads, idle, backlog)`` now: threads alive, idle ones, jobs waiting for a busy one."""
         with self._lock:
             return self._threads, self._idle, self._backlog
 
+    def stuck(self) -> int:
+        """How many threads are held by tools still running after their caller gave up on them."""
+        with self._lock:
+            return self._stuck.total()
+
+    def _held(self) -> str:
+        """Which tools hold threads past their timeouts, most first (under the lock)."""
+        top = ", ".join(f"{tool}: {n}" for tool, n in self._stuck.most_common(3))
+        return top if len(self._stuck) <= 3 else f"{top} and {len(self._stuck) - 3} more tools"
+
+    def _abandon(self, job: ThreadJob) -> bool:
+        with self._lock:
+            if not job.abandoned:
+                job.abandoned = True
+                if job.running:  # it holds its thread until it returns
+                    self._stuck[job.name] += 1
+            return job.started
+
     def _work(self) -> None:
         while True:
             try:
-                fn, kwargs, ctx, loop, future = self._jobs.get(timeout=self._idle_s)
+                job = self._jobs.get(timeout=self._idle_s)
             except queue.Empty:
                 with self._lock:
                     if self._idle > 0:
@@ -73,28 +161,40 @@ class ToolThreads:
                         self._threads -= 1
                         return
                 continue  # an idle slot was just claimed for a job on its way
-            # A call that timed out while it waited for a thread (every one busy) is
-            # never started: its retry may already be on its way with the same key.
-            # (Reading the flag from this thread is a benign race: at worst it runs.)
-            started = not future.cancelled()
+            # A call whose caller gave up while it waited for a thread (every one busy) is
+            # never started: its retry may already be on its way with the same key. (A
+            # future cancelled by hand is read without the lock: at worst it runs.)
+            with self._lock:
+                job.started = job.running = not job.abandoned and not job.future.cancelled()
             result: Any = None
             error: BaseException | None = None
-            if started:
+            if job.started:
                 try:
-                    result = ctx.run(fn, **kwargs)
+                    result = job.ctx.run(job.fn, **job.kwargs)  # type: ignore[union-attr,misc]
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller
                     error = exc
             with self._lock:
+                if job.running and job.abandoned:
+                    self._stuck[job.name] -= 1
+                    if self._stuck[job.name] <= 0:
+                        del self._stuck[job.name]
+                    self._warned = False  # a thread came back: warn again if all are held again
+                job.running = False
                 if self._backlog > 0:
                     self._backlog -= 1  # a job queued while all were busy: this thread takes it
                 else:
                     self._idle += 1
-            if started:
+            if job.started:
                 try:
-                    loop.call_soon_threadsafe(_resolve, future, result, error)
+                    job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
                 except RuntimeError:
                     pass  # the loop closed while the abandoned call ran
-            del fn, kwargs, ctx, loop, future, result, error
+            job.fn = job.kwargs = job.ctx = None  # the caller may keep the job: keep nothing alive
+            del job, result, error
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
 
 
 def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
