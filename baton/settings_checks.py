@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from tools.redaction import hide_url_credentials, url_secrets
 
 if TYPE_CHECKING:
+    from tools import ToolRegistry
+
     from .settings import Settings
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
@@ -145,16 +147,26 @@ def configured_url_secrets(settings: Settings) -> list[str]:
 
 
 def http_tool_problems(settings: Settings) -> list[Problem]:
-    """Register every ``[[tools.http]]`` table beside the built-in tools, as the server will."""
-    from tools import ToolDefinitionError, ToolRegistry
+    """Register every ``[[tools.http]]`` table beside the built-in tools and those of the
+    installed tool packages, as the server will."""
+    from tools import BatonError, ToolDefinitionError, ToolRegistry
     from tools.builtin import register_builtin_tools
     from tools.http_endpoint import load_http_tools
 
     registry = ToolRegistry()
     register_builtin_tools(registry, workspace=settings.resolved_workspace)
+    try:
+        registry.load_entry_points()
+    except BatonError:
+        pass  # a broken tool package is no setting: it is reported where tools are used
     problems: list[Problem] = []
     for index, raw in enumerate(settings.http_tools):
         name = raw.get("name", "unnamed")  # validation made each table a dict
+        if isinstance(name, str) and name in registry:
+            problems.append((f"tools.http[{index}] ({name})",
+                             f"{name!r} is already registered, as {_origin(registry, name)}; "
+                             "rename the table"))
+            continue
         try:
             load_http_tools(registry, [raw])
         except ToolDefinitionError as exc:
@@ -164,6 +176,18 @@ def http_tool_problems(settings: Settings) -> list[Problem]:
         if unconfigured:
             problems.append((f"tools.http[{index}] ({name})", "; ".join(unconfigured)))
     return problems
+
+
+def _origin(registry: ToolRegistry, name: str) -> str:
+    """Where the registered tool ``name`` comes from, in words."""
+    spec = registry.get(name)
+    if spec.endpoint_url is not None:
+        return "another [[tools.http]] table"
+    module = getattr(spec.fn, "__module__", None) or "?"
+    if module == "tools" or module.startswith("tools."):
+        return "a built-in tool"
+    return (f"a tool from the installed package {module.split('.')[0]} "
+            "(entry point group baton.tools)")
 
 
 def unconfigured_secret_problems(raw: dict, configured: set[str]) -> list[str]:

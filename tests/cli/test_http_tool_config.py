@@ -81,3 +81,53 @@ def test_an_endpoint_url_that_cannot_be_called_as_written_is_a_configuration_err
                                          + _tool("crm.hook", url))
     line = _config_error(baton("tools", "list"))
     assert "tools.http[0] (crm.hook)" in line and "url" in line and problem in line, line
+
+
+CLASHING_PACKAGE = '''
+from tools import ToolRegistry
+
+
+def register(registry: ToolRegistry) -> None:
+    @registry.tool("crm.lookup")
+    def lookup(id: str) -> str:
+        """Look a customer up."""
+        return id
+'''
+
+
+@pytest.fixture
+def tool_package(tmp_path, monkeypatch):
+    """An installed tool package (entry point group baton.tools) registering crm.lookup."""
+    import sys
+    import uuid
+
+    site = tmp_path / "site"
+    module = f"baton_test_clash_{uuid.uuid4().hex[:8]}"
+    dist = site / f"{module}-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[baton.tools]\nclash = {module}:register\n")
+    (site / f"{module}.py").write_text(CLASHING_PACKAGE)
+    monkeypatch.syspath_prepend(str(site))
+    yield module
+    sys.modules.pop(module, None)
+
+
+@pytest.mark.parametrize("name", ["crm.lookup", "files.read"])
+def test_a_table_named_like_a_packaged_or_built_in_tool_is_a_configuration_error(
+        baton, data_dir, tool_package, name):
+    # The clash with a package's tool was found only when the registry was built: exit 1.
+    (data_dir / "baton.toml").write_text(BASE + _tool(name, "https://api.internal.example/x"))
+    line = _config_error(baton("tools", "list"))
+    origin = f"a tool from the installed package {tool_package}" if name == "crm.lookup" \
+        else "a built-in tool"
+    assert f"tools.http[0] ({name})" in line
+    assert f"{name!r} is already registered, as {origin}" in line
+
+
+def test_two_tables_of_one_name_are_a_configuration_error(baton, data_dir):
+    (data_dir / "baton.toml").write_text(
+        BASE + _tool("crm.hook", "https://api.internal.example/a")
+        + _tool("crm.hook", "https://api.internal.example/b"))
+    line = _config_error(baton("tools", "list"))
+    assert "tools.http[1] (crm.hook)" in line and "another [[tools.http]] table" in line, line
