@@ -194,18 +194,20 @@ class ToolSpec:
 
 
 def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
-    """The first NaN or infinite float in ``value`` with its path (``rows[1].score``), if any."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else (path, value)
-    if isinstance(value, dict):
-        items: Iterable[tuple[str, Any]] = (
-            (f"{path}.{key}" if path else str(key), item) for key, item in value.items())
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
-    else:
-        return None
-    for item_path, item in items:
-        found = _non_finite(item, item_path)
-        if found is not None:
-            return found
+    """The first NaN or infinite float in ``value`` with its path (``rows[1].score``), if any.
+
+    Walked with a stack, not recursion: a deeply nested output must not crash the check.
+    """
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        here, item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return here, item
+        elif isinstance(item, dict):
+            stack.extend(reversed([(f"{here}.{key}" if here else str(key), child)
+                                   for key, child in item.items()]))
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(reversed([(f"{here}[{index}]", child)
+                                   for index, child in enumerate(item)]))
     return None
