@@ -102,10 +102,17 @@ class GateState(BaseModel):
     reasons: tuple[str, ...] = Field(default=(), description="Why it is not approved (if not).")
 
 
+def expires_at(record: ApprovalRecord, ttl: timedelta) -> datetime:
+    """When an approval lapses under the TTL in force now: the earlier of the expiry stored
+    with it and ``decided_at + ttl``, so lowering ``approval_ttl_s`` shortens approvals
+    already given, and raising it never lengthens them."""
+    by_ttl = record.decided_at + ttl
+    return min(record.expires_at, by_ttl) if record.expires_at is not None else by_ttl
+
+
 def is_current(record: ApprovalRecord, *, plan_hash: str, now: datetime, ttl: timedelta) -> bool:
     """An approval counts while it matches the plan hash and has not expired."""
-    expires = record.expires_at or record.decided_at + ttl
-    return record.plan_hash == plan_hash and now < expires
+    return record.plan_hash == plan_hash and now < expires_at(record, ttl)
 
 
 def valid_approvals(records: Iterable[ApprovalRecord], *, requester: str, plan_hash: str,

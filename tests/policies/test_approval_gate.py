@@ -189,3 +189,23 @@ def test_only_approvers_still_holding_the_role_count_toward_the_total():
                           TTL, demoted)
     assert state.missing_count == 1
     assert [r.actor for r in state.valid_approvals] == ["carol"]
+
+
+def test_a_lowered_ttl_shortens_approvals_already_given():
+    """Given under a 1-hour TTL (stored expiry NOW + 1 h); the TTL is now 10 minutes."""
+    given = record("bob")
+    shorter = timedelta(minutes=10)
+    later = NOW + timedelta(minutes=11)
+    state = evaluate_gate(decision(), "alice", [given], later, HASH, shorter, ROLES)
+    assert state.status is GateStatus.PENDING
+    assert any("no longer valid (expired" in r for r in state.reasons)
+    assert evaluate_gate(decision(), "alice", [given], NOW + timedelta(minutes=9), HASH, shorter,
+                         ROLES).status is GateStatus.APPROVED
+    check_can_approve("bob", ("approver",), target(), decision(), [given], later, shorter)
+
+
+def test_a_raised_ttl_does_not_lengthen_approvals_already_given():
+    given = record("bob")
+    state = evaluate_gate(decision(), "alice", [given], NOW + timedelta(hours=2), HASH,
+                          timedelta(days=7), ROLES)
+    assert state.status is GateStatus.PENDING

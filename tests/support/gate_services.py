@@ -70,14 +70,19 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 def gate_services(backend: str, tmp_path: Path, **settings: object) -> Iterator[Services]:
     """Services on ``backend`` with ``USERS`` and the policy test registry."""
     with database_url(backend, tmp_path) as url:
-        options = {"approval_ttl_s": 3600, **settings}
-        services = Services(Settings(data_dir=tmp_path / ".baton", database_url=url,
-                                     users={u.id: u for u in USERS}, **options),
-                            registry=policy_registry(tmp_path / "ws"))
+        services = services_on(url, tmp_path, **settings)
         try:
             yield services
         finally:
             services.engine.dispose()
+
+
+def services_on(url: str, tmp_path: Path, **settings: object) -> Services:
+    """Services over the database at ``url`` (several may share one, with other settings)."""
+    options = {"approval_ttl_s": 3600, **settings}
+    return Services(Settings(data_dir=tmp_path / ".baton", database_url=url,
+                             users={u.id: u for u in USERS}, **options),
+                    registry=policy_registry(tmp_path / "ws"))
 
 
 def store_version(services: Services, document: dict, requester: str = "alice",
