@@ -288,8 +288,10 @@ def load_settings(
         )
         raise ConfigError(f"invalid settings{origin}: {problems}") from exc
     from .settings_checks import check_settings
+    from .settings_policy_data import policy_data_problems
 
-    found = [*check_settings(settings), *user_problems(settings)]
+    found = [*check_settings(settings), *policy_data_problems(settings.policy_data),
+             *user_problems(settings)]
     if found:
         problems = "; ".join(f"{_named(key, from_env)}: {problem}" for key, problem in found)
         raise ConfigError(f"invalid settings{origin}: {problems}")
