@@ -2,8 +2,10 @@
 
 :func:`begin_call` starts the tool at once (a task for an ``async def``, a
 thread for a plain function) and arms a timer at its deadline; the run loop
-waits for the :class:`Call` it gets back and settles it. No coroutine wraps
-the call, so an attempt costs one task or one thread job and one timer. On
+waits for the :class:`Call` it gets back and settles it. No timeout coroutine
+wraps the call (an async tool's task only adds one frame, which keeps a
+``SystemExit`` it raises inside the attempt), so an attempt costs one task or
+one thread job and one timer. On
 timeout the call is cancelled and abandoned: a tool that ignores
 cancellation (or a sync tool still busy in its thread) no longer holds up
 the run.
@@ -23,7 +25,7 @@ from pydantic import ValidationError
 from tools import ToolContext, ToolError, ToolInputError, ToolSpec
 
 from .telemetry import NOOP_SPAN, run_in_span
-from .tool_threads import NO_THREAD, TOOL_THREADS, ThreadJob, ToolThreads
+from .tool_threads import INTERRUPTS, NO_THREAD, TOOL_THREADS, ThreadJob, ToolThreads
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class Call:
             return Outcome(error=ToolError(f"{self.spec.name} was cancelled from inside the tool",
                                            code="tool_cancelled"))
         error = future.exception()
+        if isinstance(error, _ToolExit):
+            error = error.raised
         if error is not None:
             return _failed(self.spec, error)
         try:
@@ -135,7 +139,7 @@ def begin_call(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
     try:
         if spec.is_async:
             loop = asyncio.get_running_loop()
-            future = run_in_span(span, loop.create_task, spec.fn(**kwargs))
+            future = run_in_span(span, loop.create_task, _contained(spec.fn, kwargs))
         else:
             job = run_in_span(span, (threads or TOOL_THREADS).start, spec.fn, kwargs, spec.name)
             future = job.future
@@ -175,6 +179,32 @@ def _cut_short(backoff: Awaitable[Any]) -> bool:
     task = asyncio.current_task()
     return (isinstance(backoff, asyncio.Future) and backoff.cancelled()) or bool(
         task is not None and task.cancelling())
+
+
+class _ToolExit(Exception):  # noqa: N818 - a carrier, never shown: outcome() unwraps it
+    """Carries a SystemExit or KeyboardInterrupt an async tool raised through its task."""
+
+    def __init__(self, raised: BaseException) -> None:
+        super().__init__(raised)
+        self.raised = raised
+
+
+async def _contained(fn: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) -> Any:
+    """Await an async tool so that a SystemExit or KeyboardInterrupt it raises is its failure.
+
+    asyncio re-raises those two out of the event loop, ending the run (and a worker)
+    with the run left ``running``; a sync tool's are already its failure (its thread
+    hands every exception over). A SIGINT received meanwhile makes a
+    ``KeyboardInterrupt`` a real Ctrl-C, which is left to stop the process. (The
+    tool's coroutine is made here: one cancelled before it starts is never made.)
+    """
+    interrupts = INTERRUPTS.count
+    try:
+        return await fn(**kwargs)
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt) and INTERRUPTS.count != interrupts:
+            raise
+        raise _ToolExit(exc) from None
 
 
 def _waited_for_thread(name: str, job: ThreadJob, timeout_s: float) -> ToolError:

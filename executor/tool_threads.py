@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import contextvars
 import gc
 import queue
+import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -209,6 +211,45 @@ def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | No
 TOOL_THREADS = ToolThreads()
 
 
+class Interrupts:
+    """Counts the SIGINTs this process receives while a run loop watches for them.
+
+    A ``KeyboardInterrupt`` raised inside an ``async def`` tool is the tool's own
+    failure unless a SIGINT arrived meanwhile: a real Ctrl-C lands in whatever
+    frame runs at that moment, the tool's included, and must still stop the process.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Count SIGINTs, then hand each to the handler that was there (its behaviour is kept).
+
+        Only the main thread receives signals; elsewhere, or where SIGINT is ignored or
+        left to the system (no ``KeyboardInterrupt`` can come of it), nothing is installed.
+        """
+        previous = (signal.getsignal(signal.SIGINT)
+                    if threading.current_thread() is threading.main_thread() else None)
+        if not callable(previous):
+            yield
+            return
+
+        def counted(signum: int, frame: Any) -> Any:
+            self.count += 1
+            return previous(signum, frame)
+
+        signal.signal(signal.SIGINT, counted)
+        try:
+            yield
+        finally:
+            if signal.getsignal(signal.SIGINT) is counted:  # not replaced meanwhile
+                signal.signal(signal.SIGINT, previous)
+
+
+INTERRUPTS = Interrupts()
+
+
 def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
     """Run ``coro`` in a fresh loop whose tool threads are abandoned, not joined, at the end.
 
@@ -218,6 +259,8 @@ def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
     (``gc.freeze``), and handed back to it afterwards. (Freezing again during
     the run would keep a long run's state out of the scans too, but also every
     garbage cycle alive at that moment, uncollectable until the run ends.)
+    SIGINTs are counted meanwhile (:data:`INTERRUPTS`), so that a Ctrl-C is
+    never mistaken for a tool's own ``KeyboardInterrupt``.
     """
     loop = asyncio.new_event_loop()
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="baton-tool")
@@ -226,7 +269,8 @@ def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
     # (measured ~20-35 us/step on long runs); freeze what exists now, only for the run.
     gc.freeze()
     try:
-        return loop.run_until_complete(coro)
+        with INTERRUPTS.watching():
+            return loop.run_until_complete(coro)
     finally:
         gc.unfreeze()
         for task in asyncio.all_tasks(loop):
