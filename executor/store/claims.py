@@ -153,7 +153,8 @@ class RunClaims:
         rows = s.execute(select(STEPS.c.id, STEPS.c.step_id, STEPS.c.attempt_log).where(
             STEPS.c.run_id == run_id, STEPS.c.status == status.value)
             .order_by(STEPS.c.position)).all()
-        for pk, _, text in rows:
+        sent: list[str] = []
+        for pk, step_id, text in rows:
             log = attempt_log.parse(text)
             if status is StepStatus.RUNNING:
                 # Its last attempt never got a result: its owner died mid-call.
@@ -165,8 +166,13 @@ class RunClaims:
                                       "ended_at": None}
             if changed:
                 values["attempt_log"] = attempt_log.dumps(log)
-            s.execute(update(STEPS).where(STEPS.c.id == pk).values(**values))
-        return tuple(row[1] for row in rows)
+            # Only while it still has the status read above: a result committed since
+            # (the row lock makes PostgreSQL re-check this) is never sent back.
+            done = s.execute(update(STEPS).where(STEPS.c.id == pk, STEPS.c.status == status.value)
+                             .values(**values))
+            if done.rowcount == 1:
+                sent.append(step_id)
+        return tuple(sent)
 
 
 def _still_held_as_seen(owner: str | None, lease: datetime | None) -> tuple[Any, ...]:

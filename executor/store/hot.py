@@ -36,6 +36,9 @@ STATEMENTS = {
     "step_denied": "UPDATE run_steps SET status = 'failed', error = ?, ended_at = ? WHERE id = ?",
     "head": "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
     "owner": "SELECT owner FROM runs WHERE id = ?",
+    # PostgreSQL: the fence locks the run's row until the commit, so a claim of the run
+    # (which locks that row too) either commits before this check or waits for the commit.
+    "owner_locked": "SELECT owner FROM runs WHERE id = ? FOR UPDATE",
     "event": "INSERT INTO ledger (seq, at, kind, subject, actor, payload, prev_hash, hash) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 }
@@ -113,6 +116,7 @@ class HotWriter:
             if self._pg:
                 cursor.execute("SELECT pg_advisory_xact_lock(727274)")  # the ledger's one writer
             else:
+                # One writer at a time for the whole file: a claim cannot interleave.
                 cursor.execute("BEGIN IMMEDIATE")
             self._check_fence(cursor)
             self._run_statements(cursor)
@@ -130,7 +134,7 @@ class HotWriter:
         if self._fence is None:
             return
         run_id, owner = self._fence
-        cursor.execute(self._sql["owner"], (run_id,))
+        cursor.execute(self._sql["owner_locked" if self._pg else "owner"], (run_id,))
         row = cursor.fetchone()
         if row is None or row[0] != owner:
             raise LeaseLostError(f"run {run_id} was taken over by {row[0] if row else 'nobody'}; "
