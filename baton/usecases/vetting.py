@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import structlog
+from pydantic import BaseModel, ConfigDict, Field
 
 from executor.ledger import EventKind
 from executor.store.approvals import StoredDecision
@@ -34,6 +35,7 @@ from policies.approval import (
     evaluate_gate,
 )
 from policies.contracts import Decision, Outcome, PolicyContext, Requester, TemplateCheck
+from policies.engine import ENGINE_ERROR
 from policies.inputs import build_policy_input
 from tools import BatonError
 from tools.redaction import redact
@@ -47,8 +49,8 @@ log = structlog.get_logger(__name__)
 STATUS_FOR = {Outcome.DENIED: VersionStatus.DENIED, Outcome.NEEDS_APPROVAL:
               VersionStatus.PENDING_APPROVAL, Outcome.ALLOWED: VersionStatus.APPROVED}
 
-__all__ = ["MIN_HASH_PREFIX", "NotApprovedError", "approval_history", "approve", "decision_for",
-           "gate_state", "pinned_hash", "reject", "require_approved", "shown_record",
+__all__ = ["MIN_HASH_PREFIX", "NotApprovedError", "Redecision", "approval_history", "approve",
+           "decide_again", "decision_for", "gate_state", "pinned_hash", "reject", "require_approved", "shown_record",
            "template_check", "vet_version"]
 
 
@@ -91,26 +93,35 @@ def added_tools(services: Services, version: StoredVersion) -> list[str]:
     return sorted({s.tool for s in version.plan.steps} - before)
 
 
+def _decide(services: Services, version: StoredVersion, now: datetime) -> Decision:
+    """What the policies in force now decide on ``version`` (nothing stored)."""
+    policy_input = build_policy_input(
+        version.plan, services.registry, requester=requester_of(services, version.requester),
+        author=requester_of(services, version.created_by),
+        added_tools=added_tools(services, version),
+        context=PolicyContext(now=now), origin=version.origin,
+        template=template_check(services, version),
+    )
+    return services.policy_engine.decide(policy_input)
+
+
+def _decision_event(version: StoredVersion, decision: Decision, **extra: object) -> dict:
+    return {"version": version.version, "plan_hash": version.plan_hash, "engine": decision.engine,
+            "bundle_hash": decision.bundle_hash, "decision": decision.model_dump(mode="json"),
+            **extra}
+
+
 def vet_version(services: Services, version: StoredVersion, *, now: datetime | None = None
                 ) -> Decision:
     """Decide a valid version, store and record the decision, and set its status from it."""
     if version.status is VersionStatus.INVALID:
         raise BatonError(f"plan {version.plan_id} v{version.version} is invalid; fix it first",
                          code="invalid_plan")
-    policy_input = build_policy_input(
-        version.plan, services.registry, requester=requester_of(services, version.requester),
-        author=requester_of(services, version.created_by),
-        added_tools=added_tools(services, version),
-        context=PolicyContext(now=now or datetime.now(UTC)), origin=version.origin,
-        template=template_check(services, version),
-    )
-    decision = services.policy_engine.decide(policy_input)
+    decision = _decide(services, version, now or datetime.now(UTC))
     with services.plan_store.locked(version.plan_id) as plan:
         plan.record_decision(version.version, version.plan_hash, decision, datetime.now(UTC))
-        services.ledger.append(EventKind.DECISION, version.plan_id, "policy", {
-            "version": version.version, "plan_hash": version.plan_hash, "engine": decision.engine,
-            "bundle_hash": decision.bundle_hash, "decision": decision.model_dump(mode="json"),
-        }, session=plan.session)
+        services.ledger.append(EventKind.DECISION, version.plan_id, "policy",
+                               _decision_event(version, decision), session=plan.session)
         # Only a version nobody has moved on meanwhile: a revision that superseded it while
         # the policies were deciding keeps it superseded (a standard change would run).
         plan.move_status(version.version, STATUS_FOR[decision.outcome],
@@ -118,6 +129,92 @@ def vet_version(services: Services, version: StoredVersion, *, now: datetime | N
     log.info("policy.decided", plan_id=version.plan_id, version=version.version,
              outcome=decision.outcome.value, engine=decision.engine)
     return decision
+
+
+class Redecision(BaseModel):
+    """A stored decision taken again with the policies in force now, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    why: str = Field(description="Why it was taken again (the bundle changed, a standard change).")
+    decision: Decision = Field(description="The decision now, recorded unless the engine failed.")
+
+
+# Statuses a decision taken again may move (a version still waiting or approved).
+_OPEN = frozenset({VersionStatus.PENDING_APPROVAL, VersionStatus.APPROVED})
+
+
+def _why_decide_again(services: Services, stored: StoredVersion,
+                      decided: StoredDecision) -> str | None:
+    """Why the stored decision may no longer be what the policies say (None: it stands)."""
+    current = services.policy_engine.bundle_hash
+    if decided.decision.bundle_hash != current:
+        return (f"the policies changed since plan {stored.plan_id} v{stored.version} was decided "
+                f"(bundle {decided.decision.bundle_hash[:12]} is now {current[:12]})")
+    if stored.origin is not None and decided.decision.allow and not decided.decision.approvals.count:
+        # A standard change rests on its template too (still there, still pre-approved, still
+        # matching): that is not in the bundle hash, so its check is made again.
+        return (f"plan {stored.plan_id} v{stored.version} was decided as a standard change of "
+                f"template {stored.origin.name} v{stored.origin.version}, checked again now")
+    return None
+
+
+def _same_verdict(a: Decision, b: Decision) -> bool:
+    return (a.allow, a.deny, a.approvals) == (b.allow, b.deny, b.approvals)
+
+
+def decide_again(services: Services, stored: StoredVersion, *, now: datetime | None = None
+                 ) -> Redecision | None:
+    """Take an open version's decision again when the policies may have changed under it.
+
+    Fails closed: the policy bundle's hash differs from the decision's, or the decision was a
+    standard change (its template is checked again). The new decision is recorded (a DECISION
+    event naming why) and the version's status follows it: DENIED on a deny, else APPROVED or
+    PENDING_APPROVAL as its approvals satisfy the new decision. An engine failure is returned
+    (a deny) but not recorded: the version is refused now, not ended. None: the decision stands.
+    """
+    decided = services.approval_store.latest_decision(stored.plan_id, stored.version)
+    if stored.status not in _OPEN or decided is None:
+        return None
+    why = _why_decide_again(services, stored, decided)
+    if why is None:
+        return None
+    now = now or datetime.now(UTC)
+    decision = _decide(services, stored, now)
+    changed_bundle = decision.bundle_hash != decided.decision.bundle_hash
+    if not changed_bundle and _same_verdict(decision, decided.decision):
+        return None  # the standard change still is one
+    if any(reason.startswith(ENGINE_ERROR) for reason in decision.deny):
+        return Redecision(why=why, decision=decision)
+    with services.plan_store.locked(stored.plan_id) as plan:
+        fresh = plan.version(stored.version)
+        if (fresh.status not in _OPEN or plan.latest_version != fresh.version
+                or plan.latest_decision(fresh.version) != decided):
+            return Redecision(why=why, decision=decision)  # moved on meanwhile: nothing to record
+        # Stamped with the clock, not ``now`` (a caller's instant may be earlier): the
+        # newest decision is the one the gate reads.
+        plan.record_decision(fresh.version, fresh.plan_hash, decision, datetime.now(UTC))
+        services.ledger.append(EventKind.DECISION, fresh.plan_id, "policy", _decision_event(
+            fresh, decision, decided_again=why,
+            previous_bundle_hash=decided.decision.bundle_hash), session=plan.session)
+        plan.move_status(fresh.version, _status_after(services, plan, fresh, decision, now),
+                         only_from=_OPEN)
+    log.info("policy.decided_again", plan_id=stored.plan_id, version=stored.version,
+             outcome=decision.outcome.value, why=why)
+    return Redecision(why=why, decision=decision)
+
+
+def _status_after(services: Services, plan: PlanGate, stored: StoredVersion, decision: Decision,
+                  now: datetime) -> VersionStatus:
+    """The status a version takes from a new decision and the approvals it already has."""
+    if not decision.allow:
+        return VersionStatus.DENIED
+    records = [shown_record(services, r) for r in plan.records(stored.version)]
+    state = evaluate_gate(decision, stored.requester, records, now, stored.plan_hash,
+                          _ttl(services), _current_roles(services),
+                          authors=_other_authors(plan.authors(), stored.requester))
+    return (VersionStatus.APPROVED if state.status is GateStatus.APPROVED
+            else VersionStatus.PENDING_APPROVAL)
 
 
 def decision_for(services: Services, plan_id: str, version: int | None = None
@@ -238,6 +335,10 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
     now = now or datetime.now(UTC)
     seen = pinned_hash(plan_hash) if plan_hash is not None else None
     comment = redact(comment, services.secret_values)  # the store keeps what the ledger does
+    # Outside the lock: the policies take their time, and the gate below reads what it recorded.
+    again = decide_again(services, services.plan_store.get(plan_id, version), now=now)
+    if again is not None and not again.decision.allow:
+        raise ApprovalRefused(RefusalCode.DENIED_PLAN, _denied_again(again))
     with services.plan_store.locked(plan_id) as plan:
         stored, decided, records, authors = _locked_state(services, plan, version)
         _check_seen(plan, stored, seen)
@@ -351,9 +452,20 @@ def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | N
                          current_hash, _ttl(services), _current_roles(services), authors=authors())
 
 
+def _denied_again(again: Redecision) -> str:
+    reasons = "; ".join(again.decision.deny)
+    if any(reason.startswith(ENGINE_ERROR) for reason in again.decision.deny):
+        return f"{again.why}, and they cannot judge it now ({reasons}); nothing was changed: retry"
+    return f"{again.why}, and they now deny it: {reasons}"
+
+
 def require_approved(services: Services, plan_id: str, version: int | None = None, *,
                      now: datetime | None = None) -> StoredVersion:
-    """The version if it may run now; ``NotApprovedError`` naming why not otherwise."""
+    """The version if it may run now; ``NotApprovedError`` naming why not otherwise.
+
+    Its decision is taken again first when the policies may have changed under it
+    (:func:`decide_again`): the run is judged by the policies in force when it starts.
+    """
     stored = services.plan_store.get(plan_id, version)
     if stored.status is not VersionStatus.APPROVED:
         raise NotApprovedError(f"plan {plan_id} v{stored.version} is {stored.status.value}, "
@@ -362,8 +474,13 @@ def require_approved(services: Services, plan_id: str, version: int | None = Non
     if stored.version != latest:  # approvals are for the current version only
         raise NotApprovedError(f"plan {plan_id} v{stored.version} is not the current version "
                                f"(v{latest} is); only the current version may run")
+    again = decide_again(services, stored, now=now)
+    if again is not None and not again.decision.allow:
+        raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: "
+                               + _denied_again(again))
     state = gate_state(services, plan_id, stored.version, now=now)
     if state.status is not GateStatus.APPROVED:
-        raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: "
+        prefix = f"{again.why}; " if again is not None else ""
+        raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: {prefix}"
                                + "; ".join(state.reasons or (state.status.value,)))
     return stored

@@ -1,0 +1,215 @@
+"""A decision taken under older policies is taken again before an approval and before a run,
+on SQLite and PostgreSQL.
+
+The policy bundle (rules and data) can change after a version was decided: a tool revoked
+for a role, approvals asked of more people or other roles. A standard change rests on its
+template, outside the bundle. Both fail closed: the version is decided again with what is in
+force now, the decision recorded, and the gate judges by it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from baton.usecases.runs import run_worker, show_run, start_run
+from baton.usecases.vetting import NotApprovedError, approve, gate_state, require_approved, vet_version
+from executor.ledger import EventKind
+from executor.records import RunStatus
+from planner.versions import VersionStatus
+from policies.approval import ApprovalRefused, GateStatus, RefusalCode
+from policies.engine import failed_decision
+from tests.support.gate_services import (
+    ALICE,
+    BACKENDS,
+    BOB,
+    CAROL,
+    ROOT,
+    WRITE_PLAN,
+    database_url,
+    services_on,
+    store_version,
+)
+
+SHIPPED_ROLE_TOOLS = {"approver": ["files.*", "table.*", "json.*", "http.request"], "admin": ["*"]}
+NO_WRITES_FOR_ANALYSTS = {"role_tools": {**SHIPPED_ROLE_TOOLS,
+                                         "analyst": ["files.read", "table.*", "json.*"]}}
+TWO_APPROVERS_FOR_ANY_WRITE = {"approval": {"roles": ["approver", "admin"], "two_person_risk": 20}}
+ADMINS_ONLY = {"approval": {"roles": ["admin"], "two_person_risk": 60}}
+ANOTHER_ALLOWLIST = {"egress_allowlist": ["api.internal.example"]}
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request, tmp_path):
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def opened(url, tmp_path):
+    """``opened(**settings)``: Services on the test's database (each a process with its
+    settings of the moment); all disposed at the end."""
+    made = []
+
+    def open_services(**settings):
+        services = services_on(url, tmp_path, **settings)
+        made.append(services)
+        return services
+
+    yield open_services
+    for services in made:
+        if "engine" in services.__dict__:
+            services.engine.dispose()
+
+
+def _approved(services) -> str:
+    version = store_version(services, WRITE_PLAN)
+    vet_version(services, version)
+    approve(services, version.plan_id, BOB)
+    require_approved(services, version.plan_id)
+    return version.plan_id
+
+
+def _decision_events(services, plan_id):
+    return services.ledger.events(subject=plan_id, kinds=[EventKind.DECISION.value])
+
+
+def test_an_approved_plan_the_current_policies_deny_does_not_run(opened):
+    plan_id = _approved(opened())
+    now = opened(policy_data=NO_WRITES_FOR_ANALYSTS)
+    with pytest.raises(NotApprovedError) as info:
+        require_approved(now, plan_id)
+    message = info.value.message
+    assert "the policies changed since" in message and "now deny it" in message
+    assert "alice (roles: analyst) may not use tool files.write" in message
+    assert now.plan_store.get(plan_id).status is VersionStatus.DENIED
+    assert gate_state(now, plan_id).status is GateStatus.DENIED
+    events = _decision_events(now, plan_id)
+    assert len(events) == 2 and events[-1].payload["decided_again"].startswith("the policies changed")
+    assert events[-1].payload["bundle_hash"] == now.policy_engine.bundle_hash
+    assert events[-1].payload["previous_bundle_hash"] == events[0].payload["bundle_hash"]
+
+
+def test_a_plan_the_current_policies_deny_cannot_be_approved(opened):
+    then = opened()
+    version = store_version(then, WRITE_PLAN)
+    vet_version(then, version)
+    now = opened(policy_data=NO_WRITES_FOR_ANALYSTS)
+    with pytest.raises(ApprovalRefused) as info:
+        approve(now, version.plan_id, BOB)
+    assert info.value.refusal is RefusalCode.DENIED_PLAN
+    assert "the policies changed since" in info.value.message
+    assert "may not use tool files.write" in info.value.message
+    assert now.approval_store.records(version.plan_id, 1) == []
+    assert now.plan_store.get(version.plan_id).status is VersionStatus.DENIED
+
+
+def test_approvals_given_count_only_toward_what_the_current_policies_ask(opened):
+    plan_id = _approved(opened())
+    now = opened(policy_data=TWO_APPROVERS_FOR_ANY_WRITE)
+    with pytest.raises(NotApprovedError, match="the policies changed since.*needs 1 more approval"):
+        require_approved(now, plan_id)
+    assert now.plan_store.get(plan_id).status is VersionStatus.PENDING_APPROVAL
+    assert approve(now, plan_id, CAROL).status is GateStatus.APPROVED
+    assert now.plan_store.get(plan_id).status is VersionStatus.APPROVED
+    require_approved(now, plan_id)
+    assert len(_decision_events(now, plan_id)) == 2  # taken again once, not at every check
+
+
+def test_an_approval_by_a_role_the_current_policies_no_longer_name_does_not_count(opened):
+    plan_id = _approved(opened())
+    now = opened(policy_data=ADMINS_ONLY)
+    with pytest.raises(NotApprovedError, match="bob no longer has role admin"):
+        require_approved(now, plan_id)
+    assert approve(now, plan_id, ROOT).status is GateStatus.APPROVED
+    require_approved(now, plan_id)
+
+
+def test_a_bundle_change_that_keeps_the_verdict_lets_the_plan_run(opened):
+    plan_id = _approved(opened())
+    now = opened(policy_data=ANOTHER_ALLOWLIST)
+    require_approved(now, plan_id)
+    require_approved(now, plan_id)
+    assert now.plan_store.get(plan_id).status is VersionStatus.APPROVED
+    assert len(_decision_events(now, plan_id)) == 2
+
+
+def test_an_engine_failure_when_deciding_again_refuses_now_and_changes_nothing(opened,
+                                                                              monkeypatch):
+    plan_id = _approved(opened())
+    now = opened(policy_data=ANOTHER_ALLOWLIST)
+    engine = now.policy_engine
+    monkeypatch.setattr(engine, "decide", lambda _input: failed_decision(
+        "the OPA server did not answer", engine=engine.name, bundle_hash=engine.bundle_hash))
+    with pytest.raises(NotApprovedError, match="cannot judge it now.*did not answer.*retry"):
+        require_approved(now, plan_id)
+    assert now.plan_store.get(plan_id).status is VersionStatus.APPROVED
+    assert len(_decision_events(now, plan_id)) == 1
+    monkeypatch.undo()
+    require_approved(now, plan_id)
+
+
+def test_a_queued_run_a_worker_picks_up_under_the_new_policies_fails_before_any_step(opened):
+    then = opened()
+    plan_id = _approved(then)
+    queued = start_run(then, plan_id, ALICE, detach=True)
+    assert queued.status is RunStatus.QUEUED
+    now = opened(policy_data=NO_WRITES_FOR_ANALYSTS)
+    assert run_worker(now, once=True) == 1
+    ended = show_run(now, queued.run_id)
+    assert ended.status is RunStatus.FAILED
+    assert "the policies changed since" in (ended.error or "")
+    assert all(step.attempts == 0 for step in ended.steps)
+
+
+TEMPLATE = """\
+name: overwrite-payroll
+description: Overwrite payroll.csv with a fixed line.
+pre_approved: true
+example_goals: ["Overwrite payroll.csv"]
+patterns: ["overwrite {target}"]
+params:
+  - {name: target, enum: [payroll.csv]}
+plan:
+  steps:
+    - {id: save, tool: files.write, args: {path: "{{target}}", text: "changed", overwrite: true}}
+"""
+
+
+def test_a_standard_change_whose_template_was_withdrawn_needs_approval_again(opened, tmp_path):
+    from baton.usecases.plans import plan_goal
+    from baton.usecases.templates import add_template_file
+
+    templates = tmp_path / "templates"
+    then = opened(templates_dir=templates)
+    source = tmp_path / "t.yaml"
+    source.write_text(TEMPLATE)
+    add_template_file(then, source, ROOT)
+    stored = plan_goal(then, "Overwrite payroll.csv", ALICE)
+    assert stored.status is VersionStatus.APPROVED  # a standard change: no approval asked
+    require_approved(then, stored.plan_id)
+    for path in Path(templates).glob("overwrite-payroll.v*.yaml"):
+        path.unlink()  # withdrawn
+    now = opened(templates_dir=templates)
+    with pytest.raises(NotApprovedError, match="standard change of template overwrite-payroll v1"
+                       ".*needs 1 more approval"):
+        require_approved(now, stored.plan_id)
+    assert now.plan_store.get(stored.plan_id).status is VersionStatus.PENDING_APPROVAL
+    assert approve(now, stored.plan_id, BOB).status is GateStatus.APPROVED
+    require_approved(now, stored.plan_id)
+
+
+def test_a_standard_change_whose_template_still_stands_is_not_decided_again(opened, tmp_path):
+    from baton.usecases.plans import plan_goal
+    from baton.usecases.templates import add_template_file
+
+    templates = tmp_path / "templates"
+    services = opened(templates_dir=templates)
+    source = tmp_path / "t.yaml"
+    source.write_text(TEMPLATE)
+    add_template_file(services, source, ROOT)
+    stored = plan_goal(services, "Overwrite payroll.csv", ALICE)
+    require_approved(services, stored.plan_id)
+    require_approved(opened(templates_dir=templates), stored.plan_id)
+    assert len(_decision_events(services, stored.plan_id)) == 1
