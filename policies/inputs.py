@@ -13,12 +13,12 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from planner.plan import Plan, Step, TemplateOrigin, is_reference
 from tools import Effect, ToolRegistry, ToolSpec
 from tools.builtin.http import SECRET_REF
-from tools.redaction import is_credential_query_param
+from tools.redaction import is_credential_query_param, percent_decoded
 
 from .contracts import PolicyContext, Requester, StepCall, TemplateCheck
 
@@ -139,8 +139,9 @@ def _over_room_reason(room: int) -> str:
 # a scheme, "://", then everything up to white space or a quote (urls_in_text).
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _URL_REST = re.compile(r"[^\s\"'<>]+")
-# Query and fragment parameters are split where a server or a browser would split them.
-_PARAM_SEPARATOR = re.compile(r"[&;?]")
+# Query, fragment and path parameters are split where a server or a browser would split
+# them ("#" only in decoded text, or in a fragment after its first).
+_PARAM_SEPARATOR = re.compile(r"[&;?#]")
 
 
 def urls_in_text(text: str) -> Iterator[str]:
@@ -166,14 +167,16 @@ def urls_in_text(text: str) -> Iterator[str]:
 
 
 def url_credentials(strings: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """Each credential written literally into a URL's query or fragment among ``strings``
-    (string facts: path and value): the string's path and the parameter's name, never its value.
+    """Each credential written literally into a URL's query, fragment or path parameters
+    (``;jsessionid=``) among ``strings`` (string facts: path and value): the string's path and
+    the parameter's name, never its value.
 
     A parameter is a credential's by its whole name
     (:func:`tools.redaction.is_credential_query_param`: ``api_key``, ``access_token``,
     ``sig``; not ``keyword`` nor ``page_token``). An empty value, or one made only of
     ``${secret:NAME}`` references, is not listed: where a configured secret may go is
-    secret_destinations.rego's rule.
+    secret_destinations.rego's rule. Each parameter is also judged percent-decoded (see
+    :func:`_param_readings`), so encoding does not hide one.
     """
     found: list[dict[str, str]] = []
     for fact in strings:
@@ -190,7 +193,9 @@ def query_credentials(args: Any) -> list[dict[str, str]]:
     """Each credential written literally into the ``query`` argument (``{"key": "AIza..."}``),
     judged as the same parameter in the URL would be: the entry's path and name, never its value.
 
-    A value that is a reference is judged at run time, once resolved.
+    An entry is sent encoded as ``name=value``, so a value holding ``&token=…`` is judged as
+    that parameter, as it is once decoded. A value that is a reference is judged at run
+    time, once resolved.
     """
     query = args.get("query") if isinstance(args, Mapping) else None
     if not isinstance(query, Mapping):
@@ -199,27 +204,74 @@ def query_credentials(args: Any) -> list[dict[str, str]]:
     for position, (name, value) in enumerate(query.items(), start=1):
         values = value if isinstance(value, list | tuple) else [value]
         literal = [v for v in values if isinstance(v, str | int | float) and not isinstance(v, bool)]
-        if any(SECRET_REF.sub("", str(v)) for v in literal) and is_credential_query_param(str(name)):
-            found.append({"path": _child_path("$.args.query", str(name), position),
-                          "param": _shown_param(str(name), f"query parameter {position}")})
+        place = f"query parameter {position}"
+        params = dict.fromkeys(param for v in literal
+                               for param in _entry_credential_names(str(name), str(v), place))
+        path = _child_path("$.args.query", str(name), position)
+        found.extend({"path": path, "param": param} for param in params)
     return found
+
+
+def _entry_credential_names(name: str, value: str, place: str) -> Iterator[str]:
+    # The entry itself, then the parameters its text holds: the tool sends it encoded, so a
+    # service that decodes before it splits reads "q=a&token=…" where the entry says "a&token=…".
+    if SECRET_REF.sub("", value) and is_credential_query_param(name):
+        yield _shown_param(name, place)
+    for piece in _PARAM_SEPARATOR.split(f"{name}={value}"):
+        yield from _credential_names(piece, place)
 
 
 def _credential_params(url: str) -> Iterator[str]:
     # Split by hand, as urlsplit would: it refuses some malformed hosts, and a credential in
     # a URL that would not parse is still written into the plan.
     rest, _, fragment = url.partition("#")
-    query = rest.partition("?")[2]
+    rest, _, query = rest.partition("?")
     for part, where in ((query, "query"), (fragment, "fragment")):
-        for position, pair in enumerate(_PARAM_SEPARATOR.split(part), start=1):
-            name, sep, value = pair.partition("=")
-            if sep and SECRET_REF.sub("", value) and is_credential_query_param(name):
-                yield _shown_param(name, f"{where} parameter {position}")
+        for position, piece in enumerate(_PARAM_SEPARATOR.split(part), start=1):
+            yield from _credential_names(piece, f"{where} parameter {position}")
+    # Matrix parameters (/cart;jsessionid=…/items), and those after the host that SQL
+    # Server's JDBC URLs carry (//db:1433;password=…): in each segment, what follows the first
+    # separator. The segment's own text is no parameter (/api/key=abc names a path).
+    segments = rest[rest.find("://") + 3:].split("/")
+    for number, segment in enumerate(segments):
+        place = f"parameter of path segment {number}" if number else "parameter after the host"
+        for index, piece in enumerate(_PARAM_SEPARATOR.split(segment)):
+            yield from _credential_names(piece, place, named=index > 0)
+
+
+def _credential_names(piece: str, place: str, *, named: bool = True) -> Iterator[str]:
+    # The shown name of each credential among the piece's parameters.
+    for name, value in _param_readings(piece, named=named):
+        if SECRET_REF.sub("", value) and is_credential_query_param(name):
+            yield _shown_param(name, place)
+
+
+def _param_readings(piece: str, *, named: bool) -> Iterator[tuple[str, str]]:
+    """The ``(name, value)`` pairs a service could read in ``piece``, one parameter's text
+    as split from a URL: as written (``named``), and percent-decoded until stable, then split
+    again, for a proxy or a framework may decode before it splits: ``api_key%3D…``,
+    ``q=a%26token%3D…`` and ``x%3Btoken%3D…`` each hide a token. Failing closed, a decoded
+    separator counts even where the service would not split at it.
+
+    A piece that is not ``named`` is a path segment's own text: only the parameters its
+    decoded text reveals after a separator count.
+    """
+    if named:
+        name, sep, value = piece.partition("=")
+        if sep:
+            yield name, value
+    if "%" not in piece:  # nothing more to read
+        return
+    decoded = _PARAM_SEPARATOR.split(percent_decoded(piece))
+    for part in decoded if named else decoded[1:]:
+        name, sep, value = part.partition("=")
+        if sep:
+            yield name, value
 
 
 def _shown_param(name: str, place: str) -> str:
     # A deny reason quotes the name; one that does not read as a name could hold anything.
-    readable = unquote(name)
+    readable = percent_decoded(name)
     return readable if NAME_LIKE_KEY.fullmatch(readable) else f"<{place}>"
 
 

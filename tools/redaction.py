@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, unquote_to_bytes, urlsplit, urlunsplit
 
 REDACTED = "[REDACTED]"
 
@@ -85,6 +85,47 @@ def is_secret_param(name: str) -> bool:
             or flat.endswith(FLAT_SECRET_PARAM_SUFFIXES))
 
 
+# Decoding rounds done with the library's decoder before the byte-by-byte one: ordinary
+# text is stable after one or two, and a name encoded deeper than this is rare but decoded
+# all the same.
+_FAST_DECODING_ROUNDS = 4
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+
+
+def percent_decoded(text: str) -> str:
+    """``text`` percent-decoded until nothing more decodes: ``api%255Fkey`` reads ``api_key``,
+    however many layers between a caller and a service each decode it once more.
+
+    Linear in the text's length: decoding round after round would take one pass per layer,
+    and a name 40,000 layers deep (``api%2525…255Fkey``) fits in 80 KB.
+    """
+    if "%" not in text:
+        return text
+    data = text.encode("utf-8", "surrogatepass")
+    for _ in range(_FAST_DECODING_ROUNDS):
+        decoded = unquote_to_bytes(data)
+        if decoded == data:
+            return data.decode("utf-8", "replace")
+        data = decoded
+    return _decoded_to_the_end(data).decode("utf-8", "replace")
+
+
+def _decoded_to_the_end(data: bytes) -> bytes:
+    # Decoding the last three bytes of the output whenever they read %XX reaches what decoding
+    # until stable reaches (escapes never overlap, so the order does not matter): a decoded
+    # byte forms a new escape only with the two bytes before it, checked here, or with those
+    # after it, checked as they come. Each decoding shortens the output by two: linear.
+    out = bytearray()
+    for byte in data:
+        out.append(byte)
+        while (len(out) >= 3 and out[-3] == 0x25
+               and out[-2] in _HEX_DIGITS and out[-1] in _HEX_DIGITS):
+            value = int(out[-2:], 16)
+            del out[-3:]
+            out.append(value)
+    return bytes(out)
+
+
 # The credential names a URL must not carry literally (the policy rule in policies.inputs
 # denies them), narrower than SECRET_PARAM_NAMES: a wrong mask hides an ordinary value, a
 # wrong deny stops an ordinary plan. Names are read as for masking (lower-cased, "-" and
@@ -97,6 +138,9 @@ CREDENTIAL_QUERY_PARAM_NAMES = frozenset({
     "sig", "signature", "x_amz_signature", "x_amz_credential", "x_amz_security_token",
     "x_goog_signature", "x_goog_credential",
     "auth", "authorization", "credential", "credentials",
+    # Session cookies that servlet containers and PHP also take in the URL
+    # (;jsessionid=..., ?PHPSESSID=...): whoever holds one is logged in.
+    "jsessionid", "phpsessid",
 })
 _FLAT_CREDENTIAL_QUERY_PARAM_NAMES = frozenset(
     name.replace("_", "") for name in CREDENTIAL_QUERY_PARAM_NAMES)
@@ -109,6 +153,17 @@ CREDENTIAL_QUERY_PARAM_FLAT_SUFFIXES = ("token", "secret", "password", "apikey")
 NOT_CREDENTIAL_TOKEN_PREFIXES = (
     "page", "next", "prev", "previous", "continuation", "continue", "cursor", "pagination",
     "sync", "delta", "skip", "resume", "start", "scroll")
+# ...nor an anti-forgery token's, as the common frameworks name them (written without
+# separators; X-CSRF-Token and _csrf_token read as these): it proves that a form came from
+# the site's own page and is checked against the session cookie it was issued with, so it
+# authenticates nothing alone. Laravel's "_token" is one too but reads as "token", which is
+# a credential's name elsewhere: it stays denied.
+ANTI_FORGERY_TOKEN_NAMES = frozenset({
+    "csrftoken", "xcsrftoken", "xsrftoken", "xxsrftoken",
+    "csrfmiddlewaretoken",  # Django
+    "authenticitytoken",  # Rails
+    "requestverificationtoken",  # ASP.NET
+})
 _PARAM_WORD_SEPARATORS = re.compile(r"[^a-z0-9]+")
 
 
@@ -118,20 +173,22 @@ def is_credential_query_param(name: str) -> bool:
     ``sort_key``, ``user_id``).
 
     A name ending in ``_id`` is an identifier's. In a bracketed name (``auth[token]``) the
-    innermost part is judged too.
+    innermost part is judged too. The name is judged percent-decoded however many times it
+    was encoded (``api%255Fkey``).
     """
-    readable = unquote(name)
+    readable = percent_decoded(name)
     inner = readable.rstrip("]").rpartition("[")[2]
     return any(_is_credential_name(part) for part in dict.fromkeys((readable, inner)) if part)
 
 
 def _is_credential_name(name: str) -> bool:
     normal = _PARAM_WORD_SEPARATORS.sub("_", _HUMP.sub("_", name).lower()).strip("_")
-    if normal.endswith(("_id", "_ids")):
-        return False
     flat = normal.replace("_", "")
+    # Before the identifiers: jSessionId names a session cookie, not an id.
     if flat in _FLAT_CREDENTIAL_QUERY_PARAM_NAMES:
         return True
+    if normal.endswith(("_id", "_ids")) or flat in ANTI_FORGERY_TOKEN_NAMES:
+        return False
     if flat.endswith("token"):
         return not flat[:-len("token")].endswith(NOT_CREDENTIAL_TOKEN_PREFIXES)
     return flat.endswith(CREDENTIAL_QUERY_PARAM_FLAT_SUFFIXES)

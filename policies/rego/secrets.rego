@@ -46,10 +46,13 @@ secret_findings(steps) := {msg |
 	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(steps, str), sensitive_word(str.key)])
 }
 
-# Rule: no literal credential in a URL's query or fragment (?api_key=..., #access_token=...).
+# Rule: no literal credential in a URL's query, fragment or path parameters
+# (?api_key=..., #access_token=..., /cart;jsessionid=..., //db:1433;password=...).
 # The input lists them (url_credentials: the string's path and the parameter's name, a
-# name judged whole as URL masking judges it: api_key, token, sig; not keyword). A value
-# written as ${secret:NAME} is not listed: secret_destinations.rego rules where it may go.
+# name judged whole: api_key, token, sig; not keyword nor csrf_token), each parameter
+# read as written and percent-decoded until stable (api%255Fkey=, api_key%3D...), so
+# that both engines judge the same list. A value written as ${secret:NAME} is not
+# listed: secret_destinations.rego rules where it may go.
 url_credential_findings(steps) := {msg |
 	some s in steps
 	some found in s.url_credentials
