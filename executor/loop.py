@@ -39,7 +39,7 @@ from .calls import Call, Outcome, begin_call, call_tool, error_code, error_text
 from .checks import NO_CHECK_CONFIGURED, RuntimeCheck, StepCall
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
-from .retry import decide, effective_policy
+from .retry import decide, effective_policy, sends_idempotency_key, unsafe_repeat
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
 from .store.runs import RunStore, StepState
@@ -384,7 +384,13 @@ class StepLoop:
         decision = None if st.stopping else decide(
             error, st.tries[sid], effective_policy(step.retry, spec.retry),
             seed=f"{st.run_id}:{sid}:{row.attempts}")
-        text, retryable = self._masked(error_text(error)), decision is not None
+        text = error_text(error)
+        if decision is not None:  # a call that may have had its effect is not repeated blindly
+            refusal = unsafe_repeat(error, tool=spec.name, effect=spec.effect_of(st.args[sid]),
+                                    idempotent=spec.idempotent, sends_key=sends_idempotency_key(spec))
+            if refusal is not None:
+                decision, text = None, f"{text}; {refusal}"
+        text, retryable = self._masked(text), decision is not None
         if decision is None:
             self._fail_for_good(st, sid, text, error_code(error),
                                 retryable=bool(getattr(error, "retryable", False)))

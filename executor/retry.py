@@ -5,6 +5,10 @@ errors, HTTP 429 and 5xx from ``http.request``, ``RetryableToolError``) and
 ``asyncio.TimeoutError`` / ``TimeoutError``. Everything else fails the step at
 once. The jitter comes from a generator seeded by ``run:step:attempt``, so a
 replay of the same run waits exactly as long.
+
+A timeout is the one retryable error that leaves the outcome unknown (see
+:func:`outcome_unknown`); after one, a write that is not idempotent is not
+called again (:func:`unsafe_repeat`), whatever the retry policy says.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from tools import RetryPolicy, ToolError
+from tools import Effect, RetryPolicy, ToolError, ToolSpec
+from tools.builtin.http import HttpRequestInput
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,39 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error, ToolError):
         return bool(error.retryable)
     return isinstance(error, asyncio.TimeoutError | TimeoutError)
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether a failed call may have had its effect all the same: it timed out.
+
+    The attempt's deadline cut the tool off (a sync tool may even still be
+    running in its thread), or a ``TimeoutError`` came out of it. A ``ToolError``
+    the tool raises as retryable is its own word that a retry is safe (a refused
+    connection, a 429 or 503; the HTTP tools also send the step's key with
+    every request); any other exception (``tool_crashed``) is never retried.
+    """
+    return isinstance(error, asyncio.TimeoutError | TimeoutError)
+
+
+def unsafe_repeat(error: BaseException, *, tool: str, effect: Effect, idempotent: bool,
+                  sends_key: bool) -> str | None:
+    """Why a retryable ``error`` must not be retried (None: a retry is safe).
+
+    A call that writes, may have had its effect (:func:`outcome_unknown`) and whose
+    tool neither is idempotent nor sends the step's key to the service it calls
+    could do its effect twice. No retry policy, the step's or the tool's,
+    overrides this: a tool whose backend drops a repeat of the same key (it
+    passes ``context.idempotency_key`` on) is registered ``idempotent=True``.
+    """
+    if not outcome_unknown(error) or effect is not Effect.WRITE or idempotent or sends_key:
+        return None
+    return f"not retried: {tool} is not idempotent, the first call may still have its effect"
+
+
+def sends_idempotency_key(spec: ToolSpec) -> bool:
+    """Whether ``spec`` sends the step's key as ``Idempotency-Key`` with every request, so that
+    the service can drop a repeat: ``http.request`` and configured HTTP endpoint tools."""
+    return spec.endpoint_url is not None or spec.input_model is HttpRequestInput
 
 
 def backoff_s(attempt: int, policy: RetryPolicy) -> float:

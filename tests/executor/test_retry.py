@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from executor.retry import backoff_s, decide, effective_policy
-from tools import RetryableToolError, RetryPolicy, ToolError, ToolInputError
+from executor.retry import backoff_s, decide, effective_policy, outcome_unknown, unsafe_repeat
+from tools import Effect, RetryableToolError, RetryPolicy, ToolError, ToolInputError
 
 POLICY = RetryPolicy(max_attempts=4, initial_backoff_s=1.0, multiplier=2.0, max_backoff_s=3.0,
                      jitter=0.0)
@@ -65,3 +65,36 @@ def test_a_retry_after_beyond_the_longest_wait_is_not_retried(wait_s):
     """max_backoff_s bounds every wait: a server asking for longer does not park the run."""
     assert decide(ToolError("429", retryable=True, retry_after_s=wait_s), 1, POLICY, seed="s") is None
     assert decide(ToolError("429", retryable=True, retry_after_s=3.0), 1, POLICY, seed="s").delay_s == 3.0
+
+
+# -- a call whose first try may have had its effect -----------------------------------------------
+
+
+@pytest.mark.parametrize("error, unknown", [
+    (TimeoutError("attempt timed out after 1s"), True),
+    (asyncio.TimeoutError(), True),
+    (RetryableToolError("503, nothing done"), False),  # the tool's own word: retry is safe
+    (ToolError("HTTP 429", retryable=True, retry_after_s=1), False),
+    (ValueError("bug"), False),  # tool_crashed: never retried anyway
+])
+def test_only_a_timeout_leaves_the_outcome_unknown(error, unknown):
+    assert outcome_unknown(error) is unknown
+
+
+@pytest.mark.parametrize("effect, idempotent, sends_key, refused", [
+    (Effect.WRITE, False, False, True),
+    (Effect.WRITE, True, False, False),
+    (Effect.WRITE, False, True, False),
+    (Effect.READ, False, False, False),
+])
+def test_a_timed_out_write_is_repeated_only_where_a_repeat_is_safe(effect, idempotent, sends_key,
+                                                                    refused):
+    reason = unsafe_repeat(TimeoutError("t"), tool="bank.pay", effect=effect,
+                           idempotent=idempotent, sends_key=sends_key)
+    assert reason == ("not retried: bank.pay is not idempotent, the first call may still have its "
+                      "effect" if refused else None)
+
+
+def test_a_write_refused_for_sure_may_repeat():
+    assert unsafe_repeat(RetryableToolError("connection refused"), tool="bank.pay",
+                         effect=Effect.WRITE, idempotent=False, sends_key=False) is None
