@@ -31,6 +31,31 @@ def is_database_error(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg", "psycopg2")
 
 
+# SQLSTATEs of failures that say nothing about the data: the same transaction, tried again,
+# can succeed (serialization_failure, deadlock_detected, lock_not_available).
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (a ``StoreError`` or a driver error) is worth retrying as it was.
+
+    PostgreSQL aborts one side of a deadlock or a serialization conflict; SQLite reports
+    "database is locked" when its busy timeout ran out. The chain of causes is searched,
+    so a ``StoreError`` raised ``from`` the driver's error counts.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if state in TRANSIENT_SQLSTATES:
+            return True
+        if isinstance(current, sqlite3.OperationalError) and "locked" in str(current):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
 def database_failure(exc: BaseException) -> str:
     """A one-line description of a database error, for people.
 

@@ -37,8 +37,9 @@ STATEMENTS = {
     "head": "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
     "owner": "SELECT owner FROM runs WHERE id = ?",
     # PostgreSQL: the fence locks the run's row until the commit, so a claim of the run
-    # (which locks that row too) either commits before this check or waits for the commit.
+    # (which locks that row first too) either commits before this check or waits for it.
     "owner_locked": "SELECT owner FROM runs WHERE id = ? FOR UPDATE",
+    "lock_run": "SELECT 1 FROM runs WHERE id = ? FOR UPDATE",
     "event": "INSERT INTO ledger (seq, at, kind, subject, actor, payload, prev_hash, hash) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 }
@@ -114,11 +115,14 @@ class HotWriter:
         cursor = self._conn.cursor()
         try:
             if self._pg:
+                # Lock order, everywhere: the run's row, then the ledger's lock. A claim
+                # takes them in this order too, so neither can wait for the other in a cycle.
+                self._check_fence(cursor)
                 cursor.execute("SELECT pg_advisory_xact_lock(727274)")  # the ledger's one writer
             else:
                 # One writer at a time for the whole file: a claim cannot interleave.
                 cursor.execute("BEGIN IMMEDIATE")
-            self._check_fence(cursor)
+                self._check_fence(cursor)
             self._run_statements(cursor)
             self._append_events(cursor)
             self._conn.commit() if self._pg else cursor.execute("COMMIT")
@@ -132,6 +136,9 @@ class HotWriter:
 
     def _check_fence(self, cursor: Any) -> None:
         if self._fence is None:
+            if self._pg:  # unfenced: still lock the runs written for, in one order
+                for run_id in sorted({subject for _, subject, _, _ in self._events}):
+                    cursor.execute(self._sql["lock_run"], (run_id,))
             return
         run_id, owner = self._fence
         cursor.execute(self._sql["owner_locked" if self._pg else "owner"], (run_id,))

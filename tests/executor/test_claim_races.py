@@ -1,5 +1,5 @@
-"""A claim racing the commit of the run's stalled owner: the finished step is never run again
-(SQLite and PostgreSQL).
+"""A claim racing the commit of the run's stalled owner: the finished step is never run again,
+and neither side dies of a deadlock (SQLite and PostgreSQL).
 
 The owner's write-back is paused after its statements ran and before it commits (the point
 where a stalled owner can be descheduled); a claimer on its own engine, whose clock says the
@@ -75,9 +75,9 @@ class _Race:
         def statements(writer, cursor):
             # "before": the owner holds the ledger's lock and has not touched the step's row;
             # "after": the step row says succeeded, not committed yet.
-            if pause == "after":
+            if pause != "before":
                 real_statements(writer, cursor)
-            if writer._fence and self.release.is_set() and not self.paused.is_set():
+            if pause != "never" and writer._fence and self.release.is_set() and not self.paused.is_set():
                 self.paused.set()
                 assert self.go_on.wait(20), "the claim never got anywhere"
             if pause == "before":
@@ -171,3 +171,90 @@ def test_a_resume_during_the_owners_commit_never_sends_its_result_back(
     finally:
         race.finish()
     assert race.owner.store.get(race.run_id).status is RunStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("claim", ["worker", "resume"])
+def test_a_claim_and_the_owners_commit_take_their_locks_in_one_order(
+        engine, db_url, tmp_path, monkeypatch, claim):
+    """No deadlock: the owner's commit and a claim both lock the run's row, then the ledger.
+
+    The owner's commit starts once the claim holds the run's row and is about to take the
+    ledger's lock; the claim takes it once the owner waits for a lock of its own.
+    """
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one lock: the whole file")
+    race = _Race(engine, db_url, tmp_path, monkeypatch, pause="never")
+    owner_pid: list[int] = []
+    claim_at_ledger = threading.Event()
+    owner_waited: list[bool] = []
+    real_commit = hot.HotWriter._commit_pending
+
+    def commit(writer):
+        if writer._fence and race.release.is_set() and not race.paused.is_set():
+            cursor = writer._conn.cursor()
+            cursor.execute("SELECT pg_backend_pid()")  # in the commit's transaction: no lock
+            owner_pid.append(cursor.fetchone()[0])
+            race.paused.set()
+            assert claim_at_ledger.wait(20)
+        real_commit(writer)
+
+    monkeypatch.setattr(hot.HotWriter, "_commit_pending", commit)
+    real_lock = race.claimer.store.ledger._lock
+
+    def lock(session):
+        if claim_at_ledger.is_set():  # the claim's own append is the one to hold back
+            return real_lock(session)
+        claim_at_ledger.set()
+        with engine.connect() as c:
+            for _ in range(500):
+                waiting = c.execute(text("SELECT wait_event_type FROM pg_stat_activity "
+                                         "WHERE pid = :pid"), {"pid": owner_pid[0]}).scalar()
+                c.rollback()  # the activity view is read once per transaction
+                if waiting == "Lock":
+                    owner_waited.append(True)
+                    break
+                time.sleep(0.02)
+        return real_lock(session)
+
+    monkeypatch.setattr(race.claimer.store.ledger, "_lock", lock)
+    race.thread.start()
+    assert race.started.wait(20)
+    race.release.set()
+    assert race.paused.wait(20)
+    errors: list[BaseException] = []
+    try:
+        if claim == "worker":
+            race.claimer.worker(once=True, idle_s=0)
+        else:
+            race.claimer.resume_sync(race.run_id)
+    except Exception as exc:
+        errors.append(exc)
+    race.go_on.set()
+    race.thread.join(30)
+    race.claim_engine.dispose()
+    assert not errors, errors
+    assert owner_waited, "the owner never waited for the claim's lock"
+    # The claim won: the owner's result was never committed, and the step ran again.
+    assert race.owner_error and "taken over" in str(race.owner_error[0])
+    assert race.owner.store.get(race.run_id).status is RunStatus.SUCCEEDED
+
+
+def test_a_deadlock_or_a_serialization_failure_is_transient_and_a_constraint_is_not():
+    import sqlite3
+
+    import psycopg.errors
+
+    from executor.store.db import StoreError, is_transient
+
+    def wrapped(cause: BaseException) -> StoreError:
+        try:
+            raise StoreError("the database failed while looking for a run to claim") from cause
+        except StoreError as exc:
+            return exc
+
+    assert is_transient(wrapped(psycopg.errors.DeadlockDetected("deadlock detected")))
+    assert is_transient(wrapped(psycopg.errors.SerializationFailure("could not serialize")))
+    assert is_transient(wrapped(sqlite3.OperationalError("database is locked")))
+    assert not is_transient(wrapped(psycopg.errors.UniqueViolation("duplicate key")))
+    assert not is_transient(wrapped(sqlite3.OperationalError("disk I/O error")))
+    assert not is_transient(ValueError("deadlock detected"))
