@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,6 +90,62 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
+class SqliteFile:
+    """The database file an engine opened, to tell when the path no longer leads to it.
+
+    A SQLite file deleted, moved or replaced under a process stays open: its connections go
+    on writing into a file nobody will find again, and report success. Its identity
+    (device, inode) is taken when the first connection opens it; :meth:`ensure` compares.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None
+
+    def remember(self) -> None:
+        """Record the identity of the file at ``path`` (once: the first connection's file)."""
+        if self.identity is None:
+            with _suppress_os_error():
+                st = os.stat(self.path)
+                self.identity = (st.st_dev, st.st_ino)
+
+    def problem(self) -> str | None:
+        """Why the path is no longer the file opened (None: it still is); one ``os.stat``."""
+        if self.identity is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return f"the database file {self.path} was deleted while in use"
+        except OSError as exc:
+            return f"the database file {self.path} cannot be checked: {exc.strerror or exc}"
+        if (st.st_dev, st.st_ino) != self.identity:
+            return f"the database file {self.path} was replaced while in use"
+        return None
+
+    def ensure(self, doing: str) -> None:
+        """Raise a ``StoreError`` ("the database failed while ``doing``: …") when it is gone."""
+        problem = self.problem()
+        if problem is not None:
+            raise StoreError(f"the database failed while {doing}: {problem}")
+
+
+_FILES: weakref.WeakKeyDictionary[Engine, SqliteFile] = weakref.WeakKeyDictionary()
+
+
+def sqlite_file(engine: Engine) -> SqliteFile | None:
+    """The file a SQLite engine on a file opened (None: PostgreSQL, or SQLite in memory)."""
+    return _FILES.get(engine)
+
+
+@contextmanager
+def _suppress_os_error() -> Iterator[None]:
+    try:
+        yield
+    except OSError:  # no identity: the checks stay off rather than fail every commit
+        pass
+
+
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
@@ -103,6 +161,12 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
                       "isolation_level": None},
     )
 
+    on_disk = path.split("?", 1)[0]
+    file = SqliteFile(os.path.abspath(on_disk)) if on_disk and on_disk != ":memory:" \
+        and "mode=memory" not in url else None
+    if file is not None:
+        _FILES[engine] = file
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -111,6 +175,8 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if file is not None:  # the file exists now: WAL mode was read from it
+            file.remember()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

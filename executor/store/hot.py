@@ -21,7 +21,7 @@ from tools import BatonError
 
 from ..errors import LeaseLostError
 from ..ledger import Ledger
-from .db import StoreError, database_failure
+from .db import SqliteFile, StoreError, database_failure
 
 STATEMENTS = {
     "step_started": "UPDATE run_steps SET status = 'running', attempts = ?, attempt_log = ? "
@@ -55,8 +55,11 @@ class HotWriter:
     """Buffers one loop turn's transitions and commits them together (see the module doc)."""
 
     def __init__(self, dbapi_connection: Any, dialect: str, ledger: Ledger, *,
-                 fence: tuple[str, str] | None = None) -> None:
+                 fence: tuple[str, str] | None = None, file: SqliteFile | None = None) -> None:
         self._conn = dbapi_connection
+        # SQLite: the file the engine opened; a commit into a file deleted or replaced
+        # since would report success and be lost, so every commit first checks the path.
+        self._file = file
         # (run id, owner): every flush first checks, inside its transaction, that the
         # run is still this owner's; one that lost it must not write over the new owner.
         self._fence = fence
@@ -104,8 +107,7 @@ class HotWriter:
         except BatonError:
             raise
         except Exception as exc:
-            what = f"run {self._fence[0]}" if self._fence else "a run"
-            raise StoreError(f"the database failed while recording {what}: "
+            raise StoreError(f"the database failed while recording {self._what()}: "
                              f"{database_failure(exc)}") from exc
         finally:
             self._statements.clear()
@@ -122,6 +124,8 @@ class HotWriter:
             else:
                 # One writer at a time for the whole file: a claim cannot interleave.
                 cursor.execute("BEGIN IMMEDIATE")
+                if self._file is not None:
+                    self._file.ensure(f"recording {self._what()}")
                 self._check_fence(cursor)
             self._run_statements(cursor)
             self._append_events(cursor)
@@ -133,6 +137,9 @@ class HotWriter:
         finally:
             with contextlib.suppress(Exception):  # likewise: nothing left to close
                 cursor.close()
+
+    def _what(self) -> str:
+        return f"run {self._fence[0]}" if self._fence else "a run"
 
     def _check_fence(self, cursor: Any) -> None:
         if self._fence is None:

@@ -33,7 +33,7 @@ from ..records import AttemptStatus, RunRecord, RunStatus, StepRecord
 from ..scheduling import StepStatus
 from . import attempt_log
 from .claims import ACTOR, RUNS, STEPS, RunClaims
-from .db import database_errors
+from .db import database_errors, sqlite_file
 from .hot import HotWriter
 from .schema import PlanVersionRow
 
@@ -106,7 +106,7 @@ class RunStore(RunClaims):
         self._pinned = Session(bind=connection, expire_on_commit=False)
         self._writer_pinned = HotWriter(connection.connection.dbapi_connection,
                                         self.engine.dialect.name, self.ledger,
-                                        fence=(run_id, owner))
+                                        fence=(run_id, owner), file=sqlite_file(self.engine))
         try:
             yield
         finally:
@@ -323,6 +323,8 @@ class RunStore(RunClaims):
             if ended.rowcount != 1:
                 s.rollback()
                 raise LeaseLostError(f"run {run_id} was taken over before {owner} could end it")
+            if (file := sqlite_file(self.engine)) is not None:
+                file.ensure(f"ending run {run_id}")  # an end written into a deleted file is lost
             if cancelled:
                 self.ledger.append(EventKind.RUN_CANCEL, run_id, ACTOR, {}, session=s)
             self.ledger.append(EventKind.RUN_END, run_id, ACTOR,
@@ -363,7 +365,8 @@ class _PrivateWriter:
     def __enter__(self) -> HotWriter:
         self._connection = self._engine.connect()
         self._writer = HotWriter(self._connection.connection.dbapi_connection,
-                                 self._engine.dialect.name, self._ledger)
+                                 self._engine.dialect.name, self._ledger,
+                                 file=sqlite_file(self._engine))
         return self._writer
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
