@@ -55,10 +55,14 @@ class ArtifactStore:
         return StoredOutput(inline_json=None, uri=URI_PREFIX + digest, sha256=digest, size=len(data))
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` (once) and return its SHA-256 hex digest (``ArtifactError`` if it can't)."""
+        """Store ``data`` (once) and return its SHA-256 hex digest (``ArtifactError`` if it can't).
+
+        A file already under that name is kept only when it holds exactly ``data``; one
+        damaged since (truncated, zero-filled after a crash, altered) is written anew.
+        """
         digest = hashlib.sha256(data).hexdigest()
         path = self.path_of(digest)
-        if path.exists():
+        if _holds(path, data):
             return digest
         try:
             self._write(path, data)
@@ -106,3 +110,18 @@ class ArtifactStore:
     def load(self, uri: str) -> Any:
         """The JSON value behind ``uri``."""
         return json.loads(self.read_bytes(uri))
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether the file at ``path`` holds exactly ``data``.
+
+    The size first (one stat); then the bytes themselves: a crash can leave a file of the
+    right size full of zeros. Reading back costs less than the write and fsync it saves,
+    and only outputs over the inline threshold that were stored before come here.
+    """
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:  # missing or unreadable: written anew
+        return False
