@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from planner.plan import Plan, order_by_dependencies
@@ -200,7 +201,13 @@ class Runner(StepLoop):
         row, plan_json, stored_hash = snapshot.row, snapshot.plan_json, snapshot.plan_hash
         if plan_json is None:
             return f"plan {row['plan_id']} v{row['version']} is no longer stored; refusing to run it"
-        plan = Plan.model_validate_json(plan_json)
+        try:
+            plan = Plan.model_validate_json(plan_json)
+        except ValidationError as exc:  # stored before a rule it breaks (a timeout bound) existed
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            return (f"plan {row['plan_id']} v{row['version']} no longer passes validation "
+                    f"({where}: {first['msg']}); refusing to run it")
         if stored_hash != row["plan_hash"] or not _is_approved_text(plan, plan_json, row["plan_hash"]):
             return (f"plan {row['plan_id']} v{row['version']} no longer matches the approved hash "
                     f"{row['plan_hash'][:12]}…; refusing to run it")

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools import RetryPolicy
+from tools.registry import MAX_TIMEOUT_S
 
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 STEP_ID = re.compile(STEP_ID_PATTERN)
@@ -85,7 +86,8 @@ class Step(BaseModel):
     why: str | None = Field(default=None, description="One-line rationale shown to approvers.")
     retry: RetryPolicy | None = Field(default=None, description="Overrides the tool's retry policy.")
     timeout_s: float | None = Field(
-        default=None, gt=0, description="Overrides the tool's time limit for one attempt (seconds)."
+        default=None, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False,
+        description="Overrides the tool's time limit for one attempt (seconds, at most 86400: 24 h).",
     )
 
     def references(self) -> list[tuple[JsonPath, Reference]]:

@@ -16,6 +16,10 @@ from .spec import Effect, ToolSpec
 
 ENTRY_POINT_GROUP = "baton.tools"
 
+MAX_TIMEOUT_S = 86_400.0
+"""The longest time limit one attempt may have (24 h), a tool's or a step's: a deadline
+is always armed, and a hung call always ends."""
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -62,8 +66,9 @@ class ToolRegistry:
         except ValueError:
             problems.append(f"effect {effect!r} must be 'read' or 'write'")
             effect_value = Effect.READ
-        if not timeout_s or timeout_s <= 0:
-            problems.append(f"timeout_s must be positive, got {timeout_s!r}")
+        problem = timeout_problem(timeout_s)
+        if problem is not None:
+            problems.append(problem)
         if name in self._tools:
             problems.append(f"a tool named {name!r} is already registered")
         try:
@@ -102,6 +107,9 @@ class ToolRegistry:
         """Add an already built spec (e.g. copied from another registry)."""
         if spec.name in self._tools:
             raise ToolDefinitionError(spec.name, [f"a tool named {spec.name!r} is already registered"])
+        problem = timeout_problem(spec.timeout_s)
+        if problem is not None:
+            raise ToolDefinitionError(spec.name, [problem])
         self._tools[spec.name] = spec
 
     def get(self, name: str) -> ToolSpec:
@@ -158,3 +166,13 @@ def _log() -> Any:
     import structlog
 
     return structlog.get_logger(__name__)
+
+
+def timeout_problem(timeout_s: object) -> str | None:
+    """What is wrong with a tool's ``timeout_s`` (None: nothing). NaN and infinity are refused:
+    with either, no deadline would be armed and a hung call would hold its step for ever."""
+    if (isinstance(timeout_s, int | float) and not isinstance(timeout_s, bool)
+            and 0 < timeout_s <= MAX_TIMEOUT_S):
+        return None
+    return (f"timeout_s must be positive, finite and at most {MAX_TIMEOUT_S:g} seconds (24 h), "
+            f"got {timeout_s!r}")
