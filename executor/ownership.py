@@ -1,20 +1,70 @@
-"""Run owners: who holds a run (``host:pid:token``) and whether that owner is gone."""
+"""Run owners: who holds a run and whether that owner is gone.
+
+An owner id reads ``host:pid:token:place``: ``place`` is ``<pid namespace>.<start time>``,
+a short hash of the boot id and the PID namespace the process lives in, then the start
+time of the process (clock ticks after boot, from ``/proc/<pid>/stat``). A pid answers
+for its owner only where all of them match: the same hostname can belong to another
+machine or to a container with a PID namespace of its own (``--uts=host``, a Kubernetes
+``hostNetwork`` pod), where a pid means another process or none; and a pid can be reused
+by a new process. Anywhere else, and for ids without a place (written by earlier
+versions, or where ``/proc`` cannot be read), the lease alone says whether the owner is
+gone.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import socket
 import uuid
 from datetime import datetime
+from pathlib import Path
+
+PROC = Path("/proc")
 
 
 def new_owner_id() -> str:
-    """A fresh owner id for this process: ``hostname:pid:random``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """A fresh owner id for this process: ``hostname:pid:random[:place]``."""
+    return owner_id_for(os.getpid(), uuid.uuid4().hex[:12])
+
+
+def owner_id_for(pid: int, token: str) -> str:
+    """The owner id of the local process ``pid`` with ``token`` (no place if it cannot be read)."""
+    base = f"{socket.gethostname()}:{pid}:{token}"
+    namespace, started = pid_namespace(), start_time(pid)
+    if namespace is None or started is None:
+        return base
+    return f"{base}:{namespace}.{started}"
+
+
+@functools.cache
+def pid_namespace() -> str | None:
+    """This process's boot and PID namespace, as 12 hex digits (None: no ``/proc`` to tell)."""
+    try:
+        boot_id = (PROC / "sys/kernel/random/boot_id").read_text().strip()
+        inode = os.stat(PROC / "self/ns/pid").st_ino
+    except OSError:
+        return None
+    return hashlib.sha256(f"{boot_id}:{inode}".encode()).hexdigest()[:12]
+
+
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` (as this namespace numbers it) started, in clock ticks after boot."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # Field 22; the command name (field 2) is in parentheses and may hold spaces.
+    fields = stat.rpartition(")")[2].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists on this host."""
+    """Whether a process with ``pid`` exists in this PID namespace."""
     if pid <= 0:
         return False
     try:
@@ -27,13 +77,21 @@ def pid_alive(pid: int) -> bool:
 
 
 def owner_gone(owner: str | None, lease_expires_at: datetime | None, now: datetime) -> bool:
-    """True when nobody holds the run: no owner, its lease expired, or its pid is dead on this host."""
+    """True when nobody holds the run: no owner, its lease expired, or (only where its id
+    names this machine's boot and PID namespace) its process is no longer there."""
     if owner is None:
         return True
     if lease_expires_at is None or lease_expires_at <= now:
         return True
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host == socket.gethostname() and pid_text.isdigit():
-        return not pid_alive(int(pid_text))
-    return False
+    parts = owner.split(":")
+    if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False  # another machine or namespace, or an id without its place: the lease
+    namespace, _, started = parts[3].partition(".")
+    if namespace != pid_namespace() or not started.isdigit():
+        return False
+    pid = int(parts[1])
+    if not pid_alive(pid):
+        return True
+    now_started = start_time(pid)
+    # The pid is another process's now (reused) when it started at another time.
+    return now_started is not None and now_started != int(started)

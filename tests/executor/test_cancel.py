@@ -3,7 +3,6 @@ claim reports what the store did, and a run whose owner is gone is ended cancell
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -100,10 +99,15 @@ def test_a_cancel_racing_a_workers_claim_reports_the_request_it_made(services, m
     assert [s.status for s in done.steps] == [StepStatus.PENDING, StepStatus.PENDING]
 
 
-def _dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
+def _dead_owner() -> str:
+    """The owner id a process on this host had, that process now dead."""
+    from executor.ownership import owner_id_for
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    owner = owner_id_for(child.pid, "x")
+    child.kill()
     child.wait()
-    return child.pid
+    return owner
 
 
 @pytest.mark.parametrize("gone", ["lease expired", "process dead on this host"])
@@ -112,7 +116,7 @@ def test_cancelling_a_run_whose_owner_is_gone_ends_it_cancelled(services, gone):
     if gone == "lease expired":
         _set_owner(services, run_id, "gone-host:1:x", lease_s=-1)
     else:
-        _set_owner(services, run_id, f"{socket.gethostname()}:{_dead_pid()}:x", lease_s=60)
+        _set_owner(services, run_id, _dead_owner(), lease_s=60)
     record = cancel_run(services, run_id, CAROL)
     assert record.status is RunStatus.CANCELLED and record.owner is None
     assert [s.status for s in record.steps] == [StepStatus.PENDING, StepStatus.PENDING]

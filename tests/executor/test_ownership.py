@@ -46,9 +46,9 @@ def test_resume_is_refused_while_the_owner_is_alive_and_names_it(engine, tmp_pat
     registry, run_id = _queued_run(engine, tmp_path)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        import socket
+        from executor.ownership import owner_id_for
 
-        owner = f"{socket.gethostname()}:{other.pid}:abc"
+        owner = owner_id_for(other.pid, "abc")
         _set_owner(engine, run_id, owner)
         with pytest.raises(RunOwnedError, match=owner):
             make_runner(engine, registry, tmp_path).resume_sync(run_id)
