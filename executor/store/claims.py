@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Interval, and_, cast, func, literal, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -27,6 +27,10 @@ from .db import database_errors
 from .schema import RunRow, StepRunRow
 
 RUNS = RunRow.__table__  # type: ignore[attr-defined]
+# PostgreSQL's clock: the transaction's start (for comparing a lease), and the moment
+# itself (for a lease that starts now); the lease column holds a time with its zone.
+_DB_NOW = func.now()
+_DB_NOW_EXACT = func.clock_timestamp()
 STEPS = StepRunRow.__table__  # type: ignore[attr-defined]
 ACTOR = "executor"
 
@@ -47,6 +51,29 @@ class RunClaims:
     engine: Engine
     ledger: Ledger
     clock: Callable[[], datetime]
+
+    # Leases are set and compared with one clock. On PostgreSQL several workers on several
+    # machines share a run: their clocks may disagree by more than a lease, so the
+    # database's clock sets and judges every lease. SQLite is
+    # one machine's file: its processes share that machine's clock (``clock``).
+
+    def lease_until(self, lease_s: float) -> Any:
+        """The value of a lease that ends ``lease_s`` from now (an SQL expression on PostgreSQL)."""
+        if self.engine.dialect.name == "postgresql":
+            return _DB_NOW_EXACT + cast(literal(f"{float(lease_s)} seconds"), Interval)
+        return self.clock() + timedelta(seconds=lease_s)
+
+    def lease_now(self) -> Any:
+        """What a lease is compared with: now (an SQL expression on PostgreSQL)."""
+        return _DB_NOW if self.engine.dialect.name == "postgresql" else self.clock()
+
+    def database_now(self) -> datetime:
+        """Now by the clock the leases go by (timezone-aware UTC): ask before judging one."""
+        if self.engine.dialect.name != "postgresql":
+            return self.clock()
+        with database_errors("reading the database's clock"), self.engine.connect() as c:
+            value = c.execute(select(_DB_NOW_EXACT)).scalar_one()
+        return value.astimezone(UTC)
 
     def take_over(self, run_id: str, owner: str, *, expected_owner: str | None,
                   expected_lease: datetime | None, lease_s: float, actor: str = ACTOR,
@@ -70,7 +97,7 @@ class RunClaims:
 
     def claim_next(self, owner: str, lease_s: float) -> tuple[str, TakeOver] | None:
         """Claim the oldest queued run, or running run whose lease expired, for ``owner``."""
-        now = self.clock()
+        now = self.lease_now()
         query = select(RUNS.c.id, RUNS.c.status, RUNS.c.owner, RUNS.c.started_at,
                        RUNS.c.lease_expires_at).where(or_(
             and_(RUNS.c.status == RunStatus.QUEUED.value, RUNS.c.owner.is_(None)),
@@ -100,7 +127,7 @@ class RunClaims:
         claimed = s.execute(update(RUNS).where(
             RUNS.c.id == run_id, RUNS.c.status.in_(claimable),
             *_still_held_as_seen(expected_owner, expected_lease),
-        ).values(owner=owner, lease_expires_at=now + timedelta(seconds=lease_s)))
+        ).values(owner=owner, lease_expires_at=self.lease_until(lease_s)))
         if claimed.rowcount != 1:
             return None
         previous = RunStatus(status)

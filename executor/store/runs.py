@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -145,7 +145,7 @@ class RunStore(RunClaims):
             s.execute(insert(RUNS).values(
                 id=run_id, plan_id=plan_id, version=version, plan_hash=plan_hash,
                 status=RunStatus.QUEUED.value, requested_by=requested_by, owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_s) if owner else None,
+                lease_expires_at=self.lease_until(lease_s) if owner else None,
                 concurrency=concurrency, cancel_requested=False, created_at=now))
             if steps:
                 s.execute(insert(STEPS), [
@@ -232,10 +232,9 @@ class RunStore(RunClaims):
 
     def renew(self, run_id: str, owner: str, lease_s: float) -> bool | None:
         """Extend the lease; the cancel flag, or None when ``owner`` no longer owns the run."""
-        now = self.clock()
         with database_errors(f"renewing the lease of run {run_id}"), self._hot() as s:
             done = s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.owner == owner)
-                             .values(lease_expires_at=now + timedelta(seconds=lease_s)))
+                             .values(lease_expires_at=self.lease_until(lease_s)))
             flag = s.execute(select(RUNS.c.cancel_requested).where(RUNS.c.id == run_id)).scalar()
             s.commit()
         return bool(flag) if done.rowcount == 1 else None

@@ -2,8 +2,8 @@
 and neither side dies of a deadlock (SQLite and PostgreSQL).
 
 The owner's write-back is paused after its statements ran and before it commits (the point
-where a stalled owner can be descheduled); a claimer on its own engine, whose clock says the
-owner's lease ran out, claims the run meanwhile. The owner goes on once the claim has read the
+where a stalled owner can be descheduled), its lease run out; a claimer on its own engine
+claims the run meanwhile. The owner goes on once the claim has read the
 steps it would send back, waits for a lock, or is over; what happens next is up to the store.
 """
 
@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from executor.ledger import EventKind, Ledger
 from executor.records import AttemptStatus, RunStatus
@@ -22,16 +22,13 @@ from executor.runner import RunOwnedError
 from executor.scheduling import StepStatus
 from executor.store import attempt_log, hot
 from executor.store.db import make_engine
+from executor.store.schema import RunRow
 from planner.plan import Plan
 from tests.executor.runsupport import approved_plan, make_runner
 from tools import ToolRegistry
 
 PLAN = Plan.model_validate({"goal": "g", "steps": [{"id": "pay", "tool": "charge",
                                                      "args": {"amount": 5}}]})
-
-
-def _later() -> datetime:
-    return datetime.now(UTC) + timedelta(hours=1)  # the claimer sees every lease run out
 
 
 class _Race:
@@ -63,7 +60,9 @@ class _Race:
             if self.dialect == "postgresql" else db_url
         self.claim_engine = make_engine(url)
         self.claimer = make_runner(self.claim_engine, registry, tmp_path,
-                                   ledger=Ledger(self.claim_engine), clock=_later)
+                                   ledger=Ledger(self.claim_engine))
+        # The owner is stalled: it renews no lease (see expire_lease).
+        monkeypatch.setattr(self.owner.store, "renew", lambda *_args, **_kw: False)
         if self.dialect == "sqlite":
             # SQLite: a claim that has begun can only wait for the owner's commit (one writer).
             for name in ("claim_next", "run_row", "take_over"):
@@ -105,10 +104,17 @@ class _Race:
         except Exception as exc:  # a lost lease is a fine ending for the stalled owner
             self.owner_error.append(exc)
 
+    def expire_lease(self) -> None:
+        """The owner, stalled in its tool call, let its lease run out."""
+        with self.owner.store.engine.begin() as c:
+            c.execute(update(RunRow).where(RunRow.id == self.run_id).values(
+                lease_expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+
     def stall_owner(self) -> None:
         """Start the owner and hold it inside the commit of its step's result."""
         self.thread.start()
         assert self.started.wait(20)
+        self.expire_lease()
         self.release.set()
         assert self.paused.wait(20)
         if self.dialect == "postgresql":
@@ -219,6 +225,7 @@ def test_a_claim_and_the_owners_commit_take_their_locks_in_one_order(
     monkeypatch.setattr(race.claimer.store.ledger, "_lock", lock)
     race.thread.start()
     assert race.started.wait(20)
+    race.expire_lease()
     race.release.set()
     assert race.paused.wait(20)
     errors: list[BaseException] = []
