@@ -115,13 +115,17 @@ async def sse_events(services: Services, run_id: str, request: Request) -> Async
 
     last = int(request.headers.get("last-event-id", "0") or 0) if _is_int(
         request.headers.get("last-event-id")) else 0
-    quiet = 0.0
+    quiet, ended = 0.0, False
     while not await request.is_disconnected():
         batch = await asyncio.to_thread(services.ledger.events, subject=run_id, after_seq=last)
         for event in batch:
             last = event.seq
+            if event.kind in LIFECYCLE:
+                ended = event.kind == EventKind.RUN_END.value
             yield sse_message(shown_event(services, event))
-        if any(e.kind == EventKind.RUN_END.value for e in batch):
+        # The end of the run, not of an earlier try: a failed run that was resumed has
+        # a RUN_END, then a RUN_RESUME, in its history.
+        if ended:
             return
         if not batch:
             record = await asyncio.to_thread(show_run, services, run_id)
@@ -133,6 +137,11 @@ async def sse_events(services: Services, run_id: str, request: Request) -> Async
             quiet = 0.0
             yield ": keep-alive\n\n"
         await asyncio.sleep(POLL_S)
+
+
+# The events that start or end a try of the run: the last of them says whether it is over.
+LIFECYCLE = frozenset({EventKind.RUN_START.value, EventKind.RUN_RESUME.value,
+                       EventKind.RUN_END.value})
 
 
 def _is_int(value: str | None) -> bool:

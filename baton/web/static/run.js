@@ -33,6 +33,7 @@
       });
   }
 
+  var FINISHED = ["succeeded", "failed", "cancelled"];
   var lastSeq = Number(script.dataset.lastSeq || 0);
   var source = new EventSource("/runs/" + encodeURIComponent(runId) + "/events");
   var list = document.getElementById("events");
@@ -47,8 +48,12 @@
       li.appendChild(document.createTextNode(" " + event.kind + " — " + event.actor));
       list.appendChild(li);
     }
-    refresh();
-    if (event.kind === "run_end") { source.close(); }
+    var state = refresh();
+    // A run_end ends this try of the run; a failed run that was resumed has one before its
+    // run_resume. Close only once the run itself says it has finished.
+    if (event.kind === "run_end") {
+      state.then(function (s) { if (FINISHED.indexOf(s.status) >= 0) { source.close(); } });
+    }
   }
   ["run_start", "run_resume", "attempt_start", "attempt_success", "attempt_failure",
    "step_check", "run_cancel", "run_end"].forEach(function (kind) {
