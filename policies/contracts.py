@@ -78,6 +78,9 @@ class TemplateCheck(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     pre_approved: bool = Field(description="The template is marked as a standard change.")
+    approved_by: str | None = Field(
+        default=None, description="Who marked the template pre-approved; None: nobody on record "
+        "(saved before it was recorded), so no instance is a standard change.")
     within_bounds: bool = Field(description="Every parameter is inside the template's bounds.")
     bound_problems: tuple[str, ...] = Field(default=(), description="Parameters out of bounds.")
 

@@ -1,7 +1,8 @@
 """Template use cases: list, show, add a YAML file, save an approved plan as a template.
 
 A pre-approved template turns its instances into standard changes, so only an
-approver (or admin) may mark one, and only from an approved plan version.
+approver (or admin) may mark one, and only from an approved plan version. Who marked it
+is recorded (``approved_by``): their own plans from it are not standard changes.
 
 Templates are read by everyone who may read them and copied into every plan made
 from them: one holding a configured secret's value is never saved, and one saved
@@ -154,11 +155,15 @@ def _check_may_pre_approve(user: User) -> None:
 def _save(services: Services, template: Template, user: User, *, source: str) -> Template:
     _refuse_secret_values(services, template)  # first: other checks quote the examples
     _check_examples(services, template)
+    # Who pre-approved it is whoever saves it: the policies do not make their own plans
+    # from it standard changes (four eyes), and a template without it makes none.
+    template = template.model_copy(
+        update={"approved_by": user.id if template.pre_approved else None})
     library = services.template_library
     stored, path = library.save(template)
     services.ledger.append(EventKind.TEMPLATE_SAVED, f"template:{stored.name}", user.id, {
         "name": stored.name, "version": stored.version, "pre_approved": stored.pre_approved,
-        "source": source, "file": str(path),
+        "approved_by": stored.approved_by, "source": source, "file": str(path),
     })
     return stored
 

@@ -79,8 +79,8 @@ def template_check(services: Services, version: StoredVersion) -> TemplateCheck 
                 problems.append("the plan's steps differ from what the template makes")
         except TemplateError as exc:
             problems.append(exc.message)
-    return TemplateCheck(pre_approved=template.pre_approved, within_bounds=not problems,
-                         bound_problems=tuple(problems))
+    return TemplateCheck(pre_approved=template.pre_approved, approved_by=template.approved_by,
+                         within_bounds=not problems, bound_problems=tuple(problems))
 
 
 def added_tools(services: Services, version: StoredVersion) -> list[str]:

@@ -35,7 +35,8 @@ def load_template_file(path: Path) -> Template:
 def read_new_template(path: Path) -> Template:
     """Read a template someone is adding: any file name; ``name`` from the document, else the file.
 
-    Its version is whatever the library gives it when saved, so a ``version`` field is ignored.
+    Its version is whatever the library gives it when saved, so a ``version`` field is
+    ignored; so is ``approved_by``, which saving sets to the acting user.
     """
     data = _read_mapping(path)
     if "name" not in data:
@@ -44,6 +45,7 @@ def read_new_template(path: Path) -> Template:
             raise TemplateError(f"{path}: give the template a name (a 'name:' field)")
         data["name"] = found["name"]
     data.pop("version", None)
+    data.pop("approved_by", None)  # who pre-approves is whoever saves it, never what it says
     return _validated(data, path)
 
 

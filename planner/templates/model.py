@@ -176,6 +176,11 @@ class Template(BaseModel):
     pre_approved: bool = Field(
         default=False, description="Instances within bounds are standard changes for policies."
     )
+    approved_by: str | None = Field(
+        default=None,
+        description="Who marked it pre-approved: saving stamps the acting user (a file's own "
+        "value is ignored). Their own plans are not standard changes, and without it no "
+        "instance is one.")
     example_goals: tuple[str, ...] = Field(
         default=(), description="Goals this template answers; used to suggest the nearest ones."
     )

@@ -25,10 +25,21 @@ risk := raw_risk if raw_risk <= 100
 else := 100
 
 # Standard change: a plan made from a pre-approved template, with every
-# parameter inside the template's bounds, needs no approval.
+# parameter inside the template's bounds, needs no approval, unless the person
+# who pre-approved the template asked for or wrote it: four eyes, so that
+# nobody runs their own change alone. A template with nobody on record as its
+# pre-approver (saved before that was recorded) makes no standard change.
 standard_change if {
 	input.template.pre_approved
 	input.template.within_bounds
+	pre_approved_by_someone_else
+}
+
+pre_approved_by_someone_else if {
+	is_string(input.template.approved_by)
+	input.template.approved_by != ""
+	input.template.approved_by != input.requester.id
+	input.template.approved_by != object.get(object.get(input, "author", {}), "id", "")
 }
 
 # Rule: a plan that writes anything, or is risky, needs approval; risk at or
@@ -56,6 +67,20 @@ notes contains msg if {
 	standard_change
 	msg := sprintf("standard change: made from pre-approved template %s v%d with parameters inside its bounds", [input.origin.name, input.origin.version])
 }
+
+notes contains msg if {
+	input.template.pre_approved
+	input.template.within_bounds
+	not pre_approved_by_someone_else
+	msg := own_pre_approval_note
+}
+
+own_pre_approval_note := sprintf("not a standard change: %s pre-approved template %s v%d and asked for or wrote this plan; another approver must sign it off", [input.template.approved_by, input.origin.name, input.origin.version]) if {
+	is_string(input.template.approved_by)
+	input.template.approved_by != ""
+}
+
+else := sprintf("not a standard change: nobody is on record as having pre-approved template %s v%d (saved before that was recorded); an approver must sign it off, or re-save the template as an approver", [input.origin.name, input.origin.version])
 
 notes contains msg if {
 	input.template.pre_approved

@@ -137,3 +137,37 @@ def test_a_pattern_that_matches_anything_is_no_bound_exit_2(cli, approved, patte
     assert "fp3" not in _saved(cli)
     inside = cli("--as", "alice", "plan", "--json", GOAL.format("a.csv"))
     assert json.loads(inside.stdout)["status"] != "approved"
+
+
+OWN_TEMPLATE = """\
+name: overwrite-b
+description: Overwrite b.csv with a fixed line.
+pre_approved: true
+approved_by: bob
+example_goals: ["Overwrite b.csv"]
+patterns: ["overwrite {target}"]
+params:
+  - {name: target, enum: [b.csv]}
+plan:
+  steps:
+    - {id: save, tool: files.write, args: {path: "{{target}}", text: "changed", overwrite: true}}
+"""
+
+
+def test_who_pre_approves_a_template_cannot_run_their_own_plan_from_it_alone(cli, data_dir):
+    """root may add templates, pre-approve them and plan: not all three for one change."""
+    (data_dir / "own.yaml").write_text(OWN_TEMPLATE)
+    assert cli("--as", "root", "templates", "add", "own.yaml").returncode == 0
+    shown = json.loads(cli("templates", "show", "overwrite-b", "--json").stdout)
+    assert shown["approved_by"] == "root"  # who saved it, not what the file said
+    planned = cli("--as", "root", "plan", "Overwrite b.csv")
+    assert planned.returncode == 0, planned.stderr
+    assert "not a standard change: root pre-approved template overwrite-b v1" in planned.stdout
+    [plan] = json.loads(cli("plans", "list", "--json").stdout)
+    assert plan["status"] == "pending_approval"
+    ran = cli("--as", "root", "run", plan["plan_id"])
+    assert ran.returncode == 1 and "pending_approval, not approved" in ran.stderr
+    assert (data_dir / "ws" / "b.csv").exists() is False
+    assert cli("--as", "bob", "approve", plan["plan_id"]).returncode == 0
+    theirs = json.loads(cli("--as", "alice", "plan", "--json", "Overwrite b.csv").stdout)
+    assert theirs["status"] == "approved"  # alice's: a standard change root pre-approved

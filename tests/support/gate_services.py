@@ -30,7 +30,8 @@ BOB = User(id="bob", roles=("approver",))
 CAROL = User(id="carol", roles=("approver",))
 DAVE = User(id="dave", roles=("approver",))
 ROOT = User(id="root", roles=("admin",))
-USERS = (ALICE, BOB, CAROL, DAVE, ROOT)
+EVE = User(id="eve", roles=("analyst", "approver"))  # may author plans and pre-approve templates
+USERS = (ALICE, BOB, CAROL, DAVE, ROOT, EVE)
 
 READ_PLAN = {"goal": "read the export", "steps": [
     {"id": "load", "tool": "files.read", "args": {"path": "sales.csv"}}]}

@@ -225,8 +225,18 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
     "pre_approved_template_in_bounds_needs_no_approval": dict(
         steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
         origin=TemplateOrigin(name="copy_file", version=1, params={"path": "sales.csv"}),
-        template=TemplateCheck(pre_approved=True, within_bounds=True),
+        template=TemplateCheck(pre_approved=True, approved_by="carol", within_bounds=True),
         expected={"allow": True, "approvals": {"count": 0}, "notes_contains": ["standard change: made from pre-approved template copy_file v1"]}),
+    "pre_approved_template_used_by_its_pre_approver_needs_approval": dict(
+        steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
+        origin=TemplateOrigin(name="copy_file", version=1, params={"path": "sales.csv"}),
+        template=TemplateCheck(pre_approved=True, approved_by="alice", within_bounds=True),
+        expected={"allow": True, "approvals": {"count": 1}, "notes_contains": ["not a standard change: alice pre-approved template copy_file v1 and asked for or wrote this plan"]}),
+    "pre_approved_template_with_nobody_on_record_needs_approval": dict(
+        steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
+        origin=TemplateOrigin(name="copy_file", version=1, params={"path": "sales.csv"}),
+        template=TemplateCheck(pre_approved=True, within_bounds=True),
+        expected={"allow": True, "approvals": {"count": 1}, "notes_contains": ["not a standard change: nobody is on record as having pre-approved template copy_file v1"]}),
     "pre_approved_template_out_of_bounds_needs_approval": dict(
         steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
         origin=TemplateOrigin(name="copy_file", version=1, params={"path": "/etc/passwd"}),
