@@ -172,6 +172,7 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
     event naming why) and the version's status follows it: DENIED on a deny, else APPROVED or
     PENDING_APPROVAL as its approvals satisfy the new decision. An engine failure is returned
     (a deny) but not recorded: the version is refused now, not ended. None: the decision stands.
+    The policies judge the version as of the stored decision's time (``context.now``).
     """
     decided = services.approval_store.latest_decision(stored.plan_id, stored.version)
     if stored.status not in _OPEN or decided is None:
@@ -180,7 +181,9 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
     if why is None:
         return None
     now = now or datetime.now(UTC)
-    decision = _decide(services, stored, now)
+    # As of the decision's own time: the question is whether the policies or the template
+    # changed, not whether this hour suits a batch job (each call is judged when it runs).
+    decision = _decide(services, stored, decided.decided_at)
     changed_bundle = decision.bundle_hash != decided.decision.bundle_hash
     if not changed_bundle and _same_verdict(decision, decided.decision):
         return None  # the standard change still is one

@@ -9,14 +9,17 @@ force now, the decision recorded, and the gate judges by it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
 from baton.usecases.runs import run_worker, show_run, start_run
 from baton.usecases.vetting import NotApprovedError, approve, gate_state, require_approved, vet_version
 from executor.ledger import EventKind
 from executor.records import RunStatus
+from executor.store.schema import DecisionRow
 from planner.versions import VersionStatus
 from policies.approval import ApprovalRefused, GateStatus, RefusalCode
 from policies.engine import failed_decision
@@ -213,3 +216,27 @@ def test_a_standard_change_whose_template_still_stands_is_not_decided_again(open
     require_approved(services, stored.plan_id)
     require_approved(opened(templates_dir=templates), stored.plan_id)
     assert len(_decision_events(services, stored.plan_id)) == 1
+
+
+BATCH_PLAN = {"goal": "export the sales table", "steps": [
+    {"id": "export", "tool": "warehouse.export", "args": {"table": "sales"}}]}
+OFF_PEAK = datetime(2024, 6, 4, 22, 0, tzinfo=UTC)  # a Tuesday night
+PEAK = datetime(2024, 6, 5, 10, 0, tzinfo=UTC)      # the Wednesday morning after
+
+
+def test_a_decision_is_taken_again_as_of_its_own_time_not_the_hour_of_the_check(opened):
+    """A batch job decided off-peak is not ended because the policies changed by day:
+    time-of-day rules judge each call when its step runs, the plan's decision its own time."""
+    then = opened()
+    version = store_version(then, BATCH_PLAN, requester="root")
+    assert vet_version(then, version, now=OFF_PEAK).allow
+    with Session(then.engine) as session:  # recorded at the hour it was taken
+        row = session.exec(select(DecisionRow).where(DecisionRow.plan_id == version.plan_id)).one()
+        row.decided_at = OFF_PEAK
+        session.add(row)
+        session.commit()
+    approve(then, version.plan_id, BOB, now=PEAK)
+    now = opened(policy_data=ANOTHER_ALLOWLIST)
+    require_approved(now, version.plan_id, now=PEAK + timedelta(minutes=5))
+    assert now.plan_store.get(version.plan_id).status is VersionStatus.APPROVED
+    assert len(_decision_events(now, version.plan_id)) == 2
