@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -37,6 +38,7 @@ from .loop import RunState, StepLoop, StepProgress
 from .ownership import new_owner_id, owner_gone
 from .records import RunRecord, RunStatus
 from .scheduling import StepStatus
+from .store.db import StoreError, is_transient
 from .store.runs import RunSnapshot, RunStore, aware, utcnow
 from .telemetry import bind_log, span
 
@@ -119,7 +121,10 @@ class Runner(StepLoop):
         if status in (RunStatus.SUCCEEDED, RunStatus.CANCELLED):
             raise RunError(f"run {run_id} has already {status.value}; there is nothing to resume")
         owner, lease = row["owner"], aware(row["lease_expires_at"])
-        if owner not in (None, self.owner_id) and not owner_gone(owner, lease, self.clock()):
+        # The lease is judged by the clock that set it (the database's, on PostgreSQL): this
+        # machine's clock running ahead must not make a live owner's lease look expired.
+        if owner not in (None, self.owner_id) and not owner_gone(owner, lease,
+                                                                 self.store.database_now()):
             raise RunOwnedError(f"run {run_id} is owned by {owner}, which is still alive "
                                 f"(lease until {lease:%Y-%m-%d %H:%M:%S} UTC); not resuming it")
         took = self.store.take_over(run_id, self.owner_id, expected_owner=owner,
@@ -134,12 +139,22 @@ class Runner(StepLoop):
         """Run queued runs and runs whose owner's lease expired; with ``once``, stop when none is left.
 
         A run that stops on an error (a lost lease, a database failure naming the run) is
-        logged with its id and the worker goes on; a database that fails while looking for
-        the next run stops the worker with a ``StoreError``.
+        logged with its id and the worker goes on. A database that fails while looking for
+        the next run stops the worker with a ``StoreError``, unless the failure is
+        transient (a deadlock, a serialization failure, a busy SQLite file): that claim is
+        tried again after a short random wait.
         """
         done = 0
         while not should_stop():
-            claimed = self.store.claim_next(self.owner_id, self.lease_s)
+            try:
+                claimed = self.store.claim_next(self.owner_id, self.lease_s)
+            except StoreError as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("claim failed; trying again", owner=self.owner_id, error=exc.message)
+                # Random: the other side of a deadlock retries too, and must not meet us again.
+                time.sleep(random.uniform(0.05, max(0.1, min(idle_s, 1.0))))
+                continue
             if claimed is None:
                 if once:
                     break

@@ -94,7 +94,7 @@ def cancel_run(services: Services, run_id: str, actor: User) -> RunRecord:
     returned is the run as the store has it afterwards.
     """
     from executor.ownership import owner_gone
-    from executor.store.runs import RunStore, utcnow
+    from executor.store.runs import RunStore
 
     store = RunStore(services.engine, services.ledger)
     flagged = store.request_cancel(run_id, actor=actor.id)
@@ -103,7 +103,8 @@ def cancel_run(services: Services, run_id: str, actor: User) -> RunRecord:
         if record is None:
             raise RunNotFoundError(f"no run {run_id!r}")
         raise RunError(f"run {run_id} has already {record.status.value}; nothing to cancel")
-    if owner_gone(flagged.owner, flagged.lease_expires_at, utcnow()):
+    # By the clock the lease was set with (the database's, on PostgreSQL), not this machine's.
+    if owner_gone(flagged.owner, flagged.lease_expires_at, store.database_now()):
         # Ended here, starting nothing: only while it is still as seen (unfinished, and
         # nobody renewed or claimed it); otherwise whoever holds it now sees the flag.
         if not store.end_abandoned(run_id, expected_owner=flagged.owner,

@@ -228,3 +228,21 @@ def test_a_resume_that_read_the_run_before_a_cancel_ended_it_does_not_revive_it(
     record = resumer.store.get(run_id, detail=False)
     assert record.status is RunStatus.CANCELLED and record.owner is None
     assert _events(services, run_id)[-1] == ("run_end", "carol")
+
+
+def test_a_cancel_on_a_machine_whose_clock_runs_ahead_leaves_a_live_owners_run_to_it(
+        services, monkeypatch):
+    """The lease is judged by the database's clock on PostgreSQL (SQLite: the one machine's)."""
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's processes share one machine's clock")
+    from datetime import UTC, datetime, timedelta
+
+    import executor.store.runs as runs_module
+
+    run_id = _queued_run(services)
+    worker = make_runner(services)
+    assert worker.store.claim_next(worker.owner_id, 60.0)[0] == run_id
+    monkeypatch.setattr(runs_module, "utcnow", lambda: datetime.now(UTC) + timedelta(hours=1))
+    record = cancel_run(services, run_id, CAROL)
+    assert record.status is RunStatus.QUEUED and record.owner == worker.owner_id
+    assert record.cancel_requested

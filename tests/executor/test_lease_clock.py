@@ -66,3 +66,13 @@ def test_the_database_clock_is_read_as_utc(engine):
 
     now = RunStore(engine, Ledger(engine)).database_now()
     assert now.tzinfo is UTC and abs(now - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_resume_on_a_machine_whose_clock_runs_ahead_refuses_a_live_run(pg_engine, tmp_path):
+    from executor.errors import RunOwnedError
+
+    registry, owner, run_id = _owned_run(pg_engine, tmp_path, lease_s=30)
+    ahead = make_runner(pg_engine, registry, tmp_path, clock=_skewed(timedelta(hours=1)))
+    with pytest.raises(RunOwnedError, match="still alive"):
+        ahead.take_over(run_id)
+    assert owner.store.run_row(run_id)["owner"] == owner.owner_id
