@@ -83,7 +83,7 @@ _STRINGS = (list, "a list of strings")
 EXPECTATIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "allow": (bool, "true or false"), "deny_contains": _STRINGS, "deny_excludes": _STRINGS,
     "deny_count": (int, "a whole number"), "approvals": (dict, "an object such as {\"count\": 1}"),
-    "notes_contains": _STRINGS, "runtime_checks": _STRINGS,
+    "notes_contains": _STRINGS, "notes_excludes": _STRINGS, "runtime_checks": _STRINGS,
     "risk_at_least": ((int, float), "a number"), "risk_below": ((int, float), "a number"),
 }
 
@@ -93,7 +93,7 @@ APPROVAL_EXPECTATIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "count": (int, "a whole number"),
 }
 # Lists that only say "each of these must (not) appear": empty, they test nothing.
-_NEEDLES = ("deny_contains", "deny_excludes", "notes_contains")
+_NEEDLES = ("deny_contains", "deny_excludes", "notes_contains", "notes_excludes")
 
 
 def _value_problem(key: str, value: Any, kind: type | tuple[type, ...], wanted: str) -> str | None:
@@ -182,6 +182,12 @@ def _contains(items: Iterable[str], needles: Iterable[str], label: str) -> list[
             if not any(n in item for item in items)]
 
 
+def _excludes(items: Iterable[str], needles: list[str], label: str) -> list[str]:
+    items = list(items)
+    return [f"a {label} contains {n!r}, which must not appear ({items})" for n in needles
+            if any(n in item for item in items)]
+
+
 def check(verdict: Decision | StepDecision, expected: dict[str, Any]) -> list[str]:
     """Every way ``verdict`` differs from ``expected``."""
     failures: list[str] = []
@@ -190,9 +196,7 @@ def check(verdict: Decision | StepDecision, expected: dict[str, Any]) -> list[st
     failures += _contains(verdict.deny, expected.get("deny_contains", []), "deny reason")
     if "deny_count" in expected and len(verdict.deny) != expected["deny_count"]:
         failures.append(f"{len(verdict.deny)} deny reasons, expected {expected['deny_count']}: {list(verdict.deny)}")
-    for text in expected.get("deny_excludes", []):
-        if any(text in d for d in verdict.deny):
-            failures.append(f"a deny reason contains {text!r}, which must not appear")
+    failures += _excludes(verdict.deny, expected.get("deny_excludes", []), "deny reason")
     if isinstance(verdict, Decision):
         failures += _check_decision(verdict, expected)
     return failures
@@ -204,6 +208,7 @@ def _check_decision(decision: Decision, expected: dict[str, Any]) -> list[str]:
     if "count" in approvals and decision.approvals.count != approvals["count"]:
         failures.append(f"approvals.count is {decision.approvals.count}, expected {approvals['count']}")
     failures += _contains(decision.notes, expected.get("notes_contains", []), "note")
+    failures += _excludes(decision.notes, expected.get("notes_excludes", []), "note")
     if "runtime_checks" in expected and list(decision.runtime_checks) != expected["runtime_checks"]:
         failures.append(f"runtime_checks {list(decision.runtime_checks)}, expected {expected['runtime_checks']}")
     if "risk_at_least" in expected and decision.risk < expected["risk_at_least"]:

@@ -68,10 +68,12 @@ notes contains msg if {
 	msg := sprintf("standard change: made from pre-approved template %s v%d with parameters inside its bounds", [input.origin.name, input.origin.version])
 }
 
+# Said only where it matters: a read-only, low-risk plan needs no approver either way.
 notes contains msg if {
 	input.template.pre_approved
 	input.template.within_bounds
 	not pre_approved_by_someone_else
+	approvals_needed > 0
 	msg := own_pre_approval_note
 }
 
@@ -80,7 +82,7 @@ own_pre_approval_note := sprintf("not a standard change: %s pre-approved templat
 	input.template.approved_by != ""
 }
 
-else := sprintf("not a standard change: nobody is on record as having pre-approved template %s v%d (saved before that was recorded); an approver must sign it off, or re-save the template as an approver", [input.origin.name, input.origin.version])
+else := sprintf("not a standard change: nobody is on record as having pre-approved template %s v%d (saved before that was recorded); an approver must sign it off, or re-save the template (baton templates add) as a user who may pre-approve it", [input.origin.name, input.origin.version])
 
 notes contains msg if {
 	input.template.pre_approved

@@ -237,6 +237,12 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
         origin=TemplateOrigin(name="copy_file", version=1, params={"path": "sales.csv"}),
         template=TemplateCheck(pre_approved=True, within_bounds=True),
         expected={"allow": True, "approvals": {"count": 1}, "notes_contains": ["not a standard change: nobody is on record as having pre-approved template copy_file v1"]}),
+    "read_only_plan_from_a_template_with_nobody_on_record_says_nothing_of_standard_changes": dict(
+        steps=[READ],
+        origin=TemplateOrigin(name="csv-aggregate", version=1, params={"path": "sales.csv"}),
+        template=TemplateCheck(pre_approved=True, within_bounds=True),
+        expected={"allow": True, "approvals": {"count": 0},
+                  "notes_excludes": ["not a standard change"]}),
     "pre_approved_template_out_of_bounds_needs_approval": dict(
         steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
         origin=TemplateOrigin(name="copy_file", version=1, params={"path": "/etc/passwd"}),
