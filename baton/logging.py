@@ -40,7 +40,8 @@ def _mask(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, int | float | bool) or value is None:
         return value
     text = str(value)  # exceptions, paths, models: compare their text form
-    return redact(text, secrets) if any(s in text for s in secrets) else value
+    masked = redact(text, secrets)  # compares escaped forms too (tools.redaction.secret_forms)
+    return masked if masked != text else value
 
 
 class _CurrentStderr:

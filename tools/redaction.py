@@ -10,6 +10,8 @@ must not import the database stack) can use it.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -22,13 +24,38 @@ def redact(value: Any, secret_values: Iterable[str]) -> Any:
     """A copy of ``value`` where every string containing a secret value has it masked.
 
     Strings inside dicts, lists and tuples are masked too, dict keys included:
-    in a tool's output or a payload, keys are data (a header name, a row id).
+    in a tool's output or a payload, keys are data (a header name, a row id). Each
+    secret is looked for as written and as escaped (:func:`secret_forms`).
     """
     # Longest first, so a secret that contains another is masked whole.
-    secrets = sorted({s for s in secret_values if s}, key=len, reverse=True)
+    secrets = sorted({form for s in secret_values if s for form in secret_forms(s)},
+                     key=len, reverse=True)
     if not secrets:
         return value
     return _redact(value, secrets)
+
+
+@functools.lru_cache(maxsize=1024)
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """``secret`` as written and as it reads once escaped: the raw value first.
+
+    A server echoing a secret back in JSON escapes it (``"`` and ``\\`` always, ``/`` as
+    ``\\/`` in PHP's json_encode, non-ASCII as ``\\uXXXX``), and an error quoting a value
+    as Python's repr (httpx's ``Illegal header value b'...\\n'``) escapes its control
+    characters: none of those holds the secret's characters, so each is masked too. A form
+    equal to the raw value (any plain token) is listed once and costs nothing.
+    """
+    forms = [secret]
+    for ensure_ascii in (True, False):
+        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
+        forms += [escaped, escaped.replace("/", "\\/")]
+    forms.append(repr(secret)[1:-1])
+    for encoding in ("utf-8", "latin-1"):
+        try:
+            forms.append(repr(secret.encode(encoding, "surrogatepass"))[2:-1])
+        except UnicodeEncodeError:
+            pass  # a value that no header can carry as latin-1 is never quoted so
+    return tuple(dict.fromkeys(forms))
 
 
 def _redact(value: Any, secrets: list[str]) -> Any:

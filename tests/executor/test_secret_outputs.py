@@ -195,3 +195,28 @@ def test_what_a_run_stored_before_its_secret_was_configured_is_masked_when_read_
     (deny,) = store.get(refused.id).steps
     assert deny.error == deny.attempt_log[0].error == f"forbidden: token {REDACTED} is revoked"
     assert store.get(echoed.id).steps[0].output["value"]["text"] == REDACTED
+
+
+def test_a_secret_echoed_json_escaped_reaches_no_row_or_ledger_event(engine, tmp_path):
+    token = 'tok/EN+"abc123"=='
+    escaped = 'tok\\/EN+\\"abc123\\"=='  # as PHP's json_encode writes it
+    registry = ToolRegistry()
+
+    @registry.tool("crm.php_echo")
+    def php_echo() -> dict:
+        """Answers with the Authorization header it was sent, JSON-encoded as text."""
+        return {"text": f'{{"auth":"Bearer {escaped}"}}'}
+
+    @registry.tool("crm.php_refuse")
+    def php_refuse() -> str:
+        """Fails for good, quoting the JSON body that echoed the header."""
+        raise ToolError(f'HTTP 400: {{"auth":"Bearer {escaped}"}}', code="http_400")
+
+    runner = make_runner(engine, registry, tmp_path, ledger=Ledger(engine),
+                         secrets={"CRM_TOKEN": token})
+    record = run_plan(runner, engine, {"goal": "g", "steps": [
+        {"id": "a", "tool": "crm.php_echo"}, {"id": "b", "tool": "crm.php_refuse"}]})
+    assert record.steps[0].output == {"value": {"text": f'{{"auth":"Bearer {REDACTED}"}}'}}
+    assert record.steps[1].error == f'HTTP 400: {{"auth":"Bearer {REDACTED}"}}'
+    assert "abc123" not in stored_text(engine)
+    assert all("abc123" not in e.model_dump_json() for e in Ledger(engine).events())

@@ -119,3 +119,29 @@ def test_a_caller_masking_its_own_messages_gets_short_credentials_too():
     url = "https://u:pw@x.example/?api_key=k-12&keyword=sales"
     assert url_secrets(url) == []
     assert url_secrets(url, min_length=1) == ["pw", "k-12"]
+
+
+@pytest.mark.parametrize(("secret", "echoed"), [
+    ("tok/EN+abc123==", "tok\\/EN+abc123=="),  # PHP's json_encode escapes "/"
+    ('Pa55\\word"2024!x', 'Pa55\\\\word\\"2024!x'),  # every JSON encoder escapes \ and "
+    ("clé-secrète-42", "cl\\u00e9-secr\\u00e8te-42"),  # ensure_ascii
+    ("tok-abcdef1234567890\n", "b'Bearer tok-abcdef1234567890\\n'"),  # a bytes repr (httpx)
+])
+def test_a_secret_is_masked_as_a_json_encoder_or_a_repr_escapes_it(secret, echoed):
+    masked = redact({"text": f'{{"auth": "Bearer {echoed}"}}'}, [secret])
+    assert "abc123" not in str(masked) and "word" not in str(masked)
+    assert "secr" not in str(masked) and "abcdef" not in str(masked)
+    assert REDACTED in masked["text"]
+
+
+def test_an_escaped_secret_in_an_http_error_excerpt_is_masked():
+    error = status_error(400, "Bad Request", "https://api.example.com/x",
+                         '{"auth": "Bearer tok\\/EN+abc123=="}', None, ["tok/EN+abc123=="])
+    assert "abc123" not in str(error) and REDACTED in str(error)
+
+
+def test_the_log_masker_masks_an_escaped_secret_in_an_exceptions_text():
+    from baton.logging import SecretMasker
+
+    event = SecretMasker(["tok/EN+abc123=="])(None, "error", {"error": ValueError("tok\\/EN+abc123==")})
+    assert event["error"] == REDACTED
