@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -194,6 +195,26 @@ class Settings(BaseModel):
         if cap is None:
             return tables
         return [{"max_response_bytes": cap, **table} for table in tables]
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets_hold_no_control_characters(
+            cls, secrets: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        """A secret holding a line break, NUL or other control character is refused.
+
+        No header can carry one: the HTTP client refused it quoting the value in its error,
+        which no masking matched, and retried. A trailing newline, left by a value read from
+        a file or the environment, is the common case.
+        """
+        for name, secret in secrets.items():
+            found = next((char for char in secret.get_secret_value()
+                          if unicodedata.category(char) == "Cc"), None)
+            if found is not None:  # named by its code point, never the value
+                raise PydanticCustomError("secret_control_character", "{problem}", {
+                    "problem": f"secret {name!r} holds a control character (U+{ord(found):04X}); "
+                               "a value read from a file or the environment often ends with "
+                               "a newline: strip it"})
+        return secrets
 
     @property
     def resolved_database_url(self) -> str:

@@ -23,6 +23,7 @@ from .builtin.http import (
     SECRET_REF,
     HttpMethod,
     HttpResponse,
+    header_value_problem,
     send,
 )
 from .errors import ToolDefinitionError, ToolError
@@ -213,6 +214,9 @@ def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
         for header, value in spec.headers.items()
         for ref in SECRET_REF.findall(value) if ref not in spec.secrets
     ]
+    problems.extend(f"header {header!r} holds {problem}, which no HTTP header can carry"
+                    for header, value in spec.headers.items()
+                    for problem in [header_value_problem(SECRET_REF.sub("", value))] if problem)
     problems.extend(_query_clashes(spec))
     if problems:
         raise ToolDefinitionError(spec.name, problems)

@@ -225,3 +225,12 @@ def test_a_serve_poll_interval_past_an_hour_is_a_usage_error():
     done = baton("serve", "--poll-interval", "1e12")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "--poll-interval" in done.stderr
+
+
+@pytest.mark.parametrize("written", ['"tok-abcdef1234567890\\n"', '"tok-abc\\r\\ndef1234567890"',
+                                     '"tok-abc\\u0000def1234567890"'])
+def test_a_secret_holding_a_line_break_or_a_control_character_is_a_config_error(workdir, written):
+    (workdir / "baton.toml").write_text(CONFIG + f"\n[secrets]\nCRM_TOKEN = {written}\n")
+    done = baton("tools", "list")
+    assert_config_error(done, "secrets", "CRM_TOKEN", "control character", "strip")
+    assert "abcdef" not in done.stderr and "def1234567890" not in done.stderr

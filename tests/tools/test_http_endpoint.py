@@ -130,6 +130,14 @@ def test_header_secret_must_be_declared():
                            description="X.", headers={"Authorization": "Bearer ${secret:TOKEN}"})
 
 
+def test_a_fixed_header_value_no_request_can_carry_is_refused_naming_the_header():
+    with pytest.raises(ToolDefinitionError, match="header 'X-Org' holds a line break") as caught:
+        register_http_tool(ToolRegistry(), name="x.y", url="http://127.0.0.1/", description="X.",
+                           secrets=["T"], headers={"X-Org": "acme-4711\n",
+                                                   "Authorization": "Bearer ${secret:T}"})
+    assert "acme-4711" not in str(caught.value) and "Authorization" not in str(caught.value)
+
+
 def test_load_http_tools_names_the_bad_table():
     specs = [{"name": "ok.tool", "url": "http://127.0.0.1/", "description": "Fine."},
              {"name": "bad.tool", "url": "ftp://x", "description": "Bad.", "colour": "red"}]

@@ -302,3 +302,16 @@ def test_timeout_s_bounds_the_whole_exchange_not_each_read(registry, trickling_u
     with pytest.raises(RetryableToolError, match="timed out after 0.5s") as caught:
         call(registry, {"url": trickling_url, "timeout_s": 0.5})
     assert caught.value.code == "http_timeout"
+
+
+@pytest.mark.parametrize("token", ["tok-abcdef1234567890\n", "tok-abc\r\ndef1234567890",
+                                   "tok-abc\x00def1234567890", "tok-abc€def1234567890"])
+def test_a_header_value_no_request_can_carry_is_a_final_error_naming_the_header(
+        registry, http_server, token):
+    args = {"url": http_server.url("/auth"), "headers": {"Authorization": "Bearer ${secret:T}"}}
+    with pytest.raises(ToolError) as caught:
+        call(registry, args, secrets={"T": token})
+    assert not caught.value.retryable and caught.value.code == "http_bad_header"
+    assert "'Authorization'" in str(caught.value) and "'T'" in str(caught.value)
+    assert "abc" not in str(caught.value)
+    assert http_server.requests("/auth") == []

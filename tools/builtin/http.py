@@ -137,6 +137,44 @@ def resolve_secret_headers(
     return resolved, used
 
 
+# What no header value can hold (RFC 9110 field-value): control characters but the tab.
+_UNSENDABLE_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _refuse_unsendable_headers(written: Mapping[str, str] | None,
+                               resolved: Mapping[str, str]) -> None:
+    """A header value no request can carry is a final error naming the header, never the value.
+
+    The HTTP client refused it quoting the value as bytes (``b'Bearer tok…\\n'``), a form no
+    masking matched, and the error was taken for a transport failure and retried.
+    """
+    for name, value in resolved.items():
+        problem = header_value_problem(value)
+        if problem is None:
+            continue
+        used = SECRET_REF.findall((written or {}).get(name, ""))
+        source = f" (it uses secret {', '.join(map(repr, used))})" if used else ""
+        raise ToolError(f"header {name!r} holds {problem}, which no HTTP header can carry"
+                        f"{source}", retryable=False, code="http_bad_header")
+
+
+def header_value_problem(value: str) -> str | None:
+    """What in ``value`` no HTTP header can carry, in words (never the value); None if nothing."""
+    if _UNSENDABLE_IN_HEADER.search(value):
+        return "a line break, NUL or other control character"
+    if not value.isascii() and not _latin1(value):
+        return "a character outside latin-1"
+    return None
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
     if not value:
@@ -243,6 +281,7 @@ async def send(
 ) -> HttpResponse:
     """Make one HTTP call with the idempotency key; translate transport and status failures."""
     resolved, secret_values = resolve_secret_headers(headers, context.secrets)
+    _refuse_unsendable_headers(headers, resolved)
     # A password or token written into the URL is a secret too: never in this call's errors,
     # however short (only its own messages are masked, so nothing else is corrupted).
     secret_values = [*secret_values, *url_secrets(url, min_length=1)]
