@@ -8,6 +8,7 @@ from policies.bundle import PolicyBundle
 from policies.embedded import EmbeddedEngine
 from policies.opa import OpaEngine
 from tests.support.fake_opa import FakeOpa
+from tests.support.gate_services import BACKENDS, database_url, services_on
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +30,27 @@ def engine(request, bundle, fake_opa):
     if request.param == "embedded":
         return EmbeddedEngine(bundle)
     return OpaEngine(bundle, fake_opa.url, timeout_s=10.0)
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request, tmp_path):
+    """A fresh database for a gate test: SQLite, then PostgreSQL."""
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def opened(url, tmp_path):
+    """``opened(**settings)``: Services on the test's database (each a process with its
+    settings of the moment); all disposed at the end."""
+    made = []
+
+    def open_services(**settings):
+        services = services_on(url, tmp_path, **settings)
+        made.append(services)
+        return services
+
+    yield open_services
+    for services in made:
+        if "engine" in services.__dict__:
+            services.engine.dispose()

@@ -8,13 +8,7 @@ import pytest
 
 from baton.usecases.vetting import NotApprovedError, approve, gate_state, require_approved, vet_version
 from policies.approval import GateStatus
-from tests.support.gate_services import BACKENDS, BOB, WRITE_PLAN, database_url, services_on, store_version
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        yield url
+from tests.support.gate_services import BOB, WRITE_PLAN, services_on, store_version
 
 
 def test_an_approval_given_under_a_longer_ttl_expires_under_the_current_one(url, tmp_path):

@@ -25,13 +25,10 @@ from policies.approval import ApprovalRefused, GateStatus, RefusalCode
 from policies.engine import failed_decision
 from tests.support.gate_services import (
     ALICE,
-    BACKENDS,
     BOB,
     CAROL,
     ROOT,
     WRITE_PLAN,
-    database_url,
-    services_on,
     store_version,
 )
 
@@ -41,29 +38,6 @@ NO_WRITES_FOR_ANALYSTS = {"role_tools": {**SHIPPED_ROLE_TOOLS,
 TWO_APPROVERS_FOR_ANY_WRITE = {"approval": {"roles": ["approver", "admin"], "two_person_risk": 20}}
 ADMINS_ONLY = {"approval": {"roles": ["admin"], "two_person_risk": 60}}
 ANOTHER_ALLOWLIST = {"egress_allowlist": ["api.internal.example"]}
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def opened(url, tmp_path):
-    """``opened(**settings)``: Services on the test's database (each a process with its
-    settings of the moment); all disposed at the end."""
-    made = []
-
-    def open_services(**settings):
-        services = services_on(url, tmp_path, **settings)
-        made.append(services)
-        return services
-
-    yield open_services
-    for services in made:
-        if "engine" in services.__dict__:
-            services.engine.dispose()
 
 
 def _approved(services) -> str:

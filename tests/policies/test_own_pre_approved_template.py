@@ -27,12 +27,9 @@ from planner.versions import VersionStatus
 from policies.approval import GateStatus
 from tests.support.gate_services import (
     ALICE,
-    BACKENDS,
     BOB,
     EVE,
     ROOT,
-    database_url,
-    services_on,
     store_version,
 )
 
@@ -46,27 +43,11 @@ TEMPLATE = {
 GOAL = "Overwrite payroll.csv"
 
 
-@pytest.fixture(params=BACKENDS)
-def url(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        yield url
-
-
 @pytest.fixture
-def opened(url, tmp_path):
+def opened(opened, tmp_path):
     """``opened()``: Services on the test's database and templates directory (a process
     started now reads the templates on disk now)."""
-    made = []
-
-    def open_services():
-        services = services_on(url, tmp_path, templates_dir=tmp_path / "templates")
-        made.append(services)
-        return services
-
-    yield open_services
-    for services in made:
-        if "engine" in services.__dict__:
-            services.engine.dispose()
+    return lambda: opened(templates_dir=tmp_path / "templates")
 
 
 def _template_file(tmp_path, **changes):
