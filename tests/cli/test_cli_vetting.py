@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from policies.bundle import SHIPPED_DIR, SHIPPED_FIXTURES, PolicyBundle
+from policies.bundle import SHIPPED_FIXTURES, PolicyBundle
+from tests.support.own_policies import own_policies_with_fixtures
 
 CONFIG = """
 [users.alice]
@@ -137,21 +138,9 @@ def test_policy_test_passes_on_shipped_policies_and_fails_on_broken_ones(workdir
     assert failed.returncode == 1 and "FAIL" in failed.stdout
 
 
-def _own_policies_with_fixtures(workdir: Path, fixtures: dict[str, str]) -> Path:
-    """A policies_dir holding the shipped rules and the given fixture files."""
-    own = workdir / "mypolicies"
-    (own / "fixtures").mkdir(parents=True)
-    for rule in SHIPPED_DIR.iterdir():
-        if rule.is_file():
-            (own / rule.name).write_text(rule.read_text())
-    for name, text in fixtures.items():
-        (own / "fixtures" / name).write_text(text)
-    (workdir / "baton.toml").write_text(f'policies_dir = "{own}"\n' + CONFIG)
-    return own
-
-
 def test_policy_test_with_a_fixture_that_is_not_json_names_the_file_and_exits_1(workdir):
-    own = _own_policies_with_fixtures(workdir, {"broken.json": '{"input": {"kind": "plan",\n'})
+    own = own_policies_with_fixtures(workdir, {"broken.json": '{"input": {"kind": "plan",\n'},
+                                     config=CONFIG)
     done = baton("policy", "test")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
@@ -160,13 +149,13 @@ def test_policy_test_with_a_fixture_that_is_not_json_names_the_file_and_exits_1(
 
 def test_policy_test_names_every_malformed_fixture_and_what_is_wrong_with_it(workdir):
     good = (SHIPPED_FIXTURES / "read_only_plan_is_allowed_without_approval.json").read_text()
-    _own_policies_with_fixtures(workdir, {
+    own_policies_with_fixtures(workdir, {
         "good.json": good,
         "no_expected.json": json.dumps({"input": {"kind": "plan"}}),
         "list.json": "[]",
         "typo.json": json.dumps({"input": {}, "expected": {"allow": False, "deny_contain": ["x"]}}),
         "entry.json": json.dumps({"entrypoint": "step", "input": {}, "expected": {}}),
-    })
+    }, config=CONFIG)
     done = baton("policy", "test", "--json")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     problems = " ".join(done.stderr.split())

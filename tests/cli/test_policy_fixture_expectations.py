@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from policies.bundle import SHIPPED_DIR, SHIPPED_FIXTURES
+from policies.bundle import SHIPPED_FIXTURES
+from tests.support.own_policies import own_policies_with_fixtures
 
 GOOD = json.loads(
     (SHIPPED_FIXTURES / "read_only_plan_is_allowed_without_approval.json").read_text())
@@ -20,14 +21,7 @@ def _expecting(expected: dict) -> str:
 
 def _policy_test(tmp_path: Path, fixtures: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``baton policy test`` over the shipped rules with ``fixtures`` as the policies' own."""
-    own = tmp_path / "policies"
-    (own / "fixtures").mkdir(parents=True)
-    for rule in SHIPPED_DIR.iterdir():
-        if rule.is_file():
-            (own / rule.name).write_text(rule.read_text())
-    for name, text in fixtures.items():
-        (own / "fixtures" / name).write_text(text)
-    (tmp_path / "baton.toml").write_text(f'policies_dir = "{own}"\n')
+    own_policies_with_fixtures(tmp_path, fixtures)  # under tmp_path / "mypolicies"
     return subprocess.run([sys.executable, "-m", "baton", "policy", "test"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "COLUMNS": "200"})
@@ -44,7 +38,7 @@ def test_policy_test_refuses_fixtures_that_would_pass_without_testing_anything(t
     })
     assert done.returncode == 1 and "Traceback" not in done.stderr
     problems = " ".join(done.stderr.split())
-    at = tmp_path / "policies" / "fixtures"
+    at = tmp_path / "mypolicies" / "fixtures"
     assert f"{at / 'typo.json'}: unknown expectation 'approvals.cuont' (known: count)" in problems
     assert f"{at / 'bool.json'}: expectation 'approvals.count' must be a whole number" in problems
     assert f"{at / 'empty.json'}: 'expected' is empty" in problems
