@@ -91,11 +91,7 @@ class PlanStore:
         """Store the next version; the previous one becomes SUPERSEDED unless already final."""
         now = datetime.now(UTC)
         with Session(self._engine) as session:
-            plan = session.exec(
-                select(PlanRow).where(PlanRow.id == plan_id).with_for_update()
-            ).first()
-            if plan is None:
-                raise PlanNotFoundError(f"no plan {plan_id!r}")
+            plan = _locked_plan(session, plan_id)
             previous = self._row(session, plan_id, plan.latest_version)
             if previous is not None and VersionStatus(previous.status) not in FINAL_STATUSES:
                 previous.status = VersionStatus.SUPERSEDED.value
@@ -170,11 +166,7 @@ class PlanStore:
         """The plan, locked against revisions and other gate changes until the block ends;
         what the block wrote commits together at its end (nothing of it when it raises)."""
         with Session(self._engine) as session:
-            plan = session.exec(
-                select(PlanRow).where(PlanRow.id == plan_id).with_for_update()
-            ).first()
-            if plan is None:
-                raise PlanNotFoundError(f"no plan {plan_id!r}; `baton plans list` shows the plans")
+            plan = _locked_plan(session, plan_id)
             yield PlanGate(session, plan)
             session.commit()
 
@@ -329,3 +321,12 @@ def _to_stored(row: PlanVersionRow, *, goal: str, requester: str) -> StoredVersi
         feedback=row.feedback, created_by=row.created_by, created_at=created_at,
         document=document, error=error,
     )
+
+
+def _locked_plan(session: Session, plan_id: str) -> PlanRow:
+    """The plan's row, locked until ``session`` ends (``FOR UPDATE``; SQLite's writers are
+    serialised by ``BEGIN IMMEDIATE``); ``PlanNotFoundError`` when there is none."""
+    plan = session.exec(select(PlanRow).where(PlanRow.id == plan_id).with_for_update()).first()
+    if plan is None:
+        raise PlanNotFoundError(f"no plan {plan_id!r}; `baton plans list` shows the plans")
+    return plan
