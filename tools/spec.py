@@ -184,13 +184,29 @@ class ToolSpec:
         # JSON has no NaN or Infinity: stored as they were, they made run rows and the ledger
         # unreadable as JSON (pydantic's JSON mode keeps them in float fields, turns them to
         # null elsewhere). Refused like a plan document holding them, naming the field.
-        found = _non_finite(output.model_dump(), "")
-        if found is not None:
-            path, value = found
+        dumped = output.model_dump()
+        if _holds_non_finite(dumped):
+            path, value = _non_finite(dumped, "")  # type: ignore[misc] - found: it holds one
             raise ToolError(f"{self.name}: output field {path} is {value!r}, not a finite number; "
                             "JSON has no NaN or Infinity", retryable=False,
                             code="tool_output_not_finite")
         return output.model_dump(mode="json")
+
+
+def _holds_non_finite(value: Any) -> bool:
+    """Whether ``value`` holds a NaN or infinite float anywhere: the check every output goes
+    through, so it builds no paths (:func:`_non_finite` names the first one when it does)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+    return False
 
 
 def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
