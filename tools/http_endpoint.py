@@ -100,8 +100,11 @@ def endpoint_url_problem(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
-    except ValueError as exc:
-        return f"cannot be parsed: {exc}"
+    except ValueError:
+        # Not the parser's message: it quotes the text it read as the port, and when a
+        # password holds a "/" that text is the start of the password.
+        return ("cannot be parsed: its port is not a number from 0 to 65535, or its brackets "
+                "do not close (percent-encode a '/', '@' or ':' in a user name or password)")
     if not parts.hostname:
         return "names no host (write https://HOST/PATH)"
     return None

@@ -71,8 +71,10 @@ def _config_error(result) -> str:
     ("https://crm.example/hook?code=${secret:HOOK}", "${secret:NAME} is filled in headers only"),
     ("http://", "names no host"),
     ("https:///path", "names no host"),
-    ("https://crm.example:99999/x", "Port out of range"),
+    ("https://crm.example:99999/x", "port is not a number from 0 to 65535"),
     ("https://crm example/x", "space or control character"),
+    # A "/" in the password ends the host part: the parser reads "Zq8v" as the port.
+    ("https://bot:Zq8v/SECRETtok3n@api.example.com/hook", "percent-encode a '/'"),
 ])
 def test_an_endpoint_url_that_cannot_be_called_as_written_is_a_configuration_error(
         baton, data_dir, url, problem):
@@ -81,6 +83,7 @@ def test_an_endpoint_url_that_cannot_be_called_as_written_is_a_configuration_err
                                          + _tool("crm.hook", url))
     line = _config_error(baton("tools", "list"))
     assert "tools.http[0] (crm.hook)" in line and "url" in line and problem in line, line
+    assert "Zq8v" not in line and "SECRETtok3n" not in line  # the message never quotes the url
 
 
 CLASHING_PACKAGE = '''
