@@ -458,7 +458,8 @@ def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | N
 def _denied_again(again: Redecision) -> str:
     reasons = "; ".join(again.decision.deny)
     if any(reason.startswith(ENGINE_ERROR) for reason in again.decision.deny):
-        return f"{again.why}, and they cannot judge it now ({reasons}); nothing was changed: retry"
+        return (f"{again.why}, and they cannot judge it now ({reasons}); "
+                f"the version was left as it was: try again once the policy engine answers")
     return f"{again.why}, and they now deny it: {reasons}"
 
 
