@@ -119,7 +119,8 @@ def test_an_engine_failure_when_deciding_again_refuses_now_and_changes_nothing(o
     engine = now.policy_engine
     monkeypatch.setattr(engine, "decide", lambda _input: failed_decision(
         "the OPA server did not answer", engine=engine.name, bundle_hash=engine.bundle_hash))
-    with pytest.raises(NotApprovedError, match="cannot judge it now.*did not answer.*try again once the policy engine answers"):
+    with pytest.raises(NotApprovedError, match="cannot judge it now.*did not answer.*"
+                                               "try again once the policy engine answers"):
         require_approved(now, plan_id)
     assert now.plan_store.get(plan_id).status is VersionStatus.APPROVED
     assert len(_decision_events(now, plan_id)) == 1
