@@ -27,12 +27,20 @@ def redact(value: Any, secret_values: Iterable[str]) -> Any:
     in a tool's output or a payload, keys are data (a header name, a row id). Each
     secret is looked for as written and as escaped (:func:`secret_forms`).
     """
-    # Longest first, so a secret that contains another is masked whole.
-    secrets = sorted({form for s in secret_values if s for form in secret_forms(s)},
-                     key=len, reverse=True)
+    secrets = _masking_forms(secret_values if isinstance(secret_values, tuple)
+                             else tuple(secret_values))
     if not secrets:
         return value
     return _redact(value, secrets)
+
+
+@functools.lru_cache(maxsize=64)
+def _masking_forms(secret_values: tuple[str, ...]) -> tuple[str, ...]:
+    """Every form of every secret, longest first (so a secret that contains another is
+    masked whole): made once per list of secrets, not on every call (the run loop masks
+    each step's output, error and ledger payloads with the same list)."""
+    return tuple(sorted({form for s in secret_values if s for form in secret_forms(s)},
+                        key=len, reverse=True))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -58,7 +66,7 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(forms))
 
 
-def _redact(value: Any, secrets: list[str]) -> Any:
+def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             if secret in value:
