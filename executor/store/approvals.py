@@ -36,33 +36,51 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+def latest_decision(session: Session, plan_id: str, version: int) -> StoredDecision | None:
+    """The newest decision on that version, if any (read in ``session``)."""
+    row = session.exec(
+        select(DecisionRow).where(DecisionRow.plan_id == plan_id, DecisionRow.version == version)
+        .order_by(col(DecisionRow.decided_at).desc(), col(DecisionRow.id).desc())).first()
+    return None if row is None else _stored_decision(row)
+
+
+def add_decision(session: Session, plan_id: str, version: int, plan_hash: str,
+                 decision: Decision, now: datetime) -> StoredDecision:
+    """Store a decision on one version in ``session`` (committed with it)."""
+    session.add(DecisionRow(plan_id=plan_id, version=version, plan_hash=plan_hash,
+                            decision_json=canonical_json(decision.model_dump(mode="json")),
+                            engine=decision.engine, bundle_hash=decision.bundle_hash,
+                            decided_at=now))
+    return StoredDecision(plan_id=plan_id, version=version, plan_hash=plan_hash,
+                          decision=decision, decided_at=now)
+
+
+def records(session: Session, plan_id: str, version: int) -> list[ApprovalRecord]:
+    """Every approval and rejection of that version, oldest first (read in ``session``)."""
+    rows = session.exec(
+        select(ApprovalRow).where(ApprovalRow.plan_id == plan_id, ApprovalRow.version == version)
+        .order_by(col(ApprovalRow.decided_at), col(ApprovalRow.id))).all()
+    return [_approval_record(r) for r in rows]
+
+
+def add_record(session: Session, record: ApprovalRecord) -> None:
+    """Store one approval or rejection in ``session`` (committed with it)."""
+    session.add(ApprovalRow(plan_id=record.plan_id, version=record.version,
+                            plan_hash=record.plan_hash, actor=record.actor,
+                            kind=record.kind.value, comment=record.comment,
+                            decided_at=record.decided_at, expires_at=record.expires_at))
+
+
 class ApprovalStore:
     """Decisions and approvals in the SQL store."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def record_decision(self, plan_id: str, version: int, plan_hash: str,
-                        decision: Decision) -> StoredDecision:
-        """Store a decision on one version."""
-        now = datetime.now(UTC)
-        row = DecisionRow(plan_id=plan_id, version=version, plan_hash=plan_hash,
-                          decision_json=canonical_json(decision.model_dump(mode="json")),
-                          engine=decision.engine, bundle_hash=decision.bundle_hash, decided_at=now)
-        with Session(self._engine) as session:
-            session.add(row)
-            session.commit()
-        return StoredDecision(plan_id=plan_id, version=version, plan_hash=plan_hash,
-                              decision=decision, decided_at=now)
-
     def latest_decision(self, plan_id: str, version: int) -> StoredDecision | None:
         """The newest decision on that version, if any."""
-        query = (select(DecisionRow).where(DecisionRow.plan_id == plan_id,
-                                           DecisionRow.version == version)
-                 .order_by(col(DecisionRow.decided_at).desc(), col(DecisionRow.id).desc()))
         with Session(self._engine) as session:
-            row = session.exec(query).first()
-        return None if row is None else _stored_decision(row)
+            return latest_decision(session, plan_id, version)
 
     def latest_decisions(self, versions: Collection[tuple[str, int]]
                          ) -> dict[tuple[str, int], StoredDecision]:
@@ -83,23 +101,15 @@ class ApprovalStore:
 
     def add(self, record: ApprovalRecord) -> ApprovalRecord:
         """Store one approval or rejection."""
-        row = ApprovalRow(plan_id=record.plan_id, version=record.version,
-                          plan_hash=record.plan_hash, actor=record.actor, kind=record.kind.value,
-                          comment=record.comment, decided_at=record.decided_at,
-                          expires_at=record.expires_at)
         with Session(self._engine) as session:
-            session.add(row)
+            add_record(session, record)
             session.commit()
         return record
 
     def records(self, plan_id: str, version: int) -> list[ApprovalRecord]:
         """Every approval and rejection of that version, oldest first."""
-        query = (select(ApprovalRow).where(ApprovalRow.plan_id == plan_id,
-                                           ApprovalRow.version == version)
-                 .order_by(col(ApprovalRow.decided_at), col(ApprovalRow.id)))
         with Session(self._engine) as session:
-            rows = session.exec(query).all()
-        return [_approval_record(r) for r in rows]
+            return records(session, plan_id, version)
 
     def records_of(self, versions: Collection[tuple[str, int]]
                    ) -> dict[tuple[str, int], list[ApprovalRecord]]:

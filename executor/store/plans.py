@@ -34,8 +34,9 @@ from policies.approval import ApprovalRecord
 from policies.contracts import Decision
 from tools import BatonError
 
-from .approvals import StoredDecision, _approval_record, _stored_decision
-from .schema import ApprovalRow, DecisionRow, PlanRow, PlanVersionRow
+from . import approvals
+from .approvals import StoredDecision
+from .schema import PlanRow, PlanVersionRow
 
 FINAL_STATUSES = frozenset({VersionStatus.REJECTED, VersionStatus.DENIED, VersionStatus.INVALID,
                             VersionStatus.SUPERSEDED})
@@ -234,36 +235,21 @@ class PlanGate:
 
     def latest_decision(self, version: int) -> StoredDecision | None:
         """The newest decision on that version, if any."""
-        row = self.session.exec(
-            select(DecisionRow).where(DecisionRow.plan_id == self._plan.id,
-                                      DecisionRow.version == version)
-            .order_by(col(DecisionRow.decided_at).desc(), col(DecisionRow.id).desc())).first()
-        return None if row is None else _stored_decision(row)
+        return approvals.latest_decision(self.session, self._plan.id, version)
 
     def records(self, version: int) -> list[ApprovalRecord]:
         """Every approval and rejection of that version, oldest first."""
-        rows = self.session.exec(
-            select(ApprovalRow).where(ApprovalRow.plan_id == self._plan.id,
-                                      ApprovalRow.version == version)
-            .order_by(col(ApprovalRow.decided_at), col(ApprovalRow.id))).all()
-        return [_approval_record(r) for r in rows]
+        return approvals.records(self.session, self._plan.id, version)
 
     def add_record(self, record: ApprovalRecord) -> None:
         """Store one approval or rejection of this plan."""
-        self.session.add(ApprovalRow(
-            plan_id=self._plan.id, version=record.version, plan_hash=record.plan_hash,
-            actor=record.actor, kind=record.kind.value, comment=record.comment,
-            decided_at=record.decided_at, expires_at=record.expires_at))
+        approvals.add_record(self.session, record.model_copy(update={"plan_id": self._plan.id}))
 
     def record_decision(self, version: int, plan_hash: str, decision: Decision,
                         now: datetime) -> StoredDecision:
         """Store a decision on one version of this plan."""
-        self.session.add(DecisionRow(
-            plan_id=self._plan.id, version=version, plan_hash=plan_hash,
-            decision_json=canonical_json(decision.model_dump(mode="json")),
-            engine=decision.engine, bundle_hash=decision.bundle_hash, decided_at=now))
-        return StoredDecision(plan_id=self._plan.id, version=version, plan_hash=plan_hash,
-                              decision=decision, decided_at=now)
+        return approvals.add_decision(self.session, self._plan.id, version, plan_hash, decision,
+                                      now)
 
     def move_status(self, version: int, to: VersionStatus,
                     *, only_from: Collection[VersionStatus]) -> bool:
