@@ -7,7 +7,6 @@ decode a URL once more, or split it where the service would not: the rule fails 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import pytest
@@ -15,29 +14,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from planner.plan import Plan
-from policies.contracts import PolicyContext, Requester, StepCall
-from policies.inputs import build_policy_input, iter_strings, url_credentials
+from policies.contracts import StepCall
+from policies.inputs import build_policy_input
 from tests.support.policy_tools import policy_registry
+from tests.support.url_credential_cases import ALICE, HOST, NOON, VALUE, decide, listed
 from tools.redaction import is_credential_query_param, percent_decoded
-
-ALICE = Requester(id="alice", roles=("analyst",))
-NOON = PolicyContext(now=datetime(2024, 6, 4, 12, tzinfo=UTC))
-VALUE = "f8Kq2LmZx9Pw3RtY7vBn"
-HOST = "https://api.internal.example"
-
-
-def _listed(args: dict) -> list[dict[str, str]]:
-    return url_credentials(list(iter_strings(args)))
 
 
 def _params(url: str) -> list[str]:
-    return [found["param"] for found in _listed({"url": url})]
+    return [found["param"] for found in listed({"url": url})]
 
 
-def _decide(engine, url: str, **args):
-    plan = Plan.model_validate({"goal": "fetch it", "steps": [
-        {"id": "fetch", "tool": "http.request", "args": {"url": url, **args}}]})
-    return engine.decide(build_policy_input(plan, policy_registry(), requester=ALICE, context=NOON))
 
 
 def _check(engine, **args):
@@ -75,7 +62,7 @@ ENCODED = {
 
 @pytest.mark.parametrize(("url", "name"), ENCODED.values(), ids=ENCODED.keys())
 def test_a_credential_hidden_by_encoding_or_in_a_path_parameter_is_denied(engine, url, name):
-    decision = _decide(engine, url)
+    decision = decide(engine, url)
     assert not decision.allow
     assert (f"step fetch: argument $.args.url carries a literal credential in URL parameter {name}"
             in "\n".join(decision.deny)), decision.deny
@@ -97,7 +84,7 @@ def test_a_credential_hidden_by_encoding_or_in_a_path_parameter_is_denied_at_run
     ({"jsessionid": VALUE}, "jsessionid"),
 ])
 def test_the_query_argument_is_judged_as_the_url_it_becomes(engine, query, name):
-    decision = _decide(engine, f"{HOST}/b", query=query)
+    decision = decide(engine, f"{HOST}/b", query=query)
     assert any(f"carries a literal credential in URL parameter {name}" in line
                for line in decision.deny), decision.deny
     verdict = _check(engine, url=f"{HOST}/b", query=query)
@@ -121,7 +108,7 @@ def test_a_finding_in_the_path_or_under_a_placeholder_name_is_placed_by_its_segm
     f"{HOST}/s?q=%25%25%25&api%25=1&%=2&%zz=3",
 ])
 def test_encoded_values_ordinary_path_parameters_and_references_are_not_listed(url):
-    assert _listed({"url": url}) == []
+    assert listed({"url": url}) == []
 
 
 ANTI_FORGERY = ["csrf_token", "csrfToken", "CSRF-Token", "X-CSRF-Token", "_csrf", "_csrf_token",
@@ -138,7 +125,7 @@ def test_anti_forgery_tokens_are_not_credentials(name):
 
 def test_anti_forgery_tokens_in_a_url_are_allowed(engine):
     query = "&".join(f"{name}={VALUE}" for name in ANTI_FORGERY)
-    decision = _decide(engine, f"{HOST}/form?{query};_csrf={VALUE}")
+    decision = decide(engine, f"{HOST}/form?{query};_csrf={VALUE}")
     assert decision.allow, decision.deny
 
 
@@ -190,7 +177,7 @@ def test_percent_decoding_undoes_any_number_of_encodings(times):
 def test_long_encoded_urls_are_judged_in_one_pass(url, count):
     # Decoding again and again until nothing changes would take one pass per "%25" here;
     # these are the shapes that would be quadratic (bench_policy reports the timing).
-    assert len(_listed({"url": url})) == count
+    assert len(listed({"url": url})) == count
 
 
 def test_a_query_entry_is_judged_by_its_whole_name_and_by_the_parameters_its_text_holds():

@@ -8,39 +8,23 @@ credentials. At run time only the call's URL is judged, not text a reference bro
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from planner.plan import Plan
-from policies.contracts import PolicyContext, Requester, StepCall
+from policies.contracts import StepCall
 from policies.inputs import (
     build_policy_input,
     build_step_input,
-    iter_strings,
     step_call_for,
-    url_credentials,
     urls_in_text,
 )
 from tests.support.policy_tools import policy_registry
+from tests.support.url_credential_cases import ALICE, HOST, NOON, VALUE, decide, listed
 from tools.redaction import is_credential_query_param
 
-ALICE = Requester(id="alice", roles=("analyst",))
-NOON = PolicyContext(now=datetime(2024, 6, 4, 12, tzinfo=UTC))
-VALUE = "f8Kq2LmZx9Pw3RtY7vBn"
-HOST = "https://api.internal.example"
-
-
-def _listed(args: dict) -> list[dict[str, str]]:
-    return url_credentials(list(iter_strings(args)))
-
-
-def _decide(engine, url: str, **args):
-    plan = Plan.model_validate({"goal": "fetch it", "steps": [
-        {"id": "fetch", "tool": "http.request", "args": {"url": url, **args}}]})
-    return engine.decide(build_policy_input(plan, policy_registry(), requester=ALICE, context=NOON))
 
 
 @pytest.mark.parametrize("query", [
@@ -51,7 +35,7 @@ def _decide(engine, url: str, **args):
 ])
 def test_a_literal_credential_in_a_url_query_is_denied_without_its_value(engine, query):
     name = query.rsplit("&", 1)[-1].partition("=")[0]
-    decision = _decide(engine, f"{HOST}/b?{query}")
+    decision = decide(engine, f"{HOST}/b?{query}")
     assert not decision.allow
     assert (f"step fetch: argument $.args.url carries a literal credential in URL parameter {name}"
             in "\n".join(decision.deny)), decision.deny
@@ -61,13 +45,13 @@ def test_a_literal_credential_in_a_url_query_is_denied_without_its_value(engine,
 
 def test_the_walkthrough_url_on_a_local_port_is_listed():
     url = f"http://127.0.0.1:9009/b?api_key={VALUE}"
-    assert _listed({"url": url}) == [{"path": "$.args.url", "param": "api_key"}]
+    assert listed({"url": url}) == [{"path": "$.args.url", "param": "api_key"}]
 
 
 def test_a_credential_in_a_fragment_or_in_a_url_inside_text_is_listed_at_its_argument():
     args = {"url": f"{HOST}/cb#state=1&access_token={VALUE}",
             "json": {"note": f"see {HOST}/x?a=1;key={VALUE} and http://h/y?secret={VALUE}"}}
-    assert _listed(args) == [{"path": "$.args.url", "param": "access_token"},
+    assert listed(args) == [{"path": "$.args.url", "param": "access_token"},
                              {"path": "$.args.json.note", "param": "key"},
                              {"path": "$.args.json.note", "param": "secret"}]
 
@@ -80,28 +64,28 @@ def test_a_credential_in_a_fragment_or_in_a_url_inside_text_is_listed_at_its_arg
     "api_key=loose text, not a URL",
 ])
 def test_ordinary_parameters_empty_values_and_secret_references_are_not_listed(url):
-    assert _listed({"url": url}) == []
+    assert listed({"url": url}) == []
 
 
 def test_a_value_mixing_text_and_a_secret_reference_is_listed():
-    assert _listed({"url": f"{HOST}/s?token=abc${{secret:A}}"}) == [
+    assert listed({"url": f"{HOST}/s?token=abc${{secret:A}}"}) == [
         {"path": "$.args.url", "param": "token"}]
 
 
 def test_a_name_that_does_not_read_as_a_name_is_not_quoted():
-    listed = _listed({"url": f"{HOST}/s?a=1&my%20token={VALUE}#x=1&b.token={VALUE}"})
-    assert listed == [{"path": "$.args.url", "param": "<query parameter 2>"},
+    found = listed({"url": f"{HOST}/s?a=1&my%20token={VALUE}#x=1&b.token={VALUE}"})
+    assert found == [{"path": "$.args.url", "param": "<query parameter 2>"},
                       {"path": "$.args.url", "param": "<fragment parameter 2>"}]
 
 
 def test_a_parameter_name_that_is_itself_a_secret_is_masked(engine):
-    decision = _decide(engine, f"{HOST}/b?AKIAIOSFODNN7EXAMPLE_token=1")
+    decision = decide(engine, f"{HOST}/b?AKIAIOSFODNN7EXAMPLE_token=1")
     assert any("in URL parameter <a secret>" in line for line in decision.deny), decision.deny
     assert not any("AKIAIOSFODNN7EXAMPLE" in line for line in decision.deny)
 
 
 def test_an_unparseable_host_does_not_hide_the_credential():
-    assert _listed({"url": f"http://[bad/b?token={VALUE}"}) == [
+    assert listed({"url": f"http://[bad/b?token={VALUE}"}) == [
         {"path": "$.args.url", "param": "token"}]
 
 
@@ -118,8 +102,8 @@ def test_a_credential_in_a_resolved_url_is_denied_at_run_time(engine):
 
 @given(st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,20}", fullmatch=True))
 def test_a_parameter_is_listed_exactly_when_its_name_is_a_credentials(name):
-    listed = _listed({"url": f"{HOST}/s?{name}={VALUE}"})
-    assert listed == ([{"path": "$.args.url", "param": name}]
+    found = listed({"url": f"{HOST}/s?{name}={VALUE}"})
+    assert found == ([{"path": "$.args.url", "param": name}]
                       if is_credential_query_param(name) else [])
 
 
@@ -131,7 +115,7 @@ CURSORS_AND_ROW_KEYS = ["page_token", "nextToken", "pageToken", "continuation_to
 
 @pytest.mark.parametrize("name", CURSORS_AND_ROW_KEYS)
 def test_cursors_keys_of_rows_and_ids_in_a_url_are_allowed(engine, name):
-    decision = _decide(engine, f"{HOST}/items?{name}=eyJvZmZzZXQiOjUwMCwiaWQiOjQyfQ")
+    decision = decide(engine, f"{HOST}/items?{name}=eyJvZmZzZXQiOjUwMCwiaWQiOjQyfQ")
     assert decision.allow, decision.deny
 
 
@@ -152,7 +136,7 @@ def test_cursor_key_and_id_names_are_not_credentials(name):
 
 @pytest.mark.parametrize("name", ["key", "sig", "apiKey"])
 def test_a_literal_credential_in_the_query_argument_is_denied_as_in_the_url(engine, name):
-    decision = _decide(engine, f"{HOST}/b", query={"page": 2, name: "AIzaSyABCDEFGHIJ"})
+    decision = decide(engine, f"{HOST}/b", query={"page": 2, name: "AIzaSyABCDEFGHIJ"})
     assert not decision.allow
     assert (f"step fetch: argument $.args.query.{name} carries a literal credential in URL "
             f"parameter {name}" in "\n".join(decision.deny)), decision.deny
