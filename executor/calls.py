@@ -23,9 +23,33 @@ from typing import Any
 from pydantic import ValidationError
 
 from tools import ToolContext, ToolError, ToolInputError, ToolSpec
+from tools.registry import MAX_TIMEOUT_S
 
 from .telemetry import NOOP_SPAN, run_in_span
 from .tool_threads import INTERRUPTS, NO_THREAD, TOOL_THREADS, ThreadJob, ToolThreads
+
+
+TOOL_DEADLINE_MARGIN_S = 1.0
+"""How long past the deadline a call declares (``timeout_from_args``) its attempt is cut off:
+the tool's own timeout fires first, and its error (``POST … timed out after 90s``) is the one
+recorded, not the executor's bare ``attempt timed out``."""
+
+
+def attempt_timeout_s(spec: ToolSpec, args: Mapping[str, Any], configured_s: float) -> float:
+    """The time limit of one attempt: ``configured_s`` (the step's ``timeout_s``, else the
+    tool's), lengthened to the deadline the call declares from its resolved ``args`` plus
+    :data:`TOOL_DEADLINE_MARGIN_S`, never past :data:`MAX_TIMEOUT_S` (24 h).
+
+    A declaration that fails (arguments the input model will refuse) leaves ``configured_s``:
+    a deadline is always armed.
+    """
+    try:
+        declared = spec.declared_timeout_s(args)
+    except Exception:  # noqa: BLE001 - the call fails binding its arguments, within the limit
+        return configured_s
+    if declared is None:
+        return configured_s
+    return max(configured_s, min(MAX_TIMEOUT_S, declared + TOOL_DEADLINE_MARGIN_S))
 
 
 @dataclass(frozen=True)

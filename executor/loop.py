@@ -35,11 +35,19 @@ from tools.redaction import redact
 from . import crash
 from .artifacts import ArtifactError, ArtifactStore
 from .call_payloads import mask_args, referenced_secrets, secret_fields
-from .calls import Call, Outcome, begin_call, call_tool, error_code, error_text
+from .calls import (
+    Call,
+    Outcome,
+    attempt_timeout_s,
+    begin_call,
+    call_tool,
+    error_code,
+    error_text,
+)
 from .checks import NO_CHECK_CONFIGURED, RuntimeCheck, StepCall
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
-from .retry import decide, effective_policy, sends_idempotency_key, unsafe_repeat
+from .retry import decide, effective_policy, unsafe_repeat
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
 from .store.runs import RunStore, StepState
@@ -328,7 +336,7 @@ class StepLoop:
             secrets={n: self.secrets[n] for n in (*spec.secrets, *st.secret_names.get(sid, ()))
                      if n in self.secrets},
             workspace=self.workspace)
-        timeout = step.timeout_s or spec.timeout_s
+        timeout = attempt_timeout_s(spec, args, step.timeout_s or spec.timeout_s)
         st.running.append(sid)
         st.launch.append((sid, partial(self._launch, st, spec, args, context, timeout, delay_s)))
 
@@ -387,7 +395,8 @@ class StepLoop:
         text = error_text(error)
         if decision is not None:  # a call that may have had its effect is not repeated blindly
             refusal = unsafe_repeat(error, tool=spec.name, effect=spec.effect_of(st.args[sid]),
-                                    idempotent=spec.idempotent, sends_key=sends_idempotency_key(spec))
+                                    idempotent=spec.idempotent,
+                                    sends_key=spec.sends_idempotency_key)
             if refusal is not None:
                 decision, text = None, f"{text}; {refusal}"
         text, retryable = self._masked(text), decision is not None

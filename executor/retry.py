@@ -17,8 +17,7 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from tools import Effect, RetryPolicy, ToolError, ToolSpec
-from tools.builtin.http import HttpRequestInput
+from tools import Effect, RetryPolicy, ToolError
 
 
 @dataclass(frozen=True)
@@ -54,19 +53,13 @@ def unsafe_repeat(error: BaseException, *, tool: str, effect: Effect, idempotent
 
     A call that writes, may have had its effect (:func:`outcome_unknown`) and whose
     tool neither is idempotent nor sends the step's key to the service it calls
-    could do its effect twice. No retry policy, the step's or the tool's,
-    overrides this: a tool whose backend drops a repeat of the same key (it
-    passes ``context.idempotency_key`` on) is registered ``idempotent=True``.
+    (``ToolSpec.sends_idempotency_key``: ``http.request`` and ``[[tools.http]]``
+    tools, or a tool registered with ``sends_idempotency_key=True``) could do its
+    effect twice. No retry policy, the step's or the tool's, overrides this.
     """
     if not outcome_unknown(error) or effect is not Effect.WRITE or idempotent or sends_key:
         return None
     return f"not retried: {tool} is not idempotent, the first call may still have its effect"
-
-
-def sends_idempotency_key(spec: ToolSpec) -> bool:
-    """Whether ``spec`` sends the step's key as ``Idempotency-Key`` with every request, so that
-    the service can drop a repeat: ``http.request`` and configured HTTP endpoint tools."""
-    return spec.endpoint_url is not None or spec.input_model is HttpRequestInput
 
 
 def backoff_s(attempt: int, policy: RetryPolicy) -> float:

@@ -236,6 +236,7 @@ def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
         description=spec.description,
         effect=spec.effect or (Effect.READ if spec.method in READ_METHODS else Effect.WRITE),
         idempotent=spec.idempotent,
+        sends_idempotency_key=True,  # send() puts context.idempotency_key on every request
         timeout_s=spec.timeout_s,
         retry=spec.retry,
         secrets=spec.secrets,

@@ -49,7 +49,9 @@ class ToolRegistry:
         effect: Effect | str = Effect.READ,
         effect_from_args: Callable[[Mapping[str, Any]], Effect] | None = None,
         idempotent: bool = False,
+        sends_idempotency_key: bool = False,
         timeout_s: float = 30.0,
+        timeout_from_args: Callable[[Mapping[str, Any]], float | None] | None = None,
         retry: RetryPolicy | None = None,
         secrets: tuple[str, ...] | list[str] = (),
         tags: tuple[str, ...] | list[str] = (),
@@ -59,7 +61,13 @@ class ToolRegistry:
         input_model: type[BaseModel] | None = None,
         output_model: type[BaseModel] | None = None,
     ) -> ToolSpec:
-        """Derive a ``ToolSpec`` from ``fn`` and add it; every problem is reported at once."""
+        """Derive a ``ToolSpec`` from ``fn`` and add it; every problem is reported at once.
+
+        ``sends_idempotency_key=True`` says ``fn`` passes ``context.idempotency_key`` on with
+        every call, so the service can drop a repeat: a write that timed out is retried.
+        ``timeout_from_args`` returns the deadline a call asks for in its arguments (or None);
+        the attempt's limit is lengthened to it, up to 24 h. See :class:`ToolSpec`.
+        """
         problems: list[str] = []
         try:
             effect_value = Effect(effect)
@@ -89,7 +97,9 @@ class ToolRegistry:
             effect=effect_value,
             effect_from_args=effect_from_args,
             idempotent=idempotent,
+            sends_idempotency_key=sends_idempotency_key,
             timeout_s=float(timeout_s),
+            timeout_from_args=timeout_from_args,
             retry=retry or RetryPolicy(),
             secrets=tuple(secrets),
             tags=tuple(tags),

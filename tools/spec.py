@@ -61,7 +61,13 @@ class ToolInfo(BaseModel):
         default=False, description="True when the effect is decided from the call's arguments."
     )
     idempotent: bool = Field(description="Calling twice with the same key is safe.")
+    sends_idempotency_key: bool = Field(
+        default=False, description="Sends the step's idempotency key with every call "
+        "(Idempotency-Key), so the service can drop a repeat: a write that timed out is retried.")
     timeout_s: float = Field(description="Default time limit of one attempt, in seconds.")
+    timeout_depends_on_args: bool = Field(
+        default=False, description="True when a call's arguments may lengthen its time limit "
+        "(http.request's timeout_s).")
     retry: RetryPolicy = Field(description="Default retry policy.")
     secrets: tuple[str, ...] = Field(default=(), description="Names of secrets injected at call time.")
     tags: tuple[str, ...] = Field(default=(), description="Free-form labels policies can match.")
@@ -79,7 +85,18 @@ _MASKED_INFO_FIELDS = ("name", "description", "tags", "region", "endpoint_url", 
 
 @dataclass(frozen=True, kw_only=True)
 class ToolSpec:
-    """A registered tool: a typed callable plus the metadata policies and the executor use."""
+    """A registered tool: a typed callable plus the metadata policies and the executor use.
+
+    ``sends_idempotency_key``: the tool passes ``context.idempotency_key`` to the service it
+    calls with every call (``http.request`` sends it as ``Idempotency-Key``), so the service
+    can drop a repeat; a write that timed out is then retried, which a write that neither
+    sends it nor is ``idempotent`` never is (its first call may still have its effect).
+
+    ``timeout_from_args``: the deadline one call declares from its (resolved) arguments, in
+    seconds, or None for none (``http.request``'s ``timeout_s``). The executor lengthens the
+    attempt's limit to it plus a small margin, so the tool's own timeout, with its clearer
+    error, fires first; never beyond the 24 h every limit has.
+    """
 
     name: str
     description: str
@@ -89,7 +106,9 @@ class ToolSpec:
     effect: Effect = Effect.READ
     effect_from_args: Callable[[Mapping[str, Any]], Effect] | None = None
     idempotent: bool = False
+    sends_idempotency_key: bool = False
     timeout_s: float = 30.0
+    timeout_from_args: Callable[[Mapping[str, Any]], float | None] | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     secrets: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -106,6 +125,20 @@ class ToolSpec:
         if self.effect_from_args is None:
             return self.effect
         return self.effect_from_args(args)
+
+    def declared_timeout_s(self, args: Mapping[str, Any]) -> float | None:
+        """The deadline one call declares from its arguments (``timeout_from_args``), if any.
+
+        Only a positive, finite number counts: anything else (NaN, infinity, a string the
+        input model will refuse) declares nothing, and the configured limit stands.
+        """
+        if self.timeout_from_args is None:
+            return None
+        declared = self.timeout_from_args(args)
+        if (isinstance(declared, bool) or not isinstance(declared, int | float)
+                or not 0 < declared < math.inf):
+            return None
+        return float(declared)
 
     def input_schema(self) -> dict[str, Any]:
         """JSON Schema of the tool's arguments (shared: treat it as read-only)."""
@@ -127,7 +160,9 @@ class ToolSpec:
             effect=self.effect,
             effect_depends_on_args=self.effect_from_args is not None,
             idempotent=self.idempotent,
+            sends_idempotency_key=self.sends_idempotency_key,
             timeout_s=self.timeout_s,
+            timeout_depends_on_args=self.timeout_from_args is not None,
             retry=self.retry,
             secrets=self.secrets,
             tags=self.tags,

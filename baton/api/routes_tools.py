@@ -24,6 +24,8 @@ class ToolSummary(BaseModel):
     description: str = Field(description="What the tool does.")
     effect: Effect = Field(description="Default effect (read or write).")
     idempotent: bool = Field(description="Calling twice with the same key is safe.")
+    sends_idempotency_key: bool = Field(
+        default=False, description="Sends the step's key with every call (Idempotency-Key).")
     tags: tuple[str, ...] = Field(default=(), description="Labels policies can match.")
 
 
@@ -34,7 +36,8 @@ def list_tools(request: Request,
     services = services_of(request)
     infos = (spec.info(secret_values=services.secret_values) for spec in services.registry)
     return [ToolSummary(name=info.name, description=info.description, effect=info.effect,
-                        idempotent=info.idempotent, tags=info.tags)
+                        idempotent=info.idempotent,
+                        sends_idempotency_key=info.sends_idempotency_key, tags=info.tags)
             for info in sorted(infos, key=lambda i: i.name)]
 
 

@@ -21,6 +21,11 @@ def effect_label(info: Any) -> str:
     return "read/write by args" if info.effect_depends_on_args else info.effect.value
 
 
+def timeout_label(info: Any) -> str:
+    """'60s', or '60s+ by args' when a call's arguments may lengthen it."""
+    return f"{info.timeout_s:g}s" + ("+ by args" if info.timeout_depends_on_args else "")
+
+
 @tools_app.command("list")
 def list_tools(
     ctx: typer.Context,
@@ -38,14 +43,15 @@ def list_tools(
     table = Table(title=f"{len(infos)} tools", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False)
     # Names and effects are what people grep for: never split them across lines.
-    for column in ("name", "effect", "idem.", "timeout"):
+    for column in ("name", "effect", "idem.", "sends key", "timeout"):
         table.add_column(column, no_wrap=True)
     table.add_column("tags", overflow="fold")
     table.add_column("description", overflow="fold", ratio=1)
     for info in infos:
         table.add_row(
             escape(info.name), effect_label(info), "yes" if info.idempotent else "no",
-            f"{info.timeout_s:g}s", escape(" ".join(info.tags)),
+            "yes" if info.sends_idempotency_key else "no", timeout_label(info),
+            escape(" ".join(info.tags)),
             escape(info.description.splitlines()[0] if info.description else ""),
         )
     console.print(table)
@@ -75,7 +81,8 @@ def show_tool(
         "",
         f"effect:      {effect_label(info)}",
         f"idempotent:  {'yes' if info.idempotent else 'no'}",
-        f"timeout:     {info.timeout_s:g}s",
+        f"sends key:   {'yes (Idempotency-Key)' if info.sends_idempotency_key else 'no'}",
+        f"timeout:     {timeout_label(info)}",
         f"retry:       up to {retry.max_attempts} attempts, backoff {retry.initial_backoff_s:g}s "
         f"×{retry.multiplier:g} (max {retry.max_backoff_s:g}s, jitter {retry.jitter:g})",
         f"secrets:     {escape(', '.join(info.secrets)) or '-'}",

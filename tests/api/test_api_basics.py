@@ -41,8 +41,10 @@ def test_user_without_roles_is_403(client_for):
 
 def test_tools_list_and_show(client_for):
     client = client_for("alice")
-    names = [tool["name"] for tool in client.get("/tools").json()]
-    assert "files.read" in names and names == sorted(names)
+    tools = {tool["name"]: tool for tool in client.get("/tools").json()}
+    assert "files.read" in tools and list(tools) == sorted(tools)
+    assert tools["http.request"]["sends_idempotency_key"] is True
+    assert tools["files.read"]["sends_idempotency_key"] is False
     info = client.get("/tools/files.read").json()
     assert info["effect"] == "read"
     assert "path" in info["input_schema"]["properties"]

@@ -71,6 +71,14 @@ def test_tools_show_prints_schemas_effect_retry_and_timeout():
         assert fragment in result.stdout
 
 
+def test_tools_show_says_whether_the_tool_sends_the_key_and_if_its_args_set_the_timeout():
+    shown = baton("tools", "show", "http.request")
+    assert shown.returncode == 0, shown.stderr
+    assert "sends key:   yes (Idempotency-Key)" in shown.stdout
+    assert "timeout:     60s+ by args" in shown.stdout
+    assert "sends key:   no" in baton("tools", "show", "files.read").stdout
+
+
 def test_tools_show_json_round_trips_the_tool_info():
     result = baton("tools", "show", "table.aggregate", "--json")
     info = json.loads(result.stdout)

@@ -1,9 +1,10 @@
 """A write tool that is not idempotent is never called again while its first call may have had
 its effect (it timed out): a second call could pay twice.
 
-Still retried: reads, tools declared idempotent, HTTP tools (they send the step's
-key as ``Idempotency-Key`` on every attempt, so the server can drop a repeat), and
-errors a tool raises as retryable itself (it knows the call had no effect).
+Still retried: reads, tools declared idempotent, tools declared ``sends_idempotency_key``
+(the HTTP tools, and any tool registered so: they send the step's key on every attempt, so
+the service can drop a repeat), and errors a tool raises as retryable itself (it knows the
+call had no effect).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from executor.ledger import Ledger
 from executor.records import AttemptStatus, RunStatus
 from tests.executor.runsupport import HostCheck, Sleeps, make_runner, run_plan
 from tests.support.http_server import Reply
-from tools import Effect, RetryableToolError, ToolRegistry, register_http_tool
+from tools import Effect, RetryableToolError, ToolContext, ToolRegistry, register_http_tool
 from tools.builtin.http import register_http_request
 
 NOT_RETRIED = ("attempt timed out after 0.2s; not retried: bank.pay is not idempotent, the first "
@@ -83,9 +84,10 @@ def test_a_step_retry_policy_cannot_make_a_non_idempotent_write_repeat(engine, t
 
 @pytest.mark.parametrize("options", [
     {"idempotent": True},   # the tool drops a repeat of the same key itself
+    {"sends_idempotency_key": True},  # the service it calls drops a repeat of the same key
     {"effect": Effect.READ},
     {"effect_from_args": lambda args: Effect.READ if args.get("method") == "GET" else Effect.WRITE},
-], ids=["idempotent", "read", "read-by-its-args"])
+], ids=["idempotent", "sends-key", "read", "read-by-its-args"])
 def test_a_timeout_is_still_retried_where_a_second_call_is_safe(engine, tmp_path, options):
     bank = Bank(**options)
     plan = pay_plan(retry={"max_attempts": 2, "initial_backoff_s": 0, "max_backoff_s": 0},
@@ -94,6 +96,30 @@ def test_a_timeout_is_still_retried_where_a_second_call_is_safe(engine, tmp_path
     (step,) = record.steps
     assert step.attempts == 2 and len(bank.calls) == 2
     assert step.error == "attempt timed out after 0.2s"
+
+
+def test_a_tool_of_its_own_that_sends_the_key_is_retried_after_a_timeout_with_that_key(
+        engine, tmp_path):
+    """Not only the HTTP tools: a third-party tool declares that its service drops repeats."""
+    registry, keys, release = ToolRegistry(), [], threading.Event()
+
+    @registry.tool("ledger.post", effect=Effect.WRITE, timeout_s=0.2, sends_idempotency_key=True)
+    def post(context: ToolContext) -> bool:
+        """Post an entry (the ledger service drops a repeat of a key)."""
+        keys.append(context.idempotency_key)
+        if len(keys) == 1:
+            release.wait(10)  # the first call outlives its deadline
+        return True
+
+    runner = make_runner(engine, registry, tmp_path, runtime_check=HostCheck(""), sleep=Sleeps())
+    try:
+        record = run_plan(runner, engine, {"goal": "g", "steps": [
+            {"id": "post", "tool": "ledger.post", "retry": {"max_attempts": 2}}]})
+    finally:
+        release.set()
+    assert record.status is RunStatus.SUCCEEDED
+    (step,) = record.steps
+    assert step.attempts == 2 and keys == [step.idempotency_key] * 2
 
 
 def test_the_effect_decided_from_the_arguments_counts(engine, tmp_path):
@@ -137,7 +163,7 @@ def test_http_tools_sending_the_idempotency_key_are_retried_after_a_timeout(
     register_http_tool(registry, name="crm.note", url=http_server.url("/hook"), method="POST",
                        description="Add a note.", timeout_s=5,
                        input_schema={"type": "object", "properties": {"id": {"type": "string"}}})
-    assert not registry.get(tool).idempotent
+    assert not registry.get(tool).idempotent and registry.get(tool).sends_idempotency_key
     runner = make_runner(engine, registry, tmp_path, runtime_check=HostCheck(""), sleep=Sleeps())
     record = run_plan(runner, engine, {"goal": "g", "steps": [
         _post_step(tool, http_server.url("/hook") if tool == "http.request" else None)]})

@@ -51,6 +51,7 @@ def test_post_endpoint_sends_args_as_json_and_validates_output(http_server):
     [request] = http_server.requests("/score")
     assert request.json() == {"customer_id": "c1", "json": True, "labels": ["a"]}
     assert request.idempotency_key == "k-42"
+    assert spec.sends_idempotency_key and spec.info().sends_idempotency_key  # as it does
     assert request.headers["x-api-key"] == "abc"
     assert spec.effect_of({}) is Effect.WRITE and spec.secrets == ("RISK_KEY",)
     assert spec.tags == ("egress", "network", "risk") and spec.timeout_s == 5

@@ -81,6 +81,15 @@ def test_effect_is_read_for_get_and_head_and_write_otherwise(registry):
     assert set(spec.tags) == {"egress", "network"}
 
 
+def test_it_sends_the_key_and_declares_its_timeout_s_as_its_deadline(registry):
+    spec = registry.get("http.request")
+    assert spec.sends_idempotency_key and spec.info().sends_idempotency_key
+    assert spec.declared_timeout_s({"url": "http://x", "timeout_s": 300}) == 300.0
+    assert spec.declared_timeout_s({"url": "http://x"}) is None  # the default 30 s: within 60 s
+    assert spec.declared_timeout_s({"url": "http://x", "timeout_s": {"ref": "a.t"}}) is None
+    assert spec.info().timeout_depends_on_args is True
+
+
 def test_oversized_body_is_refused_with_size_and_limit(registry, http_server):
     http_server.script("/big", Reply(body=b"x" * (LIMIT + 1)))
     with pytest.raises(ToolError) as caught:

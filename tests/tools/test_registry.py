@@ -197,6 +197,26 @@ def test_info_carries_retry_and_secrets_for_policies():
     assert "SLACK_TOKEN" not in str(info.input_schema)
 
 
+def test_a_tool_declares_that_it_sends_the_key_and_a_deadline_from_its_arguments():
+    registry = ToolRegistry()
+
+    @registry.tool("ledger.post", effect=Effect.WRITE, sends_idempotency_key=True,
+                   timeout_from_args=lambda args: args.get("wait_s"))
+    def post(wait_s: float = 1.0) -> bool:
+        """Post an entry; the ledger service drops a repeat of the step's key."""
+        return True
+
+    spec = registry.get("ledger.post")
+    assert spec.sends_idempotency_key and spec.declared_timeout_s({"wait_s": 90}) == 90.0
+    for unusable in (None, float("nan"), float("inf"), 0, -1, "90", True):
+        assert spec.declared_timeout_s({"wait_s": unusable}) is None
+    info = spec.info()
+    assert info.sends_idempotency_key and info.timeout_depends_on_args
+    plain = registry.register_function(post, name="x.plain")
+    assert not plain.sends_idempotency_key and plain.declared_timeout_s({}) is None
+    assert not plain.info().sends_idempotency_key and not plain.info().timeout_depends_on_args
+
+
 # --- entry points ---------------------------------------------------------------------------
 
 

@@ -103,6 +103,15 @@ def effect_of_request(args: Mapping[str, Any]) -> Effect:
     return Effect.WRITE
 
 
+def timeout_of_request(args: Mapping[str, Any]) -> float | None:
+    """The ``timeout_s`` an ``http.request`` call asks for; None when it gives none (the
+    default 30 s is within the tool's 60 s, and a step's lower limit must still hold)."""
+    value = args.get("timeout_s")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
 def referenced_secrets(args: Mapping[str, Any]) -> tuple[str, ...]:
     """Secret names an ``http.request`` call's headers refer to, sorted (for policy input)."""
     headers = args.get("headers")
@@ -423,7 +432,9 @@ def register_http_request(registry: ToolRegistry, *, max_response_bytes: int) ->
         effect=Effect.WRITE,
         effect_from_args=effect_of_request,
         idempotent=False,
+        sends_idempotency_key=True,  # send() puts context.idempotency_key on every request
         timeout_s=60.0,
+        timeout_from_args=timeout_of_request,  # a call's own timeout_s, even past 60 s, ends it
         retry=RetryPolicy(max_attempts=3, initial_backoff_s=0.5, max_backoff_s=30.0),
         tags=("egress", "network"),
         input_model=HttpRequestInput,
