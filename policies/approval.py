@@ -100,6 +100,9 @@ class GateState(BaseModel):
     eligible_roles: tuple[str, ...] = Field(description="Roles that may approve.")
     valid_approvals: tuple[ApprovalRecord, ...] = Field(description="Approvals that count now.")
     reasons: tuple[str, ...] = Field(default=(), description="Why it is not approved (if not).")
+    rejection: ApprovalRecord | None = Field(
+        default=None, description="The rejection that ended the version (its version and hash "
+                                  "name what was rejected); None unless rejected.")
 
 
 def expires_at(record: ApprovalRecord, ttl: timedelta) -> datetime:
@@ -159,7 +162,7 @@ def evaluate_gate(decision: Decision, requester: str, approvals: Sequence[Approv
     if rejection is not None:
         reason = f"rejected by {rejection.actor}: {rejection.comment or 'no reason given'}"
         return GateState(status=GateStatus.REJECTED, missing_count=0, eligible_roles=roles,
-                         valid_approvals=(), reasons=(reason,))
+                         valid_approvals=(), reasons=(reason,), rejection=rejection)
     if not decision.allow:
         return GateState(status=GateStatus.DENIED, missing_count=0, eligible_roles=roles,
                          valid_approvals=(), reasons=decision.deny)

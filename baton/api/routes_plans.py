@@ -97,6 +97,15 @@ class PlanDetail(BaseModel):
     versions: list[VersionSummary] = Field(description="Every version, oldest first.")
 
 
+def _plan_hash_field(done: str) -> Any:
+    """``plan_hash``: the version the approver reviewed, shared by approve and reject."""
+    return Field(
+        default=None, pattern=r"^(sha256:)?[0-9a-fA-F]{12,64}$",
+        description="Hash (or a prefix of at least 12 hex characters) of the version the "
+                    f"approver reviewed: when the version {done} has another hash, nothing "
+                    f"is {done} (409 version_changed).")
+
+
 class ApproveRequest(BaseModel):
     """An approval."""
 
@@ -104,11 +113,7 @@ class ApproveRequest(BaseModel):
 
     version: StrictInt | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
-    plan_hash: str | None = Field(
-        default=None, pattern=r"^(sha256:)?[0-9a-fA-F]{12,64}$",
-        description="Hash (or a prefix of at least 12 hex characters) of the version the "
-                    "approver reviewed: when the version approved has another hash, nothing "
-                    "is approved (409 version_changed).")
+    plan_hash: str | None = _plan_hash_field("approved")
     comment: str | None = Field(default=None, max_length=COMMENT_MAX_CHARS,
                                 description="Optional comment.")
 
@@ -120,6 +125,7 @@ class RejectRequest(BaseModel):
 
     version: StrictInt | None = Field(default=None, ge=1, le=MAX_VERSION,
                                 description="Version; default: the latest.")
+    plan_hash: str | None = _plan_hash_field("rejected")
     reason: str = Field(min_length=1, max_length=REASON_MAX_CHARS,
                         description="Why the plan is rejected.")
 
@@ -252,4 +258,5 @@ def reject_plan(plan_id: str, body: RejectRequest, request: Request,
     """Reject with a reason: the version is ended; a revision makes a new one."""
     from baton.usecases.vetting import reject
 
-    return reject(services_of(request), plan_id, user, reason=body.reason, version=body.version)
+    return reject(services_of(request), plan_id, user, reason=body.reason, version=body.version,
+                  plan_hash=body.plan_hash)

@@ -23,7 +23,7 @@ from .common import (
 from .main import app
 
 if TYPE_CHECKING:
-    from policies.approval import GateState
+    from policies.approval import ApprovalRecord, GateState
     from policies.contracts import Decision
 
     from ..services import Services
@@ -71,16 +71,40 @@ def show_decision(services: Services, plan_id: str, version: int) -> None:
         print_decision(stored.decision, gate_state(services, plan_id, version))
 
 
+def _hash_option(done: str) -> Any:
+    """``--hash``: the version the approver reviewed, shared by approve and reject."""
+    return typer.Option(
+        "--hash", metavar="PLAN_HASH",
+        help="The hash of the version you reviewed (at least 12 hex characters, sha256: "
+             f"optional, as `baton plans show` prints it): refused if that version is not "
+             f"the one {done}.")
+
+
+def _check_hash_usage(plan_hash: str | None) -> None:
+    """A malformed --hash is a usage error, before anyone is looked up."""
+    from tools import BatonError
+
+    from ..usecases.vetting import pinned_hash
+
+    if plan_hash is not None:
+        try:
+            pinned_hash(plan_hash)
+        except BatonError as exc:
+            fail(f"--hash: {exc.message}", EXIT_USAGE)
+
+
+def _acted(done: str, plan_id: str, record: ApprovalRecord, actor: str) -> str:
+    """The line naming the version and hash acted on: without --hash, whatever was latest."""
+    return (f"{done} {escape(plan_id)} v{record.version} (sha256:{record.plan_hash[:16]}…) "
+            f"as {escape(actor)}")
+
+
 @app.command("approve")
 def approve_cmd(
     ctx: typer.Context,
     plan_id: Annotated[str, typer.Argument(help="Plan id, e.g. p-3f2a9c1d.")],
     version: VersionOption = None,
-    plan_hash: Annotated[str | None, typer.Option(
-        "--hash", metavar="PLAN_HASH",
-        help="The hash of the version you reviewed (at least 12 hex characters, sha256: "
-             "optional, as `baton plans show` prints it): refused if that version is not "
-             "the one approved.")] = None,
+    plan_hash: Annotated[str | None, _hash_option("approved")] = None,
     comment: Annotated[str | None, typer.Option("--comment", help="A note kept with the approval.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -89,15 +113,9 @@ def approve_cmd(
     Without --version or --hash the latest version is approved, whatever it is when the
     approval lands; the line printed names its version and hash.
     """
-    from tools import BatonError
+    from ..usecases.vetting import approve
 
-    from ..usecases.vetting import approve, pinned_hash
-
-    if plan_hash is not None:
-        try:  # a usage error, before anyone is looked up
-            pinned_hash(plan_hash)
-        except BatonError as exc:
-            fail(f"--hash: {exc.message}", EXIT_USAGE)
+    _check_hash_usage(plan_hash)
     cli = state(ctx)
     user = acting_user(ctx, Action.PLAN_APPROVE)
     gate = approve(cli.services, plan_id, user, version=version, plan_hash=plan_hash,
@@ -106,8 +124,7 @@ def approve_cmd(
     if as_json:
         print_json(gate.model_dump(mode="json"))
         return
-    console.print(f"approved {escape(plan_id)} v{mine.version} (sha256:{mine.plan_hash[:16]}…) "
-                  f"as {escape(user.id)}")
+    console.print(_acted("approved", plan_id, mine, user.id))
     show_decision(cli.services, plan_id, mine.version)
 
 
@@ -117,20 +134,29 @@ def reject_cmd(
     plan_id: Annotated[str, typer.Argument(help="Plan id, e.g. p-3f2a9c1d.")],
     reason: Annotated[str, typer.Option("--reason", help="Why; the planner and requester read it.")],
     version: VersionOption = None,
+    plan_hash: Annotated[str | None, _hash_option("rejected")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Reject a plan version with a reason; the version is ended (revise to make a new one)."""
+    """Reject a plan version with a reason; the version is ended (revise to make a new one).
+
+    Without --version or --hash the latest version is rejected, whatever it is when the
+    rejection lands; the line printed names its version and hash.
+    """
     from ..usecases.vetting import reject
 
     if not reason.strip():  # a usage error like a missing --reason, before anyone is looked up
         fail("--reason is empty: say why; the planner and requester read it", EXIT_USAGE)
+    _check_hash_usage(plan_hash)
     cli = state(ctx)
     user = acting_user(ctx, Action.PLAN_REJECT)
-    gate = reject(cli.services, plan_id, user, reason=reason, version=version)
+    gate = reject(cli.services, plan_id, user, reason=reason, version=version,
+                  plan_hash=plan_hash)
     if as_json:
         print_json(gate.model_dump(mode="json"))
         return
-    console.print(f"[bold red]rejected[/] {escape(plan_id)}: {escape(gate.reasons[0])}")
+    assert gate.rejection is not None  # reject returns the gate its rejection ended
+    console.print(_acted("[bold red]rejected[/]", plan_id, gate.rejection, user.id)
+                  + f": {escape(gate.rejection.comment or '')}")
 
 
 @policy_app.command("eval")

@@ -307,9 +307,14 @@ def pinned_hash(text: str) -> str:
     return found.group(1)
 
 
-def _check_seen(plan: PlanGate, stored: StoredVersion, plan_hash: str | None) -> None:
+_DONE = {ApprovalKind.APPROVE: "approved", ApprovalKind.REJECT: "rejected"}
+
+
+def _check_seen(plan: PlanGate, stored: StoredVersion, plan_hash: str | None,
+                kind: ApprovalKind = ApprovalKind.APPROVE) -> None:
     """Refuse (``version_changed``) unless ``stored`` is the version whose hash the approver
-    reviewed: a revision since they read it would otherwise get an approval it never had."""
+    reviewed: a revision since they read it would otherwise get an approval (or a rejection)
+    it never had."""
     if plan_hash is None or stored.plan_hash.startswith(plan_hash):
         return
     seen = next((n for n in range(plan.latest_version, 0, -1)
@@ -318,9 +323,9 @@ def _check_seen(plan: PlanGate, stored: StoredVersion, plan_hash: str | None) ->
                 else f"sha256:{plan_hash[:16]}… (no version of the plan has that hash)")
     raise ApprovalRefused(RefusalCode.VERSION_CHANGED,
                           f"plan {stored.plan_id}: you reviewed {reviewed}, but the version to "
-                          f"approve is v{stored.version} (sha256:{stored.plan_hash[:16]}…); "
-                          f"nothing was approved: review v{stored.version}, then approve it "
-                          "with its hash")
+                          f"{kind.value} is v{stored.version} (sha256:{stored.plan_hash[:16]}…); "
+                          f"nothing was {_DONE[kind]}: review v{stored.version}, then "
+                          f"{kind.value} it with its hash")
 
 
 def approve(services: Services, plan_id: str, actor: User, *, version: int | None = None,
@@ -377,20 +382,24 @@ _REJECTABLE = frozenset({VersionStatus.VALIDATED, VersionStatus.PENDING_APPROVAL
 
 
 def reject(services: Services, plan_id: str, actor: User, *, reason: str,
-           version: int | None = None, now: datetime | None = None) -> GateState:
+           version: int | None = None, plan_hash: str | None = None,
+           now: datetime | None = None) -> GateState:
     """Reject a version with a reason: it is ended (REJECTED); a revision makes a new one.
 
-    Like :func:`approve`, one transaction under the plan's lock.
+    Like :func:`approve`, ``plan_hash`` pins the version reviewed (``version_changed``
+    otherwise), and it is one transaction under the plan's lock.
     """
     user = services.settings.user_named(actor.id)
     reason = (reason or "").strip()
     if not reason:
         raise BatonError("a rejection needs a reason (--reason); the planner and requester read it",
                          code="missing_reason")
+    seen = pinned_hash(plan_hash) if plan_hash is not None else None
     now = now or datetime.now(UTC)
     reason = redact(reason, services.secret_values)  # the store keeps what the ledger does
     with services.plan_store.locked(plan_id) as plan:
         stored, decided, records, authors = _locked_state(services, plan, version)
+        _check_seen(plan, stored, seen, ApprovalKind.REJECT)
         check_can_reject(user.id, user.roles, _target(plan, stored, decided, authors),
                          decided.decision if decided else None, records)
         assert decided is not None  # check_can_reject refuses a version without a decision

@@ -326,8 +326,7 @@ async def approve_form(request: Request, plan_id: str) -> Response:
     user, form = await _posted(request, Action.PLAN_APPROVE)
     try:
         state = approve(services_of(request), plan_id, user, version=_int(form.get("version")),
-                        plan_hash=(form.get("plan_hash") or "").strip() or None,
-                        comment=form_text(form, "comment") or None)
+                        plan_hash=_pinned(form), comment=form_text(form, "comment") or None)
     except BatonError as exc:
         return redirect(request, f"/plans/{plan_id}", exc.message, "error")
     note = ("Approved: the plan may run." if state.status.value == "approved"
@@ -343,10 +342,15 @@ async def reject_form(request: Request, plan_id: str) -> Response:
     user, form = await _posted(request, Action.PLAN_REJECT)
     try:
         reject(services_of(request), plan_id, user, reason=form_text(form, "reason"),
-               version=_int(form.get("version")))
+               version=_int(form.get("version")), plan_hash=_pinned(form))
     except BatonError as exc:
         return redirect(request, f"/plans/{plan_id}", exc.message, "error")
     return redirect(request, f"/plans/{plan_id}", "Rejected; the requester can ask for a revision.")
+
+
+def _pinned(form: dict[str, str]) -> str | None:
+    """The plan hash the page showed (its forms carry it hidden): the version reviewed."""
+    return (form.get("plan_hash") or "").strip() or None
 
 
 def _int(value: str | None) -> int | None:

@@ -1,9 +1,12 @@
-"""``POST /plans/{id}/approve`` with ``plan_hash``: the version the approver reviewed, on each store."""
+"""``POST /plans/{id}/approve|reject`` with ``plan_hash``: the version the approver reviewed, on each store."""
 
 from __future__ import annotations
 
+import pytest
+
 from baton.usecases.vetting import vet_version
 from tests.api.test_api_basics import assert_error
+from tests.support.gate_actions import GATE_ACTIONS
 from tests.support.gate_services import WRITE_PLAN, store_version
 
 REVISED = {**WRITE_PLAN, "steps": [
@@ -19,23 +22,30 @@ def _revised(services):
     return v1, v2
 
 
-def test_approving_the_hash_reviewed_after_a_revision_is_a_409(store_services, store_client_for):
+@pytest.mark.parametrize("act", GATE_ACTIONS)
+def test_answering_the_hash_reviewed_after_a_revision_is_a_409(store_services, store_client_for,
+                                                                act):
     v1, v2 = _revised(store_services)
     bob = store_client_for("bob")
-    response = bob.post(f"/plans/{v1.plan_id}/approve", json={"plan_hash": v1.plan_hash})
+    path = f"/plans/{v1.plan_id}/{act.verb}"
+    response = bob.post(path, json={**act.fields, "plan_hash": v1.plan_hash})
     assert_error(response, 409, "version_changed")
     message = response.json()["error"]["message"]
     assert f"v1 (sha256:{v1.plan_hash[:16]}" in message and f"v2 (sha256:{v2.plan_hash[:16]}" in message
+    assert f"nothing was {act.done}" in message
     assert bob.get(f"/plans/{v1.plan_id}").json()["gate"]["status"] == "pending"
-    ok = bob.post(f"/plans/{v1.plan_id}/approve", json={"plan_hash": "sha256:" + v2.plan_hash[:12]})
+    ok = bob.post(path, json={**act.fields, "plan_hash": "sha256:" + v2.plan_hash[:12]})
     assert ok.status_code == 200, ok.text
-    assert ok.json()["status"] == "approved"
-    assert [a["version"] for a in ok.json()["valid_approvals"]] == [2]
+    assert ok.json()["status"] == act.status.value
+    assert act.recorded(ok.json())["version"] == 2
+    assert act.recorded(ok.json())["plan_hash"] == v2.plan_hash
 
 
-def test_a_plan_hash_that_is_not_12_to_64_hex_characters_is_a_422(store_services, store_client_for):
+@pytest.mark.parametrize("act", GATE_ACTIONS)
+def test_a_plan_hash_that_is_not_12_to_64_hex_characters_is_a_422(store_services,
+                                                                   store_client_for, act):
     v1, _ = _revised(store_services)
     for bad in ("abc", "z" * 20, "0" * 65, 12):
-        response = store_client_for("bob").post(f"/plans/{v1.plan_id}/approve",
-                                                json={"plan_hash": bad})
+        response = store_client_for("bob").post(f"/plans/{v1.plan_id}/{act.verb}",
+                                                json={**act.fields, "plan_hash": bad})
         assert_error(response, 422, "invalid_request")

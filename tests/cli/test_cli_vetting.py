@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from policies.bundle import SHIPPED_FIXTURES, PolicyBundle
+from tests.support.gate_actions import GATE_ACTIONS
 from tests.support.own_policies import own_policies_with_fixtures
 
 CONFIG = """
@@ -190,25 +191,31 @@ def _revised_plan() -> tuple[str, str, str]:
     return plan_id, shown[0]["plan_hash"], shown[1]["plan_hash"]
 
 
-def test_approve_with_the_hash_reviewed_is_refused_after_a_revision():
+@pytest.mark.parametrize("act", GATE_ACTIONS)
+def test_an_answer_with_the_hash_reviewed_is_refused_after_a_revision(act):
     plan_id, seen, current = _revised_plan()
-    stale = baton("--as", "bob", "approve", plan_id, "--hash", f"sha256:{seen[:16]}")
+    stale = baton("--as", "bob", act.verb, plan_id, *act.cli_args, "--hash", f"sha256:{seen[:16]}")
     assert stale.returncode == 1
     assert f"you reviewed v1 (sha256:{seen[:16]}" in stale.stderr
-    assert f"v2 (sha256:{current[:16]}" in stale.stderr and "nothing was approved" in stale.stderr
-    ok = baton("--as", "bob", "approve", plan_id, "--hash", current[:12])
+    assert f"v2 (sha256:{current[:16]}" in stale.stderr
+    assert f"nothing was {act.done}" in stale.stderr
+    ok = baton("--as", "bob", act.verb, plan_id, *act.cli_args, "--hash", current[:12])
     assert ok.returncode == 0, ok.stderr
-    assert f"approved {plan_id} v2 (sha256:{current[:16]}…) as bob" in ok.stdout
+    assert f"{act.done} {plan_id} v2 (sha256:{current[:16]}…) as bob" in ok.stdout
 
 
-def test_approve_without_a_pin_says_which_version_and_hash_it_approved():
+@pytest.mark.parametrize("act", GATE_ACTIONS)
+def test_an_answer_without_a_pin_says_which_version_and_hash_it_was(act):
     plan_id, _, current = _revised_plan()
-    ok = baton("--as", "bob", "approve", plan_id)
+    ok = baton("--as", "bob", act.verb, plan_id, *act.cli_args)
     assert ok.returncode == 0, ok.stderr
-    assert f"approved {plan_id} v2 (sha256:{current[:16]}…) as bob" in ok.stdout
+    assert f"{act.done} {plan_id} v2 (sha256:{current[:16]}…) as bob" in ok.stdout
+    as_json = baton("--as", "carol", act.verb, _revised_plan()[0], *act.cli_args, "--json")
+    assert act.recorded(json.loads(as_json.stdout))["version"] == 2
 
 
-def test_approve_with_a_malformed_hash_is_a_usage_error():
+@pytest.mark.parametrize("act", GATE_ACTIONS)
+def test_an_answer_with_a_malformed_hash_is_a_usage_error(act):
     plan_id = _plan("write.json")["plan_id"]
-    bad = baton("--as", "bob", "approve", plan_id, "--hash", "abc")
+    bad = baton("--as", "bob", act.verb, plan_id, *act.cli_args, "--hash", "abc")
     assert bad.returncode == 2 and "--hash" in bad.stderr and "12 to 64 hex" in bad.stderr

@@ -10,6 +10,7 @@ import pytest
 from baton.services import Services
 from baton.usecases.plans import plan_goal
 from tests.api.live import make_settings, serve, token_of
+from tests.support.gate_actions import GATE_ACTIONS
 
 GOAL = "Summarise the amount column of sales.csv by region into summary.json"
 
@@ -286,8 +287,9 @@ def test_the_ledger_page_shows_the_newest_events_and_says_older_ones_exist(site)
         "/ledger", params={"subject": stored.plan_id}).text
 
 
-def test_the_approve_form_posts_the_hash_shown_and_a_revision_since_refuses_it(tmp_path):
-    """bob's page showed v1; alice revised before he pressed Approve: nothing is approved."""
+@pytest.mark.parametrize("act", GATE_ACTIONS)
+def test_the_answer_forms_post_the_hash_shown_and_a_revision_since_refuses_it(tmp_path, act):
+    """bob's page showed v1; alice revised before he pressed Approve (Reject): nothing is done."""
     from baton.usecases.plans import revise_plan
 
     services = Services(make_settings(tmp_path))
@@ -296,14 +298,14 @@ def test_the_approve_form_posts_the_hash_shown_and_a_revision_since_refuses_it(t
     try:
         bob, csrf = signed_in(live, "bob")
         page = bob.get(f"/plans/{stored.plan_id}").text
-        form = page[page.index(f'action="/plans/{stored.plan_id}/approve"'):]
+        form = page[page.index(f'action="/plans/{stored.plan_id}/{act.verb}"'):]
         shown = re.search(r'name="plan_hash" value="([0-9a-f]{64})"', form).group(1)
         assert shown == stored.plan_hash
         revised = revise_plan(services, stored.plan_id, "Copy sales.csv to stolen/sales.csv",
                               services.settings.users["alice"])
-        page = bob.post(f"/plans/{stored.plan_id}/approve",
-                        data={"csrf": csrf, "plan_hash": shown}).text
-        assert "you reviewed v1" in page and "nothing was approved" in page
+        page = bob.post(f"/plans/{stored.plan_id}/{act.verb}",
+                        data={**act.fields, "csrf": csrf, "plan_hash": shown}).text
+        assert "you reviewed v1" in page and f"nothing was {act.done}" in page
         assert services.approval_store.records(stored.plan_id, revised.version) == []
     finally:
         live.stop()
