@@ -27,6 +27,9 @@ class StoredDecision(BaseModel):
     plan_hash: str = Field(description="Plan hash judged.")
     decision: Decision = Field(description="The decision.")
     decided_at: datetime = Field(description="When (UTC).")
+    template_check_hash: str | None = Field(
+        default=None, description="SHA-256 of the template check the policies were given (a "
+        "template-made version); None otherwise, and on decisions stored before it was kept.")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -45,14 +48,16 @@ def latest_decision(session: Session, plan_id: str, version: int) -> StoredDecis
 
 
 def add_decision(session: Session, plan_id: str, version: int, plan_hash: str,
-                 decision: Decision, now: datetime) -> StoredDecision:
+                 decision: Decision, now: datetime, template_check_hash: str | None = None
+                 ) -> StoredDecision:
     """Store a decision on one version in ``session`` (committed with it)."""
     session.add(DecisionRow(plan_id=plan_id, version=version, plan_hash=plan_hash,
                             decision_json=canonical_json(decision.model_dump(mode="json")),
                             engine=decision.engine, bundle_hash=decision.bundle_hash,
-                            decided_at=now))
+                            template_check_hash=template_check_hash, decided_at=now))
     return StoredDecision(plan_id=plan_id, version=version, plan_hash=plan_hash,
-                          decision=decision, decided_at=now)
+                          decision=decision, decided_at=now,
+                          template_check_hash=template_check_hash)
 
 
 def records(session: Session, plan_id: str, version: int) -> list[ApprovalRecord]:
@@ -130,7 +135,8 @@ class ApprovalStore:
 def _stored_decision(row: DecisionRow) -> StoredDecision:
     return StoredDecision(plan_id=row.plan_id, version=row.version, plan_hash=row.plan_hash,
                           decision=Decision.model_validate(json.loads(row.decision_json)),
-                          decided_at=_aware(row.decided_at))
+                          decided_at=_aware(row.decided_at),
+                          template_check_hash=row.template_check_hash)
 
 
 def _approval_record(row: ApprovalRow) -> ApprovalRecord:

@@ -246,10 +246,11 @@ class PlanGate:
         approvals.add_record(self.session, record.model_copy(update={"plan_id": self._plan.id}))
 
     def record_decision(self, version: int, plan_hash: str, decision: Decision,
-                        now: datetime) -> StoredDecision:
-        """Store a decision on one version of this plan."""
+                        now: datetime, template_check_hash: str | None = None) -> StoredDecision:
+        """Store a decision on one version of this plan (with the hash of the template check
+        it rested on, for a template-made version)."""
         return approvals.add_decision(self.session, self._plan.id, version, plan_hash, decision,
-                                      now)
+                                      now, template_check_hash)
 
     def move_status(self, version: int, to: VersionStatus,
                     *, only_from: Collection[VersionStatus]) -> bool:

@@ -252,3 +252,45 @@ def test_a_postgresql_database_that_does_not_exist_says_to_create_it():
     assert f'database "{missing}" does not exist' in message
     assert message.endswith("create the database first (e.g. createdb), then Baton creates its tables")
     assert "\n" not in message and "sqlalche.me" not in message
+
+
+def _at_0004_with_a_decision(engine) -> None:
+    """A database at revision 0004 holding one decision (no template check column yet)."""
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0004")
+        conn.execute(text(
+            "INSERT INTO decisions (plan_id, version, plan_hash, decision_json, engine,"
+            " bundle_hash, decided_at) VALUES ('p1', 1, :h, :d, 'embedded', :b, :at)"),
+            {"h": "0" * 64, "b": "1" * 64, "at": datetime(2026, 12, 1, tzinfo=UTC),
+             "d": '{"allow":true,"approvals":{"count":0,"roles":[]},"bundle_hash":"' + "1" * 64
+                  + '","deny":[],"engine":"embedded","notes":[],"risk":5}'})
+
+
+def test_revision_0005_keeps_every_decision_with_no_template_check_on_record(empty_engine):
+    from executor.store.approvals import ApprovalStore
+
+    _at_0004_with_a_decision(empty_engine)
+    upgrade(empty_engine)
+
+    decided = ApprovalStore(empty_engine).latest_decision("p1", 1)
+    assert decided is not None and decided.decision.allow and decided.plan_hash == "0" * 64
+    assert decided.template_check_hash is None  # taken again before its next use
+
+
+def test_revision_0005_downgrades_and_keeps_the_decisions(empty_engine):
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    _at_0004_with_a_decision(empty_engine)
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("decisions")}
+    assert "template_check_hash" not in columns
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT plan_id, version FROM decisions")).all() == [("p1", 1)]
