@@ -9,6 +9,7 @@ masked, as the ledger records them; every record read back for people passes thr
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from executor.ledger import EventKind
 from executor.store.approvals import StoredDecision
 from executor.store.plans import PlanGate
+from planner.plan import canonical_json
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import (
     ApprovalKind,
@@ -51,7 +53,7 @@ STATUS_FOR = {Outcome.DENIED: VersionStatus.DENIED, Outcome.NEEDS_APPROVAL:
 
 __all__ = ["MIN_HASH_PREFIX", "NotApprovedError", "Redecision", "approval_history", "approve",
            "decide_again", "decision_for", "gate_state", "pinned_hash", "reject", "require_approved", "shown_record",
-           "template_check", "vet_version"]
+           "template_check", "template_check_hash", "vet_version"]
 
 
 def requester_of(services: Services, user_id: str) -> Requester:
@@ -83,6 +85,18 @@ def template_check(services: Services, version: StoredVersion) -> TemplateCheck 
                          within_bounds=not problems, bound_problems=tuple(problems))
 
 
+def template_check_hash(check: TemplateCheck | None) -> str | None:
+    """SHA-256 (hex) of a template check's canonical JSON; None for a version made otherwise.
+
+    Stored with each decision: beside the policy bundle and the plan, the check is the only
+    part of the policy input that can change under a stored version (a template withdrawn,
+    edited, its pre-approval or approver changed), so an equal hash means an equal input.
+    """
+    if check is None:
+        return None
+    return hashlib.sha256(canonical_json(check.model_dump(mode="json")).encode("utf-8")).hexdigest()
+
+
 def added_tools(services: Services, version: StoredVersion) -> list[str]:
     """Tools this version calls that the version it supersedes did not: the only tools its
     author chose, so the only ones the role rule judges an author other than the requester for."""
@@ -93,22 +107,28 @@ def added_tools(services: Services, version: StoredVersion) -> list[str]:
     return sorted({s.tool for s in version.plan.steps} - before)
 
 
-def _decide(services: Services, version: StoredVersion, now: datetime) -> Decision:
-    """What the policies in force now decide on ``version`` (nothing stored)."""
+def _decide(services: Services, version: StoredVersion, now: datetime,
+            template: TemplateCheck | None) -> Decision:
+    """What the policies in force now decide on ``version`` given its template check
+    (:func:`template_check`, made by the caller, which records its hash); nothing stored."""
     policy_input = build_policy_input(
         version.plan, services.registry, requester=requester_of(services, version.requester),
         author=requester_of(services, version.created_by),
         added_tools=added_tools(services, version),
         context=PolicyContext(now=now), origin=version.origin,
-        template=template_check(services, version),
+        template=template,
     )
     return services.policy_engine.decide(policy_input)
 
 
-def _decision_event(version: StoredVersion, decision: Decision, **extra: object) -> dict:
-    return {"version": version.version, "plan_hash": version.plan_hash, "engine": decision.engine,
-            "bundle_hash": decision.bundle_hash, "decision": decision.model_dump(mode="json"),
-            **extra}
+def _decision_event(version: StoredVersion, decision: Decision, template: TemplateCheck | None,
+                    **extra: object) -> dict:
+    event = {"version": version.version, "plan_hash": version.plan_hash, "engine": decision.engine,
+             "bundle_hash": decision.bundle_hash, "decision": decision.model_dump(mode="json")}
+    if template is not None:  # what the decision rested on beside the bundle and the plan
+        event |= {"template_check": template.model_dump(mode="json"),
+                  "template_check_hash": template_check_hash(template)}
+    return event | extra
 
 
 def vet_version(services: Services, version: StoredVersion, *, now: datetime | None = None
@@ -117,11 +137,13 @@ def vet_version(services: Services, version: StoredVersion, *, now: datetime | N
     if version.status is VersionStatus.INVALID:
         raise BatonError(f"plan {version.plan_id} v{version.version} is invalid; fix it first",
                          code="invalid_plan")
-    decision = _decide(services, version, now or datetime.now(UTC))
+    template = template_check(services, version)
+    decision = _decide(services, version, now or datetime.now(UTC), template)
     with services.plan_store.locked(version.plan_id) as plan:
-        plan.record_decision(version.version, version.plan_hash, decision, datetime.now(UTC))
+        plan.record_decision(version.version, version.plan_hash, decision, datetime.now(UTC),
+                             template_check_hash(template))
         services.ledger.append(EventKind.DECISION, version.plan_id, "policy",
-                               _decision_event(version, decision), session=plan.session)
+                               _decision_event(version, decision, template), session=plan.session)
         # Only a version nobody has moved on meanwhile: a revision that superseded it while
         # the policies were deciding keeps it superseded (a standard change would run).
         plan.move_status(version.version, STATUS_FOR[decision.outcome],
@@ -136,7 +158,8 @@ class Redecision(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    why: str = Field(description="Why it was taken again (the bundle changed, a standard change).")
+    why: str = Field(description="Why it was taken again (the bundle or the template check "
+                                 "changed).")
     decision: Decision = Field(description="The decision now, recorded unless the engine failed.")
 
 
@@ -144,19 +167,41 @@ class Redecision(BaseModel):
 _OPEN = frozenset({VersionStatus.PENDING_APPROVAL, VersionStatus.APPROVED})
 
 
-def _why_decide_again(services: Services, stored: StoredVersion,
-                      decided: StoredDecision) -> str | None:
-    """Why the stored decision may no longer be what the policies say (None: it stands)."""
+def _why_decide_again(services: Services, stored: StoredVersion, decided: StoredDecision,
+                      template: TemplateCheck | None) -> str | None:
+    """Why the stored decision may no longer be what the policies say (None: it stands).
+
+    ``template`` is the version's template check now: a template-made version's decision
+    rests on it too (is the template still there, still pre-approved, by whom, does the plan
+    still match it?), and that is not in the bundle hash, so the check the decision was
+    given is compared with it by hash. Whatever the decision was (a custom policy may judge
+    a template's check in any way) and whatever its notes say.
+    """
     current = services.policy_engine.bundle_hash
     if decided.decision.bundle_hash != current:
         return (f"the policies changed since plan {stored.plan_id} v{stored.version} was decided "
                 f"(bundle {decided.decision.bundle_hash[:12]} is now {current[:12]})")
-    if stored.origin is not None and decided.decision.allow and not decided.decision.approvals.count:
-        # A standard change rests on its template too (still there, still pre-approved, still
-        # matching): that is not in the bundle hash, so its check is made again.
-        return (f"plan {stored.plan_id} v{stored.version} was decided as a standard change of "
-                f"template {stored.origin.name} v{stored.origin.version}, checked again now")
+    if stored.origin is None:
+        return None
+    origin = f"template {stored.origin.name} v{stored.origin.version}"
+    if decided.template_check_hash is None:  # decided before the check was recorded
+        return (f"plan {stored.plan_id} v{stored.version} was decided before the check of its "
+                f"{origin} was recorded with decisions, so it is checked again now")
+    if decided.template_check_hash != template_check_hash(template):
+        return (f"{origin}, which plan {stored.plan_id} v{stored.version} was made from, "
+                f"changed since it was decided (now: {_in_words(template)})")
     return None
+
+
+def _in_words(template: TemplateCheck | None) -> str:
+    """A template check as a reason shows it."""
+    if template is None:  # not reached: a template-made version always has a check
+        return "no template"
+    approval = (f"pre-approved by {template.approved_by or 'nobody on record'}"
+                if template.pre_approved else "not pre-approved")
+    bounds = ("the plan inside its bounds" if template.within_bounds
+              else "; ".join(template.bound_problems) or "the plan outside its bounds")
+    return f"{approval}, {bounds}"
 
 
 def _same_verdict(a: Decision, b: Decision) -> bool:
@@ -167,26 +212,31 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
                  ) -> Redecision | None:
     """Take an open version's decision again when the policies may have changed under it.
 
-    Fails closed: the policy bundle's hash differs from the decision's, or the decision was a
-    standard change (its template is checked again). The new decision is recorded (a DECISION
-    event naming why) and the version's status follows it: DENIED on a deny, else APPROVED or
-    PENDING_APPROVAL as its approvals satisfy the new decision. An engine failure is returned
-    (a deny) but not recorded: the version is refused now, not ended. None: the decision stands.
-    The policies judge the version as of the stored decision's time (``context.now``).
+    Fails closed: the policy bundle's hash differs from the decision's, or the version was
+    made from a template whose check (:func:`template_check`) differs from the one the
+    decision was given, or none was recorded with it. The new decision is recorded (a
+    DECISION event naming why) and the version's status follows it: DENIED on a deny, else
+    APPROVED or PENDING_APPROVAL as its approvals satisfy the new decision. An engine failure
+    is returned (a deny) but not recorded: the version is refused now, not ended. None: the
+    decision stands (the engine was not asked). The policies judge the version as of the
+    stored decision's time (``context.now``).
     """
     decided = services.approval_store.latest_decision(stored.plan_id, stored.version)
     if stored.status not in _OPEN or decided is None:
         return None
-    why = _why_decide_again(services, stored, decided)
+    template = template_check(services, stored)
+    why = _why_decide_again(services, stored, decided, template)
     if why is None:
         return None
     now = now or datetime.now(UTC)
     # As of the decision's own time: the question is whether the policies or the template
     # changed, not whether this hour suits a batch job (each call is judged when it runs).
-    decision = _decide(services, stored, decided.decided_at)
-    changed_bundle = decision.bundle_hash != decided.decision.bundle_hash
-    if not changed_bundle and _same_verdict(decision, decided.decision):
-        return None  # the standard change still is one
+    decision = _decide(services, stored, decided.decided_at, template)
+    check_hash = template_check_hash(template)
+    same_input = (decision.bundle_hash == decided.decision.bundle_hash
+                  and check_hash == decided.template_check_hash)
+    if same_input and _same_verdict(decision, decided.decision):
+        return None
     if any(reason.startswith(ENGINE_ERROR) for reason in decision.deny):
         return Redecision(why=why, decision=decision)
     with services.plan_store.locked(stored.plan_id) as plan:
@@ -194,12 +244,16 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
         if (fresh.status not in _OPEN or plan.latest_version != fresh.version
                 or plan.latest_decision(fresh.version) != decided):
             return Redecision(why=why, decision=decision)  # moved on meanwhile: nothing to record
+        # Recorded with the check it was given, even when the verdict is the same: the next
+        # run compares with that check, and takes no decision while it holds.
         # Stamped with the clock, not ``now`` (a caller's instant may be earlier): the
         # newest decision is the one the gate reads.
-        plan.record_decision(fresh.version, fresh.plan_hash, decision, datetime.now(UTC))
+        plan.record_decision(fresh.version, fresh.plan_hash, decision, datetime.now(UTC),
+                             check_hash)
         services.ledger.append(EventKind.DECISION, fresh.plan_id, "policy", _decision_event(
-            fresh, decision, decided_again=why,
-            previous_bundle_hash=decided.decision.bundle_hash), session=plan.session)
+            fresh, decision, template, decided_again=why,
+            previous_bundle_hash=decided.decision.bundle_hash,
+            previous_template_check_hash=decided.template_check_hash), session=plan.session)
         plan.move_status(fresh.version, _status_after(services, plan, fresh, decision, now),
                          only_from=_OPEN)
     log.info("policy.decided_again", plan_id=stored.plan_id, version=stored.version,

@@ -4,13 +4,13 @@ on SQLite and PostgreSQL.
 The policy bundle (rules and data) can change after a version was decided: a tool revoked
 for a role, approvals asked of more people or other roles. A standard change rests on its
 template, outside the bundle. Both fail closed: the version is decided again with what is in
-force now, the decision recorded, and the gate judges by it.
+force now, the decision recorded, and the gate judges by it. (The template's part:
+test_decision_rests_on_its_template_check.py.)
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -139,58 +139,6 @@ def test_a_queued_run_a_worker_picks_up_under_the_new_policies_fails_before_any_
     assert ended.status is RunStatus.FAILED
     assert "the policies changed since" in (ended.error or "")
     assert all(step.attempts == 0 for step in ended.steps)
-
-
-TEMPLATE = """\
-name: overwrite-payroll
-description: Overwrite payroll.csv with a fixed line.
-pre_approved: true
-example_goals: ["Overwrite payroll.csv"]
-patterns: ["overwrite {target}"]
-params:
-  - {name: target, enum: [payroll.csv]}
-plan:
-  steps:
-    - {id: save, tool: files.write, args: {path: "{{target}}", text: "changed", overwrite: true}}
-"""
-
-
-def test_a_standard_change_whose_template_was_withdrawn_needs_approval_again(opened, tmp_path):
-    from baton.usecases.plans import plan_goal
-    from baton.usecases.templates import add_template_file
-
-    templates = tmp_path / "templates"
-    then = opened(templates_dir=templates)
-    source = tmp_path / "t.yaml"
-    source.write_text(TEMPLATE)
-    add_template_file(then, source, ROOT)
-    stored = plan_goal(then, "Overwrite payroll.csv", ALICE)
-    assert stored.status is VersionStatus.APPROVED  # a standard change: no approval asked
-    require_approved(then, stored.plan_id)
-    for path in Path(templates).glob("overwrite-payroll.v*.yaml"):
-        path.unlink()  # withdrawn
-    now = opened(templates_dir=templates)
-    with pytest.raises(NotApprovedError, match="standard change of template overwrite-payroll v1"
-                       ".*needs 1 more approval"):
-        require_approved(now, stored.plan_id)
-    assert now.plan_store.get(stored.plan_id).status is VersionStatus.PENDING_APPROVAL
-    assert approve(now, stored.plan_id, BOB).status is GateStatus.APPROVED
-    require_approved(now, stored.plan_id)
-
-
-def test_a_standard_change_whose_template_still_stands_is_not_decided_again(opened, tmp_path):
-    from baton.usecases.plans import plan_goal
-    from baton.usecases.templates import add_template_file
-
-    templates = tmp_path / "templates"
-    services = opened(templates_dir=templates)
-    source = tmp_path / "t.yaml"
-    source.write_text(TEMPLATE)
-    add_template_file(services, source, ROOT)
-    stored = plan_goal(services, "Overwrite payroll.csv", ALICE)
-    require_approved(services, stored.plan_id)
-    require_approved(opened(templates_dir=templates), stored.plan_id)
-    assert len(_decision_events(services, stored.plan_id)) == 1
 
 
 BATCH_PLAN = {"goal": "export the sales table", "steps": [
