@@ -166,3 +166,24 @@ def test_a_decision_stored_without_a_template_check_is_taken_again(opened, tmp_p
     assert now.approval_store.latest_decision(plan_id, 1).template_check_hash is not None
     _engine_down(monkeypatch, now)
     require_approved(now, plan_id)  # taken again once, not at every run
+
+
+def test_a_template_plan_that_needed_approval_is_decided_again_when_its_template_changed(
+        opened, tmp_path):
+    """Whatever the decision was: a custom policy may judge a template's check in any way."""
+    templates = tmp_path / "templates"
+    services = opened(templates_dir=templates)
+    source = tmp_path / "t.yaml"
+    source.write_text(TEMPLATE.replace("pre_approved: true", "pre_approved: false"))
+    add_template_file(services, source, ALICE)
+    stored = plan_goal(services, "Overwrite payroll.csv", ALICE)
+    assert stored.status is VersionStatus.PENDING_APPROVAL
+    for path in Path(templates).glob("overwrite-payroll.v*.yaml"):
+        path.unlink()
+    now = opened(templates_dir=templates)
+    assert approve(now, stored.plan_id, BOB).status is GateStatus.APPROVED
+    events = _decision_events(now, stored.plan_id)
+    assert len(events) == 2
+    assert "changed since it was decided" in events[-1].payload["decided_again"]
+    require_approved(now, stored.plan_id)
+    assert len(_decision_events(now, stored.plan_id)) == 2
