@@ -83,7 +83,9 @@ class Services:
 
     @cached_property
     def registry(self) -> ToolRegistry:
-        """Built-in tools plus those installed packages ship (entry point group ``baton.tools``)."""
+        """Built-in tools, those installed packages ship (entry point group ``baton.tools``)
+        and the ``[[tools.http]]`` tables; ``ConfigError`` when a table is named like a tool
+        a package registered (only loading the packages tells their tools' names)."""
         from tools.builtin import register_builtin_tools
 
         registry = ToolRegistry()
@@ -95,6 +97,14 @@ class Services:
         registry.load_entry_points()
         from tools.http_endpoint import load_http_tools
 
+        from .settings_checks import table_clashes
+
+        # The settings check knew the built-in tools only (it runs no package's code): a
+        # table named like a packaged tool is the same configuration problem (exit 2).
+        clashes = table_clashes(registry, self.settings.http_tools)
+        if clashes:
+            raise ConfigError("invalid settings: " + "; ".join(
+                f"{key}: {problem}" for key, problem in clashes))
         load_http_tools(registry, self.settings.http_tools)
         return registry
 

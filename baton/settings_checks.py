@@ -7,12 +7,16 @@ unsupported database or LLM endpoint URL or a broken ``[[tools.http]]`` table (o
 that cannot be registered, or names a secret ``[secrets]`` does not hold) is
 reported as a configuration problem (exit 2) naming the setting, not as a
 traceback or a failure of the thing asked for.
+
+They run no third-party code: the installed tool packages are loaded only where the tool
+registry is built, which checks the tables against their tools (:func:`http_tool_problems`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -147,25 +151,28 @@ def configured_url_secrets(settings: Settings) -> list[str]:
 
 
 def http_tool_problems(settings: Settings) -> list[Problem]:
-    """Register every ``[[tools.http]]`` table beside the built-in tools and those of the
-    installed tool packages, as the server will."""
-    from tools import BatonError, ToolDefinitionError, ToolRegistry
+    """Register every ``[[tools.http]]`` table beside the built-in tools, as the server will;
+    the problems of those that cannot be registered.
+
+    The installed tool packages (entry point group ``baton.tools``) are not loaded: this
+    check runs before every command, and loading them imports and runs their code, for
+    commands that call no tool too. Their tools' names are known only once loaded (an entry
+    point is a ``register(registry)`` callable that may add any number of tools, named as it
+    likes), so a table named like one of them is found where the registry is built
+    (:attr:`baton.services.Services.registry`, with :func:`table_clashes`).
+    """
+    from tools import ToolDefinitionError, ToolRegistry
     from tools.builtin import register_builtin_tools
     from tools.http_endpoint import load_http_tools
 
     registry = ToolRegistry()
     register_builtin_tools(registry, workspace=settings.resolved_workspace)
-    try:
-        registry.load_entry_points()
-    except BatonError:
-        pass  # a broken tool package is no setting: it is reported where tools are used
     problems: list[Problem] = []
     for index, raw in enumerate(settings.http_tools):
         name = raw.get("name", "unnamed")  # validation made each table a dict
-        if isinstance(name, str) and name in registry:
-            problems.append((f"tools.http[{index}] ({name})",
-                             f"{name!r} is already registered, as {_origin(registry, name)}; "
-                             "rename the table"))
+        clash = _clash(registry, index, raw)
+        if clash is not None:
+            problems.append(clash)
             continue
         try:
             load_http_tools(registry, [raw])
@@ -176,6 +183,21 @@ def http_tool_problems(settings: Settings) -> list[Problem]:
         if unconfigured:
             problems.append((f"tools.http[{index}] ({name})", "; ".join(unconfigured)))
     return problems
+
+
+def table_clashes(registry: ToolRegistry, tables: Sequence[dict]) -> list[Problem]:
+    """Each ``[[tools.http]]`` table named like a tool ``registry`` already holds (built-in or
+    from an installed package): checked before the tables are registered on it."""
+    return [clash for index, raw in enumerate(tables)
+            if (clash := _clash(registry, index, raw)) is not None]
+
+
+def _clash(registry: ToolRegistry, index: int, raw: dict) -> Problem | None:
+    name = raw.get("name", "unnamed")
+    if not (isinstance(name, str) and name in registry):
+        return None
+    return (f"tools.http[{index}] ({name})",
+            f"{name!r} is already registered, as {_origin(registry, name)}; rename the table")
 
 
 def _origin(registry: ToolRegistry, name: str) -> str:

@@ -36,6 +36,9 @@ def serve(
     cli = state(ctx)
     cli.use_logging("info", json=True)
     services = cli.services
+    # Built before listening, not on the first request: a table named like a packaged tool
+    # stops the start (exit 2), as the settings check stops it for a built-in one.
+    services.registry  # noqa: B018
     application = create_app(services, max_body_bytes=max_body_bytes,
                              worker_poll_s=poll_interval)
     # Bound here, not by uvicorn, so that a taken port is one error line before any banner

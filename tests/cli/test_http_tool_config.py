@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests.support.cli_in_process import in_process_baton
@@ -101,7 +103,6 @@ def register(registry: ToolRegistry) -> None:
 @pytest.fixture
 def tool_package(tmp_path, monkeypatch):
     """An installed tool package (entry point group baton.tools) registering crm.lookup."""
-    import sys
     import uuid
 
     site = tmp_path / "site"
@@ -116,16 +117,45 @@ def tool_package(tmp_path, monkeypatch):
     sys.modules.pop(module, None)
 
 
+@pytest.mark.parametrize("command", [("tools", "list"), ("worker", "--once")])
 @pytest.mark.parametrize("name", ["crm.lookup", "files.read"])
 def test_a_table_named_like_a_packaged_or_built_in_tool_is_a_configuration_error(
-        baton, data_dir, tool_package, name):
-    # The clash with a package's tool was found only when the registry was built: exit 1.
+        baton, data_dir, tool_package, name, command):
+    # A clash with a package's tool is found where the registry is built (only loading the
+    # package names its tools): still exit 2, and the worker stops before taking a run.
     (data_dir / "baton.toml").write_text(BASE + _tool(name, "https://api.internal.example/x"))
-    line = _config_error(baton("tools", "list"))
+    line = _config_error(baton(*command))
     origin = f"a tool from the installed package {tool_package}" if name == "crm.lookup" \
         else "a built-in tool"
     assert f"tools.http[0] ({name})" in line
     assert f"{name!r} is already registered, as {origin}" in line
+
+
+@pytest.mark.parametrize("command", [("--help",), ("plans", "list"), ("policy", "show")])
+def test_commands_that_call_no_tool_run_no_tool_package_code(baton, data_dir, tool_package,
+                                                              command):
+    # The settings check loaded every installed tool package (imported and ran its code)
+    # whenever a [[tools.http]] table was configured, to look for a clash.
+    (data_dir / "baton.toml").write_text(BASE + _tool("crm.hook", "https://api.internal.example/x"))
+    result = baton(*command)
+    assert result.returncode == 0, result.stderr
+    assert tool_package not in sys.modules
+
+
+def test_a_table_named_like_a_packaged_tool_stops_the_server_before_it_listens(
+        data_dir, tmp_path, tool_package):
+    # The server builds its registry on the first request: the clash must stop its start,
+    # as the settings check did when it loaded the packages. A subprocess: a server that
+    # did start is ended by the timeout, not left serving.
+    import os
+    import subprocess
+
+    (data_dir / "baton.toml").write_text(BASE + _tool("crm.lookup", "https://api.internal.example/x"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), *sys.path])}
+    done = subprocess.run([sys.executable, "-m", "baton", "serve", "--port", "0"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    line = _config_error(done)
+    assert "tools.http[0] (crm.lookup)" in line and tool_package in line
 
 
 def test_two_tables_of_one_name_are_a_configuration_error(baton, data_dir):
