@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tools.redaction import REDACTED, redact
+from tools.redaction import REDACTED, redact, secret_forms
 
 from .plan import Plan
 from .problems import Problem, ProblemCode
@@ -92,18 +92,28 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
           describe: Describe, *, steps_path: str = "$.steps") -> tuple[tuple[Problem, ...], Any]:
     """Problems of ``code`` where ``document`` holds one of ``secrets``, and a masked copy.
 
+    Each value is looked for as written and in every escaped form that masking hides
+    (:func:`tools.redaction.secret_forms`: JSON- and repr-escaped): a document holding
+    ``crm\\"key`` holds ``crm"key`` for whoever reads it unescaped. One problem per value
+    and string, whichever forms it holds.
+
     A problem inside an item of the list at ``steps_path`` names that step's id, masked
     too: a step id may itself be one of the values.
     """
-    ordered = sorted(((v, n) for v, n in secrets.items() if v), key=lambda item: -len(item[0]))
-    values = [v for v, _ in ordered]
+    values = [v for v in secrets if v]
+    # Longest first, so that a value (or form) containing another is masked whole.
+    ordered = sorted(((form, value) for value in values for form in secret_forms(value)),
+                     key=lambda item: -len(item[0]))
     problems: list[Problem] = []
 
     def found(text: str, path: str, step: str | None) -> str:
-        for value, name in ordered:
-            if value in text:
-                text = text.replace(value, REDACTED)
-                problems.append(Problem(code=code, step=step, path=path, message=describe(name)))
+        held: list[str] = []
+        for form, value in ordered:
+            if form in text:
+                text = text.replace(form, REDACTED)
+                held.append(value)
+        problems.extend(Problem(code=code, step=step, path=path, message=describe(secrets[value]))
+                        for value in dict.fromkeys(held))
         return text
 
     def masked(value: Any, path: str, step: str | None) -> Any:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from planner.secret_literals import configured_secret_problems, template_secret_problems
 from planner.templates import Template
-from tools.redaction import REDACTED
+from tools.redaction import REDACTED, secret_forms
 
 SECRET = "crm-SuperSecret-0042"
 SECRETS = {SECRET: "CRM_TOKEN"}
@@ -62,3 +64,16 @@ def test_a_masked_name_is_shown_even_though_no_template_could_be_saved_under_it(
     lower = "crm-lowercase-secret-0042"
     shown = _template(name=lower).masked([lower])
     assert shown.name == REDACTED and shown.to_document()["name"] == REDACTED
+
+
+ESCAPING = 'crm"Key/é-0042'  # a quote, a slash and a non-ASCII letter: each form differs
+
+
+@pytest.mark.parametrize("form", [f for f in secret_forms(ESCAPING) if f != ESCAPING])
+def test_a_value_written_in_an_escaped_form_is_found_as_masking_finds_it(form):
+    # Masking hides every form (tools.redaction.secret_forms); a template holding one must
+    # be refused too, or every reader would see the value once unescaped.
+    template = _template(description=f"posts with {form}")
+    [problem] = template_secret_problems(template.to_document(), {ESCAPING: "CRM_TOKEN"})
+    assert (problem.path, problem.message) == (
+        "$.description", "holds the value of the configured secret CRM_TOKEN")
