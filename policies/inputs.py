@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 from planner.plan import Plan, Step, TemplateOrigin, is_reference
 from tools import Effect, ToolRegistry, ToolSpec
 from tools.builtin.http import SECRET_REF
-from tools.redaction import is_credential_query_param, percent_decoded
+from tools.redaction import (
+    PARAM_SEPARATOR, is_credential_query_param, param_readings, percent_decoded, url_param_pieces,
+)
 
 from .contracts import PolicyContext, Requester, StepCall, TemplateCheck
 
@@ -139,9 +141,6 @@ def _over_room_reason(room: int) -> str:
 # a scheme, "://", then everything up to white space or a quote (urls_in_text).
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _URL_REST = re.compile(r"[^\s\"'<>]+")
-# Query, fragment and path parameters are split where a server or a browser would split
-# them ("#" only in decoded text, or in a fragment after its first).
-_PARAM_SEPARATOR = re.compile(r"[&;?#]")
 
 
 def urls_in_text(text: str) -> Iterator[str]:
@@ -217,56 +216,22 @@ def _entry_credential_names(name: str, value: str, place: str) -> Iterator[str]:
     # service that decodes before it splits reads "q=a&token=…" where the entry says "a&token=…".
     if SECRET_REF.sub("", value) and is_credential_query_param(name):
         yield _shown_param(name, place)
-    for piece in _PARAM_SEPARATOR.split(f"{name}={value}"):
+    for piece in PARAM_SEPARATOR.split(f"{name}={value}"):
         yield from _credential_names(piece, place)
 
 
 def _credential_params(url: str) -> Iterator[str]:
-    # Split by hand, as urlsplit would: it refuses some malformed hosts, and a credential in
-    # a URL that would not parse is still written into the plan.
-    rest, _, fragment = url.partition("#")
-    rest, _, query = rest.partition("?")
-    for part, where in ((query, "query"), (fragment, "fragment")):
-        for position, piece in enumerate(_PARAM_SEPARATOR.split(part), start=1):
-            yield from _credential_names(piece, f"{where} parameter {position}")
-    # Matrix parameters (/cart;jsessionid=…/items), and those after the host that SQL
-    # Server's JDBC URLs carry (//db:1433;password=…): in each segment, what follows the first
-    # separator. The segment's own text is no parameter (/api/key=abc names a path).
-    segments = rest[rest.find("://") + 3:].split("/")
-    for number, segment in enumerate(segments):
-        place = f"parameter of path segment {number}" if number else "parameter after the host"
-        for index, piece in enumerate(_PARAM_SEPARATOR.split(segment)):
-            yield from _credential_names(piece, place, named=index > 0)
+    # Read as masking reads it (tools.redaction.url_param_pieces): what is refused here is
+    # never shown unmasked in a log or the ledger.
+    for piece in url_param_pieces(url):
+        yield from _credential_names(piece.text, piece.place, named=piece.named)
 
 
 def _credential_names(piece: str, place: str, *, named: bool = True) -> Iterator[str]:
     # The shown name of each credential among the piece's parameters.
-    for name, value in _param_readings(piece, named=named):
+    for name, value in param_readings(piece, named=named):
         if SECRET_REF.sub("", value) and is_credential_query_param(name):
             yield _shown_param(name, place)
-
-
-def _param_readings(piece: str, *, named: bool) -> Iterator[tuple[str, str]]:
-    """The ``(name, value)`` pairs a service could read in ``piece``, one parameter's text
-    as split from a URL: as written (``named``), and percent-decoded until stable, then split
-    again, for a proxy or a framework may decode before it splits: ``api_key%3D…``,
-    ``q=a%26token%3D…`` and ``x%3Btoken%3D…`` each hide a token. Failing closed, a decoded
-    separator counts even where the service would not split at it.
-
-    A piece that is not ``named`` is a path segment's own text: only the parameters its
-    decoded text reveals after a separator count.
-    """
-    if named:
-        name, sep, value = piece.partition("=")
-        if sep:
-            yield name, value
-    if "%" not in piece:  # nothing more to read
-        return
-    decoded = _PARAM_SEPARATOR.split(percent_decoded(piece))
-    for part in decoded if named else decoded[1:]:
-        name, sep, value = part.partition("=")
-        if sep:
-            yield name, value
 
 
 def _shown_param(name: str, place: str) -> str:

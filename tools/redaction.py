@@ -2,7 +2,9 @@
 
 URLs are shown with their credentials hidden (:func:`hide_url_credentials`), and the
 passwords and tokens written into them, when long enough, count as secret values
-(:func:`url_secrets`).
+(:func:`url_secrets`). Both read a URL's parameters as the policy rule against literal
+credentials in URLs does (:func:`url_param_pieces`, :func:`param_readings`: names decoded
+until stable, path and JDBC ``;name=`` parameters), so no URL it refuses is shown unmasked.
 
 It lives in the lowest layer so that every layer (and ``baton --help``, which
 must not import the database stack) can use it.
@@ -13,8 +15,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 from urllib.parse import SplitResult, unquote, unquote_to_bytes, urlsplit, urlunsplit
 
 REDACTED = "[REDACTED]"
@@ -111,10 +113,11 @@ _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def is_secret_param(name: str) -> bool:
     """Whether a query parameter ``name`` is a credential's (``api_key``; not ``keyword``).
 
-    Masking asks this; the policy rule against literal credentials in URLs asks the
-    narrower :func:`is_credential_query_param`.
+    Masking asks this (and the narrower :func:`is_credential_query_param`, which the
+    policy rule against literal credentials in URLs asks: :func:`is_masked_param`). The
+    name is judged percent-decoded however many times it was encoded.
     """
-    normal = _HUMP.sub("_", unquote(name)).lower().replace("-", "_")
+    normal = _HUMP.sub("_", percent_decoded(name)).lower().replace("-", "_")
     flat = normal.replace("_", "")
     return (flat in _FLAT_SECRET_PARAM_NAMES or normal.endswith(SECRET_PARAM_SUFFIXES)
             or flat.endswith(FLAT_SECRET_PARAM_SUFFIXES))
@@ -229,41 +232,150 @@ def _is_credential_name(name: str) -> bool:
     return flat.endswith(CREDENTIAL_QUERY_PARAM_FLAT_SUFFIXES)
 
 
+# Query, fragment and path parameters are split where a server or a browser would split
+# them ("#" only in decoded text, or in a fragment after its first).
+PARAM_SEPARATOR = re.compile(r"[&;?#]")
+
+
+class ParamPiece(NamedTuple):
+    """One parameter's text as split from a URL, where it stands (``url[start:end]``) and
+    the place a message may name; not ``named``: a path segment's own text."""
+
+    start: int
+    end: int
+    text: str
+    place: str
+    named: bool
+
+
+def url_param_pieces(url: str) -> Iterator[ParamPiece]:
+    """Each parameter's text in ``url``: its query's and fragment's, and the path parameters
+    (``/cart;jsessionid=…``, and those after the host that SQL Server's JDBC URLs carry:
+    ``//db:1433;password=…``): in each segment, what follows the first separator.
+
+    Split by hand, as urlsplit would: it refuses some malformed hosts, and a credential in a
+    URL that would not parse is still written into it. The policy rule against literal
+    credentials reads these (policies.inputs) and so does masking (hide_url_credentials).
+    """
+    hash_at = url.find("#")
+    rest = url if hash_at == -1 else url[:hash_at]
+    mark_at = rest.find("?")
+    if mark_at != -1:
+        yield from _pieces(url, mark_at + 1, len(rest), "query", named=True)
+    if hash_at != -1:
+        yield from _pieces(url, hash_at + 1, len(url), "fragment", named=True)
+    path_end = len(rest) if mark_at == -1 else mark_at
+    host_at = rest.find("://")
+    start = host_at + 3 if host_at != -1 else 0
+    for number, segment in enumerate(url[start:path_end].split("/")):
+        place = f"path segment {number}" if number else "after the host"
+        yield from _pieces(url, start, start + len(segment), place, named=False)
+        start += len(segment) + 1
+
+
+def _pieces(url: str, start: int, end: int, where: str, *, named: bool) -> Iterator[ParamPiece]:
+    # A query's or fragment's pieces are all parameters; a path segment's but its first.
+    position = 0
+    for position, found in enumerate(PARAM_SEPARATOR.finditer(url, start, end), start=1):
+        yield _piece(url, start, found.start(), where, position, named=named or position > 1)
+        start = found.end()
+    yield _piece(url, start, end, where, position + 1, named=named or position > 0)
+
+
+def _piece(url: str, start: int, end: int, where: str, position: int, *, named: bool
+           ) -> ParamPiece:
+    place = (f"{where} parameter {position}" if where in ("query", "fragment")
+             else f"parameter {where}" if where == "after the host" else f"parameter of {where}")
+    return ParamPiece(start, end, url[start:end], place, named)
+
+
+def param_readings(piece: str, *, named: bool) -> Iterator[tuple[str, str]]:
+    """The ``(name, value)`` pairs a service could read in ``piece``, one parameter's text
+    as split from a URL: as written (``named``), and percent-decoded until stable, then split
+    again, for a proxy or a framework may decode before it splits: ``api_key%3D…``,
+    ``q=a%26token%3D…`` and ``x%3Btoken%3D…`` each hide a token. Failing closed, a decoded
+    separator counts even where the service would not split at it.
+
+    A piece that is not ``named`` is a path segment's own text: only the parameters its
+    decoded text reveals after a separator count.
+    """
+    if named:
+        name, sep, value = piece.partition("=")
+        if sep:
+            yield name, value
+    if "%" not in piece:  # nothing more to read
+        return
+    decoded = PARAM_SEPARATOR.split(percent_decoded(piece))
+    for part in decoded if named else decoded[1:]:
+        name, sep, value = part.partition("=")
+        if sep:
+            yield name, value
+
+
+def is_masked_param(name: str) -> bool:
+    """Whether a URL parameter's value is hidden wherever the URL is shown: a name masking
+    takes for a credential's (:func:`is_secret_param`) or one the policy rule refuses a
+    literal value for (:func:`is_credential_query_param`), so that no URL the rule refuses
+    is ever shown unmasked."""
+    return is_secret_param(name) or is_credential_query_param(name)
+
+
+def _credential_values(piece: ParamPiece) -> list[str]:
+    # The values of the credentials a service could read in the piece.
+    return [value for name, value in param_readings(piece.text, named=piece.named)
+            if value and is_masked_param(name)]
+
+
 def url_secrets(url: str, *, min_length: int = MIN_GLOBAL_SECRET_LEN) -> list[str]:
     """The credentials ``url`` carries that are masked everywhere, as written and percent-decoded.
 
     They are the userinfo password (or, in an http(s) URL, a user-only token) and the
-    values of credential-named query parameters, when at least ``min_length`` characters
-    long (a caller masking only its own messages can take every one). A user name is never one.
+    values of credential-named parameters, read as the policy rule reads them
+    (:func:`url_param_pieces`, :func:`param_readings`), when at least ``min_length``
+    characters long (a caller masking only its own messages can take every one). A user
+    name is never one.
     """
-    parts = _split(url)
-    if parts is None:
-        return []
     found: list[str] = []
-    userinfo, _, _ = parts.netloc.rpartition("@")
+    parts = _split(url)
+    userinfo = parts.netloc.rpartition("@")[0] if parts is not None else ""
     if userinfo:
         user, colon, password = userinfo.partition(":")
         found.append(password if colon else user if _user_is_token(parts) else "")
-    found.extend(value for name, value in _query_pairs(parts.query) if is_secret_param(name))
-    return [v for raw in found if raw and len(unquote(raw)) >= min_length
-            for v in dict.fromkeys((raw, unquote(raw)))]
+    found.extend(value for piece in url_param_pieces(url) for value in _credential_values(piece))
+    return [v for raw in found if raw and len(percent_decoded(raw)) >= min_length
+            for v in dict.fromkeys((raw, unquote(raw), percent_decoded(raw)))]
 
 
 def hide_url_credentials(url: str) -> str:
-    """``url`` for messages, logs and listings: each credential in it as ***, however short."""
+    """``url`` for messages, logs and listings: each credential in it as ***, however short.
+
+    A parameter is hidden wherever the policy rule would find it (encoded, in a path or
+    after the host): the value after a name as written, or the whole piece when only its
+    decoded text reads as a credential.
+    """
+    shown, end = [], len(url)
+    for piece in reversed(list(url_param_pieces(url))):
+        if _credential_values(piece):
+            shown += [url[piece.end:end], _hidden_piece(piece)]
+            end = piece.start
+    url = url[:end] + "".join(reversed(shown))
     parts = _split(url)
     if parts is None:
         return url
     userinfo, at, host = parts.netloc.rpartition("@")
-    if userinfo:
-        user, colon, _ = userinfo.partition(":")
-        userinfo = f"{user}:{HIDDEN}" if colon else HIDDEN if _user_is_token(parts) else user
-    query = "&".join(
-        f"{name}={HIDDEN}" if sep and is_secret_param(name) and value else pair
-        for pair in parts.query.split("&") if pair
-        for name, sep, value in [pair.partition("=")]
-    ) if parts.query else parts.query
-    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}", query=query))
+    if not userinfo:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    userinfo = f"{user}:{HIDDEN}" if colon else HIDDEN if _user_is_token(parts) else user
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}"))
+
+
+def _hidden_piece(piece: ParamPiece) -> str:
+    # Its name kept where the name, however decoded, is one name: the rest could hold anything.
+    name, sep, _ = piece.text.partition("=")
+    if piece.named and sep and not PARAM_SEPARATOR.search(percent_decoded(name).replace("=", "&")):
+        return f"{name}={HIDDEN}"
+    return HIDDEN
 
 
 def _split(url: str) -> SplitResult | None:
@@ -276,8 +388,3 @@ def _split(url: str) -> SplitResult | None:
 def _user_is_token(parts: SplitResult) -> bool:
     # https://TOKEN@host is how many services take a token; postgresql://USER@host names a role.
     return parts.scheme.lower() in ("http", "https")
-
-
-def _query_pairs(query: str) -> list[tuple[str, str]]:
-    return [(name, value) for pair in query.split("&")
-            for name, sep, value in [pair.partition("=")] if sep]

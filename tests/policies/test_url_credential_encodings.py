@@ -17,7 +17,9 @@ from planner.plan import Plan
 from policies.contracts import StepCall
 from policies.inputs import build_policy_input
 from tests.support.policy_tools import policy_registry
-from tests.support.url_credential_cases import ALICE, HOST, NOON, VALUE, decide, listed
+from tests.support.url_credential_cases import (
+    ALICE, ENCODED, HOST, NOON, VALUE, decide, encoded, listed,
+)
 from tools.redaction import is_credential_query_param, percent_decoded
 
 
@@ -31,33 +33,6 @@ def _check(engine, **args):
     return engine.check_step(StepCall(
         run_id="r-1", plan_id="p-1", step_id="get", tool="http.request", effect="read",
         args=args, tags=("egress",), requester=ALICE))
-
-
-def _encoded(text: str, times: int) -> str:
-    # Each round encodes the "%" the round before wrote: "_" -> "%5F" -> "%255F" -> ...
-    text = text.replace("_", "%5F")
-    for _ in range(times - 1):
-        text = text.replace("%", "%25")
-    return text
-
-
-ENCODED = {
-    "a name encoded twice": (f"{HOST}/b?api%255Fkey={VALUE}", "api_key"),
-    "a name encoded three times": (f"{HOST}/b?access%25255Ftoken={VALUE}", "access_token"),
-    "a name encoded ten times": (f"{HOST}/b?{_encoded('api_key', 10)}={VALUE}", "api_key"),
-    "an encoded equals sign": (f"{HOST}/b?api_key%3D{VALUE}", "api_key"),
-    "an encoded equals sign after a parameter": (f"{HOST}/b?x=1&token%3D{VALUE}", "token"),
-    "an equals sign encoded twice": (f"{HOST}/b?api_key%253D{VALUE}", "api_key"),
-    "an encoded ampersand in a value": (f"{HOST}/b?q=sales%26api_key%3D{VALUE}", "api_key"),
-    "an encoded fragment in a value": (f"{HOST}/b?next=%23access_token%3D{VALUE}", "access_token"),
-    "an ampersand encoded twice": (f"{HOST}/b?q=sales%2526sig%253D{VALUE}", "sig"),
-    "an encoded question mark in the path": (f"{HOST}/b%3Ftoken%3D{VALUE}", "token"),
-    "a matrix parameter": (f"{HOST}/x;access_token={VALUE}/y", "access_token"),
-    "a servlet session id": (f"{HOST}/app/cart;jsessionid={VALUE}", "jsessionid"),
-    "a PHP session id": (f"{HOST}/cart.php;PHPSESSID={VALUE}", "PHPSESSID"),
-    "a matrix parameter after another": (f"{HOST}/cars;color=red;api_key={VALUE}", "api_key"),
-    "an encoded matrix separator": (f"{HOST}/x%3Baccess_token%3D{VALUE}/y", "access_token"),
-}
 
 
 @pytest.mark.parametrize(("url", "name"), ENCODED.values(), ids=ENCODED.keys())
@@ -145,7 +120,7 @@ def test_other_tokens_near_anti_forgery_names_are_still_credentials(name):
     assert is_credential_query_param(name)
 
 
-@pytest.mark.parametrize("name", ["api%255Fkey", "access%25255Ftoken", _encoded("api_key", 12),
+@pytest.mark.parametrize("name", ["api%255Fkey", "access%25255Ftoken", encoded("api_key", 12),
                                   "auth%255Btoken%255D", "jsessionid", "JSESSIONID", "jSessionId",
                                   "PHPSESSID"])
 def test_encoded_and_session_names_are_credentials(name):
@@ -163,7 +138,7 @@ def test_percent_decoding_reads_what_decoding_until_nothing_changes_reads(text):
 
 @pytest.mark.parametrize("times", [1, 2, 3, 4, 9, 40])
 def test_percent_decoding_undoes_any_number_of_encodings(times):
-    assert percent_decoded(_encoded("api_key", times)) == "api_key"
+    assert percent_decoded(encoded("api_key", times)) == "api_key"
 
 
 @pytest.mark.parametrize(("url", "count"), [
