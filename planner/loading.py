@@ -3,7 +3,9 @@
 A plan is JSON data whichever way it is written: NaN and Infinity are refused
 (JSON's and YAML's spellings alike, and numbers too large for a float), and YAML
 is read as JSON only, with string keys and no anchors, aliases, merge keys or
-tags such as ``!!set`` or ``!!binary``, each refused with its line.
+tags such as ``!!set`` or ``!!binary``, each refused with its line. A plain YAML
+scalar is a number, true/false or null only as YAML 1.2 reads it (numbers as JSON
+writes them): YAML 1.1's ``12:30``, ``017``, ``0x1F``, ``yes`` or ``on`` stay text.
 
 Parsing never raises for bad content: it returns the problems, so that the
 validator can report a malformed document the same way as any other mistake.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -114,24 +117,57 @@ def _construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[str, 
     return result
 
 
-def _construct_float(loader: Any, node: Any) -> float:
-    from yaml.constructor import SafeConstructor
+_INT = r"-?(?:0|[1-9][0-9]*)"  # numbers as JSON writes them
+_FLOAT = _INT + r"(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+# Which plain scalars are not text, as YAML 1.2 (and JSON) reads them; everything else is text.
+# YAML 1.1 read 12:30 as 750, 017 as 15, 0x1F as 31 and yes/on as true: a plan keeps them as written.
+_IMPLICIT = (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("int", f"^{_INT}$", "-0123456789"),
+    ("float", f"^{_FLOAT}$", "-0123456789"),  # after int: 12 is an int, 12.0 and 1e3 floats
+    # Read as numbers only to be refused by name: silently kept as text they would hide a mistake.
+    ("float", r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+."),
+    ("merge", r"^<<$", "<"),  # refused as a tag, with its line
+)
+_NOT_FINITE = re.compile(r"[-+]?\.?(?:nan|inf|infinity)", re.IGNORECASE)
+_BOOLS = {"true": True, "false": False}
 
-    value = SafeConstructor.construct_yaml_float(loader, node)
+
+def _not_a_json_number(node: Any, why: str) -> _Refused:
+    return _Refused(f"{node.value} ({_at(node)}) is not a JSON number: {why}; write a finite "
+                    "number as JSON writes it, or a quoted string")
+
+
+def _construct_float(loader: Any, node: Any) -> float:
+    text = loader.construct_scalar(node)
+    if not re.fullmatch(_FLOAT, text):  # .nan, .inf, or an explicit !!float 1_000
+        why = ("NaN and Infinity cannot be hashed or stored" if _NOT_FINITE.fullmatch(text)
+               else "a number is written as JSON writes it")
+        raise _not_a_json_number(node, why)
+    value = float(text)
     if not math.isfinite(value):
-        raise _Refused(f"{node.value} ({_at(node)}) is not a JSON number: NaN and Infinity "
-                       "cannot be hashed or stored; write a finite number or a quoted string")
+        raise _not_a_json_number(node, "it is too large, and would become Infinity, which "
+                                 "cannot be hashed or stored")
     return value
 
 
 def _construct_int(loader: Any, node: Any) -> int:
-    from yaml.constructor import SafeConstructor
-
+    text = loader.construct_scalar(node)
+    if not re.fullmatch(_INT, text):  # an explicit !!int 0x1F or 12:30
+        raise _not_a_json_number(node, "an integer is written in decimal without leading zeros")
     try:
-        return SafeConstructor.construct_yaml_int(loader, node)
+        return int(text)
     except ValueError:  # past Python's int-from-text limit (4,300 digits)
-        raise _Refused(f"the number at {_at(node)} has too many digits ({len(node.value)}); "
+        raise _Refused(f"the number at {_at(node)} has too many digits ({len(text)}); "
                        "write it as a string") from None
+
+
+def _construct_bool(loader: Any, node: Any) -> bool:
+    text = loader.construct_scalar(node)
+    if text.lower() not in _BOOLS:  # an explicit !!bool yes: YAML 1.1, not JSON
+        raise _Refused(f"{text} ({_at(node)}) is not a JSON boolean; write true or false")
+    return _BOOLS[text.lower()]
 
 
 @cache  # built once: a new class (and constructor tables) per document is wasted work
@@ -173,11 +209,15 @@ def _yaml_loader() -> type:
                 raise _Refused(f"the tag {shown!r} ({_at(node)}) is not allowed: {_JSON_VALUES}")
             return node
 
-    # Dates would become datetime objects, which are not JSON: keep the text as written.
+    PlanLoader.yaml_implicit_resolvers = {}  # its own table: SafeLoader's holds YAML 1.1's rules
+    for name, pattern, first in _IMPLICIT:
+        PlanLoader.add_implicit_resolver(_YAML + name, re.compile(pattern), list(first))
+    # Dates would become datetime objects, which are not JSON: an explicit !!timestamp stays text.
     PlanLoader.add_constructor(_YAML + "timestamp", lambda loader, node: loader.construct_scalar(node))
     PlanLoader.add_constructor(_YAML + "map", _construct_mapping)
     PlanLoader.add_constructor(_YAML + "float", _construct_float)
     PlanLoader.add_constructor(_YAML + "int", _construct_int)
+    PlanLoader.add_constructor(_YAML + "bool", _construct_bool)
     return PlanLoader
 
 

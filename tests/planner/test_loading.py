@@ -62,7 +62,7 @@ def test_yaml_tags_beyond_json_types_are_refused_by_name_and_line(tagged, tag):
 
 @pytest.mark.parametrize("key, shown, fix", [
     ("1", "1", "quote it ('1')"),
-    ("yes", "True", "quote it ('yes')"),
+    ("true", "True", "quote it ('true')"),
     ("null", "None", "quote it ('null')"),
     ("[a]", "['a']", "use text as the key"),
 ])
@@ -97,6 +97,34 @@ def test_yaml_with_plain_json_values_still_loads():
         "n": 1, "f": 1.5, "t": True, "z": None, "s": "1", "d": "2024-01-01", "l": [1, "x"]}
 
 
+def test_yaml_1_1_scalars_stay_the_text_written_as_dates_do():
+    text = ("goal: g\nsteps:\n" + STEP + "    args: {json: {at: 12:30, code: 017, hex: 0x1F, "
+            "bin: 0b101, oct: 0o17, big: 1_000, half: .5, phone: +4412, y: yes, n: no, on: off, "
+            "T: True, e: 1e3, neg: -2.5E-1}}\n")
+    value, problems = load_plan_document(text, filename="p.yaml")
+    assert problems == []
+    assert value["steps"][0]["args"]["json"] == {
+        "at": "12:30", "code": "017", "hex": "0x1F", "bin": "0b101", "oct": "0o17", "big": "1_000",
+        "half": ".5", "phone": "+4412", "y": "yes", "n": "no", "on": "off", "T": True,
+        "e": 1000.0, "neg": -0.25}
+
+
+def test_yaml_keys_that_yaml_1_1_read_as_booleans_are_text():
+    value, problems = load_plan_document("goal: g\nsteps: []\nyes: 1\non: 2\n", filename="p.yaml")
+    assert problems == [] and value["yes"] == 1 and value["on"] == 2
+
+
+@pytest.mark.parametrize("tagged, fragment", [
+    ("!!int 0x1F", "not a JSON number"),
+    ("!!int 12:30", "not a JSON number"),
+    ("!!float 1_000.5", "not a JSON number"),
+    ("!!bool yes", "not a JSON boolean"),
+])
+def test_explicit_tags_do_not_bring_yaml_1_1_forms_back(tagged, fragment):
+    message = refusal(f"goal: g\nsteps:\n{STEP}    args: {{json: {{v: {tagged}}}}}\n")
+    assert fragment in message and "line 5" in message
+
+
 def test_without_libyaml_the_pure_python_loader_refuses_the_same(monkeypatch):
     import yaml
 
@@ -104,7 +132,8 @@ def test_without_libyaml_the_pure_python_loader_refuses_the_same(monkeypatch):
 
     monkeypatch.delattr(yaml, "CSafeLoader")
     loader = loading._yaml_loader.__wrapped__()
-    assert yaml.load("goal: g\nn: [1, 2.5]\n", Loader=loader) == {"goal": "g", "n": [1, 2.5]}
+    assert yaml.load("goal: g\nn: [1, 2.5, 12:30, 017, yes]\n", Loader=loader) == {
+        "goal": "g", "n": [1, 2.5, "12:30", "017", "yes"]}
     for text, fragment in [("a: &x 1\nb: *x\n", "anchors and aliases"), ("a: !!set {b}\n", "'!!set'"),
                            ("a: .nan\n", "not a JSON number"), ("1: a\n", "not text")]:
         with pytest.raises(loading._Refused, match=fragment):
