@@ -125,11 +125,12 @@ def show_run(services: Services, run_id: str, *, detail: bool = True) -> RunReco
     return record
 
 
-def list_runs(services: Services, *, limit: int = 50) -> list[RunRecord]:
-    """Most recent runs first (without step detail)."""
+def list_runs(services: Services, *, limit: int = 50,
+              plan_id: str | None = None) -> list[RunRecord]:
+    """Most recent runs first (without step detail); only plan ``plan_id``'s when given."""
     from executor.store.runs import RunStore
 
-    return RunStore(services.engine, services.ledger).list(limit=limit)
+    return RunStore(services.engine, services.ledger).list(limit=limit, plan_id=plan_id)
 
 
 def run_worker(services: Services, *, once: bool = False,

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 router = APIRouter(include_in_schema=False)
 log = get_logger(__name__)
 
+RECENT_PLANS = 30  # the queue page's "Recent plans" list
+QUEUE_LIMIT = 1000  # waiting plans read for the queue; past it the page says more wait
+PLAN_RUNS = 200  # runs listed on a plan's page
+
 
 @dataclass(frozen=True)
 class StepRow:
@@ -88,9 +92,13 @@ def index(request: Request) -> HTMLResponse:
         return render(request, "error.html", user, status=exc.status, title="No access",
                       message=exc.message)
     services = services_of(request)
-    recent = list_plans(services, None, 30)
-    return render(request, "index.html", user, waiting=approval_queue(services, recent, user),
-                  mine=recent)
+    # The queue reads the waiting plans themselves: read from the recent ones, a plan
+    # waiting behind RECENT_PLANS newer ones would drop out of every approver's queue.
+    waiting = (list_plans(services, VersionStatus.PENDING_APPROVAL, QUEUE_LIMIT)
+               if may(user, Action.PLAN_APPROVE) else [])
+    return render(request, "index.html", user, waiting=approval_queue(services, waiting, user),
+                  more_waiting=len(waiting) >= QUEUE_LIMIT, queue_limit=QUEUE_LIMIT,
+                  mine=list_plans(services, None, RECENT_PLANS))
 
 
 def approval_queue(services: Services, plans: list[StoredVersion],
@@ -167,10 +175,10 @@ def can_approve(stored: StoredVersion, gate: GateState, user: User,
 
 
 def runs_of(services: Services, plan_id: str) -> list:
-    """The plan's recent runs, newest first."""
+    """The plan's recent runs, newest first (read by plan: other plans' runs never crowd them out)."""
     from baton.usecases.runs import list_runs
 
-    return [r for r in list_runs(services, limit=200) if r.plan_id == plan_id]
+    return list_runs(services, limit=PLAN_RUNS, plan_id=plan_id)
 
 
 @router.post("/plans/{plan_id}/run")

@@ -198,11 +198,14 @@ class RunStore(RunClaims):
             steps = self._step_records(run_id)
         return self._run_record(row, steps)
 
-    def list(self, *, limit: int = 50, status: RunStatus | None = None) -> list[RunRecord]:
-        """Most recent runs first."""
+    def list(self, *, limit: int = 50, status: RunStatus | None = None,
+             plan_id: str | None = None) -> list[RunRecord]:
+        """Most recent runs first; optionally only those in ``status`` or of plan ``plan_id``."""
         query = select(RUNS).order_by(RUNS.c.created_at.desc()).limit(limit)
         if status is not None:
             query = query.where(RUNS.c.status == status.value)
+        if plan_id is not None:  # filtered in the query: a plan's runs never drop off behind others
+            query = query.where(RUNS.c.plan_id == plan_id)
         with Session(self.engine) as s:
             rows = s.execute(query).mappings().all()
         return [self._run_record(dict(r), ()) for r in rows]

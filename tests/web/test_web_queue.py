@@ -10,7 +10,6 @@ from sqlalchemy import event
 from baton.services import Services
 from baton.usecases.plans import plan_goal
 from planner.versions import VersionStatus
-from policies.approval import GateStatus
 from tests.api.live import make_settings, serve
 from tests.web.test_web_forms import GOAL, signed_in
 
@@ -85,3 +84,41 @@ def test_the_queue_agrees_with_the_gate_read_plan_by_plan(queue_site):
                 if can_approve(s, gate_state(services, s.plan_id), carol_user,
                                services.plan_store.authors(s.plan_id))}
     assert shown == expected and shown
+
+
+
+def test_a_plan_waiting_behind_many_newer_plans_stays_in_the_queue(queue_site):
+    """The queue reads the waiting plans, not the page's short list of recent plans."""
+    server, services = queue_site
+    oldest = services.plan_store.list_plans(VersionStatus.PENDING_APPROVAL)[0]
+    add_pending(services, 30)  # as many as "Recent plans" lists: the oldest is out of it
+    bob, _ = signed_in(server, "bob")
+    _, page = queries_for(services, bob, "/")
+    shown = re.findall(r'href="/plans/([^"]+)" data-testid="queue-plan"', page)
+    assert len(shown) == 31 and oldest.plan_id in shown
+    assert 'data-testid="queue-more"' not in page
+
+
+def test_a_queue_past_its_bound_says_more_plans_wait(queue_site, monkeypatch):
+    import baton.web.views as views
+
+    server, services = queue_site
+    add_pending(services, 3)
+    monkeypatch.setattr(views, "QUEUE_LIMIT", 2)
+    bob, _ = signed_in(server, "bob")
+    _, page = queries_for(services, bob, "/")
+    assert page.count('data-testid="queue-plan"') == 2 and 'data-testid="queue-more"' in page
+
+
+def test_a_plans_page_lists_its_runs_however_many_other_runs_are_newer(queue_site):
+    from baton.web.views import runs_of
+    from executor.store.runs import RunStore
+
+    _, services = queue_site
+    runs = RunStore(services.engine, services.ledger)
+    runs.create(run_id="mine", plan_id="p-mine", version=1, plan_hash="0" * 64, steps=(),
+                requested_by="alice", concurrency=1)
+    for n in range(200):  # as many as the page lists
+        runs.create(run_id=f"other-{n}", plan_id="p-other", version=1, plan_hash="0" * 64,
+                    steps=(), requested_by="alice", concurrency=1)
+    assert [r.id for r in runs_of(services, "p-mine")] == ["mine"]
