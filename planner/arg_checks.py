@@ -106,9 +106,9 @@ def malformed_ref_reason(value: Mapping[Any, Any]) -> str | None:
     target = value["ref"]
     if not isinstance(target, str):
         return f"'ref' must be a string like 'load.text', not {type(target).__name__} {shorten(repr(target))}"
-    if REF.match(target):
+    if REF.fullmatch(target):
         return None
-    if STEP_ID.match(target):
+    if STEP_ID.fullmatch(target):
         return (
             f"reference {target!r} names a step but no output field; "
             f"write '{target}.<field>', e.g. '{target}.value'"

@@ -25,10 +25,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools import RetryPolicy
 from tools.registry import MAX_TIMEOUT_S
 
-STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
-STEP_ID = re.compile(STEP_ID_PATTERN)
-REF_PATTERN = r"^[a-z][a-z0-9_]{0,39}(\.[A-Za-z0-9_\-]+)+$"
-REF = re.compile(REF_PATTERN)
+_STEP_ID_FORM = r"[a-z][a-z0-9_]{0,39}"
+_REF_FORM = rf"{_STEP_ID_FORM}(\.[A-Za-z0-9_\-]+)+"
+# The models' patterns run on pydantic's Rust regex, where '$' is the end of the text.
+STEP_ID_PATTERN = rf"^{_STEP_ID_FORM}$"
+REF_PATTERN = rf"^{_REF_FORM}$"
+# Python's '$' also matches before a final newline ("load\n"): the compiled forms end in
+# '\Z' instead, and are used with fullmatch, so that they refuse what the models refuse.
+STEP_ID = re.compile(rf"{_STEP_ID_FORM}\Z")
+REF = re.compile(rf"{_REF_FORM}\Z")
 
 JsonPath = str
 
@@ -193,7 +198,7 @@ def _collect_references(
     """
     if is_reference(value):
         target = value["ref"]
-        if isinstance(target, str) and REF.match(target):
+        if isinstance(target, str) and REF.fullmatch(target):
             found.append((path, Reference(ref=target)))
         return
     if isinstance(value, Mapping):
@@ -210,7 +215,7 @@ def resolve_references(value: Any, lookup: Callable[[Reference], Any]) -> Any:
     """A copy of ``value`` with every reference replaced by ``lookup(reference)``."""
     if type(value) in _SCALAR_TYPES:  # most leaves: skip the Mapping (ABC) checks below
         return value
-    if is_reference(value) and isinstance(value["ref"], str) and REF.match(value["ref"]):
+    if is_reference(value) and isinstance(value["ref"], str) and REF.fullmatch(value["ref"]):
         return lookup(Reference(ref=value["ref"]))
     if isinstance(value, Mapping):
         return {key: resolve_references(item, lookup) for key, item in value.items()}

@@ -77,6 +77,7 @@ class _StepView:
     args: Mapping[str, Any] | None
     depends_on: list[tuple[int, str]]
     parsed: Step | None
+    unread: str = ""  # why the Step model refused the entry, when it did
 
     @property
     def path(self) -> str:
@@ -111,6 +112,7 @@ class _Checker:
         for view in self.views:
             self.check_step(view)
         self.check_cycles()
+        self.check_all_read()
         if self.problems or goal is None:
             return None
         try:
@@ -118,6 +120,18 @@ class _Checker:
         except ValidationError as exc:  # a rule the checks above do not know yet: still reported
             self.shape_problems(exc, "$", None)
             return None
+
+    def check_all_read(self) -> None:
+        """Fail closed: a step the model refused is a problem even if no check above named it.
+
+        Otherwise the plan would be built from the steps that were read, silently without it.
+        """
+        if self.problems:
+            return  # the plan is refused already
+        for view in self.views:
+            if view.parsed is None:
+                self.add(ProblemCode.WRONG_SHAPE, view.path,
+                         f"the step could not be read: {view.unread or 'not a step'}", view.id)
 
     # -- the document ---------------------------------------------------------
 
@@ -169,16 +183,19 @@ class _Checker:
                 for segments, reason in faults({key: value}):
                     self.add(ProblemCode.WRONG_SHAPE, json_path(path, segments), reason, sid)
         parsed: Step | None = None
+        unread = ""
         try:
             parsed = Step.model_validate(raw)
         except ValidationError as exc:
             self.shape_problems(exc, path, sid)
+            unread = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'step'!r}: {shorten(e['msg'])}"
+                               for e in exc.errors())
         deps = raw.get("depends_on")
         depends_on = [(j, d) for j, d in enumerate(deps) if isinstance(d, str)] if isinstance(
             deps, list | tuple) else []
         return _StepView(index, sid, raw.get("tool") if isinstance(raw.get("tool"), str) else None,
                          raw.get("args") if isinstance(raw.get("args"), Mapping) else None,
-                         depends_on, parsed)
+                         depends_on, parsed, unread)
 
     def shape_problems(self, exc: ValidationError, path: str, sid: str | None) -> None:
         for error in exc.errors():
@@ -205,7 +222,7 @@ class _Checker:
         for view in self.views:
             if view.id is None:
                 continue
-            if not STEP_ID.match(view.id):
+            if not STEP_ID.fullmatch(view.id):
                 self.add(ProblemCode.MALFORMED_ID, f"{view.path}.id",
                          f"step id {shorten(repr(view.id))} is malformed: start with a lower-case "
                          "letter, then lower-case letters, digits or '_', at most 40 characters "

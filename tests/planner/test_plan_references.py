@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hypothesis import given, settings
+from pydantic import ValidationError
 from hypothesis import strategies as st
 
 import planner.plan as plan_module
@@ -99,3 +100,33 @@ def test_a_copy_with_new_arguments_finds_the_new_references():
     renamed = step.model_copy(update={"id": "other"})  # same arguments: the same references
     assert renamed.dependencies() == ("load", "first")
     assert step.dependencies() == ("load", "first")
+
+
+ID_LIKE = st.text(alphabet="ab_1Z.-\n\r ", max_size=8) | st.from_regex(r"[a-z][a-z0-9_]{0,3}(\.[a-z0-9]{1,3}){0,2}\n?", fullmatch=True)
+
+
+@given(ID_LIKE)
+def test_the_python_forms_refuse_what_the_models_refuse(text):
+    """Validation reads ids and references with STEP_ID and REF; the models hold them to their patterns.
+
+    Were they to disagree ('$' in Python matches before a final newline), a step could pass the
+    checks and be dropped from the plan, or a reference pass them and crash its first use.
+    """
+    step_ok, ref_ok = _model_accepts(Step, id=text, tool="t"), _model_accepts(Reference, ref=text)
+    for method in ("match", "fullmatch"):  # either way of asking gives the models' answer
+        assert (getattr(plan_module.STEP_ID, method)(text) is not None) == step_ok
+        assert (getattr(REF, method)(text) is not None) == ref_ok
+
+
+def _model_accepts(model: type, **fields: Any) -> bool:
+    try:
+        model(**fields)
+    except ValidationError:
+        return False
+    return True
+
+
+def test_a_reference_ending_in_a_newline_is_data_to_every_walk_not_a_crash():
+    step = Step(id="save", tool="t", args={"text": {"ref": "load.text\n"}})
+    assert step.references() == [] and step.dependencies() == ()
+    assert plan_module.resolve_references(step.args, lambda ref: 1 / 0) == step.args

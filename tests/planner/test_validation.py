@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from planner import (
     read_plan_file,
     validate_plan,
 )
+from planner import validation
 from planner.json_values import MAX_ARG_DEPTH
 from planner.loading import PlanFileError
 from tests.support.plan_tools import make_registry
@@ -143,11 +145,28 @@ def test_step_limit_is_configurable():
 # -- ids -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", ["Load", "1load", "load-it", "a" * 41, "_x"])
+@pytest.mark.parametrize("bad", ["Load", "1load", "load-it", "a" * 41, "_x", "load\n"])
 def test_malformed_ids_are_refused_with_a_fixed_suggestion(bad):
     problem = only(check(plan(step(bad))), C.MALFORMED_ID)
     assert problem.path == "$.steps[0].id" and problem.step == bad
     assert "lower-case" in problem.message and "e.g." in problem.message
+
+
+def test_a_step_whose_id_ends_in_a_newline_is_refused_not_dropped():
+    # Python's '$' matches before a final newline; the Step model's pattern does not. The step
+    # used to pass check_ids, fail the model, and vanish from a plan reported valid.
+    report = check(plan(step("load"), step("save\n", "http.post", args={"url": "u"})))
+    assert report.plan is None and only(report, C.MALFORMED_ID).path == "$.steps[1].id"
+    assert check(plan(step("x\n"))).plan is None
+
+
+def test_a_step_the_checks_miss_makes_the_plan_invalid_never_shorter(monkeypatch):
+    # Fail closed: should a rule of the Step model ever go unreported, the plan is refused.
+    monkeypatch.setattr(validation, "STEP_ID", re.compile(".*", re.DOTALL))
+    report = check(plan(step("load"), step("Save", "http.post", args={"url": "u"})))
+    assert report.plan is None
+    problem = only(report, C.WRONG_SHAPE)
+    assert problem.path == "$.steps[1]" and "'id'" in problem.message
 
 
 def test_duplicate_id_points_at_the_first_use():
@@ -209,12 +228,22 @@ def test_a_tool_without_arguments_says_so():
     ({"ref": 5}, "must be a string"),
     ({"ref": "load"}, "write 'load.<field>'"),
     ({"ref": "Load.text"}, "is malformed"),
+    ({"ref": "load.text\n"}, "is malformed"),
+    ({"ref": "load\n"}, "is malformed"),
 ])
 def test_malformed_references_are_explained(value, fragment):
     report = check(plan(step("load"), step("up", "text.upper", args={"text": value})))
     problem = only(report, C.MALFORMED_REF)
     assert problem.path == "$.steps[1].args.text" and fragment in problem.message
     assert C.INVALID_ARGS not in codes(report)
+
+
+def test_a_reference_ending_in_a_newline_into_an_open_output_is_refused():
+    # An open (Any) output accepts any field path, so only the reference's form can refuse it;
+    # it used to pass here and crash every later use of the plan.
+    report = check(plan(step("h", "http.post", args={"url": "u"}),
+                        step("post", "http.post", args={"url": "u", "json": {"ref": "h.body.x\n"}})))
+    assert report.plan is None and only(report, C.MALFORMED_REF).path == "$.steps[1].args.json"
 
 
 def test_args_that_are_a_whole_reference_are_a_wrong_shape_not_a_crash():
