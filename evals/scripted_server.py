@@ -12,7 +12,9 @@ Behaviour of ``POST /v1/chat/completions``:
   :class:`Failure` (HTTP status, JSON body, headers such as ``Retry-After``),
   :class:`Raw` (any body and content type: an HTML page, a JSON list) or
   a completion/failure with ``delay_s`` (the server waits first: past the
-  client's timeout it looks like a slow endpoint).
+  client's timeout it looks like a slow endpoint), or a completion with
+  ``trickle_s`` (its body sent in small pieces spread over that many seconds:
+  each read is quick, the whole reply slow).
 - ``reject_formats`` (a set of ``"json_schema"``/``"json_object"``): requests
   whose ``response_format.type`` is in it get a 400 naming ``response_format``,
   like endpoints without structured output, without consuming the script.
@@ -44,6 +46,7 @@ class Completion:
     prompt_tokens: int = 10
     completion_tokens: int = 5
     delay_s: float = 0.0
+    trickle_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,9 @@ def completion_body(item: Completion, model: str) -> dict[str, Any]:
     }
 
 
+_TRICKLE_PIECES = 30  # a trickled body: each gap is trickle_s / 30, well under any read timeout
+
+
 def _handler_for(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
@@ -166,13 +172,15 @@ def _handler_for(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
             elif isinstance(item, Failure):
                 self._send(item.status, item.body, item.headers)
             else:
-                self._send(200, completion_body(item, body.get("model", "")), {})
+                self._send(200, completion_body(item, body.get("model", "")), {}, item.trickle_s)
 
-        def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
-            self._send_raw(status, json.dumps(payload).encode("utf-8"), "application/json", headers)
+        def _send(self, status: int, payload: Any, headers: dict[str, str],
+                  trickle_s: float = 0.0) -> None:
+            self._send_raw(status, json.dumps(payload).encode("utf-8"), "application/json", headers,
+                           trickle_s)
 
         def _send_raw(self, status: int, data: bytes, content_type: str,
-                      headers: dict[str, str]) -> None:
+                      headers: dict[str, str], trickle_s: float = 0.0) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -180,8 +188,17 @@ def _handler_for(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                self._write(data, trickle_s)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                 pass
+
+        def _write(self, data: bytes, trickle_s: float) -> None:
+            pieces = _TRICKLE_PIECES if trickle_s > 0 else 1
+            size = -(-len(data) // pieces)
+            for start in range(0, len(data), size):
+                if start:
+                    time.sleep(trickle_s / pieces)
+                self.wfile.write(data[start:start + size])
+                self.wfile.flush()
 
     return Handler

@@ -3,7 +3,9 @@
 Every request goes through the official ``openai`` SDK (imported lazily so that
 ``baton --help`` stays fast) with the SDK's own retries switched off: the
 retry decision is :func:`retry_delay`, a pure function, and every HTTP attempt
-becomes one :class:`~planner.base.ModelExchange` in the planning trace.
+becomes one :class:`~planner.base.ModelExchange` in the planning trace. Each
+attempt is bounded as a whole by ``timeout_s`` (:mod:`planner.llm.deadline`):
+the SDK only times each read, which a reply trickled in never exceeds.
 
 Response formats are tried strongest first (``json_schema`` strict, then
 ``json_object``, then plain text). An endpoint that rejects one with a 400 is
@@ -46,6 +48,7 @@ from planner.plan import canonical_json
 from tools.redaction import redact
 
 from .config import LLMConfig
+from .deadline import ReplyTimeout, call_within
 
 log = structlog.get_logger(__name__)
 
@@ -278,8 +281,12 @@ class ChatClient:
         started = time.perf_counter()
         base = {"model": self.config.model, "endpoint": self.config.shown_url,
                 "prompt_sha256": prompt_sha256(messages), "response_format": fmt.value}
+        request = self._request(messages, schema, fmt)
         try:
-            completion = client.chat.completions.create(**self._request(messages, schema, fmt))
+            # The SDK times each read, not the request: a trickled reply would outlast timeout_s.
+            completion = call_within(self.config.timeout_s,
+                                     lambda: client.chat.completions.create(**request),
+                                     on_late=lambda: self._discard(client))
         except Exception as exc:
             latency = (time.perf_counter() - started) * 1000
             record.append(ModelExchange(**base, latency_ms=latency, error=self.mask(_describe(exc))))
@@ -308,11 +315,23 @@ class ChatClient:
         ))
         return ChatReply(content=content, refusal=refusal, finish_reason=finish_reason, fmt=fmt)
 
+    def _discard(self, client: Any) -> None:
+        """Close ``client`` (a request on it ran late) so that the next attempt builds a new one.
+
+        Closing its connections stops the abandoned request at its next read.
+        """
+        if self._client is client:
+            self._client = None
+        try:
+            client.close()
+        except Exception as exc:  # best effort: the caller has already moved on
+            log.warning("llm.close_failed", endpoint=self.config.shown_url, error=_describe(exc))
+
     def _translate(self, exc: Exception, fmt: ResponseFormat) -> Exception:
         """Map an SDK error onto: retry, fall back to a weaker format, or fail at once."""
         import openai
 
-        if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
+        if isinstance(exc, ReplyTimeout | openai.APITimeoutError | openai.APIConnectionError):
             return _Transient(self.mask(_describe(exc)))
         if isinstance(exc, ValueError) and not isinstance(exc, openai.OpenAIError):
             # The SDK could not decode a body labelled JSON (a proxy's HTML error page).

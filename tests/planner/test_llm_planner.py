@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import time
 
 import pytest
 
@@ -259,6 +260,27 @@ def test_slow_endpoint_past_the_timeout_is_retried_then_reported_unreachable(
     assert info.value.code == "endpoint_unreachable"
     assert len(openai_server.requests) == 2
     assert all("Timeout" in e.error for e in info.value.trace.exchanges)
+
+
+def test_a_reply_trickled_past_the_timeout_is_cut_off_retried_then_reported_unreachable(
+        openai_server, registry):
+    # Each piece comes well within 0.5 s, the whole reply only after 3 s: timeout_s bounds it all.
+    openai_server.script(Completion(content=reply(READ), trickle_s=3.0),
+                         Completion(content=reply(READ), trickle_s=3.0))
+    planner = make_planner(openai_server, timeout_s=0.5, max_transport_retries=1)
+    started = time.monotonic()
+    with pytest.raises(PlanningError) as info:
+        planner.plan(GOAL, registry)
+    assert time.monotonic() - started < 2.5
+    assert info.value.code == "endpoint_unreachable"
+    assert len(openai_server.requests) == 2
+    assert all("no complete reply within 0.5 s" in e.error for e in info.value.trace.exchanges)
+
+
+def test_a_trickled_reply_within_the_timeout_still_plans(openai_server, registry):
+    openai_server.script(Completion(content=reply(READ), trickle_s=0.3))
+    plan = make_planner(openai_server, timeout_s=5.0).plan(GOAL, registry).plan
+    assert [step.tool for step in plan.steps] == ["files.read"]
 
 
 def test_authentication_error_fails_at_once_without_the_key(openai_server, registry):
