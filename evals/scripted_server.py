@@ -194,7 +194,7 @@ def _handler_for(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def _write(self, data: bytes, trickle_s: float) -> None:
             pieces = _TRICKLE_PIECES if trickle_s > 0 else 1
-            size = -(-len(data) // pieces)
+            size = max(1, -(-len(data) // pieces))  # an empty body: no zero step
             for start in range(0, len(data), size):
                 if start:
                     time.sleep(trickle_s / pieces)
