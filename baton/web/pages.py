@@ -26,6 +26,7 @@ TEXT_LIMITS = {"goal": limits.GOAL_MAX_CHARS, "feedback": limits.FEEDBACK_MAX_CH
 templates.env.globals["max_chars"] = TEXT_LIMITS
 
 MAX_FORM_FIELDS = 20
+FORM_TYPE = "application/x-www-form-urlencoded"  # what the pages' forms send
 
 
 class FormError(Exception):
@@ -48,18 +49,35 @@ def render(request: Request, name: str, user: User | None, status: int = 200,
 
 
 async def read_form(request: Request, *, check_csrf: bool = True) -> dict[str, str]:
-    """The url-encoded form body (first value of each field); refuses a bad CSRF token."""
+    """The url-encoded form body (first value of each field); refuses a body not labelled as a
+    form (415), a NUL in any field (422 ``invalid_request``) and a bad CSRF token (403)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != FORM_TYPE:
+        # The edge's NUL check reads a body as its label says: parsed here as a form whatever
+        # its label, a body labelled otherwise would pass that check unread.
+        raise FormError(f"a form must be sent as {FORM_TYPE}; send the page's own form",
+                        status=415)
     raw = (await request.body()).decode("utf-8", errors="replace")
     try:
         parsed = parse_qs(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except ValueError:  # the parser's refusal of too many fields: the sender's mistake
         raise FormError(f"the form has more than {MAX_FORM_FIELDS} fields; "
                         "send the page's own form") from None
+    _refuse_nul(parsed)
     form = {key: values[0] for key, values in parsed.items()}
     if check_csrf and not csrf_ok(request, form.get("csrf")):
         raise FormError("the form expired or did not come from this site; reload and try again",
                         status=403)
     return form
+
+
+def _refuse_nul(parsed: dict[str, list[str]]) -> None:
+    """422 ``invalid_request`` naming the field, as the API's edge check answers: checked on
+    the fields as parsed here, so no labelling of the body can slip a NUL past it."""
+    for name, values in parsed.items():
+        if "\x00" in name or any("\x00" in value for value in values):
+            shown = name.replace("\x00", "\\0")
+            raise limits.InvalidTextError(shown, ["body", shown])
 
 
 def form_text(form: dict[str, str], name: str) -> str:

@@ -88,3 +88,26 @@ def test_the_web_goal_form_refuses_a_nul_with_a_page_naming_the_field(server):
     page = alice.post("/plans", data={"csrf": csrf, "goal": "Total sales.csv\x00"})
     assert page.status_code == 422
     assert "<html" in page.text and "goal: NUL characters" in page.text
+
+
+def test_a_web_form_labelled_json_is_refused_and_stores_nothing(server, services):
+    """The edge reads a JSON-labelled body as JSON; the page reads only bodies labelled as forms."""
+    alice, csrf = signed_in(server, "alice")
+    for label, goal in (("application/json", "Total+sales.csv%00EVIL"),
+                        ("text/plain", "Total+sales.csv")):
+        page = alice.post("/plans", content=f"csrf={csrf}&goal={goal}",
+                          headers={"Content-Type": label})
+        assert page.status_code == 415 and "<html" in page.text
+    assert services.plan_store.list_plans() == []
+
+
+def test_the_web_form_refuses_a_nul_in_the_fields_it_parsed(server, services, monkeypatch):
+    """Its own check on the fields as parsed: a NUL the edge check missed is still a 422."""
+    from baton.api import limits
+
+    monkeypatch.setattr(limits, "_nul_fields", lambda *_: iter(()))  # the edge misses it
+    alice, csrf = signed_in(server, "alice")
+    page = alice.post("/plans", data={"csrf": csrf, "goal": "Total sales.csv\x00"})
+    assert page.status_code == 422
+    assert "<html" in page.text and "goal: NUL characters" in page.text
+    assert services.plan_store.list_plans() == []
