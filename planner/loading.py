@@ -170,6 +170,16 @@ def _construct_bool(loader: Any, node: Any) -> bool:
     return _BOOLS[text.lower()]
 
 
+def read_scalars_as_json(loader: type) -> None:
+    """Make the YAML ``loader`` class read plain scalars as YAML 1.2 and JSON do (``_IMPLICIT``).
+
+    Plans and templates (which become plans) share it: ``12:30``, ``017`` or ``yes`` stay text.
+    """
+    loader.yaml_implicit_resolvers = {}  # its own table: SafeLoader's holds YAML 1.1's rules
+    for name, pattern, first in _IMPLICIT:
+        loader.add_implicit_resolver(_YAML + name, re.compile(pattern), list(first))
+
+
 @cache  # built once: a new class (and constructor tables) per document is wasted work
 def _yaml_loader() -> type:
     """A safe YAML loader for plans: JSON values only, string keys, no anchors, aliases or other tags."""
@@ -209,9 +219,7 @@ def _yaml_loader() -> type:
                 raise _Refused(f"the tag {shown!r} ({_at(node)}) is not allowed: {_JSON_VALUES}")
             return node
 
-    PlanLoader.yaml_implicit_resolvers = {}  # its own table: SafeLoader's holds YAML 1.1's rules
-    for name, pattern, first in _IMPLICIT:
-        PlanLoader.add_implicit_resolver(_YAML + name, re.compile(pattern), list(first))
+    read_scalars_as_json(PlanLoader)
     # Dates would become datetime objects, which are not JSON: an explicit !!timestamp stays text.
     PlanLoader.add_constructor(_YAML + "timestamp", lambda loader, node: loader.construct_scalar(node))
     PlanLoader.add_constructor(_YAML + "map", _construct_mapping)

@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from planner.loading import read_scalars_as_json
+
 from .model import Template, TemplateError
 
 SHIPPED_DIR = Path(__file__).parent / "library"
@@ -49,9 +51,16 @@ def read_new_template(path: Path) -> Template:
     return _validated(data, path)
 
 
+class _TemplateLoader(yaml.SafeLoader):
+    """SafeLoader reading scalars as a plan does: YAML 1.1's 12:30, 017 or yes stay text."""
+
+
+read_scalars_as_json(_TemplateLoader)
+
+
 def _read_mapping(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         raise TemplateError(_yaml_problem(path, exc)) from exc
     except (OSError, UnicodeDecodeError) as exc:
