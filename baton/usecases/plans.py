@@ -21,7 +21,7 @@ from executor.store.plans import NewVersion
 from executor.store.schema import ApprovalRow
 from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from planner.diff import PlanDiff, diff_plans
-from planner.json_values import storable
+from planner.json_values import scalar_fault, storable
 from planner.plan import TemplateOrigin
 from planner.problems import InvalidPlanError, Problem
 from planner.versions import StoredVersion, VersionStatus
@@ -60,6 +60,7 @@ def plan_goal(services: Services, goal: str, requester: User,
     goal = goal.strip()
     if not goal:
         raise PlanningError("the goal is empty; describe what you want done", code="empty_goal")
+    _refuse_unstorable("goal", goal)
     chosen = planner_for(services, planner)
     kind = planner or default_planner_kind(services)
     try:
@@ -144,6 +145,7 @@ def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,
     feedback = feedback.strip()
     if not feedback:
         raise PlanningError("the feedback is empty; say what should change", code="empty_feedback")
+    _refuse_unstorable("feedback", feedback)
     previous = services.plan_store.get(plan_id)
     reason = rejection_reason(services, plan_id, previous.version)
     # Recorded with the version: what was asked for, the rejection included.
@@ -158,6 +160,18 @@ def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,
         _record_failed_revision(services, previous, user, kind, request, exc)
         raise
     return _store_result(services, previous.goal, user, result, plan_id=plan_id, feedback=request)
+
+
+def _refuse_unstorable(what: str, text: str) -> None:
+    """Refuse text the ledger and the plan store cannot hold, before any planner is asked.
+
+    A lone surrogate (what undecodable command-line bytes become) cannot be encoded as UTF-8
+    and a NUL cannot be stored in PostgreSQL: either reached the model, then crashed storing
+    the goal, with nothing recorded. (The API refuses both in request bodies already.)
+    """
+    fault = scalar_fault(text)
+    if fault is not None:
+        raise PlanningError(f"the {what} cannot be recorded: {fault}", code="unstorable_text")
 
 
 def rejection_reason(services: Services, plan_id: str, version: int) -> str | None:
