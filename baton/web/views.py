@@ -18,6 +18,7 @@ from baton.api.verify_guard import VerifyRefused, verify_guard_of
 from baton.services import Services
 from baton.settings import User
 from executor.errors import BrokenEventError
+from planner.base import MAX_VERSION
 from planner.plan import Step
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import GateState
@@ -188,7 +189,7 @@ async def start_run_form(request: Request, plan_id: str) -> Response:
 
     user, form = await _posted(request, Action.RUN_START)
     try:
-        record = start_run(services_of(request), plan_id, user, version=_int(form.get("version")),
+        record = start_run(services_of(request), plan_id, user, version=_version(form),
                            detach=True)
     except BatonError as exc:
         return redirect(request, f"/plans/{plan_id}", exc.message, "error")
@@ -333,7 +334,7 @@ async def approve_form(request: Request, plan_id: str) -> Response:
 
     user, form = await _posted(request, Action.PLAN_APPROVE)
     try:
-        state = approve(services_of(request), plan_id, user, version=_int(form.get("version")),
+        state = approve(services_of(request), plan_id, user, version=_version(form),
                         plan_hash=_pinned(form), comment=form_text(form, "comment") or None)
     except BatonError as exc:
         return redirect(request, f"/plans/{plan_id}", exc.message, "error")
@@ -350,7 +351,7 @@ async def reject_form(request: Request, plan_id: str) -> Response:
     user, form = await _posted(request, Action.PLAN_REJECT)
     try:
         reject(services_of(request), plan_id, user, reason=form_text(form, "reason"),
-               version=_int(form.get("version")), plan_hash=_pinned(form))
+               version=_version(form), plan_hash=_pinned(form))
     except BatonError as exc:
         return redirect(request, f"/plans/{plan_id}", exc.message, "error")
     return redirect(request, f"/plans/{plan_id}", "Rejected; the requester can ask for a revision.")
@@ -361,9 +362,20 @@ def _pinned(form: dict[str, str]) -> str | None:
     return (form.get("plan_hash") or "").strip() or None
 
 
-def _int(value: str | None) -> int | None:
-    # Bounded: a huge number cannot name a version and must not reach the database.
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+def _version(form: dict[str, str]) -> int | None:
+    """The form's version number; None (the latest) only when the field is missing or empty.
+
+    Anything else that is not a version number (1 to MAX_VERSION, like the API) is refused:
+    read as "the latest", a malformed one would act on a version nobody chose.
+    """
+    value = (form.get("version") or "").strip()
+    if not value:
+        return None
+    # ASCII digits only, length bounded before int(): '²' and a huge number never reach it.
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else 0
+    if not 1 <= number <= MAX_VERSION:
+        raise FormError(f"version: must be a whole number from 1 to {MAX_VERSION}", status=422)
+    return number
 
 
 @router.post("/plans/{plan_id}/revise")

@@ -309,3 +309,32 @@ def test_the_answer_forms_post_the_hash_shown_and_a_revision_since_refuses_it(tm
         assert services.approval_store.records(stored.plan_id, revised.version) == []
     finally:
         live.stop()
+
+
+BAD_VERSIONS = ("-1", "v1", "1.0", "0", "\u00b2", "+1", "99999999999")
+
+
+@pytest.mark.parametrize("act", GATE_ACTIONS)
+def test_a_malformed_version_in_an_answer_form_is_refused_not_read_as_the_latest(site, act):
+    server, stored = site
+    services = server.server.config.app.state.services
+    bob, csrf = signed_in(server, "bob")
+    for version in BAD_VERSIONS:
+        page = bob.post(f"/plans/{stored.plan_id}/{act.verb}",
+                        data={**act.fields, "csrf": csrf, "version": version})
+        assert page.status_code == 422 and "version: must be a whole number" in page.text
+    assert services.approval_store.records(stored.plan_id, stored.version) == []
+
+
+def test_a_malformed_version_in_the_run_form_starts_no_run(site_with_a_run):
+    from baton.usecases.runs import list_runs
+
+    server, stored = site_with_a_run
+    services = server.server.config.app.state.services
+    alice, csrf = signed_in(server, "alice")
+    for version in BAD_VERSIONS:
+        page = alice.post(f"/plans/{stored.plan_id}/run", data={"csrf": csrf, "version": version})
+        assert page.status_code == 422 and "version: must be a whole number" in page.text
+    assert len(list_runs(services)) == 1  # the fixture's run only
+    page = alice.post(f"/plans/{stored.plan_id}/run", data={"csrf": csrf, "version": ""})
+    assert page.status_code == 200 and len(list_runs(services)) == 2  # empty: the latest
