@@ -234,7 +234,7 @@ def templates_show(
     as_json: JsonOption = False,
 ) -> None:
     """Show one template version as YAML (or JSON)."""
-    import yaml
+    from planner.templates import template_yaml
 
     from ..usecases.templates import show_template
     from .render import print_code
@@ -244,8 +244,7 @@ def templates_show(
     if as_json:
         print_json(template.to_document())
     else:
-        text = yaml.safe_dump(template.to_document(), sort_keys=False, allow_unicode=True)
-        print_code(console, text, "yaml")
+        print_code(console, template_yaml(template), "yaml")
 
 
 @templates_app.command("add")

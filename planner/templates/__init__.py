@@ -7,6 +7,7 @@ from .loader import (
     load_template_file,
     read_new_template,
     template_file_name,
+    template_yaml,
 )
 from .matching import NO_MATCH_MESSAGE, NearMiss, TemplateMatch, TemplateMatcher, TemplatePlanner
 from .model import ParamBounds, ParamType, Template, TemplateError, TemplateParam, unbounded_params
@@ -30,6 +31,7 @@ __all__ = [
     "load_template_file",
     "read_new_template",
     "template_file_name",
+    "template_yaml",
     "template_from_plan",
     "unbounded_params",
 ]

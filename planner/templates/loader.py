@@ -55,7 +55,22 @@ class _TemplateLoader(yaml.SafeLoader):
     """SafeLoader reading scalars as a plan does: YAML 1.1's 12:30, 017 or yes stay text."""
 
 
+class _TemplateDumper(yaml.SafeDumper):
+    """SafeDumper quoting what ``_TemplateLoader`` would not read back as text (``1e3``)."""
+
+
 read_scalars_as_json(_TemplateLoader)
+read_scalars_as_json(_TemplateDumper)
+
+
+def template_yaml(template: Template) -> str:
+    """``template`` as the YAML of its file; read back, it is the same template.
+
+    PyYAML's own dumper leaves text such as ``1e3`` unquoted (not a number in YAML 1.1),
+    which a template file reads as a number.
+    """
+    return yaml.dump(template.to_document(), Dumper=_TemplateDumper, sort_keys=False,
+                     allow_unicode=True)
 
 
 def _read_mapping(path: Path) -> dict:
@@ -174,8 +189,7 @@ class TemplateLibrary:
         stored = template.model_copy(update={"version": self.next_version(template.name)})
         self.writable_dir.mkdir(parents=True, exist_ok=True)
         path = self.writable_dir / template_file_name(stored)
-        text = yaml.safe_dump(stored.to_document(), sort_keys=False, allow_unicode=True)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(template_yaml(stored), encoding="utf-8")
         self._add(stored, source=str(path))
         return stored, path
 
