@@ -113,8 +113,7 @@ async def sse_events(services: Services, run_id: str, request: Request) -> Async
     from baton.usecases.ledger import shown_event
     from baton.usecases.runs import show_run
 
-    last = int(request.headers.get("last-event-id", "0") or 0) if _is_int(
-        request.headers.get("last-event-id")) else 0
+    last = _last_event_id(request.headers.get("last-event-id"))
     quiet, ended = 0.0, False
     while not await request.is_disconnected():
         batch = await asyncio.to_thread(services.ledger.events, subject=run_id, after_seq=last)
@@ -144,8 +143,15 @@ LIFECYCLE = frozenset({EventKind.RUN_START.value, EventKind.RUN_RESUME.value,
                        EventKind.RUN_END.value})
 
 
-def _is_int(value: str | None) -> bool:
-    return bool(value) and value.isdigit() and len(value) < 19  # type: ignore[union-attr]
+def _last_event_id(value: str | None) -> int:
+    """The ``Last-Event-ID`` a reconnecting client sent; 0 (from the start) unless it is one.
+
+    ASCII digits only: ``str.isdigit`` also accepts '²' and other digits ``int`` refuses,
+    which broke the stream after its 200. Bounded: a sequence number fits in 18 digits.
+    """
+    if value and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return 0
 
 
 __all__ = ["event_stream", "router", "sse_message"]

@@ -41,3 +41,16 @@ def test_the_stream_of_a_run_that_failed_and_was_not_resumed_ends(services, clie
         kinds = [json.loads(line.removeprefix("data: "))["kind"]
                  for line in stream.iter_lines() if line.startswith("data: ")]
     assert kinds == ["run_start", "run_end"]
+
+
+def test_a_last_event_id_that_is_not_an_ascii_number_streams_from_the_start(services, client_for):
+    """'²' passes str.isdigit but not int(): it broke the stream after its 200."""
+    run_id = "r-failed00002"
+    failed_run(services, run_id)
+    for last_id in ("\u00b2".encode("latin-1"), b"12a", b"9" * 40):
+        with client_for("alice").stream("GET", f"/runs/{run_id}/events", timeout=30,
+                                        headers={"Last-Event-ID": last_id}) as stream:
+            assert stream.status_code == 200
+            kinds = [json.loads(line.removeprefix("data: "))["kind"]
+                     for line in stream.iter_lines() if line.startswith("data: ")]
+        assert kinds == ["run_start", "run_end"]
