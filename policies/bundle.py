@@ -6,9 +6,11 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from planner.loading import read_scalars_as_json
 from planner.plan import canonical_json
 from tools import BatonError
 
@@ -69,16 +71,29 @@ class PolicyBundle:
         return {DATA_ROOT: json.loads(canonical_json(dict(self.data)))}
 
 
+@cache  # one class for every bundle; yaml imported here: only a bundle being loaded needs it
+def _data_loader() -> type:
+    """SafeLoader reading scalars as plans do: YAML 1.1's 09:30, 017, yes or dates stay text."""
+    import yaml
+
+    class DataLoader(yaml.SafeLoader):
+        """Policy data is JSON data for Rego, so it is read as YAML 1.2 reads it."""
+
+    read_scalars_as_json(DataLoader)
+    return DataLoader
+
+
 def _read_data(root: Path) -> dict[str, Any]:
     for name in DATA_FILES:
         path = root / name
         if not path.exists():
             continue
-        import yaml  # here, not at the top: only a bundle being loaded needs it
+        import yaml  # for its YAMLError; loaded by _data_loader already
 
         try:
             text = path.read_text(encoding="utf-8")
-            value = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+            value = (json.loads(text) if name.endswith(".json")
+                     else yaml.load(text, Loader=_data_loader()))  # noqa: S506 - a SafeLoader
         except (OSError, ValueError, yaml.YAMLError) as exc:
             raise PolicyBundleError(f"cannot read policy data {path}: {exc}") from exc
         if not isinstance(value, dict):
