@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from planner.loading import read_scalars_as_json
 from planner.plan import Plan
 from policies.contracts import Outcome, PolicyContext, Requester
 from policies.engine import PolicyEngine
@@ -49,9 +50,17 @@ class CaseResult:
     detail: str
 
 
+class _CorpusLoader(yaml.SafeLoader):
+    """SafeLoader reading scalars as plans do: a case's 12:30, 017 or yes stay the text written."""
+
+
+read_scalars_as_json(_CorpusLoader)
+
+
 def load_corpus(path: Path = CORPUS) -> list[dict[str, Any]]:
     """The corpus cases."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    text = path.read_text(encoding="utf-8")
+    return yaml.load(text, Loader=_CorpusLoader)["cases"]  # noqa: S506 - a SafeLoader subclass
 
 
 def _steps(case: dict[str, Any]) -> list[dict[str, Any]]:
