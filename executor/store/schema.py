@@ -82,9 +82,12 @@ class RunRow(SQLModel, table=True):
     """One execution of an approved plan version."""
 
     __tablename__ = "runs"
+    # A plan's runs are read newest first (RunStore.list): the index yields them in that
+    # order, so the read stops at the limit (revision 0006); it serves plan_id alone too.
+    __table_args__ = (Index("ix_runs_plan_id_created_at", "plan_id", "created_at"),)
 
     id: str = Field(primary_key=True, max_length=40)
-    plan_id: str = Field(index=True, max_length=40)
+    plan_id: str = Field(max_length=40)
     version: int
     plan_hash: str = Field(max_length=64)
     status: str = Field(max_length=16, index=True)

@@ -294,3 +294,50 @@ def test_revision_0005_downgrades_and_keeps_the_decisions(empty_engine):
     assert "template_check_hash" not in columns
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT plan_id, version FROM decisions")).all() == [("p1", 1)]
+
+
+def _at_0005_with_runs(engine) -> None:
+    """A database at revision 0005 holding two runs of plan p1 (indexed by plan_id alone)."""
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0005")
+        conn.execute(text(
+            "INSERT INTO runs (id, plan_id, version, plan_hash, status, requested_by, concurrency,"
+            " cancel_requested, created_at) VALUES (:id, 'p1', 1, :h, 'succeeded', 'alice', 4, false, :at)"),
+            [{"id": f"r{n}", "h": "0" * 64, "at": datetime(2026, 12, n, tzinfo=UTC)} for n in (1, 2)])
+
+
+def _runs_indexes(engine) -> dict[str, list[str]]:
+    return {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("runs")}
+
+
+def test_revision_0006_indexes_runs_by_plan_and_time_and_keeps_them(empty_engine):
+    from executor.store.runs import RunStore
+
+    _at_0005_with_runs(empty_engine)
+    upgrade(empty_engine)
+
+    indexes = _runs_indexes(empty_engine)
+    assert indexes["ix_runs_plan_id_created_at"] == ["plan_id", "created_at"]
+    assert "ix_runs_plan_id" not in indexes  # the composite one serves plan_id alone
+    listed = RunStore(empty_engine, Ledger(empty_engine)).list(plan_id="p1")
+    assert [r.id for r in listed] == ["r2", "r1"]
+
+
+def test_revision_0006_downgrades_to_the_plan_id_index_and_keeps_the_runs(empty_engine):
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    _at_0005_with_runs(empty_engine)
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0005")
+    indexes = _runs_indexes(empty_engine)
+    assert indexes["ix_runs_plan_id"] == ["plan_id"]
+    assert "ix_runs_plan_id_created_at" not in indexes
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM runs ORDER BY id")).all() == [("r1",), ("r2",)]

@@ -23,3 +23,35 @@ def test_list_by_plan_reads_only_that_plans_runs_newest_first(engine):  # noqa: 
     assert [r.id for r in runs.list(limit=1, plan_id="plan-a")] == ["a2"]
     assert runs.list(plan_id="plan-c") == []
     assert len(runs.list(limit=2)) == 2  # unfiltered, as before
+
+
+def _statement_of_list_by_plan(runs: RunStore) -> tuple[str, object]:
+    """The SQL and parameters RunStore.list(plan_id=...) sends, exactly as sent."""
+    from sqlalchemy import event
+
+    sent: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(runs.engine, "before_cursor_execute", record)
+    try:
+        runs.list(limit=50, plan_id="plan-a")
+    finally:
+        event.remove(runs.engine, "before_cursor_execute", record)
+    (select_runs,) = [s for s in sent if "FROM runs" in s[0]]
+    return select_runs
+
+
+def test_list_by_plan_reads_the_index_in_order_and_sorts_nothing(engine):  # noqa: F811
+    # Without (plan_id, created_at) every run of the plan is read, then sorted, before the limit.
+    statement, parameters = _statement_of_list_by_plan(RunStore(engine, Ledger(engine)))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        else:  # an empty table is scanned whole unless scans are ruled out
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters)]
+    text = "\n".join(plan)
+    assert "ix_runs_plan_id_created_at" in text, text
+    assert "TEMP B-TREE" not in text and "Sort" not in text, text
