@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +33,16 @@ class ProblemCode(str, enum.Enum):
     MASKED_VALUE = "masked_value"  # an argument holding [REDACTED], the mark of a hidden value
 
 
+def printable(text: str) -> str:
+    """``text`` with control and format characters escaped as repr writes them (``\\n``, ``\\x1b``).
+
+    An id is quoted raw in a problem's line: a malformed one holding a line break or an
+    escape sequence would split or repaint that line. Ordinary text comes back unchanged.
+    """
+    return "".join(ch if ch.isprintable() or unicodedata.category(ch) == "Zs"
+                   else repr(ch)[1:-1] for ch in text)
+
+
 class Problem(BaseModel):
     """One thing wrong with a plan."""
 
@@ -43,8 +54,8 @@ class Problem(BaseModel):
     message: str = Field(description="What is wrong and how to fix it.")
 
     def __str__(self) -> str:
-        where = f"step {self.step}: " if self.step else ""
-        return f"[{self.code.value}] {where}{self.path}: {self.message}"
+        where = f"step {printable(self.step)}: " if self.step else ""
+        return f"[{self.code.value}] {where}{printable(self.path)}: {self.message}"
 
 
 class InvalidPlanError(BatonError):

@@ -84,11 +84,14 @@ def _print_valid(summary: dict[str, Any]) -> None:
 
 
 def _print_problems(path: Path, problems: list[dict[str, Any]]) -> None:
+    from planner.problems import printable
+
     console.print(f"[red]✗[/] {escape(str(path))}: invalid plan, {len(problems)} problem(s)",
                   soft_wrap=True)
     for problem in problems:
-        step = f" step {problem['step']}" if problem["step"] else ""
-        console.print(f"  [bold]{problem['code']}[/]{escape(step)} at {escape(problem['path'])}",
+        step = f" step {printable(problem['step'])}" if problem["step"] else ""
+        at = printable(problem["path"])  # a malformed id must not break or repaint the line
+        console.print(f"  [bold]{problem['code']}[/]{escape(step)} at {escape(at)}",
                       soft_wrap=True)
         console.print(f"      {escape(problem['message'])}", soft_wrap=True)
 
