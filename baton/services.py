@@ -32,17 +32,27 @@ if TYPE_CHECKING:
 class Services:
     """Lazily built parts, all configured from one ``Settings``."""
 
-    def __init__(self, settings: Settings, *, registry: ToolRegistry | None = None) -> None:
+    def __init__(self, settings: Settings, *, registry: ToolRegistry | None = None,
+                 existing_database_from: str | None = None) -> None:
+        """``existing_database_from`` is for commands that only read: a SQLite database file
+        that does not exist is then an error, naming the file and this text (the setting its
+        path came from), and nothing is created."""
         self.settings = settings
+        self.existing_database_from = existing_database_from
         if registry is not None:
             self.__dict__["registry"] = registry
 
     @cached_property
     def engine(self) -> Engine:
-        """The database engine, schema brought up to date."""
+        """The database engine, schema brought up to date (an existing one only, for readers)."""
         from executor.store import make_engine
         from executor.store.migrate import upgrade
 
+        if self.existing_database_from is not None:
+            from executor.store.reading import open_for_reading
+
+            return open_for_reading(self.settings.resolved_database_url,
+                                    self.existing_database_from)
         engine = make_engine(self.settings.resolved_database_url)
         upgrade(engine)
         return engine

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -22,6 +24,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+DEFAULT_DATA_DIR = Settings.model_fields["data_dir"].default
+
 
 # No emoji codes: ":ledger:" in a CloudEvents source or a payload must print as written.
 console = Console(highlight=False, emoji=False)
@@ -36,6 +40,8 @@ class CliState:
     acting_user: str | None = None
     log_level: str = "warning"
     log_json: bool = False
+    # Set by ``reader`` before the services are built: the command must not create a database.
+    reads_only: bool = False
     _services: Services | None = field(default=None, repr=False)
 
     def use_logging(self, level: str, *, json: bool = False) -> None:
@@ -66,7 +72,8 @@ class CliState:
                                            "declared under [users.USER], or leave --as out "
                                            "to act as BATON_USER")
                 settings = settings.model_copy(update={"user": self.acting_user})
-            self._services = Services(settings)
+            origin = database_origin(settings, self.config_path) if self.reads_only else None
+            self._services = Services(settings, existing_database_from=origin)
             self.use_logging(self.log_level, json=self.log_json)  # now with the secrets to mask
         return self._services
 
@@ -95,12 +102,27 @@ def reader(ctx: typer.Context, action: Action) -> Services:
     """Services for a read-only command; a named acting user must be granted ``action``.
 
     Reading needs no acting user (the files are the operator's), but a named one is held to
-    the same table as over the API.
+    the same table as over the API. A SQLite database that does not exist is an error naming
+    its path and setting, never created.
     """
     cli = state(ctx)
+    cli.reads_only = True  # a typo in data_dir must not verify a new, empty ledger
     if cli.settings.user:
         acting_user(ctx, action)
     return cli.services
+
+
+def database_origin(settings: Settings, config_path: str | None,
+                    environ: Mapping[str, str] | None = None) -> str:
+    """Which setting, set where, gave the database's location ("data_dir in ./baton.toml")."""
+    env = os.environ if environ is None else environ
+    setting, variable = (("database_url", "BATON_DATABASE_URL") if settings.database_url
+                         else ("data_dir", "BATON_DATA_DIR"))
+    if env.get(variable):  # an empty variable counts as unset, as in load_settings
+        return f"{setting}, set by {variable}"
+    if setting == "data_dir" and settings.data_dir == DEFAULT_DATA_DIR:
+        return f"the default data_dir, {DEFAULT_DATA_DIR} in the working directory"
+    return f"{setting} in {settings_path(config_path, env).resolve()}"
 
 
 def version_option(help_text: str) -> Any:
@@ -140,6 +162,7 @@ __all__ = [
     "ConfigError",
     "acting_user",
     "console",
+    "database_origin",
     "err_console",
     "fail",
     "print_json",

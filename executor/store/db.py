@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import create_engine
 
 from tools import BatonError
@@ -83,11 +84,26 @@ def database_errors(doing: str) -> Iterator[None]:
         raise StoreError(f"the database failed while {doing}: {database_failure(exc)}") from exc
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and immediate write transactions."""
+def make_engine(url: str, *, echo: bool = False, create: bool = True) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and immediate write transactions.
+
+    ``create=False`` is for commands that only read: a SQLite file that does not exist is a
+    ``MissingDatabaseError`` and neither it nor its directory is created (an auditor with a
+    typo in ``data_dir`` must not verify a new, empty ledger). PostgreSQL is unaffected.
+    """
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, echo=echo)
+        return _sqlite_engine(url, echo=echo, create=create)
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+class MissingDatabaseError(StoreError):
+    """A command that only reads was pointed at a SQLite file that does not exist."""
+
+    code = "database_missing"
+
+    def __init__(self, path: str, message: str | None = None) -> None:
+        self.path = path
+        super().__init__(message or f"there is no database file at {path}")
 
 
 class SqliteFile:
@@ -146,24 +162,18 @@ def _suppress_os_error() -> Iterator[None]:
         pass
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> Engine:
-    path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the database's directory {Path(path).parent}: "
-                             f"{exc.strerror or exc} (see data_dir or database_url)") from exc
-    engine = create_engine(
-        url,
-        echo=echo,
-        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                      "isolation_level": None},
-    )
-
-    on_disk = path.split("?", 1)[0]
-    file = SqliteFile(os.path.abspath(on_disk)) if on_disk and on_disk != ":memory:" \
-        and "mode=memory" not in url else None
+def _sqlite_engine(url: str, *, echo: bool, create: bool) -> Engine:
+    file = _sqlite_file_of(url)
+    connect_args: dict[str, Any] = {"check_same_thread": False, "isolation_level": None,
+                                    "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    if file is not None and not create:
+        if not os.path.exists(file.path):
+            raise MissingDatabaseError(file.path)
+        engine = create_engine(url, echo=echo, **_existing_only(file.path, url, connect_args))
+    else:
+        if file is not None:
+            _make_directory(Path(file.path).parent)
+        engine = create_engine(url, echo=echo, connect_args=connect_args)
     if file is not None:
         _FILES[engine] = file
 
@@ -186,6 +196,46 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _sqlite_file_of(url: str) -> SqliteFile | None:
+    """The file a SQLite URL names (None: in memory); the path read as SQLAlchemy reads it,
+    percent-escapes decoded, so that the file checked is the file opened."""
+    parsed = make_url(url)
+    on_disk = (parsed.database or "").removeprefix("file:")  # a URI filename (uri=true) too
+    if not on_disk or on_disk == ":memory:" or parsed.query.get("mode") == "memory":
+        return None
+    return SqliteFile(os.path.abspath(on_disk))
+
+
+def _make_directory(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the database's directory {directory}: "
+                         f"{exc.strerror or exc} (see data_dir or database_url)") from exc
+
+
+def _existing_only(path: str, url: str, connect_args: dict[str, Any]) -> dict[str, Any]:
+    """``create_engine`` arguments that open ``path`` only if it exists (SQLite's ``mode=rw``).
+
+    The check before making the engine is not enough: a file deleted later would be created
+    again, empty, by the next connection. A URL with its own query parameters keeps them
+    (and that check alone): they may be SQLite URI options this function would override.
+    """
+    if "?" in url:
+        return {"connect_args": connect_args}
+    uri = f"file:{quote(path)}?mode=rw"
+
+    def connect() -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(uri, uri=True, **connect_args)
+        except sqlite3.OperationalError:
+            if not os.path.exists(path):
+                raise MissingDatabaseError(path) from None
+            raise
+
+    return {"creator": connect}
 
 
 def _use_wal(cursor: Any) -> None:

@@ -172,15 +172,15 @@ def test_a_database_that_fails_under_a_command_is_a_clear_error_not_a_traceback(
 
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'broken.db'}"}
 
-    def runs_list() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "baton", "runs", "list"], capture_output=True,
+    def baton(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "baton", *args], capture_output=True,
                               text=True, timeout=120, env=env, check=False)
 
-    first = runs_list()
+    first = baton("worker", "--once")  # a command that records creates the database
     assert first.returncode == 0, first.stderr
     with sqlite3.connect(tmp_path / "broken.db") as conn:  # the schema is at head: not re-created
         conn.execute("DROP TABLE runs")
-    broken = runs_list()
+    broken = baton("runs", "list")
     assert broken.returncode == 1
     assert "error: the database failed:" in broken.stderr and "no such table: runs" in broken.stderr
     assert "Traceback" not in broken.stderr

@@ -222,7 +222,8 @@ def test_planner_option_with_a_plan_file_is_a_usage_error(baton, data_dir):
         {"goal": "g", "steps": [{"id": "a", "tool": "files.read", "args": {"path": "a"}}]}))
     mixed = baton("plan", "--file", "p.json", "--planner", "llm")
     assert mixed.returncode == 2 and "--planner does not apply to --file" in mixed.stderr
-    assert _json(baton("plans", "list", "--json")) == []
+    listed = baton("plans", "list", "--json")  # nothing stored: not even a database made
+    assert listed.returncode == 1 and "no Baton database" in listed.stderr
 
 
 DENIED_GOAL = "Post the total of sales.csv to https://webhook.example.net/finance"

@@ -53,7 +53,7 @@ def test_a_data_dir_in_the_settings_file_is_named_with_the_file(workdir):
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
 def test_a_data_dir_the_system_will_not_create_is_a_one_line_error():
-    done = baton("runs", "list", BATON_DATA_DIR="/proc/baton-nope")
+    done = baton("worker", "--once", BATON_DATA_DIR="/proc/baton-nope")  # it creates the database
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "cannot create the database's directory /proc/baton-nope" in done.stderr
 

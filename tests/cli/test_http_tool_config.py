@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from executor.store.db import make_engine
+from executor.store.migrate import upgrade
 from tests.support.cli_in_process import in_process_baton
 
 BASE = """
@@ -137,6 +139,9 @@ def test_commands_that_call_no_tool_run_no_tool_package_code(baton, data_dir, to
     # The settings check loaded every installed tool package (imported and ran its code)
     # whenever a [[tools.http]] table was configured, to look for a clash.
     (data_dir / "baton.toml").write_text(BASE + _tool("crm.hook", "https://api.internal.example/x"))
+    database = make_engine(f"sqlite:///{data_dir / '.baton' / 'baton.db'}")
+    upgrade(database)  # plans list reads an existing database, never makes one
+    database.dispose()
     result = baton(*command)
     assert result.returncode == 0, result.stderr
     assert tool_package not in sys.modules
