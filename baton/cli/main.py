@@ -15,6 +15,7 @@ from .. import __version__
 from ..settings import ConfigError, UnknownUserError
 from ..usecases.permissions import ActionNotAllowedError
 from .common import EXIT_FAILED, EXIT_USAGE, CliState, err_console
+from .text_arguments import TextCheckedGroup
 
 HELP = """Baton: goals become typed plans of tool calls, vetted by policy and people,
 run by a durable executor, every step recorded in a tamper-evident ledger.
@@ -25,6 +26,7 @@ Start with `baton demo`. Typical flow: `baton plan "GOAL"` (analyst) →
 
 app = typer.Typer(
     name="baton",
+    cls=TextCheckedGroup,  # undecodable or NUL text in any argument: a usage error, not a crash
     help=HELP,
     no_args_is_help=True,
     add_completion=False,
