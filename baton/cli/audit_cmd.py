@@ -7,7 +7,7 @@ import re
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -15,6 +15,11 @@ from rich.markup import escape
 from ..usecases.permissions import Action
 from .common import EXIT_FAILED, EXIT_USAGE, console, err_console, fail, print_json, reader
 from .main import app
+
+if TYPE_CHECKING:
+    from executor.ledger_export import ExportFormat
+
+    from ..services import Services
 
 audit_app = typer.Typer(help="The audit ledger: show, verify, export.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -150,9 +155,24 @@ def export(
     if out is None:
         count = export_events(services, sys.stdout, chosen, subject, source=source)
     else:
-        try:
-            with out.open("w", encoding="utf-8") as handle:
-                count = export_events(services, handle, chosen, subject, source=source)
-        except OSError as exc:  # a missing directory, no permission, a full disk
-            fail(f"cannot write {out}: {exc.strerror or str(exc)}")
+        count = _export_to_file(services, out, chosen, subject, source)
     err_console.print(f"exported {count} events ({chosen.value})", soft_wrap=True)
+
+
+def _export_to_file(services: Services, out: Path, fmt: ExportFormat, subject: str | None,
+                    source: str | None) -> int:
+    """Export into ``out``, replaced only by a whole export; never the database or data_dir."""
+    from executor.store.db import sqlite_file
+
+    from ..usecases.ledger import export_events
+    from .export_file import out_problem, replaced_on_success
+
+    database = sqlite_file(services.engine)
+    problem = out_problem(out, services.settings.data_dir, database.path if database else None)
+    if problem:
+        fail(problem, EXIT_USAGE)
+    try:
+        with replaced_on_success(out) as handle:
+            return export_events(services, handle, fmt, subject, source=source)
+    except OSError as exc:  # a missing directory, no permission, a full disk
+        fail(f"cannot write {out}: {exc.strerror or str(exc)}")

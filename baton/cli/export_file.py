@@ -1,0 +1,78 @@
+"""Where ``baton audit export --out`` may write, and writing there only once the export is whole.
+
+Opening the target for writing empties it before the ledger is read: an ``--out`` naming the
+database wiped it, and an export that failed half-way cut a previous good one short. The
+export goes to a temporary file beside the target, which replaces it only on success.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+# The files SQLite keeps beside a database: its write-ahead log, shared memory, rollback journal.
+_SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def out_problem(out: Path, data_dir: Path, database: str | None) -> str | None:
+    """Why the export must not be written to ``out``; None if it may.
+
+    ``database`` is the SQLite file's path (None: PostgreSQL). Links are followed: what
+    counts is the file that would be written.
+    """
+    target = Path(os.path.realpath(out))
+    if database is not None:
+        real = os.path.realpath(database)
+        if str(target) in {real + suffix for suffix in _SQLITE_COMPANIONS} or _same_file(target, real):
+            return f"--out {out} is the Baton database {database}; writing there would destroy the ledger"
+    home = Path(os.path.realpath(data_dir))
+    if target == home or target.is_relative_to(home):
+        return (f"--out {out} lies under data_dir {data_dir} (the database, artifacts and "
+                f"workspace); write the export elsewhere")
+    return None
+
+
+@contextmanager
+def replaced_on_success(out: Path) -> Iterator[TextIO]:
+    """A text file to write the export into; it becomes ``out`` only if the block succeeds.
+
+    Through a link the file it names is replaced, the link kept. A target that is not a
+    regular file (``/dev/stdout``, a pipe) is written directly: it cannot be replaced.
+    """
+    target = Path(os.path.realpath(out))
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8") as handle:
+            yield handle
+        return
+    mode = _mode_for(target)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _mode_for(target: Path) -> int:
+    """The mode ``open(target, "w")`` would have left: the file's own, else 0o666 less the umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _same_file(target: Path, database: str) -> bool:
+    try:
+        return os.path.samefile(target, database)  # a hard link to it too
+    except OSError:  # either is missing: not the same file
+        return False
