@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tools.redaction import REDACTED, redact, secret_forms
+from tools.redaction import REDACTED, is_number_text, number_holds, redact, secret_forms
 
 from .plan import Plan
 from .problems import Problem, ProblemCode
@@ -96,6 +96,8 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
     (:func:`tools.redaction.secret_forms`: JSON- and repr-escaped): a document holding
     ``crm\\"key`` holds ``crm"key`` for whoever reads it unescaped. One problem per value
     and string, whichever forms it holds.
+    A number (never a bool) holds a value that reads as digits as masking finds it
+    (:func:`tools.redaction.number_holds`): ``{"pin": 987654321}`` holds ``"987654321"``.
 
     A problem inside an item of the list at ``steps_path`` names that step's id, masked
     too: a step id may itself be one of the values.
@@ -104,7 +106,15 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
     # Longest first, so that a value (or form) containing another is masked whole.
     ordered = sorted(((form, value) for value in values for form in secret_forms(value)),
                      key=lambda item: -len(item[0]))
+    # Only values a number's text can hold are looked for in numbers (most plans hold none).
+    numeric = [value for value in values if is_number_text(value)]
     problems: list[Problem] = []
+
+    def found_in_number(number: Any, path: str, step: str | None) -> Any:
+        held = [value for value in numeric if number_holds(number, value)]
+        problems.extend(Problem(code=code, step=step, path=path, message=describe(secrets[value]))
+                        for value in held)
+        return REDACTED if held else number
 
     def found(text: str, path: str, step: str | None) -> str:
         held: list[str] = []
@@ -130,7 +140,7 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
             return [masked(item, f"{path}[{i}]",
                            _step_id(path == steps_path, item, values) or step)
                     for i, item in enumerate(value)]
-        return value
+        return found_in_number(value, path, step) if numeric else value
 
     copy = masked(document, "$", None)
     return tuple(problems), copy

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
@@ -27,22 +28,74 @@ def redact(value: Any, secret_values: Iterable[str]) -> Any:
 
     Strings inside dicts, lists and tuples are masked too, dict keys included:
     in a tool's output or a payload, keys are data (a header name, a row id). Each
-    secret is looked for as written and as escaped (:func:`secret_forms`).
+    secret is looked for as written and as escaped (:func:`secret_forms`). A number
+    holding a secret that reads as digits (a PIN in ``{"pin": 987654321}``) becomes the
+    mark itself: :func:`number_holds`.
     """
-    secrets = _masking_forms(secret_values if isinstance(secret_values, tuple)
-                             else tuple(secret_values))
-    if not secrets:
+    forms = _masking_forms(secret_values if isinstance(secret_values, tuple)
+                           else tuple(secret_values))
+    if not forms.text:
         return value
-    return _redact(value, secrets)
+    return _redact(value, forms)
+
+
+class MaskingForms(NamedTuple):
+    """Every form of a list of secrets to look for in text, and those a number can hold."""
+
+    text: tuple[str, ...]
+    # Empty unless a secret reads as a number's text: then, and only then, numbers are
+    # looked at (the run loop masks every step's output; most outputs hold many numbers).
+    numeric: tuple[str, ...]
 
 
 @functools.lru_cache(maxsize=64)
-def _masking_forms(secret_values: tuple[str, ...]) -> tuple[str, ...]:
+def _masking_forms(secret_values: tuple[str, ...]) -> MaskingForms:
     """Every form of every secret, longest first (so a secret that contains another is
     masked whole): made once per list of secrets, not on every call (the run loop masks
     each step's output, error and ledger payloads with the same list)."""
-    return tuple(sorted({form for s in secret_values if s for form in secret_forms(s)},
+    text = tuple(sorted({form for s in secret_values if s for form in secret_forms(s)},
                         key=len, reverse=True))
+    return MaskingForms(text, tuple(form for form in text if is_number_text(form)))
+
+
+# What a number's JSON text is made of (finite ones: NaN and Infinity are refused as
+# outputs and never written as JSON).
+_NUMBER_TEXT = re.compile(r"[0-9+\-.eE]+")
+
+
+def is_number_text(secret: str) -> bool:
+    """Whether ``secret`` is made only of what a number's JSON text is (digits, sign, point,
+    exponent): whether a number can hold it (:func:`number_holds`)."""
+    return _NUMBER_TEXT.fullmatch(secret) is not None
+
+
+def number_holds(value: Any, secret: str) -> bool:
+    """Whether ``value``, an int or a float (never a bool), holds ``secret``: its JSON text
+    contains it (``987654321`` and ``1987654321.5`` hold ``987654321``), or it is the
+    secret read as a number (``987654321`` holds ``0987654321``; a float too long to be
+    written in full, ``9.876543210987654e+19``, holds the digits it was read from).
+
+    A NaN or infinite float holds nothing: the output check refuses those as they are.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    try:
+        text = json.dumps(value)
+    except ValueError:  # an int too long for str(): not writable as JSON, so never stored
+        return False
+    return secret in text or value == _number_value(secret)
+
+
+@functools.lru_cache(maxsize=1024)
+def _number_value(secret: str) -> float | None:
+    # The secret read as a number, if it reads as a finite one ("1e999" reads as infinity).
+    try:
+        number = float(secret)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -68,16 +121,18 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(forms))
 
 
-def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
+def _redact(value: Any, forms: MaskingForms) -> Any:
     if isinstance(value, str):
-        for secret in secrets:
+        for secret in forms.text:
             if secret in value:
                 value = value.replace(secret, REDACTED)
         return value
     if isinstance(value, dict):
-        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
+        return {_redact(k, forms): _redact(v, forms) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_redact(v, secrets) for v in value]
+        return [_redact(v, forms) for v in value]
+    if forms.numeric and any(number_holds(value, secret) for secret in forms.numeric):
+        return REDACTED
     return value
 
 

@@ -8,6 +8,7 @@ resumed run reads back exactly what an uninterrupted one kept in memory.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from executor.ledger import Ledger
+from executor.ledger_export import export_cloudevents
 from executor.records import AttemptStatus, RunStatus
 from executor.scheduling import StepStatus
 from tests.executor.runsupport import Sleeps, make_runner, run_plan
@@ -220,3 +222,28 @@ def test_a_secret_echoed_json_escaped_reaches_no_row_or_ledger_event(engine, tmp
     assert record.steps[1].error == f'HTTP 400: {{"auth":"Bearer {REDACTED}"}}'
     assert "abc123" not in stored_text(engine)
     assert all("abc123" not in e.model_dump_json() for e in Ledger(engine).events())
+
+
+PIN = "904417263"  # a [secrets] value of digits only: a PIN, an account number
+
+
+def test_a_numeric_secret_output_as_a_json_number_reaches_no_row_ledger_or_export(
+        engine, tmp_path):
+    registry = ToolRegistry()
+
+    @registry.tool("bank.balance")
+    def balance() -> dict:
+        """Answers with the account's PIN as a number, inside a larger one, beside ordinary data."""
+        return {"pin": int(PIN), "scaled": float(f"1{PIN}.5"), "count": 3, "ok": True}
+
+    runner = make_runner(engine, registry, tmp_path, ledger=Ledger(engine),
+                         secrets={"ACCOUNT_PIN": PIN})
+    record = run_plan(runner, engine, {"goal": "g", "steps": [{"id": "a", "tool": "bank.balance"}]})
+    assert record.steps[0].output == {"value": {"pin": REDACTED, "scaled": REDACTED,
+                                                "count": 3, "ok": True}}
+    assert PIN not in stored_text(engine)
+    assert PIN not in runner.store.get(record.id).model_dump_json()
+    exported = io.StringIO()
+    export_cloudevents(Ledger(engine), exported)
+    assert PIN not in exported.getvalue() and REDACTED in exported.getvalue()
+    assert Ledger(engine).verify().ok

@@ -77,3 +77,26 @@ def test_a_value_written_in_an_escaped_form_is_found_as_masking_finds_it(form):
     [problem] = template_secret_problems(template.to_document(), {ESCAPING: "CRM_TOKEN"})
     assert (problem.path, problem.message) == (
         "$.description", "holds the value of the configured secret CRM_TOKEN")
+
+
+PIN = "904417263"
+
+
+@pytest.mark.parametrize("number", [int(PIN), float(PIN), int(f"1{PIN}")])
+def test_a_plan_holding_a_secret_of_digits_as_a_number_is_refused_and_masked(number):
+    document = {"goal": "g", "steps": [{"id": "q", "tool": "json.query",
+                                         "args": {"data": {"pin": number, "n": 7, "b": True},
+                                                  "expression": "pin"}}]}
+    found, masked = configured_secret_problems(document, {PIN: "ACCOUNT_PIN"})
+    [problem] = found
+    assert (problem.code, problem.step, problem.path) == (
+        "configured_secret", "q", "$.steps[0].args.data.pin")
+    assert masked["steps"][0]["args"]["data"] == {"pin": REDACTED, "n": 7, "b": True}
+
+
+def test_numbers_and_bools_pass_when_no_secret_reads_as_a_number():
+    document = {"goal": "g", "steps": [{"id": "q", "tool": "t", "args": {"n": 904417263,
+                                                                          "b": True}}]}
+    assert configured_secret_problems(document, SECRETS) == ((), document)
+    assert configured_secret_problems(document, {"1": "ONE"})[1]["steps"][0]["args"] == {
+        "n": REDACTED, "b": True}

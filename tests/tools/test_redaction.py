@@ -145,3 +145,29 @@ def test_the_log_masker_masks_an_escaped_secret_in_an_exceptions_text():
 
     event = SecretMasker(["tok/EN+abc123=="])(None, "error", {"error": ValueError("tok\\/EN+abc123==")})
     assert event["error"] == REDACTED
+
+
+PIN = "904417263"
+
+
+@pytest.mark.parametrize(("number", "masked"), [
+    (904417263, True), (-904417263, True), (1904417263.25, True),  # equal to it, or holding it
+    (904417263.0, True), (float("9" * 30), False), (7, False), (904417, False),
+])
+def test_a_number_holding_a_secret_of_digits_becomes_the_mark(number, masked):
+    assert redact({"v": [number]}, [PIN]) == {"v": [REDACTED if masked else number]}
+
+
+def test_a_number_equal_to_a_secret_read_as_a_number_is_masked_though_written_otherwise():
+    long_pin = "98765432109876543210"
+    assert redact(float(long_pin), [long_pin]) == REDACTED  # 9.876543210987654e+19
+    assert redact(int("0" + PIN), ["0" + PIN]) == REDACTED
+
+
+def test_bools_non_finite_floats_and_numbers_beside_text_secrets_are_left_alone():
+    # True is 1 and NaN/Infinity are refused as outputs by their own check: never masked here.
+    value = [True, False, float("inf"), float("-inf"), 12345678]
+    masked = redact(value, ["1", "-", "1e999", SECRET])
+    assert masked[:2] == [True, False] and masked[2:4] == [float("inf"), float("-inf")]
+    assert masked[4] == REDACTED  # "1" is digits: a number holding it holds the secret
+    assert redact(value, [SECRET, "12345678x"]) == value  # no secret reads as a number
