@@ -4,8 +4,8 @@ A claim is one conditional UPDATE of the run's owner: it wins only while the
 owner and its lease are still the ones the claimer saw gone (an owner that
 renewed its lease in the meantime is alive after all). The steps the old owner
 left running go back to pending, their last attempt marked interrupted, and
-RUN_RESUME records it. A cancelled run nobody holds is ended the same way,
-without being claimed (:meth:`RunClaims.end_abandoned`).
+RUN_RESUME records it. A cancelled run nobody holds is ended without being
+claimed (:meth:`RunClaims.end_abandoned`): its steps left running end failed.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ _DB_NOW = func.now()
 _DB_NOW_EXACT = func.clock_timestamp()
 STEPS = StepRunRow.__table__  # type: ignore[attr-defined]
 ACTOR = "executor"
+# A step left running by a dead owner when its run is cancelled: it ends failed, as a retry a
+# live owner drops on a cancel does ("not tried again: the run was cancelled").
+CANCELLED_IN_FLIGHT = f"{attempt_log.INTERRUPTED_ERROR}; not tried again: the run was cancelled"
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,8 @@ class RunClaims:
         One conditional UPDATE: the run must still be unfinished, flagged, and held (or not)
         as the caller saw it gone. An owner that renewed its lease, ended the run or handed
         it on in the meantime keeps it: it sees the flag, or the run has its own end. Steps
-        the dead owner left running go back to pending, their attempt interrupted.
+        the dead owner left running end failed (the run is final: nothing will run them),
+        their attempt interrupted.
         """
         now = self.clock()
         with database_errors(f"cancelling run {run_id}"), Session(self.engine) as s:
@@ -168,7 +172,7 @@ class RunClaims:
             if ended.rowcount != 1:
                 s.rollback()
                 return False
-            interrupted = self._send_back(s, run_id, StepStatus.RUNNING, now)
+            interrupted = self._send_back(s, run_id, StepStatus.RUNNING, now, ending=True)
             self.ledger.append(EventKind.RUN_CANCEL, run_id, actor, {
                 "previous_owner": expected_owner, "interrupted": list(interrupted)}, session=s)
             self.ledger.append(EventKind.RUN_END, run_id, actor,
@@ -176,7 +180,11 @@ class RunClaims:
             s.commit()
         return True
 
-    def _send_back(self, s: Session, run_id: str, status: StepStatus, now: datetime) -> tuple[str, ...]:
+    def _send_back(self, s: Session, run_id: str, status: StepStatus, now: datetime, *,
+                   ending: bool = False) -> tuple[str, ...]:
+        """Put the run's steps in ``status`` back to pending (a resume or takeover runs them
+        again), or, ``ending`` the run, end them failed now: pending would say "not started"
+        of a step whose attempt started, in a run that is over."""
         rows = s.execute(select(STEPS.c.id, STEPS.c.step_id, STEPS.c.attempt_log).where(
             STEPS.c.run_id == run_id, STEPS.c.status == status.value)
             .order_by(STEPS.c.position)).all()
@@ -189,8 +197,9 @@ class RunClaims:
             else:  # a failed step a person sends back after fixing the cause
                 attempt_log.reset_budget(log)
                 changed = bool(log)
-            values: dict[str, Any] = {"status": StepStatus.PENDING.value, "error": None,
-                                      "ended_at": None}
+            values: dict[str, Any] = (
+                {"status": StepStatus.FAILED.value, "error": CANCELLED_IN_FLIGHT, "ended_at": now}
+                if ending else {"status": StepStatus.PENDING.value, "error": None, "ended_at": None})
             if changed:
                 values["attempt_log"] = attempt_log.dumps(log)
             # Only while it still has the status read above: a result committed since

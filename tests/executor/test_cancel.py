@@ -195,7 +195,9 @@ def test_cancelling_an_abandoned_run_whose_plan_changed_still_ends_it_cancelled(
     assert done.status is RunStatus.CANCELLED and done.error is None
 
 
-def test_cancelling_a_run_killed_mid_step_marks_its_attempt_interrupted(services):
+def test_cancelling_a_run_killed_mid_step_ends_that_step_failed_its_attempt_interrupted(services):
+    """The run is final: the step in flight ends (failed, ended now), never "pending" (not
+    started, as a resume would leave it) with no end although its attempt #1 started."""
     run_id = _queued_run(services)
     _set_owner(services, run_id, "gone-host:1:x", lease_s=-1)
     with Session(services.engine) as s:
@@ -206,9 +208,12 @@ def test_cancelling_a_run_killed_mid_step_marks_its_attempt_interrupted(services
         s.commit()
     record = cancel_run(services, run_id, CAROL)
     assert record.status is RunStatus.CANCELLED
-    first = record.steps[0]
-    assert first.status is StepStatus.PENDING
+    first, second = record.steps
+    assert first.status is StepStatus.FAILED and first.ended_at is not None
+    assert first.error == "interrupted: its owner stopped before recording a result; " \
+                          "not tried again: the run was cancelled"
     assert [a.status for a in first.attempt_log] == [AttemptStatus.INTERRUPTED]
+    assert second.status is StepStatus.PENDING and second.ended_at is None  # never started
     (cancel,) = services.ledger.events(subject=run_id, kinds=["run_cancel"])
     assert cancel.actor == "carol"
     assert cancel.payload == {"previous_owner": "gone-host:1:x", "interrupted": [first.step_id]}

@@ -94,7 +94,10 @@ def test_cancelling_a_killed_run_ends_it_cancelled_and_records_who_asked(approve
     assert f"cancel requested for {run['id']} (now cancelled)" in cancelled.stdout
     shown = json.loads(baton("runs", "show", run["id"], "--json").stdout)
     assert shown["status"] == "cancelled" and shown["owner"] is None
-    assert [s["status"] for s in shown["steps"]] == ["succeeded", "pending"]
+    # The run is final: the step killed in flight ends (failed, with an end), never "pending".
+    assert [s["status"] for s in shown["steps"]] == ["succeeded", "failed"]
+    assert shown["steps"][1]["ended_at"] is not None
+    assert shown["steps"][1]["error"].endswith("not tried again: the run was cancelled")
     audit = baton("audit", "show", "--subject", run["id"], "--json")
     events = [(e["kind"], e["actor"]) for e in json.loads(audit.stdout)]
     assert events[-3:] == [("cancel_request", "alice"), ("run_cancel", "alice"),
