@@ -16,25 +16,18 @@ from __future__ import annotations
 import enum
 import functools
 import json
-import re
-import string
-import unicodedata
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any, TextIO
 
 from .ledger import GENESIS_HASH, Ledger, LedgerEvent
+from .uri_reference import uri_reference_problem
 
 Show = Callable[[LedgerEvent], LedgerEvent]
 """How a stored event is shown to the reader of an export (the stored one when not given)."""
 
 CLOUDEVENTS_SOURCE_PREFIX = "baton:ledger:"
 CLOUDEVENTS_TYPE_PREFIX = "dev.baton."
-# RFC 3986: unreserved, gen-delims, sub-delims and "%" (of a %XX escape) are all a URI may hold.
-_URI_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~" + ":/?#[]@"
-                            + "!$&'()*+,;=" + "%")
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 
 
 class ExportFormat(str, enum.Enum):
@@ -68,26 +61,8 @@ def cloudevents_source_problem(source: str) -> str | None:
     """
     if not source:
         return "must be a non-empty URI-reference (CloudEvents 1.0)"
-    why = _not_a_uri_reference(source)
+    why = uri_reference_problem(source)
     return f"must be a URI-reference (CloudEvents 1.0): {why}, got {source!r}" if why else None
-
-
-def _not_a_uri_reference(text: str) -> str | None:
-    """What keeps ``text`` from being an RFC 3986 URI-reference, if anything."""
-    refused = next((c for c in text if c not in _URI_CHARACTERS), None)
-    if refused is not None:
-        if refused.isspace():
-            return "it holds whitespace"
-        if unicodedata.category(refused) == "Cc":
-            return "it holds a control character"
-        return f"{refused!r} is not allowed in one (percent-encode it)"
-    if _BAD_PERCENT.search(text):
-        return "'%' must start a %XX escape"
-    scheme, colon, _ = re.split(r"[/?#]", text, maxsplit=1)[0].partition(":")
-    if colon and not _SCHEME.fullmatch(scheme):
-        return (f"{scheme!r}, before the first ':', is not a scheme "
-                f"(a letter, then letters, digits, '+', '-' or '.')")
-    return None
 
 
 def cloudevent(event: LedgerEvent, *, source: str) -> dict[str, Any]:

@@ -126,7 +126,7 @@ def test_a_demo_dir_that_cannot_be_created_is_a_clear_error(workdir):
     assert "error:" in done.stderr and "afile" in done.stderr
 
 
-@pytest.mark.parametrize("value", ['""', '"urn:acme baton"'])
+@pytest.mark.parametrize("value", ['""', '"urn:acme baton"', '"urn:a[b]"', '"http://h:port/"'])
 def test_a_cloudevents_source_that_is_not_a_uri_reference_is_a_configuration_error(workdir, value):
     (workdir / "baton.toml").write_text(CONFIG + f"[audit]\ncloudevents_source = {value}\n")
     assert_config_error(baton("audit", "verify"), "audit.cloudevents_source", "URI-reference",

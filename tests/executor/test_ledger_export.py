@@ -57,7 +57,10 @@ def test_the_source_can_be_set(engine):
 
 @pytest.mark.parametrize("source", [
     "urn:acme:baton:prod", "https://audit.example.com/baton?env=prod#ledger", "/baton/ledger",
-    "baton:ledger:00ff", "caf%C3%A9", "mailto:audit@example.com", "//[::1]:8080/baton"])
+    "baton:ledger:00ff", "caf%C3%A9", "mailto:audit@example.com", "//[::1]:8080/baton",
+    "http://[::ffff:192.0.2.1]/", "http://[v1.fe:ed]/x", "http://user:pw@host:8080/p?q=a/b?c#f/g?h",
+    "http://h:/", "file:///var/log", "?only=query", "#only-fragment", "a/b:c", "urn:x:y@z",
+    "http://[2001:DB8::1]"])
 def test_a_uri_reference_is_a_valid_source(source):
     assert cloudevents_source_problem(source) is None
 
@@ -66,7 +69,15 @@ def test_a_uri_reference_is_a_valid_source(source):
     ("", "non-empty"), (" ", "whitespace"), ("urn:acme baton", "whitespace"),
     ("urn:acme\nbaton", "whitespace"), ("urn:acme\x00", "control"), ("urn:acme\x7f", "control"),
     ("urn:acme\u200b", "'\\u200b'"), ("urn:café", "'é'"), ("urn:{env}", "'{'"),
-    ("100%", "%XX"), ("urn:%zz", "%XX"), ("1acme:x", "scheme"), ("[::1]", "scheme")])
+    ("100%", "%XX"), ("urn:%zz", "%XX"), ("1acme:x", "scheme"), ("[::1]", "scheme"),
+    ("urn:a[b]", "'['"), ("http://ex.com/a]b", "']'"), ("http://ex.com/?q=[1]", "'['"),
+    ("urn:x#[f]", "'['"), ("//h[x]/", "'['"), ("http://us[er@h/", "'['"),
+    ("http://[::1", "IP-literal"), ("http://[::1]x/", "IP-literal"), ("http://[nothex]/", "IP-literal"),
+    ("http://[::1%25eth0]/", "IP-literal"), ("http://[1.2.3.4]/", "IP-literal"),
+    ("http://[v1.]/", "IP-literal"), ("http://[::1]]/", "IP-literal"),
+    ("a#b#c", "'#'"), ("urn:x##", "'#'"),
+    ("http://h:port/", "port"), ("http://h:80:80/", "port"), ("//h:8a", "port"),
+    ("http://a@b@c/", "'@'")])
 def test_a_source_that_is_not_a_uri_reference_is_refused_saying_why(engine, source, why):
     problem = cloudevents_source_problem(source)
     assert problem is not None and why in problem, problem
