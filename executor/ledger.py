@@ -140,6 +140,14 @@ def _hash_body(prev_hash: str, seq: int, at: datetime, kind: str, subject: str, 
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+def hashed_time(at: datetime) -> str:
+    """``at`` exactly as the chain hash takes it: UTC, no offset, microseconds.
+
+    "2026-12-06T02:06:09.000000": exports carry it so that an event re-hashes from them.
+    """
+    return _iso(at)
+
+
 def _iso(at: datetime) -> str:
     if at.tzinfo is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)

@@ -1,8 +1,13 @@
 """Writing the ledger out: JSON lines, or CloudEvents 1.0 in structured mode.
 
 Both stream the chain in order, a batch at a time, so an export of a long
-ledger does not hold it in memory. Each line carries ``prev_hash`` and
-``hash``, so an auditor can re-verify the exported chain independently.
+ledger does not hold it in memory. Each line carries ``prev_hash``, ``hash``
+and the time exactly as hashed (``hashed_at``; CloudEvents: the ``batonat``
+extension attribute, as ``time`` is RFC 3339 with a "Z"), so an auditor can
+re-verify the exported chain from the export alone: an event's hash is
+``sha256(prev_hash + canonical({seq, at: <time as hashed>, kind, subject,
+actor, payload}))``, canonical being JSON with sorted keys, no whitespace and
+non-ASCII kept as UTF-8 (the README's "Auditing" gives the recipe).
 
 A CloudEvent's ``id`` is the event's seq, unique within its ``source``; the
 default source, ``baton:ledger:<hash of the ledger's first event>``, names the
@@ -20,7 +25,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any, TextIO
 
-from .ledger import GENESIS_HASH, Ledger, LedgerEvent
+from .ledger import GENESIS_HASH, Ledger, LedgerEvent, hashed_time
 from .uri_reference import uri_reference_problem
 
 Show = Callable[[LedgerEvent], LedgerEvent]
@@ -39,9 +44,9 @@ class ExportFormat(str, enum.Enum):
 
 def event_record(event: LedgerEvent) -> dict[str, Any]:
     """One event as a plain JSON-ready dict (the JSON lines format)."""
-    return {"seq": event.seq, "at": _rfc3339(event), "kind": event.kind, "subject": event.subject,
-            "actor": event.actor, "payload": event.payload, "prev_hash": event.prev_hash,
-            "hash": event.hash}
+    return {"seq": event.seq, "at": _rfc3339(event), "hashed_at": hashed_time(event.at),
+            "kind": event.kind, "subject": event.subject, "actor": event.actor,
+            "payload": event.payload, "prev_hash": event.prev_hash, "hash": event.hash}
 
 
 def ledger_source(ledger: Ledger) -> str:
@@ -74,6 +79,8 @@ def cloudevent(event: LedgerEvent, *, source: str) -> dict[str, Any]:
         "type": f"{CLOUDEVENTS_TYPE_PREFIX}{event.kind}",
         "subject": event.subject,
         "time": _rfc3339(event),
+        # An extension attribute (lowercase letters and digits): the time as hashed, no "Z".
+        "batonat": hashed_time(event.at),
         "datacontenttype": "application/json",
         "data": {"payload": event.payload, "actor": event.actor, "seq": event.seq,
                  "prev_hash": event.prev_hash, "hash": event.hash},
