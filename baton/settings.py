@@ -219,7 +219,14 @@ class Settings(BaseModel):
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory."""
-        return self.database_url or f"sqlite:///{(self.data_dir / 'baton.db').resolve()}"
+        if self.database_url:
+            return self.database_url
+        # Built, not formatted: a data_dir holding %, ? or # must be quoted, or the URL
+        # would be read back as another path (d%41ta as dAta) or cut at its query.
+        from sqlalchemy.engine import URL
+
+        path = str((self.data_dir / "baton.db").resolve())
+        return URL.create("sqlite", database=path).render_as_string(hide_password=False)
 
     @property
     def resolved_workspace(self) -> Path:
