@@ -5,7 +5,10 @@ Every request goes through the official ``openai`` SDK (imported lazily so that
 retry decision is :func:`retry_delay`, a pure function, and every HTTP attempt
 becomes one :class:`~planner.base.ModelExchange` in the planning trace. Each
 attempt is bounded as a whole by ``timeout_s`` (:mod:`planner.llm.deadline`):
-the SDK only times each read, which a reply trickled in never exceeds.
+the SDK only times each read, which a reply trickled in never exceeds. Each
+attempt has an SDK client (and connection) of its own, closed when it ends: one
+planner serves concurrent requests (the API's plan and revise), and cutting off a
+late one must not close the connection another is still reading from.
 
 Response formats are tried strongest first (``json_schema`` strict, then
 ``json_object``, then plain text). An endpoint that rejects one with a 400 is
@@ -187,7 +190,6 @@ class ChatClient:
     ) -> None:
         self.config = config
         self._factory = client_factory or default_client_factory
-        self._client: Any = None
         self.memory = memory or CapabilityMemory(config.capability_cache)
         self._sleep = sleep
         self._secrets = config.secret_values
@@ -209,13 +211,6 @@ class ChatClient:
         """
         return [{**m, "content": redact(_utf8_safe(m["content"]), self._prompt_secrets)}
                 for m in messages]
-
-    @property
-    def client(self) -> Any:
-        """The SDK client, built on first use."""
-        if self._client is None:
-            self._client = self._factory(self.config)
-        return self._client
 
     def complete(
         self, messages: Messages, schema: dict[str, Any], record: list[ModelExchange]
@@ -277,20 +272,24 @@ class ChatClient:
         self, messages: Messages, schema: dict[str, Any], fmt: ResponseFormat,
         record: list[ModelExchange],
     ) -> ChatReply:
-        client = self.client  # built outside the try: a bad configuration is not a transport error
-        started = time.perf_counter()
         base = {"model": self.config.model, "endpoint": self.config.shown_url,
                 "prompt_sha256": prompt_sha256(messages), "response_format": fmt.value}
         request = self._request(messages, schema, fmt)
+        # This attempt's own client, built outside the try (a bad configuration is not a
+        # transport error): closing it, late or not, touches no other request's connection.
+        client = self._factory(self.config)
+        started = time.perf_counter()
         try:
             # The SDK times each read, not the request: a trickled reply would outlast timeout_s.
             completion = call_within(self.config.timeout_s,
                                      lambda: client.chat.completions.create(**request),
-                                     on_late=lambda: self._discard(client))
+                                     on_late=lambda: self._close(client))
         except Exception as exc:
             latency = (time.perf_counter() - started) * 1000
             record.append(ModelExchange(**base, latency_ms=latency, error=self.mask(_describe(exc))))
             raise self._translate(exc, fmt) from exc
+        finally:
+            self._close(client)  # a second close, after a late reply, does nothing
         latency = (time.perf_counter() - started) * 1000
         try:
             content, refusal, finish_reason = _reply_parts(completion)
@@ -315,13 +314,8 @@ class ChatClient:
         ))
         return ChatReply(content=content, refusal=refusal, finish_reason=finish_reason, fmt=fmt)
 
-    def _discard(self, client: Any) -> None:
-        """Close ``client`` (a request on it ran late) so that the next attempt builds a new one.
-
-        Closing its connections stops the abandoned request at its next read.
-        """
-        if self._client is client:
-            self._client = None
+    def _close(self, client: Any) -> None:
+        """Close one attempt's ``client``; for a late attempt this stops it at its next read."""
         try:
             client.close()
         except Exception as exc:  # best effort: the caller has already moved on

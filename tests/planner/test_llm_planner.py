@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -275,6 +276,36 @@ def test_a_reply_trickled_past_the_timeout_is_cut_off_retried_then_reported_unre
     assert info.value.code == "endpoint_unreachable"
     assert len(openai_server.requests) == 2
     assert all("no complete reply within 0.5 s" in e.error for e in info.value.trace.exchanges)
+
+
+def test_a_late_request_leaves_a_concurrent_one_on_the_same_planner_alone(
+        openai_server, registry):
+    # The API shares one planner between concurrent plan/revise requests: cutting off the
+    # late one must not close the connection the other is still reading its reply from.
+    openai_server.script(Completion(content=reply(READ), trickle_s=4.0),
+                         Completion(content=reply(READ), delay_s=1.0))
+    planner = make_planner(openai_server, timeout_s=1.5, max_transport_retries=0)
+    outcomes: dict[str, object] = {}
+
+    def plan(name: str) -> None:
+        try:
+            outcomes[name] = planner.plan(GOAL, registry).plan
+        except PlanningError as exc:
+            outcomes[name] = exc
+
+    slow = threading.Thread(target=plan, args=("slow",))
+    slow.start()
+    while not openai_server.requests:  # the slow request takes the trickled reply
+        time.sleep(0.01)
+    time.sleep(0.8)  # the fast one is still waiting for its reply when the slow one is cut off
+    fast = threading.Thread(target=plan, args=("fast",))
+    fast.start()
+    slow.join(5)
+    fast.join(5)
+    assert isinstance(outcomes["slow"], PlanningError)
+    assert outcomes["slow"].code == "endpoint_unreachable"
+    assert isinstance(outcomes["fast"], Plan), outcomes["fast"]
+    assert [step.tool for step in outcomes["fast"].steps] == ["files.read"]
 
 
 def test_a_trickled_reply_within_the_timeout_still_plans(openai_server, registry):
