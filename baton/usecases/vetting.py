@@ -52,8 +52,9 @@ STATUS_FOR = {Outcome.DENIED: VersionStatus.DENIED, Outcome.NEEDS_APPROVAL:
               VersionStatus.PENDING_APPROVAL, Outcome.ALLOWED: VersionStatus.APPROVED}
 
 __all__ = ["MIN_HASH_PREFIX", "NotApprovedError", "Redecision", "approval_history", "approve",
-           "decide_again", "decision_for", "gate_state", "pinned_hash", "reject", "require_approved", "shown_record",
-           "template_check", "template_check_hash", "vet_version"]
+           "decide_again", "decision_for", "gate_state", "input_hash", "pinned_hash", "reject",
+           "require_approved", "shown_record", "template_check", "template_check_hash",
+           "vet_version"]
 
 
 def requester_of(services: Services, user_id: str) -> Requester:
@@ -88,9 +89,8 @@ def template_check(services: Services, version: StoredVersion) -> TemplateCheck 
 def template_check_hash(check: TemplateCheck | None) -> str | None:
     """SHA-256 (hex) of a template check's canonical JSON; None for a version made otherwise.
 
-    Stored with each decision: beside the policy bundle and the plan, the check is the only
-    part of the policy input that can change under a stored version (a template withdrawn,
-    edited, its pre-approval or approver changed), so an equal hash means an equal input.
+    Shown in DECISION events beside the check; what a decision rests on is compared by
+    :func:`input_hash`, which covers the check with the rest of the policy input.
     """
     if check is None:
         return None
@@ -107,24 +107,43 @@ def added_tools(services: Services, version: StoredVersion) -> list[str]:
     return sorted({s.tool for s in version.plan.steps} - before)
 
 
-def _decide(services: Services, version: StoredVersion, now: datetime,
-            template: TemplateCheck | None) -> Decision:
-    """What the policies in force now decide on ``version`` given its template check
-    (:func:`template_check`, made by the caller, which records its hash); nothing stored."""
-    policy_input = build_policy_input(
+def _policy_input(services: Services, version: StoredVersion, now: datetime,
+                  template: TemplateCheck | None) -> dict:
+    """The document the policies judge ``version`` on at ``now``, given its template check
+    (:func:`template_check`, made by the caller): the plan, the tools' specs, the requester's
+    and author's roles from settings, the template check."""
+    return build_policy_input(
         version.plan, services.registry, requester=requester_of(services, version.requester),
         author=requester_of(services, version.created_by),
         added_tools=added_tools(services, version),
         context=PolicyContext(now=now), origin=version.origin,
         template=template,
     )
-    return services.policy_engine.decide(policy_input)
+
+
+def input_hash(policy_input: Mapping) -> str:
+    """SHA-256 (hex) of a policy input's canonical JSON.
+
+    Stored with each decision, of the input built as of the decision's stored time: the
+    bundle hash and this hash are all a decision rests on, so a version whose input,
+    rebuilt as of that time, hashes the same under the same bundle would be decided alike.
+    """
+    return hashlib.sha256(canonical_json(policy_input).encode("utf-8")).hexdigest()
+
+
+def _stamped_hash(services: Services, version: StoredVersion, template: TemplateCheck | None
+                  ) -> tuple[datetime, str]:
+    """A time to store a decision with (the clock: the newest decision is the one the gate
+    reads) and the hash of the input rebuilt as of it, which :func:`decide_again` compares."""
+    stamp = datetime.now(UTC)
+    return stamp, input_hash(_policy_input(services, version, stamp, template))
 
 
 def _decision_event(version: StoredVersion, decision: Decision, template: TemplateCheck | None,
-                    **extra: object) -> dict:
+                    hashed: str, **extra: object) -> dict:
     event = {"version": version.version, "plan_hash": version.plan_hash, "engine": decision.engine,
-             "bundle_hash": decision.bundle_hash, "decision": decision.model_dump(mode="json")}
+             "bundle_hash": decision.bundle_hash, "input_hash": hashed,
+             "decision": decision.model_dump(mode="json")}
     if template is not None:  # what the decision rested on beside the bundle and the plan
         event |= {"template_check": template.model_dump(mode="json"),
                   "template_check_hash": template_check_hash(template)}
@@ -138,12 +157,14 @@ def vet_version(services: Services, version: StoredVersion, *, now: datetime | N
         raise BatonError(f"plan {version.plan_id} v{version.version} is invalid; fix it first",
                          code="invalid_plan")
     template = template_check(services, version)
-    decision = _decide(services, version, now or datetime.now(UTC), template)
+    decision = services.policy_engine.decide(
+        _policy_input(services, version, now or datetime.now(UTC), template))
+    stamp, hashed = _stamped_hash(services, version, template)
     with services.plan_store.locked(version.plan_id) as plan:
-        plan.record_decision(version.version, version.plan_hash, decision, datetime.now(UTC),
-                             template_check_hash(template))
+        plan.record_decision(version.version, version.plan_hash, decision, stamp, hashed)
         services.ledger.append(EventKind.DECISION, version.plan_id, "policy",
-                               _decision_event(version, decision, template), session=plan.session)
+                               _decision_event(version, decision, template, hashed),
+                               session=plan.session)
         # Only a version nobody has moved on meanwhile: a revision that superseded it while
         # the policies were deciding keeps it superseded (a standard change would run).
         plan.move_status(version.version, STATUS_FOR[decision.outcome],
@@ -158,7 +179,7 @@ class Redecision(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    why: str = Field(description="Why it was taken again (the bundle or the template check "
+    why: str = Field(description="Why it was taken again (the bundle or the policy input "
                                  "changed).")
     decision: Decision = Field(description="The decision now, recorded unless the engine failed.")
 
@@ -168,29 +189,32 @@ _OPEN = frozenset({VersionStatus.PENDING_APPROVAL, VersionStatus.APPROVED})
 
 
 def _why_decide_again(services: Services, stored: StoredVersion, decided: StoredDecision,
-                      template: TemplateCheck | None) -> str | None:
+                      template: TemplateCheck | None, rebuilt: Mapping) -> str | None:
     """Why the stored decision may no longer be what the policies say (None: it stands).
 
-    ``template`` is the version's template check now: a template-made version's decision
-    rests on it too (is the template still there, still pre-approved, by whom, does the plan
-    still match it?), and that is not in the bundle hash, so the check the decision was
-    given is compared with it by hash. Whatever the decision was (a custom policy may judge
-    a template's check in any way) and whatever its notes say.
+    ``rebuilt`` is the policy input made now as of the decision's time: beside the bundle,
+    the decision rests on all of it (the requester's and author's roles in settings, the
+    tools' specs, a template-made version's check), so it is compared with the input the
+    decision was taken on by hash. Whatever the decision was and whatever its notes say.
     """
     current = services.policy_engine.bundle_hash
+    name = f"plan {stored.plan_id} v{stored.version}"
     if decided.decision.bundle_hash != current:
-        return (f"the policies changed since plan {stored.plan_id} v{stored.version} was decided "
+        return (f"the policies changed since {name} was decided "
                 f"(bundle {decided.decision.bundle_hash[:12]} is now {current[:12]})")
-    if stored.origin is None:
+    if decided.input_hash is None:  # decided before the input was recorded: fail closed
+        return (f"{name} was decided before the input its decision rested on was recorded "
+                f"with decisions, so it is checked again now")
+    if decided.input_hash == input_hash(rebuilt):
         return None
-    origin = f"template {stored.origin.name} v{stored.origin.version}"
-    if decided.template_check_hash is None:  # decided before the check was recorded
-        return (f"plan {stored.plan_id} v{stored.version} was decided before the check of its "
-                f"{origin} was recorded with decisions, so it is checked again now")
-    if decided.template_check_hash != template_check_hash(template):
-        return (f"{origin}, which plan {stored.plan_id} v{stored.version} was made from, "
-                f"changed since it was decided (now: {_in_words(template)})")
-    return None
+    # Only the hash is stored, so the reason names what may have changed, and the template
+    # check as it is now.
+    parts = "the requester's or author's roles, or the specs of the tools it calls"
+    if stored.origin is not None:
+        parts = (f"the requester's or author's roles, the specs of the tools it calls, or "
+                 f"template {stored.origin.name} v{stored.origin.version}, which it was made "
+                 f"from (now: {_in_words(template)})")
+    return f"what the policies judge {name} on changed since it was decided ({parts})"
 
 
 def _in_words(template: TemplateCheck | None) -> str:
@@ -204,17 +228,14 @@ def _in_words(template: TemplateCheck | None) -> str:
     return f"{approval}, {bounds}"
 
 
-def _same_verdict(a: Decision, b: Decision) -> bool:
-    return (a.allow, a.deny, a.approvals) == (b.allow, b.deny, b.approvals)
-
-
 def decide_again(services: Services, stored: StoredVersion, *, now: datetime | None = None
                  ) -> Redecision | None:
     """Take an open version's decision again when the policies may have changed under it.
 
-    Fails closed: the policy bundle's hash differs from the decision's, or the version was
-    made from a template whose check (:func:`template_check`) differs from the one the
-    decision was given, or none was recorded with it. The new decision is recorded (a
+    Fails closed: the policy bundle's hash differs from the decision's, or the policy input
+    rebuilt now as of the decision's time (roles from settings, tools' specs, the template
+    check of a template-made version: :func:`input_hash`) differs from the one the decision
+    was taken on, or none was recorded with it. The new decision is recorded (a
     DECISION event naming why) and the version's status follows it: DENIED on a deny, else
     APPROVED or PENDING_APPROVAL as its approvals satisfy the new decision. An engine failure
     is returned (a deny) but not recorded: the version is refused now, not ended. None: the
@@ -225,35 +246,31 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
     if stored.status not in _OPEN or decided is None:
         return None
     template = template_check(services, stored)
-    why = _why_decide_again(services, stored, decided, template)
+    # As of the decision's own time: the question is whether the policies or what they judge
+    # changed, not whether this hour suits a batch job (each call is judged when it runs).
+    rebuilt = _policy_input(services, stored, decided.decided_at, template)
+    why = _why_decide_again(services, stored, decided, template, rebuilt)
     if why is None:
         return None
     now = now or datetime.now(UTC)
-    # As of the decision's own time: the question is whether the policies or the template
-    # changed, not whether this hour suits a batch job (each call is judged when it runs).
-    decision = _decide(services, stored, decided.decided_at, template)
-    check_hash = template_check_hash(template)
-    same_input = (decision.bundle_hash == decided.decision.bundle_hash
-                  and check_hash == decided.template_check_hash)
-    if same_input and _same_verdict(decision, decided.decision):
-        return None
+    decision = services.policy_engine.decide(rebuilt)
     if any(reason.startswith(ENGINE_ERROR) for reason in decision.deny):
         return Redecision(why=why, decision=decision)
+    # Stamped with the clock, not ``now`` (a caller's instant may be earlier); the input is
+    # built outside the lock (it reads the version before this one).
+    stamp, hashed = _stamped_hash(services, stored, template)
     with services.plan_store.locked(stored.plan_id) as plan:
         fresh = plan.version(stored.version)
         if (fresh.status not in _OPEN or plan.latest_version != fresh.version
                 or plan.latest_decision(fresh.version) != decided):
             return Redecision(why=why, decision=decision)  # moved on meanwhile: nothing to record
-        # Recorded with the check it was given, even when the verdict is the same: the next
-        # run compares with that check, and takes no decision while it holds.
-        # Stamped with the clock, not ``now`` (a caller's instant may be earlier): the
-        # newest decision is the one the gate reads.
-        plan.record_decision(fresh.version, fresh.plan_hash, decision, datetime.now(UTC),
-                             check_hash)
+        # Recorded with the input's hash, even when the verdict is the same: the next run
+        # compares with it, and takes no decision while it holds.
+        plan.record_decision(fresh.version, fresh.plan_hash, decision, stamp, hashed)
         services.ledger.append(EventKind.DECISION, fresh.plan_id, "policy", _decision_event(
-            fresh, decision, template, decided_again=why,
+            fresh, decision, template, hashed, decided_again=why,
             previous_bundle_hash=decided.decision.bundle_hash,
-            previous_template_check_hash=decided.template_check_hash), session=plan.session)
+            previous_input_hash=decided.input_hash), session=plan.session)
         plan.move_status(fresh.version, _status_after(services, plan, fresh, decision, now),
                          only_from=_OPEN)
     log.info("policy.decided_again", plan_id=stored.plan_id, version=stored.version,

@@ -27,9 +27,10 @@ class StoredDecision(BaseModel):
     plan_hash: str = Field(description="Plan hash judged.")
     decision: Decision = Field(description="The decision.")
     decided_at: datetime = Field(description="When (UTC).")
-    template_check_hash: str | None = Field(
-        default=None, description="SHA-256 of the template check the policies were given (a "
-        "template-made version); None otherwise, and on decisions stored before it was kept.")
+    input_hash: str | None = Field(
+        default=None, description="SHA-256 of the canonical JSON of the policy input the "
+        "decision rests on, built as of ``decided_at``; None on decisions stored before it "
+        "was kept (taken again before their next use).")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -48,16 +49,16 @@ def latest_decision(session: Session, plan_id: str, version: int) -> StoredDecis
 
 
 def add_decision(session: Session, plan_id: str, version: int, plan_hash: str,
-                 decision: Decision, now: datetime, template_check_hash: str | None = None
+                 decision: Decision, now: datetime, input_hash: str | None = None
                  ) -> StoredDecision:
     """Store a decision on one version in ``session`` (committed with it)."""
     session.add(DecisionRow(plan_id=plan_id, version=version, plan_hash=plan_hash,
                             decision_json=canonical_json(decision.model_dump(mode="json")),
                             engine=decision.engine, bundle_hash=decision.bundle_hash,
-                            template_check_hash=template_check_hash, decided_at=now))
+                            input_hash=input_hash, decided_at=now))
     return StoredDecision(plan_id=plan_id, version=version, plan_hash=plan_hash,
                           decision=decision, decided_at=now,
-                          template_check_hash=template_check_hash)
+                          input_hash=input_hash)
 
 
 def records(session: Session, plan_id: str, version: int) -> list[ApprovalRecord]:
@@ -136,7 +137,7 @@ def _stored_decision(row: DecisionRow) -> StoredDecision:
     return StoredDecision(plan_id=row.plan_id, version=row.version, plan_hash=row.plan_hash,
                           decision=Decision.model_validate(json.loads(row.decision_json)),
                           decided_at=_aware(row.decided_at),
-                          template_check_hash=row.template_check_hash)
+                          input_hash=row.input_hash)
 
 
 def _approval_record(row: ApprovalRow) -> ApprovalRecord:

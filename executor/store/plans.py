@@ -246,11 +246,11 @@ class PlanGate:
         approvals.add_record(self.session, record.model_copy(update={"plan_id": self._plan.id}))
 
     def record_decision(self, version: int, plan_hash: str, decision: Decision,
-                        now: datetime, template_check_hash: str | None = None) -> StoredDecision:
-        """Store a decision on one version of this plan (with the hash of the template check
-        it rested on, for a template-made version)."""
+                        now: datetime, input_hash: str | None = None) -> StoredDecision:
+        """Store a decision on one version of this plan (with the hash of the policy input
+        it rests on, built as of ``now``)."""
         return approvals.add_decision(self.session, self._plan.id, version, plan_hash, decision,
-                                      now, template_check_hash)
+                                      now, input_hash)
 
     def move_status(self, version: int, to: VersionStatus,
                     *, only_from: Collection[VersionStatus]) -> bool:

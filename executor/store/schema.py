@@ -56,9 +56,9 @@ class DecisionRow(SQLModel, table=True):
     decision_json: str = Field(sa_column=Column(Text, nullable=False))
     engine: str = Field(max_length=32)
     bundle_hash: str = Field(max_length=64)
-    # SHA-256 of the template check the policies were given (a template-made version only);
-    # None on a version made otherwise, and on decisions stored before it was recorded.
-    template_check_hash: str | None = Field(default=None, max_length=64)
+    # SHA-256 of the policy input the decision rests on, built as of decided_at (roles,
+    # tools' specs, template check); None on decisions stored before it was recorded.
+    input_hash: str | None = Field(default=None, max_length=64)
     decided_at: datetime
 
 

@@ -270,7 +270,7 @@ def _at_0004_with_a_decision(engine) -> None:
                   + '","deny":[],"engine":"embedded","notes":[],"risk":5}'})
 
 
-def test_revision_0005_keeps_every_decision_with_no_template_check_on_record(empty_engine):
+def test_revision_0005_keeps_every_decision_with_no_input_on_record(empty_engine):
     from executor.store.approvals import ApprovalStore
 
     _at_0004_with_a_decision(empty_engine)
@@ -278,7 +278,7 @@ def test_revision_0005_keeps_every_decision_with_no_template_check_on_record(emp
 
     decided = ApprovalStore(empty_engine).latest_decision("p1", 1)
     assert decided is not None and decided.decision.allow and decided.plan_hash == "0" * 64
-    assert decided.template_check_hash is None  # taken again before its next use
+    assert decided.input_hash is None  # taken again before its next use
 
 
 def test_revision_0005_downgrades_and_keeps_the_decisions(empty_engine):
@@ -291,7 +291,7 @@ def test_revision_0005_downgrades_and_keeps_the_decisions(empty_engine):
     with empty_engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0004")
     columns = {c["name"] for c in inspect(empty_engine).get_columns("decisions")}
-    assert "template_check_hash" not in columns
+    assert "input_hash" not in columns
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT plan_id, version FROM decisions")).all() == [("p1", 1)]
 

@@ -1,8 +1,8 @@
 """A template-made version's decision rests on its template check too, on SQLite and PostgreSQL.
 
 The check (is the template still there, pre-approved, by whom, does the plan still match it)
-is part of the policy input but not of the bundle hash, so its hash is stored with each
-decision. Before an approval and before every run the check is made again: a version whose
+is part of the policy input but not of the bundle hash; the hash of the whole input is
+stored with each decision. Before an approval and before every run the check is made again: a version whose
 check differs, or whose decision has none on record (stored before it was kept), is decided
 again; one whose check holds is not, and its runs ask the policy engine nothing.
 """
@@ -77,8 +77,9 @@ def test_a_standard_change_whose_template_was_withdrawn_needs_approval_again(ope
     for path in Path(templates).glob("overwrite-payroll.v*.yaml"):
         path.unlink()  # withdrawn
     now = opened(templates_dir=templates)
-    with pytest.raises(NotApprovedError, match="template overwrite-payroll v1, which plan .* "
-                       "changed since it was decided.*needs 1 more approval"):
+    with pytest.raises(NotApprovedError, match="plan .* on changed since it was decided .*template "
+                       "overwrite-payroll v1, which it was made from \\(now: not pre-approved.*"
+                       "needs 1 more approval"):
         require_approved(now, plan_id)
     assert now.plan_store.get(plan_id).status is VersionStatus.PENDING_APPROVAL
     assert approve(now, plan_id, BOB).status is GateStatus.APPROVED
@@ -104,8 +105,9 @@ def test_a_standard_change_whose_template_was_edited_needs_approval_again(opened
     events = _decision_events(now, plan_id)
     assert len(events) == 2
     assert "changed since it was decided" in events[-1].payload["decided_again"]
-    assert events[-1].payload["previous_template_check_hash"] == events[0].payload[
-        "template_check_hash"] != events[-1].payload["template_check_hash"]
+    assert events[-1].payload["previous_input_hash"] == events[0].payload[
+        "input_hash"] != events[-1].payload["input_hash"]
+    assert events[0].payload["template_check_hash"] != events[-1].payload["template_check_hash"]
 
 
 def test_a_standard_change_whose_template_still_stands_is_not_decided_again(opened, tmp_path,
@@ -131,7 +133,7 @@ def test_runs_of_a_read_only_template_plan_ask_the_policies_nothing(opened, monk
     events = _decision_events(services, stored.plan_id)
     assert len(events) == 1
     assert events[0].payload["template_check"]["approved_by"] is None
-    assert events[0].payload["template_check_hash"]
+    assert events[0].payload["template_check_hash"] and events[0].payload["input_hash"]
 
 
 def test_a_template_edit_that_keeps_the_verdict_is_decided_again_once(opened, tmp_path,
@@ -147,23 +149,23 @@ def test_a_template_edit_that_keeps_the_verdict_is_decided_again_once(opened, tm
     assert len(_decision_events(now, plan_id)) == 2
 
 
-def test_a_decision_stored_without_a_template_check_is_taken_again(opened, tmp_path,
+def test_a_decision_stored_without_its_input_hash_is_taken_again(opened, tmp_path,
                                                                    monkeypatch):
     templates, plan_id = _standard_change(opened, tmp_path)
     now = opened(templates_dir=templates)
     with Session(now.engine) as session:  # as a decision stored before the check was kept
         row = session.exec(select(DecisionRow).where(DecisionRow.plan_id == plan_id)).one()
-        row.template_check_hash = None
+        row.input_hash = None
         session.add(row)
         session.commit()
     _engine_down(monkeypatch, now)
-    with pytest.raises(NotApprovedError, match="decided before the check of its template "
-                       "overwrite-payroll v1 was recorded.*cannot judge it now"):
+    with pytest.raises(NotApprovedError, match="decided before the input its decision "
+                       "rested on was recorded.*cannot judge it now"):
         require_approved(now, plan_id)  # fails closed
     monkeypatch.undo()
     require_approved(now, plan_id)
     assert len(_decision_events(now, plan_id)) == 2
-    assert now.approval_store.latest_decision(plan_id, 1).template_check_hash is not None
+    assert now.approval_store.latest_decision(plan_id, 1).input_hash is not None
     _engine_down(monkeypatch, now)
     require_approved(now, plan_id)  # taken again once, not at every run
 

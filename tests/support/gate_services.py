@@ -79,11 +79,12 @@ def gate_services(backend: str, tmp_path: Path, **settings: object) -> Iterator[
 
 
 def services_on(url: str, tmp_path: Path, **settings: object) -> Services:
-    """Services over the database at ``url`` (several may share one, with other settings)."""
-    options = {"approval_ttl_s": 3600, **settings}
-    return Services(Settings(data_dir=tmp_path / ".baton", database_url=url,
-                             users={u.id: u for u in USERS}, **options),
-                    registry=policy_registry(tmp_path / "ws"))
+    """Services over the database at ``url`` (several may share one, with other settings);
+    ``users`` and ``registry`` replace ``USERS`` and the policy test registry."""
+    options = {"approval_ttl_s": 3600, "users": {u.id: u for u in USERS}, **settings}
+    registry = options.pop("registry", None) or policy_registry(tmp_path / "ws")
+    return Services(Settings(data_dir=tmp_path / ".baton", database_url=url, **options),
+                    registry=registry)
 
 
 def store_version(services: Services, document: dict, requester: str = "alice",

@@ -1,8 +1,9 @@
-"""decisions: add template_check_hash (what a template-made version's decision rested on)
+"""decisions: add input_hash (the policy input a decision rests on)
 
-Nullable and left empty on the decisions already stored: a template-made version decided
-before this revision has no check on record, so its decision is taken again before its
-next approval or run (it fails closed), and that decision records the check.
+SHA-256 of the canonical JSON of the policy input the decision was taken on, built as of
+its time. Nullable and left empty on the decisions already stored: a version decided before
+this revision has no input on record, so its decision is taken again before its next
+approval or run (it fails closed), and that decision records the hash.
 
 Revision ID: 0005
 Revises: 0004
@@ -25,13 +26,13 @@ def upgrade() -> None:
     # A database made by create_all from newer models already has the column
     # (it is stamped at the baseline): adding it again would fail.
     columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("decisions")}
-    if "template_check_hash" in columns:
+    if "input_hash" in columns:
         return
     with op.batch_alter_table('decisions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('template_check_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('input_hash', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
     with op.batch_alter_table('decisions', schema=None) as batch_op:
-        batch_op.drop_column('template_check_hash')
+        batch_op.drop_column('input_hash')
