@@ -272,7 +272,9 @@ def test_a_reply_trickled_past_the_timeout_is_cut_off_retried_then_reported_unre
     started = time.monotonic()
     with pytest.raises(PlanningError) as info:
         planner.plan(GOAL, registry)
-    assert time.monotonic() - started < 2.5
+    # Not a speed target: uncut, the two attempts would take 6 s; cut, about 1 s. The
+    # margin keeps a loaded CI machine from failing a deadline that did hold.
+    assert time.monotonic() - started < 5.0
     assert info.value.code == "endpoint_unreachable"
     assert len(openai_server.requests) == 2
     assert all("no complete reply within 0.5 s" in e.error for e in info.value.trace.exchanges)
