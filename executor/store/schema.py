@@ -82,15 +82,18 @@ class RunRow(SQLModel, table=True):
     """One execution of an approved plan version."""
 
     __tablename__ = "runs"
-    # A plan's runs are read newest first (RunStore.list): the index yields them in that
-    # order, so the read stops at the limit (revision 0006); it serves plan_id alone too.
-    __table_args__ = (Index("ix_runs_plan_id_created_at", "plan_id", "created_at"),)
+    # Runs are read newest first (RunStore.list), all of them, a plan's or those in one
+    # status: each index yields them in that order, so the read stops at the limit
+    # (revisions 0006 and 0007); the composite ones serve plan_id or status alone too.
+    __table_args__ = (Index("ix_runs_plan_id_created_at", "plan_id", "created_at"),
+                      Index("ix_runs_status_created_at", "status", "created_at"),
+                      Index("ix_runs_created_at", "created_at"))
 
     id: str = Field(primary_key=True, max_length=40)
     plan_id: str = Field(max_length=40)
     version: int
     plan_hash: str = Field(max_length=64)
-    status: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=16)
     requested_by: str = Field(max_length=200)
     owner: str | None = Field(default=None, max_length=200)
     lease_expires_at: datetime | None = None

@@ -341,3 +341,35 @@ def test_revision_0006_downgrades_to_the_plan_id_index_and_keeps_the_runs(empty_
     assert "ix_runs_plan_id_created_at" not in indexes
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT id FROM runs ORDER BY id")).all() == [("r1",), ("r2",)]
+
+
+def test_revision_0007_indexes_runs_by_status_and_time_and_keeps_them(empty_engine):
+    from executor.records import RunStatus
+    from executor.store.runs import RunStore
+
+    _at_0005_with_runs(empty_engine)
+    upgrade(empty_engine)
+
+    indexes = _runs_indexes(empty_engine)
+    assert indexes["ix_runs_status_created_at"] == ["status", "created_at"]
+    assert indexes["ix_runs_created_at"] == ["created_at"]
+    assert "ix_runs_status" not in indexes  # the composite one serves status alone
+    runs = RunStore(empty_engine, Ledger(empty_engine))
+    assert [r.id for r in runs.list(status=RunStatus.SUCCEEDED)] == ["r2", "r1"]
+    assert [r.id for r in runs.list(limit=1)] == ["r2"]
+
+
+def test_revision_0007_downgrades_to_the_status_index_and_keeps_the_runs(empty_engine):
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    _at_0005_with_runs(empty_engine)
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0006")
+    indexes = _runs_indexes(empty_engine)
+    assert indexes["ix_runs_status"] == ["status"]
+    assert "ix_runs_status_created_at" not in indexes and "ix_runs_created_at" not in indexes
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM runs ORDER BY id")).all() == [("r1",), ("r2",)]
