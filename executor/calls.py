@@ -24,15 +24,11 @@ from pydantic import ValidationError
 
 from tools import ToolContext, ToolError, ToolInputError, ToolSpec
 from tools.registry import MAX_TIMEOUT_S
+from tools.spec import TOOL_DEADLINE_MARGIN_S
 
 from .telemetry import NOOP_SPAN, run_in_span
 from .tool_threads import INTERRUPTS, NO_THREAD, TOOL_THREADS, ThreadJob, ToolThreads
 
-
-TOOL_DEADLINE_MARGIN_S = 1.0
-"""How long past the deadline a call declares (``timeout_from_args``) its attempt is cut off:
-the tool's own timeout fires first, and its error (``POST … timed out after 90s``) is the one
-recorded, not the executor's bare ``attempt timed out``."""
 
 
 def attempt_timeout_s(spec: ToolSpec, args: Mapping[str, Any], configured_s: float) -> float:

@@ -331,12 +331,12 @@ class StepLoop:
         if spec is None:
             self.store.flush()  # preparation failed: its attempt and failure commit at once
             return
+        timeout = attempt_timeout_s(spec, args, step.timeout_s or spec.timeout_s)
         context = ToolContext(
             idempotency_key=row.key, run_id=st.run_id, step_id=sid, attempt=attempt,
             secrets={n: self.secrets[n] for n in (*spec.secrets, *st.secret_names.get(sid, ()))
                      if n in self.secrets},
-            workspace=self.workspace)
-        timeout = attempt_timeout_s(spec, args, step.timeout_s or spec.timeout_s)
+            workspace=self.workspace, time_limit_s=timeout)
         st.running.append(sid)
         st.launch.append((sid, partial(self._launch, st, spec, args, context, timeout, delay_s)))
 

@@ -32,13 +32,21 @@ class Effect(str, enum.Enum):
     WRITE = "write"
 
 
+TOOL_DEADLINE_MARGIN_S = 1.0
+"""How far apart a tool's own deadline and its attempt's limit are: the executor cuts an attempt
+off this long after the deadline a call declares (``timeout_from_args``), and a tool's own I/O
+ends this long before the attempt's limit (:meth:`ToolContext.own_timeout_s`), so the tool's
+error, which says what timed out, is the one recorded."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ToolContext:
     """What the executor hands a tool at call time, besides its arguments.
 
     A tool asks for it by declaring a parameter annotated ``ToolContext``;
     that parameter never appears in the tool's input schema, so the planner
-    never sees secrets or keys.
+    never sees secrets or keys. ``time_limit_s`` is the limit the executor armed for
+    this attempt (None outside the executor); see :meth:`own_timeout_s`.
     """
 
     idempotency_key: str
@@ -47,6 +55,19 @@ class ToolContext:
     attempt: int = 1
     secrets: Mapping[str, str] = field(default_factory=dict)
     workspace: Path | None = None
+    time_limit_s: float | None = None
+
+    def own_timeout_s(self, wanted_s: float) -> float:
+        """How long a tool's own I/O may wait: ``wanted_s``, cut to end a margin before the
+        attempt's limit. The tool's timeout then fires first and its error, which says what
+        timed out (``POST https://… timed out after 29s``), is the one recorded, rather than
+        racing the executor's bare ``attempt timed out`` when both limits are equal (a
+        ``[[tools.http]]`` tool's ``timeout_s``) or the step's is lower.
+        """
+        if self.time_limit_s is None:
+            return wanted_s
+        margin = min(TOOL_DEADLINE_MARGIN_S, self.time_limit_s / 10)
+        return min(wanted_s, self.time_limit_s - margin)
 
 
 class ToolInfo(BaseModel):

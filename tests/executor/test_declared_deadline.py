@@ -16,7 +16,7 @@ from executor.calls import TOOL_DEADLINE_MARGIN_S, attempt_timeout_s
 from executor.records import RunStatus
 from tests.executor.runsupport import HostCheck, make_runner, run_plan
 from tests.support.http_server import Reply
-from tools import ToolRegistry
+from tools import ToolContext, ToolRegistry, register_http_tool
 from tools.builtin.http import register_http_request
 from tools.builtin.jsonq import register_json_tools
 from tools.registry import MAX_TIMEOUT_S
@@ -106,3 +106,42 @@ def test_the_tool_s_own_timeout_fires_first_and_its_error_is_recorded(engine, tm
     record = _http_run(engine, tmp_path, http_server, [step])
     assert record.status is RunStatus.FAILED
     assert record.steps[0].error.startswith(f"GET {http_server.url('/slow')} timed out after 0.8s")
+
+
+@pytest.mark.parametrize("limit, wanted, own", [
+    (None, 30.0, 30.0),   # outside the executor: as asked
+    (60.0, 30.0, 30.0),   # well within the attempt's limit: as asked
+    (30.0, 30.0, 30.0 - TOOL_DEADLINE_MARGIN_S),  # equal limits: the tool's ends first
+    (0.5, 30.0, 0.45),    # a short limit: a tenth of it is the margin
+])
+def test_a_tool_s_own_timeout_ends_a_margin_before_the_attempt_s_limit(limit, wanted, own):
+    context = ToolContext(idempotency_key="k", time_limit_s=limit)
+    assert context.own_timeout_s(wanted) == pytest.approx(own)
+
+
+def test_a_step_limit_below_the_request_s_default_records_the_request_s_own_timeout(
+        engine, tmp_path, http_server):
+    # Without the cut the request waited its default 30 s and the executor's bare
+    # "attempt timed out" was recorded, saying nothing of which call timed out.
+    http_server.script("/slow", Reply(delay_s=3.0))
+    step = {"id": "get", "tool": "http.request", "timeout_s": 0.5, "retry": {"max_attempts": 1},
+            "args": {"url": http_server.url("/slow")}}
+    record = _http_run(engine, tmp_path, http_server, [step])
+    assert record.status is RunStatus.FAILED
+    assert record.steps[0].error.startswith(f"GET {http_server.url('/slow')} timed out after 0.45s")
+
+
+def test_a_configured_http_tool_s_own_timeout_is_recorded_not_the_attempt_s(engine, tmp_path,
+                                                                          http_server):
+    # The tool's timeout_s is both its request's timeout and its attempt's limit: the two
+    # raced, and which error was recorded depended on timing.
+    http_server.script("/hook", Reply(delay_s=3.0))
+    registry = ToolRegistry()
+    register_http_tool(registry, name="crm.note", url=http_server.url("/hook"), method="POST",
+                       description="Add a note.", timeout_s=1.0,
+                       retry={"max_attempts": 1})
+    runner = make_runner(engine, registry, tmp_path, runtime_check=HostCheck(""))
+    record = run_plan(runner, engine, {"goal": "g", "steps": [
+        {"id": "note", "tool": "crm.note", "args": {}}]})
+    assert record.status is RunStatus.FAILED
+    assert record.steps[0].error.startswith(f"POST {http_server.url('/hook')} timed out after 0.9s")

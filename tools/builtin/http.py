@@ -298,7 +298,8 @@ async def send(
     request = _request_options(resolved, context.idempotency_key,
                                json_body=json_body, send_json=send_json, text_body=text_body)
     started = time.perf_counter()
-    response, raw = await _exchange(method, url, request, query=query, timeout_s=timeout_s,
+    response, raw = await _exchange(method, url, request, query=query,
+                                    timeout_s=context.own_timeout_s(timeout_s),
                                     max_response_bytes=max_response_bytes, shown=shown,
                                     secret_values=secret_values)
     text, parsed = _decode(response, raw)
