@@ -2,12 +2,14 @@
 
 Opening the target for writing empties it before the ledger is read: an ``--out`` naming the
 database wiped it, and an export that failed half-way cut a previous good one short. The
-export goes to a temporary file beside the target, which replaces it only on success.
+export goes to a temporary file beside the target, which replaces it only on success (or, where
+no file may be created beside it, is copied over it then).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -50,7 +52,17 @@ def replaced_on_success(out: Path) -> Iterator[TextIO]:
             yield handle
         return
     mode = _mode_for(target)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                         suffix=".tmp")
+    except PermissionError:
+        if not target.is_file():
+            raise
+        # One who may write the file but not create files beside it (an auditor's export
+        # file in a shared directory) gets it rewritten in place, still only once whole.
+        with _copied_on_success(target) as handle:
+            yield handle
+        return
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             yield handle
@@ -59,6 +71,17 @@ def replaced_on_success(out: Path) -> Iterator[TextIO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def _copied_on_success(target: Path) -> Iterator[TextIO]:
+    """A text file in the system's temporary directory whose content is copied over
+    ``target`` (kept, with its owner and mode) only if the block succeeds."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as staged:
+        yield staged
+        staged.seek(0)
+        with open(target, "w", encoding="utf-8") as handle:
+            shutil.copyfileobj(staged, handle)
 
 
 def _mode_for(target: Path) -> int:

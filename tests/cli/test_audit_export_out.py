@@ -81,3 +81,55 @@ def test_an_export_through_a_link_writes_the_file_it_names(cli, plan_id):
     assert done.returncode == 0, done.stderr
     assert os.path.islink("latest.jsonl")
     assert open("exports/audit.jsonl", encoding="utf-8").read().count("\n") >= 3
+
+
+def _no_files_may_be_created_beside(monkeypatch, target: str) -> None:
+    """As for an auditor who may write ``target`` but not create files in its directory."""
+    import tempfile
+
+    from baton.cli import export_file
+
+    directory = os.path.realpath(os.path.dirname(os.path.abspath(target)))
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if dir is not None and os.path.realpath(dir) == directory:
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(export_file.tempfile, "mkstemp", mkstemp)
+
+
+def test_a_file_in_a_directory_closed_to_new_files_is_rewritten_in_place(cli, plan_id,
+                                                                         monkeypatch):
+    # The replacement's temporary file could not be made beside it: "Permission denied",
+    # though the file itself could be written.
+    with open("audit.jsonl", "w", encoding="utf-8") as old:
+        old.write("stale\n" * 1000)
+    inode = os.stat("audit.jsonl").st_ino
+    _no_files_may_be_created_beside(monkeypatch, "audit.jsonl")
+    done = cli("audit", "export", "--out", "audit.jsonl")
+    assert done.returncode == 0, done.stderr
+    lines = open("audit.jsonl", encoding="utf-8").read().splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == list(range(1, len(lines) + 1))
+    assert os.stat("audit.jsonl").st_ino == inode  # the same file, its owner and mode kept
+
+
+def test_a_failed_export_to_such_a_file_leaves_it_whole(cli, plan_id, monkeypatch):
+    good = cli("audit", "export", "--out", "audit.jsonl")
+    assert good.returncode == 0, good.stderr
+    previous = open("audit.jsonl", encoding="utf-8").read()
+    _no_files_may_be_created_beside(monkeypatch, "audit.jsonl")
+    _break_event(3)
+    done = cli("audit", "export", "--out", "audit.jsonl")
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert open("audit.jsonl", encoding="utf-8").read() == previous
+
+
+def test_a_new_file_in_a_directory_closed_to_new_files_is_a_one_line_error(cli, plan_id,
+                                                                          monkeypatch):
+    _no_files_may_be_created_beside(monkeypatch, "audit.jsonl")
+    done = cli("audit", "export", "--out", "audit.jsonl")
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert "Permission denied" in done.stderr and "Traceback" not in done.stderr
+    assert not os.path.exists("audit.jsonl")
