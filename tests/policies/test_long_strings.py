@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from policies.long_strings import MAX_LONG_STRING_CHARS, OVERLAP, WINDOW, string_windows, windowed_input
+from tests.support.computed_once import computed_once
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -58,10 +59,16 @@ server.close()
 '''
 
 
+# Each byte value maps to a letter or a digit (unevenly: no matter here).
+_ALNUM = (string.ascii_letters + string.digits).encode()
+_BYTE_TO_ALNUM = bytes(_ALNUM[b % len(_ALNUM)] for b in range(256))
+
+
 def _token(length: int, seed: int) -> str:
     # Letters and digits: the run the URL-password pattern's scheme part takes in whole.
-    rng = random.Random(seed)
-    return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(length))
+    # From random bytes, not a choice per character: the 5 MiB token took seconds to build
+    # at collection, in every xdist worker.
+    return random.Random(seed).randbytes(length).translate(_BYTE_TO_ALNUM).decode()
 
 
 def _judged(engine: str, texts: list[str]) -> list[dict[str, list[str]]]:
@@ -72,20 +79,17 @@ def _judged(engine: str, texts: list[str]) -> list[dict[str, list[str]]]:
             if line.startswith("RESULT ")]
 
 
-_JUDGED: dict[str, list[dict[str, list[str]]]] = {}
-
-
-def _judged_cases(engine: str) -> list[dict[str, list[str]]]:
-    # Judged once per engine (seconds each): the tests below read the same results.
-    if engine not in _JUDGED:
-        _JUDGED[engine] = _judged(engine, [text for _, text in CASES])
-    return _JUDGED[engine]
+def _judged_cases(engine: str, tmp_path_factory) -> list[dict[str, list[str]]]:
+    # Judged once per engine and run (about 10 s each), not once per xdist worker: the
+    # tests below read the same results.
+    return computed_once(tmp_path_factory, f"long_strings_judged_{engine}",
+                         lambda: _judged(engine, [text for _, text in CASES]))
 
 
 @pytest.fixture(params=["embedded", "opa"])
-def judged(request):
+def judged(request, tmp_path_factory):
     """The denies of each case below, judged by one engine in a child process."""
-    return request.param, _judged_cases(request.param)
+    return request.param, _judged_cases(request.param, tmp_path_factory)
 
 
 CASES = [
@@ -137,8 +141,8 @@ def test_a_secret_deep_in_a_long_string_is_still_found(judged, name, kind):
         assert AWS_KEY not in denies[0]
 
 
-def test_both_engines_judge_long_strings_alike():
-    assert _judged_cases("embedded") == _judged_cases("opa")
+def test_both_engines_judge_long_strings_alike(tmp_path_factory):
+    assert _judged_cases("embedded", tmp_path_factory) == _judged_cases("opa", tmp_path_factory)
 
 
 def test_every_substring_up_to_the_overlap_lies_inside_one_window():
