@@ -18,7 +18,8 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
-from urllib.parse import SplitResult, unquote, unquote_to_bytes, urlsplit, urlunsplit
+from urllib.parse import (SplitResult, quote, quote_plus, unquote, unquote_to_bytes, urlsplit,
+                          urlunsplit)
 
 REDACTED = "[REDACTED]"
 
@@ -118,7 +119,27 @@ def secret_forms(secret: str) -> tuple[str, ...]:
             forms.append(repr(secret.encode(encoding, "surrogatepass"))[2:-1])
         except UnicodeEncodeError:
             pass  # a value that no header can carry as latin-1 is never quoted so
+    forms += _percent_encoded_forms(secret)
     return tuple(dict.fromkeys(forms))
+
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def _percent_encoded_forms(secret: str) -> list[str]:
+    """``secret`` as a URL carries it: percent-encoded with ``/`` kept or not, a space as
+    ``%20`` or ``+``, hex digits upper- or lower-case (``a/b c`` as ``a%2Fb%20c``,
+    ``a/b+c``, ``a%2fb+c`` …): a token put in a query string or a path segment, or a server
+    echoing the URL it was called at, holds none of the secret's own characters."""
+    forms: list[str] = []
+    for safe in ("", "/"):
+        try:
+            encoded = (quote(secret, safe=safe), quote_plus(secret, safe=safe))
+        except UnicodeEncodeError:  # a lone surrogate: no URL can carry it
+            return forms
+        for form in encoded:
+            forms += [form, _PERCENT_ESCAPE.sub(lambda m: m.group().lower(), form)]
+    return forms
 
 
 def _redact(value: Any, forms: MaskingForms) -> Any:

@@ -134,6 +134,23 @@ def test_a_secret_is_masked_as_a_json_encoder_or_a_repr_escapes_it(secret, echoe
     assert REDACTED in masked["text"]
 
 
+@pytest.mark.parametrize("echoed", [
+    "tok%2FEN%2Babc123%3D%3D",  # a query value, "/" encoded
+    "tok/EN%2Babc123%3D%3D",    # a path, "/" kept
+    "tok%2fen%2babc123%3d%3d".replace("en", "EN"),  # lower-case hex digits
+])
+def test_a_secret_is_masked_as_a_url_carries_it_percent_encoded(echoed):
+    # A server echoing the URL it was called at (a 404 page, a redirect's Location) holds
+    # none of the secret's "/", "+" or "=": the raw value was not found in it.
+    masked = redact({"text": f"no route for /v1/items?token={echoed}&page=2"}, ["tok/EN+abc123=="])
+    assert "abc123" not in str(masked)
+    assert masked["text"] == f"no route for /v1/items?token={REDACTED}&page=2"
+
+
+def test_a_space_is_found_as_percent_20_and_as_plus():
+    assert redact(["a%2Fb%20c", "a/b+c"], ["a/b c"]) == [REDACTED, REDACTED]
+
+
 def test_an_escaped_secret_in_an_http_error_excerpt_is_masked():
     error = status_error(400, "Bad Request", "https://api.example.com/x",
                          '{"auth": "Bearer tok\\/EN+abc123=="}', None, ["tok/EN+abc123=="])
