@@ -107,7 +107,7 @@ class ToolThreads:
             elif self._threads < self._max:
                 threading.Thread(target=self._work, name="baton-tool", daemon=True).start()
                 self._threads += 1  # counted once started: a failed start leaves no ghost
-            elif self._stuck.total() < self._threads:
+            elif not self._exhausted():
                 self._backlog += 1  # every thread is busy: the first one to finish takes it
             else:  # every thread is held by a tool nobody waits for: none may ever come back
                 held = self._held()
@@ -128,6 +128,16 @@ class ToolThreads:
     def max_threads(self) -> int:
         """The most threads this pool starts."""
         return self._max
+
+    def held_by_stuck_tools(self) -> str | None:
+        """Which tools hold every thread, still running past their timeouts (``x.hang: 256``),
+        when they do: no sync tool can be called until one returns. None otherwise."""
+        with self._lock:
+            return self._held() if self._exhausted() else None
+
+    def _exhausted(self) -> bool:
+        """Whether every thread this pool may start is held by a stuck tool (under the lock)."""
+        return self._threads >= self._max and self._stuck.total() >= self._threads
 
     def counts(self) -> tuple[int, int, int]:
         """``(threads, idle, backlog)`` now: threads alive, idle ones, jobs waiting for a busy one."""

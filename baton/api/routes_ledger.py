@@ -190,11 +190,13 @@ def _stream_failure(exc: Exception) -> dict[str, str]:
 @health_router.get("/healthz", response_model=Health, summary="Liveness check",
                    responses=error_responses(503))
 def healthz(request: Request) -> Health:
-    """Answers without authentication when the server and its database are up."""
+    """Answers without authentication when the server and its database are up and a sync
+    tool can still get a thread."""
     import structlog
 
     from executor.store import StoreError
     from executor.store.db import database_failure, is_database_error
+    from executor.tool_threads import TOOL_THREADS
 
     try:
         with services_of(request).engine.connect() as connection:
@@ -206,4 +208,12 @@ def healthz(request: Request) -> Health:
         structlog.get_logger("baton.api").warning("health check: database unreachable",
                                                   error=database_failure(exc))
         raise ApiError(503, "store_error", "the database is unreachable") from exc
+    # Only a restart frees threads held by sync tools that never return; saying so here
+    # lets a supervisor that restarts unhealthy processes do it.
+    held = TOOL_THREADS.held_by_stuck_tools()
+    if held is not None:
+        structlog.get_logger("baton.api").warning(
+            "health check: every tool thread is held by a sync tool past its timeout", held=held)
+        raise ApiError(503, "no_tool_thread", f"all {TOOL_THREADS.max_threads} tool threads are "
+                       "held by sync tools still running past their timeouts; restart the process")
     return Health(status="ok", time=datetime.now(UTC))

@@ -26,6 +26,40 @@ def test_healthz_answers_without_a_token(client_for):
     assert response.json()["status"] == "ok"
 
 
+def test_healthz_fails_while_every_tool_thread_is_held_by_a_stuck_tool(client_for, monkeypatch):
+    # Only a restart frees them (sync calls fail at once meanwhile): a supervisor reading
+    # the health check must hear of it.
+    import asyncio
+    import threading
+    import time
+
+    from executor import tool_threads
+
+    threads = tool_threads.ToolThreads(max_threads=1)
+    release = threading.Event()
+
+    async def hang_past_its_timeout() -> None:
+        job = threads.start(release.wait, {}, "x.hang")
+        while not job.started:
+            await asyncio.sleep(0.01)
+        assert job.abandon()
+
+    asyncio.run(hang_past_its_timeout())
+    monkeypatch.setattr(tool_threads, "TOOL_THREADS", threads)
+    client = client_for(None)
+    try:
+        response = client.get("/healthz")
+        assert_error(response, 503, "no_tool_thread")
+        assert "restart" in response.json()["error"]["message"]
+        assert "x.hang" not in response.text  # anyone may ask: tool names go to the log
+    finally:
+        release.set()
+    deadline = time.monotonic() + 5
+    while threads.held_by_stuck_tools() is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert client.get("/healthz").status_code == 200  # the tool returned: healthy again
+
+
 @pytest.mark.parametrize("header", [None, "Bearer not-a-known-token", "Basic YWxpY2U6eA=="])
 def test_missing_or_unknown_token_is_401_with_a_bearer_challenge(client_for, header):
     client = client_for(None)
