@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
+import pytest
 import structlog
 
 from baton.cli.main import main
@@ -14,14 +15,25 @@ from baton.cli.main import main
 
 @contextmanager
 def in_process_baton(capsys) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
-    """A ``run(*args)`` giving what a ``baton`` subprocess would: exit code, stdout, stderr."""
+    """A ``run(*args)`` giving what a ``baton`` subprocess would: exit code, stdout, stderr.
+
+    ``run(*args, env={NAME: value})`` sets those variables for that call only (``None``:
+    unset), as a subprocess given that environment would see them.
+    """
     saved_structlog = structlog.get_config()
     saved_handlers = list(logging.getLogger().handlers)
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
+    def run(*args: str,
+            env: Mapping[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in (env or {}).items():
+                if value is None:
+                    patch.delenv(name, raising=False)
+                else:
+                    patch.setenv(name, value)
+            capsys.readouterr()
+            code = main(list(args))
+            out, err = capsys.readouterr()
         return subprocess.CompletedProcess(["baton", *args], code, out, err)
 
     try:
