@@ -6,9 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli_in_process import in_process_baton
 
 TOKEN = "tok-9f3c1e77aa50b2d4"
 CONFIG = f"""
@@ -31,13 +34,26 @@ API_TOKEN = ["127.0.0.1"]
 """
 
 
-def baton(*args: str, user: str = "alice") -> subprocess.CompletedProcess[str]:
+Baton = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def baton_process(*args: str, user: str = "alice") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "BATON_USER": user}
     return subprocess.run([sys.executable, "-m", "baton", *args], capture_output=True, text=True,
                           timeout=120, check=False, env=env)
 
 
-def approve(data_dir: Path, plan: dict) -> str:
+@pytest.fixture
+def baton(capsys) -> Iterator[Baton]:
+    """What ``baton_process`` gives, from the CLI run in-process (a process costs about 1 s)."""
+    with in_process_baton(capsys) as run:
+        def as_user(*args: str, user: str = "alice") -> subprocess.CompletedProcess[str]:
+            return run(*args, env={"COLUMNS": "200", "BATON_USER": user})
+
+        yield as_user
+
+
+def approve(baton: Baton, data_dir: Path, plan: dict) -> str:
     (data_dir / "plan.json").write_text(json.dumps(plan))
     planned = baton("plan", "--file", "plan.json", "--json")
     assert planned.returncode == 0, planned.stdout + planned.stderr
@@ -60,9 +76,12 @@ def configured(data_dir: Path) -> Path:
     return data_dir
 
 
-def test_a_secret_goes_to_its_allowed_host_and_only_its_marker_is_recorded(configured, http_server):
-    plan_id = approve(configured, {"goal": "notify the hook", "steps": [post(http_server.url("/hook"))]})
-    done = baton("run", plan_id, "--json")
+def test_a_secret_goes_to_its_allowed_host_and_only_its_marker_is_recorded(baton, configured,
+                                                                          http_server):
+    plan_id = approve(baton, configured,
+                      {"goal": "notify the hook", "steps": [post(http_server.url("/hook"))]})
+    # A process of its own: the token must be in none of what the real command prints.
+    done = baton_process("run", plan_id, "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     (request,) = http_server.requests("/hook")
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
@@ -75,12 +94,12 @@ def test_a_secret_goes_to_its_allowed_host_and_only_its_marker_is_recorded(confi
     assert baton("audit", "verify").returncode == 0
 
 
-def test_a_secret_bound_for_a_host_outside_its_destinations_is_denied_at_run_time(configured,
+def test_a_secret_bound_for_a_host_outside_its_destinations_is_denied_at_run_time(baton, configured,
                                                                                   http_server):
     # The URL comes from another step, so only the runtime check sees the real host.
     other = http_server.url("/hook").replace("127.0.0.1", "localhost")
     (configured / "ws" / "target.txt").write_text(other)
-    plan_id = approve(configured, {"goal": "notify the configured hook", "steps": [
+    plan_id = approve(baton, configured, {"goal": "notify the configured hook", "steps": [
         {"id": "target", "tool": "files.read", "args": {"path": "target.txt"}},
         post({"ref": "target.text"}) | {"depends_on": ["target"]}]})
     done = baton("run", plan_id, "--json")
