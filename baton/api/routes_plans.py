@@ -94,6 +94,12 @@ class PlanDetail(BaseModel):
     latest: StoredVersion = Field(description="The latest version.")
     decision: Decision | None = Field(description="Policy decision on the latest version.")
     gate: GateState = Field(description="Where the latest version stands at the approval gate.")
+    decision_stale: str | None = Field(
+        default=None,
+        description="Why the decision will be taken again before the latest version is approved "
+                    "or run (the policies, or what they judge it on, changed since it was "
+                    "taken; it may turn into a deny); null when it stands or the version is "
+                    "closed.")
     versions: list[VersionSummary] = Field(description="Every version, oldest first.")
 
 
@@ -184,7 +190,7 @@ def get_plan(plan_id: str, request: Request,
              user: User = Depends(require(Action.PLAN_READ))) -> PlanDetail:
     """The latest version in full and the version history."""
     from baton.usecases.plans import plan_versions
-    from baton.usecases.vetting import decision_for, gate_state
+    from baton.usecases.vetting import decision_for, gate_state, stale_decision
 
     services = services_of(request)
     versions = plan_versions(services, plan_id)
@@ -192,6 +198,7 @@ def get_plan(plan_id: str, request: Request,
     decided = decision_for(services, plan_id, latest.version)
     return PlanDetail(latest=latest, decision=decided.decision if decided else None,
                       gate=gate_state(services, plan_id, latest.version),
+                      decision_stale=stale_decision(services, plan_id, latest.version),
                       versions=[version_summary(v) for v in versions])
 
 

@@ -53,17 +53,22 @@ def _planner_kind(value: str | None):  # noqa: ANN202
     return PlannerKind(value)
 
 
-def _show(stored, as_json: bool, services=None) -> None:  # noqa: ANN001
+def _show(stored, as_json: bool, services, decision: bool = True) -> None:  # noqa: ANN001
+    """A version as a tree, then (``decision``) its policy decision and the approval gate;
+    whether it stands either way. ``--json``: the version with ``decision_stale``."""
+    from ..usecases.vetting import stale_decision
     from .render import render_plan_tree
+    from .vetting_cmd import print_stale, show_decision
 
     if as_json:
-        print_json(stored.model_dump(mode="json"))
+        print_json({**stored.model_dump(mode="json"),
+                    "decision_stale": stale_decision(services, stored.plan_id, stored.version)})
+        return
+    console.print(render_plan_tree(stored))
+    if decision:  # the policy decision and the approval gate (issue 4), whether it stands
+        show_decision(services, stored.plan_id, stored.version)
     else:
-        console.print(render_plan_tree(stored))
-        if services is not None:  # the policy decision and the approval gate (issue 4)
-            from .vetting_cmd import show_decision
-
-            show_decision(services, stored.plan_id, stored.version)
+        print_stale(stale_decision(services, stored.plan_id, stored.version))
 
 
 @app.command("plan")
@@ -106,7 +111,7 @@ def plan(
             raise
         # --json callers get the recorded INVALID version (its error and problems) on stdout.
         if as_json:
-            _show(recorded, as_json)
+            _show(recorded, as_json, cli.services)
         else:
             err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
@@ -190,7 +195,7 @@ def plans_show(
 
     services = reader(ctx, Action.PLAN_READ)
     if not diff:
-        _show(show_plan(services, plan_id, version), as_json)
+        _show(show_plan(services, plan_id, version), as_json, services, decision=False)
         return
     previous, current, changes = diff_with_previous(services, plan_id, version)
     if as_json:

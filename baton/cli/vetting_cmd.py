@@ -38,12 +38,15 @@ _STYLE = {"denied": "bold red", "needs_approval": "bold yellow", "allowed": "bol
           "pending": "bold yellow", "approved": "bold green", "rejected": "bold red"}
 
 
-def print_decision(decision: Decision, gate: GateState | None = None) -> None:
-    """Show a decision (and the gate) in colour: denied with reasons, pending with who is needed."""
+def print_decision(decision: Decision, gate: GateState | None = None,
+                   stale: str | None = None) -> None:
+    """Show a decision (and the gate) in colour: denied with reasons, pending with who is needed;
+    ``stale``: why it will be taken again before an approval or a run."""
     outcome = decision.outcome.value
     label = {"denied": "DENIED", "needs_approval": "NEEDS APPROVAL", "allowed": "ALLOWED"}[outcome]
     console.print(f"[{_STYLE[outcome]}]policy: {label}[/] (risk {decision.risk}, engine "
                   f"{decision.engine}, bundle {decision.bundle_hash[:12]})")
+    print_stale(stale)
     for reason in decision.deny:
         console.print(f"  [red]✗[/] {escape(reason)}")
     if gate is not None:
@@ -62,13 +65,21 @@ def print_decision(decision: Decision, gate: GateState | None = None) -> None:
         console.print(f"  [dim]•[/] {escape(note)}")
 
 
+def print_stale(why: str | None) -> None:
+    """The line saying a stored decision no longer settles the version (nothing when it stands)."""
+    if why is not None:
+        console.print(f"[bold yellow]decision: to be taken again before approval or run:[/] "
+                      f"{escape(why)}", soft_wrap=True)
+
+
 def show_decision(services: Services, plan_id: str, version: int) -> None:
     """Print the stored decision and gate of one version (``baton plan`` calls this)."""
-    from ..usecases.vetting import decision_for, gate_state
+    from ..usecases.vetting import decision_for, gate_state, stale_decision
 
     stored = decision_for(services, plan_id, version)
     if stored is not None:
-        print_decision(stored.decision, gate_state(services, plan_id, version))
+        print_decision(stored.decision, gate_state(services, plan_id, version),
+                       stale_decision(services, plan_id, version))
 
 
 def _hash_option(done: str) -> Any:

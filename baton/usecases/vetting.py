@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -53,8 +54,8 @@ STATUS_FOR = {Outcome.DENIED: VersionStatus.DENIED, Outcome.NEEDS_APPROVAL:
 
 __all__ = ["MIN_HASH_PREFIX", "NotApprovedError", "Redecision", "approval_history", "approve",
            "decide_again", "decision_for", "gate_state", "input_hash", "pinned_hash", "reject",
-           "require_approved", "shown_record", "template_check", "template_check_hash",
-           "vet_version"]
+           "require_approved", "shown_record", "stale_decision", "template_check",
+           "template_check_hash", "vet_version"]
 
 
 def requester_of(services: Services, user_id: str) -> Requester:
@@ -228,6 +229,44 @@ def _in_words(template: TemplateCheck | None) -> str:
     return f"{approval}, {bounds}"
 
 
+@dataclass(frozen=True)
+class _Reconsidered:
+    """An open version's latest decision, its input rebuilt as of its time, and why it may
+    no longer hold (None: it stands)."""
+
+    decided: StoredDecision
+    template: TemplateCheck | None
+    rebuilt: Mapping
+    why: str | None
+
+
+def _reconsidered(services: Services, stored: StoredVersion) -> _Reconsidered | None:
+    """What :func:`decide_again` and :func:`stale_decision` judge ``stored`` by (read only,
+    the engine not asked); None for a closed or undecided version."""
+    decided = services.approval_store.latest_decision(stored.plan_id, stored.version)
+    if stored.status not in _OPEN or decided is None:
+        return None
+    template = template_check(services, stored)
+    # As of the decision's own time: the question is whether the policies or what they judge
+    # changed, not whether this hour suits a batch job (each call is judged when it runs).
+    rebuilt = _policy_input(services, stored, decided.decided_at, template)
+    return _Reconsidered(decided=decided, template=template, rebuilt=rebuilt,
+                         why=_why_decide_again(services, stored, decided, template, rebuilt))
+
+
+def stale_decision(services: Services, plan_id: str, version: int | None = None) -> str | None:
+    """Why a version's decision will be taken again before its next approval or run (what
+    :func:`decide_again` would record), as shown; None: it stands, or the version is closed.
+
+    Asks the policy engine nothing and writes nothing. Reads the version as stored: the
+    input hash is of the stored plan, not of one masked for showing."""
+    found = _reconsidered(services, services.plan_store.get(plan_id, version))
+    if found is None or found.why is None:
+        return None
+    # A template's bound problems quote parameters: one may hold a value since made secret.
+    return redact(found.why, services.recognisable_secrets)
+
+
 def decide_again(services: Services, stored: StoredVersion, *, now: datetime | None = None
                  ) -> Redecision | None:
     """Take an open version's decision again when the policies may have changed under it.
@@ -242,16 +281,10 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
     decision stands (the engine was not asked). The policies judge the version as of the
     stored decision's time (``context.now``).
     """
-    decided = services.approval_store.latest_decision(stored.plan_id, stored.version)
-    if stored.status not in _OPEN or decided is None:
+    found = _reconsidered(services, stored)
+    if found is None or found.why is None:
         return None
-    template = template_check(services, stored)
-    # As of the decision's own time: the question is whether the policies or what they judge
-    # changed, not whether this hour suits a batch job (each call is judged when it runs).
-    rebuilt = _policy_input(services, stored, decided.decided_at, template)
-    why = _why_decide_again(services, stored, decided, template, rebuilt)
-    if why is None:
-        return None
+    decided, template, rebuilt, why = found.decided, found.template, found.rebuilt, found.why
     now = now or datetime.now(UTC)
     decision = services.policy_engine.decide(rebuilt)
     if any(reason.startswith(ENGINE_ERROR) for reason in decision.deny):

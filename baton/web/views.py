@@ -137,7 +137,7 @@ async def submit_goal(request: Request) -> Response:
 def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTMLResponse:
     """A plan version: graph, steps, policy, diff, history and the approval controls."""
     from baton.usecases.plans import diff_with_previous, plan_versions
-    from baton.usecases.vetting import approval_history, decision_for, gate_state
+    from baton.usecases.vetting import approval_history, decision_for, gate_state, stale_decision
 
     user = _allowed(request, Action.PLAN_READ)
     services = services_of(request)
@@ -155,6 +155,7 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
                   graph=layout(stored.plan), rows=step_rows(services, stored), diff=diff,
                   latest=stored.version == versions[-1].version,
                   decision=decided.decision if decided else None, gate=gate, history=history,
+                  decision_stale=stale_decision(services, plan_id, stored.version),
                   runs=runs_of(services, plan_id),
                   can_approve=can_approve(stored, gate, user, services.plan_store.authors(plan_id)),
                   can_run=stored.status is VersionStatus.APPROVED and may(user, Action.RUN_START))
