@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from executor.errors import BrokenEventError
 from executor.ledger import Ledger, event_hash
 from executor.ledger_export import export_cloudevents, export_jsonl
 from executor.store.schema import LedgerRow
+from tests.support.cli_in_process import in_process_baton
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -186,14 +188,25 @@ def test_secret_values_never_reach_the_stored_rows_or_the_exports(engine, tmp_pa
     assert led.verify().ok
 
 
-def _baton(args: list[str], db_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _baton_process(args: list[str], db_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BATON_DATABASE_URL": db_url}
     return subprocess.run([sys.executable, "-m", "baton", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
-def test_cli_verify_passes_then_names_the_tampered_event(ledger, engine, db_url, tmp_path):
-    ok = _baton(["audit", "verify", "--json"], db_url, tmp_path)
+Baton = Callable[[list[str]], subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def baton(db_url, tmp_path, monkeypatch, capsys) -> Iterator[Baton]:
+    """``baton(args)``: what ``_baton_process`` gives in ``tmp_path``, from the CLI in-process."""
+    monkeypatch.chdir(tmp_path)
+    with in_process_baton(capsys) as run:
+        yield lambda args: run(*args, env={"BATON_DATABASE_URL": db_url})
+
+
+def test_cli_verify_passes_then_names_the_tampered_event(baton, ledger, engine, db_url, tmp_path):
+    ok = baton(["audit", "verify", "--json"])
     assert ok.returncode == 0, ok.stderr
     report = json.loads(ok.stdout)
     assert (report["ok"], report["events"]) == (True, 6)
@@ -204,13 +217,14 @@ def test_cli_verify_passes_then_names_the_tampered_event(ledger, engine, db_url,
         row.actor = "mallory"
         session.add(row)
         session.commit()
-    broken = _baton(["audit", "verify"], db_url, tmp_path)
+    # A process of its own: the installed entry point's exit code and message.
+    broken = _baton_process(["audit", "verify"], db_url, tmp_path)
     assert broken.returncode == 1
     assert "event 2" in broken.stderr
 
     _rehash_from(engine, 2)
-    assert _baton(["audit", "verify"], db_url, tmp_path).returncode == 0
-    anchored = _baton(["audit", "verify", "--expect-head", head], db_url, tmp_path)
+    assert baton(["audit", "verify"]).returncode == 0
+    anchored = baton(["audit", "verify", "--expect-head", head])
     assert anchored.returncode == 1 and "event 6" in anchored.stderr
 
 
@@ -264,21 +278,20 @@ def _hash_of(engine, seq: int) -> str:
         return _row(session, seq).hash
 
 
-def test_cli_reports_malformed_rows_as_broken_events_without_a_traceback(ledger, engine, db_url,
-                                                                       tmp_path):
+def test_cli_reports_malformed_rows_as_broken_events_without_a_traceback(baton, ledger, engine):
     _set_stored(engine, 2, payload='["not", "an", "object"]')
     _rehash_from(engine, 2)
-    verify = _baton(["audit", "verify"], db_url, tmp_path)
+    verify = baton(["audit", "verify"])
     assert verify.returncode == 1 and "ledger broken at event 2" in verify.stderr
     for args in (["audit", "show"], ["audit", "show", "--json"], ["audit", "export"],
                  ["audit", "export", "--format", "cloudevents"]):
-        done = _baton(args, db_url, tmp_path)
+        done = baton(args)
         assert done.returncode == 1, args
         assert "ledger event 2 is broken: payload is not a JSON object" in done.stderr, args
         assert "Traceback" not in done.stderr, args
     if engine.dialect.name == "sqlite":
         _set_stored(engine, 1, at="not a time")
-        verify = _baton(["audit", "verify", "--json"], db_url, tmp_path)
+        verify = baton(["audit", "verify", "--json"])
         assert verify.returncode == 1 and "Traceback" not in verify.stderr
         report = json.loads(verify.stdout)
         assert report["first_broken_seq"] == 1 and "not a valid timestamp" in report["reason"]
