@@ -172,11 +172,18 @@ class Services:
 
     @cached_property
     def artifact_store(self) -> ArtifactStore:
-        """Content-addressed store of large step outputs under ``<data_dir>/artifacts``."""
+        """Content-addressed store of large step outputs: rows of the database, or files under
+        ``<data_dir>/artifacts`` (``[executor] artifact_store``); rows fall back to the files."""
         from executor.artifacts import ArtifactStore
 
-        return ArtifactStore((self.settings.data_dir / "artifacts").resolve(),
-                             threshold_bytes=self.settings.executor.artifact_threshold_bytes)
+        executor = self.settings.executor
+        root = (self.settings.data_dir / "artifacts").resolve()
+        if not executor.artifacts_in_database(self.engine.dialect.name):
+            return ArtifactStore(root, threshold_bytes=executor.artifact_threshold_bytes)
+        from executor.artifact_rows import DatabaseArtifactStore
+
+        return DatabaseArtifactStore(self.engine, root,
+                                     threshold_bytes=executor.artifact_threshold_bytes)
 
     @cached_property
     def runtime_check(self) -> Any:

@@ -12,7 +12,7 @@ import tomllib
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -107,6 +107,9 @@ class LLMSettings(BaseModel):
         return bool(self.base_url)
 
 
+ArtifactStoreKind = Literal["auto", "database", "files"]
+
+
 class ExecutorSettings(BaseModel):
     """Limits and timings of the executor."""
 
@@ -122,6 +125,16 @@ class ExecutorSettings(BaseModel):
     artifact_threshold_bytes: int = Field(
         default=64 * 1024, ge=0, description="Outputs larger than this are stored as artifacts."
     )
+    artifact_store: ArtifactStoreKind = Field(
+        default="auto", description="Where artifacts are kept: 'database' (rows every worker "
+                                    "reads, on any machine), 'files' (under data_dir/artifacts) "
+                                    "or 'auto' (database on PostgreSQL, files on SQLite).")
+
+    def artifacts_in_database(self, dialect: str) -> bool:
+        """Whether artifacts are kept as rows of a database of ``dialect`` (its SQLAlchemy name)."""
+        if self.artifact_store == "auto":
+            return dialect == "postgresql"  # several machines share it; SQLite serves one
+        return self.artifact_store == "database"
 
 
 class AuditSettings(BaseModel):

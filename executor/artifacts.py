@@ -3,7 +3,8 @@
 An output whose canonical JSON is larger than the threshold is written to
 ``<root>/<first two hex digits>/<sha256>`` and referred to as
 ``artifact://sha256/<hash>``; the run store and the ledger keep only that URI
-and the hash, never the bytes.
+and the hash, never the bytes. ``executor.artifact_rows`` keeps them as database
+rows instead, under the same URIs, for workers that share no disk.
 """
 
 from __future__ import annotations
@@ -89,15 +90,11 @@ class ArtifactStore:
 
     def path_of(self, digest: str) -> Path:
         """Where the artifact with ``digest`` lives."""
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise ArtifactError(f"not a SHA-256 hex digest: {digest!r}")
-        return self.root / digest[:2] / digest
+        return self.root / checked_digest(digest)[:2] / digest
 
     def read_bytes(self, uri: str) -> bytes:
         """The bytes behind ``uri``, checked against its hash."""
-        if not uri.startswith(URI_PREFIX):
-            raise ArtifactError(f"not an artifact URI: {uri!r}")
-        digest = uri[len(URI_PREFIX):]
+        digest = digest_of(uri)
         path = self.path_of(digest)
         try:
             data = path.read_bytes()
@@ -110,6 +107,20 @@ class ArtifactStore:
     def load(self, uri: str) -> Any:
         """The JSON value behind ``uri``."""
         return json.loads(self.read_bytes(uri))
+
+
+def digest_of(uri: str) -> str:
+    """The SHA-256 hex digest an artifact URI names (``ArtifactError`` if it names none)."""
+    if not uri.startswith(URI_PREFIX):
+        raise ArtifactError(f"not an artifact URI: {uri!r}")
+    return checked_digest(uri[len(URI_PREFIX):])
+
+
+def checked_digest(digest: str) -> str:
+    """``digest``, if it is a SHA-256 hex digest (lower case); else an ``ArtifactError``."""
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ArtifactError(f"not a SHA-256 hex digest: {digest!r}")
+    return digest
 
 
 def _holds(path: Path, data: bytes) -> bool:

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, Text, UniqueConstraint, false
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -151,3 +161,18 @@ class LedgerRow(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class ArtifactRow(SQLModel, table=True):
+    """A step output over the inline threshold, stored once under its SHA-256 (revision 0008).
+
+    Kept in the database so that every worker, on any machine, reads what another stored:
+    run steps and the ledger name it only by ``artifact://sha256/<sha256>``.
+    """
+
+    __tablename__ = "artifacts"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int
+    created_at: datetime

@@ -373,3 +373,45 @@ def test_revision_0007_downgrades_to_the_status_index_and_keeps_the_runs(empty_e
     assert "ix_runs_status_created_at" not in indexes and "ix_runs_created_at" not in indexes
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT id FROM runs ORDER BY id")).all() == [("r1",), ("r2",)]
+
+
+def _at_0007_with_runs(engine) -> None:
+    """A database at revision 0007 (no artifacts table) holding two runs of plan p1."""
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    _at_0005_with_runs(engine)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0007")
+
+
+def test_revision_0008_adds_the_artifacts_table_and_keeps_the_runs(empty_engine, tmp_path):
+    from executor.artifact_rows import DatabaseArtifactStore
+    from executor.artifacts import URI_PREFIX
+
+    _at_0007_with_runs(empty_engine)
+    assert "artifacts" not in inspect(empty_engine).get_table_names()
+    upgrade(empty_engine)
+
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("artifacts")}
+    assert columns == {"sha256", "data", "size", "created_at"}
+    assert inspect(empty_engine).get_pk_constraint("artifacts")["constrained_columns"] == ["sha256"]
+    store = DatabaseArtifactStore(empty_engine, tmp_path / "artifacts", threshold_bytes=8)
+    assert store.load(URI_PREFIX + store.put(b'{"rows":[1,2,3]}')) == {"rows": [1, 2, 3]}
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM runs ORDER BY id")).all() == [("r1",), ("r2",)]
+
+
+def test_revision_0008_downgrades_without_the_artifacts_table_and_keeps_the_runs(empty_engine):
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    _at_0007_with_runs(empty_engine)
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0007")
+    assert "artifacts" not in inspect(empty_engine).get_table_names()
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM runs ORDER BY id")).all() == [("r1",), ("r2",)]
