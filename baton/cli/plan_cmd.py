@@ -53,22 +53,23 @@ def _planner_kind(value: str | None):  # noqa: ANN202
     return PlannerKind(value)
 
 
-def _show(stored, as_json: bool, services, decision: bool = True) -> None:  # noqa: ANN001
-    """A version as a tree, then (``decision``) its policy decision and the approval gate;
-    whether it stands either way. ``--json``: the version with ``decision_stale``."""
-    from ..usecases.vetting import stale_decision
+def _show(stored, as_json: bool, services) -> None:  # noqa: ANN001
+    """A version as a tree, then its policy decision, whether it stands, and the approval
+    gate. ``--json``: the version with ``decision``, ``gate`` and ``decision_stale``."""
+    from ..usecases.vetting import decision_for, gate_state, stale_decision
     from .render import render_plan_tree
-    from .vetting_cmd import print_stale, show_decision
+    from .vetting_cmd import show_decision
 
     if as_json:
+        decided = decision_for(services, stored.plan_id, stored.version)
+        gate = gate_state(services, stored.plan_id, stored.version) if decided else None
         print_json({**stored.model_dump(mode="json"),
+                    "decision": decided.decision.model_dump(mode="json") if decided else None,
+                    "gate": gate.model_dump(mode="json") if gate else None,
                     "decision_stale": stale_decision(services, stored.plan_id, stored.version)})
         return
     console.print(render_plan_tree(stored))
-    if decision:  # the policy decision and the approval gate (issue 4), whether it stands
-        show_decision(services, stored.plan_id, stored.version)
-    else:
-        print_stale(stale_decision(services, stored.plan_id, stored.version))
+    show_decision(services, stored.plan_id, stored.version)
 
 
 @app.command("plan")
@@ -189,13 +190,14 @@ def plans_show(
     diff: Annotated[bool, typer.Option("--diff", help="Compare with the previous version.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show one plan version, or its diff against the previous version."""
+    """Show one plan version with its policy decision and approval gate, or its diff against the
+    previous version."""
     from ..usecases.plans import diff_with_previous, show_plan
     from .render import print_code, render_diff
 
     services = reader(ctx, Action.PLAN_READ)
     if not diff:
-        _show(show_plan(services, plan_id, version), as_json, services, decision=False)
+        _show(show_plan(services, plan_id, version), as_json, services)
         return
     previous, current, changes = diff_with_previous(services, plan_id, version)
     if as_json:
