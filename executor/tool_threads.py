@@ -212,6 +212,13 @@ def _name_of(fn: Callable[..., Any]) -> str:
 def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.cancelled():
         return
+    if isinstance(error, StopIteration):
+        # asyncio refuses StopIteration as a future's exception (a TypeError in this
+        # callback, the future never resolved and the call waited out its timeout): it is
+        # wrapped as a generator's is (PEP 479), so the call fails at once as a crash.
+        wrapped = RuntimeError("tool raised StopIteration")
+        wrapped.__cause__ = error
+        error = wrapped
     if error is not None:
         future.set_exception(error)
     else:

@@ -62,6 +62,21 @@ def test_a_tool_raising_system_exit_or_keyboard_interrupt_fails_its_attempt(kind
     assert error_text(outcome.error) == f"{type(exc).__name__}: {exc}"
 
 
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_tool_raising_stop_iteration_fails_at_once_as_a_crash(kind):
+    # next() on an empty iterator in a sync tool: asyncio refused StopIteration as the
+    # result's exception, the result never came, and the call waited out its timeout to be
+    # recorded as one (a write then refused as "may still have its effect").
+    started = time.monotonic()
+    outcome = asyncio.run(call_tool(exiting_registry(kind, StopIteration()).get("x.exit"), {},
+                                    CONTEXT, timeout_s=5))
+    assert time.monotonic() - started < 4
+    assert isinstance(outcome.error, RuntimeError)
+    assert isinstance(outcome.error.__cause__, StopIteration)
+    assert error_code(outcome.error) == "tool_crashed"
+    assert "raised StopIteration" in error_text(outcome.error)
+
+
 @pytest.mark.parametrize("exc", EXITS, ids=lambda e: type(e).__name__)
 def test_an_async_tool_raising_system_exit_ends_its_run_failed(engine, tmp_path, exc):
     runner = make_runner(engine, exiting_registry("async", exc), tmp_path)
