@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
@@ -9,8 +10,13 @@ from contextlib import contextmanager
 
 import pytest
 import structlog
+import typer.main
 
 from baton.cli.main import main
+
+# Typer builds the click command tree anew on every call (about 20 ms): a process runs one
+# command, a test many. The tree is reusable (click's own test runner reuses commands).
+_built_once = functools.cache(typer.main.get_command)
 
 
 @contextmanager
@@ -26,6 +32,7 @@ def in_process_baton(capsys) -> Iterator[Callable[..., subprocess.CompletedProce
     def run(*args: str,
             env: Mapping[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
         with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(typer.main, "get_command", _built_once)
             for name, value in (env or {}).items():
                 if value is None:
                     patch.delenv(name, raising=False)
