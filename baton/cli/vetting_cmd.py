@@ -213,7 +213,7 @@ def _policy_input(ctx: typer.Context, plan_file: Path, as_json: bool) -> dict[st
     from policies.contracts import PolicyContext
     from policies.inputs import build_policy_input
 
-    from ..usecases.vetting import requester_of
+    from ..usecases.policy_input import requester_of
     from .validate_cmd import valid_plan_or_exit
 
     cli = state(ctx)

@@ -27,7 +27,7 @@ class PolicyRuntimeCheck:
         """Ask ``data.baton.step_decision`` about one call."""
         from policies.contracts import StepCall as PolicyStepCall
 
-        from .vetting import requester_of
+        from .policy_input import requester_of
 
         fields = asdict(call)
         fields["requester"] = requester_of(self._services, call.requester)

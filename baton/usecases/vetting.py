@@ -9,7 +9,6 @@ masked, as the ledger records them; every record read back for people passes thr
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from executor.ledger import EventKind
 from executor.store.approvals import StoredDecision
 from executor.store.plans import PlanGate
-from planner.plan import canonical_json
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import (
     ApprovalKind,
@@ -37,15 +35,21 @@ from policies.approval import (
     check_can_reject,
     evaluate_gate,
 )
-from policies.contracts import Decision, Outcome, PolicyContext, Requester, TemplateCheck
+from policies.contracts import Decision, Outcome, TemplateCheck
 from policies.engine import ENGINE_ERROR
-from policies.inputs import build_policy_input
 from tools import BatonError
 from tools.redaction import redact
 
 from ..services import Services
 from ..settings import User
 from .plans import held_secrets
+from .policy_input import (
+    input_hash,
+    policy_input,
+    stamped_hash,
+    template_check,
+    template_check_hash,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -56,88 +60,6 @@ __all__ = ["MIN_HASH_PREFIX", "NotApprovedError", "Redecision", "approval_histor
            "decide_again", "decision_for", "gate_state", "input_hash", "pinned_hash", "reject",
            "require_approved", "shown_record", "stale_decision", "template_check",
            "template_check_hash", "vet_version"]
-
-
-def requester_of(services: Services, user_id: str) -> Requester:
-    """The requester with roles from settings; an undeclared user has no roles (policy denies)."""
-    user = services.settings.users.get(user_id)
-    return Requester(id=user_id, roles=user.roles if user else ())
-
-
-def template_check(services: Services, version: StoredVersion) -> TemplateCheck | None:
-    """Whether a template-made version is a standard change: pre-approved, in bounds, unaltered."""
-    if version.origin is None:
-        return None
-    from planner.templates import TemplateError, bounds_check, instantiate
-
-    origin = version.origin
-    try:
-        template = services.template_library.get(origin.name, origin.version)
-    except TemplateError as exc:
-        return TemplateCheck(pre_approved=False, within_bounds=False, bound_problems=(exc.message,))
-    problems = list(bounds_check(template, dict(origin.params)))
-    if not problems:
-        try:
-            expected = instantiate(template, dict(origin.params), goal=version.plan.goal)
-            if expected.to_wire()["steps"] != version.plan.to_wire()["steps"]:
-                problems.append("the plan's steps differ from what the template makes")
-        except TemplateError as exc:
-            problems.append(exc.message)
-    return TemplateCheck(pre_approved=template.pre_approved, approved_by=template.approved_by,
-                         within_bounds=not problems, bound_problems=tuple(problems))
-
-
-def template_check_hash(check: TemplateCheck | None) -> str | None:
-    """SHA-256 (hex) of a template check's canonical JSON; None for a version made otherwise.
-
-    Shown in DECISION events beside the check; what a decision rests on is compared by
-    :func:`input_hash`, which covers the check with the rest of the policy input.
-    """
-    if check is None:
-        return None
-    return hashlib.sha256(canonical_json(check.model_dump(mode="json")).encode("utf-8")).hexdigest()
-
-
-def added_tools(services: Services, version: StoredVersion) -> list[str]:
-    """Tools this version calls that the version it supersedes did not: the only tools its
-    author chose, so the only ones the role rule judges an author other than the requester for."""
-    if version.version == 1 or version.created_by == version.requester:
-        return []
-    previous = services.plan_store.get(version.plan_id, version.version - 1)
-    before = {s.tool for s in previous.plan.steps}
-    return sorted({s.tool for s in version.plan.steps} - before)
-
-
-def _policy_input(services: Services, version: StoredVersion, now: datetime,
-                  template: TemplateCheck | None) -> dict:
-    """The document the policies judge ``version`` on at ``now``, given its template check
-    (:func:`template_check`, made by the caller): the plan, the tools' specs, the requester's
-    and author's roles from settings, the template check."""
-    return build_policy_input(
-        version.plan, services.registry, requester=requester_of(services, version.requester),
-        author=requester_of(services, version.created_by),
-        added_tools=added_tools(services, version),
-        context=PolicyContext(now=now), origin=version.origin,
-        template=template,
-    )
-
-
-def input_hash(policy_input: Mapping) -> str:
-    """SHA-256 (hex) of a policy input's canonical JSON.
-
-    Stored with each decision, of the input built as of the decision's stored time: the
-    bundle hash and this hash are all a decision rests on, so a version whose input,
-    rebuilt as of that time, hashes the same under the same bundle would be decided alike.
-    """
-    return hashlib.sha256(canonical_json(policy_input).encode("utf-8")).hexdigest()
-
-
-def _stamped_hash(services: Services, version: StoredVersion, template: TemplateCheck | None
-                  ) -> tuple[datetime, str]:
-    """A time to store a decision with (the clock: the newest decision is the one the gate
-    reads) and the hash of the input rebuilt as of it, which :func:`decide_again` compares."""
-    stamp = datetime.now(UTC)
-    return stamp, input_hash(_policy_input(services, version, stamp, template))
 
 
 def _decision_event(version: StoredVersion, decision: Decision, template: TemplateCheck | None,
@@ -159,8 +81,8 @@ def vet_version(services: Services, version: StoredVersion, *, now: datetime | N
                          code="invalid_plan")
     template = template_check(services, version)
     decision = services.policy_engine.decide(
-        _policy_input(services, version, now or datetime.now(UTC), template))
-    stamp, hashed = _stamped_hash(services, version, template)
+        policy_input(services, version, now or datetime.now(UTC), template))
+    stamp, hashed = stamped_hash(services, version, template)
     with services.plan_store.locked(version.plan_id) as plan:
         plan.record_decision(version.version, version.plan_hash, decision, stamp, hashed)
         services.ledger.append(EventKind.DECISION, version.plan_id, "policy",
@@ -249,7 +171,7 @@ def _reconsidered(services: Services, stored: StoredVersion) -> _Reconsidered | 
     template = template_check(services, stored)
     # As of the decision's own time: the question is whether the policies or what they judge
     # changed, not whether this hour suits a batch job (each call is judged when it runs).
-    rebuilt = _policy_input(services, stored, decided.decided_at, template)
+    rebuilt = policy_input(services, stored, decided.decided_at, template)
     return _Reconsidered(decided=decided, template=template, rebuilt=rebuilt,
                          why=_why_decide_again(services, stored, decided, template, rebuilt))
 
@@ -291,7 +213,7 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
         return Redecision(why=why, decision=decision)
     # Stamped with the clock, not ``now`` (a caller's instant may be earlier); the input is
     # built outside the lock (it reads the version before this one).
-    stamp, hashed = _stamped_hash(services, stored, template)
+    stamp, hashed = stamped_hash(services, stored, template)
     with services.plan_store.locked(stored.plan_id) as plan:
         fresh = plan.version(stored.version)
         if (fresh.status not in _OPEN or plan.latest_version != fresh.version

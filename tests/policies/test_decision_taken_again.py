@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from baton.usecases.runs import run_worker, show_run, start_run
 from baton.usecases.vetting import NotApprovedError, approve, gate_state, require_approved, vet_version
-from baton.usecases.vetting import _policy_input, input_hash
+from baton.usecases.policy_input import input_hash, policy_input
 from executor.ledger import EventKind
 from executor.records import RunStatus
 from executor.store.schema import DecisionRow
@@ -157,7 +157,7 @@ def test_a_decision_is_taken_again_as_of_its_own_time_not_the_hour_of_the_check(
     with Session(then.engine) as session:  # recorded at the hour it was taken, with its input
         row = session.exec(select(DecisionRow).where(DecisionRow.plan_id == version.plan_id)).one()
         row.decided_at = OFF_PEAK
-        row.input_hash = input_hash(_policy_input(then, version, OFF_PEAK, None))
+        row.input_hash = input_hash(policy_input(then, version, OFF_PEAK, None))
         session.add(row)
         session.commit()
     approve(then, version.plan_id, BOB, now=PEAK)

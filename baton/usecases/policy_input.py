@@ -1,0 +1,102 @@
+"""The document the policies judge a stored version on, and its hash.
+
+Built for a decision and built again, as of that decision's time, whenever the decision is
+checked (``vetting.decide_again``, ``vetting.stale_decision``): a decision rests on the
+policy bundle and on this input alone, compared by :func:`input_hash`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from planner.plan import canonical_json
+from planner.versions import StoredVersion
+from policies.contracts import PolicyContext, Requester, TemplateCheck
+from policies.inputs import build_policy_input
+
+from ..services import Services
+
+
+def requester_of(services: Services, user_id: str) -> Requester:
+    """The requester with roles from settings; an undeclared user has no roles (policy denies)."""
+    user = services.settings.users.get(user_id)
+    return Requester(id=user_id, roles=user.roles if user else ())
+
+
+def template_check(services: Services, version: StoredVersion) -> TemplateCheck | None:
+    """Whether a template-made version is a standard change: pre-approved, in bounds, unaltered."""
+    if version.origin is None:
+        return None
+    from planner.templates import TemplateError, bounds_check, instantiate
+
+    origin = version.origin
+    try:
+        template = services.template_library.get(origin.name, origin.version)
+    except TemplateError as exc:
+        return TemplateCheck(pre_approved=False, within_bounds=False, bound_problems=(exc.message,))
+    problems = list(bounds_check(template, dict(origin.params)))
+    if not problems:
+        try:
+            expected = instantiate(template, dict(origin.params), goal=version.plan.goal)
+            if expected.to_wire()["steps"] != version.plan.to_wire()["steps"]:
+                problems.append("the plan's steps differ from what the template makes")
+        except TemplateError as exc:
+            problems.append(exc.message)
+    return TemplateCheck(pre_approved=template.pre_approved, approved_by=template.approved_by,
+                         within_bounds=not problems, bound_problems=tuple(problems))
+
+
+def template_check_hash(check: TemplateCheck | None) -> str | None:
+    """SHA-256 (hex) of a template check's canonical JSON; None for a version made otherwise.
+
+    Shown in DECISION events beside the check; what a decision rests on is compared by
+    :func:`input_hash`, which covers the check with the rest of the policy input.
+    """
+    if check is None:
+        return None
+    return hashlib.sha256(canonical_json(check.model_dump(mode="json")).encode("utf-8")).hexdigest()
+
+
+def added_tools(services: Services, version: StoredVersion) -> list[str]:
+    """Tools this version calls that the version it supersedes did not: the only tools its
+    author chose, so the only ones the role rule judges an author other than the requester for."""
+    if version.version == 1 or version.created_by == version.requester:
+        return []
+    previous = services.plan_store.get(version.plan_id, version.version - 1)
+    before = {s.tool for s in previous.plan.steps}
+    return sorted({s.tool for s in version.plan.steps} - before)
+
+
+def policy_input(services: Services, version: StoredVersion, now: datetime,
+                  template: TemplateCheck | None) -> dict:
+    """The document the policies judge ``version`` on at ``now``, given its template check
+    (:func:`template_check`, made by the caller): the plan, the tools' specs, the requester's
+    and author's roles from settings, the template check."""
+    return build_policy_input(
+        version.plan, services.registry, requester=requester_of(services, version.requester),
+        author=requester_of(services, version.created_by),
+        added_tools=added_tools(services, version),
+        context=PolicyContext(now=now), origin=version.origin,
+        template=template,
+    )
+
+
+def input_hash(policy_input: Mapping) -> str:
+    """SHA-256 (hex) of a policy input's canonical JSON.
+
+    Stored with each decision, of the input built as of the decision's stored time: the
+    bundle hash and this hash are all a decision rests on, so a version whose input,
+    rebuilt as of that time, hashes the same under the same bundle would be decided alike.
+    """
+    return hashlib.sha256(canonical_json(policy_input).encode("utf-8")).hexdigest()
+
+
+def stamped_hash(services: Services, version: StoredVersion, template: TemplateCheck | None
+                  ) -> tuple[datetime, str]:
+    """A time to store a decision with (the clock: the newest decision is the one the gate
+    reads) and the hash of the input rebuilt as of it, which a decision taken again compares
+    (``vetting.decide_again``)."""
+    stamp = datetime.now(UTC)
+    return stamp, input_hash(policy_input(services, version, stamp, template))
