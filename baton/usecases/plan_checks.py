@@ -27,6 +27,7 @@ def check_plan_document(services: Services, document: Any,
     ``plan_from_document`` makes before storing. ``read_problems`` (the document could not be
     read as a plan) skip validation; the secret scan still runs.
     """
+    from planner.json_values import storable
     from planner.secret_literals import configured_secret_problems, masked_mark_problems
     from planner.validation import validate_plan
 
@@ -35,7 +36,10 @@ def check_plan_document(services: Services, document: Any,
         report = validate_plan(document, services.registry, max_steps=services.settings.max_steps)
         plan, problems = report.plan, list(report.problems)
     secrets = services.recognisable_secrets
-    found, _ = configured_secret_problems(document, secrets)
+    # The copy storing would keep, cut at the depth records allow: the raw document may nest
+    # deeper than the scan can recurse (validation refuses it as too deep; the scan of it
+    # raised RecursionError, a 500).
+    found, _ = configured_secret_problems(storable(document), secrets) if secrets else ((), None)
     marks = masked_mark_problems(plan) if plan is not None else ()
     every = (*masked_problems(problems, secrets), *found, *marks)
     return (None if every else plan), every

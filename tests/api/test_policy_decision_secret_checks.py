@@ -60,3 +60,19 @@ def test_a_clean_document_is_still_decided(alice):
     response = alice.post("/policy/decision", json={"document": _document("hello")})
     assert response.status_code == 200, response.text
     assert json.loads(response.text)["outcome"] in {"allowed", "needs_approval", "denied"}
+
+
+@pytest.mark.parametrize("secret_hidden_inside", [False, True])
+def test_a_document_nested_deeper_than_can_be_walked_is_refused_not_a_server_error(
+        alice, secret_hidden_inside):
+    # 600 nested lists in one argument (about 1 KB): the secret scan walked the raw document
+    # by recursion and raised RecursionError, a 500 with a traceback in the log per request.
+    innermost = f'"token {TOKEN}"' if secret_hidden_inside else ""
+    nested = "[" * 600 + innermost + "]" * 600
+    body = ('{"document": {"goal": "g", "steps": [{"id": "load", "tool": "files.read", '
+            '"args": {"path": "sales.csv", "x": %s}}]}}' % nested)
+    response = alice.post("/policy/decision", content=body,
+                          headers={"Content-Type": "application/json"})
+    message = _refusal(response)
+    assert "[invalid_args] step load" in message
+    assert TOKEN not in response.text
