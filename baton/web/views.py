@@ -21,7 +21,7 @@ from executor.errors import BrokenEventError
 from planner.base import MAX_VERSION
 from planner.plan import Step
 from planner.versions import StoredVersion, VersionStatus
-from policies.approval import GateState
+from policies.approval import GateState, GateStatus
 from tools import BatonError
 
 from .chain import WindowCheck, check_window
@@ -158,18 +158,25 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
                   decision_stale=stale_decision(services, plan_id, stored.version),
                   runs=runs_of(services, plan_id),
                   can_approve=can_approve(stored, gate, user, services.plan_store.authors(plan_id)),
-                  can_run=stored.status is VersionStatus.APPROVED and may(user, Action.RUN_START))
+                  # The gate, not the stored status: an approval that expired, or whose
+                  # approver lost the role, leaves the version approved but unable to run.
+                  can_run=(stored.status is VersionStatus.APPROVED
+                           and gate.status is GateStatus.APPROVED and may(user, Action.RUN_START)))
 
 
 def can_approve(stored: StoredVersion, gate: GateState, user: User,
                 authors: Collection[str]) -> bool:
     """Whether to offer approve/reject: the version waits, and the user may be one of its approvers.
 
+    A version waits while it is pending approval, or approved with a gate back to pending
+    (an approval expired, or its approver lost the role): it cannot run until approved again.
     ``authors`` are everyone who wrote any version of the plan (``PlanStore.authors``): the
     gate refuses them all, not only the latest version's author. Only an offer: the use
     case still decides (and refuses self-approval, wrong roles...).
     """
-    return (stored.status is VersionStatus.PENDING_APPROVAL
+    waits = (stored.status is VersionStatus.PENDING_APPROVAL
+             or (stored.status is VersionStatus.APPROVED and gate.status is GateStatus.PENDING))
+    return (waits
             and user.id != stored.requester and user.id not in authors  # nobody signs off their own
             and may(user, Action.PLAN_APPROVE)
             and (not gate.eligible_roles or bool(set(user.roles) & set(gate.eligible_roles)))
