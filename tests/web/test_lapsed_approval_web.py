@@ -8,8 +8,8 @@ from __future__ import annotations
 from baton.services import Services
 from baton.usecases.plans import plan_from_document
 from baton.usecases.vetting import approve, gate_state
-from tests.api.live import make_settings, serve
-from tests.web.test_web_forms import signed_in
+from tests.api.live import make_settings
+from tests.support.web_pages import page_as
 
 WRITE_PLAN = {"goal": "copy the export", "steps": [
     {"id": "load", "tool": "files.read", "args": {"path": "sales.csv"}},
@@ -17,18 +17,6 @@ WRITE_PLAN = {"goal": "copy the export", "steps": [
      "args": {"path": "copy.csv", "text": {"ref": "load.text"}}}]}
 APPROVE = 'action="/plans/{}/approve"'
 RUN = 'action="/plans/{}/run"'
-
-
-def _page(services: Services, user: str, plan_id: str) -> str:
-    live = serve(services)
-    try:
-        client, _ = signed_in(live, user)
-        page = client.get(f"/plans/{plan_id}")
-        client.close()
-    finally:
-        live.stop()
-    assert page.status_code == 200
-    return page.text
 
 
 def _approved_by_bob(tmp_path) -> str:
@@ -49,7 +37,7 @@ def _bob_without_his_role(tmp_path) -> Services:
 
 def test_an_approved_version_that_still_counts_offers_a_run_and_no_approval(tmp_path):
     plan_id = _approved_by_bob(tmp_path)
-    page = _page(Services(make_settings(tmp_path)), "carol", plan_id)
+    page = page_as(Services(make_settings(tmp_path)), "carol", f"/plans/{plan_id}")
     assert RUN.format(plan_id) in page and APPROVE.format(plan_id) not in page
 
 
@@ -58,7 +46,7 @@ def test_once_the_approval_no_longer_counts_another_approver_may_approve_again(t
     services = _bob_without_his_role(tmp_path)
     assert services.plan_store.get(plan_id).status.value == "approved"  # stored, unchanged
     assert gate_state(services, plan_id).status.value == "pending"
-    page = _page(services, "carol", plan_id)
+    page = page_as(services, "carol", f"/plans/{plan_id}")
     assert APPROVE.format(plan_id) in page and RUN.format(plan_id) not in page
     approve(services, plan_id, services.settings.users["carol"])  # what the form does
     assert gate_state(services, plan_id).status.value == "approved"
@@ -66,5 +54,5 @@ def test_once_the_approval_no_longer_counts_another_approver_may_approve_again(t
 
 def test_the_requester_is_still_not_offered_their_own_plan(tmp_path):
     plan_id = _approved_by_bob(tmp_path)
-    page = _page(_bob_without_his_role(tmp_path), "alice", plan_id)
+    page = page_as(_bob_without_his_role(tmp_path), "alice", f"/plans/{plan_id}")
     assert APPROVE.format(plan_id) not in page and RUN.format(plan_id) not in page

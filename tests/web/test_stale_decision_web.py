@@ -7,8 +7,8 @@ import html
 
 from baton.services import Services
 from baton.usecases.plans import plan_from_document
-from tests.api.live import make_settings, serve
-from tests.web.test_web_forms import signed_in
+from tests.api.live import make_settings
+from tests.support.web_pages import page_as
 
 WRITE_PLAN = {"goal": "copy the export", "steps": [
     {"id": "load", "tool": "files.read", "args": {"path": "sales.csv"}},
@@ -19,15 +19,7 @@ NOTICE = 'data-testid="decision-stale"'
 
 def _page(services: Services, plan_id: str) -> str:
     """The plan page as bob reads it."""
-    live = serve(services)
-    try:
-        bob, _ = signed_in(live, "bob")
-        page = bob.get(f"/plans/{plan_id}")
-        bob.close()
-    finally:
-        live.stop()
-    assert page.status_code == 200
-    return page.text
+    return page_as(services, "bob", f"/plans/{plan_id}")
 
 
 def _planned(tmp_path) -> str:
