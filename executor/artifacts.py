@@ -29,6 +29,12 @@ class ArtifactError(BatonError):
     code = "artifact_error"
 
 
+class UnencodableOutputError(ArtifactError):
+    """An output holds text that UTF-8 cannot encode (a lone surrogate): it cannot be stored."""
+
+    code = "tool_output_not_utf8"
+
+
 @dataclass(frozen=True)
 class StoredOutput:
     """How one output is kept: inline JSON, or an artifact URI with its hash and size."""
@@ -47,9 +53,13 @@ class ArtifactStore:
         self.threshold_bytes = threshold_bytes
 
     def keep(self, output: Any) -> StoredOutput:
-        """Inline when small, otherwise stored as an artifact."""
+        """Inline when small, otherwise stored as an artifact (``UnencodableOutputError``: a
+        lone surrogate in ``output``, which neither the run store nor the ledger can hold)."""
         text = canonical_json(output)
-        data = text.encode("utf-8")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UnencodableOutputError(_unencodable(output, exc)) from None
         if len(data) <= self.threshold_bytes:
             return StoredOutput(inline_json=text, size=len(data))
         digest = self.put(data)
@@ -121,6 +131,47 @@ def checked_digest(digest: str) -> str:
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise ArtifactError(f"not a SHA-256 hex digest: {digest!r}")
     return digest
+
+
+def _unencodable(output: Any, exc: UnicodeEncodeError) -> str:
+    """Where ``output`` holds text UTF-8 cannot encode, and which character, for the step's error
+    (itself storable: the path is escaped). Only an output that failed to encode comes here."""
+    path = _first_unencodable(output) or "(the whole output)"
+    char = exc.object[exc.start]
+    message = (f"output field {path} holds text that cannot be stored as UTF-8: a lone "
+               f"surrogate ({char!r}), which is not valid Unicode; the tool must escape or "
+               "replace it")
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_BAD_KEY = object()  # stands for a key UTF-8 cannot encode, in the walk below
+
+
+def _first_unencodable(value: Any) -> str | None:
+    """The path (``files[1].name``) of the first key or text in ``value`` UTF-8 cannot encode.
+
+    Walked with a stack, not recursion: a deeply nested output must not crash the search.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        here, item = stack.pop()
+        if item is _BAD_KEY or (isinstance(item, str) and not _encodes(item)):
+            return here
+        if isinstance(item, dict):
+            stack.extend(reversed([(f"{here}.{key}" if here else str(key),
+                                    child if _encodes(str(key)) else _BAD_KEY)
+                                   for key, child in item.items()]))
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed([(f"{here}[{i}]", child) for i, child in enumerate(item)]))
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _holds(path: Path, data: bytes) -> bool:

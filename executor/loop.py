@@ -28,8 +28,9 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
+from planner.json_values import storable
 from planner.plan import Plan, Reference, Step, follow_path, resolve_references
-from tools import BatonError, Effect, ToolContext, ToolRegistry, ToolSpec
+from tools import BatonError, Effect, ToolContext, ToolError, ToolRegistry, ToolSpec
 from tools.redaction import redact
 
 from . import crash
@@ -50,6 +51,7 @@ from .records import RunRecord, RunStatus
 from .retry import decide, effective_policy, unsafe_repeat
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
+from .store.db import StoreError
 from .store.runs import RunStore, StepState
 from .telemetry import bind_log, end_span, run_in_span, start_span
 
@@ -90,6 +92,7 @@ class RunState:  # noqa: D101 - documented below
     # Steps journalled this turn whose tools start once the turn's commit is done.
     launch: list[tuple[str, Callable[[], Call]]] = field(default_factory=list)
     args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    effects: dict[str, Effect] = field(default_factory=dict)
     secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tries: dict[str, int] = field(default_factory=dict)
     # Retries waiting out their backoff (the tool not called yet): dropped once the run stops.
@@ -240,7 +243,7 @@ class StepLoop:
             status, error = RunStatus.CANCELLED, None
         elif st.failure is not None:
             # Masked again: a failure loaded from a step stored before its secret was configured.
-            status, error = RunStatus.FAILED, self._masked(st.failure)
+            status, error = RunStatus.FAILED, self._storable(st.failure)
         elif all(s is StepStatus.SUCCEEDED for s in st.states.values()):
             status, error = RunStatus.SUCCEEDED, None
         else:
@@ -256,13 +259,16 @@ class StepLoop:
         try:
             spec = self.registry.get(step.tool)
             args = resolve_references(step.args, lambda ref: self._lookup(st, ref))
+            effect = _effect_of(spec, args)
+        except StoreError:
+            raise  # the database failed reading an artifact, not the step: the run stops, resumable
         except (BatonError, KeyError) as exc:
             self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0)
             message = exc.message if isinstance(exc, BatonError) else f"reference: {exc.args[0]}"
             self._fail_for_good(st, sid, message, "preparation", retryable=False)
             return
         names = referenced_secrets(args)
-        if not self._check(st, sid, spec, args, names):
+        if not self._check(st, sid, spec, args, effect, names):
             return
         unknown = [n for n in names if n not in self.secrets]
         if unknown:  # after the check: the policy names what may go where; settings name what exists
@@ -272,6 +278,7 @@ class StepLoop:
             return
         st.secret_names[sid] = names
         st.args[sid] = args
+        st.effects[sid] = effect
         # Failed or interrupted attempts before a crash count; a resumed failure starts afresh.
         st.tries[sid] = attempt_log.tries(st.steps[sid].attempt_log)
         self._start_attempt(st, sid, spec=spec, args=args, delay_s=0)
@@ -292,10 +299,9 @@ class StepLoop:
         st.outputs[sid] = value
         return value
 
-    def _check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
+    def _check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any], effect: Effect,
                secret_names: tuple[str, ...]) -> bool:
         """Ask the runtime check about a write, egress or secret-using call; a denial fails the step."""
-        effect = spec.effect_of(args)
         sends_secrets = bool(secret_names) or bool(spec.endpoint_url and spec.secrets)
         if effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets:
             return True
@@ -306,7 +312,7 @@ class StepLoop:
                         requester=st.requester, source_tools=tuple(s.name for s in sources),
                         source_regions=tuple(sorted({s.region for s in sources if s.region})))
         decision = NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
-        deny = [self._masked(str(d)) for d in decision.deny]
+        deny = [self._storable(str(d)) for d in decision.deny]
         allowed = bool(decision.allow) and not deny
         error = None if allowed else f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}"
         self.store.record_check(st.run_id, st.steps[sid], {
@@ -394,12 +400,12 @@ class StepLoop:
             seed=f"{st.run_id}:{sid}:{row.attempts}")
         text = error_text(error)
         if decision is not None:  # a call that may have had its effect is not repeated blindly
-            refusal = unsafe_repeat(error, tool=spec.name, effect=spec.effect_of(st.args[sid]),
+            refusal = unsafe_repeat(error, tool=spec.name, effect=st.effects[sid],
                                     idempotent=spec.idempotent,
                                     sends_key=spec.sends_idempotency_key)
             if refusal is not None:
                 decision, text = None, f"{text}; {refusal}"
-        text, retryable = self._masked(text), decision is not None
+        text, retryable = self._storable(text), decision is not None
         if decision is None:
             self._fail_for_good(st, sid, text, error_code(error),
                                 retryable=bool(getattr(error, "retryable", False)))
@@ -414,7 +420,7 @@ class StepLoop:
         self._start_attempt(st, sid, spec=spec, args=st.args[sid], delay_s=decision.delay_s)
 
     def _fail_for_good(self, st: RunState, sid: str, text: str, code: str, *, retryable: bool) -> None:
-        text = self._masked(text)
+        text = self._storable(text)
         row = st.steps[sid]
         self.store.record_failure(st.run_id, row, error=text,
                                   retryable=retryable, final=True, payload={
@@ -446,6 +452,12 @@ class StepLoop:
         """``value`` with every configured secret value replaced by the ledger's marker."""
         return redact(value, self._mask_values)
 
+    def _storable(self, text: str) -> str:
+        """An error text as every place records it: secrets masked, and a lone surrogate or a
+        NUL written as its escape (``\\udce9``, ``\\x00``), which UTF-8, PostgreSQL's text
+        and the ledger can hold; the step row, its attempt log and the ledger all agree."""
+        return storable(self._masked(text))
+
     def _secrets_of(self, spec: ToolSpec) -> frozenset[str]:
         names = self._secret_fields.get(spec.name)
         if names is None:
@@ -455,6 +467,16 @@ class StepLoop:
     def _maybe_crash(self, point: crash.CrashPoint, sid: str) -> None:
         if self._crash is not None and self._crash == (point, sid):
             crash.crash_now()
+
+
+def _effect_of(spec: ToolSpec, args: dict[str, Any]) -> Effect:
+    """The call's effect; a tool's ``effect_from_args`` that raises is a ``ToolError`` naming it
+    (the step fails before anything runs: its effect, so its check, is unknown)."""
+    try:
+        return spec.effect_of(args)
+    except Exception as exc:  # noqa: BLE001 - the tool's own code, on arguments it did not expect
+        raise ToolError(f"{spec.name}: its effect could not be decided from its arguments "
+                        f"({type(exc).__name__}: {exc})") from exc
 
 
 def _forget_backoff(backoffs: dict[str, asyncio.Future[Any]], sid: str,

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ..ledger import EventKind, Ledger
-from ..records import RunStatus
+from ..records import AttemptStatus, RunStatus
 from ..scheduling import StepStatus
 from . import attempt_log
 from .db import database_errors
@@ -209,6 +209,27 @@ class RunClaims:
             if done.rowcount == 1:
                 sent.append(step_id)
         return tuple(sent)
+
+    def _end_interrupted(self, s: Session, run_id: str, now: datetime) -> tuple[str, ...]:
+        """The run ends cancelled: steps a takeover sent back to pending, their attempt
+        interrupted, that were not run again end failed, as :meth:`end_abandoned` ends them.
+
+        A cancel asked before the takeover (its owner killed before it saw the flag) stops
+        the new owner before it starts anything: pending would say "not started" of a step
+        whose attempt started, in a run that is over.
+        """
+        rows = s.execute(select(STEPS.c.id, STEPS.c.step_id, STEPS.c.attempt_log).where(
+            STEPS.c.run_id == run_id, STEPS.c.status == StepStatus.PENDING.value,
+            STEPS.c.attempts > 0).order_by(STEPS.c.position)).all()
+        ended: list[str] = []
+        for pk, step_id, text in rows:
+            log = attempt_log.parse(text)
+            if log and log[-1]["status"] == AttemptStatus.INTERRUPTED.value:
+                s.execute(update(STEPS).where(
+                    STEPS.c.id == pk, STEPS.c.status == StepStatus.PENDING.value,
+                ).values(status=StepStatus.FAILED.value, error=CANCELLED_IN_FLIGHT, ended_at=now))
+                ended.append(step_id)
+        return tuple(ended)
 
 
 def _still_held_as_seen(owner: str | None, lease: datetime | None) -> tuple[Any, ...]:

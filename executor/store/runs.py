@@ -316,6 +316,9 @@ class RunStore(RunClaims):
                cancelled: bool = False) -> RunRecord:
         """End the run (RUN_CANCEL first when cancelled, then RUN_END) and release it; its summary.
 
+        Cancelled, the steps a takeover sent back to pending and nothing ran again end failed
+        (RUN_CANCEL names them), as when a cancel ends a dead owner's run.
+
         Only while ``owner`` still owns it: otherwise ``LeaseLostError``, nothing written.
         """
         now = self.clock()
@@ -328,7 +331,10 @@ class RunStore(RunClaims):
             if (file := sqlite_file(self.engine)) is not None:
                 file.ensure(f"ending run {run_id}")  # an end written into a deleted file is lost
             if cancelled:
-                self.ledger.append(EventKind.RUN_CANCEL, run_id, ACTOR, {}, session=s)
+                interrupted = self._end_interrupted(s, run_id, now)
+                self.ledger.append(EventKind.RUN_CANCEL, run_id, ACTOR,
+                                   {"interrupted": list(interrupted)} if interrupted else {},
+                                   session=s)
             self.ledger.append(EventKind.RUN_END, run_id, ACTOR,
                                {"status": status.value, "error": error}, session=s)
             row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().one()
