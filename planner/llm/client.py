@@ -203,11 +203,21 @@ class ChatClient:
         """
         return redact(_utf8_safe(text), self._secrets)
 
+    def hide(self, value: Any) -> Any:
+        """``value`` (text or JSON-like data) with every configured secret value masked.
+
+        Applied to the data a message is built from before it is encoded: text masking
+        knows one level of escaping, and an earlier plan's arguments are encoded twice.
+        """
+        return redact(_utf8_safe(value) if isinstance(value, str) else value,
+                      self._prompt_secrets)
+
     def outgoing(self, messages: Messages) -> Messages:
         """``messages`` as they may leave this machine: secret values masked, UTF-8-safe.
 
         The goal, the feedback, an earlier plan and the problems echoing its arguments can
-        all hold a configured secret value; none may reach the endpoint.
+        all hold a configured secret value; none may reach the endpoint. The planner masks
+        them already (:meth:`hide`); this catches what the model's own reply sends back.
         """
         return [{**m, "content": redact(_utf8_safe(m["content"]), self._prompt_secrets)}
                 for m in messages]

@@ -44,8 +44,8 @@ class LLMPlanner:
         """A validated plan for ``goal``; ``PlanningError`` (with the trace) otherwise."""
         offered = self.offer(goal, registry)
         messages = [
-            {"role": "system", "content": prompt.system_prompt(offered)},
-            {"role": "user", "content": prompt.goal_message(goal)},
+            {"role": "system", "content": prompt.system_prompt(offered, self.chat.hide)},
+            {"role": "user", "content": prompt.goal_message(goal, self.chat.hide)},
         ]
         return self._loop(goal, messages, offered, registry)
 
@@ -55,9 +55,10 @@ class LLMPlanner:
         ``rejection`` reason, if an approver rejected ``previous``."""
         offered = self.offer("\n".join([previous.goal, feedback, rejection or ""]), registry,
                              keep=[s.tool for s in previous.steps])
-        request = prompt.revise_message(previous.goal, previous, feedback, rejection)
+        request = prompt.revise_message(previous.goal, previous, feedback, rejection,
+                                        self.chat.hide)
         messages = [
-            {"role": "system", "content": prompt.system_prompt(offered)},
+            {"role": "system", "content": prompt.system_prompt(offered, self.chat.hide)},
             {"role": "user", "content": request},
         ]
         return self._loop(previous.goal, messages, offered, registry)
@@ -95,7 +96,7 @@ class LLMPlanner:
             exchanges[-1] = exchanges[-1].model_copy(update={"problems": tuple(problems)})
             log.info("llm.plan_invalid", attempt=attempt, problems=len(problems))
             messages = [*messages, {"role": "assistant", "content": reply.content or ""},
-                        {"role": "user", "content": prompt.repair_message(problems)}]
+                        {"role": "user", "content": prompt.repair_message(problems, self.chat.hide)}]
         listed = "\n".join(f"  - {p}" for p in problems)
         raise PlanningError(
             self.chat.mask(f"{self.config.describe()} gave no valid plan in "

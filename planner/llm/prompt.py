@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from planner.plan import Plan, canonical_json
@@ -45,17 +45,30 @@ Rules:
 """
 
 
-def _tool_block(tool: ToolInfo) -> str:
-    outputs = tool.output_schema.get("properties") or {}
+# Masks configured secret values in a structured value (strings, dict keys, numbers). It is
+# applied to the data a message is built from BEFORE any JSON encoding: a value encoded twice
+# (an earlier plan's args_json inside the reply shape) escapes a `"` or `\` twice, which no
+# masking of the finished text recognises.
+Hide = Callable[[Any], Any]
+
+
+def _shown(value: Any) -> Any:
+    return value
+
+
+def _tool_block(tool: ToolInfo, hide: Hide = _shown) -> str:
+    description, schema, outputs = hide(
+        [tool.description.strip(), _trim_schema(tool.input_schema),
+         tool.output_schema.get("properties") or {}])
     output_lines = ", ".join(
         f"{name} ({spec.get('type', 'any')})" if isinstance(spec, dict) else name
         for name, spec in outputs.items()
     ) or "(no declared fields)"
     lines = [
         f"## {tool.name}",
-        tool.description.strip(),
+        description,
         f"effect: {tool.effect.value}",
-        f"input schema: {canonical_json(_trim_schema(tool.input_schema))}",
+        f"input schema: {canonical_json(schema)}",
         f"output fields: {output_lines}",
     ]
     if tool.secrets:
@@ -90,46 +103,48 @@ def _trim_schema(schema: Any) -> Any:
     return trimmed
 
 
-def tools_section(tools: Sequence[ToolInfo]) -> str:
+def tools_section(tools: Sequence[ToolInfo], hide: Hide = _shown) -> str:
     """The tool catalogue as the model reads it: description, input schema, output fields."""
-    return "# Tools\n\n" + "\n\n".join(_tool_block(t) for t in tools)
+    return "# Tools\n\n" + "\n\n".join(_tool_block(t, hide) for t in tools)
 
 
-def system_prompt(tools: Sequence[ToolInfo]) -> str:
+def system_prompt(tools: Sequence[ToolInfo], hide: Hide = _shown) -> str:
     """The plan contract, the rules and the offered tools."""
-    return f"{_CONTRACT}\n{tools_section(tools)}\n"
+    return f"{_CONTRACT}\n{tools_section(tools, hide)}\n"
 
 
-def goal_message(goal: str) -> str:
+def goal_message(goal: str, hide: Hide = _shown) -> str:
     """The user message that asks for a plan."""
-    return f"Goal: {goal}\n\nReply with the plan as JSON only."
+    return f"Goal: {hide(goal)}\n\nReply with the plan as JSON only."
 
 
-def revise_message(goal: str, previous: Plan, feedback: str, rejection: str | None = None) -> str:
+def revise_message(goal: str, previous: Plan, feedback: str, rejection: str | None = None,
+                   hide: Hide = _shown) -> str:
     """The user message that asks for a revision of ``previous`` (rejected for ``rejection``)."""
+    goal, feedback, rejection = hide([goal, feedback, rejection])
     rejected = "" if rejection is None else f"The approver rejected it: {rejection}\n\n"
     return (
-        f"Goal: {goal}\n\nA previous plan for this goal:\n{_reply_shape(previous)}\n\n"
+        f"Goal: {goal}\n\nA previous plan for this goal:\n{_reply_shape(previous, hide)}\n\n"
         f"Feedback on it:\n{feedback}\n\n{rejected}"
         "Write a new complete plan that addresses the feedback. Reply with JSON only."
     )
 
 
-def repair_message(problems: Sequence[Problem]) -> str:
+def repair_message(problems: Sequence[Problem], hide: Hide = _shown) -> str:
     """The user message that sends every validation problem back to the model."""
-    lines = "\n".join(
-        f"- code={p.code.value} step={p.step or '-'} path={p.path}: {p.message}" for p in problems
-    )
+    rows = hide([[p.code.value, p.step or "-", p.path, p.message] for p in problems])
+    lines = "\n".join(f"- code={code} step={step} path={path}: {message}"
+                      for code, step, path, message in rows)
     return (
         f"Your plan is invalid. Problems ({len(problems)}):\n{lines}\n\n"
         "Fix every problem and reply with the corrected complete plan as JSON only."
     )
 
 
-def _reply_shape(plan: Plan) -> str:
+def _reply_shape(plan: Plan, hide: Hide = _shown) -> str:
     steps = [
-        {"id": s.id, "tool": s.tool, "args_json": canonical_json(s.args),
-         "depends_on": list(s.depends_on), "why": s.why or ""}
+        {"id": hide(s.id), "tool": hide(s.tool), "args_json": canonical_json(hide(s.args)),
+         "depends_on": hide(list(s.depends_on)), "why": hide(s.why or "")}
         for s in plan.steps
     ]
     return json.dumps({"steps": steps}, ensure_ascii=False)
