@@ -172,14 +172,16 @@ class Services:
 
     @cached_property
     def artifact_store(self) -> ArtifactStore:
-        """Content-addressed store of large step outputs: rows of the database, or files under
-        ``<data_dir>/artifacts`` (``[executor] artifact_store``); rows fall back to the files."""
+        """Content-addressed store of large step outputs. ``[executor] artifact_store`` says
+        where new ones go (rows of the database, or files under ``<data_dir>/artifacts``);
+        either store reads both, so outputs stored before the setting changed stay readable."""
         from executor.artifacts import ArtifactStore
 
         executor = self.settings.executor
         root = (self.settings.data_dir / "artifacts").resolve()
         if not executor.artifacts_in_database(self.engine.dialect.name):
-            return ArtifactStore(root, threshold_bytes=executor.artifact_threshold_bytes)
+            return ArtifactStore(root, threshold_bytes=executor.artifact_threshold_bytes,
+                                 engine=self.engine)
         from executor.artifact_rows import DatabaseArtifactStore
 
         return DatabaseArtifactStore(self.engine, root,

@@ -3,12 +3,14 @@
 The file store keeps an artifact under one process's ``data_dir``: a later step run
 by a worker on another machine, or ``baton runs show`` run elsewhere, could not read
 it. Rows live where the runs do. URIs and content addressing are the file store's,
-so an artifact written as a file before the switch is still read from the file.
+so an artifact written as a file before the switch is still read from the file (and
+the file store, given the engine, reads rows written before a switch back).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from .artifacts import URI_PREFIX, ArtifactError, ArtifactStore, digest_of
+from .artifacts import URI_PREFIX, ArtifactError, ArtifactStore
 from .store.db import database_errors
 from .store.schema import ArtifactRow
 from .telemetry import bind_log
@@ -26,15 +28,14 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class DatabaseArtifactStore(ArtifactStore):
-    """Writes artifacts as database rows; reads rows, then files written under ``root`` before.
+    """Writes artifacts as database rows; reads rows, then files under ``root``.
 
     Database failures are ``StoreError``s ("the database failed while …"), as the run
     store's are; a missing or altered artifact is an ``ArtifactError`` naming its URI.
     """
 
     def __init__(self, engine: Engine, root: Path, *, threshold_bytes: int) -> None:
-        super().__init__(root, threshold_bytes=threshold_bytes)
-        self.engine = engine
+        super().__init__(root, threshold_bytes=threshold_bytes, engine=engine)
 
     def put(self, data: bytes) -> str:
         """Store ``data`` once and return its SHA-256 hex digest, committed before returning.
@@ -49,28 +50,21 @@ class DatabaseArtifactStore(ArtifactStore):
                 _repair(connection, digest, data)
         return digest
 
-    def read_bytes(self, uri: str) -> bytes:
-        """The bytes behind ``uri``, checked against its hash: its row, else its file."""
-        digest = digest_of(uri)
-        with database_errors(f"reading artifact {uri}"), self.engine.connect() as connection:
-            data = connection.execute(
-                select(_ROWS.c.data).where(_ROWS.c.sha256 == digest)).scalar_one_or_none()
-        if data is None:
-            return self._read_file(uri, digest)
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise ArtifactError(f"artifact {uri} does not match its hash (its row in the "
-                                "database's artifacts table was altered)")
-        return bytes(data)
+    def _places(self) -> tuple[Callable[[str, str], bytes | None], ...]:
+        return self._read_row, self._read_file
 
-    def _read_file(self, uri: str, digest: str) -> bytes:
-        """An artifact stored as a file before artifacts were kept in the database."""
-        try:
-            return super().read_bytes(uri)
-        except ArtifactError as exc:
-            if not isinstance(exc.__cause__, FileNotFoundError):
-                raise  # a file there, unreadable or altered: the file store says which
-            raise ArtifactError(f"artifact {uri} is missing: it is not in the database's "
-                                f"artifacts table, nor a file at {self.path_of(digest)}") from None
+
+def read_row(engine: Engine, uri: str, digest: str) -> bytes | None:
+    """The row of ``digest`` checked against its hash; None if there is none."""
+    with database_errors(f"reading artifact {uri}"), engine.connect() as connection:
+        data = connection.execute(
+            select(_ROWS.c.data).where(_ROWS.c.sha256 == digest)).scalar_one_or_none()
+    if data is None:
+        return None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ArtifactError(f"artifact {uri} does not match its hash (its row in the "
+                            "database's artifacts table was altered)")
+    return bytes(data)
 
 
 def _insert_new(connection: Connection, digest: str, data: bytes) -> bool:

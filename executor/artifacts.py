@@ -4,7 +4,9 @@ An output whose canonical JSON is larger than the threshold is written to
 ``<root>/<first two hex digits>/<sha256>`` and referred to as
 ``artifact://sha256/<hash>``; the run store and the ledger keep only that URI
 and the hash, never the bytes. ``executor.artifact_rows`` keeps them as database
-rows instead, under the same URIs, for workers that share no disk.
+rows instead, under the same URIs, for workers that share no disk. Either store, given
+the engine, reads an artifact from both places: ``[executor] artifact_store`` decides
+only where new ones are written, so changing it leaves every stored output readable.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.plan import canonical_json
 from tools import BatonError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 URI_PREFIX = "artifact://sha256/"
 
@@ -46,11 +52,12 @@ class StoredOutput:
 
 
 class ArtifactStore:
-    """Writes and reads artifacts under ``root``."""
+    """Writes artifacts as files under ``root``; reads files, then (given ``engine``) rows."""
 
-    def __init__(self, root: Path, *, threshold_bytes: int) -> None:
+    def __init__(self, root: Path, *, threshold_bytes: int, engine: Engine | None = None) -> None:
         self.root = Path(root)
         self.threshold_bytes = threshold_bytes
+        self.engine = engine
 
     def keep(self, output: Any) -> StoredOutput:
         """Inline when small, otherwise stored as an artifact (``UnencodableOutputError``: a
@@ -103,16 +110,43 @@ class ArtifactStore:
         return self.root / checked_digest(digest)[:2] / digest
 
     def read_bytes(self, uri: str) -> bytes:
-        """The bytes behind ``uri``, checked against its hash."""
+        """The bytes behind ``uri``, checked against its hash: looked for first where this
+        store writes, then in the other place (written there before the setting changed)."""
         digest = digest_of(uri)
-        path = self.path_of(digest)
+        for read in self._places():
+            data = read(uri, digest)
+            if data is not None:
+                return data
+        raise ArtifactError(self._missing(uri, digest))
+
+    def _places(self) -> tuple[Callable[[str, str], bytes | None], ...]:
+        """The readers to try in order, each giving None when its place lacks the artifact."""
+        return self._read_file, self._read_row
+
+    def _read_file(self, uri: str, digest: str) -> bytes | None:
         try:
-            data = path.read_bytes()
+            data = self.path_of(digest).read_bytes()
+        except FileNotFoundError:
+            return None
         except OSError as exc:
             raise ArtifactError(f"artifact {uri} cannot be read: {exc}") from exc
         if hashlib.sha256(data).hexdigest() != digest:
             raise ArtifactError(f"artifact {uri} does not match its hash (the file was altered)")
         return data
+
+    def _read_row(self, uri: str, digest: str) -> bytes | None:
+        if self.engine is None:
+            return None
+        from .artifact_rows import read_row  # that module builds on this one
+
+        return read_row(self.engine, uri, digest)
+
+    def _missing(self, uri: str, digest: str) -> str:
+        file = f"file at {self.path_of(digest)}"
+        if self.engine is None:
+            return f"artifact {uri} is missing: there is no {file}"
+        return (f"artifact {uri} is missing: it is not in the database's artifacts table, "
+                f"nor a {file}")
 
     def load(self, uri: str) -> Any:
         """The JSON value behind ``uri``."""
