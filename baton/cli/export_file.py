@@ -3,7 +3,8 @@
 Opening the target for writing empties it before the ledger is read: an ``--out`` naming the
 database wiped it, and an export that failed half-way cut a previous good one short. The
 export goes to a temporary file beside the target, which replaces it only on success (or, where
-no file may be created beside it, is copied over it then).
+no file may be created beside it, or the target may be written but not replaced, as another
+user's file in a sticky directory, is copied over it then).
 """
 
 from __future__ import annotations
@@ -67,10 +68,22 @@ def replaced_on_success(out: Path) -> Iterator[TextIO]:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             yield handle
         os.chmod(temporary, mode)
+        _replace(Path(temporary), target)
+    finally:
+        Path(temporary).unlink(missing_ok=True)  # gone already once it replaced the target
+
+
+def _replace(temporary: Path, target: Path) -> None:
+    """``temporary`` (the whole export) becomes ``target``: renamed over it, else copied."""
+    try:
         os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    except PermissionError:
+        if not target.is_file():
+            raise
+        # In a sticky directory (/tmp, mode 1777) a file may be created beside another
+        # user's file, and that file written, but not replaced: rewrite it in place.
+        with open(temporary, encoding="utf-8") as staged:
+            _copy_over(staged, target)
 
 
 @contextmanager
@@ -80,8 +93,12 @@ def _copied_on_success(target: Path) -> Iterator[TextIO]:
     with tempfile.TemporaryFile("w+", encoding="utf-8") as staged:
         yield staged
         staged.seek(0)
-        with open(target, "w", encoding="utf-8") as handle:
-            shutil.copyfileobj(staged, handle)
+        _copy_over(staged, target)
+
+
+def _copy_over(staged: TextIO, target: Path) -> None:
+    with open(target, "w", encoding="utf-8") as handle:
+        shutil.copyfileobj(staged, handle)
 
 
 def _mode_for(target: Path) -> int:
