@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from planner.plan import Plan, canonical_json
@@ -183,23 +183,84 @@ def reply_schema(tool_names: Sequence[str]) -> dict[str, Any]:
 
 
 def extract_json(text: str) -> Any:
-    """The JSON value in a reply: whole text, else a fenced block, else the outermost object."""
-    text = text.strip()
-    candidates = [text, *(m.strip() for m in _FENCE.findall(text))]
-    start, end = text.find("{"), text.rfind("}")
-    if 0 <= start < end:
-        candidates.append(text[start : end + 1])
+    """The JSON value in a reply: the whole text, else the first plan-shaped object in it.
+
+    Without structured output a model may wrap the plan in prose that holds braces of its
+    own, or think aloud first (``<think>{...}</think>``): the plan is the first object with
+    ``steps`` decoded from a fenced block or from any ``{``. A reply with no such object
+    gives the first JSON value found, for the caller to report its shape.
+    """
+    text = _THINKING.sub("", text).strip()
     too_deep = False
-    for candidate in candidates:
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-        except RecursionError:  # json's decoder recurses once per level of nesting
+    found: list[Any] = []
+    for value, whole in _json_values(text):
+        if value is _TOO_DEEP_VALUE:
             too_deep = True
+        elif whole or _is_plan_shaped(value):
+            return value
+        else:
+            found.append(value)
     if too_deep:
         raise ValueError(f"the reply {_TOO_DEEP}")
+    if found:
+        return found[0]
     raise ValueError("the reply contains no JSON object")
+
+
+_THINKING = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
+_TOO_DEEP_VALUE = object()  # json's decoder recurses once per level of nesting
+# A decode from a "{" may scan to the end of the reply: bounded, so that a reply of
+# many unclosed braces costs no more than this many scans.
+_MAX_OBJECT_STARTS = 200
+
+
+def _json_values(text: str) -> Iterator[tuple[Any, bool]]:
+    """(value, whether it is the whole text): the whole text when it is JSON; else each
+    value decoded from a fenced block, then each object decoded from a ``{`` outside those
+    already decoded. ``_TOO_DEEP_VALUE`` stands for one nested too deeply to decode."""
+    whole = _loaded(text)
+    if whole is not _NOT_JSON:
+        yield whole, whole is not _TOO_DEEP_VALUE
+        if whole is not _TOO_DEEP_VALUE:
+            return
+    for block in _FENCE.findall(text):
+        value = _loaded(block.strip())
+        if value is not _NOT_JSON:
+            yield value, False
+    decode = json.JSONDecoder().raw_decode
+    position = text.find("{")
+    for _ in range(_MAX_OBJECT_STARTS):
+        if position < 0:
+            return
+        end = position + 1
+        try:
+            value, end = decode(text, position)
+        except ValueError:
+            value = _NOT_JSON
+        except RecursionError:
+            value = _TOO_DEEP_VALUE
+        if value is not _NOT_JSON:
+            yield value, False
+        position = text.find("{", end)
+
+
+_NOT_JSON = object()
+
+
+def _loaded(text: str) -> Any:
+    """``text`` decoded as JSON; ``_NOT_JSON`` or ``_TOO_DEEP_VALUE`` when it cannot be."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _NOT_JSON
+    except RecursionError:
+        return _TOO_DEEP_VALUE
+
+
+def _is_plan_shaped(value: Any) -> bool:
+    if isinstance(value, dict) and isinstance(value.get("plan"), dict):
+        value = value["plan"]
+    return isinstance(value, dict) and "steps" in value
 
 
 def _malformed(message: str, step: str | None = None, path: str = "$") -> Problem:
