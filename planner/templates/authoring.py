@@ -151,6 +151,10 @@ def _replace_at(steps: list[dict[str, Any]], pname: str, path: str) -> Any:
 
 def _walk(container: Any, keys: list[Any], pname: str, path: str) -> tuple[Any, Any]:
     for depth, key in enumerate(keys):
+        if not isinstance(container, dict | list):
+            # Text indexes too ("abc"[0]), but one character of it is no place for a value.
+            raise TemplateError(f"parameter {pname}: {path} does not exist in the plan: it "
+                                f"reads into a {_kind(container)}, not a list or object")
         if isinstance(container, list) and isinstance(key, str):
             ids = [s.get("id") for s in container if isinstance(s, dict)]
             if key not in ids:
@@ -164,6 +168,14 @@ def _walk(container: Any, keys: list[Any], pname: str, path: str) -> tuple[Any, 
         except (KeyError, IndexError, TypeError):
             raise TemplateError(f"parameter {pname}: {path} does not exist in the plan") from None
     raise TemplateError(f"parameter {pname}: {path} is empty")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes/no value"
+    if isinstance(value, int | float):
+        return "number"
+    return "string" if isinstance(value, str) else "null"
 
 
 def _replace_literal(value: Any, pname: str, literal: str) -> Any:
