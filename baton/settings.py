@@ -87,6 +87,11 @@ MAX_LLM_TIMEOUT_S = 3600  # an hour for one planning request, even from a slow l
 MAX_VERIFY_COOLDOWN_S = 24 * 3600  # a day: longer would hide a tampered ledger from its readers
 
 
+def _first_control_character(text: str) -> str | None:
+    """The first line break, NUL or other control character in ``text``; None if it has none."""
+    return next((char for char in text if unicodedata.category(char) == "Cc"), None)
+
+
 class LLMSettings(BaseModel):
     """How to reach an OpenAI-compatible endpoint."""
 
@@ -100,6 +105,29 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
     max_repairs: int = Field(default=3, ge=1, le=10, description="Planning attempts in all.")
     max_tools_offered: int = Field(default=20, ge=1, description="Tools offered per goal.")
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_fits_a_header(cls, key: SecretStr | None) -> SecretStr | None:
+        """A key no ``Authorization`` header can carry is refused here, named by its code point.
+
+        Sent, the HTTP client refused it before any request left, which read as an unreachable
+        endpoint (after every retry) or a reply that is not JSON.
+        """
+        if key is None:
+            return key
+        value = key.get_secret_value()
+        control = _first_control_character(value)
+        if control is not None:
+            raise PydanticCustomError("api_key_control_character", "{problem}", {
+                "problem": f"the API key holds a control character (U+{ord(control):04X}); a value "
+                           "read from a file or the environment often ends with a newline: strip it"})
+        outside = next((char for char in value if not char.isascii()), None)
+        if outside is not None:
+            raise PydanticCustomError("api_key_not_ascii", "{problem}", {
+                "problem": f"the API key holds a non-ASCII character (U+{ord(outside):04X}), which "
+                           "no HTTP header can carry: was something pasted with it?"})
+        return key
 
     @property
     def configured(self) -> bool:
@@ -220,8 +248,7 @@ class Settings(BaseModel):
         a file or the environment, is the common case.
         """
         for name, secret in secrets.items():
-            found = next((char for char in secret.get_secret_value()
-                          if unicodedata.category(char) == "Cc"), None)
+            found = _first_control_character(secret.get_secret_value())
             if found is not None:  # named by its code point, never the value
                 raise PydanticCustomError("secret_control_character", "{problem}", {
                     "problem": f"secret {name!r} holds a control character (U+{ord(found):04X}); "
