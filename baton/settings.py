@@ -105,6 +105,10 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
     max_repairs: int = Field(default=3, ge=1, le=10, description="Planning attempts in all.")
     max_tools_offered: int = Field(default=20, ge=1, description="Tools offered per goal.")
+    retries: int = Field(default=3, ge=0, le=10,
+                         description="Retries of one request after a timeout, a lost connection "
+                                     "or HTTP 408/429/5xx, before the endpoint is reported "
+                                     "unreachable (0 to 10).")
 
     @field_validator("api_key")
     @classmethod
