@@ -25,6 +25,7 @@ class GateStatus(str, enum.Enum):
     PENDING = "pending"
     DENIED = "denied"
     REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # a newer version replaced it: it can never run
 
 
 class ApprovalKind(str, enum.Enum):
@@ -95,7 +96,7 @@ class GateState(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    status: GateStatus = Field(description="approved, pending, denied or rejected.")
+    status: GateStatus = Field(description="approved, pending, denied, rejected or superseded.")
     missing_count: int = Field(ge=0, description="Approvals still needed.")
     eligible_roles: tuple[str, ...] = Field(description="Roles that may approve.")
     valid_approvals: tuple[ApprovalRecord, ...] = Field(description="Approvals that count now.")

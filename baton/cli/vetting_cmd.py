@@ -35,7 +35,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 VersionOption = Annotated[int | None, version_option("Version (default: latest).")]
 
 _STYLE = {"denied": "bold red", "needs_approval": "bold yellow", "allowed": "bold green",
-          "pending": "bold yellow", "approved": "bold green", "rejected": "bold red"}
+          "pending": "bold yellow", "approved": "bold green", "rejected": "bold red",
+          "superseded": "dim"}
 
 
 def print_decision(decision: Decision, gate: GateState | None = None,
@@ -58,7 +59,7 @@ def print_decision(decision: Decision, gate: GateState | None = None,
         console.print(line)
         for record in gate.valid_approvals:
             console.print(f"  [green]✓[/] approved by {escape(record.actor)}")
-        if gate.status.value == "rejected":
+        if gate.status.value in ("rejected", "superseded"):
             for reason in gate.reasons:
                 console.print(f"  [red]✗[/] {escape(reason)}")
     for note in decision.notes:

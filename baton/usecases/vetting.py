@@ -472,6 +472,11 @@ def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | N
           now: datetime | None) -> GateState:
     """The gate's verdict on ``stored`` given its latest decision (records and authors are
     read only when the decision stands)."""
+    if stored.status is VersionStatus.SUPERSEDED:  # whatever its approvals: it can never run
+        return GateState(status=GateStatus.SUPERSEDED, missing_count=0, eligible_roles=(),
+                         valid_approvals=(), reasons=(
+                             f"v{stored.version} was superseded by v{stored.version + 1}; "
+                             "approve the latest version",))
     if decided is None:
         why = ("the plan is invalid" if stored.status is VersionStatus.INVALID
                else "no policy decision yet")
