@@ -167,6 +167,9 @@ class _Checker:
             self.add(ProblemCode.TOO_MANY_STEPS, "$.steps",
                      f"the plan has {len(steps)} steps, more than the limit of {self.max_steps}; "
                      "split the goal or merge steps")
+            # Its steps are not checked: a reply thousands of steps long would otherwise cost
+            # a check, and a problem, per step, sent back to the model and recorded.
+            return goal, None
         return goal, list(steps)
 
     def read_step(self, index: int, raw: Any) -> _StepView:

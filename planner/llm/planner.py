@@ -97,7 +97,7 @@ class LLMPlanner:
             log.info("llm.plan_invalid", attempt=attempt, problems=len(problems))
             messages = [*messages, {"role": "assistant", "content": reply.content or ""},
                         {"role": "user", "content": prompt.repair_message(problems, self.chat.hide)}]
-        listed = "\n".join(f"  - {p}" for p in problems)
+        listed = "\n".join(prompt.listed_problems(problems, lambda p: f"  - {p}"))
         raise PlanningError(
             self.chat.mask(f"{self.config.describe()} gave no valid plan in "
                            f"{self.config.max_attempts} attempt(s); last problems:\n{listed}"),

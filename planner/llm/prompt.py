@@ -130,11 +130,27 @@ def revise_message(goal: str, previous: Plan, feedback: str, rejection: str | No
     )
 
 
+# Problems listed in a repair message or an error: a reply far off the mark can have
+# thousands, and the model (or the analyst) fixes the first ones first anyway.
+MAX_PROBLEMS_LISTED = 20
+
+
+def listed_problems(problems: Sequence[Problem], line: Callable[[Problem], str]) -> list[str]:
+    """``line`` of each of the first ``MAX_PROBLEMS_LISTED`` problems, then how many more."""
+    lines = [line(p) for p in problems[:MAX_PROBLEMS_LISTED]]
+    more = len(problems) - MAX_PROBLEMS_LISTED
+    if more > 0:
+        lines.append(f"... and {more} more problem(s), not listed")
+    return lines
+
+
 def repair_message(problems: Sequence[Problem], hide: Hide = _shown) -> str:
-    """The user message that sends every validation problem back to the model."""
-    rows = hide([[p.code.value, p.step or "-", p.path, p.message] for p in problems])
-    lines = "\n".join(f"- code={code} step={step} path={path}: {message}"
-                      for code, step, path, message in rows)
+    """The user message that sends the validation problems (the first few) back to the model."""
+    def line(p: Problem) -> str:
+        code, step, path, message = hide([p.code.value, p.step or "-", p.path, p.message])
+        return f"- code={code} step={step} path={path}: {message}"
+
+    lines = "\n".join(listed_problems(problems, line))
     return (
         f"Your plan is invalid. Problems ({len(problems)}):\n{lines}\n\n"
         "Fix every problem and reply with the corrected complete plan as JSON only."
