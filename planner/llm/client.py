@@ -133,6 +133,8 @@ class CapabilityMemory:
         self._known[key] = fmt
         if self._path is not None:
             try:
+                # A fresh workspace's data directory may not exist yet: planning comes first.
+                self._path.parent.mkdir(parents=True, exist_ok=True)
                 self._path.write_text(
                     json.dumps({k: v.value for k, v in self._known.items()}, indent=1),
                     encoding="utf-8",
