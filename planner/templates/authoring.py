@@ -7,10 +7,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..arg_checks import json_path
 from ..plan import Plan
 from .matching import TemplateMatcher
 from .loader import TemplateLibrary
 from .model import (
+    PLACEHOLDER,
     ParamBounds,
     ParamType,
     Template,
@@ -61,6 +63,7 @@ def template_from_plan(
             value = _replace_literal(steps, pname, spec)
         values[pname] = value
     _name_in_why(steps, values)
+    _refuse_literal_placeholders(plan.to_wire(), {"goal": plan.goal, "steps": steps}, ())
     goal_pattern, spans = _goal_pattern(plan.goal, values)
     captured = {pname for _, _, pname in spans}
     for pname, value in values.items():
@@ -168,6 +171,26 @@ def _walk(container: Any, keys: list[Any], pname: str, path: str) -> tuple[Any, 
         except (KeyError, IndexError, TypeError):
             raise TemplateError(f"parameter {pname}: {path} does not exist in the plan") from None
     raise TemplateError(f"parameter {pname}: {path} is empty")
+
+
+def _refuse_literal_placeholders(original: Any, saved: Any, segments: tuple[Any, ...]) -> None:
+    """A ``{{name}}`` the plan holds as text, left in the template, would be filled in when
+    the template is used (``{{goal}}`` with the goal, an unknown name refused): template
+    text has no way to write one literally, so the plan is refused naming where it is."""
+    if isinstance(original, str):
+        literal = next((m.group(0) for m in PLACEHOLDER.finditer(original)
+                        if isinstance(saved, str) and m.group(0) in saved), None)
+        if literal is not None:
+            raise TemplateError(
+                f"{json_path('$', segments)} holds {literal!r}, which a template would fill in "
+                "as a parameter and cannot hold as text; make that value a parameter "
+                "(--param NAME=PATH) or save a plan without it")
+    elif isinstance(original, dict) and isinstance(saved, dict):
+        for key, item in original.items():
+            _refuse_literal_placeholders(item, saved.get(key), (*segments, key))
+    elif isinstance(original, list) and isinstance(saved, list):
+        for index, item in enumerate(original[:len(saved)]):
+            _refuse_literal_placeholders(item, saved[index], (*segments, index))
 
 
 def _kind(value: Any) -> str:
