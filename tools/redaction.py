@@ -13,6 +13,7 @@ must not import the database stack) can use it.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import re
@@ -47,6 +48,16 @@ class MaskingForms(NamedTuple):
     # Empty unless a secret reads as a number's text: then, and only then, numbers are
     # looked at (the run loop masks every step's output; most outputs hold many numbers).
     numeric: tuple[str, ...]
+    # ``text`` less the forms holding a marker the string lacks, keyed by which it holds.
+    by_markers: dict[tuple[bool, bool], tuple[str, ...]]
+
+
+def _markers(text: str) -> tuple[bool, bool]:
+    """Whether ``text`` holds what most escaped forms hold and most text does not (a percent
+    escape, a backslash escape): a form holding one cannot be in a string without it, so
+    looking for each once per string spares most strings most forms (a secret holding "/"
+    has eight escaped ones)."""
+    return "%" in text, "\\" in text
 
 
 @functools.lru_cache(maxsize=64)
@@ -56,7 +67,11 @@ def _masking_forms(secret_values: tuple[str, ...]) -> MaskingForms:
     each step's output, error and ledger payloads with the same list)."""
     text = tuple(sorted({form for s in secret_values if s for form in secret_forms(s)},
                         key=len, reverse=True))
-    return MaskingForms(text, tuple(form for form in text if is_number_text(form)))
+    by_markers = {held: tuple(form for form in text
+                              if all(has or not needed
+                                     for needed, has in zip(_markers(form), held, strict=True)))
+                  for held in itertools.product((False, True), repeat=2)}
+    return MaskingForms(text, tuple(form for form in text if is_number_text(form)), by_markers)
 
 
 # What a number's JSON text is made of (finite ones: NaN and Infinity are refused as
@@ -144,7 +159,7 @@ def _percent_encoded_forms(secret: str) -> list[str]:
 
 def _redact(value: Any, forms: MaskingForms) -> Any:
     if isinstance(value, str):
-        for secret in forms.text:
+        for secret in forms.by_markers[_markers(value)]:
             if secret in value:
                 value = value.replace(secret, REDACTED)
         return value
