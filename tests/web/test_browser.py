@@ -20,6 +20,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 GOAL = "Summarise the amount column of sales.csv by region into summary.json"
 
 pytestmark = pytest.mark.browser
+BROWSER_WAIT_MS = 20_000
 
 
 @pytest.fixture
@@ -27,11 +28,15 @@ def browser_page():
     """A Chromium page driven by Playwright (skipped only when Chromium is not installed)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Generous waits: CI runs the suite on every core, so a page can take seconds under
+    # load (Playwright's 5 s default made these tests fail now and then, never wrongly pass).
+    expect.set_options(timeout=BROWSER_WAIT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(BROWSER_WAIT_MS)
         yield page
         browser.close()
 

@@ -27,11 +27,11 @@ def test_the_run_page_of_a_resumed_run_shows_its_end(browser_page, tmp_path):  #
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_test_id("who")).to_have_text("alice")
         page.goto(live.url + f"/runs/{run_id}")
-        expect(page.locator("#events li")).to_have_count(3, timeout=15_000)
+        expect(page.locator("#events li")).to_have_count(3)
         expect(page.get_by_test_id("run-status")).to_have_text("running")
         transition(services, run_id, "succeeded", EventKind.RUN_END,
                     {"status": "succeeded", "error": None})
-        expect(page.get_by_test_id("run-status")).to_have_text("succeeded", timeout=15_000)
+        expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
         expect(page.locator("#events li")).to_have_count(4)
     finally:
         live.stop()
