@@ -206,7 +206,7 @@ def extract_json(text: str) -> Any:
     ``steps`` decoded from a fenced block or from any ``{``. A reply with no such object
     gives the first JSON value found, for the caller to report its shape.
     """
-    text = _THINKING.sub("", text).strip()
+    text = text.strip()
     too_deep = False
     found: list[Any] = []
     for value, whole in _json_values(text):
@@ -223,7 +223,8 @@ def extract_json(text: str) -> Any:
     raise ValueError("the reply contains no JSON object")
 
 
-_THINKING = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
+_THINK_OPEN = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 _TOO_DEEP_VALUE = object()  # json's decoder recurses once per level of nesting
 # A decode from a "{" may scan to the end of the reply: bounded, so that a reply of
 # many unclosed braces costs no more than this many scans.
@@ -239,15 +240,19 @@ def _json_values(text: str) -> Iterator[tuple[Any, bool]]:
         yield whole, whole is not _TOO_DEEP_VALUE
         if whole is not _TOO_DEEP_VALUE:
             return
-    for block in _FENCE.findall(text):
-        value = _loaded(block.strip())
-        if value is not _NOT_JSON:
+    thinking = _thinking_spans(text)
+    for block in _FENCE.finditer(text):
+        value = _loaded(block.group(1).strip())
+        if value is not _NOT_JSON and not _inside(thinking, block.start()):
             yield value, False
     decode = json.JSONDecoder().raw_decode
     position = text.find("{")
     for _ in range(_MAX_OBJECT_STARTS):
         if position < 0:
             return
+        if _inside(thinking, position):  # a draft the model thought aloud, not its answer
+            position = text.find("{", _inside(thinking, position))
+            continue
         end = position + 1
         try:
             value, end = decode(text, position)
@@ -263,6 +268,27 @@ def _json_values(text: str) -> Iterator[tuple[Any, bool]]:
 _NOT_JSON = object()
 
 
+def _thinking_spans(text: str) -> list[tuple[int, int]]:
+    """Where the model thinks aloud (``<think>…</think>``): (start, end) of each closed
+    block, in one pass (a tag left open hides nothing: the first search for its close that
+    fails ends the scan). Nothing is cut out of the text, so a plan's own argument that
+    mentions such tags is left as the model wrote it."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    while (opened := _THINK_OPEN.search(text, position)) is not None:
+        closed = _THINK_CLOSE.search(text, opened.end())
+        if closed is None:
+            break
+        spans.append((opened.start(), closed.end()))
+        position = closed.end()
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], position: int) -> int:
+    """The end of the span holding ``position``, or 0 when none does."""
+    return next((end for start, end in spans if start <= position < end), 0)
+
+
 def _loaded(text: str) -> Any:
     """``text`` decoded as JSON; ``_NOT_JSON`` or ``_TOO_DEEP_VALUE`` when it cannot be."""
     try:
@@ -276,7 +302,7 @@ def _loaded(text: str) -> Any:
 def _is_plan_shaped(value: Any) -> bool:
     if isinstance(value, dict) and isinstance(value.get("plan"), dict):
         value = value["plan"]
-    return isinstance(value, dict) and "steps" in value
+    return isinstance(value, dict) and isinstance(value.get("steps"), list)
 
 
 def _malformed(message: str, step: str | None = None, path: str = "$") -> Problem:
