@@ -131,6 +131,10 @@ class LLMSettings(BaseModel):
             raise PydanticCustomError("api_key_not_ascii", "{problem}", {
                 "problem": f"the API key holds a non-ASCII character (U+{ord(outside):04X}), which "
                            "no HTTP header can carry: was something pasted with it?"})
+        if value != value.strip():  # the header would end (or start) with it: refused too
+            raise PydanticCustomError("api_key_space", "{problem}", {
+                "problem": "the API key holds a space at its start or end, which no HTTP header can "
+                           "carry: strip it"})
         return key
 
     @property

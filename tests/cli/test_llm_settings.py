@@ -32,6 +32,8 @@ def _settings(tmp_path: Path, toml: str = CONFIG, **environ: str):
     ("OPENAI_API_KEY", KEY + "\r\n", "control character (U+000D)"),
     ("BATON_LLM_API_KEY", "sk-t\u00e9st-1234567890", "non-ASCII character (U+00E9)"),
     ("OPENAI_API_KEY", "sk-test\u00a01234567890", "non-ASCII character (U+00A0)"),
+    ("BATON_LLM_API_KEY", KEY + " ", "space at its start or end"),
+    ("OPENAI_API_KEY", " " + KEY, "space at its start or end"),
 ])
 def test_a_key_no_header_can_carry_is_refused_naming_the_variable_not_the_key(
         tmp_path, variable, key, problem):
