@@ -52,15 +52,19 @@ def print_decision(decision: Decision, gate: GateState | None = None,
         console.print(f"  [red]✗[/] {escape(reason)}")
     if gate is not None:
         style = _STYLE.get(gate.status.value, "bold")
+        needs = (f"needs {gate.missing_count} more approval(s) from a user with role "
+                 f"{' or '.join(gate.eligible_roles)}")
         line = f"[{style}]gate: {gate.status.value}[/]"
         if gate.status.value == "pending":
-            line += (f" — needs {gate.missing_count} more approval(s) from a user with role "
-                     f"{' or '.join(gate.eligible_roles)}")
+            line += f" — {needs}"
         console.print(line)
         for record in gate.valid_approvals:
             console.print(f"  [green]✓[/] approved by {escape(record.actor)}")
-        if gate.status.value in ("rejected", "superseded"):
-            for reason in gate.reasons:
+        # Every other reason the gate gives (an approval expired or its approver lost the
+        # role, a held secret, a rejection): printed once, the decision's own denials above.
+        shown = {needs, *decision.deny}
+        for reason in gate.reasons:
+            if reason not in shown:
                 console.print(f"  [red]✗[/] {escape(reason)}")
     for note in decision.notes:
         console.print(f"  [dim]•[/] {escape(note)}")

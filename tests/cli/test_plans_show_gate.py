@@ -54,3 +54,17 @@ def test_a_version_without_a_decision_shows_none(cli):
     text, shown = _shown(cli, plan_id)
     assert shown["decision"] is None and shown["gate"] is None
     assert "policy:" not in text and "gate:" not in text
+
+
+def test_an_approval_that_no_longer_counts_is_named_not_only_counted(cli, plan_id):
+    # The text said "needs 1 more approval(s)" and never why: bob's approval had lapsed.
+    assert cli("--as", "bob", "approve", plan_id).returncode == 0
+    config = open("baton.toml", encoding="utf-8").read()
+    with open("baton.toml", "w", encoding="utf-8") as changed:
+        changed.write(config.replace('[users.bob]\nroles = ["approver"]',
+                                     '[users.bob]\nroles = ["analyst"]'))
+    text, shown = _shown(cli, plan_id)
+    assert shown["gate"]["status"] == "pending"
+    lapsed = [r for r in shown["gate"]["reasons"] if "bob" in r]
+    assert lapsed and " ".join(lapsed[0].split()) in text
+    assert text.count("needs 1 more approval(s)") == 1  # the pending line, not repeated
