@@ -14,6 +14,7 @@ quoted: policy data may hold something secret.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -102,6 +103,23 @@ SHAPES: dict[str, Check] = {
 
 
 def policy_data_problems(policy_data: Mapping[str, Any]) -> list[Problem]:
-    """(setting, problem) for each known ``[policy.data]`` key of the wrong shape."""
-    return [problem for key, value in policy_data.items() if key in SHAPES
-            for problem in SHAPES[key](value, f"policy.data.{key}")]
+    """(setting, problem) for each known ``[policy.data]`` key of the wrong shape, and for
+    each NaN or infinity anywhere in it, known key or not."""
+    shapes = [problem for key, value in policy_data.items() if key in SHAPES
+              for problem in SHAPES[key](value, f"policy.data.{key}")]
+    return shapes + [(key, "must be a finite number: TOML's nan and inf have no JSON form, so "
+                           "the policies could not be given their data")
+                     for key in _non_finite(policy_data, "policy.data")]
+
+
+def _non_finite(value: Any, key: str) -> list[str]:
+    """Where ``value`` holds a NaN or an infinity (TOML writes them ``nan``, ``inf``)."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [key]
+    if isinstance(value, dict):
+        return [found for name, item in value.items()
+                for found in _non_finite(item, f"{key}.{toml_key(name)}")]
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value)
+                for found in _non_finite(item, f"{key}[{index}]")]
+    return []

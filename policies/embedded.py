@@ -33,7 +33,9 @@ class CompiledPolicies:
         try:
             for name, source in modules:
                 self._rego.add_module(name, source)
-            self._rego.add_data_json(json.dumps(data))
+            # NaN and infinity have no JSON form: rego-cpp refused them and printed the whole
+            # data document (which may hold secrets) to stdout.
+            self._rego.add_data_json(json.dumps(data, allow_nan=False))
             self._bundle = self._rego.build(None, [DECISION_PATH, STEP_DECISION_PATH])
         except Exception as exc:  # regopy raises RegoError, ctypes errors or TypeError
             raise EngineFailure(f"the policies do not compile: {_first_line(exc)}") from exc

@@ -88,3 +88,30 @@ def test_keys_baton_does_not_know_are_left_to_ones_own_policies(tmp_path):
                                'max_exports = "two"\n')
     assert settings.policy_data["my_threshold"] == "high"
     assert settings.policy_data["limits"]["max_exports"] == "two"
+
+
+@pytest.mark.parametrize("toml, key", [
+    ('[policy.data.approval]\nroles = ["approver", "admin"]\ntwo_person_risk = inf\n',
+     "policy.data.approval.two_person_risk"),
+    ("[policy.data]\nsensitive_value_min_entropy = nan\n", "policy.data.sensitive_value_min_entropy"),
+    ("[policy.data.my_limits]\nceilings = [1.5, -inf]\n", "policy.data.my_limits.ceilings[1]"),
+])
+def test_nan_or_infinity_anywhere_in_policy_data_is_a_configuration_error(tmp_path, toml, key):
+    # Accepted, it reached the embedded engine as JSON it could not read: every plan was
+    # denied, and rego-cpp printed the whole data document (secrets included) to stdout.
+    with pytest.raises(ConfigError) as refused:
+        _load(tmp_path, toml)
+    assert f"{key}: must be a finite number" in str(refused.value)
+
+
+def test_the_embedded_engine_given_such_data_fails_closed_printing_nothing(capfd):
+    from policies.embedded import CompiledPolicies
+    from policies.engine import EngineFailure
+
+    bundle = PolicyBundle.load()
+    data = {**bundle.data, "approval": {**bundle.data["approval"], "two_person_risk": float("inf")},
+            "secret_destinations": {"CRM_TOKEN": ["very-private-host.example"]}}
+    with pytest.raises(EngineFailure):
+        CompiledPolicies(tuple(bundle.modules), data)
+    out, err = capfd.readouterr()
+    assert "very-private-host" not in out + err
