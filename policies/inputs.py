@@ -329,8 +329,14 @@ def _step_entry(step: Step, registry: ToolRegistry, plan_strings_before: int) ->
 
 
 def data_sources(plan: Plan) -> dict[str, list[str]]:
-    """For each step, every step whose output reaches it through references (transitively)."""
-    direct = {s.id: {r.step for _, r in s.references()} for s in plan.steps}
+    """For each step, every step whose data may reach it (transitively), through references
+    and through ``depends_on`` alike.
+
+    Data flows without a reference too: one step writes a file, a later one that
+    ``depends_on`` it reads it back. Residency cannot tell that from mere ordering, so it
+    treats every dependency as a flow of data (conservative taint).
+    """
+    direct = {s.id: set(s.dependencies()) for s in plan.steps}
     result: dict[str, list[str]] = {}
     for step in plan.steps:
         seen: set[str] = set()

@@ -23,10 +23,11 @@ target_name(s) := sprintf("host %s", [s.url.host]) if {
 	s.url.host != null
 } else := sprintf("tool %s", [s.tool])
 
-# Rule: data read by a step in a region may not flow (through references,
-# directly or via other steps) to a step or host outside that region.
-# (data_sources lists every step whose output reaches a step, directly or
-# through others; the input builder follows the references.)
+# Rule: data read by a step in a region may not flow (through references or
+# depends_on, directly or via other steps) to a step or host outside that region.
+# (data_sources lists every step whose data may reach a step, directly or
+# through others; the input builder follows references and depends_on alike,
+# since a step may read back what one it depends on wrote, say to a file.)
 deny contains msg if {
 	some s in input.steps
 	some source_id in s.data_sources
