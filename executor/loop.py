@@ -57,6 +57,13 @@ from .telemetry import bind_log, end_span, run_in_span, start_span
 
 log = bind_log()
 
+# Tags of tools the step rules judge by the time of the call, whatever its effect (the batch
+# window, policies/rego/limits.rego): the plan was judged when it was approved, maybe
+# off-peak, so such a call is checked again when it runs, even a read. The policy's plan
+# decision lists these steps in ``runtime_checks``; a tag the step rules come to judge by
+# time belongs here too.
+TIME_BOUND_TAGS = frozenset({"batch"})
+
 
 @dataclass(frozen=True)
 class StepProgress:
@@ -301,9 +308,11 @@ class StepLoop:
 
     def _check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any], effect: Effect,
                secret_names: tuple[str, ...]) -> bool:
-        """Ask the runtime check about a write, egress or secret-using call; a denial fails the step."""
+        """Ask the runtime check about a write, egress, secret-using or time-bound call; a denial
+        fails the step."""
         sends_secrets = bool(secret_names) or bool(spec.endpoint_url and spec.secrets)
-        if effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets:
+        if (effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets
+                and TIME_BOUND_TAGS.isdisjoint(spec.tags)):
             return True
         sources = [self.registry.get(st.by_id[d].tool) for d in st.deps[sid]
                    if st.by_id[d].tool in self.registry]

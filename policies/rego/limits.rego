@@ -37,4 +37,12 @@ batch_findings(steps) := {msg |
 
 deny contains msg if some msg in batch_findings(input.steps)
 
+# A batch step runs later than the plan is judged, maybe at peak: the runtime check judges
+# the hour again when it runs (the executor checks every call of a tool tagged "batch",
+# TIME_BOUND_TAGS in executor/loop.py, read or write).
+runtime_checks contains s.id if {
+	some s in input.steps
+	"batch" in s.tags
+}
+
 step_deny contains msg if some msg in batch_findings([input.step])
