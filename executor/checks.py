@@ -56,5 +56,6 @@ class RuntimeCheck(Protocol):
 
 
 NO_CHECK_CONFIGURED = StepDecision(
-    allow=False, deny=("no runtime policy check is configured for write, egress or secret-sending calls",),
+    allow=False, deny=("no runtime policy check is configured for write, egress, secret-sending "
+                       "or batch calls",),
     engine="none")

@@ -185,6 +185,12 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
                s("pick", "json.query", data=ref("read.value"), expression="rows"),
                post("send", "https://x.hooks.example.com/in", ref("pick.value"))],
         expected={"allow": False, "deny_contains": ["step send: data from step read (region eu) would go to host x.hooks.example.com in no known region"]}),
+    "eu_data_may_not_leave_through_a_file_read_back": dict(
+        steps=[s("read", "crm.read_eu", segment="vip"),
+               s("stash", "files.write", path="stash.txt", text=ref("read.value")),
+               {**s("back", "files.read", path="stash.txt"), "depends_on": ["stash"]},
+               post("send", "https://ingest.us.example.com/in", ref("back.text"))],
+        expected={"allow": False, "deny_contains": ["step send: data from step read (region eu) would go to host ingest.us.example.com in region us"]}),
     "eu_data_may_go_to_an_eu_host": dict(
         steps=[s("read", "crm.read_eu", segment="vip"),
                post("send", "https://ingest.eu.example.com/in", ref("read.value"))],
