@@ -83,7 +83,7 @@ def test_an_export_through_a_link_writes_the_file_it_names(cli, plan_id):
     assert open("exports/audit.jsonl", encoding="utf-8").read().count("\n") >= 3
 
 
-def _no_files_may_be_created_beside(monkeypatch, target: str) -> None:
+def _no_files_may_be_created_beside(monkeypatch, target: str) -> str:
     """As for an auditor who may write ``target`` but not create files in its directory."""
     import tempfile
 
@@ -98,38 +98,69 @@ def _no_files_may_be_created_beside(monkeypatch, target: str) -> None:
         return real_mkstemp(*args, dir=dir, **kwargs)
 
     monkeypatch.setattr(export_file.tempfile, "mkstemp", mkstemp)
+    return "Permission denied"
 
 
-def test_a_file_in_a_directory_closed_to_new_files_is_rewritten_in_place(cli, plan_id,
-                                                                         monkeypatch):
-    # The replacement's temporary file could not be made beside it: "Permission denied",
-    # though the file itself could be written.
+def _target_may_not_be_replaced(monkeypatch, target: str) -> str:
+    """As for another user's file in a sticky directory (mode 1777, like /tmp): a temporary
+    file may be made beside it, and the file written, but not replaced (EPERM)."""
+    from baton.cli import export_file
+
+    refused = os.path.realpath(target)
+    real_replace = os.replace
+
+    def replace(source, destination):
+        if os.path.realpath(destination) == refused:
+            raise PermissionError(1, "Operation not permitted", str(destination))
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(export_file.os, "replace", replace)
+    return "Operation not permitted"
+
+
+# Where the export may write FILE but not put a new file in its place: it was thrown away
+# with "Permission denied" though the file itself could be written.
+OBSTACLES = pytest.mark.parametrize("obstacle", [_no_files_may_be_created_beside,
+                                                 _target_may_not_be_replaced],
+                                    ids=["no-new-files", "sticky"])
+
+
+def _temporary_files() -> list[str]:
+    return [name for name in os.listdir(".") if name.endswith(".tmp")]
+
+
+@OBSTACLES
+def test_a_file_that_may_be_written_but_not_replaced_is_rewritten_in_place(cli, plan_id,
+                                                                           monkeypatch, obstacle):
     with open("audit.jsonl", "w", encoding="utf-8") as old:
         old.write("stale\n" * 1000)
     inode = os.stat("audit.jsonl").st_ino
-    _no_files_may_be_created_beside(monkeypatch, "audit.jsonl")
+    obstacle(monkeypatch, "audit.jsonl")
     done = cli("audit", "export", "--out", "audit.jsonl")
     assert done.returncode == 0, done.stderr
     lines = open("audit.jsonl", encoding="utf-8").read().splitlines()
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, len(lines) + 1))
     assert os.stat("audit.jsonl").st_ino == inode  # the same file, its owner and mode kept
+    assert _temporary_files() == []
 
 
-def test_a_failed_export_to_such_a_file_leaves_it_whole(cli, plan_id, monkeypatch):
+@OBSTACLES
+def test_a_failed_export_to_such_a_file_leaves_it_whole(cli, plan_id, monkeypatch, obstacle):
     good = cli("audit", "export", "--out", "audit.jsonl")
     assert good.returncode == 0, good.stderr
     previous = open("audit.jsonl", encoding="utf-8").read()
-    _no_files_may_be_created_beside(monkeypatch, "audit.jsonl")
+    obstacle(monkeypatch, "audit.jsonl")
     _break_event(3)
     done = cli("audit", "export", "--out", "audit.jsonl")
     assert done.returncode == 1, (done.returncode, done.stderr)
     assert open("audit.jsonl", encoding="utf-8").read() == previous
+    assert _temporary_files() == []
 
 
-def test_a_new_file_in_a_directory_closed_to_new_files_is_a_one_line_error(cli, plan_id,
-                                                                          monkeypatch):
-    _no_files_may_be_created_beside(monkeypatch, "audit.jsonl")
+@OBSTACLES
+def test_a_new_file_there_is_a_one_line_error(cli, plan_id, monkeypatch, obstacle):
+    message = obstacle(monkeypatch, "audit.jsonl")
     done = cli("audit", "export", "--out", "audit.jsonl")
     assert done.returncode == 1, (done.returncode, done.stderr)
-    assert "Permission denied" in done.stderr and "Traceback" not in done.stderr
-    assert not os.path.exists("audit.jsonl")
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not os.path.exists("audit.jsonl") and _temporary_files() == []
