@@ -43,12 +43,14 @@ def test_an_altered_row_read_by_the_file_store_is_refused(engine, tmp_path):
         _files(engine, root).read_bytes(URI_PREFIX + digest)
 
 
-def test_an_artifact_in_neither_place_is_missing_naming_both(engine, tmp_path):
+@pytest.mark.parametrize("store", [_files, lambda engine, root: DatabaseArtifactStore(
+    engine, root, threshold_bytes=8)], ids=["files", "database"])
+def test_an_artifact_in_neither_place_is_missing_naming_both(engine, tmp_path, store):
     root = tmp_path / "artifacts"
     digest = "cd" * 32
     uri = URI_PREFIX + digest
     with pytest.raises(ArtifactError) as missing:
-        _files(engine, root).load(uri)
+        store(engine, root).load(uri)
     assert missing.value.message == (f"artifact {uri} is missing: it is not in the database's "
                                      f"artifacts table, nor a file at {root / 'cd' / digest}")
 

@@ -123,15 +123,6 @@ def test_an_altered_file_of_before_the_switch_is_refused(engine, tmp_path):
         _store(engine, root).load(URI_PREFIX + digest)
 
 
-def test_an_artifact_in_neither_place_is_missing_naming_both(engine, tmp_path):
-    root = tmp_path / "artifacts"
-    digest = "ab" * 32
-    uri = URI_PREFIX + digest
-    with pytest.raises(ArtifactError) as missing:
-        _store(engine, root).load(uri)
-    assert missing.value.message == (f"artifact {uri} is missing: it is not in the database's "
-                                     f"artifacts table, nor a file at {root / 'ab' / digest}")
-
 
 def test_a_uri_that_names_no_digest_is_refused_before_any_query(engine, tmp_path):
     with pytest.raises(ArtifactError, match="not a SHA-256 hex digest"):
