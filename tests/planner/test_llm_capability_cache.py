@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from planner.llm import LLMConfig, LLMPlanner
-from tests.support.openai_server import Completion, refuse_remote_endpoints
+from tests.support.openai_server import Completion
 from tools import ToolRegistry
 
 PLAN = json.dumps({"steps": [{"id": "load", "tool": "files.read",
                               "args_json": json.dumps({"path": "a.csv"})}]})
-
-
-@pytest.fixture(autouse=True)
-def _no_remote_models(monkeypatch):
-    refuse_remote_endpoints(monkeypatch)
 
 
 def test_the_capability_cache_is_written_into_a_data_directory_not_made_yet(

@@ -13,14 +13,8 @@ import pytest
 from planner.base import PlanningError
 from planner.llm import LLMConfig, LLMPlanner
 from planner.plan import Plan, canonical_json
-from tests.support.openai_server import Completion, Failure, refuse_remote_endpoints
+from tests.support.openai_server import Completion, Failure
 from tools import ToolRegistry
-
-
-@pytest.fixture(autouse=True)
-def _no_remote_models(monkeypatch):
-    """Any openai client built in these tests must point at 127.0.0.1."""
-    refuse_remote_endpoints(monkeypatch)
 
 
 @pytest.fixture

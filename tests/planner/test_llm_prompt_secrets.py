@@ -14,17 +14,12 @@ import pytest
 from planner.base import PlanningError
 from planner.llm import LLMConfig, LLMPlanner
 from planner.plan import Plan
-from tests.support.openai_server import Completion, refuse_remote_endpoints
+from tests.support.openai_server import Completion
 from tools import ToolRegistry
 
 QUOTED = 'Pa"ss\\word-9f3k2'
 SHORT = 'k"7\\q'  # masked in prompts however short
 ACCENTED = "clé-été-9f3k2"
-
-
-@pytest.fixture(autouse=True)
-def _no_remote_models(monkeypatch):
-    refuse_remote_endpoints(monkeypatch)
 
 
 @pytest.fixture

@@ -10,13 +10,8 @@ from planner.base import PlanningError
 from planner.llm import LLMConfig, LLMPlanner
 from planner.problems import ProblemCode
 from planner.validation import validate_plan
-from tests.support.openai_server import Completion, refuse_remote_endpoints
+from tests.support.openai_server import Completion
 from tools import ToolRegistry
-
-
-@pytest.fixture(autouse=True)
-def _no_remote_models(monkeypatch):
-    refuse_remote_endpoints(monkeypatch)
 
 
 @pytest.fixture
