@@ -26,6 +26,10 @@ class StepCall:
     requester: str = ""
     source_tools: tuple[str, ...] = ()
     source_regions: tuple[str, ...] = ()
+    # Hosts only, never whole URLs (a URL may carry a credential): the hosts the source steps'
+    # resolved URLs went to, so residency can judge data fetched from a URL that came from
+    # another step's output by where it really came from.
+    source_hosts: tuple[str, ...] = ()
 
 
 class CheckOutcome(Protocol):

@@ -30,6 +30,7 @@ from typing import Any
 
 from planner.json_values import storable
 from planner.plan import Plan, Reference, Step, follow_path, resolve_references
+from policies.inputs import upstream, url_host
 from tools import BatonError, Effect, ToolContext, ToolError, ToolRegistry, ToolSpec
 from tools.redaction import redact
 
@@ -45,7 +46,7 @@ from .calls import (
     error_code,
     error_text,
 )
-from .checks import NO_CHECK_CONFIGURED, RuntimeCheck, StepCall
+from .checks import NO_CHECK_CONFIGURED, CheckOutcome, RuntimeCheck, StepCall, StepDecision
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
 from .retry import decide, effective_policy, unsafe_repeat
@@ -314,13 +315,7 @@ class StepLoop:
         if (effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets
                 and TIME_BOUND_TAGS.isdisjoint(spec.tags)):
             return True
-        sources = [self.registry.get(st.by_id[d].tool) for d in st.deps[sid]
-                   if st.by_id[d].tool in self.registry]
-        call = StepCall(run_id=st.run_id, plan_id=st.plan_id, step_id=sid, tool=spec.name,
-                        effect=effect.value, args=args, tags=tuple(spec.tags), region=spec.region,
-                        requester=st.requester, source_tools=tuple(s.name for s in sources),
-                        source_regions=tuple(sorted({s.region for s in sources if s.region})))
-        decision = NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
+        decision = self._decide(st, sid, spec, args, effect)
         deny = [self._storable(str(d)) for d in decision.deny]
         allowed = bool(decision.allow) and not deny
         error = None if allowed else f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}"
@@ -331,6 +326,42 @@ class StepLoop:
             self._mark(st, sid, StepStatus.FAILED, error)
             st.failure = st.failure or f"step {sid} failed: {error}"
         return allowed
+
+    def _decide(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
+                effect: Effect) -> CheckOutcome:
+        # Every step whose data may reach this one, as the plan decision judged them.
+        source_ids = upstream(st.deps, sid)
+        sources = [self.registry.get(st.by_id[d].tool) for d in source_ids
+                   if st.by_id[d].tool in self.registry]
+        try:
+            hosts = self._source_hosts(st, source_ids)
+        except (BatonError, KeyError):  # fails closed: residency cannot judge an unknown source
+            return StepDecision(allow=False, deny=(
+                f"step {sid}: the URL a source step read from could not be resolved again, so "
+                "where its data came from is unknown",))
+        call = StepCall(run_id=st.run_id, plan_id=st.plan_id, step_id=sid, tool=spec.name,
+                        effect=effect.value, args=args, tags=tuple(spec.tags), region=spec.region,
+                        requester=st.requester, source_tools=tuple(s.name for s in sources),
+                        source_regions=tuple(sorted({s.region for s in sources if s.region})),
+                        source_hosts=hosts)
+        return NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
+
+    def _source_hosts(self, st: RunState, source_ids: list[str]) -> tuple[str, ...]:
+        """The hosts the source steps called: a URL resolved from another step's output tells
+        residency where the data came from, which the tool's region alone does not."""
+        hosts = {url_host(self._source_url(st, d)) for d in source_ids}
+        return tuple(sorted(h for h in hosts if h))
+
+    def _source_url(self, st: RunState, sid: str) -> Any:
+        tool = st.by_id[sid].tool
+        endpoint = self.registry.get(tool).endpoint_url if tool in self.registry else None
+        if endpoint is not None:
+            return endpoint
+        if sid in st.args:
+            return st.args[sid].get("url")
+        # Started before a resume: its URL resolves again from the stored outputs, as it did
+        # then (outputs are kept, and masked alike, so it resolves to the same host).
+        return resolve_references(st.by_id[sid].args.get("url"), lambda ref: self._lookup(st, ref))
 
     def _start_attempt(self, st: RunState, sid: str, *, spec: ToolSpec | None,
                        args: dict[str, Any], delay_s: float) -> None:

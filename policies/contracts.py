@@ -111,6 +111,9 @@ class StepCall(BaseModel):
     source_tools: tuple[str, ...] = Field(
         default=(), description="Tools whose output flows into this call (their regions count too)."
     )
+    source_hosts: tuple[str, ...] = Field(
+        default=(), description="Hosts (never whole URLs) the source steps' resolved URLs, or "
+        "their endpoint tools' fixed URLs, went to: their regions count too.")
 
 
 class StepDecision(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -248,12 +248,21 @@ def url_facts(url: Any) -> dict[str, Any]:
         return {"url_from_ref": False, "host": None}
     try:
         parts = urlsplit(url.strip())
-        host = (parts.hostname or "").lower().rstrip(".") or None
         has_credentials = parts.username is not None or parts.password is not None
     except ValueError:
-        host, has_credentials, parts = None, False, None
-    return {"url_from_ref": False, "host": host, "scheme": parts.scheme if parts else "",
+        has_credentials, parts = False, None
+    return {"url_from_ref": False, "host": url_host(url), "scheme": parts.scheme if parts else "",
             "url_has_credentials": has_credentials}
+
+
+def url_host(url: Any) -> str | None:
+    """The host a URL goes to (lower case, no trailing dot); None when ``url`` is not a URL."""
+    if not isinstance(url, str):
+        return None
+    try:
+        return (urlsplit(url.strip()).hostname or "").lower().rstrip(".") or None
+    except ValueError:
+        return None
 
 
 def effect_for(spec: ToolSpec, args: Mapping[str, Any]) -> Effect:
@@ -336,19 +345,22 @@ def data_sources(plan: Plan) -> dict[str, list[str]]:
     ``depends_on`` it reads it back. Residency cannot tell that from mere ordering, so it
     treats every dependency as a flow of data (conservative taint).
     """
-    direct = {s.id: set(s.dependencies()) for s in plan.steps}
-    result: dict[str, list[str]] = {}
-    for step in plan.steps:
-        seen: set[str] = set()
-        todo = list(direct.get(step.id, ()))
-        while todo:
-            current = todo.pop()
-            if current in seen or current == step.id:
-                continue
-            seen.add(current)
-            todo.extend(direct.get(current, ()))
-        result[step.id] = sorted(seen)
-    return result
+    direct = {s.id: s.dependencies() for s in plan.steps}
+    return {step.id: upstream(direct, step.id) for step in plan.steps}
+
+
+def upstream(direct: Mapping[str, Iterable[str]], step_id: str) -> list[str]:
+    """Every step ``step_id`` depends on, directly or through others (sorted), given each
+    step's direct dependencies."""
+    seen: set[str] = set()
+    todo = list(direct.get(step_id, ()))
+    while todo:
+        current = todo.pop()
+        if current in seen or current == step_id:
+            continue
+        seen.add(current)
+        todo.extend(direct.get(current, ()))
+    return sorted(seen)
 
 
 def context_facts(context: PolicyContext) -> dict[str, Any]:
@@ -421,6 +433,7 @@ def build_step_input(call: StepCall, *, now: datetime | None = None) -> dict[str
         "secret_names": sent_secret_names(call.args, call.endpoint_url, call.endpoint_secrets),
         "source_regions": sorted(set(call.source_regions)),
         "source_tools": sorted(set(call.source_tools)),
+        "source_hosts": sorted(set(call.source_hosts)),
     }
     url = call_url(call.endpoint_url, call.args)
     if url is not _NO_URL:
@@ -444,19 +457,31 @@ def step_call_for(
     run_id: str,
     plan_id: str,
     requester: Requester,
+    source_urls: Mapping[str, str] | None = None,
 ) -> StepCall:
-    """The ``StepCall`` the executor checks before calling ``step_id`` with ``resolved_args``."""
+    """The ``StepCall`` the executor checks before calling ``step_id`` with ``resolved_args``.
+
+    ``source_urls`` holds the URLs source steps resolved to when they ran (by step id); a
+    source step not in it counts by the URL the plan wrote for it, if a literal one.
+    """
     spec = registry.get(plan.step(step_id).tool)
-    tools, regions = set(), set()
+    tools, regions, hosts = set(), set(), set()
     for source in data_sources(plan)[step_id]:
-        tool = plan.step(source).tool
-        tools.add(tool)
-        if tool in registry and registry.get(tool).region:
-            regions.add(registry.get(tool).region)
+        step = plan.step(source)
+        tools.add(step.tool)
+        source_spec = registry.get(step.tool) if step.tool in registry else None
+        if source_spec is not None and source_spec.region:
+            regions.add(source_spec.region)
+        url = call_url(source_spec.endpoint_url if source_spec else None, step.args)
+        if source_spec is None or source_spec.endpoint_url is None:
+            url = (source_urls or {}).get(source, url)
+        if host := url_host(url):
+            hosts.add(host)
     return StepCall(
         run_id=run_id, plan_id=plan_id, step_id=step_id, tool=spec.name,
         effect=effect_for(spec, resolved_args).value, args=dict(resolved_args),
         tags=spec.tags, region=spec.region, endpoint_url=spec.endpoint_url,
         endpoint_secrets=spec.secrets if spec.endpoint_url else (), requester=requester,
         source_regions=tuple(sorted(regions)), source_tools=tuple(sorted(tools)),
+        source_hosts=tuple(sorted(hosts)),
     )

@@ -88,7 +88,8 @@ def run_case(case: dict[str, Any], engine: PolicyEngine, registry: ToolRegistry)
     if runtime is not None:
         flagged = runtime["step"] in decision.runtime_checks
         call = step_call_for(plan, runtime["step"], runtime["args"], registry, run_id="eval",
-                             plan_id="eval", requester=requester)
+                             plan_id="eval", requester=requester,
+                             source_urls=runtime.get("source_urls"))
         verdict = engine.check_step(call)
         ok = ok and flagged and verdict.allow == runtime["allow"]
         detail = f"runtime check listed: {flagged}; run-time verdict: {verdict.deny or 'allowed'}"

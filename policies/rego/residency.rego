@@ -53,3 +53,10 @@ runtime_source_regions contains r if {
 	some tool in input.step.source_tools
 	r := cfg.tool_regions[tool]
 }
+
+# A source step's host counts as at plan time, now that a URL that came from another
+# step's output is known (the input holds hosts only, never whole URLs).
+runtime_source_regions contains r if {
+	some host in input.step.source_hosts
+	r := host_region(host)
+}

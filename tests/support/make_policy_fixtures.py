@@ -291,6 +291,12 @@ STEP_CASES: dict[str, tuple[StepCall, datetime, dict[str, Any]]] = {
         call("send", "http.request", {"method": "POST", "url": "https://ingest.us.example.com/in", "json": {}},
              source_regions=("eu",)),
         TUESDAY_10, {"allow": False, "deny_contains": ["step send: data from region eu would go to host ingest.us.example.com in region us"]}),
+    # The source's URL came from another step's output: only its resolved host tells its region.
+    "runtime_data_from_an_eu_host_named_by_a_reference_to_us_host_is_denied": (
+        call("post", "http.request", {"method": "POST", "url": "https://x.us.example.com/in", "body": "rows"},
+             source_tools=("http.request", "json.query"), source_hosts=("data.eu.example.com",)),
+        TUESDAY_10, {"allow": False, "deny_contains": [
+            "step post: data from region eu would go to host x.us.example.com in region us"]}),
     "runtime_secret_to_a_host_outside_its_destinations_is_denied": (
         call("post", "http.request", {"method": "POST", "url": "https://api.internal.example/in",
                                       "headers": {"Authorization": "Bearer ${secret:HOOK_TOKEN}"}}),
