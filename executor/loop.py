@@ -335,6 +335,8 @@ class StepLoop:
                    if st.by_id[d].tool in self.registry]
         try:
             hosts = self._source_hosts(st, source_ids)
+        except StoreError:
+            raise  # the database failed reading an output, not the step: the run stops, resumable
         except (BatonError, KeyError):  # fails closed: residency cannot judge an unknown source
             return StepDecision(allow=False, deny=(
                 f"step {sid}: the URL a source step read from could not be resolved again, so "
