@@ -124,3 +124,23 @@ def test_a_resumed_run_judges_a_source_step_that_ran_before_the_resume(engine, t
     assert calls == [("GET", EU_URL)]
     post = next(s for s in resumed.steps if s.step_id == "post")
     assert "data from region eu would go to host x.us.example.com" in post.error
+
+
+def test_a_source_whose_url_cannot_be_resolved_again_on_a_resume_denies_the_call(
+        engine, tmp_path, policy):
+    # Where the data came from is unknown (the stored output its URL came from is gone):
+    # residency cannot judge the call, so it is denied, never let through.
+    calls: list[tuple[str, str]] = []
+    first = make_runner(engine, _registry(calls), tmp_path, runtime_check=policy, threshold=8)
+    record = run_plan(first, engine, _plan("https://x.us.example.com/in"))
+    assert record.status is RunStatus.FAILED
+    links_output = [path for path in (tmp_path / "artifacts").rglob("*") if path.is_file()
+                    and EU_URL.encode() in path.read_bytes() and b"rows" not in path.read_bytes()]
+    assert len(links_output) == 1
+    links_output[0].unlink()
+    second = make_runner(engine, _registry(calls), tmp_path, runtime_check=policy, threshold=8)
+    resumed = second.resume_sync(record.id)
+    assert resumed.status is RunStatus.FAILED
+    assert calls == [("GET", EU_URL)]
+    post = next(s for s in resumed.steps if s.step_id == "post")
+    assert "the URL a source step read from could not be resolved again" in post.error
