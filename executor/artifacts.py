@@ -15,11 +15,12 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planner.json_values import encodes_as_utf8
 from planner.plan import canonical_json
 from tools import BatonError
 
@@ -189,23 +190,16 @@ def _first_unencodable(value: Any) -> str | None:
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         here, item = stack.pop()
-        if item is _BAD_KEY or (isinstance(item, str) and not _encodes(item)):
+        if item is _BAD_KEY or (isinstance(item, str) and not encodes_as_utf8(item)):
             return here
         if isinstance(item, dict):
             stack.extend(reversed([(f"{here}.{key}" if here else str(key),
-                                    child if _encodes(str(key)) else _BAD_KEY)
+                                    child if encodes_as_utf8(str(key)) else _BAD_KEY)
                                    for key, child in item.items()]))
         elif isinstance(item, list | tuple):
             stack.extend(reversed([(f"{here}[{i}]", child) for i, child in enumerate(item)]))
     return None
 
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _holds(path: Path, data: bytes) -> bool:

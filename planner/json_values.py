@@ -33,7 +33,7 @@ def plain(value: Any) -> bool:
 def scalar_fault(value: Any) -> str | None:
     """Why ``value`` (a leaf) cannot be part of a plan, or None when it can."""
     if isinstance(value, str):
-        if not _utf8(value):
+        if not encodes_as_utf8(value):
             return (f"text {_shown(value)} is not valid Unicode (it holds a lone surrogate) and "
                     "cannot be stored as UTF-8; remove or replace that character")
         return f"text {_shown(value)} {NUL_FAULT}" if "\x00" in value else None
@@ -46,7 +46,7 @@ def key_fault(key: Any) -> str | None:
     """Why ``key`` cannot be an object key in a plan, or None when it can."""
     if not isinstance(key, str):
         return f"object keys must be strings, not {type(key).__name__} {_shown(key)}"
-    if not _utf8(key):
+    if not encodes_as_utf8(key):
         return f"key {_shown(key)} is not valid Unicode (it holds a lone surrogate); rename it"
     return f"key {_shown(key)} {NUL_FAULT}" if "\x00" in key else None
 
@@ -96,7 +96,7 @@ def storable(value: Any, depth_left: int = MAX_RECORD_DEPTH) -> Any:
     if isinstance(value, list | tuple):
         return [storable(item, depth_left - 1) for item in value]
     if isinstance(value, str):
-        if not _utf8(value):
+        if not encodes_as_utf8(value):
             value = value.encode("utf-8", "backslashreplace").decode("utf-8")
         return value.replace("\x00", "\\x00") if "\x00" in value else value
     if isinstance(value, float) and not math.isfinite(value):
@@ -104,7 +104,8 @@ def storable(value: Any, depth_left: int = MAX_RECORD_DEPTH) -> Any:
     return value
 
 
-def _utf8(text: str) -> bool:
+def encodes_as_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (no lone surrogate); ASCII is answered without a copy."""
     if text.isascii():  # nearly every string in a plan: no copy made
         return True
     try:
