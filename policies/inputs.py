@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from planner.plan import Plan, Step, TemplateOrigin, is_reference
 from tools import Effect, ToolRegistry, ToolSpec
@@ -248,10 +248,11 @@ def url_facts(url: Any) -> dict[str, Any]:
         return {"url_from_ref": False, "host": None}
     try:
         parts = urlsplit(url.strip())
+        host = _host(parts)
         has_credentials = parts.username is not None or parts.password is not None
     except ValueError:
-        has_credentials, parts = False, None
-    return {"url_from_ref": False, "host": url_host(url), "scheme": parts.scheme if parts else "",
+        host, has_credentials, parts = None, False, None
+    return {"url_from_ref": False, "host": host, "scheme": parts.scheme if parts else "",
             "url_has_credentials": has_credentials}
 
 
@@ -260,9 +261,13 @@ def url_host(url: Any) -> str | None:
     if not isinstance(url, str):
         return None
     try:
-        return (urlsplit(url.strip()).hostname or "").lower().rstrip(".") or None
+        return _host(urlsplit(url.strip()))
     except ValueError:
         return None
+
+
+def _host(parts: SplitResult) -> str | None:
+    return (parts.hostname or "").lower().rstrip(".") or None
 
 
 def effect_for(spec: ToolSpec, args: Mapping[str, Any]) -> Effect:
