@@ -17,7 +17,8 @@ import asyncio
 import hashlib
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ from .loop import RunState, StepLoop, StepProgress
 from .ownership import new_owner_id, owner_gone
 from .records import RunRecord, RunStatus
 from .scheduling import StepStatus
-from .store.db import StoreError, is_transient
+from .store.claims import INTERNAL_ERROR_IN_FLIGHT
+from .store.db import StoreError, is_database_error, is_transient
 from .store.runs import RunSnapshot, RunStore, aware, utcnow
 from .telemetry import bind_log, span
 
@@ -138,12 +140,13 @@ class Runner(StepLoop):
                should_stop: Callable[[], bool] = lambda: False) -> int:
         """Run queued runs and runs whose owner's lease expired; with ``once``, stop when none is left.
 
-        A run that stops on an error (a lost lease, a database failure naming the run, or
-        any unexpected exception, logged with its traceback) is logged with its id and the
-        worker goes on; the run is left for a resume. A database that fails while looking for
-        the next run stops the worker with a ``StoreError``, unless the failure is
-        transient (a deadlock, a serialization failure, a busy SQLite file): that claim is
-        tried again after a short random wait.
+        A run that stops on an error is logged with its id and the worker goes on: after a
+        lost lease or a database failure naming the run, the run is left for a resume (or
+        a worker, once the lease ends); after an unexpected exception (a bug), logged with
+        its traceback, the run has ended failed (see :meth:`run`). A database that fails
+        while looking for the next run stops the worker with a ``StoreError``, unless the
+        failure is transient (a deadlock, a serialization failure, a busy SQLite file): that
+        claim is tried again after a short random wait.
         """
         done = 0
         while not should_stop():
@@ -168,10 +171,9 @@ class Runner(StepLoop):
             except BatonError as exc:  # one run's problem (a lost lease...) must not stop the worker
                 log.warning("run stopped", run_id=run_id, error=exc.message)
             except Exception:  # noqa: BLE001 - a bug, a failing check: that run's alone
-                # Left as it is (running, this worker's lease running out): a resume, or a
-                # worker once the lease ends, picks it up; the traceback says what broke.
-                log.exception("run stopped on an unexpected error; left for a resume",
-                              run_id=run_id)
+                # The run ended failed (or, its database gone too, was left for a resume):
+                # the traceback says what broke.
+                log.exception("run stopped on an internal error", run_id=run_id)
             done += 1
         return done
 
@@ -181,6 +183,10 @@ class Runner(StepLoop):
         The record returned has the steps and attempts only with ``detail``:
         reading back a long run's every step is not free, and a caller that
         shows a summary (or nothing, like the worker) does not need them.
+
+        An unexpected exception (no ``BatonError``: a bug) ends the run failed before it
+        goes on up (see :meth:`_internal_errors_end`); a ``BatonError`` (a lost lease, a
+        database failure) leaves the run as it is, for a resume.
         """
         snapshot = self.store.snapshot(run_id)
         if snapshot is None:
@@ -189,7 +195,8 @@ class Runner(StepLoop):
         if row["owner"] != self.owner_id:
             raise RunOwnedError(f"run {run_id} is owned by {row['owner'] or 'nobody'}, not by this "
                                 "process: resume it or let a worker pick it up")
-        with span("baton.run", run_id=run_id, plan_id=row["plan_id"]):
+        with self._internal_errors_end(run_id), \
+                span("baton.run", run_id=run_id, plan_id=row["plan_id"]):
             state = self._refused(row) or self._load(snapshot)
             if isinstance(state, str):
                 summary = self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
@@ -203,6 +210,45 @@ class Runner(StepLoop):
         record = self.store.get(run_id)
         assert record is not None
         return record
+
+    @contextmanager
+    def _internal_errors_end(self, run_id: str) -> Iterator[None]:
+        """An unexpected exception in the block ends the owned run failed, then goes on up.
+
+        Left running, the run would be claimed again each time its lease lapsed and its
+        in-flight steps called again, every lease period, for ever. Ended failed it is
+        resumable: its steps left in flight end failed (their attempt interrupted, as a
+        cancel ends a dead owner's) and a resume calls them again with the same key. A
+        database failure is no bug: the run stops, resumable, as on any other. The database
+        gone too, the end cannot be recorded: that is logged and the run left for a resume.
+        """
+        try:
+            yield
+        except Exception as exc:
+            if isinstance(exc, BatonError) or is_database_error(exc):
+                raise
+            self._end_on_internal_error(run_id, exc)
+            raise
+
+    def _end_on_internal_error(self, run_id: str, exc: Exception) -> None:
+        """End ``run_id`` failed, naming ``exc`` (masked); log, never raise, if it cannot be."""
+        # Masked before it is cut: a secret cut in two would escape the masking.
+        what = _cut(self._storable(_first_line(exc)))
+        cause = (f"internal error in the executor: {what}; see the traceback in the log of "
+                 "the worker or command that ran it")
+        try:
+            self.store.finish(run_id, self.owner_id, RunStatus.FAILED, cause,
+                              in_flight=INTERNAL_ERROR_IN_FLIGHT)
+        except LeaseLostError as moved:  # taken over meanwhile: its end is its new owner's
+            log.warning("the run's end is not recorded here", run_id=run_id, error=moved.message)
+        except StoreError as failure:
+            log.warning("the run's end could not be recorded; left for a resume", run_id=run_id,
+                        error=failure.message)
+        except Exception:  # noqa: BLE001 - the exception that brought us here goes on up
+            log.exception("the run's end could not be recorded; left for a resume",
+                          run_id=run_id)
+        else:
+            log.info("run ended failed on an internal error", run_id=run_id, error=cause)
 
     # -- loading ---------------------------------------------------------------------
 
@@ -254,6 +300,18 @@ class Runner(StepLoop):
             concurrency=self.concurrency or row["concurrency"], steps=steps, states=states,
             deps=deps, dependents=dependents, rank=rank, waiting=waiting, frontier=frontier,
             failure=f"step {failed.step_id} failed: {failed.error}" if failed else None)
+
+
+def _first_line(exc: BaseException) -> str:
+    """``Type: message`` of ``exc``, the message's first line only: a run's cause is one line,
+    and later lines (a database driver's) may carry parameters."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    """``text`` cut at ``limit`` characters (an exception may hold a whole document)."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _is_approved_text(plan: Plan, plan_json: str, approved_hash: str) -> bool:

@@ -5,7 +5,9 @@ owner and its lease are still the ones the claimer saw gone (an owner that
 renewed its lease in the meantime is alive after all). The steps the old owner
 left running go back to pending, their last attempt marked interrupted, and
 RUN_RESUME records it. A cancelled run nobody holds is ended without being
-claimed (:meth:`RunClaims.end_abandoned`): its steps left running end failed.
+claimed (:meth:`RunClaims.end_abandoned`): its steps left running end failed. So do
+those of a run its owner ends on an internal error (``RunStore.finish`` with
+``in_flight``), to be sent back to pending when a person resumes it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ ACTOR = "executor"
 # A step left running by a dead owner when its run is cancelled: it ends failed, as a retry a
 # live owner drops on a cancel does ("not tried again: the run was cancelled").
 CANCELLED_IN_FLIGHT = f"{attempt_log.INTERRUPTED_ERROR}; not tried again: the run was cancelled"
+# A step left running when its owner stops the run on an internal error (a bug): it ends failed,
+# and a resume of the failed run sends it back to pending, to be called with the same key.
+INTERNAL_ERROR_IN_FLIGHT = (f"{attempt_log.INTERRUPTED_ERROR}; not tried again: the run failed on "
+                            "an internal error in the executor (a resume calls it again, with the "
+                            "same idempotency key)")
 
 
 @dataclass(frozen=True)
@@ -172,7 +179,8 @@ class RunClaims:
             if ended.rowcount != 1:
                 s.rollback()
                 return False
-            interrupted = self._send_back(s, run_id, StepStatus.RUNNING, now, ending=True)
+            interrupted = self._send_back(s, run_id, StepStatus.RUNNING, now,
+                                          ending=CANCELLED_IN_FLIGHT)
             self.ledger.append(EventKind.RUN_CANCEL, run_id, actor, {
                 "previous_owner": expected_owner, "interrupted": list(interrupted)}, session=s)
             self.ledger.append(EventKind.RUN_END, run_id, actor,
@@ -181,10 +189,10 @@ class RunClaims:
         return True
 
     def _send_back(self, s: Session, run_id: str, status: StepStatus, now: datetime, *,
-                   ending: bool = False) -> tuple[str, ...]:
+                   ending: str | None = None) -> tuple[str, ...]:
         """Put the run's steps in ``status`` back to pending (a resume or takeover runs them
-        again), or, ``ending`` the run, end them failed now: pending would say "not started"
-        of a step whose attempt started, in a run that is over."""
+        again), or, ``ending`` the run, end them failed now with that error: pending would say
+        "not started" of a step whose attempt started, in a run that is over."""
         rows = s.execute(select(STEPS.c.id, STEPS.c.step_id, STEPS.c.attempt_log).where(
             STEPS.c.run_id == run_id, STEPS.c.status == status.value)
             .order_by(STEPS.c.position)).all()
@@ -198,8 +206,9 @@ class RunClaims:
                 attempt_log.reset_budget(log)
                 changed = bool(log)
             values: dict[str, Any] = (
-                {"status": StepStatus.FAILED.value, "error": CANCELLED_IN_FLIGHT, "ended_at": now}
-                if ending else {"status": StepStatus.PENDING.value, "error": None, "ended_at": None})
+                {"status": StepStatus.FAILED.value, "error": ending, "ended_at": now}
+                if ending is not None
+                else {"status": StepStatus.PENDING.value, "error": None, "ended_at": None})
             if changed:
                 values["attempt_log"] = attempt_log.dumps(log)
             # Only while it still has the status read above: a result committed since

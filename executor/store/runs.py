@@ -313,11 +313,14 @@ class RunStore(RunClaims):
             self._writer_pinned.flush()
 
     def finish(self, run_id: str, owner: str, status: RunStatus, error: str | None, *,
-               cancelled: bool = False) -> RunRecord:
+               cancelled: bool = False, in_flight: str | None = None) -> RunRecord:
         """End the run (RUN_CANCEL first when cancelled, then RUN_END) and release it; its summary.
 
         Cancelled, the steps a takeover sent back to pending and nothing ran again end failed
-        (RUN_CANCEL names them), as when a cancel ends a dead owner's run.
+        (RUN_CANCEL names them), as when a cancel ends a dead owner's run. With ``in_flight``
+        (an owner that stops on an internal error leaves steps running), the steps still
+        running end failed with that error, their attempt interrupted, as a cancel ends a dead
+        owner's (RUN_END names them): a resume of the failed run sends them back to pending.
 
         Only while ``owner`` still owns it: otherwise ``LeaseLostError``, nothing written.
         """
@@ -335,8 +338,11 @@ class RunStore(RunClaims):
                 self.ledger.append(EventKind.RUN_CANCEL, run_id, ACTOR,
                                    {"interrupted": list(interrupted)} if interrupted else {},
                                    session=s)
-            self.ledger.append(EventKind.RUN_END, run_id, ACTOR,
-                               {"status": status.value, "error": error}, session=s)
+            end: dict[str, Any] = {"status": status.value, "error": error}
+            if in_flight is not None:
+                end["interrupted"] = list(self._send_back(s, run_id, StepStatus.RUNNING, now,
+                                                          ending=in_flight))
+            self.ledger.append(EventKind.RUN_END, run_id, ACTOR, end, session=s)
             row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().one()
             s.commit()
         return self._run_record(dict(row), ())

@@ -154,7 +154,7 @@ def _assert_failed_with(engine, record, error: str, *, attempts: int = 1) -> Non
 
 def test_a_worker_survives_an_unexpected_error_in_one_run_and_runs_the_next(engine, tmp_path):
     """An error that is no BatonError (a bug, a failing check) stops that run only: the worker
-    logs it, leaves the run for a resume and goes on with the others."""
+    logs it, the run ends failed (resumable) and the worker goes on with the others."""
     broken: list[str] = []
 
     class BrokenForOneRun(AllowAll):
@@ -172,5 +172,5 @@ def test_a_worker_survives_an_unexpected_error_in_one_run_and_runs_the_next(engi
     second = runner.create_run(plan_id, 1, plan, requested_by="alice", detach=True)
     broken.append(first)
     assert runner.worker(once=True) == 2
-    assert runner.store.get(first, detail=False).status is RunStatus.RUNNING  # left for resume
+    assert runner.store.get(first, detail=False).status is RunStatus.FAILED  # resumable
     assert runner.store.get(second, detail=False).status is RunStatus.SUCCEEDED
