@@ -32,7 +32,7 @@ def test_write_creates_the_workspace_and_read_returns_the_text(registry, workspa
     assert not workspace.exists()
     written = call(registry, "files.write", path="reports/total.txt", text="héllo\n")
     data = "héllo\n".encode()
-    assert written == {"path": "reports/total.txt", "bytes": len(data),
+    assert written == {"path": "reports/total.txt", "path_encoding": "utf-8", "bytes": len(data),
                        "sha256": hashlib.sha256(data).hexdigest()}
     assert (workspace / "reports" / "total.txt").read_bytes() == data
     read = call(registry, "files.read", path="reports/total.txt")
@@ -59,12 +59,13 @@ def test_list_matches_a_glob_sorted(registry, workspace):
     for name in ("b.csv", "a.csv", "notes.txt", "sub/c.csv"):
         call(registry, "files.write", path=name, text="x" * len(name))
     out = call(registry, "files.list", pattern="*.csv")
-    assert out["entries"] == [{"path": "a.csv", "size": 5, "is_dir": False},
-                              {"path": "b.csv", "size": 5, "is_dir": False}]
+    assert out["entries"] == [
+        {"path": "a.csv", "path_encoding": "utf-8", "size": 5, "is_dir": False},
+        {"path": "b.csv", "path_encoding": "utf-8", "size": 5, "is_dir": False}]
     deep = [e["path"] for e in call(registry, "files.list", pattern="**/*.csv")["entries"]]
     assert deep == ["a.csv", "b.csv", "sub/c.csv"]
     top = call(registry, "files.list")["entries"]
-    assert {"path": "sub", "size": 0, "is_dir": True} in top
+    assert {"path": "sub", "path_encoding": "utf-8", "size": 0, "is_dir": True} in top
 
 
 def test_list_of_a_missing_workspace_is_empty(registry):
@@ -250,7 +251,8 @@ def test_list_shows_inside_symlinks_but_does_not_descend_into_symlinked_director
     (workspace / "out").symlink_to(outside, target_is_directory=True)
     (workspace / "file-link").symlink_to("real/data.txt")
     listed = call(registry, "files.list", pattern="**/*")["entries"]
-    assert listed == [{"path": "alias", "size": 0, "is_dir": True},
-                      {"path": "file-link", "size": 2, "is_dir": False},
-                      {"path": "real", "size": 0, "is_dir": True},
-                      {"path": "real/data.txt", "size": 2, "is_dir": False}]
+    assert listed == [
+        {"path": "alias", "path_encoding": "utf-8", "size": 0, "is_dir": True},
+        {"path": "file-link", "path_encoding": "utf-8", "size": 2, "is_dir": False},
+        {"path": "real", "path_encoding": "utf-8", "size": 0, "is_dir": True},
+        {"path": "real/data.txt", "path_encoding": "utf-8", "size": 2, "is_dir": False}]

@@ -1,9 +1,10 @@
 """``files.read`` / ``files.write`` / ``files.list``: confined to one workspace directory.
 
-Every path is relative to the workspace. ``..`` and absolute paths are refused up
-front; every component is then opened relative to its parent's descriptor with
-``O_NOFOLLOW`` (see :mod:`.safe_paths`), so a symlink that leads outside, even one
-swapped in while the tool runs, is refused rather than followed.
+Every path is relative to the workspace, written as text by the rule of :mod:`.path_text`
+(a name that is not UTF-8 is escaped) in what the tools return and what they are given.
+``..`` and absolute paths are refused up front; every component is then opened relative
+to its parent's descriptor with ``O_NOFOLLOW`` (see :mod:`.safe_paths`), so a symlink that
+leads outside, even one swapped in while the tool runs, is refused rather than followed.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import hashlib
 import os
 import stat
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ToolInputError
 from ..retry import NO_RETRY, RetryPolicy
 from ..spec import Effect, ToolContext
+from .path_text import PATH_ENCODING_DESCRIPTION, PathEncoding, encoding_of, os_path, shown
 from .safe_paths import (
     TooManyEntries,
     Workspace,
@@ -35,33 +37,39 @@ DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_LIST_ENTRIES = 10_000
 
 
-class FileContent(BaseModel):
-    """A text file read from the workspace."""
+class InWorkspace(BaseModel):
+    """Where something is in the workspace, as text any plan and output can hold."""
 
     model_config = ConfigDict(frozen=True)
 
-    path: str = Field(description="Path relative to the workspace.")
+    path: str = Field(description="Path relative to the workspace; see path_encoding.")
+    path_encoding: PathEncoding = Field(description=PATH_ENCODING_DESCRIPTION)
+
+    @classmethod
+    def at(cls, name: str, **fields: Any) -> Self:
+        """The model for ``name`` (a path as ``os`` functions give it), escaped if need be."""
+        text = shown(name)
+        return cls(path=text, path_encoding=encoding_of(text), **fields)
+
+
+class FileContent(InWorkspace):
+    """A text file read from the workspace."""
+
     text: str = Field(description="The file's content, decoded as UTF-8.")
     bytes: int = Field(description="Size in bytes.")
     sha256: str = Field(description="SHA-256 of the content, hex.")
 
 
-class FileWritten(BaseModel):
+class FileWritten(InWorkspace):
     """A text file written to the workspace."""
 
-    model_config = ConfigDict(frozen=True)
-
-    path: str = Field(description="Path relative to the workspace.")
     bytes: int = Field(description="Size written, in bytes.")
     sha256: str = Field(description="SHA-256 of the content written, hex.")
 
 
-class FileEntry(BaseModel):
+class FileEntry(InWorkspace):
     """One entry of a directory listing."""
 
-    model_config = ConfigDict(frozen=True)
-
-    path: str = Field(description="Path relative to the workspace.")
     size: int = Field(description="Size in bytes (0 for directories).")
     is_dir: bool = Field(description="True for a directory.")
 
@@ -74,18 +82,25 @@ class FileListing(BaseModel):
     entries: list[FileEntry] = Field(description="Matching files and directories, sorted by path.")
 
 
+def workspace_path(path: str) -> str:
+    """``path`` as given to a tool, as ``os`` functions take it; refuses '..' and absolute paths."""
+    name = os_path(path)
+    relative_parts(name)  # before touching the disk
+    return name
+
+
 def read_text(workspace: Path, path: str, max_bytes: int) -> FileContent:
     """Read a UTF-8 file from the workspace."""
-    relative_parts(path)  # refuse '..' and absolute paths before touching the disk
+    name = workspace_path(path)
     try:
         ws = Workspace(workspace)
     except FileNotFoundError:
-        raise not_found_error(path, "read") from None
+        raise not_found_error(name, "read") from None
     with ws:
-        opened = ws.walk(path, verb="read")
+        opened = ws.walk(name, verb="read")
         try:
             if opened.fd is None:
-                raise not_found_error(path, "read")
+                raise not_found_error(name, "read")
             info = os.fstat(opened.fd)
             if not stat.S_ISREG(info.st_mode):
                 kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
@@ -105,19 +120,19 @@ def read_text(workspace: Path, path: str, max_bytes: int) -> FileContent:
     except UnicodeDecodeError as exc:
         raise ToolInputError(f"file {path!r} is not UTF-8 text ({exc.reason} at byte {exc.start})",
                              code="file_not_text") from exc
-    return FileContent(path=opened.relative, text=text, bytes=len(data),
-                       sha256=hashlib.sha256(data).hexdigest())
+    return FileContent.at(opened.relative, text=text, bytes=len(data),
+                          sha256=hashlib.sha256(data).hexdigest())
 
 
 def write_text(workspace: Path, path: str, text: str, overwrite: bool) -> FileWritten:
     """Write a UTF-8 file atomically; rewriting identical content is a no-op success."""
-    relative_parts(path)
+    name = workspace_path(path)
     data = text.encode("utf-8")
     with Workspace(workspace, create=True) as ws:
-        opened = ws.walk(path, create_dirs=True, verb="write")
+        opened = ws.walk(name, create_dirs=True, verb="write")
         try:
-            result = FileWritten(path=opened.relative, bytes=len(data),
-                                 sha256=hashlib.sha256(data).hexdigest())
+            result = FileWritten.at(opened.relative, bytes=len(data),
+                                    sha256=hashlib.sha256(data).hexdigest())
             if opened.fd is not None:
                 info = os.fstat(opened.fd)
                 if stat.S_ISDIR(info.st_mode) or opened.name is None:
@@ -138,26 +153,27 @@ def write_text(workspace: Path, path: str, text: str, overwrite: bool) -> FileWr
 
 
 def list_entries(workspace: Path, path: str, pattern: str) -> FileListing:
-    """Entries under ``path`` matching the glob ``pattern``, sorted; escaping ones are left out."""
-    segments = PurePosixPath(pattern).parts if pattern else ()
-    if not segments or PurePosixPath(pattern).is_absolute() or ".." in segments:
+    """Entries under ``path`` matching the glob ``pattern``, sorted; links leading out left out."""
+    glob = os_path(pattern, what="pattern")
+    segments = PurePosixPath(glob).parts if glob else ()
+    if not segments or PurePosixPath(glob).is_absolute() or ".." in segments:
         raise ToolInputError(f"pattern {pattern!r} must be a relative glob without '..'",
                              code="path_refused")
-    relative_parts(path)
+    name = workspace_path(path)
     try:
         ws = Workspace(workspace)
     except FileNotFoundError:
         if path in ("", "."):
             return FileListing(entries=[])
-        raise not_found_error(path, "list") from None
+        raise not_found_error(name, "list") from None
     with ws:
-        opened = ws.walk(path, verb="list")
+        opened = ws.walk(name, verb="list")
         try:
             if opened.fd is None or not stat.S_ISDIR(os.fstat(opened.fd).st_mode):
                 raise ToolInputError(f"cannot list {path!r}: not a directory in the workspace",
                                      code="file_not_found")
-            entries = [FileEntry(path="/".join(opened.parts + found.names), size=found.size,
-                                 is_dir=found.is_dir)
+            entries = [FileEntry.at("/".join(opened.parts + found.names), size=found.size,
+                                    is_dir=found.is_dir)
                        for found in scan(ws, opened.fd, opened.parts, segments, MAX_LIST_ENTRIES)]
         except TooManyEntries:
             raise ToolInputError(f"more than {MAX_LIST_ENTRIES} entries match {pattern!r} under "
@@ -192,7 +208,8 @@ def register_file_tools(
         """Read a UTF-8 text file from the workspace.
 
         Args:
-            path: File path relative to the workspace, e.g. 'sales.csv'.
+            path: File path relative to the workspace, e.g. 'sales.csv', as files.list gives
+                it (a backslash starts an escape: write a backslash as two).
         """
         return read_text(where(context), path, max_file_bytes)
 
@@ -200,7 +217,8 @@ def register_file_tools(
         """Write a UTF-8 text file into the workspace, creating parent directories.
 
         Args:
-            path: File path relative to the workspace, e.g. 'reports/total.txt'.
+            path: File path relative to the workspace, e.g. 'reports/total.txt' (a backslash
+                starts an escape, as in the paths files.list gives: write a backslash as two).
             text: The content to write.
             overwrite: Replace an existing file with different content.
         """
@@ -211,7 +229,9 @@ def register_file_tools(
 
         Args:
             path: Directory relative to the workspace to list; '.' is the workspace itself.
-            pattern: Glob pattern, e.g. '*.csv' or '**/*.json' to search subdirectories.
+                Escaped as in the paths listed (a backslash is written as two).
+            pattern: Glob pattern, e.g. '*.csv' or '**/*.json' to search subdirectories;
+                matched against the paths as listed, escapes included.
         """
         return list_entries(where(context), path, pattern)
 

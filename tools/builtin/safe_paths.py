@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Self
 
 from ..errors import ToolInputError
+from .path_text import shown
 
 MAX_SYMLINKS = 40  # the same budget as Linux's own path resolution
 _WALK_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -30,28 +31,32 @@ _FINAL_FLAGS = _WALK_FLAGS | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
 
 
 def relative_parts(path: str) -> tuple[str, ...]:
-    """The components of a workspace-relative ``path``; ``ToolInputError`` for '..' or absolute."""
+    """The components of a workspace-relative ``path``; ``ToolInputError`` for '..' or absolute.
+
+    Here and below a path is as ``os`` functions take it (a name that is not UTF-8 holds
+    surrogates); messages show it as :func:`.path_text.shown` writes it.
+    """
     if not path or "\x00" in path:
-        raise ToolInputError(f"path {path!r} is empty or malformed", code="path_refused")
+        raise ToolInputError(f"path {shown(path)!r} is empty or malformed", code="path_refused")
     pure = PurePosixPath(path)
     if pure.is_absolute() or pure.anchor:
-        raise ToolInputError(f"path {path!r} is absolute; give a path inside the workspace",
-                             code="path_refused")
+        raise ToolInputError(f"path {shown(path)!r} is absolute; give a path inside the "
+                             "workspace", code="path_refused")
     if ".." in pure.parts:
-        raise ToolInputError(f"path {path!r} uses '..'; paths must stay inside the workspace",
-                             code="path_refused")
+        raise ToolInputError(f"path {shown(path)!r} uses '..'; paths must stay inside the "
+                             "workspace", code="path_refused")
     return pure.parts
 
 
 def escape_error(path: str) -> ToolInputError:
     """The refusal for a path whose symlinks lead outside the workspace."""
-    return ToolInputError(f"path {path!r} leads outside the workspace through a symlink",
+    return ToolInputError(f"path {shown(path)!r} leads outside the workspace through a symlink",
                           code="path_refused")
 
 
 def not_found_error(path: str, verb: str) -> ToolInputError:
     """The refusal for a path that does not name anything in the workspace."""
-    return ToolInputError(f"cannot {verb} {path!r}: not found in the workspace",
+    return ToolInputError(f"cannot {verb} {shown(path)!r}: not found in the workspace",
                           code="file_not_found")
 
 
@@ -175,8 +180,8 @@ def _names(stack: list[tuple[str, int]], last: str | None) -> tuple[str, ...]:
 
 def _count_hop(hops: int, path: str) -> int:
     if hops >= MAX_SYMLINKS:
-        raise ToolInputError(f"path {path!r} has too many levels of symlinks (or keeps changing)",
-                             code="path_refused")
+        raise ToolInputError(f"path {shown(path)!r} has too many levels of symlinks (or keeps "
+                             "changing)", code="path_refused")
     return hops + 1
 
 
@@ -207,7 +212,7 @@ def replace_atomically(dir_fd: int, name: str, data: bytes) -> None:
         except FileExistsError:
             continue
     else:
-        raise ToolInputError(f"could not create a temporary file beside {name!r}",
+        raise ToolInputError(f"could not create a temporary file beside {shown(name)!r}",
                              code="file_exists")
     try:
         with os.fdopen(fd, "wb") as handle:
