@@ -47,7 +47,7 @@ class ToolRegistry:
         *,
         name: str,
         effect: Effect | str = Effect.READ,
-        effect_from_args: Callable[[Mapping[str, Any]], Effect] | None = None,
+        effect_from_args: Callable[[Mapping[str, Any]], Effect | str] | None = None,
         idempotent: bool = False,
         sends_idempotency_key: bool = False,
         timeout_s: float = 30.0,

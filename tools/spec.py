@@ -125,7 +125,7 @@ class ToolSpec:
     input_model: type[BaseModel]
     output_model: type[BaseModel]
     effect: Effect = Effect.READ
-    effect_from_args: Callable[[Mapping[str, Any]], Effect] | None = None
+    effect_from_args: Callable[[Mapping[str, Any]], Effect | str] | None = None
     idempotent: bool = False
     sends_idempotency_key: bool = False
     timeout_s: float = 30.0
@@ -142,10 +142,21 @@ class ToolSpec:
     wraps_value: bool = False
 
     def effect_of(self, args: Mapping[str, Any]) -> Effect:
-        """The effect of one call: decided from its arguments when the tool says so."""
+        """The effect of one call: decided from its arguments when the tool says so.
+
+        Always an :class:`Effect`: the executor and the policies compare it by identity, so an
+        answer of ``"write"`` taken as it was would skip the checks a write gets. An answer
+        that is no effect raises ``ValueError`` (the callers treat it as unknown, never read).
+        """
         if self.effect_from_args is None:
             return self.effect
-        return self.effect_from_args(args)
+        answer = self.effect_from_args(args)
+        try:
+            return Effect(answer)
+        except ValueError:
+            # Its type only: the answer may be an argument, and arguments may hold a secret.
+            raise ValueError(f"effect_from_args answered a {type(answer).__name__} "
+                             "that is not 'read' or 'write'") from None
 
     def declared_timeout_s(self, args: Mapping[str, Any]) -> float | None:
         """The deadline one call declares from its arguments (``timeout_from_args``), if any.
