@@ -58,6 +58,14 @@ class Problem(BaseModel):
         return f"[{self.code.value}] {where}{printable(self.path)}: {self.message}"
 
 
+def too_many_steps(count: int, limit: int) -> Problem:
+    """The problem of a plan with ``count`` steps, over ``limit``: its steps are not checked
+    (a reply thousands of steps long would cost a check, and a problem, per step)."""
+    return Problem(code=ProblemCode.TOO_MANY_STEPS, path="$.steps",
+                   message=f"the plan has {count} steps, more than the limit of {limit}; "
+                           "split the goal or merge steps")
+
+
 class InvalidPlanError(BatonError):
     """A plan failed static validation; carries every problem."""
 

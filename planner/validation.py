@@ -36,7 +36,7 @@ from .cycles import find_cycles
 from .json_values import faults, plain, scalar_fault
 from .loading import load_plan_document
 from .plan import STEP_ID, Plan, Step, is_reference
-from .problems import InvalidPlanError, Problem, ProblemCode
+from .problems import InvalidPlanError, Problem, ProblemCode, too_many_steps
 from .schema_types import describe, field_names, fits, walk
 
 PLAN_KEYS = ("goal", "steps")
@@ -164,12 +164,8 @@ class _Checker:
         if not steps:
             self.add(ProblemCode.NO_STEPS, "$.steps", "the plan has no steps; add at least one tool call")
         elif len(steps) > self.max_steps:
-            self.add(ProblemCode.TOO_MANY_STEPS, "$.steps",
-                     f"the plan has {len(steps)} steps, more than the limit of {self.max_steps}; "
-                     "split the goal or merge steps")
-            # Its steps are not checked: a reply thousands of steps long would otherwise cost
-            # a check, and a problem, per step, sent back to the model and recorded.
-            return goal, None
+            self.problems.append(too_many_steps(len(steps), self.max_steps))
+            return goal, None  # its steps are not checked
         return goal, list(steps)
 
     def read_step(self, index: int, raw: Any) -> _StepView:

@@ -26,7 +26,8 @@ the endpoint says are escaped, so that it can be recorded and sent back.
 
 Nothing configured as secret goes the other way: every message sent (goal,
 feedback, earlier plan, the model's own reply sent back, the problems found in
-it) has the configured secret values masked first (``LLMConfig.prompt_secrets``).
+it) has the configured secret values masked first (``LLMConfig.prompt_secrets``),
+escaped once or twice (arguments inside the reply's JSON are JSON text themselves).
 
 A 200 whose body is not a chat completion (a proxy's HTML page, a JSON list, a
 message without text) is a ``PlanningError`` (``endpoint_bad_reply``), recorded
@@ -106,6 +107,18 @@ def _utf8_safe(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+def _with_escaped_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """``secrets`` and each as it reads once JSON-escaped, itself a value to mask.
+
+    Masking finds a secret as written and escaped once. The model's reply sent back for
+    repair holds its arguments escaped twice (``args_json`` is JSON text inside the
+    reply's JSON): a secret holding ``"``, ``\\`` or non-ASCII reads there as the escaped
+    form of an escaped form, which masking finds only when that escaped form is a value.
+    """
+    forms = (json.dumps(s, ensure_ascii=ascii)[1:-1] for s in secrets for ascii in (True, False))
+    return tuple(dict.fromkeys((*secrets, *forms)))
 
 
 class CapabilityMemory:
@@ -196,7 +209,7 @@ class ChatClient:
         self._sleep = sleep
         self._secrets = config.secret_values
         self._plan_secrets = config.plan_secret_values
-        self._prompt_secrets = config.prompt_secret_values
+        self._prompt_secrets = _with_escaped_forms(config.prompt_secret_values)
 
     def mask(self, text: str) -> str:
         """``text`` with the API key and URL credentials masked (the ledger's marker instead).

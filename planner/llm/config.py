@@ -28,6 +28,11 @@ class LLMConfig(BaseModel):
         default=20, ge=1, description="Most tools shown to the model; larger catalogues are ranked."
     )
     max_steps: int = Field(default=200, ge=1, description="Largest plan validation accepts.")
+    max_echoed_reply_chars: int = Field(
+        default=32_000, ge=0,
+        description="Longest invalid reply sent back whole for repair; a longer one is quoted "
+        "by the steps its problems name (the model's context is limited).",
+    )
     max_transport_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of one request after a transient error."
     )

@@ -3,7 +3,8 @@
 The model proposes; :func:`planner.validation.validate_plan` decides what
 counts as a plan. Every candidate is validated; the problems go back to the
 model (code, step, path, message) until a candidate passes or the attempts
-run out.
+run out. Each repair request is the opening conversation, the latest failed
+reply and its problems (:mod:`planner.llm.repair`): it does not grow per round.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tools import ToolInfo, ToolRegistry
 from . import prompt
 from .client import ChatClient, ChatReply, Messages
 from .config import LLMConfig
+from .repair import repair_conversation
 
 log = structlog.get_logger(__name__)
 
@@ -84,9 +86,11 @@ class LLMPlanner:
         exchanges: list[ModelExchange] = []
         schema = prompt.reply_schema([t.name for t in offered])
         problems: list[Problem] = []
+        opening = messages
         for attempt in range(1, self.config.max_attempts + 1):
             reply = self.chat_or_fail(messages, schema, exchanges, offered)
-            document, problems = prompt.candidate_document(goal, reply.content)
+            document, problems, written = prompt.candidate_document(
+                goal, reply.content, max_steps=self.config.max_steps)
             if document is not None:
                 report = validate_plan(document, registry, max_steps=self.config.max_steps)
                 problems = list(report.problems)
@@ -95,8 +99,10 @@ class LLMPlanner:
                                       trace=self._trace(exchanges, offered))
             exchanges[-1] = exchanges[-1].model_copy(update={"problems": tuple(problems)})
             log.info("llm.plan_invalid", attempt=attempt, problems=len(problems))
-            messages = [*messages, {"role": "assistant", "content": reply.content or ""},
-                        {"role": "user", "content": prompt.repair_message(problems, self.chat.hide)}]
+            messages = repair_conversation(
+                opening, reply.content or "", written, problems,
+                max_echoed=self.config.max_echoed_reply_chars, max_steps=self.config.max_steps,
+                hide=self.chat.hide)
         listed = "\n".join(prompt.listed_problems(problems, lambda p: f"  - {p}"))
         raise PlanningError(
             self.chat.mask(f"{self.config.describe()} gave no valid plan in "

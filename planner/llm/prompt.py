@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from planner.plan import Plan, canonical_json
-from planner.problems import Problem, ProblemCode
+from planner.problems import Problem, ProblemCode, too_many_steps
 from tools import ToolInfo
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
@@ -142,19 +142,6 @@ def listed_problems(problems: Sequence[Problem], line: Callable[[Problem], str])
     if more > 0:
         lines.append(f"... and {more} more problem(s), not listed")
     return lines
-
-
-def repair_message(problems: Sequence[Problem], hide: Hide = _shown) -> str:
-    """The user message that sends the validation problems (the first few) back to the model."""
-    def line(p: Problem) -> str:
-        code, step, path, message = hide([p.code.value, p.step or "-", p.path, p.message])
-        return f"- code={code} step={step} path={path}: {message}"
-
-    lines = "\n".join(listed_problems(problems, line))
-    return (
-        f"Your plan is invalid. Problems ({len(problems)}):\n{lines}\n\n"
-        "Fix every problem and reply with the corrected complete plan as JSON only."
-    )
 
 
 def _reply_shape(plan: Plan, hide: Hide = _shown) -> str:
@@ -309,23 +296,40 @@ def _malformed(message: str, step: str | None = None, path: str = "$") -> Proble
     return Problem(code=ProblemCode.MALFORMED_DOCUMENT, step=step, path=path, message=message)
 
 
-def candidate_document(goal: str, reply: str | None) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """Turn a reply into a plan document ``{goal, steps}``, or the problems that prevent it."""
+class Candidate(NamedTuple):
+    """What one reply gives: the plan document to validate, or the problems that prevent one."""
+
+    document: dict[str, Any] | None
+    problems: list[Problem]
+    # The steps as the model wrote them, for a repair to quote; empty when none were read.
+    steps: list[Any]
+
+
+def candidate_document(goal: str, reply: str | None, *, max_steps: int) -> Candidate:
+    """Turn a reply into a plan document ``{goal, steps}``, or the problems that prevent it.
+
+    A reply of more than ``max_steps`` steps is refused before any step is read: it cannot
+    become a plan, and reading it would cost a decode (and a problem) per step.
+    """
     if not reply or not reply.strip():
-        return None, [_malformed("the reply is empty; reply with the plan as a JSON object")]
+        return Candidate(None, [_malformed("the reply is empty; reply with the plan as a JSON "
+                                           "object")], [])
     try:
         data = extract_json(reply)
     except ValueError as exc:
-        return None, [_malformed(f"{exc}; reply with JSON only")]
+        return Candidate(None, [_malformed(f"{exc}; reply with JSON only")], [])
     if isinstance(data, dict) and isinstance(data.get("plan"), dict):
         data = data["plan"]  # some models wrap the plan once
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
-        return None, [_malformed('the reply must be an object with a "steps" list')]
+        return Candidate(None, [_malformed('the reply must be an object with a "steps" list')], [])
+    written = data["steps"]
+    if len(written) > max_steps:
+        return Candidate(None, [too_many_steps(len(written), max_steps)], [])
     problems: list[Problem] = []
-    steps = [_wire_step(raw, i, problems) for i, raw in enumerate(data["steps"])]
+    steps = [_wire_step(raw, i, problems) for i, raw in enumerate(written)]
     if problems:
-        return None, problems
-    return {"goal": goal, "steps": steps}, []
+        return Candidate(None, problems, written)
+    return Candidate({"goal": goal, "steps": steps}, [], written)
 
 
 def _decoded_args(encoded: Any, step: Any, path: str, problems: list[Problem]) -> Any:

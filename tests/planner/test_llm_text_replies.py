@@ -22,14 +22,14 @@ STEPS = [{"id": "load", "tool": "files.read", "args": {"path": "a.csv"}}]
     "```json\n" + PLAN + "\n```\nAnd {this} too.",
 ])
 def test_the_plan_is_found_whatever_braces_surround_it(reply):
-    document, problems = candidate_document("Read a.csv", reply)
+    document, problems, _ = candidate_document("Read a.csv", reply, max_steps=200)
     assert problems == []
     assert document == {"goal": "Read a.csv", "steps": STEPS}
 
 
 def test_a_reply_with_objects_but_no_plan_reports_the_shape_of_the_first():
     assert extract_json('Here: {"answer": 1} and {"other": 2}') == {"answer": 1}
-    _, problems = candidate_document("g", 'Here: {"answer": 1}')
+    _, problems, _ = candidate_document("g", 'Here: {"answer": 1}', max_steps=200)
     assert 'must be an object with a "steps" list' in problems[0].message
 
 
@@ -53,7 +53,7 @@ def test_a_whole_json_reply_is_taken_as_sent_even_when_an_argument_mentions_thin
 
 def test_an_object_whose_steps_are_not_a_list_is_not_taken_for_the_plan():
     reply = 'The paginate tool takes an object like {"steps": 3, "size": 50}. Plan:\n' + PLAN
-    document, problems = candidate_document("Read a.csv", reply)
+    document, problems, _ = candidate_document("Read a.csv", reply, max_steps=200)
     assert problems == [] and document["steps"] == STEPS
 
 
@@ -61,5 +61,5 @@ def test_an_object_whose_steps_are_not_a_list_is_not_taken_for_the_plan():
 def test_thinking_left_open_hides_nothing(opening):
     # 50,000 unclosed tags: the regex that cut blocks out scanned to the end from each one
     # (52 s at 40,000); spans are now found in one pass.
-    document, problems = candidate_document("Read a.csv", opening + " so: " + PLAN)
+    document, problems, _ = candidate_document("Read a.csv", opening + " so: " + PLAN, max_steps=200)
     assert problems == [] and document["steps"] == STEPS
