@@ -84,16 +84,26 @@ def database_errors(doing: str) -> Iterator[None]:
         raise StoreError(f"the database failed while {doing}: {database_failure(exc)}") from exc
 
 
+# Whatever the server, database, role or connection sets as its default: every "take a lock,
+# then read what the last holder wrote" (the ledger's head, the upgrade's alembic_version, a
+# run's owner) needs each statement to see the rows committed before it. Under REPEATABLE READ
+# or SERIALIZABLE the snapshot is taken by the locking SELECT itself, before the lock is
+# granted, so the read after it is stale and two writers pick the same seq. SQLAlchemy sets it
+# on each new DB-API connection, so the run loop's raw psycopg writes (store.hot) inherit it.
+POSTGRES_ISOLATION = "READ COMMITTED"
+
+
 def make_engine(url: str, *, echo: bool = False, create: bool = True) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and immediate write transactions.
 
     ``create=False`` is for commands that only read: a SQLite file that does not exist is a
     ``MissingDatabaseError`` and neither it nor its directory is created (an auditor with a
-    typo in ``data_dir`` must not verify a new, empty ledger). PostgreSQL is unaffected.
+    typo in ``data_dir`` must not verify a new, empty ledger). PostgreSQL is unaffected by
+    it, and runs every transaction at ``POSTGRES_ISOLATION``.
     """
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo=echo, create=create)
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, isolation_level=POSTGRES_ISOLATION)
 
 
 class MissingDatabaseError(StoreError):
