@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from .errors import BatonError, ToolDefinitionError, UnknownToolError
 from .retry import RetryPolicy
-from .signature import derive_models
+from .signature import definition_label, derive_models
 from .spec import Effect, ToolSpec
 
 ENTRY_POINT_GROUP = "baton.tools"
@@ -87,7 +87,7 @@ class ToolRegistry:
         except ToolDefinitionError as exc:
             raise ToolDefinitionError(exc.function_name, problems + exc.problems) from None
         if problems:
-            raise ToolDefinitionError(getattr(fn, "__qualname__", repr(fn)), problems)
+            raise ToolDefinitionError(definition_label(name, fn), problems)
         spec = ToolSpec(
             name=name,
             description=derived.description,

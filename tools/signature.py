@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +74,34 @@ def _is_model(tp: Any) -> bool:
     return inspect.isclass(tp) and issubclass(tp, BaseModel)
 
 
+def _without_annotated(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _asks_for_context(hint: Any) -> bool:
+    """Whether ``hint`` is ``ToolContext``, maybe Optional (``| None``) and maybe Annotated."""
+    hint = _without_annotated(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        members = [m for m in typing.get_args(hint) if m is not type(None)]
+        if len(members) != 1:
+            return False
+        hint = _without_annotated(members[0])
+    return hint is ToolContext
+
+
+def _holds_context(hint: Any) -> bool:
+    """Whether ``ToolContext`` (or a subclass) appears anywhere inside ``hint``."""
+    stack = [hint]
+    while stack:
+        tp = stack.pop()
+        if inspect.isclass(tp) and issubclass(tp, ToolContext):
+            return True
+        stack.extend(typing.get_args(tp))
+    return False
+
+
 def _json_schema_problem(tp: Any) -> str | None:
     try:
         TypeAdapter(tp).json_schema()
@@ -96,6 +125,12 @@ class _Params:
     model_param: str | None = None
 
 
+def definition_label(name: str, fn: object) -> str:
+    """How a registration error names what failed: the tool, then the function (a name like
+    ``register.<locals>.add`` alone does not say which tool, or which package)."""
+    return f"{name!r} (function {getattr(fn, '__qualname__', repr(fn))})"
+
+
 def derive_models(
     fn: Callable[..., Any],
     *,
@@ -105,14 +140,14 @@ def derive_models(
     output_model: type[BaseModel] | None,
 ) -> DerivedModels:
     """Build the models of a tool from ``fn``; raise ``ToolDefinitionError`` listing all problems."""
-    qualname = getattr(fn, "__qualname__", repr(fn))
+    label = definition_label(name, fn)
     problems: list[str] = []
     if not TOOL_NAME.match(name):
         problems.append(
             f"tool name {name!r} must be lower-case words separated by dots, e.g. 'files.read'"
         )
     if not callable(fn):
-        raise ToolDefinitionError(qualname, ["is not callable"])
+        raise ToolDefinitionError(label, ["is not callable"])
     doc_summary, doc_args = parse_docstring(inspect.getdoc(fn))
     summary = (description or doc_summary).strip()
     if not summary:
@@ -120,7 +155,7 @@ def derive_models(
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception as exc:  # unresolvable forward references and the like
-        raise ToolDefinitionError(qualname, [f"type hints cannot be resolved: {exc}"]) from exc
+        raise ToolDefinitionError(label, [f"type hints cannot be resolved: {exc}"]) from exc
     signature = inspect.signature(fn)
     params = _parameters(signature, hints, doc_args, input_model, problems)
     for documented in doc_args:
@@ -128,7 +163,7 @@ def derive_models(
             problems.append(f"docstring documents {documented!r}, which is not a parameter")
     output_model, wraps_value = _output(name, hints, output_model, problems)
     if problems:
-        raise ToolDefinitionError(qualname, problems)
+        raise ToolDefinitionError(label, problems)
 
     if input_model is None:
         input_model = create_model(
@@ -160,8 +195,19 @@ def _parameters(signature: inspect.Signature, hints: dict[str, Any], doc_args: d
             problems.append(f"parameter {param.name!r} is positional-only; tools are called by keyword")
             continue
         hint = hints.get(param.name, inspect.Parameter.empty)
-        if hint is ToolContext:
-            out.context_param = param.name
+        if _asks_for_context(hint):
+            # Optional or not, the executor always passes it: the tool never gets None.
+            if out.context_param is not None:
+                problems.append(f"parameters {out.context_param!r} and {param.name!r} both take "
+                                "the ToolContext; declare it once")
+            else:
+                out.context_param = param.name
+            continue
+        if _holds_context(hint):
+            # As an input field the plan would write it: a forged key, secrets or workspace.
+            problems.append(f"parameter {param.name!r}: {hint!r} holds a ToolContext, which only "
+                            "the executor hands a tool; annotate the parameter ToolContext (or "
+                            "ToolContext | None) to receive it")
             continue
         if hint is inspect.Parameter.empty:
             problems.append(f"parameter {param.name!r} has no type annotation")
