@@ -10,13 +10,11 @@ through the same transport as ``http.request``.
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Mapping
-from types import NoneType
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .builtin.http import (
     READ_METHODS,
@@ -26,20 +24,13 @@ from .builtin.http import (
     header_value_problem,
     send,
 )
+from .endpoint_schema import model_from_schema
 from .errors import ToolDefinitionError, ToolError
 from .redaction import hide_url_credentials
 from .registry import ToolRegistry
 from .retry import RetryPolicy
 from .spec import Effect, ToolContext, ToolSpec
 
-_TYPES: dict[str, Any] = {
-    "string": str, "integer": int, "number": float, "boolean": bool,
-    "object": dict[str, Any], "array": list[Any], "null": NoneType,
-}
-_CONSTRAINTS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt",
-                "exclusiveMaximum": "lt", "minLength": "min_length", "maxLength": "max_length",
-                "pattern": "pattern", "minItems": "min_length", "maxItems": "max_length"}
-_IGNORED = {"type", "description", "default", "enum", "items", "title", "examples", "format"}
 _QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 # Every endpoint tool sends data to its URL: the egress rules find such tools by these tags,
 # so a table's own tags are added to them, never put in their place.
@@ -108,98 +99,6 @@ def endpoint_url_problem(url: str) -> str | None:
     if not parts.hostname:
         return "names no host (write https://HOST/PATH)"
     return None
-
-
-def _usable_as_is(name: str) -> bool:
-    ok = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
-    return ok and not hasattr(BaseModel, name)
-
-
-def _python_names(properties: Mapping[str, Any]) -> dict[str, str]:
-    """A distinct Python field name per property: itself where it can be, else ``field_N``.
-
-    A renamed property never takes a name another property has as is (``json`` renamed
-    ``field_1`` replaced the property literally named ``field_1``).
-    """
-    used = {name for name in properties if _usable_as_is(name)}
-    names: dict[str, str] = {}
-    for index, prop in enumerate(properties):
-        if _usable_as_is(prop):
-            names[prop] = prop
-            continue
-        name = f"field_{index}"
-        while name in used:
-            name += "_"
-        used.add(name)
-        names[prop] = name
-    return names
-
-
-def _field_type(name: str, schema: Any, problems: list[str]) -> Any:
-    """The Python type of one property; appends a problem for what this small mapper can't do."""
-    if not isinstance(schema, dict):
-        problems.append(f"property {name!r}: schema must be an object")
-        return Any
-    unsupported = sorted(set(schema) - _IGNORED - set(_CONSTRAINTS))
-    if unsupported:
-        problems.append(f"property {name!r}: unsupported keywords {unsupported} "
-                        "(flat schemas only: type, enum, items, description, default, bounds)")
-    if "enum" in schema:
-        values = schema["enum"]
-        if not isinstance(values, list) or not values:
-            problems.append(f"property {name!r}: enum must be a non-empty list")
-            return Any
-        return Literal[tuple(values)]  # type: ignore[valid-type]
-    kinds = schema.get("type")
-    kinds = kinds if isinstance(kinds, list) else [kinds]
-    types: list[Any] = []
-    for kind in kinds:
-        if kind not in _TYPES:
-            problems.append(f"property {name!r}: type {kind!r} is not one of {sorted(_TYPES)}")
-            return Any
-        if kind == "array" and isinstance(schema.get("items"), dict):
-            types.append(list[_field_type(f"{name}[]", schema["items"], problems)])
-        else:
-            types.append(_TYPES[kind])
-    result = types[0]
-    for extra in types[1:]:
-        result = result | extra
-    return result
-
-
-def model_from_schema(
-    model_name: str, schema: Mapping[str, Any], *, tool: str, forbid_extra: bool
-) -> type[BaseModel]:
-    """A pydantic model for a flat object JSON Schema; ``ToolDefinitionError`` lists every problem."""
-    problems: list[str] = []
-    if schema.get("type") != "object":
-        problems.append(f"{model_name}: top-level schema must have type 'object'")
-    properties = schema.get("properties", {})
-    required = set(schema.get("required", []))
-    if not isinstance(properties, dict):
-        raise ToolDefinitionError(tool, problems + [f"{model_name}: properties must be an object"])
-    for missing in sorted(required - set(properties)):
-        problems.append(f"{model_name}: required property {missing!r} is not in properties")
-    fields: dict[str, Any] = {}
-    python_names = _python_names(properties)
-    for prop, prop_schema in properties.items():
-        tp = _field_type(prop, prop_schema, problems)
-        if not isinstance(prop_schema, dict):
-            continue
-        default = ... if prop in required else prop_schema.get("default")
-        if prop not in required and "default" not in prop_schema:
-            tp = tp | None
-        bounds = {_CONSTRAINTS[k]: v for k, v in prop_schema.items() if k in _CONSTRAINTS}
-        fields[python_names[prop]] = (tp, Field(
-            default, alias=prop, description=prop_schema.get("description"), **bounds))
-    if problems:
-        raise ToolDefinitionError(tool, problems)
-    extra = "forbid" if forbid_extra or schema.get("additionalProperties") is False else "allow"
-    if forbid_extra and schema.get("additionalProperties") is True:
-        extra = "allow"
-    # Arguments go by their property names only: a Python-side name (field_1) is no argument.
-    config = ConfigDict(frozen=True, extra=extra, serialize_by_alias=True)
-    return create_model(model_name, __config__=config, **fields)
 
 
 def _model_prefix(name: str) -> str:
