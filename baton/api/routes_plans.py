@@ -6,7 +6,7 @@ Every route calls a use case in ``baton.usecases``; none re-implements one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
@@ -23,6 +23,9 @@ from .auth import require, services_of
 from .errors import error_responses
 from .limits import COMMENT_MAX_CHARS, FEEDBACK_MAX_CHARS, GOAL_MAX_CHARS, REASON_MAX_CHARS
 from .permissions import Action
+
+if TYPE_CHECKING:
+    from baton.usecases.plan_listing import ListedPlan
 
 router = APIRouter(tags=["plans"], responses=error_responses(401, 403))
 
@@ -71,6 +74,11 @@ class PlanSummary(BaseModel):
     status: VersionStatus = Field(description="Status of the latest version.")
     planner: PlannerKind = Field(description="Which planner produced the latest version.")
     created_at: datetime = Field(description="When the latest version was stored.")
+    approval_lapsed: str | None = Field(
+        default=None, description="Set when the latest version is approved but its approvals "
+        "no longer count (expired, or the approver lost the role), so it waits for approval "
+        "again and cannot run: 'approval lapsed (expired)', 'approval lapsed (approver lost "
+        "role)' or both; null otherwise.")
 
 
 class VersionSummary(BaseModel):
@@ -136,11 +144,12 @@ class RejectRequest(BaseModel):
                         description="Why the plan is rejected.")
 
 
-def summary(stored: StoredVersion) -> PlanSummary:
-    """The list entry of a stored version."""
+def summary(listed: ListedPlan) -> PlanSummary:
+    """The list entry of a listed version."""
+    stored = listed.version
     return PlanSummary(plan_id=stored.plan_id, version=stored.version, goal=stored.goal,
                        requester=stored.requester, status=stored.status, planner=stored.planner,
-                       created_at=stored.created_at)
+                       created_at=stored.created_at, approval_lapsed=listed.approval_lapsed)
 
 
 def version_summary(stored: StoredVersion) -> VersionSummary:
@@ -174,14 +183,18 @@ def create_plan_from_document(body: PlanDocumentRequest, request: Request,
 @router.get("/plans", response_model=list[PlanSummary], summary="List plans")
 def list_plans_route(
     request: Request,
-    status: VersionStatus | None = Query(default=None, description="Only this latest status."),
+    status: VersionStatus | None = Query(
+        default=None, description="Only this latest status; pending_approval: every version "
+        "waiting for approval, approved ones whose approvals lapsed included "
+        "(approval_lapsed says why)."),
     limit: int = Query(default=50, ge=1, le=500, description="At most this many plans."),
     user: User = Depends(require(Action.PLAN_READ)),
 ) -> list[PlanSummary]:
-    """The latest version of each plan, newest first."""
-    from baton.usecases.plans import list_plans
+    """The latest version of each plan, newest first; an approved one whose approvals lapsed
+    is marked (``approval_lapsed``) and waits for approval again."""
+    from baton.usecases.plan_listing import listed_plans
 
-    return [summary(s) for s in list_plans(services_of(request), status, limit)]
+    return [summary(listed) for listed in listed_plans(services_of(request), status, limit)]
 
 
 @router.get("/plans/{plan_id}", response_model=PlanDetail, summary="Show a plan",

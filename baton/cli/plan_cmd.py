@@ -152,29 +152,36 @@ def revise(
 @plans_app.command("list")
 def plans_list(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", help="Only plans whose latest version has this status.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help=(
+        "Only plans whose latest version has this status; pending_approval: every version "
+        "waiting for approval, approved ones whose approvals lapsed included."))] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many plans.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """The latest version of each plan, newest first."""
+    """The latest version of each plan, newest first; an approved one whose approvals lapsed
+    (expired, or the approver lost the role) is marked: it waits for approval again."""
     from planner.versions import VersionStatus
 
-    from ..usecases.plans import list_plans
+    from ..usecases.plan_listing import listed_plans
     from .render import add_id_column, print_table, status_text
 
     if status is not None and status not in {s.value for s in VersionStatus}:
         fail(f"--status must be one of {', '.join(s.value for s in VersionStatus)}", EXIT_USAGE)
-    rows = list_plans(reader(ctx, Action.PLAN_READ), status, limit)
+    listed = listed_plans(reader(ctx, Action.PLAN_READ), status, limit)
     if as_json:
-        print_json([r.model_dump(mode="json") for r in rows])
+        print_json([{**entry.version.model_dump(mode="json"),
+                     "approval_lapsed": entry.approval_lapsed} for entry in listed])
         return
+    rows = [entry.version for entry in listed]
     table = Table()
     add_id_column(table, "plan", (r.plan_id for r in rows))
     add_id_column(table, "v", (str(r.version) for r in rows))
     for column in ("status", "planner", "requester", "created", "goal"):
         table.add_column(column, overflow="fold")  # wrapped, never cut: the ids keep their width
-    for r in rows:
-        table.add_row(r.plan_id, str(r.version), status_text(r.status), r.planner.value,
+    for entry, r in zip(listed, rows, strict=True):
+        shown_status = status_text(r.status) + (
+            f"\n[yellow]{escape(entry.approval_lapsed)}[/]" if entry.approval_lapsed else "")
+        table.add_row(r.plan_id, str(r.version), shown_status, r.planner.value,
                       escape(r.requester), r.created_at.strftime("%Y-%m-%d %H:%M"), escape(r.goal))
     if rows:
         print_table(console, table)

@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +41,7 @@ from tools.redaction import redact
 
 from ..services import Services
 from ..settings import User
+from .lapses import lapse_causes, lapse_text
 from .plans import held_secrets
 from .policy_input import (
     input_hash,
@@ -56,8 +56,9 @@ log = structlog.get_logger(__name__)
 STATUS_FOR = {Outcome.DENIED: VersionStatus.DENIED, Outcome.NEEDS_APPROVAL:
               VersionStatus.PENDING_APPROVAL, Outcome.ALLOWED: VersionStatus.APPROVED}
 
-__all__ = ["MIN_HASH_PREFIX", "NotApprovedError", "Redecision", "approval_history", "approve",
-           "decide_again", "decision_for", "gate_state", "input_hash", "pinned_hash", "reject",
+__all__ = ["MIN_HASH_PREFIX", "GateView", "NotApprovedError", "Redecision", "approval_history",
+           "approval_ttl", "approve", "current_role_holders", "decide_again", "decision_for",
+           "gate_state", "gate_states", "gate_views", "input_hash", "pinned_hash", "reject",
            "require_approved", "shown_record", "stale_decision", "template_check",
            "template_check_hash", "vet_version"]
 
@@ -240,7 +241,7 @@ def _status_after(services: Services, plan: PlanGate, stored: StoredVersion, dec
         return VersionStatus.DENIED
     records = [shown_record(services, r) for r in plan.records(stored.version)]
     state = evaluate_gate(decision, stored.requester, records, now, stored.plan_hash,
-                          _ttl(services), _current_roles(services),
+                          approval_ttl(services), _current_roles(services),
                           authors=_other_authors(plan.authors(), stored.requester))
     return (VersionStatus.APPROVED if state.status is GateStatus.APPROVED
             else VersionStatus.PENDING_APPROVAL)
@@ -281,13 +282,23 @@ def approval_history(services: Services, plan_id: str) -> list[ApprovalRecord]:
                   key=lambda r: r.decided_at)
 
 
-def _ttl(services: Services) -> timedelta:
+def approval_ttl(services: Services) -> timedelta:
+    """How long an approval counts, as set now (``approval_ttl_s``)."""
     return timedelta(seconds=services.settings.approval_ttl_s)
 
 
 def _current_roles(services: Services) -> dict[str, tuple[str, ...]]:
     """Every declared user's roles as settings give them now (approvals are re-checked against these)."""
     return {uid: tuple(user.roles) for uid, user in services.settings.users.items()}
+
+
+def current_role_holders(services: Services) -> dict[str, frozenset[str]]:
+    """Each role and the declared users holding it now: whose approvals still count."""
+    holders: dict[str, set[str]] = {}
+    for uid, roles in _current_roles(services).items():
+        for role in roles:
+            holders.setdefault(role, set()).add(uid)
+    return {role: frozenset(users) for role, users in holders.items()}
 
 
 def _target(plan: PlanGate, stored: StoredVersion, decided: StoredDecision | None,
@@ -381,15 +392,16 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
             raise ApprovalRefused(RefusalCode.HELD_SECRET,
                                   f"plan {plan_id} v{stored.version} cannot be approved: {held}")
         check_can_approve(user.id, user.roles, _target(plan, stored, decided, authors),
-                          decided.decision if decided else None, records, now, _ttl(services))
+                          decided.decision if decided else None, records, now,
+                          approval_ttl(services))
         assert decided is not None  # check_can_approve refuses a version without a decision
         record = ApprovalRecord(
             plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
             kind=ApprovalKind.APPROVE, comment=comment, decided_at=now,
-            expires_at=now + _ttl(services))
+            expires_at=now + approval_ttl(services))
         plan.add_record(record)
         state = evaluate_gate(decided.decision, stored.requester, [*records, record], now,
-                              stored.plan_hash, _ttl(services), _current_roles(services),
+                              stored.plan_hash, approval_ttl(services), _current_roles(services),
                               authors=authors)
         if state.status is GateStatus.APPROVED:
             plan.move_status(stored.version, VersionStatus.APPROVED,
@@ -438,7 +450,7 @@ def reject(services: Services, plan_id: str, actor: User, *, reason: str,
             "version": stored.version, "plan_hash": stored.plan_hash, "reason": reason},
             session=plan.session)
     return evaluate_gate(decided.decision, stored.requester, [*records, record], now,
-                         stored.plan_hash, _ttl(services), _current_roles(services),
+                         stored.plan_hash, approval_ttl(services), _current_roles(services),
                          authors=authors)
 
 
@@ -456,15 +468,46 @@ def gate_states(services: Services, versions: Sequence[StoredVersion],
                 now: datetime | None = None) -> dict[tuple[str, int], GateState]:
     """:func:`gate_state` of several stored versions with a fixed number of reads, for pages
     that list plans; ``authors`` maps each plan id to everyone who wrote a version of it."""
+    return {key: view.gate for key, view in gate_views(services, versions, authors,
+                                                       now=now).items()}
+
+
+class GateView(BaseModel):
+    """Where a listed version stands at the gate, and whether its approval lapsed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gate: GateState = Field(description="The gate's verdict now.")
+    approval_lapsed: str | None = Field(
+        default=None, description="Set when the version is approved but its approvals no "
+        "longer count (the gate is pending again), so it waits for approval again: "
+        "'approval lapsed (expired)', '... (approver lost role)' or both; None otherwise.")
+
+
+def gate_views(services: Services, versions: Sequence[StoredVersion],
+               authors: Mapping[str, Collection[str]], *,
+               now: datetime | None = None) -> dict[tuple[str, int], GateView]:
+    """:func:`gate_states`, each with why an approved version's approval lapsed, from the
+    same fixed number of reads."""
+    now = now or datetime.now(UTC)
     keys = [(s.plan_id, s.version) for s in versions]
     decisions = services.approval_store.latest_decisions(keys)
     records = {key: [shown_record(services, r) for r in found]
                for key, found in services.approval_store.records_of(keys).items()}
-    return {(s.plan_id, s.version): _gate(
-        services, s, decisions.get((s.plan_id, s.version)),
-        partial(records.__getitem__, (s.plan_id, s.version)),
-        partial(_other_authors, authors.get(s.plan_id, ()), s.requester), now)
-        for s in versions}
+    return {key: _view(services, stored, decisions.get(key), records[key],
+                       _other_authors(authors.get(stored.plan_id, ()), stored.requester), now)
+            for stored, key in zip(versions, keys, strict=True)}
+
+
+def _view(services: Services, stored: StoredVersion, decided: StoredDecision | None,
+          records: list[ApprovalRecord], authors: tuple[str, ...], now: datetime) -> GateView:
+    """The gate's verdict on ``stored``; an approved version it holds pending again is marked."""
+    gate = _gate(services, stored, decided, lambda: records, lambda: authors, now)
+    if stored.status is not VersionStatus.APPROVED or gate.status is not GateStatus.PENDING:
+        return GateView(gate=gate)
+    causes = lapse_causes(stored, decided.decision if decided else None, records, authors,
+                          roles=_current_roles(services), ttl=approval_ttl(services), now=now)
+    return GateView(gate=gate, approval_lapsed=lapse_text(causes))
 
 
 def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | None,
@@ -492,7 +535,8 @@ def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | N
                          valid_approvals=(),
                          reasons=(held or "the plan changed after its decision",))
     return evaluate_gate(decided.decision, stored.requester, records(), now or datetime.now(UTC),
-                         current_hash, _ttl(services), _current_roles(services), authors=authors())
+                         current_hash, approval_ttl(services), _current_roles(services),
+                         authors=authors())
 
 
 def _denied_again(again: Redecision) -> str:

@@ -30,6 +30,7 @@ from .pages import FormError, form_text, read_form, redirect, render, require_ro
 from .session import signed_in_user
 
 if TYPE_CHECKING:
+    from baton.usecases.plan_listing import ListedPlan
     from executor.ledger import Ledger, LedgerEvent, VerifyResult
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +84,7 @@ async def _posted(request: Request, action: Action) -> tuple[User, dict[str, str
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
     """The signed-in user's queue, the goal form (analysts) and recent plans."""
-    from baton.usecases.plans import list_plans
+    from baton.usecases.plan_listing import listed_plans, waiting_versions
 
     user = signed_in_user(request)
     try:
@@ -95,28 +96,38 @@ def index(request: Request) -> HTMLResponse:
     services = services_of(request)
     # The queue reads the waiting plans themselves: read from the recent ones, a plan
     # waiting behind RECENT_PLANS newer ones would drop out of every approver's queue.
-    waiting = (list_plans(services, VersionStatus.PENDING_APPROVAL, QUEUE_LIMIT)
+    # Those include approved versions whose approvals lapsed: they cannot run until
+    # approved again, and would otherwise wait for nobody.
+    waiting = (waiting_versions(services, QUEUE_LIMIT)
                if may(user, Action.PLAN_APPROVE) else [])
     return render(request, "index.html", user, waiting=approval_queue(services, waiting, user),
                   more_waiting=len(waiting) >= QUEUE_LIMIT, queue_limit=QUEUE_LIMIT,
-                  mine=list_plans(services, None, RECENT_PLANS))
+                  mine=listed_plans(services, None, RECENT_PLANS))
+
+
+# Stored statuses a version may wait for approval in (an approved one: when its approvals lapsed).
+_AWAITING = frozenset({VersionStatus.PENDING_APPROVAL, VersionStatus.APPROVED})
 
 
 def approval_queue(services: Services, plans: list[StoredVersion],
-                   user: User) -> list[StoredVersion]:
+                   user: User) -> list[ListedPlan]:
     """The ``plans`` that wait for ``user``'s approval (eligible, not the requester, wrote no
-    version); their authors, decisions and approvals are read in a few queries for them all."""
-    from baton.usecases.vetting import gate_states
+    version), an approved one whose approvals lapsed marked why; their authors, decisions
+    and approvals are read in a few queries for them all."""
+    from baton.usecases.plan_listing import ListedPlan
+    from baton.usecases.vetting import gate_views
 
     if not may(user, Action.PLAN_APPROVE):
         return []  # never offered approval: spare the gate's reads
-    pending = [s for s in plans
-               if s.status is VersionStatus.PENDING_APPROVAL and s.requester != user.id]
-    authors = services.plan_store.authors_of([s.plan_id for s in pending])
-    pending = [s for s in pending if user.id not in authors[s.plan_id]]  # refused whatever the gate says
-    gates = gate_states(services, pending, authors)
-    return [s for s in pending
-            if can_approve(s, gates[(s.plan_id, s.version)], user, authors[s.plan_id])]
+    candidates = [s for s in plans if s.status in _AWAITING and s.requester != user.id]
+    authors = services.plan_store.authors_of([s.plan_id for s in candidates])
+    # An author is refused whatever the gate says.
+    candidates = [s for s in candidates if user.id not in authors[s.plan_id]]
+    views = gate_views(services, candidates, authors)
+    return [ListedPlan(version=s, approval_lapsed=views[(s.plan_id, s.version)].approval_lapsed)
+            for s in candidates
+            if can_approve(s, views[(s.plan_id, s.version)].gate, user, authors[s.plan_id])]
+
 
 
 @router.post("/plans")

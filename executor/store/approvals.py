@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
-from datetime import UTC, datetime
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import JSON, and_, cast, exists, false, func, literal, or_
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from planner.plan import canonical_json
@@ -75,6 +79,46 @@ def add_record(session: Session, record: ApprovalRecord) -> None:
                             plan_hash=record.plan_hash, actor=record.actor,
                             kind=record.kind.value, comment=record.comment,
                             decided_at=record.decided_at, expires_at=record.expires_at))
+
+
+def lapsed_approval(plan_id: Any, version: Any, plan_hash: Any, *, dialect: str,
+                    now: datetime, ttl: timedelta,
+                    role_holders: Mapping[str, Collection[str]]) -> ColumnElement[bool]:
+    """SQL: the version (columns of the enclosing query) has an approval of ``plan_hash``
+    that no longer counts at ``now``: it expired (its stored expiry, or ``ttl`` after it was
+    given, passed), or whoever gave it holds none of the roles the version's latest decision
+    asks for (``role_holders``: each role and the users holding it now).
+
+    What the approval gate (``policies.approval.evaluate_gate``) judges one version at a
+    time, asked of every version in one query: a version it names may still have enough
+    approvals besides (the gate decides), and one it does not name has lost none.
+    """
+    newest = aliased(DecisionRow)
+    latest_decision_id = (
+        select(newest.id).where(newest.plan_id == ApprovalRow.plan_id,
+                                newest.version == ApprovalRow.version)
+        .order_by(col(newest.decided_at).desc(), col(newest.id).desc()).limit(1)
+        .scalar_subquery())
+    asked = _asked_roles(dialect)
+    holds_one = exists(select(literal(1)).select_from(asked).where(or_(false(), *(
+        and_(asked.c.value == role, col(ApprovalRow.actor).in_(sorted(users)))
+        for role, users in sorted(role_holders.items()) if users))))
+    expired = or_(col(ApprovalRow.expires_at) <= now, col(ApprovalRow.decided_at) <= now - ttl)
+    return exists(
+        select(literal(1)).select_from(ApprovalRow)
+        .join(DecisionRow, col(DecisionRow.id) == latest_decision_id)
+        .where(ApprovalRow.plan_id == plan_id, ApprovalRow.version == version,
+               ApprovalRow.plan_hash == plan_hash,
+               ApprovalRow.kind == ApprovalKind.APPROVE.value, or_(expired, ~holds_one)))
+
+
+def _asked_roles(dialect: str) -> Any:
+    """The roles the decision row asks approvers for, one row each (column ``value``): a
+    table-valued function over ``decisions.decision_json``, as each database spells it."""
+    if dialect == "postgresql":
+        roles = func.json_extract_path(cast(DecisionRow.decision_json, JSON), "approvals", "roles")
+        return func.json_array_elements_text(roles).table_valued("value").render_derived()
+    return func.json_each(DecisionRow.decision_json, "$.approvals.roles").table_valued("value")
 
 
 class ApprovalStore:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -152,12 +152,36 @@ class PlanStore:
 
     def list_plans(self, status: VersionStatus | None = None, limit: int = 50) -> list[StoredVersion]:
         """The latest version of each plan, newest plan first; optionally only those in ``status``."""
+        if status is None:
+            return self._latest_versions(None, limit)
+        return self._latest_versions(PlanVersionRow.status == VersionStatus(status).value, limit)
+
+    def list_waiting(self, *, now: datetime, ttl: timedelta,
+                     role_holders: Mapping[str, Collection[str]],
+                     limit: int) -> list[StoredVersion]:
+        """The latest versions that wait for approval, newest plan first: those pending
+        approval, and approved ones with an approval that no longer counts at ``now``
+        (``approvals.lapsed_approval``: expired under ``ttl``, or its approver holds none of
+        the roles asked for, ``role_holders`` giving each role's holders now).
+
+        Those approved ones may still have enough approvals besides: the gate decides. A
+        superseded version is never one: only each plan's latest version is read.
+        """
+        lapsed = approvals.lapsed_approval(
+            PlanVersionRow.plan_id, PlanVersionRow.version, PlanVersionRow.plan_hash,
+            dialect=self._engine.dialect.name, now=now, ttl=ttl, role_holders=role_holders)
+        return self._latest_versions(or_(
+            PlanVersionRow.status == VersionStatus.PENDING_APPROVAL.value,
+            and_(PlanVersionRow.status == VersionStatus.APPROVED.value, lapsed)), limit)
+
+    def _latest_versions(self, where: Any, limit: int) -> list[StoredVersion]:
+        """The latest version of each plan matching ``where`` (None: all), newest plan first."""
         query = (select(PlanRow, PlanVersionRow)
                  .join(PlanVersionRow, (PlanVersionRow.plan_id == PlanRow.id)
                        & (PlanVersionRow.version == PlanRow.latest_version))
                  .order_by(col(PlanRow.created_at).desc(), col(PlanRow.id)))
-        if status is not None:
-            query = query.where(PlanVersionRow.status == VersionStatus(status).value)
+        if where is not None:
+            query = query.where(where)
         with Session(self._engine) as session:
             rows = session.exec(query.limit(limit)).all()
             return [_to_stored(v, goal=p.goal, requester=p.requester) for p, v in rows]

@@ -1,0 +1,72 @@
+"""Plan listings for people: each plan's latest version, and what waits for approval.
+
+An approved version whose approvals lapsed (expired, or the approver lost the role) cannot
+run until approved again, though its stored status stays ``approved``: every listing marks
+it (``approval_lapsed``), and what waits for approval includes it. The web queue, ``baton
+plans list`` and ``GET /api/v1/plans`` all read through here, so they agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner.versions import StoredVersion, VersionStatus
+
+from ..services import Services
+from .plans import list_plans, shown_version
+from .vetting import approval_ttl, current_role_holders, gate_views
+
+__all__ = ["ListedPlan", "listed_plans", "waiting_versions"]
+
+
+class ListedPlan(BaseModel):
+    """One plan's latest version in a listing, marked when its approvals lapsed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: StoredVersion = Field(description="The latest version, as shown.")
+    approval_lapsed: str | None = Field(
+        default=None, description="Set when the version is approved but its approvals no "
+        "longer count, so it waits for approval again: 'approval lapsed (expired)', "
+        "'approval lapsed (approver lost role)' or both; None otherwise.")
+
+
+def waiting_versions(services: Services, limit: int, *,
+                     now: datetime | None = None) -> list[StoredVersion]:
+    """The latest versions that may wait for approval, newest plan first, as shown: those
+    pending approval, and approved ones with an approval that no longer counts.
+
+    One query, bounded by ``limit``; the gate (:func:`baton.usecases.vetting.gate_views`)
+    says which approved ones lack approvals now: others may still have enough besides.
+    """
+    found = services.plan_store.list_waiting(
+        now=now or datetime.now(UTC), ttl=approval_ttl(services),
+        role_holders=current_role_holders(services), limit=limit)
+    return [shown_version(services, stored) for stored in found]
+
+
+def listed_plans(services: Services, status: VersionStatus | str | None = None,
+                 limit: int = 50, *, now: datetime | None = None) -> list[ListedPlan]:
+    """The latest version of each plan, newest plan first, as shown, each approved one
+    marked when its approvals lapsed; only those in ``status`` when given.
+
+    ``pending_approval`` lists what waits for approval: the versions pending it, and the
+    approved ones whose approvals lapsed (stored ``approved``, marked why).
+    """
+    status = VersionStatus(status) if status else None
+    now = now or datetime.now(UTC)
+    waiting = status is VersionStatus.PENDING_APPROVAL
+    versions = (waiting_versions(services, limit, now=now) if waiting
+                else list_plans(services, status, limit))
+    approved = [v for v in versions if v.status is VersionStatus.APPROVED]
+    authors = services.plan_store.authors_of([v.plan_id for v in approved])
+    views = gate_views(services, approved, authors, now=now)
+    lapsed = {key: view.approval_lapsed for key, view in views.items()}
+    listed = [ListedPlan(version=v, approval_lapsed=lapsed.get((v.plan_id, v.version)))
+              for v in versions]
+    if waiting:  # an approved version read as waiting whose approvals still suffice does not wait
+        listed = [entry for entry in listed
+                  if entry.version.status is not VersionStatus.APPROVED or entry.approval_lapsed]
+    return listed
