@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -153,7 +152,10 @@ def export(
     services = reader(ctx, Action.LEDGER_READ)
     source = source if source is not None else services.settings.audit.cloudevents_source
     if out is None:
-        count = export_events(services, sys.stdout, chosen, subject, source=source)
+        from .streams import utf8_stdout
+
+        with utf8_stdout() as stdout:  # JSON lines are UTF-8, whatever the locale's encoding
+            count = export_events(services, stdout, chosen, subject, source=source)
     else:
         count = _export_to_file(services, out, chosen, subject, source)
     err_console.print(f"exported {count} events ({chosen.value})", soft_wrap=True)

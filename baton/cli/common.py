@@ -19,6 +19,7 @@ from ..services import Services
 from ..settings import (ConfigError, Settings, UnknownUserError, User, load_settings,
                         settings_path)
 from ..usecases.permissions import Action, require_action
+from .streams import ReplacingStream
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -28,8 +29,9 @@ DEFAULT_DATA_DIR = Settings.model_fields["data_dir"].default
 
 
 # No emoji codes: ":ledger:" in a CloudEvents source or a payload must print as written.
-console = Console(highlight=False, emoji=False)
-err_console = Console(stderr=True, highlight=False, emoji=False)
+# Text a narrow stdout (ASCII, Latin-1) cannot encode prints as "?" rather than crash a command.
+console = Console(file=ReplacingStream("stdout"), highlight=False, emoji=False)
+err_console = Console(file=ReplacingStream("stderr"), stderr=True, highlight=False, emoji=False)
 
 
 @dataclass
