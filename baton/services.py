@@ -134,6 +134,7 @@ class Services:
             temperature=llm.temperature, max_attempts=llm.max_repairs,
             max_tools_offered=llm.max_tools_offered, max_steps=self.settings.max_steps,
             max_transport_retries=llm.retries,
+            max_echoed_reply_chars=llm.max_echoed_reply_chars,
             capability_cache=self.settings.data_dir / "llm_capabilities.json",
             # Never a secret in a prompt: a stored plan, a goal or feedback may hold one.
             prompt_secrets=tuple(self.secret_values),

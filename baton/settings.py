@@ -85,6 +85,9 @@ MAX_APPROVAL_TTL_S = 10 * 365 * 24 * 3600  # 10 years
 MAX_LEASE_S = 24 * 3600  # a day: a lease is renewed every few seconds while its owner lives
 MAX_LLM_TIMEOUT_S = 3600  # an hour for one planning request, even from a slow local model
 MAX_VERIFY_COOLDOWN_S = 24 * 3600  # a day: longer would hide a tampered ledger from its readers
+# An invalid reply sent back whole for repair: below 1,000 characters not even a short plan
+# goes back as written; past 10,000,000 the request outgrows any model's context.
+MIN_ECHOED_REPLY_CHARS, MAX_ECHOED_REPLY_CHARS = 1_000, 10_000_000
 
 
 def _first_control_character(text: str) -> str | None:
@@ -109,6 +112,12 @@ class LLMSettings(BaseModel):
                          description="Retries of one request after a timeout, a lost connection "
                                      "or HTTP 408/429/5xx, before the endpoint is reported "
                                      "unreachable (0 to 10).")
+    # Strict: a quoted number in baton.toml is a typo to report, not a value to guess.
+    max_echoed_reply_chars: int = Field(
+        default=32_000, ge=MIN_ECHOED_REPLY_CHARS, le=MAX_ECHOED_REPLY_CHARS, strict=True,
+        description="Longest invalid reply, in characters, sent back whole to the model for "
+                    "repair; a longer one is cut to its beginning and quoted by the steps its "
+                    "problems name (1,000 to 10,000,000).")
 
     @field_validator("api_key")
     @classmethod
