@@ -10,6 +10,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from .errors import BatonError, ToolDefinitionError, UnknownToolError
+from .options import (
+    callable_option,
+    flag_option,
+    names_option,
+    region_option,
+    retry_option,
+    text_option,
+)
 from .retry import RetryPolicy
 from .signature import definition_label, derive_models
 from .spec import Effect, ToolSpec
@@ -28,6 +36,10 @@ class ToolRegistry:
 
     def __init__(self) -> None:
         self._tools: dict[str, ToolSpec] = {}
+        # Who registered each tool, for the error a second registration of its name gets.
+        self._origins: dict[str, str] = {}
+        # The entry point whose register() is running (load_entry_points), if one is.
+        self._loading: str | None = None
 
     def tool(self, name: str, **options: Any) -> Callable[[F], F]:
         """Register the decorated function (sync or async) as tool ``name``; returns it unchanged.
@@ -52,7 +64,7 @@ class ToolRegistry:
         sends_idempotency_key: bool = False,
         timeout_s: float = 30.0,
         timeout_from_args: Callable[[Mapping[str, Any]], float | None] | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | Mapping[str, Any] | None = None,
         secrets: tuple[str, ...] | list[str] = (),
         tags: tuple[str, ...] | list[str] = (),
         region: str | None = None,
@@ -67,6 +79,8 @@ class ToolRegistry:
         every call, so the service can drop a repeat: a write that timed out is retried.
         ``timeout_from_args`` returns the deadline a call asks for in its arguments (or None);
         the attempt's limit is lengthened to it, up to 24 h. See :class:`ToolSpec`.
+        ``retry`` is a :class:`RetryPolicy` or a mapping of its fields. Options of the wrong
+        type (``tags="egress"``, ``idempotent="no"``) are problems like any other.
         """
         problems: list[str] = []
         try:
@@ -77,11 +91,23 @@ class ToolRegistry:
         problem = timeout_problem(timeout_s)
         if problem is not None:
             problems.append(problem)
-        if name in self._tools:
-            problems.append(f"a tool named {name!r} is already registered")
+        if isinstance(name, str) and name in self._tools:
+            problems.append(self._duplicate(name))
+        checked = {
+            "effect_from_args": callable_option("effect_from_args", effect_from_args, problems),
+            "idempotent": flag_option("idempotent", idempotent, problems),
+            "sends_idempotency_key": flag_option("sends_idempotency_key", sends_idempotency_key,
+                                                 problems),
+            "timeout_from_args": callable_option("timeout_from_args", timeout_from_args, problems),
+            "retry": retry_option(retry, problems),
+            "secrets": names_option("secrets", secrets, problems),
+            "tags": names_option("tags", tags, problems),
+            "region": region_option(region, problems),
+            "endpoint_url": text_option("endpoint_url", endpoint_url, problems),
+        }
         try:
             derived = derive_models(
-                fn, name=name, description=description,
+                fn, name=name, description=text_option("description", description, problems),
                 input_model=input_model, output_model=output_model,
             )
         except ToolDefinitionError as exc:
@@ -95,32 +121,36 @@ class ToolRegistry:
             input_model=derived.input_model,
             output_model=derived.output_model,
             effect=effect_value,
-            effect_from_args=effect_from_args,
-            idempotent=idempotent,
-            sends_idempotency_key=sends_idempotency_key,
             timeout_s=float(timeout_s),
-            timeout_from_args=timeout_from_args,
-            retry=retry or RetryPolicy(),
-            secrets=tuple(secrets),
-            tags=tuple(tags),
-            region=region,
-            endpoint_url=endpoint_url,
             context_param=derived.context_param,
             model_param=derived.model_param,
             field_params=derived.field_params,
             wraps_value=derived.wraps_value,
+            **checked,
         )
-        self._tools[name] = spec
+        self._keep(spec)
         return spec
 
     def add(self, spec: ToolSpec) -> None:
         """Add an already built spec (e.g. copied from another registry)."""
         if spec.name in self._tools:
-            raise ToolDefinitionError(spec.name, [f"a tool named {spec.name!r} is already registered"])
+            raise ToolDefinitionError(definition_label(spec.name, spec.fn),
+                                      [self._duplicate(spec.name)])
         problem = timeout_problem(spec.timeout_s)
         if problem is not None:
-            raise ToolDefinitionError(spec.name, [problem])
+            raise ToolDefinitionError(definition_label(spec.name, spec.fn), [problem])
+        self._keep(spec)
+
+    def _keep(self, spec: ToolSpec) -> None:
         self._tools[spec.name] = spec
+        fn = spec.fn
+        self._origins[spec.name] = self._loading or (
+            f"{getattr(fn, '__module__', None) or '?'}.{getattr(fn, '__qualname__', repr(fn))}")
+
+    def _duplicate(self, name: str) -> str:
+        """The problem of registering ``name`` again, saying who registered it first: two
+        packages may well pick the same name, and only the second one's error is seen."""
+        return f"a tool named {name!r} is already registered, by {self._origins[name]}"
 
     def get(self, name: str) -> ToolSpec:
         """The tool called ``name``; ``UnknownToolError`` with the closest names otherwise."""
@@ -155,16 +185,16 @@ class ToolRegistry:
         added: list[str] = []
         for ep in entry_points(group=group):
             before = set(self._tools)
+            self._loading = f"tool package entry point {ep.name!r} ({ep.value})"
             try:
                 register = ep.load()
                 register(self)
-            except BatonError:
-                raise
             except Exception as exc:
-                raise BatonError(
-                    f"tool package entry point {ep.name!r} ({ep.value}) failed to load: {exc}",
-                    code="tool_entry_point",
-                ) from exc
+                # A BatonError too: its text names a tool or a function, not the package.
+                raise BatonError(f"{self._loading} failed to load: {exc}",
+                                 code="tool_entry_point") from exc
+            finally:
+                self._loading = None
             new = sorted(set(self._tools) - before)
             _log().debug("tools.entry_point_loaded", entry_point=ep.name, tools=new)
             added.extend(new)

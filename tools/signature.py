@@ -141,6 +141,9 @@ def derive_models(
 ) -> DerivedModels:
     """Build the models of a tool from ``fn``; raise ``ToolDefinitionError`` listing all problems."""
     label = definition_label(name, fn)
+    if not isinstance(name, str):  # the models are named after it
+        raise ToolDefinitionError(label, [f"tool name {name!r} must be a string, "
+                                          "e.g. 'files.read'"])
     problems: list[str] = []
     if not TOOL_NAME.match(name):
         problems.append(
@@ -219,6 +222,11 @@ def _parameters(signature: inspect.Signature, hints: dict[str, Any], doc_args: d
                     f"parameter annotated {input_model.__name__} (plus an optional ToolContext)"
                 )
             out.model_param = param.name
+            continue
+        if param.name.startswith("_"):
+            # pydantic keeps such names off its fields, so no plan could ever pass one.
+            problems.append(f"parameter {param.name!r}: a name starting with '_' cannot be an "
+                            "argument; rename it")
             continue
         schema_problem = _json_schema_problem(hint)
         if schema_problem:
