@@ -21,9 +21,9 @@ from .builtin.http import (
     SECRET_REF,
     HttpMethod,
     HttpResponse,
-    header_value_problem,
     send,
 )
+from .builtin.http_headers import header_name_problem, header_value_problem
 from .endpoint_schema import model_from_schema
 from .errors import ToolDefinitionError, ToolError
 from .redaction import hide_url_credentials
@@ -116,6 +116,8 @@ def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
         for header, value in spec.headers.items()
         for ref in SECRET_REF.findall(value) if ref not in spec.secrets
     ]
+    problems.extend(f"header {header!r} {problem}" for header in spec.headers
+                    for problem in [header_name_problem(header)] if problem)
     problems.extend(f"header {header!r} holds {problem}, which no HTTP header can carry"
                     for header, value in spec.headers.items()
                     for problem in [header_value_problem(SECRET_REF.sub("", value))] if problem)

@@ -17,15 +17,16 @@ import ssl
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from ..errors import RetryableToolError, ToolError, ToolInputError
 from ..redaction import hide_url_credentials, redact, url_secrets
 from ..retry import RetryPolicy
 from ..spec import Effect, ToolContext
+from .http_headers import HEADER_NAME_SCHEMA, header_name_problem, header_value_problem
 
 if TYPE_CHECKING:
     import httpx
@@ -53,11 +54,14 @@ class HttpRequestInput(BaseModel):
     url: str = Field(
         pattern=r"^https?://", description="Absolute http:// or https:// URL to call."
     )
-    headers: dict[str, str] | None = Field(
+    headers: dict[Annotated[str, WithJsonSchema(HEADER_NAME_SCHEMA)], str] | None = Field(
         default=None,
         description=(
             "Request headers. A value may name a configured secret as ${secret:NAME}; "
-            "it is filled in at call time and never appears in the plan."
+            "it is filled in at call time and never appears in the plan. Not allowed, the "
+            "HTTP client or the url sets them: Host, Forwarded, X-Forwarded-*, X-Real-IP "
+            "and other routing headers, X-HTTP-Method-Override, Content-Length, "
+            "Transfer-Encoding, Connection, Keep-Alive, Upgrade, TE, Trailer, Proxy-*."
         ),
     )
     query: dict[str, str | int | float | bool] | None = Field(
@@ -73,6 +77,15 @@ class HttpRequestInput(BaseModel):
         default=None, gt=0, le=600,
         description="Seconds the whole call may take, body included; default 30.",
     )
+
+    @field_validator("headers")
+    @classmethod
+    def _sendable_names(cls, headers: dict[str, str] | None) -> dict[str, str] | None:
+        for name in headers or {}:
+            problem = header_name_problem(name)
+            if problem is not None:
+                raise ValueError(f"header {name!r} {problem}")
+        return headers
 
     @model_validator(mode="after")
     def _one_body(self) -> HttpRequestInput:
@@ -146,18 +159,19 @@ def resolve_secret_headers(
     return resolved, used
 
 
-# What no header value can hold (RFC 9110 field-value): control characters but the tab.
-_UNSENDABLE_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
 def _refuse_unsendable_headers(written: Mapping[str, str] | None,
                                resolved: Mapping[str, str]) -> None:
-    """A header value no request can carry is a final error naming the header, never the value.
+    """A header no request may carry is a final error naming the header, never the value.
 
-    The HTTP client refused it quoting the value as bytes (``b'Bearer tok…\\n'``), a form no
-    masking matched, and the error was taken for a transport failure and retried.
+    The HTTP client refused a bad value quoting it as bytes (``b'Bearer tok…\\n'``), a form
+    no masking matched, and a bad name (``X Bad``) alike, and the error was taken for a
+    transport failure and retried. Names are checked here too, not only in the input
+    model: this is the one way out for every caller of :func:`send`.
     """
     for name, value in resolved.items():
+        problem = header_name_problem(name)
+        if problem is not None:
+            raise ToolError(f"header {name!r} {problem}", retryable=False, code="http_bad_header")
         problem = header_value_problem(value)
         if problem is None:
             continue
@@ -165,23 +179,6 @@ def _refuse_unsendable_headers(written: Mapping[str, str] | None,
         source = f" (it uses secret {', '.join(map(repr, used))})" if used else ""
         raise ToolError(f"header {name!r} holds {problem}, which no HTTP header can carry"
                         f"{source}", retryable=False, code="http_bad_header")
-
-
-def header_value_problem(value: str) -> str | None:
-    """What in ``value`` no HTTP header can carry, in words (never the value); None if nothing."""
-    if _UNSENDABLE_IN_HEADER.search(value):
-        return "a line break, NUL or other control character"
-    if not value.isascii() and not _latin1(value):
-        return "a character outside latin-1"
-    return None
-
-
-def _latin1(value: str) -> bool:
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
