@@ -211,8 +211,12 @@ class Ledger:
             clean = redacted
             digest = _hash_body(prev, seq, at, kind_value, subject, actor, stored_payload)
         else:
+            # Tuples, enums, non-string keys: stored as the canonical text of what reading it
+            # back gives ({10: .., 9: ..} sorts as numbers, its text as strings), which is
+            # both what is hashed and what verify requires the stored text to be.
             clean = json.loads(stored_payload)
-            digest = event_hash(prev, seq, at, kind_value, subject, actor, clean)
+            stored_payload = canonical_json(clean)
+            digest = _hash_body(prev, seq, at, kind_value, subject, actor, stored_payload)
         return {"seq": seq, "at": at, "kind": kind_value, "subject": subject, "actor": actor,
                 "payload": stored_payload, "prev_hash": prev, "hash": digest}, clean
 
@@ -292,13 +296,18 @@ class Ledger:
             return f"event {row.seq}: prev_hash does not match the hash of event {row.seq - 1}"
         try:
             at, payload = self._read(row)
-            digest = event_hash(prev, row.seq, at, row.kind, row.subject, row.actor, payload)
+            canonical = canonical_json(payload)
+            digest = _hash_body(prev, row.seq, at, row.kind, row.subject, row.actor, canonical)
         except BrokenEventError as exc:
             return f"event {row.seq}: {exc.reason}"
         except (TypeError, ValueError):  # a field of a type no event has (SQLite stores any)
             return f"event {row.seq}: its fields are not of the types an event has"
         if digest != row.hash:
             return f"event {row.seq}: hash does not match its contents (the event was altered)"
+        # The hash covers the value the text parses to; other text for that value (a duplicate
+        # key another reader would take first, whitespace) is an alteration all the same.
+        if row.payload != canonical and not _earlier_number_key_form(row.payload):
+            return f"event {row.seq}: payload is not in its recorded form"
         return None
 
     def _read(self, row: Row[Any]) -> tuple[datetime, dict[str, Any]]:
@@ -330,6 +339,46 @@ class Ledger:
         except ValueError:  # pydantic's ValidationError: a field of the wrong type
             raise BrokenEventError(row.seq,
                                    "its fields are not of the types an event has") from None
+
+
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _earlier_number_key_form(stored: str) -> bool:
+    """Whether ``stored`` is how versions before the fix stored a payload with number keys.
+
+    They stored the canonical JSON of the payload as given, so keys that were numbers
+    (``{10: .., 9: ..}``) are in number order (``{"9":..,"10":..}``) while the hash was
+    taken over string order. Such text is accepted when it is otherwise exactly canonical:
+    compact, no duplicate key, every object's keys in string order or all numbers in number
+    order.
+    """
+    in_order = True
+
+    def keep_order(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal in_order
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            in_order = False
+        elif keys != sorted(keys):
+            numbers = [n for n in map(_number_key, keys) if n is not None]
+            in_order = in_order and len(numbers) == len(keys) and numbers == sorted(numbers)
+        return dict(pairs)
+
+    try:
+        value = json.loads(stored, object_pairs_hook=keep_order)
+    except ValueError:
+        return False
+    return in_order and _compact(value) == stored
+
+
+def _number_key(key: str) -> float | None:
+    """What a key ``json.dumps`` wrote for a number (or bool) key reads as; else None."""
+    try:
+        number = json.loads(key)
+    except ValueError:
+        return None
+    return number if type(number) in (int, float, bool) else None
 
 
 def _check_anchor(row: Row[Any], expect_head: tuple[int, str] | None) -> str | None:

@@ -19,6 +19,7 @@ from executor.errors import BrokenEventError
 from executor.ledger import Ledger, event_hash
 from executor.ledger_export import export_cloudevents, export_jsonl
 from executor.store.schema import LedgerRow
+from planner.plan import canonical_json
 from tests.support.cli_in_process import in_process_baton
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,7 @@ def test_a_swapped_pair_is_caught_at_the_first_of_the_pair(ledger, engine):
 def test_a_forged_hash_breaks_the_link_to_the_next_event(ledger, engine):
     with Session(engine) as session:
         row = _row(session, 3)
-        row.payload = json.dumps({"step": "s2", "n": 999})
+        row.payload = canonical_json({"step": "s2", "n": 999})  # as the writer stores it
         row.hash = event_hash(row.prev_hash, row.seq, row.at, row.kind, row.subject, row.actor,
                               {"step": "s2", "n": 999})
         session.add(row)
@@ -109,7 +110,7 @@ def test_a_recomputed_suffix_is_caught_only_against_a_recorded_head(ledger, engi
     assert anchor is not None and anchor[0] == 6
     with Session(engine) as session:
         row = _row(session, 3)
-        row.payload = json.dumps({"step": "s2", "n": 999})
+        row.payload = canonical_json({"step": "s2", "n": 999})  # as the writer stores it
         session.add(row)
         session.commit()
     _rehash_from(engine, 3)
