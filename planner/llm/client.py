@@ -210,6 +210,7 @@ class ChatClient:
         self._secrets = config.secret_values
         self._plan_secrets = config.plan_secret_values
         self._prompt_secrets = _with_escaped_forms(config.prompt_secret_values)
+        self._all_secrets = tuple(dict.fromkeys((*self._secrets, *self._prompt_secrets)))
 
     def mask(self, text: str) -> str:
         """``text`` with the API key and URL credentials masked (the ledger's marker instead).
@@ -226,6 +227,15 @@ class ChatClient:
         """
         return redact(_utf8_safe(value) if isinstance(value, str) else value,
                       self._prompt_secrets)
+
+    def hide_all(self, value: Any) -> Any:
+        """``value`` with every secret value this client knows masked: the configured ones
+        (:meth:`hide`) and the key and URL credentials however short (:meth:`mask`).
+
+        For text cut before it is shown: masking the finished text would miss a secret
+        the cut went through.
+        """
+        return redact(_utf8_safe(value) if isinstance(value, str) else value, self._all_secrets)
 
     def outgoing(self, messages: Messages) -> Messages:
         """``messages`` as they may leave this machine: secret values masked, UTF-8-safe.

@@ -23,7 +23,7 @@ from tools import ToolInfo, ToolRegistry
 from . import prompt
 from .client import ChatClient, ChatReply, Messages
 from .config import LLMConfig
-from .repair import repair_conversation
+from .repair import bounded_problem, repair_conversation
 
 log = structlog.get_logger(__name__)
 
@@ -103,7 +103,10 @@ class LLMPlanner:
                 opening, reply.content or "", written, problems,
                 max_echoed=self.config.max_echoed_reply_chars, max_steps=self.config.max_steps,
                 hide=self.chat.hide)
-        listed = "\n".join(prompt.listed_problems(problems, lambda p: f"  - {p}"))
+        # Cut like the repair request's lines, every secret the client knows masked first:
+        # the error is stored, recorded and shown, and the shell's masking comes after the cut.
+        listed = "\n".join(prompt.listed_problems(
+            problems, lambda p: f"  - {bounded_problem(p, self.chat.hide_all)}"))
         raise PlanningError(
             self.chat.mask(f"{self.config.describe()} gave no valid plan in "
                            f"{self.config.max_attempts} attempt(s); last problems:\n{listed}"),

@@ -14,7 +14,9 @@ each cut to a budget. The problem lines are cut too, whatever the reply: a probl
 quote a value the model wrote (a tool name 50 kB long).
 
 Configured secret values are masked (``hide``) in all of it before anything is cut: a
-cut through a secret leaves a piece that no later masking recognises.
+cut through a secret leaves a piece that no later masking recognises. The error of a
+planning that ran out of attempts lists its problems cut the same way
+(:func:`bounded_problem`): it is stored, recorded in the ledger and shown.
 """
 
 from __future__ import annotations
@@ -69,9 +71,8 @@ def repair_message(problems: Sequence[Problem], max_steps: int, hide: Hide, *,
     """The user message that sends the problems (the first few) back to the model:
     ``told`` goes first, ``quoted`` (the steps of a reply not sent back whole) after them."""
     def line(p: Problem) -> str:
-        code, step, path, message = hide([p.code.value, p.step or "-", p.path, p.message])
-        return (f"- code={code} step={_cut(step, _STEP_CHARS)} path={_cut(path, _PATH_CHARS)}: "
-                f"{_cut(message, _MESSAGE_CHARS)}")
+        shown = bounded_problem(p, hide)
+        return f"- code={p.code.value} step={shown.step or '-'} path={shown.path}: {shown.message}"
 
     lines = "\n".join(listed_problems(problems, line))
     if any(p.code is ProblemCode.TOO_MANY_STEPS for p in problems):
@@ -80,6 +81,16 @@ def repair_message(problems: Sequence[Problem], max_steps: int, hide: Hide, *,
     else:
         ask = "Fix every problem and reply with the corrected complete plan as JSON only."
     return f"{told}Your plan is invalid. Problems ({len(problems)}):\n{lines}\n\n{quoted}{ask}"
+
+
+def bounded_problem(problem: Problem, hide: Hide) -> Problem:
+    """``problem`` with its step, path and message masked by ``hide``, then each cut to its
+    budget (a problem may quote a value the model wrote, 50 kB long). Masked first: a cut
+    through a secret leaves a piece that no later masking recognises."""
+    step, path, message = hide([problem.step or "", problem.path, problem.message])
+    return problem.model_copy(update={
+        "step": _cut(step, _STEP_CHARS) if problem.step else problem.step,
+        "path": _cut(path, _PATH_CHARS), "message": _cut(message, _MESSAGE_CHARS)})
 
 
 def _quoted(written: Sequence[Any], problems: Sequence[Problem], hide: Hide) -> str:
