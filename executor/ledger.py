@@ -234,15 +234,23 @@ class Ledger:
     def iter_events(self, *, subject: str | None = None, kinds: Iterable[str] | None = None,
                     after_seq: int = 0, limit: int | None = None) -> Iterator[LedgerEvent]:
         """Stream events in chain order; ``BrokenEventError`` at a row that cannot be read back."""
-        query = _READ_EVENTS.where(_TABLE.c.seq > after_seq)
-        if subject is not None:
-            query = query.where(_TABLE.c.subject == subject)
-        if kinds is not None:
-            query = query.where(_TABLE.c.kind.in_(list(kinds)))
+        query = _filtered(_READ_EVENTS.where(_TABLE.c.seq > after_seq), subject, kinds)
         if limit is not None:
             query = query.limit(limit)
         for row in self._stored(query):
             yield self._to_event(row)
+
+    def latest(self, *, subject: str | None = None, kinds: Iterable[str] | None = None,
+               limit: int) -> list[LedgerEvent]:
+        """The last ``limit`` events (of ``subject``, of ``kinds``), in chain order.
+
+        One query reading from the end of the chain: only those rows, however long the ledger.
+        """
+        query = _filtered(_READ_EVENTS.order_by(None), subject, kinds)
+        newest_first = query.order_by(_TABLE.c.seq.desc()).limit(limit)
+        with Session(self._engine) as session:
+            rows = session.execute(newest_first).all()
+        return [self._to_event(row) for row in reversed(rows)]
 
     def _stored(self, query: Any) -> Iterator[Row[Any]]:
         with Session(self._engine) as session:
@@ -379,6 +387,15 @@ def _number_key(key: str) -> float | None:
     except ValueError:
         return None
     return number if type(number) in (int, float, bool) else None
+
+
+def _filtered(query: Any, subject: str | None, kinds: Iterable[str] | None) -> Any:
+    """``query`` limited to the events of ``subject`` and of ``kinds`` (None: any)."""
+    if subject is not None:
+        query = query.where(_TABLE.c.subject == subject)
+    if kinds is not None:
+        query = query.where(_TABLE.c.kind.in_(list(kinds)))
+    return query
 
 
 def _check_anchor(row: Row[Any], expect_head: tuple[int, str] | None) -> str | None:

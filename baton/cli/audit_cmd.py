@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +24,7 @@ app.add_typer(audit_app, name="audit")
 
 PAYLOAD_PREVIEW_CHARS = 90
 _SEQ = re.compile(r"[0-9]{1,19}")
+MAX_LIMIT = 2**63 - 1  # the largest LIMIT a database takes
 
 
 def parse_head(value: str) -> tuple[int, str]:
@@ -44,7 +44,8 @@ def show(
     ctx: typer.Context,
     subject: Annotated[str | None, typer.Option("--subject", help="Only events about this plan/run id.")] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="Only this event kind (repeatable).")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Show the latest N matching events.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_LIMIT,
+                                       help="Show the latest N matching events.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show the latest ledger events, oldest first."""
@@ -56,11 +57,12 @@ def show(
     if unknown:
         fail(f"unknown event kind {', '.join(unknown)}; known kinds: "
              f"{', '.join(sorted(known))}", EXIT_USAGE)
-    from ..usecases.ledger import iter_shown_events
+    from ..usecases.ledger import shown_events
 
     # Shown masked: a payload stored before its secret was configured still holds the value.
     services = reader(ctx, Action.LEDGER_READ)
-    latest = deque(iter_shown_events(services, subject, kind or None), maxlen=limit)
+    latest = shown_events(services, services.ledger.latest(subject=subject, kinds=kind or None,
+                                                           limit=limit))
     if as_json:
         print_json([event_record(e) for e in latest])
         return
