@@ -37,24 +37,48 @@ def list_tools(
     if as_json:
         print_json([info.model_dump(mode="json") for info in infos])
         return
+    from .render import print_table
+
+    print_table(console, _tools_table(infos))
+    console.print("idem.: calling twice with one key is safe; key: sends the step's "
+                  "Idempotency-Key; by args: read/write by args (each call's arguments "
+                  "decide); 60s+: a call may ask for longer. More: baton tools show NAME")
+
+
+def _tools_table(infos: list[Any]) -> Any:
+    """The tools as a table that an 80-column terminal shows whole.
+
+    Each description sits under its tool's name, in the one column that takes the width
+    left: beside five columns of their own it got one character a line at 80 columns. The
+    labels are short (explained under the table) and the tags one under another. A name
+    is never split or cut (people grep for it and copy it): where even that does not fit,
+    the table prints wider than the console (``print_table``).
+    """
     from rich import box
+    from rich.console import Group
+    from rich.padding import Padding
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(infos)} tools", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
-    # Names and effects are what people grep for: never split them across lines.
-    for column in ("name", "effect", "idem.", "sends key", "timeout"):
+                  pad_edge=False, show_edge=False, collapse_padding=True, expand=True)
+    longest_name = max((len(info.name) for info in infos), default=0)
+    # +1: rich counts the cell's right padding in min_width.
+    table.add_column("name / description", ratio=1, min_width=longest_name + 1)
+    for column in ("effect", "idem.", "key", "timeout"):
         table.add_column(column, no_wrap=True)
-    table.add_column("tags", overflow="fold")
-    table.add_column("description", overflow="fold", ratio=1)
+    longest_tag = max((len(tag) for info in infos for tag in info.tags), default=0)
+    table.add_column("tags", width=min(max(longest_tag, 4), 16), overflow="fold")
     for info in infos:
+        description = info.description.splitlines()[0] if info.description else ""
         table.add_row(
-            escape(info.name), effect_label(info), "yes" if info.idempotent else "no",
-            "yes" if info.sends_idempotency_key else "no", timeout_label(info),
-            escape(" ".join(info.tags)),
-            escape(info.description.splitlines()[0] if info.description else ""),
+            Group(Text(info.name, style="bold"), Padding(Text(description), (0, 0, 0, 2))),
+            "by args" if info.effect_depends_on_args else info.effect.value,
+            "yes" if info.idempotent else "no", "yes" if info.sends_idempotency_key else "no",
+            f"{info.timeout_s:g}s" + ("+" if info.timeout_depends_on_args else ""),
+            Text(" ".join(info.tags)),
         )
-    console.print(table)
+    return table
 
 
 @tools_app.command("show")
