@@ -14,6 +14,7 @@ import gc
 import queue
 import signal
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -267,6 +268,19 @@ class Interrupts:
 INTERRUPTS = Interrupts()
 
 
+def _tasks_made_in(loop: asyncio.AbstractEventLoop) -> weakref.WeakSet[asyncio.Task[Any]]:
+    """Every task ``loop`` makes from now on, finished ones too (``asyncio.all_tasks`` skips them)."""
+    made: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+    def make(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        made.add(task)
+        return task
+
+    loop.set_task_factory(make)
+    return made
+
+
 def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
     """Run ``coro`` in a fresh loop whose tool threads are abandoned, not joined, at the end.
 
@@ -280,6 +294,7 @@ def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
     never mistaken for a tool's own ``KeyboardInterrupt``.
     """
     loop = asyncio.new_event_loop()
+    made = _tasks_made_in(loop)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="baton-tool")
     loop.set_default_executor(pool)
     # Full collections would scan every imported module's objects again and again
@@ -293,5 +308,12 @@ def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
         for task in asyncio.all_tasks(loop):
             task.cancel()
         loop.run_until_complete(asyncio.sleep(0))
+        # The run is over: what its calls raised was settled as their outcomes, or belongs
+        # to a call abandoned when the run stopped (a Ctrl-C in an async tool's own frame
+        # ends that task with the KeyboardInterrupt that stops the process). Retrieved, so
+        # that asyncio logs no "Task exception was never retrieved" and its traceback.
+        for task in list(made):
+            if task.done() and not task.cancelled():
+                task.exception()
         pool.shutdown(wait=False, cancel_futures=True)
         loop.close()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from ..usecases.permissions import Action
-from .common import EXIT_FAILED, acting_user, console, print_json, reader, state, version_option
+from .common import (EXIT_FAILED, acting_user, console, err_console, print_json, reader, state,
+                     version_option)
 from .main import app
 from .render import add_id_column, keep_columns_visible, print_table
 
@@ -31,11 +32,13 @@ class _Progress:
     The table appears with the first step event, so a run that is refused (unknown plan or run,
     not approved, owned elsewhere) leaves nothing on the screen but its error. A pipe or file
     gets the final table once, at the end (rich's live display ends one there without a newline,
-    gluing the summary line to the table's border).
+    gluing the summary line to the table's border). Enabled or not, it learns the run's id from
+    the events, for the message of a Ctrl-C.
     """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.run_id: str | None = None
         self.rows: dict[str, tuple[str, int, str]] = {}
         self.live = None
 
@@ -50,6 +53,7 @@ class _Progress:
             print_table(console, self._table())
 
     def __call__(self, event: StepProgress) -> None:
+        self.run_id = event.run_id
         self.rows[event.step_id] = (event.status.value, event.attempt, event.error or "")
         if self.live is None and self.enabled and console.is_terminal:
             from rich.live import Live
@@ -79,6 +83,22 @@ def _summary(record: RunRecord) -> None:
         console.print(f"  cause: {escape(record.error)}")
 
 
+def _interrupted(progress: _Progress, resumed: str | None = None) -> NoReturn:
+    """Ctrl-C: the run stays as it is, its owner gone, for ``baton resume`` to finish; say which.
+
+    Exit 130, as a shell reports a command ended by SIGINT.
+    """
+    run_id = progress.run_id or resumed
+    if run_id is None:  # no step event yet: the run may not even exist
+        message = ("interrupted before the run started a step; `baton runs list` shows whether "
+                   "it was created (finish one with `baton resume RUN_ID`)")
+    else:
+        left = "left running" if progress.run_id else "left as it was"  # resumed: no step began
+        message = f"interrupted: run {run_id} {left}; finish it with `baton resume {run_id}`"
+    err_console.print(message, soft_wrap=True, markup=False, highlight=False)
+    raise typer.Exit(130)
+
+
 def _exit_for(record: RunRecord, as_json: bool) -> None:
     if as_json:
         print_json(record.model_dump(mode="json"))
@@ -100,9 +120,14 @@ def run(ctx: typer.Context, plan_id: str,
 
     cli = state(ctx)
     user = acting_user(ctx, Action.RUN_START)
-    with _Progress(enabled=not (as_json or detach)) as progress:
-        record = start_run(cli.services, plan_id, user, version=version, concurrency=concurrency,
-                           detach=detach, observer=progress, detail=as_json)
+    progress = _Progress(enabled=not (as_json or detach))
+    try:
+        with progress:
+            record = start_run(cli.services, plan_id, user, version=version,
+                               concurrency=concurrency, detach=detach, observer=progress,
+                               detail=as_json)
+    except KeyboardInterrupt:
+        _interrupted(progress)
     if detach:
         if as_json:
             print_json(record.model_dump(mode="json"))
@@ -119,8 +144,12 @@ def resume(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None
 
     cli = state(ctx)
     user = acting_user(ctx, Action.RUN_START)  # resuming runs the rest of the run
-    with _Progress(enabled=not as_json) as progress:
-        record = resume_run(cli.services, run_id, user, observer=progress, detail=as_json)
+    progress = _Progress(enabled=not as_json)
+    try:
+        with progress:
+            record = resume_run(cli.services, run_id, user, observer=progress, detail=as_json)
+    except KeyboardInterrupt:
+        _interrupted(progress, resumed=run_id)
     _exit_for(record, as_json)
 
 
