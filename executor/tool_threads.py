@@ -269,7 +269,7 @@ INTERRUPTS = Interrupts()
 
 
 def _tasks_made_in(loop: asyncio.AbstractEventLoop) -> weakref.WeakSet[asyncio.Task[Any]]:
-    """Every task ``loop`` makes from now on, finished ones too (``asyncio.all_tasks`` skips them)."""
+    """Every task ``loop`` makes from now on, finished ones too (``all_tasks`` leaves those out)."""
     made: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 
     def make(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
