@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from executor.store.db import MissingDatabaseError, StoreError, make_engine
 from executor.store.migrate import upgrade
-from executor.store.reading import open_for_reading
+from executor.store.reading import NotABatonDatabaseError, open_for_reading
 from tests.support.gate_services import database_url
 
 
@@ -90,10 +90,14 @@ def test_open_for_reading_says_a_corrupt_file_cannot_be_read_not_upgraded(tmp_pa
 
 
 @pytest.mark.postgres
-def test_an_empty_postgresql_database_is_opened_and_given_its_tables(tmp_path):
-    # Baton never creates a PostgreSQL database, only its tables: an empty one is fine to read.
+def test_an_empty_postgresql_database_is_refused_and_given_no_tables(tmp_path):
+    # Only a writer gives a PostgreSQL database Baton's tables: a reader pointed at the wrong
+    # (existing) database must not report an intact, empty ledger.
     with database_url("postgres", tmp_path) as url:
-        engine = open_for_reading(url, "database_url")
+        with pytest.raises(NotABatonDatabaseError):
+            open_for_reading(url, "database_url")
+        engine = make_engine(url)
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM ledger")).scalar_one() == 0
+            assert conn.execute(text("SELECT count(*) FROM information_schema.tables "
+                                     "WHERE table_schema = current_schema()")).scalar_one() == 0
         engine.dispose()
