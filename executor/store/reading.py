@@ -86,7 +86,7 @@ def _read_failures(file: SqliteFile | None, origin: str) -> Iterator[None]:
 
 
 def _schema_problem(engine: Engine, file: SqliteFile | None) -> str | None:
-    """Why the database holds no Baton schema that ``upgrade`` can bring up to date (None: it does)."""
+    """Why the database holds no Baton schema ``upgrade`` can bring up to date; None: it does."""
     # A SQLite file is looked at through a read-only connection of its own: the engine's
     # connections switch the file to WAL mode, which writes to it.
     probe = _read_only(file) if file is not None else engine
