@@ -12,6 +12,7 @@ import enum
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -91,6 +92,30 @@ class VerifyResult:
     # (seq, hash) of the last event found intact, as verification read it (None: none): the
     # head to record, immune to events appended since.
     head: tuple[int, str] | None = None
+
+
+_SEQ = re.compile(r"[0-9]{1,19}")
+
+
+def parse_head(value: str) -> tuple[int, str]:
+    """Parse ``SEQ:HASH`` (a head as :func:`head_text` writes it) into (seq, hash).
+
+    Blanks around either part and upper-case hex are accepted; anything else is a
+    ValueError saying what is expected, for the caller to prefix with its option's name.
+    """
+    seq_text, sep, digest = value.partition(":")
+    seq_text, digest = seq_text.strip(), digest.strip().lower()
+    # ASCII digits only: isdigit() (and int()) also take '²', '١' or '１'; 19 fit a 64-bit seq.
+    if not sep or not _SEQ.fullmatch(seq_text) or int(seq_text) < 1 or len(digest) != 64 \
+            or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError("must be SEQ:HASH (a positive seq and a 64-hex sha256), "
+                         f"got {value[:200]!r}")
+    return int(seq_text), digest
+
+
+def head_text(head: tuple[int, str]) -> str:
+    """A head as ``SEQ:HASH``: what a reader records outside Baton and gives back to verify."""
+    return f"{head[0]}:{head[1]}"
 
 
 def event_hash(prev_hash: str, seq: int, at: datetime, kind: str, subject: str, actor: str,

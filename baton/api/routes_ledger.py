@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from baton.settings import User, checked_cloudevents_source
-from executor.ledger import LedgerEvent
+from executor.ledger import LedgerEvent, head_text, parse_head
 from executor.ledger_export import ExportFormat, cloudevent, event_record, ledger_source
 from tools import BatonError
 
@@ -41,6 +41,10 @@ class VerifyReport(BaseModel):
     events: int = Field(description="Events checked.")
     first_broken_seq: int | None = Field(default=None, description="First bad event, if any.")
     reason: str | None = Field(default=None, description="Why that event is bad.")
+    head: str | None = Field(default=None, description=(
+        "The last event verified, as SEQ:HASH (null: the ledger is empty or broken). Record it "
+        "outside Baton and pass it back as expect_head: the chain alone cannot reveal a "
+        "suffix recomputed by a forger, nor a truncated tail."))
 
 
 class Health(BaseModel):
@@ -60,21 +64,35 @@ _VERIFY_REFUSED = {429: {"model": ErrorResponse, "headers": {"Retry-After": {
 
 @router.get("/ledger/verify", response_model=VerifyReport, tags=["ledger"],
             summary="Verify the ledger's hash chain", responses=_VERIFY_REFUSED)
-def verify_ledger(request: Request,
-                  user: User = Depends(require(Action.LEDGER_READ))) -> VerifyReport:
-    """Recompute the chain; name the first broken event.
+def verify_ledger(
+    request: Request,
+    expect_head: str | None = Query(
+        default=None, max_length=200,
+        description="A head recorded earlier (SEQ:HASH, as this answer's head gives it): "
+                    "the chain must still pass through it unchanged."),
+    user: User = Depends(require(Action.LEDGER_READ)),
+) -> VerifyReport:
+    """Recompute the chain; name the first broken event; give the head verified.
 
     It reads the whole ledger: one runs at a time per server, and each user waits
     ``[audit] verify_cooldown_s`` between theirs (429 with ``Retry-After`` meanwhile).
+    The same check as ``baton audit verify [--expect-head SEQ:HASH]``.
     """
     try:
+        anchor = parse_head(expect_head) if expect_head is not None else None
+    except ValueError as exc:  # before the guard: a typo costs no cooldown
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", "expect_head"),
+                                       "msg": str(exc), "input": expect_head}]) from exc
+    try:
         with verify_guard_of(request).running(user.id):
-            result = services_of(request).ledger.verify()
+            result = services_of(request).ledger.verify(expect_head=anchor)
     except VerifyRefused as exc:
         raise ApiError(429, exc.code, exc.message,
                        headers={"Retry-After": str(exc.retry_after_s)}) from exc
+    verified = result.head if result.ok else None  # not a head appended since, nor one past a break
     return VerifyReport(ok=result.ok, events=result.events,
-                        first_broken_seq=result.first_broken_seq, reason=result.reason)
+                        first_broken_seq=result.first_broken_seq, reason=result.reason,
+                        head=head_text(verified) if verified else None)
 
 
 @router.get("/ledger/events", response_model=list[LedgerEvent], tags=["ledger"],

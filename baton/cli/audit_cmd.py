@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,20 +22,7 @@ audit_app = typer.Typer(help="The audit ledger: show, verify, export.", no_args_
 app.add_typer(audit_app, name="audit")
 
 PAYLOAD_PREVIEW_CHARS = 90
-_SEQ = re.compile(r"[0-9]{1,19}")
 MAX_LIMIT = 2**63 - 1  # the largest LIMIT a database takes
-
-
-def parse_head(value: str) -> tuple[int, str]:
-    """Parse ``SEQ:HASH`` (as printed by ``baton audit verify``) into (seq, hash)."""
-    seq_text, sep, digest = value.partition(":")
-    seq_text, digest = seq_text.strip(), digest.strip().lower()
-    # ASCII digits only: isdigit() (and int()) also take '²', '١' or '１'; 19 fit a 64-bit seq.
-    if not sep or not _SEQ.fullmatch(seq_text) or int(seq_text) < 1 or len(digest) != 64 \
-            or any(c not in "0123456789abcdef" for c in digest):
-        raise ValueError(f"--expect-head must be SEQ:HASH (a positive seq and a 64-hex sha256), "
-                         f"got {value!r}")
-    return int(seq_text), digest
 
 
 @audit_app.command("show")
@@ -96,21 +82,23 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Recompute the hash chain; exit 1 naming the first broken event."""
+    from executor.ledger import head_text, parse_head
+
     try:
         anchor = parse_head(expect_head) if expect_head is not None else None
     except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
+        fail(f"--expect-head {exc}", EXIT_USAGE)
     ledger = reader(ctx, Action.LEDGER_READ).ledger
     result = ledger.verify(expect_head=anchor)
-    head = result.head if result.ok else None  # what was verified, not a head appended since
-    head_text = f"{head[0]}:{head[1]}" if head else None
+    verified = result.head if result.ok else None  # what was verified, not a head appended since
+    head = head_text(verified) if verified else None
     if as_json:
         print_json({"ok": result.ok, "events": result.events, "first_broken_seq": result.first_broken_seq,
-                    "reason": result.reason, "head": head_text})
+                    "reason": result.reason, "head": head})
     elif result.ok:
         console.print(f"ledger intact: {result.events} events", soft_wrap=True)
-        if head_text:
-            console.print(f"head {head_text}  (record it elsewhere; check later with "
+        if head:
+            console.print(f"head {head}  (record it elsewhere; check later with "
                           f"--expect-head)", soft_wrap=True)
     else:
         err_console.print(f"[bold red]ledger broken at event {result.first_broken_seq}:[/] "

@@ -94,8 +94,10 @@ def test_ledger_verify_and_export(client_for, services):
     services.ledger.append("goal", "p-1", "alice", {"goal": "count rows"})
     services.ledger.append("goal", "p-2", "alice", {"goal": "sum rows"})
     client = client_for("dave")
+    head = services.ledger.head()
     assert client.get("/ledger/verify").json() == {"ok": True, "events": 2,
-                                                   "first_broken_seq": None, "reason": None}
+                                                   "first_broken_seq": None, "reason": None,
+                                                   "head": f"{head[0]}:{head[1]}"}
     lines = client.get("/ledger/export", params={"subject": "p-2"}).text.splitlines()
     assert [json.loads(line)["subject"] for line in lines] == ["p-2"]
     cloud = client.get("/ledger/export", params={"format": "cloudevents"}).text.splitlines()
