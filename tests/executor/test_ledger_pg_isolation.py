@@ -112,3 +112,16 @@ def test_concurrent_flushes_of_the_raw_hot_path_all_land(strict_url):
 
     assert _in_threads(flush) == []
     _assert_all_landed(strict_url)
+
+
+def test_concurrent_upgrades_of_a_new_database_both_succeed(strict_url):
+    # The upgrade takes its own advisory lock, then reads alembic_version: the same pattern.
+    def upgrade_it(_: int) -> None:
+        engine = make_engine(strict_url)
+        upgrade(engine)
+        engine.dispose()
+
+    assert _in_threads(upgrade_it) == []
+    engine = make_engine(strict_url)
+    assert Ledger(engine).verify().ok
+    engine.dispose()
