@@ -6,12 +6,14 @@ processes upgrading the same database at once take turns (SQLite: the
 ``BEGIN IMMEDIATE`` that ``store.db`` issues; PostgreSQL: an advisory lock).
 A database made by the old ``create_all`` (tables present, no
 ``alembic_version``) is stamped with the baseline revision, never recreated,
-so an upgrade does not lose a record.
+so an upgrade does not lose a record. One at a revision this Baton does not
+know (a newer Baton wrote it) is refused, nothing written.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
@@ -19,11 +21,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from . import schema  # noqa: F401  (registers the tables on the metadata)
-from .db import StoreError, database_failure, make_engine
+from .db import StoreError, database_failure, make_engine, sqlite_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BASELINE_REVISION = "0001"
@@ -31,6 +34,13 @@ BASELINE_REVISION = "0001"
 UPGRADE_LOCK_KEY = 727275
 # A table every Baton database has had since the first release of the schema.
 _LEGACY_MARKER_TABLE = "ledger"
+
+
+class UnknownSchemaError(StoreError):
+    """The database is at a schema revision this Baton does not know (a newer Baton's, or not
+    Baton's): nothing is written into it."""
+
+    code = "unknown_schema_revision"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -56,22 +66,92 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    """Create or upgrade every table to the head revision, keeping every row."""
+def known_revisions() -> set[str]:
+    """Every revision id in ``executor/migrations/versions``."""
+    return {revision.revision for revision in
+            ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def upgrade(engine: Engine, origin: str | None = None) -> None:
+    """Create or upgrade every table to the head revision, keeping every row.
+
+    ``origin`` says which setting gave the database's location ("data_dir in
+    /srv/baton.toml"): a failure names the database, that setting and the cause
+    (:func:`cannot_use_database`). A database at a revision this Baton does not know is an
+    :class:`UnknownSchemaError`, and nothing is written into it.
+    """
+    at: set[str] | None = None  # the revisions the database is at, once read
     try:
         with engine.begin() as connection:
             _lock(connection)
             config = alembic_config(connection)
+            at = set(MigrationContext.configure(connection).get_current_heads())
             if _is_unversioned_legacy(connection):
                 command.stamp(config, BASELINE_REVISION)
-            command.upgrade(config, "head")
+            try:
+                command.upgrade(config, "head")
+            except CommandError:  # alembic's "Can't locate revision": say what it means
+                _refuse_unknown(at, connection, engine, origin)
+                raise
     except StoreError:
         raise
     except Exception as exc:  # translated at the edge: callers see one error type
-        raise StoreError(f"cannot upgrade the database schema: {_explained(exc)}") from exc
+        # Named an upgrade only when one was due: most commands find the schema up to date.
+        doing = "open" if at is None or at == {head_revision()} else "upgrade the schema of"
+        raise StoreError(cannot_use_database(doing, engine, origin, exc)) from exc
 
 
-def _explained(exc: Exception) -> str:
+def cannot_use_database(doing: str, engine: Engine, origin: str | None, exc: BaseException) -> str:
+    """"cannot DOING the database WHERE (from ORIGIN): CAUSE", for every command that opens one.
+
+    ``doing`` is what failed ("read", "open", "upgrade the schema of"). WHERE is the SQLite
+    file, with what the file system says of it when SQLite only says it could not open it,
+    or the server's URL without its password; ORIGIN the setting that gave it (left out
+    when None). CAUSE is the driver's first line, without SQLAlchemy's wrapper.
+    """
+    cause = _explained(getattr(exc, "orig", None) or exc)
+    file = sqlite_file(engine)
+    if file is not None and "unable to open database file" in cause:
+        cause += _why_sqlite_cannot_open(file.path)
+    return f"cannot {doing} the database {_where(engine, origin)}: {cause}"
+
+
+def _where(engine: Engine, origin: str | None) -> str:
+    file = sqlite_file(engine)
+    # A server's URL without its password, nor its query (libpq takes a password there too).
+    where = (file.path if file is not None
+             else engine.url.set(query={}).render_as_string(hide_password=True))
+    return where if origin is None else f"{where} (from {origin})"
+
+
+def _why_sqlite_cannot_open(path: str) -> str:
+    """What SQLite's "unable to open database file" means here, when the file system tells."""
+    if os.path.isdir(path):
+        return " (it is a directory)"
+    directory = os.path.dirname(path)
+    if not os.access(directory, os.W_OK):  # the file, its journal and WAL are made there
+        return f" (its directory {directory} is not writable)"
+    return ""
+
+
+def _refuse_unknown(at: set[str], connection: Connection, engine: Engine,
+                    origin: str | None) -> None:
+    """Refuse, before anything is written, a revision this Baton does not know."""
+    unknown = sorted(at - known_revisions())
+    if not unknown:
+        return
+    where, revisions = _where(engine, origin), ", ".join(unknown)
+    if _LEGACY_MARKER_TABLE in inspect(connection).get_table_names():
+        raise UnknownSchemaError(
+            f"the database {where} was written by a newer Baton (schema revision {revisions}; "
+            f"this Baton knows up to {head_revision()}): upgrade Baton; nothing was written")
+    raise UnknownSchemaError(
+        f"the database {where} is at schema revision {revisions}, which this Baton does not "
+        "know, and has no Baton tables (another application's?): fix the setting; nothing "
+        "was written")
+
+
+def _explained(exc: BaseException) -> str:
     """The driver's first line, and what to do when the database itself is missing."""
     detail = database_failure(exc)
     if "database" in detail and "does not exist" in detail:
