@@ -13,6 +13,7 @@ from tools import BatonError
 
 from .. import __version__
 from ..settings import ConfigError, UnknownUserError
+from ..usecases.errors import UsageError
 from ..usecases.permissions import ActionNotAllowedError
 from .common import EXIT_FAILED, EXIT_USAGE, CliState, err_console
 from .text_arguments import TextCheckedGroup
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv, prog_name="baton", standalone_mode=True)
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_FAILED
-    except (ConfigError, UnknownUserError, ActionNotAllowedError) as exc:
+    except (ConfigError, UnknownUserError, ActionNotAllowedError, UsageError) as exc:
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
         return EXIT_USAGE
     except BatonError as exc:

@@ -28,6 +28,7 @@ from planner.versions import StoredVersion, VersionStatus
 from tools import BatonError
 
 from ..services import Services
+from .errors import UsageError
 from .plan_checks import masked_problems as _masked_problems
 from ..settings import User
 
@@ -59,7 +60,7 @@ def plan_goal(services: Services, goal: str, requester: User,
     user = _actor(services, requester)
     goal = goal.strip()
     if not goal:
-        raise PlanningError("the goal is empty; describe what you want done", code="empty_goal")
+        raise UsageError("the goal is empty; describe what you want done", code="empty_goal")
     _refuse_unstorable("goal", goal)
     chosen = planner_for(services, planner)
     kind = planner or default_planner_kind(services)
@@ -144,7 +145,7 @@ def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,
     user = _actor(services, actor)
     feedback = feedback.strip()
     if not feedback:
-        raise PlanningError("the feedback is empty; say what should change", code="empty_feedback")
+        raise UsageError("the feedback is empty; say what should change", code="empty_feedback")
     _refuse_unstorable("feedback", feedback)
     previous = services.plan_store.get(plan_id)
     reason = rejection_reason(services, plan_id, previous.version)
