@@ -49,7 +49,7 @@ from .calls import (
 from .checks import NO_CHECK_CONFIGURED, CheckOutcome, RuntimeCheck, StepCall, StepDecision
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
-from .retry import decide, effective_policy, unsafe_repeat
+from .retry import decide, effective_policy, no_call_after_interruption, unsafe_repeat
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
 from .store.db import StoreError
@@ -288,7 +288,16 @@ class StepLoop:
         st.args[sid] = args
         st.effects[sid] = effect
         # Failed or interrupted attempts before a crash count; a resumed failure starts afresh.
-        st.tries[sid] = attempt_log.tries(st.steps[sid].attempt_log)
+        log = st.steps[sid].attempt_log
+        st.tries[sid] = attempt_log.tries(log)
+        refusal = no_call_after_interruption(
+            attempt_log.interrupted_last(log), st.tries[sid],
+            effective_policy(step.retry, spec.retry), tool=spec.name, effect=effect,
+            idempotent=spec.idempotent, sends_key=spec.sends_idempotency_key)
+        if refusal is not None:  # journalled as an attempt that ends before calling anything
+            self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0)
+            self._fail_for_good(st, sid, refusal, "interrupted", retryable=False)
+            return
         self._start_attempt(st, sid, spec=spec, args=args, delay_s=0)
 
     def _lookup(self, st: RunState, ref: Reference) -> Any:

@@ -62,6 +62,32 @@ def unsafe_repeat(error: BaseException, *, tool: str, effect: Effect, idempotent
     return f"not retried: {tool} is not idempotent, the first call may still have its effect"
 
 
+def no_call_after_interruption(interrupted: bool, tries: int, policy: RetryPolicy, *, tool: str,
+                               effect: Effect, idempotent: bool, sends_key: bool) -> str | None:
+    """Why a step taken over with its last attempt ``interrupted`` (its owner died with the
+    call in flight) must not be called again now (None: it may, with the same key).
+
+    The call in flight is made again once whatever the budget (a crash is not the call's
+    failure: resuming where the run stopped is the point), but interrupted attempts spend
+    the budget like failed ones (``tries`` counts both), and once they are more than
+    ``max_attempts`` the step fails: a call that kills its worker each time (a native
+    crash, the OOM killer) is not made again once per lease, forever. And an interrupted
+    call's outcome is as unknown as a timed-out one's, so a write that neither is
+    idempotent nor sends the step's key is not repeated blindly (see
+    :func:`unsafe_repeat`). A person resuming the failed run resets the budget and calls
+    it again deliberately.
+    """
+    if not interrupted:
+        return None
+    if tries > policy.max_attempts:
+        return (f"interrupted {tries} times (its owner stopped with the call in flight); "
+                f"not called again: more than max_attempts {policy.max_attempts}")
+    if effect is Effect.WRITE and not idempotent and not sends_key:
+        return (f"interrupted (its owner stopped with the call in flight); not called again: "
+                f"{tool} is not idempotent, the first call may have had its effect")
+    return None
+
+
 def backoff_s(attempt: int, policy: RetryPolicy) -> float:
     """The un-jittered wait after failed attempt number ``attempt`` (1-based)."""
     return min(policy.max_backoff_s, policy.initial_backoff_s * policy.multiplier ** (attempt - 1))

@@ -74,6 +74,13 @@ def tries(log: list[Entry]) -> int:
     return count
 
 
+def interrupted_last(log: list[Entry]) -> bool:
+    """Whether the last attempt was interrupted by a takeover and nobody has resumed the
+    step deliberately since (a person's resume resets the budget on that very entry)."""
+    return bool(log) and log[-1]["status"] == AttemptStatus.INTERRUPTED.value and not log[-1].get(
+        "budget_reset")
+
+
 def reset_budget(log: list[Entry]) -> None:
     """A person resumed the run after this step failed for good: its next attempts start a
     fresh retry budget. (A crash takeover does not reset it: tries made before count.)"""
