@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -55,16 +56,26 @@ class UnknownUserError(BatonError):
     code = "unknown_user"
 
 
+# Every settings model is strict: a value of baton.toml must already be of its setting's
+# type. Lax validation converted true to 1 and "4" to 4, so a typo loaded as a number.
+# An int is still a float. TOML has no path or tuple type: those fields say strict=False, to
+# take a string or an array. The environment is text: ``load_settings`` converts each
+# ``BATON_*`` variable to its setting's type before validation (``_from_environment``).
+_SETTINGS_CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
 class User(BaseModel):
     """A person Baton knows, with the roles policies and the approval gate check."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _SETTINGS_CONFIG
 
     id: str = Field(description="User id, as given to --as or BATON_USER.")
-    roles: tuple[str, ...] = Field(default=(), description="Roles, e.g. analyst, approver, admin.")
+    roles: tuple[str, ...] = Field(default=(), strict=False,
+                                   description="Roles, e.g. analyst, approver, admin.")
     token_sha256: tuple[str, ...] = Field(
-        default=(), description="SHA-256 (64 hex digits) of the API bearer tokens that act as "
-                                "this user; stored in lower case."
+        default=(), strict=False,
+        description="SHA-256 (64 hex digits) of the API bearer tokens that act as this user; "
+                    "stored in lower case."
     )
 
     @field_validator("token_sha256")
@@ -98,7 +109,7 @@ def _first_control_character(text: str) -> str | None:
 class LLMSettings(BaseModel):
     """How to reach an OpenAI-compatible endpoint."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _SETTINGS_CONFIG
 
     base_url: str | None = Field(default=None, description="Endpoint base URL; unset: no LLM.")
     model: str = Field(default="gpt-4o-mini", description="Model name.")
@@ -112,9 +123,8 @@ class LLMSettings(BaseModel):
                          description="Retries of one request after a timeout, a lost connection "
                                      "or HTTP 408/429/5xx, before the endpoint is reported "
                                      "unreachable (0 to 10).")
-    # Strict: a quoted number in baton.toml is a typo to report, not a value to guess.
     max_echoed_reply_chars: int = Field(
-        default=32_000, ge=MIN_ECHOED_REPLY_CHARS, le=MAX_ECHOED_REPLY_CHARS, strict=True,
+        default=32_000, ge=MIN_ECHOED_REPLY_CHARS, le=MAX_ECHOED_REPLY_CHARS,
         description="Longest invalid reply, in characters, sent back whole to the model for "
                     "repair; a longer one is cut to its beginning and quoted by the steps its "
                     "problems name (1,000 to 10,000,000).")
@@ -158,7 +168,7 @@ ArtifactStoreKind = Literal["auto", "database", "files"]
 class ExecutorSettings(BaseModel):
     """Limits and timings of the executor."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _SETTINGS_CONFIG
 
     concurrency: int = Field(default=4, ge=1, le=256, description="Steps running at once per run.")
     per_tool_concurrency: dict[str, Annotated[int, Field(ge=1)]] = Field(
@@ -185,7 +195,7 @@ class ExecutorSettings(BaseModel):
 class AuditSettings(BaseModel):
     """How the audit ledger is handed over, and how often a reader may verify it whole."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _SETTINGS_CONFIG
 
     cloudevents_source: str | None = Field(
         default=None, description="CloudEvents 'source' of exported events (a URI-reference); "
@@ -215,13 +225,17 @@ def checked_cloudevents_source(value: str) -> str:
 class Settings(BaseModel):
     """Everything the shell needs to build Baton's parts."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _SETTINGS_CONFIG
 
-    data_dir: Path = Field(default=Path(".baton"), description="Database, artifacts, workspace.")
+    data_dir: Path = Field(default=Path(".baton"), strict=False,
+                           description="Database, artifacts, workspace.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite.")
-    workspace: Path | None = Field(default=None, description="Directory the files.* tools may use.")
-    templates_dir: Path | None = Field(default=None, description="Extra plan templates (YAML).")
-    policies_dir: Path | None = Field(default=None, description="Policies replacing the shipped ones.")
+    workspace: Path | None = Field(default=None, strict=False,
+                                   description="Directory the files.* tools may use.")
+    templates_dir: Path | None = Field(default=None, strict=False,
+                                       description="Extra plan templates (YAML).")
+    policies_dir: Path | None = Field(default=None, strict=False,
+                                      description="Policies replacing the shipped ones.")
     opa_url: str | None = Field(default=None, description="OPA server URL; unset: embedded Rego.")
     approval_ttl_s: float = Field(default=7 * 24 * 3600, gt=0, le=MAX_APPROVAL_TTL_S,
                                   allow_inf_nan=False,
@@ -350,37 +364,69 @@ def load_settings(
     # Before the environment is merged in: a variable must not hide (or trip over) a bad section.
     layout = _layout_problems(raw)
     if layout:
-        raise ConfigError(f"invalid settings{origin}: "
-                          + "; ".join(f"{key}: {problem}" for key, problem in layout))
+        raise _invalid(origin, layout, {})
     raw = _normalise(raw, base=path.parent if path.exists() else Path.cwd())
     from_env: dict[str, str] = {}  # setting → the variable that set it, for error messages
+    unconverted: list[tuple[str, str]] = []  # reported with the file's problems
     for var, keys in _ENV.items():
         if env.get(var):
+            from_env[".".join(keys)] = var
+            try:
+                value = _from_environment(keys, env[var])
+            except ValidationError as exc:
+                unconverted.extend((".".join(keys), err["msg"]) for err in exc.errors())
+                continue
             target = raw
             for key in keys[:-1]:
                 target = target.setdefault(key, {})
-            target[keys[-1]] = env[var]
-            from_env[".".join(keys)] = var
+            target[keys[-1]] = value
     if not (raw.get("llm", {}) or {}).get("api_key") and env.get("OPENAI_API_KEY"):
         raw.setdefault("llm", {})["api_key"] = env["OPENAI_API_KEY"]
         from_env["llm.api_key"] = "OPENAI_API_KEY"
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_named('.'.join(str(p) for p in err['loc']), from_env)}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"invalid settings{origin}: {problems}") from exc
+        raise _invalid(origin, [*unconverted, *_validation_problems(exc)], from_env) from exc
+    if unconverted:
+        raise _invalid(origin, unconverted, from_env)
     from .settings_checks import check_settings
     from .settings_policy_data import policy_data_problems
 
     found = [*check_settings(settings), *policy_data_problems(settings.policy_data),
              *user_problems(settings)]
     if found:
-        problems = "; ".join(f"{_named(key, from_env)}: {problem}" for key, problem in found)
-        raise ConfigError(f"invalid settings{origin}: {problems}")
+        raise _invalid(origin, found, from_env)
     return settings
+
+
+def _from_environment(keys: tuple[str, ...], text: str) -> Any:
+    """The variable's ``text`` as a value of the setting at ``keys`` (``BATON_LLM_TIMEOUT=30``
+    a number), converted as lax validation converts; ValidationError when it is none.
+
+    The settings models are strict, for the file's sake; a variable is text by nature.
+    Bounds are left to the models' validation, which reports them with the file's problems.
+    """
+    model: Any = Settings
+    for key in keys[:-1]:
+        model = model.model_fields[key].annotation
+    return TypeAdapter(model.model_fields[keys[-1]].annotation).validate_python(text,
+                                                                               strict=False)
+
+
+def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """(setting, problem) for each of ``exc``'s errors.
+
+    A wrong-type error says which kind of value was written when strictness is what refused
+    it (true as a number, "4" quoted): "Input should be a valid integer" alone reads as
+    nonsense beside a quoted 4. The kind only, never the value: it may be a secret.
+    """
+    problems = []
+    for err in exc.errors():
+        problem = err["msg"]
+        if err["type"].endswith("_type") and isinstance(err.get("input"), bool | str):
+            problem += f", not {kind_in_words(err['input'])}"
+        problems.append((".".join(str(part) for part in err["loc"]), problem))
+    return problems
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -390,6 +436,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read settings file {path}: not UTF-8 text (byte "
                           f"0x{exc.object[exc.start]:02x} at offset {exc.start})") from exc
+    except RecursionError:  # arrays or inline tables hundreds deep: tomllib recurses per level
+        raise ConfigError(f"cannot read settings file {path}: it is nested too deeply to be "
+                          "settings; flatten its arrays and tables") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
 
@@ -418,6 +467,13 @@ def _layout_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
                 problems.append(("policy.data", f"must be a table ([policy.data]), not "
                                                 f"{kind_in_words(value)}"))
     return problems
+
+
+def _invalid(origin: str, problems: list[tuple[str, str]],
+             from_env: Mapping[str, str]) -> ConfigError:
+    """One error listing every (setting, problem), each setting with the variable that set it."""
+    return ConfigError(f"invalid settings{origin}: " + "; ".join(
+        f"{_named(key, from_env)}: {problem}" for key, problem in problems))
 
 
 def _named(setting: str, from_env: Mapping[str, str]) -> str:
