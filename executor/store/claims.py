@@ -62,10 +62,12 @@ class RunClaims:
     ledger: Ledger
     clock: Callable[[], datetime]
 
-    # Leases are set and compared with one clock. On PostgreSQL several workers on several
-    # machines share a run: their clocks may disagree by more than a lease, so the
-    # database's clock sets and judges every lease. SQLite is
-    # one machine's file: its processes share that machine's clock (``clock``).
+    # Leases are set and compared with one clock, and the queue is ordered by one. On
+    # PostgreSQL several workers on several machines share a run: their clocks may disagree
+    # by more than a lease, so the database's clock sets and judges every lease and stamps
+    # every run queued (a machine ten minutes ahead would otherwise put its run behind all
+    # those queued in the next ten minutes). SQLite is one machine's file: its processes
+    # share that machine's clock (``clock``).
 
     def lease_until(self, lease_s: float) -> Any:
         """The value of a lease that ends ``lease_s`` from now (an SQL expression on PostgreSQL)."""
@@ -76,6 +78,11 @@ class RunClaims:
     def lease_now(self) -> Any:
         """What a lease is compared with: now (an SQL expression on PostgreSQL)."""
         return _DB_NOW if self.engine.dialect.name == "postgresql" else self.clock()
+
+    def queued_at(self) -> Any:
+        """When a run is queued now (an SQL expression on PostgreSQL): the queue is claimed in
+        this order, so on PostgreSQL it is the database's clock, whichever machine queues."""
+        return _DB_NOW_EXACT if self.engine.dialect.name == "postgresql" else self.clock()
 
     def database_now(self) -> datetime:
         """Now by the clock the leases go by (timezone-aware UTC): ask before judging one."""

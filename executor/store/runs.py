@@ -140,13 +140,13 @@ class RunStore(RunClaims):
                steps: Sequence[tuple[str, str]], requested_by: str, concurrency: int,
                owner: str | None = None, lease_s: float = 30.0) -> None:
         """Insert a queued run, its pending steps and the RUN_START event, in one commit."""
-        now = self.clock()
         with Session(self.engine) as s:
             s.execute(insert(RUNS).values(
                 id=run_id, plan_id=plan_id, version=version, plan_hash=plan_hash,
                 status=RunStatus.QUEUED.value, requested_by=requested_by, owner=owner,
                 lease_expires_at=self.lease_until(lease_s) if owner else None,
-                concurrency=concurrency, cancel_requested=False, created_at=now))
+                concurrency=concurrency, cancel_requested=False,
+                created_at=self.queued_at()))
             if steps:
                 s.execute(insert(STEPS), [
                     {"run_id": run_id, "step_id": sid, "tool": tool, "position": i,
