@@ -29,7 +29,8 @@ TOOL = '''
 
 
     def register(registry: ToolRegistry) -> None:
-        @registry.tool("crm.spin", effect=Effect.READ, timeout_s=60)  # analysts may use crm.*
+        # Analysts may use crm.*; each Ctrl-C interrupts an attempt: room for the last resume's.
+        @registry.tool("crm.spin", effect=Effect.READ, timeout_s=60, retry={"max_attempts": 5})
         async def spin(ready: str, release: str, context: ToolContext) -> int:
             """Say it runs, then spin (no await) until released.
 
