@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tools.redaction import hide_url_credentials, url_secrets
 
@@ -101,6 +101,9 @@ def database_url_problem(url: str) -> str | None:
     if backend not in SUPPORTED_DATABASES:
         return (f"{shown}: {backend} databases are not supported; Baton supports "
                 f"{' and '.join(SUPPORTED_DATABASES)} ({DATABASE_URL_EXAMPLES})")
+    if backend == "sqlite" and _names_no_sqlite_file(parsed.database or "", parsed.query):
+        return (f"{shown}: an in-memory SQLite database (no file named), so every record "
+                f"would be lost when the process ends; use {DATABASE_URL_EXAMPLES}")
     try:
         parsed.get_dialect().import_dbapi()
     except NoSuchModuleError:
@@ -109,6 +112,26 @@ def database_url_problem(url: str) -> str | None:
         return (f"{shown}: the {parsed.drivername} driver is not installed (no module "
                 f"{exc.name!r}); install it or use {DATABASE_URL_EXAMPLES}")
     return None
+
+
+def _names_no_sqlite_file(database: str, query: Mapping[str, str | Sequence[str]]) -> bool:
+    """Whether SQLite would keep this database in memory (or in a temporary file) only.
+
+    A plan id printed by one command would name nothing for the next: each command is a
+    process. The forms: no path (``sqlite://``; an empty name is a temporary file SQLite
+    deletes on close), ``:memory:``, the URI ``file::memory:`` and ``mode=memory`` in the
+    URL's query or in the ``file:`` URI itself.
+    """
+    if database in ("", ":memory:"):
+        return True
+    modes = query.get("mode", ())
+    modes = [modes] if isinstance(modes, str) else list(modes)
+    if database.startswith("file:"):
+        path, _, uri_query = database[len("file:"):].partition("?")
+        if path == ":memory:":
+            return True
+        modes += parse_qs(uri_query).get("mode", [])
+    return any(mode.lower() == "memory" for mode in modes)
 
 
 def llm_base_url_problem(url: str) -> str | None:
