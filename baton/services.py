@@ -95,7 +95,8 @@ class Services:
     def registry(self) -> ToolRegistry:
         """Built-in tools, those installed packages ship (entry point group ``baton.tools``)
         and the ``[[tools.http]]`` tables; ``ConfigError`` when a table is named like a tool
-        a package registered (only loading the packages tells their tools' names)."""
+        a package registered, or a ``per_tool_concurrency`` limit names no tool (only loading
+        the packages tells their tools' names)."""
         from tools.builtin import register_builtin_tools
 
         registry = ToolRegistry()
@@ -108,14 +109,13 @@ class Services:
         from tools.http_endpoint import load_http_tools
 
         from .settings_checks import table_clashes
+        from .settings_tool_limits import unknown_limited_tools
 
         # The settings check knew the built-in tools only (it runs no package's code): a
         # table named like a packaged tool is the same configuration problem (exit 2).
-        clashes = table_clashes(registry, self.settings.http_tools)
-        if clashes:
-            raise ConfigError("invalid settings: " + "; ".join(
-                f"{key}: {problem}" for key, problem in clashes))
+        _refuse(table_clashes(registry, self.settings.http_tools))
         load_http_tools(registry, self.settings.http_tools)
+        _refuse(unknown_limited_tools(registry, self.settings.executor.per_tool_concurrency))
         return registry
 
     @cached_property
@@ -218,3 +218,10 @@ class Services:
                 workspace=self.settings.resolved_workspace, admission=self._admit, **options)
 
         return build
+
+
+def _refuse(problems: list[tuple[str, str]]) -> None:
+    """A ConfigError (exit 2) listing ``problems``, (setting, problem) pairs, if there are any."""
+    if problems:
+        raise ConfigError("invalid settings: " + "; ".join(
+            f"{key}: {problem}" for key, problem in problems))
