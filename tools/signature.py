@@ -23,6 +23,7 @@ _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
 _DROPPED_SECTION = re.compile(r"^\s*(Returns|Raises|Yields)\s*:\s*$")
 # Sections that help a caller: kept in the description, heading included.
 _KEPT_SECTION = re.compile(r"^\s*(Examples?|Notes?|Warnings?)\s*:\s*$")
+GENERATOR_REFUSAL = "a generator function cannot be a tool: return the whole result"
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,16 @@ def _holds_context(hint: Any) -> bool:
     return False
 
 
+def _is_generator_function(fn: Callable[..., Any]) -> bool:
+    """Whether calling ``fn`` gives a generator, sync or async, instead of its result.
+
+    The executor would get the generator object as the output: the run fails its output
+    check, or, where the output model takes any iterable, the body runs while the output is
+    validated, on the event loop, outside the tool's thread and its time limit.
+    """
+    return inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+
+
 def _json_schema_problem(tp: Any) -> str | None:
     try:
         TypeAdapter(tp).json_schema()
@@ -151,6 +162,9 @@ def derive_models(
         )
     if not callable(fn):
         raise ToolDefinitionError(label, ["is not callable"])
+    generator = _is_generator_function(fn)
+    if generator:
+        problems.append(GENERATOR_REFUSAL)
     doc_summary, doc_args = parse_docstring(inspect.getdoc(fn))
     summary = (description or doc_summary).strip()
     if not summary:
@@ -164,7 +178,9 @@ def derive_models(
     for documented in doc_args:
         if documented not in signature.parameters:
             problems.append(f"docstring documents {documented!r}, which is not a parameter")
-    output_model, wraps_value = _output(name, hints, output_model, problems)
+    # A generator's return annotation describes what it yields: no output model to derive.
+    output_model, wraps_value = (None, False) if generator else _output(name, hints, output_model,
+                                                                        problems)
     if problems:
         raise ToolDefinitionError(label, problems)
 
