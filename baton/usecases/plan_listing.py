@@ -2,8 +2,12 @@
 
 An approved version whose approvals lapsed (expired, or the approver lost the role) cannot
 run until approved again, though its stored status stays ``approved``: every listing marks
-it (``approval_lapsed``), and what waits for approval includes it. The web queue, ``baton
-plans list`` and ``GET /api/v1/plans`` all read through here, so they agree.
+it (``approval_lapsed``), and what waits for approval includes it unless it has a run that
+succeeded. Approvals always expire (``approval_ttl_s``), so without that every version ever
+run would come back; one that ran to success did its job, and is approved again only by
+whoever wants it run once more (its page offers Approve). One whose runs failed, were
+cancelled or have not ended waits: a resume, like a new run, needs the gate. The web queue,
+``baton plans list`` and ``GET /api/v1/plans`` all read through here, so they agree.
 """
 
 from __future__ import annotations
@@ -29,14 +33,16 @@ class ListedPlan(BaseModel):
     version: StoredVersion = Field(description="The latest version, as shown.")
     approval_lapsed: str | None = Field(
         default=None, description="Set when the version is approved but its approvals no "
-        "longer count, so it waits for approval again: 'approval lapsed (expired)', "
-        "'approval lapsed (approver lost role)' or both; None otherwise.")
+        "longer count, so it cannot run until approved again (it waits for approval unless "
+        "it ran to success): 'approval lapsed (expired)', 'approval lapsed (approver lost "
+        "role)' or both; None otherwise.")
 
 
 def waiting_versions(services: Services, limit: int, *,
                      now: datetime | None = None) -> list[StoredVersion]:
     """The latest versions that may wait for approval, newest plan first, as shown: those
-    pending approval, and approved ones with an approval that no longer counts.
+    pending approval, and approved ones with an approval that no longer counts and no run
+    that succeeded.
 
     One query, bounded by ``limit``; the gate (:func:`baton.usecases.vetting.gate_views`)
     says which approved ones lack approvals now: others may still have enough besides.
@@ -53,7 +59,9 @@ def listed_plans(services: Services, status: VersionStatus | str | None = None,
     marked when its approvals lapsed; only those in ``status`` when given.
 
     ``pending_approval`` lists what waits for approval: the versions pending it, and the
-    approved ones whose approvals lapsed (stored ``approved``, marked why).
+    approved ones whose approvals lapsed (stored ``approved``, marked why) that never ran
+    to success. Any other ``status``, or none, marks every approved one whose approvals
+    lapsed, whether it ran or not.
     """
     status = VersionStatus(status) if status else None
     now = now or datetime.now(UTC)

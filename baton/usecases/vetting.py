@@ -41,7 +41,7 @@ from tools.redaction import redact
 
 from ..services import Services
 from ..settings import User
-from .lapses import lapse_causes, lapse_text
+from .lapses import lapse_causes, lapse_detail, lapse_text, lapses
 from .plans import held_secrets
 from .policy_input import (
     input_hash,
@@ -569,6 +569,23 @@ def require_approved(services: Services, plan_id: str, version: int | None = Non
     state = gate_state(services, plan_id, stored.version, now=now)
     if state.status is not GateStatus.APPROVED:
         prefix = f"{again.why}; " if again is not None else ""
+        if state.status is GateStatus.PENDING:
+            prefix += _lapsed(services, stored, now or datetime.now(UTC))
         raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: {prefix}"
                                + "; ".join(state.reasons or (state.status.value,)))
     return stored
+
+
+def _lapsed(services: Services, stored: StoredVersion, now: datetime) -> str:
+    """What an analyst refused a run of an approved version must know when its approvals
+    lapsed: when, and that it needs approving again (the gate's reasons follow: by whom);
+    empty when none lapsed. Read only on refusal."""
+    decided = services.approval_store.latest_decision(stored.plan_id, stored.version)
+    found = lapses(stored, decided.decision if decided else None,
+                   _records(services, stored.plan_id, stored.version),
+                   _authors(services, stored), roles=_current_roles(services),
+                   ttl=approval_ttl(services), now=now)
+    if not found:
+        return ""
+    return (f"its approval lapsed ({lapse_detail(found)}); an approver must approve "
+            f"v{stored.version} again: ")

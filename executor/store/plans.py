@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, exists, literal, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -34,9 +34,10 @@ from policies.approval import ApprovalRecord
 from policies.contracts import Decision
 from tools import BatonError
 
+from ..records import RunStatus
 from . import approvals
 from .approvals import StoredDecision
-from .schema import PlanRow, PlanVersionRow
+from .schema import PlanRow, PlanVersionRow, RunRow
 
 FINAL_STATUSES = frozenset({VersionStatus.REJECTED, VersionStatus.DENIED, VersionStatus.INVALID,
                             VersionStatus.SUPERSEDED})
@@ -162,7 +163,8 @@ class PlanStore:
         """The latest versions that wait for approval, newest plan first: those pending
         approval, and approved ones with an approval that no longer counts at ``now``
         (``approvals.lapsed_approval``: expired under ``ttl``, or its approver holds none of
-        the roles asked for, ``role_holders`` giving each role's holders now).
+        the roles asked for, ``role_holders`` giving each role's holders now) and no run
+        that succeeded.
 
         Those approved ones may still have enough approvals besides: the gate decides. A
         superseded version is never one: only each plan's latest version is read.
@@ -172,7 +174,8 @@ class PlanStore:
             dialect=self._engine.dialect.name, now=now, ttl=ttl, role_holders=role_holders)
         return self._latest_versions(or_(
             PlanVersionRow.status == VersionStatus.PENDING_APPROVAL.value,
-            and_(PlanVersionRow.status == VersionStatus.APPROVED.value, lapsed)), limit)
+            and_(PlanVersionRow.status == VersionStatus.APPROVED.value, lapsed,
+                 ~_ran_to_success(PlanVersionRow.plan_id, PlanVersionRow.version))), limit)
 
     def _latest_versions(self, where: Any, limit: int) -> list[StoredVersion]:
         """The latest version of each plan matching ``where`` (None: all), newest plan first."""
@@ -309,6 +312,21 @@ def _version_row(plan_id: str, number: int, goal: str, new: NewVersion,
         problems_json=json.dumps(stored_problems) if (problems or new.error) else None,
         feedback=new.feedback, created_by=new.created_by, created_at=now,
     )
+
+
+def _ran_to_success(plan_id: Any, version: Any) -> Any:
+    """SQL: the version (columns of the enclosing query) has a run that succeeded.
+
+    Approvals always expire (``approval_ttl_s``), so a lapse alone would bring back every
+    version ever approved: one that ran to success did its job and waits for nobody. One
+    whose runs failed, were cancelled or have not ended may need a resume or a new run,
+    which the gate guards. One probe of ``ix_runs_plan_id_version_status`` per version
+    (revision 0009; without it SQLite read every succeeded run each time); PostgreSQL may
+    instead read the succeeded runs once per query into a hash.
+    """
+    return exists(select(literal(1)).select_from(RunRow).where(
+        RunRow.plan_id == plan_id, RunRow.version == version,
+        RunRow.status == RunStatus.SUCCEEDED.value))
 
 
 def _to_stored(row: PlanVersionRow, *, goal: str, requester: str) -> StoredVersion:

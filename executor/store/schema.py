@@ -95,9 +95,12 @@ class RunRow(SQLModel, table=True):
     # Runs are read newest first (RunStore.list), all of them, a plan's or those in one
     # status: each index yields them in that order, so the read stops at the limit
     # (revisions 0006 and 0007); the composite ones serve plan_id or status alone too.
+    # Whether a version ran to success (what waits for approval leaves those out) is one
+    # probe of (plan_id, version, status) (revision 0009), not a read of a plan's runs.
     __table_args__ = (Index("ix_runs_plan_id_created_at", "plan_id", "created_at"),
                       Index("ix_runs_status_created_at", "status", "created_at"),
-                      Index("ix_runs_created_at", "created_at"))
+                      Index("ix_runs_created_at", "created_at"),
+                      Index("ix_runs_plan_id_version_status", "plan_id", "version", "status"))
 
     id: str = Field(primary_key=True, max_length=40)
     plan_id: str = Field(max_length=40)

@@ -1,6 +1,7 @@
 """``GET /api/v1/plans?status=pending_approval`` lists what waits for approval as the web
 queue does: an approved version whose approval lapsed is among it, with
-``approval_lapsed`` saying why; every listing marks such a version the same way."""
+``approval_lapsed`` saying why, unless it ran to success (approvals always expire: every
+version ever run came back); every listing marks such a version the same way."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import httpx
 from baton.services import Services
 from baton.usecases.plans import plan_from_document
 from baton.usecases.vetting import approve
+from executor.records import RunStatus
+from tests.support.ran_runs import ran
 
 from .live import make_settings, serve, token_of
 
@@ -59,3 +62,19 @@ def test_every_listing_marks_a_version_whose_approval_lapsed(tmp_path):
         marks = {plan_id: entry["approval_lapsed"]
                  for plan_id, entry in _listed(services, query).items()}
         assert marks[lapsed] == "approval lapsed (expired)" and marks[current] is None
+
+
+def test_a_lapsed_version_that_ran_to_success_no_longer_waits_but_is_still_marked(tmp_path):
+    services, pending, lapsed, current = _three_plans(tmp_path)
+    ran(services, services.plan_store.get(lapsed), RunStatus.SUCCEEDED)
+    failed = plan_from_document(services, WRITE_PLAN, services.settings.users["alice"]).plan_id
+    approve(services, failed, services.settings.users["bob"], now=LONG_AGO)
+    ran(services, services.plan_store.get(failed), RunStatus.FAILED)
+    waiting = _listed(services, "?status=pending_approval")
+    assert set(waiting) == {pending, failed}
+    assert waiting[failed]["approval_lapsed"] == "approval lapsed (expired)"
+    for query in ("", "?status=approved"):
+        marks = {plan_id: entry["approval_lapsed"]
+                 for plan_id, entry in _listed(services, query).items()}
+        assert marks[lapsed] == marks[failed] == "approval lapsed (expired)"
+        assert marks[current] is None

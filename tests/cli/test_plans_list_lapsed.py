@@ -1,10 +1,12 @@
 """``baton plans list --status pending_approval`` lists what waits for approval as the web
 queue does: an approved version whose approval lapsed (it expired, or its approver lost the
-role) is among it, marked with why; every listing marks such a version the same way."""
+role) is among it, marked with why, unless it ran to success (approvals always expire: every
+version ever run came back); every listing marks such a version the same way."""
 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -46,7 +48,7 @@ def test_a_version_whose_approval_expired_waits_again_marked(cli, plan_id):
     assert cli("--as", "bob", "approve", plan_id).returncode == 0
     _, rows = _listed(cli, "--status", "pending_approval")
     assert rows == {}  # the approval counts: nothing waits
-    _edit_config('workspace = "ws"\n', 'workspace = "ws"\napproval_ttl_s = 0.001\n')
+    _expire_every_approval()
     text, rows = _listed(cli, "--status", "pending_approval")
     assert rows[plan_id]["approval_lapsed"] == "approval lapsed (expired)"
     assert "approval lapsed (expired)" in text
@@ -59,3 +61,54 @@ def test_a_pending_version_is_listed_unmarked(cli, plan_id):
     _, rows = _listed(cli, "--status", "pending_approval")
     assert rows[plan_id]["status"] == "pending_approval"
     assert rows[plan_id]["approval_lapsed"] is None
+
+
+def _expire_every_approval() -> None:
+    _edit_config('workspace = "ws"\n', 'workspace = "ws"\napproval_ttl_s = 0.001\n')
+
+
+def _runs_of(cli, plan_id: str) -> list[str]:
+    """The statuses of ``plan_id``'s runs."""
+    listed = cli("--as", "root", "runs", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return [r["status"] for r in json.loads(listed.stdout) if r["plan_id"] == plan_id]
+
+
+def test_a_version_that_ran_to_success_no_longer_waits_once_its_approval_expired(cli, plan_id):
+    assert cli("--as", "bob", "approve", plan_id).returncode == 0
+    assert cli("--as", "alice", "run", plan_id).returncode == 0
+    assert _runs_of(cli, plan_id) == ["succeeded"]
+    _expire_every_approval()
+    text, rows = _listed(cli, "--status", "pending_approval")
+    assert rows == {} and "approval lapsed" not in text
+    text, rows = _listed(cli)
+    assert rows[plan_id]["approval_lapsed"] == "approval lapsed (expired)"
+    assert "approval lapsed (expired)" in text
+    _, rows = _listed(cli, "--status", "approved")
+    assert rows[plan_id]["approval_lapsed"] == "approval lapsed (expired)"
+
+
+def test_a_version_whose_run_failed_waits_again_once_its_approval_expired(cli, plan_id):
+    assert cli("--as", "bob", "approve", plan_id).returncode == 0
+    os.remove("ws/a.csv")  # the first step cannot read its file: the run fails
+    assert cli("--as", "alice", "run", plan_id).returncode != 0
+    assert _runs_of(cli, plan_id) == ["failed"]
+    _expire_every_approval()
+    text, rows = _listed(cli, "--status", "pending_approval")
+    assert list(rows) == [plan_id]
+    assert rows[plan_id]["approval_lapsed"] == "approval lapsed (expired)"
+    assert "approval lapsed (expired)" in text
+
+
+def test_running_it_again_once_its_approval_expired_says_an_approver_must_approve_again(
+        cli, plan_id):
+    """It waits in nobody's queue: whoever wants it run again learns what to ask for."""
+    assert cli("--as", "bob", "approve", plan_id).returncode == 0
+    assert cli("--as", "alice", "run", plan_id).returncode == 0
+    _expire_every_approval()
+    refused = cli("--as", "alice", "run", plan_id)
+    message = " ".join(refused.stderr.split())
+    assert refused.returncode != 0 and _runs_of(cli, plan_id) == ["succeeded"]
+    assert f"plan {plan_id} v1 may not run: its approval lapsed (bob's approval expired on " \
+        in message, message
+    assert "UTC); an approver must approve v1 again: needs 1 more approval(s)" in message

@@ -1,7 +1,12 @@
 """An approved version whose approval lapsed (it expired, or its approver lost the role) is
-back in the approvers' queue, marked with why: the queue read only versions stored
-pending_approval, so such a version waited for nobody until someone asked to run it. The
-requester and every author are still never offered it; a superseded version never is."""
+back in the approvers' queue, marked with why, unless it already ran to success: the queue
+read only versions stored pending_approval, so such a version waited for nobody until
+someone asked to run it. The requester and every author are still never offered it; a
+superseded version never is.
+
+Approvals always expire, so a version that ran to success came back too, every one ever
+run, and flooded the queue: it did its job, and waits for nobody. Recent plans still mark
+it, and its page still offers Approve, for whoever wants to run it again."""
 
 from __future__ import annotations
 
@@ -13,9 +18,11 @@ import pytest
 from baton.services import Services
 from baton.usecases.plans import plan_from_document
 from baton.usecases.vetting import approve, vet_version
+from executor.records import RunStatus
 from planner.versions import VersionStatus
 from tests.api.live import make_settings, serve
 from tests.support.gate_services import store_version
+from tests.support.ran_runs import ran
 from tests.support.web_pages import page_as
 from tests.web.test_web_queue import queries_for
 from tests.web.test_web_forms import signed_in
@@ -77,6 +84,23 @@ def test_an_approval_that_still_counts_keeps_the_version_out_of_the_queue(servic
     assert QUEUED.findall(page) == [] and "approval lapsed" not in page
 
 
+def test_a_lapsed_version_that_ran_to_success_leaves_the_queue_still_marked(services):
+    plan_id = approved(services)
+    ran(services, services.plan_store.get(plan_id), RunStatus.SUCCEEDED)
+    page = page_as(services, "carol", "/")
+    assert QUEUED.findall(page) == []
+    assert "approval lapsed (expired)" in page  # among recent plans
+    assert 'action="/plans/{}/approve"'.format(plan_id) in page_as(
+        services, "carol", f"/plans/{plan_id}")  # may be approved again, to run once more
+
+
+def test_a_lapsed_version_whose_run_failed_stays_in_the_queue(services):
+    plan_id = approved(services)
+    ran(services, services.plan_store.get(plan_id), RunStatus.FAILED)  # a resume needs the gate
+    page = page_as(services, "carol", "/")
+    assert QUEUED.findall(page) == [plan_id] and "approval lapsed (expired)" in page
+
+
 def test_the_requester_is_never_offered_their_own_lapsed_plan(services):
     plan_id = approved(services, "frank")  # frank is an analyst and an approver
     assert plan_id not in queue_of(services, "frank")
@@ -112,10 +136,12 @@ def test_the_queue_reads_the_same_whatever_the_number_of_lapsed_plans(services):
         carol, _ = signed_in(live, "carol")
         before, page = queries_for(services, carol, "/")
         assert len(QUEUED.findall(page)) == 1
-        for _ in range(3):
-            approved(services)
+        for status in (RunStatus.FAILED, RunStatus.SUCCEEDED, None):
+            plan_id = approved(services)
+            if status is not None:
+                ran(services, services.plan_store.get(plan_id), status)
         after, page = queries_for(services, carol, "/")
-        assert len(QUEUED.findall(page)) == 4
+        assert len(QUEUED.findall(page)) == 3  # the one that ran to success waits for nobody
     finally:
         live.stop()
     assert after == before
