@@ -15,14 +15,13 @@ from functools import partial
 from urllib.parse import quote
 
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
-from .db import MissingDatabaseError, SqliteFile, StoreError, database_failure, \
-    is_database_error, make_engine, sqlite_file
-from .migrate import alembic_config, upgrade
+from .db import MissingDatabaseError, SqliteFile, StoreError, is_database_error, make_engine, \
+    sqlite_file
+from .migrate import cannot_use_database, known_revisions, upgrade
 from .schema import LedgerRow
 
 # A database made by the first releases' ``create_all`` has no alembic_version, but has
@@ -44,7 +43,7 @@ def open_for_reading(url: str, origin: str) -> Engine:
     ``origin``, and neither the file nor its directory is created; a database without
     Baton's tables is a ``NotABatonDatabaseError``, and nothing is written into it. An older
     Baton schema is still upgraded (every command does that), so a reader sees what a
-    writer would.
+    writer would; a newer one is refused by ``upgrade``.
     """
     try:
         engine = make_engine(url, create=False)
@@ -52,26 +51,23 @@ def open_for_reading(url: str, origin: str) -> Engine:
         raise MissingDatabaseError(exc.path, (
             f"no Baton database at {exc.path} (from {origin}); nothing was created: fix the "
             "setting, or record something first (baton plan, baton serve)")) from exc
-    file = sqlite_file(engine)
     try:
-        with _read_failures(file, origin):
-            problem = _schema_problem(engine, file)
+        with _read_failures(engine, origin):
+            problem = _schema_problem(engine)
             if problem is None:
-                upgrade(engine)
+                upgrade(engine, origin)
+        if problem is not None:
+            raise NotABatonDatabaseError(
+                f"no Baton database at {_location(engine)} (from {origin}): {problem}; nothing "
+                "was written: fix the setting, or record something first (baton plan, baton serve)")
     except BaseException:
         engine.dispose()
         raise
-    if problem is not None:
-        engine.dispose()
-        where = file.path if file is not None else make_url(url).render_as_string()
-        raise NotABatonDatabaseError(
-            f"no Baton database at {where} (from {origin}): {problem}; nothing was written: "
-            "fix the setting, or record something first (baton plan, baton serve)")
     return engine
 
 
 @contextmanager
-def _read_failures(file: SqliteFile | None, origin: str) -> Iterator[None]:
+def _read_failures(engine: Engine, origin: str) -> Iterator[None]:
     """A database failure inside the block as "cannot read the database …" (a reader asked to
     read: say what and where, not "cannot upgrade the database schema")."""
     try:
@@ -80,31 +76,33 @@ def _read_failures(file: SqliteFile | None, origin: str) -> Iterator[None]:
         cause = exc.__cause__ if isinstance(exc, StoreError) else exc
         if cause is None or not is_database_error(cause):
             raise
-        where = f" {file.path}" if file is not None else ""
-        raise StoreError(f"cannot read the database{where} (from {origin}): "
-                         f"{database_failure(cause)}") from exc
+        raise StoreError(cannot_use_database("read", engine, origin, cause)) from exc
 
 
-def _schema_problem(engine: Engine, file: SqliteFile | None) -> str | None:
-    """Why the database holds no Baton schema ``upgrade`` can bring up to date; None: it does."""
+def _schema_problem(engine: Engine) -> str | None:
+    """Why the database holds no Baton schema; None: it does (``upgrade`` takes it from there).
+
+    Baton's is a ledger table (an older Baton's ``create_all`` made it without
+    alembic_version) or an alembic_version at a revision this Baton knows. A database with
+    a ledger table at an unknown revision is a newer Baton's: ``upgrade`` refuses it.
+    """
+    file = sqlite_file(engine)
     # A SQLite file is looked at through a read-only connection of its own: the engine's
     # connections switch the file to WAL mode, which writes to it.
     probe = _read_only(file) if file is not None else engine
     try:
         with probe.connect() as connection:
             tables = set(inspect(connection).get_table_names())
-            heads = _versions(connection) if "alembic_version" in tables else ()
+            heads = set(MigrationContext.configure(connection).get_current_heads()) \
+                if "alembic_version" in tables else set()
     finally:
         if probe is not engine:
             probe.dispose()
+    if _LEGACY_MARKER_TABLE in tables or (heads and heads <= known_revisions()):
+        return None
     if heads:
-        unknown = sorted(set(heads) - _known_revisions())
-        if unknown:
-            return (f"its schema is at revision {', '.join(map(repr, unknown))}, which this "
-                    "Baton does not know (another application's, or a newer Baton's)")
-        return None
-    if _LEGACY_MARKER_TABLE in tables:
-        return None
+        return (f"its schema is at revision {', '.join(sorted(heads))}, which this Baton does "
+                "not know, and it has no Baton tables (another application's?)")
     return "it has no Baton tables" + (" (it has other tables)" if tables else " (it is empty)")
 
 
@@ -113,10 +111,9 @@ def _read_only(file: SqliteFile) -> Engine:
     return create_engine("sqlite://", creator=connect, poolclass=NullPool)
 
 
-def _versions(connection: Connection) -> tuple[str, ...]:
-    return tuple(MigrationContext.configure(connection).get_current_heads())
-
-
-def _known_revisions() -> set[str]:
-    script = ScriptDirectory.from_config(alembic_config())
-    return {revision.revision for revision in script.walk_revisions()}
+def _location(engine: Engine) -> str:
+    """The SQLite file, or the server's URL without its password or query (libpq takes a
+    password there too), as ``migrate.cannot_use_database`` names a database."""
+    file = sqlite_file(engine)
+    return file.path if file is not None else \
+        engine.url.set(query={}).render_as_string(hide_password=True)

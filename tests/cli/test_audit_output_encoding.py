@@ -36,7 +36,8 @@ def db(tmp_path) -> str:
     return url
 
 
-def baton_bytes(args: list[str], db: str, cwd: Path, encoding: str) -> subprocess.CompletedProcess[bytes]:
+def baton_bytes(args: list[str], db: str, cwd: Path,
+                encoding: str) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "BATON_DATABASE_URL": db, "PYTHONIOENCODING": encoding}
     return subprocess.run([sys.executable, "-m", "baton", *args], cwd=cwd, env=env,
                           capture_output=True, timeout=120)
@@ -69,12 +70,14 @@ def test_show_on_a_narrow_stdout_prints_what_it_can_instead_of_crashing(db, tmp_
 def test_the_shared_consoles_replace_what_the_stream_cannot_encode(monkeypatch):
     from baton.cli.common import console, err_console
 
-    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
-    err = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
+    out = io.TextIOWrapper(out_bytes, encoding="ascii")
+    err = io.TextIOWrapper(err_bytes, encoding="ascii")
     monkeypatch.setattr(sys, "stdout", out)
     monkeypatch.setattr(sys, "stderr", err)
     console.print(f"goal: {TEXT}", soft_wrap=True)
     err_console.print(f"error: {TEXT}", soft_wrap=True)
-    for stream, start in ((out, "goal: caf"), (err, "error: caf")):
-        stream.flush()
-        assert stream.buffer.getvalue().decode("ascii").startswith(start)  # type: ignore[attr-defined]
+    out.flush()
+    err.flush()
+    assert out_bytes.getvalue().decode("ascii").startswith("goal: caf")
+    assert err_bytes.getvalue().decode("ascii").startswith("error: caf")
