@@ -76,8 +76,8 @@ class PlanSummary(BaseModel):
     created_at: datetime = Field(description="When the latest version was stored.")
     approval_lapsed: str | None = Field(
         default=None, description="Set when the latest version is approved but its approvals "
-        "no longer count (expired, or the approver lost the role), so it waits for approval "
-        "again and cannot run: 'approval lapsed (expired)', 'approval lapsed (approver lost "
+        "no longer count (expired, or the approver lost the role), so it cannot run until "
+        "approved again (it waits for approval unless it ran to success): 'approval lapsed (expired)', 'approval lapsed (approver lost "
         "role)' or both; null otherwise.")
 
 
@@ -185,13 +185,14 @@ def list_plans_route(
     request: Request,
     status: VersionStatus | None = Query(
         default=None, description="Only this latest status; pending_approval: every version "
-        "waiting for approval, approved ones whose approvals lapsed included "
-        "(approval_lapsed says why)."),
+        "waiting for approval, approved ones whose approvals lapsed and that never ran to "
+        "success included (approval_lapsed says why)."),
     limit: int = Query(default=50, ge=1, le=500, description="At most this many plans."),
     user: User = Depends(require(Action.PLAN_READ)),
 ) -> list[PlanSummary]:
     """The latest version of each plan, newest first; an approved one whose approvals lapsed
-    is marked (``approval_lapsed``) and waits for approval again."""
+    is marked (``approval_lapsed``): it cannot run until approved again (it waits for approval
+    unless it ran to success)."""
     from baton.usecases.plan_listing import listed_plans
 
     return [summary(listed) for listed in listed_plans(services_of(request), status, limit)]

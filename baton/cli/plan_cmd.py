@@ -159,7 +159,8 @@ def plans_list(
     as_json: JsonOption = False,
 ) -> None:
     """The latest version of each plan, newest first; an approved one whose approvals lapsed
-    (expired, or the approver lost the role) is marked: it waits for approval again."""
+    (expired, or the approver lost the role) is marked: it cannot run until approved again
+    (it waits for approval unless it ran to success)."""
     from planner.versions import VersionStatus
 
     from ..usecases.plan_listing import listed_plans

@@ -480,7 +480,8 @@ class GateView(BaseModel):
     gate: GateState = Field(description="The gate's verdict now.")
     approval_lapsed: str | None = Field(
         default=None, description="Set when the version is approved but its approvals no "
-        "longer count (the gate is pending again), so it waits for approval again: "
+        "longer count (the gate is pending again), so it cannot run until approved again (it "
+        "waits for approval unless it ran to success): "
         "'approval lapsed (expired)', '... (approver lost role)' or both; None otherwise.")
 
 

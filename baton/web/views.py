@@ -96,8 +96,8 @@ def index(request: Request) -> HTMLResponse:
     services = services_of(request)
     # The queue reads the waiting plans themselves: read from the recent ones, a plan
     # waiting behind RECENT_PLANS newer ones would drop out of every approver's queue.
-    # Those include approved versions whose approvals lapsed: they cannot run until
-    # approved again, and would otherwise wait for nobody.
+    # Those include approved versions whose approvals lapsed (unless they ran to success):
+    # they cannot run until approved again, and would otherwise wait for nobody.
     waiting = (waiting_versions(services, QUEUE_LIMIT)
                if may(user, Action.PLAN_APPROVE) else [])
     return render(request, "index.html", user, waiting=approval_queue(services, waiting, user),
