@@ -173,7 +173,8 @@ class ExecutorSettings(BaseModel):
     concurrency: int = Field(default=4, ge=1, le=256, description="Steps running at once per run.")
     per_tool_concurrency: dict[str, Annotated[int, Field(ge=1)]] = Field(
         default_factory=dict, description="Per-tool limits: at most this many calls of a tool "
-                                          "at once (at least 1).")
+                                          "at once within one run, not across runs or "
+                                          "workers (at least 1).")
     lease_s: float = Field(default=30.0, gt=0, le=MAX_LEASE_S, allow_inf_nan=False,
                            description="How long a run owner's lease lasts, in seconds "
                                        "(at most a day).")
