@@ -30,6 +30,7 @@ from .redaction import hide_url_credentials
 from .registry import ToolRegistry
 from .retry import RetryPolicy
 from .spec import Effect, ToolContext, ToolSpec
+from .value_kinds import strictness_said
 
 _QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 # Every endpoint tool sends data to its URL: the egress rules find such tools by these tags,
@@ -37,10 +38,23 @@ _QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 ENDPOINT_TAGS = ("egress", "network")
 
 
-class HttpToolSpec(BaseModel):
-    """How to call one HTTP endpoint as a tool (a ``[[tools.http]]`` table)."""
+class TableRetryPolicy(RetryPolicy):
+    """A :class:`RetryPolicy` as a table writes it: numbers only, strictly (``"5"`` and
+    ``true`` are not read as 5 and 1)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class HttpToolSpec(BaseModel):
+    """How to call one HTTP endpoint as a tool (a ``[[tools.http]]`` table).
+
+    Strict: a boolean or a number of the table is a TOML boolean or number, never a string
+    or another type read loosely as one (``idempotent = "no"`` was true). Only the fields a
+    TOML value cannot hold as is are converted (marked ``strict=False``): an array becomes
+    a tuple, a string an :class:`Effect`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     name: str = Field(description="Tool name, e.g. 'crm.lookup'.")
     url: str = Field(pattern=r"^https?://", description="Endpoint URL (http or https).")
@@ -54,22 +68,34 @@ class HttpToolSpec(BaseModel):
         default=None, description="JSON Schema of the JSON response; unset: the raw response."
     )
     effect: Effect | None = Field(
-        default=None, description="read or write; unset: read for GET/HEAD, write otherwise."
+        default=None, strict=False,
+        description="read or write; unset: read for GET/HEAD, write otherwise.",
     )
     idempotent: bool = Field(default=False, description="Calling twice with one key is safe.")
-    secrets: tuple[str, ...] = Field(default=(), description="Secret names the headers use.")
+    secrets: tuple[str, ...] = Field(default=(), strict=False,
+                                     description="Secret names the headers use.")
     headers: dict[str, str] = Field(
         default_factory=dict, description="Fixed headers; values may use ${secret:NAME}."
     )
     timeout_s: float = Field(default=30.0, gt=0, le=600, description="Per-attempt time limit.")
-    retry: RetryPolicy | None = Field(default=None, description="Retry policy; unset: default.")
+    retry: TableRetryPolicy | None = Field(default=None,
+                                           description="Retry policy; unset: default.")
     tags: tuple[str, ...] = Field(
-        default=(), description="Labels for policy, added to egress and network (always carried)."
+        default=(), strict=False,
+        description="Labels for policy, added to egress and network (always carried).",
     )
     max_response_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1,
         description="Larger responses are refused; unset in baton.toml: http_max_response_bytes.",
     )
+
+    @field_validator("retry", mode="before")
+    @classmethod
+    def _policy_built_in_python(cls, retry: Any) -> Any:
+        # A RetryPolicy object was checked when it was built: its fields are taken as they are.
+        if isinstance(retry, RetryPolicy) and not isinstance(retry, TableRetryPolicy):
+            return TableRetryPolicy.model_validate(retry.model_dump())
+        return retry
 
     @field_validator("url")
     @classmethod
@@ -139,7 +165,7 @@ def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
         idempotent=spec.idempotent,
         sends_idempotency_key=True,  # send() puts context.idempotency_key on every request
         timeout_s=spec.timeout_s,
-        retry=spec.retry,
+        retry=None if spec.retry is None else RetryPolicy(**spec.retry.model_dump()),
         secrets=spec.secrets,
         tags=tuple(dict.fromkeys((*ENDPOINT_TAGS, *spec.tags))),
         input_model=input_model,
@@ -200,7 +226,8 @@ def _parse_spec(raw: Mapping[str, Any], *, where: str) -> HttpToolSpec:
         return HttpToolSpec.model_validate(dict(raw))
     except ValidationError as exc:
         raise ToolDefinitionError(where, [
-            f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}{strictness_said(err)}"
+            for err in exc.errors()
         ]) from None
 
 
