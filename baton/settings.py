@@ -28,9 +28,10 @@ from pydantic_core import PydanticCustomError
 
 from tools import BatonError
 
+from tools.value_kinds import kind_in_words, strictness_said
+
 from .settings_users import (
     hash_token,
-    kind_in_words,
     token_hash_problem,
     toml_key,
     user_layout_problem,
@@ -421,13 +422,8 @@ def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
     it (true as a number, "4" quoted): "Input should be a valid integer" alone reads as
     nonsense beside a quoted 4. The kind only, never the value: it may be a secret.
     """
-    problems = []
-    for err in exc.errors():
-        problem = err["msg"]
-        if err["type"].endswith("_type") and isinstance(err.get("input"), bool | str):
-            problem += f", not {kind_in_words(err['input'])}"
-        problems.append((".".join(str(part) for part in err["loc"]), problem))
-    return problems
+    return [(".".join(str(part) for part in err["loc"]), err["msg"] + strictness_said(err))
+            for err in exc.errors()]
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from tools.value_kinds import kind_in_words
+
 if TYPE_CHECKING:
     from .settings import Settings
 
@@ -64,14 +66,6 @@ def user_layout_problem(uid: str, spec: Any) -> tuple[str, str] | None:
         return (f"users.{uid}", f"a user's id is the name of its table ({table}); remove "
                                 f"id = {spec['id']!r}")
     return None
-
-
-def kind_in_words(value: Any) -> str:
-    """What a TOML value is, in words, for an error message (never the value: it may be secret)."""
-    if isinstance(value, bool):
-        return "true or false"
-    kinds = {str: "a string", int: "a number", float: "a number", list: "an array"}
-    return next((name for kind, name in kinds.items() if isinstance(value, kind)), "a date or time")
 
 
 def user_problems(settings: Settings) -> list[tuple[str, str]]:
