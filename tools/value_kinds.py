@@ -26,4 +26,7 @@ def strictness_said(error: Any) -> str:
     given = error.get("input")
     if error["type"].endswith("_type") and isinstance(given, bool | str):
         return f", not {kind_in_words(given)}"
+    if error["type"] == "int_type" and isinstance(given, float):  # 4.0 where a count belongs
+        whole = given.is_integer() and abs(given) < 1e15  # (a huge one prints as 1e+16: no hint)
+        return ", not a decimal number" + (f" (write {int(given)})" if whole else "")
     return ""

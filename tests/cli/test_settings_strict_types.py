@@ -55,11 +55,15 @@ def test_a_value_of_the_wrong_kind_is_refused_not_converted(tmp_path, toml, sett
     assert "baton.toml" in str(refused.value)
 
 
-@pytest.mark.parametrize(("toml", "setting"), [
-    ("max_steps = 200.0\n", "max_steps"), ("[llm]\nretries = 2.5\n", "llm.retries"),
+@pytest.mark.parametrize(("toml", "setting", "said"), [
+    ("max_steps = 200.0\n", "max_steps", ", not a decimal number (write 200)"),
+    ("[executor]\nconcurrency = 4.0\n", "executor.concurrency", ", not a decimal number (write 4)"),
+    ("[llm]\nretries = 2.5\n", "llm.retries", ", not a decimal number"),
 ])
-def test_a_fraction_where_a_whole_number_belongs_is_refused(tmp_path, toml, setting):
-    with pytest.raises(ConfigError, match=rf"{setting}: Input should be a valid integer"):
+def test_a_fraction_where_a_whole_number_belongs_is_refused(tmp_path, toml, setting, said):
+    # The kind written is named, as for true or a quoted number: 4.0 used to load as 4.
+    with pytest.raises(ConfigError, match=rf"{setting}: Input should be a valid integer"
+                                          rf"{re.escape(said)}($|;)"):
         _load(tmp_path, toml)
 
 
