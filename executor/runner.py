@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -29,7 +30,7 @@ from sqlalchemy.engine import Engine
 from planner.plan import Plan, order_by_dependencies
 from tools import BatonError, ToolRegistry
 
-from . import crash
+from . import crash, outage
 from .artifacts import ArtifactStore
 from .tool_threads import run_in_loop
 from .checks import RuntimeCheck
@@ -40,7 +41,7 @@ from .ownership import new_owner_id, owner_gone
 from .records import RunRecord, RunStatus
 from .scheduling import StepStatus
 from .store.claims import INTERNAL_ERROR_IN_FLIGHT
-from .store.db import StoreError, is_database_error, is_transient
+from .store.db import StoreError, is_connection_loss, is_database_error, is_transient
 from .store.runs import RunSnapshot, RunStore, aware, utcnow
 from .telemetry import bind_log, span
 
@@ -137,28 +138,36 @@ class Runner(StepLoop):
                                 "renewed its lease, as it was being taken over; not resuming it")
 
     def worker(self, *, once: bool = False, idle_s: float = 1.0,
-               should_stop: Callable[[], bool] = lambda: False) -> int:
+               should_stop: Callable[[], bool] = lambda: False,
+               wait_for_database_s: float | None = None) -> int:
         """Run queued runs and runs whose owner's lease expired; with ``once``, stop when none is left.
 
         A run that stops on an error is logged with its id and the worker goes on: after a
         lost lease or a database failure naming the run, the run is left for a resume (or
         a worker, once the lease ends); after an unexpected exception (a bug), logged with
-        its traceback, the run has ended failed (see :meth:`run`). A database that fails
-        while looking for the next run stops the worker with a ``StoreError``, unless the
-        failure is transient (a deadlock, a serialization failure, a busy SQLite file): that
-        claim is tried again after a short random wait.
+        its traceback, the run has ended failed (see :meth:`run`).
+
+        While looking for the next run, a transient database failure (a deadlock, a
+        serialization failure, a busy SQLite file) is tried again after a short random wait;
+        a lost or refused connection to PostgreSQL (a restart, a failover: see
+        :func:`~executor.store.db.is_connection_loss`) is waited out (see
+        :class:`~executor.outage.DatabaseOutage`) for ``wait_for_database_s`` (None: for
+        ever, or ``ONCE_WAIT_S`` with ``once``), then raised. Any other failure (no schema,
+        no permission, a SQLite file that cannot be opened) stops the worker with its
+        ``StoreError``.
         """
+        if wait_for_database_s is None:
+            wait_for_database_s = outage.ONCE_WAIT_S if once else math.inf
+        unavailable = outage.DatabaseOutage(self.owner_id, wait_for_database_s,
+                                            monotonic=self.monotonic, sleep=time.sleep)
         done = 0
         while not should_stop():
             try:
                 claimed = self.store.claim_next(self.owner_id, self.lease_s)
             except StoreError as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("claim failed; trying again", owner=self.owner_id, error=exc.message)
-                # Random: the other side of a deadlock retries too, and must not meet us again.
-                time.sleep(random.uniform(0.05, max(0.1, min(idle_s, 1.0))))
+                self._claim_failed(exc, unavailable, idle_s, should_stop)
                 continue
+            unavailable.answered()
             if claimed is None:
                 if once:
                     break
@@ -176,6 +185,18 @@ class Runner(StepLoop):
                 log.exception("run stopped on an internal error", run_id=run_id)
             done += 1
         return done
+
+    def _claim_failed(self, exc: StoreError, unavailable: outage.DatabaseOutage, idle_s: float,
+                      should_stop: Callable[[], bool]) -> None:
+        """Wait before the next claim after ``exc``, or raise it when it will not pass."""
+        if is_connection_loss(exc):
+            unavailable.failed(exc, should_stop)
+            return
+        if not is_transient(exc):
+            raise exc
+        log.warning("claim failed; trying again", owner=self.owner_id, error=exc.message)
+        # Random: the other side of a deadlock retries too, and must not meet us again.
+        time.sleep(random.uniform(0.05, max(0.1, min(idle_s, 1.0))))
 
     async def run(self, run_id: str, *, detail: bool = True) -> RunRecord:
         """Execute a run this runner owns until it succeeds, fails or is cancelled.

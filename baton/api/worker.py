@@ -11,6 +11,7 @@ while the server is up a poller kicks it every ``poll_interval_s`` seconds.
 
 from __future__ import annotations
 
+import math
 import threading
 
 import structlog
@@ -83,6 +84,9 @@ class BackgroundWorker:
                     return
                 self._again = False
             try:
-                run_worker(self._services, once=True, should_stop=self._stopping.is_set)
+                # The server outlives a database restart: a pass waits for the database as
+                # long as it takes (a stop still ends the wait), as `baton worker` does.
+                run_worker(self._services, once=True, should_stop=self._stopping.is_set,
+                           wait_for_database_s=math.inf)
             except Exception:  # noqa: BLE001 - keep serving; the run's own record says what failed
                 log.exception("background worker pass failed")

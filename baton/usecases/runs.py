@@ -134,6 +134,11 @@ def list_runs(services: Services, *, limit: int = 50,
 
 
 def run_worker(services: Services, *, once: bool = False,
-               should_stop: Callable[[], bool] = lambda: False) -> int:
-    """Pick up queued runs and runs whose owner's lease expired; returns how many it ran."""
-    return make_runner(services).worker(once=once, should_stop=should_stop)
+               should_stop: Callable[[], bool] = lambda: False,
+               wait_for_database_s: float | None = None) -> int:
+    """Pick up queued runs and runs whose owner's lease expired; returns how many it ran.
+
+    An unreachable database is waited for ``wait_for_database_s`` (see ``Runner.worker``).
+    """
+    return make_runner(services).worker(once=once, should_stop=should_stop,
+                                        wait_for_database_s=wait_for_database_s)

@@ -38,6 +38,43 @@ def is_database_error(exc: BaseException) -> bool:
 # can succeed (serialization_failure, deadlock_detected, lock_not_available).
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
+# SQLSTATEs of a server that went away or is not taking connections: the connection failed
+# (class 08), the server was shut down or restarted under it (admin_shutdown, crash_shutdown),
+# is starting up, shutting down or recovering (cannot_connect_now), or has no slot free for now
+# (too_many_connections, as every worker reconnects after a failover).
+CONNECTION_SQLSTATES = frozenset({"08000", "08001", "08003", "08004", "08006",
+                                  "57P01", "57P02", "57P03", "53300"})
+
+# What libpq and the PostgreSQL drivers say, with no SQLSTATE, when a connection is refused,
+# cut or times out, or the server turns it away for a while. Not a missing database or role,
+# a failed login or an unknown host name: those do not pass by themselves.
+CONNECTION_FAILURES = (
+    "connection refused", "connection reset", "connection timed out", "timeout expired",
+    "no route to host", "network is unreachable", "server closed the connection",
+    "terminating connection", "could not receive data from server",
+    "could not send data to server", "ssl connection has been closed unexpectedly",
+    "consuming input failed", "sending query failed", "the connection is lost",
+    "the connection is closed", "connection already closed",
+    "the database system is starting up", "the database system is shutting down",
+    "the database system is in recovery mode", "the database system is not yet accepting",
+    "the database system is not accepting connections", "too many clients already",
+    "remaining connection slots are reserved",
+)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from: a ``StoreError``'s cause, SQLAlchemy's driver error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = getattr(current, "orig", None) or current.__cause__
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+
 
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` (a ``StoreError`` or a driver error) is worth retrying as it was.
@@ -46,16 +83,33 @@ def is_transient(exc: BaseException) -> bool:
     "database is locked" when its busy timeout ran out. The chain of causes is searched,
     so a ``StoreError`` raised ``from`` the driver's error counts.
     """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
-        if state in TRANSIENT_SQLSTATES:
+    return any(_sqlstate(current) in TRANSIENT_SQLSTATES
+               or (isinstance(current, sqlite3.OperationalError) and "locked" in str(current))
+               for current in _causes(exc))
+
+
+def is_connection_loss(exc: BaseException) -> bool:
+    """Whether ``exc`` says PostgreSQL could not be reached or dropped the connection.
+
+    A restart or a failover: nothing is wrong with what was asked, and asked again once the
+    server is back it can succeed. A server's error is judged by its SQLSTATE alone (its text
+    may quote anything); a driver's error without one (libpq's, before or outside any
+    statement) by its words; SQLAlchemy's own disconnect detection counts too. SQLite never:
+    it is a file on this machine, with no server to come back; a file that cannot be opened
+    (its directory gone, no permission) or was deleted does not come back by itself either.
+    """
+    invalidated = False  # SQLAlchemy saw the driver's connection closed or broken
+    for current in _causes(exc):
+        invalidated = invalidated or bool(getattr(current, "connection_invalidated", False))
+        if type(current).__module__.split(".")[0] not in ("psycopg", "psycopg2"):
+            continue
+        if invalidated:
             return True
-        if isinstance(current, sqlite3.OperationalError) and "locked" in str(current):
-            return True
-        current = getattr(current, "orig", None) or current.__cause__
+        state = _sqlstate(current)
+        if state is not None:
+            return state in CONNECTION_SQLSTATES
+        text = str(current).lower()
+        return any(words in text for words in CONNECTION_FAILURES)
     return False
 
 
