@@ -25,7 +25,7 @@ def optional_union(x: int, context: ToolContext | None = None) -> str:
     return repr(context)
 
 
-def optional_typing(x: int, context: Optional[ToolContext] = None) -> str:  # noqa: UP045 - the spelling under test
+def optional_typing(x: int, context: Optional[ToolContext] = None) -> str:  # noqa: UP045
     """Report the context it was handed."""
     return repr(context)
 
