@@ -33,12 +33,17 @@ class Services:
     """Lazily built parts, all configured from one ``Settings``."""
 
     def __init__(self, settings: Settings, *, registry: ToolRegistry | None = None,
-                 existing_database_from: str | None = None) -> None:
-        """``existing_database_from`` is for commands that only read: a SQLite database file
-        that does not exist is then an error, naming the file and this text (the setting its
-        path came from), and nothing is created."""
+                 database_from: str | None = None, existing_database_only: bool = False) -> None:
+        """``database_from`` says which setting gave the database's location ("data_dir in
+        /srv/baton.toml"): an error opening or upgrading it names the database and that
+        setting. ``existing_database_only`` is for commands that only read (it needs
+        ``database_from``): a SQLite database file that does not exist is then an error naming
+        the file and the setting, and nothing is created."""
+        if existing_database_only and database_from is None:
+            raise ValueError("existing_database_only needs database_from, for its errors")
         self.settings = settings
-        self.existing_database_from = existing_database_from
+        self.database_from = database_from
+        self.existing_database_only = existing_database_only
         if registry is not None:
             self.__dict__["registry"] = registry
 
@@ -48,13 +53,13 @@ class Services:
         from executor.store import make_engine
         from executor.store.migrate import upgrade
 
-        if self.existing_database_from is not None:
+        if self.existing_database_only:
             from executor.store.reading import open_for_reading
 
-            return open_for_reading(self.settings.resolved_database_url,
-                                    self.existing_database_from)
+            assert self.database_from is not None  # checked in __init__
+            return open_for_reading(self.settings.resolved_database_url, self.database_from)
         engine = make_engine(self.settings.resolved_database_url)
-        upgrade(engine)
+        upgrade(engine, origin=self.database_from)
         return engine
 
     @cached_property

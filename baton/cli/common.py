@@ -74,8 +74,10 @@ class CliState:
                                            "declared under [users.USER], or leave --as out "
                                            "to act as BATON_USER")
                 settings = settings.model_copy(update={"user": self.acting_user})
-            origin = database_origin(settings, self.config_path) if self.reads_only else None
-            self._services = Services(settings, existing_database_from=origin)
+            # Writers too: a database they cannot open is named with the setting that gave it.
+            self._services = Services(settings,
+                                      database_from=database_origin(settings, self.config_path),
+                                      existing_database_only=self.reads_only)
             self.use_logging(self.log_level, json=self.log_json)  # now with the secrets to mask
         return self._services
 

@@ -116,11 +116,16 @@ def cannot_use_database(doing: str, engine: Engine, origin: str | None, exc: Bas
     return f"cannot {doing} the database {_where(engine, origin)}: {cause}"
 
 
-def _where(engine: Engine, origin: str | None) -> str:
+def database_location(engine: Engine) -> str:
+    """How every message names a database: the SQLite file, or the server's URL without its
+    password, nor its query (libpq takes a password there too)."""
     file = sqlite_file(engine)
-    # A server's URL without its password, nor its query (libpq takes a password there too).
-    where = (file.path if file is not None
-             else engine.url.set(query={}).render_as_string(hide_password=True))
+    return file.path if file is not None else \
+        engine.url.set(query={}).render_as_string(hide_password=True)
+
+
+def _where(engine: Engine, origin: str | None) -> str:
+    where = database_location(engine)
     return where if origin is None else f"{where} (from {origin})"
 
 

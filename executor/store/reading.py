@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from .db import MissingDatabaseError, SqliteFile, StoreError, is_database_error, make_engine, \
     sqlite_file
-from .migrate import cannot_use_database, known_revisions, upgrade
+from .migrate import cannot_use_database, database_location, known_revisions, upgrade
 from .schema import LedgerRow
 
 # A database made by the first releases' ``create_all`` has no alembic_version, but has
@@ -58,8 +58,9 @@ def open_for_reading(url: str, origin: str) -> Engine:
                 upgrade(engine, origin)
         if problem is not None:
             raise NotABatonDatabaseError(
-                f"no Baton database at {_location(engine)} (from {origin}): {problem}; nothing "
-                "was written: fix the setting, or record something first (baton plan, baton serve)")
+                f"no Baton database at {database_location(engine)} (from {origin}): {problem}; "
+                "nothing was written: fix the setting, or record something first (baton plan, "
+                "baton serve)")
     except BaseException:
         engine.dispose()
         raise
@@ -110,10 +111,3 @@ def _read_only(file: SqliteFile) -> Engine:
     connect = partial(sqlite3.connect, f"file:{quote(file.path)}?mode=ro", uri=True)
     return create_engine("sqlite://", creator=connect, poolclass=NullPool)
 
-
-def _location(engine: Engine) -> str:
-    """The SQLite file, or the server's URL without its password or query (libpq takes a
-    password there too), as ``migrate.cannot_use_database`` names a database."""
-    file = sqlite_file(engine)
-    return file.path if file is not None else \
-        engine.url.set(query={}).render_as_string(hide_password=True)

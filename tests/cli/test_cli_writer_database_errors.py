@@ -43,9 +43,11 @@ def read_only(directory: Path) -> list[str]:
     return ["unshare", "--mount", "sh", "-c", mount, "sh", str(directory)]
 
 
-def test_a_read_only_data_dir_is_named_with_the_cause(tmp_path):
-    (tmp_path / "baton.toml").write_text('[users.alice]\nroles = ["analyst"]\n')
+@pytest.mark.parametrize("in_file", [False, True], ids=["default data_dir", "data_dir in file"])
+def test_a_read_only_data_dir_is_named_with_its_setting_and_the_cause(tmp_path, in_file):
     data = tmp_path / ".baton"
+    setting = f'data_dir = "{data}"\n' if in_file else ""
+    (tmp_path / "baton.toml").write_text(setting + '[users.alice]\nroles = ["analyst"]\n')
     data.mkdir()
     command = [sys.executable, "-m", "baton", "--as", "alice", "plan", "Read notes.txt"]
     done = subprocess.run([*read_only(data), *command], cwd=tmp_path, capture_output=True,
@@ -53,20 +55,21 @@ def test_a_read_only_data_dir_is_named_with_the_cause(tmp_path):
     if done.returncode == 99:
         pytest.skip(f"root writes into any directory, and it cannot be mounted read-only here: "
                     f"{done.stderr.strip()}")
-    message = one_error_line(done)
-    assert message.startswith(f"cannot open the database {data / 'baton.db'}"), message
-    assert message.endswith(f": unable to open database file (its directory {data} is not "
-                            "writable)"), message
+    origin = (f"data_dir in {tmp_path / 'baton.toml'}" if in_file
+              else "the default data_dir, .baton in the working directory")
+    assert one_error_line(done) == (
+        f"cannot open the database {data / 'baton.db'} (from {origin}): unable to open "
+        f"database file (its directory {data} is not writable)")
     assert list(data.iterdir()) == []
 
 
-def test_a_directory_as_the_database_is_named(cli, data_dir):
+def test_a_directory_as_the_database_is_named_with_its_setting(cli, data_dir):
     folder = data_dir / "adir"
     folder.mkdir()
     message = one_error_line(cli("--as", "alice", "plan", "--file", "write.json",
                                  env={"BATON_DATABASE_URL": f"sqlite:///{folder}"}))
-    assert message.startswith(f"cannot open the database {folder}"), message
-    assert message.endswith(": unable to open database file (it is a directory)"), message
+    assert message == (f"cannot open the database {folder} (from database_url, set by "
+                       "BATON_DATABASE_URL): unable to open database file (it is a directory)")
     assert list(folder.iterdir()) == []
 
 
@@ -77,10 +80,10 @@ def test_a_database_from_a_newer_baton_is_refused_and_nothing_is_written(cli, da
     with sqlite3.connect(db) as conn:
         before = conn.execute("SELECT count(*) FROM ledger").fetchone()
     message = one_error_line(cli("--as", "alice", "plan", "--file", "write.json"))
-    assert message.startswith(f"the database {db}"), message
-    assert message.endswith(
-        f" was written by a newer Baton (schema revision 9999_future; this Baton knows up to "
-        f"{head_revision()}): upgrade Baton; nothing was written"), message
+    assert message == (
+        f"the database {db} (from the default data_dir, .baton in the working directory) was "
+        "written by a newer Baton (schema revision 9999_future; this Baton knows up to "
+        f"{head_revision()}): upgrade Baton; nothing was written")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM ledger").fetchone() == before
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [

@@ -4,10 +4,10 @@ a newer Baton wrote is refused, nothing written, rather than "Can't locate revis
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from executor.store.db import StoreError, make_engine
-from executor.store.migrate import UnknownSchemaError, head_revision, upgrade
+from executor.store.migrate import UnknownSchemaError, database_location, head_revision, upgrade
 from tests.support.gate_services import database_url
 
 ORIGIN = "database_url in /srv/baton.toml"
@@ -72,3 +72,16 @@ def test_an_unknown_revision_without_baton_tables_is_not_called_a_newer_baton(tm
         f"the database {tmp_path / 'other.db'} (from {ORIGIN}) is at schema revision ab12cd34, "
         "which this Baton does not know, and has no Baton tables (another application's?): "
         "fix the setting; nothing was written")
+
+
+def test_a_database_is_named_by_its_file_or_its_url_without_password_or_query(tmp_path):
+    # Readers and writers name a database by this one rule (reading.py uses it too).
+    file = make_engine(f"sqlite:///{tmp_path / 'baton.db'}")
+    server = create_engine("postgresql+psycopg://baton:s3cret@db.example:5432/baton"
+                           "?password=other&sslmode=require")
+    try:
+        assert database_location(file) == str(tmp_path / "baton.db")
+        assert database_location(server) == "postgresql+psycopg://baton:***@db.example:5432/baton"
+    finally:
+        file.dispose()
+        server.dispose()
