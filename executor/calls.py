@@ -171,12 +171,15 @@ def begin_call(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
 async def call_tool(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
                     timeout_s: float, backoff: Awaitable[Any] | None = None,
                     stop_reason: Callable[[], str | None] = lambda: None,
+                    before_call: Callable[[], None] | None = None,
                     threads: ToolThreads | None = None) -> Outcome:
-    """Wait out ``backoff`` (a retry's), then call the tool and wait for it; never raises, never hangs.
+    """Wait out ``backoff`` (a retry's), then call the tool and wait for it; never hangs.
 
     A backoff cancelled by its run, or one that ends with ``stop_reason`` saying
     why not, ends the attempt without calling the tool: a run that is stopping
     (cancelled, or a step failed for good) must not cause a side effect.
+    ``before_call`` runs just before the tool is called (the run journals that the
+    call begins); what it raises (the database failed) is raised, the tool not called.
     """
     if backoff is not None:
         with contextlib.suppress(asyncio.CancelledError):
@@ -185,6 +188,8 @@ async def call_tool(spec: ToolSpec, args: Mapping[str, Any], context: ToolContex
     if reason is not None or (backoff is not None and _cut_short(backoff)):
         return Outcome(error=ToolError(reason or "not tried again: the run stopped",
                                        code="run_stopping"))
+    if before_call is not None:
+        before_call()
     call = begin_call(spec, args, context, timeout_s=timeout_s, threads=threads)
     loop = asyncio.get_running_loop()
     while not call.ready(loop.time()):

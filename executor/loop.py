@@ -290,8 +290,9 @@ class StepLoop:
         # Failed or interrupted attempts before a crash count; a resumed failure starts afresh.
         log = st.steps[sid].attempt_log
         st.tries[sid] = attempt_log.tries(log)
+        interrupted = attempt_log.interrupted_last(log)
         refusal = no_call_after_interruption(
-            attempt_log.interrupted_last(log), st.tries[sid],
+            interrupted, interrupted and attempt_log.may_have_called(log[-1]), st.tries[sid],
             effective_policy(step.retry, spec.retry), tool=spec.name, effect=effect,
             idempotent=spec.idempotent, sends_key=spec.sends_idempotency_key)
         if refusal is not None:  # journalled as an attempt that ends before calling anything
@@ -382,7 +383,7 @@ class StepLoop:
         masked = mask_args(step.args, self._secrets_of(spec)) if spec else step.args
         self.store.start_attempt(st.run_id, row, attempt, {
             "step": sid, "tool": step.tool, "attempt": attempt, "args": masked,
-            "delay_s": round(delay_s, 6)})
+            "delay_s": round(delay_s, 6)}, backoff_s=delay_s)
         row.attempts = attempt
         self._mark(st, sid, StepStatus.RUNNING, None)
         if spec is None:
@@ -409,8 +410,16 @@ class StepLoop:
         backoff = st.backoffs[sid] = asyncio.ensure_future(self.sleep(delay_s))
         backoff.add_done_callback(partial(_forget_backoff, st.backoffs, sid))
         waiting = call_tool(spec, args, context, timeout_s=timeout, backoff=backoff,
-                            stop_reason=partial(self._stop_reason, st))
+                            stop_reason=partial(self._stop_reason, st),
+                            before_call=partial(self._call_begins, st, sid))
         return Call(None, run_in_span(span, asyncio.ensure_future, waiting), span=span)
+
+    def _call_begins(self, st: RunState, sid: str) -> None:
+        """A retry's backoff is over: commit that its call begins before making it, so that a
+        takeover can tell a call that may have had its effect from one never made. (Between
+        the loop's turns nothing else is pending: this commit holds that mark alone.)"""
+        self.store.call_began(st.steps[sid])
+        self.store.flush()
 
     def _settle(self, st: RunState, sid: str, outcome: Outcome) -> None:
         """Commit one attempt's result (in FIFO order), then retry, fail or release dependents."""

@@ -62,8 +62,9 @@ def unsafe_repeat(error: BaseException, *, tool: str, effect: Effect, idempotent
     return f"not retried: {tool} is not idempotent, the first call may still have its effect"
 
 
-def no_call_after_interruption(interrupted: bool, tries: int, policy: RetryPolicy, *, tool: str,
-                               effect: Effect, idempotent: bool, sends_key: bool) -> str | None:
+def no_call_after_interruption(interrupted: bool, called: bool, tries: int, policy: RetryPolicy,
+                               *, tool: str, effect: Effect, idempotent: bool,
+                               sends_key: bool) -> str | None:
     """Why a step taken over with its last attempt ``interrupted`` (its owner died with the
     call in flight) must not be called again now (None: it may, with the same key).
 
@@ -74,15 +75,16 @@ def no_call_after_interruption(interrupted: bool, tries: int, policy: RetryPolic
     crash, the OOM killer) is not made again once per lease, forever. And an interrupted
     call's outcome is as unknown as a timed-out one's, so a write that neither is
     idempotent nor sends the step's key is not repeated blindly (see
-    :func:`unsafe_repeat`). A person resuming the failed run resets the budget and calls
-    it again deliberately.
+    :func:`unsafe_repeat`), unless the call was surely never made (``called`` false: a
+    retry whose owner died while it waited out its backoff). A person resuming the failed
+    run resets the budget and calls it again deliberately.
     """
     if not interrupted:
         return None
     if tries > policy.max_attempts:
         return (f"interrupted {tries} times (its owner stopped with the call in flight); "
                 f"not called again: more than max_attempts {policy.max_attempts}")
-    if effect is Effect.WRITE and not idempotent and not sends_key:
+    if called and effect is Effect.WRITE and not idempotent and not sends_key:
         return (f"interrupted (its owner stopped with the call in flight); not called again: "
                 f"{tool} is not idempotent, the first call may have had its effect")
     return None

@@ -6,7 +6,10 @@ separate attempts table cost two more B-tree pages (its rows and its index)
 in every commit of the run loop, for data the step row holds as well.
 
 An entry is ``{"attempt", "status", "started_at"[, "ended_at", "error",
-"retryable", "budget_reset"]}`` with timestamps in ISO 8601, UTC.
+"retryable", "budget_reset", "backoff_s", "called"]}`` with timestamps in ISO 8601,
+UTC. A retry is journalled before it waits out its backoff (``backoff_s``) and marked
+``called`` once the wait is over, just before its tool is called: a takeover then knows
+whether an interrupted retry ever made its call.
 """
 
 from __future__ import annotations
@@ -37,9 +40,23 @@ def dumps(log: list[Entry]) -> str:
     return _ENCODER.encode(log)
 
 
-def start(log: list[Entry], attempt: int, at: datetime) -> None:
-    """Append a started attempt."""
-    log.append({"attempt": attempt, "status": AttemptStatus.STARTED.value, "started_at": _iso(at)})
+def start(log: list[Entry], attempt: int, at: datetime, *, backoff_s: float = 0.0) -> None:
+    """Append a started attempt (a retry whose call waits ``backoff_s`` first says so)."""
+    entry = {"attempt": attempt, "status": AttemptStatus.STARTED.value, "started_at": _iso(at)}
+    if backoff_s > 0:
+        entry["backoff_s"] = round(backoff_s, 6)
+    log.append(entry)
+
+
+def call_began(log: list[Entry]) -> None:
+    """The attempt in flight waited out its backoff and is calling its tool now."""
+    log[-1]["called"] = True
+
+
+def may_have_called(entry: Entry) -> bool:
+    """Whether an attempt's tool may have been called: it did not wait for a backoff, or its
+    wait was over (a retry whose owner died during the wait never made its call)."""
+    return not entry.get("backoff_s") or bool(entry.get("called"))
 
 
 def finish(log: list[Entry], status: AttemptStatus, at: datetime, *, error: str | None = None,

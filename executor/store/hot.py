@@ -30,7 +30,7 @@ STATEMENTS = {
                           "started_at = ? WHERE id = ?",
     "step_succeeded": "UPDATE run_steps SET status = 'succeeded', output_json = ?, output_uri = ?, "
                       "output_sha256 = ?, error = NULL, attempt_log = ?, ended_at = ? WHERE id = ?",
-    "step_attempt_failed": "UPDATE run_steps SET attempt_log = ? WHERE id = ?",
+    "step_log": "UPDATE run_steps SET attempt_log = ? WHERE id = ?",
     "step_failed": "UPDATE run_steps SET status = 'failed', error = ?, attempt_log = ?, ended_at = ? "
                    "WHERE id = ?",
     "step_denied": "UPDATE run_steps SET status = 'failed', error = ?, ended_at = ? WHERE id = ?",

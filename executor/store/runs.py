@@ -263,17 +263,26 @@ class RunStore(RunClaims):
                 raise LeaseLostError(f"run {run_id} was taken over before {owner} could start it")
             s.commit()
 
-    def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any]) -> None:
-        """Journal an attempt in its step's row (committed by the next :meth:`flush`)."""
+    def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any],
+                      *, backoff_s: float = 0.0) -> None:
+        """Journal an attempt in its step's row (committed by the next :meth:`flush`); a retry
+        that waits ``backoff_s`` before its call says so (see :meth:`call_began`)."""
         with self._writer() as w:
             at = self.clock()
-            attempt_log.start(step.attempt_log, attempt, at)
+            attempt_log.start(step.attempt_log, attempt, at, backoff_s=backoff_s)
             log, now = attempt_log.dumps(step.attempt_log), w.when(at)
             if attempt == 1:
                 w.execute("step_first_started", (attempt, log, now, step.pk))
             else:
                 w.execute("step_started", (attempt, log, step.pk))
             w.event(EventKind.ATTEMPT_START.value, run_id, ACTOR, payload)
+
+    def call_began(self, step: StepState) -> None:
+        """A retry's backoff is over and its tool is about to be called: journal that (the
+        caller flushes it first), so a takeover knows the call may have been made."""
+        with self._writer() as w:
+            attempt_log.call_began(step.attempt_log)
+            w.execute("step_log", (attempt_log.dumps(step.attempt_log), step.pk))
 
     def record_success(self, run_id: str, step: StepState, stored: StoredOutput,
                        payload: dict[str, Any]) -> None:
@@ -296,7 +305,7 @@ class RunStore(RunClaims):
             if final:
                 w.execute("step_failed", (error, log, w.when(at), step.pk))
             else:
-                w.execute("step_attempt_failed", (log, step.pk))
+                w.execute("step_log", (log, step.pk))
             w.event(EventKind.ATTEMPT_FAILURE.value, run_id, ACTOR, payload)
 
     def record_check(self, run_id: str, step: StepState, payload: dict[str, Any], *,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from executor.records import AttemptStatus, RunStatus
 from executor.store import attempt_log
@@ -121,3 +121,88 @@ def test_an_interrupted_idempotent_write_is_called_again_with_the_same_key(engin
     run_id = _crashed_run(engine, tmp_path, "crm.put", _interrupted(1), calls)
     record = _runner(engine, calls, tmp_path).resume_sync(run_id)
     assert record.status is RunStatus.SUCCEEDED and calls == [("crm.put", 2)]
+
+
+def test_a_retry_interrupted_while_it_waited_out_its_backoff_is_called_on_takeover(
+        engine, tmp_path):
+    # Its attempt is journalled before the wait, its call only after: an owner that died
+    # during the wait never made the call, so a takeover makes it, write or not.
+    calls: list[tuple[str, int]] = []
+    log = [{"attempt": 1, "status": "failed", "started_at": AT, "ended_at": AT, "error": "503",
+            "retryable": True},
+           {"attempt": 2, "status": "started", "started_at": AT, "backoff_s": 30.0}]
+    run_id = _crashed_run(engine, tmp_path, "crm.note", log, calls)
+    record = _runner(engine, calls, tmp_path).resume_sync(run_id)
+    assert record.status is RunStatus.SUCCEEDED and calls == [("crm.note", 3)]
+
+
+def test_a_retry_interrupted_after_its_backoff_ended_and_its_call_began_is_not_repeated(
+        engine, tmp_path):
+    calls: list[tuple[str, int]] = []
+    log = [{"attempt": 1, "status": "failed", "started_at": AT, "ended_at": AT, "error": "503",
+            "retryable": True},
+           {"attempt": 2, "status": "started", "started_at": AT, "backoff_s": 30.0,
+            "called": True}]
+    run_id = _crashed_run(engine, tmp_path, "crm.note", log, calls)
+    record = _runner(engine, calls, tmp_path).resume_sync(run_id)
+    assert calls == [] and record.status is RunStatus.FAILED
+    assert "crm.note is not idempotent" in (record.steps[0].error or "")
+
+
+def test_a_retry_journals_that_its_call_began_once_its_backoff_ended(engine, tmp_path):
+    from executor.store.schema import StepRunRow
+    from tools import RetryableToolError
+
+    registry = ToolRegistry()
+    seen: list[dict] = []
+
+    @registry.tool("crm.flaky", effect=Effect.WRITE,
+                   retry=RetryPolicy(max_attempts=2, initial_backoff_s=0.05, jitter=0))
+    def flaky(context: ToolContext) -> str:
+        """Refused once (surely no effect), then done."""
+        with Session(engine) as s:  # what a takeover would find if the owner died now
+            row = s.exec(select(StepRunRow).where(StepRunRow.step_id == "a")).one()
+            seen.append(attempt_log.parse(row.attempt_log)[-1])
+        if context.attempt == 1:
+            raise RetryableToolError("503")
+        return "noted"
+
+    runner = make_runner(engine, registry, tmp_path, runtime_check=HostCheck(""))
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "crm.flaky"}]})
+    record = runner.run_sync(runner.create_run(approved_plan(engine, plan), 1, plan,
+                                               requested_by="alice"))
+    assert record.status is RunStatus.SUCCEEDED
+    assert "backoff_s" not in seen[0] and "called" not in seen[0]
+    assert seen[1]["backoff_s"] == 0.05 and seen[1]["called"] is True
+
+
+def test_an_owner_that_lost_its_run_during_a_backoff_does_not_make_the_retry(engine, tmp_path):
+    import asyncio
+
+    import pytest as _pytest
+
+    from executor.runner import LeaseLostError
+    from tools import RetryableToolError
+
+    registry = ToolRegistry()
+    calls: list[int] = []
+
+    @registry.tool("crm.flaky", retry=RetryPolicy(max_attempts=2, initial_backoff_s=0.05, jitter=0))
+    def flaky(context: ToolContext) -> str:
+        """Refused once (its failure and the retry's start are committed before the wait)."""
+        calls.append(context.attempt)
+        raise RetryableToolError("503")
+
+    async def taken_over_meanwhile(delay_s: float) -> None:
+        # Another process takes the run over while this owner waits out the backoff.
+        with Session(engine) as s:
+            s.execute(update(RunRow).values(owner="other:1:x"))
+            s.commit()
+        await asyncio.sleep(delay_s)
+
+    runner = make_runner(engine, registry, tmp_path, sleep=taken_over_meanwhile)
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "crm.flaky"}]})
+    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    with _pytest.raises(LeaseLostError):
+        runner.run_sync(run_id)
+    assert calls == [1]  # the retry is fenced before its call, not only at its result
