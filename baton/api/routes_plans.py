@@ -13,6 +13,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from baton.settings import User
+from baton.usecases.lapses import APPROVAL_LAPSED_FIELD
 from planner.base import MAX_VERSION, PlannerKind
 from planner.diff import PlanDiff, diff_plans
 from planner.versions import StoredVersion, VersionStatus
@@ -74,11 +75,7 @@ class PlanSummary(BaseModel):
     status: VersionStatus = Field(description="Status of the latest version.")
     planner: PlannerKind = Field(description="Which planner produced the latest version.")
     created_at: datetime = Field(description="When the latest version was stored.")
-    approval_lapsed: str | None = Field(
-        default=None, description="Set when the latest version is approved but its approvals "
-        "no longer count (expired, or the approver lost the role), so it cannot run until "
-        "approved again (it waits for approval unless it ran to success): 'approval lapsed (expired)', 'approval lapsed (approver lost "
-        "role)' or both; null otherwise.")
+    approval_lapsed: str | None = Field(default=None, description=APPROVAL_LAPSED_FIELD)
 
 
 class VersionSummary(BaseModel):

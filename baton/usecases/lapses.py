@@ -19,7 +19,15 @@ from planner.versions import StoredVersion
 from policies.approval import ApprovalKind, ApprovalRecord, expires_at, is_current
 from policies.contracts import Decision
 
-__all__ = ["Lapse", "LapseCause", "lapse_causes", "lapse_detail", "lapse_text", "lapses"]
+__all__ = ["APPROVAL_LAPSED_FIELD", "Lapse", "LapseCause", "lapse_causes", "lapse_detail",
+           "lapse_text", "lapses"]
+
+APPROVAL_LAPSED_FIELD = (
+    "Set when the version is approved but its approvals no longer count (expired, or the "
+    "approver lost the role), so it cannot run until approved again (it waits for approval "
+    "unless it ran to success): 'approval lapsed (expired)', 'approval lapsed (approver lost "
+    "role)' or both; null otherwise.")
+"""What every listing's ``approval_lapsed`` field means, said once for them all."""
 
 
 class LapseCause(str, enum.Enum):

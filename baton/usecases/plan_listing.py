@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from planner.versions import StoredVersion, VersionStatus
 
 from ..services import Services
+from .lapses import APPROVAL_LAPSED_FIELD
 from .plans import list_plans, shown_version
 from .vetting import approval_ttl, current_role_holders, gate_views
 
@@ -31,11 +32,7 @@ class ListedPlan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     version: StoredVersion = Field(description="The latest version, as shown.")
-    approval_lapsed: str | None = Field(
-        default=None, description="Set when the version is approved but its approvals no "
-        "longer count, so it cannot run until approved again (it waits for approval unless "
-        "it ran to success): 'approval lapsed (expired)', 'approval lapsed (approver lost "
-        "role)' or both; None otherwise.")
+    approval_lapsed: str | None = Field(default=None, description=APPROVAL_LAPSED_FIELD)
 
 
 def waiting_versions(services: Services, limit: int, *,

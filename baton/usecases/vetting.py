@@ -41,7 +41,7 @@ from tools.redaction import redact
 
 from ..services import Services
 from ..settings import User
-from .lapses import lapse_causes, lapse_detail, lapse_text, lapses
+from .lapses import APPROVAL_LAPSED_FIELD, lapse_causes, lapse_detail, lapse_text, lapses
 from .plans import held_secrets
 from .policy_input import (
     input_hash,
@@ -478,11 +478,7 @@ class GateView(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     gate: GateState = Field(description="The gate's verdict now.")
-    approval_lapsed: str | None = Field(
-        default=None, description="Set when the version is approved but its approvals no "
-        "longer count (the gate is pending again), so it cannot run until approved again (it "
-        "waits for approval unless it ran to success): "
-        "'approval lapsed (expired)', '... (approver lost role)' or both; None otherwise.")
+    approval_lapsed: str | None = Field(default=None, description=APPROVAL_LAPSED_FIELD)
 
 
 def gate_views(services: Services, versions: Sequence[StoredVersion],
