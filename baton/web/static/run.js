@@ -12,7 +12,12 @@
 
   function refresh() {
     return fetch("/runs/" + encodeURIComponent(runId) + "/state", {credentials: "same-origin"})
-      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        if (r.ok && !r.redirected) { return r.json(); }
+        // A 5xx is the server (or a proxy before it) failing for now; any other answer that is
+        // not the state (a redirect to sign in, a 404) will not change by asking again.
+        throw {lasting: r.status < 500};
+      })
       .then(function (state) {
         setBadge(document.getElementById("run-status"), state.status);
         var err = document.getElementById("run-error");
@@ -33,13 +38,17 @@
       });
   }
 
-  var FINISHED = ["succeeded", "failed", "cancelled"];
+  var RECONNECT_MS = 3000;  // the browser's own wait before it reconnects a dropped stream
+  var KINDS = ["run_start", "run_resume", "attempt_start", "attempt_success", "attempt_failure",
+               "step_check", "run_cancel", "run_end"];
+  var eventsUrl = "/runs/" + encodeURIComponent(runId) + "/events";
   var lastSeq = Number(script.dataset.lastSeq || 0);
-  var source = new EventSource("/runs/" + encodeURIComponent(runId) + "/events");
   var list = document.getElementById("events");
+  var source = null;
+
   function onEvent(message) {
     var event = JSON.parse(message.data);
-    if (event.seq > lastSeq) {
+    if (event.seq > lastSeq) {  // a new stream starts from the beginning: show each event once
       lastSeq = event.seq;
       var li = document.createElement("li");
       var code = document.createElement("code");
@@ -52,14 +61,37 @@
     // A run_end ends this try of the run; a failed run that was resumed has one before its
     // run_resume. Close only once the run itself says it has finished.
     if (event.kind === "run_end") {
-      state.then(function (s) { if (FINISHED.indexOf(s.status) >= 0) { source.close(); } });
+      state.then(function (s) { if (s.finished) { source.close(); } });
     }
   }
-  ["run_start", "run_resume", "attempt_start", "attempt_success", "attempt_failure",
-   "step_check", "run_cancel", "run_end"].forEach(function (kind) {
-    source.addEventListener(kind, onEvent);
-  });
-  // The stream closes when the run has ended; take one last look then.
-  source.onerror = function () { source.close(); refresh(); };
+
+  // The stream failed: it dropped (the browser reconnects by itself, sending Last-Event-ID),
+  // the server ended it at the run's end, or an answer that was no stream (a proxy's 502
+  // while the server restarts) closed it for good. The run's state tells which.
+  function onError() {
+    var failed = source;
+    refresh().then(function (state) {
+      if (state.finished) {
+        failed.close();  // the end: no reconnecting to a stream that has nothing more to say
+      } else if (failed.readyState === EventSource.CLOSED && failed === source) {
+        setTimeout(connect, RECONNECT_MS);
+      }
+    }, function (problem) {
+      // No state either. While the server is away (no answer, a 5xx) the browser retries a
+      // dropped stream; a closed one is tried again here, until the server answers.
+      var lasting = problem && problem.lasting;
+      if (!lasting && failed.readyState === EventSource.CLOSED && failed === source) {
+        setTimeout(connect, RECONNECT_MS);
+      }
+    });
+  }
+
+  function connect() {
+    source = new EventSource(eventsUrl);
+    KINDS.forEach(function (kind) { source.addEventListener(kind, onEvent); });
+    source.onerror = onError;
+  }
+
+  connect();
   refresh();
 })();
