@@ -23,6 +23,8 @@ from fastapi import Request
 
 from tools import BatonError
 
+from .errors import ApiError, error_json
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -115,7 +117,7 @@ def _json_nuls(value: Any) -> Iterator[tuple[str, list[str]]]:
 
 
 class BodySizeLimit:
-    """ASGI middleware answering 413 ``body_too_large`` past ``max_bytes``."""
+    """ASGI middleware answering 413 ``body_too_large`` past ``max_bytes`` (see ``_refuse``)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
@@ -128,7 +130,7 @@ class BodySizeLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -140,21 +142,28 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(b"".join(chunks), receive), send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": {"code": "body_too_large", "message":
-                           f"request body exceeds the limit of {self.max_bytes} bytes"}}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """413 ``body_too_large``, answered as the app answers any ``ApiError``.
+
+        This middleware runs before the app's error handlers, so it hands the refusal to
+        the app's own handler: JSON under the API, the web's error page for a page.
+        """
+        refusal = ApiError(413, "body_too_large",
+                           f"request body exceeds the limit of {self.max_bytes} bytes")
+        handler = getattr(scope.get("app"), "exception_handlers", {}).get(ApiError)
+        if handler is None:  # an app without the API's handlers
+            response = error_json(refusal.status, refusal.code, refusal.message)
+        else:
+            response = await handler(Request(scope, receive), refusal)
+        response.headers["connection"] = "close"  # the rest of the body is never read
+        await response(scope, receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -76,7 +76,8 @@ def test_the_run_page_shows_the_real_end_after_its_event_stream_dropped(browser_
         # error's): the run ends only now, so only a new connection can tell the page.
         page.wait_for_function("() => window.eventSources.length > 0")
         _wait_until(page, lambda: events_requests and len(states) >= 2)
-        transition(services, run_id, "failed", EventKind.RUN_END, {"status": "failed", "error": "x"})
+        transition(services, run_id, "failed", EventKind.RUN_END,
+                   {"status": "failed", "error": "x"})
         expect(page.get_by_test_id("run-status")).to_have_text("failed")
         assert len(events_requests) >= 2
         # The stream of a finished run ends: the page closes it rather than reconnect for ever.
