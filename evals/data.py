@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from tools import BatonError
 
@@ -35,13 +37,62 @@ def data_dir() -> Path:
     )
 
 
-
 def data_file(*parts: str) -> Path:
     """A file under :func:`data_dir`; ``EvalDataError`` naming it when it is not there."""
     path = data_dir().joinpath(*parts)
     if not path.is_file():
         raise EvalDataError(f"benchmark data file {path} is missing")
     return path
+
+
+# A record's own check: the problem with it in a few words, or None when it is fine.
+RecordCheck = Callable[[dict[str, Any]], str | None]
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+               int: "a number", float: "a number", type(None): "null"}
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type ("an array"), for messages about the data."""
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def field_problem(record: dict[str, Any], fields: Mapping[str, type]) -> str | None:
+    """What is wrong with ``record``'s ``fields`` (each must be there, of its type), if anything."""
+    if not isinstance(record, dict):
+        return f"expected a JSON object, found {json_type(record)}"
+    for key, kind in fields.items():
+        if key not in record:
+            return f"no {key!r} field"
+        if not isinstance(record[key], kind):
+            return f"{key!r} is {json_type(record[key])}, expected {_JSON_TYPES[kind]}"
+    return None
+
+
+def read_json_lines(path: Path, fields: Mapping[str, type], check: RecordCheck | None = None,
+                    limit: int | None = None) -> list[dict[str, Any]]:
+    """The first ``limit`` records of a JSON Lines file, with ``fields`` and passing ``check``.
+
+    A line that is not JSON, or a record that lacks a field the loaders use, is an
+    ``EvalDataError`` naming the file and line: downloaded data gets damaged, and a
+    KeyError deep in a loader says neither where nor what.
+    """
+    records: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if limit is not None and len(records) >= limit:
+                break
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line.rstrip())  # a cut line: its column, not "line 2"
+            except json.JSONDecodeError as exc:
+                raise EvalDataError(
+                    f"{path}:{lineno}: not JSON ({exc.msg}, column {exc.colno})") from None
+            problem = field_problem(record, fields) or (check(record) if check else None)
+            if problem:
+                raise EvalDataError(f"{path}:{lineno}: {problem}")
+            records.append(record)
+    return records
 
 
 def run_cli(main: Callable[[], int], prog: str) -> int:

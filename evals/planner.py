@@ -26,34 +26,29 @@ from pydantic import SecretStr
 
 from planner.llm import LLMConfig
 
+from .cli import log_to_stderr, make_out_dir, positive_float, positive_int
 from .datasets import load_cases
 from .harness import aggregate, run_endpoint, run_replay, sample
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """The command line."""
+    """The command line; ``--out`` is created here, before any case runs."""
     parser = argparse.ArgumentParser(prog="python -m evals.planner", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", required=True, choices=["seal-tools", "bfcl"])
-    parser.add_argument("--limit", type=_positive_int, default=None, help="Cases to run (at least "
+    parser.add_argument("--limit", type=positive_int, default=None, help="Cases to run (at least "
                         "1), spread evenly over the dataset (records whose own gold plan is "
                         "invalid are skipped).")
     parser.add_argument("--planner", default="llm", choices=["llm", "gold", "damaged"])
     parser.add_argument("--base-url", default=os.environ.get("BATON_LLM_BASE_URL"))
     parser.add_argument("--model", default=os.environ.get("BATON_LLM_MODEL", "gpt-4o-mini"))
-    parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--max-tools", type=int, default=20, help="Tools offered per goal.")
+    parser.add_argument("--timeout", type=positive_float, default=60.0,
+                        help="Seconds per model request (above 0).")
+    parser.add_argument("--max-tools", type=positive_int, default=20,
+                        help="Tools offered per goal (at least 1).")
     parser.add_argument("--out", type=Path, default=Path(".baton/evals"))
-    return parser.parse_args(argv)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is below 1: an eval needs at least one case")
-    return value
+    args = parser.parse_args(argv)
+    make_out_dir(parser, args.out)
+    return args
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
@@ -133,7 +128,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run, write the JSON and Markdown results, print the table."""
     args = parse_args(argv)
     doc = evaluate(args)
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{args.dataset}-{args.planner}"
     stem.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
     table = markdown(doc)
@@ -159,4 +153,5 @@ def _failed(doc: dict[str, Any], path: Path) -> int:
 if __name__ == "__main__":
     from evals.data import run_cli
 
+    log_to_stderr()
     raise SystemExit(run_cli(main, "python -m evals.planner"))

@@ -22,6 +22,8 @@ from typing import Any
 from planner.llm.prompt import tools_section
 from planner.retrieval import LexicalRanker
 
+from .cli import log_to_stderr, make_out_dir, positive_int
+from .data import EvalDataError, data_file
 from .datasets.seal_tools import catalogue, records
 
 
@@ -48,7 +50,7 @@ def evaluate(ks: list[int]) -> dict[str, Any]:
     tokens: dict[int, list[float]] = {k: [] for k in ks}
     method, count = token_counter()
     started = time.perf_counter()
-    goals = records()
+    goals, without_gold = _goals_with_gold_calls()
     for record in goals:
         gold = {call["api"] for call in record["calling"]}
         ranked = ranker.rank(record["query"], specs, top)
@@ -60,7 +62,8 @@ def evaluate(ks: list[int]) -> dict[str, Any]:
                 tokens[k].append(count(tools_section([registry.get(n).info() for n in ranked[:k]])))
     elapsed = time.perf_counter() - started
     return {
-        "catalogue_tools": len(specs), "goals": len(goals), "ranker": "LexicalRanker (BM25)",
+        "catalogue_tools": len(specs), "goals": len(goals),
+        "goals_without_gold_calls": without_gold, "ranker": "LexicalRanker (BM25)",
         "token_count": method,
         "rank_ms_per_goal": elapsed * 1000 / len(goals),
         "full_catalogue_prompt_tokens": count(tools_section([s.info() for s in specs[:200]]))
@@ -69,6 +72,16 @@ def evaluate(ks: list[int]) -> dict[str, Any]:
                      "all_gold_offered": statistics.fmean(complete[k]),
                      "prompt_tokens_mean": statistics.fmean(tokens[k])} for k in ks},
     }
+
+
+def _goals_with_gold_calls() -> tuple[list[dict[str, Any]], int]:
+    """The goals naming a gold call, and how many do not (recall has nothing to measure there)."""
+    every = records()
+    goals = [r for r in every if r["calling"]]
+    if not goals:
+        raise EvalDataError(f"{data_file('seal-tools', 'test_in_domain.jsonl')}: no goal has a "
+                            "gold call to look for")
+    return goals, len(every) - len(goals)
 
 
 def markdown(doc: dict[str, Any]) -> str:
@@ -82,17 +95,20 @@ def markdown(doc: dict[str, Any]) -> str:
     lines += ["", f"Tokens: {doc['token_count']}. Whole catalogue in the prompt: about "
               f"{doc['full_catalogue_prompt_tokens']:.0f} tokens. Ranking: "
               f"{doc['rank_ms_per_goal']:.2f} ms per goal (tokens counted in the same loop)."]
+    skipped = doc["goals_without_gold_calls"]
+    if skipped:
+        lines.append(f"{skipped} goal{'s' if skipped > 1 else ''} without gold calls skipped.")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run, write ``retrieval.json`` and ``retrieval.md``, print the table."""
     parser = argparse.ArgumentParser(prog="python -m evals.retrieval")
-    parser.add_argument("--k", type=int, nargs="+", default=[5, 10, 20])
+    parser.add_argument("--k", type=positive_int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--out", type=Path, default=Path(".baton/evals"))
     args = parser.parse_args(argv)
+    make_out_dir(parser, args.out)
     doc = evaluate(sorted(set(args.k)))
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "retrieval.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
     table = markdown(doc)
     (args.out / "retrieval.md").write_text(table, encoding="utf-8")
@@ -103,4 +119,5 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     from evals.data import run_cli
 
+    log_to_stderr()
     raise SystemExit(run_cli(main, "python -m evals.retrieval"))

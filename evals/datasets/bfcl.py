@@ -9,36 +9,74 @@ leaves out arguments (and keys) with none.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from planner.plan import Plan
 
 from ..catalogue import registry_of, tool_spec
-from ..data import data_file
+from ..data import data_file, field_problem, json_type, read_json_lines
 from .base import EvalCase, GoldArg, GoldCall, GoldDict, gold_value
 
 FILES = ("BFCL_v4_parallel_multiple.json", "BFCL_v4_live_parallel_multiple.json")
-
-
-def _lines(path: Any) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def records(limit: int | None = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(question record, answer record) pairs, in file order."""
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for name in FILES:
-        answers = {a["id"]: a for a in _lines(data_file("bfcl", f"answer_{name}"))}
-        pairs.extend((q, answers[q["id"]]) for q in _lines(data_file("bfcl", name))
-                     if q["id"] in answers)
+        answer_lines = read_json_lines(data_file("bfcl", f"answer_{name}"),
+                                       {"id": str, "ground_truth": list}, _answer_problem)
+        answers = {a["id"]: a for a in answer_lines}
+        questions = read_json_lines(data_file("bfcl", name),
+                                    {"id": str, "question": list, "function": list},
+                                    _question_problem)
+        pairs.extend((q, answers[q["id"]]) for q in questions if q["id"] in answers)
     return pairs[:limit] if limit is not None else pairs
 
 
+def _question_problem(record: dict[str, Any]) -> str | None:
+    turns = _turns(record["question"])
+    stray = next((m for m in turns if not isinstance(m, dict)), None)
+    if stray is not None:
+        return f"question: expected messages as JSON objects, found {json_type(stray)}"
+    for index, function in enumerate(record["function"]):
+        problem = field_problem(function, {"name": str})
+        if problem:
+            return f"function[{index}]: {problem}"
+    return None
+
+
+def _answer_problem(record: dict[str, Any]) -> str | None:
+    for index, entry in enumerate(record["ground_truth"]):
+        problem = _call_problem(entry)
+        if problem:
+            return f"ground_truth[{index}]: {problem}"
+    return None
+
+
+def _call_problem(entry: Any) -> str | None:
+    """One gold call must be {tool: {argument: [acceptable values]}}."""
+    if not isinstance(entry, dict):
+        return f"expected a JSON object, found {json_type(entry)}"
+    if len(entry) != 1:
+        return f"expected one tool name, found {len(entry)}"
+    ((tool, args),) = entry.items()
+    if not isinstance(args, dict):
+        return f"the arguments of {tool} are {json_type(args)}, expected an object"
+    for name, values in args.items():
+        if not isinstance(values, list):
+            return (f"argument {name!r} of {tool} is {json_type(values)}, expected an array of "
+                    "acceptable values")
+    return None
+
+
+def _turns(question: list[Any]) -> list[Any]:
+    """The messages of a question's first turn (BFCL nests turns; older files do not)."""
+    return question[0] if question and isinstance(question[0], list) else question
+
+
 def _goal(question: Any) -> str:
-    turns = question[0] if question and isinstance(question[0], list) else question
-    return "\n".join(m["content"] for m in turns if m.get("role") == "user")
+    return "\n".join(str(m.get("content", "")) for m in _turns(question) if m.get("role") == "user")
 
 
 def _gold_arg(name: str, values: list[Any]) -> GoldArg:

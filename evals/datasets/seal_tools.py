@@ -8,7 +8,6 @@ value ``"API_call_0"`` becomes ``{"ref": "call_0.species"}``.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
 from typing import Any
@@ -17,7 +16,7 @@ from planner.plan import Plan
 from tools import ToolRegistry
 
 from ..catalogue import registry_of, tool_spec
-from ..data import data_file
+from ..data import data_file, field_problem, read_json_lines
 from .base import EvalCase, GoldArg, GoldCall
 
 _PLACEHOLDER = re.compile(r"^API_call_\d+$")
@@ -26,9 +25,28 @@ _PLACEHOLDER = re.compile(r"^API_call_\d+$")
 @cache
 def tool_records() -> tuple[dict[str, Any], ...]:
     """The raw tool catalogue."""
-    path = data_file("seal-tools", "tool.jsonl")
-    with path.open(encoding="utf-8") as handle:
-        return tuple(json.loads(line) for line in handle if line.strip())
+    return tuple(read_json_lines(data_file("seal-tools", "tool.jsonl"), {"api_name": str},
+                                 _tool_problem))
+
+
+_TOOL_FIELDS = {"api_description": str, "parameters": dict, "required": list, "responses": dict}
+_CALL_FIELDS = {"parameters": dict, "responses": list}
+
+
+def _tool_problem(tool: dict[str, Any]) -> str | None:
+    # The optional fields may be left out or null, but not be of another type.
+    given = {k: kind for k, kind in _TOOL_FIELDS.items() if tool.get(k) is not None}
+    return field_problem(tool, given)
+
+
+def _goal_problem(record: dict[str, Any]) -> str | None:
+    for index, call in enumerate(record["calling"]):
+        given = {"api": str, **{k: kind for k, kind in _CALL_FIELDS.items()
+                                if isinstance(call, dict) and call.get(k) is not None}}
+        problem = field_problem(call, given)
+        if problem:
+            return f"calling[{index}]: {problem}"
+    return None
 
 
 @cache
@@ -43,15 +61,8 @@ def catalogue() -> ToolRegistry:
 
 def records(limit: int | None = None) -> list[dict[str, Any]]:
     """The raw goals with their gold calls."""
-    path = data_file("seal-tools", "test_in_domain.jsonl")
-    out: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                out.append(json.loads(line))
-            if limit is not None and len(out) >= limit:
-                break
-    return out
+    return read_json_lines(data_file("seal-tools", "test_in_domain.jsonl"),
+                           {"id": str, "query": str, "calling": list}, _goal_problem, limit)
 
 
 @cache

@@ -4,6 +4,7 @@ from .registry import policy_registry
 from .runner import (
     CaseResult,
     PolicyCorpusError,
+    PolicyEngineFailure,
     check_cases,
     load_corpus,
     run_case,
@@ -12,5 +13,5 @@ from .runner import (
     to_markdown,
 )
 
-__all__ = ["CaseResult", "PolicyCorpusError", "check_cases", "load_corpus", "policy_registry",
-           "run_case", "run_corpus", "summarise", "to_markdown"]
+__all__ = ["CaseResult", "PolicyCorpusError", "PolicyEngineFailure", "check_cases", "load_corpus",
+           "policy_registry", "run_case", "run_corpus", "summarise", "to_markdown"]

@@ -13,7 +13,7 @@ import yaml
 from planner.loading import read_scalars_as_json
 from planner.plan import Plan
 from policies.contracts import Outcome, PolicyContext, Requester
-from policies.engine import PolicyEngine
+from policies.engine import ENGINE_ERROR, PolicyEngine
 from policies.inputs import build_policy_input, step_call_for
 from tools import BatonError, ToolRegistry
 
@@ -36,6 +36,19 @@ class PolicyCorpusError(BatonError):
     """A corpus case cannot be judged: its ``expect`` is not one the runner knows, say."""
 
     code = "policy_corpus"
+
+
+class PolicyEngineFailure(BatonError):
+    """The engine could not judge a case: its fail-closed deny says nothing about the policies."""
+
+    code = "policy_engine_failure"
+
+
+def _stop_on_engine_error(case_name: str, deny: tuple[str, ...]) -> None:
+    # An unreachable server denies everything; scored, that reads as a perfect catch rate.
+    failure = next((reason for reason in deny if reason.startswith(ENGINE_ERROR)), None)
+    if failure is not None:
+        raise PolicyEngineFailure(f"the policy engine could not judge: {case_name}: {failure}")
 
 
 @dataclass(frozen=True)
@@ -73,13 +86,17 @@ def _steps(case: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def run_case(case: dict[str, Any], engine: PolicyEngine, registry: ToolRegistry) -> CaseResult:
-    """Decide one case (and its runtime call, if any) and judge the result against ``expect``."""
+    """Decide one case (and its runtime call, if any) and judge the result against ``expect``.
+
+    ``PolicyEngineFailure`` when the engine answered with an engine error instead of a judgement.
+    """
     check_cases([case])
     plan = Plan.model_validate({"goal": case["name"].replace("_", " "), "steps": _steps(case)})
     requester = REQUESTERS[case.get("as", "analyst")]
     now = datetime.fromisoformat(case.get("now", DEFAULT_NOW)).astimezone(UTC)
     decision = engine.decide(build_policy_input(plan, registry, requester=requester,
                                                 context=PolicyContext(now=now)))
+    _stop_on_engine_error(case["name"], decision.deny)
     outcome = decision.outcome
     expect = case["expect"]
     detail = "; ".join(decision.deny) or "; ".join(decision.notes)
@@ -91,6 +108,7 @@ def run_case(case: dict[str, Any], engine: PolicyEngine, registry: ToolRegistry)
                              plan_id="eval", requester=requester,
                              source_urls=runtime.get("source_urls"))
         verdict = engine.check_step(call)
+        _stop_on_engine_error(case["name"], verdict.deny)
         ok = ok and flagged and verdict.allow == runtime["allow"]
         detail = f"runtime check listed: {flagged}; run-time verdict: {verdict.deny or 'allowed'}"
     return CaseResult(name=case["name"], expect=expect, unsafe=expect in UNSAFE,
@@ -143,7 +161,7 @@ def _percent(rate: float | None) -> str:
 
 def run_corpus(engine: PolicyEngine, registry: ToolRegistry,
                cases: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Run every case and summarise."""
+    """Run every case and summarise; the first engine error stops the run (``PolicyEngineFailure``)."""
     cases = cases or load_corpus()
     check_cases(cases)  # every bad case named at once, before anything is decided
     results = [run_case(c, engine, registry) for c in cases]
