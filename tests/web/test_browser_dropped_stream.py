@@ -84,3 +84,42 @@ def test_the_run_page_shows_the_real_end_after_its_event_stream_dropped(browser_
         page.wait_for_function(ALL_CLOSED)
     finally:
         live.stop()
+
+
+def test_a_stream_that_drops_just_as_the_run_ends_still_shows_the_end(browser_page,  # noqa: F811
+                                                                      tmp_path):
+    # The drop's look at the state finds the run over: the page must not just close, or the
+    # run_end the dropped stream never delivered would be missing from its events.
+    from playwright.sync_api import expect
+
+    services = Services(make_settings(tmp_path))
+    run_id = "r-droppedatend1"
+    resumed_run(services, run_id)  # running, three events
+    live = serve(services)
+    held: list = []
+
+    def hold_first(route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # answered below, once the run has ended
+
+    try:
+        page = browser_page
+        page.add_init_script(RECORD_EVENT_SOURCES)
+        page.route("**/runs/*/events", hold_first)
+        page.goto(live.url + "/")
+        page.get_by_label("API token").fill(token_of("alice"))
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_test_id("who")).to_have_text("alice")
+        page.goto(live.url + f"/runs/{run_id}")
+        expect(page.locator("#events li")).to_have_count(3)
+        _wait_until(page, lambda: bool(held))
+        transition(services, run_id, "succeeded", EventKind.RUN_END,
+                   {"status": "succeeded", "error": None})
+        held[0].abort("connectionreset")
+        expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
+        expect(page.locator("#events li")).to_have_count(4)
+        page.wait_for_function(ALL_CLOSED)
+    finally:
+        live.stop()

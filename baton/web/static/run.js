@@ -43,6 +43,7 @@
                "step_check", "run_cancel", "run_end"];
   var eventsUrl = "/runs/" + encodeURIComponent(runId) + "/events";
   var lastSeq = Number(script.dataset.lastSeq || 0);
+  var lastKind = null;
   var list = document.getElementById("events");
   var source = null;
 
@@ -50,6 +51,7 @@
     var event = JSON.parse(message.data);
     if (event.seq > lastSeq) {  // a new stream starts from the beginning: show each event once
       lastSeq = event.seq;
+      lastKind = event.kind;
       var li = document.createElement("li");
       var code = document.createElement("code");
       code.textContent = event.seq;
@@ -73,6 +75,9 @@
     refresh().then(function (state) {
       if (state.finished) {
         failed.close();  // the end: no reconnecting to a stream that has nothing more to say
+        // Finished, but the stream failed before it showed the end (a drop just as the run
+        // ended): one last stream, from the start, shows what is missing, then is closed.
+        if (failed === source && lastKind !== "run_end") { connect(true); }
       } else if (failed.readyState === EventSource.CLOSED && failed === source) {
         setTimeout(connect, RECONNECT_MS);
       }
@@ -86,10 +91,12 @@
     });
   }
 
-  function connect() {
-    source = new EventSource(eventsUrl);
-    KINDS.forEach(function (kind) { source.addEventListener(kind, onEvent); });
-    source.onerror = onError;
+  function connect(last) {
+    var opened = new EventSource(eventsUrl);
+    source = opened;
+    KINDS.forEach(function (kind) { opened.addEventListener(kind, onEvent); });
+    // The last stream of a finished run ends once it has sent everything: never reconnected.
+    opened.onerror = last ? function () { opened.close(); } : onError;
   }
 
   connect();
