@@ -6,6 +6,7 @@ Deciding how long to wait (:func:`backoff_s`, pure) is apart from waiting and sa
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -23,6 +24,14 @@ LONGEST_WAIT_S = 30.0
 ONCE_WAIT_S = 60.0
 # A stop asked during a wait is seen within this long.
 SLICE_S = 0.1
+
+
+def wait_limit_s(once: bool, wait_for_database_s: float | None) -> float:
+    """How long a worker waits for an unreachable database: ``wait_for_database_s`` when
+    given; else for ever, or :data:`ONCE_WAIT_S` for a worker that stops once idle."""
+    if wait_for_database_s is not None:
+        return wait_for_database_s
+    return ONCE_WAIT_S if once else math.inf
 
 
 def backoff_s(tries: int, *, rand: Callable[[], float] = random.random) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -156,9 +155,8 @@ class Runner(StepLoop):
         no permission, a SQLite file that cannot be opened) stops the worker with its
         ``StoreError``.
         """
-        if wait_for_database_s is None:
-            wait_for_database_s = outage.ONCE_WAIT_S if once else math.inf
-        unavailable = outage.DatabaseOutage(self.owner_id, wait_for_database_s,
+        unavailable = outage.DatabaseOutage(self.owner_id,
+                                            outage.wait_limit_s(once, wait_for_database_s),
                                             monotonic=self.monotonic, sleep=time.sleep)
         done = 0
         while not should_stop():

@@ -138,7 +138,37 @@ def run_worker(services: Services, *, once: bool = False,
                wait_for_database_s: float | None = None) -> int:
     """Pick up queued runs and runs whose owner's lease expired; returns how many it ran.
 
-    An unreachable database is waited for ``wait_for_database_s`` (see ``Runner.worker``).
+    An unreachable database is waited for ``wait_for_database_s`` (see ``Runner.worker``),
+    when the worker starts too: a worker that exited at once would be restarted in a loop
+    by its service manager, which soon gives up.
     """
-    return make_runner(services).worker(once=once, should_stop=should_stop,
-                                        wait_for_database_s=wait_for_database_s)
+    runner = _runner_when_reachable(services, once, should_stop, wait_for_database_s)
+    if runner is None:  # asked to stop while it waited
+        return 0
+    return runner.worker(once=once, should_stop=should_stop,
+                         wait_for_database_s=wait_for_database_s)
+
+
+def _runner_when_reachable(services: Services, once: bool, should_stop: Callable[[], bool],
+                           wait_for_database_s: float | None) -> Runner | None:
+    """A runner, once its database answers (opening it checks its schema): a lost or refused
+    connection is waited out as a running worker waits one out; any other failure is raised."""
+    import time
+
+    from executor import outage
+    from executor.store.db import StoreError, is_connection_loss
+
+    unavailable = outage.DatabaseOutage("baton worker (starting)",
+                                        outage.wait_limit_s(once, wait_for_database_s),
+                                        monotonic=time.monotonic, sleep=time.sleep)
+    while not should_stop():
+        try:
+            runner = make_runner(services)
+        except StoreError as exc:
+            if not is_connection_loss(exc):
+                raise
+            unavailable.failed(exc, should_stop)
+            continue
+        unavailable.answered()
+        return runner
+    return None
