@@ -12,12 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.tools.test_registry import make_distribution, site_dir  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = '''
@@ -48,18 +48,10 @@ TOOL = '''
 
 
 @pytest.fixture
-def spin_tool(tmp_path, monkeypatch) -> Path:
+def spin_tool(site_dir) -> Path:  # noqa: F811 - the fixture imported above
     """An installed package (dist-info with a ``baton.tools`` entry point) shipping ``crm.spin``."""
-    site = tmp_path / "site"
-    module = f"baton_test_spin_{uuid.uuid4().hex[:8]}"
-    dist = site / f"{module}-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(f"[baton.tools]\ncrm = {module}:register\n")
-    (site / f"{module}.py").write_text(textwrap.dedent(TOOL))
-    monkeypatch.syspath_prepend(str(site))
-    yield site
-    sys.modules.pop(module, None)
+    make_distribution(site_dir, "crm", TOOL)
+    return site_dir
 
 
 @pytest.fixture
