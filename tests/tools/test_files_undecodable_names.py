@@ -10,15 +10,14 @@ names the same file when passed back, and no other spelling of it is accepted.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from pathlib import Path
 
 import pytest
 
-from tools import ToolContext, ToolInputError, ToolRegistry
-from tools.builtin import register_builtin_tools
+from tests.tools.test_files_tools import call, registry  # noqa: F401 - fixture, on this workspace
+from tools import ToolInputError
 
 RESUME = b"r\xe9sum\xe9.csv"  # Latin-1 bytes: not UTF-8
 RESUME_TEXT = "r\\xe9sum\\xe9.csv"  # how the files tools write it
@@ -30,15 +29,6 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path / "ws"
 
 
-@pytest.fixture
-def registry(workspace: Path) -> ToolRegistry:
-    registry = ToolRegistry()
-    register_builtin_tools(registry, workspace=workspace)
-    return registry
-
-
-def call(registry: ToolRegistry, tool: str, **args) -> dict:
-    return asyncio.run(registry.get(tool).invoke(args, ToolContext(idempotency_key="k")))
 
 
 def make_file(directory: Path, name: bytes, data: bytes = b"") -> None:
