@@ -8,7 +8,7 @@ import pytest
 
 from baton.services import Services
 from baton.settings import ConfigError, load_settings
-from tests.support.cli_in_process import in_process_baton
+from tests.cli.test_llm_retries_setting import baton  # noqa: F401 - fixture
 from tests.support.openai_server import Completion
 
 BATON_TOML = """
@@ -26,15 +26,6 @@ GOOD = json.dumps({"steps": [{"id": "load", "tool": "files.read",
 LONG_INVALID = json.dumps({"steps": [{"id": "load", "tool": "files.read",
                                       "args_json": json.dumps({"file": "a.csv"}),
                                       "why": "x" * 6_000}]})
-
-
-@pytest.fixture
-def baton(data_dir, monkeypatch, capsys, openai_server):
-    monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
-    monkeypatch.setenv("BATON_USER", "alice")
-    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
-    with in_process_baton(capsys) as run:
-        yield run
 
 
 def _reply_sent_back(baton, data_dir, openai_server, toml: str) -> str:
