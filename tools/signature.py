@@ -92,15 +92,83 @@ def _asks_for_context(hint: Any) -> bool:
     return hint is ToolContext
 
 
-def _holds_context(hint: Any) -> bool:
-    """Whether ``ToolContext`` (or a subclass) appears anywhere inside ``hint``."""
-    stack = [hint]
+# Parts of a pydantic core schema that no input is validated against, where a ToolContext is
+# one no plan can write (a computed field, a serializer's type), and values that are no schema
+# at all (a default, a Literal's values), which may be large or even refer to themselves.
+_NOT_INPUT_KEYS = frozenset({"metadata", "serialization", "computed_fields", "config", "default",
+                             "expected", "members"})
+
+
+def _context_paths(core_schema: Any, root: str) -> list[str]:
+    """Where a ToolContext (or a subclass) is validated inside ``core_schema``, the pydantic
+    core schema of parameter ``root``: ``req.items[*].ctx``; empty if nowhere.
+
+    The core schema, not the type hints, is walked: it is what the plan's arguments are
+    validated against, so model, dataclass and TypedDict fields, containers, aliases and
+    generic models are all seen as pydantic sees them, and private attributes and class
+    variables, which no plan writes, are not. Walked with a stack; each definition once,
+    so a model that refers to itself ends the walk.
+    """
+    definitions: dict[str, Any] = {}
+    pending: list[Any] = [core_schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("ref"), str):
+                definitions[node["ref"]] = node
+            pending.extend(v for k, v in node.items() if k not in _NOT_INPUT_KEYS)
+        elif isinstance(node, list | tuple):
+            pending.extend(node)
+    found: list[str] = []
+    seen_refs: set[str] = set()
+    stack: list[tuple[Any, str]] = [(core_schema, root)]
     while stack:
-        tp = stack.pop()
-        if inspect.isclass(tp) and issubclass(tp, ToolContext):
-            return True
-        stack.extend(typing.get_args(tp))
-    return False
+        node, path = stack.pop()
+        if isinstance(node, list | tuple):
+            stack.extend((item, path) for item in reversed(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        cls = node.get("cls")
+        if inspect.isclass(cls) and issubclass(cls, ToolContext):
+            if path not in found:
+                found.append(path)
+            continue
+        if node.get("type") == "definition-ref":
+            # Followed even when seen: a second field of type ToolContext is named too.
+            stack.append((definitions.get(node.get("schema_ref")), path))
+            continue
+        ref = node.get("ref")
+        if isinstance(ref, str):
+            if ref in seen_refs:
+                continue
+            seen_refs.add(ref)
+        children: list[tuple[Any, str]] = []
+        for key, value in node.items():
+            if key in _NOT_INPUT_KEYS or key == "definitions":  # reached through their refs
+                continue
+            if key == "fields" and isinstance(value, dict):  # model and TypedDict fields
+                children.extend((field, f"{path}.{name}") for name, field in value.items())
+            elif key == "fields" and isinstance(value, list):  # dataclass fields
+                children.extend((field, f"{path}.{field['name']}") for field in value
+                                if isinstance(field, dict) and "name" in field)
+            elif key in ("items_schema", "values_schema"):
+                children.append((value, f"{path}[*]"))
+            elif key == "keys_schema":
+                children.append((value, f"{path}[key]"))
+            else:
+                children.append((value, path))
+        stack.extend(reversed(children))
+    return found
+
+
+def _context_problem(param: str, hint: Any, paths: list[str]) -> str:
+    where = "" if paths == [param] else f" at {', '.join(paths)}"
+    label = hint.__qualname__ if isinstance(hint, type) else repr(hint)
+    # As an input the plan would write it: a forged key, secrets or workspace.
+    return (f"parameter {param!r}: {label} holds a ToolContext{where}, which the plan would then "
+            "write; only the executor hands a tool its context: declare it as a top-level "
+            "parameter annotated ToolContext (or ToolContext | None) instead")
 
 
 def _is_generator_function(fn: Callable[..., Any]) -> bool:
@@ -114,8 +182,21 @@ def _is_generator_function(fn: Callable[..., Any]) -> bool:
 
 
 def _json_schema_problem(tp: Any) -> str | None:
+    adapter, problem = _adapter(tp)
+    return problem if adapter is None else _adapter_schema_problem(adapter)
+
+
+def _adapter(tp: Any) -> tuple[TypeAdapter[Any] | None, str | None]:
+    """pydantic's validator of ``tp``, or why there is none."""
     try:
-        TypeAdapter(tp).json_schema()
+        return TypeAdapter(tp), None
+    except Exception as exc:  # pydantic raises several types here; report the message
+        return None, str(exc).splitlines()[0]
+
+
+def _adapter_schema_problem(adapter: TypeAdapter[Any]) -> str | None:
+    try:
+        adapter.json_schema()
     except Exception as exc:  # pydantic raises several types here; report the message
         return str(exc).splitlines()[0]
     return None
@@ -222,14 +303,14 @@ def _parameters(signature: inspect.Signature, hints: dict[str, Any], doc_args: d
             else:
                 out.context_param = param.name
             continue
-        if _holds_context(hint):
-            # As an input field the plan would write it: a forged key, secrets or workspace.
-            problems.append(f"parameter {param.name!r}: {hint!r} holds a ToolContext, which only "
-                            "the executor hands a tool; annotate the parameter ToolContext (or "
-                            "ToolContext | None) to receive it")
-            continue
         if hint is inspect.Parameter.empty:
             problems.append(f"parameter {param.name!r} has no type annotation")
+            continue
+        # An input_model's parameter too: its fields are as much the plan's as any other.
+        adapter, schema_problem = _adapter(hint)
+        paths = [] if adapter is None else _context_paths(adapter.core_schema, param.name)
+        if paths:
+            problems.append(_context_problem(param.name, hint, paths))
             continue
         if input_model is not None:
             if out.model_param is not None or hint is not input_model:
@@ -244,7 +325,8 @@ def _parameters(signature: inspect.Signature, hints: dict[str, Any], doc_args: d
             problems.append(f"parameter {param.name!r}: a name starting with '_' cannot be an "
                             "argument; rename it")
             continue
-        schema_problem = _json_schema_problem(hint)
+        if adapter is not None:
+            schema_problem = _adapter_schema_problem(adapter)
         if schema_problem:
             problems.append(f"parameter {param.name!r}: type {hint!r} has no JSON Schema ({schema_problem})")
             continue

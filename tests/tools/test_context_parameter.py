@@ -3,16 +3,20 @@
 Written ``ToolContext | None = None``, ``Optional[ToolContext]`` or ``Annotated[ToolContext,
 ...]`` it is still the context: kept out of the input schema (a plan could otherwise forge
 the idempotency key, the secrets or the workspace) and handed the real one. Any other
-annotation that holds ``ToolContext`` is refused at registration, naming tool and parameter.
+annotation that holds ``ToolContext``, however deep (a model's or dataclass's field, a
+container's item, an ``input_model=``), is refused at registration, naming tool, parameter
+and the path to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Annotated, Optional, Union
 
 import pytest
 from pydantic import BaseModel
+from typing_extensions import TypedDict  # pydantic refuses typing's before Python 3.12
 
 from tools import ToolContext, ToolDefinitionError, ToolRegistry
 
@@ -112,3 +116,147 @@ def test_an_optional_context_goes_with_an_explicit_input_model():
     spec = ToolRegistry().register_function(search, name="demo.search", input_model=Query)
     assert spec.context_param == "context"
     assert asyncio.run(spec.invoke({"term": "t"}, REAL)) == {"value": "t@run-1:a"}
+
+
+# A ToolContext nested in what a parameter takes is as much a plan input as a top-level one:
+# the plan would write the idempotency key, the secrets and the workspace the tool trusts.
+
+class WithContext(BaseModel):
+    ctx: ToolContext
+    x: int
+
+
+class Item(BaseModel):
+    name: str
+    ctx: Optional[ToolContext] = None  # noqa: UP045
+
+
+class Batch(BaseModel):
+    items: list[Item]
+
+
+@dataclasses.dataclass
+class Row:
+    ctx: ToolContext
+
+
+class Record(TypedDict):
+    ctx: ToolContext
+
+
+class Tree(BaseModel):
+    """Refers to itself: the search for a ToolContext must end."""
+
+    children: list[Tree] = []
+    ctx: ToolContext | None = None
+
+
+class Plain(BaseModel):
+    children: list[Plain] = []
+    label: str = ""
+
+
+def in_a_model(req: WithContext) -> str:
+    """Takes a model holding a context."""
+    return ""
+
+
+def deep_in_a_model(batch: Batch) -> str:
+    """Takes a model whose items hold a context."""
+    return ""
+
+
+def in_a_dataclass(row: Row) -> str:
+    """Takes a dataclass holding a context."""
+    return ""
+
+
+def in_a_typed_dict_list(records: list[Record]) -> str:
+    """Takes records holding a context."""
+    return ""
+
+
+def in_a_mapping_of_models(by_name: dict[str, WithContext]) -> str:
+    """Takes models holding a context by name."""
+    return ""
+
+
+def in_a_recursive_model(tree: Tree) -> str:
+    """Takes a tree whose nodes hold a context."""
+    return ""
+
+
+@pytest.mark.parametrize(("fn", "param", "path"), [
+    (in_a_model, "req", "req.ctx"),
+    (deep_in_a_model, "batch", "batch.items[*].ctx"),
+    (in_a_dataclass, "row", "row.ctx"),
+    (in_a_typed_dict_list, "records", "records[*].ctx"),
+    (in_a_mapping_of_models, "by_name", "by_name[*].ctx"),
+    (in_a_recursive_model, "tree", "tree.ctx"),
+    (in_a_list, "contexts", "contexts[*]"),
+])
+def test_a_context_nested_in_a_parameter_is_refused_naming_tool_parameter_and_path(fn, param,
+                                                                                     path):
+    with pytest.raises(ToolDefinitionError) as refused:
+        ToolRegistry().register_function(fn, name="demo.ctx")
+    (problem,) = refused.value.problems
+    assert "'demo.ctx'" in str(refused.value)
+    assert f"parameter {param!r}" in problem and "ToolContext" in problem
+    assert path in problem
+    assert "top-level parameter" in problem
+
+
+class Two(BaseModel):
+    first: ToolContext
+    second: list[ToolContext]
+
+
+def test_every_nested_context_is_named_at_once():
+    def both(two: Two) -> str:
+        """Takes a model holding two contexts."""
+        return ""
+
+    with pytest.raises(ToolDefinitionError) as refused:
+        ToolRegistry().register_function(both, name="demo.ctx")
+    (problem,) = refused.value.problems
+    assert "two.first" in problem and "two.second[*]" in problem
+
+
+def test_an_input_model_holding_a_context_is_refused():
+    def search(req: WithContext, context: ToolContext) -> str:
+        """Search."""
+        return ""
+
+    with pytest.raises(ToolDefinitionError) as refused:
+        ToolRegistry().register_function(search, name="demo.ctx", input_model=WithContext)
+    (problem,) = refused.value.problems
+    assert "'demo.ctx'" in str(refused.value)
+    assert "parameter 'req'" in problem and "req.ctx" in problem
+    assert "top-level parameter" in problem
+
+
+def test_models_without_a_context_still_register_recursive_ones_included():
+    def walk(tree: Plain, batches: list[dict[str, Query]], context: ToolContext) -> int:
+        """Count the nodes."""
+        return 1 + len(tree.children)
+
+    spec = ToolRegistry().register_function(walk, name="demo.walk")
+    assert list(spec.input_schema()["properties"]) == ["tree", "batches"]
+    assert asyncio.run(spec.invoke({"tree": {"children": [{}]}, "batches": []}, REAL)) == {
+        "value": 2}
+
+
+class Ask(BaseModel):
+    context: str
+
+
+def test_an_input_model_field_named_like_the_context_parameter_is_a_plain_plan_input():
+    """The model's ``context`` field is the plan's; the parameter still gets the executor's."""
+    def answer(ask: Ask, context: ToolContext) -> str:
+        """Answer."""
+        return f"{ask.context}|{context.idempotency_key}"
+
+    spec = ToolRegistry().register_function(answer, name="demo.ask", input_model=Ask)
+    assert spec.context_param == "context" and spec.model_param == "ask"
+    assert asyncio.run(spec.invoke({"context": "from the plan"}, REAL)) == {
+        "value": "from the plan|run-1:a"}
