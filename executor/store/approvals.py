@@ -85,7 +85,8 @@ def lapsed_approval(plan_id: Any, version: Any, plan_hash: Any, *, dialect: str,
                     now: datetime, ttl: timedelta,
                     role_holders: Mapping[str, Collection[str]]) -> ColumnElement[bool]:
     """SQL: the version (columns of the enclosing query) has an approval of ``plan_hash``
-    that no longer counts at ``now``: it expired (its stored expiry, or ``ttl`` after it was
+    that no longer counts at ``now`` (the database's time, ``clock.database_now``, as its
+    approvals are stamped with): it expired (its stored expiry, or ``ttl`` after it was
     given, passed), or whoever gave it holds none of the roles the version's latest decision
     asks for (``role_holders``: each role and the users holding it now).
 

@@ -37,6 +37,7 @@ from tools import BatonError
 from ..records import RunStatus
 from . import approvals
 from .approvals import StoredDecision
+from .clock import database_now
 from .schema import PlanRow, PlanVersionRow, RunRow
 
 FINAL_STATUSES = frozenset({VersionStatus.REJECTED, VersionStatus.DENIED, VersionStatus.INVALID,
@@ -164,7 +165,8 @@ class PlanStore:
         approval, and approved ones with an approval that no longer counts at ``now``
         (``approvals.lapsed_approval``: expired under ``ttl``, or its approver holds none of
         the roles asked for, ``role_holders`` giving each role's holders now) and no run
-        that succeeded.
+        that succeeded. ``now`` is the database's time (``clock.database_now``), which
+        approvals are stamped with, not the clock of the machine listing.
 
         Those approved ones may still have enough approvals besides: the gate decides. A
         superseded version is never one: only each plan's latest version is read.
@@ -263,6 +265,11 @@ class PlanGate:
     def latest_decision(self, version: int) -> StoredDecision | None:
         """The newest decision on that version, if any."""
         return approvals.latest_decision(self.session, self._plan.id, version)
+
+    def database_now(self) -> datetime:
+        """Now by the database's clock, read under the lock: what an approval or rejection
+        recorded here is stamped with, and the gate judges the approvals by (``clock``)."""
+        return database_now(self.session)
 
     def records(self, version: int) -> list[ApprovalRecord]:
         """Every approval and rejection of that version, oldest first."""
