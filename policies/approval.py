@@ -3,6 +3,11 @@
 Approvals bind to (plan id, version, plan hash). Storage lives in
 ``executor.store.approvals``; the use cases in ``baton.usecases.vetting``
 apply these rules.
+
+Every time here (``decided_at``, ``expires_at``, the ``now`` an approval is judged at) is
+by the database's clock (``executor.store.clock``): machines sharing one database may disagree
+by hours, and an approval stamped by one and judged by another would last as long as their
+difference allows.
 """
 
 from __future__ import annotations
@@ -72,8 +77,9 @@ class ApprovalRecord(BaseModel):
     actor: str = Field(description="Who approved or rejected.")
     kind: ApprovalKind = Field(description="approve or reject.")
     comment: str | None = Field(default=None, description="Comment, or the rejection's reason.")
-    decided_at: datetime = Field(description="When (UTC).")
-    expires_at: datetime | None = Field(default=None, description="When an approval lapses.")
+    decided_at: datetime = Field(description="When (UTC, by the database's clock).")
+    expires_at: datetime | None = Field(
+        default=None, description="When an approval lapses (UTC, by the database's clock).")
 
 
 class ApprovalTarget(BaseModel):
@@ -115,7 +121,8 @@ def expires_at(record: ApprovalRecord, ttl: timedelta) -> datetime:
 
 
 def is_current(record: ApprovalRecord, *, plan_hash: str, now: datetime, ttl: timedelta) -> bool:
-    """An approval counts while it matches the plan hash and has not expired."""
+    """An approval counts while it matches the plan hash and has not expired at ``now`` (the
+    database's time, as ``decided_at`` is)."""
     return record.plan_hash == plan_hash and now < expires_at(record, ttl)
 
 

@@ -5,6 +5,9 @@ The approval gate (``policies.approval.evaluate_gate``) says that a version no l
 the approvals it needs; this names which of its approvals stopped counting, and how.
 Approvals always expire (``approval_ttl_s``): what waits for approval leaves out a lapsed
 version that ran to success (``PlanStore.list_waiting``), and listings still mark it.
+
+The ``now`` they are judged at is the database's time, as their stamps are (callers read it:
+``executor.store.clock``); an expiry named here is by that clock.
 """
 
 from __future__ import annotations

@@ -8,14 +8,19 @@ run would come back; one that ran to success did its job, and is approved again 
 whoever wants it run once more (its page offers Approve). One whose runs failed, were
 cancelled or have not ended waits: a resume, like a new run, needs the gate. The web queue,
 ``baton plans list`` and ``GET /api/v1/plans`` all read through here, so they agree.
+
+Whether an approval lapsed is judged at the database's time, read once per listing
+(``executor.store.clock``), as the run's start judges it: a server whose clock runs ahead
+or behind lists what waits for approval as every other does.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from executor.store.clock import database_now
 from planner.versions import StoredVersion, VersionStatus
 
 from ..services import Services
@@ -41,11 +46,12 @@ def waiting_versions(services: Services, limit: int, *,
     pending approval, and approved ones with an approval that no longer counts and no run
     that succeeded.
 
-    One query, bounded by ``limit``; the gate (:func:`baton.usecases.vetting.gate_views`)
-    says which approved ones lack approvals now: others may still have enough besides.
+    One query, bounded by ``limit``, after one read of the database's clock (unless ``now``
+    is given); the gate (:func:`baton.usecases.vetting.gate_views`) says which approved ones
+    lack approvals now: others may still have enough besides.
     """
     found = services.plan_store.list_waiting(
-        now=now or datetime.now(UTC), ttl=approval_ttl(services),
+        now=now or database_now(services.engine), ttl=approval_ttl(services),
         role_holders=current_role_holders(services), limit=limit)
     return [shown_version(services, stored) for stored in found]
 
@@ -61,8 +67,9 @@ def listed_plans(services: Services, status: VersionStatus | str | None = None,
     lapsed, whether it ran or not.
     """
     status = VersionStatus(status) if status else None
-    now = now or datetime.now(UTC)
     waiting = status is VersionStatus.PENDING_APPROVAL
+    if waiting:  # one instant for the query and the gate (gate_views reads it otherwise)
+        now = now or database_now(services.engine)
     versions = (waiting_versions(services, limit, now=now) if waiting
                 else list_plans(services, status, limit))
     approved = [v for v in versions if v.status is VersionStatus.APPROVED]

@@ -5,6 +5,12 @@ The executor's use cases call :func:`require_approved` before every run and resu
 An approval's comment and a rejection's reason are stored with configured secret values
 masked, as the ledger records them; every record read back for people passes through
 :func:`shown_record`, since one stored before its secret was configured still holds it.
+
+Approval time is the database's (``executor.store.clock``): an approval or rejection is
+stamped, and an approval judged current or lapsed, by the database server's clock, read once
+per verdict, never by the clock of the machine that records or judges it (API servers and
+workers on several machines may disagree by hours). The ``now`` every use case takes is that
+instant given outright (tests pin time with it); None reads the database's clock.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from executor.ledger import EventKind
 from executor.store.approvals import StoredDecision
+from executor.store.clock import database_now
 from executor.store.plans import PlanGate
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import (
@@ -202,13 +209,13 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
     APPROVED or PENDING_APPROVAL as its approvals satisfy the new decision. An engine failure
     is returned (a deny) but not recorded: the version is refused now, not ended. None: the
     decision stands (the engine was not asked). The policies judge the version as of the
-    stored decision's time (``context.now``).
+    stored decision's time (``context.now``); its approvals are judged at ``now`` (None: the
+    database's time, read under the plan's lock).
     """
     found = _reconsidered(services, stored)
     if found is None or found.why is None:
         return None
     decided, template, rebuilt, why = found.decided, found.template, found.rebuilt, found.why
-    now = now or datetime.now(UTC)
     decision = services.policy_engine.decide(rebuilt)
     if any(reason.startswith(ENGINE_ERROR) for reason in decision.deny):
         return Redecision(why=why, decision=decision)
@@ -235,13 +242,14 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
 
 
 def _status_after(services: Services, plan: PlanGate, stored: StoredVersion, decision: Decision,
-                  now: datetime) -> VersionStatus:
-    """The status a version takes from a new decision and the approvals it already has."""
+                  now: datetime | None) -> VersionStatus:
+    """The status a version takes from a new decision and the approvals it already has
+    (current at ``now``; None: the database's time)."""
     if not decision.allow:
         return VersionStatus.DENIED
     records = [shown_record(services, r) for r in plan.records(stored.version)]
-    state = evaluate_gate(decision, stored.requester, records, now, stored.plan_hash,
-                          approval_ttl(services), _current_roles(services),
+    state = evaluate_gate(decision, stored.requester, records, now or plan.database_now(),
+                          stored.plan_hash, approval_ttl(services), _current_roles(services),
                           authors=_other_authors(plan.authors(), stored.requester))
     return (VersionStatus.APPROVED if state.status is GateStatus.APPROVED
             else VersionStatus.PENDING_APPROVAL)
@@ -374,10 +382,11 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
     approver reviewed: when the version to approve (``version``, else the latest) has another
     hash, nothing is approved (``version_changed``). The checks, the approval, the status and
     the ledger event are one transaction under the plan's lock: a revision, a rejection or
-    another approval lands wholly before or after it.
+    another approval lands wholly before or after it. The approval is given at ``now``, by
+    default the database's time read under that lock: stamped with it, it expires
+    ``approval_ttl_s`` later by the same clock that judges it.
     """
     user = services.settings.user_named(actor.id)
-    now = now or datetime.now(UTC)
     seen = pinned_hash(plan_hash) if plan_hash is not None else None
     comment = redact(comment, services.secret_values)  # the store keeps what the ledger does
     # Outside the lock: the policies take their time, and the gate below reads what it recorded.
@@ -387,6 +396,7 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
     with services.plan_store.locked(plan_id) as plan:
         stored, decided, records, authors = _locked_state(services, plan, version)
         _check_seen(plan, stored, seen)
+        now = now or plan.database_now()
         held = held_secrets(services, stored)
         if held:  # it could never run (see _gate): an approval would only mislead
             raise ApprovalRefused(RefusalCode.HELD_SECRET,
@@ -425,7 +435,8 @@ def reject(services: Services, plan_id: str, actor: User, *, reason: str,
     """Reject a version with a reason: it is ended (REJECTED); a revision makes a new one.
 
     Like :func:`approve`, ``plan_hash`` pins the version reviewed (``version_changed``
-    otherwise), and it is one transaction under the plan's lock.
+    otherwise), it is one transaction under the plan's lock, and the rejection is stamped
+    with ``now``, by default the database's time read under it.
     """
     user = services.settings.user_named(actor.id)
     reason = (reason or "").strip()
@@ -433,11 +444,11 @@ def reject(services: Services, plan_id: str, actor: User, *, reason: str,
         raise BatonError("a rejection needs a reason (--reason); the planner and requester read it",
                          code="missing_reason")
     seen = pinned_hash(plan_hash) if plan_hash is not None else None
-    now = now or datetime.now(UTC)
     reason = redact(reason, services.secret_values)  # the store keeps what the ledger does
     with services.plan_store.locked(plan_id) as plan:
         stored, decided, records, authors = _locked_state(services, plan, version)
         _check_seen(plan, stored, seen, ApprovalKind.REJECT)
+        now = now or plan.database_now()
         check_can_reject(user.id, user.roles, _target(plan, stored, decided, authors),
                          decided.decision if decided else None, records)
         assert decided is not None  # check_can_reject refuses a version without a decision
@@ -456,7 +467,8 @@ def reject(services: Services, plan_id: str, actor: User, *, reason: str,
 
 def gate_state(services: Services, plan_id: str, version: int | None = None, *,
                now: datetime | None = None) -> GateState:
-    """Where a version stands at the gate now (expired approvals, and approvers who lost the role, no longer count)."""
+    """Where a version stands at the gate at ``now`` (None: the database's time): expired
+    approvals, and approvers who lost the role, no longer count."""
     stored = services.plan_store.get(plan_id, version)
     return _gate(services, stored, services.approval_store.latest_decision(plan_id, stored.version),
                  lambda: _records(services, plan_id, stored.version),
@@ -485,8 +497,11 @@ def gate_views(services: Services, versions: Sequence[StoredVersion],
                authors: Mapping[str, Collection[str]], *,
                now: datetime | None = None) -> dict[tuple[str, int], GateView]:
     """:func:`gate_states`, each with why an approved version's approval lapsed, from the
-    same fixed number of reads."""
-    now = now or datetime.now(UTC)
+    same fixed number of reads (the database's clock among them, once for all, unless
+    ``now`` is given)."""
+    if not versions:
+        return {}
+    now = now or database_now(services.engine)
     keys = [(s.plan_id, s.version) for s in versions]
     decisions = services.approval_store.latest_decisions(keys)
     records = {key: [shown_record(services, r) for r in found]
@@ -531,9 +546,9 @@ def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | N
         return GateState(status=GateStatus.DENIED, missing_count=0, eligible_roles=(),
                          valid_approvals=(),
                          reasons=(held or "the plan changed after its decision",))
-    return evaluate_gate(decided.decision, stored.requester, records(), now or datetime.now(UTC),
-                         current_hash, approval_ttl(services), _current_roles(services),
-                         authors=authors())
+    return evaluate_gate(decided.decision, stored.requester, records(),
+                         now or database_now(services.engine), current_hash,
+                         approval_ttl(services), _current_roles(services), authors=authors())
 
 
 def _denied_again(again: Redecision) -> str:
@@ -549,7 +564,9 @@ def require_approved(services: Services, plan_id: str, version: int | None = Non
     """The version if it may run now; ``NotApprovedError`` naming why not otherwise.
 
     Its decision is taken again first when the policies may have changed under it
-    (:func:`decide_again`): the run is judged by the policies in force when it starts.
+    (:func:`decide_again`): the run is judged by the policies in force when it starts, and
+    its approvals by the database's time then (``now`` when given), whatever the clock of
+    the machine starting it.
     """
     stored = services.plan_store.get(plan_id, version)
     if stored.status is not VersionStatus.APPROVED:
@@ -563,11 +580,13 @@ def require_approved(services: Services, plan_id: str, version: int | None = Non
     if again is not None and not again.decision.allow:
         raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: "
                                + _denied_again(again))
+    # Read once the policies have answered, for the gate and the lapses it names alike.
+    now = now or database_now(services.engine)
     state = gate_state(services, plan_id, stored.version, now=now)
     if state.status is not GateStatus.APPROVED:
         prefix = f"{again.why}; " if again is not None else ""
         if state.status is GateStatus.PENDING:
-            prefix += _lapsed(services, stored, now or datetime.now(UTC))
+            prefix += _lapsed(services, stored, now)
         raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: {prefix}"
                                + "; ".join(state.reasons or (state.status.value,)))
     return stored
