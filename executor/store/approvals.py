@@ -45,10 +45,14 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def latest_decision(session: Session, plan_id: str, version: int) -> StoredDecision | None:
-    """The newest decision on that version, if any (read in ``session``)."""
+    """The newest decision on that version, if any (read in ``session``).
+
+    Newest is the last one stored, not the latest ``decided_at``: decisions are written under
+    the plan's lock, so their ids are in the order they were taken, while a decision taken
+    again on a machine whose clock runs behind is stamped before the one it replaces."""
     row = session.exec(
         select(DecisionRow).where(DecisionRow.plan_id == plan_id, DecisionRow.version == version)
-        .order_by(col(DecisionRow.decided_at).desc(), col(DecisionRow.id).desc())).first()
+        .order_by(col(DecisionRow.id).desc())).first()
     return None if row is None else _stored_decision(row)
 
 
@@ -98,7 +102,7 @@ def lapsed_approval(plan_id: Any, version: Any, plan_hash: Any, *, dialect: str,
     latest_decision_id = (
         select(newest.id).where(newest.plan_id == ApprovalRow.plan_id,
                                 newest.version == ApprovalRow.version)
-        .order_by(col(newest.decided_at).desc(), col(newest.id).desc()).limit(1)
+        .order_by(col(newest.id).desc()).limit(1)
         .scalar_subquery())
     asked = _asked_roles(dialect)
     holds_one = exists(select(literal(1)).select_from(asked).where(or_(false(), *(
@@ -142,7 +146,7 @@ class ApprovalStore:
         if not wanted:
             return found
         query = (select(DecisionRow).where(col(DecisionRow.plan_id).in_({p for p, _ in wanted}))
-                 .order_by(col(DecisionRow.decided_at).desc(), col(DecisionRow.id).desc()))
+                 .order_by(col(DecisionRow.id).desc()))
         with Session(self._engine) as session:
             for row in session.exec(query).all():
                 key = (row.plan_id, row.version)

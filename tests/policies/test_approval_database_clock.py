@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import Session
 
 from baton.services import Services
 from baton.usecases import plan_listing, vetting
@@ -30,6 +31,7 @@ from baton.usecases.vetting import (
     require_approved,
     vet_version,
 )
+from executor.store.approvals import add_decision
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import ApprovalKind, GateStatus
 from tests.support.gate_services import ALICE, BOB, WRITE_PLAN, services_on, store_version
@@ -202,3 +204,20 @@ def test_the_database_clock_reads_as_utc_through_an_engine_or_a_session(url, ses
         engine.dispose()
     for at in read:
         assert at.tzinfo is UTC and _close(at, datetime.now(UTC))
+
+
+def test_the_newest_decision_is_the_last_one_taken_whatever_clock_stamped_it(services):
+    """A decision taken again on a machine whose clock runs behind is stamped before the one
+    it replaces; the gate, the listings and the lapse query must still read it, not the old."""
+    version = _decided(services)
+    first = services.approval_store.latest_decision(version.plan_id, 1)
+    assert first is not None
+    behind = first.decided_at - SKEW
+    denied = first.decision.model_copy(update={"allow": False, "deny": ("taken again: denied",)})
+    with Session(services.engine) as session:
+        add_decision(session, version.plan_id, 1, version.plan_hash, denied, behind)
+        session.commit()
+    newest = services.approval_store.latest_decision(version.plan_id, 1)
+    assert newest is not None and newest.decision.deny == ("taken again: denied",)
+    listed = services.approval_store.latest_decisions([(version.plan_id, 1)])
+    assert listed[(version.plan_id, 1)].decision.deny == ("taken again: denied",)
