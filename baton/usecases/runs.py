@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from executor.checks import StepCall
 from executor.records import RunRecord, RunStatus
 from executor.runner import RunError, RunNotFoundError, StepProgress
+from tools import BatonError
+
+from .errors import RunInternalError
 
 if TYPE_CHECKING:
     from executor.runner import Runner
@@ -65,7 +69,7 @@ def start_run(services: Services, plan_id: str, actor: User, *, version: int | N
                                concurrency=concurrency or services.settings.executor.concurrency)
     if detach:
         return show_run(services, run_id)
-    return runner.run_sync(run_id, detail=detail)
+    return _in_foreground(services, run_id, None, lambda: runner.run_sync(run_id, detail=detail))
 
 
 def resume_run(services: Services, run_id: str, actor: User, *,
@@ -81,8 +85,37 @@ def resume_run(services: Services, run_id: str, actor: User, *,
     record = show_run(services, run_id, detail=False)
     if record.status not in (RunStatus.SUCCEEDED, RunStatus.CANCELLED):  # those: the runner says why
         require_approved(services, record.plan_id, record.version)
-    return make_runner(services, observer=observer).resume_sync(run_id, actor=actor.id,
-                                                                 detail=detail)
+    runner = make_runner(services, observer=observer)
+    return _in_foreground(services, run_id, record.ended_at,
+                          lambda: runner.resume_sync(run_id, actor=actor.id, detail=detail))
+
+
+def _in_foreground(services: Services, run_id: str, ended_before: datetime | None,
+                   go: Callable[[], RunRecord]) -> RunRecord:
+    """``go()``, running ``run_id`` here; an internal error (a bug, no ``BatonError``) is
+    logged with its traceback and raised again as a ``RunInternalError`` saying how the run
+    was left, for the caller to show in one line (the runner has ended it failed already)."""
+    from executor.store.db import is_database_error
+    from executor.telemetry import bind_log
+
+    try:
+        return go()
+    except Exception as exc:
+        if isinstance(exc, BatonError) or is_database_error(exc):
+            raise  # no bug: the caller reports these as it reports any other
+        # Logged, never lost: the caller shows one line instead of this traceback.
+        bind_log(run_id=run_id).exception("run stopped on an internal error")
+        raise _stopped(services, run_id, ended_before) from exc
+
+
+def _stopped(services: Services, run_id: str, ended_before: datetime | None) -> RunInternalError:
+    """How the run stopped by an internal error was left (ended only if it has a new end)."""
+    try:
+        record = show_run(services, run_id, detail=False)
+    except Exception:  # noqa: BLE001 - its database gone too: the runner logged why
+        return RunInternalError(run_id, None, ended=False)
+    ended = record.status is RunStatus.FAILED and record.ended_at not in (None, ended_before)
+    return RunInternalError(run_id, record.status.value, ended=ended)
 
 
 def cancel_run(services: Services, run_id: str, actor: User) -> RunRecord:

@@ -199,18 +199,33 @@ roles = ["approver"]
 """
 
 
+def _one_error_line_and_the_traceback_logged(result, run_id: str) -> None:
+    """Exit 1 (a failed run) with one line saying what happened and where the traceback went;
+    the traceback itself is in the command's log on stderr, its secret masked."""
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: run {run_id} ended failed on an internal error in the executor; "
+                      "its traceback is in this command's log (stderr); `baton resume "
+                      f"{run_id}` runs its failed steps again once the bug is fixed"]
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "run stopped on an internal error" in result.stderr
+    assert SECRET not in result.stderr
+
+
 def test_baton_run_and_resume_end_a_run_failed_on_an_internal_error(data_dir, capsys,
                                                                     monkeypatch):
-    """The foreground run and a resume end the run as a worker does; the error stays loud."""
+    """The foreground run and a resume end the run as a worker does: exit 1 with one line,
+    the traceback logged, never raised out of the command."""
     from baton.usecases.runs import PolicyRuntimeCheck
 
-    (data_dir / "baton.toml").write_text(CONFIG)
+    (data_dir / "baton.toml").write_text(CONFIG + f'\n[secrets]\ntoken = "{SECRET}"\n')
     (data_dir / "ws").mkdir()
     (data_dir / "plan.json").write_text(json.dumps({"goal": "write a note", "steps": [
         {"id": "save", "tool": "files.write", "args": {"path": "b.txt", "text": "hi"}}]}))
 
     def broken(self, call: StepCall) -> StepDecision:
-        raise RuntimeError("the check broke")
+        raise RuntimeError(f"the check broke on {SECRET}")
 
     with in_process_baton(capsys) as baton:
         planned = baton("--as", "alice", "plan", "--file", "plan.json", "--json")
@@ -218,14 +233,14 @@ def test_baton_run_and_resume_end_a_run_failed_on_an_internal_error(data_dir, ca
         assert baton("--as", "bob", "approve", plan_id).returncode == 0
         with monkeypatch.context() as patch:
             patch.setattr(PolicyRuntimeCheck, "check_step", broken)
-            with pytest.raises(RuntimeError, match="the check broke"):
-                baton("--as", "alice", "run", plan_id)
+            ran = baton("--as", "alice", "run", plan_id, "--json")
             (run,) = json.loads(baton("--as", "alice", "runs", "list", "--json").stdout)
+            _one_error_line_and_the_traceback_logged(ran, run["id"])
             assert run["status"] == "failed"
             assert run["error"].startswith("internal error in the executor: RuntimeError: "
-                                           "the check broke; ")
-            with pytest.raises(RuntimeError, match="the check broke"):
-                baton("--as", "alice", "resume", run["id"])
+                                           "the check broke on [REDACTED]; ")
+            _one_error_line_and_the_traceback_logged(
+                baton("--as", "alice", "resume", run["id"]), run["id"])
             (again,) = json.loads(baton("--as", "alice", "runs", "list", "--json").stdout)
             assert again["status"] == "failed" and again["error"] == run["error"]
         resumed = baton("--as", "alice", "resume", run["id"], "--json")
@@ -233,3 +248,32 @@ def test_baton_run_and_resume_end_a_run_failed_on_an_internal_error(data_dir, ca
         assert json.loads(resumed.stdout)["status"] == "succeeded"
         assert (data_dir / "ws" / "b.txt").read_text() == "hi"
         assert baton("audit", "verify").returncode == 0
+
+
+def test_baton_resume_says_a_run_an_internal_error_stopped_before_it_ran_was_left_as_it_was(
+        data_dir, capsys, monkeypatch):
+    """A bug before the resumed run goes on (taking it over) ends nothing: the line says the
+    run was left as it was, not that it ended, and the traceback is logged all the same."""
+    from executor.runner import Runner
+
+    (data_dir / "baton.toml").write_text(CONFIG)
+    (data_dir / "ws").mkdir()
+    (data_dir / "plan.json").write_text(json.dumps({"goal": "read a note", "steps": [
+        {"id": "read", "tool": "files.read", "args": {"path": "missing.txt"}}]}))
+
+    def broken(self, run_id: str, *, actor: str = "executor") -> None:
+        raise RuntimeError("the take-over broke")
+
+    with in_process_baton(capsys) as baton:
+        planned = baton("--as", "alice", "plan", "--file", "plan.json", "--json")
+        plan_id = json.loads(planned.stdout)["plan_id"]
+        ran = json.loads(baton("--as", "alice", "run", plan_id, "--json").stdout)
+        assert ran["status"] == "failed"  # the file is missing
+        monkeypatch.setattr(Runner, "take_over", broken)
+        resumed = baton("--as", "alice", "resume", ran["id"])
+    assert resumed.returncode == 1
+    assert [line for line in resumed.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: run {ran['id']} stopped on an internal error in the executor and was left "
+        "failed; its traceback is in this command's log (stderr); `baton resume "
+        f"{ran['id']}` finishes it once the bug is fixed"]
+    assert "RuntimeError: the take-over broke" in resumed.stderr
