@@ -20,7 +20,7 @@ from .common import EXIT_USAGE, fail
 
 # (command, parameter) pairs whose command refuses such text itself, with its own code and
 # message: `baton plan` and `baton revise` answer "the goal/feedback cannot be recorded"
-# (exit 1, code unstorable_text), as the API does for the same text.
+# (a usage error too, exit 2, code unstorable_text).
 CHECKED_BY_THE_COMMAND = frozenset({("plan", "goal"), ("revise", "feedback")})
 
 _GUARDED = "_baton_text_guarded"

@@ -168,11 +168,12 @@ def _refuse_unstorable(what: str, text: str) -> None:
 
     A lone surrogate (what undecodable command-line bytes become) cannot be encoded as UTF-8
     and a NUL cannot be stored in PostgreSQL: either reached the model, then crashed storing
-    the goal, with nothing recorded. (The API refuses both in request bodies already.)
+    the goal, with nothing recorded. (The API refuses both in request bodies already.) A usage
+    error, as an empty goal is: the caller must change the text (the CLI exits 2).
     """
     fault = scalar_fault(text)
     if fault is not None:
-        raise PlanningError(f"the {what} cannot be recorded: {fault}", code="unstorable_text")
+        raise UsageError(f"the {what} cannot be recorded: {fault}", code="unstorable_text")
 
 
 def rejection_reason(services: Services, plan_id: str, version: int) -> str | None:

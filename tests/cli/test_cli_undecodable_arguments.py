@@ -49,4 +49,4 @@ def test_any_command_names_the_bad_argument(baton, args, label):  # noqa: F811
 
 def test_plan_keeps_its_own_refusal_of_an_undecodable_goal(baton):  # noqa: F811
     result = baton("plan", "Total " + BAD)
-    assert result.returncode == 1 and result.stderr.startswith("error: the goal cannot be recorded")
+    assert result.returncode == 2 and result.stderr.startswith("error: the goal cannot be recorded")

@@ -1,7 +1,8 @@
-"""`baton plan` and `baton revise` with undecodable command-line bytes: a clear error, exit 1.
+"""`baton plan` and `baton revise` with text the ledger cannot hold: a clear error, exit 2.
 
-Python hands such bytes over as lone surrogates; they used to reach the model and then
-crash storing the goal with a UnicodeEncodeError traceback, the ledger left empty.
+Python hands undecodable command-line bytes over as lone surrogates; they used to reach the
+model and then crash storing the goal with a UnicodeEncodeError traceback, the ledger left
+empty. Refused up front instead, a usage error as an empty goal is (exit 2, not 1).
 """
 
 from __future__ import annotations
@@ -12,9 +13,17 @@ UNDECODED = "Read sales.csv \udcff\udcfe"  # b"\xff\xfe" as sys.argv holds it
 
 
 def assert_refused(result, what: str) -> None:
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"error: the {what} cannot be recorded: ")
     assert "lone surrogate" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_goal_with_a_nul_is_a_usage_error_too(baton, llm_env):  # noqa: F811
+    result = baton("plan", "Read sales\x00.csv")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: the goal cannot be recorded: ")
+    assert "NUL" in result.stderr and "Traceback" not in result.stderr
+    assert llm_env.requests == []
 
 
 def test_an_undecodable_goal_is_refused_before_the_model_is_asked(baton, llm_env, data_dir):  # noqa: F811
