@@ -1,4 +1,5 @@
-"""The composition root: builds Baton's parts from settings, once, on first use.
+"""The composition root: builds Baton's parts from settings, once, on first use (the template
+library again whenever its files change).
 
 It wires; it does not plan, vet or run. Use cases in ``baton.usecases`` take
 what they need from it.
@@ -44,6 +45,7 @@ class Services:
         self.settings = settings
         self.database_from = database_from
         self.existing_database_only = existing_database_only
+        self._templates: tuple[Any, TemplateLibrary] | None = None  # (directory marks, library)
         if registry is not None:
             self.__dict__["registry"] = registry
 
@@ -153,13 +155,26 @@ class Services:
 
         return PlanStore(self.engine)
 
-    @cached_property
+    @property
     def template_library(self) -> TemplateLibrary:
-        """Shipped templates plus ``templates_dir`` (default ``<data_dir>/templates``), writable."""
+        """Shipped templates plus ``templates_dir`` (default ``<data_dir>/templates``), writable.
+
+        Read again whenever a template file was added, removed or changed since it was last
+        read (a stat of each file per use, not a read): a server or worker plans from, and
+        judges standard changes by, the templates as they are now.
+        """
         from planner.templates import SHIPPED_DIR, TemplateLibrary
+        from planner.templates.freshness import directory_marks
 
         user_dir = (self.settings.templates_dir or self.settings.data_dir / "templates").resolve()
-        return TemplateLibrary.load([SHIPPED_DIR, user_dir], writable_dir=user_dir)
+        directories = [SHIPPED_DIR, user_dir]
+        marks = directory_marks(directories)
+        loaded = self._templates
+        if loaded is None or loaded[0] != marks:
+            # Marked before reading: a file changed while it is read is read again next time.
+            loaded = self._templates = (marks, TemplateLibrary.load(directories,
+                                                                    writable_dir=user_dir))
+        return loaded[1]
 
     @cached_property
     def policy_engine(self) -> PolicyEngine:
