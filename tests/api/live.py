@@ -41,7 +41,9 @@ class LiveServer:
         self.socket.bind(("127.0.0.1", 0))
         self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        # Keep-alive past any pause a loaded machine puts between two requests of a test: a
+        # connection the server closes just as the client reuses it fails the request.
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=120)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run,
                                        kwargs={"sockets": [self.socket]}, daemon=True)

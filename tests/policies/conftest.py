@@ -29,7 +29,7 @@ def engine(request, bundle, fake_opa):
     """Each backend in turn: embedded regopy, then the OPA client against the fake server."""
     if request.param == "embedded":
         return EmbeddedEngine(bundle)
-    return OpaEngine(bundle, fake_opa.url, timeout_s=10.0)
+    return OpaEngine(bundle, fake_opa.url, timeout_s=60.0)  # a loaded CI machine: tens of seconds
 
 
 @pytest.fixture(params=BACKENDS)
