@@ -83,6 +83,10 @@ class TemplateCheck(BaseModel):
         "(saved before it was recorded), so no instance is a standard change.")
     within_bounds: bool = Field(description="Every parameter is inside the template's bounds.")
     bound_problems: tuple[str, ...] = Field(default=(), description="Parameters out of bounds.")
+    pre_approval_problems: tuple[str, ...] = Field(
+        default=(), description="Why the pre-approval no longer counts: whoever gave it is no "
+        "longer a declared user, or no longer holds a role that may pre-approve (judged with "
+        "the roles settings give them now). Empty: it counts, or there is none.")
 
 
 class StepCall(BaseModel):

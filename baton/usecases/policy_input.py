@@ -17,6 +17,7 @@ from policies.contracts import PolicyContext, Requester, TemplateCheck
 from policies.inputs import build_policy_input
 
 from ..services import Services
+from .permissions import ROLE_ACTIONS
 
 
 def requester_of(services: Services, user_id: str) -> Requester:
@@ -26,7 +27,8 @@ def requester_of(services: Services, user_id: str) -> Requester:
 
 
 def template_check(services: Services, version: StoredVersion) -> TemplateCheck | None:
-    """Whether a template-made version is a standard change: pre-approved, in bounds, unaltered."""
+    """Whether a template-made version is a standard change: pre-approved by someone who may
+    still pre-approve, in bounds, unaltered."""
     if version.origin is None:
         return None
     from planner.templates import TemplateError, bounds_check, instantiate
@@ -45,7 +47,31 @@ def template_check(services: Services, version: StoredVersion) -> TemplateCheck 
         except TemplateError as exc:
             problems.append(exc.message)
     return TemplateCheck(pre_approved=template.pre_approved, approved_by=template.approved_by,
-                         within_bounds=not problems, bound_problems=tuple(problems))
+                         within_bounds=not problems, bound_problems=tuple(problems),
+                         pre_approval_problems=pre_approval_problems(
+                             services, template.approved_by if template.pre_approved else None))
+
+
+def pre_approval_problems(services: Services, approved_by: str | None) -> tuple[str, ...]:
+    """Why a pre-approval by ``approved_by`` no longer counts (empty: it does, or there is none).
+
+    It counts only while its giver could give it now (the rule ``templates add --pre-approved``
+    enforces): a declared user holding a role that may pre-approve, by settings now. Like an
+    approval whose approver lost the role, it stops counting (fail closed); part of the
+    template check, so a decision taken on it is decided again (``vetting.decide_again``).
+    """
+    if not approved_by:
+        return ()
+    from .templates import PRE_APPROVING_ROLES  # as planner.templates above: when needed
+
+    needed = " or ".join(r for r in ROLE_ACTIONS if r in PRE_APPROVING_ROLES)
+    user = services.settings.users.get(approved_by)
+    if user is None:
+        return (f"{approved_by} is no longer a declared user (pre-approving needs role "
+                f"{needed})",)
+    if not PRE_APPROVING_ROLES & set(user.roles):
+        return (f"{approved_by} no longer has role {needed}",)
+    return ()
 
 
 def template_check_hash(check: TemplateCheck | None) -> str | None:

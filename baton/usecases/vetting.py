@@ -154,6 +154,9 @@ def _in_words(template: TemplateCheck | None) -> str:
         return "no template"
     approval = (f"pre-approved by {template.approved_by or 'nobody on record'}"
                 if template.pre_approved else "not pre-approved")
+    if template.pre_approval_problems:
+        approval += (f", whose pre-approval no longer counts "
+                     f"({'; '.join(template.pre_approval_problems)})")
     bounds = ("the plan inside its bounds" if template.within_bounds
               else "; ".join(template.bound_problems) or "the plan outside its bounds")
     return f"{approval}, {bounds}"

@@ -28,12 +28,25 @@ else := 100
 # parameter inside the template's bounds, needs no approval, unless the person
 # who pre-approved the template asked for or wrote it: four eyes, so that
 # nobody runs their own change alone. A template with nobody on record as its
-# pre-approver (saved before that was recorded) makes no standard change.
+# pre-approver (saved before that was recorded) makes no standard change, nor
+# does one whose pre-approver may no longer pre-approve (no longer a declared
+# user, or without an approving role now): like an approval whose approver
+# lost the role, the pre-approval no longer counts.
 standard_change if {
 	input.template.pre_approved
 	input.template.within_bounds
 	pre_approved_by_someone_else
+	pre_approval_counts
 }
+
+# An input without the check's verdict on the pre-approver fails closed.
+pre_approval_counts if count(pre_approval_problems) == 0
+
+pre_approval_problems := input.template.pre_approval_problems if {
+	is_array(input.template.pre_approval_problems)
+}
+
+else := ["nobody judged whether its pre-approver may still pre-approve"]
 
 pre_approved_by_someone_else if {
 	is_string(input.template.approved_by)
@@ -83,6 +96,14 @@ own_pre_approval_note := sprintf("not a standard change: %s pre-approved templat
 }
 
 else := sprintf("not a standard change: nobody is on record as having pre-approved template %s v%d (saved before that was recorded); an approver must sign it off, or re-save the template (baton templates add) as a user who may pre-approve it", [input.origin.name, input.origin.version])
+
+notes contains msg if {
+	input.template.pre_approved
+	input.template.within_bounds
+	not pre_approval_counts
+	approvals_needed > 0
+	msg := concat("", [sprintf("not a standard change: the pre-approval of template %s v%d no longer counts: ", [input.origin.name, input.origin.version]), concat("; ", pre_approval_problems), "; an approver must sign it off"])
+}
 
 notes contains msg if {
 	input.template.pre_approved

@@ -249,6 +249,22 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
         template=TemplateCheck(pre_approved=True, within_bounds=True),
         expected={"allow": True, "approvals": {"count": 0},
                   "notes_excludes": ["not a standard change"]}),
+    "pre_approved_template_whose_pre_approver_lost_the_role_needs_approval": dict(
+        steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
+        origin=TemplateOrigin(name="copy_file", version=1, params={"path": "sales.csv"}),
+        template=TemplateCheck(
+            pre_approved=True, approved_by="carol", within_bounds=True,
+            pre_approval_problems=("carol no longer has role approver or admin",)),
+        expected={"allow": True, "approvals": {"count": 1},
+                  "notes_contains": ["not a standard change: the pre-approval of template copy_file v1 no longer counts: carol no longer has role approver or admin; an approver must sign it off"],
+                  "notes_excludes": ["standard change: made from"]}),
+    "read_only_plan_from_a_template_whose_pre_approver_lost_the_role_says_nothing_of_it": dict(
+        steps=[READ],
+        origin=TemplateOrigin(name="csv-aggregate", version=1, params={"path": "sales.csv"}),
+        template=TemplateCheck(pre_approved=True, approved_by="carol", within_bounds=True,
+                               pre_approval_problems=("carol is no longer a declared user",)),
+        expected={"allow": True, "approvals": {"count": 0},
+                  "notes_excludes": ["standard change"]}),
     "pre_approved_template_out_of_bounds_needs_approval": dict(
         steps=[READ, s("save", "files.write", path="out.txt", text=ref("load.text"))],
         origin=TemplateOrigin(name="copy_file", version=1, params={"path": "/etc/passwd"}),
