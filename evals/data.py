@@ -72,15 +72,19 @@ def read_json_lines(path: Path, fields: Mapping[str, type], check: RecordCheck |
                     limit: int | None = None) -> list[dict[str, Any]]:
     """The first ``limit`` records of a JSON Lines file, with ``fields`` and passing ``check``.
 
-    A line that is not JSON, or a record that lacks a field the loaders use, is an
-    ``EvalDataError`` naming the file and line: downloaded data gets damaged, and a
-    KeyError deep in a loader says neither where nor what.
+    A line that is not UTF-8 or not JSON, or a record that lacks a field the loaders use, is
+    an ``EvalDataError`` naming the file and line (and the byte offset of a byte that is not
+    UTF-8): downloaded data gets damaged, and a KeyError or UnicodeDecodeError deep in a
+    loader says neither where nor what.
     """
     records: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:  # bytes: a byte that is not UTF-8 is named by its offset
+        offset = 0
+        for lineno, raw in enumerate(handle, start=1):
             if limit is not None and len(records) >= limit:
                 break
+            line = _utf8_line(path, lineno, raw, offset)
+            offset += len(raw)
             if not line.strip():
                 continue
             try:
@@ -93,6 +97,16 @@ def read_json_lines(path: Path, fields: Mapping[str, type], check: RecordCheck |
                 raise EvalDataError(f"{path}:{lineno}: {problem}")
             records.append(record)
     return records
+
+
+def _utf8_line(path: Path, lineno: int, raw: bytes, offset: int) -> str:
+    """Line ``lineno`` of ``path`` (starting at byte ``offset``) as text; ``EvalDataError``
+    naming the first byte that is not UTF-8 by its offset in the file (a hex editor's)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EvalDataError(f"{path}:{lineno}: not UTF-8 ({exc.reason} 0x{raw[exc.start]:02x} "
+                            f"at byte offset {offset + exc.start})") from None
 
 
 def run_cli(main: Callable[[], int], prog: str) -> int:

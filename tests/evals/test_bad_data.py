@@ -131,6 +131,38 @@ def test_a_bad_line_is_one_line_on_stderr_and_exit_2(tmp_path, module, args):
     assert done.stdout == ""
 
 
+# "é" takes two bytes: the offset counts bytes of the file, not characters.
+NOT_UTF8 = json.dumps({"id": "é", "query": "q", "calling": []}, ensure_ascii=False).encode()
+BAD_AT = len(NOT_UTF8) + 1 + len(b'{"id": "x", "query": "caf')
+
+
+def _not_utf8_goals(root: Path) -> Path:
+    """A Seal-Tools folder whose second goal line holds Latin-1 text ("café" as 0xe9)."""
+    seal_data(root, GOOD_GOAL)
+    goals = root / "seal-tools" / "test_in_domain.jsonl"
+    goals.write_bytes(NOT_UTF8 + b"\n" + b'{"id": "x", "query": "caf\xe9", "calling": []}\n')
+    return goals
+
+
+def test_a_file_that_is_not_utf8_is_named_with_the_byte_offset(data):
+    goals = _not_utf8_goals(data)
+    with pytest.raises(EvalDataError) as caught:
+        seal_tools.records()
+    assert caught.value.message == (f"{goals}:2: not UTF-8 (invalid continuation byte 0xe9 "
+                                    f"at byte offset {BAD_AT})")
+    assert goals.read_bytes()[BAD_AT] == 0xE9
+    assert [r["id"] for r in seal_tools.records(limit=1)] == ["é"]  # the limit stops before it
+
+
+def test_a_file_that_is_not_utf8_is_one_line_on_stderr_and_exit_2(tmp_path):
+    goals = _not_utf8_goals(tmp_path / "evals")
+    done = _retrieval(tmp_path, tmp_path / "evals")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"python -m evals.retrieval: error: {goals}:2: not UTF-8 (invalid "
+                           f"continuation byte 0xe9 at byte offset {BAD_AT})\n")
+    assert done.stdout == ""
+
+
 def _retrieval(tmp_path: Path, root: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "evals.retrieval", "--k", "1",
                            "--out", str(tmp_path / "out")],
