@@ -23,7 +23,7 @@ from tools import ToolInfo, ToolRegistry
 from . import prompt
 from .client import ChatClient, ChatReply, Messages
 from .config import LLMConfig
-from .repair import bounded_problem, repair_conversation
+from .repair import bounded_problem, repair_conversation, reply_head
 
 log = structlog.get_logger(__name__)
 
@@ -124,9 +124,12 @@ class LLMPlanner:
             exc.trace = self._trace(exchanges, offered)
             raise
         if reply.refusal or reply.finish_reason == "content_filter":
+            # Its beginning only (a model may refuse at length), every secret masked before
+            # the cut: the error is stored, recorded and shown.
+            said = (reply_head(reply.refusal, self.config.max_echoed_reply_chars,
+                               self.chat.hide_all) if reply.refusal else "content filter")
             raise PlanningError(
-                self.chat.mask(f"{self.config.describe()} refused to plan: "
-                               f"{reply.refusal or 'content filter'}"),
+                self.chat.mask(f"{self.config.describe()} refused to plan: {said}"),
                 trace=self._trace(exchanges, offered), code="model_refused")
         if reply.finish_reason == "length":
             raise PlanningError(

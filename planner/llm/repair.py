@@ -16,7 +16,8 @@ quote a value the model wrote (a tool name 50 kB long).
 Configured secret values are masked (``hide``) in all of it before anything is cut: a
 cut through a secret leaves a piece that no later masking recognises. The error of a
 planning that ran out of attempts lists its problems cut the same way
-(:func:`bounded_problem`): it is stored, recorded in the ledger and shown.
+(:func:`bounded_problem`), and a refusal is quoted by its beginning (:func:`reply_head`):
+either error is stored, recorded in the ledger and shown.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def repair_conversation(
         return [*opening, {"role": "assistant", "content": reply},
                 {"role": "user", "content": repair_message(problems, max_steps, hide)}]
     log.info("llm.reply_not_sent_back_whole", chars=len(reply), limit=max_echoed)
-    head = _cut(hide(reply), min(_HEAD_CHARS, max_echoed))
+    head = reply_head(reply, max_echoed, hide)
     told = (f"Your previous reply is {len(reply):,} characters long, too long to send back "
             f"whole (the limit is {max_echoed:,}): only its beginning is shown above. Texts "
             f"cut short here end in '{_CUT_MARK}'; write them in full in your plan, never the "
@@ -64,6 +65,13 @@ def repair_conversation(
     return [*opening, {"role": "assistant", "content": head},
             {"role": "user", "content": repair_message(problems, max_steps, hide, told=told,
                                                        quoted=_quoted(written, problems, hide))}]
+
+
+def reply_head(text: str, max_echoed: int, hide: Hide) -> str:
+    """The beginning of ``text`` the model wrote, as it may be echoed when it is too long to
+    repeat whole (a reply sent back for repair, a refusal quoted in an error): masked by
+    ``hide``, then cut to at most ``_HEAD_CHARS`` characters (``max_echoed``, if fewer)."""
+    return _cut(hide(text), min(_HEAD_CHARS, max_echoed))
 
 
 def repair_message(problems: Sequence[Problem], max_steps: int, hide: Hide, *,

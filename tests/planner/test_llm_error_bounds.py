@@ -71,3 +71,44 @@ def test_a_secret_at_any_place_near_a_cut_is_masked_whole_never_in_part(
     message = str(_planning_error(openai_server, registry, tools, **config))
     assert message.count("[unknown_tool]") == 20 and "[REDACTED]" in message
     assert not {piece for piece in _pieces(secret, min(6, len(secret) - 2)) if piece in message}
+
+
+def _refusal_error(server, registry, refusal: str, **config) -> PlanningError:
+    server.script(Completion(content=None, refusal=refusal))
+    planner = LLMPlanner(LLMConfig(base_url=server.base_url, model="scripted", timeout_s=10.0,
+                                   **config))
+    with pytest.raises(PlanningError) as caught:
+        planner.plan("Read a.csv", registry)
+    assert caught.value.code == "model_refused"
+    return caught.value
+
+
+def test_a_huge_refusal_is_cut_in_the_error_and_says_how_much_more_there_was(
+        openai_server, registry):
+    message = str(_refusal_error(openai_server, registry, "I will not. " + "no " * 100_000))
+    assert len(message) < 1_000  # it was about 300 kB: stored with the plan, recorded, shown
+    assert "refused to plan: I will not. no no" in message
+    assert message.endswith(" more characters]")
+
+
+def test_a_short_refusal_is_shown_whole(openai_server, registry):
+    message = str(_refusal_error(openai_server, registry, "I can't help with that."))
+    assert message.endswith("refused to plan: I can't help with that.")
+
+
+def test_a_lower_echoed_reply_limit_cuts_a_refusal_shorter_still(openai_server, registry):
+    message = str(_refusal_error(openai_server, registry, "x" * 400, max_echoed_reply_chars=100))
+    assert "x" * 100 + "… [300 more characters]" in message and "x" * 101 not in message
+
+
+@pytest.mark.parametrize("secret", [SECRET, API_KEY])
+def test_a_secret_across_the_cut_of_a_refusal_is_masked_whole_never_in_part(
+        openai_server, registry, secret):
+    config = ({"prompt_secrets": (secret,)} if secret == SECRET else {"api_key": secret})
+    for offset in range(480, 505, 3):  # wherever the cut falls, once it goes through the secret
+        refusal = "r" * offset + secret + "r" * 2_000
+        message = str(_refusal_error(openai_server, registry, refusal, **config))
+        masked = "r" * offset + "[REDACTED]" + "r" * 2_000
+        assert f"refused to plan: {masked[:500]}… [" in message  # masked, then cut
+        assert not {piece for piece in _pieces(secret, min(6, len(secret) - 2))
+                    if piece in message}
