@@ -230,8 +230,11 @@ class Services:
         def build(**options: Any) -> Runner:
             executor = self.settings.executor
             options = {k: v for k, v in options.items() if v is not None}
+            # The tools first: a configuration problem they reveal (exit 2) must be found
+            # before the database is opened, which creates or upgrades it.
+            registry = self.registry
             return Runner(
-                self.engine, self.ledger, self.registry, options.pop("runtime_check", self.runtime_check),
+                self.engine, self.ledger, registry, options.pop("runtime_check", self.runtime_check),
                 artifacts=self.artifact_store, concurrency=options.pop("concurrency", None),
                 per_tool_concurrency=executor.per_tool_concurrency, lease_s=executor.lease_s,
                 secrets={k: v.get_secret_value() for k, v in self.settings.secrets.items()},

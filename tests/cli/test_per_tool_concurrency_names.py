@@ -49,6 +49,14 @@ def test_a_misspelt_tool_name_is_a_configuration_error_naming_the_closest_tool(
     assert "'http.requets'" in line and "did you mean 'http.request'?" in line
 
 
+def test_a_worker_refused_for_a_misspelt_name_creates_no_database(baton, data_dir):
+    # "before anything is opened": the settings' problem is found before the database is.
+    (data_dir / "baton.toml").write_text(_limits('"files.raed" = 1'))
+    line = _config_error_line(baton("worker", "--once"))
+    assert "'files.raed'" in line
+    assert not (data_dir / ".baton" / "baton.db").exists()
+
+
 def test_a_name_like_no_tool_is_refused_without_a_guess(baton, data_dir):
     (data_dir / "baton.toml").write_text(_limits('"zzzz" = 2'))
     line = _config_error_line(baton("tools", "list"))
