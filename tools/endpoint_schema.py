@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 from .errors import ToolDefinitionError
+from .spec import holds_non_finite
 
 _TYPES: dict[str, Any] = {
     "string": str, "integer": int, "number": float, "boolean": bool,
@@ -194,6 +195,11 @@ def field_type(name: str, schema: Any, problems: list[str]) -> Any:
         problems.append(f"property {name!r}: schema must be an object")
         return Any
     found = len(problems)
+    # TOML has nan and inf, JSON neither: the published schema would show null in their
+    # place, a value the tool then refuses.
+    problems.extend(f"property {name!r}: {key} holds nan or inf, which JSON cannot carry; "
+                    "write a finite number" for key in ("enum", "default", "examples")
+                    if key in schema and holds_non_finite(schema[key]))
     kinds = _kinds(schema)
     unfit = _unsupported(schema) + ([kinds] if isinstance(kinds, str) else _misplaced(schema, kinds))
     problems.extend(f"property {name!r}: {problem}" for problem in unfit)

@@ -252,7 +252,7 @@ class ToolSpec:
         # unreadable as JSON (pydantic's JSON mode keeps them in float fields, turns them to
         # null elsewhere). Refused like a plan document holding them, naming the field.
         dumped = output.model_dump()
-        if _holds_non_finite(dumped):
+        if holds_non_finite(dumped):
             path, value = _non_finite(dumped, "")  # type: ignore[misc] - found: it holds one
             raise ToolError(f"{self.name}: output field {path} is {value!r}, not a finite number; "
                             "JSON has no NaN or Infinity", retryable=False,
@@ -260,7 +260,7 @@ class ToolSpec:
         return output.model_dump(mode="json")
 
 
-def _holds_non_finite(value: Any) -> bool:
+def holds_non_finite(value: Any) -> bool:
     """Whether ``value`` holds a NaN or infinite float anywhere: the check every output goes
     through, so it builds no paths (:func:`_non_finite` names the first one when it does)."""
     stack = [value]

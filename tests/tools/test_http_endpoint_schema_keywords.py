@@ -87,6 +87,20 @@ def test_items_defaults_and_enums_are_checked_against_the_type(prop, problem):
     assert problem in text, text
 
 
+@pytest.mark.parametrize(("prop", "where"), [
+    ({"enum": ["a", float("nan")]}, "enum"),
+    ({"type": "number", "enum": [1.0, float("inf")]}, "enum"),
+    ({"type": "number", "default": float("nan")}, "default"),
+    ({"type": "number", "default": float("-inf")}, "default"),
+    ({"type": "number", "examples": [1.0, float("nan")]}, "examples"),
+])
+def test_a_value_json_cannot_carry_is_refused_not_published_as_null(prop, where):
+    # TOML has nan and inf; JSON has neither: the published schema showed null, which the
+    # tool then refused (None is not one of ['a', nan]).
+    text = _refusal(prop, required=False)
+    assert f"{where} holds" in text and "JSON" in text, text
+
+
 def test_a_broken_schema_in_baton_toml_is_a_configuration_error_naming_the_table(data_dir, capsys):
     # It crashed every command with a pydantic SchemaError traceback.
     from tests.support.cli_in_process import in_process_baton
