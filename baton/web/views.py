@@ -247,9 +247,13 @@ def run_state(request: Request, run_id: str) -> dict:
     from baton.usecases.runs import show_run
 
     _allowed(request, Action.RUN_READ)
-    record = show_run(services_of(request), run_id)
+    services = services_of(request)
+    record = show_run(services, run_id)
+    # Read after the status: a finished run's end is already in the ledger, so a page that
+    # has shown the event at last_seq has shown everything it ever will.
+    last = services.ledger.latest(subject=run_id, limit=1)
     return {"status": record.status.value, "finished": record.status.finished,
-            "error": record.error,
+            "last_seq": last[0].seq if last else 0, "error": record.error,
             "steps": [{"step_id": s.step_id, "status": s.status.value, "attempts": s.attempts,
                        "error": s.error, "output": _pretty(s.output)} for s in record.steps]}
 

@@ -123,3 +123,49 @@ def test_a_stream_that_drops_just_as_the_run_ends_still_shows_the_end(browser_pa
         page.wait_for_function(ALL_CLOSED)
     finally:
         live.stop()
+
+
+def test_an_earlier_tries_run_end_answered_late_does_not_close_the_stream_before_the_end(
+        browser_page, tmp_path, monkeypatch):  # noqa: F811
+    # A resumed run's stream replays its first try's run_end; under load the page's look at
+    # the state for that old event came back after the run had ended, and closed the stream
+    # before it delivered the real run_end: 'succeeded' with three events, for ever.
+    from playwright.sync_api import expect
+
+    from baton.api import routes_runs
+
+    monkeypatch.setattr(routes_runs, "POLL_S", 3.0)  # the real end comes a poll later
+    services = Services(make_settings(tmp_path))
+    run_id = "r-latestate1"
+    resumed_run(services, run_id)  # run_start, run_end (failed), run_resume
+    live = serve(services)
+    held: list = []
+    released: list[bool] = []
+
+    def hold_states(route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)  # answered below, once the run has ended
+
+    try:
+        page = browser_page
+        page.add_init_script(RECORD_EVENT_SOURCES)
+        page.goto(live.url + "/")
+        page.get_by_label("API token").fill(token_of("alice"))
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_test_id("who")).to_have_text("alice")
+        page.route("**/runs/*/state", hold_states)
+        page.goto(live.url + f"/runs/{run_id}")
+        expect(page.locator("#events li")).to_have_count(3)
+        _wait_until(page, lambda: len(held) >= 4)  # the load's look, one per replayed event
+        transition(services, run_id, "succeeded", EventKind.RUN_END,
+                   {"status": "succeeded", "error": None})
+        released.append(True)
+        for route in held:
+            route.continue_()
+        expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
+        expect(page.locator("#events li")).to_have_count(4)
+        page.wait_for_function(ALL_CLOSED)
+    finally:
+        live.stop()

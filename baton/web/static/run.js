@@ -40,10 +40,9 @@
 
   var RECONNECT_MS = 3000;  // the browser's own wait before it reconnects a dropped stream
   var KINDS = ["run_start", "run_resume", "attempt_start", "attempt_success", "attempt_failure",
-               "step_check", "run_cancel", "run_end"];
+               "step_check", "cancel_request", "run_cancel", "run_end"];
   var eventsUrl = "/runs/" + encodeURIComponent(runId) + "/events";
   var lastSeq = Number(script.dataset.lastSeq || 0);
-  var lastKind = null;
   var list = document.getElementById("events");
   var source = null;
 
@@ -51,7 +50,6 @@
     var event = JSON.parse(message.data);
     if (event.seq > lastSeq) {  // a new stream starts from the beginning: show each event once
       lastSeq = event.seq;
-      lastKind = event.kind;
       var li = document.createElement("li");
       var code = document.createElement("code");
       code.textContent = event.seq;
@@ -61,11 +59,16 @@
     }
     var state = refresh();
     // A run_end ends this try of the run; a failed run that was resumed has one before its
-    // run_resume. Close only once the run itself says it has finished.
+    // run_resume, which a new stream replays. Close only once the run has finished and this
+    // page has shown its last event: the look at the state for an earlier try's run_end may
+    // come back after the run ended, before the stream delivered the real end.
     if (event.kind === "run_end") {
-      state.then(function (s) { if (s.finished) { source.close(); } });
+      var stream = source;
+      state.then(function (s) { if (shownAll(s)) { stream.close(); } });
     }
   }
+
+  function shownAll(state) { return state.finished && lastSeq >= state.last_seq; }
 
   // The stream failed: it dropped (the browser reconnects by itself, sending Last-Event-ID),
   // the server ended it at the run's end, or an answer that was no stream (a proxy's 502
@@ -77,7 +80,7 @@
         failed.close();  // the end: no reconnecting to a stream that has nothing more to say
         // Finished, but the stream failed before it showed the end (a drop just as the run
         // ended): one last stream, from the start, shows what is missing, then is closed.
-        if (failed === source && lastKind !== "run_end") { connect(true); }
+        if (failed === source && !shownAll(state)) { connect(true); }
       } else if (failed.readyState === EventSource.CLOSED && failed === source) {
         setTimeout(connect, RECONNECT_MS);
       }
