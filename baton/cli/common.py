@@ -124,7 +124,7 @@ def database_origin(settings: Settings, config_path: str | None,
                          else ("data_dir", "BATON_DATA_DIR"))
     if env.get(variable):  # an empty variable counts as unset, as in load_settings
         return f"{setting}, set by {variable}"
-    if setting == "data_dir" and settings.data_dir == DEFAULT_DATA_DIR:
+    if setting == "data_dir" and "data_dir" not in settings.model_fields_set:
         return f"the default data_dir, {DEFAULT_DATA_DIR} in the working directory"
     return f"{setting} in {settings_path(config_path, env).resolve()}"
 

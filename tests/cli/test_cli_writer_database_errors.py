@@ -88,3 +88,19 @@ def test_a_database_from_a_newer_baton_is_refused_and_nothing_is_written(cli, da
         assert conn.execute("SELECT count(*) FROM ledger").fetchone() == before
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
             ("9999_future",)]
+
+
+def test_a_data_dir_the_file_sets_to_the_default_value_is_named_as_the_files(data_dir):
+    # `data_dir = ".baton"` written in the file is the file's setting, though it is the
+    # default's value: the same file read from its directory or with --config says so alike.
+    from baton.cli.common import database_origin
+    from baton.settings import load_settings
+
+    (data_dir / "baton.toml").write_text('data_dir = ".baton"\n')
+    settings = load_settings(Path("baton.toml"), environ={})  # found in the working directory
+    assert database_origin(settings, None, environ={}) == (
+        f"data_dir in {(data_dir / 'baton.toml').resolve()}")
+    (data_dir / "baton.toml").write_text('[users.alice]\nroles = ["analyst"]\n')
+    unset = load_settings(Path("baton.toml"), environ={})
+    assert database_origin(unset, None, environ={}) == (
+        "the default data_dir, .baton in the working directory")
