@@ -54,14 +54,19 @@ def _standard_change(opened, tmp_path) -> tuple[Path, str]:
     """A plan alice made from a template root pre-approved (no approval asked): the
     templates directory and the plan id."""
     templates = tmp_path / "templates"
-    services = opened(templates_dir=templates)
+    return templates, standard_change_in(opened(templates_dir=templates), tmp_path)
+
+
+def standard_change_in(services, tmp_path) -> str:
+    """Root saves TEMPLATE pre-approved through ``services``, then alice plans from it (no
+    approval asked); the plan id."""
     source = tmp_path / "t.yaml"
     source.write_text(TEMPLATE)
     add_template_file(services, source, ROOT)
     stored = plan_goal(services, "Overwrite payroll.csv", ALICE)
     assert stored.status is VersionStatus.APPROVED  # a standard change: no approval asked
     require_approved(services, stored.plan_id)
-    return templates, stored.plan_id
+    return stored.plan_id
 
 
 def _edit(templates: Path, change) -> None:

@@ -9,32 +9,20 @@ of a withdrawn pre-approved template with no approver at all.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from baton.usecases.plans import plan_goal
-from baton.usecases.templates import add_template_file
 from baton.usecases.vetting import NotApprovedError, require_approved
 from planner.versions import VersionStatus
-from tests.policies.test_decision_rests_on_its_template_check import TEMPLATE, _edit
-from tests.support.gate_services import ALICE, ROOT
-
-
-def _standard_change_in(services, tmp_path) -> str:
-    source = tmp_path / "t.yaml"
-    source.write_text(TEMPLATE)
-    add_template_file(services, source, ROOT)
-    stored = plan_goal(services, "Overwrite payroll.csv", ALICE)
-    assert stored.status is VersionStatus.APPROVED  # a standard change: no approval asked
-    require_approved(services, stored.plan_id)
-    return stored.plan_id
+from tests.policies.test_decision_rests_on_its_template_check import _edit, standard_change_in
+from tests.support.gate_services import ALICE
 
 
 def test_a_template_withdrawn_while_the_process_runs_ends_its_standard_change(opened, tmp_path):
     templates = tmp_path / "templates"
     services = opened(templates_dir=templates)  # one process throughout, as a server is
-    plan_id = _standard_change_in(services, tmp_path)
+    plan_id = standard_change_in(services, tmp_path)
     for path in templates.glob("overwrite-payroll.v*.yaml"):
         path.unlink()
     with pytest.raises(NotApprovedError, match="template"):
@@ -45,7 +33,7 @@ def test_a_template_withdrawn_while_the_process_runs_ends_its_standard_change(op
 def test_a_template_edited_in_place_while_the_process_runs_is_read_again(opened, tmp_path):
     templates = tmp_path / "templates"
     services = opened(templates_dir=templates)
-    plan_id = _standard_change_in(services, tmp_path)
+    plan_id = standard_change_in(services, tmp_path)
     path = templates / "overwrite-payroll.v1.yaml"
     stat = path.stat()
     _edit(templates, lambda document: document.update(pre_approved=False))
@@ -61,7 +49,7 @@ def test_a_template_added_by_another_process_is_planned_from_at_once(opened, tmp
     services = opened(templates_dir=templates)
     assert "overwrite-payroll" not in services.template_library.names()
     writer = opened(templates_dir=templates)  # `baton templates add` beside the server
-    _standard_change_in(writer, tmp_path)
+    standard_change_in(writer, tmp_path)
     assert "overwrite-payroll" in services.template_library.names()
     stored = plan_goal(services, "Overwrite payroll.csv", ALICE)
     assert stored.status is VersionStatus.APPROVED
@@ -70,6 +58,6 @@ def test_a_template_added_by_another_process_is_planned_from_at_once(opened, tmp
 def test_an_unchanged_directory_is_not_read_again(opened, tmp_path):
     templates = tmp_path / "templates"
     services = opened(templates_dir=templates)
-    _standard_change_in(services, tmp_path)
+    standard_change_in(services, tmp_path)
     first = services.template_library
     assert services.template_library is first

@@ -41,6 +41,34 @@ def _drop_once(how: str):
     return handle, seen
 
 
+class _Holder:
+    """A route handler holding requests (the first ``most`` of them, or all) until released."""
+
+    def __init__(self, most: int | None = None) -> None:
+        self.most, self.held, self.released = most, [], False
+
+    def __call__(self, route) -> None:
+        if self.released or (self.most is not None and len(self.held) >= self.most):
+            route.continue_()
+        else:
+            self.held.append(route)
+
+    def release(self) -> None:
+        """Let every held request through, and those to come."""
+        self.released = True
+        for route in self.held:
+            route.continue_()
+
+
+def _sign_in_as_alice(page, live) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(live.url + "/")
+    page.get_by_label("API token").fill(token_of("alice"))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("who")).to_have_text("alice")
+
+
 def _wait_until(page, condition) -> None:
     """Let the page run until ``condition()`` holds (the browser tests' wait at most)."""
     deadline = time.monotonic() + BROWSER_WAIT_MS / 1000
@@ -66,10 +94,7 @@ def test_the_run_page_shows_the_real_end_after_its_event_stream_dropped(browser_
         states: list[int] = []
         page.on("requestfinished",
                 lambda request: states.append(1) if request.url.endswith("/state") else None)
-        page.goto(live.url + "/")
-        page.get_by_label("API token").fill(token_of("alice"))
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_test_id("who")).to_have_text("alice")
+        _sign_in_as_alice(page, live)
         page.goto(live.url + f"/runs/{run_id}")
         expect(page.get_by_test_id("run-status")).to_have_text("running")
         # The page has seen the drop and looked at the state since (the load's look, then the
@@ -96,28 +121,19 @@ def test_a_stream_that_drops_just_as_the_run_ends_still_shows_the_end(browser_pa
     run_id = "r-droppedatend1"
     resumed_run(services, run_id)  # running, three events
     live = serve(services)
-    held: list = []
-
-    def hold_first(route) -> None:
-        if held:
-            route.continue_()
-        else:
-            held.append(route)  # answered below, once the run has ended
+    first_stream = _Holder(most=1)  # answered below, once the run has ended
 
     try:
         page = browser_page
         page.add_init_script(RECORD_EVENT_SOURCES)
-        page.route("**/runs/*/events", hold_first)
-        page.goto(live.url + "/")
-        page.get_by_label("API token").fill(token_of("alice"))
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_test_id("who")).to_have_text("alice")
+        page.route("**/runs/*/events", first_stream)
+        _sign_in_as_alice(page, live)
         page.goto(live.url + f"/runs/{run_id}")
         expect(page.locator("#events li")).to_have_count(3)
-        _wait_until(page, lambda: bool(held))
+        _wait_until(page, lambda: bool(first_stream.held))
         transition(services, run_id, "succeeded", EventKind.RUN_END,
                    {"status": "succeeded", "error": None})
-        held[0].abort("connectionreset")
+        first_stream.held[0].abort("connectionreset")
         expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
         expect(page.locator("#events li")).to_have_count(4)
         page.wait_for_function(ALL_CLOSED)
@@ -139,31 +155,19 @@ def test_an_earlier_tries_run_end_answered_late_does_not_close_the_stream_before
     run_id = "r-latestate1"
     resumed_run(services, run_id)  # run_start, run_end (failed), run_resume
     live = serve(services)
-    held: list = []
-    released: list[bool] = []
-
-    def hold_states(route) -> None:
-        if released:
-            route.continue_()
-        else:
-            held.append(route)  # answered below, once the run has ended
+    states = _Holder()  # answered below, once the run has ended
 
     try:
         page = browser_page
         page.add_init_script(RECORD_EVENT_SOURCES)
-        page.goto(live.url + "/")
-        page.get_by_label("API token").fill(token_of("alice"))
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_test_id("who")).to_have_text("alice")
-        page.route("**/runs/*/state", hold_states)
+        _sign_in_as_alice(page, live)
+        page.route("**/runs/*/state", states)
         page.goto(live.url + f"/runs/{run_id}")
         expect(page.locator("#events li")).to_have_count(3)
-        _wait_until(page, lambda: len(held) >= 4)  # the load's look, one per replayed event
+        _wait_until(page, lambda: len(states.held) >= 4)  # the load's look, one per replay
         transition(services, run_id, "succeeded", EventKind.RUN_END,
                    {"status": "succeeded", "error": None})
-        released.append(True)
-        for route in held:
-            route.continue_()
+        states.release()
         expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
         expect(page.locator("#events li")).to_have_count(4)
         page.wait_for_function(ALL_CLOSED)
