@@ -415,3 +415,72 @@ def test_revision_0008_downgrades_without_the_artifacts_table_and_keeps_the_runs
     assert "artifacts" not in inspect(empty_engine).get_table_names()
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT id FROM runs ORDER BY id")).all() == [("r1",), ("r2",)]
+
+
+def _with_template_check_hash_at(engine, revision: str) -> None:
+    """A database made by the Baton of commits 408ce82..5e65ed5, whose 0005 added
+    ``template_check_hash`` (edited in place later to add ``input_hash``), holding one decision
+    with a template check hash on record, then upgraded by a later Baton up to ``revision``."""
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    _at_0004_with_a_decision(engine)
+    with engine.begin() as conn:
+        # What that 0005 did, and the hash its decisions stored.
+        conn.execute(text("ALTER TABLE decisions ADD COLUMN template_check_hash VARCHAR(64)"))
+        conn.execute(text("UPDATE decisions SET template_check_hash = :h"), {"h": "a" * 64})
+        config = alembic_config(conn)
+        command.stamp(config, "0005")
+        command.upgrade(config, revision)
+
+
+@pytest.mark.parametrize("revision", ["0005", "0006", "0009"])
+def test_a_database_with_template_check_hash_gets_input_hash_and_keeps_its_decisions(
+        empty_engine, revision):
+    from executor.store.approvals import ApprovalStore
+
+    _with_template_check_hash_at(empty_engine, revision)
+    upgrade(empty_engine)
+
+    assert current_revision(empty_engine) == head_revision()
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("decisions")}
+    assert "input_hash" in columns and "template_check_hash" not in columns
+    decided = ApprovalStore(empty_engine).latest_decision("p1", 1)
+    assert decided is not None and decided.decision.allow and decided.plan_hash == "0" * 64
+    # The template check's hash is not the policy input's: none is on record, so the decision
+    # is taken again before its next use, saying so (not that roles or tools changed).
+    assert decided.input_hash is None
+    with empty_engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_a_database_with_template_check_hash_downgrades_to_0004_keeping_the_decisions(
+        empty_engine):
+    from alembic import command
+
+    from executor.store.migrate import alembic_config
+
+    _with_template_check_hash_at(empty_engine, "0006")
+    with empty_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("decisions")}
+    assert not {"input_hash", "template_check_hash"} & columns
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT plan_id, version FROM decisions")).all() == [("p1", 1)]
+
+
+def test_revision_0010_downgrades_keeping_input_hash_and_the_decisions(empty_engine):
+    from alembic import command
+
+    from executor.store.approvals import ApprovalStore
+    from executor.store.migrate import alembic_config
+
+    _with_template_check_hash_at(empty_engine, "0009")
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0009")
+    # input_hash is what 0005 adds now: a database at 0009 has it.
+    decided = ApprovalStore(empty_engine).latest_decision("p1", 1)
+    assert decided is not None and decided.plan_hash == "0" * 64 and decided.input_hash is None

@@ -34,5 +34,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
+    # A database upgraded through this revision's first version (which added the column as
+    # template_check_hash) has that one until revision 0010 replaces it.
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("decisions")}
     with op.batch_alter_table('decisions', schema=None) as batch_op:
-        batch_op.drop_column('input_hash')
+        for name in ('input_hash', 'template_check_hash'):
+            if name in columns:
+                batch_op.drop_column(name)
