@@ -114,9 +114,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception as exc:
         from executor.store.db import database_failure, is_database_error
+        from executor.store.migrate import schema_mismatch
 
         if not is_database_error(exc):
             raise
+        mismatch = schema_mismatch(exc)
+        if mismatch is not None:  # not a database that is down: no retry, no resume
+            err_console.print(f"[bold red]error:[/] {escape(mismatch)}", soft_wrap=True)
+            return EXIT_FAILED
         err_console.print(f"[bold red]error:[/] the database failed: {escape(database_failure(exc))}"
                           " (nothing recorded before this was lost; retry, or `baton resume` a "
                           "run, once it is back)", soft_wrap=True)

@@ -113,6 +113,27 @@ def is_connection_loss(exc: BaseException) -> bool:
     return False
 
 
+# SQLSTATEs of a statement naming a column or table the database does not have
+# (undefined_column, undefined_table), and what SQLite says instead.
+SCHEMA_SQLSTATES = frozenset({"42703", "42P01"})
+SQLITE_SCHEMA_FAILURES = ("no such column", "no such table", "has no column named")
+
+
+def is_schema_mismatch(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database lacks a column or table this Baton reads or writes.
+
+    Its schema is not the one its revision stands for (changed by hand, or by a revision
+    edited after it ran): asked again, the statement fails again, whether or not the
+    server was up all along.
+    """
+    for current in _causes(exc):
+        if isinstance(current, sqlite3.OperationalError):
+            return any(words in str(current) for words in SQLITE_SCHEMA_FAILURES)
+        if type(current).__module__.split(".")[0] in ("psycopg", "psycopg2"):
+            return _sqlstate(current) in SCHEMA_SQLSTATES
+    return False
+
+
 def database_failure(exc: BaseException) -> str:
     """A one-line description of a database error, for people.
 

@@ -26,7 +26,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from . import schema  # noqa: F401  (registers the tables on the metadata)
-from .db import StoreError, database_failure, make_engine, sqlite_file
+from .db import StoreError, database_failure, is_schema_mismatch, make_engine, sqlite_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BASELINE_REVISION = "0001"
@@ -114,6 +114,20 @@ def cannot_use_database(doing: str, engine: Engine, origin: str | None, exc: Bas
     if file is not None and "unable to open database file" in cause:
         cause += _why_sqlite_cannot_open(file.path)
     return f"cannot {doing} the database {_where(engine, origin)}: {cause}"
+
+
+def schema_mismatch(exc: BaseException) -> str | None:
+    """What to say of a statement that failed on a column or table the database lacks (None:
+    ``exc`` is another failure): its schema is not this Baton's, and waiting will not fix it.
+
+    The upgrade that opens a database has brought it to this Baton's head revision, so that
+    revision is named: the schema differs from what it stands for.
+    """
+    if not is_schema_mismatch(exc):
+        return None
+    return (f"the database's schema does not match this Baton's (schema revision "
+            f"{head_revision()}): {database_failure(exc)}; retrying will not help: the "
+            "database was changed by another Baton or by hand")
 
 
 def database_location(engine: Engine) -> str:
