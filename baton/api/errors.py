@@ -179,7 +179,13 @@ def install_error_handlers(app: FastAPI) -> None:
         import structlog
 
         from executor.store.db import database_failure, is_database_error
+        from executor.store.migrate import schema_mismatch
 
+        mismatch = schema_mismatch(exc)
+        if mismatch is not None:  # a database that is up, with tables not this Baton's: no 503
+            structlog.get_logger("baton.api").error("schema mismatch", path=request.url.path,
+                                                    error=mismatch)
+            return error_json(500, "schema_mismatch", mismatch)
         if is_database_error(exc):
             structlog.get_logger("baton.api").warning("database failed", path=request.url.path,
                                                       error=database_failure(exc))

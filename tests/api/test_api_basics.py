@@ -198,20 +198,24 @@ def test_openapi_document_is_complete_and_documents_bearer_auth(server):
                 assert "401" in operation["responses"], f"{method} {path} lacks 401"
 
 
-def test_a_database_that_fails_under_a_request_is_503_in_the_error_shape(client_for, services):
+def test_a_table_gone_from_under_a_request_is_a_500_schema_mismatch_not_a_503(client_for,
+                                                                              services):
+    # A 503 says "the database failed, retry": this database is up and will stay wrong.
     from sqlalchemy import text
 
     assert client_for("dave").get("/runs").status_code == 200
     with services.engine.begin() as conn:
         conn.execute(text("DROP TABLE runs"))
     response = client_for("dave").get("/runs")
-    assert response.status_code == 503
+    assert response.status_code == 500
     error = response.json()["error"]
-    assert error["code"] == "store_error" and "the database failed:" in error["message"]
-    assert "no such table: runs" in error["message"]
+    assert error["code"] == "schema_mismatch"
+    assert error["message"].startswith("the database's schema does not match this Baton's")
+    assert "no such table: runs" in error["message"] and "retrying will not help" in error["message"]
 
 
-def test_a_ledger_export_over_a_dead_database_is_503_not_a_200_cut_short(client_for, services):
+def test_a_ledger_export_over_a_broken_database_is_an_error_not_a_200_cut_short(client_for,
+                                                                                services):
     from sqlalchemy import text
 
     dave = client_for("dave")
@@ -219,8 +223,8 @@ def test_a_ledger_export_over_a_dead_database_is_503_not_a_200_cut_short(client_
     with services.engine.begin() as conn:
         conn.execute(text("DROP TABLE ledger"))
     response = dave.get("/ledger/export")
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "store_error"
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "schema_mismatch"
 
 
 DEAD_DATABASE = "postgresql+psycopg://baton:dbpassword123456@127.0.0.1:1/baton"
