@@ -26,7 +26,7 @@ from tools import ToolContext, ToolError, ToolInputError, ToolSpec
 from tools.registry import MAX_TIMEOUT_S
 from tools.spec import TOOL_DEADLINE_MARGIN_S
 
-from .telemetry import NOOP_SPAN, run_in_span
+from .telemetry import NOOP_SPAN, run_in_span, unrendered_message
 from .tool_threads import INTERRUPTS, NO_THREAD, TOOL_THREADS, ThreadJob, ToolThreads
 
 
@@ -265,9 +265,13 @@ def error_text(error: BaseException) -> str:
     """A one-line description of an attempt's error."""
     if isinstance(error, ToolError):
         return error.message
+    try:
+        message = str(error)
+    except Exception as failure:  # noqa: BLE001 - a tool's broken __str__: the attempt fails
+        return unrendered_message(error, failure)
     if isinstance(error, asyncio.TimeoutError):
-        return str(error) or "attempt timed out"
-    return f"{type(error).__name__}: {error}"
+        return message or "attempt timed out"
+    return f"{type(error).__name__}: {message}"
 
 
 def error_code(error: BaseException) -> str:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from tools import Effect, RetryPolicy, ToolError
 
+from .telemetry import error_message
+
 
 @dataclass(frozen=True)
 class RetryDecision:
@@ -112,7 +114,7 @@ def decide(error: BaseException, attempt: int, policy: RetryPolicy, *, seed: str
     spread = base * policy.jitter
     delay = base - spread + random.Random(seed).random() * 2 * spread if spread else base
     delay = max(0.0, min(delay, policy.max_backoff_s))
-    reason = f"{type(error).__name__}: {error}"
+    reason = f"{type(error).__name__}: {error_message(error)}"  # a tool's __str__ may raise
     retry_after = getattr(error, "retry_after_s", None)
     if retry_after is not None and not retry_after <= policy.max_backoff_s:  # NaN too
         return None

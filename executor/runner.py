@@ -42,7 +42,7 @@ from .scheduling import StepStatus
 from .store.claims import INTERNAL_ERROR_IN_FLIGHT
 from .store.db import StoreError, is_connection_loss, is_database_error, is_transient
 from .store.runs import RunSnapshot, RunStore, aware, utcnow
-from .telemetry import bind_log, span
+from .telemetry import NOOP_SPAN, bind_log, fail_span, span
 
 log = bind_log()
 
@@ -214,8 +214,10 @@ class Runner(StepLoop):
         if row["owner"] != self.owner_id:
             raise RunOwnedError(f"run {run_id} is owned by {row['owner'] or 'nobody'}, not by this "
                                 "process: resume it or let a worker pick it up")
-        with self._internal_errors_end(run_id), \
-                span("baton.run", run_id=run_id, plan_id=row["plan_id"]):
+        # The span outside: an internal error's end is recorded on it, then its exception.
+        with span("baton.run", run_id=run_id, plan_id=row["plan_id"],
+                  secret_values=self._mask_values) as run_span, \
+                self._internal_errors_end(run_id, run_span):
             state = self._refused(row) or self._load(snapshot)
             if isinstance(state, str):
                 summary = self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
@@ -224,14 +226,22 @@ class Runner(StepLoop):
                 with self.store.pinned(run_id, self.owner_id):
                     await self._loop(state)
                 summary = self._finish(state)
+            self._end_run_span(run_span, summary.status, summary.error)
         if not detail:
             return summary
         record = self.store.get(run_id)
         assert record is not None
         return record
 
+    def _end_run_span(self, run_span: Any, status: RunStatus, error: str | None) -> None:
+        """Say on the run's span how the run ended; a failed run's span is an ERROR (a
+        succeeded or cancelled one stays UNSET, as instrumentation leaves it)."""
+        run_span.set_attribute("baton.run.status", status.value)
+        if status is RunStatus.FAILED:
+            fail_span(run_span, error or "failed", secret_values=self._mask_values)
+
     @contextmanager
-    def _internal_errors_end(self, run_id: str) -> Iterator[None]:
+    def _internal_errors_end(self, run_id: str, run_span: Any = NOOP_SPAN) -> Iterator[None]:
         """An unexpected exception in the block ends the owned run failed, then goes on up.
 
         Left running, the run would be claimed again each time its lease lapsed and its
@@ -246,11 +256,14 @@ class Runner(StepLoop):
         except Exception as exc:
             if isinstance(exc, BatonError) or is_database_error(exc):
                 raise
-            self._end_on_internal_error(run_id, exc)
+            if self._end_on_internal_error(run_id, exc):
+                run_span.set_attribute("baton.run.status", RunStatus.FAILED.value)
             raise
 
-    def _end_on_internal_error(self, run_id: str, exc: Exception) -> None:
-        """End ``run_id`` failed, naming ``exc`` (masked); log, never raise, if it cannot be."""
+    def _end_on_internal_error(self, run_id: str, exc: Exception) -> bool:
+        """End ``run_id`` failed, naming ``exc`` (masked); log, never raise, if it cannot be.
+
+        Whether it was ended."""
         # Masked before it is cut: a secret cut in two would escape the masking.
         what = _cut(self._storable(_first_line(exc)))
         cause = (f"internal error in the executor: {what}; see the traceback in the log of "
@@ -268,6 +281,8 @@ class Runner(StepLoop):
                           run_id=run_id)
         else:
             log.info("run ended failed on an internal error", run_id=run_id, error=cause)
+            return True
+        return False
 
     # -- loading ---------------------------------------------------------------------
 

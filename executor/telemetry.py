@@ -81,15 +81,25 @@ def _attribute(value: Any) -> Any:
 
 
 @contextmanager
-def span(name: str, **attributes: Any) -> Iterator[Any]:
-    """A span named ``name`` (None-valued attributes dropped); records and re-raises errors."""
+def span(name: str, *, secret_values: Iterable[str] = (), **attributes: Any) -> Iterator[Any]:
+    """A span named ``name`` (None-valued attributes dropped); records and re-raises errors.
+
+    An error escaping the block is recorded here, its text masked with ``secret_values``
+    (the SDK's own recording would keep the raw text: a run's internal error may name a
+    configured secret that its log and its stored error mask).
+    """
     tracer = _tracer()
     if tracer is None:
         yield NOOP_SPAN
         return
     clean = {f"baton.{k}": _attribute(v) for k, v in attributes.items() if v is not None}
-    with tracer.start_as_current_span(name, attributes=clean) as current:
-        yield current
+    with tracer.start_as_current_span(name, attributes=clean, record_exception=False,
+                                      set_status_on_exception=False) as current:
+        try:
+            yield current
+        except BaseException as error:
+            record_error(current, error, secret_values=secret_values, escaped=True)
+            raise
 
 
 def start_span(name: str, **attributes: Any) -> Any:
@@ -123,20 +133,70 @@ def end_span(current: Any, error: BaseException | None = None, *,
     """End a span from :func:`start_span`, recording ``error`` on it with secret values masked."""
     if current is NOOP_SPAN:
         return
-    if error is not None:
-        from opentelemetry.trace import Status, StatusCode
+    try:
+        if error is not None:
+            record_error(current, error, secret_values=secret_values)
+    finally:  # a span never ended is never exported, and stays open in its trace
+        current.end()
 
-        # The event ``record_exception`` would add, masked: a tool's error text (or one of
-        # its causes in the traceback) may echo a credential the tool was handed.
-        kind = type(error)
-        name = kind.__qualname__ if kind.__module__ in (None, "builtins") else (
-            f"{kind.__module__}.{kind.__qualname__}")
-        current.add_event("exception", redact({
-            "exception.type": name, "exception.message": str(error),
-            "exception.stacktrace": "".join(traceback.format_exception(error)),
-            "exception.escaped": "False"}, secret_values))
-        current.set_status(Status(StatusCode.ERROR, redact(str(error), secret_values)))
-    current.end()
+
+def record_error(current: Any, error: BaseException, *, secret_values: Iterable[str] = (),
+                 escaped: bool = False) -> None:
+    """The event ``record_exception`` adds and an ERROR status, their texts masked.
+
+    A tool's error text (or one of its causes in the traceback) may echo a credential the
+    tool was handed, and an internal error a configured one. An error escaping its span
+    (``escaped``) is described as the SDK describes one, ``Type: message``; an attempt's by
+    its message alone.
+    """
+    if current is NOOP_SPAN:
+        return
+    from opentelemetry.trace import Status, StatusCode
+
+    secrets = tuple(secret_values)
+    kind = type(error)
+    name = kind.__qualname__ if kind.__module__ in (None, "builtins") else (
+        f"{kind.__module__}.{kind.__qualname__}")
+    message = error_message(error)
+    current.add_event("exception", redact({
+        "exception.type": name, "exception.message": message,
+        # (traceback renders an exception whose __str__ raises as "<exception str() failed>")
+        "exception.stacktrace": "".join(traceback.format_exception(error)),
+        "exception.escaped": str(escaped)}, secrets))
+    description = f"{kind.__name__}: {message}" if escaped else message
+    current.set_status(Status(StatusCode.ERROR, redact(description, secrets)))
+
+
+def fail_span(current: Any, description: str, *, secret_values: Iterable[str] = ()) -> None:
+    """Set ``current``'s status to ERROR with ``description`` (masked): work that failed
+    without an exception escaping it (a run that ended failed)."""
+    if current is NOOP_SPAN:
+        return
+    from opentelemetry.trace import Status, StatusCode
+
+    current.set_status(Status(StatusCode.ERROR, redact(description, tuple(secret_values))))
+
+
+def error_message(error: BaseException) -> str:
+    """``str(error)``; where its ``__str__`` raises, its type and why it could not be rendered.
+
+    The exception may be a tool's, with a broken ``__str__``: describing it must not raise,
+    or one tool's bad exception would end its whole run as an internal error.
+    """
+    try:
+        return str(error)
+    except Exception as failure:  # noqa: BLE001 - any failure of foreign code is described
+        return unrendered_message(error, failure)
+
+
+def unrendered_message(error: BaseException, failure: BaseException) -> str:
+    """``Type (its message could not be rendered: Failure: why)`` for ``error``, whose
+    ``__str__`` raised ``failure``."""
+    try:
+        why = f"{type(failure).__name__}: {failure}"
+    except Exception:  # noqa: BLE001 - the failure cannot be rendered either
+        why = type(failure).__name__
+    return f"{type(error).__name__} (its message could not be rendered: {why})"
 
 
 def bind_log(**ids: Any) -> Any:
@@ -148,5 +208,6 @@ def bind_log(**ids: Any) -> Any:
     return logger.bind(**bound) if bound else logger
 
 
-__all__ = ["NOOP_SPAN", "NoopSpan", "bind_log", "end_span", "run_in_span", "span", "start_span",
+__all__ = ["NOOP_SPAN", "NoopSpan", "bind_log", "end_span", "error_message", "fail_span",
+           "record_error", "run_in_span", "span", "start_span", "unrendered_message",
            "use_tracer_provider"]

@@ -113,3 +113,50 @@ def test_a_secret_inside_a_logged_traceback_is_masked(restore_logging):
 def test_an_unknown_level_name_is_refused(restore_logging):
     with pytest.raises(ValueError, match="unknown log level 'loud'"):
         configure_logging("loud", json=True)
+
+
+def test_an_error_escaping_a_span_is_recorded_once_with_secrets_masked(exporter):
+    from opentelemetry.trace import StatusCode
+
+    secret = "tok-escaping-0099"
+    with pytest.raises(RuntimeError), span("baton.run", run_id="r1", secret_values=[secret]):
+        try:
+            raise OSError(f"cause with {secret}")
+        except OSError as exc:
+            raise RuntimeError(f"broke on {secret}") from exc
+    (finished,) = exporter.get_finished_spans()
+    assert "baton.secret_values" not in finished.attributes
+    assert finished.status.status_code is StatusCode.ERROR
+    assert finished.status.description == "RuntimeError: broke on [REDACTED]"
+    (event,) = finished.events  # the SDK's own, raw recording is off
+    assert event.attributes["exception.message"] == "broke on [REDACTED]"
+    assert event.attributes["exception.escaped"] == "True"
+    assert "OSError: cause with [REDACTED]" in event.attributes["exception.stacktrace"]
+    assert secret not in str(dict(event.attributes))
+
+
+class Unrenderable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text for tok-unrendered-5")
+
+
+def test_an_attempt_span_ends_with_an_error_that_cannot_be_rendered(exporter):
+    from opentelemetry.trace import StatusCode
+
+    current = telemetry.start_span("baton.attempt", step_id="s")
+    telemetry.end_span(current, Unrenderable(), secret_values=["tok-unrendered-5"])
+    (finished,) = exporter.get_finished_spans()
+    assert finished.status.status_code is StatusCode.ERROR
+    assert finished.status.description == (
+        "Unrenderable (its message could not be rendered: RuntimeError: no text for [REDACTED])")
+
+
+def test_an_attempt_span_is_ended_even_when_recording_its_error_fails(exporter, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise MemoryError("recording failed")
+
+    monkeypatch.setattr(telemetry, "redact", broken)
+    current = telemetry.start_span("baton.attempt", step_id="s")
+    with pytest.raises(MemoryError):
+        telemetry.end_span(current, ValueError("boom"), secret_values=["x"])
+    assert [s.name for s in exporter.get_finished_spans()] == ["baton.attempt"]
