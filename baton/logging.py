@@ -2,13 +2,18 @@
 
 Every entry goes through ``SecretMasker`` last but one, so a secret value
 that slips into an event, a bound id or a formatted traceback is masked
-before anything is rendered.
+before anything is rendered. What Python itself would write to stderr (a
+warning, a thread's uncaught exception, an exception ignored in a finaliser)
+is logged the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+import threading
+import warnings
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
@@ -28,20 +33,56 @@ class SecretMasker:
         self._secrets = sorted({s for s in secret_values if s}, key=len, reverse=True)
 
     def __call__(self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
-        """Mask secrets in every value (keys are code, not data)."""
+        """Mask secrets in every value and key (a key can be data: ``log.info("x", **row)``)."""
         if not self._secrets:
             return event_dict
-        return {key: _mask(value, self._secrets) for key, value in event_dict.items()}
+        return {_mask(key, self._secrets): (_mask_event(value, self._secrets) if key == "event"
+                                            else _mask(value, self._secrets))
+                for key, value in event_dict.items()}
 
 
 def _mask(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str | dict | list | tuple):
+    """``value``, or where the text a renderer writes for it holds a secret, that text masked.
+
+    Both renderers write a string as it is and any other value (nested ones included) as its
+    ``repr``: an exception's ``repr`` holds its arguments, which its ``str`` may leave out.
+    """
+    if isinstance(value, str):
         return redact(value, secrets)
     if isinstance(value, int | float | bool) or value is None:
         return value
-    text = str(value)  # exceptions, paths, models: compare their text form
+    if isinstance(value, dict):
+        pairs = [(_mask(k, secrets), _mask(v, secrets)) for k, v in value.items()]
+        if all(new is old for (new, _), old in zip(pairs, value, strict=True)) and all(
+                new is old for (_, new), old in zip(pairs, value.values(), strict=True)):
+            return value  # kept as it is (an OrderedDict, a defaultdict) when nothing is masked
+        return dict(pairs)
+    if isinstance(value, list | tuple):
+        items = [_mask(item, secrets) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    text = _shown(value, repr)
     masked = redact(text, secrets)  # compares escaped forms too (tools.redaction.secret_forms)
     return masked if masked != text else value
+
+
+def _mask_event(value: Any, secrets: list[str]) -> Any:
+    """The event: the console renderer writes a non-string one as its ``str``, JSON as its
+    ``repr``; where either holds a secret, its ``str``, masked, is written by both."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    text = _shown(value, str)
+    if redact(text, secrets) != text or _mask(value, secrets) is not value:
+        return redact(text, secrets)
+    return value
+
+
+def _shown(value: Any, how: Any) -> str:
+    try:
+        return how(value)
+    except Exception:  # noqa: BLE001 - foreign code: a value that cannot be shown is named
+        return f"<{type(value).__name__} that cannot be shown>"
 
 
 class _CurrentStderr:
@@ -92,6 +133,7 @@ def configure_logging(level: str | int = "info", json: bool = False, *,
         cache_logger_on_first_use=False,
     )
     _route_stdlib(number, out, masker, renderer)
+    _route_python_reports()
 
 
 def _common_processors() -> list[Any]:
@@ -124,6 +166,61 @@ def _route_stdlib(number: int, out: Any, masker: SecretMasker, renderer: Any) ->
     # Alembic logs its context and each revision at INFO on every start; only debug wants that.
     logging.getLogger("alembic").setLevel(logging.NOTSET if number <= logging.DEBUG
                                           else max(number, logging.WARNING))
+
+
+def _route_python_reports() -> None:
+    """Log warnings, uncaught thread exceptions and unraisable exceptions through the same
+    processors, masked: Python's own hooks write them as plain, unmasked text on stderr (a
+    tool's ``warnings.warn(f"... {token}")``, or its thread dying on an error naming it)."""
+    if warnings.showwarning is not _show_warning:
+        warnings.showwarning = _show_warning
+    if not _is_ours(threading.excepthook, _log_thread_exception):
+        threading.excepthook = functools.partial(
+            _log_thread_exception, previous=_unless_default(threading.excepthook,
+                                                            threading.__excepthook__))
+    if not _is_ours(sys.unraisablehook, _log_unraisable):
+        sys.unraisablehook = functools.partial(
+            _log_unraisable, previous=_unless_default(sys.unraisablehook,
+                                                      sys.__unraisablehook__))
+
+
+def _is_ours(hook: Any, function: Any) -> bool:
+    return isinstance(hook, functools.partial) and hook.func is function
+
+
+def _unless_default(hook: Any, default: Any) -> Any:
+    """The hook to call after logging: one installed by someone else (an error reporter, a
+    test runner) still sees the exception; Python's default would print it unmasked."""
+    return None if hook is default else hook
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """``warnings.showwarning``, logged as ``logging.captureWarnings`` would (``py.warnings``)."""
+    text = warnings.formatwarning(message, category, filename, lineno, line)
+    if file is not None:  # a file asked for by name is written, as Python would
+        file.write(text)
+        return
+    logging.getLogger("py.warnings").warning("%s", text.rstrip("\n"))
+
+
+def _log_thread_exception(args: threading.ExceptHookArgs, *, previous: Any) -> None:
+    if args.exc_type is not SystemExit:  # as Python's own hook: a thread's exit is no error
+        structlog.get_logger("baton").error(
+            "uncaught exception in a thread",
+            thread=args.thread.name if args.thread is not None else None,
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+    if previous is not None:
+        previous(args)
+
+
+def _log_unraisable(unraisable: Any, *, previous: Any) -> None:
+    structlog.get_logger("baton").error(
+        unraisable.err_msg or "Exception ignored in",
+        object=_shown(unraisable.object, repr) if unraisable.object is not None else None,
+        exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback))
+    if previous is not None:
+        previous(unraisable)
 
 
 __all__ = ["REDACTED", "SecretMasker", "configure_logging", "level_number"]

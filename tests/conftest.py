@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.http_server import http_server  # noqa: F401 - fixture: a real server on 127.0.0.1
 from tests.support.openai_server import openai_server  # noqa: F401 - fixture: scripted OpenAI API
+from tests.support.python_reports import python_report_hooks, restore_python_report_hooks
 
 # No test may talk to a real LLM endpoint or inherit the developer's settings.
 for _var in ("OPENAI_API_KEY", "BATON_LLM_BASE_URL", "BATON_LLM_API_KEY", "BATON_OPA_URL",
@@ -25,13 +26,16 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def restore_logging():
-    """Put structlog, the root logger and alembic's logger back after a test configures them."""
+    """Put structlog, the root logger, alembic's logger and the hooks Python reports warnings
+    and uncaught exceptions through back after a test configures them."""
     import structlog
 
     alembic = logging.getLogger("alembic")
     handlers, level, alembic_level = logging.root.handlers[:], logging.root.level, alembic.level
+    hooks = python_report_hooks()
     yield
     structlog.reset_defaults()
     logging.root.handlers[:] = handlers
     logging.root.setLevel(level)
     alembic.setLevel(alembic_level)
+    restore_python_report_hooks(hooks)

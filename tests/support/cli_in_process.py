@@ -13,6 +13,7 @@ import structlog
 import typer.main
 
 from baton.cli.main import main
+from tests.support.python_reports import python_report_hooks, restore_python_report_hooks
 
 # Typer builds the click command tree anew on every call (about 20 ms): a process runs one
 # command, a test many. The tree is reusable (click's own test runner reuses commands).
@@ -28,6 +29,7 @@ def in_process_baton(capsys) -> Iterator[Callable[..., subprocess.CompletedProce
     """
     saved_structlog = structlog.get_config()
     saved_handlers = list(logging.getLogger().handlers)
+    saved_hooks = python_report_hooks()
 
     def run(*args: str,
             env: Mapping[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
@@ -49,3 +51,4 @@ def in_process_baton(capsys) -> Iterator[Callable[..., subprocess.CompletedProce
         # The CLI configures logging for the process; leave it as other tests found it.
         structlog.configure(**saved_structlog)
         logging.getLogger().handlers[:] = saved_handlers
+        restore_python_report_hooks(saved_hooks)
