@@ -182,5 +182,6 @@ def test_a_database_that_fails_under_a_command_is_a_clear_error_not_a_traceback(
         conn.execute("DROP TABLE runs")
     broken = baton("runs", "list")
     assert broken.returncode == 1
-    assert "error: the database failed:" in broken.stderr and "no such table: runs" in broken.stderr
+    assert "error: the database's schema does not match this Baton's" in broken.stderr
+    assert "no such table: runs" in broken.stderr
     assert "Traceback" not in broken.stderr
