@@ -392,10 +392,13 @@ def load_settings(
     if unconverted:
         raise _invalid(origin, unconverted, from_env)
     from .settings_checks import check_settings
-    from .settings_policy_data import policy_data_problems
+    from .settings_policy_data import policies_problems, policy_data_problems
 
     found = [*check_settings(settings), *policy_data_problems(settings.policy_data),
              *user_problems(settings)]
+    # The policies are compiled with these settings' data: only once the rest is sound.
+    found += policies_problems(settings.policies_dir, settings.policy_data,
+                               embedded=settings.opa_url is None, compile_them=not found)
     if found:
         raise _invalid(origin, found, from_env)
     return settings

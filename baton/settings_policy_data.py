@@ -10,14 +10,23 @@ of the shipped data (``approval``, ``risk``, ``limits``, ``batch_window``) must 
 every key the policies read; keys of its own beyond those are left alone, and so are
 top-level keys Baton does not know (data for policies of one's own). Values are never
 quoted: policy data may hold something secret.
+
+``policies_problems`` checks, the same way, the policies the engine will judge with: a
+``policies_dir`` whose files cannot be read or whose data file has a known key of the
+wrong shape, and, for the embedded engine, ``secret_patterns`` it cannot use as regular
+expressions and policies it cannot compile (a rule in Rego v0 syntax, a syntax error).
+Accepted, each made every plan denied with a cause hard to trace, or worse.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from datetime import date, time
+from pathlib import Path
 from typing import Any
 
+from .settings_checks import policies_dir_problem
 from .settings_users import toml_key
 
 Problem = tuple[str, str]
@@ -28,6 +37,8 @@ def _kind(value: Any) -> str:
     """What a TOML value is, in words (never the value itself)."""
     if isinstance(value, bool):
         return "true or false"
+    if value is None:  # a data file's YAML or JSON null (TOML has none)
+        return "null"
     kinds = {str: "a string", int: "a number", float: "a number", list: "an array",
              dict: "a table"}
     return next((name for kind, name in kinds.items() if isinstance(value, kind)), "a date or time")
@@ -72,7 +83,8 @@ def _record(fields: Mapping[str, Check], *, replaced_whole: bool = True) -> Chec
         if not isinstance(value, dict):
             return [(key, f"must be a table with {', '.join(fields)}, not {_kind(value)}")]
         why = (f": [policy.data] replaces the shipped {key.rsplit('.', 1)[-1]} table whole, so "
-               f"give every key ({', '.join(fields)})" if replaced_whole else "")
+               f"give every key ({', '.join(fields)})"
+               if replaced_whole and key.startswith(f"{SETTING}.") else "")
         problems = [(f"{key}.{name}", f"is missing{why}") for name in fields if name not in value]
         return problems + [p for name, field in fields.items() if name in value
                            for p in field(value[name], f"{key}.{name}")]
@@ -80,6 +92,7 @@ def _record(fields: Mapping[str, Check], *, replaced_whole: bool = True) -> Chec
 
 
 STRINGS = _array(STRING, "an array of strings")
+SETTING = "policy.data"
 
 # The keys of policies/rego/data.yaml and the shape the shipped rules read them in.
 SHAPES: dict[str, Check] = {
@@ -104,22 +117,94 @@ SHAPES: dict[str, Check] = {
 
 def policy_data_problems(policy_data: Mapping[str, Any]) -> list[Problem]:
     """(setting, problem) for each known ``[policy.data]`` key of the wrong shape, and for
-    each NaN or infinity anywhere in it, known key or not."""
-    shapes = [problem for key, value in policy_data.items() if key in SHAPES
-              for problem in SHAPES[key](value, f"policy.data.{key}")]
-    return shapes + [(key, "must be a finite number: TOML's nan and inf have no JSON form, so "
-                           "the policies could not be given their data")
-                     for key in _non_finite(policy_data, "policy.data")]
+    each NaN, infinity, date or time anywhere in it, known key or not."""
+    return _shape_problems(policy_data, SETTING) + _not_json(policy_data, SETTING)
 
 
-def _non_finite(value: Any, key: str) -> list[str]:
-    """Where ``value`` holds a NaN or an infinity (TOML writes them ``nan``, ``inf``)."""
+def _shape_problems(data: Mapping[str, Any], prefix: str) -> list[Problem]:
+    """(key, problem) for each known key of ``data`` of the wrong shape."""
+    return [problem for key, value in data.items() if key in SHAPES
+            for problem in SHAPES[key](value, f"{prefix}.{key}" if prefix else key)]
+
+
+def policies_problems(policies_dir: Path | None, policy_data: Mapping[str, Any], *,
+                      embedded: bool, compile_them: bool = True) -> list[Problem]:
+    """(setting, problem) for the policies the engine will judge with, as the module says.
+
+    A data file's key is named with the file, under ``policies_dir``; a key that
+    ``[policy.data]`` replaces is not checked there (its replacement is, by
+    ``policy_data_problems``). The compile check (``compile_them``) builds what the engine
+    will use, once per bundle and process, so a command that judges does not build it again.
+    """
+    from policies.bundle import PolicyBundle, PolicyBundleError
+
+    if policies_dir is not None and policies_dir_problem(policies_dir) is not None:
+        return []  # check_settings reports it
+    file_data: Mapping[str, Any] = {}
+    where = ""
+    if policies_dir is not None:
+        try:
+            bundle = PolicyBundle.load(policies_dir)
+        except PolicyBundleError as exc:
+            return [("policies_dir", exc.message)]
+        file_data = {key: value for key, value in bundle.data.items() if key not in policy_data}
+        where = f"{bundle.data_file or policies_dir}: "
+    problems = [("policies_dir", f"{where}{key} {problem}")
+                for key, problem in _shape_problems(file_data, "")]
+    if not embedded or problems:
+        return problems
+    problems = [*((f"{SETTING}.{key}", problem) for key, problem in _pattern_problems(policy_data)),
+                *(("policies_dir", f"{where}{key} {problem}")
+                  for key, problem in _pattern_problems(file_data))]
+    if policies_dir is not None and compile_them and not problems:
+        from policies.embedded import compile_problem
+
+        cause = compile_problem(PolicyBundle.load(policies_dir, overrides=policy_data))
+        if cause:
+            problems.append(("policies_dir", f"{policies_dir}: {cause}"))
+    return problems
+
+
+def _pattern_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """(key, problem) for each ``secret_patterns`` pattern the embedded engine cannot read.
+
+    The interpreter's own check: its dialect is not Python's. The pattern is not quoted.
+    """
+    patterns = data.get("secret_patterns")
+    listed = [(f"secret_patterns[{index}].pattern", item["pattern"])
+              for index, item in enumerate(patterns if isinstance(patterns, list) else [])
+              if isinstance(item, dict) and isinstance(item.get("pattern"), str)]
+    if not listed:
+        return []
+    from policies.embedded import invalid_patterns
+    from policies.engine import EngineFailure
+
+    try:
+        bad = set(invalid_patterns(pattern for _, pattern in listed))
+    except EngineFailure as exc:  # not expected: said as a problem, not a traceback
+        return [("secret_patterns", f"cannot be checked: {exc}")]
+    return [(key, "is not a regular expression the embedded engine can read (it takes no "
+                  "inline flags such as (?i)); every plan would be denied")
+            for position, (key, _) in enumerate(listed) if position in bad]
+
+
+_NOT_FINITE = ("must be a finite number: TOML's nan and inf have no JSON form, so the policies "
+               "could not be given their data")
+_DATE = ("must not be a date or time: JSON has none, so the policies could not be given their "
+         "data; quote it to pass it as text")
+
+
+def _not_json(value: Any, key: str) -> list[Problem]:
+    """(key, problem) where ``value`` holds what JSON cannot: a NaN or an infinity (TOML's
+    ``nan``, ``inf``), or a date or time (TOML's ``2024-01-01``)."""
     if isinstance(value, float):
-        return [] if math.isfinite(value) else [key]
+        return [] if math.isfinite(value) else [(key, _NOT_FINITE)]
     if isinstance(value, dict):
         return [found for name, item in value.items()
-                for found in _non_finite(item, f"{key}.{toml_key(name)}")]
+                for found in _not_json(item, f"{key}.{toml_key(name)}")]
     if isinstance(value, list):
         return [found for index, item in enumerate(value)
-                for found in _non_finite(item, f"{key}[{index}]")]
+                for found in _not_json(item, f"{key}[{index}]")]
+    if isinstance(value, date | time):  # datetime is a date
+        return [(key, _DATE)]
     return []

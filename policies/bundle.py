@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +19,8 @@ SHIPPED_DIR = Path(__file__).parent / "rego"
 SHIPPED_FIXTURES = Path(__file__).parent / "fixtures"
 DATA_ROOT = "baton_config"  # the data lands at data.baton_config
 DATA_FILES = ("data.json", "data.yaml", "data.yml")
+# Deeper data reaches Python's recursion limit when it is hashed; policy data has no use for it.
+MAX_DATA_DEPTH = 100
 
 
 class PolicyBundleError(BatonError):
@@ -33,13 +36,16 @@ class PolicyBundle:
     directory: Path
     modules: tuple[tuple[str, str], ...]
     data: Mapping[str, Any]
+    data_file: Path | None = None  # where ``data`` was read from, for messages; None: no file
 
     @classmethod
     def load(cls, directory: Path | None = None, *, overrides: Mapping[str, Any] | None = None
              ) -> PolicyBundle:
         """Read ``*.rego`` and the data file from ``directory`` (default: the shipped policies).
 
-        ``overrides`` (settings' ``policy_data``) replace top-level keys of the data.
+        ``overrides`` (settings' ``policy_data``) replace top-level keys of the data. A file
+        that cannot be read, or data that is not JSON data, is a ``PolicyBundleError`` naming
+        the file.
         """
         root = Path(directory) if directory else SHIPPED_DIR
         if not root.is_dir():
@@ -47,9 +53,10 @@ class PolicyBundle:
         files = sorted(root.glob("*.rego"))
         if not files:
             raise PolicyBundleError(f"policies directory {str(root)!r} holds no .rego files")
-        modules = tuple((f.name, f.read_text(encoding="utf-8")) for f in files)
-        data = {**_read_data(root), **dict(overrides or {})}
-        return cls(directory=root, modules=modules, data=data)
+        modules = tuple((f.name, _read_module(f)) for f in files)
+        data_file, data = _read_data(root)
+        return cls(directory=root, modules=modules, data={**data, **dict(overrides or {})},
+                   data_file=data_file)
 
     @property
     def bundle_hash(self) -> str:
@@ -83,7 +90,22 @@ def _data_loader() -> type:
     return DataLoader
 
 
-def _read_data(root: Path) -> dict[str, Any]:
+def _read_module(path: Path) -> str:
+    """The source of one ``.rego`` file; unreadable or not UTF-8 text, a ``PolicyBundleError``."""
+    if not path.is_file():  # a directory named x.rego: read_text would raise IsADirectoryError
+        raise PolicyBundleError(f"cannot read policy file {path}: it is not a file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyBundleError(f"cannot read policy file {path}: it is not UTF-8 text "
+                                f"(byte {exc.start})") from exc
+    except OSError as exc:
+        raise PolicyBundleError(f"cannot read policy file {path}: "
+                                f"{exc.strerror or type(exc).__name__}") from exc
+
+
+def _read_data(root: Path) -> tuple[Path | None, dict[str, Any]]:
+    """The first data file in ``root`` and what it holds (``None, {}`` when there is none)."""
     for name in DATA_FILES:
         path = root / name
         if not path.exists():
@@ -94,9 +116,58 @@ def _read_data(root: Path) -> dict[str, Any]:
             text = path.read_text(encoding="utf-8")
             value = (json.loads(text) if name.endswith(".json")
                      else yaml.load(text, Loader=_data_loader()))  # noqa: S506 - a SafeLoader
+        except RecursionError as exc:
+            raise PolicyBundleError(f"cannot read policy data {path}: it is nested too deeply "
+                                    f"(at most {MAX_DATA_DEPTH} levels)") from exc
+        except UnicodeDecodeError as exc:
+            raise PolicyBundleError(f"cannot read policy data {path}: it is not UTF-8 text "
+                                    f"(byte {exc.start})") from exc
+        except yaml.MarkedYAMLError as exc:  # its text spans lines and quotes the file
+            mark = exc.problem_mark or exc.context_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise PolicyBundleError(f"cannot read policy data {path}: invalid YAML{where}: "
+                                    f"{exc.problem or exc.context}") from exc
         except (OSError, ValueError, yaml.YAMLError) as exc:
             raise PolicyBundleError(f"cannot read policy data {path}: {exc}") from exc
         if not isinstance(value, dict):
             raise PolicyBundleError(f"policy data {path} must hold an object at the top")
-        return value
-    return {}
+        problem = _not_json_data(value)
+        if problem:
+            raise PolicyBundleError(f"policy data {path}: {problem}")
+        return path, value
+    return None, {}
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _not_json_data(document: dict[str, Any]) -> str | None:
+    """Why ``document`` cannot be given to the engines as JSON data, if it cannot.
+
+    YAML allows what JSON does not (keys that are numbers or null, ``.nan``, ``!!binary``),
+    and the data is hashed as canonical JSON: such a value failed there with a traceback.
+    Walked with a stack, not recursion: the depth is what may be wrong.
+    """
+    stack: list[tuple[Any, str, int]] = [(document, "", 1)]
+    while stack:
+        value, where, depth = stack.pop()
+        at = f" (at {where})" if where else ""
+        if depth > MAX_DATA_DEPTH:
+            top = where.split("[", 1)[0].split(".", 1)[0]
+            return f"it is nested too deeply (under {top}): at most {MAX_DATA_DEPTH} levels"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    shown = json.dumps(key) if isinstance(key, _JSON_SCALARS) else repr(key)
+                    return (f"the key {shown}{at} is not text: keys of JSON data are strings; "
+                            "quote it")
+                stack.append((item, f"{where}.{key}" if where else key, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{index}]", depth + 1)
+                         for index, item in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            return f"{where} is {value}, which JSON cannot hold; write a finite number"
+        elif not isinstance(value, _JSON_SCALARS):
+            return (f"{where} is a {type(value).__name__}, which JSON cannot hold; write text, "
+                    "a number, true/false, null, a list or a mapping")
+    return None

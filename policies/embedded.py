@@ -5,6 +5,13 @@ test checks): no networking built-ins (``net.*``, ``http.send``),
 ``time.parse_rfc3339_ns`` fails, ``with input as`` is unreliable, ``min``/``max``
 return wrong values, ``sprintf("%s", [concat(...)])`` adds quotes, and regular
 expressions take no inline flags such as ``(?i)``.
+
+Its failures are read with care: a bundle that did not build still comes back from
+``build`` (its ``ok()`` false), and asking an output of such a bundle for its text
+crashes the process (a segfault), so a failed build is caught before any query. Its
+error trees are read for their messages only: the ``errorast`` beside a message may
+hold the input, and the input may hold a secret. It logs to stdout unless told not to,
+which would corrupt ``--json`` output, so every interpreter here is silenced.
 """
 
 from __future__ import annotations
@@ -12,51 +19,211 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .bundle import PolicyBundle
 from .engine import DECISION_PATH, STEP_DECISION_PATH, EngineFailure, FailClosedEngine
 
 ENGINE_NAME = "embedded"
+ENTRYPOINTS = (DECISION_PATH, STEP_DECISION_PATH)
+# Finding which module breaks a build costs one build per module: only for bundles this size.
+_MAX_MODULES_TO_BLAME = 25
+
+
+def _interpreter() -> Any:
+    """A new interpreter that reports built-in errors and prints nothing."""
+    from regopy import Interpreter
+    from regopy.rego_shared import LogLevel
+
+    rego = Interpreter()
+    # rego-cpp writes its error trees (a syntax error, data it refused whole) to stdout.
+    rego.log_level = LogLevel.NONE
+    rego.strict_built_in_errors = True
+    return rego
+
+
+class _ModuleRefused(EngineFailure):
+    """rego-cpp refused a module as it was added (a syntax error): its error names the file."""
+
+
+def _build(modules: Sequence[tuple[str, str]], data_json: str,
+           entrypoints: Sequence[str] = ENTRYPOINTS) -> tuple[Any, Any]:
+    """(interpreter, bundle) with ``modules`` and the data compiled for ``entrypoints``."""
+    rego = _interpreter()
+    for name, source in modules:
+        try:
+            rego.add_module(name, source)
+        except Exception as exc:  # regopy raises RegoError, ctypes errors or TypeError
+            raise _ModuleRefused(_syntax_errors(exc, dict(modules)) or _first_line(exc)) from exc
+    try:
+        rego.add_data_json(data_json)
+        bundle = rego.build(None, list(entrypoints))
+    except Exception as exc:  # noqa: BLE001 - the same translation as above
+        raise EngineFailure(_first_line(exc)) from exc
+    if not bundle.ok():
+        from regopy.rego_shared import rego_bundle_node
+
+        raise EngineFailure(_error_messages(rego_bundle_node(bundle._impl)))
+    return rego, bundle
+
+
+def _compiles_without(modules: Sequence[tuple[str, str]], data_json: str) -> list[str]:
+    """The modules without any one of which the others compile: where to look for the fault.
+
+    rego-cpp names no file for an error found after parsing (a rule written in Rego v0
+    syntax clashing with the v1 rules beside it, say).
+    """
+    if not 1 < len(modules) <= _MAX_MODULES_TO_BLAME:
+        return []
+    found = []
+    for index, (name, _) in enumerate(modules):
+        try:
+            _build([*modules[:index], *modules[index + 1:]], data_json)
+        except EngineFailure:
+            continue
+        found.append(name)
+    return found
 
 
 class CompiledPolicies:
     """One interpreter with the bundle compiled once; evaluation is serialised (it holds the input)."""
 
     def __init__(self, modules: tuple[tuple[str, str], ...], data: Mapping[str, Any]) -> None:
-        from regopy import Interpreter
-
         self._lock = threading.Lock()
-        self._rego = Interpreter()
-        self._rego.strict_built_in_errors = True
         try:
-            for name, source in modules:
-                self._rego.add_module(name, source)
             # NaN and infinity have no JSON form: rego-cpp refused them and printed the whole
             # data document (which may hold secrets) to stdout.
-            self._rego.add_data_json(json.dumps(data, allow_nan=False))
-            self._bundle = self._rego.build(None, [DECISION_PATH, STEP_DECISION_PATH])
-        except Exception as exc:  # regopy raises RegoError, ctypes errors or TypeError
+            data_json = json.dumps(data, allow_nan=False)
+        except (TypeError, ValueError) as exc:
             raise EngineFailure(f"the policies do not compile: {_first_line(exc)}") from exc
+        try:
+            self._rego, self._bundle = _build(modules, data_json)
+        except _ModuleRefused as exc:
+            raise EngineFailure(f"the policies do not compile: {exc}") from exc
+        except EngineFailure as exc:
+            culprits = _compiles_without(modules, data_json)
+            where = f"; they compile without {' or '.join(culprits)}" if culprits else ""
+            raise EngineFailure(f"the policies do not compile: {exc}{where}") from exc
 
     def evaluate(self, entrypoint: str, policy_input: Mapping[str, Any]) -> Any:
         """The value of ``entrypoint`` over ``policy_input``; ``None`` when undefined."""
         from regopy import Input
+        from regopy.rego_shared import rego_bundle_query_entrypoint, rego_free_output
 
         with self._lock:
             try:
                 self._rego.set_input(Input(json.loads(json.dumps(policy_input, default=str))))
-                output = self._rego.query_bundle_entrypoint(self._bundle, entrypoint)
+                # Not query_bundle_entrypoint: its Output parses the text of an error that
+                # comes back as a result (an undefined function) as JSON, and fails naming
+                # only that.
+                output = rego_bundle_query_entrypoint(self._rego._impl, self._bundle._impl,
+                                                      entrypoint)
             except Exception as exc:
                 raise EngineFailure(f"evaluation failed: {_first_line(exc)}") from exc
-            if not output.ok():
-                # Never call output.expressions() here: on an error output rego-cpp aborts.
-                raise EngineFailure(f"evaluation failed: {_first_line(str(output))}")
-            results = output.results
-        if not results or not results[0].expressions:
-            return None
-        return results[0].expressions[0]
+            try:
+                text = _result_text(output)
+            finally:
+                rego_free_output(output)
+        return _first_expression(text)
+
+
+def _result_text(output: Any) -> str:
+    """The JSON text of a query's result; ``EngineFailure`` naming the error when it is one."""
+    from regopy.rego_shared import (
+        NodeKind,
+        rego_output_node,
+        rego_output_ok,
+        rego_output_string,
+    )
+
+    if not rego_output_ok(output):
+        raise EngineFailure(f"evaluation failed: {_error_messages(rego_output_node(output))}")
+    node = rego_output_node(output)
+    if _kind(node) in (NodeKind.Error, NodeKind.ErrorSeq):
+        raise EngineFailure(f"evaluation failed: {_error_messages(node)}")
+    return rego_output_string(output)
+
+
+def _first_expression(text: str) -> Any:
+    """The first expression of the first result, as regopy's ``Output`` reads it."""
+    if text == "undefined":
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise EngineFailure(f"evaluation failed: the result is not JSON ({exc})") from exc
+    results = value if isinstance(value, list) else [value]
+    first = results[0] if results and isinstance(results[0], Mapping) else {}
+    expressions = first.get("expressions")
+    return expressions[0] if isinstance(expressions, list) and expressions else None
+
+
+def _kind(node: Any) -> Any:
+    from regopy.rego_shared import rego_node_type
+
+    try:
+        return rego_node_type(node)
+    except ValueError:  # a kind this regopy has no name for: not one of the error kinds
+        return None
+
+
+def _error_messages(root: Any) -> str:
+    """The messages in a rego-cpp error tree, joined; never its ``errorast`` (see module doc)."""
+    from regopy.rego_shared import NodeKind, rego_node_get, rego_node_size, rego_node_value
+
+    messages: list[str] = []
+    stack = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        kind = _kind(node)
+        if kind == NodeKind.ErrorMessage:
+            text = " ".join(rego_node_value(node).split())
+            if text and text not in messages:
+                messages.append(text)
+        elif kind in (NodeKind.ErrorSeq, NodeKind.Error) and depth < 4:
+            size = rego_node_size(node)
+            stack.extend((rego_node_get(node, index), depth + 1)
+                         for index in reversed(range(size)))
+    if not messages:
+        return "the interpreter reported an error without a message"
+    return "; ".join(messages[:3])[:300]
+
+
+_ERROR_AT = re.compile(r"\(error (\d+):")
+_SPAN = re.compile(r"\|(\d+)\|\d+")
+_MESSAGE = re.compile(r"\(errormsg (\d+):")
+
+
+def _syntax_errors(exc: object, sources: Mapping[str, str]) -> str:
+    """'file:line:column: message' for each error of a module rego-cpp refused ('' if none).
+
+    Its error text gives each location as (name length):name|offset|length, and each
+    message as (length):message.
+    """
+    text = str(exc)
+    found: list[str] = []
+    for match in _ERROR_AT.finditer(text):
+        name = text[match.end():match.end() + int(match.group(1))]
+        rest = match.end() + len(name)
+        span = _SPAN.match(text, rest)
+        message = _MESSAGE.search(text, rest)
+        if message is None:
+            continue
+        what = text[message.end():message.end() + int(message.group(1))]
+        where = _line_and_column(sources.get(name), int(span.group(1))) if span else ""
+        found.append(f"{name}{where}: {' '.join(what.split())}")
+    return "; ".join(dict.fromkeys(found[:3]))
+
+
+def _line_and_column(source: str | None, offset: int) -> str:
+    """':line:column' of a byte ``offset`` into ``source`` ('' when unknown)."""
+    if source is None:
+        return ""
+    before = source.encode("utf-8")[:offset]
+    line = before.count(b"\n") + 1
+    column = len(before) - (before.rfind(b"\n") + 1) + 1
+    return f":{line}:{column}"
 
 
 _ERRORMSG = re.compile(r"\(error \d+:([^|\s]+)\|[^(]*\(errormsg \d+:([^)]*)\)")
@@ -71,17 +238,59 @@ def _first_line(exc: object) -> str:
     return " ".join(text.split())[:300]
 
 
-_CACHE: dict[str, CompiledPolicies] = {}
+_CACHE: dict[str, CompiledPolicies | EngineFailure] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def compiled_for(bundle: PolicyBundle) -> CompiledPolicies:
-    """The compiled form of ``bundle``, built once per bundle hash and reused."""
+    """The compiled form of ``bundle``, built once per bundle hash and reused.
+
+    A bundle that does not compile is remembered too: each decision would otherwise build
+    it again (and look again for the module at fault) only to fail the same way.
+    """
     key = bundle.bundle_hash
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = CompiledPolicies(bundle.modules, bundle.data_document())
-        return _CACHE[key]
+            try:
+                _CACHE[key] = CompiledPolicies(bundle.modules, bundle.data_document())
+            except EngineFailure as exc:
+                _CACHE[key] = exc
+        compiled = _CACHE[key]
+    if isinstance(compiled, EngineFailure):
+        raise EngineFailure(str(compiled))
+    return compiled
+
+
+def compile_problem(bundle: PolicyBundle) -> str | None:
+    """Why the embedded engine cannot judge with ``bundle``, if it cannot (it compiles it)."""
+    try:
+        compiled_for(bundle)
+    except EngineFailure as exc:
+        return str(exc)
+    return None
+
+
+_PATTERNS_MODULE = ("patterns.rego", "package baton_patterns\nimport rego.v1\n"
+                    "valid := [regex.is_valid(p) | some p in data.patterns]\n")
+
+
+def invalid_patterns(patterns: Iterable[str]) -> list[int]:
+    """The indexes of ``patterns`` that this interpreter's ``regex.match`` fails on.
+
+    Its own check, not Python's ``re``: its dialect is not Python's (no inline flags such
+    as ``(?i)``). The patterns go in as data, since that is where the policies read them.
+    """
+    listed = list(patterns)
+    rego, bundle = _build([_PATTERNS_MODULE], json.dumps({"patterns": listed}),
+                          ["baton_patterns/valid"])
+    from regopy import Input
+
+    rego.set_input(Input({}))
+    valid = rego.query_bundle_entrypoint(bundle, "baton_patterns/valid").results
+    flags = valid[0].expressions[0] if valid and valid[0].expressions else []
+    if len(flags) != len(listed):
+        raise EngineFailure("the interpreter could not check the patterns")
+    return [index for index, ok in enumerate(flags) if ok is not True]
 
 
 class EmbeddedEngine(FailClosedEngine):
