@@ -30,7 +30,7 @@ from typing import Any
 
 from planner.json_values import storable
 from planner.plan import Plan, Reference, Step, follow_path, resolve_references
-from policies.inputs import upstream, url_host
+from policies.inputs import step_data_sources, url_host
 from tools import BatonError, Effect, ToolContext, ToolError, ToolRegistry, ToolSpec
 from tools.redaction import redact
 
@@ -339,8 +339,9 @@ class StepLoop:
 
     def _decide(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
                 effect: Effect) -> CheckOutcome:
-        # Every step whose data may reach this one, as the plan decision judged them.
-        source_ids = upstream(st.deps, sid)
+        # Every step whose data may reach this one, as the plan decision judged them (a
+        # workspace read counts every workspace write of the plan, whatever its depends_on).
+        source_ids = step_data_sources(st.plan, self.registry, sid)
         sources = [self.registry.get(st.by_id[d].tool) for d in source_ids
                    if st.by_id[d].tool in self.registry]
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -342,30 +342,75 @@ def _step_entry(step: Step, registry: ToolRegistry, plan_strings_before: int) ->
     return entry
 
 
-def data_sources(plan: Plan) -> dict[str, list[str]]:
-    """For each step, every step whose data may reach it (transitively), through references
-    and through ``depends_on`` alike.
+# The tag of a tool that reads or writes files in the workspace (``files.*``; a plugin's tool
+# that uses ``ToolContext.workspace`` says so with it too).
+WORKSPACE_TAG = "workspace"
 
-    Data flows without a reference too: one step writes a file, a later one that
-    ``depends_on`` it reads it back. Residency cannot tell that from mere ordering, so it
-    treats every dependency as a flow of data (conservative taint).
+
+def data_sources(plan: Plan, registry: ToolRegistry) -> dict[str, list[str]]:
+    """For each step, every step whose data may reach it (transitively, sorted): see
+    :func:`step_data_sources`."""
+    feeds = _DataFeeds(plan, registry)
+    return {step.id: feeds.upstream(step.id) for step in plan.steps}
+
+
+def step_data_sources(plan: Plan, registry: ToolRegistry, step_id: str) -> list[str]:
+    """Every step whose data may reach ``step_id``, directly or through others (sorted):
+    the plan decision (each step's ``data_sources``) and the executor's check before a call
+    both ask this, so the two judge the same sources.
+
+    A step is fed by the steps it references or depends on (``depends_on``): one may write
+    a file that it reads back, so every dependency counts as a flow of data (conservative
+    taint). A step of a workspace tool (tagged ``workspace``, or unknown) is also fed by
+    every step of the plan that may write to the workspace, whatever ``depends_on`` says:
+    with no ``depends_on`` a read may still run after the write (one step at a time, or
+    again on a resume), and the workspace outlives a run, so a read that runs first may read
+    what an earlier run of the same plan wrote. Paths are not compared: a symlink inside
+    the workspace, or a case-insensitive file system, makes two spellings one file.
     """
-    direct = {s.id: s.dependencies() for s in plan.steps}
-    return {step.id: upstream(direct, step.id) for step in plan.steps}
+    return _DataFeeds(plan, registry).upstream(step_id)
 
 
-def upstream(direct: Mapping[str, Iterable[str]], step_id: str) -> list[str]:
-    """Every step ``step_id`` depends on, directly or through others (sorted), given each
-    step's direct dependencies."""
-    seen: set[str] = set()
-    todo = list(direct.get(step_id, ()))
-    while todo:
-        current = todo.pop()
-        if current in seen or current == step_id:
-            continue
-        seen.add(current)
-        todo.extend(direct.get(current, ()))
-    return sorted(seen)
+class _DataFeeds:
+    """Each step's direct data sources; the workspace writes are listed once for every
+    workspace step rather than as an edge per reader and writer."""
+
+    def __init__(self, plan: Plan, registry: ToolRegistry) -> None:
+        known = {s.id for s in plan.steps}
+        self.direct = {s.id: [d for d in s.dependencies() if d in known] for s in plan.steps}
+        self.in_workspace = {s.id for s in plan.steps if _uses_workspace(s, registry)}
+        self.writes = sorted(s.id for s in plan.steps if s.id in self.in_workspace
+                             and _may_write(s, registry))
+
+    def upstream(self, step_id: str) -> list[str]:
+        """Every step whose data may reach ``step_id`` (sorted), itself left out."""
+        seen = {step_id}
+        todo = [step_id]
+        writes_added = False
+        while todo:
+            current = todo.pop()
+            feeds = list(self.direct.get(current, ()))
+            if current in self.in_workspace and not writes_added:
+                writes_added = True  # every workspace step is fed by the same writes
+                feeds.extend(self.writes)
+            for source in feeds:
+                if source not in seen:
+                    seen.add(source)
+                    todo.append(source)
+        seen.discard(step_id)
+        return sorted(seen)
+
+
+def _uses_workspace(step: Step, registry: ToolRegistry) -> bool:
+    # An unknown tool could do anything (the plan decision denies it anyway).
+    return step.tool not in registry or WORKSPACE_TAG in registry.get(step.tool).tags
+
+
+def _may_write(step: Step, registry: ToolRegistry) -> bool:
+    # As the plan decision counts the effect: one decided from references counts as a write.
+    if step.tool not in registry:
+        return True
+    return effect_for(registry.get(step.tool), step.args) is Effect.WRITE
 
 
 def context_facts(context: PolicyContext) -> dict[str, Any]:
@@ -404,7 +449,7 @@ def build_policy_input(
     borrow the requester's roles to add a tool, yet may revise a plan whose tools they lack.
     ``added_tools`` None means the previous version is unknown, so every tool counts as added.
     """
-    sources = data_sources(plan)
+    sources = data_sources(plan, registry)
     steps = []
     plan_strings = 0
     for step in plan.steps:
@@ -471,7 +516,7 @@ def step_call_for(
     """
     spec = registry.get(plan.step(step_id).tool)
     tools, regions, hosts = set(), set(), set()
-    for source in data_sources(plan)[step_id]:
+    for source in step_data_sources(plan, registry, step_id):
         step = plan.step(source)
         tools.add(step.tool)
         source_spec = registry.get(step.tool) if step.tool in registry else None

@@ -23,11 +23,16 @@ target_name(s) := sprintf("host %s", [s.url.host]) if {
 	s.url.host != null
 } else := sprintf("tool %s", [s.tool])
 
-# Rule: data read by a step in a region may not flow (through references or
-# depends_on, directly or via other steps) to a step or host outside that region.
+# Rule: data read by a step in a region may not flow (through references,
+# depends_on or the workspace, directly or via other steps) to a step or host
+# outside that region.
 # (data_sources lists every step whose data may reach a step, directly or
-# through others; the input builder follows references and depends_on alike,
-# since a step may read back what one it depends on wrote, say to a file.)
+# through others: policies.inputs.step_data_sources, which the executor's check
+# before a call asks too. It follows references and depends_on alike, since a
+# step may read back what one it depends on wrote, say to a file; and a step
+# of a tool tagged "workspace" counts as fed by every step of the plan that may
+# write to the workspace, whatever depends_on says: a file read back with no
+# depends_on on its write, or one a previous run of the plan wrote.)
 deny contains msg if {
 	some s in input.steps
 	some source_id in s.data_sources

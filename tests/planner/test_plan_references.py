@@ -56,6 +56,7 @@ def test_references_are_the_same_paths_and_targets_in_the_same_order_as_before(a
 
 def test_a_step_walks_its_arguments_once_for_references_dependencies_and_data_sources(monkeypatch):
     from policies.inputs import data_sources
+    from tests.support.policy_tools import policy_registry
 
     walks = []
     real = plan_module.iter_references
@@ -73,7 +74,7 @@ def test_a_step_walks_its_arguments_once_for_references_dependencies_and_data_so
     for step in plan.steps:
         step.dependencies()
         step.references()
-    assert data_sources(plan) == {"load": [], "use": ["load"]}
+    assert data_sources(plan, policy_registry()) == {"load": [], "use": ["load"]}
     assert plan.topological_order() == ["load", "use"]
     assert walks == ["$.args", "$.args"]  # one walk per step, however often asked
 

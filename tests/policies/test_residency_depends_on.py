@@ -30,7 +30,7 @@ def _decide(engine, plan: Plan):
 
 
 def test_data_sources_follow_depends_on_transitively():
-    sources = data_sources(_through_a_file("https://x.us.example.com/in"))
+    sources = data_sources(_through_a_file("https://x.us.example.com/in"), policy_registry())
     assert sources == {"eu": [], "stash": ["eu"], "back": ["eu", "stash"],
                        "post": ["back", "eu", "stash"]}
 
