@@ -30,7 +30,7 @@ from typing import Any
 
 from planner.json_values import storable
 from planner.plan import Plan, Reference, Step, follow_path, resolve_references
-from policies.inputs import step_data_sources, url_host
+from policies.inputs import DataFeeds, url_host
 from tools import BatonError, Effect, ToolContext, ToolError, ToolRegistry, ToolSpec
 from tools.redaction import redact
 
@@ -108,6 +108,9 @@ class RunState:  # noqa: D101 - documented below
     failure: str | None = None
     cancelled: bool = False
     last_poll: float = 0.0
+    # Which steps feed which (residency's sources), built at the first checked call: once per
+    # run rather than once per call, which would read the whole plan for each.
+    feeds: DataFeeds | None = None
 
     @property
     def stopping(self) -> bool:
@@ -341,7 +344,9 @@ class StepLoop:
                 effect: Effect) -> CheckOutcome:
         # Every step whose data may reach this one, as the plan decision judged them (a
         # workspace read counts every workspace write of the plan, whatever its depends_on).
-        source_ids = step_data_sources(st.plan, self.registry, sid)
+        if st.feeds is None:
+            st.feeds = DataFeeds(st.plan, self.registry)  # as policies.inputs.step_data_sources
+        source_ids = st.feeds.upstream(sid)
         sources = [self.registry.get(st.by_id[d].tool) for d in source_ids
                    if st.by_id[d].tool in self.registry]
         try:

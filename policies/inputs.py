@@ -350,7 +350,7 @@ WORKSPACE_TAG = "workspace"
 def data_sources(plan: Plan, registry: ToolRegistry) -> dict[str, list[str]]:
     """For each step, every step whose data may reach it (transitively, sorted): see
     :func:`step_data_sources`."""
-    feeds = _DataFeeds(plan, registry)
+    feeds = DataFeeds(plan, registry)
     return {step.id: feeds.upstream(step.id) for step in plan.steps}
 
 
@@ -368,11 +368,11 @@ def step_data_sources(plan: Plan, registry: ToolRegistry, step_id: str) -> list[
     what an earlier run of the same plan wrote. Paths are not compared: a symlink inside
     the workspace, or a case-insensitive file system, makes two spellings one file.
     """
-    return _DataFeeds(plan, registry).upstream(step_id)
+    return DataFeeds(plan, registry).upstream(step_id)
 
 
-class _DataFeeds:
-    """Each step's direct data sources; the workspace writes are listed once for every
+class DataFeeds:
+    """Each step's direct data sources (the executor keeps one per run); the workspace writes are listed once for every
     workspace step rather than as an edge per reader and writer."""
 
     def __init__(self, plan: Plan, registry: ToolRegistry) -> None:
