@@ -2,8 +2,10 @@
 
 The reply shape in every response format is ``{"steps": [{"id", "tool",
 "args_json", "depends_on", "why"}]}``; ``args`` as a plain object is accepted
-too (models in json_object/text mode often write it that way). The goal is
-never taken from the model: the planner puts the analyst's goal back in.
+too (models in json_object/text mode often write it that way). A step that gives
+both is read from ``args_json`` when the two agree, from ``args`` when ``args_json``
+is empty, and sent back to the model when they differ: neither is dropped unseen.
+The goal is never taken from the model: the planner puts the analyst's goal back in.
 """
 
 from __future__ import annotations
@@ -332,10 +334,15 @@ def candidate_document(goal: str, reply: str | None, *, max_steps: int) -> Candi
     return Candidate({"goal": goal, "steps": steps}, [], written)
 
 
+def _empty(encoded: Any) -> bool:
+    """An ``args_json`` that says nothing: null or blank text (no arguments)."""
+    return encoded is None or (isinstance(encoded, str) and not encoded.strip())
+
+
 def _decoded_args(encoded: Any, step: Any, path: str, problems: list[Problem]) -> Any:
     """The arguments an ``args_json`` holds; None (and a problem) when it holds no object."""
     step = step if isinstance(step, str) else None
-    if encoded is None or (isinstance(encoded, str) and not encoded.strip()):
+    if _empty(encoded):
         return {}  # no arguments
     if isinstance(encoded, dict):
         return encoded  # an object where a string was asked for means the same thing
@@ -364,10 +371,17 @@ def _wire_step(raw: Any, index: int, problems: list[Problem]) -> Any:
     if not isinstance(raw, dict):
         return raw  # the validator reports the wrong shape with its own words
     step = {k: v for k, v in raw.items() if k != "args_json"}
-    if "args_json" in raw:
-        args = _decoded_args(raw["args_json"], raw.get("id"), f"$.steps[{index}].args_json",
-                             problems)
-        if args is not None:
+    given = raw.get("args") not in (None, {})
+    if "args_json" in raw and not (given and _empty(raw["args_json"])):
+        # An empty args_json beside an args object says nothing: the object is the arguments.
+        path = f"$.steps[{index}].args_json"
+        args = _decoded_args(raw["args_json"], raw.get("id"), path, problems)
+        if args is not None and given and args != raw["args"]:
+            problems.append(_malformed(
+                "the step gives both args_json and an args object, and they differ; give "
+                "the arguments once, in args_json",
+                step=raw.get("id") if isinstance(raw.get("id"), str) else None, path=path))
+        elif args is not None:
             step["args"] = args
     if step.get("why") in ("", None):
         step.pop("why", None)
