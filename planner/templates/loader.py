@@ -6,8 +6,11 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from typing import Any
+
 import yaml
 from pydantic import ValidationError
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
 from planner.loading import read_scalars_as_json
 
@@ -51,12 +54,36 @@ def read_new_template(path: Path) -> Template:
     return _validated(data, path)
 
 
+class _NotAllowed(yaml.MarkedYAMLError):
+    """Valid YAML that a template file must not use."""
+
+
 class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader reading scalars as a plan does: YAML 1.1's 12:30, 017 or yes stay text."""
+    """SafeLoader reading scalars as a plan does: YAML 1.1's 12:30, 017 or yes stay text.
+
+    Anchors and aliases are refused before they are resolved, as a plan's are
+    (planner.loading): an alias of the mapping that holds it made a structure that
+    contains itself, which ended in a RecursionError, and a template becomes plans.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, AliasEvent) or (
+                isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor):
+            raise _NotAllowed(problem=f"anchors and aliases (&{event.anchor}, *{event.anchor}) "
+                              "are not allowed in a template; write each value out",
+                              problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
 
 
 class _TemplateDumper(yaml.SafeDumper):
-    """SafeDumper quoting what ``_TemplateLoader`` would not read back as text (``1e3``)."""
+    """SafeDumper quoting what ``_TemplateLoader`` would not read back as text (``1e3``).
+
+    It never writes an anchor and alias for a value used twice: the loader refuses them.
+    """
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 read_scalars_as_json(_TemplateLoader)
@@ -76,8 +103,14 @@ def template_yaml(template: Template) -> str:
 def _read_mapping(path: Path) -> dict:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)  # noqa: S506
+    except _NotAllowed as exc:
+        mark = exc.problem_mark
+        raise TemplateError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: "
+                            f"{exc.problem}") from None
     except yaml.YAMLError as exc:
         raise TemplateError(_yaml_problem(path, exc)) from exc
+    except RecursionError:  # PyYAML composes and constructs one level of nesting per call
+        raise TemplateError(f"{path}: the template is nested too deeply to read") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{path}: cannot read template: {exc}") from exc
     if not isinstance(data, dict):

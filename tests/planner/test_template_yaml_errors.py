@@ -31,3 +31,52 @@ def test_a_library_file_that_is_not_a_valid_template_says_to_fix_or_remove_it(tm
     (tmp_path / "odd.v1.yaml").write_text("name: odd\npatterns: []\nplan: {steps: []}\n")
     with pytest.raises(TemplateError, match="fix or remove the file"):
         TemplateLibrary.load([tmp_path])
+
+
+# The reviewer's file (/tmp/rev-planner/add/selfref.yaml): an alias of the mapping that
+# holds it, which used to end in a RecursionError traceback.
+SELF_REFERENCE = ('name: x\npatterns: ["x"]\n'
+                  "plan: &a {steps: [{id: a, tool: files.list, args: {}}], self: *a}\n")
+
+
+@pytest.mark.parametrize(("text", "where", "shown"), [
+    (SELF_REFERENCE, "line 3, column 7", "&a, *a"),
+    ('name: x\npatterns: &p ["x"]\nexample_goals: *p\nplan: {steps: []}\n',
+     "line 2, column 11", "&p, *p"),
+    ("name: x\npatterns: [x]\nplan: {steps: [{id: a, tool: t, args: *nowhere}]}\n",
+     "line 3, column 39", "&nowhere, *nowhere"),
+])
+def test_anchors_and_aliases_are_refused_in_one_line_naming_the_file(tmp_path, text, where,
+                                                                     shown):
+    path = tmp_path / "x.v1.yaml"
+    path.write_text(text)
+    for read in (lambda: TemplateLibrary.load([tmp_path]), lambda: read_new_template(path)):
+        with pytest.raises(TemplateError) as caught:
+            read()
+        message = caught.value.message
+        assert message.startswith(f"{path}, {where}: anchors and aliases ({shown}) are not "
+                                  "allowed in a template; write each value out")
+        assert "\n" not in message
+
+
+def test_a_template_nested_too_deeply_is_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: deep\npatterns: [x]\nplan: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(TemplateError) as caught:
+        read_new_template(path)
+    assert caught.value.message == f"{path}: the template is nested too deeply to read"
+
+
+def test_a_saved_template_holds_no_anchors_even_for_a_value_used_twice(tmp_path):
+    from planner.templates import Template, template_yaml
+
+    shared = {"path": "a.txt"}
+    template = Template.model_validate({
+        "name": "twice", "patterns": ["read twice"],
+        "plan": {"steps": [{"id": "a", "tool": "files.read", "args": shared},
+                           {"id": "b", "tool": "files.read", "args": shared}]}})
+    text = template_yaml(template)
+    assert "&" not in text and "*" not in text
+    path = tmp_path / "twice.v1.yaml"
+    path.write_text(text)
+    assert TemplateLibrary.load([tmp_path]).get("twice") == template
