@@ -99,15 +99,16 @@ def _phrase_to_regex(phrase: str, params: dict[str, TemplateParam], name: str) -
 
 def _optional(parts: list[str], inner: str, *, followed_by_space: bool) -> bool:
     """Append an optional group; True when it swallowed the space that follows it."""
-    # Fold one neighbouring space into the group so that leaving the words
-    # out does not leave two required spaces behind.
-    if followed_by_space:
-        parts.append(f"(?:{inner}\\s+)?")
-        return True
+    # Fold one neighbouring space into the group so that leaving the words out does not
+    # leave two required spaces behind. The space before it, when there is one: folding
+    # the one after made "a [b] [c]" need a space after "a" even with both left out.
     if parts and parts[-1] == r"\s+":
         parts[-1] = f"(?:\\s+{inner})?"
-    else:
-        parts.append(f"(?:{inner})?")
+        return False
+    if followed_by_space:  # at the start: "[please] list files"
+        parts.append(f"(?:{inner}\\s+)?")
+        return True
+    parts.append(f"(?:{inner})?")
     return False
 
 
