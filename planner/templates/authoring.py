@@ -13,11 +13,13 @@ from .matching import TemplateMatcher
 from .loader import TemplateLibrary
 from .model import (
     PLACEHOLDER,
+    RESERVED_PARAM_NAMES,
     ParamBounds,
     ParamType,
     Template,
     TemplateError,
     TemplateParam,
+    reserved_name_message,
     unbounded_message,
     unbounded_params,
 )
@@ -46,6 +48,9 @@ def template_from_plan(
     parameters it names; a pre-approved template needs every parameter bounded
     (TemplateError, code ``unbounded_parameter``, naming the others).
     """
+    reserved = sorted(set(params) & RESERVED_PARAM_NAMES)
+    if reserved:  # before its placeholder goes in: {{goal}} would become the goal text
+        raise TemplateError(reserved_name_message(reserved[0]))
     bounds = dict(bounds or {})
     unknown = sorted(set(bounds) - set(params))
     if unknown:

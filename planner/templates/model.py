@@ -16,6 +16,9 @@ from tools.redaction import redact
 TEMPLATE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 PARAM_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z][a-z0-9_]{0,39})\s*\}\}")
+# Names instantiate() fills in itself: {{goal}} is the requester's goal text. A parameter
+# of that name would be captured and bounds-checked, then replaced by the whole goal.
+RESERVED_PARAM_NAMES = frozenset({"goal"})
 # A pattern that matches every one of these bounds nothing worth the name: it lets
 # through a long run of text, a path out of the workspace and shell syntax at once.
 # Neither "" nor a newline is a probe, so that .+ and .* (no DOTALL) are caught too.
@@ -56,6 +59,13 @@ class TemplateParam(BaseModel):
     default: str | int | float | bool | None = Field(
         default=None, description="Value used when the goal does not give one; none: required."
     )
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_PARAM_NAMES:
+            raise ValueError(reserved_name_message(value))
+        return value
 
     @field_validator("pattern")
     @classmethod
@@ -142,6 +152,12 @@ def _limit_problems(low: float | None, high: float | None) -> list[str]:
     return problems
 
 
+def reserved_name_message(name: str) -> str:
+    """Why ``name`` cannot name a parameter."""
+    return (f"parameter name {name!r} is reserved: {{{{{name}}}}} is the requester's goal text "
+            "in a template's plan; choose another name")
+
+
 def matches_anything(pattern: str) -> bool:
     """True when ``pattern`` matches in full every one of :data:`CATCH_ALL_PROBES`."""
     return all(re.fullmatch(pattern, probe) for probe in CATCH_ALL_PROBES)
@@ -202,7 +218,7 @@ class Template(BaseModel):
             raise ValueError(f"parameter(s) declared twice: {', '.join(duplicates)}")
         if not isinstance(self.plan.get("steps"), list) or not self.plan["steps"]:
             raise ValueError("plan.steps must be a non-empty list of steps")
-        unknown = sorted(placeholders(self.plan) - set(names) - {"goal"})
+        unknown = sorted(placeholders(self.plan) - set(names) - RESERVED_PARAM_NAMES)
         if unknown:
             raise ValueError(f"plan uses undeclared parameter(s): {', '.join(unknown)}")
         unbounded = unbounded_params(self.params)

@@ -144,7 +144,8 @@ def instantiate(template: Template, params: dict[str, Any], *, goal: str | None 
 
 def _default_goal(template: Template, values: dict[str, Any]) -> str:
     skeleton_goal = template.plan.get("goal")
-    if isinstance(skeleton_goal, str):
+    # {{goal}} in the skeleton's goal stands for the goal given, and there is none here.
+    if isinstance(skeleton_goal, str) and "goal" not in PLACEHOLDER.findall(skeleton_goal):
         return substitute(skeleton_goal, values)
     return template.example_goals[0] if template.example_goals else template.description or template.name
 
