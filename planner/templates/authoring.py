@@ -57,15 +57,18 @@ def template_from_plan(
         raise TemplateError(f"bounds given for {', '.join(unknown)}, which "
                             f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'}"
                             " of the template")
+    original = plan.to_wire()["steps"]
     document = copy.deepcopy(plan.to_wire())
     steps = document["steps"]
     declared: list[TemplateParam] = []
     values: dict[str, Any] = {}
     for pname, spec in params.items():
+        # Each parameter reads the plan as it was: a value an earlier one already made a
+        # placeholder is not a value of the plan (its default would be that placeholder).
         if spec.startswith("$."):
-            value = _replace_at(steps, pname, spec)
+            value = _replace_at(steps, original, pname, spec)
         else:
-            value = _replace_literal(steps, pname, spec)
+            value = _replace_literal(steps, original, pname, spec)
         values[pname] = value
     _name_in_why(steps, values)
     _refuse_literal_placeholders(plan.to_wire(), {"goal": plan.goal, "steps": steps}, ())
@@ -138,7 +141,8 @@ def _scalar(value: Any, where: str) -> Any:
                         "choose a path to a string, number or yes/no value")
 
 
-def _replace_at(steps: list[dict[str, Any]], pname: str, path: str) -> Any:
+def _replace_at(steps: list[dict[str, Any]], original: list[dict[str, Any]], pname: str,
+                path: str) -> Any:
     segments = path[2:].split(".")
     if not segments or segments[0].split("[")[0] != "steps":
         raise TemplateError(f"parameter {pname}: {path} must start with $.steps")
@@ -152,6 +156,11 @@ def _replace_at(steps: list[dict[str, Any]], pname: str, path: str) -> Any:
             keys.append(found["key"])
         keys.extend(int(i) for i in re.findall(r"\[(\d+)\]", segment))
     parent, last = _walk(container, keys, pname, path)
+    before, at = _walk({"steps": original}, keys, pname, path)
+    if parent[last] != before[at]:
+        taken = PLACEHOLDER.fullmatch(str(parent[last]))
+        raise TemplateError(f"parameter {pname}: {path} is already parameter "
+                            f"{taken.group(1) if taken else '?'}; give each value one parameter")
     value = _scalar(parent[last], f"parameter {pname}: {path}")
     parent[last] = "{{" + pname + "}}"
     return value
@@ -206,21 +215,25 @@ def _kind(value: Any) -> str:
     return "string" if isinstance(value, str) else "null"
 
 
-def _replace_literal(value: Any, pname: str, literal: str) -> Any:
+def _replace_literal(value: Any, original: Any, pname: str, literal: str) -> Any:
     found: list[Any] = []
-    _replace_equal(value, literal, "{{" + pname + "}}", found)
+    _replace_equal(value, original, literal, "{{" + pname + "}}", found)
     if not found:
         raise TemplateError(f"parameter {pname}: no argument of the plan has the value {literal!r}")
     return found[0]
 
 
-def _replace_equal(value: Any, literal: str, placeholder: str, found: list[Any]) -> None:
+def _replace_equal(value: Any, original: Any, literal: str, placeholder: str,
+                   found: list[Any]) -> None:
+    """Replace each value equal to ``literal`` that ``original`` (the plan as it was) holds
+    at the same place: not one an earlier parameter already replaced."""
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, item in list(items):
+        was = original[key]
         if isinstance(item, dict | list):
             if not (isinstance(item, dict) and "ref" in item and len(item) == 1):
-                _replace_equal(item, literal, placeholder, found)
-        elif item is not None and _text(item) == literal and not (
+                _replace_equal(item, was, literal, placeholder, found)
+        elif item is not None and item == was and _text(item) == literal and not (
             isinstance(value, dict) and key in ("id", "tool")
         ):
             found.append(item)
