@@ -10,6 +10,7 @@ from tools import ToolRegistry
 
 from ..base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from ..plan import Plan, TemplateOrigin
+from .backtracking import CHECKED_LENGTH, too_slow
 from .loader import TemplateLibrary
 from .model import Template, TemplateError
 from .params import bounds_check, coerce_all, instantiate, with_defaults
@@ -30,10 +31,12 @@ class TemplateMatch:
 
 @dataclass(frozen=True)
 class NearMiss:
-    """A goal whose wording fits a template but whose values do not."""
+    """A goal whose wording fits a template but whose values do not; or, not ``tried``, a
+    goal too long to match against one of its patterns in bounded time."""
 
     template: Template
     problems: tuple[str, ...]
+    tried: bool = True
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,16 @@ class TemplateMatcher:
         """The best template match for ``goal``, else None and the templates that nearly fit."""
         text = normalise_goal(goal)
         misses: dict[str, NearMiss] = {}
+        # Every pattern keeps to the budget up to CHECKED_LENGTH (compile_pattern refuses
+        # one that does not): only a longer goal is weighed against each pattern's bound.
+        long = len(text) > CHECKED_LENGTH
         for entry in self._compiled:
+            if long and too_slow(entry.regex.pattern, entry.regex.flags, length=len(text)):
+                # Goal text is anyone's: past its pattern's bound it is not run at all.
+                misses.setdefault(entry.template.name, NearMiss(entry.template, (
+                    f"the goal ({len(text)} characters) is too long to match against "
+                    f"pattern {entry.pattern!r} in bounded time",), tried=False))
+                continue
             found = entry.regex.fullmatch(text)
             if not found:
                 continue
@@ -142,8 +154,8 @@ class TemplatePlanner:
     def _no_match(self, goal: str, misses: list[NearMiss]) -> PlanningError:
         lines = [NO_MATCH_MESSAGE + "."]
         for miss in misses:
-            lines.append(f"  template {miss.template.name} fits the wording but: "
-                         + "; ".join(miss.problems))
+            said = "fits the wording but" if miss.tried else "was not tried"
+            lines.append(f"  template {miss.template.name} {said}: " + "; ".join(miss.problems))
         nearest = self.matcher.nearest(goal)
         if nearest:
             lines.append("nearest templates:")

@@ -8,10 +8,19 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tools import BatonError
 from tools.redaction import redact
+
+from .backtracking import pattern_problem, too_slow
 
 TEMPLATE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 PARAM_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
@@ -69,12 +78,19 @@ class TemplateParam(BaseModel):
 
     @field_validator("pattern")
     @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
+    def _compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None:
             try:
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"pattern {value!r} is not a valid regex: {exc}") from None
+            # Matched against goal text and probed below: one that may backtrack without
+            # bound would hang every plan, so it is refused here (see backtracking).
+            slow = pattern_problem(value)
+            if slow is not None:
+                name = info.data.get("name", "?")
+                raise ValueError(f"parameter {name}: pattern {value!r} may take too long to "
+                                 f"match: {slow}")
         return value
 
     @model_validator(mode="after")
@@ -159,7 +175,13 @@ def reserved_name_message(name: str) -> str:
 
 
 def matches_anything(pattern: str) -> bool:
-    """True when ``pattern`` matches in full every one of :data:`CATCH_ALL_PROBES`."""
+    """True when ``pattern`` matches in full every one of :data:`CATCH_ALL_PROBES`.
+
+    A pattern that cannot be tried on them in bounded time (a parameter refuses one) is
+    taken to bound nothing.
+    """
+    if any(too_slow(pattern, length=len(probe)) for probe in CATCH_ALL_PROBES):
+        return True
     return all(re.fullmatch(pattern, probe) for probe in CATCH_ALL_PROBES)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..plan import Plan
+from .backtracking import too_slow
 from .model import PLACEHOLDER, ParamType, Template, TemplateError, TemplateParam
 
 _TRUE = {"true", "yes", "on"}
@@ -60,8 +61,13 @@ def check_value(param: TemplateParam, value: Any) -> list[str]:
     if param.enum is not None and value not in param.enum:
         allowed = ", ".join(str(v) for v in param.enum)
         problems.append(f"{param.name}: {value!r} is not one of {allowed}")
-    if param.pattern is not None and not re.fullmatch(param.pattern, str(value)):
-        problems.append(f"{param.name}: {value!r} does not match {param.pattern}")
+    if param.pattern is not None:
+        text = str(value)
+        if too_slow(param.pattern, length=len(text)):  # goal text: never run past the budget
+            problems.append(f"{param.name}: a value of {len(text)} characters is too long to "
+                            f"check against {param.pattern} in bounded time")
+        elif not re.fullmatch(param.pattern, text):
+            problems.append(f"{param.name}: {value!r} does not match {param.pattern}")
     if param.min is not None and isinstance(value, int | float) and value < param.min:
         problems.append(f"{param.name}: {value!r} is below the minimum {param.min:g}")
     if param.max is not None and isinstance(value, int | float) and value > param.max:

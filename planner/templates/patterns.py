@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from .backtracking import pattern_problem
 from .model import ParamType, Template, TemplateError, TemplateParam
 
 _WORD = r"\"[^\"]+\"|'[^']+'|[^\s\"']+"
@@ -49,6 +50,10 @@ def compile_pattern(pattern: str, template: Template) -> re.Pattern[str]:
     except re.error as exc:
         raise TemplateError(f"template {template.name}: pattern {pattern!r} is invalid: {exc}") \
             from None
+    slow = pattern_problem(compiled.pattern, compiled.flags)
+    if slow is not None:  # goals are matched against it: it must not hang on one
+        raise TemplateError(f"template {template.name}: pattern {pattern!r} may take too long "
+                            f"to match: {slow}")
     missing = sorted(p.name for p in template.params
                      if p.required and p.name not in compiled.groupindex)
     if missing:
