@@ -180,13 +180,23 @@ def read_scalars_as_json(loader: type) -> None:
         loader.add_implicit_resolver(_YAML + name, re.compile(pattern), list(first))
 
 
+def anchor_of(event: Any) -> str | None:
+    """The anchor a YAML event names (``&a`` on a node, or an alias ``*a``), if any: plans
+    and templates refuse both before they are resolved, so an alias bomb never expands and
+    a structure cannot contain itself."""
+    from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+
+    if isinstance(event, AliasEvent | ScalarEvent | CollectionStartEvent) and event.anchor:
+        return event.anchor
+    return None
+
+
 @cache  # built once: a new class (and constructor tables) per document is wasted work
 def _yaml_loader() -> type:
     """A safe YAML loader for plans: JSON values only, string keys, no anchors, aliases or other tags."""
     import yaml
     from yaml.composer import Composer
     from yaml.constructor import SafeConstructor
-    from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
     from yaml.resolver import Resolver
 
     base: type = yaml.SafeLoader
@@ -209,9 +219,9 @@ def _yaml_loader() -> type:
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             event = self.peek_event()
-            if isinstance(event, AliasEvent) or (
-                    isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor):
-                raise _Refused(f"anchors and aliases (&{event.anchor}, *{event.anchor}) are not "
+            anchor = anchor_of(event)
+            if anchor is not None:
+                raise _Refused(f"anchors and aliases (&{anchor}, *{anchor}) are not "
                                f"allowed in a plan ({_at(event)}); write each value out")
             node = super().compose_node(parent, index)
             if node.tag not in _JSON_TAGS:

@@ -10,9 +10,8 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
-from planner.loading import read_scalars_as_json
+from planner.loading import anchor_of, read_scalars_as_json
 
 from .model import Template, TemplateError
 
@@ -68,9 +67,9 @@ class _TemplateLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
-        if isinstance(event, AliasEvent) or (
-                isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor):
-            raise _NotAllowed(problem=f"anchors and aliases (&{event.anchor}, *{event.anchor}) "
+        anchor = anchor_of(event)
+        if anchor is not None:
+            raise _NotAllowed(problem=f"anchors and aliases (&{anchor}, *{anchor}) "
                               "are not allowed in a template; write each value out",
                               problem_mark=event.start_mark)
         return super().compose_node(parent, index)
