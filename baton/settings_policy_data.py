@@ -110,6 +110,8 @@ SHAPES: dict[str, Check] = {
     "secret_patterns": _array(_record({"kind": STRING, "pattern": STRING}, replaced_whole=False),
                               "an array of tables with kind and pattern"),
     "sensitive_key_words": STRINGS,
+    "sensitive_key_names": STRINGS,
+    "ordinary_key_names": STRINGS,
     "sensitive_value_min_length": WHOLE,
     "sensitive_value_min_entropy": NUMBER,
 }

@@ -10,19 +10,91 @@ secret_kinds(str) := {p.kind |
 	regex.match(p.pattern, str.value)
 }
 
-# A long, random-looking value under a key named like "password" or "token".
-# (The cheap number checks come first: most strings stop there.)
-sensitive_value(str) if {
+# A long, random-looking value under a key named like "password" or "token" (see
+# sensitive_word). The ${secret:NAME} references in it are the legitimate way to send a
+# secret and are taken out; what is left is judged: "x${secret:A}Zk3x9QpL..." still writes
+# a secret. The length judged is the piece's (credential_pieces); the entropy is the whole
+# value's, the only one the input gives. (The cheap number checks come first: most strings
+# stop there.)
+long_random(str) if {
 	str.length >= cfg.sensitive_value_min_length
 	str.entropy >= cfg.sensitive_value_min_entropy
-	not contains(str.value, "${secret:")
-	not contains(str.value, " ") # phrases ("rotate monthly") are settings, not secrets
-	sensitive_key(lower(str.key))
 }
 
-sensitive_key(key) if {
+sensitive_value(str) if {
+	some piece in credential_pieces(literal_text(str.value))
+	count(piece) >= cfg.sensitive_value_min_length
+	not contains(piece, " ") # phrases ("rotate monthly") are settings, not secrets
+}
+
+# The text of a value with its ${secret:NAME} references taken out (as the HTTP tool's
+# SECRET_REF finds them).
+literal_text(value) := regex.replace(value, `\$\{secret:[A-Za-z_][A-Za-z0-9_.-]*\}`, "") if {
+	contains(value, "${secret:")
+} else := value
+
+# What could be a credential in a value: each piece between semicolons (a Cookie
+# header's pairs), and of a piece written "Scheme credential" (Authorization: Basic
+# ..., Token ..., Bearer ...) the credential alone.
+credential_pieces(text) := {credential_part(trim_space(piece)) | some piece in split(text, ";")}
+
+credential_part(piece) := found[0][2] if {
+	contains(piece, " ")
+	found := regex.find_all_string_submatch_n(`^([A-Za-z][A-Za-z0-9-]*) +([^ ]+)$`, piece, 1)
+	lower(found[0][1]) in auth_schemes
+} else := piece
+
+# HTTP authentication schemes followed by a credential, read case aside: registered ones
+# (IANA's HTTP Authentication Scheme Registry) and common others (Token, ApiKey, SSWS).
+auth_schemes := {"basic", "bearer", "token", "dpop", "negotiate", "ntlm", "apikey", "key", "ssws"}
+
+# The sensitive word or name of each key (of a long, random-looking value) that has one:
+# reading a key costs a few regular expressions, and a table repeats its keys on every row.
+sensitive_keys(steps) := {key: word |
+	some key in {str.key | some s in steps; some str in s.strings; long_random(str)}
+	word := sensitive_word(key)
+}
+
+# A key's words: split at anything but an ASCII letter or digit and where a lower-case
+# letter or digit meets a capital (apiKey, X-API-Key, api_key: api, key), lower-cased, as
+# tools.redaction reads parameter names; a run of capitals stays one word (HTTPAuth).
+key_words(key) := [lower(w) | some w in regex.find_n(`[A-Z]+[a-z0-9]*|[a-z0-9]+`, key, -1)]
+
+# A name read case and separators aside: X-API-Key, api-key and apiKey all read "xapikey".
+flat_name(name) := concat("", key_words(name))
+
+# The configured words and names so read, once per evaluation.
+flat_key_words := [[word, flat] |
 	some word in cfg.sensitive_key_words
-	contains(key, word)
+	flat := flat_name(word)
+	flat != ""
+]
+
+flat_key_names := [[name, flat_name(name)] |
+	some name in object.get(cfg, "sensitive_key_names", [])
+]
+
+flat_ordinary_names := {flat_name(name) | some name in object.get(cfg, "ordinary_key_names", [])}
+
+# The key with its first words dropped one by one: X-Idempotency-Key reads
+# "xidempotencykey", "idempotencykey" and "key".
+key_endings(words) := {concat("", array.slice(words, i, count(words))) | some i; words[i]}
+
+# The first configured word the key contains (X-Auth-Token: token; X-API-Key: api_key),
+# else the first configured name it is or ends with as whole words (Proxy-Authorization:
+# authorization; db_pwd: pwd) unless it ends with an ordinary name (Idempotency-Key).
+# Messages quote it, never the key: the rest of the key may be a secret.
+sensitive_word(key) := word if {
+	flat := flat_name(key)
+	words := [word | some [word, f] in flat_key_words; contains(flat, f)]
+	count(words) > 0
+	word := words[0]
+} else := name if {
+	endings := key_endings(key_words(key))
+	names := [name | some [name, f] in flat_key_names; f in endings]
+	count(names) > 0
+	count(endings & flat_ordinary_names) == 0
+	name := names[0]
 }
 
 # Any of the patterns: one regular expression run per string finds the few
@@ -40,10 +112,13 @@ secret_findings(steps) := {msg |
 	some kind in secret_kinds(str)
 	msg := sprintf("step %s: argument %s contains %s; configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(steps, str), kind])
 } | {msg |
+	keys := sensitive_keys(steps) # first: read once for every string below
 	some s in steps
 	some str in s.strings
+	long_random(str)
+	word := keys[str.key]
 	sensitive_value(str)
-	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(steps, str), sensitive_word(str.key)])
+	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(steps, str), word])
 }
 
 # Rule: no literal credential in a URL's query, fragment or path parameters
@@ -57,6 +132,16 @@ url_credential_findings(steps) := {msg |
 	some s in steps
 	some found in s.url_credentials
 	msg := sprintf("step %s: argument %s carries a literal credential in URL parameter %s; configure it as a secret and send it as ${secret:NAME} in a header instead", [s.id, masked_path(steps, found), shown_param(found.param)])
+}
+
+# Rule: no user information in the URL a step calls (https://TOKEN@host/,
+# https://user@host/): the HTTP client sends it as Basic authentication, so a token there
+# is a literal credential even without a password (user:password@ is a secret pattern too,
+# in any text). The input flags it (url_has_credentials); the message never quotes it.
+userinfo_findings(steps) := {msg |
+	some s in steps
+	object.get(object.get(s, "url", {}), "url_has_credentials", false) == true
+	msg := sprintf("step %s: its URL carries credentials before the host (user@host), which would be sent as Basic authentication; configure them as a secret and send them as ${secret:NAME} in a header instead", [s.id])
 }
 
 # A parameter name that is itself a secret (an AWS key id followed by _key) is not quoted.
@@ -77,9 +162,6 @@ secret_masks(steps) := {text: "<a secret>" |
 	text := found.value
 }
 
-# The sensitive word the key contains, not the key: the rest of it may be a secret.
-sensitive_word(key) := [word | some word in cfg.sensitive_key_words; contains(lower(key), word)][0]
-
 # Rule: a step whose arguments hold more strings than the input carries
 # (strings_over_limit) cannot be scanned whole; it is denied rather than judged
 # on part of them, since a secret could sit in the part left out. Which limit it
@@ -99,11 +181,15 @@ deny contains msg if some msg in unscanned_findings(input.steps)
 
 deny contains msg if some msg in url_credential_findings(input.steps)
 
+deny contains msg if some msg in userinfo_findings(input.steps)
+
 step_deny contains msg if some msg in secret_findings([input.step])
 
 step_deny contains msg if some msg in unscanned_findings([input.step])
 
 step_deny contains msg if some msg in url_credential_findings([input.step])
+
+step_deny contains msg if some msg in userinfo_findings([input.step])
 
 notes contains msg if {
 	some s in input.steps

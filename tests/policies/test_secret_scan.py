@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from planner.plan import Plan
 from policies.contracts import PolicyContext, Requester, StepCall
 from policies.inputs import (
@@ -160,3 +162,127 @@ def test_a_repeated_secret_is_reported_at_its_first_place(engine):
     assert [d for d in verdict.deny if "AWS access key" in d] == [
         "step send: argument $.args.json[1].k contains an AWS access key; configure it as a "
         "secret and write ${secret:NAME} instead"]
+
+
+# Literal credentials in the header and body names services use. The sensitive names are read
+# case and separators aside (X-API-Key, api-key and apiKey all read as api_key), a short name
+# as the key's last words (X-Auth, db_pwd), and an Authorization value after its scheme.
+HEX_KEY = "a8f5f167f44f4964e6c998dee827110c"
+RANDOM = "Zk3x9QpL2mWv8RtY6nBc4HsJ"
+HOOK = "https://x.hooks.example.com/in"
+
+
+def _decide_call(engine, *, url=URL, headers=None, body=None):
+    args = {"method": "POST", "url": url}
+    if headers is not None:
+        args["headers"] = headers
+    if body is not None:
+        args["json"] = body
+    plan = Plan.model_validate({"goal": "post it", "steps": [
+        {"id": "send", "tool": "http.request", "args": args}]})
+    return engine.decide(build_policy_input(plan, policy_registry(), requester=ALICE, context=NOON))
+
+
+def _check_call(engine, *, url=URL, headers=None, body=None):
+    args = {"method": "POST", "url": url, "headers": headers or {}, "json": body or {}}
+    return engine.check_step(StepCall(
+        run_id="r-1", plan_id="p-1", step_id="send", tool="http.request", effect="write",
+        args=args, tags=("egress",), requester=ALICE))
+
+
+@pytest.mark.parametrize(("name", "value", "word"), [
+    ("X-API-Key", HEX_KEY, "api_key"),
+    ("api-key", RANDOM, "api_key"),
+    ("apiKey", RANDOM, "api_key"),
+    ("Authorization", "Basic YWxpY2U6c3VwZXJzZWNyZXRwYXNzd29yZA==", "authorization"),
+    ("Authorization", f"Token {HEX_KEY}", "authorization"),
+    ("Authorization", f"token {HEX_KEY}", "authorization"),
+    ("Proxy-Authorization", f"Basic {RANDOM}", "authorization"),
+    ("Cookie", f"sessionid={HEX_KEY}", "cookie"),
+    ("Cookie", f"theme=dark; sessionid={HEX_KEY}; lang=en", "cookie"),
+    ("X-Auth", HEX_KEY, "auth"),
+    ("Ocp-Apim-Subscription-Key", HEX_KEY, "key"),
+    ("X-Auth-Token", HEX_KEY, "token"),
+])
+def test_a_literal_credential_in_a_common_header_is_denied_without_its_value(engine, name, value,
+                                                                             word):
+    reason = (f"step send: argument $.args.headers.{name} looks like a literal secret ({word}); "
+              "configure it as a secret and write ${secret:NAME} instead")
+    for deny in (_decide_call(engine, headers={name: value}).deny,
+                 _check_call(engine, headers={name: value}).deny):
+        assert reason in deny, deny
+        assert not any(HEX_KEY in d or RANDOM in d or "YWxp" in d for d in deny), deny
+
+
+@pytest.mark.parametrize(("name", "word"), [
+    ("pwd", "pwd"), ("pass", "pass"), ("auth", "auth"), ("key", "key"), ("db_pwd", "pwd"),
+    ("userPass", "pass"), ("basicAuth", "auth"), ("client_secret", "secret"),
+])
+def test_a_literal_credential_under_a_common_body_name_is_denied(engine, name, word):
+    decision = _decide_call(engine, body={"user": "svc", name: "Zk3x9QpL2mWv8RtY"})
+    assert not decision.allow
+    assert (f"step send: argument $.args.json.{name} looks like a literal secret ({word}); "
+            "configure it as a secret and write ${secret:NAME} instead") in decision.deny, \
+        decision.deny
+
+
+@pytest.mark.parametrize(("headers", "body"), [
+    ({"Authorization": "Bearer ${secret:HOOK_TOKEN}"}, None),
+    ({"Authorization": "Token ${secret:HOOK_TOKEN}"}, None),
+    ({"X-API-Key": "${secret:HOOK_TOKEN}"}, None),
+    ({"Cookie": "theme=dark; sessionid=${secret:HOOK_TOKEN}"}, None),
+    ({"Authorization": "Basic ${secret:HOOK_TOKEN}"}, {"pass": "${secret:HOOK_TOKEN}"}),
+    ({"X-Auth": "${secret:HOOK_TOKEN}:${secret:HOOK_TOKEN}"}, None),
+])
+def test_configured_secret_references_under_credential_names_are_allowed(engine, headers, body):
+    decision = _decide_call(engine, url=HOOK, headers=headers, body=body)
+    assert decision.allow, decision.deny
+    assert _check_call(engine, url=HOOK, headers=headers, body=body).allow
+
+
+# Names that end like a credential's but hold no secret, with values random enough to be one,
+# and words the short names are part of (author, bypass, oauth_url): none is a literal secret.
+@pytest.mark.parametrize("body", [
+    {"Idempotency-Key": "9f1c2e7a-4b3d-4e5f-8a9b-0c1d2e3f4a5b"},
+    {"idempotencyKey": "9f1c2e7a-4b3d-4e5f-8a9b-0c1d2e3f4a5b"},
+    {"public_key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"},
+    {"sort_key": "created_at_desc_2024", "partitionKey": "eu-west-1-tenant-42"},
+    {"cache_key": "reports:2024-06:sales", "object_key": "reports/2024/06/sales.csv"},
+    {"author": "alice.smith@example.com", "bypass": "maintenance-window-7"},
+    {"authorization_url": "https://auth.example.com/oauth2/authorize", "keyword": "sales-2024-q2"},
+    {"password_policy": "rotate monthly", "auth_method": "client_secret_basic"},
+])
+def test_ordinary_values_under_names_like_a_credentials_are_not_secrets(engine, body):
+    decision = _decide_call(engine, body=body)
+    assert decision.allow, decision.deny
+
+
+@pytest.mark.parametrize("written", [
+    "${secret:HOOK_TOKEN}" + RANDOM, "${secret:HOOK_TOKEN} " + RANDOM,
+    f"Bearer ${{secret:HOOK_TOKEN}}{RANDOM}"])
+def test_a_literal_written_beside_a_secret_reference_is_still_judged(engine, written):
+    headers = {"X-Refresh-Token": written}
+    body = {"password": "x${secret:HOOK_TOKEN}" + RANDOM}
+    for deny in (_decide_call(engine, url=HOOK, headers=headers, body=body).deny,
+                 _check_call(engine, url=HOOK, headers=headers, body=body).deny):
+        assert ("step send: argument $.args.headers.X-Refresh-Token looks like a literal secret "
+                "(token); configure it as a secret and write ${secret:NAME} instead") in deny, deny
+        assert ("step send: argument $.args.json.password looks like a literal secret "
+                "(password); configure it as a secret and write ${secret:NAME} instead"
+                ) in deny, deny
+        assert not any(RANDOM in d for d in deny), deny
+
+
+@pytest.mark.parametrize("url", [
+    f"https://{HEX_KEY}@api.internal.example/a",
+    "https://svc@api.internal.example/a",
+    "https://${secret:HOOK_TOKEN}@x.hooks.example.com/in",
+])
+def test_a_url_carrying_a_user_or_token_before_its_host_is_denied(engine, url):
+    # httpx sends the user information as Basic authentication, password or not.
+    reason = ("step send: its URL carries credentials before the host (user@host), which would "
+              "be sent as Basic authentication; configure them as a secret and send them as "
+              "${secret:NAME} in a header instead")
+    for deny in (_decide_call(engine, url=url).deny, _check_call(engine, url=url).deny):
+        assert reason in deny, deny
+        assert not any(HEX_KEY in d for d in deny), deny

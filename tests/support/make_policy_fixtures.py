@@ -152,6 +152,51 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
         steps=[post("post", "https://x.hooks.example.com/login", {"user": "svc", "password": "Zq8#kLp2!vR7@xN4"})],
         expected={"allow": False, "deny_contains": ["argument $.args.json.password looks like a literal secret (password)"],
                   "deny_excludes": ["Zq8#kLp2"]}),
+    # Credential names are read case and separators aside (X-API-Key, api-key: api_key),
+    # the short ones as the key's last words, an Authorization value after its scheme.
+    "api_keys_in_headers_named_with_dashes_are_denied": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/a",
+                 headers={"X-API-Key": "a8f5f167f44f4964e6c998dee827110c",
+                          "api-key": "Zk3x9QpL2mWv8RtY6nBc4HsJ"})],
+        expected={"allow": False, "deny_count": 2, "deny_contains": [
+            "step get: argument $.args.headers.X-API-Key looks like a literal secret (api_key)",
+            "step get: argument $.args.headers.api-key looks like a literal secret (api_key)"],
+                  "deny_excludes": ["a8f5f167", "Zk3x9QpL"]}),
+    "credentials_after_an_authorization_scheme_are_denied": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/a",
+                 headers={"Authorization": "Basic YWxpY2U6c3VwZXJzZWNyZXRwYXNzd29yZA==",
+                          "Proxy-Authorization": "Token a8f5f167f44f4964e6c998dee827110c",
+                          "Cookie": "theme=dark; sessionid=a8f5f167f44f4964e6c998dee827110c"})],
+        expected={"allow": False, "deny_count": 3, "deny_contains": [
+            "argument $.args.headers.Authorization looks like a literal secret (authorization)",
+            "argument $.args.headers.Proxy-Authorization looks like a literal secret (authorization)",
+            "argument $.args.headers.Cookie looks like a literal secret (cookie)"],
+                  "deny_excludes": ["YWxpY2U6", "a8f5f167"]}),
+    "random_values_under_short_credential_names_are_denied": dict(
+        steps=[post("post", "https://x.hooks.example.com/login",
+                    {"user": "svc", "pwd": "Zk3x9QpL2mWv8RtY", "auth": "a8f5f167f44f4964e6c998dee827110c"})],
+        expected={"allow": False, "deny_count": 2, "deny_contains": [
+            "argument $.args.json.pwd looks like a literal secret (pwd)",
+            "argument $.args.json.auth looks like a literal secret (auth)"],
+                  "deny_excludes": ["Zk3x9QpL", "a8f5f167"]}),
+    "ordinary_keys_with_random_values_are_not_secrets": dict(
+        steps=[post("post", "https://x.hooks.example.com/in",
+                    {"author": "alice.smith@example.com", "public_key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"},
+                    headers={"Idempotency-Key": "9f1c2e7a-4b3d-4e5f-8a9b-0c1d2e3f4a5b",
+                             "Authorization": "Bearer ${secret:HOOK_TOKEN}"})],
+        expected={"allow": True, "deny_count": 0, "approvals": {"count": 1}}),
+    "literal_text_beside_a_secret_reference_is_denied": dict(
+        steps=[post("post", "https://x.hooks.example.com/in", {"password": "x${secret:HOOK_TOKEN}Zk3x9QpL2mWv8RtY6nBc4HsJ"},
+                    headers={"X-Refresh-Token": "${secret:HOOK_TOKEN}Zk3x9QpL2mWv8RtY6nBc4HsJ"})],
+        expected={"allow": False, "deny_count": 2, "deny_contains": [
+            "argument $.args.headers.X-Refresh-Token looks like a literal secret (token)",
+            "argument $.args.json.password looks like a literal secret (password)"],
+                  "deny_excludes": ["Zk3x9QpL"]}),
+    "token_in_url_user_information_is_denied": dict(
+        steps=[s("get", "http.request", url="https://a8f5f167f44f4964e6c998dee827110c@api.internal.example/a")],
+        expected={"allow": False, "deny_count": 1, "deny_contains": [
+            "step get: its URL carries credentials before the host (user@host), which would be sent as Basic authentication"],
+                  "deny_excludes": ["a8f5f167"]}),
     "configured_secret_reference_is_allowed": dict(
         steps=[post("post", "https://x.hooks.example.com/in", {"a": 1},
                     headers={"Authorization": "Bearer ${secret:HOOK_TOKEN}"})],
@@ -297,6 +342,12 @@ STEP_CASES: dict[str, tuple[StepCall, datetime, dict[str, Any]]] = {
                                       "url": "https://x.hooks.example.com/in?access_token=qt-99887766"}),
         TUESDAY_10, {"allow": False, "deny_contains": [
             "step post: argument $.args.url carries a literal credential in URL parameter access_token"],
+                     "deny_excludes": ["qt-99887766"]}),
+    "runtime_token_in_a_resolved_url_user_information_is_denied": (
+        call("post", "http.request", {"method": "POST", "json": {"a": 1},
+                                      "url": "https://qt-99887766@x.hooks.example.com/in"}),
+        TUESDAY_10, {"allow": False, "deny_contains": [
+            "step post: its URL carries credentials before the host (user@host)"],
                      "deny_excludes": ["qt-99887766"]}),
     "runtime_copied_page_with_credential_urls_may_be_written": (
         call("save", "files.write", {"path": "page-copy.html", "text":
