@@ -13,7 +13,7 @@ must not import the database stack) can use it.
 from __future__ import annotations
 
 import functools
-import itertools
+import html.entities
 import json
 import math
 import re
@@ -30,48 +30,231 @@ def redact(value: Any, secret_values: Iterable[str]) -> Any:
 
     Strings inside dicts, lists and tuples are masked too, dict keys included:
     in a tool's output or a payload, keys are data (a header name, a row id). Each
-    secret is looked for as written and as escaped (:func:`secret_forms`). A number
-    holding a secret that reads as digits (a PIN in ``{"pin": 987654321}``) becomes the
-    mark itself: :func:`number_holds`.
+    secret is looked for as written and however it was escaped, each of its characters as
+    itself or as any of its escapes (:func:`_char_forms`). A number holding a secret that
+    reads as digits (a PIN in ``{"pin": 987654321}``) becomes the mark itself:
+    :func:`number_holds`.
     """
-    forms = _masking_forms(secret_values if isinstance(secret_values, tuple)
-                           else tuple(secret_values))
-    if not forms.text:
+    masker = _masker(secret_values if isinstance(secret_values, tuple)
+                     else tuple(secret_values))
+    if masker is None:
         return value
-    return _redact(value, forms)
+    return _redact(value, masker)
 
 
-class MaskingForms(NamedTuple):
-    """Every form of a list of secrets to look for in text, and those a number can hold."""
+class _Form(NamedTuple):
+    """One way to write a character (or a run of backslashes): its first character, a
+    pattern for the rest, and the most text it takes."""
 
-    text: tuple[str, ...]
-    # Empty unless a secret reads as a number's text: then, and only then, numbers are
-    # looked at (the run loop masks every step's output; most outputs hold many numbers).
-    numeric: tuple[str, ...]
-    # ``text`` less the forms holding a marker the string lacks, keyed by which it holds.
-    by_markers: dict[tuple[bool, bool], tuple[str, ...]]
+    lead: str
+    rest: str
+    width: int
 
 
-def _markers(text: str) -> tuple[bool, bool]:
-    """Whether ``text`` holds what most escaped forms hold and most text does not (a percent
-    escape, a backslash escape): a form holding one cannot be in a string without it, so
-    looking for each once per string spares most strings most forms (a secret holding "/"
-    has eight escaped ones)."""
-    return "%" in text, "\\" in text
+# What every escape begins with: text holding none of them can hold a secret only as it is
+# written (a space's "+" counts only when a secret holds a space).
+_ESCAPE_MARKS = ("\\", "&", "%")
+# The leading zeros an HTML numeric entity is looked for with (PHP writes ' as &#039;):
+# bounded, so that the text one match can take has a known length (_Masker.reach).
+_ENTITY_ZEROS = 6
+# Backslash escapes with a letter of their own: JSON's, C's and JavaScript's, Python's repr.
+_SHORT_ESCAPES = {"\n": "n", "\t": "t", "\r": "r", "\b": "b", "\f": "f", "\v": "v",
+                  '"': '"', "'": "'", "/": "/", "\\": "\\"}
+
+
+@functools.cache
+def _named_entities() -> dict[str, tuple[str, ...]]:
+    """Each character's HTML named entities (``&amp;``, ``&apos;``, ``&plus;``), as HTML5
+    defines them; read once, when masking first needs them."""
+    names: dict[str, list[str]] = {}
+    for name, text in html.entities.html5.items():
+        if name.endswith(";") and len(text) == 1:  # encoders always write the ";"
+            names.setdefault(text, []).append(name)
+    return {text: tuple(found) for text, found in names.items()}
+
+
+def _hex(value: int, width: int) -> str:
+    """A pattern for ``value`` in hex, at least ``width`` digits, each letter in either case."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{value:0{width}x}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _char_forms(char: str) -> tuple[_Form, ...]:
+    """Every way a character is written where it can be echoed, escapes before the character
+    itself (so that ``&amp;`` ending a secret is masked whole): ``\\uXXXX`` (a surrogate pair
+    above U+FFFF, or ``\\UXXXXXXXX``) and ``\\xXX`` (its UTF-8 bytes too, as a bytes repr
+    writes them), in either case; a short backslash escape (``\\"``, ``\\/``, ``\\n``); an
+    HTML named or numeric entity (``&#39;``, ``&#x27;``, leading zeros too); a percent
+    escape of its UTF-8 bytes, a space also as ``+``. Any encoder escapes some of these
+    (.NET's ``+`` as ``\\u002B``, Go's ``&`` as ``\\u0026``, an HTML page's ``&`` as
+    ``&amp;``) and no list of encoders is complete, so every character may be any of them.
+    """
+    point = ord(char)
+    forms = []
+    if char in _SHORT_ESCAPES:
+        forms.append(_Form("\\", re.escape(_SHORT_ESCAPES[char]), 2))
+    if point <= 0xFFFF:
+        forms.append(_Form("\\", "u" + _hex(point, 4), 6))
+    else:
+        high, low = 0xD800 + ((point - 0x10000) >> 10), 0xDC00 + ((point - 0x10000) & 0x3FF)
+        forms += [_Form("\\", f"u{_hex(high, 4)}\\\\u{_hex(low, 4)}", 12),
+                  _Form("\\", "U" + _hex(point, 8), 10)]
+    data = char.encode("utf-8", "surrogatepass")
+    if point < 0x100:
+        forms.append(_Form("\\", "x" + _hex(point, 2), 4))
+    if point >= 0x80:
+        forms.append(_Form("\\", "\\\\".join("x" + _hex(byte, 2) for byte in data),
+                           4 * len(data)))
+    zeros = f"0{{0,{_ENTITY_ZEROS}}}"
+    forms += [_Form("&", f"#{zeros}{point};", len(f"&#{point};") + _ENTITY_ZEROS),
+              _Form("&", f"#[xX]{zeros}{_hex(point, 1)};", len(f"&#x{point:x};") + _ENTITY_ZEROS)]
+    forms += [_Form("&", re.escape(name), len(name) + 1)
+              for name in _named_entities().get(char, ())]
+    try:
+        encoded = char.encode("utf-8")
+    except UnicodeEncodeError:
+        pass  # a lone surrogate: no URL carries it
+    else:
+        forms.append(_Form("%", "%".join(_hex(byte, 2) for byte in encoded), 3 * len(encoded)))
+    if char == " ":
+        forms.append(_Form("+", "", 1))
+    return (*forms, _Form(char, "", 1))
+
+
+def _backslash_run_forms(length: int) -> tuple[_Form, ...]:
+    """The ways to write ``length`` backslashes in a row: each escaped, or all as they are.
+
+    A run is one unit, not ``length`` characters each written either way: a backslash as
+    it is is the first character of its own escape ``\\\\``, and a pattern choosing for each
+    one would try every way of reading a long run of backslashes in the text (exponential
+    in the run's length) before giving up.
+    """
+    escaped = _char_forms("\\")[:-1]
+    if length == 1:
+        return _char_forms("\\")
+    one = "(?:" + "|".join(re.escape(form.lead) + form.rest for form in escaped) + ")"
+    widest = max(form.width for form in escaped)
+    more = f"{one}{{{length - 1}}}"
+    return (*(_Form(form.lead, form.rest + more, form.width + widest * (length - 1))
+              for form in escaped),
+            _Form("\\", f"\\\\{{{length - 1}}}", length))
+
+
+_UNITS = re.compile(r"\\+|.", re.DOTALL)
+
+
+def _units(secret: str) -> list[tuple[_Form, ...]]:
+    """The forms of each character of ``secret`` (of each run of backslashes)."""
+    return [_backslash_run_forms(len(unit)) if unit[0] == "\\" else _char_forms(unit)
+            for unit in _UNITS.findall(secret)]
+
+
+def _alternatives(forms: tuple[_Form, ...]) -> str:
+    """A pattern for one of ``forms``, grouped by their first character (fewer branches for
+    the regex engine to try and to compile)."""
+    return "(?:" + "|".join(re.escape(lead) + _either(rests)
+                            for lead, rests in _by_lead(forms).items()) + ")"
+
+
+def _by_lead(forms: Iterable[_Form]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for form in forms:
+        grouped.setdefault(form.lead, []).append(form.rest)
+    return grouped
+
+
+def _either(patterns: list[str]) -> str:
+    unique = list(dict.fromkeys(patterns))
+    return unique[0] if len(unique) == 1 else "(?:" + "|".join(unique) + ")"
+
+
+class _Masker:
+    """What masking a list of secrets needs, made once per list (:func:`_masker`)."""
+
+    def __init__(self, raw: tuple[str, ...]) -> None:
+        self.raw = raw  # the secrets, longest first
+        # Empty unless a secret reads as a number's text: then, and only then, numbers are
+        # looked at (the run loop masks every step's output; most outputs hold many numbers).
+        self.numeric = tuple(secret for secret in raw if is_number_text(secret))
+        # A "+" begins an escape (a space's, in a query string) only if a secret holds a space.
+        self.spaced = any(" " in secret for secret in raw)
+        self.marks = _ESCAPE_MARKS + (("+",) if self.spaced else ())
+        self.reach = max(sum(max(form.width for form in forms) for forms in _units(secret))
+                         for secret in raw)  # the most text one match can take
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """Every secret, each character as itself or escaped, in one pattern: compiled when
+        a text first holds an escape (a few milliseconds a secret), never for plain text.
+
+        Where two secrets can start at the same place the longer is tried first, so that a
+        secret containing another is masked whole. The alternatives are grouped by their
+        first character (each secret's rest written once per group), so that every branch
+        of the pattern starts with a plain character and the regex engine skips ahead to
+        where one could start instead of trying every place of the text.
+        """
+        by_lead: dict[str, list[str]] = {}
+        for secret in self.raw:
+            first, *others = _units(secret)
+            tail = "".join(_alternatives(forms) for forms in others)
+            for lead, rests in _by_lead(first).items():
+                by_lead.setdefault(lead, []).append(_either(rests) + tail)
+        return re.compile("|".join(re.escape(lead) + _either(rests)
+                                   for lead, rests in by_lead.items()))
 
 
 @functools.lru_cache(maxsize=64)
-def _masking_forms(secret_values: tuple[str, ...]) -> MaskingForms:
-    """Every form of every secret, longest first (so a secret that contains another is
-    masked whole): made once per list of secrets, not on every call (the run loop masks
-    each step's output, error and ledger payloads with the same list)."""
-    text = tuple(sorted({form for s in secret_values if s for form in secret_forms(s)},
-                        key=len, reverse=True))
-    by_markers = {held: tuple(form for form in text
-                              if all(has or not needed
-                                     for needed, has in zip(_markers(form), held, strict=True)))
-                  for held in itertools.product((False, True), repeat=2)}
-    return MaskingForms(text, tuple(form for form in text if is_number_text(form)), by_markers)
+def _masker(secret_values: tuple[str, ...]) -> _Masker | None:
+    """The masker for ``secret_values``, or None where none is a secret: made once per list
+    of secrets, not on every call (the run loop masks each step's output, error and ledger
+    payloads with the same list)."""
+    raw = tuple(sorted({s for s in secret_values if s}, key=len, reverse=True))
+    return _Masker(raw) if raw else None
+
+
+def _mask_text(text: str, masker: _Masker) -> str:
+    """``text`` with every secret masked, as written or escaped.
+
+    Looking for the secrets as written (``in``, ``str.find``) is many times faster than
+    running the pattern over the text: the pattern runs only where an escape could make a
+    secret, near each escape's first character (and over each secret found as written, so
+    that a longer secret holding it is masked whole), or over the whole text where those
+    are so many that they would cover it.
+    """
+    if not ("\\" in text or "&" in text or "%" in text or masker.spaced and "+" in text):
+        for secret in masker.raw:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+    reach, size = masker.reach, len(text)
+    if sum(text.count(mark) for mark in masker.marks) * 2 * reach >= size:
+        return masker.pattern.sub(REDACTED, text)
+    windows = [(at - reach, at + reach) for mark in masker.marks for at in _places(text, mark)]
+    windows += [(at, at + len(secret)) for secret in masker.raw for at in _places(text, secret)]
+    merged: list[list[int]] = []
+    for start, stop in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    pieces: list[str] = []
+    done = 0
+    for start, stop in merged:
+        for match in masker.pattern.finditer(text, max(start, 0), min(stop, size)):
+            pieces += [text[done:match.start()], REDACTED]
+            done = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _places(text: str, part: str) -> Iterator[int]:
+    """Where ``part`` starts in ``text``, each place not inside an earlier one."""
+    at = text.find(part)
+    while at != -1:
+        yield at
+        at = text.find(part, at + len(part))
 
 
 # What a number's JSON text is made of (finite ones: NaN and Infinity are refused as
@@ -121,8 +304,11 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     A server echoing a secret back in JSON escapes it (``"`` and ``\\`` always, ``/`` as
     ``\\/`` in PHP's json_encode, non-ASCII as ``\\uXXXX``), and an error quoting a value
     as Python's repr (httpx's ``Illegal header value b'...\\n'``) escapes its control
-    characters: none of those holds the secret's characters, so each is masked too. A form
-    equal to the raw value (any plain token) is listed once and costs nothing.
+    characters: none of those holds the secret's characters. A form equal to the raw value
+    (any plain token) is listed once.
+
+    The plan and template scans (planner.secret_literals) look for these. Masking finds each
+    of them and more: any mixture of escapes, character by character (:func:`redact`).
     """
     forms = [secret]
     for ensure_ascii in (True, False):
@@ -157,17 +343,14 @@ def _percent_encoded_forms(secret: str) -> list[str]:
     return forms
 
 
-def _redact(value: Any, forms: MaskingForms) -> Any:
+def _redact(value: Any, masker: _Masker) -> Any:
     if isinstance(value, str):
-        for secret in forms.by_markers[_markers(value)]:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
+        return _mask_text(value, masker)
     if isinstance(value, dict):
-        return {_redact(k, forms): _redact(v, forms) for k, v in value.items()}
+        return {_redact(k, masker): _redact(v, masker) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_redact(v, forms) for v in value]
-    if forms.numeric and any(number_holds(value, secret) for secret in forms.numeric):
+        return [_redact(v, masker) for v in value]
+    if masker.numeric and any(number_holds(value, secret) for secret in masker.numeric):
         return REDACTED
     return value
 
