@@ -2,15 +2,16 @@
 
 Every entry goes through ``SecretMasker`` last but one, so a secret value
 that slips into an event, a bound id or a formatted traceback is masked
-before anything is rendered. What Python itself would write to stderr (a
-warning, a thread's uncaught exception, an exception ignored in a finaliser)
-is logged the same way.
+before anything is rendered, and so are a URL's credentials, however short.
+What Python itself would write to stderr (a warning, a thread's uncaught
+exception, an exception ignored in a finaliser) is logged the same way.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 import threading
 import warnings
@@ -19,14 +20,15 @@ from typing import Any
 
 import structlog
 
-from tools.redaction import REDACTED, redact
+from tools.redaction import REDACTED, hide_url_credentials, redact
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR, "critical": logging.CRITICAL}
 
 
 class SecretMasker:
-    """A structlog processor replacing every known secret value with a marker."""
+    """A structlog processor replacing every known secret value with a marker, and every
+    URL's credentials with ``***``."""
 
     def __init__(self, secret_values: Iterable[str]) -> None:
         # Longest first, so a secret that contains another is masked whole.
@@ -34,21 +36,39 @@ class SecretMasker:
 
     def __call__(self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
         """Mask secrets in every value and key (a key can be data: ``log.info("x", **row)``)."""
-        if not self._secrets:
-            return event_dict
         return {_mask(key, self._secrets): (_mask_event(value, self._secrets) if key == "event"
                                             else _mask(value, self._secrets))
                 for key, value in event_dict.items()}
 
 
+# A URL as a log line writes it: an absolute one, or a request target with a query (as
+# uvicorn's access log writes a request's), ending where a space, a quote or a bracket does.
+_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'<>`]+|/[^\s"'<>`]*\?[^\s"'<>`]+""")
+
+
+def _masked(text: str, secrets: list[str]) -> str:
+    """``text`` with each URL's credentials hidden (``user:***@host``, ``api_key=***``), as
+    errors show them, and each secret masked.
+
+    The credentials of a configured URL are masked as secrets only when 8 or more characters
+    long (shorter ones would corrupt ordinary text everywhere); httpx logs every request's
+    URL (an LLM ``base_url`` with a short password or ``?api-key=``), uvicorn every request
+    target with its query, and neither knows what in them is a credential.
+    """
+    if "://" in text or "?" in text:
+        text = _URL.sub(lambda url: hide_url_credentials(url.group()), text)
+    return redact(text, secrets) if secrets else text
+
+
 def _mask(value: Any, secrets: list[str]) -> Any:
-    """``value``, or where the text a renderer writes for it holds a secret, that text masked.
+    """``value``, or where the text a renderer writes for it holds a secret or a URL's
+    credentials, that text masked.
 
     Both renderers write a string as it is and any other value (nested ones included) as its
     ``repr``: an exception's ``repr`` holds its arguments, which its ``str`` may leave out.
     """
     if isinstance(value, str):
-        return redact(value, secrets)
+        return _masked(value, secrets)
     if isinstance(value, int | float | bool) or value is None:
         return value
     if isinstance(value, dict):
@@ -63,7 +83,14 @@ def _mask(value: Any, secrets: list[str]) -> Any:
             return value
         return items if isinstance(value, list) else tuple(items)
     text = _shown(value, repr)
-    masked = redact(text, secrets)  # compares escaped forms too (tools.redaction.secret_forms)
+    masked = _masked(text, secrets)  # compares escaped forms too (tools.redaction.redact)
+    if masked == text and "\\\\" in text:
+        # A repr doubles each backslash of the text it quotes, and so hides a secret that
+        # text holds escaped (tok\/EN, written 'tok\\/EN') from masking: read with its
+        # backslashes halved, and written so where that finds one.
+        halved = text.replace("\\\\", "\\")
+        if (masked_halved := _masked(halved, secrets)) != halved:
+            masked = masked_halved
     return masked if masked != text else value
 
 
@@ -71,10 +98,10 @@ def _mask_event(value: Any, secrets: list[str]) -> Any:
     """The event: the console renderer writes a non-string one as its ``str``, JSON as its
     ``repr``; where either holds a secret, its ``str``, masked, is written by both."""
     if isinstance(value, str):
-        return redact(value, secrets)
+        return _masked(value, secrets)
     text = _shown(value, str)
-    if redact(text, secrets) != text or _mask(value, secrets) is not value:
-        return redact(text, secrets)
+    if _masked(text, secrets) != text or _mask(value, secrets) is not value:
+        return _masked(text, secrets)
     return value
 
 

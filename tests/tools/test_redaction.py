@@ -161,7 +161,7 @@ def test_the_log_masker_masks_an_escaped_secret_in_an_exceptions_text():
     from baton.logging import SecretMasker
 
     event = SecretMasker(["tok/EN+abc123=="])(None, "error", {"error": ValueError("tok\\/EN+abc123==")})
-    assert event["error"] == REDACTED
+    assert event["error"] == f"ValueError('{REDACTED}')"
 
 
 PIN = "904417263"
