@@ -146,6 +146,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BatonError)
     async def _baton_error(request: Request, exc: BatonError) -> JSONResponse:
+        from executor.store.migrate import schema_mismatch
+
+        mismatch = schema_mismatch(exc)  # a StoreError raised from a missing column or table
+        if mismatch is not None:
+            return error_json(500, "schema_mismatch", mismatch)
         message = exc.message
         if exc.code == "store_error":
             # One line, as for a database error caught below: a driver's message goes on with

@@ -110,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
         return EXIT_USAGE
     except BatonError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+        from executor.store.migrate import schema_mismatch
+
+        # A StoreError raised from a column or table the database lacks: no retry will help.
+        message = schema_mismatch(exc) or exc.message
+        err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
         return EXIT_FAILED
     except Exception as exc:
         from executor.store.db import database_failure, is_database_error

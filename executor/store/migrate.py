@@ -125,8 +125,13 @@ def schema_mismatch(exc: BaseException) -> str | None:
     """
     if not is_schema_mismatch(exc):
         return None
+    # The driver's own words: a StoreError wrapping it says "the database failed while …",
+    # which is what this message exists to correct.
+    driver = exc
+    while isinstance(driver, StoreError) and driver.__cause__ is not None:
+        driver = driver.__cause__
     return (f"the database's schema does not match this Baton's (schema revision "
-            f"{head_revision()}): {database_failure(exc)}; retrying will not help: the "
+            f"{head_revision()}): {database_failure(driver)}; retrying will not help: the "
             "database was changed by another Baton or by hand")
 
 

@@ -79,3 +79,44 @@ def test_a_missing_column_is_reported_as_a_schema_mismatch_naming_the_revision(
                               f"(schema revision {head_revision()}): "), message
     assert "input_hash" in message and "retrying will not help" in message
     assert "once it is back" not in message and "the database failed" not in message
+
+
+def test_a_mismatch_under_a_store_error_is_named_as_a_mismatch_by_the_cli_and_the_api(
+        db_url, data_dir, capsys):
+    # `baton cancel` and POST /runs/{id}/cancel meet it inside the store, which wraps the
+    # driver's error in a StoreError ("the database failed while cancelling run …").
+    from fastapi.testclient import TestClient
+
+    from baton.api import create_app
+    from baton.services import Services
+    from tests.api.live import make_settings, token_of
+
+    (data_dir / "baton.toml").write_text(CONFIG)
+    (data_dir / "ws").mkdir()
+    (data_dir / "ws" / "a.csv").write_text("region,total\nnorth,3\n")
+    (data_dir / "plan.json").write_text(json.dumps(PLAN))
+    env = {"BATON_DATABASE_URL": db_url}
+    with in_process_baton(capsys) as baton:
+        planned = json.loads(baton("--as", "alice", "plan", "--file", "plan.json", "--json",
+                                   env=env).stdout)
+        detached = baton("--as", "alice", "run", planned["plan_id"], "--detach", "--json",
+                         env=env)
+        assert detached.returncode == 0, detached.stderr
+        run_id = json.loads(detached.stdout)["id"]
+        engine = make_engine(db_url)
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE runs DROP COLUMN cancel_requested"))
+        engine.dispose()
+        cancelled = baton("--as", "alice", "cancel", run_id, env=env)
+    assert cancelled.returncode == 1
+    message = " ".join(cancelled.stderr.split())
+    assert message.startswith("error: the database's schema does not match this Baton's"), message
+    assert "cancel_requested" in message and "the database failed" not in message
+
+    settings = make_settings(data_dir, database_url=db_url)  # users with API tokens
+    client = TestClient(create_app(Services(settings), worker_poll_s=None),
+                        raise_server_exceptions=False,
+                        headers={"Authorization": f"Bearer {token_of('alice')}"})
+    response = client.post(f"/api/v1/runs/{run_id}/cancel")
+    assert response.status_code == 500, response.text
+    assert response.json()["error"]["code"] == "schema_mismatch"
