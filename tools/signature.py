@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections.abc
+import dataclasses
 import inspect
 import re
 import types
@@ -10,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import typing_extensions
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from .errors import ToolDefinitionError
@@ -103,11 +106,12 @@ def _context_paths(core_schema: Any, root: str) -> list[str]:
     """Where a ToolContext (or a subclass) is validated inside ``core_schema``, the pydantic
     core schema of parameter ``root``: ``req.items[*].ctx``; empty if nowhere.
 
-    The core schema, not the type hints, is walked: it is what the plan's arguments are
-    validated against, so model, dataclass and TypedDict fields, containers, aliases and
-    generic models are all seen as pydantic sees them, and private attributes and class
-    variables, which no plan writes, are not. Walked with a stack; each definition once,
-    so a model that refers to itself ends the walk.
+    The core schema is what the plan's arguments are validated against, so model, dataclass
+    and TypedDict fields, containers, aliases and generic models are all seen as pydantic sees
+    them, and private attributes and class variables, which no plan writes, are not. It can
+    hide a type (a PlainValidator, SkipValidation): ``_hinted_context_paths`` walks the hints
+    as well. Walked with a stack; each definition once, so a model that refers to itself ends
+    the walk.
     """
     definitions: dict[str, Any] = {}
     pending: list[Any] = [core_schema]
@@ -160,6 +164,99 @@ def _context_paths(core_schema: Any, root: str) -> list[str]:
                 children.append((value, path))
         stack.extend(reversed(children))
     return found
+
+
+_NAMES_CONTEXT = re.compile(r"\bToolContext\b")
+# ``type X = ...`` (Python 3.12) and its backport, which are different classes on some versions.
+_TYPE_ALIASES = tuple({getattr(typing, "TypeAliasType", typing_extensions.TypeAliasType),
+                       typing_extensions.TypeAliasType})
+
+
+def _hinted_context_paths(hint: Any, root: str) -> list[str]:
+    """Where a ToolContext (or a subclass) appears in the type hint ``hint`` of parameter
+    ``root``, walked as written: through Annotated, unions, containers' items, and the fields
+    of pydantic models, dataclasses, TypedDicts and NamedTuples.
+
+    The core schema alone misses some: a ``PlainValidator`` replaces the type with a function
+    and ``SkipValidation`` with "any", yet what the plan writes still becomes the tool's
+    context. So this walk fails closed: a ToolContext anywhere in the annotation is refused.
+    Each class is walked once, so a type that refers to itself ends the walk.
+    """
+    found: list[str] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [(hint, root)]
+    while stack:
+        tp, path = stack.pop()
+        if isinstance(tp, typing.ForwardRef):
+            tp = tp.__forward_arg__
+        if isinstance(tp, str):  # a name not resolved here: fail closed on the written name
+            if _NAMES_CONTEXT.search(tp) and path not in found:
+                found.append(path)
+            continue
+        if isinstance(tp, dataclasses.InitVar):  # an init-only field is still an input
+            tp = tp.type
+        if inspect.isclass(tp) and issubclass(tp, ToolContext):
+            if path not in found:
+                found.append(path)
+            continue
+        if isinstance(tp, _TYPE_ALIASES):  # ``type X = ...``
+            if id(tp) not in seen:
+                seen.add(id(tp))
+                stack.append((tp.__value__, path))
+            continue
+        origin = typing.get_origin(tp)
+        if origin in (typing.Literal, typing_extensions.Literal, typing.ClassVar):
+            continue  # values, not types; a class variable is no field
+        fields = None if origin is not None else _hinted_fields(tp)
+        if fields is not None:
+            if id(tp) in seen:
+                continue
+            seen.add(id(tp))
+            stack.extend((field, f"{path}.{name}") for name, field in reversed(fields))
+            continue
+        args = typing.get_args(tp)
+        if origin is typing.Annotated:
+            stack.append((args[0], path))  # the rest is metadata: validators, descriptions
+        elif inspect.isclass(origin) and issubclass(origin, collections.abc.Mapping):
+            stack.extend(reversed([(a, f"{path}[key]" if i == 0 else f"{path}[*]")
+                                   for i, a in enumerate(args)]))
+        elif inspect.isclass(origin) and issubclass(origin, collections.abc.Iterable):
+            stack.extend((a, f"{path}[*]") for a in reversed(args) if a is not Ellipsis)
+        else:  # unions, Required/NotRequired, type[...], a generic model's parameters...
+            stack.extend((a, path) for a in reversed(args))
+    return found
+
+
+def _hinted_fields(tp: Any) -> list[tuple[str, Any]] | None:
+    """The input fields of a model, dataclass, TypedDict or NamedTuple, with their hints;
+    None if ``tp`` is none of those."""
+    if _is_model(tp):
+        # Annotated's metadata is kept apart from the annotation; a model's fields are the
+        # ones pydantic validates (no private attributes, no class variables).
+        return [(name, info.annotation) for name, info in tp.model_fields.items()]
+    if not inspect.isclass(tp):
+        return None
+    if dataclasses.is_dataclass(tp):
+        hints = _class_hints(tp)
+        return [(f.name, hints.get(f.name, f.type)) for f in tp.__dataclass_fields__.values()
+                if not _is_class_var(hints.get(f.name, f.type))]
+    if typing_extensions.is_typeddict(tp) or (issubclass(tp, tuple) and hasattr(tp, "_fields")):
+        return list(_class_hints(tp).items())
+    return None
+
+
+def _class_hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls, include_extras=True)
+    except Exception:  # an unresolvable name: what is written is all there is to walk
+        hints: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            hints.update(getattr(klass, "__annotations__", {}))
+        return hints
+
+
+def _is_class_var(tp: Any) -> bool:
+    return tp is typing.ClassVar or typing.get_origin(tp) is typing.ClassVar
 
 
 def _context_problem(param: str, hint: Any, paths: list[str]) -> str:
@@ -309,6 +406,8 @@ def _parameters(signature: inspect.Signature, hints: dict[str, Any], doc_args: d
         # An input_model's parameter too: its fields are as much the plan's as any other.
         adapter, schema_problem = _adapter(hint)
         paths = [] if adapter is None else _context_paths(adapter.core_schema, param.name)
+        # The hints too: a PlainValidator or SkipValidation hides the type in the core schema.
+        paths += [p for p in _hinted_context_paths(hint, param.name) if p not in paths]
         if paths:
             problems.append(_context_problem(param.name, hint, paths))
             continue

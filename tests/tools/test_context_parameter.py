@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Annotated, Optional, Union
+from typing import Annotated, ClassVar, Optional, Union
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, PlainValidator, PrivateAttr, SkipValidation
 from typing_extensions import TypedDict  # pydantic refuses typing's before Python 3.12
 
 from tools import ToolContext, ToolDefinitionError, ToolRegistry
@@ -260,3 +260,127 @@ def test_an_input_model_field_named_like_the_context_parameter_is_a_plain_plan_i
     assert spec.context_param == "context" and spec.model_param == "ask"
     assert asyncio.run(spec.invoke({"context": "from the plan"}, REAL)) == {
         "value": "from the plan|run-1:a"}
+
+
+# pydantic's core schema does not always name the type it validates: a PlainValidator's
+# function or SkipValidation's "any" hides it, yet the plan still writes what the tool takes.
+
+def _forge(value):
+    return ToolContext(**value)
+
+
+class PlainValidated(BaseModel):
+    ctx: Annotated[ToolContext, PlainValidator(_forge)]
+
+
+class Skipped(BaseModel):
+    ctx: SkipValidation[ToolContext]
+
+
+class BeforeValidated(BaseModel):
+    ctx: Annotated[ToolContext, BeforeValidator(lambda v: v)] | None = None
+
+
+@dataclasses.dataclass
+class SkippedRow:
+    ctx: SkipValidation[ToolContext]
+
+
+class SkippedRecord(TypedDict):
+    ctx: SkipValidation[ToolContext]
+
+
+def behind_a_plain_validator_in_a_model(req: PlainValidated) -> str:
+    """Takes a model whose context field has a plain validator."""
+    return ""
+
+
+def behind_skip_validation_in_a_model(req: Skipped) -> str:
+    """Takes a model whose context field skips validation."""
+    return ""
+
+
+def behind_a_plain_validator_in_a_list(
+        reqs: list[Annotated[ToolContext, PlainValidator(_forge)]]) -> str:
+    """Takes contexts, each made by a plain validator."""
+    return ""
+
+
+def behind_skip_validation_in_a_mapping(reqs: dict[str, SkipValidation[ToolContext]]) -> str:
+    """Takes contexts by name, unvalidated."""
+    return ""
+
+
+def behind_skip_validation_in_a_dataclass(row: SkippedRow) -> str:
+    """Takes a dataclass whose context field skips validation."""
+    return ""
+
+
+def behind_skip_validation_in_a_typed_dict(rows: list[SkippedRecord]) -> str:
+    """Takes records whose context field skips validation."""
+    return ""
+
+
+def behind_a_validator_in_a_union(req: BeforeValidated | int) -> str:
+    """Takes a model or a number."""
+    return ""
+
+
+def behind_a_plain_validator_at_the_top(
+        req: Annotated[ToolContext, PlainValidator(_forge)] | int) -> str:
+    """Takes a context or a number."""
+    return ""
+
+
+@pytest.mark.parametrize(("fn", "param", "path"), [
+    (behind_a_plain_validator_in_a_model, "req", "req.ctx"),
+    (behind_skip_validation_in_a_model, "req", "req.ctx"),
+    (behind_a_plain_validator_in_a_list, "reqs", "reqs[*]"),
+    (behind_skip_validation_in_a_mapping, "reqs", "reqs[*]"),
+    (behind_skip_validation_in_a_dataclass, "row", "row.ctx"),
+    (behind_skip_validation_in_a_typed_dict, "rows", "rows[*].ctx"),
+    (behind_a_validator_in_a_union, "req", "req.ctx"),
+    (behind_a_plain_validator_at_the_top, "req", "holds a ToolContext,"),
+])
+def test_a_context_the_core_schema_hides_is_still_refused(fn, param, path):
+    with pytest.raises(ToolDefinitionError) as refused:
+        ToolRegistry().register_function(fn, name="demo.ctx")
+    (problem,) = refused.value.problems
+    assert "'demo.ctx'" in str(refused.value)
+    assert f"parameter {param!r}" in problem and "ToolContext" in problem
+    assert path in problem
+    assert "top-level parameter" in problem
+
+
+def test_a_forged_context_never_reaches_a_tool_through_a_plain_validator():
+    """The reviewer's case: the plan's dict became the tool's context, key and secrets."""
+    def run(req: PlainValidated) -> str:
+        """Use the context."""
+        return req.ctx.idempotency_key
+
+    with pytest.raises(ToolDefinitionError, match=r"req\.ctx"):
+        ToolRegistry().register_function(run, name="demo.ctx")
+
+
+class Hidden(BaseModel):
+    """Private attributes and class variables are no plan input: still accepted."""
+
+    label: str = ""
+    _ctx: ToolContext | None = PrivateAttr(default=None)
+    kind: ClassVar[type[ToolContext]] = ToolContext
+
+
+class SelfRef(BaseModel):
+    """Refers to itself through a validator the core schema hides: the walk must end."""
+
+    children: list[Annotated[SelfRef, PlainValidator(lambda v: v)]] = []
+    label: str = ""
+
+
+def test_a_model_with_private_or_class_level_contexts_and_hidden_recursion_still_registers():
+    def use(hidden: Hidden, tree: SelfRef) -> str:
+        """Read the label."""
+        return hidden.label
+
+    spec = ToolRegistry().register_function(use, name="demo.hidden")
+    assert list(spec.input_schema()["properties"]) == ["hidden", "tree"]
