@@ -84,7 +84,7 @@ def big_args_figures(registry: ToolRegistry, values: int, runs: int) -> None:
         for step in plan.steps:
             step.dependencies()
             step.references()
-        data_sources(plan)
+        data_sources(plan, registry)
 
     def policy_input() -> None:
         build_policy_input(Plan.model_validate(document), registry, requester=requester,
