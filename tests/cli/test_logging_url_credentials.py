@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 
 import httpx
+import pytest
 import structlog
 
 from baton.logging import configure_logging
@@ -20,6 +22,19 @@ BASE_URL = "http://llmuser:pw12345@127.0.0.1:18971/v1?api-key=k3y4567"
 
 def _entries(out: io.StringIO) -> list[dict]:
     return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+@pytest.fixture
+def access_log() -> Iterator[logging.Logger]:
+    """uvicorn's access logger, at INFO: a uvicorn.Config made by an earlier test in the same
+    process sets its level from that test's log_level."""
+    logger = logging.getLogger("uvicorn.access")
+    level, disabled = logger.level, logger.disabled
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    yield logger
+    logger.setLevel(level)
+    logger.disabled = disabled
 
 
 def test_httpx_request_lines_show_the_base_urls_credentials_hidden(restore_logging):
@@ -36,7 +51,8 @@ def test_httpx_request_lines_show_the_base_urls_credentials_hidden(restore_loggi
     assert "api-key=***" in entry["event"] and entry["event"].endswith('"HTTP/1.1 200 OK"')
 
 
-def test_url_credentials_are_hidden_in_values_keys_and_objects_of_any_logger(restore_logging):
+def test_url_credentials_are_hidden_in_values_keys_and_objects_of_any_logger(
+        restore_logging, access_log):
     out = io.StringIO()
     configure_logging("info", json=True, secret_values=["long-secret-value"], stream=out)
     log = structlog.get_logger("baton")
@@ -44,8 +60,8 @@ def test_url_credentials_are_hidden_in_values_keys_and_objects_of_any_logger(res
                 url="postgresql://baton:pw2@db/baton",
                 nested={"to": ["https://t0k2@git.example/r"]},
                 error=httpx.ConnectError("failed: http://u:pw3@h.example/?sig=s1g"))
-    logging.getLogger("uvicorn.access").info(
-        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", "/api/v1/x?access_token=t0k3", "1.1", 200)
+    access_log.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET",
+                    "/api/v1/x?access_token=t0k3", "1.1", 200)
     logging.getLogger("openai._base_client").info("Request options: %s",
                                                   {"url": "https://u:pw4@llm.example/v1"})
     text = out.getvalue()
@@ -68,11 +84,11 @@ def test_the_console_renderer_shows_url_credentials_hidden_too(restore_logging):
     assert "http://llmuser:***@127.0.0.1:18971/v1?api-key=***" in out.getvalue()
 
 
-def test_text_without_url_credentials_is_logged_as_it_is(restore_logging):
+def test_text_without_url_credentials_is_logged_as_it_is(restore_logging, access_log):
     out = io.StringIO()
     configure_logging("info", json=True, stream=out)
     message = "GET /api/v1/runs?page=2 and https://x.example/a?keyword=sales; 3/4?x=1 done"
-    logging.getLogger("uvicorn.access").info(message)
+    access_log.info(message)
     structlog.get_logger("baton").info("ok", path="/v1?q=1", count=3)
     first, second = _entries(out)
     assert first["event"] == message
