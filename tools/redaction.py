@@ -143,10 +143,11 @@ def _backslash_run_forms(length: int) -> tuple[_Form, ...]:
 _UNITS = re.compile(r"\\+|.", re.DOTALL)
 
 
-def _units(secret: str) -> list[tuple[_Form, ...]]:
+@functools.lru_cache(maxsize=1024)
+def _units(secret: str) -> tuple[tuple[_Form, ...], ...]:
     """The forms of each character of ``secret`` (of each run of backslashes)."""
-    return [_backslash_run_forms(len(unit)) if unit[0] == "\\" else _char_forms(unit)
-            for unit in _UNITS.findall(secret)]
+    return tuple(_backslash_run_forms(len(unit)) if unit[0] == "\\" else _char_forms(unit)
+                 for unit in _UNITS.findall(secret))
 
 
 def _alternatives(forms: tuple[_Form, ...]) -> str:
@@ -179,13 +180,13 @@ class _Masker:
         # A "+" begins an escape (a space's, in a query string) only if a secret holds a space.
         self.spaced = any(" " in secret for secret in raw)
         self.marks = _ESCAPE_MARKS + (("+",) if self.spaced else ())
-        self.reach = max(sum(max(form.width for form in forms) for forms in _units(secret))
-                         for secret in raw)  # the most text one match can take
+        self.reach = max(map(_width, raw))  # the most text one match can take
 
     @functools.cached_property
     def pattern(self) -> re.Pattern[str]:
         """Every secret, each character as itself or escaped, in one pattern: compiled when
-        a text first holds an escape (a few milliseconds a secret), never for plain text.
+        a text first holds an escape (some 10 ms for a 40-character secret), never for
+        plain text.
 
         Where two secrets can start at the same place the longer is tried first, so that a
         secret containing another is masked whole. The alternatives are grouped by their
@@ -202,6 +203,93 @@ class _Masker:
         return re.compile("|".join(re.escape(lead) + _either(rests)
                                    for lead, rests in by_lead.items()))
 
+    @functools.cached_property
+    def cut_heads(self) -> tuple[re.Pattern[str], tuple[_CutHead, ...]]:
+        """A pattern for the first characters of any secret (as many as a cut must leave for
+        its start to be masked), and each secret's own, longest first. Made when a text first
+        holds the cut mark."""
+        heads, by_lead = [], {}
+        for secret in self.raw:
+            units = _units(secret)
+            needed = min(_MIN_CUT_START, len(units) - 1)
+            if needed > 0:
+                first, *others = units[:needed]
+                tail = "".join(_alternatives(forms) for forms in others)
+                for lead, rests in _by_lead(first).items():
+                    by_lead.setdefault(lead, []).append(_either(rests) + tail)
+                heads.append(_CutHead(units, re.compile(_alternatives(first) + tail), needed,
+                                      _width(secret) + _PARTIAL_ESCAPE_WIDTH))
+        return (re.compile("|".join(re.escape(lead) + _either(rests)
+                                    for lead, rests in by_lead.items())), tuple(heads))
+
+    def cut_start(self, text: str, lowest: int, end: int) -> int | None:
+        """Where the start of a secret that ``text`` holds cut at ``end`` begins, if it
+        does (the earliest such place, not before ``lowest``)."""
+        any_head, heads = self.cut_heads
+        if not heads:
+            return None
+        at = max(lowest, end - max(head.reach for head in heads))
+        while (match := any_head.search(text, at, end)) is not None:
+            start = match.start()
+            if any(start >= end - head.reach and head.pattern.match(text, start, end)
+                   and _reaches(text, start, end, head.units, head.needed) for head in heads):
+                return start
+            at = start + 1
+        return None
+
+
+class _CutHead(NamedTuple):
+    """What finding one secret's start before a cut mark needs."""
+
+    units: tuple[tuple[_Form, ...], ...]  # the secret's forms
+    pattern: re.Pattern[str]  # its first characters
+    needed: int  # how many those are
+    reach: int  # the most text its start, and an escape cut short, can take
+
+
+def _width(secret: str) -> int:
+    """The most text ``secret`` takes, each character written its longest way."""
+    return sum(max(form.width for form in forms) for forms in _units(secret))
+
+
+# What a text cut short for display ends with (planner.arg_checks.shorten, an HTTP error's
+# body excerpt): a secret's start right before it is masked, for the cut left the secret
+# whole nowhere, and masking the whole text with every secret could not recognise it.
+CUT_MARK = "…"
+# The fewest characters of a secret's start masked before the cut mark (all but the last
+# of a shorter secret): fewer would mask ordinary words that a secret happens to start with.
+_MIN_CUT_START = 4
+# What a cut can leave of an escape it went through: "\u00", "&#x", "%C3%A", "\xc3\xa".
+_PARTIAL_ESCAPE = re.compile(
+    r"(?:(?:%[0-9a-fA-F]{2}){1,3}|(?:\\x[0-9a-fA-F]{2}){1,3}|\\u[dD][89abAB][0-9a-fA-F]{2})?"
+    r"(?:\\(?:[uU][0-9a-fA-F]{0,7}|x[0-9a-fA-F]?)?|&(?:#[xX]?[0-9a-fA-F]{0,7}|[A-Za-z]{1,31})?"
+    r"|%[0-9a-fA-F]?)?")
+_PARTIAL_ESCAPE_WIDTH = 48
+
+
+@functools.lru_cache(maxsize=4096)
+def _unit_pattern(forms: tuple[_Form, ...]) -> re.Pattern[str]:
+    return re.compile(_alternatives(forms))
+
+
+def _reaches(text: str, start: int, end: int, units: tuple[tuple[_Form, ...], ...],
+             needed: int) -> bool:
+    """Whether ``text[start:end]`` is the start of the secret written as ``units``: at least
+    ``needed`` of its characters, as written or escaped, then maybe part of an escape.
+
+    Read character by character (a pattern nesting one optional group a character would be
+    too deep for the regex parser with a long secret, a private key's).
+    """
+    at = start
+    for count, forms in enumerate(units):
+        if at == end:
+            return count >= needed
+        match = _unit_pattern(forms).match(text, at, end)
+        if match is None:
+            return count >= needed and _PARTIAL_ESCAPE.fullmatch(text, at, end) is not None
+        at = match.end()
+    return False  # the whole secret, then more: not cut here
+
 
 @functools.lru_cache(maxsize=64)
 def _masker(secret_values: tuple[str, ...]) -> _Masker | None:
@@ -213,6 +301,27 @@ def _masker(secret_values: tuple[str, ...]) -> _Masker | None:
 
 
 def _mask_text(text: str, masker: _Masker) -> str:
+    """``text`` with every secret masked, as written or escaped, and the start of one that
+    the text holds cut short (:data:`CUT_MARK`)."""
+    text = _mask_whole(text, masker)
+    if CUT_MARK not in text:
+        return text
+    pieces: list[str] = []
+    done = after_mark = 0
+    for end in _places(text, CUT_MARK):
+        # Not before the previous mark: what was cut there goes on after it.
+        start = masker.cut_start(text, after_mark, end)
+        if start is not None:
+            pieces += [text[done:start], REDACTED]
+            done = end
+        after_mark = end + len(CUT_MARK)
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _mask_whole(text: str, masker: _Masker) -> str:
     """``text`` with every secret masked, as written or escaped.
 
     Looking for the secrets as written (``in``, ``str.find``) is many times faster than

@@ -23,7 +23,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from ..errors import RetryableToolError, ToolError, ToolInputError
-from ..redaction import hide_url_credentials, redact, url_secrets
+from ..redaction import CUT_MARK, hide_url_credentials, redact, url_secrets
 from ..retry import RetryPolicy
 from ..spec import Effect, ToolContext
 from .http_headers import HEADER_NAME_SCHEMA, header_name_problem, header_value_problem
@@ -206,8 +206,13 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
     """The error an HTTP status stands for: None for 1xx-3xx, retryable for 429 and 5xx."""
     if status < 400:
         return None
-    # Mask before cutting: a secret across the cut would otherwise leave its first half.
-    excerpt = redact(body, secret_values)[:_EXCERPT_CHARS].replace("\n", " ").strip()
+    # Mask before cutting: a secret across the cut would otherwise leave its first half. Only
+    # this call's secrets are known here: the cut is marked, so that the run, masking the
+    # error with every configured secret, masks the start of another one cut there too.
+    masked = redact(body, secret_values)
+    excerpt = masked[:_EXCERPT_CHARS].replace("\n", " ").strip()
+    if excerpt and len(masked) > _EXCERPT_CHARS:
+        excerpt += CUT_MARK
     message = f"HTTP {status} {reason} from {url}" + (f": {excerpt}" if excerpt else "")
     if status == 429 or status >= 500:
         wait_s = parse_retry_after(retry_after)
