@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from tools import ToolRegistry, ToolSpec
+from tools.redaction import CUT_MARK
 
 from .json_values import MAX_ARG_DEPTH, TOO_DEEP, key_fault, plain, scalar_fault
 from .plan import REF, STEP_ID, is_reference
@@ -37,8 +38,12 @@ def json_path(base: str, segments: tuple[Any, ...] | list[Any]) -> str:
 
 
 def shorten(text: str) -> str:
-    """Cut a long message fragment so that one huge value cannot flood a report."""
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+    """Cut a long message fragment so that one huge value cannot flood a report.
+
+    The cut ends with the cut mark: problems are masked after they are made, with every
+    configured secret, and a secret's start left before the mark is masked too.
+    """
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + CUT_MARK
 
 
 def suggest(name: str, candidates: list[str], noun: str = "") -> str:

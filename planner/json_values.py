@@ -14,6 +14,8 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tools.redaction import CUT_MARK
+
 MAX_ARG_DEPTH = 64  # levels of objects and lists inside one step's args; real tool calls use a handful
 
 # PostgreSQL cannot store a NUL in text: refused where the problem can name its place.
@@ -121,5 +123,7 @@ def _segment(key: Any) -> str:
 
 
 def _shown(value: Any) -> str:
+    # Cut with the cut mark: a message is masked with every configured secret after it is
+    # made, and a secret's start left before the mark is masked too.
     text = repr(value)
-    return text if len(text) <= 60 else text[:59] + "…"
+    return text if len(text) <= 60 else text[:59] + CUT_MARK
