@@ -69,8 +69,10 @@ def _mask(value: Any, secrets: list[str]) -> Any:
     """
     if isinstance(value, str):
         return _masked(value, secrets)
-    if isinstance(value, int | float | bool) or value is None:
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, int | float):  # a PIN returned as a number is the secret all the same
+        return redact(value, secrets) if secrets else value
     if isinstance(value, dict):
         pairs = [(_mask(k, secrets), _mask(v, secrets)) for k, v in value.items()]
         if all(new is old for (new, _), old in zip(pairs, value, strict=True)) and all(

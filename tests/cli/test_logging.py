@@ -84,6 +84,18 @@ def test_a_logged_value_is_masked_as_the_json_renderer_writes_it(restore_logging
     assert second["event"] == "Holder"
 
 
+def test_a_number_holding_a_secret_of_digits_is_masked_in_a_log_at_any_depth(restore_logging):
+    # As the ledger masks it: a PIN returned as a JSON number is the secret all the same.
+    out = io.StringIO()
+    configure_logging("info", json=True, secret_values=["987654321"], stream=out)
+    structlog.get_logger("t").info("tool output", output={"pin": 987654321},
+                                   rows=[987654321], top=987654321, other=7, flag=True)
+    (line,) = (json.loads(text) for text in out.getvalue().splitlines())
+    assert "987654321" not in out.getvalue()
+    assert line["output"] == {"pin": "[REDACTED]"} and line["rows"] == ["[REDACTED]"]
+    assert line["top"] == "[REDACTED]" and line["other"] == 7 and line["flag"] is True
+
+
 def test_a_logged_value_is_masked_as_the_console_renderer_writes_it(restore_logging):
     out = io.StringIO()
     configure_logging("info", json=False, secret_values=["tok-repr-31"], stream=out)
