@@ -129,17 +129,23 @@ def approve_cmd(
     Without --version or --hash the latest version is approved, whatever it is when the
     approval lands; the line printed names its version and hash.
     """
-    from ..usecases.vetting import approve
+    from ..usecases.vetting import NO_APPROVAL_NOW, approve
 
     _check_hash_usage(plan_hash)
     cli = state(ctx)
     user = acting_user(ctx, Action.PLAN_APPROVE)
     gate = approve(cli.services, plan_id, user, version=version, plan_hash=plan_hash,
                    comment=comment)
-    mine = next(r for r in gate.valid_approvals if r.actor == user.id)
     if as_json:
         print_json(gate.model_dump(mode="json"))
         return
+    if NO_APPROVAL_NOW in gate.reasons:  # a standard change again: nothing was recorded
+        shown = cli.services.plan_store.get(plan_id, version).version
+        console.print(f"[bold green]{escape(plan_id)} v{shown}: {NO_APPROVAL_NOW}[/] "
+                      f"(no approval recorded as {escape(user.id)}); it may run")
+        show_decision(cli.services, plan_id, shown)
+        return
+    mine = next(r for r in gate.valid_approvals if r.actor == user.id)
     console.print(_acted("approved", plan_id, mine, user.id))
     show_decision(cli.services, plan_id, mine.version)
 

@@ -63,10 +63,10 @@ log = structlog.get_logger(__name__)
 STATUS_FOR = {Outcome.DENIED: VersionStatus.DENIED, Outcome.NEEDS_APPROVAL:
               VersionStatus.PENDING_APPROVAL, Outcome.ALLOWED: VersionStatus.APPROVED}
 
-__all__ = ["MIN_HASH_PREFIX", "GateView", "NotApprovedError", "Redecision", "approval_history",
-           "approval_ttl", "approve", "current_role_holders", "decide_again", "decision_for",
-           "gate_state", "gate_states", "gate_views", "input_hash", "pinned_hash", "reject",
-           "require_approved", "shown_record", "stale_decision", "template_check",
+__all__ = ["MIN_HASH_PREFIX", "NO_APPROVAL_NOW", "GateView", "NotApprovedError", "Redecision",
+           "approval_history", "approval_ttl", "approve", "current_role_holders", "decide_again",
+           "decision_for", "gate_state", "gate_states", "gate_views", "input_hash", "pinned_hash",
+           "reject", "require_approved", "shown_record", "stale_decision", "template_check",
            "template_check_hash", "vet_version"]
 
 
@@ -404,9 +404,16 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
         if held:  # it could never run (see _gate): an approval would only mislead
             raise ApprovalRefused(RefusalCode.HELD_SECRET,
                                   f"plan {plan_id} v{stored.version} cannot be approved: {held}")
-        check_can_approve(user.id, user.roles, _target(plan, stored, decided, authors),
-                          decided.decision if decided else None, records, now,
-                          approval_ttl(services))
+        try:
+            check_can_approve(user.id, user.roles, _target(plan, stored, decided, authors),
+                              decided.decision if decided else None, records, now,
+                              approval_ttl(services))
+        except ApprovalRefused as refused:
+            cleared = _cleared_by_decision(services, refused, again, stored, decided, records,
+                                           authors, now)
+            if cleared is None:
+                raise
+            return cleared
         assert decided is not None  # check_can_approve refuses a version without a decision
         record = ApprovalRecord(
             plan_id=plan_id, version=stored.version, plan_hash=stored.plan_hash, actor=user.id,
@@ -425,6 +432,29 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
             "gate": state.status.value, "missing": state.missing_count,
         }, session=plan.session)
     return state
+
+
+# What ``approve`` answers when the decision it took again needs no approval any more.
+NO_APPROVAL_NOW = "the decision was taken again: it needs no approval now"
+
+
+def _cleared_by_decision(services: Services, refused: ApprovalRefused, again: Redecision | None,
+                         stored: StoredVersion, decided: StoredDecision | None,
+                         records: list[ApprovalRecord], authors: tuple[str, ...],
+                         now: datetime) -> GateState | None:
+    """The gate, approved, when ``approve`` found nothing to approve because the decision it
+    took again made the version a standard change (approved by the policies alone): the
+    approver asked for the version to be cleared, and it is. None otherwise (the refusal
+    stands): a version that needs no approval without a decision taken again is refused as
+    ever, and so is every refusal but ``not_needed`` (the four-eyes rules come first)."""
+    if (again is None or refused.refusal is not RefusalCode.NOT_NEEDED or decided is None
+            or stored.status is not VersionStatus.APPROVED):
+        return None
+    state = evaluate_gate(decided.decision, stored.requester, records, now, stored.plan_hash,
+                          approval_ttl(services), _current_roles(services), authors=authors)
+    if state.status is not GateStatus.APPROVED:
+        return None
+    return state.model_copy(update={"reasons": (*state.reasons, NO_APPROVAL_NOW)})
 
 
 # A version may be rejected until it is ended (rejected, superseded) or never was judged.
@@ -567,31 +597,46 @@ def require_approved(services: Services, plan_id: str, version: int | None = Non
     """The version if it may run now; ``NotApprovedError`` naming why not otherwise.
 
     Its decision is taken again first when the policies may have changed under it
-    (:func:`decide_again`): the run is judged by the policies in force when it starts, and
+    (:func:`decide_again`), a pending version's too (a change undone since may make it a
+    standard change again), and the status it then has is judged: the run is judged by the
+    policies in force when it starts, and
     its approvals by the database's time then (``now`` when given), whatever the clock of
     the machine starting it.
     """
     stored = services.plan_store.get(plan_id, version)
-    if stored.status is not VersionStatus.APPROVED:
+    if stored.status not in _OPEN:
         raise NotApprovedError(f"plan {plan_id} v{stored.version} is {stored.status.value}, "
                                "not approved")
     latest = services.plan_store.get(plan_id).version
     if stored.version != latest:  # approvals are for the current version only
         raise NotApprovedError(f"plan {plan_id} v{stored.version} is not the current version "
                                f"(v{latest} is); only the current version may run")
+    # A pending version too: the change that made it wait may have been undone since (a
+    # pre-approver given the role back), and only a decision taken again can tell.
     again = decide_again(services, stored, now=now)
     if again is not None and not again.decision.allow:
         raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: "
                                + _denied_again(again))
+    if again is not None:  # its status follows the decision taken again
+        stored = services.plan_store.get(plan_id, stored.version)
+    if stored.status is not VersionStatus.APPROVED and (again is None
+                                                        or stored.status not in _OPEN):
+        raise NotApprovedError(f"plan {plan_id} v{stored.version} is {stored.status.value}, "
+                               "not approved")
     # Read once the policies have answered, for the gate and the lapses it names alike.
     now = now or database_now(services.engine)
     state = gate_state(services, plan_id, stored.version, now=now)
-    if state.status is not GateStatus.APPROVED:
+    # Both must say approved: the status, as the decision taken again left it, and the gate.
+    if state.status is not GateStatus.APPROVED or stored.status is not VersionStatus.APPROVED:
         prefix = f"{again.why}; " if again is not None else ""
         if state.status is GateStatus.PENDING:
             prefix += _lapsed(services, stored, now)
+        if state.status is GateStatus.APPROVED:  # the version moved on meanwhile
+            reasons: tuple[str, ...] = (f"it is {stored.status.value}, not approved",)
+        else:
+            reasons = state.reasons or (state.status.value,)
         raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: {prefix}"
-                               + "; ".join(state.reasons or (state.status.value,)))
+                               + "; ".join(reasons))
     return stored
 
 
