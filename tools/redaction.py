@@ -302,39 +302,28 @@ def _masker(secret_values: tuple[str, ...]) -> _Masker | None:
 
 def _mask_text(text: str, masker: _Masker) -> str:
     """``text`` with every secret masked, as written or escaped, and the start of one that
-    the text holds cut short (:data:`CUT_MARK`)."""
-    text = _mask_whole(text, masker)
-    if CUT_MARK not in text:
-        return text
-    pieces: list[str] = []
-    done = after_mark = 0
-    for end in _places(text, CUT_MARK):
-        # Not before the previous mark: what was cut there goes on after it.
-        start = masker.cut_start(text, after_mark, end)
-        if start is not None:
-            pieces += [text[done:start], REDACTED]
-            done = end
-        after_mark = end + len(CUT_MARK)
-    if not pieces:
-        return text
-    pieces.append(text[done:])
-    return "".join(pieces)
-
-
-def _mask_whole(text: str, masker: _Masker) -> str:
-    """``text`` with every secret masked, as written or escaped.
+    the text holds cut short (:data:`CUT_MARK`).
 
     Looking for the secrets as written (``in``, ``str.find``) is many times faster than
-    running the pattern over the text: the pattern runs only where an escape could make a
-    secret, near each escape's first character (and over each secret found as written, so
-    that a longer secret holding it is masked whole), or over the whole text where those
-    are so many that they would cover it.
+    running the pattern over the text: text holding no escape is searched for them only.
     """
-    if not ("\\" in text or "&" in text or "%" in text or masker.spaced and "+" in text):
+    if "\\" in text or "&" in text or "%" in text or masker.spaced and "+" in text:
+        text = _mask_escaped(text, masker)
+    else:
         for secret in masker.raw:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return text
+    return _mask_cut(text, masker) if CUT_MARK in text else text
+
+
+def _mask_escaped(text: str, masker: _Masker) -> str:
+    """``text``, which holds an escape, with every secret masked, as written or escaped.
+
+    The pattern runs only where an escape could make a secret, near each escape's first
+    character (and over each secret found as written, so that a longer secret holding it
+    is masked whole), or over the whole text where those are so many that they would
+    cover it.
+    """
     reach, size = masker.reach, len(text)
     if sum(text.count(mark) for mark in masker.marks) * 2 * reach >= size:
         return masker.pattern.sub(REDACTED, text)
@@ -352,6 +341,23 @@ def _mask_whole(text: str, masker: _Masker) -> str:
         for match in masker.pattern.finditer(text, max(start, 0), min(stop, size)):
             pieces += [text[done:match.start()], REDACTED]
             done = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _mask_cut(text: str, masker: _Masker) -> str:
+    """``text`` with the start of each secret cut short at the cut mark masked."""
+    pieces: list[str] = []
+    done = after_mark = 0
+    for end in _places(text, CUT_MARK):
+        # Not before the previous mark: what was cut there goes on after it.
+        start = masker.cut_start(text, after_mark, end)
+        if start is not None:
+            pieces += [text[done:start], REDACTED]
+            done = end
+        after_mark = end + len(CUT_MARK)
     if not pieces:
         return text
     pieces.append(text[done:])
