@@ -356,8 +356,9 @@ def data_sources(plan: Plan, registry: ToolRegistry) -> dict[str, list[str]]:
 
 def step_data_sources(plan: Plan, registry: ToolRegistry, step_id: str) -> list[str]:
     """Every step whose data may reach ``step_id``, directly or through others (sorted):
-    the plan decision (each step's ``data_sources``) and the executor's check before a call
-    both ask this, so the two judge the same sources.
+    the plan decision (each step's ``data_sources``, plus the plan's ``workspace_sources``
+    where ``reads_workspace``) and the executor's check before a call both ask
+    :class:`DataFeeds`, so the two judge the same sources.
 
     A step is fed by the steps it references or depends on (``depends_on``): one may write
     a file that it reads back, so every dependency counts as a flow of data (conservative
@@ -372,8 +373,14 @@ def step_data_sources(plan: Plan, registry: ToolRegistry, step_id: str) -> list[
 
 
 class DataFeeds:
-    """Each step's direct data sources (the executor keeps one per run); the workspace writes are listed once for every
-    workspace step rather than as an edge per reader and writer."""
+    """Where each step's data may come from, in two parts (the executor keeps one per run).
+
+    ``own(step)``: the steps it reaches through references and ``depends_on``.
+    ``workspace_sources``: the workspace writes with every step that feeds them, the same for
+    every workspace step, so computed once. A step that reaches a workspace step
+    (``reads_workspace``: itself, or one of ``own``) is fed by both. The policy input lists
+    the shared part once rather than in every step's entry: n writes made n² entries.
+    """
 
     def __init__(self, plan: Plan, registry: ToolRegistry) -> None:
         known = {s.id for s in plan.steps}
@@ -381,24 +388,36 @@ class DataFeeds:
         self.in_workspace = {s.id for s in plan.steps if _uses_workspace(s, registry)}
         self.writes = sorted(s.id for s in plan.steps if s.id in self.in_workspace
                              and _may_write(s, registry))
+        # The writes are workspace steps: their closure needs no workspace step added again.
+        self.workspace_sources = sorted(self._closure(self.writes))
 
-    def upstream(self, step_id: str) -> list[str]:
-        """Every step whose data may reach ``step_id`` (sorted), itself left out."""
-        seen = {step_id}
-        todo = [step_id]
-        writes_added = False
+    def _closure(self, starts: Sequence[str]) -> set[str]:
+        # The starts and every step they reach through references and depends_on.
+        seen = set(starts)
+        todo = list(starts)
         while todo:
-            current = todo.pop()
-            feeds = list(self.direct.get(current, ()))
-            if current in self.in_workspace and not writes_added:
-                writes_added = True  # every workspace step is fed by the same writes
-                feeds.extend(self.writes)
-            for source in feeds:
+            for source in self.direct.get(todo.pop(), ()):
                 if source not in seen:
                     seen.add(source)
                     todo.append(source)
-        seen.discard(step_id)
-        return sorted(seen)
+        return seen
+
+    def own(self, step_id: str) -> list[str]:
+        """The steps reaching ``step_id`` through references and depends_on (sorted), itself
+        left out."""
+        return sorted(self._closure([step_id]) - {step_id})
+
+    def reads_workspace(self, step_id: str, own: Sequence[str] | None = None) -> bool:
+        """Whether ``step_id`` or a step feeding it (``own``) uses the workspace."""
+        own = self.own(step_id) if own is None else own
+        return step_id in self.in_workspace or any(s in self.in_workspace for s in own)
+
+    def upstream(self, step_id: str) -> list[str]:
+        """Every step whose data may reach ``step_id`` (sorted), itself left out."""
+        own = self.own(step_id)
+        if not self.reads_workspace(step_id, own):
+            return own
+        return sorted((set(own) | set(self.workspace_sources)) - {step_id})
 
 
 def _uses_workspace(step: Step, registry: ToolRegistry) -> bool:
@@ -449,12 +468,14 @@ def build_policy_input(
     borrow the requester's roles to add a tool, yet may revise a plan whose tools they lack.
     ``added_tools`` None means the previous version is unknown, so every tool counts as added.
     """
-    sources = data_sources(plan, registry)
+    feeds = DataFeeds(plan, registry)
     steps = []
     plan_strings = 0
     for step in plan.steps:
         entry = _step_entry(step, registry, plan_strings)
-        entry["data_sources"] = sources[step.id]
+        # A workspace step is also fed by every step in workspace_sources, listed once.
+        entry["data_sources"] = feeds.own(step.id)
+        entry["reads_workspace"] = feeds.reads_workspace(step.id, entry["data_sources"])
         plan_strings += len(entry["strings"])
         steps.append(entry)
     if isinstance(template, Mapping):
@@ -463,6 +484,7 @@ def build_policy_input(
         "kind": "plan",
         "plan": {"goal": plan.goal, "hash": plan.plan_hash(), "step_count": len(plan.steps)},
         "steps": steps,
+        "workspace_sources": feeds.workspace_sources,
         "requester": requester.model_dump(mode="json"),
         "author": author_facts(plan, requester, author, added_tools),
         "context": context_facts(context),
