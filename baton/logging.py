@@ -20,7 +20,8 @@ from typing import Any
 
 import structlog
 
-from tools.redaction import REDACTED, hide_url_credentials, redact
+from tools.redaction import REDACTED, redact
+from tools.url_credentials import hide_url_credentials
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR, "critical": logging.CRITICAL}

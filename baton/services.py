@@ -67,7 +67,7 @@ class Services:
     @cached_property
     def secret_values(self) -> list[str]:
         """Every configured secret value, so that logs and the ledger can mask them."""
-        from tools.redaction import MIN_GLOBAL_SECRET_LEN
+        from tools.url_credentials import MIN_GLOBAL_SECRET_LEN
 
         from .settings_checks import configured_url_secrets
 
@@ -85,7 +85,7 @@ class Services:
     def recognisable_secrets(self) -> dict[str, str | None]:
         """Secret values long enough to tell from ordinary words in a plan, each with its
         ``[secrets]`` name (None for a credential without one: the API key, a URL password)."""
-        from tools.redaction import MIN_GLOBAL_SECRET_LEN
+        from tools.url_credentials import MIN_GLOBAL_SECRET_LEN
 
         named = {s.get_secret_value(): name for name, s in self.settings.secrets.items()}
         return {value: named.get(value) for value in self.secret_values

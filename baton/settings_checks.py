@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from tools.redaction import hide_url_credentials, url_secrets
+from tools.url_credentials import hide_url_credentials, url_secrets
 
 if TYPE_CHECKING:
     from tools import ToolRegistry
@@ -166,7 +166,7 @@ def configured_url_secrets(settings: Settings) -> list[str]:
     """Passwords and tokens written into the configured URLs (LLM endpoint, HTTP tools, OPA,
     database): secret values like the ``[secrets]``, masked in the ledger and the logs.
 
-    Only those long enough to mask everywhere (see :func:`tools.redaction.url_secrets`).
+    Only those long enough to mask everywhere (see :func:`tools.url_credentials.url_secrets`).
     """
     urls = [settings.llm.base_url, settings.opa_url, settings.database_url,
             *(raw.get("url") for raw in settings.http_tools)]

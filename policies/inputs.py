@@ -18,9 +18,7 @@ from urllib.parse import SplitResult, urlsplit
 from planner.plan import Plan, Step, TemplateOrigin, is_reference
 from tools import Effect, ToolRegistry, ToolSpec
 from tools.builtin.http import SECRET_REF
-from tools.redaction import (
-    PARAM_SEPARATOR, is_credential_query_param, param_readings, percent_decoded, url_param_pieces,
-)
+from tools.url_credentials import PARAM_SEPARATOR, is_credential_query_param, param_readings, percent_decoded, url_param_pieces
 
 from .contracts import PolicyContext, Requester, StepCall, TemplateCheck
 
@@ -171,7 +169,7 @@ def url_credentials(strings: Sequence[Mapping[str, Any]]) -> list[dict[str, str]
     the parameter's name, never its value.
 
     A parameter is a credential's by its whole name
-    (:func:`tools.redaction.is_credential_query_param`: ``api_key``, ``access_token``,
+    (:func:`tools.url_credentials.is_credential_query_param`: ``api_key``, ``access_token``,
     ``sig``; not ``keyword`` nor ``page_token``). An empty value, or one made only of
     ``${secret:NAME}`` references, is not listed: where a configured secret may go is
     secret_destinations.rego's rule. Each parameter is also judged percent-decoded (see
@@ -221,7 +219,7 @@ def _entry_credential_names(name: str, value: str, place: str) -> Iterator[str]:
 
 
 def _credential_params(url: str) -> Iterator[str]:
-    # Read as masking reads it (tools.redaction.url_param_pieces): what is refused here is
+    # Read as masking reads it (tools.url_credentials.url_param_pieces): what is refused here is
     # never shown unmasked in a log or the ledger.
     for piece in url_param_pieces(url):
         yield from _credential_names(piece.text, piece.place, named=piece.named)

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from tools.redaction import hide_url_credentials
+from tools.url_credentials import hide_url_credentials
 
 from .bundle import PolicyBundle
 from .engine import EngineFailure, FailClosedEngine

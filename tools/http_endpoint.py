@@ -26,7 +26,7 @@ from .builtin.http import (
 from .builtin.http_headers import header_name_problem, header_value_problem
 from .endpoint_schema import model_from_schema
 from .errors import ToolDefinitionError, ToolError
-from .redaction import hide_url_credentials
+from .url_credentials import hide_url_credentials
 from .registry import ToolRegistry
 from .retry import RetryPolicy
 from .spec import Effect, ToolContext, ToolSpec

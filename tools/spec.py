@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ToolError
-from .redaction import hide_url_credentials, redact
+from .redaction import redact
+from .url_credentials import hide_url_credentials
 from .retry import RetryPolicy
 
 

@@ -269,7 +269,7 @@ def policy_test(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @policy_app.command("show")
 def policy_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The active policy files, the data's top-level keys, the bundle hash and the engine."""
-    from tools.redaction import hide_url_credentials
+    from tools.url_credentials import hide_url_credentials
 
     services = reader(ctx, Action.POLICY_DECIDE)
     engine = services.policy_engine

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from tools.redaction import MIN_GLOBAL_SECRET_LEN, hide_url_credentials, url_secrets
+from tools.url_credentials import MIN_GLOBAL_SECRET_LEN, hide_url_credentials, url_secrets
 
 
 class LLMConfig(BaseModel):

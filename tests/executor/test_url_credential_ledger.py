@@ -9,7 +9,7 @@ import pytest
 
 from executor.ledger import Ledger
 from tests.support.url_credential_cases import ENCODED, VALUE
-from tools.redaction import hide_url_credentials, url_secrets
+from tools.url_credentials import hide_url_credentials, url_secrets
 
 
 @pytest.mark.parametrize("url", [url for url, _ in ENCODED.values()], ids=ENCODED.keys())

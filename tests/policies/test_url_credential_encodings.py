@@ -20,7 +20,7 @@ from tests.support.policy_tools import policy_registry
 from tests.support.url_credential_cases import (
     ALICE, ENCODED, HOST, NOON, VALUE, decide, encoded, listed,
 )
-from tools.redaction import is_credential_query_param, percent_decoded
+from tools.url_credentials import is_credential_query_param, percent_decoded
 
 
 def _params(url: str) -> list[str]:

@@ -23,7 +23,7 @@ from policies.inputs import (
 )
 from tests.support.policy_tools import policy_registry
 from tests.support.url_credential_cases import ALICE, HOST, NOON, VALUE, decide, listed
-from tools.redaction import is_credential_query_param
+from tools.url_credentials import is_credential_query_param
 
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tools.builtin.http import _EXCERPT_CHARS, status_error
-from tools.redaction import REDACTED, hide_url_credentials, redact, url_secrets
+from tools.redaction import REDACTED, redact
+from tools.url_credentials import hide_url_credentials, url_secrets
 
 SECRET = "tok-9f8e7d6c"
 

@@ -1,6 +1,6 @@
 """Every URL the plan-time rule refuses for a literal credential (a name encoded twice,
 ``/db;password=…``, a JDBC ``;password=``) is shown and logged with that credential masked:
-masking reads a URL's parameters as the rule does (:func:`tools.redaction.url_param_pieces`)."""
+masking reads a URL's parameters as the rule does (:func:`tools.url_credentials.url_param_pieces`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import structlog
 
 from baton.logging import configure_logging
 from tests.support.url_credential_cases import ENCODED, HOST, VALUE, listed
-from tools.redaction import HIDDEN, hide_url_credentials, url_secrets
+from tools.url_credentials import HIDDEN, hide_url_credentials, url_secrets
 
 URLS = [url for url, _ in ENCODED.values()]
 

@@ -23,7 +23,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from ..errors import RetryableToolError, ToolError, ToolInputError
-from ..redaction import CUT_MARK, hide_url_credentials, redact, url_secrets
+from ..redaction import CUT_MARK, redact
+from ..url_credentials import hide_url_credentials, url_secrets
 from ..retry import RetryPolicy
 from ..spec import Effect, ToolContext
 from .http_headers import HEADER_NAME_SCHEMA, header_name_problem, header_value_problem
