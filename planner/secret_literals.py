@@ -23,7 +23,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tools.redaction import REDACTED, is_number_text, number_holds, redact, secret_forms
+from tools.redaction import (
+    ESCAPE_MARKS,
+    REDACTED,
+    is_number_text,
+    number_holds,
+    redact,
+    secret_forms,
+)
 
 from .plan import Plan
 from .problems import Problem, ProblemCode
@@ -106,6 +113,7 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
     # Longest first, so that a value (or form) containing another is masked whole.
     ordered = sorted(((form, value) for value in values for form in secret_forms(value)),
                      key=lambda item: -len(item[0]))
+    longest_first = sorted(values, key=len, reverse=True)
     # Only values a number's text can hold are looked for in numbers (most plans hold none).
     numeric = [value for value in values if is_number_text(value)]
     problems: list[Problem] = []
@@ -122,6 +130,13 @@ def _scan(document: Any, secrets: Mapping[str, str | None], code: ProblemCode,
             if form in text:
                 text = text.replace(form, REDACTED)
                 held.append(value)
+        if any(mark in text for mark in (*ESCAPE_MARKS, "+")):  # "+": a space, as a form writes it
+            # Escaped character by character (\u002B as .NET writes a "+", &amp;, %2D): as
+            # masking finds it, so a plan holds no value that an output would have masked.
+            for value in longest_first:
+                if value not in held and (unescaped := redact(text, [value])) != text:
+                    text = unescaped
+                    held.append(value)
         problems.extend(Problem(code=code, step=step, path=path, message=describe(secrets[value]))
                         for value in dict.fromkeys(held))
         return text

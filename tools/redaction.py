@@ -49,7 +49,7 @@ class _Form(NamedTuple):
 
 # What every escape begins with: text holding none of them can hold a secret only as it is
 # written (a space's "+" counts only when a secret holds a space).
-_ESCAPE_MARKS = ("\\", "&", "%")
+ESCAPE_MARKS = ("\\", "&", "%")
 # The leading zeros an HTML numeric entity is looked for with (PHP writes ' as &#039;):
 # bounded, so that the text one match can take has a known length (_Masker.reach).
 _ENTITY_ZEROS = 6
@@ -175,7 +175,7 @@ class _Masker:
         self.numeric = tuple(secret for secret in raw if is_number_text(secret))
         # A "+" begins an escape (a space's, in a query string) only if a secret holds a space.
         self.spaced = any(" " in secret for secret in raw)
-        self.marks = _ESCAPE_MARKS + (("+",) if self.spaced else ())
+        self.marks = ESCAPE_MARKS + (("+",) if self.spaced else ())
         self.reach = max(map(_width, raw))  # the most text one match can take
 
     @functools.cached_property

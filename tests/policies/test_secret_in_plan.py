@@ -102,3 +102,20 @@ def test_a_validation_problem_quoting_a_secret_is_stored_and_raised_masked(servi
             {"id": "send", "tool": f"x{TOKEN}", "args": {}}]}, ALICE)
     assert any(f"x{REDACTED}" in p.message for p in caught.value.problems)
     _nothing_shows(services, caught)
+
+
+@pytest.mark.parametrize("written", [
+    TOKEN.replace("-", "\\u002D"),  # .NET's System.Text.Json
+    TOKEN.replace("-", "\\u002d"),
+    TOKEN.replace("-", "&#45;"),  # an HTML page's
+    TOKEN.replace("-", "%2D"),
+])
+def test_a_plan_holding_a_configured_secret_escaped_character_by_character_is_refused(
+        services, written):
+    # Whoever reads the plan unescaped (a tool's JSON body, a browser) reads the secret.
+    with pytest.raises(InvalidPlanError) as caught:
+        plan_from_document(services, _posting(f"Bearer {written}"), ALICE)
+    (problem,) = caught.value.problems
+    assert problem.code is ProblemCode.CONFIGURED_SECRET
+    assert "configured secret CRM_TOKEN" in problem.message
+    assert written not in _stored_text(services).replace("\\\\", "\\")
