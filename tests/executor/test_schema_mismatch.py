@@ -55,13 +55,18 @@ def test_a_lock_or_a_lost_connection_is_no_schema_mismatch(error):
     assert not is_schema_mismatch(error)
 
 
-def test_a_missing_column_is_reported_as_a_schema_mismatch_naming_the_revision(
-        db_url, data_dir, capsys):
+def _workspace(data_dir, db_url: str) -> dict[str, str]:
+    """Settings, a workspace and a plan file in ``data_dir``; the environment naming the database."""
     (data_dir / "baton.toml").write_text(CONFIG)
     (data_dir / "ws").mkdir()
     (data_dir / "ws" / "a.csv").write_text("region,total\nnorth,3\n")
     (data_dir / "plan.json").write_text(json.dumps(PLAN))
-    env = {"BATON_DATABASE_URL": db_url}
+    return {"BATON_DATABASE_URL": db_url}
+
+
+def test_a_missing_column_is_reported_as_a_schema_mismatch_naming_the_revision(
+        db_url, data_dir, capsys):
+    env = _workspace(data_dir, db_url)
     with in_process_baton(capsys) as baton:
         planned = baton("--as", "alice", "plan", "--file", "plan.json", "--json", env=env)
         assert planned.returncode == 0, planned.stderr
@@ -91,11 +96,7 @@ def test_a_mismatch_under_a_store_error_is_named_as_a_mismatch_by_the_cli_and_th
     from baton.services import Services
     from tests.api.live import make_settings, token_of
 
-    (data_dir / "baton.toml").write_text(CONFIG)
-    (data_dir / "ws").mkdir()
-    (data_dir / "ws" / "a.csv").write_text("region,total\nnorth,3\n")
-    (data_dir / "plan.json").write_text(json.dumps(PLAN))
-    env = {"BATON_DATABASE_URL": db_url}
+    env = _workspace(data_dir, db_url)
     with in_process_baton(capsys) as baton:
         planned = json.loads(baton("--as", "alice", "plan", "--file", "plan.json", "--json",
                                    env=env).stdout)
