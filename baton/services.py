@@ -218,7 +218,7 @@ class Services:
 
     def _admit(self, plan_id: str, version: int) -> None:
         """The runner's admission check: the version must still pass the approval gate now."""
-        from .usecases.vetting import require_approved
+        from .usecases.gates import require_approved
 
         require_approved(self, plan_id, version)
 

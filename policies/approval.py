@@ -1,8 +1,8 @@
 """The approval gate: pure rules over a decision and the approvals recorded for one version.
 
 Approvals bind to (plan id, version, plan hash). Storage lives in
-``executor.store.approvals``; the use cases in ``baton.usecases.vetting``
-apply these rules.
+``executor.store.approvals``; the use cases in ``baton.usecases`` (``deciding``,
+``approving``, ``gates``) apply these rules.
 
 Every time here (``decided_at``, ``expires_at``, the ``now`` an approval is judged at) is
 by the database's clock (``executor.store.clock``): machines sharing one database may disagree

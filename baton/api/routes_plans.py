@@ -200,8 +200,9 @@ def list_plans_route(
 def get_plan(plan_id: str, request: Request,
              user: User = Depends(require(Action.PLAN_READ))) -> PlanDetail:
     """The latest version in full and the version history."""
+    from baton.usecases.deciding import decision_for, stale_decision
+    from baton.usecases.gates import gate_state
     from baton.usecases.plans import plan_versions
-    from baton.usecases.vetting import decision_for, gate_state, stale_decision
 
     services = services_of(request)
     versions = plan_versions(services, plan_id)
@@ -262,7 +263,7 @@ def revise(plan_id: str, body: FeedbackRequest, request: Request,
 def approve_plan(plan_id: str, request: Request, body: ApproveRequest | None = None,
                  user: User = Depends(require(Action.PLAN_APPROVE))) -> GateState:
     """Approve under the gate's rules (never your own plan; a role the decision asks for)."""
-    from baton.usecases.vetting import approve
+    from baton.usecases.approving import approve
 
     body = body or ApproveRequest()  # every field is optional, so the body may be left out
     return approve(services_of(request), plan_id, user, version=body.version,
@@ -274,7 +275,7 @@ def approve_plan(plan_id: str, request: Request, body: ApproveRequest | None = N
 def reject_plan(plan_id: str, body: RejectRequest, request: Request,
                 user: User = Depends(require(Action.PLAN_REJECT))) -> GateState:
     """Reject with a reason: the version is ended; a revision makes a new one."""
-    from baton.usecases.vetting import reject
+    from baton.usecases.approving import reject
 
     return reject(services_of(request), plan_id, user, reason=body.reason, version=body.version,
                   plan_hash=body.plan_hash)

@@ -56,7 +56,8 @@ def _planner_kind(value: str | None):  # noqa: ANN202
 def _show(stored, as_json: bool, services) -> None:  # noqa: ANN001
     """A version as a tree, then its policy decision, whether it stands, and the approval
     gate. ``--json``: the version with ``decision``, ``gate`` and ``decision_stale``."""
-    from ..usecases.vetting import decision_for, gate_state, stale_decision
+    from ..usecases.deciding import decision_for, stale_decision
+    from ..usecases.gates import gate_state
     from .render import render_plan_tree
     from .vetting_cmd import show_decision
 

@@ -79,7 +79,8 @@ def print_stale(why: str | None) -> None:
 
 def show_decision(services: Services, plan_id: str, version: int) -> None:
     """Print the stored decision and gate of one version (``baton plan`` calls this)."""
-    from ..usecases.vetting import decision_for, gate_state, stale_decision
+    from ..usecases.deciding import decision_for, stale_decision
+    from ..usecases.gates import gate_state
 
     stored = decision_for(services, plan_id, version)
     if stored is not None:
@@ -100,7 +101,7 @@ def _check_hash_usage(plan_hash: str | None) -> None:
     """A malformed --hash is a usage error, before anyone is looked up."""
     from tools import BatonError
 
-    from ..usecases.vetting import pinned_hash
+    from ..usecases.approving import pinned_hash
 
     if plan_hash is not None:
         try:
@@ -129,7 +130,7 @@ def approve_cmd(
     Without --version or --hash the latest version is approved, whatever it is when the
     approval lands; the line printed names its version and hash.
     """
-    from ..usecases.vetting import NO_APPROVAL_NOW, approve
+    from ..usecases.approving import NO_APPROVAL_NOW, approve
 
     _check_hash_usage(plan_hash)
     cli = state(ctx)
@@ -164,7 +165,7 @@ def reject_cmd(
     Without --version or --hash the latest version is rejected, whatever it is when the
     rejection lands; the line printed names its version and hash.
     """
-    from ..usecases.vetting import reject
+    from ..usecases.approving import reject
 
     if not reason.strip():  # a usage error like a missing --reason, before anyone is looked up
         fail("--reason is empty: say why; the planner and requester read it", EXIT_USAGE)

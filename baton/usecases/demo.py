@@ -102,8 +102,9 @@ def run_demo(workspace: DemoWorkspace, reporter: DemoReporter,
 
 
 def _plan(services: Services, reporter: DemoReporter, user: User, goal: str) -> StoredVersion:
+    from .deciding import decision_for
+    from .gates import gate_state
     from .plans import plan_goal, show_plan
-    from .vetting import decision_for, gate_state
 
     reporter.say(user, f'asks: "{goal}"')
     stored = plan_goal(services, goal, user, planner=PlannerKind.TEMPLATE)
@@ -116,7 +117,8 @@ def _plan(services: Services, reporter: DemoReporter, user: User, goal: str) -> 
 
 def _approve(services: Services, reporter: DemoReporter, stored: StoredVersion, requester: User,
              *approvers: User) -> None:
-    from .vetting import approve, gate_state
+    from .approving import approve
+    from .gates import gate_state
 
     reporter.say(requester, f"tries to approve her own plan {stored.plan_id}")
     try:

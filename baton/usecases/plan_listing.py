@@ -24,9 +24,10 @@ from executor.store.clock import database_now
 from planner.versions import StoredVersion, VersionStatus
 
 from ..services import Services
+from .approval_records import approval_ttl, current_role_holders
+from .gates import gate_views
 from .lapses import APPROVAL_LAPSED_FIELD
 from .plans import list_plans, shown_version
-from .vetting import approval_ttl, current_role_holders, gate_views
 
 __all__ = ["ListedPlan", "listed_plans", "waiting_versions"]
 
@@ -47,7 +48,7 @@ def waiting_versions(services: Services, limit: int, *,
     that succeeded.
 
     One query, bounded by ``limit``, after one read of the database's clock (unless ``now``
-    is given); the gate (:func:`baton.usecases.vetting.gate_views`) says which approved ones
+    is given); the gate (:func:`baton.usecases.gates.gate_views`) says which approved ones
     lack approvals now: others may still have enough besides.
     """
     found = services.plan_store.list_waiting(

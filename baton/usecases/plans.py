@@ -381,7 +381,7 @@ def _record_trace(services: Services, plan_id: str, user: User, trace: PlanningT
 
 def _after_new_version(services: Services, stored: StoredVersion, user: User) -> StoredVersion:
     """Hook: a new valid version has just been stored: policy decides it and sets its status."""
-    from .vetting import vet_version
+    from .deciding import vet_version
 
     vet_version(services, stored)
     return show_plan(services, stored.plan_id, stored.version)

@@ -1,7 +1,7 @@
 """The document the policies judge a stored version on, and its hash.
 
 Built for a decision and built again, as of that decision's time, whenever the decision is
-checked (``vetting.decide_again``, ``vetting.stale_decision``): a decision rests on the
+checked (``deciding.decide_again``, ``deciding.stale_decision``): a decision rests on the
 policy bundle and on this input alone, compared by :func:`input_hash`.
 """
 
@@ -58,7 +58,7 @@ def pre_approval_problems(services: Services, approved_by: str | None) -> tuple[
     It counts only while its giver could give it now (the rule ``templates add --pre-approved``
     enforces): a declared user holding a role that may pre-approve, by settings now. Like an
     approval whose approver lost the role, it stops counting (fail closed); part of the
-    template check, so a decision taken on it is decided again (``vetting.decide_again``).
+    template check, so a decision taken on it is decided again (``deciding.decide_again``).
     """
     if not approved_by:
         return ()
@@ -123,6 +123,6 @@ def stamped_hash(services: Services, version: StoredVersion, template: TemplateC
                   ) -> tuple[datetime, str]:
     """A time to store a decision with (the clock: the newest decision is the one the gate
     reads) and the hash of the input rebuilt as of it, which a decision taken again compares
-    (``vetting.decide_again``)."""
+    (``deciding.decide_again``)."""
     stamp = datetime.now(UTC)
     return stamp, input_hash(policy_input(services, version, stamp, template))

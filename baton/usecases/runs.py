@@ -59,7 +59,7 @@ def start_run(services: Services, plan_id: str, actor: User, *, version: int | N
 
     Without ``detail`` the record comes back without its steps (a summary).
     """
-    from .vetting import require_approved
+    from .gates import require_approved
 
     stored = require_approved(services, plan_id, version)
     runner = make_runner(services, concurrency=concurrency, observer=observer)
@@ -80,7 +80,7 @@ def resume_run(services: Services, run_id: str, actor: User, *,
     Refused, leaving the run as it is, when its plan version no longer passes the approval
     gate (an approval expired, an approver lost the role): approve it again, then resume.
     """
-    from .vetting import require_approved
+    from .gates import require_approved
 
     record = show_run(services, run_id, detail=False)
     if record.status not in (RunStatus.SUCCEEDED, RunStatus.CANCELLED):  # those: the runner says why

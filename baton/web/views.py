@@ -114,8 +114,8 @@ def approval_queue(services: Services, plans: list[StoredVersion],
     """The ``plans`` that wait for ``user``'s approval (eligible, not the requester, wrote no
     version), an approved one whose approvals lapsed marked why; their authors, decisions
     and approvals are read in a few queries for them all."""
+    from baton.usecases.gates import gate_views
     from baton.usecases.plan_listing import ListedPlan
-    from baton.usecases.vetting import gate_views
 
     if not may(user, Action.PLAN_APPROVE):
         return []  # never offered approval: spare the gate's reads
@@ -147,8 +147,10 @@ async def submit_goal(request: Request) -> Response:
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)
 def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTMLResponse:
     """A plan version: graph, steps, policy, diff, history and the approval controls."""
+    from baton.usecases.approval_records import approval_history
+    from baton.usecases.deciding import decision_for, stale_decision
+    from baton.usecases.gates import gate_state
     from baton.usecases.plans import diff_with_previous, plan_versions
-    from baton.usecases.vetting import approval_history, decision_for, gate_state, stale_decision
 
     user = _allowed(request, Action.PLAN_READ)
     services = services_of(request)
@@ -353,7 +355,7 @@ def _pretty(value: object) -> str | None:
 @router.post("/plans/{plan_id}/approve")
 async def approve_form(request: Request, plan_id: str) -> Response:
     """Approve the version shown, through the same use case as the API and the CLI."""
-    from baton.usecases.vetting import approve
+    from baton.usecases.approving import approve
 
     user, form = await _posted(request, Action.PLAN_APPROVE)
     try:
@@ -369,7 +371,7 @@ async def approve_form(request: Request, plan_id: str) -> Response:
 @router.post("/plans/{plan_id}/reject")
 async def reject_form(request: Request, plan_id: str) -> Response:
     """Reject the version shown, with the reason given."""
-    from baton.usecases.vetting import reject
+    from baton.usecases.approving import reject
 
     user, form = await _posted(request, Action.PLAN_REJECT)
     try:

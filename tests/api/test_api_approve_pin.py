@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from baton.usecases.vetting import vet_version
+from baton.usecases.deciding import vet_version
 from tests.api.test_api_basics import assert_error
 from tests.support.gate_actions import GATE_ACTIONS
 from tests.support.gate_services import WRITE_PLAN, store_version

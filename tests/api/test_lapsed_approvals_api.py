@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from baton.services import Services
+from baton.usecases.approving import approve
 from baton.usecases.plans import plan_from_document
-from baton.usecases.vetting import approve
 from executor.records import RunStatus
 from tests.support.ran_runs import ran
 

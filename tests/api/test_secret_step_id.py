@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from baton.services import Services
+from baton.usecases.approving import approve
 from baton.usecases.plans import plan_from_document
-from baton.usecases.vetting import approve
 from planner.plan import Plan
 from planner.problems import InvalidPlanError, ProblemCode
 from planner.secret_literals import configured_secret_problems, held_secrets

@@ -9,9 +9,9 @@ import httpx
 import pytest
 import uvicorn
 
+from baton.usecases.approving import approve
 from baton.usecases.plans import plan_goal
 from baton.usecases.runs import start_run
-from baton.usecases.vetting import approve
 
 from .live import LiveServer, token_of
 

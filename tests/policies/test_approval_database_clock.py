@@ -20,17 +20,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from baton.services import Services
-from baton.usecases import plan_listing, vetting
+from baton.usecases import approving, deciding, gates, plan_listing
+from baton.usecases.approval_records import approval_history
+from baton.usecases.approving import approve, reject
+from baton.usecases.deciding import vet_version
+from baton.usecases.gates import NotApprovedError, gate_state, require_approved
 from baton.usecases.plan_listing import listed_plans
-from baton.usecases.vetting import (
-    NotApprovedError,
-    approval_history,
-    approve,
-    gate_state,
-    reject,
-    require_approved,
-    vet_version,
-)
 from executor.store.approvals import add_decision
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import ApprovalKind, GateStatus
@@ -40,7 +35,7 @@ TTL = timedelta(hours=1)  # services_on's approval_ttl_s
 SKEW = timedelta(hours=2)
 EXPIRED = "approval lapsed (expired)"
 # Modules that judge or stamp approvals: none may take the time from this machine's clock.
-JUDGES: tuple[types.ModuleType, ...] = (vetting, plan_listing)
+JUDGES: tuple[types.ModuleType, ...] = (approving, deciding, gates, plan_listing)
 
 
 @pytest.fixture

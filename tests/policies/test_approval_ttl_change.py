@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from baton.usecases.vetting import NotApprovedError, approve, gate_state, require_approved, vet_version
+from baton.usecases.approving import approve
+from baton.usecases.deciding import vet_version
+from baton.usecases.gates import NotApprovedError, gate_state, require_approved
 from policies.approval import GateStatus
 from tests.support.gate_services import BOB, WRITE_PLAN, services_on, store_version
 

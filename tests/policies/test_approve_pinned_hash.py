@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from baton.usecases.vetting import gate_state, vet_version
+from baton.usecases.deciding import vet_version
+from baton.usecases.gates import gate_state
 from planner.versions import VersionStatus
 from policies.approval import ApprovalRefused, GateStatus, RefusalCode
 from tests.support.gate_actions import GATE_ACTIONS

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from baton.usecases.vetting import NotApprovedError, require_approved
+from baton.usecases.gates import NotApprovedError, require_approved
 from planner.versions import VersionStatus
 from tests.support.gate_services import ALICE, USERS
 from tests.support.policy_tools import policy_registry

@@ -15,9 +15,10 @@ import pytest
 import yaml
 from sqlmodel import Session, select
 
+from baton.usecases.approving import approve
+from baton.usecases.gates import NotApprovedError, require_approved
 from baton.usecases.plans import plan_goal
 from baton.usecases.templates import add_template_file
-from baton.usecases.vetting import NotApprovedError, approve, require_approved
 from executor.ledger import EventKind
 from executor.store.schema import DecisionRow
 from planner.versions import VersionStatus

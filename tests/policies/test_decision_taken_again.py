@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from baton.usecases.approving import approve
+from baton.usecases.deciding import vet_version
+from baton.usecases.gates import NotApprovedError, gate_state, require_approved
 from baton.usecases.runs import run_worker, show_run, start_run
-from baton.usecases.vetting import NotApprovedError, approve, gate_state, require_approved, vet_version
 from baton.usecases.policy_input import input_hash, policy_input
 from executor.ledger import EventKind
 from executor.records import RunStatus

@@ -15,15 +15,10 @@ from collections.abc import Callable
 
 import pytest
 
-import baton.usecases.vetting as vetting
-from baton.usecases.vetting import (
-    NotApprovedError,
-    approve,
-    gate_state,
-    reject,
-    require_approved,
-    vet_version,
-)
+import baton.usecases.approving as approving
+from baton.usecases.approving import approve, reject
+from baton.usecases.deciding import vet_version
+from baton.usecases.gates import NotApprovedError, gate_state, require_approved
 from planner.versions import VersionStatus
 from policies.approval import ApprovalRefused, GateStatus
 from tests.support.gate_services import (
@@ -92,7 +87,7 @@ def test_a_revision_during_an_approval_leaves_the_old_version_superseded(service
     v1 = store_version(services, WRITE_PLAN)
     vet_version(services, v1)
     meanwhile = Meanwhile(lambda: _revise(services, v1.plan_id))
-    monkeypatch.setattr(vetting, "check_can_approve", meanwhile.wrap(vetting.check_can_approve))
+    monkeypatch.setattr(approving, "check_can_approve", meanwhile.wrap(approving.check_can_approve))
     approve(services, v1.plan_id, BOB, version=1)
     assert meanwhile.finish() == []
     assert services.plan_store.get(v1.plan_id).version == 2
@@ -106,7 +101,7 @@ def test_two_approvers_at_once_both_count_and_the_version_is_approved(services, 
     version = store_version(services, RISKY_PLAN, requester="root")
     assert vet_version(services, version).approvals.count == 2
     meanwhile = Meanwhile(lambda: approve(services, version.plan_id, CAROL))
-    monkeypatch.setattr(vetting, "check_can_approve", meanwhile.wrap(vetting.check_can_approve))
+    monkeypatch.setattr(approving, "check_can_approve", meanwhile.wrap(approving.check_can_approve))
     approve(services, version.plan_id, BOB)
     assert meanwhile.finish() == []
     assert gate_state(services, version.plan_id).status is GateStatus.APPROVED
@@ -118,7 +113,7 @@ def test_a_rejection_during_an_approval_leaves_the_version_rejected(services, mo
     version = store_version(services, WRITE_PLAN)
     vet_version(services, version)
     meanwhile = Meanwhile(lambda: reject(services, version.plan_id, CAROL, reason="wrong target"))
-    monkeypatch.setattr(vetting, "check_can_approve", meanwhile.wrap(vetting.check_can_approve))
+    monkeypatch.setattr(approving, "check_can_approve", meanwhile.wrap(approving.check_can_approve))
     approve(services, version.plan_id, BOB)
     assert meanwhile.finish() == []
     assert gate_state(services, version.plan_id).status is GateStatus.REJECTED
@@ -129,7 +124,7 @@ def test_an_approval_during_a_rejection_is_refused(services, monkeypatch):
     version = store_version(services, WRITE_PLAN)
     vet_version(services, version)
     meanwhile = Meanwhile(lambda: approve(services, version.plan_id, BOB))
-    monkeypatch.setattr(vetting, "check_can_reject", meanwhile.wrap(vetting.check_can_reject))
+    monkeypatch.setattr(approving, "check_can_reject", meanwhile.wrap(approving.check_can_reject))
     reject(services, version.plan_id, CAROL, reason="wrong target")
     errors = meanwhile.finish()
     assert services.plan_store.get(version.plan_id).status is VersionStatus.REJECTED

@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from baton.services import Services
+from baton.usecases.approving import approve
+from baton.usecases.deciding import vet_version
+from baton.usecases.gates import NotApprovedError, require_approved
 from baton.usecases.plan_listing import listed_plans
-from baton.usecases.vetting import NotApprovedError, approve, require_approved, vet_version
 from executor.records import RunStatus
 from planner.versions import StoredVersion, VersionStatus
 from tests.support.gate_services import (

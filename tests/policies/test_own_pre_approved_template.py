@@ -13,15 +13,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from baton.usecases.approving import approve
+from baton.usecases.deciding import decision_for, vet_version
+from baton.usecases.gates import NotApprovedError, require_approved
 from baton.usecases.plans import plan_goal
 from baton.usecases.templates import add_template_file, save_plan_as_template
-from baton.usecases.vetting import (
-    NotApprovedError,
-    approve,
-    decision_for,
-    require_approved,
-    vet_version,
-)
 from executor.ledger import EventKind
 from planner.versions import VersionStatus
 from policies.approval import GateStatus

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from baton.usecases.vetting import (
-    NotApprovedError,
-    approve,
-    decision_for,
-    require_approved,
-    stale_decision,
-)
+from baton.usecases.approving import approve
+from baton.usecases.deciding import decision_for, stale_decision
+from baton.usecases.gates import NotApprovedError, require_approved
 from executor.ledger import EventKind
 from planner.versions import VersionStatus
 from policies.engine import ENGINE_ERROR

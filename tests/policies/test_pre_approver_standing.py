@@ -17,15 +17,11 @@ import pytest
 import yaml
 
 from baton.settings import User
+from baton.usecases.approving import approve
+from baton.usecases.deciding import decision_for, stale_decision
+from baton.usecases.gates import NotApprovedError, require_approved
 from baton.usecases.plans import plan_goal
 from baton.usecases.templates import add_template_file
-from baton.usecases.vetting import (
-    NotApprovedError,
-    approve,
-    decision_for,
-    require_approved,
-    stale_decision,
-)
 from executor.ledger import EventKind
 from planner.versions import VersionStatus
 from policies.approval import GateStatus

@@ -14,15 +14,11 @@ import pytest
 from sqlmodel import Session, select
 
 from baton.services import Services
+from baton.usecases.approval_records import approval_history
+from baton.usecases.approving import approve, reject
+from baton.usecases.deciding import decision_for
+from baton.usecases.gates import gate_state, gate_states
 from baton.usecases.plans import plan_from_document, rejection_reason
-from baton.usecases.vetting import (
-    approval_history,
-    approve,
-    decision_for,
-    gate_state,
-    gate_states,
-    reject,
-)
 from executor.store.schema import ApprovalRow
 from policies.approval import GateStatus
 from tests.api.live import make_settings

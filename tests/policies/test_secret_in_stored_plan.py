@@ -15,6 +15,8 @@ import pytest
 from sqlmodel import Session, select
 
 from baton.services import Services
+from baton.usecases.approving import approve, reject
+from baton.usecases.gates import gate_state
 from baton.usecases.plans import (
     diff_with_previous,
     list_plans,
@@ -24,7 +26,6 @@ from baton.usecases.plans import (
 )
 from baton.usecases.runs import run_worker, show_run, start_run
 from baton.usecases.templates import save_plan_as_template
-from baton.usecases.vetting import approve, gate_state, reject
 from executor.records import RunStatus
 from executor.store.plans import NewVersion
 from executor.store.schema import PlanVersionRow

@@ -12,14 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from baton.usecases.vetting import (
-    NotApprovedError,
-    approve,
-    reject,
-    require_approved,
-    stale_decision,
-    vet_version,
-)
+from baton.usecases.approving import approve, reject
+from baton.usecases.deciding import stale_decision, vet_version
+from baton.usecases.gates import NotApprovedError, require_approved
 from planner.versions import VersionStatus
 from tests.support.gate_services import ALICE, BOB, USERS, WRITE_PLAN, store_version
 

@@ -10,8 +10,11 @@ from rich.console import Console
 from baton.api import create_app
 from baton.cli import vetting_cmd
 from baton.services import Services
+from baton.usecases.approval_records import approval_history
+from baton.usecases.approving import approve
+from baton.usecases.deciding import decision_for, vet_version
+from baton.usecases.gates import gate_state
 from baton.usecases.plans import plan_from_document
-from baton.usecases.vetting import approval_history, approve, decision_for, gate_state, vet_version
 from planner.versions import VersionStatus
 from policies.approval import GateStatus
 from tests.api.live import make_settings

@@ -12,8 +12,8 @@ import os
 
 import pytest
 
+from baton.usecases.gates import NotApprovedError, require_approved
 from baton.usecases.plans import plan_goal
-from baton.usecases.vetting import NotApprovedError, require_approved
 from planner.versions import VersionStatus
 from tests.policies.test_decision_rests_on_its_template_check import _edit, standard_change_in
 from tests.support.gate_services import ALICE

@@ -9,14 +9,9 @@ from sqlmodel import Session, select
 
 from baton.services import Services
 from baton.settings import Settings, UnknownUserError, User
-from baton.usecases.vetting import (
-    NotApprovedError,
-    approve,
-    gate_state,
-    reject,
-    require_approved,
-    vet_version,
-)
+from baton.usecases.approving import approve, reject
+from baton.usecases.deciding import vet_version
+from baton.usecases.gates import NotApprovedError, gate_state, require_approved
 from executor.ledger import EventKind
 from executor.store.plans import NewVersion
 from executor.store.schema import PlanVersionRow

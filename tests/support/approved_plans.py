@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from baton.services import Services
 from baton.settings import User
-from baton.usecases.vetting import approve, vet_version
+from baton.usecases.approving import approve
+from baton.usecases.deciding import vet_version
 from executor.store.plans import NewVersion
 from planner.base import PlannerKind
 from planner.plan import Plan

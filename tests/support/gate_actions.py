@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from baton.usecases.vetting import approve, reject
+from baton.usecases.approving import approve, reject
 from policies.approval import ApprovalRecord, GateState, GateStatus
 
 REASON = "wrong target file"

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from baton.services import Services
+from baton.usecases.approving import approve, reject
 from baton.usecases.plans import plan_from_document
-from baton.usecases.vetting import approve, reject
 from executor.store.plans import NewVersion
 from planner.base import PlannerKind
 from planner.plan import Plan

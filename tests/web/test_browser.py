@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from baton.services import Services
+from baton.usecases.approving import approve
+from baton.usecases.gates import gate_state
 from baton.usecases.plans import plan_goal
-from baton.usecases.vetting import approve, gate_state
 from baton.web.session import SIGNIN_COOKIE
 from tests.api.live import make_settings, serve, token_of
 

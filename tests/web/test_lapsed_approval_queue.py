@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from baton.services import Services
+from baton.usecases.approving import approve
+from baton.usecases.deciding import vet_version
 from baton.usecases.plans import plan_from_document
-from baton.usecases.vetting import approve, vet_version
 from executor.records import RunStatus
 from planner.versions import VersionStatus
 from tests.api.live import make_settings, serve

@@ -6,8 +6,9 @@ refused, so the plan could be signed off again only from the CLI or the API."""
 from __future__ import annotations
 
 from baton.services import Services
+from baton.usecases.approving import approve
+from baton.usecases.gates import gate_state
 from baton.usecases.plans import plan_from_document
-from baton.usecases.vetting import approve, gate_state
 from tests.api.live import make_settings
 from tests.support.web_pages import page_as
 

@@ -128,8 +128,9 @@ def test_a_user_with_no_role_sees_no_plans_on_the_home_page(site):
 @pytest.fixture
 def site_with_a_run(tmp_path):
     """A server with alice's plan approved and one run of it queued."""
+    from baton.usecases.approving import approve
+    from baton.usecases.gates import gate_state
     from baton.usecases.runs import start_run
-    from baton.usecases.vetting import approve, gate_state
 
     services = Services(make_settings(tmp_path))
     stored = plan_goal(services, GOAL, services.settings.users["alice"])

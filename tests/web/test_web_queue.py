@@ -69,7 +69,8 @@ def test_an_approvers_queue_reads_the_same_whatever_the_number_of_pending_plans(
 
 def test_the_queue_agrees_with_the_gate_read_plan_by_plan(queue_site):
     """The batched reads give each plan the verdict gate_state gives it alone."""
-    from baton.usecases.vetting import approve, gate_state
+    from baton.usecases.approving import approve
+    from baton.usecases.gates import gate_state
     from baton.web.views import can_approve
 
     server, services = queue_site
