@@ -12,6 +12,12 @@ cancelled or have not ended waits: a resume, like a new run, needs the gate. The
 Whether an approval lapsed is judged at the database's time, read once per listing
 (``executor.store.clock``), as the run's start judges it: a server whose clock runs ahead
 or behind lists what waits for approval as every other does.
+
+The store reads as candidates the approved versions with an approval that no longer counts;
+the gate then drops those whose other approvals still suffice. A page of what waits is
+filled from batches of candidates, each read after the last plan of the one before, until it
+holds ``limit`` versions that wait and one more is known to, or no candidate is left: a
+dropped candidate takes no place, and no more candidates are read than that needs.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ from .gates import gate_views
 from .lapses import APPROVAL_LAPSED_FIELD
 from .plans import list_plans, shown_version
 
-__all__ = ["ListedPlan", "listed_plans", "waiting_versions"]
+__all__ = ["ListedPlan", "WaitingPage", "listed_plans", "waiting_page"]
+
+WAITING_BATCH = 50  # candidates read at a time, at the least, while a page of what waits fills
 
 
 class ListedPlan(BaseModel):
@@ -41,20 +49,42 @@ class ListedPlan(BaseModel):
     approval_lapsed: str | None = Field(default=None, description=APPROVAL_LAPSED_FIELD)
 
 
-def waiting_versions(services: Services, limit: int, *,
-                     now: datetime | None = None) -> list[StoredVersion]:
-    """The latest versions that may wait for approval, newest plan first, as shown: those
-    pending approval, and approved ones with an approval that no longer counts and no run
-    that succeeded.
+class WaitingPage(BaseModel):
+    """What waits for approval, newest plan first, up to a limit; and whether more wait."""
 
-    One query, bounded by ``limit``, after one read of the database's clock (unless ``now``
-    is given); the gate (:func:`baton.usecases.gates.gate_views`) says which approved ones
-    lack approvals now: others may still have enough besides.
+    model_config = ConfigDict(frozen=True)
+
+    listed: tuple[ListedPlan, ...] = Field(
+        description="Up to the limit, every one waiting; fewer only when no more wait.")
+    more: bool = Field(description="Whether more versions wait past these.")
+
+
+def waiting_page(services: Services, limit: int, *, now: datetime | None = None) -> WaitingPage:
+    """The latest versions that wait for approval, newest plan first, as shown, at most
+    ``limit``: those pending approval, and approved ones whose approvals no longer suffice
+    (marked why) and that never ran to success; ``more`` when others wait past them.
+
+    Candidates are read in batches of at least ``limit + 1`` (``list_waiting``, each batch
+    after the last plan of the one before), judged at one instant (the database's clock,
+    read once unless ``now`` is given), until ``limit + 1`` wait or none are left: an
+    approved candidate whose other approvals still suffice does not wait, and takes no place.
     """
-    found = services.plan_store.list_waiting(
-        now=now or database_now(services.engine), ttl=approval_ttl(services),
-        role_holders=current_role_holders(services), limit=limit)
-    return [shown_version(services, stored) for stored in found]
+    now = now or database_now(services.engine)
+    ttl, holders = approval_ttl(services), current_role_holders(services)
+    batch = max(limit + 1, WAITING_BATCH)
+    found: list[ListedPlan] = []
+    after: str | None = None
+    while True:
+        read = services.plan_store.list_waiting(now=now, ttl=ttl, role_holders=holders,
+                                                limit=batch, after=after)
+        marked = _marked(services, [shown_version(services, stored) for stored in read], now)
+        # An approved candidate whose approvals still suffice (the gate marks no lapse) waits
+        # for nobody.
+        found += [entry for entry in marked
+                  if entry.version.status is not VersionStatus.APPROVED or entry.approval_lapsed]
+        if len(found) > limit or len(read) < batch:
+            return WaitingPage(listed=tuple(found[:limit]), more=len(found) > limit)
+        after = read[-1].plan_id
 
 
 def listed_plans(services: Services, status: VersionStatus | str | None = None,
@@ -62,24 +92,25 @@ def listed_plans(services: Services, status: VersionStatus | str | None = None,
     """The latest version of each plan, newest plan first, as shown, each approved one
     marked when its approvals lapsed; only those in ``status`` when given.
 
-    ``pending_approval`` lists what waits for approval: the versions pending it, and the
-    approved ones whose approvals lapsed (stored ``approved``, marked why) that never ran
-    to success. Any other ``status``, or none, marks every approved one whose approvals
-    lapsed, whether it ran or not.
+    ``pending_approval`` lists what waits for approval (:func:`waiting_page`): the versions
+    pending it, and the approved ones whose approvals lapsed (stored ``approved``, marked
+    why) that never ran to success, ``limit`` of them when that many wait. Any other
+    ``status``, or none, marks every approved one whose approvals lapsed, whether it ran or
+    not.
     """
     status = VersionStatus(status) if status else None
-    waiting = status is VersionStatus.PENDING_APPROVAL
-    if waiting:  # one instant for the query and the gate (gate_views reads it otherwise)
-        now = now or database_now(services.engine)
-    versions = (waiting_versions(services, limit, now=now) if waiting
-                else list_plans(services, status, limit))
+    if status is VersionStatus.PENDING_APPROVAL:
+        return list(waiting_page(services, limit, now=now).listed)
+    return _marked(services, list_plans(services, status, limit), now)
+
+
+def _marked(services: Services, versions: list[StoredVersion],
+            now: datetime | None) -> list[ListedPlan]:
+    """``versions`` listed, each approved one marked when the gate finds its approvals lapsed
+    at ``now`` (the database's time when None); a few queries for them all."""
     approved = [v for v in versions if v.status is VersionStatus.APPROVED]
     authors = services.plan_store.authors_of([v.plan_id for v in approved])
     views = gate_views(services, approved, authors, now=now)
     lapsed = {key: view.approval_lapsed for key, view in views.items()}
-    listed = [ListedPlan(version=v, approval_lapsed=lapsed.get((v.plan_id, v.version)))
-              for v in versions]
-    if waiting:  # an approved version read as waiting whose approvals still suffice does not wait
-        listed = [entry for entry in listed
-                  if entry.version.status is not VersionStatus.APPROVED or entry.approval_lapsed]
-    return listed
+    return [ListedPlan(version=v, approval_lapsed=lapsed.get((v.plan_id, v.version)))
+            for v in versions]

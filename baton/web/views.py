@@ -84,7 +84,7 @@ async def _posted(request: Request, action: Action) -> tuple[User, dict[str, str
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
     """The signed-in user's queue, the goal form (analysts) and recent plans."""
-    from baton.usecases.plan_listing import listed_plans, waiting_versions
+    from baton.usecases.plan_listing import WaitingPage, listed_plans, waiting_page
 
     user = signed_in_user(request)
     try:
@@ -97,12 +97,13 @@ def index(request: Request) -> HTMLResponse:
     # The queue reads the waiting plans themselves: read from the recent ones, a plan
     # waiting behind RECENT_PLANS newer ones would drop out of every approver's queue.
     # Those include approved versions whose approvals lapsed (unless they ran to success):
-    # they cannot run until approved again, and would otherwise wait for nobody.
-    waiting = (waiting_versions(services, QUEUE_LIMIT)
-               if may(user, Action.PLAN_APPROVE) else [])
-    return render(request, "index.html", user, waiting=approval_queue(services, waiting, user),
-                  more_waiting=len(waiting) >= QUEUE_LIMIT, queue_limit=QUEUE_LIMIT,
-                  mine=listed_plans(services, None, RECENT_PLANS))
+    # they cannot run until approved again, and would otherwise wait for nobody. The page
+    # holds QUEUE_LIMIT that wait, and says more wait only when more do.
+    waiting = (waiting_page(services, QUEUE_LIMIT) if may(user, Action.PLAN_APPROVE)
+               else WaitingPage(listed=(), more=False))
+    queue = approval_queue(services, [entry.version for entry in waiting.listed], user)
+    return render(request, "index.html", user, waiting=queue, more_waiting=waiting.more,
+                  queue_limit=QUEUE_LIMIT, mine=listed_plans(services, None, RECENT_PLANS))
 
 
 # Stored statuses a version may wait for approval in (an approved one: when its approvals lapsed).

@@ -160,7 +160,7 @@ class PlanStore:
 
     def list_waiting(self, *, now: datetime, ttl: timedelta,
                      role_holders: Mapping[str, Collection[str]],
-                     limit: int) -> list[StoredVersion]:
+                     limit: int, after: str | None = None) -> list[StoredVersion]:
         """The latest versions that wait for approval, newest plan first: those pending
         approval, and approved ones with an approval that no longer counts at ``now``
         (``approvals.lapsed_approval``: expired under ``ttl``, or its approver holds none of
@@ -168,16 +168,25 @@ class PlanStore:
         that succeeded. ``now`` is the database's time (``clock.database_now``), which
         approvals are stamped with, not the clock of the machine listing.
 
-        Those approved ones may still have enough approvals besides: the gate decides. A
-        superseded version is never one: only each plan's latest version is read.
+        Those approved ones may still have enough approvals besides: the gate decides, so a
+        caller filling a page reads on in batches, each ``after`` the plan id the previous one
+        ended with: only plans listed after it (older, or as old with a greater id) are read.
+        A cursor rather than an offset: a plan created or revised between two batches moves
+        none past it. A superseded version is never one: only each plan's latest version is.
         """
         lapsed = approvals.lapsed_approval(
             PlanVersionRow.plan_id, PlanVersionRow.version, PlanVersionRow.plan_hash,
             dialect=self._engine.dialect.name, now=now, ttl=ttl, role_holders=role_holders)
-        return self._latest_versions(or_(
+        where = or_(
             PlanVersionRow.status == VersionStatus.PENDING_APPROVAL.value,
             and_(PlanVersionRow.status == VersionStatus.APPROVED.value, lapsed,
-                 ~_ran_to_success(PlanVersionRow.plan_id, PlanVersionRow.version))), limit)
+                 ~_ran_to_success(PlanVersionRow.plan_id, PlanVersionRow.version)))
+        if after is not None:  # the order of _latest_versions: created_at descending, then id
+            created = select(PlanRow.created_at).where(PlanRow.id == after).scalar_subquery()
+            where = and_(where, or_(col(PlanRow.created_at) < created,
+                                    and_(col(PlanRow.created_at) == created,
+                                         col(PlanRow.id) > after)))
+        return self._latest_versions(where, limit)
 
     def _latest_versions(self, where: Any, limit: int) -> list[StoredVersion]:
         """The latest version of each plan matching ``where`` (None: all), newest plan first."""
