@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import hashlib
 import json
 import math
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -48,9 +52,7 @@ class PolicyBundle:
         the file.
         """
         root = Path(directory) if directory else SHIPPED_DIR
-        if not root.is_dir():
-            raise PolicyBundleError(f"policies directory {str(root)!r} does not exist")
-        files = sorted(root.glob("*.rego"))
+        files = rego_files(root)
         if not files:
             raise PolicyBundleError(f"policies directory {str(root)!r} holds no .rego files")
         modules = tuple((f.name, _read_module(f)) for f in files)
@@ -78,6 +80,27 @@ class PolicyBundle:
         return {DATA_ROOT: json.loads(canonical_json(dict(self.data)))}
 
 
+def rego_files(directory: Path) -> list[Path]:
+    """The ``*.rego`` entries of ``directory``, sorted; a ``PolicyBundleError`` if it has none
+    to give: it does not exist, is not a directory, or cannot be read.
+
+    ``Path.glob`` answers an unreadable directory with no files, which was reported as
+    "holds no .rego files", and ``Path.is_dir`` with a traceback or "does not exist".
+    """
+    try:
+        if not stat.S_ISDIR(os.stat(directory).st_mode):
+            raise PolicyBundleError(f"policies directory {str(directory)!r} is not a directory")
+        with os.scandir(directory) as entries:
+            names = [entry.name for entry in entries if fnmatch.fnmatchcase(entry.name, "*.rego")]
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise PolicyBundleError(f"policies directory {str(directory)!r} does not exist"
+                                    ) from exc
+        raise PolicyBundleError(f"policies directory {str(directory)!r} cannot be read: "
+                                f"{exc.strerror or type(exc).__name__}") from exc
+    return [directory / name for name in sorted(names)]
+
+
 @cache  # one class for every bundle; yaml imported here: only a bundle being loaded needs it
 def _data_loader() -> type:
     """SafeLoader reading scalars as plans do: YAML 1.1's 09:30, 017, yes or dates stay text."""
@@ -92,9 +115,11 @@ def _data_loader() -> type:
 
 def _read_module(path: Path) -> str:
     """The source of one ``.rego`` file; unreadable or not UTF-8 text, a ``PolicyBundleError``."""
-    if not path.is_file():  # a directory named x.rego: read_text would raise IsADirectoryError
-        raise PolicyBundleError(f"cannot read policy file {path}: it is not a file")
     try:
+        # A directory named x.rego: read_text would raise IsADirectoryError. The stat itself
+        # fails (EACCES, a traceback from is_file) in a directory that may be listed only.
+        if not path.is_file():
+            raise PolicyBundleError(f"cannot read policy file {path}: it is not a file")
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise PolicyBundleError(f"cannot read policy file {path}: it is not UTF-8 text "

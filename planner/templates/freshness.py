@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from .loader import template_paths
+from .model import TemplateError
+
 # One file as its stat shows it: name, inode, size, modification and change times. The change
 # time moves on every write and cannot be set back (``os.utime`` sets the other two), so an
 # edit that keeps the size and restores the modification time is still seen.
@@ -20,19 +23,24 @@ def directory_marks(directories: Iterable[Path]) -> tuple[tuple[str, tuple[FileM
     """What the template files of ``directories`` look like now; equal marks, same library.
 
     Reads the directory listings and stats the files (microseconds for a few hundred), never
-    their contents. A directory that does not exist marks as empty, as the library loads it.
+    their contents. A directory that does not exist marks as empty, as the library loads it;
+    one that exists but cannot be listed, or a file that cannot be looked at, is the
+    TemplateError the library's load would raise: marked as empty or unchanged, it would
+    keep planning with templates that are no longer the ones in force.
     """
     marks = []
     for directory in directories:
         files: list[FileMark] = []
-        if directory.is_dir():
-            for path in sorted(directory.glob("*.y*ml")):
-                try:
-                    stat = path.stat()
-                except OSError:  # removed between the listing and the stat: changed anyway
-                    files.append((path.name, -1, -1, -1, -1))
-                    continue
-                files.append((path.name, stat.st_ino, stat.st_size, stat.st_mtime_ns,
-                               stat.st_ctime_ns))
+        for path in template_paths(directory):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # removed between the listing and the stat: changed anyway
+                files.append((path.name, -1, -1, -1, -1))
+                continue
+            except OSError as exc:
+                raise TemplateError(f"{path}: cannot read template: {exc}; fix or remove the "
+                                    "file (every template is read to plan)") from exc
+            files.append((path.name, stat.st_ino, stat.st_size, stat.st_mtime_ns,
+                           stat.st_ctime_ns))
         marks.append((str(directory), tuple(files)))
     return tuple(marks)

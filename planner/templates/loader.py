@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import fnmatch
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -138,6 +142,36 @@ def _validated(data: dict, path: Path) -> Template:
         raise TemplateError(f"{path}: invalid template: {problems}") from exc
 
 
+_TEMPLATE_GLOB = "*.y*ml"
+# What the directory's stat may fail with when it is simply not there; anything else
+# (EACCES on a parent, ELOOP) means it may hold templates that cannot be read.
+_ABSENT = (errno.ENOENT, errno.ENOTDIR)
+
+
+def template_paths(directory: Path) -> list[Path]:
+    """The ``*.y*ml`` entries of ``directory``, sorted; none when it does not exist.
+
+    A directory that exists but cannot be listed, or cannot be looked at, is a TemplateError
+    naming it and the OS error. ``Path.glob`` and ``Path.is_dir`` answer "nothing there"
+    instead, and an unreadable directory holding a stricter newer version would then plan
+    with the older one it replaces. Subdirectories are not walked: no template is read
+    from them (one named like a template file is read as one, and fails).
+    """
+    try:
+        if not stat.S_ISDIR(os.stat(directory).st_mode):
+            return []  # a file where a directory belongs: the settings check reports it
+        with os.scandir(directory) as entries:
+            names = [entry.name for entry in entries
+                     if fnmatch.fnmatchcase(entry.name, _TEMPLATE_GLOB)]
+    except OSError as exc:
+        if exc.errno in _ABSENT:
+            return []
+        raise TemplateError(f"cannot read templates directory {directory}: "
+                            f"{exc.strerror or type(exc).__name__}; fix or remove it "
+                            "(every template is read to plan)") from exc
+    return [directory / name for name in sorted(names)]
+
+
 def template_file_name(template: Template) -> str:
     """The file name a template version is saved under."""
     return f"{template.name}.v{template.version}.yaml"
@@ -156,14 +190,13 @@ class TemplateLibrary:
     def load(cls, directories: Iterable[Path], *, writable_dir: Path | None = None) -> TemplateLibrary:
         """Load ``*.yaml`` from each existing directory, in order; a broken file is an error.
 
-        Never skipped with a warning: skipping a broken newer version would quietly match
-        with the older one it replaces (a looser pattern, a template since made stricter).
+        So is a directory that exists but cannot be read (``template_paths``). Never skipped
+        with a warning: skipping a broken newer version would quietly match with the older
+        one it replaces (a looser pattern, a template since made stricter).
         """
         library = cls(writable_dir=writable_dir)
         for directory in directories:
-            if not directory.is_dir():
-                continue
-            for path in sorted(directory.glob("*.y*ml")):
+            for path in template_paths(directory):
                 try:
                     template = load_template_file(path)
                 except TemplateError as exc:
