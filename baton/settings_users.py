@@ -4,7 +4,8 @@ of that table.
 ``load_settings`` refuses a ``[users.ID]`` entry that is not a table or gives an ``id`` of
 its own (before the environment merges in), a ``token_sha256`` entry that is not a SHA-256,
 a role no one defines and a token hash two users share. ``baton token`` writes the lines
-these read (:func:`user_toml`).
+these read (:func:`user_toml`). :func:`role_table_in_force` is the role → action table those
+roles act by: the built-in one, with the roles the policy data in force adds.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tools.value_kinds import kind_in_words
 
 if TYPE_CHECKING:
     from .settings import Settings
+    from .usecases.permissions import RoleTable
 
 
 def token_hash_problem(digest: str) -> str | None:
@@ -98,17 +100,18 @@ def role_problem(role: str, known: list[str]) -> str | None:
 def known_roles(policy_data: Mapping[str, Any]) -> list[str]:
     """The roles a user may hold, sorted: those of the role → action table, and any role the
     policy data gives tools (``role_tools``) or approval rights (``approval.roles``)."""
-    from .usecases.permissions import ROLE_ACTIONS  # it imports baton.settings
+    from .usecases.permissions import role_table  # it imports baton.settings
 
-    roles = set(ROLE_ACTIONS)
-    role_tools = policy_data.get("role_tools")
-    if isinstance(role_tools, Mapping):
-        roles.update(role for role in role_tools if isinstance(role, str))
-    approval = policy_data.get("approval")
-    approvers = approval.get("roles") if isinstance(approval, Mapping) else None
-    if isinstance(approvers, list):
-        roles.update(role for role in approvers if isinstance(role, str))
-    return sorted(roles)
+    return role_table(policy_data).roles
+
+
+def role_table_in_force(settings: Settings) -> RoleTable:
+    """The role → action table of ``settings``: the built-in roles and those the policy data
+    in force names. It may read a ``policies_dir``'s data file: work it out once per settings
+    loaded, not per request."""
+    from .usecases.permissions import role_table
+
+    return role_table(policy_data_in_force(settings))
 
 
 def policy_data_in_force(settings: Settings) -> Mapping[str, Any]:

@@ -14,7 +14,7 @@ from baton.services import Services
 from baton.settings import User
 
 from .errors import ApiError
-from .permissions import Action, may, refusal
+from .permissions import Action, RoleTable
 
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token declared (hashed) in "
                            "the settings under [users.ID] token_sha256.")
@@ -48,17 +48,32 @@ def current_user(
     return user
 
 
-def check(user: User, action: Action) -> None:
-    """403 unless one of ``user``'s roles grants ``action``."""
-    if not may(user, action):
-        raise ApiError(403, "forbidden", refusal(user, action))
+def role_table_of(request: Request) -> RoleTable:
+    """The role → action table in force: the built-in roles and those the policy data adds.
+
+    Worked out once per app, since it may read a ``policies_dir``'s data file: the policy
+    data changes on a restart only, as the policy engine does.
+    """
+    from baton.settings_users import role_table_in_force
+
+    state = request.app.state
+    table = getattr(state, "role_table", None)
+    if table is None:  # two first requests may both work it out: the same table
+        table = state.role_table = role_table_in_force(services_of(request).settings)
+    return table
+
+
+def check(table: RoleTable, user: User, action: Action) -> None:
+    """403 unless one of ``user``'s roles grants ``action`` in ``table``."""
+    if not table.may(user, action):
+        raise ApiError(403, "forbidden", table.refusal(user, action))
 
 
 def require(action: Action) -> Callable[..., User]:
     """A dependency yielding the caller when their role grants ``action``."""
 
-    def dependency(user: User = Depends(current_user)) -> User:
-        check(user, action)
+    def dependency(request: Request, user: User = Depends(current_user)) -> User:
+        check(role_table_of(request), user, action)
         return user
 
     dependency.__name__ = f"require_{action.name.lower()}"

@@ -18,7 +18,8 @@ from planner.base import MAX_VERSION
 from ..services import Services
 from ..settings import (ConfigError, Settings, UnknownUserError, User, load_settings,
                         settings_path)
-from ..usecases.permissions import Action, require_action
+from ..settings_users import role_table_in_force
+from ..usecases.permissions import Action
 from .streams import ReplacingStream
 
 EXIT_OK = 0
@@ -96,9 +97,14 @@ class CliState:
 
 
 def acting_user(ctx: typer.Context, action: Action) -> User:
-    """The acting user, once the role table grants them ``action`` (the API's 403 exits 2 here)."""
-    user = state(ctx).user()
-    require_action(user, action)
+    """The acting user, once the role table grants them ``action`` (the API's 403 exits 2 here).
+
+    The table is the settings' own, with the roles their policy data adds; one command
+    checks one action, so it is worked out once per settings loaded.
+    """
+    cli = state(ctx)
+    user = cli.user()
+    role_table_in_force(cli.settings).require(user, action)
     return user
 
 

@@ -25,12 +25,24 @@ Approvers may ask for a revision (``plan.revise``): that is the "request a
 revision" control of the web page. A template writes plans for every later
 goal it matches, so adding one is authoring, like ``plan.create``; marking it
 pre-approved also needs an approving role (``baton.usecases.templates``).
-Resuming a run is ``run.start``. A user with no known role may do nothing.
+Resuming a run is ``run.start``.
+
+The policy data in force may name roles of its own (:func:`role_table`): one it gives
+approval rights (``approval.roles``) grants the approver's actions, one it gives tools
+(``role_tools``) the analyst's (the policies still decide which tools it may use), one it
+gives both, both. Otherwise the policy decision could ask for approvers whom this table lets
+do nothing. The built-in roles keep their row whatever the data says of them (the shipped
+data gives the approver tools to check revisions by). A user with no known role may do
+nothing.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 from tools import BatonError
 
@@ -58,6 +70,7 @@ class Action(str, enum.Enum):
 _READ = frozenset({Action.PLAN_READ, Action.RUN_READ, Action.TOOLS_READ,
                    Action.POLICY_DECIDE, Action.LEDGER_READ, Action.TEMPLATE_READ})
 
+# The built-in roles. Read it through a RoleTable: the policy data may add roles.
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     "analyst": _READ | {Action.PLAN_CREATE, Action.PLAN_REVISE, Action.RUN_START,
                         Action.RUN_CANCEL, Action.TEMPLATE_ADD},
@@ -74,32 +87,62 @@ class ActionNotAllowedError(BatonError):
     code = "forbidden"
 
 
-def allowed_actions(user: User) -> frozenset[Action]:
-    """Every action one of ``user``'s roles grants."""
-    granted: set[Action] = set()
-    for role in user.roles:
-        granted |= ROLE_ACTIONS.get(role, frozenset())
-    return frozenset(granted)
+@dataclass(frozen=True)
+class RoleTable:
+    """The role → action table in force: the built-in roles, then those the policy data adds."""
+
+    actions: Mapping[str, frozenset[Action]]
+    """Each role's actions; a role absent here grants nothing."""
+
+    @property
+    def roles(self) -> list[str]:
+        """Every role of the table, sorted: the roles a user may hold."""
+        return sorted(self.actions)
+
+    def allowed_actions(self, user: User) -> frozenset[Action]:
+        """Every action one of ``user``'s roles grants."""
+        granted: set[Action] = set()
+        for role in user.roles:
+            granted |= self.actions.get(role, frozenset())
+        return frozenset(granted)
+
+    def may(self, user: User, action: Action) -> bool:
+        """True when one of ``user``'s roles grants ``action``."""
+        return action in self.allowed_actions(user)
+
+    def refusal(self, user: User, action: Action) -> str:
+        """The one-line reason ``user`` may not do ``action``: user, roles, action, who could."""
+        roles = ", ".join(user.roles) or "no roles"
+        granting = [role for role, actions in self.actions.items() if action in actions]
+        return (f"user {user.id!r} ({roles}) may not {action.value}; "
+                f"that needs the role {' or '.join(granting)}")
+
+    def require(self, user: User, action: Action) -> None:
+        """Raise :class:`ActionNotAllowedError` unless one of ``user``'s roles grants ``action``."""
+        if not self.may(user, action):
+            raise ActionNotAllowedError(self.refusal(user, action))
 
 
-def may(user: User, action: Action) -> bool:
-    """True when one of ``user``'s roles grants ``action``."""
-    return action in allowed_actions(user)
+def role_table(policy_data: Mapping[str, Any]) -> RoleTable:
+    """The built-in table, plus each other role ``policy_data`` gives tools (``role_tools``:
+    the analyst's actions) or approval rights (``approval.roles``: the approver's), by name.
+
+    A value of the wrong type names no role here (the settings check reports it).
+    """
+    role_tools = policy_data.get("role_tools")
+    with_tools = _names(role_tools if isinstance(role_tools, Mapping) else ())
+    approval = policy_data.get("approval")
+    approvers = approval.get("roles") if isinstance(approval, Mapping) else None
+    approving = _names(approvers if isinstance(approvers, list) else ())
+    added = {role: ((ROLE_ACTIONS["analyst"] if role in with_tools else frozenset())
+                    | (ROLE_ACTIONS["approver"] if role in approving else frozenset()))
+             for role in sorted((with_tools | approving) - set(ROLE_ACTIONS))}
+    return RoleTable(MappingProxyType({**ROLE_ACTIONS, **added}))
 
 
-def refusal(user: User, action: Action) -> str:
-    """The one-line reason ``user`` may not do ``action``: user, roles, action, who could."""
-    roles = ", ".join(user.roles) or "no roles"
-    granting = [role for role, actions in ROLE_ACTIONS.items() if action in actions]
-    return (f"user {user.id!r} ({roles}) may not {action.value}; "
-            f"that needs the role {' or '.join(granting)}")
+def _names(values: Iterable[Any]) -> set[str]:
+    """The strings among ``values``."""
+    return {value for value in values if isinstance(value, str)}
 
 
-def require_action(user: User, action: Action) -> None:
-    """Raise :class:`ActionNotAllowedError` unless one of ``user``'s roles grants ``action``."""
-    if not may(user, action):
-        raise ActionNotAllowedError(refusal(user, action))
-
-
-__all__ = ["ROLE_ACTIONS", "Action", "ActionNotAllowedError", "allowed_actions", "may",
-           "refusal", "require_action"]
+__all__ = ["ROLE_ACTIONS", "Action", "ActionNotAllowedError", "RoleTable", "role_table"]

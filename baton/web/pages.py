@@ -11,14 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from baton.api import limits
-from baton.api.permissions import Action, may, refusal
+from baton.api.auth import role_table_of
+from baton.api.permissions import Action
 from baton.settings import User
 
 from .session import csrf_ok, csrf_token, flash_signature, verified_flash
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals["may"] = may
 templates.env.globals["Action"] = Action
 # The API's limits, so a form's maxlength and the server's check are the API's own.
 TEXT_LIMITS = {"goal": limits.GOAL_MAX_CHARS, "feedback": limits.FEEDBACK_MAX_CHARS,
@@ -40,10 +40,13 @@ class FormError(Exception):
 
 def render(request: Request, name: str, user: User | None, status: int = 200,
            **context: Any) -> HTMLResponse:
-    """Render template ``name`` with the signed-in user and this session's CSRF token."""
+    """Render template ``name`` with the signed-in user, this session's CSRF token and ``may``,
+    the role table in force's check of the user (a template shows what the user may do)."""
     csrf = csrf_token(request) if user is not None else ""
     if "flash" not in context:
         context["flash"], context["flash_kind"] = verified_flash(request)
+    if user is not None:
+        context["may"] = role_table_of(request).may
     return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf, **context},
                                       status_code=status)
 
@@ -102,7 +105,9 @@ def redirect(request: Request, url: str, flash: str | None = None,
     return RedirectResponse(url, status_code=303)
 
 
-def require_role(user: User, action: Action) -> None:
-    """Refuse (403 page) unless one of ``user``'s roles grants ``action``."""
-    if not may(user, action):
-        raise FormError(refusal(user, action), status=403)
+def require_role(request: Request, user: User, action: Action) -> None:
+    """Refuse (403 page) unless one of ``user``'s roles grants ``action`` in the role table in
+    force."""
+    table = role_table_of(request)
+    if not table.may(user, action):
+        raise FormError(table.refusal(user, action), status=403)

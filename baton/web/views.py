@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from structlog import get_logger
 
-from baton.api.auth import services_of
-from baton.api.permissions import Action, may
+from baton.api.auth import role_table_of, services_of
+from baton.api.permissions import Action, RoleTable
 from baton.api.verify_guard import VerifyRefused, verify_guard_of
 from baton.services import Services
 from baton.settings import User
@@ -69,7 +69,7 @@ def step_rows(services: Services, stored: StoredVersion) -> list[StepRow]:
 def _allowed(request: Request, action: Action) -> User:
     """The signed-in user, refused unless a role grants ``action``."""
     user = signed_in_user(request)
-    require_role(user, action)
+    require_role(request, user, action)
     return user
 
 
@@ -77,7 +77,7 @@ async def _posted(request: Request, action: Action) -> tuple[User, dict[str, str
     """The signed-in user and their form (CSRF checked), refused unless allowed ``action``."""
     user = signed_in_user(request)
     form = await read_form(request)
-    require_role(user, action)
+    require_role(request, user, action)
     return user, form
 
 
@@ -88,7 +88,7 @@ def index(request: Request) -> HTMLResponse:
 
     user = signed_in_user(request)
     try:
-        require_role(user, Action.PLAN_READ)
+        require_role(request, user, Action.PLAN_READ)
     except FormError as exc:
         # Signed in without a role: refuse like the other pages, but keep the sign-out button.
         return render(request, "error.html", user, status=exc.status, title="No access",
@@ -99,9 +99,10 @@ def index(request: Request) -> HTMLResponse:
     # Those include approved versions whose approvals lapsed (unless they ran to success):
     # they cannot run until approved again, and would otherwise wait for nobody. The page
     # holds QUEUE_LIMIT that wait, and says more wait only when more do.
-    waiting = (waiting_page(services, QUEUE_LIMIT) if may(user, Action.PLAN_APPROVE)
+    table = role_table_of(request)
+    waiting = (waiting_page(services, QUEUE_LIMIT) if table.may(user, Action.PLAN_APPROVE)
                else WaitingPage(listed=(), more=False))
-    queue = approval_queue(services, [entry.version for entry in waiting.listed], user)
+    queue = approval_queue(services, [entry.version for entry in waiting.listed], user, table)
     return render(request, "index.html", user, waiting=queue, more_waiting=waiting.more,
                   queue_limit=QUEUE_LIMIT, mine=listed_plans(services, None, RECENT_PLANS))
 
@@ -110,15 +111,15 @@ def index(request: Request) -> HTMLResponse:
 _AWAITING = frozenset({VersionStatus.PENDING_APPROVAL, VersionStatus.APPROVED})
 
 
-def approval_queue(services: Services, plans: list[StoredVersion],
-                   user: User) -> list[ListedPlan]:
+def approval_queue(services: Services, plans: list[StoredVersion], user: User,
+                   table: RoleTable) -> list[ListedPlan]:
     """The ``plans`` that wait for ``user``'s approval (eligible, not the requester, wrote no
     version), an approved one whose approvals lapsed marked why; their authors, decisions
     and approvals are read in a few queries for them all."""
     from baton.usecases.gates import gate_views
     from baton.usecases.plan_listing import ListedPlan
 
-    if not may(user, Action.PLAN_APPROVE):
+    if not table.may(user, Action.PLAN_APPROVE):
         return []  # never offered approval: spare the gate's reads
     candidates = [s for s in plans if s.status in _AWAITING and s.requester != user.id]
     authors = services.plan_store.authors_of([s.plan_id for s in candidates])
@@ -155,6 +156,7 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
 
     user = _allowed(request, Action.PLAN_READ)
     services = services_of(request)
+    table = role_table_of(request)
     versions = plan_versions(services, plan_id)
     stored = versions[-1] if version is None else next(
         (v for v in versions if v.version == version), None)
@@ -171,16 +173,20 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
                   decision=decided.decision if decided else None, gate=gate, history=history,
                   decision_stale=stale_decision(services, plan_id, stored.version),
                   runs=runs_of(services, plan_id),
-                  can_approve=can_approve(stored, gate, user, services.plan_store.authors(plan_id)),
+                  can_approve=(table.may(user, Action.PLAN_APPROVE)
+                               and can_approve(stored, gate, user,
+                                               services.plan_store.authors(plan_id))),
                   # The gate, not the stored status: an approval that expired, or whose
                   # approver lost the role, leaves the version approved but unable to run.
                   can_run=(stored.status is VersionStatus.APPROVED
-                           and gate.status is GateStatus.APPROVED and may(user, Action.RUN_START)))
+                           and gate.status is GateStatus.APPROVED
+                           and table.may(user, Action.RUN_START)))
 
 
 def can_approve(stored: StoredVersion, gate: GateState, user: User,
                 authors: Collection[str]) -> bool:
-    """Whether to offer approve/reject: the version waits, and the user may be one of its approvers.
+    """Whether to offer approve/reject: the version waits, and the user may be one of its
+    approvers as far as the gate goes (the caller asks the role table for ``plan.approve``).
 
     A version waits while it is pending approval, or approved with a gate back to pending
     (an approval expired, or its approver lost the role): it cannot run until approved again.
@@ -192,7 +198,6 @@ def can_approve(stored: StoredVersion, gate: GateState, user: User,
              or (stored.status is VersionStatus.APPROVED and gate.status is GateStatus.PENDING))
     return (waits
             and user.id != stored.requester and user.id not in authors  # nobody signs off their own
-            and may(user, Action.PLAN_APPROVE)
             and (not gate.eligible_roles or bool(set(user.roles) & set(gate.eligible_roles)))
             and user.id not in {a.actor for a in gate.valid_approvals})
 
