@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from planner.plan import Plan
+from policies import inputs
 from policies.contracts import PolicyContext, Requester, StepCall
 from policies.inputs import (
     MAX_STRINGS_PER_PLAN,
@@ -39,8 +40,19 @@ def _check(engine, body):
         args={"method": "POST", "url": URL, "json": body}, tags=("egress",), requester=ALICE))
 
 
-def _many_strings_then(secret: str) -> list[str]:
-    return [f"row {i}" for i in range(MAX_STRINGS_PER_STEP)] + [secret]
+def _many_strings_then(secret: str, cap: int = MAX_STRINGS_PER_STEP) -> list[str]:
+    return [f"row {i}" for i in range(cap)] + [secret]
+
+
+@pytest.fixture
+def small_caps(monkeypatch):
+    """``policies.inputs`` holding caps of 100 strings a step and 200 a plan (2 steps' worth,
+    as the real ones): the caps are counted alike at any size, and the rules take seconds
+    to judge 5,000 strings. A call one string over the real cap, and one at it, are judged
+    with the real caps below."""
+    monkeypatch.setattr(inputs, "MAX_STRINGS_PER_STEP", 100)
+    monkeypatch.setattr(inputs, "MAX_STRINGS_PER_PLAN", 200)
+    return inputs
 
 
 def test_secret_written_as_a_dict_key_is_denied_without_quoting_it(engine):
@@ -79,8 +91,9 @@ def test_a_key_that_is_not_a_name_is_not_quoted_by_the_sensitive_value_rule(engi
     assert not any("hunter2" in d for d in decision.deny), decision.deny
 
 
-def test_step_with_more_strings_than_can_be_scanned_is_denied_naming_the_step(engine):
-    decision = _decide(engine, _many_strings_then(AWS_KEY))
+def test_step_with_more_strings_than_can_be_scanned_is_denied_naming_the_step(
+        engine, small_caps):
+    decision = _decide(engine, _many_strings_then(AWS_KEY, small_caps.MAX_STRINGS_PER_STEP))
     assert not decision.allow
     assert any(d.startswith("step send: too many strings to scan for secrets")
                for d in decision.deny), decision.deny
@@ -100,24 +113,26 @@ def _decide_steps(engine, bodies):
     return engine.decide(build_policy_input(plan, policy_registry(), requester=ALICE, context=NOON))
 
 
-def test_plan_whose_steps_together_hold_more_strings_than_can_be_scanned_is_denied(engine):
+def test_plan_whose_steps_together_hold_more_strings_than_can_be_scanned_is_denied(
+        engine, small_caps):
     # Each step is within its own cap; together they pass the plan's, which the third spends.
-    per_step = MAX_STRINGS_PER_STEP - 100
-    assert 2 * per_step < MAX_STRINGS_PER_PLAN < 3 * per_step
+    per_step = small_caps.MAX_STRINGS_PER_STEP * 9 // 10
+    assert 2 * per_step < small_caps.MAX_STRINGS_PER_PLAN < 3 * per_step
     bodies = [[f"r{j}-{i}" for i in range(per_step)] for j in range(4)]
     decision = _decide_steps(engine, bodies)
     assert not decision.allow
     reason = (f"too many strings to scan for secrets (the plan's steps up to this one hold more "
-              f"than {MAX_STRINGS_PER_PLAN} distinct strings)")
+              f"than {small_caps.MAX_STRINGS_PER_PLAN} distinct strings)")
     assert any(d.startswith(f"step send2: {reason}") for d in decision.deny), decision.deny
     assert any(d.startswith(f"step send3: {reason}") for d in decision.deny), decision.deny
     assert not any(d.startswith(("step send0:", "step send1:")) for d in decision.deny), decision.deny
     assert not any("r2-" in d or "r3-" in d for d in decision.deny), decision.deny
 
 
-def test_step_over_its_own_cap_is_denied_saying_so(engine):
-    decision = _decide(engine, _many_strings_then("harmless"))
-    assert any(f"(more than {MAX_STRINGS_PER_STEP} distinct strings in its arguments)" in d
+def test_step_over_its_own_cap_is_denied_saying_so(engine, small_caps):
+    cap = small_caps.MAX_STRINGS_PER_STEP
+    decision = _decide(engine, _many_strings_then("harmless", cap))
+    assert any(f"(more than {cap} distinct strings in its arguments)" in d
                for d in decision.deny), decision.deny
 
 
