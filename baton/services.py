@@ -1,5 +1,5 @@
 """The composition root: builds Baton's parts from settings, once, on first use (the template
-library again whenever its files change).
+library again whenever its files change, the users whenever the settings file changes).
 
 It wires; it does not plan, vet or run. Use cases in ``baton.usecases`` take
 what they need from it.
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tools import ToolRegistry
 
 from .settings import ConfigError, Settings
+from .settings_reload import LiveSettings
 
 if TYPE_CHECKING:
     # SQLAlchemy alone costs most of `baton --help`'s start-up: import it when first used.
@@ -42,12 +43,20 @@ class Services:
         the file and the setting, and nothing is created."""
         if existing_database_only and database_from is None:
             raise ValueError("existing_database_only needs database_from, for its errors")
-        self.settings = settings
+        self._settings = LiveSettings(settings)
         self.database_from = database_from
         self.existing_database_only = existing_database_only
         self._templates: tuple[Any, TemplateLibrary] | None = None  # (directory marks, library)
         if registry is not None:
             self.__dict__["registry"] = registry
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this process started with, users and roles as the settings file
+        declares them now (a stat per use; read again when it changed). ``SettingsFileError``
+        while the file no longer loads: no token, role or approval is judged on stale users.
+        """
+        return self._settings.now()
 
     @cached_property
     def engine(self) -> Engine:

@@ -2,7 +2,8 @@
 
 Only the shell reads settings; it hands the parts below it what they need. The users
 table (token hashes, roles) is checked in ``settings_users``; paths, URLs and HTTP tools
-against the machine in ``settings_checks``.
+against the machine in ``settings_checks``. Settings read from a file remember it (``source``):
+a long-running process reads the users again when it changes (``settings_reload``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import tomllib
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     TypeAdapter,
     ValidationError,
@@ -43,6 +45,9 @@ from .settings_users import known_roles as known_roles
 from .settings_users import policy_data_in_force as policy_data_in_force
 from .settings_users import role_problem as role_problem
 from .settings_users import user_toml as user_toml
+
+if TYPE_CHECKING:
+    from .settings_reload import SettingsSource
 
 
 class ConfigError(BatonError):
@@ -258,6 +263,15 @@ class Settings(BaseModel):
     audit: AuditSettings = Field(default_factory=AuditSettings,
                                  description="How the audit ledger is exported and verified "
                                              "([audit]).")
+    # Where ``read_settings`` read these from (a ``settings_reload.SettingsSource``); None
+    # for settings built in code. Not a setting: nothing validates or dumps it.
+    _source: Any = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> SettingsSource | None:
+        """The file and environment these settings were read from, and how the file looked
+        then (None: built in code); ``settings_reload`` reads the users again from it."""
+        return self._source
 
     @field_validator("http_tools")
     @classmethod
@@ -355,12 +369,21 @@ def load_settings(
 ) -> Settings:
     """Read ``baton.toml`` (explicit path, ``BATON_CONFIG``, or ./baton.toml) then the environment."""
     env = os.environ if environ is None else environ
-    explicit = config_path or env.get("BATON_CONFIG")
-    path = settings_path(config_path, env)
+    explicit = bool(config_path or env.get("BATON_CONFIG"))
+    return read_settings(settings_path(config_path, env), required=explicit, environ=env)
+
+
+def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> Settings:
+    """Read the settings file ``path`` (a ConfigError when ``required`` and missing), then the
+    variables of ``environ``; the settings remember both, and how the file looked, as their
+    ``source`` (a running server reads its users again from it when the file changes)."""
+    from .settings_reload import SettingsSource, file_mark
+
+    mark = file_mark(path)  # before reading: a file changed while it is read is read again
     raw: dict[str, Any] = {}
     if path.exists():
         raw = _read_toml(path)
-    elif explicit:
+    elif required:
         raise ConfigError(f"settings file {path} does not exist")
     origin = f" ({path})" if path.exists() else ""
     # Before the environment is merged in: a variable must not hide (or trip over) a bad section.
@@ -371,10 +394,10 @@ def load_settings(
     from_env: dict[str, str] = {}  # setting → the variable that set it, for error messages
     unconverted: list[tuple[str, str]] = []  # reported with the file's problems
     for var, keys in _ENV.items():
-        if env.get(var):
+        if environ.get(var):
             from_env[".".join(keys)] = var
             try:
-                value = _from_environment(keys, env[var])
+                value = _from_environment(keys, environ[var])
             except ValidationError as exc:
                 unconverted.extend((".".join(keys), err["msg"]) for err in exc.errors())
                 continue
@@ -382,8 +405,8 @@ def load_settings(
             for key in keys[:-1]:
                 target = target.setdefault(key, {})
             target[keys[-1]] = value
-    if not (raw.get("llm", {}) or {}).get("api_key") and env.get("OPENAI_API_KEY"):
-        raw.setdefault("llm", {})["api_key"] = env["OPENAI_API_KEY"]
+    if not (raw.get("llm", {}) or {}).get("api_key") and environ.get("OPENAI_API_KEY"):
+        raw.setdefault("llm", {})["api_key"] = environ["OPENAI_API_KEY"]
         from_env["llm.api_key"] = "OPENAI_API_KEY"
     try:
         settings = Settings.model_validate(raw)
@@ -401,6 +424,10 @@ def load_settings(
                                embedded=settings.opa_url is None, compile_them=not found)
     if found:
         raise _invalid(origin, found, from_env)
+    # Only the variables read above: the settings are read again as this process started.
+    settings._source = SettingsSource(
+        path=path.absolute(), required=required, mark=mark,
+        environ={var: environ[var] for var in (*_ENV, "OPENAI_API_KEY") if var in environ})
     return settings
 
 

@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 from baton import __version__
 from baton.services import Services
 
+from .auth import Authentication, token_paths
 from .errors import install_error_handlers
 from .limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, refuse_nul_characters
 from .verify_guard import VerifyGuard
@@ -40,7 +41,8 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
     """
     from . import routes_ledger, routes_plans, routes_policy, routes_runs, routes_tools
 
-    # Every route, the web page's included: a NUL never reaches a use case or the database.
+    # Every route, the web page's included: a NUL never reaches a use case or the database
+    # (on a route that needs a token, only once the Authentication middleware let it in).
     # /docs and /redoc serve their scripts from the package, not a CDN: Baton runs offline.
     app = FastAPIOffline(title="Baton", version=__version__, description=DESCRIPTION, lifespan=_lifespan,
                   dependencies=[Depends(refuse_nul_characters)],
@@ -50,14 +52,18 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
     app.state.worker = BackgroundWorker(services, worker_poll_s)
     app.state.verify_guard = verify_guard or VerifyGuard(services.settings.audit.verify_cooldown_s)
     install_error_handlers(app)
-    for router in (routes_plans.router, routes_runs.router, routes_policy.router,
-                   routes_tools.router, routes_ledger.router, routes_ledger.health_router):
+    routers = (routes_plans.router, routes_runs.router, routes_policy.router,
+               routes_tools.router, routes_ledger.router, routes_ledger.health_router)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     if web:
         from baton.web import install_web
 
         install_web(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    # Added last, so it runs first: a request without a valid token to a route that needs one
+    # is refused (401) before the size limit buffers its body or anything parses it.
+    app.add_middleware(Authentication, paths=token_paths(routers, API_PREFIX))
     return app
 
 

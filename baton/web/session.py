@@ -31,7 +31,11 @@ def session_token(request: Request) -> str | None:
 
 
 def signed_in_user(request: Request) -> User:
-    """The user of the cookie's token; ``SignInRequired`` without a valid one."""
+    """The user of the cookie's token; ``SignInRequired`` without a valid one.
+
+    Checked on every request against the users the settings file declares now: a token
+    revoked there signs its browsers out at once (the cookie holds the token, not a session).
+    """
     user = user_for_token(services_of(request), session_token(request))
     if user is None:
         raise SignInRequired()

@@ -1,0 +1,127 @@
+"""Users and roles as the settings file declares them now, for processes that outlive an edit.
+
+``baton serve`` and ``baton worker`` read the settings once, at start; the next CLI command
+reads them again. A token revoked or a role removed in the file must count at once in a
+running process too: :class:`LiveSettings` stats the file at each use (the marks the
+template library is judged fresh by, :mod:`planner.templates.freshness`) and, when it
+changed, reads it again as at start (same path, same environment variables) and takes its
+users. Every other setting keeps its value at start: the database, policies, tools and
+secrets are built from them once, so they change on a restart only.
+
+A file that no longer loads fails closed: reading the settings raises
+:class:`SettingsFileError` (logged once per state of the file) until it is fixed, rather
+than going on with users the file no longer declares.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .settings import ConfigError, Settings
+
+if TYPE_CHECKING:  # planner.templates loads the template machinery: not for `baton --help`
+    from planner.templates.freshness import FileMark
+
+# Not a restart's business: the users are taken from the file; ``user`` is the acting user the
+# process was given (--as), kept.
+_LIVE = frozenset({"users", "user"})
+
+
+def file_mark(path: Path) -> FileMark:
+    """What the file at ``path`` looks like now, as ``directory_marks`` marks a template file
+    (its stat, never its contents); a missing or unreadable file has a mark of its own."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return (path.name, -1, -1, -1, -1)
+    return (path.name, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingsSource:
+    """Where settings were read from, to read them again the same way."""
+
+    path: Path
+    """The settings file, absolute (it may not exist when it was not required)."""
+    required: bool
+    """Whether a missing file is an error (it was named by --config or BATON_CONFIG)."""
+    environ: Mapping[str, str]
+    """The settings variables (``BATON_*``, ``OPENAI_API_KEY``) as they were at that read."""
+    mark: FileMark
+    """How the file looked just before it was read."""
+
+
+class SettingsFileError(ConfigError):
+    """The settings file changed and no longer loads: no user can be known until it is fixed."""
+
+    code = "settings_error"
+
+
+class LiveSettings:
+    """The settings a process started with, with the users the settings file declares now.
+
+    Safe to share between threads: one of them reads a changed file, the others wait for it
+    (never the users the file had before).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._start = settings
+        self._lock = threading.Lock()
+        source = settings.source
+        # (how the file looked when last read, the settings then or why they did not load)
+        self._state: tuple[FileMark | None, Settings | str] = (
+            source.mark if source is not None else None, settings)
+
+    def now(self) -> Settings:
+        """The settings, users as the file declares them now; ``SettingsFileError`` while the
+        file no longer loads. Settings built in code (no file) are returned as they are."""
+        source = self._start.source
+        if source is None:
+            return self._start
+        state = self._state
+        if file_mark(source.path) != state[0]:
+            with self._lock:
+                state = self._state
+                if file_mark(source.path) != state[0]:  # not read by another thread meanwhile
+                    state = self._state = self._read_again(source)
+        current = state[1]
+        if isinstance(current, str):
+            raise SettingsFileError(current)  # a new one each time: threads raise it at once
+        return current
+
+    def _read_again(self, source: SettingsSource) -> tuple[FileMark, Settings | str]:
+        """The file's mark and the settings with its users now, or why it does not load."""
+        import structlog  # not for `baton --help`: a reload is rare
+
+        from . import settings as settings_module  # read_settings, looked up when called
+
+        log = structlog.get_logger(__name__)
+
+        mark = file_mark(source.path)
+        try:
+            fresh = settings_module.read_settings(source.path, required=source.required,
+                                                  environ=source.environ)
+        except ConfigError as exc:
+            problem = (f"the settings file {source.path} changed and no longer loads, so no "
+                       f"user or role is known until it is fixed: {exc.message}")
+            log.error("settings file invalid: tokens and approvals are refused until it is "
+                      "fixed", path=str(source.path), error=problem)
+            return mark, problem
+        assert fresh.source is not None  # read from the file
+        restart = restart_needed(self._start, fresh)
+        if restart:  # named, never their values: some are secrets
+            log.warning("settings changed in the file take effect on restart",
+                        path=str(source.path), settings=restart)
+        log.info("users read again from the settings file", path=str(source.path),
+                 users=sorted(fresh.users))
+        return fresh.source.mark, self._start.model_copy(update={"users": fresh.users})
+
+
+def restart_needed(start: Settings, now: Settings) -> list[str]:
+    """The settings, users aside, whose value in ``now`` differs from ``start``'s (sorted)."""
+    return sorted(name for name in Settings.model_fields
+                  if name not in _LIVE and getattr(now, name) != getattr(start, name))
