@@ -83,6 +83,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "endpoint_bad_reply": 502,
     "config_error": 409,
     "store_error": 503,
+    "settings_error": 503,  # the settings file changed and no longer loads
 }
 
 

@@ -17,6 +17,7 @@ import threading
 import structlog
 
 from baton.services import Services
+from baton.settings_reload import SettingsFileError
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +38,7 @@ class BackgroundWorker:
         self._thread: threading.Thread | None = None
         self._poller: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._settings_problem: str | None = None  # the last one logged
 
     @property
     def polling(self) -> bool:
@@ -88,5 +90,14 @@ class BackgroundWorker:
                 # long as it takes (a stop still ends the wait), as `baton worker` does.
                 run_worker(self._services, once=True, should_stop=self._stopping.is_set,
                            wait_for_database_s=math.inf)
+            except SettingsFileError as exc:
+                # The settings file no longer loads: its runs stay queued until it is fixed.
+                # One line per new problem, not a traceback every poll.
+                if exc.message != self._settings_problem:
+                    self._settings_problem = exc.message
+                    log.warning("background worker waits: the settings file does not load",
+                                error=exc.message)
             except Exception:  # noqa: BLE001 - keep serving; the run's own record says what failed
                 log.exception("background worker pass failed")
+            else:
+                self._settings_problem = None

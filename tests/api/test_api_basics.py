@@ -151,7 +151,8 @@ def test_oversized_chunked_body_is_413_by_counted_bytes(server):
     # A chunked body declares no length: the limit must be enforced on the bytes received.
     chunks = [b"x" * 32768, b"x" * 32768, b"x"]  # one byte over, and no Content-Length
     request = (b"POST /api/v1/policy/decision HTTP/1.1\r\nHost: x\r\n"
-               b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + f"Authorization: Bearer {token_of('alice')}\r\n".encode()
+               + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                + b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in chunks)
                + b"0\r\n\r\n")
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
