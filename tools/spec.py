@@ -6,6 +6,7 @@ import asyncio
 import enum
 import functools
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,47 +252,120 @@ class ToolSpec:
         output = self.output_model.model_validate(result)
         # JSON has no NaN or Infinity: stored as they were, they made run rows and the ledger
         # unreadable as JSON (pydantic's JSON mode keeps them in float fields, turns them to
-        # null elsewhere). Refused like a plan document holding them, naming the field.
+        # null elsewhere). Refused like a plan document holding them, naming the field; so is
+        # an output that contains itself (which no JSON can hold) and an integer too long to
+        # be written as text, both found before anything tries to write them.
         dumped = output.model_dump()
-        if holds_non_finite(dumped):
-            path, value = _non_finite(dumped, "")  # type: ignore[misc] - found: it holds one
-            raise ToolError(f"{self.name}: output field {path} is {value!r}, not a finite number; "
-                            "JSON has no NaN or Infinity", retryable=False,
-                            code="tool_output_not_finite")
+        fault = output_fault(dumped)
+        if fault is not None:
+            path, what, code = fault
+            raise ToolError(f"{self.name}: output field {path} {what}", retryable=False,
+                            code=code)
         return output.model_dump(mode="json")
 
 
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+_NUMBERS = (float, int)
+
+
 def holds_non_finite(value: Any) -> bool:
-    """Whether ``value`` holds a NaN or infinite float anywhere: the check every output goes
-    through, so it builds no paths (:func:`_non_finite` names the first one when it does)."""
-    stack = [value]
+    """Whether ``value`` holds a NaN or infinite float anywhere.
+
+    Each container is looked into once, however often it is referred to: a value that
+    contains itself, or shares one list between many places, is walked to its end.
+    """
+    stack, seen = [value], set()
     while stack:
         item = stack.pop()
         if isinstance(item, float):
             if not math.isfinite(item):
                 return True
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend(item)
+        elif isinstance(item, _CONTAINERS):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
     return False
 
 
-def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
-    """The first NaN or infinite float in ``value`` with its path (``rows[1].score``), if any.
+def output_fault(value: Any) -> tuple[str, str, str] | None:
+    """The first place in ``value`` (a dumped output) that JSON cannot hold, in field order, as
+    ``(path, what is wrong, error code)``; None when there is none.
 
-    Walked with a stack, not recursion: a deeply nested output must not crash the check.
+    A NaN or infinite float (``tool_output_not_finite``), an integer longer than Python writes
+    as text (``tool_output_int_too_long``: ``sys.get_int_max_str_digits()``, 4,300 digits by
+    default), or a container inside itself (``tool_output_cyclic``). Walked depth first with a
+    stack, not recursion (a deeply nested output must not crash the check), each container
+    entered once: one shared by several fields is no cycle and is not walked again. Paths
+    are built only for the containers entered and the fault found.
     """
-    stack: list[tuple[str, Any]] = [(path, value)]
-    while stack:
-        here, item = stack.pop()
-        if isinstance(item, float):
-            if not math.isfinite(item):
-                return here, item
-        elif isinstance(item, dict):
-            stack.extend(reversed([(f"{here}.{key}" if here else str(key), child)
-                                   for key, child in item.items()]))
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend(reversed([(f"{here}[{index}]", child)
-                                   for index, child in enumerate(item)]))
+    fault = _leaf_fault(value)
+    if fault is not None or not isinstance(value, _CONTAINERS):
+        return None if fault is None else ("(the whole output)", *fault)
+    path: list[str] = []  # the segments leading to the container being walked
+    open_at = {id(value): 0}  # the containers on that path: how many segments lead to each
+    done: set[int] = set()
+    frames = [(id(value), _children(value), isinstance(value, dict))]
+    while frames:
+        here, children, keyed = frames[-1]
+        for key, child in children:
+            if isinstance(child, _CONTAINERS):
+                ident = id(child)
+                if ident in open_at:
+                    back = _joined(path[:open_at[ident]]) or "the whole output"
+                    return (_joined([*path, _segment(key, keyed)]),
+                            f"refers back to {back}, which contains it (a cycle); JSON cannot "
+                            "hold an output that contains itself", "tool_output_cyclic")
+                if ident in done:
+                    continue
+                path.append(_segment(key, keyed))
+                open_at[ident] = len(path)
+                frames.append((ident, _children(child), isinstance(child, dict)))
+                break
+            if isinstance(child, _NUMBERS) and (fault := _leaf_fault(child)) is not None:
+                return (_joined([*path, _segment(key, keyed)]), *fault)
+        else:
+            frames.pop()
+            del open_at[here]
+            done.add(here)
+            if path:
+                path.pop()
     return None
+
+
+def _children(container: Any) -> Any:
+    """``(key, child)`` for each child of a container: keys for a dict, indexes otherwise."""
+    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
+
+
+def _segment(key: Any, keyed: bool) -> str:
+    """One step of a path: ``.name`` for a dict's key, ``[1]`` for an index."""
+    return f".{key}" if keyed else f"[{key}]"
+
+
+def _joined(segments: list[str]) -> str:
+    """``rows[1].score``: the segments, without the dot a top-level key begins with."""
+    return "".join(segments).removeprefix(".")
+
+
+def _leaf_fault(value: Any) -> tuple[str, str] | None:
+    """What JSON cannot hold about a number (and its error code), or None."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return (f"is {value!r}, not a finite number; JSON has no NaN or Infinity",
+                "tool_output_not_finite")
+    # An int of at most 3 bits per digit of the lowest limit Python allows has fewer digits
+    # than any limit (a digit takes 3.32 bits): only longer ones are written out to see.
+    if isinstance(value, int) and value.bit_length() > 3 * _MIN_INT_DIGITS_LIMIT:
+        try:
+            str(value)
+        except ValueError:  # longer than sys.get_int_max_str_digits(): json.dumps fails alike
+            return (f"is an integer of more than {sys.get_int_max_str_digits()} digits, longer "
+                    "than JSON text is written here; return it as a string",
+                    "tool_output_int_too_long")
+    return None
+
+
+# The lowest limit sys.set_int_max_str_digits() accepts (0, no limit, aside).
+_MIN_INT_DIGITS_LIMIT = 640
