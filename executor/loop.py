@@ -49,7 +49,13 @@ from .calls import (
 from .checks import NO_CHECK_CONFIGURED, CheckOutcome, RuntimeCheck, StepCall, StepDecision
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
-from .retry import decide, effective_policy, no_call_after_interruption, unsafe_repeat
+from .retry import (
+    decide,
+    effective_policy,
+    no_call_after_interruption,
+    retry_after_refusal,
+    unsafe_repeat,
+)
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
 from .store.db import StoreError
@@ -461,10 +467,13 @@ class StepLoop:
         step = st.by_id[sid]
         spec = self.registry.get(step.tool)
         st.tries[sid] = st.tries.get(sid, 0) + 1
+        policy = effective_policy(step.retry, spec.retry)
         decision = None if st.stopping else decide(
-            error, st.tries[sid], effective_policy(step.retry, spec.retry),
-            seed=f"{st.run_id}:{sid}:{row.attempts}")
+            error, st.tries[sid], policy, seed=f"{st.run_id}:{sid}:{row.attempts}")
         text = error_text(error)
+        waits_too_long = None if st.stopping else retry_after_refusal(error, st.tries[sid], policy)
+        if waits_too_long is not None:  # said whichever tool asked: not every message names it
+            text = f"{text}; {waits_too_long}"
         if decision is not None:  # a call that may have had its effect is not repeated blindly
             refusal = unsafe_repeat(error, tool=spec.name, effect=st.effects[sid],
                                     idempotent=spec.idempotent,

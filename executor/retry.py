@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass
 
 from tools import Effect, RetryPolicy, ToolError
+from tools.errors import retry_after_problem
 
 from .telemetry import error_message
 
@@ -104,11 +105,13 @@ def decide(error: BaseException, attempt: int, policy: RetryPolicy, *, seed: str
     ``Retry-After`` the error carries wins over the backoff when it is longer,
     up to ``max_backoff_s``, the bound on any single wait: a server that asks
     for a longer wait (an hour, or forever) is not retried; the step fails now
-    instead of holding its run for that long.
+    instead of holding its run for that long (:func:`retry_after_refusal` says so).
     """
     if not is_retryable(error):
         return None
     if attempt >= policy.max_attempts:
+        return None
+    if retry_after_refusal(error, attempt, policy) is not None:
         return None
     base = backoff_s(attempt, policy)
     spread = base * policy.jitter
@@ -116,11 +119,31 @@ def decide(error: BaseException, attempt: int, policy: RetryPolicy, *, seed: str
     delay = max(0.0, min(delay, policy.max_backoff_s))
     reason = f"{type(error).__name__}: {error_message(error)}"  # a tool's __str__ may raise
     retry_after = getattr(error, "retry_after_s", None)
-    if retry_after is not None and not retry_after <= policy.max_backoff_s:  # NaN too
-        return None
     if retry_after is not None and retry_after > delay:
-        return RetryDecision(delay_s=float(retry_after), reason=f"{reason} (Retry-After {retry_after}s)")
+        return RetryDecision(delay_s=float(retry_after),
+                             reason=f"{reason} (Retry-After {retry_after:g}s)")
     return RetryDecision(delay_s=delay, reason=reason)
+
+
+def retry_after_refusal(error: BaseException, attempt: int, policy: RetryPolicy) -> str | None:
+    """Why ``error``'s Retry-After ends its step at once rather than the retry it would have
+    had (None: it does not), for the step's error: a wait over ``max_backoff_s``, or a
+    ``retry_after_s`` that is no number of seconds (set on the error after it was made,
+    past the check :class:`~tools.ToolError` makes; see ``tools.errors``).
+
+    Said for every tool: ``http.request`` names the header in its message, a custom tool's
+    ``RetryableToolError`` may not.
+    """
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after is None or not is_retryable(error) or attempt >= policy.max_attempts:
+        return None
+    problem = retry_after_problem(retry_after)
+    if problem is not None:
+        return f"not retried: its {problem}"
+    if retry_after > policy.max_backoff_s:
+        return (f"not retried: Retry-After {retry_after:g}s is over max_backoff_s "
+                f"{policy.max_backoff_s:g}")
+    return None
 
 
 def effective_policy(step_policy: RetryPolicy | None, tool_policy: RetryPolicy) -> RetryPolicy:

@@ -16,6 +16,8 @@ derive from ``BatonError``.
 
 from __future__ import annotations
 
+import math
+
 
 class BatonError(Exception):
     """Base class of every error Baton raises on purpose."""
@@ -53,8 +55,38 @@ class UnknownToolError(BatonError):
         super().__init__(f"unknown tool {name!r}{hint}")
 
 
+def retry_after_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a ``retry_after_s`` (None: nothing): it must be a finite
+    number of seconds (an int or a float, not a bool), 0 or more, or None."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            if math.isfinite(value) and value >= 0:
+                return None
+        except OverflowError:  # an int too large to be a float: no wait anyone can make
+            pass
+    if isinstance(value, int) and value.bit_length() > 1024:
+        shown = "int larger than any float"  # its repr may be too long to write (4,300 digits)
+    else:
+        try:
+            text = repr(value)
+        except Exception:  # noqa: BLE001 - a value whose repr raises: named by its type alone
+            text = "(its repr failed)"
+        shown = f"{type(value).__name__} {text if len(text) <= 60 else text[:59] + '…'}"
+    return (f"retry_after_s must be a finite number of seconds, 0 or more, or None, not "
+            f"{shown} (parse a Retry-After header with "
+            "tools.builtin.http.parse_retry_after)")
+
+
 class ToolError(BatonError):
-    """A tool call failed; ``retryable`` tells the executor whether to try again."""
+    """A tool call failed; ``retryable`` tells the executor whether to try again.
+
+    ``retry_after_s``: how long the service asked to wait before trying again, in seconds
+    (a finite number, 0 or more), or None. Anything else (a Retry-After header's text, a
+    date, NaN, a bool) is the raising code's bug: making the error raises ``TypeError`` or
+    ``ValueError`` naming it, which then fails the call like any exception of a tool.
+    """
 
     code = "tool_error"
     retryable: bool = False
@@ -67,6 +99,10 @@ class ToolError(BatonError):
         retry_after_s: float | None = None,
         code: str | None = None,
     ) -> None:
+        problem = retry_after_problem(retry_after_s)
+        if problem is not None:
+            number = isinstance(retry_after_s, int | float) and not isinstance(retry_after_s, bool)
+            raise (ValueError if number else TypeError)(problem)
         super().__init__(message, code=code)
         if retryable is not None:
             self.retryable = retryable

@@ -63,7 +63,9 @@ def test_a_step_policy_overrides_the_tool_policy():
 @pytest.mark.parametrize("wait_s", [3.5, 3600.0, float("inf"), float("nan")])
 def test_a_retry_after_beyond_the_longest_wait_is_not_retried(wait_s):
     """max_backoff_s bounds every wait: a server asking for longer does not park the run."""
-    assert decide(ToolError("429", retryable=True, retry_after_s=wait_s), 1, POLICY, seed="s") is None
+    error = ToolError("429", retryable=True)
+    error.retry_after_s = wait_s  # (inf and NaN only so: making the error refuses them)
+    assert decide(error, 1, POLICY, seed="s") is None
     assert decide(ToolError("429", retryable=True, retry_after_s=3.0), 1, POLICY, seed="s").delay_s == 3.0
 
 
