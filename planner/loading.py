@@ -9,7 +9,7 @@ writes them): YAML 1.1's ``12:30``, ``017``, ``0x1F``, ``yes`` or ``on`` stay te
 
 Parsing never raises for bad content: it returns the problems, so that the
 validator can report a malformed document the same way as any other mistake.
-Only an unreadable file (missing, a directory, no permission) raises.
+Only an unreadable file (missing, a directory, a device or pipe, no permission) raises.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import stat
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -298,15 +299,37 @@ def load_plan_document(
     return value, problems
 
 
+def file_problem(path: Path, what: str) -> str | None:
+    """Why the file at ``path`` cannot be read as a ``what`` ("plan file"), or None.
+
+    Only a regular file is read: a device (``/dev/zero``) or a pipe would be read without end,
+    a directory not at all. The check does not open the file, so a pipe with no writer does
+    not block it.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"{what} {str(path)!r} does not exist"
+    except OSError as exc:
+        return f"cannot read {what} {str(path)!r}: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        return f"{what} {str(path)!r} is a directory, not a file"
+    if not stat.S_ISREG(mode):
+        return (f"{what} {str(path)!r} is not a regular file (a device, pipe or socket); "
+                "save the document to a file and name that")
+    return None
+
+
 def read_plan_file(path: str | Path) -> tuple[Any, list[Problem]]:
     """Read and parse the plan file at ``path``; ``PlanFileError`` when it cannot be read."""
     file = Path(path)
+    problem = file_problem(file, "plan file")
+    if problem is not None:
+        raise PlanFileError(problem)
     try:
         data = file.read_bytes()
-    except FileNotFoundError:
+    except FileNotFoundError:  # removed since it was checked
         raise PlanFileError(f"plan file {str(file)!r} does not exist") from None
-    except IsADirectoryError:
-        raise PlanFileError(f"plan file {str(file)!r} is a directory, not a file") from None
     except OSError as exc:
         raise PlanFileError(f"cannot read plan file {str(file)!r}: {exc.strerror or exc}") from exc
     return load_plan_document(data, filename=file.name)

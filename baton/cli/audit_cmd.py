@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from ..usecases.permissions import Action
-from .common import EXIT_FAILED, EXIT_USAGE, console, err_console, fail, print_json, reader
+from .common import (EXIT_FAILED, EXIT_USAGE, console, err_console, fail, limit_option,
+                     print_json, reader, safe_markup)
 from .main import app
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ audit_app = typer.Typer(help="The audit ledger: show, verify, export.", no_args_
 app.add_typer(audit_app, name="audit")
 
 PAYLOAD_PREVIEW_CHARS = 90
-MAX_LIMIT = 2**63 - 1  # the largest LIMIT a database takes
 
 
 @audit_app.command("show")
@@ -30,8 +29,7 @@ def show(
     ctx: typer.Context,
     subject: Annotated[str | None, typer.Option("--subject", help="Only events about this plan/run id.")] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="Only this event kind (repeatable).")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_LIMIT,
-                                       help="Show the latest N matching events.")] = 50,
+    limit: Annotated[int, limit_option("Show the latest N matching events.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show the latest ledger events, oldest first."""
@@ -54,6 +52,8 @@ def show(
         return
     from rich.table import Table
 
+    from planner.problems import printable
+
     from .render import add_id_column, print_table
 
     table = Table(title=f"{len(latest)} events", title_justify="left")
@@ -61,15 +61,18 @@ def show(
     add_id_column(table, "seq", (str(e.seq) for e in latest))
     table.add_column("at", overflow="fold")
     table.add_column("kind", overflow="fold")
-    add_id_column(table, "subject", (e.subject for e in latest))
+    add_id_column(table, "subject", (printable(e.subject) for e in latest))
     for column in ("actor", "payload"):
         table.add_column(column, overflow="fold")
     for event in latest:
         payload = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)
         if len(payload) > PAYLOAD_PREVIEW_CHARS:
             payload = payload[: PAYLOAD_PREVIEW_CHARS - 1] + "…"
-        table.add_row(str(event.seq), event.at.strftime("%Y-%m-%d %H:%M:%S"), escape(event.kind),
-                      escape(event.subject), escape(event.actor), escape(payload))
+        # Payloads quote goals, reasons and tool errors: JSON leaves C1 controls and bidi
+        # overrides as they are.
+        table.add_row(str(event.seq), event.at.strftime("%Y-%m-%d %H:%M:%S"),
+                      safe_markup(event.kind), safe_markup(event.subject),
+                      safe_markup(event.actor), safe_markup(payload))
     print_table(console, table)
 
 
@@ -102,7 +105,7 @@ def verify(
                           f"--expect-head)", soft_wrap=True)
     else:
         err_console.print(f"[bold red]ledger broken at event {result.first_broken_seq}:[/] "
-                          f"{escape(result.reason or '')}", soft_wrap=True)
+                          f"{safe_markup(result.reason or '')}", soft_wrap=True)
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)
 

@@ -11,9 +11,11 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from planner.base import MAX_VERSION
+from planner.problems import printable
 
 from ..services import Services
 from ..settings import (ConfigError, Settings, UnknownUserError, User, load_settings,
@@ -140,6 +142,16 @@ def version_option(help_text: str) -> Any:
     return typer.Option("--version", min=1, max=MAX_VERSION, help=help_text)
 
 
+#: The largest ``--limit``: far past any listing, and far below the 2**63 - 1 a database's
+#: LIMIT takes (a listing may read one more row than it shows, to tell whether more follow).
+MAX_LIMIT = 2**31 - 1
+
+
+def limit_option(help_text: str) -> Any:
+    """A ``--limit N`` option: 0, negatives and N past ``MAX_LIMIT`` are usage errors."""
+    return typer.Option("--limit", min=1, max=MAX_LIMIT, help=help_text)
+
+
 def state(ctx: typer.Context) -> CliState:
     """The ``CliState`` of this invocation."""
     root = ctx.find_root()
@@ -153,13 +165,34 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def safe_markup(text: str) -> str:
+    """Free text (a goal, a reason, a user id, an error) as rich markup that prints it as written.
+
+    Its control and format characters are escaped as ``printable`` writes them (``\\x1b``,
+    ``\\n``, ``\\u202e``), as step ids are: text from a plan, a tool or a command line must
+    not move the cursor, erase or reorder what an approver reads, nor break its line.
+    """
+    return escape(printable(text))
+
+
+def print_error(message: str, *, lines: bool = False) -> None:
+    """Print ``error: MESSAGE`` to stderr, ``message`` escaped as by ``safe_markup``.
+
+    One line, whatever it quotes; ``lines``: a message written as several lines (an invalid
+    plan's list of problems) keeps its line breaks, each line escaped.
+    """
+    parts = message.split("\n") if lines else [message]
+    text = "\n".join(printable(part) for part in parts)
+    err_console.print(Text.assemble(("error:", "bold red"), " ", text), soft_wrap=True)
+
+
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    """Print an error to stderr and exit with ``code``.
+    """Print an error to stderr (``print_error``) and exit with ``code``.
 
     ``message`` is plain text, never markup: it quotes what the user typed ("[/x]" is a
     user id to refuse, not a closing tag to crash on).
     """
-    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -167,6 +200,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "MAX_LIMIT",
     "MAX_VERSION",
     "CliState",
     "ConfigError",
@@ -175,8 +209,11 @@ __all__ = [
     "database_origin",
     "err_console",
     "fail",
+    "limit_option",
+    "print_error",
     "print_json",
     "reader",
+    "safe_markup",
     "state",
     "version_option",
 ]

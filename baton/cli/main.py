@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from tools import BatonError
 
@@ -15,7 +16,7 @@ from .. import __version__
 from ..settings import ConfigError, UnknownUserError
 from ..usecases.errors import UsageError
 from ..usecases.permissions import ActionNotAllowedError
-from .common import EXIT_FAILED, EXIT_USAGE, CliState, err_console
+from .common import EXIT_FAILED, EXIT_USAGE, CliState, print_error
 from .text_arguments import TextCheckedGroup
 
 HELP = """Baton: goals become typed plans of tool calls, vetted by policy and people,
@@ -101,20 +102,42 @@ _arrange_help()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``baton`` console script; returns the exit code."""
+    """Entry point of the ``baton`` console script; returns the exit code.
+
+    Output that cannot be written (a full disk behind ``> FILE``) is one error line on stderr
+    and exit 1, whenever the write fails: in a command, or in the flush at its end.
+    """
+    if sys.stdout is None:  # started with stdout closed: nothing to watch
+        return _run(argv)
+    stdout = _WatchedStream(sys.stdout)
+    sys.stdout = stdout  # type: ignore[assignment]
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # buffered output fails here, reported, not at exit
+        return code
+    except OSError as exc:
+        if not stdout.raised(exc):
+            raise
+        return _stdout_failed(exc, stdout.stream)
+    finally:
+        if sys.stdout is stdout:  # typer may have wrapped it after a broken pipe: keep that
+            sys.stdout = stdout.stream
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the command; a known error is one line on stderr and its exit code."""
     try:
         app(args=argv, prog_name="baton", standalone_mode=True)
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_FAILED
     except (ConfigError, UnknownUserError, ActionNotAllowedError, UsageError) as exc:
-        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+        print_error(exc.message)
         return EXIT_USAGE
     except BatonError as exc:
         from executor.store.migrate import schema_mismatch
 
         # A StoreError raised from a column or table the database lacks: no retry will help.
-        message = schema_mismatch(exc) or exc.message
-        err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+        print_error(schema_mismatch(exc) or exc.message, lines=True)  # problems, one a line
         return EXIT_FAILED
     except Exception as exc:
         from executor.store.db import database_failure, is_database_error
@@ -124,13 +147,74 @@ def main(argv: list[str] | None = None) -> int:
             raise
         mismatch = schema_mismatch(exc)
         if mismatch is not None:  # not a database that is down: no retry, no resume
-            err_console.print(f"[bold red]error:[/] {escape(mismatch)}", soft_wrap=True)
+            print_error(mismatch)
             return EXIT_FAILED
-        err_console.print(f"[bold red]error:[/] the database failed: {escape(database_failure(exc))}"
-                          " (nothing recorded before this was lost; retry, or `baton resume` a "
-                          "run, once it is back)", soft_wrap=True)
+        print_error(f"the database failed: {database_failure(exc)} (nothing recorded before "
+                    "this was lost; retry, or `baton resume` a run, once it is back)")
         return EXIT_FAILED
     return 0
+
+
+class _WatchedStream:
+    """A stream (stdout, or its byte buffer) that keeps each OSError its writes raised.
+
+    So that an OSError reaching ``main`` is known to be stdout's, not a file's or a socket's,
+    whichever way it was written: rich, ``print_json`` or an export through the byte buffer.
+    Everything else is the stream's own.
+    """
+
+    def __init__(self, stream: Any, failures: list[OSError] | None = None) -> None:
+        self.stream = stream
+        self._failures = [] if failures is None else failures
+
+    def write(self, data: Any) -> int:
+        """Write ``data``, keeping the OSError it raises."""
+        try:
+            return self.stream.write(data)
+        except OSError as exc:
+            self._failures.append(exc)
+            raise
+
+    def flush(self) -> None:
+        """Flush, keeping the OSError it raises."""
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            self._failures.append(exc)
+            raise
+
+    @property
+    def buffer(self) -> _WatchedStream:
+        """The byte buffer, watched too (AttributeError when the stream has none)."""
+        return _WatchedStream(self.stream.buffer, self._failures)
+
+    def raised(self, exc: BaseException) -> bool:
+        """Whether ``exc`` was raised writing to this stream (or its buffer)."""
+        return any(exc is failure for failure in self._failures)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _stdout_failed(exc: OSError, stream: Any) -> int:
+    """Report stdout's failure (a broken pipe silently, as typer does) and exit 1.
+
+    stdout's descriptor then writes to /dev/null: what is still buffered for it is dropped at
+    exit, not reported again by Python as an ignored exception (exit 120).
+    """
+    if exc.errno != errno.EPIPE:
+        print_error(f"cannot write standard output: {exc.strerror or exc}; what was written "
+                    "is incomplete")
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's): nothing to flush
+        return EXIT_FAILED
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

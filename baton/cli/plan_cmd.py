@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ..usecases.permissions import Action
@@ -15,10 +14,12 @@ from .common import (
     EXIT_USAGE,
     acting_user,
     console,
-    err_console,
     fail,
+    limit_option,
+    print_error,
     print_json,
     reader,
+    safe_markup,
     state,
     version_option,
 )
@@ -115,7 +116,7 @@ def plan(
         if as_json:
             _show(recorded, as_json, cli.services)
         else:
-            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+            print_error(exc.message, lines=True)  # an invalid plan's problems, one a line
         raise typer.Exit(EXIT_FAILED) from None
     _show(stored, as_json, cli.services)
     _exit_if_denied(stored)
@@ -156,7 +157,7 @@ def plans_list(
     status: Annotated[str | None, typer.Option("--status", help=(
         "Only plans whose latest version has this status; pending_approval: every version "
         "waiting for approval, approved ones whose approvals lapsed included."))] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many plans.")] = 50,
+    limit: Annotated[int, limit_option("At most this many plans.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """The latest version of each plan, newest first; an approved one whose approvals lapsed
@@ -182,9 +183,10 @@ def plans_list(
         table.add_column(column, overflow="fold")  # wrapped, never cut: the ids keep their width
     for entry, r in zip(listed, rows, strict=True):
         shown_status = status_text(r.status) + (
-            f"\n[yellow]{escape(entry.approval_lapsed)}[/]" if entry.approval_lapsed else "")
+            f"\n[yellow]{safe_markup(entry.approval_lapsed)}[/]" if entry.approval_lapsed else "")
         table.add_row(r.plan_id, str(r.version), shown_status, r.planner.value,
-                      escape(r.requester), r.created_at.strftime("%Y-%m-%d %H:%M"), escape(r.goal))
+                      safe_markup(r.requester), r.created_at.strftime("%Y-%m-%d %H:%M"),
+                      safe_markup(r.goal))
     if rows:
         print_table(console, table)
     else:
@@ -213,7 +215,7 @@ def plans_show(
         print_json({"plan_id": plan_id, "from": previous.version, "to": current.version,
                     **changes.model_dump(mode="json")})
         return
-    console.print(f"[bold]{plan_id}[/] v{previous.version} → v{current.version}")
+    console.print(f"[bold]{safe_markup(plan_id)}[/] v{previous.version} → v{current.version}")
     console.print(render_diff(changes))
     if changes.text:
         print_code(console, changes.text, "diff")
@@ -238,7 +240,7 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for t in templates:
         table.add_row(t.name, str(t.version), "yes" if t.pre_approved else "",
                       ", ".join(p.name for p in t.params),
-                      escape(t.example_goals[0] if t.example_goals else t.description))
+                      safe_markup(t.example_goals[0] if t.example_goals else t.description))
     print_table(console, table)
 
 
@@ -287,6 +289,7 @@ def templates_add(
     A pre-approved template must bound every parameter: its instances inside the bounds
     need no approval (--param-pattern, --param-enum, or --param-min and --param-max).
     """
+    from planner.loading import file_problem
     from planner.templates import TemplateError
 
     from ..usecases.templates import add_template_file, save_plan_as_template
@@ -309,8 +312,9 @@ def templates_add(
                               minimum=param_min or [], maximum=param_max or [])
     user = acting_user(ctx, Action.TEMPLATE_ADD)
     if file is not None:
-        if not file.is_file():
-            fail(f"no template file {file}", EXIT_USAGE)
+        problem = file_problem(file, "template file")  # missing, a directory, a device, a pipe
+        if problem is not None:
+            fail(problem, EXIT_USAGE)
         template = add_template_file(cli.services, file, user)
     else:
         try:
@@ -326,4 +330,4 @@ def templates_add(
                  EXIT_USAGE)
     console.print(f"[green]✓[/] saved template [bold]{template.name}[/] v{template.version}"
                   f"{' (pre-approved)' if template.pre_approved else ''}; "
-                  f"pattern: {escape(template.patterns[0])}", soft_wrap=True)
+                  f"pattern: {safe_markup(template.patterns[0])}", soft_wrap=True)

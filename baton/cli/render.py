@@ -8,7 +8,6 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markup import escape
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.table import Table
@@ -17,7 +16,10 @@ from rich.tree import Tree
 
 from planner.diff import PlanDiff
 from planner.plan import Step, is_reference
+from planner.problems import printable
 from planner.versions import StoredVersion, VersionStatus
+
+from .common import safe_markup
 
 STATUS_STYLE = {
     VersionStatus.INVALID: "bold red", VersionStatus.DENIED: "bold red",
@@ -127,25 +129,31 @@ class _AtWidth:
 
 
 def render_plan_tree(stored: StoredVersion) -> Tree:
-    """The stored version as a tree: header (id, version, hash, status, origin), then each step."""
-    header = (f"[bold]{stored.plan_id}[/] v{stored.version}  {status_text(stored.status)}  "
-              f"[dim]sha256:{stored.plan_hash[:16]}…[/]")
+    """The stored version as a tree: header (id, version, hash, status, origin), then each step.
+
+    Every text in it is ``safe_markup``: a goal or a ``why`` holding escape sequences must not erase
+    or rewrite the lines an approver reads (a step's URL among them).
+    """
+    header = (f"[bold]{safe_markup(stored.plan_id)}[/] v{stored.version}  "
+              f"{status_text(stored.status)}  [dim]sha256:{stored.plan_hash[:16]}…[/]")
     tree = Tree(header)
-    tree.add(f"goal: {escape(stored.plan.goal)}")
+    tree.add(f"goal: {safe_markup(stored.plan.goal)}")
     source = f"planner: {stored.planner.value}"
     if stored.origin is not None:
         params = ", ".join(f"{k}={v!r}" for k, v in stored.origin.params.items())
-        source += f" (template {stored.origin.name} v{stored.origin.version}: {escape(params)})"
-    tree.add(source + f"  requester: {escape(stored.requester)}  by: {escape(stored.created_by)}")
+        source += (f" (template {safe_markup(stored.origin.name)} v{stored.origin.version}: "
+                   f"{safe_markup(params)})")
+    tree.add(source + f"  requester: {safe_markup(stored.requester)}  "
+                      f"by: {safe_markup(stored.created_by)}")
     if stored.feedback:
-        tree.add(f"feedback: [italic]{escape(stored.feedback)}[/]")
+        tree.add(f"feedback: [italic]{safe_markup(stored.feedback)}[/]")
     if stored.error:
-        tree.add(f"[red]error:[/] {escape(stored.error)}")
+        tree.add(f"[red]error:[/] {safe_markup(stored.error)}")
     for problem in stored.problems:
-        tree.add(f"[red]problem:[/] {escape(str(problem))}")
+        tree.add(f"[red]problem:[/] {safe_markup(str(problem))}")
     if stored.document is not None:
         tree.add("[dim]document (not a well-formed plan):[/] "
-                 + escape(json.dumps(stored.document, ensure_ascii=False)[:400]))
+                 + safe_markup(json.dumps(stored.document, ensure_ascii=False)[:400]))
     steps = tree.add(f"steps ({len(stored.plan.steps)})")
     for step in stored.plan.steps:
         _add_step(steps, step)
@@ -153,27 +161,30 @@ def render_plan_tree(stored: StoredVersion) -> Tree:
 
 
 def _add_step(parent: Tree, step: Step) -> None:
-    label = f"[bold]{step.id}[/] → [magenta]{escape(step.tool)}[/]"
+    label = f"[bold]{safe_markup(step.id)}[/] → [magenta]{safe_markup(step.tool)}[/]"
     if step.depends_on:
-        label += f"  [dim]after {escape(', '.join(step.depends_on))}[/]"
+        label += f"  [dim]after {safe_markup(', '.join(step.depends_on))}[/]"
     node = parent.add(label)
     if step.why:
-        node.add(f"[italic dim]why: {escape(step.why)}[/]")
+        node.add(f"[italic dim]why: {safe_markup(step.why)}[/]")
     for key, value in step.args.items():
-        line = Text(f"{key}: ")
+        line = Text(f"{printable(key)}: ")
         line.append_text(_value_text(value))
         node.add(line)
 
 
 def _value_text(value: Any) -> Text:
-    """Arguments as compact JSON with every reference highlighted."""
+    """Arguments as compact JSON with every reference highlighted, control characters escaped.
+
+    JSON escapes only C0 controls: DEL, C1 controls and bidi overrides are escaped too.
+    """
     if is_reference(value):
-        return Text(f"⟵ {value['ref']}", style="bold yellow")
+        return Text(f"⟵ {printable(str(value['ref']))}", style="bold yellow")
     if isinstance(value, dict):
         text = Text("{")
         for index, (key, item) in enumerate(value.items()):
             text.append(", " if index else "")
-            text.append(f"{key}: ")
+            text.append(f"{printable(key)}: ")
             text.append_text(_value_text(item))
         return text + Text("}")
     if isinstance(value, list):
@@ -182,7 +193,7 @@ def _value_text(value: Any) -> Text:
             text.append(", " if index else "")
             text.append_text(_value_text(item))
         return text + Text("]")
-    return Text(json.dumps(value, ensure_ascii=False), style="green")
+    return Text(printable(json.dumps(value, ensure_ascii=False)), style="green")
 
 
 def render_diff(diff: PlanDiff) -> Tree:
@@ -191,18 +202,24 @@ def render_diff(diff: PlanDiff) -> Tree:
     if diff.goal_changed:
         tree.add("goal changed")
     for sid in diff.added:
-        tree.add(f"[green]+ step {sid}[/]")
+        tree.add(f"[green]+ step {safe_markup(sid)}[/]")
     for sid in diff.removed:
-        tree.add(f"[red]- step {sid}[/]")
+        tree.add(f"[red]- step {safe_markup(sid)}[/]")
     for change in diff.changed:
-        tree.add(f"[yellow]~ step {change.step}[/]: {escape(', '.join(change.paths))}")
+        tree.add(f"[yellow]~ step {safe_markup(change.step)}[/]: "
+                 f"{safe_markup(', '.join(change.paths))}")
     if diff.reordered:
         tree.add("steps reordered")
     return tree
 
 
 def print_code(console: Any, text: str, lexer: str) -> None:
-    """Print ``text`` highlighted on a terminal, verbatim otherwise: long lines are never cut."""
+    """Print ``text`` highlighted on a terminal, verbatim otherwise: long lines are never cut.
+
+    Each line's control and format characters are escaped (``printable``): YAML and JSON
+    leave C1 controls and bidi overrides as they are.
+    """
+    text = "\n".join(printable(line) for line in text.split("\n"))
     if console.is_terminal:
         from rich.syntax import Syntax
 

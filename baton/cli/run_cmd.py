@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ..usecases.permissions import Action
-from .common import (EXIT_FAILED, acting_user, console, err_console, print_json, reader, state,
-                     version_option)
+from .common import (EXIT_FAILED, acting_user, console, err_console, print_json, reader,
+                     safe_markup, state, version_option)
 from .main import app
 from .render import add_id_column, keep_columns_visible, print_table
 
@@ -70,7 +69,7 @@ class _Progress:
             table.add_column(column, overflow="fold")
         for sid, (status, attempt, error) in self.rows.items():
             style = STATUS_STYLE.get(status, "")
-            table.add_row(sid, f"[{style}]{status}[/]", str(attempt), escape(error[:80]))
+            table.add_row(sid, f"[{style}]{status}[/]", str(attempt), safe_markup(error[:80]))
         keep_columns_visible(table)  # live on a terminal: never a zero-width column
         return table
 
@@ -80,7 +79,7 @@ def _summary(record: RunRecord) -> None:
     console.print(f"run [bold]{record.id}[/] of {record.plan_id} v{record.version}: "
                   f"[{style}]{record.status.value}[/]")
     if record.error:
-        console.print(f"  cause: {escape(record.error)}")
+        console.print(f"  cause: {safe_markup(record.error)}")
 
 
 def _interrupted(progress: _Progress, resumed: str | None = None) -> NoReturn:
@@ -196,7 +195,8 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for r in records:
         table.add_row(r.id, r.plan_id, str(r.version),
                       f"[{STATUS_STYLE.get(r.status.value, '')}]{r.status.value}[/]",
-                      r.requested_by, f"{r.created_at:%Y-%m-%d %H:%M:%S}", escape(r.error or ""))
+                      safe_markup(r.requested_by), f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+                      safe_markup(r.error or ""))
     print_table(console, table)
 
 
@@ -218,8 +218,9 @@ def show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
         took = f"{(s.ended_at - s.started_at).total_seconds():.3f}s" if s.started_at and s.ended_at else ""
         detail = s.error or s.output_uri or ("" if s.output is None else str(s.output))
         table.add_row(s.step_id, s.tool, f"[{STATUS_STYLE.get(s.status.value, '')}]{s.status.value}[/]",
-                      str(s.attempts), escape(detail[:100]), took)
+                      str(s.attempts), safe_markup(detail[:100]), took)
         for a in s.attempt_log:
             if a.error:
-                table.add_row("", "", f"  #{a.attempt} {a.status.value}", "", escape(a.error[:100]), "")
+                table.add_row("", "", f"  #{a.attempt} {a.status.value}", "",
+                              safe_markup(a.error[:100]), "")
     print_table(console, table)

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from .common import EXIT_FAILED, EXIT_USAGE, CliState, console, fail, print_json, state
+from .common import EXIT_FAILED, EXIT_USAGE, CliState, console, fail, print_json, safe_markup, state
 from .main import app
 
 if TYPE_CHECKING:
@@ -76,24 +75,22 @@ def _report(path: Path, plan: Any, problems: list[dict[str, Any]], as_json: bool
 
 
 def _print_valid(summary: dict[str, Any]) -> None:
-    console.print(f"[green]✓[/] {escape(summary['file'])}: valid plan, {summary['steps']} step(s)",
-                  soft_wrap=True)
-    console.print(f"  goal:  {escape(summary['goal'])}", soft_wrap=True)
+    console.print(f"[green]✓[/] {safe_markup(summary['file'])}: valid plan, "
+                  f"{summary['steps']} step(s)", soft_wrap=True)
+    console.print(f"  goal:  {safe_markup(summary['goal'])}", soft_wrap=True)
     console.print(f"  hash:  sha256:{summary['plan_hash']}")
-    console.print(f"  order: {escape(' → '.join(summary['order']))}", soft_wrap=True)
+    console.print(f"  order: {safe_markup(' → '.join(summary['order']))}", soft_wrap=True)
 
 
 def _print_problems(path: Path, problems: list[dict[str, Any]]) -> None:
-    from planner.problems import printable
-
-    console.print(f"[red]✗[/] {escape(str(path))}: invalid plan, {len(problems)} problem(s)",
+    console.print(f"[red]✗[/] {safe_markup(str(path))}: invalid plan, {len(problems)} problem(s)",
                   soft_wrap=True)
     for problem in problems:
-        step = f" step {printable(problem['step'])}" if problem["step"] else ""
-        at = printable(problem["path"])  # a malformed id must not break or repaint the line
-        console.print(f"  [bold]{problem['code']}[/]{escape(step)} at {escape(at)}",
+        # A malformed id (or a message quoting one) must not break or repaint the line.
+        step = f" step {safe_markup(problem['step'])}" if problem["step"] else ""
+        console.print(f"  [bold]{problem['code']}[/]{step} at {safe_markup(problem['path'])}",
                       soft_wrap=True)
-        console.print(f"      {escape(problem['message'])}", soft_wrap=True)
+        console.print(f"      {safe_markup(problem['message'])}", soft_wrap=True)
 
 
 @schema_app.command("plan")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from ..usecases.permissions import Action
 from .common import (
@@ -17,6 +16,7 @@ from .common import (
     fail,
     print_json,
     reader,
+    safe_markup,
     state,
     version_option,
 )
@@ -49,7 +49,7 @@ def print_decision(decision: Decision, gate: GateState | None = None,
                   f"{decision.engine}, bundle {decision.bundle_hash[:12]})")
     print_stale(stale)
     for reason in decision.deny:
-        console.print(f"  [red]✗[/] {escape(reason)}")
+        console.print(f"  [red]✗[/] {safe_markup(reason)}")
     if gate is not None:
         style = _STYLE.get(gate.status.value, "bold")
         needs = (f"needs {gate.missing_count} more approval(s) from a user with role "
@@ -59,22 +59,22 @@ def print_decision(decision: Decision, gate: GateState | None = None,
             line += f" — {needs}"
         console.print(line)
         for record in gate.valid_approvals:
-            console.print(f"  [green]✓[/] approved by {escape(record.actor)}")
+            console.print(f"  [green]✓[/] approved by {safe_markup(record.actor)}")
         # Every other reason the gate gives (an approval expired or its approver lost the
         # role, a held secret, a rejection): printed once, the decision's own denials above.
         shown = {needs, *decision.deny}
         for reason in gate.reasons:
             if reason not in shown:
-                console.print(f"  [red]✗[/] {escape(reason)}")
+                console.print(f"  [red]✗[/] {safe_markup(reason)}")
     for note in decision.notes:
-        console.print(f"  [dim]•[/] {escape(note)}")
+        console.print(f"  [dim]•[/] {safe_markup(note)}")
 
 
 def print_stale(why: str | None) -> None:
     """The line saying a stored decision no longer settles the version (nothing when it stands)."""
     if why is not None:
         console.print(f"[bold yellow]decision: to be taken again before approval or run:[/] "
-                      f"{escape(why)}", soft_wrap=True)
+                      f"{safe_markup(why)}", soft_wrap=True)
 
 
 def show_decision(services: Services, plan_id: str, version: int) -> None:
@@ -112,8 +112,8 @@ def _check_hash_usage(plan_hash: str | None) -> None:
 
 def _acted(done: str, plan_id: str, record: ApprovalRecord, actor: str) -> str:
     """The line naming the version and hash acted on: without --hash, whatever was latest."""
-    return (f"{done} {escape(plan_id)} v{record.version} (sha256:{record.plan_hash[:16]}…) "
-            f"as {escape(actor)}")
+    return (f"{done} {safe_markup(plan_id)} v{record.version} (sha256:{record.plan_hash[:16]}…) "
+            f"as {safe_markup(actor)}")
 
 
 @app.command("approve")
@@ -142,8 +142,8 @@ def approve_cmd(
         return
     if NO_APPROVAL_NOW in gate.reasons:  # a standard change again: nothing was recorded
         shown = cli.services.plan_store.get(plan_id, version).version
-        console.print(f"[bold green]{escape(plan_id)} v{shown}: {NO_APPROVAL_NOW}[/] "
-                      f"(no approval recorded as {escape(user.id)}); it may run")
+        console.print(f"[bold green]{safe_markup(plan_id)} v{shown}: {NO_APPROVAL_NOW}[/] "
+                      f"(no approval recorded as {safe_markup(user.id)}); it may run")
         show_decision(cli.services, plan_id, shown)
         return
     mine = next(r for r in gate.valid_approvals if r.actor == user.id)
@@ -179,7 +179,7 @@ def reject_cmd(
         return
     assert gate.rejection is not None  # reject returns the gate its rejection ended
     console.print(_acted("[bold red]rejected[/]", plan_id, gate.rejection, user.id)
-                  + f": {escape(gate.rejection.comment or '')}")
+                  + f": {safe_markup(gate.rejection.comment or '')}")
 
 
 @policy_app.command("eval")
@@ -255,9 +255,9 @@ def policy_test(ctx: typer.Context, as_json: JsonOption = False) -> None:
     else:
         for r in results:
             mark = "[green]PASS[/]" if r.passed else "[red]FAIL[/]"
-            console.print(f"{mark} {escape(r.name)}")
+            console.print(f"{mark} {safe_markup(r.name)}")
             for failure in r.failures:
-                console.print(f"     {escape(failure)}")
+                console.print(f"     {safe_markup(failure)}")
         console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed "
                       f"(engine {engine.name})")
         if not suite.configured_data:
@@ -284,4 +284,4 @@ def policy_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
         return
     for key, value in info.items():
         shown = ", ".join(value) if isinstance(value, list) else value
-        console.print(f"[bold]{key}[/]: {escape(str(shown))}")
+        console.print(f"[bold]{key}[/]: {safe_markup(str(shown))}")
