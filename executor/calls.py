@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tools import ToolContext, ToolError, ToolInputError, ToolSpec
+from tools.redaction import CUT_MARK
 from tools.registry import MAX_TIMEOUT_S
 from tools.spec import TOOL_DEADLINE_MARGIN_S
 
@@ -261,8 +262,35 @@ def _consume(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-def error_text(error: BaseException) -> str:
-    """A one-line description of an attempt's error."""
+ERROR_TEXT_MAX_CHARS = 2_000
+"""The longest an error's text is recorded, in characters (as long as the API lets a rejection
+reason be): a longer one is cut to its first 1,999 and :data:`~tools.redaction.CUT_MARK`, in
+the step's row and attempt log, the ledger, the run's error and the log alike. (The run's
+error adds ``step … failed:`` before it; a refusal may add ``; not retried: …`` after it.)"""
+
+# How far past the cut a text is masked before it is cut: any secret that begins before the
+# cut ends within it, so that none is cut in two (which would leave its start unmasked).
+_MASKED_PAST_THE_CUT = 65_536
+
+
+def cut_error_text(text: str, mask: Callable[[str], str] = str) -> str:
+    """``text`` as an error is recorded: ``mask``-ed (secrets, characters the store cannot hold),
+    then cut to :data:`ERROR_TEXT_MAX_CHARS` with the cut mark; only its beginning is masked
+    (a 20 MB message costs no more than a short one)."""
+    head = text[:ERROR_TEXT_MAX_CHARS + _MASKED_PAST_THE_CUT]
+    shown = mask(head)
+    if len(shown) <= ERROR_TEXT_MAX_CHARS and len(head) == len(text):
+        return shown
+    return shown[:ERROR_TEXT_MAX_CHARS - len(CUT_MARK)] + CUT_MARK
+
+
+def error_text(error: BaseException, mask: Callable[[str], str] = str) -> str:
+    """A one-line description of an attempt's error, masked with ``mask`` and cut
+    (:func:`cut_error_text`)."""
+    return cut_error_text(_described(error), mask)
+
+
+def _described(error: BaseException) -> str:
     if isinstance(error, ToolError):
         return error.message
     try:

@@ -43,6 +43,7 @@ from .calls import (
     attempt_timeout_s,
     begin_call,
     call_tool,
+    cut_error_text,
     error_code,
     error_text,
 )
@@ -282,7 +283,8 @@ class StepLoop:
         except (BatonError, KeyError) as exc:
             self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0)
             message = exc.message if isinstance(exc, BatonError) else f"reference: {exc.args[0]}"
-            self._fail_for_good(st, sid, message, "preparation", retryable=False)
+            self._fail_for_good(st, sid, cut_error_text(message, self._storable), "preparation",
+                                retryable=False)
             return
         names = referenced_secrets(args)
         if not self._check(st, sid, spec, args, effect, names):
@@ -337,7 +339,8 @@ class StepLoop:
         decision = self._decide(st, sid, spec, args, effect)
         deny = [self._storable(str(d)) for d in decision.deny]
         allowed = bool(decision.allow) and not deny
-        error = None if allowed else f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}"
+        error = None if allowed else cut_error_text(
+            f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}", self._storable)
         self.store.record_check(st.run_id, st.steps[sid], {
             "step": sid, "tool": spec.name, "effect": effect.value, "allow": allowed, "deny": deny,
             "engine": decision.engine, "bundle_hash": decision.bundle_hash}, denied_error=error)
@@ -470,7 +473,7 @@ class StepLoop:
         policy = effective_policy(step.retry, spec.retry)
         decision = None if st.stopping else decide(
             error, st.tries[sid], policy, seed=f"{st.run_id}:{sid}:{row.attempts}")
-        text = error_text(error)
+        text = error_text(error, self._storable)  # masked before it is cut
         waits_too_long = None if st.stopping else retry_after_refusal(error, st.tries[sid], policy)
         if waits_too_long is not None:  # said whichever tool asked: not every message names it
             text = f"{text}; {waits_too_long}"
@@ -530,7 +533,9 @@ class StepLoop:
     def _storable(self, text: str) -> str:
         """An error text as every place records it: secrets masked, and a lone surrogate or a
         NUL written as its escape (``\\udce9``, ``\\x00``), which UTF-8, PostgreSQL's text
-        and the ledger can hold; the step row, its attempt log and the ledger all agree."""
+        and the ledger can hold; the step row, its attempt log and the ledger all agree.
+        (Texts from a tool or a policy are cut first, by :func:`~executor.calls.cut_error_text`
+        given this as its mask, to the one size every error is recorded at.)"""
         return storable(self._masked(text))
 
     def _secrets_of(self, spec: ToolSpec) -> frozenset[str]:
