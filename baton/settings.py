@@ -273,6 +273,20 @@ class Settings(BaseModel):
         then (None: built in code); ``settings_reload`` reads the users again from it."""
         return self._source
 
+    @field_validator("data_dir", "workspace", "templates_dir", "policies_dir")
+    @classmethod
+    def _path_holds_no_nul(cls, path: Path | None) -> Path | None:
+        """A NUL, which no file name can hold, is refused here, for every path setting alike.
+
+        The system is never asked about such a path: ``Path.exists`` answered False (so
+        "does not exist") and ``resolve`` or ``os.stat`` raised ValueError later.
+        """
+        if path is not None and "\0" in str(path):
+            raise PydanticCustomError("path_nul", "{problem}", {
+                "problem": "the path holds a NUL character (U+0000), which no file name can "
+                           "hold"})
+        return path
+
     @field_validator("http_tools")
     @classmethod
     def _tables_share_the_response_cap(cls, tables: list[dict[str, Any]],
@@ -377,20 +391,26 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
     """Read the settings file ``path`` (a ConfigError when ``required`` and missing), then the
     variables of ``environ``; the settings remember both, and how the file looked, as their
     ``source`` (a running server reads its users again from it when the file changes)."""
-    from .settings_reload import SettingsSource, file_mark
+    from planner.templates.freshness import file_mark, is_absent
 
-    mark = file_mark(path)  # before reading: a file changed while it is read is read again
-    raw: dict[str, Any] = {}
-    if path.exists():
-        raw = _read_toml(path)
-    elif required:
-        raise ConfigError(f"settings file {path} does not exist")
-    origin = f" ({path})" if path.exists() else ""
+    from .settings_checks import shown_path
+    from .settings_reload import SettingsSource
+
+    try:  # before reading: a file changed while it is read is read again
+        mark = file_mark(path)
+    except OSError as exc:  # e.g. under a directory that cannot be searched, or a link loop
+        raise ConfigError(f"cannot read settings file {shown_path(path)}: "
+                          f"{exc.strerror or type(exc).__name__}") from exc
+    exists = not is_absent(mark)
+    if required and not exists:
+        raise ConfigError(f"settings file {shown_path(path)} does not exist")
+    raw = _read_toml(path) if exists else {}
+    origin = f" ({shown_path(path)})" if exists else ""
     # Before the environment is merged in: a variable must not hide (or trip over) a bad section.
     layout = _layout_problems(raw)
     if layout:
         raise _invalid(origin, layout, {})
-    raw = _normalise(raw, base=path.parent if path.exists() else Path.cwd())
+    raw = _normalise(raw, base=path.parent if exists else Path.cwd())
     from_env: dict[str, str] = {}  # setting → the variable that set it, for error messages
     unconverted: list[tuple[str, str]] = []  # reported with the file's problems
     for var, keys in _ENV.items():

@@ -2,7 +2,8 @@
 endpoint's URL, HTTP tools.
 
 ``load_settings`` runs them before anything opens a file or a connection, so
-that a setting pointing at a file instead of a directory, an unparseable or
+that a setting pointing at a file instead of a directory (or at a path the system cannot
+look at: a symbolic link loop, a parent that cannot be searched), an unparseable or
 unsupported database or LLM endpoint URL or a broken ``[[tools.http]]`` table (one
 that cannot be registered, or names a secret ``[secrets]`` does not hold) is
 reported as a configuration problem (exit 2) naming the setting, not as a
@@ -14,8 +15,11 @@ registry is built, which checks the tables against their tools (:func:`http_tool
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +50,10 @@ def check_settings(settings: Settings) -> list[Problem]:
         problem = path is not None and directory_problem(path)
         if problem:
             problems.append((key, problem))
+    if not settings.database_url:
+        problem = sqlite_dir_problem(settings.data_dir)
+        if problem:
+            problems.append(("data_dir", problem))
     if settings.policies_dir is not None:
         problem = policies_dir_problem(settings.policies_dir)
         if problem:
@@ -64,24 +72,57 @@ def check_settings(settings: Settings) -> list[Problem]:
 
 
 def directory_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be (or become) a directory, if it cannot."""
+    """Why ``path`` cannot be (or become) a directory, if it cannot.
+
+    Asked with ``os.stat``: ``Path.exists`` answers False for a symbolic link loop (a later
+    ``resolve`` raised RuntimeError) and raises PermissionError on Python 3.11 under a
+    parent that cannot be searched. A NUL was refused when the settings were validated.
+    """
     path = path.absolute()
-    if path.exists():
-        return None if path.is_dir() else f"{path} is not a directory"
-    # Created on first use: every existing ancestor must be a directory for that to work.
-    ancestor = next(p for p in path.parents if p.exists())
-    return None if ancestor.is_dir() else f"{path} cannot be created: {ancestor} is not a directory"
+    for candidate in (path, *path.parents):  # created on first use, under its nearest ancestor
+        try:
+            mode = os.stat(candidate).st_mode
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                continue  # not there yet, or under a file (reported once that file is reached)
+            return f"{shown_path(path)} cannot be read: {exc.strerror or type(exc).__name__}"
+        if stat.S_ISDIR(mode):
+            return None
+        if candidate == path:
+            return f"{shown_path(path)} is not a directory"
+        return f"{shown_path(path)} cannot be created: {shown_path(candidate)} is not a directory"
+    return None  # not even the root exists: nothing to report here
+
+
+def sqlite_dir_problem(data_dir: Path) -> str | None:
+    """Why ``data_dir`` cannot hold the SQLite database, if it cannot: a path that is not
+    UTF-8 cannot be written into the database's URL (the files are fine with any path)."""
+    path = data_dir.absolute()
+    raw = os.fsencode(path)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"{shown_path(path)} must be valid UTF-8 (byte 0x{raw[exc.start]:02x} is not): "
+                "the SQLite database in it is named by a URL, which is text; rename the "
+                "directory, choose another data_dir or set database_url")
+    return None
+
+
+def shown_path(path: Path) -> str:
+    """``path`` for a message: bytes that are not UTF-8 as ``\\xff`` (never an unprintable
+    surrogate, which a UTF-8 stream refuses)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def policies_dir_problem(path: Path) -> str | None:
     """Why ``path`` cannot replace the shipped policies, if it cannot."""
-    if not path.exists():
-        return f"{path} does not exist"
-    if not path.is_dir():
-        return f"{path} is not a directory"
-    if not any(path.glob("*.rego")):
-        return f"{path} holds no .rego files"
-    return None
+    from policies.bundle import PolicyBundleError, rego_files
+
+    try:
+        files = rego_files(path)
+    except PolicyBundleError as exc:
+        return exc.message
+    return None if files else f"{path} holds no .rego files"
 
 
 def database_url_problem(url: str) -> str | None:
@@ -97,6 +138,10 @@ def database_url_problem(url: str) -> str | None:
     except ValueError:  # a port that is not a number: the parser's int() gives up
         return f"{hide_url_credentials(url)}: its port is not a number; use {DATABASE_URL_EXAMPLES}"
     shown = hide_url_credentials(url)
+    # Parsed as any number: psycopg refused 99999 only when connecting (exit 1, not 2).
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        return (f"{shown}: its port {parsed.port} is not from 1 to 65535; use "
+                f"{DATABASE_URL_EXAMPLES}")
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_DATABASES:
         return (f"{shown}: {backend} databases are not supported; Baton supports "
@@ -189,7 +234,10 @@ def http_tool_problems(settings: Settings) -> list[Problem]:
     from tools.http_endpoint import load_http_tools
 
     registry = ToolRegistry()
-    register_builtin_tools(registry, workspace=settings.resolved_workspace)
+    # Only their names are wanted: no tool runs, so the workspace is not resolved (a symbolic
+    # link loop there is reported by directory_problem; resolving it raised RuntimeError).
+    unresolved = settings.workspace or settings.data_dir / "workspace"
+    register_builtin_tools(registry, workspace=unresolved)
     problems: list[Problem] = []
     for index, raw in enumerate(settings.http_tools):
         name = raw.get("name", "unnamed")  # validation made each table a dict

@@ -23,22 +23,12 @@ from typing import TYPE_CHECKING
 
 from .settings import ConfigError, Settings
 
-if TYPE_CHECKING:  # planner.templates loads the template machinery: not for `baton --help`
+if TYPE_CHECKING:
     from planner.templates.freshness import FileMark
 
 # Not a restart's business: the users are taken from the file; ``user`` is the acting user the
 # process was given (--as), kept.
 _LIVE = frozenset({"users", "user"})
-
-
-def file_mark(path: Path) -> FileMark:
-    """What the file at ``path`` looks like now, as ``directory_marks`` marks a template file
-    (its stat, never its contents); a missing or unreadable file has a mark of its own."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return (path.name, -1, -1, -1, -1)
-    return (path.name, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +42,7 @@ class SettingsSource:
     environ: Mapping[str, str]
     """The settings variables (``BATON_*``, ``OPENAI_API_KEY``) as they were at that read."""
     mark: FileMark
-    """How the file looked just before it was read."""
+    """How the file looked just before it was read (``freshness.file_mark``)."""
 
 
 class SettingsFileError(ConfigError):
@@ -83,17 +73,17 @@ class LiveSettings:
         if source is None:
             return self._start
         state = self._state
-        if file_mark(source.path) != state[0]:
+        if _mark(source.path) != state[0]:
             with self._lock:
                 state = self._state
-                if file_mark(source.path) != state[0]:  # not read by another thread meanwhile
+                if _mark(source.path) != state[0]:  # not read by another thread meanwhile
                     state = self._state = self._read_again(source)
         current = state[1]
         if isinstance(current, str):
             raise SettingsFileError(current)  # a new one each time: threads raise it at once
         return current
 
-    def _read_again(self, source: SettingsSource) -> tuple[FileMark, Settings | str]:
+    def _read_again(self, source: SettingsSource) -> tuple[FileMark | None, Settings | str]:
         """The file's mark and the settings with its users now, or why it does not load."""
         import structlog  # not for `baton --help`: a reload is rare
 
@@ -101,7 +91,7 @@ class LiveSettings:
 
         log = structlog.get_logger(__name__)
 
-        mark = file_mark(source.path)
+        mark = _mark(source.path)
         try:
             fresh = settings_module.read_settings(source.path, required=source.required,
                                                   environ=source.environ)
@@ -119,6 +109,17 @@ class LiveSettings:
         log.info("users read again from the settings file", path=str(source.path),
                  users=sorted(fresh.users))
         return fresh.source.mark, self._start.model_copy(update={"users": fresh.users})
+
+
+def _mark(path: Path) -> FileMark | None:
+    """The settings file's mark now; None while it cannot be looked at, which reading it
+    again reports (it then stays refused until the file can be looked at, and loads)."""
+    from planner.templates.freshness import file_mark
+
+    try:
+        return file_mark(path)
+    except OSError:
+        return None
 
 
 def restart_needed(start: Settings, now: Settings) -> list[str]:

@@ -90,8 +90,6 @@ def test_what_the_bundle_makes_of_each_mode_of_the_dir(tmp_path):
         "read: Permission denied"]
 
 
-@pytest.mark.xfail(strict=True, reason="baton/settings_checks.py policies_dir_problem still "
-                   "lists the directory with Path.glob; it should call policies.bundle.rego_files")
 def test_baton_with_a_chmod_000_policies_dir_says_it_cannot_be_read(tmp_path):
     workspace = prepare_workspace(tmp_path / "demo").root
     policies = tmp_path / "policies"
