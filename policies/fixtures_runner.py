@@ -22,7 +22,11 @@ data, overrides included, since they test that deployment.
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import json
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,11 +166,32 @@ def _read_fixture(path: Path) -> tuple[Fixture | None, list[str]]:
                    input=raw["input"], expected=raw["expected"]), []
 
 
+def fixture_paths(directory: Path) -> list[Path]:
+    """The ``*.json`` entries of ``directory``, sorted; none when it does not exist.
+
+    A directory that cannot be listed or looked at is a ``PolicyFixtureError`` naming it:
+    ``Path.glob`` answered it with no files, so ``baton policy test`` ran nothing (and said
+    "0 passed, 0 failed", not why). Listed as ``policies.bundle.rego_files`` lists policies.
+    """
+    directory = Path(directory)
+    try:
+        if not stat.S_ISDIR(os.stat(directory).st_mode):
+            raise PolicyFixtureError([f"fixtures directory {directory} is not a directory"])
+        with os.scandir(directory) as entries:
+            names = [entry.name for entry in entries if fnmatch.fnmatchcase(entry.name, "*.json")]
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return []
+        raise PolicyFixtureError([f"fixtures directory {directory} cannot be read: "
+                                  f"{exc.strerror or type(exc).__name__}"]) from exc
+    return [directory / name for name in sorted(names)]
+
+
 def load_fixtures(directory: Path) -> list[Fixture]:
     """Every ``*.json`` fixture in ``directory``, by name; ``PolicyFixtureError`` listing every
     file that cannot be run (none is run then: a suite with a broken file is not a pass)."""
     fixtures, problems = [], []
-    for path in sorted(Path(directory).glob("*.json")):
+    for path in fixture_paths(directory):
         fixture, found = _read_fixture(path)
         problems += found
         if fixture is not None:
