@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from tools.redaction import CUT_MARK
 from tools.registry import MAX_TIMEOUT_S
 from tools.spec import TOOL_DEADLINE_MARGIN_S
 
-from .telemetry import NOOP_SPAN, run_in_span, unrendered_message
+from .telemetry import NOOP_SPAN, bind_log, run_in_span, unrendered_message
 from .tool_threads import INTERRUPTS, NO_THREAD, TOOL_THREADS, ThreadJob, ToolThreads
 
 
@@ -65,15 +65,17 @@ class Call:
     :class:`Outcome` (``spec`` is then None and the task keeps its own time).
     """
 
-    __slots__ = ("_settled", "deadline", "expired", "future", "job", "spec", "span", "timeout_s",
-                 "timer")
+    __slots__ = ("_settled", "deadline", "expired", "future", "hold", "job", "spec", "span",
+                 "timeout_s", "timer")
 
     def __init__(self, spec: ToolSpec | None, future: asyncio.Future[Any] | None, *,
                  timeout_s: float = math.inf, span: Any = NOOP_SPAN,
-                 settled: Outcome | None = None, job: ThreadJob | None = None) -> None:
+                 settled: Outcome | None = None, job: ThreadJob | None = None,
+                 hold: LoopHold | None = None) -> None:
         self.spec = spec
         self.future = future
         self.job = job  # a sync tool's thread job: whether it ever started
+        self.hold = hold  # an async tool's steps, timed: how long it held the event loop
         self.timeout_s = timeout_s
         self.span = span
         self.expired = False
@@ -84,6 +86,8 @@ class Call:
             loop = future.get_loop()
             self.deadline = loop.time() + timeout_s
             self.timer = loop.call_at(self.deadline, self.expire)
+        if hold is not None:
+            hold.deadline = self.deadline
 
     @classmethod
     def settled(cls, outcome: Outcome, span: Any = NOOP_SPAN) -> Call:
@@ -127,11 +131,17 @@ class Call:
             self.timer.cancel()
         if self.spec is None:  # a retry's call_tool task: it resolves to an Outcome itself
             return future.result()
+        if self.hold is not None:
+            self.hold.warn(self.timeout_s)
         if self.expired:
             _abandon(future)  # whenever it finishes (it may have, since), nobody reads its result
             if self.job is not None and not self.job.started:
                 return Outcome(error=_waited_for_thread(self.spec.name, self.job, self.timeout_s))
             return Outcome(error=TimeoutError(f"attempt timed out after {self.timeout_s:g}s"))
+        if self.hold is not None and self.hold.ended_late():
+            # Its deadline passed while the loop was held: the timer could not cut it off, but
+            # the limit holds all the same; whatever it returned or raised is not read.
+            return Outcome(error=TimeoutError(self.hold.late(self.timeout_s)))
         if future.cancelled():  # not by its deadline: the tool raised CancelledError itself
             return Outcome(error=ToolError(f"{self.spec.name} was cancelled from inside the tool",
                                            code="tool_cancelled"))
@@ -157,16 +167,18 @@ def begin_call(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
     except Exception as exc:  # noqa: BLE001 - recorded as the attempt's failure
         return Call.settled(_failed(spec, exc), span)
     job: ThreadJob | None = None
+    hold: LoopHold | None = None
     try:
         if spec.is_async:
             loop = asyncio.get_running_loop()
-            future = run_in_span(span, loop.create_task, _contained(spec.fn, kwargs))
+            hold = LoopHold(spec.name, context)
+            future = run_in_span(span, loop.create_task, _contained(spec.fn, kwargs, hold))
         else:
             job = run_in_span(span, (threads or TOOL_THREADS).start, spec.fn, kwargs, spec.name)
             future = job.future
     except Exception as exc:  # noqa: BLE001 - no thread free, or none could be started: it fails
         return Call.settled(_failed(spec, exc), span)
-    return Call(spec, future, timeout_s=timeout_s, span=span, job=job)
+    return Call(spec, future, timeout_s=timeout_s, span=span, job=job, hold=hold)
 
 
 async def call_tool(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
@@ -215,8 +227,10 @@ class _ToolExit(Exception):  # noqa: N818 - a carrier, never shown: outcome() un
         self.raised = raised
 
 
-async def _contained(fn: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) -> Any:
-    """Await an async tool so that a SystemExit or KeyboardInterrupt it raises is its failure.
+async def _contained(fn: Callable[..., Awaitable[Any]], kwargs: dict[str, Any],
+                     hold: LoopHold | None = None) -> Any:
+    """Await an async tool so that a SystemExit or KeyboardInterrupt it raises is its failure,
+    each of its steps timed on ``hold``.
 
     asyncio re-raises those two out of the event loop, ending the run (and a worker)
     with the run left ``running``; a sync tool's are already its failure (its thread
@@ -226,11 +240,109 @@ async def _contained(fn: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) 
     """
     interrupts = INTERRUPTS.count
     try:
-        return await fn(**kwargs)
+        called = fn(**kwargs)
+        return await (called if hold is None else _Timed(called, hold))
     except (SystemExit, KeyboardInterrupt) as exc:
         if isinstance(exc, KeyboardInterrupt) and INTERRUPTS.count != interrupts:
             raise
         raise _ToolExit(exc) from None
+
+
+class LoopHold:
+    """How an async tool held the event loop: each step (its own code, from one await to the
+    next) is timed, since no timer can fire while one runs.
+
+    A tool that blocks (``time.sleep``, CPU work without an await) past its deadline is seen
+    after the fact: the step that ran across the deadline is its hold on the loop, and an
+    attempt that ended after its deadline, held by it or by other work, timed out.
+    """
+
+    __slots__ = ("context", "deadline", "ended_at", "held_s", "started_at", "tool", "warned")
+
+    def __init__(self, tool: str, context: ToolContext) -> None:
+        self.tool = tool
+        self.context = context
+        self.deadline = math.inf  # set by its Call
+        self.started_at: float | None = None  # (loop time) its first step began
+        self.ended_at: float | None = None  # its last step ended (it returned or raised)
+        self.held_s: float | None = None  # the step that ran across the deadline, if one did
+        self.warned = False
+
+    def step(self, began: float, ended: float) -> None:
+        """One step of the tool ran from ``began`` to ``ended`` (loop time)."""
+        if self.started_at is None:
+            self.started_at = began
+        if began <= self.deadline < ended and self.held_s is None:
+            self.held_s = ended - began
+
+    def ended_late(self) -> bool:
+        """Whether the tool returned (or raised) only after its deadline."""
+        return self.ended_at is not None and self.ended_at > self.deadline
+
+    def late(self, timeout_s: float) -> str:
+        """The error of an attempt that ended after its deadline."""
+        if self.held_s is not None:
+            return (f"attempt timed out after {timeout_s:g}s ({self.tool} held the event loop "
+                    f"for {self.held_s:.1f}s without awaiting, so its limit could not cut it off)")
+        took = self.ended_at - (self.started_at or self.ended_at)  # type: ignore[operator]
+        return (f"attempt timed out after {timeout_s:g}s (it ended only after {took:.1f}s, the "
+                "event loop held by other work meanwhile)")
+
+    def warn(self, timeout_s: float) -> None:
+        """Log once that the tool held the loop past its deadline, if it did."""
+        if self.held_s is None or self.warned:
+            return
+        self.warned = True
+        ctx = self.context
+        bind_log(run_id=ctx.run_id or None, step_id=ctx.step_id or None,
+                 attempt=ctx.attempt).warning(
+            "an async tool blocked the event loop past its time limit", tool=self.tool,
+            blocked_s=round(self.held_s, 3), timeout_s=timeout_s,
+            hint="an async def tool must await its I/O (or run blocking work in a thread, "
+                 "or be a plain def); while it blocks, no other step, timer or lease renewal runs")
+
+
+class _Timed:
+    """Awaits a coroutine one step at a time, timing each step on a :class:`LoopHold`.
+
+    Everything passes through as ``await`` would pass it: what the coroutine yields (the
+    futures it waits on) goes up to its task, and what the task sends or throws (a
+    cancellation) goes down to the coroutine.
+    """
+
+    __slots__ = ("coro", "hold")
+
+    def __init__(self, coro: Any, hold: LoopHold) -> None:
+        self.coro = coro
+        self.hold = hold
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, hold = self.coro, self.hold
+        if not hasattr(coro, "send"):  # an awaitable that is no coroutine: awaited as it is
+            return (yield from coro.__await__())
+        clock = asyncio.get_running_loop().time
+        sent: Any = None
+        thrown: BaseException | None = None
+        while True:
+            began = clock()
+            try:
+                yielded = coro.send(sent) if thrown is None else coro.throw(thrown)
+            except BaseException as ended:  # it returned (StopIteration) or raised
+                hold.ended_at = clock()
+                hold.step(began, hold.ended_at)
+                if isinstance(ended, StopIteration):
+                    return ended.value
+                raise
+            finally:
+                thrown = None  # (no reference cycle through the exception's traceback)
+            hold.step(began, clock())
+            try:
+                sent = yield yielded
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as error:  # noqa: BLE001 - a cancellation: the tool's to handle
+                sent, thrown = None, error
 
 
 def _waited_for_thread(name: str, job: ThreadJob, timeout_s: float) -> ToolError:
