@@ -132,5 +132,6 @@ def test_an_async_tool_that_ends_within_its_limit_is_not_named(engine, tmp_path)
     runner = make_runner(engine, _registry([]), tmp_path)
     with capture_logs() as logs:
         record = run_plan(runner, engine, _one("x.quick", 1))
-    assert record.status is RunStatus.SUCCEEDED and record.steps[0].output == {"value": {"ok": True}}
+    assert record.status is RunStatus.SUCCEEDED
+    assert record.steps[0].output == {"value": {"ok": True}}
     assert not _blocked(logs, "x.quick")

@@ -81,8 +81,9 @@ def test_a_huge_error_is_recorded_cut_everywhere_it_is_recorded(engine, tmp_path
     runner = make_runner(engine, _registry(), tmp_path, secrets={"TOKEN": SECRET},
                          sleep=Sleeps())
     with capture_logs() as logs:
-        record = run_plan(runner, engine, {"goal": "g", "steps": [{"id": "s", "tool": tool, "retry": {
-            "max_attempts": 2, "initial_backoff_s": 0.1, "jitter": 0.0}}]})
+        record = run_plan(runner, engine, {"goal": "g", "steps": [{
+            "id": "s", "tool": tool,
+            "retry": {"max_attempts": 2, "initial_backoff_s": 0.1, "jitter": 0.0}}]})
     assert record.status is RunStatus.FAILED
     (step,) = record.steps
     assert step.status is StepStatus.FAILED and step.attempts == attempts
