@@ -391,7 +391,7 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
     """Read the settings file ``path`` (a ConfigError when ``required`` and missing), then the
     variables of ``environ``; the settings remember both, and how the file looked, as their
     ``source`` (a running server reads its users again from it when the file changes)."""
-    from planner.templates.freshness import file_mark, is_absent
+    from tools.file_marks import file_mark, is_absent
 
     from .settings_checks import shown_path
     from .settings_reload import SettingsSource

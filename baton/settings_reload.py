@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from .settings import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from planner.templates.freshness import FileMark
+    from tools.file_marks import FileMark
 
 # Not a restart's business: the users are taken from the file; ``user`` is the acting user the
 # process was given (--as), kept.
@@ -42,7 +42,7 @@ class SettingsSource:
     environ: Mapping[str, str]
     """The settings variables (``BATON_*``, ``OPENAI_API_KEY``) as they were at that read."""
     mark: FileMark
-    """How the file looked just before it was read (``freshness.file_mark``)."""
+    """How the file looked just before it was read (``tools.file_marks.file_mark``)."""
 
 
 class SettingsFileError(ConfigError):
@@ -114,7 +114,7 @@ class LiveSettings:
 def _mark(path: Path) -> FileMark | None:
     """The settings file's mark now; None while it cannot be looked at, which reading it
     again reports (it then stays refused until the file can be looked at, and loads)."""
-    from planner.templates.freshness import file_mark
+    from tools.file_marks import file_mark
 
     try:
         return file_mark(path)

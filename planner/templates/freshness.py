@@ -10,30 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from tools.file_marks import FileMark, file_mark
+
 from .loader import template_paths
 from .model import TemplateError
-
-# One file as its stat shows it: name, inode, size, modification and change times. The change
-# time moves on every write and cannot be set back (``os.utime`` sets the other two), so an
-# edit that keeps the size and restores the modification time is still seen.
-FileMark = tuple[str, int, int, int, int]
-_ABSENT = (-1, -1, -1, -1)  # the stat fields of a file that is not there
-
-
-def file_mark(path: Path) -> FileMark:
-    """What the file at ``path`` looks like now (its stat, never its contents); a file that is
-    not there has a mark of its own. OSError when it cannot be looked at: the caller decides
-    what that means (the library's load fails; the settings file is read, to say why)."""
-    try:
-        stat = path.stat()
-    except (FileNotFoundError, NotADirectoryError):  # also removed since it was listed
-        return (path.name, *_ABSENT)
-    return (path.name, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-
-
-def is_absent(mark: FileMark) -> bool:
-    """Whether ``mark`` is that of a file that was not there."""
-    return mark[1:] == _ABSENT
 
 
 def directory_marks(directories: Iterable[Path]) -> tuple[tuple[str, tuple[FileMark, ...]], ...]:
