@@ -138,8 +138,9 @@ def token_paths(routers: Iterable[APIRouter], prefix: str) -> tuple[re.Pattern[s
 
 class Authentication:
     """ASGI middleware: 401 (or 503 ``settings_error``) for a request to a path of a route that
-    needs a token (:func:`token_paths`) without a valid one, before its body is read, parsed
-    or checked; the role each route requires is still checked by its ``require(...)``.
+    needs a token (:func:`token_paths`, however its slashes are written) without a valid one,
+    before its body is read, parsed or checked; the role each route requires is still checked
+    by its ``require(...)``.
 
     Any method: a path that needs a token says nothing more (a 405) to a caller without one.
     """
@@ -168,8 +169,8 @@ class Authentication:
         await self.app(scope, receive, send)
 
     def _guarded(self, scope: Scope) -> bool:
-        path = _route_path(scope)
-        return any(pattern.match(path) for pattern in self.paths)
+        paths = _spellings(_route_path(scope))
+        return any(pattern.match(path) for pattern in self.paths for path in paths)
 
 
 def _route_path(scope: Scope) -> str:
@@ -178,6 +179,19 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root) and path[len(root):len(root) + 1] in ("", "/"):
         return path[len(root):]
     return path
+
+
+def _spellings(path: str) -> tuple[str, ...]:
+    """``path`` and the spellings of it a route may answer to: the router redirects a path
+    that no route matches to the same less its trailing slashes (or with one added), and a
+    proxy in front may merge repeated slashes. Guarding one the router would not route
+    costs nothing (a 401 where a 404 would have been); missing one lets a caller without a
+    token learn how its body would be judged."""
+    merged = _SLASHES.sub("/", path).rstrip("/") or "/"
+    return (path, merged, merged + "/")
+
+
+_SLASHES = re.compile(r"//+")
 
 
 def _has_body(scope: Scope) -> bool:
