@@ -20,15 +20,48 @@ import math
 
 
 class BatonError(Exception):
-    """Base class of every error Baton raises on purpose."""
+    """Base class of every error Baton raises on purpose.
+
+    ``message`` is always a plain str: one that is not (None, a number, bytes, a dict a
+    service replied with) is made text when the error is made (:func:`_message_text`).
+    """
 
     code: str = "baton_error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
+        # Always a plain str: code above (a cut, the store, the ledger) treats it as text,
+        # and ``raise ToolError(reply.get("error"))`` passes whatever the service sent.
+        message = _message_text(message, type(self).__name__)
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+
+
+def _message_text(message: object, error_name: str = "error") -> str:
+    """``message`` as an error's text: a str as it is (a subclass as a plain str), None as
+    ``<error_name> with no message``, bytes decoded (undecodable bytes escaped), anything
+    else as its ``str()``, its ``repr()`` when that raises, its type's name when both do."""
+    if isinstance(message, str):
+        return str.__str__(message)  # a plain copy: a subclass may override slicing or str()
+    if message is None:
+        return f"{error_name} with no message"
+    if isinstance(message, bytes | bytearray):
+        return bytes(message).decode("utf-8", errors="backslashreplace")
+    try:
+        return _text(str(message))
+    except Exception:  # noqa: BLE001 - its __str__ is broken (or an int too long to show)
+        pass
+    try:
+        return _text(repr(message))
+    except Exception as exc:  # noqa: BLE001 - named by its type alone, with why
+        return (f"{type(message).__name__} message that cannot be shown as text "
+                f"({type(exc).__name__})")
+
+
+def _text(shown: str) -> str:
+    # str() and repr() return a str or raise; a subclass of it is made plain.
+    return str.__str__(shown)
 
 
 class ToolDefinitionError(BatonError):
