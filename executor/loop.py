@@ -22,7 +22,7 @@ import asyncio
 import bisect
 import json
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -38,6 +38,7 @@ from . import crash
 from .artifacts import ArtifactError, ArtifactStore
 from .call_payloads import mask_args, referenced_secrets, secret_fields
 from .calls import (
+    ERROR_TEXT_MAX_CHARS,
     Call,
     Outcome,
     attempt_timeout_s,
@@ -71,6 +72,14 @@ log = bind_log()
 # decision lists these steps in ``runtime_checks``; a tag the step rules come to judge by
 # time belongs here too.
 TIME_BOUND_TAGS = frozenset({"batch"})
+
+DENIALS_MAX_COUNT = 20
+"""The most reasons of one runtime policy denial recorded in its ``step_check`` ledger event
+(each cut as an error's text is, :func:`~executor.calls.cut_error_text`); the rest are
+counted in a last entry."""
+DENIALS_MAX_CHARS = 5 * ERROR_TEXT_MAX_CHARS
+"""The most characters those reasons hold together: a policy that gives one reason per item
+of a long list, or echoes a huge URL back, cannot make a ledger row megabytes long."""
 
 
 @dataclass(frozen=True)
@@ -337,7 +346,7 @@ class StepLoop:
                 and TIME_BOUND_TAGS.isdisjoint(spec.tags)):
             return True
         decision = self._decide(st, sid, spec, args, effect)
-        deny = [self._storable(str(d)) for d in decision.deny]
+        deny = self._recorded_denials(decision.deny)
         allowed = bool(decision.allow) and not deny
         error = None if allowed else cut_error_text(
             f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}", self._storable)
@@ -348,6 +357,21 @@ class StepLoop:
             self._mark(st, sid, StepStatus.FAILED, error)
             st.failure = st.failure or f"step {sid} failed: {error}"
         return allowed
+
+    def _recorded_denials(self, reasons: Sequence[str]) -> list[str]:
+        """A denial's reasons as they are recorded: each masked then cut as an error's text,
+        at most :data:`DENIALS_MAX_COUNT` of them and :data:`DENIALS_MAX_CHARS` in all, the
+        rest counted in a last entry (never empty when ``reasons`` is not)."""
+        recorded: list[str] = []
+        size = 0
+        for n, reason in enumerate(reasons):
+            text = cut_error_text(str(reason), self._storable) if n < DENIALS_MAX_COUNT else ""
+            if n == DENIALS_MAX_COUNT or (recorded and size + len(text) > DENIALS_MAX_CHARS):
+                recorded.append(f"… and {len(reasons) - n} more denials, not recorded")
+                break
+            recorded.append(text)
+            size += len(text)
+        return recorded
 
     def _decide(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
                 effect: Effect) -> CheckOutcome:
