@@ -3,9 +3,10 @@
 ``baton serve`` and ``baton worker`` read the settings once, at start; the next CLI command
 reads them again. A token revoked or a role removed in the file must count at once in a
 running process too: :class:`LiveSettings` stats the file at each use (the marks the
-template library is judged fresh by, :mod:`planner.templates.freshness`) and, when it
-changed, reads it again as at start (same path, same environment variables) and takes its
-users. Every other setting keeps its value at start: the database, policies, tools and
+template library is judged fresh by, :mod:`tools.file_marks`; while the file's times are too
+recent for its stat to tell an edit within the same second, its contents' digest too) and,
+when it changed, reads it again as at start (same path, same environment variables) and
+takes its users. Every other setting keeps its value at start: the database, policies, tools and
 secrets are built from them once, so they change on a restart only.
 
 A file that no longer loads fails closed: reading the settings raises
