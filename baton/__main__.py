@@ -2,6 +2,6 @@
 
 import sys
 
-from baton.cli import main
+from baton.cli import main  # by this name: process_exit knows Baton's own process by it
 
 sys.exit(main())

@@ -268,6 +268,27 @@ class Interrupts:
 INTERRUPTS = Interrupts()
 
 
+EXECUTOR_THREAD_NAME = "baton-async-tool"
+"""The name of the threads of a run's default executor (``_0``, ``_1``… appended): an async
+tool's ``asyncio.to_thread`` and ``run_in_executor(None, …)`` calls run there."""
+
+_TOOL_CODE_THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def _mark_tool_code_thread() -> None:
+    _TOOL_CODE_THREADS.add(threading.current_thread())
+
+
+def runs_tool_code(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is one of a run's default executor, which runs only tools' code.
+
+    Unlike :class:`ToolThreads`' daemon threads, those are joined when the interpreter exits
+    (``concurrent.futures`` does it, and offers no daemon threads): one still held by an
+    abandoned call once the run is over is the tool's, not Baton's, to wait for.
+    """
+    return thread in _TOOL_CODE_THREADS
+
+
 def _tasks_made_in(loop: asyncio.AbstractEventLoop) -> weakref.WeakSet[asyncio.Task[Any]]:
     """Every task ``loop`` makes from now on, finished ones too (``all_tasks`` leaves those out)."""
     made: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
@@ -295,7 +316,8 @@ def run_in_loop(coro: Awaitable[T], *, threads: int) -> T:
     """
     loop = asyncio.new_event_loop()
     made = _tasks_made_in(loop)
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="baton-tool")
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=EXECUTOR_THREAD_NAME,
+                              initializer=_mark_tool_code_thread)
     loop.set_default_executor(pool)
     # Full collections would scan every imported module's objects again and again
     # (measured ~20-35 us/step on long runs); freeze what exists now, only for the run.

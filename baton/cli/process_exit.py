@@ -1,0 +1,152 @@
+"""Exiting once a command's work is done, whatever threads its tools left running.
+
+Python joins every non-daemon thread, and every busy ``concurrent.futures`` thread, before a
+process exits. A tool that starts such a thread and returns (an async tool's
+``threading.Thread(target=poll).start()``, a sync tool's ``daemon=False`` one or its own
+executor's), or an async tool whose ``asyncio.to_thread`` call ran past its time limit (the
+call is abandoned, its thread is not), would keep ``baton run`` or ``baton worker --once``
+alive after the run is recorded and its result printed: for hours, or for ever.
+
+A command whose result is durable and printed calls :func:`command_done` with its exit code.
+Python's exit then goes as ever, but a watchdog gives the threads it waits for
+:data:`GRACE_S`: past that, it names them in one warning, flushes what Python would flush
+after them (atexit's functions: OpenTelemetry's providers and logging shut down there), and
+ends the process with the command's code. Threads Baton started itself (``baton-…``) are
+waited for in full, and an exit whose threads end in time is Python's own, untouched.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+
+from executor.tool_threads import runs_tool_code
+
+GRACE_S = 1.0
+"""How long, from the start of the exit, threads left running are waited for."""
+
+_OWN_PREFIX = "baton-"  # Baton names every thread it starts so
+_code: int | None = None
+_exiting = threading.Event()  # the interpreter's exit began: Python now joins the threads
+_joined = threading.Event()  # it joined them all and goes on with atexit's functions
+# Held by the watchdog while it ends the process, and by the first atexit function: either
+# Python goes on with its own exit, or the watchdog ends it, never both at once.
+_ending = threading.RLock()
+
+
+def command_done(code: int) -> None:
+    """The command's result is durable and printed: its process exits with ``code`` once it
+    returns, even if threads its tools started (or abandoned calls hold) still run.
+
+    Flushes stdout first, so that output that cannot be written fails the command here (main
+    reports it, exit 1) rather than after ``code`` was promised. Nothing changes in a process
+    that merely calls Baton's ``main`` (a test, an embedding program): its exit is its own.
+    """
+    global _code
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    if not _process_is_baton():
+        return
+    first = _code is None
+    _code = code
+    if first:
+        _watch_the_exit()
+
+
+def _process_is_baton() -> bool:
+    """Whether this process is a ``baton`` command: its ``__main__`` is the console script or
+    ``python -m baton``, both of which call Baton's ``main``."""
+    entry = getattr(sys.modules.get("baton.cli.main"), "main", None)
+    return entry is not None and getattr(sys.modules.get("__main__"), "main", None) is entry
+
+
+def _watch_the_exit() -> None:
+    # Started now: Python 3.12 refuses to start a thread once its exit has begun.
+    threading.Thread(target=_watch, name="baton-exit-watchdog", daemon=True).start()
+    # Registered last, run first: before any other atexit function, OpenTelemetry's included.
+    atexit.register(_threads_joined)
+    # Called as the exit begins, before Python joins any thread (atexit's functions run only
+    # after). Private, but concurrent.futures relies on it; without it the grace starts now.
+    on_exit: Callable[[Callable[[], None]], None] | None = getattr(threading, "_register_atexit",
+                                                                   None)
+    if on_exit is None:  # pragma: no cover - CPython 3.9 and later have it
+        _exiting.set()
+    else:
+        on_exit(_exiting.set)
+
+
+def _threads_joined() -> None:
+    with _ending:  # blocks for good once the watchdog has begun to end the process
+        _joined.set()
+
+
+def _watch() -> None:
+    _exiting.wait()
+    while not _joined.wait(GRACE_S):
+        own = _own_threads()
+        if own:  # Baton's own work is never cut short: it ends first, then a new grace
+            for thread in own:
+                thread.join()
+            continue
+        with _ending:
+            if _joined.is_set():  # it ended meanwhile: Python's own exit goes on
+                return
+            _warn(_waited_for())
+            _flush_for_exit()
+            os._exit(_code or 0)
+
+
+def _waited_for() -> list[threading.Thread]:
+    """The threads Python's exit waits for: non-daemon ones, and ``concurrent.futures``'
+    (joined whatever their daemon flag: its record of them is private, read if it is there)."""
+    pools = getattr(sys.modules.get("concurrent.futures.thread"), "_threads_queues", None) or {}
+    others = (threading.main_thread(), threading.current_thread())
+    return [t for t in threading.enumerate()
+            if t not in others and t.is_alive() and (not t.daemon or t in pools)]
+
+
+def _own_threads() -> list[threading.Thread]:
+    """Threads Baton started that the exit waits for (the executor's run tools' code)."""
+    return [t for t in _waited_for() if t.name.startswith(_OWN_PREFIX) and not runs_tool_code(t)]
+
+
+def _warn(threads: list[threading.Thread]) -> None:
+    """One warning naming ``threads`` (``crm-poller: 2``), most first, for the tool's developer."""
+    import structlog
+
+    counts = collections.Counter(_shown_name(t) for t in threads)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # ties: by name
+    top = ", ".join(f"{name}: {n}" for name, n in ranked[:5])
+    if len(counts) > 5:
+        top += f" and {len(counts) - 5} more names"
+    structlog.get_logger("baton").warning(
+        "threads started by tools are still running; exiting without waiting for them (a "
+        "tool's thread should be a daemon, or end before the tool returns; an async tool's "
+        "asyncio.to_thread call past its time limit holds a baton-async-tool thread)",
+        count=len(threads), threads=top, waited_s=GRACE_S)
+
+
+def _shown_name(thread: threading.Thread) -> str:
+    """The executor's threads by their common name (``baton-async-tool``, not ``…_3``)."""
+    return thread.name.rsplit("_", 1)[0] if runs_tool_code(thread) else thread.name
+
+
+def _flush_for_exit() -> None:
+    """What Python would flush after joining the threads: atexit's functions (the shutdown of
+    OpenTelemetry's providers, which register it there, and logging's), then the streams."""
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_functions is not None:
+        run_exit_functions()  # each one's error is printed, as at exit, not raised
+    else:  # pragma: no cover - CPython has it
+        logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # closed or broken: what it held is lost, as at exit
+            pass
