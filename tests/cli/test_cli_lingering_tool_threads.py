@@ -176,6 +176,37 @@ def test_ctrl_c_stops_a_worker_though_a_tool_left_a_thread_running(cli, data_dir
     assert [w["threads"] for w in warnings] == ["crm-poller: 1"], err
 
 
+def test_ctrl_c_stops_serve_though_a_tool_left_a_thread_running(cli, data_dir, leaky_tools):
+    plan_id = approved_plan(cli, data_dir, [
+        # The API's worker runs tools on a daemon thread: only a thread made non-daemon holds
+        {"id": "one", "tool": "crm.leak", "args": {"name": "crm-keepalive"}}])
+    queued = cli("--as", "alice", "run", plan_id, "--detach")
+    assert queued.returncode == 0, queued.stderr
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(leaky_tools), str(ROOT)]))
+    child = subprocess.Popen([sys.executable, "-m", "baton", "serve", "--port", "0",
+                              "--poll-interval", "0.1"],
+                             cwd=data_dir, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline and child.poll() is None:
+            [run] = json.loads(cli("--as", "alice", "runs", "list", "--json").stdout)
+            if run["status"] == "succeeded":
+                break
+            time.sleep(0.05)
+        assert run["status"] == "succeeded", child.communicate(timeout=DEADLINE_S)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=DEADLINE_S)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+    assert child.returncode == 130, err
+    warnings = [json.loads(line) for line in err.splitlines() if "still running" in line]
+    assert [w["threads"] for w in warnings] == ["crm-keepalive: 1"], err
+
+
 def test_a_failed_run_exits_1_though_a_timed_out_call_kept_its_thread(cli, data_dir,
                                                                       leaky_tools):
     plan_id = approved_plan(cli, data_dir, [{"id": "stall", "tool": "crm.stall", "args": {}}])
