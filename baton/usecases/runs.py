@@ -149,13 +149,24 @@ def cancel_run(services: Services, run_id: str, actor: User) -> RunRecord:
 
 
 def show_run(services: Services, run_id: str, *, detail: bool = True) -> RunRecord:
-    """One run with its steps and attempts (without them when not ``detail``)."""
+    """One run with its steps and attempts (without them when not ``detail``).
+
+    Configured secret values are masked in it: the store masks outputs and errors; a step id
+    that is one (the plan was written before the value became a secret) is masked here, as
+    the plan's view masks it.
+    """
     from executor.store.runs import RunStore
+    from tools.redaction import redact
 
     record = RunStore(services.engine, services.ledger).get(run_id, detail=detail)
     if record is None:
         raise RunNotFoundError(f"no run {run_id!r}")
-    return record
+    ids = [redact(step.step_id, services.secret_values) for step in record.steps]
+    if all(shown == step.step_id for shown, step in zip(ids, record.steps, strict=True)):
+        return record
+    return record.model_copy(update={"steps": tuple(
+        step.model_copy(update={"step_id": shown}) for shown, step in zip(ids, record.steps,
+                                                                           strict=True))})
 
 
 def list_runs(services: Services, *, limit: int = 50,
