@@ -7,13 +7,23 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.datastructures import MutableHeaders
 
 from baton import __version__
 from baton.services import Services
 
 from .auth import Authentication, token_paths
 from .errors import install_error_handlers
-from .limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, refuse_nul_characters
+from .limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    ASGIApp,
+    BodySizeLimit,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    refuse_nul_characters,
+)
 from .verify_guard import VerifyGuard
 from .worker import DEFAULT_POLL_INTERVAL_S, BackgroundWorker
 
@@ -64,7 +74,67 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
     # Added last, so it runs first: a request without a valid token to a route that needs one
     # is refused (401) before the size limit buffers its body or anything parses it.
     app.add_middleware(Authentication, paths=token_paths(routers, API_PREFIX))
+    _hardened_outermost(app)
     return app
+
+
+# On every response: no page of this server may be framed (clickjacking an approval), no
+# response is read as another type than it says, and no URL (a run id, a flash) leaves in
+# a Referer to another site.
+FRAME_ANCESTORS = "frame-ancestors 'none'"
+SECURITY_HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
+                    "referrer-policy": "same-origin"}
+
+
+class SecurityHeaders:
+    """ASGI middleware: :data:`SECURITY_HEADERS` and a Content-Security-Policy that forbids
+    framing on every response. A policy a response already has (the web pages' fuller one)
+    gets ``frame-ancestors 'none'`` added when it does not say it, never a second header.
+
+    Pure ASGI, so a streamed response (the run's server-sent events) is passed on as it comes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to its response as it starts."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def hardened(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                harden(MutableHeaders(scope=message))
+            await send(message)
+
+        await self.app(scope, receive, hardened)
+
+
+def harden(headers: MutableHeaders) -> None:
+    """Add :data:`SECURITY_HEADERS` and ``frame-ancestors 'none'`` to ``headers``."""
+    for name, value in SECURITY_HEADERS.items():
+        headers[name] = value
+    policies = headers.getlist("content-security-policy")
+    if not policies:
+        headers["content-security-policy"] = FRAME_ANCESTORS
+    elif not any("frame-ancestors" in policy for policy in policies):
+        # Setting a header drops its other values: every policy applies, so they are kept.
+        headers["content-security-policy"] = f"{policies[0].rstrip('; ')}; {FRAME_ANCESTORS}"
+        for policy in policies[1:]:
+            headers.append("content-security-policy", policy)
+
+
+def _hardened_outermost(app: FastAPI) -> None:
+    """Put :class:`SecurityHeaders` around ``app``'s whole middleware stack: outside
+    Starlette's own error middleware too (``add_middleware`` puts it inside), so that an
+    unexpected error's 500 page has the headers as well."""
+    build = app.build_middleware_stack
+
+    def build_hardened() -> ASGIApp:
+        return SecurityHeaders(build())
+
+    app.build_middleware_stack = build_hardened  # type: ignore[method-assign]
 
 
 @asynccontextmanager

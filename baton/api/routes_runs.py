@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -15,8 +15,8 @@ from executor.ledger import EventKind, LedgerEvent
 from executor.records import RunRecord
 from planner.base import MAX_VERSION
 
-from .auth import require, services_of
-from .errors import error_responses
+from .auth import authenticate, require, role_table_of, services_of
+from .errors import ApiError, error_responses
 from .permissions import Action
 
 router = APIRouter(tags=["runs"], responses=error_responses(401, 403))
@@ -94,12 +94,25 @@ def events(run_id: str, request: Request,
 
     services = services_of(request)
     show_run(services, run_id)  # 404 before the stream starts
-    return event_stream(services, run_id, request)
+    return event_stream(services, run_id, request, lambda: _bearer_may_read(request))
 
 
-def event_stream(services: Services, run_id: str, request: Request) -> StreamingResponse:
-    """A ``text/event-stream`` response of ``run_id``'s events (shared with the web page)."""
-    return StreamingResponse(sse_events(services, run_id, request), media_type="text/event-stream",
+def _bearer_may_read(request: Request) -> bool:
+    """Whether the request's bearer token is still valid and its user may read runs, as the
+    settings file says now (False while the file no longer loads)."""
+    try:
+        user = authenticate(services_of(request), request.headers.get("authorization"))
+    except ApiError:
+        return False
+    return role_table_of(request).may(user, Action.RUN_READ)
+
+
+def event_stream(services: Services, run_id: str, request: Request,
+                 still_allowed: Callable[[], bool]) -> StreamingResponse:
+    """A ``text/event-stream`` response of ``run_id``'s events (shared with the web page),
+    for as long as ``still_allowed`` says the caller may read them."""
+    return StreamingResponse(sse_events(services, run_id, request, still_allowed),
+                             media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
@@ -108,14 +121,23 @@ def sse_message(event: LedgerEvent) -> str:
     return f"id: {event.seq}\nevent: {event.kind}\ndata: {event.model_dump_json()}\n\n"
 
 
-async def sse_events(services: Services, run_id: str, request: Request) -> AsyncIterator[str]:
-    """Poll the ledger for the run's new events; stop after its end (or when the client leaves)."""
+async def sse_events(services: Services, run_id: str, request: Request,
+                     still_allowed: Callable[[], bool]) -> AsyncIterator[str]:
+    """Poll the ledger for the run's new events; stop after its end, when the client leaves,
+    or when ``still_allowed`` no longer holds.
+
+    The caller was let in once, when the stream opened; a run may go on for hours. Its
+    token is checked again before each poll, as a new request would be (the settings file
+    as it is now: a revoked token, a role removed or a file that no longer loads ends it).
+    """
     from baton.usecases.ledger import shown_event
     from baton.usecases.runs import show_run
 
     last = _last_event_id(request.headers.get("last-event-id"))
     quiet, ended = 0.0, False
     while not await request.is_disconnected():
+        if not await asyncio.to_thread(still_allowed):
+            return
         batch = await asyncio.to_thread(services.ledger.events, subject=run_id, after_seq=last)
         for event in batch:
             last = event.seq

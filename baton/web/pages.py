@@ -25,6 +25,12 @@ TEXT_LIMITS = {"goal": limits.GOAL_MAX_CHARS, "feedback": limits.FEEDBACK_MAX_CH
                "comment": limits.COMMENT_MAX_CHARS, "reason": limits.REASON_MAX_CHARS}
 templates.env.globals["max_chars"] = TEXT_LIMITS
 
+# What a page may load and do: its own stylesheet and script, nothing inline (the templates
+# hold no inline script, style or handler), no plugin, no <base>, forms to this server only.
+# Framing is forbidden here and on every other response (baton.api.app.SecurityHeaders).
+PAGE_POLICY = ("default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+               "frame-ancestors 'none'")
+
 MAX_FORM_FIELDS = 20
 FORM_TYPE = "application/x-www-form-urlencoded"  # what the pages' forms send
 
@@ -47,8 +53,10 @@ def render(request: Request, name: str, user: User | None, status: int = 200,
         context["flash"], context["flash_kind"] = verified_flash(request)
     if user is not None:
         context["may"] = role_table_of(request).may
-    return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf, **context},
-                                      status_code=status)
+    response = templates.TemplateResponse(request, name, {"user": user, "csrf": csrf, **context},
+                                          status_code=status)
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
 
 
 async def read_form(request: Request, *, check_csrf: bool = True) -> dict[str, str]:

@@ -60,9 +60,16 @@ def csrf_token(request: Request) -> str:
     return _mac(request, session_token(request) or "")
 
 
+def _same(expected: str, submitted: str | None) -> bool:
+    """Whether ``submitted`` is ``expected``, compared in constant time as UTF-8 bytes: any
+    other text is False (``compare_digest`` raises on two str when one is not ASCII)."""
+    return bool(expected and submitted) and hmac.compare_digest(
+        expected.encode("utf-8"), (submitted or "").encode("utf-8", errors="surrogatepass"))
+
+
 def csrf_ok(request: Request, submitted: str | None) -> bool:
     """True when ``submitted`` is this session's CSRF token."""
-    return bool(submitted) and hmac.compare_digest(csrf_token(request), submitted or "")
+    return _same(csrf_token(request), submitted)
 
 
 def new_signin_nonce() -> str:
@@ -78,8 +85,7 @@ def signin_csrf_token(request: Request, nonce: str | None = None) -> str:
 
 def signin_csrf_ok(request: Request, submitted: str | None) -> bool:
     """True when ``submitted`` is the token of the sign-in cookie this browser sent back."""
-    expected = signin_csrf_token(request)
-    return bool(expected and submitted) and hmac.compare_digest(expected, submitted or "")
+    return _same(signin_csrf_token(request), submitted)
 
 
 def flash_signature(request: Request, text: str, kind: str) -> str:
@@ -91,7 +97,7 @@ def verified_flash(request: Request) -> tuple[str | None, str]:
     """The flash message and kind of this URL when this server signed them for this session."""
     query = request.query_params
     text, kind, signature = query.get("flash"), query.get("kind", "info"), query.get("sig", "")
-    if not text or kind not in FLASH_KINDS or not hmac.compare_digest(
+    if not text or kind not in FLASH_KINDS or not _same(
             flash_signature(request, text, kind), signature):
         return None, "info"  # anyone can write a link: unsigned text is not shown
     return text, kind

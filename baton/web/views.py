@@ -13,6 +13,7 @@ from markupsafe import Markup
 from structlog import get_logger
 
 from baton.api.auth import role_table_of, services_of
+from baton.api.errors import ApiError
 from baton.api.permissions import Action, RoleTable
 from baton.api.verify_guard import VerifyRefused, verify_guard_of
 from baton.services import Services
@@ -27,7 +28,7 @@ from tools import BatonError
 from .chain import WindowCheck, check_window
 from .graph import layout, render_args
 from .pages import FormError, form_text, read_form, redirect, render, require_role
-from .session import signed_in_user
+from .session import SignInRequired, signed_in_user
 
 if TYPE_CHECKING:
     from baton.usecases.plan_listing import ListedPlan
@@ -245,7 +246,8 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
     record = show_run(services, run_id)
     stored = show_plan(services, record.plan_id, record.version)
     return render(request, "run.html", user, run=record, stored=stored, graph=layout(stored.plan),
-                  outputs={s.step_id: _pretty(s.output) for s in record.steps},
+                  # By position: masked step ids (a secret's value) may be alike.
+                  outputs=[_pretty(s.output) for s in record.steps],
                   events=read_events(services, subject=run_id, limit=None))
 
 
@@ -275,7 +277,18 @@ def run_events(request: Request, run_id: str) -> Response:
     _allowed(request, Action.RUN_READ)
     services = services_of(request)
     show_run(services, run_id)
-    return event_stream(services, run_id, request)
+    return event_stream(services, run_id, request,
+                        lambda: _still_allowed(request, Action.RUN_READ))
+
+
+def _still_allowed(request: Request, action: Action) -> bool:
+    """Whether the session's token is still valid and grants ``action``, as the settings file
+    says now (False while it no longer loads): checked again as a long stream goes on."""
+    try:
+        _allowed(request, action)
+    except (SignInRequired, FormError, ApiError):
+        return False
+    return True
 
 
 @router.get("/ledger", response_class=HTMLResponse)
