@@ -104,12 +104,14 @@ _arrange_help()
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``baton`` console script; returns the exit code.
 
-    Output that cannot be written (a full disk behind ``> FILE``) is one error line on stderr
-    and exit 1, whenever the write fails: in a command, or in the flush at its end.
+    Output that cannot be written (a full disk behind ``> FILE``, a stdout closed with ``>&-``)
+    is one error line on stderr and exit 1, whenever the write fails: in a command, or in the
+    flush at its end.
     """
-    if sys.stdout is None:  # started with stdout closed: nothing to watch
-        return _run(argv)
-    stdout = _WatchedStream(sys.stdout)
+    original = sys.stdout
+    # Started with stdout closed, Python gives None: written to as a closed stream, so that
+    # the first write fails as a full disk's does (rich and print_json raised AttributeError).
+    stdout = _WatchedStream(_ClosedStream() if original is None else original)
     sys.stdout = stdout  # type: ignore[assignment]
     try:
         code = _run(argv)
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return _stdout_failed(exc, stdout.stream)
     finally:
         if sys.stdout is stdout:  # typer may have wrapped it after a broken pipe: keep that
-            sys.stdout = stdout.stream
+            sys.stdout = original
 
 
 def _run(argv: list[str] | None) -> int:
@@ -168,20 +170,33 @@ class _WatchedStream:
         self._failures = [] if failures is None else failures
 
     def write(self, data: Any) -> int:
-        """Write ``data``, keeping the OSError it raises."""
+        """Write ``data``, keeping the OSError it raises (a closed stream's too)."""
         try:
             return self.stream.write(data)
         except OSError as exc:
             self._failures.append(exc)
             raise
+        except ValueError as exc:
+            raise self._closed(exc) from exc
 
     def flush(self) -> None:
-        """Flush, keeping the OSError it raises."""
+        """Flush, keeping the OSError it raises (a closed stream's too)."""
         try:
             self.stream.flush()
         except OSError as exc:
             self._failures.append(exc)
             raise
+        except ValueError as exc:
+            raise self._closed(exc) from exc
+
+    def _closed(self, exc: ValueError) -> Exception:
+        """A closed file's ValueError ("I/O operation on closed file") as the OSError of a
+        stream that is closed, kept; any other ValueError as it is."""
+        if not getattr(self.stream, "closed", False):
+            return exc
+        failure = _closed_error()
+        self._failures.append(failure)
+        return failure
 
     @property
     def buffer(self) -> _WatchedStream:
@@ -194,6 +209,33 @@ class _WatchedStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
+
+
+def _closed_error() -> OSError:
+    return OSError(errno.EBADF, "it is closed")
+
+
+class _ClosedStream:
+    """stdout when the process started with it closed: every write fails (EBADF)."""
+
+    encoding = "utf-8"
+    errors = "strict"
+    closed = True
+
+    def write(self, data: Any) -> int:
+        """Fail, as writing to a closed descriptor does."""
+        raise _closed_error()
+
+    def flush(self) -> None:
+        """Nothing is buffered: nothing to fail."""
+
+    def isatty(self) -> bool:
+        """Not a terminal."""
+        return False
+
+    def fileno(self) -> int:
+        """There is no descriptor."""
+        raise _closed_error()
 
 
 def _stdout_failed(exc: OSError, stream: Any) -> int:
