@@ -8,8 +8,10 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from planner.problems import printable
+
 from ..usecases.permissions import Action
-from .common import EXIT_FAILED, console, fail, print_json, reader
+from .common import EXIT_FAILED, console, fail, print_json, reader, safe_markup
 from .main import app
 
 tools_app = typer.Typer(help="The tools plans may call.", no_args_is_help=True)
@@ -52,7 +54,8 @@ def _tools_table(infos: list[Any]) -> Any:
     left: beside five columns of their own it got one character a line at 80 columns. The
     labels are short (explained under the table) and the tags one under another. A name
     is never split or cut (people grep for it and copy it): where even that does not fit,
-    the table prints wider than the console (``print_table``).
+    the table prints wider than the console (``print_table``). Names, descriptions and tags
+    come from tables and packages: their control characters print escaped (``printable``).
     """
     from rich import box
     from rich.console import Group
@@ -62,21 +65,23 @@ def _tools_table(infos: list[Any]) -> Any:
 
     table = Table(title=f"{len(infos)} tools", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False, show_edge=False, collapse_padding=True, expand=True)
-    longest_name = max((len(info.name) for info in infos), default=0)
+    names = [printable(info.name) for info in infos]
+    longest_name = max((len(name) for name in names), default=0)
     # +1: rich counts the cell's right padding in min_width.
     table.add_column("name / description", ratio=1, min_width=longest_name + 1)
     for column in ("effect", "idem.", "key", "timeout"):
         table.add_column(column, no_wrap=True)
-    longest_tag = max((len(tag) for info in infos for tag in info.tags), default=0)
+    tags = [[printable(tag) for tag in info.tags] for info in infos]
+    longest_tag = max((len(tag) for row in tags for tag in row), default=0)
     table.add_column("tags", width=min(max(longest_tag, 4), 16), overflow="fold")
-    for info in infos:
-        description = info.description.splitlines()[0] if info.description else ""
+    for info, name, row_tags in zip(infos, names, tags, strict=True):
+        description = printable(info.description.splitlines()[0] if info.description else "")
         table.add_row(
-            Group(Text(info.name, style="bold"), Padding(Text(description), (0, 0, 0, 2))),
+            Group(Text(name, style="bold"), Padding(Text(description), (0, 0, 0, 2))),
             "by args" if info.effect_depends_on_args else info.effect.value,
             "yes" if info.idempotent else "no", "yes" if info.sends_idempotency_key else "no",
             f"{info.timeout_s:g}s" + ("+" if info.timeout_depends_on_args else ""),
-            Text(" ".join(info.tags)),
+            Text(" ".join(row_tags)),
         )
     return table
 
@@ -100,8 +105,8 @@ def show_tool(
         return
     retry = info.retry
     lines = [
-        f"[bold]{escape(info.name)}[/]",
-        escape(info.description),
+        f"[bold]{safe_markup(info.name)}[/]",
+        *(safe_markup(line) for line in info.description.split("\n")),
         "",
         f"effect:      {effect_label(info)}",
         f"idempotent:  {'yes' if info.idempotent else 'no'}",
@@ -109,11 +114,11 @@ def show_tool(
         f"timeout:     {timeout_label(info)}",
         f"retry:       up to {retry.max_attempts} attempts, backoff {retry.initial_backoff_s:g}s "
         f"×{retry.multiplier:g} (max {retry.max_backoff_s:g}s, jitter {retry.jitter:g})",
-        f"secrets:     {escape(', '.join(info.secrets)) or '-'}",
-        f"tags:        {escape(', '.join(info.tags)) or '-'}",
+        f"secrets:     {safe_markup(', '.join(info.secrets)) or '-'}",
+        f"tags:        {safe_markup(', '.join(info.tags)) or '-'}",
     ]
     if info.region:
-        lines.append(f"region:      {escape(info.region)}")
+        lines.append(f"region:      {safe_markup(info.region)}")
     for line in lines:
         console.print(line, soft_wrap=True)
     for title, schema in (("input schema", info.input_schema), ("output schema", info.output_schema)):
