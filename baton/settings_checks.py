@@ -98,13 +98,21 @@ def sqlite_dir_problem(data_dir: Path) -> str | None:
     """Why ``data_dir`` cannot hold the SQLite database, if it cannot: a path that is not
     UTF-8 cannot be written into the database's URL (the files are fine with any path)."""
     path = data_dir.absolute()
+    byte = byte_not_utf8(path)
+    if byte is not None:
+        return (f"{shown_path(path)} must be valid UTF-8 (byte 0x{byte:02x} is not): "
+                "the SQLite database in it is named by a URL, which is text; rename the "
+                "directory, choose another data_dir or set database_url")
+    return None
+
+
+def byte_not_utf8(path: Path) -> int | None:
+    """The first byte of ``path``'s name that is not UTF-8, if one is not (None: all are)."""
     raw = os.fsencode(path)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return (f"{shown_path(path)} must be valid UTF-8 (byte 0x{raw[exc.start]:02x} is not): "
-                "the SQLite database in it is named by a URL, which is text; rename the "
-                "directory, choose another data_dir or set database_url")
+        return raw[exc.start]
     return None
 
 

@@ -95,18 +95,24 @@ def demo(
     ] = None,
 ) -> None:
     """Tour the whole flow offline: plan, deny, approve, run, audit, in a throw-away workspace."""
+    from ..settings_checks import shown_path
     from ..usecases.demo import run_demo
-    from ..usecases.demo_workspace import new_workspace_dir, prepare_workspace
+    from ..usecases.demo_workspace import (DemoDirectoryError, new_workspace_dir,
+                                           prepare_workspace)
 
     if directory is not None and directory.exists() and (
             not directory.is_dir() or any(directory.iterdir())):
         fail(f"--dir {directory} is not a new or empty directory; the demo only writes into "
              "a fresh workspace", EXIT_USAGE)
-    root = directory if directory is not None else new_workspace_dir()
-    try:
+    root = directory
+    try:  # a directory the settings would refuse is refused before anything is written
+        root = directory if directory is not None else new_workspace_dir()
         workspace = prepare_workspace(root)
+    except DemoDirectoryError as exc:
+        fail(exc.message, EXIT_USAGE)
     except OSError as exc:
-        fail(f"cannot create the demo workspace in {root}: "
+        where = shown_path(root) if root is not None else "a temporary directory (TMPDIR)"
+        fail(f"cannot create the demo workspace in {where}: "
              f"{exc.strerror or str(exc)}", EXIT_USAGE)
     console.print(f"[bold]Baton demo[/] in [cyan]{workspace.root}[/] (settings: "
                   f"{workspace.config_path.name}; users alice=analyst, bob and carol=approvers)")
