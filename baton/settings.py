@@ -33,6 +33,7 @@ from tools import BatonError
 from tools.value_kinds import kind_in_words, strictness_said
 
 from .settings_users import (
+    builtin_role_warnings,
     hash_token,
     token_hash_problem,
     toml_key,
@@ -404,6 +405,12 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
     exists = not is_absent(mark)
     if required and not exists:
         raise ConfigError(f"settings file {shown_path(path)} does not exist")
+    if exists:  # only a regular file: a device or a pipe would be read without end
+        from planner.loading import file_problem
+
+        problem = file_problem(path, "settings file")
+        if problem is not None:
+            raise ConfigError(problem)
     raw = _read_toml(path) if exists else {}
     origin = f" ({shown_path(path)})" if exists else ""
     # Before the environment is merged in: a variable must not hide (or trip over) a bad section.
@@ -437,18 +444,33 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
     from .settings_checks import check_settings
     from .settings_policy_data import policies_problems, policy_data_problems
 
+    in_force = policy_data_in_force(settings)  # a policies_dir's data file is read once
     found = [*check_settings(settings), *policy_data_problems(settings.policy_data),
-             *user_problems(settings)]
+             *user_problems(settings, in_force)]
     # The policies are compiled with these settings' data: only once the rest is sound.
     found += policies_problems(settings.policies_dir, settings.policy_data,
                                embedded=settings.opa_url is None, compile_them=not found)
     if found:
         raise _invalid(origin, found, from_env)
+    _warn_of_builtin_approvers(in_force, origin)
     # Only the variables read above: the settings are read again as this process started.
     settings._source = SettingsSource(
         path=path.absolute(), required=required, mark=mark,
         environ={var: environ[var] for var in (*_ENV, "OPENAI_API_KEY") if var in environ})
     return settings
+
+
+def _warn_of_builtin_approvers(policy_data: Mapping[str, Any], origin: str) -> None:
+    """Warn, once per load, of each built-in role ``approval.roles`` names that cannot approve
+    (``settings_users.builtin_role_warnings``): accepted, but plans would wait for it."""
+    found = builtin_role_warnings(policy_data)
+    if not found:
+        return
+    import structlog
+
+    log = structlog.get_logger("baton.settings")
+    for role, why in found:
+        log.warning(f"settings{origin}: {why}", role=role)
 
 
 def _from_environment(keys: tuple[str, ...], text: str) -> Any:
@@ -476,10 +498,23 @@ def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
             for err in exc.errors()]
 
 
+#: The most a settings file may hold: far past any list of users and policy data, and
+#: small enough that reading the wrong file (a log, a database) cannot exhaust memory.
+MAX_SETTINGS_BYTES = 4 * 1024 * 1024
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
-    """The settings file's tables; an unreadable, non-UTF-8 or malformed file is a ConfigError."""
+    """The settings file's tables; an unreadable, non-UTF-8, malformed or too large
+    (``MAX_SETTINGS_BYTES``) file is a ConfigError."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(MAX_SETTINGS_BYTES + 1)  # one byte more tells that it is larger
+        if len(data) > MAX_SETTINGS_BYTES:
+            raise ConfigError(f"cannot read settings file {path}: it is larger than "
+                              f"{MAX_SETTINGS_BYTES // 2**20} MiB ({MAX_SETTINGS_BYTES:,} "
+                              "bytes), the most a settings file may hold; is it the right file?")
+        # Line ends as a text-mode read gives them (read_text did), offsets as in the file.
+        return tomllib.loads(data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read settings file {path}: not UTF-8 text (byte "
                           f"0x{exc.object[exc.start]:02x} at offset {exc.start})") from exc

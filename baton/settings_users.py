@@ -70,9 +70,11 @@ def user_layout_problem(uid: str, spec: Any) -> tuple[str, str] | None:
     return None
 
 
-def user_problems(settings: Settings) -> list[tuple[str, str]]:
-    """(setting, problem) for each role no one defines and each token hash two users share."""
-    known = known_roles(policy_data_in_force(settings))
+def user_problems(settings: Settings, policy_data: Mapping[str, Any] | None = None,
+                  ) -> list[tuple[str, str]]:
+    """(setting, problem) for each role no one defines and each token hash two users share
+    (``policy_data``: the data in force, when the caller has worked it out already)."""
+    known = known_roles(policy_data_in_force(settings) if policy_data is None else policy_data)
     problems: list[tuple[str, str]] = []
     holders: dict[str, list[str]] = {}
     for uid, user in settings.users.items():
@@ -103,6 +105,29 @@ def known_roles(policy_data: Mapping[str, Any]) -> list[str]:
     from .usecases.permissions import role_table  # it imports baton.settings
 
     return role_table(policy_data).roles
+
+
+def builtin_role_warnings(policy_data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(role, why) for each built-in role that cannot approve named in ``approval.roles``.
+
+    The built-in roles keep their row of the role table whatever the data says (by design:
+    the shipped data gives the approver tools), so such a role is asked for by the policy
+    decision and refused ``plan.approve`` by the table: plans wait at the gate for it.
+    Not an error: a user holding another approving role may still approve.
+    """
+    from .usecases.permissions import ROLE_ACTIONS, Action
+
+    approval = policy_data.get("approval")
+    named = approval.get("roles") if isinstance(approval, Mapping) else None
+    if not isinstance(named, list):
+        return []
+    return [(role, f"approval.roles names the built-in role {role!r}, which cannot approve: "
+                   "a built-in role's actions are fixed, whatever the policy data says; give "
+                   "its approvers the approver role or a role of their own named in "
+                   "approval.roles")
+            for role in dict.fromkeys(named)
+            if isinstance(role, str) and role in ROLE_ACTIONS
+            and Action.PLAN_APPROVE not in ROLE_ACTIONS[role]]
 
 
 def role_table_in_force(settings: Settings) -> RoleTable:
