@@ -33,7 +33,9 @@ def token(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(metavar="USER", help="Who the token is for.")],
     roles: Annotated[list[str] | None, typer.Option(
-        "--role", help="A role (analyst, approver, auditor, admin); repeat for several.")] = None,
+        "--role", help="A role: analyst, approver, auditor, admin, or one the policy data "
+                       "names (approval.roles, role_tools); repeat for several. An unknown "
+                       "role is refused, naming the roles known.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Make a new sign-in token for USER and print the baton.toml lines that declare it."""
