@@ -9,6 +9,7 @@ a long-running process reads the users again when it changes (``settings_reload`
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 import unicodedata
 from collections.abc import Mapping
@@ -417,7 +418,7 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
     layout = _layout_problems(raw)
     if layout:
         raise _invalid(origin, layout, {})
-    raw = _normalise(raw, base=path.parent if exists else Path.cwd())
+    raw = _normalise(raw, base=path.absolute().parent if exists else Path.cwd())
     from_env: dict[str, str] = {}  # setting → the variable that set it, for error messages
     unconverted: list[tuple[str, str]] = []  # reported with the file's problems
     for var, keys in _ENV.items():
@@ -523,6 +524,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
                           "settings; flatten its arrays and tables") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    except ValueError:  # tomllib converting an integer longer than Python turns into an int
+        raise ConfigError(f"cannot read settings file {path}: it holds an integer longer than "
+                          f"{sys.get_int_max_str_digits():,} digits, more than any setting "
+                          "takes") from None
 
 
 # Settings written as TOML tables: [llm], [users.NAME], ... (checked before the env merges in).

@@ -165,6 +165,21 @@ def test_other_settings_keep_their_value_at_start_and_a_restart_is_asked_for(fil
     assert warning["settings"] == ["approval_ttl_s"]
 
 
+def test_relative_paths_in_a_file_found_in_the_working_directory_ask_for_no_restart(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # ./baton.toml, as `baton serve` finds it
+    (tmp_path / "baton.toml").write_text('data_dir = "d"\nworkspace = "w"\n')
+    services = Services(load_settings(Path("baton.toml"), environ={}))
+    assert services.settings.data_dir == tmp_path / "d"
+    with capture_logs() as logs:
+        staged = tmp_path / "baton.new"
+        staged.write_text('data_dir = "d"\nworkspace = "w"\n'
+                          + user_toml("erin", ("analyst",), []))
+        os.replace(staged, tmp_path / "baton.toml")
+        assert "erin" in services.settings.users
+    assert not [entry for entry in logs if entry["log_level"] == "warning"], logs
+
+
 def test_the_acting_user_given_at_start_is_kept(settings_file):
     settings = load_settings(settings_file, environ={}).model_copy(update={"user": "bob"})
     services = Services(settings)

@@ -130,3 +130,11 @@ def test_a_settings_file_nested_too_deeply_is_a_configuration_error(baton, data_
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "RecursionError" not in done.stderr
     assert "baton.toml" in done.stderr and "nested too deeply" in done.stderr
+
+
+def test_an_integer_too_long_to_convert_is_a_configuration_error(baton, data_dir):
+    (data_dir / "baton.toml").write_text(USERS + "max_steps = " + "9" * 5_000 + "\n")
+    done = baton("tools", "list")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "baton.toml" in done.stderr and "integer longer than 4,300 digits" in done.stderr
