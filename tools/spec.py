@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import functools
 import math
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from .errors import ToolError
 from .redaction import redact
@@ -248,6 +249,15 @@ class ToolSpec:
         """``fn``'s return value checked against the output model, as JSON-native data."""
         if self.wraps_value:
             result = {"value": result}
+        # Before the output model reads it: reading and dumping it both write out a value
+        # shared by several fields once for each (one list at each of 60 levels: 2**60 items).
+        too_large = oversized(result)
+        if too_large is not None:
+            path, size = too_large
+            raise ToolError(f"{self.name}: output field {path} would take at least {size:,} "
+                            f"bytes as JSON, over the {OUTPUT_MAX_JSON_BYTES:,} an output may "
+                            "take (a value shared by several fields is written out at each)",
+                            retryable=False, code="tool_output_too_large")
         # An instance of the model is returned as is by model_validate (no copy, no re-validation).
         output = self.output_model.model_validate(result)
         # JSON has no NaN or Infinity: stored as they were, they made run rows and the ledger
@@ -286,6 +296,103 @@ def holds_non_finite(value: Any) -> bool:
             seen.add(id(item))
             stack.extend(item.values() if isinstance(item, dict) else item)
     return False
+
+
+OUTPUT_MAX_JSON_BYTES = 1_000_000_000
+"""The most bytes of JSON one output may take (``tool_output_too_large`` past it).
+
+No setting bounds a whole output (``artifact_threshold_bytes`` only decides where one is kept;
+the HTTP tools and ``files.read`` bound their own at 5 MiB), so this is fixed, and generous:
+it is the most SQLite holds in one value by default (``SQLITE_MAX_LENGTH``) and about what
+PostgreSQL holds in one field, so an output past it could not be kept as an artifact row
+anyway, while writing it out takes gigabytes of memory. It is there to stop an output that
+shares its values from being written out (2**60 items from 60 lists), not to cut real ones.
+"""
+
+
+def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int] | None:
+    """The innermost field of ``value`` (a tool's output, before its model reads it) whose JSON
+    would take more than ``limit`` bytes, and that size; None when the whole fits.
+
+    Nothing is written out: each container's size is added up once, from its items, and kept
+    by id, so a container shared by several fields counts at each place it appears, as JSON
+    writes it, for the cost of one look. The size is a lower bound, never more than the JSON
+    written (a text counts its characters, any other scalar 1 byte), so an output is refused
+    only when its JSON would surely be too large. Output models and dataclasses count by
+    their fields (a model with serializers of its own as a scalar); what the tool returned
+    counts whole, keys its output model would drop included. A container inside itself
+    counts 1 there: :func:`output_fault` names it.
+    """
+    top = _members(value)
+    if top is None:
+        return None
+    sizes: dict[int, int] = {}  # the containers added up: their size
+    open_ids = {id(value)}  # the containers on the path being walked
+    # Each open container: its id, its members, whether they are keyed, and its key in its
+    # parent (the path is joined from these only for the field refused).
+    frames: list[tuple[int, Iterator[tuple[Any, Any]], bool, Any]] = [(id(value), *top, None)]
+    totals = [1]  # each open container's size so far: its opening, then each item and its end
+    while frames:
+        here, members, keyed, _ = frames[-1]
+        total = totals[-1]
+        for key, child in members:
+            if keyed:
+                total += len(key) + 3 if isinstance(key, str) else 4  # "key":
+            if isinstance(child, str):
+                total += len(child) + 3
+                continue
+            if isinstance(child, _SCALARS):
+                total += 2
+                continue
+            ident = id(child)
+            if ident in sizes:
+                total += sizes[ident] + 1
+            elif ident in open_ids or (inner := _members(child)) is None:
+                total += 2
+            else:
+                totals[-1] = total
+                open_ids.add(ident)
+                frames.append((ident, *inner, (key, keyed)))
+                totals.append(1)
+                break
+        else:
+            if total > limit:
+                path = [_segment(*frame[3]) for frame in frames[1:]]
+                return _joined(path) or "(the whole output)", total
+            frames.pop()
+            totals.pop()
+            open_ids.discard(here)
+            sizes[here] = total
+            if totals:
+                totals[-1] += total + 1
+    return None
+
+
+_SCALARS = (int, float, type(None))  # bool is an int
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
+def _members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
+    """``(key, member)`` for what a value holds as JSON writes it, and whether the keys are
+    names (not indexes); None for a scalar."""
+    if isinstance(value, dict):
+        return iter(value.items()), True
+    if isinstance(value, _SEQUENCES):
+        return enumerate(value), False
+    if isinstance(value, BaseModel):
+        decorators = type(value).__pydantic_decorators__
+        if decorators.model_serializers or decorators.field_serializers:
+            return None  # it writes itself out, maybe smaller: counted as a scalar
+        if isinstance(value, RootModel):  # written as its root alone
+            return _members(value.root)
+        fields = type(value).model_fields
+        held = {**value.__dict__, **(value.__pydantic_extra__ or {})}
+        # A field the dump leaves out adds nothing (the size must stay a lower bound).
+        return iter([(name, item) for name, item in held.items()
+                     if name not in fields or not fields[name].exclude]), True
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return iter([(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]), True
+    return None
 
 
 def output_fault(value: Any) -> tuple[str, str, str] | None:

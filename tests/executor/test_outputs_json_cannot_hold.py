@@ -3,7 +3,8 @@
 An output that contains itself used to hang ``baton run``, ``resume`` and ``worker`` forever
 (the output check walked the cycle with the event loop held, memory growing and the lease
 never renewed); an integer of over 4,300 digits ended the run as an internal error when its
-result was committed, and a resume repeated it.
+result was committed, and a resume repeated it; an output sharing one list at each of 60
+levels passed the check and then held the run loop writing out its 2**60 items.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ def _self_containing() -> dict[str, Any]:
     d: dict[str, Any] = {"a": 1}
     d["self"] = d
     return d
+
+
+def _doubled(levels: int) -> list[Any]:
+    """One list shared at each of ``levels`` levels: 2**levels items once written out."""
+    shared: Any = [1]
+    for _ in range(levels):
+        shared = [shared, shared]
+    return shared
 
 
 def _registry(output: Any) -> ToolRegistry:
@@ -52,6 +61,10 @@ def _registry(output: Any) -> ToolRegistry:
     ({"v": 10 ** 5000}, "tool_output_int_too_long",
      f"x.big: output field value.v is an integer of more than {sys.get_int_max_str_digits()} "
      "digits, longer than JSON text is written here; return it as a string"),
+    ({"v": _doubled(60)}, "tool_output_too_large",
+     f"x.big: output field value.v{'[0]' * 32} would take at least 1,610,612,733 bytes as JSON, "
+     "over the 1,000,000,000 an output may take (a value shared by several fields is written "
+     "out at each)"),
 ])
 def test_an_output_json_cannot_hold_fails_its_step_and_a_resume_fails_it_alike(
         engine, tmp_path, output, code, error):
