@@ -134,19 +134,27 @@ def json_native(value: Any) -> bool:
 
     For such a value ``canonical_json(json.loads(canonical_json(v)))`` is
     ``canonical_json(v)``; tuples, enums and non-str keys (which sort
-    differently once turned into strings) are not.
+    differently once turned into strings) are not. Nor is a value holding one container
+    twice (shared, or inside itself), which ``json.loads`` never makes: so the walk ends,
+    each container looked into once, however deep (a stack, not recursion), cyclic or
+    shared the value.
     """
     stack = [value]
+    seen: set[int] = set()
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind is dict:
+        if kind is dict or kind is list:
+            if id(item) in seen:
+                return False
+            seen.add(id(item))
+            if kind is list:
+                stack.extend(item)
+                continue
             for key in item:
                 if type(key) is not str:
                     return False
             stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
         elif kind not in _SCALARS:
             return False
     return True
