@@ -142,29 +142,43 @@ def end_span(current: Any, error: BaseException | None = None, *,
 
 def record_error(current: Any, error: BaseException, *, secret_values: Iterable[str] = (),
                  escaped: bool = False) -> None:
-    """The event ``record_exception`` adds and an ERROR status, their texts masked.
+    """The event ``record_exception`` adds and an ERROR status, their texts masked and cut.
 
     A tool's error text (or one of its causes in the traceback) may echo a credential the
     tool was handed, and an internal error a configured one. An error escaping its span
     (``escaped``) is described as the SDK describes one, ``Type: message``; an attempt's by
-    its message alone.
+    its message alone. Each text is masked, then cut as the step, ledger and log cut it
+    (:func:`~executor.calls.cut_error_text`): the message, the status, and each part of the
+    stack trace (a frame, each chained exception's message, a note), so that a 20 MB message
+    is neither masked whole nor recorded whole, and every frame is kept.
     """
     if current is NOOP_SPAN:
         return
     from opentelemetry.trace import Status, StatusCode
 
+    from .calls import cut_error_text  # that module builds on this one
+
     secrets = tuple(secret_values)
+
+    def cut(text: str) -> str:
+        return cut_error_text(text, lambda head: redact(head, secrets))
+
+    def cut_part(part: str) -> str:  # its line end kept: the next part begins a line
+        return cut(part[:-1]) + "\n" if part.endswith("\n") else cut(part)
+
     kind = type(error)
     name = kind.__qualname__ if kind.__module__ in (None, "builtins") else (
         f"{kind.__module__}.{kind.__qualname__}")
     message = error_message(error)
-    current.add_event("exception", redact({
-        "exception.type": name, "exception.message": message,
-        # (traceback renders an exception whose __str__ raises as "<exception str() failed>")
-        "exception.stacktrace": "".join(traceback.format_exception(error)),
-        "exception.escaped": str(escaped)}, secrets))
+    # (traceback renders an exception whose __str__ raises as "<exception str() failed>")
+    parts = [cut_part(part) for part in traceback.format_exception(error)]
+    current.add_event("exception", {
+        "exception.type": redact(name, secrets), "exception.message": cut(message),
+        # Masked again whole: a secret may run from one part into the next (a note's lines).
+        "exception.stacktrace": redact("".join(parts), secrets),
+        "exception.escaped": str(escaped)})
     description = f"{kind.__name__}: {message}" if escaped else message
-    current.set_status(Status(StatusCode.ERROR, redact(description, secrets)))
+    current.set_status(Status(StatusCode.ERROR, cut(description)))
 
 
 def fail_span(current: Any, description: str, *, secret_values: Iterable[str] = ()) -> None:
