@@ -6,9 +6,10 @@ time of the process (clock ticks after boot, from ``/proc/<pid>/stat``). A pid a
 for its owner only where all of them match: the same hostname can belong to another
 machine or to a container with a PID namespace of its own (``--uts=host``, a Kubernetes
 ``hostNetwork`` pod), where a pid means another process or none; and a pid can be reused
-by a new process. Anywhere else, and for ids without a place (written by earlier
-versions, or where ``/proc`` cannot be read), the lease alone says whether the owner is
-gone.
+by a new process. A process that ended but is not yet reaped by its parent (a zombie) is
+gone: it still holds its pid, but it will never act on the run again. Anywhere else, and
+for ids without a place (written by earlier versions, or where ``/proc`` cannot be read),
+the lease alone says whether the owner is gone.
 """
 
 from __future__ import annotations
@@ -51,20 +52,25 @@ def pid_namespace() -> str | None:
 
 def start_time(pid: int) -> int | None:
     """When process ``pid`` (as this namespace numbers it) started, in clock ticks after boot."""
+    fields = _stat_fields(pid)
     try:
-        stat = (PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    # Field 22; the command name (field 2) is in parentheses and may hold spaces.
-    fields = stat.rpartition(")")[2].split()
-    try:
-        return int(fields[19])
+        return int(fields[19])  # field 22
     except (IndexError, ValueError):
         return None
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` from the third (state) on; [] if it cannot be read."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return []
+    # The command name (field 2) is in parentheses and may hold spaces and ')'.
+    return stat.rpartition(")")[2].split()
+
+
 def pid_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists in this PID namespace."""
+    """Whether a process with ``pid`` exists in this PID namespace and is not a zombie."""
     if pid <= 0:
         return False
     try:
@@ -72,8 +78,11 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # it exists, it is just not ours
-    return True
+        pass  # it exists, it is just not ours
+    # A zombie (killed or exited, not yet reaped by its parent) still answers kill(pid, 0), but
+    # it will never run again. Where /proc cannot tell (not Linux), kill's answer stands.
+    fields = _stat_fields(pid)
+    return not fields or fields[0] != "Z"
 
 
 def owner_gone(owner: str | None, lease_expires_at: datetime | None, now: datetime) -> bool:
