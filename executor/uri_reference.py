@@ -3,7 +3,7 @@
 CloudEvents 1.0 requires its ``source`` to be one. No URI library is a dependency, so the
 grammar is checked here: the reference is split as RFC 3986 Appendix B splits it, then each
 part is held to its own rule (brackets only around an IP-literal host, one ``#`` at most,
-a port of digits only...).
+a port of digits only, no ':' in the first segment of a relative path...).
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def uri_reference_problem(text: str) -> str | None:
     if scheme is not None and not _SCHEME.fullmatch(scheme):
         return (f"{scheme!r}, before the first ':', is not a scheme "
                 f"(a letter, then letters, digits, '+', '-' or '.')")
+    if scheme is None and authority is None and ":" in path.partition("/")[0]:
+        # A relative reference's first segment may hold no ':' (RFC 3986 §4.2: it would read
+        # as a scheme). Appendix B leaves one only where nothing comes before that ':'.
+        return (f"{path.partition('/')[0]!r}, its first path segment, holds ':' with no scheme "
+                f"before it (start it with './' or percent-encode the ':' as %3A)")
     if fragment is not None and "#" in fragment:
         return "it holds more than one '#' (percent-encode the others as %23)"
     for part in (path, query, fragment):
