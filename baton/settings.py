@@ -34,10 +34,12 @@ from tools import BatonError
 from tools.value_kinds import kind_in_words, strictness_said
 
 from .settings_users import (
+    MAX_USER_ID_CHARS,
     builtin_role_warnings,
     hash_token,
     token_hash_problem,
     toml_key,
+    user_id_problem,
     user_layout_problem,
     user_problems,
 )
@@ -77,7 +79,8 @@ class User(BaseModel):
 
     model_config = _SETTINGS_CONFIG
 
-    id: str = Field(description="User id, as given to --as or BATON_USER.")
+    id: str = Field(description="User id, as given to --as or BATON_USER; at most "
+                                f"{MAX_USER_ID_CHARS} characters.")
     roles: tuple[str, ...] = Field(default=(), strict=False,
                                    description="Roles, e.g. analyst, approver, admin.")
     token_sha256: tuple[str, ...] = Field(
@@ -85,6 +88,15 @@ class User(BaseModel):
         description="SHA-256 (64 hex digits) of the API bearer tokens that act as this user; "
                     "stored in lower case."
     )
+
+    @field_validator("id")
+    @classmethod
+    def _recordable(cls, uid: str) -> str:
+        # A settings file's ids were checked as its layout was; this is for settings made in code.
+        problem = user_id_problem(uid)
+        if problem:
+            raise PydanticCustomError("user_id", "{problem}", {"problem": problem})
+        return uid
 
     @field_validator("token_sha256")
     @classmethod

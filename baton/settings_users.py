@@ -1,11 +1,12 @@
 """The users table of the settings: how a user and its tokens are declared, and the checks
 of that table.
 
-``load_settings`` refuses a ``[users.ID]`` entry that is not a table or gives an ``id`` of
-its own (before the environment merges in), a ``token_sha256`` entry that is not a SHA-256,
-a role no one defines and a token hash two users share. ``baton token`` writes the lines
-these read (:func:`user_toml`). :func:`role_table_in_force` is the role → action table those
-roles act by: the built-in one, with the roles the policy data in force adds.
+``load_settings`` refuses a ``[users.ID]`` entry that is not a table, gives an ``id`` of
+its own or has an ID too long to record (before the environment merges in), a
+``token_sha256`` entry that is not a SHA-256, a role no one defines and a token hash two
+users share. ``baton token`` writes the lines these read (:func:`user_toml`).
+:func:`role_table_in_force` is the role → action table those roles act by: the built-in
+one, with the roles the policy data in force adds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from tools.value_kinds import kind_in_words
 if TYPE_CHECKING:
     from .settings import Settings
     from .usecases.permissions import RoleTable
+
+
+#: The longest user id, in characters: the width of the database columns that record who
+#: acted (``plans.requester``, ``ledger.actor``... in ``executor/store/schema.py``).
+MAX_USER_ID_CHARS = 200
 
 
 def token_hash_problem(digest: str) -> str | None:
@@ -53,8 +59,20 @@ def toml_key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
+def user_id_problem(uid: str) -> str | None:
+    """Why ``uid`` cannot be a user id, if it cannot: longer than ``MAX_USER_ID_CHARS``."""
+    if len(uid) <= MAX_USER_ID_CHARS:
+        return None
+    # Else it is accepted here and every command that records as it fails (PostgreSQL).
+    return (f"a user id may be at most {MAX_USER_ID_CHARS} characters, the most the database "
+            f"records of who acted; this one has {len(uid)}: shorten it")
+
+
 def user_layout_problem(uid: str, spec: Any) -> tuple[str, str] | None:
     """Why the ``[users.UID]`` entry cannot declare user ``uid``, if it cannot."""
+    if problem := user_id_problem(uid):
+        # Named by its start: the whole id would swamp the message.
+        return f"users.{toml_key(uid[:40])}…", problem
     table = f"[users.{toml_key(uid)}]"
     if not isinstance(spec, dict):
         words = [spec] if isinstance(spec, str) else spec
