@@ -2,7 +2,10 @@
 
 Every path ends in ``_store_version``: the one place where a new version is
 stored and recorded in the ledger. The policy decision plugs in right after
-it, in ``_after_new_version``.
+it, in ``_after_new_version``. A revision that gives no usable version (the
+planner failed, the plan holds a secret's value or the mask mark, or another
+version was added meanwhile) stores none: the latest version stays current, and
+the ledger records the attempt (``_record_failed_revision``).
 
 Every version handed back to be shown passes through :func:`shown_version`: one
 stored before a secret was configured may hold its value, and no reader sees it.
@@ -17,7 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from executor.ledger import EventKind
-from executor.store.plans import NewVersion
+from executor.store.plans import NewVersion, PlanChangedError
 from executor.store.schema import ApprovalRow
 from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from planner.diff import PlanDiff, diff_plans
@@ -69,7 +72,7 @@ def plan_goal(services: Services, goal: str, requester: User,
     except PlanningError as exc:
         stored = _store_failure(services, goal, user, kind, exc, plan_id=None, feedback=None)
         raise _noted(services, exc, stored) from None
-    return _store_result(services, goal, user, result, plan_id=None, feedback=None)
+    return _store_result(services, goal, user, result)
 
 
 def plan_from_file(services: Services, path: Path | str, requester: User) -> StoredVersion:
@@ -116,7 +119,7 @@ def _store_document(services: Services, data: Any, problems: list[Problem], user
     trace = PlanningTrace(planner=PlannerKind.FILE, notes=(note,))
     if report is not None and report.ok and report.plan is not None:
         result = PlanResult(plan=report.plan, planner=PlannerKind.FILE, trace=trace)
-        return _store_result(services, goal, user, result, plan_id=None, feedback=None)
+        return _store_result(services, goal, user, result)
     new = NewVersion(document=storable(data), status=VersionStatus.INVALID,
                      planner=PlannerKind.FILE, problems=tuple(problems), created_by=user.id)
     stored = _store_version(services, goal, user, new, trace, plan_id=None)
@@ -158,9 +161,18 @@ def revise_plan(services: Services, plan_id: str, feedback: str, actor: User,
         result = planner_for(services, kind).revise(previous.plan, feedback, services.registry,
                                                     rejection=reason)
     except PlanningError as exc:
-        _record_failed_revision(services, previous, user, kind, request, exc)
+        _mask_error(services, exc)
+        failed = NewVersion(status=VersionStatus.INVALID, planner=kind,
+                            problems=tuple(exc.problems), feedback=request, created_by=user.id,
+                            error=exc.message, revises=previous.version)
+        _record_failed_revision(services, plan_id, user, failed, exc.trace, exc)
         raise
-    return _store_result(services, previous.goal, user, result, plan_id=plan_id, feedback=request)
+    # Stored only while the version revised is still the latest (see _add_revision).
+    new = NewVersion(plan=result.plan, status=VersionStatus.VALIDATED, planner=result.planner,
+                     origin=result.origin, feedback=request, created_by=user.id,
+                     revises=previous.version)
+    stored = _store_version(services, previous.goal, user, new, result.trace, plan_id=plan_id)
+    return _after_new_version(services, stored, user)
 
 
 def _refuse_unstorable(what: str, text: str) -> None:
@@ -249,11 +261,11 @@ def list_plans(services: Services, status: VersionStatus | str | None = None,
     return [shown_version(services, v) for v in latest]
 
 
-def _store_result(services: Services, goal: str, user: User, result: PlanResult, *,
-                  plan_id: str | None, feedback: str | None) -> StoredVersion:
+def _store_result(services: Services, goal: str, user: User, result: PlanResult) -> StoredVersion:
+    """Store a planner's plan as a new plan's version 1, then have policy decide it."""
     new = NewVersion(plan=result.plan, status=VersionStatus.VALIDATED, planner=result.planner,
-                     origin=result.origin, feedback=feedback, created_by=user.id)
-    stored = _store_version(services, goal, user, new, result.trace, plan_id=plan_id)
+                     origin=result.origin, created_by=user.id)
+    stored = _store_version(services, goal, user, new, result.trace, plan_id=None)
     if stored.status is VersionStatus.INVALID:  # a secret's value or the mask mark: never vetted
         raise _noted(services, InvalidPlanError(list(stored.problems)), stored)
     return _after_new_version(services, stored, user)
@@ -284,10 +296,11 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
         services.ledger.append(EventKind.GOAL, stored.plan_id, user.id,
                                {"goal": goal, "planner": new.planner.value})
     else:
-        stored = store.add_version(plan_id, new)
+        stored = _add_revision(services, plan_id, user, new, trace)
     _record_trace(services, stored.plan_id, user, trace)
     services.ledger.append(EventKind.PLAN_VERSION, stored.plan_id, user.id, {
-        "version": stored.version, "plan_hash": stored.plan_hash, "planner": stored.planner.value,
+        "version": stored.version, "revises": new.revises, "plan_hash": stored.plan_hash,
+        "planner": stored.planner.value,
         "origin": stored.origin.model_dump(mode="json") if stored.origin else None,
         "status": stored.status.value, "feedback": stored.feedback, "notes": list(trace.notes),
     })
@@ -353,22 +366,50 @@ def _without_masked_marks(new: NewVersion) -> NewVersion:
                                   "problems": (*new.problems, *found)})
 
 
-def _record_failed_revision(services: Services, previous: StoredVersion, user: User,
-                            kind: PlannerKind, feedback: str, exc: PlanningError) -> None:
-    """Record a revision that gave no plan: its model exchanges and a failed VALIDATION event.
+def _add_revision(services: Services, plan_id: str, user: User, new: NewVersion,
+                  trace: PlanningTrace) -> StoredVersion:
+    """Store a revision (``new``, masked) as the next version, if it is usable and the version
+    it revises is still the latest; otherwise store nothing, record it as a failed revision,
+    and raise: InvalidPlanError (a secret's value, the mask mark) or PlanChangedError.
 
-    No version is stored (the latest one stays current), but the feedback, the error and
-    the problems are kept in the ledger so that nothing the analyst asked for is lost.
+    An unusable version stored would supersede the approved one it revises; one stored on a
+    version no longer the latest would drop the change of the revision stored meanwhile.
     """
-    _mask_error(services, exc)
-    _record_trace(services, previous.plan_id, user, exc.trace)
-    services.ledger.append(EventKind.VALIDATION, previous.plan_id, user.id, {
-        "version": None, "revision_of": previous.version, "planner": kind.value, "ok": False,
-        "feedback": feedback, "problems": [p.model_dump(mode="json") for p in exc.problems],
-        "error": exc.message,
+    failure: InvalidPlanError | PlanChangedError
+    if new.status is VersionStatus.INVALID:
+        failure = InvalidPlanError(list(new.problems))
+    else:
+        try:
+            return services.plan_store.add_version(plan_id, new)
+        except PlanChangedError as exc:
+            failure = exc
+    _record_failed_revision(services, plan_id, user, new.model_copy(update={
+        "error": failure.message}), trace, failure)
+    raise failure
+
+
+def _record_failed_revision(services: Services, plan_id: str, user: User, new: NewVersion,
+                            trace: PlanningTrace | None, exc: BatonError) -> None:
+    """Record a revision that gave no version (``new``: what it would have stored, its error
+    and problems masked): its model exchanges and a failed VALIDATION event; note in ``exc``'s
+    message where it is recorded and which version stays the latest.
+
+    No version is stored (the latest one stays current), but the feedback, the error, the
+    problems and the refused plan are kept in the ledger, so that nothing the analyst asked
+    for, nor what the planner answered, is lost.
+    """
+    _record_trace(services, plan_id, user, trace)
+    document = new.plan.model_dump(mode="json") if new.plan is not None else new.document
+    services.ledger.append(EventKind.VALIDATION, plan_id, user.id, {
+        "version": None, "revision_of": new.revises, "planner": new.planner.value, "ok": False,
+        "feedback": new.feedback, "problems": [p.model_dump(mode="json") for p in new.problems],
+        "error": new.error, "document": document,
+        "origin": new.origin.model_dump(mode="json") if new.origin else None,
     })
+    # Read now: another revision may have been stored while this one was planned.
+    latest = services.plan_store.get(plan_id).version
     exc.message = (f"{exc.message}\n(the feedback is recorded in the ledger of plan "
-                   f"{previous.plan_id}; v{previous.version} stays the latest version)")
+                   f"{plan_id}; v{latest} stays the latest version)")
     exc.args = (exc.message,)
 
 

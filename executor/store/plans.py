@@ -50,6 +50,23 @@ class PlanNotFoundError(BatonError):
     code = "not_found"
 
 
+class PlanChangedError(BatonError):
+    """A revision was to be stored on a version that is no longer the latest: another version
+    was added while the planner worked, and storing this one would drop that one's change."""
+
+    code = "plan_changed"
+
+    def __init__(self, plan_id: str, base: int, latest: int) -> None:
+        self.plan_id, self.base, self.latest = plan_id, base, latest
+        if latest <= base:  # not from a revision of a version read from the store
+            added = f"its latest version is v{latest}, not v{base}"
+        elif latest == base + 1:
+            added = f"v{latest} was added"
+        else:
+            added = f"v{base + 1} {'and' if latest == base + 2 else 'to'} v{latest} were added"
+        super().__init__(f"plan {plan_id} changed while revising: {added}; revise again")
+
+
 class NewVersion(BaseModel):
     """What a caller supplies to store one version; the store adds id, number, hash and time."""
 
@@ -64,6 +81,9 @@ class NewVersion(BaseModel):
     feedback: str | None = Field(default=None, description="Feedback this version answers.")
     created_by: str = Field(description="Who created it.")
     error: str | None = Field(default=None, description="Why planning failed, if it did.")
+    revises: int | None = Field(default=None, description=(
+        "The version this one revises: it is stored only while that is still the latest "
+        "(PlanChangedError otherwise). None: stored whatever the latest is."))
 
 
 def new_plan_id() -> str:
@@ -91,10 +111,17 @@ class PlanStore:
             return _to_stored(row, goal=goal, requester=requester)
 
     def add_version(self, plan_id: str, new: NewVersion) -> StoredVersion:
-        """Store the next version; the previous one becomes SUPERSEDED unless already final."""
+        """Store the next version; the previous one becomes SUPERSEDED unless already final.
+
+        When ``new.revises`` names a version that is no longer the latest, nothing is stored
+        (``PlanChangedError``): checked under the plan's lock, in the insert's transaction, so
+        of two revisions of one version at once, the later one is refused.
+        """
         now = datetime.now(UTC)
         with Session(self._engine) as session:
             plan = _locked_plan(session, plan_id)
+            if new.revises is not None and new.revises != plan.latest_version:
+                raise PlanChangedError(plan_id, new.revises, plan.latest_version)
             previous = self._row(session, plan_id, plan.latest_version)
             if previous is not None and VersionStatus(previous.status) not in FINAL_STATUSES:
                 previous.status = VersionStatus.SUPERSEDED.value

@@ -127,9 +127,11 @@ def test_a_revision_copying_the_mask_over_a_secret_stored_before_it_is_configure
     openai_server.script(Completion(content=json.dumps({"steps": [copied]})))
     revised = baton("revise", plan_id, "write it again")
     assert revised.returncode == 1 and "masked_value" in revised.stderr
+    assert "v1 stays the latest version" in revised.stderr  # a refused revision stores none
     (request,) = openai_server.requests
     assert CHAT_TOKEN not in json.dumps(request)
     assert "token [REDACTED]" in request["messages"][1]["content"]
-    shown = json.loads(baton("plans", "show", plan_id, "--json").stdout)
-    assert shown["version"] == 2 and shown["status"] == "invalid"
-    assert [p["code"] for p in shown["problems"]] == ["masked_value"]
+    assert json.loads(baton("plans", "show", plan_id, "--json").stdout)["version"] == 1
+    (failed,) = [e["payload"] for e in _ledger(baton, plan_id)
+                 if e["kind"] == "validation" and not e["payload"]["ok"]]
+    assert [p["code"] for p in failed["problems"]] == ["masked_value"]

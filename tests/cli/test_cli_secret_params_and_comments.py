@@ -56,8 +56,13 @@ def test_plan_and_revise_keep_the_secret_out_of_the_template_params(configured, 
     valid = json.loads(cli("--as", "alice", "plan", "Copy a.csv to x.csv", "--json").stdout)
     revised = cli("--as", "alice", "revise", valid["plan_id"], f"Copy {SECRET}.csv to y.csv")
     assert revised.returncode == 1 and SECRET not in _printed(revised)
-    shown = cli("--as", "dave", "plans", "show", valid["plan_id"], "--json")
-    assert json.loads(shown.stdout)["origin"]["params"]["source"] == f"{REDACTED}.csv"
+    assert "v1 stays the latest version" in revised.stderr  # a refused revision stores none
+    events = json.loads(cli("--as", "dave", "audit", "show", "--json", "--subject",
+                            valid["plan_id"]).stdout)
+    (failed,) = [e["payload"] for e in events if e["kind"] == "validation"
+                 and not e["payload"]["ok"]]
+    assert failed["origin"]["params"]["source"] == f"{REDACTED}.csv"
+    assert SECRET not in json.dumps(events)
     assert SECRET not in stored_text(data_dir) and REDACTED in stored_text(data_dir)
 
 

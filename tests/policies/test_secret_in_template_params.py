@@ -57,16 +57,18 @@ def test_a_goal_holding_a_secret_stores_the_template_params_masked(services):
     assert SECRET not in json.dumps(stored.model_dump(mode="json"))
 
 
-def test_a_revision_holding_a_secret_stores_the_template_params_masked(services):
+def test_a_revision_holding_a_secret_records_the_template_params_masked(services):
     alice = services.settings.users["alice"]
     first = plan_goal(services, "Copy sales.csv to x.csv", alice, planner=PlannerKind.TEMPLATE)
     with pytest.raises(InvalidPlanError) as refused:
         revise_plan(services, first.plan_id, GOAL, alice, planner=PlannerKind.TEMPLATE)
-    revised = refused.value.stored
-    assert revised.version == 2 and revised.status is VersionStatus.INVALID
+    assert "v1 stays the latest version" in refused.value.message  # a refused revision: no v2
+    assert services.plan_store.get(first.plan_id).version == 1
     assert SECRET not in stored_rows(services)
-    assert services.plan_store.get(first.plan_id, 2).origin.params["source"] == f"{REDACTED}.csv"
-    assert services.plan_store.get(first.plan_id, 2).feedback == f"Copy {REDACTED}.csv to x.csv"
+    (failed,) = [e.payload for e in services.ledger.events(subject=first.plan_id)
+                 if e.kind == "validation" and not e.payload["ok"]]
+    assert failed["origin"]["params"]["source"] == f"{REDACTED}.csv"
+    assert failed["feedback"] == f"Copy {REDACTED}.csv to x.csv"
 
 
 def test_template_params_stored_before_the_secret_was_configured_are_shown_masked(
