@@ -10,6 +10,7 @@ The goal is never taken from the model: the planner puts the analyst's goal back
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +20,9 @@ from planner.plan import Plan, canonical_json
 from planner.problems import Problem, ProblemCode, too_many_steps
 from tools import ToolInfo
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+# No "\s*" before the block's text (it is stripped after): with no closing fence, each blank
+# skipped would be tried again as the text's start, a scan to the end per blank.
+_FENCE = re.compile(r"```(?:json|JSON)?(.*?)```", re.DOTALL)
 _TOO_DEEP = "is nested too deeply to be a plan; flatten the arguments"
 
 _CONTRACT = """\
@@ -218,6 +221,9 @@ _TOO_DEEP_VALUE = object()  # json's decoder recurses once per level of nesting
 # A decode from a "{" may scan to the end of the reply: bounded, so that a reply of
 # many unclosed braces costs no more than this many scans.
 _MAX_OBJECT_STARTS = 200
+# Fenced blocks decoded, outside thinking: a plan is in one of the first few, and a reply
+# of thousands of fenced values would otherwise cost a decode (and a value kept) for each.
+_MAX_FENCED_BLOCKS = 200
 
 
 def _json_values(text: str) -> Iterator[tuple[Any, bool]]:
@@ -229,18 +235,24 @@ def _json_values(text: str) -> Iterator[tuple[Any, bool]]:
         yield whole, whole is not _TOO_DEEP_VALUE
         if whole is not _TOO_DEEP_VALUE:
             return
-    thinking = _thinking_spans(text)
+    thinking = _Spans(_thinking_spans(text))
+    decoded = 0
     for block in _FENCE.finditer(text):
+        if thinking.end_of(block.start()):
+            continue  # a draft the model thought aloud, not its answer
+        decoded += 1
+        if decoded > _MAX_FENCED_BLOCKS:
+            break
         value = _loaded(block.group(1).strip())
-        if value is not _NOT_JSON and not _inside(thinking, block.start()):
+        if value is not _NOT_JSON:
             yield value, False
     decode = json.JSONDecoder().raw_decode
     position = text.find("{")
     for _ in range(_MAX_OBJECT_STARTS):
         if position < 0:
             return
-        if _inside(thinking, position):  # a draft the model thought aloud, not its answer
-            position = text.find("{", _inside(thinking, position))
+        if skipped := thinking.end_of(position):  # a draft the model thought aloud
+            position = text.find("{", skipped)
             continue
         end = position + 1
         try:
@@ -273,9 +285,18 @@ def _thinking_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _inside(spans: list[tuple[int, int]], position: int) -> int:
-    """The end of the span holding ``position``, or 0 when none does."""
-    return next((end for start, end in spans if start <= position < end), 0)
+class _Spans:
+    """Disjoint (start, end) spans in text order, looked up by position in logarithmic time:
+    a reply of thousands of thinking blocks and fenced values must not cost their product."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self._starts = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
+
+    def end_of(self, position: int) -> int:
+        """The end of the span holding ``position``, or 0 when none does."""
+        index = bisect.bisect_right(self._starts, position) - 1
+        return self._ends[index] if index >= 0 and position < self._ends[index] else 0
 
 
 def _loaded(text: str) -> Any:
