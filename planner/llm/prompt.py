@@ -1,7 +1,9 @@
 """What the model is told and how its reply becomes a candidate plan document.
 
 The reply shape in every response format is ``{"steps": [{"id", "tool",
-"args_json", "depends_on", "why"}]}``; ``args`` as a plain object is accepted
+"args_json", "depends_on", "why", "retry", "timeout_s"}]}`` (the last two null unless
+the step overrides its tool's retry policy or time limit: a revision shows the earlier
+plan's overrides, and the model keeps them); ``args`` as a plain object is accepted
 too (models in json_object/text mode often write it that way). A step that gives
 both is read from ``args_json`` when the two agree, from ``args`` when ``args_json``
 is empty, and sent back to the model when they differ: neither is dropped unseen.
@@ -18,7 +20,7 @@ from typing import Any, NamedTuple
 
 from planner.plan import Plan, canonical_json
 from planner.problems import Problem, ProblemCode, too_many_steps
-from tools import ToolInfo
+from tools import RetryPolicy, ToolInfo
 
 # No "\s*" before the block's text (it is stripped after): with no closing fence, each blank
 # skipped would be tried again as the text's start, a scan to the end per blank.
@@ -31,7 +33,8 @@ together achieve the goal, using ONLY the tools listed below.
 
 Reply format (JSON only, no prose, no code fences):
 {"steps": [{"id": "load", "tool": "<tool name>", "args_json": "{\\"path\\": \\"sales.csv\\"}",
-            "depends_on": [], "why": "one line for the approver"}]}
+            "depends_on": [], "why": "one line for the approver", "retry": null,
+            "timeout_s": null}]}
 
 Rules:
 - id: lower-case letters, digits and '_', starting with a letter, unique in the plan.
@@ -43,6 +46,8 @@ Rules:
   where <field> is one of that tool's OUTPUT fields (nested: "<step_id>.<field>.<sub>";
   list items: "<step_id>.<field>.0"). A reference makes the step wait for the other one.
 - depends_on: ids of steps that must finish first although no data flows; usually [].
+- retry, timeout_s: null, unless asked for: a retry policy or a time limit in seconds of
+  the step's own, in place of its tool's. A plan you revise keeps those it has.
 - The steps must form a DAG: no cycles, no step depending on itself, no unknown ids.
 - Never put secrets, passwords, tokens or API keys in arguments: tools that need secrets
   receive them by name at run time.
@@ -150,12 +155,32 @@ def listed_problems(problems: Sequence[Problem], line: Callable[[Problem], str])
 
 
 def _reply_shape(plan: Plan, hide: Hide = _shown) -> str:
+    """``plan`` as a reply writes it: a revision's model reads it and writes it back, its
+    overrides (retry, timeout_s) included, or it would drop them unseen."""
     steps = [
         {"id": hide(s.id), "tool": hide(s.tool), "args_json": canonical_json(hide(s.args)),
-         "depends_on": hide(list(s.depends_on)), "why": hide(s.why or "")}
+         "depends_on": hide(list(s.depends_on)), "why": hide(s.why or ""),
+         "retry": None if s.retry is None else hide(s.retry.model_dump(mode="json")),
+         "timeout_s": hide(s.timeout_s)}
         for s in plan.steps
     ]
     return json.dumps({"steps": steps}, ensure_ascii=False)
+
+
+def _retry_schema() -> dict[str, Any]:
+    """A ``RetryPolicy`` in strict mode: every field required, each as the policy types it."""
+    kinds = {int: "integer", float: "number"}
+    fields = RetryPolicy.model_fields
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(fields),
+        "properties": {name: {"type": kinds[info.annotation], "description": info.description}
+                       for name, info in fields.items()},
+    }
+
+
+_RETRY_SCHEMA = _retry_schema()
 
 
 def reply_schema(tool_names: Sequence[str]) -> dict[str, Any]:
@@ -167,12 +192,14 @@ def reply_schema(tool_names: Sequence[str]) -> dict[str, Any]:
     ``anyOf`` would have to make optional arguments nullable (changing their
     meaning) and double every property to allow references. Arguments are
     therefore a JSON *string*, decoded and validated by Baton afterwards; the
-    tool name is still constrained to the offered tools by an enum.
+    tool name is still constrained to the offered tools by an enum. ``retry`` and
+    ``timeout_s`` are nullable (strict mode's optional): their bounds are checked by the
+    plan contract, as a plan file's are, and a value out of them goes back to the model.
     """
     step = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["id", "tool", "args_json", "depends_on", "why"],
+        "required": ["id", "tool", "args_json", "depends_on", "why", "retry", "timeout_s"],
         "properties": {
             "id": {"type": "string", "description": "Unique step id: lower-case, digits, '_'."},
             "tool": {"type": "string", "enum": sorted(tool_names)},
@@ -180,6 +207,10 @@ def reply_schema(tool_names: Sequence[str]) -> dict[str, Any]:
                           "description": "The tool's arguments as a JSON object in a string."},
             "depends_on": {"type": "array", "items": {"type": "string"}},
             "why": {"type": "string", "description": "One-line rationale for the approver."},
+            "retry": {"anyOf": [_RETRY_SCHEMA, {"type": "null"}],
+                      "description": "Null, or a retry policy of the step's own."},
+            "timeout_s": {"type": ["number", "null"],
+                          "description": "Null, or the step's own time limit in seconds."},
         },
     }
     return {
@@ -408,4 +439,7 @@ def _wire_step(raw: Any, index: int, problems: list[Problem]) -> Any:
         step.pop("why", None)
     if step.get("depends_on") in ([], None):
         step.pop("depends_on", None)
+    for override in ("retry", "timeout_s"):  # null: the tool's own, as a key left out says
+        if override in step and step[override] is None:
+            step.pop(override)
     return step
