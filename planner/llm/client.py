@@ -84,10 +84,15 @@ class ChatReply:
     fmt: ResponseFormat
 
 
-def retry_delay(attempt: int, *, base_s: float, max_s: float, retry_after_s: float | None) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): Retry-After wins, else doubling."""
+def retry_delay(attempt: int, *, base_s: float, max_s: float,
+                retry_after_s: float | None) -> float | None:
+    """Seconds to wait before retry number ``attempt`` (1-based): Retry-After wins, else doubling.
+
+    None when the endpoint's Retry-After is over ``max_s``: a wait cut short would send the
+    request again before the endpoint said it would take one, so there is no retry at all.
+    """
     if retry_after_s is not None and retry_after_s >= 0:
-        return min(retry_after_s, max_s)
+        return retry_after_s if retry_after_s <= max_s else None
     return min(base_s * (2 ** (attempt - 1)), max_s)
 
 
@@ -286,6 +291,15 @@ class ChatClient:
                 retries += 1
                 delay = retry_delay(retries, base_s=self.config.backoff_s,
                                     max_s=self.config.max_backoff_s, retry_after_s=exc.retry_after_s)
+                if delay is None:
+                    raise PlanningError(
+                        self.mask(f"{self.config.describe()} answered {exc} and asked to wait "
+                                  f"Retry-After {exc.retry_after_s:g} s, longer than the "
+                                  "planner's longest wait between retries (max_backoff_s "
+                                  f"{self.config.max_backoff_s:g} s): not retried; plan again "
+                                  "after that wait, or raise max_backoff_s"),
+                        code="endpoint_unreachable",
+                    ) from None
                 log.info("llm.retry", endpoint=self.config.shown_url, retry=retries, delay_s=delay)
                 self._sleep(delay)
 

@@ -93,7 +93,7 @@ def test_retry_delay_doubles_is_bounded_and_honours_retry_after():
     assert [retry_delay(n, base_s=0.5, max_s=3, retry_after_s=None) for n in (1, 2, 3, 4)] == [
         0.5, 1.0, 2.0, 3]
     assert retry_delay(1, base_s=0.5, max_s=30, retry_after_s=7) == 7
-    assert retry_delay(1, base_s=0.5, max_s=30, retry_after_s=120) == 30
+    assert retry_delay(1, base_s=0.5, max_s=30, retry_after_s=120) is None  # not retried early
 
 
 def test_services_refuse_to_build_an_llm_planner_without_an_endpoint():
