@@ -215,9 +215,17 @@ def _kind(value: Any) -> str:
     return "string" if isinstance(value, str) else "null"
 
 
-def _replace_literal(value: Any, original: Any, pname: str, literal: str) -> Any:
+def _replace_literal(steps: list[dict[str, Any]], original: list[dict[str, Any]], pname: str,
+                     literal: str) -> Any:
+    """Make each argument equal to ``literal`` the parameter; its value (the first found).
+
+    Arguments only: a step id in ``depends_on``, a ``why`` or a retry setting that happens
+    to read the same is no value a template user chooses.
+    """
     found: list[Any] = []
-    _replace_equal(value, original, literal, "{{" + pname + "}}", found)
+    for step, was in zip(steps, original, strict=True):
+        if isinstance(step.get("args"), dict):
+            _replace_equal(step["args"], was["args"], literal, "{{" + pname + "}}", found)
     if not found:
         raise TemplateError(f"parameter {pname}: no argument of the plan has the value {literal!r}")
     return found[0]
@@ -233,9 +241,7 @@ def _replace_equal(value: Any, original: Any, literal: str, placeholder: str,
         if isinstance(item, dict | list):
             if not (isinstance(item, dict) and "ref" in item and len(item) == 1):
                 _replace_equal(item, was, literal, placeholder, found)
-        elif item is not None and item == was and _text(item) == literal and not (
-            isinstance(value, dict) and key in ("id", "tool")
-        ):
+        elif item is not None and item == was and _text(item) == literal:
             found.append(item)
             value[key] = placeholder
 
