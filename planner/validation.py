@@ -10,10 +10,18 @@ against each tool's input schema (unknown arguments included), references (well 
 tool outputs, of a type that fits the argument), ``depends_on`` entries and
 finally cycles. Each problem carries a stable code, the step id, a JSON path
 and a message that says how to fix it.
+
+The problems listed are bounded: the first ``MAX_PROBLEMS_PER_STEP`` of each step and
+``MAX_PROBLEMS`` in all, then one entry saying how many more were found (with the code of
+the first left out). A model's reply far off the mark can hold 100,000 unknown arguments
+in one step; each problem would be kept in every exchange record and in the stored
+version, and the first ones are what is fixed first anyway. A plan with a problem left out
+has problems listed too, so the cut never makes an invalid plan valid.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +49,12 @@ from .schema_types import describe, field_names, fits, walk
 
 PLAN_KEYS = ("goal", "steps")
 STEP_KEYS = tuple(Step.model_fields)
+MAX_PROBLEMS_PER_STEP = 20
+MAX_PROBLEMS = 200
+# An unknown argument's name longer than this gets no "did you mean": fuzzy matching costs
+# its length, and no argument name is that long.
+_LONGEST_SUGGESTED = 200
+_STEP_PATH = re.compile(r"\$\.steps\[(\d+)\]")
 
 
 class ValidationReport(BaseModel):
@@ -95,13 +109,42 @@ class _Checker:
     first_index: dict[str, int] = field(default_factory=dict)
     waits_for: dict[str, set[str]] = field(default_factory=dict)
     ref_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    per_step: dict[int, int] = field(default_factory=dict)  # problems listed, by step index
+    left_out: int = 0
+    first_left_out: ProblemCode | None = None
 
     def __post_init__(self) -> None:
         self.schemas = SchemaCache(self.registry)
         self.suggest = Suggester()
 
     def add(self, code: ProblemCode, path: str, message: str, step: str | None = None) -> None:
+        at = _STEP_PATH.match(path)
+        index = int(at.group(1)) if at else None
+        if not self.room(index):
+            self.leave_out(code)
+            return
         self.problems.append(Problem(code=code, step=step, path=path, message=message))
+        if index is not None:
+            self.per_step[index] = self.per_step.get(index, 0) + 1
+
+    def room(self, index: int | None) -> bool:
+        """Whether one more problem of step ``index`` (None: of the plan) is listed."""
+        return len(self.problems) < MAX_PROBLEMS and (
+            index is None or self.per_step.get(index, 0) < MAX_PROBLEMS_PER_STEP)
+
+    def leave_out(self, code: ProblemCode) -> None:
+        """Count a problem found but not listed (there is no room for it)."""
+        self.left_out += 1
+        self.first_left_out = self.first_left_out or code
+
+    def close_list(self) -> None:
+        """Say how many problems were left out, after those listed."""
+        if self.left_out and self.first_left_out is not None:
+            self.problems.append(Problem(
+                code=self.first_left_out, path="$",
+                message=f"... and {self.left_out:,} more problem(s), not listed (at most "
+                        f"{MAX_PROBLEMS_PER_STEP} a step and {MAX_PROBLEMS} in all are); fix "
+                        "those listed first"))
 
     def run(self, data: Any) -> Plan | None:
         goal, raw_steps = self.check_top_level(data)
@@ -276,15 +319,24 @@ class _Checker:
         base = f"{view.path}.args"
         names = tool.arg_names
         if names is not None:
+            takes = ", ".join(names) if names else "no arguments"
             for key in value:
-                if key not in names:
-                    takes = ", ".join(names) if names else "no arguments"
-                    self.add(ProblemCode.UNKNOWN_ARG, json_path(base, [str(key)]),
-                             f"tool {tool.spec.name!r} takes no argument {str(key)!r}"
-                             f"{suggest(str(key), names)}; it takes: {takes}", view.id)
+                if key in names:
+                    continue
+                if not self.room(view.index):  # counted, without the message's fuzzy match
+                    self.leave_out(ProblemCode.UNKNOWN_ARG)
+                    continue
+                name = str(key)
+                hint = suggest(name, names) if len(name) <= _LONGEST_SUGGESTED else ""
+                self.add(ProblemCode.UNKNOWN_ARG, json_path(base, [name]),
+                         f"tool {tool.spec.name!r} takes no argument {name!r}{hint}; "
+                         f"it takes: {takes}", view.id)
         for error in tool.validator(with_refs).iter_errors(value):
             if error.validator == "additionalProperties" and not error.absolute_path and names is not None:
                 continue  # every unknown argument is already reported above
+            if not self.room(view.index):
+                self.leave_out(ProblemCode.INVALID_ARGS)
+                continue
             self.add(ProblemCode.INVALID_ARGS, json_path(base, list(error.absolute_path)),
                      schema_error_message(error), view.id)
 
@@ -415,6 +467,7 @@ def validate_plan(
     except RecursionError:  # arguments nested thousands deep: refuse rather than crash
         checker.add(ProblemCode.WRONG_SHAPE, "$", "the plan is nested too deeply; flatten the arguments")
         plan = None
+    checker.close_list()
     if isinstance(document, Plan) and plan is not None:
         plan = document
     return ValidationReport(plan=plan, problems=tuple(checker.problems))
