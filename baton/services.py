@@ -149,7 +149,7 @@ class Services:
             base_url=llm.base_url, model=llm.model, api_key=llm.api_key, timeout_s=llm.timeout_s,
             temperature=llm.temperature, max_attempts=llm.max_repairs,
             max_tools_offered=llm.max_tools_offered, max_steps=self.settings.max_steps,
-            max_transport_retries=llm.retries,
+            max_transport_retries=llm.retries, max_backoff_s=llm.max_backoff_s,
             max_echoed_reply_chars=llm.max_echoed_reply_chars,
             capability_cache=self.settings.data_dir / "llm_capabilities.json",
             # Never a secret in a prompt: a stored plan, a goal or feedback may hold one.

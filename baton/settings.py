@@ -143,6 +143,11 @@ class LLMSettings(BaseModel):
                          description="Retries of one request after a timeout, a lost connection "
                                      "or HTTP 408/429/5xx, before the endpoint is reported "
                                      "unreachable (0 to 10).")
+    max_backoff_s: float = Field(default=30.0, gt=0, le=MAX_LLM_TIMEOUT_S, allow_inf_nan=False,
+                                 description="Longest wait between two tries of one request, in "
+                                             "seconds, a Retry-After included: an endpoint "
+                                             "asking for a longer one is not tried again "
+                                             "(at most an hour).")
     max_echoed_reply_chars: int = Field(
         default=32_000, ge=MIN_ECHOED_REPLY_CHARS, le=MAX_ECHOED_REPLY_CHARS,
         description="Longest invalid reply, in characters, sent back whole to the model for "

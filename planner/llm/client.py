@@ -297,7 +297,7 @@ class ChatClient:
                                   f"Retry-After {exc.retry_after_s:g} s, longer than the "
                                   "planner's longest wait between retries (max_backoff_s "
                                   f"{self.config.max_backoff_s:g} s): not retried; plan again "
-                                  "after that wait, or raise max_backoff_s"),
+                                  "after that wait, or raise max_backoff_s ([llm] in baton.toml)"),
                         code="endpoint_unreachable",
                     ) from None
                 log.info("llm.retry", endpoint=self.config.shown_url, retry=retries, delay_s=delay)

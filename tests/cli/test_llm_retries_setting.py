@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from baton.services import Services
 from baton.settings import ConfigError, load_settings
 from tests.support.cli_in_process import in_process_baton
 from tests.support.openai_server import Completion, Failure
@@ -50,4 +51,18 @@ def test_retries_default_to_three(baton, data_dir, openai_server):
 def test_retries_out_of_bounds_are_a_configuration_error(tmp_path, value):
     (tmp_path / "baton.toml").write_text(BATON_TOML + f"retries = {value}\n")
     with pytest.raises(ConfigError, match=r"llm\.retries"):
+        load_settings(tmp_path / "baton.toml", environ={})
+
+
+@pytest.mark.parametrize(("toml", "expected"), [("", 30.0), ("max_backoff_s = 300\n", 300.0)])
+def test_the_longest_retry_wait_reaches_the_planner(tmp_path, toml, expected):
+    (tmp_path / "baton.toml").write_text(BATON_TOML + 'base_url = "http://127.0.0.1:9/v1"\n' + toml)
+    settings = load_settings(tmp_path / "baton.toml", environ={})
+    assert Services(settings).llm_planner.config.max_backoff_s == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "3601", "nan", '"30"', "true"])
+def test_a_longest_retry_wait_out_of_bounds_is_a_configuration_error(tmp_path, value):
+    (tmp_path / "baton.toml").write_text(BATON_TOML + f"max_backoff_s = {value}\n")
+    with pytest.raises(ConfigError, match=r"llm\.max_backoff_s: "):
         load_settings(tmp_path / "baton.toml", environ={})
