@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import DateTime, String, text, type_coerce
+from sqlalchemy import DateTime, String, Text, and_, case, cast, func, text, type_coerce
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine, Row
@@ -37,11 +37,23 @@ _TABLE = LedgerRow.__table__  # type: ignore[attr-defined]
 _LAST_EVENT = sa_select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
 _FIRST_EVENT = sa_select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq).limit(1)
 _INSERT_EVENT = sa_insert(_TABLE)
+_EVENT_FIELDS = (_TABLE.c.kind, _TABLE.c.subject, _TABLE.c.actor, _TABLE.c.payload,
+                 _TABLE.c.prev_hash, _TABLE.c.hash)
 # Rows are read with ``at`` as stored and parsed one by one: a malformed value (SQLite keeps
 # whatever text it is given) is then a broken event naming its seq, not a failed query.
-_READ_EVENTS = sa_select(_TABLE.c.seq, type_coerce(_TABLE.c.at, String).label("at"), _TABLE.c.kind,
-                         _TABLE.c.subject, _TABLE.c.actor, _TABLE.c.payload, _TABLE.c.prev_hash,
-                         _TABLE.c.hash).order_by(_TABLE.c.seq)
+_READ_EVENTS = sa_select(_TABLE.c.seq, type_coerce(_TABLE.c.at, String).label("at"),
+                         *_EVENT_FIELDS).order_by(_TABLE.c.seq)
+# PostgreSQL's driver turns a timestamp into a datetime itself, and fails the whole query on one
+# Python cannot hold ('infinity', year 10000, BC): such a time is read as NULL, its text beside
+# it, so that it too is a broken event naming its seq. The bounds keep a day's margin inside
+# Python's years 1 to 9999 for the session's time zone; no event was recorded that near them.
+_PG_TIME_HELD = and_(func.isfinite(_TABLE.c.at),
+                     _TABLE.c.at > datetime(1, 1, 2, tzinfo=UTC),
+                     _TABLE.c.at < datetime(9999, 12, 30, tzinfo=UTC))
+_PG_READ_EVENTS = sa_select(_TABLE.c.seq,
+                            case((_PG_TIME_HELD, _TABLE.c.at), else_=None).label("at"),
+                            cast(_TABLE.c.at, Text).label("at_text"),
+                            *_EVENT_FIELDS).order_by(_TABLE.c.seq)
 
 
 class EventKind(str, enum.Enum):
@@ -195,6 +207,11 @@ class Ledger:
         self._secrets = [s for s in secret_values if s]
 
     @functools.cached_property
+    def _read_events(self) -> Any:
+        """The query reading events in chain order, as this database can read every row."""
+        return _PG_READ_EVENTS if self._engine.dialect.name == "postgresql" else _READ_EVENTS
+
+    @functools.cached_property
     def _parse_at(self) -> Callable[[Any], Any] | None:
         """How SQLAlchemy turns a stored ``at`` into a datetime (None: the driver already does)."""
         dialect = self._engine.dialect
@@ -267,7 +284,7 @@ class Ledger:
     def iter_events(self, *, subject: str | None = None, kinds: Iterable[str] | None = None,
                     after_seq: int = 0, limit: int | None = None) -> Iterator[LedgerEvent]:
         """Stream events in chain order; ``BrokenEventError`` at a row that cannot be read back."""
-        query = _filtered(_READ_EVENTS.where(_TABLE.c.seq > after_seq), subject, kinds)
+        query = _filtered(self._read_events.where(_TABLE.c.seq > after_seq), subject, kinds)
         if limit is not None:
             query = query.limit(limit)
         for row in self._stored(query):
@@ -279,7 +296,7 @@ class Ledger:
 
         One query reading from the end of the chain: only those rows, however long the ledger.
         """
-        query = _filtered(_READ_EVENTS.order_by(None), subject, kinds)
+        query = _filtered(self._read_events.order_by(None), subject, kinds)
         newest_first = query.order_by(_TABLE.c.seq.desc()).limit(limit)
         with Session(self._engine) as session:
             rows = session.execute(newest_first).all()
@@ -313,7 +330,7 @@ class Ledger:
         expected_seq = 1
         count = 0
         head: tuple[int, str] | None = None
-        for row in self._stored(_READ_EVENTS):
+        for row in self._stored(self._read_events):
             count += 1
             problem = self._check_row(row, prev, expected_seq) or _check_anchor(row, expect_head)
             if problem:
@@ -360,7 +377,8 @@ class Ledger:
             except (TypeError, ValueError):
                 at = None
             if not isinstance(at, datetime):
-                raise BrokenEventError(row.seq, f"its time {row.at!r} is not a valid timestamp")
+                stored = row._mapping.get("at_text", row.at)  # PostgreSQL: the time as text
+                raise BrokenEventError(row.seq, f"its time {stored!r} is not a valid timestamp")
         if at.tzinfo is None:  # stored as naive UTC; the column type would have said so on read
             at = at.replace(tzinfo=UTC)
         try:

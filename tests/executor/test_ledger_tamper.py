@@ -236,6 +236,22 @@ def _set_stored(engine, seq: int, **values: str) -> None:
         conn.execute(text(f"UPDATE ledger SET {columns} WHERE seq = :seq"), {**values, "seq": seq})
 
 
+@pytest.mark.parametrize("stored", ["infinity", "-infinity", "10000-01-01 00:00:00+00",
+                                    "4000-01-01 00:00:00+00 BC"])
+def test_a_time_python_cannot_hold_is_a_broken_event_on_postgresql(ledger, engine, stored):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps any text: test_a_malformed_time_… covers it")
+    _set_stored(engine, 2, at=stored)
+    result = ledger.verify()
+    assert (result.ok, result.events, result.first_broken_seq) == (False, 2, 2)
+    assert "event 2" in result.reason and "not a valid timestamp" in result.reason
+    with pytest.raises(BrokenEventError, match="not a valid timestamp"):
+        ledger.events()
+    assert [event.seq for event in ledger.events(subject="run0")] == [1, 3, 5]  # the others read
+    with pytest.raises(BrokenEventError):
+        ledger.latest(limit=6)
+
+
 def test_a_malformed_time_is_reported_as_a_broken_event(ledger, engine):
     if engine.dialect.name == "postgresql":
         pytest.skip("a PostgreSQL timestamp column holds only valid times")
@@ -290,9 +306,11 @@ def test_cli_reports_malformed_rows_as_broken_events_without_a_traceback(baton, 
         assert done.returncode == 1, args
         assert "ledger event 2 is broken: payload is not a JSON object" in done.stderr, args
         assert "Traceback" not in done.stderr, args
-    if engine.dialect.name == "sqlite":
-        _set_stored(engine, 1, at="not a time")
-        verify = baton(["audit", "verify", "--json"])
-        assert verify.returncode == 1 and "Traceback" not in verify.stderr
-        report = json.loads(verify.stdout)
-        assert report["first_broken_seq"] == 1 and "not a valid timestamp" in report["reason"]
+    # A time no datetime holds: named on both databases, not reported as a database failure.
+    _set_stored(engine, 1, at="not a time" if engine.dialect.name == "sqlite" else "infinity")
+    verify = baton(["audit", "verify", "--json"])
+    assert verify.returncode == 1 and "Traceback" not in verify.stderr
+    report = json.loads(verify.stdout)
+    assert report["first_broken_seq"] == 1 and "not a valid timestamp" in report["reason"]
+    exported = baton(["audit", "export"])
+    assert exported.returncode == 1 and "ledger event 1 is broken" in exported.stderr
