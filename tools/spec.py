@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import enum
 import functools
@@ -266,16 +267,27 @@ class ToolSpec:
         # an output that contains itself (which no JSON can hold) and an integer too long to
         # be written as text, both found before anything tries to write them.
         dumped = output.model_dump()
-        fault = output_fault(dumped)
+        self._refuse(output_fault(dumped))
+        try:
+            return output.model_dump(mode="json")
+        except UnicodeDecodeError:
+            # Bytes are written as UTF-8 text unless a model or serializer writes them
+            # otherwise (``ser_json_bytes="base64"``), so they are looked at once that failed.
+            self._refuse(output_fault(dumped, bytes_as_text=True))
+            raise
+
+    def _refuse(self, fault: tuple[str, str, str] | None) -> None:
+        """Raise the ``ToolError`` for a place in the output JSON cannot hold, if there is one."""
         if fault is not None:
             path, what, code = fault
             raise ToolError(f"{self.name}: output field {path} {what}", retryable=False,
                             code=code)
-        return output.model_dump(mode="json")
 
 
-_CONTAINERS = (dict, list, tuple, set, frozenset)
-_NUMBERS = (float, int)
+# pydantic writes a deque, a set and a tuple as a list; a generator is left alone (it can be
+# read only once, and the output's JSON is written from it after this walk).
+_CONTAINERS = (dict, list, tuple, set, frozenset, collections.deque)
+_LEAVES = (float, int, bytes, bytearray)
 
 
 def holds_non_finite(value: Any) -> bool:
@@ -369,7 +381,7 @@ def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int]
 
 
 _SCALARS = (int, float, type(None))  # bool is an int
-_SEQUENCES = (list, tuple, set, frozenset)
+_SEQUENCES = (list, tuple, set, frozenset, collections.deque)
 
 
 def _members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
@@ -395,18 +407,30 @@ def _members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
     return None
 
 
-def output_fault(value: Any) -> tuple[str, str, str] | None:
+OUTPUT_MAX_DEPTH = 254
+"""How deep lists and dicts may nest in an output, below its model (``tool_output_too_deep``).
+
+pydantic writes no deeper as JSON (``Maximum serialization depth exceeded``): it counts the
+values in fields typed ``Any``, this counts every level, typed ones too, so an output refused
+for its depth would surely fail to be written, or nearly so.
+"""
+
+
+def output_fault(value: Any, *, bytes_as_text: bool = False) -> tuple[str, str, str] | None:
     """The first place in ``value`` (a dumped output) that JSON cannot hold, in field order, as
     ``(path, what is wrong, error code)``; None when there is none.
 
     A NaN or infinite float (``tool_output_not_finite``), an integer longer than Python writes
     as text (``tool_output_int_too_long``: ``sys.get_int_max_str_digits()``, 4,300 digits by
-    default), or a container inside itself (``tool_output_cyclic``). Walked depth first with a
-    stack, not recursion (a deeply nested output must not crash the check), each container
-    entered once: one shared by several fields is no cycle and is not walked again. Paths
-    are built only for the containers entered and the fault found.
+    default), either of them as a dict's key or part of a tuple key (named by the dict), a
+    container inside itself (``tool_output_cyclic``), or one nested more than
+    :data:`OUTPUT_MAX_DEPTH` levels below ``value`` (``tool_output_too_deep``). With
+    ``bytes_as_text``, also bytes, or a bytes key, that are not UTF-8 (``tool_output_not_utf8``).
+    Walked depth first with a stack, not recursion (a deeply nested output must not crash the
+    check), each container entered once: one shared by several fields is no cycle and is not
+    walked again. Paths are built only for the containers entered and the fault found.
     """
-    fault = _leaf_fault(value)
+    fault = _leaf_fault(value, bytes_as_text)
     if fault is not None or not isinstance(value, _CONTAINERS):
         return None if fault is None else ("(the whole output)", *fault)
     path: list[str] = []  # the segments leading to the container being walked
@@ -416,6 +440,9 @@ def output_fault(value: Any) -> tuple[str, str, str] | None:
     while frames:
         here, children, keyed = frames[-1]
         for key, child in children:
+            if (keyed and not isinstance(key, str)
+                    and (fault := _key_fault(key, bytes_as_text)) is not None):
+                return (_joined(path) or "(the whole output)", *fault)
             if isinstance(child, _CONTAINERS):
                 ident = id(child)
                 if ident in open_at:
@@ -426,10 +453,13 @@ def output_fault(value: Any) -> tuple[str, str, str] | None:
                 if ident in done:
                     continue
                 path.append(_segment(key, keyed))
+                if len(path) > OUTPUT_MAX_DEPTH:
+                    return _too_deep(path)
                 open_at[ident] = len(path)
                 frames.append((ident, _children(child), isinstance(child, dict)))
                 break
-            if isinstance(child, _NUMBERS) and (fault := _leaf_fault(child)) is not None:
+            if (isinstance(child, _LEAVES)
+                    and (fault := _leaf_fault(child, bytes_as_text)) is not None):
                 return (_joined([*path, _segment(key, keyed)]), *fault)
         else:
             frames.pop()
@@ -455,8 +485,38 @@ def _joined(segments: list[str]) -> str:
     return "".join(segments).removeprefix(".")
 
 
-def _leaf_fault(value: Any) -> tuple[str, str] | None:
-    """What JSON cannot hold about a number (and its error code), or None."""
+def _too_deep(path: list[str]) -> tuple[str, str, str]:
+    """The fault of a container ``len(path)`` levels deep, named by its path's first 120
+    characters (each level adds at least 3)."""
+    shown = _joined(path)
+    return (shown if len(shown) <= 120 else shown[:120] + "…",
+            f"is a list or dict nested {len(path)} levels deep, deeper than the "
+            f"{OUTPUT_MAX_DEPTH} levels an output may nest as JSON; flatten it or return it "
+            "as text", "tool_output_too_deep")
+
+
+def _key_fault(key: Any, bytes_as_text: bool) -> tuple[str, str] | None:
+    """What JSON cannot hold about a dict's key that is not text (and its error code), or None.
+
+    pydantic writes a number as its text (NaN as "None") and a tuple as its parts joined by
+    commas, each part as a key alone.
+    """
+    parts = [key]
+    while parts:
+        part = parts.pop()
+        if isinstance(part, tuple):
+            parts.extend(reversed(part))
+        elif (fault := _leaf_fault(part, bytes_as_text)) is not None:
+            what = "a tuple key with a part" if isinstance(key, tuple) else "a key"
+            return f"has {what} that {fault[0]}", fault[1]
+    return None
+
+
+def _leaf_fault(value: Any, bytes_as_text: bool = False) -> tuple[str, str] | None:
+    """What JSON cannot hold about a number, or with ``bytes_as_text`` bytes (and its error
+    code), or None."""
+    if isinstance(value, bytes | bytearray):
+        return _bytes_fault(value) if bytes_as_text else None
     if isinstance(value, float):
         if math.isfinite(value):
             return None
@@ -471,6 +531,19 @@ def _leaf_fault(value: Any) -> tuple[str, str] | None:
             return (f"is an integer of more than {sys.get_int_max_str_digits()} digits, longer "
                     "than JSON text is written here; return it as a string",
                     "tool_output_int_too_long")
+    return None
+
+
+def _bytes_fault(value: bytes | bytearray) -> tuple[str, str] | None:
+    """What JSON cannot hold about bytes written as text: the first byte that is not UTF-8."""
+    if value.isascii():
+        return None
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"is bytes that are not UTF-8 (byte {value[exc.start]:#04x} at offset "
+                f"{exc.start}); JSON holds text, not bytes: return them as base64 text "
+                "(base64.b64encode(data).decode())", "tool_output_not_utf8")
     return None
 
 
