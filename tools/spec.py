@@ -287,7 +287,8 @@ class ToolSpec:
 # pydantic writes a deque, a set and a tuple as a list; a generator is left alone (it can be
 # read only once, and the output's JSON is written from it after this walk).
 _CONTAINERS = (dict, list, tuple, set, frozenset, collections.deque)
-_LEAVES = (float, int, bytes, bytearray)
+_NUMBERS = (float, int)
+_BYTES = (bytes, bytearray)
 
 
 def holds_non_finite(value: Any) -> bool:
@@ -433,6 +434,7 @@ def output_fault(value: Any, *, bytes_as_text: bool = False) -> tuple[str, str, 
     fault = _leaf_fault(value, bytes_as_text)
     if fault is not None or not isinstance(value, _CONTAINERS):
         return None if fault is None else ("(the whole output)", *fault)
+    leaves = (*_NUMBERS, *_BYTES) if bytes_as_text else _NUMBERS
     path: list[str] = []  # the segments leading to the container being walked
     open_at = {id(value): 0}  # the containers on that path: how many segments lead to each
     done: set[int] = set()
@@ -440,7 +442,7 @@ def output_fault(value: Any, *, bytes_as_text: bool = False) -> tuple[str, str, 
     while frames:
         here, children, keyed = frames[-1]
         for key, child in children:
-            if (keyed and not isinstance(key, str)
+            if (keyed and type(key) is not str
                     and (fault := _key_fault(key, bytes_as_text)) is not None):
                 return (_joined(path) or "(the whole output)", *fault)
             if isinstance(child, _CONTAINERS):
@@ -458,7 +460,7 @@ def output_fault(value: Any, *, bytes_as_text: bool = False) -> tuple[str, str, 
                 open_at[ident] = len(path)
                 frames.append((ident, _children(child), isinstance(child, dict)))
                 break
-            if (isinstance(child, _LEAVES)
+            if (isinstance(child, leaves)
                     and (fault := _leaf_fault(child, bytes_as_text)) is not None):
                 return (_joined([*path, _segment(key, keyed)]), *fault)
         else:
@@ -515,8 +517,6 @@ def _key_fault(key: Any, bytes_as_text: bool) -> tuple[str, str] | None:
 def _leaf_fault(value: Any, bytes_as_text: bool = False) -> tuple[str, str] | None:
     """What JSON cannot hold about a number, or with ``bytes_as_text`` bytes (and its error
     code), or None."""
-    if isinstance(value, bytes | bytearray):
-        return _bytes_fault(value) if bytes_as_text else None
     if isinstance(value, float):
         if math.isfinite(value):
             return None
@@ -531,6 +531,8 @@ def _leaf_fault(value: Any, bytes_as_text: bool = False) -> tuple[str, str] | No
             return (f"is an integer of more than {sys.get_int_max_str_digits()} digits, longer "
                     "than JSON text is written here; return it as a string",
                     "tool_output_int_too_long")
+    elif bytes_as_text and isinstance(value, _BYTES):
+        return _bytes_fault(value)
     return None
 
 
