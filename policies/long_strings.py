@@ -20,10 +20,29 @@ Windows cost time under the interpreter's global lock, so their total is
 bounded: past ``MAX_LONG_STRING_CHARS`` characters of long strings in one
 input, a step is marked over the limit (``strings_over_limit``), which the
 policy denies rather than judge part of the arguments.
+
+Object keys are bounded too: the key-word rule reads the nearest key of a
+random-looking value with ``regex.find_n`` (a key of 40,000 letters crashed the
+interpreter as a value did) and reads endings of its words (a key of thousands
+of short words took seconds). A key longer than ``KEY_WINDOW`` reaches the
+rules with each run of characters other than ASCII letters and digits made one
+``_`` (the key-word rules read words of letters and digits alone, so this keeps
+them) and, when still longer, as its last ``KEY_WINDOW`` characters (``key``,
+where a name is read at the end: ``db_pwd``) with every letter and digit of it
+lower-cased (``key_flat``, where a word is looked for anywhere: ``password``);
+secrets.rego reads both.
+
+Last, every string of the input, keys included, is made one the interpreter
+reads whole (``readable``): it reads a string only up to a NUL, so a NUL before
+an AWS key hid it from the literal-secret rule; it refuses a lone surrogate; and
+it cannot give back a message quoting a control character. Plan validation
+refuses NUL, but values resolved at run time (a file's text, an HTTP response)
+reach the check before a call as they are.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,6 +56,50 @@ OVERLAP = 256
 # MiB; random letters and digits, the worst case, at about 12 s per MiB (a plan sent to the
 # API is held to 1 MiB by its body limit). Past this, the step is denied, not judged in part.
 MAX_LONG_STRING_CHARS = 4 * 1024 * 1024
+# The longest key the key-word rules read with regular expressions: ample for a name (the
+# rule reads its last words), and a key of as many short words costs about 5 ms.
+KEY_WINDOW = 128
+
+
+# Characters given to both engines as U+FFFD: NUL, which the interpreter reads a string up to;
+# a surrogate, which it refuses (a JSON reader, OPA's, reads a lone one as U+FFFD); and the
+# other control characters but white space, which it writes unescaped into its output when a
+# message quotes them (a host), where they cannot be read back. U+FFFD is none of the secret
+# patterns' letters and any of their "anything but" sets, as those characters are. One for one:
+# no part of a string is lost, no two parts join, and lengths and window edges are kept.
+_UNREADABLE = re.compile("[\x00-\x08\x0e-\x1f\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """``text`` with each character the interpreter cannot read as U+FFFD (see above)."""
+    return _UNREADABLE.sub("\ufffd", text) if _UNREADABLE.search(text) else text
+
+
+def _readable_document(value: Any) -> Any:
+    # Every string of a JSON-like document made readable, object keys included.
+    if isinstance(value, str):
+        return readable(value)
+    if isinstance(value, Mapping):
+        return {readable(k) if isinstance(k, str) else k: _readable_document(item)
+                for k, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_readable_document(item) for item in value]
+    return value
+
+
+# What the key-word rules read of a key: its words of ASCII letters and digits.
+_NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
+
+
+def bounded_key(key: str) -> dict[str, str]:
+    """The ``key`` (and, for a long one, ``key_flat``) of a string fact whose nearest key is
+    ``key``, as the module says: ``key`` itself when it fits in ``KEY_WINDOW``."""
+    if len(key) <= KEY_WINDOW:
+        return {"key": key}
+    squeezed = _NOT_WORD.sub("_", key)
+    if len(squeezed) <= KEY_WINDOW:
+        return {"key": squeezed}
+    return {"key": squeezed[-KEY_WINDOW:], "key_flat": squeezed.replace("_", "").lower()}
 
 
 def string_windows(text: str) -> Iterator[str]:
@@ -59,11 +122,14 @@ def _windowed_step(step: Mapping[str, Any], budget: list[int]) -> Mapping[str, A
     length and entropy: facts about the whole string), and over the limit when its long
     strings overdraw ``budget`` (characters left, shared by the input's steps)."""
     strings = step.get("strings")
-    if not isinstance(strings, list) or not any(_is_long(fact) for fact in strings):
+    if not isinstance(strings, list) or not any(_is_long(fact) or _has_long_key(fact)
+                                                for fact in strings):
         return step
     windowed: list[Any] = []
     over = False
     for fact in strings:
+        if _has_long_key(fact):
+            fact = {**fact, **bounded_key(fact["key"])}
         if not _is_long(fact):
             windowed.append(fact)
             continue
@@ -87,16 +153,21 @@ def _is_long(fact: Any) -> bool:
             and len(fact["value"]) > WINDOW)
 
 
+def _has_long_key(fact: Any) -> bool:
+    return (isinstance(fact, Mapping) and isinstance(fact.get("key"), str)
+            and len(fact["key"]) > KEY_WINDOW)
+
+
 def windowed_input(policy_input: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The input the engines evaluate: ``policy_input`` (a plan's or one call's) with the
-    scanned strings of its steps cut into windows; unchanged when none is long."""
-    result = dict(policy_input)
+    """The input the engines evaluate: ``policy_input`` (a plan's or one call's) with every
+    string readable and the scanned strings of its steps, and their keys, cut to windows."""
+    result = _readable_document(policy_input)
     budget = [MAX_LONG_STRING_CHARS]
-    steps = policy_input.get("steps")
+    steps = result.get("steps")
     if isinstance(steps, list):
         result["steps"] = [_windowed_step(s, budget) if isinstance(s, Mapping) else s
                            for s in steps]
-    step = policy_input.get("step")
+    step = result.get("step")
     if isinstance(step, Mapping):
         result["step"] = _windowed_step(step, budget)
     return result

@@ -51,9 +51,26 @@ auth_schemes := {"basic", "bearer", "token", "dpop", "negotiate", "ntlm", "apike
 # The sensitive word or name of each key (of a long, random-looking value) that has one:
 # reading a key costs a few regular expressions, and a table repeats its keys on every row.
 sensitive_keys(steps) := {key: word |
-	some key in {str.key | some s in steps; some str in s.strings; long_random(str)}
+	some key in {key_of(str) | some s in steps; some str in s.strings; long_random(str)}
 	word := sensitive_word(key)
 }
+
+# A string's key as the rules below read it. A key longer than KEY_WINDOW
+# (policies/long_strings.py) comes as its last characters (key), where a name is read at
+# its end, with every letter and digit of it lower-cased (key_flat), where a word is
+# looked for anywhere: [key, key_flat]. No regular expression reads a longer key.
+key_of(str) := [str.key, str.key_flat] if {
+	is_string(object.get(str, "key_flat", null))
+} else := str.key
+
+# Of a key_of value: the text whose words end the key, and all its letters and digits.
+key_text(key) := key[0] if is_array(key)
+
+else := key
+
+key_letters(key) := key[1] if is_array(key)
+
+else := flat_name(key)
 
 # A key's words: split at anything but an ASCII letter or digit and where a lower-case
 # letter or digit meets a capital (apiKey, X-API-Key, api_key: api, key), lower-cased, as
@@ -77,20 +94,34 @@ flat_key_names := [[name, flat_name(name)] |
 flat_ordinary_names := {flat_name(name) | some name in object.get(cfg, "ordinary_key_names", [])}
 
 # The key with its first words dropped one by one: X-Idempotency-Key reads
-# "xidempotencykey", "idempotencykey" and "key".
-key_endings(words) := {concat("", array.slice(words, i, count(words))) | some i; words[i]}
+# "xidempotencykey", "idempotencykey" and "key". Only endings of at most as many words as
+# the longest configured name has letters: every word has one, so a longer ending is no
+# name (joining every ending of a key of hundreds of words took seconds).
+key_endings(words) := {concat("", array.slice(words, i, count(words))) |
+	some i
+	words[i]
+	may_be_a_name(count(words) - i)
+}
+
+# (Not max(): the interpreter's is wrong.)
+may_be_a_name(word_count) if {
+	some length in name_lengths
+	word_count <= length
+}
+
+name_lengths := {count(f) | some [_, f] in flat_key_names} | {count(f) | some f in flat_ordinary_names}
 
 # The first configured word the key contains (X-Auth-Token: token; X-API-Key: api_key),
 # else the first configured name it is or ends with as whole words (Proxy-Authorization:
 # authorization; db_pwd: pwd) unless it ends with an ordinary name (Idempotency-Key).
 # Messages quote it, never the key: the rest of the key may be a secret.
 sensitive_word(key) := word if {
-	flat := flat_name(key)
+	flat := key_letters(key)
 	words := [word | some [word, f] in flat_key_words; contains(flat, f)]
 	count(words) > 0
 	word := words[0]
 } else := name if {
-	endings := key_endings(key_words(key))
+	endings := key_endings(key_words(key_text(key)))
 	names := [name | some [name, f] in flat_key_names; f in endings]
 	count(names) > 0
 	count(endings & flat_ordinary_names) == 0
@@ -116,7 +147,7 @@ secret_findings(steps) := {msg |
 	some s in steps
 	some str in s.strings
 	long_random(str)
-	word := keys[str.key]
+	word := keys[key_of(str)]
 	sensitive_value(str)
 	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(steps, str), word])
 }
