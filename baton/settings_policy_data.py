@@ -9,7 +9,10 @@ and the type it must have. ``[policy.data]`` replaces whole top-level keys, so a
 of the shipped data (``approval``, ``risk``, ``limits``, ``batch_window``) must give
 every key the policies read; keys of its own beyond those are left alone, and so are
 top-level keys Baton does not know (data for policies of one's own). Values are never
-quoted: policy data may hold something secret.
+quoted: policy data may hold something secret. Host patterns (``egress_allowlist``,
+``secret_destinations``, ``host_regions``) must be ASCII: the rules read them in any case
+and without a trailing dot, as they read hosts, but a host is judged in the IDNA form
+requests send (``xn--...``), which no rule can make of ``bücher.example``.
 
 ``policies_problems`` checks, the same way, the policies the engine will judge with: a
 ``policies_dir`` whose files cannot be read or whose data file has a known key of the
@@ -68,13 +71,29 @@ def _array(of: Check, wanted: str) -> Check:
     return check
 
 
-def _table(of: Check, wanted: str) -> Check:
-    """A table whose keys are names of one's choosing (roles, secrets, hosts, tags)."""
+def _table(of: Check, wanted: str, *, names: Check | None = None) -> Check:
+    """A table whose keys are names of one's choosing (roles, secrets, hosts, tags), each
+    checked by ``names`` when given."""
     def check(value: Any, key: str) -> list[Problem]:
         if not isinstance(value, dict):
             return [(key, f"must be {wanted}, not {_kind(value)}")]
-        return [p for name, item in value.items() for p in of(item, f"{key}.{toml_key(name)}")]
+        return [p for name, item in value.items()
+                for p in [*(names(name, f"{key}.{toml_key(name)}") if names else []),
+                          *of(item, f"{key}.{toml_key(name)}")]]
     return check
+
+
+_NOT_ASCII_HOST = ("must be written in ASCII: hosts are judged by the name requests send, so "
+                   "write a host name with other letters in its IDNA form (xn--...); as it is, "
+                   "it would match no host")
+
+
+def _host_pattern(value: Any, key: str) -> list[Problem]:
+    """A host pattern: any case and a trailing dot are read aside by the rules
+    (common.rego), but they cannot turn ``bücher.example`` into ``xn--bcher-kva.example``."""
+    if not isinstance(value, str):
+        return [(key, f"must be a string, not {_kind(value)}")]
+    return [] if value.isascii() else [(key, _NOT_ASCII_HOST)]
 
 
 def _record(fields: Mapping[str, Check], *, replaced_whole: bool = True) -> Check:
@@ -92,13 +111,14 @@ def _record(fields: Mapping[str, Check], *, replaced_whole: bool = True) -> Chec
 
 
 STRINGS = _array(STRING, "an array of strings")
+HOST_PATTERNS = _array(_host_pattern, "an array of strings")
 SETTING = "policy.data"
 
 # The keys of policies/rego/data.yaml and the shape the shipped rules read them in.
 SHAPES: dict[str, Check] = {
     "role_tools": _table(STRINGS, "a table of role = [tool patterns]"),
-    "egress_allowlist": STRINGS,
-    "secret_destinations": _table(STRINGS, "a table of secret name = [host patterns]"),
+    "egress_allowlist": HOST_PATTERNS,
+    "secret_destinations": _table(HOST_PATTERNS, "a table of secret name = [host patterns]"),
     "approval": _record({"roles": STRINGS, "two_person_risk": NUMBER}),
     "risk": _record({"per_step": NUMBER, "write": NUMBER,
                      "tags": _table(NUMBER, "a table of tag = number"),
@@ -106,7 +126,7 @@ SHAPES: dict[str, Check] = {
     "limits": _record({"max_steps": WHOLE, "max_write_steps": WHOLE}),
     "batch_window": _record({"start_hour": WHOLE, "end_hour": WHOLE, "weekends": BOOLEAN}),
     "tool_regions": _table(STRING, "a table of tool = region"),
-    "host_regions": _table(STRING, "a table of host pattern = region"),
+    "host_regions": _table(STRING, "a table of host pattern = region", names=_host_pattern),
     "secret_patterns": _array(_record({"kind": STRING, "pattern": STRING}, replaced_whole=False),
                               "an array of tables with kind and pattern"),
     "sensitive_key_words": STRINGS,

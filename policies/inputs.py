@@ -232,10 +232,15 @@ def _credential_names(piece: str, place: str, *, named: bool = True) -> Iterator
             yield _shown_param(name, place)
 
 
+# A parameter's name that reads as a name, with at most a few brackets of an index or a name
+# after it (access_token[0], auth[api_key]).
+NAME_LIKE_PARAM = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,40}(?:\[[A-Za-z0-9_-]{0,40}\]){0,4}")
+
+
 def _shown_param(name: str, place: str) -> str:
     # A deny reason quotes the name; one that does not read as a name could hold anything.
     readable = percent_decoded(name)
-    return readable if NAME_LIKE_KEY.fullmatch(readable) else f"<{place}>"
+    return readable if NAME_LIKE_PARAM.fullmatch(readable) else f"<{place}>"
 
 
 def url_facts(url: Any) -> dict[str, Any]:
@@ -265,7 +270,23 @@ def url_host(url: Any) -> str | None:
 
 
 def _host(parts: SplitResult) -> str | None:
-    return (parts.hostname or "").lower().rstrip(".") or None
+    host = (parts.hostname or "").lower().rstrip(".")
+    return ascii_host(host) or None
+
+
+def ascii_host(host: str) -> str:
+    """``host`` as requests send it: a name with non-ASCII letters in its IDNA form, as the
+    HTTP client encodes it (``bücher.example``: ``xn--bcher-kva.example``), so that a host
+    is judged by one name however the URL writes it. One the client cannot encode (it
+    refuses the URL) is left as it is: no pattern, all ASCII, matches it."""
+    if host.isascii():
+        return host
+    import idna
+
+    try:
+        return idna.encode(host).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return host
 
 
 def effect_for(spec: ToolSpec, args: Mapping[str, Any]) -> Effect:

@@ -53,10 +53,31 @@ def is_secret_param(name: str) -> bool:
     policy rule against literal credentials in URLs asks: :func:`is_masked_param`). The
     name is judged percent-decoded however many times it was encoded.
     """
-    normal = _HUMP.sub("_", percent_decoded(name)).lower().replace("-", "_")
+    return any(_is_secret_name(part) for part in name_parts(percent_decoded(name)))
+
+
+def _is_secret_name(name: str) -> bool:
+    normal = _HUMP.sub("_", name).lower().replace("-", "_")
     flat = normal.replace("_", "")
     return (flat in _FLAT_SECRET_PARAM_NAMES or normal.endswith(SECRET_PARAM_SUFFIXES)
             or flat.endswith(FLAT_SECRET_PARAM_SUFFIXES))
+
+
+# The parts of a name written with brackets, as PHP and Rails read arrays and hashes:
+# access_token[0], auth[api_key], a[b][c].
+_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
+
+
+def name_parts(name: str) -> list[str]:
+    """The parts of a parameter name that each may name a credential: the name itself, and
+    when it has brackets the text before them and in each (``auth[api_key][0]``: ``auth``,
+    ``api_key``, ``0``); an empty part left out. An index names nothing, nor does it hide the
+    name it indexes."""
+    start = name.find("[")
+    if start == -1:
+        return [name] if name else []
+    parts = [name, name[:start], *_BRACKETED.findall(name, start)]
+    return [part for part in dict.fromkeys(parts) if part]
 
 
 # Decoding rounds done with the library's decoder before the byte-by-byte one: ordinary
@@ -146,13 +167,12 @@ def is_credential_query_param(name: str) -> bool:
     in a URL is refused (``api_key``, ``access_token``, ``sig``; not ``page_token``,
     ``sort_key``, ``user_id``).
 
-    A name ending in ``_id`` is an identifier's. In a bracketed name (``auth[token]``) the
-    innermost part is judged too. The name is judged percent-decoded however many times it
-    was encoded (``api%255Fkey``).
+    A name ending in ``_id`` is an identifier's. A name written with brackets is a
+    credential's when any of its parts is (:func:`name_parts`: ``access_token[0]``,
+    ``auth[token]``, ``a[b][api_key]``). The name is judged percent-decoded however many
+    times it was encoded (``api%255Fkey``).
     """
-    readable = percent_decoded(name)
-    inner = readable.rstrip("]").rpartition("[")[2]
-    return any(_is_credential_name(part) for part in dict.fromkeys((readable, inner)) if part)
+    return any(_is_credential_name(part) for part in name_parts(percent_decoded(name)))
 
 
 def _is_credential_name(name: str) -> bool:

@@ -18,17 +18,23 @@ pattern_matches(pattern, name) if {
 	startswith(name, substring(pattern, 0, count(pattern) - 1))
 }
 
-# A host pattern is an exact host, or "*.domain" for any sub-domain of domain.
+# A host pattern is an exact host, or "*.domain" for any sub-domain of domain. Hosts come
+# lower-cased without a trailing dot (policies.inputs), in the ASCII form requests send
+# (xn--...); patterns are read so too, however the data writes them ("*.EU.example.com",
+# "example.com."): one that matched nothing would let data of a region go anywhere.
 host_matches(pattern, host) if {
 	is_string(host)
-	pattern == host
+	host_pattern(pattern) == host
 }
 
 host_matches(pattern, host) if {
 	is_string(host)
-	startswith(pattern, "*.")
-	endswith(host, substring(pattern, 1, -1))
+	p := host_pattern(pattern)
+	startswith(p, "*.")
+	endswith(host, substring(p, 1, -1))
 }
+
+host_pattern(pattern) := trim_right(lower(pattern), ".")
 
 # A step sends data out when its tool is tagged "egress".
 is_egress(s) if "egress" in s.tags
