@@ -4,7 +4,10 @@ Median milliseconds per decision for a 3-step and a 50-step plan, on the
 embedded regopy engine and on the OPA backend against the local fake OPA
 server (HTTP + regopy), next to baselines measured in the same run: building
 the policy input alone, and an empty policy (a constant decision) on the
-embedded engine. Also prints the policy evals' catch and false-positive rates.
+embedded engine. Then, on the embedded engine, plans of the validator's
+largest size (200 steps) whose data flows make residency's work grow fastest,
+each beside the 3-step plan's decision in the same run (``long_plans``).
+Also prints the policy evals' catch and false-positive rates.
 """
 
 from __future__ import annotations
@@ -43,6 +46,36 @@ def make_plan(n: int) -> Plan:
     return Plan.model_validate({"goal": f"{n}-step plan", "steps": steps})
 
 
+EU_URL = "https://data.eu.example.com/customers"
+US_URL = "https://x.us.example.com/in"
+
+
+def long_plans(n: int = 200) -> dict[str, Plan]:
+    """Plans of ``n`` steps where every step is fed by every one before it."""
+    def chained(make: Callable[[int], dict[str, Any]]) -> Plan:
+        steps = [{**make(i), "id": f"s{i}", **({"depends_on": [f"s{i - 1}"]} if i else {})}
+                 for i in range(n)]
+        return Plan.model_validate({"goal": "long plan", "steps": steps})
+
+    def eu_then_us(i: int) -> dict[str, Any]:
+        if i < n // 2:
+            return {"tool": "http.request", "args": {"url": EU_URL}}
+        return {"tool": "http.request", "args": {"method": "POST", "url": US_URL, "body": "x"}}
+
+    writes = [{"id": f"w{i}", "tool": "files.write",
+               "args": {"path": f"o{i}.txt", "text": "x"},
+               "depends_on": [f"w{j}" for j in range(i)]} for i in range(n)]
+    return {
+        # Each step's data_sources lists every step before it.
+        "chain_of_reads": chained(lambda i: {"tool": "files.read", "args": {"path": "a.csv"}}),
+        # Every write depends on every write before it (and feeds every workspace step).
+        "writes_depending_on_all_before": Plan.model_validate(
+            {"goal": "long plan", "steps": writes}),
+        # n/2 EU reads chained to n/2 POSTs to a US host: (n/2)² flows out of the EU.
+        "eu_reads_chained_to_us_posts": chained(eu_then_us),
+    }
+
+
 def median_ms(fn: Callable[[], Any], repeat: int) -> float:
     """Median wall time of ``fn`` in milliseconds (after one warm-up call)."""
     fn()
@@ -52,6 +85,20 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> float:
         fn()
         times.append((time.perf_counter() - start) * 1000)
     return round(statistics.median(times), 3)
+
+
+def long_plan_figures(engine: EmbeddedEngine, registry: Any, context: PolicyContext,
+                      repeat: int) -> dict[str, float]:
+    """Median ms per decision of each of ``long_plans`` and of the 3-step plan, with ratios."""
+    def decide(plan: Plan) -> Callable[[], Any]:
+        doc = build_policy_input(plan, registry, requester=REQUESTER, context=context)
+        return lambda: engine.decide(doc)
+
+    rows = {"3_steps": median_ms(decide(make_plan(3)), repeat)}
+    for name, plan in long_plans().items():
+        rows[name] = median_ms(decide(plan), max(3, repeat // 10))
+        rows[f"{name}_ratio"] = round(rows[name] / rows["3_steps"], 1)
+    return rows
 
 
 def run(repeat: int) -> dict[str, Any]:
@@ -81,6 +128,8 @@ def run(repeat: int) -> dict[str, Any]:
             for name, engine in engines.items():
                 row[name] = median_ms(lambda e=engine: e.decide(doc), repeat)
             figures["median_ms"][f"{n}_steps"] = row
+    figures["long_plans_embedded_median_ms"] = long_plan_figures(
+        EmbeddedEngine(bundle), registry, context, repeat)
     evals = run_corpus(EmbeddedEngine(bundle), registry)
     figures["evals"] = {k: evals[k] for k in ("unsafe", "caught", "catch_rate", "benign",
                                               "false_positives", "false_positive_rate")}

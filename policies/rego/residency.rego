@@ -3,8 +3,12 @@ package baton
 
 import rego.v1
 
-# The region each step of the plan works in, computed once per step.
-region_of[s.id] := step_region(s) if some s in input.steps
+# The region of each step of the plan that works in a known region (step_region), with
+# its id as key: in most plans few steps or none. The rules below pick a step's sources
+# out of it with built-ins (object.filter), not a lookup per source: the embedded
+# interpreter is slow at both lookups and loops, and each step of a chain has every step
+# before it as a source, so a lookup per source made a 200-step chain take minutes.
+regioned_steps := {s.id: r | some s in input.steps; r := step_region(s); r != null}
 
 # A step whose region is dest takes data outside region r when it works in
 # another region, or when it sends data out to a host of no known region.
@@ -35,40 +39,60 @@ target_name(s) := sprintf("host %s", [s.url.host]) if {
 # workspace, whatever depends_on says (a file read back with no depends_on on
 # its write, or one a previous run of the plan wrote), and the steps feeding
 # those writes. That list is the same for every such step, so it is given once
-# and read here once per region, not once per step.)
-deny contains msg if {
-	some s in input.steps
-	some source_id in s.data_sources
-	msg := residency_leak(s, source_id)
-}
+# and filtered to its steps of a known region once.)
+deny contains msg if some msg in listed_leaks
 
 deny contains msg if {
+	more := count_of_leaks - count(listed_leaks)
+	more > 0
+	msg := sprintf("and %d more flows of data out of their region (the first %d are listed)", [more, max_listed_leaks])
+}
+
+# At most this many flows are listed one by one: the embedded interpreter builds a set
+# (deny) in time quadratic in its size, and a plan of 100 EU reads chained to 100 POSTs
+# to a US host has 10,000 flows. Only the messages listed are made.
+max_listed_leaks := 50
+
+# The flows of data out of their region, a group for each step and region they leave:
+# [step id, region, target_name, region_name(dest), the sources in that region (an
+# object, made by a built-in: the interpreter is slow to iterate)].
+leak_groups := [[s.id, r, target_name(s), region_name(dest), in_region] |
 	some s in input.steps
-	s.reads_workspace
-	dest := region_of[s.id]
-	some r, source_ids in workspace_sources_by_region
+	sources := regioned_sources(s)
+	count(sources) > 0
+	dest := step_region(s)
+	some r in {source_r | some source_r in sources}
 	leaves_region(s, dest, r)
+	in_region := object.filter(sources, steps_in_region[r])
+]
+
+# The ids of the steps in each known region.
+steps_in_region := {r: [id | some id; regioned_steps[id] == r] | some r in {x | some x in regioned_steps}}
+
+leak_counts := [count(group[4]) | some group in leak_groups]
+
+count_of_leaks := sum(leak_counts)
+
+# The first max_listed_leaks flows, in the order of leak_groups.
+listed_leaks := [msg |
+	some i
+	group := leak_groups[i]
+	before := sum(array.slice(leak_counts, 0, i))
+	before < max_listed_leaks
+	source_ids := array.slice(sort([id | some id; group[4][id]]), 0, max_listed_leaks - before)
 	some source_id in source_ids
-	source_id != s.id
-	msg := leak_message(s, source_id, r, dest)
-}
+	msg := sprintf("step %s: data from step %s (region %s) would go to %s in %s", [group[0], source_id, group[1], group[2], group[3]])
+]
 
-# The steps of input.workspace_sources by their region (those of no region left out).
-workspace_sources_by_region[r] := source_ids if {
-	some r in {region_of[id] | some id in input.workspace_sources}
-	r != null
-	source_ids := [id | some id in input.workspace_sources; region_of[id] == r]
-}
+# The sources of step s of a known region, with their regions: those reaching it through
+# references and depends_on, and those of the workspace if it reads the workspace.
+regioned_sources(s) := object.union(own, object.remove(workspace_regioned, [s.id])) if {
+	s.reads_workspace
+	own := object.filter(regioned_steps, s.data_sources)
+} else := object.filter(regioned_steps, s.data_sources)
 
-residency_leak(s, source_id) := msg if {
-	r := region_of[source_id]
-	r != null
-	dest := region_of[s.id]
-	leaves_region(s, dest, r)
-	msg := leak_message(s, source_id, r, dest)
-}
-
-leak_message(s, source_id, r, dest) := sprintf("step %s: data from step %s (region %s) would go to %s in %s", [s.id, source_id, r, target_name(s), region_name(dest)])
+# The steps of input.workspace_sources of a known region, with their regions.
+workspace_regioned := object.filter(regioned_steps, input.workspace_sources)
 
 # The same rule at run time, once the real host is known.
 step_deny contains msg if {
