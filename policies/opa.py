@@ -22,11 +22,13 @@ left alone, since an older process may still use them.
 
 A missing result usually means the server restarted or the namespace was collected,
 so the bundle is pushed again once and the query retried once. Timeouts, connection
-errors and results still missing are denies.
+errors and results still missing are denies. The timeout bounds each request whole, its
+answer's body included (``_DeadlineAdapter``), not only each read.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -60,12 +62,85 @@ def _client(url: str, timeout_s: float) -> Any:
     from opa_client import OpaClient
 
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise EngineFailure(f"OPA URL {hide_url_credentials(url)!r} must look like http://host:port")
+    if (parts.scheme not in ("http", "https") or not parts.hostname
+            or parts.query or parts.fragment):
+        raise EngineFailure(f"OPA URL {hide_url_credentials(url)!r} must look like "
+                            "http://host:port or http://host:port/path-prefix/")
     port = parts.port or (443 if parts.scheme == "https" else 8181)
+    # The client writes scheme://host:port/version/...: an IPv6 literal needs its brackets
+    # back, and a path prefix (an OPA behind a gateway) goes before the API version.
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    prefix = parts.path.strip("/")
     # No retries: a slow or failing server must fail closed within the timeout.
-    return OpaClient(host=parts.hostname, port=port, ssl=parts.scheme == "https",
-                     timeout=timeout_s, retries=0)
+    client = OpaClient(host=host, port=port, ssl=parts.scheme == "https", timeout=timeout_s,
+                       retries=0, version=f"{prefix}/v1" if prefix else "v1")
+    adapter = _DeadlineAdapter(timeout_s)
+    # The client has no setting for its transport; its requests session is where one goes.
+    client._session.mount("http://", adapter)
+    client._session.mount("https://", adapter)
+    return client
+
+
+class _DeadlineMissed(TimeoutError):
+    """A request, its answer's body included, took longer than the client's timeout."""
+
+
+class _DeadlineAdapter:
+    """A requests transport adapter that bounds each request as a whole.
+
+    requests' timeout bounds connecting and each read, not the answer: a server that sends
+    its headers, then its body a byte at a time, was waited on for minutes and its verdict
+    taken. Here the request runs, body read and all, in a daemon thread that the caller
+    waits on for ``deadline_s`` at most; past that the caller gets ``_DeadlineMissed`` and
+    the connection is shut down, which ends the thread's read (a server still trickling
+    its headers keeps that thread until it stops or a read times out).
+    """
+
+    def __init__(self, deadline_s: float) -> None:
+        from requests.adapters import HTTPAdapter
+
+        self.deadline_s = deadline_s
+        self._inner = HTTPAdapter(max_retries=0)
+
+    def send(self, request: Any, stream: bool = False, **kwargs: Any) -> Any:
+        """``HTTPAdapter.send``, within the deadline (the body read here unless ``stream``)."""
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["response"] = response = self._inner.send(request, stream=True, **kwargs)
+                if not stream:
+                    _ = response.content  # the body, read inside the deadline
+                box["result"] = response
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller as is
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="opa-request", daemon=True).start()
+        if not done.wait(self.deadline_s):
+            _shut_down(box.get("response"))
+            raise _DeadlineMissed(f"no complete answer within {self.deadline_s:g} s")
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._inner.close()
+
+
+def _shut_down(response: Any) -> None:
+    """Shut down the socket of a response being read, so that the read ends now."""
+    connection = getattr(getattr(response, "raw", None), "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: the read ended anyway
 
 
 class OpaEngine(FailClosedEngine):
@@ -293,6 +368,8 @@ def _delete_namespace(client: Any, namespace: str, policy_ids: list[str]) -> Non
 
 def _describe(exc: Exception, url: str) -> str:
     name = type(exc).__name__
+    if isinstance(exc, _DeadlineMissed):
+        return f"OPA server at {url} did not answer in time ({exc})"
     if "Timeout" in name:
         return f"OPA server at {url} did not answer in time ({name})"
     if "Connection" in name:
