@@ -6,6 +6,16 @@ test checks): no networking built-ins (``net.*``, ``http.send``),
 return wrong values, ``sprintf("%s", [concat(...)])`` adds quotes, and regular
 expressions take no inline flags such as ``(?i)``.
 
+It has no check of unsafe variables: a name defined nowhere (``s.tool in blocked_toolz``
+where only ``blocked_tools`` exists), which OPA refuses to compile, becomes a variable
+that nothing assigns, and the expression never holds: a deny rule silently never fires.
+``_unassigned_variables`` finds them in the compiled plan (the bundle's node tree): a
+local that a rule body reads and that neither the body nor its function writes. It finds
+them in every rule the decisions use, but not in a rule nothing uses (rego-cpp does not
+compile it), nor where the same body also assigns a variable of that name, nor an unsafe
+variable that rego-cpp binds where OPA refuses it (``not p[x]`` with ``x`` unbound is
+read as "no x such that p[x]").
+
 Its failures are read with care: a bundle that did not build still comes back from
 ``build`` (its ``ok()`` false), and asking an output of such a bundle for its text
 crashes the process (a segfault), so a failed build is caught before any query. Its
@@ -19,7 +29,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .bundle import PolicyBundle
@@ -105,6 +115,9 @@ class CompiledPolicies:
             culprits = _compiles_without(modules, data_json)
             where = f"; they compile without {' or '.join(culprits)}" if culprits else ""
             raise EngineFailure(f"the policies do not compile: {exc}{where}") from exc
+        unassigned = _unassigned_variables(self._bundle, dict(modules))
+        if unassigned:
+            raise EngineFailure(f"the policies do not compile: {unassigned}")
 
     def evaluate(self, entrypoint: str, policy_input: Mapping[str, Any]) -> Any:
         """The value of ``entrypoint`` over ``policy_input``; ``None`` when undefined."""
@@ -126,6 +139,166 @@ class CompiledPolicies:
             finally:
                 rego_free_output(output)
         return _first_expression(text)
+
+
+# Statements that read the local given by their first bare local index (every other bare
+# index names a local the statement writes or builds); a local inside an operand is read.
+_READS_FIRST_LOCAL = frozenset({
+    "rego-isdefinedstmt", "rego-isundefinedstmt", "rego-returnlocalstmt", "rego-scanstmt",
+    "rego-resultsetaddstmt", "rego-isarraystmt", "rego-isobjectstmt", "rego-issetstmt",
+})
+
+
+def _unassigned_variables(bundle: Any, sources: Mapping[str, str]) -> str:
+    """'file:line:column: expression: ...' for each expression of the compiled rules that
+    reads a variable nothing assigns ('' if none): a name defined nowhere, such as a
+    misspelt rule, which OPA refuses as unsafe and rego-cpp compiles into an expression
+    that never holds."""
+    from regopy.rego_shared import rego_bundle_node
+
+    try:
+        found = [_where(statement, function, sources)
+                 for function in _bodies(_child(rego_bundle_node(bundle._impl), "rego-policy"))
+                 for statement in _unassigned_reads(function)]
+    except (ValueError, LookupError) as exc:
+        raise EngineFailure(f"the compiled policies could not be checked: {exc}") from exc
+    return "; ".join(dict.fromkeys(found[:3]))
+
+
+def _bodies(node: Any) -> Iterator[Any]:
+    """Each compiled function and plan (entry point) under ``node``."""
+    for child in _children(node):
+        if _type_name(child) in ("rego-function", "rego-plan"):
+            yield child
+        else:
+            yield from _bodies(child)
+
+
+def _unassigned_reads(body: Any) -> list[Any]:
+    """The first statement reading each local of a function or plan that none writes.
+
+    rego-cpp gives a variable one local for all the bodies of a rule (each ``deny contains
+    msg`` rule's ``msg`` is one local), so each body (a block statement at the top of the
+    function) is judged on its own writes, beside the function's own (its parameters, its
+    result, the statements outside any body).
+    """
+    written = {0, 1} if _type_name(body) == "rego-plan" else set()  # input, data
+    outside: dict[int, Any] = {}
+    units: list[tuple[set[int], dict[int, Any]]] = []
+    for child in _children(body):
+        kind = _type_name(child)
+        if kind == "rego-parameterseq":
+            written.update(_local(index) for index in _children(child))
+        elif kind == "rego-localindex":  # a function's result
+            written.add(_local(child))
+        elif kind == "rego-blockseq":
+            for block in _children(child):
+                for statement in _children(block):
+                    kind = _type_name(statement)
+                    if kind == "rego-blockstmt":
+                        units.append((set(), {}))
+                        _scan_statement(statement, kind, *units[-1])
+                    else:
+                        _scan_statement(statement, kind, written, outside)
+    everywhere = written.union(*(unit_written for unit_written, _ in units))
+    found = [statement for local, statement in outside.items() if local not in everywhere]
+    for unit_written, reads in units:
+        found += [statement for local, statement in reads.items()
+                  if local not in unit_written and local not in written]
+    return found
+
+
+def _scan(block: Any, written: set[int], reads: dict[int, Any]) -> None:
+    """Record which locals the statements under ``block`` write and read."""
+    for statement in _children(block):
+        kind = _type_name(statement)
+        if kind.endswith("stmt"):
+            _scan_statement(statement, kind, written, reads)
+        else:
+            _scan(statement, written, reads)
+
+
+def _scan_statement(statement: Any, kind: str, written: set[int], reads: dict[int, Any]) -> None:
+    """Record which locals ``statement`` (its nested blocks too) writes and reads."""
+    first = True
+    for part in _children(statement):
+        part_kind = _type_name(part)
+        if part_kind == "rego-localindex":
+            if first and kind in _READS_FIRST_LOCAL:
+                reads.setdefault(_local(part), statement)
+            else:
+                written.add(_local(part))
+            first = False
+        elif part_kind in ("rego-operand", "rego-operandseq"):
+            for local in _operand_locals(part):
+                reads.setdefault(local, statement)
+        elif part_kind in ("rego-block", "rego-blockseq"):
+            _scan(part, written, reads)
+
+
+def _operand_locals(node: Any) -> Iterator[int]:
+    for child in _children(node):
+        if _type_name(child) == "rego-localindex":
+            yield _local(child)
+        else:
+            yield from _operand_locals(child)
+
+
+def _where(statement: Any, function: Any, sources: Mapping[str, str]) -> str:
+    """'file:line:column: expression: ...' for a statement (its text is where it starts)."""
+    what = "a name in it is defined nowhere (a variable nothing assigns; OPA: var is unsafe)"
+    for node in (statement, function):
+        text = _node_text(node)
+        places = [(name, source.find(text)) for name, source in sources.items()
+                  if text and text in source]
+        if places:
+            name, offset = places[0]
+            others = f" (or {len(places) - 1} more places)" if len(places) > 1 else ""
+            expression = " ".join(text.splitlines()[0].split())[:80]
+            where = _line_and_column(sources[name], len(sources[name][:offset].encode()))
+            return f"{name}{where}{others}: {expression}: {what}"
+    return f"a rule of the policies: {what}"
+
+
+def _children(node: Any) -> list[Any]:
+    from regopy.rego_shared import rego_node_get, rego_node_size
+
+    return [rego_node_get(node, index) for index in range(rego_node_size(node))]
+
+
+def _child(node: Any, kind: str) -> Any:
+    for child in _children(node):
+        if _type_name(child) == kind:
+            return child
+    raise LookupError(f"the compiled bundle has no {kind}")
+
+
+def _local(node: Any) -> int:
+    return int(_node_text(node))
+
+
+def _type_name(node: Any) -> str:
+    # Not regopy's rego_node_type_name: it leaves no room for the terminating NUL and fails.
+    from regopy.rego_shared import rego
+
+    return _c_text(rego.regoNodeTypeNameSize, rego.regoNodeTypeName, node)
+
+
+def _node_text(node: Any) -> str:
+    """A node's value: a scalar's text, or the source text where a statement starts."""
+    from regopy.rego_shared import rego
+
+    return _c_text(rego.regoNodeValueSize, rego.regoNodeValue, node)
+
+
+def _c_text(size_of: Any, read: Any, node: Any) -> str:
+    import ctypes
+
+    size = size_of(node) + 1
+    buffer = ctypes.create_string_buffer(size)
+    if read(node, buffer, size) != 0:
+        raise ValueError("rego-cpp gave no text for a node of the compiled bundle")
+    return buffer.value.decode("utf-8", errors="replace")
 
 
 def _result_text(output: Any) -> str:
