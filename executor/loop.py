@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from planner.json_values import storable
-from planner.plan import Plan, Reference, Step, follow_path, resolve_references
-from policies.inputs import DataFeeds, url_host
+from planner.plan import (Plan, Reference, Step, follow_path, is_reference,
+                          resolve_references)
+from policies.inputs import DataFeeds, call_url, url_host
 from tools import BatonError, Effect, ToolContext, ToolError, ToolRegistry, ToolSpec
 from tools.redaction import redact
 
@@ -343,7 +344,8 @@ class StepLoop:
         fails the step."""
         sends_secrets = bool(secret_names) or bool(spec.endpoint_url and spec.secrets)
         if (effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets
-                and TIME_BOUND_TAGS.isdisjoint(spec.tags)):
+                and TIME_BOUND_TAGS.isdisjoint(spec.tags)
+                and not (spec.region and self._fed_from_a_host_known_at_run_time(st, sid))):
             return True
         decision = self._decide(st, sid, spec, args, effect)
         deny = self._recorded_denials(decision.deny)
@@ -357,6 +359,26 @@ class StepLoop:
             self._mark(st, sid, StepStatus.FAILED, error)
             st.failure = st.failure or f"step {sid} failed: {error}"
         return allowed
+
+    def _feeds(self, st: RunState) -> DataFeeds:
+        """Every step whose data may reach each step, as the plan decision judged them (a
+        workspace read counts every workspace write of the plan, whatever its depends_on)."""
+        if st.feeds is None:
+            st.feeds = DataFeeds(st.plan, self.registry)  # as policies.inputs.step_data_sources
+        return st.feeds
+
+    def _fed_from_a_host_known_at_run_time(self, st: RunState, sid: str) -> bool:
+        """Whether data may reach this step from a step whose URL came from another step's
+        output: the plan decision could not tell that host's region, so residency is judged
+        now for a read of a tool with a region too (EU data fetched from a URL an earlier step
+        produced must not reach a tool in the US). A tool without one receives no region's
+        data by residency's rules, and is not held up by a source that has not run yet."""
+        for source_id in self._feeds(st).upstream(sid):
+            source = st.by_id[source_id]
+            spec = self.registry.get(source.tool) if source.tool in self.registry else None
+            if is_reference(call_url(spec.endpoint_url if spec else None, source.args)):
+                return True
+        return False
 
     def _recorded_denials(self, reasons: Sequence[str]) -> list[str]:
         """A denial's reasons as they are recorded: each masked then cut as an error's text,
@@ -375,11 +397,7 @@ class StepLoop:
 
     def _decide(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
                 effect: Effect) -> CheckOutcome:
-        # Every step whose data may reach this one, as the plan decision judged them (a
-        # workspace read counts every workspace write of the plan, whatever its depends_on).
-        if st.feeds is None:
-            st.feeds = DataFeeds(st.plan, self.registry)  # as policies.inputs.step_data_sources
-        source_ids = st.feeds.upstream(sid)
+        source_ids = self._feeds(st).upstream(sid)
         sources = [self.registry.get(st.by_id[d].tool) for d in source_ids
                    if st.by_id[d].tool in self.registry]
         try:

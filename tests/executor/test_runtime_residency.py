@@ -144,3 +144,34 @@ def test_a_source_whose_url_cannot_be_resolved_again_on_a_resume_denies_the_call
     assert calls == [("GET", EU_URL)]
     post = next(s for s in resumed.steps if s.step_id == "post")
     assert "the URL a source step read from could not be resolved again" in post.error
+
+
+@pytest.mark.parametrize("query_between", [False, True])
+def test_data_fetched_from_an_eu_host_named_by_a_reference_may_not_reach_a_us_read_tool(
+        engine, tmp_path, policy, query_between):
+    # A read tool with a region is not egress: only this run-time check can see that the
+    # host its data came from is in the EU (the plan decision saw a reference, not a host).
+    calls: list[tuple[str, str]] = []
+    registry = _registry(calls)
+
+    def read_us(segment: Any) -> str:
+        """Look a segment up in the US CRM.
+
+        Args:
+            segment: Segment to look up.
+        """
+        calls.append(("READ", str(segment)))
+        return "0 rows"
+
+    registry.register_function(read_us, name="crm.read_us", region="us")
+    plan = _plan("https://x.us.example.com/in", query_between=query_between)
+    last = plan["steps"][-2]["id"]  # fetch, or pick after it
+    plan["steps"][-1] = {"id": "look", "tool": "crm.read_us",
+                         "args": {"segment": {"ref": f"{last}.text" if last == "fetch"
+                                              else f"{last}.value"}}}
+    runner = make_runner(engine, registry, tmp_path, runtime_check=policy)
+    record = run_plan(runner, engine, plan)
+    assert record.status is RunStatus.FAILED
+    assert calls == [("GET", EU_URL)]
+    look = next(s for s in record.steps if s.step_id == "look")
+    assert "data from region eu would go to tool crm.read_us in region us" in look.error
