@@ -148,14 +148,16 @@ def test_worker_once_exits_though_a_tool_left_a_thread_running(cli, data_dir, le
     assert run["status"] == "succeeded"
 
 
-def test_ctrl_c_stops_a_worker_though_a_tool_left_a_thread_running(cli, data_dir, leaky_tools):
-    plan_id = approved_plan(cli, data_dir, [{"id": "one", "tool": "crm.poll", "args": {}}])
+def ctrl_c_once_the_run_succeeded(cli, data_dir: Path, site: Path, step: dict,
+                                  *args: str) -> tuple[int, list[str]]:
+    """Queue an approved plan of ``step``, start ``python -m baton ARGS`` to run it, press
+    Ctrl-C once the run succeeded: the exit code and the threads its warnings name."""
+    plan_id = approved_plan(cli, data_dir, [step])
     queued = cli("--as", "alice", "run", plan_id, "--detach")
     assert queued.returncode == 0, queued.stderr
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(leaky_tools), str(ROOT)]))
-    child = subprocess.Popen([sys.executable, "-m", "baton", "--as", "alice", "worker"],
-                             cwd=data_dir, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
+    child = subprocess.Popen([sys.executable, "-m", "baton", *args], cwd=data_dir, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + DEADLINE_S
         while time.monotonic() < deadline and child.poll() is None:
@@ -165,46 +167,29 @@ def test_ctrl_c_stops_a_worker_though_a_tool_left_a_thread_running(cli, data_dir
             time.sleep(0.05)
         assert run["status"] == "succeeded", child.communicate(timeout=DEADLINE_S)
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=DEADLINE_S)
+        _, err = child.communicate(timeout=DEADLINE_S)
     finally:
         if child.poll() is None:
             child.kill()
             child.communicate()
-
-    assert child.returncode == 130, err
     warnings = [json.loads(line) for line in err.splitlines() if "still running" in line]
-    assert [w["threads"] for w in warnings] == ["crm-poller: 1"], err
+    return child.returncode, [warning["threads"] for warning in warnings]
+
+
+def test_ctrl_c_stops_a_worker_though_a_tool_left_a_thread_running(cli, data_dir, leaky_tools):
+    code, threads = ctrl_c_once_the_run_succeeded(
+        cli, data_dir, leaky_tools, {"id": "one", "tool": "crm.poll", "args": {}},
+        "--as", "alice", "worker")
+    assert (code, threads) == (130, ["crm-poller: 1"])
 
 
 def test_ctrl_c_stops_serve_though_a_tool_left_a_thread_running(cli, data_dir, leaky_tools):
-    plan_id = approved_plan(cli, data_dir, [
-        # The API's worker runs tools on a daemon thread: only a thread made non-daemon holds
-        {"id": "one", "tool": "crm.leak", "args": {"name": "crm-keepalive"}}])
-    queued = cli("--as", "alice", "run", plan_id, "--detach")
-    assert queued.returncode == 0, queued.stderr
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(leaky_tools), str(ROOT)]))
-    child = subprocess.Popen([sys.executable, "-m", "baton", "serve", "--port", "0",
-                              "--poll-interval", "0.1"],
-                             cwd=data_dir, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + DEADLINE_S
-        while time.monotonic() < deadline and child.poll() is None:
-            [run] = json.loads(cli("--as", "alice", "runs", "list", "--json").stdout)
-            if run["status"] == "succeeded":
-                break
-            time.sleep(0.05)
-        assert run["status"] == "succeeded", child.communicate(timeout=DEADLINE_S)
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=DEADLINE_S)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
-
-    assert child.returncode == 130, err
-    warnings = [json.loads(line) for line in err.splitlines() if "still running" in line]
-    assert [w["threads"] for w in warnings] == ["crm-keepalive: 1"], err
+    # The API's worker runs tools on a daemon thread: only a thread made non-daemon holds.
+    code, threads = ctrl_c_once_the_run_succeeded(
+        cli, data_dir, leaky_tools,
+        {"id": "one", "tool": "crm.leak", "args": {"name": "crm-keepalive"}},
+        "serve", "--port", "0", "--poll-interval", "0.1")
+    assert (code, threads) == (130, ["crm-keepalive: 1"])
 
 
 def test_a_failed_run_exits_1_though_a_timed_out_call_kept_its_thread(cli, data_dir,

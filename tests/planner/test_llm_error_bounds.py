@@ -15,24 +15,11 @@ import pytest
 from planner.base import PlanningError
 from planner.llm import LLMConfig, LLMPlanner
 from tests.support.openai_server import Completion
-from tools import ToolRegistry
 
 SECRET = "xoxb-CONFIGURED-SECRET-777777"
 API_KEY = "sk-q7Zx"  # shorter than a secret masked in any text: the client masks it still
 # A few tens of kB whatever the reply: twenty problem lines of at most about a kB each.
 ERROR_BOUND = 40_000
-
-
-@pytest.fixture
-def registry() -> ToolRegistry:
-    reg = ToolRegistry()
-
-    @reg.tool("files.read")
-    def read(path: str) -> str:
-        """Read a text file from the workspace."""
-        return ""
-
-    return reg
 
 
 def _planning_error(server, registry, tools: list[str], **config) -> PlanningError:

@@ -13,19 +13,6 @@ from planner.plan import canonical_json
 from planner.problems import ProblemCode
 from planner.validation import validate_plan
 from tests.support.openai_server import Completion
-from tools import ToolRegistry
-
-
-@pytest.fixture
-def registry() -> ToolRegistry:
-    reg = ToolRegistry()
-
-    @reg.tool("files.read")
-    def read(path: str) -> str:
-        """Read a text file from the workspace."""
-        return ""
-
-    return reg
 
 
 def _steps(count: int) -> list[dict]:

@@ -12,22 +12,9 @@ import pytest
 from planner.base import PlanningError
 from planner.llm import LLMConfig, LLMPlanner, retry_delay
 from tests.support.openai_server import Completion, Failure
-from tools import ToolRegistry
 
 REPLY = ('{"steps": [{"id": "load", "tool": "files.read", "args_json": "{\\"path\\": \\"a.csv\\"}",'
          ' "depends_on": [], "why": "read it", "retry": null, "timeout_s": null}]}')
-
-
-@pytest.fixture
-def registry() -> ToolRegistry:
-    reg = ToolRegistry()
-
-    @reg.tool("files.read")
-    def read(path: str) -> str:
-        """Read a text file from the workspace."""
-        return ""
-
-    return reg
 
 
 def _planner(server, **overrides) -> LLMPlanner:

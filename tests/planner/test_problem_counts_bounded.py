@@ -17,19 +17,6 @@ from planner.llm import LLMConfig, LLMPlanner
 from planner.problems import ProblemCode
 from planner.validation import MAX_PROBLEMS, MAX_PROBLEMS_PER_STEP, validate_plan
 from tests.support.openai_server import Completion
-from tools import ToolRegistry
-
-
-@pytest.fixture
-def registry() -> ToolRegistry:
-    reg = ToolRegistry()
-
-    @reg.tool("files.read")
-    def read(path: str) -> str:
-        """Read a text file from the workspace."""
-        return ""
-
-    return reg
 
 
 def _unknown_args(count: int, **extra) -> dict:
