@@ -17,6 +17,18 @@ for _var in ("OPENAI_API_KEY", "BATON_LLM_BASE_URL", "BATON_LLM_API_KEY", "BATON
     os.environ.pop(_var, None)
 
 
+@pytest.fixture(autouse=True)
+def _structlog_as_found():
+    """Put structlog's configuration back after every test: one that configured logging (a
+    CLI command run in-process) and left a level filter behind would hide later tests' info
+    events from ``capture_logs``, which replaces the processors but keeps the filter."""
+    import structlog
+
+    found = structlog.get_config()
+    yield
+    structlog.configure(**found)
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     """A fresh data directory used as the working directory (so ./baton.toml is the test's)."""
