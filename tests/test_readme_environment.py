@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from baton import settings
+from baton.settings_environment import OPENAI_API_KEY, VARIABLES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -15,4 +15,4 @@ def test_the_readme_names_exactly_the_environment_variables_settings_read():
     start = text.index("then these environment variables override them:")
     paragraph = text[start:text.index("Every other", start)]
     named = set(re.findall(r"`([A-Z_]+)`", paragraph))
-    assert named == {*settings._ENV, "OPENAI_API_KEY"}
+    assert named == {*VARIABLES, OPENAI_API_KEY}

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from baton.settings import MAX_SETTINGS_BYTES, ConfigError, load_settings
+from baton.settings import ConfigError, load_settings
+from baton.settings_file import MAX_SETTINGS_BYTES
 from tests.support.cli_in_process import in_process_baton
 
 USERS = '[users.alice]\nroles = ["analyst"]\n'
