@@ -264,6 +264,7 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
     from .settings_file import layout_problems, normalise, read_settings_file
     from .settings_policy_data import policies_problems, policy_data_problems
     from .settings_reload import SettingsSource
+    from .usecases.permissions import role_table  # it imports this module
 
     mark, tables = read_settings_file(path, required=required)
     origin = f" ({shown_path(path)})" if tables is not None else ""
@@ -291,7 +292,8 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
     _warn_of_builtin_approvers(in_force, origin)
     # Only the variables read above: the settings are read again as this process started.
     settings._source = SettingsSource(path=path.absolute(), required=required, mark=mark,
-                                      environ=settings_variables(environ))
+                                      environ=settings_variables(environ),
+                                      role_table=role_table(in_force))
     return settings
 
 

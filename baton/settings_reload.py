@@ -7,7 +7,14 @@ template library is judged fresh by, :mod:`tools.file_marks`; while the file's t
 recent for its stat to tell an edit within the same second, its contents' digest too) and,
 when it changed, reads it again as at start (same path, same environment variables) and
 takes its users. Every other setting keeps its value at start: the database, policies, tools and
-secrets are built from them once, so they change on a restart only.
+secrets are built from them once, so they change on a restart only, and a warning names them.
+
+Roles follow the policy data, so they change on a restart too: the policy engine judges by the
+data it started with (in ``baton worker`` as well), and a role table that took roles from the
+file's new data would let a role approve where the decision never asks for it, or author plans
+whose tools the policies deny. A user the file now gives a role its new policy data adds is
+known at once, and granted nothing by that role until the restart: the reload's warning names
+each such role and its holders, and so does the refusal they meet.
 
 A file that no longer loads fails closed: reading the settings raises
 :class:`SettingsFileError` (logged once per state of the file) until it is fixed, rather
@@ -27,6 +34,8 @@ from .settings import ConfigError, Settings
 if TYPE_CHECKING:
     from tools.file_marks import FileMark
 
+    from .usecases.permissions import RoleTable
+
 # Not a restart's business: the users are taken from the file; ``user`` is the acting user the
 # process was given (--as), kept.
 _LIVE = frozenset({"users", "user"})
@@ -44,6 +53,9 @@ class SettingsSource:
     """The settings variables (``BATON_*``, ``OPENAI_API_KEY``) as they were at that read."""
     mark: FileMark
     """How the file looked just before it was read (``tools.file_marks.file_mark``)."""
+    role_table: RoleTable
+    """The role → action table of the policy data in force at that read: what the roles were
+    then, to tell which ones a later read of the file changes."""
 
 
 class SettingsFileError(ConfigError):
@@ -107,6 +119,11 @@ class LiveSettings:
         if restart:  # named, never their values: some are secrets
             log.warning("settings changed in the file take effect on restart",
                         path=str(source.path), settings=restart)
+        roles, holders = roles_changed(source, fresh)
+        if roles:
+            log.warning("roles changed in the policy data take effect on restart: until then "
+                        "a role added grants nothing, and the others keep their actions",
+                        path=str(source.path), roles=roles, users=holders)
         log.info("users read again from the settings file", path=str(source.path),
                  users=sorted(fresh.users))
         return fresh.source.mark, self._start.model_copy(update={"users": fresh.users})
@@ -127,3 +144,13 @@ def restart_needed(start: Settings, now: Settings) -> list[str]:
     """The settings, users aside, whose value in ``now`` differs from ``start``'s (sorted)."""
     return sorted(name for name in Settings.model_fields
                   if name not in _LIVE and getattr(now, name) != getattr(start, name))
+
+
+def roles_changed(start: SettingsSource, now: Settings) -> tuple[list[str], list[str]]:
+    """The roles to which the policy data in force when ``now`` was read gives other actions
+    than it did at ``start`` (added, taken away or changed), and the users of ``now`` who hold
+    one of them; both sorted."""
+    assert now.source is not None  # read from the file
+    roles = start.role_table.changed_roles(now.source.role_table)
+    holders = sorted(uid for uid, user in now.users.items() if set(user.roles) & set(roles))
+    return roles, holders

@@ -33,7 +33,9 @@ approval rights (``approval.roles``) grants the approver's actions, one it gives
 gives both, both. Otherwise the policy decision could ask for approvers whom this table lets
 do nothing. The built-in roles keep their row whatever the data says of them (the shipped
 data gives the approver tools to check revisions by). A user with no known role may do
-nothing.
+nothing. A running server keeps the table of the policy data it started with, as its policy
+engine keeps that data: a role the data gains meanwhile grants nothing until a restart, and
+a refusal of one of its holders says so (``baton.settings_reload``).
 """
 
 from __future__ import annotations
@@ -111,11 +113,28 @@ class RoleTable:
         return action in self.allowed_actions(user)
 
     def refusal(self, user: User, action: Action) -> str:
-        """The one-line reason ``user`` may not do ``action``: user, roles, action, who could."""
+        """The one-line reason ``user`` may not do ``action``: user, roles, action, who could,
+        and which of the user's roles the table does not know."""
         roles = ", ".join(user.roles) or "no roles"
         granting = [role for role, actions in self.actions.items() if action in actions]
-        return (f"user {user.id!r} ({roles}) may not {action.value}; "
+        said = (f"user {user.id!r} ({roles}) may not {action.value}; "
                 f"that needs the role {' or '.join(granting)}")
+        unknown = [role for role in dict.fromkeys(user.roles) if role not in self.actions]
+        if not unknown:
+            return said
+        # A running server reads its users again, not its policy data: a role the data gained
+        # since it started is held by users it knows, yet absent here.
+        they = (f"{unknown[0]} is not a role of the table in force, so it grants"
+                if len(unknown) == 1 else
+                f"{' and '.join(unknown)} are not roles of the table in force, so they grant")
+        return (f"{said}; {they} nothing (a role added to the policy data while the server "
+                "runs counts after a restart)")
+
+    def changed_roles(self, other: RoleTable) -> list[str]:
+        """The roles ``other`` gives other actions than this table does (added, taken away
+        or changed), sorted."""
+        return sorted(role for role in {*self.actions, *other.actions}
+                      if self.actions.get(role) != other.actions.get(role))
 
     def require(self, user: User, action: Action) -> None:
         """Raise :class:`ActionNotAllowedError` unless one of ``user``'s roles grants ``action``."""

@@ -103,7 +103,9 @@ def test_a_role_the_policy_data_names_nowhere_grants_nothing(api, plan_id):
     assert_error(refused, 403, "forbidden")
     assert refused.json()["error"]["message"] == (
         "user 'sam' (stranger) may not plan.read; that needs the role analyst or approver or "
-        "auditor or admin or clerk or finance")
+        "auditor or admin or clerk or finance; stranger is not a role of the table in force, so "
+        "it grants nothing (a role added to the policy data while the server runs counts after "
+        "a restart)")
     for method, path in (("POST", "/plans"), ("POST", f"/plans/{plan_id}/approve"),
                          ("GET", "/runs"), ("GET", "/tools")):
         assert sam.request(method, path, json={"goal": GOAL}).status_code == 403
