@@ -345,7 +345,8 @@ class StepLoop:
         sends_secrets = bool(secret_names) or bool(spec.endpoint_url and spec.secrets)
         if (effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets
                 and TIME_BOUND_TAGS.isdisjoint(spec.tags)
-                and not (spec.region and self._fed_from_a_host_known_at_run_time(st, sid))):
+                and not (self._placed_in_a_region(spec, args)
+                         and self._fed_from_a_host_known_at_run_time(st, sid))):
             return True
         decision = self._decide(st, sid, spec, args, effect)
         deny = self._recorded_denials(decision.deny)
@@ -367,12 +368,31 @@ class StepLoop:
             st.feeds = DataFeeds(st.plan, self.registry)  # as policies.inputs.step_data_sources
         return st.feeds
 
+    def _placed_in_a_region(self, spec: ToolSpec, args: dict[str, Any]) -> bool:
+        """Whether residency places this call in a region, as the policy does: the policy
+        data's ``tool_regions``, then the region of the host it calls, then the tool's own
+        (the check answers, from the data it judges with). A call placed nowhere receives no
+        region's data by residency's rules, and is not held up by a source that has not run
+        yet; when unsure (a check that cannot tell, or fails to), the call is judged."""
+        if self.runtime_check is None:  # no policy, no policy data: the tool's region alone
+            return spec.region is not None
+        region_of = getattr(self.runtime_check, "step_region", None)
+        if region_of is None:
+            return True
+        try:
+            host = url_host(call_url(spec.endpoint_url, args))  # as the policy's input has it
+            return region_of(spec.name, host, spec.region) is not None
+        except Exception as exc:  # noqa: BLE001 - fails closed: an answer not had is a call judged
+            # Its type only: the text may quote the call's host or the policy data.
+            log.warning("runtime check could not place a call in a region; judging it",
+                        tool=spec.name, error=type(exc).__name__)
+            return True
+
     def _fed_from_a_host_known_at_run_time(self, st: RunState, sid: str) -> bool:
         """Whether data may reach this step from a step whose URL came from another step's
         output: the plan decision could not tell that host's region, so residency is judged
-        now for a read of a tool with a region too (EU data fetched from a URL an earlier step
-        produced must not reach a tool in the US). A tool without one receives no region's
-        data by residency's rules, and is not held up by a source that has not run yet."""
+        now for a read placed in a region too (EU data fetched from a URL an earlier step
+        produced must not reach a tool in the US)."""
         for source_id in self._feeds(st).upstream(sid):
             source = st.by_id[source_id]
             spec = self.registry.get(source.tool) if source.tool in self.registry else None

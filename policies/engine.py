@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import structlog
 from pydantic import ValidationError
@@ -16,6 +16,10 @@ from pydantic import ValidationError
 from .contracts import ApprovalsNeeded, Decision, StepCall, StepDecision
 from .inputs import build_step_input
 from .long_strings import windowed_input
+from .residency import step_region
+
+if TYPE_CHECKING:
+    from .bundle import PolicyBundle
 
 log = structlog.get_logger(__name__)
 
@@ -146,6 +150,7 @@ class FailClosedEngine:
 
     name: str
     bundle_hash: str
+    bundle: PolicyBundle
 
     def _evaluate(self, rule: str, policy_input: Mapping[str, Any]) -> Any:
         """The raw value of ``data.baton.<rule>``; ``EngineFailure`` when there is none."""
@@ -174,6 +179,13 @@ class FailClosedEngine:
     def evaluate_step(self, step_input: Mapping[str, Any]) -> StepDecision:
         """Judge a prepared step input (fixtures use this); any failure is a deny."""
         return self._judge_step(lambda: step_input)
+
+    def step_region(self, tool: str, host: str | None, declared: str | None) -> Any:
+        """Where residency places a call of ``tool`` to ``host`` (None: no region), read from
+        this engine's bundle data as the rules read it (``policies.residency``): the executor
+        judges a read at run time only when it has one. ``UnknownRegion`` when that cannot be
+        told; the caller then judges the call."""
+        return step_region(self.bundle.data, tool, host, declared)
 
     def _judge_step(self, make_input: Callable[[], Mapping[str, Any]]) -> StepDecision:
         try:

@@ -38,6 +38,10 @@ class ShippedPolicy:
         fields = {**asdict(call), "requester": ALICE}
         return self.engine.evaluate_step(build_step_input(PolicyStepCall(**fields)))
 
+    def step_region(self, tool: str, host: str | None, declared: str | None):
+        """Where the policy places a call of ``tool`` to ``host`` (None: no region)."""
+        return self.engine.step_region(tool, host, declared)
+
 
 @pytest.fixture(scope="module", params=["embedded", "opa"])
 def policy(request):
