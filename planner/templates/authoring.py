@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..arg_checks import json_path
-from ..plan import Plan
+from ..plan import Plan, is_reference
 from .matching import TemplateMatcher
 from .loader import TemplateLibrary
 from .model import (
@@ -220,11 +220,12 @@ def _replace_literal(steps: list[dict[str, Any]], original: list[dict[str, Any]]
     """Make each argument equal to ``literal`` the parameter; its value (the first found).
 
     Arguments only: a step id in ``depends_on``, a ``why`` or a retry setting that happens
-    to read the same is no value a template user chooses.
+    to read the same is no value a template user chooses; nor is a reference, nested or the
+    step's whole ``args`` (a user choosing it would choose which output the step reads).
     """
     found: list[Any] = []
     for step, was in zip(steps, original, strict=True):
-        if isinstance(step.get("args"), dict):
+        if isinstance(step.get("args"), dict) and not is_reference(step["args"]):
             _replace_equal(step["args"], was["args"], literal, "{{" + pname + "}}", found)
     if not found:
         raise TemplateError(f"parameter {pname}: no argument of the plan has the value {literal!r}")
@@ -239,7 +240,7 @@ def _replace_equal(value: Any, original: Any, literal: str, placeholder: str,
     for key, item in list(items):
         was = original[key]
         if isinstance(item, dict | list):
-            if not (isinstance(item, dict) and "ref" in item and len(item) == 1):
+            if not is_reference(item):
                 _replace_equal(item, was, literal, placeholder, found)
         elif item is not None and item == was and _text(item) == literal:
             found.append(item)
