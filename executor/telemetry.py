@@ -148,9 +148,10 @@ def record_error(current: Any, error: BaseException, *, secret_values: Iterable[
     tool was handed, and an internal error a configured one. An error escaping its span
     (``escaped``) is described as the SDK describes one, ``Type: message``; an attempt's by
     its message alone. Each text is masked, then cut as the step, ledger and log cut it
-    (:func:`~executor.calls.cut_error_text`): the message, the status, and each part of the
-    stack trace (a frame, each chained exception's message, a note), so that a 20 MB message
-    is neither masked whole nor recorded whole, and every frame is kept.
+    (:func:`~executor.calls.cut_error_text`), then masked again (as the step's error is): the
+    message, the status, and each part of the stack trace (a frame, each chained exception's
+    message, a note), so that a 20 MB message is neither masked whole nor recorded whole, and
+    every frame is kept.
     """
     if current is NOOP_SPAN:
         return
@@ -161,7 +162,10 @@ def record_error(current: Any, error: BaseException, *, secret_values: Iterable[
     secrets = tuple(secret_values)
 
     def cut(text: str) -> str:
-        return cut_error_text(text, lambda head: redact(head, secrets))
+        # Masked again once cut: cut_error_text masks only the text's head, and a secret
+        # running across the head's end (unmatched there) is pulled into what is kept when
+        # masked copies before it shrink; its start, right before the cut mark, is masked now.
+        return redact(cut_error_text(text, lambda head: redact(head, secrets)), secrets)
 
     def cut_part(part: str) -> str:  # its line end kept: the next part begins a line
         return cut(part[:-1]) + "\n" if part.endswith("\n") else cut(part)
