@@ -7,7 +7,8 @@ for its owner only where all of them match: the same hostname can belong to anot
 machine or to a container with a PID namespace of its own (``--uts=host``, a Kubernetes
 ``hostNetwork`` pod), where a pid means another process or none; and a pid can be reused
 by a new process. A process that ended but is not yet reaped by its parent (a zombie) is
-gone: it still holds its pid, but it will never act on the run again. Anywhere else, and
+gone: it still holds its pid, but it will never act on the run again. One whose main thread
+ended while other threads run is not (Linux shows its leader as a zombie). Anywhere else, and
 for ids without a place (written by earlier versions, or where ``/proc`` cannot be read),
 the lease alone says whether the owner is gone.
 """
@@ -70,7 +71,8 @@ def _stat_fields(pid: int) -> list[str]:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists in this PID namespace and is not a zombie."""
+    """Whether a process with ``pid`` exists in this PID namespace and is not a zombie (a
+    live thread of it is left)."""
     if pid <= 0:
         return False
     try:
@@ -82,7 +84,29 @@ def pid_alive(pid: int) -> bool:
     # A zombie (killed or exited, not yet reaped by its parent) still answers kill(pid, 0), but
     # it will never run again. Where /proc cannot tell (not Linux), kill's answer stands.
     fields = _stat_fields(pid)
-    return not fields or fields[0] != "Z"
+    if not fields or fields[0] != "Z":
+        return True
+    # Linux shows a leader (main) thread that ended as Z while the process's other threads
+    # still run: the process is a zombie only when none of them is left.
+    return _a_thread_runs(pid)
+
+
+def _a_thread_runs(pid: int) -> bool:
+    """Whether a thread of process ``pid`` (its leader a zombie) is still alive."""
+    try:
+        tasks = [entry.name for entry in os.scandir(PROC / str(pid) / "task")]
+    except FileNotFoundError:  # reaped meanwhile
+        return False
+    except OSError:  # hidden from us: the lease decides, rather than run a run twice
+        return True
+    for task in tasks:
+        try:
+            stat = (PROC / str(pid) / "task" / task / "stat").read_text()
+        except OSError:  # that thread ended meanwhile
+            continue
+        if stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"]):
+            return True
+    return False
 
 
 def owner_gone(owner: str | None, lease_expires_at: datetime | None, now: datetime) -> bool:
