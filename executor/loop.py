@@ -22,16 +22,14 @@ import asyncio
 import bisect
 import json
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 from planner.json_values import storable
-from planner.plan import (Plan, Reference, Step, follow_path, is_reference,
-                          resolve_references)
-from policies.inputs import DataFeeds, call_url, url_host
+from planner.plan import Plan, Reference, Step, follow_path, resolve_references
 from tools import BatonError, Effect, ToolContext, ToolError, ToolRegistry, ToolSpec
 from tools.redaction import redact
 
@@ -39,7 +37,6 @@ from . import crash
 from .artifacts import ArtifactError, ArtifactStore
 from .call_payloads import mask_args, referenced_secrets, secret_fields
 from .calls import (
-    ERROR_TEXT_MAX_CHARS,
     Call,
     Outcome,
     attempt_timeout_s,
@@ -49,7 +46,7 @@ from .calls import (
     error_code,
     error_text,
 )
-from .checks import NO_CHECK_CONFIGURED, CheckOutcome, RuntimeCheck, StepCall, StepDecision
+from .checks import RuntimeCheck
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
 from .retry import (
@@ -59,6 +56,7 @@ from .retry import (
     retry_after_refusal,
     unsafe_repeat,
 )
+from .runtime_gate import DENIALS_MAX_CHARS, DENIALS_MAX_COUNT, TIME_BOUND_TAGS, RuntimeGate
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
 from .store.db import StoreError
@@ -67,20 +65,9 @@ from .telemetry import bind_log, end_span, run_in_span, start_span
 
 log = bind_log()
 
-# Tags of tools the step rules judge by the time of the call, whatever its effect (the batch
-# window, policies/rego/limits.rego): the plan was judged when it was approved, maybe
-# off-peak, so such a call is checked again when it runs, even a read. The policy's plan
-# decision lists these steps in ``runtime_checks``; a tag the step rules come to judge by
-# time belongs here too.
-TIME_BOUND_TAGS = frozenset({"batch"})
-
-DENIALS_MAX_COUNT = 20
-"""The most reasons of one runtime policy denial recorded in its ``step_check`` ledger event
-(each cut as an error's text is, :func:`~executor.calls.cut_error_text`); the rest are
-counted in a last entry."""
-DENIALS_MAX_CHARS = 5 * ERROR_TEXT_MAX_CHARS
-"""The most characters those reasons hold together: a policy that gives one reason per item
-of a long list, or echoes a huge URL back, cannot make a ledger row megabytes long."""
+# The constants are the runtime gate's (executor.runtime_gate), kept importable from here.
+__all__ = ["DENIALS_MAX_CHARS", "DENIALS_MAX_COUNT", "TIME_BOUND_TAGS", "RunState", "StepLoop",
+           "StepProgress"]
 
 
 @dataclass(frozen=True)
@@ -125,9 +112,8 @@ class RunState:  # noqa: D101 - documented below
     failure: str | None = None
     cancelled: bool = False
     last_poll: float = 0.0
-    # Which steps feed which (residency's sources), built at the first checked call: once per
-    # run rather than once per call, which would read the whole plan for each.
-    feeds: DataFeeds | None = None
+    # The runtime policy check of this run's calls, made at the first call it is asked about.
+    gate: RuntimeGate | None = None
 
     @property
     def stopping(self) -> bool:
@@ -340,117 +326,20 @@ class StepLoop:
 
     def _check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any], effect: Effect,
                secret_names: tuple[str, ...]) -> bool:
-        """Ask the runtime check about a write, egress, secret-using or time-bound call; a denial
-        fails the step."""
-        sends_secrets = bool(secret_names) or bool(spec.endpoint_url and spec.secrets)
-        if (effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets
-                and TIME_BOUND_TAGS.isdisjoint(spec.tags)
-                and not (self._placed_in_a_region(spec, args)
-                         and self._fed_from_a_host_known_at_run_time(st, sid))):
+        """Ask the runtime gate about the call (:mod:`executor.runtime_gate`); record its
+        verdict, and fail the step on a denial."""
+        gate = st.gate
+        if gate is None:
+            gate = st.gate = RuntimeGate(st, self.registry, self.runtime_check,
+                                         storable=self._storable, lookup=partial(self._lookup, st))
+        verdict = gate.verdict(sid, spec, args, effect, secret_names)
+        if verdict is None:
             return True
-        decision = self._decide(st, sid, spec, args, effect)
-        deny = self._recorded_denials(decision.deny)
-        allowed = bool(decision.allow) and not deny
-        error = None if allowed else cut_error_text(
-            f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}", self._storable)
-        self.store.record_check(st.run_id, st.steps[sid], {
-            "step": sid, "tool": spec.name, "effect": effect.value, "allow": allowed, "deny": deny,
-            "engine": decision.engine, "bundle_hash": decision.bundle_hash}, denied_error=error)
-        if not allowed:
-            self._mark(st, sid, StepStatus.FAILED, error)
-            st.failure = st.failure or f"step {sid} failed: {error}"
-        return allowed
-
-    def _feeds(self, st: RunState) -> DataFeeds:
-        """Every step whose data may reach each step, as the plan decision judged them (a
-        workspace read counts every workspace write of the plan, whatever its depends_on)."""
-        if st.feeds is None:
-            st.feeds = DataFeeds(st.plan, self.registry)  # as policies.inputs.step_data_sources
-        return st.feeds
-
-    def _placed_in_a_region(self, spec: ToolSpec, args: dict[str, Any]) -> bool:
-        """Whether residency places this call in a region, as the policy does: the policy
-        data's ``tool_regions``, then the region of the host it calls, then the tool's own
-        (the check answers, from the data it judges with). A call placed nowhere receives no
-        region's data by residency's rules, and is not held up by a source that has not run
-        yet; when unsure (a check that cannot tell, or fails to), the call is judged."""
-        if self.runtime_check is None:  # no policy, no policy data: the tool's region alone
-            return spec.region is not None
-        region_of = getattr(self.runtime_check, "step_region", None)
-        if region_of is None:
-            return True
-        try:
-            host = url_host(call_url(spec.endpoint_url, args))  # as the policy's input has it
-            return region_of(spec.name, host, spec.region) is not None
-        except Exception as exc:  # noqa: BLE001 - fails closed: an answer not had is a call judged
-            # Its type only: the text may quote the call's host or the policy data.
-            log.warning("runtime check could not place a call in a region; judging it",
-                        tool=spec.name, error=type(exc).__name__)
-            return True
-
-    def _fed_from_a_host_known_at_run_time(self, st: RunState, sid: str) -> bool:
-        """Whether data may reach this step from a step whose URL came from another step's
-        output: the plan decision could not tell that host's region, so residency is judged
-        now for a read placed in a region too (EU data fetched from a URL an earlier step
-        produced must not reach a tool in the US)."""
-        for source_id in self._feeds(st).upstream(sid):
-            source = st.by_id[source_id]
-            spec = self.registry.get(source.tool) if source.tool in self.registry else None
-            if is_reference(call_url(spec.endpoint_url if spec else None, source.args)):
-                return True
-        return False
-
-    def _recorded_denials(self, reasons: Sequence[str]) -> list[str]:
-        """A denial's reasons as they are recorded: each masked then cut as an error's text,
-        at most :data:`DENIALS_MAX_COUNT` of them and :data:`DENIALS_MAX_CHARS` in all, the
-        rest counted in a last entry (never empty when ``reasons`` is not)."""
-        recorded: list[str] = []
-        size = 0
-        for n, reason in enumerate(reasons):
-            text = cut_error_text(str(reason), self._storable) if n < DENIALS_MAX_COUNT else ""
-            if n == DENIALS_MAX_COUNT or (recorded and size + len(text) > DENIALS_MAX_CHARS):
-                recorded.append(f"… and {len(reasons) - n} more denials, not recorded")
-                break
-            recorded.append(text)
-            size += len(text)
-        return recorded
-
-    def _decide(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
-                effect: Effect) -> CheckOutcome:
-        source_ids = self._feeds(st).upstream(sid)
-        sources = [self.registry.get(st.by_id[d].tool) for d in source_ids
-                   if st.by_id[d].tool in self.registry]
-        try:
-            hosts = self._source_hosts(st, source_ids)
-        except StoreError:
-            raise  # the database failed reading an output, not the step: the run stops, resumable
-        except (BatonError, KeyError):  # fails closed: residency cannot judge an unknown source
-            return StepDecision(allow=False, deny=(
-                f"step {sid}: the URL a source step read from could not be resolved again, so "
-                "where its data came from is unknown",))
-        call = StepCall(run_id=st.run_id, plan_id=st.plan_id, step_id=sid, tool=spec.name,
-                        effect=effect.value, args=args, tags=tuple(spec.tags), region=spec.region,
-                        requester=st.requester, source_tools=tuple(s.name for s in sources),
-                        source_regions=tuple(sorted({s.region for s in sources if s.region})),
-                        source_hosts=hosts)
-        return NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
-
-    def _source_hosts(self, st: RunState, source_ids: list[str]) -> tuple[str, ...]:
-        """The hosts the source steps called: a URL resolved from another step's output tells
-        residency where the data came from, which the tool's region alone does not."""
-        hosts = {url_host(self._source_url(st, d)) for d in source_ids}
-        return tuple(sorted(h for h in hosts if h))
-
-    def _source_url(self, st: RunState, sid: str) -> Any:
-        tool = st.by_id[sid].tool
-        endpoint = self.registry.get(tool).endpoint_url if tool in self.registry else None
-        if endpoint is not None:
-            return endpoint
-        if sid in st.args:
-            return st.args[sid].get("url")
-        # Started before a resume: its URL resolves again from the stored outputs, as it did
-        # then (outputs are kept, and masked alike, so it resolves to the same host).
-        return resolve_references(st.by_id[sid].args.get("url"), lambda ref: self._lookup(st, ref))
+        self.store.record_check(st.run_id, st.steps[sid], verdict.event, denied_error=verdict.error)
+        if not verdict.allowed:
+            self._mark(st, sid, StepStatus.FAILED, verdict.error)
+            st.failure = st.failure or f"step {sid} failed: {verdict.error}"
+        return verdict.allowed
 
     def _start_attempt(self, st: RunState, sid: str, *, spec: ToolSpec | None,
                        args: dict[str, Any], delay_s: float) -> None:

@@ -1,0 +1,198 @@
+"""The runtime policy check before a call: whether a call is asked about, what is asked, and
+what of the answer is recorded.
+
+The plan decision judged the plan when it was approved, with the values it could see then.
+Some calls are judged again just before they are made, with their resolved arguments:
+writes, egress, calls that send secrets, calls of time-bound tools (:data:`TIME_BOUND_TAGS`),
+and reads that residency places in a region when data may reach them from a step whose
+URL came from another step's output (the plan decision could not tell that host's region).
+Residency's sources are counted as the plan decision counts them (``DataFeeds``), and a
+source whose host cannot be told again denies the call: where its data came from is
+unknown.
+
+This module decides; the loop records the verdict (``RunStore.record_check``) and fails the
+step on a denial. One :class:`RuntimeGate` serves one run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from planner.plan import Plan, Reference, Step, is_reference, resolve_references
+from policies.inputs import DataFeeds, call_url, url_host
+from tools import BatonError, Effect, ToolRegistry, ToolSpec
+
+from .calls import ERROR_TEXT_MAX_CHARS, cut_error_text
+from .checks import NO_CHECK_CONFIGURED, CheckOutcome, RuntimeCheck, StepCall, StepDecision
+from .store.db import StoreError
+from .telemetry import bind_log
+
+log = bind_log()
+
+# Tags of tools the step rules judge by the time of the call, whatever its effect (the batch
+# window, policies/rego/limits.rego): the plan was judged when it was approved, maybe
+# off-peak, so such a call is checked again when it runs, even a read. The policy's plan
+# decision lists these steps in ``runtime_checks``; a tag the step rules come to judge by
+# time belongs here too.
+TIME_BOUND_TAGS = frozenset({"batch"})
+
+DENIALS_MAX_COUNT = 20
+"""The most reasons of one runtime policy denial recorded in its ``step_check`` ledger event
+(each cut as an error's text is, :func:`~executor.calls.cut_error_text`); the rest are
+counted in a last entry."""
+DENIALS_MAX_CHARS = 5 * ERROR_TEXT_MAX_CHARS
+"""The most characters those reasons hold together: a policy that gives one reason per item
+of a long list, or echoes a huge URL back, cannot make a ledger row megabytes long."""
+
+
+class GatedRun(Protocol):
+    """What the gate reads of a run (``executor.loop.RunState`` is one)."""
+
+    run_id: str
+    plan_id: str
+    requester: str
+    plan: Plan
+    by_id: dict[str, Step]
+    # Resolved arguments of the steps started in this run, filled as they start.
+    args: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """The runtime check's answer about one call, as it is recorded."""
+
+    allowed: bool
+    event: dict[str, Any]  # the ``step_check`` ledger event's payload
+    error: str | None  # the step's error when denied
+
+
+class RuntimeGate:
+    """The runtime policy check of one run's calls."""
+
+    def __init__(self, run: GatedRun, registry: ToolRegistry, runtime_check: RuntimeCheck | None,
+                 *, storable: Callable[[str], str], lookup: Callable[[Reference], Any]) -> None:
+        """``storable`` makes a text recordable (secrets masked); ``lookup`` reads a reference
+        from the run's stored outputs, as resolving arguments does."""
+        self.run = run
+        self.registry = registry
+        self.runtime_check = runtime_check
+        self._storable = storable
+        self._lookup = lookup
+        # Which steps feed which (residency's sources), built at the first checked call: once
+        # per run rather than once per call, which would read the whole plan for each.
+        self._feeds: DataFeeds | None = None
+
+    def verdict(self, sid: str, spec: ToolSpec, args: dict[str, Any], effect: Effect,
+                secret_names: tuple[str, ...]) -> GateVerdict | None:
+        """Ask the runtime check about a write, egress, secret-using or time-bound call, or a
+        read placed in a region that data known only at run time may reach; None when the
+        call is not one to ask about."""
+        sends_secrets = bool(secret_names) or bool(spec.endpoint_url and spec.secrets)
+        if (effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets
+                and TIME_BOUND_TAGS.isdisjoint(spec.tags)
+                and not (self._placed_in_a_region(spec, args)
+                         and self._fed_from_a_host_known_at_run_time(sid))):
+            return None
+        decision = self._decide(sid, spec, args, effect)
+        deny = self._recorded_denials(decision.deny)
+        allowed = bool(decision.allow) and not deny
+        error = None if allowed else cut_error_text(
+            f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}", self._storable)
+        return GateVerdict(allowed=allowed, error=error, event={
+            "step": sid, "tool": spec.name, "effect": effect.value, "allow": allowed, "deny": deny,
+            "engine": decision.engine, "bundle_hash": decision.bundle_hash})
+
+    def _recorded_denials(self, reasons: Sequence[str]) -> list[str]:
+        """A denial's reasons as they are recorded: each masked then cut as an error's text,
+        at most :data:`DENIALS_MAX_COUNT` of them and :data:`DENIALS_MAX_CHARS` in all, the
+        rest counted in a last entry (never empty when ``reasons`` is not)."""
+        recorded: list[str] = []
+        size = 0
+        for n, reason in enumerate(reasons):
+            text = cut_error_text(str(reason), self._storable) if n < DENIALS_MAX_COUNT else ""
+            if n == DENIALS_MAX_COUNT or (recorded and size + len(text) > DENIALS_MAX_CHARS):
+                recorded.append(f"… and {len(reasons) - n} more denials, not recorded")
+                break
+            recorded.append(text)
+            size += len(text)
+        return recorded
+
+    def _feeds_of_run(self) -> DataFeeds:
+        """Every step whose data may reach each step, as the plan decision judged them (a
+        workspace read counts every workspace write of the plan, whatever its depends_on)."""
+        if self._feeds is None:
+            # as policies.inputs.step_data_sources
+            self._feeds = DataFeeds(self.run.plan, self.registry)
+        return self._feeds
+
+    def _placed_in_a_region(self, spec: ToolSpec, args: dict[str, Any]) -> bool:
+        """Whether residency places this call in a region, as the policy does: the policy
+        data's ``tool_regions``, then the region of the host it calls, then the tool's own
+        (the check answers, from the data it judges with). A call placed nowhere receives no
+        region's data by residency's rules, and is not held up by a source that has not run
+        yet; when unsure (a check that cannot tell, or fails to), the call is judged."""
+        if self.runtime_check is None:  # no policy, no policy data: the tool's region alone
+            return spec.region is not None
+        region_of = getattr(self.runtime_check, "step_region", None)
+        if region_of is None:
+            return True
+        try:
+            host = url_host(call_url(spec.endpoint_url, args))  # as the policy's input has it
+            return region_of(spec.name, host, spec.region) is not None
+        except Exception as exc:  # noqa: BLE001 - fails closed: an answer not had is a call judged
+            # Its type only: the text may quote the call's host or the policy data.
+            log.warning("runtime check could not place a call in a region; judging it",
+                        tool=spec.name, error=type(exc).__name__)
+            return True
+
+    def _fed_from_a_host_known_at_run_time(self, sid: str) -> bool:
+        """Whether data may reach this step from a step whose URL came from another step's
+        output: the plan decision could not tell that host's region, so residency is judged
+        now for a read placed in a region too (EU data fetched from a URL an earlier step
+        produced must not reach a tool in the US)."""
+        for source_id in self._feeds_of_run().upstream(sid):
+            source = self.run.by_id[source_id]
+            spec = self.registry.get(source.tool) if source.tool in self.registry else None
+            if is_reference(call_url(spec.endpoint_url if spec else None, source.args)):
+                return True
+        return False
+
+    def _decide(self, sid: str, spec: ToolSpec, args: dict[str, Any],
+                effect: Effect) -> CheckOutcome:
+        run = self.run
+        source_ids = self._feeds_of_run().upstream(sid)
+        sources = [self.registry.get(run.by_id[d].tool) for d in source_ids
+                   if run.by_id[d].tool in self.registry]
+        try:
+            hosts = self._source_hosts(source_ids)
+        except StoreError:
+            raise  # the database failed reading an output, not the step: the run stops, resumable
+        except (BatonError, KeyError):  # fails closed: residency cannot judge an unknown source
+            return StepDecision(allow=False, deny=(
+                f"step {sid}: the URL a source step read from could not be resolved again, so "
+                "where its data came from is unknown",))
+        call = StepCall(run_id=run.run_id, plan_id=run.plan_id, step_id=sid, tool=spec.name,
+                        effect=effect.value, args=args, tags=tuple(spec.tags), region=spec.region,
+                        requester=run.requester, source_tools=tuple(s.name for s in sources),
+                        source_regions=tuple(sorted({s.region for s in sources if s.region})),
+                        source_hosts=hosts)
+        return NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
+
+    def _source_hosts(self, source_ids: list[str]) -> tuple[str, ...]:
+        """The hosts the source steps called: a URL resolved from another step's output tells
+        residency where the data came from, which the tool's region alone does not."""
+        hosts = {url_host(self._source_url(d)) for d in source_ids}
+        return tuple(sorted(h for h in hosts if h))
+
+    def _source_url(self, sid: str) -> Any:
+        tool = self.run.by_id[sid].tool
+        endpoint = self.registry.get(tool).endpoint_url if tool in self.registry else None
+        if endpoint is not None:
+            return endpoint
+        if sid in self.run.args:
+            return self.run.args[sid].get("url")
+        # Started before a resume: its URL resolves again from the stored outputs, as it did
+        # then (outputs are kept, and masked alike, so it resolves to the same host).
+        return resolve_references(self.run.by_id[sid].args.get("url"), self._lookup)
