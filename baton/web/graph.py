@@ -30,6 +30,7 @@ class Node:
     level: int
     x: int
     y: int
+    index: int  # the step's position in the plan: its run step's too, whatever the ids
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,11 @@ def layout(plan: Plan) -> Layout:
     level = levels(plan)
     rows: dict[int, int] = {}
     nodes: dict[str, Node] = {}
-    for step in plan.steps:
+    for index, step in enumerate(plan.steps):
         lvl = level.get(step.id, 0)
         row = rows.get(lvl, 0)
         rows[lvl] = row + 1
-        nodes[step.id] = Node(id=step.id, tool=step.tool, level=lvl,
+        nodes[step.id] = Node(id=step.id, tool=step.tool, level=lvl, index=index,
                               x=PAD + lvl * (NODE_W + GAP_X), y=PAD + row * (NODE_H + GAP_Y))
     edges = []
     for step in plan.steps:

@@ -22,8 +22,10 @@
         setBadge(document.getElementById("run-status"), state.status);
         var err = document.getElementById("run-error");
         if (state.error) { err.textContent = state.error; err.hidden = false; }
-        state.steps.forEach(function (step) {
-          var row = document.querySelector('tr[data-step="' + step.step_id + '"]');
+        // By position, never by id: shown ids may be masked alike (two secrets, two
+        // "[REDACTED]"), and the state lists the steps in the order the page shows them.
+        state.steps.forEach(function (step, index) {
+          var row = document.querySelector('tr[data-index="' + index + '"]');
           if (row) {
             setBadge(row.querySelector('[data-role="status"]'), step.status);
             row.querySelector('[data-role="attempts"]').textContent = step.attempts;
@@ -31,7 +33,7 @@
             var text = step.output || step.error || "";
             out.textContent = text; out.hidden = !text;
           }
-          var node = document.querySelector('[data-node="' + step.step_id + '"]');
+          var node = document.querySelector('[data-node-index="' + index + '"]');
           if (node) { node.setAttribute("class", "node st-" + step.status); }
         });
         return state;
