@@ -15,7 +15,7 @@ from baton.api.auth import role_table_of
 from baton.api.permissions import Action
 from baton.settings import User
 
-from .session import csrf_ok, csrf_token, flash_signature, verified_flash
+from .session import csrf_ok, csrf_token, flash_signature, session_token, verified_flash
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -44,11 +44,18 @@ class FormError(Exception):
         self.status = status
 
 
-def render(request: Request, name: str, user: User | None, status: int = 200,
-           **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, user: User | None, status: int = 200, *,
+           signout: bool = True, **context: Any) -> HTMLResponse:
     """Render template ``name`` with the signed-in user, this session's CSRF token and ``may``,
-    the role table in force's check of the user (a template shows what the user may do)."""
-    csrf = csrf_token(request) if user is not None else ""
+    the role table in force's check of the user (a template shows what the user may do).
+
+    A browser that sends a session cookie gets the CSRF token, and so the sign-out form, on
+    every page, signed in or not (unless ``signout`` is False: the cookie is being cleared):
+    with its token revoked, or the settings file no longer loading, it must still be able to
+    drop a cookie that would sign it back in once the token or the file is back.
+    """
+    offered = user is not None or (signout and session_token(request) is not None)
+    csrf = csrf_token(request) if offered else ""
     if "flash" not in context:
         context["flash"], context["flash_kind"] = verified_flash(request)
     if user is not None:

@@ -26,6 +26,7 @@ from .session import (
     SIGNIN_COOKIE,
     SignInRequired,
     new_signin_nonce,
+    session_token,
     signin_csrf_ok,
     signin_csrf_token,
 )
@@ -43,11 +44,31 @@ def _signin_form(request: Request, status: int = 200, **context: object) -> HTML
     # A SameSite=Strict cookie: a form posted from another site arrives without it, so
     # nobody can sign a visitor in as themselves (login CSRF).
     nonce = request.cookies.get(SIGNIN_COOKIE) or new_signin_nonce()
-    response = render(request, "signin.html", None, status=status,
+    stale = _stale_session(request)
+    response = render(request, "signin.html", None, status=status, signout=not stale,
                       signin_csrf=signin_csrf_token(request, nonce), **context)
     response.set_cookie(SIGNIN_COOKIE, nonce, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/signin")
+    if stale:
+        forget_session(response)
     return response
+
+
+def _stale_session(request: Request) -> bool:
+    """Whether the browser sent a session cookie whose token is known not to be valid (not
+    while the settings file does not load: the token may be, and sign-out is offered)."""
+    token = session_token(request)
+    if token is None:
+        return False
+    try:
+        return user_for_token(services_of(request), token) is None
+    except ApiError:
+        return False
+
+
+def forget_session(response: Response) -> None:
+    """Clear the session cookie in the browser ``response`` goes to."""
+    response.delete_cookie(COOKIE, path="/")
 
 
 @router.post("/signin")
@@ -78,7 +99,7 @@ async def signout(request: Request) -> Response:
     """
     await read_form(request)
     response = RedirectResponse("/signin", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    forget_session(response)
     return response
 
 
@@ -92,7 +113,13 @@ def install_web(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def _signin(request: Request, exc: SignInRequired) -> Response:
-        return redirect(request, "/signin")
+        response = redirect(request, "/signin")
+        # The cookie sent holds no valid token: harmless to clear, and it would otherwise sign
+        # the browser back in once the token is restored. Never cleared for a request sent
+        # without it (a cross-site link): that would sign the visitor out from another site.
+        if session_token(request) is not None:
+            forget_session(response)
+        return response
 
     api_handler = app.exception_handlers[BatonError]
 
