@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.datastructures import MutableHeaders
+from starlette.responses import RedirectResponse
+from starlette.routing import Match, Router
 
 from baton import __version__
 from baton.services import Services
 
-from .auth import Authentication, token_paths
+from .auth import Authentication, route_path, token_paths
 from .errors import install_error_handlers
 from .limits import (
     DEFAULT_MAX_BODY_BYTES,
@@ -52,12 +55,14 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
     from . import routes_ledger, routes_plans, routes_policy, routes_runs, routes_tools
 
     # Every route, the web page's included: a NUL never reaches a use case or the database
-    # (on a route that needs a token, only once the Authentication middleware let it in).
+    # (on a route that needs a token or a session, only once the middleware let it in).
     # /docs and /redoc serve their scripts from the package, not a CDN: Baton runs offline.
+    # A trailing slash is redirected by SlashRedirect, not by the router (see there).
     app = FastAPIOffline(title="Baton", version=__version__, description=DESCRIPTION, lifespan=_lifespan,
-                  dependencies=[Depends(refuse_nul_characters)],
+                  dependencies=[Depends(refuse_nul_characters)], redirect_slashes=False,
                   openapi_tags=[{"name": n} for n in ("plans", "runs", "tools", "policy",
                                                       "ledger", "health")])
+    app.router.default = SlashRedirect(app.router)
     app.state.services = services
     app.state.worker = BackgroundWorker(services, worker_poll_s)
     app.state.verify_guard = verify_guard or VerifyGuard(services.settings.audit.verify_cooldown_s)
@@ -71,11 +76,53 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
 
         install_web(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    # Added last, so it runs first: a request without a valid token to a route that needs one
-    # is refused (401) before the size limit buffers its body or anything parses it.
+    # Added after the size limit, so they run before it: a request without a valid token to a
+    # route that needs one is refused (401) before the size limit buffers its body or anything
+    # parses it; a page's or form's without a valid session is sent to sign in (303).
+    if web:
+        from baton.web import SignInFirst, signin_paths
+
+        app.add_middleware(SignInFirst, paths=signin_paths())
     app.add_middleware(Authentication, paths=token_paths(routers, API_PREFIX))
     _hardened_outermost(app)
     return app
+
+
+class SlashRedirect:
+    """What the router answers when no route matches: a redirect (307) to the same path less
+    its trailing slashes (or with one added) when a route matches that, else its 404.
+
+    Starlette's ``redirect_slashes`` does the same with an absolute URL built from the Host
+    header, so a forged one (or one a proxy passes on) sent the client to another site: this
+    ``Location`` is a path on this server, never a host.
+    """
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.not_found = router.not_found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Redirect to the path a route matches, or answer as the router does (404)."""
+        location = self._location(scope) if scope["type"] == "http" else None
+        if location is None:
+            await self.not_found(scope, receive, send)
+            return
+        await RedirectResponse(location, status_code=307)(scope, receive, send)
+
+    def _location(self, scope: Scope) -> str | None:
+        path = scope["path"]  # the whole path (a root_path included): the client's
+        if route_path(scope) == "/":
+            return None
+        other = path.rstrip("/") if path.endswith("/") else path + "/"
+        # Never "//host": a browser reads a Location that starts so as another site's.
+        if other.startswith("//") or not other.startswith("/"):
+            return None
+        moved = {**scope, "path": other}
+        if not any(route.matches(moved)[0] is not Match.NONE for route in self.router.routes):
+            return None
+        # Percent-encoded whole: a backslash, '?' or '#' in the path stays part of the path.
+        query = scope.get("query_string", b"").decode("latin-1")
+        return quote(other, safe="/!$&'()*+,;=:@-._~") + (f"?{query}" if query else "")
 
 
 # On every response: no page of this server may be framed (clickjacking an approval), no

@@ -151,7 +151,7 @@ class Authentication:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate a request to a path that needs a token; pass the rest on."""
-        if scope["type"] != "http" or not self._guarded(scope):
+        if scope["type"] != "http" or not guarded(self.paths, scope):
             await self.app(scope, receive, send)
             return
         services = scope["app"].state.services
@@ -161,19 +161,22 @@ class Authentication:
             user = await run_in_threadpool(authenticate, services, authorization)
         except ApiError as exc:
             response = error_json(exc.status, exc.code, exc.message, headers=exc.headers)
-            if _has_body(scope):
+            if has_body(scope):
                 response.headers["connection"] = "close"  # the body is never read
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})[_USER_KEY] = user
         await self.app(scope, receive, send)
 
-    def _guarded(self, scope: Scope) -> bool:
-        paths = _spellings(_route_path(scope))
-        return any(pattern.match(path) for pattern in self.paths for path in paths)
+
+def guarded(paths: tuple[re.Pattern[str], ...], scope: Scope) -> bool:
+    """Whether the request of ``scope`` is for one of ``paths`` (compiled route paths), however
+    its slashes are written (see :func:`_spellings`)."""
+    spellings = _spellings(route_path(scope))
+    return any(pattern.match(path) for pattern in paths for path in spellings)
 
 
-def _route_path(scope: Scope) -> str:
+def route_path(scope: Scope) -> str:
     """The path the router matches: the request's, less a ``root_path`` mounted before it."""
     path, root = scope["path"], scope.get("root_path", "")
     if root and path.startswith(root) and path[len(root):len(root) + 1] in ("", "/"):
@@ -194,6 +197,7 @@ def _spellings(path: str) -> tuple[str, ...]:
 _SLASHES = re.compile(r"//+")
 
 
-def _has_body(scope: Scope) -> bool:
+def has_body(scope: Scope) -> bool:
+    """Whether the request declares a body (a length above 0, or a chunked one)."""
     headers = Headers(scope=scope)
     return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
