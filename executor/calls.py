@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tools import ToolContext, ToolError, ToolInputError, ToolSpec
+from tools.errors import code_text
 from tools.redaction import CUT_MARK
 from tools.registry import MAX_TIMEOUT_S
 from tools.spec import TOOL_DEADLINE_MARGIN_S
@@ -415,9 +416,10 @@ def _described(error: BaseException) -> str:
 
 
 def error_code(error: BaseException) -> str:
-    """A stable code for an attempt's error."""
+    """A stable code for an attempt's error: always text the store and the ledger hold (a
+    code a tool set on its error after making it is made text as when it is made)."""
     if isinstance(error, ToolError):
-        return error.code
+        return code_text(error.code, ToolError.code)
     if isinstance(error, asyncio.TimeoutError):
         return "timeout"
     return "tool_crashed"

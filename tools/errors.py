@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import math
 
+from .redaction import CUT_MARK
+
 
 class BatonError(Exception):
     """Base class of every error Baton raises on purpose.
 
     ``message`` is always a plain str: one that is not (None, a number, bytes, a dict a
     service replied with) is made text when the error is made (:func:`_message_text`).
+    So is ``code`` (:func:`code_text`): one that is no usable text becomes the class's own.
     """
 
     code: str = "baton_error"
@@ -34,8 +37,9 @@ class BatonError(Exception):
         message = _message_text(message, type(self).__name__)
         super().__init__(message)
         self.message = message
-        if code is not None:
-            self.code = code
+        # The code too (``code=reply.get("code")``): it is stored and hashed as JSON text.
+        if code is not None or not _usable(type(self).code):
+            self.code = code_text(code, _class_code(type(self)))
 
 
 def _message_text(message: object, error_name: str = "error") -> str:
@@ -62,6 +66,65 @@ def _message_text(message: object, error_name: str = "error") -> str:
 def _text(shown: str) -> str:
     # str() and repr() return a str or raise; a subclass of it is made plain.
     return str.__str__(shown)
+
+
+CODE_MAX_CHARS = 200
+"""The longest an error's code is kept, in characters: a longer one is cut to its first 199
+and :data:`~tools.redaction.CUT_MARK` (a code is a short name scripts and policies match)."""
+
+
+def code_text(code: object, default: str) -> str:
+    """``code`` as an error's code: text JSON, UTF-8 and PostgreSQL can hold, at most
+    :data:`CODE_MAX_CHARS` long.
+
+    A str is kept (a lone surrogate or a NUL written as its escape, ``\\udce9``, ``\\x00``),
+    bytes are decoded (undecodable bytes escaped), an int is written in digits. Anything else
+    (a float, NaN, a bool, a set, a list, an object), an empty or blank code, or an int too long
+    to be a code, is ``default``: a code is a name to match, and the ``str()`` of such a value
+    is none (an address, an order that changes, a value that may hold a secret).
+    """
+    if isinstance(code, str):
+        text = str.__str__(code)  # a plain copy: a subclass may override str()
+    elif isinstance(code, bytes | bytearray):
+        text = bytes(code).decode("utf-8", errors="backslashreplace")
+    elif isinstance(code, int) and not isinstance(code, bool) and code.bit_length() <= 64:
+        text = int.__repr__(code)  # digits, also for an IntEnum member
+    else:
+        return default
+    if not text.strip():
+        return default
+    if not _usable(text):
+        text = text[:CODE_MAX_CHARS + 1].encode("utf-8", "backslashreplace").decode("utf-8")
+        text = text.replace("\x00", "\\x00")
+    if len(text) > CODE_MAX_CHARS:
+        text = text[:CODE_MAX_CHARS - len(CUT_MARK)] + CUT_MARK
+    return text
+
+
+def _usable(code: object) -> bool:
+    """Whether ``code`` is a code as it is: non-blank text, not too long, that UTF-8 and
+    PostgreSQL hold (no lone surrogate, no NUL)."""
+    if type(code) is not str or not code.strip() or len(code) > CODE_MAX_CHARS:
+        return False
+    if "\x00" in code:
+        return False
+    if code.isascii():
+        return True
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _class_code(cls: type) -> str:
+    """The code of ``cls``, or of its nearest base whose own is usable text (a subclass's
+    ``code = 42`` is a bug that must not end the run recording it)."""
+    for klass in cls.__mro__:
+        own = klass.__dict__.get("code")
+        if _usable(own):
+            return own  # type: ignore[return-value]
+    return BatonError.code
 
 
 class ToolDefinitionError(BatonError):
