@@ -47,6 +47,11 @@ class PolicyEngine(Protocol):
         """Evaluate ``data.baton.step_decision`` over a prepared input (fixtures use this)."""
         ...
 
+    def step_region(self, tool: str, host: str | None, declared: str | None) -> Any:
+        """Where residency places a call of ``tool`` to ``host`` (None: no region); raises
+        when that cannot be told (the runner then judges the call)."""
+        ...
+
 
 class EngineFailure(Exception):
     """Internal: evaluation did not produce a usable result (turned into a deny)."""

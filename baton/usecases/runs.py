@@ -44,6 +44,17 @@ class PolicyRuntimeCheck:
             fields["endpoint_secrets"] = spec.secrets if spec.endpoint_url else ()
         return self._services.policy_engine.check_step(PolicyStepCall(**fields))
 
+    def step_region(self, tool: str, host: str | None, declared: str | None) -> Any:
+        """Where the policy places a call of ``tool`` to ``host`` (None: no region).
+
+        The runner judges a read at run time only when residency places it in a region
+        (``executor.runtime_gate``); without this answer it cannot tell, so it judges every
+        read that data fetched from a URL known only at run time may reach. The engine reads
+        the policy data it judges with (``policies.residency``); an error is raised to the
+        runner, which then judges the call.
+        """
+        return self._services.policy_engine.step_region(tool, host, declared)
+
 
 def make_runner(services: Services, *, concurrency: int | None = None,
                 observer: Callable[[StepProgress], None] | None = None) -> Runner:
