@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# The values a TOML file or an environment variable can give a field, whose kind
+# :func:`kind_in_words` names (dates and times aside: they are never the wrong type's hint).
+TOML_KINDS = (bool, str, int, float, list, tuple, dict)
+
 
 def kind_in_words(value: Any) -> str:
     """What a TOML value is, in words ("a string", "true or false", ...)."""
@@ -21,12 +25,12 @@ def kind_in_words(value: Any) -> str:
 
 def strictness_said(error: Any) -> str:
     """``", not a string"`` after a pydantic wrong-type error that strictness raised (true as
-    a number, "4" quoted; empty otherwise): "Input should be a valid boolean" alone does not
+    a number, "4" quoted, 1 as a boolean; empty otherwise): "Input should be a valid boolean" alone does not
     say why ``"no"`` is not one."""
     given = error.get("input")
-    if error["type"].endswith("_type") and isinstance(given, bool | str):
-        return f", not {kind_in_words(given)}"
     if error["type"] == "int_type" and isinstance(given, float):  # 4.0 where a count belongs
         whole = given.is_integer() and abs(given) < 1e15  # (a huge one prints as 1e+16: no hint)
         return ", not a decimal number" + (f" (write {int(given)})" if whole else "")
+    if error["type"].endswith("_type") and isinstance(given, TOML_KINDS):
+        return f", not {kind_in_words(given)}"  # 1 where true belongs: "a number"
     return ""

@@ -30,7 +30,8 @@ def baton(data_dir, capsys):
 @pytest.mark.parametrize(("line", "named"), [
     ('idempotent = "no"', "tools.http[0] (crm.note): idempotent: Input should be a valid boolean, "
                           "not a string"),
-    ("idempotent = 1", "tools.http[0] (crm.note): idempotent: Input should be a valid boolean"),
+    ("idempotent = 1", "tools.http[0] (crm.note): idempotent: Input should be a valid boolean, "
+                        "not a number"),
     ('timeout_s = "30"', "tools.http[0] (crm.note): timeout_s: "),
     ('retry = { max_attempts = "5" }', "tools.http[0] (crm.note): retry.max_attempts: "),
 ])
