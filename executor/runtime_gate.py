@@ -167,12 +167,8 @@ class RuntimeGate:
                    if run.by_id[d].tool in self.registry]
         try:
             hosts = self._source_hosts(source_ids)
-        except StoreError:
-            raise  # the database failed reading an output, not the step: the run stops, resumable
-        except (BatonError, KeyError):  # fails closed: residency cannot judge an unknown source
-            return StepDecision(allow=False, deny=(
-                f"step {sid}: the URL a source step read from could not be resolved again, so "
-                "where its data came from is unknown",))
+        except _UnknownSource as unknown:  # fails closed: residency cannot judge it
+            return StepDecision(allow=False, deny=(unknown.reason(sid),))
         call = StepCall(run_id=run.run_id, plan_id=run.plan_id, step_id=sid, tool=spec.name,
                         effect=effect.value, args=args, tags=tuple(spec.tags), region=spec.region,
                         requester=run.requester, source_tools=tuple(s.name for s in sources),
@@ -183,7 +179,16 @@ class RuntimeGate:
     def _source_hosts(self, source_ids: list[str]) -> tuple[str, ...]:
         """The hosts the source steps called: a URL resolved from another step's output tells
         residency where the data came from, which the tool's region alone does not."""
-        hosts = {url_host(self._source_url(d)) for d in source_ids}
+        hosts = set()
+        for source_id in source_ids:
+            try:
+                hosts.add(url_host(self._source_url(source_id)))
+            except StoreError:
+                raise  # the database failed reading an output, not the step: stops, resumable
+            except KeyError as missing:  # an output its URL needs is not there: not run yet
+                raise _UnknownSource(source_id, run_yet=False) from missing
+            except BatonError as error:  # an output it read is gone (an artifact deleted)
+                raise _UnknownSource(source_id, run_yet=True) from error
         return tuple(sorted(h for h in hosts if h))
 
     def _source_url(self, sid: str) -> Any:
@@ -196,3 +201,26 @@ class RuntimeGate:
         # Started before a resume: its URL resolves again from the stored outputs, as it did
         # then (outputs are kept, and masked alike, so it resolves to the same host).
         return resolve_references(self.run.by_id[sid].args.get("url"), self._lookup)
+
+
+class _UnknownSource(Exception):
+    """A source step whose URL, taken from another step's output, cannot be resolved."""
+
+    def __init__(self, source_id: str, *, run_yet: bool) -> None:
+        super().__init__(source_id)
+        self.source_id = source_id
+        self.run_yet = run_yet
+
+    def reason(self, sid: str) -> str:
+        """The denial's reason. A source that has not run yet can only be a workspace write
+        (a dependency would have run): the workspace keeps what earlier runs of the plan
+        wrote, so its data may be there already, from a host no one can name now."""
+        if self.run_yet:
+            return (f"step {sid}: the URL a source step read from could not be resolved again "
+                    f"(step {self.source_id}: an output its URL came from is gone), so where "
+                    "its data came from is unknown")
+        return (f"step {sid}: the URL a source step read from could not be resolved yet "
+                f"(step {self.source_id} has not run, and its URL comes from a step that has "
+                "not run either; its data may reach this step through the workspace, where an "
+                "earlier run of the plan may have left it), so where that data came from is "
+                f"unknown: make step {sid} run after step {self.source_id} (depends_on)")

@@ -147,7 +147,8 @@ def test_a_source_whose_url_cannot_be_resolved_again_on_a_resume_denies_the_call
     assert resumed.status is RunStatus.FAILED
     assert calls == [("GET", EU_URL)]
     post = next(s for s in resumed.steps if s.step_id == "post")
-    assert "the URL a source step read from could not be resolved again" in post.error
+    assert "the URL a source step read from could not be resolved again (step fetch: an " \
+           "output its URL came from is gone)" in post.error, post.error
 
 
 @pytest.mark.parametrize("query_between", [False, True])

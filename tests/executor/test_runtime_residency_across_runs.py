@@ -89,6 +89,6 @@ def test_eu_data_a_first_run_wrote_does_not_reach_a_us_host_on_the_second_run(
         record = runner.run_sync(run_id)
         assert record.status is RunStatus.FAILED
         post = next(s for s in record.steps if s.step_id == "post")
-        assert "where its data came from is unknown" in post.error
+        assert "so where that data came from is unknown" in post.error
     assert ("POST", US_URL, EU_ROWS) not in calls
     assert [c for c in calls if c[0] == "POST"] == []
