@@ -6,6 +6,7 @@ import errno
 import importlib
 import os
 import sys
+import threading
 from typing import Annotated, Any
 
 import typer
@@ -106,8 +107,32 @@ def main(argv: list[str] | None = None) -> int:
 
     Output that cannot be written (a full disk behind ``> FILE``, a stdout closed with ``>&-``)
     is one error line on stderr and exit 1, whenever the write fails: in a command, or in the
-    flush at its end.
+    flush at its end. Whichever way the command ends, threads its tools left running do not
+    keep the process from exiting with its code (:mod:`baton.cli.process_exit`).
     """
+    code = EXIT_FAILED  # what Python exits with when an exception escapes
+    try:
+        code = _main(argv)
+        return code
+    except KeyboardInterrupt:
+        code = 130  # as a shell reports a command ended by SIGINT
+        raise
+    finally:
+        _exit_promptly(code)
+
+
+def _exit_promptly(code: int) -> None:
+    """Have the process exit with ``code`` after a grace, even if threads a tool started (or
+    an abandoned call holds) still run: after a run, a resume or a worker, whether its result
+    was printed or it ended on an error (its stdout unwritable, its run taken over)."""
+    if threading.active_count() > 1:  # none, as in most commands: nothing to import
+        from .process_exit import command_done  # imports the executor
+
+        command_done(code)
+
+
+def _main(argv: list[str] | None) -> int:
+    """:func:`main`, less the exit's watchdog."""
     original = sys.stdout
     # Started with stdout closed, Python gives None: written to as a closed stream, so that
     # the first write fails as a full disk's does (rich and print_json raised AttributeError).

@@ -7,12 +7,15 @@ executor's), or an async tool whose ``asyncio.to_thread`` call ran past its time
 call is abandoned, its thread is not), would keep ``baton run`` or ``baton worker --once``
 alive after the run is recorded and its result printed: for hours, or for ever.
 
-A command whose result is durable and printed calls :func:`command_done` with its exit code.
-Python's exit then goes as ever, but a watchdog gives the threads it waits for
-:data:`GRACE_S`: past that, it names them in one warning, flushes what Python would flush
-after them (atexit's functions: OpenTelemetry's providers and logging shut down there), and
-ends the process with the command's code. Threads Baton started itself (``baton-…``) are
-waited for in full, and an exit whose threads end in time is Python's own, untouched.
+Baton's ``main`` calls :func:`command_done` with the command's exit code as it returns,
+whichever way the command ended: its result printed, an error reported (output that cannot
+be written, a run taken over, a database that failed), an exception raised. Python's exit
+then goes as ever, but a watchdog gives the threads it waits for :data:`GRACE_S`: past that,
+it names them in one warning, flushes what Python would flush after them (atexit's
+functions: OpenTelemetry's providers and logging shut down there), and ends the process
+with the command's code, whatever of that fails (a stderr that cannot be written). Threads
+Baton started itself (``baton-…``) are waited for in full, and an exit whose threads end in
+time is Python's own, untouched.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from typing import NoReturn
 
 from executor.tool_threads import runs_tool_code
 
@@ -40,16 +44,13 @@ _ending = threading.RLock()
 
 
 def command_done(code: int) -> None:
-    """The command's result is durable and printed: its process exits with ``code`` once it
-    returns, even if threads its tools started (or abandoned calls hold) still run.
+    """The command ended with ``code``: its process exits with it once ``main`` returns, even if
+    threads its tools started (or abandoned calls hold) still run.
 
-    Flushes stdout first, so that output that cannot be written fails the command here (main
-    reports it, exit 1) rather than after ``code`` was promised. Nothing changes in a process
-    that merely calls Baton's ``main`` (a test, an embedding program): its exit is its own.
+    Called by ``main`` once, as it returns or raises. Nothing changes in a process that merely
+    calls Baton's ``main`` (a test, an embedding program): its exit is its own.
     """
     global _code
-    if sys.stdout is not None:
-        sys.stdout.flush()
     if not _process_is_baton():
         return
     first = _code is None
@@ -96,9 +97,21 @@ def _watch() -> None:
         with _ending:
             if _joined.is_set():  # it ended meanwhile: Python's own exit goes on
                 return
+            _end_the_process()
+
+
+def _end_the_process() -> NoReturn:
+    """Warn, flush, and end the process with the command's code, whatever fails before the
+    end: a warning that cannot be written (stderr a full disk, a closed pipe) is lost, and
+    the process must not be left waiting for the threads, its watchdog gone."""
+    try:
+        try:
             _warn(_waited_for())
-            _flush_for_exit()
-            os._exit(_code or 0)
+        except BaseException:  # noqa: BLE001, S110 - nowhere left to say it
+            pass
+        _flush_for_exit()
+    finally:
+        os._exit(_code or 0)
 
 
 def _waited_for() -> list[threading.Thread]:

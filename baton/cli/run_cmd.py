@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ..usecases.permissions import Action
-from .common import (EXIT_FAILED, EXIT_OK, acting_user, console, err_console, print_json, reader,
+from .common import (EXIT_FAILED, acting_user, console, err_console, print_json, reader,
                      safe_markup, state, version_option)
 from .main import app
 from .render import add_id_column, keep_columns_visible, print_table
@@ -95,7 +95,6 @@ def _interrupted(progress: _Progress, resumed: str | None = None) -> NoReturn:
         left = "left running" if progress.run_id else "left as it was"  # resumed: no step began
         message = f"interrupted: run {run_id} {left}; finish it with `baton resume {run_id}`"
     err_console.print(message, soft_wrap=True, markup=False, highlight=False)
-    _done(130)  # what the run recorded is committed; a tool's thread must not hold the exit
     raise typer.Exit(130)
 
 
@@ -104,18 +103,8 @@ def _exit_for(record: RunRecord, as_json: bool) -> None:
         print_json(record.model_dump(mode="json"))
     else:
         _summary(record)
-    code = EXIT_FAILED if record.status.value in ("failed", "cancelled") else EXIT_OK
-    _done(code)
-    if code != EXIT_OK:
-        raise typer.Exit(code)
-
-
-def _done(code: int) -> None:
-    """The run has ended (or was left for resume) and is recorded, its result printed: exit
-    with ``code`` even if threads its tools started still run (see ``process_exit``)."""
-    from .process_exit import command_done  # imports the executor: not at every CLI start
-
-    command_done(code)
+    if record.status.value in ("failed", "cancelled"):
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("run")
@@ -187,11 +176,9 @@ def worker(ctx: typer.Context,
     services = cli.services
     try:
         count = run_worker(services, once=once)
-    except KeyboardInterrupt:  # Ctrl-C: exit 130 as typer would, not held up by a tool's thread
-        _done(130)
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt:  # Ctrl-C: exit 130 as typer would (main's exit is not held up
+        raise typer.Exit(130) from None  # by a tool's thread, whichever way a command ends)
     console.print(f"worker ran {count} run(s)")
-    _done(EXIT_OK)
 
 
 @runs_app.command("list")

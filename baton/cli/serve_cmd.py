@@ -53,17 +53,14 @@ def serve(
                   "(API docs: /docs)")
     config = uvicorn.Config(application, host=host or shown, port=bound_port, log_level="info",
                             log_config=None)
-    # Stopped after uvicorn's graceful shutdown, the runs the API's worker took recorded:
-    # threads a tool left running must not keep the process alive (uvicorn raises Ctrl-C's
-    # KeyboardInterrupt again once it has shut down; exit 130, as typer would).
-    from .process_exit import command_done  # imports the executor: not at every CLI start
-
+    # Stopped after uvicorn's graceful shutdown, the runs the API's worker took recorded
+    # (threads a tool left running do not keep the process alive: main's exit sees to it).
+    # uvicorn raises Ctrl-C's KeyboardInterrupt again once it has shut down: exit 130, as
+    # typer would.
     try:
         uvicorn.Server(config).run(sockets=sockets)
     except KeyboardInterrupt:
-        command_done(130)
         raise typer.Exit(130) from None
-    command_done(0)
 
 
 def listening_sockets(host: str, port: int) -> list[socket.socket]:
