@@ -11,10 +11,11 @@ import asyncio
 import email.utils
 import functools
 import json as jsonlib
-import math
 import re
 import ssl
+import sys
 import time
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -182,20 +183,29 @@ def _refuse_unsendable_headers(written: Mapping[str, str] | None,
                         f"{source}", retryable=False, code="http_bad_header")
 
 
+# RFC 9110 delta-seconds is digits; a decimal or exponent is read too, never a word ("inf").
+_SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+RETRY_AFTER_TOO_LONG_S = sys.float_info.max
+"""What :func:`parse_retry_after` gives for a wait too long for a float (``9`` × 400, ``1e400``):
+still a wait, longer than any ``max_backoff_s``, so the step ends saying so."""
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
+
+    None when there is no header or it is unreadable (a word, a date no calendar holds, an
+    offset of a billion hours): it is then ignored. A number of seconds too large for a
+    float is :data:`RETRY_AFTER_TOO_LONG_S`, not ignored: the server asked for a long wait.
+    """
     if not value:
         return None
     value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:  # "inf" and "nan" parse as floats but are no wait a server can mean
-        return max(0.0, seconds) if math.isfinite(seconds) else None
+    if _SECONDS.fullmatch(value):
+        seconds = float(value)  # never raises on these digits: a huge one is inf
+        return min(max(0.0, seconds), RETRY_AFTER_TOO_LONG_S)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year or offset past C's int
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -223,8 +233,96 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
     return ToolError(message, retryable=False, code=f"http_{status}")
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int, method: str, shown: str) -> bytes:
-    """Read the body, refusing (not truncating) one larger than ``max_bytes``."""
+ACCEPT_ENCODING = "gzip, deflate"
+"""What every request accepts unless its headers say otherwise: the encodings
+:class:`_Inflater` decodes with bounded memory (httpx would add br and zstd when their
+packages are installed, whose decoders it cannot bound)."""
+_INFLATABLE = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}  # RFC 9110 8.4.1.3
+
+
+class _Inflater:
+    """One gzip or deflate layer, decoded a bounded slice at a time.
+
+    httpx decodes each chunk it receives in full: a 1 KB chunk of a doubly gzipped body
+    became 512 MiB before the size cap saw it. Here zlib's ``max_length`` stops each chunk's
+    output one byte past the room left, so memory stays near the cap whatever the ratio.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._z: Any = None  # made once the first two bytes say which form the stream takes
+        self._held = b""  # a first byte, kept until the second comes
+        self._members = 0  # gzip members (or deflate streams) decoded to their end
+        self._ignoring = False  # past the end of the data: trailing bytes dropped, as httpx does
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        """The bytes ``data`` decodes to: at most ``room + 1``, so that more means over the cap.
+
+        Raises ``zlib.error`` for data that is not of this encoding.
+        """
+        data, self._held = self._held + data, b""
+        out: list[bytes] = []
+        while data and not self._ignoring and room >= 0:
+            if self._z is None:
+                if len(data) < 2:
+                    self._held = data
+                    break
+                self._z = self._start(data[:2])
+                if self._z is None:
+                    self._ignoring = True
+                    break
+            chunk = self._z.decompress(data, room + 1)
+            out.append(chunk)
+            room -= len(chunk)
+            if self._z.eof:
+                self._members += 1
+                data, self._z = self._z.unused_data, None
+            else:  # output under max_length means every byte was taken: the tail is empty
+                data = self._z.unconsumed_tail
+        return b"".join(out)
+
+    def _start(self, head: bytes) -> Any:
+        """A decompressor for a stream starting with ``head``; None for bytes past the end."""
+        if self.encoding == "gzip":
+            if self._members and head != b"\x1f\x8b":
+                return None  # not another member (RFC 1952 2.2): junk after the data
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self._members:
+            return None
+        # "deflate" is meant as zlib-wrapped (RFC 9110) but often sent raw (as httpx, both).
+        zlib_wrapped = head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
+        return zlib.decompressobj(zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS)
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the body ended inside a compressed stream (some bytes came, no end did)."""
+        return self._z is not None or (bool(self._held) and not self._members)
+
+
+def _inflater(response: httpx.Response, shown: str, secret_values: list[str]) -> _Inflater | None:
+    """The decoder of the response's Content-Encoding: None for none; ``ToolError`` for one
+    whose output cannot be bounded (br, zstd, compress, an unknown name, or layers stacked)."""
+    layers = [name.strip().lower()
+              for name in response.headers.get_list("content-encoding", split_commas=True)]
+    layers = [name for name in layers if name not in ("", "identity")]
+    if not layers:
+        return None
+    if len(layers) == 1 and layers[0] in _INFLATABLE:
+        return _Inflater(_INFLATABLE[layers[0]])
+    why = "several encodings stacked" if len(layers) > 1 else "an encoding it cannot decode"
+    named = redact(", ".join(layers), secret_values)  # the server's text, as a body excerpt is
+    if len(named) > _EXCERPT_CHARS:
+        named = named[:_EXCERPT_CHARS] + CUT_MARK
+    raise ToolError(
+        f"response body from {shown} has Content-Encoding {named!r}: {why} "
+        f"(http.request decodes one of gzip or deflate, and asks for {ACCEPT_ENCODING})",
+        retryable=False, code="http_unsupported_encoding",
+    )
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int, method: str, shown: str,
+                       secret_values: list[str]) -> bytes:
+    """Read and decode the body, refusing (not truncating) one over ``max_bytes`` once decoded."""
     # A HEAD answer declares the length of a body it does not send.
     declared = response.headers.get("content-length") if method != "HEAD" else None
     if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -234,16 +332,37 @@ async def _read_capped(response: httpx.Response, max_bytes: int, method: str, sh
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    inflater: _Inflater | None = None
+    started = False
+    async for raw in response.aiter_raw():
+        if not raw:
+            continue
+        if not started:  # at the first byte: an empty body (HEAD, 204, 304) in any encoding is fine
+            started = True
+            inflater = _inflater(response, shown, secret_values)
+        chunk = raw if inflater is None else _inflate(inflater, raw, max_bytes - size, shown)
         size += len(chunk)
         if size > max_bytes:
-            raise ToolError(
-                f"response body from {shown} exceeds the limit of {max_bytes} bytes "
-                f"(stopped reading at {size} bytes)", retryable=False,
-                code="http_response_too_large",
-            )
+            after = f", once {inflater.encoding}-decoded" if inflater is not None else ""
+            raise ToolError(f"response body from {shown} exceeds the limit of {max_bytes} bytes "
+                            f"(stopped reading at {size} bytes{after})", retryable=False,
+                            code="http_response_too_large")
         chunks.append(chunk)
+    if inflater is not None and inflater.truncated:
+        raise _bad_encoding(shown, inflater, "the body ends before the compressed data does")
     return b"".join(chunks)
+
+
+def _inflate(inflater: _Inflater, raw: bytes, room: int, shown: str) -> bytes:
+    try:
+        return inflater.decode(raw, room)
+    except zlib.error as exc:
+        raise _bad_encoding(shown, inflater, str(exc)) from exc
+
+
+def _bad_encoding(shown: str, inflater: _Inflater, why: str) -> ToolError:
+    return ToolError(f"response body from {shown} is not valid {inflater.encoding} data: {why}",
+                     retryable=False, code="http_bad_encoding")
 
 
 def _text(raw: bytes, charset: str | None) -> str:
@@ -327,6 +446,10 @@ def _request_options(headers: Mapping[str, str], idempotency_key: str, *,
     # The executor's key wins: it is what makes a retried attempt safe to repeat.
     resolved = {k: v for k, v in headers.items() if k.lower() != "idempotency-key"}
     resolved["Idempotency-Key"] = idempotency_key
+    # Only what the body reader can decode within the cap; a plan may still ask for another
+    # (an answer in it then fails as http_unsupported_encoding).
+    if not any(k.lower() == "accept-encoding" for k in resolved):
+        resolved["Accept-Encoding"] = ACCEPT_ENCODING
     request: dict[str, Any] = {"headers": resolved}
     if send_json:
         request["json"] = json_body
@@ -351,7 +474,7 @@ def query_pairs(query: Mapping[str, Any]) -> list[tuple[str, Any]]:
             for item in (value if isinstance(value, list) else [value])]
 
 
-def _with_query(url: str, query: Mapping[str, Any] | None) -> httpx.URL | str:
+def _with_query(url: str, query: Mapping[str, Any] | None) -> httpx.URL:
     """``url`` with ``query`` added after its own query string, which is kept byte for byte.
 
     httpx's ``params=`` replaces the URL's query (an ``?api-version=`` the URL carries
@@ -359,9 +482,9 @@ def _with_query(url: str, query: Mapping[str, Any] | None) -> httpx.URL | str:
     """
     import httpx
 
-    if not query:
-        return url
     target = httpx.URL(url)
+    if not query:
+        return target
     clash = sorted(set(query) & set(target.params.keys()))
     if clash:
         raise ToolInputError(f"query parameter {clash[0]!r} is also in the url's query string; "
@@ -379,24 +502,45 @@ async def _exchange(method: str, url: str, request: dict[str, Any], *,
     import httpx
 
     try:
-        target = _with_query(url, query)
+        target = _callable(_with_query(url, query), shown, secret_values)
         # httpx's timeout bounds each connect, write and read: a server trickling its body
         # byte by byte never trips it. asyncio.timeout bounds the exchange as a whole.
         async with asyncio.timeout(timeout_s), httpx.AsyncClient(
                 timeout=timeout_s, follow_redirects=False, verify=_tls_context()) as client:
             async with client.stream(method, target, **request) as response:
-                raw = await _read_capped(response, max_response_bytes, method, shown)
+                raw = await _read_capped(response, max_response_bytes, method, shown,
+                                         secret_values)
     except (httpx.TimeoutException, TimeoutError) as exc:
         raise RetryableToolError(f"{method} {shown} timed out after {timeout_s:g}s "
                                  f"({type(exc).__name__})",
                                  code="http_timeout") from exc
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        raise ToolInputError(f"cannot call {shown!r}: {redact(str(exc), secret_values)}") from exc
+        raise ToolInputError(f"cannot call {shown!r}: {redact(str(exc), secret_values)}",
+                             code="http_bad_url") from exc
     except httpx.TransportError as exc:
         detail = redact(str(exc) or type(exc).__name__, secret_values)
         raise RetryableToolError(f"{method} {shown} failed: {detail}",
                                  code="http_transport") from exc
     return response, raw
+
+
+def _callable(target: httpx.URL, shown: str, secret_values: list[str]) -> httpx.URL:
+    """``target`` if a request can be sent to it; ``ToolInputError`` (``http_bad_url``) if not.
+
+    httpx accepts a port past 65535 and a host such as ``xn--a.com`` that is no IDNA name, and
+    the connection then failed on an ``OverflowError`` in an exception group, or an ``idna``
+    error, that no handler named: the step crashed instead of failing for good.
+    """
+    try:
+        target.host  # noqa: B018 - decodes an xn-- label, which raises for a malformed one
+    except UnicodeError as exc:  # idna.IDNAError and its kinds are UnicodeErrors
+        raise ToolInputError(f"cannot call {shown!r}: its host is no valid internationalized "
+                             f"domain name ({redact(str(exc), secret_values)})",
+                             code="http_bad_url") from exc
+    if target.port is not None and not 0 < target.port <= 65535:
+        raise ToolInputError(f"cannot call {shown!r}: port {target.port} is not in 1-65535",
+                             code="http_bad_url")
+    return target
 
 
 @functools.cache
