@@ -25,6 +25,7 @@ from .safe_paths import (
     TooManyEntries,
     Workspace,
     not_found_error,
+    os_errors,
     relative_parts,
     replace_atomically,
     scan,
@@ -92,6 +93,11 @@ def workspace_path(path: str) -> str:
 def read_text(workspace: Path, path: str, max_bytes: int) -> FileContent:
     """Read a UTF-8 file from the workspace."""
     name = workspace_path(path)
+    with os_errors(name, "read"):
+        return _read_text(workspace, path, name, max_bytes)
+
+
+def _read_text(workspace: Path, path: str, name: str, max_bytes: int) -> FileContent:
     try:
         ws = Workspace(workspace)
     except FileNotFoundError:
@@ -127,7 +133,12 @@ def read_text(workspace: Path, path: str, max_bytes: int) -> FileContent:
 def write_text(workspace: Path, path: str, text: str, overwrite: bool) -> FileWritten:
     """Write a UTF-8 file atomically; rewriting identical content is a no-op success."""
     name = workspace_path(path)
-    data = text.encode("utf-8")
+    with os_errors(name, "write"):  # a full disk, a read-only one, a directory not writable
+        return _write_text(workspace, path, name, text.encode("utf-8"), overwrite)
+
+
+def _write_text(workspace: Path, path: str, name: str, data: bytes,
+                overwrite: bool) -> FileWritten:
     with Workspace(workspace, create=True) as ws:
         opened = ws.walk(name, create_dirs=True, verb="write")
         try:
@@ -160,6 +171,12 @@ def list_entries(workspace: Path, path: str, pattern: str) -> FileListing:
         raise ToolInputError(f"pattern {pattern!r} must be a relative glob without '..'",
                              code="path_refused")
     name = workspace_path(path)
+    with os_errors(name, "list"):
+        return _list_entries(workspace, path, name, pattern, segments)
+
+
+def _list_entries(workspace: Path, path: str, name: str, pattern: str,
+                  segments: tuple[str, ...]) -> FileListing:
     try:
         ws = Workspace(workspace)
     except FileNotFoundError:

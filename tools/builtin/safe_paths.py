@@ -6,10 +6,15 @@ opened relative to the file descriptor of its parent with ``O_NOFOLLOW``, so
 the kernel never follows a symlink on our behalf: a symlink is read with
 ``readlink`` and its target walked again from a directory we already hold,
 and a target that would climb above the workspace root is refused.
+
+A walk holds one descriptor per directory it is in (a symlink's ``..`` steps back to the
+one before), and so does a listing, which descends with a stack of them rather than by
+recursion: paths are refused past :data:`MAX_DEPTH` components, which bounds both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -21,10 +26,14 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Self
 
-from ..errors import ToolInputError
+from ..errors import ToolError, ToolInputError
 from .path_text import shown
 
 MAX_SYMLINKS = 40  # the same budget as Linux's own path resolution
+MAX_DEPTH = 255
+"""The most components a workspace path may have, directories and final name, counted after
+symlinks are followed: ``files.*`` refuse a longer path and a listing that reaches deeper
+(``path_too_deep``). Each level holds a descriptor while a call runs."""
 _WALK_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # O_NONBLOCK: opening a FIFO planted in the workspace must not hang the tool.
 _FINAL_FLAGS = _WALK_FLAGS | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
@@ -45,7 +54,39 @@ def relative_parts(path: str) -> tuple[str, ...]:
     if ".." in pure.parts:
         raise ToolInputError(f"path {shown(path)!r} uses '..'; paths must stay inside the "
                              "workspace", code="path_refused")
+    if len(pure.parts) > MAX_DEPTH:  # before a write creates the first of its directories
+        raise too_deep_error(path, len(pure.parts))
     return pure.parts
+
+
+def too_deep_error(path: str, depth: int | None = None) -> ToolInputError:
+    """The refusal for a path (or a listing) past :data:`MAX_DEPTH` components."""
+    parts = shown(path).split("/")
+    if len(parts) > 4:  # a path that long says nothing more in full
+        parts = [*parts[:3], "…", parts[-1]]
+    count = f" ({depth} components)" if depth is not None else ""
+    return ToolInputError(f"path {'/'.join(parts)!r}{count} is deeper than the workspace "
+                          f"allows: at most {MAX_DEPTH} components", code="path_too_deep")
+
+
+def os_error(path: str, verb: str, exc: OSError) -> ToolError:
+    """A system call's failure on ``path`` (permission, descriptors, name length...) as a
+    final tool error that names the path and the reason, never a raw ``OSError``."""
+    if exc.errno == errno.ENXIO:  # what opening a socket gives: said as for a FIFO
+        return ToolInputError(f"cannot {verb} {shown(path)!r}: not a regular file in the "
+                              "workspace", code="file_not_found")
+    reason = exc.strerror or type(exc).__name__
+    return ToolError(f"cannot {verb} {shown(path)!r}: {reason}", retryable=False,
+                     code="file_os_error")
+
+
+@contextlib.contextmanager
+def os_errors(path: str, verb: str) -> Iterator[None]:
+    """Turn an ``OSError`` raised inside into :func:`os_error`."""
+    try:
+        yield
+    except OSError as exc:
+        raise os_error(path, verb, exc) from exc
 
 
 def escape_error(path: str) -> ToolInputError:
@@ -115,7 +156,8 @@ class Workspace:
         """
         pending = deque(relative_parts(path))
         stack: list[tuple[str, int]] = []  # (name, fd) of each directory entered below the root
-        hops = 0
+        hops = 0  # symlinks followed, and directories that vanished right after being made
+        made = None  # (depth, name) of the directory made last, until it is entered
         try:
             while pending:
                 part = pending.popleft()
@@ -126,6 +168,8 @@ class Workspace:
                         raise escape_error(path)
                     os.close(stack.pop()[1])
                     continue
+                if len(stack) >= MAX_DEPTH:  # a symlink's target made it longer than it looked
+                    raise too_deep_error(path)
                 here = stack[-1][1] if stack else self.fd
                 final = not pending
                 try:
@@ -136,7 +180,11 @@ class Workspace:
                         return Opened(os.dup(here), part, None, _names(stack, part))
                     if not create_dirs:
                         raise not_found_error(path, verb) from None
-                    hops = _count_hop(hops, path)
+                    # Making a directory is no symlink hop; one that is gone again at once is
+                    # (something keeps removing it): that bounds the loop.
+                    if made == (len(stack), part):
+                        hops = _count_hop(hops, path)
+                    made = (len(stack), part)
                     _mkdir(part, here)
                     pending.appendleft(part)  # opened on the next turn, O_NOFOLLOW again
                     continue
@@ -145,13 +193,14 @@ class Workspace:
                     if target is None:
                         if exc.errno == errno.ENOTDIR:
                             raise not_found_error(path, verb) from None
-                        raise
+                        raise os_error(path, verb, exc) from exc
                     hops = _count_hop(hops, path)
                     self._follow(path, target, pending, stack)
                     continue
                 if final:
                     return Opened(os.dup(here), part, fd, _names(stack, part))
                 stack.append((part, fd))
+                made = None
             top = stack[-1][1] if stack else self.fd
             return Opened(None, None, os.dup(top), _names(stack, None))
         finally:
@@ -245,38 +294,75 @@ def scan(ws: Workspace, dir_fd: int, base: tuple[str, ...], pattern: tuple[str, 
     """Entries below ``dir_fd`` whose relative path matches the glob segments ``pattern``.
 
     Directories are descended with ``O_NOFOLLOW``, so a symlinked directory is never
-    entered; a symlink is listed only if it resolves inside the workspace.
+    entered; a symlink is listed only if it resolves inside the workspace. ``base`` is where
+    ``dir_fd`` is in the workspace; an entry deeper than :data:`MAX_DEPTH` is
+    ``path_too_deep``.
     """
     depth = None if "**" in pattern else len(pattern)
     found: list[Found] = []
-    for names, entry in _entries(dir_fd, (), depth):
-        item = _describe(ws, base + names, entry)
-        if item is None or not _match(names, pattern, item.is_dir):
-            continue
-        if len(found) >= limit:
-            raise TooManyEntries
-        found.append(Found(names, item.size, item.is_dir))
+    with contextlib.closing(_entries(dir_fd, base, depth)) as entries:
+        for names, entry in entries:
+            item = _describe(ws, base + names, entry)
+            if item is None or not _match(names, pattern, item.is_dir):
+                continue
+            if len(found) >= limit:
+                raise TooManyEntries
+            found.append(Found(names, item.size, item.is_dir))
     return found
 
 
-def _entries(dir_fd: int, names: tuple[str, ...],
+def _entries(dir_fd: int, base: tuple[str, ...],
              depth: int | None) -> Iterator[tuple[tuple[str, ...], os.DirEntry[str]]]:
-    """Every entry below ``dir_fd`` down to ``depth`` levels, never through a symlink."""
-    if depth == 0:
-        return
+    """Every entry below ``dir_fd`` down to ``depth`` levels, never through a symlink.
+
+    Depth first, parents before their entries, with a stack rather than recursion: a tree
+    a thousand levels deep raised ``RecursionError``. One descriptor is open per level.
+    """
+    levels: list[tuple[tuple[str, ...], int | None, Iterator[os.DirEntry[str]]]] = [
+        ((), None, _children(dir_fd))]  # None: dir_fd itself, which the caller owns
+    try:
+        while levels:
+            names, fd, children = levels[-1]
+            entry = next(children, None)
+            if entry is None:
+                levels.pop()
+                if fd is not None:
+                    os.close(fd)
+                continue
+            here = names + (entry.name,)
+            yield here, entry
+            if (depth is not None and len(here) >= depth) \
+                    or not entry.is_dir(follow_symlinks=False):
+                continue
+            sub = _open_dir(entry.name, dir_fd if fd is None else fd)
+            if sub is None:
+                continue
+            levels.append((here, sub, iter(())))  # held here, so that it is closed on error
+            inside = _children(sub)
+            if len(base) + len(here) >= MAX_DEPTH and next(inside, None) is not None:
+                raise too_deep_error("/".join((*base, *here, "*")), len(base) + len(here) + 1)
+            levels[-1] = (here, sub, inside)
+    finally:
+        for _, fd, _ in levels:
+            if fd is not None:
+                os.close(fd)
+
+
+def _children(dir_fd: int) -> Iterator[os.DirEntry[str]]:
     with os.scandir(dir_fd) as listing:  # scandir works on a dup of the descriptor
-        children = list(listing)
-    for entry in children:
-        yield names + (entry.name,), entry
-        if entry.is_dir(follow_symlinks=False):
-            try:
-                sub = os.open(entry.name, _WALK_FLAGS | os.O_DIRECTORY, dir_fd=dir_fd)
-            except OSError:
-                continue  # replaced by a symlink or removed meanwhile: not ours to enter
-            try:
-                yield from _entries(sub, names + (entry.name,), None if depth is None else depth - 1)
-            finally:
-                os.close(sub)
+        return iter(list(listing))
+
+
+def _open_dir(name: str, dir_fd: int) -> int | None:
+    """Descriptor of directory ``name`` in ``dir_fd``; None if it is no longer one to enter."""
+    try:
+        return os.open(name, _WALK_FLAGS | os.O_DIRECTORY, dir_fd=dir_fd)
+    except OSError as exc:
+        # Replaced by a symlink or removed meanwhile, or not readable: not ours to enter. Any
+        # other failure (out of descriptors) is the listing's, not a directory left out.
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT, errno.EACCES, errno.EPERM):
+            return None
+        raise
 
 
 def _describe(ws: Workspace, parts: tuple[str, ...], entry: os.DirEntry[str]) -> Found | None:
@@ -307,9 +393,18 @@ def _match(names: tuple[str, ...], pattern: tuple[str, ...], is_dir: bool) -> bo
 
 
 def _match_segments(names: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
-    if not pattern:
-        return not names
-    if pattern[0] == "**":
-        return any(_match_segments(names[i:], pattern[1:]) for i in range(len(names) + 1))
-    return bool(names) and fnmatchcase(names[0], pattern[0]) \
-        and _match_segments(names[1:], pattern[1:])
+    """Whether ``names`` match ``pattern`` segment by segment, '**' spanning zero or more.
+
+    One pass over the pattern keeping the set of name positions reached: neither recursion
+    (a pattern of a thousand segments) nor the exponential search several '**' make.
+    """
+    reached = {0}
+    for segment in pattern:
+        if segment == "**":
+            reached = set(range(min(reached), len(names) + 1)) if reached else set()
+        else:
+            reached = {i + 1 for i in reached
+                       if i < len(names) and fnmatchcase(names[i], segment)}
+        if not reached:
+            return False
+    return len(names) in reached
