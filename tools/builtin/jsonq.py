@@ -34,6 +34,9 @@ def json_query(expression: str, data: Any) -> JsonQueryResult:
 
     try:
         compiled = jmespath.compile(expression)
+    except RecursionError as exc:
+        raise ToolInputError(f"invalid JMESPath expression {expression!r}: nested too deeply "
+                             "to parse", code="jmespath_syntax") from exc
     except JMESPathError as exc:
         raise ToolInputError(f"invalid JMESPath expression {expression!r}: {exc}",
                              code="jmespath_syntax") from exc
@@ -42,6 +45,21 @@ def json_query(expression: str, data: Any) -> JsonQueryResult:
     except JMESPathError as exc:
         raise ToolInputError(f"JMESPath expression {expression!r} failed: {exc}",
                              code="jmespath_eval") from exc
+    except _EVALUATION_ERRORS as exc:
+        raise ToolInputError(f"JMESPath expression {expression!r} failed: {_why(exc)}",
+                             code="jmespath_eval") from exc
+
+
+# What jmespath lets out of a search on data the expression did not expect, besides its own
+# errors: comparing a string with a number (TypeError), a slice step of 0 (ValueError),
+# floor(`1e400`) (OverflowError), an expression nested past Python's stack (RecursionError).
+_EVALUATION_ERRORS = (TypeError, ValueError, OverflowError, RecursionError)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to evaluate"
+    return f"{exc} ({type(exc).__name__})"
 
 
 def register_json_tools(registry: ToolRegistry) -> None:
