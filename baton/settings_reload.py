@@ -124,8 +124,12 @@ class LiveSettings:
             log.warning("roles changed in the policy data take effect on restart: until then "
                         "a role added grants nothing, and the others keep their actions",
                         path=str(source.path), roles=roles, users=holders)
-        log.info("users read again from the settings file", path=str(source.path),
-                 users=sorted(fresh.users))
+        before = self._state[1]
+        if not isinstance(before, Settings) or before.users != fresh.users:
+            # Only a change is news: a file is also read once more when it leaves the racy
+            # window (tools.file_marks), unchanged, and that must not look like an edit.
+            log.info("users read again from the settings file", path=str(source.path),
+                     users=sorted(fresh.users))
         return fresh.source.mark, self._start.model_copy(update={"users": fresh.users})
 
 
