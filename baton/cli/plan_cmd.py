@@ -282,7 +282,9 @@ def templates_add(
     param_max: Annotated[list[str] | None, typer.Option(
         "--param-max", metavar="NAME=N", help="Largest value of number parameter NAME.")] = None,
     description: Annotated[str, typer.Option("--description", help="What the template does.")] = "",
-    pre_approved: Annotated[bool, typer.Option("--pre-approved", help="Instances are standard changes (approvers only; every parameter bounded).")] = False,
+    pre_approved: Annotated[bool, typer.Option(
+        "--pre-approved", help="Instances are standard changes (needs the approver or admin "
+                               "role as well as template.add; every parameter bounded).")] = False,
 ) -> None:
     """Add a template from a YAML file, or from a stored plan (chosen values become parameters).
 

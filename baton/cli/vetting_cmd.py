@@ -191,7 +191,8 @@ def policy_eval(
     """Show the decision the policies take on PLAN_FILE for the acting user; nothing is stored.
 
     The file is validated first, as by `baton validate`: an invalid plan exits 1 listing every
-    problem, and no decision is taken on it.
+    problem, and no decision is taken on it. A plan the policies deny exits 1 as well; one
+    they allow, or send for approval, exits 0.
     """
     cli = state(ctx)
     policy_input = _policy_input(ctx, plan_file, as_json)
