@@ -114,7 +114,7 @@ def run(ctx: typer.Context, plan_id: str,
         concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, max=256,
                                                         help="Steps at once.")] = None,
         as_json: JsonOption = False) -> None:
-    """Run an approved plan version (exit 0 when it succeeds, 1 when it fails)."""
+    """Run an approved plan version (exit 0 when it succeeds, 1 when it fails or is cancelled)."""
     from baton.usecases.runs import start_run
 
     cli = state(ctx)
