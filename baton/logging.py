@@ -43,8 +43,18 @@ class SecretMasker:
 
 
 # A URL as a log line writes it: an absolute one, or a request target with a query (as
-# uvicorn's access log writes a request's), ending where a space, a quote or a bracket does.
-_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'<>`]+|/[^\s"'<>`]*\?[^\s"'<>`]+""")
+# uvicorn's access log writes a request's), ending where white space does. A quote inside
+# is read on (``?q=O'Brien&access_token=…``: the HTTP client sends the credential after
+# it, so the policy reads the url whole too); quotes and brackets that only close it, as a
+# ``repr`` writes ``{'url': '…'}``, are kept out of it (_URL_CLOSERS) so they stay shown.
+_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.\-]*://[^\s`]+|/[^\s"'<>`]*\?[^\s`]+""")
+_URL_CLOSERS = "\"'<>()[]{},;.:!?"
+
+
+def _url_hidden(found: re.Match[str]) -> str:
+    url = found.group()
+    core = url.rstrip(_URL_CLOSERS)
+    return hide_url_credentials(core) + url[len(core):]
 
 
 def _masked(text: str, secrets: list[str]) -> str:
@@ -57,7 +67,7 @@ def _masked(text: str, secrets: list[str]) -> str:
     target with its query, and neither knows what in them is a credential.
     """
     if "://" in text or "?" in text:
-        text = _URL.sub(lambda url: hide_url_credentials(url.group()), text)
+        text = _URL.sub(_url_hidden, text)
     return redact(text, secrets) if secrets else text
 
 

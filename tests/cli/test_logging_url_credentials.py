@@ -93,3 +93,23 @@ def test_text_without_url_credentials_is_logged_as_it_is(restore_logging, access
     first, second = _entries(out)
     assert first["event"] == message
     assert (second["path"], second["count"]) == ("/v1?q=1", 3)
+
+
+@pytest.mark.parametrize(("logged", "shown"), [
+    # A quote or space-free text before the credential: the HTTP client sends it all the same.
+    ("GET https://api.example/search?q=O'Brien&access_token=f8Kq2LmZx9",
+     "GET https://api.example/search?q=O'Brien&access_token=***"),
+    ('GET /search?q="x"&api_key=f8Kq2LmZx9 200', 'GET /search?q="x"&api_key=*** 200'),
+    # What only closes the URL stays shown, after the hidden value.
+    ("{'url': 'https://a.example/p?token=f8Kq2LmZx9', 'n': 1}",
+     "{'url': 'https://a.example/p?token=***', 'n': 1}"),
+    ("(see https://a.example/?token=f8Kq2LmZx9).", "(see https://a.example/?token=***)."),
+    ('["https://a.example/?x=1","https://b.example/?token=f8Kq2LmZx9"]',
+     '["https://a.example/?x=1","https://b.example/?token=***"]'),
+])
+def test_a_quote_in_a_url_does_not_hide_the_credential_after_it(restore_logging, logged, shown):
+    out = io.StringIO()
+    configure_logging("info", json=True, stream=out)
+    structlog.get_logger("baton").warning(logged)
+    (entry,) = _entries(out)
+    assert entry["event"] == shown
