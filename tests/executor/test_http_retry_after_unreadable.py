@@ -71,3 +71,19 @@ def test_a_corrupt_gzip_body_fails_the_step_once_typed(engine, tmp_path, http_se
     assert "is not valid gzip data" in step.error
     assert failures[-1].payload["code"] == "http_bad_encoding"
     assert not failures[-1].payload["retryable"]
+
+
+@pytest.mark.parametrize(("encoding", "body"), [
+    ("br", b"\x0b\x02\x80busy\x03"), ("gzip", b"<html>bad gateway</html>")])
+def test_a_503_whose_body_cannot_be_decoded_is_retried_after_its_retry_after(
+        engine, tmp_path, http_server, encoding, body):
+    # It failed the step at once as http_unsupported_encoding / http_bad_encoding.
+    record, failures, sleeps = _run(
+        engine, tmp_path, http_server,
+        Reply(status=503, body=body, headers={"Content-Encoding": encoding, "Retry-After": "1"}),
+        Reply(body={"ok": 1}))
+    assert record.status is RunStatus.SUCCEEDED, record.error
+    (step,) = record.steps
+    assert step.attempts == 2 and http_server.count("/x") == 2
+    assert [f.payload["code"] for f in failures] == ["http_503"]
+    assert sleeps.delays == [1.0]

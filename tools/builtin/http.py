@@ -213,8 +213,12 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def status_error(status: int, reason: str, url: str, body: str, retry_after: str | None,
-                 secret_values: list[str]) -> ToolError | None:
-    """The error an HTTP status stands for: None for 1xx-3xx, retryable for 429 and 5xx."""
+                 secret_values: list[str], *, body_left_out: str | None = None) -> ToolError | None:
+    """The error an HTTP status stands for: None for 1xx-3xx, retryable for 429 and 5xx.
+
+    ``body_left_out`` says why a body that could not be decoded is not quoted: the status,
+    not its body, decides whether the call is retried.
+    """
     if status < 400:
         return None
     # Mask before cutting: a secret across the cut would otherwise leave its first half. Only
@@ -225,6 +229,8 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
     if excerpt and len(masked) > _EXCERPT_CHARS:
         excerpt += CUT_MARK
     message = f"HTTP {status} {reason} from {url}" + (f": {excerpt}" if excerpt else "")
+    if body_left_out is not None:
+        message += f" (body not shown: {body_left_out})"
     if status == 429 or status >= 500:
         wait_s = parse_retry_after(retry_after)
         if wait_s is not None:  # named: a wait longer than the retry policy allows ends the step
@@ -299,12 +305,26 @@ class _Inflater:
         return self._z is not None or (bool(self._held) and not self._members)
 
 
-def _inflater(response: httpx.Response, shown: str, secret_values: list[str]) -> _Inflater | None:
-    """The decoder of the response's Content-Encoding: None for none; ``ToolError`` for one
-    whose output cannot be bounded (br, zstd, compress, an unknown name, or layers stacked)."""
+class _Undecodable(Exception):
+    """A body this reader cannot decode: the call's error for a 2xx answer, whose body is its
+    result; left out of any other answer, whose status decides (see :func:`_read_capped`)."""
+
+    def __init__(self, error: ToolError, summary: str) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.summary = summary  # why, in a few words, for the status error's message
+
+
+def _encodings(response: httpx.Response) -> list[str]:
+    """The response's Content-Encoding layers in the order applied, ``identity`` left out."""
     layers = [name.strip().lower()
               for name in response.headers.get_list("content-encoding", split_commas=True)]
-    layers = [name for name in layers if name not in ("", "identity")]
+    return [name for name in layers if name not in ("", "identity")]
+
+
+def _inflater(layers: list[str], shown: str, secret_values: list[str]) -> _Inflater | None:
+    """The decoder of these Content-Encoding layers: None for none; :class:`_Undecodable` for
+    one whose output cannot be bounded (br, zstd, compress, an unknown name, or layers stacked)."""
     if not layers:
         return None
     if len(layers) == 1 and layers[0] in _INFLATABLE:
@@ -313,19 +333,45 @@ def _inflater(response: httpx.Response, shown: str, secret_values: list[str]) ->
     named = redact(", ".join(layers), secret_values)  # the server's text, as a body excerpt is
     if len(named) > _EXCERPT_CHARS:
         named = named[:_EXCERPT_CHARS] + CUT_MARK
-    raise ToolError(
+    raise _Undecodable(ToolError(
         f"response body from {shown} has Content-Encoding {named!r}: {why} "
         f"(http.request decodes one of gzip or deflate, and asks for {ACCEPT_ENCODING})",
         retryable=False, code="http_unsupported_encoding",
-    )
+    ), f"http.request does not decode Content-Encoding {named!r} ({why})")
+
+
+def _body_needed(status: int) -> bool:
+    """Whether the caller needs this answer's body: a 2xx body is the call's result, while a
+    3xx answer is acted on by its headers and an error by its status (and Retry-After)."""
+    return 200 <= status < 300
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int, method: str, shown: str,
-                       secret_values: list[str]) -> bytes:
-    """Read and decode the body, refusing (not truncating) one over ``max_bytes`` once decoded."""
-    # A HEAD answer declares the length of a body it does not send.
+                       secret_values: list[str]) -> tuple[bytes, str | None]:
+    """Read and decode the body, refusing (not truncating) one over ``max_bytes`` once decoded.
+
+    Returns the body and None, or, for an answer other than 2xx whose body cannot be decoded
+    (its encoding refused, its data corrupt or cut), an empty body and why it was left out: a
+    503 with a Brotli page is still retried after its Retry-After, a 301 still returned. For a
+    2xx answer such a body fails the call (http_unsupported_encoding, http_bad_encoding).
+    """
+    try:
+        return await _read_decoded(response, max_bytes, method, shown, secret_values), None
+    except _Undecodable as exc:
+        if _body_needed(response.status_code):
+            raise exc.error from exc.__cause__
+        return b"", exc.summary
+
+
+async def _read_decoded(response: httpx.Response, max_bytes: int, method: str, shown: str,
+                        secret_values: list[str]) -> bytes:
+    """The decoded body, at most ``max_bytes``; :class:`_Undecodable` for one it cannot decode."""
+    layers = _encodings(response)
+    # A HEAD answer declares the length of a body it does not send. An encoded body declares
+    # its length on the wire, not the decoded one the cap counts (1000 random bytes gzip to
+    # 1023): only the bytes decoded decide then.
     declared = response.headers.get("content-length") if method != "HEAD" else None
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    if declared and declared.isdigit() and int(declared) > max_bytes and not layers:
         raise ToolError(
             f"response body of {int(declared)} bytes from {shown} exceeds the limit "
             f"of {max_bytes} bytes", retryable=False, code="http_response_too_large",
@@ -339,7 +385,7 @@ async def _read_capped(response: httpx.Response, max_bytes: int, method: str, sh
             continue
         if not started:  # at the first byte: an empty body (HEAD, 204, 304) in any encoding is fine
             started = True
-            inflater = _inflater(response, shown, secret_values)
+            inflater = _inflater(layers, shown, secret_values)
         chunk = raw if inflater is None else _inflate(inflater, raw, max_bytes - size, shown)
         size += len(chunk)
         if size > max_bytes:
@@ -360,9 +406,11 @@ def _inflate(inflater: _Inflater, raw: bytes, room: int, shown: str) -> bytes:
         raise _bad_encoding(shown, inflater, str(exc)) from exc
 
 
-def _bad_encoding(shown: str, inflater: _Inflater, why: str) -> ToolError:
-    return ToolError(f"response body from {shown} is not valid {inflater.encoding} data: {why}",
-                     retryable=False, code="http_bad_encoding")
+def _bad_encoding(shown: str, inflater: _Inflater, why: str) -> _Undecodable:
+    return _Undecodable(
+        ToolError(f"response body from {shown} is not valid {inflater.encoding} data: {why}",
+                  retryable=False, code="http_bad_encoding"),
+        f"not valid {inflater.encoding} data ({why})")
 
 
 def _text(raw: bytes, charset: str | None) -> str:
@@ -420,15 +468,17 @@ async def send(
     request = _request_options(resolved, context.idempotency_key,
                                json_body=json_body, send_json=send_json, text_body=text_body)
     started = time.perf_counter()
-    response, raw = await _exchange(method, url, request, query=query,
-                                    timeout_s=context.own_timeout_s(timeout_s),
-                                    max_response_bytes=max_response_bytes, shown=shown,
-                                    secret_values=secret_values)
+    response, raw, left_out = await _exchange(method, url, request, query=query,
+                                              timeout_s=context.own_timeout_s(timeout_s),
+                                              max_response_bytes=max_response_bytes,
+                                              shown=shown, secret_values=secret_values)
     text, parsed = _decode(response, raw)
     log.debug("http.response", method=method, url=shown, status=response.status_code,
-              bytes=len(raw), elapsed_s=round(time.perf_counter() - started, 4))
+              bytes=len(raw), body_left_out=left_out,
+              elapsed_s=round(time.perf_counter() - started, 4))
     error = status_error(response.status_code, response.reason_phrase, shown, text,
-                         response.headers.get("retry-after"), secret_values)
+                         response.headers.get("retry-after"), secret_values,
+                         body_left_out=left_out)
     if error is not None:
         raise error
     return HttpResponse(
@@ -497,8 +547,9 @@ def _with_query(url: str, query: Mapping[str, Any] | None) -> httpx.URL:
 async def _exchange(method: str, url: str, request: dict[str, Any], *,
                     query: Mapping[str, Any] | None, timeout_s: float,
                     max_response_bytes: int, shown: str,
-                    secret_values: list[str]) -> tuple[httpx.Response, bytes]:
-    """Send the request and read the capped body; transport failures become tool errors."""
+                    secret_values: list[str]) -> tuple[httpx.Response, bytes, str | None]:
+    """Send the request and read the capped body (see :func:`_read_capped` for what comes
+    back); transport failures become tool errors."""
     import httpx
 
     try:
@@ -508,8 +559,8 @@ async def _exchange(method: str, url: str, request: dict[str, Any], *,
         async with asyncio.timeout(timeout_s), httpx.AsyncClient(
                 timeout=timeout_s, follow_redirects=False, verify=_tls_context()) as client:
             async with client.stream(method, target, **request) as response:
-                raw = await _read_capped(response, max_response_bytes, method, shown,
-                                         secret_values)
+                raw, left_out = await _read_capped(response, max_response_bytes, method,
+                                                   shown, secret_values)
     except (httpx.TimeoutException, TimeoutError) as exc:
         raise RetryableToolError(f"{method} {shown} timed out after {timeout_s:g}s "
                                  f"({type(exc).__name__})",
@@ -521,7 +572,7 @@ async def _exchange(method: str, url: str, request: dict[str, Any], *,
         detail = redact(str(exc) or type(exc).__name__, secret_values)
         raise RetryableToolError(f"{method} {shown} failed: {detail}",
                                  code="http_transport") from exc
-    return response, raw
+    return response, raw, left_out
 
 
 def _callable(target: httpx.URL, shown: str, secret_values: list[str]) -> httpx.URL:
