@@ -31,6 +31,7 @@ class ProblemCode(str, enum.Enum):
     CYCLE = "cycle"
     CONFIGURED_SECRET = "configured_secret"  # a configured secret's value written into the plan
     MASKED_VALUE = "masked_value"  # an argument holding [REDACTED], the mark of a hidden value
+    URL_CREDENTIAL = "url_credential"  # a URL's credential that could not be masked in place
 
 
 def printable(text: str) -> str:

@@ -9,6 +9,13 @@ the ledger records the attempt (``_record_failed_revision``).
 
 Every version handed back to be shown passes through :func:`shown_version`: one
 stored before a secret was configured may hold its value, and no reader sees it.
+
+A credential written into a URL (``?token=…``, ``/db;password=…``) is never stored either:
+``_store_version`` masks each one the policy rule against literal credentials in URLs
+refuses (:mod:`planner.url_literals`), in the goal, the plan, its template parameters, the
+feedback, errors and problems, before anything is stored or recorded. Masked, the URL is
+refused for the same parameter, so the policy still denies the version and names it; one
+the policies let through never runs (:func:`held_secrets`).
 """
 
 from __future__ import annotations
@@ -25,8 +32,8 @@ from executor.store.schema import ApprovalRow
 from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from planner.diff import PlanDiff, diff_plans
 from planner.json_values import scalar_fault, storable
-from planner.plan import TemplateOrigin
-from planner.problems import InvalidPlanError, Problem
+from planner.plan import Plan, TemplateOrigin
+from planner.problems import InvalidPlanError, Problem, ProblemCode
 from planner.versions import StoredVersion, VersionStatus
 from tools import BatonError
 
@@ -208,27 +215,43 @@ def rejection_reason(services: Services, plan_id: str, version: int) -> str | No
 
 
 def shown_version(services: Services, stored: StoredVersion) -> StoredVersion:
-    """``stored`` as people and clients may see it: configured secret values masked.
+    """``stored`` as people and clients may see it: configured secret values and the
+    credentials written into its URLs masked.
 
-    A version stored before its secret was configured still holds the value; the stored
-    bytes and hash stay as they are (approvals bind to them), only this view is masked.
-    Never run, approve or re-hash what it returns: read the store for that.
+    A version stored before its secret was configured still holds the value, and one stored
+    before URL credentials were masked holds those; the stored bytes and hash stay as they
+    are (approvals bind to them), only this view is masked. Never run, approve or re-hash
+    what it returns: read the store for that.
     """
     from planner.secret_literals import masked_version
+    from planner.url_literals import masked_stored
 
-    return masked_version(stored, services.recognisable_secrets)
+    return masked_stored(masked_version(stored, services.recognisable_secrets))
+
+
+# The statuses a version may yet run from, and what a URL's credential there is called.
+_MAY_RUN = (VersionStatus.VALIDATED, VersionStatus.PENDING_APPROVAL, VersionStatus.APPROVED)
+_URL_HELD = ("a URL in its arguments carries a literal credential in parameter {param} (shown "
+             "as ***): the plan would send it, or the mask in its place. Revise it to send the "
+             "credential as ${{secret:NAME}} in a header instead")
 
 
 def held_secrets(services: Services, stored: StoredVersion) -> str | None:
-    """Where a version stored before its secret was configured holds the value, as one line
-    naming each step, path and secret, never the value (None: it holds none).
+    """Where a version holds what must never run, as one line naming each step and path or
+    parameter, never the value (None: it holds none): a configured secret's value (stored
+    before the secret was configured), or a credential the policy refuses in a URL.
 
-    Such a version may be shown (masked) but never runs nor becomes a template.
+    Such a version may be shown (masked) but never runs nor becomes a template. A URL's
+    credential is stored masked (``***``): a version the policies let through anyway would
+    send the mask. One they denied cannot run, and their reasons already say why.
     """
     from planner.secret_literals import held_secrets as find
 
-    found = find(stored.plan, services.recognisable_secrets)
-    return "; ".join(str(problem) for problem in found) or None
+    found = [str(problem) for problem in find(stored.plan, services.recognisable_secrets)]
+    if stored.status in _MAY_RUN:
+        found += [f"step {step.id}: {_URL_HELD.format(param=credential['param'])}"
+                  for step in stored.plan.steps for credential in _url_credentials(step.args)]
+    return "; ".join(dict.fromkeys(found)) or None
 
 
 def show_plan(services: Services, plan_id: str, version: int | None = None) -> StoredVersion:
@@ -288,7 +311,10 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
     masked. So is a version whose arguments hold the mask mark (copied from a masked view,
     or by the planner).
     """
+    from planner.url_literals import masked_text
+
     goal, new = _without_secrets(services, goal, new)
+    goal, new = _without_url_literals(goal, new)
     new = _without_masked_marks(new)
     store = services.plan_store
     if plan_id is None:
@@ -302,7 +328,8 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
         "version": stored.version, "revises": new.revises, "plan_hash": stored.plan_hash,
         "planner": stored.planner.value,
         "origin": stored.origin.model_dump(mode="json") if stored.origin else None,
-        "status": stored.status.value, "feedback": stored.feedback, "notes": list(trace.notes),
+        "status": stored.status.value, "feedback": stored.feedback,
+        "notes": [masked_text(note) for note in trace.notes],
     })
     services.ledger.append(EventKind.VALIDATION, stored.plan_id, user.id, {
         "version": stored.version, "ok": stored.status is not VersionStatus.INVALID,
@@ -334,15 +361,102 @@ def _without_secrets(services: Services, goal: str, new: NewVersion) -> tuple[st
     return redact(goal, secrets), new.model_copy(update=update)
 
 
+def _without_url_literals(goal: str, new: NewVersion) -> tuple[str, NewVersion]:
+    """``goal`` and ``new`` with each credential written into a URL that the policy refuses
+    masked as ``***`` (:mod:`planner.url_literals`): in the plan (arguments, goal, each
+    step's why), the template parameters, the feedback, the error and the problems.
+
+    The plan stays VALIDATED for the policy to judge: masked, each such URL is refused for
+    the same parameter at the same place, and the denial names it. Where masking would
+    change what the rule refuses (never seen) or leave no well-formed plan, the version is
+    stored INVALID instead, with a problem naming each parameter: never judged on a plan
+    other than the one written.
+    """
+    from planner.url_literals import masked_document, masked_text, masked_value
+
+    update: dict[str, Any] = {
+        "feedback": masked_value(new.feedback), "error": masked_value(new.error),
+        # Masked as the plan is: the template check makes the plan again from them.
+        "origin": None if new.origin is None else TemplateOrigin.model_validate(
+            masked_value(new.origin.model_dump(mode="json"))),
+        "problems": _url_masked_problems(new.problems),
+        "document": masked_document(new.document)}
+    if new.plan is not None:
+        wire = new.plan.to_wire()
+        masked = masked_document(wire)
+        if masked != wire:
+            lost = _refusals_lost(new.plan, masked)
+            plan = _well_formed(masked)
+            if plan is not None and not lost:
+                update["plan"] = plan
+            else:
+                update.update(plan=None, document=masked, status=VersionStatus.INVALID,
+                              problems=(*update["problems"], *(lost or _all_refused(new.plan))))
+    return masked_text(goal), new.model_copy(update=update)
+
+
+def _url_masked_problems(problems: tuple[Problem, ...] | list[Problem]) -> tuple[Problem, ...]:
+    """``problems`` with URL credentials masked in their messages (one may quote an argument)."""
+    from planner.url_literals import masked_text
+
+    return tuple(p.model_copy(update={"message": masked_text(p.message)}) for p in problems)
+
+
+def _well_formed(document: dict[str, Any]) -> Plan | None:
+    from pydantic import ValidationError
+
+    try:
+        return Plan.model_validate(document)
+    except ValidationError:
+        return None
+
+
+def _url_credentials(args: Any) -> list[dict[str, str]]:
+    """What the policy rule against literal credentials in URLs refuses in a step's ``args``
+    before the run: each string's path and parameter name, never a value."""
+    from policies.inputs import scanned_strings  # as each step's policy input has them
+
+    return scanned_strings(args, plan_strings_before=0)["url_credentials"]
+
+
+def _url_problem(index: int, step_id: str, found: dict[str, str]) -> Problem:
+    path = found["path"].replace("$.args", f"$.steps[{index}].args", 1)
+    return Problem(code=ProblemCode.URL_CREDENTIAL, step=step_id, path=path, message=(
+        f"carries a literal credential in URL parameter {found['param']}; it was not stored. "
+        "Configure it as a secret and send it as ${secret:NAME} in a header instead"))
+
+
+def _refusals_lost(plan: Plan, masked: dict[str, Any]) -> list[Problem]:
+    """A problem for each credential the rule refuses in ``plan`` at an argument where it
+    refuses none once masked (``masked``, its wire form).
+
+    By argument, not by name: a value masked whole hides too what the rule read inside it
+    once decoded (``?token=%23/token=…``), and the argument is refused all the same.
+    """
+    lost = []
+    for index, (step, after) in enumerate(zip(plan.steps, masked["steps"], strict=True)):
+        still = {found["path"] for found in _url_credentials(after.get("args", {}))}
+        lost += [_url_problem(index, step.id, found) for found in _url_credentials(step.args)
+                 if found["path"] not in still]
+    return lost
+
+
+def _all_refused(plan: Plan) -> list[Problem]:
+    return [_url_problem(index, step.id, found) for index, step in enumerate(plan.steps)
+            for found in _url_credentials(step.args)]
+
+
 def _mask_error(services: Services, exc: PlanningError | InvalidPlanError) -> None:
-    """Mask configured secret values in ``exc``'s message and problems, in place: a planner's
-    message can quote the goal or the feedback ("source: '/x' does not match ...")."""
+    """Mask configured secret values and URL credentials in ``exc``'s message and problems, in
+    place: a planner's message can quote the goal or the feedback ("source: '/x' does not
+    match ...")."""
+    from planner.url_literals import masked_text
     from tools.redaction import redact
 
     secrets = services.recognisable_secrets
-    exc.message = redact(exc.message, secrets)
+    exc.message = masked_text(redact(exc.message, secrets))
     exc.args = (exc.message,)
-    exc.problems = list(_masked_problems(exc.problems, secrets))
+    exc.problems = list(_url_masked_problems(_masked_problems(exc.problems, secrets)))
 
 
 def _masked_origin(origin: TemplateOrigin | None, secrets: Mapping[str, str | None]
@@ -399,6 +513,7 @@ def _record_failed_revision(services: Services, plan_id: str, user: User, new: N
     for, nor what the planner answered, is lost.
     """
     _record_trace(services, plan_id, user, trace)
+    _, new = _without_url_literals("", new)  # a failed planning's feedback is not masked yet
     document = new.plan.model_dump(mode="json") if new.plan is not None else new.document
     services.ledger.append(EventKind.VALIDATION, plan_id, user.id, {
         "version": None, "revision_of": new.revises, "planner": new.planner.value, "ok": False,
@@ -414,10 +529,13 @@ def _record_failed_revision(services: Services, plan_id: str, user: User, new: N
 
 
 def _record_trace(services: Services, plan_id: str, user: User, trace: PlanningTrace | None) -> None:
-    # The ledger masks configured secret values; the exchanges never hold the key.
+    # The ledger masks configured secret values; the exchanges never hold the key. The
+    # messages sent hold no URL's credential (the client masks them); a reply could.
+    from planner.url_literals import masked_value
+
     for exchange in (trace.exchanges if trace else ()):
         services.ledger.append(EventKind.LLM_EXCHANGE, plan_id, user.id,
-                               exchange.model_dump(mode="json"))
+                               masked_value(exchange.model_dump(mode="json")))
 
 
 def _after_new_version(services: Services, stored: StoredVersion, user: User) -> StoredVersion:

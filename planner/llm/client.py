@@ -27,7 +27,10 @@ the endpoint says are escaped, so that it can be recorded and sent back.
 Nothing configured as secret goes the other way: every message sent (goal,
 feedback, earlier plan, the model's own reply sent back, the problems found in
 it) has the configured secret values masked first (``LLMConfig.prompt_secrets``),
-escaped once or twice (arguments inside the reply's JSON are JSON text themselves).
+escaped once or twice (arguments inside the reply's JSON are JSON text themselves),
+and so has every credential written into a URL that the policy refuses
+(:mod:`planner.url_literals`: ``?token=***``, the parameter's name kept, so a plan the
+model copies it into is refused for it).
 
 A 200 whose body is not a chat completion (a proxy's HTML page, a JSON list, a
 message without text) is a ``PlanningError`` (``endpoint_bad_reply``), recorded
@@ -112,6 +115,19 @@ def _utf8_safe(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+def _without_url_literals(value: Any) -> Any:
+    """``value`` (text or JSON-like data), UTF-8-safe, with each credential written into a
+    URL that the policy refuses masked (:func:`planner.url_literals.masked_value`).
+
+    Masked here, in the data a message is built from, like configured secrets: an earlier
+    plan's arguments are JSON text inside the message, where a value would end at an
+    escaped quote and a backslash of it would be left over.
+    """
+    from planner.url_literals import masked_value
+
+    return masked_value(_utf8_safe(value) if isinstance(value, str) else value)
 
 
 def _with_escaped_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
@@ -230,8 +246,7 @@ class ChatClient:
         Applied to the data a message is built from before it is encoded: text masking
         knows one level of escaping, and an earlier plan's arguments are encoded twice.
         """
-        return redact(_utf8_safe(value) if isinstance(value, str) else value,
-                      self._prompt_secrets)
+        return redact(_without_url_literals(value), self._prompt_secrets)
 
     def hide_all(self, value: Any) -> Any:
         """``value`` with every secret value this client knows masked: the configured ones
@@ -240,7 +255,7 @@ class ChatClient:
         For text cut before it is shown: masking the finished text would miss a secret
         the cut went through.
         """
-        return redact(_utf8_safe(value) if isinstance(value, str) else value, self._all_secrets)
+        return redact(_without_url_literals(value), self._all_secrets)
 
     def outgoing(self, messages: Messages) -> Messages:
         """``messages`` as they may leave this machine: secret values masked, UTF-8-safe.
@@ -249,7 +264,8 @@ class ChatClient:
         all hold a configured secret value; none may reach the endpoint. The planner masks
         them already (:meth:`hide`); this catches what the model's own reply sends back.
         """
-        return [{**m, "content": redact(_utf8_safe(m["content"]), self._prompt_secrets)}
+        return [{**m, "content": redact(_without_url_literals(m["content"]),
+                                        self._prompt_secrets)}
                 for m in messages]
 
     def complete(

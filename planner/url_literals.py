@@ -1,0 +1,272 @@
+"""Keeping the credentials written into URLs out of stored plans, prompts and what readers see.
+
+The policy rule against literal credentials in URLs refuses a plan whose URL carries one
+(``?token=…``, ``?pass%2577ord=…``, ``/db;password=…``, ``;jsessionid=…``), naming the
+parameter. Refusing is not enough: the goal that asked for it, the plan as stored, its
+template parameters and every record of them would still hold the credential, and the
+ledger cannot forget. So each value that rule refuses is hidden as ``***`` (:data:`MASK`)
+before any of them is stored, recorded, shown or sent to the model, its name kept: the
+masked URL is refused for the same parameter at the same place, so the policy judges the
+stored plan as it would have judged the plan written, and the denial still names it.
+
+Parameters are read as the rule reads them, with :mod:`tools.url_credentials`
+(:func:`~tools.url_credentials.url_param_pieces`, :func:`~tools.url_credentials.param_readings`,
+:func:`~tools.url_credentials.is_credential_query_param`): only names it refuses are
+masked, so ``?page_token=`` or ``?sort_key=`` keep their values and a plan using them runs as
+written. (Logs and listings hide more: :func:`tools.url_credentials.hide_url_credentials`.)
+A value the rule would read only once decoded (``?q=a%26token%3D…``) is shown decoded, the
+credential masked (``?q=a&token=***``): hidden whole, the URL would no longer be refused.
+
+A mask is never sent anywhere: such a plan is denied, and one the policies let through is
+held back by the shell (``baton.usecases.plans.held_secrets``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from tools.url_credentials import (
+    HIDDEN,
+    PARAM_SEPARATOR,
+    is_credential_query_param,
+    param_readings,
+    percent_decoded,
+    url_param_pieces,
+)
+
+from .versions import StoredVersion
+
+MASK = HIDDEN
+# The argument an HTTP client is given as the URL it calls: read whole, as it is sent.
+URL_ARGUMENT = "url"
+# The argument whose entries an HTTP client adds to the URL's query.
+QUERY_ARGUMENT = "query"
+
+# Where the rule ends a value written in free text, and how it finds a URL there: a scheme,
+# "://" and the rest of the line (the policies' url_lines_in_text, _VALUE_ENDS, _VALUE_END).
+# Repeated here, as the planner may not import the policies; tests hold the two together.
+_VALUE_ENDS = " \t\"'<>"
+_VALUE_END = re.compile(r"[\s\"'<>]")
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_LINE_REST = re.compile("[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
+_KEEPING_SEPARATORS = re.compile(f"({PARAM_SEPARATOR.pattern})")
+# Rounds of masking one parameter's text: each masks at least one value or stops.
+_MAX_ROUNDS = 20
+
+
+def hide_url_literals(text: str, *, whole: bool = True) -> str:
+    """``text``, one URL, with the value of each parameter the rule refuses as ``***``.
+
+    ``whole``: the URL as an HTTP client is given it (a value runs to the end of its
+    parameter); otherwise as found in free text (a value ends at white space or a quote).
+    """
+    shown, end = [], len(text)
+    for piece in reversed(list(url_param_pieces(text))):
+        hidden = _hidden_piece(piece.text, named=piece.named, in_text=not whole)
+        if hidden != piece.text:
+            shown += [text[piece.end:end], hidden]
+            end = piece.start
+    return text[:end] + "".join(reversed(shown))
+
+
+def masked_text(text: str) -> str:
+    """``text`` (a goal, feedback, a message) with each URL in it masked as the rule reads a
+    URL in text: from its scheme to the end of its line."""
+    if "://" not in text:  # most texts stop here
+        return text
+    shown, end = [], len(text)
+    for start, stop in reversed(list(_url_lines(text))):
+        shown += [text[stop:end], hide_url_literals(text[start:stop], whole=False)]
+        end = start
+    return text[:end] + "".join(reversed(shown))
+
+
+def masked_value(value: Any) -> Any:
+    """``value`` (JSON-like data: a template's parameters, problems, a model's messages) with
+    every string in it, keys included, masked as text (:func:`masked_text`)."""
+    if isinstance(value, str):
+        return masked_text(value)
+    if isinstance(value, Mapping):
+        return {masked_value(k): masked_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked_value(item) for item in value]
+    return value
+
+
+def masked_args(args: Any) -> Any:
+    """A step's ``args`` masked as the rule reads them: the ``url`` argument whole, each
+    entry of the ``query`` argument as the parameter it adds, every other string as text.
+    A reference (``{"ref": ...}``) is kept: it holds no literal."""
+    if not isinstance(args, Mapping):
+        return masked_value(args)
+    masked = {}
+    for key, value in args.items():
+        if key == URL_ARGUMENT and isinstance(value, str):
+            masked[key] = hide_url_literals(value)
+        elif key == QUERY_ARGUMENT and isinstance(value, Mapping):
+            masked[key] = {masked_value(name): _masked_entry(str(name), entry)
+                           for name, entry in value.items()}
+        else:
+            masked[masked_value(key)] = _masked_data(value)
+    return masked
+
+
+def masked_document(document: Any) -> Any:
+    """A plan document (a plan's wire form, or what was submitted as one) masked: each step's
+    ``args`` as :func:`masked_args` reads them, every other string as text."""
+    if not isinstance(document, Mapping) or not isinstance(document.get("steps"), list):
+        return masked_value(document)
+    steps = [{k: masked_args(v) if k == "args" else masked_value(v) for k, v in step.items()}
+             if isinstance(step, Mapping) else masked_value(step) for step in document["steps"]]
+    return {**{k: masked_value(v) for k, v in document.items() if k != "steps"}, "steps": steps}
+
+
+def masked_stored(stored: StoredVersion) -> StoredVersion:
+    """``stored`` as a reader may see it: each credential in its URLs masked.
+
+    For a version stored before they were masked when stored. Only the view changes:
+    ``plan_hash`` stays the stored hash (never run, approve or re-hash what this returns).
+    """
+    from pydantic import ValidationError
+
+    data = stored.model_dump(mode="json")
+    text = {key: data[key] for key in ("goal", "origin", "problems", "feedback", "error")}
+    masked = {**masked_value(text), "plan": masked_document(data["plan"]),
+              "document": masked_document(data["document"])}
+    if masked == {**text, "plan": data["plan"], "document": data["document"]}:
+        return stored
+    try:
+        return StoredVersion.model_validate({**data, **masked})
+    except ValidationError:  # shown as a document that is not a well-formed plan
+        plan = masked["plan"]
+        return StoredVersion.model_validate({**data, **masked, "document": plan,
+                                             "plan": {"goal": plan["goal"], "steps": []}})
+
+
+def _masked_data(value: Any) -> Any:
+    # Inside the arguments: a reference holds no literal.
+    if isinstance(value, Mapping):
+        if set(value) == {"ref"}:
+            return value
+        return {masked_value(k): _masked_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked_data(item) for item in value]
+    return masked_value(value)
+
+
+def _masked_entry(name: str, value: Any) -> Any:
+    """One entry of the ``query`` argument: sent as ``name=value``, it is judged so."""
+    if isinstance(value, list | tuple):
+        return [_masked_entry(name, item) for item in value]
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value  # not sent as text
+    if _refused(name, str(value), in_text=False):
+        return MASK  # a number too (?pin=12345678): the entry then holds text
+    if not isinstance(value, str):
+        return value
+    hidden = hide_url_literals(f"?{name}={value}")
+    prefix = f"?{name}="
+    return hidden[len(prefix):] if hidden.startswith(prefix) else MASK
+
+
+def _url_lines(text: str) -> Iterator[tuple[int, int]]:
+    """Where each URL the rule reads in ``text`` starts and ends: a scheme starting with a
+    letter, "://", then the rest of the line."""
+    position = text.find("://")
+    while position != -1:
+        start = position
+        while start > 0 and text[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        while start < position and not (text[start].isascii() and text[start].isalpha()):
+            start += 1
+        rest = _LINE_REST.match(text, position + 3) if start < position else None
+        if rest:
+            yield start, rest.end()
+            position = text.find("://", rest.end())
+        else:
+            position = text.find("://", position + 1)
+
+
+def _read_value(value: str, in_text: bool) -> tuple[int, int]:
+    """Where the value the rule reads in ``value`` starts and ends: all of it, or in text
+    after any leading blank or quote and up to the next one."""
+    if not in_text:
+        return 0, len(value)
+    start = len(value) - len(value.lstrip(_VALUE_ENDS))
+    end = _VALUE_END.search(value, start)
+    return start, end.start() if end else len(value)
+
+
+@functools.cache
+def _secret_reference() -> re.Pattern[str]:
+    # Imported when first needed: the HTTP tool's module imports its client.
+    from tools.builtin.http import SECRET_REF
+
+    return SECRET_REF
+
+
+def _refused(name: str, value: str, *, in_text: bool) -> bool:
+    """Whether the rule refuses ``name=value``: a credential's name and a literal value (not
+    empty, not only ``${secret:NAME}`` references, the mask included)."""
+    start, end = _read_value(value, in_text)
+    return (bool(_secret_reference().sub("", value[start:end]))
+            and is_credential_query_param(name))
+
+
+def _exposed(text: str, *, named: bool, in_text: bool) -> bool:
+    """Whether a parameter's text (no separator in it) holds a value the rule refuses other
+    than the mask."""
+    for name, value in param_readings(text, named=named):
+        start, end = _read_value(value, in_text)
+        # "=***": the mask, after the "=" that ends a name written encoded (api_key%3D=***).
+        if value[start:end].replace(MASK, "").strip("=") and _refused(name, value,
+                                                                      in_text=in_text):
+            return True
+    return False
+
+
+def _hidden_piece(text: str, *, named: bool, in_text: bool) -> str:
+    """One parameter's text with each value the rule refuses in it as ``***``.
+
+    Each round masks one value: as written where the rule refuses it so, else in the text
+    decoded, which then holds separators of its own (``q=a&token=***``): the parameters they
+    part are read as the URL will be. Past the rounds (never seen), the whole text is hidden.
+    """
+    for _ in range(_MAX_ROUNDS):
+        parts = _KEEPING_SEPARATORS.split(text)
+        exposed = [index for index in range(0, len(parts), 2)
+                   if _exposed(parts[index], named=named or index > 0, in_text=in_text)]
+        if not exposed:
+            return text
+        index = exposed[0]
+        parts[index] = _masked_once(parts[index], named=named or index > 0, in_text=in_text)
+        text = "".join(parts)
+    return MASK
+
+
+def _masked_once(text: str, *, named: bool, in_text: bool) -> str:
+    """``text`` (no separator in it) with one value the rule refuses masked: the value as
+    written, else the text decoded with its first refused value and all after it masked
+    (what follows a credential's name there may be the rest of it: an encoded "&")."""
+    name, sep, value = text.partition("=")
+    start, end = _read_value(value, in_text)
+    if (named and sep and value[start:end].replace(MASK, "").strip("=")
+            and _refused(name, value, in_text=in_text)):
+        return f"{name}={value[:start]}{MASK}{value[end:]}"
+    parts = _KEEPING_SEPARATORS.split(percent_decoded(text))
+    for index in range(0 if named else 2, len(parts), 2):
+        name, sep, value = parts[index].partition("=")
+        start, end = _read_value(value, in_text)
+        if (sep and value[start:end].replace(MASK, "").strip("=")
+                and _refused(name, value, in_text=in_text)):
+            rest = "".join(parts[index:]).partition("=")[2]
+            start, end = _read_value(rest, in_text)
+            return "".join(parts[:index]) + f"{name}={rest[:start]}{MASK}{rest[end:]}"
+    return MASK  # the readings found one this reading cannot place: hide it all
+
+
+__all__ = ["MASK", "hide_url_literals", "masked_args", "masked_document", "masked_stored",
+           "masked_text", "masked_value"]
