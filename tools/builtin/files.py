@@ -164,7 +164,8 @@ def _write_text(workspace: Path, path: str, name: str, data: bytes,
 
 
 def list_entries(workspace: Path, path: str, pattern: str) -> FileListing:
-    """Entries under ``path`` matching the glob ``pattern``, sorted; links leading out left out."""
+    """Entries under ``path`` matching the glob ``pattern``, sorted; links leading out or not
+    to be followed, and entries past ``MAX_DEPTH`` components, left out (see :func:`scan`)."""
     glob = os_path(pattern, what="pattern")
     segments = PurePosixPath(glob).parts if glob else ()
     if not segments or PurePosixPath(glob).is_absolute() or ".." in segments:
@@ -243,6 +244,9 @@ def register_file_tools(
 
     def files_list(context: ToolContext, path: str = ".", pattern: str = "*") -> FileListing:
         """List files and directories in the workspace that match a glob pattern.
+
+        Left out: symlinks that lead outside the workspace or cannot be followed, and
+        entries deeper than 255 path components (no files tool can reach them).
 
         Args:
             path: Directory relative to the workspace to list; '.' is the workspace itself.

@@ -9,7 +9,8 @@ and a target that would climb above the workspace root is refused.
 
 A walk holds one descriptor per directory it is in (a symlink's ``..`` steps back to the
 one before), and so does a listing, which descends with a stack of them rather than by
-recursion: paths are refused past :data:`MAX_DEPTH` components, which bounds both.
+recursion: paths are refused, and listings stop, past :data:`MAX_DEPTH` components, which
+bounds both.
 """
 
 from __future__ import annotations
@@ -26,14 +27,18 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Self
 
+import structlog
+
 from ..errors import ToolError, ToolInputError
 from .path_text import shown
+
+log = structlog.get_logger(__name__)
 
 MAX_SYMLINKS = 40  # the same budget as Linux's own path resolution
 MAX_DEPTH = 255
 """The most components a workspace path may have, directories and final name, counted after
-symlinks are followed: ``files.*`` refuse a longer path and a listing that reaches deeper
-(``path_too_deep``). Each level holds a descriptor while a call runs."""
+symlinks are followed: ``files.*`` refuse a longer path (``path_too_deep``), and a listing
+leaves out what lies deeper. Each level holds a descriptor while a call runs."""
 _WALK_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # O_NONBLOCK: opening a FIFO planted in the workspace must not hang the tool.
 _FINAL_FLAGS = _WALK_FLAGS | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
@@ -61,12 +66,10 @@ def relative_parts(path: str) -> tuple[str, ...]:
 
 def too_deep_error(path: str, depth: int | None = None) -> ToolInputError:
     """The refusal for a path (or a listing) past :data:`MAX_DEPTH` components."""
-    parts = shown(path).split("/")
-    if len(parts) > 4:  # a path that long says nothing more in full
-        parts = [*parts[:3], "…", parts[-1]]
     count = f" ({depth} components)" if depth is not None else ""
-    return ToolInputError(f"path {'/'.join(parts)!r}{count} is deeper than the workspace "
-                          f"allows: at most {MAX_DEPTH} components", code="path_too_deep")
+    return ToolInputError(f"path {_shown_deep(tuple(path.split('/')))!r}{count} is deeper than "
+                          f"the workspace allows: at most {MAX_DEPTH} components",
+                          code="path_too_deep")
 
 
 def os_error(path: str, verb: str, exc: OSError) -> ToolError:
@@ -294,35 +297,49 @@ def scan(ws: Workspace, dir_fd: int, base: tuple[str, ...], pattern: tuple[str, 
     """Entries below ``dir_fd`` whose relative path matches the glob segments ``pattern``.
 
     Directories are descended with ``O_NOFOLLOW``, so a symlinked directory is never
-    entered; a symlink is listed only if it resolves inside the workspace. ``base`` is where
-    ``dir_fd`` is in the workspace; an entry deeper than :data:`MAX_DEPTH` is
-    ``path_too_deep``.
+    entered; a symlink is listed only if it resolves inside the workspace (one that dangles,
+    leads out, loops or cannot be followed is left out). Only directories the pattern can
+    still match below are entered: ``reports/**/*.csv`` never walks ``cache/``. ``base`` is
+    where ``dir_fd`` is in the workspace.
+
+    Entries deeper than :data:`MAX_DEPTH` components are left out, not an error: no
+    ``files.*`` call can reach them, and one deep tree (a cache, ``node_modules``) must not
+    fail every ``**`` listing of the workspace. Each subtree left out is logged.
     """
-    depth = None if "**" in pattern else len(pattern)
+    pattern = _one_double_star_per_run(pattern)
     found: list[Found] = []
-    with contextlib.closing(_entries(dir_fd, base, depth)) as entries:
-        for names, entry in entries:
-            item = _describe(ws, base + names, entry)
-            if item is None or not _match(names, pattern, item.is_dir):
+    skipped: list[str] = []
+    with contextlib.closing(_entries(dir_fd, base, pattern, skipped)) as entries:
+        for names, entry, reached in entries:
+            if len(pattern) not in reached:
                 continue
+            item = _describe(ws, base + names, entry)
+            if item is None or (pattern and pattern[-1] == "**" and not item.is_dir):
+                continue  # like pathlib, a trailing '**' selects directories only
             if len(found) >= limit:
                 raise TooManyEntries
             found.append(Found(names, item.size, item.is_dir))
+    if skipped:
+        log.warning("files.list left out entries deeper than the workspace allows",
+                    max_depth=MAX_DEPTH, subtrees=len(skipped), first=skipped[0])
     return found
 
 
-def _entries(dir_fd: int, base: tuple[str, ...],
-             depth: int | None) -> Iterator[tuple[tuple[str, ...], os.DirEntry[str]]]:
-    """Every entry below ``dir_fd`` down to ``depth`` levels, never through a symlink.
+def _entries(dir_fd: int, base: tuple[str, ...], pattern: tuple[str, ...], skipped: list[str],
+             ) -> Iterator[tuple[tuple[str, ...], os.DirEntry[str], frozenset[int]]]:
+    """Every entry below ``dir_fd`` the pattern may reach, with the pattern positions it
+    reaches (:func:`_step`), never through a symlink; a directory whose entries would be
+    deeper than :data:`MAX_DEPTH` is added to ``skipped``, not entered.
 
     Depth first, parents before their entries, with a stack rather than recursion: a tree
     a thousand levels deep raised ``RecursionError``. One descriptor is open per level.
     """
-    levels: list[tuple[tuple[str, ...], int | None, Iterator[os.DirEntry[str]]]] = [
-        ((), None, _children(dir_fd))]  # None: dir_fd itself, which the caller owns
+    levels: list[tuple[tuple[str, ...], int | None, frozenset[int],
+                       Iterator[os.DirEntry[str]]]] = [
+        ((), None, _step(frozenset({0}), None, pattern), _children(dir_fd))]  # None: the caller's
     try:
         while levels:
-            names, fd, children = levels[-1]
+            names, fd, reached, children = levels[-1]
             entry = next(children, None)
             if entry is None:
                 levels.pop()
@@ -330,22 +347,34 @@ def _entries(dir_fd: int, base: tuple[str, ...],
                     os.close(fd)
                 continue
             here = names + (entry.name,)
-            yield here, entry
-            if (depth is not None and len(here) >= depth) \
-                    or not entry.is_dir(follow_symlinks=False):
+            below = _step(reached, entry.name, pattern)
+            if not below:
+                continue  # neither it nor anything under it can match
+            yield here, entry, below
+            if all(i == len(pattern) for i in below) or not entry.is_dir(follow_symlinks=False):
                 continue
             sub = _open_dir(entry.name, dir_fd if fd is None else fd)
             if sub is None:
                 continue
-            levels.append((here, sub, iter(())))  # held here, so that it is closed on error
+            levels.append((here, sub, below, iter(())))  # held here, so closed on error
             inside = _children(sub)
-            if len(base) + len(here) >= MAX_DEPTH and next(inside, None) is not None:
-                raise too_deep_error("/".join((*base, *here, "*")), len(base) + len(here) + 1)
-            levels[-1] = (here, sub, inside)
+            if len(base) + len(here) >= MAX_DEPTH:
+                if next(inside, None) is not None:
+                    skipped.append(_shown_deep((*base, *here, "*")))
+                inside = iter(())
+            levels[-1] = (here, sub, below, inside)
     finally:
-        for _, fd, _ in levels:
+        for _, fd, _, _ in levels:
             if fd is not None:
                 os.close(fd)
+
+
+def _shown_deep(parts: tuple[str, ...]) -> str:
+    """A path as messages show it: one of many components by its first three and its last."""
+    texts = shown("/".join(parts)).split("/")
+    if len(texts) > 4:  # a path that long says nothing more in full
+        texts = [*texts[:3], "…", texts[-1]]
+    return "/".join(texts)
 
 
 def _children(dir_fd: int) -> Iterator[os.DirEntry[str]]:
@@ -365,8 +394,16 @@ def _open_dir(name: str, dir_fd: int) -> int | None:
         raise
 
 
+# Why a symlink cannot be followed that concerns the link alone (a target name too long, a
+# directory on its way unreadable): it is left out as a dangling one is. Anything else (out of
+# descriptors) is the listing's failure.
+_UNFOLLOWABLE = frozenset({errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.ELOOP,
+                           errno.ENOTDIR, errno.ENOENT})
+
+
 def _describe(ws: Workspace, parts: tuple[str, ...], entry: os.DirEntry[str]) -> Found | None:
-    """Size and kind of ``entry``; a symlink through the safe walk, None if it escapes."""
+    """Size and kind of ``entry``; a symlink through the safe walk, None if it escapes or
+    cannot be followed."""
     if not entry.is_symlink():
         info = entry.stat(follow_symlinks=False)
         is_dir = stat.S_ISDIR(info.st_mode)
@@ -374,7 +411,12 @@ def _describe(ws: Workspace, parts: tuple[str, ...], entry: os.DirEntry[str]) ->
     try:
         opened = ws.walk("/".join(parts))
     except ToolInputError:
-        return None  # leads outside (or loops): not the workspace's to show
+        return None  # leads outside (or loops, or too deep): not the workspace's to show
+    except ToolError as exc:  # os_error(): the system refused a step of the link's path
+        cause = exc.__cause__
+        if isinstance(cause, OSError) and cause.errno in _UNFOLLOWABLE:
+            return None
+        raise
     try:
         if opened.fd is None:
             return None  # dangling
@@ -385,26 +427,29 @@ def _describe(ws: Workspace, parts: tuple[str, ...], entry: os.DirEntry[str]) ->
     return Found(parts, 0 if is_dir else info.st_size, is_dir)
 
 
-def _match(names: tuple[str, ...], pattern: tuple[str, ...], is_dir: bool) -> bool:
-    """Glob match by path segment; '**' spans any number of directories (pathlib's rules)."""
-    if pattern and pattern[-1] == "**" and not is_dir:
-        return False  # like pathlib, a trailing '**' selects directories only
-    return _match_segments(names, pattern)
+def _one_double_star_per_run(pattern: tuple[str, ...]) -> tuple[str, ...]:
+    """``pattern`` with each run of '**' made one: the same matches, fewer positions to track."""
+    return tuple(segment for i, segment in enumerate(pattern)
+                 if not (segment == "**" and i and pattern[i - 1] == "**"))
 
 
-def _match_segments(names: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
-    """Whether ``names`` match ``pattern`` segment by segment, '**' spanning zero or more.
+def _step(reached: frozenset[int], name: str | None, pattern: tuple[str, ...]) -> frozenset[int]:
+    """The pattern positions reached once ``name`` is matched from the positions ``reached``
+    (None: matching starts); position ``i`` means ``pattern[:i]`` matched the path so far.
 
-    One pass over the pattern keeping the set of name positions reached: neither recursion
-    (a pattern of a thousand segments) nor the exponential search several '**' make.
+    A path matches when ``len(pattern)`` is reached; none reached means nothing under it can
+    match. '**' spans zero or more names, so a position before one reaches the next as well.
+    One pass over the positions (at most one per segment): neither recursion (a pattern of
+    a thousand segments) nor the exponential search several '**' make.
     """
-    reached = {0}
-    for segment in pattern:
-        if segment == "**":
-            reached = set(range(min(reached), len(names) + 1)) if reached else set()
-        else:
-            reached = {i + 1 for i in reached
-                       if i < len(names) and fnmatchcase(names[i], segment)}
-        if not reached:
-            return False
-    return len(names) in reached
+    if name is None:
+        after = set(reached)
+    else:
+        after = {i if pattern[i] == "**" else i + 1 for i in reached
+                 if i < len(pattern) and (pattern[i] == "**" or fnmatchcase(name, pattern[i]))}
+    for i in sorted(after):  # '**' may match no name: the position past it is reached too
+        j = i
+        while j < len(pattern) and pattern[j] == "**":
+            j += 1
+            after.add(j)
+    return frozenset(after)
