@@ -73,6 +73,7 @@ def root(
 ) -> None:
     """Global options."""
     ctx.obj = CliState(config_path=config, acting_user=as_user)
+    _invoked.command = ctx.invoked_subcommand  # named before this callback runs, as parsed
     # Logs go to stderr so that stdout stays clean for --json; serve/worker log more, as JSON.
     ctx.obj.use_logging("warning")
 
@@ -107,9 +108,12 @@ def main(argv: list[str] | None = None) -> int:
 
     Output that cannot be written (a full disk behind ``> FILE``, a stdout closed with ``>&-``)
     is one error line on stderr and exit 1, whenever the write fails: in a command, or in the
-    flush at its end. Whichever way the command ends, threads its tools left running do not
-    keep the process from exiting with its code (:mod:`baton.cli.process_exit`).
+    flush at its end. Whichever way a command that runs tools ends, threads its tools left
+    running do not keep the process from exiting with its code (:mod:`baton.cli.process_exit`).
     """
+    if _invoked.threads_before is None:  # the first call: whatever runs now is not Baton's
+        _invoked.threads_before = frozenset(threading.enumerate())
+    _invoked.command = None
     code = EXIT_FAILED  # what Python exits with when an exception escapes
     try:
         code = _main(argv)
@@ -121,14 +125,32 @@ def main(argv: list[str] | None = None) -> int:
         _exit_promptly(code)
 
 
+TOOL_COMMANDS = frozenset({"run", "resume", "worker", "serve"})
+"""The commands that run tools, whose threads may outlive the command: the only ones after
+which the exit is watched (:mod:`baton.cli.process_exit`)."""
+
+
+class _Invocation:
+    """What :func:`main` knows of its call: the command the arguments named (set by the root
+    callback once they are parsed; None when none ran: a usage error, ``--help``), and the
+    threads that ran when ``main`` was first called in this process (a program's own)."""
+
+    command: str | None = None
+    threads_before: frozenset[threading.Thread] | None = None
+
+
+_invoked = _Invocation()
+
+
 def _exit_promptly(code: int) -> None:
     """Have the process exit with ``code`` after a grace, even if threads a tool started (or
-    an abandoned call holds) still run: after a run, a resume or a worker, whether its result
-    was printed or it ended on an error (its stdout unwritable, its run taken over)."""
-    if threading.active_count() > 1:  # none, as in most commands: nothing to import
+    an abandoned call holds) still run: after a run, a resume, a worker or a server, whether
+    its result was printed or it ended on an error (its stdout unwritable, its run taken
+    over). After any other command no tool ran, and the exit is left as Python's own."""
+    if _invoked.command in TOOL_COMMANDS and threading.active_count() > 1:
         from .process_exit import command_done  # imports the executor
 
-        command_done(code)
+        command_done(code, program_threads=_invoked.threads_before or frozenset())
 
 
 def _main(argv: list[str] | None) -> int:

@@ -7,15 +7,30 @@ executor's), or an async tool whose ``asyncio.to_thread`` call ran past its time
 call is abandoned, its thread is not), would keep ``baton run`` or ``baton worker --once``
 alive after the run is recorded and its result printed: for hours, or for ever.
 
-Baton's ``main`` calls :func:`command_done` with the command's exit code as it returns,
-whichever way the command ended: its result printed, an error reported (output that cannot
-be written, a run taken over, a database that failed), an exception raised. Python's exit
-then goes as ever, but a watchdog gives the threads it waits for :data:`GRACE_S`: past that,
-it names them in one warning, flushes what Python would flush after them (atexit's
-functions: OpenTelemetry's providers and logging shut down there), and ends the process
-with the command's code, whatever of that fails (a stderr that cannot be written). Threads
-Baton started itself (``baton-…``) are waited for in full, and an exit whose threads end in
-time is Python's own, untouched.
+Baton's ``main`` calls :func:`command_done` with the command's exit code as it returns after a
+command that runs tools (``run``, ``resume``, ``worker``, ``serve``: ``TOOL_COMMANDS`` in
+:mod:`baton.cli.main`), whichever way the command ended: its result printed, an error reported
+(output that cannot be written, a run taken over, a database that failed), an exception
+raised. Python's exit then goes as ever, but a watchdog gives the threads it waits for
+:data:`GRACE_S`: past that, it names them in one warning, flushes what Python would flush after
+them (atexit's functions: OpenTelemetry's providers and logging shut down there), and ends the
+process with the command's code, whatever of that fails (a stderr that cannot be written).
+Threads Baton started itself (``baton-…``) are waited for in full, and an exit whose threads
+end in time is Python's own, untouched.
+
+Whose exit is watched, and whose code it is:
+
+- Only a process whose ``__main__`` calls Baton's ``main`` (the console script, ``python -m
+  baton``, or a script that imports ``main`` and calls it), and only once a command that runs
+  tools has run in it. After any other command (``runs list``, ``plan``, ``--help``) no tool ran:
+  the exit is Python's own, whatever threads the process has. A test or an application that
+  calls ``main`` from a module of its own is never touched.
+- Threads that were running when ``main`` was first called are the program's own (a script
+  that embeds Baton): they are waited for in full, as Baton's are, never cut short.
+- So such a program keeps its own exit code (``sys.exit(7)`` after ``main``) unless a thread a
+  tool started is still running once its own threads have ended and the grace has passed: the
+  watchdog cannot read the code the program is exiting with, and ends the process with the
+  command's code (of the last command that ran tools).
 """
 
 from __future__ import annotations
@@ -26,7 +41,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import NoReturn
 
 from executor.tool_threads import runs_tool_code
@@ -36,6 +51,7 @@ GRACE_S = 1.0
 
 _OWN_PREFIX = "baton-"  # Baton names every thread it starts so
 _code: int | None = None
+_program_threads: frozenset[threading.Thread] = frozenset()  # running when main was first called
 _exiting = threading.Event()  # the interpreter's exit began: Python now joins the threads
 _joined = threading.Event()  # it joined them all and goes on with atexit's functions
 # Held by the watchdog while it ends the process, and by the first atexit function: either
@@ -43,18 +59,20 @@ _joined = threading.Event()  # it joined them all and goes on with atexit's func
 _ending = threading.RLock()
 
 
-def command_done(code: int) -> None:
-    """The command ended with ``code``: its process exits with it once ``main`` returns, even if
-    threads its tools started (or abandoned calls hold) still run.
+def command_done(code: int, *, program_threads: Collection[threading.Thread] = ()) -> None:
+    """A command that ran tools ended with ``code``: its process exits with it once ``main``
+    returns, even if threads its tools started (or abandoned calls hold) still run.
 
-    Called by ``main`` once, as it returns or raises. Nothing changes in a process that merely
-    calls Baton's ``main`` (a test, an embedding program): its exit is its own.
+    Called by ``main`` as it returns or raises. ``program_threads`` ran before ``main`` was
+    first called: the program's own, waited for in full. Nothing changes in a process that
+    merely calls Baton's ``main`` (a test, an application): its exit is its own.
     """
-    global _code
+    global _code, _program_threads
     if not _process_is_baton():
         return
     first = _code is None
     _code = code
+    _program_threads = _program_threads | frozenset(program_threads)
     if first:
         _watch_the_exit()
 
@@ -90,7 +108,7 @@ def _watch() -> None:
     _exiting.wait()
     while not _joined.wait(GRACE_S):
         own = _own_threads()
-        if own:  # Baton's own work is never cut short: it ends first, then a new grace
+        if own:  # Baton's and the program's work is never cut short: it ends, then a grace
             for thread in own:
                 thread.join()
             continue
@@ -124,8 +142,10 @@ def _waited_for() -> list[threading.Thread]:
 
 
 def _own_threads() -> list[threading.Thread]:
-    """Threads Baton started that the exit waits for (the executor's run tools' code)."""
-    return [t for t in _waited_for() if t.name.startswith(_OWN_PREFIX) and not runs_tool_code(t)]
+    """Threads the exit waits for in full: those Baton started (not the executor's that run
+    tools' code), and the program's own (running before Baton's ``main`` was first called)."""
+    return [t for t in _waited_for() if t in _program_threads
+            or (t.name.startswith(_OWN_PREFIX) and not runs_tool_code(t))]
 
 
 def _warn(threads: list[threading.Thread]) -> None:
