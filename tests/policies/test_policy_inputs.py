@@ -8,7 +8,8 @@ import pytest
 
 from planner.plan import Plan
 from policies.contracts import PolicyContext, Requester
-from policies.inputs import build_policy_input, secret_names
+from policies.inputs import build_policy_input
+from policies.step_strings import secret_names
 from tools import ToolRegistry
 from tools.http_endpoint import register_http_tool
 

@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 import pytest
 
 from planner.plan import Plan
-from policies import inputs
+from policies import step_strings
 from policies.contracts import PolicyContext, Requester, StepCall
-from policies.inputs import (
-    MAX_STRINGS_PER_PLAN,
+from policies.inputs import build_policy_input
+from policies.step_strings import (
     MAX_STRINGS_PER_STEP,
     MAX_STRINGS_SEEN_PER_STEP,
-    build_policy_input,
     iter_strings,
 )
 from tests.support.policy_tools import policy_registry
@@ -46,13 +45,13 @@ def _many_strings_then(secret: str, cap: int = MAX_STRINGS_PER_STEP) -> list[str
 
 @pytest.fixture
 def small_caps(monkeypatch):
-    """``policies.inputs`` holding caps of 100 strings a step and 200 a plan (2 steps' worth,
+    """``policies.step_strings`` holding caps of 100 strings a step and 200 a plan (2 steps' worth,
     as the real ones): the caps are counted alike at any size, and the rules take seconds
     to judge 5,000 strings. A call one string over the real cap, and one at it, are judged
     with the real caps below."""
-    monkeypatch.setattr(inputs, "MAX_STRINGS_PER_STEP", 100)
-    monkeypatch.setattr(inputs, "MAX_STRINGS_PER_PLAN", 200)
-    return inputs
+    monkeypatch.setattr(step_strings, "MAX_STRINGS_PER_STEP", 100)
+    monkeypatch.setattr(step_strings, "MAX_STRINGS_PER_PLAN", 200)
+    return step_strings
 
 
 def test_secret_written_as_a_dict_key_is_denied_without_quoting_it(engine):

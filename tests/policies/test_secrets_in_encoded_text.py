@@ -14,7 +14,8 @@ import pytest
 
 from planner.plan import Plan
 from policies.contracts import StepCall
-from policies.inputs import MAX_DECODED_TEXT, build_policy_input, decoded_text
+from policies.inputs import build_policy_input
+from policies.step_strings import MAX_DECODED_TEXT, decoded_text
 from tests.support.policy_tools import policy_registry
 from tests.support.url_credential_cases import ALICE, NOON
 

@@ -15,12 +15,8 @@ from hypothesis import strategies as st
 
 from planner.plan import Plan
 from policies.contracts import StepCall
-from policies.inputs import (
-    build_policy_input,
-    build_step_input,
-    step_call_for,
-    urls_in_text,
-)
+from policies.inputs import build_policy_input, build_step_input, step_call_for
+from policies.step_strings import urls_in_text
 from tests.support.policy_tools import policy_registry
 from tests.support.url_credential_cases import ALICE, HOST, NOON, VALUE, decide, listed
 from tools.url_credentials import is_credential_query_param

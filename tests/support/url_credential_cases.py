@@ -10,7 +10,8 @@ from typing import Any
 
 from planner.plan import Plan
 from policies.contracts import PolicyContext, Requester
-from policies.inputs import build_policy_input, iter_strings, url_credentials
+from policies.inputs import build_policy_input
+from policies.step_strings import iter_strings, url_credentials
 from tests.support.policy_tools import policy_registry
 
 ALICE = Requester(id="alice", roles=("analyst",))
