@@ -2,7 +2,12 @@
 
 :func:`begin_call` starts the tool at once (a task for an ``async def``, a
 thread for a plain function) and arms a timer at its deadline; the run loop
-waits for the :class:`Call` it gets back and settles it. No timeout coroutine
+waits for the :class:`Call` it gets back and settles it. The tool's output is
+checked and shaped (:meth:`~tools.ToolSpec.shape`) within the attempt, under its
+limit: a sync tool's in its thread; an async tool's in a tool thread too when
+reading or writing it may run code of the tool's own (a serializer whose result,
+shared at 40 levels, is written out 2**40 times), which on the event loop would
+hold the run, its timers and its lease renewal with it. No timeout coroutine
 wraps the call (an async tool's task only adds one frame, which keeps a
 ``SystemExit`` it raises inside the attempt), so an attempt costs one task or
 one thread job and one timer. On
@@ -149,19 +154,18 @@ class Call:
         error = future.exception()
         if isinstance(error, _ToolExit):
             error = error.raised
-        if error is not None:
+        if error is not None:  # the tool's, or its output's that does not fit its model
             return _failed(self.spec, error)
-        try:
-            return Outcome(output=self.spec.shape(future.result()))
-        except Exception as exc:  # noqa: BLE001 - an output that does not fit the tool's model
-            return _failed(self.spec, exc)
+        return Outcome(output=future.result())  # shaped in the attempt (begin_call)
 
 
 def begin_call(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
                timeout_s: float, span: Any = NOOP_SPAN, threads: ToolThreads | None = None) -> Call:
     """Bind the arguments and start the tool now, under ``span``; never raises.
 
-    Sync tools run on ``threads`` (the shared :data:`TOOL_THREADS` by default).
+    Sync tools run on ``threads`` (the shared :data:`TOOL_THREADS` by default), their output
+    shaped in the same thread; an async tool's output is shaped on one of them when that may
+    run code of the tool's own (:meth:`~tools.ToolSpec.prechecked`), on the loop otherwise.
     """
     try:
         kwargs = spec.bind(args, context)
@@ -169,13 +173,14 @@ def begin_call(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
         return Call.settled(_failed(spec, exc), span)
     job: ThreadJob | None = None
     hold: LoopHold | None = None
+    threads = threads or TOOL_THREADS
     try:
         if spec.is_async:
             loop = asyncio.get_running_loop()
             hold = LoopHold(spec.name, context)
-            future = run_in_span(span, loop.create_task, _contained(spec.fn, kwargs, hold))
+            future = run_in_span(span, loop.create_task, _contained(spec, kwargs, hold, threads))
         else:
-            job = run_in_span(span, (threads or TOOL_THREADS).start, spec.fn, kwargs, spec.name)
+            job = run_in_span(span, threads.start, spec.called_and_shaped, kwargs, spec.name)
             future = job.future
     except Exception as exc:  # noqa: BLE001 - no thread free, or none could be started: it fails
         return Call.settled(_failed(spec, exc), span)
@@ -228,10 +233,11 @@ class _ToolExit(Exception):  # noqa: N818 - a carrier, never shown: outcome() un
         self.raised = raised
 
 
-async def _contained(fn: Callable[..., Awaitable[Any]], kwargs: dict[str, Any],
-                     hold: LoopHold | None = None) -> Any:
+async def _contained(spec: ToolSpec, kwargs: dict[str, Any], hold: LoopHold | None,
+                     threads: ToolThreads) -> Any:
     """Await an async tool so that a SystemExit or KeyboardInterrupt it raises is its failure,
-    each of its steps timed on ``hold``.
+    each of its steps timed on ``hold``; then shape its output (on ``threads``, if it may run
+    code of the tool's own: see :meth:`~tools.ToolSpec.prechecked`).
 
     asyncio re-raises those two out of the event loop, ending the run (and a worker)
     with the run left ``running``; a sync tool's are already its failure (its thread
@@ -241,12 +247,34 @@ async def _contained(fn: Callable[..., Awaitable[Any]], kwargs: dict[str, Any],
     """
     interrupts = INTERRUPTS.count
     try:
-        called = fn(**kwargs)
-        return await (called if hold is None else _Timed(called, hold))
+        called = spec.fn(**kwargs)
+        result = await (called if hold is None else _Timed(called, hold))
     except (SystemExit, KeyboardInterrupt) as exc:
         if isinstance(exc, KeyboardInterrupt) and INTERRUPTS.count != interrupts:
             raise
         raise _ToolExit(exc) from None
+    if hold is not None and hold.ended_late():
+        return None  # past its deadline: its output is never read (Call.outcome), nor shaped
+    result, own_code = spec.prechecked(result)
+    if not own_code:  # linear in what the tool built; results that end together share a commit
+        return spec.shape_prechecked(result)
+    return await _shaped(spec, result, threads)
+
+
+async def _shaped(spec: ToolSpec, result: Any, threads: ToolThreads) -> Any:
+    """``spec.shape_prechecked(result)`` in a tool thread; one the attempt gives up on is
+    abandoned there (counted as stuck while it runs on), as a sync tool's is."""
+    try:
+        job = threads.start(spec.shape_prechecked, {"result": result}, spec.name)
+    except ToolError as exc:  # every thread is held by a stuck tool (its text says "not called")
+        raise ToolError(f"{spec.name} returned, but no tool thread was free to check its output: "
+                        f"all {threads.max_threads} are held by sync tools still running past "
+                        f"their timeouts ({threads.held_by_stuck_tools()})", code=exc.code) from None
+    try:
+        return await job.future
+    except asyncio.CancelledError:
+        job.abandon()
+        raise
 
 
 class LoopHold:

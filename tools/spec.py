@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic_core import to_jsonable_python
 
 from .errors import ToolError
 from .redaction import redact
@@ -221,14 +222,18 @@ class ToolSpec:
         """Validate ``args``, call the function (sync ones in a thread) and return its JSON output.
 
         The caller owns the timeout; a sync tool that ignores cancellation keeps
-        its thread but no longer holds up the caller.
+        its thread but no longer holds up the caller. The output is shaped in a thread too:
+        an output the checks do not see through (a serializer's own) may take long to write.
         """
         kwargs = self.bind(args, context)
         if self.is_async:
-            result = await self.fn(**kwargs)
-        else:
-            result = await asyncio.to_thread(self.fn, **kwargs)
-        return self.shape(result)
+            return await asyncio.to_thread(self.shape, await self.fn(**kwargs))
+        return await asyncio.to_thread(self.called_and_shaped, **kwargs)
+
+    def called_and_shaped(self, **kwargs: Any) -> dict[str, Any]:
+        """``fn`` called with ``kwargs`` and its output shaped: a sync tool's whole attempt, for
+        the thread it runs in (see :meth:`shape`)."""
+        return self.shape(self.fn(**kwargs))
 
     @functools.cached_property
     def is_async(self) -> bool:
@@ -247,18 +252,35 @@ class ToolSpec:
         return kwargs
 
     def shape(self, result: Any) -> dict[str, Any]:
-        """``fn``'s return value checked against the output model, as JSON-native data."""
+        """``fn``'s return value checked against the output model, as JSON-native data.
+
+        Its time is the attempt's: the executor shapes an output within the attempt, under its
+        limit, and off the event loop when a validator or serializer of the tool's own may run
+        (what one returns is written out without any check seeing it first): see
+        :meth:`prechecked`.
+        """
+        return self.shape_prechecked(self.prechecked(result)[0])
+
+    def prechecked(self, result: Any) -> tuple[Any, bool]:
+        """``result`` as the output model reads it, checked for what no later step may write
+        out (:func:`size_fault`, raised as its ``ToolError``), and whether reading or writing
+        it may run code of the tool's own (:func:`runs_own_code`: a validator, a serializer).
+
+        An output that runs none is shaped by :meth:`shape_prechecked` in time linear in what
+        the tool built: an async tool's, on the event loop (results that end together then
+        share one commit); one that does, in a thread, under the attempt's limit.
+        """
         if self.wraps_value:
             result = {"value": result}
         # Before the output model reads it: reading and dumping it both write out a value
-        # shared by several fields once for each (one list at each of 60 levels: 2**60 items).
-        too_large = oversized(result)
-        if too_large is not None:
-            path, size = too_large
-            raise ToolError(f"{self.name}: output field {path} would take at least {size:,} "
-                            f"bytes as JSON, over the {OUTPUT_MAX_JSON_BYTES:,} an output may "
-                            "take (a value shared by several fields is written out at each)",
-                            retryable=False, code="tool_output_too_large")
+        # shared by several fields once for each (one list at each of 60 levels: 2**60 items),
+        # and read a generator to its end, however long.
+        models: set[type] = set()
+        self._refuse(size_fault(result, models=models))
+        return result, any(runs_own_code(model) for model in (self.output_model, *models))
+
+    def shape_prechecked(self, result: Any) -> dict[str, Any]:
+        """:meth:`shape`, for a result :meth:`prechecked` returned."""
         # An instance of the model is returned as is by model_validate (no copy, no re-validation).
         output = self.output_model.model_validate(result)
         # JSON has no NaN or Infinity: stored as they were, they made run rows and the ledger
@@ -266,14 +288,22 @@ class ToolSpec:
         # null elsewhere). Refused like a plan document holding them, naming the field; so is
         # an output that contains itself (which no JSON can hold) and an integer too long to
         # be written as text, both found before anything tries to write them.
-        dumped = output.model_dump()
+        try:
+            dumped = output.model_dump()
+        except ValueError:
+            # pydantic stops at 254 levels, models counted ("Maximum serialization depth
+            # exceeded"), or at a model inside itself: the place is found in the model.
+            self._refuse(output_fault(output, models=True))
+            raise
         self._refuse(output_fault(dumped))
         try:
             return output.model_dump(mode="json")
-        except UnicodeDecodeError:
+        except (ValueError, TypeError):
             # Bytes are written as UTF-8 text unless a model or serializer writes them
-            # otherwise (``ser_json_bytes="base64"``), so they are looked at once that failed.
-            self._refuse(output_fault(dumped, bytes_as_text=True))
+            # otherwise (``ser_json_bytes="base64"``), and keys as text: both are looked at
+            # once writing them failed (bytes or a key not UTF-8, a frozenset key), and so is
+            # a model the Python-mode dump left in it, inside itself.
+            self._refuse(output_fault(dumped, as_json=True, models=True))
             raise
 
     def _refuse(self, fault: tuple[str, str, str] | None) -> None:
@@ -323,6 +353,30 @@ shares its values from being written out (2**60 items from 60 lists), not to cut
 """
 
 
+def size_fault(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES, *,
+               models: set[type] | None = None) -> tuple[str, str, str] | None:
+    """What in ``value`` (a tool's output, before its model reads it) no check after this may
+    write out, as ``(path, what is wrong, error code)``; None when there is nothing. The class
+    of each model and dataclass met is added to ``models``.
+
+    A field whose JSON would take more than ``limit`` bytes (``tool_output_too_large``, see
+    :func:`oversized`), or a generator or another iterator (``tool_output_iterator``): reading
+    it is the only way to know what it holds, or whether it ends, and pydantic reads it whole
+    (an endless one for ever), so it is refused rather than read here; a list is its JSON.
+    """
+    found = _sized(value, limit, set() if models is None else models)
+    if found is None:
+        return None
+    path, size = found
+    if size is None:
+        return (path, "is a generator or another iterator, which an output cannot hold: what "
+                "it holds is known only by reading it to its end; return a list of its items",
+                "tool_output_iterator")
+    return (path, f"would take at least {size:,} bytes as JSON, over the {limit:,} an output "
+            "may take (a value shared by several fields is written out at each)",
+            "tool_output_too_large")
+
+
 def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int] | None:
     """The innermost field of ``value`` (a tool's output, before its model reads it) whose JSON
     would take more than ``limit`` bytes, and that size; None when the whole fits.
@@ -332,13 +386,23 @@ def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int]
     writes it, for the cost of one look. The size is a lower bound, never more than the JSON
     written (a text counts its characters, any other scalar 1 byte), so an output is refused
     only when its JSON would surely be too large. Output models and dataclasses count by
-    their fields (a model with serializers of its own as a scalar); what the tool returned
+    their fields, as pydantic writes them (see :func:`_members`); what the tool returned
     counts whole, keys its output model would drop included. A container inside itself
-    counts 1 there: :func:`output_fault` names it.
+    counts 1 there: :func:`output_fault` names it. The walk stops at an iterator
+    (:func:`size_fault` names it): None then.
     """
+    found = _sized(value, limit, set())
+    return None if found is None or found[1] is None else (found[0], found[1])
+
+
+def _sized(value: Any, limit: int, models: set[type]) -> tuple[str, int | None] | None:
+    """The field :func:`oversized` answers and its size, or the first iterator met and None;
+    the classes of the models and dataclasses met added to ``models``."""
     top = _members(value)
     if top is None:
-        return None
+        return ("(the whole output)", None) if isinstance(value, Iterator) else None
+    if not isinstance(value, _CONTAINERS):
+        models.add(type(value))
     sizes: dict[int, int] = {}  # the containers added up: their size
     open_ids = {id(value)}  # the containers on the path being walked
     # Each open container: its id, its members, whether they are keyed, and its key in its
@@ -360,9 +424,16 @@ def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int]
             ident = id(child)
             if ident in sizes:
                 total += sizes[ident] + 1
-            elif ident in open_ids or (inner := _members(child)) is None:
+            elif ident in open_ids:
+                total += 2
+            elif (inner := _members(child)) is None:
+                if isinstance(child, Iterator):
+                    path = [_segment(*frame[3]) for frame in frames[1:]]
+                    return _joined([*path, _segment(key, keyed)]), None
                 total += 2
             else:
+                if not isinstance(child, _CONTAINERS):
+                    models.add(type(child))
                 totals[-1] = total
                 open_ids.add(ident)
                 frames.append((ident, *inner, (key, keyed)))
@@ -387,25 +458,100 @@ _SEQUENCES = (list, tuple, set, frozenset, collections.deque)
 
 def _members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
     """``(key, member)`` for what a value holds as JSON writes it, and whether the keys are
-    names (not indexes); None for a scalar."""
+    names (not indexes); None for a scalar.
+
+    A model's are its fields and computed fields as pydantic writes them: a field a plain
+    serializer of the model writes in Python mode counts as a scalar (it may write it
+    smaller), one a wrap serializer writes is written out by its handler all the same; a
+    model a plain model serializer writes is a scalar. Those serializers' own results are
+    not seen: the executor shapes an output under the attempt's limit for them.
+    """
     if isinstance(value, dict):
         return iter(value.items()), True
     if isinstance(value, _SEQUENCES):
         return enumerate(value), False
     if isinstance(value, BaseModel):
-        decorators = type(value).__pydantic_decorators__
-        if decorators.model_serializers or decorators.field_serializers:
-            return None  # it writes itself out, maybe smaller: counted as a scalar
-        if isinstance(value, RootModel):  # written as its root alone
-            return _members(value.root)
-        fields = type(value).model_fields
-        held = {**value.__dict__, **(value.__pydantic_extra__ or {})}
-        # A field the dump leaves out adds nothing (the size must stay a lower bound).
-        return iter([(name, item) for name, item in held.items()
-                     if name not in fields or not fields[name].exclude]), True
+        return _model_members(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return iter([(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]), True
     return None
+
+
+def _model_members(model: BaseModel) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
+    """:func:`_members` of a model."""
+    written = _self_written(type(model))
+    if written is None:
+        return None  # its plain model serializer writes it, maybe smaller: a scalar
+    if isinstance(model, RootModel):  # written as its root alone
+        return None if "root" in written else _members(model.root)
+    fields = type(model).model_fields
+    held = {**model.__dict__, **(model.__pydantic_extra__ or {})}
+    # A field the dump leaves out, or may, adds nothing (the size must stay a lower bound);
+    # one its serializer writes adds its key and a scalar.
+    members = [(name, None if name in written else item) for name, item in held.items()
+               if name not in fields or not (fields[name].exclude
+                                             or getattr(fields[name], "exclude_if", None))]
+    for name, info in type(model).model_computed_fields.items():
+        if name in written or getattr(info, "exclude_if", None):
+            members.append((name, None))
+            continue
+        try:
+            members.append((name, getattr(model, name)))
+        except Exception:  # noqa: BLE001 - the dump raises it again, where it is reported
+            members.append((name, None))
+    return iter(members), True
+
+
+@functools.cache
+def _self_written(model: type[BaseModel]) -> frozenset[str] | None:
+    """The fields (computed ones too) a plain serializer of ``model`` writes in Python mode,
+    where what it writes is not known here; None when a plain model serializer writes all."""
+    decorators = model.__pydantic_decorators__
+    if any(_plain_in_python(d.info) for d in decorators.model_serializers.values()):
+        return None
+    names: set[str] = set()
+    for decorator in decorators.field_serializers.values():
+        if _plain_in_python(decorator.info):
+            fields = decorator.info.fields
+            names.update([*model.model_fields, *model.model_computed_fields]
+                         if "*" in fields else fields)
+    return frozenset(names)
+
+
+_FUNCTION_SCHEMAS = frozenset({"function-before", "function-after", "function-wrap",
+                               "function-plain"})
+
+
+@functools.cache
+def runs_own_code(model: type) -> bool:
+    """Whether validating or writing a ``model`` (a model or dataclass class) may run code of
+    the tool's own: a validator, a serializer, a computed field, a post-init, a type with a
+    schema of its own, here or in any model it holds. Read from its pydantic core schema."""
+    schema = getattr(model, "__pydantic_core_schema__", None)
+    if schema is None:
+        return False  # a plain dataclass: written field by field
+    if not isinstance(schema, dict):
+        return True  # not built yet: not known
+    stack, seen = [schema], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if (item.get("type") in _FUNCTION_SCHEMAS or item.get("computed_fields")
+                    or item.get("post_init")):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+def _plain_in_python(info: Any) -> bool:
+    """Whether a serializer replaces what it writes in Python mode (the mode the output is
+    first dumped in); a wrap one's handler writes it out first, a JSON-only one is not used."""
+    return info.mode == "plain" and info.when_used in ("always", "unless-none")
 
 
 OUTPUT_MAX_DEPTH = 254
@@ -417,7 +563,8 @@ for its depth would surely fail to be written, or nearly so.
 """
 
 
-def output_fault(value: Any, *, bytes_as_text: bool = False) -> tuple[str, str, str] | None:
+def output_fault(value: Any, *, as_json: bool = False,
+                 models: bool = False) -> tuple[str, str, str] | None:
     """The first place in ``value`` (a dumped output) that JSON cannot hold, in field order, as
     ``(path, what is wrong, error code)``; None when there is none.
 
@@ -426,26 +573,31 @@ def output_fault(value: Any, *, bytes_as_text: bool = False) -> tuple[str, str, 
     default), either of them as a dict's key or part of a tuple key (named by the dict), a
     container inside itself (``tool_output_cyclic``), or one nested more than
     :data:`OUTPUT_MAX_DEPTH` levels below ``value`` (``tool_output_too_deep``). With
-    ``bytes_as_text``, also bytes, or a bytes key, that are not UTF-8 (``tool_output_not_utf8``).
+    ``as_json`` (writing the output as JSON failed), also bytes, or a key, that are not UTF-8
+    (``tool_output_not_utf8``: a lone surrogate in a key's text), and a key pydantic does not
+    write as text (``tool_output_bad_key``: a frozenset). With ``models``, ``value`` is the
+    output model itself (its dump failed): models and dataclasses are walked as their dicts.
     Walked depth first with a stack, not recursion (a deeply nested output must not crash the
     check), each container entered once: one shared by several fields is no cycle and is not
     walked again. Paths are built only for the containers entered and the fault found.
     """
-    fault = _leaf_fault(value, bytes_as_text)
-    if fault is not None or not isinstance(value, _CONTAINERS):
+    fault = _leaf_fault(value, as_json)
+    top = _members(value) if models else _plain_members(value)
+    if fault is not None or top is None:
         return None if fault is None else ("(the whole output)", *fault)
-    leaves = (*_NUMBERS, *_BYTES) if bytes_as_text else _NUMBERS
+    leaves = (*_NUMBERS, *_BYTES) if as_json else _NUMBERS
     path: list[str] = []  # the segments leading to the container being walked
     open_at = {id(value): 0}  # the containers on that path: how many segments lead to each
     done: set[int] = set()
-    frames = [(id(value), _children(value), isinstance(value, dict))]
+    frames = [(id(value), *top)]
     while frames:
         here, children, keyed = frames[-1]
         for key, child in children:
-            if (keyed and type(key) is not str
-                    and (fault := _key_fault(key, bytes_as_text)) is not None):
+            if (keyed and (as_json or type(key) is not str)
+                    and (fault := _key_fault(key, as_json)) is not None):
                 return (_joined(path) or "(the whole output)", *fault)
-            if isinstance(child, _CONTAINERS):
+            if isinstance(child, _CONTAINERS) or (
+                    models and not isinstance(child, _LEAVES) and _members(child) is not None):
                 ident = id(child)
                 if ident in open_at:
                     back = _joined(path[:open_at[ident]]) or "the whole output"
@@ -458,10 +610,11 @@ def output_fault(value: Any, *, bytes_as_text: bool = False) -> tuple[str, str, 
                 if len(path) > OUTPUT_MAX_DEPTH:
                     return _too_deep(path)
                 open_at[ident] = len(path)
-                frames.append((ident, _children(child), isinstance(child, dict)))
+                frames.append((ident, *(_members(child) if models  # type: ignore[misc]
+                                        else _plain_members(child))))
                 break
             if (isinstance(child, leaves)
-                    and (fault := _leaf_fault(child, bytes_as_text)) is not None):
+                    and (fault := _leaf_fault(child, as_json)) is not None):
                 return (_joined([*path, _segment(key, keyed)]), *fault)
         else:
             frames.pop()
@@ -472,9 +625,15 @@ def output_fault(value: Any, *, bytes_as_text: bool = False) -> tuple[str, str, 
     return None
 
 
-def _children(container: Any) -> Any:
-    """``(key, child)`` for each child of a container: keys for a dict, indexes otherwise."""
-    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
+_LEAVES = (str, *_BYTES, *_SCALARS)
+
+
+def _plain_members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
+    """``(key, child)`` for each child of a container (keys for a dict, indexes otherwise),
+    and whether it is a dict; None for anything else (a dumped output holds no models)."""
+    if isinstance(value, dict):
+        return iter(value.items()), True
+    return (enumerate(value), False) if isinstance(value, _CONTAINERS) else None
 
 
 def _segment(key: Any, keyed: bool) -> str:
@@ -497,8 +656,9 @@ def _too_deep(path: list[str]) -> tuple[str, str, str]:
             "as text", "tool_output_too_deep")
 
 
-def _key_fault(key: Any, bytes_as_text: bool) -> tuple[str, str] | None:
-    """What JSON cannot hold about a dict's key that is not text (and its error code), or None.
+def _key_fault(key: Any, as_json: bool) -> tuple[str, str] | None:
+    """What JSON cannot hold about a dict's key that is not text (and its error code), or None;
+    with ``as_json``, about any key (see :func:`output_fault`).
 
     pydantic writes a number as its text (NaN as "None") and a tuple as its parts joined by
     commas, each part as a key alone.
@@ -508,15 +668,38 @@ def _key_fault(key: Any, bytes_as_text: bool) -> tuple[str, str] | None:
         part = parts.pop()
         if isinstance(part, tuple):
             parts.extend(reversed(part))
-        elif (fault := _leaf_fault(part, bytes_as_text)) is not None:
+        elif (fault := _leaf_fault(part, as_json)
+              or (_written_key_fault(part) if as_json else None)) is not None:
             what = "a tuple key with a part" if isinstance(key, tuple) else "a key"
             return f"has {what} that {fault[0]}", fault[1]
     return None
 
 
-def _leaf_fault(value: Any, bytes_as_text: bool = False) -> tuple[str, str] | None:
-    """What JSON cannot hold about a number, or with ``bytes_as_text`` bytes (and its error
-    code), or None."""
+def _written_key_fault(part: Any) -> tuple[str, str] | None:
+    """Why pydantic cannot write ``part`` (a key, or part of a tuple key) as JSON text, or None:
+    text with a lone surrogate, a type it has no text for (a frozenset)."""
+    if isinstance(part, str):
+        if part.isascii():
+            return None
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return (f"is text with a lone surrogate ({part[exc.start]!r} at offset "
+                    f"{exc.start}), which UTF-8 cannot encode", "tool_output_not_utf8")
+        return None
+    if isinstance(part, _LEAVES):
+        return None  # numbers as their text, bytes looked at by _leaf_fault
+    try:
+        to_jsonable_python({part: None})
+    except (ValueError, TypeError) as exc:
+        return (f"is a {type(part).__name__}, which JSON cannot have as a key ({exc}); use "
+                "text keys", "tool_output_bad_key")
+    return None
+
+
+def _leaf_fault(value: Any, as_json: bool = False) -> tuple[str, str] | None:
+    """What JSON cannot hold about a number, or with ``as_json`` bytes (and its error code),
+    or None."""
     if isinstance(value, float):
         if math.isfinite(value):
             return None
@@ -531,7 +714,7 @@ def _leaf_fault(value: Any, bytes_as_text: bool = False) -> tuple[str, str] | No
             return (f"is an integer of more than {sys.get_int_max_str_digits()} digits, longer "
                     "than JSON text is written here; return it as a string",
                     "tool_output_int_too_long")
-    elif bytes_as_text and isinstance(value, _BYTES):
+    elif as_json and isinstance(value, _BYTES):
         return _bytes_fault(value)
     return None
 
