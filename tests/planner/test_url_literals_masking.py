@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from planner.url_literals import hide_url_literals, masked_args, masked_text
-from policies.inputs import scanned_strings
+from policies.step_strings import scanned_strings
 from tests.support.url_credential_cases import ENCODED, HOST, VALUE, listed
 
 
