@@ -121,7 +121,7 @@ def _decoded_to_the_end(data: bytes) -> bytes:
     return bytes(out)
 
 
-# The credential names a URL must not carry literally (the policy rule in policies.inputs
+# The credential names a URL must not carry literally (the policy rule in policies.step_strings
 # denies them), narrower than SECRET_PARAM_NAMES: a wrong mask hides an ordinary value, a
 # wrong deny stops an ordinary plan. Names are read as for masking (lower-cased, "-" and
 # camelCase humps as "_") and also matched written without separators (apikey, accesstoken).
@@ -211,7 +211,7 @@ def url_param_pieces(url: str) -> Iterator[ParamPiece]:
 
     Split by hand, as urlsplit would: it refuses some malformed hosts, and a credential in a
     URL that would not parse is still written into it. The policy rule against literal
-    credentials reads these (policies.inputs) and so does masking (hide_url_credentials).
+    credentials reads these (policies.step_strings) and so does masking (hide_url_credentials).
     """
     hash_at = url.find("#")
     rest = url if hash_at == -1 else url[:hash_at]
