@@ -422,7 +422,13 @@ def cut_error_text(text: str, mask: Callable[[str], str] = str) -> str:
     shown = mask(head)
     if len(shown) <= ERROR_TEXT_MAX_CHARS and len(head) == len(text):
         return shown
-    return shown[:ERROR_TEXT_MAX_CHARS - len(CUT_MARK)] + CUT_MARK
+    # Masked again after the cut: a secret crossing the head's end was not matched there,
+    # and the copies masked before it, shrunk to the marker, may pull its start into what is
+    # kept (masking knows a secret's start just before the cut mark). Cutting a masked text
+    # once more can only drop characters, never show one.
+    kept = mask(shown[:ERROR_TEXT_MAX_CHARS - len(CUT_MARK)] + CUT_MARK)
+    return kept if len(kept) <= ERROR_TEXT_MAX_CHARS else (
+        kept[:ERROR_TEXT_MAX_CHARS - len(CUT_MARK)] + CUT_MARK)
 
 
 def error_text(error: BaseException, mask: Callable[[str], str] = str) -> str:

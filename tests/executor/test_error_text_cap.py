@@ -103,3 +103,19 @@ def test_a_huge_error_is_recorded_cut_everywhere_it_is_recorded(engine, tmp_path
     assert step.error.endswith(CUT_MARK)
     assert record.error == f"step s failed: {step.error}"
     assert ledger.verify().ok
+
+
+def test_a_secret_across_the_masked_head_is_not_pulled_into_the_kept_text_unmasked():
+    # Only the head is masked; the copies masked before a secret that crosses the head's end
+    # shrink to the marker and pull that secret's unmatched start into the kept text.
+    from executor.calls import _MASKED_PAST_THE_CUT
+    from tools.redaction import redact
+
+    secret = "k" + "0123456789abcdef" * 100  # 1,601 characters
+    head = ERROR_TEXT_MAX_CHARS + _MASKED_PAST_THE_CUT
+    copies = head // (len(secret) + 1)
+    text = (secret + " ") * copies
+    text = text + "x" * (head - len(text) - 800) + secret + "tail"  # crosses the head's end
+    cut = cut_error_text(text, lambda part: redact(part, [secret]))
+    assert len(cut) <= ERROR_TEXT_MAX_CHARS and cut.endswith(CUT_MARK)
+    assert secret[:40] not in cut, "the start of the secret crossing the head is shown"
