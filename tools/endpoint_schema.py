@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 from .errors import ToolDefinitionError
-from .spec import holds_non_finite
+from .output_checks import holds_non_finite
 
 _TYPES: dict[str, Any] = {
     "string": str, "integer": int, "number": float, "boolean": bool,

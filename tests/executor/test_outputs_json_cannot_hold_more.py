@@ -18,7 +18,7 @@ from executor.records import RunStatus
 from executor.scheduling import StepStatus
 from tests.executor.runsupport import make_runner, run_plan
 from tools import ToolRegistry
-from tools.spec import OUTPUT_MAX_DEPTH
+from tools.output_checks import OUTPUT_MAX_DEPTH
 
 
 def _deque_inside_itself() -> collections.deque[Any]:

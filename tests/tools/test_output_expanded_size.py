@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, RootModel, field_serializer
 
 from planner.plan import canonical_json
 from tools import ToolContext, ToolError, ToolRegistry
-from tools.spec import OUTPUT_MAX_JSON_BYTES, oversized
+from tools.output_checks import OUTPUT_MAX_JSON_BYTES, oversized
 
 CTX = ToolContext(idempotency_key="k")
 

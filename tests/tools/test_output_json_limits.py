@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tools import ToolContext, ToolError, ToolRegistry
-from tools.spec import holds_non_finite
+from tools.output_checks import holds_non_finite
 
 CTX = ToolContext(idempotency_key="k")
 

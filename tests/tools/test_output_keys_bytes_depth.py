@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from tools import ToolContext, ToolError, ToolRegistry
-from tools.spec import OUTPUT_MAX_DEPTH, output_fault
+from tools.output_checks import OUTPUT_MAX_DEPTH, output_fault
 
 CTX = ToolContext(idempotency_key="k")
 

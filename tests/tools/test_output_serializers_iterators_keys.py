@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel, computed_field, field_serializer, model_serializer
 
 from tools import ToolContext, ToolError, ToolRegistry
-from tools.spec import OUTPUT_MAX_DEPTH, oversized
+from tools.output_checks import OUTPUT_MAX_DEPTH, oversized
 
 CTX = ToolContext(idempotency_key="k")
 

@@ -1,0 +1,443 @@
+"""The output checks: what in a tool's output no JSON can hold, or no check may write out.
+
+Walked over the value a tool returned, before and after its output model reads it: its size as
+JSON (sizes, shared values), generators and other iterators, dict keys, nesting depth, numbers
+and bytes JSON cannot hold, and which output models run code of the tool's own (validators,
+serializers); each fault as ``(path, what is wrong, error code)``. :class:`~tools.spec.ToolSpec`
+raises them as ``ToolError``.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import math
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, RootModel
+from pydantic_core import to_jsonable_python
+
+
+# pydantic writes a deque, a set and a tuple as a list; a generator is left alone (it can be
+# read only once, and the output's JSON is written from it after this walk).
+_CONTAINERS = (dict, list, tuple, set, frozenset, collections.deque)
+_NUMBERS = (float, int)
+_BYTES = (bytes, bytearray)
+
+
+def holds_non_finite(value: Any) -> bool:
+    """Whether ``value`` holds a NaN or infinite float anywhere.
+
+    Each container is looked into once, however often it is referred to: a value that
+    contains itself, or shares one list between many places, is walked to its end.
+    """
+    stack, seen = [value], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, _CONTAINERS):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+OUTPUT_MAX_JSON_BYTES = 1_000_000_000
+"""The most bytes of JSON one output may take (``tool_output_too_large`` past it).
+
+No setting bounds a whole output (``artifact_threshold_bytes`` only decides where one is kept;
+the HTTP tools and ``files.read`` bound their own at 5 MiB), so this is fixed, and generous:
+it is the most SQLite holds in one value by default (``SQLITE_MAX_LENGTH``) and about what
+PostgreSQL holds in one field, so an output past it could not be kept as an artifact row
+anyway, while writing it out takes gigabytes of memory. It is there to stop an output that
+shares its values from being written out (2**60 items from 60 lists), not to cut real ones.
+"""
+
+
+def size_fault(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES, *,
+               models: set[type] | None = None) -> tuple[str, str, str] | None:
+    """What in ``value`` (a tool's output, before its model reads it) no check after this may
+    write out, as ``(path, what is wrong, error code)``; None when there is nothing. The class
+    of each model and dataclass met is added to ``models``.
+
+    A field whose JSON would take more than ``limit`` bytes (``tool_output_too_large``, see
+    :func:`oversized`), or a generator or another iterator (``tool_output_iterator``): reading
+    it is the only way to know what it holds, or whether it ends, and pydantic reads it whole
+    (an endless one for ever), so it is refused rather than read here; a list is its JSON.
+    """
+    found = _sized(value, limit, set() if models is None else models)
+    if found is None:
+        return None
+    path, size = found
+    if size is None:
+        return (path, "is a generator or another iterator, which an output cannot hold: what "
+                "it holds is known only by reading it to its end; return a list of its items",
+                "tool_output_iterator")
+    return (path, f"would take at least {size:,} bytes as JSON, over the {limit:,} an output "
+            "may take (a value shared by several fields is written out at each)",
+            "tool_output_too_large")
+
+
+def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int] | None:
+    """The innermost field of ``value`` (a tool's output, before its model reads it) whose JSON
+    would take more than ``limit`` bytes, and that size; None when the whole fits.
+
+    Nothing is written out: each container's size is added up once, from its items, and kept
+    by id, so a container shared by several fields counts at each place it appears, as JSON
+    writes it, for the cost of one look. The size is a lower bound, never more than the JSON
+    written (a text counts its characters, any other scalar 1 byte), so an output is refused
+    only when its JSON would surely be too large. Output models and dataclasses count by
+    their fields, as pydantic writes them (see :func:`_members`); what the tool returned
+    counts whole, keys its output model would drop included. A container inside itself
+    counts 1 there: :func:`output_fault` names it. The walk stops at an iterator
+    (:func:`size_fault` names it): None then.
+    """
+    found = _sized(value, limit, set())
+    return None if found is None or found[1] is None else (found[0], found[1])
+
+
+def _sized(value: Any, limit: int, models: set[type]) -> tuple[str, int | None] | None:
+    """The field :func:`oversized` answers and its size, or the first iterator met and None;
+    the classes of the models and dataclasses met added to ``models``."""
+    top = _members(value)
+    if top is None:
+        return ("(the whole output)", None) if isinstance(value, Iterator) else None
+    if not isinstance(value, _CONTAINERS):
+        models.add(type(value))
+    sizes: dict[int, int] = {}  # the containers added up: their size
+    open_ids = {id(value)}  # the containers on the path being walked
+    # Each open container: its id, its members, whether they are keyed, and its key in its
+    # parent (the path is joined from these only for the field refused).
+    frames: list[tuple[int, Iterator[tuple[Any, Any]], bool, Any]] = [(id(value), *top, None)]
+    totals = [1]  # each open container's size so far: its opening, then each item and its end
+    while frames:
+        here, members, keyed, _ = frames[-1]
+        total = totals[-1]
+        for key, child in members:
+            if keyed:
+                total += len(key) + 3 if isinstance(key, str) else 4  # "key":
+            if isinstance(child, str):
+                total += len(child) + 3
+                continue
+            if isinstance(child, _SCALARS):
+                total += 2
+                continue
+            ident = id(child)
+            if ident in sizes:
+                total += sizes[ident] + 1
+            elif ident in open_ids:
+                total += 2
+            elif (inner := _members(child)) is None:
+                if isinstance(child, Iterator):
+                    path = [_segment(*frame[3]) for frame in frames[1:]]
+                    return _joined([*path, _segment(key, keyed)]), None
+                total += 2
+            else:
+                if not isinstance(child, _CONTAINERS):
+                    models.add(type(child))
+                totals[-1] = total
+                open_ids.add(ident)
+                frames.append((ident, *inner, (key, keyed)))
+                totals.append(1)
+                break
+        else:
+            if total > limit:
+                path = [_segment(*frame[3]) for frame in frames[1:]]
+                return _joined(path) or "(the whole output)", total
+            frames.pop()
+            totals.pop()
+            open_ids.discard(here)
+            sizes[here] = total
+            if totals:
+                totals[-1] += total + 1
+    return None
+
+
+_SCALARS = (int, float, type(None))  # bool is an int
+_SEQUENCES = (list, tuple, set, frozenset, collections.deque)
+
+
+def _members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
+    """``(key, member)`` for what a value holds as JSON writes it, and whether the keys are
+    names (not indexes); None for a scalar.
+
+    A model's are its fields and computed fields as pydantic writes them: a field a plain
+    serializer of the model writes in Python mode counts as a scalar (it may write it
+    smaller), one a wrap serializer writes is written out by its handler all the same; a
+    model a plain model serializer writes is a scalar. Those serializers' own results are
+    not seen: the executor shapes an output under the attempt's limit for them.
+    """
+    if isinstance(value, dict):
+        return iter(value.items()), True
+    if isinstance(value, _SEQUENCES):
+        return enumerate(value), False
+    if isinstance(value, BaseModel):
+        return _model_members(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return iter([(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]), True
+    return None
+
+
+def _model_members(model: BaseModel) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
+    """:func:`_members` of a model."""
+    written = _self_written(type(model))
+    if written is None:
+        return None  # its plain model serializer writes it, maybe smaller: a scalar
+    if isinstance(model, RootModel):  # written as its root alone
+        return None if "root" in written else _members(model.root)
+    fields = type(model).model_fields
+    held = {**model.__dict__, **(model.__pydantic_extra__ or {})}
+    # A field the dump leaves out, or may, adds nothing (the size must stay a lower bound);
+    # one its serializer writes adds its key and a scalar.
+    members = [(name, None if name in written else item) for name, item in held.items()
+               if name not in fields or not (fields[name].exclude
+                                             or getattr(fields[name], "exclude_if", None))]
+    for name, info in type(model).model_computed_fields.items():
+        if name in written or getattr(info, "exclude_if", None):
+            members.append((name, None))
+            continue
+        try:
+            members.append((name, getattr(model, name)))
+        except Exception:  # noqa: BLE001 - the dump raises it again, where it is reported
+            members.append((name, None))
+    return iter(members), True
+
+
+@functools.cache
+def _self_written(model: type[BaseModel]) -> frozenset[str] | None:
+    """The fields (computed ones too) a plain serializer of ``model`` writes in Python mode,
+    where what it writes is not known here; None when a plain model serializer writes all."""
+    decorators = model.__pydantic_decorators__
+    if any(_plain_in_python(d.info) for d in decorators.model_serializers.values()):
+        return None
+    names: set[str] = set()
+    for decorator in decorators.field_serializers.values():
+        if _plain_in_python(decorator.info):
+            fields = decorator.info.fields
+            names.update([*model.model_fields, *model.model_computed_fields]
+                         if "*" in fields else fields)
+    return frozenset(names)
+
+
+_FUNCTION_SCHEMAS = frozenset({"function-before", "function-after", "function-wrap",
+                               "function-plain"})
+
+
+@functools.cache
+def runs_own_code(model: type) -> bool:
+    """Whether validating or writing a ``model`` (a model or dataclass class) may run code of
+    the tool's own: a validator, a serializer, a computed field, a post-init, a type with a
+    schema of its own, here or in any model it holds. Read from its pydantic core schema."""
+    schema = getattr(model, "__pydantic_core_schema__", None)
+    if schema is None:
+        return False  # a plain dataclass: written field by field
+    if not isinstance(schema, dict):
+        return True  # not built yet: not known
+    stack, seen = [schema], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if (item.get("type") in _FUNCTION_SCHEMAS or item.get("computed_fields")
+                    or item.get("post_init")):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+def _plain_in_python(info: Any) -> bool:
+    """Whether a serializer replaces what it writes in Python mode (the mode the output is
+    first dumped in); a wrap one's handler writes it out first, a JSON-only one is not used."""
+    return info.mode == "plain" and info.when_used in ("always", "unless-none")
+
+
+OUTPUT_MAX_DEPTH = 254
+"""How deep lists and dicts may nest in an output, below its model (``tool_output_too_deep``).
+
+pydantic writes no deeper as JSON (``Maximum serialization depth exceeded``): it counts the
+values in fields typed ``Any``, this counts every level, typed ones too, so an output refused
+for its depth would surely fail to be written, or nearly so.
+"""
+
+
+def output_fault(value: Any, *, as_json: bool = False,
+                 models: bool = False) -> tuple[str, str, str] | None:
+    """The first place in ``value`` (a dumped output) that JSON cannot hold, in field order, as
+    ``(path, what is wrong, error code)``; None when there is none.
+
+    A NaN or infinite float (``tool_output_not_finite``), an integer longer than Python writes
+    as text (``tool_output_int_too_long``: ``sys.get_int_max_str_digits()``, 4,300 digits by
+    default), either of them as a dict's key or part of a tuple key (named by the dict), a
+    container inside itself (``tool_output_cyclic``), or one nested more than
+    :data:`OUTPUT_MAX_DEPTH` levels below ``value`` (``tool_output_too_deep``). With
+    ``as_json`` (writing the output as JSON failed), also bytes, or a key, that are not UTF-8
+    (``tool_output_not_utf8``: a lone surrogate in a key's text), and a key pydantic does not
+    write as text (``tool_output_bad_key``: a frozenset). With ``models``, ``value`` is the
+    output model itself (its dump failed): models and dataclasses are walked as their dicts.
+    Walked depth first with a stack, not recursion (a deeply nested output must not crash the
+    check), each container entered once: one shared by several fields is no cycle and is not
+    walked again. Paths are built only for the containers entered and the fault found.
+    """
+    fault = _leaf_fault(value, as_json)
+    top = _members(value) if models else _plain_members(value)
+    if fault is not None or top is None:
+        return None if fault is None else ("(the whole output)", *fault)
+    leaves = (*_NUMBERS, *_BYTES) if as_json else _NUMBERS
+    path: list[str] = []  # the segments leading to the container being walked
+    open_at = {id(value): 0}  # the containers on that path: how many segments lead to each
+    done: set[int] = set()
+    frames = [(id(value), *top)]
+    while frames:
+        here, children, keyed = frames[-1]
+        for key, child in children:
+            if (keyed and (as_json or type(key) is not str)
+                    and (fault := _key_fault(key, as_json)) is not None):
+                return (_joined(path) or "(the whole output)", *fault)
+            if isinstance(child, _CONTAINERS) or (
+                    models and not isinstance(child, _LEAVES) and _members(child) is not None):
+                ident = id(child)
+                if ident in open_at:
+                    back = _joined(path[:open_at[ident]]) or "the whole output"
+                    return (_joined([*path, _segment(key, keyed)]),
+                            f"refers back to {back}, which contains it (a cycle); JSON cannot "
+                            "hold an output that contains itself", "tool_output_cyclic")
+                if ident in done:
+                    continue
+                path.append(_segment(key, keyed))
+                if len(path) > OUTPUT_MAX_DEPTH:
+                    return _too_deep(path)
+                open_at[ident] = len(path)
+                frames.append((ident, *(_members(child) if models  # type: ignore[misc]
+                                        else _plain_members(child))))
+                break
+            if (isinstance(child, leaves)
+                    and (fault := _leaf_fault(child, as_json)) is not None):
+                return (_joined([*path, _segment(key, keyed)]), *fault)
+        else:
+            frames.pop()
+            del open_at[here]
+            done.add(here)
+            if path:
+                path.pop()
+    return None
+
+
+_LEAVES = (str, *_BYTES, *_SCALARS)
+
+
+def _plain_members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
+    """``(key, child)`` for each child of a container (keys for a dict, indexes otherwise),
+    and whether it is a dict; None for anything else (a dumped output holds no models)."""
+    if isinstance(value, dict):
+        return iter(value.items()), True
+    return (enumerate(value), False) if isinstance(value, _CONTAINERS) else None
+
+
+def _segment(key: Any, keyed: bool) -> str:
+    """One step of a path: ``.name`` for a dict's key, ``[1]`` for an index."""
+    return f".{key}" if keyed else f"[{key}]"
+
+
+def _joined(segments: list[str]) -> str:
+    """``rows[1].score``: the segments, without the dot a top-level key begins with."""
+    return "".join(segments).removeprefix(".")
+
+
+def _too_deep(path: list[str]) -> tuple[str, str, str]:
+    """The fault of a container ``len(path)`` levels deep, named by its path's first 120
+    characters (each level adds at least 3)."""
+    shown = _joined(path)
+    return (shown if len(shown) <= 120 else shown[:120] + "…",
+            f"is a list or dict nested {len(path)} levels deep, deeper than the "
+            f"{OUTPUT_MAX_DEPTH} levels an output may nest as JSON; flatten it or return it "
+            "as text", "tool_output_too_deep")
+
+
+def _key_fault(key: Any, as_json: bool) -> tuple[str, str] | None:
+    """What JSON cannot hold about a dict's key that is not text (and its error code), or None;
+    with ``as_json``, about any key (see :func:`output_fault`).
+
+    pydantic writes a number as its text (NaN as "None") and a tuple as its parts joined by
+    commas, each part as a key alone.
+    """
+    parts = [key]
+    while parts:
+        part = parts.pop()
+        if isinstance(part, tuple):
+            parts.extend(reversed(part))
+        elif (fault := _leaf_fault(part, as_json)
+              or (_written_key_fault(part) if as_json else None)) is not None:
+            what = "a tuple key with a part" if isinstance(key, tuple) else "a key"
+            return f"has {what} that {fault[0]}", fault[1]
+    return None
+
+
+def _written_key_fault(part: Any) -> tuple[str, str] | None:
+    """Why pydantic cannot write ``part`` (a key, or part of a tuple key) as JSON text, or None:
+    text with a lone surrogate, a type it has no text for (a frozenset)."""
+    if isinstance(part, str):
+        if part.isascii():
+            return None
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return (f"is text with a lone surrogate ({part[exc.start]!r} at offset "
+                    f"{exc.start}), which UTF-8 cannot encode", "tool_output_not_utf8")
+        return None
+    if isinstance(part, _LEAVES):
+        return None  # numbers as their text, bytes looked at by _leaf_fault
+    try:
+        to_jsonable_python({part: None})
+    except (ValueError, TypeError) as exc:
+        return (f"is a {type(part).__name__}, which JSON cannot have as a key ({exc}); use "
+                "text keys", "tool_output_bad_key")
+    return None
+
+
+def _leaf_fault(value: Any, as_json: bool = False) -> tuple[str, str] | None:
+    """What JSON cannot hold about a number, or with ``as_json`` bytes (and its error code),
+    or None."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return (f"is {value!r}, not a finite number; JSON has no NaN or Infinity",
+                "tool_output_not_finite")
+    # An int of at most 3 bits per digit of the lowest limit Python allows has fewer digits
+    # than any limit (a digit takes 3.32 bits): only longer ones are written out to see.
+    if isinstance(value, int) and value.bit_length() > 3 * _MIN_INT_DIGITS_LIMIT:
+        try:
+            str(value)
+        except ValueError:  # longer than sys.get_int_max_str_digits(): json.dumps fails alike
+            return (f"is an integer of more than {sys.get_int_max_str_digits()} digits, longer "
+                    "than JSON text is written here; return it as a string",
+                    "tool_output_int_too_long")
+    elif as_json and isinstance(value, _BYTES):
+        return _bytes_fault(value)
+    return None
+
+
+def _bytes_fault(value: bytes | bytearray) -> tuple[str, str] | None:
+    """What JSON cannot hold about bytes written as text: the first byte that is not UTF-8."""
+    if value.isascii():
+        return None
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"is bytes that are not UTF-8 (byte {value[exc.start]:#04x} at offset "
+                f"{exc.start}); JSON holds text, not bytes: return them as base64 text "
+                "(base64.b64encode(data).decode())", "tool_output_not_utf8")
+    return None
+
+
+# The lowest limit sys.set_int_max_str_digits() accepts (0, no limit, aside).
+_MIN_INT_DIGITS_LIMIT = 640
