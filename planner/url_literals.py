@@ -17,6 +17,13 @@ written. (Logs and listings hide more: :func:`tools.url_credentials.hide_url_cre
 A value the rule would read only once decoded (``?q=a%26token%3D…``) is shown decoded, the
 credential masked (``?q=a&token=***``): hidden whole, the URL would no longer be refused.
 
+User information is hidden too (``https://user:pw@host``, ``https://TOKEN@host``), exactly
+as :func:`~tools.url_credentials.hide_url_credentials` shows it in logs and listings:
+``user:***@host``, and in an http(s) URL a user alone (how many services take a token) as
+``***@host``; a user name elsewhere (``postgresql://alice@db``) is kept. What is left still
+carries user information, so the rule against it in the URL a step calls still denies the
+plan, and ``user:***@`` is still a password inside a URL to the secret patterns.
+
 A mask is never sent anywhere: such a plan is denied, and one the policies let through is
 held back by the shell (``baton.usecases.plans.held_secrets``).
 """
@@ -27,10 +34,12 @@ import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from tools.url_credentials import (
     HIDDEN,
     PARAM_SEPARATOR,
+    hide_url_credentials,
     is_credential_query_param,
     param_readings,
     percent_decoded,
@@ -55,6 +64,16 @@ _LINE_REST = re.compile("[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
 _KEEPING_SEPARATORS = re.compile(f"({PARAM_SEPARATOR.pattern})")
 # Rounds of masking one parameter's text: each masks at least one value or stops.
 _MAX_ROUNDS = 20
+# Where a URL's authority (user information and host) ends: as urlsplit ends it, which the
+# rule against user information reads the url argument with; in text also at white space,
+# where the secret pattern for a password inside a URL ends it.
+_AUTHORITY_END = re.compile(r"[/?#]")
+_AUTHORITY_END_IN_TEXT = re.compile(r"[/?#\s]")
+# What user information that cannot be read is hidden by: all but what the secret pattern for
+# a password inside a URL reads it by ("scheme://USER:PASSWORD@", neither part blank).
+_USER_INFORMATION_RUN = re.compile(r"[^:@\s]+")
+# What urlsplit takes out of a URL before reading it.
+_TAKEN_OUT = str.maketrans("", "", "\t\r\n")
 
 
 def hide_url_literals(text: str, *, whole: bool = True) -> str:
@@ -62,13 +81,33 @@ def hide_url_literals(text: str, *, whole: bool = True) -> str:
 
     ``whole``: the URL as an HTTP client is given it (a value runs to the end of its
     parameter); otherwise as found in free text (a value ends at white space or a quote).
+    User information is hidden first (:func:`hide_user_information`): a parameter's value
+    read to its end could otherwise take the "@" and the host with it (``u:pw;token=x@host``).
     """
+    text = hide_user_information(text, whole=whole)
     shown, end = [], len(text)
     for piece in reversed(list(url_param_pieces(text))):
         hidden = _hidden_piece(piece.text, named=piece.named, in_text=not whole)
         if hidden != piece.text:
             shown += [text[piece.end:end], hidden]
             end = piece.start
+    return text[:end] + "".join(reversed(shown))
+
+
+def hide_user_information(text: str, *, whole: bool = True) -> str:
+    """``text`` with the user information of each URL in it as
+    :func:`~tools.url_credentials.hide_url_credentials` shows it (``user:***@``, ``***@``),
+    the rest as written.
+
+    ``whole``: ``text`` is a URL as an HTTP client is given it (its authority ends where
+    urlsplit ends it); otherwise free text (it ends at white space too).
+    """
+    if "@" not in text or "://" not in text:  # most texts stop here
+        return text
+    shown, end = [], len(text)
+    for start, at in reversed(list(_user_information(text, whole=whole))):
+        shown += [text[at:end], _hidden_user_information(text[start:at])]
+        end = start
     return text[:end] + "".join(reversed(shown))
 
 
@@ -105,7 +144,8 @@ def masked_args(args: Any) -> Any:
     masked = {}
     for key, value in args.items():
         if key == URL_ARGUMENT and isinstance(value, str):
-            masked[key] = hide_url_literals(value)
+            hidden = hide_url_literals(value)
+            masked[key] = MASK if _user_credentials_left(hidden) else hidden
         elif key == QUERY_ARGUMENT and isinstance(value, Mapping):
             masked[key] = {masked_value(name): _masked_entry(str(name), entry)
                            for name, entry in value.items()}
@@ -122,6 +162,20 @@ def masked_document(document: Any) -> Any:
     steps = [{k: masked_args(v) if k == "args" else masked_value(v) for k, v in step.items()}
              if isinstance(step, Mapping) else masked_value(step) for step in document["steps"]]
     return {**{k: masked_value(v) for k, v in document.items() if k != "steps"}, "steps": steps}
+
+
+def holds_user_credentials(args: Any) -> bool:
+    """Whether a URL in a step's ``args`` carries user information that is hidden when shown,
+    or shows it hidden (``user:***@``, ``***@``): run, the step would send or write the
+    credential (a version stored before they were masked), or the mask in its place."""
+    if isinstance(args, Mapping):
+        return any(holds_user_credentials(key) or (
+            _user_credentials(value, whole=True) if key == URL_ARGUMENT
+            and isinstance(value, str) else holds_user_credentials(value))
+            for key, value in args.items())
+    if isinstance(args, list | tuple):
+        return any(holds_user_credentials(item) for item in args)
+    return isinstance(args, str) and _user_credentials(args, whole=False)
 
 
 def masked_stored(stored: StoredVersion) -> StoredVersion:
@@ -172,22 +226,92 @@ def _masked_entry(name: str, value: Any) -> Any:
     return hidden[len(prefix):] if hidden.startswith(prefix) else MASK
 
 
+def _scheme_start(text: str, position: int) -> int | None:
+    """Where the scheme before the "://" at ``position`` starts: it starts with a letter
+    (None: there is no scheme)."""
+    start = position
+    while start > 0 and text[start - 1] in _SCHEME_CHARS:
+        start -= 1
+    while start < position and not (text[start].isascii() and text[start].isalpha()):
+        start += 1
+    return start if start < position else None
+
+
 def _url_lines(text: str) -> Iterator[tuple[int, int]]:
     """Where each URL the rule reads in ``text`` starts and ends: a scheme starting with a
     letter, "://", then the rest of the line."""
     position = text.find("://")
     while position != -1:
-        start = position
-        while start > 0 and text[start - 1] in _SCHEME_CHARS:
-            start -= 1
-        while start < position and not (text[start].isascii() and text[start].isalpha()):
-            start += 1
-        rest = _LINE_REST.match(text, position + 3) if start < position else None
-        if rest:
+        start = _scheme_start(text, position)
+        rest = _LINE_REST.match(text, position + 3) if start is not None else None
+        if start is not None and rest:
             yield start, rest.end()
             position = text.find("://", rest.end())
         else:
             position = text.find("://", position + 1)
+
+
+def _user_information(text: str, *, whole: bool) -> Iterator[tuple[int, int]]:
+    """Where each URL in ``text`` with user information starts and where the "@" ending it
+    is (``text[start:at]``: its scheme, "://" and user information; the last "@" of the
+    authority, as urlsplit reads it). Every URL, not only the first: a URL inside a URL
+    (``?next=https://u:pw@h``) is a password inside a URL to the secret patterns."""
+    ends = _AUTHORITY_END if whole else _AUTHORITY_END_IN_TEXT
+    position, after = text.find("://"), 0
+    while position != -1:
+        start = _scheme_start(text, position)
+        stop = ends.search(text, position + 3)
+        at = text.rfind("@", position + 3, stop.start() if stop else len(text))
+        if start is not None and start >= after and at != -1:
+            yield start, at
+            after = at + 1
+        position = text.find("://", position + 3)
+
+
+def _user_credentials(text: str, *, whole: bool) -> bool:
+    # Hidden when shown (a version stored before they were masked), or the mask.
+    return "@" in text and any(
+        MASK in text[start:at] or _hidden_user_information(text[start:at]) != text[start:at]
+        for start, at in _user_information(text, whole=whole))
+
+
+def _user_credentials_left(url: str) -> bool:
+    """Whether ``url``, read as the rule against user information reads the url argument,
+    still carries user information that is hidden when shown: urlsplit takes out tabs and
+    line breaks first, and ``https:\\n//u:pw@host`` has no "://" to find it by. Then it is
+    hidden whole: the refusal is lost, and the version stored invalid."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    written = f"{parts.scheme}://{userinfo}"
+    return bool(at) and _hidden_user_information(written) != written
+
+
+def _hidden_user_information(url: str) -> str:
+    """``url`` (a scheme, "://" and user information, the "@" after it left out) as
+    :func:`~tools.url_credentials.hide_url_credentials` shows it, the scheme as written.
+
+    Where it cannot read the user information (urlsplit refuses ``u[:pw``), or hides it with
+    the "@" (a credential's parameter written inside it: ``u;token=x``), all of it is hidden,
+    each run between its colons, at signs and blanks as ``***`` (``***:***``), then shown as
+    the rest (once: that reads): a password inside a URL to the secret patterns where it was.
+    An empty password (``bob:@``) is kept: shown ``bob:***@``, it would read as one.
+    """
+    scheme, _, userinfo = url.partition("://")
+    written = f"{url}@"
+    try:
+        urlsplit(written)
+    except ValueError:  # hide_url_credentials shows it as written
+        return _hidden_user_information(f"{scheme}://{_USER_INFORMATION_RUN.sub(MASK, userinfo)}")
+    shown = hide_url_credentials(written).partition("://")[2]
+    read = userinfo.translate(_TAKEN_OUT)
+    if shown in (f"{read}@", f"{read}{MASK}@"):  # nothing hidden, or only an empty password
+        return url
+    if shown.endswith("@"):
+        return f"{scheme}://{shown[:-1]}"
+    return _hidden_user_information(f"{scheme}://{_USER_INFORMATION_RUN.sub(MASK, userinfo)}")
 
 
 def _read_value(value: str, in_text: bool) -> tuple[int, int]:
@@ -268,5 +392,5 @@ def _masked_once(text: str, *, named: bool, in_text: bool) -> str:
     return MASK  # the readings found one this reading cannot place: hide it all
 
 
-__all__ = ["MASK", "hide_url_literals", "masked_args", "masked_document", "masked_stored",
-           "masked_text", "masked_value"]
+__all__ = ["MASK", "hide_url_literals", "hide_user_information", "holds_user_credentials",
+           "masked_args", "masked_document", "masked_stored", "masked_text", "masked_value"]

@@ -10,12 +10,13 @@ the ledger records the attempt (``_record_failed_revision``).
 Every version handed back to be shown passes through :func:`shown_version`: one
 stored before a secret was configured may hold its value, and no reader sees it.
 
-A credential written into a URL (``?token=…``, ``/db;password=…``) is never stored either:
-``_store_version`` masks each one the policy rule against literal credentials in URLs
-refuses (:mod:`planner.url_literals`), in the goal, the plan, its template parameters, the
-feedback, errors and problems, before anything is stored or recorded. Masked, the URL is
-refused for the same parameter, so the policy still denies the version and names it; one
-the policies let through never runs (:func:`held_secrets`).
+A credential written into a URL (``?token=…``, ``/db;password=…``, ``https://user:pw@…``) is
+never stored either: ``_store_version`` masks each one the policy rule against literal
+credentials in URLs refuses, and user information as logs show it (:mod:`planner.url_literals`),
+in the goal, the plan, its template parameters, the feedback, errors and problems, before
+anything is stored or recorded. Masked, the URL is refused for the same parameter, or for its
+user information, so the policy still denies the version for the same reason; one the
+policies let through never runs (:func:`held_secrets`).
 """
 
 from __future__ import annotations
@@ -234,23 +235,30 @@ _MAY_RUN = (VersionStatus.VALIDATED, VersionStatus.PENDING_APPROVAL, VersionStat
 _URL_HELD = ("a URL in its arguments carries a literal credential in parameter {param} (shown "
              "as ***): the plan would send it, or the mask in its place. Revise it to send the "
              "credential as ${{secret:NAME}} in a header instead")
+_USER_INFORMATION_HELD = ("a URL in its arguments carries credentials before the host (shown as "
+                          "user:***@host): the plan would send them, or the mask in their "
+                          "place. Revise it to send them as ${secret:NAME} in a header instead")
 
 
 def held_secrets(services: Services, stored: StoredVersion) -> str | None:
     """Where a version holds what must never run, as one line naming each step and path or
     parameter, never the value (None: it holds none): a configured secret's value (stored
-    before the secret was configured), or a credential the policy refuses in a URL.
+    before the secret was configured), or a credential the policy refuses in a URL, its user
+    information included.
 
     Such a version may be shown (masked) but never runs nor becomes a template. A URL's
     credential is stored masked (``***``): a version the policies let through anyway would
     send the mask. One they denied cannot run, and their reasons already say why.
     """
     from planner.secret_literals import held_secrets as find
+    from planner.url_literals import holds_user_credentials
 
     found = [str(problem) for problem in find(stored.plan, services.recognisable_secrets)]
     if stored.status in _MAY_RUN:
         found += [f"step {step.id}: {_URL_HELD.format(param=credential['param'])}"
                   for step in stored.plan.steps for credential in _url_credentials(step.args)]
+        found += [f"step {step.id}: {_USER_INFORMATION_HELD}" for step in stored.plan.steps
+                  if holds_user_credentials(step.args)]
     return "; ".join(dict.fromkeys(found)) or None
 
 
@@ -428,22 +436,53 @@ def _url_problem(index: int, step_id: str, found: dict[str, str]) -> Problem:
 
 def _refusals_lost(plan: Plan, masked: dict[str, Any]) -> list[Problem]:
     """A problem for each credential the rule refuses in ``plan`` at an argument where it
-    refuses none once masked (``masked``, its wire form).
+    refuses none once masked (``masked``, its wire form), and for each step whose URL the
+    policy reads otherwise once masked (its host, scheme or user information: urlsplit refused
+    the user information, ``u]:pw@``, or reads the masked one).
 
     By argument, not by name: a value masked whole hides too what the rule read inside it
     once decoded (``?token=%23/token=…``), and the argument is refused all the same.
     """
     lost = []
     for index, (step, after) in enumerate(zip(plan.steps, masked["steps"], strict=True)):
-        still = {found["path"] for found in _url_credentials(after.get("args", {}))}
+        args = after.get("args", {})
+        still = {found["path"] for found in _url_credentials(args)}
         lost += [_url_problem(index, step.id, found) for found in _url_credentials(step.args)
                  if found["path"] not in still]
+        if _url_read(step.args) != _url_read(args):
+            lost.append(_user_information_problem(index, step.id))
     return lost
 
 
 def _all_refused(plan: Plan) -> list[Problem]:
-    return [_url_problem(index, step.id, found) for index, step in enumerate(plan.steps)
-            for found in _url_credentials(step.args)]
+    return [*(_url_problem(index, step.id, found) for index, step in enumerate(plan.steps)
+              for found in _url_credentials(step.args)),
+            *(_user_information_problem(index, step.id) for index, step in enumerate(plan.steps)
+              if _user_information(step.args))]
+
+
+def _url_read(args: Any) -> dict[str, Any] | None:
+    """The ``url`` argument of ``args`` as each step's policy input reads it: its host, its
+    scheme, whether it carries user information (None: there is none)."""
+    from policies.inputs import url_facts
+
+    if not isinstance(args, Mapping) or "url" not in args:
+        return None
+    return url_facts(args["url"])
+
+
+def _user_information(args: Any) -> bool:
+    """Whether the rule against user information in the URL a step calls refuses the ``url``
+    argument of ``args`` (``https://user:pw@host``, ``https://TOKEN@host``)."""
+    return (_url_read(args) or {}).get("url_has_credentials", False) is True
+
+
+def _user_information_problem(index: int, step_id: str) -> Problem:
+    return Problem(code=ProblemCode.URL_CREDENTIAL, step=step_id,
+                   path=f"$.steps[{index}].args.url", message=(
+                       "its URL carries credentials before the host (user@host) that could not "
+                       "be masked in place; they were not stored. Configure them as a secret "
+                       "and send them as ${secret:NAME} in a header instead"))
 
 
 def _mask_error(services: Services, exc: PlanningError | InvalidPlanError) -> None:
