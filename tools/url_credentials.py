@@ -297,6 +297,8 @@ def url_secrets(url: str, *, min_length: int = MIN_GLOBAL_SECRET_LEN) -> list[st
     if userinfo:
         user, colon, password = userinfo.partition(":")
         found.append(password if colon else user if _user_is_token(parts) else "")
+        if colon and _user_is_token(parts, password):
+            found.append(user)
     found.extend(value for piece in url_param_pieces(url) for value in _credential_values(piece))
     return [v for raw in found if raw and len(percent_decoded(raw)) >= min_length
             for v in dict.fromkeys((raw, unquote(raw), percent_decoded(raw)))]
@@ -321,8 +323,12 @@ def hide_url_credentials(url: str) -> str:
     userinfo, at, host = parts.netloc.rpartition("@")
     if not userinfo:
         return url
-    user, colon, _ = userinfo.partition(":")
-    userinfo = f"{user}:{HIDDEN}" if colon else HIDDEN if _user_is_token(parts) else user
+    user, colon, password = userinfo.partition(":")
+    if colon:
+        user = HIDDEN if _user_is_token(parts, password) else user
+        userinfo = f"{user}:{HIDDEN}"
+    else:
+        userinfo = HIDDEN if _user_is_token(parts) else user
     return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}"))
 
 
@@ -341,6 +347,14 @@ def _split(url: str) -> SplitResult | None:
         return None
 
 
-def _user_is_token(parts: SplitResult) -> bool:
+# Passwords that say the user name is the credential: GitHub takes a token as
+# https://TOKEN:x-oauth-basic@github.com.
+_TOKEN_USER_PASSWORDS = frozenset({"x-oauth-basic"})
+
+
+def _user_is_token(parts: SplitResult, password: str | None = None) -> bool:
     # https://TOKEN@host is how many services take a token; postgresql://USER@host names a role.
-    return parts.scheme.lower() in ("http", "https")
+    # With a password, the user is a token only beside a password that says so.
+    if parts.scheme.lower() not in ("http", "https"):
+        return False
+    return password is None or unquote(password).lower() in _TOKEN_USER_PASSWORDS

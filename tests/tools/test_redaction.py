@@ -45,6 +45,9 @@ LONG = "Xk9-long-credential"  # at least MIN_GLOBAL_SECRET_LEN: masked everywher
      "https://user:***@llm.example/v1?x=1&api_key=***",
      [f"{LONG}%40x", f"{LONG}@x", LONG]),
     ("https://ghp_tok123@git.example/repo", "https://***@git.example/repo", ["ghp_tok123"]),
+    # GitHub's form: the user is the token, the password a fixed word.
+    (f"https://{LONG}:x-oauth-basic@github.com/o/r.git", "https://***:***@github.com/o/r.git",
+     ["x-oauth-basic", LONG]),
     (f"postgresql+psycopg://baton:{LONG}@db/baton", "postgresql+psycopg://baton:***@db/baton",
      [LONG]),
     ("postgresql://baton@db/baton", "postgresql://baton@db/baton", []),
