@@ -136,7 +136,31 @@ def token_paths(routers: Iterable[APIRouter], prefix: str) -> tuple[re.Pattern[s
                  if isinstance(route, APIRoute) and needs_token(route.dependant))
 
 
-class Authentication:
+class PathGuard:
+    """ASGI middleware that hands the HTTP requests to ``paths`` (compiled route paths, however
+    their slashes are written: :func:`guarded`) to :meth:`guard` and passes every other on.
+
+    The API's token check and the pages' sign-in check share it, so both pick the requests
+    they judge the same way.
+    """
+
+    def __init__(self, app: ASGIApp, paths: tuple[re.Pattern[str], ...]) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Judge a request to one of the paths; pass the rest on."""
+        if scope["type"] != "http" or not guarded(self.paths, scope):
+            await self.app(scope, receive, send)
+            return
+        await self.guard(scope, receive, send)
+
+    async def guard(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer, or pass on, a request to one of the paths (before its body is read)."""
+        raise NotImplementedError
+
+
+class Authentication(PathGuard):
     """ASGI middleware: 401 (or 503 ``settings_error``) for a request to a path of a route that
     needs a token (:func:`token_paths`, however its slashes are written) without a valid one,
     before its body is read, parsed or checked; the role each route requires is still checked
@@ -145,15 +169,8 @@ class Authentication:
     Any method: a path that needs a token says nothing more (a 405) to a caller without one.
     """
 
-    def __init__(self, app: ASGIApp, paths: tuple[re.Pattern[str], ...]) -> None:
-        self.app = app
-        self.paths = paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Authenticate a request to a path that needs a token; pass the rest on."""
-        if scope["type"] != "http" or not guarded(self.paths, scope):
-            await self.app(scope, receive, send)
-            return
+    async def guard(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Authenticate a request to a path that needs a token."""
         services = scope["app"].state.services
         authorization = Headers(scope=scope).get("authorization")
         try:

@@ -15,9 +15,9 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 
-from baton.api.auth import guarded, has_body, services_of, user_for_token
+from baton.api.auth import PathGuard, has_body, services_of, user_for_token
 from baton.api.errors import ApiError
-from baton.api.limits import ASGIApp, Receive, Scope, Send
+from baton.api.limits import Receive, Scope, Send
 
 from .session import SignInRequired, session_token
 
@@ -31,7 +31,7 @@ def signin_paths() -> tuple[re.Pattern[str], ...]:
                  if isinstance(route, APIRoute))
 
 
-class SignInFirst:
+class SignInFirst(PathGuard):
     """ASGI middleware: a request to one of ``paths`` (however its slashes are written) from a
     browser without a valid session is answered as its route would answer it, the sign-in
     redirect (or the 503 page while the settings file does not load), before its body is
@@ -40,15 +40,8 @@ class SignInFirst:
     Only a gate: the route checks the session again, and the role, as the settings say then.
     """
 
-    def __init__(self, app: ASGIApp, paths: tuple[re.Pattern[str], ...]) -> None:
-        self.app = app
-        self.paths = paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def guard(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Let a signed-in browser's request in; answer any other before it is read."""
-        if scope["type"] != "http" or not guarded(self.paths, scope):
-            await self.app(scope, receive, send)
-            return
         request = Request(scope, receive)
         refusal: Exception = SignInRequired()
         try:
