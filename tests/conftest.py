@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.http_server import http_server  # noqa: F401 - fixture: a real server on 127.0.0.1
 from tests.support.openai_server import openai_server  # noqa: F401 - fixture: scripted OpenAI API
+from tests.support.settings_files import file_live, settings_file  # noqa: F401 - fixtures
 from tests.support.python_reports import python_report_hooks, restore_python_report_hooks
 
 # No test may talk to a real LLM endpoint or inherit the developer's settings.

@@ -9,7 +9,6 @@ fixed; every other setting keeps its value at start.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
@@ -19,37 +18,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from baton.services import Services
-from baton.settings import hash_token, load_settings, user_toml
+from baton.settings import load_settings, user_toml
 from baton.settings_reload import SettingsFileError
 from baton.usecases.approval_records import current_role_holders
 
 from .live import serve, token_of
+from tests.support.settings_files import USERS, write_settings
 from .test_api_basics import assert_error
 from tests.web.test_web_forms import signed_in
-
-USERS = {"alice": ("analyst",), "bob": ("approver",), "dave": ("auditor",)}
-
-
-def write_settings(path: Path, users: dict[str, tuple[str, ...]], *, extra: str = "",
-                   tokens: dict[str, list[str]] | None = None) -> None:
-    """The settings file with ``users`` (each with its test token unless ``tokens`` says),
-    written as an editor saves it: a new file moved over the old one."""
-    tokens = tokens or {}
-    data = path.parent / "data"
-    text = f"data_dir = {json.dumps(str(data))}\n{extra}" + "".join(
-        user_toml(uid, roles, tokens.get(uid, [hash_token(token_of(uid))]))
-        for uid, roles in users.items())
-    staged = path.with_suffix(".new")
-    staged.write_text(text, encoding="utf-8")
-    os.replace(staged, path)
-
-
-@pytest.fixture
-def settings_file(tmp_path):
-    path = tmp_path / "baton.toml"
-    write_settings(path, USERS)
-    return path
-
 
 @pytest.fixture
 def file_services(settings_file):

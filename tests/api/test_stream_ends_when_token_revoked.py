@@ -32,13 +32,6 @@ ENDS_WITHIN_S = 10
 
 
 @pytest.fixture
-def settings_file(tmp_path):
-    path = tmp_path / "baton.toml"
-    write_settings(path, USERS)
-    return path
-
-
-@pytest.fixture
 def services(settings_file):
     """Services over the settings file, with a run that started and never ends."""
     services = Services(load_settings(settings_file, environ={}))

@@ -19,7 +19,6 @@ from baton.settings import load_settings
 from baton.web import views
 from baton.web.session import COOKIE
 from tests.api.live import serve, token_of
-from tests.api.test_settings_file_reload import USERS, write_settings
 
 from .test_web_forms import signed_in
 
@@ -27,13 +26,6 @@ LIMIT = 64 * 1024
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 BODIES = {"small": b"goal=x", "nul": b"goal=%00", "raw-nul": b"goal=a\x00",
           "oversize": b"goal=" + b"x" * LIMIT, "not-a-form": b'{"goal": "a\\u0000"}'}
-
-
-@pytest.fixture
-def settings_file(tmp_path):
-    path = tmp_path / "baton.toml"
-    write_settings(path, USERS)
-    return path
 
 
 @pytest.fixture

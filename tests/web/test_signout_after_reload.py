@@ -12,31 +12,14 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest
 
-from baton.services import Services
-from baton.settings import load_settings
 from baton.web.session import COOKIE
-from tests.api.live import serve, token_of
+from tests.api.live import token_of
 from tests.api.test_settings_file_reload import USERS, write_settings
 
 from .test_web_forms import signed_in
 
 BROKEN = "[users.alice\nroles = "
-
-
-@pytest.fixture
-def settings_file(tmp_path):
-    path = tmp_path / "baton.toml"
-    write_settings(path, USERS)
-    return path
-
-
-@pytest.fixture
-def live(settings_file):
-    server = serve(Services(load_settings(settings_file, environ={})))
-    yield server
-    server.stop()
 
 
 def signout_csrf(page: httpx.Response) -> str | None:
@@ -51,8 +34,8 @@ def clears_the_cookie(response: httpx.Response) -> bool:
                for value in response.headers.get_list("set-cookie"))
 
 
-def test_a_page_reloaded_while_the_settings_file_is_broken_signs_out(live, settings_file):
-    client, _ = signed_in(live, "alice")
+def test_a_page_reloaded_while_the_settings_file_is_broken_signs_out(file_live, settings_file):
+    client, _ = signed_in(file_live, "alice")
     settings_file.write_text(BROKEN, encoding="utf-8")
     page = client.get("/")  # the user reloads
     assert page.status_code == 503
@@ -65,8 +48,8 @@ def test_a_page_reloaded_while_the_settings_file_is_broken_signs_out(live, setti
     assert client.get("/", follow_redirects=False).headers["location"] == "/signin"
 
 
-def test_the_sign_in_page_offers_sign_out_while_a_session_cannot_be_judged(live, settings_file):
-    client, _ = signed_in(live, "alice")
+def test_the_sign_in_page_offers_sign_out_while_a_session_cannot_be_judged(file_live, settings_file):
+    client, _ = signed_in(file_live, "alice")
     settings_file.write_text(BROKEN, encoding="utf-8")
     page = client.get("/signin")
     assert page.status_code == 200 and not clears_the_cookie(page)  # it may still be valid
@@ -75,8 +58,8 @@ def test_the_sign_in_page_offers_sign_out_while_a_session_cannot_be_judged(live,
     assert response.status_code == 303 and COOKIE not in client.cookies
 
 
-def test_a_revoked_token_s_cookie_is_cleared_on_the_way_to_sign_in(live, settings_file):
-    client, _ = signed_in(live, "alice")
+def test_a_revoked_token_s_cookie_is_cleared_on_the_way_to_sign_in(file_live, settings_file):
+    client, _ = signed_in(file_live, "alice")
     write_settings(settings_file, USERS, tokens={"alice": []})
     page = client.get("/")  # the user reloads: sent to sign in
     assert page.url.path == "/signin" and signout_csrf(page) is None
@@ -85,25 +68,25 @@ def test_a_revoked_token_s_cookie_is_cleared_on_the_way_to_sign_in(live, setting
     assert client.get("/").url.path == "/signin"
 
 
-def test_the_sign_in_page_clears_a_cookie_of_an_unknown_token(live):
-    with httpx.Client(base_url=live.url, timeout=30,
+def test_the_sign_in_page_clears_a_cookie_of_an_unknown_token(file_live):
+    with httpx.Client(base_url=file_live.url, timeout=30,
                       cookies={COOKIE: "not-a-known-token"}) as client:
         page = client.get("/signin")
         assert page.status_code == 200 and clears_the_cookie(page)
         assert signout_csrf(page) is None
 
 
-def test_a_request_without_the_cookie_never_clears_it(live):
+def test_a_request_without_the_cookie_never_clears_it(file_live):
     # A cross-site link arrives without the SameSite=Strict cookie: answering it with a
     # cleared cookie would sign the visitor out from another site.
     for path in ("/", "/signin", "/runs", "/no-such-page"):
-        response = httpx.get(live.url + path, follow_redirects=False)
+        response = httpx.get(file_live.url + path, follow_redirects=False)
         assert not clears_the_cookie(response), path
         assert signout_csrf(response) is None, path
 
 
-def test_a_valid_session_keeps_its_cookie_and_its_csrf_protection(live):
-    client, csrf = signed_in(live, "alice")
+def test_a_valid_session_keeps_its_cookie_and_its_csrf_protection(file_live):
+    client, csrf = signed_in(file_live, "alice")
     page = client.get("/signin")  # a signed-in browser opens the sign-in page
     assert not clears_the_cookie(page) and signout_csrf(page) == csrf
     assert client.get("/").url.path == "/"

@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 
 from baton.api import create_app
 from baton.services import Services
-from baton.settings import load_settings
 from baton.usecases.plans import plan_goal
 from baton.web.session import COOKIE
 from executor.ledger import EventKind
@@ -135,20 +134,6 @@ def test_stylesheet_and_script_urls_do_not_come_from_the_host_header(live, servi
 
 
 # --- sign-out -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def settings_file(tmp_path):
-    path = tmp_path / "baton.toml"
-    write_settings(path, USERS)
-    return path
-
-
-@pytest.fixture
-def file_live(settings_file):
-    server = serve(Services(load_settings(settings_file, environ={})))
-    yield server
-    server.stop()
 
 
 def signs_out(client: httpx.Client, csrf: str) -> None:
