@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,19 +15,14 @@ import pytest
 from tools import ToolContext, ToolError, ToolInputError, ToolRegistry
 from tools.builtin import register_builtin_tools
 from tools.builtin import safe_paths
+from tests.support.deep_trees import chain, deep_workspace, remove_chain
 from tools.builtin.safe_paths import MAX_DEPTH, MAX_SYMLINKS
 
 
 @pytest.fixture
 def workspace() -> Iterator[Path]:
-    # Not under tmp_path: pytest removes old temp trees with shutil.rmtree, which recurses, so
-    # a tree 1,100 levels deep left there by a killed run would break every later session.
-    root = Path(tempfile.mkdtemp(prefix="baton-deep-"))
-    try:
+    with deep_workspace() as root:
         yield root
-    finally:
-        _remove_chain(root)
-        root.rmdir()
 
 
 @pytest.fixture
@@ -40,44 +34,6 @@ def registry(workspace: Path) -> ToolRegistry:
 
 def call(registry: ToolRegistry, tool: str, **args) -> dict:
     return asyncio.run(registry.get(tool).invoke(args, ToolContext(idempotency_key="k")))
-
-
-def _chain(root: Path, depth: int, leaf: str | None = None) -> None:
-    """Directories ``a/a/…`` ``depth`` levels deep under ``root`` (by descriptor: no path is
-    too long), with an empty file ``leaf`` in the last one."""
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        for _ in range(depth):
-            os.mkdir("a", dir_fd=fd)
-            fd, parent = os.open("a", os.O_RDONLY, dir_fd=fd), fd
-            os.close(parent)
-        if leaf is not None:
-            os.close(os.open(leaf, os.O_WRONLY | os.O_CREAT, dir_fd=fd))
-    finally:
-        os.close(fd)
-
-
-def _remove_chain(root: Path) -> None:
-    """Remove everything under ``root`` without recursion (os.walk recurses before 3.12)."""
-    levels = [(None, os.open(root, os.O_RDONLY | os.O_DIRECTORY), list(os.scandir(root)))]
-    while levels:
-        name, fd, entries = levels[-1]
-        if not entries:
-            levels.pop()
-            os.close(fd)
-            if levels:
-                os.rmdir(name, dir_fd=levels[-1][1])
-            continue
-        entry = entries.pop()
-        if entry.is_dir(follow_symlinks=False):
-            sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-            levels.append((entry.name, sub, list(os.scandir(sub))))
-        else:
-            os.unlink(entry.name, dir_fd=fd)
-
-
-def _open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 @pytest.mark.parametrize("new_dirs", [MAX_SYMLINKS + 1, 100])
@@ -93,7 +49,7 @@ def test_a_write_at_the_depth_limit_is_made_and_one_past_it_is_refused_before_an
         registry, workspace):
     path = "/".join(["d"] * (MAX_DEPTH - 1)) + "/out.txt"  # MAX_DEPTH components
     assert call(registry, "files.write", path=path, text="x")["bytes"] == 1
-    _remove_chain(workspace)
+    remove_chain(workspace)
     with pytest.raises(ToolInputError) as caught:
         call(registry, "files.write", path="e/" + path, text="x")
     assert caught.value.code == "path_too_deep"
@@ -109,7 +65,7 @@ def test_a_directory_that_keeps_vanishing_still_ends_the_walk(registry, monkeypa
 
 
 def test_a_symlink_leading_past_the_depth_limit_is_refused(registry, workspace):
-    _chain(workspace, MAX_DEPTH - 1)
+    chain(workspace, MAX_DEPTH - 1)
     deepest = workspace.joinpath(*["a"] * (MAX_DEPTH - 1))
     os.symlink("../" * (MAX_DEPTH - 1) + "a", deepest / "loop")  # back to the first level
     with pytest.raises(ToolInputError) as caught:
@@ -118,14 +74,14 @@ def test_a_symlink_leading_past_the_depth_limit_is_refused(registry, workspace):
 
 
 def test_a_tree_exactly_at_the_depth_limit_is_listed_whole(registry, workspace):
-    _chain(workspace, MAX_DEPTH - 1, leaf="deep.csv")  # deep.csv is component MAX_DEPTH
+    chain(workspace, MAX_DEPTH - 1, leaf="deep.csv")  # deep.csv is component MAX_DEPTH
     found = call(registry, "files.list", pattern="**/*.csv")["entries"]
     assert [e["path"] for e in found] == ["/".join(["a"] * (MAX_DEPTH - 1)) + "/deep.csv"]
     assert call(registry, "files.read", path=found[0]["path"])["bytes"] == 0
 
 
 def test_a_pattern_of_many_double_stars_is_matched_without_recursion(registry, workspace):
-    _chain(workspace, 3, leaf="x.csv")
+    chain(workspace, 3, leaf="x.csv")
     pattern = "/".join(["**"] * 2000 + ["*.csv"])  # RecursionError in the old matcher
     assert [e["path"] for e in call(registry, "files.list", pattern=pattern)["entries"]] == [
         "a/a/a/x.csv"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import tempfile
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -18,18 +17,14 @@ from hypothesis import strategies as st
 
 from tools import ToolContext, ToolError, ToolRegistry
 from tools.builtin import register_builtin_tools, safe_paths
+from tests.support.deep_trees import chain, deep_workspace, open_fds
 from tools.builtin.safe_paths import MAX_DEPTH
 
 
 @pytest.fixture
 def workspace() -> Iterator[Path]:
-    # Not under tmp_path: pytest's cleanup recurses, which a tree this deep defeats.
-    root = Path(tempfile.mkdtemp(prefix="baton-deep-"))
-    try:
+    with deep_workspace() as root:
         yield root
-    finally:
-        _remove_chain(root)
-        root.rmdir()
 
 
 @pytest.fixture
@@ -37,44 +32,6 @@ def registry(workspace: Path) -> ToolRegistry:
     registry = ToolRegistry()
     register_builtin_tools(registry, workspace=workspace)
     return registry
-
-
-def _chain(root: Path, depth: int, leaf: str | None = None) -> None:
-    """Directories ``a/a/…`` ``depth`` levels deep under ``root`` (by descriptor: no path is
-    too long), with an empty file ``leaf`` in the last one."""
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        for _ in range(depth):
-            os.mkdir("a", dir_fd=fd)
-            fd, parent = os.open("a", os.O_RDONLY, dir_fd=fd), fd
-            os.close(parent)
-        if leaf is not None:
-            os.close(os.open(leaf, os.O_WRONLY | os.O_CREAT, dir_fd=fd))
-    finally:
-        os.close(fd)
-
-
-def _remove_chain(root: Path) -> None:
-    """Remove everything under ``root`` without recursion (os.walk recurses before 3.12)."""
-    levels = [(None, os.open(root, os.O_RDONLY | os.O_DIRECTORY), list(os.scandir(root)))]
-    while levels:
-        name, fd, entries = levels[-1]
-        if not entries:
-            levels.pop()
-            os.close(fd)
-            if levels:
-                os.rmdir(name, dir_fd=levels[-1][1])
-            continue
-        entry = entries.pop()
-        if entry.is_dir(follow_symlinks=False):
-            sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-            levels.append((entry.name, sub, list(os.scandir(sub))))
-        else:
-            os.unlink(entry.name, dir_fd=fd)
-
-
-def _open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 def listed(registry: ToolRegistry, pattern: str = "*", path: str = ".") -> list[str]:
@@ -88,7 +45,7 @@ def test_an_unrelated_tree_past_the_depth_limit_does_not_fail_a_listing(registry
     (workspace / "reports").mkdir()
     (workspace / "reports" / "q1.csv").write_text("x")
     (workspace / "cache").mkdir()
-    _chain(workspace / "cache", 300)
+    chain(workspace / "cache", 300)
     assert listed(registry, "reports/**/*.csv") == ["reports/q1.csv"]
     assert listed(registry, "**/*.csv") == ["reports/q1.csv"]
 
@@ -110,24 +67,24 @@ def test_a_listing_enters_only_directories_its_pattern_can_match_below(
 
 
 def test_matches_past_the_depth_limit_are_left_out_and_those_at_it_listed(registry, workspace):
-    _chain(workspace, MAX_DEPTH - 1, leaf="at.csv")  # at.csv is component MAX_DEPTH
+    chain(workspace, MAX_DEPTH - 1, leaf="at.csv")  # at.csv is component MAX_DEPTH
     deepest = workspace.joinpath(*["a"] * (MAX_DEPTH - 1))
-    _chain(deepest, 3, leaf="past.csv")
+    chain(deepest, 3, leaf="past.csv")
     (deepest / "b.csv").write_text("x")
     (workspace / "top.csv").write_text("x")
-    before = _open_fds()
-    chain = "/".join(["a"] * (MAX_DEPTH - 1))
-    assert listed(registry, "**/*.csv") == [f"{chain}/at.csv", f"{chain}/b.csv", "top.csv"]
+    before = open_fds()
+    deep = "/".join(["a"] * (MAX_DEPTH - 1))
+    assert listed(registry, "**/*.csv") == [f"{deep}/at.csv", f"{deep}/b.csv", "top.csv"]
     assert listed(registry, "**") == ["/".join(["a"] * n) for n in range(1, MAX_DEPTH + 1)]
-    assert _open_fds() == before
+    assert open_fds() == before
 
 
 def test_a_tree_deeper_than_python_recursion_is_listed_down_to_the_limit(registry, workspace):
-    _chain(workspace, 1100, leaf="deep.csv")  # neither a RecursionError nor a failed listing
+    chain(workspace, 1100, leaf="deep.csv")  # neither a RecursionError nor a failed listing
     (workspace / "top.csv").write_text("x")
-    before = _open_fds()
+    before = open_fds()
     assert listed(registry, "**/*.csv") == ["top.csv"]
-    assert _open_fds() == before
+    assert open_fds() == before
 
 
 @pytest.mark.parametrize("pattern", ["*", "**/*", "odd*"])
