@@ -16,47 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from executor.records import RunStatus
 from planner.plan import Plan
 from tests.executor.runsupport import approved_plan, make_runner
 from tests.executor.test_runtime_residency import policy as shipped_policy
+from tests.support.residency_workspace import EU_ROWS, EU_URL, US_URL, workspace_registry
 from tools import ToolRegistry
-from tools.builtin.files import register_file_tools
-from tools.builtin.http import effect_of_request
 from tools.builtin.jsonq import register_json_tools
-
-EU_URL = "https://data.eu.example.com/customers"
-US_URL = "https://x.us.example.com/in"
-EU_ROWS = "EU customer rows"
 
 policy = shipped_policy  # the fixture: the shipped policies through each engine
 
 
-class Response(BaseModel):
-    """What the fake ``http.request`` answers."""
-
-    text: str
-
-
 def _registry(workspace: Path, calls: list[tuple[str, str, Any]]) -> ToolRegistry:
-    def http_request(url: str, method: str = "GET", body: Any = None) -> Response:
-        """Call a URL.
-
-        Args:
-            url: Where to.
-            method: HTTP method.
-            body: What to send.
-        """
-        calls.append((method, url, body))
-        return Response(text=EU_ROWS)
-
-    registry = ToolRegistry()
-    register_file_tools(registry, workspace=workspace)
-    register_json_tools(registry)
-    registry.register_function(http_request, name="http.request", tags=("egress", "network"),
-                               effect_from_args=effect_of_request)
+    registry = workspace_registry(workspace, calls)
+    register_json_tools(registry)  # the plan's links step
     return registry
 
 

@@ -8,44 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from executor.records import RunStatus
 from tests.executor.runsupport import make_runner, run_plan
 from tests.executor.test_runtime_residency import policy  # noqa: F401 - the fixture
-from tools import ToolRegistry
-from tools.builtin.files import register_file_tools
-from tools.builtin.http import effect_of_request
-
-EU_URL = "https://data.eu.example.com/customers"
-US_URL = "https://x.us.example.com/in"
-EU_ROWS = "EU customer rows"
-
-
-class Response(BaseModel):
-    """What the fake ``http.request`` answers."""
-
-    text: str
-
-
-def _registry(workspace: Path, calls: list[tuple[str, str, Any]]) -> ToolRegistry:
-    def http_request(url: str, method: str = "GET", body: Any = None) -> Response:
-        """Call a URL.
-
-        Args:
-            url: Where to.
-            method: HTTP method.
-            body: What to send.
-        """
-        calls.append((method, url, body))
-        return Response(text=EU_ROWS)
-
-    registry = ToolRegistry()
-    register_file_tools(registry, workspace=workspace)
-    registry.register_function(http_request, name="http.request", tags=("egress", "network"),
-                               effect_from_args=effect_of_request)
-    return registry
-
+from tests.support.residency_workspace import EU_ROWS, EU_URL, US_URL
+from tests.support.residency_workspace import workspace_registry as _registry
 
 # The reviewer's plan: load reads the file save writes, with no depends_on on it.
 PLAN = {"goal": "copy eu data", "steps": [
