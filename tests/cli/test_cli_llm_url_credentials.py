@@ -5,50 +5,19 @@ The model sees it as ``***``; a plan copying that mask is refused naming the par
 from __future__ import annotations
 
 import json
-import sqlite3
 
-import pytest
-
-from tests.support.cli_in_process import in_process_baton
+from tests.support.url_secrets_cli import baton  # noqa: F401 - fixture
 from tests.support.openai_server import Completion
+from tests.support.url_secrets_cli import fetch_reply, table_rows
 
 CRED = "hunter3hunter3"
 HOST = "https://api.internal.example"
 REFUSED = "carries a literal credential in URL parameter"
 
 
-@pytest.fixture
-def baton(data_dir, monkeypatch, capsys, openai_server):
-    """Run ``baton`` in-process with the LLM planner pointed at the scripted endpoint."""
-    (data_dir / "baton.toml").write_text(
-        '[users.alice]\nroles = ["analyst"]\n\n[users.dave]\nroles = ["auditor"]\n')
-    monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
-    monkeypatch.setenv("BATON_USER", "alice")
-    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
-    monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
-    with in_process_baton(capsys) as run:
-        yield run
-
-
-def _reply(url: str) -> Completion:
-    """The model's plan: it fetches ``url`` (as it was shown the goal's)."""
-    step = {"id": "fetch", "tool": "http.request", "why": f"read {url}", "depends_on": [],
-            "args_json": json.dumps({"method": "GET", "url": url}), "retry": None,
-            "timeout_s": None}
-    return Completion(content=json.dumps({"steps": [step]}))
-
-
-def _stored_text(data_dir) -> str:
-    with sqlite3.connect(data_dir / "data" / "baton.db") as conn:
-        tables = [row[0] for row in conn.execute(
-            "select name from sqlite_master where type = 'table'")]
-        return "\n".join(repr(row) for table in tables
-                         for row in conn.execute(f'select * from "{table}"'))
-
-
 def test_a_goal_url_credential_reaches_neither_the_model_nor_the_record(
         baton, openai_server, data_dir):
-    openai_server.script(_reply(f"{HOST}/b?token=***"))
+    openai_server.script(fetch_reply(f"{HOST}/b?token=***"))
     planned = baton("plan", f"Fetch {HOST}/b?token={CRED} and show its status")
     assert planned.returncode == 1, planned.stderr
     (request,) = openai_server.requests
@@ -67,12 +36,12 @@ def test_a_goal_url_credential_reaches_neither_the_model_nor_the_record(
     assert "llm_exchange" in kinds and "decision" in kinds
     for out in (planned, shown, ledger):
         assert CRED not in out.stdout + out.stderr
-    assert CRED not in _stored_text(data_dir)
+    assert CRED not in table_rows(data_dir / "data" / "baton.db")
 
 
 def test_a_revision_feedback_url_credential_reaches_neither_the_model_nor_the_record(
         baton, openai_server, data_dir):
-    openai_server.script(_reply(f"{HOST}/b?page=1"))
+    openai_server.script(fetch_reply(f"{HOST}/b?page=1"))
     plan_id = json.loads(baton("plan", "--json", f"Fetch {HOST}/b?page=1").stdout)["plan_id"]
     openai_server.script(Completion(content=None, refusal="no"))
     revised = baton("revise", plan_id, f"fetch {HOST}/b;jsessionid={CRED} instead")
@@ -86,4 +55,4 @@ def test_a_revision_feedback_url_credential_reaches_neither_the_model_nor_the_re
     assert failed[-1]["feedback"] == f"fetch {HOST}/b;jsessionid=*** instead"
     for out in (revised, ledger):
         assert CRED not in out.stdout + out.stderr
-    assert CRED not in _stored_text(data_dir)
+    assert CRED not in table_rows(data_dir / "data" / "baton.db")

@@ -7,48 +7,28 @@ and can never run with that mask."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from policies.bundle import SHIPPED_DIR
-from tests.support.custom_policies import own_bundle
+from tests.support.url_secrets_cli import auditor_views, table_rows, use_secrets_rules, words
 
 CRED = "hunter3hunter3"
 HOST = "https://api.internal.example"
 REFUSED = "carries a literal credential in URL parameter"
 
 
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _stored_text(data_dir) -> str:
-    """Every row of every table of the database, as text."""
-    with sqlite3.connect(data_dir / ".baton" / "baton.db") as conn:
-        tables = [row[0] for row in conn.execute(
-            "select name from sqlite_master where type = 'table'")]
-        return "\n".join(repr(row) for table in tables
-                         for row in conn.execute(f'select * from "{table}"'))
-
-
-def _plan_versions(data_dir) -> str:
-    with sqlite3.connect(data_dir / ".baton" / "baton.db") as conn:
-        return "\n".join(repr(row) for row in conn.execute("select * from plan_versions"))
+def _stored_text(data_dir, table: str | None = None) -> str:
+    """Every row of ``table`` (every table: None) of the database, as text."""
+    return table_rows(data_dir / ".baton" / "baton.db", table)
 
 
 def _assert_nowhere(cli, data_dir, plan_id: str, *outputs) -> None:
     """CRED is in no output given, no `baton` view of the plan, no ledger event, no table."""
-    views = [cli("--as", "dave", *args) for args in (
-        ("plans", "show", plan_id), ("plans", "show", plan_id, "--json"),
-        ("plans", "list"), ("plans", "list", "--json"),
-        ("audit", "show", "--subject", plan_id), ("audit", "show", "--json", "--subject", plan_id),
-        ("audit", "export"))]
-    for view in views:
-        assert view.returncode == 0, view.stderr
+    views = auditor_views(cli, plan_id)
     for out in [*outputs, *views]:
         assert CRED not in out.stdout + out.stderr, out.args
-    assert CRED not in _plan_versions(data_dir)
+    assert CRED not in _stored_text(data_dir, "plan_versions")
     assert CRED not in _stored_text(data_dir)
 
 
@@ -59,14 +39,14 @@ def _shown(cli, plan_id: str, *more: str) -> dict:
 
 
 def _deny(version: dict) -> str:
-    return _words("\n".join(version["decision"]["deny"]))
+    return words("\n".join(version["decision"]["deny"]))
 
 
 def test_a_goal_whose_url_carries_a_credential_is_denied_and_kept_only_masked(cli, data_dir):
     goal = f"Post the total of sales.csv to {HOST}/fin?token={CRED}"
     planned = cli("--as", "alice", "plan", goal)
     assert planned.returncode == 1, planned.stderr
-    printed = _words(planned.stdout + planned.stderr)
+    printed = words(planned.stdout + planned.stderr)
     assert f"{REFUSED} token" in printed and f"{HOST}/fin?token=***" in printed
     (listed,) = json.loads(cli("--as", "dave", "plans", "list", "--json").stdout)
     version = _shown(cli, listed["plan_id"])
@@ -175,10 +155,8 @@ def test_a_masked_plan_never_runs_even_where_the_policies_let_it(cli, data_dir):
     where its author wrote a credential; it can be neither approved nor run."""
     rules = (SHIPPED_DIR / "secrets.rego").read_text()
     assert "some found in s.url_credentials" in rules
-    own = own_bundle(data_dir, {"secrets.rego": rules.replace(
-        "some found in s.url_credentials", "some found in []")})
-    config = (data_dir / "baton.toml").read_text()
-    (data_dir / "baton.toml").write_text(f'policies_dir = "{own}"\n' + config)
+    use_secrets_rules(data_dir, rules.replace(
+        "some found in s.url_credentials", "some found in []"))
     plan = {"goal": "note the link", "steps": [
         {"id": "note", "tool": "files.write",
          "args": {"path": "note.txt", "text": f"see {HOST}/b?token={CRED}"}}]}
@@ -190,7 +168,7 @@ def test_a_masked_plan_never_runs_even_where_the_policies_let_it(cli, data_dir):
     ran = cli("--as", "alice", "run", version["plan_id"])
     assert approved.returncode != 0 and ran.returncode != 0
     assert ("cannot be approved: step note: a URL in its arguments carries a literal "
-            "credential in parameter token") in _words(approved.stderr)
+            "credential in parameter token") in words(approved.stderr)
     gate = _shown(cli, version["plan_id"])["gate"]
     assert gate["status"] == "denied" and "parameter token" in gate["reasons"][0]
     assert not (data_dir / "ws" / "note.txt").exists()
@@ -223,7 +201,7 @@ def test_a_version_stored_before_credentials_were_masked_is_shown_masked_and_nev
     assert version["plan"]["steps"][0]["args"]["text"] == f"see {HOST}/b?token=***"
     listed = cli("--as", "dave", "plans", "list", "--json")
     approved = cli("--as", "bob", "approve", stored.plan_id)
-    assert approved.returncode != 0 and "parameter token" in _words(approved.stderr)
+    assert approved.returncode != 0 and "parameter token" in words(approved.stderr)
     ran = cli("--as", "alice", "run", stored.plan_id)
     assert ran.returncode != 0
     for out in (shown, listed, approved, ran):

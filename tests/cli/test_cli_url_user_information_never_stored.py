@@ -7,14 +7,14 @@ for the same reason, and a plan showing the mask never runs."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from policies.bundle import SHIPPED_DIR
-from tests.support.cli_in_process import in_process_baton
-from tests.support.custom_policies import own_bundle
 from tests.support.openai_server import Completion
+from tests.support.url_secrets_cli import baton  # noqa: F401 - fixture
+from tests.support.url_secrets_cli import (auditor_views, fetch_reply, table_rows,
+                                           use_secrets_rules, words)
 
 PASSWORD = "hunter3hunter3"
 TOKEN = "tq8Kz2LmZx9Pw3RtY7vBn"
@@ -23,31 +23,12 @@ USER_INFO = ("step fetch: its URL carries credentials before the host (user@host
              "be sent as Basic authentication")
 
 
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _rows(db, table: str | None = None) -> str:
-    """Every row of ``table`` (every table: None) of the database, as text."""
-    with sqlite3.connect(db) as conn:
-        tables = [table] if table else [row[0] for row in conn.execute(
-            "select name from sqlite_master where type = 'table'")]
-        return "\n".join(repr(row) for name in tables
-                         for row in conn.execute(f'select * from "{name}"'))
-
-
 def _assert_nowhere(cli, db, plan_id: str, *outputs) -> None:
     """Neither credential is in an output given, a `baton` view, the ledger or any table."""
-    views = [cli("--as", "dave", *args) for args in (
-        ("plans", "show", plan_id), ("plans", "show", plan_id, "--json"),
-        ("plans", "list"), ("plans", "list", "--json"),
-        ("audit", "show", "--subject", plan_id), ("audit", "show", "--json", "--subject", plan_id),
-        ("audit", "export"))]
-    for view in views:
-        assert view.returncode == 0, view.stderr
+    views = auditor_views(cli, plan_id)
     for out in [*outputs, *views]:
         assert PASSWORD not in out.stdout + out.stderr and TOKEN not in out.stdout + out.stderr
-    for text in (_rows(db, "plan_versions"), _rows(db, "ledger"), _rows(db)):
+    for text in (table_rows(db, "plan_versions"), table_rows(db, "ledger"), table_rows(db)):
         assert PASSWORD not in text and TOKEN not in text
 
 
@@ -85,11 +66,11 @@ def test_a_plan_file_whose_url_carries_user_information_is_denied_and_kept_only_
     printed = planned.stdout
     assert f"goal: fetch {masked} and note it" in printed
     assert f"why: read {masked}" in printed and f'url: "{masked}"' in printed
-    assert USER_INFO in _words(printed)
+    assert USER_INFO in words(printed)
     (listed,) = json.loads(cli("--as", "dave", "plans", "list", "--json").stdout)
     version = _shown(cli, listed["plan_id"])
     assert version["status"] == "denied"
-    assert USER_INFO in _words("\n".join(version["decision"]["deny"]))
+    assert USER_INFO in words("\n".join(version["decision"]["deny"]))
     fetch, note = version["plan"]["steps"]
     assert fetch["args"]["url"] == masked and fetch["why"] == f"read {masked}"
     assert note["args"]["text"] == f"fetched from {masked}\nfor the record"
@@ -98,8 +79,8 @@ def test_a_plan_file_whose_url_carries_user_information_is_denied_and_kept_only_
     events = _events(cli, listed["plan_id"])
     assert [e["payload"]["goal"] for e in events if e["kind"] == "goal"] == [version["goal"]]
     (decision,) = [e["payload"] for e in events if e["kind"] == "decision"]
-    assert USER_INFO in _words(json.dumps(decision))
-    stored = _rows(data_dir / ".baton" / "baton.db", "plan_versions")
+    assert USER_INFO in words(json.dumps(decision))
+    stored = table_rows(data_dir / ".baton" / "baton.db", "plan_versions")
     assert masked in stored
     _assert_nowhere(cli, data_dir / ".baton" / "baton.db", listed["plan_id"], planned)
 
@@ -109,7 +90,7 @@ def test_a_password_in_a_url_is_still_denied_as_one_once_masked(cli, data_dir):
     note's text are denied for it as before masking."""
     planned = cli("--as", "alice", "plan", "--json", "--file",
                   _plan_file(data_dir, f"https://bob:{PASSWORD}@{HOST}/b"))
-    deny = _words("\n".join(_shown(cli, json.loads(planned.stdout)["plan_id"])["decision"]["deny"]))
+    deny = words("\n".join(_shown(cli, json.loads(planned.stdout)["plan_id"])["decision"]["deny"]))
     for where in ("step fetch: argument $.args.url", "step note: argument $.args.text"):
         assert f"{where} contains a password inside a URL" in deny
 
@@ -121,7 +102,7 @@ def test_a_user_name_alone_is_shown_as_logs_show_it(cli, data_dir):
                   _plan_file(data_dir, f"https://alice@{HOST}/b"))
     version = _shown(cli, json.loads(planned.stdout)["plan_id"])
     assert version["plan"]["steps"][0]["args"]["url"] == f"https://***@{HOST}/b"
-    assert USER_INFO in _words("\n".join(version["decision"]["deny"]))
+    assert USER_INFO in words("\n".join(version["decision"]["deny"]))
 
 
 def test_a_goal_whose_url_carries_user_information_is_kept_only_masked(cli, data_dir):
@@ -137,7 +118,7 @@ def test_a_goal_whose_url_carries_user_information_is_kept_only_masked(cli, data
     assert version["goal"] == f"Post the total of sales.csv to {masked}"
     events = _events(cli, listed["plan_id"])
     assert [e["payload"]["goal"] for e in events if e["kind"] == "goal"] == [version["goal"]]
-    assert masked in _rows(data_dir / ".baton" / "baton.db", "plan_versions")
+    assert masked in table_rows(data_dir / ".baton" / "baton.db", "plan_versions")
     _assert_nowhere(cli, data_dir / ".baton" / "baton.db", listed["plan_id"], planned)
 
 
@@ -148,9 +129,7 @@ def test_a_plan_showing_masked_user_information_never_runs_even_where_the_polici
     rules = (SHIPPED_DIR / "secrets.rego").read_text()
     rule = "deny contains msg if some msg in userinfo_findings(input.steps)"
     assert rule in rules
-    own = own_bundle(data_dir, {"secrets.rego": rules.replace(rule, "")})
-    config = (data_dir / "baton.toml").read_text()
-    (data_dir / "baton.toml").write_text(f'policies_dir = "{own}"\n' + config)
+    use_secrets_rules(data_dir, rules.replace(rule, ""))
     plan = {"goal": "note the link", "steps": [
         {"id": "note", "tool": "files.write",
          "args": {"path": "note.txt", "text": f"see https://{TOKEN}@{HOST}/b"}}]}
@@ -162,48 +141,27 @@ def test_a_plan_showing_masked_user_information_never_runs_even_where_the_polici
     ran = cli("--as", "alice", "run", version["plan_id"])
     assert approved.returncode != 0 and ran.returncode != 0
     assert ("cannot be approved: step note: a URL in its arguments carries credentials before "
-            "the host") in _words(approved.stderr)
+            "the host") in words(approved.stderr)
     assert not (data_dir / "ws" / "note.txt").exists()
     _assert_nowhere(cli, data_dir / ".baton" / "baton.db", version["plan_id"], planned, approved,
                     ran)
 
 
-@pytest.fixture
-def baton(data_dir, monkeypatch, capsys, openai_server):
-    """Run ``baton`` in-process with the LLM planner pointed at the scripted endpoint."""
-    (data_dir / "baton.toml").write_text(
-        '[users.alice]\nroles = ["analyst"]\n\n[users.dave]\nroles = ["auditor"]\n')
-    monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
-    monkeypatch.setenv("BATON_USER", "alice")
-    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
-    monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
-    with in_process_baton(capsys) as run:
-        yield run
-
-
-def _reply(url: str) -> Completion:
-    """The model's plan: it fetches ``url`` (as it was shown the goal's)."""
-    step = {"id": "fetch", "tool": "http.request", "why": f"read {url}", "depends_on": [],
-            "args_json": json.dumps({"method": "GET", "url": url}), "retry": None,
-            "timeout_s": None}
-    return Completion(content=json.dumps({"steps": [step]}))
-
-
 def test_goal_user_information_reaches_neither_the_model_nor_the_record(
         baton, openai_server, data_dir):
     masked = f"https://bob:***@{HOST}/b and https://***@{HOST}/c"
-    openai_server.script(_reply(f"https://bob:***@{HOST}/b"))
+    openai_server.script(fetch_reply(f"https://bob:***@{HOST}/b"))
     planned = baton("plan", f"Fetch https://bob:{PASSWORD}@{HOST}/b and https://{TOKEN}@{HOST}/c")
     assert planned.returncode == 1, planned.stderr
     (request,) = openai_server.requests
     assert PASSWORD not in json.dumps(request) and TOKEN not in json.dumps(request)
     assert f"Goal: Fetch {masked}\n" in request["messages"][1]["content"]
-    assert USER_INFO in _words(planned.stdout)
+    assert USER_INFO in words(planned.stdout)
     (listed,) = json.loads(baton("plans", "list", "--json").stdout)
     plan_id = listed["plan_id"]
     version = json.loads(baton("plans", "show", plan_id, "--json").stdout)
     assert version["status"] == "denied" and version["goal"] == f"Fetch {masked}"
-    assert USER_INFO in _words("\n".join(version["decision"]["deny"]))
+    assert USER_INFO in words("\n".join(version["decision"]["deny"]))
     events = json.loads(baton("--as", "dave", "audit", "show", "--json", "--subject",
                               plan_id).stdout)
     assert [e["payload"]["goal"] for e in events if e["kind"] == "goal"] == [version["goal"]]
@@ -213,7 +171,7 @@ def test_goal_user_information_reaches_neither_the_model_nor_the_record(
 
 def test_feedback_user_information_reaches_neither_the_model_nor_the_record(
         baton, openai_server, data_dir):
-    openai_server.script(_reply(f"https://{HOST}/b?page=1"))
+    openai_server.script(fetch_reply(f"https://{HOST}/b?page=1"))
     plan_id = json.loads(baton("plan", "--json", f"Fetch https://{HOST}/b?page=1").stdout)[
         "plan_id"]
     openai_server.script(Completion(content=None, refusal="no"))
