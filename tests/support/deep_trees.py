@@ -1,5 +1,6 @@
 """Directory trees deeper than any path may be long (for the files.* depth limits), built and
-removed by descriptor, in a temporary directory of their own."""
+removed by descriptor, in a temporary directory of their own; and the fixtures of a workspace
+for them and of the built-in tools over it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
+
+from tools import ToolRegistry
+from tools.builtin import register_builtin_tools
 
 
 @contextmanager
@@ -21,6 +27,21 @@ def deep_workspace() -> Iterator[Path]:
     finally:
         remove_chain(root)
         root.rmdir()
+
+
+@pytest.fixture
+def workspace() -> Iterator[Path]:
+    """A :func:`deep_workspace` for one test."""
+    with deep_workspace() as root:
+        yield root
+
+
+@pytest.fixture
+def registry(workspace: Path) -> ToolRegistry:
+    """The built-in tools over :func:`workspace`."""
+    registry = ToolRegistry()
+    register_builtin_tools(registry, workspace=workspace)
+    return registry
 
 
 def chain(root: Path, depth: int, leaf: str | None = None) -> None:

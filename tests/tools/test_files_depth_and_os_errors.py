@@ -12,24 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.deep_trees import chain, remove_chain
+from tests.support.deep_trees import registry, workspace  # noqa: F401 - fixtures
 from tools import ToolContext, ToolError, ToolInputError, ToolRegistry
-from tools.builtin import register_builtin_tools
 from tools.builtin import safe_paths
-from tests.support.deep_trees import chain, deep_workspace, remove_chain
 from tools.builtin.safe_paths import MAX_DEPTH, MAX_SYMLINKS
-
-
-@pytest.fixture
-def workspace() -> Iterator[Path]:
-    with deep_workspace() as root:
-        yield root
-
-
-@pytest.fixture
-def registry(workspace: Path) -> ToolRegistry:
-    registry = ToolRegistry()
-    register_builtin_tools(registry, workspace=workspace)
-    return registry
 
 
 def call(registry: ToolRegistry, tool: str, **args) -> dict:

@@ -7,31 +7,17 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from collections.abc import Iterator
 from fnmatch import fnmatchcase
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.deep_trees import chain, open_fds
+from tests.support.deep_trees import registry, workspace  # noqa: F401 - fixtures
 from tools import ToolContext, ToolError, ToolRegistry
-from tools.builtin import register_builtin_tools, safe_paths
-from tests.support.deep_trees import chain, deep_workspace, open_fds
+from tools.builtin import safe_paths
 from tools.builtin.safe_paths import MAX_DEPTH
-
-
-@pytest.fixture
-def workspace() -> Iterator[Path]:
-    with deep_workspace() as root:
-        yield root
-
-
-@pytest.fixture
-def registry(workspace: Path) -> ToolRegistry:
-    registry = ToolRegistry()
-    register_builtin_tools(registry, workspace=workspace)
-    return registry
 
 
 def listed(registry: ToolRegistry, pattern: str = "*", path: str = ".") -> list[str]:
