@@ -6,7 +6,9 @@ server (HTTP + regopy), next to baselines measured in the same run: building
 the policy input alone, and an empty policy (a constant decision) on the
 embedded engine. Then, on the embedded engine, plans of the validator's
 largest size (200 steps) whose data flows make residency's work grow fastest,
-each beside the 3-step plan's decision in the same run (``long_plans``).
+each beside the 3-step plan's decision in the same run (``long_plans``), and a
+POST of thousands of AWS-key-like values beside as many ordinary ones
+(``many_findings_plans``: at most 50 findings are listed, the rest counted).
 Also prints the policy evals' catch and false-positive rates.
 """
 
@@ -76,6 +78,17 @@ def long_plans(n: int = 200) -> dict[str, Plan]:
     }
 
 
+def many_findings_plans(n: int = 4_990) -> dict[str, Plan]:
+    """One POST of ``n`` rows, each holding an AWS-key-like value (``n`` findings; the step's
+    limit is 5,000 distinct strings), and the same with ordinary values (the scan alone)."""
+    def post(prefix: str) -> Plan:
+        rows = [{"key_id": f"{prefix}{i:016d}"} for i in range(n)]
+        return Plan.model_validate({"goal": "post rows", "steps": [
+            {"id": "post", "tool": "http.request",
+             "args": {"method": "POST", "url": "https://api.internal.example/in", "json": rows}}]})
+    return {f"secret_findings_{n}": post("AKIA"), f"ordinary_strings_{n}": post("ORDI")}
+
+
 def median_ms(fn: Callable[[], Any], repeat: int) -> float:
     """Median wall time of ``fn`` in milliseconds (after one warm-up call)."""
     fn()
@@ -89,13 +102,14 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> float:
 
 def long_plan_figures(engine: EmbeddedEngine, registry: Any, context: PolicyContext,
                       repeat: int) -> dict[str, float]:
-    """Median ms per decision of each of ``long_plans`` and of the 3-step plan, with ratios."""
+    """Median ms per decision of each of ``long_plans`` and ``many_findings_plans`` and of the
+    3-step plan, with ratios."""
     def decide(plan: Plan) -> Callable[[], Any]:
         doc = build_policy_input(plan, registry, requester=REQUESTER, context=context)
         return lambda: engine.decide(doc)
 
     rows = {"3_steps": median_ms(decide(make_plan(3)), repeat)}
-    for name, plan in long_plans().items():
+    for name, plan in {**long_plans(), **many_findings_plans()}.items():
         rows[name] = median_ms(decide(plan), max(3, repeat // 10))
         rows[f"{name}_ratio"] = round(rows[name] / rows["3_steps"], 1)
     return rows

@@ -134,28 +134,29 @@ any_secret_pattern := concat("|", [p.pattern | some p in cfg.secret_patterns])
 
 # Rule: no literal secret in any argument; secrets are configured in settings
 # and referred to as ${secret:NAME}. (Rules take a list of steps: the plan's,
-# or the one call at run time; one pass over all of them is much faster.) Lists,
-# not sets: the interpreter builds a set of n strings in about n * n steps (4,000
-# messages took 15 s), a list in n; deny makes them one set, once.
-secret_findings(steps) := array.concat(pattern_findings(steps), key_findings(steps))
-
-pattern_findings(steps) := [msg |
-	some s in steps
+# or the one call at run time; one pass over all of them is much faster.) A finding
+# is [the step's position, the string's path, which rule (0 here, 1 and 2 below), what
+# it found (a kind here, a word or a parameter's name below)]: secret_listing makes
+# messages (paths masked) of at most 50 of them.
+pattern_findings(steps) := [finding |
+	some i # (some i, s in steps: the interpreter reads a comprehension's comma as a list's)
+	s := steps[i]
 	some str in s.strings
 	str.length >= 8 # every pattern needs at least 8 characters; skipping short ones is faster
 	regex.match(any_secret_pattern, str.value)
 	some kind in secret_kinds(str)
-	msg := sprintf("step %s: argument %s contains %s; configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(str), kind])
+	finding := [i, str.path, 0, kind]
 ]
 
-key_findings(steps) := [msg |
+key_findings(steps) := [finding |
 	keys := sensitive_keys(steps) # first: read once for every string below
-	some s in steps
+	some i
+	s := steps[i]
 	some str in s.strings
 	long_random(str)
 	word := keys[key_of(str)]
 	sensitive_value(str)
-	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [s.id, masked_path(str), word])
+	finding := [i, str.path, 1, word]
 ]
 
 # Rule: no literal credential in a URL's query, fragment or path parameters
@@ -164,12 +165,29 @@ key_findings(steps) := [msg |
 # name judged whole: api_key, token, sig; not keyword nor csrf_token), each parameter
 # read as written and percent-decoded until stable (api%255Fkey=, api_key%3D...), so
 # that both engines judge the same list. A value written as ${secret:NAME} is not
-# listed: secret_destinations.rego rules where it may go. (A list, as secret_findings.)
-url_credential_findings(steps) := [msg |
-	some s in steps
+# listed: secret_destinations.rego rules where it may go. (Findings as pattern_findings'.)
+url_credential_findings(steps) := [finding |
+	some i
+	s := steps[i]
 	some found in s.url_credentials
-	msg := sprintf("step %s: argument %s carries a literal credential in URL parameter %s; configure it as a secret and send it as ${secret:NAME} in a header instead", [s.id, masked_path(found), shown_param(found.param)])
+	finding := [i, found.path, 2, shown_param(found.param)]
 ]
+
+# The deny message of a finding of pattern_findings, key_findings or url_credential_findings.
+secret_message(steps, finding) := msg if {
+	finding[2] == 0
+	msg := sprintf("step %s: argument %s contains %s; configure it as a secret and write ${secret:NAME} instead", [steps[finding[0]].id, masked_path(finding[1]), finding[3]])
+}
+
+secret_message(steps, finding) := msg if {
+	finding[2] == 1
+	msg := sprintf("step %s: argument %s looks like a literal secret (%s); configure it as a secret and write ${secret:NAME} instead", [steps[finding[0]].id, masked_path(finding[1]), finding[3]])
+}
+
+secret_message(steps, finding) := msg if {
+	finding[2] == 2
+	msg := sprintf("step %s: argument %s carries a literal credential in URL parameter %s; configure it as a secret and send it as ${secret:NAME} in a header instead", [steps[finding[0]].id, masked_path(finding[1]), finding[3]])
+}
 
 # Rule: no user information in the URL a step calls (https://TOKEN@host/,
 # https://user@host/): the HTTP client sends it as Basic authentication, so a token there
@@ -194,7 +212,7 @@ shown_param(name) := "<a secret>" if {
 # steps that a pattern matched found them again for every finding (300 took 100 s
 # under the interpreter's global lock), and looking names up in a set of them read
 # the set element by element there (2,000 took three times as long as without).
-masked_path(str) := strings.replace_n(path_masks(str.path), str.path)
+masked_path(path) := strings.replace_n(path_masks(path), path)
 
 path_masks(path) := {name: "<a secret>" |
 	some name in regex.find_n(`[A-Za-z_][A-Za-z0-9_-]*`, path, -1)
@@ -214,19 +232,50 @@ unscanned_findings(steps) := {msg |
 	msg := sprintf("step %s: too many strings to scan for secrets (%s); send fewer values in one call", [s.id, reason])
 }
 
-deny contains msg if some msg in secret_findings(input.steps)
+# The literal secrets and URL credentials of the steps: the messages of at most
+# max_listed_secrets findings, in step order and then by path, and how many more there are.
+# The embedded interpreter builds a set (deny) in time quadratic in its size: one POST of
+# a table of 4,990 AWS keys took 28 s under its global lock. Lists instead, and messages
+# only for the findings listed (masking a path costs a few regular expressions). Each
+# finding counts once: sorted, a repeat (a secret in two overlapping windows of a long
+# string) follows the one it repeats. (array.slice, not previous[j]: the interpreter
+# looked that index up element by element, 1,000 findings in 3 s.) Two findings may
+# still make one message (two secrets written as keys mask to one path); deny lists it
+# once, and the count counts both.
+secret_listing(steps) := array.concat(listed, more_secrets(count(distinct) - max_listed_secrets)) if {
+	found := sort(array.concat(
+		array.concat(pattern_findings(steps), key_findings(steps)),
+		url_credential_findings(steps),
+	))
+	previous := array.concat([null], found)
+	distinct := [finding |
+		some j
+		finding := found[j]
+		[finding] != array.slice(previous, j, j + 1)
+	]
+	listed := [secret_message(steps, finding) | some finding in array.slice(distinct, 0, max_listed_secrets)]
+}
+
+max_listed_secrets := 50
+
+more_secrets(more) := [msg] if {
+	more > 0
+	msg := sprintf("and %d more literal secrets in arguments (the first %d are listed)", [more, max_listed_secrets])
+} else := []
+
+plan_secret_listing := secret_listing(input.steps)
+
+step_secret_listing := secret_listing([input.step])
+
+deny contains msg if some msg in plan_secret_listing
 
 deny contains msg if some msg in unscanned_findings(input.steps)
 
-deny contains msg if some msg in url_credential_findings(input.steps)
-
 deny contains msg if some msg in userinfo_findings(input.steps)
 
-step_deny contains msg if some msg in secret_findings([input.step])
+step_deny contains msg if some msg in step_secret_listing
 
 step_deny contains msg if some msg in unscanned_findings([input.step])
-
-step_deny contains msg if some msg in url_credential_findings([input.step])
 
 step_deny contains msg if some msg in userinfo_findings([input.step])
 

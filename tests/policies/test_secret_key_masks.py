@@ -41,10 +41,10 @@ def _deny(engine, body, at_run_time: bool):
 
 @pytest.mark.parametrize("at_run_time", [False, True], ids=["plan", "run time"])
 def test_every_finding_under_a_secret_key_is_masked(engine, at_run_time):
-    rows = [{_key(i): {"password": f"{PASSWORD}{i}"}} for i in range(40)]
+    rows = [{_key(i): {"password": f"{PASSWORD}{i}"}} for i in range(25)]
     deny = _deny(engine, rows, at_run_time)
-    assert all(_looks_random(f"$.args.json[{i}].<a secret>.password") in deny for i in range(40))
-    assert len(deny) == 80  # and each key, by its position
+    assert all(_looks_random(f"$.args.json[{i}].<a secret>.password") in deny for i in range(25))
+    assert len(deny) == 50  # and each key, by its position (past 50: test_secret_findings_listed)
     assert not any("AKIA" in line for line in deny), deny
 
 
