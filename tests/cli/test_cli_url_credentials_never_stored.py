@@ -11,7 +11,8 @@ import json
 import pytest
 
 from policies.bundle import SHIPPED_DIR
-from tests.support.url_secrets_cli import auditor_views, table_rows, use_secrets_rules, words
+from tests.support.url_secrets_cli import (auditor_views, note_plan_tried, table_rows,
+                                           use_secrets_rules, words)
 
 CRED = "hunter3hunter3"
 HOST = "https://api.internal.example"
@@ -157,15 +158,9 @@ def test_a_masked_plan_never_runs_even_where_the_policies_let_it(cli, data_dir):
     assert "some found in s.url_credentials" in rules
     use_secrets_rules(data_dir, rules.replace(
         "some found in s.url_credentials", "some found in []"))
-    plan = {"goal": "note the link", "steps": [
-        {"id": "note", "tool": "files.write",
-         "args": {"path": "note.txt", "text": f"see {HOST}/b?token={CRED}"}}]}
-    (data_dir / "note.json").write_text(json.dumps(plan))
-    planned = cli("--as", "alice", "plan", "--json", "--file", "note.json")
-    version = json.loads(planned.stdout)
+    version, (planned, approved, ran) = note_plan_tried(cli, data_dir,
+                                                        f"see {HOST}/b?token={CRED}")
     assert version["plan"]["steps"][0]["args"]["text"] == f"see {HOST}/b?token=***"
-    approved = cli("--as", "bob", "approve", version["plan_id"])
-    ran = cli("--as", "alice", "run", version["plan_id"])
     assert approved.returncode != 0 and ran.returncode != 0
     assert ("cannot be approved: step note: a URL in its arguments carries a literal "
             "credential in parameter token") in words(approved.stderr)

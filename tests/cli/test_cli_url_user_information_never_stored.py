@@ -13,8 +13,8 @@ import pytest
 from policies.bundle import SHIPPED_DIR
 from tests.support.openai_server import Completion
 from tests.support.url_secrets_cli import baton  # noqa: F401 - fixture
-from tests.support.url_secrets_cli import (auditor_views, fetch_reply, table_rows,
-                                           use_secrets_rules, words)
+from tests.support.url_secrets_cli import (auditor_views, fetch_reply, note_plan_tried,
+                                           table_rows, use_secrets_rules, words)
 
 PASSWORD = "hunter3hunter3"
 TOKEN = "tq8Kz2LmZx9Pw3RtY7vBn"
@@ -130,15 +130,9 @@ def test_a_plan_showing_masked_user_information_never_runs_even_where_the_polici
     rule = "deny contains msg if some msg in userinfo_findings(input.steps)"
     assert rule in rules
     use_secrets_rules(data_dir, rules.replace(rule, ""))
-    plan = {"goal": "note the link", "steps": [
-        {"id": "note", "tool": "files.write",
-         "args": {"path": "note.txt", "text": f"see https://{TOKEN}@{HOST}/b"}}]}
-    (data_dir / "note.json").write_text(json.dumps(plan))
-    planned = cli("--as", "alice", "plan", "--json", "--file", "note.json")
-    version = json.loads(planned.stdout)
+    version, (planned, approved, ran) = note_plan_tried(cli, data_dir,
+                                                        f"see https://{TOKEN}@{HOST}/b")
     assert version["plan"]["steps"][0]["args"]["text"] == f"see https://***@{HOST}/b"
-    approved = cli("--as", "bob", "approve", version["plan_id"])
-    ran = cli("--as", "alice", "run", version["plan_id"])
     assert approved.returncode != 0 and ran.returncode != 0
     assert ("cannot be approved: step note: a URL in its arguments carries credentials before "
             "the host") in words(approved.stderr)

@@ -68,3 +68,17 @@ def fetch_reply(url: str) -> Completion:
             "args_json": json.dumps({"method": "GET", "url": url}), "retry": None,
             "timeout_s": None}
     return Completion(content=json.dumps({"steps": [step]}))
+
+
+def note_plan_tried(cli, data_dir: Path, text: str) -> tuple[dict, tuple]:
+    """Plan (alice, from a file) one step that writes ``text`` to note.txt, then try to approve
+    it (bob) and run it (alice): the version as ``plan --json`` printed it, and the three
+    outputs (plan, approve, run)."""
+    plan = {"goal": "note the link", "steps": [
+        {"id": "note", "tool": "files.write", "args": {"path": "note.txt", "text": text}}]}
+    (data_dir / "note.json").write_text(json.dumps(plan))
+    planned = cli("--as", "alice", "plan", "--json", "--file", "note.json")
+    version = json.loads(planned.stdout)
+    approved = cli("--as", "bob", "approve", version["plan_id"])
+    ran = cli("--as", "alice", "run", version["plan_id"])
+    return version, (planned, approved, ran)
