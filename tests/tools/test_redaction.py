@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.builtin.http import _EXCERPT_CHARS, status_error
+from tools.builtin.http import EXCERPT_CHARS, status_error
 from tools.redaction import REDACTED, redact
 from tools.url_credentials import hide_url_credentials, url_secrets
 
@@ -31,7 +31,7 @@ def test_without_secrets_the_value_is_returned_as_is():
 
 def test_an_http_error_excerpt_is_masked_before_it_is_cut():
     # The secret straddles the excerpt's end: cutting first would leave its first half behind.
-    body = "x" * (_EXCERPT_CHARS - 5) + SECRET + "y" * 50
+    body = "x" * (EXCERPT_CHARS - 5) + SECRET + "y" * 50
     error = status_error(400, "Bad Request", "http://127.0.0.1/x", body, None, [SECRET])
     assert error is not None
     assert SECRET[:5] not in error.message and REDACTED[:5] in error.message

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.builtin.http import _EXCERPT_CHARS, status_error
+from tools.builtin.http import EXCERPT_CHARS, status_error
 from tools.redaction import CUT_MARK, REDACTED, redact
 
 CRM = "crmTokenValue8f3a91"
@@ -48,5 +48,5 @@ def test_an_http_error_excerpt_cut_short_ends_with_the_cut_mark():
     error = status_error(403, "Forbidden", "http://127.0.0.1/x", body, None, [])
     assert error is not None and error.message.endswith(f" T=crmTokenValu{CUT_MARK}")
     assert redact(error.message, [CRM]).endswith(f" T={REDACTED}{CUT_MARK}")
-    whole = status_error(403, "Forbidden", "http://127.0.0.1/x", "E" * _EXCERPT_CHARS, None, [])
-    assert whole is not None and whole.message.endswith("E" * _EXCERPT_CHARS)
+    whole = status_error(403, "Forbidden", "http://127.0.0.1/x", "E" * EXCERPT_CHARS, None, [])
+    assert whole is not None and whole.message.endswith("E" * EXCERPT_CHARS)

@@ -15,7 +15,6 @@ import re
 import ssl
 import sys
 import time
-import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -28,6 +27,7 @@ from ..redaction import CUT_MARK, redact
 from ..url_credentials import hide_url_credentials, url_secrets
 from ..retry import RetryPolicy
 from ..spec import Effect, ToolContext
+from .http_body import ACCEPT_ENCODING, EXCERPT_CHARS, decode_body, read_capped
 from .http_headers import HEADER_NAME_SCHEMA, header_name_problem, header_value_problem
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ log = structlog.get_logger(__name__)
 DEFAULT_TIMEOUT_S = 30.0
 READ_METHODS = frozenset({"GET", "HEAD"})
 SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_.-]*)\}")
-_EXCERPT_CHARS = 200
 
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -225,8 +224,8 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
     # this call's secrets are known here: the cut is marked, so that the run, masking the
     # error with every configured secret, masks the start of another one cut there too.
     masked = redact(body, secret_values)
-    excerpt = masked[:_EXCERPT_CHARS].replace("\n", " ").strip()
-    if excerpt and len(masked) > _EXCERPT_CHARS:
+    excerpt = masked[:EXCERPT_CHARS].replace("\n", " ").strip()
+    if excerpt and len(masked) > EXCERPT_CHARS:
         excerpt += CUT_MARK
     message = f"HTTP {status} {reason} from {url}" + (f": {excerpt}" if excerpt else "")
     if body_left_out is not None:
@@ -237,212 +236,6 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
             message += f" (Retry-After {wait_s:g}s)"
         return ToolError(message, retryable=True, retry_after_s=wait_s, code=f"http_{status}")
     return ToolError(message, retryable=False, code=f"http_{status}")
-
-
-ACCEPT_ENCODING = "gzip, deflate"
-"""What every request accepts unless its headers say otherwise: the encodings
-:class:`_Inflater` decodes with bounded memory (httpx would add br and zstd when their
-packages are installed, whose decoders it cannot bound)."""
-_INFLATABLE = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}  # RFC 9110 8.4.1.3
-
-
-class _Inflater:
-    """One gzip or deflate layer, decoded a bounded slice at a time.
-
-    httpx decodes each chunk it receives in full: a 1 KB chunk of a doubly gzipped body
-    became 512 MiB before the size cap saw it. Here zlib's ``max_length`` stops each chunk's
-    output one byte past the room left, so memory stays near the cap whatever the ratio.
-    """
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._z: Any = None  # made once the first two bytes say which form the stream takes
-        self._held = b""  # a first byte, kept until the second comes
-        self._members = 0  # gzip members (or deflate streams) decoded to their end
-        self._ignoring = False  # past the end of the data: trailing bytes dropped, as httpx does
-
-    def decode(self, data: bytes, room: int) -> bytes:
-        """The bytes ``data`` decodes to: at most ``room + 1``, so that more means over the cap.
-
-        Raises ``zlib.error`` for data that is not of this encoding.
-        """
-        data, self._held = self._held + data, b""
-        out: list[bytes] = []
-        while data and not self._ignoring and room >= 0:
-            if self._z is None:
-                if len(data) < 2:
-                    self._held = data
-                    break
-                self._z = self._start(data[:2])
-                if self._z is None:
-                    self._ignoring = True
-                    break
-            chunk = self._z.decompress(data, room + 1)
-            out.append(chunk)
-            room -= len(chunk)
-            if self._z.eof:
-                self._members += 1
-                data, self._z = self._z.unused_data, None
-            else:  # output under max_length means every byte was taken: the tail is empty
-                data = self._z.unconsumed_tail
-        return b"".join(out)
-
-    def _start(self, head: bytes) -> Any:
-        """A decompressor for a stream starting with ``head``; None for bytes past the end."""
-        if self.encoding == "gzip":
-            if self._members and head != b"\x1f\x8b":
-                return None  # not another member (RFC 1952 2.2): junk after the data
-            return zlib.decompressobj(16 + zlib.MAX_WBITS)
-        if self._members:
-            return None
-        # "deflate" is meant as zlib-wrapped (RFC 9110) but often sent raw (as httpx, both).
-        zlib_wrapped = head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
-        return zlib.decompressobj(zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS)
-
-    @property
-    def truncated(self) -> bool:
-        """Whether the body ended inside a compressed stream (some bytes came, no end did)."""
-        return self._z is not None or (bool(self._held) and not self._members)
-
-
-class _Undecodable(Exception):
-    """A body this reader cannot decode: the call's error for a 2xx answer, whose body is its
-    result; left out of any other answer, whose status decides (see :func:`_read_capped`)."""
-
-    def __init__(self, error: ToolError, summary: str) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.summary = summary  # why, in a few words, for the status error's message
-
-
-def _encodings(response: httpx.Response) -> list[str]:
-    """The response's Content-Encoding layers in the order applied, ``identity`` left out."""
-    layers = [name.strip().lower()
-              for name in response.headers.get_list("content-encoding", split_commas=True)]
-    return [name for name in layers if name not in ("", "identity")]
-
-
-def _inflater(layers: list[str], shown: str, secret_values: list[str]) -> _Inflater | None:
-    """The decoder of these Content-Encoding layers: None for none; :class:`_Undecodable` for
-    one whose output cannot be bounded (br, zstd, compress, an unknown name, or layers stacked)."""
-    if not layers:
-        return None
-    if len(layers) == 1 and layers[0] in _INFLATABLE:
-        return _Inflater(_INFLATABLE[layers[0]])
-    why = "several encodings stacked" if len(layers) > 1 else "an encoding it cannot decode"
-    named = redact(", ".join(layers), secret_values)  # the server's text, as a body excerpt is
-    if len(named) > _EXCERPT_CHARS:
-        named = named[:_EXCERPT_CHARS] + CUT_MARK
-    raise _Undecodable(ToolError(
-        f"response body from {shown} has Content-Encoding {named!r}: {why} "
-        f"(http.request decodes one of gzip or deflate, and asks for {ACCEPT_ENCODING})",
-        retryable=False, code="http_unsupported_encoding",
-    ), f"http.request does not decode Content-Encoding {named!r} ({why})")
-
-
-def _body_needed(status: int) -> bool:
-    """Whether the caller needs this answer's body: a 2xx body is the call's result, while a
-    3xx answer is acted on by its headers and an error by its status (and Retry-After)."""
-    return 200 <= status < 300
-
-
-async def _read_capped(response: httpx.Response, max_bytes: int, method: str, shown: str,
-                       secret_values: list[str]) -> tuple[bytes, str | None]:
-    """Read and decode the body, refusing (not truncating) one over ``max_bytes`` once decoded.
-
-    Returns the body and None, or, for an answer other than 2xx whose body cannot be decoded
-    (its encoding refused, its data corrupt or cut), an empty body and why it was left out: a
-    503 with a Brotli page is still retried after its Retry-After, a 301 still returned. For a
-    2xx answer such a body fails the call (http_unsupported_encoding, http_bad_encoding).
-    """
-    try:
-        return await _read_decoded(response, max_bytes, method, shown, secret_values), None
-    except _Undecodable as exc:
-        if _body_needed(response.status_code):
-            raise exc.error from exc.__cause__
-        return b"", exc.summary
-
-
-async def _read_decoded(response: httpx.Response, max_bytes: int, method: str, shown: str,
-                        secret_values: list[str]) -> bytes:
-    """The decoded body, at most ``max_bytes``; :class:`_Undecodable` for one it cannot decode."""
-    layers = _encodings(response)
-    # A HEAD answer declares the length of a body it does not send. An encoded body declares
-    # its length on the wire, not the decoded one the cap counts (1000 random bytes gzip to
-    # 1023): only the bytes decoded decide then.
-    declared = response.headers.get("content-length") if method != "HEAD" else None
-    if declared and declared.isdigit() and int(declared) > max_bytes and not layers:
-        raise ToolError(
-            f"response body of {int(declared)} bytes from {shown} exceeds the limit "
-            f"of {max_bytes} bytes", retryable=False, code="http_response_too_large",
-        )
-    chunks: list[bytes] = []
-    size = 0
-    inflater: _Inflater | None = None
-    started = False
-    async for raw in response.aiter_raw():
-        if not raw:
-            continue
-        if not started:  # at the first byte: an empty body (HEAD, 204, 304) in any encoding is fine
-            started = True
-            inflater = _inflater(layers, shown, secret_values)
-        chunk = raw if inflater is None else _inflate(inflater, raw, max_bytes - size, shown)
-        size += len(chunk)
-        if size > max_bytes:
-            after = f", once {inflater.encoding}-decoded" if inflater is not None else ""
-            raise ToolError(f"response body from {shown} exceeds the limit of {max_bytes} bytes "
-                            f"(stopped reading at {size} bytes{after})", retryable=False,
-                            code="http_response_too_large")
-        chunks.append(chunk)
-    if inflater is not None and inflater.truncated:
-        raise _bad_encoding(shown, inflater, "the body ends before the compressed data does")
-    return b"".join(chunks)
-
-
-def _inflate(inflater: _Inflater, raw: bytes, room: int, shown: str) -> bytes:
-    try:
-        return inflater.decode(raw, room)
-    except zlib.error as exc:
-        raise _bad_encoding(shown, inflater, str(exc)) from exc
-
-
-def _bad_encoding(shown: str, inflater: _Inflater, why: str) -> _Undecodable:
-    return _Undecodable(
-        ToolError(f"response body from {shown} is not valid {inflater.encoding} data: {why}",
-                  retryable=False, code="http_bad_encoding"),
-        f"not valid {inflater.encoding} data ({why})")
-
-
-def _text(raw: bytes, charset: str | None) -> str:
-    """The body as text in its declared charset, or UTF-8 when Python knows no such text codec.
-
-    A server's label (``charset=bogus``, ``x-user-defined``, ``base64``) must not fail the
-    call: the body is still read, undecodable bytes replaced.
-    """
-    if charset:
-        try:
-            return raw.decode(charset, errors="replace")
-        except LookupError:
-            pass
-    return raw.decode("utf-8", errors="replace")
-
-
-def _not_json(constant: str) -> Any:
-    # Python's parser takes NaN and Infinity; no JSON document holds them, and a value
-    # holding them would make the run's rows and the ledger unreadable as JSON.
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _decode(response: httpx.Response, raw: bytes) -> tuple[str, Any]:
-    text = _text(raw, response.charset_encoding)
-    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    parsed = None
-    if raw and (content_type == "application/json" or content_type.endswith("+json")):
-        try:
-            parsed = jsonlib.loads(text, parse_constant=_not_json)
-        except ValueError:
-            parsed = None  # a server that mislabels its body still returns the text
-    return text, parsed
 
 
 async def send(
@@ -472,7 +265,7 @@ async def send(
                                               timeout_s=context.own_timeout_s(timeout_s),
                                               max_response_bytes=max_response_bytes,
                                               shown=shown, secret_values=secret_values)
-    text, parsed = _decode(response, raw)
+    text, parsed = decode_body(response, raw)
     log.debug("http.response", method=method, url=shown, status=response.status_code,
               bytes=len(raw), body_left_out=left_out,
               elapsed_s=round(time.perf_counter() - started, 4))
@@ -548,7 +341,7 @@ async def _exchange(method: str, url: str, request: dict[str, Any], *,
                     query: Mapping[str, Any] | None, timeout_s: float,
                     max_response_bytes: int, shown: str,
                     secret_values: list[str]) -> tuple[httpx.Response, bytes, str | None]:
-    """Send the request and read the capped body (see :func:`_read_capped` for what comes
+    """Send the request and read the capped body (see :func:`read_capped` for what comes
     back); transport failures become tool errors."""
     import httpx
 
@@ -559,7 +352,7 @@ async def _exchange(method: str, url: str, request: dict[str, Any], *,
         async with asyncio.timeout(timeout_s), httpx.AsyncClient(
                 timeout=timeout_s, follow_redirects=False, verify=_tls_context()) as client:
             async with client.stream(method, target, **request) as response:
-                raw, left_out = await _read_capped(response, max_response_bytes, method,
+                raw, left_out = await read_capped(response, max_response_bytes, method,
                                                    shown, secret_values)
     except (httpx.TimeoutException, TimeoutError) as exc:
         raise RetryableToolError(f"{method} {shown} timed out after {timeout_s:g}s "
