@@ -38,12 +38,17 @@ from urllib.parse import urlsplit
 
 from tools.url_credentials import (
     HIDDEN,
+    LINE_REST,
     PARAM_SEPARATOR,
+    TEXT_VALUE_END,
+    TEXT_VALUE_ENDS,
     hide_url_credentials,
     is_credential_query_param,
     param_readings,
     percent_decoded,
+    scheme_start,
     url_param_pieces,
+    url_spans,
 )
 
 from .versions import StoredVersion
@@ -55,12 +60,8 @@ URL_ARGUMENT = "url"
 QUERY_ARGUMENT = "query"
 
 # Where the rule ends a value written in free text, and how it finds a URL there: a scheme,
-# "://" and the rest of the line (the policies' url_lines_in_text, _VALUE_ENDS, _VALUE_END).
-# Repeated here, as the planner may not import the policies; tests hold the two together.
-_VALUE_ENDS = " \t\"'<>"
-_VALUE_END = re.compile(r"[\s\"'<>]")
-_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
-_LINE_REST = re.compile("[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
+# "://" and the rest of the line (tools.url_credentials: TEXT_VALUE_END(S), url_spans,
+# LINE_REST), the same code the policies read with.
 _KEEPING_SEPARATORS = re.compile(f"({PARAM_SEPARATOR.pattern})")
 # Rounds of masking one parameter's text: each masks at least one value or stops.
 _MAX_ROUNDS = 20
@@ -226,29 +227,10 @@ def _masked_entry(name: str, value: Any) -> Any:
     return hidden[len(prefix):] if hidden.startswith(prefix) else MASK
 
 
-def _scheme_start(text: str, position: int) -> int | None:
-    """Where the scheme before the "://" at ``position`` starts: it starts with a letter
-    (None: there is no scheme)."""
-    start = position
-    while start > 0 and text[start - 1] in _SCHEME_CHARS:
-        start -= 1
-    while start < position and not (text[start].isascii() and text[start].isalpha()):
-        start += 1
-    return start if start < position else None
-
-
 def _url_lines(text: str) -> Iterator[tuple[int, int]]:
     """Where each URL the rule reads in ``text`` starts and ends: a scheme starting with a
     letter, "://", then the rest of the line."""
-    position = text.find("://")
-    while position != -1:
-        start = _scheme_start(text, position)
-        rest = _LINE_REST.match(text, position + 3) if start is not None else None
-        if start is not None and rest:
-            yield start, rest.end()
-            position = text.find("://", rest.end())
-        else:
-            position = text.find("://", position + 1)
+    return url_spans(text, LINE_REST)
 
 
 def _user_information(text: str, *, whole: bool) -> Iterator[tuple[int, int]]:
@@ -259,7 +241,7 @@ def _user_information(text: str, *, whole: bool) -> Iterator[tuple[int, int]]:
     ends = _AUTHORITY_END if whole else _AUTHORITY_END_IN_TEXT
     position, after = text.find("://"), 0
     while position != -1:
-        start = _scheme_start(text, position)
+        start = scheme_start(text, position)
         stop = ends.search(text, position + 3)
         at = text.rfind("@", position + 3, stop.start() if stop else len(text))
         if start is not None and start >= after and at != -1:
@@ -319,8 +301,8 @@ def _read_value(value: str, in_text: bool) -> tuple[int, int]:
     after any leading blank or quote and up to the next one."""
     if not in_text:
         return 0, len(value)
-    start = len(value) - len(value.lstrip(_VALUE_ENDS))
-    end = _VALUE_END.search(value, start)
+    start = len(value) - len(value.lstrip(TEXT_VALUE_ENDS))
+    end = TEXT_VALUE_END.search(value, start)
     return start, end.start() if end else len(value)
 
 

@@ -20,11 +20,16 @@ from urllib.parse import parse_qsl
 from planner.plan import is_reference
 from tools.builtin.http import SECRET_REF
 from tools.url_credentials import (
+    LINE_REST,
     PARAM_SEPARATOR,
+    TEXT_VALUE_END,
+    TEXT_VALUE_ENDS,
+    URL_REST,
     is_credential_query_param,
     param_readings,
     percent_decoded,
     url_param_pieces,
+    url_spans,
 )
 
 # The rules' time grows with each distinct string scanned (about 0.15 ms apiece on the
@@ -206,22 +211,12 @@ def _over_room_reason(room: int) -> str:
             "distinct strings")
 
 
-# A URL inside any string, found as the URL-password pattern (secret_patterns) finds one:
-# a scheme, "://", then everything up to white space or a quote (urls_in_text).
-_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
-_URL_REST = re.compile(r"[^\s\"'<>]+")
-# ...or everything up to the end of its line (url_lines_in_text), as str.splitlines ends one.
-_LINE_REST = re.compile("[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
-
-
+# A URL inside any string is found as the URL-password pattern (secret_patterns) finds one
+# (tools.url_credentials.url_spans), masking included.
 def urls_in_text(text: str) -> Iterator[str]:
     """Each URL written in ``text``: the longest ``scheme://rest`` around each "://", the
-    rest ending at white space, a quote, ``<`` or ``>``.
-
-    Linear in the text's length: a regular expression starting a scheme at every letter
-    re-read a long run of letters before each "://" once per letter (80,000 took 6.7 s).
-    """
-    return _urls(text, _URL_REST)
+    rest ending at white space, a quote, ``<`` or ``>``."""
+    return (text[start:end] for start, end in url_spans(text, URL_REST))
 
 
 def url_lines_in_text(text: str) -> Iterator[str]:
@@ -229,24 +224,7 @@ def url_lines_in_text(text: str) -> Iterator[str]:
     rest ending only at a line break): where a URL ends in free text is a guess, and an HTTP
     client sends ``?q=O'Brien&access_token=…`` and ``?q=a b&token=…`` whole, percent-encoding
     the quote and the space."""
-    return _urls(text, _LINE_REST)
-
-
-def _urls(text: str, rest_pattern: re.Pattern[str]) -> Iterator[str]:
-    position = text.find("://")
-    while position != -1:
-        start = position
-        while start > 0 and text[start - 1] in _SCHEME_CHARS:
-            start -= 1
-        while start < position and not (text[start].isascii() and text[start].isalpha()):
-            start += 1  # a scheme starts with a letter
-        # Read on only after a scheme: reading the rest after each of many "://" is quadratic.
-        rest = rest_pattern.match(text, position + 3) if start < position else None
-        if rest:
-            yield text[start:rest.end()]
-            position = text.find("://", rest.end())
-        else:
-            position = text.find("://", position + 1)
+    return (text[start:end] for start, end in url_spans(text, LINE_REST))
 
 
 # The argument an HTTP client is given as the URL it calls, judged whole.
@@ -330,15 +308,13 @@ def _credential_names(piece: str, place: str, *, named: bool = True, in_text: bo
     # The shown name of each credential among the piece's parameters.
     for name, value in param_readings(piece, named=named):
         if in_text:
-            value = _VALUE_END.split(value.lstrip(_VALUE_ENDS), maxsplit=1)[0]
+            value = TEXT_VALUE_END.split(value.lstrip(TEXT_VALUE_ENDS), maxsplit=1)[0]
         if SECRET_REF.sub("", value) and is_credential_query_param(name):
             yield _shown_param(name, place)
 
 
 # Where a parameter's value ends in free text (after any of these it starts with): where
 # urls_in_text ends a URL.
-_VALUE_ENDS = " \t\"'<>"
-_VALUE_END = re.compile(r"[\s\"'<>]")
 
 
 # A parameter's name that reads as a name, with at most a few brackets of an index or a name

@@ -43,6 +43,47 @@ FLAT_SECRET_PARAM_SUFFIXES = ("token", "secret", "password")
 # text. A shorter credential is still hidden in the URL itself (hide_url_credentials).
 MIN_GLOBAL_SECRET_LEN = 8
 HIDDEN = "***"
+
+
+# How a URL is found in free text, by the policy rule and by what masks what it refuses: a
+# scheme starting with a letter, "://", then the rest up to white space or a quote
+# (URL_REST) or to the end of its line (LINE_REST, as str.splitlines ends one).
+URL_REST = re.compile(r"[^\s\"'<>]+")
+LINE_REST = re.compile("[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
+# Where a parameter's value written in free text ends (a quoted URL, a shell word).
+TEXT_VALUE_ENDS = " \t\"'<>"
+TEXT_VALUE_END = re.compile(r"[\s\"'<>]")
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+
+
+def url_spans(text: str, rest: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+    """Where each URL written in ``text`` starts and ends: the longest ``scheme://`` around
+    each "://" (a scheme starts with a letter), then what ``rest`` matches after it.
+
+    Linear in the text's length: a regular expression starting a scheme at every letter
+    re-read a long run of letters before each "://" once per letter (80,000 took 6.7 s).
+    """
+    position = text.find("://")
+    while position != -1:
+        start = scheme_start(text, position)
+        # Read on only after a scheme: reading the rest after each of many "://" is quadratic.
+        found = rest.match(text, position + 3) if start is not None else None
+        if start is not None and found:
+            yield start, found.end()
+            position = text.find("://", found.end())
+        else:
+            position = text.find("://", position + 1)
+
+
+def scheme_start(text: str, position: int) -> int | None:
+    """Where the scheme before the "://" at ``position`` starts: the longest run of scheme
+    characters, from its first letter (None: there is no scheme)."""
+    start = position
+    while start > 0 and text[start - 1] in _SCHEME_CHARS:
+        start -= 1
+    while start < position and not (text[start].isascii() and text[start].isalpha()):
+        start += 1
+    return start if start < position else None
 _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
