@@ -95,7 +95,8 @@ def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int]
     only when its JSON would surely be too large. Output models and dataclasses count by
     their fields, as pydantic writes them (see :func:`_members`); what the tool returned
     counts whole, keys its output model would drop included. A container inside itself
-    counts 1 there: :func:`output_fault` names it. The walk stops at an iterator
+    counts 1 there: :func:`output_fault` names it, as it names a container nested deeper than
+    JSON is written to, whose members are not read. The walk stops at an iterator
     (:func:`size_fault` names it): None then.
     """
     found = _sized(value, limit, set())
@@ -132,6 +133,10 @@ def _sized(value: Any, limit: int, models: set[type]) -> tuple[str, int | None] 
             if ident in sizes:
                 total += sizes[ident] + 1
             elif ident in open_ids:
+                total += 2
+            elif len(frames) > OUTPUT_MAX_DEPTH + 1:
+                # Under a container already too deep to be written (output_fault refuses it
+                # later): never written, so left unread (200,000 levels took seconds).
                 total += 2
             elif (inner := _members(child)) is None:
                 if isinstance(child, Iterator):

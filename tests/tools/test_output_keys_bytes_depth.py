@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from tools import ToolContext, ToolError, ToolRegistry
-from tools.output_checks import OUTPUT_MAX_DEPTH, output_fault
+from tools.output_checks import OUTPUT_MAX_DEPTH, output_fault, size_fault
 
 CTX = ToolContext(idempotency_key="k")
 
@@ -134,6 +134,16 @@ def test_an_output_nested_deeper_than_json_is_written_fails_naming_the_limit():
 def test_a_very_deep_output_fails_at_once_without_crashing():
     caught = refused(nested(200_000))
     assert caught.code == "tool_output_too_deep"
+
+
+def test_the_size_check_stops_where_json_may_nest_no_deeper():
+    # It walked all 200,000 levels (a second of work, five on a loaded CI machine) before the
+    # depth check refused the output: what lies below the deepest level JSON is written to
+    # is never written, so it is left unread, here a generator the walk would have named.
+    deep = nested(200_000, leaf=iter([1]))
+    assert size_fault(deep) is None
+    assert size_fault(nested(OUTPUT_MAX_DEPTH + 1, leaf=iter([1])))[2] == "tool_output_iterator"
+    assert refused(deep).code == "tool_output_too_deep"
 
 
 def test_a_path_too_deep_is_named_by_its_first_120_characters():
