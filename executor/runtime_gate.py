@@ -4,8 +4,10 @@ what of the answer is recorded.
 The plan decision judged the plan when it was approved, with the values it could see then.
 Some calls are judged again just before they are made, with their resolved arguments:
 writes, egress, calls that send secrets, calls of time-bound tools (:data:`TIME_BOUND_TAGS`),
-and reads that residency places in a region when data may reach them from a step whose
-URL came from another step's output (the plan decision could not tell that host's region).
+calls whose own URL came from another step's output (the plan decision lists them under
+``runtime_checks``: it could not tell their host), and reads that residency places in a
+region when data may reach them from a step whose URL came from another step's output (the
+plan decision could not tell that host's region).
 Residency's sources are counted as the plan decision counts them (``DataFeeds``), and a
 source whose host cannot be told again denies the call: where its data came from is
 unknown.
@@ -86,12 +88,14 @@ class RuntimeGate:
 
     def verdict(self, sid: str, spec: ToolSpec, args: dict[str, Any], effect: Effect,
                 secret_names: tuple[str, ...]) -> GateVerdict | None:
-        """Ask the runtime check about a write, egress, secret-using or time-bound call, or a
-        read placed in a region that data known only at run time may reach; None when the
-        call is not one to ask about."""
+        """Ask the runtime check about a write, egress, secret-using or time-bound call, a
+        call whose URL the plan took from another step's output, or a read placed in a
+        region that data known only at run time may reach; None when the call is not one to
+        ask about."""
         sends_secrets = bool(secret_names) or bool(spec.endpoint_url and spec.secrets)
         if (effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets
                 and TIME_BOUND_TAGS.isdisjoint(spec.tags)
+                and not self._url_known_at_run_time(sid, spec)
                 and not (self._placed_in_a_region(spec, args)
                          and self._fed_from_a_host_known_at_run_time(sid))):
             return None
@@ -146,6 +150,13 @@ class RuntimeGate:
             log.warning("runtime check could not place a call in a region; judging it",
                         tool=spec.name, error=type(exc).__name__)
             return True
+
+    def _url_known_at_run_time(self, sid: str, spec: ToolSpec) -> bool:
+        """Whether the plan wrote this call's own URL as a reference to another step's output:
+        the plan decision could not place its host, so it listed the step under
+        ``runtime_checks`` (egress.rego), and the call is judged now with the URL it resolved
+        to, a read too (EU data must not reach a read of a US host another step named)."""
+        return is_reference(call_url(spec.endpoint_url, self.run.by_id[sid].args))
 
     def _fed_from_a_host_known_at_run_time(self, sid: str) -> bool:
         """Whether data may reach this step from a step whose URL came from another step's
