@@ -27,7 +27,7 @@ def step_region(data: Mapping[str, Any], tool: str, host: str | None,
     """The region ``step_region`` gives a call of ``tool`` to ``host`` (None: no region).
 
     ``host`` is the call's as ``policies.inputs.url_host`` gives it (lower case, no trailing
-    dot, IDNA). ``UnknownRegion`` when it cannot be told as the rules would: the caller
+    dot, IDNA, an IP address in one spelling). ``UnknownRegion`` when it cannot be told as the rules would: the caller
     then treats the call as placed in a region (fails closed).
     """
     tool_regions = _table(data, "tool_regions")
