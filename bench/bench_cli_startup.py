@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from evals.cli import positive_int
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,11 +37,11 @@ def median_seconds(command: list[str], runs: int, cwd: str) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=9)
-    options = parser.parse_args()
+    parser.add_argument("--runs", type=positive_int, default=9)
+    options = parser.parse_args(argv)
     baton = str(Path(sys.executable).with_name("baton"))
     example = str(ROOT / "examples" / "valid" / "sales_total.json")
     with tempfile.TemporaryDirectory() as cwd:  # no baton.toml of the developer's

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals.cli import positive_int
 from executor.store.db import SQLITE_BUSY_TIMEOUT_MS
 
 SIZES = (100, 1_000, 10_000)
@@ -131,19 +132,24 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def chain_sizes(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated chain lengths, each a whole number of at least 1."""
+    return tuple(positive_int(size) for size in text.split(","))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"smoke run: chains of {QUICK_SIZES}")
-    parser.add_argument("--sizes", help="comma-separated chain lengths (default 100,1000,10000)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per size; the best is shown")
+    parser.add_argument("--sizes", type=chain_sizes,
+                        help="comma-separated chain lengths (default 100,1000,10000)")
+    parser.add_argument("--repeat", type=positive_int, default=1,
+                        help="runs per size (at least 1); the best is shown")
     args = parser.parse_args(argv)
     from baton.logging import configure_logging
 
     configure_logging("warning")  # the runner's "run ended" lines would break up the table
-    sizes = QUICK_SIZES if args.quick else SIZES
-    if args.sizes:
-        sizes = tuple(int(s) for s in args.sizes.split(","))
+    sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     print(render(measure(sizes, repeat=args.repeat)))  # noqa: T201  (a benchmark prints its figures)
     if not args.quick:
         print(fan_out_line(repeat=args.repeat))  # noqa: T201

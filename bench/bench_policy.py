@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evals.cli import log_to_stderr, positive_int
 from evals.policies import policy_registry, run_corpus
 from planner.plan import Plan
 from policies.bundle import PolicyBundle
@@ -153,8 +154,10 @@ def run(repeat: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Print the figures as JSON."""
     parser = argparse.ArgumentParser(prog="python -m bench.bench_policy")
-    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--repeat", type=positive_int, default=50,
+                        help="timed decisions per figure (at least 1)")
     args = parser.parse_args(argv)
+    log_to_stderr()  # OpaEngine logs "policy.opa_loaded": on stdout it would break the JSON
     sys.stdout.write(json.dumps(run(args.repeat), indent=2) + "\n")
     return 0
 

@@ -5,15 +5,19 @@
 Baseline (same run, same goals): a substring scan that scores each tool by
 how many goal words occur in its name and description text. Prints index
 build time, then per-goal latency (mean, p50, p95) and recall@20 of both.
+Goals without a gold call are skipped and counted, as ``evals.retrieval`` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 
-from evals.datasets.seal_tools import catalogue, records
+from evals.cli import log_to_stderr, positive_int
+from evals.data import run_cli
+from evals.datasets.seal_tools import catalogue, goals_with_gold_calls
 from planner.retrieval import LexicalRanker, tool_text
 
 
@@ -31,13 +35,14 @@ def _percentiles(ms: list[float]) -> str:
     return f"mean {statistics.fmean(ms):7.2f} ms  p50 {statistics.median(ms):7.2f} ms  p95 {p95:7.2f} ms"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     """Run both rankers over the goals and print the figures."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--goals", type=int, default=700)
-    args = parser.parse_args()
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_retrieval")
+    parser.add_argument("--goals", type=positive_int, default=700,
+                        help="the first N goals (at least 1)")
+    args = parser.parse_args(argv)
+    goals, without_gold = goals_with_gold_calls(args.goals)
     specs = list(catalogue())
-    goals = records(args.goals)
     ranker = LexicalRanker()
     started = time.perf_counter()
     ranker.index(specs)
@@ -57,7 +62,11 @@ def main() -> None:
     print(f"catalogue: {len(specs)} tools, {len(goals)} goals; BM25 index built in {build_ms:.0f} ms")
     for label, (times, recall) in results.items():
         print(f"{label:>9}: {_percentiles(times)}  recall@20 {recall:.3f}")
+    if without_gold:
+        print(f"{without_gold} goal{'s' if without_gold > 1 else ''} without gold calls skipped")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    log_to_stderr()
+    sys.exit(run_cli(main, "python -m bench.bench_retrieval"))

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from evals.cli import log_to_stderr, positive_int
 from planner.plan import Plan
 from planner.templates import SHIPPED_DIR, Template, TemplateLibrary, TemplatePlanner
 from planner.validation import validate_plan
@@ -60,12 +61,13 @@ def median_us(fn: Callable[[str], object], goals: list[str], repeat: int) -> flo
     return statistics.median(samples)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Print median latencies for both libraries and both baselines."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--goals", type=int, default=120)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    parser.add_argument("--goals", type=positive_int, default=120)
+    parser.add_argument("--repeat", type=positive_int, default=5)
+    args = parser.parse_args(argv)
+    log_to_stderr()  # a log line on stdout would land in the printed figures
     goals = [GOALS[i % len(GOALS)].format(i=i) for i in range(args.goals)]
     registry = ToolRegistry()
     register_builtin_tools(registry, workspace=Path(tempfile.mkdtemp()))

@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from evals.cli import log_to_stderr, positive_int  # noqa: E402
 from planner import Plan, validate_plan  # noqa: E402
 from tools import ToolRegistry  # noqa: E402
 from tools.builtin import register_builtin_tools  # noqa: E402
@@ -112,14 +113,15 @@ def median_seconds(fn: Callable[[], Any], runs: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--steps", type=positive_int, default=1000)
+    parser.add_argument("--runs", type=positive_int, default=7)
     parser.add_argument("--big-args", type=int, default=200_000,
                         help="argument values of the one big step (0: skip that plan)")
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
+    log_to_stderr()  # a log line on stdout would land in the printed figures
 
     registry = ToolRegistry()
     register_builtin_tools(registry, workspace=Path(tempfile.mkdtemp()), http_max_response_bytes=1 << 20)

@@ -23,8 +23,7 @@ from planner.llm.prompt import tools_section
 from planner.retrieval import LexicalRanker
 
 from .cli import log_to_stderr, make_out_dir, positive_int
-from .data import EvalDataError, data_file
-from .datasets.seal_tools import catalogue, records
+from .datasets.seal_tools import catalogue, goals_with_gold_calls
 
 
 def token_counter() -> tuple[str, Any]:
@@ -50,7 +49,7 @@ def evaluate(ks: list[int]) -> dict[str, Any]:
     tokens: dict[int, list[float]] = {k: [] for k in ks}
     method, count = token_counter()
     started = time.perf_counter()
-    goals, without_gold = _goals_with_gold_calls()
+    goals, without_gold = goals_with_gold_calls()
     for record in goals:
         gold = {call["api"] for call in record["calling"]}
         ranked = ranker.rank(record["query"], specs, top)
@@ -72,16 +71,6 @@ def evaluate(ks: list[int]) -> dict[str, Any]:
                      "all_gold_offered": statistics.fmean(complete[k]),
                      "prompt_tokens_mean": statistics.fmean(tokens[k])} for k in ks},
     }
-
-
-def _goals_with_gold_calls() -> tuple[list[dict[str, Any]], int]:
-    """The goals naming a gold call, and how many do not (recall has nothing to measure there)."""
-    every = records()
-    goals = [r for r in every if r["calling"]]
-    if not goals:
-        raise EvalDataError(f"{data_file('seal-tools', 'test_in_domain.jsonl')}: no goal has a "
-                            "gold call to look for")
-    return goals, len(every) - len(goals)
 
 
 def markdown(doc: dict[str, Any]) -> str:

@@ -266,11 +266,26 @@ def _table(steps: int, rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def peer_names(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated names among :data:`PEERS`, at least one.
+
+    Checked before Baton and the floor are measured: a misspelt peer would otherwise show
+    up only as a failed row at the end of the run.
+    """
+    names = tuple(name for name in text.split(",") if name)
+    unknown = [name for name in names if name not in PEERS]
+    if unknown or not names:
+        what = f"unknown {', '.join(map(repr, unknown))}" if unknown else "no peer named"
+        raise argparse.ArgumentTypeError(f"{what} (choose from {', '.join(PEERS)})")
+    return names
+
+
 def main(argv: list[str] | None = None) -> None:
     """Either measure one peer (``--peer``) or compare them all with Baton."""
     parser = argparse.ArgumentParser(description="Baton vs peer executors, per-step overhead")
     parser.add_argument("--peer", choices=PEERS, help="measure only this peer; print JSON")
-    parser.add_argument("--peers", default=",".join(PEERS), help="peers to compare")
+    parser.add_argument("--peers", type=peer_names, default=PEERS,
+                        help=f"comma-separated peers to compare (default {','.join(PEERS)})")
     parser.add_argument("--sqlite", choices=SQLITE_MODES, default="shipped",
                         help="with --peer: the peer's own SQLite settings, or Baton's")
     parser.add_argument("--peers-python", default=sys.executable,
@@ -287,8 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     from baton.logging import configure_logging  # Baton's interpreter only, not the peers'
 
     configure_logging("warning")  # the runner's "run ended" lines would break up the table
-    peers = tuple(p for p in args.peers.split(",") if p)
-    print(compare(args.peers_python, steps, peers, args.repeat, args.timeout))  # noqa: T201
+    print(compare(args.peers_python, steps, args.peers, args.repeat, args.timeout))  # noqa: T201
 
 
 if __name__ == "__main__":

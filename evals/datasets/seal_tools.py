@@ -16,7 +16,7 @@ from planner.plan import Plan
 from tools import ToolRegistry
 
 from ..catalogue import registry_of, tool_spec
-from ..data import data_file, field_problem, read_json_lines
+from ..data import EvalDataError, data_file, field_problem, read_json_lines
 from .base import EvalCase, GoldArg, GoldCall
 
 _PLACEHOLDER = re.compile(r"^API_call_\d+$")
@@ -63,6 +63,17 @@ def records(limit: int | None = None) -> list[dict[str, Any]]:
     """The raw goals with their gold calls."""
     return read_json_lines(data_file("seal-tools", "test_in_domain.jsonl"),
                            {"id": str, "query": str, "calling": list}, _goal_problem, limit)
+
+
+def goals_with_gold_calls(limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Of the first ``limit`` goals, those naming a gold call, and how many do not (recall has
+    nothing to measure there); none at all is bad data."""
+    every = records(limit)
+    goals = [r for r in every if r["calling"]]
+    if not goals:
+        raise EvalDataError(f"{data_file('seal-tools', 'test_in_domain.jsonl')}: no goal has a "
+                            "gold call to look for")
+    return goals, len(every) - len(goals)
 
 
 @cache
