@@ -1,8 +1,8 @@
 """Benchmark loaders: each record becomes a goal, a tool catalogue and a gold plan."""
 
-from .base import EvalCase, GoldArg, GoldCall, GoldDict, gold_value
+from .base import EvalCase, GoldArg, GoldCall, GoldDict, gold_args, gold_value
 
-__all__ = ["EvalCase", "GoldArg", "GoldCall", "GoldDict", "gold_value", "load_cases"]
+__all__ = ["EvalCase", "GoldArg", "GoldCall", "GoldDict", "gold_args", "gold_value", "load_cases"]
 
 
 def load_cases(dataset: str, limit: int | None = None) -> list[EvalCase]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +29,21 @@ class GoldDict:
     fields: tuple[GoldArg, ...]
 
 
+def gold_args(args: Iterable[GoldArg]) -> dict[str, Any]:
+    """The gold plan's value of each argument (or key): its first acceptable value.
+
+    One with no acceptable value, or an optional one whose first is null, is left out: null
+    there is the schema's default (BFCL's ``["", null]``), which the declared type may not
+    allow, and leaving the argument out is an accepted answer.
+    """
+    return {a.name: gold_value(a.acceptable[0]) for a in args
+            if a.acceptable and not (a.optional and a.acceptable[0] is None)}
+
+
 def gold_value(acceptable: Any) -> Any:
     """The plain value an acceptable value stands for: each nested key's first acceptable value."""
     if isinstance(acceptable, GoldDict):
-        return {f.name: gold_value(f.acceptable[0]) for f in acceptable.fields if f.acceptable}
+        return gold_args(acceptable.fields)
     if isinstance(acceptable, list | tuple):
         return [gold_value(item) for item in acceptable]
     return acceptable

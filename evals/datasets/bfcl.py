@@ -4,7 +4,8 @@ Each answer lists acceptable values per argument; ``""`` among them means the
 argument may be left out. A dict among them lists acceptable values per key
 in the same way (``{"min": [500000]}`` stands for ``{"min": 500000}``), at any
 depth. The gold plan uses the first acceptable value that is not ``""`` and
-leaves out arguments (and keys) with none.
+leaves out arguments (and keys) with none, and optional ones whose first is null
+(the schema's default: ``["", null]``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from planner.plan import Plan
 
 from ..catalogue import registry_of, tool_spec
 from ..data import data_file, field_problem, json_type, read_json_lines
-from .base import EvalCase, GoldArg, GoldCall, GoldDict, gold_value
+from .base import EvalCase, GoldArg, GoldCall, GoldDict, gold_args
 
 FILES = ("BFCL_v4_parallel_multiple.json", "BFCL_v4_live_parallel_multiple.json")
 
@@ -109,11 +110,8 @@ def case(question: dict[str, Any], answer: dict[str, Any]) -> EvalCase:
         for f in question["function"]
     ]
     calls = _gold_calls(answer)
-    steps = [
-        {"id": f"call_{i}", "tool": c.tool,
-         "args": {a.name: gold_value(a.acceptable[0]) for a in c.args if a.acceptable}}
-        for i, c in enumerate(calls)
-    ]
+    steps = [{"id": f"call_{i}", "tool": c.tool, "args": gold_args(c.args)}
+             for i, c in enumerate(calls)]
     goal = _goal(question["question"])
     return EvalCase(id=question["id"], goal=goal, registry=registry_of(specs), gold_calls=calls,
                     gold_plan=Plan.model_validate({"goal": goal, "steps": steps}))
