@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from planner.llm import LLMConfig
 
@@ -47,22 +47,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="Tools offered per goal (at least 1).")
     parser.add_argument("--out", type=Path, default=Path(".baton/evals"))
     args = parser.parse_args(argv)
+    args.llm = _llm_config(parser, args) if args.planner == "llm" else None
     make_out_dir(parser, args.out)
     return args
+
+
+def _llm_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> LLMConfig:
+    """The endpoint's settings, checked before any case is loaded (a usage error, exit 2)."""
+    if not args.base_url:
+        parser.error("--planner llm needs --base-url or BATON_LLM_BASE_URL")
+    if not args.model.strip():
+        parser.error("argument --model: a model name is needed (--model or BATON_LLM_MODEL)")
+    key = os.environ.get("BATON_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+    try:
+        return LLMConfig(base_url=args.base_url, model=args.model, timeout_s=args.timeout,
+                         api_key=SecretStr(key) if key else None,
+                         max_tools_offered=args.max_tools)
+    except ValidationError as exc:  # what the checks above and the argument types leave
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        parser.error(f"the LLM planner's settings are unusable ({problems})")
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Run the evaluation the arguments describe and return the result document."""
     cases, gold_invalid = sample(load_cases(args.dataset), args.limit)
-    if args.planner == "llm":
-        if not args.base_url:
-            raise SystemExit("--planner llm needs --base-url or BATON_LLM_BASE_URL")
-        key = os.environ.get("BATON_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
-        config = LLMConfig(base_url=args.base_url, model=args.model, timeout_s=args.timeout,
-                           api_key=SecretStr(key) if key else None,
-                           max_tools_offered=args.max_tools)
-        results = run_endpoint(cases, config)
-        endpoint = {"base_url": config.shown_url, "model": args.model}  # credentials as ***
+    if args.llm is not None:
+        results = run_endpoint(cases, args.llm)
+        endpoint = {"base_url": args.llm.shown_url, "model": args.model}  # credentials as ***
     else:
         results = run_replay(cases, args.planner, {"max_tools_offered": args.max_tools})
         endpoint = {"base_url": "scripted local server", "model": f"replay of {args.planner} plans"}

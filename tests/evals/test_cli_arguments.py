@@ -24,7 +24,8 @@ def test_the_planner_eval_refuses_a_count_or_timeout_below_one(option, value, ca
 
 
 def test_the_planner_eval_accepts_a_fractional_timeout():
-    assert evals.planner.parse_args(["--dataset", "bfcl", "--timeout", "0.5"]).timeout == 0.5
+    args = ["--dataset", "bfcl", "--base-url", "http://127.0.0.1:9/v1", "--timeout", "0.5"]
+    assert evals.planner.parse_args(args).llm.timeout_s == 0.5
 
 
 @pytest.mark.parametrize("k", ["0", "-1"])
