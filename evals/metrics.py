@@ -12,6 +12,7 @@ edge against an edge-less gold (BFCL) drives precision to 0.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -67,9 +68,11 @@ def normalise(value: Any, tool_of: Mapping[str, str]) -> Any:
         return float(value)
     if isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            return value.strip().casefold()
+            number = math.nan
+        # "nan" would become a float that equals nothing, itself included: such words are text.
+        return number if math.isfinite(number) else value.strip().casefold()
     if isinstance(value, list | tuple):
         return tuple(normalise(v, tool_of) for v in value)
     if isinstance(value, Mapping):
