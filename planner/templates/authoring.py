@@ -27,6 +27,7 @@ from .params import _text, check_value, coerce
 
 _INDEX = re.compile(r"^(?P<key>[^\[\]]+)?((?:\[\d+\])*)$")
 _PHRASE_SPECIAL = set("{}()[]")
+_REGEX_PREFIX = "re:"  # how compile_pattern tells a regex from a phrase
 
 
 def template_from_plan(
@@ -217,23 +218,32 @@ def _kind(value: Any) -> str:
 
 def _replace_literal(steps: list[dict[str, Any]], original: list[dict[str, Any]], pname: str,
                      literal: str) -> Any:
-    """Make each argument equal to ``literal`` the parameter; its value (the first found).
+    """Make each argument equal to ``literal`` the parameter; its value (all of one type).
 
     Arguments only: a step id in ``depends_on``, a ``why`` or a retry setting that happens
     to read the same is no value a template user chooses; nor is a reference, nested or the
     step's whole ``args`` (a user choosing it would choose which output the step reads).
     """
-    found: list[Any] = []
-    for step, was in zip(steps, original, strict=True):
+    found: list[tuple[tuple[Any, ...], Any]] = []
+    for index, (step, was) in enumerate(zip(steps, original, strict=True)):
         if isinstance(step.get("args"), dict) and not is_reference(step["args"]):
-            _replace_equal(step["args"], was["args"], literal, "{{" + pname + "}}", found)
+            _replace_equal(step["args"], was["args"], literal, "{{" + pname + "}}",
+                           ("steps", index, "args"), found)
     if not found:
         raise TemplateError(f"parameter {pname}: no argument of the plan has the value {literal!r}")
-    return found[0]
+    kinds = {_kind(value) for _, value in found}
+    if len(kinds) > 1:
+        # "5" and 5 differ as the plan hash compares them: one parameter type would turn
+        # the others into values of its own type in every instance (or refuse the plan).
+        places = ", ".join(f"{json_path('$', at)} ({_kind(value)})" for at, value in found)
+        raise TemplateError(
+            f"parameter {pname}: the plan holds {literal!r} as values of different types: "
+            f"{places}; a parameter has one type: name each place with --param NAME=PATH")
+    return found[0][1]
 
 
 def _replace_equal(value: Any, original: Any, literal: str, placeholder: str,
-                   found: list[Any]) -> None:
+                   at: tuple[Any, ...], found: list[tuple[tuple[Any, ...], Any]]) -> None:
     """Replace each value equal to ``literal`` that ``original`` (the plan as it was) holds
     at the same place: not one an earlier parameter already replaced."""
     items = value.items() if isinstance(value, dict) else enumerate(value)
@@ -241,21 +251,27 @@ def _replace_equal(value: Any, original: Any, literal: str, placeholder: str,
         was = original[key]
         if isinstance(item, dict | list):
             if not is_reference(item):
-                _replace_equal(item, was, literal, placeholder, found)
+                _replace_equal(item, was, literal, placeholder, (*at, key), found)
         elif item is not None and item == was and _text(item) == literal:
-            found.append(item)
+            found.append(((*at, key), item))
             value[key] = placeholder
 
 
 def _name_in_why(steps: list[dict[str, Any]], values: dict[str, Any]) -> None:
     """Mention parameters in the steps' rationales, so an instance explains its own values."""
+    names: dict[str, str] = {}
+    for pname, value in sorted(values.items(), key=lambda kv: -len(_text(kv[1]))):
+        if isinstance(value, str) and len(value) > 2:
+            names.setdefault(value, pname)  # two parameters of one value: the first names it
+    if not names:
+        return
+    # One pass over the text as the plan gave it, longest value first: replacing value
+    # after value found short ones again inside placeholders (read {{s{{our}}ce}}).
+    found = re.compile("|".join(re.escape(value) for value in names))
     for step in steps:
         why = step.get("why")
         if isinstance(why, str):
-            for pname, value in sorted(values.items(), key=lambda kv: -len(_text(kv[1]))):
-                if isinstance(value, str) and len(value) > 2:
-                    why = why.replace(value, "{{" + pname + "}}")
-            step["why"] = why
+            step["why"] = found.sub(lambda hit: "{{" + names[hit.group(0)] + "}}", why)
 
 
 def _goal_pattern(goal: str, values: dict[str, Any]) -> tuple[str, list[tuple[int, int, str]]]:
@@ -263,8 +279,10 @@ def _goal_pattern(goal: str, values: dict[str, Any]) -> tuple[str, list[tuple[in
 
     Also returns where in ``goal`` each captured value was found: (start, end, parameter).
     """
-    use_regex = bool(_PHRASE_SPECIAL & set(goal))
     text = goal.strip().rstrip(".!?").strip()
+    # A phrase has no way to write these literally, and one starting with re: is read as a
+    # regex: the goal's words go into an escaped regex instead, so they stay words.
+    use_regex = bool(_PHRASE_SPECIAL & set(goal)) or text.startswith(_REGEX_PREFIX)
     offset = len(goal) - len(goal.lstrip())  # text starts there in goal (when not empty)
     spans: list[tuple[int, int, str]] = []
     # Longest value first, ties in the order the parameters were given: a value found
@@ -286,7 +304,7 @@ def _goal_pattern(goal: str, values: dict[str, Any]) -> tuple[str, list[tuple[in
     out.append(_quote(text[position:], use_regex))
     pattern = "".join(out)
     found = [(start + offset, end + offset, pname) for start, end, pname in spans]
-    return ("re:" + pattern if use_regex else pattern), found
+    return (_REGEX_PREFIX + pattern if use_regex else pattern), found
 
 
 def _quote(text: str, use_regex: bool) -> str:
