@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from planner.loading import anchor_of, read_scalars_as_json
+from planner.loading import anchor_of, file_problem, read_scalars_as_json
 
 from .model import Template, TemplateError
 
@@ -103,9 +103,25 @@ def template_yaml(template: Template) -> str:
                      allow_unicode=True)
 
 
+def _read_text(path: Path) -> str:
+    """The text of the regular file at ``path``; TemplateError, unread, for anything else.
+
+    A pipe was waited on for ever and a link to ``/dev/zero`` read without end, hanging every
+    command that loads templates. Opened without blocking and looked at once open, so a pipe
+    put in the file's place since it was listed does not hang the reader either.
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # before open(): it refuses a directory
+        os.close(descriptor)
+        raise TemplateError(file_problem(path, "template file")
+                            or f"template file {str(path)!r} is not a regular file")
+    with open(descriptor, "rb") as file:
+        return file.read().decode("utf-8")
+
+
 def _read_mapping(path: Path) -> dict:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)  # noqa: S506
+        data = yaml.load(_read_text(path), Loader=_TemplateLoader)  # noqa: S506
     except _NotAllowed as exc:
         mark = exc.problem_mark
         raise TemplateError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: "
