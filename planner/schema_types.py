@@ -123,6 +123,10 @@ def describe(node: Node, depth: int = 0) -> str:
     schema = node.resolved().schema
     if found == {"array"} and isinstance(schema, Mapping) and "items" in schema:
         return f"array of {describe(Node(schema['items'], node.root), depth + 1)}"
+    extra = schema.get("additionalProperties") if isinstance(schema, Mapping) else None
+    if found == {"object"} and isinstance(extra, Mapping) and extra and "properties" not in schema:
+        values = describe(Node(extra, node.root), depth + 1)  # dict[str, int]: values typed
+        return f"object of {f'({values})' if ' or ' in values else values} values"
     if "number" in found:
         found = found - {"integer"}
     return " or ".join(sorted(found))
@@ -172,6 +176,10 @@ def _is_array_step(schema: Mapping[str, Any], segment: str) -> bool:
 
 def _array_child(node: Node, schema: Mapping[str, Any], segment: str) -> Step:
     index = int(segment)
+    most = schema.get("maxItems")
+    if isinstance(most, int) and not isinstance(most, bool) and index >= most:
+        # A tuple (prefixItems, maxItems) or a bounded list never has this item.
+        return Step(None, f"it is a list of at most {most} item(s), with no item {index}")
     prefix = schema.get("prefixItems")
     if isinstance(prefix, list) and index < len(prefix):
         return Step(Node(prefix[index], node.root))
@@ -263,16 +271,49 @@ def _structure_fits(source: Node, target: Node, depth: int) -> bool:
     src, dst = source.resolved().schema, target.resolved().schema
     if not isinstance(src, Mapping) or not isinstance(dst, Mapping):
         return True
-    if "items" in src and "items" in dst:
-        if not fits(Node(src["items"], source.root), Node(dst["items"], target.root), depth + 1):
+    return (_items_fit(source, src, target, dst, depth)
+            and _fields_fit(source, src, target, dst, depth))
+
+
+def _items_fit(source: Node, src: Mapping[str, Any], target: Node, dst: Mapping[str, Any],
+               depth: int) -> bool:
+    if "items" not in dst:
+        return True
+    wanted = Node(dst["items"], target.root)
+    # items: false (no item past a tuple's own) holds nothing that could fail to fit.
+    given = [src["items"]] if src.get("items", False) is not False else []
+    if isinstance(src.get("prefixItems"), list):  # a tuple's items, each of its own type
+        given.extend(src["prefixItems"])
+    return all(fits(Node(item, source.root), wanted, depth + 1) for item in given)
+
+
+def _fields_fit(source: Node, src: Mapping[str, Any], target: Node, dst: Mapping[str, Any],
+                depth: int) -> bool:
+    declared = isinstance(src.get("properties"), Mapping) and isinstance(dst.get("properties"),
+                                                                           Mapping)
+    src_props = src["properties"] if isinstance(src.get("properties"), Mapping) else {}
+    dst_props = dst["properties"] if isinstance(dst.get("properties"), Mapping) else {}
+    for name in dst_props.keys() & src_props.keys():
+        if not fits(Node(src_props[name], source.root), Node(dst_props[name], target.root),
+                    depth + 1):
             return False
-    src_props, dst_props = src.get("properties"), dst.get("properties")
-    if isinstance(src_props, Mapping) and isinstance(dst_props, Mapping):
-        for name in dst_props.keys() & src_props.keys():
-            if not fits(Node(src_props[name], source.root), Node(dst_props[name], target.root), depth + 1):
+    dst_extra = dst.get("additionalProperties")
+    if isinstance(dst_extra, Mapping):
+        # What the target takes for keys it does not name: the source's own such values
+        # (dict[str, int] into dict[str, str]) and the fields it always has outside them.
+        wanted = Node(dst_extra, target.root)
+        src_extra = src.get("additionalProperties")
+        if isinstance(src_extra, Mapping) and not fits(Node(src_extra, source.root), wanted,
+                                                       depth + 1):
+            return False
+        required = src.get("required")
+        for name in required if isinstance(required, list) else []:
+            if name in src_props and name not in dst_props and not fits(
+                    Node(src_props[name], source.root), wanted, depth + 1):
                 return False
-        if src.get("additionalProperties") is False or "additionalProperties" not in src:
-            missing = [n for n in dst.get("required", []) if n not in src_props]
-            if missing:
-                return False
+    if declared and (src.get("additionalProperties") is False
+                     or "additionalProperties" not in src):
+        missing = [n for n in dst.get("required", []) if n not in src_props]
+        if missing:
+            return False
     return True
