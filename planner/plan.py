@@ -90,8 +90,10 @@ class Step(BaseModel):
     )
     why: str | None = Field(default=None, description="One-line rationale shown to approvers.")
     retry: RetryPolicy | None = Field(default=None, description="Overrides the tool's retry policy.")
+    # Strict: "30", "1e2" and true are not read as seconds (a whole number still is); the
+    # approver must see the limit the step runs with. The retry policy is strict as well.
     timeout_s: float | None = Field(
-        default=None, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False,
+        default=None, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False, strict=True,
         description="Overrides the tool's time limit for one attempt (seconds, at most 86400: 24 h).",
     )
 

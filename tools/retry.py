@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 class RetryPolicy(BaseModel):
     """How often and how patiently a failed call is tried again (retryable errors only)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Strict: "5" and true are not read as 5 and 1 (a plan's retry, a tool's mapping); a
+    # whole number is still a number of seconds or a fraction.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     max_attempts: int = Field(
         default=3, ge=1, le=100, description="Total attempts including the first one."
