@@ -252,6 +252,11 @@ _TOO_DEEP_VALUE = object()  # json's decoder recurses once per level of nesting
 # A decode from a "{" may scan to the end of the reply: bounded, so that a reply of
 # many unclosed braces costs no more than this many scans.
 _MAX_OBJECT_STARTS = 200
+# And what the decodes that fail read, together: at most this many times the reply (or
+# the floor, for a short one). A decode from an object left open reads to the end of the
+# reply before it fails: 200 of them in a 3.2 MB reply read 640 MB (28 s).
+_FAILED_READS_PER_CHARACTER = 4
+_FAILED_READS_FLOOR = 1 << 16
 # Fenced blocks decoded, outside thinking: a plan is in one of the first few, and a reply
 # of thousands of fenced values would otherwise cost a decode (and a value kept) for each.
 _MAX_FENCED_BLOCKS = 200
@@ -277,10 +282,17 @@ def _json_values(text: str) -> Iterator[tuple[Any, bool]]:
         value = _loaded(block.group(1).strip())
         if value is not _NOT_JSON:
             yield value, False
+    yield from _objects(text, thinking)
+
+
+def _objects(text: str, thinking: _Spans) -> Iterator[tuple[Any, bool]]:
+    """Each object decoded from a ``{`` outside thinking and outside those already decoded,
+    until the decodes that failed have read their share of the text."""
     decode = json.JSONDecoder().raw_decode
+    left = max(_FAILED_READS_PER_CHARACTER * len(text), _FAILED_READS_FLOOR)
     position = text.find("{")
     for _ in range(_MAX_OBJECT_STARTS):
-        if position < 0:
+        if position < 0 or left <= 0:
             return
         if skipped := thinking.end_of(position):  # a draft the model thought aloud
             position = text.find("{", skipped)
@@ -288,10 +300,11 @@ def _json_values(text: str) -> Iterator[tuple[Any, bool]]:
         end = position + 1
         try:
             value, end = decode(text, position)
-        except ValueError:
+        except ValueError as exc:  # a number too long to convert stops with no position
             value = _NOT_JSON
-        except RecursionError:
-            value = _TOO_DEEP_VALUE
+            left -= (exc.pos if isinstance(exc, json.JSONDecodeError) else len(text)) - position
+        except RecursionError:  # where it stopped is not known either: as if at the end
+            value, left = _TOO_DEEP_VALUE, left - (len(text) - position)
         if value is not _NOT_JSON:
             yield value, False
         position = text.find("{", end)
