@@ -9,8 +9,11 @@ calls whose own URL came from another step's output (the plan decision lists the
 region when data may reach them from a step whose URL came from another step's output (the
 plan decision could not tell that host's region).
 Residency's sources are counted as the plan decision counts them (``DataFeeds``), and a
-source whose host cannot be told again denies the call: where its data came from is
-unknown.
+source whose host cannot be told denies the call (where its data came from is unknown)
+where residency could judge that host: the call sends data out or is placed in a region,
+and the policy data may place a host in a region (a check that cannot say which regions
+hosts may have, ``regions_hosts_may_have``, is taken to say some). The denial names a step
+to run first only where waiting for it makes no cycle.
 
 This module decides; the loop records the verdict (``RunStore.record_check``) and fails the
 step on a denial. One :class:`RuntimeGate` serves one run.
@@ -176,10 +179,11 @@ class RuntimeGate:
         source_ids = self._feeds_of_run().upstream(sid)
         sources = [self.registry.get(run.by_id[d].tool) for d in source_ids
                    if run.by_id[d].tool in self.registry]
-        try:
-            hosts = self._source_hosts(source_ids)
-        except _UnknownSource as unknown:  # fails closed: residency cannot judge it
-            return StepDecision(allow=False, deny=(unknown.reason(sid),))
+        hosts, unknown = self._source_hosts(source_ids)
+        if unknown and self._hosts_not_known_matter(spec, args):
+            # Fails closed: residency cannot judge where that data came from.
+            return StepDecision(allow=False, deny=(
+                unknown[0].reason(sid, self._step_to_wait_for(sid, unknown[0].source_id)),))
         call = StepCall(run_id=run.run_id, plan_id=run.plan_id, step_id=sid, tool=spec.name,
                         effect=effect.value, args=args, tags=tuple(spec.tags), region=spec.region,
                         requester=run.requester, source_tools=tuple(s.name for s in sources),
@@ -187,20 +191,51 @@ class RuntimeGate:
                         source_hosts=hosts)
         return NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
 
-    def _source_hosts(self, source_ids: list[str]) -> tuple[str, ...]:
+    def _source_hosts(self, source_ids: list[str]) -> tuple[tuple[str, ...], list[_UnknownSource]]:
         """The hosts the source steps called: a URL resolved from another step's output tells
-        residency where the data came from, which the tool's region alone does not."""
+        residency where the data came from, which the tool's region alone does not. Then the
+        sources whose URL cannot be resolved (their host is not known)."""
         hosts = set()
+        unknown = []
         for source_id in source_ids:
             try:
                 hosts.add(url_host(self._source_url(source_id)))
             except StoreError:
                 raise  # the database failed reading an output, not the step: stops, resumable
-            except KeyError as missing:  # an output its URL needs is not there: not run yet
-                raise _UnknownSource(source_id, run_yet=False) from missing
-            except BatonError as error:  # an output it read is gone (an artifact deleted)
-                raise _UnknownSource(source_id, run_yet=True) from error
-        return tuple(sorted(h for h in hosts if h))
+            except KeyError:  # an output its URL needs is not there: not run yet
+                unknown.append(_UnknownSource(source_id, run_yet=False))
+            except BatonError:  # an output it read is gone (an artifact deleted)
+                unknown.append(_UnknownSource(source_id, run_yet=True))
+        return tuple(sorted(h for h in hosts if h)), unknown
+
+    def _hosts_not_known_matter(self, spec: ToolSpec, args: dict[str, Any]) -> bool:
+        """Whether data from a source whose host is not known could leave its region at this
+        call, as residency's rule reads it (``leaves_region``): only when the call sends data
+        out or is placed in a region itself, and the policy data's ``host_regions`` may place
+        a host in a region (a source's tool and its own region are judged apart, by the
+        policy). When unsure (a check that cannot say, or fails to), it could."""
+        if "egress" not in spec.tags and not self._placed_in_a_region(spec, args):
+            return False  # placed nowhere, sending nothing out: no region's data leaves here
+        regions_of = getattr(self.runtime_check, "regions_hosts_may_have", None)
+        if regions_of is None:
+            return True
+        try:
+            return bool(regions_of())
+        except Exception as exc:  # noqa: BLE001 - fails closed: an answer not had is a denial
+            log.warning("runtime check could not say which regions hosts may have; denying",
+                        tool=spec.name, error=type(exc).__name__)
+            return True
+
+    def _step_to_wait_for(self, sid: str, source_id: str) -> str | None:
+        """A step ``sid`` may be made to run after (depends_on) so that the URL of source
+        ``source_id`` is known when it runs: that source, else the step its URL comes from;
+        None when each already waits for ``sid``, so that waiting for it makes a cycle."""
+        url = self.run.by_id[source_id].args.get("url")
+        # As Reference.step reads a reference: the step id before the first dot.
+        candidates = [source_id, *([str(url["ref"]).split(".", 1)[0]] if is_reference(url)
+                                   else [])]
+        feeds = self._feeds_of_run()
+        return next((c for c in candidates if c != sid and sid not in feeds.own(c)), None)
 
     def _source_url(self, sid: str) -> Any:
         tool = self.run.by_id[sid].tool
@@ -214,24 +249,32 @@ class RuntimeGate:
         return resolve_references(self.run.by_id[sid].args.get("url"), self._lookup)
 
 
-class _UnknownSource(Exception):
+@dataclass(frozen=True)
+class _UnknownSource:
     """A source step whose URL, taken from another step's output, cannot be resolved."""
 
-    def __init__(self, source_id: str, *, run_yet: bool) -> None:
-        super().__init__(source_id)
-        self.source_id = source_id
-        self.run_yet = run_yet
+    source_id: str
+    run_yet: bool
 
-    def reason(self, sid: str) -> str:
+    def reason(self, sid: str, wait_for: str | None) -> str:
         """The denial's reason. A source that has not run yet can only be a workspace write
         (a dependency would have run): the workspace keeps what earlier runs of the plan
-        wrote, so its data may be there already, from a host no one can name now."""
+        wrote, so its data may be there already, from a host no one can name now. What it
+        advises can be done: ``wait_for`` is a step ``sid`` may run after without a cycle
+        (None: no such step)."""
         if self.run_yet:
             return (f"step {sid}: the URL a source step read from could not be resolved again "
                     f"(step {self.source_id}: an output its URL came from is gone), so where "
                     "its data came from is unknown")
-        return (f"step {sid}: the URL a source step read from could not be resolved yet "
-                f"(step {self.source_id} has not run, and its URL comes from a step that has "
-                "not run either; its data may reach this step through the workspace, where an "
-                "earlier run of the plan may have left it), so where that data came from is "
-                f"unknown: make step {sid} run after step {self.source_id} (depends_on)")
+        unknown = (f"step {sid}: the URL a source step read from could not be resolved yet "
+                   f"(step {self.source_id} has not run, and its URL comes from a step that has "
+                   "not run either; its data may reach this step through the workspace, where "
+                   "an earlier run of the plan may have left it), so where that data came from "
+                   "is unknown")
+        if wait_for is None:
+            return (f"{unknown}; no order of the steps tells it first (step {self.source_id} "
+                    f"waits for step {sid}): write step {self.source_id}'s URL in the plan")
+        if wait_for == self.source_id:
+            return f"{unknown}: make step {sid} run after step {wait_for} (depends_on)"
+        return (f"{unknown}: make step {sid} run after step {wait_for} (depends_on), whose "
+                f"output step {self.source_id}'s URL comes from")

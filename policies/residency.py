@@ -47,6 +47,18 @@ def step_region(data: Mapping[str, Any], tool: str, host: str | None,
     return declared
 
 
+def regions_hosts_may_have(data: Mapping[str, Any]) -> frozenset[Any]:
+    """The regions ``host_region`` of ``common.rego`` may give a host: the values of
+    ``host_regions``. A host not known yet (its URL from an output not there) may be in any
+    of them, and is in none when there are none. ``UnknownRegion`` when the data is not of
+    the shape the rules read."""
+    try:
+        # A null region places no host (step_region gives none); any other value is a region.
+        return frozenset(r for r in _table(data, "host_regions").values() if r is not None)
+    except TypeError as exc:  # a list or table as a region: the rules would compare it
+        raise UnknownRegion("a region in host_regions that is not a plain value") from exc
+
+
 def host_matches(pattern: Any, host: str) -> bool:
     """``host_matches`` of ``common.rego``: an exact host, or ``*.domain`` for any sub-domain,
     the pattern read in lower case without a trailing dot."""

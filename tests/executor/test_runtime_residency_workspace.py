@@ -120,4 +120,5 @@ def test_a_write_whose_source_url_is_not_known_yet_denies_the_call(
     post = next(s for s in record.steps if s.step_id == "post")
     assert "the URL a source step read from could not be resolved yet (step get has not " \
            "run, and its URL comes from a step that has not run either" in post.error, post.error
-    assert "make step post run after step get (depends_on)" in post.error, post.error
+    # Not "after step get": get depends on post, so that would make a cycle.
+    assert "make step post run after step links (depends_on)" in post.error, post.error
