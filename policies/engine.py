@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from .contracts import ApprovalsNeeded, Decision, StepCall, StepDecision
 from .inputs import build_step_input
 from .long_strings import windowed_input
-from .residency import step_region
+from .residency import regions_hosts_may_have, step_region
 
 if TYPE_CHECKING:
     from .bundle import PolicyBundle
@@ -50,6 +50,11 @@ class PolicyEngine(Protocol):
     def step_region(self, tool: str, host: str | None, declared: str | None) -> Any:
         """Where residency places a call of ``tool`` to ``host`` (None: no region); raises
         when that cannot be told (the runner then judges the call)."""
+        ...
+
+    def regions_hosts_may_have(self) -> frozenset[Any]:
+        """The regions the policy data's ``host_regions`` gives hosts (none: no host is
+        placed); raises when that cannot be told (the runner then keeps a denial)."""
         ...
 
 
@@ -191,6 +196,10 @@ class FailClosedEngine:
         judges a read at run time only when it has one. ``UnknownRegion`` when that cannot be
         told; the caller then judges the call."""
         return step_region(self.bundle.data, tool, host, declared)
+
+    def regions_hosts_may_have(self) -> frozenset[Any]:
+        """The regions this bundle's ``host_regions`` gives hosts (``policies.residency``)."""
+        return regions_hosts_may_have(self.bundle.data)
 
     def _judge_step(self, make_input: Callable[[], Mapping[str, Any]]) -> StepDecision:
         try:

@@ -55,6 +55,11 @@ class PolicyRuntimeCheck:
         """
         return self._services.policy_engine.step_region(tool, host, declared)
 
+    def regions_hosts_may_have(self) -> frozenset[Any]:
+        """The regions the policy data may give a host: the runner denies a call for a source
+        whose host is not known yet only when there are some (``executor.runtime_gate``)."""
+        return self._services.policy_engine.regions_hosts_may_have()
+
 
 def make_runner(services: Services, *, concurrency: int | None = None,
                 observer: Callable[[StepProgress], None] | None = None) -> Runner:

@@ -42,6 +42,10 @@ class ShippedPolicy:
         """Where the policy places a call of ``tool`` to ``host`` (None: no region)."""
         return self.engine.step_region(tool, host, declared)
 
+    def regions_hosts_may_have(self):
+        """The regions the policy data may give a host."""
+        return self.engine.regions_hosts_may_have()
+
 
 @pytest.fixture(scope="module", params=["embedded", "opa"])
 def policy(request):
