@@ -24,6 +24,14 @@ as :func:`~tools.url_credentials.hide_url_credentials` shows it in logs and list
 carries user information, so the rule against it in the URL a step calls still denies the
 plan, and ``user:***@`` is still a password inside a URL to the secret patterns.
 
+Text is read as the policy reads it, not only as written. A JSON or form text (a body, a
+model's reply) is also read as what it encodes (``policies.step_strings.decoded_text``, as deep
+as the policy reads it): where masking it as text leaves a credential its decoding holds
+(``https:\\/\\/…?token=…``, ``\\u0074oken=…``, ``cb=https%3A%2F%2F…%3Ftoken%3D…``), it is written
+again from its decoding masked, else hidden whole. User information is also hidden where the
+secret pattern finds a password inside a URL (RE2's blanks end it, not U+00A0 nor U+2028), in a
+scheme-relative URL (``//user:pw@host``), and in a ``query`` entry's name (``token%3D…``).
+
 A mask is never sent anywhere: such a plan is denied, and one the policies let through is
 held back by the shell (``baton.usecases.plans.held_secrets``).
 """
@@ -31,10 +39,11 @@ held back by the shell (``baton.usecases.plans.held_secrets``).
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
 from tools.url_credentials import (
     HIDDEN,
@@ -42,15 +51,20 @@ from tools.url_credentials import (
     PARAM_SEPARATOR,
     TEXT_VALUE_END,
     TEXT_VALUE_ENDS,
-    hide_url_credentials,
     is_credential_query_param,
     param_readings,
     percent_decoded,
-    scheme_start,
     url_param_pieces,
     url_spans,
 )
 
+from .plan import REF
+from .url_user_information import (
+    hide_user_information,
+    hidden_passwords,
+    user_credentials,
+    user_credentials_left,
+)
 from .versions import StoredVersion
 
 MASK = HIDDEN
@@ -65,16 +79,6 @@ QUERY_ARGUMENT = "query"
 _KEEPING_SEPARATORS = re.compile(f"({PARAM_SEPARATOR.pattern})")
 # Rounds of masking one parameter's text: each masks at least one value or stops.
 _MAX_ROUNDS = 20
-# Where a URL's authority (user information and host) ends: as urlsplit ends it, which the
-# rule against user information reads the url argument with; in text also at white space,
-# where the secret pattern for a password inside a URL ends it.
-_AUTHORITY_END = re.compile(r"[/?#]")
-_AUTHORITY_END_IN_TEXT = re.compile(r"[/?#\s]")
-# What user information that cannot be read is hidden by: all but what the secret pattern for
-# a password inside a URL reads it by ("scheme://USER:PASSWORD@", neither part blank).
-_USER_INFORMATION_RUN = re.compile(r"[^:@\s]+")
-# What urlsplit takes out of a URL before reading it.
-_TAKEN_OUT = str.maketrans("", "", "\t\r\n")
 
 
 def hide_url_literals(text: str, *, whole: bool = True) -> str:
@@ -95,63 +99,43 @@ def hide_url_literals(text: str, *, whole: bool = True) -> str:
     return text[:end] + "".join(reversed(shown))
 
 
-def hide_user_information(text: str, *, whole: bool = True) -> str:
-    """``text`` with the user information of each URL in it as
-    :func:`~tools.url_credentials.hide_url_credentials` shows it (``user:***@``, ``***@``),
-    the rest as written.
-
-    ``whole``: ``text`` is a URL as an HTTP client is given it (its authority ends where
-    urlsplit ends it); otherwise free text (it ends at white space too).
-    """
-    if "@" not in text or "://" not in text:  # most texts stop here
-        return text
-    shown, end = [], len(text)
-    for start, at in reversed(list(_user_information(text, whole=whole))):
-        shown += [text[at:end], _hidden_user_information(text[start:at])]
-        end = start
-    return text[:end] + "".join(reversed(shown))
-
-
 def masked_text(text: str) -> str:
     """``text`` (a goal, feedback, a message) with each URL in it masked as the rule reads a
-    URL in text: from its scheme to the end of its line."""
-    if "://" not in text:  # most texts stop here
+    URL in text: from its scheme to the end of its line; then each password the secret
+    pattern finds and each scheme-relative URL's user information hidden."""
+    if "//" not in text:  # most texts stop here
         return text
     shown, end = [], len(text)
     for start, stop in reversed(list(_url_lines(text))):
         shown += [text[stop:end], hide_url_literals(text[start:stop], whole=False)]
         end = start
-    return text[:end] + "".join(reversed(shown))
+    text = text[:end] + "".join(reversed(shown))
+    return hidden_passwords(hide_user_information(text, whole=False))
 
 
 def masked_value(value: Any) -> Any:
     """``value`` (JSON-like data: a template's parameters, problems, a model's messages) with
-    every string in it, keys included, masked as text (:func:`masked_text`)."""
-    if isinstance(value, str):
-        return masked_text(value)
-    if isinstance(value, Mapping):
-        return {masked_value(k): masked_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [masked_value(item) for item in value]
-    return value
+    every string in it, keys included, masked as text (:func:`masked_text`), and a JSON or form
+    text also as what it encodes, as deep as the policy reads one (a key is read as text only).
+    """
+    return _masked(value, _levels())
 
 
 def masked_args(args: Any) -> Any:
     """A step's ``args`` masked as the rule reads them: the ``url`` argument whole, each
-    entry of the ``query`` argument as the parameter it adds, every other string as text.
-    A reference (``{"ref": ...}``) is kept: it holds no literal."""
+    entry of the ``query`` argument as the parameter it adds (its name too), every other string
+    as text and, when a JSON or form text, as what it encodes. A reference (``{"ref": ...}``)
+    is kept: it holds no literal. A malformed one is data, masked as such."""
     if not isinstance(args, Mapping):
         return masked_value(args)
     masked = {}
     for key, value in args.items():
         if key == URL_ARGUMENT and isinstance(value, str):
-            hidden = hide_url_literals(value)
-            masked[key] = MASK if _user_credentials_left(hidden) else hidden
+            masked[key] = _masked_url_argument(value)
         elif key == QUERY_ARGUMENT and isinstance(value, Mapping):
-            masked[key] = {masked_value(name): _masked_entry(str(name), entry)
-                           for name, entry in value.items()}
+            masked[key] = dict(_masked_entry_pair(name, entry) for name, entry in value.items())
         else:
-            masked[masked_value(key)] = _masked_data(value)
+            masked[_masked_key(key)] = _masked_data(value)
     return masked
 
 
@@ -165,18 +149,31 @@ def masked_document(document: Any) -> Any:
     return {**{k: masked_value(v) for k, v in document.items() if k != "steps"}, "steps": steps}
 
 
+def masked_reply(reply: str) -> str:
+    """A model's ``reply`` as recorded: masked as text (:func:`masked_value`), and when the
+    plan the planner reads in it (``planner.llm.prompt.extract_json``, the JSON text of each
+    step's arguments decoded) holds a credential that stays, that plan written again masked
+    (its "/" escaped), what surrounds it left out; hidden whole where it cannot be."""
+    from planner.llm.prompt import extract_json  # the planner's reading, when first needed
+
+    shown = masked_value(reply)
+    try:
+        data = extract_json(reply)
+    except ValueError:
+        return shown
+    hidden = _masked_reply_data(data)
+    if hidden == data:
+        return shown
+    written = json.dumps(hidden, ensure_ascii=False).replace("/", "\\/")
+    return written if masked_value(written) == written else MASK
+
+
 def holds_user_credentials(args: Any) -> bool:
     """Whether a URL in a step's ``args`` carries user information that is hidden when shown,
     or shows it hidden (``user:***@``, ``***@``): run, the step would send or write the
-    credential (a version stored before they were masked), or the mask in its place."""
-    if isinstance(args, Mapping):
-        return any(holds_user_credentials(key) or (
-            _user_credentials(value, whole=True) if key == URL_ARGUMENT
-            and isinstance(value, str) else holds_user_credentials(value))
-            for key, value in args.items())
-    if isinstance(args, list | tuple):
-        return any(holds_user_credentials(item) for item in args)
-    return isinstance(args, str) and _user_credentials(args, whole=False)
+    credential (a version stored before they were masked), or the mask in its place. A JSON
+    or form text is read as what it encodes too, as deep as the policy reads one."""
+    return _holds_user_credentials(args, _levels())
 
 
 def masked_stored(stored: StoredVersion) -> StoredVersion:
@@ -201,15 +198,166 @@ def masked_stored(stored: StoredVersion) -> StoredVersion:
                                              "plan": {"goal": plan["goal"], "steps": []}})
 
 
+def _masked(value: Any, levels: int) -> Any:
+    # Every string masked as text and, ``levels`` texts deep, as what a JSON or form text
+    # encodes; keys as text only (the policy reads a key so).
+    if isinstance(value, str):
+        return _masked_string(value, levels)
+    if isinstance(value, Mapping):
+        return {_masked_key(k): _masked(v, levels) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item, levels) for item in value]
+    return value
+
+
+def _masked_key(key: Any) -> Any:
+    return masked_text(key) if isinstance(key, str) else key
+
+
 def _masked_data(value: Any) -> Any:
     # Inside the arguments: a reference holds no literal.
+    if _is_reference(value):
+        return value
     if isinstance(value, Mapping):
-        if set(value) == {"ref"}:
-            return value
-        return {masked_value(k): _masked_data(v) for k, v in value.items()}
+        return {_masked_key(k): _masked_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_masked_data(item) for item in value]
     return masked_value(value)
+
+
+def _is_reference(value: Any) -> bool:
+    """Whether ``value`` is a well-formed reference: a malformed one (``{"ref": "https://…"}``)
+    makes the plan invalid, and is stored as the data it is, masked."""
+    return (isinstance(value, Mapping) and set(value) == {"ref"}
+            and isinstance(value["ref"], str) and REF.fullmatch(value["ref"]) is not None)
+
+
+@functools.cache
+def _step_strings() -> Any:
+    # How the policy reads strings (policies.step_strings): a text as what it encodes, how many
+    # texts deep, the credentials refused where. Imported when first needed: the policies
+    # package loads its engines.
+    from policies import step_strings
+
+    return step_strings
+
+
+def _levels() -> int:
+    return _step_strings().DECODED_TEXT_LEVELS
+
+
+def _decoded(text: str, levels: int) -> tuple[str, Any] | None:
+    """What ``text`` encodes as the policy reads it (``("JSON" | "form", document)``), when it
+    is read ``levels`` texts deep more; else None."""
+    if not levels or ("=" not in text and text.lstrip()[:1] not in ("{", "[")):
+        return None  # most texts stop here
+    return _step_strings().decoded_text(text)
+
+
+def _masked_string(text: str, levels: int) -> str:
+    """``text`` masked as text and, where the policy reads it as what it encodes too, so.
+
+    Masked as text, a JSON or form text usually hides what its decoding holds as well, and
+    keeps its form. Where it does not (``https:\\/\\/…``, ``\\u0026token=``, an encoded form
+    field), it is written again from its decoding masked, else hidden whole: never less than
+    the policy reads.
+    """
+    shown = masked_text(text)
+    decoded = _decoded(text, levels)
+    if decoded is None:
+        return shown
+    kind, document = decoded
+    hidden = _masked(document, levels - 1)
+    if hidden == document or _decoded(shown, levels) == (kind, hidden):
+        return shown
+    return _encoded(kind, hidden, levels, around=text) or MASK
+
+
+def _encoded(kind: str, document: Any, levels: int, *, around: str) -> str | None:
+    """``document`` written again as a ``kind`` text in place of ``around``, its blanks kept:
+    of the writings that read back as ``document`` and that masking leaves as they are, one
+    the policy refuses for the same parameters at the same places as ``around`` (so that it
+    denies the plan for the same reasons), else at least there, else any; None when none fits.
+    """
+    lead = around[:len(around) - len(around.lstrip())]
+    trail = around[len(around.rstrip()):]
+    fits = [text for text in (f"{lead}{written}{trail}"
+                              for written in _writings(kind, document, plain="://" in around))
+            if _decoded(text, levels) == (kind, document) and _clean(text, levels)]
+    if len(fits) < 2:
+        return fits[0] if fits else None
+    before = _refused_places(around)
+    return min(fits, key=lambda text: (_refused_places(text) != before,
+                                       not before <= _refused_places(text)))
+
+
+def _writings(kind: str, document: Any, *, plain: bool) -> list[str]:
+    """``document`` written as a ``kind`` text: plainly, and so that a URL in it shows no
+    "://" to the reading as text (each "/" escaped, or each value percent-encoded whole),
+    which would take a backslash before an escaped quote for part of a value. The plain
+    writing first when ``plain`` (the text written showed a URL)."""
+    if kind == "JSON":
+        written = json.dumps(document, ensure_ascii=False)
+        # The last: a lone surrogate written as its escape.
+        found = [written, written.replace("/", "\\/"), json.dumps(document).replace("/", "\\/")]
+    else:
+        try:
+            found = ["&".join(f"{quote(name, safe='')}={quote(value, safe=safe)}"
+                              for name, values in document.items()
+                              for value in (values if isinstance(values, list) else [values]))
+                     for safe in (":/?=@*", "")]
+        except UnicodeEncodeError:  # a lone surrogate: no writing of it reads back
+            return []
+    return found if plain else [*found[1:], found[0]]
+
+
+def _refused_places(text: str) -> set[tuple[str, str]]:
+    # Where the policy rule refuses a credential in ``text`` (an argument), and which.
+    found = _step_strings().scanned_strings({"text": text}, plan_strings_before=0)
+    return {(place["path"], place["param"]) for place in found["url_credentials"]}
+
+
+def _clean(text: str, levels: int) -> bool:
+    # Whether masking leaves ``text`` as it is: as text, and what it encodes.
+    if masked_text(text) != text:
+        return False
+    decoded = _decoded(text, levels)
+    return decoded is None or _masked(decoded[1], levels - 1) == decoded[1]
+
+
+def _masked_url_argument(url: str) -> str:
+    """The url argument masked: its parameters and user information as the rule reads them,
+    and the passwords the secret pattern finds in it (masked again until nothing changes).
+    Hidden whole where user information is left (the refusal is then lost, and the version
+    stored invalid), where hiding a password the pattern finds would change how the URL is
+    read (``https://h:?pw@x``: host h), or where a JSON or form text it is holds a credential
+    (never seen)."""
+    from policies.inputs import url_facts  # how the policy reads it; loaded when first needed
+
+    levels = _levels()
+    decoded = _decoded(url, levels)
+    if decoded is not None and _masked(decoded[1], levels - 1) != decoded[1]:
+        return MASK
+    shown = url
+    for _ in range(_MAX_ROUNDS):
+        hidden = hide_url_literals(shown)
+        masked = hidden_passwords(hidden)
+        if masked != hidden and url_facts(masked) != url_facts(hidden):
+            return MASK
+        if masked == shown:
+            return MASK if user_credentials_left(shown) else shown
+        shown = masked
+    return MASK
+
+
+def _masked_entry_pair(name: Any, value: Any) -> tuple[Any, Any]:
+    """One entry of the ``query`` argument, sent as ``name=value``: a credential written into
+    its name (``token%3D…%26format``, ``api_key=…``) hidden there, then its value masked as
+    the parameter it adds."""
+    if not isinstance(name, str):
+        return name, _masked_data(value)
+    name = _hidden_piece(masked_text(name), named=True, in_text=False)
+    return name, _masked_entry(name, _masked_data(value))
 
 
 def _masked_entry(name: str, value: Any) -> Any:
@@ -227,73 +375,46 @@ def _masked_entry(name: str, value: Any) -> Any:
     return hidden[len(prefix):] if hidden.startswith(prefix) else MASK
 
 
+def _masked_reply_data(value: Any) -> Any:
+    # The plan a reply holds, masked: a JSON text in it (a step's arguments, however long) as
+    # the arguments it encodes, written again when masked; every other string as text.
+    if isinstance(value, Mapping):
+        return {_masked_key(k): _masked_reply_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked_reply_data(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    try:
+        decoded = json.loads(value) if value.lstrip()[:1] in ("{", "[") else None
+    except (ValueError, RecursionError):
+        decoded = None
+    if decoded is None:
+        return masked_value(value)
+    hidden = masked_args(decoded)
+    if hidden == decoded:
+        return masked_value(value)
+    return json.dumps(hidden, ensure_ascii=False).replace("/", "\\/")
+
+
+def _holds_user_credentials(args: Any, levels: int) -> bool:
+    if isinstance(args, Mapping):
+        return any(_holds_user_credentials(key, 0) or (
+            user_credentials(value, whole=True) if key == URL_ARGUMENT
+            and isinstance(value, str) else _holds_user_credentials(value, levels))
+            for key, value in args.items())
+    if isinstance(args, list | tuple):
+        return any(_holds_user_credentials(item, levels) for item in args)
+    if not isinstance(args, str):
+        return False
+    decoded = _decoded(args, levels)
+    return user_credentials(args, whole=False) or (
+        decoded is not None and _holds_user_credentials(decoded[1], levels - 1))
+
+
 def _url_lines(text: str) -> Iterator[tuple[int, int]]:
     """Where each URL the rule reads in ``text`` starts and ends: a scheme starting with a
     letter, "://", then the rest of the line."""
     return url_spans(text, LINE_REST)
-
-
-def _user_information(text: str, *, whole: bool) -> Iterator[tuple[int, int]]:
-    """Where each URL in ``text`` with user information starts and where the "@" ending it
-    is (``text[start:at]``: its scheme, "://" and user information; the last "@" of the
-    authority, as urlsplit reads it). Every URL, not only the first: a URL inside a URL
-    (``?next=https://u:pw@h``) is a password inside a URL to the secret patterns."""
-    ends = _AUTHORITY_END if whole else _AUTHORITY_END_IN_TEXT
-    position, after = text.find("://"), 0
-    while position != -1:
-        start = scheme_start(text, position)
-        stop = ends.search(text, position + 3)
-        at = text.rfind("@", position + 3, stop.start() if stop else len(text))
-        if start is not None and start >= after and at != -1:
-            yield start, at
-            after = at + 1
-        position = text.find("://", position + 3)
-
-
-def _user_credentials(text: str, *, whole: bool) -> bool:
-    # Hidden when shown (a version stored before they were masked), or the mask.
-    return "@" in text and any(
-        MASK in text[start:at] or _hidden_user_information(text[start:at]) != text[start:at]
-        for start, at in _user_information(text, whole=whole))
-
-
-def _user_credentials_left(url: str) -> bool:
-    """Whether ``url``, read as the rule against user information reads the url argument,
-    still carries user information that is hidden when shown: urlsplit takes out tabs and
-    line breaks first, and ``https:\\n//u:pw@host`` has no "://" to find it by. Then it is
-    hidden whole: the refusal is lost, and the version stored invalid."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    userinfo, at, _ = parts.netloc.rpartition("@")
-    written = f"{parts.scheme}://{userinfo}"
-    return bool(at) and _hidden_user_information(written) != written
-
-
-def _hidden_user_information(url: str) -> str:
-    """``url`` (a scheme, "://" and user information, the "@" after it left out) as
-    :func:`~tools.url_credentials.hide_url_credentials` shows it, the scheme as written.
-
-    Where it cannot read the user information (urlsplit refuses ``u[:pw``), or hides it with
-    the "@" (a credential's parameter written inside it: ``u;token=x``), all of it is hidden,
-    each run between its colons, at signs and blanks as ``***`` (``***:***``), then shown as
-    the rest (once: that reads): a password inside a URL to the secret patterns where it was.
-    An empty password (``bob:@``) is kept: shown ``bob:***@``, it would read as one.
-    """
-    scheme, _, userinfo = url.partition("://")
-    written = f"{url}@"
-    try:
-        urlsplit(written)
-    except ValueError:  # hide_url_credentials shows it as written
-        return _hidden_user_information(f"{scheme}://{_USER_INFORMATION_RUN.sub(MASK, userinfo)}")
-    shown = hide_url_credentials(written).partition("://")[2]
-    read = userinfo.translate(_TAKEN_OUT)
-    if shown in (f"{read}@", f"{read}{MASK}@"):  # nothing hidden, or only an empty password
-        return url
-    if shown.endswith("@"):
-        return f"{scheme}://{shown[:-1]}"
-    return _hidden_user_information(f"{scheme}://{_USER_INFORMATION_RUN.sub(MASK, userinfo)}")
 
 
 def _read_value(value: str, in_text: bool) -> tuple[int, int]:
@@ -375,4 +496,5 @@ def _masked_once(text: str, *, named: bool, in_text: bool) -> str:
 
 
 __all__ = ["MASK", "hide_url_literals", "hide_user_information", "holds_user_credentials",
-           "masked_args", "masked_document", "masked_stored", "masked_text", "masked_value"]
+           "masked_args", "masked_document", "masked_reply", "masked_stored", "masked_text",
+           "masked_value"]

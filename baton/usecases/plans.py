@@ -12,11 +12,13 @@ stored before a secret was configured may hold its value, and no reader sees it.
 
 A credential written into a URL (``?token=…``, ``/db;password=…``, ``https://user:pw@…``) is
 never stored either: ``_store_version`` masks each one the policy rule against literal
-credentials in URLs refuses, and user information as logs show it (:mod:`planner.url_literals`),
-in the goal, the plan, its template parameters, the feedback, errors and problems, before
-anything is stored or recorded. Masked, the URL is refused for the same parameter, or for its
-user information, so the policy still denies the version for the same reason; one the
-policies let through never runs (:func:`held_secrets`).
+credentials in URLs refuses, and user information as logs show it (:mod:`.plan_url_masking`),
+in the goal, the plan, its template parameters, the feedback, errors, problems and the model's
+replies, before anything is stored or recorded: a JSON or form text as what it encodes too, as
+the policy reads it, and a template parameter spliced into such a URL wherever it is written.
+Masked, the URL is refused for the same parameter, or for its user information, so the policy
+still denies the version for the same reason; one the policies let through never runs
+(:func:`held_secrets`).
 """
 
 from __future__ import annotations
@@ -33,14 +35,15 @@ from executor.store.schema import ApprovalRow
 from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from planner.diff import PlanDiff, diff_plans
 from planner.json_values import scalar_fault, storable
-from planner.plan import Plan, TemplateOrigin
-from planner.problems import InvalidPlanError, Problem, ProblemCode
+from planner.plan import TemplateOrigin
+from planner.problems import InvalidPlanError, Problem
 from planner.versions import StoredVersion, VersionStatus
 from tools import BatonError
 
 from ..services import Services
 from .errors import UsageError
 from .plan_checks import masked_problems as _masked_problems
+from .plan_url_masking import url_credentials, url_masked_problems, without_url_literals
 from ..settings import User
 
 def default_planner_kind(services: Services) -> PlannerKind:
@@ -256,7 +259,7 @@ def held_secrets(services: Services, stored: StoredVersion) -> str | None:
     found = [str(problem) for problem in find(stored.plan, services.recognisable_secrets)]
     if stored.status in _MAY_RUN:
         found += [f"step {step.id}: {_URL_HELD.format(param=credential['param'])}"
-                  for step in stored.plan.steps for credential in _url_credentials(step.args)]
+                  for step in stored.plan.steps for credential in url_credentials(step.args)]
         found += [f"step {step.id}: {_USER_INFORMATION_HELD}" for step in stored.plan.steps
                   if holds_user_credentials(step.args)]
     return "; ".join(dict.fromkeys(found)) or None
@@ -303,7 +306,8 @@ def _store_result(services: Services, goal: str, user: User, result: PlanResult)
 
 
 def _store_failure(services: Services, goal: str, user: User, kind: PlannerKind,
-                   exc: PlanningError, *, plan_id: str | None, feedback: str | None) -> StoredVersion:
+                   exc: PlanningError, *, plan_id: str | None,
+                   feedback: str | None) -> StoredVersion:
     new = NewVersion(status=VersionStatus.INVALID, planner=kind, problems=tuple(exc.problems),
                      feedback=feedback, created_by=user.id, error=exc.message)
     trace = exc.trace or PlanningTrace(planner=kind)
@@ -319,10 +323,10 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
     masked. So is a version whose arguments hold the mask mark (copied from a masked view,
     or by the planner).
     """
-    from planner.url_literals import masked_text
+    from planner.url_literals import masked_value
 
     goal, new = _without_secrets(services, goal, new)
-    goal, new = _without_url_literals(goal, new)
+    goal, new = without_url_literals(goal, new)
     new = _without_masked_marks(new)
     store = services.plan_store
     if plan_id is None:
@@ -337,7 +341,7 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
         "planner": stored.planner.value,
         "origin": stored.origin.model_dump(mode="json") if stored.origin else None,
         "status": stored.status.value, "feedback": stored.feedback,
-        "notes": [masked_text(note) for note in trace.notes],
+        "notes": [masked_value(note) for note in trace.notes],
     })
     services.ledger.append(EventKind.VALIDATION, stored.plan_id, user.id, {
         "version": stored.version, "ok": stored.status is not VersionStatus.INVALID,
@@ -369,133 +373,17 @@ def _without_secrets(services: Services, goal: str, new: NewVersion) -> tuple[st
     return redact(goal, secrets), new.model_copy(update=update)
 
 
-def _without_url_literals(goal: str, new: NewVersion) -> tuple[str, NewVersion]:
-    """``goal`` and ``new`` with each credential written into a URL that the policy refuses
-    masked as ``***`` (:mod:`planner.url_literals`): in the plan (arguments, goal, each
-    step's why), the template parameters, the feedback, the error and the problems.
-
-    The plan stays VALIDATED for the policy to judge: masked, each such URL is refused for
-    the same parameter at the same place, and the denial names it. Where masking would
-    change what the rule refuses (never seen) or leave no well-formed plan, the version is
-    stored INVALID instead, with a problem naming each parameter: never judged on a plan
-    other than the one written.
-    """
-    from planner.url_literals import masked_document, masked_text, masked_value
-
-    update: dict[str, Any] = {
-        "feedback": masked_value(new.feedback), "error": masked_value(new.error),
-        # Masked as the plan is: the template check makes the plan again from them.
-        "origin": None if new.origin is None else TemplateOrigin.model_validate(
-            masked_value(new.origin.model_dump(mode="json"))),
-        "problems": _url_masked_problems(new.problems),
-        "document": masked_document(new.document)}
-    if new.plan is not None:
-        wire = new.plan.to_wire()
-        masked = masked_document(wire)
-        if masked != wire:
-            lost = _refusals_lost(new.plan, masked)
-            plan = _well_formed(masked)
-            if plan is not None and not lost:
-                update["plan"] = plan
-            else:
-                update.update(plan=None, document=masked, status=VersionStatus.INVALID,
-                              problems=(*update["problems"], *(lost or _all_refused(new.plan))))
-    return masked_text(goal), new.model_copy(update=update)
-
-
-def _url_masked_problems(problems: tuple[Problem, ...] | list[Problem]) -> tuple[Problem, ...]:
-    """``problems`` with URL credentials masked in their messages (one may quote an argument)."""
-    from planner.url_literals import masked_text
-
-    return tuple(p.model_copy(update={"message": masked_text(p.message)}) for p in problems)
-
-
-def _well_formed(document: dict[str, Any]) -> Plan | None:
-    from pydantic import ValidationError
-
-    try:
-        return Plan.model_validate(document)
-    except ValidationError:
-        return None
-
-
-def _url_credentials(args: Any) -> list[dict[str, str]]:
-    """What the policy rule against literal credentials in URLs refuses in a step's ``args``
-    before the run: each string's path and parameter name, never a value."""
-    from policies.inputs import scanned_strings  # as each step's policy input has them
-
-    return scanned_strings(args, plan_strings_before=0)["url_credentials"]
-
-
-def _url_problem(index: int, step_id: str, found: dict[str, str]) -> Problem:
-    path = found["path"].replace("$.args", f"$.steps[{index}].args", 1)
-    return Problem(code=ProblemCode.URL_CREDENTIAL, step=step_id, path=path, message=(
-        f"carries a literal credential in URL parameter {found['param']}; it was not stored. "
-        "Configure it as a secret and send it as ${secret:NAME} in a header instead"))
-
-
-def _refusals_lost(plan: Plan, masked: dict[str, Any]) -> list[Problem]:
-    """A problem for each credential the rule refuses in ``plan`` at an argument where it
-    refuses none once masked (``masked``, its wire form), and for each step whose URL the
-    policy reads otherwise once masked (its host, scheme or user information: urlsplit refused
-    the user information, ``u]:pw@``, or reads the masked one).
-
-    By argument, not by name: a value masked whole hides too what the rule read inside it
-    once decoded (``?token=%23/token=…``), and the argument is refused all the same.
-    """
-    lost = []
-    for index, (step, after) in enumerate(zip(plan.steps, masked["steps"], strict=True)):
-        args = after.get("args", {})
-        still = {found["path"] for found in _url_credentials(args)}
-        lost += [_url_problem(index, step.id, found) for found in _url_credentials(step.args)
-                 if found["path"] not in still]
-        if _url_read(step.args) != _url_read(args):
-            lost.append(_user_information_problem(index, step.id))
-    return lost
-
-
-def _all_refused(plan: Plan) -> list[Problem]:
-    return [*(_url_problem(index, step.id, found) for index, step in enumerate(plan.steps)
-              for found in _url_credentials(step.args)),
-            *(_user_information_problem(index, step.id) for index, step in enumerate(plan.steps)
-              if _user_information(step.args))]
-
-
-def _url_read(args: Any) -> dict[str, Any] | None:
-    """The ``url`` argument of ``args`` as each step's policy input reads it: its host, its
-    scheme, whether it carries user information (None: there is none)."""
-    from policies.inputs import url_facts
-
-    if not isinstance(args, Mapping) or "url" not in args:
-        return None
-    return url_facts(args["url"])
-
-
-def _user_information(args: Any) -> bool:
-    """Whether the rule against user information in the URL a step calls refuses the ``url``
-    argument of ``args`` (``https://user:pw@host``, ``https://TOKEN@host``)."""
-    return (_url_read(args) or {}).get("url_has_credentials", False) is True
-
-
-def _user_information_problem(index: int, step_id: str) -> Problem:
-    return Problem(code=ProblemCode.URL_CREDENTIAL, step=step_id,
-                   path=f"$.steps[{index}].args.url", message=(
-                       "its URL carries credentials before the host (user@host) that could not "
-                       "be masked in place; they were not stored. Configure them as a secret "
-                       "and send them as ${secret:NAME} in a header instead"))
-
-
 def _mask_error(services: Services, exc: PlanningError | InvalidPlanError) -> None:
     """Mask configured secret values and URL credentials in ``exc``'s message and problems, in
     place: a planner's message can quote the goal or the feedback ("source: '/x' does not
     match ...")."""
-    from planner.url_literals import masked_text
+    from planner.url_literals import masked_value
     from tools.redaction import redact
 
     secrets = services.recognisable_secrets
-    exc.message = masked_text(redact(exc.message, secrets))
+    exc.message = masked_value(redact(exc.message, secrets))
     exc.args = (exc.message,)
-    exc.problems = list(_url_masked_problems(_masked_problems(exc.problems, secrets)))
+    exc.problems = list(url_masked_problems(_masked_problems(exc.problems, secrets)))
 
 
 def _masked_origin(origin: TemplateOrigin | None, secrets: Mapping[str, str | None]
@@ -552,7 +440,7 @@ def _record_failed_revision(services: Services, plan_id: str, user: User, new: N
     for, nor what the planner answered, is lost.
     """
     _record_trace(services, plan_id, user, trace)
-    _, new = _without_url_literals("", new)  # a failed planning's feedback is not masked yet
+    _, new = without_url_literals("", new)  # a failed planning's feedback is not masked yet
     document = new.plan.model_dump(mode="json") if new.plan is not None else new.document
     services.ledger.append(EventKind.VALIDATION, plan_id, user.id, {
         "version": None, "revision_of": new.revises, "planner": new.planner.value, "ok": False,
@@ -567,14 +455,19 @@ def _record_failed_revision(services: Services, plan_id: str, user: User, new: N
     exc.args = (exc.message,)
 
 
-def _record_trace(services: Services, plan_id: str, user: User, trace: PlanningTrace | None) -> None:
+def _record_trace(services: Services, plan_id: str, user: User,
+                  trace: PlanningTrace | None) -> None:
     # The ledger masks configured secret values; the exchanges never hold the key. The
-    # messages sent hold no URL's credential (the client masks them); a reply could.
-    from planner.url_literals import masked_value
+    # messages sent hold no URL's credential (the client masks them); a reply could, written
+    # so that only its decoding shows it ("https:\/\/…?token=…"): masked_reply reads it as
+    # the planner does.
+    from planner.url_literals import masked_reply, masked_value
 
     for exchange in (trace.exchanges if trace else ()):
-        services.ledger.append(EventKind.LLM_EXCHANGE, plan_id, user.id,
-                               masked_value(exchange.model_dump(mode="json")))
+        recorded = exchange.model_dump(mode="json")
+        services.ledger.append(EventKind.LLM_EXCHANGE, plan_id, user.id, {
+            key: masked_reply(value) if key == "reply" and isinstance(value, str)
+            else masked_value(value) for key, value in recorded.items()})
 
 
 def _after_new_version(services: Services, stored: StoredVersion, user: User) -> StoredVersion:
