@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from planner.plan import Plan, Reference, Step, is_reference, resolve_references
-from policies.inputs import DataFeeds, call_url, url_host
+from policies.hosts import url_host
+from policies.inputs import DataFeeds, call_url
 from tools import BatonError, Effect, ToolRegistry, ToolSpec
 
 from .calls import ERROR_TEXT_MAX_CHARS, cut_error_text

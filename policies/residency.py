@@ -26,7 +26,7 @@ def step_region(data: Mapping[str, Any], tool: str, host: str | None,
                 declared: str | None) -> Any:
     """The region ``step_region`` gives a call of ``tool`` to ``host`` (None: no region).
 
-    ``host`` is the call's as ``policies.inputs.url_host`` gives it (lower case, no trailing
+    ``host`` is the call's as ``policies.hosts.url_host`` gives it (lower case, no trailing
     dot, IDNA, an IP address in one spelling). ``UnknownRegion`` when it cannot be told as the rules would: the caller
     then treats the call as placed in a region (fails closed).
     """

@@ -6,7 +6,7 @@ none of them, so residency placed it in no region: a trailing ideographic full s
 (``crm.us.example.com。``, which IDNA maps to a trailing dot after the dot was stripped), an
 IPv6 address not in its compressed form (``[2001:DB8:0:0:0:0:0:1]``), and IPv4 addresses in
 the forms the resolver reads (``3405803781``, ``0xcb.0.113.5``, ``203.0.29445``: inet_aton's).
-Both engines read the host from the input Python builds (``policies.inputs.url_host``), so
+Both engines read the host from the input Python builds (``policies.hosts.url_host``), so
 they judge the one spelling alike.
 """
 
@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from planner.plan import Plan
 from policies.bundle import PolicyBundle
 from policies.embedded import EmbeddedEngine
-from policies.inputs import build_policy_input, url_host
+from policies.hosts import url_host
+from policies.inputs import build_policy_input
 from policies.opa import OpaEngine
 from tests.executor.test_runtime_residency_policy_regions import _registry
 from tests.support.fake_opa import FakeOpa

@@ -19,7 +19,8 @@ from planner.plan import Plan
 from policies.bundle import PolicyBundle
 from policies.contracts import StepCall
 from policies.embedded import EmbeddedEngine
-from policies.inputs import build_policy_input, url_host
+from policies.hosts import url_host
+from policies.inputs import build_policy_input
 from policies.opa import OpaEngine
 from tests.support.fake_opa import FakeOpa
 from tests.support.policy_tools import policy_registry

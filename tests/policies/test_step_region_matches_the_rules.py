@@ -12,7 +12,7 @@ import pytest
 from policies.bundle import PolicyBundle
 from policies.contracts import StepCall
 from policies.embedded import EmbeddedEngine
-from policies.inputs import url_host
+from policies.hosts import url_host
 from policies.opa import OpaEngine
 from policies.residency import UnknownRegion, step_region
 from tests.support.fake_opa import FakeOpa
