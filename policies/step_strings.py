@@ -9,13 +9,11 @@ denies rather than judge part of it. :mod:`policies.inputs` puts these in each s
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl
 
 from planner.plan import is_reference
 from tools.builtin.http import SECRET_REF
@@ -32,6 +30,21 @@ from tools.url_credentials import (
     url_spans,
 )
 
+from .encoded_text import (
+    MAX_DECODED_DEPTH,
+    MAX_DECODED_TEXT,
+    MAX_STRINGS_READ,
+    decoded_text,
+    may_encode,
+)
+
+# decoded_text, its bounds and its cheap test are read from here too (planner.url_literals
+# masks what the policy reads).
+__all__ = ["DECODED_TEXT_LEVELS", "MAX_DECODED_DEPTH", "MAX_DECODED_TEXT", "decoded_text",
+           "iter_strings", "may_encode", "query_credentials", "scanned_strings",
+           "secret_names", "shannon_entropy", "url_credentials", "url_lines_in_text",
+           "urls_in_text"]
+
 # The rules' time grows with each distinct string scanned (about 0.15 ms apiece on the
 # embedded interpreter, which evaluates under one global lock), so the caps bound a step
 # and a whole plan decision (at about 1.5 s). Rows of a table repeat their keys and often
@@ -39,8 +52,9 @@ from tools.url_credentials import (
 MAX_STRINGS_PER_STEP = 5_000
 MAX_STRINGS_PER_PLAN = 10_000
 # Counting duplicates costs time too: past this many strings, repeated or not, a step is
-# over the limit without reading the rest.
-MAX_STRINGS_SEEN_PER_STEP = 50_000
+# over the limit without reading the rest. (Fewer than a text's reading keeps: one read in
+# part is always over.)
+MAX_STRINGS_SEEN_PER_STEP = MAX_STRINGS_READ - 1
 
 
 def shannon_entropy(text: str) -> float:
@@ -78,7 +92,8 @@ def _string_places(value: Any, path: str, key: str, levels: int = 0, *, plan: bo
                    ) -> Iterator[tuple[str, str, str]]:
     # (path, key, value) of each string: the scan skips repeats before paying for entropy.
     # ``levels``: how many texts deep a JSON or form text is read as what it encodes as well
-    # (decoded_text); ``plan``: ``{"ref": ...}`` is a reference (in a decoded text it is data).
+    # (decoded_text); ``plan``: ``{"ref": ...}`` is a reference (in a decoded text, and in
+    # arguments resolved at run time, it is data).
     if plan and is_reference(value):
         return
     if isinstance(value, str):
@@ -102,55 +117,28 @@ def _string_places(value: Any, path: str, key: str, levels: int = 0, *, plan: bo
 
 
 # A text that holds a JSON object or array, or a form's fields (a=1&b=2), is sent as it is
-# and read as what it encodes: the literal-secret rules read its keys and values decoded too,
-# as they read the same data written as structure (body '{"password": "…"}' is json
-# {"password": "…"}; "\u0041KIA…" and "-----BEGIN+RSA+PRIVATE+KEY-----" decode to secrets).
-# Bounded: a longer text is judged as text only (its windows, as any long string), one nested
-# deeper is not read as JSON, and a text inside a decoded text is decoded once more (a
-# webhook's JSON payload in a form field), no further.
-MAX_DECODED_TEXT = 64 * 1024
-MAX_DECODED_DEPTH = 64
-DECODED_TEXT_LEVELS = 2
-# A form's fields: names as browsers and HTTP clients write them, values with no white space
-# nor "&": no URL (its "://"), no sentence.
-_FORM_TEXT = re.compile(r"[\w.~*+%\[\]-]+=[^&\s]*(?:&[\w.~*+%\[\]-]+=[^&\s]*)*", re.ASCII)
+# and read as what it encodes (policies.encoded_text): the literal-secret rules read its keys
+# and values decoded too, as they read the same data written as structure (body
+# '{"password": "…"}' is json {"password": "…"}; "\u0041KIA…" and
+# "-----BEGIN+RSA+PRIVATE+KEY-----" decode to secrets), and a text inside it as what that
+# encodes (a webhook's JSON payload in a form field), up to DECODED_TEXT_LEVELS texts deep.
+# An argument is one text: a string as it is, a structure (json, query) as the text it is sent
+# as. So the same bytes are read as deep whether written as json {"payload": "data=…"} or as
+# body '{"payload": "data=…"}': in both, the form is the second text and its JSON the third.
+DECODED_TEXT_LEVELS = 3
 
 
-def decoded_text(text: str) -> tuple[str, Any] | None:
-    """What ``text`` encodes when it is a JSON object or array (``("JSON", document)``) or a
-    form's fields (``("form", {name: value or [values]})``), within the bounds above; else None.
-    A name written twice keeps every value, in a list: a service may read either."""
-    if len(text) > MAX_DECODED_TEXT:
-        return None
-    stripped = text.strip()
-    if stripped[:1] in ("{", "["):
-        try:
-            document = json.loads(stripped, object_pairs_hook=_all_values)
-        except (ValueError, RecursionError):
-            return None
-        return ("JSON", document) if _depth_within(document, MAX_DECODED_DEPTH) else None
-    if "=" in stripped and _FORM_TEXT.fullmatch(stripped):
-        return "form", _all_values(parse_qsl(stripped, keep_blank_values=True))
-    return None
-
-
-def _all_values(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
-    # An object of the pairs; a name given more than once holds the list of its values.
-    found: dict[str, list[Any]] = {}
-    for name, value in pairs:
-        found.setdefault(name, []).append(value)
-    return {name: values[0] if len(values) == 1 else values for name, values in found.items()}
-
-
-def _depth_within(document: Any, limit: int) -> bool:
-    # Without recursion: the scan recurses once per level, and JSON nests as deep as it likes.
-    level = [document]
-    for _ in range(limit):
-        level = [item for value in level if isinstance(value, Mapping | list)
-                 for item in (value.values() if isinstance(value, Mapping) else value)]
-        if not level:
-            return True
-    return False
+def _argument_places(args: Any, *, plan: bool) -> Iterator[tuple[str, str, str]]:
+    # The places of _string_places, each argument read DECODED_TEXT_LEVELS texts deep, itself
+    # the first of them.
+    if not isinstance(args, Mapping) or (plan and is_reference(args)):
+        yield from _string_places(args, "$.args", "", DECODED_TEXT_LEVELS - 1, plan=plan)
+        return
+    for position, (name, value) in enumerate(args.items(), start=1):
+        yield f"$.args (key {position})", "", str(name)
+        levels = DECODED_TEXT_LEVELS if isinstance(value, str) else DECODED_TEXT_LEVELS - 1
+        yield from _string_places(value, _child_path("$.args", str(name), position), str(name),
+                                  levels, plan=plan)
 
 
 def scanned_strings(args: Any, *, plan_strings_before: int | None = None) -> dict[str, Any]:
@@ -163,7 +151,9 @@ def scanned_strings(args: Any, *, plan_strings_before: int | None = None) -> dic
     out: the rules judge a string by its value and key alone, so it would add the same
     finding (the first one's path names where it is). A JSON or form text is also listed
     as what it encodes (:func:`decoded_text`): its keys and values, under its path with
-    `` (as JSON)`` or `` (as form)`` added, counted toward the limits as any others.
+    `` (as JSON)``, `` (as lenient JSON)`` or `` (as form)`` added, counted toward the limits
+    as any others. At run time (``plan_strings_before`` None) the arguments are resolved, so
+    data shaped like a reference (``{"ref": "AKIA…"}``) is read as data.
 
     ``url_credentials`` lists the credentials written into URLs. Before the run every
     literal string is read (the plan's author wrote each URL in it, even in free text); at
@@ -177,7 +167,8 @@ def scanned_strings(args: Any, *, plan_strings_before: int | None = None) -> dic
     seen: set[tuple[str, str]] = set()
     found: list[dict[str, Any]] = []
     reason = None
-    places = _string_places(args, "$.args", "", DECODED_TEXT_LEVELS)
+    # At run time the arguments are resolved: nothing in them is a reference any more.
+    places = _argument_places(args, plan=plan_strings_before is not None)
     for count, (path, key, value) in enumerate(places, start=1):
         if count > MAX_STRINGS_SEEN_PER_STEP:
             reason = f"more than {MAX_STRINGS_SEEN_PER_STEP} strings in its arguments"
