@@ -16,7 +16,7 @@ from baton import __version__
 from baton.services import Services
 
 from .auth import Authentication, route_path, token_paths
-from .errors import install_error_handlers
+from .errors import FailureReplies, install_error_handlers
 from .limits import (
     DEFAULT_MAX_BODY_BYTES,
     ASGIApp,
@@ -84,6 +84,8 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
 
         app.add_middleware(SignInFirst, paths=signin_paths())
     app.add_middleware(Authentication, paths=token_paths(routers, API_PREFIX))
+    # Last, so outside the others: what they or a route raise is answered, not raised on.
+    app.add_middleware(FailureReplies)
     _hardened_outermost(app)
     return app
 

@@ -9,6 +9,7 @@ a use case refuses is a state conflict (not approved yet, already rejected).
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Any
 
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tools import BatonError
 
@@ -180,6 +182,7 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_json(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
+    # Called by FailureReplies (below), which create_app puts around the routes and middleware.
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         import structlog
@@ -200,10 +203,69 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_json(500, "internal_error", "internal error; see the server log")
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries documenting the error shape for ``statuses``."""
+class FailureReplies:
+    """ASGI middleware, outside the app's own: an exception nothing inside answered (one of
+    ``Exception``'s that no handler of the routes takes, or any raised in a middleware) is
+    answered by the app's handler for its type, and not raised on.
+
+    Starlette runs an ``Exception`` handler in its outermost error middleware, which sends the
+    reply and then raises the exception again for the server: uvicorn logged a second
+    traceback and closed the kept-alive connection without ``Connection: close``, and the
+    client's next request on it met a reset. A reply already started is still raised on:
+    only the connection's end tells the client it was cut short.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; answer a failure before the reply starts."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            # Looked up now: the web pages wrap the API's handlers after they are installed.
+            handler = _handler_for(getattr(scope.get("app"), "exception_handlers", {}), exc)
+            if started or handler is None:
+                raise
+            response = handler(Request(scope, receive), exc)
+            if inspect.isawaitable(response):
+                response = await response
+            await response(scope, receive, send)
+
+
+def _handler_for(handlers: dict[Any, Any], exc: Exception) -> Any:
+    """The handler of ``handlers`` for ``exc``'s type or its nearest base, as Starlette picks."""
+    for kind in type(exc).__mro__:
+        if kind in handlers:
+            return handlers[kind]
+    return None
+
+
+def error_responses(*statuses: int, described: dict[int, str] | None = None
+                    ) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting the error shape for ``statuses``; ``described``
+    gives a route's own description of some of them."""
     text = {400: "Malformed JSON body", 401: "Missing or unknown bearer token",
             403: "The user's role may not do this", 404: "Not found",
             409: "Conflicts with the current state", 413: "Request body too large",
-            422: "Invalid request", 503: "The database failed or is unreachable"}
+            422: "Invalid request",
+            503: "The database failed or is unreachable (store_error), or the server's "
+                 "settings file changed and no longer loads (settings_error); retry later"}
+    text.update(described or {})
     return {s: {"model": ErrorResponse, "description": text.get(s, "Error")} for s in statuses}
+
+
+def token_route_errors() -> dict[int | str, dict[str, Any]]:
+    """The errors every route that needs a token may answer: 401 and 403 from the token and
+    role checks, 503 from the settings file (read again by the token check) or the database."""
+    return error_responses(401, 403, 503)

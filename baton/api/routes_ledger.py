@@ -21,11 +21,11 @@ from executor.ledger_export import ExportFormat, cloudevent, event_record, ledge
 from tools import BatonError
 
 from .auth import require, services_of
-from .errors import ApiError, ErrorResponse, error_responses
+from .errors import ApiError, ErrorResponse, error_responses, token_route_errors
 from .permissions import Action
 from .verify_guard import VerifyRefused, verify_guard_of
 
-router = APIRouter(responses=error_responses(401, 403))
+router = APIRouter(responses=token_route_errors())
 MAX_INT64 = 2**63 - 1  # what the database stores; larger numbers are invalid requests
 health_router = APIRouter(tags=["health"])
 # Export lines read before answering: a whole ledger of ordinary size, a bounded head of a huge one.
@@ -95,8 +95,13 @@ def verify_ledger(
                         head=head_text(verified) if verified else None)
 
 
+# A row that no longer reads back as an event is refused, never passed on as one.
+_BROKEN_EVENT = error_responses(409, described={
+    409: "A ledger event is broken: tampered with or damaged (ledger_broken)"})
+
+
 @router.get("/ledger/events", response_model=list[LedgerEvent], tags=["ledger"],
-            summary="Read ledger events")
+            summary="Read ledger events", responses=_BROKEN_EVENT)
 def ledger_events(
     request: Request,
     subject: str | None = Query(default=None, max_length=80,
@@ -116,7 +121,8 @@ def ledger_events(
     "/ledger/export", tags=["ledger"], summary="Export the ledger",
     response_class=StreamingResponse,
     responses={200: {"description": "One JSON object per line (JSON lines or CloudEvents 1.0).",
-                     "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+                     "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+               **_BROKEN_EVENT},
 )
 def export_ledger(
     request: Request,
@@ -206,7 +212,9 @@ def _stream_failure(exc: Exception) -> dict[str, str]:
 
 
 @health_router.get("/healthz", response_model=Health, summary="Liveness check",
-                   responses=error_responses(503))
+                   responses=error_responses(503, described={503: (
+                       "The database is unreachable (store_error), or every tool thread is "
+                       "held by a sync tool past its timeout (no_tool_thread)")}))
 def healthz(request: Request) -> Health:
     """Answers without authentication when the server and its database are up and a sync
     tool can still get a thread."""

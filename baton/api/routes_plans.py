@@ -21,14 +21,14 @@ from policies.approval import GateState
 from policies.contracts import Decision
 
 from .auth import require, services_of
-from .errors import error_responses
+from .errors import error_responses, token_route_errors
 from .limits import COMMENT_MAX_CHARS, FEEDBACK_MAX_CHARS, GOAL_MAX_CHARS, REASON_MAX_CHARS
 from .permissions import Action
 
 if TYPE_CHECKING:
     from baton.usecases.plan_listing import ListedPlan
 
-router = APIRouter(tags=["plans"], responses=error_responses(401, 403))
+router = APIRouter(tags=["plans"], responses=token_route_errors())
 
 DOCUMENT_HINT = "Validated like any planner's output; an invalid plan is stored INVALID."
 

@@ -12,10 +12,10 @@ from baton.settings import User
 from policies.contracts import Decision, Outcome, PolicyContext, Requester
 
 from .auth import require, services_of
-from .errors import error_responses
+from .errors import error_responses, token_route_errors
 from .permissions import Action
 
-router = APIRouter(tags=["policy"], responses=error_responses(401, 403))
+router = APIRouter(tags=["policy"], responses=token_route_errors())
 
 
 class DecisionRequest(BaseModel):

@@ -16,10 +16,10 @@ from executor.records import RunRecord
 from planner.base import MAX_VERSION
 
 from .auth import authenticate, require, role_table_of, services_of
-from .errors import ApiError, error_responses
+from .errors import ApiError, error_responses, token_route_errors
 from .permissions import Action
 
-router = APIRouter(tags=["runs"], responses=error_responses(401, 403))
+router = APIRouter(tags=["runs"], responses=token_route_errors())
 
 POLL_S = 0.25
 HEARTBEAT_S = 15.0

@@ -9,10 +9,10 @@ from baton.settings import User
 from tools import Effect, ToolInfo
 
 from .auth import require, services_of
-from .errors import error_responses
+from .errors import error_responses, token_route_errors
 from .permissions import Action
 
-router = APIRouter(tags=["tools"], responses=error_responses(401, 403))
+router = APIRouter(tags=["tools"], responses=token_route_errors())
 
 
 class ToolSummary(BaseModel):
