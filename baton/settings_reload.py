@@ -17,17 +17,19 @@ known at once, and granted nothing by that role until the restart: the reload's 
 each such role and its holders, and so does the refusal they meet.
 
 A file that no longer loads fails closed: reading the settings raises
-:class:`SettingsFileError` (logged once per state of the file) until it is fixed, rather
-than going on with users the file no longer declares.
+:class:`SettingsFileError` (logged once per edit of the file) until it is fixed, rather
+than going on with users the file no longer declares. Workers look before each claim
+(:class:`SettingsWait`): a run they picked up meanwhile would be refused by the approval
+check and end failed over a half-saved file, so it stays queued until the file loads.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .settings import ConfigError, Settings
 
@@ -98,39 +100,102 @@ class LiveSettings:
 
     def _read_again(self, source: SettingsSource) -> tuple[FileMark | None, Settings | str]:
         """The file's mark and the settings with its users now, or why it does not load."""
-        import structlog  # not for `baton --help`: a reload is rare
-
         from . import settings as settings_module  # read_settings, looked up when called
 
-        log = structlog.get_logger(__name__)
+        log = _log()
 
         mark = _mark(source.path)
+        # What this read finds is news only for contents not read before: the file is also
+        # read once more when it leaves the racy window (tools.file_marks), unchanged, and
+        # its problem, or the settings it changed, must not be logged a second time.
+        edited = not _same_contents(self._state[0], mark)
         try:
             fresh = settings_module.read_settings(source.path, required=source.required,
                                                   environ=source.environ)
         except ConfigError as exc:
             problem = (f"the settings file {source.path} changed and no longer loads, so no "
                        f"user or role is known until it is fixed: {exc.message}")
-            log.error("settings file invalid: tokens and approvals are refused until it is "
-                      "fixed", path=str(source.path), error=problem)
+            if edited:
+                log.error("settings file invalid: tokens and approvals are refused until it "
+                          "is fixed", path=str(source.path), error=problem)
             return mark, problem
         assert fresh.source is not None  # read from the file
-        restart = restart_needed(self._start, fresh)
-        if restart:  # named, never their values: some are secrets
-            log.warning("settings changed in the file take effect on restart",
-                        path=str(source.path), settings=restart)
-        roles, holders = roles_changed(source, fresh)
-        if roles:
-            log.warning("roles changed in the policy data take effect on restart: until then "
-                        "a role added grants nothing, and the others keep their actions",
-                        path=str(source.path), roles=roles, users=holders)
+        if edited:
+            _warn_restart_needed(self._start, source, fresh)
         before = self._state[1]
         if not isinstance(before, Settings) or before.users != fresh.users:
-            # Only a change is news: a file is also read once more when it leaves the racy
-            # window (tools.file_marks), unchanged, and that must not look like an edit.
             log.info("users read again from the settings file", path=str(source.path),
                      users=sorted(fresh.users))
         return fresh.source.mark, self._start.model_copy(update={"users": fresh.users})
+
+
+class SettingsWait:
+    """A worker's look at the settings file before it claims a run: a run claimed while the
+    file does not load would be refused by the approval check, and fail for good over a
+    half-saved file. While it does not load, runs stay queued; each new problem is one
+    warning, and the file loading again one line."""
+
+    def __init__(self, settings: Callable[[], object], worker: str) -> None:
+        """``settings``: reads the live settings (``SettingsFileError`` while the file does not
+        load); ``worker``: how the log names the worker ("worker", "background worker")."""
+        self._settings = settings
+        self._worker = worker
+        self._problem: str | None = None  # the last one logged
+
+    def blocked(self) -> bool:
+        """Whether the settings file does not load now (a stat; a read once it changed)."""
+        try:
+            self._settings()
+        except SettingsFileError as exc:
+            self.waits(exc)
+            return True
+        if self._problem is not None:
+            self._problem = None
+            _log().info(f"the settings file loads again: the {self._worker} picks up runs")
+        return False
+
+    def raise_problem(self) -> None:
+        """Raise the ``SettingsFileError`` of a settings file that does not load now."""
+        self._settings()
+
+    def waits(self, problem: SettingsFileError) -> None:
+        """Log that the worker waits for the settings file, unless ``problem`` was logged."""
+        if problem.message != self._problem:
+            self._problem = problem.message
+            _log().warning(f"{self._worker} waits: the settings file does not load",
+                           error=problem.message)
+
+
+def _log() -> Any:
+    """This module's logger; structlog is imported when first needed, not for `baton --help`."""
+    import structlog
+
+    return structlog.get_logger(__name__)
+
+
+def _warn_restart_needed(start: Settings, source: SettingsSource, fresh: Settings) -> None:
+    """Warn of what the file now says that counts only after a restart: settings (named,
+    never their values: some are secrets) and roles the policy data changed."""
+    log = _log()
+    restart = restart_needed(start, fresh)
+    if restart:
+        log.warning("settings changed in the file take effect on restart",
+                    path=str(source.path), settings=restart)
+    roles, holders = roles_changed(source, fresh)
+    if roles:
+        log.warning("roles changed in the policy data take effect on restart: until then "
+                    "a role added grants nothing, and the others keep their actions",
+                    path=str(source.path), roles=roles, users=holders)
+
+
+def _same_contents(before: FileMark | None, now: FileMark | None) -> bool:
+    """Whether two marks of the settings file are of the same contents: the same stat, and
+    the same digest where both hold one (the first mark past the racy window holds none)."""
+    if before is None or now is None:  # the file could not be looked at
+        return before == now
+    digests = [mark[5] for mark in (before, now)
+               if mark[5] and not mark[5].startswith("racy ")]  # "racy N": not read
+    return before[:5] == now[:5] and (len(digests) < 2 or digests[0] == digests[1])
 
 
 def _mark(path: Path) -> FileMark | None:

@@ -17,7 +17,7 @@ import threading
 import structlog
 
 from baton.services import Services
-from baton.settings_reload import SettingsFileError
+from baton.settings_reload import SettingsFileError, SettingsWait
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +38,7 @@ class BackgroundWorker:
         self._thread: threading.Thread | None = None
         self._poller: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._settings_problem: str | None = None  # the last one logged
+        self._settings = SettingsWait(lambda: services.settings, "background worker")
 
     @property
     def polling(self) -> bool:
@@ -88,16 +88,15 @@ class BackgroundWorker:
             try:
                 # The server outlives a database restart: a pass waits for the database as
                 # long as it takes (a stop still ends the wait), as `baton worker` does.
-                run_worker(self._services, once=True, should_stop=self._stopping.is_set,
+                run_worker(self._services, once=True, should_stop=self._held,
                            wait_for_database_s=math.inf)
-            except SettingsFileError as exc:
-                # The settings file no longer loads: its runs stay queued until it is fixed.
-                # One line per new problem, not a traceback every poll.
-                if exc.message != self._settings_problem:
-                    self._settings_problem = exc.message
-                    log.warning("background worker waits: the settings file does not load",
-                                error=exc.message)
+            except SettingsFileError as exc:  # broke as the pass began (its runner reads them)
+                self._settings.waits(exc)
             except Exception:  # noqa: BLE001 - keep serving; the run's own record says what failed
                 log.exception("background worker pass failed")
-            else:
-                self._settings_problem = None
+
+    def _held(self) -> bool:
+        """Whether to claim no more runs: the server stops, or the settings file no longer
+        loads (its runs stay queued until it does: the approval check would refuse them, and
+        they would end failed over a half-saved file). One warning line per new problem."""
+        return self._stopping.is_set() or self._settings.blocked()

@@ -14,6 +14,7 @@ from .main import app
 from .render import add_id_column, keep_columns_visible, print_table
 
 if TYPE_CHECKING:
+    from baton.services import Services
     from executor.records import RunRecord
     from executor.runner import StepProgress
 
@@ -169,16 +170,43 @@ def cancel(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None
 def worker(ctx: typer.Context,
            once: Annotated[bool, typer.Option("--once", help="Stop when no run is waiting.")] = False) -> None:
     """Run queued runs and runs whose owner's lease expired."""
-    from baton.usecases.runs import run_worker
-
     cli = state(ctx)
     cli.use_logging("info", json=True)
-    services = cli.services
     try:
-        count = run_worker(services, once=once)
+        count = _work(cli.services, once)
     except KeyboardInterrupt:  # Ctrl-C: exit 130 as typer would (main's exit is not held up
         raise typer.Exit(130) from None  # by a tool's thread, whichever way a command ends)
     console.print(f"worker ran {count} run(s)")
+
+
+# How often a worker waiting for its settings file to load looks at it again (a stat).
+SETTINGS_RETRY_S = 1.0
+
+
+def _work(services: Services, once: bool) -> int:
+    """Run queued runs as ``run_worker`` does, claiming none while the settings file does not
+    load (the approval check would refuse the run, and it would end failed over a half-saved
+    file): a worker waits for the file to load; ``--once`` raises its ``SettingsFileError``,
+    leaving the runs not run yet queued."""
+    import time
+
+    from baton.settings_reload import SettingsFileError, SettingsWait
+    from baton.usecases.runs import run_worker
+
+    settings = SettingsWait(lambda: services.settings, "worker")
+    if once:
+        settings.raise_problem()
+        count = run_worker(services, once=True, should_stop=settings.blocked)
+        settings.raise_problem()  # stopped claiming as the file broke
+        return count
+    while True:  # until Ctrl-C
+        if settings.blocked():
+            time.sleep(SETTINGS_RETRY_S)
+            continue
+        try:  # it looks before each claim, and stops claiming once the file breaks
+            run_worker(services, should_stop=settings.blocked)
+        except SettingsFileError as exc:  # broke as the pass began (its runner reads them)
+            settings.waits(exc)
 
 
 @runs_app.command("list")
