@@ -12,7 +12,9 @@ top-level keys Baton does not know (data for policies of one's own). Values are 
 quoted: policy data may hold something secret. Host patterns (``egress_allowlist``,
 ``secret_destinations``, ``host_regions``) must be ASCII: the rules read them in any case
 and without a trailing dot, as they read hosts, but a host is judged in the IDNA form
-requests send (``xn--...``), which no rule can make of ``bücher.example``.
+requests send (``xn--...``), which no rule can make of ``bücher.example``; an IP address
+must be written as hosts are judged (``2001:db8::1``, ``203.0.113.5``), never
+``[2001:DB8:0::1]`` or ``3405803781``.
 
 ``policies_problems`` checks, the same way, the policies the engine will judge with: a
 ``policies_dir`` whose files cannot be read or whose data file has a known key of the
@@ -90,10 +92,23 @@ _NOT_ASCII_HOST = ("must be written in ASCII: hosts are judged by the name reque
 
 def _host_pattern(value: Any, key: str) -> list[Problem]:
     """A host pattern: any case and a trailing dot are read aside by the rules
-    (common.rego), but they cannot turn ``bücher.example`` into ``xn--bcher-kva.example``."""
+    (common.rego), but they cannot turn ``bücher.example`` into ``xn--bcher-kva.example``,
+    nor an IP address into the one spelling hosts are judged in (``policies.hosts``)."""
     if not isinstance(value, str):
         return [(key, f"must be a string, not {_kind(value)}")]
-    return [] if value.isascii() else [(key, _NOT_ASCII_HOST)]
+    if not value.isascii():
+        return [(key, _NOT_ASCII_HOST)]
+    written = value.lower().rstrip(".")
+    if not (written[:1] in "[0123456789" or ":" in written):
+        return []  # no IP address: spared loading the policies package at every start
+    from policies.hosts import address_form
+
+    judged = address_form(written.removeprefix("[").removesuffix("]"))
+    if judged == written:
+        return []
+    return [(key, f"is written {value!r}, but a host is judged in one spelling, here "
+                  f"{judged!r} (an IP address compressed, in dotted decimal, without brackets); "
+                  "as it is, it would match no host")]
 
 
 def _record(fields: Mapping[str, Check], *, replaced_whole: bool = True) -> Check:

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from baton.settings_policy_data import policy_data_problems
 from planner.plan import Plan
 from policies.bundle import PolicyBundle
 from policies.embedded import EmbeddedEngine
@@ -127,3 +128,29 @@ def test_the_egress_allowlist_judges_an_address_by_its_one_spelling(engine, dest
     decision = _decide(engine, dest, tool="http.request", method="POST")
     assert "step look: host 203.0.113.5 is not on the egress allowlist" in decision.deny, \
         decision.deny
+
+
+@pytest.mark.parametrize(("pattern", "judged"), [
+    ("[2001:db8::1]", "2001:db8::1"),
+    ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+    ("::ffff:203.0.113.5", "203.0.113.5"),
+    ("3405803781", "203.0.113.5"),
+    ("0xcb.0.113.5", "203.0.113.5"),
+    ("203.0.28933", "203.0.113.5"),
+])
+@pytest.mark.parametrize("place", ["egress_allowlist", "host_regions", "secret_destinations"])
+def test_settings_refuse_an_ip_pattern_written_as_no_host_is_judged(pattern, judged, place):
+    # Hosts are judged in one spelling: such a pattern matched nothing, so a host_regions
+    # entry placed no data in its region and an allowlist entry let no call through.
+    data = {"egress_allowlist": [pattern], "host_regions": {pattern: "eu"},
+            "secret_destinations": {"HOOK_TOKEN": [pattern]}}[place]
+    problems = policy_data_problems({place: data})
+    assert len(problems) == 1, problems
+    assert f"here {judged!r}" in problems[0][1] and "would match no host" in problems[0][1]
+
+
+@pytest.mark.parametrize("pattern", ["203.0.113.5", "2001:db8::1", "2001:DB8::1", "203.0.113.5.",
+                                     "127.0.0.1", "1password.com", "*.10.example", "localhost"])
+def test_settings_accept_patterns_in_the_spelling_hosts_are_judged_in(pattern):
+    assert policy_data_problems({"egress_allowlist": [pattern],
+                                 "host_regions": {pattern: "eu"}}) == []
