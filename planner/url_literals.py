@@ -31,6 +31,8 @@ as the policy reads it): where masking it as text leaves a credential its decodi
 again from its decoding masked, else hidden whole. User information is also hidden where the
 secret pattern finds a password inside a URL (RE2's blanks end it, not U+00A0 nor U+2028), in a
 scheme-relative URL (``//user:pw@host``), and in a ``query`` entry's name (``token%3D…``).
+A model's reply is read as the planner reads it (:func:`masked_reply`), and hidden whole where
+what is left shows a credential once its JSON escapes are read (prose, a reply cut short).
 
 A mask is never sent anywhere: such a plan is denied, and one the policies let through is
 held back by the shell (``baton.usecases.plans.held_secrets``).
@@ -150,22 +152,31 @@ def masked_document(document: Any) -> Any:
 
 
 def masked_reply(reply: str) -> str:
-    """A model's ``reply`` as recorded: masked as text (:func:`masked_value`), and when the
-    plan the planner reads in it (``planner.llm.prompt.extract_json``, the JSON text of each
-    step's arguments decoded) holds a credential that stays, that plan written again masked
-    (its "/" escaped), what surrounds it left out; hidden whole where it cannot be."""
-    from planner.llm.prompt import extract_json  # the planner's reading, when first needed
+    """A model's ``reply`` as recorded and sent back to it: masked as text
+    (:func:`masked_value`), and when the plan the planner reads in it
+    (``planner.llm.prompt.extract_json``, the JSON text of each step's arguments decoded) holds
+    a credential that stays, that plan written again masked (its "/" escaped), what surrounds
+    it left out; each value hidden so (:func:`reply_hidden_values`) masked wherever else the
+    reply writes it (a step's why quoting the goal's ``token=…``). Hidden whole where it cannot
+    be, or where what is left still shows a credential once its JSON escapes are read
+    (``https:\\/\\/…?token=…`` in prose, or in a reply cut short: no plan is read from either).
+    """
+    from .url_splices import with_splices_masked
 
-    shown = masked_value(reply)
-    try:
-        data = extract_json(reply)
-    except ValueError:
-        return shown
-    hidden = _masked_reply_data(data)
-    if hidden == data:
-        return shown
-    written = json.dumps(hidden, ensure_ascii=False).replace("/", "\\/")
-    return written if masked_value(written) == written else MASK
+    shown, data, hidden, masks = _reply_masked(reply)
+    if hidden != data:
+        written = json.dumps(with_splices_masked(hidden, masks),
+                             ensure_ascii=False).replace("/", "\\/")
+        shown = written if masked_value(written) == written else MASK
+    shown = with_splices_masked(shown, masks)
+    return MASK if any(masked_text(text) != text for text in _escapes_read(shown)) else shown
+
+
+def reply_hidden_values(reply: str) -> list[str]:
+    """The values :func:`masked_reply` hides in ``reply`` (``planner.url_splices.hidden_values``:
+    at least ``MIN_HIDDEN_CHARS`` long): to be masked wherever else they are written, in the
+    goal the model may have copied them from."""
+    return list(_reply_masked(reply)[3])
 
 
 def holds_user_credentials(args: Any) -> bool:
@@ -396,6 +407,54 @@ def _masked_reply_data(value: Any) -> Any:
     return json.dumps(hidden, ensure_ascii=False).replace("/", "\\/")
 
 
+def _reply_masked(reply: str) -> tuple[str, Any, Any, dict[str, str]]:
+    """``reply`` masked as text; the plan the planner reads in it (None: none) and that plan
+    masked; each value either masking hid, or masking hid in what the reply reads as once its
+    JSON escapes are read, with ``***`` to write instead."""
+    from .url_splices import hidden_values
+
+    shown = masked_value(reply)
+    data = _reply_plan(reply)
+    hidden = None if data is None else _masked_reply_data(data)
+    pairs = [(reply, shown), (data, hidden),
+             *((text, masked_text(text)) for text in _escapes_read(reply))]
+    return shown, data, hidden, dict.fromkeys(
+        (value for written, masked in pairs for value in hidden_values(written, masked)), MASK)
+
+
+def _reply_plan(reply: str) -> Any:
+    """The JSON value the planner reads in ``reply``; None where it reads none."""
+    from planner.llm.prompt import extract_json  # the planner's reading, when first needed
+
+    try:
+        return extract_json(reply)
+    except ValueError:
+        return None
+
+
+def _escapes_read(text: str) -> Iterator[str]:
+    """``text`` with its JSON escapes read and percent-decoded, once, then again, as deep as
+    the policy reads a text (a reply's JSON, a step's arguments in it, what they encode):
+    each reading that differs from the one before."""
+    for _ in range(_levels() + 2):
+        if "\\" not in text and "%" not in text:
+            return
+        read = percent_decoded(_JSON_ESCAPE.sub(_unescaped, text))
+        if read == text:
+            return
+        yield read
+        text = read
+
+
+_JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
+_ESCAPED = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    code, char = match.groups()
+    return chr(int(code, 16)) if code else _ESCAPED.get(char, char)
+
+
 def _holds_user_credentials(args: Any, levels: int) -> bool:
     if isinstance(args, Mapping):
         return any(_holds_user_credentials(key, 0) or (
@@ -497,4 +556,4 @@ def _masked_once(text: str, *, named: bool, in_text: bool) -> str:
 
 __all__ = ["MASK", "hide_url_literals", "hide_user_information", "holds_user_credentials",
            "masked_args", "masked_document", "masked_reply", "masked_stored", "masked_text",
-           "masked_value"]
+           "masked_value", "reply_hidden_values"]

@@ -7,6 +7,11 @@ the credential the policy refuses there (``fetch report?token=… from the api``
 or any other text it was spliced into, where no URL shows it to be one. So each such value
 that is part of what masking a plan hid is masked wherever it is written: as it reads in the
 masked URL where masking left what surrounds it (``report?token=***``), else whole (``***``).
+
+Whatever planner wrote the plan, the goal's words may be in such a URL too: a model copies
+``token=…`` from ``fetch report?token=… from the api`` into the URL it calls. So each value
+masking hid in a plan (:func:`hidden_values`, at least :data:`MIN_HIDDEN_CHARS` long) is masked
+as ``***`` wherever else it is written: the goal, each step's why, the feedback, the problems.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from tools.url_credentials import HIDDEN
+from tools.url_credentials import HIDDEN, percent_decoded
+
+# The shortest value hidden in a plan that is masked in other texts too: a shorter one is too
+# often an ordinary word there ("admin", "secret"), and was found in a URL only.
+MIN_HIDDEN_CHARS = 8
 
 
 def spliced_masks(written: Any, masked: Any, values: Iterable[str]) -> dict[str, str]:
@@ -50,6 +59,27 @@ def with_splices_masked(value: Any, masks: Mapping[str, str]) -> Any:
     return value
 
 
+def hidden_values(written: Any, masked: Any) -> list[str]:
+    """Each value masking ``written`` (JSON-like data or text) as ``masked`` hid, of at least
+    :data:`MIN_HIDDEN_CHARS` characters, as written and percent-decoded: what ``masked`` holds
+    ``***`` in place of, string by string.
+
+    Where masking wrote a text again (a JSON or form text from its decoding, a URL's value
+    decoded), the value is read where ``masked`` shows it: in the text decoded; else the
+    part of the text masking changed.
+    """
+    from policies.step_strings import DECODED_TEXT_LEVELS  # as deep as the policy reads
+
+    found: dict[str, None] = {}
+    for before, after in _paired_strings(written, masked):
+        # One more: a reply's JSON is read as text before what it encodes.
+        for value in _hidden_parts(before, after, DECODED_TEXT_LEVELS + 1):
+            for form in (value, percent_decoded(value)):
+                if len(form.strip()) >= MIN_HIDDEN_CHARS and HIDDEN not in form:
+                    found[form] = None
+    return list(found)
+
+
 def spliced_values(params: Mapping[str, Any], goal: str | None) -> list[str]:
     """What a template splices into its steps as text: its parameters' values (a number as
     written) and the goal (``{{goal}}``)."""
@@ -74,6 +104,80 @@ def _changed_strings(written: Any, masked: Any) -> Iterator[tuple[str, str | Non
         same = isinstance(masked, list | tuple) and len(written) == len(masked)
         for index, item in enumerate(written):
             yield from _changed_strings(item, masked[index] if same else None)
+
+
+def _paired_strings(written: Any, masked: Any) -> Iterator[tuple[str, str | None]]:
+    # (string written, string masked in its place) of each string masking changed, keys paired
+    # in order (masking keeps it); None in its place where the structure around it changed.
+    if isinstance(written, str):
+        if written != masked:
+            yield written, masked if isinstance(masked, str) else None
+    elif isinstance(written, Mapping):
+        same = isinstance(masked, Mapping) and len(masked) == len(written)
+        shown = list(masked.items()) if same else [(None, None)] * len(written)
+        for (key, item), (key_shown, item_shown) in zip(written.items(), shown, strict=True):
+            yield from _paired_strings(key, key_shown)
+            yield from _paired_strings(item, item_shown)
+    elif isinstance(written, list | tuple):
+        same = isinstance(masked, list | tuple) and len(masked) == len(written)
+        for item, item_shown in zip(written, masked if same else [None] * len(written),
+                                    strict=True):
+            yield from _paired_strings(item, item_shown)
+
+
+def _hidden_parts(before: str, after: str | None, levels: int) -> list[str]:
+    """What masking ``before`` as ``after`` hid (``after`` None: the structure around it
+    changed, what masking it as text hides)."""
+    if after is not None and after != HIDDEN:
+        for reading in dict.fromkeys((before, percent_decoded(before))):
+            parts = _aligned(reading, after)
+            if parts is not None:
+                return parts
+        decoded = _decoded_pair(before, after, levels)
+        if decoded is not None:
+            return [value for pair in decoded for value in _hidden_parts(*pair, levels - 1)]
+        prefix = _common_prefix(before, after)
+        suffix = _common_prefix(before[prefix:][::-1], after[prefix:][::-1])
+        return [before[prefix:len(before) - suffix]]
+    from planner.url_literals import masked_value  # which splices nothing: no cycle
+
+    shown = masked_value(before)
+    inner = _hidden_parts(before, shown, levels) if shown not in (before, HIDDEN) else []
+    return [before, *inner] if after == HIDDEN else inner
+
+
+def _aligned(before: str, after: str) -> list[str] | None:
+    """The texts of ``before`` that ``after`` shows as ``***``, where ``after`` is ``before``
+    with only those replaced; else None. Each is read up to what follows its mask there
+    (a value ends where ``&``, ``;`` or a quote does)."""
+    pieces = after.split(HIDDEN)
+    end = len(before) - len(pieces[-1])
+    if (len(pieces) < 2 or not before.startswith(pieces[0]) or not before.endswith(pieces[-1])
+            or end <= len(pieces[0])):
+        return None
+    parts, start = [], len(pieces[0])
+    for piece in pieces[1:-1]:
+        found = before.find(piece, start + 1, end) if piece else -1
+        if found == -1:
+            return None
+        parts.append(before[start:found])
+        start = found + len(piece)
+    if end <= start:
+        return None
+    return [*parts, before[start:end]]
+
+
+def _decoded_pair(before: str, after: str, levels: int) -> list[tuple[str, str | None]] | None:
+    # Each changed string of what ``before`` and ``after`` encode, when both are JSON or form
+    # texts of one kind (masking wrote ``after`` again from its decoding).
+    if levels <= 0:
+        return None
+    from policies.step_strings import decoded_text  # loaded when first needed
+
+    read = decoded_text(before), decoded_text(after)
+    if read[0] is None or read[1] is None or read[0][0] != read[1][0]:
+        return None
+    return list(_paired_strings(read[0][1], read[1][1]))
 
 
 def _masked_occurrences(before: str, after: str | None, value: str) -> Iterator[str]:
@@ -109,4 +213,5 @@ def _common_prefix(a: str, b: str) -> int:
     return low
 
 
-__all__ = ["spliced_masks", "spliced_values", "with_splices_masked"]
+__all__ = ["MIN_HIDDEN_CHARS", "hidden_values", "spliced_masks", "spliced_values",
+           "with_splices_masked"]

@@ -3,7 +3,10 @@
 Each credential the policy rule against literal credentials in URLs refuses, and user
 information as logs show it, is masked as ``***`` (:mod:`planner.url_literals`) in the goal, the
 plan, its template parameters, the feedback, the error and the problems; a template parameter
-or the goal spliced into such a URL wherever it is written (:mod:`planner.url_splices`). The
+or the goal spliced into such a URL wherever it is written (:mod:`planner.url_splices`), and
+each value masking hid in the plan or in a model's reply (eight characters or more: the model
+may have copied it from the goal's words) wherever the version writes it, the plan's arguments
+apart where no URL of the plan was masked (they run as written). The
 version stays as it was judged: masked, each URL is refused for the same parameter at the same
 place; where it would not be, or no well-formed plan is left, it is stored INVALID with a
 ``url_credential`` problem naming each parameter, never the value.
@@ -15,17 +18,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from executor.store.plans import NewVersion
+from planner.base import PlanningTrace
 from planner.plan import Plan, TemplateOrigin
 from planner.problems import Problem, ProblemCode
 from planner.versions import VersionStatus
 
 
-def without_url_literals(goal: str, new: NewVersion) -> tuple[str, NewVersion]:
+def without_url_literals(goal: str, new: NewVersion, trace: PlanningTrace | None = None
+                         ) -> tuple[str, NewVersion]:
     """``goal`` and ``new`` with each credential written into a URL that the policy refuses
     masked as ``***`` (:mod:`planner.url_literals`): in the plan (arguments, goal, each
     step's why), the template parameters, the feedback, the error and the problems. A template
     parameter or goal spliced into a URL whose credential was masked is masked wherever it is
-    written (:mod:`planner.url_splices`: ``report?token=***``).
+    written (:mod:`planner.url_splices`: ``report?token=***``), and so is each value masking
+    hid in the plan or in a model's reply in ``trace`` (at least eight characters long): the
+    model may have copied it from the goal's or the feedback's words, where no URL shows it.
 
     The plan stays VALIDATED for the policy to judge: masked, each such URL is refused for
     the same parameter at the same place, and the denial names it. Where masking would
@@ -38,7 +45,10 @@ def without_url_literals(goal: str, new: NewVersion) -> tuple[str, NewVersion]:
 
     wire = new.plan.to_wire() if new.plan is not None else None
     masked = masked_document(wire) if wire is not None else None
-    splices = _spliced(new, wire, masked)
+    document = masked_document(new.document)
+    # A template's splice is written as it reads masked where it can be (report?token=***).
+    splices = {**_hidden((wire, masked), (new.document, document), trace=trace),
+               **_spliced(new, wire, masked)}
     update: dict[str, Any] = {
         "feedback": with_splices_masked(masked_value(new.feedback), splices),
         "error": with_splices_masked(masked_value(new.error), splices),
@@ -46,7 +56,7 @@ def without_url_literals(goal: str, new: NewVersion) -> tuple[str, NewVersion]:
         "origin": None if new.origin is None else TemplateOrigin.model_validate(
             _spliced_params(masked_value(new.origin.model_dump(mode="json")), splices)),
         "problems": url_masked_problems(new.problems, splices),
-        "document": with_splices_masked(masked_document(new.document), splices)}
+        "document": with_splices_masked(document, splices)}
     if new.plan is not None and masked != wire:
         masked = with_splices_masked(masked, splices)
         lost = _refusals_lost(new.plan, masked)
@@ -56,7 +66,35 @@ def without_url_literals(goal: str, new: NewVersion) -> tuple[str, NewVersion]:
         else:
             update.update(plan=None, document=masked, status=VersionStatus.INVALID,
                           problems=(*update["problems"], *(lost or _all_refused(new.plan))))
+    elif new.plan is not None and splices:
+        update["plan"] = _texts_masked(new.plan, splices)
     return with_splices_masked(masked_value(goal), splices), new.model_copy(update=update)
+
+
+def _hidden(*masked: tuple[Any, Any], trace: PlanningTrace | None = None
+            ) -> dict[str, str]:
+    """Each value masking hid (``masked``: pairs of what was written and it masked), or hid in
+    a model's reply in ``trace``, as ``***``."""
+    from planner.url_literals import MASK, reply_hidden_values
+    from planner.url_splices import hidden_values
+
+    found = [value for written, shown in masked if shown != written
+             for value in hidden_values(written, shown)]
+    found += [value for exchange in (trace.exchanges if trace else ()) if exchange.reply
+              for value in reply_hidden_values(exchange.reply)]
+    return dict.fromkeys(found, MASK)
+
+
+def _texts_masked(plan: Plan, masks: dict[str, str]) -> Plan:
+    # A plan no URL of which was masked: its goal and each step's why only. An argument keeps
+    # what it was written with, as the policy judges it and as it runs.
+    from planner.url_splices import with_splices_masked
+
+    wire = plan.to_wire()
+    steps = [{**step, "why": with_splices_masked(step["why"], masks)} if "why" in step
+             else step for step in wire["steps"]]
+    return Plan.model_validate({**wire, "goal": with_splices_masked(wire["goal"], masks),
+                                "steps": steps})
 
 
 def _spliced(new: NewVersion, wire: dict[str, Any] | None, masked: Any) -> dict[str, str]:

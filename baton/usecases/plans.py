@@ -326,7 +326,7 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
     from planner.url_literals import masked_value
 
     goal, new = _without_secrets(services, goal, new)
-    goal, new = without_url_literals(goal, new)
+    goal, new = without_url_literals(goal, new, trace)
     new = _without_masked_marks(new)
     store = services.plan_store
     if plan_id is None:
@@ -440,7 +440,7 @@ def _record_failed_revision(services: Services, plan_id: str, user: User, new: N
     for, nor what the planner answered, is lost.
     """
     _record_trace(services, plan_id, user, trace)
-    _, new = without_url_literals("", new)  # a failed planning's feedback is not masked yet
+    _, new = without_url_literals("", new, trace)  # a failed planning's feedback is not masked yet
     document = new.plan.model_dump(mode="json") if new.plan is not None else new.document
     services.ledger.append(EventKind.VALIDATION, plan_id, user.id, {
         "version": None, "revision_of": new.revises, "planner": new.planner.value, "ok": False,

@@ -30,7 +30,10 @@ it) has the configured secret values masked first (``LLMConfig.prompt_secrets``)
 escaped once or twice (arguments inside the reply's JSON are JSON text themselves),
 and so has every credential written into a URL that the policy refuses
 (:mod:`planner.url_literals`: ``?token=***``, the parameter's name kept, so a plan the
-model copies it into is refused for it).
+model copies it into is refused for it). The model's own reply sent back is read as the
+planner reads it (a plan in prose whose URLs are escaped, ``https:\\/\\/…?token=…``), and
+each value masking hid in it is masked in every message sent with it: the goal's words it
+may have been copied from (``fetch report?token=… from the api``) show no URL.
 
 A 200 whose body is not a chat completion (a proxy's HTML page, a JSON list, a
 message without text) is a ``PlanningError`` (``endpoint_bad_reply``), recorded
@@ -53,6 +56,7 @@ import structlog
 from planner.base import ModelExchange, PlanningError
 from planner.plan import canonical_json
 from tools.redaction import redact
+from tools.url_credentials import HIDDEN
 
 from .config import LLMConfig
 from .deadline import ReplyTimeout, call_within
@@ -262,11 +266,23 @@ class ChatClient:
 
         The goal, the feedback, an earlier plan and the problems echoing its arguments can
         all hold a configured secret value; none may reach the endpoint. The planner masks
-        them already (:meth:`hide`); this catches what the model's own reply sends back.
+        them already (:meth:`hide`); this catches what the model's own reply sends back,
+        read as the planner reads it (:func:`planner.url_literals.masked_reply`: a plan in
+        prose whose URLs are escaped, ``https:\\/\\/…?token=…``). Each value masking hid in
+        such a reply is masked in every message sent with it: the model may have copied it
+        from the goal's words (``fetch report?token=… from the api``), which no URL shows.
         """
-        return [{**m, "content": redact(_without_url_literals(m["content"]),
-                                        self._prompt_secrets)}
-                for m in messages]
+        from planner.url_literals import masked_reply, reply_hidden_values
+        from planner.url_splices import with_splices_masked
+
+        replies = {index: _utf8_safe(m["content"]) for index, m in enumerate(messages)
+                   if m.get("role") == "assistant"}
+        hidden = {value: HIDDEN for reply in replies.values()
+                  for value in reply_hidden_values(reply)}
+        return [{**m, "content": redact(with_splices_masked(
+            masked_reply(replies[index]) if index in replies
+            else _without_url_literals(m["content"]), hidden), self._prompt_secrets)}
+            for index, m in enumerate(messages)]
 
     def complete(
         self, messages: Messages, schema: dict[str, Any], record: list[ModelExchange]
