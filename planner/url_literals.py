@@ -260,9 +260,10 @@ def _levels() -> int:
 def _decoded(text: str, levels: int) -> tuple[str, Any] | None:
     """What ``text`` encodes as the policy reads it (``("JSON" | "form", document)``), when it
     is read ``levels`` texts deep more; else None."""
-    if not levels or ("=" not in text and text.lstrip()[:1] not in ("{", "[")):
-        return None  # most texts stop here
-    return _step_strings().decoded_text(text)
+    step_strings = _step_strings()
+    if not levels or not step_strings.may_encode(text):
+        return None  # most texts stop here (the policy's own cheap test: a BOM is skipped)
+    return step_strings.decoded_text(text)
 
 
 def _masked_string(text: str, levels: int) -> str:

@@ -212,3 +212,11 @@ def test_a_spliced_value_only_part_of_a_masked_credential_is_masked_whole():
     assert masks == {"hunter3": MASK, "r?token=hun": MASK}
     moved = {"query": {f"api_key={CRED}": "x"}}  # the entry's name masked: its place changed
     assert spliced_masks(moved, masked_args(moved), [CRED]) == {CRED: MASK}
+
+
+def test_a_json_text_after_a_byte_order_mark_is_read_as_the_policy_reads_it():
+    # The policy skips a BOM before JSON; the masking's own cheap test did not, so user
+    # information behind escaped slashes (no "=" anywhere) was stored as written.
+    body = '\ufeff{"cb": "https:\\/\\/ops:%s@h.example\\/in"}' % CRED
+    assert CRED not in masked_value(body)
+    assert CRED not in _shown(masked_args({"method": "POST", "url": HOOK, "body": body}))
