@@ -4,10 +4,12 @@
 thread for a plain function) and arms a timer at its deadline; the run loop
 waits for the :class:`Call` it gets back and settles it. The tool's output is
 checked and shaped (:meth:`~tools.ToolSpec.shape`) within the attempt, under its
-limit: a sync tool's in its thread; an async tool's in a tool thread too when
-reading or writing it may run code of the tool's own (a serializer whose result,
-shared at 40 levels, is written out 2**40 times), which on the event loop would
-hold the run, its timers and its lease renewal with it. No timeout coroutine
+limit: a sync tool's in its thread; an async tool's in a tool thread too unless it
+is light (:meth:`~tools.ToolSpec.prechecked`): reading or writing it may run code
+of the tool's own (a computed field, or a serializer whose result, shared at 40
+levels, is written out 2**40 times), or writing it out takes long (one list
+shared at each of 20 levels), either of which on the event loop would hold the
+run, its timers and its lease renewal with it. No timeout coroutine
 wraps the call (an async tool's task only adds one frame, which keeps a
 ``SystemExit`` it raises inside the attempt), so an attempt costs one task or
 one thread job and one timer. On
@@ -164,8 +166,8 @@ def begin_call(spec: ToolSpec, args: Mapping[str, Any], context: ToolContext, *,
     """Bind the arguments and start the tool now, under ``span``; never raises.
 
     Sync tools run on ``threads`` (the shared :data:`TOOL_THREADS` by default), their output
-    shaped in the same thread; an async tool's output is shaped on one of them when that may
-    run code of the tool's own (:meth:`~tools.ToolSpec.prechecked`), on the loop otherwise.
+    shaped in the same thread; an async tool's output is shaped on one of them unless it is
+    light (:meth:`~tools.ToolSpec.prechecked`), on the loop then.
     """
     try:
         kwargs = spec.bind(args, context)
@@ -236,8 +238,8 @@ class _ToolExit(Exception):  # noqa: N818 - a carrier, never shown: outcome() un
 async def _contained(spec: ToolSpec, kwargs: dict[str, Any], hold: LoopHold | None,
                      threads: ToolThreads) -> Any:
     """Await an async tool so that a SystemExit or KeyboardInterrupt it raises is its failure,
-    each of its steps timed on ``hold``; then shape its output (on ``threads``, if it may run
-    code of the tool's own: see :meth:`~tools.ToolSpec.prechecked`).
+    each of its steps timed on ``hold``; then shape its output: on the loop when it is light,
+    on ``threads`` otherwise (see :meth:`~tools.ToolSpec.prechecked`).
 
     asyncio re-raises those two out of the event loop, ending the run (and a worker)
     with the run left ``running``; a sync tool's are already its failure (its thread
@@ -255,17 +257,24 @@ async def _contained(spec: ToolSpec, kwargs: dict[str, Any], hold: LoopHold | No
         raise _ToolExit(exc) from None
     if hold is not None and hold.ended_late():
         return None  # past its deadline: its output is never read (Call.outcome), nor shaped
-    result, own_code = spec.prechecked(result)
-    if not own_code:  # linear in what the tool built; results that end together share a commit
+    result, off_loop = spec.prechecked(result)  # runs no code of the tool's own
+    if not off_loop:  # light: linear in a few kilobytes; results that end together share a commit
         return spec.shape_prechecked(result)
     return await _shaped(spec, result, threads)
 
 
 async def _shaped(spec: ToolSpec, result: Any, threads: ToolThreads) -> Any:
-    """``spec.shape_prechecked(result)`` in a tool thread; one the attempt gives up on is
-    abandoned there (counted as stuck while it runs on), as a sync tool's is."""
+    """``spec.shape_off_loop(result)`` in a tool thread; one the attempt gives up on is
+    abandoned there (counted as stuck while it runs on), as a sync tool's is.
+
+    A SystemExit or KeyboardInterrupt raised there (by a computed field of the tool's own) is
+    the attempt's failure, as the tool's own is: a tool thread receives no Ctrl-C, and awaited
+    here, asyncio would re-raise it out of the event loop. (A SIGINT received meanwhile is a
+    real Ctrl-C, left to stop the process, as in :func:`_contained`.)
+    """
+    interrupts = INTERRUPTS.count
     try:
-        job = threads.start(spec.shape_prechecked, {"result": result}, spec.name)
+        job = threads.start(spec.shape_off_loop, {"result": result}, spec.name)
     except ToolError as exc:  # every thread is held by a stuck tool (its text says "not called")
         raise ToolError(f"{spec.name} returned, but no tool thread was free to check its output: "
                         f"all {threads.max_threads} are held by sync tools still running past "
@@ -275,6 +284,10 @@ async def _shaped(spec: ToolSpec, result: Any, threads: ToolThreads) -> Any:
     except asyncio.CancelledError:
         job.abandon()
         raise
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt) and INTERRUPTS.count != interrupts:
+            raise
+        raise _ToolExit(exc) from None
 
 
 class LoopHold:

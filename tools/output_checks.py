@@ -1,10 +1,11 @@
 """The output checks: what in a tool's output no JSON can hold, or no check may write out.
 
 Walked over the value a tool returned, before and after its output model reads it: its size as
-JSON (sizes, shared values), generators and other iterators, dict keys, nesting depth, numbers
-and bytes JSON cannot hold, and which output models run code of the tool's own (validators,
-serializers); each fault as ``(path, what is wrong, error code)``. :class:`~tools.spec.ToolSpec`
-raises them as ``ToolError``.
+JSON (sizes, shared values), generators and other iterators, dict keys (two written as one),
+nesting depth, numbers and bytes JSON cannot hold, and whether it is light enough to be shaped
+on the event loop (no code of the tool's own, few bytes: see :func:`light_fault`); each fault
+as ``(path, what is wrong, error code)``. :class:`~tools.spec.ToolSpec` raises them as
+``ToolError``. Values are read as :mod:`tools.output_kinds` says, by their type alone.
 """
 
 from __future__ import annotations
@@ -14,17 +15,20 @@ import dataclasses
 import functools
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from math import isfinite as _isfinite
 from typing import Any
 
 from pydantic import BaseModel, RootModel
 from pydantic_core import to_jsonable_python
 
+from .output_kinds import (DATACLASS, DICT_ITEMS, INDEXED, INT, ITERATOR, KEYED, LEAF, LIST_ITER,
+                           MODEL, SIZED, kind_of)
+
 
 # pydantic writes a deque, a set and a tuple as a list; a generator is left alone (it can be
 # read only once, and the output's JSON is written from it after this walk).
 _CONTAINERS = (dict, list, tuple, set, frozenset, collections.deque)
-_NUMBERS = (float, int)
 _BYTES = (bytes, bytearray)
 
 
@@ -60,18 +64,74 @@ shares its values from being written out (2**60 items from 60 lists), not to cut
 """
 
 
-def size_fault(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES, *,
-               models: set[type] | None = None) -> tuple[str, str, str] | None:
+def size_fault(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, str, str] | None:
     """What in ``value`` (a tool's output, before its model reads it) no check after this may
-    write out, as ``(path, what is wrong, error code)``; None when there is nothing. The class
-    of each model and dataclass met is added to ``models``.
+    write out, as ``(path, what is wrong, error code)``; None when there is nothing.
 
     A field whose JSON would take more than ``limit`` bytes (``tool_output_too_large``, see
     :func:`oversized`), or a generator or another iterator (``tool_output_iterator``): reading
     it is the only way to know what it holds, or whether it ends, and pydantic reads it whole
     (an endless one for ever), so it is refused rather than read here; a list is its JSON.
+    Reading ``value`` may run code of the tool's own (a computed field): call it where that
+    may run, under the attempt's limit (see :func:`light_fault`).
     """
-    found = _sized(value, limit, set() if models is None else models)
+    return _fault(_sized(value, limit), limit)
+
+
+LIGHT_OUTPUT_MAX_BYTES = 65_536
+"""The most bytes of JSON :func:`light_fault` counts in an output shaped on the event loop.
+
+Shaping takes time in proportion to the JSON written (a few microseconds a byte at most, an
+output sharing one list at each of 20 levels took seconds); one past this is shaped in a
+tool thread, under the attempt's limit, so that it never holds the run's other steps and
+timers longer than a millisecond or so."""
+
+
+def light_fault(value: Any, model: type[BaseModel],
+                budget: int = LIGHT_OUTPUT_MAX_BYTES) -> tuple[bool, tuple[str, str, str] | None]:
+    """Whether ``value`` (a tool's output, before ``model`` reads it) is light, and what in it
+    no check may write out (see :func:`size_fault`), found without running code of the tool's
+    own: for the event loop, where no code of the tool's own may run.
+
+    Light: ``model`` and every value in ``value`` are plain (see :mod:`tools.output_kinds`:
+    built-in values, models and dataclasses that run no code of the tool's own when read or
+    written), and its JSON counts at most ``budget`` bytes, so that shaping it takes little
+    time. The walk stops at the first value that is not plain, or once past ``budget`` (no
+    more than about ``budget`` items are read): ``(False, None)`` then, and nothing is known
+    of the rest; :func:`size_fault` reads it whole, where code of the tool's own may run.
+    """
+    if not kind_of(model)[3]:
+        return False, None
+    found = _sized(value, OUTPUT_MAX_JSON_BYTES, budget)
+    if found is _HEAVY:
+        return False, None
+    return True, _fault(found, OUTPUT_MAX_JSON_BYTES)
+
+
+def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int] | None:
+    """The innermost field of ``value`` (a tool's output, before its model reads it) whose JSON
+    would take more than ``limit`` bytes, and that size; None when the whole fits.
+
+    Nothing is written out: each container's size is added up once, from its items, and kept
+    by id, so a container shared by several fields counts at each place it appears, as JSON
+    writes it, for the cost of one look. The size is a lower bound, never more than the JSON
+    written (a text or bytes count their length, an integer its fewest digits, any other
+    scalar 1 byte), so an output is refused only when its JSON would surely be too large.
+    Values are read as pydantic writes them, whatever a subclass of the tool's own says: a
+    dict's, list's or tuple's own items, a text's or bytes' own length (read with ``dict``,
+    ``list``, ``str``… methods, as pydantic reads them in C), a set or deque by its iteration.
+    Output models and dataclasses count by their fields, as pydantic writes them (see
+    :func:`_model_members`); what the tool returned counts whole, keys its output model would
+    drop included. A container inside itself counts 1 there: :func:`output_fault` names it,
+    as it names a container nested deeper than JSON is written to, whose members are not
+    read. The walk stops at an iterator (:func:`size_fault` names it): None then.
+    """
+    found = _sized(value, limit)
+    return None if found is None or found[1] is None else (found[0], found[1])
+
+
+def _fault(found: tuple[str, int | None] | None, limit: int) -> tuple[str, str, str] | None:
+    """The fault of what :func:`_sized` found: an iterator, or a field over ``limit``."""
     if found is None:
         return None
     path, size = found
@@ -84,51 +144,72 @@ def size_fault(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES, *,
             "tool_output_too_large")
 
 
-def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int] | None:
-    """The innermost field of ``value`` (a tool's output, before its model reads it) whose JSON
-    would take more than ``limit`` bytes, and that size; None when the whole fits.
+_HEAVY = ("", -1)  # _sized stopped: a value not plain, or more than its budget counted
 
-    Nothing is written out: each container's size is added up once, from its items, and kept
-    by id, so a container shared by several fields counts at each place it appears, as JSON
-    writes it, for the cost of one look. The size is a lower bound, never more than the JSON
-    written (a text counts its characters, any other scalar 1 byte), so an output is refused
-    only when its JSON would surely be too large. Output models and dataclasses count by
-    their fields, as pydantic writes them (see :func:`_members`); what the tool returned
-    counts whole, keys its output model would drop included. A container inside itself
-    counts 1 there: :func:`output_fault` names it, as it names a container nested deeper than
-    JSON is written to, whose members are not read. The walk stops at an iterator
-    (:func:`size_fault` names it): None then.
-    """
-    found = _sized(value, limit, set())
-    return None if found is None or found[1] is None else (found[0], found[1])
+# An integer shorter than this counts 1 digit; a longer one (bit_length() > 53) its fewest.
+_SHORT_INT = 2 ** 53
 
 
-def _sized(value: Any, limit: int, models: set[type]) -> tuple[str, int | None] | None:
+def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int | None] | None:
     """The field :func:`oversized` answers and its size, or the first iterator met and None;
-    the classes of the models and dataclasses met added to ``models``."""
-    top = _members(value)
+    with a ``budget``, :data:`_HEAVY` at the first value that is not plain or once more
+    than ``budget`` bytes are counted (see :func:`light_fault`)."""
+    on_loop = budget != math.inf
+    _, kind, read, plain = kind_of(type(value))
+    if on_loop and not plain:
+        return _HEAVY
+    top = _read(value, kind, read)
     if top is None:
-        return ("(the whole output)", None) if isinstance(value, Iterator) else None
-    if not isinstance(value, _CONTAINERS):
-        models.add(type(value))
+        return ("(the whole output)", None) if kind is ITERATOR else None
     sizes: dict[int, int] = {}  # the containers added up: their size
     open_ids = {id(value)}  # the containers on the path being walked
     # Each open container: its id, its members, whether they are keyed, and its key in its
     # parent (the path is joined from these only for the field refused).
     frames: list[tuple[int, Iterator[tuple[Any, Any]], bool, Any]] = [(id(value), *top, None)]
     totals = [1]  # each open container's size so far: its opening, then each item and its end
+    room = budget  # what the innermost container may add before the budget is spent
     while frames:
         here, members, keyed, _ = frames[-1]
         total = totals[-1]
         for key, child in members:
+            if total > room:
+                return _HEAVY
             if keyed:
-                total += len(key) + 3 if isinstance(key, str) else 4  # "key":
-            if isinstance(child, str):
+                if type(key) is str:
+                    total += len(key) + 3  # "key":
+                else:
+                    _, key_kind, key_read, key_plain = kind_of(type(key))
+                    if on_loop and not key_plain:
+                        return _HEAVY
+                    total += (key_read(key) + 3 if key_kind is SIZED  # type: ignore[misc]
+                              else _int_size(key) + 2 if key_kind is INT else 4)
+            of = type(child)
+            if of is str:
                 total += len(child) + 3
                 continue
-            if isinstance(child, _SCALARS):
+            if of is int:
+                total += 2 if -_SHORT_INT < child < _SHORT_INT else _int_size(child)
+                continue
+            if of is float or of is bool or child is None:
                 total += 2
                 continue
+            if of is dict:
+                kind, read = KEYED, DICT_ITEMS
+            elif of is list:
+                kind, read = INDEXED, LIST_ITER
+            else:
+                _, kind, read, plain = kind_of(of)
+                if on_loop and not plain:
+                    return _HEAVY
+                if kind is SIZED:
+                    total += read(child) + 3
+                    continue
+                if kind is INT:
+                    total += _int_size(child)
+                    continue
+                if kind is LEAF:
+                    total += 2
+                    continue
             ident = id(child)
             if ident in sizes:
                 total += sizes[ident] + 1
@@ -138,15 +219,15 @@ def _sized(value: Any, limit: int, models: set[type]) -> tuple[str, int | None] 
                 # Under a container already too deep to be written (output_fault refuses it
                 # later): never written, so left unread (200,000 levels took seconds).
                 total += 2
-            elif (inner := _members(child)) is None:
-                if isinstance(child, Iterator):
-                    path = [_segment(*frame[3]) for frame in frames[1:]]
-                    return _joined([*path, _segment(key, keyed)]), None
-                total += 2
+            elif kind is ITERATOR:
+                path = [_segment(*frame[3]) for frame in frames[1:]]
+                return _joined([*path, _segment(key, keyed)]), None
+            elif (inner := (iter(read(child)), True) if kind is KEYED  # type: ignore[misc]
+                  else _read(child, kind, read)) is None:
+                total += 2  # a model its own model serializer writes, maybe smaller
             else:
-                if not isinstance(child, _CONTAINERS):
-                    models.add(type(child))
                 totals[-1] = total
+                room -= total
                 open_ids.add(ident)
                 frames.append((ident, *inner, (key, keyed)))
                 totals.append(1)
@@ -160,37 +241,50 @@ def _sized(value: Any, limit: int, models: set[type]) -> tuple[str, int | None] 
             open_ids.discard(here)
             sizes[here] = total
             if totals:
+                room += totals[-1]
                 totals[-1] += total + 1
+            elif total > budget:
+                return _HEAVY
     return None
 
 
-_SCALARS = (int, float, type(None))  # bool is an int
-_SEQUENCES = (list, tuple, set, frozenset, collections.deque)
+def _int_size(value: int) -> int:
+    """The fewest bytes an integer takes as JSON, and the comma after it: a digit holds at most
+    3.33 bits (its length read with ``int``'s own method, whatever a subclass says)."""
+    bits = int.bit_length(value)
+    return (bits - 1) * 3 // 10 + 2 if bits > 1 else 2
 
 
-def _members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
-    """``(key, member)`` for what a value holds as JSON writes it, and whether the keys are
-    names (not indexes); None for a scalar.
-
-    A model's are its fields and computed fields as pydantic writes them: a field a plain
-    serializer of the model writes in Python mode counts as a scalar (it may write it
-    smaller), one a wrap serializer writes is written out by its handler all the same; a
-    model a plain model serializer writes is a scalar. Those serializers' own results are
-    not seen: the executor shapes an output under the attempt's limit for them.
-    """
-    if isinstance(value, dict):
-        return iter(value.items()), True
-    if isinstance(value, _SEQUENCES):
-        return enumerate(value), False
-    if isinstance(value, BaseModel):
+def _read(value: Any, kind: int,
+          read: Callable[[Any], Any] | None) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
+    """``(key, member)`` for what a value of ``kind`` holds as JSON writes it, and whether the
+    keys are names (not indexes); None for a scalar (and a model its own serializer writes)."""
+    if kind is KEYED:
+        return iter(read(value)), True  # type: ignore[misc]
+    if kind is INDEXED:
+        return enumerate(read(value)), False  # type: ignore[misc]
+    if kind is MODEL:
         return _model_members(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if kind is DATACLASS:
         return iter([(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]), True
     return None
 
 
+def _members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
+    """:func:`_read` of a value, whatever its type."""
+    _, kind, read, _ = kind_of(type(value))
+    return _read(value, kind, read)
+
+
 def _model_members(model: BaseModel) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
-    """:func:`_members` of a model."""
+    """:func:`_members` of a model: its fields and computed fields as pydantic writes them.
+
+    A field a plain serializer of the model writes in Python mode counts as a scalar (it may
+    write it smaller), one a wrap serializer writes is written out by its handler all the
+    same; a model a plain model serializer writes is a scalar. Those serializers' own results
+    are not seen: the executor shapes an output that has them under the attempt's limit, in
+    a tool thread, as it reads computed fields there (see :func:`light_fault`).
+    """
     written = _self_written(type(model))
     if written is None:
         return None  # its plain model serializer writes it, maybe smaller: a scalar
@@ -230,36 +324,6 @@ def _self_written(model: type[BaseModel]) -> frozenset[str] | None:
     return frozenset(names)
 
 
-_FUNCTION_SCHEMAS = frozenset({"function-before", "function-after", "function-wrap",
-                               "function-plain"})
-
-
-@functools.cache
-def runs_own_code(model: type) -> bool:
-    """Whether validating or writing a ``model`` (a model or dataclass class) may run code of
-    the tool's own: a validator, a serializer, a computed field, a post-init, a type with a
-    schema of its own, here or in any model it holds. Read from its pydantic core schema."""
-    schema = getattr(model, "__pydantic_core_schema__", None)
-    if schema is None:
-        return False  # a plain dataclass: written field by field
-    if not isinstance(schema, dict):
-        return True  # not built yet: not known
-    stack, seen = [schema], set()
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if id(item) in seen:
-                continue
-            seen.add(id(item))
-            if (item.get("type") in _FUNCTION_SCHEMAS or item.get("computed_fields")
-                    or item.get("post_init")):
-                return True
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-    return False
-
-
 def _plain_in_python(info: Any) -> bool:
     """Whether a serializer replaces what it writes in Python mode (the mode the output is
     first dumped in); a wrap one's handler writes it out first, a JSON-only one is not used."""
@@ -282,34 +346,62 @@ def output_fault(value: Any, *, as_json: bool = False,
 
     A NaN or infinite float (``tool_output_not_finite``), an integer longer than Python writes
     as text (``tool_output_int_too_long``: ``sys.get_int_max_str_digits()``, 4,300 digits by
-    default), either of them as a dict's key or part of a tuple key (named by the dict), a
-    container inside itself (``tool_output_cyclic``), or one nested more than
-    :data:`OUTPUT_MAX_DEPTH` levels below ``value`` (``tool_output_too_deep``). With
-    ``as_json`` (writing the output as JSON failed), also bytes, or a key, that are not UTF-8
-    (``tool_output_not_utf8``: a lone surrogate in a key's text), and a key pydantic does not
-    write as text (``tool_output_bad_key``: a frozenset). With ``models``, ``value`` is the
-    output model itself (its dump failed): models and dataclasses are walked as their dicts.
+    default), either of them as a dict's key or part of a tuple key (named by the dict), two
+    keys of a dict written as the same text (``tool_output_duplicate_key``: ``7`` and
+    ``"7"``, one value would be lost), a container inside itself (``tool_output_cyclic``), or
+    one nested more than :data:`OUTPUT_MAX_DEPTH` levels below ``value``
+    (``tool_output_too_deep``). With ``as_json`` (writing the output as JSON failed), also
+    bytes, or a key, that are not UTF-8 (``tool_output_not_utf8``: a lone surrogate in a key's
+    text), and a key pydantic does not write as text (``tool_output_bad_key``: a frozenset).
+    With ``models``, ``value`` is the output model itself (its dump failed): models and
+    dataclasses are walked as their dicts. Containers, texts, bytes and integers are read with
+    the built-in types' own methods, as pydantic writes them (see :func:`oversized`).
     Walked depth first with a stack, not recursion (a deeply nested output must not crash the
     check), each container entered once: one shared by several fields is no cycle and is not
     walked again. Paths are built only for the containers entered and the fault found.
     """
     fault = _leaf_fault(value, as_json)
-    top = _members(value) if models else _plain_members(value)
+    top = _members(value) if models else _plain_members(value)  # type: ignore[misc]
     if fault is not None or top is None:
         return None if fault is None else ("(the whole output)", *fault)
-    leaves = (*_NUMBERS, *_BYTES) if as_json else _NUMBERS
     path: list[str] = []  # the segments leading to the container being walked
     open_at = {id(value): 0}  # the containers on that path: how many segments lead to each
     done: set[int] = set()
-    frames = [(id(value), *top)]
+    # Each open container: its id, its children, whether they are keyed, and the dict whose
+    # keys are still to be compared, once one of them is not text (None once they were).
+    frames = [(id(value), *top, value if kind_of(type(value))[1] is KEYED else None)]
     while frames:
-        here, children, keyed = frames[-1]
+        here, children, keyed, keys = frames[-1]
         for key, child in children:
-            if (keyed and (as_json or type(key) is not str)
-                    and (fault := _key_fault(key, as_json)) is not None):
-                return (_joined(path) or "(the whole output)", *fault)
-            if isinstance(child, _CONTAINERS) or (
-                    models and not isinstance(child, _LEAVES) and _members(child) is not None):
+            if keyed and (as_json or type(key) is not str):
+                fault = _key_fault(key, as_json)
+                if fault is None and keys is not None and type(key) is not str:
+                    fault, keys = _duplicate_key(keys), None
+                    frames[-1] = (here, children, keyed, None)
+                if fault is not None:
+                    return (_joined(path) or "(the whole output)", *fault)
+            of = type(child)
+            if of is str or of is bool or child is None:
+                continue
+            if of is int:
+                if -_SHORT_INT < child < _SHORT_INT:
+                    continue
+                kind = INT
+            elif of is float:
+                if _isfinite(child):
+                    continue
+                kind = LEAF
+            elif of is dict:
+                kind, inner = KEYED, (iter(child.items()), True)
+            elif of is list:
+                kind, inner = INDEXED, (enumerate(child), False)
+            else:
+                kind = kind_of(of)[1]
+                inner = (_members(child) if kind is KEYED or kind is INDEXED or (
+                    models and (kind is MODEL or kind is DATACLASS)) else None)
+                if inner is None and (kind is MODEL or kind is DATACLASS):
+                    continue  # a model its own serializer writes, or one walked as a leaf
+            if kind is KEYED or kind is INDEXED or kind is MODEL or kind is DATACLASS:
                 ident = id(child)
                 if ident in open_at:
                     back = _joined(path[:open_at[ident]]) or "the whole output"
@@ -322,11 +414,11 @@ def output_fault(value: Any, *, as_json: bool = False,
                 if len(path) > OUTPUT_MAX_DEPTH:
                     return _too_deep(path)
                 open_at[ident] = len(path)
-                frames.append((ident, *(_members(child) if models  # type: ignore[misc]
-                                        else _plain_members(child))))
+                keys_of = child if kind is KEYED else None
+                frames.append((ident, *inner, keys_of))  # type: ignore[misc]
                 break
-            if (isinstance(child, leaves)
-                    and (fault := _leaf_fault(child, as_json)) is not None):
+            if (kind is LEAF or kind is INT or (as_json and kind is SIZED)) and (
+                    fault := _leaf_fault(child, as_json)) is not None:
                 return (_joined([*path, _segment(key, keyed)]), *fault)
         else:
             frames.pop()
@@ -337,15 +429,11 @@ def output_fault(value: Any, *, as_json: bool = False,
     return None
 
 
-_LEAVES = (str, *_BYTES, *_SCALARS)
-
-
 def _plain_members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
     """``(key, child)`` for each child of a container (keys for a dict, indexes otherwise),
     and whether it is a dict; None for anything else (a dumped output holds no models)."""
-    if isinstance(value, dict):
-        return iter(value.items()), True
-    return (enumerate(value), False) if isinstance(value, _CONTAINERS) else None
+    _, kind, read, _ = kind_of(type(value))
+    return _read(value, kind, read) if kind is KEYED or kind is INDEXED else None
 
 
 def _segment(key: Any, keyed: bool) -> str:
@@ -379,7 +467,7 @@ def _key_fault(key: Any, as_json: bool) -> tuple[str, str] | None:
     while parts:
         part = parts.pop()
         if isinstance(part, tuple):
-            parts.extend(reversed(part))
+            parts.extend(reversed(tuple(tuple.__iter__(part))))
         elif (fault := _leaf_fault(part, as_json)
               or (_written_key_fault(part) if as_json else None)) is not None:
             what = "a tuple key with a part" if isinstance(key, tuple) else "a key"
@@ -387,17 +475,65 @@ def _key_fault(key: Any, as_json: bool) -> tuple[str, str] | None:
     return None
 
 
+def _duplicate_key(keys: dict[Any, Any]) -> tuple[str, str] | None:
+    """Two keys of ``keys`` that pydantic writes as the same JSON text (``7`` and ``"7"``,
+    ``(1, 2)`` and ``"1,2"``, ``True`` and ``"true"``), or None: the dict written holds one of
+    their values, the other lost without a word. A key whose text is not known here (one the
+    JSON writing refuses) is left to the checks that name it."""
+    seen: dict[str, Any] = {}
+    for key in dict.__iter__(keys):
+        text = _key_text(key)
+        if text is None:
+            continue
+        first = seen.setdefault(text, key)
+        if first is not key:
+            return (f"has the keys {_shown(first)} and {_shown(key)}, both written as the JSON "
+                    f"key {_shown(text)}: one of the two values would be lost; make the keys "
+                    "distinct (text keys)", "tool_output_duplicate_key")
+    return None
+
+
+def _key_text(key: Any) -> str | None:
+    """The text pydantic writes a dict's key as, or None where it writes none (the JSON
+    writing refuses it): a number as Python writes it, ``true``, ``None``, a tuple's parts
+    joined by commas; anything else as pydantic writes it alone."""
+    of = type(key)
+    if of is str:
+        return key
+    if of is bool:
+        return "true" if key else "false"
+    if key is None:
+        return "None"
+    try:
+        if of is int:
+            return int.__repr__(key)
+        if of is float:
+            return float.__repr__(key)
+        if of is tuple:
+            parts = [_key_text(part) for part in tuple.__iter__(key)]
+            return None if None in parts else ",".join(parts)  # type: ignore[arg-type]
+        return next(iter(to_jsonable_python({key: None})))
+    except (ValueError, TypeError):  # too long, not finite, or no text: refused elsewhere
+        return None
+
+
+def _shown(key: Any) -> str:
+    """A key in an error's text: its repr, its first 60 characters."""
+    shown = repr(key)
+    return shown if len(shown) <= 60 else shown[:60] + "…"
+
+
 def _written_key_fault(part: Any) -> tuple[str, str] | None:
     """Why pydantic cannot write ``part`` (a key, or part of a tuple key) as JSON text, or None:
     text with a lone surrogate, a type it has no text for (a frozenset)."""
     if isinstance(part, str):
-        if part.isascii():
+        if str.isascii(part):
             return None
         try:
-            part.encode("utf-8")
+            str.encode(part, "utf-8")
         except UnicodeEncodeError as exc:
-            return (f"is text with a lone surrogate ({part[exc.start]!r} at offset "
-                    f"{exc.start}), which UTF-8 cannot encode", "tool_output_not_utf8")
+            return (f"is text with a lone surrogate ({str.__getitem__(part, exc.start)!r} at "
+                    f"offset {exc.start}), which UTF-8 cannot encode", "tool_output_not_utf8")
         return None
     if isinstance(part, _LEAVES):
         return None  # numbers as their text, bytes looked at by _leaf_fault
@@ -409,19 +545,22 @@ def _written_key_fault(part: Any) -> tuple[str, str] | None:
     return None
 
 
+_LEAVES = (str, *_BYTES, int, float, type(None))  # bool is an int
+
+
 def _leaf_fault(value: Any, as_json: bool = False) -> tuple[str, str] | None:
     """What JSON cannot hold about a number, or with ``as_json`` bytes (and its error code),
-    or None."""
+    or None. Read with ``int``'s and ``bytes``' own methods, as pydantic writes them."""
     if isinstance(value, float):
         if math.isfinite(value):
             return None
-        return (f"is {value!r}, not a finite number; JSON has no NaN or Infinity",
+        return (f"is {float.__repr__(value)}, not a finite number; JSON has no NaN or Infinity",
                 "tool_output_not_finite")
     # An int of at most 3 bits per digit of the lowest limit Python allows has fewer digits
     # than any limit (a digit takes 3.32 bits): only longer ones are written out to see.
-    if isinstance(value, int) and value.bit_length() > 3 * _MIN_INT_DIGITS_LIMIT:
+    if isinstance(value, int) and int.bit_length(value) > 3 * _MIN_INT_DIGITS_LIMIT:
         try:
-            str(value)
+            int.__repr__(value)
         except ValueError:  # longer than sys.get_int_max_str_digits(): json.dumps fails alike
             return (f"is an integer of more than {sys.get_int_max_str_digits()} digits, longer "
                     "than JSON text is written here; return it as a string",
@@ -433,14 +572,15 @@ def _leaf_fault(value: Any, as_json: bool = False) -> tuple[str, str] | None:
 
 def _bytes_fault(value: bytes | bytearray) -> tuple[str, str] | None:
     """What JSON cannot hold about bytes written as text: the first byte that is not UTF-8."""
-    if value.isascii():
+    base = bytes if isinstance(value, bytes) else bytearray
+    if base.isascii(value):
         return None
     try:
-        value.decode("utf-8")
+        base.decode(value, "utf-8")
     except UnicodeDecodeError as exc:
-        return (f"is bytes that are not UTF-8 (byte {value[exc.start]:#04x} at offset "
-                f"{exc.start}); JSON holds text, not bytes: return them as base64 text "
-                "(base64.b64encode(data).decode())", "tool_output_not_utf8")
+        return (f"is bytes that are not UTF-8 (byte {base.__getitem__(value, exc.start):#04x} "
+                f"at offset {exc.start}); JSON holds text, not bytes: return them as base64 "
+                "text (base64.b64encode(data).decode())", "tool_output_not_utf8")
     return None
 
 

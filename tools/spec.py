@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ToolError
-from .output_checks import output_fault, runs_own_code, size_fault
+from .output_checks import light_fault, output_fault, size_fault
 from .redaction import redact
 from .url_credentials import hide_url_credentials
 from .retry import RetryPolicy
@@ -251,33 +251,44 @@ class ToolSpec:
     def shape(self, result: Any) -> dict[str, Any]:
         """``fn``'s return value checked against the output model, as JSON-native data.
 
-        Its time is the attempt's: the executor shapes an output within the attempt, under its
-        limit, and off the event loop when a validator or serializer of the tool's own may run
-        (what one returns is written out without any check seeing it first): see
-        :meth:`prechecked`.
+        Its time is the attempt's, and reading it may run code of the tool's own (a computed
+        field): for a tool thread, under the attempt's limit. The executor shapes a light
+        output of an async tool on the event loop instead: see :meth:`prechecked`.
         """
-        return self.shape_prechecked(self.prechecked(result)[0])
+        return self.shape_off_loop({"value": result} if self.wraps_value else result)
 
     def prechecked(self, result: Any) -> tuple[Any, bool]:
-        """``result`` as the output model reads it, checked for what no later step may write
-        out (:func:`size_fault`, raised as its ``ToolError``), and whether reading or writing
-        it may run code of the tool's own (:func:`runs_own_code`: a validator, a serializer).
+        """``result`` as the output model reads it, and whether it must be shaped off the event
+        loop (by :meth:`shape_off_loop`, in a tool thread) rather than on it (by
+        :meth:`shape_prechecked`); what :func:`light_fault` finds in it is raised as its
+        ``ToolError``.
 
-        An output that runs none is shaped by :meth:`shape_prechecked` in time linear in what
-        the tool built: an async tool's, on the event loop (results that end together then
-        share one commit); one that does, in a thread, under the attempt's limit.
+        Runs no code of the tool's own, for the event loop: an output is shaped there only
+        when it is light (its model and every value in it plain, its JSON at most
+        :data:`~tools.output_checks.LIGHT_OUTPUT_MAX_BYTES`: shaped in time linear in those
+        bytes, and results that end together share one commit). Any other, with a validator, a
+        serializer, a computed field, a class of the tool's own, or longer, is checked whole
+        and shaped in a thread, under the attempt's limit.
         """
         if self.wraps_value:
             result = {"value": result}
+        light, fault = light_fault(result, self.output_model)
+        self._refuse(fault)
+        return result, not light
+
+    def shape_off_loop(self, result: Any) -> dict[str, Any]:
+        """:meth:`shape`, for a result :meth:`prechecked` returned (as the output model reads
+        it): checked whole first, code of the tool's own included, in the caller's thread."""
         # Before the output model reads it: reading and dumping it both write out a value
         # shared by several fields once for each (one list at each of 60 levels: 2**60 items),
         # and read a generator to its end, however long.
-        models: set[type] = set()
-        self._refuse(size_fault(result, models=models))
-        return result, any(runs_own_code(model) for model in (self.output_model, *models))
+        self._refuse(size_fault(result))
+        return self.shape_prechecked(result)
 
     def shape_prechecked(self, result: Any) -> dict[str, Any]:
-        """:meth:`shape`, for a result :meth:`prechecked` returned."""
+        """:meth:`shape`, for a result :meth:`prechecked` found light (or
+        :meth:`shape_off_loop` checked): validated, dumped and checked for what JSON cannot
+        hold (:func:`output_fault`)."""
         # An instance of the model is returned as is by model_validate (no copy, no re-validation).
         output = self.output_model.model_validate(result)
         # JSON has no NaN or Infinity: stored as they were, they made run rows and the ledger
