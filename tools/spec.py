@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from .errors import ToolError
 from .output_checks import light_fault, output_fault, size_fault
@@ -25,6 +27,54 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
     """A model's JSON Schema, generated once: pydantic rebuilds it on every call otherwise,
     and validation asks for every tool's schemas on every plan."""
     return model.model_json_schema()
+
+
+OUTPUT_BY_ALIAS: bool | None = None
+"""The ``by_alias`` an output is stored with (:meth:`ToolSpec.shape_prechecked`) and its schema
+is written with (:func:`output_model_schema`): None is pydantic's default, each model by its own
+``serialize_by_alias`` (``http.request``'s ``json``, a ``[[tools.http]]`` tool's property
+names), every other model by its field names."""
+
+
+class _StoredOutputSchema(GenerateJsonSchema):
+    """Serialization-mode schemas whose property names are the keys the dump writes.
+
+    pydantic names properties by alias in serialization mode unless told ``by_alias=False``
+    for the whole schema, while a dump with ``by_alias=None`` asks each model's own
+    ``serialize_by_alias``: a nested model or dataclass may differ from the one around it. A
+    TypedDict is written as the model around it is, whatever its own config says.
+    """
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        """A model's schema, its properties named as the dump writes this model's keys."""
+        return self._named_as_dumped(schema, super().model_schema)
+
+    def dataclass_schema(self, schema: core_schema.DataclassSchema) -> JsonSchemaValue:
+        """A dataclass's schema, its properties named as the dump writes its keys."""
+        return self._named_as_dumped(schema, super().dataclass_schema)
+
+    def _named_as_dumped(self, schema: Any, generate: Callable[[Any], JsonSchemaValue],
+                         ) -> JsonSchemaValue:
+        if OUTPUT_BY_ALIAS is not None:
+            return generate(schema)
+        # The config pydantic-core serializes this model's own fields with; its nested models
+        # each come through here with theirs.
+        outer = self.by_alias
+        self.by_alias = bool((schema.get("config") or {}).get("serialize_by_alias", False))
+        try:
+            return generate(schema)
+        finally:
+            self.by_alias = outer
+
+
+@functools.cache
+def output_model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema of what is stored as ``model``'s output, generated once: the keys and
+    values of ``model_dump(mode="json", by_alias=OUTPUT_BY_ALIAS)``, computed fields included.
+    References are checked against it and the planner reads it: the validation-mode schema
+    named aliases the stored output does not hold, and no computed field."""
+    return model.model_json_schema(mode="serialization", by_alias=OUTPUT_BY_ALIAS,
+                                   schema_generator=_StoredOutputSchema)
 
 
 class Effect(str, enum.Enum):
@@ -179,8 +229,8 @@ class ToolSpec:
         return model_schema(self.input_model)
 
     def output_schema(self) -> dict[str, Any]:
-        """JSON Schema of the tool's output (shared: treat it as read-only)."""
-        return model_schema(self.output_model)
+        """JSON Schema of the tool's output as stored (shared: treat it as read-only)."""
+        return output_model_schema(self.output_model)
 
     def info(self, *, secret_values: Iterable[str] = ()) -> ToolInfo:
         """The serialisable description of this tool, ``secret_values`` masked as ``[REDACTED]``.
@@ -297,7 +347,7 @@ class ToolSpec:
         # an output that contains itself (which no JSON can hold) and an integer too long to
         # be written as text, both found before anything tries to write them.
         try:
-            dumped = output.model_dump()
+            dumped = output.model_dump(by_alias=OUTPUT_BY_ALIAS)
         except ValueError:
             # pydantic stops at 254 levels, models counted ("Maximum serialization depth
             # exceeded"), or at a model inside itself: the place is found in the model.
@@ -305,7 +355,7 @@ class ToolSpec:
             raise
         self._refuse(output_fault(dumped))
         try:
-            return output.model_dump(mode="json")
+            return output.model_dump(mode="json", by_alias=OUTPUT_BY_ALIAS)
         except (ValueError, TypeError):
             # Bytes are written as UTF-8 text unless a model or serializer writes them
             # otherwise (``ser_json_bytes="base64"``), and keys as text: both are looked at
