@@ -282,6 +282,11 @@ def _masked_string(text: str, levels: int) -> str:
     hidden = _masked(document, levels - 1)
     if hidden == document or _decoded(shown, levels) == (kind, hidden):
         return shown
+    if shown != text and _clean(shown, levels):
+        # Masked as text, it hid at least what its decoding holds: kept, the plain reading's
+        # refusals with it. The decoding can hide less ("token=Zk3x+9Qp…": "+" decodes to a
+        # space, which ends the value early, and its tail would be written again).
+        return shown
     return _encoded(kind, hidden, levels, around=text) or MASK
 
 
@@ -291,8 +296,10 @@ def _encoded(kind: str, document: Any, levels: int, *, around: str) -> str | Non
     the policy refuses for the same parameters at the same places as ``around`` (so that it
     denies the plan for the same reasons), else at least there, else any; None when none fits.
     """
-    lead = around[:len(around) - len(around.lstrip())]
-    trail = around[len(around.rstrip()):]
+    # Blanks and a byte order mark (which str.strip keeps) around the text: the policy skips
+    # them, and the stored text keeps them.
+    lead = _LEAD.match(around).group()
+    trail = _TRAIL.search(around).group()
     fits = [text for text in (f"{lead}{written}{trail}"
                               for written in _writings(kind, document, plain="://" in around))
             if _decoded(text, levels) == (kind, document) and _clean(text, levels)]
@@ -301,6 +308,10 @@ def _encoded(kind: str, document: Any, levels: int, *, around: str) -> str | Non
     before = _refused_places(around)
     return min(fits, key=lambda text: (_refused_places(text) != before,
                                        not before <= _refused_places(text)))
+
+
+_LEAD = re.compile(r"[\s\ufeff]*")
+_TRAIL = re.compile(r"[\s\ufeff]*\Z")
 
 
 def _writings(kind: str, document: Any, *, plain: bool) -> list[str]:

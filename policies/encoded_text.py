@@ -7,6 +7,8 @@ strict readers would: a form whose fields a ``parse_qsl`` reads, and JSON that P
 refuses (a trailing comma, several documents one a line, an integer of more than 4,300
 digits) or that passes the exact reading's bounds (longer than 64 KiB, nested deeper than 64)
 read leniently, each string under its nearest key. No text that holds a string is left unread.
+A text of lines (a raw CR or LF, which a form body never holds) is no form, and a text whose
+opening bracket is not followed by what JSON holds there (markdown's ``[![``) no JSON.
 """
 
 from __future__ import annotations
@@ -61,8 +63,15 @@ def _json_document(text: str) -> tuple[str, Any] | None:
         else:
             if _depth_within(document, MAX_DECODED_DEPTH):
                 return "JSON", document
+    if not _LOOKS_LIKE_JSON.match(text):
+        return None  # markdown ("[![CI](…)]"), a template: text, not a JSON document
     strings = lenient_json_strings(text)
     return ("lenient JSON", strings) if strings else None
+
+
+# What JSON can hold right after an opening bracket (a string, a bracket, a number, a
+# literal): a text that Python's reader refuses is read leniently only when it starts so.
+_LOOKS_LIKE_JSON = re.compile(r'[{\[][ \t\r\n]*["{}\[\]0-9tfn-]')
 
 
 # A JSON token the lenient reading heeds: a string (its text, then its closing quote, if any:
@@ -125,6 +134,10 @@ def _json_string(inner: str, *, closed: bool) -> str:
 # sentence, "x = 1"), or "/", "?" or "#" (a URL or a path, whose parameters are judged as a
 # URL's: page_token is no credential there).
 _NO_FORM_HEAD = re.compile(r"[\s/?#]")
+# A form body never holds a raw line break (application/x-www-form-urlencoded writes %0A):
+# a text of lines ("KEY=value" settings, CSV rows) is no form, its first value no longer
+# swallowing every line after it.
+_LINE_BREAK = re.compile(r"[\r\n]")
 # A field with a name and an "=": a form has at least one.
 _NAMED_FIELD = re.compile(r"(?:^|&)[^&=]+=")
 _FIELD = re.compile(r"[^&]+")
@@ -134,10 +147,11 @@ def form_fields(text: str) -> dict[str, Any] | None:
     """The fields of a form text as ``parse_qsl(text, keep_blank_values=True)`` reads them
     (``{name: value or [values]}``: "+" and "%XX" decoded, a field without "=" a name with an
     empty value, an empty field skipped), else None: when no field has a name before an "="
-    or the text before the first "=" holds white space, "/", "?" or "#". At most
-    ``MAX_STRINGS_READ`` fields are read."""
+    or the text before the first "=" holds white space, "/", "?" or "#", or the text holds a
+    raw line break. At most ``MAX_STRINGS_READ`` fields are read."""
     equals = text.find("=")
-    if equals < 0 or _NO_FORM_HEAD.search(text, 0, equals) or not _NAMED_FIELD.search(text):
+    if (equals < 0 or _NO_FORM_HEAD.search(text, 0, equals) or _LINE_BREAK.search(text)
+            or not _NAMED_FIELD.search(text)):
         return None
     pairs: list[tuple[str, str]] = []
     for count, field in enumerate(_FIELD.finditer(text)):
