@@ -8,20 +8,13 @@ import json
 
 import pytest
 
-from baton.services import Services
 from baton.usecases.plans import plan_from_document
 from planner.problems import InvalidPlanError
-from tests.api.live import make_settings
 
 CRED = "hunter3hunter3"
 URL = f"https://hooks.example.com/in?token={CRED}"
 PLAN = {"goal": "post it", "steps": [
     {"id": "post", "tool": "http.request", "args": {"method": "POST", "url": URL}}]}
-
-
-@pytest.fixture
-def services(tmp_path) -> Services:
-    return Services(make_settings(tmp_path))
 
 
 def test_a_plan_whose_masking_would_lose_a_refusal_is_stored_invalid_without_the_value(

@@ -5,34 +5,14 @@ A shorter one is kept there: too often an ordinary word."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from sqlmodel import Session, select
 
-from baton.services import Services
 from baton.usecases.plans import plan_from_document
-from executor.store.schema import PlanRow, PlanVersionRow
 from planner.problems import InvalidPlanError
 from planner.versions import VersionStatus
-from tests.api.live import make_settings
+from tests.support.stored_text import everything_stored
 
 CRED = "hunter3hunter3"
-
-
-@pytest.fixture
-def services(tmp_path) -> Services:
-    built = Services(make_settings(tmp_path))
-    yield built
-    built.engine.dispose()
-
-
-def _everything(services: Services, plan_id: str, error: BaseException | None = None) -> str:
-    with Session(services.engine) as session:
-        rows = [*session.exec(select(PlanRow)).all(), *session.exec(select(PlanVersionRow)).all()]
-    events = [e.payload for e in services.ledger.events(subject=plan_id)]
-    return json.dumps([[r.model_dump(mode="json") for r in rows], events, str(error or "")],
-                      ensure_ascii=False)
 
 
 def _plan(goal: str, args: dict, tool: str = "http.request") -> dict:
@@ -49,7 +29,7 @@ def test_a_goal_word_in_a_refused_url_is_masked_in_the_goal_and_why(services):
     (event,) = [e.payload for e in services.ledger.events(subject=stored.plan_id)
                 if e.kind == "goal"]
     assert event["goal"] == "get report?token=*** from the api"
-    assert CRED not in _everything(services, stored.plan_id)
+    assert CRED not in everything_stored(services, stored.plan_id)
 
 
 def test_a_goal_word_in_a_decoded_body_url_is_masked_in_the_goal(services):
@@ -58,7 +38,7 @@ def test_a_goal_word_in_a_decoded_body_url_is_masked_in_the_goal(services):
     stored = plan_from_document(services, _plan(f"register with secret {CRED}", args),
                                 services.settings.users["alice"])
     assert stored.goal == "register with secret ***"
-    assert CRED not in _everything(services, stored.plan_id)
+    assert CRED not in everything_stored(services, stored.plan_id)
 
 
 def test_an_invalid_document_masks_the_goal_word_its_url_refuses(services):
@@ -70,7 +50,7 @@ def test_an_invalid_document_masks_the_goal_word_its_url_refuses(services):
     stored = raised.value.stored
     assert stored.status is VersionStatus.INVALID
     assert stored.goal == "get report?api_key=***"
-    assert CRED not in _everything(services, stored.plan_id, raised.value)
+    assert CRED not in everything_stored(services, stored.plan_id, raised.value)
 
 
 def test_a_short_value_is_kept_in_the_goal(services):

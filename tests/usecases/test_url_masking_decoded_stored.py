@@ -6,20 +6,16 @@ still refused (or stored INVALID) for it.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from sqlmodel import Session, select
 
 from baton.services import Services
 from baton.usecases.deciding import decision_for
 from baton.usecases.plans import plan_from_document, plan_goal, revise_plan
 from baton.usecases.templates import add_template_file
-from executor.store.schema import PlanRow, PlanVersionRow
 from planner.base import PlannerKind
 from planner.problems import InvalidPlanError
 from planner.versions import VersionStatus
-from tests.api.live import make_settings
+from tests.support.stored_text import everything_stored
 
 CRED = "hunter3hunter3"
 
@@ -41,22 +37,6 @@ plan:
 """
 
 
-@pytest.fixture
-def services(tmp_path) -> Services:
-    built = Services(make_settings(tmp_path))
-    yield built
-    built.engine.dispose()
-
-
-def _everything(services: Services, plan_id: str, error: BaseException | None = None) -> str:
-    """The stored rows, the ledger of ``plan_id`` and the error raised, as one text."""
-    with Session(services.engine) as session:
-        rows = [*session.exec(select(PlanRow)).all(), *session.exec(select(PlanVersionRow)).all()]
-    events = [e.payload for e in services.ledger.events(subject=plan_id)]
-    return json.dumps([[r.model_dump(mode="json") for r in rows], events, str(error or "")],
-                      ensure_ascii=False)
-
-
 def _body_plan(body: str) -> dict:
     return {"goal": "register the webhook", "steps": [
         {"id": "post", "tool": "http.request",
@@ -73,7 +53,7 @@ def test_a_credential_in_a_decoded_body_is_never_stored_and_still_denied(service
     assert stored.status is VersionStatus.DENIED
     deny = decision_for(services, stored.plan_id).decision.deny
     assert any("literal credential in URL parameter token" in reason for reason in deny)
-    assert CRED not in _everything(services, stored.plan_id)
+    assert CRED not in everything_stored(services, stored.plan_id)
 
 
 def _add_template(services: Services, tmp_path) -> None:
@@ -93,7 +73,7 @@ def test_a_template_parameter_spliced_into_a_refused_url_is_masked_everywhere(se
     assert step.args["url"] == "https://api.example.com/report?token=***"
     assert step.why == "fetch report?token=***"
     assert stored.origin.params == {"path": "report?token=***"}
-    assert CRED not in _everything(services, stored.plan_id)
+    assert CRED not in everything_stored(services, stored.plan_id)
 
 
 def test_a_template_revision_whose_parameter_is_refused_records_no_credential(services,
@@ -105,7 +85,7 @@ def test_a_template_revision_whose_parameter_is_refused_records_no_credential(se
                           alice, planner=PlannerKind.TEMPLATE)
     assert revised.status is VersionStatus.DENIED
     assert revised.feedback == "fetch report?api_key=*** from the api"
-    assert CRED not in _everything(services, first.plan_id)
+    assert CRED not in everything_stored(services, first.plan_id)
 
 
 def test_a_template_parameter_left_out_of_the_credential_is_kept(services, tmp_path):
@@ -124,7 +104,7 @@ def test_a_scheme_relative_url_is_stored_invalid_without_its_user_information(se
         plan_from_document(services, plan, services.settings.users["alice"])
     stored = raised.value.stored
     assert stored.status is VersionStatus.INVALID
-    assert CRED not in _everything(services, stored.plan_id, raised.value)
+    assert CRED not in everything_stored(services, stored.plan_id, raised.value)
 
 
 def test_a_malformed_reference_holding_a_url_is_stored_masked(services):
@@ -133,5 +113,5 @@ def test_a_malformed_reference_holding_a_url_is_stored_masked(services):
             "ref": f"https://ops:{CRED}@git.example.com/x?token={CRED}"}}}]}
     with pytest.raises(InvalidPlanError) as raised:
         plan_from_document(services, plan, services.settings.users["alice"])
-    assert CRED not in _everything(services, raised.value.stored.plan_id, raised.value)
+    assert CRED not in everything_stored(services, raised.value.stored.plan_id, raised.value)
 
