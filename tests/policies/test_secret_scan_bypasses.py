@@ -19,39 +19,24 @@ import json
 
 import pytest
 
-from planner.plan import Plan, resolve_references
-from policies.contracts import StepCall
-from policies.inputs import build_policy_input
+from planner.plan import resolve_references
 from policies.step_strings import MAX_STRINGS_PER_STEP, decoded_text, scanned_strings
-from tests.support.policy_tools import policy_registry
-from tests.support.url_credential_cases import ALICE, NOON
-
-URL = "https://api.internal.example/in"
-PASSWORD = "Zk3x9QpLm2Vb7RtYw"
-AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
-
-
-def _secret(path: str, kind: str) -> str:
-    return (f"step send: argument {path} contains {kind}; configure it as a secret and write "
-            "${secret:NAME} instead")
-
-
-def _random(path: str, word: str) -> str:
-    return (f"step send: argument {path} looks like a literal secret ({word}); configure it as "
-            "a secret and write ${secret:NAME} instead")
-
+from tests.support.posted_secrets import (
+    AWS_KEY,
+    PASSWORD,
+    URL,
+    check_post,
+    decide_post,
+    random_denial as _random,
+    secret_denial as _secret,
+)
 
 def _decide(engine, args, url=URL) -> list[str]:
-    plan = Plan.model_validate({"goal": "post it", "steps": [
-        {"id": "send", "tool": "http.request", "args": {"method": "POST", "url": url, **args}}]})
-    doc = build_policy_input(plan, policy_registry(), requester=ALICE, context=NOON)
-    return list(engine.decide(doc).deny)
+    return list(decide_post(engine, args, url).deny)
 
 
 def _check(engine, args) -> list[str]:
-    return list(engine.check_step(StepCall(
-        run_id="r-1", plan_id="p-1", step_id="send", tool="http.request", effect="write",
-        args={"method": "POST", "url": URL, **args}, tags=("egress",), requester=ALICE)).deny)
+    return list(check_post(engine, args).deny)
 
 
 # Resolved data shaped like a reference.

@@ -13,26 +13,19 @@ import json
 import pytest
 
 from planner.plan import Plan
-from policies.contracts import StepCall
 from policies.inputs import build_policy_input
 from policies.step_strings import MAX_DECODED_TEXT, decoded_text
 from tests.support.policy_tools import policy_registry
+from tests.support.posted_secrets import (
+    AWS_KEY,
+    PASSWORD,
+    URL,
+    check_post as _check,
+    decide_post as _decide,
+    random_denial as _random,
+    secret_denial as _secret,
+)
 from tests.support.url_credential_cases import ALICE, NOON
-
-URL = "https://api.internal.example/in"
-PASSWORD = "Zk3x9QpLm2Vb7RtYw"
-AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
-
-
-def _secret(path: str, kind: str) -> str:
-    return (f"step send: argument {path} contains {kind}; configure it as a secret and write "
-            "${secret:NAME} instead")
-
-
-def _random(path: str, word: str) -> str:
-    return (f"step send: argument {path} looks like a literal secret ({word}); configure it as "
-            "a secret and write ${secret:NAME} instead")
-
 
 IN_TEXT = {
     "a JSON text": ({"body": json.dumps({"password": PASSWORD})},
@@ -52,18 +45,6 @@ IN_TEXT = {
         {"json": {"payload": "data=%7B%22token%22%3A%22" + PASSWORD + "%22%7D"}},
         _random("$.args.json.payload (as form).data (as JSON).token", "token")),
 }
-
-
-def _decide(engine, args, url=URL):
-    plan = Plan.model_validate({"goal": "post it", "steps": [
-        {"id": "send", "tool": "http.request", "args": {"method": "POST", "url": url, **args}}]})
-    return engine.decide(build_policy_input(plan, policy_registry(), requester=ALICE, context=NOON))
-
-
-def _check(engine, args):
-    return engine.check_step(StepCall(
-        run_id="r-1", plan_id="p-1", step_id="send", tool="http.request", effect="write",
-        args={"method": "POST", "url": URL, **args}, tags=("egress",), requester=ALICE))
 
 
 @pytest.mark.parametrize(("args", "reason"), IN_TEXT.values(), ids=IN_TEXT.keys())
