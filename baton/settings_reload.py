@@ -20,7 +20,9 @@ A file that no longer loads fails closed: reading the settings raises
 :class:`SettingsFileError` (logged once per edit of the file) until it is fixed, rather
 than going on with users the file no longer declares. Workers look before each claim
 (:class:`SettingsWait`): a run they picked up meanwhile would be refused by the approval
-check and end failed over a half-saved file, so it stays queued until the file loads.
+check and end failed over a half-saved file, so it stays queued until the file loads. One
+the file breaks under, between that look and its approval check, stays queued too: the
+check's ``SettingsFileError`` is a ``RunDeferredError``, which the runner leaves the run for.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from executor.errors import RunDeferredError
 
 from .settings import ConfigError, Settings
 
@@ -60,8 +64,11 @@ class SettingsSource:
     then, to tell which ones a later read of the file changes."""
 
 
-class SettingsFileError(ConfigError):
-    """The settings file changed and no longer loads: no user can be known until it is fixed."""
+class SettingsFileError(ConfigError, RunDeferredError):
+    """The settings file changed and no longer loads: no user can be known until it is fixed.
+
+    A run's admission check that meets it cannot judge the run: the runner leaves the run
+    queued (a ``RunDeferredError``) rather than failing it over a half-saved file."""
 
     code = "settings_error"
 

@@ -4,7 +4,8 @@
     ├── RunError                a run cannot be started, resumed or continued
     │   ├── RunNotFoundError    no run has that id
     │   ├── RunOwnedError       another live process owns the run
-    │   └── LeaseLostError      another process took the run over mid-way
+    │   ├── LeaseLostError      another process took the run over mid-way
+    │   └── RunDeferredError    the run cannot be judged now; it is left for a later claim
     └── BrokenEventError        a ledger row cannot be read back (malformed or tampered with)
 """
 
@@ -35,6 +36,16 @@ class LeaseLostError(RunError):
     """Another process took the run over; this one stops without recording more."""
 
     code = "lease_lost"
+
+
+class RunDeferredError(RunError):
+    """The admission check cannot judge the run now (the application's settings do not load):
+    the run is left as it was, its lease given up, for the next claim once that is fixed.
+
+    An application's error of that kind derives from this one too; any other error the
+    admission check raises is a refusal, and ends the run failed naming it."""
+
+    code = "run_deferred"
 
 
 class BrokenEventError(BatonError):

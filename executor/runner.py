@@ -33,7 +33,7 @@ from . import crash, outage
 from .artifacts import ArtifactStore
 from .tool_threads import run_in_loop
 from .checks import RuntimeCheck
-from .errors import LeaseLostError, RunError, RunNotFoundError, RunOwnedError
+from .errors import LeaseLostError, RunDeferredError, RunError, RunNotFoundError, RunOwnedError
 from .ledger import Ledger
 from .loop import RunState, StepLoop, StepProgress
 from .ownership import new_owner_id, owner_gone
@@ -288,11 +288,28 @@ class Runner(StepLoop):
 
     def _refused(self, row: Mapping[str, Any]) -> str | None:
         """Why the admission check says this run must not execute (None: it may, or it is
-        being cancelled, which executes nothing)."""
+        being cancelled, which executes nothing).
+
+        A check that cannot judge now (``RunDeferredError``: a settings file half-saved as
+        the run was claimed) refuses nothing: the lease is given up and
+        the error raised, the run left as it was for the next claim. A database failure
+        under the check refuses nothing either: the run is left as it is, and its lease
+        lapses (a failure that lasts must not have it claimed in a loop)."""
         if self.admission is None or row["cancel_requested"]:
             return None
         try:
             self.admission(row["plan_id"], row["version"])
+        except RunDeferredError:
+            # Claimed again at once only once the worker sees the cause gone (it looks at the
+            # settings before each claim); a lapsing lease would hold it up for nothing.
+            try:
+                self.store.give_up(row["id"], self.owner_id)
+            except StoreError as exc:
+                log.warning("the run's lease is left to lapse", run_id=row["id"],
+                            error=exc.message)
+            raise
+        except StoreError:
+            raise  # left as it is: its lease lapses, and a worker claims it again then
         except BatonError as exc:
             return exc.message
         return None

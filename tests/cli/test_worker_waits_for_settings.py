@@ -151,3 +151,31 @@ def test_worker_once_exits_with_the_settings_error_and_claims_nothing(approved, 
     assert worked.returncode == 2, worked.stderr
     assert "baton.toml" in worked.stderr and "worker claimed run" not in worked.stderr
     assert _status(baton, queued) == "queued"
+
+
+def test_a_file_that_breaks_between_the_look_and_the_claim_leaves_the_run_queued(
+        approved, data_dir, baton, monkeypatch):
+    """The worker looks at the file before each claim; one saved half-way just after that look
+    made the run's approval check fail, and the run ended failed for good."""
+    from baton.settings_reload import SettingsWait
+
+    queued = baton("run", approved, "--detach").stdout.strip()
+    look = SettingsWait.blocked
+    looks: list[bool] = []
+
+    def then_it_breaks(self: SettingsWait) -> bool:
+        looks.append(look(self))
+        if len(looks) == 2:  # the look before the claim (the first: before the runner is made)
+            _save(data_dir / "baton.toml", CONFIG + "[[[\n")
+        return looks[-1]
+
+    monkeypatch.setattr(SettingsWait, "blocked", then_it_breaks)
+    worked = baton("worker", "--once")
+    assert worked.returncode == 2, worked.stderr
+    assert "worker claimed run" in worked.stderr  # the race: claimed, then not judged
+    assert _status(baton, queued) == "queued"
+
+    monkeypatch.setattr(SettingsWait, "blocked", look)
+    _save(data_dir / "baton.toml", CONFIG)
+    assert baton("worker", "--once").returncode == 0
+    assert _status(baton, queued) == "succeeded"
