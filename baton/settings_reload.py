@@ -87,6 +87,10 @@ class LiveSettings:
         # (how the file looked when last read, the settings then or why they did not load)
         self._state: tuple[FileMark | None, Settings | str] = (
             source.mark if source is not None else None, settings)
+        # Whether the file was there when last read whole: one found in the working directory
+        # (not required) that is then removed fails closed, as a broken one does, rather than
+        # leaving the defaults' users (none) in force.
+        self._file_seen = source is not None and not _absent(source.mark)
 
     def now(self) -> Settings:
         """The settings, users as the file declares them now; ``SettingsFileError`` while the
@@ -117,8 +121,8 @@ class LiveSettings:
         # its problem, or the settings it changed, must not be logged a second time.
         edited = not _same_contents(self._state[0], mark)
         try:
-            fresh = settings_module.read_settings(source.path, required=source.required,
-                                                  environ=source.environ)
+            fresh = settings_module.read_settings(
+                source.path, required=source.required or self._file_seen, environ=source.environ)
         except ConfigError as exc:
             problem = (f"the settings file {source.path} changed and no longer loads, so no "
                        f"user or role is known until it is fixed: {exc.message}")
@@ -127,6 +131,7 @@ class LiveSettings:
                           "is fixed", path=str(source.path), error=problem)
             return mark, problem
         assert fresh.source is not None  # read from the file
+        self._file_seen = not _absent(fresh.source.mark)
         if edited:
             _warn_restart_needed(self._start, source, fresh)
         before = self._state[1]
@@ -193,6 +198,13 @@ def _warn_restart_needed(start: Settings, source: SettingsSource, fresh: Setting
         log.warning("roles changed in the policy data take effect on restart: until then "
                     "a role added grants nothing, and the others keep their actions",
                     path=str(source.path), roles=roles, users=holders)
+
+
+def _absent(mark: FileMark) -> bool:
+    """Whether ``mark`` is that of a settings file that was not there."""
+    from tools.file_marks import is_absent
+
+    return is_absent(mark)
 
 
 def _same_contents(before: FileMark | None, now: FileMark | None) -> bool:
