@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from executor.errors import RunDeferredError
+from tools.errors import RunDeferredError
 
 from .settings import ConfigError, Settings
 

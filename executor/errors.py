@@ -4,14 +4,19 @@
     ├── RunError                a run cannot be started, resumed or continued
     │   ├── RunNotFoundError    no run has that id
     │   ├── RunOwnedError       another live process owns the run
-    │   ├── LeaseLostError      another process took the run over mid-way
-    │   └── RunDeferredError    the run cannot be judged now; it is left for a later claim
+    │   └── LeaseLostError      another process took the run over mid-way
+    ├── RunDeferredError        the run cannot be judged now (defined in tools.errors, so
+    │                           that the application's settings error derives from it cheaply)
     └── BrokenEventError        a ledger row cannot be read back (malformed or tampered with)
 """
 
 from __future__ import annotations
 
 from tools import BatonError
+from tools.errors import RunDeferredError
+
+__all__ = ["BrokenEventError", "LeaseLostError", "RunDeferredError", "RunError",
+           "RunNotFoundError", "RunOwnedError"]
 
 
 class RunError(BatonError):
@@ -36,16 +41,6 @@ class LeaseLostError(RunError):
     """Another process took the run over; this one stops without recording more."""
 
     code = "lease_lost"
-
-
-class RunDeferredError(RunError):
-    """The admission check cannot judge the run now (the application's settings do not load):
-    the run is left as it was, its lease given up, for the next claim once that is fixed.
-
-    An application's error of that kind derives from this one too; any other error the
-    admission check raises is a refusal, and ends the run failed naming it."""
-
-    code = "run_deferred"
 
 
 class BrokenEventError(BatonError):

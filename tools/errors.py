@@ -6,6 +6,7 @@ without importing upwards.
     BatonError                      every error Baton raises on purpose
     ├── ToolDefinitionError         a function cannot become a tool (all problems listed)
     ├── UnknownToolError            a name that no registry entry answers to
+    ├── RunDeferredError            a run's admission check cannot judge it now
     └── ToolError                   a tool call failed
         ├── RetryableToolError      transient: the executor may try again
         └── ToolInputError          the arguments were rejected (never retried)
@@ -173,6 +174,17 @@ def retry_after_problem(value: object) -> str | None:
     return (f"retry_after_s must be a finite number of seconds, 0 or more, or None, not "
             f"{shown} (parse a Retry-After header with "
             "tools.builtin.http.parse_retry_after)")
+
+
+class RunDeferredError(BatonError):
+    """A run's admission check cannot judge the run now (the application's settings do not
+    load): the runner leaves the run as it was, its lease given up, for the next claim once
+    that is fixed. Any other error the check raises is a refusal, and ends the run failed.
+
+    Here, in the lowest layer, so that the application's settings error can derive from it
+    without importing the executor (``baton --help`` reads the settings module)."""
+
+    code = "run_deferred"
 
 
 class ToolError(BatonError):
