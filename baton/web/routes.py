@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baton.api.app import API_PREFIX
@@ -75,6 +76,11 @@ def forget_session(response: Response) -> None:
 async def signin(request: Request) -> Response:
     """Check the form's CSRF token and the API token; keep the token in an HttpOnly cookie."""
     form = await read_form(request, check_csrf=False)
+    # In a thread, as every check of a token runs: the settings file may be read again.
+    return await run_in_threadpool(_signed_in, request, form)
+
+
+def _signed_in(request: Request, form: dict[str, str]) -> Response:
     if not signin_csrf_ok(request, form.get("csrf")):
         return _signin_form(request, status=403, flash_kind="error",
                             flash="The sign-in form expired or came from another site; try again.")

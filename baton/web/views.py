@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 from structlog import get_logger
 
 from baton.api.auth import role_table_of, services_of
@@ -75,10 +76,16 @@ def _allowed(request: Request, action: Action) -> User:
 
 
 async def _posted(request: Request, action: Action) -> tuple[User, dict[str, str]]:
-    """The signed-in user and their form (CSRF checked), refused unless allowed ``action``."""
-    user = signed_in_user(request)
+    """The signed-in user and their form (CSRF checked), refused unless allowed ``action``.
+
+    The checks run in a thread, as a sync page's do: the settings file may be read again.
+    A form's use case runs in one too (``run_in_threadpool``): planning, a policy decision
+    (perhaps OPA over HTTP) and the database take seconds, and on the event loop they held
+    every other request of the server (its health check included) until they were done.
+    """
+    user = await run_in_threadpool(signed_in_user, request)
     form = await read_form(request)
-    require_role(request, user, action)
+    await run_in_threadpool(require_role, request, user, action)
     return user, form
 
 
@@ -136,9 +143,13 @@ def approval_queue(services: Services, plans: list[StoredVersion], user: User,
 @router.post("/plans")
 async def submit_goal(request: Request) -> Response:
     """The goal form: plan it as the signed-in analyst."""
+    user, form = await _posted(request, Action.PLAN_CREATE)
+    return await run_in_threadpool(_planned, request, user, form)
+
+
+def _planned(request: Request, user: User, form: dict[str, str]) -> Response:
     from baton.usecases.plans import plan_goal
 
-    user, form = await _posted(request, Action.PLAN_CREATE)
     try:
         stored = plan_goal(services_of(request), form_text(form, "goal"), user)
     except BatonError as exc:
@@ -213,9 +224,13 @@ def runs_of(services: Services, plan_id: str) -> list:
 @router.post("/plans/{plan_id}/run")
 async def start_run_form(request: Request, plan_id: str) -> Response:
     """Start a run of the approved version shown; the server's worker executes it."""
+    user, form = await _posted(request, Action.RUN_START)
+    return await run_in_threadpool(_started, request, plan_id, user, form)
+
+
+def _started(request: Request, plan_id: str, user: User, form: dict[str, str]) -> Response:
     from baton.usecases.runs import start_run
 
-    user, form = await _posted(request, Action.RUN_START)
     try:
         record = start_run(services_of(request), plan_id, user, version=_version(form),
                            detach=True)
@@ -301,8 +316,6 @@ def ledger_page(request: Request, subject: str | None = None) -> HTMLResponse:
 @router.post("/ledger/verify", response_class=HTMLResponse)
 async def verify_ledger_form(request: Request) -> HTMLResponse:
     """Recompute the whole chain now, like ``baton audit verify``, and show the result."""
-    from starlette.concurrency import run_in_threadpool
-
     user, form = await _posted(request, Action.LEDGER_READ)
     try:
         # The API's guard: one whole-ledger read at a time, a cooldown per user.
@@ -374,9 +387,13 @@ def _pretty(value: object) -> str | None:
 @router.post("/plans/{plan_id}/approve")
 async def approve_form(request: Request, plan_id: str) -> Response:
     """Approve the version shown, through the same use case as the API and the CLI."""
+    user, form = await _posted(request, Action.PLAN_APPROVE)
+    return await run_in_threadpool(_approved, request, plan_id, user, form)
+
+
+def _approved(request: Request, plan_id: str, user: User, form: dict[str, str]) -> Response:
     from baton.usecases.approving import approve
 
-    user, form = await _posted(request, Action.PLAN_APPROVE)
     try:
         state = approve(services_of(request), plan_id, user, version=_version(form),
                         plan_hash=_pinned(form), comment=form_text(form, "comment") or None)
@@ -390,9 +407,13 @@ async def approve_form(request: Request, plan_id: str) -> Response:
 @router.post("/plans/{plan_id}/reject")
 async def reject_form(request: Request, plan_id: str) -> Response:
     """Reject the version shown, with the reason given."""
+    user, form = await _posted(request, Action.PLAN_REJECT)
+    return await run_in_threadpool(_rejected, request, plan_id, user, form)
+
+
+def _rejected(request: Request, plan_id: str, user: User, form: dict[str, str]) -> Response:
     from baton.usecases.approving import reject
 
-    user, form = await _posted(request, Action.PLAN_REJECT)
     try:
         reject(services_of(request), plan_id, user, reason=form_text(form, "reason"),
                version=_version(form), plan_hash=_pinned(form))
@@ -425,9 +446,13 @@ def _version(form: dict[str, str]) -> int | None:
 @router.post("/plans/{plan_id}/revise")
 async def request_revision(request: Request, plan_id: str) -> Response:
     """Ask the planner for a new version with the given feedback."""
+    user, form = await _posted(request, Action.PLAN_REVISE)
+    return await run_in_threadpool(_revised, request, plan_id, user, form)
+
+
+def _revised(request: Request, plan_id: str, user: User, form: dict[str, str]) -> Response:
     from baton.usecases.plans import revise_plan
 
-    user, form = await _posted(request, Action.PLAN_REVISE)
     try:
         stored = revise_plan(services_of(request), plan_id, form_text(form, "feedback"), user)
     except BatonError as exc:
