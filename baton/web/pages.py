@@ -82,11 +82,18 @@ async def read_form(request: Request, *, check_csrf: bool = True) -> dict[str, s
         raise FormError(f"the form has more than {MAX_FORM_FIELDS} fields; "
                         "send the page's own form") from None
     _refuse_nul(parsed)
-    form = {key: values[0] for key, values in parsed.items()}
+    # A browser sends a textarea's line breaks as CRLF (its maxlength counts each as one):
+    # read as LF, as the API and the CLI take text, before any length is checked.
+    form = {key: _lf(values[0]) for key, values in parsed.items()}
     if check_csrf and not csrf_ok(request, form.get("csrf")):
         raise FormError("the form expired or did not come from this site; reload and try again",
                         status=403)
     return form
+
+
+def _lf(text: str) -> str:
+    """``text`` with each line break (CRLF, or a lone CR) as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _refuse_nul(parsed: dict[str, list[str]]) -> None:
@@ -99,7 +106,9 @@ def _refuse_nul(parsed: dict[str, list[str]]) -> None:
 
 
 def form_text(form: dict[str, str], name: str) -> str:
-    """Field ``name`` of ``form`` ('' when absent); a 422 page past the API's limit for it."""
+    """Field ``name`` of ``form`` ('' when absent); a 422 page past the API's limit for it,
+    counted with its line breaks read as LF (``read_form``), as the page's ``maxlength``
+    counts them."""
     value = form.get(name, "")
     limit = TEXT_LIMITS[name]
     if len(value) > limit:
