@@ -299,7 +299,7 @@ def _encoded(kind: str, document: Any, levels: int, *, around: str) -> str | Non
     # Blanks and a byte order mark (which str.strip keeps) around the text: the policy skips
     # them, and the stored text keeps them.
     lead = _LEAD.match(around).group()
-    trail = _TRAIL.search(around).group()
+    trail = around[len(around) - _LEAD.match(around[::-1]).end():]
     fits = [text for text in (f"{lead}{written}{trail}"
                               for written in _writings(kind, document, plain="://" in around))
             if _decoded(text, levels) == (kind, document) and _clean(text, levels)]
@@ -310,8 +310,9 @@ def _encoded(kind: str, document: Any, levels: int, *, around: str) -> str | Non
                                        not before <= _refused_places(text)))
 
 
+# Read from the start, and for the blanks at the end from the end (reversed): searched for,
+# "[\s\ufeff]*\Z" read each run of blanks again from each of its blanks.
 _LEAD = re.compile(r"[\s\ufeff]*")
-_TRAIL = re.compile(r"[\s\ufeff]*\Z")
 
 
 def _writings(kind: str, document: Any, *, plain: bool) -> list[str]:

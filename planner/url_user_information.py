@@ -32,7 +32,10 @@ _USER_INFORMATION_RUN = re.compile(r"[^:@\t\n\r ]+")
 # The secret pattern for a password inside a URL (policies/rego/data.yaml), its \s read as the
 # engines read it (above): a password is hidden wherever it finds one, from its first character
 # to the last "@" before a "/" or a blank (where urlsplit would end it, "?" and "#" aside).
-_PASSWORD_IN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\t\n\r :@]+:([^/\t\n\r @]+)@")
+# The pattern is "[A-Za-z][A-Za-z0-9+.-]*://" and this: run from every position by Python's re
+# (not RE2, linear), its scheme read a long run of letters again from each one, so the scheme
+# is read back from each "://" (scheme_start) and this matched after it only.
+_PASSWORD_AFTER_SCHEME = re.compile(r"[^/\t\n\r :@]+:([^/\t\n\r @]+)@")
 _PASSWORD_END = re.compile(r"[/\t\n\r ]")
 # A scheme-relative URL ("//user:pw@host/…"): a client resolves it against a page's scheme,
 # http(s) as a rule, and the rule against user information reads it so in the url argument.
@@ -63,14 +66,13 @@ def hide_user_information(text: str, *, whole: bool = True) -> str:
 
 def hidden_passwords(text: str) -> str:
     """``text`` with each password the secret pattern for a password inside a URL finds in it
-    hidden (:data:`_PASSWORD_IN_URL`) where no other reading hid it: behind a blank Python
+    hidden (:func:`_password_starts`) where no other reading hid it: behind a blank Python
     reads as one and RE2 does not (``https://alice\\u00a0x:pw@``), after a "?" or "#"
     (``https://h?next=u:pw@x``) or past the end of a line (U+2028)."""
     if "://" not in text:  # most texts stop here
         return text
     shown, end = [], 0
-    for found in _PASSWORD_IN_URL.finditer(text):
-        start = found.start(1)
+    for start in _password_starts(text):
         if start < end:
             continue
         stop = _PASSWORD_END.search(text, start)
@@ -79,6 +81,26 @@ def hidden_passwords(text: str) -> str:
             shown += [text[end:start], MASK]
             end = at
     return "".join(shown) + text[end:]
+
+
+def _password_starts(text: str) -> Iterator[int]:
+    """Where each password the secret pattern for a password inside a URL finds in ``text``
+    starts, as its matches one after the other find them, in time linear in the text: each
+    "://" is read once, its scheme back from it (the pattern's scheme holds no ":", so each
+    start reaches one "://" only, and the first letter of the run before it starts the match).
+    """
+    position, after = text.find("://"), 0
+    while position != -1:
+        start = scheme_start(text, position)
+        # A match ends with an "@", no scheme character: none starts before the last one ended.
+        found = (_PASSWORD_AFTER_SCHEME.match(text, position + 3)
+                 if start is not None and start >= after else None)
+        if found:
+            yield found.start(1)
+            after = found.end()
+            position = text.find("://", after)
+        else:
+            position = text.find("://", position + 1)
 
 
 def _user_information(text: str, *, whole: bool) -> Iterator[tuple[int, int]]:
