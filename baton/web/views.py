@@ -34,6 +34,7 @@ from .session import SignInRequired, signed_in_user
 if TYPE_CHECKING:
     from baton.usecases.plan_listing import ListedPlan
     from executor.ledger import Ledger, LedgerEvent, VerifyResult
+    from executor.records import StepRecord
 
 router = APIRouter(include_in_schema=False)
 log = get_logger(__name__)
@@ -262,7 +263,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
     stored = show_plan(services, record.plan_id, record.version)
     return render(request, "run.html", user, run=record, stored=stored, graph=layout(stored.plan),
                   # By position: masked step ids (a secret's value) may be alike.
-                  outputs=[_pretty(s.output) for s in record.steps],
+                  outputs=[_shown(s.output) for s in record.steps],
                   events=read_events(services, subject=run_id, limit=None))
 
 
@@ -279,8 +280,44 @@ def run_state(request: Request, run_id: str) -> dict:
     last = services.ledger.latest(subject=run_id, limit=1)
     return {"status": record.status.value, "finished": record.status.finished,
             "last_seq": last[0].seq if last else 0, "error": record.error,
-            "steps": [{"step_id": s.step_id, "status": s.status.value, "attempts": s.attempts,
-                       "error": s.error, "output": _pretty(s.output)} for s in record.steps]}
+            "steps": [_step_state(run_id, index, step)
+                      for index, step in enumerate(record.steps)]}
+
+
+def _step_state(run_id: str, index: int, step: StepRecord) -> dict:
+    """One step of ``run_state``: a long output cut as the page shows it, said to be, with
+    where the whole is; an output stored as an artifact by its URI."""
+    shown = _shown(step.output)
+    return {"step_id": step.step_id, "status": step.status.value, "attempts": step.attempts,
+            "error": step.error, "output": shown.text, "output_cut": shown.cut,
+            "output_chars": shown.chars, "output_uri": step.output_uri,
+            "full_output": _full_output_url(run_id, index) if shown.text is not None else None}
+
+
+def _full_output_url(run_id: str, index: int) -> str:
+    from urllib.parse import quote
+
+    return f"/runs/{quote(run_id, safe='')}/steps/{index}/output"
+
+
+@router.get("/runs/{run_id}/steps/{index}/output")
+def step_output(request: Request, run_id: str, index: int) -> Response:
+    """One step's whole output as JSON (by position: shown step ids may be masked alike), for
+    the link beside an output the run page shows cut (cookie auth)."""
+    import json
+
+    from baton.usecases.runs import show_run
+
+    user = _allowed(request, Action.RUN_READ)
+    record = show_run(services_of(request), run_id)
+    step = record.steps[index] if 0 <= index < len(record.steps) else None
+    if step is None or step.output is None:
+        why = ("it is stored as an artifact, " + step.output_uri if step and step.output_uri
+               else "it has no output stored")
+        return render(request, "error.html", user, status=404, title="Not found",
+                      message=f"run {run_id} has no output at step {index}: {why}")
+    return Response(json.dumps(step.output, indent=2, ensure_ascii=False),
+                    media_type="application/json")
 
 
 @router.get("/runs/{run_id}/events")
@@ -378,10 +415,37 @@ def newest_events(ledger: Ledger, subject: str | None) -> tuple[list[LedgerEvent
     return list(newest), total - len(newest)
 
 
+# Of an output's JSON, the most the run page (and the state its script reads) shows: a
+# longer one is shown cut, said to be, with a link to the whole (``step_output``).
+OUTPUT_SHOWN_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class ShownOutput:
+    """A step's output as the run page shows it: its JSON, cut to ``OUTPUT_SHOWN_CHARS``."""
+
+    text: str | None
+    """The JSON shown (None: no output stored inline)."""
+    chars: int
+    """How long the whole JSON is."""
+
+    @property
+    def cut(self) -> bool:
+        """Whether ``text`` is only the start of the output."""
+        return self.text is not None and len(self.text) < self.chars
+
+
+def _shown(value: object) -> ShownOutput:
+    whole = _pretty(value)
+    if whole is None:
+        return ShownOutput(text=None, chars=0)
+    return ShownOutput(text=whole[:OUTPUT_SHOWN_CHARS], chars=len(whole))
+
+
 def _pretty(value: object) -> str | None:
     import json
 
-    return None if value is None else json.dumps(value, indent=2, ensure_ascii=False)[:20000]
+    return None if value is None else json.dumps(value, indent=2, ensure_ascii=False)
 
 
 @router.post("/plans/{plan_id}/approve")

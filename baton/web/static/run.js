@@ -10,6 +10,8 @@
     el.className = el.className.replace(/\bs-\S+/g, "") + " s-" + status;
   }
 
+  function count(n) { return n.toLocaleString("en-US"); }  // as the page writes it: 20,000
+
   function refresh() {
     return fetch("/runs/" + encodeURIComponent(runId) + "/state", {credentials: "same-origin"})
       .then(function (r) {
@@ -32,6 +34,14 @@
             var out = row.querySelector('[data-role="output"]');
             var text = step.output || step.error || "";
             out.textContent = text; out.hidden = !text;
+            // A long output is shown cut: say so, beside the link to the whole.
+            var cut = row.querySelector('[data-role="output-cut"]');
+            cut.querySelector('[data-role="cut-note"]').textContent = step.output_cut
+              ? "Too long to show whole: the first " + count(step.output.length) + " of " +
+                count(step.output_chars) + " characters are shown." : "";
+            cut.hidden = !step.output_cut;
+            var uri = row.querySelector('[data-role="output-uri"]');  // stored as an artifact
+            uri.textContent = step.output_uri || ""; uri.hidden = !step.output_uri;
           }
           var node = document.querySelector('[data-node-index="' + index + '"]');
           if (node) { node.setAttribute("class", "node st-" + step.status); }
