@@ -123,6 +123,14 @@ def masked_value(value: Any) -> Any:
     return _masked(value, _levels())
 
 
+def masked_decoding(text: str, levels: int) -> tuple[Any, Any] | None:
+    """What ``text`` encodes as the policy reads it, ``levels`` texts deep more (a JSON or form
+    text's document), and that masked as :func:`masked_value` masks it there; None where it
+    encodes nothing."""
+    decoded = _decoded(text, levels)
+    return None if decoded is None else (decoded[1], _masked(decoded[1], levels - 1))
+
+
 def masked_args(args: Any) -> Any:
     """A step's ``args`` masked as the rule reads them: the ``url`` argument whole, each
     entry of the ``query`` argument as the parameter it adds (its name too), every other string
@@ -568,5 +576,5 @@ def _masked_once(text: str, *, named: bool, in_text: bool) -> str:
 
 
 __all__ = ["MASK", "hide_url_literals", "hide_user_information", "holds_user_credentials",
-           "masked_args", "masked_document", "masked_reply", "masked_stored", "masked_text",
-           "masked_value", "reply_hidden_values"]
+           "masked_args", "masked_decoding", "masked_document", "masked_reply", "masked_stored",
+           "masked_text", "masked_value", "reply_hidden_values"]

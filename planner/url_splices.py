@@ -66,7 +66,9 @@ def hidden_values(written: Any, masked: Any) -> list[str]:
 
     Where masking wrote a text again (a JSON or form text from its decoding, a URL's value
     decoded), the value is read where ``masked`` shows it: in the text decoded; else the
-    part of the text masking changed.
+    part of the text masking changed. Where a JSON or form text was masked as text, the
+    values masking what it encodes hides are found too: as the policy and the service read
+    them (``Zk3x9QpL/m2Vb7Rt``), not only as written (``Zk3x9QpL\\/m2Vb7Rt``).
     """
     from policies.step_strings import DECODED_TEXT_LEVELS  # as deep as the policy reads
 
@@ -132,18 +134,31 @@ def _hidden_parts(before: str, after: str | None, levels: int) -> list[str]:
         for reading in dict.fromkeys((before, percent_decoded(before))):
             parts = _aligned(reading, after)
             if parts is not None:
-                return parts
+                return [*parts, *_encoded_parts(before, levels)]
         decoded = _decoded_pair(before, after, levels)
         if decoded is not None:
             return [value for pair in decoded for value in _hidden_parts(*pair, levels - 1)]
         prefix = _common_prefix(before, after)
         suffix = _common_prefix(before[prefix:][::-1], after[prefix:][::-1])
-        return [before[prefix:len(before) - suffix]]
+        return [before[prefix:len(before) - suffix], *_encoded_parts(before, levels)]
     from planner.url_literals import masked_value  # which splices nothing: no cycle
 
     shown = masked_value(before)
     inner = _hidden_parts(before, shown, levels) if shown not in (before, HIDDEN) else []
     return [before, *inner] if after == HIDDEN else inner
+
+
+def _encoded_parts(before: str, levels: int) -> list[str]:
+    """What masking hides in what ``before`` encodes (a JSON or form text, ``levels`` texts
+    deep more), as the policy reads and refuses it: where masking ``before`` as text hid a
+    value as written (``Zk3x9QpL\\/m2Vb7Rt``, ``\\u005Ak3x…``), the value it encodes
+    (``Zk3x9QpL/m2Vb7Rt``), which the service reads and a goal or a why may quote."""
+    from planner.url_literals import masked_decoding  # which splices nothing: no cycle
+
+    found = masked_decoding(before, levels)
+    if found is None or found[0] == found[1]:
+        return []
+    return [value for pair in _paired_strings(*found) for value in _hidden_parts(*pair, levels - 1)]
 
 
 def _aligned(before: str, after: str) -> list[str] | None:
