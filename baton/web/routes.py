@@ -26,6 +26,7 @@ from .session import (
     COOKIE,
     SIGNIN_COOKIE,
     SignInRequired,
+    cookie_value,
     new_signin_nonce,
     session_token,
     signin_csrf_ok,
@@ -89,7 +90,7 @@ def _signed_in(request: Request, form: dict[str, str]) -> Response:
         return _signin_form(request, status=401, flash_kind="error",
                             flash="That token is not known to this server.")
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
+    response.set_cookie(COOKIE, cookie_value(token), httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
     return response

@@ -26,8 +26,21 @@ class SignInRequired(Exception):
 
 
 def session_token(request: Request) -> str | None:
-    """The API token stored in the sign-in cookie."""
-    return request.cookies.get(COOKIE) or None
+    """The API token stored in the sign-in cookie (``cookie_value``)."""
+    from urllib.parse import unquote
+
+    stored = request.cookies.get(COOKIE)
+    # A cookie set before tokens were encoded holds a plain one: decoding leaves it as it is.
+    return unquote(stored) if stored else None
+
+
+def cookie_value(token: str) -> str:
+    """``token`` as the sign-in cookie holds it: percent-encoded (UTF-8), so that a token of
+    any characters fits a header (one outside Latin-1 made setting the cookie fail). A token
+    ``secrets.token_urlsafe`` made is held as it is."""
+    from urllib.parse import quote
+
+    return quote(token, safe="")
 
 
 def signed_in_user(request: Request) -> User:
