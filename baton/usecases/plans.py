@@ -1,7 +1,7 @@
 """Planning use cases: goal → stored plan version, hand-written plan files, revision, reading.
 
 Every path ends in ``_store_version``: the one place where a new version is
-stored and recorded in the ledger. The policy decision plugs in right after
+stored and recorded in the ledger, both in one transaction. The policy decision plugs in right after
 it, in ``_after_new_version``. A revision that gives no usable version (the
 planner failed, the plan holds a secret's value or the mask mark, or another
 version was added meanwhile) stores none: the latest version stays current, and
@@ -30,7 +30,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from executor.ledger import EventKind
-from executor.store.plans import NewVersion, PlanChangedError
+from executor.store.plans import NewVersion, PlanChangedError, VersionRecorder
 from executor.store.schema import ApprovalRow
 from planner.base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from planner.diff import PlanDiff, diff_plans
@@ -316,7 +316,8 @@ def _store_failure(services: Services, goal: str, user: User, kind: PlannerKind,
 
 def _store_version(services: Services, goal: str, user: User, new: NewVersion,
                    trace: PlanningTrace, *, plan_id: str | None) -> StoredVersion:
-    """Store one version and record it: GOAL (new plans), LLM exchanges, PLAN_VERSION, VALIDATION.
+    """Store one version and record it: GOAL (new plans), LLM exchanges, PLAN_VERSION, VALIDATION,
+    all in one transaction: when any of them fails, nothing is stored.
 
     Configured secret values never reach the store: a version holding one is stored
     INVALID with it masked, and the goal, feedback and template parameters are stored
@@ -328,26 +329,30 @@ def _store_version(services: Services, goal: str, user: User, new: NewVersion,
     goal, new = _without_secrets(services, goal, new)
     goal, new = without_url_literals(goal, new, trace)
     new = _without_masked_marks(new)
-    store = services.plan_store
+
+    def record(session: Session, stored: StoredVersion) -> None:
+        # In the version's own transaction: a version stored without its events (a failure,
+        # a kill between two commits) would be vetted, approved and run unrecorded.
+        if plan_id is None:
+            services.ledger.append(EventKind.GOAL, stored.plan_id, user.id,
+                                   {"goal": goal, "planner": new.planner.value}, session=session)
+        _record_trace(services, stored.plan_id, user, trace, session=session)
+        services.ledger.append(EventKind.PLAN_VERSION, stored.plan_id, user.id, {
+            "version": stored.version, "revises": new.revises, "plan_hash": stored.plan_hash,
+            "planner": stored.planner.value,
+            "origin": stored.origin.model_dump(mode="json") if stored.origin else None,
+            "status": stored.status.value, "feedback": stored.feedback,
+            "notes": [masked_value(note) for note in trace.notes],
+        }, session=session)
+        services.ledger.append(EventKind.VALIDATION, stored.plan_id, user.id, {
+            "version": stored.version, "ok": stored.status is not VersionStatus.INVALID,
+            "problems": [p.model_dump(mode="json") for p in stored.problems],
+            "error": stored.error,
+        }, session=session)
+
     if plan_id is None:
-        stored = store.create_plan(goal, user.id, new)
-        services.ledger.append(EventKind.GOAL, stored.plan_id, user.id,
-                               {"goal": goal, "planner": new.planner.value})
-    else:
-        stored = _add_revision(services, plan_id, user, new, trace)
-    _record_trace(services, stored.plan_id, user, trace)
-    services.ledger.append(EventKind.PLAN_VERSION, stored.plan_id, user.id, {
-        "version": stored.version, "revises": new.revises, "plan_hash": stored.plan_hash,
-        "planner": stored.planner.value,
-        "origin": stored.origin.model_dump(mode="json") if stored.origin else None,
-        "status": stored.status.value, "feedback": stored.feedback,
-        "notes": [masked_value(note) for note in trace.notes],
-    })
-    services.ledger.append(EventKind.VALIDATION, stored.plan_id, user.id, {
-        "version": stored.version, "ok": stored.status is not VersionStatus.INVALID,
-        "problems": [p.model_dump(mode="json") for p in stored.problems], "error": stored.error,
-    })
-    return stored
+        return services.plan_store.create_plan(goal, user.id, new, record=record)
+    return _add_revision(services, plan_id, user, new, trace, record)
 
 
 def _without_secrets(services: Services, goal: str, new: NewVersion) -> tuple[str, NewVersion]:
@@ -408,10 +413,11 @@ def _without_masked_marks(new: NewVersion) -> NewVersion:
 
 
 def _add_revision(services: Services, plan_id: str, user: User, new: NewVersion,
-                  trace: PlanningTrace) -> StoredVersion:
+                  trace: PlanningTrace, record: VersionRecorder) -> StoredVersion:
     """Store a revision (``new``, masked) as the next version, if it is usable and the version
-    it revises is still the latest; otherwise store nothing, record it as a failed revision,
-    and raise: InvalidPlanError (a secret's value, the mask mark) or PlanChangedError.
+    it revises is still the latest, with what ``record`` writes in its transaction; otherwise
+    store nothing, record it as a failed revision, and raise: InvalidPlanError (a secret's
+    value, the mask mark) or PlanChangedError.
 
     An unusable version stored would supersede the approved one it revises; one stored on a
     version no longer the latest would drop the change of the revision stored meanwhile.
@@ -421,7 +427,7 @@ def _add_revision(services: Services, plan_id: str, user: User, new: NewVersion,
         failure = InvalidPlanError(list(new.problems))
     else:
         try:
-            return services.plan_store.add_version(plan_id, new)
+            return services.plan_store.add_version(plan_id, new, record=record)
         except PlanChangedError as exc:
             failure = exc
     _record_failed_revision(services, plan_id, user, new.model_copy(update={
@@ -439,15 +445,18 @@ def _record_failed_revision(services: Services, plan_id: str, user: User, new: N
     problems and the refused plan are kept in the ledger, so that nothing the analyst asked
     for, nor what the planner answered, is lost.
     """
-    _record_trace(services, plan_id, user, trace)
     _, new = without_url_literals("", new, trace)  # a failed planning's feedback is not masked yet
     document = new.plan.model_dump(mode="json") if new.plan is not None else new.document
-    services.ledger.append(EventKind.VALIDATION, plan_id, user.id, {
-        "version": None, "revision_of": new.revises, "planner": new.planner.value, "ok": False,
-        "feedback": new.feedback, "problems": [p.model_dump(mode="json") for p in new.problems],
-        "error": new.error, "document": document,
-        "origin": new.origin.model_dump(mode="json") if new.origin else None,
-    })
+    with Session(services.engine) as session:  # the exchanges with their outcome, or neither
+        _record_trace(services, plan_id, user, trace, session=session)
+        services.ledger.append(EventKind.VALIDATION, plan_id, user.id, {
+            "version": None, "revision_of": new.revises, "planner": new.planner.value,
+            "ok": False, "feedback": new.feedback,
+            "problems": [p.model_dump(mode="json") for p in new.problems],
+            "error": new.error, "document": document,
+            "origin": new.origin.model_dump(mode="json") if new.origin else None,
+        }, session=session)
+        session.commit()
     # Read now: another revision may have been stored while this one was planned.
     latest = services.plan_store.get(plan_id).version
     exc.message = (f"{exc.message}\n(the feedback is recorded in the ledger of plan "
@@ -456,7 +465,7 @@ def _record_failed_revision(services: Services, plan_id: str, user: User, new: N
 
 
 def _record_trace(services: Services, plan_id: str, user: User,
-                  trace: PlanningTrace | None) -> None:
+                  trace: PlanningTrace | None, *, session: Session) -> None:
     # The ledger masks configured secret values; the exchanges never hold the key. The
     # messages sent hold no URL's credential (the client masks them); a reply could, written
     # so that only its decoding shows it ("https:\/\/…?token=…"): masked_reply reads it as
@@ -467,7 +476,7 @@ def _record_trace(services: Services, plan_id: str, user: User,
         recorded = exchange.model_dump(mode="json")
         services.ledger.append(EventKind.LLM_EXCHANGE, plan_id, user.id, {
             key: masked_reply(value) if key == "reply" and isinstance(value, str)
-            else masked_value(value) for key, value in recorded.items()})
+            else masked_value(value) for key, value in recorded.items()}, session=session)
 
 
 def _after_new_version(services: Services, stored: StoredVersion, user: User) -> StoredVersion:

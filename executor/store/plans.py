@@ -9,6 +9,10 @@ transaction holding the plan's lock (``SELECT … FOR UPDATE`` on PostgreSQL, th
 ``BEGIN IMMEDIATE`` write lock on SQLite), the lock a revision takes too, so a
 check ("v1 is the latest", "one approval of two") and the write it allows see
 the same state. Status changes there are conditional (:meth:`PlanGate.move_status`).
+
+What is recorded of a version (its ledger events) is written by the ``record`` callback that
+:meth:`PlanStore.create_plan` and :meth:`PlanStore.add_version` take, in the transaction that
+stores the version: both are stored, or neither.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,6 +90,10 @@ class NewVersion(BaseModel):
         "(PlanChangedError otherwise). None: stored whatever the latest is."))
 
 
+# Writes, in the session's transaction, what is committed with a version just stored.
+VersionRecorder = Callable[[Session, StoredVersion], None]
+
+
 def new_plan_id() -> str:
     """A fresh plan id: ``p-`` and 8 hex characters."""
     return "p-" + secrets.token_hex(4)
@@ -97,8 +105,13 @@ class PlanStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def create_plan(self, goal: str, requester: str, first: NewVersion) -> StoredVersion:
-        """Store a new plan with ``first`` as version 1."""
+    def create_plan(self, goal: str, requester: str, first: NewVersion, *,
+                    record: VersionRecorder | None = None) -> StoredVersion:
+        """Store a new plan with ``first`` as version 1.
+
+        ``record(session, stored)`` writes what is stored with the version (its ledger events)
+        in the same transaction: when it raises, neither the plan nor the version is stored.
+        """
         now = datetime.now(UTC)
         with Session(self._engine) as session:
             plan_id = self._free_id(session)
@@ -107,15 +120,18 @@ class PlanStore:
             session.flush()
             row = _version_row(plan_id, 1, goal, first, now)
             session.add(row)
+            _record(session, row, record, goal=goal, requester=requester)
             session.commit()
             return _to_stored(row, goal=goal, requester=requester)
 
-    def add_version(self, plan_id: str, new: NewVersion) -> StoredVersion:
+    def add_version(self, plan_id: str, new: NewVersion, *,
+                    record: VersionRecorder | None = None) -> StoredVersion:
         """Store the next version; the previous one becomes SUPERSEDED unless already final.
 
         When ``new.revises`` names a version that is no longer the latest, nothing is stored
         (``PlanChangedError``): checked under the plan's lock, in the insert's transaction, so
-        of two revisions of one version at once, the later one is refused.
+        of two revisions of one version at once, the later one is refused. ``record`` is as
+        for :meth:`create_plan`: when it raises, nothing is stored nor superseded.
         """
         now = datetime.now(UTC)
         with Session(self._engine) as session:
@@ -130,6 +146,7 @@ class PlanStore:
             session.add(plan)
             row = _version_row(plan_id, plan.latest_version, plan.goal, new, now)
             session.add(row)
+            _record(session, row, record, goal=plan.goal, requester=plan.requester)
             session.commit()
             return _to_stored(row, goal=plan.goal, requester=plan.requester)
 
@@ -336,6 +353,14 @@ class PlanGate:
                    col(PlanVersionRow.status).in_([VersionStatus(s).value for s in only_from]))
             .values(status=VersionStatus(to).value))
         return bool(result.rowcount)
+
+
+def _record(session: Session, row: PlanVersionRow, record: VersionRecorder | None, *,
+            goal: str, requester: str) -> None:
+    """Have ``record`` write, in ``session``'s transaction, what is stored with ``row``."""
+    if record is not None:
+        session.flush()  # the version's row first: a failure to store it is its own
+        record(session, _to_stored(row, goal=goal, requester=requester))
 
 
 def _version_row(plan_id: str, number: int, goal: str, new: NewVersion,
