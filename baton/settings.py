@@ -63,6 +63,10 @@ if TYPE_CHECKING:
     from .settings_reload import SettingsSource
 
 
+#: The shortest ``web_secret``: a key, not a word (``openssl rand -hex 32`` gives 64).
+MIN_WEB_SECRET_CHARS = 16
+
+
 class ConfigError(BatonError):
     """The configuration is missing, unreadable or invalid (exit code 2)."""
 
@@ -135,6 +139,11 @@ class Settings(BaseModel):
     user: str | None = Field(default=None, description="Acting CLI user (BATON_USER or --as).")
     users: dict[str, User] = Field(default_factory=dict, description="Known users by id.")
     secrets: dict[str, SecretStr] = Field(default_factory=dict, description="Tool secrets by name.")
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the web pages' form, sign-in and message signatures, the same for "
+                    "every server of one database (BATON_WEB_SECRET; never logged); unset: a "
+                    "random key kept in <data_dir>/web_secret.key.")
     policy_data: dict[str, Any] = Field(default_factory=dict, description="Merged over shipped data.")
     http_tools: list[dict[str, Any]] = Field(
         default_factory=list, description="HTTP endpoints registered as tools ([[tools.http]])."
@@ -199,6 +208,17 @@ class Settings(BaseModel):
                                "a value read from a file or the environment often ends with "
                                "a newline: strip it"})
         return secrets
+
+    @field_validator("web_secret")
+    @classmethod
+    def _web_secret_is_a_key(cls, secret: SecretStr | None) -> SecretStr | None:
+        """A ``web_secret`` shorter than ``MIN_WEB_SECRET_CHARS`` is refused, saying neither
+        the value nor its length."""
+        if secret is not None and len(secret.get_secret_value()) < MIN_WEB_SECRET_CHARS:
+            raise PydanticCustomError("web_secret_short", "{problem}", {
+                "problem": f"must be a key of at least {MIN_WEB_SECRET_CHARS} characters "
+                           "(`openssl rand -hex 32` makes one)"})
+        return secret
 
     @property
     def resolved_database_url(self) -> str:

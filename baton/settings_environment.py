@@ -27,6 +27,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "BATON_LLM_API_KEY": ("llm", "api_key"),
     "BATON_LLM_TIMEOUT": ("llm", "timeout_s"),
     "BATON_AUDIT_CLOUDEVENTS_SOURCE": ("audit", "cloudevents_source"),
+    "BATON_WEB_SECRET": ("web_secret",),
 }
 
 #: The OpenAI SDK's own variable: the API key when neither the file nor BATON_LLM_API_KEY gives one.

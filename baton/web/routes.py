@@ -31,6 +31,7 @@ from .session import (
     session_token,
     signin_csrf_ok,
     signin_csrf_token,
+    web_key,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -114,6 +115,7 @@ def install_web(app: FastAPI) -> None:
     """Add the web pages, their static files and their error pages to ``app``."""
     from . import views
 
+    app.state.web_key = web_key(app.state.services.settings)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
     app.include_router(views.router)

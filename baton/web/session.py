@@ -1,24 +1,31 @@
 """Web sessions: the API token in an HttpOnly cookie, per-session CSRF tokens, signed flashes.
 
-Every MAC is keyed by one random secret per server process and bound to the
-browser: the session token once signed in, a random sign-in cookie before
-(so a cross-site form cannot sign a browser in as someone else).
+Every MAC is keyed by one key (:func:`web_key`) that every server of one database shares:
+the ``web_secret`` setting, or unset, a random key kept in the data directory, so that a
+page one server drew posts to another, and still works after a restart. Every MAC is bound
+to the browser: the session token once signed in, a random sign-in cookie before (so a
+cross-site form cannot sign a browser in as someone else).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import re
 import secrets
+import tempfile
+from pathlib import Path
 
 from fastapi import Request
 
 from baton.api.auth import services_of, user_for_token
-from baton.settings import User
+from baton.settings import ConfigError, Settings, User
 
 COOKIE = "baton_token"
 SIGNIN_COOKIE = "baton_signin"
 FLASH_KINDS = ("info", "error")
+KEY_FILE = "web_secret.key"
 
 
 class SignInRequired(Exception):
@@ -55,12 +62,76 @@ def signed_in_user(request: Request) -> User:
     return user
 
 
+def web_key(settings: Settings) -> bytes:
+    """The key of every MAC of the pages: ``web_secret`` when set; else the random key kept
+    in ``<data_dir>/web_secret.key``, made once (mode 0600) by the first server to start.
+
+    One key per process made every page's forms fail on another server of the database, and
+    on the same one once restarted. ConfigError when the kept key cannot be read or made.
+    """
+    if settings.web_secret is not None:
+        return settings.web_secret.get_secret_value().encode("utf-8")
+    path = settings.data_dir / KEY_FILE
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    try:
+        _make_key(path)
+    except OSError as exc:
+        raise _key_error(path, f"cannot be made: {exc.strerror or exc}") from exc
+    return _read_key(path)
+
+
+def _make_key(path: Path) -> None:
+    """Write a random key at ``path`` unless a server starting beside this one did first:
+    written whole under another name, then linked, so that nobody reads half a key."""
+    key = secrets.token_hex(32) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, staged = tempfile.mkstemp(dir=path.parent, prefix=f".{KEY_FILE}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as file:
+            file.write(key)
+        os.link(staged, path)  # never over a key another server made meanwhile
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without links: made in place, by one server only
+        _make_in_place(path, key)
+    finally:
+        os.unlink(staged)
+
+
+def _make_in_place(path: Path, key: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(key)
+
+
+def _read_key(path: Path) -> bytes:
+    """The key kept at ``path``; FileNotFoundError while there is none."""
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise _key_error(path, f"cannot be read: {exc.strerror or exc}") from exc
+    if not re.fullmatch(r"[0-9a-f]{64}", text):
+        raise _key_error(path, "is not a key Baton made; remove it, and a new one is made "
+                               "at the next start (forms open in browsers then need a reload)")
+    return bytes.fromhex(text)
+
+
+def _key_error(path: Path, problem: str) -> ConfigError:
+    return ConfigError(f"the web pages' key {path} {problem}; or set web_secret "
+                       "(BATON_WEB_SECRET), the same on every server of the database")
+
+
 def _secret(request: Request) -> bytes:
-    state = request.app.state
-    if not getattr(state, "csrf_secret", None):
-        # One random key per server process: restarting invalidates open forms, nothing else.
-        state.csrf_secret = secrets.token_bytes(32)
-    return state.csrf_secret
+    # Read once, as the app was made (``install_web``).
+    return request.app.state.web_key
 
 
 def _mac(request: Request, *parts: str) -> str:
