@@ -36,8 +36,10 @@
             out.textContent = text; out.hidden = !text;
             // A long output is shown cut: say so, beside the link to the whole.
             var cut = row.querySelector('[data-role="output-cut"]');
+            // Characters as the server counts them (code points, not UTF-16 units).
+            var shown = step.output_cut ? Array.from(step.output).length : 0;
             cut.querySelector('[data-role="cut-note"]').textContent = step.output_cut
-              ? "Too long to show whole: the first " + count(step.output.length) + " of " +
+              ? "Too long to show whole: the first " + count(shown) + " of " +
                 count(step.output_chars) + " characters are shown." : "";
             cut.hidden = !step.output_cut;
             var uri = row.querySelector('[data-role="output-uri"]');  // stored as an artifact
