@@ -184,7 +184,7 @@ def plans_list(
     for entry, r in zip(listed, rows, strict=True):
         shown_status = status_text(r.status) + (
             f"\n[yellow]{safe_markup(entry.approval_lapsed)}[/]" if entry.approval_lapsed else "")
-        table.add_row(r.plan_id, str(r.version), shown_status, r.planner.value,
+        table.add_row(safe_markup(r.plan_id), str(r.version), shown_status, r.planner.value,
                       safe_markup(r.requester), r.created_at.strftime("%Y-%m-%d %H:%M"),
                       safe_markup(r.goal))
     if rows:
@@ -238,8 +238,8 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for column in ("pre-approved", "params", "example goal"):
         table.add_column(column, overflow="fold")  # wrapped, never cut: the names keep their width
     for t in templates:
-        table.add_row(t.name, str(t.version), "yes" if t.pre_approved else "",
-                      ", ".join(p.name for p in t.params),
+        table.add_row(safe_markup(t.name), str(t.version), "yes" if t.pre_approved else "",
+                      safe_markup(", ".join(p.name for p in t.params)),
                       safe_markup(t.example_goals[0] if t.example_goals else t.description))
     print_table(console, table)
 
@@ -330,6 +330,7 @@ def templates_add(
             # The options left out are what is wrong: a usage error, saying which to add.
             fail(f"--pre-approved: {exc.message}; on the command line: {BOUND_OPTIONS_HELP}",
                  EXIT_USAGE)
-    console.print(f"[green]✓[/] saved template [bold]{template.name}[/] v{template.version}"
+    console.print(f"[green]✓[/] saved template [bold]{safe_markup(template.name)}[/] "
+                  f"v{template.version}"
                   f"{' (pre-approved)' if template.pre_approved else ''}; "
                   f"pattern: {safe_markup(template.patterns[0])}", soft_wrap=True)

@@ -70,14 +70,16 @@ class _Progress:
             table.add_column(column, overflow="fold")
         for sid, (status, attempt, error) in self.rows.items():
             style = STATUS_STYLE.get(status, "")
-            table.add_row(sid, f"[{style}]{status}[/]", str(attempt), safe_markup(error[:80]))
+            table.add_row(safe_markup(sid), f"[{style}]{status}[/]", str(attempt),
+                          safe_markup(error[:80]))
         keep_columns_visible(table)  # live on a terminal: never a zero-width column
         return table
 
 
 def _summary(record: RunRecord) -> None:
     style = STATUS_STYLE.get(record.status.value, "")
-    console.print(f"run [bold]{record.id}[/] of {record.plan_id} v{record.version}: "
+    console.print(f"run [bold]{safe_markup(record.id)}[/] of {safe_markup(record.plan_id)} "
+                  f"v{record.version}: "
                   f"[{style}]{record.status.value}[/]")
     if record.error:
         console.print(f"  cause: {safe_markup(record.error)}")
@@ -163,7 +165,8 @@ def cancel(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None
     if as_json:
         print_json(record.model_dump(mode="json"))
     else:
-        console.print(f"cancel requested for {record.id} (now {record.status.value})")
+        console.print(f"cancel requested for {safe_markup(record.id)} "
+                      f"(now {record.status.value})")
 
 
 @app.command("worker")
@@ -224,7 +227,7 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for column in ("v", "status", "by", "created", "error"):  # "v" as in `baton plans list`
         table.add_column(column, overflow="fold")  # wrapped, never cut: the ids keep their width
     for r in records:
-        table.add_row(r.id, r.plan_id, str(r.version),
+        table.add_row(safe_markup(r.id), safe_markup(r.plan_id), str(r.version),
                       f"[{STATUS_STYLE.get(r.status.value, '')}]{r.status.value}[/]",
                       safe_markup(r.requested_by), f"{r.created_at:%Y-%m-%d %H:%M:%S}",
                       safe_markup(r.error or ""))
@@ -248,7 +251,8 @@ def show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
     for s in record.steps:
         took = f"{(s.ended_at - s.started_at).total_seconds():.3f}s" if s.started_at and s.ended_at else ""
         detail = s.error or s.output_uri or ("" if s.output is None else str(s.output))
-        table.add_row(s.step_id, s.tool, f"[{STATUS_STYLE.get(s.status.value, '')}]{s.status.value}[/]",
+        table.add_row(safe_markup(s.step_id), safe_markup(s.tool),
+                      f"[{STATUS_STYLE.get(s.status.value, '')}]{s.status.value}[/]",
                       str(s.attempts), safe_markup(detail[:100]), took)
         for a in s.attempt_log:
             if a.error:

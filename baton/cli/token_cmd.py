@@ -21,7 +21,7 @@ from ..settings import (
     role_problem,
     user_toml,
 )
-from .common import EXIT_USAGE, console, fail, print_json, state
+from .common import EXIT_USAGE, console, fail, print_json, safe_markup, state
 from .main import app
 
 # A TOML bare key, so that ``[users.ID]`` needs no quoting.
@@ -54,7 +54,7 @@ def token(
         print_json({"user": user_id, "roles": chosen, "token": issued,
                     "token_sha256": digest, "toml": table})
         return
-    console.print(f"token for {user_id} (shown once; hand it over privately):")
+    console.print(f"token for {safe_markup(user_id)} (shown once; hand it over privately):")
     console.print(f"  {issued}", soft_wrap=True)
     console.print("add to baton.toml (for an existing user, add the hash to its token_sha256 list):")
     console.print(table, markup=False, soft_wrap=True, end="")

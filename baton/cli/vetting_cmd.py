@@ -46,7 +46,8 @@ def print_decision(decision: Decision, gate: GateState | None = None,
     outcome = decision.outcome.value
     label = {"denied": "DENIED", "needs_approval": "NEEDS APPROVAL", "allowed": "ALLOWED"}[outcome]
     console.print(f"[{_STYLE[outcome]}]policy: {label}[/] (risk {decision.risk}, engine "
-                  f"{decision.engine}, bundle {decision.bundle_hash[:12]})")
+                  f"{safe_markup(decision.engine)}, bundle "
+                  f"{safe_markup(decision.bundle_hash[:12])})")
     print_stale(stale)
     for reason in decision.deny:
         console.print(f"  [red]✗[/] {safe_markup(reason)}")
@@ -55,8 +56,8 @@ def print_decision(decision: Decision, gate: GateState | None = None,
         needs = (f"needs {gate.missing_count} more approval(s) from a user with role "
                  f"{' or '.join(gate.eligible_roles)}")
         line = f"[{style}]gate: {gate.status.value}[/]"
-        if gate.status.value == "pending":
-            line += f" — {needs}"
+        if gate.status.value == "pending":  # roles are policy data: approver[eu], ops[/x]
+            line += f" — {safe_markup(needs)}"
         console.print(line)
         for record in gate.valid_approvals:
             console.print(f"  [green]✓[/] approved by {safe_markup(record.actor)}")
@@ -260,7 +261,7 @@ def policy_test(ctx: typer.Context, as_json: JsonOption = False) -> None:
             for failure in r.failures:
                 console.print(f"     {safe_markup(failure)}")
         console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed "
-                      f"(engine {engine.name})")
+                      f"(engine {safe_markup(engine.name)})")
         if not suite.configured_data:
             console.print("Baton's own fixtures ran with the shipped policy data: \\[policy.data] "
                           "in the settings does not apply to them.")
