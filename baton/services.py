@@ -87,6 +87,8 @@ class Services:
         if api_key is not None and len(api_key.get_secret_value()) >= MIN_GLOBAL_SECRET_LEN:
             values.append(api_key.get_secret_value())
 
+        if self.settings.web_secret is not None:  # at least 16 characters: a key, not a word
+            values.append(self.settings.web_secret.get_secret_value())
         values.extend(configured_url_secrets(self.settings))
         return list(dict.fromkeys(v for v in values if v))
 
