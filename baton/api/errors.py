@@ -180,7 +180,10 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_json(400, "malformed_json", message,
                               details=[{"loc": ["body"], "msg": problem, "type": "json_invalid"}])
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_json(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return error_json(exc.status_code, code, str(exc.detail), headers=headers)
 
     # Called by FailureReplies (below), which create_app puts around the routes and middleware.
     @app.exception_handler(Exception)
@@ -269,3 +272,19 @@ def token_route_errors() -> dict[int | str, dict[str, Any]]:
     """The errors every route that needs a token may answer: 401 and 403 from the token and
     role checks, 503 from the settings file (read again by the token check) or the database."""
     return error_responses(401, 403, 503)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method a route of the request's path takes ('' when none does): the router's 405
+    names only the first matching route's (POST for /api/v1/plans, whose GET is another
+    route's; GET for /signin). Asked of each route as the router asks it; a mount (the static
+    files) answers its own 405."""
+    from starlette.routing import Match, Mount
+
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    return ", ".join(method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL
+        for route in routes))
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

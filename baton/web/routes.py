@@ -167,29 +167,14 @@ def _page_for_browsers(api_handler: Any) -> Any:
         status = response.status_code
         title = _TITLES.get(status, "Server error" if status >= 500 else "That did not work")
         page = render(request, "error.html", None, status=status, title=title, message=message)
-        # The answer's own headers (Allow on a 405, Retry-After...) say as much of a page; its
-        # body's are the page's.
+        # The answer's own headers (Allow on a 405, naming every method the path takes;
+        # Retry-After...) say as much of a page; its body's are the page's.
         for name, value in response.headers.items():
             if name not in _BODY_HEADERS and name not in page.headers:
                 page.headers.append(name, value)
-        if status == 405:
-            page.headers["Allow"] = _allowed_methods(request) or page.headers.get("Allow", "")
         return page
 
     return handler
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method a route of the path takes ('' when none does): the router's 405 names
-    only the first route's (GET for /signin, whose POST is another route's). Asked of each
-    route as the router asks it; a mount (the static files) answers its own 405."""
-    from starlette.routing import Match, Mount
-
-    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
-    return ", ".join(method for method in _METHODS if any(
-        route.matches({**request.scope, "method": method})[0] is Match.FULL
-        for route in routes))
-
-
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _BODY_HEADERS = frozenset({"content-length", "content-type"})
