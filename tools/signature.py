@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from .errors import ToolDefinitionError
 from .spec import ToolContext
 
-TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+# Matched in full (``fullmatch``): a ``$`` would match before a trailing newline.
+TOOL_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 _ARGS_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters)\s*:\s*$")
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
 # Sections about the function's own result and failures: the output schema describes the
@@ -334,7 +335,7 @@ def derive_models(
         raise ToolDefinitionError(label, [f"tool name {name!r} must be a string, "
                                           "e.g. 'files.read'"])
     problems: list[str] = []
-    if not TOOL_NAME.match(name):
+    if not TOOL_NAME.fullmatch(name):
         problems.append(
             f"tool name {name!r} must be lower-case words separated by dots, e.g. 'files.read'"
         )

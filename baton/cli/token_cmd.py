@@ -24,8 +24,9 @@ from ..settings import (
 from .common import EXIT_USAGE, console, fail, print_json, safe_markup, state
 from .main import app
 
-# A TOML bare key, so that ``[users.ID]`` needs no quoting.
-_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# A TOML bare key, so that ``[users.ID]`` needs no quoting. Matched in full: ``$`` would
+# match before a trailing newline.
+_USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @app.command("token")
@@ -39,7 +40,7 @@ def token(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Make a new sign-in token for USER and print the baton.toml lines that declare it."""
-    if not _USER_ID.match(user_id):
+    if not _USER_ID.fullmatch(user_id):
         fail(f"user id {user_id!r} must be 1-64 letters, digits, '-' or '_'", EXIT_USAGE)
     chosen = list(roles or ["analyst"])
     known = _known_roles(ctx)
