@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -31,6 +31,9 @@ from .template_options import (
     parse_params,
     refuse_plan_options,
 )
+
+if TYPE_CHECKING:
+    from planner.templates import TemplateError
 
 plans_app = typer.Typer(help="List and show stored plans and their versions.", no_args_is_help=True)
 templates_app = typer.Typer(help="The plan library: templates that plan without a model.",
@@ -325,12 +328,22 @@ def templates_add(
                 version=version, description=description, pre_approved=pre_approved,
                 bounds=bounds)
         except TemplateError as exc:
-            if exc.code != "unbounded_parameter":
-                raise
-            # The options left out are what is wrong: a usage error, saying which to add.
-            fail(f"--pre-approved: {exc.message}; on the command line: {BOUND_OPTIONS_HELP}",
-                 EXIT_USAGE)
+            _refuse_bound_options(exc)
+            raise
     console.print(f"[green]✓[/] saved template [bold]{safe_markup(template.name)}[/] "
                   f"v{template.version}"
                   f"{' (pre-approved)' if template.pre_approved else ''}; "
                   f"pattern: {safe_markup(template.patterns[0])}", soft_wrap=True)
+
+
+def _refuse_bound_options(exc: TemplateError) -> None:
+    """A template refused over its bound options is a usage error saying what to give
+    instead; any other refusal is left to the caller to raise."""
+    from planner.templates.authoring import NUMBER_BOUNDS_ON_OTHER_TYPE
+
+    if exc.code == "unbounded_parameter":  # the options left out are what is wrong
+        fail(f"--pre-approved: {exc.message}; on the command line: {BOUND_OPTIONS_HELP}",
+             EXIT_USAGE)
+    if exc.code == NUMBER_BOUNDS_ON_OTHER_TYPE:  # --param-min/--param-max on text
+        fail(f"--param-min/--param-max: {exc.message}; bound it with --param-pattern "
+             "NAME=REGEX or --param-enum NAME=V1,V2,...", EXIT_USAGE)

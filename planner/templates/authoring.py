@@ -25,9 +25,13 @@ from .model import (
 )
 from .params import _text, check_value, coerce
 
-_INDEX = re.compile(r"^(?P<key>[^\[\]]+)?((?:\[\d+\])*)$")
+# Matched in full (``fullmatch``): a ``$`` would match before a trailing newline.
+_INDEX = re.compile(r"(?P<key>[^\[\]]+)?((?:\[\d+\])*)")
 _PHRASE_SPECIAL = set("{}()[]")
 _REGEX_PREFIX = "re:"  # how compile_pattern tells a regex from a phrase
+_NUMBER_TYPES = (ParamType.INT, ParamType.NUMBER)
+#: The code of the TemplateError refusing min or max on a str or bool parameter.
+NUMBER_BOUNDS_ON_OTHER_TYPE = "number_bounds_on_other_type"
 
 
 def template_from_plan(
@@ -94,9 +98,17 @@ def template_from_plan(
 
 
 def _bounded(param: TemplateParam, bounds: ParamBounds | None) -> TemplateParam:
-    """``param`` with ``bounds`` applied, enum values typed like the parameter."""
+    """``param`` with ``bounds`` applied, enum values typed like the parameter; min or max on
+    a parameter that is not a number is refused (code ``NUMBER_BOUNDS_ON_OTHER_TYPE``)."""
     if bounds is None:
         return param
+    if (bounds.min is not None or bounds.max is not None) and param.type not in _NUMBER_TYPES:
+        # Ignored on text or yes/no, they would let every value through a template its
+        # author believes bounded.
+        raise TemplateError(
+            f"parameter {param.name} is a {param.type.value} parameter: min and max bound "
+            "only int and number parameters",
+            code=NUMBER_BOUNDS_ON_OTHER_TYPE)
     enum = None
     if bounds.enum is not None:
         try:
@@ -150,7 +162,7 @@ def _replace_at(steps: list[dict[str, Any]], original: list[dict[str, Any]], pna
     container: Any = {"steps": steps}
     keys: list[Any] = []
     for segment in segments:
-        found = _INDEX.match(segment)
+        found = _INDEX.fullmatch(segment)
         if not found:
             raise TemplateError(f"parameter {pname}: cannot read path segment {segment!r}")
         if found["key"] is not None:
