@@ -29,9 +29,13 @@ from planner.plan import canonical_json
 from tools.redaction import redact
 
 from .errors import BrokenEventError
+from .store.db import read_transaction
 from .store.schema import LedgerRow
 
 GENESIS_HASH = "0" * 64
+# Rows a long read (iterate, verify, export) takes per transaction: it holds one batch in
+# memory, and nothing in the database between batches.
+READ_BATCH_ROWS = 1000
 
 _TABLE = LedgerRow.__table__  # type: ignore[attr-defined]
 _LAST_EVENT = sa_select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
@@ -217,6 +221,12 @@ class Ledger:
         dialect = self._engine.dialect
         return DateTime().dialect_impl(dialect).result_processor(dialect, None)
 
+    @functools.cached_property
+    def _format_at(self) -> Callable[[Any], Any] | None:
+        """How SQLAlchemy stores a datetime as ``at`` (None: the driver does)."""
+        dialect = self._engine.dialect
+        return DateTime().dialect_impl(dialect).bind_processor(dialect)
+
     @property
     def secret_values(self) -> tuple[str, ...]:
         """The values this ledger masks; the run loop masks outputs and errors with them too."""
@@ -285,9 +295,7 @@ class Ledger:
                     after_seq: int = 0, limit: int | None = None) -> Iterator[LedgerEvent]:
         """Stream events in chain order; ``BrokenEventError`` at a row that cannot be read back."""
         query = _filtered(self._read_events.where(_TABLE.c.seq > after_seq), subject, kinds)
-        if limit is not None:
-            query = query.limit(limit)
-        for row in self._stored(query):
+        for row in self._stored(query, limit):
             yield self._to_event(row)
 
     def latest(self, *, subject: str | None = None, kinds: Iterable[str] | None = None,
@@ -298,30 +306,57 @@ class Ledger:
         """
         query = _filtered(self._read_events.order_by(None), subject, kinds)
         newest_first = query.order_by(_TABLE.c.seq.desc()).limit(limit)
-        with Session(self._engine) as session:
-            rows = session.execute(newest_first).all()
+        with read_transaction(self._engine) as connection:
+            rows = connection.execute(newest_first).all()
         return [self._to_event(row) for row in reversed(rows)]
 
-    def _stored(self, query: Any) -> Iterator[Row[Any]]:
-        with Session(self._engine) as session:
-            # Batches, so exporting or verifying a long ledger does not load it whole.
-            yield from session.execute(query.execution_options(yield_per=1000))
+    def _stored(self, query: Any, limit: int | None = None) -> Iterator[Row[Any]]:
+        """The rows of ``query`` in seq order, at most ``limit``, up to the head seen at the start.
+
+        ``READ_BATCH_ROWS`` at a time, keyed on seq, each batch a read-only transaction of its
+        own that is over before its rows are handed on: a reader that stops or goes slowly
+        (an export to a slow client) holds nothing a writer waits for, and a long ledger is
+        not loaded whole. Events are never updated, so the batches are together the ledger's
+        prefix up to that head, as one query would have read it; events appended since are
+        not read.
+        """
+        end: int | None = None
+        after: int | None = None
+        while limit is None or limit > 0:
+            size = READ_BATCH_ROWS if limit is None else min(READ_BATCH_ROWS, limit)
+            with read_transaction(self._engine) as connection:
+                if end is None:
+                    last = connection.execute(_LAST_EVENT).first()
+                    if last is None:
+                        return
+                    end = last[0]
+                batch = query.where(_TABLE.c.seq <= end)
+                if after is not None:
+                    batch = batch.where(_TABLE.c.seq > after)
+                rows = connection.execute(batch.limit(size)).all()
+            yield from rows
+            if len(rows) < size:
+                return
+            after = rows[-1].seq
+            limit = None if limit is None else limit - len(rows)
 
     def head(self) -> tuple[int, str] | None:
         """The last event's (seq, hash), or None when empty: record it outside to anchor the chain."""
-        with Session(self._engine) as session:
-            last = session.execute(_LAST_EVENT).first()
+        with read_transaction(self._engine) as connection:
+            last = connection.execute(_LAST_EVENT).first()
         return (last[0], last[1]) if last else None
 
     def first(self) -> tuple[int, str] | None:
         """The first event's (seq, hash), or None when empty: its hash tells ledgers apart."""
-        with Session(self._engine) as session:
-            first = session.execute(_FIRST_EVENT).first()
+        with read_transaction(self._engine) as connection:
+            first = connection.execute(_FIRST_EVENT).first()
         return (first[0], first[1]) if first else None
 
     def verify(self, *, expect_head: tuple[int, str] | None = None) -> VerifyResult:
         """Recompute the whole chain; name the first event whose link, hash or contents are wrong.
 
+        The chain is the one up to the head when verification starts: events appended
+        meanwhile are left to the next verification (``head`` says where this one ended).
         The chain alone cannot reveal a suffix recomputed from some point on,
         nor a truncated tail: ``expect_head`` (a head recorded earlier,
         outside the database) must then be found in the chain unchanged.
@@ -372,15 +407,10 @@ class Ledger:
         """The row's time and payload as an event has them; ``BrokenEventError`` when malformed."""
         at: Any = row.at
         if not isinstance(at, datetime):
-            try:
-                at = self._parse_at(at) if self._parse_at is not None and at is not None else None
-            except (TypeError, ValueError):
-                at = None
-            if not isinstance(at, datetime):
-                stored = row._mapping.get("at_text", row.at)  # PostgreSQL: the time as text
-                raise BrokenEventError(row.seq, f"its time {stored!r} is not a valid timestamp")
-        if at.tzinfo is None:  # stored as naive UTC; the column type would have said so on read
-            at = at.replace(tzinfo=UTC)
+            at = self._read_stored_time(row)
+        # Naive: stored as naive UTC (the column type would have said so on read). Aware: in
+        # the session's time zone (PostgreSQL's may be any), which events do not carry.
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
         try:
             payload = json.loads(row.payload)
         except (TypeError, ValueError):
@@ -388,6 +418,28 @@ class Ledger:
         if not isinstance(payload, dict):
             raise BrokenEventError(row.seq, "payload is not a JSON object")
         return at, payload
+
+    def _read_stored_time(self, row: Row[Any]) -> datetime:
+        """The time of a row read as stored (SQLite's text; PostgreSQL's when out of range).
+
+        It must be exactly the text the writer stores for the time it parses to (naive UTC,
+        microseconds): the hash covers the instant, not the text, and other text for it (an
+        offset, a "T", fewer digits) is an alteration that would be shown as it reads.
+        """
+        stored = row.at
+        try:
+            at = self._parse_at(stored) if self._parse_at is not None and stored is not None \
+                else None
+        except (TypeError, ValueError):
+            at = None
+        if not isinstance(at, datetime):
+            stored = row._mapping.get("at_text", stored)  # PostgreSQL: the time as text
+            raise BrokenEventError(row.seq, f"its time {stored!r} is not a valid timestamp")
+        if self._format_at is not None and self._format_at(at) != stored:
+            utc = at if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
+            raise BrokenEventError(row.seq, f"its time {stored!r} is not in its recorded form "
+                                            f"(naive UTC: {self._format_at(utc)!r})")
+        return at
 
     def _to_event(self, row: Row[Any]) -> LedgerEvent:
         at, payload = self._read(row)

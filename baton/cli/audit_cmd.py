@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -70,7 +71,7 @@ def show(
             payload = payload[: PAYLOAD_PREVIEW_CHARS - 1] + "…"
         # Payloads quote goals, reasons and tool errors: JSON leaves C1 controls and bidi
         # overrides as they are.
-        table.add_row(str(event.seq), event.at.strftime("%Y-%m-%d %H:%M:%S"),
+        table.add_row(str(event.seq), event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
                       safe_markup(event.kind), safe_markup(event.subject),
                       safe_markup(event.actor), safe_markup(payload))
     print_table(console, table)

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import create_engine
 
 from tools import BatonError
@@ -181,6 +181,26 @@ def make_engine(url: str, *, echo: bool = False, create: bool = True) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, isolation_level=POSTGRES_ISOLATION)
 
 
+# Execution option of a connection whose transactions only read (see read_transaction).
+_READS_ONLY = "baton_reads_only"
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that only reads, over when the block ends.
+
+    On SQLite it begins with a plain (deferred) BEGIN instead of BEGIN IMMEDIATE: it takes
+    no write lock, so a reader however slow keeps no writer waiting (nor waits for one).
+    Nothing may be written in it: a deferred transaction that writes after another
+    connection committed fails with "database is locked" at once, busy timeout or not.
+    On PostgreSQL it is an ordinary transaction (readers never block writers there).
+    """
+    with engine.connect() as connection:
+        connection.execution_options(**{_READS_ONLY: True})
+        with connection.begin():
+            yield connection
+
+
 class MissingDatabaseError(StoreError):
     """A command that only reads was pointed at a SQLite file that does not exist."""
 
@@ -277,8 +297,11 @@ def _sqlite_engine(url: str, *, echo: bool, create: bool) -> Engine:
     def _on_begin(conn: Any) -> None:
         # Take the write lock when the transaction starts, not at its first write:
         # a deferred transaction that upgrades later can fail with "database is
-        # locked" without waiting for the busy timeout.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # locked" without waiting for the busy timeout. A transaction that only reads
+        # (read_transaction) never upgrades: it takes no write lock, so it waits for no
+        # writer and no writer waits for it (WAL gives it a snapshot of its own).
+        reads_only = conn.get_execution_options().get(_READS_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return engine
 
