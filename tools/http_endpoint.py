@@ -144,9 +144,10 @@ def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
     ]
     problems.extend(f"header {header!r} {problem}" for header in spec.headers
                     for problem in [header_name_problem(header)] if problem)
+    # A secret stands in as a letter: "Bearer ${secret:T}" does not end with a space.
     problems.extend(f"header {header!r} holds {problem}, which no HTTP header can carry"
                     for header, value in spec.headers.items()
-                    for problem in [header_value_problem(SECRET_REF.sub("", value))] if problem)
+                    for problem in [header_value_problem(SECRET_REF.sub("s", value))] if problem)
     problems.extend(_query_clashes(spec))
     if problems:
         raise ToolDefinitionError(spec.name, problems)

@@ -220,14 +220,11 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
     """
     if status < 400:
         return None
-    # Mask before cutting: a secret across the cut would otherwise leave its first half. Only
-    # this call's secrets are known here: the cut is marked, so that the run, masking the
-    # error with every configured secret, masks the start of another one cut there too.
-    masked = redact(body, secret_values)
-    excerpt = masked[:EXCERPT_CHARS].replace("\n", " ").strip()
-    if excerpt and len(masked) > EXCERPT_CHARS:
-        excerpt += CUT_MARK
-    message = f"HTTP {status} {reason} from {url}" + (f": {excerpt}" if excerpt else "")
+    # The reason phrase is the server's text as much as the body is: one echoing the request
+    # line or a header carried a short URL secret or a token into the error, unmasked.
+    excerpt = _excerpt(body, secret_values)
+    head = f"HTTP {status} {_excerpt(reason, secret_values)}".rstrip()
+    message = f"{head} from {url}" + (f": {excerpt}" if excerpt else "")
     if body_left_out is not None:
         message += f" (body not shown: {body_left_out})"
     if status == 429 or status >= 500:
@@ -236,6 +233,18 @@ def status_error(status: int, reason: str, url: str, body: str, retry_after: str
             message += f" (Retry-After {wait_s:g}s)"
         return ToolError(message, retryable=True, retry_after_s=wait_s, code=f"http_{status}")
     return ToolError(message, retryable=False, code=f"http_{status}")
+
+
+def _excerpt(text: str, secret_values: list[str]) -> str:
+    """A server's ``text`` for an error message: masked, on one line, cut and marked."""
+    # Mask before cutting: a secret across the cut would otherwise leave its first half. Only
+    # this call's secrets are known here: the cut is marked, so that the run, masking the
+    # error with every configured secret, masks the start of another one cut there too.
+    masked = redact(text, secret_values)
+    excerpt = masked[:EXCERPT_CHARS].replace("\n", " ").strip()
+    if excerpt and len(masked) > EXCERPT_CHARS:
+        excerpt += CUT_MARK
+    return excerpt
 
 
 async def send(
@@ -269,7 +278,7 @@ async def send(
     log.debug("http.response", method=method, url=shown, status=response.status_code,
               bytes=len(raw), body_left_out=left_out,
               elapsed_s=round(time.perf_counter() - started, 4))
-    error = status_error(response.status_code, response.reason_phrase, shown, text,
+    error = status_error(response.status_code, _reason(response), shown, text,
                          response.headers.get("retry-after"), secret_values,
                          body_left_out=left_out)
     if error is not None:
@@ -283,6 +292,18 @@ async def send(
     )
 
 
+def _reason(response: httpx.Response) -> str:
+    """The status line's reason phrase as sent, each byte a character (latin-1).
+
+    httpx's ``reason_phrase`` drops every byte past ASCII: a latin-1 secret echoed there
+    (``pässwörd``) came out as ``psswrd``, which no masking recognised.
+    """
+    raw = response.extensions.get("reason_phrase")
+    if isinstance(raw, bytes):
+        return raw.decode("latin-1")
+    return response.reason_phrase
+
+
 def _request_options(headers: Mapping[str, str], idempotency_key: str, *,
                      json_body: Any, send_json: bool, text_body: str | None) -> dict[str, Any]:
     """The httpx request arguments: headers with the run's idempotency key, and the body."""
@@ -293,7 +314,11 @@ def _request_options(headers: Mapping[str, str], idempotency_key: str, *,
     # (an answer in it then fails as http_unsupported_encoding).
     if not any(k.lower() == "accept-encoding" for k in resolved):
         resolved["Accept-Encoding"] = ACCEPT_ENCODING
-    request: dict[str, Any] = {"headers": resolved}
+    # httpx encodes a str value as ASCII: "café", or a secret such as "pässwörd", escaped as a
+    # UnicodeEncodeError quoting a character of it. Latin-1 is what HTTP/1.1 carries (obs-text);
+    # anything else was refused before (header_value_problem).
+    sent = {k: v if v.isascii() else v.encode("latin-1") for k, v in resolved.items()}
+    request: dict[str, Any] = {"headers": sent}
     if send_json:
         request["json"] = json_body
     elif text_body is not None:

@@ -82,6 +82,10 @@ def header_value_problem(value: str) -> str | None:
     """What in ``value`` no HTTP header can carry, in words (never the value); None if nothing."""
     if _UNSENDABLE_IN_VALUE.search(value):
         return "a line break, NUL or other control character"
+    # RFC 9110 5.5: a field value neither starts nor ends with whitespace (a parser strips it,
+    # and h11 refuses to send it: every attempt failed as a retried transport error).
+    if value != value.strip(" \t"):
+        return "a space or tab at its start or end"
     if not value.isascii() and not _latin1(value):
         return "a character outside latin-1"
     return None
