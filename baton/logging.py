@@ -130,16 +130,23 @@ class _CurrentStderr:
 
     Binding the stream object at configuration time breaks when it is later
     replaced and closed (test runners, CliRunner, daemonised workers).
+
+    Where there is none (a process started with stderr closed: ``sys.stderr`` is None),
+    entries are skipped: logging must not stop what is logged.
     """
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        stream = sys.stderr
+        return len(text) if stream is None else stream.write(text)
 
     def flush(self) -> None:
-        sys.stderr.flush()
+        stream = sys.stderr
+        if stream is not None:
+            stream.flush()
 
     def isatty(self) -> bool:
-        return sys.stderr.isatty()
+        stream = sys.stderr
+        return stream is not None and stream.isatty()
 
 
 def level_number(level: str | int) -> int:

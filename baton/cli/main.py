@@ -155,6 +155,20 @@ def _exit_promptly(code: int) -> None:
 
 def _main(argv: list[str] | None) -> int:
     """:func:`main`, less the exit's watchdog."""
+    original_stderr = sys.stderr
+    # Started with stderr closed (``2>&-``) Python gives None, and configuring the logs
+    # failed every command: what cannot go to stderr is skipped, the command is not.
+    stderr = _SkippingStream(original_stderr)
+    sys.stderr = stderr  # type: ignore[assignment]
+    try:
+        return _main_writing(argv)
+    finally:
+        if sys.stderr is stderr:
+            sys.stderr = original_stderr
+
+
+def _main_writing(argv: list[str] | None) -> int:
+    """:func:`main`, less the exit's watchdog and stderr's guard: stdout's failures reported."""
     original = sys.stdout
     # Started with stdout closed, Python gives None: written to as a closed stream, so that
     # the first write fails as a full disk's does (rich and print_json raised AttributeError).
@@ -255,6 +269,54 @@ class _WatchedStream:
         return any(exc is failure for failure in self._failures)
 
     def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class _SkippingStream:
+    """stderr, where what cannot be written is skipped: a warning or an error line is lost,
+    never the command or its exit code (stderr closed with ``2>&-``, or a full disk).
+
+    Started with stderr closed, the stream is None: nothing is written, and it is no
+    terminal. Everything else is the stream's own.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, data: Any) -> int:
+        """Write ``data``; when it cannot be written, skip it."""
+        if self.stream is not None:
+            try:
+                return self.stream.write(data)
+            except (OSError, ValueError):  # a full disk, a closed pipe, a closed file
+                pass
+        return len(data)
+
+    def flush(self) -> None:
+        """Flush; when that fails, what was left is dropped (written nowhere)."""
+        if self.stream is not None:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    def isatty(self) -> bool:
+        """Whether stderr is a terminal: never when it is closed."""
+        if self.stream is None:
+            return False
+        try:
+            return self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    @property
+    def encoding(self) -> str:
+        """The stream's encoding (UTF-8 when there is no stream)."""
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
+    def __getattr__(self, name: str) -> Any:
+        if self.stream is None:
+            raise AttributeError(name)
         return getattr(self.stream, name)
 
 
