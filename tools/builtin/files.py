@@ -5,6 +5,8 @@ Every path is relative to the workspace, written as text by the rule of :mod:`.p
 ``..`` and absolute paths are refused up front; every component is then opened relative
 to its parent's descriptor with ``O_NOFOLLOW`` (see :mod:`.safe_paths`), so a symlink that
 leads outside, even one swapped in while the tool runs, is refused rather than followed.
+Without ``overwrite`` a write publishes by a rename (or link) that never replaces, so a file
+another writer makes after the check is refused, not overwritten.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from ..retry import NO_RETRY, RetryPolicy
 from ..spec import Effect, ToolContext
 from .path_text import PATH_ENCODING_DESCRIPTION, PathEncoding, encoding_of, os_path, shown
 from .safe_paths import (
+    Opened,
     TooManyEntries,
     Workspace,
+    create_atomically,
     not_found_error,
     os_errors,
     relative_parts,
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_LIST_ENTRIES = 10_000
+_PUBLISH_TRIES = 16  # a file made and removed again each time ends the loop
 
 
 class InWorkspace(BaseModel):
@@ -140,27 +145,45 @@ def write_text(workspace: Path, path: str, text: str, overwrite: bool) -> FileWr
 def _write_text(workspace: Path, path: str, name: str, data: bytes,
                 overwrite: bool) -> FileWritten:
     with Workspace(workspace, create=True) as ws:
-        opened = ws.walk(name, create_dirs=True, verb="write")
-        try:
-            result = FileWritten.at(opened.relative, bytes=len(data),
-                                    sha256=hashlib.sha256(data).hexdigest())
-            if opened.fd is not None:
-                info = os.fstat(opened.fd)
-                if stat.S_ISDIR(info.st_mode) or opened.name is None:
-                    raise ToolInputError(f"cannot write {path!r}: it is a directory",
-                                         code="file_is_dir")
-                if not overwrite:
-                    # A retried attempt finds its own earlier write: same content, same answer.
-                    if stat.S_ISREG(info.st_mode) and info.st_size == len(data) \
-                            and _read_fd(opened.fd, len(data) + 1) == data:
-                        return result
-                    raise ToolInputError(f"file {path!r} already exists with other content; "
-                                         "pass overwrite=true to replace it", code="file_exists")
-            assert opened.parent_fd is not None and opened.name is not None
-            replace_atomically(opened.parent_fd, opened.name, data)
-        finally:
-            opened.close()
-    return result
+        # Without overwrite, a file that appears between the check and the publish (another
+        # step, another worker) makes the publish fail; it is then checked as if found first.
+        for _ in range(_PUBLISH_TRIES):
+            opened = ws.walk(name, create_dirs=True, verb="write")
+            try:
+                result = FileWritten.at(opened.relative, bytes=len(data),
+                                        sha256=hashlib.sha256(data).hexdigest())
+                if opened.fd is not None and _found_the_same(opened, path, data, overwrite):
+                    return result
+                assert opened.parent_fd is not None and opened.name is not None
+                if overwrite:
+                    replace_atomically(opened.parent_fd, opened.name, data)
+                    return result
+                try:
+                    create_atomically(opened.parent_fd, opened.name, data)
+                except FileExistsError:
+                    continue
+                return result
+            finally:
+                opened.close()
+    raise ToolInputError(f"cannot write {path!r}: it keeps changing (made and removed again "
+                         "while being written)", code="file_exists")
+
+
+def _found_the_same(opened: Opened, path: str, data: bytes, overwrite: bool) -> bool:
+    """True if the file found holds ``data`` already and need not be written again; refuses a
+    directory, and other content unless ``overwrite``."""
+    assert opened.fd is not None
+    info = os.fstat(opened.fd)
+    if stat.S_ISDIR(info.st_mode) or opened.name is None:
+        raise ToolInputError(f"cannot write {path!r}: it is a directory", code="file_is_dir")
+    if overwrite:
+        return False
+    # A retried attempt finds its own earlier write: same content, same answer.
+    if stat.S_ISREG(info.st_mode) and info.st_size == len(data) \
+            and _read_fd(opened.fd, len(data) + 1) == data:
+        return True
+    raise ToolInputError(f"file {path!r} already exists with other content; "
+                         "pass overwrite=true to replace it", code="file_exists")
 
 
 def list_entries(workspace: Path, path: str, pattern: str) -> FileListing:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import secrets
 import stat
+import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
@@ -253,30 +255,120 @@ def _link_target(name: str, dir_fd: int) -> str | None:
 
 
 def replace_atomically(dir_fd: int, name: str, data: bytes) -> None:
-    """Write ``data`` to a fresh temp file in ``dir_fd`` and rename it over ``name``."""
+    """Write ``data`` to a fresh temp file in ``dir_fd`` and rename it over ``name``.
+
+    A regular file replaced keeps its permission bits (set-id bits aside, which a plain write
+    clears too); anything else is replaced by a file with the mode a plain open would give.
+    """
+    tmp, fd = _temp_file(dir_fd, name, _kept_mode(dir_fd, name))
+    try:
+        _write_all(fd, data)
+        # rename replaces a symlink at ``name`` itself; it never writes through one.
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        _remove_temp(dir_fd, tmp)
+        raise
+
+
+def create_atomically(dir_fd: int, name: str, data: bytes) -> None:
+    """Write ``data`` to a fresh temp file in ``dir_fd`` and publish it as ``name`` only if
+    nothing is there: ``FileExistsError`` if something is, even if it appeared a moment ago.
+
+    The new file has the mode a plain open would give (0666 less the umask). Checking for
+    ``name`` and then renaming would replace what another writer made in between.
+    """
+    tmp, fd = _temp_file(dir_fd, name, None)
+    try:
+        _write_all(fd, data)
+        if not _rename_noreplace(dir_fd, tmp, name):
+            # A hard link is never made over an existing name; the temp name is then dropped.
+            os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            os.unlink(tmp, dir_fd=dir_fd)
+    except BaseException:
+        _remove_temp(dir_fd, tmp)
+        raise
+
+
+def _temp_file(dir_fd: int, name: str, mode: int | None) -> tuple[str, int]:
+    """A fresh temp file beside ``name``, open for writing: with ``mode`` if given, otherwise
+    with what a plain open gives (0666 less the umask, or a directory's default ACL)."""
     for _ in range(16):
         tmp = f".baton-{secrets.token_hex(8)}.tmp"
         try:
             # O_EXCL|O_NOFOLLOW: a planted name (symlink or not) is never written through.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _WALK_FLAGS, 0o600,
-                         dir_fd=dir_fd)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _WALK_FLAGS,
+                         0o666 if mode is None else 0o600, dir_fd=dir_fd)
             break
         except FileExistsError:
             continue
     else:
         raise ToolInputError(f"could not create a temporary file beside {shown(name)!r}",
                              code="file_exists")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        # rename replaces a symlink at ``name`` itself; it never writes through one.
-        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
+    if mode is not None:
         try:
-            os.unlink(tmp, dir_fd=dir_fd)
-        except FileNotFoundError:
-            pass
-        raise
+            os.fchmod(fd, mode)  # not through the umask, which would narrow the bits kept
+        except BaseException:
+            os.close(fd)
+            _remove_temp(dir_fd, tmp)
+            raise
+    return tmp, fd
+
+
+def _kept_mode(dir_fd: int, name: str) -> int | None:
+    """The permission bits of the regular file at ``name``, None if there is none."""
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return stat.S_IMODE(info.st_mode) & 0o777 if stat.S_ISREG(info.st_mode) else None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _remove_temp(dir_fd: int, tmp: str) -> None:
+    try:
+        os.unlink(tmp, dir_fd=dir_fd)
+    except FileNotFoundError:
+        pass
+
+
+_RENAME_NOREPLACE = 1  # <linux/fs.h>
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    """Linux's ``renameat2`` from the C library, None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only here: nothing else needs it
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint)
+    function.restype = ctypes.c_int
+    return function
+
+
+def _rename_noreplace(dir_fd: int, tmp: str, name: str) -> bool:
+    """Rename ``tmp`` to ``name`` in ``dir_fd`` unless ``name`` exists (``FileExistsError``);
+    False where the system or the file system cannot (NFS), for the caller to link instead."""
+    function = _renameat2()
+    if function is None:
+        return False
+    import ctypes
+
+    if function(dir_fd, os.fsencode(tmp), dir_fd, os.fsencode(name), _RENAME_NOREPLACE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), name)  # EEXIST makes a FileExistsError
 
 
 class TooManyEntries(Exception):
