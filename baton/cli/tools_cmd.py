@@ -119,6 +119,8 @@ def show_tool(
     ]
     if info.region:
         lines.append(f"region:      {safe_markup(info.region)}")
+    if info.endpoint_url:  # credentials masked by info() (user:***@host, api_key=***)
+        lines.append(f"endpoint:    {safe_markup(info.endpoint_url)}")
     for line in lines:
         console.print(line, soft_wrap=True)
     for title, schema in (("input schema", info.input_schema), ("output schema", info.output_schema)):
