@@ -10,10 +10,12 @@ by status) is :mod:`tools.builtin.http`'s.
 from __future__ import annotations
 
 import json as jsonlib
+import math
 import zlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ToolError
+from ..output_checks import OUTPUT_MAX_DEPTH
 from ..redaction import CUT_MARK, redact
 
 if TYPE_CHECKING:
@@ -197,15 +199,17 @@ def _bad_encoding(shown: str, inflater: _Inflater, why: str) -> _Undecodable:
 
 
 def _text(raw: bytes, charset: str | None) -> str:
-    """The body as text in its declared charset, or UTF-8 when Python knows no such text codec.
+    """The body as text in its declared charset, or UTF-8 when Python has no usable text codec.
 
     A server's label (``charset=bogus``, ``x-user-defined``, ``base64``) must not fail the
-    call: the body is still read, undecodable bytes replaced.
+    call: the body is still read, undecodable bytes replaced. Some text codecs cannot replace
+    (``idna``, ``punycode``, ``undefined`` raise a UnicodeError, a ValueError, whatever the
+    error handler): they are no codec Python can use for a body either.
     """
     if charset:
         try:
             return raw.decode(charset, errors="replace")
-        except LookupError:
+        except (LookupError, ValueError):
             pass
     return raw.decode("utf-8", errors="replace")
 
@@ -216,14 +220,38 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
+def _finite(number: str) -> float:
+    value = float(number)
+    if not math.isfinite(value):  # 1e400: too large for a float, read as Infinity
+        raise ValueError(f"{number[:20]} overflows a float")
+    return value
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether lists and dicts nest in ``value`` deeper than an output may hold them."""
+    level: list[Any] = [value]
+    for _ in range(OUTPUT_MAX_DEPTH):
+        level = [inner for outer in level
+                 for inner in (outer.values() if isinstance(outer, dict) else outer)
+                 if isinstance(inner, dict | list)]
+        if not level:
+            return False
+    return True
+
+
 def decode_body(response: httpx.Response, raw: bytes) -> tuple[str, Any]:
-    """The body as text and, for a JSON content type, parsed (None when it does not parse)."""
+    """The body as text and, for a JSON content type, parsed (None when it does not parse,
+    or when the value is one no output can hold)."""
     text = _text(raw, response.charset_encoding)
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     parsed = None
     if raw and (content_type == "application/json" or content_type.endswith("+json")):
         try:
-            parsed = jsonlib.loads(text, parse_constant=_not_json)
-        except ValueError:
-            parsed = None  # a server that mislabels its body still returns the text
+            parsed = jsonlib.loads(text, parse_constant=_not_json, parse_float=_finite)
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+            return text, None  # a server that mislabels its body still returns the text
+        if isinstance(parsed, dict | list) and _too_deep(parsed):
+            # Deeper than any output nests (tool_output_too_deep): returned as text only, as
+            # it is when it is too deep for the parser, whose limit depends on the stack.
+            return text, None
     return text, parsed
