@@ -210,13 +210,13 @@ def test_swap_after_the_walk_writes_into_the_directory_already_opened(
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     call(registry, "files.write", path="dir/old.txt", text="inside")
-    replace = files.replace_atomically
+    create = files.create_atomically  # a new file: published without replacing anything
 
-    def swap_then_replace(dir_fd: int, name: str, data: bytes) -> None:
+    def swap_then_create(dir_fd: int, name: str, data: bytes) -> None:
         replace_dir_with_link(workspace / "dir", outside)
-        replace(dir_fd, name, data)
+        create(dir_fd, name, data)
 
-    monkeypatch.setattr(files, "replace_atomically", swap_then_replace)
+    monkeypatch.setattr(files, "create_atomically", swap_then_create)
     call(registry, "files.write", path="dir/new.txt", text="late")
     assert list(outside.iterdir()) == []
     assert (workspace / "dir.moved" / "new.txt").read_text() == "late"
