@@ -18,8 +18,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+import typer
+
 # The files SQLite keeps beside a database: its write-ahead log, shared memory, rollback journal.
 _SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def out_path(text: str) -> Path:
+    """``--out``'s text as a path: one naming a directory (``DIR/``, ``DIR/.``) is refused.
+
+    The parser of ``--out``: typer's own ``Path`` drops a trailing slash, so ``--out
+    file.txt/`` would overwrite file.txt and ``--out new/`` create a file ``new``.
+    """
+    separators = os.sep + (os.altsep or "")
+    if text.rstrip(separators) != text or os.path.basename(text) in (".", ".."):
+        raise typer.BadParameter(f"{text!r} names a directory; give the file to write the "
+                                 "export to (e.g. DIR/audit.jsonl)")
+    return Path(text)
 
 
 def out_problem(out: Path, data_dir: Path, database: str | None) -> str | None:
