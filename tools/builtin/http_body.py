@@ -2,9 +2,9 @@
 
 The one job of this module is turning the bytes an answer sends into the body ``http.request``
 returns (and its ``[[tools.http]]`` tables): gzip and deflate decoded without ever holding more
-than the size limit, an undecodable body judged by the answer's status, the text in its
-declared charset and the JSON parsed strictly. The call itself (headers, secrets, URL, retries
-by status) is :mod:`tools.builtin.http`'s.
+than the size limit, a body undecodable or over the limit judged by the answer's status, the
+text in its declared charset and the JSON parsed strictly. The call itself (headers, secrets,
+URL, retries by status) is :mod:`tools.builtin.http`'s.
 """
 
 from __future__ import annotations
@@ -90,9 +90,10 @@ class _Inflater:
         return self._z is not None or (bool(self._held) and not self._members)
 
 
-class _Undecodable(Exception):
-    """A body this reader cannot decode: the call's error for a 2xx answer, whose body is its
-    result; left out of any other answer, whose status decides (see :func:`read_capped`)."""
+class _Unusable(Exception):
+    """A body this reader cannot decode, or that is over the size limit: the call's error for a
+    2xx answer, whose body is its result; left out of any other answer, whose status decides
+    (see :func:`read_capped`)."""
 
     def __init__(self, error: ToolError, summary: str) -> None:
         super().__init__(error.message)
@@ -108,7 +109,7 @@ def _encodings(response: httpx.Response) -> list[str]:
 
 
 def _inflater(layers: list[str], shown: str, secret_values: list[str]) -> _Inflater | None:
-    """The decoder of these Content-Encoding layers: None for none; :class:`_Undecodable` for
+    """The decoder of these Content-Encoding layers: None for none; :class:`_Unusable` for
     one whose output cannot be bounded (br, zstd, compress, an unknown name, or layers stacked)."""
     if not layers:
         return None
@@ -118,7 +119,7 @@ def _inflater(layers: list[str], shown: str, secret_values: list[str]) -> _Infla
     named = redact(", ".join(layers), secret_values)  # the server's text, as a body excerpt is
     if len(named) > EXCERPT_CHARS:
         named = named[:EXCERPT_CHARS] + CUT_MARK
-    raise _Undecodable(ToolError(
+    raise _Unusable(ToolError(
         f"response body from {shown} has Content-Encoding {named!r}: {why} "
         f"(http.request decodes one of gzip or deflate, and asks for {ACCEPT_ENCODING})",
         retryable=False, code="http_unsupported_encoding",
@@ -131,18 +132,25 @@ def _body_needed(status: int) -> bool:
     return 200 <= status < 300
 
 
+def _has_body(method: str, status: int) -> bool:
+    """Whether the answer can carry a body (RFC 9110 6.4.1): not to HEAD, nor a 1xx, 204 or 304,
+    whatever Content-Length it declares (that of the body a GET would get)."""
+    return method != "HEAD" and status >= 200 and status not in (204, 304)
+
+
 async def read_capped(response: httpx.Response, max_bytes: int, method: str, shown: str,
                        secret_values: list[str]) -> tuple[bytes, str | None]:
     """Read and decode the body, refusing (not truncating) one over ``max_bytes`` once decoded.
 
     Returns the body and None, or, for an answer other than 2xx whose body cannot be decoded
-    (its encoding refused, its data corrupt or cut), an empty body and why it was left out: a
-    503 with a Brotli page is still retried after its Retry-After, a 301 still returned. For a
-    2xx answer such a body fails the call (http_unsupported_encoding, http_bad_encoding).
+    (its encoding refused, its data corrupt or cut) or is over ``max_bytes``, an empty body
+    and why it was left out: a 503 with a Brotli page or a large one is still retried after
+    its Retry-After, a 301 still returned. For a 2xx answer such a body fails the call
+    (http_unsupported_encoding, http_bad_encoding, http_response_too_large).
     """
     try:
         return await _read_decoded(response, max_bytes, method, shown, secret_values), None
-    except _Undecodable as exc:
+    except _Unusable as exc:
         if _body_needed(response.status_code):
             raise exc.error from exc.__cause__
         return b"", exc.summary
@@ -150,17 +158,17 @@ async def read_capped(response: httpx.Response, max_bytes: int, method: str, sho
 
 async def _read_decoded(response: httpx.Response, max_bytes: int, method: str, shown: str,
                         secret_values: list[str]) -> bytes:
-    """The decoded body, at most ``max_bytes``; :class:`_Undecodable` for one it cannot decode."""
+    """The decoded body, at most ``max_bytes``; :class:`_Unusable` for one it cannot decode or
+    that is longer."""
     layers = _encodings(response)
-    # A HEAD answer declares the length of a body it does not send. An encoded body declares
-    # its length on the wire, not the decoded one the cap counts (1000 random bytes gzip to
-    # 1023): only the bytes decoded decide then.
-    declared = response.headers.get("content-length") if method != "HEAD" else None
+    # A HEAD, 204 or 304 answer may declare the length of a body it does not send. An encoded
+    # body declares its length on the wire, not the decoded one the cap counts (1000 random
+    # bytes gzip to 1023): only the bytes decoded decide then.
+    has_body = _has_body(method, response.status_code)
+    declared = response.headers.get("content-length") if has_body else None
     if declared and declared.isdigit() and int(declared) > max_bytes and not layers:
-        raise ToolError(
-            f"response body of {int(declared)} bytes from {shown} exceeds the limit "
-            f"of {max_bytes} bytes", retryable=False, code="http_response_too_large",
-        )
+        raise _too_large(f"response body of {int(declared)} bytes from {shown} exceeds the "
+                         f"limit of {max_bytes} bytes", max_bytes)
     chunks: list[bytes] = []
     size = 0
     inflater: _Inflater | None = None
@@ -175,13 +183,17 @@ async def _read_decoded(response: httpx.Response, max_bytes: int, method: str, s
         size += len(chunk)
         if size > max_bytes:
             after = f", once {inflater.encoding}-decoded" if inflater is not None else ""
-            raise ToolError(f"response body from {shown} exceeds the limit of {max_bytes} bytes "
-                            f"(stopped reading at {size} bytes{after})", retryable=False,
-                            code="http_response_too_large")
+            raise _too_large(f"response body from {shown} exceeds the limit of {max_bytes} "
+                             f"bytes (stopped reading at {size} bytes{after})", max_bytes)
         chunks.append(chunk)
     if inflater is not None and inflater.truncated:
         raise _bad_encoding(shown, inflater, "the body ends before the compressed data does")
     return b"".join(chunks)
+
+
+def _too_large(message: str, max_bytes: int) -> _Unusable:
+    return _Unusable(ToolError(message, retryable=False, code="http_response_too_large"),
+                     f"over the limit of {max_bytes} bytes")
 
 
 def _inflate(inflater: _Inflater, raw: bytes, room: int, shown: str) -> bytes:
@@ -191,8 +203,8 @@ def _inflate(inflater: _Inflater, raw: bytes, room: int, shown: str) -> bytes:
         raise _bad_encoding(shown, inflater, str(exc)) from exc
 
 
-def _bad_encoding(shown: str, inflater: _Inflater, why: str) -> _Undecodable:
-    return _Undecodable(
+def _bad_encoding(shown: str, inflater: _Inflater, why: str) -> _Unusable:
+    return _Unusable(
         ToolError(f"response body from {shown} is not valid {inflater.encoding} data: {why}",
                   retryable=False, code="http_bad_encoding"),
         f"not valid {inflater.encoding} data ({why})")
