@@ -29,6 +29,16 @@ STATUS_STYLE = {
 }
 
 
+#: What ends a text ``shortened`` cut.
+CUT_MARK = "…"
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` as it is when at most ``limit`` characters, else cut to ``limit`` with its
+    last one ``CUT_MARK``: a reader must see that more was left out."""
+    return text if len(text) <= limit else text[:limit - 1] + CUT_MARK
+
+
 def status_text(status: VersionStatus) -> str:
     """The status as rich markup."""
     return f"[{STATUS_STYLE.get(status, 'white')}]{status.value}[/]"

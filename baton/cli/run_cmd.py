@@ -11,7 +11,7 @@ from ..usecases.permissions import Action
 from .common import (EXIT_FAILED, acting_user, console, err_console, print_json, reader,
                      safe_markup, state, version_option)
 from .main import app
-from .render import add_id_column, keep_columns_visible, print_table
+from .render import add_id_column, keep_columns_visible, print_table, shortened
 
 if TYPE_CHECKING:
     from baton.services import Services
@@ -22,6 +22,9 @@ runs_app = typer.Typer(help="List and show runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+# The most characters of an error or output a step table shows; ``runs show --json`` has all.
+LIVE_TEXT_CHARS = 80
+SHOWN_TEXT_CHARS = 100
 STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "pending": "dim",
                 "cancelled": "magenta", "queued": "dim"}
 
@@ -71,7 +74,7 @@ class _Progress:
         for sid, (status, attempt, error) in self.rows.items():
             style = STATUS_STYLE.get(status, "")
             table.add_row(safe_markup(sid), f"[{style}]{status}[/]", str(attempt),
-                          safe_markup(error[:80]))
+                          safe_markup(shortened(error, LIVE_TEXT_CHARS)))
         keep_columns_visible(table)  # live on a terminal: never a zero-width column
         return table
 
@@ -250,12 +253,19 @@ def show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
         table.add_column(column, overflow="fold")
     for s in record.steps:
         took = f"{(s.ended_at - s.started_at).total_seconds():.3f}s" if s.started_at and s.ended_at else ""
-        detail = s.error or s.output_uri or ("" if s.output is None else str(s.output))
+        detail = s.error or s.output_uri or _output_text(s.output)
         table.add_row(safe_markup(s.step_id), safe_markup(s.tool),
                       f"[{STATUS_STYLE.get(s.status.value, '')}]{s.status.value}[/]",
-                      str(s.attempts), safe_markup(detail[:100]), took)
+                      str(s.attempts), safe_markup(shortened(detail, SHOWN_TEXT_CHARS)), took)
         for a in s.attempt_log:
             if a.error:
                 table.add_row("", "", f"  #{a.attempt} {a.status.value}", "",
-                              safe_markup(a.error[:100]), "")
+                              safe_markup(shortened(a.error, SHOWN_TEXT_CHARS)), "")
     print_table(console, table)
+
+
+def _output_text(output: object) -> str:
+    """A step's output as the JSON text the run stored ("" when it has none)."""
+    import json
+
+    return "" if output is None else json.dumps(output, ensure_ascii=False, default=str)
