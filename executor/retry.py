@@ -1,20 +1,24 @@
 """Whether and when to try a failed attempt again: a pure decision beside the loop that applies it.
 
 Retryable: a ``ToolError`` whose ``retryable`` is true (timeouts, connection
-errors, HTTP 429 and 5xx from ``http.request``, ``RetryableToolError``) and
-``asyncio.TimeoutError`` / ``TimeoutError``. Everything else fails the step at
-once. The jitter comes from a generator seeded by ``run:step:attempt``, so a
+errors, HTTP 429 and 5xx from ``http.request``, ``RetryableToolError``),
+``asyncio.TimeoutError`` / ``TimeoutError``, and the connection errors a custom
+tool lets out: ``ConnectionError`` (refused, reset, aborted, a broken pipe) and
+httpx's transport errors but for a request that cannot be sent at all
+(``UnsupportedProtocol``, ``LocalProtocolError``). Everything else fails the step
+at once. The jitter comes from a generator seeded by ``run:step:attempt``, so a
 replay of the same run waits exactly as long.
 
-A timeout is the one retryable error that leaves the outcome unknown (see
-:func:`outcome_unknown`); after one, a write that is not idempotent is not
-called again (:func:`unsafe_repeat`), whatever the retry policy says.
+A timeout, or a connection that failed once it was made, leaves the outcome
+unknown (see :func:`outcome_unknown`); after one, a write that is not idempotent
+is not called again (:func:`unsafe_repeat`), whatever the retry policy says.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from dataclasses import dataclass
 
 from tools import Effect, RetryPolicy, ToolError
@@ -35,19 +39,45 @@ def is_retryable(error: BaseException) -> bool:
     """Whether ``error`` is transient by Baton's rules."""
     if isinstance(error, ToolError):
         return bool(error.retryable)
-    return isinstance(error, asyncio.TimeoutError | TimeoutError)
+    return isinstance(error, asyncio.TimeoutError | TimeoutError | ConnectionError) or (
+        _httpx_transient(error) is not None)
 
 
 def outcome_unknown(error: BaseException) -> bool:
-    """Whether a failed call may have had its effect all the same: it timed out.
+    """Whether a failed call may have had its effect all the same: it timed out, or its
+    connection failed once it was made.
 
     The attempt's deadline cut the tool off (a sync tool may even still be
-    running in its thread), or a ``TimeoutError`` came out of it. A ``ToolError``
-    the tool raises as retryable is its own word that a retry is safe (a refused
-    connection, a 429 or 503; the HTTP tools also send the step's key with
-    every request); any other exception (``tool_crashed``) is never retried.
+    running in its thread), or a ``TimeoutError`` came out of it, or a connection
+    was reset or dropped with the request perhaps delivered. A connection never made
+    (refused, or not made in time) sent nothing. A ``ToolError`` the tool raises as
+    retryable is its own word that a retry is safe (a refused connection, a 429 or
+    503; the HTTP tools also send the step's key with every request); any other
+    exception (``tool_crashed``) is never retried.
     """
-    return isinstance(error, asyncio.TimeoutError | TimeoutError)
+    if isinstance(error, ConnectionRefusedError):
+        return False
+    httpx_error = _httpx_transient(error)
+    if httpx_error is not None:
+        return httpx_error == "sent"
+    return isinstance(error, asyncio.TimeoutError | TimeoutError | ConnectionError)
+
+
+def _httpx_transient(error: BaseException) -> str | None:
+    """For one of httpx's transport errors that a retry may cure: ``"unsent"`` when no
+    connection was made (nothing was sent), ``"sent"`` when the request may have gone out;
+    None for any other error.
+
+    httpx is looked up, not imported: an error of its types can only exist once a tool
+    imported it, and a run of tools that never do does not pay for its import."""
+    httpx = sys.modules.get("httpx")
+    if httpx is None or not isinstance(error, httpx.TransportError):
+        return None
+    if isinstance(error, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        return None  # the request itself cannot be sent: the same again fails the same way
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return "unsent"
+    return "sent"
 
 
 def unsafe_repeat(error: BaseException, *, tool: str, effect: Effect, idempotent: bool,
@@ -72,10 +102,12 @@ def no_call_after_interruption(interrupted: bool, called: bool, tries: int, poli
     call in flight) must not be called again now (None: it may, with the same key).
 
     The call in flight is made again once whatever the budget (a crash is not the call's
-    failure: resuming where the run stopped is the point), but interrupted attempts spend
-    the budget like failed ones (``tries`` counts both), and once they are more than
-    ``max_attempts`` the step fails: a call that kills its worker each time (a native
-    crash, the OOM killer) is not made again once per lease, forever. And an interrupted
+    failure: resuming where the run stopped is the point), but interrupted attempts whose
+    call may have been made spend the budget like failed ones (``tries`` counts both; a
+    retry cut short while it waited out its backoff never called and spends nothing), and
+    once they are more than ``max_attempts`` the step fails: a call that kills its worker
+    each time (a native crash, the OOM killer) is not made again once per lease, forever.
+    And an interrupted
     call's outcome is as unknown as a timed-out one's, so a write that neither is
     idempotent nor sends the step's key is not repeated blindly (see
     :func:`unsafe_repeat`), unless the call was surely never made (``called`` false: a

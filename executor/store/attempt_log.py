@@ -24,7 +24,8 @@ INTERRUPTED_ERROR = "interrupted: its owner stopped before recording a result"
 
 Entry = dict[str, Any]
 
-_SPENT = (AttemptStatus.FAILED.value, AttemptStatus.INTERRUPTED.value)
+_FAILED = AttemptStatus.FAILED.value
+_INTERRUPTED = AttemptStatus.INTERRUPTED.value
 
 
 def parse(text: str | None) -> list[Entry]:
@@ -80,13 +81,16 @@ def interrupt(log: list[Entry], at: datetime) -> bool:
 
 
 def tries(log: list[Entry]) -> int:
-    """Attempts that count against the step's retry budget: those that failed or were
-    interrupted since the budget was last reset (see :func:`reset_budget`)."""
+    """Attempts that count against the step's retry budget: those that failed, or were
+    interrupted with their call possibly made (:func:`may_have_called`), since the budget
+    was last reset (see :func:`reset_budget`). A retry whose owner died while it waited out
+    its backoff never called its tool: it spent nothing."""
     count = 0
     for entry in reversed(log):
         if entry.get("budget_reset"):
             break
-        if entry["status"] in _SPENT:
+        if entry["status"] == _FAILED or (entry["status"] == _INTERRUPTED
+                                          and may_have_called(entry)):
             count += 1
     return count
 
