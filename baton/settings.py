@@ -194,7 +194,8 @@ class Settings(BaseModel):
     @classmethod
     def _secrets_hold_no_control_characters(
             cls, secrets: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        """A secret holding a line break, NUL or other control character is refused.
+        """A secret holding a line break, NUL or other control character, or starting or
+        ending with a space, is refused.
 
         No header can carry one: the HTTP client refused it quoting the value in its error,
         which no masking matched, and retried. A trailing newline, left by a value read from
@@ -207,6 +208,11 @@ class Settings(BaseModel):
                     "problem": f"secret {name!r} holds a control character (U+{ord(found):04X}); "
                                "a value read from a file or the environment often ends with "
                                "a newline: strip it"})
+            if secret.get_secret_value().strip(" ") != secret.get_secret_value():
+                # Filled in headers only, and a header's value cannot start or end with one.
+                raise PydanticCustomError("secret_space", "{problem}", {
+                    "problem": f"secret {name!r} starts or ends with a space, which no "
+                               "HTTP header can carry: strip it"})
         return secrets
 
     @field_validator("web_secret")
