@@ -46,6 +46,13 @@ PlannerOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
+#: The longest goal ``baton plan`` takes: the API's ``baton.api.limits.GOAL_MAX_CHARS`` (a
+#: test holds them equal; importing the API would load FastAPI into every ``baton plan``).
+GOAL_MAX_CHARS = 4000
+#: The most characters of a goal a table shows (``--json`` has it whole): a listing's cost
+#: and length must not grow with a goal (one of 2 MB printed 200,004 lines).
+LISTED_GOAL_CHARS = 200
+
 
 def _planner_kind(value: str | None):  # noqa: ANN202
     from planner.base import PlannerKind
@@ -102,6 +109,9 @@ def plan(
         fail("give either a GOAL or --file PLAN_FILE", EXIT_USAGE)
     if file is not None and planner is not None:
         fail("--planner does not apply to --file: a plan file is validated as written", EXIT_USAGE)
+    if goal is not None and len(goal) > GOAL_MAX_CHARS:
+        fail(f"the goal is {len(goal)} characters long; at most {GOAL_MAX_CHARS} are taken "
+             "(as over the API): shorten it", EXIT_USAGE)
     kind = _planner_kind(planner)
     user = acting_user(ctx, Action.PLAN_CREATE)
     try:
@@ -169,7 +179,7 @@ def plans_list(
     from planner.versions import VersionStatus
 
     from ..usecases.plan_listing import listed_plans
-    from .render import add_id_column, print_table, status_text
+    from .render import add_id_column, print_table, shortened, status_text
 
     if status is not None and status not in {s.value for s in VersionStatus}:
         fail(f"--status must be one of {', '.join(s.value for s in VersionStatus)}", EXIT_USAGE)
@@ -189,7 +199,7 @@ def plans_list(
             f"\n[yellow]{safe_markup(entry.approval_lapsed)}[/]" if entry.approval_lapsed else "")
         table.add_row(safe_markup(r.plan_id), str(r.version), shown_status, r.planner.value,
                       safe_markup(r.requester), r.created_at.strftime("%Y-%m-%d %H:%M"),
-                      safe_markup(r.goal))
+                      safe_markup(shortened(r.goal, LISTED_GOAL_CHARS)))
     if rows:
         print_table(console, table)
     else:
