@@ -5,8 +5,8 @@ once) and the bytes actually received (a chunked or lying client is cut off
 at the limit). The body is buffered up to the limit and replayed to the app,
 so no route ever sees a partial body.
 
-Text fields have one set of length limits (``*_MAX_CHARS``), used by the API's
-request models and the web forms alike. A NUL character is refused in any
+Text fields have one set of length limits (``*_MAX_CHARS``, from :mod:`baton.limits`), used by
+the API's request models, the web forms and the CLI alike. A NUL character is refused in any
 path segment, query parameter or body field (:func:`refuse_nul_characters`):
 PostgreSQL cannot store one, so it would otherwise fail as a database error.
 """
@@ -32,10 +32,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-GOAL_MAX_CHARS = 4000
-FEEDBACK_MAX_CHARS = 4000
-COMMENT_MAX_CHARS = 2000
-REASON_MAX_CHARS = 2000
 # How a NUL can arrive: raw, percent-encoded (query, path, form) or as a JSON escape.
 _NUL_SPELLINGS = (b"\x00", b"%00", b"\\u0000")
 

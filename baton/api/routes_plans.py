@@ -22,7 +22,7 @@ from policies.contracts import Decision
 
 from .auth import require, services_of
 from .errors import error_responses, token_route_errors
-from .limits import COMMENT_MAX_CHARS, FEEDBACK_MAX_CHARS, GOAL_MAX_CHARS, REASON_MAX_CHARS
+from ..limits import COMMENT_MAX_CHARS, FEEDBACK_MAX_CHARS, GOAL_MAX_CHARS, REASON_MAX_CHARS
 from .permissions import Action
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from ..limits import GOAL_MAX_CHARS
 from ..usecases.permissions import Action
 from .common import (
     EXIT_FAILED,
@@ -46,9 +47,6 @@ PlannerOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
-#: The longest goal ``baton plan`` takes: the API's ``baton.api.limits.GOAL_MAX_CHARS`` (a
-#: test holds them equal; importing the API would load FastAPI into every ``baton plan``).
-GOAL_MAX_CHARS = 4000
 #: The most characters of a goal a table shows (``--json`` has it whole): a listing's cost
 #: and length must not grow with a goal (one of 2 MB printed 200,004 lines).
 LISTED_GOAL_CHARS = 200

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from baton import limits as text_limits
 from baton.api import limits
 from baton.api.auth import role_table_of
 from baton.api.permissions import Action
@@ -21,8 +22,8 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["Action"] = Action
 # The API's limits, so a form's maxlength and the server's check are the API's own.
-TEXT_LIMITS = {"goal": limits.GOAL_MAX_CHARS, "feedback": limits.FEEDBACK_MAX_CHARS,
-               "comment": limits.COMMENT_MAX_CHARS, "reason": limits.REASON_MAX_CHARS}
+TEXT_LIMITS = {"goal": text_limits.GOAL_MAX_CHARS, "feedback": text_limits.FEEDBACK_MAX_CHARS,
+               "comment": text_limits.COMMENT_MAX_CHARS, "reason": text_limits.REASON_MAX_CHARS}
 templates.env.globals["max_chars"] = TEXT_LIMITS
 
 # What a page may load and do: its own stylesheet and script, nothing inline (the templates

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import json
 
-from baton.api.limits import GOAL_MAX_CHARS
-from baton.cli.plan_cmd import GOAL_MAX_CHARS as CLI_GOAL_MAX_CHARS
+from baton.limits import GOAL_MAX_CHARS
 
 WORDS = "copy the export now " * 10_000  # 200,000 characters, 40,000 words
-
-
-def test_the_cli_caps_goals_at_the_apis_limit():
-    assert CLI_GOAL_MAX_CHARS == GOAL_MAX_CHARS
 
 
 def test_a_goal_past_the_limit_is_a_usage_error_and_nothing_is_stored(cli, plan_id):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from baton.api.limits import FEEDBACK_MAX_CHARS, GOAL_MAX_CHARS
+from baton.limits import FEEDBACK_MAX_CHARS, GOAL_MAX_CHARS
 from baton.services import Services
 from baton.usecases.plan_listing import listed_plans
 from baton.usecases.plans import plan_goal

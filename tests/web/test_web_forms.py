@@ -232,7 +232,7 @@ def test_the_sign_in_form_refuses_a_post_without_its_csrf_token(site):
 
 
 def test_the_forms_refuse_text_longer_than_the_api_accepts(site):
-    from baton.api.limits import COMMENT_MAX_CHARS, GOAL_MAX_CHARS
+    from baton.limits import COMMENT_MAX_CHARS, GOAL_MAX_CHARS
 
     server, stored = site
     alice, csrf = signed_in(server, "alice")
