@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.rule import Rule
 from rich.table import Table
 
-from .common import EXIT_USAGE, console, fail
+from .common import EXIT_USAGE, console, fail, safe_markup
 from .main import app
 
 if TYPE_CHECKING:
@@ -33,12 +32,13 @@ class ConsoleReporter:
     def section(self, title: str) -> None:
         """A chapter heading."""
         console.print()
-        console.print(Rule(f"[bold]{escape(title)}[/]", align="left"))
+        console.print(Rule(f"[bold]{safe_markup(title)}[/]", align="left"))
 
     def say(self, actor: User | None, text: str) -> None:
         """Who does what."""
-        who = f"[bold cyan]{actor.id}[/] ({', '.join(actor.roles)})" if actor else "[bold]baton[/]"
-        console.print(f"{who} {escape(text)}")
+        who = (f"[bold cyan]{safe_markup(actor.id)}[/] ({safe_markup(', '.join(actor.roles))})"
+               if actor else "[bold]baton[/]")
+        console.print(f"{who} {safe_markup(text)}")
 
     def plan(self, stored: StoredVersion, decision: Decision | None, gate: GateState) -> None:
         """The plan as a tree, then the policy decision and the gate."""
@@ -51,23 +51,25 @@ class ConsoleReporter:
 
     def refused(self, actor: User, error: BatonError) -> None:
         """Baton said no."""
-        console.print(f"[bold red]refused[/] ({escape(error.code)}): {escape(error.message)}")
+        console.print(f"[bold red]refused[/] ({safe_markup(error.code)}): "
+                      f"{safe_markup(error.message)}")
 
     def progress(self, event: StepProgress) -> None:
         """One line per step state change, as it happens."""
         style = {"succeeded": "green", "failed": "red", "running": "yellow"}.get(
             event.status.value, "white")
-        line = (f"  [dim]{event.run_id}[/] step [bold]{event.step_id}[/] "
+        line = (f"  [dim]{safe_markup(event.run_id)}[/] step [bold]{safe_markup(event.step_id)}[/] "
                 f"[{style}]{event.status.value}[/] (attempt {event.attempt})")
         if event.error:
-            line += f" [red]{escape(event.error)}[/]"
+            line += f" [red]{safe_markup(event.error)}[/]"
         console.print(line)
 
     def outputs(self, files: dict[str, str]) -> None:
         """What the run wrote."""
         for name, text in files.items():
-            console.print(f"[bold]{escape(name)}[/] in the workspace now holds:")
-            console.print(f"  {escape(text.strip())}")
+            console.print(f"[bold]{safe_markup(name)}[/] in the workspace now holds:")
+            for line in text.strip().split("\n"):  # each line as written, the breaks kept
+                console.print(f"  {safe_markup(line)}")
 
     def ledger(self, events: list[LedgerEvent], verify: VerifyResult) -> None:
         """A short table of the ledger, then the chain check."""
@@ -76,15 +78,15 @@ class ConsoleReporter:
             table.add_column(column)
         shown = events if len(events) <= LEDGER_ROWS else events[-LEDGER_ROWS:]
         for event in shown:
-            table.add_row(str(event.seq), event.kind, event.subject, event.actor,
-                          event.hash[:12] + "…")
+            table.add_row(str(event.seq), safe_markup(event.kind), safe_markup(event.subject),
+                          safe_markup(event.actor), safe_markup(event.hash[:12]) + "…")
         console.print(table)
         if verify.ok:
             console.print(f"[bold green]audit verify: OK[/] — {verify.events} events, "
                           "every hash recomputed and every link checked")
         else:
             console.print(f"[bold red]audit verify: BROKEN[/] at event {verify.first_broken_seq}: "
-                          f"{escape(verify.reason or '')}")
+                          f"{safe_markup(verify.reason or '')}")
 
 
 @app.command("demo")
@@ -114,12 +116,14 @@ def demo(
         where = shown_path(root) if root is not None else "a temporary directory (TMPDIR)"
         fail(f"cannot create the demo workspace in {where}: "
              f"{exc.strerror or str(exc)}", EXIT_USAGE)
-    console.print(f"[bold]Baton demo[/] in [cyan]{workspace.root}[/] (settings: "
-                  f"{workspace.config_path.name}; users alice=analyst, bob and carol=approvers)")
+    console.print(f"[bold]Baton demo[/] in [cyan]{safe_markup(str(workspace.root))}[/] "
+                  f"(settings: {safe_markup(workspace.config_path.name)}; users alice=analyst, "
+                  "bob and carol=approvers)")
     result = run_demo(workspace, ConsoleReporter())
     console.print()
-    console.print(f"[bold green]Demo complete.[/] Plan {result.plan_id} ran as {result.run.id}; "
-                  f"plan {result.denied_plan_id} was denied.")
+    console.print(f"[bold green]Demo complete.[/] Plan {safe_markup(result.plan_id)} ran as "
+                  f"{safe_markup(result.run.id)}; plan {safe_markup(result.denied_plan_id)} "
+                  "was denied.")
     _print_next_steps(workspace)
 
 
@@ -132,8 +136,9 @@ def _print_next_steps(workspace: DemoWorkspace) -> None:
     for line in (f"cd {workspace.root}", f'baton --as alice plan "{NEXT_GOAL}"',
                  "baton --as bob approve PLAN_ID", "baton --as alice run PLAN_ID",
                  "baton audit verify"):
-        console.print(f"  {escape(line)}", soft_wrap=True)
+        console.print(f"  {safe_markup(line)}", soft_wrap=True)
     console.print("Or in the browser (then open http://127.0.0.1:8080/ and sign in with a token):")
-    console.print(f"  baton --config {workspace.config_path} serve", soft_wrap=True)
+    console.print(f"  baton --config {safe_markup(str(workspace.config_path))} serve",
+                  soft_wrap=True)
     for user, token in workspace.tokens.items():
-        console.print(f"  {user}: {escape(token)}", soft_wrap=True)
+        console.print(f"  {safe_markup(user)}: {safe_markup(token)}", soft_wrap=True)

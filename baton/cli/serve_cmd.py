@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import console, fail, state
+from .common import console, fail, safe_markup, state
 from .main import app
 
 
@@ -49,7 +49,8 @@ def serve(
     except (OSError, ValueError) as exc:  # ValueError: a name idna cannot encode ("a..b")
         fail(f"cannot listen on {_address(host or '*', port)}: {_reason(exc)}")
     shown, bound_port = sockets[0].getsockname()[:2]  # --port 0: the one the system chose
-    console.print(f"Baton on [bold]http://{_address(host or shown, bound_port)}/[/] "
+    # An IPv6 address is bracketed in the URL: [fd00::5] would read as a style, and vanish.
+    console.print(f"Baton on [bold]http://{safe_markup(_address(host or shown, bound_port))}/[/] "
                   "(API docs: /docs)")
     config = uvicorn.Config(application, host=host or shown, port=bound_port, log_level="info",
                             log_config=None)
