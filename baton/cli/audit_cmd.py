@@ -12,6 +12,7 @@ import typer
 from ..usecases.permissions import Action
 from .common import (EXIT_FAILED, EXIT_USAGE, console, err_console, fail, limit_option,
                      print_json, reader, safe_markup)
+from .export_file import out_path
 from .main import app
 
 if TYPE_CHECKING:
@@ -116,7 +117,8 @@ def export(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="jsonl or cloudevents (CloudEvents 1.0, structured).")] = "jsonl",
     subject: Annotated[str | None, typer.Option("--subject", help="Only events about this plan/run id.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file (default: stdout).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", parser=out_path,
+                                             help="Write to this file (default: stdout).")] = None,
     source: Annotated[str | None, typer.Option(
         "--source", metavar="URI",
         # Plain words: rich would read "[audit]" as a style and ":ledger:" as an emoji.

@@ -46,3 +46,11 @@ def test_as_an_options_parser_a_trailing_slash_is_a_usage_error_and_nothing_is_w
     assert written == [] and (data_dir / "file.txt").read_text() == "keep"
     assert CliRunner().invoke(app, ["--out", "other.txt"]).exit_code == 0
     assert written == [Path("other.txt")]
+
+
+def test_audit_export_refuses_a_trailing_slash_and_leaves_the_file(cli, data_dir):
+    (data_dir / "file.txt").write_text("keep")
+    done = cli("audit", "export", "--out", str(data_dir / "file.txt") + "/")
+    assert done.returncode == 2, done.stderr
+    assert "names a directory" in done.stderr
+    assert (data_dir / "file.txt").read_text() == "keep"
