@@ -20,7 +20,8 @@ from .json_values import MAX_ARG_DEPTH, TOO_DEEP, key_fault, plain, scalar_fault
 from .plan import REF, STEP_ID, is_reference
 from .schema_types import Node
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+# Matched in full (``fullmatch``): a ``$`` would match before a trailing newline.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _MAX_SHOWN = 160  # longest quoted value inside a message
 
 
@@ -30,7 +31,7 @@ def json_path(base: str, segments: tuple[Any, ...] | list[Any]) -> str:
     for seg in segments:
         if isinstance(seg, int):
             parts.append(f"[{seg}]")
-        elif _PLAIN_KEY.match(seg):
+        elif _PLAIN_KEY.fullmatch(seg):
             parts.append(f".{seg}")
         else:
             parts.append(f"[{seg!r}]")

@@ -41,7 +41,8 @@ QUERY_PACKAGE = "baton"  # the package whose decision and step_decision Baton as
 ENTRYPOINTS = ("decision", "step_decision")
 _PRESENT = "baton_module_present_{index}"
 _RESERVED_ROOTS = (DATA_ROOT, GUARD_PACKAGE)
-_NAMESPACE = re.compile(rf"^{NAMESPACE_PREFIX}[0-9a-f]{{{HASH_DIGITS}}}$")
+# Matched in full (``fullmatch``): a ``$`` would match before a trailing newline.
+_NAMESPACE = re.compile(rf"{NAMESPACE_PREFIX}[0-9a-f]{{{HASH_DIGITS}}}")
 
 _TOKEN = re.compile(r"""
     (?P<comment>\#[^\n]*)
@@ -71,7 +72,7 @@ def namespace_for(bundle_hash: str) -> str:
 
 def is_namespace(name: str) -> bool:
     """Whether ``name`` is a bundle namespace root (``baton_`` and 16 hex digits)."""
-    return bool(_NAMESPACE.match(name))
+    return bool(_NAMESPACE.fullmatch(name))
 
 
 def _tokens(source: str) -> list[_Token]:

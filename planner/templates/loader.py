@@ -20,12 +20,13 @@ from planner.loading import anchor_of, file_problem, read_scalars_as_json
 from .model import Template, TemplateError
 
 SHIPPED_DIR = Path(__file__).parent / "library"
-_FILE_NAME = re.compile(r"^(?P<name>[a-z][a-z0-9_-]{0,63})(?:\.v(?P<version>[1-9]\d*))?\.ya?ml$")
+# Matched in full (``fullmatch``): a ``$`` would match before a trailing newline.
+_FILE_NAME = re.compile(r"(?P<name>[a-z][a-z0-9_-]{0,63})(?:\.v(?P<version>[1-9]\d*))?\.ya?ml")
 
 
 def load_template_file(path: Path) -> Template:
     """Read one template file (``name.vN.yaml``, or a ``version`` field); TemplateError if bad."""
-    found = _FILE_NAME.match(path.name)
+    found = _FILE_NAME.fullmatch(path.name)
     if not found:
         raise TemplateError(f"{path}: template files are named NAME.vN.yaml (lower-case name)")
     data = _read_mapping(path)
@@ -48,7 +49,7 @@ def read_new_template(path: Path) -> Template:
     """
     data = _read_mapping(path)
     if "name" not in data:
-        found = _FILE_NAME.match(path.name)
+        found = _FILE_NAME.fullmatch(path.name)
         if not found:
             raise TemplateError(f"{path}: give the template a name (a 'name:' field)")
         data["name"] = found["name"]
