@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import BaseModel, RootModel
 from pydantic_core import to_jsonable_python
 
-from .output_kinds import (DATACLASS, DICT_ITEMS, INDEXED, INT, ITERATOR, KEYED, LEAF, LIST_ITER,
-                           MODEL, SIZED, kind_of)
+from .output_kinds import (DATACLASS, DICT_ITEMS, ENUM, ENUM_VALUE, INDEXED, INT, ITERATOR, KEYED,
+                           LEAF, LIST_ITER, MODEL, SIZED, kind_of)
 
 
 # pydantic writes a deque, a set and a tuple as a list; a generator is left alone (it can be
@@ -121,7 +121,8 @@ def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int]
     dict's, list's or tuple's own items, a text's or bytes' own length (read with ``dict``,
     ``list``, ``str``… methods, as pydantic reads them in C), a set or deque by its iteration.
     Output models and dataclasses count by their fields, as pydantic writes them (see
-    :func:`_model_members`); what the tool returned counts whole, keys its output model would
+    :func:`_model_members`), an enum member as its value, a key that is no text as its text
+    (see :func:`_key_size`); what the tool returned counts whole, keys its output model would
     drop included. A container inside itself counts 1 there: :func:`output_fault` names it,
     as it names a container nested deeper than JSON is written to, whose members are not
     read. The walk stops at an iterator (:func:`size_fault` names it): None then.
@@ -166,7 +167,9 @@ def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int |
     # Each open container: its id, its members, whether they are keyed, and its key in its
     # parent (the path is joined from these only for the field refused).
     frames: list[tuple[int, Iterator[tuple[Any, Any]], bool, Any]] = [(id(value), *top, None)]
-    totals = [1]  # each open container's size so far: its opening, then each item and its end
+    # Each open container's size so far: its opening, then each item and its end (a value written
+    # as its one member, an enum member or a root model, adds that member alone: _written_as).
+    totals = [1 if top[1] is not None else -1]
     room = budget  # what the innermost container may add before the budget is spent
     while frames:
         here, members, keyed, _ = frames[-1]
@@ -181,8 +184,16 @@ def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int |
                     _, key_kind, key_read, key_plain = kind_of(type(key))
                     if on_loop and not key_plain:
                         return _HEAVY
-                    total += (key_read(key) + 3 if key_kind is SIZED  # type: ignore[misc]
-                              else _int_size(key) + 2 if key_kind is INT else 4)
+                    if key_kind is SIZED:
+                        total += key_read(key) + 3  # type: ignore[misc]
+                    elif key_kind is INT:
+                        total += _int_size(key) + 2
+                    elif key_kind is ENUM or key_kind is INDEXED:
+                        if (size := _key_size(key, on_loop, min(room, limit) - total)) < 0:
+                            return _HEAVY
+                        total += size
+                    else:
+                        total += 4
             of = type(child)
             if of is str:
                 total += len(child) + 3
@@ -230,7 +241,7 @@ def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int |
                 room -= total
                 open_ids.add(ident)
                 frames.append((ident, *inner, (key, keyed)))
-                totals.append(1)
+                totals.append(1 if inner[1] is not None else -1)
                 break
         else:
             if total > limit:
@@ -248,6 +259,57 @@ def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int |
     return None
 
 
+def _key_size(key: Any, on_loop: bool, cap: float) -> int:
+    """The fewest bytes ``key`` (a dict's key, not text) takes written as JSON, its quotes,
+    colon and the comma after it included: a tuple as its parts joined by commas, an enum
+    member as its value, as pydantic writes them; text and bytes by their length, an integer
+    by its digits, any other part 1 byte. Each tuple and member is added up once, by id, and
+    counts at each place it appears (a tuple shared at each of 40 levels: 2**40 parts); one
+    inside itself counts 1 there (:func:`output_fault` names it). Stops once past ``cap``;
+    -1 on the event loop at a part that is not plain (nothing of it read)."""
+    sizes: dict[int, int] = {}  # the tuples and members added up: their size
+    open_ids: set[int] = set()
+    frames: list[tuple[int, Iterator[Any], int]] = []  # the open ones: id, parts, size so far
+    here, parts, total, outer = 0, iter((key,)), 0, 0  # outer: the open ones' sizes, added
+    while True:
+        for part in parts:
+            if outer + total > cap:
+                return outer + total + 2
+            _, kind, read, plain = kind_of(type(part))
+            if on_loop and not plain:
+                return -1
+            if kind is SIZED or kind is INT:
+                total += read(part) + 1 if kind is SIZED else _int_size(part)  # type: ignore[misc]
+                continue
+            ident = id(part)
+            if kind is ENUM:
+                try:
+                    inner: Iterator[Any] = iter((read(part),))  # type: ignore[misc]
+                except Exception:  # noqa: BLE001 - the dump raises it again, where it is reported
+                    inner = iter(())
+            elif issubclass(type(part), tuple):  # (never asks the part: a type's own test)
+                inner = tuple.__iter__(part)
+            else:
+                total += 2
+                continue
+            if ident in sizes or ident in open_ids:
+                total += sizes.get(ident, 2)
+                continue
+            frames.append((here, parts, total))
+            open_ids.add(ident)
+            outer += total
+            here, parts, total = ident, inner, 0
+            break
+        else:
+            if not frames:
+                return total + 2
+            open_ids.discard(here)
+            sizes[here] = size = total
+            here, parts, total = frames.pop()
+            outer -= total
+            total += size
+
+
 def _int_size(value: int) -> int:
     """The fewest bytes an integer takes as JSON, and the comma after it: a digit holds at most
     3.33 bits (its length read with ``int``'s own method, whatever a subclass says)."""
@@ -258,11 +320,18 @@ def _int_size(value: int) -> int:
 def _read(value: Any, kind: int,
           read: Callable[[Any], Any] | None) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
     """``(key, member)`` for what a value of ``kind`` holds as JSON writes it, and whether the
-    keys are names (not indexes); None for a scalar (and a model its own serializer writes)."""
+    keys are names (not indexes), None where the value is written as its one member (an enum
+    member as its value, a root model as its root: see :func:`_written_as`); None for a scalar
+    (and a model its own serializer writes, and an enum member whose value cannot be read)."""
     if kind is KEYED:
         return iter(read(value)), True  # type: ignore[misc]
     if kind is INDEXED:
         return enumerate(read(value)), False  # type: ignore[misc]
+    if kind is ENUM:
+        try:
+            return _written_as(read(value))  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - the dump raises it again, where it is reported
+            return None
     if kind is MODEL:
         return _model_members(value)
     if kind is DATACLASS:
@@ -270,7 +339,19 @@ def _read(value: Any, kind: int,
     return None
 
 
-def _members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
+# The key of the one member a value is written as: no segment of a path.
+_SAME = object()
+
+
+def _written_as(value: Any) -> tuple[Iterator[tuple[Any, Any]], None]:
+    """What :func:`_read` answers for a value pydantic writes another in place of: that one,
+    read as any other (its size, what JSON cannot hold, whether it runs code of the tool's
+    own), with no segment of its own in a path; a walk's open containers catch a value that
+    leads back to it."""
+    return iter(((_SAME, value),)), None
+
+
+def _members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool | None] | None:
     """:func:`_read` of a value, whatever its type."""
     _, kind, read, _ = kind_of(type(value))
     return _read(value, kind, read)
@@ -289,7 +370,7 @@ def _model_members(model: BaseModel) -> tuple[Iterator[tuple[Any, Any]], bool] |
     if written is None:
         return None  # its plain model serializer writes it, maybe smaller: a scalar
     if isinstance(model, RootModel):  # written as its root alone
-        return None if "root" in written else _members(model.root)
+        return None if "root" in written else _written_as(model.root)
     fields = type(model).model_fields
     held = {**model.__dict__, **(model.__pydantic_extra__ or {})}
     # A field the dump leaves out, or may, adds nothing (the size must stay a lower bound);
@@ -355,7 +436,8 @@ def output_fault(value: Any, *, as_json: bool = False,
     text), and a key pydantic does not write as text (``tool_output_bad_key``: a frozenset).
     With ``models``, ``value`` is the output model itself (its dump failed): models and
     dataclasses are walked as their dicts. Containers, texts, bytes and integers are read with
-    the built-in types' own methods, as pydantic writes them (see :func:`oversized`).
+    the built-in types' own methods, as pydantic writes them (see :func:`oversized`); an enum
+    member as its value, a value or a key (a member whose value holds it is a cycle).
     Walked depth first with a stack, not recursion (a deeply nested output must not crash the
     check), each container entered once: one shared by several fields is no cycle and is not
     walked again. Paths are built only for the containers entered and the fault found.
@@ -397,11 +479,12 @@ def output_fault(value: Any, *, as_json: bool = False,
                 kind, inner = INDEXED, (enumerate(child), False)
             else:
                 kind = kind_of(of)[1]
-                inner = (_members(child) if kind is KEYED or kind is INDEXED or (
+                inner = (_members(child) if kind is KEYED or kind is INDEXED or kind is ENUM or (
                     models and (kind is MODEL or kind is DATACLASS)) else None)
-                if inner is None and (kind is MODEL or kind is DATACLASS):
+                if inner is None and (kind is MODEL or kind is DATACLASS or kind is ENUM):
                     continue  # a model its own serializer writes, or one walked as a leaf
-            if kind is KEYED or kind is INDEXED or kind is MODEL or kind is DATACLASS:
+            if (kind is KEYED or kind is INDEXED or kind is MODEL or kind is DATACLASS
+                    or kind is ENUM):
                 ident = id(child)
                 if ident in open_at:
                     back = _joined(path[:open_at[ident]]) or "the whole output"
@@ -436,8 +519,11 @@ def _plain_members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
     return _read(value, kind, read) if kind is KEYED or kind is INDEXED else None
 
 
-def _segment(key: Any, keyed: bool) -> str:
-    """One step of a path: ``.name`` for a dict's key, ``[1]`` for an index."""
+def _segment(key: Any, keyed: bool | None) -> str:
+    """One step of a path: ``.name`` for a dict's key, ``[1]`` for an index, none for what a
+    value is written as (an enum member's value)."""
+    if key is _SAME:
+        return ""
     return f".{key}" if keyed else f"[{key}]"
 
 
@@ -460,18 +546,41 @@ def _key_fault(key: Any, as_json: bool) -> tuple[str, str] | None:
     """What JSON cannot hold about a dict's key that is not text (and its error code), or None;
     with ``as_json``, about any key (see :func:`output_fault`).
 
-    pydantic writes a number as its text (NaN as "None") and a tuple as its parts joined by
-    commas, each part as a key alone.
+    pydantic writes a number as its text (NaN as "None"), a tuple as its parts joined by
+    commas, each part as a key alone, and an enum member as its value. Each tuple and member
+    is looked into once; one whose value holds it is a cycle (pydantic-core recursed until
+    the process crashed).
     """
-    parts = [key]
-    while parts:
-        part = parts.pop()
-        if isinstance(part, tuple):
-            parts.extend(reversed(tuple(tuple.__iter__(part))))
-        elif (fault := _leaf_fault(part, as_json)
-              or (_written_key_fault(part) if as_json else None)) is not None:
-            what = "a tuple key with a part" if isinstance(key, tuple) else "a key"
-            return f"has {what} that {fault[0]}", fault[1]
+    what = "a tuple key with a part" if issubclass(type(key), tuple) else "a key"
+    done: set[int] = set()
+    open_ids: set[int] = set()
+    frames: list[tuple[int, Iterator[Any]]] = [(0, iter((key,)))]
+    while frames:
+        here, parts = frames[-1]
+        for part in parts:
+            kind = kind_of(type(part))[1]
+            if kind is ENUM or issubclass(type(part), tuple):
+                ident = id(part)
+                if ident in open_ids:
+                    return (f"has {what} that holds an enum member whose value holds it (a "
+                            "cycle); JSON cannot hold a key that contains itself",
+                            "tool_output_cyclic")
+                if ident in done:
+                    continue
+                try:
+                    inner = iter((ENUM_VALUE(part),)) if kind is ENUM else tuple.__iter__(part)
+                except Exception:  # noqa: BLE001 - the dump raises it again, where it is reported
+                    continue
+                open_ids.add(ident)
+                frames.append((ident, inner))
+                break
+            if (fault := _leaf_fault(part, as_json)
+                    or (_written_key_fault(part) if as_json else None)) is not None:
+                return f"has {what} that {fault[0]}", fault[1]
+        else:
+            frames.pop()
+            open_ids.discard(here)
+            done.add(here)
     return None
 
 
@@ -493,10 +602,12 @@ def _duplicate_key(keys: dict[Any, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _key_text(key: Any) -> str | None:
+def _key_text(key: Any, members: tuple[int, ...] = ()) -> str | None:
     """The text pydantic writes a dict's key as, or None where it writes none (the JSON
     writing refuses it): a number as Python writes it, ``true``, ``None``, a tuple's parts
-    joined by commas; anything else as pydantic writes it alone."""
+    joined by commas, an enum member as its value (``members``: the ids of those this key
+    is inside, one whose value holds it is refused elsewhere); anything else as pydantic
+    writes it alone."""
     of = type(key)
     if of is str:
         return key
@@ -510,10 +621,13 @@ def _key_text(key: Any) -> str | None:
         if of is float:
             return float.__repr__(key)
         if of is tuple:
-            parts = [_key_text(part) for part in tuple.__iter__(key)]
+            parts = [_key_text(part, members) for part in tuple.__iter__(key)]
             return None if None in parts else ",".join(parts)  # type: ignore[arg-type]
+        if kind_of(of)[1] is ENUM:
+            return None if id(key) in members else _key_text(ENUM_VALUE(key),
+                                                              (*members, id(key)))
         return next(iter(to_jsonable_python({key: None})))
-    except (ValueError, TypeError):  # too long, not finite, or no text: refused elsewhere
+    except (ValueError, TypeError, RecursionError):  # too long, not finite, or no text
         return None
 
 

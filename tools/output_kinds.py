@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import enum
 import functools
+import operator
 import sys
 import types
 from collections.abc import Callable
@@ -22,9 +23,10 @@ from pydantic import BaseModel
 # How the walks read a value, decided by its type alone (never by asking the value, whose class
 # may be the tool's own): plain ints, compared in the walks' inner loops. SIZED: text or
 # bytes, counted by their length; INT: an integer, by its digits; LEAF: any other scalar
-# (an enum, a date, an object pydantic may not write); KEYED: a dict; INDEXED: a list,
-# tuple, set, frozenset or deque; MODEL, DATACLASS: by their fields; ITERATOR: refused.
-SIZED, INT, LEAF, KEYED, INDEXED, MODEL, DATACLASS, ITERATOR = range(8)
+# (a date, an object pydantic may not write); KEYED: a dict; INDEXED: a list, tuple, set,
+# frozenset or deque; MODEL, DATACLASS: by their fields; ITERATOR: refused; ENUM: an enum
+# member, read as its value (pydantic writes ``.value``, whatever it is, in its place).
+SIZED, INT, LEAF, KEYED, INDEXED, MODEL, DATACLASS, ITERATOR, ENUM = range(9)
 
 # A type's kind, the method its members or length are read with, and whether it is plain:
 # (its type, kind, reader, plain), kept by the type's id (hashing a class may run code of its
@@ -34,6 +36,9 @@ _KINDS: dict[int, Kind] = {}
 _KINDS_KEPT = 4096  # types made per call (create_model) are not kept for ever
 
 DICT_ITEMS, LIST_ITER = dict.items, list.__iter__
+# An enum member's value, read as pydantic reads it (``getattr``): ``enum``'s own property,
+# unless the member's class is not plain.
+ENUM_VALUE = operator.attrgetter("value")
 _MRO_OF = type.__dict__["__mro__"].__get__  # a class's MRO and namespace, read as ``type``
 _DICT_OF = type.__dict__["__dict__"].__get__  # reads them: never through its metaclass
 
@@ -41,7 +46,7 @@ _DICT_OF = type.__dict__["__dict__"].__get__  # reads them: never through its me
 # its own items (in C, whatever a subclass redefines), a set, frozenset or deque through its
 # iteration (a subclass's own, as pydantic writes it), text and bytes by their own length.
 _READERS: tuple[tuple[type, int, Callable[[Any], Any] | None], ...] = (
-    (enum.Enum, LEAF, None),  # written as its value, whatever else it is
+    (enum.Enum, ENUM, ENUM_VALUE),  # written as its value, whatever else it is (an int)
     (str, SIZED, str.__len__), (bytes, SIZED, bytes.__len__),
     (bytearray, SIZED, bytearray.__len__), (bool, LEAF, None), (int, INT, None),
     (float, LEAF, None), (dict, KEYED, DICT_ITEMS), (list, INDEXED, LIST_ITER),
@@ -79,6 +84,9 @@ def _classified(of: type) -> Kind:
     plain = _runs_no_own_code(of, mro)
     for base, kind, read in _READERS:
         if _holds(mro, base):
+            if kind is ENUM:  # its value is read as ``self._value_``, set on each member
+                plain = plain and not any(
+                    _own_code(_DICT_OF(cls).get("_value_")) for cls in mro if not _not_own(cls))
             return of, kind, read, plain
     if _inherits(mro, "__next__") and _inherits(mro, "__iter__"):
         return of, ITERATOR, None, True  # refused, not read
@@ -113,8 +121,10 @@ def _runs_no_own_code(of: type, mro: tuple[type, ...]) -> bool:
 
 
 # Methods no read or write of an existing value calls (pydantic makes a model without
-# ``__init__``): a class of the tool's own may define them and stay plain.
-_NEVER_CALLED = frozenset({"__init__", "__init_subclass__", "__class_getitem__"})
+# ``__init__``, an enum's members are made with its class): a class of the tool's own may
+# define them and stay plain.
+_NEVER_CALLED = frozenset({"__init__", "__init_subclass__", "__class_getitem__",
+                           "_generate_next_value_"})
 
 _MODULE_OF = type.__dict__["__module__"].__get__
 _NOT_OWN_PACKAGES = sys.stdlib_module_names | {"pydantic", "pydantic_core"}
@@ -166,18 +176,22 @@ def _plain_model(model: type, mro: tuple[type, ...]) -> bool:
 
 
 def _plain_dataclass(cls: type, mro: tuple[type, ...]) -> bool:
-    """Whether reading and writing a dataclass runs no code of the tool's own: pydantic reads
-    each field with ``getattr``, so no ``__getattribute__`` or ``__getattr__`` of its own and
-    no field read through a descriptor of its own (a property; a slot is read in C); and, for
-    a pydantic dataclass, no validator or serializer (:func:`runs_own_code`)."""
-    if not _not_own(type(cls)) or runs_own_code(cls):
-        return False
+    """Whether reading and writing a dataclass runs no code of the tool's own: its fields read
+    so (:func:`_fields_read_plainly`) and, for a pydantic dataclass, no validator or
+    serializer (:func:`runs_own_code`)."""
+    return _not_own(type(cls)) and not runs_own_code(cls) and _fields_read_plainly(mro)
+
+
+def _fields_read_plainly(mro: tuple[type, ...]) -> bool:
+    """Whether a dataclass's fields are read without code of the tool's own: pydantic reads
+    each with ``getattr``, so no ``__getattribute__`` or ``__getattr__`` of its own and no
+    field read through a descriptor of its own (a property; a slot is read in C)."""
     for name in ("__getattribute__", "__getattr__"):
         found = next((base for base in mro if name in _DICT_OF(base)), object)
         if not _not_own(found) and _own_code(_DICT_OF(found)[name]):
             return False
-    fields = next(_DICT_OF(base)["__dataclass_fields__"] for base in mro
-                  if "__dataclass_fields__" in _DICT_OF(base))
+    fields = next((_DICT_OF(base)["__dataclass_fields__"] for base in mro
+                   if "__dataclass_fields__" in _DICT_OF(base)), {})
     for name in dict.__iter__(fields):
         found = next((_DICT_OF(base)[name] for base in mro if name in _DICT_OF(base)), None)
         # Only a data descriptor (a property) comes before the instance's own attribute.
@@ -195,23 +209,56 @@ _FUNCTION_SCHEMAS = frozenset({"function-before", "function-after", "function-wr
 def runs_own_code(model: type) -> bool:
     """Whether validating or writing a ``model`` (a model or dataclass class) may run code of
     the tool's own: a validator, a serializer, a computed field, a post-init, a type with a
-    schema of its own, here or in any model it holds. Read from its pydantic core schema."""
+    schema of its own, or a class with code pydantic calls (:func:`_class_runs_own_code`),
+    here or in any model it holds. Read from its pydantic core schema, whose members are
+    told apart by their exact types (``isinstance`` may ask an object its ``__class__``)."""
     schema = getattr(model, "__pydantic_core_schema__", None)
     if schema is None:
         return False  # a plain dataclass: written field by field
-    if not isinstance(schema, dict):
+    if type(schema) is not dict:
         return True  # not built yet: not known
     stack, seen = [schema], set()
     while stack:
         item = stack.pop()
-        if isinstance(item, dict):
+        of = type(item)
+        if of is dict:
             if id(item) in seen:
                 continue
             seen.add(id(item))
             if (item.get("type") in _FUNCTION_SCHEMAS or item.get("computed_fields")
-                    or item.get("post_init")):
+                    or item.get("post_init") or _class_runs_own_code(item)):
                 return True
             stack.extend(item.values())
-        elif isinstance(item, list | tuple):
+        elif of is list or of is tuple:
             stack.extend(item)
     return False
+
+
+# What an enum member's value may be, in an output model's field, for its model to be plain:
+# pydantic compares what the tool returned with each value, and writes the value matched.
+_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
+def _class_runs_own_code(schema: dict[str, Any]) -> bool:
+    """Whether the class a schema names (a model, dataclass or enum held in an output model)
+    may run code of the tool's own as pydantic validates or writes it: a model class of the
+    tool's own redefining what pydantic calls (``__getattribute__``…), a dataclass whose
+    fields are read through its own code, an enum class that is not plain (its own
+    ``_missing_``, called with the text an output model reads as a member, or ``value``), an
+    enum schema's own ``missing`` hook, or a member whose value is not a plain scalar."""
+    cls = schema.get("cls")
+    if cls is None or not _holds(_MRO_OF(type(cls)), type):
+        return False
+    kind = schema.get("type")
+    if kind == "model":
+        return not _runs_no_own_code(cls, _MRO_OF(cls))
+    if kind == "dataclass":
+        return not (_not_own(type(cls)) and _fields_read_plainly(_MRO_OF(cls)))
+    if kind != "enum":
+        return False
+    _, cls_kind, _, plain = kind_of(cls)
+    if not plain or cls_kind is not ENUM or schema.get("missing") is not None:
+        return True
+    members = schema.get("members")
+    return type(members) is not list or not all(
+        _holds(_SCALARS, type(ENUM_VALUE(member))) for member in members)
