@@ -239,7 +239,8 @@ async def _contained(spec: ToolSpec, kwargs: dict[str, Any], hold: LoopHold | No
                      threads: ToolThreads) -> Any:
     """Await an async tool so that a SystemExit or KeyboardInterrupt it raises is its failure,
     each of its steps timed on ``hold``; then shape its output: on the loop when it is light,
-    on ``threads`` otherwise (see :meth:`~tools.ToolSpec.prechecked`).
+    on ``threads`` otherwise (see :meth:`~tools.ToolSpec.prechecked`), either way a
+    SystemExit raised meanwhile failing the attempt too.
 
     asyncio re-raises those two out of the event loop, ending the run (and a worker)
     with the run left ``running``; a sync tool's are already its failure (its thread
@@ -251,15 +252,19 @@ async def _contained(spec: ToolSpec, kwargs: dict[str, Any], hold: LoopHold | No
     try:
         called = spec.fn(**kwargs)
         result = await (called if hold is None else _Timed(called, hold))
+        if hold is not None and hold.ended_late():
+            return None  # past its deadline: its output is never read (Call.outcome), nor shaped
+        result, off_loop = spec.prechecked(result)  # runs no code of the tool's own
+        if not off_loop:  # light: linear in a few kilobytes; results ending together share a commit
+            # (Not checked against the deadline: the light walk counted every value written,
+            # enum members' included, so this takes milliseconds at most.)
+            return spec.shape_prechecked(result)
     except (SystemExit, KeyboardInterrupt) as exc:
+        # The tool's, or one raised while its output was read here: a light output runs no
+        # code of the tool's own, but none may leave the event loop all the same.
         if isinstance(exc, KeyboardInterrupt) and INTERRUPTS.count != interrupts:
             raise
         raise _ToolExit(exc) from None
-    if hold is not None and hold.ended_late():
-        return None  # past its deadline: its output is never read (Call.outcome), nor shaped
-    result, off_loop = spec.prechecked(result)  # runs no code of the tool's own
-    if not off_loop:  # light: linear in a few kilobytes; results that end together share a commit
-        return spec.shape_prechecked(result)
     return await _shaped(spec, result, threads)
 
 
