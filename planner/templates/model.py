@@ -49,6 +49,10 @@ class ParamType(str, enum.Enum):
     BOOL = "bool"
 
 
+#: The parameter types that min and max bound.
+NUMBER_TYPES = (ParamType.INT, ParamType.NUMBER)
+
+
 class TemplateParam(BaseModel):
     """One typed parameter of a template, with the bounds a value must stay within."""
 
@@ -95,6 +99,9 @@ class TemplateParam(BaseModel):
 
     @model_validator(mode="after")
     def _sane_limits(self) -> TemplateParam:
+        misplaced = number_bounds_problem(self.name, self.type, self.min, self.max)
+        if misplaced:
+            raise ValueError(misplaced)
         # Every comparison with NaN is false, so a NaN limit would let every value through.
         problems = _limit_problems(self.min, self.max)
         if problems:
@@ -156,6 +163,19 @@ class ParamBounds(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def number_bounds_problem(name: str, kind: ParamType, low: float | None,
+                          high: float | None) -> str | None:
+    """Why min or max cannot be given to parameter ``name`` of type ``kind``; None if they can.
+
+    They bound only numbers: ignored on text or yes/no, they would let every value through a
+    template its author believes bounded.
+    """
+    if (low is None and high is None) or kind in NUMBER_TYPES:
+        return None
+    return (f"parameter {name} is a {kind.value} parameter: min and max bound only int and "
+            "number parameters")
 
 
 def _limit_problems(low: float | None, high: float | None) -> list[str]:
