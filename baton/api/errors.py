@@ -262,16 +262,25 @@ def error_responses(*statuses: int, described: dict[int, str] | None = None
             403: "The user's role may not do this", 404: "Not found",
             409: "Conflicts with the current state", 413: "Request body too large",
             422: "Invalid request",
+            502: "The LLM endpoint failed, refused or answered what cannot be read "
+                 "(endpoint_*, reply_truncated)",
             503: "The database failed or is unreachable (store_error), or the server's "
                  "settings file changed and no longer loads (settings_error); retry later"}
     text.update(described or {})
     return {s: {"model": ErrorResponse, "description": text.get(s, "Error")} for s in statuses}
 
 
+def any_route_errors() -> dict[int | str, dict[str, Any]]:
+    """The errors every route may answer, whatever it does: 413 from the body size limit and
+    422 from the NUL check, both applied to every request before the route."""
+    return error_responses(413, 422)
+
+
 def token_route_errors() -> dict[int | str, dict[str, Any]]:
-    """The errors every route that needs a token may answer: 401 and 403 from the token and
-    role checks, 503 from the settings file (read again by the token check) or the database."""
-    return error_responses(401, 403, 503)
+    """The errors every route that needs a token may answer: those of any route, 401 and 403
+    from the token and role checks, 503 from the settings file (read again by the token
+    check) or the database."""
+    return {**any_route_errors(), **error_responses(401, 403, 503)}
 
 
 def allowed_methods(request: Request) -> str:

@@ -55,8 +55,9 @@ async def refuse_nul_characters(request: Request) -> None:
     for where, params in (("path", request.path_params.items()),
                           ("query", request.query_params.multi_items())):
         for name, value in params:
-            if isinstance(value, str) and "\x00" in value:
-                raise InvalidTextError(name, [where, name])
+            if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+                shown = name.replace("\x00", "\\0")  # a query name may hold one too
+                raise InvalidTextError(shown, [where, shown])
     body = await request.body()  # cached: the route reads the same bytes
     if not any(spelling in body.lower() for spelling in _NUL_SPELLINGS):
         return

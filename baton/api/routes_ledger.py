@@ -21,7 +21,8 @@ from executor.ledger_export import ExportFormat, cloudevent, event_record, ledge
 from tools import BatonError
 
 from .auth import require, services_of
-from .errors import ApiError, ErrorResponse, error_responses, token_route_errors
+from .errors import (ApiError, ErrorResponse, any_route_errors, error_responses,
+                     token_route_errors)
 from .permissions import Action
 from .verify_guard import VerifyRefused, verify_guard_of
 
@@ -212,9 +213,9 @@ def _stream_failure(exc: Exception) -> dict[str, str]:
 
 
 @health_router.get("/healthz", response_model=Health, summary="Liveness check",
-                   responses=error_responses(503, described={503: (
+                   responses={**any_route_errors(), **error_responses(503, described={503: (
                        "The database is unreachable (store_error), or every tool thread is "
-                       "held by a sync tool past its timeout (no_tool_thread)")}))
+                       "held by a sync tool past its timeout (no_tool_thread)")})})
 def healthz(request: Request) -> Health:
     """Answers without authentication when the server and its database are up and a sync
     tool can still get a thread."""

@@ -111,7 +111,9 @@ class PlanDetail(BaseModel):
 def _plan_hash_field(done: str) -> Any:
     """``plan_hash``: the version the approver reviewed, shared by approve and reject."""
     return Field(
-        default=None, pattern=r"^(sha256:)?[0-9a-fA-F]{12,64}$",
+        # Read as `baton approve --hash` reads it (approving.pinned_hash): any case, blanks
+        # around it.
+        default=None, pattern=r"^\s*(?i:sha256:)?[0-9a-fA-F]{12,64}\s*$",
         description="Hash (or a prefix of at least 12 hex characters) of the version the "
                     f"approver reviewed: when the version {done} has another hash, nothing "
                     f"is {done} (409 version_changed).")
@@ -157,7 +159,7 @@ def version_summary(stored: StoredVersion) -> VersionSummary:
 
 
 @router.post("/plans", response_model=StoredVersion, status_code=201,
-             summary="Plan a goal", responses=error_responses(400, 409, 413, 422))
+             summary="Plan a goal", responses=error_responses(400, 409, 413, 422, 502))
 def create_plan(body: GoalRequest, request: Request,
                 user: User = Depends(require(Action.PLAN_CREATE))) -> StoredVersion:
     """Plan the goal and store version 1 (validated and judged by policy)."""
@@ -249,7 +251,7 @@ def diff_versions(
 
 @router.post("/plans/{plan_id}/revise", response_model=StoredVersion, status_code=201,
              summary="Ask for a revised version",
-             responses=error_responses(400, 404, 409, 413, 422))
+             responses=error_responses(400, 404, 409, 413, 422, 502))
 def revise(plan_id: str, body: FeedbackRequest, request: Request,
            user: User = Depends(require(Action.PLAN_REVISE))) -> StoredVersion:
     """Send the feedback (and any rejection reason) to the planner; store the next version."""

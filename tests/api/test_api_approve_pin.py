@@ -49,3 +49,15 @@ def test_a_plan_hash_that_is_not_12_to_64_hex_characters_is_a_422(store_services
         response = store_client_for("bob").post(f"/plans/{v1.plan_id}/{act.verb}",
                                                 json={**act.fields, "plan_hash": bad})
         assert_error(response, 422, "invalid_request")
+
+
+@pytest.mark.parametrize("written", ["SHA256:{h}", " sha256:{h}", "sha256:{h} ", "{H}"])
+@pytest.mark.parametrize("act", GATE_ACTIONS)
+def test_a_plan_hash_is_read_as_the_cli_reads_it(store_services, store_client_for, act, written):
+    """``baton approve --hash`` takes upper case and surrounding blanks; the API refused them."""
+    _, v2 = _revised(store_services)
+    text = written.format(h=v2.plan_hash[:16], H=v2.plan_hash[:16].upper())
+    response = store_client_for("bob").post(f"/plans/{v2.plan_id}/{act.verb}",
+                                             json={**act.fields, "plan_hash": text})
+    assert response.status_code == 200, response.text
+    assert act.recorded(response.json())["plan_hash"] == v2.plan_hash

@@ -73,6 +73,8 @@ def test_a_nul_in_a_json_body_field_is_422_naming_it(client_for):
     ("/plans/p-1%00", None, "plan_id"),
     ("/runs/r-1%00", None, "run_id"),
     ("/ledger/events", {"subject": "p-1\x00"}, "subject"),
+    ("/tools", {"a\x00b": "x"}, "a\\0b"),  # in a query parameter's name too
+    ("/tools", {"\x00": "1"}, "\\0"),
 ])
 def test_a_nul_in_a_path_or_query_parameter_is_422_naming_it(client_for, path, params, field):
     assert_nul_refused(client_for("dave").get(path, params=params), field)

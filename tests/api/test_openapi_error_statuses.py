@@ -70,3 +70,21 @@ def test_a_broken_event_is_answered_with_a_status_the_document_declares(services
     response = client.get("/api/v1" + path)
     assert response.json()["error"]["code"] == "ledger_broken"
     assert str(response.status_code) in _declared(document, path)
+
+
+def test_every_route_declares_the_413_and_422_every_request_may_meet(document):
+    """The body size limit (413) and the NUL check (422) answer before any route: a cancel
+    with a 2 MiB body, ``GET /tools?x=%00``."""
+    for path, methods in document["paths"].items():
+        if not path.startswith("/api/v1"):
+            continue
+        for method, operation in methods.items():
+            for status in ("413", "422"):
+                assert status in operation["responses"], f"{method} {path} lacks {status}"
+
+
+@pytest.mark.parametrize("path", ["/plans", "/plans/{plan_id}/revise"])
+def test_the_planning_routes_declare_the_502_of_a_failing_llm_endpoint(document, path):
+    responses = _declared(document, path, "post")
+    assert "502" in responses and _shape(responses["502"]) == ERROR_SHAPE
+    assert "endpoint_" in responses["502"]["description"]
