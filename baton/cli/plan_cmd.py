@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ..limits import GOAL_MAX_CHARS
+from ..limits import FEEDBACK_MAX_CHARS, GOAL_MAX_CHARS
 from ..usecases.permissions import Action
 from .common import (
     EXIT_FAILED,
@@ -156,6 +156,9 @@ def revise(
     from ..usecases.plans import revise_plan
 
     cli = state(ctx)
+    if len(feedback) > FEEDBACK_MAX_CHARS:  # before anything is recorded, as over the API
+        fail(f"the feedback is {len(feedback)} characters long; at most {FEEDBACK_MAX_CHARS} "
+             "are taken (as over the API): shorten it", EXIT_USAGE)
     user = acting_user(ctx, Action.PLAN_REVISE)
     stored = revise_plan(cli.services, plan_id, feedback, user, _planner_kind(planner))
     _show(stored, as_json, cli.services)
@@ -241,7 +244,7 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([t.to_document() for t in templates])
         return
-    from .render import add_id_column, print_table
+    from .render import add_id_column, print_table, shortened
 
     table = Table()
     add_id_column(table, "template", (t.name for t in templates))
@@ -251,7 +254,8 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for t in templates:
         table.add_row(safe_markup(t.name), str(t.version), "yes" if t.pre_approved else "",
                       safe_markup(", ".join(p.name for p in t.params)),
-                      safe_markup(t.example_goals[0] if t.example_goals else t.description))
+                      safe_markup(shortened(t.example_goals[0] if t.example_goals
+                                            else t.description, LISTED_GOAL_CHARS)))
     print_table(console, table)
 
 
