@@ -8,6 +8,15 @@ in the order attempts were started, whatever order the tools finish in, and
 steps start in topological order: the ledger and the outputs of a run do not
 depend on timing.
 
+A retry is journalled when its failed attempt is settled. One without a backoff is
+then called as a new step is (checked by the runtime policy, started at the turn's
+commit). One with a backoff calls its tool only once its backoff is over *and* every
+attempt started before it has been settled (it is the head of the FIFO), the run still
+going: whether a step failing for good drops it does not depend on which ended first,
+the backoff or that step. Just before its call it is checked by the runtime policy
+(``step_check``) and marked called, one commit between turns: nothing else is pending
+then, so that event's place in the ledger does not depend on timing either.
+
 Configured secret values (the runner's and the ledger's) are masked in a
 step's output and in every error text as soon as the loop takes them from a
 tool, before anything stores, logs or passes them on: the stored row or
@@ -56,7 +65,13 @@ from .retry import (
     retry_after_refusal,
     unsafe_repeat,
 )
-from .runtime_gate import DENIALS_MAX_CHARS, DENIALS_MAX_COUNT, TIME_BOUND_TAGS, RuntimeGate
+from .runtime_gate import (
+    DENIALS_MAX_CHARS,
+    DENIALS_MAX_COUNT,
+    TIME_BOUND_TAGS,
+    RuntimeDenial,
+    RuntimeGate,
+)
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
 from .store.db import StoreError
@@ -107,8 +122,11 @@ class RunState:  # noqa: D101 - documented below
     effects: dict[str, Effect] = field(default_factory=dict)
     secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tries: dict[str, int] = field(default_factory=dict)
-    # Retries waiting out their backoff (the tool not called yet): dropped once the run stops.
+    # Retries waiting out their backoff, then their turn (the tool not called yet): dropped
+    # once the run stops.
     backoffs: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+    # Their turns: set once every attempt started before the retry has been settled.
+    turns: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     failure: str | None = None
     cancelled: bool = False
     last_poll: float = 0.0
@@ -153,11 +171,11 @@ class StepLoop:
     async def _turns(self, st: RunState) -> None:
         self._poll(st, force=True)
         while True:
-            if st.stopping:
-                self._drop_backoffs(st)
-            elif st.frontier:
+            if not st.stopping and st.frontier:
                 self._start_ready(st)
             self._commit(st)
+            if st.stopping:  # after the commit: a retry it launched is dropped too
+                self._drop_backoffs(st)
             if not st.running:
                 return
             if await self._wait_for_head(st):
@@ -166,7 +184,11 @@ class StepLoop:
 
     async def _wait_for_head(self, st: RunState) -> bool:
         """Wait for the oldest call, until it ends, its deadline or the next poll; whether it ended."""
-        call = st.calls[st.running[0]]
+        sid = st.running[0]
+        call = st.calls[sid]
+        turn = st.turns.pop(sid, None)
+        if turn is not None and not turn.done() and not st.stopping:
+            turn.set_result(None)  # a retry: every attempt started before it is settled
         loop = asyncio.get_running_loop()
         if call.ready(loop.time()):
             return True
@@ -226,10 +248,12 @@ class StepLoop:
 
     def _drop_backoffs(self, st: RunState) -> None:
         """The run stops (a cancel, a step failed for good): retries still waiting out their
-        backoff end now without calling their tool; each settles as a failed attempt."""
+        backoff or their turn end now without calling their tool; each settles as a failed
+        attempt."""
         for backoff in st.backoffs.values():
             backoff.cancel()
         st.backoffs.clear()
+        st.turns.clear()
 
     def _stop_reason(self, st: RunState) -> str | None:
         """Why a retry whose backoff ended must not call its tool now (None: it may)."""
@@ -328,11 +352,7 @@ class StepLoop:
                secret_names: tuple[str, ...]) -> bool:
         """Ask the runtime gate about the call (:mod:`executor.runtime_gate`); record its
         verdict, and fail the step on a denial."""
-        gate = st.gate
-        if gate is None:
-            gate = st.gate = RuntimeGate(st, self.registry, self.runtime_check,
-                                         storable=self._storable, lookup=partial(self._lookup, st))
-        verdict = gate.verdict(sid, spec, args, effect, secret_names)
+        verdict = self._gate(st).verdict(sid, spec, args, effect, secret_names)
         if verdict is None:
             return True
         self.store.record_check(st.run_id, st.steps[sid], verdict.event, denied_error=verdict.error)
@@ -340,6 +360,12 @@ class StepLoop:
             self._mark(st, sid, StepStatus.FAILED, verdict.error)
             st.failure = st.failure or f"step {sid} failed: {verdict.error}"
         return verdict.allowed
+
+    def _gate(self, st: RunState) -> RuntimeGate:
+        if st.gate is None:
+            st.gate = RuntimeGate(st, self.registry, self.runtime_check,
+                                  storable=self._storable, lookup=partial(self._lookup, st))
+        return st.gate
 
     def _start_attempt(self, st: RunState, sid: str, *, spec: ToolSpec | None,
                        args: dict[str, Any], delay_s: float) -> None:
@@ -367,24 +393,48 @@ class StepLoop:
     def _launch(self, st: RunState, spec: ToolSpec, args: dict[str, Any], context: ToolContext,
                 timeout: float, delay_s: float) -> Call:
         """Start the tool now (its span ends when the loop settles it); a retry waits its backoff
-        first, unless the run stops meanwhile (see :meth:`_drop_backoffs`)."""
+        and then its turn (:meth:`_wait_for_head`) first, unless the run stops meanwhile (see
+        :meth:`_drop_backoffs`)."""
         span = start_span("baton.attempt", run_id=context.run_id, step_id=context.step_id,
                           attempt=context.attempt, tool=spec.name)
         if delay_s <= 0:
             return begin_call(spec, args, context, timeout_s=timeout, span=span)
         sid = context.step_id
-        backoff = st.backoffs[sid] = asyncio.ensure_future(self.sleep(delay_s))
+        turn = st.turns[sid] = asyncio.get_running_loop().create_future()
+        backoff = st.backoffs[sid] = asyncio.ensure_future(_backoff_then_turn(
+            self.sleep, delay_s, turn))
         backoff.add_done_callback(partial(_forget_backoff, st.backoffs, sid))
-        waiting = call_tool(spec, args, context, timeout_s=timeout, backoff=backoff,
-                            stop_reason=partial(self._stop_reason, st),
-                            before_call=partial(self._call_begins, st, sid))
+        waiting = self._retried(st, spec, args, context, timeout, backoff)
         return Call(None, run_in_span(span, asyncio.ensure_future, waiting), span=span)
 
-    def _call_begins(self, st: RunState, sid: str) -> None:
-        """A retry's backoff is over: commit that its call begins before making it, so that a
-        takeover can tell a call that may have had its effect from one never made. (Between
-        the loop's turns nothing else is pending: this commit holds that mark alone.)"""
-        self.store.call_began(st.steps[sid])
+    async def _retried(self, st: RunState, spec: ToolSpec, args: dict[str, Any],
+                       context: ToolContext, timeout: float,
+                       backoff: asyncio.Future[Any]) -> Outcome:
+        """A retry's attempt once it was launched: its wait, its check, its call."""
+        try:
+            return await call_tool(spec, args, context, timeout_s=timeout, backoff=backoff,
+                                   stop_reason=partial(self._stop_reason, st),
+                                   before_call=partial(self._call_begins, st, spec, args, context))
+        except RuntimeDenial as denial:  # its call was not made
+            return Outcome(error=denial)
+
+    def _call_begins(self, st: RunState, spec: ToolSpec, args: dict[str, Any],
+                     context: ToolContext) -> None:
+        """A retry's backoff and turn are over: ask the runtime check about its call, as every
+        call is asked, then commit its verdict and that the call begins before making it, so
+        that a takeover can tell a call that may have had its effect from one never made.
+        (Between the loop's turns nothing else is pending: this commit holds them alone.)
+        A denial is raised (:class:`RuntimeDenial`), the call not made; its verdict commits
+        with the attempt's failure."""
+        sid = context.step_id
+        row = st.steps[sid]
+        verdict = self._gate(st).verdict(sid, spec, args, st.effects[sid],
+                                         st.secret_names.get(sid, ()))
+        if verdict is not None:
+            self.store.record_check(st.run_id, row, verdict.event, denied_error=None)
+            if not verdict.allowed:
+                raise RuntimeDenial(verdict.error or "denied by runtime policy")
+        self.store.call_began(row)
         self.store.flush()
 
     def _settle(self, st: RunState, sid: str, outcome: Outcome) -> None:
@@ -446,6 +496,9 @@ class StepLoop:
                                       "retry_in_s": round(decision.delay_s, 6)})
         bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning(
             "attempt failed; retrying", delay_s=decision.delay_s, error=text)
+        if decision.delay_s <= 0 and not self._check(
+                st, sid, spec, st.args[sid], st.effects[sid], st.secret_names.get(sid, ())):
+            return  # called at the turn's commit, as a new step is: checked as one is
         self._start_attempt(st, sid, spec=spec, args=st.args[sid], delay_s=decision.delay_s)
 
     def _fail_for_good(self, st: RunState, sid: str, text: str, code: str, *, retryable: bool) -> None:
@@ -508,6 +561,14 @@ def _effect_of(spec: ToolSpec, args: dict[str, Any]) -> Effect:
     except Exception as exc:  # noqa: BLE001 - the tool's own code, on arguments it did not expect
         raise ToolError(f"{spec.name}: its effect could not be decided from its arguments "
                         f"({type(exc).__name__}: {exc})") from exc
+
+
+async def _backoff_then_turn(sleep: Callable[[float], Awaitable[Any]], delay_s: float,
+                             turn: asyncio.Future[None]) -> None:
+    """A retry's wait: its backoff, then its turn (set by the loop; already set, no wait).
+    (The sleep begins here: one dropped before it began is never made.)"""
+    await sleep(delay_s)
+    await turn
 
 
 def _forget_backoff(backoffs: dict[str, asyncio.Future[Any]], sid: str,

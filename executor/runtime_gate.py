@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from planner.plan import Plan, Reference, Step, is_reference, resolve_references
 from policies.hosts import url_host
 from policies.inputs import DataFeeds, call_url
-from tools import BatonError, Effect, ToolRegistry, ToolSpec
+from tools import BatonError, Effect, ToolError, ToolRegistry, ToolSpec
 
 from .calls import ERROR_TEXT_MAX_CHARS, cut_error_text
 from .checks import NO_CHECK_CONFIGURED, CheckOutcome, RuntimeCheck, StepCall, StepDecision
@@ -63,6 +63,16 @@ class GatedRun(Protocol):
     by_id: dict[str, Step]
     # Resolved arguments of the steps started in this run, filled as they start.
     args: dict[str, dict[str, Any]]
+
+
+class RuntimeDenial(ToolError):
+    """A retry denied by the runtime check just before its call: its attempt fails with the
+    denial's text (``runtime_denied``), and the step with it, never tried again."""
+
+    code = "runtime_denied"
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error, retryable=False, code=self.code)
 
 
 @dataclass(frozen=True)
