@@ -119,3 +119,40 @@ def test_a_retry_without_a_backoff_is_checked_each_time_it_is_allowed(engine, tm
     assert record.status is RunStatus.SUCCEEDED and calls == [1, 2, 3]
     assert len(check.asked) == 3
     assert _kinds(engine, record.id).count("step_check") == 3
+
+
+def test_an_attempt_resumed_after_a_crash_is_checked_again(engine, tmp_path):
+    """A takeover's attempt is asked about as a first attempt is, whatever was allowed before."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+    from sqlmodel import Session
+
+    from executor.store import attempt_log
+    from executor.store.schema import RunRow, StepRunRow
+    from planner.plan import Plan
+    from tests.executor.runsupport import approved_plan
+
+    at = "2026-11-29T12:00:00+00:00"
+    log = [{"attempt": 1, "status": "failed", "started_at": at, "ended_at": at, "error": "503",
+            "retryable": True},
+           {"attempt": 2, "status": "started", "started_at": at, "backoff_s": 0.5}]
+    calls: list[int] = []
+    check = Window(open_for=0)  # the window closed while the owner was dead
+    runner = make_runner(engine, _registry(calls, backoff_s=0.5), tmp_path, runtime_check=check,
+                         sleep=no_wait)
+    plan = Plan.model_validate(PLAN)
+    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice",
+                               detach=True)
+    with Session(engine) as s:
+        s.execute(update(StepRunRow).where(StepRunRow.run_id == run_id)
+                  .values(attempt_log=attempt_log.dumps(log), attempts=2, status="running"))
+        s.execute(update(RunRow).where(RunRow.id == run_id).values(
+            owner="gone-host:1:x", status="running",
+            lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        s.commit()
+    record = runner.resume_sync(run_id)
+    assert calls == [] and len(check.asked) == 1
+    assert record.status is RunStatus.FAILED
+    assert record.steps[0].error == "denied by runtime policy: outside the batch window"
+    assert "step_check" in _kinds(engine, run_id)
