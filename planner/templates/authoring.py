@@ -19,6 +19,7 @@ from .model import (
     Template,
     TemplateError,
     TemplateParam,
+    number_bounds_problem,
     reserved_name_message,
     unbounded_message,
     unbounded_params,
@@ -29,7 +30,6 @@ from .params import _text, check_value, coerce
 _INDEX = re.compile(r"(?P<key>[^\[\]]+)?((?:\[\d+\])*)")
 _PHRASE_SPECIAL = set("{}()[]")
 _REGEX_PREFIX = "re:"  # how compile_pattern tells a regex from a phrase
-_NUMBER_TYPES = (ParamType.INT, ParamType.NUMBER)
 #: The code of the TemplateError refusing min or max on a str or bool parameter.
 NUMBER_BOUNDS_ON_OTHER_TYPE = "number_bounds_on_other_type"
 
@@ -102,13 +102,9 @@ def _bounded(param: TemplateParam, bounds: ParamBounds | None) -> TemplateParam:
     a parameter that is not a number is refused (code ``NUMBER_BOUNDS_ON_OTHER_TYPE``)."""
     if bounds is None:
         return param
-    if (bounds.min is not None or bounds.max is not None) and param.type not in _NUMBER_TYPES:
-        # Ignored on text or yes/no, they would let every value through a template its
-        # author believes bounded.
-        raise TemplateError(
-            f"parameter {param.name} is a {param.type.value} parameter: min and max bound "
-            "only int and number parameters",
-            code=NUMBER_BOUNDS_ON_OTHER_TYPE)
+    problem = number_bounds_problem(param.name, param.type, bounds.min, bounds.max)
+    if problem is not None:
+        raise TemplateError(problem, code=NUMBER_BOUNDS_ON_OTHER_TYPE)
     enum = None
     if bounds.enum is not None:
         try:
