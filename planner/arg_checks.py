@@ -38,13 +38,15 @@ def json_path(base: str, segments: tuple[Any, ...] | list[Any]) -> str:
     return "".join(parts)
 
 
-def shorten(text: str) -> str:
-    """Cut a long message fragment so that one huge value cannot flood a report.
+def shorten(text: str, limit: int = _MAX_SHOWN) -> str:
+    """Cut a long message fragment so that one huge value cannot flood a report: ``text``
+    as it is when at most ``limit`` characters, else cut to ``limit``, its last one the cut
+    mark (a reader must see that more was left out).
 
-    The cut ends with the cut mark: problems are masked after they are made, with every
-    configured secret, and a secret's start left before the mark is masked too.
+    Problems are masked after they are made, with every configured secret, and a secret's
+    start left before the mark is masked too.
     """
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + CUT_MARK
+    return text if len(text) <= limit else text[: limit - 1] + CUT_MARK
 
 
 def suggest(name: str, candidates: list[str], noun: str = "") -> str:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from planner.arg_checks import shorten
 from planner.diff import PlanDiff
 from planner.plan import Step, is_reference
 from planner.problems import printable
@@ -29,14 +30,8 @@ STATUS_STYLE = {
 }
 
 
-#: What ends a text ``shortened`` cut.
-CUT_MARK = "…"
-
-
-def shortened(text: str, limit: int) -> str:
-    """``text`` as it is when at most ``limit`` characters, else cut to ``limit`` with its
-    last one ``CUT_MARK``: a reader must see that more was left out."""
-    return text if len(text) <= limit else text[:limit - 1] + CUT_MARK
+#: ``text`` as it is when at most ``limit`` characters, else cut to ``limit``, ending in "…".
+shortened = shorten
 
 
 def status_text(status: VersionStatus) -> str:

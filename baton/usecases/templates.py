@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from executor.ledger import EventKind
+from planner.arg_checks import shorten
 from planner.base import PlanningError
 from planner.templates import (
     ParamBounds,
@@ -188,13 +189,14 @@ def _check_examples(services: Services, template: Template) -> None:
     planner = TemplatePlanner(TemplateLibrary([template]), max_steps=services.settings.max_steps)
     for goal in template.example_goals:
         missed = _missed_example(planner.matcher, template, goal)
+        shown = shorten(goal)  # an example of 19,000 characters made one error line of it
         if missed:
             raise TemplateError(f"template {template.name}: {missed}")
         try:
             planner.plan(goal, services.registry)
         except PlanningError as exc:
             details = "".join(f"\n  - {p}" for p in exc.problems)
-            raise TemplateError(f"template {template.name}: example goal {goal!r} does not "
+            raise TemplateError(f"template {template.name}: example goal {shown!r} does not "
                                 f"give a valid plan: {exc.message}{details}") from exc
 
 
@@ -204,6 +206,7 @@ def _missed_example(matcher: TemplateMatcher, template: Template, goal: str) -> 
     Said about this template, not as the planner's "no template matches … nearest" reply.
     """
     found, misses = matcher.match(goal)
+    goal = shorten(goal)  # as quoted below: one long example must not flood the message
     if found is not None:
         return None
     if misses:
