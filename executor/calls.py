@@ -35,6 +35,7 @@ from tools.redaction import CUT_MARK
 from tools.registry import MAX_TIMEOUT_S
 from tools.spec import TOOL_DEADLINE_MARGIN_S
 
+from .retry import transient_code
 from .telemetry import NOOP_SPAN, bind_log, run_in_span, unrendered_message
 from .tool_threads import INTERRUPTS, NO_THREAD, TOOL_THREADS, ThreadJob, ToolThreads
 
@@ -472,6 +473,4 @@ def error_code(error: BaseException) -> str:
     code a tool set on its error after making it is made text as when it is made)."""
     if isinstance(error, ToolError):
         return code_text(error.code, ToolError.code)
-    if isinstance(error, asyncio.TimeoutError):
-        return "timeout"
-    return "tool_crashed"
+    return transient_code(error) or "tool_crashed"

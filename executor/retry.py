@@ -43,6 +43,19 @@ def is_retryable(error: BaseException) -> bool:
         _httpx_transient(error) is not None)
 
 
+def transient_code(error: BaseException) -> str | None:
+    """The code recorded for an error a tool let out that :func:`is_retryable` counts as
+    transient: ``timeout`` or ``connection_error`` (None for any other error, and for a
+    ``ToolError``, which carries its own)."""
+    if isinstance(error, ToolError) or not is_retryable(error):
+        return None
+    httpx = sys.modules.get("httpx")
+    if isinstance(error, asyncio.TimeoutError | TimeoutError) or (
+            httpx is not None and isinstance(error, httpx.TimeoutException)):
+        return "timeout"
+    return "connection_error"
+
+
 def outcome_unknown(error: BaseException) -> bool:
     """Whether a failed call may have had its effect all the same: it timed out, or its
     connection failed once it was made.

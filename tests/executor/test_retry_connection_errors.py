@@ -109,3 +109,22 @@ def test_a_write_whose_connection_was_reset_is_not_repeated_blindly(engine, tmp_
     assert calls == [1]
     assert record.status is RunStatus.FAILED
     assert "crm.note is not idempotent" in (record.steps[0].error or "")
+
+
+def test_a_connection_error_is_recorded_as_one_not_as_a_crash(engine, tmp_path):
+    from executor.ledger import Ledger
+
+    registry = ToolRegistry()
+
+    @registry.tool("svc.fetch", retry=RetryPolicy(max_attempts=2, initial_backoff_s=0.5, jitter=0))
+    def fetch(context: ToolContext) -> str:
+        """Refused, then timed out in httpx."""
+        if context.attempt == 1:
+            raise ConnectionRefusedError(111, "Connection refused")
+        raise httpx.ReadTimeout("read timed out", request=REQUEST)
+
+    record = run_plan(make_runner(engine, registry, tmp_path, sleep=no_wait), engine,
+                      {"goal": "g", "steps": [{"id": "s", "tool": "svc.fetch"}]})
+    failures = Ledger(engine).events(subject=record.id, kinds=["attempt_failure"])
+    assert [(e.payload["code"], e.payload["retryable"]) for e in failures] == [
+        ("connection_error", True), ("timeout", False)]
