@@ -111,6 +111,8 @@ class VerifyResult:
 
 
 _SEQ = re.compile(r"[0-9]{1,19}")
+# The text SQLite holds for an event's time, as the writer stores it: naive UTC, microseconds.
+_RECORDED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
 
 
 def parse_head(value: str) -> tuple[int, str]:
@@ -427,6 +429,13 @@ class Ledger:
         offset, a "T", fewer digits) is an alteration that would be shown as it reads.
         """
         stored = row.at
+        if self._format_at is not None and isinstance(stored, str) \
+                and _RECORDED_TIME.fullmatch(stored):
+            # The form the writer stores, read at C speed: verifying reads every row's time.
+            try:
+                return datetime.fromisoformat(stored)
+            except ValueError:  # no such day (02-30): said below, as the slow path says it
+                pass
         try:
             at = self._parse_at(stored) if self._parse_at is not None and stored is not None \
                 else None
