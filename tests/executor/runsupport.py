@@ -61,6 +61,18 @@ def one() -> int:
     return 1
 
 
+def one_tool_registry() -> ToolRegistry:
+    """A registry of the one tool ``one``."""
+    registry = ToolRegistry()
+    registry.register_function(one, name="one")
+    return registry
+
+
+def one_step_plan() -> Plan:
+    """A plan of one step, ``a``, calling ``one``."""
+    return Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "one"}]})
+
+
 def make_runner(engine: Engine, registry: ToolRegistry, data_dir: Path, **options: Any) -> Runner:
     """A runner on ``engine`` with artifacts under ``data_dir``."""
     threshold = options.pop("threshold", 64 * 1024)

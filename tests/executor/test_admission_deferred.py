@@ -15,19 +15,9 @@ from executor.errors import RunDeferredError
 from executor.ledger import Ledger
 from executor.records import RunStatus
 from executor.store.db import StoreError
-from planner.plan import Plan
-from tests.executor.runsupport import approved_plan, make_runner, one
-from tools import BatonError, ToolRegistry
-
-
-def _registry() -> ToolRegistry:
-    registry = ToolRegistry()
-    registry.register_function(one, name="one")
-    return registry
-
-
-def _plan() -> Plan:
-    return Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "one"}]})
+from tests.executor.runsupport import (approved_plan, make_runner, one_step_plan,
+                                       one_tool_registry)
+from tools import BatonError
 
 
 class _FileBroke(RunDeferredError):
@@ -36,7 +26,7 @@ class _FileBroke(RunDeferredError):
 
 def test_a_check_that_cannot_judge_now_leaves_the_run_queued_for_the_next_claim(
         engine, tmp_path):
-    registry, plan = _registry(), _plan()
+    registry, plan = one_tool_registry(), one_step_plan()
     checks: list[str] = []
 
     def admission(plan_id: str, version: int) -> None:
@@ -59,7 +49,7 @@ def test_a_check_that_cannot_judge_now_leaves_the_run_queued_for_the_next_claim(
 
 def test_a_database_failure_under_the_check_leaves_the_run_to_its_lease(engine, tmp_path):
     """Left as it is, not given back: a failure that lasts must not have it claimed in a loop."""
-    registry, plan = _registry(), _plan()
+    registry, plan = one_tool_registry(), one_step_plan()
     checks: list[str] = []
 
     def admission(plan_id: str, version: int) -> None:
@@ -79,7 +69,7 @@ def test_a_database_failure_under_the_check_leaves_the_run_to_its_lease(engine, 
 
 
 def test_a_foreground_run_whose_check_cannot_judge_now_raises_and_stays_queued(engine, tmp_path):
-    registry, plan = _registry(), _plan()
+    registry, plan = one_tool_registry(), one_step_plan()
 
     def admission(plan_id: str, version: int) -> None:
         raise _FileBroke("the settings file does not load: line 3")
@@ -92,7 +82,7 @@ def test_a_foreground_run_whose_check_cannot_judge_now_raises_and_stays_queued(e
 
 
 def test_a_refusal_still_ends_the_run_failed_naming_it(engine, tmp_path):
-    registry, plan = _registry(), _plan()
+    registry, plan = one_tool_registry(), one_step_plan()
 
     def admission(plan_id: str, version: int) -> None:
         raise BatonError(f"plan {plan_id} v{version} is rejected, not approved")

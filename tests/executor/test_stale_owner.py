@@ -11,18 +11,9 @@ from executor.errors import LeaseLostError, RunOwnedError
 from executor.ledger import Ledger
 from executor.records import RunStatus
 from planner.plan import Plan
-from tests.executor.runsupport import approved_plan, make_runner, one
+from tests.executor.runsupport import (approved_plan, make_runner, one_step_plan,
+                                       one_tool_registry)
 from tools import ToolRegistry
-
-
-def _registry() -> ToolRegistry:
-    registry = ToolRegistry()
-    registry.register_function(one, name="one")
-    return registry
-
-
-def _plan() -> Plan:
-    return Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "one"}]})
 
 
 def _claimed_briefly(engine, registry: ToolRegistry, tmp_path, plan: Plan):
@@ -34,7 +25,7 @@ def _claimed_briefly(engine, registry: ToolRegistry, tmp_path, plan: Plan):
 
 
 def test_a_stale_owner_cannot_mark_a_run_finished_by_its_new_owner_running(engine, tmp_path):
-    registry, plan = _registry(), _plan()
+    registry, plan = one_tool_registry(), one_step_plan()
     first, run_id = _claimed_briefly(engine, registry, tmp_path, plan)
     time.sleep(0.1)  # first stalls: its lease runs out
     second = make_runner(engine, registry, tmp_path)
@@ -51,7 +42,7 @@ def test_a_stale_owner_cannot_mark_a_run_finished_by_its_new_owner_running(engin
 def test_a_runner_that_lost_its_run_before_starting_it_stops_without_touching_it(engine, tmp_path):
     """The runner read the run as its own, then stalled (here: in the admission check) while
     another worker took the run over and finished it."""
-    registry, plan = _registry(), _plan()
+    registry, plan = one_tool_registry(), one_step_plan()
     taken: list[RunStatus] = []
 
     def stall(plan_id: str, version: int) -> None:
@@ -74,7 +65,7 @@ def test_a_runner_that_lost_its_run_before_starting_it_stops_without_touching_it
 
 def test_a_takeover_loses_to_an_owner_that_renews_its_lease_while_being_judged_gone(
         engine, tmp_path, monkeypatch):
-    registry, plan = _registry(), _plan()
+    registry, plan = one_tool_registry(), one_step_plan()
     first, run_id = _claimed_briefly(engine, registry, tmp_path, plan)
     time.sleep(0.1)  # first stalls: its lease runs out
     second = make_runner(engine, registry, tmp_path)
@@ -93,7 +84,7 @@ def test_a_takeover_loses_to_an_owner_that_renews_its_lease_while_being_judged_g
 
 
 def test_the_store_refuses_a_claim_on_an_owner_whose_lease_moved_past_the_one_seen(engine, tmp_path):
-    registry, plan = _registry(), _plan()
+    registry, plan = one_tool_registry(), one_step_plan()
     first, run_id = _claimed_briefly(engine, registry, tmp_path, plan)
     seen = first.store.run_row(run_id)["lease_expires_at"]
     assert first.store.renew(run_id, first.owner_id, 60.0) is False
