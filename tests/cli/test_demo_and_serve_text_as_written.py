@@ -21,7 +21,10 @@ from executor.ledger import LedgerEvent, VerifyResult
 from tests.support.cli_in_process import in_process_baton
 
 @pytest.fixture
-def baton(data_dir, capsys):
+def baton(data_dir, capsys, monkeypatch):
+    # Wide enough that no line folds: where a fold fell (at the space before "(settings")
+    # depended on the length of pytest's temporary path.
+    monkeypatch.setenv("COLUMNS", "1000")
     with in_process_baton(capsys) as run:
         yield run
 
@@ -36,8 +39,7 @@ def test_the_demo_prints_a_bracketed_workspace_path_as_written(baton, data_dir):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     out = done.stdout
-    unfolded = "".join(out.splitlines())  # the header folds at the console's width
-    assert f"Baton demo in {root} (settings: baton.toml;" in unfolded
+    assert f"Baton demo in {root} (settings: baton.toml;" in out
     assert f"cd {root}\n" in out
     assert f"baton --config {root / 'baton.toml'} serve" in out
     assert "Demo complete. Plan p-" in _flat(out)
