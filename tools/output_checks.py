@@ -5,7 +5,8 @@ JSON (sizes, shared values), generators and other iterators, dict keys (two writ
 nesting depth, numbers and bytes JSON cannot hold, and whether it is light enough to be shaped
 on the event loop (no code of the tool's own, few bytes: see :func:`light_fault`); each fault
 as ``(path, what is wrong, error code)``. :class:`~tools.spec.ToolSpec` raises them as
-``ToolError``. Values are read as :mod:`tools.output_kinds` says, by their type alone.
+``ToolError``. Values are read as :mod:`tools.output_kinds` says, by their type alone; a dict's
+keys, and numbers and bytes, are checked by :mod:`tools.output_keys`.
 """
 
 from __future__ import annotations
@@ -14,22 +15,20 @@ import collections
 import dataclasses
 import functools
 import math
-import sys
 from collections.abc import Callable, Iterator
 from math import isfinite as _isfinite
 from typing import Any
 
 from pydantic import BaseModel, RootModel
-from pydantic_core import to_jsonable_python
 
-from .output_kinds import (DATACLASS, DICT_ITEMS, ENUM, ENUM_VALUE, INDEXED, INT, ITERATOR, KEYED,
-                           LEAF, LIST_ITER, MODEL, SIZED, kind_of)
+from .output_keys import duplicate_key, int_size, key_fault, key_size, leaf_fault
+from .output_kinds import (DATACLASS, DICT_ITEMS, ENUM, INDEXED, INT, ITERATOR, KEYED, LEAF,
+                           LIST_ITER, MODEL, SIZED, kind_of)
 
 
 # pydantic writes a deque, a set and a tuple as a list; a generator is left alone (it can be
 # read only once, and the output's JSON is written from it after this walk).
 _CONTAINERS = (dict, list, tuple, set, frozenset, collections.deque)
-_BYTES = (bytes, bytearray)
 
 
 def holds_non_finite(value: Any) -> bool:
@@ -122,10 +121,11 @@ def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int]
     ``list``, ``str``… methods, as pydantic reads them in C), a set or deque by its iteration.
     Output models and dataclasses count by their fields, as pydantic writes them (see
     :func:`_model_members`), an enum member as its value, a key that is no text as its text
-    (see :func:`_key_size`); what the tool returned counts whole, keys its output model would
-    drop included. A container inside itself counts 1 there: :func:`output_fault` names it,
-    as it names a container nested deeper than JSON is written to, whose members are not
-    read. The walk stops at an iterator (:func:`size_fault` names it): None then.
+    (see :func:`tools.output_keys.key_size`); what the tool returned counts whole, keys its
+    output model would drop included. A container inside itself counts 1 there:
+    :func:`output_fault` names it, as it names a container nested deeper than JSON is written
+    to, whose members are not read. The walk stops at an iterator (:func:`size_fault` names
+    it): None then.
     """
     found = _sized(value, limit)
     return None if found is None or found[1] is None else (found[0], found[1])
@@ -187,9 +187,9 @@ def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int |
                     if key_kind is SIZED:
                         total += key_read(key) + 3  # type: ignore[misc]
                     elif key_kind is INT:
-                        total += _int_size(key) + 2
+                        total += int_size(key) + 2
                     elif key_kind is ENUM or key_kind is INDEXED:
-                        if (size := _key_size(key, on_loop, min(room, limit) - total)) < 0:
+                        if (size := key_size(key, on_loop, min(room, limit) - total)) < 0:
                             return _HEAVY
                         total += size
                     else:
@@ -199,7 +199,7 @@ def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int |
                 total += len(child) + 3
                 continue
             if of is int:
-                total += 2 if -_SHORT_INT < child < _SHORT_INT else _int_size(child)
+                total += 2 if -_SHORT_INT < child < _SHORT_INT else int_size(child)
                 continue
             if of is float or of is bool or child is None:
                 total += 2
@@ -216,7 +216,7 @@ def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int |
                     total += read(child) + 3
                     continue
                 if kind is INT:
-                    total += _int_size(child)
+                    total += int_size(child)
                     continue
                 if kind is LEAF:
                     total += 2
@@ -259,62 +259,6 @@ def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int |
     return None
 
 
-def _key_size(key: Any, on_loop: bool, cap: float) -> int:
-    """The fewest bytes ``key`` (a dict's key, not text) takes written as JSON, its quotes,
-    colon and the comma after it included: a tuple as its parts joined by commas, an enum
-    member as its value, as pydantic writes them; text and bytes by their length, an integer
-    by its digits, any other part 1 byte. Each tuple and member is added up once, by id, and
-    counts at each place it appears (a tuple shared at each of 40 levels: 2**40 parts); one
-    inside itself counts 1 there (:func:`output_fault` names it). Stops once past ``cap``;
-    -1 on the event loop at a part that is not plain (nothing of it read)."""
-    sizes: dict[int, int] = {}  # the tuples and members added up: their size
-    open_ids: set[int] = set()
-    frames: list[tuple[int, Iterator[Any], int]] = []  # the open ones: id, parts, size so far
-    here, parts, total, outer = 0, iter((key,)), 0, 0  # outer: the open ones' sizes, added
-    while True:
-        for part in parts:
-            if outer + total > cap:
-                return outer + total + 2
-            _, kind, read, plain = kind_of(type(part))
-            if on_loop and not plain:
-                return -1
-            if kind is SIZED or kind is INT:
-                total += read(part) + 1 if kind is SIZED else _int_size(part)  # type: ignore[misc]
-                continue
-            ident = id(part)
-            if kind is ENUM:
-                try:
-                    inner: Iterator[Any] = iter((read(part),))  # type: ignore[misc]
-                except Exception:  # noqa: BLE001 - the dump raises it again, where it is reported
-                    inner = iter(())
-            elif issubclass(type(part), tuple):  # (never asks the part: a type's own test)
-                inner = tuple.__iter__(part)
-            else:
-                total += 2
-                continue
-            if ident in sizes or ident in open_ids:
-                total += sizes.get(ident, 2)
-                continue
-            frames.append((here, parts, total))
-            open_ids.add(ident)
-            outer += total
-            here, parts, total = ident, inner, 0
-            break
-        else:
-            if not frames:
-                return total + 2
-            open_ids.discard(here)
-            sizes[here] = size = total
-            here, parts, total = frames.pop()
-            outer -= total
-            total += size
-
-
-def _int_size(value: int) -> int:
-    """The fewest bytes an integer takes as JSON, and the comma after it: a digit holds at most
-    3.33 bits (its length read with ``int``'s own method, whatever a subclass says)."""
-    bits = int.bit_length(value)
-    return (bits - 1) * 3 // 10 + 2 if bits > 1 else 2
 
 
 def _read(value: Any, kind: int,
@@ -442,7 +386,7 @@ def output_fault(value: Any, *, as_json: bool = False,
     check), each container entered once: one shared by several fields is no cycle and is not
     walked again. Paths are built only for the containers entered and the fault found.
     """
-    fault = _leaf_fault(value, as_json)
+    fault = leaf_fault(value, as_json)
     top = _members(value) if models else _plain_members(value)  # type: ignore[misc]
     if fault is not None or top is None:
         return None if fault is None else ("(the whole output)", *fault)
@@ -456,9 +400,9 @@ def output_fault(value: Any, *, as_json: bool = False,
         here, children, keyed, keys = frames[-1]
         for key, child in children:
             if keyed and (as_json or type(key) is not str):
-                fault = _key_fault(key, as_json)
+                fault = key_fault(key, as_json)
                 if fault is None and keys is not None and type(key) is not str:
-                    fault, keys = _duplicate_key(keys), None
+                    fault, keys = duplicate_key(keys), None
                     frames[-1] = (here, children, keyed, None)
                 if fault is not None:
                     return (_joined(path) or "(the whole output)", *fault)
@@ -501,7 +445,7 @@ def output_fault(value: Any, *, as_json: bool = False,
                 frames.append((ident, *inner, keys_of))  # type: ignore[misc]
                 break
             if (kind is LEAF or kind is INT or (as_json and kind is SIZED)) and (
-                    fault := _leaf_fault(child, as_json)) is not None:
+                    fault := leaf_fault(child, as_json)) is not None:
                 return (_joined([*path, _segment(key, keyed)]), *fault)
         else:
             frames.pop()
@@ -541,162 +485,3 @@ def _too_deep(path: list[str]) -> tuple[str, str, str]:
             f"{OUTPUT_MAX_DEPTH} levels an output may nest as JSON; flatten it or return it "
             "as text", "tool_output_too_deep")
 
-
-def _key_fault(key: Any, as_json: bool) -> tuple[str, str] | None:
-    """What JSON cannot hold about a dict's key that is not text (and its error code), or None;
-    with ``as_json``, about any key (see :func:`output_fault`).
-
-    pydantic writes a number as its text (NaN as "None"), a tuple as its parts joined by
-    commas, each part as a key alone, and an enum member as its value. Each tuple and member
-    is looked into once; one whose value holds it is a cycle (pydantic-core recursed until
-    the process crashed).
-    """
-    what = "a tuple key with a part" if issubclass(type(key), tuple) else "a key"
-    done: set[int] = set()
-    open_ids: set[int] = set()
-    frames: list[tuple[int, Iterator[Any]]] = [(0, iter((key,)))]
-    while frames:
-        here, parts = frames[-1]
-        for part in parts:
-            kind = kind_of(type(part))[1]
-            if kind is ENUM or issubclass(type(part), tuple):
-                ident = id(part)
-                if ident in open_ids:
-                    return (f"has {what} that holds an enum member whose value holds it (a "
-                            "cycle); JSON cannot hold a key that contains itself",
-                            "tool_output_cyclic")
-                if ident in done:
-                    continue
-                try:
-                    inner = iter((ENUM_VALUE(part),)) if kind is ENUM else tuple.__iter__(part)
-                except Exception:  # noqa: BLE001 - the dump raises it again, where it is reported
-                    continue
-                open_ids.add(ident)
-                frames.append((ident, inner))
-                break
-            if (fault := _leaf_fault(part, as_json)
-                    or (_written_key_fault(part) if as_json else None)) is not None:
-                return f"has {what} that {fault[0]}", fault[1]
-        else:
-            frames.pop()
-            open_ids.discard(here)
-            done.add(here)
-    return None
-
-
-def _duplicate_key(keys: dict[Any, Any]) -> tuple[str, str] | None:
-    """Two keys of ``keys`` that pydantic writes as the same JSON text (``7`` and ``"7"``,
-    ``(1, 2)`` and ``"1,2"``, ``True`` and ``"true"``), or None: the dict written holds one of
-    their values, the other lost without a word. A key whose text is not known here (one the
-    JSON writing refuses) is left to the checks that name it."""
-    seen: dict[str, Any] = {}
-    for key in dict.__iter__(keys):
-        text = _key_text(key)
-        if text is None:
-            continue
-        first = seen.setdefault(text, key)
-        if first is not key:
-            return (f"has the keys {_shown(first)} and {_shown(key)}, both written as the JSON "
-                    f"key {_shown(text)}: one of the two values would be lost; make the keys "
-                    "distinct (text keys)", "tool_output_duplicate_key")
-    return None
-
-
-def _key_text(key: Any, members: tuple[int, ...] = ()) -> str | None:
-    """The text pydantic writes a dict's key as, or None where it writes none (the JSON
-    writing refuses it): a number as Python writes it, ``true``, ``None``, a tuple's parts
-    joined by commas, an enum member as its value (``members``: the ids of those this key
-    is inside, one whose value holds it is refused elsewhere); anything else as pydantic
-    writes it alone."""
-    of = type(key)
-    if of is str:
-        return key
-    if of is bool:
-        return "true" if key else "false"
-    if key is None:
-        return "None"
-    try:
-        if of is int:
-            return int.__repr__(key)
-        if of is float:
-            return float.__repr__(key)
-        if of is tuple:
-            parts = [_key_text(part, members) for part in tuple.__iter__(key)]
-            return None if None in parts else ",".join(parts)  # type: ignore[arg-type]
-        if kind_of(of)[1] is ENUM:
-            return None if id(key) in members else _key_text(ENUM_VALUE(key),
-                                                              (*members, id(key)))
-        return next(iter(to_jsonable_python({key: None})))
-    except (ValueError, TypeError, RecursionError):  # too long, not finite, or no text
-        return None
-
-
-def _shown(key: Any) -> str:
-    """A key in an error's text: its repr, its first 60 characters."""
-    shown = repr(key)
-    return shown if len(shown) <= 60 else shown[:60] + "…"
-
-
-def _written_key_fault(part: Any) -> tuple[str, str] | None:
-    """Why pydantic cannot write ``part`` (a key, or part of a tuple key) as JSON text, or None:
-    text with a lone surrogate, a type it has no text for (a frozenset)."""
-    if isinstance(part, str):
-        if str.isascii(part):
-            return None
-        try:
-            str.encode(part, "utf-8")
-        except UnicodeEncodeError as exc:
-            return (f"is text with a lone surrogate ({str.__getitem__(part, exc.start)!r} at "
-                    f"offset {exc.start}), which UTF-8 cannot encode", "tool_output_not_utf8")
-        return None
-    if isinstance(part, _LEAVES):
-        return None  # numbers as their text, bytes looked at by _leaf_fault
-    try:
-        to_jsonable_python({part: None})
-    except (ValueError, TypeError) as exc:
-        return (f"is a {type(part).__name__}, which JSON cannot have as a key ({exc}); use "
-                "text keys", "tool_output_bad_key")
-    return None
-
-
-_LEAVES = (str, *_BYTES, int, float, type(None))  # bool is an int
-
-
-def _leaf_fault(value: Any, as_json: bool = False) -> tuple[str, str] | None:
-    """What JSON cannot hold about a number, or with ``as_json`` bytes (and its error code),
-    or None. Read with ``int``'s and ``bytes``' own methods, as pydantic writes them."""
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return None
-        return (f"is {float.__repr__(value)}, not a finite number; JSON has no NaN or Infinity",
-                "tool_output_not_finite")
-    # An int of at most 3 bits per digit of the lowest limit Python allows has fewer digits
-    # than any limit (a digit takes 3.32 bits): only longer ones are written out to see.
-    if isinstance(value, int) and int.bit_length(value) > 3 * _MIN_INT_DIGITS_LIMIT:
-        try:
-            int.__repr__(value)
-        except ValueError:  # longer than sys.get_int_max_str_digits(): json.dumps fails alike
-            return (f"is an integer of more than {sys.get_int_max_str_digits()} digits, longer "
-                    "than JSON text is written here; return it as a string",
-                    "tool_output_int_too_long")
-    elif as_json and isinstance(value, _BYTES):
-        return _bytes_fault(value)
-    return None
-
-
-def _bytes_fault(value: bytes | bytearray) -> tuple[str, str] | None:
-    """What JSON cannot hold about bytes written as text: the first byte that is not UTF-8."""
-    base = bytes if isinstance(value, bytes) else bytearray
-    if base.isascii(value):
-        return None
-    try:
-        base.decode(value, "utf-8")
-    except UnicodeDecodeError as exc:
-        return (f"is bytes that are not UTF-8 (byte {base.__getitem__(value, exc.start):#04x} "
-                f"at offset {exc.start}); JSON holds text, not bytes: return them as base64 "
-                "text (base64.b64encode(data).decode())", "tool_output_not_utf8")
-    return None
-
-
-# The lowest limit sys.set_int_max_str_digits() accepts (0, no limit, aside).
-_MIN_INT_DIGITS_LIMIT = 640
