@@ -3,10 +3,14 @@
 Retryable: a ``ToolError`` whose ``retryable`` is true (timeouts, connection
 errors, HTTP 429 and 5xx from ``http.request``, ``RetryableToolError``),
 ``asyncio.TimeoutError`` / ``TimeoutError``, and the connection errors a custom
-tool lets out: ``ConnectionError`` (refused, reset, aborted, a broken pipe) and
+tool lets out: ``ConnectionError`` (refused, reset, aborted, a broken pipe),
 httpx's transport errors but for a request that cannot be sent at all
-(``UnsupportedProtocol``, ``LocalProtocolError``). Everything else fails the step
-at once. The jitter comes from a generator seeded by ``run:step:attempt``, so a
+(``UnsupportedProtocol``, ``LocalProtocolError``), requests' ``ConnectionError`` (but its
+``SSLError``), ``Timeout`` and ``ChunkedEncodingError``, and urllib's: a ``URLError`` whose
+``reason`` is a connection error or a timeout, ``http.client.IncompleteRead``, and an
+``HTTPError`` 429 or 5xx, whose Retry-After is honoured as ``http.request``'s is. Everything
+else fails the step at once (an ``OSError`` such as ``FileNotFoundError``, an ``HTTPError``
+404). The jitter comes from a generator seeded by ``run:step:attempt``, so a
 replay of the same run waits exactly as long.
 
 A timeout, or a connection that failed once it was made, leaves the outcome
@@ -22,6 +26,7 @@ import sys
 from dataclasses import dataclass
 
 from tools import Effect, RetryPolicy, ToolError
+from tools.builtin.http import parse_retry_after
 from tools.errors import retry_after_problem
 
 from .telemetry import error_message
@@ -40,18 +45,26 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error, ToolError):
         return bool(error.retryable)
     return isinstance(error, asyncio.TimeoutError | TimeoutError | ConnectionError) or (
-        _httpx_transient(error) is not None)
+        _httpx_transient(error) is not None) or _library_transient(error) is not None
 
 
 def transient_code(error: BaseException) -> str | None:
     """The code recorded for an error a tool let out that :func:`is_retryable` counts as
-    transient: ``timeout`` or ``connection_error`` (None for any other error, and for a
+    transient: ``timeout``, ``connection_error``, or for urllib's ``HTTPError`` 429 or 5xx
+    ``http_<status>`` as ``http.request`` records it (None for any other error, and for a
     ``ToolError``, which carries its own)."""
     if isinstance(error, ToolError) or not is_retryable(error):
         return None
+    status = _http_error_status(error)
+    if status is not None:
+        return f"http_{status}"
     httpx = sys.modules.get("httpx")
+    urllib_error = sys.modules.get("urllib.error")
     if isinstance(error, asyncio.TimeoutError | TimeoutError) or (
-            httpx is not None and isinstance(error, httpx.TimeoutException)):
+            httpx is not None and isinstance(error, httpx.TimeoutException)) or (
+            "Timeout" in _requests_names(error)) or (
+            urllib_error is not None and isinstance(error, urllib_error.URLError)
+            and isinstance(getattr(error, "reason", None), TimeoutError)):
         return "timeout"
     return "connection_error"
 
@@ -66,13 +79,19 @@ def outcome_unknown(error: BaseException) -> bool:
     (refused, or not made in time) sent nothing. A ``ToolError`` the tool raises as
     retryable is its own word that a retry is safe (a refused connection, a 429 or
     503; the HTTP tools also send the step's key with every request); any other
-    exception (``tool_crashed``) is never retried.
+    exception (``tool_crashed``) is never retried. Of the errors other client libraries
+    raise (see :func:`_library_transient`), only a connection refused or not made in time
+    and a 429 surely sent nothing: a 5xx a custom tool lets out, with no word of its own,
+    may come after the service did part of the work.
     """
     if isinstance(error, ConnectionRefusedError):
         return False
     httpx_error = _httpx_transient(error)
     if httpx_error is not None:
         return httpx_error == "sent"
+    library_error = _library_transient(error)
+    if library_error is not None:
+        return library_error == "sent"
     return isinstance(error, asyncio.TimeoutError | TimeoutError | ConnectionError)
 
 
@@ -91,6 +110,75 @@ def _httpx_transient(error: BaseException) -> str | None:
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return "unsent"
     return "sent"
+
+
+_REQUESTS_TRANSIENT = frozenset({"ConnectionError", "Timeout", "ChunkedEncodingError"})
+
+
+def _requests_names(error: BaseException) -> frozenset[str]:
+    """The names of the classes of ``requests.exceptions`` that ``error`` is one of.
+
+    Known by module and name in its class's MRO, never imported: requests is no dependency
+    of Baton's, and an error of its types can only exist once a tool imported it."""
+    return frozenset(getattr(cls, "__qualname__", "") for cls in type(error).__mro__
+                     if getattr(cls, "__module__", None) == "requests.exceptions")
+
+
+def _http_error_status(error: BaseException) -> int | None:
+    """The status of urllib's ``HTTPError`` when it is a 429 or 5xx (None otherwise)."""
+    urllib_error = sys.modules.get("urllib.error")
+    if urllib_error is None or not isinstance(error, urllib_error.HTTPError):
+        return None
+    status = getattr(error, "code", None)
+    if not isinstance(status, int) or isinstance(status, bool):
+        return None
+    return status if status == 429 or 500 <= status <= 599 else None
+
+
+def _library_transient(error: BaseException) -> str | None:
+    """For an error of the ``requests`` library or the standard library's urllib that a retry
+    may cure: ``"unsent"`` when the request surely was not served (a connection refused or
+    not made in time, a 429), ``"sent"`` when it may have been; None for any other error.
+
+    requests: ``ConnectionError`` (derived from ``OSError``, not from the builtin
+    ``ConnectionError``) but ``SSLError`` (a certificate refused is refused again),
+    ``Timeout`` and ``ChunkedEncodingError``. urllib: a ``URLError`` whose ``reason`` is a
+    connection error or a timeout (``urlopen`` wraps what failed while sending), an
+    ``IncompleteRead``, and an ``HTTPError`` 429 or 5xx. (``RemoteDisconnected`` is a
+    ``ConnectionResetError`` already.) No exception's cause or context is looked into."""
+    names = _requests_names(error)
+    if names:
+        if not names & _REQUESTS_TRANSIENT or "SSLError" in names:
+            return None
+        return "unsent" if "ConnectTimeout" in names else "sent"
+    status = _http_error_status(error)
+    if status is not None:
+        return "unsent" if status == 429 else "sent"
+    urllib_error = sys.modules.get("urllib.error")
+    if urllib_error is not None and isinstance(error, urllib_error.URLError) and not (
+            isinstance(error, urllib_error.HTTPError)):
+        reason = getattr(error, "reason", None)
+        if isinstance(reason, ConnectionRefusedError):
+            return "unsent"
+        return "sent" if isinstance(reason, ConnectionError | TimeoutError) else None
+    http_client = sys.modules.get("http.client")
+    if http_client is not None and isinstance(error, http_client.IncompleteRead):
+        return "sent"
+    return None
+
+
+def _retry_after(error: BaseException) -> object:
+    """The wait ``error`` asks for before a retry: its ``retry_after_s`` (a ``ToolError``'s,
+    or one a tool set on any error), else for urllib's ``HTTPError`` 429 or 5xx its
+    ``Retry-After`` header read as ``http.request`` reads it; None when it asks for none."""
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after is not None or _http_error_status(error) is None:
+        return retry_after
+    try:
+        header = error.headers.get("Retry-After")  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - no headers, or headers of a shape of its own
+        return None
+    return parse_retry_after(header) if isinstance(header, str) else None
 
 
 def unsafe_repeat(error: BaseException, *, tool: str, effect: Effect, idempotent: bool,
@@ -163,7 +251,7 @@ def decide(error: BaseException, attempt: int, policy: RetryPolicy, *, seed: str
     delay = base - spread + random.Random(seed).random() * 2 * spread if spread else base
     delay = max(0.0, min(delay, policy.max_backoff_s))
     reason = f"{type(error).__name__}: {error_message(error)}"  # a tool's __str__ may raise
-    retry_after = getattr(error, "retry_after_s", None)
+    retry_after = _retry_after(error)
     if retry_after is not None and retry_after > delay:
         return RetryDecision(delay_s=float(retry_after),
                              reason=f"{reason} (Retry-After {retry_after:g}s)")
@@ -179,7 +267,7 @@ def retry_after_refusal(error: BaseException, attempt: int, policy: RetryPolicy)
     Said for every tool: ``http.request`` names the header in its message, a custom tool's
     ``RetryableToolError`` may not.
     """
-    retry_after = getattr(error, "retry_after_s", None)
+    retry_after = _retry_after(error)
     if retry_after is None or not is_retryable(error) or attempt >= policy.max_attempts:
         return None
     problem = retry_after_problem(retry_after)
