@@ -192,7 +192,13 @@ def _run_raising(engine, tmp_path, make, *, sleep=no_wait):
     return record, calls
 
 
-@pytest.mark.parametrize("make", RETRYABLE.values(), ids=RETRYABLE.keys())
+# Through a real run, one of each way an error is known (a requests class, urllib's wrapper
+# and its HTTPError, http.client's own); the unit tests above cover every class.
+THROUGH_A_RUN = ("requests ChunkedEncodingError", "requests-named ReadTimeout",
+                 "URLError socket.timeout", "IncompleteRead", "HTTPError 429")
+
+
+@pytest.mark.parametrize("make", [RETRYABLE[name] for name in THROUGH_A_RUN], ids=THROUGH_A_RUN)
 def test_a_custom_tool_letting_out_one_is_retried(engine, tmp_path, make):
     record, calls = _run_raising(engine, tmp_path, make)
     assert calls == [1, 2, 3]
