@@ -151,7 +151,10 @@ class LedgerRow(SQLModel, table=True):
     """One event of the hash-chained, append-only audit log."""
 
     __tablename__ = "ledger"
-    __table_args__ = (Index("ix_ledger_subject", "subject"),)
+    # A subject's events are read in seq order, READ_BATCH_ROWS at a time, each batch after
+    # the last seq read (`baton audit show --subject`, export): (subject, seq) starts each
+    # batch where the last one ended, and serves lookups by subject alone (revision 0011).
+    __table_args__ = (Index("ix_ledger_subject_seq", "subject", "seq"),)
 
     # On SQLite an INTEGER primary key is the rowid itself (BIGINT would add a separate
     # unique index, one more b-tree written per event); PostgreSQL keeps BIGINT.
