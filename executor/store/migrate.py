@@ -234,8 +234,10 @@ def new_revision(message: str) -> Path:
     """Autogenerate a revision from the difference between the head schema and the models."""
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/head.db")
-        upgrade(engine)
         with engine.begin() as connection:
+            # Replayed, not upgrade(): a new database is made from the models, and the
+            # models compared with themselves would autogenerate an empty revision.
+            command.upgrade(alembic_config(connection), "head")
             script = command.revision(alembic_config(connection), message=message, autogenerate=True)
         engine.dispose()
     if script is None or isinstance(script, list):

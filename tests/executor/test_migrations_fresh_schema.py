@@ -104,3 +104,24 @@ def test_a_database_with_a_table_of_its_own_is_migrated_by_the_revisions(empty_e
     upgrade(empty_engine)
     assert current_revision(empty_engine) == head_revision()
     assert {"notes", "ledger"} <= set(inspect(empty_engine).get_table_names())
+
+
+def test_a_new_revision_is_drawn_from_the_revisions_replayed_not_the_models(
+        tmp_path, monkeypatch):
+    # Drawn against a database made from the models, a table added to them would be in both
+    # sides of the comparison and the revision written empty.
+    import shutil
+
+    from sqlalchemy import Column, Integer, Table
+
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", copy)
+    table = Table("probe_notes", SQLModel.metadata, Column("id", Integer, primary_key=True))
+    try:
+        written = migrate.new_revision("probe notes")
+    finally:
+        SQLModel.metadata.remove(table)
+    assert written.parent == copy / "versions"
+    assert "op.create_table('probe_notes'" in written.read_text()
