@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 import uvicorn
 
-from baton.cli import serve_cmd
+from baton.cli import common, serve_cmd
 from baton.cli.demo_cmd import ConsoleReporter
 from baton.settings import User
 from executor.ledger import LedgerEvent, VerifyResult
@@ -23,8 +23,9 @@ from tests.support.cli_in_process import in_process_baton
 @pytest.fixture
 def baton(data_dir, capsys, monkeypatch):
     # Wide enough that no line folds: where a fold fell (at the space before "(settings")
-    # depended on the length of pytest's temporary path.
-    monkeypatch.setenv("COLUMNS", "1000")
+    # depended on the length of pytest's temporary path. The console is made at import (an
+    # earlier test's), so COLUMNS would come too late: its width is set as rich keeps it.
+    monkeypatch.setattr(common.console, "_width", 1000)
     with in_process_baton(capsys) as run:
         yield run
 
