@@ -43,8 +43,11 @@ like any failed exchange.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
+import importlib
 import json
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -213,8 +216,21 @@ def default_client_factory(config: LLMConfig) -> Any:
     key = config.api_key.get_secret_value() if config.api_key is not None else ""
     # Local servers (Ollama, vLLM, llama.cpp) need no key, but the SDK insists on one.
     return openai.OpenAI(
-        base_url=config.base_url, api_key=key or "not-needed", timeout=config.timeout_s, max_retries=0
-    )
+        base_url=config.base_url, api_key=key or "not-needed", timeout=config.timeout_s,
+        max_retries=0, http_client=openai.DefaultHttpxClient(verify=_tls_context()))
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The default TLS context of the HTTP library the SDK is built on (httpx, or httpx2 in
+    newer SDKs; CA bundle and ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as it reads them), built once
+    per process: each attempt has a client of its own, and building the context loads the
+    whole CA bundle (~50 ms of CPU per model call)."""
+    import openai
+
+    library = next(cls.__module__.split(".")[0] for cls in openai.DefaultHttpxClient.__mro__
+                   if not cls.__module__.startswith("openai"))
+    return importlib.import_module(library).create_ssl_context()
 
 
 class ChatClient:
