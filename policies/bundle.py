@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import fnmatch
 import hashlib
@@ -11,7 +12,7 @@ import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,20 @@ def _data_loader() -> type:
     return DataLoader
 
 
+@lru_cache(maxsize=256)
+def _parsed_data_yaml(text: str) -> Any:
+    """What the data YAML ``text`` holds, parsed once per distinct text.
+
+    Every process and test loads the same bundle again and again, and PyYAML's pure-Python
+    parse is what costs, not reading the file. Keyed by the text itself, not by the file's
+    mtime: a file rewritten within one timestamp tick is read afresh. A failed parse raises
+    and is not kept. The value is shared: hand out only copies (``_read_data``).
+    """
+    import yaml
+
+    return yaml.load(text, Loader=_data_loader())  # noqa: S506 - a SafeLoader
+
+
 def _read_module(path: Path) -> str:
     """The source of one ``.rego`` file; unreadable or not UTF-8 text, a ``PolicyBundleError``."""
     try:
@@ -139,8 +154,9 @@ def _read_data(root: Path) -> tuple[Path | None, dict[str, Any]]:
 
         try:
             text = path.read_text(encoding="utf-8")
+            # A deep copy of the shared parse: the bundle's data must not reach back into it.
             value = (json.loads(text) if name.endswith(".json")
-                     else yaml.load(text, Loader=_data_loader()))  # noqa: S506 - a SafeLoader
+                     else copy.deepcopy(_parsed_data_yaml(text)))
         except RecursionError as exc:
             raise PolicyBundleError(f"cannot read policy data {path}: it is nested too deeply "
                                     f"(at most {MAX_DATA_DEPTH} levels)") from exc

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import fnmatch
 import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from typing import Any
@@ -120,9 +122,22 @@ def _read_text(path: Path) -> str:
         return file.read().decode("utf-8")
 
 
+@lru_cache(maxsize=256)
+def _parsed_yaml(text: str) -> Any:
+    """What the template text ``text`` holds, parsed once per distinct text.
+
+    Every command, server request and test reads the same template files again and again, and
+    PyYAML's pure-Python parse is what costs, not reading the bytes. Keyed by the text itself,
+    not by the file's mtime: a file rewritten within one timestamp tick is read afresh. A failed
+    parse raises and is not kept. The value is shared: hand out only copies (``_read_mapping``).
+    """
+    return yaml.load(text, Loader=_TemplateLoader)  # noqa: S506
+
+
 def _read_mapping(path: Path) -> dict:
     try:
-        data = yaml.load(_read_text(path), Loader=_TemplateLoader)  # noqa: S506
+        # A deep copy: callers pop and set keys, which must not reach the cached parse.
+        data = copy.deepcopy(_parsed_yaml(_read_text(path)))
     except _NotAllowed as exc:
         mark = exc.problem_mark
         raise TemplateError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: "
