@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
@@ -28,6 +29,20 @@ def _structlog_as_found():
     found = structlog.get_config()
     yield
     structlog.configure(**found)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_tls_context_per_kind():
+    """httpx builds a TLS context for every client it makes, loading the whole CA bundle
+    (~45 ms of CPU), though every test client speaks plain HTTP to 127.0.0.1: several
+    hundred clients made that a minute of the suite. Made once per set of arguments here
+    (no test configures TLS: none calls an HTTPS server)."""
+    from httpx._transports import default as transports
+
+    made = transports.create_ssl_context
+    transports.create_ssl_context = functools.lru_cache(maxsize=16)(made)
+    yield
+    transports.create_ssl_context = made
 
 
 @pytest.fixture
