@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -129,6 +130,18 @@ def handed_over(engine: Engine, registry: ToolRegistry, data_dir: Path, plan: Pl
     finally:
         release.set()
         thread.join(20)
+
+
+async def no_wait(_delay: float) -> None:
+    """A runner's ``sleep`` that waits no backoff at all."""
+    return None
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then closed on return)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Sleeps:

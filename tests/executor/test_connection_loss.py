@@ -3,7 +3,6 @@ failover: the same work can succeed once it is back), and which are not."""
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 
 import psycopg
@@ -12,6 +11,7 @@ from sqlalchemy import exc, text
 
 from executor.store.db import StoreError, database_errors, is_connection_loss, make_engine
 from tests.executor.conftest import PG_URL
+from tests.executor.runsupport import closed_port
 
 
 def _raised(engine, sql: str = "SELECT 1") -> StoreError:
@@ -21,14 +21,8 @@ def _raised(engine, sql: str = "SELECT 1") -> StoreError:
     return caught.value
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_refused_connection_is_a_connection_loss():
-    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test")
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/test")
     assert is_connection_loss(_raised(engine))
 
 

@@ -12,7 +12,7 @@ from executor.ledger import Ledger
 from executor.store.db import make_engine
 from executor.store.migrate import upgrade
 from planner.plan import Plan
-from tests.executor.runsupport import approved_plan, make_runner
+from tests.executor.runsupport import approved_plan, make_runner, no_wait
 from tools import RetryableToolError, ToolContext, ToolRegistry
 
 
@@ -41,10 +41,6 @@ def registry_with(delays: dict[str, float]) -> ToolRegistry:
         return n + sum(inputs)
 
     return registry
-
-
-async def no_wait(_delay: float) -> None:
-    return None
 
 
 def run_once(tmp, plan, delays, concurrency):

@@ -13,16 +13,12 @@ from executor.records import AttemptStatus, RunStatus
 from executor.store import attempt_log
 from executor.store.schema import RunRow, StepRunRow
 from planner.plan import Plan
-from tests.executor.runsupport import approved_plan, make_runner
+from tests.executor.runsupport import approved_plan, make_runner, no_wait
 from tools import RetryableToolError, RetryPolicy, ToolContext, ToolRegistry
 
 AT = "2026-11-29T12:00:00+00:00"
 FAILED = {"status": "failed", "started_at": AT, "ended_at": AT, "error": "still down",
           "retryable": True}
-
-
-async def no_wait(_delay: float) -> None:
-    return None
 
 
 def _registry(calls: list[int], succeed_at: int | None) -> ToolRegistry:

@@ -12,7 +12,7 @@ import pytest
 
 from executor.records import RunStatus
 from executor.retry import is_retryable, outcome_unknown, unsafe_repeat
-from tests.executor.runsupport import HostCheck, make_runner, run_plan
+from tests.executor.runsupport import HostCheck, closed_port, make_runner, no_wait, run_plan
 from tools import Effect, RetryPolicy, ToolContext, ToolError, ToolRegistry
 
 REQUEST = httpx.Request("POST", "http://127.0.0.1:1/x")
@@ -61,18 +61,8 @@ def test_a_connection_dropped_midway_may_have_delivered_the_request(error):
                          sends_key=True) is None
 
 
-async def no_wait(_delay: float) -> None:
-    return None
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed on return: nothing listens there
-
-
 def test_a_custom_tool_whose_connection_is_refused_is_retried(engine, tmp_path):
-    port = _closed_port()
+    port = closed_port()
     calls: list[int] = []
     registry = ToolRegistry()
 

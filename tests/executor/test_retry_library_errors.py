@@ -28,7 +28,7 @@ from executor.ledger import Ledger
 from executor.records import RunStatus
 from executor.retry import (decide, is_retryable, outcome_unknown, retry_after_refusal,
                             transient_code, unsafe_repeat)
-from tests.executor.runsupport import Sleeps, make_runner, run_plan
+from tests.executor.runsupport import Sleeps, closed_port, make_runner, no_wait, run_plan
 from tools import Effect, RetryPolicy, ToolContext, ToolRegistry
 
 RX = requests.exceptions
@@ -166,16 +166,6 @@ def test_requests_is_not_imported_to_tell():
     assert done.stdout.strip() == "False"
 
 
-async def no_wait(_delay: float) -> None:
-    return None
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed on return: nothing listens there
-
-
 def _run_raising(engine, tmp_path, make, *, sleep=no_wait):
     calls: list[int] = []
     registry = ToolRegistry()
@@ -230,7 +220,7 @@ def test_a_custom_tools_http_error_waits_its_retry_after(engine, tmp_path):
 
 
 def test_a_tool_using_urllib_whose_connection_is_refused_is_retried(engine, tmp_path):
-    url = f"http://127.0.0.1:{_closed_port()}/"
+    url = f"http://127.0.0.1:{closed_port()}/"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from env
 
     def make():
@@ -245,7 +235,7 @@ def test_a_tool_using_urllib_whose_connection_is_refused_is_retried(engine, tmp_
 
 
 def test_a_tool_using_requests_whose_connection_is_refused_is_retried(engine, tmp_path):
-    url = f"http://127.0.0.1:{_closed_port()}/"
+    url = f"http://127.0.0.1:{closed_port()}/"
 
     def make():
         with requests.Session() as session:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from executor.checks import StepCall, StepDecision
 from executor.ledger import Ledger
 from executor.records import AttemptStatus, RunStatus
-from tests.executor.runsupport import make_runner, run_plan
+from tests.executor.runsupport import make_runner, no_wait, run_plan
 from tools import Effect, RetryableToolError, RetryPolicy, ToolContext, ToolRegistry
 
 BUNDLE = "b" * 64
@@ -28,10 +28,6 @@ class Window:
             return StepDecision(allow=True, engine="test", bundle_hash=BUNDLE)
         return StepDecision(allow=False, deny=("outside the batch window",), engine="test",
                             bundle_hash=BUNDLE)
-
-
-async def no_wait(_delay: float) -> None:
-    return None
 
 
 def _registry(calls: list[int], *, backoff_s: float) -> ToolRegistry:
