@@ -9,6 +9,7 @@ import yaml
 
 from planner.templates import TemplateError, TemplateLibrary, load_template_file, read_new_template
 from planner.templates import loader
+from tests.support.call_counts import counted_calls
 
 TEXT = ('name: cached\npatterns: ["list the files"]\n'
         "plan: {steps: [{id: a, tool: files.list, args: {path: aaaa}}]}\n")
@@ -24,15 +25,7 @@ def cold_cache():
 @pytest.fixture
 def parses(monkeypatch):
     """How many times the template YAML has been parsed since the test began."""
-    count = [0]
-    real = yaml.load
-
-    def counting(*args, **kwargs):
-        count[0] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(loader.yaml, "load", counting)
-    return count
+    return counted_calls(monkeypatch, loader.yaml, "load")
 
 
 def test_two_loads_of_the_same_text_parse_it_once(tmp_path, parses):

@@ -9,6 +9,7 @@ import yaml
 
 from policies import bundle as bundle_module
 from policies.bundle import PolicyBundle, PolicyBundleError
+from tests.support.call_counts import counted_calls
 
 DATA = "limits:\n  max_steps: 10\nowners: [alice, bob]\n"
 
@@ -23,15 +24,7 @@ def cold_cache():
 @pytest.fixture
 def parses(monkeypatch):
     """How many times YAML has been parsed since the test began."""
-    count = [0]
-    real = yaml.load
-
-    def counting(*args, **kwargs):
-        count[0] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(yaml, "load", counting)
-    return count
+    return counted_calls(monkeypatch, yaml, "load")
 
 
 def _policies(tmp_path, data: str):
