@@ -31,10 +31,10 @@ def key_fault(key: Any, as_json: bool) -> tuple[str, str] | None:
     """What JSON cannot hold about a dict's key that is not text (and its error code), or None;
     with ``as_json``, about any key (see :func:`tools.output_checks.output_fault`).
 
-    pydantic writes a number as its text (NaN as "nan", refused here), a tuple as its parts joined by
-    commas, each part as a key alone, and an enum member as its value. Each tuple and member
-    is looked into once; one whose value holds it is a cycle (pydantic-core recursed until
-    the process crashed).
+    pydantic writes a number as its text (NaN as "nan", refused here), a tuple as its parts
+    joined by commas, each part as a key alone, and an enum member as its value. Each tuple
+    and member is looked into once; one whose value holds it is a cycle (pydantic-core
+    recursed until the process crashed).
     """
     what = "a tuple key with a part" if issubclass(type(key), tuple) else "a key"
     done: set[int] = set()
