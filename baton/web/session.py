@@ -14,9 +14,11 @@ import hmac
 import os
 import re
 import secrets
+import stat
 import tempfile
 from pathlib import Path
 
+import structlog
 from fastapi import Request
 
 from baton.api.auth import services_of, user_for_token
@@ -67,20 +69,38 @@ def web_key(settings: Settings) -> bytes:
     in ``<data_dir>/web_secret.key``, made once (mode 0600) by the first server to start.
 
     One key per process made every page's forms fail on another server of the database, and
-    on the same one once restarted. ConfigError when the kept key cannot be read or made.
+    on the same one once restarted. ConfigError when the kept key cannot be read or made; a
+    warning when group or others may read or write it (it is still used).
     """
     if settings.web_secret is not None:
         return settings.web_secret.get_secret_value().encode("utf-8")
     path = settings.data_dir / KEY_FILE
     try:
-        return _read_key(path)
+        key = _read_key(path)
     except FileNotFoundError:
-        pass
+        try:
+            _make_key(path)
+        except OSError as exc:
+            raise _key_error(path, f"cannot be made: {exc.strerror or exc}") from exc
+        key = _read_key(path)
+    _warn_if_shared(path)
+    return key
+
+
+def _warn_if_shared(path: Path) -> None:
+    """Warn (never refuse: a group may share the data directory on purpose) when the key file
+    read is open to group or others, who could then forge every form's token."""
+    if os.name != "posix":
+        return  # no permission bits to check
     try:
-        _make_key(path)
-    except OSError as exc:
-        raise _key_error(path, f"cannot be made: {exc.strerror or exc}") from exc
-    return _read_key(path)
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        structlog.get_logger(__name__).warning(
+            "the web pages' key file is open to others on this machine, who can forge the "
+            f"pages' forms and sign-in with it: chmod 600 {path}, or set web_secret "
+            "(BATON_WEB_SECRET)", path=str(path), mode=f"{mode:04o}")
 
 
 def _make_key(path: Path) -> None:
