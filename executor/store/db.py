@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlmodel import create_engine
+from sqlmodel import Session, create_engine
 
 from tools import BatonError
 
@@ -199,6 +199,16 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         connection.execution_options(**{_READS_ONLY: True})
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A ``Session`` on the connection of :func:`read_transaction`, for store methods that
+    only read: on SQLite it takes no write lock, so it waits for no writer and keeps none
+    waiting. Nothing may be written or committed in it; the transaction ends with the block.
+    """
+    with read_transaction(engine) as connection, Session(bind=connection) as session:
+        yield session
 
 
 class MissingDatabaseError(StoreError):
