@@ -18,6 +18,7 @@ from planner.plan import canonical_json
 from policies.approval import ApprovalKind, ApprovalRecord
 from policies.contracts import Decision
 
+from .db import read_session
 from .schema import ApprovalRow, DecisionRow
 
 
@@ -134,7 +135,7 @@ class ApprovalStore:
 
     def latest_decision(self, plan_id: str, version: int) -> StoredDecision | None:
         """The newest decision on that version, if any."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             return latest_decision(session, plan_id, version)
 
     def latest_decisions(self, versions: Collection[tuple[str, int]]
@@ -147,7 +148,7 @@ class ApprovalStore:
             return found
         query = (select(DecisionRow).where(col(DecisionRow.plan_id).in_({p for p, _ in wanted}))
                  .order_by(col(DecisionRow.id).desc()))
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             for row in session.exec(query).all():
                 key = (row.plan_id, row.version)
                 if key in wanted and key not in found:
@@ -163,7 +164,7 @@ class ApprovalStore:
 
     def records(self, plan_id: str, version: int) -> list[ApprovalRecord]:
         """Every approval and rejection of that version, oldest first."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             return records(session, plan_id, version)
 
     def records_of(self, versions: Collection[tuple[str, int]]
@@ -174,7 +175,7 @@ class ApprovalStore:
             return found
         query = (select(ApprovalRow).where(col(ApprovalRow.plan_id).in_({p for p, _ in found}))
                  .order_by(col(ApprovalRow.decided_at), col(ApprovalRow.id)))
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             for row in session.exec(query).all():
                 records = found.get((row.plan_id, row.version))
                 if records is not None:

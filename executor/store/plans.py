@@ -42,6 +42,7 @@ from ..records import RunStatus
 from . import approvals
 from .approvals import StoredDecision
 from .clock import database_now
+from .db import read_session
 from .schema import PlanRow, PlanVersionRow, RunRow
 
 FINAL_STATUSES = frozenset({VersionStatus.REJECTED, VersionStatus.DENIED, VersionStatus.INVALID,
@@ -152,7 +153,7 @@ class PlanStore:
 
     def get(self, plan_id: str, version: int | None = None) -> StoredVersion:
         """Version ``version`` of the plan (latest when None); PlanNotFoundError names what exists."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             plan = session.get(PlanRow, plan_id)
             if plan is None:
                 raise PlanNotFoundError(f"no plan {plan_id!r}; `baton plans list` shows the plans")
@@ -168,7 +169,7 @@ class PlanStore:
 
     def versions(self, plan_id: str) -> list[StoredVersion]:
         """Every version of the plan, oldest first."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             plan = session.get(PlanRow, plan_id)
             if plan is None:
                 raise PlanNotFoundError(f"no plan {plan_id!r}; `baton plans list` shows the plans")
@@ -178,7 +179,7 @@ class PlanStore:
 
     def authors(self, plan_id: str) -> frozenset[str]:
         """Everyone who wrote a version of the plan (the approval gate excludes them)."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             return frozenset(session.exec(select(PlanVersionRow.created_by).distinct()
                                           .where(PlanVersionRow.plan_id == plan_id)).all())
 
@@ -191,7 +192,7 @@ class PlanStore:
         if found:
             query = (select(PlanVersionRow.plan_id, PlanVersionRow.created_by).distinct()
                      .where(col(PlanVersionRow.plan_id).in_(list(found))))
-            with Session(self._engine) as session:
+            with read_session(self._engine) as session:
                 for plan_id, author in session.exec(query).all():
                     found[plan_id].add(author)
         return {plan_id: frozenset(authors) for plan_id, authors in found.items()}
@@ -240,7 +241,7 @@ class PlanStore:
                  .order_by(col(PlanRow.created_at).desc(), col(PlanRow.id)))
         if where is not None:
             query = query.where(where)
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             rows = session.exec(query.limit(limit)).all()
             return [_to_stored(v, goal=p.goal, requester=p.requester) for p, v in rows]
 

@@ -33,7 +33,7 @@ from ..records import AttemptStatus, RunRecord, RunStatus, StepRecord
 from ..scheduling import StepStatus
 from . import attempt_log
 from .claims import ACTOR, RUNS, STEPS, RunClaims
-from .db import database_errors, sqlite_file
+from .db import database_errors, read_session, sqlite_file
 from .hot import HotWriter
 from .schema import PlanVersionRow
 
@@ -161,7 +161,7 @@ class RunStore(RunClaims):
     def snapshot(self, run_id: str) -> RunSnapshot | None:
         """What a runner starts from, read in one transaction: the run's row, its plan
         version's stored text and hash, and every step in plan order (None: no such run)."""
-        with database_errors(f"loading run {run_id}"), Session(self.engine) as s:
+        with database_errors(f"loading run {run_id}"), read_session(self.engine) as s:
             row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
             if row is None:
                 return None
@@ -184,7 +184,7 @@ class RunStore(RunClaims):
 
     def run_row(self, run_id: str) -> dict[str, Any] | None:
         """The run's row as a mapping, or None."""
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
         return dict(row) if row else None
 
@@ -206,12 +206,12 @@ class RunStore(RunClaims):
             query = query.where(RUNS.c.status == status.value)
         if plan_id is not None:  # filtered in the query: a plan's runs never drop off behind others
             query = query.where(RUNS.c.plan_id == plan_id)
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             rows = s.execute(query).mappings().all()
         return [self._run_record(dict(r), ()) for r in rows]
 
     def _step_records(self, run_id: str) -> tuple[StepRecord, ...]:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             steps = s.execute(select(STEPS).where(STEPS.c.run_id == run_id)
                               .order_by(STEPS.c.position)).mappings().all()
         mask = self._mask
