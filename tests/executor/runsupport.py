@@ -21,7 +21,7 @@ from executor.ledger import Ledger
 from executor.runner import Runner
 from executor.store.schema import PlanRow, PlanVersionRow
 from planner.plan import Plan
-from tools import ToolRegistry
+from tools import RetryPolicy, ToolContext, ToolRegistry
 
 
 def approved_plan(engine: Engine, plan: Plan | dict[str, Any], *, requester: str = "alice",
@@ -142,6 +142,25 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def run_failing_tool(engine: Engine, data_dir: Path, fail: Any, *,
+                     sleep: Any = no_wait) -> tuple[Any, list[int]]:
+    """Run a one-step plan of ``svc.fetch`` (3 tries, 0.5 s backoff, no jitter), a tool that
+    raises ``fail()`` (or what ``fail`` raises): the run's record and the attempts called."""
+    calls: list[int] = []
+    registry = ToolRegistry()
+
+    @registry.tool("svc.fetch", retry=RetryPolicy(max_attempts=3, initial_backoff_s=0.5,
+                                                  jitter=0))
+    def fetch(context: ToolContext) -> str:
+        """Fails with the error under test."""
+        calls.append(context.attempt)
+        raise fail()
+
+    record = run_plan(make_runner(engine, registry, data_dir, sleep=sleep), engine,
+                      {"goal": "g", "steps": [{"id": "s", "tool": "svc.fetch"}]})
+    return record, calls
 
 
 class Sleeps:

@@ -12,7 +12,8 @@ import pytest
 
 from executor.records import RunStatus
 from executor.retry import is_retryable, outcome_unknown, unsafe_repeat
-from tests.executor.runsupport import HostCheck, closed_port, make_runner, no_wait, run_plan
+from tests.executor.runsupport import (HostCheck, closed_port, make_runner, no_wait, run_failing_tool,
+                                       run_plan)
 from tools import Effect, RetryPolicy, ToolContext, ToolError, ToolRegistry
 
 REQUEST = httpx.Request("POST", "http://127.0.0.1:1/x")
@@ -63,19 +64,9 @@ def test_a_connection_dropped_midway_may_have_delivered_the_request(error):
 
 def test_a_custom_tool_whose_connection_is_refused_is_retried(engine, tmp_path):
     port = closed_port()
-    calls: list[int] = []
-    registry = ToolRegistry()
-
-    @registry.tool("svc.fetch", retry=RetryPolicy(max_attempts=3, initial_backoff_s=0.5,
-                                                  jitter=0))
-    def fetch(context: ToolContext) -> str:
-        """Connects to a port nothing listens on."""
-        calls.append(context.attempt)
-        socket.create_connection(("127.0.0.1", port), timeout=5).close()
-        return "connected"
-
-    record = run_plan(make_runner(engine, registry, tmp_path, sleep=no_wait), engine,
-                      {"goal": "g", "steps": [{"id": "s", "tool": "svc.fetch"}]})
+    # The tool connects to a port nothing listens on: the refusal is what it lets out.
+    record, calls = run_failing_tool(
+        engine, tmp_path, lambda: socket.create_connection(("127.0.0.1", port), timeout=5))
     assert calls == [1, 2, 3]
     assert record.status is RunStatus.FAILED
     assert "ConnectionRefusedError" in (record.error or "")

@@ -28,8 +28,8 @@ from executor.ledger import Ledger
 from executor.records import RunStatus
 from executor.retry import (decide, is_retryable, outcome_unknown, retry_after_refusal,
                             transient_code, unsafe_repeat)
-from tests.executor.runsupport import Sleeps, closed_port, make_runner, no_wait, run_plan
-from tools import Effect, RetryPolicy, ToolContext, ToolRegistry
+from tests.executor.runsupport import Sleeps, closed_port, run_failing_tool
+from tools import Effect, RetryPolicy
 
 RX = requests.exceptions
 URL = "http://127.0.0.1:1/x"
@@ -166,22 +166,6 @@ def test_requests_is_not_imported_to_tell():
     assert done.stdout.strip() == "False"
 
 
-def _run_raising(engine, tmp_path, make, *, sleep=no_wait):
-    calls: list[int] = []
-    registry = ToolRegistry()
-
-    @registry.tool("svc.fetch", retry=RetryPolicy(max_attempts=3, initial_backoff_s=0.5,
-                                                  jitter=0))
-    def fetch(context: ToolContext) -> str:
-        """Fails with the error under test."""
-        calls.append(context.attempt)
-        raise make()
-
-    record = run_plan(make_runner(engine, registry, tmp_path, sleep=sleep), engine,
-                      {"goal": "g", "steps": [{"id": "s", "tool": "svc.fetch"}]})
-    return record, calls
-
-
 # Through a real run, one of each way an error is known (a requests class, urllib's wrapper
 # and its HTTPError, http.client's own); the unit tests above cover every class.
 THROUGH_A_RUN = ("requests ChunkedEncodingError", "requests-named ReadTimeout",
@@ -190,7 +174,7 @@ THROUGH_A_RUN = ("requests ChunkedEncodingError", "requests-named ReadTimeout",
 
 @pytest.mark.parametrize("make", [RETRYABLE[name] for name in THROUGH_A_RUN], ids=THROUGH_A_RUN)
 def test_a_custom_tool_letting_out_one_is_retried(engine, tmp_path, make):
-    record, calls = _run_raising(engine, tmp_path, make)
+    record, calls = run_failing_tool(engine, tmp_path, make)
     assert calls == [1, 2, 3]
     assert record.status is RunStatus.FAILED
     assert [a.retryable for a in record.steps[0].attempt_log] == [True, True, False]
@@ -202,7 +186,7 @@ def test_a_custom_tool_letting_out_one_is_retried(engine, tmp_path, make):
                                   NOT_RETRYABLE["HTTPError 404"]], ids=["FileNotFoundError",
                                                                        "HTTPError 404"])
 def test_a_custom_tool_letting_out_a_lasting_error_is_not_retried(engine, tmp_path, make):
-    record, calls = _run_raising(engine, tmp_path, make)
+    record, calls = run_failing_tool(engine, tmp_path, make)
     assert calls == [1]
     assert record.status is RunStatus.FAILED
     failures = Ledger(engine).events(subject=record.id, kinds=["attempt_failure"])
@@ -212,7 +196,7 @@ def test_a_custom_tool_letting_out_a_lasting_error_is_not_retried(engine, tmp_pa
 
 def test_a_custom_tools_http_error_waits_its_retry_after(engine, tmp_path):
     sleeps = Sleeps()
-    record, calls = _run_raising(engine, tmp_path, lambda: http_error(503, "2"), sleep=sleeps)
+    record, calls = run_failing_tool(engine, tmp_path, lambda: http_error(503, "2"), sleep=sleeps)
     assert calls == [1, 2, 3] and sleeps.delays == [2.0, 2.0]
     failures = Ledger(engine).events(subject=record.id, kinds=["attempt_failure"])
     assert [e.payload["code"] for e in failures] == ["http_503"] * 3
@@ -230,7 +214,7 @@ def test_a_tool_using_urllib_whose_connection_is_refused_is_retried(engine, tmp_
             return error
         raise AssertionError("something listens on the closed port")
 
-    record, calls = _run_raising(engine, tmp_path, make)
+    record, calls = run_failing_tool(engine, tmp_path, make)
     assert calls == [1, 2, 3] and "URLError" in (record.error or "")
 
 
@@ -246,5 +230,5 @@ def test_a_tool_using_requests_whose_connection_is_refused_is_retried(engine, tm
                 return error
         raise AssertionError("something listens on the closed port")
 
-    record, calls = _run_raising(engine, tmp_path, make)
+    record, calls = run_failing_tool(engine, tmp_path, make)
     assert calls == [1, 2, 3] and "ConnectionError" in (record.error or "")
