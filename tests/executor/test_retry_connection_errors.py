@@ -12,8 +12,8 @@ import pytest
 
 from executor.records import RunStatus
 from executor.retry import is_retryable, outcome_unknown, unsafe_repeat
-from tests.executor.runsupport import (HostCheck, closed_port, make_runner, no_wait, run_failing_tool,
-                                       run_plan)
+from tests.executor.runsupport import (HostCheck, closed_port, make_runner, no_wait,
+                                       run_failing_tool, run_plan)
 from tools import Effect, RetryPolicy, ToolContext, ToolError, ToolRegistry
 
 REQUEST = httpx.Request("POST", "http://127.0.0.1:1/x")
