@@ -124,6 +124,18 @@ def _requests_names(error: BaseException) -> frozenset[str]:
                      if getattr(cls, "__module__", None) == "requests.exceptions")
 
 
+def _never_connected(error: BaseException) -> bool:
+    """Whether a requests ``ConnectionError`` is urllib3's failure to open the connection at
+    all (refused, no route, a name that does not resolve, not made in time), which sent
+    nothing: requests wraps it in a ``MaxRetryError`` whose ``reason`` it is. Known by module
+    and name, as requests' own classes are: urllib3 is never imported here."""
+    wrapped = error.args[0] if error.args else None
+    reason = getattr(wrapped, "reason", wrapped)
+    return any(getattr(cls, "__module__", None) == "urllib3.exceptions"
+               and getattr(cls, "__qualname__", "") == "ConnectTimeoutError"
+               for cls in type(reason).__mro__)
+
+
 def _http_error_status(error: BaseException) -> int | None:
     """The status of urllib's ``HTTPError`` when it is a 429 or 5xx (None otherwise)."""
     urllib_error = sys.modules.get("urllib.error")
@@ -150,7 +162,7 @@ def _library_transient(error: BaseException) -> str | None:
     if names:
         if not names & _REQUESTS_TRANSIENT or "SSLError" in names:
             return None
-        return "unsent" if "ConnectTimeout" in names else "sent"
+        return "unsent" if "ConnectTimeout" in names or _never_connected(error) else "sent"
     status = _http_error_status(error)
     if status is not None:
         return "unsent" if status == 429 else "sent"

@@ -134,6 +134,25 @@ def test_a_request_surely_not_served_may_be_repeated(error):
                          sends_key=False) is None
 
 
+def _requests_error(url: str) -> Exception:
+    with requests.Session() as session:
+        session.trust_env = False  # no proxy from env
+        try:
+            session.post(url, data="note", timeout=5)
+        except RX.RequestException as error:
+            return error
+    raise AssertionError(f"{url} answered")
+
+
+def test_a_connection_requests_could_not_open_sent_nothing():
+    # requests wraps urllib3's NewConnectionError (refused) in its plain ConnectionError.
+    error = _requests_error(f"http://127.0.0.1:{closed_port()}/")
+    assert type(error) is RX.ConnectionError
+    assert not outcome_unknown(error)
+    assert unsafe_repeat(error, tool="crm.note", effect=Effect.WRITE, idempotent=False,
+                         sends_key=False) is None
+
+
 @pytest.mark.parametrize("error", [
     RX.ConnectionError("reset"), RX.ReadTimeout("slow"), RX.ChunkedEncodingError("cut"),
     urllib.error.URLError(TimeoutError("timed out")), http.client.RemoteDisconnected("closed"),
@@ -220,15 +239,5 @@ def test_a_tool_using_urllib_whose_connection_is_refused_is_retried(engine, tmp_
 
 def test_a_tool_using_requests_whose_connection_is_refused_is_retried(engine, tmp_path):
     url = f"http://127.0.0.1:{closed_port()}/"
-
-    def make():
-        with requests.Session() as session:
-            session.trust_env = False  # no proxy from env
-            try:
-                session.get(url, timeout=5)
-            except RX.ConnectionError as error:
-                return error
-        raise AssertionError("something listens on the closed port")
-
-    record, calls = run_failing_tool(engine, tmp_path, make)
+    record, calls = run_failing_tool(engine, tmp_path, lambda: _requests_error(url))
     assert calls == [1, 2, 3] and "ConnectionError" in (record.error or "")
