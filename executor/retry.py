@@ -7,8 +7,9 @@ tool lets out: ``ConnectionError`` (refused, reset, aborted, a broken pipe),
 httpx's transport errors but for a request that cannot be sent at all
 (``UnsupportedProtocol``, ``LocalProtocolError``), requests' ``ConnectionError`` (but its
 ``SSLError``), ``Timeout`` and ``ChunkedEncodingError``, and urllib's: a ``URLError`` whose
-``reason`` is a connection error or a timeout, ``http.client.IncompleteRead``, and an
-``HTTPError`` 429 or 5xx, whose Retry-After is honoured as ``http.request``'s is. Everything
+``reason`` is a connection error or a timeout, ``http.client.IncompleteRead``; and an
+``HTTPError`` 429 or 5xx, urllib's or requests' (``raise_for_status()``), whose
+Retry-After is honoured as ``http.request``'s is. Everything
 else fails the step at once (an ``OSError`` such as ``FileNotFoundError``, an ``HTTPError``
 404). The jitter comes from a generator seeded by ``run:step:attempt``, so a
 replay of the same run waits exactly as long.
@@ -50,7 +51,7 @@ def is_retryable(error: BaseException) -> bool:
 
 def transient_code(error: BaseException) -> str | None:
     """The code recorded for an error a tool let out that :func:`is_retryable` counts as
-    transient: ``timeout``, ``connection_error``, or for urllib's ``HTTPError`` 429 or 5xx
+    transient: ``timeout``, ``connection_error``, or for an ``HTTPError`` 429 or 5xx
     ``http_<status>`` as ``http.request`` records it (None for any other error, and for a
     ``ToolError``, which carries its own)."""
     if isinstance(error, ToolError) or not is_retryable(error):
@@ -136,12 +137,24 @@ def _never_connected(error: BaseException) -> bool:
                for cls in type(reason).__mro__)
 
 
-def _http_error_status(error: BaseException) -> int | None:
-    """The status of urllib's ``HTTPError`` when it is a 429 or 5xx (None otherwise)."""
+def _http_reply(error: BaseException) -> tuple[object, object] | None:
+    """(status, headers) of the reply an HTTP error stands for: urllib's ``HTTPError``, or
+    requests' ``HTTPError`` (what ``raise_for_status()`` raises) with its response; None for
+    any other error."""
     urllib_error = sys.modules.get("urllib.error")
-    if urllib_error is None or not isinstance(error, urllib_error.HTTPError):
-        return None
-    status = getattr(error, "code", None)
+    if urllib_error is not None and isinstance(error, urllib_error.HTTPError):
+        return getattr(error, "code", None), getattr(error, "headers", None)
+    if "HTTPError" in _requests_names(error):
+        response = getattr(error, "response", None)
+        return getattr(response, "status_code", None), getattr(response, "headers", None)
+    return None
+
+
+def _http_error_status(error: BaseException) -> int | None:
+    """The status of urllib's or requests' ``HTTPError`` when it is a 429 or 5xx (None
+    otherwise)."""
+    reply = _http_reply(error)
+    status = reply[0] if reply is not None else None
     if not isinstance(status, int) or isinstance(status, bool):
         return None
     return status if status == 429 or 500 <= status <= 599 else None
@@ -158,14 +171,14 @@ def _library_transient(error: BaseException) -> str | None:
     connection error or a timeout (``urlopen`` wraps what failed while sending), an
     ``IncompleteRead``, and an ``HTTPError`` 429 or 5xx. (``RemoteDisconnected`` is a
     ``ConnectionResetError`` already.) No exception's cause or context is looked into."""
+    status = _http_error_status(error)
+    if status is not None:
+        return "unsent" if status == 429 else "sent"
     names = _requests_names(error)
     if names:
         if not names & _REQUESTS_TRANSIENT or "SSLError" in names:
             return None
         return "unsent" if "ConnectTimeout" in names or _never_connected(error) else "sent"
-    status = _http_error_status(error)
-    if status is not None:
-        return "unsent" if status == 429 else "sent"
     urllib_error = sys.modules.get("urllib.error")
     if urllib_error is not None and isinstance(error, urllib_error.URLError) and not (
             isinstance(error, urllib_error.HTTPError)):
@@ -181,13 +194,13 @@ def _library_transient(error: BaseException) -> str | None:
 
 def _retry_after(error: BaseException) -> object:
     """The wait ``error`` asks for before a retry: its ``retry_after_s`` (a ``ToolError``'s,
-    or one a tool set on any error), else for urllib's ``HTTPError`` 429 or 5xx its
-    ``Retry-After`` header read as ``http.request`` reads it; None when it asks for none."""
+    or one a tool set on any error), else for urllib's or requests' ``HTTPError`` 429 or 5xx
+    its ``Retry-After`` header read as ``http.request`` reads it; None when it asks for none."""
     retry_after = getattr(error, "retry_after_s", None)
     if retry_after is not None or _http_error_status(error) is None:
         return retry_after
     try:
-        header = error.headers.get("Retry-After")  # type: ignore[attr-defined]
+        header = _http_reply(error)[1].get("Retry-After")  # type: ignore[index,union-attr]
     except Exception:  # noqa: BLE001 - no headers, or headers of a shape of its own
         return None
     return parse_retry_after(header) if isinstance(header, str) else None

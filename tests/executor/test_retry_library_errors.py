@@ -44,6 +44,19 @@ def http_error(status: int, retry_after: str | None = None) -> urllib.error.HTTP
                                   io.BytesIO(b""))
 
 
+def requests_http_error(status: int, retry_after: str | None = None) -> RX.HTTPError:
+    """What ``raise_for_status()`` raises for a reply of ``status``."""
+    response = requests.Response()
+    response.status_code, response.url = status, URL
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    try:
+        response.raise_for_status()
+    except RX.HTTPError as error:
+        return error
+    raise AssertionError(f"{status} raised nothing")
+
+
 class MyConnectionError(RX.ConnectionError):
     """A tool's own subclass of requests' ConnectionError."""
 
@@ -78,6 +91,8 @@ RETRYABLE = {
     "HTTPError 429": lambda: http_error(429),
     "HTTPError 500": lambda: http_error(500),
     "HTTPError 503": lambda: http_error(503),
+    "requests HTTPError 429": lambda: requests_http_error(429),
+    "requests HTTPError 502": lambda: requests_http_error(502),
 }
 
 NOT_RETRYABLE = {
@@ -85,6 +100,7 @@ NOT_RETRYABLE = {
     "OSError": lambda: OSError("disk full"),
     "HTTPError 404": lambda: http_error(404),
     "HTTPError 400": lambda: http_error(400),
+    "requests HTTPError 404": lambda: requests_http_error(404),
     "URLError unknown url type": lambda: urllib.error.URLError("unknown url type: ftp"),
     "URLError over a FileNotFoundError": lambda: urllib.error.URLError(FileNotFoundError(2, "x")),
     "requests SSLError": lambda: RX.SSLError("certificate verify failed"),
@@ -119,14 +135,16 @@ def test_other_library_errors_are_not(make):
     (http.client.RemoteDisconnected("closed"), "connection_error"),
     (http.client.IncompleteRead(b"", 3), "connection_error"),
     (http_error(429), "http_429"),
-    (http_error(502), "http_502")])
+    (http_error(502), "http_502"),
+    (requests_http_error(429), "http_429"),
+    (requests_http_error(503), "http_503")])
 def test_each_is_recorded_by_what_it_was(error, code):
     assert transient_code(error) == code
 
 
 @pytest.mark.parametrize("error", [
     RX.ConnectTimeout("slow"), urllib.error.URLError(ConnectionRefusedError(111, "refused")),
-    http_error(429)])
+    http_error(429), requests_http_error(429)])
 def test_a_request_surely_not_served_may_be_repeated(error):
     assert is_retryable(error)
     assert not outcome_unknown(error)
@@ -156,7 +174,8 @@ def test_a_connection_requests_could_not_open_sent_nothing():
 @pytest.mark.parametrize("error", [
     RX.ConnectionError("reset"), RX.ReadTimeout("slow"), RX.ChunkedEncodingError("cut"),
     urllib.error.URLError(TimeoutError("timed out")), http.client.RemoteDisconnected("closed"),
-    http.client.IncompleteRead(b"", 3), http_error(500), http_error(503)])
+    http.client.IncompleteRead(b"", 3), http_error(500), http_error(503),
+    requests_http_error(500)])
 def test_a_request_that_may_have_been_served_is_not_repeated_blindly(error):
     assert outcome_unknown(error)
     assert "crm.note is not idempotent" in unsafe_repeat(
@@ -172,6 +191,8 @@ def test_an_http_errors_retry_after_is_honoured():
     assert retry_after_refusal(http_error(503, "60"), 1, POLICY) == (
         "not retried: Retry-After 60s is over max_backoff_s 5")
     assert retry_after_refusal(http_error(404, "60"), 1, POLICY) is None
+    assert decide(requests_http_error(503, "4"), 1, POLICY, seed="s").delay_s == 4.0
+    assert decide(requests_http_error(429, "60"), 1, POLICY, seed="s") is None
 
 
 def test_requests_is_not_imported_to_tell():
@@ -188,7 +209,8 @@ def test_requests_is_not_imported_to_tell():
 # Through a real run, one of each way an error is known (a requests class, urllib's wrapper
 # and its HTTPError, http.client's own); the unit tests above cover every class.
 THROUGH_A_RUN = ("requests ChunkedEncodingError", "requests-named ReadTimeout",
-                 "URLError socket.timeout", "IncompleteRead", "HTTPError 429")
+                 "URLError socket.timeout", "IncompleteRead", "HTTPError 429",
+                 "requests HTTPError 502")
 
 
 @pytest.mark.parametrize("make", [RETRYABLE[name] for name in THROUGH_A_RUN], ids=THROUGH_A_RUN)
