@@ -1,10 +1,12 @@
 """Bring a database's schema up to date with the alembic revisions in ``executor/migrations``.
 
-``upgrade(engine)`` is the one entry point: it runs every pending revision on
-one connection inside one transaction that also holds a lock, so two
-processes upgrading the same database at once take turns (SQLite: the
-``BEGIN IMMEDIATE`` that ``store.db`` issues; PostgreSQL: an advisory lock).
-A database made by the old ``create_all`` (tables present, no
+``upgrade(engine)`` is the one entry point. A database already at head (what
+nearly every command finds) is seen from a read that takes no lock. Otherwise it
+runs every pending revision on one connection inside one transaction that also
+holds a lock, so two processes upgrading the same database at once take turns
+(SQLite: the ``BEGIN IMMEDIATE`` that ``store.db`` issues; PostgreSQL: an
+advisory lock); a database holding no table at all is made from the models and
+stamped head instead of replaying every revision. A database made by the old ``create_all`` (tables present, no
 ``alembic_version``) is stamped with the baseline revision, never recreated,
 so an upgrade does not lose a record. One at a revision this Baton does not
 know (a newer Baton wrote it) is refused, nothing written.
@@ -213,7 +215,8 @@ def _create_at_head(connection: Connection) -> None:
 
     Alembic's recipe for a new database: replaying every revision rebuilt tables that the
     next revision rebuilt again (~0.2 s, most of the test suite's setup). The models are the
-    revisions' sum: ``test_migrations`` holds both ways to the same schema.
+    revisions' sum: ``tests/executor/test_migrations_fresh_schema.py`` holds both ways to
+    the same schema.
     """
     SQLModel.metadata.create_all(connection)
     MigrationContext.configure(connection).stamp(_revision_scripts(), "head")
