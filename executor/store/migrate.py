@@ -6,10 +6,11 @@ runs every pending revision on one connection inside one transaction that also
 holds a lock, so two processes upgrading the same database at once take turns
 (SQLite: the ``BEGIN IMMEDIATE`` that ``store.db`` issues; PostgreSQL: an
 advisory lock); a database holding no table at all is made from the models and
-stamped head instead of replaying every revision. A database made by the old ``create_all`` (tables present, no
-``alembic_version``) is stamped with the baseline revision, never recreated,
-so an upgrade does not lose a record. One at a revision this Baton does not
-know (a newer Baton wrote it) is refused, nothing written.
+stamped head instead of replaying every revision. A database made by the old
+``create_all`` (tables present, no ``alembic_version``) is stamped with the
+baseline revision, never recreated, so an upgrade does not lose a record. One
+at a revision this Baton does not know (a newer Baton wrote it) is refused,
+nothing written.
 """
 
 from __future__ import annotations
