@@ -9,19 +9,6 @@ from pathlib import Path
 import pytest
 
 from tools import Effect, ToolContext, ToolInputError, ToolRegistry
-from tools.builtin import register_builtin_tools
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    return tmp_path / "ws"
-
-
-@pytest.fixture
-def registry(workspace: Path) -> ToolRegistry:
-    registry = ToolRegistry()
-    register_builtin_tools(registry, workspace=workspace)
-    return registry
 
 
 def call(registry: ToolRegistry, tool: str, **args) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools.test_files_tools import call, registry  # noqa: F401 - fixture, on this workspace
+from tests.tools.test_files_tools import call
 from tools import ToolInputError
 
 RESUME = b"r\xe9sum\xe9.csv"  # Latin-1 bytes: not UTF-8

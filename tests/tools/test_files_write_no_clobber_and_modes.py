@@ -14,20 +14,8 @@ from pathlib import Path
 import pytest
 
 from tools import ToolContext, ToolInputError, ToolRegistry
-from tools.builtin import register_builtin_tools, safe_paths
+from tools.builtin import safe_paths
 from tools.builtin.files import write_text
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    return tmp_path / "ws"
-
-
-@pytest.fixture
-def registry(workspace: Path) -> ToolRegistry:
-    registry = ToolRegistry()
-    register_builtin_tools(registry, workspace=workspace)
-    return registry
 
 
 @pytest.fixture(params=["renameat2", "link"])

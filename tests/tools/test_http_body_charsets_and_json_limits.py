@@ -11,23 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.support import Reply
 from tools import ToolContext, ToolError, ToolRegistry
-from tools.builtin import register_builtin_tools
 from tools.output_checks import OUTPUT_MAX_DEPTH
 
 ODD_BYTES = b"\xff\xfehello"
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> ToolRegistry:
-    registry = ToolRegistry()
-    register_builtin_tools(registry, workspace=tmp_path / "ws")
-    return registry
 
 
 def call(registry: ToolRegistry, url: str) -> dict:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from tests.support import Reply
 from tools import RetryPolicy, ToolContext, ToolError, ToolInputError, ToolRegistry
-from tools.builtin import register_builtin_tools
 from tools.builtin.http import RETRY_AFTER_TOO_LONG_S, parse_retry_after, status_error
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -60,13 +58,6 @@ def test_a_503_with_an_unreadable_retry_after_is_retryable_without_a_wait():
     error = status_error(503, "Service Unavailable", "http://x/", "busy",
                          "Mon, 01 Jan 2024 00:00:00 +99999999999999", [])
     assert error.retryable and error.retry_after_s is None and error.code == "http_503"
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> ToolRegistry:
-    registry = ToolRegistry()
-    register_builtin_tools(registry, workspace=tmp_path / "ws")
-    return registry
 
 
 def call(registry: ToolRegistry, url: str) -> dict:
