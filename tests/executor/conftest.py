@@ -6,14 +6,17 @@ so tests never see each other's rows.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from executor.store.db import make_engine
+from tools import ToolSpec
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -99,3 +102,17 @@ def exporter():
     yield memory
     use_tracer_provider(None)
     provider.shutdown()
+
+
+@pytest.fixture
+def shaped_in(monkeypatch) -> list[int]:
+    """The threads ``ToolSpec.shape_prechecked`` runs in (it shapes a tool's output)."""
+    threads: list[int] = []
+    shape = ToolSpec.shape_prechecked
+
+    def noted(self: ToolSpec, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return shape(self, *args, **kwargs)
+
+    monkeypatch.setattr(ToolSpec, "shape_prechecked", noted)
+    return threads

@@ -16,25 +16,17 @@ import threading
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, computed_field
+from pydantic import BaseModel
 
 from executor.calls import call_tool, error_code, error_text
 from executor.records import RunStatus
 from executor.scheduling import StepStatus
 from tests.executor.runsupport import make_runner, run_plan
 from tools import ToolContext, ToolRegistry, ToolSpec
+from tests.support.exiting_model import Exiting
 
 CONTEXT = ToolContext(idempotency_key="k-1", run_id="r-1", step_id="s-1", attempt=1)
 ONE_ATTEMPT = {"goal": "g", "steps": [{"id": "s", "tool": "x.out", "retry": {"max_attempts": 1}}]}
-
-
-class Exiting(BaseModel):
-    n: int = 1
-
-    @computed_field(repr=False)  # type: ignore[prop-decorator]
-    @property
-    def total(self) -> int:  # (its repr, where a failing test shows the value, leaves it out)
-        raise SystemExit("computed field gave up")
 
 
 class Held(enum.Enum):
@@ -127,20 +119,6 @@ def test_a_run_whose_enum_calls_sys_exit_fails_its_step_and_ends(engine, tmp_pat
 def test_an_enum_whose_value_is_shared_at_each_of_40_levels_is_refused(kind):
     outcome = _call(_registry(lambda: {"e": _member(_shared(40))}, kind=kind))
     assert error_code(outcome.error) == "tool_output_too_large"  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def shaped_in(monkeypatch):
-    """The threads ``ToolSpec.shape_prechecked`` runs in."""
-    threads: list[int] = []
-    shape = ToolSpec.shape_prechecked
-
-    def noted(self: ToolSpec, *args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.get_ident())
-        return shape(self, *args, **kwargs)
-
-    monkeypatch.setattr(ToolSpec, "shape_prechecked", noted)
-    return threads
 
 
 def _on_loop(spec: ToolSpec) -> tuple[int, Any]:

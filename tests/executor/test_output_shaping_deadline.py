@@ -21,7 +21,7 @@ from executor.calls import call_tool, error_code, error_text
 from executor.records import RunStatus
 from executor.scheduling import StepStatus
 from tests.executor.runsupport import make_runner, run_plan
-from tools import ToolContext, ToolRegistry, ToolSpec
+from tools import ToolContext, ToolRegistry
 
 CONTEXT = ToolContext(idempotency_key="k-1", run_id="r-1", step_id="s-1", attempt=1)
 EXITS = [SystemExit("computed field gave up"), KeyboardInterrupt("computed field gave up")]
@@ -148,20 +148,6 @@ def _shared(levels: int) -> dict[str, Any]:
     for _ in range(levels):
         node = [node, node]
     return {"rows": node}
-
-
-@pytest.fixture
-def shaped_in(monkeypatch):
-    """The threads ``ToolSpec.shape_prechecked`` runs in."""
-    threads: list[int] = []
-    shape = ToolSpec.shape_prechecked
-
-    def noted(self: ToolSpec, *args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.get_ident())
-        return shape(self, *args, **kwargs)
-
-    monkeypatch.setattr(ToolSpec, "shape_prechecked", noted)
-    return threads
 
 
 def test_an_output_written_out_at_length_is_shaped_off_the_event_loop(shaped_in):

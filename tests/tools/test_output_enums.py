@@ -15,11 +15,12 @@ import math
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, RootModel, computed_field
+from pydantic import BaseModel, RootModel
 
 from tools.output_checks import (LIGHT_OUTPUT_MAX_BYTES, light_fault, oversized, output_fault,
                                  size_fault)
 from tools.output_kinds import kind_of, runs_own_code
+from tests.support.exiting_model import Exiting
 
 
 class Holder(BaseModel):
@@ -41,15 +42,6 @@ def _enum(value: Any) -> enum.Enum:
     member = enum.Enum("Made", {"A": 1}).A
     member._value_ = value
     return member
-
-
-class Exiting(BaseModel):
-    n: int = 1
-
-    @computed_field(repr=False)  # type: ignore[prop-decorator]
-    @property
-    def total(self) -> int:  # (its repr, where a failing test shows the value, leaves it out)
-        raise SystemExit("computed field gave up")
 
 
 class Small(enum.Enum):
