@@ -7,12 +7,14 @@ tool lets out: ``ConnectionError`` (refused, reset, aborted, a broken pipe),
 httpx's transport errors but for a request that cannot be sent at all
 (``UnsupportedProtocol``, ``LocalProtocolError``), requests' ``ConnectionError`` (but its
 ``SSLError``), ``Timeout`` and ``ChunkedEncodingError``, and urllib's: a ``URLError`` whose
-``reason`` is a connection error or a timeout, ``http.client.IncompleteRead``; and an
-``HTTPError`` 429 or 5xx, urllib's or requests' (``raise_for_status()``), whose
-Retry-After is honoured as ``http.request``'s is. Everything
-else fails the step at once (an ``OSError`` such as ``FileNotFoundError``, an ``HTTPError``
-404). The jitter comes from a generator seeded by ``run:step:attempt``, so a
-replay of the same run waits exactly as long.
+``reason`` is a connection error or a timeout, ``http.client.IncompleteRead``, and aiohttp's
+``ClientConnectionError`` (refused, dropped, a connect or read timeout) but its TLS failures
+(``ClientSSLError``, ``ServerFingerprintMismatch``), and its ``ClientPayloadError``; and an
+``HTTPError`` 429 or 5xx, urllib's or requests', or aiohttp's ``ClientResponseError`` (each
+what ``raise_for_status()`` raises), whose Retry-After is honoured as ``http.request``'s is.
+Everything else fails the step at once (an ``OSError`` such as ``FileNotFoundError``, an
+``HTTPError`` 404, aiohttp's ``InvalidURL``). The jitter comes from a generator seeded by
+``run:step:attempt``, so a replay of the same run waits exactly as long.
 
 A timeout, or a connection that failed once it was made, leaves the outcome
 unknown (see :func:`outcome_unknown`); after one, a write that is not idempotent
@@ -51,9 +53,10 @@ def is_retryable(error: BaseException) -> bool:
 
 def transient_code(error: BaseException) -> str | None:
     """The code recorded for an error a tool let out that :func:`is_retryable` counts as
-    transient: ``timeout``, ``connection_error``, or for an ``HTTPError`` 429 or 5xx
-    ``http_<status>`` as ``http.request`` records it (None for any other error, and for a
-    ``ToolError``, which carries its own)."""
+    transient: ``timeout``, ``connection_error``, or for an ``HTTPError`` (or aiohttp's
+    ``ClientResponseError``) 429 or 5xx ``http_<status>`` as ``http.request`` records it (None
+    for any other error, and for a ``ToolError``, which carries its own). aiohttp's timeouts
+    (``ServerTimeoutError`` and its connect and read kinds) are ``TimeoutError``s."""
     if isinstance(error, ToolError) or not is_retryable(error):
         return None
     status = _http_error_status(error)
@@ -82,8 +85,9 @@ def outcome_unknown(error: BaseException) -> bool:
     503; the HTTP tools also send the step's key with every request); any other
     exception (``tool_crashed``) is never retried. Of the errors other client libraries
     raise (see :func:`_library_transient`), only a connection refused or not made in time
-    and a 429 surely sent nothing: a 5xx a custom tool lets out, with no word of its own,
-    may come after the service did part of the work.
+    (aiohttp's ``ClientConnectorError`` and ``ConnectionTimeoutError``, a ``TimeoutError``
+    that is no read timed out) and a 429 surely sent nothing: a 5xx a custom tool lets out,
+    with no word of its own, may come after the service did part of the work.
     """
     if isinstance(error, ConnectionRefusedError):
         return False
@@ -116,13 +120,44 @@ def _httpx_transient(error: BaseException) -> str | None:
 _REQUESTS_TRANSIENT = frozenset({"ConnectionError", "Timeout", "ChunkedEncodingError"})
 
 
+def _names_in(error: BaseException, module: str) -> frozenset[str]:
+    """The names of the classes of ``module`` that ``error`` is one of (in its class's MRO)."""
+    return frozenset(getattr(cls, "__qualname__", "") for cls in type(error).__mro__
+                     if getattr(cls, "__module__", None) == module)
+
+
 def _requests_names(error: BaseException) -> frozenset[str]:
     """The names of the classes of ``requests.exceptions`` that ``error`` is one of.
 
     Known by module and name in its class's MRO, never imported: requests is no dependency
     of Baton's, and an error of its types can only exist once a tool imported it."""
-    return frozenset(getattr(cls, "__qualname__", "") for cls in type(error).__mro__
-                     if getattr(cls, "__module__", None) == "requests.exceptions")
+    return _names_in(error, "requests.exceptions")
+
+
+def _aiohttp_names(error: BaseException) -> frozenset[str]:
+    """The names of the classes of ``aiohttp.client_exceptions`` that ``error`` is one of,
+    known as requests' are (aiohttp is no dependency of Baton's own: a tool brings it)."""
+    return _names_in(error, "aiohttp.client_exceptions")
+
+
+# A TLS handshake or certificate refused, or a pinned fingerprint that does not match, fails
+# the same way again; ClientConnectorError's other kinds (refused, unreachable, an unresolved
+# name, a proxy refused) may not.
+_AIOHTTP_LASTING = frozenset({"ClientSSLError", "ServerFingerprintMismatch"})
+# Raised before the request went out: no connection was made, or not in time.
+_AIOHTTP_UNSENT = frozenset({"ClientConnectorError", "ConnectionTimeoutError"})
+
+
+def _aiohttp_transient(names: frozenset[str]) -> str | None:
+    """For an aiohttp error of the classes ``names`` (see :func:`_aiohttp_names`) that a retry
+    may cure: ``"unsent"`` when no connection was made (``ClientConnectorError``, whatever its
+    ``os_error``, and ``ConnectionTimeoutError``), ``"sent"`` for its other
+    ``ClientConnectionError``s (``ClientOSError``, ``ServerDisconnectedError``, a read
+    timeout) and a ``ClientPayloadError`` (a body cut short); None for any other error, its
+    TLS failures and ``InvalidURL`` among them."""
+    if not names & {"ClientConnectionError", "ClientPayloadError"} or names & _AIOHTTP_LASTING:
+        return None
+    return "unsent" if names & _AIOHTTP_UNSENT else "sent"
 
 
 def _never_connected(error: BaseException) -> bool:
@@ -138,21 +173,24 @@ def _never_connected(error: BaseException) -> bool:
 
 
 def _http_reply(error: BaseException) -> tuple[object, object] | None:
-    """(status, headers) of the reply an HTTP error stands for: urllib's ``HTTPError``, or
-    requests' ``HTTPError`` (what ``raise_for_status()`` raises) with its response; None for
-    any other error."""
+    """(status, headers) of the reply an HTTP error stands for: urllib's ``HTTPError``,
+    requests' ``HTTPError`` (what ``raise_for_status()`` raises) with its response, or
+    aiohttp's ``ClientResponseError`` (what its ``raise_for_status()`` raises, carrying the
+    reply's status and headers); None for any other error."""
     urllib_error = sys.modules.get("urllib.error")
     if urllib_error is not None and isinstance(error, urllib_error.HTTPError):
         return getattr(error, "code", None), getattr(error, "headers", None)
     if "HTTPError" in _requests_names(error):
         response = getattr(error, "response", None)
         return getattr(response, "status_code", None), getattr(response, "headers", None)
+    if "ClientResponseError" in _aiohttp_names(error):
+        return getattr(error, "status", None), getattr(error, "headers", None)
     return None
 
 
 def _http_error_status(error: BaseException) -> int | None:
-    """The status of urllib's or requests' ``HTTPError`` when it is a 429 or 5xx (None
-    otherwise)."""
+    """The status of urllib's or requests' ``HTTPError``, or aiohttp's ``ClientResponseError``,
+    when it is a 429 or 5xx (None otherwise)."""
     reply = _http_reply(error)
     status = reply[0] if reply is not None else None
     if not isinstance(status, int) or isinstance(status, bool):
@@ -161,16 +199,18 @@ def _http_error_status(error: BaseException) -> int | None:
 
 
 def _library_transient(error: BaseException) -> str | None:
-    """For an error of the ``requests`` library or the standard library's urllib that a retry
-    may cure: ``"unsent"`` when the request surely was not served (a connection refused or
-    not made in time, a 429), ``"sent"`` when it may have been; None for any other error.
+    """For an error of the ``requests`` library, aiohttp's or the standard library's urllib
+    that a retry may cure: ``"unsent"`` when the request surely was not served (a connection
+    refused or not made in time, a 429), ``"sent"`` when it may have been; None for any other
+    error.
 
     requests: ``ConnectionError`` (derived from ``OSError``, not from the builtin
     ``ConnectionError``) but ``SSLError`` (a certificate refused is refused again),
     ``Timeout`` and ``ChunkedEncodingError``. urllib: a ``URLError`` whose ``reason`` is a
     connection error or a timeout (``urlopen`` wraps what failed while sending), an
     ``IncompleteRead``, and an ``HTTPError`` 429 or 5xx. (``RemoteDisconnected`` is a
-    ``ConnectionResetError`` already.) No exception's cause or context is looked into."""
+    ``ConnectionResetError`` already.) aiohttp: see :func:`_aiohttp_transient`, and a
+    ``ClientResponseError`` 429 or 5xx. No exception's cause or context is looked into."""
     status = _http_error_status(error)
     if status is not None:
         return "unsent" if status == 429 else "sent"
@@ -179,6 +219,9 @@ def _library_transient(error: BaseException) -> str | None:
         if not names & _REQUESTS_TRANSIENT or "SSLError" in names:
             return None
         return "unsent" if "ConnectTimeout" in names or _never_connected(error) else "sent"
+    aiohttp_names = _aiohttp_names(error)
+    if aiohttp_names:
+        return _aiohttp_transient(aiohttp_names)
     urllib_error = sys.modules.get("urllib.error")
     if urllib_error is not None and isinstance(error, urllib_error.URLError) and not (
             isinstance(error, urllib_error.HTTPError)):
@@ -194,8 +237,9 @@ def _library_transient(error: BaseException) -> str | None:
 
 def _retry_after(error: BaseException) -> object:
     """The wait ``error`` asks for before a retry: its ``retry_after_s`` (a ``ToolError``'s,
-    or one a tool set on any error), else for urllib's or requests' ``HTTPError`` 429 or 5xx
-    its ``Retry-After`` header read as ``http.request`` reads it; None when it asks for none."""
+    or one a tool set on any error), else for urllib's or requests' ``HTTPError`` or aiohttp's
+    ``ClientResponseError`` 429 or 5xx its ``Retry-After`` header read as ``http.request``
+    reads it; None when it asks for none."""
     retry_after = getattr(error, "retry_after_s", None)
     if retry_after is not None or _http_error_status(error) is None:
         return retry_after
