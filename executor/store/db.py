@@ -193,10 +193,16 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     no write lock, so a reader however slow keeps no writer waiting (nor waits for one).
     Nothing may be written in it: a deferred transaction that writes after another
     connection committed fails with "database is locked" at once, busy timeout or not.
-    On PostgreSQL it is an ordinary transaction (readers never block writers there).
+    On PostgreSQL (where readers never block writers) it runs at REPEATABLE READ: at
+    ``POSTGRES_ISOLATION`` each statement would see what committed before it, so a reader's
+    second statement could see a write its first did not (a run's row, then its steps); one
+    snapshot for the whole transaction is what SQLite's WAL gives a reader too. A transaction
+    that only reads never fails to serialize at that level.
     """
     with engine.connect() as connection:
         connection.execution_options(**{_READS_ONLY: True})
+        if connection.dialect.name == "postgresql":  # reset when the connection is returned
+            connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
             yield connection
 

@@ -189,14 +189,15 @@ class RunStore(RunClaims):
         return dict(row) if row else None
 
     def get(self, run_id: str, *, detail: bool = True) -> RunRecord | None:
-        """The run with (``detail``) its steps and attempts, or None."""
-        row = self.run_row(run_id)
-        if row is None:
-            return None
-        steps: tuple[StepRecord, ...] = ()
-        if detail:
-            steps = self._step_records(run_id)
-        return self._run_record(row, steps)
+        """The run with (``detail``) its steps and attempts, or None: the row and the steps
+        read in one transaction, so they show one moment of a run another process writes."""
+        with read_session(self.engine) as s:
+            row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
+            if row is None:
+                return None
+            steps = s.execute(select(STEPS).where(STEPS.c.run_id == run_id)
+                              .order_by(STEPS.c.position)).mappings().all() if detail else ()
+        return self._run_record(dict(row), self._step_records(steps))
 
     def list(self, *, limit: int = 50, status: RunStatus | None = None,
              plan_id: str | None = None) -> list[RunRecord]:
@@ -210,10 +211,7 @@ class RunStore(RunClaims):
             rows = s.execute(query).mappings().all()
         return [self._run_record(dict(r), ()) for r in rows]
 
-    def _step_records(self, run_id: str) -> tuple[StepRecord, ...]:
-        with read_session(self.engine) as s:
-            steps = s.execute(select(STEPS).where(STEPS.c.run_id == run_id)
-                              .order_by(STEPS.c.position)).mappings().all()
+    def _step_records(self, steps: Sequence[Any]) -> tuple[StepRecord, ...]:
         mask = self._mask
         return tuple(StepRecord(
             step_id=r["step_id"], tool=r["tool"], position=r["position"],
