@@ -267,8 +267,8 @@ class _Checker:
             if not STEP_ID.fullmatch(view.id):
                 self.add(ProblemCode.MALFORMED_ID, f"{view.path}.id",
                          f"step id {shorten(repr(view.id))} is malformed: start with a lower-case "
-                         "letter, then lower-case letters, digits or '_', at most 40 characters "
-                         f"(e.g. {_fixed_id(view.id)!r})", view.id)
+                         "letter, then lower-case letters, digits or '_', at most 40 characters; "
+                         f"to fix it: {_id_fixes(view.id)}", view.id)
             if view.id in self.first_index:
                 first = self.first_index[view.id]
                 self.add(ProblemCode.DUPLICATE_ID, f"{view.path}.id",
@@ -439,11 +439,24 @@ def _kind(value: Any) -> str:
     return "a list" if isinstance(value, list | tuple) else f"a {type(value).__name__}"
 
 
-def _fixed_id(raw: str) -> str:
-    cleaned = "".join(c if c.isalnum() else "_" for c in raw.lower()).strip("_") or "step"
-    if not cleaned[0].isalpha():
-        cleaned = f"s_{cleaned}"
-    return cleaned[:40]
+_ID_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_ID_CHARACTERS = _ID_LETTERS | frozenset("0123456789_")
+
+
+def _id_fixes(raw: str) -> str:
+    """What to change in a malformed step id, said without spelling a fixed id out: the id
+    is quoted as written, where a configured secret's value in it is masked as written; an
+    id made from it (lower-cased, '_' for '-') would carry that value past the masking, into
+    the ledger, the API and the model's repair prompt."""
+    lowered = raw.lower()
+    fixes = ["lower-case it"] if lowered != raw else []
+    if any(c not in _ID_CHARACTERS for c in lowered):
+        fixes.append("write '_' for each character other than a-z, 0-9 and '_'")
+    if lowered[:1] not in _ID_LETTERS:
+        fixes.append("start it with a letter")
+    if len(raw) > 40:
+        fixes.append(f"cut it to 40 characters (it has {len(raw)})")
+    return ", ".join(fixes)
 
 
 def validate_plan(

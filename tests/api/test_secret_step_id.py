@@ -73,3 +73,26 @@ def test_a_new_plan_with_the_value_as_step_id_stores_its_problems_masked(stored)
     problems = [p for p in raw.problems if p.code == ProblemCode.CONFIGURED_SECRET]
     assert problems and all(p.step == REDACTED for p in problems)
     assert SECRET not in json.dumps([p.model_dump(mode="json") for p in raw.problems])
+
+
+def test_a_malformed_step_id_holding_the_value_is_never_spelled_out_anew(db_url, tmp_path):
+    # A value of lower-case letters, digits and '-': the id is malformed, and the fix once
+    # suggested for it ('s3cr3t_crm_value_xyz123') was the value with '_' for '-', which no
+    # masking knew: it reached the answer, the stored problems and the ledger.
+    value = "s3cr3t-crm-value-xyz123"
+    services = Services(make_settings(tmp_path, database_url=db_url, secrets={"CRM": value}))
+    live = serve(services)
+    try:
+        with httpx.Client(base_url=live.url + "/api/v1", timeout=30, headers={
+                "Authorization": f"Bearer {token_of('alice')}"}) as api:
+            answer = api.post("/plans/document", json={"document": {
+                "goal": "read", "steps": [{"id": value, "tool": "files.read",
+                                           "args": {"path": "sales.csv"}}]}})
+            assert answer.status_code == 422 and "malformed_id" in answer.text
+            exported = api.get("/ledger/export")
+            assert exported.status_code == 200
+    finally:
+        live.stop()
+        services.engine.dispose()
+    for text in (answer.text, exported.text):
+        assert value not in text and value.replace("-", "_") not in text

@@ -145,11 +145,29 @@ def test_step_limit_is_configurable():
 # -- ids -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", ["Load", "1load", "load-it", "a" * 41, "_x", "load\n"])
-def test_malformed_ids_are_refused_with_a_fixed_suggestion(bad):
+@pytest.mark.parametrize(("bad", "fixes"), [
+    ("Load", ["lower-case it"]),
+    ("1load", ["start it with a letter"]),
+    ("load-it", ["write '_' for each character other than a-z, 0-9 and '_'"]),
+    ("a" * 41, ["cut it to 40 characters (it has 41)"]),
+    ("_x", ["start it with a letter"]),
+    ("load\n", ["write '_' for each character other than a-z, 0-9 and '_'"]),
+    ("Load Data", ["lower-case it", "write '_' for each character other than a-z, 0-9 and '_'"]),
+    ("", ["start it with a letter"]),
+])
+def test_malformed_ids_are_refused_naming_what_to_change(bad, fixes):
     problem = only(check(plan(step(bad))), C.MALFORMED_ID)
     assert problem.path == "$.steps[0].id" and problem.step == bad
-    assert "lower-case" in problem.message and "e.g." in problem.message
+    assert "lower-case" in problem.message
+    assert problem.message.endswith(f"; to fix it: {', '.join(fixes)}")
+
+
+def test_what_to_change_in_an_id_never_spells_the_id_anew():
+    # The id is quoted as written, where a configured secret's value is masked as written; a
+    # fix spelled out from it ('s3cr3t_crm_value') would carry the value past that masking.
+    problem = only(check(plan(step("S3cr3t-Crm-Value"))), C.MALFORMED_ID)
+    assert problem.message.count("S3cr3t-Crm-Value") == 1
+    assert "s3cr3t" not in problem.message.lower().replace("s3cr3t-crm-value", "")
 
 
 def test_a_step_whose_id_ends_in_a_newline_is_refused_not_dropped():
