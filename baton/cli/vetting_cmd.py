@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..limits import COMMENT_MAX_CHARS, REASON_MAX_CHARS
 from ..usecases.permissions import Action
 from .common import (
     EXIT_FAILED,
@@ -111,6 +112,14 @@ def _check_hash_usage(plan_hash: str | None) -> None:
             fail(f"--hash: {exc.message}", EXIT_USAGE)
 
 
+def _check_length(option: str, text: str | None, limit: int) -> None:
+    """Text longer than the API and the web forms take is a usage error, before anyone is
+    looked up: the same limit wherever it is written (:mod:`baton.limits`)."""
+    if text is not None and len(text) > limit:
+        fail(f"{option} is {len(text)} characters long; at most {limit} are taken (as over the "
+             "API): shorten it", EXIT_USAGE)
+
+
 def _acted(done: str, plan_id: str, record: ApprovalRecord, actor: str) -> str:
     """The line naming the version and hash acted on: without --hash, whatever was latest."""
     return (f"{done} {safe_markup(plan_id)} v{record.version} (sha256:{record.plan_hash[:16]}…) "
@@ -133,6 +142,7 @@ def approve_cmd(
     """
     from ..usecases.approving import NO_APPROVAL_NOW, approve
 
+    _check_length("--comment", comment, COMMENT_MAX_CHARS)
     _check_hash_usage(plan_hash)
     cli = state(ctx)
     user = acting_user(ctx, Action.PLAN_APPROVE)
@@ -170,6 +180,7 @@ def reject_cmd(
 
     if not reason.strip():  # a usage error like a missing --reason, before anyone is looked up
         fail("--reason is empty: say why; the planner and requester read it", EXIT_USAGE)
+    _check_length("--reason", reason, REASON_MAX_CHARS)
     _check_hash_usage(plan_hash)
     cli = state(ctx)
     user = acting_user(ctx, Action.PLAN_REJECT)

@@ -40,6 +40,7 @@ from planner.problems import InvalidPlanError, Problem
 from planner.versions import StoredVersion, VersionStatus
 from tools import BatonError
 
+from ..limits import REASON_MAX_CHARS
 from ..services import Services
 from .errors import UsageError
 from .plan_checks import masked_problems as _masked_problems
@@ -203,7 +204,9 @@ def rejection_reason(services: Services, plan_id: str, version: int) -> str | No
     """The comment of the latest rejection of that version, if an approver rejected it.
 
     Masked: one stored before a secret was configured may hold its value, and the reason is
-    recorded with the revision and shown in its feedback.
+    recorded with the revision and shown in its feedback. At most ``REASON_MAX_CHARS``
+    characters, what an approver may write: one stored before every way in held to that limit
+    (the CLI took any length) is cut, masked first, and marked with how much more there was.
     """
     from tools.redaction import redact
 
@@ -215,7 +218,24 @@ def rejection_reason(services: Services, plan_id: str, version: int) -> str | No
         ).first()
     if row is None:
         return None
-    return redact(row.comment, services.secret_values) or "no reason given"
+    # Bounded by the reason's own limit, not squeezed into FEEDBACK_MAX_CHARS with the feedback:
+    # the planner reads the two apart, the feedback whole as its writer was allowed to send it,
+    # and the revision records both, so neither grows with what an old record holds.
+    return _cut(redact(row.comment, services.secret_values) or "no reason given",
+                REASON_MAX_CHARS)
+
+
+_CUT_MARK = "… [{:,} more characters]"
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text``, or as much of it as fits in ``limit`` characters with the mark saying how
+    many more there were."""
+    if len(text) <= limit:
+        return text
+    # Sized for the longest count it can show, so that the text and its mark fit together.
+    keep = limit - len(_CUT_MARK.format(len(text)))
+    return text[:keep] + _CUT_MARK.format(len(text) - keep)
 
 
 def shown_version(services: Services, stored: StoredVersion) -> StoredVersion:
