@@ -203,6 +203,10 @@ def plans_list(
                       safe_markup(shortened(r.goal, LISTED_GOAL_CHARS)))
     if rows:
         print_table(console, table)
+    elif status == VersionStatus.PENDING_APPROVAL.value:
+        console.print("[dim]no plan waits for approval[/]")
+    elif status is not None:  # there may well be plans: none of them is in that status
+        console.print(f"[dim]no plan's latest version has status {status}[/]")
     else:
         console.print("[dim]no plans yet: baton plan \"GOAL\"[/]")
 
