@@ -191,8 +191,13 @@ class _Checker:
         goal = data.get("goal")
         if "goal" not in data:
             self.add(ProblemCode.WRONG_SHAPE, "$", "missing 'goal': say in plain words what the plan achieves")
-        elif not isinstance(goal, str) or not goal.strip():
+        elif not isinstance(goal, str):
             self.add(ProblemCode.WRONG_SHAPE, "$.goal", f"'goal' must be a non-empty string, not {_kind(goal)}")
+            goal = None
+        elif not goal.strip():  # text, with nothing in it: "not a string" would be wrong
+            empty = "blank (only whitespace)" if goal else "empty"
+            self.add(ProblemCode.WRONG_SHAPE, "$.goal",
+                     f"'goal' is {empty}: say in plain words what the plan achieves")
             goal = None
         elif (fault := scalar_fault(goal)) is not None:
             self.add(ProblemCode.WRONG_SHAPE, "$.goal", f"'goal': {fault}")

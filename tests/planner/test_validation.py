@@ -101,7 +101,7 @@ def test_malformed_json_reports_line_and_column():
     ({"steps": []}, "missing 'goal'"),
     ({"goal": "g"}, "missing 'steps'"),
     ({"goal": "g", "steps": {"a": 1}}, "'steps' must be a list"),
-    ({"goal": "", "steps": [step("a")]}, "'goal' must be a non-empty string"),
+    ({"goal": "", "steps": [step("a")]}, "'goal' is empty"),
 ])
 def test_wrong_top_level_shape_is_named(document, fragment):
     report = check(document)
