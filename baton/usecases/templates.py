@@ -160,12 +160,18 @@ def _save(services: Services, template: Template, user: User, *, source: str) ->
     # from it standard changes (four eyes), and a template without it makes none.
     template = template.model_copy(
         update={"approved_by": user.id if template.pre_approved else None})
-    library = services.template_library
-    stored, path = library.save(template)
-    services.ledger.append(EventKind.TEMPLATE_SAVED, f"template:{stored.name}", user.id, {
-        "name": stored.name, "version": stored.version, "pre_approved": stored.pre_approved,
-        "approved_by": stored.approved_by, "source": source, "file": str(path),
-    })
+
+    def record(stored: Template, path: Path) -> None:
+        # Called by the library with the version it claimed, before the file is live: a
+        # database that cannot record leaves no template behind (a pre-approved one would
+        # make standard changes the ledger never shows), and the event describes the very
+        # file that goes live, whatever another save of this name did meanwhile.
+        services.ledger.append(EventKind.TEMPLATE_SAVED, f"template:{stored.name}", user.id, {
+            "name": stored.name, "version": stored.version, "pre_approved": stored.pre_approved,
+            "approved_by": stored.approved_by, "source": source, "file": str(path),
+        })
+
+    stored, _ = services.template_library.save(template, record=record)
     return stored
 
 

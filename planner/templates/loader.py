@@ -8,11 +8,12 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import ValidationError
@@ -209,6 +210,102 @@ def template_file_name(template: Template) -> str:
     return f"{template.name}.v{template.version}.yaml"
 
 
+# A save claims its version by creating ".NAME.vN.yaml.claim" exclusively, writes the
+# template there, and links it to NAME.vN.yaml once recorded. The glob never reads a claim.
+_CLAIM_SUFFIX = ".claim"
+# Each try fails only because another save took that version since the listing: as many
+# tries as savers of one name at once, never near this.
+_CLAIM_TRIES = 50
+_SAVED_NAME = re.compile(r"\.?(?P<name>[a-z][a-z0-9_-]{0,63})\.v(?P<version>[1-9]\d*)"
+                         r"\.ya?ml(?:\.claim)?")
+
+
+class _Claim(NamedTuple):
+    """A version claimed for a save: the claim file, open for writing the template."""
+
+    path: Path
+    descriptor: int
+
+
+def _claim_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}{_CLAIM_SUFFIX}")
+
+
+def _next_on_disk(directory: Path, name: str) -> int:
+    """One past the highest version of ``name`` saved or claimed in ``directory`` now.
+
+    A claim a crashed save left behind counts: its version may be in the ledger already.
+    """
+    versions = [0]
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            found = _SAVED_NAME.fullmatch(entry.name)
+            if found and found["name"] == name:
+                versions.append(int(found["version"]))
+    return max(versions) + 1
+
+
+def _claim(path: Path) -> _Claim | None:
+    """Claim the version saved at ``path``; None when another save has it or had it.
+
+    Created exclusively, so of two savers one gets it. Looked for after claiming: a save
+    that has finished put its file in place before it dropped its claim.
+    """
+    claim = _claim_path(path)
+    try:
+        descriptor = os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return None
+    if any(os.path.lexists(path.with_suffix(suffix)) for suffix in (".yaml", ".yml")):
+        os.close(descriptor)
+        claim.unlink()
+        return None
+    return _Claim(claim, descriptor)
+
+
+def _publish(claim: Path, path: Path) -> None:
+    """Put the claimed, written and recorded template in place: from now on it is live.
+
+    Recorded first, then live, never the other way round: a live template that the ledger
+    does not show (a pre-approved one makes standard changes) is what a crash or a failed
+    record must never leave. A crash between the two leaves a recorded version that never
+    became live, and its claim file holding it; the version is then skipped, not reused.
+    A link, not a rename: it never replaces a file put there meanwhile by other means.
+    """
+    try:
+        os.link(claim, path)
+        return
+    except FileExistsError:
+        raise _appeared(path) from None
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+    # No hard links on this file system: the claim alone keeps other saves off the name.
+    if os.path.lexists(path):
+        raise _appeared(path)
+    os.replace(claim, path)
+
+
+# What a file system without hard links answers os.link with.
+_NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS)
+
+
+def _appeared(path: Path) -> TemplateError:
+    return TemplateError(f"{path} appeared while the template was being saved, put there by "
+                         "other means than baton; the ledger records this version as saved: "
+                         "compare that file with its template_saved event", code="conflict")
+
+
+@contextmanager
+def _saving(template: Template, where: Path) -> Iterator[None]:
+    """An OS error writing the templates directory as a TemplateError naming the template."""
+    try:
+        yield
+    except OSError as exc:
+        raise TemplateError(f"cannot save template {template.name} ({where}): "
+                            f"{exc.strerror or exc}") from exc
+
+
 class TemplateLibrary:
     """Every version of every template found; the newest version of each is used for matching."""
 
@@ -276,19 +373,59 @@ class TemplateLibrary:
         return versions[version]
 
     def next_version(self, name: str) -> int:
-        """The version number a new version of ``name`` gets."""
+        """The version number a new version of ``name`` gets, as far as this library knows."""
         return max(self._versions.get(name, {0: None})) + 1
 
-    def save(self, template: Template) -> tuple[Template, Path]:
-        """Store ``template`` as the next version of its name in the writable directory."""
+    def save(self, template: Template,
+             record: Callable[[Template, Path], None] | None = None) -> tuple[Template, Path]:
+        """Store ``template`` as the next free version of its name in the writable directory.
+
+        ``record(stored, path)`` runs once the version is claimed and written in full, before
+        the file is put in place; when it raises, nothing is left (``_publish``'s docstring says
+        why in that order). Another process saving the same name at the same time gets
+        another version: its library, read before this one saved, is not trusted for that.
+        """
         if self.writable_dir is None:
             raise TemplateError("no templates directory to write to; set templates_dir")
-        stored = template.model_copy(update={"version": self.next_version(template.name)})
         self.writable_dir.mkdir(parents=True, exist_ok=True)
-        path = self.writable_dir / template_file_name(stored)
-        path.write_text(template_yaml(stored), encoding="utf-8")
+        stored, path, claim = self._claim_version(template)
+        try:
+            with _saving(stored, path):
+                with os.fdopen(claim.descriptor, "w", encoding="utf-8") as file:
+                    file.write(template_yaml(stored))
+                    file.flush()
+                    os.fsync(file.fileno())  # whole on disk before the ledger says it is saved
+            if record is not None:
+                record(stored, path)
+            try:
+                _publish(claim.path, path)
+            except OSError as exc:
+                raise TemplateError(
+                    f"template {stored.name} v{stored.version} is recorded in the ledger as "
+                    f"saved, but {path} could not be put in place: {exc.strerror or exc}; "
+                    "add it again") from exc
+        finally:
+            claim.path.unlink(missing_ok=True)  # published or not, the claim has done its work
         self._add(stored, source=str(path))
         return stored, path
+
+    def _claim_version(self, template: Template) -> tuple[Template, Path, _Claim]:
+        """The first version of ``template``'s name no one has saved or claimed, claimed."""
+        directory = self.writable_dir
+        assert directory is not None
+        with _saving(template, directory):
+            version = max(self.next_version(template.name),
+                          _next_on_disk(directory, template.name))
+            for _ in range(_CLAIM_TRIES):
+                stored = template.model_copy(update={"version": version})
+                path = directory / template_file_name(stored)
+                claim = _claim(path)
+                if claim is not None:
+                    return stored, path, claim
+                version += 1  # taken by a save that ran since the listing: the next one
+        raise TemplateError(f"cannot save template {template.name}: {_CLAIM_TRIES} versions "
+                            f"in a row, up to v{version - 1}, were taken by other saves "
+                            "meanwhile; retry", code="conflict")
 
     def _unknown(self, name: str) -> TemplateError:
         import difflib
