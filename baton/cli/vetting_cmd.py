@@ -288,13 +288,16 @@ def policy_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     services = reader(ctx, Action.POLICY_DECIDE)
     engine = services.policy_engine
     bundle = engine.bundle  # type: ignore[attr-defined]
-    info = {"engine": engine.name, "opa_url": services.settings.opa_url and hide_url_credentials(services.settings.opa_url),
+    opa_url = services.settings.opa_url
+    info = {"engine": engine.name, "opa_url": opa_url and hide_url_credentials(opa_url),
             "bundle_hash": engine.bundle_hash, "directory": str(bundle.directory),
             "files": [name for name, _ in bundle.modules], "data_keys": sorted(bundle.data),
             "fixtures": str(bundle.fixtures_dir)}
     if as_json:
         print_json(info)
         return
-    for key, value in info.items():
-        shown = ", ".join(value) if isinstance(value, list) else value
-        console.print(f"[bold]{key}[/]: {safe_markup(str(shown))}")
+    # Unset or empty reads "-", as in `baton tools show`; never Python's None.
+    shown = {**info, "opa_url": info["opa_url"] or "- (not set: the embedded engine decides)"}
+    for key, value in shown.items():
+        text = ", ".join(value) if isinstance(value, list) else str(value)
+        console.print(f"[bold]{key}[/]: {safe_markup(text or '-')}")
