@@ -95,6 +95,8 @@ class ApprovalTarget(BaseModel):
     requester: str = Field(description="Who asked for the plan.")
     authors: tuple[str, ...] = Field(
         default=(), description="Everyone who wrote a version of the plan (revisions included).")
+    invalid: bool = Field(
+        default=False, description="The version failed validation: it is never decided.")
 
 
 class GateState(BaseModel):
@@ -198,8 +200,14 @@ def evaluate_gate(decision: Decision, requester: str, approvals: Sequence[Approv
 
 
 def _check_version(target: ApprovalTarget, decision: Decision | None,
-                   approvals: Sequence[ApprovalRecord]) -> Decision:
-    """Rules shared by approving and rejecting: a decided, current, unedited, open version."""
+                   approvals: Sequence[ApprovalRecord], done: str) -> Decision:
+    """Rules shared by approving and rejecting (``done``: "approved", "rejected"): a decided,
+    current, unedited, open version."""
+    if decision is None and target.invalid:  # "no decision yet" would promise one
+        raise ApprovalRefused(RefusalCode.NO_DECISION,
+                              f"plan {target.plan_id} v{target.version} is invalid: it failed "
+                              f"validation, so it has no policy decision and cannot be {done}; "
+                              "revise the plan to make a valid version")
     if decision is None:
         raise ApprovalRefused(RefusalCode.NO_DECISION,
                               f"plan {target.plan_id} v{target.version} has no policy decision yet")
@@ -229,7 +237,7 @@ def check_can_approve(actor_id: str, actor_roles: Sequence[str], target: Approva
                       decision: Decision | None, approvals: Sequence[ApprovalRecord],
                       now: datetime, ttl: timedelta) -> None:
     """Raise ``ApprovalRefused`` naming the rule unless ``actor`` may approve ``target`` now."""
-    decision = _check_version(target, decision, approvals)
+    decision = _check_version(target, decision, approvals, "approved")
     if not decision.allow:
         raise ApprovalRefused(RefusalCode.DENIED_PLAN,
                               f"plan {target.plan_id} v{target.version} was denied by policy; "
@@ -261,7 +269,7 @@ def check_can_approve(actor_id: str, actor_roles: Sequence[str], target: Approva
 def check_can_reject(actor_id: str, actor_roles: Sequence[str], target: ApprovalTarget,
                      decision: Decision | None, approvals: Sequence[ApprovalRecord]) -> None:
     """Raise ``ApprovalRefused`` unless ``actor`` may reject ``target``: an approver role, or its requester."""
-    decision = _check_version(target, decision, approvals)
+    decision = _check_version(target, decision, approvals, "rejected")
     if actor_id != target.requester:
         _check_role(actor_id, actor_roles, decision, "reject")
 

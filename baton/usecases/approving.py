@@ -51,7 +51,8 @@ def _target(plan: PlanGate, stored: StoredVersion, decided: StoredDecision | Non
     return ApprovalTarget(plan_id=stored.plan_id, version=stored.version,
                           latest_version=plan.latest_version, plan_hash=stored.plan.plan_hash(),
                           decided_hash=decided.plan_hash if decided else "",
-                          requester=stored.requester, authors=authors)
+                          requester=stored.requester, authors=authors,
+                          invalid=stored.status is VersionStatus.INVALID)
 
 
 def _locked_state(services: Services, plan: PlanGate, version: int | None
