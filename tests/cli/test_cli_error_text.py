@@ -10,9 +10,10 @@ from tests.support.cli_in_process import in_process_baton
 @pytest.mark.parametrize("typed", ["[/x]", "[bold]me[/bold]", "a:ledger:b", "x\\[y"])
 def test_a_refused_value_is_quoted_as_typed(data_dir, capsys, typed):
     with in_process_baton(capsys) as baton:
-        result = baton("token", typed)
+        result = baton("token", typed + "\t")  # refused for the tab
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: user id {typed!r} must be 1-64 letters, digits, '-' or '_'"
+    assert result.stderr.strip() == (f"error: the user id {typed + chr(9)!r} holds a control "
+                                     "character (U+0009); give the name without it")
 
 
 def test_a_path_with_brackets_is_named_as_written(data_dir, capsys, tmp_path):

@@ -1,4 +1,4 @@
-"""``baton token USER``: USER is 1 to 64 letters, digits, '-' or '_', and nothing after them.
+"""``baton token USER``: USER holds no line break, before or after the name.
 
 The check was ``^...$`` with ``re.match``: ``$`` matches before a trailing newline, so
 ``baton token $'dave\\n'`` was accepted and its TOML declared a user no one can be.
