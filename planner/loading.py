@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import stat
 from functools import cache
@@ -320,16 +321,36 @@ def file_problem(path: Path, what: str) -> str | None:
     return None
 
 
-def read_plan_file(path: str | Path) -> tuple[Any, list[Problem]]:
-    """Read and parse the plan file at ``path``; ``PlanFileError`` when it cannot be read."""
+def read_plan_file(path: str | Path, *, max_bytes: int | None = None) -> tuple[Any, list[Problem]]:
+    """Read and parse the plan file at ``path``; ``PlanFileError`` when it cannot be read, or
+    is larger than ``max_bytes`` (None: any size).
+
+    The size is checked before the file is read, and no more than one byte past the limit is
+    read in any case (a file growing meanwhile): parsing and validating a document costs
+    many times its size in time and memory.
+    """
     file = Path(path)
     problem = file_problem(file, "plan file")
     if problem is not None:
         raise PlanFileError(problem)
     try:
-        data = file.read_bytes()
+        with file.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise PlanFileError(_too_large(file, size, max_bytes))
+            data = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
     except FileNotFoundError:  # removed since it was checked
         raise PlanFileError(f"plan file {str(file)!r} does not exist") from None
     except OSError as exc:
         raise PlanFileError(f"cannot read plan file {str(file)!r}: {exc.strerror or exc}") from exc
+    if max_bytes is not None and len(data) > max_bytes:  # it grew after its size was read
+        raise PlanFileError(_too_large(file, len(data), max_bytes, grew=True))
     return load_plan_document(data, filename=file.name)
+
+
+def _too_large(file: Path, size: int, max_bytes: int, *, grew: bool = False) -> str:
+    """Why a plan file of ``size`` bytes is not read: the limit, in MiB too when whole."""
+    mib = f" ({max_bytes // 2**20} MiB)" if max_bytes % 2**20 == 0 else ""
+    return (f"plan file {str(file)!r} is {'at least ' if grew else ''}{size:,} bytes, larger "
+            f"than {max_bytes:,} bytes{mib}, the most a plan document may hold: split the plan "
+            "or shorten its arguments")

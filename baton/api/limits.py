@@ -23,6 +23,7 @@ from fastapi import Request
 
 from tools import BatonError
 
+from ..limits import BODY_MAX_BYTES
 from .errors import ApiError, error_json
 
 Scope = MutableMapping[str, Any]
@@ -31,7 +32,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = BODY_MAX_BYTES  # one number: the CLI refuses larger plan files
 # How a NUL can arrive: raw, percent-encoded (query, path, form) or as a JSON escape.
 _NUL_SPELLINGS = (b"\x00", b"%00", b"\\u0000")
 

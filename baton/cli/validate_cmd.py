@@ -50,10 +50,11 @@ def _check(cli: CliState, plan_file: Path) -> tuple[Plan | None, list[dict[str, 
     from planner import PlanFileError, read_plan_file
     from tools.redaction import redact
 
+    from ..limits import BODY_MAX_BYTES
     from ..usecases.plan_checks import check_plan_document
 
-    try:
-        document, problems = read_plan_file(plan_file)
+    try:  # no larger than `baton plan --file` and the API take
+        document, problems = read_plan_file(plan_file, max_bytes=BODY_MAX_BYTES)
     except PlanFileError as exc:
         fail(exc.message, EXIT_USAGE)
     plan, found = check_plan_document(cli.services, document, problems)

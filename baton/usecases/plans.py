@@ -40,7 +40,7 @@ from planner.problems import InvalidPlanError, Problem
 from planner.versions import StoredVersion, VersionStatus
 from tools import BatonError
 
-from ..limits import REASON_MAX_CHARS
+from ..limits import BODY_MAX_BYTES, REASON_MAX_CHARS
 from ..services import Services
 from .errors import UsageError
 from .plan_checks import masked_problems as _masked_problems
@@ -90,13 +90,14 @@ def plan_goal(services: Services, goal: str, requester: User,
 def plan_from_file(services: Services, path: Path | str, requester: User) -> StoredVersion:
     """Store a hand-written plan file; it is validated like any planner's output.
 
-    An invalid plan is stored INVALID with its problems, then InvalidPlanError is raised.
+    An invalid plan is stored INVALID with its problems, then InvalidPlanError is raised. A
+    file larger than the API takes in a request (``BODY_MAX_BYTES``) is not read: PlanFileError.
     """
     from planner.loading import read_plan_file
 
     user = _actor(services, requester)
     path = Path(path)
-    data, problems = read_plan_file(path)
+    data, problems = read_plan_file(path, max_bytes=BODY_MAX_BYTES)
     return _store_document(services, data, problems, user,
                            goal=_document_goal(data, f"plan file {path.name}"),
                            note=f"plan file {path}")
