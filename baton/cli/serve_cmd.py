@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..limits import BODY_MAX_BYTES
 from .common import console, fail, safe_markup, state
 from .main import app
 
@@ -20,7 +21,7 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8080,
     max_body_bytes: Annotated[
         int, typer.Option(min=1, help="Largest request body accepted (bytes).")
-    ] = 1024 * 1024,
+    ] = BODY_MAX_BYTES,
     poll_interval: Annotated[float, typer.Option(
         "--poll-interval", min=0.1, max=3600.0,
         help="Seconds between looks for runs queued by other processes (baton run --detach); "
