@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from tools.value_kinds import kind_in_words
 
+from .settings_sections import first_control_character
+
 if TYPE_CHECKING:
     from .settings import Settings
     from .usecases.permissions import RoleTable
@@ -60,7 +62,18 @@ def toml_key(key: str) -> str:
 
 
 def user_id_problem(uid: str) -> str | None:
-    """Why ``uid`` cannot be a user id, if it cannot: longer than ``MAX_USER_ID_CHARS``."""
+    """Why ``uid`` cannot be a user id, if it cannot: empty (no one can act as it: ``--as ""``
+    is no user), blank or holding a control character (the file would hide it: most likely a
+    line break pasted with the name), or longer than ``MAX_USER_ID_CHARS``."""
+    if not uid:
+        return "the user id is empty; give the name the person acts as (--as USER)"
+    if not uid.strip():
+        return ("the user id is blank; give the name the person acts as (--as USER), not "
+                "spaces no one would see in baton.toml")
+    control = first_control_character(uid)
+    if control is not None:
+        return (f"the user id {uid!r} holds a control character (U+{ord(control):04X}); "
+                "give the name without it")
     if len(uid) <= MAX_USER_ID_CHARS:
         return None
     # Else it is accepted here and every command that records as it fails (PostgreSQL).

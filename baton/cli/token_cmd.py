@@ -20,7 +20,6 @@ from ..settings import (
     role_problem,
     user_toml,
 )
-from ..settings_sections import first_control_character
 from ..settings_users import user_id_problem
 from .common import EXIT_USAGE, console, fail, print_json, safe_markup, state
 from .main import app
@@ -37,7 +36,7 @@ def token(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Make a new sign-in token for USER and print the baton.toml lines that declare it."""
-    problem = _user_id_problem(user_id)
+    problem = user_id_problem(user_id)
     if problem:
         fail(problem, EXIT_USAGE)
     chosen = list(roles or ["analyst"])
@@ -57,22 +56,6 @@ def token(
     console.print(f"  {issued}", soft_wrap=True)
     console.print("add to baton.toml (for an existing user, add the hash to its token_sha256 list):")
     console.print(table, markup=False, soft_wrap=True, end="")
-
-
-def _user_id_problem(user_id: str) -> str | None:
-    """Why USER cannot be given a token, if it cannot: any id the settings take can (the
-    printed table quotes one that is not a bare TOML key), except an empty one, which no one
-    can act as, and ones the file would hide: blank, or holding a control character."""
-    if not user_id:
-        return "the user id is empty; give the name the person acts as (--as USER)"
-    if not user_id.strip():
-        return ("the user id is blank; give the name the person acts as (--as USER), not "
-                "spaces no one would see in baton.toml")
-    control = first_control_character(user_id)
-    if control is not None:  # most likely a line break pasted with the name
-        return (f"the user id {user_id!r} holds a control character (U+{ord(control):04X}); "
-                "give the name without it")
-    return user_id_problem(user_id)
 
 
 def _known_roles(ctx: typer.Context) -> list[str]:

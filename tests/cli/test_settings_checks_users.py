@@ -161,3 +161,26 @@ def test_an_empty_baton_user_is_no_acting_user(data_dir, capsys, monkeypatch):
     with in_process_baton(capsys) as baton:
         done = baton("plan", "Read a.txt")
     assert done.returncode == 2 and "no acting user" in done.stderr, done
+
+
+# --- ids no one could act as, or no one would see ----------------------------------------------
+
+@pytest.mark.parametrize(("table", "said"), [
+    ('[users.""]', "empty"),
+    ('[users."   "]', "blank"),
+    ('[users."bob\\n"]', "control character"),
+    ('[users."bob\\u0007"]', "control character"),
+])
+def test_an_empty_blank_or_control_character_user_id_is_a_configuration_error(
+        tmp_path, table, said):
+    # As `baton token` refuses them: an empty id cannot be acted as (--as "" is no user), and
+    # a blank one or one with a line break reads as another user, or none, in the file.
+    _refused(tmp_path, f'{table}\nroles = ["approver"]\n', said)
+
+
+def test_such_ids_are_refused_in_settings_made_in_code_too():
+    from baton.settings import User
+
+    for uid in ("", "  ", "carol\t"):
+        with pytest.raises(ValueError):
+            User(id=uid, roles=("analyst",))
