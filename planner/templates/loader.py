@@ -107,20 +107,40 @@ def template_yaml(template: Template) -> str:
                      allow_unicode=True)
 
 
+#: The largest template file read. The shipped ones are a few KiB; every command that plans
+#: parses the whole library, so a file of tens of MiB (a log saved under the wrong name, a
+#: generated dump) would cost each of them seconds: refused unread, as the API refuses a body
+#: over 1 MiB and the CLI a plan file.
+TEMPLATE_MAX_BYTES = 1024 * 1024
+
+
 def _read_text(path: Path) -> str:
     """The text of the regular file at ``path``; TemplateError, unread, for anything else.
 
     A pipe was waited on for ever and a link to ``/dev/zero`` read without end, hanging every
     command that loads templates. Opened without blocking and looked at once open, so a pipe
-    put in the file's place since it was listed does not hang the reader either.
+    put in the file's place since it was listed does not hang the reader either. A file over
+    ``TEMPLATE_MAX_BYTES`` is refused by its size; no more than that is ever read.
     """
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # before open(): it refuses a directory
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode):  # before open(): it refuses a directory
         os.close(descriptor)
         raise TemplateError(file_problem(path, "template file")
                             or f"template file {str(path)!r} is not a regular file")
+    if status.st_size > TEMPLATE_MAX_BYTES:
+        os.close(descriptor)
+        raise TemplateError(_too_large(path, status.st_size))
     with open(descriptor, "rb") as file:
-        return file.read().decode("utf-8")
+        data = file.read(TEMPLATE_MAX_BYTES + 1)
+    if len(data) > TEMPLATE_MAX_BYTES:  # it grew after its size was read
+        raise TemplateError(_too_large(path, len(data), grew=True))
+    return data.decode("utf-8")
+
+
+def _too_large(path: Path, size: int, *, grew: bool = False) -> str:
+    return (f"template file {str(path)!r} is {'at least ' if grew else ''}{size:,} bytes, larger "
+            f"than the {TEMPLATE_MAX_BYTES // 2**20} MiB a template file may be")
 
 
 @lru_cache(maxsize=256)
