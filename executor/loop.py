@@ -8,6 +8,14 @@ in the order attempts were started, whatever order the tools finish in, and
 steps start in topological order: the ledger and the outputs of a run do not
 depend on timing.
 
+A cancel is seen at the latest by the next commit: the commit reads the run's
+cancel flag under its write lock, and once a cancel request has committed it
+leaves out the steps' starts it holds (their results still commit). Those
+steps are put back as never started, their tools not called, and the run ends
+cancelled: no step starts after a committed cancel, whenever the loop last
+polled. A retry decided in that turn is not called either: it ends as a retry
+a cancel drops in its backoff does.
+
 A retry is journalled when its failed attempt is settled. One without a backoff is
 then called as a new step is (checked by the runtime policy, started at the turn's
 commit). One with a backoff calls its tool only once its backoff is over *and* every
@@ -240,11 +248,41 @@ class StepLoop:
 
     def _commit(self, st: RunState) -> None:
         """One commit for the turn's results and starts; then, and only then, call the started tools."""
-        self.store.flush()
+        self._flush(st)
         for sid, make_call in st.launch:
             self._maybe_crash(crash.CrashPoint.AFTER_ATTEMPT_STARTED, sid)
             st.calls[sid] = make_call()
         st.launch.clear()
+
+    def _flush(self, st: RunState) -> tuple[str, ...]:
+        """Commit what is recorded; the steps whose start it left out, a cancel having
+        committed first (see the module doc): the run is cancelled, and those steps that
+        were to be called at this turn's commit are put back as never started."""
+        dropped = self.store.flush()
+        if self.store.cancel_seen and not st.cancelled:
+            st.cancelled = True
+            log.info("cancel requested; finishing running steps", run_id=st.run_id)
+        if dropped:
+            launching = {sid for sid, _ in st.launch}
+            st.launch = [(sid, make_call) for sid, make_call in st.launch if sid not in dropped]
+            for sid in dropped:
+                if sid in launching:
+                    self._unstart(st, sid)
+        return dropped
+
+    def _unstart(self, st: RunState, sid: str) -> None:
+        """Undo :meth:`_start_step` for a step whose start was left out of the commit: pending
+        and in the frontier again, its attempt count and log as they were (the store's row
+        never changed), as a cancel leaves a step that never started."""
+        row = st.steps[sid]
+        row.attempt_log.pop()
+        row.attempts -= 1
+        if sid in st.running:
+            st.running.remove(sid)
+        for started in (st.args, st.effects, st.secret_names, st.tries):
+            started.pop(sid, None)
+        self._mark(st, sid, StepStatus.PENDING, None)
+        bisect.insort(st.frontier, (st.rank[sid], sid))
 
     def _drop_backoffs(self, st: RunState) -> None:
         """The run stops (a cancel, a step failed for good): retries still waiting out their
@@ -286,8 +324,9 @@ class StepLoop:
             status, error = RunStatus.SUCCEEDED, None
         else:
             status, error = RunStatus.FAILED, "some steps could not be scheduled (per-tool limit 0?)"
-        summary = self.store.finish(st.run_id, self.owner_id, status, error, cancelled=st.cancelled)
-        log.info("run ended", run_id=st.run_id, status=status.value)
+        # A cancel that committed since the last look still ends a run that succeeded cancelled.
+        summary = self.store.finish(st.run_id, self.owner_id, status, error)
+        log.info("run ended", run_id=st.run_id, status=summary.status.value)
         return summary
 
     # -- one step ---------------------------------------------------------------------
@@ -301,17 +340,19 @@ class StepLoop:
         except StoreError:
             raise  # the database failed reading an artifact, not the step: the run stops, resumable
         except (BatonError, KeyError) as exc:
-            self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0)
+            if not self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0):
+                return
             message = exc.message if isinstance(exc, BatonError) else f"reference: {exc.args[0]}"
             self._fail_for_good(st, sid, cut_error_text(message, self._storable), "preparation",
                                 retryable=False)
             return
         names = referenced_secrets(args)
-        if not self._check(st, sid, spec, args, effect, names):
+        if not self._check(st, sid, spec, args, effect, names, starting=True):
             return
         unknown = [n for n in names if n not in self.secrets]
         if unknown:  # after the check: the policy names what may go where; settings name what exists
-            self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0)
+            if not self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0):
+                return
             self._fail_for_good(st, sid, f"secret {unknown[0]!r} is not configured",
                                 "missing_secret", retryable=False)
             return
@@ -327,10 +368,10 @@ class StepLoop:
             effective_policy(step.retry, spec.retry), tool=spec.name, effect=effect,
             idempotent=spec.idempotent, sends_key=spec.sends_idempotency_key)
         if refusal is not None:  # journalled as an attempt that ends before calling anything
-            self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0)
-            self._fail_for_good(st, sid, refusal, "interrupted", retryable=False)
+            if self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0):
+                self._fail_for_good(st, sid, refusal, "interrupted", retryable=False)
             return
-        self._start_attempt(st, sid, spec=spec, args=args, delay_s=0)
+        self._start_attempt(st, sid, spec=spec, args=args, delay_s=0, new=True)
 
     def _lookup(self, st: RunState, ref: Reference) -> Any:
         # Outputs are masked before they are kept; masking what a reference reads as well
@@ -349,13 +390,15 @@ class StepLoop:
         return value
 
     def _check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any], effect: Effect,
-               secret_names: tuple[str, ...]) -> bool:
+               secret_names: tuple[str, ...], *, starting: bool = False) -> bool:
         """Ask the runtime gate about the call (:mod:`executor.runtime_gate`); record its
-        verdict, and fail the step on a denial."""
+        verdict, and fail the step on a denial. ``starting``: a new step's, whose allowed
+        verdict is left out of the commit with its start (see :meth:`_flush`)."""
         verdict = self._gate(st).verdict(sid, spec, args, effect, secret_names)
         if verdict is None:
             return True
-        self.store.record_check(st.run_id, st.steps[sid], verdict.event, denied_error=verdict.error)
+        self.store.record_check(st.run_id, st.steps[sid], verdict.event, denied_error=verdict.error,
+                                cancellable=starting and verdict.allowed)
         if not verdict.allowed:
             self._mark(st, sid, StepStatus.FAILED, verdict.error)
             st.failure = st.failure or f"step {sid} failed: {verdict.error}"
@@ -368,19 +411,25 @@ class StepLoop:
         return st.gate
 
     def _start_attempt(self, st: RunState, sid: str, *, spec: ToolSpec | None,
-                       args: dict[str, Any], delay_s: float) -> None:
+                       args: dict[str, Any], delay_s: float, new: bool = False) -> bool:
+        """Journal the attempt (a ``spec`` of None: one that fails before any call) and queue
+        its call for the turn's commit; False when a cancel left it out (see :meth:`_flush`).
+        A step's start (``new``, or a preparation failure), not a retry's, is left out so."""
         row = st.steps[sid]
         attempt = row.attempts + 1
         step = st.by_id[sid]
         masked = mask_args(step.args, self._secrets_of(spec)) if spec else step.args
         self.store.start_attempt(st.run_id, row, attempt, {
             "step": sid, "tool": step.tool, "attempt": attempt, "args": masked,
-            "delay_s": round(delay_s, 6)}, backoff_s=delay_s)
+            "delay_s": round(delay_s, 6)}, backoff_s=delay_s, cancellable=new or spec is None)
         row.attempts = attempt
         self._mark(st, sid, StepStatus.RUNNING, None)
         if spec is None:
-            self.store.flush()  # preparation failed: its attempt and failure commit at once
-            return
+            # Preparation failed: its attempt commits at once, its failure next.
+            if sid in self._flush(st):
+                self._unstart(st, sid)
+                return False
+            return True
         timeout = attempt_timeout_s(spec, args, step.timeout_s or spec.timeout_s)
         context = ToolContext(
             idempotency_key=row.key, run_id=st.run_id, step_id=sid, attempt=attempt,
@@ -389,6 +438,7 @@ class StepLoop:
             workspace=self.workspace, time_limit_s=timeout)
         st.running.append(sid)
         st.launch.append((sid, partial(self._launch, st, spec, args, context, timeout, delay_s)))
+        return True
 
     def _launch(self, st: RunState, spec: ToolSpec, args: dict[str, Any], context: ToolContext,
                 timeout: float, delay_s: float) -> Call:
@@ -397,6 +447,8 @@ class StepLoop:
         :meth:`_drop_backoffs`)."""
         span = start_span("baton.attempt", run_id=context.run_id, step_id=context.step_id,
                           attempt=context.attempt, tool=spec.name)
+        if st.cancelled:  # a retry decided in the turn whose commit saw the cancel: as if dropped
+            return Call.settled(_stopped(self._stop_reason(st)), span)
         if delay_s <= 0:
             return begin_call(spec, args, context, timeout_s=timeout, span=span)
         sid = context.step_id
@@ -417,6 +469,8 @@ class StepLoop:
                                    before_call=partial(self._call_begins, st, spec, args, context))
         except RuntimeDenial as denial:  # its call was not made
             return Outcome(error=denial)
+        except _CallLeftOut:  # a cancel committed during its backoff: as if dropped in it
+            return _stopped(self._stop_reason(st))
 
     def _call_begins(self, st: RunState, spec: ToolSpec, args: dict[str, Any],
                      context: ToolContext) -> None:
@@ -431,11 +485,14 @@ class StepLoop:
         verdict = self._gate(st).verdict(sid, spec, args, st.effects[sid],
                                          st.secret_names.get(sid, ()))
         if verdict is not None:
-            self.store.record_check(st.run_id, row, verdict.event, denied_error=None)
+            self.store.record_check(st.run_id, row, verdict.event, denied_error=None,
+                                    cancellable=verdict.allowed)
             if not verdict.allowed:
                 raise RuntimeDenial(verdict.error or "denied by runtime policy")
         self.store.call_began(row)
-        self.store.flush()
+        if sid in self._flush(st):  # left out: the row still says the call has not begun
+            row.attempt_log[-1].pop("called", None)
+            raise _CallLeftOut
 
     def _settle(self, st: RunState, sid: str, outcome: Outcome) -> None:
         """Commit one attempt's result (in FIFO order), then retry, fail or release dependents."""
@@ -461,7 +518,7 @@ class StepLoop:
             self._mark(st, sid, StepStatus.SUCCEEDED, None)
             self._release(st, sid)
             if self._crash is not None and self._crash == (crash.CrashPoint.BETWEEN_STEPS, sid):
-                self.store.flush()  # the result alone, so that "between steps" exists to crash in
+                self._flush(st)  # the result alone, so that "between steps" exists to crash in
                 crash.crash_now()
             return
         self._retry_or_fail(st, sid, outcome.error)
@@ -551,6 +608,15 @@ class StepLoop:
     def _maybe_crash(self, point: crash.CrashPoint, sid: str) -> None:
         if self._crash is not None and self._crash == (point, sid):
             crash.crash_now()
+
+
+class _CallLeftOut(Exception):  # noqa: N818 - a signal inside the loop, never raised out of it
+    """A retry's call was about to begin, but a cancel committed first (see :meth:`StepLoop._flush`)."""
+
+
+def _stopped(reason: str | None) -> Outcome:
+    """The outcome of a retry the stopping run does not call (as :func:`call_tool` makes it)."""
+    return Outcome(error=ToolError(reason or "not tried again: the run stopped", code="run_stopping"))
 
 
 def _effect_of(spec: ToolSpec, args: dict[str, Any]) -> Effect:

@@ -5,7 +5,13 @@ and the "attempt started" entries of the steps that became ready; this
 writer buffers them and :meth:`HotWriter.flush` executes them in one
 transaction with their ledger events, in the order they were recorded. The
 runner calls a tool only after the flush that journalled its start, so
-journal-then-act holds. SQLAlchemy costs more per statement than SQLite
+journal-then-act holds.
+
+A fenced flush reads the run's cancel flag with its owner, under the write
+lock: once a cancel request has committed, the items queued as part of a
+step's start (``start_of``) are left out of the transaction, the rest (the
+results) committed, and the flush names the steps it did not start. No step
+starts after a committed cancel, however long since the loop last polled. SQLAlchemy costs more per statement than SQLite
 takes to run it, so these go straight to the pinned ``sqlite3`` or
 ``psycopg`` connection; the ledger rows are built by ``Ledger.link`` so the
 chain is hashed exactly as every other append hashes it.
@@ -35,10 +41,12 @@ STATEMENTS = {
                    "WHERE id = ?",
     "step_denied": "UPDATE run_steps SET status = 'failed', error = ?, ended_at = ? WHERE id = ?",
     "head": "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
-    "owner": "SELECT owner FROM runs WHERE id = ?",
+    # The fence reads the cancel flag in the same statement: no extra round trip per step.
+    "owner": "SELECT owner, cancel_requested FROM runs WHERE id = ?",
     # PostgreSQL: the fence locks the run's row until the commit, so a claim of the run
-    # (which locks that row first too) either commits before this check or waits for it.
-    "owner_locked": "SELECT owner FROM runs WHERE id = ? FOR UPDATE",
+    # (which locks that row first too) either commits before this check or waits for it;
+    # so does a cancel request (an UPDATE of that row).
+    "owner_locked": "SELECT owner, cancel_requested FROM runs WHERE id = ? FOR UPDATE",
     "lock_run": "SELECT 1 FROM runs WHERE id = ? FOR UPDATE",
     "event": "INSERT INTO ledger (seq, at, kind, subject, actor, payload, prev_hash, hash) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -66,9 +74,12 @@ class HotWriter:
         self._pg = dialect == "postgresql"
         self._sql = PG_STATEMENTS if self._pg else STATEMENTS
         self._ledger = ledger
-        # (statement key, parameters) in recording order.
-        self._statements: list[tuple[str, tuple[Any, ...]]] = []
-        self._events: list[tuple[str, str, str, dict[str, Any]]] = []
+        # (statement key, parameters, step it starts or None) in recording order.
+        self._statements: list[tuple[str, tuple[Any, ...], str | None]] = []
+        self._events: list[tuple[str, str, str, dict[str, Any], str | None]] = []
+        # Set once a fenced flush saw the run's cancel flag raised (it stays raised).
+        self.cancel_seen = False
+        self._dropped: list[str] = []
 
     def __enter__(self) -> HotWriter:
         # Used as its own context by the run store: a pinned writer is flushed by the loop.
@@ -86,22 +97,27 @@ class HotWriter:
         """A timestamp parameter in the driver's terms."""
         return value if self._pg else sqlite_datetime(value)
 
-    def execute(self, key: str, params: tuple[Any, ...]) -> None:
-        """Queue one statement."""
-        self._statements.append((key, params))
+    def execute(self, key: str, params: tuple[Any, ...], *, start_of: str | None = None) -> None:
+        """Queue one statement; ``start_of``: part of starting that step (see the module doc)."""
+        self._statements.append((key, params, start_of))
 
-    def event(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> None:
-        """Queue one ledger event."""
-        self._events.append((kind, subject, actor, payload))
+    def event(self, kind: str, subject: str, actor: str, payload: dict[str, Any], *,
+              start_of: str | None = None) -> None:
+        """Queue one ledger event; ``start_of`` as for :meth:`execute`."""
+        self._events.append((kind, subject, actor, payload, start_of))
 
-    def flush(self) -> None:
+    def flush(self) -> tuple[str, ...]:
         """Run everything queued in one transaction and commit; on error roll back and raise.
+
+        Returns the steps whose start it left out, the run's cancel having committed first
+        (see the module doc; :attr:`cancel_seen` is then set): usually none.
 
         A database that fails (gone, full, corrupt) is a ``StoreError`` naming the run:
         what earlier flushes committed stays, and the run can be resumed once it is back.
         """
         if not self.pending:
-            return
+            return ()
+        self._dropped.clear()
         try:
             self._commit_pending()
         except BatonError:
@@ -112,6 +128,7 @@ class HotWriter:
         finally:
             self._statements.clear()
             self._events.clear()
+        return tuple(self._dropped)
 
     def _commit_pending(self) -> None:
         cursor = self._conn.cursor()
@@ -144,7 +161,7 @@ class HotWriter:
     def _check_fence(self, cursor: Any) -> None:
         if self._fence is None:
             if self._pg:  # unfenced: still lock the runs written for, in one order
-                for run_id in sorted({subject for _, subject, _, _ in self._events}):
+                for run_id in sorted({event[1] for event in self._events}):
                     cursor.execute(self._sql["lock_run"], (run_id,))
             return
         run_id, owner = self._fence
@@ -153,10 +170,22 @@ class HotWriter:
         if row is None or row[0] != owner:
             raise LeaseLostError(f"run {run_id} was taken over by {row[0] if row else 'nobody'}; "
                                  "this process stops without recording its last results")
+        if row[1]:
+            self.cancel_seen = True
+            self._leave_out_starts()
+
+    def _leave_out_starts(self) -> None:
+        """The cancel committed before this flush: drop what starts a step, keep the results."""
+        dropped = dict.fromkeys(item[-1] for item in (*self._statements, *self._events)
+                                if item[-1] is not None)
+        if dropped:
+            self._statements = [item for item in self._statements if item[-1] is None]
+            self._events = [item for item in self._events if item[-1] is None]
+            self._dropped[:] = dropped
 
     def _run_statements(self, cursor: Any) -> None:
         sql = self._sql
-        for key, params in self._statements:
+        for key, params, _ in self._statements:
             cursor.execute(sql[key], params)
 
     def _append_events(self, cursor: Any) -> None:
@@ -165,7 +194,7 @@ class HotWriter:
         cursor.execute(self._sql["head"])  # seq is the primary key: one index probe
         last = cursor.fetchone()
         rows = []
-        for kind, subject, actor, payload in self._events:
+        for kind, subject, actor, payload, _ in self._events:
             row, _ = self._ledger.link(last, kind, subject, actor, payload)
             last = (row["seq"], row["hash"])
             rows.append((row["seq"], self.when(row["at"]), row["kind"], row["subject"],

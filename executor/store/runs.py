@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -273,25 +273,31 @@ class RunStore(RunClaims):
             s.commit()
 
     def start_attempt(self, run_id: str, step: StepState, attempt: int, payload: dict[str, Any],
-                      *, backoff_s: float = 0.0) -> None:
+                      *, backoff_s: float = 0.0, cancellable: bool = False) -> None:
         """Journal an attempt in its step's row (committed by the next :meth:`flush`); a retry
-        that waits ``backoff_s`` before its call says so (see :meth:`call_began`)."""
+        that waits ``backoff_s`` before its call says so (see :meth:`call_began`).
+
+        ``cancellable``: the step starts now, and a cancel committed before that flush leaves
+        it out (the flush names the step; :class:`~executor.store.hot.HotWriter`)."""
         with self._writer() as w:
             at = self.clock()
             attempt_log.start(step.attempt_log, attempt, at, backoff_s=backoff_s)
             log, now = attempt_log.dumps(step.attempt_log), w.when(at)
+            start_of = step.step_id if cancellable else None
             if attempt == 1:
-                w.execute("step_first_started", (attempt, log, now, step.pk))
+                w.execute("step_first_started", (attempt, log, now, step.pk), start_of=start_of)
             else:
-                w.execute("step_started", (attempt, log, step.pk))
-            w.event(EventKind.ATTEMPT_START.value, run_id, ACTOR, payload)
+                w.execute("step_started", (attempt, log, step.pk), start_of=start_of)
+            w.event(EventKind.ATTEMPT_START.value, run_id, ACTOR, payload, start_of=start_of)
 
     def call_began(self, step: StepState) -> None:
         """A retry's backoff is over and its tool is about to be called: journal that (the
-        caller flushes it first), so a takeover knows the call may have been made."""
+        caller flushes it first), so a takeover knows the call may have been made. A cancel
+        committed before that flush leaves it out, as it leaves out a start."""
         with self._writer() as w:
             attempt_log.call_began(step.attempt_log)
-            w.execute("step_log", (attempt_log.dumps(step.attempt_log), step.pk))
+            w.execute("step_log", (attempt_log.dumps(step.attempt_log), step.pk),
+                      start_of=step.step_id)
 
     def record_success(self, run_id: str, step: StepState, stored: StoredOutput,
                        payload: dict[str, Any]) -> None:
@@ -318,20 +324,29 @@ class RunStore(RunClaims):
             w.event(EventKind.ATTEMPT_FAILURE.value, run_id, ACTOR, payload)
 
     def record_check(self, run_id: str, step: StepState, payload: dict[str, Any], *,
-                     denied_error: str | None) -> None:
-        """A runtime policy check; a denial fails the step for good in the same commit."""
+                     denied_error: str | None, cancellable: bool = False) -> None:
+        """A runtime policy check; a denial fails the step for good in the same commit.
+        ``cancellable``: the check of a call about to start, left out with its start."""
         with self._writer() as w:
             if denied_error is not None:
                 w.execute("step_denied", (denied_error, w.when(self.clock()), step.pk))
-            w.event(EventKind.STEP_CHECK.value, run_id, ACTOR, payload)
+            w.event(EventKind.STEP_CHECK.value, run_id, ACTOR, payload,
+                    start_of=step.step_id if cancellable else None)
 
-    def flush(self) -> None:
-        """Commit the transitions recorded since the last flush (one transaction)."""
+    def flush(self) -> tuple[str, ...]:
+        """Commit the transitions recorded since the last flush (one transaction); the steps
+        whose start it left out, a cancel having committed first (usually none)."""
         if self._writer_pinned is not None:
-            self._writer_pinned.flush()
+            return self._writer_pinned.flush()
+        return ()
+
+    @property
+    def cancel_seen(self) -> bool:
+        """Whether a flush of the pinned run saw its cancel flag raised."""
+        return self._writer_pinned is not None and self._writer_pinned.cancel_seen
 
     def finish(self, run_id: str, owner: str, status: RunStatus, error: str | None, *,
-               cancelled: bool = False, in_flight: str | None = None) -> RunRecord:
+               in_flight: str | None = None) -> RunRecord:
         """End the run (RUN_CANCEL first when cancelled, then RUN_END) and release it; its summary.
 
         Cancelled, the steps a takeover sent back to pending and nothing ran again end failed
@@ -340,18 +355,29 @@ class RunStore(RunClaims):
         running end failed with that error, their attempt interrupted, as a cancel ends a dead
         owner's (RUN_END names them): a resume of the failed run sends them back to pending.
 
+        A run about to end succeeded whose cancel request committed first (its owner may
+        not have looked since) ends cancelled: the flag is read and the end written in one
+        statement, so a request either commits first and is honoured or finds the run ended.
+        A failed end stays failed, naming its cause (a person may resume it once fixed).
+
         Only while ``owner`` still owns it: otherwise ``LeaseLostError``, nothing written.
         """
         now = self.clock()
+        end_as: Any = status.value
+        if status is RunStatus.SUCCEEDED:
+            end_as = case((RUNS.c.cancel_requested.is_(True), RunStatus.CANCELLED.value),
+                          else_=status.value)
         with database_errors(f"ending run {run_id}"), Session(self.engine) as s:
             ended = s.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.owner == owner).values(
-                status=status.value, error=error, ended_at=now, owner=None, lease_expires_at=None))
+                status=end_as, error=error, ended_at=now, owner=None, lease_expires_at=None))
             if ended.rowcount != 1:
                 s.rollback()
                 raise LeaseLostError(f"run {run_id} was taken over before {owner} could end it")
             if (file := sqlite_file(self.engine)) is not None:
                 file.ensure(f"ending run {run_id}")  # an end written into a deleted file is lost
-            if cancelled:
+            row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().one()
+            status, error = RunStatus(row["status"]), row["error"]
+            if status is RunStatus.CANCELLED:
                 interrupted = self._end_interrupted(s, run_id, now)
                 self.ledger.append(EventKind.RUN_CANCEL, run_id, ACTOR,
                                    {"interrupted": list(interrupted)} if interrupted else {},
@@ -361,7 +387,6 @@ class RunStore(RunClaims):
                 end["interrupted"] = list(self._send_back(s, run_id, StepStatus.RUNNING, now,
                                                           ending=in_flight))
             self.ledger.append(EventKind.RUN_END, run_id, ACTOR, end, session=s)
-            row = s.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().one()
             s.commit()
         return self._run_record(dict(row), ())
 
