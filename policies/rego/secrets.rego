@@ -35,18 +35,30 @@ literal_text(value) := regex.replace(value, `\$\{secret:[A-Za-z_][A-Za-z0-9_.-]*
 
 # What could be a credential in a value: each piece between semicolons (a Cookie
 # header's pairs), and of a piece written "Scheme credential" (Authorization: Basic
-# ..., Token ..., Bearer ...) the credential alone.
+# ..., Token ..., Bearer ...) the credential alone. A scheme alone is no credential: what is
+# left of "PrivateToken ${secret:T}" once the reference is taken out (12 letters, as long as a
+# secret may be).
 credential_pieces(text) := {credential_part(trim_space(piece)) | some piece in split(text, ";")}
 
 credential_part(piece) := found[0][2] if {
 	contains(piece, " ")
 	found := regex.find_all_string_submatch_n(`^([A-Za-z][A-Za-z0-9-]*) +([^ ]+)$`, piece, 1)
 	lower(found[0][1]) in auth_schemes
+} else := "" if {
+	lower(piece) in auth_schemes
 } else := piece
 
-# HTTP authentication schemes followed by a credential, read case aside: registered ones
-# (IANA's HTTP Authentication Scheme Registry) and common others (Token, ApiKey, SSWS).
-auth_schemes := {"basic", "bearer", "token", "dpop", "negotiate", "ntlm", "apikey", "key", "ssws"}
+# HTTP authentication schemes followed by a credential, read case aside: every scheme of
+# IANA's HTTP Authentication Scheme Registry (as of 2025: Basic, Bearer, Concealed, Digest,
+# DPoP, GNAP, HOBA, Mutual, Negotiate, OAuth, PrivateToken, SCRAM-SHA-1, SCRAM-SHA-256,
+# vapid) and common others (NTLM, Token, ApiKey, Key, SSWS). Those whose credential is a list
+# of parameters (Digest username="...", realm="...") hold spaces, and a value with a space
+# is not judged; the one-token forms (GNAP 80UPRY5NM33OMUKMKSKU) are.
+auth_schemes := {
+	"basic", "bearer", "concealed", "digest", "dpop", "gnap", "hoba", "mutual", "negotiate",
+	"oauth", "privatetoken", "scram-sha-1", "scram-sha-256", "vapid",
+	"ntlm", "token", "apikey", "key", "ssws",
+}
 
 # A string's key as the rules below read it. A key longer than KEY_WINDOW
 # (policies/long_strings.py) comes as its last characters (key), where a name is read at
