@@ -7,7 +7,9 @@ left running go back to pending, their last attempt marked interrupted, and
 RUN_RESUME records it. A cancelled run nobody holds is ended without being
 claimed (:meth:`RunClaims.end_abandoned`): its steps left running end failed. So do
 those of a run its owner ends on an internal error (``RunStore.finish`` with
-``in_flight``), to be sent back to pending when a person resumes it.
+``in_flight``), and those a takeover sent back that were not run again before the
+run ended failed (a step had failed for good first), to be sent back to pending
+when a person resumes it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ CANCELLED_IN_FLIGHT = f"{attempt_log.INTERRUPTED_ERROR}; not tried again: the ru
 INTERNAL_ERROR_IN_FLIGHT = (f"{attempt_log.INTERRUPTED_ERROR}; not tried again: the run failed on "
                             "an internal error in the executor (a resume calls it again, with the "
                             "same idempotency key)")
+# A step a takeover sent back to pending that was not run again because the run was stopping (a
+# step had failed for good before the crash): the run ends failed, and so does that step, named
+# in RUN_END, so that a person's resume of the failed run sends it back with the failed one. Its
+# call may have had its effect: that resume is the person's decision to make it again.
+STOPPED_IN_FLIGHT = (f"{attempt_log.INTERRUPTED_ERROR}; not tried again: the run was ending failed "
+                     "(a resume of the failed run calls it again, with the same idempotency key)")
 
 
 @dataclass(frozen=True)
@@ -226,13 +234,16 @@ class RunClaims:
                 sent.append(step_id)
         return tuple(sent)
 
-    def _end_interrupted(self, s: Session, run_id: str, now: datetime) -> tuple[str, ...]:
-        """The run ends cancelled: steps a takeover sent back to pending, their attempt
-        interrupted, that were not run again end failed, as :meth:`end_abandoned` ends them.
+    def _end_interrupted(self, s: Session, run_id: str, now: datetime, *,
+                         ending: str = CANCELLED_IN_FLIGHT) -> tuple[str, ...]:
+        """The run ends (cancelled, or failed): steps a takeover sent back to pending, their
+        attempt interrupted, that were not run again end failed with ``ending``, as
+        :meth:`end_abandoned` ends them.
 
-        A cancel asked before the takeover (its owner killed before it saw the flag) stops
-        the new owner before it starts anything: pending would say "not started" of a step
-        whose attempt started, in a run that is over.
+        A cancel asked before the takeover (its owner killed before it saw the flag), or a
+        step that failed for good before it, stops the new owner before it starts anything:
+        pending would say "not started" of a step whose attempt started, in a run that is
+        over; and a person resuming the failed run would not send it back with the others.
         """
         rows = s.execute(select(STEPS.c.id, STEPS.c.step_id, STEPS.c.attempt_log).where(
             STEPS.c.run_id == run_id, STEPS.c.status == StepStatus.PENDING.value,
@@ -243,7 +254,7 @@ class RunClaims:
             if log and log[-1]["status"] == AttemptStatus.INTERRUPTED.value:
                 s.execute(update(STEPS).where(
                     STEPS.c.id == pk, STEPS.c.status == StepStatus.PENDING.value,
-                ).values(status=StepStatus.FAILED.value, error=CANCELLED_IN_FLIGHT, ended_at=now))
+                ).values(status=StepStatus.FAILED.value, error=ending, ended_at=now))
                 ended.append(step_id)
         return tuple(ended)
 

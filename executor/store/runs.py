@@ -32,7 +32,7 @@ from ..ledger import EventKind, Ledger
 from ..records import AttemptStatus, RunRecord, RunStatus, StepRecord
 from ..scheduling import StepStatus
 from . import attempt_log
-from .claims import ACTOR, RUNS, STEPS, RunClaims
+from .claims import ACTOR, RUNS, STEPS, STOPPED_IN_FLIGHT, RunClaims
 from .db import database_errors, read_session, sqlite_file
 from .hot import HotWriter
 from .schema import PlanVersionRow
@@ -354,6 +354,8 @@ class RunStore(RunClaims):
         (an owner that stops on an internal error leaves steps running), the steps still
         running end failed with that error, their attempt interrupted, as a cancel ends a dead
         owner's (RUN_END names them): a resume of the failed run sends them back to pending.
+        Failed, so do the steps a takeover sent back to pending that were not run again (the
+        run was stopping on a step that had failed for good): RUN_END names them too.
 
         A run about to end succeeded whose cancel request committed first (its owner may
         not have looked since) ends cancelled: the flag is read and the end written in one
@@ -383,9 +385,14 @@ class RunStore(RunClaims):
                                    {"interrupted": list(interrupted)} if interrupted else {},
                                    session=s)
             end: dict[str, Any] = {"status": status.value, "error": error}
+            stopped: list[str] = []
             if in_flight is not None:
-                end["interrupted"] = list(self._send_back(s, run_id, StepStatus.RUNNING, now,
-                                                          ending=in_flight))
+                stopped += self._send_back(s, run_id, StepStatus.RUNNING, now, ending=in_flight)
+            if status is RunStatus.FAILED:
+                stopped += self._end_interrupted(s, run_id, now,
+                                                 ending=in_flight or STOPPED_IN_FLIGHT)
+            if in_flight is not None or stopped:
+                end["interrupted"] = stopped
             self.ledger.append(EventKind.RUN_END, run_id, ACTOR, end, session=s)
             s.commit()
         return self._run_record(dict(row), ())
