@@ -114,14 +114,20 @@ def test_a_run_ended_on_an_internal_error_resumes_its_in_flight_steps_with_the_s
     ``quick``: that result was never committed, so ``quick`` counts as in flight too."""
     registry = _registry()
     release = threading.Event()
+    slow_called = threading.Event()
     calls: list[tuple[str, str]] = []
 
     @registry.tool("work")
     def work(context: ToolContext) -> int:
-        """Works; step ``slow`` waits to be released on its first call."""
+        """Works; step ``slow`` waits to be released on its first call, and ``quick`` returns
+        only once ``slow`` was called: a call whose thread has not begun it when the run stops
+        is never made (its job is abandoned), and under load that was ``slow``'s first."""
         calls.append((context.step_id, context.idempotency_key))
         if context.step_id == "slow" and context.attempt == 1:
+            slow_called.set()
             release.wait(20)
+        if context.step_id == "quick" and context.attempt == 1:
+            slow_called.wait(20)
         return 2
 
     plan = Plan.model_validate({"goal": "g", "steps": [
