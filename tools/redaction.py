@@ -1,7 +1,8 @@
 """Masking secret values wherever they could leak: ledger payloads, step outputs, logs, error texts.
 
-A secret is masked as written and however an echo escapes it, character by character; a
-URL's own credentials are hidden by :mod:`tools.url_credentials`.
+A secret is masked as written and however an echo escapes it, character by character, and
+however many times it was escaped (JSON text inside JSON, a model's ``args_json``); a URL's
+own credentials are hidden by :mod:`tools.url_credentials`.
 
 It lives in the lowest layer so that every layer (and ``baton --help``, which
 must not import the database stack) can use it.
@@ -27,7 +28,8 @@ def redact(value: Any, secret_values: Iterable[str]) -> Any:
     Strings inside dicts, lists and tuples are masked too, dict keys included:
     in a tool's output or a payload, keys are data (a header name, a row id). Each
     secret is looked for as written and however it was escaped, each of its characters as
-    itself or as any of its escapes (:func:`_char_forms`). A number holding a secret that
+    itself or as any of its escapes (:func:`_char_forms`), escaped again any number of times
+    (each backslash of an escape as a run of them). A number holding a secret that
     reads as digits (a PIN in ``{"pin": 987654321}``) becomes the mark itself:
     :func:`number_holds`.
     """
@@ -40,7 +42,9 @@ def redact(value: Any, secret_values: Iterable[str]) -> Any:
 
 class _Form(NamedTuple):
     """One way to write a character (or a run of backslashes): its first character, a
-    pattern for the rest, and the most text it takes."""
+    pattern for the rest, and the most text it takes (each backslash of an escape counted
+    once: escaped again, it is a run of them, and every backslash is an escape's first
+    character to :func:`_mask_escaped`, so the text looked at around them takes it in)."""
 
     lead: str
     rest: str
@@ -56,6 +60,17 @@ _ENTITY_ZEROS = 6
 # Backslash escapes with a letter of their own: JSON's, C's and JavaScript's, Python's repr.
 _SHORT_ESCAPES = {"\n": "n", "\t": "t", "\r": "r", "\b": "b", "\f": "f", "\v": "v",
                   '"': '"', "'": "'", "/": "/", "\\": "\\"}
+# Escaped again, each backslash of an escape is escaped too: "\"" reads "\\\"" in JSON text
+# inside JSON (a model's args_json), "\u00fc" reads "\\u00fc", a repr of that "\\\\u00fc".
+# So each backslash of an escape may be a run of them, as long as the text makes it: the
+# first matched as the escape's lead, then the rest of its run (possessive: what follows
+# is a letter or a quote, never a backslash, so giving some back would only fail again).
+_MORE_BACKSLASHES = r"\\*+"
+_BACKSLASHES = r"\\++"
+# How many times over a backslash of the secret itself is looked for doubled (JSON escaped
+# two to six times: 4 to 64 backslashes each). Those are counted exactly, longest first:
+# where the secret ends in a backslash, the backslashes of the escape after it are not its.
+_DEEPEST_DOUBLING = 6
 
 
 @functools.cache
@@ -84,23 +99,25 @@ def _char_forms(char: str) -> tuple[_Form, ...]:
     escape of its UTF-8 bytes, a space also as ``+``. Any encoder escapes some of these
     (.NET's ``+`` as ``\\u002B``, Go's ``&`` as ``\\u0026``, an HTML page's ``&`` as
     ``&amp;``) and no list of encoders is complete, so every character may be any of them.
+    Each backslash of an escape may be a run of them: text escaped again escapes it too.
     """
     point = ord(char)
     forms = []
-    if char in _SHORT_ESCAPES:
-        forms.append(_Form("\\", re.escape(_SHORT_ESCAPES[char]), 2))
+    if char in _SHORT_ESCAPES and char != "\\":  # a backslash's own: _backslash_run_forms
+        forms.append(_Form("\\", _MORE_BACKSLASHES + re.escape(_SHORT_ESCAPES[char]), 2))
     if point <= 0xFFFF:
-        forms.append(_Form("\\", "u" + _hex(point, 4), 6))
+        forms.append(_Form("\\", _MORE_BACKSLASHES + "u" + _hex(point, 4), 6))
     else:
         high, low = 0xD800 + ((point - 0x10000) >> 10), 0xDC00 + ((point - 0x10000) & 0x3FF)
-        forms += [_Form("\\", f"u{_hex(high, 4)}\\\\u{_hex(low, 4)}", 12),
-                  _Form("\\", "U" + _hex(point, 8), 10)]
+        forms += [_Form("\\", f"{_MORE_BACKSLASHES}u{_hex(high, 4)}{_BACKSLASHES}u{_hex(low, 4)}",
+                        12),
+                  _Form("\\", _MORE_BACKSLASHES + "U" + _hex(point, 8), 10)]
     data = char.encode("utf-8", "surrogatepass")
     if point < 0x100:
-        forms.append(_Form("\\", "x" + _hex(point, 2), 4))
+        forms.append(_Form("\\", _MORE_BACKSLASHES + "x" + _hex(point, 2), 4))
     if point >= 0x80:
-        forms.append(_Form("\\", "\\\\".join("x" + _hex(byte, 2) for byte in data),
-                           4 * len(data)))
+        forms.append(_Form("\\", _MORE_BACKSLASHES + _BACKSLASHES.join(
+            "x" + _hex(byte, 2) for byte in data), 4 * len(data)))
     zeros = f"0{{0,{_ENTITY_ZEROS}}}"
     forms += [_Form("&", f"#{zeros}{point};", len(f"&#{point};") + _ENTITY_ZEROS),
               _Form("&", f"#[xX]{zeros}{_hex(point, 1)};", len(f"&#x{point:x};") + _ENTITY_ZEROS)]
@@ -118,22 +135,49 @@ def _char_forms(char: str) -> tuple[_Form, ...]:
 
 
 def _backslash_run_forms(length: int) -> tuple[_Form, ...]:
-    """The ways to write ``length`` backslashes in a row: each escaped, or all as they are.
+    """The ways to write ``length`` backslashes in a row: all doubled (JSON escaped two to
+    ``_DEEPEST_DOUBLING`` times), each escaped once (``\\\\``, ``\\u005c`` or any other
+    escape, ``\\u005c`` escaped again too), or all as they are.
 
     A run is one unit, not ``length`` characters each written either way: a backslash as
     it is is the first character of its own escape ``\\\\``, and a pattern choosing for each
     one would try every way of reading a long run of backslashes in the text (exponential
-    in the run's length) before giving up.
+    in the run's length) before giving up. For the same reason a run doubled is doubled
+    as a whole, never backslash by backslash.
     """
-    escaped = _char_forms("\\")[:-1]
-    if length == 1:
-        return _char_forms("\\")
+    escaped = (_Form("\\", r"\\", 2), *_char_forms("\\")[:-1])
+    doubled = tuple(_Form("\\", f"\\\\{{{length * 2 ** times - 1}}}", length * 2 ** times)
+                    for times in range(_DEEPEST_DOUBLING, 1, -1))
     one = "(?:" + "|".join(re.escape(form.lead) + form.rest for form in escaped) + ")"
     widest = max(form.width for form in escaped)
-    more = f"{one}{{{length - 1}}}"
-    return (*(_Form(form.lead, form.rest + more, form.width + widest * (length - 1))
+    more = f"{one}{{{length - 1}}}" if length > 1 else ""
+    return (*doubled,
+            *(_Form(form.lead, form.rest + more, form.width + widest * (length - 1))
               for form in escaped),
             _Form("\\", f"\\\\{{{length - 1}}}", length))
+
+
+# In the first unit of a pattern, where a run of backslashes starts: an escape whose
+# backslashes may be a run of them, looked for from every backslash of a long run, would
+# read the rest of the run each time (quadratic in its length).
+_AT_RUN_START = r"(?<!\\\\)"
+# A secret's first backslashes as written, where a run of them ends: the run's last ones.
+# Looked for at every backslash of a run, they would be followed by each backslash after
+# them as the first of an escape of the secret's next character, read to the run's end.
+_AT_RUN_END = r"(?!\\)"
+# What many escapes begin with, written once for neighbours that share it (_either).
+_SHARED_STARTS = (_AT_RUN_START, _MORE_BACKSLASHES)
+
+
+def _first(forms: tuple[_Form, ...]) -> tuple[_Form, ...]:
+    """``forms`` as the first unit of a pattern, where the regex engine tries it at every
+    place of the text: each escape starts where a run of backslashes does, a run of
+    backslashes as written ends where the text's does."""
+    *escapes, written = forms
+    if written.lead == "\\":
+        written = _Form(written.lead, written.rest + _AT_RUN_END, written.width)
+    return (*(_Form(form.lead, _AT_RUN_START + form.rest, form.width)
+              if form.lead == "\\" else form for form in escapes), written)
 
 
 _UNITS = re.compile(r"\\+|.", re.DOTALL)
@@ -162,7 +206,28 @@ def _by_lead(forms: Iterable[_Form]) -> dict[str, list[str]]:
 
 def _either(patterns: list[str]) -> str:
     unique = list(dict.fromkeys(patterns))
-    return unique[0] if len(unique) == 1 else "(?:" + "|".join(unique) + ")"
+    if len(unique) == 1:
+        return unique[0]
+    return "(?:" + "|".join(_shared_starts(unique)) + ")"
+
+
+def _shared_starts(patterns: list[str]) -> list[str]:
+    """``patterns`` in their order, each run of neighbours starting with the same
+    :data:`_SHARED_STARTS` written once before the rest of each (the regex engine reads a
+    run of backslashes once for all the escapes that may follow it, not once for each)."""
+    merged: list[str] = []
+    at = 0
+    while at < len(patterns):
+        start = next((s for s in _SHARED_STARTS if patterns[at].startswith(s)), None)
+        end = at + 1
+        while start and end < len(patterns) and patterns[end].startswith(start):
+            end += 1
+        if start is None or end - at == 1:
+            merged.append(patterns[at])
+        else:
+            merged.append(start + _either([p[len(start):] for p in patterns[at:end]]))
+        at = end
+    return merged
 
 
 class _Masker:
@@ -194,7 +259,7 @@ class _Masker:
         for secret in self.raw:
             first, *others = _units(secret)
             tail = "".join(_alternatives(forms) for forms in others)
-            for lead, rests in _by_lead(first).items():
+            for lead, rests in _by_lead(_first(first)).items():
                 by_lead.setdefault(lead, []).append(_either(rests) + tail)
         return re.compile("|".join(re.escape(lead) + _either(rests)
                                    for lead, rests in by_lead.items()))
@@ -210,6 +275,7 @@ class _Masker:
             needed = min(_MIN_CUT_START, len(units) - 1)
             if needed > 0:
                 first, *others = units[:needed]
+                first = _first(first)
                 tail = "".join(_alternatives(forms) for forms in others)
                 for lead, rests in _by_lead(first).items():
                     by_lead.setdefault(lead, []).append(_either(rests) + tail)
@@ -256,9 +322,10 @@ CUT_MARK = "…"
 # of a shorter secret): fewer would mask ordinary words that a secret happens to start with.
 _MIN_CUT_START = 4
 # What a cut can leave of an escape it went through: "\u00", "&#x", "%C3%A", "\xc3\xa".
+# Each backslash of those may be a run of them (escaped again: "\\u00", "\\\").
 _PARTIAL_ESCAPE = re.compile(
-    r"(?:(?:%[0-9a-fA-F]{2}){1,3}|(?:\\x[0-9a-fA-F]{2}){1,3}|\\u[dD][89abAB][0-9a-fA-F]{2})?"
-    r"(?:\\(?:[uU][0-9a-fA-F]{0,7}|x[0-9a-fA-F]?)?|&(?:#[xX]?[0-9a-fA-F]{0,7}|[A-Za-z]{1,31})?"
+    r"(?:(?:%[0-9a-fA-F]{2}){1,3}|(?:\\+x[0-9a-fA-F]{2}){1,3}|\\+u[dD][89abAB][0-9a-fA-F]{2})?"
+    r"(?:\\+(?:[uU][0-9a-fA-F]{0,7}|x[0-9a-fA-F]?)?|&(?:#[xX]?[0-9a-fA-F]{0,7}|[A-Za-z]{1,31})?"
     r"|%[0-9a-fA-F]?)?")
 _PARTIAL_ESCAPE_WIDTH = 48
 

@@ -27,7 +27,7 @@ the endpoint says are escaped, so that it can be recorded and sent back.
 Nothing configured as secret goes the other way: every message sent (goal,
 feedback, earlier plan, the model's own reply sent back, the problems found in
 it) has the configured secret values masked first (``LLMConfig.prompt_secrets``),
-escaped once or twice (arguments inside the reply's JSON are JSON text themselves),
+however many times escaped (arguments inside the reply's JSON are JSON text themselves),
 and so has every credential written into a URL that the policy refuses
 (:mod:`planner.url_literals`: ``?token=***``, the parameter's name kept, so a plan the
 model copies it into is refused for it). The model's own reply sent back is read as the
@@ -137,18 +137,6 @@ def _without_url_literals(value: Any) -> Any:
     return masked_value(_utf8_safe(value) if isinstance(value, str) else value)
 
 
-def _with_escaped_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
-    """``secrets`` and each as it reads once JSON-escaped, itself a value to mask.
-
-    Masking finds a secret as written and escaped once. The model's reply sent back for
-    repair holds its arguments escaped twice (``args_json`` is JSON text inside the
-    reply's JSON): a secret holding ``"``, ``\\`` or non-ASCII reads there as the escaped
-    form of an escaped form, which masking finds only when that escaped form is a value.
-    """
-    forms = (json.dumps(s, ensure_ascii=ascii)[1:-1] for s in secrets for ascii in (True, False))
-    return tuple(dict.fromkeys((*secrets, *forms)))
-
-
 class CapabilityMemory:
     """Which response format each endpoint accepts, optionally persisted to a JSON file."""
 
@@ -250,7 +238,7 @@ class ChatClient:
         self._sleep = sleep
         self._secrets = config.secret_values
         self._plan_secrets = config.plan_secret_values
-        self._prompt_secrets = _with_escaped_forms(config.prompt_secret_values)
+        self._prompt_secrets = config.prompt_secret_values
         self._all_secrets = tuple(dict.fromkeys((*self._secrets, *self._prompt_secrets)))
 
     def mask(self, text: str) -> str:
@@ -263,8 +251,8 @@ class ChatClient:
     def hide(self, value: Any) -> Any:
         """``value`` (text or JSON-like data) with every configured secret value masked.
 
-        Applied to the data a message is built from before it is encoded: text masking
-        knows one level of escaping, and an earlier plan's arguments are encoded twice.
+        Applied to the data a message is built from, before it is encoded and before
+        anything in it is cut: a cut through a secret leaves a piece no masking recognises.
         """
         return redact(_without_url_literals(value), self._prompt_secrets)
 
