@@ -86,13 +86,29 @@ def template_check_hash(check: TemplateCheck | None) -> str | None:
 
 
 def added_tools(services: Services, version: StoredVersion) -> list[str]:
-    """Tools this version calls that the version it supersedes did not: the only tools its
-    author chose, so the only ones the role rule judges an author other than the requester for."""
-    if version.version == 1 or version.created_by == version.requester:
+    """The tools the role rule judges the version's author for when someone other than the
+    requester: those it calls that the requester's latest valid version before it does not,
+    all of them when there is none."""
+    # The baseline may hold only tools someone chose for a reason that still holds, and must
+    # not move once the version is decided (deciding.decide_again rebuilds this input and
+    # compares its hash). The requester's own versions qualify, denied or not: the run acts
+    # for them and the rule judges them for every tool of every version against their roles
+    # now. Another author's version never does: with the version just before as baseline, a
+    # reviser repeating their denied addition added nothing, and one revising an invalid
+    # version (never judged) took over its tools. Whether another author's addition was
+    # allowed is a decision, which may be taken again or rest on roles since lost, so each
+    # reviser is judged for every tool the requester did not choose, even one an earlier
+    # reviser could add; it is the requester's once they write a version with it. INVALID
+    # versions are passed over. A version's author, number and validity never change, so
+    # neither does its baseline.
+    if version.created_by == version.requester:
         return []
-    previous = services.plan_store.get(version.plan_id, version.version - 1)
-    before = {s.tool for s in previous.plan.steps}
-    return sorted({s.tool for s in version.plan.steps} - before)
+    tools = {s.tool for s in version.plan.steps}
+    baseline = services.plan_store.latest_valid_by(version.plan_id, version.requester,
+                                                   before=version.version)
+    if baseline is None:
+        return sorted(tools)
+    return sorted(tools - {s.tool for s in baseline.plan.steps})
 
 
 def policy_input(services: Services, version: StoredVersion, now: datetime,

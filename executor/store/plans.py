@@ -177,6 +177,26 @@ class PlanStore:
                                 .order_by(col(PlanVersionRow.version))).all()
             return [_to_stored(r, goal=plan.goal, requester=plan.requester) for r in rows]
 
+    def latest_valid_by(self, plan_id: str, author: str, before: int) -> StoredVersion | None:
+        """The newest version numbered below ``before`` that ``author`` wrote and that is not
+        INVALID; None when there is none (or no such plan).
+
+        One query, however many versions lie between: the role rule's baseline for a reviser
+        (``baton.usecases.policy_input.added_tools``) is read at every decision and check.
+        """
+        with read_session(self._engine) as session:
+            plan = session.get(PlanRow, plan_id)
+            if plan is None:
+                return None
+            row = session.exec(
+                select(PlanVersionRow).where(
+                    PlanVersionRow.plan_id == plan_id, PlanVersionRow.created_by == author,
+                    col(PlanVersionRow.version) < before,
+                    PlanVersionRow.status != VersionStatus.INVALID.value)
+                .order_by(col(PlanVersionRow.version).desc()).limit(1)).first()
+            return None if row is None else _to_stored(row, goal=plan.goal,
+                                                       requester=plan.requester)
+
     def authors(self, plan_id: str) -> frozenset[str]:
         """Everyone who wrote a version of the plan (the approval gate excludes them)."""
         with read_session(self._engine) as session:
