@@ -56,6 +56,7 @@ from typing import Any
 
 import structlog
 
+from planner.arg_checks import shorten
 from planner.base import ModelExchange, PlanningError
 from planner.plan import canonical_json
 from tools.redaction import redact
@@ -190,10 +191,11 @@ class _NotACompletion(Exception):
         self.kind, self.sample = kind, sample
 
     def what(self, mask: Callable[[str], str]) -> str:
-        """What came instead, with a short excerpt of the body (masked before it is cut)."""
+        """What came instead, with a short excerpt of the body (masked before it is cut, the
+        cut marked)."""
         if not self.sample:
             return self.kind
-        excerpt = " ".join(mask(self.sample).split())[:_EXCERPT_CHARS]
+        excerpt = shorten(" ".join(mask(self.sample).split()), _EXCERPT_CHARS)
         return f"{self.kind} ({excerpt!r})"
 
 
@@ -379,8 +381,9 @@ class ChatClient:
         try:
             content, refusal, finish_reason = _reply_parts(completion)
         except _NotACompletion as exc:
-            # Masked before it is cut: the body may echo the key.
-            failure = self._failure(f"{self.config.describe()} replied with {exc.what(self.mask)}, "
+            # Masked before it is cut: the body may echo the key or another secret.
+            what = exc.what(self.hide_all)
+            failure = self._failure(f"{self.config.describe()} replied with {what}, "
                                     "not a chat completion", "endpoint_bad_reply")
             record.append(ModelExchange(**base, latency_ms=latency, error=failure.message))
             raise failure from None
@@ -426,13 +429,15 @@ class ChatClient:
             return self._failure(
                 f"{self.config.describe()} refused the credentials (HTTP {status}); "
                 "check BATON_LLM_API_KEY / OPENAI_API_KEY", "endpoint_auth")
-        # Masked before it is cut: a key across the cut would otherwise leave its first half.
-        body = self.mask(_body_text(exc))
+        # Masked before it is cut, every secret this client knows: one across the cut would
+        # otherwise leave its first half.
+        body = self.hide_all(_body_text(exc))
         if (status in (400, 422) and fmt is not ResponseFormat.TEXT
                 and any(word in body.lower() for word in _FORMAT_WORDS)):
             return _FormatRejected()
         return self._failure(
-            f"{self.config.describe()} rejected the request (HTTP {status}): {body[:300]}",
+            f"{self.config.describe()} rejected the request (HTTP {status}): "
+            f"{shorten(body, _BODY_CHARS)}",
             "endpoint_bad_request")
 
     def _failure(self, message: str, code: str) -> PlanningError:
@@ -472,7 +477,8 @@ def _reply_parts(completion: Any) -> tuple[str | None, str | None, str | None]:
 
 # Finish reasons that explain a message without content (the planner reports each).
 _EMPTY_FINISHES = ("length", "content_filter")
-_EXCERPT_CHARS = 120
+_EXCERPT_CHARS = 120  # of a body that is not a chat completion
+_BODY_CHARS = 300  # of an endpoint's refusal of a request
 
 
 def _json_kind(value: Any) -> str:

@@ -90,7 +90,7 @@ class LLMPlanner:
         for attempt in range(1, self.config.max_attempts + 1):
             reply = self.chat_or_fail(messages, schema, exchanges, offered)
             document, problems, written = prompt.candidate_document(
-                goal, reply.content, max_steps=self.config.max_steps)
+                goal, reply.content, max_steps=self.config.max_steps, hide=self.chat.hide_all)
             if document is not None:
                 report = validate_plan(document, registry, max_steps=self.config.max_steps)
                 problems = list(report.problems)

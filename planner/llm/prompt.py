@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
+from planner.arg_checks import shorten
 from planner.plan import Plan, canonical_json
 from planner.problems import Problem, ProblemCode, too_many_steps
 from tools import RetryPolicy, ToolInfo
@@ -372,11 +373,13 @@ class Candidate(NamedTuple):
     steps: list[Any]
 
 
-def candidate_document(goal: str, reply: str | None, *, max_steps: int) -> Candidate:
+def candidate_document(goal: str, reply: str | None, *, max_steps: int,
+                       hide: Hide = _shown) -> Candidate:
     """Turn a reply into a plan document ``{goal, steps}``, or the problems that prevent it.
 
     A reply of more than ``max_steps`` steps is refused before any step is read: it cannot
-    become a plan, and reading it would cost a decode (and a problem) per step.
+    become a plan, and reading it would cost a decode (and a problem) per step. A problem
+    quoting part of the reply has it masked by ``hide`` before it is cut.
     """
     if not reply or not reply.strip():
         return Candidate(None, [_malformed("the reply is empty; reply with the plan as a JSON "
@@ -393,7 +396,7 @@ def candidate_document(goal: str, reply: str | None, *, max_steps: int) -> Candi
     if len(written) > max_steps:
         return Candidate(None, [too_many_steps(len(written), max_steps)], [])
     problems: list[Problem] = []
-    steps = [_wire_step(raw, i, problems) for i, raw in enumerate(written)]
+    steps = [_wire_step(raw, i, problems, hide) for i, raw in enumerate(written)]
     if problems:
         return Candidate(None, problems, written)
     return Candidate({"goal": goal, "steps": steps}, [], written)
@@ -404,7 +407,12 @@ def _empty(encoded: Any) -> bool:
     return encoded is None or (isinstance(encoded, str) and not encoded.strip())
 
 
-def _decoded_args(encoded: Any, step: Any, path: str, problems: list[Problem]) -> Any:
+# The most of an args_json that is no object quoted in its problem (the cut mark included).
+_QUOTED_ARGS_CHARS = 80
+
+
+def _decoded_args(encoded: Any, step: Any, path: str, problems: list[Problem],
+                  hide: Hide = _shown) -> Any:
     """The arguments an ``args_json`` holds; None (and a problem) when it holds no object."""
     step = step if isinstance(step, str) else None
     if _empty(encoded):
@@ -426,13 +434,15 @@ def _decoded_args(encoded: Any, step: Any, path: str, problems: list[Problem]) -
         return None
     if not isinstance(args, dict):
         problems.append(_malformed(
-            f"args_json must encode a JSON object of arguments, not {encoded[:80]!r}",
+            "args_json must encode a JSON object of arguments, not "
+            # Masked before it is cut: a cut through a secret leaves a piece no masking knows.
+            f"{shorten(hide(encoded), _QUOTED_ARGS_CHARS)!r}",
             step=step, path=path))
         return None
     return args
 
 
-def _wire_step(raw: Any, index: int, problems: list[Problem]) -> Any:
+def _wire_step(raw: Any, index: int, problems: list[Problem], hide: Hide = _shown) -> Any:
     if not isinstance(raw, dict):
         return raw  # the validator reports the wrong shape with its own words
     step = {k: v for k, v in raw.items() if k != "args_json"}
@@ -440,7 +450,7 @@ def _wire_step(raw: Any, index: int, problems: list[Problem]) -> Any:
     if "args_json" in raw and not (given and _empty(raw["args_json"])):
         # An empty args_json beside an args object says nothing: the object is the arguments.
         path = f"$.steps[{index}].args_json"
-        args = _decoded_args(raw["args_json"], raw.get("id"), path, problems)
+        args = _decoded_args(raw["args_json"], raw.get("id"), path, problems, hide)
         if args is not None and given and args != raw["args"]:
             problems.append(_malformed(
                 "the step gives both args_json and an args object, and they differ; give "
