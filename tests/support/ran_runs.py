@@ -26,6 +26,5 @@ def ran(services: Services, stored: StoredVersion, status: RunStatus) -> str:
     if not queued:
         runs.mark_running(run_id, OWNER)
     if status.finished:
-        runs.finish(run_id, OWNER, status, None if status is RunStatus.SUCCEEDED else "stopped",
-                    cancelled=status is RunStatus.CANCELLED)
+        runs.finish(run_id, OWNER, status, None if status is RunStatus.SUCCEEDED else "stopped")
     return run_id
