@@ -221,9 +221,10 @@ def build_policy_input(
 
     ``author`` wrote this version (the requester when None). The role rule judges the
     requester for every tool (the run acts for them) and an author who is someone else for
-    ``added_tools``, the tools this version adds to the one it supersedes: a reviser must not
-    borrow the requester's roles to add a tool, yet may revise a plan whose tools they lack.
-    ``added_tools`` None means the previous version is unknown, so every tool counts as added.
+    ``added_tools``, the tools this version adds to the requester's latest valid version
+    before it (``baton.usecases.policy_input.added_tools``): a reviser must not borrow the
+    requester's roles to add a tool, yet may revise a plan whose tools they lack.
+    ``added_tools`` None means there is no such version, so every tool counts as added.
     """
     feeds = DataFeeds(plan, registry)
     steps = []
