@@ -35,6 +35,8 @@ class ModelExchange(BaseModel):
     prompt_sha256: str = Field(description="SHA-256 of the canonical JSON of the messages sent.")
     response_format: str = Field(description="json_schema, json_object or text.")
     reply: str | None = Field(default=None, description="The full reply text.")
+    refusal: str | None = Field(
+        default=None, description="The model's refusal, in full, when it refused to reply.")
     finish_reason: str | None = Field(default=None, description="Why the model stopped.")
     prompt_tokens: int | None = Field(default=None, description="Tokens in the prompt.")
     completion_tokens: int | None = Field(default=None, description="Tokens in the reply.")

@@ -395,6 +395,7 @@ class ChatClient:
         record.append(ModelExchange(
             **base,
             reply=recorded,
+            refusal=refusal,
             finish_reason=finish_reason,
             prompt_tokens=_count(getattr(usage, "prompt_tokens", None)),
             completion_tokens=_count(getattr(usage, "completion_tokens", None)),
