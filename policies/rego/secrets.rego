@@ -25,7 +25,35 @@ sensitive_value(str) if {
 	some piece in credential_pieces(literal_text(str.value))
 	count(piece) >= cfg.sensitive_value_min_length
 	not contains(piece, " ") # phrases ("rotate monthly") are settings, not secrets
+	not regex.match(ordinary_location, piece)
 }
+
+# Where a secret is, written in ordinary words, is no secret though long and varied enough
+# to pass for one (token_url: https://auth.example.com/oauth/token, SecretId:
+# prod/db/password-rotation, S3's Key: 2024/q1/sales-report.csv): a URL with no user
+# information whose path and query are such words, a path of two or more segments of them,
+# or an AWS ARN. A word is letters (one capital first, or all capitals) then digits, or
+# digits; words are joined by "-", "_" or ".". A random token (Zk3x9QpL, 3f9a1c0d) is no such
+# word, so a secret in a URL's path (a webhook's, a bot's token) is still judged, and a
+# credential in its query or before its host is found by the URL rules and patterns anyway.
+# A memorable password (carve-quill-ample-stove) has no "/" and stays judged.
+ordinary_location := concat("", ["^(", concat("|", [ordinary_url, ordinary_path, aws_arn]), ")$"])
+
+ordinary_word := `([A-Za-z][a-z]{0,23}[0-9]{0,8}|[A-Z]{2,24}[0-9]{0,8}|[0-9]{1,20})`
+
+ordinary_segment := concat("", [ordinary_word, "([-_.]", ordinary_word, ")*"])
+
+ordinary_path := concat("", ["/?", ordinary_segment, "(/", ordinary_segment, ")+/?"])
+
+ordinary_query_pair := concat("", [ordinary_segment, "(=", ordinary_segment, ")?"])
+
+ordinary_url := concat("", [
+	`[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?`,
+	"(/", ordinary_segment, ")*/?",
+	`(\?`, ordinary_query_pair, "(&", ordinary_query_pair, ")*)?",
+])
+
+aws_arn := `arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{0,12}:[A-Za-z0-9/_.+=,@:*-]+`
 
 # The text of a value with its ${secret:NAME} references taken out (as the HTTP tool's
 # SECRET_REF finds them).
@@ -101,7 +129,8 @@ flat_ordinary_names := {flat_name(name) | some name in object.get(cfg, "ordinary
 
 # The first configured word the key contains (X-Auth-Token: token; X-API-Key: api_key),
 # else the first configured name it is or ends with as whole words (Proxy-Authorization:
-# authorization; db_pwd: pwd) unless it ends with an ordinary name (Idempotency-Key).
+# authorization; db_pwd: pwd), unless it ends with an ordinary name, which says what the
+# value is (Idempotency-Key, token_type, passphrase_hint, tokenizer).
 # Messages quote it, never the key: the rest of the key may be a secret.
 #
 # Each string's key is read for that string alone: an object or set of the keys, each read
@@ -124,6 +153,7 @@ key_word_or_name(key) := word if {
 	flat := key_letters(key)
 	words := [word | some [word, f] in flat_key_words; contains(flat, f)]
 	count(words) > 0
+	not ordinary_ending(concat(" ", key_words(key_text(key))))
 	word := words[0]
 } else := name if {
 	words := concat(" ", key_words(key_text(key)))

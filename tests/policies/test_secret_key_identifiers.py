@@ -1,0 +1,110 @@
+"""Identifiers, locations and kinds of secrets under credential-like keys are not secrets.
+
+The literal-secret rule judges a value under a key holding token, secret, password… (or
+ending in key) by its length and entropy, which ordinary URLs, paths and names pass: S3's
+``Key: 2024/q1/sales-report.csv``, ``token_url: https://auth.example.com/oauth/token`` and
+``SecretId: prod/db/password-rotation`` were denied. A URL with no user information made of
+ordinary words, a path of several segments of ordinary words and an AWS ARN are not
+random-looking secrets; a key ending with an ordinary name (``token_type``,
+``passphrase_hint``, ``tokenizer``) names what the value is, not a credential. A random value
+under such keys, a URL carrying a credential, and a memorable password are still denied.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from planner.plan import Plan
+from policies.contracts import PolicyContext, Requester, StepCall
+from policies.inputs import build_policy_input
+from tests.support.policy_tools import policy_registry
+
+ALICE = Requester(id="alice", roles=("analyst",))
+NOON = PolicyContext(now=datetime(2024, 6, 4, 12, tzinfo=UTC))
+URL = "https://api.internal.example/apps"
+RANDOM = "Zk3x9QpLmN7vB2XyTq8WcR4sD6fG1hJ0kL5nM2pQ"  # 40 random-looking characters
+
+
+def _decide(engine, body):
+    plan = Plan.model_validate({"goal": "g", "steps": [
+        {"id": "post", "tool": "http.request", "args": {"method": "POST", "url": URL, "json": body}}]})
+    return engine.decide(build_policy_input(plan, policy_registry(), requester=ALICE, context=NOON))
+
+
+def _check(engine, body):
+    return engine.check_step(StepCall(
+        run_id="r-1", plan_id="p-1", step_id="post", tool="http.request", effect="write",
+        args={"method": "POST", "url": URL, "json": body}, tags=("egress",), requester=ALICE))
+
+
+ORDINARY = {
+    "s3 object key": {"Bucket": "reports", "Key": "2024/q1/sales-report.csv"},
+    "token url": {"name": "crm-sync", "token_url": "https://auth.example.com/oauth/token"},
+    "secret id path": {"SecretId": "prod/db/password-rotation"},
+    "secret id arn": {"SecretId": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf"},
+    "token endpoint": {"tokenEndpoint": "https://login.example.com/oauth2/v2.0/token"},
+    "password reset url": {"password_reset_url": "https://accounts.example.com/password/reset?step=1"},
+    "token url with a port": {"token_url": "http://keycloak.internal:8080/realms/ops/protocol/openid-connect/token"},
+    "tokenizer": {"tokenizer": "bert-base-uncased-v2"},
+    "credential type": {"credential_type": "service_account"},
+    "token type urn": {"token_type": "urn:ietf:params:oauth:token-type:jwt"},
+    "passphrase hint": {"passphrase_hint": "firstpet_birthyear"},
+    "password file path": {"POSTGRES_PASSWORD_FILE": "/run/secrets/postgres_password"},
+    "token endpoint path": {"token_endpoint": "/oauth/token"},
+}
+
+
+@pytest.mark.parametrize("body", ORDINARY.values(), ids=ORDINARY.keys())
+def test_identifiers_and_locations_of_secrets_are_allowed(engine, body):
+    decision = _decide(engine, body)
+    assert not decision.deny, decision.deny
+
+
+@pytest.mark.parametrize("body", [ORDINARY["s3 object key"], ORDINARY["token url"]],
+                         ids=["s3 object key", "token url"])
+def test_they_are_allowed_at_run_time_too(engine, body):
+    verdict = _check(engine, body)
+    assert verdict.allow, verdict.deny
+
+
+STILL_SECRETS = {
+    "token beside a token type": ({"token_type": "Bearer", "token": RANDOM}, "(token)"),
+    "api key": ({"api_key": "sk-" + RANDOM}, "an API key"),
+    "random s3-like key": ({"Key": RANDOM}, "(key)"),
+    "random secret id": ({"SecretId": RANDOM}, "(secret)"),
+    "password in a token url": (
+        {"token_url": f"https://ops:{RANDOM}@auth.example.com/oauth/token"}, "password inside a URL"),
+    "token before the host of a token url": (
+        {"token_url": f"https://{RANDOM}@auth.example.com/oauth/token"}, "(token)"),
+    "credential in the query of a token url": (
+        {"token_url": f"https://auth.example.com/oauth/token?access_token={RANDOM}"},
+        "URL parameter access_token"),
+    "token in the path of a token url": (
+        {"bot_token_url": f"https://api.telegram.org/bot123456:{RANDOM}/sendMessage"}, "(token)"),
+    "webhook secret in a path": (
+        {"webhook_secret": f"https://hooks.example.com/services/T0123/B0456/{RANDOM}"}, "(secret)"),
+    "random path segments": ({"secret": "Zk3x/9QpL/mN7vB2Xy"}, "(secret)"),
+    "hex path segments": ({"secret_path": "3f9a1c0d7e/2b7e5a41c9"}, "(secret)"),
+    "memorable password": ({"password": "carve-quill-ample-stove"}, "(password)"),
+    "csrf token": ({"csrf_token": RANDOM}, "(token)"),
+    "password ending with type as one word": ({"passwordtype": RANDOM}, "(password)"),
+}
+
+
+@pytest.mark.parametrize("body, found", STILL_SECRETS.values(), ids=STILL_SECRETS.keys())
+def test_real_looking_secrets_under_such_keys_are_still_denied(engine, body, found):
+    decision = _decide(engine, body)
+    assert not decision.allow
+    assert any(found in d for d in decision.deny), decision.deny
+    assert not any(RANDOM in d for d in decision.deny + decision.notes)
+
+
+def test_a_random_token_beside_a_token_url_is_still_denied_at_run_time(engine):
+    verdict = _check(engine, {"token_url": "https://auth.example.com/oauth/token",
+                              "client_secret": RANDOM})
+    assert not verdict.allow
+    assert any("$.args.json.client_secret looks like a literal secret (secret)" in d
+               for d in verdict.deny), verdict.deny
+    assert not any("token_url" in d for d in verdict.deny), verdict.deny
