@@ -46,11 +46,18 @@ def _malformed(message: str) -> list[Problem]:
     return [Problem(code=ProblemCode.MALFORMED_DOCUMENT, path="$", message=message)]
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+class DuplicateKeyError(_Refused):
+    """A key written twice in one JSON object: which of its values was meant is not known."""
+
+
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for ``json``: the object, or ``DuplicateKeyError`` for a key
+    written twice in it (``json`` would keep the last value silently). The LLM planner reads
+    a model's reply with it too, so that a reply is refused as a plan file would be."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _Refused(f"key {key!r} appears twice in one object; keep only one")
+            raise DuplicateKeyError(f"key {key!r} appears twice in one object; keep only one")
         result[key] = value
     return result
 
@@ -77,7 +84,7 @@ def _bounded_int(text: str) -> int:
 def _parse_json(text: str) -> tuple[Any, list[Problem], bool]:
     """``(value, problems, syntax_error)``: only a syntax error may mean the text is YAML instead."""
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicate_keys,
+        value = json.loads(text, object_pairs_hook=no_duplicate_keys,
                            parse_constant=_reject_constant, parse_float=_finite_float,
                            parse_int=_bounded_int)
     except json.JSONDecodeError as exc:

@@ -6,8 +6,10 @@ the step overrides its tool's retry policy or time limit: a revision shows the e
 plan's overrides, and the model keeps them); ``args`` as a plain object is accepted
 too (models in json_object/text mode often write it that way). A step that gives
 both is read from ``args_json`` when the two agree, from ``args`` when ``args_json``
-is empty, and sent back to the model when they differ: neither is dropped unseen.
-The goal is never taken from the model: the planner puts the analyst's goal back in.
+is empty, and sent back to the model when they differ: neither is dropped unseen. A key
+written twice in one object, in the reply or in ``args_json``, is sent back too, as a plan
+file is refused for it. The goal is never taken from the model: the planner puts the
+analyst's goal back in.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from planner.arg_checks import shorten
+from planner.loading import DuplicateKeyError, no_duplicate_keys
 from planner.plan import Plan, canonical_json
 from planner.problems import Problem, ProblemCode, too_many_steps
 from tools import RetryPolicy, ToolInfo
@@ -229,11 +232,17 @@ def extract_json(text: str) -> Any:
     own, or think aloud first (``<think>{...}</think>``): the plan is the first object with
     ``steps`` decoded from a fenced block or from any ``{``. A reply with no such object
     gives the first JSON value found, for the caller to report its shape.
+
+    An object that writes a key twice, found before any plan, raises ``DuplicateKeyError``
+    (a ``ValueError``), as a plan file does: which value was meant is not known, and the
+    object may be the plan itself.
     """
     text = text.strip()
     too_deep = False
     found: list[Any] = []
     for value, whole in _json_values(text):
+        if isinstance(value, DuplicateKeyError):
+            raise DuplicateKeyError(str(value))
         if value is _TOO_DEEP_VALUE:
             too_deep = True
         elif whole or _is_plan_shaped(value):
@@ -266,7 +275,8 @@ _MAX_FENCED_BLOCKS = 200
 def _json_values(text: str) -> Iterator[tuple[Any, bool]]:
     """(value, whether it is the whole text): the whole text when it is JSON; else each
     value decoded from a fenced block, then each object decoded from a ``{`` outside those
-    already decoded. ``_TOO_DEEP_VALUE`` stands for one nested too deeply to decode."""
+    already decoded. ``_TOO_DEEP_VALUE`` stands for one nested too deeply to decode, a
+    ``DuplicateKeyError`` for one that writes a key twice in an object."""
     whole = _loaded(text)
     if whole is not _NOT_JSON:
         yield whole, whole is not _TOO_DEEP_VALUE
@@ -289,7 +299,7 @@ def _json_values(text: str) -> Iterator[tuple[Any, bool]]:
 def _objects(text: str, thinking: _Spans) -> Iterator[tuple[Any, bool]]:
     """Each object decoded from a ``{`` outside thinking and outside those already decoded,
     until the decodes that failed have read their share of the text."""
-    decode = json.JSONDecoder().raw_decode
+    decode = json.JSONDecoder(object_pairs_hook=no_duplicate_keys).raw_decode
     left = max(_FAILED_READS_PER_CHARACTER * len(text), _FAILED_READS_FLOOR)
     position = text.find("{")
     for _ in range(_MAX_OBJECT_STARTS):
@@ -301,6 +311,12 @@ def _objects(text: str, thinking: _Spans) -> Iterator[tuple[Any, bool]]:
         end = position + 1
         try:
             value, end = decode(text, position)
+        except DuplicateKeyError as exc:
+            value = exc
+            try:  # where it ends: the objects inside it are part of it, not values of their own
+                end = _PLAIN_DECODER.raw_decode(text, position)[1]
+            except (ValueError, RecursionError):  # not JSON further on: as if read to the end
+                left -= len(text) - position
         except ValueError as exc:  # a number too long to convert stops with no position
             value = _NOT_JSON
             left -= (exc.pos if isinstance(exc, json.JSONDecodeError) else len(text)) - position
@@ -312,6 +328,7 @@ def _objects(text: str, thinking: _Spans) -> Iterator[tuple[Any, bool]]:
 
 
 _NOT_JSON = object()
+_PLAIN_DECODER = json.JSONDecoder()
 
 
 def _thinking_spans(text: str) -> list[tuple[int, int]]:
@@ -345,9 +362,12 @@ class _Spans:
 
 
 def _loaded(text: str) -> Any:
-    """``text`` decoded as JSON; ``_NOT_JSON`` or ``_TOO_DEEP_VALUE`` when it cannot be."""
+    """``text`` decoded as JSON; ``_NOT_JSON`` or ``_TOO_DEEP_VALUE`` when it cannot be, the
+    ``DuplicateKeyError`` when an object in it writes a key twice."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=no_duplicate_keys)
+    except DuplicateKeyError as exc:
+        return exc
     except ValueError:
         return _NOT_JSON
     except RecursionError:
@@ -386,6 +406,8 @@ def candidate_document(goal: str, reply: str | None, *, max_steps: int,
                                            "object")], [])
     try:
         data = extract_json(reply)
+    except DuplicateKeyError as exc:  # worded as a plan file's is
+        return Candidate(None, [_malformed(f"the reply is invalid JSON: {exc}")], [])
     except ValueError as exc:
         return Candidate(None, [_malformed(f"{exc}; reply with JSON only")], [])
     if isinstance(data, dict) and isinstance(data.get("plan"), dict):
@@ -425,8 +447,8 @@ def _decoded_args(encoded: Any, step: Any, path: str, problems: list[Problem],
             step=step, path=path))
         return None
     try:
-        args = json.loads(encoded)
-    except ValueError as exc:
+        args = json.loads(encoded, object_pairs_hook=no_duplicate_keys)
+    except ValueError as exc:  # a key written twice too, worded as a plan file's
         problems.append(_malformed(f"args_json is not valid JSON: {exc}", step=step, path=path))
         return None
     except RecursionError:
