@@ -71,7 +71,8 @@ def test_an_endpoint_refusal_quoted_cut_short_shows_no_part_of_a_secret(
 def test_a_body_that_is_not_a_completion_quoted_cut_short_shows_no_part_of_a_secret(
         baton, openai_server, data_dir):
     # The excerpt is 120 characters: the fourth secret crosses the cut.
-    page = "<html><body><p>" + " ".join(f"{n:02d}{SECRET}" for n in range(10)) + "</p></body></html>"
+    secrets = " ".join(f"{n:02d}{SECRET}" for n in range(10))
+    page = f"<html><body><p>{secrets}</p></body></html>"
     openai_server.script(Raw(body=page, content_type="text/html"))
     planned = baton("plan", "Read sales.csv")
     assert planned.returncode != 0
