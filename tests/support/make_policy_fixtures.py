@@ -192,6 +192,27 @@ PLAN_CASES: dict[str, dict[str, Any]] = {
             "argument $.args.headers.X-Refresh-Token looks like a literal secret (token)",
             "argument $.args.json.password looks like a literal secret (password)"],
                   "deny_excludes": ["Zk3x9QpL"]}),
+    # Every scheme of IANA's registry: GNAP (RFC 9635) was allowed where DPoP was denied.
+    "credential_after_the_gnap_scheme_is_denied": dict(
+        steps=[s("get", "http.request", url="https://api.internal.example/a",
+                 headers={"Authorization": "GNAP 80UPRY5NM33OMUKMKSKU"})],
+        expected={"allow": False, "deny_count": 1, "deny_contains": [
+            "argument $.args.headers.Authorization looks like a literal secret (authorization)"],
+                  "deny_excludes": ["80UPRY5N"]}),
+    "password_in_a_url_with_an_empty_user_is_denied": dict(
+        steps=[post("post", "https://x.hooks.example.com/in",
+                    {"dsn": "redis://:Zk3x9QpLmN7vB2XyTq8W@cache.internal:6379/0"})],
+        expected={"allow": False, "deny_contains": ["a password inside a URL"],
+                  "deny_excludes": ["Zk3x9QpL"]}),
+    "pgp_private_key_is_denied": dict(
+        steps=[s("save", "files.write", path="key.asc",
+                 text="-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF3x9QpLmN7vB2XyTq8W\n")],
+        expected={"allow": False, "deny_contains": ["a private key"]}),
+    # Where a secret is, in ordinary words, is no secret: S3's Key names an object.
+    "an_s3_object_key_path_is_not_a_secret": dict(
+        steps=[post("post", "https://x.hooks.example.com/in",
+                    {"Bucket": "reports", "Key": "2024/q1/sales-report.csv"})],
+        expected={"allow": True, "deny_count": 0}),
     "token_in_url_user_information_is_denied": dict(
         steps=[s("get", "http.request", url="https://a8f5f167f44f4964e6c998dee827110c@api.internal.example/a")],
         expected={"allow": False, "deny_count": 1, "deny_contains": [
