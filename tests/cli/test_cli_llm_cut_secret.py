@@ -14,10 +14,9 @@ import json
 
 import pytest
 
-from tests.support.cli_in_process import in_process_baton
 from evals.scripted_server import Raw
 from tests.support.openai_server import Completion, Failure
-from tests.support.url_secrets_cli import auditor_views, table_rows
+from tests.support.url_secrets_cli import auditor_views, llm_baton, table_rows
 
 SECRET = "crm-SUPERSECRET-VALUE-42"
 SHOWN_START = SECRET[:4]  # masking recognises a secret's start of 4 characters or more
@@ -26,14 +25,8 @@ SHOWN_START = SECRET[:4]  # masking recognises a secret's start of 4 characters 
 @pytest.fixture
 def baton(data_dir, monkeypatch, capsys, openai_server):
     """``baton`` in-process, the LLM planner on the scripted endpoint, a secret set."""
-    (data_dir / "baton.toml").write_text(
-        '[users.alice]\nroles = ["analyst"]\n\n[users.dave]\nroles = ["auditor"]\n\n'
-        f'[secrets]\nCRM_TOKEN = "{SECRET}"\n\n[llm]\nretries = 0\n', encoding="utf-8")
-    monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
-    monkeypatch.setenv("BATON_USER", "alice")
-    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
-    monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
-    with in_process_baton(capsys) as run:
+    settings = f'[secrets]\nCRM_TOKEN = "{SECRET}"\n\n[llm]\nretries = 0\n'
+    with llm_baton(data_dir, monkeypatch, capsys, openai_server, settings) as run:
         yield run
 
 

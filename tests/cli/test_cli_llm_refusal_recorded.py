@@ -10,9 +10,9 @@ import pytest
 
 from planner.base import PlanningError
 from planner.llm import LLMConfig, LLMPlanner
-from tests.support.cli_in_process import in_process_baton
 from tests.support.decodable_secrets import holds_secret
 from tests.support.openai_server import Completion
+from tests.support.url_secrets_cli import llm_baton
 from tools import ToolRegistry
 
 SECRET = 'crm-"SUPER"SECRET-42'
@@ -24,14 +24,8 @@ MASKED = REFUSAL.replace(SECRET, "[REDACTED]")
 @pytest.fixture
 def baton(data_dir, monkeypatch, capsys, openai_server):
     """``baton`` in-process, the LLM planner on the scripted endpoint, a secret set."""
-    (data_dir / "baton.toml").write_text(
-        '[users.alice]\nroles = ["analyst"]\n\n[users.dave]\nroles = ["auditor"]\n\n'
-        f"[secrets]\nCRM_TOKEN = {json.dumps(SECRET)}\n", encoding="utf-8")
-    monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
-    monkeypatch.setenv("BATON_USER", "alice")
-    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
-    monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
-    with in_process_baton(capsys) as run:
+    settings = f"[secrets]\nCRM_TOKEN = {json.dumps(SECRET)}\n"
+    with llm_baton(data_dir, monkeypatch, capsys, openai_server, settings) as run:
         yield run
 
 

@@ -12,10 +12,9 @@ import json
 
 import pytest
 
-from tests.support.cli_in_process import in_process_baton
 from tests.support.decodable_secrets import holds_secret
 from tests.support.openai_server import Completion
-from tests.support.url_secrets_cli import auditor_views, table_rows
+from tests.support.url_secrets_cli import auditor_views, llm_baton, table_rows
 
 QUOTED = 'hunter"2-QUOTED-PASSWORD'
 GERMAN = 'Grüße"Kö\\nig-7f3a'  # a quote, a backslash (then n), non-ASCII
@@ -24,15 +23,8 @@ GERMAN = 'Grüße"Kö\\nig-7f3a'  # a quote, a backslash (then n), non-ASCII
 @pytest.fixture
 def baton(data_dir, monkeypatch, capsys, openai_server):
     """``baton`` in-process, the LLM planner on the scripted endpoint, two secrets set."""
-    (data_dir / "baton.toml").write_text(
-        '[users.alice]\nroles = ["analyst"]\n\n[users.dave]\nroles = ["auditor"]\n\n'
-        f"[secrets]\nDB_PASS = {json.dumps(QUOTED)}\nNOTE_KEY = {json.dumps(GERMAN)}\n",
-        encoding="utf-8")
-    monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
-    monkeypatch.setenv("BATON_USER", "alice")
-    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
-    monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
-    with in_process_baton(capsys) as run:
+    settings = f"[secrets]\nDB_PASS = {json.dumps(QUOTED)}\nNOTE_KEY = {json.dumps(GERMAN)}\n"
+    with llm_baton(data_dir, monkeypatch, capsys, openai_server, settings) as run:
         yield run
 
 

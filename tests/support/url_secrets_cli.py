@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,16 +52,26 @@ def use_secrets_rules(data_dir: Path, rules: str) -> None:
     (data_dir / "baton.toml").write_text(f'policies_dir = "{own}"\n' + config)
 
 
-@pytest.fixture
-def baton(data_dir, monkeypatch, capsys, openai_server):
-    """Run ``baton`` in-process with the LLM planner pointed at the scripted endpoint."""
+@contextmanager
+def llm_baton(data_dir: Path, monkeypatch, capsys, openai_server,
+              settings: str = "") -> Iterator[Any]:
+    """``baton`` in-process as alice (analyst; dave is an auditor), the LLM planner on the
+    scripted endpoint, ``settings`` (TOML: ``[secrets]``, ``[llm]``…) added to baton.toml."""
     (data_dir / "baton.toml").write_text(
-        '[users.alice]\nroles = ["analyst"]\n\n[users.dave]\nroles = ["auditor"]\n')
+        '[users.alice]\nroles = ["analyst"]\n\n[users.dave]\nroles = ["auditor"]\n'
+        + (f"\n{settings}" if settings else ""), encoding="utf-8")
     monkeypatch.setenv("BATON_DATA_DIR", str(data_dir / "data"))
     monkeypatch.setenv("BATON_USER", "alice")
     monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
     monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
     with in_process_baton(capsys) as run:
+        yield run
+
+
+@pytest.fixture
+def baton(data_dir, monkeypatch, capsys, openai_server):
+    """Run ``baton`` in-process with the LLM planner pointed at the scripted endpoint."""
+    with llm_baton(data_dir, monkeypatch, capsys, openai_server) as run:
         yield run
 
 
