@@ -409,6 +409,7 @@ class TemplateLibrary:
             raise TemplateError("no templates directory to write to; set templates_dir")
         self.writable_dir.mkdir(parents=True, exist_ok=True)
         stored, path, claim = self._claim_version(template)
+        recorded = published = False
         try:
             with _saving(stored, path):
                 with os.fdopen(claim.descriptor, "w", encoding="utf-8") as file:
@@ -417,15 +418,21 @@ class TemplateLibrary:
                     os.fsync(file.fileno())  # whole on disk before the ledger says it is saved
             if record is not None:
                 record(stored, path)
+            recorded = True
             try:
                 _publish(claim.path, path)
             except OSError as exc:
                 raise TemplateError(
                     f"template {stored.name} v{stored.version} is recorded in the ledger as "
                     f"saved, but {path} could not be put in place: {exc.strerror or exc}; "
-                    "add it again") from exc
+                    "add it again (as the next version)") from exc
+            published = True
         finally:
-            claim.path.unlink(missing_ok=True)  # published or not, the claim has done its work
+            # A version recorded but not put in place keeps its claim, as after a crash: the
+            # ledger has its event, so its number is never given to another save (unless a
+            # file put there by hand holds the number anyway).
+            if published or not recorded or path.exists():
+                claim.path.unlink(missing_ok=True)
         self._add(stored, source=str(path))
         return stored, path
 

@@ -120,3 +120,22 @@ def test_claims_taken_as_fast_as_they_are_tried_end_in_a_conflict_error(tmp_path
         _library(tmp_path).save(TEMPLATE)
     assert hit.value.code == "conflict"
     assert not (tmp_path / "read-one.v1.yaml").exists()
+
+
+def test_a_version_recorded_but_not_put_in_place_is_never_given_again(tmp_path, monkeypatch):
+    # The ledger holds the version's template_saved event: the next save, which the error
+    # asks for, must take the next number, not record a second, different v1.
+    real_link, failures = os.link, [OSError(errno.ENOSPC, "No space left on device")]
+
+    def link_failing_once(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real_link(*args, **kwargs)
+
+    monkeypatch.setattr(loader.os, "link", link_failing_once)
+    recorded: list[int] = []
+    with pytest.raises(TemplateError, match="recorded in the ledger as saved"):
+        _library(tmp_path).save(TEMPLATE, record=lambda t, _: recorded.append(t.version))
+    saved, path = _library(tmp_path).save(TEMPLATE, record=lambda t, _: recorded.append(t.version))
+    assert recorded == [1, 2] and (saved.version, path.name) == (2, "read-one.v2.yaml")
+    assert [t.version for t in _library(tmp_path).versions("read-one")] == [2]
