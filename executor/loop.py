@@ -14,7 +14,10 @@ leaves out the steps' starts it holds (their results still commit). Those
 steps are put back as never started, their tools not called, and the run ends
 cancelled: no step starts after a committed cancel, whenever the loop last
 polled. A retry decided in that turn is not called either: it ends as a retry
-a cancel drops in its backoff does.
+a cancel drops in its backoff does. A start that an earlier commit of the same
+turn recorded (a preparation failure commits its attempt at once, and every
+start queued before it) was made before the cancel: that step runs and its
+result is recorded, as any step running when a cancel comes.
 
 A retry is journalled when its failed attempt is settled. One without a backoff is
 then called as a new step is (checked by the runtime policy, started at the turn's
@@ -125,7 +128,11 @@ class RunState:  # noqa: D101 - documented below
     running: deque[str] = field(default_factory=deque)
     calls: dict[str, Call] = field(default_factory=dict)
     # Steps journalled this turn whose tools start once the turn's commit is done.
-    launch: list[tuple[str, Callable[[], Call]]] = field(default_factory=list)
+    launch: list[tuple[str, Callable[..., Call]]] = field(default_factory=list)
+    # How many of ``launch`` (always its first ones) a flush committed before a cancel was
+    # seen: a mid-turn flush (a preparation failure's) commits the starts queued before it.
+    # Those steps are running when the cancel commits, so they are called all the same.
+    launch_committed: int = 0
     args: dict[str, dict[str, Any]] = field(default_factory=dict)
     effects: dict[str, Effect] = field(default_factory=dict)
     secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -249,17 +256,22 @@ class StepLoop:
     def _commit(self, st: RunState) -> None:
         """One commit for the turn's results and starts; then, and only then, call the started tools."""
         self._flush(st)
-        for sid, make_call in st.launch:
+        for i, (sid, make_call) in enumerate(st.launch):
             self._maybe_crash(crash.CrashPoint.AFTER_ATTEMPT_STARTED, sid)
-            st.calls[sid] = make_call()
+            # Only a retry can be past the committed ones with the run cancelled: its start
+            # commits even once the cancel is seen (a step's is left out, see _flush).
+            st.calls[sid] = make_call(stopped=st.cancelled and i >= st.launch_committed)
         st.launch.clear()
+        st.launch_committed = 0
 
     def _flush(self, st: RunState) -> tuple[str, ...]:
         """Commit what is recorded; the steps whose start it left out, a cancel having
         committed first (see the module doc): the run is cancelled, and those steps that
         were to be called at this turn's commit are put back as never started."""
         dropped = self.store.flush()
-        if self.store.cancel_seen and not st.cancelled:
+        if not self.store.cancel_seen:  # all queued so far committed before any cancel
+            st.launch_committed = len(st.launch)
+        elif not st.cancelled:
             st.cancelled = True
             log.info("cancel requested; finishing running steps", run_id=st.run_id)
         if dropped:
@@ -441,13 +453,14 @@ class StepLoop:
         return True
 
     def _launch(self, st: RunState, spec: ToolSpec, args: dict[str, Any], context: ToolContext,
-                timeout: float, delay_s: float) -> Call:
+                timeout: float, delay_s: float, *, stopped: bool = False) -> Call:
         """Start the tool now (its span ends when the loop settles it); a retry waits its backoff
         and then its turn (:meth:`_wait_for_head`) first, unless the run stops meanwhile (see
-        :meth:`_drop_backoffs`)."""
+        :meth:`_drop_backoffs`). ``stopped``: a retry whose start the commit that saw the
+        cancel recorded; a start committed before it is called (see :meth:`_commit`)."""
         span = start_span("baton.attempt", run_id=context.run_id, step_id=context.step_id,
                           attempt=context.attempt, tool=spec.name)
-        if st.cancelled:  # a retry decided in the turn whose commit saw the cancel: as if dropped
+        if stopped:  # a retry decided in the turn whose commit saw the cancel: as if dropped
             return Call.settled(_stopped(self._stop_reason(st)), span)
         if delay_s <= 0:
             return begin_call(spec, args, context, timeout_s=timeout, span=span)
