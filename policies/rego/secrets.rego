@@ -25,21 +25,31 @@ sensitive_value(str) if {
 	some piece in credential_pieces(literal_text(str.value))
 	count(piece) >= cfg.sensitive_value_min_length
 	not contains(piece, " ") # phrases ("rotate monthly") are settings, not secrets
-	not regex.match(ordinary_location, piece)
+	not ordinary_location(piece)
 }
 
 # Where a secret is, written in ordinary words, is no secret though long and varied enough
 # to pass for one (token_url: https://auth.example.com/oauth/token, SecretId:
-# prod/db/password-rotation, S3's Key: 2024/q1/sales-report.csv): a URL with no user
-# information whose path and query are such words, a path of two or more segments of them,
-# or an AWS ARN. A word is letters (one capital first, or all capitals) then digits, or
-# digits; words are joined by "-", "_" or ".". A random token (Zk3x9QpL, 3f9a1c0d) is no such
-# word, so a secret in a URL's path (a webhook's, a bot's token) is still judged, and a
+# prod/db/password-rotation, S3's Key: 2024/q1/sales-report.csv): an http(s) URL with no
+# user information whose host, path and query are such words, a path of two or more
+# segments of them, or an AWS ARN whose resource is such words. A word is letters (one
+# capital first, or all capitals) then digits, or digits; words are joined by "-", "_" or
+# "."; letters are at most 15 (microsoftonline, authentication) and, from 4 on, hold a
+# vowel (y counting): ordinary_word_letters. A random token (Zk3x9QpL, 3f9a1c0d,
+# kqzjxvbwtyrpmnhgfdsa, xkqzpwtrvb) is no such word, so a secret as a URL's host or in its
+# path (a webhook's, a bot's token) or as an ARN's resource is still judged, and a
 # credential in its query or before its host is found by the URL rules and patterns anyway.
 # A memorable password (carve-quill-ample-stove) has no "/" and stays judged.
-ordinary_location := concat("", ["^(", concat("|", [ordinary_url, ordinary_path, aws_arn]), ")$"])
+ordinary_location(piece) if {
+	regex.match(ordinary_location_pattern, piece)
+	not vowelless_letters(word_text(piece))
+}
 
-ordinary_word := `([A-Za-z][a-z]{0,23}[0-9]{0,8}|[A-Z]{2,24}[0-9]{0,8}|[0-9]{1,20})`
+ordinary_location_pattern := concat("", ["^(", concat("|", [ordinary_url, ordinary_path, aws_arn]), ")$"])
+
+# The lengths are bounded here; a vowel is looked for by vowelless_letters (RE2, OPA's
+# regular expressions, has no look-ahead to say both in one expression).
+ordinary_word := `([A-Za-z][a-z]{0,14}[0-9]{0,8}|[A-Z]{2,15}[0-9]{0,8}|[0-9]{1,20})`
 
 ordinary_segment := concat("", [ordinary_word, "([-_.]", ordinary_word, ")*"])
 
@@ -47,13 +57,34 @@ ordinary_path := concat("", ["/?", ordinary_segment, "(/", ordinary_segment, ")+
 
 ordinary_query_pair := concat("", [ordinary_segment, "(=", ordinary_segment, ")?"])
 
+ordinary_host_label := concat("", [ordinary_word, "(-", ordinary_word, ")*"])
+
+# An IPv6 address is at most eight groups of four hex digits, no longer token.
 ordinary_url := concat("", [
-	`[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?`,
+	"https?://(", ordinary_host_label, `(\.`, ordinary_host_label, ")*",
+	`|\[[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}\])(:[0-9]{1,5})?`,
 	"(/", ordinary_segment, ")*/?",
 	`(\?`, ordinary_query_pair, "(&", ordinary_query_pair, ")*)?",
 ])
 
-aws_arn := `arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{0,12}:[A-Za-z0-9/_.+=,@:*-]+`
+# arn:partition:service:region:account:resource. Secrets Manager ends a secret's ARN with
+# "-" and 6 random characters (prod/db/password-AbCdEf): that suffix alone is taken as it
+# is, and word_text leaves it out of the vowel check.
+aws_arn := concat("", [
+	`arn:aws(-cn|-us-gov|-iso(-[a-z])?)?:[a-z][a-z0-9-]{1,29}:([a-z]{2}(-[a-z]{2,9}){1,2}-[0-9]{1,2})?:`,
+	"[0-9]{0,12}:", ordinary_segment, "([/:]", ordinary_segment, ")*(-[A-Za-z0-9]{6})?",
+])
+
+# The text whose letter runs must each read as a word: a URL without its scheme (https has
+# no vowel), an ARN without a Secrets Manager suffix.
+word_text(piece) := regex.replace(piece, `-[A-Za-z0-9]{6}$`, "") if {
+	startswith(piece, "arn:")
+} else := regex.replace(piece, `^https?://`, "")
+
+vowelless_letters(text) if {
+	some run in regex.find_n(`[A-Za-z]{4,}`, text, -1)
+	not regex.match(`[AEIOUYaeiouy]`, run)
+}
 
 # The text of a value with its ${secret:NAME} references taken out (as the HTTP tool's
 # SECRET_REF finds them).

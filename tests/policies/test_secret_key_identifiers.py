@@ -7,7 +7,9 @@ ending in key) by its length and entropy, which ordinary URLs, paths and names p
 ordinary words, a path of several segments of ordinary words and an AWS ARN are not
 random-looking secrets; a key ending with an ordinary name (``token_type``,
 ``passphrase_hint``, ``tokenizer``) names what the value is, not a credential. A random value
-under such keys, a URL carrying a credential, and a memorable password are still denied.
+under such keys, a URL carrying a credential, a token as a URL's scheme or host or as an
+ARN's resource, a lower-case token (no vowel, or longer than a word) and a memorable password
+are still denied.
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ ORDINARY = {
     "passphrase hint": {"passphrase_hint": "firstpet_birthyear"},
     "password file path": {"POSTGRES_PASSWORD_FILE": "/run/secrets/postgres_password"},
     "token endpoint path": {"token_endpoint": "/oauth/token"},
+    "secrets manager arn with its random suffix": {
+        "SecretId": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db/password-AbCdEf"},
+    "secrets manager arn without a suffix": {
+        "secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db/password"},
+    "a long word in a host": {"token_url": "https://login.microsoftonline.com/common/oauth2/token"},
+    "host labels joined by dashes": {"token_url": "https://api-gateway.eu-west-1.example.com/v1/token"},
+    "numeric host": {"token_url": "http://10.0.0.12:8080/auth/token"},
 }
 
 
@@ -90,6 +99,29 @@ STILL_SECRETS = {
     "memorable password": ({"password": "carve-quill-ample-stove"}, "(password)"),
     "csrf token": ({"csrf_token": RANDOM}, "(token)"),
     "password ending with type as one word": ({"passwordtype": RANDOM}, "(password)"),
+    # A URL's host, scheme or an ARN's resource part is no hiding place either.
+    "token as the host of a url": ({"api_token": f"https://{RANDOM}"}, "(token)"),
+    "token as a host label": ({"api_token": f"https://{RANDOM}.example.com/v1/send"}, "(token)"),
+    "token as the scheme of a url": ({"api_token": f"{RANDOM}://x"}, "(token)"),
+    "token as an arn's resource": ({"db_password": f"arn:aws:x::1:{RANDOM}"}, "(password)"),
+    "token in an arn's path": (
+        {"secret_arn": f"arn:aws:secretsmanager:eu-west-1:1:secret:prod/{RANDOM}"}, "(secret)"),
+    "random suffix of the wrong length": (
+        {"SecretId": "arn:aws:secretsmanager:eu-west-1:1:secret:prod/db-Zk3x9QpLmN7v"}, "(secret)"),
+    # Lower-case letters alone make a word only up to 15 of them (microsoftonline) and, from
+    # 4 letters on, with a vowel (y counting): a lower-case token is no word.
+    "long lower-case token in a url's path": (
+        {"webhook_secret": "https://hooks.example.com/services/kqzjxvbwtyrpmnhgfdsa"}, "(secret)"),
+    "16 lower-case letters as a host label": (
+        {"api_token": "https://kqzjxvbwtarpmnhg.example.com/v1"}, "(token)"),
+    "short lower-case token without a vowel": (
+        {"webhook_secret": "https://hooks.example.com/services/xkqzpwtrvb"}, "(secret)"),
+    "short lower-case tokens without a vowel in a path": (
+        {"secret_path": "prod/xkqzpw/tbnrcd"}, "(secret)"),
+    "capitals without a vowel": ({"secret_path": "prod/db/XKQZPWTRVB"}, "(secret)"),
+    "lower-case token without a vowel as a host label": (
+        {"token_url": "https://xkqzpwtrvb.example.com/oauth/token"}, "(token)"),
+    "other scheme": ({"token_url": "ftp://files.example.com/oauth/token"}, "(token)"),
 }
 
 
