@@ -25,7 +25,27 @@ sensitive_value(str) if {
 	some piece in credential_pieces(literal_text(str.value))
 	count(piece) >= cfg.sensitive_value_min_length
 	not contains(piece, " ") # phrases ("rotate monthly") are settings, not secrets
-	not ordinary_location(piece)
+	not location_under_location_key(str, piece)
+}
+
+# A location (below) is taken for one only under a key that names one: its last word is one
+# of location_key_words (token_url, SecretId, POSTGRES_PASSWORD_FILE, secret_arn) or the
+# whole key one of location_key_names (S3's Key). "A word" below is a pattern, not a
+# dictionary: a short random lower-case token can pass for one, so under a key naming the
+# credential itself (api_token, webhook_secret, db_password) every value is judged.
+location_under_location_key(str, piece) if {
+	location_key(key_text(key_of(str)))
+	ordinary_location(piece)
+}
+
+location_key(key) if {
+	words := key_words(key)
+	count(words) > 0
+	words[count(words) - 1] in {lower(w) | some w in object.get(cfg, "location_key_words", [])}
+}
+
+location_key(key) if {
+	flat_name(key) in {flat_name(n) | some n in object.get(cfg, "location_key_names", [])}
 }
 
 # Where a secret is, written in ordinary words, is no secret though long and varied enough

@@ -3,7 +3,8 @@
 The literal-secret rule judges a value under a key holding token, secret, password… (or
 ending in key) by its length and entropy, which ordinary URLs, paths and names pass: S3's
 ``Key: 2024/q1/sales-report.csv``, ``token_url: https://auth.example.com/oauth/token`` and
-``SecretId: prod/db/password-rotation`` were denied. A URL with no user information made of
+``SecretId: prod/db/password-rotation`` were denied. Under a key naming a location (its last
+word url, id, endpoint, file, arn…, or S3's Key), a URL with no user information made of
 ordinary words, a path of several segments of ordinary words and an AWS ARN are not
 random-looking secrets; a key ending with an ordinary name (``token_type``,
 ``passphrase_hint``, ``tokenizer``) names what the value is, not a credential. A random value
@@ -122,6 +123,22 @@ STILL_SECRETS = {
     "lower-case token without a vowel as a host label": (
         {"token_url": "https://xkqzpwtrvb.example.com/oauth/token"}, "(token)"),
     "other scheme": ({"token_url": "ftp://files.example.com/oauth/token"}, "(token)"),
+    # Under a key naming the credential itself, a location is judged like any value: a
+    # short lower-case token can pass for a word (a vowel, at most 15 letters).
+    "short lower-case token with a y in a webhook secret": (
+        {"webhook_secret": "https://hooks.example.com/services/kqzjxvbwtyrpmnh"}, "(secret)"),
+    "lower-case token as the host of an api token": (
+        {"api_token": "https://kqzjxvbwtyrpmnh"}, "(token)"),
+    "lower-case token and digits as a host label": (
+        {"api_token": "https://qzjxvbwtyrpmnhk48213975.example.com"}, "(token)"),
+    "capital tokens in a path": (
+        {"api_token": "https://hooks.example.com/services/QZJXVBWTYRPMNHK/GFDSAZXCVBNMLKJ"},
+        "(token)"),
+    "word-like token as an arn's resource under a password key": (
+        {"db_password":
+         "arn:aws:secretsmanager:us-east-1:123456789012:secret:kqzjxvbwtyrpmnh-Zk3x9Q"},
+        "(password)"),
+    "two lower-case tokens as a path": ({"api_token": "qzjxvbwtyrpm/hnkgfdsazxcv"}, "(token)"),
 }
 
 
