@@ -147,6 +147,8 @@ SHAPES: dict[str, Check] = {
     "sensitive_key_words": STRINGS,
     "sensitive_key_names": STRINGS,
     "ordinary_key_names": STRINGS,
+    "location_key_words": STRINGS,
+    "location_key_names": STRINGS,
     "sensitive_value_min_length": WHOLE,
     "sensitive_value_min_entropy": NUMBER,
 }
