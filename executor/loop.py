@@ -41,15 +41,13 @@ from __future__ import annotations
 import asyncio
 import bisect
 import json
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 from planner.json_values import storable
-from planner.plan import Plan, Reference, Step, follow_path, resolve_references
+from planner.plan import Reference, follow_path, resolve_references
 from tools import BatonError, Effect, ToolContext, ToolError, ToolRegistry, ToolSpec
 from tools.redaction import redact
 
@@ -69,6 +67,7 @@ from .calls import (
 from .checks import RuntimeCheck
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
+from .run_state import RunState, StepProgress
 from .retry import (
     decide,
     effective_policy,
@@ -86,7 +85,7 @@ from .runtime_gate import (
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
 from .store.db import StoreError
-from .store.runs import RunStore, StepState
+from .store.runs import RunStore
 from .telemetry import bind_log, end_span, run_in_span, start_span
 
 log = bind_log()
@@ -94,64 +93,6 @@ log = bind_log()
 # The constants are the runtime gate's (executor.runtime_gate), kept importable from here.
 __all__ = ["DENIALS_MAX_CHARS", "DENIALS_MAX_COUNT", "TIME_BOUND_TAGS", "RunState", "StepLoop",
            "StepProgress"]
-
-
-@dataclass(frozen=True)
-class StepProgress:
-    """A step changed state (for progress views)."""
-
-    run_id: str
-    step_id: str
-    status: StepStatus
-    attempt: int
-    error: str | None = None
-
-
-@dataclass
-class RunState:  # noqa: D101 - documented below
-    """Everything the loop of one run knows; built once from the store, updated in memory."""
-
-    run_id: str
-    plan_id: str
-    requester: str
-    plan: Plan
-    by_id: dict[str, Step]
-    concurrency: int
-    steps: dict[str, StepState]
-    states: dict[str, StepStatus]
-    deps: dict[str, tuple[str, ...]]
-    dependents: dict[str, list[str]]
-    rank: dict[str, int]
-    waiting: dict[str, int]
-    frontier: list[tuple[int, str]]
-    outputs: dict[str, Any] = field(default_factory=dict)
-    running: deque[str] = field(default_factory=deque)
-    calls: dict[str, Call] = field(default_factory=dict)
-    # Steps journalled this turn whose tools start once the turn's commit is done.
-    launch: list[tuple[str, Callable[..., Call]]] = field(default_factory=list)
-    # How many of ``launch`` (always its first ones) a flush committed before a cancel was
-    # seen: a mid-turn flush (a preparation failure's) commits the starts queued before it.
-    # Those steps are running when the cancel commits, so they are called all the same.
-    launch_committed: int = 0
-    args: dict[str, dict[str, Any]] = field(default_factory=dict)
-    effects: dict[str, Effect] = field(default_factory=dict)
-    secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    tries: dict[str, int] = field(default_factory=dict)
-    # Retries waiting out their backoff, then their turn (the tool not called yet): dropped
-    # once the run stops.
-    backoffs: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
-    # Their turns: set once every attempt started before the retry has been settled.
-    turns: dict[str, asyncio.Future[None]] = field(default_factory=dict)
-    failure: str | None = None
-    cancelled: bool = False
-    last_poll: float = 0.0
-    # The runtime policy check of this run's calls, made at the first call it is asked about.
-    gate: RuntimeGate | None = None
-
-    @property
-    def stopping(self) -> bool:
-        """True once a step failed or a cancel was seen: start no new steps."""
-        return self.failure is not None or self.cancelled
 
 
 class StepLoop:

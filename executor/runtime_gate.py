@@ -54,7 +54,7 @@ of a long list, or echoes a huge URL back, cannot make a ledger row megabytes lo
 
 
 class GatedRun(Protocol):
-    """What the gate reads of a run (``executor.loop.RunState`` is one)."""
+    """What the gate reads of a run (``executor.run_state.RunState`` is one)."""
 
     run_id: str
     plan_id: str
