@@ -11,10 +11,12 @@ A fenced flush reads the run's cancel flag with its owner, under the write
 lock: once a cancel request has committed, the items queued as part of a
 step's start (``start_of``) are left out of the transaction, the rest (the
 results) committed, and the flush names the steps it did not start. No step
-starts after a committed cancel, however long since the loop last polled. SQLAlchemy costs more per statement than SQLite
-takes to run it, so these go straight to the pinned ``sqlite3`` or
-``psycopg`` connection; the ledger rows are built by ``Ledger.link`` so the
-chain is hashed exactly as every other append hashes it.
+starts after a committed cancel, however long since the loop last polled.
+
+SQLAlchemy costs more per statement than SQLite takes to run it, so these go
+straight to the pinned ``sqlite3`` or ``psycopg`` connection; the ledger rows
+are built by ``Ledger.link`` so the chain is hashed exactly as every other
+append hashes it.
 """
 
 from __future__ import annotations
