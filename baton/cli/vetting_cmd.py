@@ -14,6 +14,7 @@ from .common import (
     EXIT_USAGE,
     acting_user,
     console,
+    err_console,
     fail,
     print_json,
     reader,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from policies.contracts import Decision
 
     from ..services import Services
+    from ..usecases.policy_input import StoredVersionInput
 
 policy_app = typer.Typer(help="Inspect, evaluate and test the policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
@@ -220,15 +222,54 @@ def policy_eval(
 @policy_app.command("input")
 def policy_input_cmd(
     ctx: typer.Context,
-    plan_file: Annotated[Path, typer.Argument(help="Plan file (JSON or YAML).")],
+    plan_file: Annotated[Path | None, typer.Argument(
+        metavar="PLAN_FILE", help="Plan file (JSON or YAML).")] = None,
+    plan_id: Annotated[str | None, typer.Option(
+        "--plan-id", help="A stored plan instead of a file: the input its decision is taken on."
+    )] = None,
+    version: Annotated[int | None, version_option(
+        "With --plan-id: the version (default: latest).")] = None,
 ) -> None:
-    """Print the JSON input the policies read for PLAN_FILE and the acting user (--as).
+    """Print the JSON input the policies read for PLAN_FILE and the acting user (--as), or for
+    a stored version (--plan-id).
 
-    It is the document `baton policy eval` decides on, built the same way: write rules and
-    fixtures against it. Steps carry their arguments' strings (`strings`, each with its
-    `path`), not the arguments themselves. An invalid plan exits 1 listing every problem.
+    For a file it is the document `baton policy eval` decides on, built the same way: write
+    rules and fixtures against it. Steps carry their arguments' strings (`strings`, each with
+    its `path`), not the arguments themselves. An invalid plan exits 1 listing every problem.
+    For a stored version it is the input its decision is taken on: its requester and author,
+    the tools a reviser added (`author.added_tools`), the template check, as of its latest
+    decision's time; stderr says whether it still hashes as that decision's input.
     """
-    print_json(_policy_input(ctx, plan_file, as_json=False))
+    if (plan_file is None) == (plan_id is None):
+        fail("give a PLAN_FILE or --plan-id PLAN_ID (one of them)", EXIT_USAGE)
+    if plan_file is not None:
+        if version is not None:
+            fail("--version goes with --plan-id, not with a PLAN_FILE", EXIT_USAGE)
+        print_json(_policy_input(ctx, plan_file, as_json=False))
+        return
+    assert plan_id is not None
+    from ..usecases.policy_input import stored_version_input
+
+    found = stored_version_input(reader(ctx, Action.POLICY_DECIDE), plan_id, version)
+    print_json(found.document)
+    err_console.print(_input_note(plan_id, found), soft_wrap=True)
+
+
+def _input_note(plan_id: str, found: StoredVersionInput) -> str:
+    """What the printed input of a stored version is as of, and whether its decision rests on
+    it (one line, for stderr)."""
+    where = f"{safe_markup(plan_id)} v{found.version}"
+    when = found.as_of.isoformat(timespec="seconds")
+    if not found.decided:
+        return f"[dim]{where} has no decision yet: its input as of now ({when})[/]"
+    if found.hash_matches is None:
+        return (f"[dim]{where}: as of its decision ({when}), which was stored without an "
+                "input hash to compare[/]")
+    if found.hash_matches:
+        return f"[dim]{where}: the input its decision ({when}) was taken on (the hash matches)[/]"
+    return (f"[yellow]{where}: rebuilt as of its decision ({when}), it differs from the input "
+            "that decision was taken on: roles, tools' specs or the template check changed "
+            "since; an open version is decided again before its next approval or run[/]")
 
 
 def _policy_input(ctx: typer.Context, plan_file: Path, as_json: bool) -> dict[str, Any]:

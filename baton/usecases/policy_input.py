@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from planner.plan import canonical_json
 from planner.versions import StoredVersion
 from policies.contracts import PolicyContext, Requester, TemplateCheck
 from policies.inputs import build_policy_input
+from tools.redaction import redact
 
 from ..services import Services
 from .permissions import ROLE_ACTIONS
@@ -142,3 +144,38 @@ def stamped_hash(services: Services, version: StoredVersion, template: TemplateC
     (``deciding.decide_again``)."""
     stamp = datetime.now(UTC)
     return stamp, input_hash(policy_input(services, version, stamp, template))
+
+
+@dataclass(frozen=True)
+class StoredVersionInput:
+    """The policy input of a stored version, as :func:`stored_version_input` shows it."""
+
+    version: int
+    """The version's number."""
+    document: dict
+    """The input, configured secrets masked (a version stored before its secret was
+    configured still holds the value): never decide on it, the store's version is judged."""
+    as_of: datetime
+    """``context.now``: the latest decision's time, or the clock's for an undecided version."""
+    decided: bool
+    """Whether the version has a decision (``as_of`` is its time)."""
+    hash_matches: bool | None
+    """Whether the input, rebuilt now, hashes as the one the decision was taken on (False:
+    roles, tools' specs or the template check changed since); None: no decision, or one
+    stored before input hashes were."""
+
+
+def stored_version_input(services: Services, plan_id: str, version: int | None = None
+                         ) -> StoredVersionInput:
+    """The input the policies judge a stored version on (latest when ``version`` is None),
+    built as for its latest decision and as of that decision's time, as
+    ``deciding.decide_again`` rebuilds it: the requester and author as stored, the tools a
+    reviser added (``added_tools``), the template check. Reads only; asks the engine nothing."""
+    stored = services.plan_store.get(plan_id, version)
+    decided = services.approval_store.latest_decision(stored.plan_id, stored.version)
+    as_of = decided.decided_at if decided is not None else datetime.now(UTC)
+    document = policy_input(services, stored, as_of, template_check(services, stored))
+    matches = (None if decided is None or decided.input_hash is None
+               else input_hash(document) == decided.input_hash)
+    return StoredVersionInput(version=stored.version, document=redact(document, services.recognisable_secrets),
+                              as_of=as_of, decided=decided is not None, hash_matches=matches)

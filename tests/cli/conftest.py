@@ -52,3 +52,15 @@ def plan_id(cli) -> str:
     planned = cli("--as", "alice", "plan", "--file", "write.json", "--json")
     assert planned.returncode == 0, planned.stderr
     return json.loads(planned.stdout)["plan_id"]
+
+
+@pytest.fixture
+def llm_cli(data_dir, monkeypatch, capsys, openai_server):
+    """The ``cli`` fixture's workspace, planning with the scripted model."""
+    (data_dir / "baton.toml").write_text(CONFIG)
+    (data_dir / "ws").mkdir()
+    (data_dir / "write.json").write_text(json.dumps(WRITE_PLAN))
+    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
+    with in_process_baton(capsys) as run:
+        yield run

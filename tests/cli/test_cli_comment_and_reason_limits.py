@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from baton.limits import COMMENT_MAX_CHARS, FEEDBACK_MAX_CHARS, REASON_MAX_CHARS
 from baton.services import Services
 from baton.settings import load_settings
 from baton.usecases.approving import reject
-from tests.support.cli_in_process import in_process_baton
 from tests.support.openai_server import Completion
 
 OLD_REASON = "the reason " + "r" * 50_000 + " ends here"
@@ -66,20 +63,6 @@ def test_a_reason_at_the_limit_is_taken(cli, plan_id):
     done = cli("--as", "bob", "reject", plan_id, "--reason", "r" * REASON_MAX_CHARS, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "rejected"
-
-
-@pytest.fixture
-def llm_cli(data_dir, monkeypatch, capsys, openai_server):
-    """The CLI fixture's workspace, planning with the scripted model."""
-    from tests.cli.conftest import CONFIG, WRITE_PLAN
-
-    (data_dir / "baton.toml").write_text(CONFIG)
-    (data_dir / "ws").mkdir()
-    (data_dir / "write.json").write_text(json.dumps(WRITE_PLAN))
-    monkeypatch.setenv("BATON_LLM_BASE_URL", openai_server.base_url)
-    monkeypatch.setenv("BATON_LLM_MODEL", "scripted")
-    with in_process_baton(capsys) as run:
-        yield run
 
 
 def _rejected_in_an_old_database(data_dir, plan_id: str, reason: str) -> None:
