@@ -117,7 +117,28 @@ literal_text(value) := regex.replace(value, `\$\{secret:[A-Za-z_][A-Za-z0-9_.-]*
 # ..., Token ..., Bearer ...) the credential alone. A scheme alone is no credential: what is
 # left of "PrivateToken ${secret:T}" once the reference is taken out (12 letters, as long as a
 # secret may be).
-credential_pieces(text) := {credential_part(trim_space(piece)) | some piece in split(text, ";")}
+credential_pieces(text) := parameter_values(text) if {
+	# Two tokens at least after the scheme: one alone is a token68 (Basic YWxp...ZA==), whose
+	# "=" padding would read as a parameter, or one parameter, judged whole as such a token.
+	regex.match(`^[A-Za-z][A-Za-z0-9-]* +[^ ]+ `, trim_space(text))
+	regex.match(auth_parameter_list, text)
+	lower(regex.find_n(`^[A-Za-z][A-Za-z0-9-]*`, text, 1)[0]) in auth_schemes
+} else := {credential_part(trim_space(piece)) | some piece in split(text, ";")}
+
+# A credential written as a list of parameters after its scheme (Digest username="...",
+# response="..."; OAuth oauth_token="...", oauth_signature="..."; AWS4-HMAC-SHA256
+# Credential=..., SignedHeaders=host;x-amz-date, Signature=...): each parameter's value,
+# quotes aside, is a piece, judged as a one-token credential is (a quoted phrase, realm="Our
+# API", is not). Read whole: a ";" there is inside a value, no Cookie's separator.
+auth_parameter := `([A-Za-z][A-Za-z0-9_-]*) *= *("([^"]*)"|([^ ,"]*))`
+
+auth_parameter_list := concat("", [
+	`^[A-Za-z][A-Za-z0-9-]* +`, auth_parameter, "( *, *", auth_parameter, ")* *,? *$",
+])
+
+parameter_values(text) := {concat("", [found[3], found[4]]) |
+	some found in regex.find_all_string_submatch_n(auth_parameter, text, -1)
+}
 
 credential_part(piece) := found[0][2] if {
 	contains(piece, " ")
@@ -130,13 +151,13 @@ credential_part(piece) := found[0][2] if {
 # HTTP authentication schemes followed by a credential, read case aside: every scheme of
 # IANA's HTTP Authentication Scheme Registry (as of 2025: Basic, Bearer, Concealed, Digest,
 # DPoP, GNAP, HOBA, Mutual, Negotiate, OAuth, PrivateToken, SCRAM-SHA-1, SCRAM-SHA-256,
-# vapid) and common others (NTLM, Token, ApiKey, Key, SSWS). Those whose credential is a list
-# of parameters (Digest username="...", realm="...") hold spaces, and a value with a space
-# is not judged; the one-token forms (GNAP 80UPRY5NM33OMUKMKSKU) are.
+# vapid) and common others (NTLM, Token, ApiKey, Key, SSWS, Signature, AWS4-HMAC-SHA256).
+# Both forms are judged: the one-token one (GNAP 80UPRY5NM33OMUKMKSKU) and the parameter
+# list (auth_parameter_list).
 auth_schemes := {
 	"basic", "bearer", "concealed", "digest", "dpop", "gnap", "hoba", "mutual", "negotiate",
 	"oauth", "privatetoken", "scram-sha-1", "scram-sha-256", "vapid",
-	"ntlm", "token", "apikey", "key", "ssws",
+	"ntlm", "token", "apikey", "key", "ssws", "signature", "aws4-hmac-sha256",
 }
 
 # A string's key as the rules below read it. A key longer than KEY_WINDOW

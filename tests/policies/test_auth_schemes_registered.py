@@ -73,3 +73,38 @@ def test_a_configured_secret_after_the_scheme_is_allowed(engine, scheme):
                                                 context=NOON))
     assert decision.allow, decision.deny
 
+
+
+# Credentials written as a list of parameters after their scheme: each value is judged.
+DIGEST = ('Digest username="svc", realm="Our API", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", '
+          'uri="/x", response="6629fae49393a05397450978507c4ef1", qop=auth, nc=00000001')
+OAUTH = ('OAuth oauth_consumer_key="ops", oauth_signature_method="HMAC-SHA1", '
+         'oauth_token="370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb", oauth_version="1.0"')
+AWS = ("AWS4-HMAC-SHA256 Credential=ops/20130524/us-east-1/s3/aws4_request, "
+       "SignedHeaders=host;range;x-amz-date, "
+       "Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024")
+SIGNATURE = ('Signature keyId="ops-key",algorithm="hmac-sha256",headers="(request-target) date",'
+             'signature="qdx+H7PHHDZgy4y/Ahn9Tny9V3GP6YgBPyUXMmoxWtLbHpUnXS2mg2+SbrQDMCJypxBLSPQR2aAjn7ndmw2iicw3HMbe8VfEdKFYRqzic+efkb3nndiv/x1xSHDJWeSWkx3ButlYSuBskLu6kd9Fswtemr3lgdDEmn04swr2Os0="')
+
+
+@pytest.mark.parametrize("written", [DIGEST, OAUTH, AWS, SIGNATURE])
+def test_a_literal_credential_in_a_parameter_list_is_denied(engine, written):
+    decision = _decide(engine, {"Authorization": written})
+    assert any("step post: argument $.args.headers.Authorization" in d for d in decision.deny), \
+        decision.deny
+    assert not any(value in d for d in decision.deny + decision.notes
+                   for value in ("6629fae4", "GmHxMAgY", "fe5f80f7", "qdx+H7PH"))
+
+
+def test_a_parameter_list_credential_is_denied_at_run_time(engine):
+    verdict = _check(engine, {"Authorization": OAUTH})
+    assert any("looks like a literal secret (authorization)" in d for d in verdict.deny)
+
+
+@pytest.mark.parametrize("written", [
+    'Digest username="svc", realm="Our API", uri="/x", response="${secret:HOOK_TOKEN}"',
+    'OAuth oauth_consumer_key="ops", oauth_token="${secret:HOOK_TOKEN}", oauth_version="1.0"',
+])
+def test_parameters_written_as_configured_secrets_short_words_and_phrases_are_allowed(engine, written):
+    decision = _decide(engine, {"Authorization": written})
+    assert decision.allow, decision.deny
