@@ -7,11 +7,12 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tools import BatonError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 
 class EvalDataError(BatonError):
@@ -107,6 +108,20 @@ def _utf8_line(path: Path, lineno: int, raw: bytes, offset: int) -> str:
     except UnicodeDecodeError as exc:
         raise EvalDataError(f"{path}:{lineno}: not UTF-8 ({exc.reason} 0x{raw[exc.start]:02x} "
                             f"at byte offset {offset + exc.start})") from None
+
+
+def built_case(build: Callable[[], T], where: Path, record_id: str) -> T:
+    """``build()``: one record made a case; what the record checks let through and the case
+    still cannot be made of (a goal or a catalogue Baton refuses) is an ``EvalDataError``
+    naming the record, one line, never a traceback nor a different exit code."""
+    try:
+        return build()
+    except EvalDataError:
+        raise
+    except (BatonError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        said = exc.message if isinstance(exc, BatonError) else str(exc)
+        raise EvalDataError(f"{where}: record {record_id!r} cannot be made a case: "
+                            f"{' '.join(said.split())[:300]}") from None
 
 
 def run_cli(main: Callable[[], int], prog: str) -> int:

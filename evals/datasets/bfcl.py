@@ -15,7 +15,8 @@ from typing import Any
 from planner.plan import Plan
 
 from ..catalogue import registry_of, tool_spec
-from ..data import data_file, field_problem, json_type, read_json_lines
+from ..data import (EvalDataError, built_case, data_dir, data_file, field_problem, json_type,
+                    read_json_lines)
 from .base import EvalCase, GoldArg, GoldCall, GoldDict, gold_args
 
 FILES = ("BFCL_v4_parallel_multiple.json", "BFCL_v4_live_parallel_multiple.json")
@@ -31,7 +32,12 @@ def records(limit: int | None = None) -> list[tuple[dict[str, Any], dict[str, An
         questions = read_json_lines(data_file("bfcl", name),
                                     {"id": str, "question": list, "function": list},
                                     _question_problem)
-        pairs.extend((q, answers[q["id"]]) for q in questions if q["id"] in answers)
+        unanswered = [q["id"] for q in questions if q["id"] not in answers]
+        if unanswered:  # dropped, the figures would be of another dataset than the one named
+            raise EvalDataError(
+                f"{data_file('bfcl', f'answer_{name}')}: no answer for {len(unanswered)} "
+                f"question(s) of {name}, first {unanswered[0]!r}")
+        pairs.extend((q, answers[q["id"]]) for q in questions)
     return pairs[:limit] if limit is not None else pairs
 
 
@@ -40,11 +46,31 @@ def _question_problem(record: dict[str, Any]) -> str | None:
     stray = next((m for m in turns if not isinstance(m, dict)), None)
     if stray is not None:
         return f"question: expected messages as JSON objects, found {json_type(stray)}"
+    if not _goal(record["question"]).strip():
+        return "question: no user message with text"
+    seen: set[str] = set()
     for index, function in enumerate(record["function"]):
-        problem = field_problem(function, {"name": str})
+        problem = field_problem(function, {"name": str}) or _parameters_problem(function)
+        if not problem and function["name"] in seen:
+            problem = f"name {function['name']!r} given twice"
         if problem:
             return f"function[{index}]: {problem}"
+        seen.add(function["name"])
     return None
+
+
+def _parameters_problem(function: dict[str, Any]) -> str | None:
+    """A function's ``parameters`` may be left out, else an object whose ``properties`` (an
+    object) and ``required`` (an array) may be left out or null."""
+    parameters = function.get("parameters")
+    if parameters is None:
+        return None
+    if not isinstance(parameters, dict):
+        return f"'parameters' is {json_type(parameters)}, expected an object"
+    given = {k: kind for k, kind in (("properties", dict), ("required", list))
+             if parameters.get(k) is not None}
+    problem = field_problem(parameters, given)
+    return f"parameters: {problem}" if problem else None
 
 
 def _answer_problem(record: dict[str, Any]) -> str | None:
@@ -77,7 +103,8 @@ def _turns(question: list[Any]) -> list[Any]:
 
 
 def _goal(question: Any) -> str:
-    return "\n".join(str(m.get("content", "")) for m in _turns(question) if m.get("role") == "user")
+    return "\n".join(str(m.get("content") or "") for m in _turns(question)
+                     if m.get("role") == "user")
 
 
 def _gold_arg(name: str, values: list[Any]) -> GoldArg:
@@ -119,4 +146,5 @@ def case(question: dict[str, Any], answer: dict[str, Any]) -> EvalCase:
 
 def load_cases(limit: int | None = None) -> list[EvalCase]:
     """The first ``limit`` records as cases."""
-    return [case(q, a) for q, a in records(limit)]
+    where = data_dir() / "bfcl"
+    return [built_case(lambda q=q, a=a: case(q, a), where, q["id"]) for q, a in records(limit)]

@@ -16,7 +16,8 @@ from planner.plan import Plan
 from tools import ToolRegistry
 
 from ..catalogue import registry_of, tool_spec
-from ..data import EvalDataError, data_file, field_problem, read_json_lines
+from ..data import (EvalDataError, built_case, data_file, field_problem, json_type,
+                    read_json_lines)
 from .base import EvalCase, GoldArg, GoldCall
 
 _PLACEHOLDER = re.compile(r"^API_call_\d+$")
@@ -25,8 +26,17 @@ _PLACEHOLDER = re.compile(r"^API_call_\d+$")
 @cache
 def tool_records() -> tuple[dict[str, Any], ...]:
     """The raw tool catalogue."""
+    names: set[str] = set()
+
+    def problem(tool: dict[str, Any]) -> str | None:
+        found = _tool_problem(tool)
+        if not found and tool["api_name"] in names:  # the registry would refuse the second
+            found = f"api_name {tool['api_name']!r} given twice"
+        names.add(tool["api_name"])
+        return found
+
     return tuple(read_json_lines(data_file("seal-tools", "tool.jsonl"), {"api_name": str},
-                                 _tool_problem))
+                                 problem))
 
 
 _TOOL_FIELDS = {"api_description": str, "parameters": dict, "required": list, "responses": dict}
@@ -40,13 +50,23 @@ def _tool_problem(tool: dict[str, Any]) -> str | None:
 
 
 def _goal_problem(record: dict[str, Any]) -> str | None:
+    if not record["query"].strip():
+        return "'query' is empty"
     for index, call in enumerate(record["calling"]):
         given = {"api": str, **{k: kind for k, kind in _CALL_FIELDS.items()
                                 if isinstance(call, dict) and call.get(k) is not None}}
-        problem = field_problem(call, given)
+        problem = field_problem(call, given) or _responses_problem(call.get("responses") or [])
         if problem:
             return f"calling[{index}]: {problem}"
     return None
+
+
+def _responses_problem(responses: list[Any]) -> str | None:
+    """A call's responses name its outputs (``API_call_0``): each must be a string."""
+    stray = next((i for i, name in enumerate(responses) if not isinstance(name, str)), None)
+    if stray is None:
+        return None
+    return f"responses[{stray}] is {json_type(responses[stray])}, expected a string"
 
 
 @cache
@@ -135,4 +155,5 @@ def case(record: dict[str, Any]) -> EvalCase:
 
 def load_cases(limit: int | None = None) -> list[EvalCase]:
     """The first ``limit`` records as cases."""
-    return [case(r) for r in records(limit)]
+    where = data_file("seal-tools", "test_in_domain.jsonl")
+    return [built_case(lambda r=r: case(r), where, r["id"]) for r in records(limit)]

@@ -69,6 +69,9 @@ def data(tmp_path, monkeypatch):
      "calling[0]: 'parameters' is an array, expected an object"),
     ({"id": "x", "query": "q", "calling": ["getA"]},
      "calling[0]: expected a JSON object, found a string"),
+    ({"id": "x", "query": " ", "calling": []}, "'query' is empty"),
+    ({"id": "x", "query": "q", "calling": [{"api": "a", "responses": [{"a": 1}]}]},
+     "calling[0]: responses[0] is an object, expected a string"),
 ])
 def test_a_bad_seal_goal_line_is_named_by_file_and_line(data, line, problem):
     path = seal_data(data, GOOD_GOAL, "", line) / "seal-tools" / "test_in_domain.jsonl"
@@ -82,6 +85,13 @@ def test_a_bad_seal_tool_line_is_named_by_file_and_line(data):
     with pytest.raises(EvalDataError) as caught:
         seal_tools.tool_records.__wrapped__()
     assert caught.value.message == f"{path / 'tool.jsonl'}:2: no 'api_name' field"
+
+
+def test_a_seal_tool_named_twice_is_named_by_file_and_line(data):
+    path = seal_data(data, GOOD_GOAL, tools=(TOOL, TOOL)) / "seal-tools" / "tool.jsonl"
+    with pytest.raises(EvalDataError) as caught:
+        seal_tools.tool_records.__wrapped__()
+    assert caught.value.message == f"{path}:2: api_name 'analyzeEvidence' given twice"
 
 
 def test_the_seal_limit_stops_reading_before_a_later_bad_line(data):
@@ -103,12 +113,38 @@ def test_the_seal_limit_stops_reading_before_a_later_bad_line(data):
      "1: function[0]: no 'name' field"),
     (({**QUESTION, "question": [["hello"]]},), (ANSWER,), "",
      "1: question: expected messages as JSON objects, found a string"),
+    (({**QUESTION, "question": [[{"role": "system", "content": "Be brief."}]]},), (ANSWER,), "",
+     "1: question: no user message with text"),
+    (({**QUESTION, "function": [{"name": "add", "parameters": []}]},), (ANSWER,), "",
+     "1: function[0]: 'parameters' is an array, expected an object"),
+    (({**QUESTION, "function": [{"name": "add", "parameters": {"properties": []}}]},),
+     (ANSWER,), "", "1: function[0]: parameters: 'properties' is an array, expected an object"),
+    (({**QUESTION, "function": QUESTION["function"] * 2},), (ANSWER,), "",
+     "1: function[1]: name 'add' given twice"),
 ])
 def test_a_bad_bfcl_line_is_named_by_file_and_line(data, questions, answers, which, problem):
     bfcl_data(data, questions, answers)
     with pytest.raises(EvalDataError) as caught:
         bfcl.records()
     assert caught.value.message == f"{data / 'bfcl' / (which + bfcl.FILES[0])}:{problem}"
+
+
+def test_a_question_without_an_answer_is_named_not_dropped(data):
+    bfcl_data(data, (QUESTION, {**QUESTION, "id": "q1"}), (ANSWER,))
+    with pytest.raises(EvalDataError) as caught:
+        bfcl.records()
+    assert caught.value.message == (f"{data / 'bfcl' / ('answer_' + bfcl.FILES[0])}: no answer "
+                                    f"for 1 question(s) of {bfcl.FILES[0]}, first 'q1'")
+
+
+def test_a_record_the_checks_pass_but_baton_refuses_is_named_not_a_traceback(data):
+    odd = {**QUESTION, "function": [{"name": "add", "parameters": {"required": [{"a": 1}]}}]}
+    bfcl_data(data, (odd,))
+    with pytest.raises(EvalDataError) as caught:
+        bfcl.load_cases()
+    assert caught.value.message.startswith(
+        f"{data / 'bfcl'}: record 'q0' cannot be made a case: ")
+    assert "\n" not in caught.value.message
 
 
 def test_good_small_data_still_loads(data):
