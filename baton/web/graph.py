@@ -10,9 +10,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from planner.plan import Plan, is_reference
+from planner.problems import printable
 
 NODE_W = 170
 NODE_H = 48
@@ -99,16 +100,22 @@ def layout(plan: Plan) -> Layout:
 
 
 def render_args(value: Any) -> Markup:
-    """Arguments as HTML: references become links to the referenced step's row."""
+    """Arguments as HTML: references become links to the referenced step's row.
+
+    Keys and values are written as ``printable`` writes them (control and format characters
+    escaped), as the templates write every other text: built here as HTML, they are not
+    passed through the templates' ``finalize``.
+    """
     if is_reference(value) and isinstance(value["ref"], str):
-        ref = value["ref"]
-        step = ref.split(".", 1)[0]
+        ref = printable(value["ref"])
+        step = ref.split(".", 1)[0]  # as the row's id is written: printable(step id)
         return Markup('<a class="ref" href="#step-{}">{}</a>').format(step, "⟶ " + ref)
     if isinstance(value, dict):
         if not value:
             return Markup("<code>{}</code>")
         items = Markup("").join(
-            Markup("<li><span class=\"key\">{}</span>: {}</li>").format(key, render_args(item))
+            Markup("<li><span class=\"key\">{}</span>: {}</li>").format(printable(str(key)),
+                                                                       render_args(item))
             for key, item in value.items())
         return Markup('<ul class="args">{}</ul>').format(items)
     if isinstance(value, list | tuple):
@@ -116,4 +123,4 @@ def render_args(value: Any) -> Markup:
             return Markup("<code>[]</code>")
         items = Markup("").join(Markup("<li>{}</li>").format(render_args(i)) for i in value)
         return Markup('<ol class="args">{}</ol>').format(items)
-    return Markup("<code>{}</code>").format(escape(json.dumps(value, ensure_ascii=False)))
+    return Markup("<code>{}</code>").format(printable(json.dumps(value, ensure_ascii=False)))

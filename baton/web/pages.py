@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 
 from baton import limits as text_limits
 from baton.api import limits
@@ -17,9 +18,14 @@ from baton.api.permissions import Action
 from baton.settings import User
 
 from .session import csrf_ok, csrf_token, flash_signature, session_token, verified_flash
+from .shown import lines_html, shown
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+# Every value a template writes is ``shown`` (control and format characters escaped, as the
+# CLI prints them), then HTML-escaped: a plan's text cannot reorder or hide what is read.
+templates = Jinja2Templates(env=Environment(
+    loader=FileSystemLoader(HERE / "templates"), autoescape=True, finalize=shown))
+templates.env.filters["lines"] = lines_html
 templates.env.globals["Action"] = Action
 # The API's limits, so a form's maxlength and the server's check are the API's own.
 TEXT_LIMITS = {"goal": text_limits.GOAL_MAX_CHARS, "feedback": text_limits.FEEDBACK_MAX_CHARS,

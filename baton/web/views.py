@@ -22,6 +22,7 @@ from baton.settings import User
 from executor.errors import BrokenEventError
 from planner.base import MAX_VERSION
 from planner.plan import Step
+from planner.problems import printable
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import GateState, GateStatus
 from tools import BatonError
@@ -30,6 +31,7 @@ from .chain import WindowCheck, check_window
 from .graph import layout, render_args
 from .pages import FormError, form_text, read_form, redirect, render, require_role
 from .session import SignInRequired, signed_in_user
+from .shown import shown_lines, visible_json
 
 if TYPE_CHECKING:
     from baton.usecases.plan_listing import ListedPlan
@@ -269,7 +271,8 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
 
 @router.get("/runs/{run_id}/state")
 def run_state(request: Request, run_id: str) -> dict:
-    """The run's status and step states as JSON, for the page's script (cookie auth)."""
+    """The run's status and step states as JSON, for the page's script (cookie auth); its
+    texts as the page shows them (``printable``), since the script writes them as they are."""
     from baton.usecases.runs import show_run
 
     _allowed(request, Action.RUN_READ)
@@ -279,7 +282,7 @@ def run_state(request: Request, run_id: str) -> dict:
     # has shown the event at last_seq has shown everything it ever will.
     last = services.ledger.latest(subject=run_id, limit=1)
     return {"status": record.status.value, "finished": record.status.finished,
-            "last_seq": last[0].seq if last else 0, "error": record.error,
+            "last_seq": last[0].seq if last else 0, "error": _printable(record.error),
             "steps": [_step_state(run_id, index, step)
                       for index, step in enumerate(record.steps)]}
 
@@ -289,9 +292,13 @@ def _step_state(run_id: str, index: int, step: StepRecord) -> dict:
     where the whole is; an output stored as an artifact by its URI."""
     shown = _shown(step.output)
     return {"step_id": step.step_id, "status": step.status.value, "attempts": step.attempts,
-            "error": step.error, "output": shown.text, "output_cut": shown.cut,
-            "output_chars": shown.chars, "output_uri": step.output_uri,
+            "error": _printable(step.error), "output": shown.text, "output_cut": shown.cut,
+            "output_chars": shown.chars, "output_uri": _printable(step.output_uri),
             "full_output": _full_output_url(run_id, index) if shown.text is not None else None}
+
+
+def _printable(text: str | None) -> str | None:
+    return None if text is None else printable(text)
 
 
 def _full_output_url(run_id: str, index: int) -> str:
@@ -303,9 +310,8 @@ def _full_output_url(run_id: str, index: int) -> str:
 @router.get("/runs/{run_id}/steps/{index}/output")
 def step_output(request: Request, run_id: str, index: int) -> Response:
     """One step's whole output as JSON (by position: shown step ids may be masked alike), for
-    the link beside an output the run page shows cut (cookie auth)."""
-    import json
-
+    the link beside an output the run page shows cut (cookie auth); a browser shows it, so
+    control and format characters are written as JSON escapes (``visible_json``)."""
     from baton.usecases.runs import show_run
 
     user = _allowed(request, Action.RUN_READ)
@@ -316,8 +322,7 @@ def step_output(request: Request, run_id: str, index: int) -> Response:
                else "it has no output stored")
         return render(request, "error.html", user, status=404, title="Not found",
                       message=f"run {run_id} has no output at step {index}: {why}")
-    return Response(json.dumps(step.output, indent=2, ensure_ascii=False),
-                    media_type="application/json")
+    return Response(visible_json(step.output), media_type="application/json")
 
 
 @router.get("/runs/{run_id}/events")
@@ -422,12 +427,13 @@ OUTPUT_SHOWN_CHARS = 20_000
 
 @dataclass(frozen=True)
 class ShownOutput:
-    """A step's output as the run page shows it: its JSON, cut to ``OUTPUT_SHOWN_CHARS``."""
+    """A step's output as the run page shows it: its JSON with each line as ``printable``
+    writes it, cut to ``OUTPUT_SHOWN_CHARS``."""
 
     text: str | None
     """The JSON shown (None: no output stored inline)."""
     chars: int
-    """How long the whole JSON is."""
+    """How long the whole JSON is, as shown."""
 
     @property
     def cut(self) -> bool:
@@ -445,7 +451,7 @@ def _shown(value: object) -> ShownOutput:
 def _pretty(value: object) -> str | None:
     import json
 
-    return None if value is None else json.dumps(value, indent=2, ensure_ascii=False)
+    return None if value is None else shown_lines(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @router.post("/plans/{plan_id}/approve")

@@ -12,6 +12,21 @@
 
   function count(n) { return n.toLocaleString("en-US"); }  // as the page writes it: 20,000
 
+  // Text as the server writes it on the page (planner.problems.printable, as Python's repr
+  // escapes): control and format characters escaped, so an actor's name that holds one
+  // cannot reorder or hide what the page shows. The state's texts come escaped already.
+  var NOT_PRINTABLE = /[\p{C}\p{Zl}\p{Zp}]/gu;
+  var SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"};
+  function printable(text) {
+    return String(text).replace(NOT_PRINTABLE, function (ch) {
+      if (SHORT[ch]) { return SHORT[ch]; }
+      var code = ch.codePointAt(0).toString(16);
+      var width = code.length <= 2 ? 2 : (code.length <= 4 ? 4 : 8);
+      return "\\" + (width === 2 ? "x" : (width === 4 ? "u" : "U")) +
+        "0".repeat(width - code.length) + code;
+    });
+  }
+
   function refresh() {
     return fetch("/runs/" + encodeURIComponent(runId) + "/state", {credentials: "same-origin"})
       .then(function (r) {
@@ -68,7 +83,8 @@
       var code = document.createElement("code");
       code.textContent = event.seq;
       li.appendChild(code);
-      li.appendChild(document.createTextNode(" " + event.kind + " — " + event.actor));
+      li.appendChild(document.createTextNode(
+        " " + printable(event.kind) + " — " + printable(event.actor)));
       list.appendChild(li);
     }
     var state = refresh();
