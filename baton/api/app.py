@@ -133,12 +133,18 @@ class SlashRedirect:
 FRAME_ANCESTORS = "frame-ancestors 'none'"
 SECURITY_HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
                     "referrer-policy": "same-origin"}
+# Nor is any response stored by a browser or a proxy, but the pages' stylesheet and script:
+# kept, a signed-in page (a plan and its forms) came back with Back after Sign out, and an
+# API answer stayed on a shared machine's disk.
+NO_STORE = "no-store"
+CACHEABLE_PREFIX = "/static/"
 
 
 class SecurityHeaders:
     """ASGI middleware: :data:`SECURITY_HEADERS` and a Content-Security-Policy that forbids
     framing on every response. A policy a response already has (the web pages' fuller one)
     gets ``frame-ancestors 'none'`` added when it does not say it, never a second header.
+    ``Cache-Control: no-store`` on every response but the static files'.
 
     Pure ASGI, so a streamed response (the run's server-sent events) is passed on as it comes.
     """
@@ -152,18 +158,24 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        cacheable = route_path(scope).startswith(CACHEABLE_PREFIX)
+
         async def hardened(message: Message) -> None:
             if message["type"] == "http.response.start":
-                harden(MutableHeaders(scope=message))
+                harden(MutableHeaders(scope=message), cacheable=cacheable)
             await send(message)
 
         await self.app(scope, receive, hardened)
 
 
-def harden(headers: MutableHeaders) -> None:
-    """Add :data:`SECURITY_HEADERS` and ``frame-ancestors 'none'`` to ``headers``."""
+def harden(headers: MutableHeaders, *, cacheable: bool = False) -> None:
+    """Add :data:`SECURITY_HEADERS` and ``frame-ancestors 'none'`` to ``headers``, and
+    ``Cache-Control: no-store`` unless ``cacheable`` (replacing a weaker one: an event
+    stream's ``no-cache`` lets it be stored)."""
     for name, value in SECURITY_HEADERS.items():
         headers[name] = value
+    if not cacheable:
+        headers["cache-control"] = NO_STORE
     policies = headers.getlist("content-security-policy")
     if not policies:
         headers["content-security-policy"] = FRAME_ANCESTORS
