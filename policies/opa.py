@@ -24,16 +24,22 @@ A missing result usually means the server restarted or the namespace was collect
 so the bundle is pushed again once and the query retried once. Timeouts, connection
 errors and results still missing are denies. The timeout bounds each request whole, its
 answer's body included (``_DeadlineAdapter``), not only each read.
+
+Redirects are refused (an engine error): followed, a 301, 302 or 303 turns the POST of a
+query into a GET without its input, which OPA answers by evaluating the rules on no input
+at all, and a 307 or 308 sends the input to whatever host the ``Location`` names.
+Credentials written into the URL (``http://user:password@host``) go as HTTP basic auth.
 """
 
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import structlog
 
@@ -78,11 +84,50 @@ def _client(url: str, timeout_s: float) -> Any:
     # The client has no setting for its transport; its requests session is where one goes.
     client._session.mount("http://", adapter)
     client._session.mount("https://", adapter)
+    if parts.username is not None or parts.password is not None:
+        # The client builds its URLs from the host alone, so the user information goes as
+        # a header: without it, an OPA behind an authenticating proxy refuses everything.
+        client._session.auth = _BasicAuth(unquote(parts.username or ""),
+                                          unquote(parts.password or ""))
     return client
+
+
+class _BasicAuth:
+    """A requests auth (any callable will do) sending HTTP basic credentials, UTF-8 encoded
+    (RFC 7617): requests' own encodes them as Latin-1, failing on other letters with an
+    error that quotes the letter."""
+
+    def __init__(self, user: str, password: str) -> None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self._header = f"Basic {token}"
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return "_BasicAuth(***)"
 
 
 class _DeadlineMissed(TimeoutError):
     """A request, its answer's body included, took longer than the client's timeout."""
+
+
+class _RedirectRefused(Exception):
+    """The server answered with a redirect (3xx), which is never followed."""
+
+    def __init__(self, status: int, location: str | None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.location = location
+
+    def describe(self, url: str) -> str:
+        """The cause of the deny; the ``Location`` is shown with its credentials hidden."""
+        to = ""
+        if self.location:
+            to = f" to {' '.join(hide_url_credentials(self.location).split())[:200]}"
+        return (f"OPA server at {url} answered HTTP {self.status}, a redirect{to}: redirects "
+                "are refused; set opa_url to the address OPA itself answers at")
 
 
 class _DeadlineAdapter:
@@ -94,6 +139,9 @@ class _DeadlineAdapter:
     waits on for ``deadline_s`` at most; past that the caller gets ``_DeadlineMissed`` and
     the connection is shut down, which ends the thread's read (a server still trickling
     its headers keeps that thread until it stops or a read times out).
+
+    It is every request's transport, so it also refuses redirects (``_RedirectRefused``)
+    before requests' session can follow one.
     """
 
     def __init__(self, deadline_s: float) -> None:
@@ -124,7 +172,11 @@ class _DeadlineAdapter:
             raise _DeadlineMissed(f"no complete answer within {self.deadline_s:g} s")
         if "error" in box:
             raise box["error"]
-        return box["result"]
+        response = box["result"]
+        if 300 <= response.status_code < 400:
+            response.close()
+            raise _RedirectRefused(response.status_code, response.headers.get("Location"))
+        return response
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -368,6 +420,8 @@ def _delete_namespace(client: Any, namespace: str, policy_ids: list[str]) -> Non
 
 def _describe(exc: Exception, url: str) -> str:
     name = type(exc).__name__
+    if isinstance(exc, _RedirectRefused):
+        return exc.describe(url)
     if isinstance(exc, _DeadlineMissed):
         return f"OPA server at {url} did not answer in time ({exc})"
     if "Timeout" in name:

@@ -123,6 +123,54 @@ notes contains msg if {
 	msg := concat("", [counts, concat(" or ", cfg.approval.roles)])
 }
 
+# An input without the shape Baton builds (policies.inputs) is denied, naming what it
+# lacks: the rules deny what they find, and find nothing in what is not there, so a
+# decision taken on no input at all (OPA's answer to a GET on its Data API, which a
+# redirected POST becomes) would allow with risk 0 and no approval.
+deny contains msg if some msg in plan_input_problems
+
+step_deny contains msg if some msg in step_input_problems
+
+plan_input_problems contains "policy input lacks its steps (an array)" if not is_array(input.steps)
+
+plan_input_problems contains msg if {
+	is_array(input.steps)
+	some i, s in input.steps
+	not well_formed_step(s)
+	msg := sprintf("policy input lacks the id or tool of step %d", [i + 1])
+}
+
+plan_input_problems contains msg if some msg in party_input_problems
+
+step_input_problems contains "policy input lacks the step to check (its id and tool)" if {
+	not well_formed_step(input.step)
+}
+
+step_input_problems contains msg if some msg in party_input_problems
+
+party_input_problems contains "policy input lacks the requester (an id and roles)" if {
+	not well_formed_person(input.requester)
+}
+
+party_input_problems contains "policy input lacks its context (the hour and weekday)" if {
+	not well_formed_context(input.context)
+}
+
+well_formed_step(s) if {
+	is_string(s.id)
+	is_string(s.tool)
+}
+
+well_formed_person(p) if {
+	is_string(p.id)
+	is_array(p.roles)
+}
+
+well_formed_context(c) if {
+	is_number(c.hour_utc)
+	is_string(c.weekday)
+}
+
 decision := {
 	"allow": count(deny) == 0,
 	"deny": sort(deny),

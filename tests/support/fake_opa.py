@@ -5,13 +5,18 @@ interpreter, so the OPA backend's wire handling is exercised for real: every
 pushed module takes part in every query, whichever process pushed it, as on
 OPA. Policies can be listed, read and deleted (``/v1/policies``), data written,
 read and deleted under any root (``/v1/data``); a data write at a path that
-holds a package is refused as OPA refuses it. ``delay_s`` makes it slow
-(timeout tests); ``drop_result`` answers without a ``result``
-(undefined-decision tests); ``restart`` forgets what was pushed.
+holds a package is refused as OPA refuses it. A GET on ``/v1/data`` that reaches
+into a package evaluates its rules with no input, as OPA's Data API does. ``delay_s``
+makes it slow (timeout tests); ``drop_result`` answers without a ``result``
+(undefined-decision tests); ``restart`` forgets what was pushed; ``basic_auth`` (user,
+password) answers 401 to a request without those credentials, as OPA behind an
+authenticating proxy does; ``redirect`` (status, base URL), settable at any time, answers
+every request with that status and a ``Location`` of the base URL and the request's path.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -25,7 +30,8 @@ class FakeOpa:
     """A running fake OPA server; use as a context manager or call ``close``."""
 
     def __init__(self, *, delay_s: float = 0.0, drop_result: bool = False,
-                 compile_check: Callable[[dict[str, str]], str | None] | None = None) -> None:
+                 compile_check: Callable[[dict[str, str]], str | None] | None = None,
+                 basic_auth: tuple[str, str] | None = None) -> None:
         self.policies: dict[str, str] = {}
         # regopy leaves a name no module defines undefined where OPA refuses to compile: a
         # test that needs OPA's refusal passes a check over the modules a PUT or DELETE would
@@ -35,6 +41,8 @@ class FakeOpa:
         self.delay_s = delay_s
         self.drop_result = drop_result
         self.requests: list[tuple[str, str]] = []
+        self.basic_auth = basic_auth
+        self.redirect: tuple[int, str] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -111,6 +119,26 @@ class FakeOpa:
                 return f"{policy_id} (package {'.'.join(package)})"
         return None
 
+    def read(self, path: list[str]) -> tuple[bool, Any]:
+        """(defined, value) of a GET on ``/v1/data/<path>``: the rules of a package it reaches
+        into evaluated with no input, as OPA does, or else the stored data."""
+        from policies.opa_namespace import package_path
+
+        with self._lock:
+            packages = [package_path(source) for source in self.policies.values()]
+        if any(list(package[:len(path)]) == path[:len(package)] for package in packages):
+            return self.evaluate(path, None)
+        value = self.get_data(path)
+        return value is not None, value
+
+    def authorized(self, header: str | None) -> bool:
+        """Whether a request with this ``Authorization`` header gets past ``basic_auth``."""
+        if self.basic_auth is None:
+            return True
+        user, password = self.basic_auth
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        return header == f"Basic {token}"
+
     def get_data(self, path: list[str]) -> Any:
         """The stored data at ``path`` (no policy evaluation), or ``None``."""
         value: Any = self.data
@@ -132,7 +160,7 @@ class FakeOpa:
             rego.add_data_json(json.dumps(self.data))
             if policy_input is not None:
                 rego.set_input(Input(policy_input))
-            output = rego.query("data." + ".".join(path))
+            output = rego.query(".".join(["data", *path]))
             if not output.ok():
                 raise RuntimeError(f"evaluation failed: {output}")
             results = output.results
@@ -154,8 +182,31 @@ def _handler_for(fake: FakeOpa) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(raw)
 
+        def parse_request(self) -> bool:
+            # A kept-alive connection brings its next request to this same handler.
+            self._raw_body: bytes | None = None
+            return super().parse_request()
+
         def _body(self) -> bytes:
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            """The request's body, read once (``_intercepted`` reads it first)."""
+            if self._raw_body is None:
+                self._raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            return self._raw_body
+
+        def _intercepted(self) -> bool:
+            """Answer a request lacking the credentials, or any while redirecting; True if so."""
+            self._body()  # read, so that the answer does not meet a half-sent request
+            if not fake.authorized(self.headers.get("Authorization")):
+                self._send(401, {"code": "unauthorized", "message": "missing credentials"})
+                return True
+            if fake.redirect is not None:
+                status, base = fake.redirect
+                self.send_response(status)
+                self.send_header("Location", base.rstrip("/") + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+            return False
 
         def _path(self, prefix: str) -> list[str]:
             rest = self.path.split("?", 1)[0][len(prefix):].strip("/")
@@ -166,6 +217,8 @@ def _handler_for(fake: FakeOpa) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             fake.requests.append(("GET", self.path))
+            if self._intercepted():
+                return None
             if self.path.startswith("/v1/policies/") and self._policy_id():
                 policy_id = self._policy_id()
                 if policy_id not in fake.policies:
@@ -176,12 +229,17 @@ def _handler_for(fake: FakeOpa) -> type[BaseHTTPRequestHandler]:
                 items = [{"id": k, "raw": v} for k, v in list(fake.policies.items())]
                 return self._send(200, {"result": items})
             if self.path.startswith("/v1/data"):
-                value = fake.get_data(self._path("/v1/data"))
-                return self._send(200, {} if value is None else {"result": value})
+                try:
+                    defined, value = fake.read(self._path("/v1/data"))
+                except RuntimeError as exc:
+                    return self._send(500, {"code": "internal_error", "message": str(exc)})
+                return self._send(200, {"result": value} if defined else {})
             return self._send(404, {"code": "not_found", "message": self.path})
 
         def do_PUT(self) -> None:  # noqa: N802
             fake.requests.append(("PUT", self.path))
+            if self._intercepted():
+                return None
             body = self._body()
             if self.path.startswith("/v1/policies/"):
                 policy_id, source = self._policy_id(), body.decode("utf-8")
@@ -203,6 +261,8 @@ def _handler_for(fake: FakeOpa) -> type[BaseHTTPRequestHandler]:
 
         def do_DELETE(self) -> None:  # noqa: N802
             fake.requests.append(("DELETE", self.path))
+            if self._intercepted():
+                return None
             if self.path.startswith("/v1/policies/"):
                 left = {k: v for k, v in fake.policies.items() if k != self._policy_id()}
                 error = fake.refusal(left)
@@ -221,6 +281,8 @@ def _handler_for(fake: FakeOpa) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             fake.requests.append(("POST", self.path))
+            if self._intercepted():
+                return None
             payload = json.loads(self._body() or b"{}")
             if fake.delay_s:
                 time.sleep(fake.delay_s)
