@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _parser as _sre  # the parser re compiles with: what a regex requires
 from typing import Any
 
 from tools import ToolRegistry
@@ -52,12 +53,15 @@ class TemplateMatcher:
 
     def __init__(self, library: TemplateLibrary) -> None:
         self.library = library
-        compiled = [_Compiled(t, p, compile_pattern(p, t), _specificity(p))
-                    for t in library for p in t.patterns]
-        # Most literal wording first, so a specific template wins over a general
-        # one; ties by name and pattern order keep the choice deterministic.
+        compiled = [_Compiled(t, p, regex, required_wording(regex))
+                    for t in library for p in t.patterns
+                    for regex in (compile_pattern(p, t),)]
+        # Most literal wording first, so a specific template wins over a general one; at
+        # equal wording the phrase a reader sees beats a regex, then name and pattern order
+        # keep the choice deterministic.
         order = {id(c): i for i, c in enumerate(compiled)}
-        self._compiled = sorted(compiled, key=lambda c: (-c.specificity, c.template.name, order[id(c)]))
+        self._compiled = sorted(compiled, key=lambda c: (
+            -c.specificity, c.pattern.startswith("re:"), c.template.name, order[id(c)]))
 
     def match(self, goal: str) -> tuple[TemplateMatch | None, list[NearMiss]]:
         """The best template match for ``goal``, else None and the templates that nearly fit."""
@@ -170,9 +174,42 @@ class TemplatePlanner:
         return PlanningError("\n".join(lines), trace=trace, code="no_template_matches")
 
 
-def _specificity(pattern: str) -> int:
-    literal = re.sub(r"\{[^}]*\}|\[[^\]]*\]|\([^)]*\)|\s+", "", pattern)
-    return len(literal)
+def wording_problem(template: Template) -> str | None:
+    """Why ``template`` would take goals meant for others: a pattern requiring no wording."""
+    for pattern in template.patterns:
+        if required_wording(compile_pattern(pattern, template)) == 0:
+            return (f"template {template.name}: pattern {pattern!r} requires no literal "
+                    "wording, so it would match goals meant for other templates: write the "
+                    "words a goal must contain")
+    return None
+
+
+def required_wording(regex: re.Pattern[str]) -> int:
+    """How many literal characters every text ``regex`` matches must contain.
+
+    Counted on the parsed regex, not its source: ``\\b``, anchors, classes and lookarounds
+    require none, so padding a pattern with them does not make it outrank others.
+    """
+    return _wording(_sre.parse(regex.pattern, regex.flags))
+
+
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+
+def _wording(items: Any) -> int:
+    total = 0
+    for op, value in items:
+        if op == _sre.LITERAL:
+            total += 1
+        elif op in _REPEATS:  # (min, max, item): only the minimum is required
+            total += value[0] * _wording(value[2])
+        elif op == _sre.BRANCH:  # (None, branches): any branch will do, so the shortest
+            total += min(_wording(branch) for branch in value[1])
+        elif op == _sre.SUBPATTERN:  # (group, add flags, del flags, items)
+            total += _wording(value[3])
+        elif op == _sre.ATOMIC_GROUP:
+            total += _wording(value)
+    return total
 
 
 def _unquote(value: str) -> str:
