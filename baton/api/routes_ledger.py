@@ -214,27 +214,17 @@ def _stream_failure(exc: Exception) -> dict[str, str]:
 
 @health_router.get("/healthz", response_model=Health, summary="Liveness check",
                    responses={**any_route_errors(), **error_responses(503, described={503: (
-                       "The database is unreachable (store_error), or every tool thread is "
+                       "The database is unreachable, or its SQLite file was deleted, moved or "
+                       "replaced while in use (store_error), or every tool thread is "
                        "held by a sync tool past its timeout (no_tool_thread)")})})
 def healthz(request: Request) -> Health:
     """Answers without authentication when the server and its database are up and a sync
     tool can still get a thread."""
     import structlog
 
-    from executor.store import StoreError
-    from executor.store.db import database_failure, is_database_error
     from executor.tool_threads import TOOL_THREADS
 
-    try:
-        with services_of(request).engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        if not (isinstance(exc, StoreError) or is_database_error(exc)):
-            raise
-        # Anyone may ask: the driver's detail (host, port, user) goes to the log, not the answer.
-        structlog.get_logger("baton.api").warning("health check: database unreachable",
-                                                  error=database_failure(exc))
-        raise ApiError(503, "store_error", "the database is unreachable") from exc
+    _check_database(request)
     # Only a restart frees threads held by sync tools that never return; saying so here
     # lets a supervisor that restarts unhealthy processes do it.
     held = TOOL_THREADS.held_by_stuck_tools()
@@ -244,3 +234,32 @@ def healthz(request: Request) -> Health:
         raise ApiError(503, "no_tool_thread", f"all {TOOL_THREADS.max_threads} tool threads are "
                        "held by sync tools still running past their timeouts; restart the process")
     return Health(status="ok", time=datetime.now(UTC))
+
+
+def _check_database(request: Request) -> None:
+    """A 503 ``store_error`` when the database does not answer, or its SQLite file is no longer
+    the one opened (its connections would still answer, from the file that was there)."""
+    import structlog
+
+    from executor.store import StoreError
+    from executor.store.db import database_failure, is_database_error, sqlite_file
+
+    log = structlog.get_logger("baton.api")
+    change = None
+    try:
+        engine = services_of(request).engine
+        file = sqlite_file(engine)
+        change = file.change() if file is not None else None
+        if change is not None:
+            log.warning("health check: database file gone", error=file.problem())
+        else:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        if not (isinstance(exc, StoreError) or is_database_error(exc)):
+            raise
+        # Anyone may ask: the driver's detail (host, port, user) goes to the log, not the answer.
+        log.warning("health check: database unreachable", error=database_failure(exc))
+        raise ApiError(503, "store_error", "the database is unreachable") from exc
+    if change is not None:  # likewise: what became of the file, not where it is
+        raise ApiError(503, "store_error", f"the database is unreachable: its file {change}")

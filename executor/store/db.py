@@ -153,6 +153,10 @@ def database_errors(doing: str) -> Iterator[None]:
     """
     try:
         yield
+    except DatabaseFileGoneError as exc:
+        if exc.doing is not None:  # named already, by a block inside this one
+            raise
+        raise DatabaseFileGoneError(exc.problem, doing) from exc
     except Exception as exc:
         if not is_database_error(exc):
             raise
@@ -227,12 +231,23 @@ class MissingDatabaseError(StoreError):
         super().__init__(message or f"there is no database file at {path}")
 
 
+class DatabaseFileGoneError(StoreError):
+    """The SQLite file an engine opened is no longer at its path: deleted, moved or replaced."""
+
+    def __init__(self, problem: str, doing: str | None = None) -> None:
+        self.problem = problem
+        self.doing = doing
+        super().__init__(f"the database failed while {doing}: {problem}" if doing
+                         else f"the database failed: {problem}")
+
+
 class SqliteFile:
     """The database file an engine opened, to tell when the path no longer leads to it.
 
     A SQLite file deleted, moved or replaced under a process stays open: its connections go
     on writing into a file nobody will find again, and report success. Its identity
-    (device, inode) is taken when the first connection opens it; :meth:`ensure` compares.
+    (device, inode) is taken when the first connection opens it; :meth:`ensure` compares,
+    and so does every transaction the engine begins (see ``_sqlite_engine``).
     """
 
     def __init__(self, path: str) -> None:
@@ -246,25 +261,32 @@ class SqliteFile:
                 st = os.stat(self.path)
                 self.identity = (st.st_dev, st.st_ino)
 
-    def problem(self) -> str | None:
-        """Why the path is no longer the file opened (None: it still is); one ``os.stat``."""
+    def change(self) -> str | None:
+        """What became of the file, without its path ("was deleted while in use"; None: it is
+        still the file opened); one ``os.stat``."""
         if self.identity is None:
             return None
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            return f"the database file {self.path} was deleted while in use"
+            return "was deleted while in use"
         except OSError as exc:
-            return f"the database file {self.path} cannot be checked: {exc.strerror or exc}"
+            return f"cannot be checked: {exc.strerror or exc}"
         if (st.st_dev, st.st_ino) != self.identity:
-            return f"the database file {self.path} was replaced while in use"
+            return "was replaced while in use"
         return None
 
-    def ensure(self, doing: str) -> None:
-        """Raise a ``StoreError`` ("the database failed while ``doing``: …") when it is gone."""
+    def problem(self) -> str | None:
+        """Why the path is no longer the file opened (None: it still is); one ``os.stat``."""
+        change = self.change()
+        return None if change is None else f"the database file {self.path} {change}"
+
+    def ensure(self, doing: str | None = None) -> None:
+        """Raise a ``DatabaseFileGoneError`` ("the database failed while ``doing``: …") when
+        it is gone."""
         problem = self.problem()
         if problem is not None:
-            raise StoreError(f"the database failed while {doing}: {problem}")
+            raise DatabaseFileGoneError(problem, doing)
 
 
 _FILES: weakref.WeakKeyDictionary[Engine, SqliteFile] = weakref.WeakKeyDictionary()
@@ -318,6 +340,19 @@ def _sqlite_engine(url: str, *, echo: bool, create: bool) -> Engine:
         # writer and no writer waits for it (WAL gives it a snapshot of its own).
         reads_only = conn.get_execution_options().get(_READS_ONLY, False)
         conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+
+    if file is not None:
+        # Every transaction of the engine, the API's, the web forms' and the CLI's writes and
+        # reads alike: none may be written into a file nobody will find again and reported
+        # done, nor read from it as the state of the database now at the path. The dialect's
+        # do_begin runs after the event's BEGIN (so a file replaced while the write lock was
+        # awaited is seen) and, unlike the event, where SQLAlchemy handles a failure: it rolls
+        # the BEGIN back and the connection is left as before, its next begin checked again.
+        # The executor's per-step commits (store.hot) bypass SQLAlchemy and check for themselves.
+        def _do_begin(_dbapi_connection: Any) -> None:
+            file.ensure()
+
+        engine.dialect.do_begin = _do_begin  # type: ignore[method-assign]  # a no-op by default
 
     return engine
 
