@@ -36,6 +36,8 @@ from .template_options import (
 if TYPE_CHECKING:
     from planner.templates import TemplateError
 
+    from ..usecases.templates import ShownTemplate
+
 plans_app = typer.Typer(help="List and show stored plans and their versions.", no_args_is_help=True)
 templates_app = typer.Typer(help="The plan library: templates that plan without a model.",
                             no_args_is_help=True)
@@ -244,23 +246,66 @@ def templates_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The newest version of every template."""
     from ..usecases.templates import list_templates
 
-    templates = list_templates(reader(ctx, Action.TEMPLATE_READ))
+    shown = list_templates(reader(ctx, Action.TEMPLATE_READ))
     if as_json:
-        print_json([t.to_document() for t in templates])
+        print_json([_template_json(s) for s in shown])
         return
     from .render import add_id_column, print_table, shortened
 
     table = Table()
-    add_id_column(table, "template", (t.name for t in templates))
-    add_id_column(table, "v", (str(t.version) for t in templates))
+    add_id_column(table, "template", (s.template.name for s in shown))
+    add_id_column(table, "v", (str(s.template.version) for s in shown))
     for column in ("pre-approved", "params", "example goal"):
         table.add_column(column, overflow="fold")  # wrapped, never cut: the names keep their width
-    for t in templates:
-        table.add_row(safe_markup(t.name), str(t.version), "yes" if t.pre_approved else "",
+    for s in shown:
+        t = s.template
+        table.add_row(safe_markup(t.name), str(t.version), safe_markup(_pre_approval_cell(s)),
                       safe_markup(", ".join(p.name for p in t.params)),
                       safe_markup(shortened(t.example_goals[0] if t.example_goals
                                             else t.description, LISTED_GOAL_CHARS)))
     print_table(console, table)
+
+
+def _template_json(shown: ShownTemplate) -> dict:
+    """A template's document, as its file lays it out, and where its pre-approval stands
+    (the file's own ``approved_by`` is what the file says, not who pre-approved it)."""
+    return {**shown.template.to_document(),
+            "pre_approval": shown.pre_approval.model_dump(mode="json")}
+
+
+def _pre_approval_cell(shown: ShownTemplate) -> str:
+    """The list's pre-approved column: who, or why a pre-approval the file claims does not
+    count; empty for a template that claims none."""
+    from planner.templates import PreApprovalState
+
+    standing = shown.pre_approval
+    if standing.counts:
+        return f"yes ({standing.approved_by})"
+    if standing.state is PreApprovalState.NONE:
+        return ""
+    # Short: the table wraps each cell in its column; `templates show` says it in full.
+    said = {PreApprovalState.SHIPPED: "shipped with Baton, pre-approved by nobody",
+            PreApprovalState.NOT_SAVED: "not saved by `baton templates add`",
+            PreApprovalState.CHANGED: "changed on disk since it was saved",
+            PreApprovalState.UNRECORDED_CONTENT: "saved by an earlier Baton: re-save it"}
+    return "no: " + (said.get(standing.state) or "; ".join(standing.problems)
+                     or "nobody on record")
+
+
+def _pre_approval_comment(shown: ShownTemplate) -> str:
+    """Where a template's pre-approval stands, as YAML comment lines above its document."""
+    from planner.templates import PreApprovalState
+
+    standing = shown.pre_approval
+    if standing.counts:
+        line = (f"pre-approved by {standing.approved_by}, as saved by `baton templates add` "
+                "(the file is unchanged since)")
+    elif standing.state is PreApprovalState.NONE:
+        return ""
+    else:
+        line = ("its pre-approval does not count: "
+                + ("; ".join(standing.problems) or _pre_approval_cell(shown).removeprefix("no: ")))
+    return f"# {line}\n"
 
 
 @templates_app.command("show")
@@ -277,11 +322,11 @@ def templates_show(
     from .render import print_code
 
     check_template_name(name, f"{name!r}")
-    template = show_template(reader(ctx, Action.TEMPLATE_READ), name, version)
+    shown = show_template(reader(ctx, Action.TEMPLATE_READ), name, version)
     if as_json:
-        print_json(template.to_document())
+        print_json(_template_json(shown))
     else:
-        print_code(console, template_yaml(template), "yaml")
+        print_code(console, _pre_approval_comment(shown) + template_yaml(shown.template), "yaml")
 
 
 @templates_app.command("add")

@@ -29,15 +29,25 @@ def requester_of(services: Services, user_id: str) -> Requester:
 
 
 def template_check(services: Services, version: StoredVersion) -> TemplateCheck | None:
-    """Whether a template-made version is a standard change: pre-approved by someone who may
-    still pre-approve, in bounds, unaltered."""
+    """Whether a template-made version is a standard change: pre-approved as the ledger
+    records it (saved so by ``templates add``, its file unchanged since) by someone who may
+    still pre-approve, in bounds, unaltered.
+
+    The file's own ``approved_by`` is never passed on: the check names whoever the ledger says
+    saved it pre-approved, and says in ``pre_approval_problems`` why a pre-approval the file
+    claims does not count (``templates.pre_approval_standing``). So editing the file changes
+    the check, and a decision taken on it is decided again (``deciding.decide_again``).
+    """
     if version.origin is None:
         return None
     from planner.templates import TemplateError, bounds_check, instantiate
 
+    from .templates import pre_approval_standing
+
     origin = version.origin
+    library = services.template_library  # once: each use stats the templates directory
     try:
-        template = services.template_library.get(origin.name, origin.version)
+        template = library.get(origin.name, origin.version)
     except TemplateError as exc:
         return TemplateCheck(pre_approved=False, within_bounds=False, bound_problems=(exc.message,))
     problems = list(bounds_check(template, dict(origin.params)))
@@ -48,10 +58,10 @@ def template_check(services: Services, version: StoredVersion) -> TemplateCheck 
                 problems.append("the plan's steps differ from what the template makes")
         except TemplateError as exc:
             problems.append(exc.message)
-    return TemplateCheck(pre_approved=template.pre_approved, approved_by=template.approved_by,
+    standing = pre_approval_standing(services, library, template)
+    return TemplateCheck(pre_approved=template.pre_approved, approved_by=standing.approved_by,
                          within_bounds=not problems, bound_problems=tuple(problems),
-                         pre_approval_problems=pre_approval_problems(
-                             services, template.approved_by if template.pre_approved else None))
+                         pre_approval_problems=standing.problems)
 
 
 def pre_approval_problems(services: Services, approved_by: str | None) -> tuple[str, ...]:

@@ -2,7 +2,10 @@
 
 A pre-approved template turns its instances into standard changes, so only an
 approver (or admin) may mark one, and only from an approved plan version. Who marked it
-is recorded (``approved_by``): their own plans from it are not standard changes.
+is recorded (``approved_by``): their own plans from it are not standard changes. The save is
+recorded in the ledger (``template_saved``) with the SHA-256 of the file written, and a
+pre-approval counts only while the file holds those bytes (:func:`pre_approval_standing`):
+a file written or edited by other means makes no standard change, whatever it says.
 
 Templates are read by everyone who may read them and copied into every plan made
 from them: one holding a configured secret's value is never saved, and one saved
@@ -16,19 +19,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from executor.ledger import EventKind
 from planner.arg_checks import shorten
 from planner.base import PlanningError
 from planner.templates import (
     ParamBounds,
+    PreApprovalState,
+    SavedRecord,
     Template,
     TemplateError,
     TemplateLibrary,
     TemplateMatcher,
     TemplatePlanner,
+    pre_approval_of,
     read_new_template,
+    saved_file_digest,
     template_from_plan,
 )
 from planner.versions import StoredVersion, VersionStatus
@@ -41,14 +48,87 @@ PRE_APPROVING_ROLES = frozenset({"approver", "admin"})
 _UNUSABLE = frozenset({VersionStatus.INVALID, VersionStatus.DENIED, VersionStatus.REJECTED})
 
 
-def list_templates(services: Services) -> list[Template]:
+class PreApprovalStanding(BaseModel):
+    """Whether a template version's pre-approval counts now, and why not."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: PreApprovalState = Field(description="Where its pre-approval stands with the ledger.")
+    approved_by: str | None = Field(
+        default=None, description="Who saved it pre-approved, as the ledger records it.")
+    counts: bool = Field(description="Its plans within bounds are standard changes (when "
+                                     "someone other than approved_by asks for and writes them).")
+    problems: tuple[str, ...] = Field(
+        default=(), description="Why a pre-approval the file claims does not count.")
+
+
+class ShownTemplate(BaseModel):
+    """A template version as readers see it, with where its pre-approval stands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    template: Template = Field(description="The template, configured secret values masked.")
+    pre_approval: PreApprovalStanding = Field(description="Whether its pre-approval counts.")
+
+
+def list_templates(services: Services) -> list[ShownTemplate]:
     """The newest version of every template, by name, as shown (secret values masked)."""
-    return [t.masked(services.recognisable_secrets) for t in services.template_library]
+    library = services.template_library
+    return [_shown(services, library, t) for t in library]
 
 
-def show_template(services: Services, name: str, version: int | None = None) -> Template:
+def show_template(services: Services, name: str, version: int | None = None) -> ShownTemplate:
     """One template version (newest when None), as shown (secret values masked)."""
-    return services.template_library.get(name, version).masked(services.recognisable_secrets)
+    library = services.template_library
+    return _shown(services, library, library.get(name, version))
+
+
+def _shown(services: Services, library: TemplateLibrary, template: Template) -> ShownTemplate:
+    from tools.redaction import redact
+
+    standing = pre_approval_standing(services, library, template)
+    problems = tuple(redact(list(standing.problems), services.recognisable_secrets))
+    return ShownTemplate(template=template.masked(services.recognisable_secrets),
+                         pre_approval=standing.model_copy(update={"problems": problems}))
+
+
+def pre_approval_standing(services: Services, library: TemplateLibrary,
+                          template: Template) -> PreApprovalStanding:
+    """Whether ``template``'s pre-approval counts now: saved pre-approved by ``templates add``
+    (its ``template_saved`` event), its file unchanged since, and its giver still one who may
+    give it (``policy_input.pre_approval_problems``). Reads the ledger only for a template
+    that says it is pre-approved and does not ship with Baton."""
+    from .policy_input import pre_approval_problems
+
+    found = pre_approval_of(template, library.source(template.name, template.version),
+                            _saved_records(services, template.name))
+    if found.problem is not None:
+        problems: tuple[str, ...] = (found.problem,)
+    elif found.on_record:
+        problems = pre_approval_problems(services, found.approved_by)
+    else:
+        problems = ()
+    return PreApprovalStanding(state=found.state, approved_by=found.approved_by,
+                               counts=found.on_record and bool(found.approved_by) and not problems,
+                               problems=problems)
+
+
+def _saved_records(services: Services, name: str) -> Iterator[SavedRecord]:
+    """The ``template_saved`` events of template ``name`` as records, read lazily (a generator:
+    nothing is queried unless iterated). One indexed query by subject, not a scan of the
+    ledger. An event that does not read as one (a malformed payload) is passed over: it
+    records no save, so it pre-approves nothing."""
+    for event in services.ledger.iter_events(subject=_subject(name),
+                                             kinds=[EventKind.TEMPLATE_SAVED.value]):
+        try:
+            yield SavedRecord.model_validate({**event.payload, "seq": event.seq})
+        except ValidationError:
+            continue
+
+
+def _subject(name: str) -> str:
+    """The ledger subject of template ``name``'s events."""
+    return f"template:{name}"
 
 
 def save_plan_as_template(
@@ -166,9 +246,12 @@ def _save(services: Services, template: Template, user: User, *, source: str) ->
         # database that cannot record leaves no template behind (a pre-approved one would
         # make standard changes the ledger never shows), and the event describes the very
         # file that goes live, whatever another save of this name did meanwhile.
-        services.ledger.append(EventKind.TEMPLATE_SAVED, f"template:{stored.name}", user.id, {
+        # The digest of the very bytes that go live: a pre-approval counts only while the
+        # file holds them (pre_approval_standing), never for a file edited or put there since.
+        services.ledger.append(EventKind.TEMPLATE_SAVED, _subject(stored.name), user.id, {
             "name": stored.name, "version": stored.version, "pre_approved": stored.pre_approved,
             "approved_by": stored.approved_by, "source": source, "file": str(path),
+            "file_sha256": saved_file_digest(stored),
         })
 
     stored, _ = services.template_library.save(template, record=record)

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from planner.loading import anchor_of, file_problem, read_scalars_as_json
 
 from .model import Template, TemplateError
+from .provenance import TemplateSource, file_digest
 
 SHIPPED_DIR = Path(__file__).parent / "library"
 # Matched in full (``fullmatch``): a ``$`` would match before a trailing newline.
@@ -29,10 +30,16 @@ _FILE_NAME = re.compile(r"(?P<name>[a-z][a-z0-9_-]{0,63})(?:\.v(?P<version>[1-9]
 
 def load_template_file(path: Path) -> Template:
     """Read one template file (``name.vN.yaml``, or a ``version`` field); TemplateError if bad."""
+    return read_template_file(path)[0]
+
+
+def read_template_file(path: Path) -> tuple[Template, str]:
+    """:func:`load_template_file`, with the :func:`~.provenance.file_digest` of the bytes read:
+    what a ``template_saved`` event is compared with (``provenance.pre_approval_of``)."""
     found = _FILE_NAME.fullmatch(path.name)
     if not found:
         raise TemplateError(f"{path}: template files are named NAME.vN.yaml (lower-case name)")
-    data = _read_mapping(path)
+    data, digest = _read_document(path)
     data.setdefault("name", found["name"])
     if found["version"]:
         if "version" in data and data["version"] != int(found["version"]):
@@ -41,7 +48,7 @@ def load_template_file(path: Path) -> Template:
         data["version"] = int(found["version"])
     if data["name"] != found["name"]:
         raise TemplateError(f"{path}: file name says {found['name']!r} but name is {data['name']!r}")
-    return _validated(data, path)
+    return _validated(data, path), digest
 
 
 def read_new_template(path: Path) -> Template:
@@ -107,6 +114,17 @@ def template_yaml(template: Template) -> str:
                      allow_unicode=True)
 
 
+def _file_bytes(template: Template) -> bytes:
+    """The bytes :meth:`TemplateLibrary.save` writes for ``template``."""
+    return template_yaml(template).encode("utf-8")
+
+
+def saved_file_digest(template: Template) -> str:
+    """The digest of the file :meth:`TemplateLibrary.save` writes for ``template``: what its
+    ``template_saved`` event records, and what that file's digest is until someone edits it."""
+    return file_digest(_file_bytes(template))
+
+
 #: The largest template file read. The shipped ones are a few KiB; every command that plans
 #: parses the whole library, so a file of tens of MiB (a log saved under the wrong name, a
 #: generated dump) would cost each of them seconds: refused unread, as the API refuses a body
@@ -114,8 +132,8 @@ def template_yaml(template: Template) -> str:
 TEMPLATE_MAX_BYTES = 1024 * 1024
 
 
-def _read_text(path: Path) -> str:
-    """The text of the regular file at ``path``; TemplateError, unread, for anything else.
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of the regular file at ``path``; TemplateError, unread, for anything else.
 
     A pipe was waited on for ever and a link to ``/dev/zero`` read without end, hanging every
     command that loads templates. Opened without blocking and looked at once open, so a pipe
@@ -135,7 +153,7 @@ def _read_text(path: Path) -> str:
         data = file.read(TEMPLATE_MAX_BYTES + 1)
     if len(data) > TEMPLATE_MAX_BYTES:  # it grew after its size was read
         raise TemplateError(_too_large(path, len(data), grew=True))
-    return data.decode("utf-8")
+    return data
 
 
 def _too_large(path: Path, size: int, *, grew: bool = False) -> str:
@@ -156,9 +174,16 @@ def _parsed_yaml(text: str) -> Any:
 
 
 def _read_mapping(path: Path) -> dict:
+    """The mapping the file at ``path`` holds."""
+    return _read_document(path)[0]
+
+
+def _read_document(path: Path) -> tuple[dict, str]:
+    """The mapping the file at ``path`` holds, and the digest of the very bytes parsed."""
     try:
+        raw = _read_bytes(path)
         # A deep copy: callers pop and set keys, which must not reach the cached parse.
-        data = copy.deepcopy(_parsed_yaml(_read_text(path)))
+        data = copy.deepcopy(_parsed_yaml(raw.decode("utf-8")))
     except _NotAllowed as exc:
         mark = exc.problem_mark
         raise TemplateError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: "
@@ -171,7 +196,7 @@ def _read_mapping(path: Path) -> dict:
         raise TemplateError(f"{path}: cannot read template: {exc}") from exc
     if not isinstance(data, dict):
         raise TemplateError(f"{path}: a template file must hold a mapping")
-    return data
+    return data, file_digest(raw)
 
 
 def _yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
@@ -306,6 +331,14 @@ def _publish(claim: Path, path: Path) -> None:
     os.replace(claim, path)
 
 
+def _is_shipped(directory: Path) -> bool:
+    """Whether ``directory`` is the one holding the templates Baton ships."""
+    try:
+        return os.path.samefile(directory, SHIPPED_DIR)
+    except OSError:  # not there (a templates_dir not made yet): not the shipped one
+        return False
+
+
 # What a file system without hard links answers os.link with.
 _NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS)
 
@@ -331,9 +364,12 @@ class TemplateLibrary:
 
     def __init__(self, templates: Iterable[Template] = (), *, writable_dir: Path | None = None) -> None:
         self._versions: dict[str, dict[int, Template]] = {}
+        # Where each version was read from, with the digest of its bytes: a pre-approval
+        # counts only while the file holds what its template_saved event recorded.
+        self._sources: dict[tuple[str, int], TemplateSource] = {}
         self.writable_dir = writable_dir
         for template in templates:
-            self._add(template, source="<memory>")
+            self._add(template, where="<memory>")
 
     @classmethod
     def load(cls, directories: Iterable[Path], *, writable_dir: Path | None = None) -> TemplateLibrary:
@@ -345,22 +381,34 @@ class TemplateLibrary:
         """
         library = cls(writable_dir=writable_dir)
         for directory in directories:
+            shipped = _is_shipped(directory)
             for path in template_paths(directory):
                 try:
-                    template = load_template_file(path)
+                    template, digest = read_template_file(path)
                 except TemplateError as exc:
                     raise TemplateError(f"{exc.message}; fix or remove the file (every "
                                         "template is read to plan)", code=exc.code) from exc
-                library._add(template, source=str(path))
+                library._add(template, where=str(path),
+                             source=TemplateSource(str(path), digest, shipped))
         return library
 
-    def _add(self, template: Template, *, source: str) -> None:
+    def _add(self, template: Template, *, where: str,
+             source: TemplateSource | None = None) -> None:
         versions = self._versions.setdefault(template.name, {})
         existing = versions.get(template.version)
         if existing is not None and existing != template:
-            raise TemplateError(f"{source}: template {template.name} v{template.version} is "
+            raise TemplateError(f"{where}: template {template.name} v{template.version} is "
                                 "already defined differently; save changes as a new version")
         versions[template.version] = template
+        # The same version found again (a shipped file copied into templates_dir) keeps the
+        # source it was first read from: shipped ones are read first.
+        if source is not None:
+            self._sources.setdefault((template.name, template.version), source)
+
+    def source(self, name: str, version: int) -> TemplateSource | None:
+        """Where version ``version`` of ``name`` was read from, and its digest (None: it was
+        never read from a file, or is not in the library)."""
+        return self._sources.get((name, version))
 
     def names(self) -> list[str]:
         """Template names, sorted."""
@@ -409,11 +457,12 @@ class TemplateLibrary:
             raise TemplateError("no templates directory to write to; set templates_dir")
         self.writable_dir.mkdir(parents=True, exist_ok=True)
         stored, path, claim = self._claim_version(template)
+        content = _file_bytes(stored)  # what saved_file_digest(stored) is the digest of
         recorded = published = False
         try:
             with _saving(stored, path):
-                with os.fdopen(claim.descriptor, "w", encoding="utf-8") as file:
-                    file.write(template_yaml(stored))
+                with os.fdopen(claim.descriptor, "wb") as file:
+                    file.write(content)
                     file.flush()
                     os.fsync(file.fileno())  # whole on disk before the ledger says it is saved
             if record is not None:
@@ -433,7 +482,8 @@ class TemplateLibrary:
             # file put there by hand holds the number anyway).
             if published or not recorded or path.exists():
                 claim.path.unlink(missing_ok=True)
-        self._add(stored, source=str(path))
+        self._add(stored, where=str(path),
+                  source=TemplateSource(str(path), file_digest(content), shipped=False))
         return stored, path
 
     def _claim_version(self, template: Template) -> tuple[Template, Path, _Claim]:

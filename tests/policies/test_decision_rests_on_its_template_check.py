@@ -144,8 +144,20 @@ def test_runs_of_a_read_only_template_plan_ask_the_policies_nothing(opened, monk
 
 def test_a_template_edit_that_keeps_the_verdict_is_decided_again_once(opened, tmp_path,
                                                                      monkeypatch):
-    templates, plan_id = _standard_change(opened, tmp_path)
-    _edit(templates, lambda t: t.update(approved_by="bob"))  # still someone else's
+    """A plan that only reads needs no approver, standard change or not: an edit of its
+    template (which ends the pre-approval: the file is no longer what was saved) changes the
+    check, not the verdict."""
+    templates = tmp_path / "templates"
+    services = opened(templates_dir=templates)
+    source = tmp_path / "t.yaml"
+    source.write_text(TEMPLATE.replace(
+        'tool: files.write, args: {path: "{{target}}", text: "changed", overwrite: true}',
+        'tool: files.read, args: {path: "{{target}}"}'))
+    add_template_file(services, source, ROOT)
+    stored = plan_goal(services, "Overwrite payroll.csv", ALICE)
+    assert stored.status is VersionStatus.APPROVED
+    plan_id = stored.plan_id
+    _edit(templates, lambda t: t.update(approved_by="bob"))
     now = opened(templates_dir=templates)
     require_approved(now, plan_id)
     assert now.plan_store.get(plan_id).status is VersionStatus.APPROVED
