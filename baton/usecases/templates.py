@@ -37,6 +37,7 @@ from planner.templates import (
     read_new_template,
     saved_file_digest,
     template_from_plan,
+    wording_problem,
 )
 from planner.versions import StoredVersion, VersionStatus
 
@@ -235,6 +236,12 @@ def _check_may_pre_approve(user: User) -> None:
 
 def _save(services: Services, template: Template, user: User, *, source: str) -> Template:
     _refuse_secret_values(services, template)  # first: other checks quote the examples
+    # A pattern requiring no wording would match goals meant for other templates (ranked
+    # last, it still takes every goal nothing else matches): refused here, where it is
+    # written, not where it is loaded (a saved one would make every plan fail).
+    catch_all = wording_problem(template)
+    if catch_all is not None:
+        raise TemplateError(catch_all)
     _check_examples(services, template)
     # Who pre-approved it is whoever saves it: the policies do not make their own plans
     # from it standard changes (four eyes), and a template without it makes none.

@@ -11,7 +11,8 @@ from .loader import (
     template_file_name,
     template_yaml,
 )
-from .matching import NO_MATCH_MESSAGE, NearMiss, TemplateMatch, TemplateMatcher, TemplatePlanner
+from .matching import (NO_MATCH_MESSAGE, NearMiss, TemplateMatch, TemplateMatcher, TemplatePlanner,
+                       wording_problem)
 from .model import ParamBounds, ParamType, Template, TemplateError, TemplateParam, unbounded_params
 from .params import bounds_check, instantiate
 from .provenance import (
@@ -52,4 +53,5 @@ __all__ = [
     "template_yaml",
     "template_from_plan",
     "unbounded_params",
+    "wording_problem",
 ]

@@ -81,11 +81,14 @@ notes contains msg if {
 	msg := sprintf("standard change: made from pre-approved template %s v%d with parameters inside its bounds", [input.origin.name, input.origin.version])
 }
 
-# Said only where it matters: a read-only, low-risk plan needs no approver either way.
+# Said only where it matters: a read-only, low-risk plan needs no approver either way. A
+# pre-approval that does not count says why below instead (not saved by templates add,
+# changed on disk, its giver no longer allowed): the one reason, not this one as well.
 notes contains msg if {
 	input.template.pre_approved
 	input.template.within_bounds
 	not pre_approved_by_someone_else
+	pre_approval_counts
 	approvals_needed > 0
 	msg := own_pre_approval_note
 }

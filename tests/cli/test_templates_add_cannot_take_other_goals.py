@@ -46,3 +46,12 @@ def test_a_padded_regex_template_does_not_take_other_users_goals(cli, data_dir, 
         for goal, name in GOALS.items():
             line = _planned_by(cli, user, goal)
             assert f"template {name} " in line and "aaa-grab" not in line, line
+
+
+def test_a_pattern_requiring_no_wording_is_refused_at_templates_add(cli, data_dir):
+    (data_dir / "grab.yaml").write_text(GRAB)
+    added = cli("--as", "alice", "templates", "add", "grab.yaml")
+    assert added.returncode == 1, (added.stdout, added.stderr)
+    assert "requires no literal wording" in added.stderr
+    assert "aaa-grab" not in cli("templates", "list").stdout
+    assert "template_saved" not in cli("--as", "dave", "audit", "export").stdout

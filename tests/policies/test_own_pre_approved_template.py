@@ -110,7 +110,7 @@ def _enum(*values):
 
 
 def test_a_template_with_nobody_on_record_makes_no_standard_change(opened, tmp_path):
-    """Saved before pre-approvers were recorded (or copied in by hand): fails closed."""
+    """Copied in by hand (never saved by `templates add`): fails closed, saying that alone."""
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "overwrite-payroll.v1.yaml").write_text(yaml.safe_dump({**TEMPLATE, "version": 1}))
@@ -119,8 +119,9 @@ def test_a_template_with_nobody_on_record_makes_no_standard_change(opened, tmp_p
     stored = plan_goal(services, GOAL, ALICE)
     assert stored.status is VersionStatus.PENDING_APPROVAL
     notes = decision_for(services, stored.plan_id).decision.notes
-    assert any("nobody is on record as having pre-approved template overwrite-payroll v1" in note
-               for note in notes)
+    assert any("overwrite-payroll v1 no longer counts: template overwrite-payroll v1 was not "
+               "saved by `baton templates add`" in note for note in notes), notes
+    assert not any("nobody is on record" in note for note in notes)  # one reason, the true one
 
 
 def test_a_standard_change_decided_before_the_record_needs_approval_to_run(opened, tmp_path):
