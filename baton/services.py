@@ -113,8 +113,9 @@ class Services:
     def registry(self) -> ToolRegistry:
         """Built-in tools, those installed packages ship (entry point group ``baton.tools``)
         and the ``[[tools.http]]`` tables; ``ConfigError`` when a table is named like a tool
-        a package registered, or a ``per_tool_concurrency`` limit names no tool (only loading
-        the packages tells their tools' names)."""
+        a package registered, a tool declares a secret ``[secrets]`` lacks, or a
+        ``per_tool_concurrency`` limit names no tool (only loading the packages tells their
+        tools' names and secrets)."""
         from tools.builtin import register_builtin_tools
 
         registry = ToolRegistry()
@@ -126,14 +127,16 @@ class Services:
         registry.load_entry_points()
         from tools.http_endpoint import load_http_tools
 
-        from .settings_checks import table_clashes
+        from .settings_checks import table_clashes, unconfigured_secrets
         from .settings_tool_limits import unknown_limited_tools
 
         # The settings check knew the built-in tools only (it runs no package's code): a
-        # table named like a packaged tool is the same configuration problem (exit 2).
+        # table named like a packaged tool, or a packaged tool declaring a secret that is not
+        # configured, is the same configuration problem (exit 2) as for a table.
         _refuse(table_clashes(registry, self.settings.http_tools))
         load_http_tools(registry, self.settings.http_tools)
-        _refuse(unknown_limited_tools(registry, self.settings.executor.per_tool_concurrency))
+        _refuse([*unconfigured_secrets(registry, self.settings),
+                 *unknown_limited_tools(registry, self.settings.executor.per_tool_concurrency)])
         return registry
 
     @cached_property

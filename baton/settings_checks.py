@@ -228,14 +228,15 @@ def configured_url_secrets(settings: Settings) -> list[str]:
 
 def http_tool_problems(settings: Settings) -> list[Problem]:
     """Register every ``[[tools.http]]`` table beside the built-in tools, as the server will;
-    the problems of those that cannot be registered.
+    the problems of those that cannot be registered, or use a secret ``[secrets]`` lacks.
 
     The installed tool packages (entry point group ``baton.tools``) are not loaded: this
     check runs before every command, and loading them imports and runs their code, for
     commands that call no tool too. Their tools' names are known only once loaded (an entry
     point is a ``register(registry)`` callable that may add any number of tools, named as it
-    likes), so a table named like one of them is found where the registry is built
-    (:attr:`baton.services.Services.registry`, with :func:`table_clashes`).
+    likes), so a table named like one of them, and a secret one of them declares, are found
+    where the registry is built (:attr:`baton.services.Services.registry`, with
+    :func:`table_clashes` and :func:`unconfigured_secrets`).
     """
     from tools import ToolDefinitionError, ToolRegistry
     from tools.builtin import register_builtin_tools
@@ -257,11 +258,7 @@ def http_tool_problems(settings: Settings) -> list[Problem]:
             load_http_tools(registry, [raw])
         except ToolDefinitionError as exc:
             problems.append((f"tools.http[{index}] ({name})", "; ".join(exc.problems)))
-            continue
-        unconfigured = unconfigured_secret_problems(raw, set(settings.secrets))
-        if unconfigured:
-            problems.append((f"tools.http[{index}] ({name})", "; ".join(unconfigured)))
-    return problems
+    return problems + unconfigured_secrets(registry, settings)
 
 
 def table_clashes(registry: ToolRegistry, tables: Sequence[dict]) -> list[Problem]:
@@ -291,13 +288,38 @@ def _origin(registry: ToolRegistry, name: str) -> str:
             "(entry point group baton.tools)")
 
 
-def unconfigured_secret_problems(raw: dict, configured: set[str]) -> list[str]:
-    """Each secret a registered ``[[tools.http]]`` table uses that ``[secrets]`` does not hold.
+def unconfigured_secrets(registry: ToolRegistry, settings: Settings) -> list[Problem]:
+    """(setting, problem) for each tool of ``registry`` declaring a secret that ``[secrets]``
+    does not hold: a ``[[tools.http]]`` table, a tool from an installed package, any tool.
 
-    Without this the table registers, plans calling it pass policy and approval, and only
-    the run fails (``missing_secret``). A header's reference names the header; a secret
-    listed but used by no header names the list. Only names are shown, never values.
+    Without this the tool registers, plans calling it pass validation, policy and approval,
+    and only the run fails. A table is named as its table (a header's reference naming the
+    header); another tool by its name and where it comes from. Only names, never values.
     """
+    configured = set(settings.secrets)
+    tables = {raw.get("name"): index for index, raw in enumerate(settings.http_tools)}
+    problems: list[Problem] = []
+    for spec in registry:
+        missing = [name for name in spec.secrets if name not in configured]
+        if not missing:
+            continue
+        index = tables.get(spec.name) if spec.endpoint_url is not None else None
+        if index is not None:
+            problems.append((f"tools.http[{index}] ({spec.name})",
+                             "; ".join(_table_secret_problems(settings.http_tools[index],
+                                                              missing))))
+            continue
+        listed = ", ".join(repr(name) for name in missing)
+        declared = (f"secret {listed}, which is" if len(missing) == 1
+                    else f"secrets {listed}, which are")
+        problems.append(("secrets", f"{spec.name!r}, {_origin(registry, spec.name)}, declares "
+                                    f"{declared} not configured under [secrets]"))
+    return problems
+
+
+def _table_secret_problems(raw: dict, missing: list[str]) -> list[str]:
+    """Where the table ``raw`` uses each of its ``missing`` secrets: in a header (named), or
+    only in its ``secrets`` list (registration refused a header's secret it does not list)."""
     from tools.builtin.http import SECRET_REF
 
     problems: list[str] = []
@@ -305,10 +327,9 @@ def unconfigured_secret_problems(raw: dict, configured: set[str]) -> list[str]:
     for header, value in (raw.get("headers") or {}).items():
         for ref in SECRET_REF.findall(value):
             in_headers.add(ref)
-            if ref not in configured:
+            if ref in missing:
                 problems.append(f"headers.{header} uses secret {ref!r}, which is not "
                                 "configured under [secrets]")
-    for listed in raw.get("secrets") or ():
-        if listed not in configured and listed not in in_headers:
-            problems.append(f"secrets lists {listed!r}, which is not configured under [secrets]")
+    problems.extend(f"secrets lists {name!r}, which is not configured under [secrets]"
+                    for name in missing if name not in in_headers)
     return problems

@@ -302,7 +302,8 @@ class StepLoop:
         names = referenced_secrets(args)
         if not self._check(st, sid, spec, args, effect, names, starting=True):
             return
-        unknown = [n for n in names if n not in self.secrets]
+        # The tool's declared secrets too: left out, its context.secrets[...] was a KeyError.
+        unknown = [n for n in (*spec.secrets, *names) if n not in self.secrets]
         if unknown:  # after the check: the policy names what may go where; settings name what exists
             if not self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0):
                 return
@@ -386,8 +387,7 @@ class StepLoop:
         timeout = attempt_timeout_s(spec, args, step.timeout_s or spec.timeout_s)
         context = ToolContext(
             idempotency_key=row.key, run_id=st.run_id, step_id=sid, attempt=attempt,
-            secrets={n: self.secrets[n] for n in (*spec.secrets, *st.secret_names.get(sid, ()))
-                     if n in self.secrets},
+            secrets={n: self.secrets[n] for n in (*spec.secrets, *st.secret_names.get(sid, ()))},
             workspace=self.workspace, time_limit_s=timeout)
         st.running.append(sid)
         st.launch.append((sid, partial(self._launch, st, spec, args, context, timeout, delay_s)))
