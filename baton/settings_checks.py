@@ -1,10 +1,10 @@
 """Checks of valid-looking settings against the machine: paths, the database URL, the LLM
-endpoint's URL, HTTP tools.
+endpoint's and the OPA server's URLs, HTTP tools.
 
 ``load_settings`` runs them before anything opens a file or a connection, so
 that a setting pointing at a file instead of a directory (or at a path the system cannot
 look at: a symbolic link loop, a parent that cannot be searched), an unparseable or
-unsupported database or LLM endpoint URL or a broken ``[[tools.http]]`` table (one
+unsupported database, LLM endpoint or OPA server URL or a broken ``[[tools.http]]`` table (one
 that cannot be registered, or names a secret ``[secrets]`` does not hold) is
 reported as a configuration problem (exit 2) naming the setting, not as a
 traceback or a failure of the thing asked for.
@@ -66,6 +66,12 @@ def check_settings(settings: Settings) -> list[Problem]:
         problem = llm_base_url_problem(settings.llm.base_url)
         if problem:
             problems.append(("llm.base_url", problem))
+    if settings.opa_url:
+        from policies.opa import opa_url_problem  # the backend's own rule, not a copy
+
+        problem = opa_url_problem(settings.opa_url)
+        if problem:
+            problems.append(("opa_url", problem))
     if settings.http_tools:
         problems.extend(http_tool_problems(settings))
     return problems

@@ -64,14 +64,43 @@ KEEP_UNUSED_S = 7 * 24 * 3600  # a namespace unused this long is deleted by the 
 HEARTBEAT_S = 3600.0  # how often a process in use refreshes its namespace's used_at
 
 
+OPA_URL_FORM = "http://host:port or http://host:port/path-prefix/"
+
+
+def opa_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the OPA server's address, if it cannot; credentials hidden.
+
+    The one rule: the backend refuses such a URL (an engine error, so a deny) and the settings
+    refuse it at load (exit 2). The client is built from the scheme, host, port and path only,
+    so a query string or fragment would be dropped, not sent.
+    """
+    must = f"must look like {OPA_URL_FORM}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return f"{must}: it holds a control character"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        # Not echoed: when a password holds a "/", the text read as the port is its start.
+        return (f"{must}: its port is not a number from 0 to 65535, or its brackets "
+                "do not close (percent-encode a '/', '@' or ':' in a user name or password)")
+    shown = f"{hide_url_credentials(url)!r} {must}"
+    if parts.scheme not in ("http", "https"):
+        return f"{shown}: it is not an http:// or https:// URL"
+    if not parts.hostname:
+        return f"{shown}: it names no host"
+    if parts.query or parts.fragment:
+        return f"{shown}: a query string or fragment is refused"
+    return None
+
+
 def _client(url: str, timeout_s: float) -> Any:
     from opa_client import OpaClient
 
+    problem = opa_url_problem(url)
+    if problem is not None:
+        raise EngineFailure(f"OPA URL {problem}")
     parts = urlsplit(url)
-    if (parts.scheme not in ("http", "https") or not parts.hostname
-            or parts.query or parts.fragment):
-        raise EngineFailure(f"OPA URL {hide_url_credentials(url)!r} must look like "
-                            "http://host:port or http://host:port/path-prefix/")
     port = parts.port or (443 if parts.scheme == "https" else 8181)
     # The client writes scheme://host:port/version/...: an IPv6 literal needs its brackets
     # back, and a path prefix (an OPA behind a gateway) goes before the API version.
