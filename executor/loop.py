@@ -26,7 +26,9 @@ attempt started before it has been settled (it is the head of the FIFO), the run
 going: whether a step failing for good drops it does not depend on which ended first,
 the backoff or that step. Just before its call it is checked by the runtime policy
 (``step_check``) and marked called, one commit between turns: nothing else is pending
-then, so that event's place in the ledger does not depend on timing either.
+then, so that event's place in the ledger does not depend on timing either. A takeover starts
+a retry whose dead owner was waiting out its backoff as such a retry, waiting what is left of
+that backoff (``attempt_log.wait_left``): a server's Retry-After holds across a crash too.
 
 Configured secret values (the runner's and the ledger's) are masked in a
 step's output and in every error text as soon as the loop takes them from a
@@ -300,7 +302,12 @@ class StepLoop:
                                 retryable=False)
             return
         names = referenced_secrets(args)
-        if not self._check(st, sid, spec, args, effect, names, starting=True):
+        log = st.steps[sid].attempt_log
+        interrupted = attempt_log.interrupted_last(log)
+        # A retry whose owner died while it waited out its backoff waits what is left of it,
+        # and is checked when that wait is over, as a retry with a backoff is (_call_begins).
+        wait_s = attempt_log.wait_left(log[-1], self.store.clock()) if interrupted else 0.0
+        if not wait_s and not self._check(st, sid, spec, args, effect, names, starting=True):
             return
         # The tool's declared secrets too: left out, its context.secrets[...] was a KeyError.
         unknown = [n for n in (*spec.secrets, *names) if n not in self.secrets]
@@ -314,9 +321,7 @@ class StepLoop:
         st.args[sid] = args
         st.effects[sid] = effect
         # Failed or interrupted attempts before a crash count; a resumed failure starts afresh.
-        log = st.steps[sid].attempt_log
         st.tries[sid] = attempt_log.tries(log)
-        interrupted = attempt_log.interrupted_last(log)
         refusal = no_call_after_interruption(
             interrupted, interrupted and attempt_log.may_have_called(log[-1]), st.tries[sid],
             effective_policy(step.retry, spec.retry), tool=spec.name, effect=effect,
@@ -325,7 +330,7 @@ class StepLoop:
             if self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0):
                 self._fail_for_good(st, sid, refusal, "interrupted", retryable=False)
             return
-        self._start_attempt(st, sid, spec=spec, args=args, delay_s=0, new=True)
+        self._start_attempt(st, sid, spec=spec, args=args, delay_s=wait_s, new=True)
 
     def _lookup(self, st: RunState, ref: Reference) -> Any:
         # Outputs are masked before they are kept; masking what a reference reads as well

@@ -9,7 +9,8 @@ An entry is ``{"attempt", "status", "started_at"[, "ended_at", "error",
 "retryable", "budget_reset", "backoff_s", "called"]}`` with timestamps in ISO 8601,
 UTC. A retry is journalled before it waits out its backoff (``backoff_s``) and marked
 ``called`` once the wait is over, just before its tool is called: a takeover then knows
-whether an interrupted retry ever made its call.
+whether an interrupted retry ever made its call, and waits what is left of its backoff first
+(:func:`wait_left`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ def may_have_called(entry: Entry) -> bool:
     """Whether an attempt's tool may have been called: it did not wait for a backoff, or its
     wait was over (a retry whose owner died during the wait never made its call)."""
     return not entry.get("backoff_s") or bool(entry.get("called"))
+
+
+def wait_left(entry: Entry, now: datetime) -> float:
+    """What is left at ``now`` of the backoff an interrupted retry was waiting out when its
+    owner died (0.0: it had none, its call began, or its wait is over): a takeover waits that
+    long before calling. ``started_at`` is the dead owner's clock, ``now`` the taker's: on
+    another machine they may disagree, and a wait is never longer than the whole backoff."""
+    backoff = entry.get("backoff_s")
+    if not backoff or entry.get("called"):
+        return 0.0
+    left = backoff - (now - datetime.fromisoformat(entry["started_at"])).total_seconds()
+    return min(max(left, 0.0), backoff)
 
 
 def finish(log: list[Entry], status: AttemptStatus, at: datetime, *, error: str | None = None,
