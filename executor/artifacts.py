@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ class ArtifactStore:
 
     def _read_file(self, uri: str, digest: str) -> bytes | None:
         try:
-            data = self.path_of(digest).read_bytes()
+            data = _read_regular(self.path_of(digest))
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -200,6 +201,37 @@ def _first_unencodable(value: Any) -> str | None:
             stack.extend(reversed([(f"{here}[{i}]", child) for i, child in enumerate(item)]))
     return None
 
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of the regular file at ``path``; an ``OSError`` naming what it is otherwise.
+
+    A FIFO put there was waited on for ever (on the event loop: the worker stopped renewing
+    its lease, and the next one to claim the run hung too), and a link to a device read
+    without end. Opened without blocking and looked at once open; no more than its size and
+    one byte is read (the hash check refuses a file that changed meanwhile).
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(descriptor)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    if not stat.S_ISREG(info.st_mode):  # before open(), which has its own words for a directory
+        os.close(descriptor)
+        raise OSError(f"{path} is {_kind(info.st_mode)}, not a regular file")
+    with open(descriptor, "rb") as file:
+        return file.read(info.st_size + 1)
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "something else"
 
 
 def _holds(path: Path, data: bytes) -> bool:
