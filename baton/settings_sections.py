@@ -22,6 +22,9 @@ SETTINGS_CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True)
 # Upper bounds of durations: finite, and small enough to add to a date (approvals, leases).
 MAX_APPROVAL_TTL_S = 10 * 365 * 24 * 3600  # 10 years
 MAX_LEASE_S = 24 * 3600  # a day: a lease is renewed every few seconds while its owner lives
+# A second: the owner renews every third of its lease (at most every second), and a shorter one
+# lapses whenever a commit or a tool holds the loop a moment: a live run is taken over.
+MIN_LEASE_S = 1
 MAX_LLM_TIMEOUT_S = 3600  # an hour for one planning request, even from a slow local model
 MAX_VERIFY_COOLDOWN_S = 24 * 3600  # a day: longer would hide a tampered ledger from its readers
 # An invalid reply sent back whole for repair: below 1,000 characters not even a short plan
@@ -108,9 +111,9 @@ class ExecutorSettings(BaseModel):
         default_factory=dict, description="Per-tool limits: at most this many calls of a tool "
                                           "at once within one run, not across runs or "
                                           "workers (at least 1).")
-    lease_s: float = Field(default=30.0, gt=0, le=MAX_LEASE_S, allow_inf_nan=False,
+    lease_s: float = Field(default=30.0, ge=MIN_LEASE_S, le=MAX_LEASE_S, allow_inf_nan=False,
                            description="How long a run owner's lease lasts, in seconds "
-                                       "(at most a day).")
+                                       "(at least a second, at most a day).")
     artifact_threshold_bytes: int = Field(
         default=64 * 1024, ge=0, description="Outputs larger than this are stored as artifacts."
     )
@@ -157,6 +160,6 @@ def checked_cloudevents_source(value: str) -> str:
 
 
 __all__ = ["MAX_APPROVAL_TTL_S", "MAX_ECHOED_REPLY_CHARS", "MAX_LEASE_S", "MAX_LLM_TIMEOUT_S",
-           "MAX_VERIFY_COOLDOWN_S", "MIN_ECHOED_REPLY_CHARS", "SETTINGS_CONFIG",
+           "MAX_VERIFY_COOLDOWN_S", "MIN_ECHOED_REPLY_CHARS", "MIN_LEASE_S", "SETTINGS_CONFIG",
            "ArtifactStoreKind", "AuditSettings", "ExecutorSettings", "LLMSettings",
            "checked_cloudevents_source", "first_control_character"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Interval, and_, cast, func, literal, or_, select, update
+from sqlalchemy import Float, Interval, and_, cast, func, literal, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -35,6 +35,7 @@ RUNS = RunRow.__table__  # type: ignore[attr-defined]
 # itself (for a lease that starts now); the lease column holds a time with its zone.
 _DB_NOW = func.now()
 _DB_NOW_EXACT = func.clock_timestamp()
+_ONE_SECOND = cast(literal("1 second"), Interval)
 STEPS = StepRunRow.__table__  # type: ignore[attr-defined]
 ACTOR = "executor"
 # A step left running by a dead owner when its run is cancelled: it ends failed, as a retry a
@@ -80,7 +81,9 @@ class RunClaims:
     def lease_until(self, lease_s: float) -> Any:
         """The value of a lease that ends ``lease_s`` from now (an SQL expression on PostgreSQL)."""
         if self.engine.dialect.name == "postgresql":
-            return _DB_NOW_EXACT + cast(literal(f"{float(lease_s)} seconds"), Interval)
+            # A number of seconds times one second: text such as f"{lease_s} seconds" wrote
+            # 0.00005 as "5e-05 seconds", which PostgreSQL refuses (every claim failed).
+            return _DB_NOW_EXACT + cast(literal(float(lease_s)), Float) * _ONE_SECOND
         return self.clock() + timedelta(seconds=lease_s)
 
     def lease_now(self) -> Any:
