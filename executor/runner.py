@@ -139,12 +139,14 @@ class Runner(StepLoop):
     def worker(self, *, once: bool = False, idle_s: float = 1.0,
                should_stop: Callable[[], bool] = lambda: False,
                wait_for_database_s: float | None = None) -> int:
-        """Run queued runs and runs whose owner's lease expired; with ``once``, stop when none is left.
+        """Run queued runs and runs whose owner's lease expired; with ``once``, stop when none is
+        left. Returns how many runs it ended (succeeded, failed or cancelled).
 
         A run that stops on an error is logged with its id and the worker goes on: after a
-        lost lease or a database failure naming the run, the run is left for a resume (or
-        a worker, once the lease ends); after an unexpected exception (a bug), logged with
-        its traceback, the run has ended failed (see :meth:`run`).
+        lost lease, a database failure naming the run or a deferred admission check, the run
+        is not counted (the warning "run stopped" says why: it is left to its new owner, a
+        resume, or a worker once the lease ends); after an unexpected exception (a bug),
+        logged with its traceback, the run has ended failed (see :meth:`run`).
 
         While looking for the next run, a transient database failure (a deadlock, a
         serialization failure, a busy SQLite file) is tried again after a short random wait;
@@ -176,7 +178,9 @@ class Runner(StepLoop):
             try:
                 self.run_sync(run_id, detail=False)
             except BatonError as exc:  # one run's problem (a lost lease...) must not stop the worker
+                # Not counted: taken over, given back or left for a resume, not ended here.
                 log.warning("run stopped", run_id=run_id, error=exc.message)
+                continue
             except Exception:  # noqa: BLE001 - a bug, a failing check: that run's alone
                 # The run ended failed (or, its database gone too, was left for a resume):
                 # the traceback says what broke.

@@ -38,7 +38,7 @@ def test_a_check_that_cannot_judge_now_leaves_the_run_queued_for_the_next_claim(
     run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice",
                                detach=True)
     # The worker stops claiming as it sees the file broken (here: after one claim).
-    assert runner.worker(once=True, should_stop=lambda: bool(checks)) == 1
+    assert runner.worker(once=True, should_stop=lambda: bool(checks)) == 0  # given back, not run
 
     record = runner.store.get(run_id, detail=False)
     assert record.status is RunStatus.QUEUED and record.error is None
@@ -59,7 +59,7 @@ def test_a_database_failure_under_the_check_leaves_the_run_to_its_lease(engine, 
     runner = make_runner(engine, registry, tmp_path, admission=admission)
     run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice",
                                detach=True)
-    assert runner.worker(once=True) == 1  # its lease holds: not claimed again at once
+    assert runner.worker(once=True) == 0  # left, not run; its lease holds: not claimed again
     assert len(checks) == 1
 
     record = runner.store.get(run_id, detail=False)
