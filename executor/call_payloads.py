@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import SecretBytes, SecretStr
 
+from policies.step_strings import secret_names
 from tools import ToolSpec
-from tools.builtin.http import SECRET_REF
 from tools.redaction import REDACTED
 
 
@@ -26,19 +26,10 @@ def secret_fields(spec: ToolSpec) -> frozenset[str]:
 
 
 def referenced_secrets(args: Any) -> tuple[str, ...]:
-    """Names of configured secrets (``${secret:NAME}``) in any string of ``args``, sorted; never values."""
-    found: set[str] = set()
-    stack = [args]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            if "${secret:" in value:
-                found.update(SECRET_REF.findall(value))
-        elif isinstance(value, Mapping):
-            stack.extend(value.values())
-        elif isinstance(value, list | tuple):
-            stack.extend(value)
-    return tuple(sorted(found))
+    """Names of configured secrets (``${secret:NAME}``) a call's resolved arguments ask for,
+    sorted; never values. The runtime check judges these same names (one rule,
+    :func:`policies.step_strings.secret_names`): a tool is handed no secret it did not judge."""
+    return tuple(secret_names(args, resolved=True))
 
 
 def mask_args(args: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:

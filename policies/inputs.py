@@ -21,9 +21,14 @@ from .hosts import parts_host, url_host
 from .step_strings import scanned_strings, secret_names
 
 
-def url_facts(url: Any) -> dict[str, Any]:
-    """Host, scheme and embedded credentials of a literal URL; a reference is flagged instead."""
-    if is_reference(url):
+def url_facts(url: Any, *, resolved: bool = False) -> dict[str, Any]:
+    """Host, scheme and embedded credentials of a literal URL; a reference is flagged instead.
+
+    ``resolved``: the URL of a call about to be made, never a reference: a mapping shaped
+    like one is data another step returned, a URL with no host (flagged as a reference, the
+    rules would leave its host to a later check that never comes).
+    """
+    if not resolved and is_reference(url):
         return {"url_from_ref": True, "url_ref": url["ref"], "host": None}
     if not isinstance(url, str):
         return {"url_from_ref": False, "host": None}
@@ -53,10 +58,12 @@ def effect_for(spec: ToolSpec, args: Mapping[str, Any]) -> Effect:
         return Effect.WRITE
 
 
-def sent_secret_names(args: Any, endpoint_url: str | None, endpoint_secrets: Sequence[str]) -> list[str]:
-    """The secrets one call sends: :func:`secret_names` of its arguments and, for a configured
-    HTTP endpoint tool, the secrets its own headers carry (they go to its fixed URL too)."""
-    names = set(secret_names(args))
+def sent_secret_names(args: Any, endpoint_url: str | None, endpoint_secrets: Sequence[str],
+                      *, resolved: bool = False) -> list[str]:
+    """The secrets one call sends: :func:`secret_names` of its arguments (``resolved``: at run
+    time) and, for a configured HTTP endpoint tool, the secrets its own headers carry (they go
+    to its fixed URL too)."""
+    names = set(secret_names(args, resolved=resolved))
     if endpoint_url is not None:
         names.update(endpoint_secrets)
     return sorted(names)
@@ -260,14 +267,16 @@ def build_step_input(call: StepCall, *, now: datetime | None = None) -> dict[str
         "tags": list(call.tags),
         "region": call.region,
         **scanned_strings(call.args),
-        "secret_names": sent_secret_names(call.args, call.endpoint_url, call.endpoint_secrets),
+        # The names the executor hands the tool (executor.call_payloads.referenced_secrets).
+        "secret_names": sent_secret_names(call.args, call.endpoint_url, call.endpoint_secrets,
+                                          resolved=True),
         "source_regions": sorted(set(call.source_regions)),
         "source_tools": sorted(set(call.source_tools)),
         "source_hosts": sorted(set(call.source_hosts)),
     }
     url = call_url(call.endpoint_url, call.args)
     if url is not _NO_URL:
-        entry["url"] = url_facts(url)
+        entry["url"] = url_facts(url, resolved=True)
     return {
         "kind": "step",
         "run_id": call.run_id,

@@ -319,12 +319,29 @@ def _shown_param(name: str, place: str) -> str:
     return readable if NAME_LIKE_PARAM.fullmatch(readable) else f"<{place}>"
 
 
-def secret_names(args: Any) -> list[str]:
+def secret_names(args: Any, *, resolved: bool = False) -> list[str]:
     """Names of configured secrets the arguments ask for (``${secret:NAME}``); never values.
 
-    Every string is scanned, not only ``http.request``'s headers: where a secret
-    is written decides nothing about where its tool may send it.
+    Every string is scanned, object keys included, not only ``http.request``'s headers:
+    where a secret is written decides nothing about where its tool may send it. In a plan a
+    reference names none (what it brings is judged when the step runs); ``resolved``: a
+    call's arguments about to be sent, where a mapping shaped like a reference is data
+    another step returned, and is read. The executor hands a call the secrets this names,
+    and the runtime check judges the same names (``policies.inputs.build_step_input``).
     """
-    names = {name for _, _, value in _string_places(args, "$.args", "")
-             for name in SECRET_REF.findall(value)}
+    # The strings _string_places reads (no path needed here), walked without recursion: a
+    # resolved output may nest deeper than Python's stack, and every call is read.
+    names: set[str] = set()
+    stack = [args]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "${secret:" in value:
+                names.update(SECRET_REF.findall(value))
+        elif isinstance(value, Mapping):
+            if resolved or not is_reference(value):
+                stack.extend(str(key) for key in value)  # a key is sent like a value
+                stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
     return sorted(names)
