@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from tests.support import Reply
 from tools import Effect, RetryableToolError, ToolContext, ToolError, ToolRegistry
 from tools.builtin import register_builtin_tools
-from tools.builtin import referenced_secrets
 from tools.builtin.http import parse_retry_after
 
 LIMIT = 64 * 1024
@@ -217,13 +216,6 @@ def test_missing_secret_is_final_and_named(registry, http_server):
         call(registry, args, secrets={"OTHER": "v"})
     assert not caught.value.retryable
     assert http_server.count() == 0
-
-
-def test_referenced_secrets_are_visible_from_the_arguments():
-    args = {"url": "https://x", "headers": {"A": "Bearer ${secret:TOK}", "B": "${secret:K2}-${secret:TOK}"}}
-    assert referenced_secrets(args) == ("K2", "TOK")
-    assert referenced_secrets({"url": "https://x"}) == ()
-    assert referenced_secrets({"headers": {"ref": "a.b"}}) == ()
 
 
 def test_a_short_url_credential_echoed_by_the_server_is_masked_in_the_calls_error(registry, http_server):

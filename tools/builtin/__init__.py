@@ -6,12 +6,14 @@ Nothing is registered at import: the application calls
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..registry import ToolRegistry
 from .files import register_file_tools
-from .http import HttpRequestInput, HttpResponse, referenced_secrets, register_http_request
+from .http import HttpRequestInput, HttpResponse, register_http_request
 from .jsonq import register_json_tools
+from .protected_paths import Protected
 from .table import register_table_tools
 
 DEFAULT_HTTP_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
@@ -20,7 +22,7 @@ __all__ = [
     "DEFAULT_HTTP_MAX_RESPONSE_BYTES",
     "HttpRequestInput",
     "HttpResponse",
-    "referenced_secrets",
+    "Protected",
     "register_builtin_tools",
 ]
 
@@ -30,9 +32,11 @@ def register_builtin_tools(
     *,
     workspace: Path,
     http_max_response_bytes: int = DEFAULT_HTTP_MAX_RESPONSE_BYTES,
+    protected: Sequence[Protected] = (),
 ) -> None:
-    """Add every built-in tool to ``registry``; ``files.*`` are confined to ``workspace``."""
+    """Add every built-in tool to ``registry``; ``files.*`` are confined to ``workspace`` and
+    kept out of the ``protected`` paths (Baton's own state, should the workspace hold it)."""
     register_http_request(registry, max_response_bytes=http_max_response_bytes)
-    register_file_tools(registry, workspace=workspace)
+    register_file_tools(registry, workspace=workspace, protected=protected)
     register_table_tools(registry)
     register_json_tools(registry)

@@ -126,16 +126,6 @@ def timeout_of_request(args: Mapping[str, Any]) -> float | None:
     return None
 
 
-def referenced_secrets(args: Mapping[str, Any]) -> tuple[str, ...]:
-    """Secret names an ``http.request`` call's headers refer to, sorted (for policy input)."""
-    headers = args.get("headers")
-    if not isinstance(headers, Mapping):
-        return ()
-    found = {name for value in headers.values() if isinstance(value, str)
-             for name in SECRET_REF.findall(value)}
-    return tuple(sorted(found))
-
-
 def resolve_secret_headers(
     headers: Mapping[str, str] | None, secrets: Mapping[str, str]
 ) -> tuple[dict[str, str], list[str]]:
