@@ -43,7 +43,7 @@ from urllib.parse import unquote, urlsplit
 
 import structlog
 
-from tools.url_credentials import hide_url_credentials
+from tools.url_credentials import hide_setting_url, hide_url_credentials
 
 from .bundle import PolicyBundle
 from .engine import EngineFailure, FailClosedEngine
@@ -84,7 +84,7 @@ def opa_url_problem(url: str) -> str | None:
         # Not echoed: when a password holds a "/", the text read as the port is its start.
         return (f"{must}: its port is not a number from 0 to 65535, or its brackets "
                 "do not close (percent-encode a '/', '@' or ':' in a user name or password)")
-    shown = f"{hide_url_credentials(url)!r} {must}"
+    shown = f"{hide_setting_url(url)!r} {must}"
     if parts.scheme not in ("http", "https"):
         return f"{shown}: it is not an http:// or https:// URL"
     if not parts.hostname:

@@ -399,3 +399,25 @@ def _user_is_token(parts: SplitResult, password: str | None = None) -> bool:
     if parts.scheme.lower() not in ("http", "https"):
         return False
     return password is None or unquote(password).lower() in _TOKEN_USER_PASSWORDS
+
+
+_SCHEME_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/{0,2}")
+
+
+def hide_setting_url(url: str) -> str:
+    """A URL setting for a configuration error: :func:`hide_url_credentials`, and, where no
+    host can be read from it (a scheme forgotten or misspelt: ``svc:pw@host``,
+    ``http:/svc:pw@host``), everything before its last "@" but the scheme hidden too: there
+    the user information cannot be told from the rest, and a password must never be echoed.
+    """
+    shown = hide_url_credentials(url)
+    if "@" not in shown:
+        return shown
+    try:
+        if urlsplit(shown).hostname:  # its user information was found, and hidden
+            return shown
+    except ValueError:
+        pass
+    before, _, after = shown.rpartition("@")
+    scheme = _SCHEME_START.match(before)
+    return f"{scheme.group(0) if scheme else ''}{HIDDEN}@{after}"

@@ -59,6 +59,17 @@ def test_a_refused_opa_url_never_shows_its_password(baton, data_dir):
     assert "svc:***@opa.example" in line and "opa-pa55" not in line, line
 
 
+@pytest.mark.parametrize("url", ["http:/svc:Sup3rSecretPw@opa.example:8181",
+                                 "svc:Sup3rSecretPw@opa.example:8181",
+                                 "http:svc:Sup3rSecretPw@opa.example"])
+def test_a_url_with_no_host_to_read_never_shows_its_password(baton, data_dir, url):
+    # No host can be read: the user information cannot be told from the rest, so all before
+    # the "@" but the scheme is hidden.
+    (data_dir / "baton.toml").write_text(USERS)
+    line = _config_error(baton("policy", "show", env={"BATON_OPA_URL": url}))
+    assert "Sup3rSecretPw" not in line and "***@opa.example" in line, line
+
+
 def test_an_unparseable_opa_url_is_not_echoed(baton, data_dir):
     # A "/" in the password ends the host part: the parser reads "Zq8v" as the port.
     (data_dir / "baton.toml").write_text('opa_url = "http://bot:Zq8v/SECRETtok3n@opa.example"\n'
