@@ -285,7 +285,7 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
     variables of ``environ``; the settings remember both, and how the file looked, as their
     ``source`` (a running server reads its users again from it when the file changes)."""
     # Each source and check in a module of its own, imported here: not for `baton --help`.
-    from .settings_checks import check_settings, shown_path
+    from .settings_checks import check_settings, short_secret_warnings, shown_path
     from .settings_environment import apply_environment, settings_variables
     from .settings_file import layout_problems, normalise, read_settings_file
     from .settings_policy_data import policies_problems, policy_data_problems
@@ -315,7 +315,10 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
                                embedded=settings.opa_url is None, compile_them=not found)
     if found:
         raise _invalid(origin, found, from_env)
-    _warn_of_builtin_approvers(in_force, origin)
+    # Accepted, but worth saying: a built-in role that cannot approve named as approver (plans
+    # would wait for it), a secret too short to find in plans.
+    _warn(origin, "role", builtin_role_warnings(in_force))
+    _warn(origin, "secret", short_secret_warnings(settings))
     # Only the variables read above: the settings are read again as this process started.
     settings._source = SettingsSource(path=path.absolute(), required=required, mark=mark,
                                       environ=settings_variables(environ),
@@ -323,17 +326,16 @@ def read_settings(path: Path, *, required: bool, environ: Mapping[str, str]) -> 
     return settings
 
 
-def _warn_of_builtin_approvers(policy_data: Mapping[str, Any], origin: str) -> None:
-    """Warn, once per load, of each built-in role ``approval.roles`` names that cannot approve
-    (``settings_users.builtin_role_warnings``): accepted, but plans would wait for it."""
-    found = builtin_role_warnings(policy_data)
+def _warn(origin: str, field: str, found: list[tuple[str, str]]) -> None:
+    """Log each (name, why) of ``found`` once per load, on stderr (never a ``--json`` stdout),
+    the name under ``field``."""
     if not found:
         return
     import structlog
 
     log = structlog.get_logger("baton.settings")
-    for role, why in found:
-        log.warning(f"settings{origin}: {why}", role=role)
+    for name, why in found:
+        log.warning(f"settings{origin}: {why}", **{field: name})
 
 
 def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:

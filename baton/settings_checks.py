@@ -221,6 +221,20 @@ def llm_base_url_problem(url: str) -> str | None:
     return None
 
 
+def short_secret_warnings(settings: Settings) -> list[Problem]:
+    """(secret, warning) for each ``[secrets]`` value shorter than ``MIN_GLOBAL_SECRET_LEN``:
+    accepted, but it cannot be told from ordinary text in a plan (so a plan holding it is not
+    refused), while masking it everywhere else hides ordinary text. Names only, never a value
+    or its length: a length narrows the guessing."""
+    from tools.url_credentials import MIN_GLOBAL_SECRET_LEN
+
+    return [(name, f"secret {name} is shorter than {MIN_GLOBAL_SECRET_LEN} characters: it "
+                   "cannot be told from ordinary text in plans, and masking it hides ordinary "
+                   "text wherever it appears; configure the real value")
+            for name, secret in settings.secrets.items()
+            if len(secret.get_secret_value()) < MIN_GLOBAL_SECRET_LEN]
+
+
 def configured_url_secrets(settings: Settings) -> list[str]:
     """Passwords and tokens written into the configured URLs (LLM endpoint, HTTP tools, OPA,
     database): secret values like the ``[secrets]``, masked in the ledger and the logs.
