@@ -18,6 +18,8 @@ from .settings import ConfigError, Settings
 from .settings_reload import LiveSettings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     # SQLAlchemy alone costs most of `baton --help`'s start-up: import it when first used.
     from sqlalchemy.engine import Engine
 
@@ -29,6 +31,13 @@ if TYPE_CHECKING:
     from executor.store.plans import PlanStore
     from planner.llm import LLMPlanner
     from planner.templates import TemplateLibrary
+    from tools.builtin import Protected
+
+# Files of <data_dir> named here and where they are made (web_secret.key by baton.web.session,
+# which is not imported for this: it brings the web framework).
+ARTIFACTS_DIR = "artifacts"
+LLM_CAPABILITIES_FILE = "llm_capabilities.json"
+WEB_KEY_FILE = "web_secret.key"
 
 
 class Services:
@@ -123,6 +132,7 @@ class Services:
             registry,
             workspace=self.settings.resolved_workspace,
             http_max_response_bytes=self.settings.http_max_response_bytes,
+            protected=baton_state(self.settings),
         )
         registry.load_entry_points()
         from tools.http_endpoint import load_http_tools
@@ -156,7 +166,7 @@ class Services:
             max_tools_offered=llm.max_tools_offered, max_steps=self.settings.max_steps,
             max_transport_retries=llm.retries, max_backoff_s=llm.max_backoff_s,
             max_echoed_reply_chars=llm.max_echoed_reply_chars,
-            capability_cache=self.settings.data_dir / "llm_capabilities.json",
+            capability_cache=self.settings.data_dir / LLM_CAPABILITIES_FILE,
             # Never a secret in a prompt: a stored plan, a goal or feedback may hold one.
             prompt_secrets=tuple(self.secret_values),
         )
@@ -214,7 +224,7 @@ class Services:
         from executor.artifacts import ArtifactStore
 
         executor = self.settings.executor
-        root = (self.settings.data_dir / "artifacts").resolve()
+        root = (self.settings.data_dir / ARTIFACTS_DIR).resolve()
         if not executor.artifacts_in_database(self.engine.dialect.name):
             return ArtifactStore(root, threshold_bytes=executor.artifact_threshold_bytes,
                                  engine=self.engine)
@@ -255,6 +265,47 @@ class Services:
                 workspace=self.settings.resolved_workspace, admission=self._admit, **options)
 
         return build
+
+
+def baton_state(settings: Settings) -> list[Protected]:
+    """Baton's own state, which ``files.*`` never read or write even where the workspace holds
+    it (``workspace = "."`` beside ``data_dir = ".baton"``): a plan could otherwise read the web
+    key or overwrite the database, approved as a mere file read or write. Outermost first, so
+    a refusal names the data directory rather than a file in it."""
+    from tools.builtin import Protected
+
+    data_dir = settings.data_dir
+    templates = settings.templates_dir or data_dir / "templates"
+    state = [Protected(path=data_dir, what="Baton's data directory (data_dir)"),
+             *(Protected(path=path, what="Baton's database")
+               for path in _sqlite_files(settings.resolved_database_url)),
+             Protected(path=data_dir / ARTIFACTS_DIR, what="Baton's artifact store"),
+             Protected(path=data_dir / WEB_KEY_FILE, what="Baton's web key"),
+             Protected(path=data_dir / LLM_CAPABILITIES_FILE, what="Baton's LLM capability cache"),
+             Protected(path=templates, what="Baton's templates directory (templates_dir)")]
+    if settings.policies_dir is not None:  # policies replacing the shipped ones
+        state.append(Protected(path=settings.policies_dir,
+                               what="Baton's policies directory (policies_dir)"))
+    if settings.source is not None:  # made by a plan, it would be read as the settings
+        state.append(Protected(path=settings.source.path, what="Baton's settings file"))
+    return state
+
+
+def _sqlite_files(url: str) -> list[Path]:
+    """The SQLite database file of ``url`` and those SQLite keeps beside it; none for another
+    database (or one in memory, which the settings refused)."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return []
+    if database.startswith("file:"):  # a URI: its path, without its query
+        database = database[len("file:"):].partition("?")[0]
+    path = Path(database)
+    return [path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))]
 
 
 def _refuse(problems: list[tuple[str, str]]) -> None:

@@ -6,7 +6,10 @@ Every path is relative to the workspace, written as text by the rule of :mod:`.p
 to its parent's descriptor with ``O_NOFOLLOW`` (see :mod:`.safe_paths`), so a symlink that
 leads outside, even one swapped in while the tool runs, is refused rather than followed.
 Without ``overwrite`` a write publishes by a rename (or link) that never replaces, so a file
-another writer makes after the check is refused, not overwritten.
+another writer makes after the check is refused, not overwritten. Should the workspace hold
+Baton's own state (its data directory, database, settings file), every component walked is
+checked against it as well (see :mod:`.protected_paths`): refused when named, left out of a
+listing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hashlib
 import os
 import stat
 from pathlib import Path, PurePosixPath
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +27,7 @@ from ..errors import ToolInputError
 from ..retry import NO_RETRY, RetryPolicy
 from ..spec import Effect, ToolContext
 from .path_text import PATH_ENCODING_DESCRIPTION, PathEncoding, encoding_of, os_path, shown
+from .protected_paths import Protected
 from .safe_paths import (
     Opened,
     TooManyEntries,
@@ -95,16 +100,18 @@ def workspace_path(path: str) -> str:
     return name
 
 
-def read_text(workspace: Path, path: str, max_bytes: int) -> FileContent:
-    """Read a UTF-8 file from the workspace."""
+def read_text(workspace: Path, path: str, max_bytes: int,
+              protected: Sequence[Protected] = ()) -> FileContent:
+    """Read a UTF-8 file from the workspace, never one of the ``protected`` paths."""
     name = workspace_path(path)
     with os_errors(name, "read"):
-        return _read_text(workspace, path, name, max_bytes)
+        return _read_text(workspace, path, name, max_bytes, protected)
 
 
-def _read_text(workspace: Path, path: str, name: str, max_bytes: int) -> FileContent:
+def _read_text(workspace: Path, path: str, name: str, max_bytes: int,
+               protected: Sequence[Protected]) -> FileContent:
     try:
-        ws = Workspace(workspace)
+        ws = Workspace(workspace, protected=protected)
     except FileNotFoundError:
         raise not_found_error(name, "read") from None
     with ws:
@@ -135,16 +142,18 @@ def _read_text(workspace: Path, path: str, name: str, max_bytes: int) -> FileCon
                           sha256=hashlib.sha256(data).hexdigest())
 
 
-def write_text(workspace: Path, path: str, text: str, overwrite: bool) -> FileWritten:
-    """Write a UTF-8 file atomically; rewriting identical content is a no-op success."""
+def write_text(workspace: Path, path: str, text: str, overwrite: bool,
+               protected: Sequence[Protected] = ()) -> FileWritten:
+    """Write a UTF-8 file atomically, never into the ``protected`` paths; rewriting identical
+    content is a no-op success."""
     name = workspace_path(path)
     with os_errors(name, "write"):  # a full disk, a read-only one, a directory not writable
-        return _write_text(workspace, path, name, text.encode("utf-8"), overwrite)
+        return _write_text(workspace, path, name, text.encode("utf-8"), overwrite, protected)
 
 
 def _write_text(workspace: Path, path: str, name: str, data: bytes,
-                overwrite: bool) -> FileWritten:
-    with Workspace(workspace, create=True) as ws:
+                overwrite: bool, protected: Sequence[Protected]) -> FileWritten:
+    with Workspace(workspace, create=True, protected=protected) as ws:
         # Without overwrite, a file that appears between the check and the publish (another
         # step, another worker) makes the publish fail; it is then checked as if found first.
         for _ in range(_PUBLISH_TRIES):
@@ -186,9 +195,11 @@ def _found_the_same(opened: Opened, path: str, data: bytes, overwrite: bool) -> 
                          "pass overwrite=true to replace it", code="file_exists")
 
 
-def list_entries(workspace: Path, path: str, pattern: str) -> FileListing:
+def list_entries(workspace: Path, path: str, pattern: str,
+                 protected: Sequence[Protected] = ()) -> FileListing:
     """Entries under ``path`` matching the glob ``pattern``, sorted; links leading out or not
-    to be followed, and entries past ``MAX_DEPTH`` components, left out (see :func:`scan`)."""
+    to be followed, the ``protected`` paths, and entries past ``MAX_DEPTH`` components, left
+    out (see :func:`scan`)."""
     glob = os_path(pattern, what="pattern")
     segments = PurePosixPath(glob).parts if glob else ()
     if not segments or PurePosixPath(glob).is_absolute() or ".." in segments:
@@ -196,13 +207,13 @@ def list_entries(workspace: Path, path: str, pattern: str) -> FileListing:
                              code="path_refused")
     name = workspace_path(path)
     with os_errors(name, "list"):
-        return _list_entries(workspace, path, name, pattern, segments)
+        return _list_entries(workspace, path, name, pattern, segments, protected)
 
 
 def _list_entries(workspace: Path, path: str, name: str, pattern: str,
-                  segments: tuple[str, ...]) -> FileListing:
+                  segments: tuple[str, ...], protected: Sequence[Protected]) -> FileListing:
     try:
-        ws = Workspace(workspace)
+        ws = Workspace(workspace, protected=protected)
     except FileNotFoundError:
         if path in ("", "."):
             return FileListing(entries=[])
@@ -238,9 +249,12 @@ def _read_fd(fd: int, limit: int) -> bytes:
 
 
 def register_file_tools(
-    registry: ToolRegistry, *, workspace: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    registry: ToolRegistry, *, workspace: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    protected: Sequence[Protected] = (),
 ) -> None:
-    """Add ``files.read``, ``files.write`` and ``files.list`` confined to ``workspace``."""
+    """Add ``files.read``, ``files.write`` and ``files.list`` confined to ``workspace`` (or the
+    one a call's context names), and kept out of the ``protected`` paths whichever it is."""
+    protected = tuple(protected)
 
     def where(context: ToolContext) -> Path:
         return context.workspace or workspace
@@ -252,7 +266,7 @@ def register_file_tools(
             path: File path relative to the workspace, e.g. 'sales.csv', as files.list gives
                 it (a backslash starts an escape: write a backslash as two).
         """
-        return read_text(where(context), path, max_file_bytes)
+        return read_text(where(context), path, max_file_bytes, protected)
 
     def files_write(path: str, text: str, context: ToolContext, overwrite: bool = False) -> FileWritten:
         """Write a UTF-8 text file into the workspace, creating parent directories.
@@ -263,13 +277,14 @@ def register_file_tools(
             text: The content to write.
             overwrite: Replace an existing file with different content.
         """
-        return write_text(where(context), path, text, overwrite)
+        return write_text(where(context), path, text, overwrite, protected)
 
     def files_list(context: ToolContext, path: str = ".", pattern: str = "*") -> FileListing:
         """List files and directories in the workspace that match a glob pattern.
 
-        Left out: symlinks that lead outside the workspace or cannot be followed, and
-        entries deeper than 255 path components (no files tool can reach them).
+        Left out: symlinks that lead outside the workspace or cannot be followed, Baton's
+        own state should the workspace hold it, and entries deeper than 255 path components
+        (no files tool can reach them).
 
         Args:
             path: Directory relative to the workspace to list; '.' is the workspace itself.
@@ -277,7 +292,7 @@ def register_file_tools(
             pattern: Glob pattern, e.g. '*.csv' or '**/*.json' to search subdirectories;
                 matched against the paths as listed, escapes included.
         """
-        return list_entries(where(context), path, pattern)
+        return list_entries(where(context), path, pattern, protected)
 
     retry = RetryPolicy(max_attempts=2, initial_backoff_s=0.1, max_backoff_s=1.0)
     registry.register_function(files_read, name="files.read", effect=Effect.READ,

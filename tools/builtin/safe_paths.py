@@ -23,7 +23,7 @@ import secrets
 import stat
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
@@ -33,6 +33,7 @@ import structlog
 
 from ..errors import ToolError, ToolInputError
 from .path_text import shown
+from .protected_paths import Guard, Protected
 
 log = structlog.get_logger(__name__)
 
@@ -135,8 +136,10 @@ class Opened:
 class Workspace:
     """An open handle on the workspace root; every walk starts from its descriptor."""
 
-    def __init__(self, root: Path, *, create: bool = False) -> None:
-        """Open ``root`` (the configured workspace is trusted, so it may itself be a symlink)."""
+    def __init__(self, root: Path, *, create: bool = False,
+                 protected: Sequence[Protected] = ()) -> None:
+        """Open ``root`` (the configured workspace is trusted, so it may itself be a symlink);
+        every walk and listing keeps out of the ``protected`` paths (Baton's own state)."""
         if os.open not in os.supports_dir_fd or not hasattr(os, "O_NOFOLLOW"):
             raise ToolInputError("workspace files need a POSIX system with dir_fd and O_NOFOLLOW",
                                  code="unsupported_platform")
@@ -145,6 +148,7 @@ class Workspace:
         self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
         # Absolute symlink targets count as inside when they start with one of these.
         self.prefixes = (PurePosixPath(os.path.realpath(root)), PurePosixPath(os.path.abspath(root)))
+        self.guard = Guard(protected, str(self.prefixes[0]))
 
     def __enter__(self) -> Self:
         return self
@@ -177,6 +181,8 @@ class Workspace:
                     raise too_deep_error(path)
                 here = stack[-1][1] if stack else self.fd
                 final = not pending
+                # Before anything is opened or made there: a state file not made yet as well.
+                self.guard.check(path, _names(stack, part), final=final)
                 try:
                     fd = os.open(part, _FINAL_FLAGS if final else _WALK_FLAGS | os.O_DIRECTORY,
                                  dir_fd=here)
@@ -202,6 +208,11 @@ class Workspace:
                     hops = _count_hop(hops, path)
                     self._follow(path, target, pending, stack)
                     continue
+                try:  # the same file under another name (case, hard link) is refused too
+                    self.guard.check(path, _names(stack, part), final=final, found=fd)
+                except ToolInputError:
+                    os.close(fd)
+                    raise
                 if final:
                     return Opened(os.dup(here), part, fd, _names(stack, part))
                 stack.append((part, fd))
@@ -401,7 +412,7 @@ def scan(ws: Workspace, dir_fd: int, base: tuple[str, ...], pattern: tuple[str, 
     pattern = _one_double_star_per_run(pattern)
     found: list[Found] = []
     skipped: list[str] = []
-    with contextlib.closing(_entries(dir_fd, base, pattern, skipped)) as entries:
+    with contextlib.closing(_entries(ws.guard, dir_fd, base, pattern, skipped)) as entries:
         for names, entry, reached in entries:
             if len(pattern) not in reached:
                 continue
@@ -417,11 +428,13 @@ def scan(ws: Workspace, dir_fd: int, base: tuple[str, ...], pattern: tuple[str, 
     return found
 
 
-def _entries(dir_fd: int, base: tuple[str, ...], pattern: tuple[str, ...], skipped: list[str],
+def _entries(guard: Guard, dir_fd: int, base: tuple[str, ...], pattern: tuple[str, ...],
+             skipped: list[str],
              ) -> Iterator[tuple[tuple[str, ...], os.DirEntry[str], frozenset[int]]]:
     """Every entry below ``dir_fd`` the pattern may reach, with the pattern positions it
-    reaches (:func:`_step`), never through a symlink; a directory whose entries would be
-    deeper than :data:`MAX_DEPTH` is added to ``skipped``, not entered.
+    reaches (:func:`_step`), never through a symlink nor into Baton's own state (``guard``);
+    a directory whose entries would be deeper than :data:`MAX_DEPTH` is added to
+    ``skipped``, not entered.
 
     Depth first, parents before their entries, with a stack rather than recursion: a tree
     a thousand levels deep raised ``RecursionError``. One descriptor is open per level.
@@ -440,8 +453,8 @@ def _entries(dir_fd: int, base: tuple[str, ...], pattern: tuple[str, ...], skipp
                 continue
             here = names + (entry.name,)
             below = _step(reached, entry.name, pattern)
-            if not below:
-                continue  # neither it nor anything under it can match
+            if not below or _guarded(guard, base + here, entry):
+                continue  # neither it nor anything under it can match, or may be shown
             yield here, entry, below
             if all(i == len(pattern) for i in below) or not entry.is_dir(follow_symlinks=False):
                 continue
@@ -459,6 +472,18 @@ def _entries(dir_fd: int, base: tuple[str, ...], pattern: tuple[str, ...], skipp
         for _, fd, _, _ in levels:
             if fd is not None:
                 os.close(fd)
+
+
+def _guarded(guard: Guard, parts: tuple[str, ...], entry: os.DirEntry[str]) -> bool:
+    """Whether ``entry`` is, or is inside, Baton's own state: left out of a listing, unlike a
+    path named to a tool, which is refused."""
+    try:
+        guard.check("/".join(parts), parts, final=True, found=entry)
+    except ToolInputError:
+        return True
+    except OSError:
+        return False  # gone meanwhile: what it was is decided as for any other entry
+    return False
 
 
 def _shown_deep(parts: tuple[str, ...]) -> str:
