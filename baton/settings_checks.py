@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from tools.url_credentials import hide_url_credentials, url_secrets
+from tools.url_credentials import hide_setting_url, url_secrets
 
 if TYPE_CHECKING:
     from tools import ToolRegistry
@@ -150,8 +150,8 @@ def database_url_problem(url: str) -> str | None:
     except ArgumentError:
         return f"not a database URL; use {DATABASE_URL_EXAMPLES}"
     except ValueError:  # a port that is not a number: the parser's int() gives up
-        return f"{hide_url_credentials(url)}: its port is not a number; use {DATABASE_URL_EXAMPLES}"
-    shown = hide_url_credentials(url)
+        return f"{hide_setting_url(url)}: its port is not a number; use {DATABASE_URL_EXAMPLES}"
+    shown = hide_setting_url(url)
     # Parsed as any number: psycopg refused 99999 only when connecting (exit 1, not 2).
     if parsed.port is not None and not 1 <= parsed.port <= 65535:
         return (f"{shown}: its port {parsed.port} is not from 1 to 65535; use "
@@ -207,7 +207,7 @@ def llm_base_url_problem(url: str) -> str | None:
         parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
     except ValueError as exc:  # unparseable: shown not even with its credentials hidden
         return f"not a URL ({exc}); {use}"
-    shown = hide_url_credentials(url)
+    shown = hide_setting_url(url)
     if parts.scheme.lower() not in ("http", "https"):
         return f"{shown}: not an http:// or https:// URL; {use}"
     host = parts.hostname

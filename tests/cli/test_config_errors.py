@@ -170,6 +170,9 @@ def test_a_cloudevents_source_from_the_environment_names_the_variable(baton):
     ("http://999.0.0.1/v1", "not an IPv4 address"),
     ("localhost:11434/v1", "not an http:// or https:// URL"),
     ("http:///v1", "names no host"),
+    # No host to read: the user information cannot be told from the rest, so all is hidden.
+    ("svc:hunter2-hunter2@llm:8181/v1", "not an http:// or https:// URL"),
+    ("http:/svc:hunter2-hunter2@llm:8181/v1", "names no host"),
 ])
 def test_a_malformed_llm_base_url_is_a_configuration_error(baton, url, said):
     done = baton("plan", "Read a.txt", BATON_LLM_BASE_URL=url, BATON_USER="alice")
