@@ -32,8 +32,9 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from .bundle import PolicyBundle
+from .bundle import DATA_ROOT, PolicyBundle
 from .engine import DECISION_PATH, STEP_DECISION_PATH, EngineFailure, FailClosedEngine
+from .long_strings import secret_pattern_pieces, with_pattern_hints
 
 ENGINE_NAME = "embedded"
 ENTRYPOINTS = (DECISION_PATH, STEP_DECISION_PATH)
@@ -118,12 +119,20 @@ class CompiledPolicies:
         unassigned = _unassigned_variables(self._bundle, dict(modules))
         if unassigned:
             raise EngineFailure(f"the policies do not compile: {unassigned}")
+        # Which secret patterns may match each string, told in Python (policies.long_strings):
+        # this interpreter's regular expressions backtrack, 6 ms for a window of random
+        # letters and digits. Read from the data the rules read, so the indexes agree.
+        config = data.get(DATA_ROOT)
+        self._pattern_pieces = secret_pattern_pieces(
+            config.get("secret_patterns") if isinstance(config, Mapping) else None)
 
     def evaluate(self, entrypoint: str, policy_input: Mapping[str, Any]) -> Any:
         """The value of ``entrypoint`` over ``policy_input``; ``None`` when undefined."""
         from regopy import Input
         from regopy.rego_shared import rego_bundle_query_entrypoint, rego_free_output
 
+        if self._pattern_pieces is not None:
+            policy_input = with_pattern_hints(policy_input, self._pattern_pieces)
         with self._lock:
             try:
                 self._rego.set_input(Input(json.loads(json.dumps(policy_input, default=str))))

@@ -52,9 +52,11 @@ WINDOW = 512
 # The longest match found whole in some window.
 OVERLAP = 256
 # Long strings' characters one input may hold. Ordinary text (a CSV or a report a run
-# reads and writes) scans at about 1.6 s per MiB, so a step may still copy a file of a few
-# MiB; random letters and digits, the worst case, at about 12 s per MiB (a plan sent to the
-# API is held to 1 MiB by its body limit). Past this, the step is denied, not judged in part.
+# reads and writes) scans at about 0.8 s of CPU per MiB on the embedded engine, random
+# letters and digits or base64 alike (each secret pattern runs only on the windows that
+# hold a piece of its literal text, see below; before, such text took 4 to 15 s per MiB),
+# so a step may still copy a file of a few MiB. Past this, the step is denied, not judged
+# in part.
 MAX_LONG_STRING_CHARS = 4 * 1024 * 1024
 # The longest key the key-word rules read with regular expressions: ample for a name (the
 # rule reads its last words), and a key of as many short words costs about 5 ms.
@@ -173,4 +175,265 @@ def windowed_input(policy_input: Mapping[str, Any]) -> Mapping[str, Any]:
     step = result.get("step")
     if isinstance(step, Mapping):
         result["step"] = _windowed_step(step, budget)
+    return result
+
+
+# -- which secret patterns may match a string ------------------------------------------------
+#
+# The embedded interpreter's regular expressions backtrack: the URL-password pattern's
+# ``[A-Za-z][A-Za-z0-9+.-]*://`` tries every letter of a window as a scheme's start and reads
+# on to the window's end, so a window of random letters and digits cost 6 ms (a MiB, 4,100
+# windows, 24 s) against 0.4 ms for words. A pattern can only match a string holding one of
+# the pieces of literal text every match of it holds (``://`` there, ``AKIA``, ``ASIA`` or
+# ``A3T`` for an AWS key id): each string fact is given the indexes of the patterns that may
+# match it (``may_match``), and the rules run only those (secrets.rego: ``patterns_to_try``).
+# The pieces are read by a parser that knows only syntax std::regex (the embedded
+# interpreter's), RE2 (OPA's) and Python read alike; a pattern written otherwise has no
+# pieces and is run on every string, as before.
+
+# The most strings a piece of literal text is chosen among (``[Bb]earer`` is two).
+_MAX_LITERALS = 16
+# Characters that are themselves outside a class in every dialect; ``]`` and ``}`` alone are
+# not (std::regex refuses some forms RE2 takes as literal).
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                   " !\"#%&',-/:;<=>@_`~")
+# Escaped, each of these is itself in every dialect.
+_ESCAPED = frozenset(".^$*+?()[]{}|\\/-")
+# A class of these alone is the set of its characters (no range, negation or escape).
+_CLASS_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_QUANTIFIER = re.compile(r"\{([0-9]{1,4})(,([0-9]{0,4}))?\}")
+
+
+class _Unsure(Exception):  # noqa: N818 - the parser's "cannot tell", never raised out of it
+    """The pattern uses syntax the dialects may read differently."""
+
+
+class _Part:
+    """What a piece of a pattern matches: ``exact``, every text it can match (None: too many
+    or unknown); ``pieces``, texts one of which every match of it holds (None: unknown)."""
+
+    __slots__ = ("exact", "pieces")
+
+    def __init__(self, exact: frozenset[str] | None, pieces: frozenset[str] | None = None) -> None:
+        self.exact = exact
+        self.pieces = exact if pieces is None and exact is not None else pieces
+
+
+_ANY = _Part(None)
+_EMPTY = _Part(frozenset({""}))  # an anchor or \b: matches no character
+
+
+def _product(left: frozenset[str], right: frozenset[str]) -> frozenset[str] | None:
+    if len(left) * len(right) > _MAX_LITERALS:
+        return None
+    return frozenset(a + b for a in left for b in right)
+
+
+def _better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    """The more telling of two choices of pieces: the longer shortest piece, then fewer."""
+    def rank(p: frozenset[str] | None) -> tuple[int, int]:
+        return (-1, 0) if not p or "" in p else (min(map(len, p)), -len(p))
+    return a if rank(a) >= rank(b) else b
+
+
+class _Parser:
+    """Reads a pattern into a :class:`_Part` (see above); raises ``_Unsure``."""
+
+    def __init__(self, pattern: str) -> None:
+        self.text = pattern
+        self.at = 0
+
+    def parse(self) -> _Part:
+        part = self._alternation()
+        if self.at != len(self.text):
+            raise _Unsure  # a ")" with no "("
+        return part
+
+    def _peek(self) -> str:
+        return self.text[self.at] if self.at < len(self.text) else ""
+
+    def _alternation(self) -> _Part:
+        branches = [self._sequence()]
+        while self._peek() == "|":
+            self.at += 1
+            branches.append(self._sequence())
+        if len(branches) == 1:
+            return branches[0]
+        exact: frozenset[str] | None = frozenset()
+        pieces: frozenset[str] | None = frozenset()
+        for branch in branches:
+            exact = exact | branch.exact if exact is not None and branch.exact is not None else None
+            if pieces is not None and branch.pieces and "" not in branch.pieces:
+                pieces = pieces | branch.pieces
+            else:
+                pieces = None  # a branch that may match anything: any text may match
+        if exact is not None and len(exact) > _MAX_LITERALS:
+            exact = None
+        return _Part(exact, pieces if exact is None else None)
+
+    def _sequence(self) -> _Part:
+        parts: list[_Part] = []
+        while self._peek() not in ("", "|", ")"):
+            parts.append(self._quantified(self._atom()))
+        best: frozenset[str] | None = None
+        run: frozenset[str] | None = frozenset({""})  # the exact texts of the parts just read
+        whole: frozenset[str] | None = frozenset({""})
+        for part in parts:
+            whole = _product(whole, part.exact) if whole is not None and part.exact else None
+            if part.exact is None:
+                best = _better(_better(best, run), part.pieces)
+                run = frozenset({""})
+                continue
+            joined = _product(run, part.exact) if run is not None else None
+            if joined is None:  # too many: what was read so far is one piece, a new one begins
+                best = _better(best, run)
+                joined = part.exact
+            run = joined
+        best = _better(best, run)
+        return _Part(whole, None if whole is not None else best)
+
+    def _atom(self) -> _Part:
+        char = self._peek()
+        self.at += 1
+        if char in _PLAIN:
+            return _Part(frozenset({char}))
+        if char == ".":
+            return _ANY
+        if char in "^$":
+            return _EMPTY
+        if char == "\\":
+            escaped = self._peek()
+            self.at += 1
+            if escaped in _ESCAPED and escaped:
+                return _Part(frozenset({escaped}))
+            if escaped and escaped in "dDsSwW":
+                return _ANY
+            if escaped and escaped in "bB":
+                return _EMPTY
+            raise _Unsure
+        if char == "[":
+            return self._class()
+        if char == "(":
+            if self.text.startswith("?:", self.at):
+                self.at += 2
+            elif self._peek() == "?":
+                raise _Unsure  # a look-around, a named group, flags
+            inner = self._alternation()
+            if self._peek() != ")":
+                raise _Unsure
+            self.at += 1
+            return inner
+        raise _Unsure  # a quantifier with nothing before it, "]", "}", a control character...
+
+    def _class(self) -> _Part:
+        negated = self._peek() == "^"
+        self.at += negated
+        if self._peek() in ("]", ""):
+            raise _Unsure  # "[]" and "[^]" mean different things in different dialects
+        chars: set[str] = set()
+        plain = not negated
+        while self._peek() != "]":
+            char = self._peek()
+            if char in ("", "["):
+                raise _Unsure  # unclosed, or [:alpha:] and the like
+            if char == "\\":
+                self.at += 1
+                plain = False
+            elif char not in _CLASS_LETTERS:
+                plain = False
+            chars.add(char)
+            self.at += 1
+        self.at += 1
+        if plain and len(chars) <= _MAX_LITERALS:
+            return _Part(frozenset(chars))
+        return _ANY
+
+    def _quantified(self, part: _Part) -> _Part:
+        char = self._peek()
+        if char in ("*", "+", "?"):
+            self.at += 1
+            least, most = {"*": (0, None), "+": (1, None), "?": (0, 1)}[char]
+        elif char == "{":
+            found = _QUANTIFIER.match(self.text, self.at)
+            if found is None:
+                raise _Unsure  # RE2 reads a "{" that starts no repeat as itself, std::regex not
+            self.at = found.end()
+            least = int(found.group(1))
+            most = least if found.group(2) is None else (
+                int(found.group(3)) if found.group(3) else None)
+            if most is not None and most < least:
+                raise _Unsure
+        else:
+            return part
+        if self._peek() == "?":
+            self.at += 1  # lazy: matches the same texts
+        if self._peek() in ("*", "+", "?", "{"):
+            raise _Unsure  # possessive, or a repeat of a repeat
+        return _repeated(part, least, most)
+
+
+def _repeated(part: _Part, least: int, most: int | None) -> _Part:
+    """``part`` repeated ``least`` to ``most`` (None: no bound) times."""
+    if least == 0:
+        return _ANY  # may match nothing (an empty text holds no piece)
+    # Every match holds its first copies in a row; a few say enough (a{1000} is no slower).
+    times = min(least, 8)
+    copies: frozenset[str] | None = frozenset({""})
+    for _ in range(times):
+        copies = _product(copies, part.exact) if copies is not None and part.exact else None
+    if most == least == times and copies is not None:
+        return _Part(copies)
+    return _Part(None, _better(copies, part.pieces))
+
+
+def pattern_pieces(pattern: str) -> frozenset[str] | None:
+    """Texts one of which every match of ``pattern`` holds (in any dialect the engines
+    use); None when that cannot be told, or any text may match."""
+    if not isinstance(pattern, str):
+        return None
+    try:
+        part = _Parser(pattern).parse()
+    except _Unsure:
+        return None
+    except RecursionError:
+        return None  # groups nested thousands deep: run on every string
+    if not part.pieces or "" in part.pieces:
+        return None
+    return part.pieces
+
+
+def secret_pattern_pieces(patterns: Any) -> tuple[frozenset[str] | None, ...] | None:
+    """:func:`pattern_pieces` of each of ``secret_patterns`` (the policy data's list of
+    ``{kind, pattern}``), in order; None when the list is not one."""
+    if not isinstance(patterns, list) or not all(isinstance(p, Mapping) for p in patterns):
+        return None
+    return tuple(pattern_pieces(p.get("pattern")) for p in patterns)
+
+
+def with_pattern_hints(policy_input: Mapping[str, Any],
+                       pieces: tuple[frozenset[str] | None, ...]) -> Mapping[str, Any]:
+    """``policy_input`` (windowed) with each string fact of its steps given ``may_match``:
+    the indexes of the secret patterns whose ``pieces`` it holds one of (a pattern without
+    pieces always)."""
+    always = {i for i, found in enumerate(pieces) if found is None}
+    each = [(piece, i) for i, found in enumerate(pieces) if found is not None for piece in found]
+
+    def hinted(step: Any) -> Any:
+        strings = step.get("strings") if isinstance(step, Mapping) else None
+        if not isinstance(strings, list):
+            return step
+        facts = []
+        for fact in strings:
+            value = fact.get("value") if isinstance(fact, Mapping) else None
+            if isinstance(value, str):
+                held = always.union(i for piece, i in each if piece in value)
+                fact = {**fact, "may_match": sorted(held)}
+            facts.append(fact)
+        return {**step, "strings": facts}
+
+    result = dict(policy_input)
+    if isinstance(result.get("steps"), list):
+        result["steps"] = [hinted(s) for s in result["steps"]]
+    if "step" in result:
+        result["step"] = hinted(result["step"])
     return result

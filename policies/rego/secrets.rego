@@ -6,9 +6,21 @@ import rego.v1
 
 # The kinds of secret a literal string looks like (secret_patterns in the data).
 secret_kinds(str) := {p.kind |
-	some p in cfg.secret_patterns
+	some p in patterns_to_try(str)
 	regex.match(p.pattern, str.value)
 }
+
+# The patterns worth running on a string. The embedded engine gives each string the indexes
+# of the patterns that may match it (may_match: the others need a piece of literal text the
+# string lacks, policies/long_strings.py), since its regular expressions backtrack (6 ms for
+# a window of random letters and digits); without it, one regular expression run per string
+# finds the few strings worth checking pattern by pattern (an alternation matches where any
+# part does).
+patterns_to_try(str) := [cfg.secret_patterns[j] | some j in str.may_match] if {
+	is_array(str.may_match)
+} else := cfg.secret_patterns if {
+	regex.match(any_secret_pattern, str.value)
+} else := []
 
 # A long, random-looking value under a key named like "password" or "token" (see
 # sensitive_word). The ${secret:NAME} references in it are the legitimate way to send a
@@ -17,13 +29,19 @@ secret_kinds(str) := {p.kind |
 # value's, the only one the input gives. (The cheap number checks come first: most strings
 # stop there.)
 long_random(str) if {
-	str.length >= cfg.sensitive_value_min_length
-	str.entropy >= cfg.sensitive_value_min_entropy
+	str.length >= sensitive_value_min_length
+	str.entropy >= sensitive_value_min_entropy
 }
+
+# Read once per evaluation: the interpreter looks cfg up again at each use (a third of
+# long_random's time over thousands of windows).
+sensitive_value_min_length := cfg.sensitive_value_min_length
+
+sensitive_value_min_entropy := cfg.sensitive_value_min_entropy
 
 sensitive_value(str) if {
 	some piece in credential_pieces(literal_text(str.value))
-	count(piece) >= cfg.sensitive_value_min_length
+	count(piece) >= sensitive_value_min_length
 	not contains(piece, " ") # phrases ("rotate monthly") are settings, not secrets
 	not location_under_location_key(str, piece)
 }
@@ -250,8 +268,7 @@ ordinary_ending(words) if {
 	regex.match(ordinary_endings, words)
 }
 
-# Any of the patterns: one regular expression run per string finds the few
-# strings worth checking pattern by pattern (an alternation matches where any part does).
+# Any of the patterns (see patterns_to_try).
 any_secret_pattern := concat("|", [p.pattern | some p in cfg.secret_patterns])
 
 # Rule: no literal secret in any argument; secrets are configured in settings
@@ -265,7 +282,6 @@ pattern_findings(steps) := [finding |
 	s := steps[i]
 	some str in s.strings
 	str.length >= 8 # every pattern needs at least 8 characters; skipping short ones is faster
-	regex.match(any_secret_pattern, str.value)
 	some kind in secret_kinds(str)
 	finding := [i, str.path, 0, kind]
 ]
