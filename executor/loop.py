@@ -30,6 +30,13 @@ then, so that event's place in the ledger does not depend on timing either. A ta
 a retry whose dead owner was waiting out its backoff as such a retry, waiting what is left of
 that backoff (``attempt_log.wait_left``): a server's Retry-After holds across a crash too.
 
+The runtime check's answer (a policy evaluation: seconds for a call sending megabytes) is
+asked in a worker thread, the loop waiting for it: its lease is renewed meanwhile and, for a
+check made within a turn, what the turn recorded before it is committed (a takeover would
+otherwise run those steps again). Its verdict is recorded where it would have been at once,
+and calls that end meanwhile are settled after it, in start order: the ledger does not depend
+on how long a check took.
+
 Configured secret values (the runner's and the ledger's) are masked in a
 step's output and in every error text as soon as the loop takes them from a
 tool, before anything stores, logs or passes them on: the stored row or
@@ -66,7 +73,7 @@ from .calls import (
     error_code,
     error_text,
 )
-from .checks import RuntimeCheck
+from .checks import CheckOutcome, RuntimeCheck
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
 from .run_state import RunState, StepProgress
@@ -81,8 +88,10 @@ from .runtime_gate import (
     DENIALS_MAX_CHARS,
     DENIALS_MAX_COUNT,
     TIME_BOUND_TAGS,
+    GateQuestion,
     RuntimeDenial,
     RuntimeGate,
+    answered,
 )
 from .scheduling import StepStatus, ready_steps
 from .store import attempt_log
@@ -130,14 +139,14 @@ class StepLoop:
         self._poll(st, force=True)
         while True:
             if not st.stopping and st.frontier:
-                self._start_ready(st)
+                await self._start_ready(st)
             self._commit(st)
             if st.stopping:  # after the commit: a retry it launched is dropped too
                 self._drop_backoffs(st)
             if not st.running:
                 return
             if await self._wait_for_head(st):
-                self._settle_finished(st)
+                await self._settle_finished(st)
                 self._poll(st)
 
     async def _wait_for_head(self, st: RunState) -> bool:
@@ -156,7 +165,7 @@ class StepLoop:
         self._poll(st)
         return call.ready(loop.time())
 
-    def _settle_finished(self, st: RunState) -> None:
+    async def _settle_finished(self, st: RunState) -> None:
         """Settle the oldest call, and every call behind it that has ended too, in start order.
 
         Their results share the next commit (a fan-out settles many steps per
@@ -173,28 +182,30 @@ class StepLoop:
             del st.calls[sid]
             outcome = call.outcome()
             end_span(call.span, outcome.error, secret_values=self._mask_values)
-            self._settle(st, sid, outcome)
+            await self._settle(st, sid, outcome)
             if not st.stopping and st.frontier:
-                self._start_ready(st)
+                await self._start_ready(st)
 
-    def _start_ready(self, st: RunState) -> None:
+    async def _start_ready(self, st: RunState) -> None:
         slots = st.concurrency - len(st.running)
         if slots <= 0:
             return
         if not self.per_tool:
             # Every frontier step is ready (pending, dependencies done): take the first ones.
             chosen = [sid for _, sid in st.frontier[:slots]]
-            del st.frontier[:slots]
-            for sid in chosen:
-                self._start_step(st, sid)
-            return
-        candidates = [sid for _, sid in st.frontier]
-        chosen = ready_steps(candidates, st.deps, st.states, running=list(st.running),
-                             tool_of={sid: st.steps[sid].tool for sid in candidates + list(st.running)},
-                             concurrency=st.concurrency, per_tool=self.per_tool)
+        else:
+            candidates = [sid for _, sid in st.frontier]
+            chosen = ready_steps(candidates, st.deps, st.states, running=list(st.running),
+                                 tool_of={sid: st.steps[sid].tool
+                                          for sid in candidates + list(st.running)},
+                                 concurrency=st.concurrency, per_tool=self.per_tool)
         for sid in chosen:
+            # A cancel seen while an earlier one's runtime check was asked (_answered): no
+            # step starts after it, and the rest are not checked for nothing.
+            if st.cancelled:
+                return
             st.frontier.remove((st.rank[sid], sid))
-            self._start_step(st, sid)
+            await self._start_step(st, sid)
 
     def _commit(self, st: RunState) -> None:
         """One commit for the turn's results and starts; then, and only then, call the started tools."""
@@ -286,7 +297,7 @@ class StepLoop:
 
     # -- one step ---------------------------------------------------------------------
 
-    def _start_step(self, st: RunState, sid: str) -> None:
+    async def _start_step(self, st: RunState, sid: str) -> None:
         step = st.by_id[sid]
         try:
             spec = self.registry.get(step.tool)
@@ -307,7 +318,7 @@ class StepLoop:
         # A retry whose owner died while it waited out its backoff waits what is left of it,
         # and is checked when that wait is over, as a retry with a backoff is (_call_begins).
         wait_s = attempt_log.wait_left(log[-1], self.store.clock()) if interrupted else 0.0
-        if not wait_s and not self._check(st, sid, spec, args, effect, names, starting=True):
+        if not wait_s and not await self._check(st, sid, spec, args, effect, names, starting=True):
             return
         # The tool's declared secrets too: left out, its context.secrets[...] was a KeyError.
         unknown = [n for n in (*spec.secrets, *names) if n not in self.secrets]
@@ -348,20 +359,40 @@ class StepLoop:
         st.outputs[sid] = value
         return value
 
-    def _check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any], effect: Effect,
-               secret_names: tuple[str, ...], *, starting: bool = False) -> bool:
+    async def _check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
+                     effect: Effect, secret_names: tuple[str, ...], *, starting: bool = False
+                     ) -> bool:
         """Ask the runtime gate about the call (:mod:`executor.runtime_gate`); record its
         verdict, and fail the step on a denial. ``starting``: a new step's, whose allowed
         verdict is left out of the commit with its start (see :meth:`_flush`)."""
-        verdict = self._gate(st).verdict(sid, spec, args, effect, secret_names)
-        if verdict is None:
+        gate = self._gate(st)
+        question = gate.question(sid, spec, args, effect, secret_names)
+        if question is None:
             return True
+        verdict = gate.verdict(question, await self._answered(question, st))
         self.store.record_check(st.run_id, st.steps[sid], verdict.event, denied_error=verdict.error,
                                 cancellable=starting and verdict.allowed)
         if not verdict.allowed:
             self._mark(st, sid, StepStatus.FAILED, verdict.error)
             st.failure = st.failure or f"step {sid} failed: {verdict.error}"
         return verdict.allowed
+
+    async def _answered(self, question: GateQuestion, st: RunState | None = None
+                        ) -> CheckOutcome:
+        """The runtime check's answer, asked off the loop (:func:`~executor.runtime_gate.answered`).
+
+        With ``st`` (a check made within a turn), every ``poll_s`` meanwhile what the turn
+        recorded so far is committed (a takeover would otherwise run the steps it settled
+        again) and the lease renewed. The verdict is recorded after them, as it would be at
+        once, and a call that ends meanwhile is settled after it, in start order: the ledger
+        does not depend on how long the check took. A retry's check is asked while the loop
+        waits for that retry (:meth:`_wait_for_head`), which renews."""
+        meanwhile = None if st is None else partial(self._commit_and_renew, st)
+        return await answered(question, every_s=self.poll_s, meanwhile=meanwhile)
+
+    def _commit_and_renew(self, st: RunState) -> None:
+        self._flush(st)
+        self._poll(st)
 
     def _gate(self, st: RunState) -> RuntimeGate:
         if st.gate is None:
@@ -412,38 +443,53 @@ class StepLoop:
             return begin_call(spec, args, context, timeout_s=timeout, span=span)
         sid = context.step_id
         turn = st.turns[sid] = asyncio.get_running_loop().create_future()
-        backoff = st.backoffs[sid] = asyncio.ensure_future(_backoff_then_turn(
-            self.sleep, delay_s, turn))
+        asked: list[tuple[GateQuestion, CheckOutcome]] = []
+        # Its backoff, its turn, then its check: dropped, all of it, once the run stops.
+        backoff = st.backoffs[sid] = asyncio.ensure_future(self._asked_after(
+            st, spec, args, sid, delay_s, turn, asked))
         backoff.add_done_callback(partial(_forget_backoff, st.backoffs, sid))
-        waiting = self._retried(st, spec, args, context, timeout, backoff)
+        waiting = self._retried(st, spec, args, context, timeout, backoff, asked)
         return Call(None, run_in_span(span, asyncio.ensure_future, waiting), span=span)
 
+    async def _asked_after(self, st: RunState, spec: ToolSpec, args: dict[str, Any], sid: str,
+                           delay_s: float, turn: asyncio.Future[None],
+                           asked: list[tuple[GateQuestion, CheckOutcome]]) -> None:
+        """A retry's wait (its backoff, then its ``turn``), then, the run still going, its
+        runtime check's answer, put in ``asked`` (nothing when its call is not one to ask
+        about): asked off the loop (:meth:`_answered`), recorded when its call begins."""
+        await _backoff_then_turn(self.sleep, delay_s, turn)
+        if self._stop_reason(st) is not None:
+            return  # not called (call_tool asks the same): nothing to check
+        question = self._gate(st).question(sid, spec, args, st.effects[sid],
+                                           st.secret_names.get(sid, ()))
+        if question is not None:
+            asked.append((question, await self._answered(question)))
+
     async def _retried(self, st: RunState, spec: ToolSpec, args: dict[str, Any],
-                       context: ToolContext, timeout: float,
-                       backoff: asyncio.Future[Any]) -> Outcome:
-        """A retry's attempt once it was launched: its wait, its check, its call."""
+                       context: ToolContext, timeout: float, backoff: asyncio.Future[Any],
+                       asked: list[tuple[GateQuestion, CheckOutcome]]) -> Outcome:
+        """A retry's attempt once it was launched: its wait and check, its call."""
         try:
             return await call_tool(spec, args, context, timeout_s=timeout, backoff=backoff,
                                    stop_reason=partial(self._stop_reason, st),
-                                   before_call=partial(self._call_begins, st, spec, args, context))
+                                   before_call=partial(self._call_begins, st, context, asked))
         except RuntimeDenial as denial:  # its call was not made
             return Outcome(error=denial)
         except _CallLeftOut:  # a cancel committed during its backoff: as if dropped in it
             return _stopped(self._stop_reason(st))
 
-    def _call_begins(self, st: RunState, spec: ToolSpec, args: dict[str, Any],
-                     context: ToolContext) -> None:
-        """A retry's backoff and turn are over: ask the runtime check about its call, as every
-        call is asked, then commit its verdict and that the call begins before making it, so
-        that a takeover can tell a call that may have had its effect from one never made.
+    def _call_begins(self, st: RunState, context: ToolContext,
+                     asked: list[tuple[GateQuestion, CheckOutcome]]) -> None:
+        """A retry's backoff and turn are over and its runtime check answered (``asked``, as
+        every call is asked): commit its verdict and that the call begins before making it,
+        so that a takeover can tell a call that may have had its effect from one never made.
         (Between the loop's turns nothing else is pending: this commit holds them alone.)
         A denial is raised (:class:`RuntimeDenial`), the call not made; its verdict commits
         with the attempt's failure."""
         sid = context.step_id
         row = st.steps[sid]
-        verdict = self._gate(st).verdict(sid, spec, args, st.effects[sid],
-                                         st.secret_names.get(sid, ()))
-        if verdict is not None:
+        for question, answer in asked:
+            verdict = self._gate(st).verdict(question, answer)
             self.store.record_check(st.run_id, row, verdict.event, denied_error=None,
                                     cancellable=verdict.allowed)
             if not verdict.allowed:
@@ -453,7 +499,7 @@ class StepLoop:
             row.attempt_log[-1].pop("called", None)
             raise _CallLeftOut
 
-    def _settle(self, st: RunState, sid: str, outcome: Outcome) -> None:
+    async def _settle(self, st: RunState, sid: str, outcome: Outcome) -> None:
         """Commit one attempt's result (in FIFO order), then retry, fail or release dependents."""
         self._maybe_crash(crash.CrashPoint.AFTER_TOOL_RETURNED, sid)
         row = st.steps[sid]
@@ -480,9 +526,9 @@ class StepLoop:
                 self._flush(st)  # the result alone, so that "between steps" exists to crash in
                 crash.crash_now()
             return
-        self._retry_or_fail(st, sid, outcome.error)
+        await self._retry_or_fail(st, sid, outcome.error)
 
-    def _retry_or_fail(self, st: RunState, sid: str, error: BaseException) -> None:
+    async def _retry_or_fail(self, st: RunState, sid: str, error: BaseException) -> None:
         row = st.steps[sid]
         step = st.by_id[sid]
         spec = self.registry.get(step.tool)
@@ -512,7 +558,7 @@ class StepLoop:
                                       "retry_in_s": round(decision.delay_s, 6)})
         bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning(
             "attempt failed; retrying", delay_s=decision.delay_s, error=text)
-        if decision.delay_s <= 0 and not self._check(
+        if decision.delay_s <= 0 and not await self._check(
                 st, sid, spec, st.args[sid], st.effects[sid], st.secret_names.get(sid, ())):
             return  # called at the turn's commit, as a new step is: checked as one is
         self._start_attempt(st, sid, spec=spec, args=st.args[sid], delay_s=decision.delay_s)

@@ -16,11 +16,15 @@ hosts may have, ``regions_hosts_may_have``, is taken to say some). The denial na
 to run first only where waiting for it makes no cycle.
 
 This module decides; the loop records the verdict (``RunStore.record_check``) and fails the
-step on a denial. One :class:`RuntimeGate` serves one run.
+step on a denial. One :class:`RuntimeGate` serves one run. A call's question is made on the
+run's loop (it reads the run's stored outputs); its answer, the policy's evaluation, may take
+seconds (a call sending megabytes), so the loop has it asked in a worker thread
+(:meth:`GateQuestion.ask`, which touches nothing of the run) and keeps renewing its lease.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -34,8 +38,14 @@ from .calls import ERROR_TEXT_MAX_CHARS, cut_error_text
 from .checks import NO_CHECK_CONFIGURED, CheckOutcome, RuntimeCheck, StepCall, StepDecision
 from .store.db import StoreError
 from .telemetry import bind_log
+from .tool_threads import ToolThreads
 
 log = bind_log()
+
+# The runtime check's answers are asked here, not on the tools' threads: tools stuck past
+# their timeouts cannot hold a check up. (Daemon threads: a check its run gave up on, the
+# lease lost, does not hold up the process's exit either.)
+CHECK_THREADS = ToolThreads()
 
 # Tags of tools the step rules judge by the time of the call, whatever its effect (the batch
 # window, policies/rego/limits.rego): the plan was judged when it was approved, maybe
@@ -76,6 +86,48 @@ class RuntimeDenial(ToolError):
 
 
 @dataclass(frozen=True)
+class GateQuestion:
+    """What the runtime check is asked about one call (``call``); ``answered``, its answer
+    had already, without asking (no check configured, or a source whose host cannot be told)."""
+
+    sid: str
+    tool: str
+    effect: Effect
+    call: StepCall
+    answered: CheckOutcome | None
+    runtime_check: RuntimeCheck | None
+
+    def ask(self) -> CheckOutcome:
+        """The answer: the check's ``check_step`` (a policy evaluation), or the one had without
+        asking. Reads nothing of the run, so it may run in any thread."""
+        if self.answered is not None:
+            return self.answered
+        assert self.runtime_check is not None  # answered when there is none (_question)
+        return self.runtime_check.check_step(self.call)
+
+
+async def answered(question: GateQuestion, *, every_s: float,
+                   meanwhile: Callable[[], None] | None = None) -> CheckOutcome:
+    """``question``'s answer, asked in a worker thread (:data:`CHECK_THREADS`), ``meanwhile``
+    called every ``every_s`` until it comes. A policy evaluation takes seconds for a call
+    sending megabytes; on the event loop it held the run with it: no lease renewed (another
+    process took the run over), no result committed, no timer. (The embedded engine's
+    interpreter lets go of Python's lock while it evaluates.)"""
+    if question.answered is not None:
+        return question.answered
+    job = CHECK_THREADS.start(question.ask, {}, f"runtime check of {question.tool}")
+    try:
+        while meanwhile is not None and not job.future.done():
+            await asyncio.wait({job.future}, timeout=every_s)
+            if not job.future.done():
+                meanwhile()
+        return await job.future
+    except BaseException:  # its run stops (a lost lease, a cancelled task): nobody reads it
+        job.abandon()
+        raise
+
+
+@dataclass(frozen=True)
 class GateVerdict:
     """The runtime check's answer about one call, as it is recorded."""
 
@@ -100,12 +152,12 @@ class RuntimeGate:
         # per run rather than once per call, which would read the whole plan for each.
         self._feeds: DataFeeds | None = None
 
-    def verdict(self, sid: str, spec: ToolSpec, args: dict[str, Any], effect: Effect,
-                secret_names: tuple[str, ...]) -> GateVerdict | None:
-        """Ask the runtime check about a write, egress, secret-using or time-bound call, a
-        call whose URL the plan took from another step's output, or a read placed in a
-        region that data known only at run time may reach; None when the call is not one to
-        ask about."""
+    def question(self, sid: str, spec: ToolSpec, args: dict[str, Any], effect: Effect,
+                 secret_names: tuple[str, ...]) -> GateQuestion | None:
+        """What to ask the runtime check about a write, egress, secret-using or time-bound
+        call, a call whose URL the plan took from another step's output, or a read placed in
+        a region that data known only at run time may reach; None when the call is not one
+        to ask about. Made on the run's loop: it reads the run's stored outputs."""
         sends_secrets = bool(secret_names) or bool(spec.endpoint_url and spec.secrets)
         if (effect is not Effect.WRITE and "egress" not in spec.tags and not sends_secrets
                 and TIME_BOUND_TAGS.isdisjoint(spec.tags)
@@ -113,14 +165,18 @@ class RuntimeGate:
                 and not (self._placed_in_a_region(spec, args)
                          and self._fed_from_a_host_known_at_run_time(sid))):
             return None
-        decision = self._decide(sid, spec, args, effect)
+        return self._question(sid, spec, args, effect)
+
+    def verdict(self, question: GateQuestion, decision: CheckOutcome) -> GateVerdict:
+        """The check's answer to ``question`` (:meth:`GateQuestion.ask`) as it is recorded."""
         deny = self._recorded_denials(decision.deny)
         allowed = bool(decision.allow) and not deny
         error = None if allowed else cut_error_text(
             f"denied by runtime policy: {'; '.join(deny) or 'not allowed'}", self._storable)
         return GateVerdict(allowed=allowed, error=error, event={
-            "step": sid, "tool": spec.name, "effect": effect.value, "allow": allowed, "deny": deny,
-            "engine": decision.engine, "bundle_hash": decision.bundle_hash})
+            "step": question.sid, "tool": question.tool, "effect": question.effect.value,
+            "allow": allowed, "deny": deny, "engine": decision.engine,
+            "bundle_hash": decision.bundle_hash})
 
     def _recorded_denials(self, reasons: Sequence[str]) -> list[str]:
         """A denial's reasons as they are recorded: each masked then cut as an error's text,
@@ -184,23 +240,24 @@ class RuntimeGate:
                 return True
         return False
 
-    def _decide(self, sid: str, spec: ToolSpec, args: dict[str, Any],
-                effect: Effect) -> CheckOutcome:
+    def _question(self, sid: str, spec: ToolSpec, args: dict[str, Any],
+                  effect: Effect) -> GateQuestion:
         run = self.run
         source_ids = self._feeds_of_run().upstream(sid)
         sources = [self.registry.get(run.by_id[d].tool) for d in source_ids
                    if run.by_id[d].tool in self.registry]
         hosts, unknown = self._source_hosts(source_ids)
-        if unknown and self._hosts_not_known_matter(spec, args):
-            # Fails closed: residency cannot judge where that data came from.
-            return StepDecision(allow=False, deny=(
-                unknown[0].reason(sid, self._step_to_wait_for(sid, unknown[0].source_id)),))
         call = StepCall(run_id=run.run_id, plan_id=run.plan_id, step_id=sid, tool=spec.name,
                         effect=effect.value, args=args, tags=tuple(spec.tags), region=spec.region,
                         requester=run.requester, source_tools=tuple(s.name for s in sources),
                         source_regions=tuple(sorted({s.region for s in sources if s.region})),
                         source_hosts=hosts)
-        return NO_CHECK_CONFIGURED if self.runtime_check is None else self.runtime_check.check_step(call)
+        answered = None if self.runtime_check is not None else NO_CHECK_CONFIGURED
+        if unknown and self._hosts_not_known_matter(spec, args):
+            # Fails closed: residency cannot judge where that data came from.
+            answered = StepDecision(allow=False, deny=(
+                unknown[0].reason(sid, self._step_to_wait_for(sid, unknown[0].source_id)),))
+        return GateQuestion(sid, spec.name, effect, call, answered, self.runtime_check)
 
     def _source_hosts(self, source_ids: list[str]) -> tuple[tuple[str, ...], list[_UnknownSource]]:
         """The hosts the source steps called: a URL resolved from another step's output tells
