@@ -173,3 +173,23 @@ def test_the_ledger_is_the_same_whether_a_step_ends_during_a_slow_check_or_after
     steps = [(kind, payload["step"]) for kind, payload in during]
     # c started beside a, so it settles after a, b's check and b's start, whenever it ended.
     assert steps.index(("attempt_success", "c")) > steps.index(("attempt_start", "b"))
+
+
+def test_a_cancel_seen_during_a_slow_check_starts_and_checks_no_further_step(engine, tmp_path):
+    other = make_runner(engine, _registry(), tmp_path)  # who cancels: another process
+
+    def cancel_and_wait_until_seen(call: StepCall) -> bool:
+        lease = other.store.run_row(call.run_id)["lease_expires_at"]
+        other.store.request_cancel(call.run_id, actor="alice")
+        # The owner renews its lease and reads the cancel flag in one statement (_poll).
+        return bool(_until(lambda: other.store.run_row(call.run_id)["lease_expires_at"] != lease))
+
+    check = SlowCheck({"x": 1}, cancel_and_wait_until_seen)
+    runner = make_runner(engine, _registry(), tmp_path, runtime_check=check, lease_s=LEASE_S)
+    plan = {"goal": "g", "steps": [{"id": "x", "tool": "post", "args": {"body": "1"}},
+                                   {"id": "y", "tool": "post", "args": {"body": "2"}}]}
+    record = run_plan(runner, engine, plan)
+    assert check.seen == [True]
+    assert check.asked == ["x"]  # y, started in the same turn, was never checked
+    assert record.status is RunStatus.CANCELLED
+    assert [s.attempts for s in record.steps] == [0, 0]
