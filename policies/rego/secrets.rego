@@ -148,13 +148,17 @@ credential_pieces(text) := parameter_values(text) if {
 # Credential=..., SignedHeaders=host;x-amz-date, Signature=...): each parameter's value,
 # quotes aside, is a piece, judged as a one-token credential is (a quoted phrase, realm="Our
 # API", is not). Read whole: a ";" there is inside a value, no Cookie's separator.
-auth_parameter := `([A-Za-z][A-Za-z0-9_-]*) *= *("([^"]*)"|([^ ,"]*))`
+# A quoted value may hold quoted pairs (RFC 9110: username="s\"vc"); a list may hold a
+# bare token (Digest's userhash flag): neither turns the list's reading off.
+auth_parameter := `([A-Za-z][A-Za-z0-9_-]*) *= *("(([^"\\]|\\.)*)"|([^ ,"]*))`
+
+auth_list_item := concat("", ["(", auth_parameter, "|[A-Za-z][A-Za-z0-9_-]*)"])
 
 auth_parameter_list := concat("", [
-	`^[A-Za-z][A-Za-z0-9-]* +`, auth_parameter, "( *, *", auth_parameter, ")* *,? *$",
+	`^[A-Za-z][A-Za-z0-9-]* +`, auth_list_item, "( *, *", auth_list_item, ")* *,? *$",
 ])
 
-parameter_values(text) := {concat("", [found[3], found[4]]) |
+parameter_values(text) := {concat("", [found[3], found[5]]) |
 	some found in regex.find_all_string_submatch_n(auth_parameter, text, -1)
 }
 

@@ -108,3 +108,13 @@ def test_a_parameter_list_credential_is_denied_at_run_time(engine):
 def test_parameters_written_as_configured_secrets_short_words_and_phrases_are_allowed(engine, written):
     decision = _decide(engine, {"Authorization": written})
     assert decision.allow, decision.deny
+
+
+@pytest.mark.parametrize("written", [
+    'Digest username="s\\"vc", uri="/x", response="6629fae49393a05397450978507c4ef1"',
+    'Digest username="svc", uri="/x", response="6629fae49393a05397450978507c4ef1", userhash',
+])
+def test_a_quoted_pair_or_a_bare_flag_keeps_the_list_judged(engine, written):
+    decision = _decide(engine, {"Authorization": written})
+    assert any("step post: argument $.args.headers.Authorization" in d for d in decision.deny), \
+        decision.deny
