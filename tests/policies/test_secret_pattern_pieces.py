@@ -66,9 +66,14 @@ _ATOMS = st.sampled_from(["a", "b", "K", "1", "-", ":", "/", " ", "_", "@", r"\.
 _QUANTIFIERS = st.sampled_from(["", "", "", "*", "+", "?", "{2}", "{1,3}", "{2,}", "+?", "*?"])
 
 
+# A group's repeat is bounded: an unbounded repeat of a group holding repeats ((a*)*b) makes
+# Python's re, which draws and checks the texts, backtrack for minutes.
+_GROUP_QUANTIFIERS = st.sampled_from(["", "", "?", "{2}", "{1,2}"])
+
+
 def _patterns(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     group = st.builds(lambda b, q, nc: f"({'?:' if nc else ''}{b}){q}",
-                      st.lists(inner, min_size=1, max_size=3).map("|".join), _QUANTIFIERS,
+                      st.lists(inner, min_size=1, max_size=3).map("|".join), _GROUP_QUANTIFIERS,
                       st.booleans())
     return st.lists(st.one_of(inner, group), min_size=1, max_size=6).map("".join)
 
@@ -80,9 +85,10 @@ _PATTERN = st.recursive(st.builds(lambda a, q: a + q, _ATOMS, _QUANTIFIERS), _pa
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), pattern=_PATTERN)
 def test_every_match_of_a_pattern_holds_one_of_its_pieces(data, pattern):
-    compiled = re.compile(pattern, re.ASCII)
-    text = data.draw(st.from_regex(compiled))
-    assert compiled.search(text)
+    # The text is drawn from the pattern, so it holds a match; searching it again is not
+    # needed, and on a generated pattern with nested repeats ((a*)*b) Python's re may
+    # backtrack for minutes, where no timeout can interrupt it.
+    text = data.draw(st.from_regex(re.compile(pattern, re.ASCII)))
     pieces = pattern_pieces(pattern)
     assert pieces is None or any(piece in text for piece in pieces), (pattern, text, pieces)
 
