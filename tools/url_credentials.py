@@ -416,7 +416,7 @@ def hide_setting_url(url: str) -> str:
     try:
         if urlsplit(shown).hostname:  # its user information was found, and hidden
             return shown
-    except ValueError:
+    except ValueError:  # no host can be read at all (a bad port, a bracket): masked below
         pass
     before, _, after = shown.rpartition("@")
     scheme = _SCHEME_START.match(before)
