@@ -67,7 +67,7 @@ def test_the_plan_page_shows_goal_arguments_why_and_comments_escaped(services, l
     client, _ = signed_in(live, "bob")
     page = client.get(f"/plans/{plan_id}").text
     assert_no_raw(page)
-    assert f"<h1>{GOAL_SHOWN}</h1>" in page  # escaped as HTML once, not twice
+    assert f'<h1 class="goal">{GOAL_SHOWN}</h1>' in page  # escaped as HTML once, not twice
     assert "<code>&#34;\\u202e0001&#34;</code>" in page
     assert f"pay {SHOWN} to vendor" in page
     assert f"ok {SHOWN}" in page
@@ -79,7 +79,7 @@ def test_the_queue_and_recent_plans_show_goals_escaped(services, live):
     page = client.get("/").text
     assert 'data-testid="queue-plan">' + plan_id in page
     assert_no_raw(page)
-    assert page.count(f"<td>{GOAL_SHOWN}</td>") == 2  # waiting for bob, and among recent plans
+    assert page.count(f'<td class="goal">{GOAL_SHOWN}</td>') == 2  # waiting for bob, and among recent plans
 
 
 def test_a_subject_asked_for_is_shown_escaped(live):
@@ -116,7 +116,7 @@ def test_the_run_page_shows_outputs_errors_and_actors_escaped(live, run):
     client, _ = signed_in(live, "alice")
     page = client.get(f"/runs/{run}").text
     assert_no_raw(page)
-    assert f"<h1>{GOAL_SHOWN}</h1>" in page
+    assert f'<h1 class="goal">{GOAL_SHOWN}</h1>' in page
     # The output's JSON keeps its lines; only the characters inside its strings are escaped.
     assert f"{{\n  &#34;note&#34;: &#34;{SHOWN}&#34;\n}}" in page
     assert f"refused {SHOWN}" in page and f"step b: {SHOWN}" in page
