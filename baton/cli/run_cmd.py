@@ -35,13 +35,14 @@ class _Progress:
     The table appears with the first step event, so a run that is refused (unknown plan or run,
     not approved, owned elsewhere) leaves nothing on the screen but its error. A pipe or file
     gets the final table once, at the end (rich's live display ends one there without a newline,
-    gluing the summary line to the table's border). Enabled or not, it learns the run's id from
-    the events, for the message of a Ctrl-C.
+    gluing the summary line to the table's border). Enabled or not, it learns the run's id when
+    the run is recorded and from the events, for the message of a Ctrl-C.
     """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.run_id: str | None = None
+        self.created_id: str | None = None  # recorded, perhaps before any step event
+        self.run_id: str | None = None  # a step event came: the run was running here
         self.rows: dict[str, tuple[str, int, str]] = {}
         self.live = None
 
@@ -54,6 +55,9 @@ class _Progress:
             self.live.__exit__(None, None, None)
         elif self.enabled and self.rows:
             print_table(console, self._table())
+
+    def created(self, run_id: str) -> None:
+        self.created_id = run_id
 
     def __call__(self, event: StepProgress) -> None:
         self.run_id = event.run_id
@@ -93,12 +97,12 @@ def _interrupted(progress: _Progress, resumed: str | None = None) -> NoReturn:
 
     Exit 130, as a shell reports a command ended by SIGINT.
     """
-    run_id = progress.run_id or resumed
-    if run_id is None:  # no step event yet: the run may not even exist
-        message = ("interrupted before the run started a step; `baton runs list` shows whether "
+    run_id = progress.run_id or progress.created_id or resumed
+    if run_id is None:  # interrupted while the run was being recorded: it may not exist
+        message = ("interrupted before the run was recorded; `baton runs list` shows whether "
                    "it was created (finish one with `baton resume RUN_ID`)")
     else:
-        left = "left running" if progress.run_id else "left as it was"  # resumed: no step began
+        left = "left running" if progress.run_id else "left as it was"  # no step began here
         message = f"interrupted: run {run_id} {left}; finish it with `baton resume {run_id}`"
     err_console.print(message, soft_wrap=True, markup=False, highlight=False)
     raise typer.Exit(130)
@@ -130,7 +134,7 @@ def run(ctx: typer.Context, plan_id: str,
         with progress:
             record = start_run(cli.services, plan_id, user, version=version,
                                concurrency=concurrency, detach=detach, observer=progress,
-                               detail=as_json)
+                               created=progress.created, detail=as_json)
     except KeyboardInterrupt:
         _interrupted(progress)
     if detach:

@@ -70,10 +70,13 @@ def make_runner(services: Services, *, concurrency: int | None = None,
 def start_run(services: Services, plan_id: str, actor: User, *, version: int | None = None,
               concurrency: int | None = None, detach: bool = False,
               observer: Callable[[StepProgress], None] | None = None,
+              created: Callable[[str], None] | None = None,
               detail: bool = True) -> RunRecord:
     """Run an approved plan version (RUN_START recorded); detached, queue it for a worker.
 
-    Without ``detail`` the record comes back without its steps (a summary).
+    ``created`` is told the run's id once the run is recorded, before its first step starts
+    (so a Ctrl-C before any step event can still name the run it leaves). Without ``detail``
+    the record comes back without its steps (a summary).
     """
     from .gates import require_approved
 
@@ -83,6 +86,8 @@ def start_run(services: Services, plan_id: str, actor: User, *, version: int | N
     run_id = runner.create_run(stored.plan_id, stored.version, stored.plan,
                                requested_by=actor.id, detach=detach,
                                concurrency=concurrency or services.settings.executor.concurrency)
+    if created is not None:
+        created(run_id)
     if detach:
         return show_run(services, run_id)
     return _in_foreground(services, run_id, None, lambda: runner.run_sync(run_id, detail=detail))
