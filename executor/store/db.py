@@ -313,6 +313,9 @@ def _sqlite_engine(url: str, *, echo: bool, create: bool) -> Engine:
         if not os.path.exists(file.path):
             raise MissingDatabaseError(file.path)
         engine = create_engine(url, echo=echo, **_existing_only(file.path, url, connect_args))
+    elif file is not None and "?" not in url:
+        _make_directory(Path(file.path).parent)
+        engine = create_engine(url, echo=echo, creator=_created_once(file, connect_args))
     else:
         if file is not None:
             _make_directory(Path(file.path).parent)
@@ -395,6 +398,28 @@ def _existing_only(path: str, url: str, connect_args: dict[str, Any]) -> dict[st
             raise
 
     return {"creator": connect}
+
+
+def _created_once(file: SqliteFile, connect_args: dict[str, Any]) -> Any:
+    """A ``creator`` that may create the database file only until it has been opened.
+
+    A file deleted while in use (its directory left) would otherwise be created again, empty,
+    by the next pooled connection: refused as "replaced", but the empty file stayed at the
+    path, where the next start of Baton would take it for a new database. Once the file was
+    opened, a connection opens it only if it exists (SQLite's ``mode=rw``) and says it is gone.
+    """
+    uri = f"file:{quote(file.path)}?mode=rw"
+
+    def connect() -> sqlite3.Connection:
+        if file.identity is None:
+            return sqlite3.connect(file.path, **connect_args)
+        try:
+            return sqlite3.connect(uri, uri=True, **connect_args)
+        except sqlite3.OperationalError:
+            file.ensure()  # gone: say so, naming the file
+            raise
+
+    return connect
 
 
 def _use_wal(cursor: Any) -> None:

@@ -103,3 +103,21 @@ def test_a_connection_held_on_is_refused_each_time_and_serves_once_the_file_is_b
         session.execute(text("INSERT INTO t VALUES (2)"))
         session.commit()
     assert _read(engine) == 2
+
+
+def test_a_new_connection_does_not_create_an_empty_file_where_the_deleted_one_was(engine, path):
+    _delete(path)
+    engine.dispose()  # the pool's connection closed: the next transaction opens a new one
+    for transaction in (_write, _read):
+        with pytest.raises(StoreError, match=f"the database file {path} was deleted while in use"):
+            transaction(engine)
+    assert not os.path.exists(path)  # the path is left empty, not given an empty database
+
+
+def test_a_brand_new_database_file_is_still_created(tmp_path):
+    path = tmp_path / "new" / "baton.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    engine.dispose()
+    assert path.is_file()
