@@ -21,21 +21,11 @@ result is recorded, as any step running when a cancel comes.
 
 A retry is journalled when its failed attempt is settled. One without a backoff is
 then called as a new step is (checked by the runtime policy, started at the turn's
-commit). One with a backoff calls its tool only once its backoff is over *and* every
-attempt started before it has been settled (it is the head of the FIFO), the run still
-going: whether a step failing for good drops it does not depend on which ended first,
-the backoff or that step. Just before its call it is checked by the runtime policy
-(``step_check``) and marked called, one commit between turns: nothing else is pending
-then, so that event's place in the ledger does not depend on timing either. A takeover starts
-a retry whose dead owner was waiting out its backoff as such a retry, waiting what is left of
-that backoff (``attempt_log.wait_left``): a server's Retry-After holds across a crash too.
+commit); one with a backoff waits out its backoff and its turn first
+(:mod:`executor.delayed_retries`).
 
-The runtime check's answer (a policy evaluation: seconds for a call sending megabytes) is
-asked in a worker thread, the loop waiting for it: its lease is renewed meanwhile and, for a
-check made within a turn, what the turn recorded before it is committed (a takeover would
-otherwise run those steps again). Its verdict is recorded where it would have been at once,
-and calls that end meanwhile are settled after it, in start order: the ledger does not depend
-on how long a check took.
+The runtime check is asked and recorded by the loop's :class:`~executor.step_checks.StepChecks`
+(asked off the loop, its verdict recorded where it would have been at once).
 
 Configured secret values (the runner's and the ledger's) are masked in a
 step's output and in every error text as soon as the loop takes them from a
@@ -68,12 +58,12 @@ from .calls import (
     Outcome,
     attempt_timeout_s,
     begin_call,
-    call_tool,
     cut_error_text,
     error_code,
     error_text,
 )
-from .checks import CheckOutcome, RuntimeCheck
+from .checks import RuntimeCheck
+from .delayed_retries import DelayedRetries
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
 from .run_state import RunState, StepProgress
@@ -84,20 +74,13 @@ from .retry import (
     retry_after_refusal,
     unsafe_repeat,
 )
-from .runtime_gate import (
-    DENIALS_MAX_CHARS,
-    DENIALS_MAX_COUNT,
-    TIME_BOUND_TAGS,
-    GateQuestion,
-    RuntimeDenial,
-    RuntimeGate,
-    answered,
-)
+from .runtime_gate import DENIALS_MAX_CHARS, DENIALS_MAX_COUNT, TIME_BOUND_TAGS
 from .scheduling import StepStatus, ready_steps
+from .step_checks import StepChecks
 from .store import attempt_log
 from .store.db import StoreError
 from .store.runs import RunStore
-from .telemetry import bind_log, end_span, run_in_span, start_span
+from .telemetry import bind_log, end_span, start_span
 
 log = bind_log()
 
@@ -125,6 +108,18 @@ class StepLoop:
     _crash: tuple[crash.CrashPoint, str] | None
     _secret_fields: dict[str, frozenset[str]]
 
+    # Its collaborators, made at their first use: cached on the instance, so the per-step
+    # path pays one attribute lookup for them, nothing more.
+    @cached_property
+    def _checks(self) -> StepChecks:
+        """Asks the runtime check about this loop's calls and records its verdicts."""
+        return StepChecks(self)
+
+    @cached_property
+    def _retries(self) -> DelayedRetries:
+        """The retries with a backoff: their wait, their check and their call."""
+        return DelayedRetries(self)
+
     async def _loop(self, st: RunState) -> None:
         try:
             await self._turns(st)
@@ -142,7 +137,7 @@ class StepLoop:
                 await self._start_ready(st)
             self._commit(st)
             if st.stopping:  # after the commit: a retry it launched is dropped too
-                self._drop_backoffs(st)
+                self._retries.drop_waiting(st)
             if not st.running:
                 return
             if await self._wait_for_head(st):
@@ -150,7 +145,8 @@ class StepLoop:
                 self._poll(st)
 
     async def _wait_for_head(self, st: RunState) -> bool:
-        """Wait for the oldest call, until it ends, its deadline or the next poll; whether it ended."""
+        """Wait for the oldest call, until it ends, its deadline or the next poll; whether it
+        ended."""
         sid = st.running[0]
         call = st.calls[sid]
         turn = st.turns.pop(sid, None)
@@ -200,7 +196,7 @@ class StepLoop:
                                           for sid in candidates + list(st.running)},
                                  concurrency=st.concurrency, per_tool=self.per_tool)
         for sid in chosen:
-            # A cancel seen while an earlier one's runtime check was asked (_answered): no
+            # A cancel seen while an earlier one's runtime check was asked (StepChecks): no
             # step starts after it, and the rest are not checked for nothing.
             if st.cancelled:
                 return
@@ -208,7 +204,8 @@ class StepLoop:
             await self._start_step(st, sid)
 
     def _commit(self, st: RunState) -> None:
-        """One commit for the turn's results and starts; then, and only then, call the started tools."""
+        """One commit for the turn's results and starts; then, and only then, call the started
+        tools."""
         self._flush(st)
         for i, (sid, make_call) in enumerate(st.launch):
             self._maybe_crash(crash.CrashPoint.AFTER_ATTEMPT_STARTED, sid)
@@ -250,23 +247,6 @@ class StepLoop:
         self._mark(st, sid, StepStatus.PENDING, None)
         bisect.insort(st.frontier, (st.rank[sid], sid))
 
-    def _drop_backoffs(self, st: RunState) -> None:
-        """The run stops (a cancel, a step failed for good): retries still waiting out their
-        backoff or their turn end now without calling their tool; each settles as a failed
-        attempt."""
-        for backoff in st.backoffs.values():
-            backoff.cancel()
-        st.backoffs.clear()
-        st.turns.clear()
-
-    def _stop_reason(self, st: RunState) -> str | None:
-        """Why a retry whose backoff ended must not call its tool now (None: it may)."""
-        if st.cancelled:
-            return "not tried again: the run was cancelled"
-        if st.failure is not None:
-            return f"not tried again: the run is stopping ({st.failure})"
-        return None
-
     def _poll(self, st: RunState, *, force: bool = False) -> None:
         """Renew the lease and look for a cancel request, at most every ``poll_s``."""
         now = self.monotonic()
@@ -289,7 +269,8 @@ class StepLoop:
         elif all(s is StepStatus.SUCCEEDED for s in st.states.values()):
             status, error = RunStatus.SUCCEEDED, None
         else:
-            status, error = RunStatus.FAILED, "some steps could not be scheduled (per-tool limit 0?)"
+            status = RunStatus.FAILED
+            error = "some steps could not be scheduled (per-tool limit 0?)"
         # A cancel that committed since the last look still ends a run that succeeded cancelled.
         summary = self.store.finish(st.run_id, self.owner_id, status, error)
         log.info("run ended", run_id=st.run_id, status=summary.status.value)
@@ -316,13 +297,16 @@ class StepLoop:
         log = st.steps[sid].attempt_log
         interrupted = attempt_log.interrupted_last(log)
         # A retry whose owner died while it waited out its backoff waits what is left of it,
-        # and is checked when that wait is over, as a retry with a backoff is (_call_begins).
+        # and is checked when that wait is over, as a retry with a backoff is
+        # (executor.delayed_retries).
         wait_s = attempt_log.wait_left(log[-1], self.store.clock()) if interrupted else 0.0
-        if not wait_s and not await self._check(st, sid, spec, args, effect, names, starting=True):
+        if not wait_s and not await self._checks.check(st, sid, spec, args, effect, names,
+                                                       starting=True):
             return
         # The tool's declared secrets too: left out, its context.secrets[...] was a KeyError.
         unknown = [n for n in (*spec.secrets, *names) if n not in self.secrets]
-        if unknown:  # after the check: the policy names what may go where; settings name what exists
+        # After the check: the policy names what may go where; settings name what exists.
+        if unknown:
             if not self._start_attempt(st, sid, spec=None, args=step.args, delay_s=0):
                 return
             self._fail_for_good(st, sid, f"secret {unknown[0]!r} is not configured",
@@ -359,47 +343,6 @@ class StepLoop:
         st.outputs[sid] = value
         return value
 
-    async def _check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
-                     effect: Effect, secret_names: tuple[str, ...], *, starting: bool = False
-                     ) -> bool:
-        """Ask the runtime gate about the call (:mod:`executor.runtime_gate`); record its
-        verdict, and fail the step on a denial. ``starting``: a new step's, whose allowed
-        verdict is left out of the commit with its start (see :meth:`_flush`)."""
-        gate = self._gate(st)
-        question = gate.question(sid, spec, args, effect, secret_names)
-        if question is None:
-            return True
-        verdict = gate.verdict(question, await self._answered(question, st))
-        self.store.record_check(st.run_id, st.steps[sid], verdict.event, denied_error=verdict.error,
-                                cancellable=starting and verdict.allowed)
-        if not verdict.allowed:
-            self._mark(st, sid, StepStatus.FAILED, verdict.error)
-            st.failure = st.failure or f"step {sid} failed: {verdict.error}"
-        return verdict.allowed
-
-    async def _answered(self, question: GateQuestion, st: RunState | None = None
-                        ) -> CheckOutcome:
-        """The runtime check's answer, asked off the loop (:func:`~executor.runtime_gate.answered`).
-
-        With ``st`` (a check made within a turn), every ``poll_s`` meanwhile what the turn
-        recorded so far is committed (a takeover would otherwise run the steps it settled
-        again) and the lease renewed. The verdict is recorded after them, as it would be at
-        once, and a call that ends meanwhile is settled after it, in start order: the ledger
-        does not depend on how long the check took. A retry's check is asked while the loop
-        waits for that retry (:meth:`_wait_for_head`), which renews."""
-        meanwhile = None if st is None else partial(self._commit_and_renew, st)
-        return await answered(question, every_s=self.poll_s, meanwhile=meanwhile)
-
-    def _commit_and_renew(self, st: RunState) -> None:
-        self._flush(st)
-        self._poll(st)
-
-    def _gate(self, st: RunState) -> RuntimeGate:
-        if st.gate is None:
-            st.gate = RuntimeGate(st, self.registry, self.runtime_check,
-                                  storable=self._storable, lookup=partial(self._lookup, st))
-        return st.gate
-
     def _start_attempt(self, st: RunState, sid: str, *, spec: ToolSpec | None,
                        args: dict[str, Any], delay_s: float, new: bool = False) -> bool:
         """Journal the attempt (a ``spec`` of None: one that fails before any call) and queue
@@ -433,71 +376,15 @@ class StepLoop:
                 timeout: float, delay_s: float, *, stopped: bool = False) -> Call:
         """Start the tool now (its span ends when the loop settles it); a retry waits its backoff
         and then its turn (:meth:`_wait_for_head`) first, unless the run stops meanwhile (see
-        :meth:`_drop_backoffs`). ``stopped``: a retry whose start the commit that saw the
-        cancel recorded; a start committed before it is called (see :meth:`_commit`)."""
+        :mod:`executor.delayed_retries`). ``stopped``: a retry whose start the commit that saw
+        the cancel recorded; a start committed before it is called (see :meth:`_commit`)."""
         span = start_span("baton.attempt", run_id=context.run_id, step_id=context.step_id,
                           attempt=context.attempt, tool=spec.name)
         if stopped:  # a retry decided in the turn whose commit saw the cancel: as if dropped
-            return Call.settled(_stopped(self._stop_reason(st)), span)
+            return self._retries.dropped(st, span)
         if delay_s <= 0:
             return begin_call(spec, args, context, timeout_s=timeout, span=span)
-        sid = context.step_id
-        turn = st.turns[sid] = asyncio.get_running_loop().create_future()
-        asked: list[tuple[GateQuestion, CheckOutcome]] = []
-        # Its backoff, its turn, then its check: dropped, all of it, once the run stops.
-        backoff = st.backoffs[sid] = asyncio.ensure_future(self._asked_after(
-            st, spec, args, sid, delay_s, turn, asked))
-        backoff.add_done_callback(partial(_forget_backoff, st.backoffs, sid))
-        waiting = self._retried(st, spec, args, context, timeout, backoff, asked)
-        return Call(None, run_in_span(span, asyncio.ensure_future, waiting), span=span)
-
-    async def _asked_after(self, st: RunState, spec: ToolSpec, args: dict[str, Any], sid: str,
-                           delay_s: float, turn: asyncio.Future[None],
-                           asked: list[tuple[GateQuestion, CheckOutcome]]) -> None:
-        """A retry's wait (its backoff, then its ``turn``), then, the run still going, its
-        runtime check's answer, put in ``asked`` (nothing when its call is not one to ask
-        about): asked off the loop (:meth:`_answered`), recorded when its call begins."""
-        await _backoff_then_turn(self.sleep, delay_s, turn)
-        if self._stop_reason(st) is not None:
-            return  # not called (call_tool asks the same): nothing to check
-        question = self._gate(st).question(sid, spec, args, st.effects[sid],
-                                           st.secret_names.get(sid, ()))
-        if question is not None:
-            asked.append((question, await self._answered(question)))
-
-    async def _retried(self, st: RunState, spec: ToolSpec, args: dict[str, Any],
-                       context: ToolContext, timeout: float, backoff: asyncio.Future[Any],
-                       asked: list[tuple[GateQuestion, CheckOutcome]]) -> Outcome:
-        """A retry's attempt once it was launched: its wait and check, its call."""
-        try:
-            return await call_tool(spec, args, context, timeout_s=timeout, backoff=backoff,
-                                   stop_reason=partial(self._stop_reason, st),
-                                   before_call=partial(self._call_begins, st, context, asked))
-        except RuntimeDenial as denial:  # its call was not made
-            return Outcome(error=denial)
-        except _CallLeftOut:  # a cancel committed during its backoff: as if dropped in it
-            return _stopped(self._stop_reason(st))
-
-    def _call_begins(self, st: RunState, context: ToolContext,
-                     asked: list[tuple[GateQuestion, CheckOutcome]]) -> None:
-        """A retry's backoff and turn are over and its runtime check answered (``asked``, as
-        every call is asked): commit its verdict and that the call begins before making it,
-        so that a takeover can tell a call that may have had its effect from one never made.
-        (Between the loop's turns nothing else is pending: this commit holds them alone.)
-        A denial is raised (:class:`RuntimeDenial`), the call not made; its verdict commits
-        with the attempt's failure."""
-        sid = context.step_id
-        row = st.steps[sid]
-        for question, answer in asked:
-            verdict = self._gate(st).verdict(question, answer)
-            self.store.record_check(st.run_id, row, verdict.event, denied_error=None,
-                                    cancellable=verdict.allowed)
-            if not verdict.allowed:
-                raise RuntimeDenial(verdict.error or "denied by runtime policy")
-        self.store.call_began(row)
-        if sid in self._flush(st):  # left out: the row still says the call has not begun
-            row.attempt_log[-1].pop("called", None)
-            raise _CallLeftOut
+        return self._retries.launch(st, spec, args, context, timeout, delay_s, span)
 
     async def _settle(self, st: RunState, sid: str, outcome: Outcome) -> None:
         """Commit one attempt's result (in FIFO order), then retry, fail or release dependents."""
@@ -558,12 +445,13 @@ class StepLoop:
                                       "retry_in_s": round(decision.delay_s, 6)})
         bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning(
             "attempt failed; retrying", delay_s=decision.delay_s, error=text)
-        if decision.delay_s <= 0 and not await self._check(
+        if decision.delay_s <= 0 and not await self._checks.check(
                 st, sid, spec, st.args[sid], st.effects[sid], st.secret_names.get(sid, ())):
             return  # called at the turn's commit, as a new step is: checked as one is
         self._start_attempt(st, sid, spec=spec, args=st.args[sid], delay_s=decision.delay_s)
 
-    def _fail_for_good(self, st: RunState, sid: str, text: str, code: str, *, retryable: bool) -> None:
+    def _fail_for_good(self, st: RunState, sid: str, text: str, code: str, *,
+                       retryable: bool) -> None:
         text = self._storable(text)
         row = st.steps[sid]
         self.store.record_failure(st.run_id, row, error=text,
@@ -572,7 +460,8 @@ class StepLoop:
                                       "code": code, "retryable": retryable, "retry_in_s": None})
         self._mark(st, sid, StepStatus.FAILED, text)
         st.failure = st.failure or f"step {sid} failed: {text}"
-        bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning("step failed", error=text)
+        bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning("step failed",
+                                                                              error=text)
 
     def _release(self, st: RunState, sid: str) -> None:
         for child in st.dependents[sid]:
@@ -588,7 +477,8 @@ class StepLoop:
 
     @cached_property
     def _mask_values(self) -> tuple[str, ...]:
-        """Every secret value to mask: the runner's and the ledger's (which adds the LLM API key)."""
+        """Every secret value to mask: the runner's and the ledger's (which adds the LLM API
+        key)."""
         # (redact drops empty values and orders them longest first itself)
         return tuple({*self.secrets.values(), *self.store.ledger.secret_values})
 
@@ -615,15 +505,6 @@ class StepLoop:
             crash.crash_now()
 
 
-class _CallLeftOut(Exception):  # noqa: N818 - a signal inside the loop, never raised out of it
-    """A retry's call was about to begin, but a cancel committed first (see :meth:`StepLoop._flush`)."""
-
-
-def _stopped(reason: str | None) -> Outcome:
-    """The outcome of a retry the stopping run does not call (as :func:`call_tool` makes it)."""
-    return Outcome(error=ToolError(reason or "not tried again: the run stopped", code="run_stopping"))
-
-
 def _effect_of(spec: ToolSpec, args: dict[str, Any]) -> Effect:
     """The call's effect; a tool's ``effect_from_args`` that raises is a ``ToolError`` naming it
     (the step fails before anything runs: its effect, so its check, is unknown)."""
@@ -632,17 +513,3 @@ def _effect_of(spec: ToolSpec, args: dict[str, Any]) -> Effect:
     except Exception as exc:  # noqa: BLE001 - the tool's own code, on arguments it did not expect
         raise ToolError(f"{spec.name}: its effect could not be decided from its arguments "
                         f"({type(exc).__name__}: {exc})") from exc
-
-
-async def _backoff_then_turn(sleep: Callable[[float], Awaitable[Any]], delay_s: float,
-                             turn: asyncio.Future[None]) -> None:
-    """A retry's wait: its backoff, then its turn (set by the loop; already set, no wait).
-    (The sleep begins here: one dropped before it began is never made.)"""
-    await sleep(delay_s)
-    await turn
-
-
-def _forget_backoff(backoffs: dict[str, asyncio.Future[Any]], sid: str,
-                    backoff: asyncio.Future[Any]) -> None:
-    if backoffs.get(sid) is backoff:  # not a later retry's of the same step
-        del backoffs[sid]
