@@ -113,7 +113,7 @@ def test_a_check_longer_than_the_lease_leaves_the_run_to_its_owner(engine, tmp_p
 
 
 def test_a_retrys_check_longer_than_the_lease_leaves_the_run_to_its_owner(engine, tmp_path):
-    # Checked after its backoff, just before its call (executor.delayed_retries.DelayedRetries._call_begins).
+    # Checked after its backoff, just before its call (DelayedRetries._call_begins).
     check = SlowCheck({"b": 2}, _outlast_the_lease(engine, tmp_path))
     runner = make_runner(engine, _registry(), tmp_path, runtime_check=check, lease_s=LEASE_S,
                          sleep=no_wait)
