@@ -189,9 +189,13 @@ class ToolRegistry:
             try:
                 register = ep.load()
                 register(self)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 # A BatonError too: its text names a tool or a function, not the package.
-                raise BatonError(f"{self._loading} failed to load: {exc}",
+                # SystemExit too: a package's sys.exit(0) ended the command with 0, its work
+                # undone (KeyboardInterrupt is the user's, and still stops it).
+                why = (f"it called sys.exit({exc.code!r})" if isinstance(exc, SystemExit)
+                       else exc)
+                raise BatonError(f"{self._loading} failed to load: {why}",
                                  code="tool_entry_point") from exc
             finally:
                 self._loading = None
