@@ -5,6 +5,9 @@ its type: a pattern on an integer, a minimum on a string or ``items`` that is no
 were dropped or leaked into the exported schema under a pydantic name (``ge``), and a
 pattern pydantic's regex engine refuses or a bound of the wrong type crashed every
 command. Every such problem is a ``ToolDefinitionError`` naming the property instead.
+The top level is ``type``, ``properties``, ``required`` (a list of names) and
+``additionalProperties`` (true or false), with a title and description: any other keyword
+is refused too, never dropped.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ _FITTING: dict[str, dict[str, str | None]] = {
 }
 _TYPED = {kw for keywords in _FITTING.values() for kw in keywords}
 _COUNTS = frozenset({"minLength", "maxLength", "minItems", "maxItems"})
+# The top-level keywords the model is built from, and the annotations beside them.
+_TOP_LEVEL = frozenset({"type", "properties", "required", "additionalProperties", "title",
+                        "description"})
 _LOOKAROUND = re.compile(r"\(\?<?[=!]")
 
 
@@ -218,15 +224,52 @@ def field_type(name: str, schema: Any, problems: list[str]) -> Any:
     return result
 
 
+def _top_level_problems(model_name: str, schema: Mapping[str, Any]) -> list[str]:
+    """What the top level of ``schema`` holds that the model cannot honour.
+
+    A keyword the model is not built from (``minProperties``, ``patternProperties``, a
+    ``$ref``) was dropped, so the tool accepted what its schema said to refuse.
+    """
+    problems: list[str] = []
+    if schema.get("type") != "object":
+        problems.append(f"{model_name}: top-level schema must have type 'object'")
+    unknown = sorted((str(key) for key in set(schema) - _TOP_LEVEL))
+    if unknown:
+        problems.append(f"{model_name}: unsupported top-level keywords {unknown} (flat schemas "
+                        "only: type, properties, required, additionalProperties, title, "
+                        "description)")
+    extra = schema.get("additionalProperties")
+    if "additionalProperties" in schema and not isinstance(extra, bool):
+        problems.append(f"{model_name}: additionalProperties must be true or false, "
+                        f"not {extra!r}")
+    return problems
+
+
+def _required_names(model_name: str, schema: Mapping[str, Any], problems: list[str]) -> set[str]:
+    """The required property names; a problem if ``required`` is no list of names.
+
+    ``set(required)`` read ``"ab"`` as ``a`` and ``b`` and crashed on ``5`` or ``[["id"]]``.
+    """
+    required = schema.get("required", [])
+    if not isinstance(required, list):
+        problems.append(f"{model_name}: required must be a list of property names, such as "
+                        f"[\"id\"], not {required!r}")
+        return set()
+    names = [name for name in required if isinstance(name, str)]
+    if len(names) != len(required):
+        wrong = next(name for name in required if not isinstance(name, str))
+        problems.append(f"{model_name}: required must list property names (strings), "
+                        f"not {wrong!r}")
+    return set(names)
+
+
 def model_from_schema(
     model_name: str, schema: Mapping[str, Any], *, tool: str, forbid_extra: bool
 ) -> type[BaseModel]:
     """A pydantic model for a flat object JSON Schema; ``ToolDefinitionError`` lists every problem."""
-    problems: list[str] = []
-    if schema.get("type") != "object":
-        problems.append(f"{model_name}: top-level schema must have type 'object'")
+    problems = _top_level_problems(model_name, schema)
     properties = schema.get("properties", {})
-    required = set(schema.get("required", []))
+    required = _required_names(model_name, schema, problems)
     if not isinstance(properties, dict):
         raise ToolDefinitionError(tool, problems + [f"{model_name}: properties must be an object"])
     for missing in sorted(required - set(properties)):
