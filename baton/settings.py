@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from tools import BatonError
 
+from tools.secret_names import secret_name_problem
 from tools.value_kinds import strictness_said
 
 from .settings_sections import (
@@ -213,6 +214,18 @@ class Settings(BaseModel):
                 raise PydanticCustomError("secret_space", "{problem}", {
                     "problem": f"secret {name!r} starts or ends with a space, which no "
                                "HTTP header can carry: strip it"})
+        return secrets
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names_can_be_referenced(
+            cls, secrets: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        """A ``[secrets]`` key no ``${secret:NAME}`` can write (``"MY TOKEN"``) is refused: a
+        header naming it was sent as written, the placeholder in place of the secret."""
+        for name in secrets:
+            problem = secret_name_problem(name)
+            if problem:
+                raise PydanticCustomError("secret_name", "{problem}", {"problem": problem})
         return secrets
 
     @field_validator("web_secret")

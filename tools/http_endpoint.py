@@ -29,6 +29,7 @@ from .errors import ToolDefinitionError, ToolError
 from .url_credentials import hide_url_credentials
 from .registry import ToolRegistry
 from .retry import RetryPolicy
+from .secret_names import REFERENCE_START, broken_reference_problem, secret_name_problem
 from .spec import Effect, ToolContext, ToolSpec
 from .value_kinds import strictness_said
 
@@ -109,7 +110,7 @@ class HttpToolSpec(BaseModel):
 def endpoint_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be called as written, if it cannot (never echoing the URL: it may
     hold a password)."""
-    if SECRET_REF.search(url):
+    if REFERENCE_START in url:  # a whole reference or not, it would be sent as written
         return ("${secret:NAME} is filled in headers only: in url it would be sent as written; "
                 "send the secret in a header")
     if any(ord(c) <= 32 or ord(c) == 127 for c in url):
@@ -136,12 +137,21 @@ def register_http_tool(registry: ToolRegistry, **options: Any) -> ToolSpec:
     return _register(registry, _parse_spec(options, where=str(options.get("name", "http tool"))))
 
 
+def _secret_problems(spec: HttpToolSpec) -> list[str]:
+    """Secrets the table cannot send: unlisted, or named so that no reference fills them."""
+    problems = [f"secrets: {problem}" for name in spec.secrets
+                for problem in [secret_name_problem(name)] if problem]
+    # A "${secret:" no reference matches ("${secret:MY TOKEN}") went out as written.
+    problems.extend(f"header {header!r} {problem}" for header, value in spec.headers.items()
+                    for problem in [broken_reference_problem(value)] if problem)
+    problems.extend(f"header {header!r} uses secret {ref!r}, which is not listed in secrets"
+                    for header, value in spec.headers.items()
+                    for ref in SECRET_REF.findall(value) if ref not in spec.secrets)
+    return problems
+
+
 def _register(registry: ToolRegistry, spec: HttpToolSpec) -> ToolSpec:
-    problems = [
-        f"header {header!r} uses secret {ref!r}, which is not listed in secrets"
-        for header, value in spec.headers.items()
-        for ref in SECRET_REF.findall(value) if ref not in spec.secrets
-    ]
+    problems = _secret_problems(spec)
     problems.extend(f"header {header!r} {problem}" for header in spec.headers
                     for problem in [header_name_problem(header)] if problem)
     # A secret stands in as a letter: "Bearer ${secret:T}" does not end with a space.
