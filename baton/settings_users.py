@@ -3,8 +3,9 @@ of that table.
 
 ``load_settings`` refuses a ``[users.ID]`` entry that is not a table, gives an ``id`` of
 its own or has an ID too long to record (before the environment merges in), a
-``token_sha256`` entry that is not a SHA-256, a role no one defines and a token hash two
-users share. ``baton token`` writes the lines these read (:func:`user_toml`).
+``token_sha256`` entry that is not a SHA-256, a role no one defines, a token hash two
+users share and ids that could pass for each other (``settings_user_lookalikes``).
+``baton token`` writes the lines these read (:func:`user_toml`).
 :func:`role_table_in_force` is the role → action table those roles act by: the built-in
 one, with the roles the policy data in force adds.
 """
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from tools.value_kinds import kind_in_words
 
 from .settings_sections import first_control_character
+from .settings_user_lookalikes import lookalike_groups, lookalike_problem, lookalike_words
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -64,7 +66,8 @@ def toml_key(key: str) -> str:
 def user_id_problem(uid: str) -> str | None:
     """Why ``uid`` cannot be a user id, if it cannot: empty (no one can act as it: ``--as ""``
     is no user), blank or holding a control character (the file would hide it: most likely a
-    line break pasted with the name), or longer than ``MAX_USER_ID_CHARS``."""
+    line break pasted with the name), longer than ``MAX_USER_ID_CHARS``, or reading as
+    another id (a space at an end, a letter of another script: ``settings_user_lookalikes``)."""
     if not uid:
         return "the user id is empty; give the name the person acts as (--as USER)"
     if not uid.strip():
@@ -74,11 +77,11 @@ def user_id_problem(uid: str) -> str | None:
     if control is not None:
         return (f"the user id {uid!r} holds a control character (U+{ord(control):04X}); "
                 "give the name without it")
-    if len(uid) <= MAX_USER_ID_CHARS:
-        return None
-    # Else it is accepted here and every command that records as it fails (PostgreSQL).
-    return (f"a user id may be at most {MAX_USER_ID_CHARS} characters, the most the database "
-            f"records of who acted; this one has {len(uid)}: shorten it")
+    if len(uid) > MAX_USER_ID_CHARS:
+        # Else it is accepted here and every command that records as it fails (PostgreSQL).
+        return (f"a user id may be at most {MAX_USER_ID_CHARS} characters, the most the "
+                f"database records of who acted; this one has {len(uid)}: shorten it")
+    return lookalike_problem(uid)
 
 
 def user_layout_problem(uid: str, spec: Any) -> tuple[str, str] | None:
@@ -103,7 +106,8 @@ def user_layout_problem(uid: str, spec: Any) -> tuple[str, str] | None:
 
 def user_problems(settings: Settings, policy_data: Mapping[str, Any] | None = None,
                   ) -> list[tuple[str, str]]:
-    """(setting, problem) for each role no one defines and each token hash two users share
+    """(setting, problem) for each role no one defines, each token hash two users share and
+    each set of users whose ids differ only in case or in forms of the same letters
     (``policy_data``: the data in force, when the caller has worked it out already)."""
     known = known_roles(policy_data_in_force(settings) if policy_data is None else policy_data)
     problems: list[tuple[str, str]] = []
@@ -118,6 +122,8 @@ def user_problems(settings: Settings, policy_data: Mapping[str, Any] | None = No
             problems.append((", ".join(f"users.{uid}.token_sha256" for uid in uids),
                              f"one token hash is declared for {' and '.join(uids)}; give each "
                              "person their own token (`baton token USER`)"))
+    problems.extend((", ".join(f"users.{toml_key(uid)}" for uid in group), lookalike_words(group))
+                    for group in lookalike_groups(settings.users))
     return problems
 
 

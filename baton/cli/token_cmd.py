@@ -13,6 +13,7 @@ import typer
 
 from ..settings import (
     ConfigError,
+    Settings,
     hash_token,
     known_roles,
     load_settings,
@@ -20,6 +21,7 @@ from ..settings import (
     role_problem,
     user_toml,
 )
+from ..settings_user_lookalikes import lookalike_groups, lookalike_words
 from ..settings_users import user_id_problem
 from .common import EXIT_USAGE, console, fail, print_json, safe_markup, state
 from .main import app
@@ -36,11 +38,12 @@ def token(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Make a new sign-in token for USER and print the baton.toml lines that declare it."""
-    problem = user_id_problem(user_id)
+    settings = _settings_if_they_load(ctx)
+    problem = user_id_problem(user_id) or _lookalike_of_declared(user_id, settings)
     if problem:
         fail(problem, EXIT_USAGE)
     chosen = list(roles or ["analyst"])
-    known = _known_roles(ctx)
+    known = known_roles(policy_data_in_force(settings) if settings is not None else {})
     for role in chosen:
         problem = role_problem(role, known)
         if problem:
@@ -58,10 +61,19 @@ def token(
     console.print(table, markup=False, soft_wrap=True, end="")
 
 
-def _known_roles(ctx: typer.Context) -> list[str]:
-    """The roles the settings would accept; the built-in ones when the settings do not load."""
+def _settings_if_they_load(ctx: typer.Context) -> Settings | None:
+    """The settings, whose roles and users the new one's must fit; None when they do not load
+    (the built-in roles are known then)."""
     try:
-        settings = load_settings(state(ctx).config_path)
+        return load_settings(state(ctx).config_path)
     except ConfigError:  # a token may be what mends them (a raw token pasted as its hash)
-        return known_roles({})
-    return known_roles(policy_data_in_force(settings))
+        return None
+
+
+def _lookalike_of_declared(user_id: str, settings: Settings | None) -> str | None:
+    """Why ``user_id`` would be refused beside a user the settings declare, if it would: the
+    two differ only in case or in forms of the same letters."""
+    declared = [] if settings is None else [uid for uid in settings.users if uid != user_id]
+    for group in lookalike_groups([*declared, user_id]):
+        return lookalike_words(group)
+    return None
