@@ -22,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tools import BatonError
 
+from .database_failures import caller_message, told_of_database_failure
+
 
 class ErrorDetail(BaseModel):
     """What went wrong, for people and for programs."""
@@ -154,11 +156,8 @@ def install_error_handlers(app: FastAPI) -> None:
         mismatch = schema_mismatch(exc)  # a StoreError raised from a missing column or table
         if mismatch is not None:
             return error_json(500, "schema_mismatch", mismatch)
-        message = exc.message
-        if exc.code == "store_error":
-            # One line, as for a database error caught below: a driver's message goes on with
-            # hints and links (and SQLAlchemy's with the statement and its parameters).
-            message = message.strip().splitlines()[0] if message.strip() else "the database failed"
+        # A database failure is told by its kind: its message names where the database is.
+        message = caller_message(exc, request)
         # An error that names fields (the NUL refusal) carries them as ``details``.
         return error_json(status_for(exc.code), exc.code, message,
                           details=getattr(exc, "details", None))
@@ -201,7 +200,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_database_error(exc):
             structlog.get_logger("baton.api").warning("database failed", path=request.url.path,
                                                       error=database_failure(exc))
-            return error_json(503, "store_error", f"the database failed: {database_failure(exc)}")
+            return error_json(503, "store_error", told_of_database_failure(exc))
         structlog.get_logger("baton.api").exception("unhandled error", path=request.url.path)
         return error_json(500, "internal_error", "internal error; see the server log")
 

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baton.api.app import API_PREFIX
 from baton.api.auth import services_of, user_for_token
+from baton.api.database_failures import caller_message
 from baton.api.errors import ApiError, status_for
 from tools import BatonError
 
@@ -138,7 +139,7 @@ def install_web(app: FastAPI) -> None:
         if request.url.path.startswith(API_PREFIX):
             return await api_handler(request, exc)
         return render(request, "error.html", None, status=status_for(exc.code),
-                      title="That did not work", message=exc.message)
+                      title="That did not work", message=caller_message(exc, request))
 
     for failure in (ApiError, RequestValidationError, StarletteHTTPException, Exception):
         app.add_exception_handler(failure, _page_for_browsers(app.exception_handlers[failure]))

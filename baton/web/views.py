@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from structlog import get_logger
 
 from baton.api.auth import role_table_of, services_of
+from baton.api.database_failures import caller_message
 from baton.api.errors import ApiError
 from baton.api.permissions import Action, RoleTable
 from baton.api.verify_guard import VerifyRefused, verify_guard_of
@@ -156,7 +157,7 @@ def _planned(request: Request, user: User, form: dict[str, str]) -> Response:
     try:
         stored = plan_goal(services_of(request), form_text(form, "goal"), user)
     except BatonError as exc:
-        return redirect(request, "/", exc.message, "error")
+        return redirect(request, "/", caller_message(exc, request), "error")
     return redirect(request, f"/plans/{stored.plan_id}",
                     f"Planned as {stored.plan_id} v{stored.version}.")
 
@@ -238,7 +239,7 @@ def _started(request: Request, plan_id: str, user: User, form: dict[str, str]) -
         record = start_run(services_of(request), plan_id, user, version=_version(form),
                            detach=True)
     except BatonError as exc:
-        return redirect(request, f"/plans/{plan_id}", exc.message, "error")
+        return redirect(request, f"/plans/{plan_id}", caller_message(exc, request), "error")
     request.app.state.worker.kick()
     return redirect(request, f"/runs/{record.id}")
 
@@ -468,7 +469,7 @@ def _approved(request: Request, plan_id: str, user: User, form: dict[str, str]) 
         state = approve(services_of(request), plan_id, user, version=_version(form),
                         plan_hash=_pinned(form), comment=form_text(form, "comment") or None)
     except BatonError as exc:
-        return redirect(request, f"/plans/{plan_id}", exc.message, "error")
+        return redirect(request, f"/plans/{plan_id}", caller_message(exc, request), "error")
     note = ("Approved: the plan may run." if state.status.value == "approved"
             else f"Approval recorded; {state.missing_count} more needed.")
     return redirect(request, f"/plans/{plan_id}", note)
@@ -488,7 +489,7 @@ def _rejected(request: Request, plan_id: str, user: User, form: dict[str, str]) 
         reject(services_of(request), plan_id, user, reason=form_text(form, "reason"),
                version=_version(form), plan_hash=_pinned(form))
     except BatonError as exc:
-        return redirect(request, f"/plans/{plan_id}", exc.message, "error")
+        return redirect(request, f"/plans/{plan_id}", caller_message(exc, request), "error")
     return redirect(request, f"/plans/{plan_id}", "Rejected; the requester can ask for a revision.")
 
 
@@ -526,5 +527,5 @@ def _revised(request: Request, plan_id: str, user: User, form: dict[str, str]) -
     try:
         stored = revise_plan(services_of(request), plan_id, form_text(form, "feedback"), user)
     except BatonError as exc:
-        return redirect(request, f"/plans/{plan_id}", exc.message, "error")
+        return redirect(request, f"/plans/{plan_id}", caller_message(exc, request), "error")
     return redirect(request, f"/plans/{plan_id}", f"Version {stored.version} created.")

@@ -1,6 +1,7 @@
 """A server on SQLite whose data directory is deleted under it: health says so, every write and
-read is a 503 store_error naming the file, instead of accepted into a file nobody will find again
-(plans, approvals, runs acknowledged, then lost) and a run that stopped shown running forever."""
+read is a 503 store_error saying so (the server log names the file), instead of accepted into a
+file nobody will find again (plans, approvals, runs acknowledged, then lost) and a run that
+stopped shown running forever."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 import time
 
 import pytest
+from structlog.testing import capture_logs
 
 from executor.store.db import sqlite_file
 
@@ -69,7 +71,12 @@ def test_a_deleted_data_dir_is_unhealthy_and_refuses_writes_and_reads(services, 
         "verify the ledger": lambda: dave.get("/ledger/verify"),
     }
     for what, call in calls.items():
-        answer = call()
+        with capture_logs() as logs:
+            answer = call()
         assert_error(answer, 503, "store_error")
-        assert f"the database file {path} was deleted while in use" in \
-            answer.json()["error"]["message"], what
+        # As health says it: what became of the file, not where it was (a token holder asks).
+        assert answer.json()["error"]["message"] == ("the database is unreachable: its file was "
+                                                     "deleted while in use; the server log "
+                                                     "names the file"), what
+        assert any(f"the database file {path} was deleted while in use" in entry.get("error", "")
+                   for entry in logs), what
