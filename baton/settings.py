@@ -264,9 +264,10 @@ class Settings(BaseModel):
             return self.users[user_id]
         except KeyError:
             known = ", ".join(sorted(self.users)) or "none declared"
+            problem = user_id_problem(user_id)  # no [users.ID] may declare it: say why instead
+            fix = problem or f"declare it under [users.{toml_key(user_id)}]"
             raise UnknownUserError(
-                f"unknown user {user_id!r} (known users: {known}); declare it under [users.{user_id}]"
-            ) from None
+                f"unknown user {user_id!r} (known users: {known}); {fix}") from None
 
     def user_for_token(self, token: str) -> User | None:
         """The user whose hashed token matches ``token``, if any."""

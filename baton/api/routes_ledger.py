@@ -199,15 +199,18 @@ def _rest(events: Iterator[LedgerEvent],
 def _stream_failure(exc: Exception) -> dict[str, str]:
     import structlog
 
-    from executor.store.db import database_failure, is_database_error
+    from executor.store.db import StoreError, database_failure, is_database_error
+
+    from .database_failures import told_of_database_failure
 
     log = structlog.get_logger("baton.api")
+    if isinstance(exc, StoreError) or is_database_error(exc):
+        # The whole message names the database's file or server: the log's, not the caller's.
+        log.warning("ledger export stopped: database failed", error=database_failure(exc))
+        return {"code": "store_error", "message": told_of_database_failure(exc)}
     if isinstance(exc, BatonError):
         log.warning("ledger export stopped", code=exc.code, error=exc.message)
         return {"code": exc.code, "message": exc.message}
-    if is_database_error(exc):
-        log.warning("ledger export stopped: database failed", error=database_failure(exc))
-        return {"code": "store_error", "message": f"the database failed: {database_failure(exc)}"}
     log.error("ledger export stopped: unexpected error", exc_info=exc)
     return {"code": "internal_error", "message": "internal error; see the server log"}
 

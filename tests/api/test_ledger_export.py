@@ -56,3 +56,27 @@ def test_an_intact_ledger_longer_than_the_prefetch_is_exported_whole(client_for,
         response = client_for("dave").get("/ledger/export", params={"format": format})
         records = [json.loads(line) for line in response.text.splitlines()]
         assert len(records) == 20 and not any("error" in r for r in records)
+
+
+def test_a_database_failure_after_the_answer_started_gives_its_kind_not_its_location(
+        client_for, services, monkeypatch):
+    from baton.usecases import ledger as ledger_usecase
+    from executor.store.db import StoreError
+
+    for n in range(1, 21):
+        services.ledger.append("goal", f"p-{n}", "alice", {"goal": f"goal {n}"})
+    shown = ledger_usecase.iter_shown_events
+
+    def failing(services, subject):
+        for count, event in enumerate(shown(services, subject), start=1):
+            if count == 15:
+                raise StoreError("cannot open the database /srv/secret-place/baton.db: disk I/O")
+            yield event
+
+    monkeypatch.setattr(ledger_usecase, "iter_shown_events", failing)
+    monkeypatch.setattr(routes_ledger, "EXPORT_PREFETCH_BYTES", 1000)
+    response = client_for("dave").get("/ledger/export")
+    records = [json.loads(line) for line in response.text.splitlines()]
+    assert [r["seq"] for r in records[:-1]] == list(range(1, 15))
+    assert records[-1]["error"] == {"code": "store_error",
+                                    "message": "the database failed; the server log says why"}

@@ -117,3 +117,14 @@ def test_a_token_finds_only_its_own_user_among_ids_alike_but_allowed(tmp_path):
     settings = load_settings(path, environ={})
     assert settings.user_for_token("t-1").id == decomposed
     assert composed not in settings.users
+
+
+def test_an_unknown_id_no_user_may_have_is_told_why_not_to_declare_it(data_dir, capsys):
+    (data_dir / "baton.toml").write_text(user_toml("alice", ["analyst"], []), encoding="utf-8")
+    with in_process_baton(capsys) as baton:
+        done = baton("--as", "alice ", "plans", "list")
+    assert done.returncode == 2 and "ends with a space" in done.stderr, done
+    assert "declare it under" not in done.stderr
+    with in_process_baton(capsys) as baton:
+        done = baton("--as", "eve smith", "plans", "list")
+    assert 'declare it under [users."eve smith"]' in done.stderr, done
