@@ -235,8 +235,13 @@ def _check_role(actor_id: str, actor_roles: Sequence[str], decision: Decision, v
 
 def check_can_approve(actor_id: str, actor_roles: Sequence[str], target: ApprovalTarget,
                       decision: Decision | None, approvals: Sequence[ApprovalRecord],
-                      now: datetime, ttl: timedelta) -> None:
-    """Raise ``ApprovalRefused`` naming the rule unless ``actor`` may approve ``target`` now."""
+                      now: datetime, ttl: timedelta, *,
+                      current_roles: Mapping[str, Sequence[str]] | None = None) -> None:
+    """Raise ``ApprovalRefused`` naming the rule unless ``actor`` may approve ``target`` now.
+
+    ``current_roles`` (each declared user's roles now, as :func:`evaluate_gate` takes them)
+    lets a refusal of a second approval by the same person count, as the gate does, only
+    the approvals whose approvers still hold a role the decision asks for."""
     decision = _check_version(target, decision, approvals, "approved")
     if not decision.allow:
         raise ApprovalRefused(RefusalCode.DENIED_PLAN,
@@ -259,6 +264,9 @@ def check_can_approve(actor_id: str, actor_roles: Sequence[str], target: Approva
                               now=now, ttl=ttl, authors=target.authors)
     if any(r.actor == actor_id for r in current):
         needed = decision.approvals.count
+        if current_roles is not None:  # an approver who lost the role counts for nothing
+            current = tuple(r for r in current if r not in _without_role(
+                current, decision.approvals.roles, current_roles))
         rest = (f"it has all {needed} approval(s) it needs" if len(current) >= needed
                 else "another person must approve")
         raise ApprovalRefused(RefusalCode.DOUBLE_APPROVAL,

@@ -142,7 +142,7 @@ def approve_cmd(
     Without --version or --hash the latest version is approved, whatever it is when the
     approval lands; the line printed names its version and hash.
     """
-    from ..usecases.approving import NO_APPROVAL_NOW, approve
+    from ..usecases.approving import GATE_COMPLETE_NOW, NO_APPROVAL_NOW, approve
 
     _check_length("--comment", comment, COMMENT_MAX_CHARS)
     _check_hash_usage(plan_hash)
@@ -160,6 +160,12 @@ def approve_cmd(
         show_decision(cli.services, plan_id, shown)
         return
     mine = next(r for r in gate.valid_approvals if r.actor == user.id)
+    if GATE_COMPLETE_NOW in gate.reasons:  # approvals that count again: nothing was recorded
+        console.print(f"[bold green]{safe_markup(plan_id)} v{mine.version}: {GATE_COMPLETE_NOW}"
+                      f"[/] (no new approval recorded: {safe_markup(user.id)}'s already "
+                      "counts); it may run")
+        show_decision(cli.services, plan_id, mine.version)
+        return
     console.print(_acted("approved", plan_id, mine, user.id))
     show_decision(cli.services, plan_id, mine.version)
 

@@ -4,7 +4,10 @@ one transaction under the plan's lock.
 An approval's comment and a rejection's reason are stored with configured secret values
 masked, as the ledger records them (people read them back through
 ``approval_records.shown_record``). Before an approval, the version's decision is taken
-again when the policies may have changed under it (``deciding.decide_again``).
+again when the policies may have changed under it (``deciding.decide_again``). An approver
+whose approval already counts, asking again for a version still pending approval whose gate
+is complete with the approvals that count now (one counts again: its approver has the role
+back), has it approved (``gates.completed_gate``) and is told so, not refused.
 
 Approval time is the database's (``executor.store.clock``): an approval or rejection is
 stamped by the database server's clock, read under the plan's lock, never by the clock of
@@ -41,9 +44,11 @@ from ..services import Services
 from ..settings import User
 from .approval_records import approval_ttl, current_roles, other_authors, shown_record
 from .deciding import Redecision, decide_again, denied_again_text
+from .gates import completed_gate
 from .plans import held_secrets
 
-__all__ = ["MIN_HASH_PREFIX", "NO_APPROVAL_NOW", "approve", "pinned_hash", "reject"]
+__all__ = ["GATE_COMPLETE_NOW", "MIN_HASH_PREFIX", "NO_APPROVAL_NOW", "approve", "pinned_hash",
+           "reject"]
 
 
 def _target(plan: PlanGate, stored: StoredVersion, decided: StoredDecision | None,
@@ -133,10 +138,12 @@ def approve(services: Services, plan_id: str, actor: User, *, version: int | Non
         try:
             check_can_approve(user.id, user.roles, _target(plan, stored, decided, authors),
                               decided.decision if decided else None, records, now,
-                              approval_ttl(services))
+                              approval_ttl(services), current_roles=current_roles(services))
         except ApprovalRefused as refused:
             cleared = _cleared_by_decision(services, refused, again, stored, decided, records,
                                            authors, now)
+            if cleared is None:
+                cleared = _completed_already(services, refused, plan, stored, user.id, now)
             if cleared is None:
                 raise
             return cleared
@@ -181,6 +188,25 @@ def _cleared_by_decision(services: Services, refused: ApprovalRefused, again: Re
     if state.status is not GateStatus.APPROVED:
         return None
     return state.model_copy(update={"reasons": (*state.reasons, NO_APPROVAL_NOW)})
+
+
+# What ``approve`` answers when the approver's approval already counts and the approvals that
+# count now complete the gate of a version that was still pending approval.
+GATE_COMPLETE_NOW = "the gate is complete with the approvals that count now: it is approved"
+
+
+def _completed_already(services: Services, refused: ApprovalRefused, plan: PlanGate,
+                       stored: StoredVersion, actor: str, now: datetime) -> GateState | None:
+    """The gate, approved, when ``approve`` refused ``actor`` as having approved already and
+    the approvals that count now complete the gate of a version still pending approval (an
+    approval counts again: its approver has the role back): the approver asked for the
+    version to be approved, and it is. None otherwise (the refusal stands)."""
+    if refused.refusal is not RefusalCode.DOUBLE_APPROVAL:
+        return None
+    state = completed_gate(services, plan, stored.version, asked_by=actor, now=now)
+    if state is None:
+        return None
+    return state.model_copy(update={"reasons": (*state.reasons, GATE_COMPLETE_NOW)})
 
 
 # A version may be rejected until it is ended (rejected, superseded) or never was judged.

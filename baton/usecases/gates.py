@@ -3,6 +3,13 @@
 The executor's use cases call :func:`require_approved` before every run and resume; pages,
 listings and the CLI show :func:`gate_state` and :func:`gate_views`.
 
+A version's stored status follows its gate when approvals count again: one still pending
+approval whose gate is complete with the approvals that count now (an approver has the
+role back that they lacked when the last approval came) is moved to APPROVED by
+:func:`complete_gate`, before a run or when an approver asks again, and the move is
+recorded with the approvals that made it. Reading never moves it. The reverse is not
+done: an approved version whose gate is pending again keeps its status and may not run.
+
 An approval is judged current or lapsed by the database server's clock
 (``executor.store.clock``), read once per verdict, never by the clock of the machine that
 judges it (API servers and workers on several machines may disagree by hours). The ``now``
@@ -15,10 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
+from executor.ledger import EventKind
 from executor.store.approvals import StoredDecision
 from executor.store.clock import database_now
+from executor.store.plans import PlanGate
 from planner.versions import StoredVersion, VersionStatus
 from policies.approval import (
     ApprovalRecord,
@@ -41,8 +51,10 @@ from .deciding import OPEN_STATUSES, decide_again, denied_again_text
 from .lapses import APPROVAL_LAPSED_FIELD, lapse_causes, lapse_detail, lapse_text, lapses
 from .plans import held_secrets
 
-__all__ = ["GateView", "NotApprovedError", "gate_state", "gate_states", "gate_views",
-           "require_approved"]
+log = structlog.get_logger(__name__)
+
+__all__ = ["GATE_ACTOR", "GateView", "NotApprovedError", "complete_gate", "completed_gate",
+           "gate_state", "gate_states", "gate_views", "require_approved"]
 
 
 def gate_state(services: Services, plan_id: str, version: int | None = None, *,
@@ -131,16 +143,70 @@ def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | N
                          approval_ttl(services), current_roles(services), authors=authors())
 
 
+# The ledger's actor for a version approved by the approvals it already had: no person
+# approved anything at that moment (``asked_by`` in the event names who asked, if anyone).
+GATE_ACTOR = "gate"
+_COMPLETED_WHY = ("the approvals recorded for it complete the gate with the roles settings "
+                  "give now (an approver whose approval had stopped counting has the role "
+                  "back); no new approval was given")
+
+
+def complete_gate(services: Services, plan_id: str, version: int | None = None, *,
+                  asked_by: str | None = None, now: datetime | None = None) -> GateState | None:
+    """:func:`completed_gate` under the plan's lock, at ``now`` (None: the database's time
+    read under it)."""
+    with services.plan_store.locked(plan_id) as plan:
+        return completed_gate(services, plan, version, asked_by=asked_by,
+                              now=now or plan.database_now())
+
+
+def completed_gate(services: Services, plan: PlanGate, version: int | None, *,
+                   asked_by: str | None, now: datetime) -> GateState | None:
+    """Approve the current version if it is still pending approval while its gate is complete
+    with the approvals that count at ``now`` (current roles, unexpired, for its hash); the
+    gate, or None when nothing moved. The caller holds the plan's lock.
+
+    The stored status otherwise turns APPROVED only when a new approval completes the gate:
+    an approval that stopped counting when its approver lost the role, and counts again once
+    it is given back, would leave the version approved by its gate yet refused a run, with
+    every approver who counts refused as having approved already. The move is recorded (an
+    ``approval`` event by ``gate``, naming the approvals that complete it) once: the status
+    is moved only from PENDING_APPROVAL, under the lock, and the event only when it moved.
+    """
+    stored = plan.version(version)
+    if stored.status is not VersionStatus.PENDING_APPROVAL or stored.version != plan.latest_version:
+        return None
+    records = [shown_record(services, r) for r in plan.records(stored.version)]
+    authors = other_authors(plan.authors(), stored.requester)
+    state = _gate(services, stored, plan.latest_decision(stored.version), lambda: records,
+                  lambda: authors, now)
+    if state.status is not GateStatus.APPROVED or not plan.move_status(
+            stored.version, VersionStatus.APPROVED, only_from={VersionStatus.PENDING_APPROVAL}):
+        return None
+    services.ledger.append(EventKind.APPROVAL, stored.plan_id, GATE_ACTOR, {
+        "version": stored.version, "plan_hash": stored.plan_hash, "gate": state.status.value,
+        "missing": 0, "approval_recorded": False, "asked_by": asked_by,
+        "completed_by": [{"actor": r.actor, "approved_at": r.decided_at.isoformat(),
+                          "expires_at": r.expires_at.isoformat() if r.expires_at else None}
+                         for r in state.valid_approvals],
+        "why": _COMPLETED_WHY,
+    }, session=plan.session)
+    log.info("gate.completed", plan_id=stored.plan_id, version=stored.version,
+             approvers=[r.actor for r in state.valid_approvals], asked_by=asked_by)
+    return state
+
+
 def require_approved(services: Services, plan_id: str, version: int | None = None, *,
                      now: datetime | None = None) -> StoredVersion:
     """The version if it may run now; ``NotApprovedError`` naming why not otherwise.
 
     Its decision is taken again first when the policies may have changed under it
     (:func:`decide_again`), a pending version's too (a change undone since may make it a
-    standard change again), and the status it then has is judged: the run is judged by the
-    policies in force when it starts, and
-    its approvals by the database's time then (``now`` when given), whatever the clock of
-    the machine starting it.
+    standard change again); a pending version whose gate is complete with the approvals
+    that count now is approved (:func:`complete_gate`); and the status it then has is
+    judged: the run is judged by the policies in force when it starts, and its approvals by
+    the database's time then (``now`` when given), whatever the clock of the machine
+    starting it.
     """
     stored = services.plan_store.get(plan_id, version)
     if stored.status not in OPEN_STATUSES:
@@ -157,6 +223,11 @@ def require_approved(services: Services, plan_id: str, version: int | None = Non
         raise NotApprovedError(f"plan {plan_id} v{stored.version} may not run: "
                                + denied_again_text(again))
     if again is not None:  # its status follows the decision taken again
+        stored = services.plan_store.get(plan_id, stored.version)
+    # And its gate: approvals that count again (an approver with the role back) may complete
+    # it without a new approval. Read again whatever it did: another run may have done it.
+    if stored.status is VersionStatus.PENDING_APPROVAL:
+        complete_gate(services, plan_id, stored.version, now=now)
         stored = services.plan_store.get(plan_id, stored.version)
     if stored.status is not VersionStatus.APPROVED and (again is None
                                                         or stored.status not in OPEN_STATUSES):

@@ -193,8 +193,10 @@ def plan_page(request: Request, plan_id: str, version: int | None = None) -> HTM
                                and can_approve(stored, gate, user,
                                                services.plan_store.authors(plan_id))),
                   # The gate, not the stored status: an approval that expired, or whose
-                  # approver lost the role, leaves the version approved but unable to run.
-                  can_run=(stored.status is VersionStatus.APPROVED
+                  # approver lost the role, leaves the version approved but unable to run;
+                  # one pending whose approvals count again (an approver has the role back)
+                  # is approved when the run starts (gates.require_approved).
+                  can_run=(stored.status in _AWAITING
                            and gate.status is GateStatus.APPROVED
                            and table.may(user, Action.RUN_START)))
 
@@ -204,13 +206,16 @@ def can_approve(stored: StoredVersion, gate: GateState, user: User,
     """Whether to offer approve/reject: the version waits, and the user may be one of its
     approvers as far as the gate goes (the caller asks the role table for ``plan.approve``).
 
-    A version waits while it is pending approval, or approved with a gate back to pending
-    (an approval expired, or its approver lost the role): it cannot run until approved again.
+    A version waits while it is pending approval (unless the approvals that count now
+    complete its gate: an approver has the role back, and it runs), or approved with a gate
+    back to pending (an approval expired, or its approver lost the role): it cannot run until
+    approved again.
     ``authors`` are everyone who wrote any version of the plan (``PlanStore.authors``): the
     gate refuses them all, not only the latest version's author. Only an offer: the use
     case still decides (and refuses self-approval, wrong roles...).
     """
-    waits = (stored.status is VersionStatus.PENDING_APPROVAL
+    waits = ((stored.status is VersionStatus.PENDING_APPROVAL
+              and gate.status is not GateStatus.APPROVED)
              or (stored.status is VersionStatus.APPROVED and gate.status is GateStatus.PENDING))
     return (waits
             and user.id != stored.requester and user.id not in authors  # nobody signs off their own
