@@ -163,7 +163,7 @@ def _export_to_file(services: Services, out: Path, fmt: ExportFormat, subject: s
     from executor.store.db import sqlite_file
 
     from ..usecases.ledger import export_events
-    from .export_file import out_problem, replaced_on_success
+    from .export_file import EndedBySignal, out_problem, replaced_on_success
 
     database = sqlite_file(services.engine)
     problem = out_problem(out, services.settings.data_dir, database.path if database else None)
@@ -174,3 +174,5 @@ def _export_to_file(services: Services, out: Path, fmt: ExportFormat, subject: s
             return export_events(services, handle, fmt, subject, source=source)
     except OSError as exc:  # a missing directory, no permission, a full disk
         fail(f"cannot write {out}: {exc.strerror or str(exc)}")
+    except EndedBySignal as ended:  # the temporary file is gone: exit as a shell reports it
+        raise typer.Exit(128 + ended.signum) from None
