@@ -1,12 +1,13 @@
 """The output checks: what in a tool's output no JSON can hold, or no check may write out.
 
 Walked over the value a tool returned, before and after its output model reads it: its size as
-JSON (sizes, shared values), generators and other iterators, dict keys (two written as one),
-nesting depth, numbers and bytes JSON cannot hold, and whether it is light enough to be shaped
-on the event loop (no code of the tool's own, few bytes: see :func:`light_fault`); each fault
-as ``(path, what is wrong, error code)``. :class:`~tools.spec.ToolSpec` raises them as
-``ToolError``. Values are read as :mod:`tools.output_kinds` says, by their type alone; a dict's
-keys, and numbers and bytes, are checked by :mod:`tools.output_keys`.
+JSON (sizes, shared values), generators and other iterators, coroutines never awaited, dict keys
+(two written as one), nesting depth, numbers and bytes JSON cannot hold, and whether it is
+light enough to be shaped on the event loop (no code of the tool's own, few bytes: see
+:func:`light_fault`); each fault as ``(path, what is wrong, error code)``.
+:class:`~tools.spec.ToolSpec` raises them as ``ToolError``. Values are read as
+:mod:`tools.output_kinds` says, by their type alone; a dict's keys, and numbers and bytes, are
+checked by :mod:`tools.output_keys`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import inspect
 import math
 from collections.abc import Callable, Iterator
 from math import isfinite as _isfinite
+from types import CoroutineType
 from typing import Any
 
 from pydantic import BaseModel, RootModel
@@ -71,6 +74,7 @@ def size_fault(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, str
     :func:`oversized`), or a generator or another iterator (``tool_output_iterator``): reading
     it is the only way to know what it holds, or whether it ends, and pydantic reads it whole
     (an endless one for ever), so it is refused rather than read here; a list is its JSON.
+    A coroutine (``tool_output_coroutine``): an async def function called and never awaited.
     Reading ``value`` may run code of the tool's own (a computed field): call it where that
     may run, under the attempt's limit (see :func:`light_fault`).
     """
@@ -124,11 +128,13 @@ def oversized(value: Any, limit: int = OUTPUT_MAX_JSON_BYTES) -> tuple[str, int]
     (see :func:`tools.output_keys.key_size`); what the tool returned counts whole, keys its
     output model would drop included. A container inside itself counts 1 there:
     :func:`output_fault` names it, as it names a container nested deeper than JSON is written
-    to, whose members are not read. The walk stops at an iterator (:func:`size_fault` names
-    it): None then.
+    to, whose members are not read. The walk stops at an iterator or a coroutine
+    (:func:`size_fault` names it): None then.
     """
     found = _sized(value, limit)
-    return None if found is None or found[1] is None else (found[0], found[1])
+    if found is None or found[1] is None or found[1] == _UNAWAITED:
+        return None
+    return found[0], found[1]
 
 
 def _fault(found: tuple[str, int | None] | None, limit: int) -> tuple[str, str, str] | None:
@@ -140,27 +146,36 @@ def _fault(found: tuple[str, int | None] | None, limit: int) -> tuple[str, str, 
         return (path, "is a generator or another iterator, which an output cannot hold: what "
                 "it holds is known only by reading it to its end; return a list of its items",
                 "tool_output_iterator")
+    if size == _UNAWAITED:
+        return (path, "is a coroutine, never awaited: the tool returned an async def "
+                "function's call without awaiting it (a plain def decorator around an async def "
+                "tool does this); make the function, or the decorator's wrapper, async def and "
+                "await the call", "tool_output_coroutine")
     return (path, f"would take at least {size:,} bytes as JSON, over the {limit:,} an output "
             "may take (a value shared by several fields is written out at each)",
             "tool_output_too_large")
 
 
 _HEAVY = ("", -1)  # _sized stopped: a value not plain, or more than its budget counted
+_UNAWAITED = -2  # the size _sized gives a coroutine it met (see _unawaited)
 
 # An integer shorter than this counts 1 digit; a longer one (bit_length() > 53) its fewest.
 _SHORT_INT = 2 ** 53
 
 
 def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int | None] | None:
-    """The field :func:`oversized` answers and its size, or the first iterator met and None;
-    with a ``budget``, :data:`_HEAVY` at the first value that is not plain or once more
-    than ``budget`` bytes are counted (see :func:`light_fault`)."""
+    """The field :func:`oversized` answers and its size, or the first iterator met and None
+    (the first coroutine: :data:`_UNAWAITED`); with a ``budget``, :data:`_HEAVY` at the first
+    value that is not plain or once more than ``budget`` bytes are counted (see
+    :func:`light_fault`)."""
     on_loop = budget != math.inf
     _, kind, read, plain = kind_of(type(value))
     if on_loop and not plain:
         return _HEAVY
     top = _read(value, kind, read)
     if top is None:
+        if type(value) is CoroutineType:
+            return _unawaited(value, "(the whole output)")
         return ("(the whole output)", None) if kind is ITERATOR else None
     sizes: dict[int, int] = {}  # the containers added up: their size
     open_ids = {id(value)}  # the containers on the path being walked
@@ -219,6 +234,9 @@ def _sized(value: Any, limit: int, budget: float = math.inf) -> tuple[str, int |
                     total += int_size(child)
                     continue
                 if kind is LEAF:
+                    if of is CoroutineType:
+                        path = [_segment(*frame[3]) for frame in frames[1:]]
+                        return _unawaited(child, _joined([*path, _segment(key, keyed)]))
                     total += 2
                     continue
             ident = id(child)
@@ -461,6 +479,19 @@ def _plain_members(value: Any) -> tuple[Iterator[tuple[Any, Any]], bool] | None:
     and whether it is a dict; None for anything else (a dumped output holds no models)."""
     _, kind, read, _ = kind_of(type(value))
     return _read(value, kind, read) if kind is KEYED or kind is INDEXED else None
+
+
+def _unawaited(coroutine: CoroutineType[Any, Any, Any], path: str) -> tuple[str, int]:
+    """What :func:`_sized` gives for a coroutine at ``path``: a sync-looking tool that called an
+    async def function and returned its coroutine (pydantic then said "input_value=<coroutine
+    object ...>", and Python "was never awaited").
+
+    It is closed, as it will never be awaited, to spare that warning: one not started yet
+    runs no code when closed (one started would run its ``finally``: left as it is).
+    """
+    if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
+        coroutine.close()
+    return path, _UNAWAITED
 
 
 def _segment(key: Any, keyed: bool | None) -> str:
