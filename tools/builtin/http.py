@@ -26,6 +26,7 @@ from ..errors import RetryableToolError, ToolError, ToolInputError
 from ..redaction import CUT_MARK, redact
 from ..url_credentials import hide_url_credentials, url_secrets
 from ..retry import RetryPolicy
+from ..secret_names import SECRET_REFERENCE, broken_reference_problem
 from ..spec import Effect, ToolContext
 from .http_body import ACCEPT_ENCODING, EXCERPT_CHARS, decode_body, read_capped
 from .http_headers import HEADER_NAME_SCHEMA, header_name_problem, header_value_problem
@@ -39,7 +40,7 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
 READ_METHODS = frozenset({"GET", "HEAD"})
-SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_.-]*)\}")
+SECRET_REF = SECRET_REFERENCE  # the one syntax of tools.secret_names
 
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -82,8 +83,12 @@ class HttpRequestInput(BaseModel):
     @field_validator("headers")
     @classmethod
     def _sendable_names(cls, headers: dict[str, str] | None) -> dict[str, str] | None:
-        for name in headers or {}:
+        for name, value in (headers or {}).items():
             problem = header_name_problem(name)
+            if problem is not None:
+                raise ValueError(f"header {name!r} {problem}")
+            # ``${secret:MY TOKEN}`` fills nothing: the call would send it as written.
+            problem = broken_reference_problem(value) if isinstance(value, str) else None
             if problem is not None:
                 raise ValueError(f"header {name!r} {problem}")
         return headers
