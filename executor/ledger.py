@@ -69,6 +69,8 @@ class EventKind(str, enum.Enum):
     VALIDATION = "validation"
     DECISION = "decision"
     APPROVAL = "approval"
+    # A version approved by its gate without a new approval: those given count again.
+    GATE_COMPLETE = "gate_complete"
     REJECTION = "rejection"
     TEMPLATE_SAVED = "template_saved"
     RUN_START = "run_start"

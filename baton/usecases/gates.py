@@ -169,8 +169,9 @@ def completed_gate(services: Services, plan: PlanGate, version: int | None, *,
     The stored status otherwise turns APPROVED only when a new approval completes the gate:
     an approval that stopped counting when its approver lost the role, and counts again once
     it is given back, would leave the version approved by its gate yet refused a run, with
-    every approver who counts refused as having approved already. The move is recorded (an
-    ``approval`` event by ``gate``, naming the approvals that complete it) once: the status
+    every approver who counts refused as having approved already. The move is recorded (a
+    ``gate_complete`` event by ``gate``, naming the approvals that complete it: no approval
+    event, which would count as one more) once: the status
     is moved only from PENDING_APPROVAL, under the lock, and the event only when it moved.
     """
     stored = plan.version(version)
@@ -183,9 +184,9 @@ def completed_gate(services: Services, plan: PlanGate, version: int | None, *,
     if state.status is not GateStatus.APPROVED or not plan.move_status(
             stored.version, VersionStatus.APPROVED, only_from={VersionStatus.PENDING_APPROVAL}):
         return None
-    services.ledger.append(EventKind.APPROVAL, stored.plan_id, GATE_ACTOR, {
+    services.ledger.append(EventKind.GATE_COMPLETE, stored.plan_id, GATE_ACTOR, {
         "version": stored.version, "plan_hash": stored.plan_hash, "gate": state.status.value,
-        "missing": 0, "approval_recorded": False, "asked_by": asked_by,
+        "missing": 0, "asked_by": asked_by,
         "completed_by": [{"actor": r.actor, "approved_at": r.decided_at.isoformat(),
                           "expires_at": r.expires_at.isoformat() if r.expires_at else None}
                          for r in state.valid_approvals],

@@ -42,7 +42,7 @@ def test_the_plan_reads_approved_and_a_run_starts(stuck):
     assert started.status_code == 202, started.text
     assert services.plan_store.get(plan_id).status.value == "approved"
     [completed] = [e for e in services.ledger.events(subject=plan_id,
-                                                     kinds=[EventKind.APPROVAL.value])
+                                                     kinds=[EventKind.GATE_COMPLETE.value])
                    if e.actor == "gate"]
     assert [a["actor"] for a in completed.payload["completed_by"]] == ["bob", "carol"]
 

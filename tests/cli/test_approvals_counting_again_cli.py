@@ -86,7 +86,7 @@ def test_approving_it_with_json_prints_the_approved_gate(cli, stuck):
 def test_the_ledger_says_why_it_was_approved_without_a_new_approval(cli, stuck):
     assert cli("--as", "alice", "run", stuck).returncode == 0
     events = json.loads(cli("audit", "show", "--json").stdout)
-    [completed] = [e for e in events if e["kind"] == "approval" and e["actor"] == "gate"]
+    [completed] = [e for e in events if e["kind"] == "gate_complete" and e["actor"] == "gate"]
     assert completed["subject"] == stuck
     assert [a["actor"] for a in completed["payload"]["completed_by"]] == ["bob", "carol"]
     assert cli("audit", "verify").returncode == 0

@@ -58,8 +58,8 @@ def _status(services, plan_id: str) -> VersionStatus:
 
 
 def _completions(services, plan_id: str) -> list:
-    """The ledger's approval events by the gate: versions approved without a new approval."""
-    return [e for e in services.ledger.events(subject=plan_id, kinds=[EventKind.APPROVAL.value])
+    """The ledger's gate_complete events: versions approved without a new approval."""
+    return [e for e in services.ledger.events(subject=plan_id, kinds=[EventKind.GATE_COMPLETE.value])
             if e.actor == GATE_ACTOR]
 
 
@@ -68,7 +68,7 @@ def test_a_run_approves_the_version_whose_approvals_count_again_and_records_why(
     assert require_approved(services, plan_id).version == 1
     assert _status(services, plan_id) is VersionStatus.APPROVED
     [event] = _completions(services, plan_id)
-    assert event.payload["approval_recorded"] is False
+    assert event.actor == GATE_ACTOR
     assert [a["actor"] for a in event.payload["completed_by"]] == ["bob", "carol"]
     assert event.payload["plan_hash"] == services.plan_store.get(plan_id).plan_hash
     assert "no new approval was given" in event.payload["why"]
