@@ -10,7 +10,10 @@ stamped head instead of replaying every revision. A database made by the old
 ``create_all`` (tables present, no ``alembic_version``) is stamped with the
 baseline revision, never recreated, so an upgrade does not lose a record. One
 at a revision this Baton does not know (a newer Baton wrote it) is refused,
-nothing written.
+nothing written, and so is one at a revision id of Baton's that holds no Baton
+table (another application's). On SQLite the revisions run with foreign keys
+off, as SQLite's table rebuilds need, and the references are checked before
+the transaction commits (``store.foreign_keys``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from sqlmodel import SQLModel
 from . import schema  # noqa: F401  (registers the tables on the metadata)
 from .db import (StoreError, database_failure, is_schema_mismatch, make_engine,
                  read_transaction, sqlite_file)
+from .foreign_keys import refuse_broken_references, sqlite_foreign_keys_off
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BASELINE_REVISION = "0001"
@@ -47,6 +51,13 @@ class UnknownSchemaError(StoreError):
     Baton's): nothing is written into it."""
 
     code = "unknown_schema_revision"
+
+
+class NotABatonDatabaseError(StoreError):
+    """The database holds no Baton schema (another application's, an empty one): a reader
+    refuses it, and so does an upgrade when its alembic revision is one of Baton's ids."""
+
+    code = "not_a_baton_database"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -100,26 +111,35 @@ def upgrade(engine: Engine, origin: str | None = None) -> None:
             at = _revisions_at(connection)
         if at == {head_revision()}:
             return
-        with engine.begin() as connection:
+        with engine.connect() as connection, sqlite_foreign_keys_off(connection), \
+                connection.begin():
             _lock(connection)
             at = _revisions_at(connection)
-            if not at and not inspect(connection).get_table_names():
-                _create_at_head(connection)
-                return
-            config = alembic_config(connection)
-            if _is_unversioned_legacy(connection):
-                command.stamp(config, BASELINE_REVISION)
-            try:
-                command.upgrade(config, "head")
-            except CommandError:  # alembic's "Can't locate revision": say what it means
-                _refuse_unknown(at, connection, engine, origin)
-                raise
+            _upgrade_locked(connection, at, engine, origin)
+            refuse_broken_references(connection, _where(engine, origin))
     except StoreError:
         raise
     except Exception as exc:  # translated at the edge: callers see one error type
         # Named an upgrade only when one was due: most commands find the schema up to date.
         doing = "open" if at is None or at == {head_revision()} else "upgrade the schema of"
         raise StoreError(cannot_use_database(doing, engine, origin, exc)) from exc
+
+
+def _upgrade_locked(connection: Connection, at: set[str], engine: Engine,
+                    origin: str | None) -> None:
+    """Bring the database to head inside the upgrade's transaction, holding its lock."""
+    if not at and not inspect(connection).get_table_names():
+        _create_at_head(connection)
+        return
+    _refuse_without_baton_tables(at, connection, engine, origin)
+    config = alembic_config(connection)
+    if _is_unversioned_legacy(connection):
+        command.stamp(config, BASELINE_REVISION)
+    try:
+        command.upgrade(config, "head")
+    except CommandError:  # alembic's "Can't locate revision": say what it means
+        _refuse_unknown(at, connection, engine, origin)
+        raise
 
 
 def cannot_use_database(doing: str, engine: Engine, origin: str | None, exc: BaseException) -> str:
@@ -134,6 +154,8 @@ def cannot_use_database(doing: str, engine: Engine, origin: str | None, exc: Bas
     file = sqlite_file(engine)
     if file is not None and "unable to open database file" in cause:
         cause += _why_sqlite_cannot_open(file.path)
+    elif file is not None and "readonly database" in cause:
+        cause += _why_sqlite_cannot_write(file.path)
     return f"cannot {doing} the database {_where(engine, origin)}: {cause}"
 
 
@@ -177,6 +199,30 @@ def _why_sqlite_cannot_open(path: str) -> str:
     if not os.access(directory, os.W_OK):  # the file, its journal and WAL are made there
         return f" (its directory {directory} is not writable)"
     return ""
+
+
+def _why_sqlite_cannot_write(path: str) -> str:
+    """What SQLite's "attempt to write a readonly database" means when the file is writable:
+    a database in WAL mode needs its -wal and -shm files made beside it, in its directory."""
+    directory = os.path.dirname(path)
+    if os.access(path, os.W_OK) and not os.access(directory, os.W_OK):
+        return f" (its directory {directory} is not writable)"
+    return ""
+
+
+def _refuse_without_baton_tables(at: set[str], connection: Connection, engine: Engine,
+                                 origin: str | None) -> None:
+    """Refuse, before anything is written, a database stamped with one of Baton's revision ids
+    that holds no Baton table: another application's that uses alembic too (its ids can be
+    "0003" as well). Upgraded, it failed in the first revision that alters a Baton table."""
+    if not at or not at <= known_revisions():
+        return  # never migrated, or at a revision _refuse_unknown names
+    if _LEGACY_MARKER_TABLE in inspect(connection).get_table_names():
+        return
+    raise NotABatonDatabaseError(
+        f"no Baton database at {_where(engine, origin)}: it has no Baton tables, and its "
+        f"alembic_version ({', '.join(sorted(at))}) is another application's revision; "
+        "nothing was written: fix the setting")
 
 
 def _refuse_unknown(at: set[str], connection: Connection, engine: Engine,
@@ -242,7 +288,8 @@ def new_revision(message: str) -> Path:
             # Replayed, not upgrade(): a new database is made from the models, and the
             # models compared with themselves would autogenerate an empty revision.
             command.upgrade(alembic_config(connection), "head")
-            script = command.revision(alembic_config(connection), message=message, autogenerate=True)
+            script = command.revision(alembic_config(connection), message=message,
+                                      autogenerate=True)
         engine.dispose()
     if script is None or isinstance(script, list):
         raise StoreError("alembic did not write exactly one revision")

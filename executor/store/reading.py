@@ -21,18 +21,13 @@ from sqlalchemy.pool import NullPool
 
 from .db import MissingDatabaseError, SqliteFile, StoreError, is_database_error, make_engine, \
     sqlite_file
-from .migrate import cannot_use_database, database_location, known_revisions, upgrade
+from .migrate import NotABatonDatabaseError, cannot_use_database, database_location, \
+    known_revisions, upgrade
 from .schema import LedgerRow
 
-# A database made by the first releases' ``create_all`` has no alembic_version, but has
-# this table (``upgrade`` stamps such a database with the baseline revision).
+# Every Baton database has this table: one made by the first releases' ``create_all`` has no
+# alembic_version but has it (``upgrade`` stamps such a database with the baseline revision).
 _LEGACY_MARKER_TABLE = LedgerRow.__tablename__
-
-
-class NotABatonDatabaseError(StoreError):
-    """A command that only reads was pointed at a database that holds no Baton schema."""
-
-    code = "not_a_baton_database"
 
 
 def open_for_reading(url: str, origin: str) -> Engine:
@@ -83,9 +78,10 @@ def _read_failures(engine: Engine, origin: str) -> Iterator[None]:
 def _schema_problem(engine: Engine) -> str | None:
     """Why the database holds no Baton schema; None: it does (``upgrade`` takes it from there).
 
-    Baton's is a ledger table (an older Baton's ``create_all`` made it without
-    alembic_version) or an alembic_version at a revision this Baton knows. A database with
-    a ledger table at an unknown revision is a newer Baton's: ``upgrade`` refuses it.
+    Baton's has a ledger table (an older Baton's ``create_all`` made it without
+    alembic_version). A database with a ledger table at an unknown revision is a newer
+    Baton's: ``upgrade`` refuses it. An alembic_version at one of Baton's revision ids is not
+    enough: another application's alembic may have used the same id ("0003").
     """
     file = sqlite_file(engine)
     # A SQLite file is looked at through a read-only connection of its own: the engine's
@@ -99,8 +95,11 @@ def _schema_problem(engine: Engine) -> str | None:
     finally:
         if probe is not engine:
             probe.dispose()
-    if _LEGACY_MARKER_TABLE in tables or (heads and heads <= known_revisions()):
+    if _LEGACY_MARKER_TABLE in tables:
         return None
+    if heads and heads <= known_revisions():
+        return (f"it has no Baton tables, and its alembic_version ({', '.join(sorted(heads))}) "
+                "is another application's revision")
     if heads:
         return (f"its schema is at revision {', '.join(sorted(heads))}, which this Baton does "
                 "not know, and it has no Baton tables (another application's?)")
