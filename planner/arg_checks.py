@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from tools import ToolRegistry, ToolSpec
+from tools.json_schema_checks import extended_validator_class, tool_validator
 from tools.redaction import CUT_MARK
 
 from .json_values import MAX_ARG_DEPTH, TOO_DEEP, key_fault, plain, scalar_fault
@@ -175,25 +176,24 @@ def _key(key: Any) -> str:
     return key if isinstance(key, str) else str(key)
 
 
+def _tolerant(check: Callable[..., Any]) -> Callable[..., Any]:
+    def keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+        if isinstance(instance, RefSlot):
+            return
+        yield from check(validator, value, instance, schema) or ()
+
+    return keyword
+
+
 @cache
 def _slot_tolerant_class() -> type:
-    """A Draft 2020-12 validator class whose every keyword accepts a ``RefSlot``.
+    """Baton's validator class (``tools.json_schema_checks``) whose every keyword accepts a
+    ``RefSlot``.
 
     References are type-checked separately against the referenced output, so
     the input schema must neither reject nor accept them on its own.
     """
-    from jsonschema import Draft202012Validator, validators
-
-    def tolerant(check: Callable[..., Any]) -> Callable[..., Any]:
-        def keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
-            if isinstance(instance, RefSlot):
-                return
-            yield from check(validator, value, instance, schema) or ()
-
-        return keyword
-
-    wrapped = {name: tolerant(fn) for name, fn in Draft202012Validator.VALIDATORS.items()}
-    return validators.extend(Draft202012Validator, wrapped)
+    return extended_validator_class(_tolerant)
 
 
 @dataclass
@@ -216,15 +216,14 @@ class ToolSchemas:
         return None if extra not in (None, False) else []
 
     def validator(self, with_refs: bool) -> Any:
-        """A jsonschema validator for the arguments (slot-tolerant when references are present)."""
+        """A jsonschema validator for the arguments (slot-tolerant when references are present),
+        fetching nothing and matching patterns in linear time."""
         if with_refs:
             if self._tolerant is None:
-                self._tolerant = _slot_tolerant_class()(self.input_schema)
+                self._tolerant = tool_validator(self.input_schema, _slot_tolerant_class())
             return self._tolerant
         if self._plain is None:
-            from jsonschema import Draft202012Validator
-
-            self._plain = Draft202012Validator(self.input_schema)
+            self._plain = tool_validator(self.input_schema)
         return self._plain
 
     def input_node(self) -> Node:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from .errors import BatonError, ToolDefinitionError, UnknownToolError
+from .json_schema_checks import model_schema_problems
 from .options import (
     callable_option,
     flag_option,
@@ -112,6 +113,8 @@ class ToolRegistry:
             )
         except ToolDefinitionError as exc:
             raise ToolDefinitionError(exc.function_name, problems + exc.problems) from None
+        # A $ref to fetch or a pattern Rust regex cannot run: refused now, not at each plan check.
+        problems += model_schema_problems(derived.input_model, derived.output_model)
         if problems:
             raise ToolDefinitionError(definition_label(name, fn), problems)
         spec = ToolSpec(
@@ -137,8 +140,10 @@ class ToolRegistry:
             raise ToolDefinitionError(definition_label(spec.name, spec.fn),
                                       [self._duplicate(spec.name)])
         problem = timeout_problem(spec.timeout_s)
-        if problem is not None:
-            raise ToolDefinitionError(definition_label(spec.name, spec.fn), [problem])
+        problems = [problem] if problem is not None else []
+        problems += model_schema_problems(spec.input_model, spec.output_model)
+        if problems:
+            raise ToolDefinitionError(definition_label(spec.name, spec.fn), problems)
         self._keep(spec)
 
     def _keep(self, spec: ToolSpec) -> None:
