@@ -80,8 +80,9 @@ def _python_names(properties: Mapping[str, Any]) -> dict[str, str]:
 def pattern_problem(pattern: Any) -> str | None:
     """Why ``pattern`` cannot be a property's pattern, if it cannot.
 
-    Plans are checked with Python's ``re`` (jsonschema) and calls with pydantic's regex
-    engine, which has no look-around and no backreferences: a pattern must compile in both.
+    Plans and calls are both checked on pydantic's Rust regex engine (linear in the text;
+    no look-around, no backreferences: ``tools.json_schema_checks``); a pattern must also
+    compile in Python's ``re``, which reads the schema elsewhere (the exported JSON Schema).
     """
     if not isinstance(pattern, str):
         return f"pattern must be a string, not {pattern!r}"
