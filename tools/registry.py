@@ -19,6 +19,7 @@ from .options import (
     retry_option,
     text_option,
 )
+from .regex_engines import python_re_problems
 from .retry import RetryPolicy
 from .signature import definition_label, derive_models
 from .spec import Effect, ToolSpec
@@ -115,6 +116,8 @@ class ToolRegistry:
             raise ToolDefinitionError(exc.function_name, problems + exc.problems) from None
         # A $ref to fetch or a pattern Rust regex cannot run: refused now, not at each plan check.
         problems += model_schema_problems(derived.input_model, derived.output_model)
+        # A pattern the call would match with Python's re: exponential on a crafted argument.
+        problems += python_re_problems(derived.input_model, derived.output_model)
         if problems:
             raise ToolDefinitionError(definition_label(name, fn), problems)
         spec = ToolSpec(
@@ -142,6 +145,7 @@ class ToolRegistry:
         problem = timeout_problem(spec.timeout_s)
         problems = [problem] if problem is not None else []
         problems += model_schema_problems(spec.input_model, spec.output_model)
+        problems += python_re_problems(spec.input_model, spec.output_model)
         if problems:
             raise ToolDefinitionError(definition_label(spec.name, spec.fn), problems)
         self._keep(spec)
