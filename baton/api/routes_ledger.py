@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
@@ -24,6 +24,7 @@ from .auth import require, services_of
 from .errors import (ApiError, ErrorResponse, any_route_errors, error_responses,
                      token_route_errors)
 from .permissions import Action
+from .plain_json import json_response
 from .verify_guard import VerifyRefused, verify_guard_of
 
 router = APIRouter(responses=token_route_errors())
@@ -111,11 +112,12 @@ def ledger_events(
                            description="Only events after this position."),
     limit: int = Query(default=500, ge=1, le=5000, description="At most this many events."),
     user: User = Depends(require(Action.LEDGER_READ)),
-) -> list[LedgerEvent]:
+) -> Response:
     """Events in chain order, configured secret values in their payloads masked."""
     from baton.usecases.ledger import read_events
 
-    return read_events(services_of(request), subject=subject, after_seq=after_seq, limit=limit)
+    return json_response(read_events(services_of(request), subject=subject,
+                                     after_seq=after_seq, limit=limit))
 
 
 @router.get(

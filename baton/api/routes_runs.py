@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from baton.services import Services
@@ -18,6 +18,7 @@ from planner.base import MAX_VERSION
 from .auth import authenticate, require, role_table_of, services_of
 from .errors import ApiError, error_responses, token_route_errors
 from .permissions import Action
+from .plain_json import json_bytes, json_response
 
 router = APIRouter(tags=["runs"], responses=token_route_errors())
 
@@ -40,44 +41,44 @@ class StartRunRequest(BaseModel):
 @router.post("/runs", response_model=RunRecord, status_code=202, summary="Start a run",
              responses=error_responses(400, 404, 409, 413, 422))
 def start(body: StartRunRequest, request: Request,
-          user: User = Depends(require(Action.RUN_START))) -> RunRecord:
+          user: User = Depends(require(Action.RUN_START))) -> Response:
     """Queue a run of an approved version (the approval is checked now); the server runs it."""
     from baton.usecases.runs import start_run
 
     record = start_run(services_of(request), body.plan_id, user, version=body.version,
                        concurrency=body.concurrency, detach=True)
     request.app.state.worker.kick()
-    return record
+    return json_response(record, status_code=202)
 
 
 @router.get("/runs", response_model=list[RunRecord], summary="List runs")
 def runs(request: Request,
          limit: int = Query(default=50, ge=1, le=500, description="At most this many runs."),
-         user: User = Depends(require(Action.RUN_READ))) -> list[RunRecord]:
+         user: User = Depends(require(Action.RUN_READ))) -> Response:
     """Most recent runs first (without step detail)."""
     from baton.usecases.runs import list_runs
 
-    return list_runs(services_of(request), limit=limit)
+    return json_response(list_runs(services_of(request), limit=limit))
 
 
 @router.get("/runs/{run_id}", response_model=RunRecord, summary="Show a run",
             responses=error_responses(404))
 def run(run_id: str, request: Request,
-        user: User = Depends(require(Action.RUN_READ))) -> RunRecord:
+        user: User = Depends(require(Action.RUN_READ))) -> Response:
     """One run with its steps, outputs and attempts."""
     from baton.usecases.runs import show_run
 
-    return show_run(services_of(request), run_id)
+    return json_response(show_run(services_of(request), run_id))
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunRecord, summary="Cancel a run",
              responses=error_responses(404, 409))
 def cancel(run_id: str, request: Request,
-           user: User = Depends(require(Action.RUN_CANCEL))) -> RunRecord:
+           user: User = Depends(require(Action.RUN_CANCEL))) -> Response:
     """Ask the run to stop: no new steps start; it ends cancelled."""
     from baton.usecases.runs import cancel_run
 
-    return cancel_run(services_of(request), run_id, user)
+    return json_response(cancel_run(services_of(request), run_id, user))
 
 
 @router.get(
@@ -118,7 +119,7 @@ def event_stream(services: Services, run_id: str, request: Request,
 
 def sse_message(event: LedgerEvent) -> str:
     """One ledger event (as shown: see ``baton.usecases.ledger``) as a server-sent event."""
-    return f"id: {event.seq}\nevent: {event.kind}\ndata: {event.model_dump_json()}\n\n"
+    return f"id: {event.seq}\nevent: {event.kind}\ndata: {json_bytes(event).decode()}\n\n"
 
 
 async def sse_events(services: Services, run_id: str, request: Request,
