@@ -96,6 +96,8 @@ class DelayedRetries:
             return Outcome(error=denial)
         except _CallLeftOut:  # a cancel committed during its backoff: as if dropped in it
             return _stopped(self.stop_reason(st))
+        except _LeftWaiting:  # never called here: waits until the loop leaves it
+            return await asyncio.get_running_loop().create_future()
 
     def _call_begins(self, st: RunState, context: ToolContext, asked: Asked) -> None:
         """A retry's backoff and turn are over and its runtime check answered (``asked``, as
@@ -104,6 +106,8 @@ class DelayedRetries:
         (Between the loop's turns nothing else is pending: this commit holds them alone.)
         A denial is raised (:class:`RuntimeDenial`), the call not made; its verdict commits
         with the attempt's failure."""
+        if st.draining:  # the process shuts down: the run's next owner makes this call
+            raise _LeftWaiting
         loop = self._loop
         row = st.steps[context.step_id]
         loop._checks.record_before_call(st, row, asked)
@@ -116,6 +120,11 @@ class DelayedRetries:
 class _CallLeftOut(Exception):  # noqa: N818 - a signal inside the loop, never raised out of it
     """A retry's call was about to begin, but a cancel committed first (see
     :meth:`StepLoop._flush`)."""
+
+
+class _LeftWaiting(Exception):  # noqa: N818 - a signal inside the loop, never raised out of it
+    """A retry's call was about to begin as its process shuts down: it is left, not called,
+    for the run's next owner (:mod:`executor.draining`)."""
 
 
 def _stopped(reason: str | None) -> Outcome:

@@ -4,7 +4,8 @@
     ├── RunError                a run cannot be started, resumed or continued
     │   ├── RunNotFoundError    no run has that id
     │   ├── RunOwnedError       another live process owns the run
-    │   └── LeaseLostError      another process took the run over mid-way
+    │   ├── LeaseLostError      another process took the run over mid-way
+    │   └── RunLeftError        this process is shutting down: the run is left to another
     ├── RunDeferredError        the run cannot be judged now (defined in tools.errors, so
     │                           that the application's settings error derives from it cheaply)
     └── BrokenEventError        a ledger row cannot be read back (malformed or tampered with)
@@ -16,7 +17,7 @@ from tools import BatonError
 from tools.errors import RunDeferredError
 
 __all__ = ["BrokenEventError", "LeaseLostError", "RunDeferredError", "RunError",
-           "RunNotFoundError", "RunOwnedError"]
+           "RunLeftError", "RunNotFoundError", "RunOwnedError"]
 
 
 class RunError(BatonError):
@@ -41,6 +42,20 @@ class LeaseLostError(RunError):
     """Another process took the run over; this one stops without recording more."""
 
     code = "lease_lost"
+
+
+class RunLeftError(RunError):
+    """This process is shutting down (its drain, :mod:`executor.draining`): the run is left,
+    unfinished, for another worker or ``baton resume``; ``in_flight`` names the steps whose
+    attempt had not ended."""
+
+    code = "run_left"
+
+    def __init__(self, run_id: str, *, in_flight: tuple[str, ...] = ()) -> None:
+        left = f"steps {', '.join(in_flight)} left in flight" if in_flight else "no step in flight"
+        super().__init__(f"run {run_id} left unfinished as this process shuts down ({left})")
+        self.run_id = run_id
+        self.in_flight = in_flight
 
 
 class BrokenEventError(BatonError):

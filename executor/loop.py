@@ -64,6 +64,7 @@ from .calls import (
 )
 from .checks import RuntimeCheck
 from .delayed_retries import DelayedRetries
+from .draining import drain_turn
 from .errors import LeaseLostError
 from .records import RunRecord, RunStatus
 from .run_state import RunState, StepProgress
@@ -138,6 +139,8 @@ class StepLoop:
             self._commit(st)
             if st.stopping:  # after the commit: a retry it launched is dropped too
                 self._retries.drop_waiting(st)
+            if st.draining:  # shutting down: raises once the calls made end, or the grace
+                drain_turn(st)
             if not st.running:
                 return
             if await self._wait_for_head(st):
@@ -184,7 +187,7 @@ class StepLoop:
 
     async def _start_ready(self, st: RunState) -> None:
         slots = st.concurrency - len(st.running)
-        if slots <= 0:
+        if slots <= 0 or st.draining:
             return
         if not self.per_tool:
             # Every frontier step is ready (pending, dependencies done): take the first ones.
@@ -197,8 +200,8 @@ class StepLoop:
                                  concurrency=st.concurrency, per_tool=self.per_tool)
         for sid in chosen:
             # A cancel seen while an earlier one's runtime check was asked (StepChecks): no
-            # step starts after it, and the rest are not checked for nothing.
-            if st.cancelled:
+            # step starts after it, and the rest are not checked for nothing. A drain either.
+            if st.cancelled or st.draining:
                 return
             st.frontier.remove((st.rank[sid], sid))
             await self._start_step(st, sid)
@@ -302,6 +305,9 @@ class StepLoop:
         wait_s = attempt_log.wait_left(log[-1], self.store.clock()) if interrupted else 0.0
         if not wait_s and not await self._checks.check(st, sid, spec, args, effect, names,
                                                        starting=True):
+            return
+        if st.draining:  # it came as the check was asked: the next owner starts the step
+            bisect.insort(st.frontier, (st.rank[sid], sid))
             return
         # The tool's declared secrets too: left out, its context.secrets[...] was a KeyError.
         unknown = [n for n in (*spec.secrets, *names) if n not in self.secrets]
@@ -445,6 +451,8 @@ class StepLoop:
                                       "retry_in_s": round(decision.delay_s, 6)})
         bind_log(run_id=st.run_id, step_id=sid, attempt=row.attempts).warning(
             "attempt failed; retrying", delay_s=decision.delay_s, error=text)
+        if st.draining and decision.delay_s <= 0:  # not journalled: the next owner retries
+            return  # (one with a backoff is, and left waiting: the next owner waits the rest)
         if decision.delay_s <= 0 and not await self._checks.check(
                 st, sid, spec, st.args[sid], st.effects[sid], st.secret_names.get(sid, ())):
             return  # called at the turn's commit, as a new step is: checked as one is

@@ -14,6 +14,7 @@ from planner.plan import Plan, Step
 from tools import Effect
 
 from .calls import Call
+from .draining import Drain
 from .runtime_gate import RuntimeGate
 from .scheduling import StepStatus
 from .store.runs import StepState
@@ -70,8 +71,16 @@ class RunState:  # noqa: D101 - documented below
     last_poll: float = 0.0
     # The runtime policy check of this run's calls, made at the first call it is asked about.
     gate: RuntimeGate | None = None
+    # Its process's shutdown (executor.draining): once requested, start nothing more.
+    drain: Drain | None = None
 
     @property
     def stopping(self) -> bool:
         """True once a step failed or a cancel was seen: start no new steps."""
         return self.failure is not None or self.cancelled
+
+    @property
+    def draining(self) -> bool:
+        """True once the process shuts down: start no new step and no retry's call; the run
+        is left to its next owner (not ended, unlike ``stopping``)."""
+        return self.drain is not None and self.drain.requested

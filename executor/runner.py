@@ -33,7 +33,15 @@ from . import crash, outage
 from .artifacts import ArtifactStore
 from .tool_threads import run_in_loop
 from .checks import RuntimeCheck
-from .errors import LeaseLostError, RunDeferredError, RunError, RunNotFoundError, RunOwnedError
+from .draining import Drain
+from .errors import (
+    LeaseLostError,
+    RunDeferredError,
+    RunError,
+    RunLeftError,
+    RunNotFoundError,
+    RunOwnedError,
+)
 from .ledger import Ledger
 from .loop import RunState, StepLoop, StepProgress
 from .ownership import new_owner_id, owner_gone
@@ -96,9 +104,11 @@ class Runner(StepLoop):
             owner=None if detach else self.owner_id, lease_s=self.lease_s)
         return run_id
 
-    def run_sync(self, run_id: str, *, detail: bool = True) -> RunRecord:
+    def run_sync(self, run_id: str, *, detail: bool = True, drain: Drain | None = None
+                 ) -> RunRecord:
         """Run ``run_id`` to its end in a private event loop (see :meth:`run`)."""
-        return run_in_loop(self.run(run_id, detail=detail), threads=max(32, 4 * (self.concurrency or 4)))
+        return run_in_loop(self.run(run_id, detail=detail, drain=drain),
+                           threads=max(32, 4 * (self.concurrency or 4)))
 
     def resume_sync(self, run_id: str, *, actor: str = "executor", detail: bool = True) -> RunRecord:
         """Take over ``run_id`` (see :meth:`take_over`) and run it to its end."""
@@ -138,9 +148,13 @@ class Runner(StepLoop):
 
     def worker(self, *, once: bool = False, idle_s: float = 1.0,
                should_stop: Callable[[], bool] = lambda: False,
-               wait_for_database_s: float | None = None) -> int:
+               wait_for_database_s: float | None = None, drain: Drain | None = None) -> int:
         """Run queued runs and runs whose owner's lease expired; with ``once``, stop when none is
         left. Returns how many runs it ended (succeeded, failed or cancelled).
+
+        Once ``drain`` is requested it claims no run, and the run it is running starts
+        nothing more: it is ended, or left for another worker (see :mod:`executor.draining`;
+        not counted, its warning names it).
 
         A run that stops on an error is logged with its id and the worker goes on: after a
         lost lease, a database failure naming the run or a deferred admission check, the run
@@ -160,6 +174,8 @@ class Runner(StepLoop):
         unavailable = outage.DatabaseOutage(self.owner_id,
                                             outage.wait_limit_s(once, wait_for_database_s),
                                             monotonic=self.monotonic, sleep=time.sleep)
+        if drain is not None:
+            should_stop = drain.or_requested(should_stop)
         done = 0
         while not should_stop():
             try:
@@ -176,7 +192,9 @@ class Runner(StepLoop):
             run_id, _ = claimed
             log.info("worker claimed run", run_id=run_id, owner=self.owner_id)
             try:
-                self.run_sync(run_id, detail=False)
+                self.run_sync(run_id, detail=False, drain=drain)
+            except RunLeftError:  # the process shuts down: left, and said so (see run)
+                continue
             except BatonError as exc:  # one run's problem (a lost lease...) must not stop the worker
                 # Not counted: taken over, given back or left for a resume, not ended here.
                 log.warning("run stopped", run_id=run_id, error=exc.message)
@@ -186,6 +204,8 @@ class Runner(StepLoop):
                 # the traceback says what broke.
                 log.exception("run stopped on an internal error", run_id=run_id)
             done += 1
+        if drain is not None and drain.requested:
+            log.info("worker stopped claiming runs: shutting down", owner=self.owner_id)
         return done
 
     def _claim_failed(self, exc: StoreError, unavailable: outage.DatabaseOutage, idle_s: float,
@@ -200,7 +220,8 @@ class Runner(StepLoop):
         # Random: the other side of a deadlock retries too, and must not meet us again.
         time.sleep(random.uniform(0.05, max(0.1, min(idle_s, 1.0))))
 
-    async def run(self, run_id: str, *, detail: bool = True) -> RunRecord:
+    async def run(self, run_id: str, *, detail: bool = True, drain: Drain | None = None
+                  ) -> RunRecord:
         """Execute a run this runner owns until it succeeds, fails or is cancelled.
 
         The record returned has the steps and attempts only with ``detail``:
@@ -210,6 +231,10 @@ class Runner(StepLoop):
         An unexpected exception (no ``BatonError``: a bug) ends the run failed before it
         goes on up (see :meth:`_internal_errors_end`); a ``BatonError`` (a lost lease, a
         database failure) leaves the run as it is, for a resume.
+
+        Once ``drain`` is requested the run starts nothing more; unless it ends in its grace,
+        it is left (its lease given back, a warning naming it and its steps in flight) and
+        ``RunLeftError`` raised (see :mod:`executor.draining`).
         """
         snapshot = self.store.snapshot(run_id)
         if snapshot is None:
@@ -226,9 +251,14 @@ class Runner(StepLoop):
             if isinstance(state, str):
                 summary = self.store.finish(run_id, self.owner_id, RunStatus.FAILED, state)
             else:
+                state.drain = drain
                 self.store.mark_running(run_id, self.owner_id)
-                with self.store.pinned(run_id, self.owner_id):
-                    await self._loop(state)
+                try:
+                    with self.store.pinned(run_id, self.owner_id):
+                        await self._loop(state)
+                except RunLeftError as left:
+                    self._leave(left)
+                    raise
                 summary = self._finish(state)
             self._end_run_span(run_span, summary.status, summary.error)
         if not detail:
@@ -236,6 +266,22 @@ class Runner(StepLoop):
         record = self.store.get(run_id)
         assert record is not None
         return record
+
+    def _leave(self, left: RunLeftError) -> None:
+        """Give the lease of a run left by a drain back now, so that another worker or a
+        resume takes it over at once, and say so: which run, which steps, how it is finished."""
+        run_id = left.run_id
+        try:
+            self.store.give_up(run_id, self.owner_id)
+        except StoreError as exc:  # held until its lease ends, then taken over all the same
+            log.warning("the run's lease is left to lapse", run_id=run_id, error=exc.message)
+        finish = f"any worker takes it over now, or `baton resume {run_id}`"
+        if left.in_flight:
+            finish += ("; the steps in flight are called again with the same idempotency key "
+                       "(a call that is not idempotent and may have had its effect is not: "
+                       "its step fails)")
+        log.warning("run left unfinished: shutting down", run_id=run_id,
+                    in_flight=list(left.in_flight), finish=finish)
 
     def _end_run_span(self, run_span: Any, status: RunStatus, error: str | None) -> None:
         """Say on the run's span how the run ended; a failed run's span is an ERROR (a

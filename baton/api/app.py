@@ -28,7 +28,7 @@ from .limits import (
     refuse_nul_characters,
 )
 from .verify_guard import VerifyGuard
-from .worker import DEFAULT_POLL_INTERVAL_S, BackgroundWorker
+from .worker import DEFAULT_GRACE_S, DEFAULT_POLL_INTERVAL_S, BackgroundWorker
 
 API_PREFIX = "/api/v1"
 
@@ -44,13 +44,18 @@ SHA-256 hex) under `[users.ID] token_sha256` in `baton.toml`. Every error is
 
 def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                web: bool = True, worker_poll_s: float | None = DEFAULT_POLL_INTERVAL_S,
-               verify_guard: VerifyGuard | None = None) -> FastAPI:
+               verify_guard: VerifyGuard | None = None,
+               shutdown_grace_s: float = DEFAULT_GRACE_S) -> FastAPI:
     """The API (under ``/api/v1``) and, unless ``web=False``, the web page, over ``services``.
 
     While it serves, the background worker looks for runs queued by other
     processes every ``worker_poll_s`` seconds (None: only when kicked). Full
     ledger verifications go through ``verify_guard`` (default: one with the
     ``[audit] verify_cooldown_s`` setting).
+
+    Its shutdown begins with ``app.state.worker.begin_shutdown()`` (the server calls it as
+    a signal comes; the lifespan's end at the latest): event streams end, no run is claimed,
+    and the run in progress gets ``shutdown_grace_s`` for its calls in flight to end.
     """
     from . import routes_ledger, routes_plans, routes_policy, routes_runs, routes_tools
 
@@ -64,7 +69,7 @@ def create_app(services: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYT
                                                       "ledger", "health")])
     app.router.default = SlashRedirect(app.router)
     app.state.services = services
-    app.state.worker = BackgroundWorker(services, worker_poll_s)
+    app.state.worker = BackgroundWorker(services, worker_poll_s, grace_s=shutdown_grace_s)
     app.state.verify_guard = verify_guard or VerifyGuard(services.settings.audit.verify_cooldown_s)
     install_error_handlers(app)
     routers = (routes_plans.router, routes_runs.router, routes_policy.router,
@@ -205,5 +210,5 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.worker.start()
     try:
         yield
-    finally:
+    finally:  # the shutdown began as the signal came (baton serve); here, at the latest
         app.state.worker.stop()

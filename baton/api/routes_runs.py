@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -84,13 +85,16 @@ def cancel(run_id: str, request: Request,
 @router.get(
     "/runs/{run_id}/events", summary="Stream a run's events", response_class=StreamingResponse,
     responses={200: {"description": "Server-sent events: one `event: <kind>` with the ledger "
-                     "event as JSON `data` per event, until the run ends.",
+                     "event as JSON `data` per event, until the run ends, or until the "
+                     "server shuts down (a last `event: server_stopping`; reconnect with "
+                     "`Last-Event-ID` to follow the run on).",
                      "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                **error_responses(404)},
 )
 def events(run_id: str, request: Request,
            user: User = Depends(require(Action.RUN_READ))) -> StreamingResponse:
-    """The run's ledger events as server-sent events, live, until the run ends."""
+    """The run's ledger events as server-sent events, live, until the run ends (or the server
+    shuts down)."""
     from baton.usecases.runs import show_run
 
     services = services_of(request)
@@ -125,7 +129,9 @@ def sse_message(event: LedgerEvent) -> str:
 async def sse_events(services: Services, run_id: str, request: Request,
                      still_allowed: Callable[[], bool]) -> AsyncIterator[str]:
     """Poll the ledger for the run's new events; stop after its end, when the client leaves,
-    or when ``still_allowed`` no longer holds.
+    when ``still_allowed`` no longer holds, or, once the events recorded so far are sent,
+    with a last ``server_stopping`` event when the server shuts down (an open stream would
+    otherwise hold the server's shutdown until the run ends).
 
     The caller was let in once, when the stream opened; a run may go on for hours. Its
     token is checked again before each poll, as a new request would be (the settings file
@@ -139,6 +145,7 @@ async def sse_events(services: Services, run_id: str, request: Request,
     while not await request.is_disconnected():
         if not await asyncio.to_thread(still_allowed):
             return
+        stopping = _server_stopping(request)  # before the poll: it sends all until now
         batch = await asyncio.to_thread(services.ledger.events, subject=run_id, after_seq=last)
         for event in batch:
             last = event.seq
@@ -148,6 +155,9 @@ async def sse_events(services: Services, run_id: str, request: Request,
         # The end of the run, not of an earlier try: a failed run that was resumed has
         # a RUN_END, then a RUN_RESUME, in its history.
         if ended:
+            return
+        if stopping:
+            yield server_stopping_message(run_id)
             return
         if not batch:
             record = await asyncio.to_thread(show_run, services, run_id)
@@ -159,6 +169,20 @@ async def sse_events(services: Services, run_id: str, request: Request,
             quiet = 0.0
             yield ": keep-alive\n\n"
         await asyncio.sleep(POLL_S)
+
+
+def _server_stopping(request: Request) -> bool:
+    """Whether the server this stream is served by is shutting down."""
+    worker = getattr(request.app.state, "worker", None)
+    return worker is not None and worker.shutting_down
+
+
+def server_stopping_message(run_id: str) -> str:
+    """The last message of a stream the server ends as it shuts down: no ``id`` (a client
+    reconnects after the last ledger event it got), the run and what to do as ``data``."""
+    data = json.dumps({"run_id": run_id, "message": "the server is shutting down; reconnect "
+                       "(with Last-Event-ID) to follow the run"})
+    return f"event: server_stopping\ndata: {data}\n\n"
 
 
 # The events that start or end a try of the run: the last of them says whether it is over.

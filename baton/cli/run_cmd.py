@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -15,6 +17,7 @@ from .render import add_id_column, keep_columns_visible, print_table, shortened
 
 if TYPE_CHECKING:
     from baton.services import Services
+    from executor.draining import Drain
     from executor.records import RunRecord
     from executor.runner import StepProgress
 
@@ -176,28 +179,59 @@ def cancel(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None
                       f"(now {record.status.value})")
 
 
+# SIGTERM ends a worker as a shell reports it, once its drain is over.
+EXIT_SIGTERM = 143
+
+
 @app.command("worker")
 def worker(ctx: typer.Context,
            once: Annotated[bool, typer.Option("--once", help="Stop when no run is waiting.")] = False) -> None:
-    """Run queued runs and runs whose owner's lease expired."""
+    """Run queued runs and runs whose owner's lease expired (SIGTERM: claim no more, start no
+    new step, give running ones 5 s, leave the rest to another worker, exit 143)."""
+    from executor.draining import Drain
+
     cli = state(ctx)
     cli.use_logging("info", json=True)
+    drain = Drain()
     try:
-        count = _work(cli.services, once)
+        with _sigterm_drains(drain):
+            count = _work(cli.services, once, drain)
     except KeyboardInterrupt:  # Ctrl-C: exit 130 as typer would (main's exit is not held up
         raise typer.Exit(130) from None  # by a tool's thread, whichever way a command ends)
     console.print(f"worker ran {count} run(s)")
+    if drain.requested:
+        raise typer.Exit(EXIT_SIGTERM)
+
+
+@contextmanager
+def _sigterm_drains(drain: Drain) -> Iterator[None]:
+    """SIGTERM requests ``drain`` in the block (a service manager's stop: the worker finishes
+    what it called, starts nothing more); then it is as it was. One ignored or handled
+    already (by a program embedding the CLI) is left so, as outside the main thread."""
+    import signal
+    import threading
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: drain.request())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # How often a worker waiting for its settings file to load looks at it again (a stat).
 SETTINGS_RETRY_S = 1.0
 
 
-def _work(services: Services, once: bool) -> int:
+def _work(services: Services, once: bool, drain: Drain) -> int:
     """Run queued runs as ``run_worker`` does, claiming none while the settings file does not
     load (the approval check would refuse the run, and it would end failed over a half-saved
     file): a worker waits for the file to load; ``--once`` raises its ``SettingsFileError``,
-    leaving the runs not run yet queued."""
+    leaving the runs not run yet queued. Once ``drain`` is requested it claims nothing more
+    and returns when its run is ended or left (see ``executor.draining``)."""
     import time
 
     from baton.settings_reload import SettingsFileError, SettingsWait
@@ -206,17 +240,20 @@ def _work(services: Services, once: bool) -> int:
     settings = SettingsWait(lambda: services.settings, "worker")
     if once:
         settings.raise_problem()
-        count = run_worker(services, once=True, should_stop=settings.blocked)
-        settings.raise_problem()  # stopped claiming as the file broke
+        count = run_worker(services, once=True, should_stop=settings.blocked, drain=drain)
+        if not drain.requested:
+            settings.raise_problem()  # stopped claiming as the file broke
         return count
-    while True:  # until Ctrl-C
+    count = 0
+    while not drain.requested:  # until Ctrl-C or SIGTERM
         if settings.blocked():
             time.sleep(SETTINGS_RETRY_S)
             continue
         try:  # it looks before each claim, and stops claiming once the file breaks
-            run_worker(services, should_stop=settings.blocked)
+            count += run_worker(services, should_stop=settings.blocked, drain=drain)
         except SettingsFileError as exc:  # broke as the pass began (its runner reads them)
             settings.waits(exc)
+    return count
 
 
 @runs_app.command("list")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import socket
-from typing import Annotated, Any
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..limits import BODY_MAX_BYTES
 from .common import console, fail, safe_markup, state
 from .main import app
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 @app.command("serve")
@@ -53,16 +59,34 @@ def serve(
     # An IPv6 address is bracketed in the URL: [fd00::5] would read as a style, and vanish.
     console.print(f"Baton on [bold]http://{safe_markup(_address(host or shown, bound_port))}/[/] "
                   "(API docs: /docs)")
+    worker = application.state.worker
+    # Open connections (an event stream follows a run for as long as it lasts) get the
+    # worker's grace too; the streams themselves end as the shutdown begins.
     config = uvicorn.Config(application, host=host or shown, port=bound_port, log_level="info",
-                            log_config=None)
-    # Stopped after uvicorn's graceful shutdown, the runs the API's worker took recorded
-    # (threads a tool left running do not keep the process alive: main's exit sees to it).
-    # uvicorn raises Ctrl-C's KeyboardInterrupt again once it has shut down: exit 130, as
-    # typer would.
+                            log_config=None, timeout_graceful_shutdown=math.ceil(worker.grace_s))
+    # SIGTERM or Ctrl-C: the worker drains (claims nothing, starts no step, gives the calls
+    # in flight the grace, leaves the rest for another worker) from the signal on, not once
+    # uvicorn has closed the connections. Stopped after uvicorn's graceful shutdown, the runs
+    # the API's worker took recorded (threads a tool left running do not keep the process
+    # alive: main's exit sees to it). uvicorn raises the signal again once it has shut down:
+    # SIGTERM ends the process by it; Ctrl-C's KeyboardInterrupt exits 130, as typer would.
     try:
-        uvicorn.Server(config).run(sockets=sockets)
+        _server(config, worker.begin_shutdown).run(sockets=sockets)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+def _server(config: uvicorn.Config, on_signal: Callable[[], None]) -> uvicorn.Server:
+    """uvicorn's server, calling ``on_signal`` as soon as a shutdown signal comes (uvicorn
+    tells the application only once its open connections have ended)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            on_signal()  # takes no lock: it runs in a signal handler
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def listening_sockets(host: str, port: int) -> list[socket.socket]:

@@ -15,6 +15,7 @@ from tools import BatonError
 from .errors import RunInternalError
 
 if TYPE_CHECKING:
+    from executor.draining import Drain
     from executor.runner import Runner
 
     from ..services import Services
@@ -200,18 +201,21 @@ def list_runs(services: Services, *, limit: int = 50,
 
 def run_worker(services: Services, *, once: bool = False,
                should_stop: Callable[[], bool] = lambda: False,
-               wait_for_database_s: float | None = None) -> int:
+               wait_for_database_s: float | None = None, drain: Drain | None = None) -> int:
     """Pick up queued runs and runs whose owner's lease expired; returns how many it ran.
 
     An unreachable database is waited for ``wait_for_database_s`` (see ``Runner.worker``),
     when the worker starts too: a worker that exited at once would be restarted in a loop
-    by its service manager, which soon gives up.
+    by its service manager, which soon gives up. Once ``drain`` is requested (the process
+    shuts down) it claims nothing and its run starts nothing more (``executor.draining``).
     """
+    if drain is not None:
+        should_stop = drain.or_requested(should_stop)
     runner = _runner_when_reachable(services, once, should_stop, wait_for_database_s)
     if runner is None:  # asked to stop while it waited
         return 0
     return runner.worker(once=once, should_stop=should_stop,
-                         wait_for_database_s=wait_for_database_s)
+                         wait_for_database_s=wait_for_database_s, drain=drain)
 
 
 def _runner_when_reachable(services: Services, once: bool, should_stop: Callable[[], bool],
