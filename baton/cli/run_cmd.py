@@ -192,6 +192,8 @@ def worker(ctx: typer.Context,
 
     cli = state(ctx)
     cli.use_logging("info", json=True)
+    # The policies are read now: they change on a restart, not at the first run's check.
+    cli.services.policy_engine  # noqa: B018
     drain = Drain()
     try:
         with _sigterm_drains(drain):

@@ -46,6 +46,9 @@ def serve(
     # Built before listening, not on the first request: a table named like a packaged tool
     # stops the start (exit 2), as the settings check stops it for a built-in one.
     services.registry  # noqa: B018
+    # The policies too: read now, they change on a restart (README), not at the first decision
+    # (a file edited or broken after the start would otherwise be the one in force).
+    services.policy_engine  # noqa: B018
     application = create_app(services, max_body_bytes=max_body_bytes,
                              worker_poll_s=poll_interval)
     # Bound here, not by uvicorn, so that a taken port is one error line before any banner
