@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.table import Table
 
+from ..plain_data import jsonable
 from ..usecases.permissions import Action
 from .common import (EXIT_FAILED, acting_user, console, err_console, print_json, reader,
                      safe_markup, state, version_option)
@@ -113,7 +114,7 @@ def _interrupted(progress: _Progress, resumed: str | None = None) -> NoReturn:
 
 def _exit_for(record: RunRecord, as_json: bool) -> None:
     if as_json:
-        print_json(record.model_dump(mode="json"))
+        print_json(jsonable(record))
     else:
         _summary(record)
     if record.status.value in ("failed", "cancelled"):
@@ -142,7 +143,7 @@ def run(ctx: typer.Context, plan_id: str,
         _interrupted(progress)
     if detach:
         if as_json:
-            print_json(record.model_dump(mode="json"))
+            print_json(jsonable(record))
         else:
             console.print(record.id)
         return
@@ -173,7 +174,7 @@ def cancel(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None
     cli = state(ctx)
     record = cancel_run(cli.services, run_id, acting_user(ctx, Action.RUN_CANCEL))
     if as_json:
-        print_json(record.model_dump(mode="json"))
+        print_json(jsonable(record))
     else:
         console.print(f"cancel requested for {safe_markup(record.id)} "
                       f"(now {record.status.value})")
@@ -287,7 +288,7 @@ def show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
 
     record = show_run(reader(ctx, Action.RUN_READ), run_id)
     if as_json:
-        print_json(record.model_dump(mode="json"))
+        print_json(jsonable(record))
         return
     _summary(record)
     table = Table()
