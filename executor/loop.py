@@ -125,6 +125,7 @@ class StepLoop:
         try:
             await self._turns(st)
         except BaseException as stop:  # a lost lease, a failed database...: calls left in flight
+            self._keep_settled(st, stop)
             for call in st.calls.values():
                 call.abandon()  # a retry still in its backoff must not call the tool later
                 end_span(call.span, stop, secret_values=self._mask_values)
@@ -146,6 +147,21 @@ class StepLoop:
             if await self._wait_for_head(st):
                 await self._settle_finished(st)
                 self._poll(st)
+
+    def _keep_settled(self, st: RunState, stop: BaseException) -> None:
+        """Commit what the turn recorded before ``stop`` ended the loop: the results it settled
+        (a finished step, fetched or written again by a takeover otherwise) and their ledger
+        events. A start it recorded commits too: its tool never called, a takeover sees it
+        as a crash just after that start leaves it (interrupted; never called again blindly).
+        Nothing once the run is another's; a commit that fails is logged, ``stop`` goes up."""
+        if isinstance(stop, LeaseLostError):
+            return
+        try:
+            self.store.flush()
+        except Exception as exc:  # noqa: BLE001 - the run stops on ``stop`` all the same
+            log.warning("the results settled before the run stopped could not be committed",
+                        run_id=st.run_id,
+                        error=exc.message if isinstance(exc, BatonError) else type(exc).__name__)
 
     async def _wait_for_head(self, st: RunState) -> bool:
         """Wait for the oldest call, until it ends, its deadline or the next poll; whether it
@@ -453,9 +469,14 @@ class StepLoop:
             "attempt failed; retrying", delay_s=decision.delay_s, error=text)
         if st.draining and decision.delay_s <= 0:  # not journalled: the next owner retries
             return  # (one with a backoff is, and left waiting: the next owner waits the rest)
-        if decision.delay_s <= 0 and not await self._checks.check(
-                st, sid, spec, st.args[sid], st.effects[sid], st.secret_names.get(sid, ())):
-            return  # called at the turn's commit, as a new step is: checked as one is
+        if decision.delay_s <= 0:  # called at the turn's commit, as a new step is: checked so
+            allowed = await self._checks.check(st, sid, spec, st.args[sid], st.effects[sid],
+                                               st.secret_names.get(sid, ()))
+            # Its check cut short by a cancel (None): journalled all the same, and the turn's
+            # commit, seeing the cancel, drops it uncalled (_commit), as any retry of that turn.
+            # Cut short by a drain: not journalled, as above.
+            if not (allowed or (allowed is None and st.cancelled)):
+                return
         self._start_attempt(st, sid, spec=spec, args=st.args[sid], delay_s=decision.delay_s)
 
     def _fail_for_good(self, st: RunState, sid: str, text: str, code: str, *,

@@ -12,23 +12,38 @@ check made within a turn, what the turn recorded before it is committed (a takeo
 otherwise run those steps again). Its verdict is recorded where it would have been at once,
 and calls that end meanwhile are settled after it, in start order: the ledger does not depend
 on how long a check took.
+
+A check that cannot judge now (``RunDeferredError``: the settings file naming the requester's
+roles does not load, an editor's half-saved file) is asked again every ``poll_s`` until it
+can, as a worker waits to claim runs while that file does not load: no call is made
+unchecked, and the run neither stops nor fails over it. Meanwhile the lease is renewed and,
+for a check made within a turn, what the turn recorded is committed (the step that had just
+finished among it). A cancel seen meanwhile ends the wait: the step is not started (a
+retry's attempt is journalled and dropped uncalled, as any retry of a cancelled turn is). So
+does the process's drain (:mod:`executor.draining`): the step, or the retry, is left
+unjournalled for the run's next owner.
 """
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tools import Effect, ToolSpec
+from tools.errors import RunDeferredError
 
 from .checks import CheckOutcome
 from .run_state import RunState
 from .runtime_gate import GateQuestion, RuntimeDenial, RuntimeGate, answered
 from .scheduling import StepStatus
 from .store.runs import StepState
+from .telemetry import bind_log
 
 if TYPE_CHECKING:
     from .loop import StepLoop
+
+log = bind_log()
 
 # A retry's check, asked after its backoff and recorded when its call begins.
 Asked = list[tuple[GateQuestion, CheckOutcome]]
@@ -47,15 +62,20 @@ class StepChecks:
 
     async def check(self, st: RunState, sid: str, spec: ToolSpec, args: dict[str, Any],
                     effect: Effect, secret_names: tuple[str, ...], *, starting: bool = False
-                    ) -> bool:
+                    ) -> bool | None:
         """Ask the runtime gate about the call (:mod:`executor.runtime_gate`); record its
         verdict, and fail the step on a denial. ``starting``: a new step's, whose allowed
-        verdict is left out of the commit with its start (see :meth:`StepLoop._flush`)."""
+        verdict is left out of the commit with its start (see :meth:`StepLoop._flush`).
+        None, nothing recorded: the run was cancelled, or its process began to drain, while
+        the check could not judge."""
         gate = self.gate(st)
         question = gate.question(sid, spec, args, effect, secret_names)
         if question is None:
             return True
-        verdict = gate.verdict(question, await self._answered(question, st))
+        answer = await self._answered(question, st, within_turn=True)
+        if answer is None:
+            return None
+        verdict = gate.verdict(question, answer)
         loop = self._loop
         loop.store.record_check(st.run_id, st.steps[sid], verdict.event,
                                 denied_error=verdict.error,
@@ -73,8 +93,11 @@ class StepChecks:
         (:meth:`StepLoop._wait_for_head`), which renews the lease."""
         question = self.gate(st).question(sid, spec, args, st.effects[sid],
                                           st.secret_names.get(sid, ()))
-        if question is not None:
-            asked.append((question, await self._answered(question)))
+        if question is None:
+            return
+        answer = await self._answered(question, st, within_turn=False)
+        if answer is not None:  # None: the run stops; the retry's call is not made
+            asked.append((question, answer))
 
     def record_before_call(self, st: RunState, row: StepState, asked: Asked) -> None:
         """Record the verdicts ``asked`` for a delayed retry about to be called; a denial is
@@ -95,17 +118,47 @@ class StepChecks:
                                   storable=loop._storable, lookup=partial(loop._lookup, st))
         return st.gate
 
-    async def _answered(self, question: GateQuestion, st: RunState | None = None
-                        ) -> CheckOutcome:
-        """The runtime check's answer, asked off the loop (:func:`~executor.runtime_gate.answered`).
+    async def _answered(self, question: GateQuestion, st: RunState, *, within_turn: bool
+                        ) -> CheckOutcome | None:
+        """The runtime check's answer, asked off the loop (:func:`~executor.runtime_gate.answered`);
+        asked again every ``poll_s`` while it cannot judge now (see the module doc). None: the
+        run stopped meanwhile (a cancel or a drain; for a retry waiting off the turn, a
+        failure too).
 
-        With ``st`` (a check made within a turn), every ``poll_s`` meanwhile what the turn
-        recorded so far is committed (a takeover would otherwise run the steps it settled
-        again) and the lease renewed. The verdict is recorded after them, as it would be at
-        once, and a call that ends meanwhile is settled after it, in start order: the ledger
-        does not depend on how long the check took."""
-        meanwhile = None if st is None else partial(self._commit_and_renew, st)
-        return await answered(question, every_s=self._loop.poll_s, meanwhile=meanwhile)
+        Within a turn, every ``poll_s`` meanwhile what the turn recorded so far is committed (a
+        takeover would otherwise run the steps it settled again) and the lease renewed. The
+        verdict is recorded after them, as it would be at once, and a call that ends meanwhile
+        is settled after it, in start order: the ledger does not depend on how long the check
+        took. Off the turn (a delayed retry's check), the loop renews the lease itself."""
+        loop = self._loop
+        meanwhile = partial(self._commit_and_renew, st) if within_turn else None
+        waited: str | None = None
+        while True:
+            try:
+                answer = await answered(question, every_s=loop.poll_s, meanwhile=meanwhile)
+            except RunDeferredError as exc:
+                waited = self._wait_logged(st, question, exc, waited)
+            else:
+                if waited is not None:
+                    log.info("the runtime check judges again; the run goes on", run_id=st.run_id,
+                             step_id=question.sid)
+                return answer
+            await asyncio.sleep(loop.poll_s)
+            if meanwhile is not None:
+                meanwhile()  # commits, renews, sees a cancel
+                if st.cancelled or st.draining:
+                    return None
+            elif loop._retries.stop_reason(st) is not None:  # the loop polls for it
+                return None  # (a drain leaves the retry itself: drain_turn cancels this wait)
+
+    def _wait_logged(self, st: RunState, question: GateQuestion, problem: RunDeferredError,
+                     logged: str | None) -> str:
+        """Log that the run waits for its check, unless ``problem`` was logged last; its text."""
+        text = self._loop._storable(problem.message)
+        if text != logged:
+            log.warning("run waits: its runtime check cannot judge a call now", run_id=st.run_id,
+                        step_id=question.sid, error=text)
+        return text
 
     def _commit_and_renew(self, st: RunState) -> None:
         self._loop._flush(st)

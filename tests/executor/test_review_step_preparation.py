@@ -104,8 +104,10 @@ def test_a_database_failure_reading_an_artifact_stops_the_run_for_a_resume(engin
     resumed = runner.resume_sync(run_id)
     assert resumed.status is RunStatus.SUCCEEDED
     assert resumed.steps[1].output == {"value": 100}
-    # a's result shared the turn that stopped: a is run again (same key), b once.
-    assert calls == ["big", "big", "size"]
+    # a's result, settled in the turn that stopped, was committed before the run stopped
+    # (StepLoop._keep_settled): a is not run again, b once.
+    assert stopped.steps[0].status is StepStatus.SUCCEEDED
+    assert calls == ["big", "size"]
     assert Ledger(engine).verify().ok
 
 
