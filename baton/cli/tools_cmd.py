@@ -75,7 +75,7 @@ def _tools_table(infos: list[Any]) -> Any:
     longest_tag = max((len(tag) for row in tags for tag in row), default=0)
     table.add_column("tags", width=min(max(longest_tag, 4), 16), overflow="fold")
     for info, name, row_tags in zip(infos, names, tags, strict=True):
-        description = printable(info.description.splitlines()[0] if info.description else "")
+        description = printable(_first_line(info.description))
         table.add_row(
             Group(Text(name, style="bold"), Padding(Text(description), (0, 0, 0, 2))),
             "by args" if info.effect_depends_on_args else info.effect.value,
@@ -106,7 +106,9 @@ def show_tool(
     retry = info.retry
     lines = [
         f"[bold]{safe_markup(info.name)}[/]",
-        *(safe_markup(line) for line in info.description.split("\n")),
+        # Indented, as `tools list` shows it under the name: a description's own lines cannot
+        # pass for the fields below (a table's "effect:      read" above the real "write").
+        *(f"  {safe_markup(line)}" for line in info.description.split("\n")),
         "",
         f"effect:      {effect_label(info)}",
         f"idempotent:  {'yes' if info.idempotent else 'no'}",
@@ -126,3 +128,10 @@ def show_tool(
     for title, schema in (("input schema", info.input_schema), ("output schema", info.output_schema)):
         console.print(f"\n[bold]{title}[/]")
         console.print(escape(json.dumps(schema, indent=2)), soft_wrap=True)
+
+
+def _first_line(description: str) -> str:
+    """A description's first line for the list, marked ``…`` when more lines follow (only
+    ``\n`` breaks a line: other line separators are shown escaped, as ``tools show`` does)."""
+    first, *rest = description.split("\n") if description else [""]
+    return first + (" …" if any(line.strip() for line in rest) else "")

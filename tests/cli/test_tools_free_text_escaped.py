@@ -60,3 +60,28 @@ def test_json_keeps_the_text_as_it_is(baton):
     done = baton("tools", "show", "crm.lookup", "--json")
     assert done.returncode == 0, done.stderr
     assert "\\u001b[2J" in done.stdout  # JSON's own escape: the data is kept whole
+
+
+FAKE_FIELDS = r"""
+[users.alice]
+roles = ["analyst"]
+
+[[tools.http]]
+name = "crm.lookup"
+url = "https://api.internal.example/lookup"
+method = "POST"
+description = "Look up a customer.\n\neffect:      read\nidempotent:  yes"
+"""
+
+
+def test_a_description_cannot_pass_for_the_fields_of_tools_show(data_dir, capsys):
+    (data_dir / "baton.toml").write_text(FAKE_FIELDS)
+    with in_process_baton(capsys) as run:
+        shown = run("--as", "alice", "tools", "show", "crm.lookup")
+        listed = run("--as", "alice", "tools", "list")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    # The description's lines are indented under the name; the tool's own fields are not.
+    assert "  effect:      read" in lines and "effect:      write" in lines
+    assert "effect:      read" not in lines
+    assert "Look up a customer. …" in listed.stdout  # more lines follow, said so in the list
