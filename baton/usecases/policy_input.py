@@ -16,6 +16,7 @@ from planner.plan import canonical_json
 from planner.versions import StoredVersion
 from policies.contracts import PolicyContext, Requester, TemplateCheck
 from policies.inputs import build_policy_input
+from tools import BatonError
 from tools.redaction import redact
 
 from ..services import Services
@@ -182,6 +183,10 @@ def stored_version_input(services: Services, plan_id: str, version: int | None =
     ``deciding.decide_again`` rebuilds it: the requester and author as stored, the tools a
     reviser added (``added_tools``), the template check. Reads only; asks the engine nothing."""
     stored = services.plan_store.get(plan_id, version)
+    if stored.problems:  # no decision is ever taken on it: an input would only mislead
+        raise BatonError(f"plan {stored.plan_id} v{stored.version} is invalid, so the policies "
+                         f"never judge it ({len(stored.problems)} problem(s); `baton plans show "
+                         f"{stored.plan_id} --version {stored.version}` lists them)")
     decided = services.approval_store.latest_decision(stored.plan_id, stored.version)
     as_of = decided.decided_at if decided is not None else datetime.now(UTC)
     document = policy_input(services, stored, as_of, template_check(services, stored))

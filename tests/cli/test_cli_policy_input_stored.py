@@ -83,3 +83,13 @@ def test_an_undecided_or_unknown_plan_and_wrong_arguments_are_named(cli, plan_id
         assert refused.returncode == 2 and refused.stdout == "", wrong
         assert "--plan-id" in refused.stderr
     assert cli("--as", "erin", "policy", "input", "--plan-id", plan_id).returncode == 2
+
+
+def test_an_invalid_version_is_named_as_never_judged(cli, data_dir):
+    (data_dir / "bad.json").write_text(json.dumps({"goal": "g", "steps": [
+        {"id": "a", "tool": "crm.nope", "args": {}}]}))
+    planned = cli("--as", "alice", "plan", "--file", "bad.json", "--json")
+    plan_id = json.loads(planned.stdout)["plan_id"]
+    shown = cli("policy", "input", "--plan-id", plan_id)
+    assert shown.returncode == 1 and shown.stdout == ""
+    assert f"plan {plan_id} v1 is invalid, so the policies never judge it" in shown.stderr
