@@ -109,7 +109,11 @@ def upgrade(engine: Engine, origin: str | None = None) -> None:
         # SQLite a write lock), they neither wait for nor hold up anyone.
         with read_transaction(engine) as connection:
             at = _revisions_at(connection)
-        if at == {head_revision()}:
+            # At head and holding the ledger: up to date. Another application's database
+            # stamped with Baton's head id is refused below, under the lock, before any write.
+            up_to_date = at == {head_revision()} and \
+                inspect(connection).has_table(_LEGACY_MARKER_TABLE)
+        if up_to_date:
             return
         with engine.connect() as connection, sqlite_foreign_keys_off(connection), \
                 connection.begin():

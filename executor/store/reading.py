@@ -52,10 +52,13 @@ def open_for_reading(url: str, origin: str) -> Engine:
             if problem is None:
                 upgrade(engine, origin)
         if problem is not None:
+            # Only an empty database becomes Baton's by recording: one holding another
+            # application's tables is refused by writers too.
+            fix = ("fix the setting, or record something first (baton plan, baton serve)"
+                   if problem == _EMPTY else "fix the setting")
             raise NotABatonDatabaseError(
                 f"no Baton database at {database_location(engine)} (from {origin}): {problem}; "
-                "nothing was written: fix the setting, or record something first (baton plan, "
-                "baton serve)")
+                f"nothing was written: {fix}")
     except BaseException:
         engine.dispose()
         raise
@@ -103,7 +106,10 @@ def _schema_problem(engine: Engine) -> str | None:
     if heads:
         return (f"its schema is at revision {', '.join(sorted(heads))}, which this Baton does "
                 "not know, and it has no Baton tables (another application's?)")
-    return "it has no Baton tables" + (" (it has other tables)" if tables else " (it is empty)")
+    return "it has no Baton tables (it has other tables)" if tables else _EMPTY
+
+
+_EMPTY = "it has no Baton tables (it is empty)"
 
 
 def _read_only(file: SqliteFile) -> Engine:
