@@ -32,7 +32,11 @@ def _refused(tmp_path, *uids: str) -> str:
 
 # Ids people use: each alone, and all of them together.
 USED = ["alice", "bob.smith", "zoë", "j.doe@example.com", "eve smith", "O'Brien", "ʻiolani",
-        "Иван", "Ιωάννης", "山田たろう", "佐々木", "김철수", "Tanaka山田", "דוד", "x-1_2"]
+        "Иван", "Ιωάννης", "山田たろう", "佐々木", "김철수", "Tanaka山田", "דוד", "x-1_2",
+        # Invisible joiners a name is spelt with (Unicode TR 39, IDNA's CONTEXTJ): a ZWNJ
+        # between Arabic letters (Persian 'Alireza'), a ZWJ after a virama (Sinhala 'Sri');
+        # and a Han iteration mark.
+        "علی\u200cرضا", "ශ්\u200dරී", "山田〻"]
 
 
 def test_ids_people_use_are_declared_together(tmp_path):
@@ -50,8 +54,23 @@ def test_ids_people_use_are_declared_together(tmp_path):
     ("\u0430lice", "mixes letters of two scripts, 'а' (U+0430 CYRILLIC SMALL LETTER A) and "
                    "'l' (U+006C LATIN SMALL LETTER L)"),
     ("b\u03bfb", "GREEK SMALL LETTER OMICRON"),
+    # Invisible or blank, though not formatting characters (Unicode category Cf).
+    ("alice\ufe0f", "an invisible character, U+FE0F VARIATION SELECTOR-16: it reads as 'alice'"),
+    ("al\u034fice", "U+034F COMBINING GRAPHEME JOINER: it reads as 'alice'"),
+    ("alice\u180b", "U+180B MONGOLIAN FREE VARIATION SELECTOR ONE: it reads as 'alice'"),
+    ("alice\u3164", "U+3164 HANGUL FILLER: it reads as 'alice'"),
+    ("alice\uffa0", "U+FFA0 HALFWIDTH HANGUL FILLER: it reads as 'alice'"),
+    ("alice\u115f", "U+115F HANGUL CHOSEONG FILLER: it reads as 'alice'"),
+    ("alice\u2800", "U+2800 BRAILLE PATTERN BLANK: it reads as 'alice'"),
+    # Joiners where no script joins: after a Latin letter, between Han ones, doubled.
+    ("ali\u200dce", "U+200D ZERO WIDTH JOINER: it reads as 'alice'"),
+    ("alice\u200c", "U+200C ZERO WIDTH NON-JOINER: it reads as 'alice'"),
+    ("山\u200c田", "U+200C ZERO WIDTH NON-JOINER: it reads as '山田'"),
+    ("علی\u200c\u200cرضا", "U+200C ZERO WIDTH NON-JOINER: it reads as 'علیرضا'"),
 ], ids=["trailing", "leading", "nbsp", "ideographic-space", "double", "zero-width", "bidi",
-        "cyrillic-a", "greek-o"])
+        "cyrillic-a", "greek-o", "variation-selector", "grapheme-joiner", "mongolian-fvs",
+        "hangul-filler", "halfwidth-hangul-filler", "choseong-filler", "braille-blank",
+        "zwj-latin", "zwnj-latin", "zwnj-han", "zwnj-doubled"])
 def test_an_id_that_reads_as_another_is_a_settings_error_naming_it_and_why(tmp_path, uid, said):
     message = _refused(tmp_path, "alice", uid)
     assert said in message and "baton.toml" in message, message
@@ -66,7 +85,10 @@ def test_an_id_that_reads_as_another_is_a_settings_error_naming_it_and_why(tmp_p
     (["bob", "ｂｏｂ"], "users 'bob' and 'ｂｏｂ' differ only in forms of the same letters "
                       "(Unicode NFKC: 'bob' and '\\uff42\\uff4f\\uff42')"),
     (["file", "ﬁle", "FILE"], "users 'file', 'ﬁle' and 'FILE' differ only in forms"),
-], ids=["case", "sharp-s", "fullwidth", "ligature"])
+    (["علیرضا", "علی\u200cرضا"], "differ only in invisible characters (Unicode "
+                                "default-ignorable: '\\u0639\\u0644\\u06cc\\u0631"),
+    (["ශ්රී", "ශ්\u200dරී"], "differ only in invisible characters"),
+], ids=["case", "sharp-s", "fullwidth", "ligature", "zwnj", "zwj"])
 def test_two_ids_the_same_once_folded_are_a_settings_error_naming_both(tmp_path, uids, said):
     message = _refused(tmp_path, "carol", *uids)
     assert said in message, message
@@ -79,9 +101,12 @@ def _token(*args: str):
     return CliRunner().invoke(app, ["token", *args, "--json"])
 
 
-@pytest.mark.parametrize("uid", ["alice ", "\u0430lice", "ali\u200bce"])
+@pytest.mark.parametrize("uid", ["alice ", "\u0430lice", "ali\u200bce", "alice\ufe0f",
+                                 "al\u034fice", "alice\u180b", "alice\u3164", "alice\uffa0",
+                                 "alice\u115f", "alice\u2800", "ali\u200dce"])
 def test_token_refuses_an_id_that_reads_as_another(data_dir, uid):
-    result = _token(uid)
+    (data_dir / "baton.toml").write_text(user_toml("alice", ["analyst"], []), encoding="utf-8")
+    result = _token(uid, "--role", "approver")
     assert result.exit_code == 2 and "token_sha256" not in result.output, result.output
     assert f"the user id {uid!r}" in " ".join(result.output.split())
 
@@ -95,6 +120,16 @@ def test_token_refuses_an_id_that_differs_from_a_declared_one_only_in_case(data_
     again = _token("alice")
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["user"] == "alice"
+
+
+def test_token_refuses_an_id_that_differs_from_a_declared_one_only_in_a_joiner(data_dir):
+    (data_dir / "baton.toml").write_text(user_toml("علی\u200cرضا", ["analyst"], []),
+                                         encoding="utf-8")
+    result = _token("علیرضا", "--role", "approver")
+    assert result.exit_code == 2 and "token_sha256" not in result.output, result.output
+    assert "differ only in invisible characters" in " ".join(result.output.split())
+    again = _token("علی\u200cرضا")  # the name as declared, joiner and all
+    assert again.exit_code == 0, again.output
 
 
 # --- lookups stay exact -----------------------------------------------------------------------
