@@ -151,13 +151,15 @@ class StepLoop:
     def _keep_settled(self, st: RunState, stop: BaseException) -> None:
         """Commit what the turn recorded before ``stop`` ended the loop: the results it settled
         (a finished step, fetched or written again by a takeover otherwise) and their ledger
-        events. A start it recorded commits too: its tool never called, a takeover sees it
-        as a crash just after that start leaves it (interrupted; never called again blindly).
-        Nothing once the run is another's; a commit that fails is logged, ``stop`` goes up."""
+        events. The starts it queued for its commit (``st.launch``) are left out, with their
+        checks: their tools were never called, and a start committed reads as a call that may
+        have been made (a write that is not idempotent would never be called again); the next
+        owner starts them afresh. Nothing once the run is another's; a commit that fails is
+        logged, ``stop`` goes up."""
         if isinstance(stop, LeaseLostError):
             return
         try:
-            self.store.flush()
+            self.store.flush(leave_out={sid for sid, _ in st.launch})
         except Exception as exc:  # noqa: BLE001 - the run stops on ``stop`` all the same
             log.warning("the results settled before the run stopped could not be committed",
                         run_id=st.run_id,

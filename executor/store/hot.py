@@ -22,6 +22,7 @@ append hashes it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -76,9 +77,10 @@ class HotWriter:
         self._pg = dialect == "postgresql"
         self._sql = PG_STATEMENTS if self._pg else STATEMENTS
         self._ledger = ledger
-        # (statement key, parameters, step it starts or None) in recording order.
-        self._statements: list[tuple[str, tuple[Any, ...], str | None]] = []
-        self._events: list[tuple[str, str, str, dict[str, Any], str | None]] = []
+        # (statement key, parameters, step a cancel leaves out or None, step it starts or
+        # None) in recording order.
+        self._statements: list[tuple[str, tuple[Any, ...], str | None, str | None]] = []
+        self._events: list[tuple[str, str, str, dict[str, Any], str | None, str | None]] = []
         # Set once a fenced flush saw the run's cancel flag raised (it stays raised).
         self.cancel_seen = False
         self._dropped: list[str] = []
@@ -99,14 +101,24 @@ class HotWriter:
         """A timestamp parameter in the driver's terms."""
         return value if self._pg else sqlite_datetime(value)
 
-    def execute(self, key: str, params: tuple[Any, ...], *, start_of: str | None = None) -> None:
-        """Queue one statement; ``start_of``: part of starting that step (see the module doc)."""
-        self._statements.append((key, params, start_of))
+    def execute(self, key: str, params: tuple[Any, ...], *, start_of: str | None = None,
+                starts: str | None = None) -> None:
+        """Queue one statement; ``start_of``: part of starting that step, left out by a cancel
+        (see the module doc); ``starts``: part of starting that step's call, a retry's too
+        (:meth:`leave_out`). ``start_of`` implies ``starts``."""
+        self._statements.append((key, params, start_of, starts or start_of))
 
     def event(self, kind: str, subject: str, actor: str, payload: dict[str, Any], *,
-              start_of: str | None = None) -> None:
-        """Queue one ledger event; ``start_of`` as for :meth:`execute`."""
-        self._events.append((kind, subject, actor, payload, start_of))
+              start_of: str | None = None, starts: str | None = None) -> None:
+        """Queue one ledger event; ``start_of`` and ``starts`` as for :meth:`execute`."""
+        self._events.append((kind, subject, actor, payload, start_of, starts or start_of))
+
+    def leave_out(self, steps: Collection[str]) -> None:
+        """Drop what was queued to start the calls of ``steps``: the run stops before calling
+        them, and a start committed would read as a call that may have been made."""
+        if steps:
+            self._statements = [item for item in self._statements if item[-1] not in steps]
+            self._events = [item for item in self._events if item[-1] not in steps]
 
     def flush(self) -> tuple[str, ...]:
         """Run everything queued in one transaction and commit; on error roll back and raise.
@@ -178,16 +190,16 @@ class HotWriter:
 
     def _leave_out_starts(self) -> None:
         """The cancel committed before this flush: drop what starts a step, keep the results."""
-        dropped = dict.fromkeys(item[-1] for item in (*self._statements, *self._events)
-                                if item[-1] is not None)
+        dropped = dict.fromkeys(item[-2] for item in (*self._statements, *self._events)
+                                if item[-2] is not None)
         if dropped:
-            self._statements = [item for item in self._statements if item[-1] is None]
-            self._events = [item for item in self._events if item[-1] is None]
+            self._statements = [item for item in self._statements if item[-2] is None]
+            self._events = [item for item in self._events if item[-2] is None]
             self._dropped[:] = dropped
 
     def _run_statements(self, cursor: Any) -> None:
         sql = self._sql
-        for key, params, _ in self._statements:
+        for key, params, *_ in self._statements:
             cursor.execute(sql[key], params)
 
     def _append_events(self, cursor: Any) -> None:
@@ -196,7 +208,7 @@ class HotWriter:
         cursor.execute(self._sql["head"])  # seq is the primary key: one index probe
         last = cursor.fetchone()
         rows = []
-        for kind, subject, actor, payload, _ in self._events:
+        for kind, subject, actor, payload, *_ in self._events:
             row, _ = self._ledger.link(last, kind, subject, actor, payload)
             last = (row["seq"], row["hash"])
             rows.append((row["seq"], self.when(row["at"]), row["kind"], row["subject"],

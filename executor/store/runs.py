@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -283,12 +283,14 @@ class RunStore(RunClaims):
             at = self.clock()
             attempt_log.start(step.attempt_log, attempt, at, backoff_s=backoff_s)
             log, now = attempt_log.dumps(step.attempt_log), w.when(at)
-            start_of = step.step_id if cancellable else None
+            start_of, sid = step.step_id if cancellable else None, step.step_id
             if attempt == 1:
-                w.execute("step_first_started", (attempt, log, now, step.pk), start_of=start_of)
+                w.execute("step_first_started", (attempt, log, now, step.pk), start_of=start_of,
+                          starts=sid)
             else:
-                w.execute("step_started", (attempt, log, step.pk), start_of=start_of)
-            w.event(EventKind.ATTEMPT_START.value, run_id, ACTOR, payload, start_of=start_of)
+                w.execute("step_started", (attempt, log, step.pk), start_of=start_of, starts=sid)
+            w.event(EventKind.ATTEMPT_START.value, run_id, ACTOR, payload, start_of=start_of,
+                    starts=sid)
 
     def call_began(self, step: StepState) -> None:
         """A retry's backoff is over and its tool is about to be called: journal that (the
@@ -326,17 +328,23 @@ class RunStore(RunClaims):
     def record_check(self, run_id: str, step: StepState, payload: dict[str, Any], *,
                      denied_error: str | None, cancellable: bool = False) -> None:
         """A runtime policy check; a denial fails the step for good in the same commit.
-        ``cancellable``: the check of a call about to start, left out with its start."""
+        ``cancellable``: the check of a call about to start, left out with its start. One that
+        does not deny is part of starting the call (left out with it, :meth:`flush`)."""
         with self._writer() as w:
             if denied_error is not None:
                 w.execute("step_denied", (denied_error, w.when(self.clock()), step.pk))
             w.event(EventKind.STEP_CHECK.value, run_id, ACTOR, payload,
-                    start_of=step.step_id if cancellable else None)
+                    start_of=step.step_id if cancellable else None,
+                    starts=step.step_id if denied_error is None else None)
 
-    def flush(self) -> tuple[str, ...]:
+    def flush(self, *, leave_out: Collection[str] = ()) -> tuple[str, ...]:
         """Commit the transitions recorded since the last flush (one transaction); the steps
-        whose start it left out, a cancel having committed first (usually none)."""
+        whose start it left out, a cancel having committed first (usually none).
+
+        ``leave_out``: steps whose calls (a start or a retry's) will not be made, the run
+        stopping first: what was queued to start them is dropped, the rest committed."""
         if self._writer_pinned is not None:
+            self._writer_pinned.leave_out(leave_out)
             return self._writer_pinned.flush()
         return ()
 
