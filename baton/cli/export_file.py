@@ -33,6 +33,27 @@ _SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 _DESCRIPTOR_LINK = re.compile(r"/proc/(\d+)(?:/task/\d+)?/fd/(\d+)")
 _MAX_LINKS = 40  # as the kernel's limit: a loop of links names no descriptor
 
+
+def _open_descriptors() -> frozenset[int]:
+    try:
+        listed = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: no descriptor path to name either
+        return frozenset()
+    return frozenset(fd for fd in listed if _is_open(fd))  # not the listing's own, closed now
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+# The descriptors the process was given (the shell's 0, 1, 2 and `3>file` redirections), taken
+# when the CLI is imported, before Baton opens its database: only those may be an export's --out.
+_GIVEN_DESCRIPTORS = _open_descriptors()
+
 # What ends a command as Ctrl-C does, the staged export removed on the way out.
 _ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
                         if hasattr(signal, name))
@@ -66,6 +87,12 @@ def out_problem(out: Path, data_dir: Path, database: str | None) -> str | None:
     ``database`` is the SQLite file's path (None: PostgreSQL). Links are followed: what
     counts is the file that would be written.
     """
+    descriptor = _named_descriptor(out)
+    if descriptor is not None and descriptor[0] == os.getpid() \
+            and descriptor[1] not in _GIVEN_DESCRIPTORS:
+        return (f"--out {out} names descriptor {descriptor[1]}, which baton was not given (a "
+                "shell redirection such as `3>FILE` gives one); its own descriptors, such as "
+                "its database connection, are never written")
     target = Path(os.path.realpath(out))
     if database is not None:
         real = os.path.realpath(database)

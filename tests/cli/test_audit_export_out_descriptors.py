@@ -14,6 +14,8 @@ import sys
 
 import pytest
 
+from tests.support.gate_services import database_url
+
 EARLIER = "earlier log line\n"
 DATABASE = ".baton/baton.db"
 
@@ -105,3 +107,17 @@ def test_a_regular_file_is_still_replaced_whole_not_written_in_place(cli, plan_i
         assert done.returncode == 0, done.stderr
         assert reader.read() == "stale\n"  # it keeps reading the file that was replaced
     assert _exported_seqs(open("audit.jsonl", encoding="utf-8").read())
+
+
+@pytest.mark.postgres
+def test_a_descriptor_baton_was_not_given_is_refused(cli, plan_id, tmp_path):
+    # Baton's own descriptors (a PostgreSQL connection's socket) are not an export's target:
+    # written, the export went into the database connection, and was reported done.
+    with database_url("postgres", tmp_path) as url:
+        env = {**os.environ, "BATON_DATABASE_URL": url}
+        assert _baton("--as", "alice", "plan", "--file", "write.json", env=env,
+                      capture_output=True).returncode == 0  # a ledger to export
+        done = _baton("audit", "export", "--out", "/dev/fd/3", capture_output=True, env=env)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "names descriptor 3, which baton was not given" in done.stderr
+    assert done.stdout == ""
