@@ -3,7 +3,7 @@
 Each property is a type (or a list of types) or an enum, with only the keywords that fit
 its type: a pattern on an integer, a minimum on a string or ``items`` that is no schema
 were dropped or leaked into the exported schema under a pydantic name (``ge``), and a
-pattern pydantic's regex engine refuses or a bound of the wrong type crashed every
+pattern pydantic's (Rust) regex engine refuses or a bound of the wrong type crashed every
 command. Every such problem is a ``ToolDefinitionError`` naming the property instead.
 The top level is ``type``, ``properties``, ``required`` (a list of names) and
 ``additionalProperties`` (true or false), with a title and description: any other keyword
@@ -81,23 +81,26 @@ def pattern_problem(pattern: Any) -> str | None:
     """Why ``pattern`` cannot be a property's pattern, if it cannot.
 
     Plans and calls are both checked on pydantic's Rust regex engine (linear in the text;
-    no look-around, no backreferences: ``tools.json_schema_checks``); a pattern must also
-    compile in Python's ``re``, which reads the schema elsewhere (the exported JSON Schema).
+    no look-around, no backreferences: ``tools.json_schema_checks``), and nothing in Baton
+    runs a tool schema's pattern on Python's ``re``: a pattern has to compile on Rust only.
+    Rust's syntax is the one that counts (``\\p{L}`` and ``(?<year>...)`` are patterns, which
+    Python's ``re`` refuses), as for any pydantic model on the default engine.
     """
     if not isinstance(pattern, str):
         return f"pattern must be a string, not {pattern!r}"
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"pattern {pattern!r} is not a valid regular expression ({exc})"
-    try:
-        SchemaValidator(core_schema.str_schema(pattern=pattern))
+        SchemaValidator(core_schema.str_schema(pattern=pattern, regex_engine="rust-regex"))
     except SchemaError as exc:
+        # The engine's own last line says what is wrong ("unclosed group", "backreferences
+        # are not supported", "Compiled regex exceeds size limit ...").
+        why = str(exc).strip().splitlines()[-1].strip()
+        why = why.removeprefix("error: ").removeprefix("SchemaError: ")
         if _LOOKAROUND.search(pattern):
-            why = "look-around ((?=, (?!, (?<=, (?<!) is not supported"
-        else:  # the engine's own last line says what it lacks ("backreferences are not ...")
-            why = str(exc).strip().splitlines()[-1].removeprefix("error: ")
-        return f"pattern {pattern!r} cannot be used: {why}"
+            return (f"pattern {pattern!r} cannot be used: look-around ((?=, (?!, (?<=, (?<!) "
+                    "is not supported")
+        if "not supported" in why:
+            return f"pattern {pattern!r} cannot be used: {why}"
+        return f"pattern {pattern!r} is not a valid regular expression ({why})"
     return None
 
 
