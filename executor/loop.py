@@ -325,6 +325,7 @@ class StepLoop:
                                                        starting=True):
             return
         if st.draining:  # it came as the check was asked: the next owner starts the step
+            self.store.leave_out((sid,))  # and asks its check again: recorded once, by it
             bisect.insort(st.frontier, (st.rank[sid], sid))
             return
         # The tool's declared secrets too: left out, its context.secrets[...] was a KeyError.
@@ -479,6 +480,9 @@ class StepLoop:
             # Cut short by a drain: not journalled, as above.
             if not (allowed or (allowed is None and st.cancelled)):
                 return
+            if st.draining and not st.cancelled:  # it came as the check was asked: neither
+                self.store.leave_out((sid,))  # journalled nor called; the next owner checks
+                return  # it again and records that once (a cancel's: dropped at the commit)
         self._start_attempt(st, sid, spec=spec, args=st.args[sid], delay_s=decision.delay_s)
 
     def _fail_for_good(self, st: RunState, sid: str, text: str, code: str, *,

@@ -348,6 +348,12 @@ class RunStore(RunClaims):
             return self._writer_pinned.flush()
         return ()
 
+    def leave_out(self, steps: Collection[str]) -> None:
+        """Drop what was recorded since the last flush to start the calls of ``steps`` (their
+        allowed checks among it): the loop does not start them after all (a drain came)."""
+        if self._writer_pinned is not None:
+            self._writer_pinned.leave_out(steps)
+
     @property
     def cancel_seen(self) -> bool:
         """Whether a flush of the pinned run saw its cancel flag raised."""
