@@ -101,8 +101,15 @@ def drain_turn(st: RunState) -> None:
     if not st.running and (st.stopping or all(
             status is StepStatus.SUCCEEDED for status in st.states.values())):
         return
-    raise RunLeftError(st.run_id, in_flight=tuple(
-        sid for sid, status in st.states.items() if status is StepStatus.RUNNING))
+    # A step running whose call is not in flight: its retry was left uncalled (not journalled,
+    # or waiting out its backoff). Named apart: the warning's "in flight" are calls made.
+    in_flight = tuple(sid for sid in st.running if _called(st, sid))
+    retries = [sid for sid, status in st.states.items()
+               if status is StepStatus.RUNNING and sid not in in_flight]
+    if retries:
+        log.info("shutting down: retries left to the next owner", run_id=st.run_id,
+                 steps=retries)
+    raise RunLeftError(st.run_id, in_flight=in_flight)
 
 
 def _called(st: RunState, sid: str) -> bool:
