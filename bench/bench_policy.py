@@ -1,15 +1,16 @@
 """Decision latency of the policy engines: ``python -m bench.bench_policy [--repeat N]``.
 
 Median milliseconds per decision for a 3-step and a 50-step plan, on the
-embedded regopy engine and on the OPA backend against the local fake OPA
-server (HTTP + regopy), next to baselines measured in the same run: building
-the policy input alone, and an empty policy (a constant decision) on the
-embedded engine. Then, on the embedded engine, plans of the validator's
-largest size (200 steps) whose data flows make residency's work grow fastest,
-each beside the 3-step plan's decision in the same run (``long_plans``), and a
-POST of thousands of AWS-key-like values beside as many ordinary ones
-(``many_findings_plans``: at most 50 findings are listed, the rest counted).
-Also prints the policy evals' catch and false-positive rates.
+embedded regopy engine (in this process, and in evaluator processes as the
+server, workers and runs judge: ``embedded_isolated``) and on the OPA backend
+against the local fake OPA server (HTTP + regopy), next to baselines measured
+in the same run: building the policy input alone, and an empty policy (a
+constant decision) on the embedded engine. Then, on the embedded engine, plans
+of the validator's largest size (200 steps) whose data flows make residency's
+work grow fastest, each beside the 3-step plan's decision in the same run
+(``long_plans``), and a POST of thousands of AWS-key-like values beside as
+many ordinary ones (``many_findings_plans``: at most 50 findings are listed,
+the rest counted). Also prints the policy evals' catch and false-positive rates.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from policies.bundle import PolicyBundle
 from policies.contracts import PolicyContext, Requester
 from policies.embedded import EmbeddedEngine
 from policies.inputs import build_policy_input
+from policies.isolated_rego import IsolatedEmbeddedEngine
 from policies.opa import OpaEngine
 
 REQUESTER = Requester(id="alice", roles=("analyst",))
@@ -132,6 +134,7 @@ def run(repeat: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"repeat": repeat, "median_ms": {}}
     with FakeOpa() as server:
         engines = {"embedded": EmbeddedEngine(bundle),
+                   "embedded_isolated": IsolatedEmbeddedEngine(bundle),
                    "fake_opa": OpaEngine(bundle, server.url, timeout_s=30.0),
                    "embedded_empty_policy": empty}
         for n in (3, 50):

@@ -119,23 +119,22 @@ class CompiledPolicies:
         unassigned = _unassigned_variables(self._bundle, dict(modules))
         if unassigned:
             raise EngineFailure(f"the policies do not compile: {unassigned}")
-        # Which secret patterns may match each string, told in Python (policies.long_strings):
-        # this interpreter's regular expressions backtrack, 6 ms for a window of random
-        # letters and digits. Read from the data the rules read, so the indexes agree.
-        config = data.get(DATA_ROOT)
-        self._pattern_pieces = secret_pattern_pieces(
-            config.get("secret_patterns") if isinstance(config, Mapping) else None)
+        self._pattern_pieces = input_pattern_pieces(data)
 
     def evaluate(self, entrypoint: str, policy_input: Mapping[str, Any]) -> Any:
         """The value of ``entrypoint`` over ``policy_input``; ``None`` when undefined."""
+        input_json = policy_input_json(policy_input, self._pattern_pieces)
+        return first_expression(self.evaluate_json(entrypoint, input_json))
+
+    def evaluate_json(self, entrypoint: str, input_json: str) -> str:
+        """The interpreter's result text for ``entrypoint`` over an input made by
+        ``policy_input_json`` (what an evaluator process is sent: ``policies.isolated_rego``)."""
         from regopy import Input
         from regopy.rego_shared import rego_bundle_query_entrypoint, rego_free_output
 
-        if self._pattern_pieces is not None:
-            policy_input = with_pattern_hints(policy_input, self._pattern_pieces)
         with self._lock:
             try:
-                self._rego.set_input(Input(json.loads(json.dumps(policy_input, default=str))))
+                self._rego.set_input(Input(json.loads(input_json)))
                 # Not query_bundle_entrypoint: its Output parses the text of an error that
                 # comes back as a result (an undefined function) as JSON, and fails naming
                 # only that.
@@ -144,10 +143,29 @@ class CompiledPolicies:
             except Exception as exc:
                 raise EngineFailure(f"evaluation failed: {_first_line(exc)}") from exc
             try:
-                text = _result_text(output)
+                return _result_text(output)
             finally:
                 rego_free_output(output)
-        return _first_expression(text)
+
+
+def input_pattern_pieces(data: Mapping[str, Any]) -> tuple[frozenset[str] | None, ...] | None:
+    """Which secret patterns may match each string, told in Python (policies.long_strings):
+    this interpreter's regular expressions backtrack, 6 ms for a window of random letters and
+    digits. Read from the data document the rules read, so the indexes agree."""
+    config = data.get(DATA_ROOT)
+    return secret_pattern_pieces(
+        config.get("secret_patterns") if isinstance(config, Mapping) else None)
+
+
+def policy_input_json(policy_input: Mapping[str, Any],
+                      pattern_pieces: tuple[frozenset[str] | None, ...] | None) -> str:
+    """``policy_input`` with its pattern hints, as the JSON text the interpreter is given."""
+    if pattern_pieces is not None:
+        policy_input = with_pattern_hints(policy_input, pattern_pieces)
+    try:
+        return json.dumps(policy_input, default=str)
+    except Exception as exc:  # noqa: BLE001 - a value nested too deep, a cycle: fail closed
+        raise EngineFailure(f"evaluation failed: {_first_line(exc)}") from exc
 
 
 # Statements that read the local given by their first bare local index (every other bare
@@ -327,7 +345,7 @@ def _result_text(output: Any) -> str:
     return rego_output_string(output)
 
 
-def _first_expression(text: str) -> Any:
+def first_expression(text: str) -> Any:
     """The first expression of the first result, as regopy's ``Output`` reads it."""
     if text == "undefined":
         return None
