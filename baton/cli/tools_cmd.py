@@ -131,7 +131,7 @@ def show_tool(
 
 
 def _first_line(description: str) -> str:
-    """A description's first line for the list, marked ``…`` when more lines follow (only
-    ``\n`` breaks a line: other line separators are shown escaped, as ``tools show`` does)."""
-    first, *rest = description.split("\n") if description else [""]
-    return first + (" …" if any(line.strip() for line in rest) else "")
+    """A description's first line for the list; the list's footer points to ``tools show``
+    for the rest. Only ``\n`` breaks a line: other line separators (``\u2028``) are shown
+    escaped, as ``tools show`` shows them, not taken for the end of the line."""
+    return description.split("\n", 1)[0] if description else ""

@@ -84,4 +84,4 @@ def test_a_description_cannot_pass_for_the_fields_of_tools_show(data_dir, capsys
     # The description's lines are indented under the name; the tool's own fields are not.
     assert "  effect:      read" in lines and "effect:      write" in lines
     assert "effect:      read" not in lines
-    assert "Look up a customer. …" in listed.stdout  # more lines follow, said so in the list
+    assert "Look up a customer." in listed.stdout and "effect:      read" not in listed.stdout
