@@ -72,11 +72,16 @@ def root(
     ] = False,
 ) -> None:
     """Global options."""
-    ctx.obj = CliState(config_path=config, acting_user=as_user)
+    ctx.obj = CliState(config_path=config, acting_user=as_user,
+                       policy_in_process=ctx.invoked_subcommand not in _JUDGING_AT_LENGTH)
     _invoked.command = ctx.invoked_subcommand  # named before this callback runs, as parsed
     # Logs go to stderr so that stdout stays clean for --json; serve/worker log more, as JSON.
     ctx.obj.use_logging("warning")
 
+
+# Commands that may judge thousands of calls (a run's runtime checks, a server's decisions):
+# they judge in evaluator processes, replaced before they grow (policies.isolated_rego).
+_JUDGING_AT_LENGTH = frozenset({"serve", "worker", "run", "resume"})
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)
