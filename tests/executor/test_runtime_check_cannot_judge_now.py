@@ -14,9 +14,7 @@ never for a set time.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -28,13 +26,13 @@ from executor.records import RunStatus
 from executor.scheduling import StepStatus
 from planner.plan import Plan
 from tests.executor.runsupport import approved_plan, make_runner, no_wait, run_plan
+from tests.executor.test_slow_runtime_check import FETCH_THEN_POST, GIVE_UP_S
 from tools import Effect, RetryableToolError, RetryPolicy, ToolContext, ToolRegistry
 
 BUNDLE = "b" * 64
 LEASE_S = 1.5  # polled every 0.5 s
 # How long a check waits for what the fixed runner does within a poll before giving up, so
 # that a runner that does not do it fails the test rather than hangs.
-GIVE_UP_S = 15.0
 
 
 class _FileBroke(RunDeferredError):
@@ -78,17 +76,6 @@ def _registry(calls: list[str], *, backoff_s: float = 0.0) -> ToolRegistry:
     return registry
 
 
-FETCH_THEN_POST = {"goal": "g", "steps": [
-    {"id": "a", "tool": "fetch", "args": {"name": "a"}},
-    {"id": "b", "tool": "post", "args": {"body": {"ref": "a.value"}}},
-]}
-
-
-def _until(seen: Callable[[], Any]) -> Any:
-    give_up = time.monotonic() + GIVE_UP_S
-    while not (found := seen()) and time.monotonic() < give_up:
-        time.sleep(0.02)
-    return found
 
 
 def _steps(engine, run_id: str) -> list[tuple[str, str]]:
