@@ -283,7 +283,11 @@ class RunStore(RunClaims):
             at = self.clock()
             attempt_log.start(step.attempt_log, attempt, at, backoff_s=backoff_s)
             log, now = attempt_log.dumps(step.attempt_log), w.when(at)
-            start_of, sid = step.step_id if cancellable else None, step.step_id
+            start_of = step.step_id if cancellable else None
+            # What a stopped turn may leave out (``leave_out``): a start whose call comes at the
+            # turn's commit. A retry that waits its backoff first is journalled as not called
+            # yet, and kept: the next owner waits what is left of it (Retry-After included).
+            sid = step.step_id if backoff_s <= 0 else None
             if attempt == 1:
                 w.execute("step_first_started", (attempt, log, now, step.pk), start_of=start_of,
                           starts=sid)

@@ -17,7 +17,7 @@ from executor.scheduling import StepStatus
 from executor.store.db import StoreError, make_engine
 from planner.plan import Plan
 from tests.executor.runsupport import approved_plan, make_runner
-from tools import Effect, ToolRegistry
+from tools import Effect, RetryableToolError, RetryPolicy, ToolContext, ToolRegistry
 
 
 class AllowAll:
@@ -111,3 +111,59 @@ def test_a_write_queued_when_the_process_is_interrupted_is_started_afresh(engine
     resumed = runner.resume_sync(run_id)
     assert resumed.status is RunStatus.SUCCEEDED, resumed.error
     assert calls == ["big", "write", "write"]
+
+
+def test_a_retry_waiting_its_backoff_when_the_turn_stops_keeps_its_wait(engine, tmp_path):
+    # Its start is journalled as not called yet: kept, so the next owner waits what is left
+    # of the backoff (a server's Retry-After too) instead of calling at once.
+    registry = ToolRegistry()
+    attempts: list[int] = []
+
+    @registry.tool("flaky", effect=Effect.WRITE, idempotent=False,
+                   retry=RetryPolicy(max_attempts=2, initial_backoff_s=30, max_backoff_s=60,
+                                     jitter=0))
+    def flaky(context: ToolContext) -> int:
+        """Refused at its first attempt, nothing done."""
+        attempts.append(context.attempt)
+        if context.attempt == 1:
+            raise RetryableToolError("503, nothing done")
+        return 2
+
+    @registry.tool("quick")
+    def quick() -> int:
+        """A read."""
+        return 1
+
+    @registry.tool("note", effect=Effect.WRITE, idempotent=True)
+    def note() -> int:
+        """A write whose check stops the run."""
+        return 1
+
+    class StopAtNote:
+        armed = True
+
+        def check_step(self, call: Any) -> StepDecision:
+            if self.armed and call.step_id == "c":
+                raise KeyboardInterrupt
+            return StepDecision(allow=True, engine="test", bundle_hash="b" * 64)
+
+    plan = Plan.model_validate({"goal": "g", "steps": [
+        {"id": "r", "tool": "flaky"}, {"id": "a", "tool": "quick"},
+        {"id": "c", "tool": "note", "depends_on": ["a"]}]})
+    check = StopAtNote()
+    waited: list[float] = []
+
+    async def recorded(delay_s: float) -> None:
+        waited.append(delay_s)
+
+    runner = make_runner(engine, registry, tmp_path, runtime_check=check, concurrency=3,
+                         sleep=recorded)
+    run_id = runner.create_run(approved_plan(engine, plan), 1, plan, requested_by="alice")
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_sync(run_id)
+    check.armed = False
+    waited.clear()
+    resumed = runner.resume_sync(run_id)
+    assert resumed.status is RunStatus.SUCCEEDED
+    assert len(attempts) == 2  # called once more, after the wait
+    assert waited and max(waited) > 25, waited  # the rest of the 30 s backoff
