@@ -16,6 +16,7 @@ from typing import Any
 from tools import ToolRegistry, ToolSpec
 from tools.json_schema_checks import extended_validator_class, tool_validator
 from tools.redaction import CUT_MARK
+from tools.secret_names import REFERENCE_START, SECRET_NAME_SYNTAX, broken_references
 
 from .json_values import MAX_ARG_DEPTH, TOO_DEEP, key_fault, plain, scalar_fault
 from .plan import REF, STEP_ID, is_reference
@@ -108,6 +109,8 @@ class ScannedArgs:
     malformed: list[tuple[tuple[Any, ...], str]] = field(default_factory=list)
     unfit: list[tuple[tuple[Any, ...], str]] = field(
         default_factory=list)  # values no plan can hold (json_values); too-deep ones cut to a slot
+    broken_secrets: list[tuple[tuple[Any, ...], str]] = field(
+        default_factory=list)  # text holding "${secret:" that is no whole reference
 
 
 def malformed_ref_reason(value: Mapping[Any, Any]) -> str | None:
@@ -140,6 +143,8 @@ def scan_args(value: Any) -> ScannedArgs:
 
 
 def _scan(value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
+    if type(value) is str and REFERENCE_START in value:
+        _note_broken_secrets(value, segments, out, "the value")
     if plain(value):  # most leaves: skip the Mapping (ABC) checks below
         return value
     if isinstance(value, Mapping | list | tuple) and len(segments) > MAX_ARG_DEPTH:
@@ -166,9 +171,24 @@ def _scan(value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
 
 def _scan_item(key: Any, value: Any, segments: tuple[Any, ...], out: ScannedArgs) -> Any:
     reason = None if type(key) is str and plain(key) else key_fault(key)
+    if type(key) is str and REFERENCE_START in key:  # a key is sent like a value
+        _note_broken_secrets(key, (*segments, key), out, "the key")
     if reason is not None:
         out.unfit.append(((*segments, _key(key)), reason))
     return _scan(value, (*segments, _key(key)), out)
+
+
+def _note_broken_secrets(text: str, segments: tuple[Any, ...], out: ScannedArgs,
+                         what: str) -> None:
+    # The grammar the tools fill and the policy reads (tools.secret_names), not a second one:
+    # a "${secret:" no reference matches is judged by no secret rule and filled by nothing,
+    # so it reaches the tool as written (http.request refuses it only when the step runs).
+    broken = broken_references(text)
+    if broken:
+        out.broken_secrets.append((segments, (
+            f"{what} holds {', '.join(map(repr, broken))}, which is no secret reference: write "
+            f"${{secret:NAME}}, NAME a letter or '_' then letters, digits, '_', '.' or '-' "
+            f"({SECRET_NAME_SYNTAX}), closed by '}}'; as written no secret is filled in")))
 
 
 def _key(key: Any) -> str:

@@ -23,6 +23,8 @@ class ProblemCode(str, enum.Enum):
     INVALID_ARGS = "invalid_args"
     UNKNOWN_ARG = "unknown_arg"
     MALFORMED_REF = "malformed_ref"
+    # "${secret:" that starts no whole ${secret:NAME}: no rule judges it, nothing fills it
+    MALFORMED_SECRET_REF = "malformed_secret_ref"
     REF_UNKNOWN_STEP = "ref_unknown_step"
     REF_UNKNOWN_FIELD = "ref_unknown_field"
     REF_TYPE_MISMATCH = "ref_type_mismatch"

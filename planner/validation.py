@@ -6,10 +6,12 @@ unknown keys, fields of the right type), the number of steps, step ids,
 tools, values no plan can hold (text that is not UTF-8 encodable or holds a
 NUL character, NaN and Infinity, non-string keys, arguments nested past ``MAX_ARG_DEPTH``: each
 would pass the schema and then crash the plan hash or the store), arguments
-against each tool's input schema (unknown arguments included), references (well formed, to a known step and a field that step's
-tool outputs, of a type that fits the argument), ``depends_on`` entries and
-finally cycles. Each problem carries a stable code, the step id, a JSON path
-and a message that says how to fix it.
+against each tool's input schema (unknown arguments included), text in them
+(keys too) holding a ``${secret:`` that starts no whole ``${secret:NAME}`` (by
+``tools.secret_names``, the grammar the tools fill and the policy reads),
+references (well formed, to a known step and a field that step's tool outputs,
+of a type that fits the argument), ``depends_on`` entries and finally cycles.
+Each problem carries a stable code, the step id, a JSON path and a message that says how to fix it.
 
 The problems listed are bounded: the first ``MAX_PROBLEMS_PER_STEP`` of each step and
 ``MAX_PROBLEMS`` in all, then one entry saying how many more were found (with the code of
@@ -305,6 +307,9 @@ class _Checker:
         for segments, reason in scanned.unfit:
             self.add(ProblemCode.INVALID_ARGS, json_path(f"{view.path}.args", segments),
                      f"argument {str(segments[0])!r}: {reason}" if segments else reason, view.id)
+        for segments, reason in scanned.broken_secrets:
+            self.add(ProblemCode.MALFORMED_SECRET_REF, json_path(f"{view.path}.args", segments),
+                     reason, view.id)
         if tool is not None and view.args is not None:
             slots = scanned.refs or scanned.malformed or scanned.unfit
             self.check_args(view, tool, scanned.value, with_refs=bool(slots))
