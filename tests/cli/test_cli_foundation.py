@@ -106,6 +106,7 @@ def test_every_valid_example_validates(name):
     ("typo_argument.json", "unknown_arg"),
     ("bad_ids_and_deps.yaml", "duplicate_id"),
     ("malformed.json", "malformed_document"),
+    ("broken_secret_ref.json", "malformed_secret_ref"),
 ])
 def test_every_invalid_example_fails_naming_its_problem(name, code):
     result = baton("validate", str(EXAMPLES / "invalid" / name))
