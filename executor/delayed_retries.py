@@ -112,7 +112,9 @@ class DelayedRetries:
         row = st.steps[context.step_id]
         loop._checks.record_before_call(st, row, asked)
         loop.store.call_began(row)
-        if context.step_id in loop._flush(st):  # left out: the row says it has not begun
+        # Within a turn (another step's check was being asked), the starts that turn queued
+        # wait for its commit: their tools are not called yet.
+        if context.step_id in loop._flush(st, within_turn=True):  # left out: not begun
             row.attempt_log[-1].pop("called", None)
             raise _CallLeftOut
 

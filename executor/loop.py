@@ -14,10 +14,16 @@ leaves out the steps' starts it holds (their results still commit). Those
 steps are put back as never started, their tools not called, and the run ends
 cancelled: no step starts after a committed cancel, whenever the loop last
 polled. A retry decided in that turn is not called either: it ends as a retry
-a cancel drops in its backoff does. A start that an earlier commit of the same
-turn recorded (a preparation failure commits its attempt at once, and every
-start queued before it) was made before the cancel: that step runs and its
-result is recorded, as any step running when a cancel comes.
+a cancel drops in its backoff does.
+
+A commit made within a turn, before the turn's own (a preparation failure
+commits its attempt at once; a runtime check that waits commits what the turn
+settled), holds back the starts queued for the turn's commit (``st.launch``)
+and their checks: their tools are not called yet, and a start committed reads
+as a call that may have been made, which a resume would not make again for a
+write that is not idempotent. They commit with the turn's commit, or, a cancel
+having committed first, are left out by it: a step whose start was queued when
+the cancel committed never starts, whichever commit of the turn saw it.
 
 A retry is journalled when its failed attempt is settled. One without a backoff is
 then called as a new step is (checked by the runtime policy, started at the turn's
@@ -228,22 +234,26 @@ class StepLoop:
         """One commit for the turn's results and starts; then, and only then, call the started
         tools."""
         self._flush(st)
-        for i, (sid, make_call) in enumerate(st.launch):
+        for sid, make_call in st.launch:
             self._maybe_crash(crash.CrashPoint.AFTER_ATTEMPT_STARTED, sid)
-            # Only a retry can be past the committed ones with the run cancelled: its start
-            # commits even once the cancel is seen (a step's is left out, see _flush).
-            st.calls[sid] = make_call(stopped=st.cancelled and i >= st.launch_committed)
+            # Cancelled, this commit left out every step's start (none committed before it:
+            # see _flush): only retries are left, journalled and dropped uncalled.
+            st.calls[sid] = make_call(stopped=st.cancelled)
         st.launch.clear()
-        st.launch_committed = 0
 
-    def _flush(self, st: RunState) -> tuple[str, ...]:
+    def _flush(self, st: RunState, *, within_turn: bool = False,
+               in_order: bool = False) -> tuple[str, ...]:
         """Commit what is recorded; the steps whose start it left out, a cancel having
         committed first (see the module doc): the run is cancelled, and those steps that
-        were to be called at this turn's commit are put back as never started."""
-        dropped = self.store.flush()
-        if not self.store.cancel_seen:  # all queued so far committed before any cancel
-            st.launch_committed = len(st.launch)
-        elif not st.cancelled:
+        were to be called at this turn's commit are put back as never started.
+
+        ``within_turn``: a commit that may come before the turn's own: the starts queued for
+        that one (``st.launch``) are held back for it, their tools not called yet; with
+        ``in_order`` (a commit whose moment depends on timing), everything recorded after
+        the first of them too, so that the ledger's order does not depend on that moment."""
+        hold = {sid for sid, _ in st.launch} if within_turn else ()
+        dropped = self.store.flush(hold=hold, in_order=in_order)
+        if self.store.cancel_seen and not st.cancelled:
             st.cancelled = True
             log.info("cancel requested; finishing running steps", run_id=st.run_id)
         if dropped:
@@ -383,8 +393,9 @@ class StepLoop:
         row.attempts = attempt
         self._mark(st, sid, StepStatus.RUNNING, None)
         if spec is None:
-            # Preparation failed: its attempt commits at once, its failure next.
-            if sid in self._flush(st):
+            # Preparation failed: its attempt commits at once, its failure next (the starts
+            # queued before it wait for the turn's commit: their tools are not called yet).
+            if sid in self._flush(st, within_turn=True):
                 self._unstart(st, sid)
                 return False
             return True
@@ -435,7 +446,8 @@ class StepLoop:
             self._mark(st, sid, StepStatus.SUCCEEDED, None)
             self._release(st, sid)
             if self._crash is not None and self._crash == (crash.CrashPoint.BETWEEN_STEPS, sid):
-                self._flush(st)  # the result alone, so that "between steps" exists to crash in
+                # The result alone, so that "between steps" exists to crash in.
+                self._flush(st, within_turn=True)
                 crash.crash_now()
             return
         await self._retry_or_fail(st, sid, outcome.error)

@@ -51,12 +51,9 @@ class RunState:  # noqa: D101 - documented below
     outputs: dict[str, Any] = field(default_factory=dict)
     running: deque[str] = field(default_factory=deque)
     calls: dict[str, Call] = field(default_factory=dict)
-    # Steps journalled this turn whose tools start once the turn's commit is done.
+    # Steps journalled this turn whose tools start once the turn's commit is done; their
+    # starts are committed by that commit, never by one made earlier within the turn.
     launch: list[tuple[str, Callable[..., Call]]] = field(default_factory=list)
-    # How many of ``launch`` (always its first ones) a flush committed before a cancel was
-    # seen: a mid-turn flush (a preparation failure's) commits the starts queued before it.
-    # Those steps are running when the cancel commits, so they are called all the same.
-    launch_committed: int = 0
     args: dict[str, dict[str, Any]] = field(default_factory=dict)
     effects: dict[str, Effect] = field(default_factory=dict)
     secret_names: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -9,16 +9,18 @@ delayed retry's call (:mod:`executor.delayed_retries`).
 The runtime check's answer (a policy evaluation: seconds for a call sending megabytes) is
 asked in a worker thread, the loop waiting for it: its lease is renewed meanwhile and, for a
 check made within a turn, what the turn recorded before it is committed (a takeover would
-otherwise run those steps again). Its verdict is recorded where it would have been at once,
-and calls that end meanwhile are settled after it, in start order: the ledger does not depend
-on how long a check took.
+otherwise run those steps again), up to the first start queued for the turn's commit: that
+start's tool is not called yet (see :mod:`executor.loop`), and what was recorded after it
+waits with it, so that the ledger's order does not depend on when the commit came. Its
+verdict is recorded where it would have been at once, and calls that end meanwhile are
+settled after it, in start order: the ledger does not depend on how long a check took.
 
 A check that cannot judge now (``RunDeferredError``: the settings file naming the requester's
 roles does not load, an editor's half-saved file) is asked again every ``poll_s`` until it
 can, as a worker waits to claim runs while that file does not load: no call is made
 unchecked, and the run neither stops nor fails over it. Meanwhile the lease is renewed and,
-for a check made within a turn, what the turn recorded is committed (the step that had just
-finished among it). A cancel seen meanwhile ends the wait: the step is not started (a
+for a check made within a turn, what the turn recorded is committed as above (the step that
+had just finished among it). A cancel seen meanwhile ends the wait: the step is not started (a
 retry's attempt is journalled and dropped uncalled, as any retry of a cancelled turn is). So
 does the process's drain (:mod:`executor.draining`): the step, or the retry, is left
 unjournalled for the run's next owner.
@@ -161,5 +163,5 @@ class StepChecks:
         return text
 
     def _commit_and_renew(self, st: RunState) -> None:
-        self._loop._flush(st)
+        self._loop._flush(st, within_turn=True, in_order=True)
         self._loop._poll(st)

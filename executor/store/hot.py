@@ -13,6 +13,13 @@ step's start (``start_of``) are left out of the transaction, the rest (the
 results) committed, and the flush names the steps it did not start. No step
 starts after a committed cancel, however long since the loop last polled.
 
+A flush made within a loop's turn (a preparation failure's, one while a runtime check
+waits) holds back the items that start the calls that turn has not made yet (``hold``):
+they stay queued, in their place, for the turn's own flush, since a start committed reads
+as a call that may have been made. Every item keeps the position it was queued at, so a
+flush that must not change the ledger's order (``in_order``: it comes at a moment that
+depends on timing) commits only what was queued before the first item held back.
+
 SQLAlchemy costs more per statement than SQLite takes to run it, so these go
 straight to the pinned ``sqlite3`` or ``psycopg`` connection; the ledger rows
 are built by ``Ledger.link`` so the chain is hashed exactly as every other
@@ -22,6 +29,7 @@ append hashes it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -77,10 +85,13 @@ class HotWriter:
         self._pg = dialect == "postgresql"
         self._sql = PG_STATEMENTS if self._pg else STATEMENTS
         self._ledger = ledger
-        # (statement key, parameters, step a cancel leaves out or None, step it starts or
-        # None) in recording order.
-        self._statements: list[tuple[str, tuple[Any, ...], str | None, str | None]] = []
-        self._events: list[tuple[str, str, str, dict[str, Any], str | None, str | None]] = []
+        # (position, statement key, parameters, step a cancel leaves out or None, step it
+        # starts or None) in recording order; events alike. The position orders the two
+        # lists as one (see ``in_order``).
+        self._statements: list[tuple[int, str, tuple[Any, ...], str | None, str | None]] = []
+        self._events: list[tuple[int, str, str, str, dict[str, Any], str | None,
+                                 str | None]] = []
+        self._queued = itertools.count()
         # Set once a fenced flush saw the run's cancel flag raised (it stays raised).
         self.cancel_seen = False
         self._dropped: list[str] = []
@@ -106,12 +117,13 @@ class HotWriter:
         """Queue one statement; ``start_of``: part of starting that step, left out by a cancel
         (see the module doc); ``starts``: part of starting that step's call, a retry's too
         (:meth:`leave_out`). ``start_of`` implies ``starts``."""
-        self._statements.append((key, params, start_of, starts or start_of))
+        self._statements.append((next(self._queued), key, params, start_of, starts or start_of))
 
     def event(self, kind: str, subject: str, actor: str, payload: dict[str, Any], *,
               start_of: str | None = None, starts: str | None = None) -> None:
         """Queue one ledger event; ``start_of`` and ``starts`` as for :meth:`execute`."""
-        self._events.append((kind, subject, actor, payload, start_of, starts or start_of))
+        self._events.append((next(self._queued), kind, subject, actor, payload, start_of,
+                             starts or start_of))
 
     def leave_out(self, steps: Collection[str]) -> None:
         """Drop what was queued to start the calls of ``steps``: the run stops before calling
@@ -120,15 +132,21 @@ class HotWriter:
             self._statements = [item for item in self._statements if item[-1] not in steps]
             self._events = [item for item in self._events if item[-1] not in steps]
 
-    def flush(self) -> tuple[str, ...]:
+    def flush(self, *, hold: Collection[str] = (), in_order: bool = False) -> tuple[str, ...]:
         """Run everything queued in one transaction and commit; on error roll back and raise.
 
         Returns the steps whose start it left out, the run's cancel having committed first
         (see the module doc; :attr:`cancel_seen` is then set): usually none.
 
+        ``hold``: steps whose calls are not made yet: what starts them stays queued for a
+        later flush, not committed nor left out by a cancel; with ``in_order``, so does
+        everything queued after the first of it (see the module doc).
+
         A database that fails (gone, full, corrupt) is a ``StoreError`` naming the run:
         what earlier flushes committed stays, and the run can be resumed once it is back.
         """
+        if hold:
+            return self._flush_holding(hold, in_order)
         if not self.pending:
             return ()
         self._dropped.clear()
@@ -143,6 +161,24 @@ class HotWriter:
             self._statements.clear()
             self._events.clear()
         return tuple(self._dropped)
+
+    def _flush_holding(self, hold: Collection[str], in_order: bool) -> tuple[str, ...]:
+        """:meth:`flush` of what ``hold`` does not keep back; what it keeps is queued again
+        after it, in its place, whether the flush committed or failed."""
+        statements, events = self._statements, self._events
+        queued = (*statements, *events)
+        if in_order:  # everything from the first item held on
+            first = min((item[0] for item in queued if item[-1] in hold), default=None)
+            kept = {item[0] for item in queued if first is not None and item[0] >= first}
+        else:
+            kept = {item[0] for item in queued if item[-1] in hold}
+        self._statements = [item for item in statements if item[0] not in kept]
+        self._events = [item for item in events if item[0] not in kept]
+        try:
+            return self.flush()
+        finally:
+            self._statements = [item for item in statements if item[0] in kept]
+            self._events = [item for item in events if item[0] in kept]
 
     def _commit_pending(self) -> None:
         cursor = self._conn.cursor()
@@ -175,7 +211,7 @@ class HotWriter:
     def _check_fence(self, cursor: Any) -> None:
         if self._fence is None:
             if self._pg:  # unfenced: still lock the runs written for, in one order
-                for run_id in sorted({event[1] for event in self._events}):
+                for run_id in sorted({event[2] for event in self._events}):
                     cursor.execute(self._sql["lock_run"], (run_id,))
             return
         run_id, owner = self._fence
@@ -199,7 +235,7 @@ class HotWriter:
 
     def _run_statements(self, cursor: Any) -> None:
         sql = self._sql
-        for key, params, *_ in self._statements:
+        for _, key, params, *_ in self._statements:
             cursor.execute(sql[key], params)
 
     def _append_events(self, cursor: Any) -> None:
@@ -208,7 +244,7 @@ class HotWriter:
         cursor.execute(self._sql["head"])  # seq is the primary key: one index probe
         last = cursor.fetchone()
         rows = []
-        for kind, subject, actor, payload, *_ in self._events:
+        for _, kind, subject, actor, payload, *_ in self._events:
             row, _ = self._ledger.link(last, kind, subject, actor, payload)
             last = (row["seq"], row["hash"])
             rows.append((row["seq"], self.when(row["at"]), row["kind"], row["subject"],

@@ -284,9 +284,10 @@ class RunStore(RunClaims):
             attempt_log.start(step.attempt_log, attempt, at, backoff_s=backoff_s)
             log, now = attempt_log.dumps(step.attempt_log), w.when(at)
             start_of = step.step_id if cancellable else None
-            # What a stopped turn may leave out (``leave_out``): a start whose call comes at the
-            # turn's commit. A retry that waits its backoff first is journalled as not called
-            # yet, and kept: the next owner waits what is left of it (Retry-After included).
+            # What a stopped turn may leave out (``leave_out``), and a commit within the turn
+            # holds back (``hold``): a start whose call comes at the turn's commit. A retry
+            # that waits its backoff first is journalled as not called yet, and kept: the next
+            # owner waits what is left of it (Retry-After included).
             sid = step.step_id if backoff_s <= 0 else None
             if attempt == 1:
                 w.execute("step_first_started", (attempt, log, now, step.pk), start_of=start_of,
@@ -333,7 +334,7 @@ class RunStore(RunClaims):
                      denied_error: str | None, cancellable: bool = False) -> None:
         """A runtime policy check; a denial fails the step for good in the same commit.
         ``cancellable``: the check of a call about to start, left out with its start. One that
-        does not deny is part of starting the call (left out with it, :meth:`flush`)."""
+        does not deny is part of starting the call (left out or held back with it, :meth:`flush`)."""
         with self._writer() as w:
             if denied_error is not None:
                 w.execute("step_denied", (denied_error, w.when(self.clock()), step.pk))
@@ -341,16 +342,21 @@ class RunStore(RunClaims):
                     start_of=step.step_id if cancellable else None,
                     starts=step.step_id if denied_error is None else None)
 
-    def flush(self, *, leave_out: Collection[str] = ()) -> tuple[str, ...]:
+    def flush(self, *, leave_out: Collection[str] = (), hold: Collection[str] = (),
+              in_order: bool = False) -> tuple[str, ...]:
         """Commit the transitions recorded since the last flush (one transaction); the steps
         whose start it left out, a cancel having committed first (usually none).
 
         ``leave_out``: steps whose calls (a start or a retry's) will not be made, the run
-        stopping first: what was queued to start them is dropped, the rest committed."""
-        if self._writer_pinned is not None:
-            self._writer_pinned.leave_out(leave_out)
-            return self._writer_pinned.flush()
-        return ()
+        stopping first: what was queued to start them is dropped, the rest committed.
+        ``hold``: steps whose calls are not made yet, the loop's turn going on: what was
+        queued to start them stays queued for a later flush (with ``in_order``, with all
+        recorded after it: :meth:`~executor.store.hot.HotWriter.flush`)."""
+        writer = self._writer_pinned
+        if writer is None:
+            return ()
+        writer.leave_out(leave_out)
+        return writer.flush(hold=hold, in_order=in_order) if hold else writer.flush()
 
     def leave_out(self, steps: Collection[str]) -> None:
         """Drop what was recorded since the last flush to start the calls of ``steps`` (their

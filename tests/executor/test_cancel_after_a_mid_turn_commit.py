@@ -1,7 +1,8 @@
-"""A step whose start committed before a cancel is a running step: the cancel lets it finish,
-even when that commit came in the middle of the loop's turn (a preparation failure commits its
-attempt at once, and with it every start queued before it) and the turn's own commit is the one
-that sees the cancel.
+"""A commit in the middle of the loop's turn (a preparation failure commits its attempt at
+once) holds back the starts queued before it for the turn's own commit: their tools are not
+called yet. When a cancel commits between the two, the turn's commit sees it and leaves those
+starts out: the steps never start, as any step queued when a cancel commits. (The mid-turn
+commit used to record them, and the cancel let them run.)
 
 The cancel commits from inside the turn, through the store's real cancel, called by a later
 step's ``effect_from_args``; the owner's poll is so rare it never sees the flag. Nothing here
@@ -21,9 +22,10 @@ from tools import ToolContext, ToolRegistry
 NEVER_POLLS_S = 1e9
 
 
-def test_a_start_committed_mid_turn_before_the_cancel_is_called(engine, tmp_path):
-    """x is queued, p's preparation fails (committing x's start with p's attempt), then y's
-    preparation commits a cancel: x is called and its result recorded; y never starts."""
+def test_a_start_queued_before_a_mid_turn_commit_is_not_called_after_a_cancel(engine,
+                                                                              tmp_path):
+    """x is queued, p's preparation fails (committing p's attempt, not x's start), then y's
+    preparation commits a cancel: the turn's commit sees it; neither x nor y starts."""
     calls: list[str] = []
     armed: dict[str, str] = {}
     registry = ToolRegistry()
@@ -56,19 +58,18 @@ def test_a_start_committed_mid_turn_before_the_cancel_is_called(engine, tmp_path
     record = runner.run_sync(run_id)
 
     assert not armed  # the cancel was made, inside the turn
-    assert calls == ["x"]
+    assert calls == []
     assert record.status is RunStatus.CANCELLED and record.error is None
     steps = {s.step_id: s for s in record.steps}
-    x = steps["x"]
-    assert x.status is StepStatus.SUCCEEDED and x.output == {"value": 2} and x.attempts == 1
-    assert [a.status for a in x.attempt_log] == [AttemptStatus.SUCCEEDED]
     assert steps["p"].status is StepStatus.FAILED
-    y = steps["y"]  # its start was left out of the commit that saw the cancel
-    assert y.status is StepStatus.PENDING and y.attempts == 0 and y.attempt_log == ()
+    assert [a.status for a in steps["p"].attempt_log] == [AttemptStatus.FAILED]
+    for sid in ("x", "y"):  # their starts were left out of the commit that saw the cancel
+        step = steps[sid]
+        assert step.status is StepStatus.PENDING and step.attempts == 0
+        assert step.attempt_log == () and step.started_at is None
     events = Ledger(engine).events(subject=run_id)
     assert [(e.kind, e.payload.get("step")) for e in events][1:] == [
-        ("attempt_start", "x"), ("attempt_start", "p"), ("cancel_request", None),
-        ("attempt_failure", "p"), ("attempt_success", "x"), ("run_cancel", None),
-        ("run_end", None)]
+        ("attempt_start", "p"), ("cancel_request", None), ("attempt_failure", "p"),
+        ("run_cancel", None), ("run_end", None)]
     assert events[-1].payload == {"status": "cancelled", "error": None}
     assert Ledger(engine).verify().ok
