@@ -26,6 +26,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "BATON_LLM_MODEL": ("llm", "model"),
     "BATON_LLM_API_KEY": ("llm", "api_key"),
     "BATON_LLM_TIMEOUT": ("llm", "timeout_s"),
+    "BATON_EXECUTOR_DRAIN_GRACE": ("executor", "drain_grace_s"),
     "BATON_AUDIT_CLOUDEVENTS_SOURCE": ("audit", "cloudevents_source"),
     "BATON_WEB_SECRET": ("web_secret",),
 }

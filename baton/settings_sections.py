@@ -27,6 +27,9 @@ MAX_LEASE_S = 24 * 3600  # a day: a lease is renewed every few seconds while its
 MIN_LEASE_S = 1
 MAX_LLM_TIMEOUT_S = 3600  # an hour for one planning request, even from a slow local model
 MAX_VERIFY_COOLDOWN_S = 24 * 3600  # a day: longer would hide a tampered ledger from its readers
+# A day, a tool call's longest timeout (tools.registry.MAX_TIMEOUT_S): past it a drain's grace
+# waits for nothing, every call in flight having timed out.
+MAX_DRAIN_GRACE_S = 24 * 3600
 # An invalid reply sent back whole for repair: below 1,000 characters not even a short plan
 # goes back as written; past 10,000,000 the request outgrows any model's context.
 MIN_ECHOED_REPLY_CHARS, MAX_ECHOED_REPLY_CHARS = 1_000, 10_000_000
@@ -114,6 +117,12 @@ class ExecutorSettings(BaseModel):
     lease_s: float = Field(default=30.0, ge=MIN_LEASE_S, le=MAX_LEASE_S, allow_inf_nan=False,
                            description="How long a run owner's lease lasts, in seconds "
                                        "(at least a second, at most a day).")
+    # The default is executor.draining.DEFAULT_GRACE_S, written out: settings import no executor.
+    drain_grace_s: float = Field(
+        default=5.0, ge=0, le=MAX_DRAIN_GRACE_S, allow_inf_nan=False,
+        description="Seconds the calls in flight get to end when a process stops on a signal "
+                    "(serve, worker, run, resume): their results are recorded, the rest of the "
+                    "run is left for another owner; 0: left at once (at most a day).")
     artifact_threshold_bytes: int = Field(
         default=64 * 1024, ge=0, description="Outputs larger than this are stored as artifacts."
     )
@@ -159,7 +168,7 @@ def checked_cloudevents_source(value: str) -> str:
     return value
 
 
-__all__ = ["MAX_APPROVAL_TTL_S", "MAX_ECHOED_REPLY_CHARS", "MAX_LEASE_S", "MAX_LLM_TIMEOUT_S",
-           "MAX_VERIFY_COOLDOWN_S", "MIN_ECHOED_REPLY_CHARS", "MIN_LEASE_S", "SETTINGS_CONFIG",
-           "ArtifactStoreKind", "AuditSettings", "ExecutorSettings", "LLMSettings",
-           "checked_cloudevents_source", "first_control_character"]
+__all__ = ["MAX_APPROVAL_TTL_S", "MAX_DRAIN_GRACE_S", "MAX_ECHOED_REPLY_CHARS", "MAX_LEASE_S",
+           "MAX_LLM_TIMEOUT_S", "MAX_VERIFY_COOLDOWN_S", "MIN_ECHOED_REPLY_CHARS", "MIN_LEASE_S",
+           "SETTINGS_CONFIG", "ArtifactStoreKind", "AuditSettings", "ExecutorSettings",
+           "LLMSettings", "checked_cloudevents_source", "first_control_character"]

@@ -1,15 +1,16 @@
-"""Shutting down without starting anything new: a worker's drain.
+"""Shutting down without starting anything new: a process's drain.
 
 A process that is asked to stop (``baton serve`` on SIGTERM or Ctrl-C, ``baton worker`` on
-SIGTERM) requests its :class:`Drain`. From then on its worker claims no run, and the run it
-is running starts nothing: no step, and no retry's call (a retry waiting out its backoff is
-left as it is, never called: the run's next owner waits what is left of it). The calls
-already made get :attr:`Drain.grace_s` to end; their results are committed as ever. Then the
-run is left as a dead owner leaves it, its lease given back at once
-(:meth:`~executor.runner.Runner.run`), for any worker or ``baton resume`` to finish: what was
-still in flight is called again with the same idempotency key, or, a write that is not
-idempotent, refused as after any interruption. A run whose last steps ended during the grace
-(or that is ending anyway: cancelled, a step failed for good) ends as it would have.
+SIGTERM, ``baton run`` and ``baton resume`` on SIGTERM or a first Ctrl-C) requests its
+:class:`Drain`. From then on its worker claims no run, and the run it is running starts
+nothing: no step, and no retry's call (a retry waiting out its backoff is left as it is,
+never called: the run's next owner waits what is left of it). The calls already made get
+:attr:`Drain.grace_s` to end; their results are committed as ever. Then the run is left as
+a dead owner leaves it, its lease given back at once (:meth:`~executor.runner.Runner.run`),
+for any worker or ``baton resume`` to finish: what was still in flight is called again with
+the same idempotency key, or, a write that is not idempotent, refused as after any
+interruption. A run whose last steps ended during the grace (or that is ending anyway:
+cancelled, a step failed for good) ends as it would have.
 
 Seen by the run loop once per turn and before each start, as a cancel is: which steps started
 depends on when the signal came, never what a step computes (a run drained and taken over
@@ -44,11 +45,15 @@ class Drain:
     """
 
     def __init__(self, grace_s: float = DEFAULT_GRACE_S, *,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 on_seen: Callable[[str, tuple[str, ...], float], None] | None = None) -> None:
         if not grace_s >= 0:
             raise ValueError(f"a drain's grace must be 0 or more seconds, not {grace_s!r}")
         self.grace_s = grace_s
         self._monotonic = monotonic
+        # Told (run id, steps in flight, grace left) by each run's loop as it first sees the
+        # drain, in the loop's thread: a signal handler must not print, the loop may.
+        self._on_seen = on_seen
         self._deadline: float | None = None
         self._seen: set[str] = set()  # the runs whose loop saw it (by their loop's thread)
 
@@ -74,6 +79,16 @@ class Drain:
         self._seen.add(run_id)
         return True
 
+    def tell_seen(self, run_id: str, in_flight: tuple[str, ...]) -> None:
+        """Tell ``on_seen`` that the loop of ``run_id`` saw the drain; a failure of it is
+        logged, never raised into the run (it would stop as after a crash)."""
+        if self._on_seen is None:
+            return
+        try:
+            self._on_seen(run_id, in_flight, self.time_left())
+        except Exception:  # noqa: BLE001 - saying it is not worth the run
+            log.exception("telling the drain was seen failed", run_id=run_id)
+
     def time_left(self) -> float:
         """Seconds left of the grace (the whole grace before any request; 0.0 once over)."""
         if self._deadline is None:
@@ -96,6 +111,7 @@ def drain_turn(st: RunState) -> None:
     if st.drain.first_seen_by(st.run_id):
         log.info("shutting down: the run starts no more steps", run_id=st.run_id,
                  waiting_for=list(st.running), grace_s=round(st.drain.time_left(), 3))
+        st.drain.tell_seen(st.run_id, tuple(st.running))
     if st.running and st.drain.time_left() > 0:
         return
     if not st.running and (st.stopping or all(

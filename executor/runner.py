@@ -110,10 +110,11 @@ class Runner(StepLoop):
         return run_in_loop(self.run(run_id, detail=detail, drain=drain),
                            threads=max(32, 4 * (self.concurrency or 4)))
 
-    def resume_sync(self, run_id: str, *, actor: str = "executor", detail: bool = True) -> RunRecord:
-        """Take over ``run_id`` (see :meth:`take_over`) and run it to its end."""
+    def resume_sync(self, run_id: str, *, actor: str = "executor", detail: bool = True,
+                    drain: Drain | None = None) -> RunRecord:
+        """Take over ``run_id`` (see :meth:`take_over`) and run it to its end (see :meth:`run`)."""
         self.take_over(run_id, actor=actor)
-        return self.run_sync(run_id, detail=detail)
+        return self.run_sync(run_id, detail=detail, drain=drain)
 
     async def resume(self, run_id: str, *, actor: str = "executor") -> RunRecord:
         """Take over ``run_id`` (see :meth:`take_over`) and run it in the current loop."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -19,6 +17,7 @@ from .render import add_id_column, keep_columns_visible, print_table, shortened
 if TYPE_CHECKING:
     from baton.services import Services
     from executor.draining import Drain
+    from executor.errors import RunLeftError
     from executor.records import RunRecord
     from executor.runner import StepProgress
 
@@ -112,6 +111,40 @@ def _interrupted(progress: _Progress, resumed: str | None = None) -> NoReturn:
     raise typer.Exit(130)
 
 
+def _left(left: RunLeftError, stopped_by: list[int]) -> NoReturn:
+    """A signal drained the run (see :class:`_DrainingSignals`): left unfinished, its lease given
+    back; say which run, and how to finish it. Exit as a shell reports the signal: 143 for
+    SIGTERM, 130 for Ctrl-C (nothing on stdout, ``--json`` too, as after a Ctrl-C)."""
+    import signal
+
+    run_id = left.run_id
+    err_console.print(f"stopped: run {run_id} left unfinished; finish it with "
+                      f"`baton resume {run_id}` (or let a worker take it over)",
+                      soft_wrap=True, markup=False, highlight=False)
+    raise typer.Exit(130 if stopped_by[:1] == [signal.SIGINT] else EXIT_SIGTERM)
+
+
+def _stopping(run_id: str, in_flight: tuple[str, ...], grace_left_s: float) -> None:
+    """Say, as the run first sees its drain, that it starts no more steps and how long the
+    steps in flight get (a Ctrl-C shows nothing happening for up to the grace otherwise)."""
+    said = f"stopping: run {run_id} starts no more steps"
+    running = f"{len(in_flight)} step running" if len(in_flight) == 1 else \
+        f"{len(in_flight)} steps running"
+    if in_flight and grace_left_s > 0:
+        said += (f"; {running} get{'s' if len(in_flight) == 1 else ''} up to "
+                 f"{round(grace_left_s, 1):g} s to end (Ctrl-C again to stop at once)")
+    elif in_flight:  # no grace: they are left in flight now
+        said += f"; {running} left in flight"
+    err_console.print(said, soft_wrap=True, markup=False, highlight=False)
+
+
+def _drain(services: Services) -> Drain:
+    """The drain of a run in the foreground: ``[executor] drain_grace_s``, said when seen."""
+    from executor.draining import Drain
+
+    return Drain(services.settings.executor.drain_grace_s, on_seen=_stopping)
+
+
 def _exit_for(record: RunRecord, as_json: bool) -> None:
     if as_json:
         print_json(jsonable(record))
@@ -128,19 +161,32 @@ def run(ctx: typer.Context, plan_id: str,
         concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, max=256,
                                                         help="Steps at once.")] = None,
         as_json: JsonOption = False) -> None:
-    """Run an approved plan version (exit 0 when it succeeds, 1 when it fails or is cancelled)."""
+    """Run an approved plan version (exit 0 when it succeeds, 1 when it fails or is cancelled;
+    SIGTERM or Ctrl-C: start no new step, give running ones the drain grace, leave the rest
+    for `baton resume`, exit 143 or 130; a second Ctrl-C stops at once)."""
     from baton.usecases.runs import start_run
+    from executor.errors import RunLeftError
 
     cli = state(ctx)
     user = acting_user(ctx, Action.RUN_START)
     progress = _Progress(enabled=not (as_json or detach))
+    drain = _drain(cli.services)
+    signals = _DrainingSignals(drain, ctrl_c=True)
+
+    def created(run_id: str) -> None:
+        progress.created(run_id)
+        if not detach:  # queued: a worker's to drain
+            signals.arm()
+
     try:
-        with progress:
+        with progress, signals:
             record = start_run(cli.services, plan_id, user, version=version,
                                concurrency=concurrency, detach=detach, observer=progress,
-                               created=progress.created, detail=as_json)
+                               created=created, detail=as_json, drain=drain)
     except KeyboardInterrupt:
         _interrupted(progress)
+    except RunLeftError as left:
+        _left(left, signals.stopped_by)
     if detach:
         if as_json:
             print_json(jsonable(record))
@@ -152,17 +198,24 @@ def run(ctx: typer.Context, plan_id: str,
 
 @app.command("resume")
 def resume(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
-    """Take over a run whose owner is gone and finish it (a failed run restarts its failed step)."""
+    """Take over a run whose owner is gone and finish it (a failed run restarts its failed step;
+    SIGTERM or Ctrl-C as for `baton run`)."""
     from baton.usecases.runs import resume_run
+    from executor.errors import RunLeftError
 
     cli = state(ctx)
     user = acting_user(ctx, Action.RUN_START)  # resuming runs the rest of the run
     progress = _Progress(enabled=not as_json)
+    signals = _DrainingSignals(_drain(cli.services), ctrl_c=True)
     try:
-        with progress:
-            record = resume_run(cli.services, run_id, user, observer=progress, detail=as_json)
+        with progress, signals:
+            signals.arm()  # the run exists: a signal from now on drains it
+            record = resume_run(cli.services, run_id, user, observer=progress, detail=as_json,
+                                drain=signals.drain)
     except KeyboardInterrupt:
         _interrupted(progress, resumed=run_id)
+    except RunLeftError as left:
+        _left(left, signals.stopped_by)
     _exit_for(record, as_json)
 
 
@@ -188,16 +241,17 @@ EXIT_SIGTERM = 143
 def worker(ctx: typer.Context,
            once: Annotated[bool, typer.Option("--once", help="Stop when no run is waiting.")] = False) -> None:
     """Run queued runs and runs whose owner's lease expired (SIGTERM: claim no more, start no
-    new step, give running ones 5 s, leave the rest to another worker, exit 143)."""
+    new step, give running ones the drain grace, leave the rest to another worker, exit 143)."""
     from executor.draining import Drain
 
     cli = state(ctx)
     cli.use_logging("info", json=True)
     # The policies are read now: they change on a restart, not at the first run's check.
     cli.services.policy_engine  # noqa: B018
-    drain = Drain()
+    drain = Drain(cli.services.settings.executor.drain_grace_s)
     try:
-        with _sigterm_drains(drain):
+        with _DrainingSignals(drain) as signals:
+            signals.arm()
             count = _work(cli.services, once, drain)
     except KeyboardInterrupt:  # Ctrl-C: exit 130 as typer would (main's exit is not held up
         raise typer.Exit(130) from None  # by a tool's thread, whichever way a command ends)
@@ -206,23 +260,60 @@ def worker(ctx: typer.Context,
         raise typer.Exit(EXIT_SIGTERM)
 
 
-@contextmanager
-def _sigterm_drains(drain: Drain) -> Iterator[None]:
-    """SIGTERM requests ``drain`` in the block (a service manager's stop: the worker finishes
-    what it called, starts nothing more); then it is as it was. One ignored or handled
-    already (by a program embedding the CLI) is left so, as outside the main thread."""
-    import signal
-    import threading
+class _DrainingSignals:
+    """In its block, once armed, SIGTERM requests ``drain`` (a service manager's stop: the
+    process finishes what it called, starts nothing more); with ``ctrl_c`` the first SIGINT
+    too, and a SIGINT once it is requested stops at once, as a Ctrl-C did before drains (a
+    tool that hangs is not waited for). After the block each signal is as it was. One ignored
+    or handled already (by a program embedding the CLI) is left so, as outside the main thread.
 
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: drain.request())
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    Armed by ``baton run`` once its run is recorded: a signal before that stops it as ever,
+    recording no run, never one left for a worker to run after a Ctrl-C.
+    """
+
+    def __init__(self, drain: Drain, *, ctrl_c: bool = False) -> None:
+        import signal
+
+        self.drain = drain
+        self.stopped_by: list[int] = []  # the signals that requested the drain, in order
+        # Python's own handlers: SIGTERM ends the process, SIGINT raises KeyboardInterrupt.
+        self._ours = {signal.SIGTERM: signal.SIG_DFL}
+        if ctrl_c:
+            self._ours[signal.SIGINT] = signal.default_int_handler
+        self._previous: dict[int, object] = {}
+        self._open = False
+
+    def __enter__(self) -> _DrainingSignals:
+        self._open = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        self._open = False
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def arm(self) -> None:
+        """From now on the signals drain (once; nothing outside the block)."""
+        import signal
+        import threading
+
+        if (not self._open or self._previous
+                or threading.current_thread() is not threading.main_thread()):
+            return
+        self._previous = {signum: signal.signal(signum, self._stop)
+                          for signum, default in self._ours.items()
+                          if signal.getsignal(signum) is default}
+
+    def _stop(self, signum: int, _frame: object) -> None:  # takes no lock: see Drain
+        import signal
+
+        if signum == signal.SIGINT and self.drain.requested:
+            raise KeyboardInterrupt
+        self.stopped_by.append(signum)
+        self.drain.request()
 
 
 # How often a worker waiting for its settings file to load looks at it again (a stat).

@@ -50,7 +50,8 @@ def serve(
     # (a file edited or broken after the start would otherwise be the one in force).
     services.policy_engine  # noqa: B018
     application = create_app(services, max_body_bytes=max_body_bytes,
-                             worker_poll_s=poll_interval)
+                             worker_poll_s=poll_interval,
+                             shutdown_grace_s=services.settings.executor.drain_grace_s)
     # Bound here, not by uvicorn, so that a taken port is one error line before any banner
     # (uvicorn logs it as JSON after its start-up messages and exits 3).
     host = _unbracketed(host)

@@ -72,12 +72,14 @@ def start_run(services: Services, plan_id: str, actor: User, *, version: int | N
               concurrency: int | None = None, detach: bool = False,
               observer: Callable[[StepProgress], None] | None = None,
               created: Callable[[str], None] | None = None,
-              detail: bool = True) -> RunRecord:
+              detail: bool = True, drain: Drain | None = None) -> RunRecord:
     """Run an approved plan version (RUN_START recorded); detached, queue it for a worker.
 
     ``created`` is told the run's id once the run is recorded, before its first step starts
     (so a Ctrl-C before any step event can still name the run it leaves). Without ``detail``
-    the record comes back without its steps (a summary).
+    the record comes back without its steps (a summary). Once ``drain`` is requested (the
+    process stops on a signal) the run starts nothing more and is ended or left, its lease
+    given back, with ``RunLeftError`` (``executor.draining``).
     """
     from .gates import require_approved
 
@@ -91,16 +93,18 @@ def start_run(services: Services, plan_id: str, actor: User, *, version: int | N
         created(run_id)
     if detach:
         return show_run(services, run_id)
-    return _in_foreground(services, run_id, None, lambda: runner.run_sync(run_id, detail=detail))
+    return _in_foreground(services, run_id, None,
+                          lambda: runner.run_sync(run_id, detail=detail, drain=drain))
 
 
 def resume_run(services: Services, run_id: str, actor: User, *,
                observer: Callable[[StepProgress], None] | None = None,
-               detail: bool = True) -> RunRecord:
+               detail: bool = True, drain: Drain | None = None) -> RunRecord:
     """Take over a run whose owner is gone and run it to its end (refused while the owner lives).
 
     Refused, leaving the run as it is, when its plan version no longer passes the approval
     gate (an approval expired, an approver lost the role): approve it again, then resume.
+    ``drain`` as for :func:`start_run`.
     """
     from .gates import require_approved
 
@@ -109,7 +113,8 @@ def resume_run(services: Services, run_id: str, actor: User, *,
         require_approved(services, record.plan_id, record.version)
     runner = make_runner(services, observer=observer)
     return _in_foreground(services, run_id, record.ended_at,
-                          lambda: runner.resume_sync(run_id, actor=actor.id, detail=detail))
+                          lambda: runner.resume_sync(run_id, actor=actor.id, detail=detail,
+                                                     drain=drain))
 
 
 def _in_foreground(services: Services, run_id: str, ended_before: datetime | None,

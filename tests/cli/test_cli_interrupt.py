@@ -1,8 +1,10 @@
-"""Ctrl-C during ``baton run`` or ``baton resume`` names the run it leaves, for ``baton resume``.
+"""Ctrl-C twice during ``baton run`` or ``baton resume`` stops it at once and names the run it
+leaves, for ``baton resume`` (the first Ctrl-C drains the run: ``test_run_sigterm_drain``).
 
-The signal is a real SIGINT sent to a real ``python -m baton`` while an async tool spins in
-Python code (so the interrupt lands inside the tool's own task, the case where asyncio used
-to log "Task exception was never retrieved" and a long traceback).
+The signals are real SIGINTs sent to a real ``python -m baton`` while an async tool spins in
+Python code (so the run's loop never sees the drain the first asks for, and the second's
+interrupt lands inside the tool's own task, the case where asyncio used to log "Task
+exception was never retrieved" and a long traceback).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def baton(data_dir: Path, site: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def interrupted(data_dir: Path, site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Start ``baton ARGS``, send SIGINT once its tool spins, and wait for it to end."""
+    """Start ``baton ARGS``, send SIGINT twice once its tool spins, and wait for it to end."""
     ready = data_dir / "ready"
     ready.unlink(missing_ok=True)
     child = baton(data_dir, site, *args)
@@ -87,7 +89,9 @@ def interrupted(data_dir: Path, site: Path, *args: str) -> subprocess.CompletedP
             time.sleep(0.02)
         assert ready.exists(), child.communicate(timeout=10)
         time.sleep(0.2)  # into the spin
-        child.send_signal(signal.SIGINT)
+        child.send_signal(signal.SIGINT)  # a drain, which the spinning tool holds up
+        time.sleep(0.2)  # handled: two signals at once would be delivered as one
+        child.send_signal(signal.SIGINT)  # stop at once
         out, err = child.communicate(timeout=30)
     finally:
         if child.poll() is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import text
@@ -197,3 +198,29 @@ def test_a_drain_requested_before_a_claim_claims_nothing(engine, tmp_path):
     row = _run(engine, run_id)
     assert row["status"] == "queued" and row["owner"] is None
     assert tools.calls == []
+
+
+def test_on_seen_is_told_once_and_its_failure_does_not_stop_the_run(engine, tmp_path):
+    tools = Tools()
+    run_id = _queued(engine, tools, tmp_path)
+    told: list[tuple[str, tuple[str, ...]]] = []
+
+    def on_seen(seen_run: str, in_flight: tuple[str, ...], grace_left_s: float) -> None:
+        told.append((seen_run, in_flight))
+        assert 0 < grace_left_s <= 60
+        raise OSError("stderr closed")  # the CLI's line could not be written
+
+    drain = Drain(grace_s=60, on_seen=on_seen)
+    thread, counted = _work_in_thread(_runner(engine, tools, tmp_path), drain)
+    assert tools.started.wait(30)
+    with capture_logs() as logs:
+        drain.request()
+        deadline = time.monotonic() + 60  # a bound on a hang, nothing timed
+        while not any(e["event"] == "telling the drain was seen failed" for e in logs):
+            assert time.monotonic() < deadline
+            thread.join(0.01)  # once the loop has seen it, a (in flight) may end
+        tools.release.set()
+        thread.join(60)
+    assert told == [(run_id, ("a",))]
+    assert counted == [0]  # left as any drain leaves it, a's result recorded
+    assert _run(engine, run_id)["steps"] == {"a": "succeeded", "b": "pending", "c": "pending"}
