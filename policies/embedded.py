@@ -22,12 +22,20 @@ crashes the process (a segfault), so a failed build is caught before any query. 
 error trees are read for their messages only: the ``errorast`` beside a message may
 hold the input, and the input may hold a secret. It logs to stdout unless told not to,
 which would corrupt ``--json`` output, so every interpreter here is silenced.
+
+Its time built-ins that read the time zone database (``time.clock``, ``time.date``,
+``time.format`` with a zone, ``time.weekday`` always) abort the process unless the C++
+runtime it links to is shared (``_share_the_cxx_runtime``). A zone the system's database
+(/usr/share/zoneinfo) does not hold is an evaluation failure.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import re
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -42,8 +50,36 @@ ENTRYPOINTS = (DECISION_PATH, STEP_DECISION_PATH)
 _MAX_MODULES_TO_BLAME = 25
 
 
+_CXX_RUNTIME = "libstdc++.so.6"
+_cxx_runtime_shared = False
+
+
+def _share_the_cxx_runtime() -> None:
+    """Put the system's C++ runtime in the global scope before regopy's library is loaded.
+
+    regopy's library (built with a newer GCC than the system's) carries its own copy of the
+    parts of the C++ library the system's lacks, the time zone database among them, and takes
+    the rest from the system's libstdc++. Loaded as a dependency of regopy alone, libstdc++
+    binds to the same copies as regopy. But where another extension loaded it first, privately
+    (Python's default; greenlet, which structlog imports, does), each binds to its own copy:
+    when the zone database is first read, a string made by one copy is freed by the other,
+    and the process aborts ("free(): invalid pointer", SIGABRT), whatever the zone.
+    Made global, libstdc++ is the one copy every later library binds to, as when it is
+    loaded first; loading it again, globally, does that to one already loaded.
+    """
+    global _cxx_runtime_shared
+    if _cxx_runtime_shared or not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(_CXX_RUNTIME, mode=os.RTLD_GLOBAL)
+    except OSError:  # a regopy not built against libstdc++ has nothing to share
+        pass
+    _cxx_runtime_shared = True
+
+
 def _interpreter() -> Any:
     """A new interpreter that reports built-in errors and prints nothing."""
+    _share_the_cxx_runtime()  # before the first import of regopy loads its library
     from regopy import Interpreter
     from regopy.rego_shared import LogLevel
 
