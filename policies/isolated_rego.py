@@ -13,8 +13,10 @@ memory passes ``max_rss_mb`` or it has answered ``max_evaluations`` queries; its
 replacement is started at once, in the background. Up to ``max_processes`` judge at the same
 time (the API and the runner ask from several threads). A process that ended, or gave no
 answer within ``timeout_s`` (it is then killed), makes that evaluation an engine failure, a
-deny; the next evaluation gets a new process. The inputs are made and the results read here,
-as in-process (``policy_input_json``, ``first_expression``), so both judge alike.
+deny; the next evaluation gets a new process. One that ends while it waits for a query
+(killed, say) is reaped and dropped at once, not left a zombie, and the next evaluation
+gets a new process without a deny. The inputs are made and the results read here, as
+in-process (``policy_input_json``, ``first_expression``), so both judge alike.
 
 Pools are kept per bundle for the whole process (a few at most, the least recently used
 stopped first) and stopped at exit; a forked child forgets its parent's.
@@ -144,7 +146,7 @@ class EvaluatorPool:
     def _start(self) -> EvaluatorProcess:
         """A new process, counted already; the count is given back if it does not start."""
         try:
-            return EvaluatorProcess.start(self._hello, self.start_timeout_s)
+            return EvaluatorProcess.start(self._hello, self.start_timeout_s, self._ended)
         except BundleRefused as exc:
             with self._changed:
                 self._failure = str(exc)  # the bundle will not compile next time either
@@ -153,6 +155,18 @@ class EvaluatorPool:
         except BaseException:
             self._lost()
             raise
+
+    def _ended(self, process: EvaluatorProcess) -> None:
+        """Drop ``process`` (reaped already) if it ended while it waited for a query; one
+        that was judging is dropped by its query, one stopped here by whoever stopped it."""
+        with self._changed:
+            if process not in self._ready:
+                return
+            self._ready.remove(process)
+            self._count -= 1
+            self._changed.notify_all()
+        code = process.stop()  # closes its pipes
+        log.warning("policy.evaluator_ended", pid=process.pid, exit_status=code)
 
     def _lost(self) -> None:
         with self._changed:

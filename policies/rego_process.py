@@ -3,6 +3,8 @@
 The process runs ``policies.rego_child`` (which describes the wire). Every exchange has a
 deadline: a process that does not answer in time is killed, one that ended is reaped, and
 either is an ``EvaluatorGone`` (an ``EngineFailure``: the decision is a deny naming it).
+A process that ends while nobody asks it anything (killed, say) is reaped as soon as it
+ends, by a thread that waits for it, not left a zombie until its next query.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import os
 import select
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from .engine import EngineFailure
@@ -53,9 +57,11 @@ class EvaluatorProcess:
         return self.process.pid
 
     @classmethod
-    def start(cls, hello: bytes, timeout_s: float) -> EvaluatorProcess:
+    def start(cls, hello: bytes, timeout_s: float,
+              on_end: Callable[[EvaluatorProcess], None] | None = None) -> EvaluatorProcess:
         """A process that has compiled the bundle in ``hello``; ``BundleRefused`` if it could
-        not, ``EvaluatorGone`` if it ended or took longer than ``timeout_s``."""
+        not, ``EvaluatorGone`` if it ended or took longer than ``timeout_s``. Whenever it
+        ends, it is reaped at once and ``on_end`` is called with it (from another thread)."""
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOTSTRAP, str(os.getpid())],
@@ -66,6 +72,9 @@ class EvaluatorProcess:
         except OSError as exc:
             raise EngineFailure(f"the policy evaluator process could not start: {exc}") from exc
         evaluator = cls(process)
+        if hasattr(os, "waitid"):  # elsewhere, one that ended is reaped at its next query
+            threading.Thread(target=evaluator._reap_when_it_ends, args=(on_end,), daemon=True,
+                             name=f"policy-evaluator-reaper-{process.pid}").start()
         for pipe in (process.stdin, process.stdout):
             assert pipe is not None
             os.set_blocking(pipe.fileno(), False)
@@ -83,6 +92,20 @@ class EvaluatorProcess:
             raise EvaluatorGone("the policy evaluator process answered its start with neither "
                                 "ready nor a failure")
         return evaluator
+
+    def _reap_when_it_ends(self, on_end: Callable[[EvaluatorProcess], None] | None) -> None:
+        # Waits without reaping (WNOWAIT), then reaps through Popen, under its lock: the
+        # status is never taken from under ``stop`` or ``alive``, and the process id cannot
+        # be reused before Popen knows it ended. A process reaped already (stopped) raises
+        # ChildProcessError at once; had its id been reused by another child since, this
+        # waits for that one without taking its status, and the calls below do nothing.
+        try:
+            os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:
+            pass
+        self.process.poll()
+        if on_end is not None:
+            on_end(self)
 
     def alive(self) -> bool:
         """Whether the process is still running (one that ended is reaped here)."""

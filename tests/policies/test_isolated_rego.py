@@ -72,11 +72,6 @@ def _until(condition, what: str) -> None:
         time.sleep(0.02)
 
 
-def _dead(pid: int) -> None:
-    """Wait until ``pid`` (a child of this process) has ended, leaving it to its owner to reap."""
-    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-
-
 def _judging(pid: int) -> bool:
     """Whether the process's main thread is running (it sleeps in a read between queries)."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -130,17 +125,6 @@ def test_a_process_is_judged_by_its_own_memory_not_its_parents(bundle, pools):
     first = pool.pids()
     engine.decide(SAFE_INPUT)
     assert len(first) == 1 and pool.pids() == first and len(ballast) == 300 << 20
-
-
-def test_a_process_killed_while_it_waited_is_replaced(bundle, pools):
-    pool = pools(bundle, max_processes=1)
-    engine = IsolatedEmbeddedEngine(bundle, pool=pool)
-    expected = engine.decide(SAFE_INPUT)
-    [pid] = pool.pids()
-    os.kill(pid, signal.SIGKILL)
-    _dead(pid)
-    assert engine.decide(SAFE_INPUT) == expected
-    assert pool.pids() not in ([], [pid])
 
 
 def test_a_process_killed_while_judging_is_a_deny_and_the_next_query_is_judged(
