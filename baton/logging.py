@@ -4,7 +4,9 @@ Every entry goes through ``SecretMasker`` last but one, so a secret value
 that slips into an event, a bound id or a formatted traceback is masked
 before anything is rendered, and so are a URL's credentials, however short.
 What Python itself would write to stderr (a warning, a thread's uncaught
-exception, an exception ignored in a finaliser) is logged the same way.
+exception, an exception ignored in a finaliser) is logged the same way, and so is what a
+tool writes to stdout or stderr itself, where the command installed
+:mod:`baton.masked_streams` (the commands that run tools).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import structlog
 from tools.redaction import REDACTED, redact
 from tools.url_credentials import hide_url_credentials
 
+from . import masked_streams
+
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR, "critical": logging.CRITICAL}
 
@@ -34,6 +38,15 @@ class SecretMasker:
     def __init__(self, secret_values: Iterable[str]) -> None:
         # Longest first, so a secret that contains another is masked whole.
         self._secrets = sorted({s for s in secret_values if s}, key=len, reverse=True)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values masked."""
+        return tuple(self._secrets)
+
+    def mask_text(self, text: str) -> str:
+        """``text`` masked as an entry's text is."""
+        return _masked(text, self._secrets)
 
     def __call__(self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
         """Mask secrets in every value and key (a key can be data: ``log.info("x", **row)``)."""
@@ -132,21 +145,28 @@ class _CurrentStderr:
     replaced and closed (test runners, CliRunner, daemonised workers).
 
     Where there is none (a process started with stderr closed: ``sys.stderr`` is None),
-    entries are skipped: logging must not stop what is logged.
+    entries are skipped: logging must not stop what is logged. A masked stderr
+    (:mod:`baton.masked_streams`) is written past: entries are masked already, and are
+    written whole, never held back as a line a tool has not ended.
     """
 
     def write(self, text: str) -> int:
-        stream = sys.stderr
+        stream = _stderr()
         return len(text) if stream is None else stream.write(text)
 
     def flush(self) -> None:
-        stream = sys.stderr
+        stream = _stderr()
         if stream is not None:
             stream.flush()
 
     def isatty(self) -> bool:
-        stream = sys.stderr
+        stream = _stderr()
         return stream is not None and stream.isatty()
+
+
+def _stderr() -> Any:
+    stream = sys.stderr
+    return stream.target if isinstance(stream, masked_streams.MaskedStream) else stream
 
 
 def level_number(level: str | int) -> int:
@@ -181,6 +201,10 @@ def configure_logging(level: str | int = "info", json: bool = False, *,
     )
     _route_stdlib(number, out, masker, renderer)
     _route_python_reports()
+    # What tools write to the streams themselves is masked as the entries are, and where
+    # the entries are JSON lines it becomes entries too, the stream staying JSON lines.
+    masked_streams.mask_with(masker.mask_text, masker.secrets,
+                             _log_written if json else None)
 
 
 def _common_processors() -> list[Any]:
@@ -249,6 +273,16 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
         file.write(text)
         return
     logging.getLogger("py.warnings").warning("%s", text.rstrip("\n"))
+
+
+def _log_written(name: str, text: str) -> None:
+    """Text a tool wrote to stdout or stderr (a line or more, masked by the entry's masker):
+    an entry of its own, so that JSON lines stay JSON lines. Logged at warning from stderr,
+    where Python's reports go; at info from stdout, where a tool says what it does."""
+    text = text.rstrip("\r\n")
+    if text.strip():
+        log = structlog.get_logger("baton")
+        (log.warning if name == "stderr" else log.info)(f"written to {name}", text=text)
 
 
 def _log_thread_exception(args: threading.ExceptHookArgs, *, previous: Any) -> None:

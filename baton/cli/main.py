@@ -77,6 +77,20 @@ def root(
     _invoked.command = ctx.invoked_subcommand  # named before this callback runs, as parsed
     # Logs go to stderr so that stdout stays clean for --json; serve/worker log more, as JSON.
     ctx.obj.use_logging("warning")
+    if ctx.invoked_subcommand in _WRITING_TOOLS:
+        # What tool code writes to stdout or stderr itself is masked, and kept off stdout.
+        from ..masked_streams import mask_standard_streams
+
+        ctx.call_on_close(mask_standard_streams(keep=_process_is_baton()))
+
+
+# Commands in which tool code runs, and may write to the standard streams itself.
+_WRITING_TOOLS = frozenset({"run", "resume", "worker", "serve", "demo"})
+
+
+def _process_is_baton() -> bool:
+    """Whether this process is a ``baton`` command (as :mod:`baton.cli.process_exit` tells)."""
+    return getattr(sys.modules.get("__main__"), "main", None) is main
 
 
 # Commands that may judge thousands of calls (a run's runtime checks, a server's decisions):
