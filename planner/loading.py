@@ -42,6 +42,11 @@ class _Refused(ValueError):
     """Raised while parsing for valid syntax that a plan must not use (repeated keys, NaN)."""
 
 
+#: What :func:`strict_yaml_loader`'s loader raises for valid YAML that a plan (or a template)
+#: must not use; its message is one line naming the line and column.
+YamlRefused = _Refused
+
+
 def _malformed(message: str) -> list[Problem]:
     return [Problem(code=ProblemCode.MALFORMED_DOCUMENT, path="$", message=message)]
 
@@ -102,7 +107,7 @@ _YAML = "tag:yaml.org,2002:"
 # What JSON can say, and dates (kept as the text written): every other tag is refused.
 _JSON_TAGS = frozenset(_YAML + name for name in
                        ("str", "int", "float", "bool", "null", "seq", "map", "timestamp"))
-_JSON_VALUES = "a plan holds only JSON values (text, numbers, true/false, null, lists, mappings)"
+_JSON_VALUES = "holds only JSON values (text, numbers, true/false, null, lists, mappings)"
 
 
 def _at(node_or_event: Any) -> str:
@@ -118,7 +123,7 @@ def _construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[str, 
             fix = f"quote it ('{key_node.value}')" if isinstance(key_node.value, str) else (
                 "use text as the key")
             raise _Refused(f"the key {key!r} ({_at(key_node)}) is not text: mapping keys in a "
-                           f"plan are strings; {fix}")
+                           f"{loader.document} are strings; {fix}")
         if key in result:
             raise _Refused(f"key {key!r} appears twice in one mapping ({_at(key_node)}); "
                            "keep only one")
@@ -200,8 +205,19 @@ def anchor_of(event: Any) -> str | None:
     return None
 
 
+def strict_yaml_loader(document: str = "plan") -> type:
+    """The YAML loader plans are read with, for what becomes a plan too (a template file).
+
+    JSON values only, string keys, no anchors, aliases, merge keys or other tags: each is
+    refused (``YamlRefused``) with its line, its message calling the text a ``document``.
+    Shared, not copied: a template read more loosely than a plan (``!!int 017`` as 15, a key
+    written twice) made plans no plan file could state.
+    """
+    return _yaml_loader(document)
+
+
 @cache  # built once: a new class (and constructor tables) per document is wasted work
-def _yaml_loader() -> type:
+def _yaml_loader(document: str = "plan") -> type:
     """A safe YAML loader for plans: JSON values only, string keys, no anchors, aliases or other tags."""
     import yaml
     from yaml.composer import Composer
@@ -226,18 +242,22 @@ def _yaml_loader() -> type:
     class PlanLoader(base):  # type: ignore[misc, valid-type]
         """Refuses, with their line, what JSON cannot say; an alias bomb is refused before it expands."""
 
+        document: str  # set below (a class body cannot read ``document``): what refusals say
+
         def compose_node(self, parent: Any, index: Any) -> Any:
             event = self.peek_event()
             anchor = anchor_of(event)
             if anchor is not None:
-                raise _Refused(f"anchors and aliases (&{anchor}, *{anchor}) are not "
-                               f"allowed in a plan ({_at(event)}); write each value out")
+                raise _Refused(f"anchors and aliases (&{anchor}, *{anchor}) are not allowed "
+                               f"in a {self.document} ({_at(event)}); write each value out")
             node = super().compose_node(parent, index)
             if node.tag not in _JSON_TAGS:
                 shown = node.tag.replace(_YAML, "!!", 1)
-                raise _Refused(f"the tag {shown!r} ({_at(node)}) is not allowed: {_JSON_VALUES}")
+                raise _Refused(f"the tag {shown!r} ({_at(node)}) is not allowed: a "
+                               f"{self.document} {_JSON_VALUES}")
             return node
 
+    PlanLoader.document = document
     read_scalars_as_json(PlanLoader)
     # Dates would become datetime objects, which are not JSON: an explicit !!timestamp stays text.
     PlanLoader.add_constructor(_YAML + "timestamp", lambda loader, node: loader.construct_scalar(node))

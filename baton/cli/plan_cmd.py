@@ -129,10 +129,23 @@ def plan(
         if as_json:
             _show(recorded, as_json, cli.services)
         else:
-            print_error(exc.message, lines=True)  # an invalid plan's problems, one a line
+            print_error(_with_problems(exc), lines=True)  # an invalid plan's problems, one a line
         raise typer.Exit(EXIT_FAILED) from None
     _show(stored, as_json, cli.services)
     _exit_if_denied(stored)
+
+
+def _with_problems(exc: Exception) -> str:
+    """``exc``'s message, with the problems of the plan a template made under its first line.
+
+    Its message says only how many there are (the problems are stored beside it, as
+    ``plans show`` shows them); an invalid plan file's and a model's list them already.
+    """
+    message = getattr(exc, "message", str(exc))
+    if getattr(exc, "code", None) != "template_invalid" or not getattr(exc, "problems", None):
+        return message
+    first, newline, rest = message.partition("\n")  # rest: where the failure is recorded
+    return first + "".join(f"\n  - {problem}" for problem in exc.problems) + newline + rest
 
 
 def _exit_if_denied(stored) -> None:  # noqa: ANN001
@@ -155,6 +168,8 @@ def revise(
 
     Exit codes as for `baton plan`: 1 when the new version is denied by policy or planning failed.
     """
+    from planner.base import PlanningError
+
     from ..usecases.plans import revise_plan
 
     cli = state(ctx)
@@ -162,7 +177,13 @@ def revise(
         fail(f"the feedback is {len(feedback)} characters long; at most {FEEDBACK_MAX_CHARS} "
              "are taken (as over the API): shorten it", EXIT_USAGE)
     user = acting_user(ctx, Action.PLAN_REVISE)
-    stored = revise_plan(cli.services, plan_id, feedback, user, _planner_kind(planner))
+    try:
+        stored = revise_plan(cli.services, plan_id, feedback, user, _planner_kind(planner))
+    except PlanningError as exc:
+        if exc.code != "template_invalid":
+            raise
+        print_error(_with_problems(exc), lines=True)
+        raise typer.Exit(EXIT_FAILED) from None
     _show(stored, as_json, cli.services)
     _exit_if_denied(stored)
 

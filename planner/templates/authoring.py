@@ -165,6 +165,11 @@ def _replace_at(steps: list[dict[str, Any]], original: list[dict[str, Any]], pna
             keys.append(found["key"])
         keys.extend(int(i) for i in re.findall(r"\[(\d+)\]", segment))
     parent, last = _walk(container, keys, pname, path)
+    if is_reference(parent):  # as a literal never replaces one (_replace_literal)
+        raise TemplateError(f"parameter {pname}: {path} is the target of a reference "
+                            f"({parent!r}), which a parameter never replaces: whoever used "
+                            "the template would choose which step output is read; name a "
+                            "value instead")
     before, at = _walk({"steps": original}, keys, pname, path)
     if parent[last] != before[at]:
         taken = PLACEHOLDER.fullmatch(str(parent[last]))
@@ -233,10 +238,16 @@ def _replace_literal(steps: list[dict[str, Any]], original: list[dict[str, Any]]
     step's whole ``args`` (a user choosing it would choose which output the step reads).
     """
     found: list[tuple[tuple[Any, ...], Any]] = []
+    taken: list[tuple[tuple[Any, ...], Any]] = []
     for index, (step, was) in enumerate(zip(steps, original, strict=True)):
         if isinstance(step.get("args"), dict) and not is_reference(step["args"]):
             _replace_equal(step["args"], was["args"], literal, "{{" + pname + "}}",
-                           ("steps", index, "args"), found)
+                           ("steps", index, "args"), found, taken)
+    if not found and taken:  # said as a path taken twice is, whichever --param came first
+        at, placeholder = taken[0]
+        raise TemplateError(f"parameter {pname}: {json_path('$', at)} is already parameter "
+                            f"{PLACEHOLDER.fullmatch(placeholder).group(1)}; give each value "
+                            "one parameter")
     if not found:
         raise TemplateError(f"parameter {pname}: no argument of the plan has the value {literal!r}")
     kinds = {_kind(value) for _, value in found}
@@ -251,18 +262,24 @@ def _replace_literal(steps: list[dict[str, Any]], original: list[dict[str, Any]]
 
 
 def _replace_equal(value: Any, original: Any, literal: str, placeholder: str,
-                   at: tuple[Any, ...], found: list[tuple[tuple[Any, ...], Any]]) -> None:
+                   at: tuple[Any, ...], found: list[tuple[tuple[Any, ...], Any]],
+                   taken: list[tuple[tuple[Any, ...], Any]]) -> None:
     """Replace each value equal to ``literal`` that ``original`` (the plan as it was) holds
-    at the same place: not one an earlier parameter already replaced."""
+    at the same place: not one an earlier parameter already replaced, which goes in
+    ``taken`` with that parameter's placeholder."""
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, item in list(items):
         was = original[key]
         if isinstance(item, dict | list):
             if not is_reference(item):
-                _replace_equal(item, was, literal, placeholder, (*at, key), found)
-        elif item is not None and item == was and _text(item) == literal:
+                _replace_equal(item, was, literal, placeholder, (*at, key), found, taken)
+        elif was is None or _text(was) != literal:
+            continue
+        elif item == was:
             found.append(((*at, key), item))
             value[key] = placeholder
+        else:  # an earlier --param made it its placeholder
+            taken.append(((*at, key), item))
 
 
 def _name_in_why(steps: list[dict[str, Any]], values: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import yaml
 from pydantic import ValidationError
 
-from planner.loading import anchor_of, file_problem, read_scalars_as_json
+from planner.loading import YamlRefused, file_problem, read_scalars_as_json, strict_yaml_loader
 
 from .model import Template, TemplateError
 from .provenance import TemplateSource, file_digest
@@ -68,30 +68,8 @@ def read_new_template(path: Path) -> Template:
     return _validated(data, path)
 
 
-class _NotAllowed(yaml.MarkedYAMLError):
-    """Valid YAML that a template file must not use."""
-
-
-class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader reading scalars as a plan does: YAML 1.1's 12:30, 017 or yes stay text.
-
-    Anchors and aliases are refused before they are resolved, as a plan's are
-    (planner.loading): an alias of the mapping that holds it made a structure that
-    contains itself, which ended in a RecursionError, and a template becomes plans.
-    """
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        anchor = anchor_of(event)
-        if anchor is not None:
-            raise _NotAllowed(problem=f"anchors and aliases (&{anchor}, *{anchor}) "
-                              "are not allowed in a template; write each value out",
-                              problem_mark=event.start_mark)
-        return super().compose_node(parent, index)
-
-
 class _TemplateDumper(yaml.SafeDumper):
-    """SafeDumper quoting what ``_TemplateLoader`` would not read back as text (``1e3``).
+    """SafeDumper quoting what the template reader would not read back as text (``1e3``).
 
     It never writes an anchor and alias for a value used twice: the loader refuses them.
     """
@@ -100,7 +78,6 @@ class _TemplateDumper(yaml.SafeDumper):
         return True
 
 
-read_scalars_as_json(_TemplateLoader)
 read_scalars_as_json(_TemplateDumper)
 
 
@@ -166,11 +143,15 @@ def _parsed_yaml(text: str) -> Any:
     """What the template text ``text`` holds, parsed once per distinct text.
 
     Every command, server request and test reads the same template files again and again, and
-    PyYAML's pure-Python parse is what costs, not reading the bytes. Keyed by the text itself,
-    not by the file's mtime: a file rewritten within one timestamp tick is read afresh. A failed
-    parse raises and is not kept. The value is shared: hand out only copies (``_read_mapping``).
+    parsing is what costs (PyYAML composes nodes in Python, even over libyaml), not reading.
+    Keyed by the text itself, not by the file's mtime: a file rewritten within one timestamp
+    tick is read afresh. A failed parse raises and is not kept. The value is shared: hand out only copies (``_read_mapping``).
+
+    Read as a plan file is (``strict_yaml_loader``), since a template becomes plans: what a
+    plan refuses (a tag such as ``!!int 017``, a merge key, a key written twice, an anchor)
+    a template refuses, with its line, rather than applying it as YAML 1.1 would.
     """
-    return yaml.load(text, Loader=_TemplateLoader)  # noqa: S506
+    return yaml.load(text, Loader=strict_yaml_loader("template"))  # noqa: S506
 
 
 def _read_mapping(path: Path) -> dict:
@@ -184,10 +165,8 @@ def _read_document(path: Path) -> tuple[dict, str]:
         raw = _read_bytes(path)
         # A deep copy: callers pop and set keys, which must not reach the cached parse.
         data = copy.deepcopy(_parsed_yaml(raw.decode("utf-8")))
-    except _NotAllowed as exc:
-        mark = exc.problem_mark
-        raise TemplateError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: "
-                            f"{exc.problem}") from None
+    except YamlRefused as exc:  # its message names the line and column
+        raise TemplateError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise TemplateError(_yaml_problem(path, exc)) from exc
     except RecursionError:  # PyYAML composes and constructs one level of nesting per call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from re import _parser as _sre  # the parser re compiles with: what a regex requires
 from typing import Any
@@ -11,6 +12,7 @@ from tools import ToolRegistry
 
 from ..base import PlannerKind, PlanningError, PlanningTrace, PlanResult
 from ..plan import Plan, TemplateOrigin
+from ..problems import Problem, ProblemCode
 from .backtracking import CHECKED_LENGTH, too_slow
 from .loader import TemplateLibrary
 from .model import Template, TemplateError
@@ -146,11 +148,8 @@ class TemplatePlanner:
             raise PlanningError(exc.message, trace=trace, code="template_invalid") from exc
         report = validate_plan(plan.to_wire(), registry, max_steps=self.max_steps)
         if not report.ok:
-            raise PlanningError(
-                f"template {template.name} v{template.version} made an invalid plan "
-                "(a tool it uses may be missing or changed); fix the template",
-                trace=trace, problems=list(report.problems), code="template_invalid",
-            )
+            raise PlanningError(_invalid_plan_message(template, report.problems), trace=trace,
+                                problems=list(report.problems), code="template_invalid")
         origin = TemplateOrigin(name=template.name, version=template.version, params=found.params)
         return PlanResult(plan=report.plan or plan, planner=PlannerKind.TEMPLATE, origin=origin,
                           trace=trace)
@@ -172,6 +171,19 @@ class TemplatePlanner:
                          f"{', '.join(names) or 'no templates'}")
         trace = PlanningTrace(planner=PlannerKind.TEMPLATE, notes=tuple(lines[1:]))
         return PlanningError("\n".join(lines), trace=trace, code="no_template_matches")
+
+
+def _invalid_plan_message(template: Template, problems: Sequence[Problem]) -> str:
+    """One line: the template, how many problems its plan has, and what to fix.
+
+    A missing tool is named as the cause only when one is: a cycle or a bad reference in the
+    template's own steps is the template's fault. The problems go beside it (``problems``).
+    """
+    missing = any(problem.code is ProblemCode.UNKNOWN_TOOL for problem in problems)
+    return (f"template {template.name} v{template.version} made an invalid plan "
+            f"({len(problems)} problem(s)); "
+            + ("a tool it uses is missing: add the tool or fix the template" if missing
+               else "fix the template"))
 
 
 def wording_problem(template: Template) -> str | None:

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from planner.templates import TemplateError, TemplateLibrary, load_template_file, read_new_template
+from planner.loading import strict_yaml_loader
 from planner.templates import loader
 from tests.support.call_counts import counted_calls
 
@@ -58,7 +59,7 @@ def test_a_mapping_changed_by_its_reader_does_not_change_the_next_load(tmp_path)
     path = tmp_path / "cached.v1.yaml"
     path.write_text(TEXT)
     data = loader._read_mapping(path)
-    pristine = yaml.load(TEXT, Loader=loader._TemplateLoader)  # noqa: S506
+    pristine = yaml.load(TEXT, Loader=strict_yaml_loader("template"))  # noqa: S506
     assert data == pristine
     data.pop("name")
     data["plan"]["steps"][0]["args"]["path"] = "changed"
@@ -72,8 +73,8 @@ def test_a_mapping_changed_by_its_reader_does_not_change_the_next_load(tmp_path)
 
 @pytest.mark.parametrize(("text", "fragment"), [
     ('name: x\npatterns: &p ["x"]\nexample_goals: *p\nplan: {steps: []}\n',
-     "line 2, column 11: anchors and aliases (&p, *p) are not allowed"),
-    ('name: x\npatterns: ["x"\n', "line 3, column 1: not valid YAML ("),
+     ": anchors and aliases (&p, *p) are not allowed in a template (line 2, column 11)"),
+    ('name: x\npatterns: ["x"\n', ", line 3, column 1: not valid YAML ("),
 ])
 def test_a_refused_file_is_refused_the_same_way_every_time(tmp_path, text, fragment):
     path = tmp_path / "x.v1.yaml"
@@ -84,7 +85,7 @@ def test_a_refused_file_is_refused_the_same_way_every_time(tmp_path, text, fragm
             TemplateLibrary.load([tmp_path])
         messages.append(caught.value.message)
     assert messages[0] == messages[1]
-    assert messages[0].startswith(f"{path}, {fragment}")
+    assert messages[0].startswith(f"{path}{fragment}")
 
 
 def test_the_cache_is_bounded():

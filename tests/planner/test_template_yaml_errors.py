@@ -54,8 +54,8 @@ def test_anchors_and_aliases_are_refused_in_one_line_naming_the_file(tmp_path, t
         with pytest.raises(TemplateError) as caught:
             read()
         message = caught.value.message
-        assert message.startswith(f"{path}, {where}: anchors and aliases ({shown}) are not "
-                                  "allowed in a template; write each value out")
+        assert message.startswith(f"{path}: anchors and aliases ({shown}) are not allowed in "
+                                  f"a template ({where}); write each value out")
         assert "\n" not in message
 
 
@@ -64,7 +64,10 @@ def test_a_template_nested_too_deeply_is_one_line_naming_the_file(tmp_path):
     path.write_text("name: deep\npatterns: [x]\nplan: " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(TemplateError) as caught:
         read_new_template(path)
-    assert caught.value.message == f"{path}: the template is nested too deeply to read"
+    message = caught.value.message
+    # libyaml stops at its nesting limit ("exceeded maximum nesting depth", with the line);
+    # PyYAML's own parser recurses until the reader stops it ("nested too deeply to read").
+    assert message.startswith(f"{path}") and "nest" in message and "\n" not in message
 
 
 def test_a_saved_template_holds_no_anchors_even_for_a_value_used_twice(tmp_path):
