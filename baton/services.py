@@ -160,16 +160,24 @@ class Services:
                 "no LLM endpoint is configured: set BATON_LLM_BASE_URL (and BATON_LLM_MODEL, "
                 "BATON_LLM_API_KEY if the endpoint needs one) or [llm] base_url in baton.toml"
             )
-        config = LLMConfig(
-            base_url=llm.base_url, model=llm.model, api_key=llm.api_key, timeout_s=llm.timeout_s,
-            temperature=llm.temperature, max_attempts=llm.max_repairs,
-            max_tools_offered=llm.max_tools_offered, max_steps=self.settings.max_steps,
-            max_transport_retries=llm.retries, max_backoff_s=llm.max_backoff_s,
-            max_echoed_reply_chars=llm.max_echoed_reply_chars,
-            capability_cache=self.settings.data_dir / LLM_CAPABILITIES_FILE,
-            # Never a secret in a prompt: a stored plan, a goal or feedback may hold one.
-            prompt_secrets=tuple(self.secret_values),
-        )
+        from pydantic import ValidationError
+
+        try:
+            config = LLMConfig(
+                base_url=llm.base_url, model=llm.model, api_key=llm.api_key,
+                timeout_s=llm.timeout_s, temperature=llm.temperature,
+                max_attempts=llm.max_repairs, max_tools_offered=llm.max_tools_offered,
+                max_steps=self.settings.max_steps, max_transport_retries=llm.retries,
+                max_backoff_s=llm.max_backoff_s, max_echoed_reply_chars=llm.max_echoed_reply_chars,
+                capability_cache=self.settings.data_dir / LLM_CAPABILITIES_FILE,
+                # Never a secret in a prompt: a stored plan, a goal or feedback may hold one.
+                prompt_secrets=tuple(self.secret_values),
+            )
+        except ValidationError as exc:
+            # The settings refuse what the planner does; settings built in code skip that, and
+            # a ValidationError escaping here was a traceback (exit 1) or an API 500.
+            _refuse(_llm_config_problems(exc))
+            raise  # no problem named: not reached, as a ValidationError names at least one
         return LLMPlanner(config)
 
     @cached_property
@@ -314,6 +322,28 @@ def _sqlite_files(url: str) -> list[Path]:
         database = database[len("file:"):].partition("?")[0]
     path = Path(database)
     return [path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))]
+
+
+# Each LLMConfig field the planner refuses, and the setting it came from.
+_LLM_CONFIG_SETTINGS = {"base_url": "llm.base_url", "model": "llm.model",
+                        "api_key": "llm.api_key", "timeout_s": "llm.timeout_s",
+                        "temperature": "llm.temperature", "max_attempts": "llm.max_repairs",
+                        "max_tools_offered": "llm.max_tools_offered", "max_steps": "max_steps",
+                        "max_transport_retries": "llm.retries",
+                        "max_backoff_s": "llm.max_backoff_s",
+                        "max_echoed_reply_chars": "llm.max_echoed_reply_chars",
+                        "capability_cache": "data_dir", "prompt_secrets": "secrets"}
+
+
+def _llm_config_problems(exc: Any) -> list[tuple[str, str]]:
+    """(setting, problem) for each error of ``exc``, a ValidationError of LLMConfig: the
+    message only, never the input (it may be the key or a secret)."""
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False):
+        field = str(err["loc"][0]) if err["loc"] else ""
+        problems.append((_LLM_CONFIG_SETTINGS.get(field, f"llm ({field or 'settings'})"),
+                         err["msg"]))
+    return problems
 
 
 def _refuse(problems: list[tuple[str, str]]) -> None:

@@ -68,6 +68,17 @@ class LLMSettings(BaseModel):
                     "repair; a longer one is cut to its beginning and quoted by the steps its "
                     "problems name (1,000 to 10,000,000).")
 
+    @field_validator("model")
+    @classmethod
+    def _model_named(cls, model: str) -> str:
+        """An empty or blank name is refused here: the planner cannot ask for no model, and
+        failed later, on the first plan, as a traceback."""
+        if not model.strip():
+            raise PydanticCustomError("model_empty", "{problem}", {
+                "problem": "the model name is empty; name the model the endpoint serves "
+                           "(such as gpt-4o-mini)"})
+        return model
+
     @field_validator("api_key")
     @classmethod
     def _key_fits_a_header(cls, key: SecretStr | None) -> SecretStr | None:
