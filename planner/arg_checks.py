@@ -282,12 +282,37 @@ def schema_error_message(error: Any) -> str:
         return f"missing required {noun} {missing!r}"
     if error.validator == "additionalProperties" and where:
         return f"{where!r}: {shorten(error.message)}"
-    text = shorten(error.message) + _ref_with_extras_hint(error.instance)
+    hint = _ref_with_extras_hint(error.instance)
+    branches = _branches_of_its_type(error.context) if error.context and not hint else []
+    if len(branches) == 1:  # an optional value (X | None): X's own refusal, not "not null"
+        from jsonschema.exceptions import relevance
+
+        # Not best_match: it would descend into a nested anyOf, which this call reads itself.
+        return schema_error_message(max(branches[0], key=relevance))
+    text = shorten(error.message) + hint
     if error.context:
         from jsonschema.exceptions import best_match
 
-        text += f" (closest alternative: {shorten(best_match(error.context).message)})"
+        closest = best_match([e for branch in branches for e in branch] or error.context)
+        text += f" (closest alternative: {shorten(closest.message)})"
     return f"argument {where!r}: {text}" if where else text
+
+
+def _branches_of_its_type(context: Any) -> list[list[Any]]:
+    """The errors of each ``anyOf``/``oneOf`` branch whose type the value has (a branch that
+    refused the value's type refused it at its own level: an error with no relative path).
+
+    jsonschema's ``best_match`` prefers, among such errors, those of a type the value is not:
+    for ``9`` against ``{maximum: 5} | null`` it named "9 is not of type 'null'".
+    """
+    by_branch: dict[Any, list[Any]] = {}
+    other_type: set[Any] = set()
+    for sub in context:
+        branch = sub.relative_schema_path[0] if sub.relative_schema_path else None
+        by_branch.setdefault(branch, []).append(sub)
+        if sub.validator == "type" and not sub.relative_path:
+            other_type.add(branch)
+    return [errors for branch, errors in by_branch.items() if branch not in other_type]
 
 
 def _ref_with_extras_hint(instance: Any) -> str:
