@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
+from baton.settings_checks import llm_base_url_problem
 from planner.llm import LLMConfig
 
 from .cli import log_to_stderr, make_out_dir, positive_float, positive_int
@@ -56,6 +57,10 @@ def _llm_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> LL
     """The endpoint's settings, checked before any case is loaded (a usage error, exit 2)."""
     if not args.base_url:
         parser.error("--planner llm needs --base-url or BATON_LLM_BASE_URL")
+    # baton's own rule for llm.base_url: a URL the HTTP client refuses failed every case.
+    problem = llm_base_url_problem(args.base_url)
+    if problem:
+        parser.error(f"argument --base-url (or BATON_LLM_BASE_URL): {problem}")
     if not args.model.strip():
         parser.error("argument --model: a model name is needed (--model or BATON_LLM_MODEL)")
     key = os.environ.get("BATON_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
