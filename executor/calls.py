@@ -33,7 +33,7 @@ from tools import ToolContext, ToolError, ToolInputError, ToolSpec
 from tools.errors import code_text
 from tools.redaction import CUT_MARK
 from tools.registry import MAX_TIMEOUT_S
-from tools.spec import TOOL_DEADLINE_MARGIN_S
+from tools.spec import TOOL_DEADLINE_MARGIN_S, validation_error_text
 
 from .retry import transient_code
 from .telemetry import NOOP_SPAN, bind_log, run_in_span, unrendered_message
@@ -404,7 +404,9 @@ def _waited_for_thread(name: str, job: ThreadJob, timeout_s: float) -> ToolError
 
 def _failed(spec: ToolSpec, error: BaseException) -> Outcome:
     if isinstance(error, ValidationError):
-        return Outcome(error=ToolInputError(f"{spec.name}: invalid arguments or output: {error}"))
+        # Described without the inputs pydantic quotes: a secret's cut start and end.
+        return Outcome(error=ToolInputError(
+            f"{spec.name}: invalid arguments or output: {validation_error_text(error)}"))
     return Outcome(error=error)
 
 

@@ -219,11 +219,17 @@ def _endpoint_caller(
         try:
             return output_model.model_validate(response.json_)
         except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            place = ".".join(str(part) for part in first["loc"])
+            # Not chained to the ValidationError: its text quotes the answer (a credential
+            # echoed back, cut by pydantic to a start and an end that no whole value matches),
+            # and a span's stack trace writes out every exception of the chain.
             raise ToolError(
                 f"{spec.name}: {hide_url_credentials(spec.url)} answered with output that does "
-                f"not fit its output_schema: {exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}",
+                f"not fit its output_schema: {exc.error_count()} problem(s), first: "
+                f"{place + ': ' if place else ''}{first['msg']}",
                 retryable=False, code="http_output_mismatch",
-            ) from exc
+            ) from None
 
     # Annotations are set here because the models only exist at run time.
     call.__annotations__ = {"args": input_model, "context": ToolContext,

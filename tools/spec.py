@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -370,3 +370,25 @@ class ToolSpec:
             path, what, code = fault
             raise ToolError(f"{self.name}: output field {path} {what}", retryable=False,
                             code=code)
+
+
+def validation_error_text(error: ValidationError) -> str:
+    """What pydantic says of ``error`` (``1 validation error for Model``, then each problem's
+    place and message, its type and the input's type), without the input values it quotes.
+
+    A tool's input or output model, or one of its own, may be handed a credential: pydantic
+    quotes a long input as its first 24 and last 23 characters around ``...``, which no whole
+    value matches (masking knows that cut too, :func:`tools.redaction.redact`), and the error
+    needs none of it to say what was wrong. Nor does it need pydantic's link to its docs.
+    """
+    problems = error.errors(include_url=False, include_context=False)
+    count = len(problems)
+    lines = [f"{count} validation error{'' if count == 1 else 's'} for {error.title}"]
+    for problem in problems:
+        if problem["loc"]:
+            lines.append(".".join(str(part) for part in problem["loc"]))
+        shown = f"type={problem['type']}"
+        if "input" in problem:
+            shown += f", input_type={type(problem['input']).__name__}"
+        lines.append(f"  {problem['msg']} [{shown}]")
+    return "\n".join(lines)
