@@ -58,6 +58,25 @@ def offline_registry() -> Any:
     return Registry(retrieve=_refuse_retrieval)
 
 
+# pydantic's reasons quote the pattern or type they refuse, which may be of any length.
+_MAX_PYDANTIC_REASON_CHARS = 400
+
+
+def pydantic_reason(exc: Exception) -> str:
+    """pydantic's message on one line: its first line alone is often only a heading
+    ("Error building "str" validator:"), the reason lines below it. Its link to the docs and
+    the lines of carets under a quoted pattern are left out."""
+    text = ""
+    for line in (raw.strip() for raw in str(exc).splitlines()):
+        if not line or line.startswith("For further information visit") or not line.strip("^ "):
+            continue
+        text += line if not text else (" " if text.endswith(":") else "; ") + line
+    if len(text) > _MAX_PYDANTIC_REASON_CHARS:  # the reason is last, after the quote: both ends
+        half = _MAX_PYDANTIC_REASON_CHARS // 2
+        text = f"{text[:half]} … {text[-half:]}"
+    return text
+
+
 # --- at registration ----------------------------------------------------------------------
 
 
@@ -71,7 +90,7 @@ def model_schema_problems(input_model: type[BaseModel], output_model: type[BaseM
             schema = schema_of(model)
         except Exception as exc:  # pydantic raises several types here; report the message
             problems.append(f"{which} model {model.__name__} has no JSON Schema "
-                            f"({str(exc).splitlines()[0]})")
+                            f"({pydantic_reason(exc)})")
             continue
         problems.extend(schema_problems(schema, which=which))
     return problems

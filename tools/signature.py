@@ -16,6 +16,7 @@ import typing_extensions
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from .errors import ToolDefinitionError
+from .json_schema_checks import pydantic_reason
 from .spec import ToolContext
 
 # Matched in full (``fullmatch``): a ``$`` would match before a trailing newline.
@@ -284,38 +285,19 @@ def _json_schema_problem(tp: Any) -> str | None:
     return problem if adapter is None else _adapter_schema_problem(adapter)
 
 
-# pydantic's reasons quote the pattern or type they refuse, which may be of any length.
-_MAX_REASON_CHARS = 400
-
-
-def _reason(exc: Exception) -> str:
-    """pydantic's message on one line: its first line alone is often only a heading
-    ("Error building "str" validator:"), the reason lines below it. Its link to the docs and
-    the lines of carets under a quoted pattern are left out."""
-    text = ""
-    for line in (raw.strip() for raw in str(exc).splitlines()):
-        if not line or line.startswith("For further information visit") or not line.strip("^ "):
-            continue
-        text += line if not text else (" " if text.endswith(":") else "; ") + line
-    if len(text) > _MAX_REASON_CHARS:  # the reason is last, after the quote: keep both ends
-        half = _MAX_REASON_CHARS // 2
-        text = f"{text[:half]} … {text[-half:]}"
-    return text
-
-
 def _adapter(tp: Any) -> tuple[TypeAdapter[Any] | None, str | None]:
     """pydantic's validator of ``tp``, or why there is none."""
     try:
         return TypeAdapter(tp), None
     except Exception as exc:  # pydantic raises several types here; report the message
-        return None, _reason(exc)
+        return None, pydantic_reason(exc)
 
 
 def _adapter_schema_problem(adapter: TypeAdapter[Any]) -> str | None:
     try:
         adapter.json_schema()
     except Exception as exc:  # pydantic raises several types here; report the message
-        return _reason(exc)
+        return pydantic_reason(exc)
     return None
 
 

@@ -28,3 +28,20 @@ def test_a_look_around_pattern_is_refused_saying_why():
 def test_the_reason_stays_bounded_however_long_the_pattern():
     reason = refusal("(?=a)" + "a" * 5000).split("has no JSON Schema (", 1)[1]
     assert "is not supported" in reason and len(reason) < 600
+
+
+def test_an_input_model_with_a_look_around_pattern_is_refused_saying_why():
+    from pydantic import BaseModel, ConfigDict
+
+    class LookIn(BaseModel):
+        # Validated on demand (a plain model is built at once, failing outside the registry).
+        model_config = ConfigDict(defer_build=True)
+        n: str = Field(pattern=r"^(?=a)a+$")
+
+    with pytest.raises(ToolDefinitionError) as refused:
+        @ToolRegistry().tool("t.look_model", input_model=LookIn)
+        def look(args: LookIn) -> str:
+            """Look."""
+            return args.n
+    assert "look-around, including look-ahead and look-behind, is not supported" in str(
+        refused.value)
