@@ -165,6 +165,11 @@ def _replace_at(steps: list[dict[str, Any]], original: list[dict[str, Any]], pna
             keys.append(found["key"])
         keys.extend(int(i) for i in re.findall(r"\[(\d+)\]", segment))
     parent, last = _walk(container, keys, pname, path)
+    if len(keys) < 3 or keys[2] != "args":
+        # As a literal replaces only arguments (_replace_literal): a template user choosing
+        # a step's tool, id, depends_on, retry or timeout_s would choose what runs, and when.
+        raise TemplateError(f"parameter {pname}: {path} is not an argument value: only "
+                            "argument values (a path under $.steps[N].args) can be parameters")
     if is_reference(parent):  # as a literal never replaces one (_replace_literal)
         raise TemplateError(f"parameter {pname}: {path} is the target of a reference "
                             f"({parent!r}), which a parameter never replaces: whoever used "

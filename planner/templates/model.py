@@ -20,6 +20,7 @@ from pydantic import (
 from tools import BatonError
 from tools.redaction import redact
 
+from ..plan import STEP_ID, is_reference
 from .backtracking import pattern_problem, too_slow
 
 TEMPLATE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
@@ -263,6 +264,14 @@ class Template(BaseModel):
         unknown = sorted(placeholders(self.plan) - set(names) - RESERVED_PARAM_NAMES)
         if unknown:
             raise ValueError(f"plan uses undeclared parameter(s): {', '.join(unknown)}")
+        misplaced = misplaced_placeholders(self.plan["steps"])
+        if misplaced:
+            where, placeholder = misplaced[0]
+            raise ValueError(
+                f"{where} holds {placeholder!r}: parameters fill argument values only (inside "
+                "a step's args, never a reference's target; a step's why may mention them): "
+                "there the template's user would choose what the plan runs, not a value it "
+                "runs with")
         unbounded = unbounded_params(self.params)
         if self.pre_approved and unbounded:
             raise ValueError(unbounded_message(unbounded))
@@ -309,6 +318,42 @@ def _masked_fields(model: BaseModel, secret_values: Iterable[str], fields: tuple
         masked = redact(value, values)
         update[field] = tuple(masked) if isinstance(value, tuple) else masked
     return model.model_copy(update=update)
+
+
+def misplaced_placeholders(steps: list[Any]) -> list[tuple[str, str]]:
+    """Each ``{{param}}`` in ``steps`` outside an argument value, as (where, the placeholder):
+    in a step's ``tool``, ``id``, ``depends_on``, ``retry`` or ``timeout_s``, its
+    whole ``args``, or a reference's target. Substituted there, the template's user would
+    pick which tool runs, rewire the graph or pick which output a step reads."""
+    found: list[tuple[str, str]] = []
+    for index, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue  # not a step: the plan made from it is refused as malformed
+        label = f"plan.steps[{index}]"
+        if isinstance(step.get("id"), str) and STEP_ID.match(step["id"]):
+            label += f" ({step['id']})"
+        for key, value in step.items():
+            if key == "why":
+                continue  # text for people, naming the values (authoring's _name_in_why)
+            args = key == "args" and isinstance(value, dict) and not is_reference(value)
+            _find_misplaced(value, f"{label}.{key}", found, in_args=args)
+    return found
+
+
+def _find_misplaced(value: Any, where: str, found: list[tuple[str, str]], *,
+                    in_args: bool) -> None:
+    if isinstance(value, str):
+        placeholder = None if in_args else PLACEHOLDER.search(value)
+        if placeholder:
+            found.append((where, placeholder.group(0)))
+    elif isinstance(value, dict):
+        # A reference's target is never a parameter, at any depth of the arguments.
+        inside = in_args and not is_reference(value)
+        for key, item in value.items():
+            _find_misplaced(item, f"{where}.{key}", found, in_args=inside)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _find_misplaced(item, f"{where}[{index}]", found, in_args=in_args)
 
 
 def goal_placeholders(steps: list[Any]) -> list[str]:
