@@ -33,7 +33,9 @@ class ErrorDetail(BaseModel):
     code: str = Field(description="Stable machine-readable code, e.g. 'not_found'.")
     message: str = Field(description="Human-readable explanation naming the problem.")
     details: list[dict[str, Any]] | None = Field(
-        default=None, description="Per-field problems for invalid requests."
+        default=None, description="Per-field problems for invalid requests; for "
+        "template_invalid, the problems of the plan the template made (loc: its JSON path, "
+        "type: the problem code)."
     )
 
 
@@ -120,6 +122,18 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
              "type": str(err.get("type", ""))} for err in exc.errors()]
 
 
+def _problem_details(exc: BatonError) -> list[dict[str, Any]] | None:
+    """The problems of the plan a template made, as ``details`` in the shape of a request's
+    validation errors: a ``template_invalid`` message says only how many there are (``baton
+    plan`` lists them under it), while an invalid plan document's and a model's list them in
+    the message itself. Masked already, as the INVALID version stores them."""
+    if exc.code != "template_invalid":
+        return None
+    problems = getattr(exc, "problems", None) or []
+    return [{"loc": [problem.path], "msg": problem.message, "type": problem.code.value}
+            for problem in problems] or None
+
+
 def _json_parser_refusal(exc: StarletteHTTPException) -> str | None:
     """Why the JSON parser refused a body, when the framework answered a bare 400 for it.
 
@@ -159,8 +173,9 @@ def install_error_handlers(app: FastAPI) -> None:
         # A database failure is told by its kind: its message names where the database is.
         message = caller_message(exc, request)
         # An error that names fields (the NUL refusal) carries them as ``details``.
+        details = getattr(exc, "details", None)
         return error_json(status_for(exc.code), exc.code, message,
-                          details=getattr(exc, "details", None))
+                          details=details if details is not None else _problem_details(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
