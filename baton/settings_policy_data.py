@@ -14,13 +14,18 @@ quoted: policy data may hold something secret. Host patterns (``egress_allowlist
 and without a trailing dot, as they read hosts, but a host is judged in the IDNA form
 requests send (``xn--...``), which no rule can make of ``bücher.example``; an IP address
 must be written as hosts are judged (``2001:db8::1``, ``203.0.113.5``), never
-``[2001:DB8:0::1]`` or ``3405803781``.
+``[2001:DB8:0::1]`` or ``3405803781``; and a pattern is a host alone, or ``*.domain``: with
+a port, scheme, path or user name it matched no host. ``approval.roles`` must name a role.
 
 ``policies_problems`` checks, the same way, the policies the engine will judge with: a
 ``policies_dir`` whose files cannot be read or whose data file has a known key of the
 wrong shape, and, for the embedded engine, ``secret_patterns`` it cannot use as regular
 expressions and policies it cannot compile (a rule in Rego v0 syntax, a syntax error).
-Accepted, each made every plan denied with a cause hard to trace, or worse.
+Accepted, each made every plan denied with a cause hard to trace, or worse. For a
+``policies_dir`` of one's own, on both engines, a data key its files read that neither its
+data file nor ``[policy.data]`` sets, and a ``[policy.data]`` key of another JSON type than
+the data file's default for it, are refused too (``policies.data_references``): Rego reads
+either as undefined, and a rule reading it never denied.
 """
 
 from __future__ import annotations
@@ -29,10 +34,13 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .settings_checks import policies_dir_problem
 from .settings_users import toml_key
+
+if TYPE_CHECKING:
+    from policies.bundle import PolicyBundle
 
 Problem = tuple[str, str]
 Check = Callable[[Any, str], list[Problem]]
@@ -93,12 +101,16 @@ _NOT_ASCII_HOST = ("must be written in ASCII: hosts are judged by the name reque
 def _host_pattern(value: Any, key: str) -> list[Problem]:
     """A host pattern: any case and a trailing dot are read aside by the rules
     (common.rego), but they cannot turn ``bücher.example`` into ``xn--bcher-kva.example``,
-    nor an IP address into the one spelling hosts are judged in (``policies.hosts``)."""
+    nor an IP address into the one spelling hosts are judged in (``policies.hosts``), nor
+    ``db.example.com:8443`` or ``https://db.example.com`` into the host alone."""
     if not isinstance(value, str):
         return [(key, f"must be a string, not {_kind(value)}")]
     if not value.isascii():
         return [(key, _NOT_ASCII_HOST)]
     written = value.lower().rstrip(".")
+    more = _more_than_a_host(written)
+    if more:
+        return [(key, more)]
     if not (written[:1] in "[0123456789" or ":" in written):
         return []  # no IP address: spared loading the policies package at every start
     from policies.hosts import address_form
@@ -109,6 +121,36 @@ def _host_pattern(value: Any, key: str) -> list[Problem]:
     return [(key, f"is written {value!r}, but a host is judged in one spelling, here "
                   f"{judged!r} (an IP address compressed, in dotted decimal, without brackets); "
                   "as it is, it would match no host")]
+
+
+def _more_than_a_host(written: str) -> str | None:
+    """Why the pattern ``written`` (lower case) is more than a host, if it is: the rules
+    compare it with the host alone, so a port, scheme, path or user name makes it match no
+    host (a host_regions entry so written placed nothing in its region). Not quoted: a user
+    name may come with a password; the host suggested is all the pattern should be."""
+    from urllib.parse import urlsplit
+
+    if not written:
+        return "is empty; as it is, it would match no host"
+    has_scheme = "://" in written
+    parts = urlsplit(written if has_scheme else f"//{written}")
+    hostinfo = parts.netloc.rpartition("@")[2]
+    # Told by its colon, not by ``parts.port``: that raises on a port out of range, and on
+    # an IPv6 address written without brackets, which is a host.
+    port = "]:" in hostinfo if hostinfo.startswith("[") else hostinfo.count(":") == 1
+    star = written.removeprefix("*.")
+    why = next((what for what, there in (
+        ("a scheme", has_scheme), ("user information", "@" in written),
+        ("a path", bool(parts.path or parts.query or parts.fragment)
+         or any(c in written for c in "/?#")),
+        ("a port", port), ("a space", any(c.isspace() for c in written)),
+        ("a * other than a leading '*.'", "*" in star)) if there), None)
+    if why is None:
+        return None
+    host = (parts.hostname or "").rstrip(".")
+    suggestion = f"; write {host!r}" if host and host != written else ""
+    return (f"has {why}, but a host pattern is a host alone or *.domain, compared with the "
+            f"host a request goes to; as it is, it would match no host{suggestion}")
 
 
 def _record(fields: Mapping[str, Check], *, replaced_whole: bool = True) -> Check:
@@ -126,6 +168,16 @@ def _record(fields: Mapping[str, Check], *, replaced_whole: bool = True) -> Chec
 
 
 STRINGS = _array(STRING, "an array of strings")
+
+
+def _roles(value: Any, key: str) -> list[Problem]:
+    """``approval.roles``: with none, a plan needing approval could be approved by nobody."""
+    if value == []:
+        return [(key, "must name at least one role: with none, no plan that needs approval "
+                      "could ever be approved")]
+    return STRINGS(value, key)
+
+
 HOST_PATTERNS = _array(_host_pattern, "an array of strings")
 SETTING = "policy.data"
 
@@ -134,7 +186,7 @@ SHAPES: dict[str, Check] = {
     "role_tools": _table(STRINGS, "a table of role = [tool patterns]"),
     "egress_allowlist": HOST_PATTERNS,
     "secret_destinations": _table(HOST_PATTERNS, "a table of secret name = [host patterns]"),
-    "approval": _record({"roles": STRINGS, "two_person_risk": NUMBER}),
+    "approval": _record({"roles": _roles, "two_person_risk": NUMBER}),
     "risk": _record({"per_step": NUMBER, "write": NUMBER,
                      "tags": _table(NUMBER, "a table of tag = number"),
                      "large_plan_steps": WHOLE, "large_plan": NUMBER}),
@@ -190,6 +242,8 @@ def policies_problems(policies_dir: Path | None, policy_data: Mapping[str, Any],
         where = f"{bundle.data_file or policies_dir}: "
     problems = [("policies_dir", f"{where}{key} {problem}")
                 for key, problem in _shape_problems(file_data, "")]
+    if policies_dir is not None:
+        problems += _unserved_rules(bundle, policy_data)
     if not embedded or problems:
         return problems
     problems = [*((f"{SETTING}.{key}", problem) for key, problem in _pattern_problems(policy_data)),
@@ -202,6 +256,26 @@ def policies_problems(policies_dir: Path | None, policy_data: Mapping[str, Any],
         if cause:
             problems.append(("policies_dir", f"{policies_dir}: {cause}"))
     return problems
+
+
+def _unserved_rules(bundle: PolicyBundle, policy_data: Mapping[str, Any]) -> list[Problem]:
+    """A ``[policy.data]`` key of another type than the data file's default for it, and a key
+    a rule of ``bundle`` (a directory of one's own, read without the settings' data) reads
+    that neither sets: Rego reads either as undefined, so a rule reading it never denies.
+    Custom keys too: Baton's own are checked by ``SHAPES``, and a custom key without a
+    default cannot be (nothing tells its type)."""
+    from policies.bundle import data_file_name
+    from policies.data_references import (mistyped, reference_problem, type_problem,
+                                          unset_references)
+
+    name = data_file_name(bundle.data_file)
+    shown = str(bundle.data_file) if bundle.data_file else name
+    problems = [(f"{SETTING}.{toml_key(key)}", type_problem(given, expected, shown))
+                for key, given, expected in mistyped(bundle.data, policy_data)
+                if key not in SHAPES]  # a known key's own check says what it must be
+    unset = unset_references(bundle.modules, {**bundle.data, **policy_data})
+    return problems + [("policies_dir", f"{bundle.directory}: {reference_problem(ref, name)}")
+                       for ref in unset]
 
 
 def _pattern_problems(data: Mapping[str, Any]) -> list[Problem]:

@@ -227,9 +227,13 @@ def _check_version(target: ApprovalTarget, decision: Decision | None,
 
 def _check_role(actor_id: str, actor_roles: Sequence[str], decision: Decision, verb: str) -> None:
     if not set(actor_roles) & set(decision.approvals.roles):
-        needed = " or ".join(decision.approvals.roles) or "(none: no approval is asked for)"
+        if not decision.approvals.roles:  # settings refuse approval.roles = []; a rule may not
+            raise ApprovalRefused(RefusalCode.WRONG_ROLE,
+                                  f"{actor_id} cannot {verb} this plan: the policy decision "
+                                  "names no role that may give it, so nobody can")
         raise ApprovalRefused(RefusalCode.WRONG_ROLE,
-                              f"{actor_id} cannot {verb} this plan: it needs role {needed}, "
+                              f"{actor_id} cannot {verb} this plan: it needs role "
+                              f"{' or '.join(decision.approvals.roles)}, "
                               f"{actor_id} has {', '.join(actor_roles) or 'no roles'}")
 
 

@@ -50,7 +50,10 @@ class PolicyBundle:
 
         ``overrides`` (settings' ``policy_data``) replace top-level keys of the data. A file
         that cannot be read, or data that is not JSON data, is a ``PolicyBundleError`` naming
-        the file.
+        the file. Given ``overrides``, the data is the one the engine will judge with: a
+        key the rules of a directory of one's own read that it does not set, or an override
+        of another type than the data file's default, is a ``PolicyBundleError`` too (Rego
+        reads either as undefined, and a rule reading it never denies).
         """
         root = Path(directory) if directory else SHIPPED_DIR
         files = rego_files(root)
@@ -58,6 +61,15 @@ class PolicyBundle:
             raise PolicyBundleError(f"policies directory {str(root)!r} holds no .rego files")
         modules = tuple((f.name, _read_module(f)) for f in files)
         data_file, data = _read_data(root)
+        if overrides is not None:
+            from .data_references import bundle_problems
+
+            # The shipped rules read only keys the shipped data sets (a test says so).
+            problems = bundle_problems(modules, data, overrides, data_file_name(data_file),
+                                       references=root != SHIPPED_DIR)
+            if problems:
+                raise PolicyBundleError(f"the policy data of {str(root)!r} does not serve its "
+                                        f"rules: {'; '.join(problems)}")
         return cls(directory=root, modules=modules, data={**data, **dict(overrides or {})},
                    data_file=data_file)
 
@@ -79,6 +91,11 @@ class PolicyBundle:
     def data_document(self) -> dict[str, Any]:
         """The whole data document as the engine sees it."""
         return {DATA_ROOT: json.loads(canonical_json(dict(self.data)))}
+
+
+def data_file_name(data_file: Path | None) -> str:
+    """The data file as messages name it (``data.yaml``), or that there is none."""
+    return data_file.name if data_file else f"a data file ({' or '.join(DATA_FILES)})"
 
 
 def rego_files(directory: Path) -> list[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from baton.usecases.permissions import (
     ActionNotAllowedError,
     role_table,
 )
+from policies.bundle import PolicyBundle
 
 SHIPPED_DATA = yaml.safe_load(
     (Path(__file__).parents[2] / "policies" / "rego" / "data.yaml").read_text())
@@ -76,7 +78,9 @@ def test_the_table_in_force_reads_the_data_file_of_ones_own_policies(tmp_path):
     shipped = Path(__file__).parents[2] / "policies" / "rego"
     for rego in shipped.glob("*.rego"):
         (tmp_path / rego.name).write_text(rego.read_text())
-    (tmp_path / "data.yaml").write_text("approval: {roles: [finance], two_person_risk: 60}\n")
+    # The shipped data but for approval: a data file must set every key its rules read.
+    (tmp_path / "data.yaml").write_text(json.dumps(
+        {**PolicyBundle.load().data, "approval": {"roles": ["finance"], "two_person_risk": 60}}))
     table = role_table_in_force(Settings(policies_dir=tmp_path))
     assert table.may(_user("finance"), Action.PLAN_APPROVE)
     overridden = role_table_in_force(Settings(policies_dir=tmp_path, policy_data={

@@ -4,11 +4,13 @@ it (exit 2), never a user who silently has other rights, no rights, or a token t
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
 from baton.settings import ConfigError, Settings, hash_token, load_settings
+from policies.bundle import PolicyBundle
 from tests.support.cli_in_process import in_process_baton
 
 TOKEN = "bob-token-value"
@@ -124,7 +126,9 @@ def test_a_role_named_in_the_data_file_of_ones_own_policies_is_known(tmp_path):
     own.mkdir()
     for rego in shipped.glob("*.rego"):
         (own / rego.name).write_text(rego.read_text())
-    (own / "data.yaml").write_text("role_tools:\n  warehouse: ['warehouse.*']\n")
+    # The shipped data but for role_tools: a data file must set every key its rules read.
+    (own / "data.yaml").write_text(json.dumps(
+        {**PolicyBundle.load().data, "role_tools": {"warehouse": ["warehouse.*"]}}))
     settings = _load(tmp_path, 'policies_dir = "policies"\n[users.wes]\nroles = ["warehouse"]\n')
     assert settings.users["wes"].roles == ("warehouse",)
 
