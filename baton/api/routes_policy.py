@@ -45,6 +45,7 @@ def decide_document(body: DecisionRequest, request: Request,
     Nothing is stored or recorded: this is a dry run of what ``POST /plans/document`` decides,
     refusing what storing refuses (a configured secret's value, ``[REDACTED]`` in an argument).
     """
+    from baton.usecases.deciding import shown_decision
     from baton.usecases.plan_checks import check_plan_document
     from planner.problems import InvalidPlanError
     from policies.inputs import build_policy_input
@@ -56,6 +57,6 @@ def decide_document(body: DecisionRequest, request: Request,
     policy_input = build_policy_input(
         plan, services.registry, requester=Requester(id=user.id, roles=user.roles),
         context=PolicyContext(now=datetime.now(UTC)))
-    decision = services.policy_engine.decide(policy_input)
+    decision = shown_decision(services, services.policy_engine.decide(policy_input))
     return DecisionReport(outcome=decision.outcome, decision=decision,
                           plan_hash=plan.plan_hash())

@@ -216,7 +216,9 @@ def policy_eval(
     """
     cli = state(ctx)
     policy_input = _policy_input(ctx, plan_file, as_json)
-    decision = cli.services.policy_engine.decide(policy_input)
+    from ..usecases.deciding import shown_decision
+
+    decision = shown_decision(cli.services, cli.services.policy_engine.decide(policy_input))
     if as_json:
         print_json(decision.model_dump(mode="json"))
     else:
@@ -251,7 +253,10 @@ def policy_input_cmd(
     if plan_file is not None:
         if version is not None:
             fail("--version goes with --plan-id, not with a PLAN_FILE", EXIT_USAGE)
-        print_json(_policy_input(ctx, plan_file, as_json=False))
+        from tools.redaction import redact
+
+        print_json(redact(_policy_input(ctx, plan_file, as_json=False),
+                          state(ctx).services.recognisable_secrets))
         return
     assert plan_id is not None
     from ..usecases.policy_input import stored_version_input

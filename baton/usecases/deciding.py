@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +43,8 @@ from .policy_input import (
 )
 
 log = structlog.get_logger(__name__)
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 __all__ = ["OPEN_STATUSES", "STATUS_FOR", "Redecision", "decide_again", "decision_for",
            "denied_again_text", "stale_decision", "vet_version"]
@@ -249,9 +252,21 @@ def decision_for(services: Services, plan_id: str, version: int | None = None
     decided = services.approval_store.latest_decision(plan_id, stored.version)
     if decided is None:
         return None
-    data = decided.model_dump(mode="json")
+    return _masked(services, decided)
+
+
+def shown_decision(services: Services, decision: Decision) -> Decision:
+    """A decision just taken (nothing stored), as shown: configured secrets masked in its
+    messages, which may quote one a plan's tools hold in a form no step shows (a host name is
+    read lower-cased)."""
+    return _masked(services, decision)
+
+
+def _masked(services: Services, model: _Model) -> _Model:
+    """``model`` with configured secrets masked in its strings (itself when none is)."""
+    data = model.model_dump(mode="json")
     masked = redact(data, services.recognisable_secrets)
-    return decided if masked == data else StoredDecision.model_validate(masked)
+    return model if masked == data else type(model).model_validate(masked)
 
 
 def denied_again_text(again: Redecision) -> str:

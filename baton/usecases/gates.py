@@ -37,6 +37,7 @@ from policies.approval import (
     NotApprovedError,
     evaluate_gate,
 )
+from tools.redaction import redact
 
 from ..services import Services
 from .approval_records import (
@@ -138,9 +139,17 @@ def _gate(services: Services, stored: StoredVersion, decided: StoredDecision | N
         return GateState(status=GateStatus.DENIED, missing_count=0, eligible_roles=(),
                          valid_approvals=(),
                          reasons=(held or "the plan changed after its decision",))
-    return evaluate_gate(decided.decision, stored.requester, records(),
-                         now or database_now(services.engine), current_hash,
-                         approval_ttl(services), current_roles(services), authors=authors())
+    return _shown(services, evaluate_gate(
+        decided.decision, stored.requester, records(), now or database_now(services.engine),
+        current_hash, approval_ttl(services), current_roles(services), authors=authors()))
+
+
+def _shown(services: Services, state: GateState) -> GateState:
+    """``state`` with configured secrets masked in its reasons: they quote the policies'
+    messages, which may hold a secret in a form the stored decision was not masked for (a
+    host name is read lower-cased), or one configured since the decision."""
+    reasons = tuple(redact(list(state.reasons), services.recognisable_secrets))
+    return state if reasons == state.reasons else state.model_copy(update={"reasons": reasons})
 
 
 # The ledger's actor for a version approved by the approvals it already had: no person
