@@ -18,6 +18,9 @@ an approver pass for the requester, so these are refused:
 - two declared ids that are the same once Unicode compatibility forms (NFKC: 'ｂｏｂ', 'ﬁ')
   and case are folded ('Alice' beside 'alice') and default-ignorable characters dropped (a
   name with its joiner beside the name without: Unicode's NFKC_Casefold).
+- an id that is, or folded reads as, an actor Baton records its own ledger events under
+  ('policy', 'executor', 'gate', 'planner': ``executor.ledger.SystemActor``): a user 'policy'
+  would approve as the engine decides, under the same name.
 
 Folding only ever refuses a pair: lookups (``--as``, a token's user) stay exact, so two users
 are never merged into one. Not caught: two ids each wholly in its own script that look alike
@@ -64,7 +67,8 @@ _JOINING_SCRIPTS = ("ARABIC ", "SYRIAC ", "NKO ", "MONGOLIAN ", "MANDAIC ", "MAN
 
 def lookalike_problem(uid: str) -> str | None:
     """Why ``uid`` would read as another id, if it would (see the module's docstring)."""
-    return _spacing_problem(uid) or _invisible_problem(uid) or _mixed_script_problem(uid)
+    return (_spacing_problem(uid) or _invisible_problem(uid) or _mixed_script_problem(uid)
+            or _system_actor_problem(uid))
 
 
 def folded(uid: str) -> str:
@@ -184,6 +188,21 @@ def _mixed_script_problem(uid: str) -> str | None:
     return (f"the user id {uid!r} mixes letters of two scripts, {_named(one)} and "
             f"{_named(other)}: a letter of one script can pass for another's; write the id in "
             "one script")
+
+
+def _system_actor_problem(uid: str) -> str | None:
+    # Imported here: at the top it would load the executor package, SQLAlchemy with it, for
+    # `baton --help` too. Every command but `baton token` loads it anyway.
+    from executor.ledger import SystemActor
+
+    names = [actor.value for actor in SystemActor]
+    actor = next((name for name in names if folded(name) == folded(uid)), None)
+    if actor is None:
+        return None
+    reads = "is" if uid == actor else f"reads as {actor!r},"
+    return (f"the user id {uid!r} {reads} a name Baton records its own actions under in the "
+            f"ledger ({', '.join(names)}): what this user did would read as Baton's, and "
+            "no one could tell the person from the engine; give the person another id")
 
 
 def _script(char: str) -> str | None:

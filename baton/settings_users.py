@@ -4,7 +4,8 @@ of that table.
 ``load_settings`` refuses a ``[users.ID]`` entry that is not a table, gives an ``id`` of
 its own or has an ID too long to record (before the environment merges in), a
 ``token_sha256`` entry that is not a SHA-256, a role no one defines, a token hash two
-users share and ids that could pass for each other (``settings_user_lookalikes``).
+users share and ids that could pass for each other or for Baton's own ledger actors
+('policy', 'executor'...: ``settings_user_lookalikes``).
 ``baton token`` writes the lines these read (:func:`user_toml`).
 :func:`role_table_in_force` is the role → action table those roles act by: the built-in
 one, with the roles the policy data in force adds.
@@ -67,7 +68,8 @@ def user_id_problem(uid: str) -> str | None:
     """Why ``uid`` cannot be a user id, if it cannot: empty (no one can act as it: ``--as ""``
     is no user), blank or holding a control character (the file would hide it: most likely a
     line break pasted with the name), longer than ``MAX_USER_ID_CHARS``, or reading as
-    another id (a space at an end, a letter of another script: ``settings_user_lookalikes``)."""
+    another id (a space at an end, a letter of another script) or as one of Baton's own ledger
+    actors ('policy', 'Gate': ``settings_user_lookalikes``)."""
     if not uid:
         return "the user id is empty; give the name the person acts as (--as USER)"
     if not uid.strip():

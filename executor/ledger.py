@@ -84,6 +84,20 @@ class EventKind(str, enum.Enum):
     RUN_END = "run_end"
 
 
+class SystemActor(str, enum.Enum):
+    """The actors Baton records its own events under; every other actor is a user id.
+
+    No user may take one of these ids, nor one that reads as one ('Policy', a fullwidth
+    'ｇａｔｅ': ``baton.settings_user_lookalikes``): an approval by a user 'policy' would
+    read as the engine's, and an auditor could not tell the two apart.
+    """
+
+    POLICY = "policy"  # the policy engine's decision on a plan version
+    GATE = "gate"  # a version approved by the approvals it already had (GATE_COMPLETE)
+    EXECUTOR = "executor"  # steps tried, runs resumed, cancelled and ended by the runner
+    PLANNER = "planner"  # what a planner writes by itself (none records under it yet)
+
+
 class LedgerEvent(BaseModel):
     """One recorded event, as read back from the ledger."""
 
@@ -93,7 +107,8 @@ class LedgerEvent(BaseModel):
     at: datetime = Field(description="When it was appended (UTC).")
     kind: str = Field(description="Event kind (see EventKind).")
     subject: str = Field(description="What it is about: a plan id, a run id...")
-    actor: str = Field(description="Who caused it: a user id, 'planner', 'executor'...")
+    actor: str = Field(description="Who caused it: a user id, or Baton itself ('policy', "
+                                   "'executor'...: SystemActor).")
     payload: dict[str, Any] = Field(description="Event details (secrets redacted).")
     prev_hash: str = Field(description="Hash of the previous event.")
     hash: str = Field(description="sha256(prev_hash + canonical(event)).")
