@@ -6,12 +6,14 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
+import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from baton.services import Services
 from baton.settings import User
+from executor.errors import BrokenEventError
 from executor.ledger import EventKind, LedgerEvent
 from executor.records import RunRecord
 from planner.base import MAX_VERSION
@@ -87,9 +89,13 @@ def cancel(run_id: str, request: Request,
     responses={200: {"description": "Server-sent events: one `event: <kind>` with the ledger "
                      "event as JSON `data` per event, until the run ends, or until the "
                      "server shuts down (a last `event: server_stopping`; reconnect with "
-                     "`Last-Event-ID` to follow the run on).",
+                     "`Last-Event-ID` to follow the run on), or until a broken ledger event "
+                     "is read (a last `event: error`, `data` `{\"code\": \"ledger_broken\", "
+                     "\"message\": ...}`).",
                      "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-               **error_responses(404)},
+               **error_responses(404), **error_responses(409, described={
+                   409: "A ledger event of the run (after Last-Event-ID) is broken: "
+                        "tampered with or damaged (ledger_broken)"})},
 )
 def events(run_id: str, request: Request,
            user: User = Depends(require(Action.RUN_READ))) -> StreamingResponse:
@@ -115,8 +121,16 @@ def _bearer_may_read(request: Request) -> bool:
 def event_stream(services: Services, run_id: str, request: Request,
                  still_allowed: Callable[[], bool]) -> StreamingResponse:
     """A ``text/event-stream`` response of ``run_id``'s events (shared with the web page),
-    for as long as ``still_allowed`` says the caller may read them."""
-    return StreamingResponse(sse_events(services, run_id, request, still_allowed),
+    for as long as ``still_allowed`` says the caller may read them.
+
+    The events recorded so far (after ``Last-Event-ID``) are read before the answer starts:
+    a broken one among them is ``BrokenEventError``, a 409 ``ledger_broken``. Found in the
+    stream, it was a 200 cut off, which an EventSource reconnects to for ever; a 409 it
+    does not reconnect to.
+    """
+    after = _last_event_id(request.headers.get("last-event-id"))
+    first = services.ledger.events(subject=run_id, after_seq=after)
+    return StreamingResponse(sse_events(services, run_id, request, still_allowed, first, after),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -127,26 +141,47 @@ def sse_message(event: LedgerEvent) -> str:
 
 
 async def sse_events(services: Services, run_id: str, request: Request,
-                     still_allowed: Callable[[], bool]) -> AsyncIterator[str]:
-    """Poll the ledger for the run's new events; stop after its end, when the client leaves,
-    when ``still_allowed`` no longer holds, or, once the events recorded so far are sent,
-    with a last ``server_stopping`` event when the server shuts down (an open stream would
-    otherwise hold the server's shutdown until the run ends).
+                     still_allowed: Callable[[], bool], first: list[LedgerEvent],
+                     last: int) -> AsyncIterator[str]:
+    """Send ``first`` (the events after ``last``, read as the stream opened), then poll the
+    ledger for the run's new events; stop after its end, when the client leaves, when
+    ``still_allowed`` no longer holds, with a last ``error`` event at a broken ledger event,
+    or, once the events recorded so far are sent, with a last ``server_stopping`` event when
+    the server shuts down (an open stream would otherwise hold the server's shutdown until
+    the run ends).
 
     The caller was let in once, when the stream opened; a run may go on for hours. Its
     token is checked again before each poll, as a new request would be (the settings file
     as it is now: a revoked token, a role removed or a file that no longer loads ends it).
     """
+    try:
+        async for message in _polled_events(services, run_id, request, still_allowed,
+                                            first, last):
+            yield message
+    except BrokenEventError as exc:
+        # The answer has started: the client learns why from a last event, not from a cut
+        # connection. Not a bug of the server: a warning, without a traceback.
+        structlog.get_logger("baton.api").warning(
+            "run event stream stopped: ledger event broken", run_id=run_id, seq=exc.seq,
+            code=exc.code, error=exc.message)
+        yield stream_error_message(exc.code, exc.message)
+
+
+async def _polled_events(services: Services, run_id: str, request: Request,
+                         still_allowed: Callable[[], bool], first: list[LedgerEvent] | None,
+                         last: int) -> AsyncIterator[str]:
+    """The messages of :func:`sse_events` but its last ``error``; ``BrokenEventError`` there."""
     from baton.usecases.ledger import shown_event
     from baton.usecases.runs import show_run
 
-    last = _last_event_id(request.headers.get("last-event-id"))
     quiet, ended = 0.0, False
     while not await request.is_disconnected():
         if not await asyncio.to_thread(still_allowed):
             return
         stopping = _server_stopping(request)  # before the poll: it sends all until now
-        batch = await asyncio.to_thread(services.ledger.events, subject=run_id, after_seq=last)
+        batch = first if first is not None else await asyncio.to_thread(
+            services.ledger.events, subject=run_id, after_seq=last)
+        first = None
         for event in batch:
             last = event.seq
             if event.kind in LIFECYCLE:
@@ -183,6 +218,13 @@ def server_stopping_message(run_id: str) -> str:
     data = json.dumps({"run_id": run_id, "message": "the server is shutting down; reconnect "
                        "(with Last-Event-ID) to follow the run"})
     return f"event: server_stopping\ndata: {data}\n\n"
+
+
+def stream_error_message(code: str, message: str) -> str:
+    """The last message of a stream a failure ends (a broken ledger event): no ``id``, and
+    as ``data`` the ``code`` and ``message`` of the API's error shape."""
+    data = json.dumps({"code": code, "message": message})
+    return f"event: error\ndata: {data}\n\n"
 
 
 # The events that start or end a try of the run: the last of them says whether it is over.
