@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 router = APIRouter(tags=["plans"], responses=token_route_errors())
 
+# The most plans one GET /plans answers: a bounded body. No cursor pages past it; `baton
+# plans list --limit N` (read straight from the store) lists more.
+MAX_LISTED_PLANS = 500
+
 DOCUMENT_HINT = "Validated like any planner's output; an invalid plan is stored INVALID."
 
 
@@ -183,10 +187,13 @@ def create_plan_from_document(body: PlanDocumentRequest, request: Request,
 def list_plans_route(
     request: Request,
     status: VersionStatus | None = Query(
-        default=None, description="Only this latest status; pending_approval: every version "
-        "waiting for approval, approved ones whose approvals lapsed and that never ran to "
-        "success included (approval_lapsed says why)."),
-    limit: int = Query(default=50, ge=1, le=500, description="At most this many plans."),
+        default=None, description="Only this latest status; pending_approval: the versions "
+        "waiting for approval, newest first, approved ones whose approvals lapsed and that "
+        "never ran to success included (approval_lapsed says why)."),
+    limit: int = Query(default=50, ge=1, le=MAX_LISTED_PLANS, description=(
+        f"At most this many plans, newest first (default 50, at most {MAX_LISTED_PLANS}); "
+        f"fewer only when fewer match. More than {MAX_LISTED_PLANS}: `baton plans list "
+        "--limit N`.")),
     user: User = Depends(require(Action.PLAN_READ)),
 ) -> list[PlanSummary]:
     """The latest version of each plan, newest first; an approved one whose approvals lapsed

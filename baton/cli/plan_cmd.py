@@ -192,9 +192,10 @@ def revise(
 def plans_list(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help=(
-        "Only plans whose latest version has this status; pending_approval: every version "
+        "Only plans whose latest version has this status; pending_approval: the versions "
         "waiting for approval, approved ones whose approvals lapsed included."))] = None,
-    limit: Annotated[int, limit_option("At most this many plans.")] = 50,
+    limit: Annotated[int, limit_option(
+        "At most this many plans, newest first; the table says when more follow.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """The latest version of each plan, newest first; an approved one whose approvals lapsed
@@ -207,7 +208,9 @@ def plans_list(
 
     if status is not None and status not in {s.value for s in VersionStatus}:
         fail(f"--status must be one of {', '.join(s.value for s in VersionStatus)}", EXIT_USAGE)
-    listed = listed_plans(reader(ctx, Action.PLAN_READ), status, limit)
+    # One more than shown, to say whether more follow: else the newest 50 read as all there is.
+    listed = listed_plans(reader(ctx, Action.PLAN_READ), status, limit + 1)
+    more, listed = len(listed) > limit, listed[:limit]
     if as_json:
         print_json([{**entry.version.model_dump(mode="json"),
                      "approval_lapsed": entry.approval_lapsed} for entry in listed])
@@ -226,6 +229,11 @@ def plans_list(
                       safe_markup(shortened(r.goal, LISTED_GOAL_CHARS)))
     if rows:
         print_table(console, table)
+        if more:
+            follow = ("wait for approval" if status == VersionStatus.PENDING_APPROVAL.value
+                      else "plans follow")
+            console.print(f"[dim]the newest {limit} shown; more {follow}: --limit N lists "
+                          "up to N[/]")
     elif status == VersionStatus.PENDING_APPROVAL.value:
         console.print("[dim]no plan waits for approval[/]")
     elif status is not None:  # there may well be plans: none of them is in that status
