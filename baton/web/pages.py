@@ -17,7 +17,16 @@ from baton.api.auth import role_table_of
 from baton.api.permissions import Action
 from baton.settings import User
 
-from .session import csrf_ok, csrf_token, flash_signature, session_token, verified_flash
+from .session import (
+    csrf_ok,
+    csrf_token,
+    flash_signature,
+    keep_session_nonce,
+    new_session_nonce,
+    session_nonce,
+    session_token,
+    verified_flash,
+)
 from .shown import lines_html, shown
 
 HERE = Path(__file__).parent
@@ -62,7 +71,10 @@ def render(request: Request, name: str, user: User | None, status: int = 200, *,
     drop a cookie that would sign it back in once the token or the file is back.
     """
     offered = user is not None or (signout and session_token(request) is not None)
-    csrf = csrf_token(request) if offered else ""
+    # A session signed in before sessions had their own value gets one now: its forms then
+    # post only within it, as a session's signed in since.
+    minted = new_session_nonce() if offered and session_nonce(request) is None else None
+    csrf = csrf_token(request, minted) if offered else ""
     if "flash" not in context:
         context["flash"], context["flash_kind"] = verified_flash(request)
     if user is not None:
@@ -70,6 +82,8 @@ def render(request: Request, name: str, user: User | None, status: int = 200, *,
     response = templates.TemplateResponse(request, name, {"user": user, "csrf": csrf, **context},
                                           status_code=status)
     response.headers["Content-Security-Policy"] = PAGE_POLICY
+    if minted is not None:
+        keep_session_nonce(request, response, minted)
     return response
 
 

@@ -25,9 +25,12 @@ from tools import BatonError
 from .pages import HERE, FormError, read_form, redirect, render
 from .session import (
     COOKIE,
+    SESSION_COOKIE,
     SIGNIN_COOKIE,
     SignInRequired,
     cookie_value,
+    keep_session_nonce,
+    new_session_nonce,
     new_signin_nonce,
     session_token,
     signin_csrf_ok,
@@ -71,8 +74,9 @@ def _stale_session(request: Request) -> bool:
 
 
 def forget_session(response: Response) -> None:
-    """Clear the session cookie in the browser ``response`` goes to."""
+    """Clear the session cookies in the browser ``response`` goes to."""
     response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 @router.post("/signin")
@@ -94,6 +98,8 @@ def _signed_in(request: Request, form: dict[str, str]) -> Response:
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, cookie_value(token), httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
+    # A new session, a new value: the forms of any earlier one (this token's) no longer post.
+    keep_session_nonce(request, response, new_session_nonce())
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
     return response
 

@@ -3,8 +3,10 @@
 Every MAC is keyed by one key (:func:`web_key`) that every server of one database shares:
 the ``web_secret`` setting, or unset, a random key kept in the data directory, so that a
 page one server drew posts to another, and still works after a restart. Every MAC is bound
-to the browser: the session token once signed in, a random sign-in cookie before (so a
-cross-site form cannot sign a browser in as someone else).
+to the browser: once signed in, to the session token and the session's own random value
+(a second cookie, set at sign-in: signing out and in again draws another, so the forms of
+an earlier session no longer post); before, to a random sign-in cookie (so a cross-site
+form cannot sign a browser in as someone else).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import tempfile
 from pathlib import Path
 
 import structlog
-from fastapi import Request
+from fastapi import Request, Response
 
 from baton.api.auth import services_of, user_for_token
 from baton.settings import ConfigError, Settings, User
 
 COOKIE = "baton_token"
+# The session's random value: the API token is the same in every session, this is not.
+SESSION_COOKIE = "baton_session"
 SIGNIN_COOKIE = "baton_signin"
 FLASH_KINDS = ("info", "error")
 KEY_FILE = "web_secret.key"
@@ -159,9 +163,29 @@ def _mac(request: Request, *parts: str) -> str:
     return hmac.new(_secret(request), message, hashlib.sha256).hexdigest()
 
 
-def csrf_token(request: Request) -> str:
-    """The CSRF token bound to this session (HMAC of the session token)."""
-    return _mac(request, session_token(request) or "")
+def session_nonce(request: Request) -> str | None:
+    """The session's random value, from its cookie (None: a session cookie set before
+    sessions had one, or none)."""
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def new_session_nonce() -> str:
+    """A random value for a new session (set at sign-in, or on the first page of a session
+    that has none)."""
+    return secrets.token_urlsafe(24)
+
+
+def keep_session_nonce(request: Request, response: Response, nonce: str) -> None:
+    """Set the session's random value in the browser ``response`` goes to."""
+    response.set_cookie(SESSION_COOKIE, nonce, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+
+
+def csrf_token(request: Request, nonce: str | None = None) -> str:
+    """The CSRF token bound to this session: HMAC of the session token and the session's
+    random value (``nonce``, or its cookie's); '' without either."""
+    token, nonce = session_token(request), nonce or session_nonce(request)
+    return _mac(request, "csrf", token, nonce) if token and nonce else ""
 
 
 def _same(expected: str, submitted: str | None) -> bool:
@@ -194,7 +218,8 @@ def signin_csrf_ok(request: Request, submitted: str | None) -> bool:
 
 def flash_signature(request: Request, text: str, kind: str) -> str:
     """The MAC that makes a flash message in a URL one this server issued to this session."""
-    return _mac(request, "flash", session_token(request) or "", kind, text)
+    return _mac(request, "flash", session_token(request) or "", session_nonce(request) or "",
+                kind, text)
 
 
 def verified_flash(request: Request) -> tuple[str | None, str]:

@@ -19,7 +19,7 @@ from baton.services import Services
 from baton.settings import ConfigError, read_settings
 from baton.settings_reload import restart_needed
 from baton.usecases.plans import plan_goal
-from baton.web.session import COOKIE, KEY_FILE
+from baton.web.session import COOKIE, KEY_FILE, SESSION_COOKIE
 from tests.api.live import make_settings, serve, token_of
 from tests.web.test_web_forms import GOAL, csrf_of, signed_in
 
@@ -27,9 +27,10 @@ KEY = "a-web-secret-every-server-shares-0123456789"
 
 
 def _cookie_for(server, client: httpx.Client) -> httpx.Client:
-    """A client of ``server`` with ``client``'s session cookie."""
+    """A client of ``server`` with ``client``'s session cookies (the token, the session's
+    value), as a browser sends them to every server behind one address."""
     return httpx.Client(base_url=server.url, timeout=30, follow_redirects=True,
-                        cookies={COOKIE: client.cookies[COOKIE]})
+                        cookies={name: client.cookies[name] for name in (COOKIE, SESSION_COOKIE)})
 
 
 def _rejects_on_the_other(first, second, plan_id: str) -> int:
