@@ -42,7 +42,7 @@ from .errors import (
     RunNotFoundError,
     RunOwnedError,
 )
-from .ledger import Ledger
+from .ledger import Ledger, SystemActor
 from .loop import RunState, StepLoop, StepProgress
 from .ownership import new_owner_id, owner_gone
 from .records import RunRecord, RunStatus
@@ -110,18 +110,18 @@ class Runner(StepLoop):
         return run_in_loop(self.run(run_id, detail=detail, drain=drain),
                            threads=max(32, 4 * (self.concurrency or 4)))
 
-    def resume_sync(self, run_id: str, *, actor: str = "executor", detail: bool = True,
-                    drain: Drain | None = None) -> RunRecord:
+    def resume_sync(self, run_id: str, *, actor: str = SystemActor.EXECUTOR.value,
+                    detail: bool = True, drain: Drain | None = None) -> RunRecord:
         """Take over ``run_id`` (see :meth:`take_over`) and run it to its end (see :meth:`run`)."""
         self.take_over(run_id, actor=actor)
         return self.run_sync(run_id, detail=detail, drain=drain)
 
-    async def resume(self, run_id: str, *, actor: str = "executor") -> RunRecord:
+    async def resume(self, run_id: str, *, actor: str = SystemActor.EXECUTOR.value) -> RunRecord:
         """Take over ``run_id`` (see :meth:`take_over`) and run it in the current loop."""
         self.take_over(run_id, actor=actor)
         return await self.run(run_id)
 
-    def take_over(self, run_id: str, *, actor: str = "executor") -> None:
+    def take_over(self, run_id: str, *, actor: str = SystemActor.EXECUTOR.value) -> None:
         """Claim a run whose owner is gone; refuse, naming the owner, while it is alive.
 
         A failed run's failed steps go back to pending (their history kept); the

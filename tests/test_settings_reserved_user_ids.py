@@ -73,6 +73,11 @@ def _recorded_actor_literals() -> set[str]:
 
 
 def _text(node: ast.AST) -> list[str]:
+    """The actor ``node`` writes: a string literal, or ``SystemActor.NAME.value``."""
+    if isinstance(node, ast.Attribute) and node.attr == "value" \
+            and isinstance(node.value, ast.Attribute) \
+            and isinstance(node.value.value, ast.Name) and node.value.value.id == "SystemActor":
+        return [SystemActor[node.value.attr].value]
     return [node.value] if isinstance(node, ast.Constant) and isinstance(node.value, str) else []
 
 

@@ -22,7 +22,7 @@ from typing import TypeVar
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
-from executor.ledger import EventKind
+from executor.ledger import EventKind, SystemActor
 from executor.store.approvals import StoredDecision
 from executor.store.plans import PlanGate
 from planner.versions import StoredVersion, VersionStatus
@@ -76,7 +76,7 @@ def vet_version(services: Services, version: StoredVersion, *, now: datetime | N
     stamp, hashed = stamped_hash(services, version, template)
     with services.plan_store.locked(version.plan_id) as plan:
         plan.record_decision(version.version, version.plan_hash, decision, stamp, hashed)
-        services.ledger.append(EventKind.DECISION, version.plan_id, "policy",
+        services.ledger.append(EventKind.DECISION, version.plan_id, SystemActor.POLICY.value,
                                _decision_event(version, decision, template, hashed),
                                session=plan.session)
         # Only a version nobody has moved on meanwhile: a revision that superseded it while
@@ -216,10 +216,11 @@ def decide_again(services: Services, stored: StoredVersion, *, now: datetime | N
         # Recorded with the input's hash, even when the verdict is the same: the next run
         # compares with it, and takes no decision while it holds.
         plan.record_decision(fresh.version, fresh.plan_hash, decision, stamp, hashed)
-        services.ledger.append(EventKind.DECISION, fresh.plan_id, "policy", _decision_event(
-            fresh, decision, template, hashed, decided_again=why,
-            previous_bundle_hash=decided.decision.bundle_hash,
-            previous_input_hash=decided.input_hash), session=plan.session)
+        event = _decision_event(fresh, decision, template, hashed, decided_again=why,
+                                previous_bundle_hash=decided.decision.bundle_hash,
+                                previous_input_hash=decided.input_hash)
+        services.ledger.append(EventKind.DECISION, fresh.plan_id, SystemActor.POLICY.value,
+                               event, session=plan.session)
         plan.move_status(fresh.version, _status_after(services, plan, fresh, decision, now),
                          only_from=OPEN_STATUSES)
     log.info("policy.decided_again", plan_id=stored.plan_id, version=stored.version,

@@ -25,7 +25,7 @@ from datetime import datetime
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
-from executor.ledger import EventKind
+from executor.ledger import EventKind, SystemActor
 from executor.store.approvals import StoredDecision
 from executor.store.clock import database_now
 from executor.store.plans import PlanGate
@@ -154,7 +154,7 @@ def _shown(services: Services, state: GateState) -> GateState:
 
 # The ledger's actor for a version approved by the approvals it already had: no person
 # approved anything at that moment (``asked_by`` in the event names who asked, if anyone).
-GATE_ACTOR = "gate"
+GATE_ACTOR = SystemActor.GATE.value
 _COMPLETED_WHY = ("the approvals recorded for it complete the gate with the roles settings "
                   "give now (an approver whose approval had stopped counting has the role "
                   "back); no new approval was given")

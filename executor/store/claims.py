@@ -23,7 +23,7 @@ from sqlalchemy import Float, Interval, and_, cast, func, literal, or_, select, 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ..ledger import EventKind, Ledger
+from ..ledger import EventKind, Ledger, SystemActor
 from ..records import AttemptStatus, RunStatus
 from ..scheduling import StepStatus
 from . import attempt_log
@@ -37,7 +37,7 @@ _DB_NOW = func.now()
 _DB_NOW_EXACT = func.clock_timestamp()
 _ONE_SECOND = cast(literal("1 second"), Interval)
 STEPS = StepRunRow.__table__  # type: ignore[attr-defined]
-ACTOR = "executor"
+ACTOR = SystemActor.EXECUTOR.value
 # A step left running by a dead owner when its run is cancelled: it ends failed, as a retry a
 # live owner drops on a cancel does ("not tried again: the run was cancelled").
 CANCELLED_IN_FLIGHT = f"{attempt_log.INTERRUPTED_ERROR}; not tried again: the run was cancelled"
