@@ -73,6 +73,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "plan_invalid": 422,
     "plan_file": 422,
     "invalid_request": 422,
+    "malformed_json": 400,
     "planning_failed": 422,
     "template_invalid": 422,
     "no_template_matches": 422,
@@ -134,6 +135,10 @@ def _problem_details(exc: BatonError) -> list[dict[str, Any]] | None:
             for problem in problems] or None
 
 
+# Why a body of bytes that are not text (in the encoding JSON is read in) is malformed_json.
+NOT_UTF8 = "it is not UTF-8 text"
+
+
 def _json_parser_refusal(exc: StarletteHTTPException) -> str | None:
     """Why the JSON parser refused a body, when the framework answered a bare 400 for it.
 
@@ -150,7 +155,7 @@ def _json_parser_refusal(exc: StarletteHTTPException) -> str | None:
     if not isinstance(cause, ValueError):
         return None
     if isinstance(cause, UnicodeDecodeError):
-        return "it is not UTF-8 text"
+        return NOT_UTF8
     if "integer string conversion" in str(cause):  # CPython's wording since 3.11
         return f"a number is too long (over {sys.get_int_max_str_digits()} digits)"
     return None
@@ -285,9 +290,10 @@ def error_responses(*statuses: int, described: dict[int, str] | None = None
 
 
 def any_route_errors() -> dict[int | str, dict[str, Any]]:
-    """The errors every route may answer, whatever it does: 413 from the body size limit and
-    422 from the NUL check, both applied to every request before the route."""
-    return error_responses(413, 422)
+    """The errors every route may answer, whatever it does: 413 from the body size limit,
+    422 from the NUL check and 400 from its check of a JSON body's text, applied to every
+    request before the route."""
+    return error_responses(400, 413, 422)
 
 
 def token_route_errors() -> dict[int | str, dict[str, Any]]:

@@ -8,7 +8,8 @@ so no route ever sees a partial body.
 Text fields have one set of length limits (``*_MAX_CHARS``, from :mod:`baton.limits`), used by
 the API's request models, the web forms and the CLI alike. A NUL character is refused in any
 path segment, query parameter or body field (:func:`refuse_nul_characters`):
-PostgreSQL cannot store one, so it would otherwise fail as a database error.
+PostgreSQL cannot store one, so it would otherwise fail as a database error. So is a JSON
+body whose bytes are not valid text: the parser would read them as lone surrogates.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fastapi import Request
 from tools import BatonError
 
 from ..limits import BODY_MAX_BYTES
-from .errors import ApiError, error_json
+from .errors import NOT_UTF8, ApiError, error_json
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,8 +52,20 @@ class InvalidTextError(BatonError):
         self.details = [{"loc": loc, "msg": NUL_REFUSED, "type": "string_nul"}]
 
 
+class MalformedBodyError(BatonError):
+    """A JSON body is not text in the encoding the parser reads it in (not UTF-8)."""
+
+    code = "malformed_json"
+
+    def __init__(self) -> None:
+        super().__init__(f"the request body is not valid JSON: {NOT_UTF8}")
+        #: In the shape of the framework's own refusal of bytes that are not UTF-8.
+        self.details = [{"loc": ["body"], "msg": NOT_UTF8, "type": "json_invalid"}]
+
+
 async def refuse_nul_characters(request: Request) -> None:
-    """Refuse (422 ``invalid_request``, naming the field) a NUL in the path, query or body."""
+    """Refuse (422 ``invalid_request``, naming the field) a NUL in the path, query or body;
+    and (400 ``malformed_json``) a JSON body that is not valid text."""
     for where, params in (("path", request.path_params.items()),
                           ("query", request.query_params.multi_items())):
         for name, value in params:
@@ -60,11 +73,27 @@ async def refuse_nul_characters(request: Request) -> None:
                 shown = name.replace("\x00", "\\0")  # a query name may hold one too
                 raise InvalidTextError(shown, [where, shown])
     body = await request.body()  # cached: the route reads the same bytes
+    content_type = request.headers.get("content-type", "")
+    if _parsed_as_json(content_type) and not _decodes(body):
+        raise MalformedBodyError()
     if not any(spelling in body.lower() for spelling in _NUL_SPELLINGS):
         return
-    found = next(_nul_fields(body, request.headers.get("content-type", "")), None)
+    found = next(_nul_fields(body, content_type), None)
     if found is not None:
         raise InvalidTextError(*found)
+
+
+def _decodes(body: bytes) -> bool:
+    """Whether ``body`` is text in the encoding the JSON parser detects (UTF-8, with or without
+    a byte order mark; UTF-16, UTF-32), strictly: the parser decodes with 'surrogatepass',
+    which reads an encoded surrogate (UTF-8 ED A0 80), not UTF-8, as a lone surrogate, and a
+    route then judged (and recorded) text that was never sent. Other bytes that are not text
+    the parser refuses itself (400 ``malformed_json``), before this runs."""
+    try:
+        body.decode(json.detect_encoding(body))
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _nul_fields(body: bytes, content_type: str) -> Iterator[tuple[str, list[str]]]:

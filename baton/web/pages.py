@@ -89,16 +89,22 @@ def render(request: Request, name: str, user: User | None, status: int = 200, *,
 
 async def read_form(request: Request, *, check_csrf: bool = True) -> dict[str, str]:
     """The url-encoded form body (first value of each field); refuses a body not labelled as a
-    form (415), a NUL in any field (422 ``invalid_request``) and a bad CSRF token (403)."""
+    form (415), one that is not UTF-8 (400), a NUL in any field (422 ``invalid_request``) and
+    a bad CSRF token (403)."""
     content_type = request.headers.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() != FORM_TYPE:
         # The edge's NUL check reads a body as its label says: parsed here as a form whatever
         # its label, a body labelled otherwise would pass that check unread.
         raise FormError(f"a form must be sent as {FORM_TYPE}; send the page's own form",
                         status=415)
-    raw = (await request.body()).decode("utf-8", errors="replace")
+    # Strictly UTF-8, raw and percent-encoded alike: with errors replaced, bytes that are
+    # not UTF-8 (an encoded surrogate among them) were taken as U+FFFD and acted on.
     try:
-        parsed = parse_qs(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        raw = (await request.body()).decode("utf-8")
+        parsed = parse_qs(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS,
+                          errors="strict")
+    except UnicodeDecodeError:
+        raise FormError("the form is not UTF-8 text; send the page's own form") from None
     except ValueError:  # the parser's refusal of too many fields: the sender's mistake
         raise FormError(f"the form has more than {MAX_FORM_FIELDS} fields; "
                         "send the page's own form") from None
