@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import os
 import re
 import sys
@@ -42,7 +43,7 @@ from typing import Any
 
 from .bundle import DATA_ROOT, PolicyBundle
 from .engine import DECISION_PATH, STEP_DECISION_PATH, EngineFailure, FailClosedEngine
-from .long_strings import secret_pattern_pieces, with_pattern_hints
+from .long_strings import readable, secret_pattern_pieces, with_pattern_hints
 
 ENGINE_NAME = "embedded"
 ENTRYPOINTS = (DECISION_PATH, STEP_DECISION_PATH)
@@ -160,28 +161,42 @@ class CompiledPolicies:
     def evaluate(self, entrypoint: str, policy_input: Mapping[str, Any]) -> Any:
         """The value of ``entrypoint`` over ``policy_input``; ``None`` when undefined."""
         input_json = policy_input_json(policy_input, self._pattern_pieces)
-        return first_expression(self.evaluate_json(entrypoint, input_json))
+        return self._query(entrypoint, input_json)[1]
 
     def evaluate_json(self, entrypoint: str, input_json: str) -> str:
-        """The interpreter's result text for ``entrypoint`` over an input made by
-        ``policy_input_json`` (what an evaluator process is sent: ``policies.isolated_rego``)."""
-        from regopy import Input
-        from regopy.rego_shared import rego_bundle_query_entrypoint, rego_free_output
+        """The result for ``entrypoint`` over an input made by ``policy_input_json``, as JSON
+        text that ``first_expression`` reads (what an evaluator process sends back:
+        ``policies.isolated_rego``); the value is read as ``evaluate`` reads it."""
+        defined, value = self._query(entrypoint, input_json)
+        if not defined:
+            return "undefined"
+        return json.dumps({"expressions": [value]})  # an infinity as Infinity, read back as one
 
+    def _query(self, entrypoint: str, input_json: str) -> tuple[bool, Any]:
+        try:
+            policy_input = json.loads(input_json)
+        except ValueError as exc:
+            raise EngineFailure(f"evaluation failed: {_first_line(exc)}") from exc
         with self._lock:
-            try:
-                self._rego.set_input(Input(json.loads(input_json)))
-                # Not query_bundle_entrypoint: its Output parses the text of an error that
-                # comes back as a result (an undefined function) as JSON, and fails naming
-                # only that.
-                output = rego_bundle_query_entrypoint(self._rego._impl, self._bundle._impl,
-                                                      entrypoint)
-            except Exception as exc:
-                raise EngineFailure(f"evaluation failed: {_first_line(exc)}") from exc
-            try:
-                return _result_text(output)
-            finally:
-                rego_free_output(output)
+            return _query(self._rego, self._bundle, entrypoint, policy_input)
+
+
+def _query(rego: Any, bundle: Any, entrypoint: str, policy_input: Any) -> tuple[bool, Any]:
+    """(defined, value) of ``entrypoint`` over ``policy_input`` (read by ``_first_value``)."""
+    from regopy import Input
+    from regopy.rego_shared import rego_bundle_query_entrypoint, rego_free_output
+
+    try:
+        rego.set_input(Input(policy_input))
+        # Not query_bundle_entrypoint: its Output parses the result text as JSON, which it
+        # need not be (see _first_value), nor is an error that comes back as a result.
+        output = rego_bundle_query_entrypoint(rego._impl, bundle._impl, entrypoint)
+    except Exception as exc:
+        raise EngineFailure(f"evaluation failed: {_first_line(exc)}") from exc
+    try:
+        return _first_value(output)
+    finally:
+        rego_free_output(output)
 
 
 def input_pattern_pieces(data: Mapping[str, Any]) -> tuple[frozenset[str] | None, ...] | None:
@@ -364,25 +379,184 @@ def _c_text(size_of: Any, read: Any, node: Any) -> str:
     return buffer.value.decode("utf-8", errors="replace")
 
 
-def _result_text(output: Any) -> str:
-    """The JSON text of a query's result; ``EngineFailure`` naming the error when it is one."""
-    from regopy.rego_shared import (
-        NodeKind,
-        rego_output_node,
-        rego_output_ok,
-        rego_output_string,
-    )
+def _check_output(output: Any) -> Any:
+    """The root node of a query's output; ``EngineFailure`` naming the error when it is one."""
+    from regopy.rego_shared import NodeKind, rego_output_node, rego_output_ok
 
     if not rego_output_ok(output):
         raise EngineFailure(f"evaluation failed: {_error_messages(rego_output_node(output))}")
     node = rego_output_node(output)
     if _kind(node) in (NodeKind.Error, NodeKind.ErrorSeq):
         raise EngineFailure(f"evaluation failed: {_error_messages(node)}")
-    return rego_output_string(output)
+    return node
+
+
+# rego-cpp's node kinds (rego_c.h), as regoNodeType gives them.
+_TERM, _SCALAR, _ARRAY, _SET, _OBJECT = 1002, 1003, 1004, 1005, 1006
+_INT, _FLOAT, _STRING, _TRUE, _FALSE, _NULL = 1008, 1009, 1010, 1011, 1012, 1013
+_UNDEFINED, _TERMS, _RESULT = 1014, 1015, 1018
+# The order rego-cpp writes a set's members in: null, booleans, numbers, strings, sets,
+# arrays, objects.
+_RANK = {_NULL: 0, _FALSE: 1, _TRUE: 1, _INT: 2, _FLOAT: 2, _STRING: 3, _SET: 4, _ARRAY: 5,
+         _OBJECT: 6}
+
+
+def _first_value(output: Any) -> tuple[bool, Any]:
+    """(defined, value) of the first expression of a query's first result.
+
+    Read from the result's node tree, not from its text: rego-cpp holds a string of the data
+    or of a rule as its JSON text (escaped), but a string of the input as it was given (regopy
+    passes it unescaped), and writes each as it holds it into the result text. A quote in an
+    input string could end its string there and add keys to the result; a backslash made the
+    text invalid JSON (``evil\\x41.example.org``). In the tree the structure is the nodes'.
+    A string is read as JSON when it is a well-formed JSON string (data, rules: rego-cpp
+    parsed it so), and as it is otherwise (the input, as it was given); a string of the input
+    that happens to be well-formed JSON, such as ``\\u0041``, reads as JSON does (``A``), and
+    one in quotes (``"x"``) without them, as rego-cpp's own built-ins read it. Sets and
+    objects are given in the order rego-cpp writes them (a deny set's messages, sorted).
+    Anything else (a node kind not expected, a number that is not one, a result nested past
+    Python's recursion limit) is an ``EngineFailure``.
+    """
+    root = _check_output(output)
+    try:
+        if _node_type(root) == _UNDEFINED:
+            return False, None
+        results = [node for node in _children(root) if _node_type(node) == _RESULT]
+        terms = [node for node in _children(results[0]) if _node_type(node) == _TERMS] \
+            if results else []
+        expressions = _children(terms[0]) if terms else []
+        return True, (_value(expressions[0]) if expressions else None)
+    except EngineFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - regopy's errors too: never a traceback
+        cause = _first_line(exc)
+        raise EngineFailure(f"evaluation failed: the result could not be read ({cause})") from exc
+
+
+_library: Any = None
+
+
+def _lib() -> Any:
+    """regopy's loaded library (its functions called directly: a result has many nodes)."""
+    global _library
+    if _library is None:
+        from regopy.rego_shared import rego
+
+        _library = rego
+    return _library
+
+
+def _node_type(node: Any) -> int:
+    return int(_lib().regoNodeType(node))
+
+
+def _unwrapped(node: Any) -> tuple[int, Any]:
+    """(kind, node) of the value a term or scalar node holds (of ``node`` itself otherwise)."""
+    kind = _node_type(node)
+    while kind in (_TERM, _SCALAR):
+        children = _children(node)
+        if len(children) != 1:
+            raise ValueError(f"a {_type_name(node)} of {len(children)} nodes")
+        node = children[0]
+        kind = _node_type(node)
+    return kind, node
+
+
+def _node_bytes(node: Any) -> bytes:
+    library = _lib()
+    size = library.regoNodeValueSize(node) + 1
+    buffer = ctypes.create_string_buffer(size)
+    if library.regoNodeValue(node, buffer, size) != 0:
+        raise ValueError("rego-cpp gave no text for a node of the result")
+    return buffer.value
+
+
+def _value(node: Any) -> Any:
+    kind, node = _unwrapped(node)
+    if kind == _STRING:
+        return _string(_string_bytes(node))
+    if kind in (_INT, _FLOAT):
+        return _number(kind, _node_bytes(node).decode("ascii"))
+    if kind in (_TRUE, _FALSE, _NULL):
+        return {_TRUE: True, _FALSE: False, _NULL: None}[kind]
+    if kind == _ARRAY:
+        return [_value(child) for child in _children(node)]
+    if kind == _SET:
+        members = sorted((_placed(child) for child in _children(node)), key=lambda m: m[0])
+        return [value for _, value in members]
+    if kind == _OBJECT:
+        items = []
+        for item in _children(node):
+            pair = _children(item)
+            if len(pair) != 2:
+                raise ValueError("an object item that is no key and value")
+            kind, key_node = _unwrapped(pair[0])
+            if kind == _STRING:
+                raw = _string_bytes(key_node)
+                key = _string(raw)
+            else:  # written as its JSON text, quoted
+                from regopy.rego_shared import rego_node_json
+
+                key = rego_node_json(key_node)
+                raw = key.encode("utf-8")
+            items.append((raw, key, pair[1]))
+        found: dict[str, Any] = {}
+        for _, key, value in sorted(items, key=lambda item: item[0]):  # as rego-cpp writes them
+            found.setdefault(key, _value(value))  # and the first of a key only
+        return found
+    raise ValueError(f"a {_type_name(node)} node")
+
+
+def _placed(node: Any) -> tuple[tuple[Any, ...], Any]:
+    """(where rego-cpp writes ``node`` among a set's members, its value): by kind, then
+    numbers by value, strings by their bytes, others by their JSON text."""
+    kind, node = _unwrapped(node)
+    rank = _RANK.get(kind, len(_RANK))
+    if kind == _STRING:
+        raw = _string_bytes(node)
+        return (rank, raw), _string(raw)
+    value = _value(node)
+    if kind in (_INT, _FLOAT, _TRUE, _FALSE):
+        return (rank, value), value
+    if kind == _NULL:
+        return (rank,), value
+    from regopy.rego_shared import rego_node_json
+
+    return (rank, rego_node_json(node).encode("utf-8")), value
+
+
+def _string_bytes(node: Any) -> bytes:
+    raw = _node_bytes(node)
+    # Held with its quotes or without them; rego-cpp's built-ins read it without.
+    return raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == 0x22 else raw
+
+
+def _string(raw: bytes) -> str:
+    text = raw.decode("utf-8")
+    if "\\" not in text:
+        return text
+    try:
+        decoded = json.loads(f'"{text}"')  # strict: a bare quote or control character fails
+    except ValueError:
+        return text  # a string of the input, with a backslash that is no JSON escape
+    return readable(decoded)  # an escape writes no NUL, control character or lone surrogate
+
+
+def _number(kind: int, text: str) -> int | float:
+    if kind == _INT:
+        return int(text)
+    number = float(text)
+    if math.isnan(number):
+        raise ValueError(f"the number {text} is not a number")
+    if math.isinf(number):  # 1e400: the checks of a result's shape refuse it where it counts
+        return number
+    # As rego-cpp writes it into the result text (16 significant digits: 2.0 is 2, 0.1 + 0.2
+    # is 0.3), which is how it was read before.
+    return json.loads(format(number, ".16g"))
 
 
 def first_expression(text: str) -> Any:
-    """The first expression of the first result, as regopy's ``Output`` reads it."""
+    """The first expression of the first result in ``text`` (``evaluate_json``'s)."""
     if text == "undefined":
         return None
     try:
@@ -507,7 +681,8 @@ def compile_problem(bundle: PolicyBundle) -> str | None:
 
 
 _PATTERNS_MODULE = ("patterns.rego", "package baton_patterns\nimport rego.v1\n"
-                    "valid := [regex.is_valid(p) | some p in data.patterns]\n")
+                    "valid := [regex.is_valid(p) | some p in data.patterns]\n"
+                    "one_valid := regex.is_valid(data.patterns[input.index])\n")
 
 
 def invalid_patterns(patterns: Iterable[str]) -> list[int]:
@@ -515,18 +690,27 @@ def invalid_patterns(patterns: Iterable[str]) -> list[int]:
 
     Its own check, not Python's ``re``: its dialect is not Python's (no inline flags such
     as ``(?i)``). The patterns go in as data, since that is where the policies read them.
+    A pattern it cannot even check (a ``\\x`` or ``\\u`` escape: "Invalid escape sequence",
+    where a pattern it cannot compile is only not valid) fails the check of them all: each
+    is then checked alone, and one whose check fails is one it cannot read.
     """
     listed = list(patterns)
     rego, bundle = _build([_PATTERNS_MODULE], json.dumps({"patterns": listed}),
-                          ["baton_patterns/valid"])
-    from regopy import Input
-
-    rego.set_input(Input({}))
-    valid = rego.query_bundle_entrypoint(bundle, "baton_patterns/valid").results
-    flags = valid[0].expressions[0] if valid and valid[0].expressions else []
-    if len(flags) != len(listed):
+                          ["baton_patterns/valid", "baton_patterns/one_valid"])
+    try:
+        flags = _query(rego, bundle, "baton_patterns/valid", {})[1]
+    except EngineFailure:
+        flags = [_checks(rego, bundle, index) for index in range(len(listed))]
+    if not isinstance(flags, list) or len(flags) != len(listed):
         raise EngineFailure("the interpreter could not check the patterns")
     return [index for index, ok in enumerate(flags) if ok is not True]
+
+
+def _checks(rego: Any, bundle: Any, index: int) -> bool:
+    try:
+        return _query(rego, bundle, "baton_patterns/one_valid", {"index": index})[1] is True
+    except EngineFailure:
+        return False
 
 
 class EmbeddedEngine(FailClosedEngine):

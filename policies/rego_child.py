@@ -10,7 +10,8 @@ The wire, both ways: frames of an 8-byte big-endian length and that many bytes.
   ``{"ready": true, "rss_kb": N}`` or ``{"failure": "the policies do not compile: ..."}``
   (then the process ends);
 - then each frame in: the entry point, a newline, the input as ``policy_input_json`` made it;
-  the answer: ``{"text": RESULT}`` (the interpreter's result text), ``{"failure": CAUSE}``
+  the answer: ``{"text": RESULT}`` (the result, read from the interpreter as JSON text:
+  ``CompiledPolicies.evaluate_json``), ``{"failure": CAUSE}``
   (an ``EngineFailure``) or ``{"unexpected": TYPE}``, each with ``"rss_kb"``: its resident
   memory, from which the parent decides when to replace this process.
 
