@@ -180,6 +180,9 @@ def fixture_paths(directory: Path) -> list[Path]:
         with os.scandir(directory) as entries:
             names = [entry.name for entry in entries if fnmatch.fnmatchcase(entry.name, "*.json")]
     except OSError as exc:
+        if exc.errno == errno.ENOENT and os.path.lexists(directory):  # a link to nothing
+            raise PolicyFixtureError([f"fixtures directory {directory} is not a directory"]) \
+                from exc
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             return []
         raise PolicyFixtureError([f"fixtures directory {directory} cannot be read: "
@@ -254,8 +257,13 @@ def run_fixture(engine: PolicyEngine, fixture: Fixture) -> FixtureResult:
 
 
 def run_fixtures(engine: PolicyEngine, directory: Path) -> list[FixtureResult]:
-    """Run every fixture in ``directory`` on ``engine``."""
-    return [run_fixture(engine, f) for f in load_fixtures(directory)]
+    """Run every fixture in ``directory`` on ``engine``; ``PolicyFixtureError`` naming it when
+    it holds none (a suite that ran nothing is no pass, and "0 passed" alone says not why)."""
+    fixtures = load_fixtures(directory)
+    if not fixtures:
+        raise PolicyFixtureError([f"fixtures directory {directory} holds no fixture "
+                                  "(no *.json file)"])
+    return [run_fixture(engine, f) for f in fixtures]
 
 
 def fixture_suite(*, policies_dir: Path | None, policy_data: Mapping[str, Any] | None,
@@ -264,8 +272,19 @@ def fixture_suite(*, policies_dir: Path | None, policy_data: Mapping[str, Any] |
     from .factory import make_policy_engine
 
     own = Path(policies_dir) / "fixtures" if policies_dir else None
-    directory = own if own is not None and own.is_dir() else SHIPPED_FIXTURES
+    directory = own if own is not None and _present(own) else SHIPPED_FIXTURES
     configured = directory != SHIPPED_FIXTURES or not policy_data
     engine = make_policy_engine(policies_dir=policies_dir, opa_url=opa_url,
                                 policy_data=policy_data if configured else None)
     return FixtureSuite(directory=directory, engine=engine, configured_data=configured)
+
+
+def _present(path: Path) -> bool:
+    """Whether ``path`` is there in any form: a ``fixtures`` file or a link to nothing beside
+    a policies_dir is its fixtures, which cannot be read (``fixture_paths`` says so), not a
+    sign to run Baton's own instead (and pass)."""
+    try:
+        os.lstat(path)
+    except OSError as exc:
+        return exc.errno not in (errno.ENOENT, errno.ENOTDIR)  # one not looked at is named
+    return True
