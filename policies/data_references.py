@@ -23,7 +23,6 @@ reads ``approval``.
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,18 +30,9 @@ from functools import lru_cache
 from typing import Any
 
 from .bundle import DATA_ROOT
+from .rego_tokens import Token, path_at
+from .rego_tokens import tokens as rego_tokens
 
-
-_TOKEN = re.compile(r"""
-    (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
-  | (?P<raw>`[^`]*`)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<number>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
-  | (?P<op>:=|==|!=|<=|>=)
-  | (?P<space>\s+)
-  | (?P<other>.)
-""", re.VERBOSE | re.DOTALL)
 
 Path_ = tuple[str, ...]
 
@@ -57,70 +47,30 @@ class DataReference:
     written: str  # the reference as written up to the key (``cfg.blocked_tools``)
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str
-    text: str
-    start: int
-    end: int
-    depth: int  # braces open before it: 0 at the top level of the module
-
-
 @dataclass
 class _Module:
     name: str
     source: str
-    tokens: list[_Token]
+    tokens: list[Token]
     package: Path_ = ()
     imports: dict[str, Path_] = field(default_factory=dict)  # name → data path
     aliases: dict[str, Path_] = field(default_factory=dict)  # rule-body name → data path
 
 
-def _tokens(source: str) -> list[_Token]:
-    """The tokens of ``source`` that mean something (no space, no comment)."""
-    found, depth = [], 0
-    for match in _TOKEN.finditer(source):
-        kind = match.lastgroup or "other"
-        if kind in ("space", "comment"):
-            continue
-        text = match.group()
-        depth -= text == "}"
-        found.append(_Token(kind, text, match.start(), match.end(), max(depth, 0)))
-        depth += text == "{"
-    return found
-
-
-def _path_at(tokens: list[_Token], i: int) -> tuple[Path_, int]:
-    """The reference path at token ``i`` (``a.b["c"]``) and the index of the token after it."""
-    path = [tokens[i].text]
-    i += 1
-    while i + 1 < len(tokens):
-        if tokens[i].text == "." and tokens[i + 1].kind == "ident":
-            path.append(tokens[i + 1].text)
-            i += 2
-        elif (tokens[i].text == "[" and tokens[i + 1].kind == "string" and i + 2 < len(tokens)
-              and tokens[i + 2].text == "]"):
-            path.append(json.loads(tokens[i + 1].text))
-            i += 3
-        else:
-            break
-    return tuple(path), i
-
-
-def _starts_reference(tokens: list[_Token], i: int) -> bool:
+def _starts_reference(tokens: list[Token], i: int) -> bool:
     return tokens[i].kind == "ident" and (i == 0 or tokens[i - 1].text != ".")
 
 
 def _parse(name: str, source: str) -> _Module:
-    module = _Module(name=name, source=source, tokens=_tokens(source))
+    module = _Module(name=name, source=source, tokens=rego_tokens(source, significant=True))
     tokens = module.tokens
     for i, token in enumerate(tokens):
         if token.depth or not _starts_reference(tokens, i) or i + 1 >= len(tokens):
             continue
         if token.text == "package":
-            module.package = _path_at(tokens, i + 1)[0]
+            module.package = path_at(tokens, i + 1)[0]
         elif token.text == "import" and tokens[i + 1].kind == "ident":
-            path, after = _path_at(tokens, i + 1)
+            path, after = path_at(tokens, i + 1)
             if path[0] == "data" and len(path) > 1:
                 alias = (tokens[after + 1].text if after + 1 < len(tokens)
                          and tokens[after].text == "as" else path[-1])
@@ -154,7 +104,7 @@ def _bind_aliases(modules: list[_Module]) -> set[Path_]:
                 if not (_starts_reference(tokens, i) and tokens[i + 1].text in (":=", "=")
                         and tokens[i + 2].kind == "ident"):
                     continue
-                path, after = _path_at(tokens, i + 2)
+                path, after = path_at(tokens, i + 2)
                 if after < len(tokens) and tokens[after].text in (".", "["):
                     continue  # a computed key follows: not the data itself
                 if _resolve(module, path) not in roots:
@@ -181,7 +131,7 @@ def data_references(modules: tuple[tuple[str, str], ...]) -> tuple[DataReference
             if (not _starts_reference(tokens, i) or tokens[i].text in ("package", "import")
                     or (i and tokens[i - 1].text in ("package", "import", "with"))):
                 continue
-            path, after = _path_at(tokens, i)
+            path, after = path_at(tokens, i)
             resolved = _resolve(module, path)
             for root in roots:
                 if len(resolved) > len(root) and resolved[:len(root)] == root:
@@ -195,7 +145,7 @@ def data_references(modules: tuple[tuple[str, str], ...]) -> tuple[DataReference
     return tuple(found)
 
 
-def _key_end(tokens: list[_Token], start: int, after: int, deeper: int) -> int:
+def _key_end(tokens: list[Token], start: int, after: int, deeper: int) -> int:
     """Where the reference from ``start`` ends once ``deeper`` segments are taken off (no
     further back than its first token: an import may have bound a name deeper than the key)."""
     i = after

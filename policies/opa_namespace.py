@@ -28,11 +28,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
 from .bundle import DATA_ROOT, PolicyBundle
+from .rego_tokens import Token, path_at
+from .rego_tokens import tokens as rego_tokens
 
 NAMESPACE_PREFIX = "baton_"
 HASH_DIGITS = 16
@@ -44,25 +46,8 @@ _RESERVED_ROOTS = (DATA_ROOT, GUARD_PACKAGE)
 # Matched in full (``fullmatch``): a ``$`` would match before a trailing newline.
 _NAMESPACE = re.compile(rf"{NAMESPACE_PREFIX}[0-9a-f]{{{HASH_DIGITS}}}")
 
-_TOKEN = re.compile(r"""
-    (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
-  | (?P<raw>`[^`]*`)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<number>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
-  | (?P<space>\s+)
-  | (?P<other>.)
-""", re.VERBOSE | re.DOTALL)
-
-
 class NamespaceError(ValueError):
     """The bundle cannot be given a namespace (a package root Baton reserves, no package)."""
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str
-    text: str
 
 
 def namespace_for(bundle_hash: str) -> str:
@@ -75,52 +60,25 @@ def is_namespace(name: str) -> bool:
     return bool(_NAMESPACE.fullmatch(name))
 
 
-def _tokens(source: str) -> list[_Token]:
-    found = []
-    for match in _TOKEN.finditer(source):
-        kind = match.lastgroup or "other"
-        found.append(_Token(kind, match.group()))
-    return found
-
-
-def _significant(tokens: list[_Token], start: int) -> Iterator[int]:
+def _significant(tokens: list[Token], start: int) -> Iterator[int]:
     """Indexes of the tokens from ``start`` on that are neither space nor comment."""
     return (i for i in range(start, len(tokens)) if tokens[i].kind not in ("space", "comment"))
 
 
 def package_path(source: str) -> tuple[str, ...]:
     """The segments of the module's ``package`` path (``package a.b`` → ``("a", "b")``)."""
-    tokens = _tokens(source)
+    tokens = rego_tokens(source)
     for i, token in enumerate(tokens):
         if token.kind == "ident" and token.text == "package" and not _after_dot(tokens, i):
-            return _path_at(tokens, next(_significant(tokens, i + 1), len(tokens)))
+            return path_at(tokens, next(_significant(tokens, i + 1), len(tokens)))[0]
     return ()
 
 
-def _after_dot(tokens: list[_Token], i: int) -> bool:
+def _after_dot(tokens: list[Token], i: int) -> bool:
     return i > 0 and tokens[i - 1].text == "."
 
 
-def _path_at(tokens: list[_Token], i: int) -> tuple[str, ...]:
-    """The reference path starting at token ``i`` (idents joined by dots, or ``["str"]``)."""
-    if i >= len(tokens) or tokens[i].kind != "ident":
-        return ()
-    path = [tokens[i].text]
-    i += 1
-    while i + 1 < len(tokens):
-        if tokens[i].text == "." and tokens[i + 1].kind == "ident":
-            path.append(tokens[i + 1].text)
-            i += 2
-        elif (tokens[i].text == "[" and tokens[i + 1].kind == "string" and i + 2 < len(tokens)
-              and tokens[i + 2].text == "]"):
-            path.append(json.loads(tokens[i + 1].text))
-            i += 3
-        else:
-            break
-    return tuple(path)
-
-
-def _first_key_after_data(tokens: list[_Token], i: int) -> str | None:
+def _first_key_after_data(tokens: list[Token], i: int) -> str | None:
     """The first key of the reference ``data…`` at token ``i`` (``.key`` or ``["key"]``)."""
     if i + 2 < len(tokens) and tokens[i + 1].text == "." and tokens[i + 2].kind == "ident":
         return tokens[i + 2].text
@@ -133,7 +91,7 @@ def _first_key_after_data(tokens: list[_Token], i: int) -> str | None:
 
 def rewrite_module(source: str, roots: frozenset[str], namespace: str) -> str:
     """``source`` with its package and its references to ``roots`` moved under ``namespace``."""
-    tokens = _tokens(source)
+    tokens = rego_tokens(source)
     out = []
     for i, token in enumerate(tokens):
         out.append(token.text)
@@ -142,7 +100,7 @@ def rewrite_module(source: str, roots: frozenset[str], namespace: str) -> str:
         if token.text == "package":
             root = next(_significant(tokens, i + 1), None)
             if root is not None and tokens[root].kind == "ident":
-                tokens[root] = _Token("ident", f"{namespace}.{tokens[root].text}")
+                tokens[root] = replace(tokens[root], text=f"{namespace}.{tokens[root].text}")
         elif token.text == "data" and _first_key_after_data(tokens, i) in roots:
             out.append(f".{namespace}")
     return "".join(out)
