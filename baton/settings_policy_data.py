@@ -133,7 +133,10 @@ def _more_than_a_host(written: str) -> str | None:
     if not written:
         return "is empty; as it is, it would match no host"
     has_scheme = "://" in written
-    parts = urlsplit(written if has_scheme else f"//{written}")
+    try:
+        parts = urlsplit(written if has_scheme else f"//{written}")
+    except ValueError:  # an unbalanced bracket (``[2001:db8::1``): no URL, nor any host
+        return "is no host: a '[' or ']' left open; as it is, it would match no host"
     hostinfo = parts.netloc.rpartition("@")[2]
     # Told by its colon, not by ``parts.port``: that raises on a port out of range, and on
     # an IPv6 address written without brackets, which is a host.

@@ -153,3 +153,10 @@ def test_an_approval_no_role_may_give_is_said_so():
                         engine="embedded", bundle_hash="0" * 64)
     with pytest.raises(ApprovalRefused, match="names no role that may give it"):
         _check_role("bob", ["approver"], decision, "approve")
+
+
+@pytest.mark.parametrize("pattern", ["[2001:db8::1", "api.example]"])
+def test_a_host_pattern_with_a_bracket_left_open_is_refused_not_a_crash(pattern):
+    problems = policy_data_problems({"egress_allowlist": [pattern],
+                                     "host_regions": {pattern: "eu"}})
+    assert len(problems) == 2 and all("would match no host" in why for _, why in problems)
