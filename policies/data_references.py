@@ -13,7 +13,7 @@ A read of the data (``data.baton_config``) is ``data.baton_config.KEY`` or
 ``data.baton_config["KEY"]``, or the same through a name bound to it: a rule
 ``cfg := data.baton_config`` (as common.rego has it), read as ``cfg.KEY`` in its package or
 ``data.baton.cfg.KEY`` from another; ``import data.baton_config [as c]``; or a variable
-``c := data.baton_config`` (or ``c := cfg``) in a rule body, read as ``c.KEY`` in its file.
+``c := data.baton_config`` (or ``c := cfg``) in a rule body, read as ``c.KEY`` in that body.
 Not reads: the data taken whole or with a computed key (``cfg[k]``, ``some k, v in cfg``),
 ``object.get(cfg, "KEY", default)`` (it gives its own default), a ``with`` replacing a
 value, text in strings and comments. Only the first key is followed: ``cfg.approval.roles``
@@ -54,7 +54,8 @@ class _Module:
     tokens: list[Token]
     package: Path_ = ()
     imports: dict[str, Path_] = field(default_factory=dict)  # name → data path
-    aliases: dict[str, Path_] = field(default_factory=dict)  # rule-body name → data path
+    # A rule-body name bound to a data path, where it is bound: (first token, end, path).
+    aliases: dict[str, list[tuple[int, int, Path_]]] = field(default_factory=dict)
 
 
 def _starts_reference(tokens: list[Token], i: int) -> bool:
@@ -78,14 +79,16 @@ def _parse(name: str, source: str) -> _Module:
     return module
 
 
-def _resolve(module: _Module, path: Path_) -> Path_:
-    """The data path ``path`` names in ``module``: ``data.…``, an import, an alias in a rule
-    body, else a rule of the module's package."""
+def _resolve(module: _Module, path: Path_, at: int) -> Path_:
+    """The data path ``path``, written at token ``at``, names in ``module``: ``data.…``, an
+    alias bound in the rule body it is in, an import, else a rule of the module's package."""
     head, rest = path[0], path[1:]
     if head == "data":
         return rest
-    if head in module.aliases:
-        return module.aliases[head] + rest
+    bound = next((found for start, end, found in module.aliases.get(head, ())
+                  if start <= at < end), None)
+    if bound is not None:
+        return bound + rest
     if head in module.imports:
         return module.imports[head] + rest
     return module.package + path
@@ -107,15 +110,20 @@ def _bind_aliases(modules: list[_Module]) -> set[Path_]:
                 path, after = path_at(tokens, i + 2)
                 if after < len(tokens) and tokens[after].text in (".", "["):
                     continue  # a computed key follows: not the data itself
-                if _resolve(module, path) not in roots:
+                if _resolve(module, path, i + 2) not in roots:
                     continue
                 name = tokens[i].text
                 if tokens[i].depth == 0 and module.package + (name,) not in roots:
                     roots.add(module.package + (name,))
                     changed = True
-                elif tokens[i].depth and name not in module.aliases:
-                    module.aliases[name] = _resolve(module, path)
-                    changed = True
+                elif tokens[i].depth:
+                    # A variable of its rule body: ``c`` may be another rule's local too.
+                    end = next((j for j in range(i + 1, len(tokens))
+                                if tokens[j].depth < tokens[i].depth), len(tokens))
+                    scopes = module.aliases.setdefault(name, [])
+                    if not any(start == i for start, _, _ in scopes):
+                        scopes.append((i, end, _resolve(module, path, i + 2)))
+                        changed = True
     return roots
 
 
@@ -132,7 +140,7 @@ def data_references(modules: tuple[tuple[str, str], ...]) -> tuple[DataReference
                     or (i and tokens[i - 1].text in ("package", "import", "with"))):
                 continue
             path, after = path_at(tokens, i)
-            resolved = _resolve(module, path)
+            resolved = _resolve(module, path, i)
             for root in roots:
                 if len(resolved) > len(root) and resolved[:len(root)] == root:
                     # Written up to the key: the segments read below it are taken off.

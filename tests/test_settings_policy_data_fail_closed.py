@@ -160,3 +160,13 @@ def test_a_host_pattern_with_a_bracket_left_open_is_refused_not_a_crash(pattern)
     problems = policy_data_problems({"egress_allowlist": [pattern],
                                      "host_regions": {pattern: "eu"}})
     assert len(problems) == 2 and all("would match no host" in why for _, why in problems)
+
+
+def test_an_alias_in_one_rule_body_is_not_read_in_another():
+    source = ("package baton\nimport rego.v1\n"
+              "deny contains m if {\n\tc := data.baton_config\n\tsome s in input.steps\n"
+              "\ts.tool in c.k\n\tm := s.id\n}\n"
+              "deny contains m if {\n\tsome c in input.plan.steps\n\tc.why == \"\"\n"
+              "\tm := c.id\n}\n")
+    found = data_references((COMMON, ("mine.rego", source)))
+    assert [(ref.file, ref.key, ref.line) for ref in found] == [("mine.rego", "k", 6)], found
