@@ -19,6 +19,9 @@ SECRET_REFERENCE = re.compile(r"\$\{secret:(" + SECRET_NAME_SYNTAX + r")\}")
 REFERENCE_START = "${secret:"
 # Where a quoted broken reference ends: its "}", or before what may start a URL's credential.
 _PIECE_END = re.compile(r"[}:/?#@&=;\r\n]")
+# What follows ``${secret:`` in a shell's expansion of a variable named ``secret``
+# (``${secret:-default}``, ``${secret:0:4}``): no NAME starts so, and no one meant one.
+_SHELL_EXPANSION = re.compile(r"[-=?+0-9]")
 
 
 def secret_name_problem(name: object) -> str | None:
@@ -42,6 +45,9 @@ def broken_references(text: str, *, limit: int = 3, shown: int = 40) -> list[str
     found: list[str] = []
     start = rest.find(REFERENCE_START)
     while start != -1 and len(found) < limit:
+        if _SHELL_EXPANSION.match(rest, start + len(REFERENCE_START)):
+            start = rest.find(REFERENCE_START, start + len(REFERENCE_START))
+            continue
         # Read within ``shown`` only: text holding many unclosed starts stays linear.
         tail = rest[start + len(REFERENCE_START):start + shown + 1]
         end = _PIECE_END.search(tail)

@@ -70,6 +70,14 @@ def test_whole_references_and_plain_text_stay_valid(registry):
     assert validate_plan(document, registry).ok
 
 
+def test_a_shell_expansion_of_a_variable_named_secret_stays_valid(registry):
+    # POSIX ${secret:-default}, ${secret:=x}, ${secret:?msg}, ${secret:+x}, bash ${secret:0:4}:
+    # no NAME starts so, so it is no reference written wrong.
+    script = ('T="${secret:-}" U="${secret:=x}" V="${secret:?unset}" W="${secret:+y}" '
+              'X="${secret:0:4}"')
+    assert validate_plan(post({}, body=script), registry).ok
+
+
 def test_the_llm_repair_loop_sends_the_problem_back(openai_server, registry):
     def reply(header: str) -> str:
         args = post({"Authorization": header})["steps"][0]["args"]
