@@ -78,19 +78,41 @@ def root(
     # Logs go to stderr so that stdout stays clean for --json; serve/worker log more, as JSON.
     ctx.obj.use_logging("warning")
     if ctx.invoked_subcommand in _WRITING_TOOLS:
-        # What tool code writes to stdout or stderr itself is masked, and kept off stdout.
-        from ..masked_streams import mask_standard_streams
-
-        ctx.call_on_close(mask_standard_streams(keep=_process_is_baton()))
+        _mask_streams_when_run(ctx.command.get_command(ctx, ctx.invoked_subcommand))
 
 
 # Commands in which tool code runs, and may write to the standard streams itself.
 _WRITING_TOOLS = frozenset({"run", "resume", "worker", "serve", "demo"})
 
 
+def _mask_streams_when_run(command: Any) -> None:
+    """Mask what tool code writes to stdout or stderr itself (kept off stdout) once
+    ``command`` runs: not before its arguments are parsed, for click writes its ``--help``
+    and usage errors itself, and they are the command's output. ``command`` is this call's
+    own (typer builds the commands for each call), so the hook set on it goes with the call."""
+    invoke = type(command).invoke
+
+    def masked_invoke(sub_ctx: Any) -> Any:
+        from ..masked_streams import mask_standard_streams
+
+        sub_ctx.call_on_close(mask_standard_streams(keep=_process_is_baton()))
+        return invoke(command, sub_ctx)
+
+    command.invoke = masked_invoke
+
+
 def _process_is_baton() -> bool:
-    """Whether this process is a ``baton`` command (as :mod:`baton.cli.process_exit` tells)."""
-    return getattr(sys.modules.get("__main__"), "main", None) is main
+    """Whether this process is the ``baton`` command itself: ``python -m baton`` or the
+    console script (named ``baton``: its launcher strips ``.exe`` and ``-script.pyw`` from
+    ``sys.argv[0]``). A program that imports :func:`main` and calls it is not: it gets its
+    streams back."""
+    program = sys.modules.get("__main__")
+    if getattr(program, "main", None) is not main:
+        return False
+    if getattr(getattr(program, "__spec__", None), "name", None) == "baton.__main__":
+        return True
+    name = os.path.basename(sys.argv[0] if sys.argv else "").lower()
+    return name.removesuffix(".exe").removesuffix("-script.py") == "baton"
 
 
 # Commands that may judge thousands of calls (a run's runtime checks, a server's decisions):

@@ -142,3 +142,24 @@ def test_a_secret_rich_folded_across_lines_is_masked():
     exec("stream.write(rendering)", {"__name__": "rich.console", "stream": stream,
                                      "rendering": rendering})
     assert out.getvalue() == "\x1b[2Kdebug: [REDACTED]\n| step |\n"
+
+
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_help_of_a_tool_command_is_all_on_stdout(data_dir, command):
+    shown = subprocess.run([sys.executable, "-m", "baton", command, "--help"], cwd=data_dir,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                           text=True, timeout=60)
+
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.endswith("\n") and shown.stderr == ""  # click's last newline too
+
+
+def test_a_program_embedding_the_cli_gets_its_streams_back(cli, data_dir):
+    program = ("import sys\nfrom baton.cli import main\n"
+               "main(['--as', 'alice', 'run', 'p-none', '--json'])\n"
+               "print('mine')\nprint(type(sys.stdout).__name__, file=sys.stderr)\n")
+    ran = subprocess.run([sys.executable, "-c", program], cwd=data_dir, capture_output=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)), text=True, timeout=60)
+
+    assert ran.stdout.endswith("mine\n"), ran.stdout + ran.stderr
+    assert "MaskedStream" not in ran.stderr
