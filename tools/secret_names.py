@@ -19,9 +19,10 @@ SECRET_REFERENCE = re.compile(r"\$\{secret:(" + SECRET_NAME_SYNTAX + r")\}")
 REFERENCE_START = "${secret:"
 # Where a quoted broken reference ends: its "}", or before what may start a URL's credential.
 _PIECE_END = re.compile(r"[}:/?#@&=;\r\n]")
-# What follows ``${secret:`` in a shell's expansion of a variable named ``secret``
-# (``${secret:-default}``, ``${secret:0:4}``): no NAME starts so, and no one meant one.
-_SHELL_EXPANSION = re.compile(r"[-=?+0-9]")
+# What follows ``${secret:`` in a POSIX shell's expansion of a variable named ``secret``
+# (``${secret:-default}``): no NAME starts so, and no one meant one. A digit may be a NAME
+# mistyped (``${secret:1X}``), so bash's ``${secret:0:4}`` is refused with it.
+_SHELL_EXPANSION = re.compile(r"[-=?+]")
 
 
 def secret_name_problem(name: object) -> str | None:

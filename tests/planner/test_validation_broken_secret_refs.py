@@ -71,10 +71,9 @@ def test_whole_references_and_plain_text_stay_valid(registry):
 
 
 def test_a_shell_expansion_of_a_variable_named_secret_stays_valid(registry):
-    # POSIX ${secret:-default}, ${secret:=x}, ${secret:?msg}, ${secret:+x}, bash ${secret:0:4}:
-    # no NAME starts so, so it is no reference written wrong.
-    script = ('T="${secret:-}" U="${secret:=x}" V="${secret:?unset}" W="${secret:+y}" '
-              'X="${secret:0:4}"')
+    # POSIX ${secret:-default}, ${secret:=x}, ${secret:?msg}, ${secret:+x}: no NAME starts so,
+    # so it is no reference written wrong.
+    script = 'T="${secret:-}" U="${secret:=x}" V="${secret:?unset}" W="${secret:+y}"'
     assert validate_plan(post({}, body=script), registry).ok
 
 
